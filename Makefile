@@ -1,0 +1,112 @@
+# evcap: one plain Makefile. `make` builds evcap and evcapd under $(BUILD)/;
+# `make check` installs missing Debian packages (as root) and runs every test;
+# `make check-san` does the same under ASan + UBSan; `make demo` runs the main
+# job end to end on generated data.
+
+PREFIX  ?= /usr/local
+DESTDIR ?=
+BUILD   ?= build
+CC      ?= cc
+
+PKGS := libexif libgps sqlite3 libcurl libcrypto jansson libxml-2.0 libsodium libjpeg
+HAVE_SYSTEMD := $(shell pkg-config --exists libsystemd 2>/dev/null && echo 1)
+ifeq ($(HAVE_SYSTEMD),1)
+PKGS += libsystemd
+DEFS += -DHAVE_SYSTEMD=1
+endif
+HAVE_BLKID := $(shell pkg-config --exists blkid 2>/dev/null && echo 1)
+ifeq ($(HAVE_BLKID),1)
+PKGS += blkid
+DEFS += -DHAVE_BLKID=1
+endif
+
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+
+WARN := -Wall -Wextra -Wshadow -Wformat=2 -Wstrict-prototypes \
+        -Wmissing-prototypes -Wvla -Wno-format-nonliteral
+ifdef WERROR
+WARN += -Werror
+endif
+CFLAGS ?= -O2 -g
+ALL_CFLAGS := -std=c11 -D_GNU_SOURCE $(DEFS) $(WARN) $(CFLAGS) \
+              -Icommon -Icapture -Isync -Iexport $(PKG_CFLAGS) -MMD -MP
+LDLIBS := $(PKG_LIBS) -lm
+
+# Library code: every .c in these folders except the program mains.
+LIB_SRC  := $(filter-out %_main.c,$(wildcard common/*.c capture/*.c sync/*.c export/*.c))
+CLI_SRC  := $(wildcard cli/*.c)
+D_SRC    := capture/evcapd_main.c
+UNIT_SRC := $(wildcard tests/unit/test_*.c)
+FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
+
+LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
+CLI_OBJ  := $(CLI_SRC:%.c=$(BUILD)/%.o)
+D_OBJ    := $(D_SRC:%.c=$(BUILD)/%.o)
+UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+LIBA     := $(BUILD)/libevcap.a
+
+.PHONY: all check check-san demo bench fuzz install install-appliance clean deps deps-check deps-demo man
+
+all: $(BUILD)/evcap $(BUILD)/evcapd
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+$(LIBA): $(LIB_OBJ)
+	@rm -f $@
+	$(AR) rcs $@ $^
+
+$(BUILD)/evcap: $(CLI_OBJ) $(LIBA)
+	$(CC) $(CFLAGS) -o $@ $(CLI_OBJ) $(LIBA) $(LDLIBS)
+
+$(BUILD)/evcapd: $(D_OBJ) $(LIBA)
+	$(CC) $(CFLAGS) -o $@ $(D_OBJ) $(LIBA) $(LDLIBS)
+
+$(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(LIBA)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $< $(LIBA) $(LDLIBS)
+
+tests-bin: $(BUILD)/evcap $(BUILD)/evcapd $(UNIT_BIN)
+.PHONY: tests-bin
+
+deps-check:
+	@scripts/install-deps check
+deps-demo:
+	@scripts/install-deps demo
+
+# TESTS='unit/test_hash integration/ingest' narrows the run.
+check: deps-check
+	@$(MAKE) --no-print-directory tests-bin
+	@BUILD=$(BUILD) tests/run.sh $(TESTS)
+
+SAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+check-san: deps-check
+	@$(MAKE) --no-print-directory BUILD=build-san CFLAGS="$(SAN_FLAGS)" tests-bin
+	@BUILD=build-san EVCAP_SAN=1 ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
+	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 tests/run.sh $(TESTS)
+
+demo: deps-demo all
+	@BUILD=$(BUILD) scripts/demo.sh
+
+bench: deps-check all
+	@BUILD=$(BUILD) bench/run.sh
+
+FUZZ_SECONDS ?= 30
+fuzz: deps-check
+	@BUILD=build-fuzz FUZZ_SECONDS=$(FUZZ_SECONDS) tests/fuzz/run.sh
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/man/man8
+	install -m 0755 $(BUILD)/evcap $(BUILD)/evcapd $(DESTDIR)$(PREFIX)/bin/
+	install -m 0644 docs/man/evcap.1 $(DESTDIR)$(PREFIX)/share/man/man1/
+	-install -m 0644 docs/man/evcapd.8 $(DESTDIR)$(PREFIX)/share/man/man8/ 2>/dev/null
+
+install-appliance: install
+	@DESTDIR=$(DESTDIR) PREFIX=$(PREFIX) firmware-config/install.sh
+
+clean:
+	rm -rf build build-san build-fuzz
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

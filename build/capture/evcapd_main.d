@@ -1,0 +1,1 @@
+build/capture/evcapd_main.o: capture/evcapd_main.c

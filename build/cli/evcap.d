@@ -1,0 +1,1 @@
+build/cli/evcap.o: cli/evcap.c

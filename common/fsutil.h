@@ -1,0 +1,43 @@
+/*
+ * Durable file operations: the write-temp, fsync, rename, fsync-directory
+ * sequence that keeps a file either absent or whole through a power cut.
+ */
+#ifndef EVCAP_FSUTIL_H
+#define EVCAP_FSUTIL_H
+
+#include <sys/types.h>
+
+#include "buf.h"
+#include "util.h"
+
+/* Creates path and its parents (like mkdir -p); fsyncs each new parent. */
+int fs_mkdir_p(const char *path, mode_t mode, char *err, size_t errlen) WUR;
+
+/* fsyncs a directory so a rename or create in it survives power loss. */
+int fs_fsync_dir(const char *dir, char *err, size_t errlen) WUR;
+
+/* Writes data to path atomically: temp file in the same directory
+ * (".tmp-<name>-XXXXXX"), fsync, chmod `mode`, rename over path, fsync of
+ * the directory. With `exclusive`, refuses (EV_EEXIST) if path exists,
+ * without replacing it. */
+int fs_write_atomic(const char *path, const void *data, size_t n, mode_t mode,
+		    int exclusive, char *err, size_t errlen) WUR;
+
+/* Reads a whole regular file (not following a final symlink) into out,
+ * refusing files larger than max bytes with EV_ELIMIT. */
+int fs_read_file(const char *path, size_t max, struct buf *out, char *err, size_t errlen) WUR;
+
+/* Writes all n bytes, retrying short writes and EINTR; 0 or -1 (errno). */
+int fs_write_all(int fd, const void *p, size_t n) WUR;
+/* Reads up to n bytes, retrying short reads and EINTR until n or EOF;
+ * returns bytes read or -1 (errno). */
+ssize_t fs_read_full(int fd, void *p, size_t n) WUR;
+
+/* 1 if path exists (lstat), else 0. */
+int fs_exists(const char *path);
+
+/* The directory part and last component of a path (malloc'd). */
+char *fs_dirname(const char *path);
+const char *fs_basename(const char *path);
+
+#endif

@@ -1,0 +1,95 @@
+/*
+ * One-line-an-event logging to stderr. The CLI prints warnings as
+ * "evcap: ..." lines; the daemon under systemd prefixes syslog priorities.
+ */
+#include "log.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *log_prog = "evcap";
+static int log_verb = LOG_LVL_INFO;
+static int log_journal;
+
+void log_init(const char *prog, int verbosity, int journal)
+{
+	log_prog = prog;
+	log_verb = verbosity;
+	log_journal = journal;
+}
+
+int log_verbosity(void)
+{
+	return log_verb;
+}
+
+static void vlog(int prio, const char *tag, const char *fmt, va_list ap, const char *suffix)
+{
+	char line[2048];
+	vsnprintf(line, sizeof line, fmt, ap);
+	if (log_journal)
+		fprintf(stderr, "<%d>%s%s%s%s\n", prio, tag, line, suffix ? ": " : "",
+			suffix ? suffix : "");
+	else
+		fprintf(stderr, "%s: %s%s%s%s\n", log_prog, tag, line, suffix ? ": " : "",
+			suffix ? suffix : "");
+}
+
+void log_debug(const char *fmt, ...)
+{
+	if (log_verb < LOG_LVL_DEBUG)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	vlog(7, "", fmt, ap, NULL);
+	va_end(ap);
+}
+
+void log_info(const char *fmt, ...)
+{
+	if (log_verb < LOG_LVL_INFO)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	vlog(6, "", fmt, ap, NULL);
+	va_end(ap);
+}
+
+void log_warn(const char *fmt, ...)
+{
+	int e = errno;
+	va_list ap;
+	va_start(ap, fmt);
+	vlog(4, "", fmt, ap, strerror(e));
+	va_end(ap);
+}
+
+void log_warnx(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vlog(4, "", fmt, ap, NULL);
+	va_end(ap);
+}
+
+void fatal(const char *fmt, ...)
+{
+	int e = errno;
+	va_list ap;
+	va_start(ap, fmt);
+	vlog(3, "", fmt, ap, strerror(e));
+	va_end(ap);
+	exit(2);
+}
+
+void fatalx(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vlog(3, "", fmt, ap, NULL);
+	va_end(ap);
+	exit(2);
+}

@@ -1,0 +1,218 @@
+/*
+ * Civil time arithmetic without time zones (Howard Hinnant's days-from-civil
+ * algorithm), and strict parsers for the few text forms evcap accepts.
+ */
+#include "timeutil.h"
+
+#include <ctype.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+int64_t time_from_civil(int y, int mon, int d, int h, int min, int s)
+{
+	int64_t yy = y - (mon <= 2);
+	int64_t era = (yy >= 0 ? yy : yy - 399) / 400;
+	int64_t yoe = yy - era * 400;
+	int64_t doy = (153 * (mon + (mon > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+	int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	int64_t days = era * 146097 + doe - 719468;
+	return days * 86400 + h * 3600 + min * 60 + s;
+}
+
+void time_to_civil(int64_t t, int *y, int *mon, int *d, int *h, int *min, int *s)
+{
+	int64_t days = t >= 0 ? t / 86400 : -((-t + 86399) / 86400);
+	int64_t rem = t - days * 86400;
+	*h = (int)(rem / 3600);
+	*min = (int)(rem % 3600 / 60);
+	*s = (int)(rem % 60);
+	days += 719468;
+	int64_t era = (days >= 0 ? days : days - 146096) / 146097;
+	int64_t doe = days - era * 146097;
+	int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+	int64_t mp = (5 * doy + 2) / 153;
+	*d = (int)(doy - (153 * mp + 2) / 5 + 1);
+	*mon = (int)(mp < 10 ? mp + 3 : mp - 9);
+	*y = (int)(yoe + era * 400 + (*mon <= 2));
+}
+
+static int days_in_month(int y, int m)
+{
+	static const int dm[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+	if (m == 2 && ((y % 4 == 0 && y % 100 != 0) || y % 400 == 0))
+		return 29;
+	return dm[m - 1];
+}
+
+/* Reads exactly n digits at *p; -1 if any is not a digit. */
+static int digits(const char **p, int n)
+{
+	int v = 0;
+	for (int i = 0; i < n; i++) {
+		if (!isdigit((unsigned char)(*p)[i]))
+			return -1;
+		v = v * 10 + ((*p)[i] - '0');
+	}
+	*p += n;
+	return v;
+}
+
+static int civil_ok(int y, int mo, int d, int h, int mi, int s)
+{
+	return y >= 1900 && y <= 2200 && mo >= 1 && mo <= 12 && d >= 1 &&
+	       d <= days_in_month(y, mo) && h >= 0 && h <= 23 && mi >= 0 && mi <= 59 &&
+	       s >= 0 && s <= 60;
+}
+
+int time_parse_exif(const char *s, int64_t *t)
+{
+	const char *p = s;
+	int y = digits(&p, 4);
+	if (y < 0 || *p++ != ':')
+		return EV_EINVAL;
+	int mo = digits(&p, 2);
+	if (mo < 0 || *p++ != ':')
+		return EV_EINVAL;
+	int d = digits(&p, 2);
+	if (d < 0 || (*p != ' ' && *p != 'T'))
+		return EV_EINVAL;
+	p++;
+	int h = digits(&p, 2);
+	if (h < 0 || *p++ != ':')
+		return EV_EINVAL;
+	int mi = digits(&p, 2);
+	if (mi < 0 || *p++ != ':')
+		return EV_EINVAL;
+	int sec = digits(&p, 2);
+	if (sec < 0)
+		return EV_EINVAL;
+	/* trailing spaces are padding some cameras leave; anything else is not */
+	while (*p == ' ')
+		p++;
+	if (*p != '\0')
+		return EV_EINVAL;
+	if (!civil_ok(y, mo, d, h, mi, sec))
+		return EV_EINVAL;
+	*t = time_from_civil(y, mo, d, h, mi, sec);
+	return 0;
+}
+
+int time_parse_offset(const char *s, int *seconds)
+{
+	const char *p = s;
+	int sign;
+	if (*p == '+')
+		sign = 1;
+	else if (*p == '-')
+		sign = -1;
+	else
+		return EV_EINVAL;
+	p++;
+	int h = digits(&p, 2);
+	if (h < 0 || *p++ != ':')
+		return EV_EINVAL;
+	int m = digits(&p, 2);
+	if (m < 0 || *p != '\0' || h > 14 || m > 59)
+		return EV_EINVAL;
+	*seconds = sign * (h * 3600 + m * 60);
+	return 0;
+}
+
+void time_format_offset(int seconds, char out[8])
+{
+	char sign = seconds < 0 ? '-' : '+';
+	int a = abs(seconds);
+	snprintf(out, 8, "%c%02d:%02d", sign, (a / 3600) % 100, a % 3600 / 60);
+}
+
+void time_format_iso(double t, char out[32])
+{
+	double whole = floor(t);
+	int ms = (int)lround((t - whole) * 1000.0);
+	if (ms >= 1000) {
+		whole += 1;
+		ms = 0;
+	}
+	int y, mo, d, h, mi, s;
+	time_to_civil((int64_t)whole, &y, &mo, &d, &h, &mi, &s);
+	char tmp[96]; /* roomy enough that the compiler sees no truncation */
+	if (ms)
+		snprintf(tmp, sizeof tmp, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", y, mo, d, h, mi, s, ms);
+	else
+		snprintf(tmp, sizeof tmp, "%04d-%02d-%02dT%02d:%02d:%02dZ", y, mo, d, h, mi, s);
+	snprintf(out, 32, "%s", tmp);
+}
+
+int time_parse_iso(const char *s, double *t)
+{
+	const char *p = s;
+	int y = digits(&p, 4);
+	if (y < 0 || *p++ != '-')
+		return EV_EINVAL;
+	int mo = digits(&p, 2);
+	if (mo < 0 || *p++ != '-')
+		return EV_EINVAL;
+	int d = digits(&p, 2);
+	if (d < 0 || (*p != 'T' && *p != ' '))
+		return EV_EINVAL;
+	p++;
+	int h = digits(&p, 2);
+	if (h < 0 || *p++ != ':')
+		return EV_EINVAL;
+	int mi = digits(&p, 2);
+	if (mi < 0 || *p++ != ':')
+		return EV_EINVAL;
+	int sec = digits(&p, 2);
+	if (sec < 0)
+		return EV_EINVAL;
+	double frac = 0;
+	if (*p == '.' || *p == ',') {
+		p++;
+		double scale = 0.1;
+		int n = 0;
+		while (isdigit((unsigned char)*p) && n < 9) {
+			frac += (*p - '0') * scale;
+			scale /= 10;
+			p++;
+			n++;
+		}
+		if (n == 0)
+			return EV_EINVAL;
+		while (isdigit((unsigned char)*p))
+			p++;
+	}
+	int off = 0;
+	if (*p == 'Z') {
+		p++;
+	} else if (*p == '+' || *p == '-') {
+		char tmp[8];
+		size_t len = strlen(p);
+		if (len == 6) {
+			memcpy(tmp, p, 7);
+		} else if (len == 5) { /* +HHMM */
+			snprintf(tmp, sizeof tmp, "%c%c%c:%c%c", p[0], p[1], p[2], p[3], p[4]);
+		} else {
+			return EV_EINVAL;
+		}
+		if (time_parse_offset(tmp, &off))
+			return EV_EINVAL;
+		p += len;
+	} else {
+		return EV_EINVAL;
+	}
+	if (*p != '\0' || !civil_ok(y, mo, d, h, mi, sec))
+		return EV_EINVAL;
+	*t = (double)(time_from_civil(y, mo, d, h, mi, sec) - off) + frac;
+	return 0;
+}
+
+double time_now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}

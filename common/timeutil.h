@@ -1,0 +1,34 @@
+/*
+ * Pure time arithmetic: civil date <-> Unix seconds without the machine's
+ * time zone, and the text forms evcap reads and writes. All stored times
+ * are UTC; a camera's local clock string is kept as written.
+ */
+#ifndef EVCAP_TIMEUTIL_H
+#define EVCAP_TIMEUTIL_H
+
+#include <stdint.h>
+
+#include "util.h"
+
+/* Days-from-civil arithmetic, proleptic Gregorian, no time zone. */
+int64_t time_from_civil(int y, int mon, int d, int h, int min, int s);
+void time_to_civil(int64_t t, int *y, int *mon, int *d, int *h, int *min, int *s);
+
+/* "YYYY:MM:DD HH:MM:SS" (EXIF) into seconds as if UTC; 0 or EV_EINVAL.
+ * Rejects out-of-range fields and "0000:00:00 00:00:00". */
+int time_parse_exif(const char *s, int64_t *t) WUR;
+
+/* "+HH:MM" / "-HH:MM" into seconds east of UTC; 0 or EV_EINVAL. */
+int time_parse_offset(const char *s, int *seconds) WUR;
+/* seconds east -> "+HH:MM" (7 bytes incl. NUL). */
+void time_format_offset(int seconds, char out[8]);
+
+/* ISO 8601 UTC "YYYY-MM-DDTHH:MM:SS[.fff]Z" from seconds (+ fraction). */
+void time_format_iso(double t, char out[32]);
+/* Parses ISO 8601 with Z or +HH:MM/-HH:MM, optional fraction; 0 or EV_EINVAL. */
+int time_parse_iso(const char *s, double *t) WUR;
+
+/* The current UTC time in seconds (with fraction). */
+double time_now(void);
+
+#endif

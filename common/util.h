@@ -1,0 +1,58 @@
+/*
+ * Small helpers every module uses: the result-must-be-used marker, the
+ * error-buffer convention and checked allocation.
+ *
+ * Error convention: library functions return 0 on success or a negative
+ * value on failure, and fill an optional caller-supplied buffer `err` of
+ * `errlen` bytes with one sentence a user can act on. `err` may be NULL.
+ */
+#ifndef EVCAP_UTIL_H
+#define EVCAP_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define WUR __attribute__((warn_unused_result))
+#define PRINTF_LIKE(f, a) __attribute__((format(printf, f, a)))
+#define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+
+/* Error codes; all negative. */
+enum {
+	EV_OK = 0,
+	EV_ERR = -1,      /* generic failure, see err text */
+	EV_EIO = -2,      /* I/O failure */
+	EV_EINVAL = -3,   /* bad input or usage */
+	EV_ENOENT = -4,   /* not found */
+	EV_EEXIST = -5,   /* already there */
+	EV_ELIMIT = -6,   /* a size or count limit was hit */
+	EV_EDB = -7,      /* database failure */
+	EV_EAUTH = -8,    /* authentication or signature failure */
+	EV_ENET = -9,     /* network failure worth retrying */
+	EV_ECORRUPT = -10 /* integrity check failed */
+};
+
+/* Formats into err (if non-NULL) and returns `code`, so a caller can write
+ * `return err_set(err, errlen, EV_EIO, "%s: %s", path, strerror(errno));` */
+int err_set(char *err, size_t errlen, int code, const char *fmt, ...) PRINTF_LIKE(4, 5);
+
+/* Allocation that aborts on out-of-memory with a message: evcap treats
+ * OOM as fatal rather than threading it through every call. */
+void *xmalloc(size_t n);
+void *xcalloc(size_t n, size_t m);
+void *xrealloc(void *p, size_t n);
+char *xstrdup(const char *s);
+char *xstrndup(const char *s, size_t n);
+char *xasprintf(const char *fmt, ...) PRINTF_LIKE(1, 2);
+
+/* Overwrites n bytes in a way the compiler may not remove (for keys). */
+void secure_wipe(void *p, size_t n);
+
+/* 1 if s is valid UTF-8 of exactly n bytes with no NUL, else 0. */
+int utf8_valid(const char *s, size_t n);
+
+/* Lowercase hex of n bytes into out (2n+1 bytes). */
+void hex_encode(const uint8_t *in, size_t n, char *out);
+/* Decodes exactly 2n hex digits; returns 0 or -1. */
+int hex_decode(const char *hex, uint8_t *out, size_t n);
+
+#endif

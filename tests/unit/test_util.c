@@ -1,0 +1,75 @@
+/* Unit tests for util, buf and timeutil. */
+#include "buf.h"
+#include "hash.h"
+#include "t.h"
+#include "timeutil.h"
+#include "util.h"
+
+static void test_buf_cap(void)
+{
+	struct buf b;
+	buf_init(&b, 8);
+	CHECK(b.data[0] == '\0');
+	CHECK(buf_puts(&b, "1234") == 0);
+	CHECK(buf_puts(&b, "56789") == EV_ELIMIT);
+	CHECK_STR(b.data, "1234");
+	CHECK(buf_printf(&b, "%d", 5678) == 0);
+	CHECK(b.len == 8);
+	buf_free(&b);
+	CHECK(b.len == 0 && b.data[0] == '\0');
+}
+
+static void test_time_civil(void)
+{
+	CHECK(time_from_civil(1970, 1, 1, 0, 0, 0) == 0);
+	CHECK(time_from_civil(2000, 3, 1, 0, 0, 0) == 951868800);
+	int y, mo, d, h, mi, s;
+	time_to_civil(1700000000, &y, &mo, &d, &h, &mi, &s);
+	CHECK(y == 2023 && mo == 11 && d == 14 && h == 22 && mi == 13 && s == 20);
+	int64_t t;
+	CHECK(time_parse_exif("2012:11:22 12:34:56", &t) == 0);
+	CHECK(t == time_from_civil(2012, 11, 22, 12, 34, 56));
+	CHECK(time_parse_exif("2014:09:259 00:00:00", &t) != 0);
+	CHECK(time_parse_exif("2013:02:29 00:00:00", &t) != 0);
+	CHECK(time_parse_exif("0000:00:00 00:00:00", &t) != 0);
+	int off;
+	CHECK(time_parse_offset("+08:00", &off) == 0 && off == 8 * 3600);
+	CHECK(time_parse_offset("-00:30", &off) == 0 && off == -1800);
+	CHECK(time_parse_offset("-0700", &off) != 0);
+	CHECK(time_parse_offset("3Z12", &off) != 0);
+	char o[8];
+	time_format_offset(-7 * 3600, o);
+	CHECK_STR(o, "-07:00");
+	char iso[32];
+	time_format_iso(1700000000.25, iso);
+	CHECK_STR(iso, "2023-11-14T22:13:20.250Z");
+	double d2;
+	CHECK(time_parse_iso("2023-11-15T06:13:20+08:00", &d2) == 0 && d2 == 1700000000.0);
+	CHECK(time_parse_iso("2023-11-14T22:13:20.5Z", &d2) == 0 && d2 == 1700000000.5);
+	CHECK(time_parse_iso("2023-11-14 22:13:20", &d2) != 0);
+}
+
+static void test_hex_utf8(void)
+{
+	char hex[SHA256_HEX_LEN + 1];
+	sha256_hex("abc", 3, hex);
+	CHECK_STR(hex, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+	CHECK(sha256_hex_valid(hex));
+	CHECK(!sha256_hex_valid("BA7816bf"));
+	uint8_t raw[2];
+	CHECK(hex_decode("0aff", raw, 2) == 0 && raw[0] == 0x0a && raw[1] == 0xff);
+	CHECK(hex_decode("0aZf", raw, 2) != 0);
+	const char *zh = "嫩检公益立〔2023〕15号";
+	CHECK(utf8_valid(zh, strlen(zh)));
+	CHECK(!utf8_valid("\xc0\xaf", 2));     /* overlong '/' */
+	CHECK(!utf8_valid("\xed\xa0\x80", 3)); /* surrogate */
+	CHECK(!utf8_valid("a\0b", 3));
+}
+
+int main(void)
+{
+	RUN(test_buf_cap);
+	RUN(test_time_civil);
+	RUN(test_hex_utf8);
+	T_EXIT();
+}
