@@ -144,7 +144,11 @@ void time_format_iso(double t, char out[32])
 		snprintf(tmp, sizeof tmp, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", y, mo, d, h, mi, s, ms);
 	else
 		snprintf(tmp, sizeof tmp, "%04d-%02d-%02dT%02d:%02d:%02dZ", y, mo, d, h, mi, s);
-	snprintf(out, 32, "%s", tmp);
+	size_t l = strlen(tmp);
+	if (l > 31)
+		l = 31;
+	memcpy(out, tmp, l);
+	out[l] = '\0';
 }
 
 int time_parse_iso(const char *s, double *t)
