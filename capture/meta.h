@@ -70,6 +70,11 @@ struct meta {
 	char error[256];
 	/* Remarks that are not errors ("GPS position 0,0 treated as no fix"). */
 	char note[256];
+
+	/* Added with the metadata reader (capture/exifmeta.c, capture/xmp.c). */
+	double gps_hpe;         /* GPSHPositioningError in metres, 0 when absent */
+	char xmp_pos_from[16];  /* has_xmp_pos: "drone-dji", or "exif" for the
+				 * exif:GPSLatitude/Longitude Adobe software writes */
 };
 
 /*
@@ -93,6 +98,9 @@ struct resolved {
 	double alt;
 	char location_source[8]; /* "exif", "xmp", "track", "manual", "" */
 	double error_m;          /* estimated position error in metres, <0 unknown */
+	/* Added: why a candidate time source was passed over ("GPS time is
+	 * 30 h from the camera clock"), "" when nothing was. */
+	char note[160];
 };
 
 /*

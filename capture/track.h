@@ -23,6 +23,16 @@ struct fix {
 
 #define TRACK_MAX_POINTS 2000000 /* per file */
 
+/* The horizontal error assumed for a fix that carries none (no HDOP, no
+ * eph): a consumer receiver under open sky is good to about this. */
+#define TRACK_DEFAULT_EPH 10.0
+/* The speed assumed when a fix has no neighbour to measure one from
+ * (metres per second; a car in town, an upper bound for walking). */
+#define TRACK_DEFAULT_SPEED 10.0
+/* The user-equivalent range error that turns a DOP into metres. */
+#define TRACK_UERE 5.0
+
+/* Invariant: v holds n fixes in n <= cap slots; v is NULL when cap is 0. */
 struct track {
 	struct fix *v;
 	size_t n, cap;
@@ -32,7 +42,79 @@ void track_init(struct track *t);
 void track_free(struct track *t);
 void track_push(struct track *t, const struct fix *f);
 
-/* Sorts by time and removes fixes with the same time (keeping the first). */
+/* Sorts by time (stable) and removes fixes with the same time, keeping the
+ * first of each time in the original order. Fixes with a non-finite time
+ * are dropped. */
 void track_sort_dedup(struct track *t);
+
+/* Where a track puts a moment. */
+enum track_how {
+	TRACK_AT_EXACT = 1,  /* a fix at that very time */
+	TRACK_AT_INTERP = 2, /* between two fixes no more than max_gap apart */
+	TRACK_AT_HELD = 3    /* within max_extrap before the first or after the
+			      * last fix: that end's position, held */
+};
+
+struct fix_at {
+	double lat, lon;
+	double alt;      /* NAN if neither bracketing fix has one */
+	double error_m;  /* estimated horizontal error, see track_locate */
+	int mode;        /* the lower mode of the fixes used */
+	int how;         /* enum track_how */
+	double t_before; /* time of the fix at or before `when` (NAN if none) */
+	double t_after;  /* time of the fix at or after `when` (NAN if none) */
+};
+
+/*
+ * Finds where a sorted, de-duplicated track (track_sort_dedup) was at
+ * `when`, by binary search (O(log n)). Between two fixes no more than
+ * max_gap seconds apart the position is interpolated linearly (the
+ * longitude difference taken the short way round); before the first or
+ * after the last fix the end position is held for at most max_extrap
+ * seconds, never extrapolated along a heading.
+ *
+ * Error model (metres): the bracketing fixes' eph (TRACK_DEFAULT_EPH when
+ * unknown), interpolated in time, plus speed x the time to the nearer fix.
+ * The speed is that of the segment used (its chord length over its
+ * duration); for a held end it is the speed of the end segment, or
+ * TRACK_DEFAULT_SPEED when the track has a single fix. The second term
+ * bounds how far a body moving at that speed could stray from the chord
+ * in the time since (or until) the nearer fix; it is 0 at a fix.
+ *
+ * Returns 0 and fills *out, EV_ENOENT when the track does not cover
+ * `when` (empty, a gap longer than max_gap, or beyond max_extrap), or
+ * EV_EINVAL for a non-finite `when` or negative limits.
+ */
+int track_locate(const struct track *t, double when, double max_gap, double max_extrap,
+		 struct fix_at *out) WUR;
+
+/* Great-circle distance in metres (haversine, mean Earth radius). */
+double track_distance_m(double lat1, double lon1, double lat2, double lon2);
+
+/*
+ * What a parser made of a file: counts, and the first few problems named
+ * with their line. Bad input is recorded here, never fatal.
+ */
+#define TRACK_REPORT_MSGS 8
+#define TRACK_REPORT_MSG_LEN 200
+
+struct track_report {
+	size_t lines;      /* lines read (NMEA) or points seen (GPX) */
+	size_t fixes;      /* fixes produced */
+	size_t bad;        /* bad lines or points: checksum, syntax, length, value */
+	size_t untrusted;  /* epochs or points with no valid, real fix (status V,
+			    * quality 0/6/7/8, simulation, "fix none") */
+	size_t untimed;    /* positions that cannot be timed (NMEA: no date yet) */
+	size_t no_time;    /* GPX points without a <time> */
+	size_t ignored;    /* well-formed sentences of kinds not used */
+	int capped;        /* TRACK_MAX_POINTS was reached; later points dropped */
+	size_t n_msgs;     /* messages kept, <= TRACK_REPORT_MSGS */
+	char msgs[TRACK_REPORT_MSGS][TRACK_REPORT_MSG_LEN];
+};
+
+void track_report_init(struct track_report *r);
+/* Records one message ("file.nmea:12: checksum is 5A, the line says 5B");
+ * beyond TRACK_REPORT_MSGS messages only the count (bad) grows. */
+void track_report_msg(struct track_report *r, const char *fmt, ...) PRINTF_LIKE(2, 3);
 
 #endif

@@ -1,6 +1,295 @@
-/* evcap: placeholder main, replaced by the command dispatcher. */
+/*
+ * evcap: the command line. Pulls the global options out of argv (they may
+ * stand before or after the command), finds the store and config, and
+ * dispatches through the command table; each command is in cli/cmd_*.c.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <jansson.h>
+#include <pwd.h>
+#include <stdarg.h>
 #include <stdio.h>
-int main(void)
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "log.h"
+
+#define EVCAP_VERSION "0.1.0"
+
+struct command {
+	const char *name;
+	cmd_fn fn;
+	const char *usage;   /* after "evcap NAME " */
+	const char *summary;
+};
+
+static const struct command commands[] = {
+	{"init", cmd_init, "", "create the store and the device key (idempotent)"},
+	{"case", cmd_case, "open CASE [--title T] [--use] | list | show CASE | use CASE | close CASE | set CASE ...",
+	 "open, list, show, select and close cases"},
+	{"site", cmd_site, "add CASE NAME --lat LAT --lon LON [--radius M] | list [CASE] | show CASE NAME",
+	 "the places a case inspects"},
+	{"ingest", cmd_ingest,
+	 "[--case CASE] [--site S] [--operator NAME]... [--time-offset +HH:MM] [--medium-uuid U] PATH...",
+	 "record every file under PATH as evidence"},
+	{"ls", cmd_ls, "[--case CASE]", "list items"},
+	{"show", cmd_show, "ITEM", "show one item (id or SHA-256 prefix)"},
+	{"note", cmd_note, "ITEM TEXT", "add a note to an item"},
+	{"track", cmd_track, "import FILE... | ls", "GPS tracks from GPX and NMEA files"},
+	{"gps", cmd_gps, "log [--server HOST:PORT]", "record fixes from gpsd"},
+	{"geotag", cmd_geotag, "[--case CASE] [--max-gap S] [--max-extrapolate S]",
+	 "place items from the GPS track"},
+	{"sensor", cmd_sensor, "import FILE [--format csv|sdi12] [--instrument NAME] [--case CASE]",
+	 "import water-quality readings"},
+	{"readings", cmd_readings, "[--case CASE]", "list sensor readings"},
+	{"visits", cmd_visits, "--case CASE", "group a case's items into visits"},
+	{"revisit", cmd_revisit, "--case CASE [--before V] [--after V]",
+	 "pair photos of a follow-up visit with the earlier ones"},
+	{"export", cmd_export, "--case CASE --format geojson|kml|gpx|csv|html|jpeg --out PATH",
+	 "export a case"},
+	{"sync", cmd_sync, "[--target URL] [--case CASE] [--endpoint URL] [--region R]",
+	 "upload evidence bundles to the central store"},
+	{"pull", cmd_pull, "--target URL --case CASE [--trust-new]",
+	 "fetch and verify a case's bundles (office)"},
+	{"key", cmd_key, "show | trust FILE", "the device signing key and trusted keys"},
+	{"verify", cmd_verify, "[--case CASE]", "re-hash every original and re-walk the custody chain"},
+	{"log", cmd_log, "[--case CASE]", "print the custody log"},
+};
+
+static void usage(FILE *f)
 {
-	return 0;
+	fprintf(f, "usage: evcap [--store DIR] [--config FILE] [--json] [-q|-v] COMMAND [ARGS]\n\n"
+		   "Field-inspection evidence capture: originals kept byte-for-byte, hashed,\n"
+		   "placed in time and space, chained in a custody log.\n\ncommands:\n");
+	for (size_t i = 0; i < ARRAY_LEN(commands); i++)
+		fprintf(f, "  %-9s %s\n", commands[i].name, commands[i].summary);
+	fprintf(f, "\nglobal options:\n"
+		   "  --store DIR    the evidence store (else $EVCAP_STORE, the config's [store] path,\n"
+		   "                 or $XDG_DATA_HOME/evcap)\n"
+		   "  --config FILE  the config file (else $EVCAP_CONFIG, ~/.config/evcap/evcap.conf,\n"
+		   "                 /etc/evcap/evcap.conf)\n"
+		   "  --json         machine-readable output\n"
+		   "  -q, -v         quieter, more verbose\n"
+		   "  --version      print the version\n\n"
+		   "'evcap COMMAND --help' describes a command; 'man evcap' has the details.\n"
+		   "Exit status: 0 success, 1 a problem found, 2 usage or configuration error.\n");
+}
+
+/* The usage line of the running command, for its --help. */
+static const struct command *current;
+
+void cli_getopt_reset(void)
+{
+	optind = 0; /* GNU: 0 re-initialises getopt completely */
+	opterr = 1;
+}
+
+int cli_usage_error(struct cli *cli, const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "evcap %s: %s\n", cli->command ? cli->command : "", msg);
+	if (current)
+		fprintf(stderr, "usage: evcap %s %s\n", current->name, current->usage);
+	return EXIT_USAGE;
+}
+
+void cli_print_help(struct cli *cli, const char *details)
+{
+	(void)cli;
+	if (current)
+		printf("usage: evcap %s %s\n\n%s.\n", current->name, current->usage, current->summary);
+	if (details && *details)
+		printf("\n%s", details);
+}
+
+struct store *cli_store(struct cli *cli, int create)
+{
+	if (cli->store)
+		return cli->store;
+	char err[1024];
+	if (store_open(cli->store_dir, create ? STORE_CREATE : 0, &cli->store, err, sizeof err)) {
+		fprintf(stderr, "evcap: %s\n", err);
+		exit(EXIT_USAGE);
+	}
+	return cli->store;
+}
+
+int64_t cli_case(struct cli *cli, const char *name, int required)
+{
+	struct store *s = cli_store(cli, 0);
+	char *in_use = NULL;
+	if (!name) {
+		in_use = store_meta_get(s, "current_case");
+		name = in_use;
+		if (!name && cli->cfg->case_number)
+			name = cli->cfg->case_number;
+	}
+	if (!name) {
+		if (required)
+			fprintf(stderr,
+				"evcap %s: no case given and none in use (give --case CASE, or run "
+				"'evcap case use CASE')\n",
+				cli->command);
+		return 0;
+	}
+	int64_t id = store_case_id(s, name);
+	if (id <= 0)
+		fprintf(stderr,
+			"evcap %s: no case '%s' in this store ('evcap case list' shows the cases; "
+			"'evcap case open' makes one)\n",
+			cli->command, name);
+	free(in_use);
+	return id > 0 ? id : -1;
+}
+
+void cli_print_json(void *json)
+{
+	json_t *j = json;
+	json_dumpf(j, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	fputc('\n', stdout);
+	json_decref(j);
+}
+
+/* Removes argv[i] (and n-1 following) from the vector. */
+static void drop(int *argc, char **argv, int i, int n)
+{
+	memmove(&argv[i], &argv[i + n], (size_t)(*argc - i - n + 1) * sizeof *argv);
+	*argc -= n;
+}
+
+static const char *default_store(void)
+{
+	static char path[4096];
+	const char *xdg = getenv("XDG_DATA_HOME");
+	if (xdg && *xdg) {
+		snprintf(path, sizeof path, "%s/evcap", xdg);
+		return path;
+	}
+	const char *home = getenv("HOME");
+	if (!home || !*home) {
+		struct passwd *pw = getpwuid(getuid());
+		home = pw ? pw->pw_dir : "/";
+	}
+	snprintf(path, sizeof path, "%s/.local/share/evcap", home);
+	return path;
+}
+
+static const char *default_actor(void)
+{
+	const char *op = getenv("EVCAP_OPERATOR");
+	if (op && *op)
+		return op;
+	struct passwd *pw = getpwuid(getuid());
+	if (pw && pw->pw_name)
+		return pw->pw_name;
+	return "unknown";
+}
+
+int main(int argc, char **argv)
+{
+	struct cli cli = {0};
+	struct config cfg;
+	const char *store_opt = NULL, *config_opt = NULL;
+	int rc = EXIT_USAGE;
+	char err[1024];
+	static char config_buf[4096];
+
+	config_init(&cfg);
+	cli.cfg = &cfg;
+	cli.prog = "evcap";
+	/* Global options, wherever they stand, until a "--". */
+	for (int i = 1; i < argc;) {
+		const char *a = argv[i];
+		if (strcmp(a, "--") == 0)
+			break;
+		if ((strcmp(a, "--store") == 0 || strcmp(a, "--config") == 0) && i + 1 < argc) {
+			if (a[2] == 's')
+				store_opt = argv[i + 1];
+			else
+				config_opt = argv[i + 1];
+			drop(&argc, argv, i, 2);
+		} else if (strncmp(a, "--store=", 8) == 0) {
+			store_opt = a + 8;
+			drop(&argc, argv, i, 1);
+		} else if (strncmp(a, "--config=", 9) == 0) {
+			config_opt = a + 9;
+			drop(&argc, argv, i, 1);
+		} else if (strcmp(a, "--json") == 0) {
+			cli.json = 1;
+			drop(&argc, argv, i, 1);
+		} else if (strcmp(a, "-q") == 0 || strcmp(a, "--quiet") == 0) {
+			cli.verbosity = LOG_LVL_QUIET;
+			drop(&argc, argv, i, 1);
+		} else if (strcmp(a, "-v") == 0 || strcmp(a, "--verbose") == 0) {
+			cli.verbosity = LOG_LVL_DEBUG;
+			drop(&argc, argv, i, 1);
+		} else {
+			i++;
+		}
+	}
+	log_init("evcap", cli.verbosity, 0);
+	if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+	    strcmp(argv[1], "help") == 0) {
+		usage(argc < 2 ? stderr : stdout);
+		return argc < 2 ? EXIT_USAGE : EXIT_OK;
+	}
+	if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "version") == 0) {
+		printf("evcap %s\n", EVCAP_VERSION);
+		return EXIT_OK;
+	}
+	for (size_t i = 0; i < ARRAY_LEN(commands); i++)
+		if (strcmp(commands[i].name, argv[1]) == 0)
+			current = &commands[i];
+	if (!current) {
+		fprintf(stderr, "evcap: unknown command '%s' (evcap --help lists them)\n", argv[1]);
+		return EXIT_USAGE;
+	}
+	cli.command = current->name;
+
+	/* the config: explicit, else the environment, else the usual places */
+	const char *cpath = config_opt ? config_opt : getenv("EVCAP_CONFIG");
+	int explicit_config = cpath && *cpath;
+	if (!explicit_config) {
+		const char *xdg = getenv("XDG_CONFIG_HOME");
+		const char *home = getenv("HOME");
+		if (xdg && *xdg)
+			snprintf(config_buf, sizeof config_buf, "%s/evcap/evcap.conf", xdg);
+		else
+			snprintf(config_buf, sizeof config_buf, "%s/.config/evcap/evcap.conf",
+				 home ? home : "/");
+		cpath = access(config_buf, F_OK) == 0 ? config_buf
+			: access("/etc/evcap/evcap.conf", F_OK) == 0 ? "/etc/evcap/evcap.conf"
+								       : NULL;
+	}
+	if (cpath) {
+		if (config_load(cpath, &cfg, err, sizeof err)) {
+			fprintf(stderr, "evcap: %s\n", err);
+			goto out;
+		}
+		cli.config_path = cpath;
+	}
+	const char *env_store = getenv("EVCAP_STORE");
+	cli.store_dir = store_opt                   ? store_opt
+			: env_store && *env_store   ? env_store
+			: cfg.store                 ? cfg.store
+						    : default_store();
+	cli.actor = default_actor();
+	cli_getopt_reset();
+	rc = current->fn(&cli, argc - 1, argv + 1);
+out:
+	store_close(cli.store);
+	config_free(&cfg);
+	if (fflush(stdout) != 0 || ferror(stdout)) {
+		fprintf(stderr, "evcap: cannot write output: %s\n", strerror(errno));
+		if (rc == EXIT_OK)
+			rc = EXIT_PROBLEM;
+	}
+	return rc;
 }

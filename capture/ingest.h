@@ -1,0 +1,70 @@
+/*
+ * Ingest: every regular file under the given paths becomes an item. A file
+ * is copied into the store while it is hashed (one pass over the source),
+ * the copy is read back and compared, its metadata is read from the copy,
+ * and the item, where it was seen and a custody event are committed in one
+ * transaction. The source is never written to. Symbolic links, FIFOs,
+ * devices and sockets are never followed or opened; each is named.
+ */
+#ifndef EVCAP_INGEST_H
+#define EVCAP_INGEST_H
+
+#include <signal.h>
+#include <stdint.h>
+
+#include "store.h"
+
+struct ingest_opts {
+	int64_t case_id;          /* 0: no case */
+	const char *case_number;  /* NULL when case_id is 0 */
+	int64_t site_id;          /* 0: none given */
+	const char *operators_json; /* JSON array text, or NULL */
+	const char *actor;        /* who runs it, for the custody log */
+	int has_declared_offset;  /* --time-offset or the case's offset */
+	int declared_offset_s;
+	const char *medium_uuid;  /* filesystem UUID of the card, or NULL */
+	const char *medium_label;
+	const char *source_device;  /* host name of this machine */
+	/* When non-NULL and set, stop after the current file. */
+	volatile sig_atomic_t *stop;
+	/* Print one line a file (verbose) and a progress line on a terminal. */
+	int verbose;
+	int progress;
+};
+
+struct ingest_stats {
+	uint64_t files;     /* regular files considered */
+	uint64_t added;     /* new items */
+	uint64_t already;   /* bytes already in the store */
+	uint64_t skipped;   /* not regular files: links, FIFOs, devices */
+	uint64_t failed;    /* could not be read or stored */
+	uint64_t meta_errors; /* kept, with metadata_error */
+	uint64_t bytes;     /* bytes read */
+};
+
+/* What happened to one file, for reports. */
+enum ingest_result { INGEST_ADDED, INGEST_ALREADY, INGEST_SKIPPED, INGEST_FAILED };
+
+/*
+ * Ingests one file given by path. On INGEST_FAILED or INGEST_SKIPPED, msg
+ * says why, naming the file; on success sha_out (if non-NULL) receives the
+ * item's SHA-256. Never modifies the source.
+ */
+enum ingest_result ingest_file(struct store *s, const char *path, const struct ingest_opts *o,
+			       struct ingest_stats *st, char sha_out[65], char *msg,
+			       size_t msglen);
+
+/*
+ * Walks each path (file or directory, not following symbolic links, depth
+ * at most 64) and ingests every regular file, reporting each skipped or
+ * failed path on stderr. Returns 0 when every regular file was recorded,
+ * 1 when any failed, 2 on a usage problem (a path that does not exist).
+ */
+int ingest_paths(struct store *s, char *const *paths, int n, const struct ingest_opts *o,
+		 struct ingest_stats *st);
+
+/* Writes a path for messages and records: bytes that are not valid UTF-8,
+ * and control characters, are shown as \xNN. Returns a malloc'd string. */
+char *ingest_display_path(const char *path);
+
+#endif

@@ -1,0 +1,79 @@
+/*
+ * The evcap command line: global options, the store handle shared by the
+ * commands, and the signature every command has. Each command lives in its
+ * own cli/cmd_*.c and is listed in the table in evcap.c.
+ *
+ * Exit codes: 0 success, 1 a problem found (verify found damage, a pull was
+ * refused, some files could not be ingested), 2 usage or configuration error.
+ */
+#ifndef EVCAP_CLI_H
+#define EVCAP_CLI_H
+
+#include <jansson.h>
+#include <stdio.h>
+
+#include "config.h"
+#include "store.h"
+
+enum { EXIT_OK = 0, EXIT_PROBLEM = 1, EXIT_USAGE = 2 };
+
+struct cli {
+	const char *store_dir;   /* resolved store directory */
+	const char *config_path; /* the config file read, or NULL */
+	struct config *cfg;      /* never NULL: defaults when no file */
+	int json;                /* --json */
+	int verbosity;           /* -q: -1, default 0, -v: 1 */
+	const char *actor;       /* who runs it: $EVCAP_OPERATOR, else the login name */
+	struct store *store;     /* opened by cli_store(), closed by main */
+	const char *prog;        /* "evcap" */
+	const char *command;     /* the command name being run */
+};
+
+/* The signature of every command: argv[0] is the command name; options
+ * are parsed with getopt_long (cli_getopt_reset() first). */
+typedef int (*cmd_fn)(struct cli *cli, int argc, char **argv);
+
+/* Opens the store (creating it with create != 0), or prints why not and
+ * exits 2. */
+struct store *cli_store(struct cli *cli, int create);
+
+/* Resets getopt for a command's own option parsing. */
+void cli_getopt_reset(void);
+
+/* Prints "evcap COMMAND: message" to stderr (for usage errors, return 2). */
+int cli_usage_error(struct cli *cli, const char *fmt, ...) PRINTF_LIKE(2, 3);
+
+/* Resolves a case for a command: `name` if given (must exist), else the
+ * case in use. Prints a clear error and returns 0 when there is none;
+ * required=0 returns 0 silently when no case is given or in use. */
+int64_t cli_case(struct cli *cli, const char *name, int required);
+
+/* Prints the running command's usage and summary, then details. */
+void cli_print_help(struct cli *cli, const char *details);
+
+/* Prints a JSON value (jansson json_t *) to stdout, indented, and frees it. */
+void cli_print_json(void *json);
+
+/* The commands. */
+int cmd_init(struct cli *, int, char **);
+int cmd_case(struct cli *, int, char **);
+int cmd_site(struct cli *, int, char **);
+int cmd_ingest(struct cli *, int, char **);
+int cmd_ls(struct cli *, int, char **);
+int cmd_show(struct cli *, int, char **);
+int cmd_note(struct cli *, int, char **);
+int cmd_track(struct cli *, int, char **);
+int cmd_gps(struct cli *, int, char **);
+int cmd_geotag(struct cli *, int, char **);
+int cmd_sensor(struct cli *, int, char **);
+int cmd_readings(struct cli *, int, char **);
+int cmd_visits(struct cli *, int, char **);
+int cmd_revisit(struct cli *, int, char **);
+int cmd_export(struct cli *, int, char **);
+int cmd_sync(struct cli *, int, char **);
+int cmd_pull(struct cli *, int, char **);
+int cmd_key(struct cli *, int, char **);
+int cmd_verify(struct cli *, int, char **);
+int cmd_log(struct cli *, int, char **);
+
+#endif

@@ -1,0 +1,468 @@
+/*
+ * evcap case: open, list, show, use, close and set cases. A case number is
+ * kept exactly as the user writes it (UTF-8, e.g. 嫩检公益立〔2023〕15号);
+ * every change is a custody event.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "custody.h"
+#include "timeutil.h"
+
+#define CASE_MAX_LEN 256
+
+static const char case_help[] =
+	"subcommands:\n"
+	"  open CASE [--title T] [--use] [--time-offset +HH:MM] [--water-body river|lake]\n"
+	"            [--operator NAME]...     open a case (CASE as written, e.g. 嫩检公益立〔2023〕15号)\n"
+	"  list                             the cases, * marks the one in use\n"
+	"  show CASE                        one case with its counts\n"
+	"  use CASE                         make CASE the default for ingest and other commands\n"
+	"  close CASE                       close a case (no more ingest into it)\n"
+	"  set CASE [--title T] [--time-offset +HH:MM] [--water-body river|lake]\n"
+	"           [--operator NAME]... [--witness NAME] [--no-witness-reason TEXT]\n"
+	"           [--medium-kept yes|no] [--medium-note TEXT]\n"
+	"           [--recommendation NO] [--reply-date YYYY-MM-DD]\n";
+
+static int valid_case_number(struct cli *cli, const char *n)
+{
+	size_t len = strlen(n);
+	if (len == 0 || len > CASE_MAX_LEN || !utf8_valid(n, len)) {
+		cli_usage_error(cli, "a case number must be 1 to %d bytes of UTF-8 text",
+				CASE_MAX_LEN);
+		return 0;
+	}
+	for (size_t i = 0; i < len; i++)
+		if ((unsigned char)n[i] < 0x20) {
+			cli_usage_error(cli, "a case number may not hold control characters");
+			return 0;
+		}
+	return 1;
+}
+
+/* One settable field: option name, column, how to check it. */
+enum fkind { F_TEXT, F_OFFSET, F_WATER, F_YESNO, F_DATE };
+struct field {
+	const char *opt;
+	const char *column;
+	enum fkind kind;
+};
+static const struct field fields[] = {
+	{"title", "title", F_TEXT},
+	{"time-offset", "time_offset", F_OFFSET},
+	{"water-body", "water_body", F_WATER},
+	{"witness", "witness", F_TEXT},
+	{"no-witness-reason", "no_witness_reason", F_TEXT},
+	{"medium-kept", "medium_kept", F_YESNO},
+	{"medium-note", "medium_note", F_TEXT},
+	{"recommendation", "recommendation", F_TEXT},
+	{"reply-date", "reply_date", F_DATE},
+};
+#define NFIELDS (sizeof fields / sizeof fields[0])
+
+static int check_field(struct cli *cli, const struct field *f, const char *v)
+{
+	int off;
+	double t;
+	char buf[40];
+	switch (f->kind) {
+	case F_TEXT:
+		if (!utf8_valid(v, strlen(v)) || strlen(v) > 4096)
+			return cli_usage_error(cli, "--%s must be UTF-8 text of at most 4096 bytes",
+					       f->opt);
+		return 0;
+	case F_OFFSET:
+		if (time_parse_offset(v, &off))
+			return cli_usage_error(cli, "--%s must look like +08:00, not '%s'", f->opt, v);
+		return 0;
+	case F_WATER:
+		if (strcmp(v, "river") && strcmp(v, "lake"))
+			return cli_usage_error(cli, "--%s must be 'river' or 'lake' (reservoirs count as lake)",
+					       f->opt);
+		return 0;
+	case F_YESNO:
+		if (strcmp(v, "yes") && strcmp(v, "no"))
+			return cli_usage_error(cli, "--%s must be yes or no", f->opt);
+		return 0;
+	case F_DATE:
+		snprintf(buf, sizeof buf, "%.10sT00:00:00Z", v);
+		if (strlen(v) != 10 || time_parse_iso(buf, &t))
+			return cli_usage_error(cli, "--%s must be a date YYYY-MM-DD, not '%s'", f->opt, v);
+		return 0;
+	}
+	return 0;
+}
+
+/* Parses the settable options into vals[]; operators into ops (JSON). */
+static int parse_fields(struct cli *cli, int argc, char **argv, const char **vals, json_t *ops,
+			int *use, int allow_use)
+{
+	struct option opts[NFIELDS + 4];
+	size_t k = 0;
+	for (; k < NFIELDS; k++)
+		opts[k] = (struct option){fields[k].opt, required_argument, NULL, 1000 + (int)k};
+	opts[k++] = (struct option){"operator", required_argument, NULL, 'o'};
+	opts[k++] = (struct option){"use", no_argument, NULL, 'u'};
+	opts[k++] = (struct option){"help", no_argument, NULL, 'h'};
+	opts[k] = (struct option){0};
+	int c;
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		if (c >= 1000 && c < 1000 + (int)NFIELDS) {
+			const struct field *f = &fields[c - 1000];
+			int rc = check_field(cli, f, optarg);
+			if (rc)
+				return rc;
+			vals[c - 1000] = optarg;
+		} else if (c == 'o') {
+			if (!*optarg || !utf8_valid(optarg, strlen(optarg)))
+				return cli_usage_error(cli, "--operator needs a name");
+			json_array_append_new(ops, json_string(optarg));
+		} else if (c == 'u' && allow_use) {
+			*use = 1;
+		} else if (c == 'h') {
+			cli_print_help(cli, case_help);
+			return -1;
+		} else {
+			return cli_usage_error(cli, "unknown option (see 'evcap case --help')");
+		}
+	}
+	return 0;
+}
+
+/* Applies vals/ops to the case row and logs one custody event. */
+static int apply_fields(struct cli *cli, struct store *s, const char *number, const char **vals,
+			json_t *ops, const char *action, json_t *detail)
+{
+	char err[512];
+	for (size_t k = 0; k < NFIELDS; k++) {
+		if (!vals[k])
+			continue;
+		char sql[128];
+		snprintf(sql, sizeof sql, "UPDATE cases SET %s = ? WHERE number = ?", fields[k].column);
+		sqlite3_stmt *st = store_prepare(s, sql, err, sizeof err);
+		if (!st)
+			goto fail;
+		if (fields[k].kind == F_YESNO)
+			sqlite3_bind_int(st, 1, strcmp(vals[k], "yes") == 0);
+		else
+			sqlite3_bind_text(st, 1, vals[k], -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, number, -1, SQLITE_STATIC);
+		int r = sqlite3_step(st);
+		sqlite3_finalize(st);
+		if (r != SQLITE_DONE) {
+			snprintf(err, sizeof err, "%s", sqlite3_errmsg(store_db(s)));
+			goto fail;
+		}
+		json_object_set_new(detail, fields[k].column,
+				    fields[k].kind == F_YESNO
+					    ? json_boolean(strcmp(vals[k], "yes") == 0)
+					    : json_string(vals[k]));
+	}
+	if (json_array_size(ops)) {
+		char *txt = json_dumps(ops, JSON_COMPACT);
+		sqlite3_stmt *st = store_prepare(s, "UPDATE cases SET operators = ? WHERE number = ?",
+						 err, sizeof err);
+		if (!st) {
+			free(txt);
+			goto fail;
+		}
+		sqlite3_bind_text(st, 1, txt, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_text(st, 2, number, -1, SQLITE_STATIC);
+		int r = sqlite3_step(st);
+		sqlite3_finalize(st);
+		free(txt);
+		if (r != SQLITE_DONE) {
+			snprintf(err, sizeof err, "%s", sqlite3_errmsg(store_db(s)));
+			goto fail;
+		}
+		json_object_set(detail, "operators", ops);
+	}
+	if (custody_append(s, time_now(), cli->actor, action, number, NULL, detail, NULL, err,
+			   sizeof err))
+		goto fail;
+	return 0;
+fail:
+	fprintf(stderr, "evcap case: %s\n", err);
+	return EXIT_PROBLEM;
+}
+
+static int case_open(struct cli *cli, int argc, char **argv)
+{
+	const char *vals[NFIELDS] = {0};
+	json_t *ops = json_array(), *detail = json_object();
+	int use = 0, rc;
+	char err[512], now[32], key[64];
+	if ((rc = parse_fields(cli, argc, argv, vals, ops, &use, 1)))
+		goto out;
+	if (optind + 1 != argc) {
+		rc = cli_usage_error(cli, "open takes one case number");
+		goto out;
+	}
+	const char *number = argv[optind];
+	if (!valid_case_number(cli, number)) {
+		rc = EXIT_USAGE;
+		goto out;
+	}
+	struct store *s = cli_store(cli, 1);
+	if (store_case_id(s, number) > 0) {
+		printf("case %s is already open in this store\n", number);
+		rc = EXIT_OK;
+	} else {
+		time_format_iso(time_now(), now);
+		store_case_key(number, key);
+		if (store_begin(s, err, sizeof err))
+			goto dberr;
+		sqlite3_stmt *st = store_prepare(
+			s, "INSERT INTO cases(number, key, opened_at) VALUES (?, ?, ?)", err, sizeof err);
+		if (!st) {
+			store_rollback(s);
+			goto dberr;
+		}
+		sqlite3_bind_text(st, 1, number, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, key, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 3, now, -1, SQLITE_STATIC);
+		int r = sqlite3_step(st);
+		sqlite3_finalize(st);
+		if (r != SQLITE_DONE) {
+			snprintf(err, sizeof err, "%s", sqlite3_errmsg(store_db(s)));
+			store_rollback(s);
+			goto dberr;
+		}
+		json_object_set_new(detail, "key", json_string(key));
+		if ((rc = apply_fields(cli, s, number, vals, ops, "case open", detail))) {
+			store_rollback(s);
+			goto out;
+		}
+		if (store_commit(s, err, sizeof err))
+			goto dberr;
+		printf("opened case %s\n", number);
+	}
+	if (use) {
+		if (store_meta_set(cli_store(cli, 0), "current_case", number, err, sizeof err))
+			goto dberr;
+		printf("case %s is now in use\n", number);
+	}
+	rc = EXIT_OK;
+	goto out;
+dberr:
+	fprintf(stderr, "evcap case open: %s\n", err);
+	rc = EXIT_PROBLEM;
+out:
+	json_decref(ops);
+	json_decref(detail);
+	return rc < 0 ? EXIT_OK : rc;
+}
+
+static int case_set(struct cli *cli, int argc, char **argv)
+{
+	const char *vals[NFIELDS] = {0};
+	json_t *ops = json_array(), *detail = json_object();
+	int use = 0, rc;
+	char err[512];
+	if ((rc = parse_fields(cli, argc, argv, vals, ops, &use, 0)))
+		goto out;
+	if (optind + 1 != argc) {
+		rc = cli_usage_error(cli, "set takes one case number and options");
+		goto out;
+	}
+	const char *number = argv[optind];
+	if (cli_case(cli, number, 1) <= 0) {
+		rc = EXIT_USAGE;
+		goto out;
+	}
+	struct store *s = cli_store(cli, 0);
+	if (store_begin(s, err, sizeof err)) {
+		fprintf(stderr, "evcap case set: %s\n", err);
+		rc = EXIT_PROBLEM;
+		goto out;
+	}
+	if ((rc = apply_fields(cli, s, number, vals, ops, "case set", detail))) {
+		store_rollback(s);
+		goto out;
+	}
+	if (store_commit(s, err, sizeof err)) {
+		fprintf(stderr, "evcap case set: %s\n", err);
+		rc = EXIT_PROBLEM;
+		goto out;
+	}
+	printf("case %s updated\n", number);
+	rc = EXIT_OK;
+out:
+	json_decref(ops);
+	json_decref(detail);
+	return rc < 0 ? EXIT_OK : rc;
+}
+
+static json_t *case_json(sqlite3_stmt *st)
+{
+	static const char *names[] = {"number", "title", "status", "opened_at", "closed_at",
+				      "time_offset", "water_body", "operators", "witness",
+				      "no_witness_reason", "medium_kept", "medium_note",
+				      "recommendation", "reply_date", "key", "origin", "items"};
+	json_t *o = json_object();
+	for (int i = 0; i < (int)(sizeof names / sizeof names[0]); i++) {
+		json_t *v;
+		switch (sqlite3_column_type(st, i)) {
+		case SQLITE_INTEGER: v = json_integer(sqlite3_column_int64(st, i)); break;
+		case SQLITE_TEXT: v = json_string((const char *)sqlite3_column_text(st, i)); break;
+		default: v = json_null();
+		}
+		if (strcmp(names[i], "operators") == 0) {
+			json_t *a = json_is_string(v) ? json_loads(json_string_value(v), 0, NULL) : NULL;
+			json_decref(v);
+			v = json_is_array(a) ? a : (json_decref(a), json_array());
+		} else if (strcmp(names[i], "medium_kept") == 0 && json_is_integer(v)) {
+			json_t *b = json_boolean(json_integer_value(v));
+			json_decref(v);
+			v = b;
+		}
+		json_object_set_new(o, names[i], v);
+	}
+	return o;
+}
+
+static const char case_cols[] =
+	"c.number, c.title, c.status, c.opened_at, c.closed_at, c.time_offset, c.water_body,"
+	" c.operators, c.witness, c.no_witness_reason, c.medium_kept, c.medium_note,"
+	" c.recommendation, c.reply_date, c.key, c.origin,"
+	" (SELECT count(*) FROM items i WHERE i.case_id = c.id)";
+
+static int case_list(struct cli *cli)
+{
+	struct store *s = cli_store(cli, 0);
+	char *in_use = store_meta_get(s, "current_case");
+	char sql[512];
+	snprintf(sql, sizeof sql, "SELECT %s FROM cases c ORDER BY c.opened_at, c.id", case_cols);
+	sqlite3_stmt *st = store_prepare(s, sql, NULL, 0);
+	if (!st) {
+		free(in_use);
+		return EXIT_PROBLEM;
+	}
+	json_t *arr = json_array();
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		json_t *o = case_json(st);
+		const char *num = json_string_value(json_object_get(o, "number"));
+		json_object_set_new(o, "in_use", json_boolean(in_use && strcmp(in_use, num) == 0));
+		json_array_append_new(arr, o);
+	}
+	sqlite3_finalize(st);
+	free(in_use);
+	if (cli->json) {
+		cli_print_json(arr);
+		return EXIT_OK;
+	}
+	if (json_array_size(arr) == 0)
+		printf("no cases yet ('evcap case open CASE' opens one)\n");
+	size_t i;
+	json_t *o;
+	json_array_foreach(arr, i, o) {
+		const char *title = json_string_value(json_object_get(o, "title"));
+		printf("%s %s  [%s, %lld items]%s%s\n",
+		       json_is_true(json_object_get(o, "in_use")) ? "*" : " ",
+		       json_string_value(json_object_get(o, "number")),
+		       json_string_value(json_object_get(o, "status")),
+		       (long long)json_integer_value(json_object_get(o, "items")), title ? "  " : "",
+		       title ? title : "");
+	}
+	json_decref(arr);
+	return EXIT_OK;
+}
+
+static int case_show(struct cli *cli, const char *number)
+{
+	struct store *s = cli_store(cli, 0);
+	if (cli_case(cli, number, 1) <= 0)
+		return EXIT_USAGE;
+	char sql[512];
+	snprintf(sql, sizeof sql, "SELECT %s FROM cases c WHERE c.number = ?", case_cols);
+	sqlite3_stmt *st = store_prepare(s, sql, NULL, 0);
+	if (!st)
+		return EXIT_PROBLEM;
+	sqlite3_bind_text(st, 1, number, -1, SQLITE_STATIC);
+	json_t *o = sqlite3_step(st) == SQLITE_ROW ? case_json(st) : NULL;
+	sqlite3_finalize(st);
+	if (!o)
+		return EXIT_PROBLEM;
+	if (cli->json) {
+		cli_print_json(o);
+		return EXIT_OK;
+	}
+	const char *k;
+	json_t *v;
+	json_object_foreach(o, k, v) {
+		if (json_is_null(v))
+			continue;
+		char *txt = json_is_string(v) ? NULL : json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+		printf("%-18s %s\n", k, txt ? txt : json_string_value(v));
+		free(txt);
+	}
+	json_decref(o);
+	return EXIT_OK;
+}
+
+static int case_status(struct cli *cli, const char *number, int close)
+{
+	char err[512], now[32];
+	struct store *s = cli_store(cli, 0);
+	if (cli_case(cli, number, 1) <= 0)
+		return EXIT_USAGE;
+	if (!close) {
+		if (store_meta_set(s, "current_case", number, err, sizeof err)) {
+			fprintf(stderr, "evcap case use: %s\n", err);
+			return EXIT_PROBLEM;
+		}
+		printf("case %s is now in use\n", number);
+		return EXIT_OK;
+	}
+	time_format_iso(time_now(), now);
+	if (store_begin(s, err, sizeof err))
+		goto fail;
+	sqlite3_stmt *st = store_prepare(
+		s, "UPDATE cases SET status = 'closed', closed_at = ? WHERE number = ?", err, sizeof err);
+	if (!st)
+		goto fail;
+	sqlite3_bind_text(st, 1, now, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, number, -1, SQLITE_STATIC);
+	int r = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (r != SQLITE_DONE ||
+	    custody_append(s, time_now(), cli->actor, "case close", number, NULL, NULL, NULL, err,
+			   sizeof err) ||
+	    store_commit(s, err, sizeof err))
+		goto fail;
+	printf("case %s closed\n", number);
+	return EXIT_OK;
+fail:
+	store_rollback(s);
+	fprintf(stderr, "evcap case close: %s\n", err);
+	return EXIT_PROBLEM;
+}
+
+int cmd_case(struct cli *cli, int argc, char **argv)
+{
+	if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+		cli_print_help(cli, case_help);
+		return argc < 2 ? EXIT_USAGE : EXIT_OK;
+	}
+	const char *sub = argv[1];
+	if (strcmp(sub, "open") == 0)
+		return case_open(cli, argc - 1, argv + 1);
+	if (strcmp(sub, "set") == 0)
+		return case_set(cli, argc - 1, argv + 1);
+	if (strcmp(sub, "list") == 0 || strcmp(sub, "ls") == 0) {
+		if (argc != 2)
+			return cli_usage_error(cli, "list takes no arguments");
+		return case_list(cli);
+	}
+	if (strcmp(sub, "show") == 0 || strcmp(sub, "use") == 0 || strcmp(sub, "close") == 0) {
+		if (argc != 3)
+			return cli_usage_error(cli, "%s takes one case number", sub);
+		if (strcmp(sub, "show") == 0)
+			return case_show(cli, argv[2]);
+		return case_status(cli, argv[2], strcmp(sub, "close") == 0);
+	}
+	return cli_usage_error(cli, "unknown subcommand '%s'", sub);
+}

@@ -1,0 +1,243 @@
+/*
+ * evcap ingest: records every file under the given paths as evidence of a
+ * case, then places the new items from the GPS track where it covers them.
+ * The last line is the summary an operator reads at the roadside.
+ */
+#include <getopt.h>
+#include <jansson.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "ingest.h"
+#include "log.h"
+#include "timeutil.h"
+
+static volatile sig_atomic_t ingest_stop;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	ingest_stop = 1;
+}
+
+static const char ingest_help[] =
+	"Copies each file into the store while hashing it (SHA-256), reads the copy\n"
+	"back, reads its metadata and records it. The same bytes twice are one item.\n"
+	"Symbolic links are not followed; FIFOs and devices are not opened.\n\n"
+	"options:\n"
+	"  --case CASE           the case (default: the case in use)\n"
+	"  --site NAME           the site of the case these files belong to\n"
+	"  --operator NAME       who collected them (repeat for each officer)\n"
+	"  --time-offset +HH:MM  the camera clock's offset from UTC when the files do not say\n"
+	"  --medium-uuid UUID    the filesystem UUID of the card they came from\n"
+	"  --medium-label LABEL  the card's label\n"
+	"  --no-geotag           do not place new items from the GPS track\n";
+
+/* Looks up a site of the case by name; 0 none, -1 error printed. */
+static int64_t site_id(struct cli *cli, struct store *s, int64_t case_id, const char *name)
+{
+	sqlite3_stmt *st =
+		store_prepare(s, "SELECT id FROM sites WHERE case_id = ? AND name = ?", NULL, 0);
+	if (!st)
+		return -1;
+	sqlite3_bind_int64(st, 1, case_id);
+	sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
+	int64_t id = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+	sqlite3_finalize(st);
+	if (id <= 0) {
+		cli_usage_error(cli, "the case has no site '%s' ('evcap site add' makes one)", name);
+		return -1;
+	}
+	return id;
+}
+
+/* The case's own declared offset and operators (text columns, malloc'd). */
+static void case_defaults(struct store *s, int64_t case_id, char **offset, char **operators,
+			  char **status)
+{
+	sqlite3_stmt *st = store_prepare(
+		s, "SELECT time_offset, operators, status FROM cases WHERE id = ?", NULL, 0);
+	if (!st)
+		return;
+	sqlite3_bind_int64(st, 1, case_id);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		const char *a = (const char *)sqlite3_column_text(st, 0);
+		const char *b = (const char *)sqlite3_column_text(st, 1);
+		const char *c = (const char *)sqlite3_column_text(st, 2);
+		*offset = a ? xstrdup(a) : NULL;
+		*operators = b ? xstrdup(b) : NULL;
+		*status = c ? xstrdup(c) : NULL;
+	}
+	sqlite3_finalize(st);
+}
+
+/* Hook for placing new items from the track; the GPS module replaces it. */
+__attribute__((weak)) int ingest_after_hook(struct store *s, int64_t case_id, const char *actor);
+__attribute__((weak)) int ingest_after_hook(struct store *s, int64_t case_id, const char *actor)
+{
+	(void)s;
+	(void)case_id;
+	(void)actor;
+	return 0;
+}
+
+int cmd_ingest(struct cli *cli, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"case", required_argument, NULL, 'c'},
+		{"site", required_argument, NULL, 's'},
+		{"operator", required_argument, NULL, 'o'},
+		{"time-offset", required_argument, NULL, 't'},
+		{"medium-uuid", required_argument, NULL, 'U'},
+		{"medium-label", required_argument, NULL, 'L'},
+		{"no-geotag", no_argument, NULL, 'G'},
+		{"help", no_argument, NULL, 'h'},
+		{0}};
+	const char *case_name = NULL, *site = NULL, *offset = NULL;
+	struct ingest_opts o = {0};
+	json_t *ops = json_array();
+	char *ops_txt = NULL, *case_offset = NULL, *case_ops = NULL, *case_status = NULL;
+	int c, rc = EXIT_USAGE, geotag = 1;
+	char host[256] = "";
+
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c': case_name = optarg; break;
+		case 's': site = optarg; break;
+		case 'o':
+			if (!*optarg || !utf8_valid(optarg, strlen(optarg))) {
+				rc = cli_usage_error(cli, "--operator needs a name in UTF-8");
+				goto out;
+			}
+			json_array_append_new(ops, json_string(optarg));
+			break;
+		case 't': offset = optarg; break;
+		case 'U': o.medium_uuid = optarg; break;
+		case 'L': o.medium_label = optarg; break;
+		case 'G': geotag = 0; break;
+		case 'h':
+			cli_print_help(cli, ingest_help);
+			rc = EXIT_OK;
+			goto out;
+		default:
+			rc = cli_usage_error(cli, "unknown option (see 'evcap ingest --help')");
+			goto out;
+		}
+	}
+	if (optind >= argc) {
+		rc = cli_usage_error(cli, "give one or more files or folders to ingest");
+		goto out;
+	}
+	if (offset && time_parse_offset(offset, &o.declared_offset_s)) {
+		rc = cli_usage_error(cli, "--time-offset must look like +08:00, not '%s'", offset);
+		goto out;
+	}
+	o.has_declared_offset = offset != NULL;
+	struct store *s = cli_store(cli, 0);
+	int64_t case_id = cli_case(cli, case_name, 0);
+	if (case_id < 0)
+		goto out;
+	char *case_number = NULL;
+	if (case_id > 0) {
+		sqlite3_stmt *st = store_prepare(s, "SELECT number FROM cases WHERE id = ?", NULL, 0);
+		sqlite3_bind_int64(st, 1, case_id);
+		if (sqlite3_step(st) == SQLITE_ROW)
+			case_number = xstrdup((const char *)sqlite3_column_text(st, 0));
+		sqlite3_finalize(st);
+		case_defaults(s, case_id, &case_offset, &case_ops, &case_status);
+		if (case_status && strcmp(case_status, "closed") == 0) {
+			fprintf(stderr, "evcap ingest: case %s is closed; open a new case or "
+					"give another with --case\n", case_number);
+			free(case_number);
+			goto out;
+		}
+		if (!o.has_declared_offset && case_offset &&
+		    time_parse_offset(case_offset, &o.declared_offset_s) == 0)
+			o.has_declared_offset = 1;
+	} else {
+		log_warnx("no case given and none in use: the items are recorded without a case");
+	}
+	if (!o.has_declared_offset && cli->cfg->time_offset &&
+	    time_parse_offset(cli->cfg->time_offset, &o.declared_offset_s) == 0)
+		o.has_declared_offset = 1;
+	if (site && case_id > 0) {
+		o.site_id = site_id(cli, s, case_id, site);
+		if (o.site_id < 0) {
+			free(case_number);
+			goto out;
+		}
+	} else if (site) {
+		rc = cli_usage_error(cli, "--site needs a case");
+		free(case_number);
+		goto out;
+	}
+	/* operators: given, else the case's, else the config's */
+	if (json_array_size(ops) == 0 && case_ops) {
+		json_t *a = json_loads(case_ops, 0, NULL);
+		if (json_is_array(a)) {
+			json_decref(ops);
+			ops = a;
+		} else {
+			json_decref(a);
+		}
+	}
+	for (size_t i = 0; json_array_size(ops) == 0 && i < cli->cfg->n_operators; i++)
+		json_array_append_new(ops, json_string(cli->cfg->operators[i]));
+	ops_txt = json_array_size(ops) ? json_dumps(ops, JSON_COMPACT) : NULL;
+	gethostname(host, sizeof host - 1);
+
+	o.case_id = case_id;
+	o.case_number = case_number;
+	o.operators_json = ops_txt;
+	o.actor = cli->actor;
+	o.source_device = host;
+	o.stop = &ingest_stop;
+	o.verbose = cli->verbosity > 0;
+	o.progress = cli->verbosity >= 0;
+	struct sigaction sa = {0};
+	sa.sa_handler = on_signal;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+
+	struct ingest_stats st = {0};
+	rc = ingest_paths(s, argv + optind, argc - optind, &o, &st);
+	if (geotag && st.added)
+		ingest_after_hook(s, case_id, cli->actor);
+
+	uint64_t problems = st.failed + st.meta_errors;
+	if (cli->json) {
+		json_t *j = json_object();
+		json_object_set_new(j, "files", json_integer((json_int_t)st.files));
+		json_object_set_new(j, "bytes", json_integer((json_int_t)st.bytes));
+		json_object_set_new(j, "added", json_integer((json_int_t)st.added));
+		json_object_set_new(j, "already_recorded", json_integer((json_int_t)st.already));
+		json_object_set_new(j, "failed", json_integer((json_int_t)st.failed));
+		json_object_set_new(j, "metadata_errors", json_integer((json_int_t)st.meta_errors));
+		json_object_set_new(j, "skipped", json_integer((json_int_t)st.skipped));
+		json_object_set_new(j, "case", case_number ? json_string(case_number) : json_null());
+		cli_print_json(j);
+	} else if (cli->verbosity >= 0 || rc) {
+		char size[32];
+		if (st.bytes >= 1000000000ULL)
+			snprintf(size, sizeof size, "%.1f GB", st.bytes / 1e9);
+		else
+			snprintf(size, sizeof size, "%.1f MB", st.bytes / 1e6);
+		printf("%llu file%s, %s, %llu problem%s, %llu already recorded, %llu skipped, case %s\n",
+		       (unsigned long long)st.files, st.files == 1 ? "" : "s", size,
+		       (unsigned long long)problems, problems == 1 ? "" : "s",
+		       (unsigned long long)st.already, (unsigned long long)st.skipped,
+		       case_number ? case_number : "(none)");
+	}
+	free(case_number);
+out:
+	json_decref(ops);
+	free(ops_txt);
+	free(case_offset);
+	free(case_ops);
+	free(case_status);
+	return rc;
+}

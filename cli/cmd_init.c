@@ -1,0 +1,58 @@
+/*
+ * evcap init: creates the store (and the device key). Running it again on
+ * an existing store changes nothing and says so.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "custody.h"
+#include "timeutil.h"
+
+int cmd_init(struct cli *cli, int argc, char **argv)
+{
+	static const struct option opts[] = {{"help", no_argument, NULL, 'h'}, {0}};
+	int c;
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		if (c == 'h') {
+			cli_print_help(cli, "Creates the evidence store directory, its database and the\n"
+					    "device's signing key. Safe to run again.\n");
+			return EXIT_OK;
+		}
+		return cli_usage_error(cli, "unknown option");
+	}
+	if (optind != argc)
+		return cli_usage_error(cli, "takes no arguments");
+	char *db = xasprintf("%s/evidence.db", cli->store_dir);
+	int existed = access(db, F_OK) == 0;
+	free(db);
+	struct store *s = cli_store(cli, 1);
+	char err[512];
+	if (!existed) {
+		json_t *d = json_object();
+		json_object_set_new(d, "schema_version", json_integer(store_schema_version()));
+		if (store_begin(s, err, sizeof err) ||
+		    custody_append(s, time_now(), cli->actor, "init", NULL, NULL, d, NULL, err,
+				   sizeof err) ||
+		    store_commit(s, err, sizeof err)) {
+			store_rollback(s);
+			json_decref(d);
+			fprintf(stderr, "evcap init: %s\n", err);
+			return EXIT_PROBLEM;
+		}
+		json_decref(d);
+	}
+	if (cli->json) {
+		json_t *o = json_object();
+		json_object_set_new(o, "store", json_string(store_dir(s)));
+		json_object_set_new(o, "device_id", json_string(store_device_id(s)));
+		json_object_set_new(o, "created", json_boolean(!existed));
+		cli_print_json(o);
+	} else {
+		printf("%s evidence store at %s (device %s)\n", existed ? "existing" : "created",
+		       store_dir(s), store_device_id(s));
+	}
+	return EXIT_OK;
+}

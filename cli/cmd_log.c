@@ -1,0 +1,74 @@
+/*
+ * evcap log: the custody log, oldest first, optionally for one case.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+int cmd_log(struct cli *cli, int argc, char **argv)
+{
+	static const struct option opts[] = {{"case", required_argument, NULL, 'c'},
+					     {"help", no_argument, NULL, 'h'},
+					     {0}};
+	const char *case_name = NULL;
+	int c;
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		if (c == 'c')
+			case_name = optarg;
+		else if (c == 'h') {
+			cli_print_help(cli, "Prints each custody event: sequence, time (UTC), who, what,\n"
+					    "the case and item, and the details. --json gives the hashed\n"
+					    "events with their chain hashes.\n");
+			return EXIT_OK;
+		} else
+			return cli_usage_error(cli, "unknown option");
+	}
+	if (optind != argc)
+		return cli_usage_error(cli, "unexpected argument '%s'", argv[optind]);
+	struct store *s = cli_store(cli, 0);
+	if (case_name && cli_case(cli, case_name, 1) <= 0)
+		return EXIT_USAGE;
+	sqlite3_stmt *st = store_prepare(
+		s,
+		"SELECT seq, at, actor, action, case_number, item_sha256, event, prev_hash, hash"
+		" FROM custody WHERE (?1 IS NULL OR case_number = ?1) ORDER BY seq",
+		NULL, 0);
+	if (!st)
+		return EXIT_PROBLEM;
+	if (case_name)
+		sqlite3_bind_text(st, 1, case_name, -1, SQLITE_STATIC);
+	json_t *arr = cli->json ? json_array() : NULL;
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		const char *event = (const char *)sqlite3_column_text(st, 6);
+		json_t *ev = json_loads(event, 0, NULL);
+		if (arr) {
+			json_t *o = json_object();
+			json_object_set_new(o, "seq", json_integer(sqlite3_column_int64(st, 0)));
+			json_object_set_new(o, "event", ev ? ev : json_string(event));
+			json_object_set_new(o, "prev_hash",
+					    json_string((const char *)sqlite3_column_text(st, 7)));
+			json_object_set_new(o, "hash", json_string((const char *)sqlite3_column_text(st, 8)));
+			json_array_append_new(arr, o);
+			continue;
+		}
+		const char *actor = (const char *)sqlite3_column_text(st, 2);
+		const char *cn = (const char *)sqlite3_column_text(st, 4);
+		const char *item = (const char *)sqlite3_column_text(st, 5);
+		char *detail = json_dumps(json_object_get(ev, "detail"),
+					  JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
+		printf("%6lld  %s  %-10s  %-12s  %s%s%s%.12s  %s\n",
+		       (long long)sqlite3_column_int64(st, 0), sqlite3_column_text(st, 1),
+		       actor ? actor : "-", sqlite3_column_text(st, 3), cn ? cn : "",
+		       cn ? "  " : "", item ? "item " : "", item ? item : "",
+		       detail && strcmp(detail, "{}") ? detail : "");
+		free(detail);
+		json_decref(ev);
+	}
+	sqlite3_finalize(st);
+	if (arr)
+		cli_print_json(arr);
+	return EXIT_OK;
+}

@@ -1,0 +1,46 @@
+/*
+ * evcap show: one item in full, by id or SHA-256 prefix.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "cli.h"
+#include "items.h"
+
+int cmd_show(struct cli *cli, int argc, char **argv)
+{
+	static const struct option opts[] = {{"help", no_argument, NULL, 'h'}, {0}};
+	int c;
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		if (c == 'h') {
+			cli_print_help(cli, "ITEM is an item id or 6 or more leading hex digits of its SHA-256.\n");
+			return EXIT_OK;
+		}
+		return cli_usage_error(cli, "unknown option");
+	}
+	if (optind + 1 != argc)
+		return cli_usage_error(cli, "give one item");
+	struct store *s = cli_store(cli, 0);
+	char err[512];
+	json_t *it = items_get(s, argv[optind], err, sizeof err);
+	if (!it) {
+		fprintf(stderr, "evcap show: %s\n", err);
+		return EXIT_USAGE;
+	}
+	if (cli->json) {
+		cli_print_json(it);
+		return EXIT_OK;
+	}
+	const char *k;
+	json_t *v;
+	json_object_foreach(it, k, v) {
+		if (json_is_null(v) || (json_is_array(v) && json_array_size(v) == 0))
+			continue;
+		char *txt = json_is_string(v) ? NULL : json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+		printf("%-17s %s\n", k, txt ? txt : json_string_value(v));
+		free(txt);
+	}
+	json_decref(it);
+	return EXIT_OK;
+}

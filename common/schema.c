@@ -1,0 +1,177 @@
+/*
+ * evcap's database schema. Evidence rows are never updated in place except
+ * for derived, re-computable fields (resolved time and place); everything
+ * a person did is also in the append-only, hash-chained custody table.
+ */
+#include "schema.h"
+
+static const char schema_v1[] =
+	/* settings: device id, case in use, chain head */
+	"CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);"
+
+	"CREATE TABLE cases ("
+	" id INTEGER PRIMARY KEY,"
+	" number TEXT NOT NULL UNIQUE,"          /* as users write it, UTF-8 */
+	" key TEXT NOT NULL UNIQUE,"             /* stable ASCII key for bundle paths */
+	" title TEXT,"
+	" status TEXT NOT NULL DEFAULT 'open' CHECK (status IN ('open','closed')),"
+	" opened_at TEXT NOT NULL,"
+	" closed_at TEXT,"
+	" time_offset TEXT,"                     /* declared camera offset, +HH:MM */
+	" water_body TEXT CHECK (water_body IS NULL OR water_body IN ('river','lake')),"
+	" operators TEXT,"                       /* JSON array */
+	" witness TEXT, no_witness_reason TEXT,"
+	" medium_kept INTEGER, medium_note TEXT,"
+	" recommendation TEXT, reply_date TEXT,"
+	" origin TEXT NOT NULL DEFAULT 'local'"  /* local | pulled */
+	");"
+
+	"CREATE TABLE sites ("
+	" id INTEGER PRIMARY KEY,"
+	" case_id INTEGER NOT NULL REFERENCES cases(id),"
+	" name TEXT NOT NULL,"
+	" lat REAL NOT NULL, lon REAL NOT NULL,"
+	" radius_m REAL NOT NULL DEFAULT 50,"
+	" water_body TEXT,"
+	" created_at TEXT NOT NULL,"
+	" UNIQUE (case_id, name));"
+
+	"CREATE TABLE items ("
+	" id INTEGER PRIMARY KEY,"
+	" sha256 TEXT NOT NULL UNIQUE,"
+	" size INTEGER NOT NULL,"
+	" kind TEXT NOT NULL, format TEXT,"
+	" original_name TEXT NOT NULL, original_path TEXT NOT NULL,"
+	" source_device TEXT,"                   /* host or daemon that read it */
+	" medium_uuid TEXT, medium_label TEXT,"
+	" case_id INTEGER REFERENCES cases(id),"
+	" site_id INTEGER REFERENCES sites(id),"
+	" operators TEXT,"                       /* JSON array */
+	" camera_time TEXT, subsec REAL,"        /* camera clock as written */
+	" offset_raw TEXT,"                      /* OffsetTimeOriginal as written */
+	" gps_time TEXT,"                        /* the file's own GPS time, UTC */
+	" xmp_time TEXT,"
+	" captured_at TEXT,"                     /* resolved, UTC ISO 8601 Z */
+	" tz_offset TEXT, time_source TEXT,"
+	" declared_offset TEXT,"                 /* --time-offset at ingest */
+	" lat REAL, lon REAL, alt REAL,"
+	" location_source TEXT, location_error_m REAL,"
+	" exif_lat REAL, exif_lon REAL, exif_alt REAL,"
+	" xmp_lat REAL, xmp_lon REAL, xmp_alt REAL, rel_alt REAL,"
+	" gps_status TEXT, gps_dop REAL, gps_datum TEXT,"
+	" gimbal_yaw REAL, gimbal_pitch REAL, gimbal_roll REAL,"
+	" flight_yaw REAL, flight_pitch REAL, flight_roll REAL,"
+	" make TEXT, model TEXT, serial TEXT,"
+	" width INTEGER, height INTEGER, orientation INTEGER,"
+	" metadata_error TEXT, metadata_note TEXT,"
+	" ingested_at TEXT NOT NULL,"
+	" origin TEXT NOT NULL DEFAULT 'local',"  /* local | pulled */
+	" bundle_id TEXT);"                      /* the bundle a pulled item came in */
+	"CREATE INDEX items_case ON items(case_id);"
+	"CREATE INDEX items_camera ON items(make, model, serial);"
+
+	/* where each item was seen: a second card holding the same bytes adds a
+	 * sighting, not an item */
+	"CREATE TABLE sightings ("
+	" id INTEGER PRIMARY KEY,"
+	" item_id INTEGER NOT NULL REFERENCES items(id),"
+	" path TEXT NOT NULL, medium_uuid TEXT, medium_label TEXT,"
+	" seen_at TEXT NOT NULL,"
+	" UNIQUE (item_id, path, medium_uuid));"
+
+	"CREATE TABLE notes ("
+	" id INTEGER PRIMARY KEY,"
+	" item_id INTEGER NOT NULL REFERENCES items(id),"
+	" text TEXT NOT NULL, author TEXT, created_at TEXT NOT NULL,"
+	" origin TEXT NOT NULL DEFAULT 'local');"
+
+	/* tagged working copies and other outputs made from an original */
+	"CREATE TABLE derivatives ("
+	" id INTEGER PRIMARY KEY,"
+	" item_id INTEGER NOT NULL REFERENCES items(id),"
+	" sha256 TEXT NOT NULL, kind TEXT NOT NULL, path TEXT,"
+	" created_at TEXT NOT NULL);"
+
+	"CREATE TABLE fixes ("
+	" id INTEGER PRIMARY KEY,"
+	" t REAL NOT NULL,"                      /* UTC seconds */
+	" time TEXT NOT NULL,"                   /* the same, ISO 8601 Z */
+	" lat REAL NOT NULL, lon REAL NOT NULL, alt REAL,"
+	" mode INTEGER NOT NULL, eph REAL, sats INTEGER,"
+	" source TEXT NOT NULL,"                 /* gpsd:HOST:PORT, file:NAME */
+	" UNIQUE (t, source));"
+	"CREATE INDEX fixes_t ON fixes(t);"
+
+	"CREATE TABLE readings ("
+	" id INTEGER PRIMARY KEY,"
+	" t REAL, time TEXT,"
+	" parameter TEXT, value REAL, unit TEXT,"
+	" sample_id TEXT, instrument TEXT,"
+	" raw TEXT NOT NULL, raw_sha256 TEXT NOT NULL,"
+	" source TEXT,"                          /* file sha256 or device */
+	" line_no INTEGER,"
+	" case_id INTEGER REFERENCES cases(id),"
+	" site_id INTEGER REFERENCES sites(id),"
+	" operators TEXT,"
+	" lat REAL, lon REAL, location_source TEXT, location_error_m REAL,"
+	" class TEXT, error TEXT,"
+	" created_at TEXT NOT NULL,"
+	" origin TEXT NOT NULL DEFAULT 'local',"
+	" UNIQUE (raw_sha256, parameter, source, line_no));"
+
+	/* the custody log: append-only and hash-chained; `event` is the exact
+	 * canonical JSON hashed, the other columns are copies for queries */
+	"CREATE TABLE custody ("
+	" seq INTEGER PRIMARY KEY,"
+	" at TEXT NOT NULL, actor TEXT, action TEXT NOT NULL,"
+	" case_number TEXT, item_sha256 TEXT,"
+	" device_id TEXT NOT NULL,"
+	" event TEXT NOT NULL,"
+	" prev_hash TEXT NOT NULL, hash TEXT NOT NULL UNIQUE);"
+	"CREATE INDEX custody_case ON custody(case_number);"
+	"CREATE TRIGGER custody_no_update BEFORE UPDATE ON custody"
+	" BEGIN SELECT RAISE(ABORT, 'custody events are append-only'); END;"
+	"CREATE TRIGGER custody_no_delete BEFORE DELETE ON custody"
+	" BEGIN SELECT RAISE(ABORT, 'custody events are append-only'); END;"
+
+	/* custody events received from other devices through pull */
+	"CREATE TABLE foreign_custody ("
+	" id INTEGER PRIMARY KEY,"
+	" device_id TEXT NOT NULL, seq INTEGER NOT NULL,"
+	" event TEXT NOT NULL, prev_hash TEXT NOT NULL, hash TEXT NOT NULL,"
+	" bundle_id TEXT,"
+	" UNIQUE (device_id, seq));"
+
+	/* sync: one row per (target, blob or bundle) */
+	"CREATE TABLE sync_state ("
+	" id INTEGER PRIMARY KEY,"
+	" target TEXT NOT NULL,"
+	" object TEXT NOT NULL,"                 /* the key on the target */
+	" sha256 TEXT,"
+	" state TEXT NOT NULL DEFAULT 'queued',"  /* queued|uploading|done|failed */
+	" upload_id TEXT, parts_done TEXT,"      /* JSON [[n, etag], ...] */
+	" attempts INTEGER NOT NULL DEFAULT 0,"
+	" last_error TEXT, next_try REAL,"
+	" updated_at TEXT,"
+	" UNIQUE (target, object));"
+
+	"CREATE TABLE bundles ("
+	" id INTEGER PRIMARY KEY,"
+	" bundle_id TEXT NOT NULL UNIQUE,"
+	" case_id INTEGER REFERENCES cases(id),"
+	" target TEXT,"
+	" direction TEXT NOT NULL,"              /* out | in */
+	" manifest_sha256 TEXT, device_id TEXT,"
+	" first_seq INTEGER, last_seq INTEGER,"
+	" created_at TEXT NOT NULL, committed_at TEXT);"
+
+	/* device public keys the office trusts (minisign format) */
+	"CREATE TABLE trusted_keys ("
+	" key_id TEXT PRIMARY KEY,"
+	" public_key TEXT NOT NULL,"
+	" comment TEXT, added_at TEXT NOT NULL);";
+
+const struct migration schema_migrations[] = {
+	{1, schema_v1},
+};
+const size_t schema_migration_count = sizeof schema_migrations / sizeof schema_migrations[0];

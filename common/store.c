@@ -1,0 +1,495 @@
+/*
+ * The evidence store: SQLite database plus content-addressed blob files.
+ * Durability rules (FACTS.md): WAL with synchronous=FULL keeps every
+ * acknowledged commit; blobs are placed by temp, fsync, rename, fsync of
+ * the directory before their row is committed.
+ */
+#include "store.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "fsutil.h"
+#include "log.h"
+#include "schema.h"
+#include "timeutil.h"
+
+struct store {
+	char *dir;
+	sqlite3 *db;
+	char device_id[33];
+};
+
+struct blob_writer {
+	struct store *s;
+	char *tmp_path;
+	int fd;
+	struct sha256 *h;
+	uint64_t size;
+};
+
+int store_schema_version(void)
+{
+	return schema_migrations[schema_migration_count - 1].version;
+}
+
+const char *store_dir(const struct store *s)
+{
+	return s->dir;
+}
+
+sqlite3 *store_db(struct store *s)
+{
+	return s->db;
+}
+
+const char *store_device_id(const struct store *s)
+{
+	return s->device_id;
+}
+
+int store_exec(struct store *s, const char *sql, char *err, size_t errlen)
+{
+	char *msg = NULL;
+	if (sqlite3_exec(s->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+		int rc = err_set(err, errlen, EV_EDB, "%s/evidence.db: %s", s->dir,
+				 msg ? msg : sqlite3_errmsg(s->db));
+		sqlite3_free(msg);
+		return rc;
+	}
+	return 0;
+}
+
+sqlite3_stmt *store_prepare(struct store *s, const char *sql, char *err, size_t errlen)
+{
+	sqlite3_stmt *st = NULL;
+	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK) {
+		err_set(err, errlen, EV_EDB, "%s/evidence.db: %s", s->dir, sqlite3_errmsg(s->db));
+		return NULL;
+	}
+	return st;
+}
+
+int store_begin(struct store *s, char *err, size_t errlen)
+{
+	return store_exec(s, "BEGIN IMMEDIATE", err, errlen);
+}
+
+int store_commit(struct store *s, char *err, size_t errlen)
+{
+	int rc = store_exec(s, "COMMIT", err, errlen);
+	if (rc)
+		store_rollback(s);
+	return rc;
+}
+
+void store_rollback(struct store *s)
+{
+	if (!sqlite3_get_autocommit(s->db))
+		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+}
+
+char *store_meta_get(struct store *s, const char *key)
+{
+	char *v = NULL;
+	sqlite3_stmt *st = store_prepare(s, "SELECT value FROM meta WHERE key = ?", NULL, 0);
+	if (!st)
+		return NULL;
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		v = xstrdup((const char *)sqlite3_column_text(st, 0));
+	sqlite3_finalize(st);
+	return v;
+}
+
+int store_meta_set(struct store *s, const char *key, const char *value, char *err, size_t errlen)
+{
+	sqlite3_stmt *st = store_prepare(
+		s, value ? "INSERT INTO meta(key, value) VALUES (?, ?) "
+			   "ON CONFLICT(key) DO UPDATE SET value = excluded.value"
+			 : "DELETE FROM meta WHERE key = ?",
+		err, errlen);
+	if (!st)
+		return EV_EDB;
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	if (value)
+		sqlite3_bind_text(st, 2, value, -1, SQLITE_STATIC);
+	int rc = sqlite3_step(st) == SQLITE_DONE
+			 ? 0
+			 : err_set(err, errlen, EV_EDB, "%s/evidence.db: %s", s->dir,
+				   sqlite3_errmsg(s->db));
+	sqlite3_finalize(st);
+	return rc;
+}
+
+int64_t store_case_id(struct store *s, const char *number)
+{
+	int64_t id = 0;
+	sqlite3_stmt *st = store_prepare(s, "SELECT id FROM cases WHERE number = ?", NULL, 0);
+	if (!st)
+		return EV_EDB;
+	sqlite3_bind_text(st, 1, number, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		id = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return id;
+}
+
+void store_case_key(const char *number, char out[64])
+{
+	/* A readable slug of the ASCII letters and digits, then 16 hex digits
+	 * of the number's SHA-256 so distinct numbers never share a key. */
+	char slug[40];
+	size_t n = 0;
+	int dash = 0;
+	for (const unsigned char *p = (const unsigned char *)number; *p && n < 32; p++) {
+		unsigned char c = *p;
+		if (c >= 'A' && c <= 'Z')
+			c = (unsigned char)(c - 'A' + 'a');
+		if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')) {
+			if (dash && n)
+				slug[n++] = '-';
+			dash = 0;
+			slug[n++] = (char)c;
+		} else {
+			dash = 1;
+		}
+	}
+	slug[n] = '\0';
+	char hex[SHA256_HEX_LEN + 1];
+	sha256_hex(number, strlen(number), hex);
+	if (n)
+		snprintf(out, 64, "%.32s-%.16s", slug, hex);
+	else
+		snprintf(out, 64, "case-%.16s", hex);
+}
+
+char *store_blob_path(const struct store *s, const char *hex)
+{
+	return xasprintf("%s/blobs/sha256/%.2s/%.2s/%s", s->dir, hex, hex + 2, hex);
+}
+
+int store_has_blob(const struct store *s, const char *hex)
+{
+	char *p = store_blob_path(s, hex);
+	struct stat st;
+	int r = stat(p, &st) == 0 && S_ISREG(st.st_mode);
+	free(p);
+	return r;
+}
+
+/* Removes temp files a crash left in blobs/tmp (they never have rows). */
+static void store_clean_tmp(struct store *s)
+{
+	char *tmpdir = xasprintf("%s/blobs/tmp", s->dir);
+	DIR *d = opendir(tmpdir);
+	if (d) {
+		struct dirent *e;
+		int removed = 0;
+		while ((e = readdir(d))) {
+			if (strncmp(e->d_name, "blob-", 5) != 0)
+				continue;
+			if (unlinkat(dirfd(d), e->d_name, 0) == 0)
+				removed++;
+		}
+		closedir(d);
+		if (removed)
+			log_info("%s: removed %d unfinished temporary blob file%s left by an "
+				 "interrupted run",
+				 tmpdir, removed, removed == 1 ? "" : "s");
+	}
+	free(tmpdir);
+}
+
+static int store_migrate(struct store *s, char *err, size_t errlen)
+{
+	int rc = 0;
+	sqlite3_stmt *st = store_prepare(s, "PRAGMA user_version", err, errlen);
+	if (!st)
+		return EV_EDB;
+	int version = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int(st, 0) : 0;
+	sqlite3_finalize(st);
+	if (version > store_schema_version())
+		return err_set(err, errlen, EV_EINVAL,
+			       "%s/evidence.db: schema version %d is newer than this evcap knows "
+			       "(%d); use a newer evcap",
+			       s->dir, version, store_schema_version());
+	for (size_t i = 0; i < schema_migration_count; i++) {
+		const struct migration *m = &schema_migrations[i];
+		if (m->version <= version)
+			continue;
+		if ((rc = store_begin(s, err, errlen)))
+			return rc;
+		char pragma[64];
+		snprintf(pragma, sizeof pragma, "PRAGMA user_version = %d", m->version);
+		if ((rc = store_exec(s, m->sql, err, errlen)) ||
+		    (rc = store_exec(s, pragma, err, errlen))) {
+			store_rollback(s);
+			return rc;
+		}
+		if ((rc = store_commit(s, err, errlen)))
+			return rc;
+		if (version > 0)
+			log_info("%s: database schema migrated to version %d", s->dir, m->version);
+		version = m->version;
+	}
+	return 0;
+}
+
+static int store_init_device(struct store *s, char *err, size_t errlen)
+{
+	char *id = store_meta_get(s, "device_id");
+	if (!id) {
+		uint8_t raw[16];
+		int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+		if (fd < 0 || fs_read_full(fd, raw, sizeof raw) != (ssize_t)sizeof raw) {
+			if (fd >= 0)
+				close(fd);
+			return err_set(err, errlen, EV_EIO, "cannot read /dev/urandom: %s",
+				       strerror(errno));
+		}
+		close(fd);
+		char hex[33];
+		hex_encode(raw, sizeof raw, hex);
+		int rc = store_meta_set(s, "device_id", hex, err, errlen);
+		if (rc)
+			return rc;
+		id = xstrdup(hex);
+	}
+	snprintf(s->device_id, sizeof s->device_id, "%s", id);
+	free(id);
+	return 0;
+}
+
+int store_open(const char *dir, int flags, struct store **out, char *err, size_t errlen)
+{
+	int rc = 0;
+	struct store *s = xcalloc(1, sizeof *s);
+	char *dbpath = NULL;
+	*out = NULL;
+	s->dir = xstrdup(dir);
+	struct stat st;
+	if (stat(dir, &st) < 0) {
+		if (!(flags & STORE_CREATE)) {
+			rc = err_set(err, errlen, EV_ENOENT,
+				     "no evidence store at %s (run 'evcap init' first, or give --store)",
+				     dir);
+			goto out;
+		}
+	}
+	dbpath = xasprintf("%s/evidence.db", dir);
+	if (!(flags & STORE_CREATE) && stat(dbpath, &st) < 0) {
+		rc = err_set(err, errlen, EV_ENOENT,
+			     "%s is not an evidence store (no evidence.db; run 'evcap init')", dir);
+		goto out;
+	}
+	if (flags & STORE_CREATE) {
+		char *blobs = xasprintf("%s/blobs/tmp", dir);
+		char *shadir = xasprintf("%s/blobs/sha256", dir);
+		rc = fs_mkdir_p(blobs, 0700, err, errlen);
+		if (!rc)
+			rc = fs_mkdir_p(shadir, 0755, err, errlen);
+		free(blobs);
+		free(shadir);
+		if (rc)
+			goto out;
+	}
+	int oflags = (flags & STORE_READONLY) ? SQLITE_OPEN_READONLY
+					      : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
+	if (sqlite3_open_v2(dbpath, &s->db, oflags | SQLITE_OPEN_NOFOLLOW, NULL) != SQLITE_OK) {
+		rc = err_set(err, errlen, EV_EDB, "%s: cannot open: %s", dbpath,
+			     s->db ? sqlite3_errmsg(s->db) : "out of memory");
+		goto out;
+	}
+	sqlite3_busy_timeout(s->db, 10000);
+	sqlite3_extended_result_codes(s->db, 1);
+	if (!(flags & STORE_READONLY)) {
+		if ((rc = store_exec(s, "PRAGMA journal_mode = WAL", err, errlen)))
+			goto out;
+	}
+	if ((rc = store_exec(s,
+			     "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;"
+			     " PRAGMA trusted_schema = OFF;",
+			     err, errlen)))
+		goto out;
+	if (!(flags & STORE_READONLY)) {
+		if ((rc = store_migrate(s, err, errlen)))
+			goto out;
+		if ((rc = store_init_device(s, err, errlen)))
+			goto out;
+		store_clean_tmp(s);
+	} else {
+		char *id = store_meta_get(s, "device_id");
+		snprintf(s->device_id, sizeof s->device_id, "%s", id ? id : "");
+		free(id);
+	}
+	*out = s;
+	s = NULL;
+out:
+	free(dbpath);
+	store_close(s);
+	return rc;
+}
+
+void store_close(struct store *s)
+{
+	if (!s)
+		return;
+	if (s->db)
+		sqlite3_close_v2(s->db);
+	free(s->dir);
+	free(s);
+}
+
+int store_blob_begin(struct store *s, struct blob_writer **out, char *err, size_t errlen)
+{
+	struct blob_writer *w = xcalloc(1, sizeof *w);
+	w->s = s;
+	w->tmp_path = xasprintf("%s/blobs/tmp/blob-XXXXXX", s->dir);
+	w->fd = mkostemp(w->tmp_path, O_CLOEXEC);
+	if (w->fd < 0) {
+		int rc = err_set(err, errlen, EV_EIO, "%s: cannot create temporary file: %s",
+				 w->tmp_path, strerror(errno));
+		free(w->tmp_path);
+		free(w);
+		*out = NULL;
+		return rc;
+	}
+	w->h = sha256_new();
+	*out = w;
+	return 0;
+}
+
+int store_blob_write(struct blob_writer *w, const void *p, size_t n, char *err, size_t errlen)
+{
+	if (fs_write_all(w->fd, p, n) < 0)
+		return err_set(err, errlen, EV_EIO, "%s: write failed: %s", w->tmp_path,
+			       strerror(errno));
+	sha256_update(w->h, p, n);
+	w->size += n;
+	return 0;
+}
+
+uint64_t store_blob_size(const struct blob_writer *w)
+{
+	return w->size;
+}
+
+void store_blob_abort(struct blob_writer *w)
+{
+	if (!w)
+		return;
+	if (w->fd >= 0)
+		close(w->fd);
+	unlink(w->tmp_path);
+	free(w->tmp_path);
+	sha256_free(w->h);
+	free(w);
+}
+
+/* Reads the temp file back from the start and compares its hash with the
+ * one taken while writing: what is on disk is what was read. */
+static int blob_readback(struct blob_writer *w, const uint8_t want[SHA256_LEN], char *err,
+			 size_t errlen)
+{
+	int rc = 0;
+	size_t chunk = 1 << 20;
+	uint8_t *b = xmalloc(chunk);
+	struct sha256 *h = sha256_new();
+	uint64_t total = 0;
+	/* drop the cached pages so the read-back comes from the device */
+	posix_fadvise(w->fd, 0, 0, POSIX_FADV_DONTNEED);
+	if (lseek(w->fd, 0, SEEK_SET) < 0) {
+		rc = err_set(err, errlen, EV_EIO, "%s: seek failed: %s", w->tmp_path, strerror(errno));
+		goto out;
+	}
+	for (;;) {
+		ssize_t r = read(w->fd, b, chunk);
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			rc = err_set(err, errlen, EV_EIO, "%s: read-back failed: %s", w->tmp_path,
+				     strerror(errno));
+			goto out;
+		}
+		if (r == 0)
+			break;
+		sha256_update(h, b, (size_t)r);
+		total += (uint64_t)r;
+	}
+	uint8_t got[SHA256_LEN];
+	sha256_final(h, got);
+	if (total != w->size || memcmp(got, want, SHA256_LEN) != 0)
+		rc = err_set(err, errlen, EV_ECORRUPT,
+			     "the stored copy does not read back as written (storage fault?)");
+out:
+	sha256_free(h);
+	free(b);
+	return rc;
+}
+
+int store_blob_commit(struct blob_writer *w, char hex[SHA256_HEX_LEN + 1], uint64_t *size,
+		      int *existed, char *err, size_t errlen)
+{
+	int rc = 0;
+	char *final = NULL, *dir = NULL;
+	uint8_t d[SHA256_LEN];
+	sha256_final(w->h, d);
+	hex_encode(d, SHA256_LEN, hex);
+	if (size)
+		*size = w->size;
+	if (existed)
+		*existed = 0;
+	if (fsync(w->fd) < 0) {
+		rc = err_set(err, errlen, EV_EIO, "%s: fsync failed: %s", w->tmp_path, strerror(errno));
+		goto out;
+	}
+	if ((rc = blob_readback(w, d, err, errlen)))
+		goto out;
+	if (fchmod(w->fd, 0444) < 0) {
+		rc = err_set(err, errlen, EV_EIO, "%s: chmod failed: %s", w->tmp_path, strerror(errno));
+		goto out;
+	}
+	close(w->fd);
+	w->fd = -1;
+	final = store_blob_path(w->s, hex);
+	if (store_has_blob(w->s, hex)) {
+		/* content-addressed: the same bytes are already stored */
+		if (existed)
+			*existed = 1;
+		goto out;
+	}
+	dir = fs_dirname(final);
+	if ((rc = fs_mkdir_p(dir, 0755, err, errlen)))
+		goto out;
+	if (rename(w->tmp_path, final) < 0) {
+		rc = err_set(err, errlen, EV_EIO, "%s: cannot place blob: %s", final, strerror(errno));
+		goto out;
+	}
+	rc = fs_fsync_dir(dir, err, errlen);
+out:
+	free(final);
+	free(dir);
+	store_blob_abort(w); /* unlinks the temp file if it was not renamed */
+	return rc;
+}
+
+int store_blob_put(struct store *s, const void *p, size_t n, char hex[SHA256_HEX_LEN + 1],
+		   char *err, size_t errlen)
+{
+	struct blob_writer *w;
+	int rc = store_blob_begin(s, &w, err, errlen);
+	if (rc)
+		return rc;
+	if ((rc = store_blob_write(w, p, n, err, errlen))) {
+		store_blob_abort(w);
+		return rc;
+	}
+	return store_blob_commit(w, hex, NULL, NULL, err, errlen);
+}

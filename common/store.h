@@ -1,0 +1,96 @@
+/*
+ * The evidence store: one directory holding evidence.db (SQLite: WAL,
+ * synchronous=FULL, foreign keys, schema version in user_version with
+ * forward migrations) and blobs/sha256/ab/cd/<64 hex>, the originals,
+ * content-addressed and read-only (0444).
+ *
+ * A blob is placed by write-to-temp in blobs/tmp, fsync, rename, fsync of
+ * the directory; its row is committed only after the rename, so a crash
+ * leaves either nothing or a complete item. store_open removes temp files
+ * left by a crash.
+ */
+#ifndef EVCAP_STORE_H
+#define EVCAP_STORE_H
+
+#include <sqlite3.h>
+#include <stdint.h>
+
+#include "hash.h"
+#include "util.h"
+
+struct store;
+
+enum store_flags {
+	STORE_CREATE = 1,   /* create the directory and database if missing */
+	STORE_READONLY = 2, /* open the database read-only */
+};
+
+/* Opens (and with STORE_CREATE creates) the store at dir, migrating the
+ * schema forward. On failure *out is NULL and err says why. */
+int store_open(const char *dir, int flags, struct store **out, char *err, size_t errlen) WUR;
+void store_close(struct store *s);
+
+const char *store_dir(const struct store *s);
+/* The database handle, for modules that run their own (bound) SQL. */
+sqlite3 *store_db(struct store *s);
+/* This store's device id (a random 128-bit hex string made at creation). */
+const char *store_device_id(const struct store *s);
+
+/* Transactions: BEGIN IMMEDIATE / COMMIT / ROLLBACK. A failed COMMIT is
+ * reported as EV_EDB; the caller must treat the outcome as unknown (the
+ * row may still be there) and rely on idempotent writes. */
+int store_begin(struct store *s, char *err, size_t errlen) WUR;
+int store_commit(struct store *s, char *err, size_t errlen) WUR;
+void store_rollback(struct store *s);
+
+/* Runs a statement with no result rows; 0 or EV_EDB with the SQLite
+ * message. For fixed SQL only: values go through bound parameters. */
+int store_exec(struct store *s, const char *sql, char *err, size_t errlen) WUR;
+
+/* Prepares sql, reporting failure in err; NULL on failure. */
+sqlite3_stmt *store_prepare(struct store *s, const char *sql, char *err, size_t errlen);
+
+/* The path of a blob (malloc'd): DIR/blobs/sha256/ab/cd/<hex>. */
+char *store_blob_path(const struct store *s, const char *sha_hex);
+/* 1 if the blob file exists. */
+int store_has_blob(const struct store *s, const char *sha_hex);
+
+/*
+ * A blob being written: bytes are appended and hashed; commit fsyncs,
+ * reads the temp file back and compares its hash, then renames it into
+ * place (or discards it if the same blob is already there) read-only.
+ */
+struct blob_writer;
+int store_blob_begin(struct store *s, struct blob_writer **out, char *err, size_t errlen) WUR;
+int store_blob_write(struct blob_writer *w, const void *p, size_t n, char *err, size_t errlen) WUR;
+/* Finishes: hex gets the SHA-256, *size the byte count, *existed whether
+ * the store already had it. The writer is freed either way. */
+int store_blob_commit(struct blob_writer *w, char hex[SHA256_HEX_LEN + 1], uint64_t *size,
+		      int *existed, char *err, size_t errlen) WUR;
+void store_blob_abort(struct blob_writer *w);
+/* Bytes written so far. */
+uint64_t store_blob_size(const struct blob_writer *w);
+
+/* Places a whole in-memory buffer as a blob (the same durable steps). */
+int store_blob_put(struct store *s, const void *p, size_t n, char hex[SHA256_HEX_LEN + 1],
+		   char *err, size_t errlen) WUR;
+
+/* Key/value settings kept in the store (table meta). get returns a
+ * malloc'd string or NULL. */
+char *store_meta_get(struct store *s, const char *key);
+int store_meta_set(struct store *s, const char *key, const char *value, char *err,
+		   size_t errlen) WUR;
+
+/* Case lookup by the number as users write it. Returns the row id, 0 if
+ * there is no such case, or a negative error. */
+int64_t store_case_id(struct store *s, const char *number);
+
+/* The stable ASCII key of a case number ([a-z0-9._-]), used in bundle
+ * paths: a readable slug of the ASCII part plus a hash of the exact
+ * number, e.g. "2023-15-3f9a1c2e7b4d5a60". out needs 64 bytes. */
+void store_case_key(const char *number, char out[64]);
+
+/* The schema version this build writes. */
+int store_schema_version(void);
+
+#endif
