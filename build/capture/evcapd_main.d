@@ -1,1 +1,0 @@
-build/capture/evcapd_main.o: capture/evcapd_main.c

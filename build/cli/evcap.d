@@ -1,1 +1,0 @@
-build/cli/evcap.o: cli/evcap.c
