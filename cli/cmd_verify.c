@@ -178,14 +178,15 @@ int cmd_verify(struct cli *cli, int argc, char **argv)
 		json_object_set_new(o, "chain_head", json_string(head));
 		json_object_set_new(o, "problems", v.problems);
 		cli_print_json(o);
-	} else {
+	} else if (cli->verbosity >= 0 || n_problems) {
 		if (n_problems == 0)
 			printf("%lld item%s intact; custody chain of %lld events intact (head %.16s)\n",
 			       (long long)n_items, n_items == 1 ? "" : "s", (long long)events, head);
 		else
 			printf("%zu problem%s found in %lld items and %lld custody events\n", n_problems,
 			       n_problems == 1 ? "" : "s", (long long)n_items, (long long)events);
-		json_decref(v.problems);
 	}
+	if (!cli->json)
+		json_decref(v.problems);
 	return n_problems ? EXIT_PROBLEM : EXIT_OK;
 }

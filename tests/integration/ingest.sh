@@ -1,0 +1,97 @@
+#!/bin/bash
+# Ingest of a card with duplicates, a Chinese file name, a symlink, a FIFO
+# and a folder named like a photo: every regular file kept byte-for-byte,
+# the card untouched, each skipped path named; verify catches a flipped
+# byte in an original and an edited custody row.
+. "$(dirname "$0")/../lib/common.sh"
+
+CARD=$T/card
+mkdir -p "$CARD/DCIM/100MEDIA" "$CARD/DCIM/DJI_0099.JPG" "$CARD/MISC"
+head -c 200000 /dev/urandom > "$CARD/DCIM/100MEDIA/DJI_0001.JPG"
+head -c 3000 /dev/urandom > "$CARD/DCIM/100MEDIA/DJI_0002.MP4"
+cp "$CARD/DCIM/100MEDIA/DJI_0001.JPG" "$CARD/MISC/copy-of-0001.JPG"   # duplicate bytes
+printf 'outfall sample notes\n' > "$CARD/MISC/排污口记录.txt"
+printf 'x' > "$CARD/DCIM/DJI_0099.JPG/inside.txt"                  # a folder named like a photo
+: > "$CARD/MISC/empty.bin"
+ln -s /etc/passwd "$CARD/DCIM/100MEDIA/DJI_0003.JPG"
+mkfifo "$CARD/DCIM/100MEDIA/DJI_0004.JPG"
+
+# what the card holds before: content, modes and times of every entry
+snapshot() { (cd "$CARD" && find . -printf '%p %y %m %s %T@ %l\n' | sort && find . -type f -exec sha256sum {} + | sort); }
+snapshot > "$T/before"
+
+$EVCAP init >/dev/null
+$EVCAP case open '嫩检公益立〔2023〕15号' --title 'flood channel' --use --operator 张三 --operator 李四 >/dev/null
+timeout 60 $EVCAP ingest "$CARD" >"$T/out" 2>"$T/err"
+rc=$?
+check "ingest exits 0" test "$rc" -eq 0
+check "summary counts 6 files, 1 already recorded, 2 skipped" \
+	grep -q '^6 files, .* 1 problem, 1 already recorded, 2 skipped, case 嫩检公益立〔2023〕15号$' "$T/out"
+check "the symlink is named as skipped" grep -q 'DJI_0003.JPG: skipped: a symbolic link' "$T/err"
+check "the FIFO is named as skipped" grep -q 'DJI_0004.JPG: skipped: a FIFO' "$T/err"
+check "a .JPG that is not a JPEG is kept and its problem named" \
+	grep -q 'DJI_0001.JPG: kept, but its metadata could not be read: not a JPEG' "$T/err"
+
+snapshot > "$T/after"
+check "the card is untouched (content, modes, times)" cmp -s "$T/before" "$T/after"
+
+$EVCAP ls --json > "$T/ls.json"
+check "five distinct items" test "$(jq length "$T/ls.json")" -eq 5
+ok_bytes=1
+while IFS= read -r f; do
+	sha=$(sha256sum "$f" | cut -d' ' -f1)
+	path=$EVCAP_STORE/blobs/sha256/${sha:0:2}/${sha:2:2}/$sha
+	if ! cmp -s "$f" "$path"; then echo "# not kept byte-for-byte: $f"; ok_bytes=0; fi
+	jq -e --arg s "$sha" 'any(.[]; .sha256 == $s)' "$T/ls.json" >/dev/null || { echo "# no item for $f"; ok_bytes=0; }
+done < <(find "$CARD" -type f)
+check "every regular file is kept byte-for-byte" test $ok_bytes -eq 1
+check "stored originals are read-only" test -z "$(find "$EVCAP_STORE/blobs/sha256" -type f -perm /222)"
+check "the Chinese file name is kept" jq -e 'any(.[]; .original_name == "排污口记录.txt")' "$T/ls.json"
+check "items carry the case and both operators" \
+	jq -e 'all(.[]; .case == "嫩检公益立〔2023〕15号" and .operators == ["张三","李四"])' "$T/ls.json"
+check "ls --json has the contract fields" jq -e 'all(.[]; has("id") and has("sha256") and has("size") and has("kind")
+	and has("original_name") and has("case") and has("captured_at") and has("camera_time") and has("tz_offset")
+	and has("time_source") and has("lat") and has("lon") and has("alt") and has("location_source")
+	and has("make") and has("model") and has("ingested_at") and has("metadata_error"))' "$T/ls.json"
+check "the bad .JPG carries metadata_error" \
+	jq -e 'any(.[]; .original_name == "DJI_0001.JPG" and (.metadata_error | test("not a JPEG")))' "$T/ls.json"
+check "kinds: video and document recognised" jq -e 'any(.[]; .kind == "video") and any(.[]; .kind == "document")' "$T/ls.json"
+sha1=$(sha256sum "$CARD/DCIM/100MEDIA/DJI_0001.JPG" | cut -d' ' -f1)
+check "the duplicate is one item seen in two places" \
+	test "$($EVCAP show "${sha1:0:12}" --json | jq '.sightings | length')" -eq 2
+
+# a second ingest of the same card records nothing new
+$EVCAP ingest "$CARD" >"$T/out2" 2>/dev/null
+check "re-ingest: all 6 already recorded" grep -q '^6 files, .* 6 already recorded' "$T/out2"
+check "re-ingest adds no item" test "$($EVCAP ls --json | jq length)" -eq 5
+
+check "verify passes on an intact store" $EVCAP verify -q
+$EVCAP note "${sha1:0:12}" '上游100米处排污口' >/dev/null
+check "a note is kept and logged" sh -c "$EVCAP log | grep -q ' note '"
+
+# unknown case and a bad offset are clear usage errors
+$EVCAP ingest --case 'no-such-case' "$CARD" 2>"$T/e1"; rc=$?
+check "unknown case: exit 2 naming it" sh -c "test $rc -eq 2 && grep -q \"no case 'no-such-case'\" '$T/e1'"
+$EVCAP ingest --time-offset 0800 "$CARD" 2>"$T/e2"; rc=$?
+check "bad --time-offset: exit 2" sh -c "test $rc -eq 2 && grep -q 'time-offset' '$T/e2'"
+
+# flip one byte of a stored original
+blob=$EVCAP_STORE/blobs/sha256/${sha1:0:2}/${sha1:2:2}/$sha1
+chmod u+w "$blob"
+printf '\x00' | dd of="$blob" bs=1 seek=1000 conv=notrunc status=none
+$EVCAP verify >"$T/v1" 2>&1; rc=$?
+check "verify exits 1 after a flipped byte" test $rc -eq 1
+check "verify names the altered item" grep -q "DJI_0001.JPG, ${sha1:0:12}): the original has been altered" "$T/v1"
+# put it back, then edit a custody row (dropping the append-only trigger first, as a tamperer would)
+cp "$CARD/DCIM/100MEDIA/DJI_0001.JPG" "$blob"
+check "verify passes again once restored" $EVCAP verify -q
+sqlite3 "$EVCAP_STORE/evidence.db" "DROP TRIGGER custody_no_update;
+	UPDATE custody SET event = replace(event, 'flood channel', 'flood channe1') WHERE seq = 2;"
+$EVCAP verify >"$T/v2" 2>&1; rc=$?
+check "verify exits 1 after a custody row is edited" test $rc -eq 1
+check "verify names the altered custody event" grep -q 'custody event 2 has been altered' "$T/v2"
+sqlite3 "$EVCAP_STORE/evidence.db" "UPDATE custody SET event = replace(event, 'flood channe1', 'flood channel') WHERE seq = 2;
+	UPDATE custody SET actor = 'someone-else' WHERE seq = 3;"
+$EVCAP verify >"$T/v3" 2>&1; rc=$?
+check "verify catches a column that disagrees with the hashed event" \
+	sh -c "test $rc -eq 1 && grep -q 'custody event 3 has been altered: its columns disagree' '$T/v3'"
