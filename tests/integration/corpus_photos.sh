@@ -1,0 +1,68 @@
+#!/bin/bash
+# Real photos from real cameras (../shared/corpus): what evcap reads must
+# match exiftool's own reading (exiftool-expected.csv) for camera time,
+# latitude, longitude (1e-6 degrees) and altitude (0.05 m). GPS 0,0 is no
+# fix; truncated and random-byte files are kept with metadata_error.
+. "$(dirname "$0")/../lib/common.sh"
+
+if [ -z "$CORPUS" ] || [ ! -f "$CORPUS/exiftool-expected.csv" ]; then
+	skip "corpus photos: ../shared/corpus is absent"
+	exit 0
+fi
+need python3 || { skip "corpus photos: python3 is needed to read the expected CSV"; exit 0; }
+
+CARD=$T/card
+mkdir -p "$CARD/photos" "$CARD/gpscorrelate" "$CARD/damaged"
+cp "$CORPUS"/photos/*.jpg "$CARD/photos/"
+cp "$CORPUS"/gpscorrelate-staging/*.jpg "$CARD/gpscorrelate/"
+head -c 3000 "$CORPUS/photos/HTC-Desire.jpg" > "$CARD/damaged/truncated-HTC.jpg"
+head -c 700 "$CORPUS/photos/Sony-HDR-AS300-DSC00001.jpg" > "$CARD/damaged/truncated-Sony.jpg"
+head -c 50000 /dev/urandom > "$CARD/damaged/random.jpg"
+
+$EVCAP init >/dev/null
+$EVCAP case open corpus --use >/dev/null
+timeout 120 $EVCAP ingest "$CARD" >"$T/out" 2>"$T/err"
+check "ingest of the corpus exits 0" test $? -eq 0
+$EVCAP ls --json > "$T/ls.json"
+
+python3 - "$CORPUS/exiftool-expected.csv" "$T/ls.json" <<'PY'
+import csv, io, json, sys
+raw = open(sys.argv[1], 'rb').read().decode('utf-8', 'replace')
+rows = {r['FileName']: r for r in csv.DictReader(io.StringIO(raw))}
+items = {i['original_name']: i for i in json.load(open(sys.argv[2]))}
+def num(s):
+    try: return float(s)
+    except (TypeError, ValueError): return None
+for name, r in sorted(rows.items()):
+    it = items.get(name)
+    if it is None:
+        print(f"FAIL {name}: not ingested"); continue
+    probs = []
+    dto = r['DateTimeOriginal']
+    if dto:
+        if (it['camera_time'] or '')[:19] != dto[:19]:
+            probs.append(f"camera time {it['camera_time']!r} != {dto[:19]!r}")
+    elif it['camera_time']:
+        probs.append(f"camera time {it['camera_time']!r} where exiftool has none")
+    lat, lon, alt = num(r['GPSLatitude']), num(r['GPSLongitude']), num(r['GPSAltitude'])
+    if lat is not None and lon is not None and not (lat == 0 and lon == 0):
+        if it['lat'] is None or abs(it['lat'] - lat) > 1e-6 or abs(it['lon'] - lon) > 1e-6:
+            probs.append(f"position {it['lat']},{it['lon']} != {lat},{lon}")
+        if alt is not None and (it['alt'] is None or abs(it['alt'] - alt) > 0.05):
+            probs.append(f"altitude {it['alt']} != {alt}")
+    else:
+        if it['lat'] is not None and it['location_source'] in ('exif', 'xmp'):
+            probs.append(f"has a position {it['lat']},{it['lon']} where the file has no fix")
+    print(("FAIL " if probs else "PASS ") + f"{name} matches exiftool" + (": " + "; ".join(probs) if probs else ""))
+for name in ('FLIR-Vue-Pro-640.jpg', 'Issue-308.jpg'):
+    it = items.get(name, {})
+    ok = it and it.get('lat') is None and it.get('location_source') is None
+    print(("PASS " if ok else "FAIL ") + f"{name}: GPS 0,0 gives no location")
+for name in ('truncated-HTC.jpg', 'truncated-Sony.jpg', 'random.jpg'):
+    it = items.get(name)
+    ok = it is not None and bool(it.get('metadata_error'))
+    print(("PASS " if ok else "FAIL ") + f"{name}: kept with metadata_error ({(it or {}).get('metadata_error')})")
+PY
+check "every damaged file's problem is named on stderr" \
+	sh -c "grep -q 'truncated-HTC.jpg: kept, but' '$T/err' && grep -q 'random.jpg: kept, but' '$T/err'"
+check "verify passes" $EVCAP verify -q
