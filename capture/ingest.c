@@ -6,6 +6,9 @@
 #include "ingest.h"
 
 #include <dirent.h>
+#include <poll.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
@@ -261,11 +264,96 @@ out:
 	return rc;
 }
 
+/*
+ * Metadata parsing runs in a forked child with a memory and time limit:
+ * libexif always parses MakerNotes, where its CVEs have been, and a crash
+ * or a hang there must never take the ingest (or the daemon) down. The
+ * copy and hash are already done and durable before this runs. The child
+ * shares the head buffer copy-on-write and sends back the plain-data
+ * struct meta through a pipe. A fork costs well under a millisecond here,
+ * small next to the copy; files whose format has no parser we trust less
+ * than our own code (anything but JPEG and TIFF) skip the child.
+ */
+#define META_CHILD_SECONDS 5
+#define META_CHILD_MEM ((rlim_t)512 << 20)
+
+static int meta_needs_child(const uint8_t *p, size_t n)
+{
+	return n >= 4 && ((p[0] == 0xFF && p[1] == 0xD8) || (p[0] == 'I' && p[1] == 'I' && p[2] == 42) ||
+			  (p[0] == 'M' && p[1] == 'M' && p[3] == 42));
+}
+
+static void meta_read_isolated(const uint8_t *p, size_t n, uint64_t size, const char *shown,
+			       struct meta *m)
+{
+	int fds[2];
+	if (!meta_needs_child(p, n) || getenv("EVCAP_META_INPROCESS") || pipe2(fds, O_CLOEXEC) < 0) {
+		meta_read(p, n, size, shown, m);
+		return;
+	}
+	pid_t pid = fork();
+	if (pid < 0) {
+		close(fds[0]);
+		close(fds[1]);
+		meta_read(p, n, size, shown, m);
+		return;
+	}
+	if (pid == 0) {
+		struct rlimit rl = {META_CHILD_MEM, META_CHILD_MEM};
+		struct meta cm;
+		close(fds[0]);
+		setrlimit(RLIMIT_AS, &rl);
+		alarm(META_CHILD_SECONDS);
+		if (getenv("EVCAP_META_CRASH_TEST"))
+			abort(); /* lets tests prove a parser crash is contained */
+		meta_read(p, n, size, shown, &cm);
+		_exit(fs_write_all(fds[1], &cm, sizeof cm) == 0 ? 0 : 1);
+	}
+	close(fds[1]);
+	size_t got = 0;
+	int timed_out = 0;
+	while (got < sizeof *m) {
+		struct pollfd pfd = {fds[0], POLLIN, 0};
+		int r = poll(&pfd, 1, (META_CHILD_SECONDS + 1) * 1000);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0) {
+			timed_out = r == 0;
+			break;
+		}
+		ssize_t k = read(fds[0], (char *)m + got, sizeof *m - got);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0)
+			break;
+		got += (size_t)k;
+	}
+	close(fds[0]);
+	if (timed_out)
+		kill(pid, SIGKILL);
+	int status = 0;
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	if (got == sizeof *m && WIFEXITED(status) && WEXITSTATUS(status) == 0)
+		return;
+	/* the parser failed: keep what our own sniffing can say, and why */
+	memset(m, 0, sizeof *m);
+	snprintf(m->kind, sizeof m->kind, "photo");
+	snprintf(m->format, sizeof m->format, p[0] == 0xFF ? "jpeg" : "tiff");
+	if (WIFSIGNALED(status))
+		snprintf(m->error, sizeof m->error,
+			 "the metadata parser failed on this file (signal %d)", WTERMSIG(status));
+	else
+		snprintf(m->error, sizeof m->error,
+			 "the metadata parser did not finish on this file%s",
+			 timed_out ? " within its time limit" : "");
+}
+
 /* Reads metadata from the stored head; resolves time and place. */
 static void read_meta(const struct buf *head, uint64_t size, const char *shown,
 		      const struct ingest_opts *o, struct meta *m, struct resolved *r)
 {
-	meta_read((const uint8_t *)head->data, head->len, size, shown, m);
+	meta_read_isolated((const uint8_t *)head->data, head->len, size, shown, m);
 	meta_resolve(m, NULL, o->has_declared_offset ? &o->declared_offset_s : NULL, r);
 }
 

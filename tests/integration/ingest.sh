@@ -95,3 +95,13 @@ sqlite3 "$EVCAP_STORE/evidence.db" "UPDATE custody SET event = replace(event, 'f
 $EVCAP verify >"$T/v3" 2>&1; rc=$?
 check "verify catches a column that disagrees with the hashed event" \
 	sh -c "test $rc -eq 1 && grep -q 'custody event 3 has been altered: its columns disagree' '$T/v3'"
+
+# a crash inside the metadata parser is contained: the file is still kept
+mkdir -p "$T/card2"
+printf '\xff\xd8\xff\xe1\x00\x10Exif\x00\x00MM\x00\x2a\x00\x00\x00\x08\xff\xd9' > "$T/card2/crash.jpg"
+EVCAP_META_CRASH_TEST=1 $EVCAP ingest "$T/card2" >"$T/out3" 2>"$T/err3"; rc=$?
+check "a parser crash does not stop the ingest" test $rc -eq 0
+check "the file whose parser crashed is kept, its problem named" \
+	grep -q 'crash.jpg: kept, but its metadata could not be read: the metadata parser failed' "$T/err3"
+sha=$(sha256sum "$T/card2/crash.jpg" | cut -d' ' -f1)
+check "the crashed file's bytes are stored" cmp -s "$T/card2/crash.jpg" "$EVCAP_STORE/blobs/sha256/${sha:0:2}/${sha:2:2}/$sha"
