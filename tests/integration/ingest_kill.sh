@@ -1,0 +1,47 @@
+#!/bin/bash
+# kill -9 during ingest, again and again, then ingest to the end: nothing
+# lost, nothing recorded twice or half, verify passes, no temp files left.
+. "$(dirname "$0")/../lib/common.sh"
+
+CARD=$T/card
+mkdir -p "$CARD/DCIM/100MEDIA"
+for i in $(seq -w 1 24); do
+	head -c $(( (RANDOM % 4000 + 1000) * 1024 )) /dev/urandom > "$CARD/DCIM/100MEDIA/DJI_00$i.JPG"
+done
+cp "$CARD/DCIM/100MEDIA/DJI_0001.JPG" "$CARD/DCIM/dup.JPG"
+$EVCAP init >/dev/null
+$EVCAP case open kill-test --use >/dev/null
+
+rounds=${KILL_ROUNDS:-15}
+killed=0
+for r in $(seq 1 "$rounds"); do
+	$EVCAP -q ingest "$CARD" >/dev/null 2>&1 &
+	pid=$!
+	# a random moment within the first ~0.25 s
+	sleep "0.$(printf '%03d' $(( RANDOM % 250 + 5 )))"
+	kill -9 "$pid" 2>/dev/null
+	wait "$pid" 2>/dev/null
+	[ $? -eq 137 ] && killed=$((killed + 1))
+	# a new file arrives between runs, so later runs have new work too
+	head -c $(( (RANDOM % 3000 + 500) * 1024 )) /dev/urandom > "$CARD/DCIM/100MEDIA/NEW_$r.JPG"
+done
+echo "# killed $killed of $rounds runs mid-ingest"
+check "at least half the runs were killed mid-ingest" test "$killed" -ge $((rounds / 2))
+
+$EVCAP ingest "$CARD" >"$T/final" 2>"$T/final.err"
+check "the final ingest completes" test $? -eq 0
+$EVCAP ls --json > "$T/ls.json"
+check "exactly one item per distinct file" test "$(jq length "$T/ls.json")" -eq $((24 + rounds))
+check "no SHA-256 recorded twice" test "$(jq '[.[].sha256] | unique | length' "$T/ls.json")" -eq $((24 + rounds))
+all=1
+for f in "$CARD"/DCIM/100MEDIA/*; do
+	sha=$(sha256sum "$f" | cut -d' ' -f1)
+	size=$(stat -c %s "$f")
+	jq -e --arg s "$sha" --argjson n "$size" 'any(.[]; .sha256 == $s and .size == $n)' "$T/ls.json" >/dev/null || { echo "# missing or wrong: $f"; all=0; }
+done
+check "every file is recorded with its right hash and size" test $all -eq 1
+check "every item has exactly one ingest custody event" \
+	test "$(sqlite3 "$EVCAP_STORE/evidence.db" "SELECT count(*) FROM custody WHERE action='ingest'")" -eq $((24 + rounds))
+check "verify passes" $EVCAP verify -q
+check "no temporary files remain" test -z "$(ls -A "$EVCAP_STORE/blobs/tmp")"
+check "no blob without its row" test "$(find "$EVCAP_STORE/blobs/sha256" -type f | wc -l)" -eq $((24 + rounds))
