@@ -68,7 +68,12 @@ $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(LIBA)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $< $(LIBA) $(LDLIBS)
 
-tests-bin: $(BUILD)/evcap $(BUILD)/evcapd $(UNIT_BIN)
+# the demo's and tests' sample-card generator
+$(BUILD)/mksample: scripts/mksample.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(LDLIBS)
+
+tests-bin: $(BUILD)/evcap $(BUILD)/evcapd $(BUILD)/mksample $(UNIT_BIN)
 .PHONY: tests-bin
 
 deps-check:
@@ -87,7 +92,7 @@ check-san: deps-check
 	@BUILD=build-san EVCAP_SAN=1 ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
 	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 tests/run.sh $(TESTS)
 
-demo: deps-demo all
+demo: deps-demo all $(BUILD)/mksample
 	@BUILD=$(BUILD) scripts/demo.sh
 
 bench: deps-check all
