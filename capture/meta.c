@@ -1,0 +1,441 @@
+/*
+ * meta_read and meta_resolve (see meta.h): what kind of file this is, by
+ * its bytes first and its name second, and for JPEGs the EXIF and XMP
+ * fields merged into one struct meta; then the time and place an item
+ * resolves to, in the order ARCHITECTURE.md §3 gives.
+ */
+#include "meta.h"
+
+#include <ctype.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "exifmeta.h"
+#include "jpeg.h"
+#include "xmp.h"
+
+/* How far into a text file to look for a root element. */
+#define SNIFF_TEXT_MAX 4096
+/* IFD0 entries examined when telling DNG from plain TIFF. */
+#define SNIFF_TIFF_MAX_ENTRIES 512
+/* An XMP date this close to the camera clock (after its offset) is the
+ * same moment; seconds. */
+#define XMP_SAME_MOMENT_S 2.0
+
+struct ftype {
+	const char *ext;
+	const char *kind;
+	const char *format;
+};
+
+/* Extensions recognised when the bytes say nothing (or for TIFF-based raw
+ * formats, which the bytes alone do not tell apart). */
+static const struct ftype by_ext[] = {
+	{"jpg", "photo", "jpeg"},   {"jpeg", "photo", "jpeg"}, {"jpe", "photo", "jpeg"},
+	{"png", "photo", "png"},    {"tif", "photo", "tiff"},  {"tiff", "photo", "tiff"},
+	{"dng", "photo", "dng"},    {"nef", "photo", "nef"},   {"cr2", "photo", "cr2"},
+	{"arw", "photo", "arw"},    {"heic", "photo", "heic"}, {"webp", "photo", "webp"},
+	{"mp4", "video", "mp4"},    {"m4v", "video", "mp4"},   {"mov", "video", "mov"},
+	{"avi", "video", "avi"},    {"wav", "audio", "wav"},   {"mp3", "audio", "mp3"},
+	{"m4a", "audio", "m4a"},    {"pdf", "document", "pdf"}, {"gpx", "data", "gpx"},
+	{"kml", "data", "kml"},     {"xml", "data", "xml"},    {"csv", "data", "csv"},
+	{"txt", "document", "txt"}, {"log", "data", "txt"},    {"nmea", "data", "nmea"},
+	{"srt", "data", "srt"},
+};
+
+static void set_type(struct meta *m, const char *kind, const char *format)
+{
+	snprintf(m->kind, sizeof m->kind, "%s", kind);
+	snprintf(m->format, sizeof m->format, "%s", format);
+}
+
+/* The lowercased extension of the last path component, or "". */
+static void extension_of(const char *name, char out[8])
+{
+	out[0] = '\0';
+	if (!name)
+		return;
+	const char *base = strrchr(name, '/');
+	base = base ? base + 1 : name;
+	const char *dot = strrchr(base, '.');
+	if (!dot || dot == base || strlen(dot + 1) >= 8)
+		return;
+	size_t i;
+	for (i = 0; dot[1 + i]; i++)
+		out[i] = (char)tolower((unsigned char)dot[1 + i]);
+	out[i] = '\0';
+}
+
+static const struct ftype *lookup_ext(const char *ext)
+{
+	for (size_t i = 0; ext[0] && i < ARRAY_LEN(by_ext); i++)
+		if (strcmp(by_ext[i].ext, ext) == 0)
+			return &by_ext[i];
+	return NULL;
+}
+
+static int starts(const uint8_t *p, size_t n, const char *s, size_t at)
+{
+	size_t l = strlen(s);
+	return n >= at + l && memcmp(p + at, s, l) == 0;
+}
+
+/* DNG is TIFF with a DNGVersion tag (0xC612) in IFD0. */
+static int tiff_is_dng(const uint8_t *p, size_t n)
+{
+	int le = p[0] == 'I';
+	if (n < 8)
+		return 0;
+#define RD16(q) (le ? (uint32_t)((q)[0] | (q)[1] << 8) : (uint32_t)((q)[0] << 8 | (q)[1]))
+#define RD32(q)                                                                                \
+	(le ? ((uint32_t)(q)[0] | (uint32_t)(q)[1] << 8 | (uint32_t)(q)[2] << 16 |              \
+	       (uint32_t)(q)[3] << 24)                                                          \
+	    : ((uint32_t)(q)[0] << 24 | (uint32_t)(q)[1] << 16 | (uint32_t)(q)[2] << 8 |        \
+	       (uint32_t)(q)[3]))
+	uint32_t off = RD32(p + 4);
+	if (off < 8 || (uint64_t)off + 2 > n)
+		return 0;
+	uint32_t cnt = RD16(p + off);
+	for (uint32_t i = 0; i < cnt && i < SNIFF_TIFF_MAX_ENTRIES; i++) {
+		uint64_t e = (uint64_t)off + 2 + 12 * (uint64_t)i;
+		if (e + 2 > n)
+			break;
+		if (RD16(p + e) == 0xC612)
+			return 1;
+	}
+	return 0;
+#undef RD16
+#undef RD32
+}
+
+/* Text formats: XML roots in the first few KiB, NMEA sentences. */
+static int sniff_text(const uint8_t *p, size_t n, struct meta *m)
+{
+	size_t i = 0, lim = n < SNIFF_TEXT_MAX ? n : SNIFF_TEXT_MAX;
+	if (starts(p, n, "\xEF\xBB\xBF", 0))
+		i = 3;
+	while (i < lim && isspace(p[i]))
+		i++;
+	if (i < lim && p[i] == '<') {
+		if (memmem(p + i, lim - i, "<gpx", 4))
+			set_type(m, "data", "gpx");
+		else if (memmem(p + i, lim - i, "<kml", 4))
+			set_type(m, "data", "kml");
+		else if (memmem(p + i, lim - i, "<x:xmpmeta", 10))
+			set_type(m, "data", "xmp");
+		else if (starts(p, lim, "<?xml", i))
+			set_type(m, "data", "xml");
+		else
+			return 0;
+		return 1;
+	}
+	/* $GPRMC, $GNGGA, $BDGSV...: '$', five letters, a comma. */
+	if (i + 7 <= lim && p[i] == '$') {
+		for (size_t k = 1; k <= 5; k++)
+			if (!isupper(p[i + k]))
+				return 0;
+		if (p[i + 6] == ',') {
+			set_type(m, "data", "nmea");
+			return 1;
+		}
+	}
+	return 0;
+}
+
+/* ISO base media: the brand after "ftyp" tells QuickTime, HEIF and audio
+ * apart from MP4. */
+static void sniff_ftyp(const uint8_t *p, size_t n, struct meta *m)
+{
+	static const char *heif[] = {"heic", "heix", "heim", "heis", "hevc", "hevx", "mif1", "msf1"};
+	if (n < 12) {
+		set_type(m, "video", "mp4");
+		return;
+	}
+	const uint8_t *b = p + 8;
+	if (memcmp(b, "qt  ", 4) == 0) {
+		set_type(m, "video", "mov");
+		return;
+	}
+	for (size_t i = 0; i < ARRAY_LEN(heif); i++)
+		if (memcmp(b, heif[i], 4) == 0) {
+			set_type(m, "photo", "heic");
+			return;
+		}
+	if (memcmp(b, "avif", 4) == 0)
+		set_type(m, "photo", "avif");
+	else if (memcmp(b, "M4A ", 4) == 0)
+		set_type(m, "audio", "m4a");
+	else
+		set_type(m, "video", "mp4");
+}
+
+/* Sets kind and format; returns 1 if the bytes said what the file is. */
+static int sniff(const uint8_t *p, size_t n, const char *ext, struct meta *m)
+{
+	const struct ftype *fe = lookup_ext(ext);
+	static const char *qt_atoms[] = {"moov", "mdat", "wide", "free", "skip", "pnot"};
+
+	if (n >= 3 && p[0] == 0xFF && p[1] == 0xD8 && p[2] == 0xFF) {
+		set_type(m, "photo", "jpeg");
+	} else if (starts(p, n, "\x89PNG\r\n\x1a\n", 0)) {
+		set_type(m, "photo", "png");
+	} else if (starts(p, n, "II*\0", 0) || starts(p, n, "MM\0*", 0)) {
+		if (tiff_is_dng(p, n))
+			set_type(m, "photo", "dng");
+		else if (fe && strcmp(fe->kind, "photo") == 0 && strcmp(fe->format, "jpeg") != 0)
+			set_type(m, "photo", fe->format); /* nef, cr2, arw... */
+		else
+			set_type(m, "photo", "tiff");
+	} else if (starts(p, n, "ftyp", 4)) {
+		sniff_ftyp(p, n, m);
+	} else if (starts(p, n, "RIFF", 0) && n >= 12) {
+		if (starts(p, n, "AVI ", 8))
+			set_type(m, "video", "avi");
+		else if (starts(p, n, "WAVE", 8))
+			set_type(m, "audio", "wav");
+		else if (starts(p, n, "WEBP", 8))
+			set_type(m, "photo", "webp");
+		else
+			return 0;
+	} else if (starts(p, n, "ID3", 0)) {
+		set_type(m, "audio", "mp3");
+	} else if (n >= 2 && p[0] == 0xFF && (p[1] & 0xE0) == 0xE0 && ((p[1] >> 1) & 3) != 0 &&
+		   fe && strcmp(fe->format, "mp3") == 0) {
+		/* A bare MPEG frame sync is too weak alone; with the name it is
+		 * enough. */
+		set_type(m, "audio", "mp3");
+	} else if (starts(p, n, "%PDF-", 0)) {
+		set_type(m, "document", "pdf");
+	} else {
+		for (size_t i = 0; i < ARRAY_LEN(qt_atoms); i++)
+			if (starts(p, n, qt_atoms[i], 4)) {
+				set_type(m, "video", "mov");
+				return 1;
+			}
+		return sniff_text(p, n, m);
+	}
+	return 1;
+}
+
+/* DJI position first (the drone's own), else the exif: position Adobe
+ * software writes into XMP. 0,0 is no fix here as in EXIF. */
+static void merge_xmp(const struct xmp_info *x, struct meta *m)
+{
+	const struct xmp_num *lat = NULL, *lon = NULL;
+	const char *from = NULL;
+	if (x->dji_lat.has || x->dji_lon.has) {
+		lat = &x->dji_lat;
+		lon = &x->dji_lon;
+		from = "drone-dji";
+	} else if (x->exif_lat.has || x->exif_lon.has) {
+		lat = &x->exif_lat;
+		lon = &x->exif_lon;
+		from = "exif";
+	}
+	if (from && (!lat->has || !lon->has)) {
+		exifmeta_append(m->error, sizeof m->error, "XMP %s position has only a %s", from,
+				lat->has ? "latitude" : "longitude");
+	} else if (from && lat->v == 0 && lon->v == 0) {
+		exifmeta_append(m->note, sizeof m->note, "XMP %s position 0,0 treated as no fix",
+				from);
+	} else if (from) {
+		m->has_xmp_pos = 1;
+		m->xmp_lat = lat->v;
+		m->xmp_lon = lon->v;
+		snprintf(m->xmp_pos_from, sizeof m->xmp_pos_from, "%s", from);
+	}
+	if (x->abs_alt.has) {
+		m->has_xmp_alt = 1;
+		m->xmp_alt = x->abs_alt.v;
+	} else if (x->exif_alt.has) {
+		m->has_xmp_alt = 1;
+		m->xmp_alt = x->exif_alt.v;
+	}
+#define COPY(src, hasf, valf)                                                                 \
+	do {                                                                                   \
+		if ((src).has) {                                                               \
+			m->hasf = 1;                                                           \
+			m->valf = (src).v;                                                     \
+		}                                                                              \
+	} while (0)
+	COPY(x->rel_alt, has_rel_alt, rel_alt);
+	COPY(x->gimbal_yaw, has_gimbal_yaw, gimbal_yaw);
+	COPY(x->gimbal_pitch, has_gimbal_pitch, gimbal_pitch);
+	COPY(x->gimbal_roll, has_gimbal_roll, gimbal_roll);
+	COPY(x->flight_yaw, has_flight_yaw, flight_yaw);
+	COPY(x->flight_pitch, has_flight_pitch, flight_pitch);
+	COPY(x->flight_roll, has_flight_roll, flight_roll);
+#undef COPY
+	if (x->has_time) {
+		m->has_xmp_time = 1;
+		m->xmp_time_t = x->time_utc;
+		m->xmp_offset_s = x->offset_s;
+	}
+	if (!m->serial[0] && x->serial[0])
+		snprintf(m->serial, sizeof m->serial, "%s", x->serial);
+}
+
+static void read_jpeg(const uint8_t *p, size_t n, uint64_t file_size, struct meta *m)
+{
+	struct jpeg_info *ji = xmalloc(sizeof *ji);
+	char e[256];
+
+	int rc = jpeg_walk(p, n, ji, e, sizeof e);
+	if (rc != 0) {
+		if (ji->ran_out && (uint64_t)n < file_size)
+			exifmeta_append(m->error, sizeof m->error,
+					"JPEG metadata runs past the first %zu bytes read", n);
+		else
+			exifmeta_append(m->error, sizeof m->error, "%s", e);
+	}
+	if (ji->stray_bytes)
+		exifmeta_append(m->note, sizeof m->note,
+				"JPEG has %zu stray byte(s) between segments (first at offset %zu); skipped",
+				ji->stray_bytes, ji->stray_at);
+	if (ji->has_exif) {
+		if (exifmeta_read(p + ji->exif_off, ji->exif_len, m, e, sizeof e) != 0)
+			exifmeta_append(m->error, sizeof m->error, "%s", e);
+	}
+	if (ji->has_xmp) {
+		struct xmp_info x;
+		if (xmp_scan(p + ji->xmp_off, ji->xmp_len, &x, e, sizeof e) != 0)
+			exifmeta_append(m->error, sizeof m->error, "%s", e);
+		merge_xmp(&x, m);
+	}
+	/* The frame header is the image as it is; EXIF's pixel size is only
+	 * what the camera claims. */
+	if (ji->has_sof && ji->width > 0 && ji->height > 0) {
+		m->width = ji->width;
+		m->height = ji->height;
+	}
+	free(ji);
+}
+
+int meta_read(const uint8_t *head, size_t n, uint64_t file_size, const char *name,
+	      struct meta *m)
+{
+	char ext[8];
+	static const uint8_t none[1];
+
+	memset(m, 0, sizeof *m);
+	if (!head)
+		n = 0;
+	if (n == 0)
+		head = none;
+	extension_of(name, ext);
+	if (!sniff(head, n, ext, m)) {
+		const struct ftype *fe = lookup_ext(ext);
+		if (fe)
+			set_type(m, fe->kind, fe->format);
+		else
+			set_type(m, "other", "");
+		/* A file named like a JPEG that is not one is damage worth
+		 * naming: cards hold truncated and zeroed photos. */
+		if (fe && strcmp(fe->format, "jpeg") == 0)
+			exifmeta_append(m->error, sizeof m->error, "%s",
+					n == 0 ? "the file is empty"
+					       : "not a JPEG: it does not start with the SOI marker FF D8");
+		goto out;
+	}
+	if (strcmp(m->format, "jpeg") == 0)
+		read_jpeg(head, n, file_size, m);
+out:
+	return 0;
+}
+
+/* The camera clock read as UTC plus its sub-seconds. */
+static double camera_seconds(const struct meta *m)
+{
+	return (double)m->camera_time_t + m->subsec;
+}
+
+static void set_time(struct resolved *r, double utc, const char *source, int has_tz, int tz)
+{
+	r->has_time = 1;
+	r->utc = utc;
+	snprintf(r->time_source, sizeof r->time_source, "%s", source);
+	r->has_tz = has_tz;
+	r->tz_offset_s = has_tz ? tz : 0;
+}
+
+static void resolve_time(const struct meta *m, const int *learned, const int *declared,
+			 struct resolved *r)
+{
+	int cam = m->has_camera_time;
+
+	if (cam && m->has_offset) {
+		set_time(r, camera_seconds(m) - m->offset_s, "offset", 1, m->offset_s);
+		return;
+	}
+	if (m->has_gps_time) {
+		if (!cam) {
+			set_time(r, m->gps_time_t, "gps", 0, 0);
+			return;
+		}
+		double d = camera_seconds(m) - m->gps_time_t;
+		if (fabs(d) <= EXIFMETA_MAX_GPS_SKEW_S) {
+			int tz = (int)lround(d);
+			set_time(r, camera_seconds(m) - tz, "gps", 1, tz);
+			return;
+		}
+		exifmeta_append(r->note, sizeof r->note,
+				"GPS time is %.0f h from the camera clock; not used", fabs(d) / 3600);
+	}
+	if (m->has_xmp_time) {
+		if (!cam) {
+			set_time(r, m->xmp_time_t, "xmp", 1, m->xmp_offset_s);
+			return;
+		}
+		double u = camera_seconds(m) - m->xmp_offset_s;
+		if (fabs(u - m->xmp_time_t) <= XMP_SAME_MOMENT_S) {
+			set_time(r, u, "xmp", 1, m->xmp_offset_s);
+			return;
+		}
+		exifmeta_append(r->note, sizeof r->note,
+				"XMP date is not the camera time at its offset; not used");
+	}
+	if (!cam)
+		return;
+	if (learned) {
+		set_time(r, camera_seconds(m) - *learned, "learned", 1, *learned);
+		return;
+	}
+	if (declared)
+		set_time(r, camera_seconds(m) - *declared, "declared", 1, *declared);
+}
+
+void meta_resolve(const struct meta *m, const int *learned_offset, const int *declared_offset,
+		  struct resolved *r)
+{
+	memset(r, 0, sizeof *r);
+	r->error_m = -1;
+	resolve_time(m, learned_offset, declared_offset, r);
+
+	if (m->has_exif_pos) {
+		r->has_pos = 1;
+		r->lat = m->exif_lat;
+		r->lon = m->exif_lon;
+		if (m->has_exif_alt) {
+			r->has_alt = 1;
+			r->alt = m->exif_alt;
+		}
+		snprintf(r->location_source, sizeof r->location_source, "exif");
+		/* A receiver's own error estimate beats a DOP times a typical
+		 * 5 m range error. */
+		if (m->gps_hpe > 0)
+			r->error_m = m->gps_hpe;
+		else if (m->gps_dop > 0)
+			r->error_m = m->gps_dop * 5.0;
+	} else if (m->has_xmp_pos) {
+		r->has_pos = 1;
+		r->lat = m->xmp_lat;
+		r->lon = m->xmp_lon;
+		if (m->has_xmp_alt) {
+			r->has_alt = 1;
+			r->alt = m->xmp_alt;
+		}
+		snprintf(r->location_source, sizeof r->location_source, "xmp");
+	}
+}
