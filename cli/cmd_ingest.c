@@ -12,8 +12,10 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "geotag.h"
 #include "ingest.h"
 #include "log.h"
+#include "sites.h"
 #include "timeutil.h"
 
 static volatile sig_atomic_t ingest_stop;
@@ -75,14 +77,25 @@ static void case_defaults(struct store *s, int64_t case_id, char **offset, char 
 	sqlite3_finalize(st);
 }
 
-/* Hook for placing new items from the track; the GPS module replaces it. */
-__attribute__((weak)) int ingest_after_hook(struct store *s, int64_t case_id, const char *actor);
-__attribute__((weak)) int ingest_after_hook(struct store *s, int64_t case_id, const char *actor)
+/* After new items arrive: learn camera clocks and place what the GPS
+ * track covers, then give located items to the case's sites. A failure
+ * here loses nothing (the items are recorded); it is said, and the user
+ * can run 'evcap geotag' again. */
+static void place_new_items(struct cli *cli, struct store *s, int64_t case_id)
 {
-	(void)s;
-	(void)case_id;
-	(void)actor;
-	return 0;
+	char err[512];
+	struct geotag_stats gs = {0};
+	if (geotag_run(s, case_id, cli->cfg->max_gap, cli->cfg->max_extrapolate, cli->actor, &gs,
+		       err, sizeof err))
+		log_warnx("placing the new items from the GPS track failed: %s", err);
+	else if (gs.placed && cli->verbosity >= 0 && !cli->json)
+		printf("%zu item%s placed from the GPS track%s\n", gs.placed, gs.placed == 1 ? "" : "s",
+		       gs.retimed ? " (camera clocks corrected from their GPS-stamped photos)" : "");
+	if (case_id <= 0)
+		return;
+	int assigned = 0;
+	if (sites_assign(s, case_id, cli->actor, &assigned, err, sizeof err))
+		log_warnx("assigning the new items to the case's sites failed: %s", err);
 }
 
 int cmd_ingest(struct cli *cli, int argc, char **argv)
@@ -206,7 +219,7 @@ int cmd_ingest(struct cli *cli, int argc, char **argv)
 	struct ingest_stats st = {0};
 	rc = ingest_paths(s, argv + optind, argc - optind, &o, &st);
 	if (geotag && st.added)
-		ingest_after_hook(s, case_id, cli->actor);
+		place_new_items(cli, s, case_id);
 
 	uint64_t problems = st.failed + st.meta_errors;
 	if (cli->json) {
