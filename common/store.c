@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -32,6 +33,7 @@ struct blob_writer {
 	int fd;
 	struct sha256 *h;
 	uint64_t size;
+	int placed; /* renamed into place: the temp name is gone */
 };
 
 int store_schema_version(void)
@@ -184,7 +186,10 @@ int store_has_blob(const struct store *s, const char *hex)
 	return r;
 }
 
-/* Removes temp files a crash left in blobs/tmp (they never have rows). */
+/* Removes temp files a crash left in blobs/tmp (they never have rows).
+ * A live writer (this or another process: the daemon and the CLI share a
+ * store) holds an exclusive lock on its temp file for as long as it
+ * writes, so only files nobody holds are removed. */
 static void store_clean_tmp(struct store *s)
 {
 	char *tmpdir = xasprintf("%s/blobs/tmp", s->dir);
@@ -195,8 +200,12 @@ static void store_clean_tmp(struct store *s)
 		while ((e = readdir(d))) {
 			if (strncmp(e->d_name, "blob-", 5) != 0)
 				continue;
-			if (unlinkat(dirfd(d), e->d_name, 0) == 0)
+			int fd = openat(dirfd(d), e->d_name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+			if (fd < 0)
+				continue;
+			if (flock(fd, LOCK_EX | LOCK_NB) == 0 && unlinkat(dirfd(d), e->d_name, 0) == 0)
 				removed++;
+			close(fd);
 		}
 		closedir(d);
 		if (removed)
@@ -361,6 +370,17 @@ int store_blob_begin(struct store *s, struct blob_writer **out, char *err, size_
 		*out = NULL;
 		return rc;
 	}
+	/* held until the temp file is renamed or removed: see store_clean_tmp */
+	if (flock(w->fd, LOCK_EX) < 0) {
+		int rc = err_set(err, errlen, EV_EIO, "%s: cannot lock temporary file: %s",
+				 w->tmp_path, strerror(errno));
+		close(w->fd);
+		unlink(w->tmp_path);
+		free(w->tmp_path);
+		free(w);
+		*out = NULL;
+		return rc;
+	}
 	w->h = sha256_new();
 	*out = w;
 	return 0;
@@ -385,9 +405,10 @@ void store_blob_abort(struct blob_writer *w)
 {
 	if (!w)
 		return;
+	if (!w->placed)
+		unlink(w->tmp_path); /* before close, while the lock is held */
 	if (w->fd >= 0)
 		close(w->fd);
-	unlink(w->tmp_path);
 	free(w->tmp_path);
 	sha256_free(w->h);
 	free(w);
@@ -456,8 +477,7 @@ int store_blob_commit(struct blob_writer *w, char hex[SHA256_HEX_LEN + 1], uint6
 		rc = err_set(err, errlen, EV_EIO, "%s: chmod failed: %s", w->tmp_path, strerror(errno));
 		goto out;
 	}
-	close(w->fd);
-	w->fd = -1;
+	/* the descriptor (and its lock) stays open until the rename is done */
 	final = store_blob_path(w->s, hex);
 	if (store_has_blob(w->s, hex)) {
 		/* content-addressed: the same bytes are already stored */
@@ -472,6 +492,7 @@ int store_blob_commit(struct blob_writer *w, char hex[SHA256_HEX_LEN + 1], uint6
 		rc = err_set(err, errlen, EV_EIO, "%s: cannot place blob: %s", final, strerror(errno));
 		goto out;
 	}
+	w->placed = 1;
 	rc = fs_fsync_dir(dir, err, errlen);
 out:
 	free(final);

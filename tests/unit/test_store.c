@@ -70,6 +70,32 @@ static void test_store_blobs(void)
 	free(d);
 }
 
+/* A writer's temp file survives another process opening the store (the
+ * daemon and the CLI share one); only abandoned ones are cleaned. */
+static void test_clean_spares_live_writer(void)
+{
+	char *d = tmpdir(), err[512], hex[65];
+	struct store *a = NULL, *b = NULL;
+	struct blob_writer *w = NULL;
+	CHECK(store_open(d, STORE_CREATE, &a, err, sizeof err) == 0);
+	CHECK(store_blob_begin(a, &w, err, sizeof err) == 0);
+	if (!a || !w)
+		goto out;
+	CHECK(store_blob_write(w, "half", 4, err, sizeof err) == 0);
+	CHECK(store_open(d, 0, &b, err, sizeof err) == 0); /* runs the clean-up */
+	CHECK(store_blob_write(w, " and the rest", 13, err, sizeof err) == 0);
+	CHECK(store_blob_commit(w, hex, NULL, NULL, err, sizeof err) == 0);
+	char want[65];
+	sha256_hex("half and the rest", 17, want);
+	CHECK_STR(hex, want);
+	CHECK(store_has_blob(b, hex));
+out:
+	store_close(a);
+	store_close(b);
+	rmrf(d);
+	free(d);
+}
+
 static void test_case_key(void)
 {
 	char a[64], b[64], c[64];
@@ -213,6 +239,7 @@ static void test_secret_mode(void)
 int main(void)
 {
 	RUN(test_store_blobs);
+	RUN(test_clean_spares_live_writer);
 	RUN(test_case_key);
 	RUN(test_custody_chain);
 	RUN(test_config);
