@@ -106,7 +106,7 @@ install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/man/man8
 	install -m 0755 $(BUILD)/evcap $(BUILD)/evcapd $(DESTDIR)$(PREFIX)/bin/
 	install -m 0644 docs/man/evcap.1 $(DESTDIR)$(PREFIX)/share/man/man1/
-	-install -m 0644 docs/man/evcapd.8 $(DESTDIR)$(PREFIX)/share/man/man8/ 2>/dev/null
+	install -m 0644 docs/man/evcapd.8 $(DESTDIR)$(PREFIX)/share/man/man8/
 
 install-appliance: install
 	@DESTDIR=$(DESTDIR) PREFIX=$(PREFIX) firmware-config/install.sh

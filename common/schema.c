@@ -171,7 +171,19 @@ static const char schema_v1[] =
 	" public_key TEXT NOT NULL,"
 	" comment TEXT, added_at TEXT NOT NULL);";
 
+/* evcapd: which path (on which medium) was already recorded with which
+ * size and mtime, so a restart or a rescan does not hash a card again.
+ * A cache only: losing a row costs one re-hash, never a duplicate item. */
+static const char schema_v40[] =
+	"CREATE TABLE capture_seen ("
+	" path TEXT NOT NULL,"                   /* as displayed (ingest_display_path) */
+	" medium_uuid TEXT NOT NULL DEFAULT '',"
+	" size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL,"
+	" sha256 TEXT NOT NULL, seen_at TEXT NOT NULL,"
+	" PRIMARY KEY (path, medium_uuid));";
+
 const struct migration schema_migrations[] = {
 	{1, schema_v1},
+	{40, schema_v40},
 };
 const size_t schema_migration_count = sizeof schema_migrations / sizeof schema_migrations[0];

@@ -1,0 +1,1318 @@
+/*
+ * evcapd's loop and what it drives. Everything happens on one thread:
+ * events only note paths (in the settling list); the timer checks which
+ * noted files are complete; complete files are taken one at a time, with
+ * a return to poll() between files so a signal is seen after the file
+ * being read. Nothing here busy-waits: poll() sleeps until a descriptor
+ * or the one timerfd, armed for the earliest deadline, wakes it.
+ */
+#include "daemon.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <jansson.h>
+#include <math.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/inotify.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <sys/timerfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#ifdef HAVE_SYSTEMD
+#include <systemd/sd-daemon.h>
+#endif
+
+#include "daemon_settle.h"
+#include "fsutil.h"
+#include "geotag.h"
+#include "gpsclient.h"
+#include "ingest.h"
+#include "log.h"
+#include "medium.h"
+#include "timeutil.h"
+
+#define WATCH_MASK                                                                          \
+	(IN_CREATE | IN_MOVED_TO | IN_MOVED_FROM | IN_CLOSE_WRITE | IN_MODIFY | IN_DELETE |   \
+	 IN_DELETE_SELF | IN_MOVE_SELF | IN_ONLYDIR | IN_DONT_FOLLOW | IN_EXCL_UNLINK)
+#define INOTIFY_BUF 65536
+#define DUE_BATCH 256             /* settling entries checked per pass */
+#define RESCAN_SECONDS 900.0      /* a full rescan even when nothing says so */
+#define ROOT_RETRY_SECONDS 5.0    /* a missing root is looked for again */
+#define MOUNT_SETTLE_SECONDS 0.2  /* mount changes come in bursts */
+#define BURST_IDLE_SECONDS 3.0    /* a burst ends after this long with nothing taken */
+#define INGEST_SLICE_SECONDS 0.2  /* files taken before looking at poll() again */
+#define FIX_BATCH_N 64
+#define FIX_BATCH_AGE 2.0
+#define MEDIUM_CACHE 16
+#define ACTOR "evcapd"
+
+/* ---------------------------------------------------------------- options */
+
+const char *daemon_usage(void)
+{
+	return "usage: evcapd [--config FILE] [--foreground] [--store DIR] [--watch DIR]...\n"
+	       "              [--gps HOST:PORT] [-q|-v]\n\n"
+	       "The evcap capture daemon: records every file that appears under the watched\n"
+	       "folders (cards and drives mounted there included) into the evidence store,\n"
+	       "and logs GPS fixes from gpsd.\n\n"
+	       "options:\n"
+	       "  --config FILE    the config file (default " DAEMON_DEFAULT_CONFIG
+	       "; a missing\n"
+	       "                   default file means the built-in defaults)\n"
+	       "  --foreground     stay in the foreground (as under systemd)\n"
+	       "  --store DIR      the evidence store (else $EVCAP_STORE, the config's [store]\n"
+	       "                   path, or " DAEMON_DEFAULT_STORE ")\n"
+	       "  --watch DIR      a folder to watch, with everything under it (repeat; replaces\n"
+	       "                   the config's [capture] watch lines)\n"
+	       "  --gps HOST:PORT  gpsd to log fixes from (else the config's [gps] server, or\n"
+	       "                   " DAEMON_DEFAULT_GPS "); an empty value turns GPS logging off\n"
+	       "  -q, -v           quieter, more verbose\n"
+	       "  --version        print the version\n\n"
+	       "Signals: SIGTERM or SIGINT finish the file being read and exit 0; SIGHUP\n"
+	       "re-reads the config. Exit status: 0 clean stop, 1 fatal error, 2 usage or\n"
+	       "configuration error, or another evcapd already runs on the store.\n";
+}
+
+int daemon_parse_args(int argc, char **argv, struct daemon_opts *o, char *err, size_t errlen)
+{
+	static const struct option opts[] = {
+		{"config", required_argument, NULL, 'c'},
+		{"foreground", no_argument, NULL, 'f'},
+		{"store", required_argument, NULL, 's'},
+		{"watch", required_argument, NULL, 'w'},
+		{"gps", required_argument, NULL, 'g'},
+		{"quiet", no_argument, NULL, 'q'},
+		{"verbose", no_argument, NULL, 'v'},
+		{"help", no_argument, NULL, 'h'},
+		{"version", no_argument, NULL, 'V'},
+		{0}};
+	int c;
+	memset(o, 0, sizeof *o);
+	optind = 0;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "+fqvh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c': o->config_path = optarg; break;
+		case 'f': o->foreground = 1; break;
+		case 's': o->store = optarg; break;
+		case 'w':
+			if (o->n_watch >= CONFIG_MAX_LIST)
+				return err_set(err, errlen, EV_EINVAL, "more than %d --watch folders",
+					       CONFIG_MAX_LIST);
+			if (optarg[0] != '/')
+				return err_set(err, errlen, EV_EINVAL,
+					       "--watch needs an absolute path, not '%s'", optarg);
+			o->watch[o->n_watch++] = optarg;
+			break;
+		case 'g': o->gps = optarg; break;
+		case 'q': o->verbosity = -1; break;
+		case 'v': o->verbosity = 1; break;
+		case 'h': o->help = 1; break;
+		case 'V': o->version = 1; break;
+		default:
+			return err_set(err, errlen, EV_EINVAL, "unknown option or missing value: '%s'",
+				       argv[optind - 1 > 0 ? optind - 1 : 0]);
+		}
+	}
+	if (optind < argc)
+		return err_set(err, errlen, EV_EINVAL, "unexpected argument '%s'", argv[optind]);
+	if (o->store && !*o->store)
+		return err_set(err, errlen, EV_EINVAL, "--store needs a folder");
+	if (o->gps && *o->gps) {
+		char host[256], port[8];
+		if (config_split_hostport(o->gps, host, port))
+			return err_set(err, errlen, EV_EINVAL, "--gps must be HOST:PORT, not '%s'",
+				       o->gps);
+	}
+	return 0;
+}
+
+/* ------------------------------------------------------------ small pieces */
+
+int daemon_lock_store(const char *dir, int *fd, char *err, size_t errlen)
+{
+	int rc = 0;
+	char *path = xasprintf("%s/evcapd.lock", dir);
+	*fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+	if (*fd < 0) {
+		rc = err_set(err, errlen, EV_EIO, "%s: cannot open: %s", path, strerror(errno));
+		goto out;
+	}
+	if (flock(*fd, LOCK_EX | LOCK_NB) < 0) {
+		int e = errno;
+		char pid[32] = "";
+		ssize_t r = pread(*fd, pid, sizeof pid - 1, 0);
+		pid[r > 0 ? r : 0] = '\0';
+		pid[strcspn(pid, "\n")] = '\0';
+		close(*fd);
+		*fd = -1;
+		if (e == EWOULDBLOCK)
+			rc = err_set(err, errlen, EV_EEXIST, "another evcapd (pid %s) is running on %s",
+				     *pid ? pid : "unknown", dir);
+		else
+			rc = err_set(err, errlen, EV_EIO, "%s: cannot lock: %s", path, strerror(e));
+		goto out;
+	}
+	char pid[32];
+	int n = snprintf(pid, sizeof pid, "%ld\n", (long)getpid());
+	if (ftruncate(*fd, 0) < 0 || pwrite(*fd, pid, (size_t)n, 0) != n)
+		log_warn("%s: cannot write the pid", path);
+out:
+	free(path);
+	return rc;
+}
+
+int daemon_seen_matches(struct store *s, const char *shown_path, const char *medium_uuid,
+			uint64_t size, int64_t mtime_ns)
+{
+	sqlite3_stmt *st = store_prepare(
+		s, "SELECT size, mtime_ns FROM capture_seen WHERE path = ? AND medium_uuid = ?",
+		NULL, 0);
+	if (!st)
+		return 0;
+	sqlite3_bind_text(st, 1, shown_path, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, medium_uuid ? medium_uuid : "", -1, SQLITE_STATIC);
+	int r = 0;
+	if (sqlite3_step(st) == SQLITE_ROW)
+		r = (uint64_t)sqlite3_column_int64(st, 0) == size &&
+		    sqlite3_column_int64(st, 1) == mtime_ns;
+	sqlite3_finalize(st);
+	return r;
+}
+
+int daemon_seen_record(struct store *s, const char *shown_path, const char *medium_uuid,
+		       uint64_t size, int64_t mtime_ns, const char *sha256, char *err,
+		       size_t errlen)
+{
+	char now[32];
+	time_format_iso(time_now(), now);
+	sqlite3_stmt *st = store_prepare(
+		s,
+		"INSERT OR REPLACE INTO capture_seen(path, medium_uuid, size, mtime_ns, sha256,"
+		" seen_at) VALUES (?,?,?,?,?,?)",
+		err, errlen);
+	if (!st)
+		return EV_EDB;
+	sqlite3_bind_text(st, 1, shown_path, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, medium_uuid ? medium_uuid : "", -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, (sqlite3_int64)size);
+	sqlite3_bind_int64(st, 4, mtime_ns);
+	sqlite3_bind_text(st, 5, sha256, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 6, now, -1, SQLITE_STATIC);
+	int rc = 0;
+	if (sqlite3_step(st) != SQLITE_DONE)
+		rc = err_set(err, errlen, EV_EDB, "%s: cannot note it as recorded: %s", shown_path,
+			     sqlite3_errmsg(store_db(s)));
+	sqlite3_finalize(st);
+	return rc;
+}
+
+int daemon_name_ignored(const char *name)
+{
+	return name[0] == '.';
+}
+
+int daemon_path_within(const char *a, const char *b)
+{
+	size_t n = strlen(b);
+	if (strcmp(b, "/") == 0)
+		return 1;
+	return strncmp(a, b, n) == 0 && (a[n] == '\0' || a[n] == '/');
+}
+
+static double mono_now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static int64_t mtime_ns(const struct stat *st)
+{
+	return (int64_t)st->st_mtim.tv_sec * 1000000000LL + st->st_mtim.tv_nsec;
+}
+
+static void notify(const char *what)
+{
+#ifdef HAVE_SYSTEMD
+	sd_notify(0, what);
+#else
+	(void)what;
+#endif
+}
+
+/* ---------------------------------------------------------------- state */
+
+struct watch {
+	struct watch *next;
+	int wd;
+	int depth;
+	char *path;
+};
+
+struct medium_slot {
+	dev_t dev;
+	struct medium m;
+};
+
+struct daemon {
+	/* what the command line said, kept for reloads */
+	char *config_path;
+	int config_explicit;
+	char *opt_watch[CONFIG_MAX_LIST];
+	size_t opt_n_watch;
+	char *opt_gps; /* NULL: from config */
+	int foreground;
+
+	struct config cfg;
+	char *store_dir;
+	struct store *store;
+	int lock_fd;
+
+	char *roots[CONFIG_MAX_LIST];
+	int root_ok[CONFIG_MAX_LIST];
+	size_t n_roots;
+	double next_root_retry;
+
+	int ifd, sfd, tfd, mfd;
+	struct watch *wtab[256];
+	size_t n_watches;
+	int watch_limit_logged;
+
+	struct settle *settle;
+	char **ready;
+	size_t ready_head, ready_n, ready_cap;
+
+	struct medium_slot media[MEDIUM_CACHE];
+	size_t n_media;
+
+	char *gps_server;
+	struct gpsclient *gps;
+	struct geotag_batch *fixes;
+	uint64_t fixes_logged;
+	double gps_quiet_until;  /* connect failures logged at debug until then */
+
+	/* the current burst of files, for the summary line */
+	struct ingest_stats burst;
+	uint64_t burst_bytes;
+	double last_taken;
+
+	double rescan_at;      /* < 0: none pending */
+	double next_full_rescan;
+	uint64_t watchdog_usec;
+	double next_watchdog;
+	int stop, reload;
+	char host[256];
+};
+
+/* ------------------------------------------------------------ watches */
+
+static struct watch **watch_slot(struct daemon *d, int wd)
+{
+	struct watch **pp = &d->wtab[(unsigned)wd % ARRAY_LEN(d->wtab)];
+	while (*pp && (*pp)->wd != wd)
+		pp = &(*pp)->next;
+	return pp;
+}
+
+static struct watch *watch_get(struct daemon *d, int wd)
+{
+	return *watch_slot(d, wd);
+}
+
+static void watch_drop(struct daemon *d, int wd)
+{
+	struct watch **pp = watch_slot(d, wd);
+	struct watch *w = *pp;
+	if (!w)
+		return;
+	*pp = w->next;
+	free(w->path);
+	free(w);
+	d->n_watches--;
+}
+
+static void watch_clear(struct daemon *d)
+{
+	for (size_t i = 0; i < ARRAY_LEN(d->wtab); i++) {
+		struct watch *w = d->wtab[i], *nx;
+		for (; w; w = nx) {
+			nx = w->next;
+			free(w->path);
+			free(w);
+		}
+		d->wtab[i] = NULL;
+	}
+	d->n_watches = 0;
+}
+
+/* Stops watching a folder that was moved away and everything under it
+ * (their recorded paths are no longer true). */
+static void watch_forget_tree(struct daemon *d, const char *path)
+{
+	for (size_t i = 0; i < ARRAY_LEN(d->wtab); i++) {
+		struct watch **pp = &d->wtab[i];
+		while (*pp) {
+			struct watch *w = *pp;
+			if (daemon_path_within(w->path, path)) {
+				inotify_rm_watch(d->ifd, w->wd);
+				*pp = w->next;
+				free(w->path);
+				free(w);
+				d->n_watches--;
+			} else {
+				pp = &w->next;
+			}
+		}
+	}
+}
+
+static void watch_add(struct daemon *d, const char *path, int depth)
+{
+	int wd = inotify_add_watch(d->ifd, path, WATCH_MASK);
+	if (wd < 0) {
+		if (errno == ENOSPC && !d->watch_limit_logged) {
+			log_warnx("%s: the system's inotify watch limit is reached "
+				  "(fs.inotify.max_user_watches); folders beyond it are found by the "
+				  "rescan every %.0f minutes",
+				  path, RESCAN_SECONDS / 60);
+			d->watch_limit_logged = 1;
+		} else if (errno != ENOSPC) {
+			log_warn("%s: cannot watch", path);
+		}
+		return;
+	}
+	struct watch *w = watch_get(d, wd);
+	if (w) {
+		/* the same folder seen again (a rescan): keep the newest path */
+		free(w->path);
+		w->path = xstrdup(path);
+		w->depth = depth;
+		return;
+	}
+	w = xcalloc(1, sizeof *w);
+	w->wd = wd;
+	w->depth = depth;
+	w->path = xstrdup(path);
+	struct watch **pp = watch_slot(d, wd);
+	*pp = w;
+	d->n_watches++;
+}
+
+/* ------------------------------------------------------------- media */
+
+static const struct medium *medium_for(struct daemon *d, const char *path, dev_t dev)
+{
+	for (size_t i = 0; i < d->n_media; i++)
+		if (d->media[i].dev == dev)
+			return &d->media[i].m;
+	if (d->n_media == MEDIUM_CACHE)
+		d->n_media = 0; /* rarely more than a few: start over */
+	struct medium_slot *sl = &d->media[d->n_media];
+	char err[512];
+	if (medium_of_path(path, &sl->m, err, sizeof err)) {
+		log_debug("%s", err);
+		memset(&sl->m, 0, sizeof sl->m);
+	} else if (sl->m.uuid[0]) {
+		log_info("medium %s%s%s (%s, %s%s) mounted at %s", sl->m.uuid,
+			 sl->m.label[0] ? " label " : "", sl->m.label, sl->m.source, sl->m.fstype,
+			 sl->m.read_only ? ", read-only" : "", sl->m.mount_point);
+	}
+	sl->dev = dev;
+	d->n_media++;
+	return &sl->m;
+}
+
+/* ------------------------------------------------------------- queues */
+
+static void ready_push(struct daemon *d, const char *path)
+{
+	if (d->ready_head > 0 && d->ready_head == d->ready_n) {
+		d->ready_head = d->ready_n = 0;
+	}
+	if (d->ready_n == d->ready_cap) {
+		if (d->ready_head > 0) {
+			memmove(d->ready, d->ready + d->ready_head,
+				(d->ready_n - d->ready_head) * sizeof *d->ready);
+			d->ready_n -= d->ready_head;
+			d->ready_head = 0;
+		}
+		if (d->ready_n == d->ready_cap) {
+			d->ready_cap = d->ready_cap ? d->ready_cap * 2 : 64;
+			d->ready = xrealloc(d->ready, d->ready_cap * sizeof *d->ready);
+		}
+	}
+	d->ready[d->ready_n++] = xstrdup(path);
+}
+
+static char *ready_pop(struct daemon *d)
+{
+	if (d->ready_head == d->ready_n)
+		return NULL;
+	return d->ready[d->ready_head++];
+}
+
+static size_t ready_count(const struct daemon *d)
+{
+	return d->ready_n - d->ready_head;
+}
+
+/* Notes a path for the settling list after an event. */
+static void note_event(struct daemon *d, const char *path, int closed)
+{
+	if (settle_touch(d->settle, path, closed, mono_now()))
+		log_warnx("%s: too many files waiting (%d); it will be found by a later rescan",
+			  path, SETTLE_MAX_ENTRIES);
+}
+
+/* -------------------------------------------------------------- scans */
+
+/* A regular file found by a scan: listed unless already recorded as is. */
+static void scan_file(struct daemon *d, const char *path, const struct stat *st)
+{
+	const struct medium *m = medium_for(d, path, st->st_dev);
+	char *shown = ingest_display_path(path);
+	int seen = daemon_seen_matches(d->store, shown, m->uuid, (uint64_t)st->st_size,
+				       mtime_ns(st));
+	free(shown);
+	if (seen)
+		return;
+	if (settle_add_scanned(d->settle, path, mono_now()))
+		log_warnx("%s: too many files waiting (%d); it will be found by a later rescan",
+			  path, SETTLE_MAX_ENTRIES);
+}
+
+/* Watches dir and every folder under it and lists the files not yet
+ * recorded. The watch is added before the folder is read, so a file that
+ * lands meanwhile is either read here or reported by an event. */
+static void scan_tree(struct daemon *d, const char *dir, int depth)
+{
+	if (depth > DAEMON_MAX_DEPTH) {
+		log_warnx("%s: folders nested deeper than %d levels are not watched", dir,
+			  DAEMON_MAX_DEPTH);
+		return;
+	}
+	watch_add(d, dir, depth);
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	DIR *dp = fd >= 0 ? fdopendir(fd) : NULL;
+	if (!dp) {
+		if (errno != ENOENT)
+			log_warn("%s: cannot read folder", dir);
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
+	struct dirent *e;
+	while ((e = readdir(dp))) {
+		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0 ||
+		    daemon_name_ignored(e->d_name))
+			continue;
+		struct stat st;
+		if (fstatat(dirfd(dp), e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+			continue;
+		char *p = strcmp(dir, "/") == 0 ? xasprintf("/%s", e->d_name)
+						: xasprintf("%s/%s", dir, e->d_name);
+		if (S_ISDIR(st.st_mode))
+			scan_tree(d, p, depth + 1);
+		else if (S_ISREG(st.st_mode))
+			scan_file(d, p, &st);
+		else
+			log_debug("%s: not a regular file; left alone", p);
+		free(p);
+	}
+	closedir(dp);
+}
+
+static void scan_roots(struct daemon *d, const char *why)
+{
+	double t0 = mono_now();
+	size_t before = settle_count(d->settle);
+	for (size_t i = 0; i < d->n_roots; i++) {
+		struct stat st;
+		if (stat(d->roots[i], &st) < 0 || !S_ISDIR(st.st_mode)) {
+			if (d->root_ok[i] != -1)
+				log_warnx("%s: watched folder is missing; looking again every %.0f s",
+					  d->roots[i], ROOT_RETRY_SECONDS);
+			d->root_ok[i] = -1;
+			continue;
+		}
+		if (d->root_ok[i] == -1)
+			log_info("%s: watched folder is here now", d->roots[i]);
+		d->root_ok[i] = 1;
+		scan_tree(d, d->roots[i], 0);
+	}
+	size_t after = settle_count(d->settle);
+	size_t found = after >= before ? after - before : 0;
+	log_debug("rescan (%s): %zu folder%s watched, %zu new file%s waiting, %.2f s", why,
+		  d->n_watches, d->n_watches == 1 ? "" : "s", found, found == 1 ? "" : "s",
+		  mono_now() - t0);
+	d->next_full_rescan = mono_now() + RESCAN_SECONDS;
+}
+
+/* ------------------------------------------------------------- inotify */
+
+static void handle_inotify(struct daemon *d)
+{
+	char buf[INOTIFY_BUF] __attribute__((aligned(__alignof__(struct inotify_event))));
+	for (;;) {
+		ssize_t n = read(d->ifd, buf, sizeof buf);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno != EAGAIN)
+				log_warn("inotify read");
+			return;
+		}
+		if (n == 0)
+			return;
+		for (char *p = buf; p < buf + n;) {
+			const struct inotify_event *ev = (const struct inotify_event *)(void *)p;
+			p += sizeof *ev + ev->len;
+			if (ev->mask & IN_Q_OVERFLOW) {
+				log_warnx("inotify queue overflowed; rescanning every watched folder");
+				d->rescan_at = mono_now();
+				continue;
+			}
+			struct watch *w = watch_get(d, ev->wd);
+			if (!w)
+				continue;
+			if (ev->mask & IN_IGNORED) {
+				watch_drop(d, ev->wd);
+				continue;
+			}
+			if (ev->mask & (IN_DELETE_SELF | IN_MOVE_SELF | IN_UNMOUNT)) {
+				if (w->depth == 0)
+					d->rescan_at = mono_now() + MOUNT_SETTLE_SECONDS;
+				continue;
+			}
+			if (!ev->len || daemon_name_ignored(ev->name))
+				continue;
+			char *path = xasprintf("%s/%s", strcmp(w->path, "/") ? w->path : "", ev->name);
+			int depth = w->depth;
+			if (ev->mask & IN_ISDIR) {
+				if (ev->mask & (IN_CREATE | IN_MOVED_TO)) {
+					log_debug("%s: new folder", path);
+					scan_tree(d, path, depth + 1);
+				} else if (ev->mask & IN_MOVED_FROM) {
+					watch_forget_tree(d, path);
+				}
+			} else if (ev->mask & (IN_MOVED_FROM | IN_DELETE)) {
+				settle_forget(d->settle, path);
+			} else if (ev->mask & (IN_CLOSE_WRITE | IN_MOVED_TO)) {
+				note_event(d, path, 1);
+			} else if (ev->mask & (IN_CREATE | IN_MODIFY)) {
+				note_event(d, path, 0);
+			}
+			free(path);
+		}
+	}
+}
+
+/* -------------------------------------------------------------- ingest */
+
+/* The case in use and what follows from it, resolved for each file so a
+ * 'evcap case use' while the daemon runs takes effect at once. */
+struct take_ctx {
+	struct ingest_opts o;
+	char *case_number, *operators, *offset, *status;
+};
+
+static void take_ctx_free(struct take_ctx *t)
+{
+	free(t->case_number);
+	free(t->operators);
+	free(t->offset);
+	free(t->status);
+}
+
+static void take_ctx_init(struct daemon *d, struct take_ctx *t)
+{
+	memset(t, 0, sizeof *t);
+	char *name = store_meta_get(d->store, "current_case");
+	if (!name && d->cfg.case_number)
+		name = xstrdup(d->cfg.case_number);
+	if (name) {
+		int64_t id = store_case_id(d->store, name);
+		sqlite3_stmt *st = id > 0 ? store_prepare(d->store,
+							  "SELECT number, operators, time_offset,"
+							  " status FROM cases WHERE id = ?",
+							  NULL, 0)
+					  : NULL;
+		if (st) {
+			sqlite3_bind_int64(st, 1, id);
+			if (sqlite3_step(st) == SQLITE_ROW) {
+				const char *c[4];
+				for (int k = 0; k < 4; k++)
+					c[k] = (const char *)sqlite3_column_text(st, k);
+				t->case_number = c[0] ? xstrdup(c[0]) : NULL;
+				t->operators = c[1] ? xstrdup(c[1]) : NULL;
+				t->offset = c[2] ? xstrdup(c[2]) : NULL;
+				t->status = c[3] ? xstrdup(c[3]) : NULL;
+			}
+			sqlite3_finalize(st);
+		}
+		if (id <= 0)
+			log_warnx("case '%s' is not in this store; items are recorded without a case",
+				  name);
+		else if (t->status && strcmp(t->status, "closed") == 0)
+			log_warnx("case %s is closed; items are recorded without a case "
+				  "('evcap case use' selects another)",
+				  name);
+		else if (t->case_number)
+			t->o.case_id = id;
+		free(name);
+	}
+	if (t->o.case_id > 0)
+		t->o.case_number = t->case_number;
+	if (t->offset && time_parse_offset(t->offset, &t->o.declared_offset_s) == 0)
+		t->o.has_declared_offset = 1;
+	else if (d->cfg.time_offset &&
+		 time_parse_offset(d->cfg.time_offset, &t->o.declared_offset_s) == 0)
+		t->o.has_declared_offset = 1;
+	if (t->o.case_id <= 0 || !t->operators) {
+		free(t->operators);
+		t->operators = NULL;
+		if (d->cfg.n_operators) {
+			json_t *a = json_array();
+			for (size_t i = 0; i < d->cfg.n_operators; i++)
+				json_array_append_new(a, json_string(d->cfg.operators[i]));
+			t->operators = json_dumps(a, JSON_COMPACT);
+			json_decref(a);
+		}
+	}
+	t->o.operators_json = t->operators;
+	t->o.actor = ACTOR;
+	t->o.source_device = d->host;
+}
+
+static void human_bytes(uint64_t b, char out[32])
+{
+	if (b >= 1000000000ULL)
+		snprintf(out, 32, "%.1f GB", b / 1e9);
+	else
+		snprintf(out, 32, "%.1f MB", b / 1e6);
+}
+
+/* Takes one complete file. */
+static void take_file(struct daemon *d, const char *path)
+{
+	struct stat st;
+	double now = mono_now();
+	if (lstat(path, &st) < 0 || !S_ISREG(st.st_mode)) {
+		if (lstat(path, &st) == 0) {
+			settle_forget(d->settle, path); /* replaced by something else */
+			return;
+		}
+		enum settle_state s = settle_observe(d->settle, path, 0, 0, 0, 0, now);
+		if (s != SETTLE_GONE)
+			log_warnx("%s: disappeared before it could be read (card removed?); will look "
+				  "again",
+				  path);
+		return;
+	}
+	const struct medium *m = medium_for(d, path, st.st_dev);
+	char *shown = ingest_display_path(path);
+	if (daemon_seen_matches(d->store, shown, m->uuid, (uint64_t)st.st_size, mtime_ns(&st))) {
+		settle_forget(d->settle, path);
+		free(shown);
+		return;
+	}
+	struct take_ctx t;
+	take_ctx_init(d, &t);
+	t.o.medium_uuid = m->uuid[0] ? m->uuid : NULL;
+	t.o.medium_label = m->label[0] ? m->label : NULL;
+	struct ingest_stats one = {0};
+	char sha[65] = "", msg[1024] = "", err[512];
+	enum ingest_result r = ingest_file(d->store, path, &t.o, &one, sha, msg, sizeof msg);
+	d->burst.files += one.files;
+	d->burst.added += one.added;
+	d->burst.already += one.already;
+	d->burst.skipped += one.skipped;
+	d->burst.failed += one.failed;
+	d->burst.meta_errors += one.meta_errors;
+	d->burst.bytes += one.bytes;
+	d->last_taken = mono_now();
+	char size[32];
+	human_bytes((uint64_t)st.st_size, size);
+	switch (r) {
+	case INGEST_ADDED:
+	case INGEST_ALREADY:
+		if (r == INGEST_ADDED)
+			log_info("recorded %s (%s, sha256 %.16s, case %s%s%s)", shown, size, sha,
+				 t.o.case_number ? t.o.case_number : "(none)",
+				 m->uuid[0] ? ", medium " : "", m->uuid);
+		else
+			log_info("%s: already recorded (sha256 %.16s)", shown, sha);
+		if (msg[0])
+			log_warnx("%s", msg);
+		if (daemon_seen_record(d->store, shown, m->uuid, (uint64_t)st.st_size,
+				       mtime_ns(&st), sha, err, sizeof err))
+			log_warnx("%s", err);
+		settle_forget(d->settle, path);
+		break;
+	case INGEST_SKIPPED:
+		log_info("%s", msg);
+		settle_forget(d->settle, path);
+		break;
+	case INGEST_FAILED:
+		settle_failed(d->settle, path, mono_now());
+		log_warnx("%s (attempt %d)", msg, settle_attempts(d->settle, path));
+		break;
+	}
+	take_ctx_free(&t);
+	free(shown);
+}
+
+/* The end of a burst: one summary line, then place the new items. */
+static void end_burst(struct daemon *d)
+{
+	struct ingest_stats *b = &d->burst;
+	if (!b->files && !b->skipped)
+		return;
+	struct take_ctx t;
+	take_ctx_init(d, &t);
+	char size[32];
+	human_bytes(b->bytes, size);
+	uint64_t problems = b->failed + b->meta_errors;
+	log_info("%llu file%s, %s, %llu problem%s, %llu already recorded, case %s",
+		 (unsigned long long)b->files, b->files == 1 ? "" : "s", size,
+		 (unsigned long long)problems, problems == 1 ? "" : "s",
+		 (unsigned long long)b->already, t.case_number && t.o.case_id ? t.case_number
+									    : "(none)");
+	if (b->added) {
+		struct geotag_stats gs = {0};
+		char err[512];
+		if (d->fixes && geotag_batch_flush(d->fixes, err, sizeof err))
+			log_warnx("%s", err);
+		if (geotag_run(d->store, 0, d->cfg.max_gap, d->cfg.max_extrapolate, ACTOR, &gs, err,
+			       sizeof err))
+			log_warnx("placing new items on the GPS track: %s", err);
+		else if (gs.placed || gs.retimed)
+			log_info("placed %zu item%s on the GPS track (%zu not covered), %zu retimed "
+				 "from a learned camera offset",
+				 gs.placed, gs.placed == 1 ? "" : "s", gs.uncovered, gs.retimed);
+	}
+	take_ctx_free(&t);
+	memset(b, 0, sizeof *b);
+}
+
+/* ----------------------------------------------------------------- GPS */
+
+static void on_fix(void *ctx, const struct fix *f)
+{
+	struct daemon *d = ctx;
+	char err[512];
+	if (!d->fixes)
+		return;
+	if (geotag_batch_add(d->fixes, f, mono_now(), err, sizeof err))
+		log_warnx("storing GPS fixes: %s", err);
+	if (d->fixes_logged++ == 0) {
+		char t[32];
+		time_format_iso(f->t, t);
+		log_info("first GPS fix: %s %.6f %.6f (mode %dD)", t, f->lat, f->lon, f->mode);
+	}
+}
+
+/* gpsd missing all day would otherwise log a line every back-off: a
+ * failure to connect is logged once, then at most every ten minutes. */
+static void on_gps_log(void *ctx, const char *msg)
+{
+	struct daemon *d = ctx;
+	double now = mono_now();
+	if (strncmp(msg, "cannot connect", 14) == 0) {
+		if (d->gps_quiet_until > now) {
+			log_debug("%s", msg);
+			return;
+		}
+		d->gps_quiet_until = now + 600;
+	} else if (strncmp(msg, "connected", 9) == 0) {
+		d->gps_quiet_until = 0;
+	}
+	log_info("%s", msg);
+}
+
+static void gps_stop(struct daemon *d)
+{
+	char err[512];
+	gpsclient_free(d->gps); /* hands over the last held fix */
+	d->gps = NULL;
+	if (d->fixes) {
+		if (geotag_batch_flush(d->fixes, err, sizeof err))
+			log_warnx("storing GPS fixes: %s", err);
+		log_info("%llu GPS fix%s stored", (unsigned long long)geotag_batch_stored(d->fixes),
+			 geotag_batch_stored(d->fixes) == 1 ? "" : "es");
+	}
+	geotag_batch_free(d->fixes);
+	d->fixes = NULL;
+}
+
+static void gps_start(struct daemon *d)
+{
+	char host[256], port[8], err[512];
+	if (!d->gps_server || !*d->gps_server) {
+		log_info("GPS logging is off (no gpsd server configured)");
+		return;
+	}
+	if (config_split_hostport(d->gps_server, host, port)) {
+		log_warnx("[gps] server must be HOST:PORT, not '%s'; GPS logging is off",
+			  d->gps_server);
+		return;
+	}
+	if (gpsclient_new(host, port, on_fix, d, &d->gps, err, sizeof err)) {
+		log_warnx("gpsd %s: %s; GPS logging is off", d->gps_server, err);
+		return;
+	}
+	gpsclient_set_log(d->gps, on_gps_log, d);
+	gpsclient_set_backoff(d->gps, 0.5, 30.0);
+	d->fixes = geotag_batch_new(d->store, gpsclient_source(d->gps), FIX_BATCH_N,
+				    FIX_BATCH_AGE);
+}
+
+/* ---------------------------------------------------------- config */
+
+static char *resolve_root(const char *p)
+{
+	char *r = realpath(p, NULL);
+	if (r)
+		return r;
+	/* not there yet: keep it as given, without a trailing slash */
+	char *c = xstrdup(p);
+	size_t n = strlen(c);
+	while (n > 1 && c[n - 1] == '/')
+		c[--n] = '\0';
+	return c;
+}
+
+/* Applies the config and the command line: roots, gpsd, settle time. */
+static int apply_settings(struct daemon *d, char *err, size_t errlen)
+{
+	for (size_t i = 0; i < d->n_roots; i++)
+		free(d->roots[i]);
+	d->n_roots = 0;
+	size_t n = d->opt_n_watch ? d->opt_n_watch : d->cfg.n_watch;
+	for (size_t i = 0; i < n; i++) {
+		const char *p = d->opt_n_watch ? d->opt_watch[i] : d->cfg.watch[i];
+		if (p[0] != '/')
+			return err_set(err, errlen, EV_EINVAL,
+				       "watch folder '%s' must be an absolute path", p);
+		char *r = resolve_root(p);
+		char *store_real = resolve_root(d->store_dir);
+		int bad = daemon_path_within(store_real, r) || daemon_path_within(r, store_real);
+		free(store_real);
+		if (bad) {
+			free(r);
+			return err_set(err, errlen, EV_EINVAL,
+				       "watch folder %s and the store %s must not contain each other", p,
+				       d->store_dir);
+		}
+		d->roots[d->n_roots] = r;
+		d->root_ok[d->n_roots] = 0;
+		d->n_roots++;
+	}
+	free(d->gps_server);
+	d->gps_server = xstrdup(d->opt_gps        ? d->opt_gps
+				: d->cfg.gps_server ? d->cfg.gps_server
+						    : DAEMON_DEFAULT_GPS);
+	if (d->settle)
+		settle_set_seconds(d->settle, d->cfg.settle_seconds);
+	return 0;
+}
+
+static int load_config(struct daemon *d, struct config *c, char *err, size_t errlen)
+{
+	config_init(c);
+	int rc = config_load(d->config_path, c, err, errlen);
+	if (rc == EV_ENOENT && !d->config_explicit) {
+		config_free(c);
+		return 0; /* no file: the defaults */
+	}
+	if (rc)
+		config_free(c);
+	return rc;
+}
+
+/* Re-opens inotify so every old watch goes at once, then rescans. */
+static int reset_watches(struct daemon *d)
+{
+	if (d->ifd >= 0)
+		close(d->ifd);
+	watch_clear(d);
+	d->ifd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+	if (d->ifd < 0) {
+		log_warn("inotify_init1");
+		return EV_EIO;
+	}
+	return 0;
+}
+
+static void reload(struct daemon *d)
+{
+	struct config c;
+	char err[1024];
+	notify("RELOADING=1");
+	if (load_config(d, &c, err, sizeof err)) {
+		log_warnx("config not reloaded: %s", err);
+		notify("READY=1");
+		return;
+	}
+	if (c.store && !getenv("EVCAP_STORE") && strcmp(c.store, d->store_dir) != 0)
+		log_warnx("a new store (%s) takes effect only when evcapd restarts", c.store);
+	char *old_gps = xstrdup(d->gps_server);
+	struct config old = d->cfg;
+	d->cfg = c;
+	if (apply_settings(d, err, sizeof err)) {
+		log_warnx("config not reloaded: %s", err);
+		config_free(&d->cfg);
+		d->cfg = old;
+		(void)apply_settings(d, err, sizeof err);
+	} else {
+		config_free(&old);
+		log_info("config reloaded from %s", d->config_path);
+	}
+	if (strcmp(old_gps, d->gps_server) != 0) {
+		gps_stop(d);
+		gps_start(d);
+	}
+	free(old_gps);
+	if (reset_watches(d) == 0)
+		scan_roots(d, "config reloaded");
+	notify("READY=1");
+}
+
+/* ------------------------------------------------------------ open/free */
+
+int daemon_open(const struct daemon_opts *o, struct daemon **out, char *err, size_t errlen)
+{
+	int rc = 0;
+	struct daemon *d = xcalloc(1, sizeof *d);
+	d->ifd = d->sfd = d->tfd = d->mfd = d->lock_fd = -1;
+	d->rescan_at = -1;
+	*out = NULL;
+	d->config_path = xstrdup(o->config_path ? o->config_path : DAEMON_DEFAULT_CONFIG);
+	d->config_explicit = o->config_path != NULL;
+	for (size_t i = 0; i < o->n_watch; i++)
+		d->opt_watch[i] = xstrdup(o->watch[i]);
+	d->opt_n_watch = o->n_watch;
+	d->opt_gps = o->gps ? xstrdup(o->gps) : NULL;
+	d->foreground = o->foreground;
+	if ((rc = load_config(d, &d->cfg, err, errlen)))
+		goto out;
+	const char *env_store = getenv("EVCAP_STORE");
+	d->store_dir = xstrdup(o->store                  ? o->store
+			       : env_store && *env_store ? env_store
+			       : d->cfg.store            ? d->cfg.store
+							 : DAEMON_DEFAULT_STORE);
+	if ((rc = apply_settings(d, err, errlen)))
+		goto out;
+	if ((rc = fs_mkdir_p(d->store_dir, 0755, err, errlen)))
+		goto out;
+	if ((rc = daemon_lock_store(d->store_dir, &d->lock_fd, err, errlen)))
+		goto out;
+	if ((rc = store_open(d->store_dir, STORE_CREATE, &d->store, err, errlen)))
+		goto out;
+	d->settle = settle_new(d->cfg.settle_seconds);
+	if (gethostname(d->host, sizeof d->host - 1) < 0)
+		snprintf(d->host, sizeof d->host, "unknown");
+	*out = d;
+	d = NULL;
+out:
+	daemon_free(d);
+	return rc;
+}
+
+void daemon_free(struct daemon *d)
+{
+	if (!d)
+		return;
+	gps_stop(d);
+	free(d->gps_server);
+	for (size_t i = 0; i < d->n_roots; i++)
+		free(d->roots[i]);
+	for (size_t i = 0; i < d->opt_n_watch; i++)
+		free(d->opt_watch[i]);
+	free(d->opt_gps);
+	while (ready_count(d))
+		free(ready_pop(d));
+	free(d->ready);
+	settle_free(d->settle);
+	watch_clear(d);
+	if (d->ifd >= 0)
+		close(d->ifd);
+	if (d->sfd >= 0)
+		close(d->sfd);
+	if (d->tfd >= 0)
+		close(d->tfd);
+	if (d->mfd >= 0)
+		close(d->mfd);
+	store_close(d->store);
+	if (d->lock_fd >= 0)
+		close(d->lock_fd); /* releases the lock */
+	config_free(&d->cfg);
+	free(d->config_path);
+	free(d->store_dir);
+	free(d);
+}
+
+/* ---------------------------------------------------------------- loop */
+
+static int setup_fds(struct daemon *d)
+{
+	sigset_t mask;
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGHUP);
+	if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0) {
+		log_warn("sigprocmask");
+		return EV_EIO;
+	}
+	signal(SIGPIPE, SIG_IGN);
+	d->sfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
+	d->tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	if (d->sfd < 0 || d->tfd < 0) {
+		log_warn("signalfd/timerfd");
+		return EV_EIO;
+	}
+	/* the mount table: poll() reports POLLPRI when a mount comes or goes */
+	d->mfd = open("/proc/self/mountinfo", O_RDONLY | O_CLOEXEC);
+	if (d->mfd < 0)
+		log_warn("/proc/self/mountinfo: new mounts are found only by the periodic rescan");
+	return reset_watches(d);
+}
+
+static void handle_signals(struct daemon *d)
+{
+	struct signalfd_siginfo si;
+	while (read(d->sfd, &si, sizeof si) == (ssize_t)sizeof si) {
+		if (si.ssi_signo == SIGHUP) {
+			d->reload = 1;
+		} else if (!d->stop) {
+			log_info("signal %s received: finishing and stopping",
+				 si.ssi_signo == SIGTERM ? "TERM" : "INT");
+			d->stop = 1;
+		}
+	}
+}
+
+static void handle_mounts(struct daemon *d)
+{
+	/* mountinfo must be read to the end for the next change to show */
+	char buf[4096];
+	lseek(d->mfd, 0, SEEK_SET);
+	while (read(d->mfd, buf, sizeof buf) > 0)
+		;
+	d->n_media = 0;
+	if (d->rescan_at < 0)
+		d->rescan_at = mono_now() + MOUNT_SETTLE_SECONDS;
+}
+
+/* Moves the settling list's complete files onto the ready queue. */
+static void check_settling(struct daemon *d, double now)
+{
+	const char *due[DUE_BATCH];
+	size_t n = settle_due(d->settle, now, due, DUE_BATCH);
+	/* copies: observe may drop entries, which frees their paths */
+	char *paths[DUE_BATCH];
+	for (size_t i = 0; i < n; i++)
+		paths[i] = xstrdup(due[i]);
+	double wall = time_now();
+	for (size_t i = 0; i < n; i++) {
+		struct stat st;
+		enum settle_state s;
+		if (lstat(paths[i], &st) < 0) {
+			s = settle_observe(d->settle, paths[i], 0, 0, 0, 0, now);
+			if (s == SETTLE_GONE)
+				log_info("%s: gone for an hour; no longer waiting for it", paths[i]);
+		} else if (!S_ISREG(st.st_mode)) {
+			settle_forget(d->settle, paths[i]);
+			s = SETTLE_GONE;
+		} else {
+			double age = wall - ((double)st.st_mtim.tv_sec + st.st_mtim.tv_nsec / 1e9);
+			s = settle_observe(d->settle, paths[i], 1, (uint64_t)st.st_size, mtime_ns(&st),
+					   age, now);
+		}
+		if (s == SETTLE_READY) {
+			/* parked while queued; taking it resolves it */
+			settle_park(d->settle, paths[i]);
+			ready_push(d, paths[i]);
+		}
+		free(paths[i]);
+	}
+}
+
+static void arm_timer(struct daemon *d, double deadline)
+{
+	struct itimerspec its = {0};
+	double now = mono_now();
+	if (deadline <= now)
+		deadline = now + 0.001;
+	its.it_value.tv_sec = (time_t)deadline;
+	its.it_value.tv_nsec = (long)((deadline - floor(deadline)) * 1e9);
+	if (timerfd_settime(d->tfd, TFD_TIMER_ABSTIME, &its, NULL) < 0)
+		log_warn("timerfd_settime");
+}
+
+static double min_deadline(double a, double b)
+{
+	if (a < 0)
+		return b;
+	if (b < 0)
+		return a;
+	return a < b ? a : b;
+}
+
+/* Does whatever time has made due; returns the next deadline. */
+static double timed_work(struct daemon *d)
+{
+	double now = mono_now();
+	char err[512];
+	if (d->rescan_at >= 0 && d->rescan_at <= now) {
+		d->rescan_at = -1;
+		d->n_media = 0;
+		scan_roots(d, "mounts or folders changed");
+	}
+	if (now >= d->next_full_rescan)
+		scan_roots(d, "periodic");
+	if (now >= d->next_root_retry) {
+		for (size_t i = 0; i < d->n_roots; i++)
+			if (d->root_ok[i] == -1 && access(d->roots[i], F_OK) == 0)
+				d->rescan_at = now;
+		d->next_root_retry = now + ROOT_RETRY_SECONDS;
+	}
+	check_settling(d, now);
+	double next = min_deadline(settle_next_deadline(d->settle), d->next_full_rescan);
+	next = min_deadline(next, d->rescan_at);
+	next = min_deadline(next, d->next_root_retry);
+	if (d->gps)
+		next = min_deadline(next, now + gpsclient_tick(d->gps, now));
+	if (d->fixes) {
+		if (geotag_batch_tick(d->fixes, now, err, sizeof err))
+			log_warnx("storing GPS fixes: %s", err);
+		next = min_deadline(next, now + geotag_batch_due(d->fixes, now));
+	}
+	if (d->watchdog_usec) {
+		if (now >= d->next_watchdog) {
+			notify("WATCHDOG=1");
+			d->next_watchdog = now + d->watchdog_usec / 2e6;
+		}
+		next = min_deadline(next, d->next_watchdog);
+	}
+	if (ready_count(d) == 0 && (d->burst.files || d->burst.skipped)) {
+		if (settle_count(d->settle) == 0 || now - d->last_taken >= BURST_IDLE_SECONDS)
+			end_burst(d);
+		else
+			next = min_deadline(next, d->last_taken + BURST_IDLE_SECONDS);
+	}
+	return next;
+}
+
+static void status_line(struct daemon *d)
+{
+#ifdef HAVE_SYSTEMD
+	sd_notifyf(0, "STATUS=watching %zu folder%s, %zu file%s waiting", d->n_watches,
+		   d->n_watches == 1 ? "" : "s", settle_count(d->settle),
+		   settle_count(d->settle) == 1 ? "" : "s");
+#else
+	(void)d;
+#endif
+}
+
+int daemon_run(struct daemon *d)
+{
+	if (setup_fds(d))
+		return 1;
+	/* the pid in the lock file is this process's, after any detach */
+	char pid[32];
+	int pn = snprintf(pid, sizeof pid, "%ld\n", (long)getpid());
+	if (ftruncate(d->lock_fd, 0) < 0 || pwrite(d->lock_fd, pid, (size_t)pn, 0) != pn)
+		log_warn("%s/evcapd.lock: cannot write the pid", d->store_dir);
+#ifdef HAVE_SYSTEMD
+	if (sd_watchdog_enabled(0, &d->watchdog_usec) <= 0)
+		d->watchdog_usec = 0;
+#endif
+	log_info("evcapd starting: store %s, %zu watched folder%s, gpsd %s, settle %.1f s",
+		 d->store_dir, d->n_roots, d->n_roots == 1 ? "" : "s",
+		 d->gps_server && *d->gps_server ? d->gps_server : "off", d->cfg.settle_seconds);
+	if (d->n_roots == 0)
+		log_warnx("no folders to watch ([capture] watch or --watch); only logging GPS");
+	gps_start(d);
+	scan_roots(d, "start");
+	notify("READY=1");
+	status_line(d);
+
+	while (!d->stop) {
+		double next = timed_work(d);
+		if (d->stop)
+			break;
+		int busy = ready_count(d) > 0;
+		if (!busy && next >= 0)
+			arm_timer(d, next);
+		struct pollfd p[5];
+		int np = 0;
+		p[np++] = (struct pollfd){.fd = d->sfd, .events = POLLIN};
+		p[np++] = (struct pollfd){.fd = d->ifd, .events = POLLIN};
+		p[np++] = (struct pollfd){.fd = d->tfd, .events = POLLIN};
+		int mi = -1, gi = -1;
+		if (d->mfd >= 0) {
+			mi = np;
+			p[np++] = (struct pollfd){.fd = d->mfd, .events = POLLPRI};
+		}
+		if (d->gps && gpsclient_fd(d->gps) >= 0) {
+			gi = np;
+			p[np++] = (struct pollfd){.fd = gpsclient_fd(d->gps), .events = POLLIN};
+		}
+		int r = poll(p, (nfds_t)np, busy ? 0 : -1);
+		if (r < 0 && errno != EINTR) {
+			log_warn("poll");
+			return 1;
+		}
+		if (r > 0) {
+			if (p[0].revents)
+				handle_signals(d);
+			if (p[1].revents)
+				handle_inotify(d);
+			if (p[2].revents) {
+				uint64_t ticks;
+				if (read(d->tfd, &ticks, sizeof ticks) < 0 && errno != EAGAIN)
+					log_warn("timerfd read");
+			}
+			if (mi >= 0 && (p[mi].revents & (POLLPRI | POLLERR)))
+				handle_mounts(d);
+			if (gi >= 0 && p[gi].revents)
+				(void)gpsclient_handle_readable(d->gps, mono_now());
+		}
+		if (d->reload) {
+			d->reload = 0;
+			reload(d);
+		}
+		if (d->stop)
+			break;
+		/* take complete files for a short slice, then look at poll() again */
+		double until = mono_now() + INGEST_SLICE_SECONDS;
+		char *path;
+		int took = 0;
+		while (mono_now() < until && (path = ready_pop(d))) {
+			take_file(d, path);
+			free(path);
+			took = 1;
+		}
+		if (took)
+			status_line(d);
+	}
+	notify("STOPPING=1");
+	/* files still queued are found again by the next start's rescan */
+	if (d->burst.files || d->burst.skipped)
+		end_burst(d);
+	gps_stop(d);
+	log_info("evcapd stopped");
+	return 0;
+}

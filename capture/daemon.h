@@ -1,0 +1,96 @@
+/*
+ * evcapd, the capture daemon: one poll() loop over inotify (the watched
+ * roots and every folder under them), the mount table, the gpsd socket, a
+ * signalfd and a timerfd. Files are taken once complete (see
+ * daemon_settle.h) and recorded with ingest_file(); fixes from gpsd are
+ * stored in batches; new items are placed on the track after each burst.
+ *
+ * At start, and whenever the mount table changes or inotify overflows,
+ * every root is rescanned; a small table (capture_seen) remembers which
+ * path with which size and mtime was already recorded, so a restart does
+ * not hash a card again, and items being unique on SHA-256 means nothing
+ * is ever recorded twice.
+ */
+#ifndef EVCAP_DAEMON_H
+#define EVCAP_DAEMON_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "store.h"
+#include "util.h"
+
+#define DAEMON_DEFAULT_CONFIG "/etc/evcap/evcap.conf"
+#define DAEMON_DEFAULT_STORE "/var/lib/evcap"
+#define DAEMON_DEFAULT_GPS "127.0.0.1:2947"
+/* Folders nested deeper than this under a root are not watched. */
+#define DAEMON_MAX_DEPTH 64
+
+/* The command line; strings point into argv. */
+struct daemon_opts {
+	const char *config_path; /* NULL: DAEMON_DEFAULT_CONFIG, absent = defaults */
+	int foreground;
+	const char *store;       /* NULL: $EVCAP_STORE, the config, the default */
+	const char *watch[CONFIG_MAX_LIST];
+	size_t n_watch;          /* > 0 replaces the config's roots */
+	const char *gps;         /* NULL: the config, else DAEMON_DEFAULT_GPS; "" none */
+	int verbosity;           /* -q -1, default 0, -v 1 */
+	int help, version;
+};
+
+/* Parses evcapd's arguments. 0, or EV_EINVAL with err naming the problem. */
+int daemon_parse_args(int argc, char **argv, struct daemon_opts *o, char *err,
+		      size_t errlen) WUR;
+
+/* The usage text for --help. */
+const char *daemon_usage(void);
+
+/*
+ * Takes the one-daemon-per-store lock: flock() on DIR/evcapd.lock, which
+ * then holds this process's pid. On success *fd is the locked file (close
+ * it to release). EV_EEXIST with "another evcapd (pid N) is running on
+ * DIR" when another process holds it; EV_EIO for other failures.
+ */
+int daemon_lock_store(const char *dir, int *fd, char *err, size_t errlen) WUR;
+
+/*
+ * The capture_seen table: (path as displayed, medium UUID or "") ->
+ * (size, mtime in ns) of a file already recorded. daemon_seen_matches
+ * returns 1 when the path was recorded with exactly this size and mtime,
+ * 0 when not (or on a database error: then the file is simply hashed
+ * again). daemon_seen_record stores or replaces the row.
+ */
+int daemon_seen_matches(struct store *s, const char *shown_path, const char *medium_uuid,
+			uint64_t size, int64_t mtime_ns);
+int daemon_seen_record(struct store *s, const char *shown_path, const char *medium_uuid,
+		       uint64_t size, int64_t mtime_ns, const char *sha256, char *err,
+		       size_t errlen) WUR;
+
+/* 1 if the file or folder name is one evcapd leaves alone: names that
+ * start with '.' (editors' and copy tools' temporaries, AppleDouble and
+ * trash folders that some systems put on cards). */
+int daemon_name_ignored(const char *name);
+
+/* 1 if a is b or lies under b (both absolute, normalised). */
+int daemon_path_within(const char *a, const char *b);
+
+struct daemon;
+
+/*
+ * Reads the config (config errors name file:line), resolves the store,
+ * roots and gpsd from the options and the config, takes the store lock
+ * and opens (creating if needed) the store. On failure *out is NULL, err
+ * says why, and the result is EV_EEXIST for a held lock, else another
+ * negative code; main exits 2 either way.
+ */
+int daemon_open(const struct daemon_opts *o, struct daemon **out, char *err, size_t errlen) WUR;
+
+/* Runs the loop until SIGTERM or SIGINT (the file being read is finished
+ * first). Returns the exit status: 0 after a clean stop, 1 on a fatal
+ * error (logged). */
+int daemon_run(struct daemon *d) WUR;
+
+void daemon_free(struct daemon *d);
+
+#endif
