@@ -1,0 +1,567 @@
+/*
+ * Tracks in the store and the items placed on them. The arithmetic lives
+ * in track.c; here are the SQL (bound parameters only), the transactions
+ * and the custody events that make each derived time and place traceable.
+ */
+#include "geotag.h"
+
+#include <jansson.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "custody.h"
+#include "timeutil.h"
+
+#define GEOTAG_MAX_SAMPLES 1000000 /* GPS-stamped photos used for learning */
+
+/* Begins a transaction unless the caller already has one; *own says
+ * whether we must commit it. */
+static int geotag_begin(struct store *s, int *own, char *err, size_t errlen)
+{
+	*own = 0;
+	if (!sqlite3_get_autocommit(store_db(s)))
+		return 0;
+	int rc = store_begin(s, err, errlen);
+	if (rc == 0)
+		*own = 1;
+	return rc;
+}
+
+static int geotag_fix_ok(const struct fix *f)
+{
+	return f->mode >= 2 && isfinite(f->t) && isfinite(f->lat) && isfinite(f->lon) &&
+	       fabs(f->lat) <= 90 && fabs(f->lon) <= 180;
+}
+
+static int geotag_insert_in_tx(struct store *s, const struct fix *v, size_t n,
+			       const char *source, size_t *inserted, char *err, size_t errlen)
+{
+	int rc = 0;
+	size_t added = 0;
+	sqlite3_stmt *st = store_prepare(s,
+		"INSERT OR IGNORE INTO fixes (t, time, lat, lon, alt, mode, eph, sats, source)"
+		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)", err, errlen);
+	if (!st)
+		return EV_EDB;
+	for (size_t i = 0; i < n; i++) {
+		const struct fix *f = &v[i];
+		if (!geotag_fix_ok(f))
+			continue;
+		char iso[32];
+		time_format_iso(f->t, iso);
+		sqlite3_reset(st);
+		sqlite3_bind_double(st, 1, f->t);
+		sqlite3_bind_text(st, 2, iso, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_double(st, 3, f->lat);
+		sqlite3_bind_double(st, 4, f->lon);
+		if (isfinite(f->alt))
+			sqlite3_bind_double(st, 5, f->alt);
+		else
+			sqlite3_bind_null(st, 5);
+		sqlite3_bind_int(st, 6, f->mode);
+		if (isfinite(f->eph))
+			sqlite3_bind_double(st, 7, f->eph);
+		else
+			sqlite3_bind_null(st, 7);
+		if (f->sats >= 0)
+			sqlite3_bind_int(st, 8, f->sats);
+		else
+			sqlite3_bind_null(st, 8);
+		sqlite3_bind_text(st, 9, source, -1, SQLITE_STATIC);
+		if (sqlite3_step(st) != SQLITE_DONE) {
+			rc = err_set(err, errlen, EV_EDB, "storing a fix: %s",
+				     sqlite3_errmsg(store_db(s)));
+			goto out;
+		}
+		added += (size_t)sqlite3_changes(store_db(s));
+	}
+out:
+	sqlite3_finalize(st);
+	if (inserted)
+		*inserted = added;
+	return rc;
+}
+
+int geotag_insert_fixes(struct store *s, const struct fix *v, size_t n, const char *source,
+			size_t *inserted, char *err, size_t errlen)
+{
+	int own = 0;
+	if (inserted)
+		*inserted = 0;
+	int rc = geotag_begin(s, &own, err, errlen);
+	if (rc)
+		return rc;
+	rc = geotag_insert_in_tx(s, v, n, source, inserted, err, errlen);
+	if (own) {
+		if (rc)
+			store_rollback(s);
+		else
+			rc = store_commit(s, err, errlen);
+	}
+	return rc;
+}
+
+int geotag_load_track(struct store *s, struct track *out, char *err, size_t errlen)
+{
+	int rc = 0, k;
+	sqlite3_stmt *st = store_prepare(s,
+		"SELECT t, lat, lon, alt, mode, eph, sats FROM fixes WHERE mode >= 2"
+		" ORDER BY t, id", err, errlen);
+	if (!st)
+		return EV_EDB;
+	while ((k = sqlite3_step(st)) == SQLITE_ROW) {
+		if (out->n >= GEOTAG_MAX_FIXES) {
+			rc = err_set(err, errlen, EV_ELIMIT, "the store holds more than %d fixes",
+				     GEOTAG_MAX_FIXES);
+			goto out;
+		}
+		struct fix f = {
+			.t = sqlite3_column_double(st, 0),
+			.lat = sqlite3_column_double(st, 1),
+			.lon = sqlite3_column_double(st, 2),
+			.alt = sqlite3_column_type(st, 3) == SQLITE_NULL ? NAN
+									 : sqlite3_column_double(st, 3),
+			.mode = sqlite3_column_int(st, 4),
+			.eph = sqlite3_column_type(st, 5) == SQLITE_NULL ? NAN
+									 : sqlite3_column_double(st, 5),
+			.sats = sqlite3_column_type(st, 6) == SQLITE_NULL ? -1
+									  : sqlite3_column_int(st, 6),
+		};
+		if (geotag_fix_ok(&f))
+			track_push(out, &f);
+	}
+	if (k != SQLITE_DONE)
+		rc = err_set(err, errlen, EV_EDB, "reading fixes: %s", sqlite3_errmsg(store_db(s)));
+out:
+	sqlite3_finalize(st);
+	track_sort_dedup(out);
+	return rc;
+}
+
+/* ---- live batches ---- */
+
+struct geotag_batch {
+	struct store *s;
+	char *source;
+	struct fix *v;
+	size_t n, max_n;
+	double max_age;
+	double first_at; /* when the oldest held fix arrived */
+	uint64_t stored;
+};
+
+struct geotag_batch *geotag_batch_new(struct store *s, const char *source, size_t max_n,
+				      double max_age)
+{
+	struct geotag_batch *b = xcalloc(1, sizeof *b);
+	b->s = s;
+	b->source = xstrdup(source);
+	b->max_n = max_n ? (max_n > 100000 ? 100000 : max_n) : 1;
+	b->max_age = max_age > 0 ? max_age : 1.0;
+	b->v = xmalloc(b->max_n * sizeof *b->v);
+	return b;
+}
+
+int geotag_batch_flush(struct geotag_batch *b, char *err, size_t errlen)
+{
+	if (b->n == 0)
+		return 0;
+	size_t added = 0;
+	int rc = geotag_insert_fixes(b->s, b->v, b->n, b->source, &added, err, errlen);
+	/* On a failed commit the outcome is unknown; keep the fixes and try
+	 * again next time (the insert is idempotent). */
+	if (rc == 0) {
+		b->stored += added;
+		b->n = 0;
+	}
+	return rc;
+}
+
+int geotag_batch_add(struct geotag_batch *b, const struct fix *f, double now, char *err,
+		     size_t errlen)
+{
+	if (b->n == b->max_n) {
+		int rc = geotag_batch_flush(b, err, errlen);
+		if (rc)
+			return rc; /* still full: this fix is refused, the held ones kept */
+	}
+	if (b->n == 0)
+		b->first_at = now;
+	b->v[b->n++] = *f;
+	return geotag_batch_tick(b, now, err, errlen);
+}
+
+int geotag_batch_tick(struct geotag_batch *b, double now, char *err, size_t errlen)
+{
+	if (b->n == 0)
+		return 0;
+	if (b->n >= b->max_n || now - b->first_at >= b->max_age)
+		return geotag_batch_flush(b, err, errlen);
+	return 0;
+}
+
+double geotag_batch_due(const struct geotag_batch *b, double now)
+{
+	if (b->n == 0)
+		return 3600;
+	return fmax(0, b->first_at + b->max_age - now);
+}
+
+uint64_t geotag_batch_stored(const struct geotag_batch *b)
+{
+	return b->stored;
+}
+
+void geotag_batch_free(struct geotag_batch *b)
+{
+	if (!b)
+		return;
+	free(b->v);
+	free(b->source);
+	free(b);
+}
+
+/* ---- camera clocks ---- */
+
+struct geotag_sample {
+	char *camera;    /* make \x1f model \x1f serial */
+	double cam_t;    /* camera time read as if UTC */
+	double offset;   /* camera clock minus UTC, seconds */
+	char sha[SHA256_HEX_LEN + 1];
+};
+
+static char *geotag_camera_key(sqlite3_stmt *st, int col)
+{
+	const char *mk = (const char *)sqlite3_column_text(st, col);
+	const char *md = (const char *)sqlite3_column_text(st, col + 1);
+	const char *sn = (const char *)sqlite3_column_text(st, col + 2);
+	if (!mk || !md || !sn || !*mk || !*md || !*sn)
+		return NULL;
+	return xasprintf("%s\x1f%s\x1f%s", mk, md, sn);
+}
+
+static const char *geotag_col(sqlite3_stmt *st, int col)
+{
+	const char *v = (const char *)sqlite3_column_text(st, col);
+	return v ? v : "";
+}
+
+static int geotag_load_samples(struct store *s, struct geotag_sample **out, size_t *n_out,
+			       char *err, size_t errlen)
+{
+	int rc = 0, k;
+	size_t n = 0, cap = 0;
+	struct geotag_sample *v = NULL;
+	sqlite3_stmt *st = store_prepare(s,
+		"SELECT make, model, serial, camera_time, gps_time, sha256 FROM items"
+		" WHERE camera_time IS NOT NULL AND gps_time IS NOT NULL"
+		" AND make IS NOT NULL AND model IS NOT NULL AND serial IS NOT NULL"
+		" ORDER BY id", err, errlen);
+	if (!st)
+		return EV_EDB;
+	while ((k = sqlite3_step(st)) == SQLITE_ROW && n < GEOTAG_MAX_SAMPLES) {
+		int64_t cam;
+		double gps;
+		if (time_parse_exif(geotag_col(st, 3), &cam) != 0 ||
+		    time_parse_iso(geotag_col(st, 4), &gps) != 0)
+			continue;
+		char *key = geotag_camera_key(st, 0);
+		if (!key)
+			continue;
+		if (n == cap) {
+			cap = cap ? cap * 2 : 16;
+			v = xrealloc(v, cap * sizeof *v);
+		}
+		v[n].camera = key;
+		v[n].cam_t = (double)cam;
+		v[n].offset = (double)cam - gps;
+		snprintf(v[n].sha, sizeof v[n].sha, "%s", geotag_col(st, 5));
+		n++;
+	}
+	if (k != SQLITE_DONE && k != SQLITE_ROW)
+		rc = err_set(err, errlen, EV_EDB, "reading GPS-stamped photos: %s",
+			     sqlite3_errmsg(store_db(s)));
+	sqlite3_finalize(st);
+	*out = v;
+	*n_out = n;
+	return rc;
+}
+
+static void geotag_free_samples(struct geotag_sample *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(v[i].camera);
+	free(v);
+}
+
+/* The sample of this camera nearest in camera time, within the window. */
+static const struct geotag_sample *geotag_nearest(const struct geotag_sample *v, size_t n,
+						  const char *camera, double cam_t)
+{
+	const struct geotag_sample *best = NULL;
+	for (size_t i = 0; i < n; i++) {
+		if (strcmp(v[i].camera, camera) != 0)
+			continue;
+		double d = fabs(v[i].cam_t - cam_t);
+		if (d > GEOTAG_LEARN_WINDOW)
+			continue;
+		if (!best || d < fabs(best->cam_t - cam_t))
+			best = &v[i];
+	}
+	return best;
+}
+
+static int geotag_learn(struct store *s, int64_t case_id, const char *actor,
+			struct geotag_stats *gs, char *err, size_t errlen)
+{
+	struct geotag_sample *samples = NULL;
+	size_t ns = 0;
+	sqlite3_stmt *sel = NULL, *upd = NULL;
+	int rc = geotag_load_samples(s, &samples, &ns, err, errlen);
+	if (rc || ns == 0)
+		goto out;
+	sel = store_prepare(s,
+		"SELECT i.id, i.sha256, i.camera_time, i.subsec, i.captured_at, i.time_source,"
+		" i.make, i.model, i.serial, c.number FROM items i LEFT JOIN cases c ON c.id = i.case_id"
+		" WHERE i.camera_time IS NOT NULL AND i.gps_time IS NULL"
+		" AND (i.time_source IS NULL OR i.time_source IN ('', 'declared', 'learned'))"
+		" AND i.make IS NOT NULL AND i.model IS NOT NULL AND i.serial IS NOT NULL"
+		" AND (?1 = 0 OR i.case_id = ?1) ORDER BY i.id", err, errlen);
+	upd = store_prepare(s,
+		"UPDATE items SET captured_at = ?1, time_source = 'learned', tz_offset = ?2"
+		" WHERE id = ?3", err, errlen);
+	if (!sel || !upd) {
+		rc = EV_EDB;
+		goto out;
+	}
+	sqlite3_bind_int64(sel, 1, case_id);
+	int k;
+	while ((k = sqlite3_step(sel)) == SQLITE_ROW) {
+		int64_t cam;
+		if (time_parse_exif(geotag_col(sel, 2), &cam) != 0)
+			continue;
+		char *key = geotag_camera_key(sel, 6);
+		if (!key)
+			continue;
+		const struct geotag_sample *smp = geotag_nearest(samples, ns, key, (double)cam);
+		free(key);
+		if (!smp)
+			continue;
+		double subsec = sqlite3_column_type(sel, 3) == SQLITE_NULL ? 0
+									  : sqlite3_column_double(sel, 3);
+		if (!(subsec >= 0 && subsec < 1))
+			subsec = 0;
+		double utc = (double)cam + subsec - smp->offset;
+		char iso[32], tz[8];
+		time_format_iso(utc, iso);
+		time_format_offset((int)lround(smp->offset), tz);
+		const char *old = (const char *)sqlite3_column_text(sel, 4);
+		const char *old_src = (const char *)sqlite3_column_text(sel, 5);
+		if (old && old_src && strcmp(old, iso) == 0 && strcmp(old_src, "learned") == 0)
+			continue;
+		sqlite3_reset(upd);
+		sqlite3_bind_text(upd, 1, iso, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_text(upd, 2, tz, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_int64(upd, 3, sqlite3_column_int64(sel, 0));
+		if (sqlite3_step(upd) != SQLITE_DONE) {
+			rc = err_set(err, errlen, EV_EDB, "updating an item's time: %s",
+				     sqlite3_errmsg(store_db(s)));
+			goto out;
+		}
+		json_t *d = json_object();
+		json_object_set_new(d, "camera_time", json_string(geotag_col(sel, 2)));
+		json_object_set_new(d, "captured_at", json_string(iso));
+		json_object_set_new(d, "previous_captured_at", old ? json_string(old) : json_null());
+		json_object_set_new(d, "previous_time_source",
+				    old_src ? json_string(old_src) : json_null());
+		json_object_set_new(d, "time_source", json_string("learned"));
+		json_object_set_new(d, "offset_seconds", json_real(smp->offset));
+		json_object_set_new(d, "tz_offset", json_string(tz));
+		json_object_set_new(d, "learned_from", json_string(smp->sha));
+		json_object_set_new(d, "camera", json_pack("{s:s,s:s,s:s}", "make",
+							   geotag_col(sel, 6), "model",
+							   geotag_col(sel, 7), "serial",
+							   geotag_col(sel, 8)));
+		const char *cn = (const char *)sqlite3_column_text(sel, 9);
+		rc = custody_append(s, time_now(), actor, "retime", cn, geotag_col(sel, 1), d, NULL,
+				    err, errlen);
+		json_decref(d);
+		if (rc)
+			goto out;
+		gs->retimed++;
+	}
+	if (k != SQLITE_DONE)
+		rc = err_set(err, errlen, EV_EDB, "reading items: %s", sqlite3_errmsg(store_db(s)));
+out:
+	sqlite3_finalize(sel);
+	sqlite3_finalize(upd);
+	geotag_free_samples(samples, ns);
+	return rc;
+}
+
+/* ---- placing items ---- */
+
+static const char *geotag_how(int how)
+{
+	switch (how) {
+	case TRACK_AT_EXACT: return "exact";
+	case TRACK_AT_INTERP: return "interpolated";
+	case TRACK_AT_HELD: return "held";
+	default: return "?";
+	}
+}
+
+static json_t *geotag_time_json(double t)
+{
+	if (!isfinite(t))
+		return json_null();
+	char iso[32];
+	time_format_iso(t, iso);
+	return json_string(iso);
+}
+
+static int geotag_same(sqlite3_stmt *sel, const struct fix_at *at)
+{
+	const char *src = (const char *)sqlite3_column_text(sel, 3);
+	if (!src || strcmp(src, "track") != 0)
+		return 0;
+	for (int c = 4; c <= 5; c++)
+		if (sqlite3_column_type(sel, c) == SQLITE_NULL)
+			return 0;
+	if (fabs(sqlite3_column_double(sel, 4) - at->lat) > 1e-10 ||
+	    fabs(sqlite3_column_double(sel, 5) - at->lon) > 1e-10)
+		return 0;
+	int alt_null = sqlite3_column_type(sel, 6) == SQLITE_NULL;
+	if (alt_null != !isfinite(at->alt) ||
+	    (!alt_null && fabs(sqlite3_column_double(sel, 6) - at->alt) > 1e-6))
+		return 0;
+	if (sqlite3_column_type(sel, 7) == SQLITE_NULL ||
+	    fabs(sqlite3_column_double(sel, 7) - at->error_m) > 1e-6)
+		return 0;
+	return 1;
+}
+
+static int geotag_place(struct store *s, const struct track *tr, int64_t case_id,
+			double max_gap, double max_extrap, const char *actor,
+			struct geotag_stats *gs, char *err, size_t errlen)
+{
+	int rc = 0, k;
+	sqlite3_stmt *upd = NULL;
+	sqlite3_stmt *sel = store_prepare(s,
+		"SELECT i.id, i.sha256, i.captured_at, i.location_source, i.lat, i.lon, i.alt,"
+		" i.location_error_m, c.number FROM items i LEFT JOIN cases c ON c.id = i.case_id"
+		" WHERE i.captured_at IS NOT NULL"
+		" AND (i.location_source IS NULL OR i.location_source IN ('', 'track'))"
+		" AND (?1 = 0 OR i.case_id = ?1) ORDER BY i.id", err, errlen);
+	upd = store_prepare(s,
+		"UPDATE items SET lat = ?1, lon = ?2, alt = ?3, location_error_m = ?4,"
+		" location_source = ?5 WHERE id = ?6", err, errlen);
+	if (!sel || !upd) {
+		rc = EV_EDB;
+		goto out;
+	}
+	sqlite3_bind_int64(sel, 1, case_id);
+	while ((k = sqlite3_step(sel)) == SQLITE_ROW) {
+		double when;
+		if (time_parse_iso(geotag_col(sel, 2), &when) != 0)
+			continue;
+		gs->considered++;
+		struct fix_at at;
+		int found = track_locate(tr, when, max_gap, max_extrap, &at) == 0;
+		const char *src = (const char *)sqlite3_column_text(sel, 3);
+		int was_track = src && strcmp(src, "track") == 0;
+		if (!found) {
+			gs->uncovered++;
+			if (!was_track)
+				continue;
+		} else if (geotag_same(sel, &at)) {
+			gs->unchanged++;
+			continue;
+		}
+		sqlite3_reset(upd);
+		sqlite3_clear_bindings(upd);
+		if (found) {
+			sqlite3_bind_double(upd, 1, at.lat);
+			sqlite3_bind_double(upd, 2, at.lon);
+			if (isfinite(at.alt))
+				sqlite3_bind_double(upd, 3, at.alt);
+			sqlite3_bind_double(upd, 4, at.error_m);
+			sqlite3_bind_text(upd, 5, "track", -1, SQLITE_STATIC);
+		}
+		sqlite3_bind_int64(upd, 6, sqlite3_column_int64(sel, 0));
+		if (sqlite3_step(upd) != SQLITE_DONE) {
+			rc = err_set(err, errlen, EV_EDB, "updating an item's place: %s",
+				     sqlite3_errmsg(store_db(s)));
+			goto out;
+		}
+		json_t *d = json_object();
+		json_object_set_new(d, "captured_at", json_string(geotag_col(sel, 2)));
+		json_object_set_new(d, "max_gap", json_real(max_gap));
+		json_object_set_new(d, "max_extrapolate", json_real(max_extrap));
+		if (found) {
+			json_object_set_new(d, "lat", json_real(at.lat));
+			json_object_set_new(d, "lon", json_real(at.lon));
+			json_object_set_new(d, "alt", isfinite(at.alt) ? json_real(at.alt) : json_null());
+			json_object_set_new(d, "error_m", json_real(at.error_m));
+			json_object_set_new(d, "method", json_string(geotag_how(at.how)));
+			json_object_set_new(d, "fix_before", geotag_time_json(at.t_before));
+			json_object_set_new(d, "fix_after", geotag_time_json(at.t_after));
+		} else {
+			json_object_set_new(d, "cleared", json_true());
+			json_object_set_new(d, "reason",
+					    json_string("the track no longer covers this time"));
+		}
+		const char *cn = (const char *)sqlite3_column_text(sel, 8);
+		rc = custody_append(s, time_now(), actor, "geotag", cn, geotag_col(sel, 1), d, NULL,
+				    err, errlen);
+		json_decref(d);
+		if (rc)
+			goto out;
+		if (found)
+			gs->placed++;
+		else
+			gs->cleared++;
+	}
+	if (k != SQLITE_DONE)
+		rc = err_set(err, errlen, EV_EDB, "reading items: %s", sqlite3_errmsg(store_db(s)));
+out:
+	sqlite3_finalize(sel);
+	sqlite3_finalize(upd);
+	return rc;
+}
+
+int geotag_run(struct store *s, int64_t case_id, double max_gap, double max_extrap,
+	       const char *actor, struct geotag_stats *st, char *err, size_t errlen)
+{
+	struct track tr;
+	int own = 0, rc;
+	struct geotag_stats local;
+	if (!st)
+		st = &local;
+	memset(st, 0, sizeof *st);
+	track_init(&tr);
+	if (!(max_gap >= 0) || !(max_extrap >= 0) || !isfinite(max_gap) || !isfinite(max_extrap)) {
+		rc = err_set(err, errlen, EV_EINVAL, "max-gap and max-extrapolate must be "
+			     "non-negative numbers of seconds");
+		goto out;
+	}
+	if ((rc = geotag_begin(s, &own, err, errlen)))
+		goto out;
+	if ((rc = geotag_learn(s, case_id, actor, st, err, errlen)))
+		goto out;
+	if ((rc = geotag_load_track(s, &tr, err, errlen)))
+		goto out;
+	st->fixes = tr.n;
+	if ((rc = geotag_place(s, &tr, case_id, max_gap, max_extrap, actor, st, err, errlen)))
+		goto out;
+	if (own) {
+		rc = store_commit(s, err, errlen);
+		own = 0;
+	}
+out:
+	if (own)
+		store_rollback(s);
+	track_free(&tr);
+	return rc;
+}

@@ -1,0 +1,94 @@
+/*
+ * The store side of GPS tracks: writing fixes (batched for live logging),
+ * loading the track back, learning camera clock offsets, and placing
+ * items that have no position of their own on the track. Every change to
+ * an item is recorded in the custody log in the same transaction.
+ */
+#ifndef EVCAP_GEOTAG_H
+#define EVCAP_GEOTAG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "store.h"
+#include "track.h"
+#include "util.h"
+
+#define GEOTAG_DEFAULT_MAX_GAP 60.0
+#define GEOTAG_DEFAULT_MAX_EXTRAP 10.0
+/* A learned offset is applied to photos at most this far (camera time)
+ * from the GPS-stamped photo it was learned from: cameras get reset. */
+#define GEOTAG_LEARN_WINDOW (30.0 * 86400)
+/* Most fixes loaded for one geotag run (a year at 1 Hz is 31.5 million). */
+#define GEOTAG_MAX_FIXES 50000000
+
+/*
+ * Inserts n fixes with the given source (INSERT OR IGNORE on (t, source),
+ * so re-importing is a no-op). Fixes of mode < 2 or with a non-finite
+ * time or position are skipped. Runs in the caller's transaction if one
+ * is open, else in its own. *inserted (may be NULL) gets the rows added.
+ */
+int geotag_insert_fixes(struct store *s, const struct fix *v, size_t n, const char *source,
+			size_t *inserted, char *err, size_t errlen) WUR;
+
+/* Loads every stored fix of mode >= 2 into out (track_init'ed), sorted by
+ * time and de-duplicated (of fixes at the same time, the first stored). */
+int geotag_load_track(struct store *s, struct track *out, char *err, size_t errlen) WUR;
+
+/*
+ * A batch of live fixes: kept in memory and written in one short
+ * transaction when it holds max_n fixes or its oldest is max_age seconds
+ * old, so a power cut loses at most that much while the database is not
+ * held locked between fixes.
+ */
+struct geotag_batch;
+struct geotag_batch *geotag_batch_new(struct store *s, const char *source, size_t max_n,
+				      double max_age);
+/* Adds a fix; commits when the batch is due. */
+int geotag_batch_add(struct geotag_batch *b, const struct fix *f, double now, char *err,
+		     size_t errlen) WUR;
+/* Commits if due (call it from the poll loop's timeout). */
+int geotag_batch_tick(struct geotag_batch *b, double now, char *err, size_t errlen) WUR;
+/* Seconds until the batch wants committing (a large number when empty). */
+double geotag_batch_due(const struct geotag_batch *b, double now);
+/* Commits whatever is held. */
+int geotag_batch_flush(struct geotag_batch *b, char *err, size_t errlen) WUR;
+/* Rows inserted so far (duplicates not counted). */
+uint64_t geotag_batch_stored(const struct geotag_batch *b);
+/* Frees without committing (flush first). NULL is fine. */
+void geotag_batch_free(struct geotag_batch *b);
+
+struct geotag_stats {
+	size_t fixes;      /* fixes in the track used */
+	size_t retimed;    /* items whose time came from a learned camera offset */
+	size_t considered; /* items without their own position and with a time */
+	size_t placed;     /* items given a (new) track position */
+	size_t unchanged;  /* items whose track position was already right */
+	size_t uncovered;  /* items the track does not cover */
+	size_t cleared;    /* items whose earlier track position was removed */
+};
+
+/*
+ * Learns camera clock offsets and places items on the track.
+ *
+ * 1. For each camera (same make, model and serial, all non-empty), the
+ *    offset camera_time - gps_time of each of its photos that carries both
+ *    is a sample. Each of its photos with a camera time, no GPS time and a
+ *    time not from OffsetTimeOriginal, GPS or XMP (time_source NULL,
+ *    'declared' or 'learned') gets captured_at = camera_time (+subsec) -
+ *    the sample nearest in camera time (within GEOTAG_LEARN_WINDOW),
+ *    time_source 'learned', tz_offset the offset as +HH:MM; custody
+ *    "retime" with the exact offset in seconds.
+ * 2. Items with a captured_at and location_source NULL or 'track' (in
+ *    case_id, 0 = all cases) are located with track_locate(max_gap,
+ *    max_extrap); a changed position is written with location_source
+ *    'track' and location_error_m, custody "geotag"; an item placed
+ *    earlier that the track no longer covers is cleared (custody
+ *    "geotag", "cleared").
+ * Runs in the caller's transaction if one is open, else in its own.
+ * Re-running changes nothing and records nothing. `actor` may be NULL.
+ */
+int geotag_run(struct store *s, int64_t case_id, double max_gap, double max_extrap,
+	       const char *actor, struct geotag_stats *st, char *err, size_t errlen) WUR;
+
+#endif

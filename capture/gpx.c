@@ -1,0 +1,394 @@
+/*
+ * The GPX reader. libxml2's streaming reader keeps memory flat however long
+ * the track; we walk its node events with a small state machine instead of
+ * building a tree. A DOCTYPE declaring entities is refused before any
+ * element is read, so no entity can be expanded, and nothing is fetched.
+ */
+#include "gpx.h"
+
+#include <libxml/xmlreader.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "timeutil.h"
+
+#define GPX_VAL_MAX 64 /* longest child text we keep (a time, a number) */
+
+enum gpx_child { GPX_C_NONE, GPX_C_TIME, GPX_C_ELE, GPX_C_FIX, GPX_C_SAT, GPX_C_HDOP, GPX_C_OTHER };
+
+struct gpx_state {
+	const char *name;
+	struct track *out;
+	struct track_report *rep;
+	char *ns;            /* the root's namespace URI (malloc'd) or NULL */
+	int seen_root;
+	int in_point;
+	int point_depth;
+	int point_line;
+	int point_bad;       /* a value of this point was unreadable */
+	double lat, lon;
+	enum gpx_child child;
+	int child_depth;
+	char val[GPX_VAL_MAX + 1];
+	size_t val_len;
+	int val_long;
+	int has_time, has_ele, fix_none, sats, fix_mode;
+	double t, ele, hdop;
+	char err_msg[256];
+	int err_line;
+	int warned_zone;
+};
+
+/* libxml2 reports errors here instead of stderr; the first one is kept. */
+static void gpx_on_error(void *arg, const char *msg, xmlParserSeverities sev,
+			 xmlTextReaderLocatorPtr loc)
+{
+	struct gpx_state *st = arg;
+	if (sev != XML_PARSER_SEVERITY_ERROR && sev != XML_PARSER_SEVERITY_VALIDITY_ERROR)
+		return;
+	if (st->err_msg[0])
+		return;
+	snprintf(st->err_msg, sizeof st->err_msg, "%s", msg ? msg : "XML error");
+	size_t l = strlen(st->err_msg);
+	while (l > 0 && (st->err_msg[l - 1] == '\n' || st->err_msg[l - 1] == ' '))
+		st->err_msg[--l] = '\0';
+	st->err_line = loc ? xmlTextReaderLocatorLineNumber(loc) : 0;
+}
+
+/* A decimal number with optional surrounding blanks; no locale. */
+static int gpx_num(const char *s, double *out)
+{
+	while (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r')
+		s++;
+	int neg = 0, nd = 0;
+	double v = 0, scale = 1;
+	if (*s == '-' || *s == '+')
+		neg = *s++ == '-';
+	for (; *s >= '0' && *s <= '9' && nd < 30; s++, nd++)
+		v = v * 10 + (*s - '0');
+	if (*s == '.')
+		for (s++; *s >= '0' && *s <= '9' && nd < 30; s++, nd++) {
+			scale /= 10;
+			v += (*s - '0') * scale;
+		}
+	while (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r')
+		s++;
+	if (*s || nd == 0 || nd >= 30)
+		return -1;
+	*out = neg ? -v : v;
+	return 0;
+}
+
+static void gpx_bad(struct gpx_state *st, int line, const char *what)
+{
+	st->rep->bad++;
+	track_report_msg(st->rep, "%s:%d: %s", st->name, line, what);
+}
+
+static int gpx_in_ns(const struct gpx_state *st, xmlTextReaderPtr r)
+{
+	const xmlChar *ns = xmlTextReaderConstNamespaceUri(r);
+	if (!st->ns)
+		return ns == NULL;
+	return ns && strcmp((const char *)ns, st->ns) == 0;
+}
+
+static void gpx_point_start(struct gpx_state *st, xmlTextReaderPtr r)
+{
+	st->in_point = 1;
+	st->point_depth = xmlTextReaderDepth(r);
+	xmlNodePtr node = xmlTextReaderCurrentNode(r);
+	st->point_line = node ? (int)xmlGetLineNo(node) : xmlTextReaderGetParserLineNumber(r);
+	st->point_bad = 0;
+	st->has_time = st->has_ele = st->fix_none = 0;
+	st->sats = -1;
+	st->fix_mode = 0;
+	st->hdop = NAN;
+	st->child = GPX_C_NONE;
+	st->rep->lines++;
+	xmlChar *la = xmlTextReaderGetAttribute(r, (const xmlChar *)"lat");
+	xmlChar *lo = xmlTextReaderGetAttribute(r, (const xmlChar *)"lon");
+	if (!la || !lo || gpx_num((const char *)la, &st->lat) != 0 ||
+	    gpx_num((const char *)lo, &st->lon) != 0 || fabs(st->lat) > 90 ||
+	    fabs(st->lon) > 180) {
+		gpx_bad(st, st->point_line, "point without a valid lat and lon");
+		st->point_bad = 1;
+	}
+	xmlFree(la);
+	xmlFree(lo);
+}
+
+static void gpx_point_end(struct gpx_state *st)
+{
+	st->in_point = 0;
+	if (st->point_bad)
+		return;
+	if (!st->has_time) {
+		st->rep->no_time++;
+		return;
+	}
+	if (st->fix_none) {
+		st->rep->untrusted++;
+		return;
+	}
+	if (st->rep->fixes >= TRACK_MAX_POINTS) {
+		if (!st->rep->capped)
+			track_report_msg(st->rep, "%s:%d: more than %d points; the rest are ignored",
+					 st->name, st->point_line, TRACK_MAX_POINTS);
+		st->rep->capped = 1;
+		return;
+	}
+	struct fix f = {
+		.t = st->t,
+		.lat = st->lat,
+		.lon = st->lon,
+		.alt = st->has_ele ? st->ele : NAN,
+		.mode = st->fix_mode ? st->fix_mode : (st->has_ele ? 3 : 2),
+		.eph = isfinite(st->hdop) ? st->hdop * TRACK_UERE : NAN,
+		.sats = st->sats,
+	};
+	track_push(st->out, &f);
+	st->rep->fixes++;
+}
+
+/* A child element of a point has ended: interpret the text gathered. */
+static void gpx_child_end(struct gpx_state *st, int line)
+{
+	char msg[160];
+	enum gpx_child c = st->child;
+	st->child = GPX_C_NONE;
+	if (c == GPX_C_OTHER || c == GPX_C_NONE || st->point_bad)
+		return;
+	if (st->val_long) {
+		gpx_bad(st, line, "value longer than 64 bytes");
+		st->point_bad = 1;
+		return;
+	}
+	/* trim */
+	char *v = st->val;
+	while (*v == ' ' || *v == '\n' || *v == '\r' || *v == '\t')
+		v++;
+	size_t l = strlen(v);
+	while (l > 0 && (v[l - 1] == ' ' || v[l - 1] == '\n' || v[l - 1] == '\r' || v[l - 1] == '\t'))
+		v[--l] = '\0';
+	double x;
+	switch (c) {
+	case GPX_C_TIME: {
+		char tmp[GPX_VAL_MAX + 2];
+		/* GPX times are UTC by the schema; some writers leave out the Z. */
+		const char *tail = v + (l > 10 ? 10 : l);
+		int zoneless = l > 0 && v[l - 1] != 'Z' && !strchr(tail, '+') && !strchr(tail, '-');
+		snprintf(tmp, sizeof tmp, "%s%s", v, zoneless ? "Z" : "");
+		if (time_parse_iso(tmp, &st->t) != 0) {
+			snprintf(msg, sizeof msg, "time '%.40s' is not ISO 8601", v);
+			gpx_bad(st, line, msg);
+			st->point_bad = 1;
+			break;
+		}
+		st->has_time = 1;
+		if (zoneless && !st->warned_zone) {
+			st->warned_zone = 1;
+			track_report_msg(st->rep, "%s:%d: time '%s' has no zone; read as UTC as "
+					 "GPX requires", st->name, line, v);
+		}
+		break;
+	}
+	case GPX_C_ELE:
+		if (l == 0)
+			break; /* <ele></ele>: no elevation */
+		if (gpx_num(v, &x) != 0 || fabs(x) > 1e8) {
+			snprintf(msg, sizeof msg, "elevation '%.40s' is not a number", v);
+			gpx_bad(st, line, msg);
+			st->point_bad = 1;
+		} else {
+			st->has_ele = 1;
+			st->ele = x;
+		}
+		break;
+	case GPX_C_FIX:
+		if (strcmp(v, "none") == 0)
+			st->fix_none = 1;
+		else if (strcmp(v, "2d") == 0)
+			st->fix_mode = 2;
+		else if (strcmp(v, "3d") == 0 || strcmp(v, "dgps") == 0 || strcmp(v, "pps") == 0)
+			st->fix_mode = 3;
+		break;
+	case GPX_C_SAT:
+		if (gpx_num(v, &x) == 0 && x >= 0 && x < 1000)
+			st->sats = (int)x;
+		break;
+	case GPX_C_HDOP:
+		if (gpx_num(v, &x) == 0 && x > 0 && x < 100)
+			st->hdop = x;
+		break;
+	default:
+		break;
+	}
+}
+
+static enum gpx_child gpx_child_kind(const char *n)
+{
+	if (strcmp(n, "time") == 0)
+		return GPX_C_TIME;
+	if (strcmp(n, "ele") == 0)
+		return GPX_C_ELE;
+	if (strcmp(n, "fix") == 0)
+		return GPX_C_FIX;
+	if (strcmp(n, "sat") == 0)
+		return GPX_C_SAT;
+	if (strcmp(n, "hdop") == 0)
+		return GPX_C_HDOP;
+	return GPX_C_OTHER;
+}
+
+/* Handles one reader event; 0 to go on, or a negative code (err filled). */
+static int gpx_event(struct gpx_state *st, xmlTextReaderPtr r, char *err, size_t errlen)
+{
+	int type = xmlTextReaderNodeType(r);
+	int depth = xmlTextReaderDepth(r);
+	int line = xmlTextReaderGetParserLineNumber(r);
+	const char *local = (const char *)xmlTextReaderConstLocalName(r);
+	if (!local)
+		local = "";
+
+	switch (type) {
+	case XML_READER_TYPE_DOCUMENT_TYPE: {
+		xmlDocPtr doc = xmlTextReaderCurrentDoc(r);
+		if (doc && doc->intSubset && (doc->intSubset->entities || doc->intSubset->pentities))
+			return err_set(err, errlen, EV_EINVAL,
+				       "%s:%d: the file declares XML entities; GPX needs none, "
+				       "and a file that does is refused", st->name, line);
+		return 0;
+	}
+	case XML_READER_TYPE_ENTITY_REFERENCE:
+		return err_set(err, errlen, EV_EINVAL, "%s:%d: entity reference in a GPX file",
+			       st->name, line);
+	case XML_READER_TYPE_ELEMENT:
+		if (!st->seen_root) {
+			st->seen_root = 1;
+			if (strcmp(local, "gpx") != 0)
+				return err_set(err, errlen, EV_EINVAL,
+					       "%s:%d: not a GPX file (the root element is <%.40s>)",
+					       st->name, line, local);
+			const xmlChar *ns = xmlTextReaderConstNamespaceUri(r);
+			st->ns = ns ? xstrdup((const char *)ns) : NULL;
+			return 0;
+		}
+		if (!st->in_point) {
+			if (gpx_in_ns(st, r) &&
+			    (strcmp(local, "trkpt") == 0 || strcmp(local, "rtept") == 0 ||
+			     strcmp(local, "wpt") == 0)) {
+				gpx_point_start(st, r);
+				if (xmlTextReaderIsEmptyElement(r))
+					gpx_point_end(st);
+			}
+			return 0;
+		}
+		if (st->child == GPX_C_NONE && depth == st->point_depth + 1) {
+			st->child = gpx_in_ns(st, r) ? gpx_child_kind(local) : GPX_C_OTHER;
+			st->child_depth = depth;
+			st->val_len = 0;
+			st->val[0] = '\0';
+			st->val_long = 0;
+			if (xmlTextReaderIsEmptyElement(r))
+				gpx_child_end(st, st->point_line);
+		}
+		return 0;
+	case XML_READER_TYPE_TEXT:
+	case XML_READER_TYPE_CDATA:
+	case XML_READER_TYPE_WHITESPACE:
+	case XML_READER_TYPE_SIGNIFICANT_WHITESPACE:
+		if (st->in_point && st->child != GPX_C_NONE && st->child != GPX_C_OTHER &&
+		    depth == st->child_depth + 1) {
+			const char *v = (const char *)xmlTextReaderConstValue(r);
+			size_t l = v ? strlen(v) : 0;
+			if (st->val_len + l > GPX_VAL_MAX) {
+				st->val_long = 1;
+			} else if (l) {
+				memcpy(st->val + st->val_len, v, l);
+				st->val_len += l;
+				st->val[st->val_len] = '\0';
+			}
+		}
+		return 0;
+	case XML_READER_TYPE_END_ELEMENT:
+		if (st->in_point && st->child != GPX_C_NONE && depth == st->child_depth)
+			gpx_child_end(st, st->point_line);
+		else if (st->in_point && depth == st->point_depth)
+			gpx_point_end(st);
+		return 0;
+	default:
+		return 0;
+	}
+}
+
+int gpx_parse(const char *name, const char *text, size_t n, struct track *out,
+	      struct track_report *rep, char *err, size_t errlen)
+{
+	int rc = 0;
+	xmlTextReaderPtr r = NULL;
+	struct gpx_state st;
+	memset(&st, 0, sizeof st);
+	st.name = name ? name : "GPX";
+	st.out = out;
+	st.rep = rep;
+	if (!text || !out || !rep) {
+		rc = err_set(err, errlen, EV_EINVAL, "gpx_parse: missing argument");
+		goto out;
+	}
+	if (n > GPX_MAX_BYTES) {
+		rc = err_set(err, errlen, EV_ELIMIT, "%s: %zu bytes is more than the %zu a GPX file "
+			     "may have", st.name, n, GPX_MAX_BYTES);
+		goto out;
+	}
+	/* No XML_PARSE_NOENT (no substitution), no DTDLOAD/DTDATTR/DTDVALID
+	 * (nothing fetched or defaulted from a DTD), NONET for good measure. */
+	r = xmlReaderForMemory(text, (int)n, NULL, NULL,
+			       XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING |
+				       XML_PARSE_NOCDATA);
+	if (!r) {
+		rc = err_set(err, errlen, EV_EINVAL, "%s: cannot start the XML reader", st.name);
+		goto out;
+	}
+	xmlTextReaderSetErrorHandler(r, gpx_on_error, &st);
+	for (;;) {
+		int k = xmlTextReaderRead(r);
+		if (k == 0)
+			break;
+		if (k < 0) {
+			rc = err_set(err, errlen, EV_EINVAL, "%s:%d: not well-formed XML: %s", st.name,
+				     st.err_line, st.err_msg[0] ? st.err_msg : "parse error");
+			goto out;
+		}
+		rc = gpx_event(&st, r, err, errlen);
+		if (rc)
+			goto out;
+	}
+	if (!st.seen_root)
+		rc = err_set(err, errlen, EV_EINVAL, "%s: not a GPX file (no root element)", st.name);
+out:
+	if (r)
+		xmlFreeTextReader(r);
+	free(st.ns);
+	return rc;
+}
+
+int gpx_sniff(const char *text, size_t n)
+{
+	size_t lim = n < 4096 ? n : 4096;
+	size_t i = 0;
+	if (lim >= 3 && (unsigned char)text[0] == 0xef && (unsigned char)text[1] == 0xbb &&
+	    (unsigned char)text[2] == 0xbf)
+		i = 3;
+	while (i < lim && (text[i] == ' ' || text[i] == '\t' || text[i] == '\r' || text[i] == '\n'))
+		i++;
+	if (i >= lim || text[i] != '<')
+		return 0;
+	for (; i + 4 <= lim; i++)
+		if (memcmp(text + i, "<gpx", 4) == 0 &&
+		    (i + 4 == lim || text[i + 4] == ' ' || text[i + 4] == '>' ||
+		     text[i + 4] == '\n' || text[i + 4] == '\r' || text[i + 4] == '\t'))
+			return 1;
+	return 0;
+}

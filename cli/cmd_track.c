@@ -1,0 +1,275 @@
+/*
+ * evcap track: import GPX and NMEA track files into the store's fixes, and
+ * list the fixes. An import is recorded in the custody log with the file's
+ * SHA-256 and what was made of it; bad lines are named, not fatal.
+ */
+#include <getopt.h>
+#include <jansson.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "buf.h"
+#include "cli.h"
+#include "custody.h"
+#include "fsutil.h"
+#include "geotag.h"
+#include "gpx.h"
+#include "hash.h"
+#include "nmea.h"
+#include "timeutil.h"
+
+static const char track_help[] =
+	"  track import [--no-geotag] FILE...   read GPX 1.0/1.1 or NMEA logs (told apart by\n"
+	"                                       content); fixes are stored with source\n"
+	"                                       file:NAME; items waiting for a track are\n"
+	"                                       then placed (see geotag)\n"
+	"  track ls [--json] [--source S] [--limit N]   list stored fixes by time\n";
+
+static json_t *track_report_json(const struct track_report *r)
+{
+	json_t *j = json_object();
+	json_object_set_new(j, "lines", json_integer((json_int_t)r->lines));
+	json_object_set_new(j, "fixes", json_integer((json_int_t)r->fixes));
+	json_object_set_new(j, "bad", json_integer((json_int_t)r->bad));
+	json_object_set_new(j, "untrusted", json_integer((json_int_t)r->untrusted));
+	json_object_set_new(j, "untimed", json_integer((json_int_t)r->untimed));
+	json_object_set_new(j, "no_time", json_integer((json_int_t)r->no_time));
+	json_object_set_new(j, "capped", json_boolean(r->capped));
+	return j;
+}
+
+/* Imports one file; returns 0, or 1 when the file could not be (wholly)
+ * read. *out gets a JSON summary. */
+static int track_import_one(struct cli *cli, struct store *s, const char *path, json_t **out)
+{
+	char err[512] = "", sha[SHA256_HEX_LEN + 1], source[300];
+	struct buf b;
+	struct track tr;
+	struct track_report rep;
+	const char *format = "";
+	size_t inserted = 0;
+	int rc = 1, perr = 0;
+	const char *name = fs_basename(path);
+	json_t *j = json_object();
+	buf_init(&b, NMEA_MAX_BYTES);
+	track_init(&tr);
+	track_report_init(&rep);
+	json_object_set_new(j, "file", json_string(name));
+
+	if (fs_read_file(path, NMEA_MAX_BYTES, &b, err, sizeof err) != 0)
+		goto out;
+	sha256_hex(b.data, b.len, sha);
+	if (gpx_sniff(b.data, b.len)) {
+		format = "gpx";
+		perr = gpx_parse(name, b.data, b.len, &tr, &rep, err, sizeof err);
+	} else if (nmea_sniff(b.data, b.len)) {
+		format = "nmea";
+		perr = nmea_parse(name, b.data, b.len, &tr, &rep);
+	} else {
+		snprintf(err, sizeof err, "%s: neither GPX nor NMEA", path);
+		goto out;
+	}
+	snprintf(source, sizeof source, "file:%s", name);
+	if (store_begin(s, err, sizeof err))
+		goto out;
+	json_t *d = track_report_json(&rep);
+	if (geotag_insert_fixes(s, tr.v, tr.n, source, &inserted, err, sizeof err) != 0) {
+		json_decref(d);
+		store_rollback(s);
+		goto out;
+	}
+	json_object_set_new(d, "file", json_string(name));
+	json_object_set_new(d, "sha256", json_string(sha));
+	json_object_set_new(d, "size", json_integer((json_int_t)b.len));
+	json_object_set_new(d, "format", json_string(format));
+	json_object_set_new(d, "source", json_string(source));
+	json_object_set_new(d, "stored", json_integer((json_int_t)inserted));
+	if (perr)
+		json_object_set_new(d, "error", json_string(err));
+	char perr_msg[512];
+	snprintf(perr_msg, sizeof perr_msg, "%s", err);
+	if (custody_append(s, time_now(), cli->actor, "track-import", NULL, NULL, d, NULL, err,
+			   sizeof err) != 0 ||
+	    store_commit(s, err, sizeof err) != 0) {
+		json_decref(d);
+		store_rollback(s);
+		goto out;
+	}
+	json_decref(d);
+	snprintf(err, sizeof err, "%s", perr_msg);
+	rc = perr ? 1 : 0;
+out:
+	json_object_set_new(j, "format", json_string(format));
+	json_object_set_new(j, "sha256", rc == 0 || perr ? json_string(sha) : json_null());
+	json_object_set_new(j, "report", track_report_json(&rep));
+	json_object_set_new(j, "stored", json_integer((json_int_t)inserted));
+	json_t *msgs = json_array();
+	for (size_t i = 0; i < rep.n_msgs; i++)
+		json_array_append_new(msgs, json_string(rep.msgs[i]));
+	json_object_set_new(j, "problems", msgs);
+	json_object_set_new(j, "error", rc ? json_string(err) : json_null());
+	if (!cli->json && (rc == 0 || perr)) {
+		printf("%s: %s, %zu fixes read, %zu stored", name, format, rep.fixes, inserted);
+		if (rep.fixes > inserted)
+			printf(" (%zu already stored)", rep.fixes - inserted);
+		printf("; %zu bad %s", rep.bad, format[0] == 'g' ? "points" : "lines");
+		if (rep.untrusted)
+			printf(", %zu without a real fix", rep.untrusted);
+		if (rep.untimed)
+			printf(", %zu before any date", rep.untimed);
+		if (rep.no_time)
+			printf(", %zu points without time", rep.no_time);
+		if (rep.capped)
+			printf(", stopped at %d points", TRACK_MAX_POINTS);
+		printf("\n");
+		for (size_t i = 0; i < rep.n_msgs; i++)
+			fprintf(stderr, "  %s\n", rep.msgs[i]);
+		if (rep.bad > rep.n_msgs)
+			fprintf(stderr, "  ... and %zu more bad\n", rep.bad - rep.n_msgs);
+	}
+	if (rc)
+		fprintf(stderr, "evcap track import: %s\n", err);
+	*out = j;
+	track_free(&tr);
+	buf_free(&b);
+	return rc;
+}
+
+static int track_import(struct cli *cli, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"no-geotag", no_argument, NULL, 'G'}, {"help", no_argument, NULL, 'h'}, {0}};
+	int c, geotag = 1, rc = EXIT_OK;
+	cli_getopt_reset();
+	while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'G': geotag = 0; break;
+		case 'h': printf("%s", track_help); return EXIT_OK;
+		default: return cli_usage_error(cli, "unknown option to track import");
+		}
+	}
+	if (optind >= argc)
+		return cli_usage_error(cli, "track import needs at least one FILE");
+	struct store *s = cli_store(cli, 0);
+	json_t *all = json_array();
+	for (int i = optind; i < argc; i++) {
+		json_t *j = NULL;
+		if (track_import_one(cli, s, argv[i], &j))
+			rc = EXIT_PROBLEM;
+		json_array_append_new(all, j);
+	}
+	if (geotag) {
+		char err[512];
+		struct geotag_stats gs;
+		double gap = cli->cfg->max_gap > 0 ? cli->cfg->max_gap : GEOTAG_DEFAULT_MAX_GAP;
+		double ext = cli->cfg->max_extrapolate >= 0 ? cli->cfg->max_extrapolate
+							    : GEOTAG_DEFAULT_MAX_EXTRAP;
+		if (geotag_run(s, 0, gap, ext, cli->actor, &gs, err, sizeof err) != 0) {
+			fprintf(stderr, "evcap track import: geotag: %s\n", err);
+			rc = EXIT_PROBLEM;
+		} else if (!cli->json && (gs.placed || gs.retimed || gs.cleared)) {
+			printf("geotag: %zu items placed, %zu retimed, %zu cleared\n", gs.placed,
+			       gs.retimed, gs.cleared);
+		}
+	}
+	if (cli->json)
+		cli_print_json(all);
+	else
+		json_decref(all);
+	return rc;
+}
+
+static int track_ls(struct cli *cli, int argc, char **argv)
+{
+	static const struct option opts[] = {{"json", no_argument, NULL, 'j'},
+					     {"source", required_argument, NULL, 's'},
+					     {"limit", required_argument, NULL, 'n'},
+					     {"help", no_argument, NULL, 'h'},
+					     {0}};
+	int c, json = cli->json, rc = EXIT_OK;
+	const char *source = NULL;
+	long long limit = -1;
+	cli_getopt_reset();
+	while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'j': json = 1; break;
+		case 's': source = optarg; break;
+		case 'n': {
+			char *end;
+			limit = strtoll(optarg, &end, 10);
+			if (*end || limit < 0)
+				return cli_usage_error(cli, "--limit takes a count");
+			break;
+		}
+		case 'h': printf("%s", track_help); return EXIT_OK;
+		default: return cli_usage_error(cli, "unknown option to track ls");
+		}
+	}
+	if (optind != argc)
+		return cli_usage_error(cli, "track ls takes no arguments");
+	struct store *s = cli_store(cli, 0);
+	char err[512];
+	sqlite3_stmt *st = store_prepare(s,
+		"SELECT time, lat, lon, alt, mode, source, eph, sats FROM fixes"
+		" WHERE (?1 IS NULL OR source = ?1) ORDER BY t, source LIMIT ?2", err, sizeof err);
+	if (!st) {
+		fprintf(stderr, "evcap track ls: %s\n", err);
+		return EXIT_PROBLEM;
+	}
+	if (source)
+		sqlite3_bind_text(st, 1, source, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, limit);
+	json_t *arr = json ? json_array() : NULL;
+	int k;
+	while ((k = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *t = (const char *)sqlite3_column_text(st, 0);
+		const char *src = (const char *)sqlite3_column_text(st, 5);
+		int alt_null = sqlite3_column_type(st, 3) == SQLITE_NULL;
+		if (json) {
+			json_t *o = json_object();
+			json_object_set_new(o, "time", json_string(t ? t : ""));
+			json_object_set_new(o, "lat", json_real(sqlite3_column_double(st, 1)));
+			json_object_set_new(o, "lon", json_real(sqlite3_column_double(st, 2)));
+			json_object_set_new(o, "alt", alt_null ? json_null()
+							       : json_real(sqlite3_column_double(st, 3)));
+			json_object_set_new(o, "mode", json_integer(sqlite3_column_int(st, 4)));
+			json_object_set_new(o, "source", json_string(src ? src : ""));
+			json_object_set_new(o, "eph", sqlite3_column_type(st, 6) == SQLITE_NULL
+							      ? json_null()
+							      : json_real(sqlite3_column_double(st, 6)));
+			json_object_set_new(o, "sats", sqlite3_column_type(st, 7) == SQLITE_NULL
+							       ? json_null()
+							       : json_integer(sqlite3_column_int(st, 7)));
+			json_array_append_new(arr, o);
+		} else {
+			char alt[32] = "-";
+			if (!alt_null)
+				snprintf(alt, sizeof alt, "%.1f", sqlite3_column_double(st, 3));
+			printf("%-24s %12.7f %13.7f %8s %dD %s\n", t ? t : "",
+			       sqlite3_column_double(st, 1), sqlite3_column_double(st, 2), alt,
+			       sqlite3_column_int(st, 4), src ? src : "");
+		}
+	}
+	if (k != SQLITE_DONE) {
+		fprintf(stderr, "evcap track ls: %s\n", sqlite3_errmsg(store_db(s)));
+		rc = EXIT_PROBLEM;
+	}
+	sqlite3_finalize(st);
+	if (arr)
+		cli_print_json(arr);
+	return rc;
+}
+
+int cmd_track(struct cli *cli, int argc, char **argv)
+{
+	if (argc < 2 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0) {
+		cli_print_help(cli, track_help);
+		return argc < 2 ? EXIT_USAGE : EXIT_OK;
+	}
+	if (strcmp(argv[1], "import") == 0)
+		return track_import(cli, argc - 1, argv + 1);
+	if (strcmp(argv[1], "ls") == 0 || strcmp(argv[1], "list") == 0)
+		return track_ls(cli, argc - 1, argv + 1);
+	return cli_usage_error(cli, "unknown track command '%s' (import, ls)", argv[1]);
+}

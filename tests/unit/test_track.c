@@ -1,0 +1,152 @@
+/*
+ * Unit tests for the track: stable sort and de-duplication (tracks whose
+ * time goes backwards), and track_locate's interpolation, gap and
+ * extrapolation limits and error estimate.
+ */
+#include "t.h"
+#include "track.h"
+
+static struct fix mk(double t, double lat, double lon)
+{
+	struct fix f = {.t = t, .lat = lat, .lon = lon, .alt = NAN, .mode = 2, .eph = NAN, .sats = -1};
+	return f;
+}
+
+static void test_sort_dedup(void)
+{
+	struct track tr;
+	track_init(&tr);
+	double ts[] = {5, 3, 4, 3, 1, NAN, 2, 5};
+	for (size_t i = 0; i < ARRAY_LEN(ts); i++) {
+		struct fix f = mk(ts[i], (double)i, 0);
+		track_push(&tr, &f);
+	}
+	track_sort_dedup(&tr);
+	CHECK(tr.n == 5);
+	for (size_t i = 0; i < tr.n; i++)
+		CHECK(tr.v[i].t == (double)(i + 1));
+	/* the first of equal times wins, in file order */
+	if (tr.n == 5) {
+		CHECK(tr.v[2].lat == 1);  /* t=3 first seen at index 1 */
+		CHECK(tr.v[4].lat == 0);  /* t=5 first seen at index 0 */
+	}
+	track_free(&tr);
+	track_free(&tr); /* twice is fine */
+	track_free(NULL);
+
+	/* a big reversed track sorts */
+	track_init(&tr);
+	for (int i = 10000; i > 0; i--) {
+		struct fix f = mk(i, 0, 0);
+		track_push(&tr, &f);
+	}
+	track_sort_dedup(&tr);
+	int ok = tr.n == 10000;
+	for (size_t i = 1; ok && i < tr.n; i++)
+		ok = tr.v[i - 1].t < tr.v[i].t;
+	CHECK(ok);
+	track_free(&tr);
+}
+
+static void test_locate(void)
+{
+	struct track tr;
+	track_init(&tr);
+	struct fix_at at;
+	CHECK(track_locate(&tr, 100, 60, 10, &at) == EV_ENOENT);
+	struct fix a = mk(100, 10.0, 20.0), b = mk(110, 10.001, 20.002), c = mk(300, 11, 21);
+	a.alt = 100;
+	b.alt = 200;
+	a.eph = 4;
+	b.eph = 8;
+	a.mode = 3;
+	b.mode = 3;
+	track_push(&tr, &c); /* out of order on purpose */
+	track_push(&tr, &a);
+	track_push(&tr, &b);
+	track_sort_dedup(&tr);
+
+	CHECK(track_locate(&tr, 105, 60, 10, &at) == 0);
+	CHECK(at.how == TRACK_AT_INTERP);
+	CHECK_NEAR(at.lat, 10.0005, 1e-12);
+	CHECK_NEAR(at.lon, 20.001, 1e-12);
+	CHECK_NEAR(at.alt, 150, 1e-9);
+	CHECK(at.mode == 3);
+	CHECK(at.t_before == 100 && at.t_after == 110);
+	double seg = track_distance_m(10, 20, 10.001, 20.002);
+	CHECK_NEAR(at.error_m, 6 + seg / 10 * 5, 1e-6);
+
+	CHECK(track_locate(&tr, 110, 60, 10, &at) == 0);
+	CHECK(at.how == TRACK_AT_EXACT && at.lat == 10.001 && at.error_m == 8);
+
+	/* the 110..300 gap is longer than max-gap */
+	CHECK(track_locate(&tr, 200, 60, 10, &at) == EV_ENOENT);
+	CHECK(track_locate(&tr, 200, 190, 10, &at) == 0);
+	CHECK(at.mode == 2 && isnan(at.alt) == 0); /* alt of the nearer end (110, u<0.5) */
+
+	/* before the start and past the end: held for max_extrap, no further */
+	CHECK(track_locate(&tr, 95, 60, 10, &at) == 0);
+	CHECK(at.how == TRACK_AT_HELD && at.lat == 10.0 && at.lon == 20.0);
+	CHECK_NEAR(at.error_m, 4 + seg / 10 * 5, 1e-6);
+	CHECK(track_locate(&tr, 89.9, 60, 10, &at) == EV_ENOENT);
+	CHECK(track_locate(&tr, 310, 60, 10, &at) == 0);
+	CHECK(at.lat == 11 && at.t_before == 300 && isnan(at.t_after));
+	/* the last segment is longer than max_gap: default speed */
+	CHECK_NEAR(at.error_m, TRACK_DEFAULT_EPH + TRACK_DEFAULT_SPEED * 10, 1e-9);
+	CHECK(track_locate(&tr, 310.5, 60, 10, &at) == EV_ENOENT);
+	CHECK(track_locate(&tr, 310, 60, 0, &at) == EV_ENOENT);
+
+	CHECK(track_locate(&tr, NAN, 60, 10, &at) == EV_EINVAL);
+	CHECK(track_locate(&tr, 105, -1, 10, &at) == EV_EINVAL);
+	track_free(&tr);
+}
+
+static void test_antimeridian(void)
+{
+	struct track tr;
+	track_init(&tr);
+	struct fix a = mk(0, 0, 179.9), b = mk(10, 0, -179.9);
+	track_push(&tr, &a);
+	track_push(&tr, &b);
+	struct fix_at at;
+	CHECK(track_locate(&tr, 5, 60, 10, &at) == 0);
+	CHECK(fabs(fabs(at.lon) - 180) < 1e-9);
+	CHECK(track_locate(&tr, 7.5, 60, 10, &at) == 0);
+	CHECK_NEAR(at.lon, -179.95, 1e-9);
+	CHECK_NEAR(track_distance_m(0, 179.9, 0, -179.9), 22239, 2);
+	track_free(&tr);
+}
+
+static void test_single_fix(void)
+{
+	struct track tr;
+	track_init(&tr);
+	struct fix a = mk(50, 1, 2);
+	track_push(&tr, &a);
+	struct fix_at at;
+	CHECK(track_locate(&tr, 50, 60, 10, &at) == 0 && at.how == TRACK_AT_EXACT);
+	CHECK(track_locate(&tr, 45, 60, 10, &at) == 0 && at.how == TRACK_AT_HELD);
+	CHECK_NEAR(at.error_m, TRACK_DEFAULT_EPH + 5 * TRACK_DEFAULT_SPEED, 1e-9);
+	CHECK(track_locate(&tr, 39, 60, 10, &at) == EV_ENOENT);
+	track_free(&tr);
+}
+
+static void test_report(void)
+{
+	struct track_report r;
+	track_report_init(&r);
+	for (int i = 0; i < 20; i++)
+		track_report_msg(&r, "x:%d: %s", i, "bad");
+	CHECK(r.n_msgs == TRACK_REPORT_MSGS);
+	CHECK_STR(r.msgs[1], "x:1: bad");
+}
+
+int main(void)
+{
+	RUN(test_sort_dedup);
+	RUN(test_locate);
+	RUN(test_antimeridian);
+	RUN(test_single_fix);
+	RUN(test_report);
+	T_EXIT();
+}
