@@ -107,6 +107,8 @@ install: all
 	install -m 0755 $(BUILD)/evcap $(BUILD)/evcapd $(DESTDIR)$(PREFIX)/bin/
 	install -m 0644 docs/man/evcap.1 $(DESTDIR)$(PREFIX)/share/man/man1/
 	install -m 0644 docs/man/evcapd.8 $(DESTDIR)$(PREFIX)/share/man/man8/
+	install -d $(DESTDIR)$(PREFIX)/share/evcap/sensors
+	install -m 0644 firmware-config/sensors/*.profile $(DESTDIR)$(PREFIX)/share/evcap/sensors/
 
 install-appliance: install
 	@DESTDIR=$(DESTDIR) PREFIX=$(PREFIX) firmware-config/install.sh

@@ -42,9 +42,11 @@ static const struct command commands[] = {
 	{"gps", cmd_gps, "log [--server HOST:PORT]", "record fixes from gpsd"},
 	{"geotag", cmd_geotag, "[--case CASE] [--max-gap S] [--max-extrapolate S]",
 	 "place items from the GPS track"},
-	{"sensor", cmd_sensor, "import FILE [--format csv|sdi12] [--instrument NAME] [--case CASE]",
-	 "import water-quality readings"},
-	{"readings", cmd_readings, "[--case CASE]", "list sensor readings"},
+	{"sensor", cmd_sensor,
+	 "import FILE [--format csv|sdi12] [--instrument NAME] [--profile FILE] [--case CASE] "
+	 "[--time-offset +HH:MM] | listen DEVICE:BAUD:FORMAT",
+	 "import or listen for water-quality readings"},
+	{"readings", cmd_readings, "[--case CASE] [--errors]", "list sensor readings"},
 	{"visits", cmd_visits, "--case CASE", "group a case's items into visits"},
 	{"revisit", cmd_revisit, "--case CASE [--before V] [--after V]",
 	 "pair photos of a follow-up visit with the earlier ones"},
@@ -152,7 +154,9 @@ int64_t cli_case(struct cli *cli, const char *name, int required)
 void cli_print_json(void *json)
 {
 	json_t *j = json;
-	json_dumpf(j, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	/* 15 significant digits: 2.3 prints as 2.3, and a degree keeps
+	 * well under a millimetre */
+	json_dumpf(j, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(15));
 	fputc('\n', stdout);
 	json_decref(j);
 }

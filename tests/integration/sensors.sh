@@ -1,0 +1,282 @@
+#!/bin/bash
+# `evcap sensor import` and `evcap readings` end to end: values at and
+# around every GB 3838-2002 class limit of the kit's parameters, written as
+# long CSV, wide CSV and an SDI-12 log, imported into a river case and a
+# lake case, must come back with the classes of the standard's table
+# (typed again below, apart from the code); a reading taken during a GPS
+# track is placed by interpolation; malformed lines are kept, named and
+# never get a value; the file itself is kept byte for byte; re-importing
+# changes nothing; times without an offset are refused until one is given.
+. "$(dirname "$0")/../lib/common.sh"
+
+if ! need jq awk; then
+	skip "sensors: jq or awk is not installed"
+	exit 0
+fi
+E() { "$EVCAP" "$@"; }
+E -q init >/dev/null 2>&1 || { bad "sensors: evcap init failed"; exit 1; }
+RIVER='测检公益立〔2024〕7号'
+LAKE='测检公益立〔2024〕8号'
+E case open "$RIVER" --water-body river --time-offset +08:00 --operator 张三 >/dev/null &&
+	E case open "$LAKE" --water-body lake --time-offset +08:00 >/dev/null ||
+	{ bad "sensors: cannot open the cases"; exit 1; }
+
+# The limits of GB 3838-2002 Table 1 for the kit's parameters, by class I..V:
+# name id kind(M: value <= limit, m: value >= limit) river-limits lake-limits
+cat >"$T/limits" <<'LIM'
+溶解氧 do m 7.5,6,5,3,2 7.5,6,5,3,2
+高锰酸盐指数 codmn M 2,4,6,10,15 2,4,6,10,15
+化学需氧量 cod M 15,15,20,30,40 15,15,20,30,40
+五日生化需氧量 bod5 M 3,3,4,6,10 3,3,4,6,10
+氨氮 nh3n M 0.15,0.5,1.0,1.5,2.0 0.15,0.5,1.0,1.5,2.0
+总磷 tp M 0.02,0.1,0.2,0.3,0.4 0.01,0.025,0.05,0.1,0.2
+总氮 tn M -,-,-,-,- 0.2,0.5,1.0,1.5,2.0
+pH ph R 6,9 6,9
+LIM
+
+# probes: one line a value: key name id value river-class lake-class, the
+# values being every limit of either water body, and 0.2% either side
+awk '
+function cls(kind, lims, v,   n, a, k) {
+	n = split(lims, a, ",")
+	if (a[1] == "-") return "null"
+	if (kind == "R") return (v >= a[1] && v <= a[2]) ? "I" : "劣V"
+	for (k = 1; k <= n; k++)
+		if ((kind == "M" && v <= a[k] + 0) || (kind == "m" && v >= a[k] + 0))
+			return substr("I   II  III IV  V   ", 4 * k - 3, 4)
+	return "劣V"
+}
+{
+	split($4 "," $5, all, ",")
+	for (i in all) if (all[i] != "-") seen[$2 SUBSEP all[i]] = 1
+	name[$2] = $1; kind[$2] = $3; riv[$2] = $4; lak[$2] = $5
+}
+END {
+	n = 0
+	for (key in seen) {
+		split(key, p, SUBSEP); id = p[1]; L = p[2]
+		vals[1] = L; vals[2] = sprintf("%.6g", L * 1.002); vals[3] = sprintf("%.6g", L * 0.998)
+		for (j = 1; j <= 3; j++) {
+			v = vals[j]; n++
+			rc = cls(kind[id], riv[id], v + 0); lc = cls(kind[id], lak[id], v + 0)
+			gsub(/ /, "", rc); gsub(/ /, "", lc)
+			printf "K%03d %s %s %s %s %s\n", n, name[id], id, v, rc, lc
+		}
+	}
+}' "$T/limits" | sort >"$T/probes"
+nprobes=$(wc -l <"$T/probes")
+[ "$nprobes" -gt 100 ] || { bad "sensors: only $nprobes probes made"; exit 1; }
+
+# the same probes in the three forms; probe n is taken at 10:00 + n seconds
+# (local time, +08:00 from the case) so the SDI-12 log can be keyed by time
+{
+	echo "time,parameter,value,unit,sample_id"
+	while read -r key nm id v rc lc; do
+		s=$((10#${key#K}))
+		printf '2024-05-01 10:%02d:%02d,%s,%s,%s,%s\n' $((s / 60)) $((s % 60)) "$nm" "$v" \
+			"$([ "$id" = ph ] && echo "" || echo mg/L)" "$key"
+	done <"$T/probes"
+} >"$T/long.csv"
+{
+	printf 'Time\tSample_ID\tDO_mg_L\tCODMn_mg_L\tCOD (mg/L)\tBOD5_mg_L\t氨氮(mg/L)\tTP_mg_L\t总氮（mg/L）\tpH\n'
+	while read -r key nm id v rc lc; do
+		s=$((10#${key#K}))
+		printf '2024-05-01T10:%02d:%02d+08:00\t%s' $((s / 60)) $((s % 60)) "$key"
+		for c in do codmn cod bod5 nh3n tp tn ph; do
+			[ "$c" = "$id" ] && printf '\t%s' "$v" || printf '\t'
+		done
+		printf '\n'
+	done <"$T/probes"
+} >"$T/wide.csv"
+# the SDI-12 kit answers each parameter to its own aDN! (ammonia in ug/L)
+cat >"$T/kit.profile" <<'PROF'
+# test kit: one parameter a data command
+name = kit
+model = test kit
+serial = K-1
+calibrated = 2024-04-30
+address = 0
+value.D0.1 = do mg/L
+value.D1.1 = codmn
+value.D2.1 = cod
+value.D3.1 = bod5
+value.D4.1 = nh3n ug/L
+value.D5.1 = tp
+value.D6.1 = tn
+value.D7.1 = ph
+PROF
+{
+	echo "# logger boot"
+	while read -r key nm id v rc lc; do
+		s=$((10#${key#K}))
+		case $id in do) d=0 ;; codmn) d=1 ;; cod) d=2 ;; bod5) d=3 ;; nh3n) d=4 ;;
+		tp) d=5 ;; tn) d=6 ;; ph) d=7 ;; esac
+		[ "$id" = nh3n ] && v=$(awk -v x="$v" 'BEGIN { printf "%.6g", x * 1000 }')
+		printf '2024-05-01 02:%02d:%02dZ 0M!00011\r\n' $((s / 60)) $((s % 60))
+		printf '2024-05-01 02:%02d:%02dZ 0D%d!0+%s\r\n' $((s / 60)) $((s % 60)) "$d" "$v"
+	done <"$T/probes"
+} >"$T/kit.sdi12"
+
+# got CASE FORM: "key class" per reading of FORM's source, keyed by sample
+# id or, for SDI-12, by the second of its time
+got() {
+	E --json readings --case "$1" | jq -r --arg src "$2" '
+		.[] | select(.source == $src) |
+		(if .sample_id then .sample_id
+		 else "K" + ((.time[14:16] | tonumber) * 60 + (.time[17:19] | tonumber) | tostring
+			| (if length < 3 then ("00" + .)[-3:] else . end))
+		 end) + " " + (.class // "null")' | sort
+}
+for form in long wide sdi12; do
+	file=$T/long.csv opt=()
+	[ $form = wide ] && file=$T/wide.csv
+	[ $form = sdi12 ] && file=$T/kit.sdi12 opt=(--format sdi12 --profile "$T/kit.profile")
+	src=$(sha256sum "$file" | cut -d' ' -f1)
+	# the lake's copy differs by a comment line: one file's lines are
+	# readings of one case
+	{ echo "# lake"; cat "$file"; } >"$file.lake"
+	for body in river lake; do
+		cs=$RIVER col=5
+		[ $body = lake ] && cs=$LAKE col=6 file=$file.lake &&
+			src=$(sha256sum "$file" | cut -d' ' -f1)
+		E -q sensor import "$file" --case "$cs" "${opt[@]}" >"$T/imp.out" 2>"$T/imp.err"
+		rc=$?
+		awk -v c=$col '{ print $1, $c }' "$T/probes" >"$T/want"
+		got "$cs" "$src" >"$T/got"
+		if [ $rc -eq 0 ] && diff "$T/want" "$T/got" >"$T/diff"; then
+			ok "sensors: $form form, $body: $nprobes values at and around every class limit get the standard's class"
+		else
+			bad "sensors: $form form, $body: import rc $rc; classes differ: $(head -5 "$T/diff" | tr '\n' ' ') $(head -2 "$T/imp.err")"
+		fi
+	done
+done
+
+# a sample's class is its worst parameter's; the screening label is there
+cat >"$T/sample.csv" <<'CSV'
+时间,样品编号,溶解氧(mg/L),氨氮(mg/L),pH
+2024-05-02 09:00:00,S-1,8.0,2.3,7.2
+CSV
+E -q sensor import "$T/sample.csv" --case "$RIVER" >/dev/null 2>&1
+E --json readings --case "$RIVER" >"$T/r.json"
+check "sensors: a sample's class is its worst parameter's (ammonia 2.3 mg/L: 劣V)" \
+	jq -e '[.[] | select(.sample_id == "S-1")] | length == 3 and
+	       all(.sample_class == "劣V") and
+	       (map(select(.parameter == "do"))[0].class == "I") and
+	       (map(select(.parameter == "nh3n"))[0].class == "劣V") and
+	       all(.screening | test("laboratory"))' "$T/r.json"
+check "sensors: the case's operators and the instrument are on each reading" \
+	jq -e '([.[] | select(.sample_id == "S-1")] | all(.operators == ["张三"])) and
+	       ([.[] | select(.source != null and .instrument != null)] | length > 0) and
+	       ([.[] | select(.instrument.serial == "K-1")] | all(.instrument.calibrated == "2024-04-30"))' "$T/r.json"
+
+# the imported file is an item, its bytes kept exactly
+sha=$(sha256sum "$T/long.csv" | cut -d' ' -f1)
+blob=$T/store/blobs/sha256/${sha:0:2}/${sha:2:2}/$sha
+check "sensors: the imported file is kept as an item, byte for byte" \
+	bash -c "'$EVCAP' --json ls | jq -e --arg s $sha 'map(select(.sha256 == \$s)) | length == 1' >/dev/null && cmp -s '$blob' '$T/long.csv'"
+
+# re-importing the same file records nothing new
+before=$(E --json readings | jq length)
+nlog=$(E --json log 2>/dev/null | jq length 2>/dev/null)
+E -q sensor import "$T/long.csv" --case "$RIVER" >/dev/null 2>&1
+after=$(E --json readings | jq length)
+nlog2=$(E --json log 2>/dev/null | jq length 2>/dev/null)
+if [ "$before" = "$after" ] && [ "$nlog" = "$nlog2" ]; then
+	ok "sensors: re-importing a file adds no reading and no custody event"
+else
+	bad "sensors: re-import changed readings $before -> $after, custody $nlog -> $nlog2"
+fi
+check "sensors: the import is in the custody log with the file's hash and counts" \
+	bash -c "'$EVCAP' --json log | jq -e --arg s $sha '[.[] | select(.event.action == \"sensor import\" and .event.item == \$s and .event.detail.source == \$s and .event.detail.added > 0 and .event.detail.lines > 100)] | length == 1'"
+
+# malformed lines are kept raw, named, without a value
+cat >"$T/bad.csv" <<'CSV'
+time,parameter,value,unit,sample_id
+2024-05-03 09:00:00,氨氮,0.4,mg/L,B-1
+2024-05-03 09:00:00,氨氮,abc,mg/L,B-2
+2024-05-03 09:00:00,硝酸盐,1.0,mg/L,B-3
+2024-05-03 09:00:00,溶解氧,8,NTU,B-4
+2024-05-03 09:00:00,总磷,<0.01,mg/L,B-5
+2024-05-03 25:00:00,pH,7,,B-6
+CSV
+E -q sensor import "$T/bad.csv" --case "$RIVER" >"$T/bad.out" 2>"$T/bad.err"
+rc=$?
+check "sensors: a file with malformed lines exits 1 and names each line" \
+	bash -c "[ $rc -eq 1 ] && grep -q 'bad.csv:3: value .abc.' '$T/bad.err' && grep -q 'bad.csv:4: unknown parameter .硝酸盐.' '$T/bad.err' && grep -q 'bad.csv:5: unit .NTU.' '$T/bad.err' && grep -q 'bad.csv:6:' '$T/bad.err' && grep -q 'bad.csv:7: time' '$T/bad.err'"
+E --json readings --case "$RIVER" --errors >"$T/err.json"
+check "sensors: malformed lines are stored raw with the problem and no value or class" \
+	jq -e '[.[] | select(.raw | test("^2024-05-03"))] | length == 5 and
+	       all(.value == null and .class == null and (.error | test("bad.csv:[3-7]: ")))
+	       and (map(.raw) | index("2024-05-03 09:00:00,硝酸盐,1.0,mg/L,B-3") != null)
+	       and all(.raw_sha256 | length == 64)' "$T/err.json"
+check "sensors: no reading anywhere has both an error and a value" \
+	bash -c "'$EVCAP' --json readings | jq -e 'map(select(.error != null and (.value != null or .class != null))) | length == 0' >/dev/null"
+check "sensors: the good line of that file is a reading (0.4 mg/L ammonia: II)" \
+	bash -c "'$EVCAP' --json readings | jq -e 'map(select(.sample_id == \"B-1\")) | .[0].class == \"II\" and .[0].value == 0.4' >/dev/null"
+
+# times without an offset need one; nothing is recorded until it is given
+E -q case open 无时区案 >/dev/null 2>&1
+printf 'time,parameter,value,unit\n2024-05-04 09:00:00,pH,7.5,\n' >"$T/nooff.csv"
+n0=$(E --json readings | jq length); i0=$(E --json ls | jq length)
+E -q sensor import "$T/nooff.csv" --case 无时区案 >/dev/null 2>"$T/nooff.err"
+rc=$?
+n1=$(E --json readings | jq length); i1=$(E --json ls | jq length)
+check "sensors: times without an offset are refused (exit 2, nothing recorded, --time-offset named)" \
+	bash -c "[ $rc -eq 2 ] && [ $n0 = $n1 ] && [ $i0 = $i1 ] && grep -q -- '--time-offset' '$T/nooff.err'"
+E -q sensor import "$T/nooff.csv" --case 无时区案 --time-offset +05:00 >/dev/null 2>&1
+check "sensors: with --time-offset the time is read in that offset" \
+	bash -c "'$EVCAP' --json readings --case 无时区案 | jq -e '.[0].time == \"2024-05-04T04:00:00Z\" and .[0].class == \"I\"' >/dev/null"
+
+# a GB18030 (Excel on Chinese Windows) file reads the same
+if need iconv; then
+	iconv -f UTF-8 -t GB18030 "$T/sample.csv" | sed 's/S-1/S-2/' >"$T/gbk.csv"
+	E -q sensor import "$T/gbk.csv" --case "$RIVER" >/dev/null 2>&1
+	check "sensors: a GB18030 CSV is read (Chinese headers and parameter names)" \
+		bash -c "'$EVCAP' --json readings | jq -e '[.[] | select(.sample_id == \"S-2\")] | length == 3 and all(.sample_class == \"劣V\")' >/dev/null"
+else
+	skip "sensors: GB18030 file: iconv is not installed"
+fi
+
+# a reading taken during a GPS track is placed by interpolation
+E -q case open 轨迹案 --water-body river >/dev/null 2>&1
+cat >"$T/track.gpx" <<'GPX'
+<?xml version="1.0" encoding="UTF-8"?>
+<gpx version="1.1" creator="test" xmlns="http://www.topografix.com/GPX/1/1">
+<trk><trkseg>
+<trkpt lat="47.0000000" lon="124.0000000"><ele>150</ele><time>2024-06-01T02:00:00Z</time></trkpt>
+<trkpt lat="47.0010000" lon="124.0020000"><ele>150</ele><time>2024-06-01T02:00:20Z</time></trkpt>
+<trkpt lat="47.0020000" lon="124.0020000"><ele>150</ele><time>2024-06-01T02:00:40Z</time></trkpt>
+</trkseg></trk></gpx>
+GPX
+if ! E -q track import "$T/track.gpx" >/dev/null 2>&1; then
+	if need sqlite3; then
+		for f in "1717207200 47.000 124.000" "1717207220 47.001 124.002" "1717207240 47.002 124.002"; do
+			set -- $f
+			sqlite3 "$T/store/evidence.db" "INSERT INTO fixes(t, time, lat, lon, mode, source) VALUES ($1, '', $2, $3, 3, 'test')"
+		done
+	else
+		skip "sensors: track placement: no 'evcap track import' and no sqlite3"
+	fi
+fi
+printf 'time,parameter,value,unit,sample_id\n2024-06-01T10:00:05+08:00,氨氮,1.2,mg/L,T-1\n2024-06-01T02:00:30Z,pH,7,,T-2\n2024-06-01T03:00:00Z,pH,7,,T-3\n2024-06-01T03:00:00Z,pH,7.1,,T-4\n' >"$T/track.csv"
+E -q sensor import "$T/track.csv" --case 轨迹案 >/dev/null 2>&1
+E --json readings --case 轨迹案 >"$T/tr.json"
+check "sensors: a reading during the track is interpolated (5 s of 20 s: a quarter of the way)" \
+	jq -e 'def near(a; b): ((a - b) | fabs) < 1e-7;
+	       (map(select(.sample_id == "T-1"))[0]) as $r |
+	       $r.location_source == "track" and near($r.lat; 47.00025) and near($r.lon; 124.0005)
+	       and $r.location_error_m > 0 and $r.class == "IV"' "$T/tr.json"
+check "sensors: a reading halfway along the second segment is placed there" \
+	jq -e '(map(select(.sample_id == "T-2"))[0]) as $r |
+	       $r.location_source == "track" and (($r.lat - 47.0015) | fabs) < 1e-7 and (($r.lon - 124.002) | fabs) < 1e-7' "$T/tr.json"
+check "sensors: a reading an hour after the track ends has no place" \
+	jq -e '(map(select(.sample_id == "T-3"))[0]) | .lat == null and .location_source == null' "$T/tr.json"
+
+# a position in the file itself wins, as source manual
+printf 'time,parameter,value,unit,lat,lon\n2024-06-01T02:00:05Z,pH,7.3,,30.5,114.25\n' >"$T/pos.csv"
+E -q sensor import "$T/pos.csv" --case 轨迹案 >/dev/null 2>&1
+check "sensors: a position given in the file is used (location_source manual)" \
+	bash -c "'$EVCAP' --json readings --case 轨迹案 | jq -e 'map(select(.value == 7.3))[0] | .lat == 30.5 and .lon == 114.25 and .location_source == \"manual\"' >/dev/null"
+
+check "sensors: --help describes import and listen" \
+	bash -c "'$EVCAP' sensor --help | grep -q 'listen DEVICE:BAUD:FORMAT' && '$EVCAP' readings --help | grep -q sample_class"
