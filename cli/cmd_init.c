@@ -9,6 +9,7 @@
 
 #include "cli.h"
 #include "custody.h"
+#include "devkey.h"
 #include "timeutil.h"
 
 int cmd_init(struct cli *cli, int argc, char **argv)
@@ -30,6 +31,8 @@ int cmd_init(struct cli *cli, int argc, char **argv)
 	free(db);
 	struct store *s = cli_store(cli, 1);
 	char err[512];
+	if (devkey_ensure(store_dir(s), NULL, err, sizeof err)) /* the device signing key */
+		return fprintf(stderr, "evcap init: %s\n", err), EXIT_PROBLEM;
 	if (!existed) {
 		json_t *d = json_object();
 		json_object_set_new(d, "schema_version", json_integer(store_schema_version()));

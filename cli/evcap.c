@@ -52,11 +52,14 @@ static const struct command commands[] = {
 	 "pair photos of a follow-up visit with the earlier ones"},
 	{"export", cmd_export, "--case CASE --format geojson|kml|gpx|csv|html|jpeg --out PATH",
 	 "export a case"},
-	{"sync", cmd_sync, "[--target URL] [--case CASE] [--endpoint URL] [--region R]",
+	{"sync", cmd_sync,
+	 "[--target URL] [--case CASE] [--endpoint URL] [--region R] [--retain-days N] "
+	 "[--bandwidth RATE] [--create-bucket] [--no-progress]",
 	 "upload evidence bundles to the central store"},
-	{"pull", cmd_pull, "--target URL --case CASE [--trust-new]",
+	{"pull", cmd_pull, "--target URL --case CASE [--trust-new] [--endpoint URL] [--region R]",
 	 "fetch and verify a case's bundles (office)"},
-	{"key", cmd_key, "show | trust FILE", "the device signing key and trusted keys"},
+	{"key", cmd_key, "show | trust FILE | list | sign FILE",
+	 "the device signing key and trusted keys"},
 	{"verify", cmd_verify, "[--case CASE]", "re-hash every original and re-walk the custody chain"},
 	{"log", cmd_log, "[--case CASE]", "print the custody log"},
 };

@@ -223,6 +223,7 @@ static int store_migrate(struct store *s, char *err, size_t errlen)
 	if (!st)
 		return EV_EDB;
 	int version = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int(st, 0) : 0;
+	int initial = version; /* a new store is built silently */
 	sqlite3_finalize(st);
 	if (version > store_schema_version())
 		return err_set(err, errlen, EV_EINVAL,
@@ -244,7 +245,7 @@ static int store_migrate(struct store *s, char *err, size_t errlen)
 		}
 		if ((rc = store_commit(s, err, errlen)))
 			return rc;
-		if (version > 0)
+		if (initial > 0)
 			log_info("%s: database schema migrated to version %d", s->dir, m->version);
 		version = m->version;
 	}

@@ -1,0 +1,114 @@
+/*
+ * evcap pull (office): fetches a case's committed bundles from a target,
+ * verifies each completely (signature, every SHA-256, the custody chain)
+ * and imports it, or refuses it whole and says why. Exit 1 when any bundle
+ * was refused.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "pull.h"
+#include "syncopt.h"
+
+static const char pull_help[] =
+	"options:\n"
+	"  --target URL       dir:/path or s3://bucket/prefix (else [sync] target)\n"
+	"  --case CASE        the case number, as the field device wrote it\n"
+	"  --trust-new        trust a device key seen for the first time (recorded in the\n"
+	"                     custody log); without it such bundles are refused\n"
+	"  --endpoint URL, --region R, --bandwidth RATE   as for evcap sync\n";
+
+struct pull_print {
+	struct cli *cli;
+	json_t *arr;
+};
+
+static void report(void *ctx, const char *bundle_id, int refused, const char *msg)
+{
+	struct pull_print *pp = ctx;
+	if (pp->arr) {
+		json_t *o = json_object();
+		json_object_set_new(o, "bundle_id", json_string(bundle_id));
+		json_object_set_new(o, "imported", json_boolean(!refused));
+		json_object_set_new(o, refused ? "reason" : "summary", json_string(msg));
+		json_array_append_new(pp->arr, o);
+	}
+	if (refused)
+		fprintf(stderr, "evcap pull: bundle %s refused: %s\n", bundle_id, msg);
+	else if (!pp->arr && pp->cli->verbosity >= 0)
+		printf("bundle %s: %s\n", bundle_id, msg);
+}
+
+int cmd_pull(struct cli *cli, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"target", required_argument, NULL, 't'},  {"case", required_argument, NULL, 'c'},
+		{"trust-new", no_argument, NULL, 'T'},     {"endpoint", required_argument, NULL, 'e'},
+		{"region", required_argument, NULL, 'r'},  {"bandwidth", required_argument, NULL, 'b'},
+		{"help", no_argument, NULL, 'h'},          {0}};
+	struct pull_opts o = {0};
+	struct pull_report rep;
+	struct pull_print pp = {cli, NULL};
+	char err[1024];
+	int c;
+	const char *endpoint = NULL, *region = NULL, *bw = NULL;
+
+	cli_getopt_reset();
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 't': o.target_url = optarg; break;
+		case 'c': o.case_number = optarg; break;
+		case 'T': o.trust_new = 1; break;
+		case 'e': endpoint = optarg; break;
+		case 'r': region = optarg; break;
+		case 'b': bw = optarg; break;
+		case 'h': cli_print_help(cli, pull_help); return EXIT_OK;
+		default: return cli_usage_error(cli, "unknown option");
+		}
+	}
+	if (optind != argc)
+		return cli_usage_error(cli, "takes no arguments");
+	if (!o.target_url)
+		o.target_url = cli->cfg->sync_target;
+	if (!o.case_number)
+		return cli_usage_error(cli, "give the case to pull with --case CASE");
+	if (syncopt_fill(cli->cfg, endpoint, region, NULL, bw, &o.topts, err, sizeof err))
+		return cli_usage_error(cli, "%s", err);
+	o.topts.progress = isatty(2) && cli->verbosity >= 0;
+	o.actor = cli->actor;
+	o.report = report;
+	o.report_ctx = &pp;
+	if (cli->json)
+		pp.arr = json_array();
+
+	struct store *s = cli_store(cli, 0);
+	int rc = pull_run(s, &o, &rep, err, sizeof err);
+	if (pp.arr) {
+		json_t *j = json_object();
+		json_object_set_new(j, "case", json_string(o.case_number));
+		json_object_set_new(j, "bundles_seen", json_integer(rep.bundles_seen));
+		json_object_set_new(j, "imported", json_integer(rep.imported));
+		json_object_set_new(j, "already", json_integer(rep.already));
+		json_object_set_new(j, "refused", json_integer(rep.refused));
+		json_object_set_new(j, "items", json_integer(rep.items));
+		json_object_set_new(j, "bundles", pp.arr);
+		cli_print_json(j);
+	}
+	if (rc == EV_ECORRUPT) {
+		fprintf(stderr, "evcap pull: %s; nothing of a refused bundle was imported\n", err);
+		return EXIT_PROBLEM;
+	}
+	if (rc) {
+		fprintf(stderr, "evcap pull: %s\n", err);
+		return syncopt_exit_code(rc);
+	}
+	if (!cli->json && cli->verbosity >= 0)
+		printf("case %s: %d bundle(s) imported (%d items), %d imported before, %d on the "
+		       "target\n",
+		       o.case_number, rep.imported, rep.items, rep.already, rep.bundles_seen);
+	return EXIT_OK;
+}

@@ -1,0 +1,99 @@
+/*
+ * evcap sync: sends what the store has that the target has not seen, as
+ * signed bundles. Settings come from the options, then the config's [sync]
+ * section; S3 credentials from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY or
+ * the config (which config_load refuses unless it is mode 0600).
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "log.h"
+#include "sync.h"
+#include "syncopt.h"
+
+static const char sync_help[] =
+	"options:\n"
+	"  --target URL       dir:/path or s3://bucket/prefix (else [sync] target)\n"
+	"  --case CASE        only this case (else every case with something new)\n"
+	"  --endpoint URL     S3 endpoint, e.g. https://s3.example.org (else [sync] endpoint)\n"
+	"  --region R         S3 signing region (else [sync] region, $AWS_REGION, us-east-1)\n"
+	"  --retain-days N    S3 Object Lock COMPLIANCE retention for everything written\n"
+	"  --bandwidth RATE   cap the transfer rate, bytes/s with optional k or M (e.g. 500k)\n"
+	"  --create-bucket    create a missing bucket (with Object Lock if --retain-days)\n"
+	"  --no-progress      no progress display even on a terminal\n"
+	"Credentials: $AWS_ACCESS_KEY_ID and $AWS_SECRET_ACCESS_KEY, else the config\n"
+	"(access_key, secret_key; the file must be mode 0600).\n";
+
+int cmd_sync(struct cli *cli, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"target", required_argument, NULL, 't'},  {"case", required_argument, NULL, 'c'},
+		{"endpoint", required_argument, NULL, 'e'}, {"region", required_argument, NULL, 'r'},
+		{"retain-days", required_argument, NULL, 'R'},
+		{"bandwidth", required_argument, NULL, 'b'},
+		{"create-bucket", no_argument, NULL, 'C'}, {"no-progress", no_argument, NULL, 'P'},
+		{"help", no_argument, NULL, 'h'},          {0}};
+	struct sync_opts o = {0};
+	struct sync_report rep;
+	char err[1024];
+	int c, no_progress = 0;
+	const char *endpoint = NULL, *region = NULL, *retain = NULL, *bw = NULL;
+
+	cli_getopt_reset();
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 't': o.target_url = optarg; break;
+		case 'c': o.case_number = optarg; break;
+		case 'e': endpoint = optarg; break;
+		case 'r': region = optarg; break;
+		case 'R': retain = optarg; break;
+		case 'b': bw = optarg; break;
+		case 'C': o.topts.create_bucket = 1; break;
+		case 'P': no_progress = 1; break;
+		case 'h': cli_print_help(cli, sync_help); return EXIT_OK;
+		default: return cli_usage_error(cli, "unknown option");
+		}
+	}
+	if (optind != argc)
+		return cli_usage_error(cli, "takes no arguments (give the case with --case)");
+	if (!o.target_url)
+		o.target_url = cli->cfg->sync_target;
+	if (syncopt_fill(cli->cfg, endpoint, region, retain, bw, &o.topts, err, sizeof err))
+		return cli_usage_error(cli, "%s", err);
+	o.topts.progress = !no_progress && isatty(2) && cli->verbosity >= 0;
+	o.actor = cli->actor;
+
+	struct store *s = cli_store(cli, 0);
+	int rc = sync_run(s, &o, &rep, err, sizeof err);
+	if (rc) {
+		fprintf(stderr, "evcap sync: %s\n", err);
+		return syncopt_exit_code(rc);
+	}
+	if (cli->json) {
+		json_t *j = json_object();
+		json_object_set_new(j, "target", json_string(o.target_url));
+		json_object_set_new(j, "target_info", json_string(rep.target_info));
+		json_object_set_new(j, "cases", json_integer(rep.cases));
+		json_object_set_new(j, "bundles", json_integer(rep.bundles));
+		json_object_set_new(j, "items", json_integer(rep.items));
+		json_object_set_new(j, "blobs_sent", json_integer(rep.blobs_sent));
+		json_object_set_new(j, "blobs_present", json_integer(rep.blobs_present));
+		json_object_set_new(j, "bytes_sent", json_integer((json_int_t)rep.bytes_sent));
+		cli_print_json(j);
+	} else if (cli->verbosity >= 0) {
+		if (rep.target_info[0])
+			printf("target %s: %s\n", o.target_url, rep.target_info);
+		if (rep.bundles)
+			printf("%d bundle(s) committed: %d items (%d blobs sent, %llu bytes; %d already "
+			       "on the target)\n",
+			       rep.bundles, rep.items, rep.blobs_sent,
+			       (unsigned long long)rep.bytes_sent, rep.blobs_present);
+		else
+			printf("nothing new to sync (%d case(s) looked at)\n", rep.cases);
+	}
+	return EXIT_OK;
+}

@@ -1,0 +1,37 @@
+/*
+ * The device key: one Ed25519 key pair per store, made by `evcap init` and
+ * kept in <store>/keys/ (device.key mode 0600, device.pub in minisign's .pub
+ * format). Field devices sign bundle manifests with it; the office trusts
+ * the public half with `evcap key trust`.
+ */
+#ifndef EVCAP_DEVKEY_H
+#define EVCAP_DEVKEY_H
+
+#include <stddef.h>
+
+#include "minisign.h"
+#include "util.h"
+
+#define DEVKEY_DIR "keys"
+#define DEVKEY_SECRET "device.key"
+#define DEVKEY_PUBLIC "device.pub"
+
+/* Creates the key pair under store_dir/keys unless it exists (idempotent;
+ * a missing device.pub is rewritten from the secret key). *created (may be
+ * NULL) tells whether a new pair was made. The secret never leaves this
+ * function except in its 0600 file. */
+int devkey_ensure(const char *store_dir, int *created, char *err, size_t errlen) WUR;
+
+/* Loads the secret key; the caller wipes it with minisign_secret_wipe.
+ * Refuses a key file readable by group or others. */
+int devkey_load_secret(const char *store_dir, struct minisign_secret *sec, char *err,
+		       size_t errlen) WUR;
+
+/* Loads the public key. */
+int devkey_load_pub(const char *store_dir, struct minisign_pub *pub, char *err,
+		    size_t errlen) WUR;
+
+/* The path of the public key file (malloc'd). */
+char *devkey_pub_path(const char *store_dir);
+
+#endif

@@ -1,0 +1,752 @@
+/*
+ * The pull driver. Order per bundle: manifest and signature (both size
+ * capped), manifest validation (bundle.c), signature against trusted_keys,
+ * foreign custody continuity, every blob downloaded into a staging file
+ * named by its validated SHA-256 (resumed from where an earlier attempt
+ * stopped) and verified, then the blobs placed through the store's blob
+ * writer, then one transaction for every row. Nothing from the manifest is
+ * used as a path: staging names and target keys come from checked hex.
+ */
+#include "pull.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "bundle.h"
+#include "custody.h"
+#include "fsutil.h"
+#include "log.h"
+#include "minisign.h"
+#include "sync.h"
+#include "timeutil.h"
+
+#define PULL_MAX_BUNDLES 10000
+#define PULL_MAX_KEYS 200000
+#define PULL_GET_TRIES 6
+#define PULL_CHUNK (256 * 1024)
+#define PULL_STAGING "pull-tmp"
+
+/* ---- listing ---- */
+
+struct listing {
+	size_t prefix_len;
+	char **ids;
+	size_t n;
+};
+
+static int list_each(void *ctx, const char *key, uint64_t size)
+{
+	(void)size;
+	struct listing *l = ctx;
+	const char *rest = key + l->prefix_len;
+	const char *slash = strchr(rest, '/');
+	if (!slash || strcmp(slash + 1, BUNDLE_COMMITTED) != 0)
+		return 0;
+	char *id = xstrndup(rest, (size_t)(slash - rest));
+	if (!bundle_id_valid(id) || l->n >= PULL_MAX_BUNDLES) {
+		free(id);
+		return l->n >= PULL_MAX_BUNDLES ? EV_ELIMIT : 0;
+	}
+	l->ids = xrealloc(l->ids, (l->n + 1) * sizeof *l->ids);
+	l->ids[l->n++] = id;
+	return 0;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* ---- small sinks ---- */
+
+static int buf_sink(void *ctx, const void *p, size_t n)
+{
+	return buf_append(ctx, p, n) ? EV_ELIMIT : 0;
+}
+
+struct file_sink {
+	int fd;
+	struct sha256 *h;
+	uint64_t have, want;
+};
+
+static int file_sink_write(void *ctx, const void *p, size_t n)
+{
+	struct file_sink *f = ctx;
+	if (f->have + n > f->want)
+		return EV_ECORRUPT; /* longer than the manifest says */
+	if (fs_write_all(f->fd, p, n) < 0)
+		return EV_EIO;
+	sha256_update(f->h, p, n);
+	f->have += n;
+	return 0;
+}
+
+/* ---- one bundle ---- */
+
+struct pull_ctx {
+	struct store *s;
+	struct target *t;
+	const struct pull_opts *o;
+	char case_key[64];
+	char *staging;
+};
+
+static char *staging_path(struct pull_ctx *pc, const char *sha)
+{
+	return xasprintf("%s/%s.part", pc->staging, sha);
+}
+
+/*
+ * Downloads one blob into its staging file, resuming after whatever an
+ * earlier attempt left, and checks size and SHA-256. A blob that does not
+ * match is deleted and reported as EV_ECORRUPT.
+ */
+static int fetch_blob(struct pull_ctx *pc, const struct bundle_blob *b, char *err, size_t errlen)
+{
+	char key[BUNDLE_BLOB_KEY_LEN], got[SHA256_HEX_LEN + 1];
+	char *path = staging_path(pc, b->sha256);
+	char *chunk = NULL;
+	struct file_sink f = {.fd = -1, .h = sha256_new(), .want = b->size};
+	struct stat st;
+	int rc = 0;
+
+	bundle_blob_key(b->sha256, key);
+	f.fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (f.fd < 0 || fstat(f.fd, &st) < 0) {
+		rc = err_set(err, errlen, EV_EIO, "%s: %s", path, strerror(errno));
+		goto out;
+	}
+	if ((uint64_t)st.st_size > b->size && ftruncate(f.fd, 0) < 0) {
+		rc = err_set(err, errlen, EV_EIO, "%s: %s", path, strerror(errno));
+		goto out;
+	}
+	/* re-hash what an earlier attempt already fetched */
+	chunk = xmalloc(PULL_CHUNK);
+	for (;;) {
+		ssize_t r = fs_read_full(f.fd, chunk, PULL_CHUNK);
+		if (r < 0) {
+			rc = err_set(err, errlen, EV_EIO, "%s: %s", path, strerror(errno));
+			goto out;
+		}
+		if (r == 0)
+			break;
+		sha256_update(f.h, chunk, (size_t)r);
+		f.have += (uint64_t)r;
+	}
+	if (f.have > b->size) {
+		rc = err_set(err, errlen, EV_EIO, "%s: staging file grew", path);
+		goto out;
+	}
+	for (int tries = 0; f.have < b->size || tries == 0; tries++) {
+		uint64_t before = f.have;
+		rc = target_get(pc->t, key, f.have, b->size, file_sink_write, &f, err, errlen);
+		if (rc == 0 || (rc != EV_ENET && rc != EV_EIO))
+			break;
+		if (f.have == before && tries + 1 >= PULL_GET_TRIES)
+			break;
+		log_info("blob %.12s: transfer cut at %llu of %llu bytes; resuming", b->sha256,
+			 (unsigned long long)f.have, (unsigned long long)b->size);
+	}
+	if (rc == EV_ECORRUPT || (rc == 0 && f.have != b->size)) {
+		rc = err_set(err, errlen, EV_ECORRUPT,
+			     "blob %s on the target is not %llu bytes as the manifest says", key,
+			     (unsigned long long)b->size);
+	} else if (rc == EV_ELIMIT) {
+		rc = err_set(err, errlen, EV_ECORRUPT,
+			     "blob %s on the target is larger than the manifest says", key);
+	}
+	if (rc)
+		goto out;
+	uint8_t d[SHA256_LEN];
+	sha256_final(f.h, d);
+	hex_encode(d, SHA256_LEN, got);
+	if (strcmp(got, b->sha256) != 0)
+		rc = err_set(err, errlen, EV_ECORRUPT,
+			     "blob %s on the target does not match its SHA-256 (it hashes to %.16s...): "
+			     "damaged or altered",
+			     key, got);
+out:
+	if (f.fd >= 0)
+		close(f.fd);
+	/* a partial download is kept for resume; a wrong one never */
+	if (rc && rc != EV_ENET && rc != EV_EIO)
+		unlink(path);
+	sha256_free(f.h);
+	free(chunk);
+	free(path);
+	return rc;
+}
+
+/* Moves a verified staging file into the store through its blob writer
+ * (which hashes again and places it durably). */
+static int place_blob(struct pull_ctx *pc, const struct bundle_blob *b, char *err, size_t errlen)
+{
+	char *path = staging_path(pc, b->sha256);
+	char hex[SHA256_HEX_LEN + 1];
+	uint64_t size;
+	int existed, rc, fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	struct blob_writer *w = NULL;
+	char *chunk = xmalloc(PULL_CHUNK);
+	if (fd < 0) {
+		rc = err_set(err, errlen, EV_EIO, "%s: %s", path, strerror(errno));
+		goto out;
+	}
+	if ((rc = store_blob_begin(pc->s, &w, err, errlen)))
+		goto out;
+	for (;;) {
+		ssize_t r = fs_read_full(fd, chunk, PULL_CHUNK);
+		if (r < 0) {
+			rc = err_set(err, errlen, EV_EIO, "%s: %s", path, strerror(errno));
+			goto out;
+		}
+		if (r == 0)
+			break;
+		if ((rc = store_blob_write(w, chunk, (size_t)r, err, errlen)))
+			goto out;
+	}
+	rc = store_blob_commit(w, hex, &size, &existed, err, errlen);
+	w = NULL;
+	if (!rc && strcmp(hex, b->sha256) != 0)
+		rc = err_set(err, errlen, EV_ECORRUPT, "blob %s changed while being placed", b->sha256);
+	if (!rc)
+		unlink(path);
+out:
+	if (w)
+		store_blob_abort(w);
+	if (fd >= 0)
+		close(fd);
+	free(chunk);
+	free(path);
+	return rc;
+}
+
+/* Looks up a trusted key by id: 1 found, 0 not. */
+static int trusted_key(struct store *s, const char *kid, struct minisign_pub *pub)
+{
+	int found = 0;
+	sqlite3_stmt *st = store_prepare(s, "SELECT public_key FROM trusted_keys WHERE key_id = ?",
+					 NULL, 0);
+	if (!st)
+		return 0;
+	sqlite3_bind_text(st, 1, kid, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		const char *pk = (const char *)sqlite3_column_text(st, 0);
+		found = pk && minisign_pub_parse(pk, strlen(pk), pub, NULL, 0) == 0;
+	}
+	sqlite3_finalize(st);
+	return found;
+}
+
+/*
+ * Authenticates the manifest bytes. With a trusted key this runs before
+ * the manifest is parsed at all (m is NULL then); a key not trusted yet
+ * can only come from the manifest itself, so that path needs m and
+ * --trust-new. *is_new is set when such a key was accepted.
+ */
+static int check_signature(struct pull_ctx *pc, struct bundle_manifest *m, const struct buf *mtext,
+			   const struct minisign_sig *sig, int *is_new, char *err, size_t errlen)
+{
+	struct minisign_pub pub;
+	char kid[MINISIGN_KEYID_HEX], e2[256];
+	int rc;
+	*is_new = 0;
+	minisign_keyid_hex(sig->keyid, kid);
+	if (m && strcmp(kid, m->key_id) != 0)
+		return err_set(err, errlen, EV_EAUTH,
+			       "the manifest names key %s but is signed by key %s", m->key_id, kid);
+	if (!trusted_key(pc->s, kid, &pub)) {
+		if (!m)
+			return EV_ENOENT; /* the caller parses the manifest and comes back */
+		if (minisign_pub_parse(m->public_key, strlen(m->public_key), &pub, NULL, 0) ||
+		    memcmp(pub.keyid, sig->keyid, MINISIGN_KEYID_LEN) != 0)
+			return err_set(err, errlen, EV_EAUTH,
+				       "signed by key %s, which is not trusted here, and the manifest's "
+				       "own public key does not match it",
+				       kid);
+		if (!pc->o->trust_new)
+			return err_set(err, errlen, EV_EAUTH,
+				       "signed by device key %s (device %s), which this office does not "
+				       "trust; compare it with 'evcap key show' on that device, then run "
+				       "'evcap key trust FILE' or pull again with --trust-new",
+				       kid, m->device_id);
+		*is_new = 1;
+	}
+	if ((rc = minisign_verify(&pub, sig, mtext->data, mtext->len, e2, sizeof e2)))
+		return err_set(err, errlen, EV_EAUTH, "manifest signature check failed: %s", e2);
+	return 0;
+}
+
+/* The custody events must not contradict events of the same device that
+ * earlier bundles brought. */
+static int check_foreign_chain(struct pull_ctx *pc, struct bundle_manifest *m, char *err,
+			       size_t errlen)
+{
+	sqlite3_stmt *st = store_prepare(
+		pc->s, "SELECT hash FROM foreign_custody WHERE device_id = ? AND seq = ?", err, errlen);
+	int rc = 0;
+	if (!st)
+		return EV_EDB;
+	size_t i;
+	json_t *e;
+	json_array_foreach(m->events, i, e) {
+		int64_t seq = json_integer_value(json_object_get(e, "seq"));
+		const char *hash = json_string_value(json_object_get(e, "hash"));
+		const char *prev = json_string_value(json_object_get(e, "prev_hash"));
+		for (int k = 0; k < 2 && !rc; k++) {
+			/* k = 0: the same event seen before; k = 1: its predecessor */
+			if (k == 1 && (i > 0 || seq <= 1))
+				break;
+			sqlite3_reset(st);
+			sqlite3_bind_text(st, 1, m->device_id, -1, SQLITE_STATIC);
+			sqlite3_bind_int64(st, 2, k ? seq - 1 : seq);
+			if (sqlite3_step(st) == SQLITE_ROW) {
+				const char *had = (const char *)sqlite3_column_text(st, 0);
+				if (had && strcmp(had, k ? prev : hash) != 0)
+					rc = err_set(err, errlen, EV_ECORRUPT,
+						     "custody event %lld of device %s contradicts the "
+						     "chain imported before (the device's log was "
+						     "rewritten)",
+						     (long long)seq, m->device_id);
+			}
+		}
+		if (rc)
+			break;
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+static int step_done(struct store *s, sqlite3_stmt *st, const char *what, char *err, size_t errlen)
+{
+	int r = sqlite3_step(st);
+	if (r != SQLITE_DONE)
+		return err_set(err, errlen, EV_EDB, "cannot import %s: %s", what,
+			       sqlite3_errmsg(store_db(s)));
+	return 0;
+}
+
+static char *insert_sql(const char *table, const struct bundle_table *t, const char *extra_cols,
+			const char *extra_vals, int or_ignore)
+{
+	char *cols = bundle_col_list(t, NULL);
+	struct buf q;
+	buf_init(&q, 1 << 16);
+	for (size_t i = 0; i < t->n; i++)
+		if (buf_puts(&q, i ? ",?" : "?"))
+			abort();
+	char *sql = xasprintf("INSERT %sINTO %s(%s, %s) VALUES (%s, %s)", or_ignore ? "OR IGNORE " : "",
+			      table, cols, extra_cols, q.data, extra_vals);
+	buf_free(&q);
+	free(cols);
+	return sql;
+}
+
+/* Imports the validated, verified bundle: one transaction. */
+static int import_bundle(struct pull_ctx *pc, struct bundle_manifest *m, const char *manifest_sha,
+			 int new_key, int *n_items, int *n_had, char *err, size_t errlen)
+{
+	struct store *s = pc->s;
+	sqlite3_stmt *st = NULL;
+	char *sql = NULL, now_iso[32];
+	int rc;
+	double now = time_now();
+	int64_t case_id;
+	time_format_iso(now, now_iso);
+	*n_items = *n_had = 0;
+
+	if ((rc = store_begin(s, err, errlen)))
+		return rc;
+	/* the case: kept as it is when the office already has it */
+	case_id = store_case_id(s, m->case_number);
+	if (case_id < 0) {
+		rc = err_set(err, errlen, EV_EDB, "cannot look up case %s", m->case_number);
+		goto fail;
+	}
+	if (case_id == 0) {
+		sql = insert_sql("cases", &bundle_case_cols, "key, origin", "?, 'pulled'", 0);
+		st = store_prepare(s, sql, err, errlen);
+		if (!st) {
+			rc = EV_EDB;
+			goto fail;
+		}
+		bundle_bind_row(st, 1, &bundle_case_cols, m->case_obj);
+		sqlite3_bind_text(st, (int)bundle_case_cols.n + 1, m->case_key, -1, SQLITE_STATIC);
+		if ((rc = step_done(s, st, "the case", err, errlen)))
+			goto fail;
+		case_id = sqlite3_last_insert_rowid(store_db(s));
+		sqlite3_finalize(st);
+		st = NULL;
+		free(sql);
+		sql = NULL;
+	}
+
+	/* sites by name, kept when the office has them */
+	size_t i;
+	json_t *o;
+	sql = insert_sql("sites", &bundle_site_cols, "case_id", "?", 1);
+	st = store_prepare(s, sql, err, errlen);
+	if (!st) {
+		rc = EV_EDB;
+		goto fail;
+	}
+	json_array_foreach(m->sites, i, o) {
+		sqlite3_reset(st);
+		bundle_bind_row(st, 1, &bundle_site_cols, o);
+		sqlite3_bind_int64(st, (int)bundle_site_cols.n + 1, case_id);
+		if ((rc = step_done(s, st, "a site", err, errlen)))
+			goto fail;
+	}
+	sqlite3_finalize(st);
+	st = NULL;
+	free(sql);
+
+	/* items: an item the office already has (same SHA-256) is not doubled */
+	sql = insert_sql("items", &bundle_item_cols, "case_id, site_id, origin, bundle_id",
+			 "?, (SELECT id FROM sites WHERE case_id = ? AND name = ?), 'pulled', ?", 1);
+	st = store_prepare(s, sql, err, errlen);
+	sqlite3_stmt *nst = store_prepare(s,
+					  "INSERT INTO notes(item_id, text, author, created_at, origin)"
+					  " VALUES (?, ?, ?, ?, 'pulled')",
+					  err, errlen);
+	if (!st || !nst) {
+		sqlite3_finalize(nst);
+		rc = EV_EDB;
+		goto fail;
+	}
+	int n = (int)bundle_item_cols.n;
+	json_array_foreach(m->items, i, o) {
+		sqlite3_reset(st);
+		bundle_bind_row(st, 1, &bundle_item_cols, o);
+		sqlite3_bind_int64(st, n + 1, case_id);
+		sqlite3_bind_int64(st, n + 2, case_id);
+		json_t *site = json_object_get(o, "site");
+		if (json_is_string(site))
+			sqlite3_bind_text(st, n + 3, json_string_value(site), -1, SQLITE_TRANSIENT);
+		else
+			sqlite3_bind_null(st, n + 3);
+		sqlite3_bind_text(st, n + 4, m->bundle_id, -1, SQLITE_STATIC);
+		if ((rc = step_done(s, st, "an item", err, errlen))) {
+			sqlite3_finalize(nst);
+			goto fail;
+		}
+		if (sqlite3_changes(store_db(s)) == 0) {
+			(*n_had)++;
+			continue;
+		}
+		(*n_items)++;
+		int64_t item_id = sqlite3_last_insert_rowid(store_db(s));
+		size_t k;
+		json_t *note;
+		json_array_foreach(json_object_get(o, "notes"), k, note) {
+			sqlite3_reset(nst);
+			sqlite3_bind_int64(nst, 1, item_id);
+			bundle_bind_row(nst, 2, &bundle_note_cols, note);
+			if ((rc = step_done(s, nst, "a note", err, errlen))) {
+				sqlite3_finalize(nst);
+				goto fail;
+			}
+		}
+	}
+	sqlite3_finalize(nst);
+	sqlite3_finalize(st);
+	st = NULL;
+	free(sql);
+
+	sql = insert_sql("readings", &bundle_reading_cols, "case_id, site_id, origin",
+			 "?, (SELECT id FROM sites WHERE case_id = ? AND name = ?), 'pulled'", 1);
+	st = store_prepare(s, sql, err, errlen);
+	if (!st) {
+		rc = EV_EDB;
+		goto fail;
+	}
+	n = (int)bundle_reading_cols.n;
+	json_array_foreach(m->readings, i, o) {
+		sqlite3_reset(st);
+		bundle_bind_row(st, 1, &bundle_reading_cols, o);
+		sqlite3_bind_int64(st, n + 1, case_id);
+		sqlite3_bind_int64(st, n + 2, case_id);
+		json_t *site = json_object_get(o, "site");
+		if (json_is_string(site))
+			sqlite3_bind_text(st, n + 3, json_string_value(site), -1, SQLITE_TRANSIENT);
+		else
+			sqlite3_bind_null(st, n + 3);
+		if ((rc = step_done(s, st, "a reading", err, errlen)))
+			goto fail;
+	}
+	sqlite3_finalize(st);
+	st = NULL;
+	free(sql);
+	sql = NULL;
+
+	st = store_prepare(s,
+			   "INSERT OR IGNORE INTO foreign_custody(device_id, seq, event, prev_hash, hash,"
+			   " bundle_id) VALUES (?, ?, ?, ?, ?, ?)",
+			   err, errlen);
+	if (!st) {
+		rc = EV_EDB;
+		goto fail;
+	}
+	json_array_foreach(m->events, i, o) {
+		sqlite3_reset(st);
+		sqlite3_bind_text(st, 1, m->device_id, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 2, json_integer_value(json_object_get(o, "seq")));
+		json_t *ev = json_object_get(o, "event");
+		sqlite3_bind_text(st, 3, json_string_value(ev), (int)json_string_length(ev),
+				  SQLITE_STATIC);
+		sqlite3_bind_text(st, 4, json_string_value(json_object_get(o, "prev_hash")), -1,
+				  SQLITE_STATIC);
+		sqlite3_bind_text(st, 5, json_string_value(json_object_get(o, "hash")), -1,
+				  SQLITE_STATIC);
+		sqlite3_bind_text(st, 6, m->bundle_id, -1, SQLITE_STATIC);
+		if ((rc = step_done(s, st, "a custody event", err, errlen)))
+			goto fail;
+	}
+	sqlite3_finalize(st);
+	st = NULL;
+
+	if (new_key) {
+		st = store_prepare(s,
+				   "INSERT INTO trusted_keys(key_id, public_key, comment, added_at)"
+				   " VALUES (?, ?, ?, ?)",
+				   err, errlen);
+		if (!st) {
+			rc = EV_EDB;
+			goto fail;
+		}
+		char *comment = xasprintf("trusted on first use (--trust-new) from bundle %s of "
+					  "device %s",
+					  m->bundle_id, m->device_id);
+		sqlite3_bind_text(st, 1, m->key_id, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, m->public_key, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 3, comment, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_text(st, 4, now_iso, -1, SQLITE_STATIC);
+		free(comment);
+		if ((rc = step_done(s, st, "the device key", err, errlen)))
+			goto fail;
+		sqlite3_finalize(st);
+		st = NULL;
+		json_t *d = json_object();
+		json_object_set_new(d, "key_id", json_string(m->key_id));
+		json_object_set_new(d, "public_key", json_string(m->public_key));
+		json_object_set_new(d, "device_id", json_string(m->device_id));
+		json_object_set_new(d, "how", json_string("trust-new"));
+		rc = custody_append(s, now, pc->o->actor, "key trust", NULL, NULL, d, NULL, err,
+				    errlen);
+		json_decref(d);
+		if (rc)
+			goto fail;
+	}
+
+	st = store_prepare(s,
+			   "INSERT INTO bundles(bundle_id, case_id, target, direction, manifest_sha256,"
+			   " device_id, first_seq, last_seq, created_at, committed_at)"
+			   " VALUES (?, ?, ?, 'in', ?, ?, ?, ?, ?, ?)",
+			   err, errlen);
+	if (!st) {
+		rc = EV_EDB;
+		goto fail;
+	}
+	json_t *first = json_array_get(m->events, 0);
+	sqlite3_bind_text(st, 1, m->bundle_id, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, case_id);
+	sqlite3_bind_text(st, 3, target_url(pc->t), -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, manifest_sha, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 5, m->device_id, -1, SQLITE_STATIC);
+	if (first)
+		sqlite3_bind_int64(st, 6, json_integer_value(json_object_get(first, "seq")));
+	else
+		sqlite3_bind_null(st, 6);
+	sqlite3_bind_int64(st, 7, m->head_seq);
+	sqlite3_bind_text(st, 8, m->created_at, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 9, now_iso, -1, SQLITE_STATIC);
+	if ((rc = step_done(s, st, "the bundle record", err, errlen)))
+		goto fail;
+	sqlite3_finalize(st);
+	st = NULL;
+
+	json_t *d = json_object();
+	json_object_set_new(d, "target", json_string(target_url(pc->t)));
+	json_object_set_new(d, "bundle_id", json_string(m->bundle_id));
+	json_object_set_new(d, "device_id", json_string(m->device_id));
+	json_object_set_new(d, "key_id", json_string(m->key_id));
+	json_object_set_new(d, "manifest_sha256", json_string(manifest_sha));
+	json_object_set_new(d, "items", json_integer(*n_items));
+	json_object_set_new(d, "events", json_integer((json_int_t)json_array_size(m->events)));
+	rc = custody_append(s, now, pc->o->actor, "pull", m->case_number, NULL, d, NULL, err, errlen);
+	json_decref(d);
+	if (rc)
+		goto fail;
+	return store_commit(s, err, errlen);
+fail:
+	sqlite3_finalize(st);
+	free(sql);
+	store_rollback(s);
+	return rc;
+}
+
+static int fetch_small(struct pull_ctx *pc, const char *bundle_id, const char *name, size_t max,
+		       struct buf *out, char *err, size_t errlen)
+{
+	char *key = bundle_object_key(pc->case_key, bundle_id, name);
+	char e2[512];
+	int rc = EV_ENET;
+	for (int tries = 0; tries < PULL_GET_TRIES && (rc == EV_ENET || rc == EV_EIO); tries++) {
+		buf_reset(out);
+		rc = target_get(pc->t, key, 0, max, buf_sink, out, e2, sizeof e2);
+	}
+	if (rc == EV_ELIMIT)
+		err_set(err, errlen, rc, "%s is larger than the %zu bytes allowed", name, max);
+	else if (rc)
+		err_set(err, errlen, rc, "%s: %s", name, e2);
+	free(key);
+	return rc;
+}
+
+static int pull_bundle(struct pull_ctx *pc, const char *bundle_id, int *n_items, char *msg,
+		       size_t msglen)
+{
+	struct buf mtext, stext;
+	struct bundle_manifest *m = NULL;
+	char msha[SHA256_HEX_LEN + 1];
+	int rc, new_key = 0, n_had = 0;
+	buf_init(&mtext, BUNDLE_MANIFEST_MAX);
+	buf_init(&stext, MINISIGN_SIGFILE_MAX);
+	*n_items = 0;
+
+	if ((rc = fetch_small(pc, bundle_id, BUNDLE_MANIFEST, BUNDLE_MANIFEST_MAX, &mtext, msg,
+			      msglen)) ||
+	    (rc = fetch_small(pc, bundle_id, BUNDLE_SIGNATURE, MINISIGN_SIGFILE_MAX, &stext, msg,
+			      msglen)))
+		goto out;
+	struct minisign_sig sig;
+	char e2[512];
+	if ((rc = minisign_sig_parse(stext.data, stext.len, &sig, e2, sizeof e2))) {
+		rc = err_set(msg, msglen, EV_EAUTH, "signature file: %s", e2);
+		goto out;
+	}
+	/* signature first when the key is known: nothing unauthenticated is
+	 * parsed further than the signature file */
+	rc = check_signature(pc, NULL, &mtext, &sig, &new_key, msg, msglen);
+	if (rc && rc != EV_ENOENT)
+		goto out;
+	if ((rc = bundle_manifest_parse(mtext.data, mtext.len, pc->case_key, bundle_id, &m, msg,
+					msglen)))
+		goto out;
+	/* again with the parsed manifest: its named key must be the signer,
+	 * and an untrusted key is accepted only with --trust-new */
+	if ((rc = check_signature(pc, m, &mtext, &sig, &new_key, msg, msglen)))
+		goto out;
+	if ((rc = check_foreign_chain(pc, m, msg, msglen)))
+		goto out;
+	sha256_hex(mtext.data, mtext.len, msha);
+	/* every blob fetched and verified before any is placed */
+	for (size_t i = 0; i < m->n_blobs; i++) {
+		if (store_has_blob(pc->s, m->blobs[i].sha256))
+			continue;
+		if ((rc = fetch_blob(pc, &m->blobs[i], msg, msglen)))
+			goto out;
+	}
+	for (size_t i = 0; i < m->n_blobs; i++) {
+		if (store_has_blob(pc->s, m->blobs[i].sha256))
+			continue;
+		if ((rc = place_blob(pc, &m->blobs[i], msg, msglen)))
+			goto out;
+	}
+	if ((rc = import_bundle(pc, m, msha, new_key, n_items, &n_had, msg, msglen)))
+		goto out;
+	char kid[MINISIGN_KEYID_HEX];
+	snprintf(kid, sizeof kid, "%s", m->key_id);
+	snprintf(msg, msglen,
+		 "imported %d items (%d already here), %zu readings, %zu custody events from device "
+		 "%s, signed by key %s%s",
+		 *n_items, n_had, json_array_size(m->readings), json_array_size(m->events),
+		 m->device_id, kid, new_key ? " (now trusted)" : "");
+out:
+	if (rc && m && rc != EV_ENET) {
+		/* staged copies of a refused bundle are not kept */
+		for (size_t i = 0; i < m->n_blobs; i++) {
+			char *p = staging_path(pc, m->blobs[i].sha256);
+			unlink(p);
+			free(p);
+		}
+	}
+	bundle_manifest_free(m);
+	buf_free(&mtext);
+	buf_free(&stext);
+	return rc;
+}
+
+static int bundle_known(struct store *s, const char *bundle_id)
+{
+	int known = 0;
+	sqlite3_stmt *st = store_prepare(s, "SELECT 1 FROM bundles WHERE bundle_id = ?", NULL, 0);
+	if (st) {
+		sqlite3_bind_text(st, 1, bundle_id, -1, SQLITE_STATIC);
+		known = sqlite3_step(st) == SQLITE_ROW;
+		sqlite3_finalize(st);
+	}
+	return known;
+}
+
+int pull_run(struct store *s, const struct pull_opts *o, struct pull_report *rep, char *err,
+	     size_t errlen)
+{
+	struct pull_ctx pc = {.s = s, .o = o};
+	struct listing l = {0};
+	char *prefix = NULL;
+	int rc, lock = -1, any_refused = 0;
+	memset(rep, 0, sizeof *rep);
+	if (!o->case_number || !*o->case_number)
+		return err_set(err, errlen, EV_EINVAL, "pull needs --case CASE");
+	if ((lock = sync_lock(s, err, errlen)) < 0)
+		return lock;
+	store_case_key(o->case_number, pc.case_key);
+	pc.staging = xasprintf("%s/" PULL_STAGING, store_dir(s));
+	if ((rc = fs_mkdir_p(pc.staging, 0700, err, errlen)))
+		goto out;
+	if ((rc = target_open(o->target_url, &o->topts, &pc.t, err, errlen)))
+		goto out;
+	prefix = bundle_case_prefix(pc.case_key);
+	l.prefix_len = strlen(prefix);
+	if ((rc = target_list(pc.t, prefix, PULL_MAX_KEYS, list_each, &l, err, errlen)))
+		goto out;
+	qsort(l.ids, l.n, sizeof *l.ids, cmp_str);
+	rep->bundles_seen = (int)l.n;
+	for (size_t i = 0; i < l.n; i++) {
+		char msg[1024];
+		int n_items = 0;
+		if (bundle_known(s, l.ids[i])) {
+			rep->already++;
+			continue;
+		}
+		rc = pull_bundle(&pc, l.ids[i], &n_items, msg, sizeof msg);
+		if (rc) {
+			rep->refused++;
+			any_refused = 1;
+		} else {
+			rep->imported++;
+			rep->items += n_items;
+		}
+		if (o->report)
+			o->report(o->report_ctx, l.ids[i], rc != 0, msg);
+	}
+	rc = any_refused ? err_set(err, errlen, EV_ECORRUPT, "%d of %d bundles refused",
+				   rep->refused, rep->bundles_seen)
+			 : 0;
+out:
+	for (size_t i = 0; i < l.n; i++)
+		free(l.ids[i]);
+	free(l.ids);
+	free(prefix);
+	target_free(pc.t);
+	free(pc.staging);
+	sync_unlock(lock);
+	return rc;
+}

@@ -1,0 +1,42 @@
+/*
+ * evcap pull (office side): lists a case's committed bundles on a target
+ * and, for each one not imported yet, fetches and validates the manifest,
+ * checks its signature against the trusted device keys, downloads and
+ * verifies every blob, re-checks the foreign custody chain, and only then
+ * imports the bundle in one transaction. A bundle that fails any check is
+ * refused whole and nothing of it is imported.
+ */
+#ifndef EVCAP_PULL_H
+#define EVCAP_PULL_H
+
+#include "store.h"
+#include "target.h"
+#include "util.h"
+
+struct pull_opts {
+	const char *target_url;
+	const char *case_number;
+	int trust_new;          /* trust (and record) an unknown device key */
+	struct target_opts topts;
+	const char *actor;
+	/* called once per bundle looked at: refused is 0 (imported) or 1;
+	 * msg says what was imported or why it was refused */
+	void (*report)(void *ctx, const char *bundle_id, int refused, const char *msg);
+	void *report_ctx;
+};
+
+struct pull_report {
+	int bundles_seen;     /* committed bundles on the target */
+	int imported;
+	int refused;
+	int already;          /* imported by an earlier pull */
+	int items;            /* items imported */
+};
+
+/* 0 when every bundle was imported or had been; EV_ECORRUPT when some were
+ * refused (each reported); another negative code when the target itself
+ * could not be read (err says why). */
+int pull_run(struct store *s, const struct pull_opts *o, struct pull_report *rep, char *err,
+	     size_t errlen) WUR;
+
+#endif

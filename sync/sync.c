@@ -1,0 +1,681 @@
+/*
+ * The sync driver. For each case it gathers the items not yet in a
+ * committed bundle for the target, the custody events since the last
+ * bundle and the new readings; uploads the blobs (each skipped when the
+ * target already has it with the same SHA-256); then writes the manifest,
+ * its minisign signature and COMMITTED, in that order, and records the
+ * bundle locally in one transaction with a custody event.
+ *
+ * sync_state holds one row per (target, object): state 'queued' ->
+ * 'uploading' (multipart: upload id and finished parts journalled) ->
+ * 'stored' (on the target) -> 'done' (named by a committed bundle).
+ */
+#include "sync.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include "bundle.h"
+#include "custody.h"
+#include "devkey.h"
+#include "log.h"
+#include "minisign.h"
+#include "timeutil.h"
+
+/* SQL that names an item's blob key, so "already bundled" is one join. */
+#define BLOB_KEY_SQL(col) \
+	"'blobs/sha256/' || substr(" col ",1,2) || '/' || substr(" col ",3,2) || '/' || " col
+
+int sync_lock(struct store *s, char *err, size_t errlen)
+{
+	char *path = xasprintf("%s/sync.lock", store_dir(s));
+	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	int rc = fd;
+	if (fd < 0) {
+		rc = err_set(err, errlen, EV_EIO, "%s: %s", path, strerror(errno));
+	} else if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		close(fd);
+		rc = err_set(err, errlen, EV_EEXIST,
+			     "another sync or pull is running on this store (%s is locked)", path);
+	}
+	free(path);
+	return rc;
+}
+
+void sync_unlock(int fd)
+{
+	if (fd >= 0)
+		close(fd); /* closing releases the flock */
+}
+
+/* ---- sync_state journal ---- */
+
+struct journal_ctx {
+	struct store *s;
+	const char *target;
+};
+
+static int state_set(struct store *s, const char *target, const char *object, const char *sha,
+		     const char *state, const char *last_error)
+{
+	char now[32];
+	time_format_iso(time_now(), now);
+	sqlite3_stmt *st = store_prepare(
+		s,
+		"INSERT INTO sync_state(target, object, sha256, state, last_error, updated_at)"
+		" VALUES (?1, ?2, ?3, ?4, ?5, ?6)"
+		" ON CONFLICT(target, object) DO UPDATE SET state = ?4, updated_at = ?6,"
+		" last_error = ?5,"
+		" attempts = attempts + (CASE WHEN ?5 IS NULL THEN 0 ELSE 1 END),"
+		" upload_id = CASE WHEN ?4 = 'failed' THEN upload_id ELSE NULL END,"
+		" parts_done = CASE WHEN ?4 = 'failed' THEN parts_done ELSE NULL END",
+		NULL, 0);
+	if (!st)
+		return EV_EDB;
+	sqlite3_bind_text(st, 1, target, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, object, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, sha, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, state, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 5, last_error, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 6, now, -1, SQLITE_STATIC);
+	int r = sqlite3_step(st);
+	sqlite3_finalize(st);
+	return r == SQLITE_DONE ? 0 : EV_EDB;
+}
+
+/* The state of an object, or "" if it has no row. */
+static void state_get(struct store *s, const char *target, const char *object, char out[16])
+{
+	out[0] = '\0';
+	sqlite3_stmt *st = store_prepare(
+		s, "SELECT state FROM sync_state WHERE target = ? AND object = ?", NULL, 0);
+	if (!st)
+		return;
+	sqlite3_bind_text(st, 1, target, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, object, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0))
+		snprintf(out, 16, "%s", (const char *)sqlite3_column_text(st, 0));
+	sqlite3_finalize(st);
+}
+
+static int journal_load(void *ctx, const char *key, char **upload_id, char **parts_json)
+{
+	struct journal_ctx *j = ctx;
+	*upload_id = *parts_json = NULL;
+	sqlite3_stmt *st = store_prepare(
+		j->s, "SELECT upload_id, parts_done FROM sync_state WHERE target = ? AND object = ?",
+		NULL, 0);
+	if (!st)
+		return EV_EDB;
+	sqlite3_bind_text(st, 1, j->target, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, key, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		if (sqlite3_column_text(st, 0))
+			*upload_id = xstrdup((const char *)sqlite3_column_text(st, 0));
+		if (sqlite3_column_text(st, 1))
+			*parts_json = xstrdup((const char *)sqlite3_column_text(st, 1));
+	}
+	sqlite3_finalize(st);
+	return 0;
+}
+
+static int journal_save(void *ctx, const char *key, const char *upload_id, const char *parts_json)
+{
+	struct journal_ctx *j = ctx;
+	char now[32];
+	time_format_iso(time_now(), now);
+	sqlite3_stmt *st = store_prepare(
+		j->s,
+		"UPDATE sync_state SET upload_id = ?1, parts_done = ?2, updated_at = ?3,"
+		" state = CASE WHEN ?1 IS NULL THEN state ELSE 'uploading' END"
+		" WHERE target = ?4 AND object = ?5",
+		NULL, 0);
+	if (!st)
+		return EV_EDB;
+	sqlite3_bind_text(st, 1, upload_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, parts_json, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, now, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, j->target, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 5, key, -1, SQLITE_STATIC);
+	int r = sqlite3_step(st);
+	sqlite3_finalize(st);
+	return r == SQLITE_DONE ? 0 : EV_EDB;
+}
+
+/* ---- gathering ---- */
+
+struct case_work {
+	int64_t case_id;
+	const char *number;
+	char key[64];
+	json_t *case_obj;
+	json_t *sites;
+	json_t *items;    /* manifest item objects (with "blob", "site", "notes") */
+	json_t *readings;
+	json_t *events;
+	int64_t first_seq, head_seq;
+	char head_hash[SHA256_HEX_LEN + 1];
+	int64_t last_reading_id;
+	int new_events;   /* events other than our own 'sync' records */
+};
+
+static void work_free(struct case_work *w)
+{
+	json_decref(w->case_obj);
+	json_decref(w->sites);
+	json_decref(w->items);
+	json_decref(w->readings);
+	json_decref(w->events);
+}
+
+static char *readings_meta_key(const char *target, const char *case_key)
+{
+	return xasprintf("sync.readings_sent:%s:%s", target, case_key);
+}
+
+static int gather_rows(struct store *s, const char *sql, int64_t case_id, const char *text_arg,
+		       int64_t int_arg, const struct bundle_table *t, json_t *arr,
+		       const char *extra_name, int64_t *max_id, char *err, size_t errlen)
+{
+	sqlite3_stmt *st = store_prepare(s, sql, err, errlen);
+	if (!st)
+		return EV_EDB;
+	/* a second parameter is bound only where the statement has one */
+	sqlite3_bind_int64(st, 1, case_id);
+	if (sqlite3_bind_parameter_count(st) >= 2) {
+		if (text_arg)
+			sqlite3_bind_text(st, 2, text_arg, -1, SQLITE_STATIC);
+		else
+			sqlite3_bind_int64(st, 2, int_arg);
+	}
+	int r;
+	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+		json_t *o = bundle_row_json(st, 0, t);
+		int c = (int)t->n;
+		if (extra_name) {
+			const char *v = (const char *)sqlite3_column_text(st, c);
+			json_object_set_new(o, extra_name, v ? json_string(v) : json_null());
+		}
+		if (max_id && sqlite3_column_int64(st, c + 1) > *max_id)
+			*max_id = sqlite3_column_int64(st, c + 1);
+		json_array_append_new(arr, o);
+	}
+	sqlite3_finalize(st);
+	if (r != SQLITE_DONE)
+		return err_set(err, errlen, EV_EDB, "reading the store: %s",
+			       sqlite3_errmsg(store_db(s)));
+	return 0;
+}
+
+static int gather_items(struct store *s, const char *target, struct case_work *w, char *err,
+			size_t errlen)
+{
+	char *cols = bundle_col_list(&bundle_item_cols, "i");
+	char *sql = xasprintf("SELECT %s, si.name, i.id FROM items i"
+			      " LEFT JOIN sites si ON si.id = i.site_id"
+			      " WHERE i.case_id = ?1 AND NOT EXISTS (SELECT 1 FROM sync_state ss"
+			      "  WHERE ss.target = ?2 AND ss.state = 'done'"
+			      "  AND ss.object = " BLOB_KEY_SQL("i.sha256") ")"
+			      " ORDER BY i.id",
+			      cols);
+	int rc = gather_rows(s, sql, w->case_id, target, 0, &bundle_item_cols, w->items, "site",
+			     NULL, err, errlen);
+	free(sql);
+	free(cols);
+	if (rc)
+		return rc;
+	/* each item's blob key and notes */
+	size_t i;
+	json_t *it;
+	sqlite3_stmt *st = store_prepare(s,
+					 "SELECT n.text, n.author, n.created_at FROM notes n"
+					 " JOIN items i ON i.id = n.item_id WHERE i.sha256 = ?"
+					 " ORDER BY n.id",
+					 err, errlen);
+	if (!st)
+		return EV_EDB;
+	json_array_foreach(w->items, i, it) {
+		const char *sha = json_string_value(json_object_get(it, "sha256"));
+		char key[BUNDLE_BLOB_KEY_LEN];
+		if (!sha || !sha256_hex_valid(sha)) {
+			sqlite3_finalize(st);
+			return err_set(err, errlen, EV_ECORRUPT,
+				       "an item of case %s has no valid SHA-256; run evcap verify",
+				       w->number);
+		}
+		bundle_blob_key(sha, key);
+		json_object_set_new(it, "blob", json_string(key));
+		json_t *notes = json_array();
+		sqlite3_reset(st);
+		sqlite3_bind_text(st, 1, sha, -1, SQLITE_STATIC);
+		while (sqlite3_step(st) == SQLITE_ROW)
+			json_array_append_new(notes, bundle_row_json(st, 0, &bundle_note_cols));
+		json_object_set_new(it, "notes", notes);
+	}
+	sqlite3_finalize(st);
+	return 0;
+}
+
+static int gather(struct store *s, const char *target, struct case_work *w, char *err,
+		  size_t errlen)
+{
+	int rc;
+	char *cols, *sql;
+	w->items = json_array();
+	w->sites = json_array();
+	w->readings = json_array();
+	w->events = json_array();
+
+	/* the case itself */
+	cols = bundle_col_list(&bundle_case_cols, NULL);
+	sql = xasprintf("SELECT %s FROM cases WHERE id = ?1", cols);
+	json_t *tmp = json_array();
+	rc = gather_rows(s, sql, w->case_id, NULL, 0, &bundle_case_cols, tmp, NULL, NULL, err,
+			 errlen);
+	free(sql);
+	free(cols);
+	if (!rc && json_array_size(tmp) != 1)
+		rc = err_set(err, errlen, EV_ENOENT, "case %s vanished from the store", w->number);
+	if (!rc)
+		w->case_obj = json_incref(json_array_get(tmp, 0));
+	json_decref(tmp);
+	if (rc)
+		return rc;
+
+	cols = bundle_col_list(&bundle_site_cols, NULL);
+	sql = xasprintf("SELECT %s FROM sites WHERE case_id = ?1 AND ?2 = ?2 ORDER BY id", cols);
+	rc = gather_rows(s, sql, w->case_id, NULL, 0, &bundle_site_cols, w->sites, NULL, NULL, err,
+			 errlen);
+	free(sql);
+	free(cols);
+	if (rc)
+		return rc;
+
+	if ((rc = gather_items(s, target, w, err, errlen)))
+		return rc;
+
+	/* readings newer than the last bundle's */
+	char *mk = readings_meta_key(target, w->key);
+	char *v = store_meta_get(s, mk);
+	free(mk);
+	int64_t after = v ? strtoll(v, NULL, 10) : 0;
+	free(v);
+	w->last_reading_id = after;
+	cols = bundle_col_list(&bundle_reading_cols, "r");
+	sql = xasprintf("SELECT %s, si.name, r.id FROM readings r"
+			" LEFT JOIN sites si ON si.id = r.site_id"
+			" WHERE r.case_id = ?1 AND r.id > ?2 ORDER BY r.id",
+			cols);
+	rc = gather_rows(s, sql, w->case_id, NULL, after, &bundle_reading_cols, w->readings, "site",
+			 &w->last_reading_id, err, errlen);
+	free(sql);
+	free(cols);
+	if (rc)
+		return rc;
+
+	/* custody events of the case since the last bundle to this target */
+	int64_t last_seq = 0;
+	sqlite3_stmt *st = store_prepare(s,
+					 "SELECT COALESCE(MAX(last_seq), 0) FROM bundles"
+					 " WHERE direction = 'out' AND target = ? AND case_id = ?",
+					 err, errlen);
+	if (!st)
+		return EV_EDB;
+	sqlite3_bind_text(st, 1, target, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, w->case_id);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		last_seq = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	if ((rc = custody_head(s, w->head_hash, &w->head_seq)))
+		return err_set(err, errlen, rc, "cannot read the custody log");
+	st = store_prepare(s,
+			   "SELECT seq, event, prev_hash, hash, action FROM custody"
+			   " WHERE case_number = ? AND seq > ? AND seq <= ? ORDER BY seq",
+			   err, errlen);
+	if (!st)
+		return EV_EDB;
+	sqlite3_bind_text(st, 1, w->number, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, last_seq);
+	sqlite3_bind_int64(st, 3, w->head_seq);
+	int r;
+	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+		json_t *e = json_object();
+		int64_t seq = sqlite3_column_int64(st, 0);
+		json_object_set_new(e, "seq", json_integer(seq));
+		json_object_set_new(e, "event", json_stringn((const char *)sqlite3_column_text(st, 1),
+							     (size_t)sqlite3_column_bytes(st, 1)));
+		json_object_set_new(e, "prev_hash",
+				    json_string((const char *)sqlite3_column_text(st, 2)));
+		json_object_set_new(e, "hash", json_string((const char *)sqlite3_column_text(st, 3)));
+		json_array_append_new(w->events, e);
+		if (!w->first_seq)
+			w->first_seq = seq;
+		const char *action = (const char *)sqlite3_column_text(st, 4);
+		/* our own 'sync' records alone do not make a new bundle, or
+		 * every sync would cause the next */
+		if (!action || strcmp(action, "sync") != 0)
+			w->new_events++;
+	}
+	sqlite3_finalize(st);
+	if (r != SQLITE_DONE)
+		return err_set(err, errlen, EV_EDB, "reading the custody log: %s",
+			       sqlite3_errmsg(store_db(s)));
+	return 0;
+}
+
+/* ---- one case ---- */
+
+static int upload_blobs(struct store *s, struct target *t, struct case_work *w,
+			struct sync_report *rep, char *err, size_t errlen)
+{
+	const char *target = target_url(t);
+	struct journal_ctx jc = {s, target};
+	struct target_journal journal = {&jc, journal_load, journal_save};
+	size_t i;
+	json_t *it;
+	int rc = 0;
+	json_array_foreach(w->items, i, it) {
+		const char *sha = json_string_value(json_object_get(it, "sha256"));
+		const char *key = json_string_value(json_object_get(it, "blob"));
+		uint64_t size = (uint64_t)json_integer_value(json_object_get(it, "size"));
+		char state[16];
+		int present = 0;
+		state_get(s, target, key, state);
+		if (!strcmp(state, "stored")) {
+			rep->blobs_present++; /* sent by an earlier, unfinished run */
+			continue;
+		}
+		if (!state[0] && (rc = state_set(s, target, key, sha, "queued", NULL)))
+			return err_set(err, errlen, rc, "cannot journal %s: %s", key,
+				       sqlite3_errmsg(store_db(s)));
+		rc = target_stat(t, key, sha, size, &present, err, errlen);
+		if (!rc && present) {
+			rep->blobs_present++;
+		} else if (!rc) {
+			char *path = store_blob_path(s, sha);
+			log_debug("uploading %s (%llu bytes)", key, (unsigned long long)size);
+			rc = target_put_file(t, key, path, sha, size, &journal, err, errlen);
+			free(path);
+			if (!rc) {
+				rep->blobs_sent++;
+				rep->bytes_sent += size;
+			}
+		}
+		if (rc) {
+			/* remembered for the next attempt; the item stays queued */
+			if (state_set(s, target, key, sha, "failed", err))
+				log_warnx("cannot record the failure of %s", key);
+			return rc;
+		}
+		if ((rc = state_set(s, target, key, sha, "stored", NULL)))
+			return err_set(err, errlen, rc, "cannot journal %s: %s", key,
+				       sqlite3_errmsg(store_db(s)));
+	}
+	return 0;
+}
+
+static json_t *manifest_json(struct store *s, const struct case_work *w, const char *bundle_id,
+			     double now, const struct minisign_pub *pub)
+{
+	char created[32], kid[MINISIGN_KEYID_HEX];
+	struct buf pk;
+	json_t *m = json_object();
+	time_format_iso(now, created);
+	minisign_keyid_hex(pub->keyid, kid);
+	buf_init(&pk, 256);
+	if (minisign_pub_base64(pub, &pk))
+		abort(); /* 56 bytes into 256 */
+	json_object_set_new(m, "format", json_string(BUNDLE_FORMAT));
+	json_object_set_new(m, "format_version", json_integer(BUNDLE_FORMAT_VERSION));
+	json_object_set_new(m, "bundle_id", json_string(bundle_id));
+	json_object_set_new(m, "created_at", json_string(created));
+	json_object_set_new(m, "device_id", json_string(store_device_id(s)));
+	json_object_set_new(m, "public_key_id", json_string(kid));
+	json_object_set_new(m, "public_key", json_string(pk.data));
+	json_object_set_new(m, "case_key", json_string(w->key));
+	json_object_set(m, "case", w->case_obj);
+	json_object_set(m, "sites", w->sites);
+	json_object_set(m, "items", w->items);
+	json_object_set(m, "readings", w->readings);
+	json_t *c = json_object();
+	json_object_set(c, "events", w->events);
+	json_t *head = json_object();
+	json_object_set_new(head, "seq", json_integer(w->head_seq));
+	json_object_set_new(head, "hash", json_string(w->head_hash));
+	json_object_set_new(c, "head", head);
+	json_object_set_new(m, "custody", c);
+	buf_free(&pk);
+	return m;
+}
+
+static int record_bundle(struct store *s, const char *target, const struct case_work *w,
+			 const char *bundle_id, const char *manifest_key, const char *manifest_sha,
+			 double now, const char *actor, char *err, size_t errlen)
+{
+	char at[32];
+	int rc;
+	sqlite3_stmt *st = NULL;
+	time_format_iso(now, at);
+	if ((rc = store_begin(s, err, errlen)))
+		return rc;
+	st = store_prepare(s,
+			   "INSERT INTO bundles(bundle_id, case_id, target, direction, manifest_sha256,"
+			   " device_id, first_seq, last_seq, created_at, committed_at)"
+			   " VALUES (?, ?, ?, 'out', ?, ?, ?, ?, ?, ?)",
+			   err, errlen);
+	if (!st) {
+		rc = EV_EDB;
+		goto fail;
+	}
+	sqlite3_bind_text(st, 1, bundle_id, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, w->case_id);
+	sqlite3_bind_text(st, 3, target, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, manifest_sha, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 5, store_device_id(s), -1, SQLITE_STATIC);
+	if (w->first_seq)
+		sqlite3_bind_int64(st, 6, w->first_seq);
+	else
+		sqlite3_bind_null(st, 6);
+	sqlite3_bind_int64(st, 7, w->head_seq);
+	sqlite3_bind_text(st, 8, at, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 9, at, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) != SQLITE_DONE) {
+		rc = err_set(err, errlen, EV_EDB, "cannot record bundle %s: %s", bundle_id,
+			     sqlite3_errmsg(store_db(s)));
+		goto fail;
+	}
+	sqlite3_finalize(st);
+	st = NULL;
+	size_t i;
+	json_t *it;
+	json_array_foreach(w->items, i, it) {
+		const char *key = json_string_value(json_object_get(it, "blob"));
+		const char *sha = json_string_value(json_object_get(it, "sha256"));
+		if ((rc = state_set(s, target, key, sha, "done", NULL))) {
+			err_set(err, errlen, rc, "cannot journal %s", key);
+			goto fail;
+		}
+	}
+	if ((rc = state_set(s, target, manifest_key, manifest_sha, "done", NULL))) {
+		err_set(err, errlen, rc, "cannot journal %s", manifest_key);
+		goto fail;
+	}
+	if (json_array_size(w->readings)) {
+		char *mk = readings_meta_key(target, w->key);
+		char *v = xasprintf("%lld", (long long)w->last_reading_id);
+		rc = store_meta_set(s, mk, v, err, errlen);
+		free(mk);
+		free(v);
+		if (rc)
+			goto fail;
+	}
+	json_t *d = json_object();
+	json_object_set_new(d, "target", json_string(target));
+	json_object_set_new(d, "bundle_id", json_string(bundle_id));
+	json_object_set_new(d, "manifest_sha256", json_string(manifest_sha));
+	json_object_set_new(d, "items", json_integer((json_int_t)json_array_size(w->items)));
+	json_object_set_new(d, "events", json_integer((json_int_t)json_array_size(w->events)));
+	rc = custody_append(s, now, actor, "sync", w->number, NULL, d, NULL, err, errlen);
+	json_decref(d);
+	if (rc)
+		goto fail;
+	return store_commit(s, err, errlen);
+fail:
+	sqlite3_finalize(st);
+	store_rollback(s);
+	return rc;
+}
+
+static int sync_case(struct store *s, struct target *t, const struct minisign_secret *sec,
+		     struct case_work *w, const char *actor, struct sync_report *rep, char *err,
+		     size_t errlen)
+{
+	const char *target = target_url(t);
+	char bundle_id[64], msha[SHA256_HEX_LEN + 1], trusted[256], e2[512];
+	char *manifest = NULL, *mkey = NULL, *skey = NULL, *ckey = NULL, *committed = NULL;
+	struct buf sig;
+	struct minisign_pub pub;
+	json_t *m = NULL;
+	int rc;
+	double now = time_now();
+	buf_init(&sig, MINISIGN_SIGFILE_MAX);
+
+	store_case_key(w->number, w->key);
+	if ((rc = gather(s, target, w, err, errlen)))
+		goto out;
+	if (!json_array_size(w->items) && !json_array_size(w->readings) && !w->new_events) {
+		log_info("case %s: nothing new for %s", w->number, target);
+		goto out;
+	}
+	if ((rc = upload_blobs(s, t, w, rep, e2, sizeof e2))) {
+		err_set(err, errlen, rc, "case %s: %s", w->number, e2);
+		goto out;
+	}
+
+	bundle_new_id(now, store_device_id(s), bundle_id);
+	minisign_secret_pub(sec, &pub);
+	m = manifest_json(s, w, bundle_id, now, &pub);
+	manifest = json_dumps(m, JSON_INDENT(1));
+	if (!manifest) {
+		rc = err_set(err, errlen, EV_ERR, "case %s: cannot serialise the manifest", w->number);
+		goto out;
+	}
+	size_t mlen = strlen(manifest);
+	if (mlen > BUNDLE_MANIFEST_MAX) {
+		rc = err_set(err, errlen, EV_ELIMIT,
+			     "case %s: the manifest would be %zu bytes, more than an office accepts; "
+			     "sync fewer items at a time",
+			     w->number, mlen);
+		goto out;
+	}
+	sha256_hex(manifest, mlen, msha);
+	snprintf(trusted, sizeof trusted, "timestamp:%lld\tfile:" BUNDLE_MANIFEST "\thashed\tbundle:%s",
+		 (long long)now, bundle_id);
+	if ((rc = minisign_sign(sec, manifest, mlen, "signature from evcap device key", trusted,
+				&sig, err, errlen)))
+		goto out;
+	mkey = bundle_object_key(w->key, bundle_id, BUNDLE_MANIFEST);
+	skey = bundle_object_key(w->key, bundle_id, BUNDLE_SIGNATURE);
+	ckey = bundle_object_key(w->key, bundle_id, BUNDLE_COMMITTED);
+	committed = xasprintf("bundle %s\nmanifest sha256 %s\n", bundle_id, msha);
+	/* manifest and signature first, COMMITTED last: the office only ever
+	 * sees a bundle whose every part is already in place */
+	if ((rc = target_put_buf(t, mkey, manifest, mlen, e2, sizeof e2)) ||
+	    (rc = target_put_buf(t, skey, sig.data, sig.len, e2, sizeof e2)) ||
+	    (rc = target_put_buf(t, ckey, committed, strlen(committed), e2, sizeof e2))) {
+		err_set(err, errlen, rc, "case %s: %s", w->number, e2);
+		goto out;
+	}
+	if ((rc = record_bundle(s, target, w, bundle_id, mkey, msha, now, actor, e2, sizeof e2))) {
+		err_set(err, errlen, rc,
+			"case %s: bundle %s is on the target but could not be recorded here (%s); "
+			"the next sync sends its items again in a new bundle",
+			w->number, bundle_id, e2);
+		goto out;
+	}
+	rep->bundles++;
+	rep->items += (int)json_array_size(w->items);
+	log_info("case %s: bundle %s committed to %s: %zu items, %zu readings, %zu custody events",
+		 w->number, bundle_id, target, json_array_size(w->items),
+		 json_array_size(w->readings), json_array_size(w->events));
+out:
+	json_decref(m);
+	free(manifest);
+	free(mkey);
+	free(skey);
+	free(ckey);
+	free(committed);
+	buf_free(&sig);
+	return rc;
+}
+
+int sync_run(struct store *s, const struct sync_opts *o, struct sync_report *rep, char *err,
+	     size_t errlen)
+{
+	struct minisign_secret sec;
+	struct target *t = NULL;
+	sqlite3_stmt *st = NULL;
+	int64_t *ids = NULL;
+	char **numbers = NULL;
+	size_t n_cases = 0;
+	int lock = -1, rc;
+	memset(rep, 0, sizeof *rep);
+	memset(&sec, 0, sizeof sec);
+
+	if ((lock = sync_lock(s, err, errlen)) < 0)
+		return lock;
+	if ((rc = devkey_ensure(store_dir(s), NULL, err, errlen)) ||
+	    (rc = devkey_load_secret(store_dir(s), &sec, err, errlen)))
+		goto out;
+	if (o->case_number && store_case_id(s, o->case_number) <= 0) {
+		rc = err_set(err, errlen, EV_EINVAL, "no case '%s' in this store", o->case_number);
+		goto out;
+	}
+	if ((rc = target_open(o->target_url, &o->topts, &t, err, errlen)))
+		goto out;
+	snprintf(rep->target_info, sizeof rep->target_info, "%s", target_info(t));
+	/* the cases are read first: no statement stays open across the
+	 * transactions each case commits */
+	st = store_prepare(s, "SELECT id, number FROM cases WHERE (?1 IS NULL OR number = ?1)"
+			      " ORDER BY id", err, errlen);
+	if (!st) {
+		rc = EV_EDB;
+		goto out;
+	}
+	sqlite3_bind_text(st, 1, o->case_number, -1, SQLITE_STATIC);
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		ids = xrealloc(ids, (n_cases + 1) * sizeof *ids);
+		numbers = xrealloc(numbers, (n_cases + 1) * sizeof *numbers);
+		ids[n_cases] = sqlite3_column_int64(st, 0);
+		numbers[n_cases++] = xstrdup((const char *)sqlite3_column_text(st, 1));
+	}
+	sqlite3_finalize(st);
+	st = NULL;
+	for (size_t i = 0; i < n_cases; i++) {
+		struct case_work w;
+		memset(&w, 0, sizeof w);
+		w.case_id = ids[i];
+		w.number = numbers[i];
+		rep->cases++;
+		rc = sync_case(s, t, &sec, &w, o->actor, rep, err, errlen);
+		work_free(&w);
+		if (rc)
+			goto out;
+	}
+out:
+	sqlite3_finalize(st);
+	for (size_t i = 0; i < n_cases; i++)
+		free(numbers[i]);
+	free(numbers);
+	free(ids);
+	target_free(t);
+	minisign_secret_wipe(&sec);
+	sync_unlock(lock);
+	return rc;
+}

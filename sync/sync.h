@@ -1,0 +1,47 @@
+/*
+ * evcap sync: packs what a case has that a target has not seen yet into a
+ * bundle (blobs first, then the signed manifest, then COMMITTED) and
+ * journals every step in sync_state and bundles, so a cut link, a killed
+ * process or a reboot resumes instead of starting over, and a second run
+ * with nothing new writes nothing.
+ */
+#ifndef EVCAP_SYNC_H
+#define EVCAP_SYNC_H
+
+#include <stdint.h>
+
+#include "store.h"
+#include "target.h"
+#include "util.h"
+
+struct sync_opts {
+	const char *target_url;
+	const char *case_number; /* NULL: every case with something new */
+	struct target_opts topts;
+	const char *actor;       /* who runs it, for the custody event */
+};
+
+struct sync_report {
+	int cases;           /* cases looked at */
+	int bundles;         /* bundles committed */
+	int blobs_sent;      /* blobs uploaded */
+	int blobs_present;   /* blobs the target already had */
+	uint64_t bytes_sent; /* bytes of blobs uploaded */
+	int items;           /* items in the new bundles */
+	char target_info[256];
+};
+
+/* Runs a sync. Returns 0, or the first failure's code (EV_EAUTH or
+ * EV_EINVAL for credentials or settings to fix; EV_ENET after retries ran
+ * out; ...) with err naming the case and object. Progress lines go to the
+ * log (stderr). */
+int sync_run(struct store *s, const struct sync_opts *o, struct sync_report *rep, char *err,
+	     size_t errlen) WUR;
+
+/* Takes the store's sync lock (a flock on <store>/sync.lock) so that two
+ * syncs or pulls never work on the same journal at once. Returns the lock
+ * descriptor (>= 0) or a negative code. */
+int sync_lock(struct store *s, char *err, size_t errlen) WUR;
+void sync_unlock(int fd);
+
+#endif

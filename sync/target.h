@@ -1,0 +1,95 @@
+/*
+ * A sync target: somewhere bundles are written to and pulled from, named by
+ * a URL: "dir:/path" (a USB disk, an NFS mount) or "s3://bucket/prefix" (any
+ * S3-compatible store). Both speak in keys of the bundle layout (letters,
+ * digits, '/', '.', '_', '-': nothing that needs encoding, see bundle.h);
+ * neither ever overwrites an object.
+ * The handle is opaque; the backend is chosen by the URL's scheme.
+ */
+#ifndef EVCAP_TARGET_H
+#define EVCAP_TARGET_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "util.h"
+
+struct target;
+
+struct target_opts {
+	const char *endpoint;   /* s3: "http(s)://host:port" */
+	const char *region;     /* s3: signing region, default us-east-1 */
+	const char *access_key; /* s3 credentials (borrowed; never logged) */
+	const char *secret_key;
+	long bandwidth;         /* bytes/s cap for transfers, 0 = none */
+	int retain_days;        /* s3: COMPLIANCE retention in days, 0 = none */
+	int create_bucket;      /* s3: create a missing bucket (with Object
+				 * Lock when retain_days > 0) instead of failing */
+	int progress;           /* show progress on stderr */
+	int max_attempts;       /* tries per request for retryable failures */
+	double retry_base;      /* first backoff delay, seconds */
+};
+
+/*
+ * The multipart journal the caller keeps (evcap keeps it in sync_state),
+ * so that an upload cut by a network failure, SIGKILL or reboot resumes
+ * with the parts already finished. parts_json is [[n, "etag"], ...].
+ */
+struct target_journal {
+	void *ctx;
+	/* *upload_id and *parts_json are malloc'd, or NULL when none */
+	int (*load)(void *ctx, const char *key, char **upload_id, char **parts_json);
+	/* upload_id NULL: the upload finished or was abandoned */
+	int (*save)(void *ctx, const char *key, const char *upload_id, const char *parts_json);
+};
+
+/* Receives downloaded bytes; returns 0 or a negative code to stop. */
+typedef int (*target_sink)(void *ctx, const void *p, size_t n);
+/* Receives a listed key and its size; returns 0 or a negative code to stop. */
+typedef int (*target_each)(void *ctx, const char *key, uint64_t size);
+
+/* Opens a target. EV_EINVAL for a malformed URL or missing setting,
+ * EV_EAUTH for credentials the server refuses, EV_ENOENT for a missing
+ * bucket or directory: all with a message saying what to fix. */
+int target_open(const char *url, const struct target_opts *o, struct target **out, char *err,
+		size_t errlen) WUR;
+void target_free(struct target *t);
+
+/* The target's canonical URL (the name used in sync_state and bundles). */
+const char *target_url(const struct target *t);
+/* One line on what the target is and offers (e.g. Object Lock), or "". */
+const char *target_info(const struct target *t);
+
+/* Whether key exists. With sha_hex, an object of another content (or
+ * size, when `size` is non-zero) is EV_ECORRUPT: content-addressed keys
+ * must never disagree with their name. *present is 1 when it exists. */
+int target_stat(struct target *t, const char *key, const char *sha_hex, uint64_t size,
+		int *present, char *err, size_t errlen) WUR;
+
+/* Uploads a local file as key (never replacing an existing object; an
+ * identical one already there counts as success). journal may be NULL. */
+int target_put_file(struct target *t, const char *key, const char *path, const char *sha_hex,
+		    uint64_t size, const struct target_journal *journal, char *err,
+		    size_t errlen) WUR;
+
+/* Uploads a small buffer as key, exclusively: an identical object already
+ * there is success, a different one EV_EEXIST. */
+int target_put_buf(struct target *t, const char *key, const void *p, size_t n, char *err,
+		   size_t errlen) WUR;
+
+/* Downloads key from byte `offset`, passing bytes to sink; an object larger
+ * than max bytes is EV_ELIMIT before anything is passed. A missing key is
+ * EV_ENOENT. */
+int target_get(struct target *t, const char *key, uint64_t offset, uint64_t max,
+	       target_sink sink, void *ctx, char *err, size_t errlen) WUR;
+
+/* Lists the keys under prefix (which ends in '/'), at most max_keys of
+ * them (EV_ELIMIT beyond). */
+int target_list(struct target *t, const char *prefix, size_t max_keys, target_each each,
+		void *ctx, char *err, size_t errlen) WUR;
+
+/* 1 if s is a key of the layout's alphabet: [A-Za-z0-9._-] segments joined by
+ * '/', no empty, "." or ".." segment, no leading '/', at most 1024 bytes. */
+int target_key_valid(const char *s);
+
+#endif

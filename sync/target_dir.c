@@ -1,0 +1,466 @@
+/*
+ * The dir: target: the bundle layout as plain files under a directory (a
+ * USB disk carried into an air-gapped office, an NFS or SMB mount). Files
+ * are placed with temp + fsync + link() + fsync of the directory, so an
+ * object is either absent or whole and an existing one is never replaced.
+ * Every path is walked one component at a time with O_NOFOLLOW, so a disk
+ * prepared with symlinks cannot redirect a read or a write.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "fsutil.h"
+#include "hash.h"
+#include "target_impl.h"
+
+#define DIR_CHUNK (256 * 1024)
+#define DIR_LIST_DEPTH 8
+
+struct dir_target {
+	char *root;
+	int root_fd;
+};
+
+/*
+ * Opens the directory holding key's last component, creating missing
+ * directories when `create` is set. *name points into key.
+ */
+static int dir_parent(struct dir_target *d, const char *key, int create, int *out_fd,
+		      const char **name, char *err, size_t errlen)
+{
+	int fd = dup(d->root_fd), rc = 0;
+	const char *p = key;
+	char seg[256];
+	*out_fd = -1;
+	if (fd < 0)
+		return err_set(err, errlen, EV_EIO, "%s: %s", d->root, strerror(errno));
+	for (;;) {
+		const char *slash = strchr(p, '/');
+		if (!slash)
+			break;
+		size_t n = (size_t)(slash - p);
+		if (n >= sizeof seg) {
+			rc = err_set(err, errlen, EV_EINVAL, "key segment too long in '%s'", key);
+			goto fail;
+		}
+		memcpy(seg, p, n);
+		seg[n] = '\0';
+		int next = openat(fd, seg, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (next < 0 && errno == ENOENT && create) {
+			if (mkdirat(fd, seg, 0755) < 0 && errno != EEXIST) {
+				rc = err_set(err, errlen, EV_EIO, "%s/%s: cannot create directory: %s",
+					     d->root, key, strerror(errno));
+				goto fail;
+			}
+			if (fsync(fd) < 0 && errno != EINVAL) {
+				rc = err_set(err, errlen, EV_EIO, "%s: fsync failed: %s", d->root,
+					     strerror(errno));
+				goto fail;
+			}
+			next = openat(fd, seg, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		}
+		if (next < 0) {
+			rc = err_set(err, errlen, errno == ENOENT ? EV_ENOENT : EV_EIO,
+				     "%s/%s: %s", d->root, key,
+				     errno == ELOOP || errno == ENOTDIR
+					     ? "a path component is not a plain directory"
+					     : strerror(errno));
+			goto fail;
+		}
+		close(fd);
+		fd = next;
+		p = slash + 1;
+	}
+	*out_fd = fd;
+	*name = p;
+	return 0;
+fail:
+	close(fd);
+	return rc;
+}
+
+/* Hashes an open file from the start; 0 or EV_EIO. */
+static int hash_fd(int fd, char hex[SHA256_HEX_LEN + 1], uint64_t *size)
+{
+	struct sha256 *h = sha256_new();
+	char *chunk = xmalloc(DIR_CHUNK);
+	uint64_t total = 0;
+	int rc = 0;
+	if (lseek(fd, 0, SEEK_SET) < 0) {
+		rc = EV_EIO;
+		goto out;
+	}
+	for (;;) {
+		ssize_t r = fs_read_full(fd, chunk, DIR_CHUNK);
+		if (r < 0) {
+			rc = EV_EIO;
+			goto out;
+		}
+		if (r == 0)
+			break;
+		sha256_update(h, chunk, (size_t)r);
+		total += (uint64_t)r;
+	}
+	uint8_t d[SHA256_LEN];
+	sha256_final(h, d);
+	hex_encode(d, SHA256_LEN, hex);
+	*size = total;
+out:
+	free(chunk);
+	sha256_free(h);
+	return rc;
+}
+
+static int dir_stat_at(struct dir_target *d, int dfd, const char *name, const char *key,
+		       const char *sha_hex, uint64_t size, int *present, char *err, size_t errlen)
+{
+	struct stat st;
+	int rc = 0;
+	int fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+	if (fd < 0) {
+		if (errno == ENOENT)
+			return 0;
+		return err_set(err, errlen, EV_EIO, "%s/%s: %s", d->root, key, strerror(errno));
+	}
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		rc = err_set(err, errlen, EV_ECORRUPT, "%s/%s: not a regular file", d->root, key);
+		goto out;
+	}
+	*present = 1;
+	if (size && (uint64_t)st.st_size != size) {
+		rc = err_set(err, errlen, EV_ECORRUPT,
+			     "%s/%s: already there with %lld bytes, expected %llu", d->root, key,
+			     (long long)st.st_size, (unsigned long long)size);
+		goto out;
+	}
+	if (sha_hex) {
+		char got[SHA256_HEX_LEN + 1];
+		uint64_t n;
+		if (hash_fd(fd, got, &n)) {
+			rc = err_set(err, errlen, EV_EIO, "%s/%s: read failed: %s", d->root, key,
+				     strerror(errno));
+			goto out;
+		}
+		if (strcmp(got, sha_hex) != 0)
+			rc = err_set(err, errlen, EV_ECORRUPT,
+				     "%s/%s: already there with different content (SHA-256 %s)",
+				     d->root, key, got);
+	}
+out:
+	close(fd);
+	return rc;
+}
+
+static int dir_stat(void *impl, const char *key, const char *sha_hex, uint64_t size,
+		    int *present, char *err, size_t errlen)
+{
+	struct dir_target *d = impl;
+	const char *name;
+	int dfd, rc = dir_parent(d, key, 0, &dfd, &name, err, errlen);
+	if (rc == EV_ENOENT)
+		return 0;
+	if (rc)
+		return rc;
+	rc = dir_stat_at(d, dfd, name, key, sha_hex, size, present, err, errlen);
+	close(dfd);
+	return rc;
+}
+
+/* Reads bytes for a placement: from a file descriptor or a buffer. */
+struct dir_src {
+	int fd;
+	const char *p;
+	size_t n, off;
+};
+
+static ssize_t src_read(struct dir_src *s, char *out, size_t cap)
+{
+	if (s->fd >= 0)
+		return fs_read_full(s->fd, out, cap);
+	size_t k = s->n - s->off < cap ? s->n - s->off : cap;
+	memcpy(out, s->p + s->off, k);
+	s->off += k;
+	return (ssize_t)k;
+}
+
+/*
+ * Writes src to a temp file next to key, checks its SHA-256 against
+ * sha_hex (when given), fsyncs, and links it into place exclusively.
+ * An existing identical object is success.
+ */
+static int dir_place(struct dir_target *d, const char *key, struct dir_src *src,
+		     const char *sha_hex, mode_t mode, char *err, size_t errlen)
+{
+	const char *name;
+	char tmp[320], got[SHA256_HEX_LEN + 1];
+	int dfd = -1, fd = -1, rc, have_tmp = 0;
+	char *chunk = xmalloc(DIR_CHUNK);
+	struct sha256 *h = sha256_new();
+
+	rc = dir_parent(d, key, 1, &dfd, &name, err, errlen);
+	if (rc)
+		goto out;
+	snprintf(tmp, sizeof tmp, ".tmp-%.200s-%ld-%08x", name, (long)getpid(),
+		 (unsigned)randombytes_random());
+	fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		rc = err_set(err, errlen, EV_EIO, "%s/%s: cannot create a temporary file: %s",
+			     d->root, key, strerror(errno));
+		goto out;
+	}
+	have_tmp = 1;
+	for (;;) {
+		ssize_t r = src_read(src, chunk, DIR_CHUNK);
+		if (r < 0) {
+			rc = err_set(err, errlen, EV_EIO, "reading the local copy of %s: %s", key,
+				     strerror(errno));
+			goto out;
+		}
+		if (r == 0)
+			break;
+		sha256_update(h, chunk, (size_t)r);
+		if (fs_write_all(fd, chunk, (size_t)r) < 0) {
+			rc = err_set(err, errlen, EV_EIO, "%s/%s: write failed: %s", d->root, key,
+				     strerror(errno));
+			goto out;
+		}
+	}
+	uint8_t dg[SHA256_LEN];
+	sha256_final(h, dg);
+	hex_encode(dg, SHA256_LEN, got);
+	if (sha_hex && strcmp(got, sha_hex) != 0) {
+		rc = err_set(err, errlen, EV_ECORRUPT,
+			     "the local copy of %s does not hash to its name (got %s); run evcap verify",
+			     key, got);
+		goto out;
+	}
+	if (fsync(fd) < 0 || fchmod(fd, mode) < 0) {
+		rc = err_set(err, errlen, EV_EIO, "%s/%s: fsync failed: %s", d->root, key,
+			     strerror(errno));
+		goto out;
+	}
+	close(fd);
+	fd = -1;
+	/* link() refuses to replace: the only way an object ever appears */
+	if (linkat(dfd, tmp, dfd, name, 0) < 0) {
+		if (errno != EEXIST) {
+			rc = err_set(err, errlen, EV_EIO, "%s/%s: cannot place file: %s", d->root,
+				     key, strerror(errno));
+			goto out;
+		}
+		int present = 0;
+		rc = dir_stat_at(d, dfd, name, key, got, 0, &present, err, errlen);
+		if (rc == EV_ECORRUPT)
+			rc = err_set(err, errlen, EV_EEXIST,
+				     "%s/%s: already there with different content; not replaced",
+				     d->root, key);
+		if (rc)
+			goto out;
+	}
+	if (fsync(dfd) < 0 && errno != EINVAL)
+		rc = err_set(err, errlen, EV_EIO, "%s: fsync of directory failed: %s", d->root,
+			     strerror(errno));
+out:
+	if (fd >= 0)
+		close(fd);
+	if (have_tmp)
+		unlinkat(dfd, tmp, 0);
+	if (dfd >= 0)
+		close(dfd);
+	sha256_free(h);
+	free(chunk);
+	return rc;
+}
+
+static int dir_put_file(void *impl, const char *key, const char *path, const char *sha_hex,
+			uint64_t size, const struct target_journal *j, char *err, size_t errlen)
+{
+	(void)j;
+	(void)size;
+	struct dir_src src = {.fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)};
+	if (src.fd < 0)
+		return err_set(err, errlen, EV_EIO, "%s: cannot open: %s", path, strerror(errno));
+	int rc = dir_place(impl, key, &src, sha_hex, 0444, err, errlen);
+	close(src.fd);
+	return rc;
+}
+
+static int dir_put_buf(void *impl, const char *key, const void *p, size_t n, char *err,
+		       size_t errlen)
+{
+	struct dir_src src = {.fd = -1, .p = p, .n = n};
+	return dir_place(impl, key, &src, NULL, 0444, err, errlen);
+}
+
+static int dir_get(void *impl, const char *key, uint64_t offset, uint64_t max, target_sink sink,
+		   void *ctx, char *err, size_t errlen)
+{
+	struct dir_target *d = impl;
+	const char *name;
+	struct stat st;
+	char *chunk = NULL;
+	int fd = -1, dfd, rc = dir_parent(d, key, 0, &dfd, &name, err, errlen);
+	if (rc)
+		return rc;
+	fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+	if (fd < 0) {
+		rc = err_set(err, errlen, errno == ENOENT ? EV_ENOENT : EV_EIO, "%s/%s: %s", d->root,
+			     key, errno == ELOOP ? "is a symbolic link" : strerror(errno));
+		goto out;
+	}
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		rc = err_set(err, errlen, EV_ECORRUPT, "%s/%s: not a regular file", d->root, key);
+		goto out;
+	}
+	if ((uint64_t)st.st_size > max) {
+		rc = err_set(err, errlen, EV_ELIMIT, "%s/%s: %lld bytes, more than the %llu allowed",
+			     d->root, key, (long long)st.st_size, (unsigned long long)max);
+		goto out;
+	}
+	if (offset && lseek(fd, (off_t)offset, SEEK_SET) < 0) {
+		rc = err_set(err, errlen, EV_EIO, "%s/%s: seek failed: %s", d->root, key,
+			     strerror(errno));
+		goto out;
+	}
+	chunk = xmalloc(DIR_CHUNK);
+	uint64_t left = (uint64_t)st.st_size > offset ? (uint64_t)st.st_size - offset : 0;
+	while (left) {
+		ssize_t r = fs_read_full(fd, chunk, left < DIR_CHUNK ? (size_t)left : DIR_CHUNK);
+		if (r <= 0) {
+			rc = err_set(err, errlen, EV_EIO, "%s/%s: read failed: %s", d->root, key,
+				     r < 0 ? strerror(errno) : "file shrank");
+			goto out;
+		}
+		rc = sink(ctx, chunk, (size_t)r);
+		if (rc)
+			goto out;
+		left -= (uint64_t)r;
+	}
+out:
+	free(chunk);
+	if (fd >= 0)
+		close(fd);
+	close(dfd);
+	return rc;
+}
+
+struct list_state {
+	target_each each;
+	void *ctx;
+	size_t count, max;
+};
+
+static int list_dir(struct dir_target *d, int fd, const char *prefix, int depth,
+		    struct list_state *ls, char *err, size_t errlen)
+{
+	int rc = 0;
+	DIR *dir = fdopendir(fd);
+	if (!dir) {
+		close(fd);
+		return err_set(err, errlen, EV_EIO, "%s/%s: %s", d->root, prefix, strerror(errno));
+	}
+	struct dirent *e;
+	while (!rc && (e = readdir(dir))) {
+		const char *n = e->d_name;
+		if (!strcmp(n, ".") || !strcmp(n, "..") || !strncmp(n, ".tmp-", 5))
+			continue;
+		char *key = xasprintf("%s%s", prefix, n);
+		struct stat st;
+		if (!target_key_valid(key) ||
+		    fstatat(dirfd(dir), n, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+			free(key);
+			continue; /* not ours: foreign names and symlinks are not listed */
+		}
+		if (S_ISREG(st.st_mode)) {
+			if (++ls->count > ls->max)
+				rc = err_set(err, errlen, EV_ELIMIT,
+					     "%s/%s: more than %zu entries", d->root, prefix, ls->max);
+			else
+				rc = ls->each(ls->ctx, key, (uint64_t)st.st_size);
+		} else if (S_ISDIR(st.st_mode) && depth < DIR_LIST_DEPTH) {
+			int sub = openat(dirfd(dir), n, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			if (sub >= 0) {
+				char *p2 = xasprintf("%s/", key);
+				rc = list_dir(d, sub, p2, depth + 1, ls, err, errlen);
+				free(p2);
+			}
+		}
+		free(key);
+	}
+	closedir(dir);
+	return rc;
+}
+
+static int dir_list(void *impl, const char *prefix, size_t max_keys, target_each each, void *ctx,
+		    char *err, size_t errlen)
+{
+	struct dir_target *d = impl;
+	struct list_state ls = {each, ctx, 0, max_keys};
+	/* open the prefix itself (key "prefix/x" gives its parent) */
+	char *probe = xasprintf("%sx", prefix);
+	const char *name;
+	int dfd, rc = dir_parent(d, probe, 0, &dfd, &name, err, errlen);
+	free(probe);
+	if (rc == EV_ENOENT)
+		return 0; /* nothing there yet */
+	if (rc)
+		return rc;
+	return list_dir(d, dfd, prefix, 0, &ls, err, errlen);
+}
+
+static const char *dir_info(void *impl)
+{
+	(void)impl;
+	return "directory target (files placed with fsync and link, never replaced)";
+}
+
+static void dir_free(void *impl)
+{
+	struct dir_target *d = impl;
+	if (!d)
+		return;
+	if (d->root_fd >= 0)
+		close(d->root_fd);
+	free(d->root);
+	free(d);
+}
+
+static const struct target_ops dir_ops = {
+	.stat = dir_stat,
+	.put_file = dir_put_file,
+	.put_buf = dir_put_buf,
+	.get = dir_get,
+	.list = dir_list,
+	.info = dir_info,
+	.free = dir_free,
+};
+
+int target_dir_open(const char *path, const struct target_opts *o, void **impl,
+		    const struct target_ops **ops, char *err, size_t errlen)
+{
+	(void)o;
+	if (!*path)
+		return err_set(err, errlen, EV_EINVAL, "dir: target needs a path (dir:/media/usb)");
+	struct dir_target *d = xcalloc(1, sizeof *d);
+	d->root = xstrdup(path);
+	d->root_fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (d->root_fd < 0) {
+		int e = errno;
+		dir_free(d);
+		return err_set(err, errlen, e == ENOENT ? EV_ENOENT : EV_EIO,
+			       "%s: cannot open the target directory: %s%s", path, strerror(e),
+			       e == ENOENT ? " (is the disk mounted? create the directory first)"
+					   : "");
+	}
+	*impl = d;
+	*ops = &dir_ops;
+	return 0;
+}

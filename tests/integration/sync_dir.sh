@@ -1,0 +1,102 @@
+#!/bin/bash
+# sync_dir: field store -> dir: target -> office store, end to end. The
+# office ends with the same set of SHA-256 and `evcap verify` passes; stock
+# minisign accepts every manifest; a second sync writes nothing; pulling
+# twice imports nothing twice; and a flipped byte in a blob, a forged
+# manifest, and a re-signed manifest naming ../ paths are each refused
+# whole, with a reason, and nothing of them imported.
+. "$(dirname "$0")/../lib/common.sh"
+
+CASE='XX检公益立〔2023〕15号'
+F="$EVCAP --store $T/field"
+O="$EVCAP --store $T/office"
+TGT=$T/usb
+mkdir -p "$T/card/DCIM/100MEDIA" "$TGT"
+for i in 1 2 3; do head -c $((20000 * i)) /dev/urandom > "$T/card/DCIM/100MEDIA/DJI_000$i.JPG"; done
+head -c 300000 /dev/urandom > "$T/card/DCIM/100MEDIA/DJI_0004.MP4"
+
+$F init >/dev/null && $F case open "$CASE" --title "river outfall" --use >/dev/null &&
+	$F ingest "$T/card" >/dev/null 2>&1
+check "field store has 4 items" test "$($F --json ls | jq length)" = 4
+
+out=$($F sync --target "dir:$TGT" 2>&1)
+check "first sync commits a bundle" grep -q "1 bundle(s) committed: 4 items" <<<"$out"
+check "COMMITTED marker present" test -n "$(find "$TGT/cases" -name COMMITTED)"
+check "blobs are in the layout" test "$(find "$TGT/blobs/sha256" -type f | wc -l)" = 4
+
+# second sync: nothing new, nothing written
+before=$(find "$TGT" | sort | sha256sum)
+out=$($F sync --target "dir:$TGT" 2>&1)
+after=$(find "$TGT" | sort | sha256sum)
+check "second sync says nothing new" grep -q "nothing new" <<<"$out"
+check "second sync writes nothing" test "$before" = "$after"
+
+# stock minisign accepts every manifest with the device's public key
+$F key show > "$T/device.pub"
+ok_all=1
+for m in $(find "$TGT/cases" -name manifest.json); do
+	minisign -q -Vm "$m" -p "$T/device.pub" || ok_all=0
+done
+if need minisign; then check "minisign -V accepts every manifest" test $ok_all = 1
+else skip "minisign -V: minisign is not installed"; fi
+
+# damaged copies of the target, made before the office pulls anything
+cp -a "$TGT" "$T/flip"; cp -a "$TGT" "$T/forge"; cp -a "$TGT" "$T/dots"
+blob=$(find "$T/flip/blobs" -type f | head -1)
+chmod u+w "$blob"
+printf '\x5a' | dd of="$blob" bs=1 seek=100 conv=notrunc status=none
+man=$(find "$T/forge/cases" -name manifest.json)
+chmod u+w "$man"; sed -i 's/river outfall/a different title/' "$man"
+man=$(find "$T/dots/cases" -name manifest.json)
+chmod u+w "$man"
+sed -i '0,/"blob": "blobs\/sha256\//s//"blob": "blobs\/sha256\/..\/..\/..\/..\/etc\//' "$man"
+$F key sign "$man" 2>/dev/null   # re-signed: only the path check can catch it
+
+$O init >/dev/null
+$O key trust "$T/device.pub" >/dev/null
+refused() { # refused NAME DIR PATTERN
+	local out rc
+	out=$($O pull --target "dir:$2" --case "$CASE" 2>&1); rc=$?
+	if [ $rc = 1 ] && grep -q "refused" <<<"$out" && grep -qi -- "$3" <<<"$out" &&
+		[ "$($O --json ls | jq length)" = 0 ]; then
+		ok "$1"
+	else
+		bad "$1: rc=$rc, $($O --json ls | jq length) items imported: $out"
+	fi
+}
+refused "pull refuses a blob with a flipped byte" "$T/flip" "does not match its SHA-256"
+refused "pull refuses a forged manifest" "$T/forge" "signature"
+refused "pull refuses a manifest with ../ paths" "$T/dots" "not the layout's key"
+
+# the good target: everything arrives
+out=$($O pull --target "dir:$TGT" --case "$CASE" 2>&1); rc=$?
+check "pull imports the bundle" test $rc = 0
+sha_f=$($F --json ls | jq -r '.[].sha256' | sort)
+sha_o=$($O --json ls | jq -r '.[].sha256' | sort)
+check "office has the same set of SHA-256" test "$sha_f" = "$sha_o"
+check "office verify passes" $O verify
+out=$($O pull --target "dir:$TGT" --case "$CASE" 2>&1)
+check "pulling twice imports nothing twice" test "$($O --json ls | jq length)" = 4
+check "second pull reports the bundle as imported before" grep -q "0 bundle(s) imported" <<<"$out"
+check "office custody log records the pull" test "$(sqlite3 "$T/office/evidence.db" \
+	"SELECT count(*) FROM custody WHERE action = 'pull'")" = 1
+check "foreign custody events imported" test "$(sqlite3 "$T/office/evidence.db" \
+	"SELECT count(*) FROM foreign_custody")" -gt 0
+
+# a new item goes in a new bundle holding only it
+head -c 7777 /dev/urandom > "$T/card/DCIM/100MEDIA/DJI_0005.JPG"
+$F ingest "$T/card" >/dev/null 2>&1
+out=$($F sync --target "dir:$TGT" 2>&1)
+check "incremental sync sends one item" grep -q "committed: 1 items" <<<"$out"
+$O pull --target "dir:$TGT" --case "$CASE" >/dev/null 2>&1
+check "office pulls the new item" test "$($O --json ls | jq length)" = 5
+
+# an office that has not trusted the key refuses, unless --trust-new
+N="$EVCAP --store $T/office2"
+$N init >/dev/null
+out=$($N pull --target "dir:$TGT" --case "$CASE" 2>&1); rc=$?
+check "unknown device key refused" test $rc = 1
+check "refusal names the untrusted key" grep -q "does not trust" <<<"$out"
+out=$($N pull --target "dir:$TGT" --case "$CASE" --trust-new 2>&1); rc=$?
+check "--trust-new imports and trusts the key" test $rc = 0 -a "$($N --json ls | jq length)" = 5
+check "--trust-new records the key" test "$($N --json key list | jq length)" = 1
