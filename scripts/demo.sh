@@ -26,17 +26,23 @@ step "morning at the office: the field laptop's store and the case"
 field init
 field case open "$CASE" --title '嫩江行洪区违法建筑 (illegal buildings in the Nenjiang flood channel)' \
 	--use --operator 张三 --operator 李四 --time-offset +08:00 --water-body river
+field case set "$CASE" --witness '王五 (村委会主任, village head)' --medium-kept yes \
+	--medium-note 'SD card sealed in evidence bag 0157 after the offload'
 
 step "at the river: gpsd replays the flight, evcap logs the fixes"
 if command -v gpsfake >/dev/null 2>&1; then
 	port=$(( 20000 + RANDOM % 20000 ))
-	gpsfake -q -n -c 0.002 -P "$port" "$DEMO/flight.nmea" >"$DEMO/gpsfake.log" 2>&1 &
+	# one pass over the 30-minute flight, 2 ms a sentence
+	gpsfake -1 -q -n -c 0.002 -P "$port" "$DEMO/flight.nmea" >"$DEMO/gpsfake.log" 2>&1 &
 	gpsfake_pid=$!
 	trap 'kill $gpsfake_pid 2>/dev/null || true' EXIT
-	sleep 1
-	timeout 20 "$EVCAP" --store "$DEMO/field" gps log --server "127.0.0.1:$port" || true
-	kill "$gpsfake_pid" 2>/dev/null || true
+	sleep 0.5
+	"$EVCAP" --store "$DEMO/field" -q gps log --server "127.0.0.1:$port" &
+	log_pid=$!
 	wait "$gpsfake_pid" 2>/dev/null || true
+	sleep 0.5
+	kill -TERM "$log_pid" 2>/dev/null || true
+	wait "$log_pid" || true
 else
 	echo "(gpsfake is not installed: importing the same log as a file instead)"
 fi
@@ -53,6 +59,7 @@ field ls --json | jq -r '.[] | select(.make == "Canon") |
 	"\(.original_name)  camera \(.camera_time)  ->  \(.captured_at) (\(.time_source))  \(.lat // "-"),\(.lon // "-") (\(.location_source // "none"))"'
 
 step "in the village: sync to the central store"
+mkdir -p "$DEMO/central"    # stands in for the mounted USB disk or the S3 bucket
 field sync --target "dir:$DEMO/central" --case "$CASE"
 field key show > "$DEMO/field-device.pub"
 
