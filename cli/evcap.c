@@ -50,7 +50,9 @@ static const struct command commands[] = {
 	{"visits", cmd_visits, "--case CASE", "group a case's items into visits"},
 	{"revisit", cmd_revisit, "--case CASE [--before V] [--after V]",
 	 "pair photos of a follow-up visit with the earlier ones"},
-	{"export", cmd_export, "--case CASE --format geojson|kml|gpx|csv|html|jpeg --out PATH",
+	{"export", cmd_export,
+	 "--case CASE --format geojson|kml|gpx|csv|html|jpeg --out PATH [--site S] [--from ISO] "
+	 "[--to ISO] [--lang zh|en] [--datum gcj02] [--revisit [--before V] [--after V]]",
 	 "export a case"},
 	{"sync", cmd_sync,
 	 "[--target URL] [--case CASE] [--endpoint URL] [--region R] [--retain-days N] "

@@ -239,3 +239,11 @@ if need pdftotext; then
 			 grep -q 'B_B1.jpg.*A_B1.jpg' '$T/report.txt' && grep -q 'B_B2.jpg.*A_B2.jpg' '$T/report.txt' &&
 			 grep -q 'B_C1.jpg.*A_C1.jpg' '$T/report.txt'"
 fi
+
+# the same report through the export command: atomic, and a custody event
+"$EVCAP" export --case "$CASE" --format html --revisit --lang en --out "$T/export-revisit.html" >/dev/null 2>"$T/err-x"
+check "export --revisit writes the report" [ -s "$T/export-revisit.html" ]
+n1=$(xmllint --html --xpath 'count(//div[@class="pair"])' "$T/report.html" 2>/dev/null)
+n2=$(xmllint --html --xpath 'count(//div[@class="pair"])' "$T/export-revisit.html" 2>/dev/null)
+check "export --revisit shows the same pairs as revisit --html ($n2 of $n1)" [ -n "$n1" ] && [ "$n1" = "$n2" ] && [ "$n1" -gt 0 ]
+check "export --revisit is a custody event" sh -c "\"$EVCAP\" log --json | jq -e 'any(.[]; .event.action == \"export\" and .event.detail.format == \"html-revisit\")' >/dev/null"

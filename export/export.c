@@ -1,0 +1,600 @@
+/*
+ * The export context: one pass over the store gathers the case, its items
+ * and their notes, the track of the inspection's span, the readings, the
+ * equipment, the custody head and the device key, so that every format
+ * is a pure function of the same facts. Also the small writers the
+ * formats share (XML and CSV escaping, local times).
+ */
+#include "export.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "custody.h"
+#include "devkey.h"
+#include "fsutil.h"
+#include "hash.h"
+#include "thumb.h"
+#include "timeutil.h"
+
+/* The largest original read to make a thumbnail; bigger files are named
+ * and shown without one rather than read whole into memory. */
+#define EXPORT_THUMB_SRC_MAX ((size_t)256 << 20)
+
+struct export_ctx *export_ctx_new(void)
+{
+	struct export_ctx *c = xcalloc(1, sizeof *c);
+	c->case_row = json_object();
+	c->items = json_array();
+	c->readings = json_array();
+	c->sites = json_array();
+	c->devices = json_array();
+	track_init(&c->track);
+	c->opt.lang = EXPORT_LANG_ZH;
+	return c;
+}
+
+void export_ctx_free(struct export_ctx *c)
+{
+	if (!c)
+		return;
+	json_decref(c->case_row);
+	json_decref(c->items);
+	json_decref(c->readings);
+	json_decref(c->sites);
+	json_decref(c->devices);
+	track_free(&c->track);
+	for (size_t i = 0; i < c->n_thumbs; i++) {
+		free(c->thumbs[i]);
+		free(c->thumb_note[i]);
+	}
+	free(c->thumbs);
+	free(c->thumb_note);
+	free(c);
+}
+
+/* A column as JSON: NULL, integer, real or text. */
+static json_t *col(sqlite3_stmt *st, int i)
+{
+	switch (sqlite3_column_type(st, i)) {
+	case SQLITE_INTEGER: return json_integer(sqlite3_column_int64(st, i));
+	case SQLITE_FLOAT: return json_real(sqlite3_column_double(st, i));
+	case SQLITE_TEXT: return json_string((const char *)sqlite3_column_text(st, i));
+	default: return json_null();
+	}
+}
+
+static int load_case(struct store *s, int64_t case_id, json_t *row, char *err, size_t errlen)
+{
+	static const char *names[] = {"number", "title", "status", "opened_at", "closed_at",
+				      "time_offset", "operators", "witness", "no_witness_reason",
+				      "medium_kept", "medium_note"};
+	sqlite3_stmt *st = store_prepare(
+		s,
+		"SELECT number, title, status, opened_at, closed_at, time_offset, operators, witness,"
+		" no_witness_reason, medium_kept, medium_note FROM cases WHERE id = ?",
+		err, errlen);
+	if (!st)
+		return EV_EDB;
+	sqlite3_bind_int64(st, 1, case_id);
+	int rc = 0;
+	if (sqlite3_step(st) != SQLITE_ROW) {
+		rc = err_set(err, errlen, EV_ENOENT, "no case with id %lld in this store",
+			     (long long)case_id);
+		goto out;
+	}
+	for (int i = 0; i < (int)ARRAY_LEN(names); i++) {
+		json_t *v = col(st, i);
+		if (strcmp(names[i], "operators") == 0) {
+			json_t *a = json_is_string(v) ? json_loads(json_string_value(v), 0, NULL) : NULL;
+			json_decref(v);
+			v = json_is_array(a) ? a : (json_decref(a), json_array());
+		} else if (strcmp(names[i], "medium_kept") == 0 && json_is_integer(v)) {
+			json_t *b = json_boolean(json_integer_value(v) != 0);
+			json_decref(v);
+			v = b;
+		}
+		json_object_set_new(row, names[i], v);
+	}
+out:
+	sqlite3_finalize(st);
+	return rc;
+}
+
+/* Adds "notes" to every item, in one query for the whole case. */
+static int load_notes(struct store *s, int64_t case_id, json_t *items, char *err, size_t errlen)
+{
+	json_t *by_id = json_object();
+	size_t i;
+	json_t *it;
+	char key[32];
+	json_array_foreach(items, i, it) {
+		json_object_set_new(it, "notes", json_array());
+		snprintf(key, sizeof key, "%lld", (long long)json_integer_value(json_object_get(it, "id")));
+		json_object_set(by_id, key, it);
+	}
+	int rc = 0;
+	sqlite3_stmt *st = store_prepare(
+		s,
+		"SELECT n.item_id, n.text, n.author, n.created_at FROM notes n"
+		" JOIN items i ON i.id = n.item_id WHERE i.case_id = ? ORDER BY n.id",
+		err, errlen);
+	if (!st) {
+		rc = EV_EDB;
+		goto out;
+	}
+	sqlite3_bind_int64(st, 1, case_id);
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		snprintf(key, sizeof key, "%lld", (long long)sqlite3_column_int64(st, 0));
+		json_t *item = json_object_get(by_id, key);
+		if (!item)
+			continue; /* filtered out by site or time */
+		json_t *n = json_object();
+		json_object_set_new(n, "text", col(st, 1));
+		json_object_set_new(n, "author", col(st, 2));
+		json_object_set_new(n, "created_at", col(st, 3));
+		json_array_append_new(json_object_get(item, "notes"), n);
+	}
+	sqlite3_finalize(st);
+out:
+	json_decref(by_id);
+	return rc;
+}
+
+/* The span of the items' capture times. */
+static void find_span(struct export_ctx *c)
+{
+	size_t i;
+	json_t *it;
+	json_array_foreach(c->items, i, it) {
+		const char *t = json_string_value(json_object_get(it, "captured_at"));
+		double v;
+		if (!t || time_parse_iso(t, &v))
+			continue;
+		if (!c->has_span || v < c->span_from)
+			c->span_from = v;
+		if (!c->has_span || v > c->span_to)
+			c->span_to = v;
+		c->has_span = 1;
+	}
+}
+
+/* Appends {role, make, model, serial} unless the same is there already. */
+static void add_device(json_t *devs, const char *role, const char *make, const char *model,
+		       const char *serial)
+{
+	size_t i;
+	json_t *d;
+	json_array_foreach(devs, i, d) {
+		const char *f[4] = {role, make, model, serial};
+		const char *k[4] = {"role", "make", "model", "serial"};
+		int same = 1;
+		for (int j = 0; j < 4; j++) {
+			const char *v = json_string_value(json_object_get(d, k[j]));
+			if ((v == NULL) != (f[j] == NULL) || (v && strcmp(v, f[j]) != 0))
+				same = 0;
+		}
+		if (same)
+			return;
+	}
+	d = json_object();
+	json_object_set_new(d, "role", json_string(role));
+	json_object_set_new(d, "make", make ? json_string(make) : json_null());
+	json_object_set_new(d, "model", model ? json_string(model) : json_null());
+	json_object_set_new(d, "serial", serial ? json_string(serial) : json_null());
+	json_array_append_new(devs, d);
+}
+
+/* A drone is told from a camera by its maker: the aerial cameras a field
+ * team flies are DJI's, Autel's and a few others. */
+static int is_drone(const char *make, const char *model)
+{
+	static const char *makers[] = {"DJI", "Autel", "Parrot", "Skydio", "Yuneec", "Hasselblad"};
+	for (size_t i = 0; i < ARRAY_LEN(makers); i++)
+		if (make && strncasecmp(make, makers[i], strlen(makers[i])) == 0)
+			return strcasecmp(makers[i], "Hasselblad") != 0 ||
+			       (model && strncmp(model, "L1D", 3) == 0);
+	return 0;
+}
+
+static void item_devices(struct export_ctx *c)
+{
+	size_t i;
+	json_t *it;
+	json_array_foreach(c->items, i, it) {
+		const char *make = json_string_value(json_object_get(it, "make"));
+		const char *model = json_string_value(json_object_get(it, "model"));
+		const char *serial = json_string_value(json_object_get(it, "serial"));
+		if (make || model || serial)
+			add_device(c->devices, is_drone(make, model) ? "drone" : "camera", make, model,
+				   serial);
+	}
+}
+
+static int load_track(struct store *s, struct export_ctx *c, const struct export_filter *f,
+		      char *err, size_t errlen)
+{
+	double from = c->span_from - EXPORT_TRACK_MARGIN_S, to = c->span_to + EXPORT_TRACK_MARGIN_S;
+	double v;
+	if (f->from_iso && time_parse_iso(f->from_iso, &v) == 0)
+		from = v;
+	if (f->to_iso && time_parse_iso(f->to_iso, &v) == 0)
+		to = v;
+	if (!c->has_span && !(f->from_iso && f->to_iso))
+		return 0; /* no span: no track belongs to this export */
+	sqlite3_stmt *st = store_prepare(
+		s,
+		"SELECT t, lat, lon, alt, mode, eph, sats, source FROM fixes"
+		" WHERE t >= ? AND t <= ? AND mode >= 2 ORDER BY t LIMIT ?",
+		err, errlen);
+	if (!st)
+		return EV_EDB;
+	sqlite3_bind_double(st, 1, from);
+	sqlite3_bind_double(st, 2, to);
+	sqlite3_bind_int64(st, 3, EXPORT_MAX_FIXES);
+	json_t *sources = json_object();
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		struct fix fx;
+		fx.t = sqlite3_column_double(st, 0);
+		fx.lat = sqlite3_column_double(st, 1);
+		fx.lon = sqlite3_column_double(st, 2);
+		fx.alt = sqlite3_column_type(st, 3) == SQLITE_NULL ? NAN : sqlite3_column_double(st, 3);
+		fx.mode = sqlite3_column_int(st, 4);
+		fx.eph = sqlite3_column_type(st, 5) == SQLITE_NULL ? NAN : sqlite3_column_double(st, 5);
+		fx.sats = sqlite3_column_type(st, 6) == SQLITE_NULL ? -1 : sqlite3_column_int(st, 6);
+		track_push(&c->track, &fx);
+		const char *src = (const char *)sqlite3_column_text(st, 7);
+		if (src && json_object_size(sources) < 64)
+			json_object_set_new(sources, src, json_true());
+	}
+	sqlite3_finalize(st);
+	track_sort_dedup(&c->track);
+	const char *k;
+	json_t *v2;
+	json_object_foreach(sources, k, v2) {
+		add_device(c->devices, "gps", NULL, NULL, k);
+	}
+	json_decref(sources);
+	return 0;
+}
+
+static int load_readings(struct store *s, struct export_ctx *c, const struct export_filter *f,
+			 char *err, size_t errlen)
+{
+	static const char *names[] = {"id", "time", "parameter", "value", "unit", "class",
+				      "sample_id", "instrument", "lat", "lon", "location_source",
+				      "site", "error", "operators"};
+	sqlite3_stmt *st = store_prepare(
+		s,
+		"SELECT r.id, r.time, r.parameter, r.value, r.unit, r.class, r.sample_id,"
+		" r.instrument, r.lat, r.lon, r.location_source, si.name, r.error, r.operators"
+		" FROM readings r LEFT JOIN sites si ON si.id = r.site_id"
+		" WHERE r.case_id = ?1 AND (?2 = 0 OR r.site_id = ?2)"
+		" AND (?3 IS NULL OR r.time >= ?3) AND (?4 IS NULL OR r.time <= ?4)"
+		" ORDER BY r.t IS NULL, r.t, r.id LIMIT ?5",
+		err, errlen);
+	if (!st)
+		return EV_EDB;
+	sqlite3_bind_int64(st, 1, f->case_id);
+	sqlite3_bind_int64(st, 2, f->site_id);
+	if (f->from_iso)
+		sqlite3_bind_text(st, 3, f->from_iso, -1, SQLITE_STATIC);
+	if (f->to_iso)
+		sqlite3_bind_text(st, 4, f->to_iso, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 5, EXPORT_MAX_READINGS);
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		json_t *o = json_object();
+		for (int i = 0; i < (int)ARRAY_LEN(names); i++)
+			json_object_set_new(o, names[i], col(st, i));
+		json_array_append_new(c->readings, o);
+	}
+	sqlite3_finalize(st);
+	return 0;
+}
+
+static int load_sites(struct store *s, struct export_ctx *c, const struct export_filter *f,
+		      char *err, size_t errlen)
+{
+	sqlite3_stmt *st = store_prepare(s,
+					 "SELECT name, lat, lon, radius_m FROM sites WHERE case_id = ?1"
+					 " AND (?2 = 0 OR id = ?2) ORDER BY id LIMIT 1000",
+					 err, errlen);
+	if (!st)
+		return EV_EDB;
+	sqlite3_bind_int64(st, 1, f->case_id);
+	sqlite3_bind_int64(st, 2, f->site_id);
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		json_t *o = json_object();
+		json_object_set_new(o, "name", col(st, 0));
+		json_object_set_new(o, "lat", json_real(sqlite3_column_double(st, 1)));
+		json_object_set_new(o, "lon", json_real(sqlite3_column_double(st, 2)));
+		json_object_set_new(o, "radius_m", col(st, 3));
+		json_array_append_new(c->sites, o);
+	}
+	sqlite3_finalize(st);
+	return 0;
+}
+
+/* The device key, if this store has one: its minisign id and the SHA-256
+ * of the raw Ed25519 public key, which the office can compare with the
+ * key it trusts. A store without a key is reported, not an error. */
+static void load_key(struct store *s, struct export_ctx *c)
+{
+	struct minisign_pub pub;
+	char *path = devkey_pub_path(store_dir(s));
+	if (fs_exists(path) && devkey_load_pub(store_dir(s), &pub, NULL, 0) == 0) {
+		minisign_keyid_hex(pub.keyid, c->key_id);
+		sha256_hex(pub.pk, sizeof pub.pk, c->key_sha256);
+		c->has_key = 1;
+	}
+	free(path);
+}
+
+int export_ctx_load(struct store *s, const struct export_filter *f, const struct export_opts *o,
+		    struct export_ctx **out, char *err, size_t errlen)
+{
+	struct export_ctx *c = export_ctx_new();
+	int rc;
+	*out = NULL;
+	c->opt = *o;
+	if ((rc = load_case(s, f->case_id, c->case_row, err, errlen)))
+		goto out;
+	struct item_filter itf = {f->case_id, f->site_id, f->from_iso, f->to_iso};
+	json_decref(c->items);
+	c->items = items_list(s, &itf, err, errlen);
+	if (!c->items) {
+		c->items = json_array();
+		rc = EV_EDB;
+		goto out;
+	}
+	if (json_array_size(c->items) > EXPORT_MAX_ITEMS) {
+		rc = err_set(err, errlen, EV_ELIMIT,
+			     "case %s has %zu items, more than the %d one export holds; narrow it "
+			     "with --site, --from or --to",
+			     json_string_value(json_object_get(c->case_row, "number")),
+			     json_array_size(c->items), EXPORT_MAX_ITEMS);
+		goto out;
+	}
+	if ((rc = load_notes(s, f->case_id, c->items, err, errlen)))
+		goto out;
+	find_span(c);
+	item_devices(c);
+	if ((rc = load_track(s, c, f, err, errlen)) || (rc = load_readings(s, c, f, err, errlen)) ||
+	    (rc = load_sites(s, c, f, err, errlen)))
+		goto out;
+	/* the computers that read the files in */
+	size_t i;
+	json_t *it;
+	json_array_foreach(c->items, i, it) {
+		const char *host = json_string_value(json_object_get(it, "source_device"));
+		if (host)
+			add_device(c->devices, "computer", NULL, NULL, host);
+	}
+	if ((rc = custody_head(s, c->chain_head, &c->chain_seq))) {
+		rc = err_set(err, errlen, rc, "cannot read the custody log's head");
+		goto out;
+	}
+	load_key(s, c);
+	*out = c;
+	c = NULL;
+out:
+	export_ctx_free(c);
+	return rc;
+}
+
+size_t export_ctx_thumbs(struct export_ctx *c, struct store *s, int max_px)
+{
+	size_t n = json_array_size(c->items), made = 0;
+	char err[512];
+	for (size_t i = 0; i < c->n_thumbs; i++) {
+		free(c->thumbs[i]);
+		free(c->thumb_note[i]);
+	}
+	free(c->thumbs);
+	free(c->thumb_note);
+	c->thumbs = xcalloc(n ? n : 1, sizeof *c->thumbs);
+	c->thumb_note = xcalloc(n ? n : 1, sizeof *c->thumb_note);
+	c->n_thumbs = n;
+	sqlite3_stmt *ost = store_prepare(s, "SELECT orientation FROM items WHERE sha256 = ?", NULL, 0);
+	for (size_t i = 0; i < n; i++) {
+		json_t *it = json_array_get(c->items, i);
+		const char *kind = json_string_value(json_object_get(it, "kind"));
+		const char *fmt = json_string_value(json_object_get(it, "format"));
+		const char *sha = json_string_value(json_object_get(it, "sha256"));
+		const char *name = json_string_value(json_object_get(it, "original_name"));
+		if (!kind || strcmp(kind, "photo") != 0 || !sha)
+			continue;
+		if (!fmt || strcmp(fmt, "jpeg") != 0) {
+			c->thumb_note[i] = xasprintf("%s", fmt ? fmt : "?");
+			continue;
+		}
+		int orientation = 0;
+		if (ost) {
+			sqlite3_reset(ost);
+			sqlite3_bind_text(ost, 1, sha, -1, SQLITE_STATIC);
+			if (sqlite3_step(ost) == SQLITE_ROW)
+				orientation = sqlite3_column_int(ost, 0);
+		}
+		char *path = store_blob_path(s, sha);
+		struct buf src, jpg, uri;
+		buf_init(&src, EXPORT_THUMB_SRC_MAX);
+		buf_init(&jpg, (size_t)4 << 20);
+		buf_init(&uri, (size_t)8 << 20);
+		if (fs_read_file(path, EXPORT_THUMB_SRC_MAX, &src, err, sizeof err) ||
+		    thumb_jpeg((const uint8_t *)src.data, src.len, max_px, orientation,
+			       name ? name : sha, &jpg, err, sizeof err) ||
+		    thumb_data_uri((const uint8_t *)jpg.data, jpg.len, &uri)) {
+			fprintf(stderr, "evcap export: no thumbnail for item %lld: %s\n",
+				(long long)json_integer_value(json_object_get(it, "id")), err);
+			c->thumb_note[i] = xstrdup(err);
+		} else {
+			c->thumbs[i] = buf_detach(&uri, NULL);
+			made++;
+		}
+		buf_free(&src);
+		buf_free(&jpg);
+		buf_free(&uri);
+		free(path);
+	}
+	sqlite3_finalize(ost);
+	return made;
+}
+
+/* Appends the strings of a JSON array to `into` unless already there. */
+static void merge_names(json_t *into, const json_t *arr)
+{
+	size_t i, j;
+	json_t *v, *w;
+	json_array_foreach(arr, i, v) {
+		const char *s = json_string_value(v);
+		int seen = 0;
+		if (!s || !*s)
+			continue;
+		json_array_foreach(into, j, w) {
+			if (strcmp(json_string_value(w), s) == 0)
+				seen = 1;
+		}
+		if (!seen && json_array_size(into) < 256)
+			json_array_append_new(into, json_string(s));
+	}
+}
+
+json_t *export_operators(const struct export_ctx *c)
+{
+	json_t *ops = json_array();
+	merge_names(ops, json_object_get(c->case_row, "operators"));
+	size_t i;
+	json_t *it;
+	json_array_foreach(c->items, i, it) {
+		merge_names(ops, json_object_get(it, "operators"));
+	}
+	return ops;
+}
+
+int export_item_located(const json_t *item)
+{
+	json_t *la = json_object_get(item, "lat"), *lo = json_object_get(item, "lon");
+	if (!json_is_number(la) || !json_is_number(lo))
+		return 0;
+	double lat = json_number_value(la), lon = json_number_value(lo);
+	return isfinite(lat) && isfinite(lon) && fabs(lat) <= 90.0 && fabs(lon) <= 180.0;
+}
+
+/* Length of the valid UTF-8 sequence at s (1..4), or 0 if there is none. */
+static size_t utf8_seq(const unsigned char *s, size_t left)
+{
+	size_t n = s[0] < 0x80 ? 1 : (s[0] & 0xE0) == 0xC0 ? 2 : (s[0] & 0xF0) == 0xE0 ? 3
+				  : (s[0] & 0xF8) == 0xF0 ? 4 : 0;
+	if (n == 0 || n > left)
+		return 0;
+	return utf8_valid((const char *)s, n) ? n : 0;
+}
+
+int export_put_xml(struct buf *b, const char *s)
+{
+	if (!s)
+		return 0;
+	const unsigned char *p = (const unsigned char *)s;
+	size_t left = strlen(s);
+	while (left) {
+		size_t n = utf8_seq(p, left);
+		int rc;
+		if (n == 0) {
+			rc = buf_puts(b, "\xEF\xBF\xBD");
+			n = 1;
+		} else if (n == 1) {
+			switch (*p) {
+			case '<': rc = buf_puts(b, "&lt;"); break;
+			case '>': rc = buf_puts(b, "&gt;"); break;
+			case '&': rc = buf_puts(b, "&amp;"); break;
+			case '"': rc = buf_puts(b, "&quot;"); break;
+			case '\'': rc = buf_puts(b, "&#39;"); break;
+			case '\n': case '\t': rc = buf_putc(b, (char)*p); break;
+			default:
+				/* XML 1.0 forbids most control characters outright */
+				rc = *p < 0x20 || *p == 0x7F ? buf_puts(b, "\xEF\xBF\xBD")
+							   : buf_putc(b, (char)*p);
+			}
+		} else {
+			rc = buf_append(b, p, n);
+		}
+		if (rc)
+			return rc;
+		p += n;
+		left -= n;
+	}
+	return 0;
+}
+
+/* A text field Excel would run as a formula (=, +, -, @ followed by more
+ * than a number or time) is prefixed with an apostrophe: original file
+ * names come from cards nobody here wrote. */
+static int csv_formula(const char *s)
+{
+	if (!strchr("=+-@", s[0]) || !s[0])
+		return 0;
+	if (s[0] == '=' || s[0] == '@')
+		return 1;
+	return s[1] == '\0' || strspn(s + 1, "0123456789.:, ") != strlen(s + 1);
+}
+
+int export_put_csv(struct buf *b, const char *s)
+{
+	if (!s)
+		return 0;
+	int quote = strpbrk(s, ",\"\r\n") != NULL || (s[0] == ' ') ||
+		    (s[0] && s[strlen(s) - 1] == ' ');
+	int rc = 0;
+	if (quote && (rc = buf_putc(b, '"')))
+		return rc;
+	if (csv_formula(s) && (rc = buf_putc(b, '\'')))
+		return rc;
+	const unsigned char *p = (const unsigned char *)s;
+	size_t left = strlen(s);
+	while (left && !rc) {
+		size_t n = utf8_seq(p, left);
+		if (n == 0) {
+			rc = buf_puts(b, "\xEF\xBF\xBD");
+			n = 1;
+		} else if (n == 1 && *p == '"') {
+			rc = buf_puts(b, "\"\"");
+		} else if (n == 1 && *p < 0x20 && *p != '\r' && *p != '\n' && *p != '\t') {
+			rc = buf_puts(b, "\xEF\xBF\xBD");
+		} else {
+			rc = buf_append(b, p, n);
+		}
+		p += n;
+		left -= n;
+	}
+	if (!rc && quote)
+		rc = buf_putc(b, '"');
+	return rc;
+}
+
+int export_local_time(const char *utc_iso, int offset_s, char out[40])
+{
+	double t;
+	out[0] = '\0';
+	if (!utc_iso || time_parse_iso(utc_iso, &t))
+		return EV_EINVAL;
+	int y, mo, d, h, mi, s;
+	time_to_civil((int64_t)floor(t) + offset_s, &y, &mo, &d, &h, &mi, &s);
+	char off[8];
+	time_format_offset(offset_s, off);
+	char tmp[96];
+	snprintf(tmp, sizeof tmp, "%04d-%02d-%02d %02d:%02d:%02d %s", y, mo, d, h, mi, s, off);
+	snprintf(out, 40, "%.39s", tmp);
+	return 0;
+}
+
+int export_item_offset(const json_t *item)
+{
+	const char *tz = json_string_value(json_object_get(item, "tz_offset"));
+	int off;
+	if (tz && time_parse_offset(tz, &off) == 0)
+		return off;
+	return 8 * 3600; /* China keeps UTC+8 all year */
+}

@@ -1,0 +1,31 @@
+/*
+ * Thumbnails of JPEG photos for the report and KML balloons: libjpeg-turbo
+ * decodes at 1/2, 1/4 or 1/8 scale (the IDCT does the shrinking, so a 20 MP
+ * photo costs a fraction of a full decode), the rest is a box filter, the
+ * camera's orientation is applied, and the result is a small baseline JPEG.
+ */
+#ifndef EVCAP_THUMB_H
+#define EVCAP_THUMB_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "buf.h"
+#include "util.h"
+
+/* A decoder refuses frames larger than this (pixels): 100 MP is more than
+ * any camera a field team carries, and a hostile header cannot make us
+ * allocate beyond it. */
+#define THUMB_MAX_PIXELS ((uint64_t)100 * 1000 * 1000)
+
+/* Makes a JPEG thumbnail whose longest side is at most max_px (8..2048)
+ * from the JPEG in p[0..n); `orientation` is EXIF's 1..8 (0 = as stored).
+ * Appends the thumbnail's bytes to out. `name` only labels messages.
+ * 0, or EV_EINVAL / EV_ELIMIT / EV_ECORRUPT with err naming the problem. */
+int thumb_jpeg(const uint8_t *p, size_t n, int max_px, int orientation, const char *name,
+	       struct buf *out, char *err, size_t errlen) WUR;
+
+/* Appends "data:image/jpeg;base64,..." for the bytes p[0..n) to out. */
+int thumb_data_uri(const uint8_t *p, size_t n, struct buf *out) WUR;
+
+#endif

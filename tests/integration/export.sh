@@ -1,0 +1,231 @@
+#!/bin/bash
+# evcap export: GeoJSON, KML, GPX and CSV of a case, each checked by a tool
+# evcap did not write: jq against RFC 7946's structure, xmllint for KML 2.2
+# and GPX 1.1 (well-formed, then the elements counted by XPath), Python's
+# csv module for the CSV with its BOM and Chinese text. Items without a place
+# are in the CSV, marked, and left out of the map formats. Every export is a
+# custody event carrying the output's SHA-256.
+. "$(dirname "$0")/../lib/common.sh"
+
+need jq xmllint exiftool python3 sqlite3 sha256sum ||
+	{ skip "export: needs jq, xmllint, exiftool, python3, sqlite3"; exit 0; }
+
+CASE='嫩检公益立〔2023〕15号'
+CARD=$T/card
+mkdir -p "$CARD"
+# an 80x60 JPEG made with libjpeg for these tests; exiftool gives each copy its own tags
+base64 -d > "$T/base.jpg" <<'B64'
+/9j/4AAQSkZJRgABAQAAAQABAAD/2wBDAAoHBwgHBgoICAgLCgoLDhgQDg0NDh0VFhEYIx8lJCIf
+IiEmKzcvJik0KSEiMEExNDk7Pj4+JS5ESUM8SDc9Pjv/2wBDAQoLCw4NDhwQEBw7KCIoOzs7Ozs7
+Ozs7Ozs7Ozs7Ozs7Ozs7Ozs7Ozs7Ozs7Ozs7Ozs7Ozs7Ozs7Ozs7Ozs7Ozv/wAARCAA8AFADASIA
+AhEBAxEB/8QAHwAAAQUBAQEBAQEAAAAAAAAAAAECAwQFBgcICQoL/8QAtRAAAgEDAwIEAwUFBAQA
+AAF9AQIDAAQRBRIhMUEGE1FhByJxFDKBkaEII0KxwRVS0fAkM2JyggkKFhcYGRolJicoKSo0NTY3
+ODk6Q0RFRkdISUpTVFVWV1hZWmNkZWZnaGlqc3R1dnd4eXqDhIWGh4iJipKTlJWWl5iZmqKjpKWm
+p6ipqrKztLW2t7i5usLDxMXGx8jJytLT1NXW19jZ2uHi4+Tl5ufo6erx8vP09fb3+Pn6/8QAHwEA
+AwEBAQEBAQEBAQAAAAAAAAECAwQFBgcICQoL/8QAtREAAgECBAQDBAcFBAQAAQJ3AAECAxEEBSEx
+BhJBUQdhcRMiMoEIFEKRobHBCSMzUvAVYnLRChYkNOEl8RcYGRomJygpKjU2Nzg5OkNERUZHSElK
+U1RVVldYWVpjZGVmZ2hpanN0dXZ3eHl6goOEhYaHiImKkpOUlZaXmJmaoqOkpaanqKmqsrO0tba3
+uLm6wsPExcbHyMnK0tPU1dbX2Nna4uPk5ebn6Onq8vP09fb3+Pn6/9oADAMBAAIRAxEAPwDy5Yfb
+/P8An/PpKsPt/n/P+fS0sPt/n/P+fSVYfb/P+f8APp9TKoctKsVlh9v8/wCf8+kyw+3+f8/59LKw
++3+f8/59Jlh9v8/5/wA+mMqh6lKsVVh9v8/5/wA+kyw+3+f8/wCfS0sPt/n/AD/n0lWH2/z/AJ/z
+6YSqHp0qxWWH2/z/AJ/z6TLD7f5/z/n0srD7f5/z/n0mWH2/z/n/AD6YyqHp0qxVWH2/z/n/AD6T
+LD7f5/z/AJ9LKw+3+f8AP+fSZYfb/P8An/PphKoenSrHNrD7f5/z/n0lWH2/z/n/AD6Wlh9v8/5/
+z6SrD7f5/wA/59OmVQ/HaVYrLD7f5/z/AJ9JViAGT/n/AD/n2tLD7f5/z/n0Sddigev+f8/5xyV8
+RyQcj3cug8TXjS7/APDv8CAYHQU5X29gabRXgvFVm78x+hRwOHjHlUF+v37l6FFkUMvT+X+f8+1h
+Yfb/AD/n/PpBpZ3SPH7buvT/AD/StZYfb/P+f8+no067nBNnh1o+wrOHQrLD7f5/z/n0lWH2/wA/
+5/z6Wlh9v8/5/wA+kqw+3+f8/wCfSZVDqpVjm1h9v8/5/wA+kqw+3+f8/wCfS0sPt/n/AD/n0lWH
+2/z/AJ/z6dMqh+OUqxWWH2/z/n/Po27tWe3JRcsvIAHJ/wA/0/LRWH2/z/n/AD6TLD7f5/z/AJ9O
+epJSi4s9rBYyVCrGrHdM5Oiuol0i2uMlo9rH+JOD/h/n8nW+hWcJyYzIc9ZDn9On+fy8x0mnufoU
+OJMLKF+V37f8H+vQpaJZssLTuuDJjbkdvX/Pp+WusPt/n/P+fSysPt/n/P8An0mWH2/z/n/Ppspc
+sbHiVMZKvVdSXUrLD7f5/wA/59JVh9v8/wCf8+lpYfb/AD/n/PpKsPt/n/P+fTKVQ7KVY5tYfb/P
++f8APpKsPt/n/P8An0nVQM+3/wBf/CplUDPt/wDX/wAK6pVGfj1KoyBYfb/P+f8APpMsPt/n/P8A
+n0nCgZ9v/r/4VMFA/D/6/wDhWEps9OlUZAsPt/n/AD/n0lWH2/z/AJ/z6ThQM+3/ANf/AAqZUAz7
+f/X/AMKxlNnp0qjIFh9v8/5/z6TLD7f5/wA/59J1UDPt/wDX/wAKmCgZ9v8A6/8AhWEps9SlUZAs
+Pt/n/P8An0lWH2/z/n/PpOFA/D/6/wDhUwUD8P8A6/8AhWMps9OlUZ//2Q==
+B64
+
+# jq as a check: its verdict is the exit status, its output is noise
+jqe() { jq -e "$@" >/dev/null; }
+
+# photo NAME 'YYYY:MM:DD HH:MM:SS'|'' LAT|'' LON ALT: a DJI-like photo
+photo() {
+	local name=$1 t=$2 lat=$3 lon=$4 alt=$5
+	local args=(-ImageDescription="$name" -Make=DJI -Model=FC6310 -SerialNumber=0K8TDB1001)
+	[ -n "$t" ] && args+=(-DateTimeOriginal="$t" -OffsetTimeOriginal=+08:00)
+	[ -n "$lat" ] && args+=(-GPSLatitude="$lat" -GPSLatitudeRef=N -GPSLongitude="$lon"
+		-GPSLongitudeRef=E -GPSAltitude="$alt" "-GPSAltitudeRef#=0")
+	cp "$T/base.jpg" "$CARD/$name"
+	exiftool -q -overwrite_original "${args[@]}" "$CARD/$name"
+}
+photo DJI_0001.JPG '2023:05:01 10:00:00' 46.90121 124.20315 151.2
+photo DJI_0002.JPG '2023:05:01 10:02:30' 46.90188 124.20402 149.8
+photo DJI_0003.JPG '2023:05:01 10:05:10' 46.90250 124.20511 152.0
+photo DJI_0004.JPG '2023:05:01 10:07:00' 46.90302 124.20633 150.4
+photo NOGPS_0005.JPG '' '' '' '' # no time and no place: nothing can place it
+
+$EVCAP init >/dev/null
+$EVCAP case open "$CASE" --title '嫩江行洪区违法建筑' --operator 张三 --operator 李四 --use >/dev/null
+# the GPS track of the flight, where this build reads tracks
+python3 - > "$T/track.gpx" <<'PY'
+print('<?xml version="1.0" encoding="UTF-8"?>')
+print('<gpx version="1.1" creator="test" xmlns="http://www.topografix.com/GPX/1/1"><trk><trkseg>')
+for i in range(41):
+    s = 55 * 60 + 30 * i  # from 01:55:00Z every 30 s
+    print('<trkpt lat="%.6f" lon="%.6f"><ele>150</ele><time>2023-05-01T%02d:%02d:%02dZ</time></trkpt>'
+          % (46.9 + i * 0.0001, 124.2 + i * 0.00015, 1 + s // 3600, s % 3600 // 60, s % 60))
+print('</trkseg></trk></gpx>')
+PY
+have_track=0
+if $EVCAP track import "$T/track.gpx" >"$T/track.out" 2>&1; then have_track=1; fi
+$EVCAP ingest --case "$CASE" "$CARD" >"$T/ingest.out" 2>&1
+check "export: test photos ingested" test "$($EVCAP ls --json | jq length)" -eq 5
+if [ -n "$CORPUS" ] && [ -d "$CORPUS/photos" ]; then
+	$EVCAP ingest --case "$CASE" "$CORPUS"/photos/*.jpg >>"$T/ingest.out" 2>&1
+else
+	echo "# ../shared/corpus is absent: only synthetic photos are exported"
+fi
+$EVCAP ls --json --case "$CASE" > "$T/ls.json"
+N=$(jq length "$T/ls.json")
+NLOC=$(jq '[.[] | select(.lat != null and .lon != null)] | length' "$T/ls.json")
+NOLOC_SHA=$(jq -r '.[] | select(.original_name == "NOGPS_0005.JPG") | .sha256' "$T/ls.json")
+echo "# $N items, $NLOC located, track imported: $have_track"
+
+# --- GeoJSON, against RFC 7946's structure ---
+$EVCAP export --case "$CASE" --format geojson --out "$T/out.geojson" >"$T/o" 2>"$T/e"
+check "geojson: export exits 0" test $? -eq 0
+check "geojson: RFC 7946 structure" jqe '
+	.type == "FeatureCollection" and (has("crs") | not) and (.features | type == "array") and
+	all(.features[]; .type == "Feature" and (.properties | type == "object") and
+		(.geometry.type == "Point" or .geometry.type == "LineString")) and
+	all(.features[] | select(.geometry.type == "Point") | .geometry.coordinates;
+		(length == 2 or length == 3) and all(.[]; type == "number") and
+		.[0] >= -180 and .[0] <= 180 and .[1] >= -90 and .[1] <= 90) and
+	all(.features[] | select(.geometry.type == "LineString") | .geometry.coordinates;
+		length >= 2 and all(.[]; length >= 2 and length <= 3))' "$T/out.geojson"
+check "geojson: one point per located item" test \
+	"$(jq '[.features[] | select(.geometry.type == "Point")] | length' "$T/out.geojson")" -eq "$NLOC"
+check "geojson: properties carry sha256, time, case, kind, sources" jqe --arg c "$CASE" '
+	all(.features[] | select(.geometry.type == "Point") | .properties;
+		(.sha256 | test("^[0-9a-f]{64}$")) and .case == $c and .kind == "photo" and
+		has("time") and (.sources | has("time") and has("location")) and .datum == "WGS-84")' \
+	"$T/out.geojson"
+# [lon, lat, alt] in that order, the same numbers as ls --json
+check "geojson: coordinates are [lon, lat, alt] of the item" jqe --slurpfile ls "$T/ls.json" '
+	($ls[0] | map({(.sha256): .}) | add) as $by |
+	all(.features[] | select(.geometry.type == "Point");
+		$by[.properties.sha256] as $i | .geometry.coordinates as $c |
+		(($c[0] - $i.lon) | fabs) < 1e-9 and (($c[1] - $i.lat) | fabs) < 1e-9 and
+		($i.alt == null or (($c[2] - $i.alt) | fabs) < 1e-6))' "$T/out.geojson"
+check "geojson: the unplaced item is left out" bash -c "test -s '$T/out.geojson' && test -n '$NOLOC_SHA' && ! grep -q '$NOLOC_SHA' '$T/out.geojson'"
+check "geojson: says it is WGS-84" jqe '.evcap.datum == "WGS-84" and .evcap.items_without_location >= 1' "$T/out.geojson"
+if [ "$have_track" = 1 ]; then
+	check "geojson: the track is a LineString" jqe \
+		'[.features[] | select(.geometry.type == "LineString")] | length == 1' "$T/out.geojson"
+else
+	skip "geojson track: this build has no 'evcap track import'"
+fi
+
+# --- KML 2.2 ---
+$EVCAP export --case "$CASE" --format kml --out "$T/out.kml" >"$T/o" 2>"$T/e"
+check "kml: export exits 0" test $? -eq 0
+check "kml: well-formed XML" xmllint --noout --nonet "$T/out.kml"
+xc() { xmllint --nonet --xpath "$1" "$2" 2>/dev/null; }
+check "kml: KML 2.2 namespace" test "$(xc 'namespace-uri(/*)' "$T/out.kml")" = "http://www.opengis.net/kml/2.2"
+check "kml: one point placemark per located item" test \
+	"$(xc "count(//*[local-name()='Placemark'][*[local-name()='Point']])" "$T/out.kml")" -eq "$NLOC"
+check "kml: each placemark has a time and its hash" test \
+	"$(xc "count(//*[local-name()='Placemark'][*[local-name()='Point']][*[local-name()='TimeStamp']][.//*[local-name()='Data'][@name='sha256']])" "$T/out.kml")" -eq \
+	"$(jq '[.[] | select(.lat != null and .captured_at != null)] | length' "$T/ls.json")"
+check "kml: balloons carry inline thumbnails" test \
+	"$(grep -o 'data:image/jpeg;base64' "$T/out.kml" | wc -l)" -ge 4
+check "kml: the unplaced item is left out" bash -c "test -s '$T/out.kml' && test -n '$NOLOC_SHA' && ! grep -q '$NOLOC_SHA' '$T/out.kml'"
+check "kml: nothing fetched from the network" bash -c "test -s '$T/out.kml' && ! grep -Eo 'https?://[^\"< ]*' '$T/out.kml' | grep -v '^http://www.opengis.net/kml/2.2\$'"
+if [ "$have_track" = 1 ]; then
+	check "kml: the track is a LineString" test "$(xc "count(//*[local-name()='LineString'])" "$T/out.kml")" -eq 1
+fi
+
+# --- GPX 1.1 ---
+$EVCAP export --case "$CASE" --format gpx --out "$T/out.gpx" >"$T/o" 2>"$T/e"
+check "gpx: export exits 0" test $? -eq 0
+check "gpx: well-formed XML" xmllint --noout --nonet "$T/out.gpx"
+check "gpx: GPX 1.1" test "$(xc "string(/*[local-name()='gpx']/@version)" "$T/out.gpx")" = "1.1"
+check "gpx: a waypoint per located item" test "$(xc "count(//*[local-name()='wpt'])" "$T/out.gpx")" -eq "$NLOC"
+if [ "$have_track" = 1 ]; then
+	check "gpx: the track's points" test "$(xc "count(//*[local-name()='trkpt'])" "$T/out.gpx")" -ge 30
+fi
+
+# --- CSV, re-read as Excel and scripts would ---
+$EVCAP export --case "$CASE" --format csv --out "$T/out.csv" >"$T/o" 2>"$T/e"
+check "csv: export exits 0" test $? -eq 0
+check "csv: starts with the UTF-8 BOM" test "$(head -c 3 "$T/out.csv" | od -An -tx1 | tr -d ' ')" = "efbbbf"
+check "csv: every line ends CRLF" python3 -c "
+import sys; d = open('$T/out.csv', 'rb').read()
+sys.exit(0 if d.endswith(b'\r\n') and d.count(b'\n') == d.count(b'\r\n') else 1)"
+python3 - "$T/out.csv" "$T/ls.json" "$CASE" <<'PY'
+import csv, json, sys
+path, lsp, case = sys.argv[1:4]
+rows = list(csv.DictReader(open(path, encoding='utf-8-sig', newline='')))
+items = json.load(open(lsp))
+fails = []
+keys = set().union(*(i.keys() for i in items))
+missing = keys - set(rows[0].keys()) if rows else keys
+if missing: fails.append('columns missing: %s' % sorted(missing))
+irows = [r for r in rows if r['record_type'] == 'item']
+if len(irows) != len(items): fails.append('%d item rows for %d items' % (len(irows), len(items)))
+by = {r['sha256']: r for r in irows}
+for i in items:
+    r = by.get(i['sha256'])
+    if not r: fails.append('no row for ' + i['original_name']); continue
+    if r['case'] != case: fails.append('case number garbled: %r' % r['case'])
+    if r['original_name'] != i['original_name']: fails.append('name %r' % r['original_name'])
+    if i['lat'] is None and r['location_status'] != 'NO LOCATION': fails.append('unplaced not marked')
+    if i['lat'] is not None and abs(float(r['lat']) - i['lat']) > 1e-7: fails.append('lat differs')
+    if r['datum'] != (i['datum'] or ''): fails.append('datum %r' % r['datum'])
+if not any('张三' in r['operators'] and '李四' in r['operators'] for r in irows):
+    fails.append('operator names garbled')
+print('PASS csv: BOM, Chinese case number and operators, every ls field, unplaced marked'
+      if not fails else 'FAIL csv: ' + '; '.join(fails[:5]))
+PY
+# GCJ-02 columns: added and labelled; the WGS-84 columns stay exactly the same
+$EVCAP export --case "$CASE" --format csv --datum gcj02 --out "$T/gcj.csv" >"$T/o" 2>"$T/e"
+python3 - "$T/out.csv" "$T/gcj.csv" <<'PY'
+import csv, math, sys
+a = list(csv.DictReader(open(sys.argv[1], encoding='utf-8-sig', newline='')))
+b = list(csv.DictReader(open(sys.argv[2], encoding='utf-8-sig', newline='')))
+ok = len(a) == len(b) and 'lat_gcj02' in b[0] and 'gcj02_note' in b[0]
+for x, y in zip(a, b):
+    ok = ok and x['lat'] == y['lat'] and x['lon'] == y['lon']
+    if y['lat'] and y['lat_gcj02'] and 73 < float(y['lon']) < 135 and 18 < float(y['lat']) < 54:
+        d = math.hypot((float(y['lat_gcj02']) - float(y['lat'])) * 111320,
+                       (float(y['lon_gcj02']) - float(y['lon'])) * 111320 * math.cos(math.radians(float(y['lat']))))
+        ok = ok and 100 < d < 900 and 'GCJ-02' in y['gcj02_note']
+print('PASS csv gcj02: labelled columns added, WGS-84 unchanged' if ok else 'FAIL csv gcj02: columns wrong')
+PY
+
+# --- filters ---
+$EVCAP export --case "$CASE" --format geojson --from 2023-05-01T10:02:00+08:00 --to 2023-05-01T10:06:00+08:00 \
+	--out "$T/span.geojson" >/dev/null 2>&1
+check "export: --from/--to keep the items of that span" test \
+	"$(jq '[.features[] | select(.geometry.type == "Point")] | length' "$T/span.geojson")" -eq 2
+
+# --- custody: each export is an event naming its output and hash ---
+DB=$EVCAP_STORE/evidence.db
+for f in out.geojson out.kml out.gpx out.csv gcj.csv; do
+	h=$(sha256sum "$T/$f" | cut -d' ' -f1)
+	n=$(sqlite3 "$DB" "SELECT count(*) FROM custody WHERE action = 'export'
+		AND json_extract(event, '\$.detail.out') = '$f' AND json_extract(event, '\$.detail.sha256') = '$h'
+		AND case_number = '$CASE'")
+	check "custody: the export of $f is recorded with its SHA-256" test "$n" -eq 1
+done
+
+# --- usage errors ---
+$EVCAP export --case "$CASE" --format shp --out "$T/x" >/dev/null 2>&1
+check "export: an unknown format is a usage error" test $? -eq 2
+$EVCAP export --case "$CASE" --format geojson --datum gcj02 --out "$T/x" >/dev/null 2>&1
+check "export: --datum gcj02 is refused for geojson" test $? -eq 2
+$EVCAP export --case "$CASE" --format csv --out "$EVCAP_STORE/x.csv" >/dev/null 2>&1
+check "export: never into the store" test $? -eq 2 -a ! -e "$EVCAP_STORE/x.csv"
+$EVCAP export --help > "$T/help" 2>&1
+check "export: --help" grep -q -- '--datum gcj02' "$T/help"
+$EVCAP verify >"$T/v" 2>&1
+check "export: evcap verify passes afterwards" test $? -eq 0

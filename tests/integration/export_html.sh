@@ -1,0 +1,218 @@
+#!/bin/bash
+# evcap export --format html: the evidence report. Checked as a file (every
+# hash, a thumbnail per photo, nothing fetched from the network, the
+# inspection record's parts, the labels of --lang and of the locale) and as
+# a page: Debian's Chromium renders it headless to a screenshot that must not
+# be blank and prints it to an A4 PDF whose page count fits the item count,
+# with every row whole on one page (pdftotext finds each item's name and both
+# ends of its hash on the same page).
+. "$(dirname "$0")/../lib/common.sh"
+
+need jq exiftool python3 sqlite3 sha256sum ||
+	{ skip "export html: needs jq, exiftool, python3, sqlite3"; exit 0; }
+
+CASE='嫩检公益立〔2023〕15号'
+CARD=$T/card
+mkdir -p "$CARD"
+# an 80x60 JPEG made with libjpeg for these tests; exiftool gives each copy its own tags
+base64 -d > "$T/base.jpg" <<'B64'
+/9j/4AAQSkZJRgABAQAAAQABAAD/2wBDAAoHBwgHBgoICAgLCgoLDhgQDg0NDh0VFhEYIx8lJCIf
+IiEmKzcvJik0KSEiMEExNDk7Pj4+JS5ESUM8SDc9Pjv/2wBDAQoLCw4NDhwQEBw7KCIoOzs7Ozs7
+Ozs7Ozs7Ozs7Ozs7Ozs7Ozs7Ozs7Ozs7Ozs7Ozs7Ozs7Ozs7Ozs7Ozs7Ozv/wAARCAA8AFADASIA
+AhEBAxEB/8QAHwAAAQUBAQEBAQEAAAAAAAAAAAECAwQFBgcICQoL/8QAtRAAAgEDAwIEAwUFBAQA
+AAF9AQIDAAQRBRIhMUEGE1FhByJxFDKBkaEII0KxwRVS0fAkM2JyggkKFhcYGRolJicoKSo0NTY3
+ODk6Q0RFRkdISUpTVFVWV1hZWmNkZWZnaGlqc3R1dnd4eXqDhIWGh4iJipKTlJWWl5iZmqKjpKWm
+p6ipqrKztLW2t7i5usLDxMXGx8jJytLT1NXW19jZ2uHi4+Tl5ufo6erx8vP09fb3+Pn6/8QAHwEA
+AwEBAQEBAQEBAQAAAAAAAAECAwQFBgcICQoL/8QAtREAAgECBAQDBAcFBAQAAQJ3AAECAxEEBSEx
+BhJBUQdhcRMiMoEIFEKRobHBCSMzUvAVYnLRChYkNOEl8RcYGRomJygpKjU2Nzg5OkNERUZHSElK
+U1RVVldYWVpjZGVmZ2hpanN0dXZ3eHl6goOEhYaHiImKkpOUlZaXmJmaoqOkpaanqKmqsrO0tba3
+uLm6wsPExcbHyMnK0tPU1dbX2Nna4uPk5ebn6Onq8vP09fb3+Pn6/9oADAMBAAIRAxEAPwDy5Yfb
+/P8An/PpKsPt/n/P+fS0sPt/n/P+fSVYfb/P+f8APp9TKoctKsVlh9v8/wCf8+kyw+3+f8/59LKw
++3+f8/59Jlh9v8/5/wA+mMqh6lKsVVh9v8/5/wA+kyw+3+f8/wCfS0sPt/n/AD/n0lWH2/z/AJ/z
+6YSqHp0qxWWH2/z/AJ/z6TLD7f5/z/n0srD7f5/z/n0mWH2/z/n/AD6YyqHp0qxVWH2/z/n/AD6T
+LD7f5/z/AJ9LKw+3+f8AP+fSZYfb/P8An/PphKoenSrHNrD7f5/z/n0lWH2/z/n/AD6Wlh9v8/5/
+z6SrD7f5/wA/59OmVQ/HaVYrLD7f5/z/AJ9JViAGT/n/AD/n2tLD7f5/z/n0Sddigev+f8/5xyV8
+RyQcj3cug8TXjS7/APDv8CAYHQU5X29gabRXgvFVm78x+hRwOHjHlUF+v37l6FFkUMvT+X+f8+1h
+Yfb/AD/n/PpBpZ3SPH7buvT/AD/StZYfb/P+f8+no067nBNnh1o+wrOHQrLD7f5/z/n0lWH2/wA/
+5/z6Wlh9v8/5/wA+kqw+3+f8/wCfSZVDqpVjm1h9v8/5/wA+kqw+3+f8/wCfS0sPt/n/AD/n0lWH
+2/z/AJ/z6dMqh+OUqxWWH2/z/n/Po27tWe3JRcsvIAHJ/wA/0/LRWH2/z/n/AD6TLD7f5/z/AJ9O
+epJSi4s9rBYyVCrGrHdM5Oiuol0i2uMlo9rH+JOD/h/n8nW+hWcJyYzIc9ZDn9On+fy8x0mnufoU
+OJMLKF+V37f8H+vQpaJZssLTuuDJjbkdvX/Pp+WusPt/n/P+fSysPt/n/P8An0mWH2/z/n/Ppspc
+sbHiVMZKvVdSXUrLD7f5/wA/59JVh9v8/wCf8+lpYfb/AD/n/PpKsPt/n/P+fTKVQ7KVY5tYfb/P
++f8APpKsPt/n/P8An0nVQM+3/wBf/CplUDPt/wDX/wAK6pVGfj1KoyBYfb/P+f8APpMsPt/n/P8A
+n0nCgZ9v/r/4VMFA/D/6/wDhWEps9OlUZAsPt/n/AD/n0lWH2/z/AJ/z6ThQM+3/ANf/AAqZUAz7
+f/X/AMKxlNnp0qjIFh9v8/5/z6TLD7f5/wA/59J1UDPt/wDX/wAKmCgZ9v8A6/8AhWEps9SlUZAs
+Pt/n/P8An0lWH2/z/n/PpOFA/D/6/wDhUwUD8P8A6/8AhWMps9OlUZ//2Q==
+B64
+
+# photo NAME 'YYYY:MM:DD HH:MM:SS'|'' LAT|'' LON ALT: a DJI-like photo. The
+# tags go into an argument file that one exiftool run applies to every photo
+# (-execute between them), which saves a Perl start-up a photo.
+photo() {
+	local name=$1 t=$2 lat=$3 lon=$4 alt=$5
+	cp "$T/base.jpg" "$CARD/$name"
+	{
+		printf '%s\n' -q -overwrite_original "-ImageDescription=$name" -Make=DJI \
+			-Model=FC6310 -SerialNumber=0K8TDB1001
+		[ -n "$t" ] && printf '%s\n' "-DateTimeOriginal=$t" -OffsetTimeOriginal=+08:00
+		[ -n "$lat" ] && printf '%s\n' "-GPSLatitude=$lat" -GPSLatitudeRef=N \
+			"-GPSLongitude=$lon" -GPSLongitudeRef=E "-GPSAltitude=$alt" "-GPSAltitudeRef#=0"
+		printf '%s\n' "$CARD/$name" -execute
+	} >> "$T/exif.args"
+}
+for i in $(seq 1 14); do
+	photo "$(printf 'DJI_%04d.JPG' "$i")" "$(printf '2023:05:01 10:%02d:00' "$i")" \
+		"$(printf '46.90%03d' $((i * 37)))" "$(printf '124.20%03d' $((i * 53)))" 150
+done
+photo NOGPS_0099.JPG '' '' '' '' # no time and no place
+exiftool -@ "$T/exif.args" >/dev/null
+
+$EVCAP init >/dev/null
+$EVCAP case open "$CASE" --title '嫩江行洪区违法建筑' --operator 张三 --use >/dev/null
+$EVCAP ingest --case "$CASE" "$CARD" >"$T/ingest.out" 2>&1
+if [ -n "$CORPUS" ] && [ -d "$CORPUS/photos" ]; then
+	$EVCAP ingest --case "$CASE" "$CORPUS"/photos/*.jpg >>"$T/ingest.out" 2>&1
+else
+	echo "# ../shared/corpus is absent: only synthetic photos are in the report"
+fi
+$EVCAP ls --json --case "$CASE" > "$T/ls.json"
+N=$(jq length "$T/ls.json")
+NJPEG=$(jq '[.[] | select(.kind == "photo" and .format == "jpeg")] | length' "$T/ls.json")
+echo "# $N items, $NJPEG JPEG photos"
+check "html: the test case has items" test "$N" -ge 15
+
+# one officer only: a warning on stderr and in the report
+$EVCAP export --case "$CASE" --format html --lang zh --out "$T/one.html" >"$T/o" 2>"$T/e"
+check "html: export exits 0" test $? -eq 0
+check "html: fewer than two officers warned on stderr" grep -q 'two or more' "$T/e"
+check "html: fewer than two officers warned in the report" grep -q '收集人员少于二人' "$T/one.html"
+
+# the full record: two officers, a witness, the card sealed, a device key, a reading
+$EVCAP case set "$CASE" --operator 张三 --operator 李四 --witness 王五 --medium-kept yes \
+	--medium-note '原始SD卡已装入证据袋封存' >/dev/null
+if [ ! -f "$EVCAP_STORE/keys/device.pub" ] && need minisign; then
+	mkdir -p "$EVCAP_STORE/keys"
+	minisign -G -W -p "$EVCAP_STORE/keys/device.pub" -s "$T/device.key" >/dev/null 2>&1
+fi
+KEYID=$(sed -n '1s/.*public key \([0-9A-Fa-f]*\).*/\1/p' "$EVCAP_STORE/keys/device.pub" 2>/dev/null)
+CASE_ID=$(sqlite3 "$EVCAP_STORE/evidence.db" "SELECT id FROM cases WHERE number = '$CASE'")
+sqlite3 "$EVCAP_STORE/evidence.db" "INSERT INTO readings(t, time, parameter, value, unit, raw,
+	raw_sha256, source, line_no, case_id, lat, lon, class, created_at) VALUES (1682906700,
+	'2023-05-01T02:05:00Z', 'NH3-N', 2.3, 'mg/L', 'NH3-N,2.3', 'x', 'test', 1, $CASE_ID,
+	46.901, 124.201, '劣V', '2023-05-01T02:06:00Z')"
+LANG=zh_CN.UTF-8 LC_ALL= $EVCAP export --case "$CASE" --format html --out "$T/report.html" \
+	>"$T/o" 2>"$T/e"
+check "html: export of the full record exits 0" test $? -eq 0
+H=$T/report.html
+check "html: no warning with two officers" bash -c "! grep -q 'two or more' '$T/e' && ! grep -q '收集人员少于二人' '$H'"
+check "html: the locale's language (zh) by default" grep -q '<html lang="zh-CN">' "$H"
+python3 - "$H" "$T/ls.json" <<'PY'
+import json, re, sys
+h = open(sys.argv[1], encoding='utf-8').read()
+items = json.load(open(sys.argv[2]))
+fails = [i['original_name'] for i in items if i['sha256'] not in h]
+print('PASS html: every item\'s SHA-256 is in the report' if not fails
+      else 'FAIL html: hashes missing for %s' % fails[:3])
+rows = re.findall(r'<tr data-sha256="([0-9a-f]{64})">(.*?)</tr>', h, re.S)
+bad = [s for s, body in rows
+       if next(i for i in items if i['sha256'] == s)['kind'] == 'photo'
+       and 'src="data:image/jpeg;base64,' not in body]
+print('PASS html: a thumbnail in every photo\'s row' if rows and len(rows) == len(items) and not bad
+      else 'FAIL html: %d rows, %d photos without a thumbnail' % (len(rows), len(bad)))
+PY
+check "html: nothing refers to the network" bash -c "! grep -Eq 'https?://' '$H'"
+check "html: only inline images" bash -c "! grep -Eo '<img [^>]*src=\"[^\"]{0,22}' '$H' | grep -v 'src=\"data:image/jpeg;base64'"
+check "html: case number, 序号 and the SVG map" bash -c "grep -q '$CASE' '$H' && grep -q '序号' '$H' && grep -q '<svg' '$H'"
+check "html: the unplaced item is marked" grep -q '无位置信息' "$H"
+check "html: witness, sealed card and its note" bash -c "grep -q '王五' '$H' && grep -q '原始存储介质已封存保管' '$H' && grep -q '证据袋封存' '$H'"
+check "html: equipment with make, model, serial" bash -c "grep -q 'FC6310' '$H' && grep -q '0K8TDB1001' '$H'"
+check "html: a signature block per officer and the witness" test "$(grep -o 'class="sig"' "$H" | wc -l)" -eq 3
+check "html: readings with the screening label" bash -c "grep -q '劣V' '$H' && grep -q '快速检测结果，须经实验室确认' '$H'"
+HEAD=$(sqlite3 "$EVCAP_STORE/evidence.db" "SELECT hash FROM custody ORDER BY seq DESC LIMIT 1 OFFSET 1")
+check "html: the custody chain head it was made against" grep -q "$HEAD" "$H"
+if [ -n "$KEYID" ]; then
+	check "html: the device key's id" grep -qi "$KEYID" "$H"
+else
+	skip "html device key: no device.pub and no minisign to make one"
+fi
+check "html: the export is a custody event with its SHA-256" test "$(sqlite3 "$EVCAP_STORE/evidence.db" \
+	"SELECT count(*) FROM custody WHERE action = 'export' AND json_extract(event, '\$.detail.format') = 'html'
+	 AND json_extract(event, '\$.detail.sha256') = '$(sha256sum "$H" | cut -d' ' -f1)'")" -eq 1
+$EVCAP export --case "$CASE" --format html --lang en --datum gcj02 --out "$T/en.html" >/dev/null 2>&1
+check "html: --lang en" bash -c "grep -q 'Evidence list' '$T/en.html' && grep -q 'rapid screening, to be confirmed by a laboratory' '$T/en.html'"
+check "html: --datum gcj02 adds labelled GCJ-02 places" grep -q 'GCJ-02 (for Amap' "$T/en.html"
+
+# --- rendered by Chromium ---
+if ! need chromium; then
+	skip "html rendering: chromium is not installed"
+	exit 0
+fi
+chrome() {
+	local prof
+	prof=$(mktemp -d "$T/chrome.XXXXXX")
+	HOME=$T timeout 120 chromium --headless --no-sandbox --disable-gpu --no-first-run \
+		--disable-background-networking --disable-component-update --disable-sync \
+		--disable-quic --user-data-dir="$prof" "$@" >>"$T/chrome.log" 2>&1
+}
+chrome --window-size=800,1000 --screenshot="$T/shot.png" "file://$H"
+check "html: chromium made a screenshot" test -s "$T/shot.png"
+python3 - "$T/shot.png" <<'PY'
+# decodes the PNG (8-bit, non-interlaced, as Chromium writes it) and measures it
+import struct, sys, zlib
+d = open(sys.argv[1], 'rb').read()
+assert d[:8] == b'\x89PNG\r\n\x1a\n'
+pos, idat = 8, b''
+while pos < len(d):
+    n, typ = struct.unpack('>I4s', d[pos:pos + 8]); body = d[pos + 8:pos + 8 + n]; pos += 12 + n
+    if typ == b'IHDR': w, h, depth, ctype, _, _, inter = struct.unpack('>IIBBBBB', body)
+    elif typ == b'IDAT': idat += body
+bpp = {2: 3, 6: 4, 0: 1, 4: 2}[ctype]
+assert depth == 8 and inter == 0
+raw, stride = zlib.decompress(idat), w * bpp
+prev, pix, p = bytearray(stride), [], 0
+for y in range(h):
+    f, line = raw[p], bytearray(raw[p + 1:p + 1 + stride]); p += 1 + stride
+    for x in range(stride):
+        a = line[x - bpp] if x >= bpp else 0; b = prev[x]; c = prev[x - bpp] if x >= bpp else 0
+        if f == 1: line[x] = (line[x] + a) & 255
+        elif f == 2: line[x] = (line[x] + b) & 255
+        elif f == 3: line[x] = (line[x] + (a + b) // 2) & 255
+        elif f == 4:
+            pa, pb, pc = abs(b - c), abs(a - c), abs(a + b - 2 * c)
+            line[x] = (line[x] + (a if pa <= pb and pa <= pc else b if pb <= pc else c)) & 255
+    prev = line
+    if y % 4 == 0:
+        pix += [sum(line[x:x + min(3, bpp)]) // min(3, bpp) for x in range(0, stride, bpp * 4)]
+mean = sum(pix) / len(pix)
+sd = (sum((v - mean) ** 2 for v in pix) / len(pix)) ** 0.5
+ink = sum(1 for v in pix if v < 128) / len(pix)
+ok = sd > 15 and 0.003 < ink < 0.6
+print('%s html: the screenshot is not blank (%dx%d, grey sd %.1f, %.1f%% ink)'
+      % ('PASS' if ok else 'FAIL', w, h, sd, ink * 100))
+PY
+
+chrome --no-pdf-header-footer --print-to-pdf="$T/report.pdf" "file://$H"
+if ! need pdfinfo pdftotext; then
+	skip "html pdf: pdfinfo/pdftotext (poppler-utils) are not installed"
+	exit 0
+fi
+PAGES=$(pdfinfo "$T/report.pdf" 2>/dev/null | sed -n 's/^Pages: *//p')
+check "html: chromium printed a PDF" test -n "$PAGES"
+check "html: A4 pages" bash -c "pdfinfo '$T/report.pdf' | grep -q 'Page size: *59[45].* x 84[12]'"
+# at least 5 rows fit a page and at most 9; front matter, map, readings,
+# custody and signatures take up to 4 more pages
+check "html: $PAGES pages for $N items" test "$PAGES" -ge $(( (N + 8) / 9 )) -a "$PAGES" -le $(( (N + 4) / 5 + 4 ))
+for p in $(seq 1 "${PAGES:-0}"); do pdftotext -f "$p" -l "$p" "$T/report.pdf" "$T/page$p.txt"; done
+python3 - "$T" "${PAGES:-0}" "$T/ls.json" <<'PY'
+import json, sys
+d, n = sys.argv[1], int(sys.argv[2])
+pages = [open('%s/page%d.txt' % (d, p), encoding='utf-8').read() for p in range(1, n + 1)]
+items = json.load(open(sys.argv[3]))
+cut = []
+for i in items:
+    where = [{p for p, t in enumerate(pages) if s in t}
+             for s in (i['original_name'], i['sha256'][:16], i['sha256'][-16:])]
+    if any(len(w) != 1 for w in where) or len(set.union(*where)) != 1:
+        cut.append('%s %s' % (i['original_name'], [sorted(w) for w in where]))
+print('PASS html: every row whole on one page' if not cut else 'FAIL html: rows cut or missing: %s' % cut[:3])
+PY

@@ -1,0 +1,130 @@
+#!/bin/bash
+# evcap export --format jpeg: tagged working copies. exiftool reads back from
+# each copy the item's latitude, longitude and altitude, the camera's own
+# DateTimeOriginal and the case number, and finds the XMP packet byte for
+# byte the original's. Each copy is in the derivatives table and in a custody
+# event naming both hashes; the originals stay as they were (evcap verify).
+. "$(dirname "$0")/../lib/common.sh"
+
+need jq exiftool python3 sqlite3 sha256sum ||
+	{ skip "export jpeg: needs jq, exiftool, python3, sqlite3"; exit 0; }
+
+CASE='嫩检公益立〔2023〕15号'
+CARD=$T/card
+mkdir -p "$CARD"
+# an 80x60 JPEG made with libjpeg for these tests; exiftool gives each copy its own tags
+base64 -d > "$T/base.jpg" <<'B64'
+/9j/4AAQSkZJRgABAQAAAQABAAD/2wBDAAoHBwgHBgoICAgLCgoLDhgQDg0NDh0VFhEYIx8lJCIf
+IiEmKzcvJik0KSEiMEExNDk7Pj4+JS5ESUM8SDc9Pjv/2wBDAQoLCw4NDhwQEBw7KCIoOzs7Ozs7
+Ozs7Ozs7Ozs7Ozs7Ozs7Ozs7Ozs7Ozs7Ozs7Ozs7Ozs7Ozs7Ozs7Ozs7Ozv/wAARCAA8AFADASIA
+AhEBAxEB/8QAHwAAAQUBAQEBAQEAAAAAAAAAAAECAwQFBgcICQoL/8QAtRAAAgEDAwIEAwUFBAQA
+AAF9AQIDAAQRBRIhMUEGE1FhByJxFDKBkaEII0KxwRVS0fAkM2JyggkKFhcYGRolJicoKSo0NTY3
+ODk6Q0RFRkdISUpTVFVWV1hZWmNkZWZnaGlqc3R1dnd4eXqDhIWGh4iJipKTlJWWl5iZmqKjpKWm
+p6ipqrKztLW2t7i5usLDxMXGx8jJytLT1NXW19jZ2uHi4+Tl5ufo6erx8vP09fb3+Pn6/8QAHwEA
+AwEBAQEBAQEBAQAAAAAAAAECAwQFBgcICQoL/8QAtREAAgECBAQDBAcFBAQAAQJ3AAECAxEEBSEx
+BhJBUQdhcRMiMoEIFEKRobHBCSMzUvAVYnLRChYkNOEl8RcYGRomJygpKjU2Nzg5OkNERUZHSElK
+U1RVVldYWVpjZGVmZ2hpanN0dXZ3eHl6goOEhYaHiImKkpOUlZaXmJmaoqOkpaanqKmqsrO0tba3
+uLm6wsPExcbHyMnK0tPU1dbX2Nna4uPk5ebn6Onq8vP09fb3+Pn6/9oADAMBAAIRAxEAPwDy5Yfb
+/P8An/PpKsPt/n/P+fS0sPt/n/P+fSVYfb/P+f8APp9TKoctKsVlh9v8/wCf8+kyw+3+f8/59LKw
++3+f8/59Jlh9v8/5/wA+mMqh6lKsVVh9v8/5/wA+kyw+3+f8/wCfS0sPt/n/AD/n0lWH2/z/AJ/z
+6YSqHp0qxWWH2/z/AJ/z6TLD7f5/z/n0srD7f5/z/n0mWH2/z/n/AD6YyqHp0qxVWH2/z/n/AD6T
+LD7f5/z/AJ9LKw+3+f8AP+fSZYfb/P8An/PphKoenSrHNrD7f5/z/n0lWH2/z/n/AD6Wlh9v8/5/
+z6SrD7f5/wA/59OmVQ/HaVYrLD7f5/z/AJ9JViAGT/n/AD/n2tLD7f5/z/n0Sddigev+f8/5xyV8
+RyQcj3cug8TXjS7/APDv8CAYHQU5X29gabRXgvFVm78x+hRwOHjHlUF+v37l6FFkUMvT+X+f8+1h
+Yfb/AD/n/PpBpZ3SPH7buvT/AD/StZYfb/P+f8+no067nBNnh1o+wrOHQrLD7f5/z/n0lWH2/wA/
+5/z6Wlh9v8/5/wA+kqw+3+f8/wCfSZVDqpVjm1h9v8/5/wA+kqw+3+f8/wCfS0sPt/n/AD/n0lWH
+2/z/AJ/z6dMqh+OUqxWWH2/z/n/Po27tWe3JRcsvIAHJ/wA/0/LRWH2/z/n/AD6TLD7f5/z/AJ9O
+epJSi4s9rBYyVCrGrHdM5Oiuol0i2uMlo9rH+JOD/h/n8nW+hWcJyYzIc9ZDn9On+fy8x0mnufoU
+OJMLKF+V37f8H+vQpaJZssLTuuDJjbkdvX/Pp+WusPt/n/P+fSysPt/n/P8An0mWH2/z/n/Ppspc
+sbHiVMZKvVdSXUrLD7f5/wA/59JVh9v8/wCf8+lpYfb/AD/n/PpKsPt/n/P+fTKVQ7KVY5tYfb/P
++f8APpKsPt/n/P8An0nVQM+3/wBf/CplUDPt/wDX/wAK6pVGfj1KoyBYfb/P+f8APpMsPt/n/P8A
+n0nCgZ9v/r/4VMFA/D/6/wDhWEps9OlUZAsPt/n/AD/n0lWH2/z/AJ/z6ThQM+3/ANf/AAqZUAz7
+f/X/AMKxlNnp0qjIFh9v8/5/z6TLD7f5/wA/59J1UDPt/wDX/wAKmCgZ9v8A6/8AhWEps9SlUZAs
+Pt/n/P8An0lWH2/z/n/PpOFA/D/6/wDhUwUD8P8A6/8AhWMps9OlUZ//2Q==
+B64
+
+# jq as a check: its verdict is the exit status, its output is noise
+jqe() { jq -e "$@" >/dev/null; }
+
+# photo NAME 'YYYY:MM:DD HH:MM:SS'|'' [exiftool args...]: XMP in every one
+photo() {
+	local name=$1 t=$2
+	shift 2
+	local args=(-Make=DJI -Model=FC6310 "-XMP-dc:Description=排污口 $name")
+	[ -n "$t" ] && args+=(-DateTimeOriginal="$t" -OffsetTimeOriginal=+08:00)
+	cp "$T/base.jpg" "$CARD/$name"
+	exiftool -q -overwrite_original "${args[@]}" "$@" "$CARD/$name"
+}
+photo EXIF_0001.JPG '2023:05:01 10:00:00' -GPSLatitude=46.9012345 -GPSLatitudeRef=N \
+	-GPSLongitude=124.2031234 -GPSLongitudeRef=E -GPSAltitude=151.2 '-GPSAltitudeRef#=0'
+photo XMP_0002.JPG '2023:05:01 10:01:00' -XMP-drone-dji:GpsLatitude=46.9023456 \
+	-XMP-drone-dji:GpsLongitude=124.2045678 -XMP-drone-dji:AbsoluteAltitude=+149.75
+photo NOPLACE_0003.JPG '' # no time, no place: a copy with the case number only
+printf 'field notes\n' > "$CARD/notes.txt"
+if [ -n "$CORPUS" ] && [ -f "$CORPUS/photos/exiftool-GoPro-below-sea-level.jpg" ]; then
+	cp "$CORPUS/photos/exiftool-GoPro-below-sea-level.jpg" "$CARD/"
+else
+	echo "# ../shared/corpus is absent: no real camera's photo in this test"
+fi
+(cd "$CARD" && sha256sum ./*) > "$T/card.sha"
+
+$EVCAP init >/dev/null
+$EVCAP case open "$CASE" --operator 张三 --operator 李四 --use >/dev/null
+$EVCAP ingest --case "$CASE" "$CARD" >"$T/ingest.out" 2>&1
+$EVCAP ls --json --case "$CASE" > "$T/ls.json"
+NJPEG=$(jq '[.[] | select(.kind == "photo" and .format == "jpeg")] | length' "$T/ls.json")
+
+$EVCAP --json export --case "$CASE" --format jpeg --out "$T/copies" >"$T/out.json" 2>"$T/err"
+rc=$?
+if grep -q 'not available in this build' "$T/err"; then
+	skip "export jpeg: this build has no export command"
+	exit 0
+fi
+check "jpeg: export exits 0" test $rc -eq 0
+check "jpeg: a copy per JPEG photo" test "$(jq '.copies | length' "$T/out.json")" -eq "$NJPEG"
+check "jpeg: the text file is skipped, named" jqe '[.skipped[] | select(.name == "notes.txt")] | length == 1' "$T/out.json"
+check "jpeg: no temporary files left" bash -c "! ls -A '$T/copies' | grep -q '^\.tmp'"
+
+jq -c '.copies[]' "$T/out.json" | while read -r c; do
+	path=$(jq -r .path <<<"$c")
+	sha=$(jq -r .original_sha256 <<<"$c")
+	item=$(jq -c --arg s "$sha" '.[] | select(.sha256 == $s)' "$T/ls.json")
+	name=$(jq -r .original_name <<<"$item")
+	orig=$CARD/$name
+	exiftool -j -n -Composite:GPSLatitude -Composite:GPSLongitude -Composite:GPSAltitude \
+		-EXIF:DateTimeOriginal -XPKeywords -UserComment -XPComment "$path" > "$T/copy.json"
+	exiftool -j -n -EXIF:DateTimeOriginal "$orig" > "$T/orig.json"
+	python3 - "$T/copy.json" "$T/orig.json" "$item" "$CASE" "$name" <<'PY'
+import json, sys
+c = json.load(open(sys.argv[1]))[0]; o = json.load(open(sys.argv[2]))[0]
+it = json.loads(sys.argv[3]); case, name = sys.argv[4], sys.argv[5]
+f = []
+if it['lat'] is not None:
+    for k, v in (('GPSLatitude', it['lat']), ('GPSLongitude', it['lon'])):
+        if k not in c or abs(float(c[k]) - v) > 1e-6: f.append('%s %s != %s' % (k, c.get(k), v))
+    if it['alt'] is not None and ('GPSAltitude' not in c or abs(float(c['GPSAltitude']) - it['alt']) > 1e-3):
+        f.append('GPSAltitude %s != %s' % (c.get('GPSAltitude'), it['alt']))
+if str(c.get('DateTimeOriginal')) != str(o.get('DateTimeOriginal')):
+    f.append('DateTimeOriginal %r != %r' % (c.get('DateTimeOriginal'), o.get('DateTimeOriginal')))
+if not any(case in str(c.get(k, '')) for k in ('XPKeywords', 'UserComment', 'XPComment')):
+    f.append('case number not found')
+print('PASS jpeg %s: place, camera time and case number read back' % name if not f
+      else 'FAIL jpeg %s: %s' % (name, '; '.join(f)))
+PY
+	exiftool -b -XMP "$orig" > "$T/xmp.orig"
+	exiftool -b -XMP "$path" > "$T/xmp.copy"
+	if [ -s "$T/xmp.orig" ]; then
+		check "jpeg $name: XMP unchanged" cmp -s "$T/xmp.orig" "$T/xmp.copy"
+	fi
+	h=$(sha256sum "$path" | cut -d' ' -f1)
+	check "jpeg $name: the copy differs from the original" test "$h" != "$sha"
+	check "jpeg $name: recorded as a derivative" test "$(sqlite3 "$EVCAP_STORE/evidence.db" \
+		"SELECT count(*) FROM derivatives d JOIN items i ON i.id = d.item_id
+		 WHERE i.sha256 = '$sha' AND d.sha256 = '$h'")" -eq 1
+	check "jpeg $name: a custody event names both hashes" test "$(sqlite3 "$EVCAP_STORE/evidence.db" \
+		"SELECT count(*) FROM custody WHERE action = 'export' AND item_sha256 = '$sha'
+		 AND json_extract(event, '\$.detail.sha256') = '$h' AND case_number = '$CASE'")" -eq 1
+done
+check "jpeg: the card is unchanged" bash -c "cd '$CARD' && sha256sum --quiet -c '$T/card.sha'"
+$EVCAP verify >"$T/verify.out" 2>&1
+check "jpeg: evcap verify passes afterwards" test $? -eq 0

@@ -1,0 +1,493 @@
+/*
+ * Unit tests of the export formats and their helpers: GCJ-02 against a
+ * published reference value, CSV and XML escaping, local times, labels,
+ * the SVG map, JPEG thumbnails (decoded back with libjpeg), and each
+ * format over a hand-built context with one located and one unlocated
+ * item, parsed back with jansson and libxml2.
+ */
+#include <stdio.h>
+/* jpeglib.h wants FILE declared first */
+#include <jpeglib.h>
+#include <libxml/parser.h>
+#include <libxml/xpath.h>
+
+#include "export.h"
+#include "gcj02.h"
+#include "svgmap.h"
+#include "t.h"
+#include "thumb.h"
+
+static void test_gcj02(void)
+{
+	double la, lo;
+	/* the reference pair published with the common implementations */
+	gcj02_from_wgs84(39.915, 116.404, &la, &lo);
+	CHECK_NEAR(la, 39.91640428150164, 1e-7);
+	CHECK_NEAR(lo, 116.41024449916938, 1e-7);
+	/* Nenjiang: the shift is a few hundred metres, never zero */
+	gcj02_from_wgs84(47.18, 123.63, &la, &lo);
+	double d = track_distance_m(47.18, 123.63, la, lo);
+	CHECK(d > 100 && d < 900);
+	/* outside China nothing moves */
+	gcj02_from_wgs84(51.5, -0.12, &la, &lo);
+	CHECK(la == 51.5 && lo == -0.12);
+	CHECK(!gcj02_applies(NAN, 120));
+	CHECK(gcj02_applies(30, 120));
+}
+
+static const char *csv(const char *s)
+{
+	static struct buf b;
+	buf_free(&b);
+	buf_init(&b, 4096);
+	if (export_put_csv(&b, s))
+		return "(error)";
+	return b.data;
+}
+
+static void test_csv_field(void)
+{
+	CHECK_STR(csv("plain"), "plain");
+	CHECK_STR(csv("a,b"), "\"a,b\"");
+	CHECK_STR(csv("say \"hi\""), "\"say \"\"hi\"\"\"");
+	CHECK_STR(csv("two\r\nlines"), "\"two\r\nlines\"");
+	CHECK_STR(csv("嫩检公益立〔2023〕15号"), "嫩检公益立〔2023〕15号");
+	/* formulas from a card's file names are defused, offsets are not */
+	CHECK_STR(csv("=HYPERLINK(\"x\")"), "\"'=HYPERLINK(\"\"x\"\")\"");
+	CHECK_STR(csv("@SUM(A1)"), "'@SUM(A1)");
+	CHECK_STR(csv("-07:00"), "-07:00");
+	CHECK_STR(csv("+08:00"), "+08:00");
+	CHECK_STR(csv("-cmd|x"), "'-cmd|x");
+	CHECK_STR(csv("bad\xff"), "bad\xEF\xBF\xBD");
+	CHECK_STR(csv(" lead"), "\" lead\"");
+	csv(NULL);
+}
+
+static void test_xml_escape(void)
+{
+	struct buf b;
+	buf_init(&b, 4096);
+	CHECK(export_put_xml(&b, "<a href='x'>&\"\x01</a>") == 0);
+	CHECK_STR(b.data, "&lt;a href=&#39;x&#39;&gt;&amp;&quot;\xEF\xBF\xBD&lt;/a&gt;");
+	buf_reset(&b);
+	CHECK(export_put_xml(&b, "张三 \xc3") == 0);
+	CHECK_STR(b.data, "张三 \xEF\xBF\xBD");
+	buf_free(&b);
+}
+
+static void test_local_time(void)
+{
+	char out[40];
+	CHECK(export_local_time("2023-05-01T02:00:00Z", 8 * 3600, out) == 0);
+	CHECK_STR(out, "2023-05-01 10:00:00 +08:00");
+	CHECK(export_local_time("2023-05-01T20:30:05Z", 8 * 3600, out) == 0);
+	CHECK_STR(out, "2023-05-02 04:30:05 +08:00");
+	CHECK(export_local_time("2018-06-08T20:24:10Z", -7 * 3600, out) == 0);
+	CHECK_STR(out, "2018-06-08 13:24:10 -07:00");
+	CHECK(export_local_time("not a time", 0, out) != 0);
+	CHECK(export_local_time(NULL, 0, out) != 0);
+	json_t *it = json_pack("{s:s}", "tz_offset", "-04:00");
+	CHECK(export_item_offset(it) == -4 * 3600);
+	json_object_set_new(it, "tz_offset", json_null());
+	CHECK(export_item_offset(it) == 8 * 3600);
+	json_decref(it);
+}
+
+static void test_i18n(void)
+{
+	CHECK(i18n_pick("zh") == EXPORT_LANG_ZH);
+	CHECK(i18n_pick("en") == EXPORT_LANG_EN);
+	CHECK(i18n_pick("zh_CN.UTF-8") == EXPORT_LANG_ZH);
+	CHECK(i18n_pick("fr") == -1);
+	unsetenv("LC_ALL");
+	unsetenv("LC_MESSAGES");
+	setenv("LANG", "zh_CN.UTF-8", 1);
+	CHECK(i18n_pick(NULL) == EXPORT_LANG_ZH);
+	setenv("LC_ALL", "en_US.UTF-8", 1);
+	CHECK(i18n_pick(NULL) == EXPORT_LANG_EN);
+	unsetenv("LC_ALL");
+	unsetenv("LANG");
+	CHECK(i18n_pick(NULL) == EXPORT_LANG_ZH);
+	CHECK_STR(i18n_label(EXPORT_LANG_ZH, "seq"), "序号");
+	CHECK_STR(i18n_label(EXPORT_LANG_EN, "seq"), "No.");
+	CHECK_STR(i18n_label(EXPORT_LANG_EN, "no-such-label"), "no-such-label");
+}
+
+static size_t count(const char *hay, const char *needle)
+{
+	size_t n = 0;
+	for (const char *p = hay; (p = strstr(p, needle)); p += strlen(needle))
+		n++;
+	return n;
+}
+
+static void test_svgmap(void)
+{
+	CHECK(svgmap_nice_length(740) == 500);
+	CHECK(svgmap_nice_length(1999) == 1000);
+	CHECK(svgmap_nice_length(2.5) == 2);
+	CHECK(svgmap_nice_length(0) == 1);
+	struct svgmap_point pts[3] = {{47.18, 123.63, 1}, {47.181, 123.632, 2}, {NAN, 1, 3}};
+	struct track trk;
+	track_init(&trk);
+	for (int i = 0; i < 5; i++) {
+		struct fix f = {1000.0 + i, 47.179 + i * 0.001, 123.629 + i * 0.001, 150, 3, 5, 8};
+		track_push(&trk, &f);
+	}
+	struct buf b;
+	buf_init(&b, 1 << 20);
+	CHECK(svgmap_render(pts, 3, &trk, 600, 400, "cap", "empty", &b) == 0);
+	CHECK(strncmp(b.data, "<svg", 4) == 0);
+	CHECK(count(b.data, "<circle") == 2); /* the NaN point is not drawn */
+	CHECK(count(b.data, "<polyline") == 1);
+	CHECK(strstr(b.data, "http") == NULL);
+	CHECK(strstr(b.data, "</svg>") != NULL);
+	buf_reset(&b);
+	CHECK(svgmap_render(NULL, 0, NULL, 600, 400, NULL, "nothing here", &b) == 0);
+	CHECK(strstr(b.data, "nothing here") != NULL);
+	CHECK(count(b.data, "<circle") == 0);
+	buf_free(&b);
+	track_free(&trk);
+}
+
+/* A w x h test JPEG with a bright left half, so orientation shows. */
+static void make_jpeg(int w, int h, struct buf *out)
+{
+	unsigned char *mem = NULL;
+	unsigned long len = 0;
+	struct jpeg_compress_struct c;
+	struct jpeg_error_mgr e;
+	unsigned char *row = xmalloc((size_t)w * 3);
+	c.err = jpeg_std_error(&e);
+	jpeg_create_compress(&c);
+	jpeg_mem_dest(&c, &mem, &len);
+	c.image_width = (JDIMENSION)w;
+	c.image_height = (JDIMENSION)h;
+	c.input_components = 3;
+	c.in_color_space = JCS_RGB;
+	jpeg_set_defaults(&c);
+	jpeg_start_compress(&c, TRUE);
+	for (int x = 0; x < w; x++)
+		memset(row + x * 3, x < w / 2 ? 240 : 20, 3);
+	while (c.next_scanline < c.image_height)
+		jpeg_write_scanlines(&c, &row, 1);
+	jpeg_finish_compress(&c);
+	jpeg_destroy_compress(&c);
+	if (buf_append(out, mem, len))
+		abort();
+	free(mem);
+	free(row);
+}
+
+/* Decodes a JPEG's size and the brightness of its top-left pixel. */
+static int jpeg_probe(const struct buf *b, int *w, int *h, int *tl)
+{
+	struct jpeg_decompress_struct d;
+	struct jpeg_error_mgr e;
+	d.err = jpeg_std_error(&e);
+	jpeg_create_decompress(&d);
+	jpeg_mem_src(&d, (const unsigned char *)b->data, b->len);
+	if (jpeg_read_header(&d, TRUE) != JPEG_HEADER_OK) {
+		jpeg_destroy_decompress(&d);
+		return -1;
+	}
+	d.out_color_space = JCS_RGB;
+	jpeg_start_decompress(&d);
+	*w = (int)d.output_width;
+	*h = (int)d.output_height;
+	unsigned char *row = xmalloc((size_t)*w * 3);
+	jpeg_read_scanlines(&d, &row, 1);
+	*tl = row[0];
+	free(row);
+	jpeg_abort_decompress(&d);
+	jpeg_destroy_decompress(&d);
+	return 0;
+}
+
+static void test_thumb(void)
+{
+	struct buf src, th;
+	char err[256];
+	int w, h, tl;
+	buf_init(&src, 8 << 20);
+	buf_init(&th, 8 << 20);
+	make_jpeg(1600, 1200, &src);
+	CHECK(thumb_jpeg((const uint8_t *)src.data, src.len, 200, 1, "a.jpg", &th, err, sizeof err) == 0);
+	CHECK(jpeg_probe(&th, &w, &h, &tl) == 0);
+	CHECK(w == 200 && h == 150);
+	CHECK(tl > 200); /* bright half stays on the left */
+	/* orientation 6: the camera was turned; the thumbnail stands upright */
+	buf_reset(&th);
+	CHECK(thumb_jpeg((const uint8_t *)src.data, src.len, 200, 6, "a.jpg", &th, err, sizeof err) == 0);
+	CHECK(jpeg_probe(&th, &w, &h, &tl) == 0);
+	CHECK(w == 150 && h == 200);
+	CHECK(tl > 200); /* turned clockwise, the bright left half is now on top... */
+	buf_reset(&th);
+	CHECK(thumb_jpeg((const uint8_t *)src.data, src.len, 200, 8, "a.jpg", &th, err, sizeof err) == 0);
+	CHECK(jpeg_probe(&th, &w, &h, &tl) == 0);
+	CHECK(tl < 60); /* ...and at the bottom when turned the other way */
+	/* a small image is not enlarged */
+	buf_reset(&src);
+	buf_reset(&th);
+	make_jpeg(64, 48, &src);
+	CHECK(thumb_jpeg((const uint8_t *)src.data, src.len, 200, 0, "s.jpg", &th, err, sizeof err) == 0);
+	CHECK(jpeg_probe(&th, &w, &h, &tl) == 0 && w == 64 && h == 48);
+	/* damage is reported with the name, never a crash */
+	buf_reset(&th);
+	CHECK(thumb_jpeg((const uint8_t *)"\xff\xd8\xff\xe0garbage", 12, 200, 0, "bad.jpg", &th, err,
+			 sizeof err) != 0);
+	CHECK(strstr(err, "bad.jpg") != NULL);
+	CHECK(thumb_jpeg((const uint8_t *)src.data, src.len / 3, 200, 0, "cut.jpg", &th, err,
+			 sizeof err) == 0 || strstr(err, "cut.jpg"));
+	/* a header claiming 60000 x 60000 pixels is refused before any allocation */
+	buf_reset(&th);
+	for (size_t i = 0; i + 9 < src.len; i++)
+		if ((uint8_t)src.data[i] == 0xFF && (uint8_t)src.data[i + 1] == 0xC0) {
+			memcpy(src.data + i + 5, "\xEA\x60\xEA\x60", 4);
+			break;
+		}
+	CHECK(thumb_jpeg((const uint8_t *)src.data, src.len, 200, 0, "huge.jpg", &th, err,
+			 sizeof err) == EV_ELIMIT);
+	/* base64 */
+	buf_reset(&th);
+	CHECK(thumb_data_uri((const uint8_t *)"abcd", 4, &th) == 0);
+	CHECK_STR(th.data, "data:image/jpeg;base64,YWJjZA==");
+	buf_free(&src);
+	buf_free(&th);
+}
+
+/* Damaged JPEGs (bytes flipped, cut short) end in a result, never a crash:
+ * run under the sanitizers this checks the decoder's error path. */
+static void test_thumb_damage(void)
+{
+	struct buf src, th;
+	char err[256];
+	int ok = 0, bad = 0;
+	unsigned seed = 12345;
+	buf_init(&src, 8 << 20);
+	buf_init(&th, 8 << 20);
+	make_jpeg(96, 64, &src);
+	char *orig = xmalloc(src.len);
+	memcpy(orig, src.data, src.len);
+	for (int round = 0; round < 400; round++) {
+		memcpy(src.data, orig, src.len);
+		for (int k = 0; k < 1 + round % 6; k++) {
+			seed = seed * 1103515245u + 12345u;
+			src.data[(seed >> 8) % src.len] ^= (char)(1u << ((seed >> 4) & 7));
+		}
+		size_t n = round % 5 == 4 ? (seed >> 3) % src.len : src.len;
+		buf_reset(&th);
+		int rc = thumb_jpeg((const uint8_t *)src.data, n, 48, (int)(round % 9), "d.jpg", &th, err,
+				    sizeof err);
+		if (rc == 0)
+			ok++;
+		else if (strstr(err, "d.jpg"))
+			bad++;
+	}
+	CHECK(ok + bad == 400);
+	CHECK(bad > 0);
+	free(orig);
+	buf_free(&src);
+	buf_free(&th);
+}
+
+#define SHA_A "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+#define SHA_B "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
+
+/* Two items (one placed, one not), a track of three fixes, one reading. */
+static struct export_ctx *sample_ctx(void)
+{
+	struct export_ctx *c = export_ctx_new();
+	json_object_set_new(c->case_row, "number", json_string("嫩检公益立〔2023〕15号"));
+	json_object_set_new(c->case_row, "title", json_string("行洪区 <test> & co"));
+	json_object_set_new(c->case_row, "operators", json_pack("[s]", "张三"));
+	json_object_set_new(c->case_row, "medium_kept", json_true());
+	json_array_append_new(
+		c->items,
+		json_pack("{s:i, s:s, s:i, s:s, s:s, s:s, s:s, s:[s], s:s, s:s, s:s, s:f, s:f, "
+			  "s:f, s:s, s:s, s:s, s:s, s:[{s:s, s:s}]}",
+			  "id", 1, "sha256", SHA_A, "size", 1234, "kind", "photo", "format", "jpeg",
+			  "original_name", "DJI_0001.JPG", "case", "嫩检公益立〔2023〕15号", "operators",
+			  "张三", "captured_at", "2023-05-01T02:00:00Z", "tz_offset", "+08:00",
+			  "time_source", "offset", "lat", 47.18, "lon", 123.63, "alt", 150.5,
+			  "location_source", "xmp", "datum", "WGS-84", "make", "DJI", "model", "FC6310",
+			  "notes", "text", "排污口, \"东侧\"", "author", "李四"));
+	json_array_append_new(
+		c->items,
+		json_pack("{s:i, s:s, s:i, s:s, s:s, s:s, s:s, s:[], s:n, s:n, s:n, s:n, s:n, s:[]}",
+			  "id", 2, "sha256", SHA_B, "size", 99, "kind", "photo", "format", "png",
+			  "original_name", "=cmd.png", "case", "嫩检公益立〔2023〕15号", "operators",
+			  "captured_at", "lat", "lon", "alt", "location_source", "notes"));
+	json_array_append_new(c->readings,
+			      json_pack("{s:s, s:s, s:f, s:s, s:s, s:f, s:f}", "time",
+					"2023-05-01T02:10:00Z", "parameter", "NH3-N", "value", 2.3,
+					"unit", "mg/L", "class", "劣V", "lat", 47.181, "lon", 123.631));
+	for (int i = 0; i < 3; i++) {
+		struct fix f = {1682906400.0 + 10 * i, 47.179 + 0.001 * i, 123.629 + 0.001 * i,
+				140 + i, 3, 4, 9};
+		track_push(&c->track, &f);
+	}
+	c->opt.now = 1682910000.0;
+	c->opt.lang = EXPORT_LANG_ZH;
+	return c;
+}
+
+static void test_geojson(void)
+{
+	struct export_ctx *c = sample_ctx();
+	struct buf b;
+	char err[256];
+	buf_init(&b, 1 << 20);
+	CHECK(export_geojson(c, &b, err, sizeof err) == 0);
+	json_t *j = json_loads(b.data, 0, NULL);
+	CHECK(j != NULL);
+	CHECK_STR(json_string_value(json_object_get(j, "type")), "FeatureCollection");
+	json_t *fs = json_object_get(j, "features");
+	CHECK(json_array_size(fs) == 2); /* the placed item and the track */
+	json_t *p = json_array_get(fs, 0);
+	json_t *co = json_object_get(json_object_get(p, "geometry"), "coordinates");
+	CHECK_NEAR(json_number_value(json_array_get(co, 0)), 123.63, 1e-9); /* lon first */
+	CHECK_NEAR(json_number_value(json_array_get(co, 1)), 47.18, 1e-9);
+	CHECK_NEAR(json_number_value(json_array_get(co, 2)), 150.5, 1e-9);
+	CHECK_STR(json_string_value(json_object_get(json_object_get(p, "properties"), "sha256")), SHA_A);
+	json_t *t = json_array_get(fs, 1);
+	CHECK_STR(json_string_value(json_object_get(json_object_get(t, "geometry"), "type")),
+		  "LineString");
+	CHECK(json_array_size(json_object_get(json_object_get(t, "geometry"), "coordinates")) == 3);
+	CHECK(strstr(b.data, SHA_B) == NULL);
+	json_decref(j);
+	buf_free(&b);
+	export_ctx_free(c);
+}
+
+/* Parses XML and counts the nodes an XPath names; -1 when not well-formed. */
+static int xml_count(const struct buf *b, const char *xpath)
+{
+	xmlDocPtr doc = xmlReadMemory(b->data, (int)b->len, "t.xml", NULL, XML_PARSE_NONET |
+				      XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
+	if (!doc)
+		return -1;
+	xmlXPathContextPtr x = xmlXPathNewContext(doc);
+	xmlXPathObjectPtr r = xmlXPathEvalExpression((const xmlChar *)xpath, x);
+	int n = r && r->nodesetval ? r->nodesetval->nodeNr : 0;
+	xmlXPathFreeObject(r);
+	xmlXPathFreeContext(x);
+	xmlFreeDoc(doc);
+	return n;
+}
+
+static void test_kml_gpx(void)
+{
+	struct export_ctx *c = sample_ctx();
+	struct buf b;
+	char err[256];
+	buf_init(&b, 1 << 20);
+	CHECK(export_kml(c, &b, err, sizeof err) == 0);
+	CHECK(xml_count(&b, "//*[local-name()='Placemark']") == 2);
+	CHECK(xml_count(&b, "//*[local-name()='LineString']") == 1);
+	CHECK(xml_count(&b, "//*[local-name()='Point']") == 1);
+	CHECK(strstr(b.data, "123.63000000,47.18000000,150.50") != NULL);
+	CHECK(strstr(b.data, SHA_A) && !strstr(b.data, SHA_B));
+	buf_reset(&b);
+	CHECK(export_gpx(c, &b, err, sizeof err) == 0);
+	CHECK(xml_count(&b, "//*[local-name()='wpt']") == 1);
+	CHECK(xml_count(&b, "//*[local-name()='trkpt']") == 3);
+	CHECK(strstr(b.data, "lat=\"47.18000000\" lon=\"123.63000000\"") != NULL);
+	buf_free(&b);
+	export_ctx_free(c);
+}
+
+static void test_csv(void)
+{
+	struct export_ctx *c = sample_ctx();
+	struct buf b;
+	char err[256];
+	buf_init(&b, 1 << 20);
+	c->opt.gcj02 = 1;
+	CHECK(export_csv(c, &b, err, sizeof err) == 0);
+	CHECK(memcmp(b.data, "\xEF\xBB\xBF", 3) == 0);
+	CHECK(count(b.data, "\r\n") == 4); /* header, two items, one reading */
+	/* every line break is CRLF, apart from the one inside a quoted note */
+	size_t bare = 0;
+	for (size_t i = 0; i < b.len; i++)
+		if (b.data[i] == '\n' && (i == 0 || b.data[i - 1] != '\r'))
+			bare++;
+	CHECK(bare == 0);
+	CHECK(strstr(b.data, "NO LOCATION") != NULL);
+	CHECK(strstr(b.data, "'=cmd.png") != NULL);
+	CHECK(strstr(b.data, "\"排污口, \"\"东侧\"\"\"") != NULL);
+	CHECK(strstr(b.data, "lat_gcj02") != NULL);
+	CHECK(strstr(b.data, "reading,") != NULL && strstr(b.data, "劣V") != NULL);
+	CHECK(strstr(b.data, "rapid screening") != NULL);
+	buf_free(&b);
+	export_ctx_free(c);
+}
+
+static void test_html(void)
+{
+	struct export_ctx *c = sample_ctx();
+	struct buf b;
+	char err[256];
+	buf_init(&b, 4 << 20);
+	CHECK(export_html(c, &b, err, sizeof err) == 0);
+	CHECK(strstr(b.data, SHA_A) && strstr(b.data, SHA_B));
+	CHECK(strstr(b.data, "http://") == NULL && strstr(b.data, "https://") == NULL);
+	CHECK(strstr(b.data, "序号") != NULL);
+	CHECK(strstr(b.data, "无位置信息") != NULL);
+	CHECK(strstr(b.data, "收集人员少于二人") != NULL); /* one operator only */
+	CHECK(strstr(b.data, "须经实验室确认") != NULL);
+	CHECK(strstr(b.data, "行洪区 &lt;test&gt; &amp; co") != NULL);
+	CHECK(strstr(b.data, "2023-05-01 10:00:00 +08:00") != NULL);
+	CHECK(strstr(b.data, "@page") != NULL && strstr(b.data, "break-inside:avoid") != NULL);
+	CHECK(count(b.data, "<svg") == 1);
+	/* English, and with two officers the warning goes */
+	json_array_append_new(json_object_get(c->case_row, "operators"), json_string("李四"));
+	c->opt.lang = EXPORT_LANG_EN;
+	buf_reset(&b);
+	CHECK(export_html(c, &b, err, sizeof err) == 0);
+	CHECK(strstr(b.data, "fewer than two officers") == NULL);
+	CHECK(strstr(b.data, "Evidence list") != NULL);
+	CHECK(strstr(b.data, "rapid screening, to be confirmed by a laboratory") != NULL);
+	buf_free(&b);
+	export_ctx_free(c);
+}
+
+static void test_limits(void)
+{
+	struct export_ctx *c = sample_ctx();
+	struct buf b;
+	char err[256];
+	buf_init(&b, 200); /* far too small: every format says so, none overflows */
+	CHECK(export_html(c, &b, err, sizeof err) == EV_ELIMIT);
+	buf_reset(&b);
+	CHECK(export_kml(c, &b, err, sizeof err) == EV_ELIMIT);
+	buf_reset(&b);
+	CHECK(export_csv(c, &b, err, sizeof err) == EV_ELIMIT);
+	buf_reset(&b);
+	CHECK(export_gpx(c, &b, err, sizeof err) == EV_ELIMIT);
+	buf_reset(&b);
+	CHECK(export_geojson(c, &b, err, sizeof err) == EV_ELIMIT);
+	CHECK(b.len <= 200);
+	buf_free(&b);
+	export_ctx_free(c);
+	export_ctx_free(NULL);
+}
+
+int main(void)
+{
+	RUN(test_gcj02);
+	RUN(test_csv_field);
+	RUN(test_xml_escape);
+	RUN(test_local_time);
+	RUN(test_i18n);
+	RUN(test_svgmap);
+	RUN(test_thumb);
+	RUN(test_thumb_damage);
+	RUN(test_geojson);
+	RUN(test_kml_gpx);
+	RUN(test_csv);
+	RUN(test_html);
+	RUN(test_limits);
+	xmlCleanupParser();
+	T_EXIT();
+}
