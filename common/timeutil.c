@@ -68,36 +68,36 @@ static int civil_ok(int y, int mo, int d, int h, int mi, int s)
 	       s >= 0 && s <= 60;
 }
 
+/* Reads "YYYY<sep>MM<sep>DD[ T]HH:MM:SS" at *p into f[0..5] and moves *p
+ * past it: the one layout both EXIF (sep ':') and ISO 8601 (sep '-') use. */
+static int parse_civil(const char **p, char sep, int f[6])
+{
+	static const int width[6] = {4, 2, 2, 2, 2, 2};
+	for (int i = 0; i < 6; i++) {
+		if ((f[i] = digits(p, width[i])) < 0)
+			return EV_EINVAL;
+		if (i == 5)
+			break;
+		char want = i < 2 ? sep : i == 2 ? 0 : ':';
+		char c = *(*p)++;
+		if (want ? c != want : c != ' ' && c != 'T')
+			return EV_EINVAL;
+	}
+	return 0;
+}
+
 int time_parse_exif(const char *s, int64_t *t)
 {
 	const char *p = s;
-	int y = digits(&p, 4);
-	if (y < 0 || *p++ != ':')
-		return EV_EINVAL;
-	int mo = digits(&p, 2);
-	if (mo < 0 || *p++ != ':')
-		return EV_EINVAL;
-	int d = digits(&p, 2);
-	if (d < 0 || (*p != ' ' && *p != 'T'))
-		return EV_EINVAL;
-	p++;
-	int h = digits(&p, 2);
-	if (h < 0 || *p++ != ':')
-		return EV_EINVAL;
-	int mi = digits(&p, 2);
-	if (mi < 0 || *p++ != ':')
-		return EV_EINVAL;
-	int sec = digits(&p, 2);
-	if (sec < 0)
+	int f[6];
+	if (parse_civil(&p, ':', f))
 		return EV_EINVAL;
 	/* trailing spaces are padding some cameras leave; anything else is not */
 	while (*p == ' ')
 		p++;
-	if (*p != '\0')
+	if (*p != '\0' || !civil_ok(f[0], f[1], f[2], f[3], f[4], f[5]))
 		return EV_EINVAL;
-	if (!civil_ok(y, mo, d, h, mi, sec))
-		return EV_EINVAL;
-	*t = time_from_civil(y, mo, d, h, mi, sec);
+	*t = time_from_civil(f[0], f[1], f[2], f[3], f[4], f[5]);
 	return 0;
 }
 
@@ -154,24 +154,8 @@ void time_format_iso(double t, char out[32])
 int time_parse_iso(const char *s, double *t)
 {
 	const char *p = s;
-	int y = digits(&p, 4);
-	if (y < 0 || *p++ != '-')
-		return EV_EINVAL;
-	int mo = digits(&p, 2);
-	if (mo < 0 || *p++ != '-')
-		return EV_EINVAL;
-	int d = digits(&p, 2);
-	if (d < 0 || (*p != 'T' && *p != ' '))
-		return EV_EINVAL;
-	p++;
-	int h = digits(&p, 2);
-	if (h < 0 || *p++ != ':')
-		return EV_EINVAL;
-	int mi = digits(&p, 2);
-	if (mi < 0 || *p++ != ':')
-		return EV_EINVAL;
-	int sec = digits(&p, 2);
-	if (sec < 0)
+	int f[6];
+	if (parse_civil(&p, '-', f))
 		return EV_EINVAL;
 	double frac = 0;
 	if (*p == '.' || *p == ',') {
@@ -208,9 +192,9 @@ int time_parse_iso(const char *s, double *t)
 	} else {
 		return EV_EINVAL;
 	}
-	if (*p != '\0' || !civil_ok(y, mo, d, h, mi, sec))
+	if (*p != '\0' || !civil_ok(f[0], f[1], f[2], f[3], f[4], f[5]))
 		return EV_EINVAL;
-	*t = (double)(time_from_civil(y, mo, d, h, mi, sec) - off) + frac;
+	*t = (double)(time_from_civil(f[0], f[1], f[2], f[3], f[4], f[5]) - off) + frac;
 	return 0;
 }
 
