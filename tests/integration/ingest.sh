@@ -7,7 +7,7 @@
 
 CARD=$T/card
 mkdir -p "$CARD/DCIM/100MEDIA" "$CARD/DCIM/DJI_0099.JPG" "$CARD/MISC"
-head -c 200000 /dev/urandom > "$CARD/DCIM/100MEDIA/DJI_0001.JPG"
+{ printf "noise:"; head -c 200000 /dev/urandom; } > "$CARD/DCIM/100MEDIA/DJI_0001.JPG"   # not a JPEG, whatever the bytes
 head -c 3000 /dev/urandom > "$CARD/DCIM/100MEDIA/DJI_0002.MP4"
 cp "$CARD/DCIM/100MEDIA/DJI_0001.JPG" "$CARD/MISC/copy-of-0001.JPG"   # duplicate bytes
 printf 'outfall sample notes\n' > "$CARD/MISC/排污口记录.txt"
