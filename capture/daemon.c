@@ -38,6 +38,8 @@
 #include "ingest.h"
 #include "log.h"
 #include "medium.h"
+#include "sensor.h"
+#include "sensorline.h"
 #include "timeutil.h"
 
 #define WATCH_MASK                                                                          \
@@ -54,16 +56,26 @@
 #define FIX_BATCH_AGE 2.0
 #define MEDIUM_CACHE 16
 #define ACTOR "evcapd"
+/* Sensor lines are recorded together, one transaction and one custody
+ * event a batch: a probe answering every second would otherwise add a
+ * custody event a second all day. A batch is recorded at this many lines
+ * or this age, whichever comes first, and whenever the probe goes away. */
+#define PROBE_BATCH_LINES 64
+#define PROBE_BATCH_AGE 2.0
+/* Lines held while the store refuses them (locked, disk full); past this
+ * a line is lost with a warning rather than memory growing without end. */
+#define PROBE_PENDING_MAX 4096
+#define PROBE_PROBLEM_QUIET 60.0  /* seconds between warnings of unreadable lines */
 
 /* ---------------------------------------------------------------- options */
 
 const char *daemon_usage(void)
 {
 	return "usage: evcapd [--config FILE] [--foreground] [--store DIR] [--watch DIR]...\n"
-	       "              [--gps HOST:PORT] [-q|-v]\n\n"
+	       "              [--gps HOST:PORT] [--sensor DEVICE:BAUD:FORMAT[:PROFILE]]... [-q|-v]\n\n"
 	       "The evcap capture daemon: records every file that appears under the watched\n"
 	       "folders (cards and drives mounted there included) into the evidence store,\n"
-	       "and logs GPS fixes from gpsd.\n\n"
+	       "logs GPS fixes from gpsd, and records the readings of probes on serial lines.\n\n"
 	       "options:\n"
 	       "  --config FILE    the config file (default " DAEMON_DEFAULT_CONFIG
 	       "; a missing\n"
@@ -75,6 +87,11 @@ const char *daemon_usage(void)
 	       "                   the config's [capture] watch lines)\n"
 	       "  --gps HOST:PORT  gpsd to log fixes from (else the config's [gps] server, or\n"
 	       "                   " DAEMON_DEFAULT_GPS "); an empty value turns GPS logging off\n"
+	       "  --sensor DEVICE:BAUD:FORMAT[:PROFILE]\n"
+	       "                   a water-quality probe to read (repeat; replaces the config's\n"
+	       "                   [capture] sensor lines): FORMAT sdi12 or csv, PROFILE an\n"
+	       "                   instrument profile name (needed for sdi12), e.g.\n"
+	       "                   /dev/ttyUSB0:9600:sdi12:generic-tdp\n"
 	       "  -q, -v           quieter, more verbose\n"
 	       "  --version        print the version\n\n"
 	       "Signals: SIGTERM or SIGINT finish the file being read and exit 0; SIGHUP\n"
@@ -90,6 +107,7 @@ int daemon_parse_args(int argc, char **argv, struct daemon_opts *o, char *err, s
 		{"store", required_argument, NULL, 's'},
 		{"watch", required_argument, NULL, 'w'},
 		{"gps", required_argument, NULL, 'g'},
+		{"sensor", required_argument, NULL, 'S'},
 		{"quiet", no_argument, NULL, 'q'},
 		{"verbose", no_argument, NULL, 'v'},
 		{"help", no_argument, NULL, 'h'},
@@ -114,6 +132,20 @@ int daemon_parse_args(int argc, char **argv, struct daemon_opts *o, char *err, s
 			o->watch[o->n_watch++] = optarg;
 			break;
 		case 'g': o->gps = optarg; break;
+		case 'S': {
+			struct sensorline_spec sp;
+			if (o->n_sensor >= CONFIG_MAX_LIST)
+				return err_set(err, errlen, EV_EINVAL, "more than %d --sensor probes",
+					       CONFIG_MAX_LIST);
+			if (sensorline_spec_parse(optarg, &sp, err, errlen))
+				return EV_EINVAL;
+			if (sp.device[0] != '/')
+				return err_set(err, errlen, EV_EINVAL,
+					       "--sensor needs an absolute device path, not '%s'",
+					       sp.device);
+			o->sensor[o->n_sensor++] = optarg;
+			break;
+		}
 		case 'q': o->verbosity = -1; break;
 		case 'v': o->verbosity = 1; break;
 		case 'h': o->help = 1; break;
@@ -236,6 +268,16 @@ static double mono_now(void)
 	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
+/* The earlier of two deadlines, where < 0 means none. */
+static double min_deadline(double a, double b)
+{
+	if (a < 0)
+		return b;
+	if (b < 0)
+		return a;
+	return a < b ? a : b;
+}
+
 static int64_t mtime_ns(const struct stat *st)
 {
 	return (int64_t)st->st_mtim.tv_sec * 1000000000LL + st->st_mtim.tv_nsec;
@@ -264,6 +306,8 @@ struct medium_slot {
 	struct medium m;
 };
 
+struct probe;
+
 struct daemon {
 	/* what the command line said, kept for reloads */
 	char *config_path;
@@ -271,6 +315,8 @@ struct daemon {
 	char *opt_watch[CONFIG_MAX_LIST];
 	size_t opt_n_watch;
 	char *opt_gps; /* NULL: from config */
+	char *opt_sensor[CONFIG_MAX_LIST];
+	size_t opt_n_sensor;
 	int foreground;
 
 	struct config cfg;
@@ -300,6 +346,14 @@ struct daemon {
 	struct geotag_batch *fixes;
 	uint64_t fixes_logged;
 	double gps_quiet_until;  /* connect failures logged at debug until then */
+
+	/* live probes: those running, and those the settings ask for (made by
+	 * apply_settings, taken over by probes_sync) */
+	struct probe *probes[CONFIG_MAX_LIST];
+	size_t n_probes;
+	struct probe *planned[CONFIG_MAX_LIST];
+	size_t n_planned;
+	int64_t probe_case_id;   /* the case sensor readings last went to; -1 unknown */
 
 	/* the current burst of files, for the summary line */
 	struct ingest_stats burst;
@@ -619,11 +673,12 @@ static void handle_inotify(struct daemon *d)
 
 /* -------------------------------------------------------------- ingest */
 
-/* The case in use and what follows from it, resolved for each file so a
- * 'evcap case use' while the daemon runs takes effect at once. */
+/* The case in use and what follows from it, resolved for each file (and
+ * each batch of sensor lines) so a 'evcap case use' while the daemon runs
+ * takes effect at once. */
 struct take_ctx {
 	struct ingest_opts o;
-	char *case_number, *operators, *offset, *status;
+	char *case_number, *operators, *offset, *status, *water;
 };
 
 static void take_ctx_free(struct take_ctx *t)
@@ -632,9 +687,13 @@ static void take_ctx_free(struct take_ctx *t)
 	free(t->operators);
 	free(t->offset);
 	free(t->status);
+	free(t->water);
+	memset(t, 0, sizeof *t);
 }
 
-static void take_ctx_init(struct daemon *d, struct take_ctx *t)
+/* warn: log why the case in use cannot take items (a caller that resolves
+ * every second or two says so once itself instead) */
+static void take_ctx_init(struct daemon *d, struct take_ctx *t, int warn)
 {
 	memset(t, 0, sizeof *t);
 	char *name = store_meta_get(d->store, "current_case");
@@ -644,31 +703,36 @@ static void take_ctx_init(struct daemon *d, struct take_ctx *t)
 		int64_t id = store_case_id(d->store, name);
 		sqlite3_stmt *st = id > 0 ? store_prepare(d->store,
 							  "SELECT number, operators, time_offset,"
-							  " status FROM cases WHERE id = ?",
+							  " status, water_body FROM cases WHERE id = ?",
 							  NULL, 0)
 					  : NULL;
 		if (st) {
 			sqlite3_bind_int64(st, 1, id);
 			if (sqlite3_step(st) == SQLITE_ROW) {
-				const char *c[4];
-				for (int k = 0; k < 4; k++)
+				const char *c[5];
+				for (int k = 0; k < 5; k++)
 					c[k] = (const char *)sqlite3_column_text(st, k);
 				t->case_number = c[0] ? xstrdup(c[0]) : NULL;
 				t->operators = c[1] ? xstrdup(c[1]) : NULL;
 				t->offset = c[2] ? xstrdup(c[2]) : NULL;
 				t->status = c[3] ? xstrdup(c[3]) : NULL;
+				t->water = c[4] ? xstrdup(c[4]) : NULL;
 			}
 			sqlite3_finalize(st);
 		}
-		if (id <= 0)
-			log_warnx("case '%s' is not in this store; items are recorded without a case",
-				  name);
-		else if (t->status && strcmp(t->status, "closed") == 0)
-			log_warnx("case %s is closed; items are recorded without a case "
-				  "('evcap case use' selects another)",
-				  name);
-		else if (t->case_number)
+		if (id <= 0) {
+			if (warn)
+				log_warnx("case '%s' is not in this store; items are recorded without "
+					  "a case",
+					  name);
+		} else if (t->status && strcmp(t->status, "closed") == 0) {
+			if (warn)
+				log_warnx("case %s is closed; items are recorded without a case "
+					  "('evcap case use' selects another)",
+					  name);
+		} else if (t->case_number) {
 			t->o.case_id = id;
+		}
 		free(name);
 	}
 	if (t->o.case_id > 0)
@@ -727,7 +791,7 @@ static void take_file(struct daemon *d, const char *path)
 		return;
 	}
 	struct take_ctx t;
-	take_ctx_init(d, &t);
+	take_ctx_init(d, &t, 1);
 	t.o.medium_uuid = m->uuid[0] ? m->uuid : NULL;
 	t.o.medium_label = m->label[0] ? m->label : NULL;
 	struct ingest_stats one = {0};
@@ -779,7 +843,7 @@ static void end_burst(struct daemon *d)
 	if (!b->files && !b->skipped)
 		return;
 	struct take_ctx t;
-	take_ctx_init(d, &t);
+	take_ctx_init(d, &t, 1);
 	char size[32];
 	human_bytes(b->bytes, size);
 	uint64_t problems = b->failed + b->meta_errors;
@@ -877,6 +941,430 @@ static void gps_start(struct daemon *d)
 				    FIX_BATCH_AGE);
 }
 
+/* ------------------------------------------------------------ probes */
+
+/*
+ * A water-quality probe on a serial line. Lines are parsed when they
+ * arrive (a line without a time of its own is timed then) and held in
+ * `pending` until the batch is recorded; a line is logged only after the
+ * transaction holding it has committed, so the log never names a reading
+ * that a crash could still take back. Invariant: pending holds the rows
+ * of pending_lines lines, all resolved with ctx (valid when has_ctx).
+ */
+struct probe {
+	struct daemon *d;
+	char *spec;                  /* as configured; a different one on reload re-opens */
+	char device[256];
+	enum sensor_format fmt;
+	int has_profile;
+	struct sensor_profile prof;
+	char *instrument_json;       /* NULL when nothing is known about the instrument */
+	struct sensorline *line;     /* NULL until started */
+	char source[400];            /* serial:DEVICE@START: each start is its own source */
+	size_t seq;                  /* lines received since the start */
+	struct sensor_batch pending; /* parsed, not yet recorded */
+	size_t pending_lines, first_line;
+	double pending_since;        /* monotonic time the batch began */
+	struct take_ctx ctx;         /* case, operators, offset for the batch */
+	int has_ctx;
+	uint64_t lines_recorded, readings, problems, lost;
+	double problem_quiet_until;
+};
+
+/* Frees a probe without recording what it holds (probe_stop records). */
+static void probe_free(struct probe *p)
+{
+	if (!p)
+		return;
+	sensorline_free(p->line);
+	sensor_batch_free(&p->pending);
+	take_ctx_free(&p->ctx);
+	free(p->instrument_json);
+	free(p->spec);
+	free(p);
+}
+
+/*
+ * Makes a probe for spec without opening its device: the spec's form, and
+ * its profile, which must be found and valid; an SDI-12 probe cannot do
+ * without one (its answers are bare numbers). A CSV probe's profile that
+ * is not found only names the instrument, as 'evcap sensor import
+ * --instrument' does.
+ */
+static int probe_new(const char *spec, struct probe **out, char *err, size_t errlen)
+{
+	struct sensorline_spec sp;
+	struct probe *p = NULL;
+	char *path = NULL;
+	int rc = sensorline_spec_parse(spec, &sp, err, errlen);
+	*out = NULL;
+	if (rc)
+		goto out;
+	if (sp.device[0] != '/') {
+		rc = err_set(err, errlen, EV_EINVAL, "sensor '%s': the device must be an absolute path",
+			     spec);
+		goto out;
+	}
+	p = xcalloc(1, sizeof *p);
+	p->spec = xstrdup(spec);
+	snprintf(p->device, sizeof p->device, "%s", sp.device);
+	p->fmt = strcmp(sp.format, "sdi12") == 0 ? SENSOR_FMT_SDI12 : SENSOR_FMT_CSV;
+	p->pending_since = -1;
+	sensor_batch_init(&p->pending);
+	if (sp.profile[0] && (path = sensor_profile_find(sp.profile))) {
+		char why[512];
+		if (sensor_profile_load(path, &p->prof, why, sizeof why)) {
+			rc = err_set(err, errlen, EV_EINVAL, "sensor '%s': %s", spec, why);
+			goto out;
+		}
+		p->has_profile = 1;
+		if (strcmp(p->prof.format, sp.format) != 0)
+			log_warnx("sensor %s: the profile %s is for %s, the spec says %s; read as %s",
+				  p->device, path, p->prof.format, sp.format, sp.format);
+	} else if (p->fmt == SENSOR_FMT_SDI12) {
+		if (sp.profile[0])
+			rc = err_set(err, errlen, EV_ENOENT,
+				     "sensor '%s': no profile %s.profile in $EVCAP_SENSOR_PROFILES or "
+				     "%s",
+				     spec, sp.profile, SENSOR_PROFILE_DIRS);
+		else
+			rc = err_set(err, errlen, EV_EINVAL,
+				     "sensor '%s': an SDI-12 probe needs a profile saying which value is "
+				     "which (DEVICE:BAUD:sdi12:PROFILE)",
+				     spec);
+		goto out;
+	} else if (sp.profile[0]) {
+		snprintf(p->prof.name, sizeof p->prof.name, "%s", sp.profile);
+	}
+	if (p->prof.name[0] || p->prof.model[0] || p->prof.serial[0] || p->prof.calibrated[0])
+		p->instrument_json = sensor_instrument_json(&p->prof);
+	*out = p;
+	p = NULL;
+out:
+	free(path);
+	probe_free(p);
+	return rc;
+}
+
+/* Connection news from the reader: opened, went away, cannot open. */
+static void probe_log(void *ctx, const char *msg)
+{
+	(void)ctx;
+	log_info("sensor: %s", msg);
+}
+
+/* The reading as one log line, for debug logs. */
+static void log_reading(const struct probe *p, const struct sensor_reading *r)
+{
+	if (r->error[0])
+		log_debug("sensor %s line %zu: kept without a value: %s", p->device, r->line_no,
+			  r->error);
+	else if (r->param && r->has_value)
+		log_debug("sensor %s line %zu: %s %g %s", p->device, r->line_no, r->param->id,
+			  r->value, r->param->unit);
+}
+
+/*
+ * Records the pending batch in one transaction with one custody event
+ * "sensor readings". On failure everything stays pending and is tried
+ * again a batch age later; sensor_record skips rows already there, so a
+ * retry can never record a line twice.
+ */
+static int probe_flush(struct probe *p)
+{
+	struct daemon *d = p->d;
+	char err[512];
+	int rc = 0;
+	json_t *detail = NULL;
+	if (!p->pending_lines)
+		goto out;
+	/* the fixes held in memory first, so the track reaches as close to
+	 * the readings' times as it can */
+	if (d->fixes && geotag_batch_flush(d->fixes, err, sizeof err))
+		log_warnx("storing GPS fixes: %s", err);
+	struct sensor_record_opts ro = {0};
+	struct sensor_record_stats st;
+	enum gb3838_water water;
+	ro.case_id = p->ctx.o.case_id;
+	ro.case_number = p->ctx.o.case_number;
+	ro.operators_json = p->ctx.operators;
+	ro.instrument_json = p->instrument_json;
+	ro.source = p->source;
+	if (p->ctx.water && gb3838_water_parse(p->ctx.water, &water) == 0) {
+		ro.has_water = 1;
+		ro.water = water;
+	}
+	ro.max_gap = d->cfg.max_gap;
+	ro.max_extrap = d->cfg.max_extrapolate;
+	ro.actor = ACTOR;
+	ro.action = "sensor readings";
+	detail = json_object();
+	json_object_set_new(detail, "device", json_string(p->device));
+	json_object_set_new(detail, "first_line", json_integer((json_int_t)p->first_line));
+	json_object_set_new(detail, "last_line", json_integer((json_int_t)p->seq));
+	json_object_set_new(detail, "lines", json_integer((json_int_t)p->pending_lines));
+	ro.detail = detail;
+	ro.now = time_now();
+	if ((rc = sensor_record(d->store, &p->pending, &ro, &st, err, sizeof err))) {
+		log_warnx("sensor %s: lines %zu-%zu not recorded yet (%s); trying again", p->device,
+			  p->first_line, p->seq, err);
+		p->pending_since = mono_now();
+		goto out;
+	}
+	const struct sensor_reading *problem = NULL;
+	for (size_t i = 0; i < p->pending.n; i++) {
+		log_reading(p, &p->pending.v[i]);
+		if (p->pending.v[i].error[0] && !problem)
+			problem = &p->pending.v[i];
+	}
+	p->lines_recorded += p->pending_lines;
+	p->readings += st.readings;
+	p->problems += st.errors;
+	/* a probe at the wrong baud rate sends nothing but garbage: warn now
+	 * and then, not for every line */
+	if (problem && mono_now() >= p->problem_quiet_until) {
+		log_warnx("sensor %s: %s (lines that cannot be read are kept without a value; "
+			  "'evcap readings --errors' lists them)",
+			  p->device, problem->error);
+		p->problem_quiet_until = mono_now() + PROBE_PROBLEM_QUIET;
+	}
+	sensor_batch_free(&p->pending);
+	take_ctx_free(&p->ctx);
+	p->has_ctx = 0;
+	p->pending_lines = 0;
+	p->pending_since = -1;
+out:
+	json_decref(detail);
+	return rc;
+}
+
+/* Resolves the case and what follows from it when a batch begins. */
+static void probe_begin_batch(struct probe *p, double now)
+{
+	struct daemon *d = p->d;
+	take_ctx_init(d, &p->ctx, 0);
+	p->has_ctx = 1;
+	p->pending_since = now;
+	p->first_line = p->seq; /* the line that begins the batch */
+	if (p->ctx.o.case_id != d->probe_case_id) {
+		if (p->ctx.o.case_id > 0)
+			log_info("sensor readings are recorded for case %s", p->ctx.o.case_number);
+		else
+			log_warnx("sensor readings are recorded without a case (none in use, or it is "
+				  "closed or unknown)");
+		d->probe_case_id = p->ctx.o.case_id;
+	}
+}
+
+/* One line from the reader (now is monotonic; the reading's time is the
+ * wall clock's, read here as the line arrives). */
+static void probe_line(void *ctx, const char *line, size_t len, int flags, double now)
+{
+	struct probe *p = ctx;
+	size_t line_no = ++p->seq;
+	if (p->pending_lines >= PROBE_PENDING_MAX && probe_flush(p)) {
+		log_warnx("sensor %s: line %zu lost: %d lines are waiting for the store already",
+			  p->device, line_no, PROBE_PENDING_MAX);
+		p->lost++;
+		return;
+	}
+	if (!p->has_ctx)
+		probe_begin_batch(p, now);
+	struct sensor_opts o = {0};
+	o.name = p->device;
+	o.has_offset = p->ctx.o.has_declared_offset;
+	o.offset_s = p->ctx.o.declared_offset_s;
+	o.has_now = 1;
+	o.now = time_now();
+	size_t from = p->pending.n;
+	if (sensor_parse_line(p->fmt, line, len, line_no, p->has_profile ? &p->prof : NULL, &o,
+			      &p->pending)) {
+		log_warnx("sensor %s: line %zu could not be parsed within the limits", p->device,
+			  line_no);
+		p->lost++;
+		return;
+	}
+	if (flags & (SENSORLINE_CUT | SENSORLINE_PARTIAL))
+		sensor_batch_mark_incomplete(&p->pending, from, p->device, line_no,
+					     flags & SENSORLINE_PARTIAL
+						     ? "the device went away before the line ended"
+						     : "the line was longer than the reader keeps");
+	if (p->pending.n > from) {
+		p->pending_lines++;
+		return;
+	}
+	log_debug("sensor %s line %zu: nothing to record (blank, comment or not a data answer)",
+		  p->device, line_no);
+	if (!p->pending_lines) {
+		/* no batch after all: the next line resolves the case afresh */
+		take_ctx_free(&p->ctx);
+		p->has_ctx = 0;
+		p->pending_since = -1;
+	}
+}
+
+/* Opens the device (or starts trying to) and names this run's source. */
+static void probe_start(struct daemon *d, struct probe *p)
+{
+	char err[512], iso[32];
+	p->d = d;
+	time_format_iso(time_now(), iso);
+	snprintf(p->source, sizeof p->source, "serial:%s@%s", p->device, iso);
+	if (sensorline_open(p->spec, probe_log, p, &p->line, err, sizeof err))
+		log_warnx("sensor %s: %s", p->device, err); /* the spec was checked: not expected */
+	log_info("sensor %s: %s%s%s, recorded as source %s", p->device,
+		 p->fmt == SENSOR_FMT_SDI12 ? "SDI-12" : "CSV", p->has_profile ? ", profile " : "",
+		 p->has_profile ? p->prof.name : "", p->source);
+}
+
+/* Reads what is waiting, then records what is pending, and stops. */
+static void probe_stop(struct probe *p)
+{
+	struct sensorline_stats ls = {0};
+	if (!p)
+		return;
+	if (p->line) {
+		(void)sensorline_readable(p->line, mono_now(), probe_line, p);
+		sensorline_get_stats(p->line, &ls);
+	}
+	if (p->pending_lines && probe_flush(p))
+		log_warnx("sensor %s: %zu line%s could not be recorded before stopping", p->device,
+			  p->pending_lines, p->pending_lines == 1 ? "" : "s");
+	if (p->line)
+		log_info("sensor %s: %zu line%s, %llu reading%s, %llu kept without a value, %llu "
+			 "reconnect%s",
+			 p->device, p->seq, p->seq == 1 ? "" : "s", (unsigned long long)p->readings,
+			 p->readings == 1 ? "" : "s", (unsigned long long)p->problems,
+			 (unsigned long long)ls.drops, ls.drops == 1 ? "" : "s");
+	probe_free(p);
+}
+
+static void probes_stop(struct daemon *d)
+{
+	for (size_t i = 0; i < d->n_probes; i++)
+		probe_stop(d->probes[i]);
+	d->n_probes = 0;
+}
+
+static void planned_clear(struct daemon *d)
+{
+	for (size_t i = 0; i < d->n_planned; i++)
+		probe_free(d->planned[i]);
+	d->n_planned = 0;
+}
+
+/*
+ * Makes the probes the settings ask for (--sensor, else [capture] sensor)
+ * into d->planned; nothing is opened. All or nothing: on an error the
+ * plan is left as it was.
+ */
+static int probes_plan(struct daemon *d, char *err, size_t errlen)
+{
+	struct probe *v[CONFIG_MAX_LIST];
+	size_t n = 0, want = d->opt_n_sensor ? d->opt_n_sensor : d->cfg.n_sensors;
+	int rc = 0;
+	for (size_t i = 0; i < want; i++) {
+		const char *spec = d->opt_n_sensor ? d->opt_sensor[i] : d->cfg.sensors[i];
+		if ((rc = probe_new(spec, &v[n], err, errlen)))
+			goto out;
+		n++;
+		/* two readers on one line would each get half of every answer */
+		for (size_t j = 0; j + 1 < n; j++)
+			if (strcmp(v[j]->device, v[n - 1]->device) == 0) {
+				rc = err_set(err, errlen, EV_EINVAL, "sensor device %s is given twice",
+					     v[j]->device);
+				goto out;
+			}
+	}
+	planned_clear(d);
+	memcpy(d->planned, v, n * sizeof *v);
+	d->n_planned = n;
+	n = 0;
+out:
+	for (size_t i = 0; i < n; i++)
+		probe_free(v[i]);
+	return rc;
+}
+
+/*
+ * Makes the running probes what was planned: a probe whose spec is
+ * unchanged keeps its open device, its source and its line count (only
+ * its profile is taken anew, after what it holds is recorded); one no
+ * longer wanted is stopped; a new one is started.
+ */
+static void probes_sync(struct daemon *d)
+{
+	struct probe *keep[CONFIG_MAX_LIST];
+	size_t nk = 0;
+	for (size_t i = 0; i < d->n_probes; i++) {
+		struct probe *r = d->probes[i], *q = NULL;
+		for (size_t j = 0; j < d->n_planned && !q; j++)
+			if (d->planned[j] && strcmp(d->planned[j]->spec, r->spec) == 0) {
+				q = d->planned[j];
+				d->planned[j] = NULL;
+			}
+		if (!q) {
+			log_info("sensor %s: no longer configured; stopping", r->device);
+			probe_stop(r);
+			continue;
+		}
+		/* lines parsed with the old profile are recorded with it */
+		if (r->pending_lines && probe_flush(r))
+			log_warnx("sensor %s: the store refuses readings, so a changed profile is "
+				  "not taken now; send SIGHUP again later",
+				  r->device);
+		if (!r->pending_lines) {
+			r->prof = q->prof;
+			r->has_profile = q->has_profile;
+			free(r->instrument_json);
+			r->instrument_json = q->instrument_json;
+			q->instrument_json = NULL;
+		}
+		probe_free(q);
+		keep[nk++] = r;
+	}
+	for (size_t j = 0; j < d->n_planned; j++) {
+		if (!d->planned[j])
+			continue;
+		probe_start(d, d->planned[j]);
+		keep[nk++] = d->planned[j];
+		d->planned[j] = NULL;
+	}
+	d->n_planned = 0;
+	memcpy(d->probes, keep, nk * sizeof *keep);
+	d->n_probes = nk;
+}
+
+/* Reopens devices that are due and records batches that are due; returns
+ * the next deadline (< 0: none). */
+static double probes_tick(struct daemon *d, double now)
+{
+	double next = -1;
+	for (size_t i = 0; i < d->n_probes; i++) {
+		struct probe *p = d->probes[i];
+		sensorline_tick(p->line, now);
+		double w = sensorline_timeout(p->line, now);
+		if (w >= 0)
+			next = min_deadline(next, now + w);
+		if (p->pending_lines && now - p->pending_since >= PROBE_BATCH_AGE)
+			(void)probe_flush(p);
+		if (p->pending_lines)
+			next = min_deadline(next, p->pending_since + PROBE_BATCH_AGE);
+	}
+	return next;
+}
+
+/* The probe's descriptor was reported ready (data, hang-up or error). */
+static void probe_readable(struct probe *p)
+{
+	(void)sensorline_readable(p->line, mono_now(), probe_line, p);
+	/* a full batch, or a probe just unplugged: record now, so what was
+	 * received before the unplug is safe at once */
+	if (p->pending_lines >= PROBE_BATCH_LINES ||
+	    (p->pending_lines && sensorline_fd(p->line) < 0))
+		(void)probe_flush(p);
+}
+
 /* ---------------------------------------------------------- config */
 
 static char *resolve_root(const char *p)
@@ -924,7 +1412,7 @@ static int apply_settings(struct daemon *d, char *err, size_t errlen)
 						    : DAEMON_DEFAULT_GPS);
 	if (d->settle)
 		settle_set_seconds(d->settle, d->cfg.settle_seconds);
-	return 0;
+	return probes_plan(d, err, errlen);
 }
 
 static int load_config(struct daemon *d, struct config *c, char *err, size_t errlen)
@@ -979,10 +1467,12 @@ static void reload(struct daemon *d)
 		log_info("config reloaded from %s", d->config_path);
 	}
 	if (strcmp(old_gps, d->gps_server) != 0) {
+		/* the fixes go first: a probe's next batch flushes them */
 		gps_stop(d);
 		gps_start(d);
 	}
 	free(old_gps);
+	probes_sync(d);
 	if (reset_watches(d) == 0)
 		scan_roots(d, "config reloaded");
 	notify("READY=1");
@@ -1003,6 +1493,10 @@ int daemon_open(const struct daemon_opts *o, struct daemon **out, char *err, siz
 		d->opt_watch[i] = xstrdup(o->watch[i]);
 	d->opt_n_watch = o->n_watch;
 	d->opt_gps = o->gps ? xstrdup(o->gps) : NULL;
+	for (size_t i = 0; i < o->n_sensor; i++)
+		d->opt_sensor[i] = xstrdup(o->sensor[i]);
+	d->opt_n_sensor = o->n_sensor;
+	d->probe_case_id = -1;
 	d->foreground = o->foreground;
 	if ((rc = load_config(d, &d->cfg, err, errlen)))
 		goto out;
@@ -1033,6 +1527,8 @@ void daemon_free(struct daemon *d)
 {
 	if (!d)
 		return;
+	probes_stop(d); /* records what they hold: before the store closes */
+	planned_clear(d);
 	gps_stop(d);
 	free(d->gps_server);
 	for (size_t i = 0; i < d->n_roots; i++)
@@ -1040,6 +1536,8 @@ void daemon_free(struct daemon *d)
 	for (size_t i = 0; i < d->opt_n_watch; i++)
 		free(d->opt_watch[i]);
 	free(d->opt_gps);
+	for (size_t i = 0; i < d->opt_n_sensor; i++)
+		free(d->opt_sensor[i]);
 	while (ready_count(d))
 		free(ready_pop(d));
 	free(d->ready);
@@ -1161,15 +1659,6 @@ static void arm_timer(struct daemon *d, double deadline)
 		log_warn("timerfd_settime");
 }
 
-static double min_deadline(double a, double b)
-{
-	if (a < 0)
-		return b;
-	if (b < 0)
-		return a;
-	return a < b ? a : b;
-}
-
 /* Does whatever time has made due; returns the next deadline. */
 static double timed_work(struct daemon *d)
 {
@@ -1194,6 +1683,7 @@ static double timed_work(struct daemon *d)
 	next = min_deadline(next, d->next_root_retry);
 	if (d->gps)
 		next = min_deadline(next, now + gpsclient_tick(d->gps, now));
+	next = min_deadline(next, probes_tick(d, now));
 	if (d->fixes) {
 		if (geotag_batch_tick(d->fixes, now, err, sizeof err))
 			log_warnx("storing GPS fixes: %s", err);
@@ -1239,12 +1729,16 @@ int daemon_run(struct daemon *d)
 	if (sd_watchdog_enabled(0, &d->watchdog_usec) <= 0)
 		d->watchdog_usec = 0;
 #endif
-	log_info("evcapd starting: store %s, %zu watched folder%s, gpsd %s, settle %.1f s",
+	log_info("evcapd starting: store %s, %zu watched folder%s, gpsd %s, %zu sensor%s, "
+		 "settle %.1f s",
 		 d->store_dir, d->n_roots, d->n_roots == 1 ? "" : "s",
-		 d->gps_server && *d->gps_server ? d->gps_server : "off", d->cfg.settle_seconds);
+		 d->gps_server && *d->gps_server ? d->gps_server : "off", d->n_planned,
+		 d->n_planned == 1 ? "" : "s", d->cfg.settle_seconds);
 	if (d->n_roots == 0)
-		log_warnx("no folders to watch ([capture] watch or --watch); only logging GPS");
+		log_warnx("no folders to watch ([capture] watch or --watch); only logging GPS%s",
+			  d->n_planned ? " and sensors" : "");
 	gps_start(d);
+	probes_sync(d);
 	scan_roots(d, "start");
 	notify("READY=1");
 	status_line(d);
@@ -1256,8 +1750,8 @@ int daemon_run(struct daemon *d)
 		int busy = ready_count(d) > 0;
 		if (!busy && next >= 0)
 			arm_timer(d, next);
-		struct pollfd p[5];
-		int np = 0;
+		struct pollfd p[5 + CONFIG_MAX_LIST];
+		int np = 0, pi[CONFIG_MAX_LIST];
 		p[np++] = (struct pollfd){.fd = d->sfd, .events = POLLIN};
 		p[np++] = (struct pollfd){.fd = d->ifd, .events = POLLIN};
 		p[np++] = (struct pollfd){.fd = d->tfd, .events = POLLIN};
@@ -1269,6 +1763,13 @@ int daemon_run(struct daemon *d)
 		if (d->gps && gpsclient_fd(d->gps) >= 0) {
 			gi = np;
 			p[np++] = (struct pollfd){.fd = gpsclient_fd(d->gps), .events = POLLIN};
+		}
+		/* a probe's descriptor changes with each reconnect: asked anew each turn */
+		for (size_t i = 0; i < d->n_probes; i++) {
+			int fd = sensorline_fd(d->probes[i]->line);
+			pi[i] = fd >= 0 ? np : -1;
+			if (fd >= 0)
+				p[np++] = (struct pollfd){.fd = fd, .events = POLLIN};
 		}
 		int r = poll(p, (nfds_t)np, busy ? 0 : -1);
 		if (r < 0 && errno != EINTR) {
@@ -1289,6 +1790,9 @@ int daemon_run(struct daemon *d)
 				handle_mounts(d);
 			if (gi >= 0 && p[gi].revents)
 				(void)gpsclient_handle_readable(d->gps, mono_now());
+			for (size_t i = 0; i < d->n_probes; i++)
+				if (pi[i] >= 0 && (p[pi[i]].revents & (POLLIN | POLLHUP | POLLERR)))
+					probe_readable(d->probes[i]);
 		}
 		if (d->reload) {
 			d->reload = 0;
@@ -1312,6 +1816,7 @@ int daemon_run(struct daemon *d)
 	/* files still queued are found again by the next start's rescan */
 	if (d->burst.files || d->burst.skipped)
 		end_burst(d);
+	probes_stop(d);
 	gps_stop(d);
 	log_info("evcapd stopped");
 	return 0;

@@ -10,6 +10,10 @@
  * path with which size and mtime was already recorded, so a restart does
  * not hash a card again, and items being unique on SHA-256 means nothing
  * is ever recorded twice.
+ *
+ * Water-quality probes on serial lines (--sensor, [capture] sensor) are
+ * read in the same loop through sensorline.h; their lines are recorded
+ * as readings in short batches, each batch one transaction.
  */
 #ifndef EVCAP_DAEMON_H
 #define EVCAP_DAEMON_H
@@ -35,11 +39,15 @@ struct daemon_opts {
 	const char *watch[CONFIG_MAX_LIST];
 	size_t n_watch;          /* > 0 replaces the config's roots */
 	const char *gps;         /* NULL: the config, else DAEMON_DEFAULT_GPS; "" none */
+	const char *sensor[CONFIG_MAX_LIST]; /* DEVICE:BAUD:FORMAT[:PROFILE] */
+	size_t n_sensor;         /* > 0 replaces the config's sensors */
 	int verbosity;           /* -q -1, default 0, -v 1 */
 	int help, version;
 };
 
-/* Parses evcapd's arguments. 0, or EV_EINVAL with err naming the problem. */
+/* Parses evcapd's arguments. 0, or EV_EINVAL with err naming the problem
+ * (a --sensor spec is checked for its form here; its profile is looked
+ * up by daemon_open). */
 int daemon_parse_args(int argc, char **argv, struct daemon_opts *o, char *err,
 		      size_t errlen) WUR;
 
@@ -79,16 +87,17 @@ struct daemon;
 
 /*
  * Reads the config (config errors name file:line), resolves the store,
- * roots and gpsd from the options and the config, takes the store lock
- * and opens (creating if needed) the store. On failure *out is NULL, err
+ * roots, gpsd and sensors (a sensor's spec and profile must be good) from
+ * the options and the config, takes the store lock and opens (creating
+ * if needed) the store. Sensor devices are opened by daemon_run. On failure *out is NULL, err
  * says why, and the result is EV_EEXIST for a held lock, else another
  * negative code; main exits 2 either way.
  */
 int daemon_open(const struct daemon_opts *o, struct daemon **out, char *err, size_t errlen) WUR;
 
 /* Runs the loop until SIGTERM or SIGINT (the file being read is finished
- * first). Returns the exit status: 0 after a clean stop, 1 on a fatal
- * error (logged). */
+ * first, and sensor lines already received are recorded). Returns the
+ * exit status: 0 after a clean stop, 1 on a fatal error (logged). */
 int daemon_run(struct daemon *d) WUR;
 
 void daemon_free(struct daemon *d);

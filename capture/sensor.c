@@ -13,8 +13,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "custody.h"
+#include "fsutil.h"
 #include "sensor.h"
 #include "timeutil.h"
 #include "track.h"
@@ -1468,6 +1470,47 @@ badkey:
 	return 0;
 }
 
+int sensor_profile_name_valid(const char *name)
+{
+	size_t n = strlen(name);
+	if (n == 0 || n > 63 || name[0] == '.')
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (!isalnum((unsigned char)name[i]) && !strchr("._-", name[i]))
+			return 0;
+	return 1;
+}
+
+char *sensor_profile_find(const char *name)
+{
+	if (!sensor_profile_name_valid(name))
+		return NULL;
+	const char *env = getenv("EVCAP_SENSOR_PROFILES");
+	char *dirs = xasprintf("%s%s" SENSOR_PROFILE_DIRS, env && *env ? env : "",
+			       env && *env ? ":" : "");
+	char *found = NULL, *save = NULL;
+	for (char *d = strtok_r(dirs, ":", &save); d && !found; d = strtok_r(NULL, ":", &save)) {
+		char *p = xasprintf("%s/%s.profile", d, name);
+		if (access(p, R_OK) == 0)
+			found = p;
+		else
+			free(p);
+	}
+	free(dirs);
+	return found;
+}
+
+int sensor_profile_load(const char *path, struct sensor_profile *p, char *err, size_t errlen)
+{
+	struct buf b;
+	buf_init(&b, SENSOR_MAX_PROFILE + 1);
+	int rc = fs_read_file(path, SENSOR_MAX_PROFILE, &b, err, errlen);
+	if (rc == 0)
+		rc = sensor_profile_parse(b.data, b.len, path, p, err, errlen);
+	buf_free(&b);
+	return rc;
+}
+
 char *sensor_instrument_json(const struct sensor_profile *p)
 {
 	json_t *o = json_object();
@@ -1482,6 +1525,13 @@ char *sensor_instrument_json(const struct sensor_profile *p)
 	char *txt = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
 	json_decref(o);
 	return txt ? txt : xstrdup("{}");
+}
+
+void sensor_batch_mark_incomplete(struct sensor_batch *b, size_t from, const char *name,
+				  size_t line_no, const char *why)
+{
+	for (size_t i = from; i < b->n; i++)
+		reading_err(&b->v[i], "%s:%zu: %s", name, line_no, why);
 }
 
 /* ---- Recording ---- */

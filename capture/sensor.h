@@ -131,6 +131,24 @@ struct sensor_profile {
 int sensor_profile_parse(const char *text, size_t n, const char *name, struct sensor_profile *p,
 			 char *err, size_t errlen) WUR;
 
+/* The folders searched for NAME.profile after $EVCAP_SENSOR_PROFILES
+ * (itself a ':'-separated list of folders), in order. */
+#define SENSOR_PROFILE_DIRS "/etc/evcap/sensors:/usr/local/share/evcap/sensors:/usr/share/evcap/sensors"
+
+/* 1 if name can name a profile: 1 to 63 letters, digits, '.', '_' and
+ * '-', not starting with '.', so it can never climb out of a folder. */
+int sensor_profile_name_valid(const char *name);
+
+/* Finds NAME.profile, readable, in $EVCAP_SENSOR_PROFILES then
+ * SENSOR_PROFILE_DIRS. The path (malloc'd), or NULL when there is none
+ * or the name is not valid. */
+char *sensor_profile_find(const char *name);
+
+/* Reads and parses the profile file at path (at most SENSOR_MAX_PROFILE
+ * bytes). 0, or an error code with err naming the file (and line). */
+int sensor_profile_load(const char *path, struct sensor_profile *p, char *err,
+			size_t errlen) WUR;
+
 /* The instrument as compact JSON text ({"name","model","serial",
  * "calibrated"}, only the keys that are set), malloc'd. */
 char *sensor_instrument_json(const struct sensor_profile *p);
@@ -189,6 +207,15 @@ enum sensor_format { SENSOR_FMT_CSV = 1, SENSOR_FMT_SDI12 = 2 };
 int sensor_parse_line(enum sensor_format fmt, const char *line, size_t len, size_t line_no,
 		      const struct sensor_profile *p, const struct sensor_opts *o,
 		      struct sensor_batch *b) WUR;
+
+/*
+ * Marks the readings b->v[from..b->n) of a live line that did not arrive
+ * whole (cut at the reader's cap, or the device went away mid-line): each
+ * gets "NAME:LINE_NO: why" added to its error and loses its value, since
+ * none of a truncated line's numbers can be trusted.
+ */
+void sensor_batch_mark_incomplete(struct sensor_batch *b, size_t from, const char *name,
+				  size_t line_no, const char *why);
 
 /* ---- Recording (the store side) ---- */
 

@@ -14,6 +14,7 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include "sensor.h"
 #include "sensorline.h"
 
 struct sensorline {
@@ -40,45 +41,90 @@ static const struct {
 	{230400, B230400},
 };
 
+/* 1 if [s, e) is a whole decimal number. */
+static int all_digits(const char *s, const char *e)
+{
+	if (s >= e)
+		return 0;
+	for (; s < e; s++)
+		if (*s < '0' || *s > '9')
+			return 0;
+	return 1;
+}
+
+static int is_format(const char *s, size_t n)
+{
+	return (n == 5 && memcmp(s, "sdi12", 5) == 0) || (n == 3 && memcmp(s, "csv", 3) == 0);
+}
+
+/* The ':' before p (exclusive), or NULL. */
+static const char *colon_before(const char *spec, const char *p)
+{
+	while (--p >= spec)
+		if (*p == ':')
+			return p;
+	return NULL;
+}
+
 int sensorline_spec_parse(const char *spec, struct sensorline_spec *out, char *err,
 			  size_t errlen)
 {
 	memset(out, 0, sizeof *out);
-	const char *fmt = spec ? strrchr(spec, ':') : NULL;
-	const char *b = NULL;
-	if (fmt)
-		for (const char *p = fmt - 1; p >= spec; p--)
-			if (*p == ':') {
-				b = p;
-				break;
-			}
+	if (!spec)
+		spec = "";
+	const char *end = spec + strlen(spec);
+	const char *c3 = strrchr(spec, ':');                 /* before the last field */
+	const char *c2 = c3 ? colon_before(spec, c3) : NULL; /* before the one before */
+	const char *c1 = c2 ? colon_before(spec, c2) : NULL;
+	const char *b, *fmt, *fmt_end, *prof = NULL;
+	/* DEVICE:BAUD:FORMAT:PROFILE when the fields say so, else DEVICE:BAUD:FORMAT */
+	if (c1 && all_digits(c1 + 1, c2) && is_format(c2 + 1, (size_t)(c3 - c2 - 1))) {
+		b = c1;
+		fmt = c2;
+		fmt_end = c3;
+		prof = c3 + 1;
+	} else {
+		b = c2;
+		fmt = c3;
+		fmt_end = end;
+	}
 	if (!fmt || !b || b == spec)
 		return err_set(err, errlen, EV_EINVAL,
-			       "sensor '%s': expected DEVICE:BAUD:FORMAT, e.g. /dev/ttyUSB0:9600:sdi12",
-			       spec ? spec : "");
+			       "sensor '%s': expected DEVICE:BAUD:FORMAT[:PROFILE], e.g. "
+			       "/dev/ttyUSB0:9600:sdi12:generic-tdp",
+			       spec);
 	size_t dl = (size_t)(b - spec);
 	if (dl >= sizeof out->device)
 		return err_set(err, errlen, EV_EINVAL, "sensor '%s': the device path is too long",
 			       spec);
 	memcpy(out->device, spec, dl);
-	char *end;
-	long baud = strtol(b + 1, &end, 10);
-	if (end != fmt || baud <= 0)
+	if (!all_digits(b + 1, fmt))
 		return err_set(err, errlen, EV_EINVAL, "sensor '%s': the baud rate is not a number",
 			       spec);
-	out->baud = (int)baud;
+	/* at most seven digits were checked by hand: strtol cannot overflow */
+	long baud = (fmt - b - 1) > 7 ? 0 : strtol(b + 1, NULL, 10);
 	int known = 0;
 	for (size_t i = 0; i < ARRAY_LEN(speeds); i++)
 		known |= speeds[i].baud == baud;
 	if (!known)
 		return err_set(err, errlen, EV_EINVAL,
-			       "sensor '%s': baud %ld is not one of 1200 2400 4800 9600 19200 "
+			       "sensor '%s': baud %.*s is not one of 1200 2400 4800 9600 19200 "
 			       "38400 57600 115200 230400",
-			       spec, baud);
-	if (strcmp(fmt + 1, "sdi12") && strcmp(fmt + 1, "csv"))
+			       spec, (int)(fmt - b - 1), b + 1);
+	out->baud = (int)baud;
+	size_t fl = (size_t)(fmt_end - fmt - 1);
+	if (!is_format(fmt + 1, fl))
 		return err_set(err, errlen, EV_EINVAL, "sensor '%s': the format must be sdi12 or csv",
 			       spec);
-	snprintf(out->format, sizeof out->format, "%s", fmt + 1);
+	memcpy(out->format, fmt + 1, fl);
+	if (prof) {
+		if ((size_t)(end - prof) >= sizeof out->profile || !sensor_profile_name_valid(prof))
+			return err_set(err, errlen, EV_EINVAL,
+				       "sensor '%s': the profile must be a name of letters, digits, "
+				       "'.', '_' and '-' (at most %zu), as in generic-tdp",
+				       spec, sizeof out->profile - 1);
+		memcpy(out->profile, prof, (size_t)(end - prof));
+	}
 	return 0;
 }
 

@@ -22,15 +22,26 @@
 #define SENSORLINE_BACKOFF_MIN 0.25
 #define SENSORLINE_BACKOFF_MAX 5.0
 
-/* What a spec "DEVICE:BAUD:FORMAT" says. FORMAT is sdi12 or csv. */
+/* What a spec "DEVICE:BAUD:FORMAT[:PROFILE]" says. FORMAT is sdi12 or
+ * csv; PROFILE, when given, names an instrument profile (the reader
+ * itself does not use it; see sensor_profile_find). */
 struct sensorline_spec {
 	char device[256];
 	int baud;
 	char format[8];
+	char profile[64];  /* "" when the spec names none */
 };
 
-/* Parses "/dev/ttyUSB0:9600:sdi12" (the device may itself hold ':';
- * the last two fields are baud and format). 0 or EV_EINVAL with err. */
+/*
+ * Parses "/dev/ttyUSB0:9600:sdi12" or "/dev/ttyUSB0:9600:sdi12:generic-tdp".
+ * The device may itself hold ':' (/dev/serial/by-path names do), so the
+ * fields are taken from the right: when the last three are a number, a
+ * format and a profile name, they are BAUD:FORMAT:PROFILE, else the last
+ * two are BAUD:FORMAT. The two readings cannot both fit one spec, since
+ * one field cannot be both a number and a format. A profile name is
+ * letters, digits, '.', '_' and '-', not starting with '.'. 0 or
+ * EV_EINVAL with err.
+ */
 int sensorline_spec_parse(const char *spec, struct sensorline_spec *out, char *err,
 			  size_t errlen) WUR;
 

@@ -30,8 +30,10 @@
 static const char sensor_help[] =
 	"subcommands:\n"
 	"  import FILE [options]             record a CSV file or an SDI-12 log\n"
-	"  listen DEVICE:BAUD:FORMAT [options]  record a probe's lines live until SIGTERM\n"
-	"                                    (FORMAT sdi12 or csv, e.g. /dev/ttyUSB0:9600:sdi12)\n\n"
+	"  listen DEVICE:BAUD:FORMAT[:PROFILE] [options]\n"
+	"                                    record a probe's lines live until SIGTERM (FORMAT\n"
+	"                                    sdi12 or csv; PROFILE as --instrument), e.g.\n"
+	"                                    /dev/ttyUSB0:9600:sdi12:generic-tdp\n\n"
 	"options:\n"
 	"  --format csv|sdi12      the file's format (default: csv for .csv/.tsv, else the\n"
 	"                          profile's format)\n"
@@ -123,35 +125,12 @@ static int setup_options(struct cli *cli, int argc, char **argv, struct sensor_s
 	return 0;
 }
 
-/* Finds NAME.profile in the profile folders; malloc'd path or NULL. */
-static char *find_profile(const char *name)
-{
-	const char *env = getenv("EVCAP_SENSOR_PROFILES");
-	char dirs[4096];
-	snprintf(dirs, sizeof dirs, "%s%s/etc/evcap/sensors:/usr/local/share/evcap/sensors:"
-				    "/usr/share/evcap/sensors",
-		 env && *env ? env : "", env && *env ? ":" : "");
-	char *save = NULL;
-	for (char *d = strtok_r(dirs, ":", &save); d; d = strtok_r(NULL, ":", &save)) {
-		char *p = xasprintf("%s/%s.profile", d, name);
-		if (access(p, R_OK) == 0)
-			return p;
-		free(p);
-	}
-	return NULL;
-}
-
 static int load_profile(struct cli *cli, const char *path, struct sensor_profile *p)
 {
-	struct buf b;
 	char err[512];
-	int rc = 0;
-	buf_init(&b, SENSOR_MAX_PROFILE + 1);
-	if (fs_read_file(path, SENSOR_MAX_PROFILE, &b, err, sizeof err) ||
-	    sensor_profile_parse(b.data, b.len, path, p, err, sizeof err))
-		rc = cli_usage_error(cli, "%s", err);
-	buf_free(&b);
-	return rc;
+	if (sensor_profile_load(path, p, err, sizeof err))
+		return cli_usage_error(cli, "%s", err);
+	return 0;
 }
 
 /* A text column of one row by id (malloc'd or NULL). */
@@ -174,19 +153,15 @@ static int setup_resolve(struct cli *cli, struct sensor_setup *u)
 {
 	int rc = 0;
 	char *path = NULL, *status = NULL, *water = NULL, *case_offset = NULL, *case_ops = NULL;
-	if (u->instrument) {
-		for (const char *q = u->instrument; *q; q++)
-			if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-",
-				    *q) || u->instrument[0] == '.') {
-				rc = cli_usage_error(cli, "--instrument takes a profile name of letters, "
-							  "digits, '.', '_' and '-'");
-				goto out;
-			}
+	if (u->instrument && !sensor_profile_name_valid(u->instrument)) {
+		rc = cli_usage_error(cli, "--instrument takes a profile name of letters, digits, "
+					  "'.', '_' and '-' (at most 63)");
+		goto out;
 	}
 	if (u->profile)
 		path = xstrdup(u->profile);
 	else if (u->instrument)
-		path = find_profile(u->instrument);
+		path = sensor_profile_find(u->instrument);
 	if (path) {
 		if ((rc = load_profile(cli, path, &u->prof)))
 			goto out;
@@ -520,15 +495,11 @@ static void listen_line(void *vctx, const char *line, size_t len, int flags, dou
 		goto out;
 	}
 	/* a line cut short is kept, but none of its values is trusted */
-	for (size_t i = 0; (flags & (SENSORLINE_CUT | SENSORLINE_PARTIAL)) && i < b.n; i++) {
-		struct sensor_reading *r = &b.v[i];
-		size_t used = strlen(r->error);
-		snprintf(r->error + used, sizeof r->error - used, "%s%s:%zu: %s", used ? "; " : "",
-			 c->device, line_no,
-			 flags & SENSORLINE_PARTIAL ? "the device went away before the line ended"
-						    : "the line was longer than the reader keeps");
-		r->has_value = 0;
-	}
+	if (flags & (SENSORLINE_CUT | SENSORLINE_PARTIAL))
+		sensor_batch_mark_incomplete(&b, 0, c->device, line_no,
+					     flags & SENSORLINE_PARTIAL
+						     ? "the device went away before the line ended"
+						     : "the line was longer than the reader keeps");
 	if (b.n == 0)
 		goto out; /* blank, comment or a non-data answer */
 	struct sensor_record_opts ro;
@@ -564,13 +535,27 @@ static int sensor_listen(struct cli *cli, int argc, char **argv)
 {
 	struct sensor_setup u = {0};
 	struct sensorline *l = NULL;
+	struct sensorline_spec spec;
 	char err[1024], iso[32];
 	int rc = setup_options(cli, argc, argv, &u);
 	if (rc)
 		goto out;
 	if (optind + 1 != argc) {
-		rc = cli_usage_error(cli, "listen takes one DEVICE:BAUD:FORMAT");
+		rc = cli_usage_error(cli, "listen takes one DEVICE:BAUD:FORMAT[:PROFILE]");
 		goto out;
+	}
+	if (sensorline_spec_parse(argv[optind], &spec, err, sizeof err)) {
+		rc = cli_usage_error(cli, "%s", err);
+		goto out;
+	}
+	/* the spec's PROFILE is the same as --instrument, as evcapd reads it */
+	if (spec.profile[0]) {
+		if (u.instrument || u.profile) {
+			rc = cli_usage_error(cli, "the profile is named twice: in the spec and by "
+						  "--instrument or --profile");
+			goto out;
+		}
+		u.instrument = spec.profile;
 	}
 	if ((rc = setup_resolve(cli, &u)))
 		goto out;
