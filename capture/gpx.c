@@ -9,6 +9,7 @@
 #include <libxml/xmlreader.h>
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "timeutil.h"
@@ -22,6 +23,7 @@ struct gpx_state {
 	struct track *out;
 	struct track_report *rep;
 	char *ns;            /* the root's namespace URI (malloc'd) or NULL */
+	xmlDocPtr doc;       /* taken from the reader to inspect the DTD: ours to free */
 	int seen_root;
 	int in_point;
 	int point_depth;
@@ -254,7 +256,11 @@ static int gpx_event(struct gpx_state *st, xmlTextReaderPtr r, char *err, size_t
 
 	switch (type) {
 	case XML_READER_TYPE_DOCUMENT_TYPE: {
-		xmlDocPtr doc = xmlTextReaderCurrentDoc(r);
+		/* Asking for the document makes it ours: the reader will not
+		 * free it any more (freed in gpx_parse). */
+		if (!st->doc)
+			st->doc = xmlTextReaderCurrentDoc(r);
+		xmlDocPtr doc = st->doc;
 		if (doc && doc->intSubset && (doc->intSubset->entities || doc->intSubset->pentities))
 			return err_set(err, errlen, EV_EINVAL,
 				       "%s:%d: the file declares XML entities; GPX needs none, "
@@ -370,6 +376,8 @@ int gpx_parse(const char *name, const char *text, size_t n, struct track *out,
 out:
 	if (r)
 		xmlFreeTextReader(r);
+	if (st.doc)
+		xmlFreeDoc(st.doc);
 	free(st.ns);
 	return rc;
 }

@@ -8,6 +8,7 @@
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define EARTH_RADIUS_M 6371008.8
@@ -176,8 +177,15 @@ int track_locate(const struct track *t, double when, double max_gap, double max_
 
 	const struct fix *a = &t->v[i - 1], *b = &t->v[i];
 	double gap = b->t - a->t;
-	if (gap > max_gap)
-		return EV_ENOENT;
+	if (gap > max_gap) {
+		/* A long gap splits the track in two, and each side's end is an
+		 * end like the track's own (as exiftool -geotag treats it). */
+		if (when - a->t <= b->t - when)
+			return track_hold(a, i >= 2 ? &t->v[i - 2] : NULL, when, max_gap,
+					  max_extrap, out);
+		return track_hold(b, i + 1 < t->n ? &t->v[i + 1] : NULL, when, max_gap, max_extrap,
+				  out);
+	}
 	double u = (when - a->t) / gap;
 	double dlon = b->lon - a->lon;
 	if (dlon > 180)

@@ -71,7 +71,10 @@ struct fix_at {
  * max_gap seconds apart the position is interpolated linearly (the
  * longitude difference taken the short way round); before the first or
  * after the last fix the end position is held for at most max_extrap
- * seconds, never extrapolated along a heading.
+ * seconds, never extrapolated along a heading. A gap longer than max_gap
+ * splits the track: the fixes on either side of it are ends too, held for
+ * max_extrap (the same rule as exiftool -geotag), and a moment deeper in
+ * the gap is not found.
  *
  * Error model (metres): the bracketing fixes' eph (TRACK_DEFAULT_EPH when
  * unknown), interpolated in time, plus speed x the time to the nearer fix.
@@ -82,7 +85,8 @@ struct fix_at {
  * in the time since (or until) the nearer fix; it is 0 at a fix.
  *
  * Returns 0 and fills *out, EV_ENOENT when the track does not cover
- * `when` (empty, a gap longer than max_gap, or beyond max_extrap), or
+ * `when` (empty, more than max_extrap into a gap longer than max_gap or
+ * beyond an end), or
  * EV_EINVAL for a non-finite `when` or negative limits.
  */
 int track_locate(const struct track *t, double when, double max_gap, double max_extrap,

@@ -1,7 +1,7 @@
 /*
  * evcap geotag: learns camera clock offsets and places items without a
- * position of their own on the stored GPS track (geotag_run). Also gives
- * ingest its after-ingest hook, so new items are placed as they arrive.
+ * position of their own on the stored GPS track (geotag_run). Ingest and
+ * the daemon call geotag_run themselves as new items arrive.
  */
 #include <getopt.h>
 #include <jansson.h>
@@ -12,19 +12,6 @@
 
 #include "cli.h"
 #include "geotag.h"
-
-/* Called by `evcap ingest` after it added items (weak default there). */
-int ingest_after_hook(struct store *s, int64_t case_id, const char *actor);
-int ingest_after_hook(struct store *s, int64_t case_id, const char *actor)
-{
-	char err[512];
-	struct geotag_stats st;
-	int rc = geotag_run(s, case_id, GEOTAG_DEFAULT_MAX_GAP, GEOTAG_DEFAULT_MAX_EXTRAP, actor,
-			    &st, err, sizeof err);
-	if (rc)
-		fprintf(stderr, "evcap ingest: geotag: %s\n", err);
-	return rc;
-}
 
 static int geotag_seconds(const char *s, double *out)
 {

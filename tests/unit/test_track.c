@@ -3,6 +3,7 @@
  * time goes backwards), and track_locate's interpolation, gap and
  * extrapolation limits and error estimate.
  */
+#include "gpsclient.h"
 #include "t.h"
 #include "track.h"
 
@@ -79,8 +80,15 @@ static void test_locate(void)
 	CHECK(track_locate(&tr, 110, 60, 10, &at) == 0);
 	CHECK(at.how == TRACK_AT_EXACT && at.lat == 10.001 && at.error_m == 8);
 
-	/* the 110..300 gap is longer than max-gap */
+	/* the 110..300 gap is longer than max-gap: only its edges are held */
 	CHECK(track_locate(&tr, 200, 60, 10, &at) == EV_ENOENT);
+	CHECK(track_locate(&tr, 120.5, 60, 10, &at) == EV_ENOENT);
+	CHECK(track_locate(&tr, 115, 60, 10, &at) == 0);
+	CHECK(at.how == TRACK_AT_HELD && at.lat == 10.001 && at.t_before == 110);
+	CHECK_NEAR(at.error_m, 8 + seg / 10 * 5, 1e-6);
+	CHECK(track_locate(&tr, 292, 60, 10, &at) == 0);
+	CHECK(at.how == TRACK_AT_HELD && at.lat == 11 && at.t_after == 300);
+	CHECK_NEAR(at.error_m, TRACK_DEFAULT_EPH + TRACK_DEFAULT_SPEED * 8, 1e-9);
 	CHECK(track_locate(&tr, 200, 190, 10, &at) == 0);
 	CHECK(at.mode == 2 && isnan(at.alt) == 0); /* alt of the nearer end (110, u<0.5) */
 
@@ -141,8 +149,46 @@ static void test_report(void)
 	CHECK_STR(r.msgs[1], "x:1: bad");
 }
 
+/* The gpsd filter on what gps_read leaves behind (no gpsd needed). */
+static void test_gpsclient_classify(void)
+{
+	static struct gps_data_t d;
+	struct fix f;
+	const char *tpv = "{\"class\":\"TPV\",\"mode\":3,\"time\":\"2019-02-05T02:09:35.000Z\"}\n";
+	memset(&d, 0, sizeof d);
+	d.set = MODE_SET | TIME_SET | LATLON_SET;
+	d.fix.mode = MODE_3D;
+	d.fix.time.tv_sec = 1549332575;
+	d.fix.latitude = 44.068918333;
+	d.fix.longitude = -121.31426;
+	d.fix.altMSL = 1123.9;
+	d.fix.eph = 17.1;
+	CHECK(gpsclient_classify(&d, tpv, &f) == GPSC_FIX);
+	CHECK(f.t == 1549332575.0 && f.mode == 3 && f.alt == 1123.9 && f.eph == 17.1);
+	CHECK(gpsclient_classify(&d, "{\"class\":\"SKY\"}", &f) == GPSC_NOT_TPV);
+	/* simulation: gpsd 3.22 says "status":8 */
+	CHECK(gpsclient_classify(&d, "{\"class\":\"TPV\",\"status\":8,\"mode\":3}", &f) == GPSC_SIM);
+	d.set |= STATUS_SET;
+	d.fix.status = STATUS_SIM;
+	CHECK(gpsclient_classify(&d, tpv, &f) == GPSC_SIM);
+	d.fix.status = STATUS_DGPS_FIX;
+	CHECK(gpsclient_classify(&d, tpv, &f) == GPSC_FIX);
+	d.set &= ~TIME_SET;
+	CHECK(gpsclient_classify(&d, tpv, &f) == GPSC_NO_TIME);
+	d.set |= TIME_SET;
+	d.fix.latitude = NAN;
+	CHECK(gpsclient_classify(&d, tpv, &f) == GPSC_BAD_POS);
+	d.fix.latitude = 44;
+	d.fix.mode = MODE_NO_FIX;
+	CHECK(gpsclient_classify(&d, tpv, &f) == GPSC_NO_FIX);
+	d.fix.mode = MODE_2D;
+	CHECK(gpsclient_classify(&d, tpv, &f) == GPSC_FIX);
+	CHECK(f.mode == 2 && isnan(f.alt));
+}
+
 int main(void)
 {
+	RUN(test_gpsclient_classify);
 	RUN(test_sort_dedup);
 	RUN(test_locate);
 	RUN(test_antimeridian);

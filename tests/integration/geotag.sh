@@ -1,0 +1,195 @@
+#!/bin/bash
+# Geotagging against an independent oracle: exiftool -geotag, run on copies
+# with the same track, gap and extrapolation limits and the capture time the
+# store resolved, must put every photo within 1 m of where evcap does (or
+# nowhere where evcap finds nothing). Also: a track whose time goes
+# backwards, gaps longer than max-gap, photos past the end, malformed
+# OffsetTimeOriginal, and a camera 7 s fast corrected from its own
+# GPS-stamped photo.
+. "$(dirname "$0")/../lib/common.sh"
+
+if ! need exiftool python3; then
+	skip "geotag: exiftool or python3 is not installed"
+	exit 0
+fi
+if [ -z "$CORPUS" ] || [ ! -d "$CORPUS/gpscorrelate-staging" ]; then
+	skip "geotag: the corpus (../shared/corpus/gpscorrelate-staging) is absent"
+	exit 0
+fi
+G=$CORPUS/gpscorrelate-staging
+
+# oracle TRACK GAP EXT ISO_TIME: "lat lon" as exiftool places that moment,
+# or "none"
+oracle() {
+	local t=$4 src=$G/noloc.jpg out=$T/oracle.jpg
+	rm -f "$out"
+	# exiftool wants "YYYY:MM:DD HH:MM:SS[.ss]+00:00"
+	t=$(echo "$t" | sed -e 's/-/:/; s/-/:/; s/T/ /; s/Z$/+00:00/')
+	TZ=UTC exiftool -q -q -api "GeoMaxIntSecs=$2" -api "GeoMaxExtSecs=$3" -geotag "$1" \
+		"-geotime=$t" -o "$out" "$src" >/dev/null 2>&1
+	local r
+	r=$(exiftool -n -T -Composite:GPSLatitude -Composite:GPSLongitude "$out" 2>/dev/null)
+	case "$r" in
+	""|-*) echo none ;;
+	*) echo "$r" | tr '\t' ' ' ;;
+	esac
+}
+
+# compare_items STORE TRACK GAP EXT NAME...: each named item where exiftool
+# puts it, within 1 m
+compare_items() {
+	local store=$1 track=$2 gap=$3 ext=$4
+	shift 4
+	EVCAP_STORE=$store "$EVCAP" --json ls >"$T/items.json" || return 1
+	local name line t lat lon src o fails=0
+	for name in "$@"; do
+		line=$(python3 - "$T/items.json" "$name" <<'EOF'
+import json, sys
+for i in json.load(open(sys.argv[1])):
+    if i['original_name'] == sys.argv[2]:
+        f = lambda v: 'null' if v is None else str(v)
+        print(f(i['captured_at']), f(i['lat']), f(i['lon']), f(i['location_source']))
+EOF
+)
+		read -r t lat lon src <<<"$line"
+		if [ -z "$t" ]; then
+			echo "# $name: not in the store"
+			fails=$((fails + 1))
+			continue
+		fi
+		if [ "$t" = null ]; then
+			o=none
+		else
+			o=$(oracle "$track" "$gap" "$ext" "$t")
+		fi
+		if [ "$o" = none ]; then
+			if [ "$src" = track ]; then
+				echo "# $name at $t: evcap placed it at $lat $lon, exiftool nowhere"
+				fails=$((fails + 1))
+			fi
+			continue
+		fi
+		if [ "$src" != track ]; then
+			echo "# $name at $t: exiftool placed it at $o, evcap nowhere"
+			fails=$((fails + 1))
+			continue
+		fi
+		if ! python3 -c '
+import math, sys
+a, b, c, d = map(float, sys.argv[1:5])
+r = 6371008.8; k = math.pi / 180
+x = (d - b) * k * math.cos((a + c) / 2 * k); y = (c - a) * k
+m = r * math.hypot(x, y)
+print("# %s: %.3f m from exiftool" % (sys.argv[5], m))
+sys.exit(0 if m <= 1.0 else 1)' "$lat" "$lon" $o "$name"; then
+			fails=$((fails + 1))
+		fi
+	done
+	[ "$fails" -eq 0 ]
+}
+
+item_field() { # item_field STORE NAME FIELD
+	EVCAP_STORE=$1 "$EVCAP" --json ls | python3 -c '
+import json, sys
+for i in json.load(sys.stdin):
+    if i["original_name"] == sys.argv[1]:
+        v = i.get(sys.argv[2]); print("null" if v is None else v)' "$2" "$3"
+}
+
+# ---- 1. a track whose time goes backwards ----
+S1=$T/store1
+export EVCAP_STORE=$S1
+"$EVCAP" -q init >/dev/null && "$EVCAP" -q case open GEO-1 >/dev/null
+photos1="point1-1.jpg point1-2.jpg point1-4.jpg point1-5.jpg noloc.jpg badoffsettime.jpg point1-6.jpg point1-7.jpg point1-8.jpg"
+"$EVCAP" -q ingest --case GEO-1 --time-offset +00:00 $(for p in $photos1; do echo "$G/$p"; done) >/dev/null 2>"$T/ingest1.err"
+"$EVCAP" track import "$G/timeback.gpx" >"$T/import1.out" 2>&1
+check "geotag_import_timeback" grep -q 'timeback.gpx: gpx, 4 fixes read, 4 stored' "$T/import1.out"
+if compare_items "$S1" "$G/timeback.gpx" 60 10 $photos1; then
+	ok "geotag_timeback_matches_exiftool"
+else
+	bad "geotag_timeback_matches_exiftool: positions differ from exiftool -geotag"
+fi
+e=$(item_field "$S1" badoffsettime.jpg metadata_error)
+check "geotag_malformed_offset_named" test -n "$(echo "$e" | grep OffsetTimeOriginal)"
+check "geotag_malformed_offset_still_placed" test "$(item_field "$S1" badoffsettime.jpg location_source)" = track
+check "geotag_past_end_not_placed" test "$(item_field "$S1" point1-6.jpg location_source)" = null
+n1=$("$EVCAP" log 2>/dev/null | grep -c geotag)
+"$EVCAP" -q geotag >/dev/null
+n2=$("$EVCAP" log 2>/dev/null | grep -c geotag)
+check "geotag_rerun_records_nothing" test "$n1" -gt 0 -a "$n1" -eq "$n2"
+
+# ---- 2. gaps, the end of the track, and --max-gap ----
+# track11.gpx: two fixes, 12:34:00 and 12:35:00 (a 60 s gap)
+S2=$T/store2
+export EVCAP_STORE=$S2
+"$EVCAP" -q init >/dev/null && "$EVCAP" -q case open GEO-2 >/dev/null
+cp "$G/noloc.jpg" "$T/held.jpg"
+cp "$G/noloc.jpg" "$T/beyond.jpg"
+cp "$G/noloc.jpg" "$T/mid.jpg"
+exiftool -q -overwrite_original '-DateTimeOriginal=2012:11:22 12:34:30' "$T/mid.jpg"
+exiftool -q -overwrite_original '-DateTimeOriginal=2012:11:22 12:35:08' "$T/held.jpg"
+exiftool -q -overwrite_original '-DateTimeOriginal=2012:11:22 12:35:11' "$T/beyond.jpg"
+"$EVCAP" -q ingest --case GEO-2 --time-offset +00:00 "$G/point1-1.jpg" "$G/point4-1.jpg" \
+	"$T/held.jpg" "$T/beyond.jpg" "$T/mid.jpg" >/dev/null 2>&1
+"$EVCAP" -q track import "$G/track11.gpx" >/dev/null 2>&1
+check "geotag_gap_of_max_gap_bridged" test "$(item_field "$S2" mid.jpg location_source)" = track
+check "geotag_past_the_end" test "$(item_field "$S2" point4-1.jpg location_source)" = null
+check "geotag_held_within_max_extrapolate" test "$(item_field "$S2" held.jpg location_source)" = track
+check "geotag_not_beyond_max_extrapolate" test "$(item_field "$S2" beyond.jpg location_source)" = null
+if compare_items "$S2" "$G/track11.gpx" 60 10 point1-1.jpg point4-1.jpg held.jpg beyond.jpg mid.jpg; then
+	ok "geotag_gaps_match_exiftool"
+else
+	bad "geotag_gaps_match_exiftool"
+fi
+# a max-gap shorter than the gap: the earlier placement deep in the gap is
+# withdrawn; within max-extrapolate of its edges a photo is still held
+"$EVCAP" -q geotag --max-gap 30 >/dev/null
+check "geotag_gap_longer_than_max_gap_cleared" test "$(item_field "$S2" mid.jpg location_source)" = null
+if compare_items "$S2" "$G/track11.gpx" 30 10 point1-1.jpg held.jpg mid.jpg; then
+	ok "geotag_max_gap_matches_exiftool"
+else
+	bad "geotag_max_gap_matches_exiftool"
+fi
+check "geotag_clearing_recorded" sh -c "'$EVCAP' log 2>/dev/null | grep geotag | grep -q cleared"
+"$EVCAP" -q geotag >/dev/null
+check "geotag_replaced_with_default_gap" test "$(item_field "$S2" mid.jpg location_source)" = track
+
+# ---- 3. a camera 7 s fast, learned from its own GPS-stamped photo ----
+S3=$T/store3
+export EVCAP_STORE=$S3
+"$EVCAP" -q init >/dev/null && "$EVCAP" -q case open GEO-3 >/dev/null
+mk() { # mk FILE DTO SERIAL [exiftool args]
+	local f=$T/$1 d=$2 sn=$3
+	shift 3
+	cp "$G/noloc.jpg" "$f"
+	exiftool -q -overwrite_original "-DateTimeOriginal=$d" -Make=EvcapTest -Model=Fast7 \
+		"-ExifIFD:SerialNumber=$sn" "$@" "$f"
+}
+# the camera reads UTC+8 and 7 s: 20:35:07 on its clock is 12:35:00 UTC
+mk cam-gps.jpg "2012:11:22 20:35:07" SN-7 -GPSDateStamp=2012:11:22 -GPSTimeStamp=12:35:00 \
+	-GPSLatitude=31.4587 -GPSLatitudeRef=N -GPSLongitude=35.3998 -GPSLongitudeRef=E
+mk cam-nogps.jpg "2012:11:22 20:35:17" SN-7
+mk other-cam.jpg "2012:11:22 20:35:17" SN-8
+"$EVCAP" -q ingest --case GEO-3 "$T/cam-gps.jpg" "$T/cam-nogps.jpg" "$T/other-cam.jpg" >/dev/null 2>&1
+"$EVCAP" -q track import "$G/timeback.gpx" >/dev/null 2>&1
+"$EVCAP" -q geotag >/dev/null
+t=$(item_field "$S3" cam-nogps.jpg captured_at)
+src=$(item_field "$S3" cam-nogps.jpg time_source)
+echo "# cam-nogps.jpg: captured_at $t ($src), tz $(item_field "$S3" cam-nogps.jpg tz_offset)"
+check "geotag_learned_clock_offset" test "$t" = "2012-11-22T12:35:10Z" -a "$src" = learned
+check "geotag_other_camera_not_learned" test "$(item_field "$S3" other-cam.jpg time_source)" != learned
+if compare_items "$S3" "$G/timeback.gpx" 60 10 cam-nogps.jpg other-cam.jpg; then
+	ok "geotag_learned_matches_exiftool"
+else
+	bad "geotag_learned_matches_exiftool"
+fi
+if "$EVCAP" log 2>/dev/null | grep retime | grep -q '"offset_seconds":28807'; then
+	ok "geotag_learned_offset_in_custody"
+else
+	bad "geotag_learned_offset_in_custody: no retime event with the exact offset"
+fi
+if "$EVCAP" verify >/dev/null 2>&1; then
+	ok "geotag_verify_passes"
+else
+	bad "geotag_verify_passes"
+fi
