@@ -12,6 +12,7 @@
 
 #include "cli.h"
 #include "geotag.h"
+#include "sites.h"
 
 static int geotag_seconds(const char *s, double *out)
 {
@@ -76,6 +77,26 @@ int cmd_geotag(struct cli *cli, int argc, char **argv)
 		fprintf(stderr, "evcap geotag: %s\n", err);
 		return EXIT_PROBLEM;
 	}
+	/* newly placed items belong to the site whose circle holds them */
+	int64_t *cases = NULL;
+	size_t n_cases = 0;
+	sqlite3_stmt *cs = store_prepare(
+		s, "SELECT id FROM cases WHERE (?1 = 0 OR id = ?1) AND EXISTS"
+		   " (SELECT 1 FROM sites WHERE sites.case_id = cases.id)", err, sizeof err);
+	if (cs) {
+		sqlite3_bind_int64(cs, 1, case_id);
+		while (sqlite3_step(cs) == SQLITE_ROW) {
+			cases = xrealloc(cases, (n_cases + 1) * sizeof *cases);
+			cases[n_cases++] = sqlite3_column_int64(cs, 0);
+		}
+		sqlite3_finalize(cs);
+	}
+	for (size_t i = 0; i < n_cases; i++) {
+		int assigned = 0;
+		if (sites_assign(s, cases[i], cli->actor, &assigned, err, sizeof err))
+			fprintf(stderr, "evcap geotag: assigning items to sites: %s\n", err);
+	}
+	free(cases);
 	if (cli->json) {
 		json_t *j = json_object();
 		json_object_set_new(j, "fixes", json_integer((json_int_t)st.fixes));
