@@ -9,9 +9,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "buf.h"
 #include "cli.h"
+#include "ingest.h"
 #include "custody.h"
 #include "fsutil.h"
 #include "geotag.h"
@@ -72,6 +74,40 @@ static int track_import_one(struct cli *cli, struct store *s, const char *path, 
 		goto out;
 	}
 	snprintf(source, sizeof source, "file:%s", name);
+	/* the track file is evidence too: kept byte for byte as an item
+	 * (of the case in use, if any), and the fixes name it */
+	{
+		struct ingest_opts io = {0};
+		struct ingest_stats ist = {0};
+		char host[256] = "", item_sha[SHA256_HEX_LEN + 1] = "", msg[480];
+		char *case_number = NULL;
+		int64_t case_id = cli_case(cli, NULL, 0);
+		if (case_id > 0) {
+			sqlite3_stmt *cs = store_prepare(s, "SELECT number FROM cases WHERE id = ?", NULL, 0);
+			if (cs) {
+				sqlite3_bind_int64(cs, 1, case_id);
+				if (sqlite3_step(cs) == SQLITE_ROW)
+					case_number = xstrdup((const char *)sqlite3_column_text(cs, 0));
+				sqlite3_finalize(cs);
+			}
+		}
+		gethostname(host, sizeof host - 1);
+		io.case_id = case_id > 0 ? case_id : 0;
+		io.case_number = case_number;
+		io.actor = cli->actor;
+		io.source_device = host;
+		enum ingest_result ir = ingest_file(s, path, &io, &ist, item_sha, msg, sizeof msg);
+		free(case_number);
+		if (ir == INGEST_FAILED || ir == INGEST_SKIPPED) {
+			snprintf(err, sizeof err, "%s", msg);
+			goto out;
+		}
+		if (strcmp(item_sha, sha) != 0) {
+			snprintf(err, sizeof err, "%s changed while it was being read; import it again",
+				 path);
+			goto out;
+		}
+	}
 	if (store_begin(s, err, sizeof err))
 		goto out;
 	json_t *d = track_report_json(&rep);
@@ -90,7 +126,7 @@ static int track_import_one(struct cli *cli, struct store *s, const char *path, 
 		json_object_set_new(d, "error", json_string(err));
 	char perr_msg[512];
 	snprintf(perr_msg, sizeof perr_msg, "%s", err);
-	if (custody_append(s, time_now(), cli->actor, "track-import", NULL, NULL, d, NULL, err,
+	if (custody_append(s, time_now(), cli->actor, "track-import", NULL, sha, d, NULL, err,
 			   sizeof err) != 0 ||
 	    store_commit(s, err, sizeof err) != 0) {
 		json_decref(d);

@@ -78,7 +78,7 @@ PY
 have_track=0
 if $EVCAP track import "$T/track.gpx" >"$T/track.out" 2>&1; then have_track=1; fi
 $EVCAP ingest --case "$CASE" "$CARD" >"$T/ingest.out" 2>&1
-check "export: test photos ingested" test "$($EVCAP ls --json | jq length)" -eq 5
+check "export: test photos ingested" test "$($EVCAP ls --json | jq '[.[] | select(.kind == "photo")] | length')" -eq 5
 if [ -n "$CORPUS" ] && [ -d "$CORPUS/photos" ]; then
 	$EVCAP ingest --case "$CASE" "$CORPUS"/photos/*.jpg >>"$T/ingest.out" 2>&1
 else

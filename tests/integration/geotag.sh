@@ -193,3 +193,14 @@ if "$EVCAP" verify >/dev/null 2>&1; then
 else
 	bad "geotag_verify_passes"
 fi
+
+# an imported track file is evidence too: kept byte for byte as an item,
+# and its custody event names it
+tsha=$(sha256sum "$G/timeback.gpx" | cut -d' ' -f1)
+if cmp -s "$G/timeback.gpx" "$EVCAP_STORE/blobs/sha256/${tsha:0:2}/${tsha:2:2}/$tsha" &&
+   "$EVCAP" ls --json | jq -e --arg s "$tsha" 'any(.[]; .sha256 == $s and .original_name == "timeback.gpx")' >/dev/null &&
+   "$EVCAP" log --json | jq -e --arg s "$tsha" 'any(.[]; .event.action == "track-import" and .event.item == $s)' >/dev/null; then
+	ok "track_file_kept_as_item"
+else
+	bad "track_file_kept_as_item"
+fi
