@@ -595,6 +595,11 @@ int nmea_parse(const char *name, const char *text, size_t n, struct track *out,
 {
 	if (!text || !out || !rep)
 		return EV_EINVAL;
+	if (n > NMEA_MAX_BYTES) {
+		track_report_msg(rep, "%s: larger than %zu bytes; not read", name ? name : "NMEA",
+				 NMEA_MAX_BYTES);
+		return EV_ELIMIT;
+	}
 	struct nmea_state st;
 	memset(&st, 0, sizeof st);
 	st.name = name ? name : "NMEA";

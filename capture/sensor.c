@@ -631,6 +631,11 @@ static int csv_split(const char *s, size_t len, char sep, char *scratch, char **
 			break;
 		i++; /* the separator */
 		if (i == len) {
+			/* a trailing separator is one more, empty, field */
+			if (n >= SENSOR_MAX_FIELDS) {
+				*why = "has too many fields";
+				return -1;
+			}
 			f[n] = scratch + k;
 			flen[n++] = 0;
 			break;

@@ -227,5 +227,7 @@ void track_report_msg(struct track_report *r, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(r->msgs[r->n_msgs], sizeof r->msgs[r->n_msgs], fmt, ap);
 	va_end(ap);
+	/* messages quote bytes from the file, and the cut may split a character */
+	utf8_sanitize(r->msgs[r->n_msgs]);
 	r->n_msgs++;
 }

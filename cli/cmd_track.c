@@ -145,6 +145,7 @@ out:
 	for (size_t i = 0; i < rep.n_msgs; i++)
 		json_array_append_new(msgs, json_string(rep.msgs[i]));
 	json_object_set_new(j, "problems", msgs);
+	utf8_sanitize(err);
 	json_object_set_new(j, "error", rc ? json_string(err) : json_null());
 	if (!cli->json && (rc == 0 || perr)) {
 		printf("%s: %s, %zu fixes read, %zu stored", name, format, rep.fixes, inserted);

@@ -123,6 +123,24 @@ int utf8_valid(const char *s, size_t n)
 	return 1;
 }
 
+void utf8_sanitize(char *s)
+{
+	size_t n = strlen(s), i = 0;
+	while (i < n) {
+		size_t len = 0;
+		for (size_t k = 1; k <= 4 && i + k <= n; k++)
+			if (utf8_valid(s + i, k)) {
+				len = k;
+				break;
+			}
+		if (len == 0) {
+			s[i++] = '?';
+			continue;
+		}
+		i += len;
+	}
+}
+
 void hex_encode(const uint8_t *in, size_t n, char *out)
 {
 	static const char digits[] = "0123456789abcdef";

@@ -50,6 +50,11 @@ void secure_wipe(void *p, size_t n);
 /* 1 if s is valid UTF-8 of exactly n bytes with no NUL, else 0. */
 int utf8_valid(const char *s, size_t n);
 
+/* Makes s valid UTF-8 in place: each byte that does not begin a valid
+ * sequence (including a character cut short by truncation) becomes '?'.
+ * For messages that quote untrusted bytes. */
+void utf8_sanitize(char *s);
+
 /* Lowercase hex of n bytes into out (2n+1 bytes). */
 void hex_encode(const uint8_t *in, size_t n, char *out);
 /* Decodes exactly 2n hex digits; returns 0 or -1. */

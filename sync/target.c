@@ -25,7 +25,7 @@ int target_key_valid(const char *s)
 	for (const char *p = s;; p++) {
 		if (*p == '/' || *p == '\0') {
 			seg = (size_t)(p - start);
-			if (seg == 0 && *p == '/')
+			if (seg == 0) /* "a//b" or "a/": an empty segment */
 				return 0;
 			if ((seg == 1 && start[0] == '.') ||
 			    (seg == 2 && start[0] == '.' && start[1] == '.'))
