@@ -143,9 +143,11 @@ static void test_custody_chain(void)
 	CHECK(custody_head(s, head, &seq) == 0 && seq == 2);
 	CHECK_STR(head, h2);
 	/* the hash is SHA-256(raw prev || canonical text): recompute the first */
+	json_t *detail2 = json_pack("{s:i}", "size", 42);
 	char *canon = custody_canonical(1, "2023-11-14T22:13:20Z", "张三", "ingest", "case-1", NULL,
-					json_pack("{s:i}", "size", 42), store_device_id(s),
+					detail2, store_device_id(s),
 					"0000000000000000000000000000000000000000000000000000000000000000");
+	json_decref(detail2);
 	char again[65];
 	CHECK(custody_hash("0000000000000000000000000000000000000000000000000000000000000000", canon,
 			   strlen(canon), again) == 0);
