@@ -273,6 +273,8 @@ static void reading_err(struct sensor_reading *r, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(r->error + used, sizeof r->error - used, fmt, ap);
 	va_end(ap);
+	/* the message quotes the line, and the cut may split a character */
+	utf8_sanitize(r->error);
 	r->has_value = 0;
 }
 
