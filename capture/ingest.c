@@ -1,13 +1,18 @@
 /*
  * Ingest: walk, copy-while-hashing, read back, record. The walk collects
  * the regular files first (so progress can show totals and every skipped
- * path is named up front), then each file is taken in turn.
+ * path is named up front); then a few worker threads take files in walk
+ * order, and the calling thread records them in that order, in groups.
  */
 #include "ingest.h"
 
 #include <dirent.h>
 #include <poll.h>
+#include <pthread.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -202,17 +207,46 @@ static int64_t item_id_by_sha(struct store *s, const char *hex)
 	return id;
 }
 
-/* Copies the open source into a new blob, hashing as it goes and keeping
- * the head for metadata. Returns 0 or an error naming `shown`. */
+/*
+ * One file on its way into the store. Taking it (copy while hashing, its
+ * metadata, then the blob's commit: fsync, read-back, rename, fsync of the
+ * folder) may run on a file worker thread; recording it (item, sighting,
+ * custody event) always runs on the thread that called ingest, in a
+ * transaction that may hold other files' records too.
+ */
+struct pending {
+	const char *path;          /* as walked; owned by the caller */
+	char *shown;               /* the path as messages show it */
+	char hex[65];
+	uint64_t size;
+	struct meta m;
+	struct resolved r;
+	enum ingest_result res;    /* final once recorded or failed */
+	int ready;                 /* the blob is placed and synced: record it */
+	int done;                  /* taking is over (under the pool's lock) */
+	char msg[1024];
+};
+
+static void pending_free(struct pending *p)
+{
+	if (!p)
+		return;
+	free(p->shown);
+	free(p);
+}
+
+/* Copies the open source into a new blob writer, hashing as it goes and
+ * keeping the first META_HEAD_MAX bytes in head (*head_len of them) for
+ * metadata; chunk is an aligned buffer of INGEST_CHUNK bytes. The blob is
+ * not committed yet. Returns 0 or an error naming `shown` in msg. */
 static int copy_to_blob(struct store *s, int fd, const char *shown, const struct stat *before,
-			struct buf *head, char hex[65], uint64_t *size, char *msg, size_t msglen)
+			uint8_t *chunk, uint8_t *head, size_t *head_len, struct blob_writer **out,
+			char *msg, size_t msglen)
 {
 	int rc = 0;
 	struct blob_writer *w = NULL;
 	char err[512];
-	uint8_t *chunk = NULL;
-	if (posix_memalign((void **)&chunk, 4096, INGEST_CHUNK))
-		abort();
+	*out = NULL;
 	if ((rc = store_blob_begin(s, &w, err, sizeof err))) {
 		rc = err_set(msg, msglen, rc, "%s: %s", shown, err);
 		goto out;
@@ -231,12 +265,12 @@ static int copy_to_blob(struct store *s, int fd, const char *shown, const struct
 		}
 		if (r == 0)
 			break;
-		if (head->len < META_HEAD_MAX) {
-			size_t take = META_HEAD_MAX - head->len;
+		if (*head_len < META_HEAD_MAX) {
+			size_t take = META_HEAD_MAX - *head_len;
 			if (take > (size_t)r)
 				take = (size_t)r;
-			if (buf_append(head, chunk, take))
-				abort(); /* cannot happen: head's max is META_HEAD_MAX */
+			memcpy(head + *head_len, chunk, take);
+			*head_len += take;
 		}
 		if ((rc = store_blob_write(w, chunk, (size_t)r, err, sizeof err))) {
 			rc = err_set(msg, msglen, rc, "%s: %s", shown, err);
@@ -254,25 +288,40 @@ static int copy_to_blob(struct store *s, int fd, const char *shown, const struct
 			     shown);
 		goto out;
 	}
-	rc = store_blob_commit(w, hex, size, NULL, err, sizeof err);
+	*out = w;
 	w = NULL;
-	if (rc)
-		rc = err_set(msg, msglen, rc, "%s: %s", shown, err);
 out:
 	store_blob_abort(w);
-	free(chunk);
 	return rc;
 }
 
 /*
- * Metadata parsing runs in a forked child with a memory and time limit:
- * libexif always parses MakerNotes, where its CVEs have been, and a crash
- * or a hang there must never take the ingest (or the daemon) down. The
- * copy and hash are already done and durable before this runs. The child
- * shares the head buffer copy-on-write and sends back the plain-data
- * struct meta through a pipe. A fork costs well under a millisecond here,
- * small next to the copy; files whose format has no parser we trust less
- * than our own code (anything but JPEG and TIFF) skip the child.
+ * Metadata parsing is isolated from ingest: libexif always parses
+ * MakerNotes, where its CVEs have been, and a crash or a hang there must
+ * never take the ingest (or the daemon) down. Every file is parsed in a
+ * fresh process with a memory and time limit, so a crafted file can
+ * neither crash us nor leave state behind that changes what is read from
+ * the next file.
+ *
+ * Forking the ingest process itself for every file cost about 2 ms of CPU
+ * and a thousand copy-on-write faults a file (its buffers are large and
+ * live), and sending the head through a socket cost as much again. So a
+ * small fork server is started once, before those buffers and the worker
+ * threads exist, and each file's head is copied, during the copy, into a
+ * slot of a shared mapping the server and its children see (a shared
+ * mapping is not copied on fork). For each request the server forks a
+ * child that parses one head and dies, reaps it, and answers with the
+ * child's plain-data struct meta and how the child ended; the server
+ * itself never parses anything. Requests go one at a time (a mutex), and
+ * a slot is written only by the thread that owns it, between its own
+ * requests. Files whose format has no parser we trust less than our own
+ * code (anything but JPEG and TIFF) are read in-process.
+ *
+ * Should the server itself die while worker threads run, the next request
+ * forks a new one from a threaded process: a lock another thread held at
+ * that moment stays held in the new server, and a child that needed it
+ * would run into its time limit. The file is then kept with a metadata
+ * error, never lost, and the server has never died in practice.
  */
 #if defined(__SANITIZE_ADDRESS__)
 #define EVCAP_ASAN 1
@@ -284,6 +333,30 @@ out:
 
 #define META_CHILD_SECONDS 5
 #define META_CHILD_MEM ((rlim_t)512 << 20)
+#define META_NAME_MAX 4096
+/* File worker threads, each with its own slot for a head. */
+#define INGEST_WORKERS 4
+
+struct meta_req {
+	uint64_t size;     /* the whole file's size */
+	uint32_t slot;     /* < INGEST_WORKERS: where the head is in the mapping */
+	uint32_t head_len; /* <= META_HEAD_MAX */
+	uint32_t name_len; /* < META_NAME_MAX; the name follows */
+};
+
+struct meta_reply {
+	int32_t exited;    /* 1: exit status in code; 0: killed by signal `code` */
+	int32_t code;
+	int32_t timed_out; /* the server killed the child at its time limit */
+	int32_t has_meta;  /* a whole struct meta follows */
+};
+
+static struct {
+	pthread_mutex_t mu; /* one request at a time */
+	pid_t pid;          /* the fork server, or 0 */
+	int fd;             /* our end of its socket, or -1 */
+	uint8_t *shm;       /* INGEST_WORKERS heads of META_HEAD_MAX bytes, or NULL */
+} parser = {PTHREAD_MUTEX_INITIALIZER, 0, -1, NULL};
 
 static int meta_needs_child(const uint8_t *p, size_t n)
 {
@@ -291,85 +364,257 @@ static int meta_needs_child(const uint8_t *p, size_t n)
 			  (p[0] == 'M' && p[1] == 'M' && p[3] == 42));
 }
 
-static void meta_read_isolated(const uint8_t *p, size_t n, uint64_t size, const char *shown,
-			       struct meta *m)
+static int sock_send_all(int fd, const void *p, size_t n)
 {
-	int fds[2];
-	if (!meta_needs_child(p, n) || getenv("EVCAP_META_INPROCESS") || pipe2(fds, O_CLOEXEC) < 0) {
-		meta_read(p, n, size, shown, m);
-		return;
-	}
-	pid_t pid = fork();
-	if (pid < 0) {
-		close(fds[0]);
-		close(fds[1]);
-		meta_read(p, n, size, shown, m);
-		return;
-	}
-	if (pid == 0) {
-		struct rlimit rl = {META_CHILD_MEM, META_CHILD_MEM};
-		struct meta cm;
-		close(fds[0]);
-		/* AddressSanitizer reserves terabytes of address space; a cap
-		 * would stop the child before it starts, so sanitized builds
-		 * rely on the time limit alone */
-#if !defined(EVCAP_ASAN)
-		setrlimit(RLIMIT_AS, &rl);
-#else
-		(void)rl;
-#endif
-		alarm(META_CHILD_SECONDS);
-		if (getenv("EVCAP_META_CRASH_TEST"))
-			abort(); /* lets tests prove a parser crash is contained */
-		meta_read(p, n, size, shown, &cm);
-		_exit(fs_write_all(fds[1], &cm, sizeof cm) == 0 ? 0 : 1);
-	}
-	close(fds[1]);
-	size_t got = 0;
-	int timed_out = 0;
-	while (got < sizeof *m) {
-		struct pollfd pfd = {fds[0], POLLIN, 0};
-		int r = poll(&pfd, 1, (META_CHILD_SECONDS + 1) * 1000);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0) {
-			timed_out = r == 0;
-			break;
+	const char *c = p;
+	while (n) {
+		ssize_t w = send(fd, c, n, MSG_NOSIGNAL);
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
 		}
-		ssize_t k = read(fds[0], (char *)m + got, sizeof *m - got);
+		c += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+/* Reads exactly n bytes, waiting at most timeout_ms for each piece (-1:
+ * forever). Returns 0, or -1 on end of file, error or timeout
+ * (*timed_out set for the last). */
+static int read_exact(int fd, void *p, size_t n, int timeout_ms, int *timed_out)
+{
+	char *c = p;
+	while (n) {
+		if (timeout_ms >= 0) {
+			struct pollfd pfd = {fd, POLLIN, 0};
+			int r = poll(&pfd, 1, timeout_ms);
+			if (r < 0 && errno == EINTR)
+				continue;
+			if (r <= 0) {
+				if (r == 0 && timed_out)
+					*timed_out = 1;
+				return -1;
+			}
+		}
+		ssize_t k = read(fd, c, n);
 		if (k < 0 && errno == EINTR)
 			continue;
 		if (k <= 0)
-			break;
-		got += (size_t)k;
+			return -1;
+		c += k;
+		n -= (size_t)k;
 	}
-	close(fds[0]);
-	if (timed_out)
-		kill(pid, SIGKILL);
-	int status = 0;
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-		;
-	if (got == sizeof *m && WIFEXITED(status) && WEXITSTATUS(status) == 0)
+	return 0;
+}
+
+/* A child of the server: parse one head, write the struct meta, exit. */
+static _Noreturn void parser_child(int out, const uint8_t *head, size_t n, uint64_t size,
+				   const char *name)
+{
+	sigset_t none;
+	struct meta m;
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL); /* the daemon blocks signals for its signalfd */
+	signal(SIGALRM, SIG_DFL);
+	alarm(META_CHILD_SECONDS);
+	if (getenv("EVCAP_META_CRASH_TEST"))
+		abort(); /* lets tests prove a parser crash is contained */
+	meta_read(head, n, size, name, &m);
+	_exit(fs_write_all(out, &m, sizeof m) == 0 ? 0 : 1);
+}
+
+/* The fork server's loop; it exits when the socket closes. */
+static _Noreturn void parser_serve(int fd, const uint8_t *shm)
+{
+	struct rlimit rl = {META_CHILD_MEM, META_CHILD_MEM};
+	char *name = malloc(META_NAME_MAX);
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	/* AddressSanitizer reserves terabytes of address space; a cap would
+	 * stop every child before it starts, so sanitized builds rely on the
+	 * time limit alone */
+#if !defined(EVCAP_ASAN)
+	setrlimit(RLIMIT_AS, &rl);
+#else
+	(void)rl;
+#endif
+	if (!name)
+		_exit(1);
+	for (;;) {
+		struct meta_req q;
+		struct meta_reply a = {0};
+		struct meta m;
+		int pfd[2];
+		if (read_exact(fd, &q, sizeof q, -1, NULL) < 0)
+			_exit(0);
+		if (q.slot >= INGEST_WORKERS || q.head_len > META_HEAD_MAX ||
+		    q.name_len >= META_NAME_MAX || read_exact(fd, name, q.name_len, -1, NULL) < 0)
+			_exit(1);
+		name[q.name_len] = '\0';
+		if (pipe2(pfd, O_CLOEXEC) < 0)
+			_exit(1);
+		pid_t pid = fork();
+		if (pid < 0)
+			_exit(1);
+		if (pid == 0) {
+			close(pfd[0]);
+			close(fd);
+			parser_child(pfd[1], shm + (size_t)q.slot * META_HEAD_MAX, q.head_len, q.size,
+				     name);
+		}
+		close(pfd[1]);
+		int to = 0;
+		a.has_meta = read_exact(pfd[0], &m, sizeof m, (META_CHILD_SECONDS + 1) * 1000, &to) == 0;
+		close(pfd[0]);
+		if (to)
+			kill(pid, SIGKILL);
+		int status = 0;
+		while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+			;
+		a.timed_out = to;
+		a.exited = WIFEXITED(status);
+		a.code = WIFEXITED(status) ? WEXITSTATUS(status) : WIFSIGNALED(status) ? WTERMSIG(status) : 0;
+		if (sock_send_all(fd, &a, sizeof a) < 0 ||
+		    (a.has_meta && sock_send_all(fd, &m, sizeof m) < 0))
+			_exit(1);
+	}
+}
+
+/* Stops the fork server (with parser.mu held, or before any thread runs). */
+static void parser_stop_locked(void)
+{
+	if (parser.fd >= 0)
+		close(parser.fd);
+	parser.fd = -1;
+	if (parser.pid > 0) {
+		/* closing the socket ends it; a server stuck mid-reply is killed */
+		kill(parser.pid, SIGKILL);
+		while (waitpid(parser.pid, NULL, 0) < 0 && errno == EINTR)
+			;
+	}
+	parser.pid = 0;
+}
+
+/* Starts the fork server if it is not running (parser.mu held, or before
+ * any thread runs). 0, or -1 if it cannot. */
+static int parser_start_locked(void)
+{
+	int sv[2];
+	if (parser.pid > 0)
+		return 0;
+	if (!parser.shm) {
+		void *m = mmap(NULL, INGEST_WORKERS * META_HEAD_MAX, PROT_READ | PROT_WRITE,
+			       MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+		if (m == MAP_FAILED)
+			return -1;
+		parser.shm = m;
+	}
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
+		return -1;
+	pid_t pid = fork();
+	if (pid < 0) {
+		close(sv[0]);
+		close(sv[1]);
+		return -1;
+	}
+	if (pid == 0) {
+		close(sv[0]);
+		/* hold nothing of the parent's: no database, no watches */
+		if (sv[1] > 3)
+			close_range(3, (unsigned)sv[1] - 1, 0);
+		close_range((unsigned)sv[1] + 1, ~0U, 0);
+		parser_serve(sv[1], parser.shm);
+	}
+	close(sv[1]);
+	parser.pid = pid;
+	parser.fd = sv[0];
+	return 0;
+}
+
+/* The slot for a head: in the shared mapping when the fork server runs
+ * (started here if need be), else NULL (parse in-process). */
+static uint8_t *parser_slot(int slot)
+{
+	uint8_t *p = NULL;
+	if (getenv("EVCAP_META_INPROCESS"))
+		return NULL;
+	pthread_mutex_lock(&parser.mu);
+	if (parser_start_locked() == 0)
+		p = parser.shm + (size_t)slot * META_HEAD_MAX;
+	pthread_mutex_unlock(&parser.mu);
+	return p;
+}
+
+/* Strings from the child are NUL-terminated here, whatever it sent. */
+static void meta_terminate(struct meta *m)
+{
+#define TERM(f) (m->f[sizeof m->f - 1] = '\0')
+	TERM(kind);
+	TERM(format);
+	TERM(make);
+	TERM(model);
+	TERM(serial);
+	TERM(camera_time);
+	TERM(offset_raw);
+	TERM(gps_status);
+	TERM(gps_datum);
+	TERM(error);
+	TERM(note);
+	TERM(xmp_pos_from);
+#undef TERM
+}
+
+/* Reads the metadata of the head p[0..n), which is in `slot` of the
+ * shared mapping when slot >= 0. */
+static void meta_read_isolated(const uint8_t *p, size_t n, int slot, uint64_t size,
+			       const char *shown, struct meta *m)
+{
+	struct meta_req q;
+	struct meta_reply a = {0};
+	size_t name_len = strlen(shown);
+	int timed_out = 0, ok = 0;
+	if (slot < 0 || !meta_needs_child(p, n)) {
+		meta_read(p, n, size, shown, m);
 		return;
+	}
+	if (name_len >= META_NAME_MAX)
+		name_len = META_NAME_MAX - 1;
+	memset(&q, 0, sizeof q); /* no uninitialised padding on the wire */
+	q.size = size;
+	q.slot = (uint32_t)slot;
+	q.head_len = (uint32_t)n;
+	q.name_len = (uint32_t)name_len;
+	pthread_mutex_lock(&parser.mu);
+	if (parser_start_locked() == 0 && sock_send_all(parser.fd, &q, sizeof q) == 0 &&
+	    sock_send_all(parser.fd, shown, name_len) == 0 &&
+	    read_exact(parser.fd, &a, sizeof a, (META_CHILD_SECONDS + 3) * 1000, &timed_out) == 0 &&
+	    (!a.has_meta ||
+	     read_exact(parser.fd, m, sizeof *m, (META_CHILD_SECONDS + 3) * 1000, &timed_out) == 0)) {
+		ok = 1;
+	} else {
+		/* the server itself failed or hung: the next file starts a new one */
+		parser_stop_locked();
+		a.exited = 1;
+	}
+	pthread_mutex_unlock(&parser.mu);
+	if (ok && a.has_meta && a.exited && a.code == 0) {
+		meta_terminate(m);
+		return;
+	}
+	if (ok)
+		timed_out = a.timed_out;
 	/* the parser failed: keep what our own sniffing can say, and why */
 	memset(m, 0, sizeof *m);
 	snprintf(m->kind, sizeof m->kind, "photo");
 	snprintf(m->format, sizeof m->format, p[0] == 0xFF ? "jpeg" : "tiff");
-	if (WIFSIGNALED(status))
+	if (!a.exited && !timed_out)
 		snprintf(m->error, sizeof m->error,
-			 "the metadata parser failed on this file (signal %d)", WTERMSIG(status));
+			 "the metadata parser failed on this file (signal %d)", (int)a.code);
 	else
 		snprintf(m->error, sizeof m->error,
 			 "the metadata parser did not finish on this file%s",
 			 timed_out ? " within its time limit" : "");
-}
-
-/* Reads metadata from the stored head; resolves time and place. */
-static void read_meta(const struct buf *head, uint64_t size, const char *shown,
-		      const struct ingest_opts *o, struct meta *m, struct resolved *r)
-{
-	meta_read_isolated((const uint8_t *)head->data, head->len, size, shown, m);
-	meta_resolve(m, NULL, o->has_declared_offset ? &o->declared_offset_s : NULL, r);
 }
 
 static json_t *ingest_detail(uint64_t size, const char *shown, const struct meta *m,
@@ -390,115 +635,407 @@ static json_t *ingest_detail(uint64_t size, const char *shown, const struct meta
 	return d;
 }
 
-enum ingest_result ingest_file(struct store *s, const char *path, const struct ingest_opts *o,
-			       struct ingest_stats *st, char sha_out[65], char *msg, size_t msglen)
+/* What a thread taking files needs: an aligned copy buffer, and where
+ * heads go (a slot of the shared mapping, or its own buffer). */
+struct taker {
+	int slot;
+	uint8_t *chunk; /* INGEST_CHUNK bytes, 4096-aligned */
+	uint8_t *own;   /* META_HEAD_MAX bytes when there is no shared slot */
+};
+
+static void taker_init(struct taker *t, int slot)
 {
-	enum ingest_result res = INGEST_FAILED;
-	char *shown = ingest_display_path(path);
+	memset(t, 0, sizeof *t);
+	t->slot = slot;
+	/* one buffer for every file: a new one each time would be a new
+	 * mapping and 256 page faults to fill */
+	if (posix_memalign((void **)&t->chunk, 4096, INGEST_CHUNK))
+		abort();
+}
+
+static void taker_free(struct taker *t)
+{
+	free(t->chunk);
+	free(t->own);
+}
+
+/*
+ * Takes one file: opens it without following links or blocking, copies it
+ * into a blob writer while hashing, reads its metadata, and commits the
+ * blob (fsync, read back and compare, rename, fsync of its folder). On
+ * return p is ready to record, or res and msg say what happened. Touches
+ * nothing shared but the store's blob functions and the parser (under its
+ * lock), so several threads may take files at once.
+ */
+static void take_file(struct store *s, struct taker *t, struct pending *p,
+		      const struct ingest_opts *o)
+{
+	struct blob_writer *w = NULL;
+	char err[512];
+	uint8_t *head = parser_slot(t->slot);
+	int slot = head ? t->slot : -1;
+	size_t head_len = 0;
 	int fd = -1;
-	struct buf head;
-	buf_init(&head, META_HEAD_MAX);
-	char hex[65] = "", err[512], now_iso[32];
-	uint64_t size = 0;
-	struct meta m;
-	struct resolved r;
-	json_t *detail = NULL;
-	int in_tx = 0;
+	if (!head) {
+		if (!t->own)
+			t->own = xmalloc(META_HEAD_MAX);
+		head = t->own;
+	}
+	p->shown = ingest_display_path(p->path);
+	p->res = INGEST_FAILED;
 
 	/* O_NOATIME keeps even the access time of the source untouched where
 	 * we own the file; elsewhere the plain open is the best we can do. */
 	int flags = O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC;
-	fd = open(path, flags | O_NOATIME);
+	fd = open(p->path, flags | O_NOATIME);
 	if (fd < 0 && errno == EPERM)
-		fd = open(path, flags);
+		fd = open(p->path, flags);
 	if (fd < 0) {
 		if (errno == ELOOP) {
-			err_set(msg, msglen, 0, "%s: skipped: a symbolic link (not followed)", shown);
-			res = INGEST_SKIPPED;
+			err_set(p->msg, sizeof p->msg, 0, "%s: skipped: a symbolic link (not followed)",
+				p->shown);
+			p->res = INGEST_SKIPPED;
 		} else {
-			err_set(msg, msglen, 0, "%s: cannot open: %s", shown, strerror(errno));
+			err_set(p->msg, sizeof p->msg, 0, "%s: cannot open: %s", p->shown,
+				strerror(errno));
 		}
 		goto out;
 	}
 	struct stat before;
 	if (fstat(fd, &before) < 0) {
-		err_set(msg, msglen, 0, "%s: cannot stat: %s", shown, strerror(errno));
+		err_set(p->msg, sizeof p->msg, 0, "%s: cannot stat: %s", p->shown, strerror(errno));
 		goto out;
 	}
 	if (!S_ISREG(before.st_mode)) {
-		err_set(msg, msglen, 0, "%s: skipped: not a regular file", shown);
-		res = INGEST_SKIPPED;
+		err_set(p->msg, sizeof p->msg, 0, "%s: skipped: not a regular file", p->shown);
+		p->res = INGEST_SKIPPED;
 		goto out;
 	}
 	/* back to blocking reads now we know it is a regular file */
 	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
-	if (copy_to_blob(s, fd, shown, &before, &head, hex, &size, msg, msglen))
+	if (copy_to_blob(s, fd, p->shown, &before, t->chunk, head, &head_len, &w, p->msg,
+			 sizeof p->msg))
 		goto out;
-	st->bytes += size;
-	read_meta(&head, size, shown, o, &m, &r);
-
-	time_format_iso(time_now(), now_iso);
-	if (store_begin(s, err, sizeof err)) {
-		err_set(msg, msglen, 0, "%s: %s", shown, err);
+	close(fd);
+	fd = -1;
+	p->size = store_blob_size(w);
+	meta_read_isolated(head, head_len, slot, p->size, p->shown, &p->m);
+	meta_resolve(&p->m, NULL, o->has_declared_offset ? &o->declared_offset_s : NULL, &p->r);
+	int rc = store_blob_commit(w, p->hex, &p->size, NULL, err, sizeof err);
+	w = NULL;
+	if (rc) {
+		err_set(p->msg, sizeof p->msg, 0, "%s: %s", p->shown, err);
 		goto out;
 	}
-	in_tx = 1;
-	int64_t id = item_id_by_sha(s, hex);
+	p->ready = 1;
+out:
+	store_blob_abort(w);
+	if (fd >= 0)
+		close(fd);
+}
+
+/* Records one committed file inside the open transaction. 0, or an error
+ * with p->msg set (the caller rolls back to the file's savepoint). */
+static int record_one(struct store *s, struct pending *p, const struct ingest_opts *o)
+{
+	char err[512], now_iso[32];
+	json_t *detail = NULL;
+	int rc = 0;
+	time_format_iso(time_now(), now_iso);
+	int64_t id = item_id_by_sha(s, p->hex);
 	if (id < 0)
 		goto dberr;
 	if (id > 0) {
-		if (add_sighting(s, id, shown, o, now_iso))
+		if (add_sighting(s, id, p->shown, o, now_iso))
 			goto dberr;
-		res = INGEST_ALREADY;
-	} else {
-		id = insert_item(s, hex, size, shown, &m, &r, o, now_iso);
-		if (id < 0 || add_sighting(s, id, shown, o, now_iso))
-			goto dberr;
-		detail = ingest_detail(size, shown, &m, o);
-		if (custody_append(s, time_now(), o->actor, "ingest", o->case_number, hex, detail,
-				   NULL, err, sizeof err)) {
-			err_set(msg, msglen, 0, "%s: %s", shown, err);
-			goto out;
-		}
-		res = INGEST_ADDED;
-	}
-	if (store_commit(s, err, sizeof err)) {
-		in_tx = 0;
-		/* the outcome of a failed commit is unknown; a retry is safe
-		 * because items are unique on their SHA-256 */
-		err_set(msg, msglen, 0, "%s: %s; will be retried", shown, err);
-		res = INGEST_FAILED;
+		p->res = INGEST_ALREADY;
 		goto out;
 	}
-	in_tx = 0;
-	if (res == INGEST_ADDED && m.error[0])
-		st->meta_errors++;
-	if (res == INGEST_ADDED && m.error[0])
-		err_set(msg, msglen, 0, "%s: kept, but its metadata could not be read: %s", shown,
-			m.error);
-	else
-		msg[0] = '\0';
-	if (sha_out)
-		memcpy(sha_out, hex, 65);
+	id = insert_item(s, p->hex, p->size, p->shown, &p->m, &p->r, o, now_iso);
+	if (id < 0 || add_sighting(s, id, p->shown, o, now_iso))
+		goto dberr;
+	detail = ingest_detail(p->size, p->shown, &p->m, o);
+	if (custody_append(s, time_now(), o->actor, "ingest", o->case_number, p->hex, detail, NULL,
+			   err, sizeof err)) {
+		rc = err_set(p->msg, sizeof p->msg, EV_EDB, "%s: %s", p->shown, err);
+		goto out;
+	}
+	p->res = INGEST_ADDED;
 	goto out;
 dberr:
-	err_set(msg, msglen, 0, "%s: database error: %s", shown, sqlite3_errmsg(store_db(s)));
-	res = INGEST_FAILED;
+	rc = err_set(p->msg, sizeof p->msg, EV_EDB, "%s: database error: %s", p->shown,
+		     sqlite3_errmsg(store_db(s)));
 out:
-	if (in_tx)
-		store_rollback(s);
 	json_decref(detail);
-	if (fd >= 0)
-		close(fd);
-	buf_free(&head);
-	free(shown);
-	switch (res) {
-	case INGEST_ADDED: st->added++; st->files++; break;
-	case INGEST_ALREADY: st->already++; st->files++; break;
-	case INGEST_SKIPPED: st->skipped++; break;
-	case INGEST_FAILED: st->failed++; st->files++; break;
+	return rc;
+}
+
+/*
+ * Records the committed files among v[0..n) in one transaction, each
+ * under its own savepoint so one file's database error leaves the others
+ * whole. Every blob is already placed and its folder synced (the rule:
+ * durable file first, row after), so grouping only saves commits of the
+ * database, each of which is an fsync. A failed COMMIT leaves the outcome
+ * unknown; every file of the group is then reported for a retry, which is
+ * safe because items are unique on their SHA-256.
+ */
+static void record_group(struct store *s, struct pending **v, size_t n,
+			 const struct ingest_opts *o)
+{
+	char err[512];
+	size_t todo = 0;
+	for (size_t i = 0; i < n; i++)
+		todo += v[i]->ready;
+	if (!todo)
+		return;
+	if (store_begin(s, err, sizeof err)) {
+		for (size_t i = 0; i < n; i++)
+			if (v[i]->ready) {
+				err_set(v[i]->msg, sizeof v[i]->msg, 0, "%s: %s", v[i]->shown, err);
+				v[i]->res = INGEST_FAILED;
+			}
+		return;
 	}
+	for (size_t i = 0; i < n; i++) {
+		struct pending *p = v[i];
+		if (!p->ready)
+			continue;
+		if (store_exec(s, "SAVEPOINT one_file", err, sizeof err)) {
+			err_set(p->msg, sizeof p->msg, 0, "%s: %s", p->shown, err);
+			p->res = INGEST_FAILED;
+			continue;
+		}
+		if (record_one(s, p, o)) {
+			p->res = INGEST_FAILED;
+			if (store_exec(s, "ROLLBACK TO one_file", err, sizeof err))
+				log_warnx("%s", err);
+		}
+		if (store_exec(s, "RELEASE one_file", err, sizeof err))
+			log_warnx("%s", err);
+	}
+	if (store_commit(s, err, sizeof err)) {
+		for (size_t i = 0; i < n; i++) {
+			struct pending *p = v[i];
+			if (!p->ready || p->res == INGEST_FAILED)
+				continue;
+			err_set(p->msg, sizeof p->msg, 0, "%s: %s; will be retried", p->shown, err);
+			p->res = INGEST_FAILED;
+		}
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct pending *p = v[i];
+		if (!p->ready || p->res == INGEST_FAILED)
+			continue;
+		if (p->res == INGEST_ADDED && p->m.error[0])
+			err_set(p->msg, sizeof p->msg, 0,
+				"%s: kept, but its metadata could not be read: %s", p->shown,
+				p->m.error);
+		else
+			p->msg[0] = '\0';
+	}
+}
+
+/* Counts a finished file in st. */
+static void count_result(struct ingest_stats *st, const struct pending *p)
+{
+	switch (p->res) {
+	case INGEST_ADDED:
+		st->added++;
+		st->files++;
+		st->bytes += p->size;
+		if (p->m.error[0])
+			st->meta_errors++;
+		break;
+	case INGEST_ALREADY:
+		st->already++;
+		st->files++;
+		st->bytes += p->size;
+		break;
+	case INGEST_SKIPPED: st->skipped++; break;
+	case INGEST_FAILED:
+		st->failed++;
+		st->files++;
+		if (p->ready)
+			st->bytes += p->size;
+		break;
+	}
+}
+
+enum ingest_result ingest_file(struct store *s, const char *path, const struct ingest_opts *o,
+			       struct ingest_stats *st, char sha_out[65], char *msg, size_t msglen)
+{
+	struct pending *p = xcalloc(1, sizeof *p);
+	struct taker t;
+	taker_init(&t, 0);
+	p->path = path;
+	take_file(s, &t, p, o);
+	taker_free(&t);
+	record_group(s, &p, 1, o);
+	enum ingest_result res = p->res;
+	count_result(st, p);
+	snprintf(msg, msglen, "%s", p->msg);
+	if (sha_out && (res == INGEST_ADDED || res == INGEST_ALREADY))
+		memcpy(sha_out, p->hex, 65);
+	pending_free(p);
 	return res;
+}
+
+/*
+ * File workers. Copying and hashing a 2 MB photo, the read-back, and the
+ * fsyncs of the file and its folder, one file after another on one
+ * thread, kept the benchmark machine's disk and second core idle much of
+ * the time: every fsync is a journal commit and a cache flush of its own,
+ * and the copy of the next file waited for them. A few workers take files
+ * at once (in walk order), so one copies while another waits on its
+ * fsync; the calling thread records them in walk order, several to a
+ * transaction. Workers share only the store's blob functions (which keep
+ * no shared state but a locked list of spare buffers) and the parser
+ * (behind its mutex); the database is touched by the calling thread only.
+ */
+#define INGEST_INFLIGHT 16 /* files handed out but not yet recorded */
+/* Files recorded per transaction while more are coming: with workers
+ * finishing in walk order, waiting for just the oldest would give groups
+ * of one; half the ring keeps the workers fed meanwhile. */
+#define INGEST_GROUP 8
+
+struct file_pool {
+	pthread_mutex_t mu;
+	pthread_cond_t work; /* a file was queued, or quit was set */
+	pthread_cond_t done; /* a file was taken */
+	struct pending *q[INGEST_INFLIGHT];
+	size_t qhead, qn;
+	int quit;
+	struct store *s;
+	const struct ingest_opts *o;
+	pthread_t th[INGEST_WORKERS];
+	struct taker tk[INGEST_WORKERS];
+	int nth; /* threads running; 0: take on the calling thread */
+	struct taker self; /* the calling thread's, when no thread runs */
+};
+
+struct worker_arg {
+	struct file_pool *pl;
+	int i;
+};
+
+static void *pool_main(void *arg)
+{
+	struct worker_arg *wa = arg;
+	struct file_pool *pl = wa->pl;
+	struct taker *t = &pl->tk[wa->i];
+	pthread_mutex_lock(&pl->mu);
+	for (;;) {
+		while (!pl->quit && pl->qn == 0)
+			pthread_cond_wait(&pl->work, &pl->mu);
+		if (pl->qn == 0)
+			break;
+		struct pending *p = pl->q[pl->qhead];
+		pl->qhead = (pl->qhead + 1) % INGEST_INFLIGHT;
+		pl->qn--;
+		pthread_mutex_unlock(&pl->mu);
+		take_file(pl->s, t, p, pl->o);
+		pthread_mutex_lock(&pl->mu);
+		p->done = 1;
+		pthread_cond_broadcast(&pl->done);
+	}
+	pthread_mutex_unlock(&pl->mu);
+	return NULL;
+}
+
+static void pool_start(struct file_pool *pl, struct store *s, const struct ingest_opts *o,
+		       struct worker_arg wa[INGEST_WORKERS])
+{
+	sigset_t all, old;
+	memset(pl, 0, sizeof *pl);
+	pl->s = s;
+	pl->o = o;
+	pthread_mutex_init(&pl->mu, NULL);
+	pthread_cond_init(&pl->work, NULL);
+	pthread_cond_init(&pl->done, NULL);
+	taker_init(&pl->self, 0);
+	/* signals (the stop request) are for the thread that walks the files */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	for (int i = 0; i < INGEST_WORKERS; i++) {
+		taker_init(&pl->tk[i], i);
+		wa[i].pl = pl;
+		wa[i].i = i;
+		if (pthread_create(&pl->th[pl->nth], NULL, pool_main, &wa[i]) != 0) {
+			taker_free(&pl->tk[i]);
+			break;
+		}
+		pl->nth++;
+	}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+}
+
+static void pool_stop(struct file_pool *pl)
+{
+	pthread_mutex_lock(&pl->mu);
+	pl->quit = 1;
+	pthread_cond_broadcast(&pl->work);
+	pthread_mutex_unlock(&pl->mu);
+	for (int i = 0; i < pl->nth; i++) {
+		pthread_join(pl->th[i], NULL);
+		taker_free(&pl->tk[i]);
+	}
+	taker_free(&pl->self);
+	pthread_cond_destroy(&pl->work);
+	pthread_cond_destroy(&pl->done);
+	pthread_mutex_destroy(&pl->mu);
+}
+
+/* Hands a file to the workers (the caller keeps at most INGEST_INFLIGHT
+ * unrecorded, so the queue never overflows). */
+static void pool_submit(struct file_pool *pl, struct pending *p)
+{
+	if (pl->nth == 0) {
+		take_file(pl->s, &pl->self, p, pl->o);
+		p->done = 1;
+		return;
+	}
+	pthread_mutex_lock(&pl->mu);
+	pl->q[(pl->qhead + pl->qn) % INGEST_INFLIGHT] = p;
+	pl->qn++;
+	pthread_cond_signal(&pl->work);
+	pthread_mutex_unlock(&pl->mu);
+}
+
+/* How many of v[0..n) in a row, from the first, are taken; waits until
+ * at least min(want, n) are. */
+static size_t pool_done_run(struct file_pool *pl, struct pending **v, size_t n, size_t want)
+{
+	size_t k = 0;
+	if (want > n)
+		want = n;
+	pthread_mutex_lock(&pl->mu);
+	for (;;) {
+		while (k < n && v[k]->done)
+			k++;
+		if (k >= want)
+			break;
+		pthread_cond_wait(&pl->done, &pl->mu);
+	}
+	pthread_mutex_unlock(&pl->mu);
+	return k;
+}
+
+/* Asks the kernel to start reading a file before a worker takes it: on a
+ * cold card it cut the copy's waiting on reads by a fifth.
+ * Opened as take_file opens (no links followed, no blocking); a file that
+ * cannot be opened here is named when take_file tries it. */
+static void prefetch(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_NOATIME | O_CLOEXEC);
+	if (fd < 0 && errno == EPERM)
+		fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	struct stat st;
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode))
+		posix_fadvise(fd, 0, 0, POSIX_FADV_WILLNEED);
+	close(fd);
 }
 
 /* The walk: a list of regular files to take, in a stable order. */
@@ -650,32 +1187,64 @@ int ingest_paths(struct store *s, char *const *paths, int n, const struct ingest
 	char total[32];
 	human_bytes(w.bytes, total);
 	int tty = o->progress && isatty(STDERR_FILENO);
-	for (size_t i = 0; i < w.n; i++) {
-		if (o->stop && *o->stop) {
-			log_warnx("stopped: %zu of %zu files not taken yet", w.n - i, w.n);
+	struct file_pool pool;
+	struct worker_arg wa[INGEST_WORKERS];
+	struct pending *ring[INGEST_INFLIGHT];
+	size_t rn = 0, next = 0, finished = 0;
+	int stop_said = 0;
+	/* the fork server first, while this process is small and has one thread */
+	if (!getenv("EVCAP_META_INPROCESS") && parser_start_locked() < 0)
+		log_warnx("cannot start the metadata parser process: %s; parsing in-process",
+			  strerror(errno));
+	pool_start(&pool, s, o, wa);
+	for (;;) {
+		int stop = o->stop && *o->stop;
+		int more = next < w.n && !stop;
+		if (stop && next < w.n && !stop_said) {
+			log_warnx("stopped: %zu of %zu files not taken yet", w.n - next, w.n);
+			stop_said = 1;
+		}
+		/* record when the ring is full, and everything once nothing more
+		 * is to be taken; the files stay in walk order */
+		if (rn && (rn == INGEST_INFLIGHT || !more)) {
+			size_t k = pool_done_run(&pool, ring, rn, more ? INGEST_GROUP : rn);
+			record_group(s, ring, k, o);
+			for (size_t j = 0; j < k; j++) {
+				struct pending *p = ring[j];
+				count_result(st, p);
+				finished++;
+				if (tty)
+					fprintf(stderr, "\r\033[K");
+				if (p->res == INGEST_FAILED || p->res == INGEST_SKIPPED || p->msg[0])
+					log_warnx("%s", p->msg);
+				else if (o->verbose)
+					log_info("%s %s %.12s",
+						 p->res == INGEST_ADDED ? "added" : "already recorded",
+						 p->shown, p->hex);
+				if (tty) {
+					char done[32];
+					human_bytes(st->bytes, done);
+					fprintf(stderr, "[%zu/%zu] %s of %s", finished, w.n, done, total);
+					if (finished == w.n)
+						fprintf(stderr, "\r\033[K");
+					fflush(stderr);
+				}
+				pending_free(p);
+			}
+			memmove(ring, ring + k, (rn - k) * sizeof *ring);
+			rn -= k;
+			continue;
+		}
+		if (!more)
 			break;
-		}
-		char msg[1024], hex[65];
-		enum ingest_result r = ingest_file(s, w.files[i], o, st, hex, msg, sizeof msg);
-		if (tty)
-			fprintf(stderr, "\r\033[K");
-		if (r == INGEST_FAILED || r == INGEST_SKIPPED || msg[0])
-			log_warnx("%s", msg);
-		else if (o->verbose) {
-			char *shown = ingest_display_path(w.files[i]);
-			log_info("%s %s %.12s", r == INGEST_ADDED ? "added" : "already recorded",
-				 shown, hex);
-			free(shown);
-		}
-		if (tty) {
-			char done[32];
-			human_bytes(st->bytes, done);
-			fprintf(stderr, "[%zu/%zu] %s of %s", i + 1, w.n, done, total);
-			if (i + 1 == w.n)
-				fprintf(stderr, "\r\033[K");
-			fflush(stderr);
-		}
+		struct pending *p = xcalloc(1, sizeof *p);
+		p->path = w.files[next++];
+		prefetch(p->path);
+		pool_submit(&pool, p);
+		ring[rn++] = p;
 	}
+	pool_stop(&pool);
+	parser_stop_locked();
 	for (size_t i = 0; i < w.n; i++)
 		free(w.files[i]);
 	free(w.files);

@@ -8,6 +8,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <pthread.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,11 +22,26 @@
 #include "schema.h"
 #include "timeutil.h"
 
+/* Read-back buffers kept for reuse: a fresh aligned megabyte for every
+ * blob is a fresh mmap, and 256 page faults to fill it. */
+#define STORE_RB_KEEP 8
+
 struct store {
 	char *dir;
 	sqlite3 *db;
 	char device_id[33];
+	/* blob commits may run on several threads at once; the spare
+	 * read-back buffers are the only state they share */
+	pthread_mutex_t rb_mu;
+	uint8_t *rb_spare[STORE_RB_KEEP];
+	int rb_n;
 };
+
+/* Writes of at least this much start their writeback at once. */
+#define BLOB_KICK_MIN ((size_t)64 << 10)
+/* Read-back chunk: large enough that direct reads keep the disk busy,
+ * small enough for the daemon's memory budget. */
+#define BLOB_READBACK_CHUNK ((size_t)1 << 20)
 
 struct blob_writer {
 	struct store *s;
@@ -277,11 +293,36 @@ static int store_init_device(struct store *s, char *err, size_t errlen)
 	return 0;
 }
 
+/*
+ * Creates the 256 first-level folders of blobs/sha256 (00 .. ff) with one
+ * fsync for all. Made one by one as blobs arrive, each costs an fsync of
+ * blobs/sha256 in the middle of an ingest; for the first card into a new
+ * store that was a fifth of all its fsyncs. The layout is the same.
+ */
+static int store_make_fanout(const char *shadir, char *err, size_t errlen)
+{
+	char p[4096];
+	int made = 0;
+	snprintf(p, sizeof p, "%s/ff", shadir);
+	if (access(p, F_OK) == 0)
+		return 0; /* made before */
+	for (int i = 0; i < 256; i++) {
+		snprintf(p, sizeof p, "%s/%02x", shadir, i);
+		if (mkdir(p, 0755) == 0)
+			made = 1;
+		else if (errno != EEXIST)
+			return err_set(err, errlen, EV_EIO, "%s: cannot create directory: %s", p,
+				       strerror(errno));
+	}
+	return made ? fs_fsync_dir(shadir, err, errlen) : 0;
+}
+
 int store_open(const char *dir, int flags, struct store **out, char *err, size_t errlen)
 {
 	int rc = 0;
 	struct store *s = xcalloc(1, sizeof *s);
 	char *dbpath = NULL;
+	pthread_mutex_init(&s->rb_mu, NULL);
 	*out = NULL;
 	s->dir = xstrdup(dir);
 	struct stat st;
@@ -305,6 +346,8 @@ int store_open(const char *dir, int flags, struct store **out, char *err, size_t
 		rc = fs_mkdir_p(blobs, 0700, err, errlen);
 		if (!rc)
 			rc = fs_mkdir_p(shadir, 0755, err, errlen);
+		if (!rc)
+			rc = store_make_fanout(shadir, err, errlen);
 		free(blobs);
 		free(shadir);
 		if (rc)
@@ -353,6 +396,9 @@ void store_close(struct store *s)
 		return;
 	if (s->db)
 		sqlite3_close_v2(s->db);
+	for (int i = 0; i < s->rb_n; i++)
+		free(s->rb_spare[i]);
+	pthread_mutex_destroy(&s->rb_mu);
 	free(s->dir);
 	free(s);
 }
@@ -392,6 +438,12 @@ int store_blob_write(struct blob_writer *w, const void *p, size_t n, char *err, 
 	if (fs_write_all(w->fd, p, n) < 0)
 		return err_set(err, errlen, EV_EIO, "%s: write failed: %s", w->tmp_path,
 			       strerror(errno));
+	/* Start writing these pages to the disk now, without waiting: the
+	 * disk works while the next chunk is read and hashed, and the fsync
+	 * at commit finds little left to do. Advisory, so errors are left to
+	 * that fsync. */
+	if (n >= BLOB_KICK_MIN)
+		sync_file_range(w->fd, (off_t)w->size, (off_t)n, SYNC_FILE_RANGE_WRITE);
 	sha256_update(w->h, p, n);
 	w->size += n;
 	return 0;
@@ -415,35 +467,84 @@ void store_blob_abort(struct blob_writer *w)
 	free(w);
 }
 
-/* Reads the temp file back from the start and compares its hash with the
- * one taken while writing: what is on disk is what was read. */
-static int blob_readback(struct blob_writer *w, const uint8_t want[SHA256_LEN], char *err,
-			 size_t errlen)
+/* Hashes the rest of fd in chunks of `chunk` bytes into h; adds the count
+ * to *total. Returns 0 or -errno (EINVAL from O_DIRECT on the first read
+ * means the filesystem does not do direct I/O). */
+static int blob_hash_fd(int fd, uint8_t *b, size_t chunk, struct sha256 *h, uint64_t *total)
 {
-	int rc = 0;
-	size_t chunk = 1 << 20;
-	uint8_t *b = xmalloc(chunk);
-	struct sha256 *h = sha256_new();
-	uint64_t total = 0;
-	/* drop the cached pages so the read-back comes from the device */
-	posix_fadvise(w->fd, 0, 0, POSIX_FADV_DONTNEED);
-	if (lseek(w->fd, 0, SEEK_SET) < 0) {
-		rc = err_set(err, errlen, EV_EIO, "%s: seek failed: %s", w->tmp_path, strerror(errno));
-		goto out;
-	}
 	for (;;) {
-		ssize_t r = read(w->fd, b, chunk);
+		ssize_t r = read(fd, b, chunk);
 		if (r < 0) {
 			if (errno == EINTR)
 				continue;
-			rc = err_set(err, errlen, EV_EIO, "%s: read-back failed: %s", w->tmp_path,
+			return -errno;
+		}
+		if (r == 0)
+			return 0;
+		sha256_update(h, b, (size_t)r);
+		*total += (uint64_t)r;
+	}
+}
+
+static uint8_t *rb_get(struct store *s)
+{
+	uint8_t *b = NULL;
+	pthread_mutex_lock(&s->rb_mu);
+	if (s->rb_n > 0)
+		b = s->rb_spare[--s->rb_n];
+	pthread_mutex_unlock(&s->rb_mu);
+	if (!b && posix_memalign((void **)&b, 4096, BLOB_READBACK_CHUNK))
+		abort();
+	return b;
+}
+
+static void rb_put(struct store *s, uint8_t *b)
+{
+	pthread_mutex_lock(&s->rb_mu);
+	if (s->rb_n < STORE_RB_KEEP) {
+		s->rb_spare[s->rb_n++] = b;
+		b = NULL;
+	}
+	pthread_mutex_unlock(&s->rb_mu);
+	free(b);
+}
+
+/*
+ * Reads the temp file back from the start and compares its hash with the
+ * one taken while writing: what is on disk is what was read. The read must
+ * come from the device, not from the pages just written. A new descriptor
+ * with O_DIRECT does that in one step and fills no cache: on the benchmark
+ * machine about twice as fast as dropping the pages (POSIX_FADV_DONTNEED)
+ * and reading them in again through the cache. Filesystems without direct
+ * I/O (tmpfs) get the old way.
+ */
+static int blob_readback(struct blob_writer *w, const uint8_t want[SHA256_LEN], char *err,
+			 size_t errlen)
+{
+	int rc = 0, e = 0;
+	uint8_t *b = rb_get(w->s);
+	struct sha256 *h = sha256_new();
+	uint64_t total = 0;
+	int dfd = open(w->tmp_path, O_RDONLY | O_DIRECT | O_NOFOLLOW | O_CLOEXEC);
+	if (dfd >= 0) {
+		e = blob_hash_fd(dfd, b, BLOB_READBACK_CHUNK, h, &total);
+		close(dfd);
+	}
+	if (dfd < 0 || (e == -EINVAL && total == 0)) {
+		sha256_reset(h);
+		total = 0;
+		posix_fadvise(w->fd, 0, 0, POSIX_FADV_DONTNEED);
+		if (lseek(w->fd, 0, SEEK_SET) < 0) {
+			rc = err_set(err, errlen, EV_EIO, "%s: seek failed: %s", w->tmp_path,
 				     strerror(errno));
 			goto out;
 		}
-		if (r == 0)
-			break;
-		sha256_update(h, b, (size_t)r);
-		total += (uint64_t)r;
+		e = blob_hash_fd(w->fd, b, BLOB_READBACK_CHUNK, h, &total);
+	}
+	if (e < 0) {
+		rc = err_set(err, errlen, EV_EIO, "%s: read-back failed: %s", w->tmp_path,
+			     strerror(-e));
+		goto out;
 	}
 	uint8_t got[SHA256_LEN];
 	sha256_final(h, got);
@@ -452,7 +553,7 @@ static int blob_readback(struct blob_writer *w, const uint8_t want[SHA256_LEN], 
 			     "the stored copy does not read back as written (storage fault?)");
 out:
 	sha256_free(h);
-	free(b);
+	rb_put(w->s, b);
 	return rc;
 }
 
@@ -487,7 +588,11 @@ int store_blob_commit(struct blob_writer *w, char hex[SHA256_HEX_LEN + 1], uint6
 		goto out;
 	}
 	dir = fs_dirname(final);
-	if ((rc = fs_mkdir_p(dir, 0755, err, errlen)))
+	/* the fan-out folders exist for all but the first blobs of a store;
+	 * one stat instead of a mkdir and a stat for every level of the path */
+	struct stat ds;
+	if ((stat(dir, &ds) < 0 || !S_ISDIR(ds.st_mode)) &&
+	    (rc = fs_mkdir_p(dir, 0755, err, errlen)))
 		goto out;
 	if (rename(w->tmp_path, final) < 0) {
 		rc = err_set(err, errlen, EV_EIO, "%s: cannot place blob: %s", final, strerror(errno));
