@@ -421,6 +421,9 @@ static _Noreturn void parser_child(int out, const uint8_t *head, size_t n, uint6
 	alarm(META_CHILD_SECONDS);
 	if (getenv("EVCAP_META_CRASH_TEST"))
 		abort(); /* lets tests prove a parser crash is contained */
+	if (getenv("EVCAP_META_HANG_TEST"))
+		for (;;)
+			pause(); /* ... and that a parser that never returns is cut off */
 	meta_read(head, n, size, name, &m);
 	_exit(fs_write_all(out, &m, sizeof m) == 0 ? 0 : 1);
 }
@@ -603,7 +606,7 @@ static void meta_read_isolated(const uint8_t *p, size_t n, int slot, uint64_t si
 		return;
 	}
 	if (ok)
-		timed_out = a.timed_out;
+		timed_out = a.timed_out || (!a.exited && a.code == SIGALRM); /* its own alarm() */
 	/* the parser failed: keep what our own sniffing can say, and why */
 	memset(m, 0, sizeof *m);
 	snprintf(m->kind, sizeof m->kind, "photo");
