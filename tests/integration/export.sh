@@ -13,36 +13,8 @@ need jq xmllint exiftool python3 sqlite3 sha256sum ||
 CASE='嫩检公益立〔2023〕15号'
 CARD=$T/card
 mkdir -p "$CARD"
-# an 80x60 JPEG made with libjpeg for these tests; exiftool gives each copy its own tags
-base64 -d > "$T/base.jpg" <<'B64'
-/9j/4AAQSkZJRgABAQAAAQABAAD/2wBDAAoHBwgHBgoICAgLCgoLDhgQDg0NDh0VFhEYIx8lJCIf
-IiEmKzcvJik0KSEiMEExNDk7Pj4+JS5ESUM8SDc9Pjv/2wBDAQoLCw4NDhwQEBw7KCIoOzs7Ozs7
-Ozs7Ozs7Ozs7Ozs7Ozs7Ozs7Ozs7Ozs7Ozs7Ozs7Ozs7Ozs7Ozs7Ozs7Ozv/wAARCAA8AFADASIA
-AhEBAxEB/8QAHwAAAQUBAQEBAQEAAAAAAAAAAAECAwQFBgcICQoL/8QAtRAAAgEDAwIEAwUFBAQA
-AAF9AQIDAAQRBRIhMUEGE1FhByJxFDKBkaEII0KxwRVS0fAkM2JyggkKFhcYGRolJicoKSo0NTY3
-ODk6Q0RFRkdISUpTVFVWV1hZWmNkZWZnaGlqc3R1dnd4eXqDhIWGh4iJipKTlJWWl5iZmqKjpKWm
-p6ipqrKztLW2t7i5usLDxMXGx8jJytLT1NXW19jZ2uHi4+Tl5ufo6erx8vP09fb3+Pn6/8QAHwEA
-AwEBAQEBAQEBAQAAAAAAAAECAwQFBgcICQoL/8QAtREAAgECBAQDBAcFBAQAAQJ3AAECAxEEBSEx
-BhJBUQdhcRMiMoEIFEKRobHBCSMzUvAVYnLRChYkNOEl8RcYGRomJygpKjU2Nzg5OkNERUZHSElK
-U1RVVldYWVpjZGVmZ2hpanN0dXZ3eHl6goOEhYaHiImKkpOUlZaXmJmaoqOkpaanqKmqsrO0tba3
-uLm6wsPExcbHyMnK0tPU1dbX2Nna4uPk5ebn6Onq8vP09fb3+Pn6/9oADAMBAAIRAxEAPwDy5Yfb
-/P8An/PpKsPt/n/P+fS0sPt/n/P+fSVYfb/P+f8APp9TKoctKsVlh9v8/wCf8+kyw+3+f8/59LKw
-+3+f8/59Jlh9v8/5/wA+mMqh6lKsVVh9v8/5/wA+kyw+3+f8/wCfS0sPt/n/AD/n0lWH2/z/AJ/z
-6YSqHp0qxWWH2/z/AJ/z6TLD7f5/z/n0srD7f5/z/n0mWH2/z/n/AD6YyqHp0qxVWH2/z/n/AD6T
-LD7f5/z/AJ9LKw+3+f8AP+fSZYfb/P8An/PphKoenSrHNrD7f5/z/n0lWH2/z/n/AD6Wlh9v8/5/
-z6SrD7f5/wA/59OmVQ/HaVYrLD7f5/z/AJ9JViAGT/n/AD/n2tLD7f5/z/n0Sddigev+f8/5xyV8
-RyQcj3cug8TXjS7/APDv8CAYHQU5X29gabRXgvFVm78x+hRwOHjHlUF+v37l6FFkUMvT+X+f8+1h
-Yfb/AD/n/PpBpZ3SPH7buvT/AD/StZYfb/P+f8+no067nBNnh1o+wrOHQrLD7f5/z/n0lWH2/wA/
-5/z6Wlh9v8/5/wA+kqw+3+f8/wCfSZVDqpVjm1h9v8/5/wA+kqw+3+f8/wCfS0sPt/n/AD/n0lWH
-2/z/AJ/z6dMqh+OUqxWWH2/z/n/Po27tWe3JRcsvIAHJ/wA/0/LRWH2/z/n/AD6TLD7f5/z/AJ9O
-epJSi4s9rBYyVCrGrHdM5Oiuol0i2uMlo9rH+JOD/h/n8nW+hWcJyYzIc9ZDn9On+fy8x0mnufoU
-OJMLKF+V37f8H+vQpaJZssLTuuDJjbkdvX/Pp+WusPt/n/P+fSysPt/n/P8An0mWH2/z/n/Ppspc
-sbHiVMZKvVdSXUrLD7f5/wA/59JVh9v8/wCf8+lpYfb/AD/n/PpKsPt/n/P+fTKVQ7KVY5tYfb/P
-+f8APpKsPt/n/P8An0nVQM+3/wBf/CplUDPt/wDX/wAK6pVGfj1KoyBYfb/P+f8APpMsPt/n/P8A
-n0nCgZ9v/r/4VMFA/D/6/wDhWEps9OlUZAsPt/n/AD/n0lWH2/z/AJ/z6ThQM+3/ANf/AAqZUAz7
-f/X/AMKxlNnp0qjIFh9v8/5/z6TLD7f5/wA/59J1UDPt/wDX/wAKmCgZ9v8A6/8AhWEps9SlUZAs
-Pt/n/P8An0lWH2/z/n/PpOFA/D/6/wDhUwUD8P8A6/8AhWMps9OlUZ//2Q==
-B64
+. "$(dirname "$0")/../lib/base-jpeg.sh"
+make_base_jpeg "$T/base.jpg"
 
 # jq as a check: its verdict is the exit status, its output is noise
 jqe() { jq -e "$@" >/dev/null; }
