@@ -69,7 +69,7 @@ $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(LIBA)
 	$(CC) $(CFLAGS) -o $@ $< $(LIBA) $(LDLIBS)
 
 # the demo's and tests' sample-card generator
-$(BUILD)/mksample: scripts/mksample.c
+$(BUILD)/mksample: scripts/mksample.c scripts/synth-exif.h
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(LDLIBS)
 

@@ -23,18 +23,15 @@
 
 #include <jpeglib.h>
 
+#define SYNTH_PROG "gen"
+#include "../scripts/synth-exif.h"
+
 /* The day: 2023-06-15T00:00:00Z, 08:00 in China. */
 #define DAY0 1686787200L
 #define DAY_SECONDS 86400L
 #define LAT0 30.5200
 #define LON0 114.3100
 #define CHINA_OFFSET (8 * 3600L)
-
-static void die(const char *what)
-{
-	fprintf(stderr, "gen: %s: %s\n", what, errno ? strerror(errno) : "failed");
-	exit(1);
-}
 
 /* xorshift64*: fast, and the same seed gives the same bytes on every run,
  * so a cached data set is the one the numbers were measured on. */
@@ -102,51 +99,6 @@ static unsigned char *encode_jpeg(uint64_t seed, int w, int h, unsigned long *le
 	jpeg_finish_compress(&c);
 	jpeg_destroy_compress(&c);
 	return out;
-}
-
-static ExifEntry *add(ExifData *ed, ExifMem *mem, ExifIfd ifd, ExifTag tag, ExifFormat f,
-		      unsigned long n)
-{
-	ExifEntry *e = exif_entry_new_mem(mem);
-	e->tag = tag;
-	e->format = f;
-	e->components = n;
-	e->size = exif_format_get_size(f) * n;
-	e->data = exif_mem_alloc(mem, e->size);
-	exif_content_add_entry(ed->ifd[ifd], e);
-	exif_entry_unref(e);
-	return e;
-}
-
-static void ascii(ExifData *ed, ExifMem *mem, ExifIfd ifd, ExifTag tag, const char *str)
-{
-	ExifEntry *e = add(ed, mem, ifd, tag, EXIF_FORMAT_ASCII, strlen(str) + 1);
-	memcpy(e->data, str, strlen(str) + 1);
-}
-
-static void rationals(ExifData *ed, ExifMem *mem, ExifTag tag, const double *v, int n, int den)
-{
-	ExifEntry *e = add(ed, mem, EXIF_IFD_GPS, tag, EXIF_FORMAT_RATIONAL, (unsigned long)n);
-	for (int i = 0; i < n; i++) {
-		ExifRational r = {(ExifLong)llround(v[i] * den), (ExifLong)den};
-		exif_set_rational(e->data + 8 * i, EXIF_BYTE_ORDER_INTEL, r);
-	}
-}
-
-static void dms(double deg, double out[3])
-{
-	deg = fabs(deg);
-	out[0] = floor(deg);
-	out[1] = floor((deg - out[0]) * 60);
-	out[2] = ((deg - out[0]) * 60 - out[1]) * 60;
-}
-
-static void civil(long t, char *out, size_t n, const char *fmt)
-{
-	time_t tt = t;
-	struct tm tm;
-	gmtime_r(&tt, &tm);
-	strftime(out, n, fmt, &tm);
 }
 
 struct photo {
@@ -239,20 +191,6 @@ static void write_photo(const char *path, const struct photo *p)
 	free(exif);
 	exif_data_unref(ed);
 	exif_mem_unref(mem);
-}
-
-static void mkdirs(const char *d)
-{
-	char tmp[4096];
-	snprintf(tmp, sizeof tmp, "%s", d);
-	for (char *p = tmp + 1; *p; p++)
-		if (*p == '/') {
-			*p = 0;
-			mkdir(tmp, 0755);
-			*p = '/';
-		}
-	if (mkdir(tmp, 0755) < 0 && errno != EEXIST)
-		die(d);
 }
 
 /* Picks image dimensions (4:3) for about kb kilobytes of this generator's

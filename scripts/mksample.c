@@ -19,16 +19,13 @@
 
 #include <jpeglib.h>
 
+#define SYNTH_PROG "mksample"
+#include "synth-exif.h"
+
 #define T0 1686794400L /* 2023-06-15T02:00:00Z, 10:00 in China */
 #define TRACK_SECONDS 1800
 #define LAT0 47.3400
 #define LON0 123.9000
-
-static void die(const char *what)
-{
-	fprintf(stderr, "mksample: %s: %s\n", what, strerror(errno));
-	exit(1);
-}
 
 /* Where the drone (and the laptop's track) is at t seconds after T0. */
 static void pos_at(double t, double *lat, double *lon, double *alt)
@@ -75,51 +72,6 @@ static unsigned char *encode_jpeg(int seed, unsigned long *len)
 	return out;
 }
 
-static ExifEntry *add(ExifData *ed, ExifMem *mem, ExifIfd ifd, ExifTag tag, ExifFormat f,
-		      unsigned long n)
-{
-	ExifEntry *e = exif_entry_new_mem(mem);
-	e->tag = tag;
-	e->format = f;
-	e->components = n;
-	e->size = exif_format_get_size(f) * n;
-	e->data = exif_mem_alloc(mem, e->size);
-	exif_content_add_entry(ed->ifd[ifd], e);
-	exif_entry_unref(e);
-	return e;
-}
-
-static void ascii(ExifData *ed, ExifMem *mem, ExifIfd ifd, ExifTag tag, const char *s)
-{
-	ExifEntry *e = add(ed, mem, ifd, tag, EXIF_FORMAT_ASCII, strlen(s) + 1);
-	memcpy(e->data, s, strlen(s) + 1);
-}
-
-static void rationals(ExifData *ed, ExifMem *mem, ExifTag tag, const double *v, int n, int den)
-{
-	ExifEntry *e = add(ed, mem, EXIF_IFD_GPS, tag, EXIF_FORMAT_RATIONAL, (unsigned long)n);
-	for (int i = 0; i < n; i++) {
-		ExifRational r = {(ExifLong)llround(v[i] * den), (ExifLong)den};
-		exif_set_rational(e->data + 8 * i, EXIF_BYTE_ORDER_INTEL, r);
-	}
-}
-
-static void dms(double deg, double out[3])
-{
-	deg = fabs(deg);
-	out[0] = floor(deg);
-	out[1] = floor((deg - out[0]) * 60);
-	out[2] = ((deg - out[0]) * 60 - out[1]) * 60;
-}
-
-static void civil(long t, char *out, const char *fmt)
-{
-	time_t tt = t;
-	struct tm tm;
-	gmtime_r(&tt, &tm);
-	strftime(out, 32, fmt, &tm);
-}
-
 struct photo {
 	const char *make, *model, *serial;
 	long camera_clock; /* what the camera's clock read, as local wall time seconds */
@@ -140,7 +92,7 @@ static void write_photo(const char *path, const struct photo *p)
 	pos_at((double)(p->gps_t - T0), &lat, &lon, &alt);
 	ascii(ed, mem, EXIF_IFD_0, EXIF_TAG_MAKE, p->make);
 	ascii(ed, mem, EXIF_IFD_0, EXIF_TAG_MODEL, p->model);
-	civil(p->camera_clock, buf, "%Y:%m:%d %H:%M:%S");
+	civil(p->camera_clock, buf, sizeof buf, "%Y:%m:%d %H:%M:%S");
 	ascii(ed, mem, EXIF_IFD_EXIF, EXIF_TAG_DATE_TIME_ORIGINAL, buf);
 	ascii(ed, mem, EXIF_IFD_EXIF, (ExifTag)0xA431, p->serial); /* BodySerialNumber */
 	if (p->with_offset)
@@ -161,7 +113,7 @@ static void write_photo(const char *path, const struct photo *p)
 		double hms[3] = {(double)(p->gps_t % 86400 / 3600), (double)(p->gps_t % 3600 / 60),
 				 (double)(p->gps_t % 60)};
 		rationals(ed, mem, EXIF_TAG_GPS_TIME_STAMP, hms, 3, 1);
-		civil(p->gps_t, buf, "%Y:%m:%d");
+		civil(p->gps_t, buf, sizeof buf, "%Y:%m:%d");
 		ascii(ed, mem, EXIF_IFD_GPS, EXIF_TAG_GPS_DATE_STAMP, buf);
 		ascii(ed, mem, EXIF_IFD_GPS, EXIF_TAG_GPS_MAP_DATUM, "WGS-84");
 	}
@@ -222,8 +174,8 @@ static void write_nmea(const char *path)
 		double lat, lon, alt;
 		pos_at((double)s, &lat, &lon, &alt);
 		char hms[16], date[16], body[160];
-		civil(T0 + s, hms, "%H%M%S");
-		civil(T0 + s, date, "%d%m%y");
+		civil(T0 + s, hms, sizeof hms, "%H%M%S");
+		civil(T0 + s, date, sizeof date, "%d%m%y");
 		double la = fabs(lat), lo = fabs(lon);
 		double lam = (la - floor(la)) * 60, lom = (lo - floor(lo)) * 60;
 		snprintf(body, sizeof body, "GPRMC,%s.00,A,%02d%08.5f,N,%03d%08.5f,E,9.7,56.3,%s,,,A", hms,
@@ -235,20 +187,6 @@ static void write_nmea(const char *path)
 	}
 	if (fclose(f) != 0)
 		die(path);
-}
-
-static void mkdirs(const char *d)
-{
-	char tmp[4096];
-	snprintf(tmp, sizeof tmp, "%s", d);
-	for (char *p = tmp + 1; *p; p++)
-		if (*p == '/') {
-			*p = 0;
-			mkdir(tmp, 0755);
-			*p = '/';
-		}
-	if (mkdir(tmp, 0755) < 0 && errno != EEXIST)
-		die(d);
 }
 
 int main(int argc, char **argv)
