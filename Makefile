@@ -46,7 +46,7 @@ D_OBJ    := $(D_SRC:%.c=$(BUILD)/%.o)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 LIBA     := $(BUILD)/libevcap.a
 
-.PHONY: all check check-san demo bench fuzz install install-appliance clean deps deps-check deps-demo man
+.PHONY: all check check-san check-valgrind demo bench fuzz install install-appliance clean deps deps-check deps-demo man
 
 all: $(BUILD)/evcap $(BUILD)/evcapd
 
@@ -91,6 +91,16 @@ check-san: deps-check
 	@$(MAKE) --no-print-directory BUILD=build-san CFLAGS="$(SAN_FLAGS)" tests-bin
 	@BUILD=build-san EVCAP_SAN=1 ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
 	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 tests/run.sh $(TESTS)
+
+# The integration suite with every evcap run under valgrind's memcheck (slow:
+# not part of CI). Reports land in $(BUILD)/valgrind/vg-PID.log.
+check-valgrind: deps-check
+	@$(MAKE) --no-print-directory tests-bin
+	@rm -rf $(BUILD)/valgrind && mkdir -p $(BUILD)/valgrind
+	@BUILD=$(BUILD) EVCAP_VALGRIND=$(abspath $(BUILD))/valgrind EVCAP_TEST_TIMEOUT=1800 \
+	  tests/run.sh $(patsubst tests/%.sh,%,$(wildcard tests/integration/*.sh)); \
+	  rc=$$?; bad=$$(find $(BUILD)/valgrind -name 'vg-*.log' -size +0 2>/dev/null); \
+	  [ -z "$$bad" ] || { echo "memcheck found errors: $$bad"; exit 1; }; exit $$rc
 
 demo: deps-demo all $(BUILD)/mksample
 	@BUILD=$(BUILD) scripts/demo.sh

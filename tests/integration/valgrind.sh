@@ -11,6 +11,10 @@ if [ -n "${EVCAP_SAN:-}" ]; then
 	skip "valgrind: the sanitizer build cannot run under valgrind (make check covers it)"
 	exit 0
 fi
+if [ -n "${EVCAP_VALGRIND:-}" ]; then
+	skip "valgrind: make check-valgrind already runs every evcap command under memcheck"
+	exit 0
+fi
 if ! need valgrind; then
 	skip "valgrind: valgrind is not installed (Debian: valgrind)"
 	exit 0

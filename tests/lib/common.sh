@@ -6,6 +6,20 @@ EVCAPD=${EVCAPD_BIN:-}
 ROOT=${EVCAP_ROOT:-$(pwd)}
 CORPUS=${EVCAP_CORPUS:-}
 T=$(mktemp -d "${TMPDIR:-/tmp}/evcap-test.XXXXXX")
+# make check-valgrind: every evcap run goes through memcheck; an error or a
+# definite leak makes that run exit 99, which the test then reports
+if [ -n "${EVCAP_VALGRIND:-}" ]; then
+	mkdir -p "$T/vg"
+	cat > "$T/vg/evcap" <<VG
+#!/bin/sh
+exec valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite \\
+	--log-file=$EVCAP_VALGRIND/vg-%p.log $EVCAP_BIN "\$@"
+VG
+	chmod +x "$T/vg/evcap"
+	EVCAP=$T/vg/evcap
+	EVCAP_BIN=$EVCAP
+	export EVCAP_BIN
+fi
 _cleanups=()
 on_exit() { _cleanups+=("$1"); }
 _run_cleanups() {
