@@ -70,6 +70,9 @@ int cmd_sync(struct cli *cli, int argc, char **argv)
 	struct store *s = cli_store(cli, 0);
 	int rc = sync_run(s, &o, &rep, err, sizeof err);
 	if (rc) {
+		if (rep.retries)
+			fprintf(stderr, "evcap sync: %u request(s) were retried before this\n",
+				rep.retries);
 		fprintf(stderr, "evcap sync: %s\n", err);
 		return syncopt_exit_code(rc);
 	}
@@ -83,6 +86,7 @@ int cmd_sync(struct cli *cli, int argc, char **argv)
 		json_object_set_new(j, "blobs_sent", json_integer(rep.blobs_sent));
 		json_object_set_new(j, "blobs_present", json_integer(rep.blobs_present));
 		json_object_set_new(j, "bytes_sent", json_integer((json_int_t)rep.bytes_sent));
+		json_object_set_new(j, "retries", json_integer(rep.retries));
 		cli_print_json(j);
 	} else if (cli->verbosity >= 0) {
 		if (rep.target_info[0])
@@ -94,6 +98,10 @@ int cmd_sync(struct cli *cli, int argc, char **argv)
 			       (unsigned long long)rep.bytes_sent, rep.blobs_present);
 		else
 			printf("nothing new to sync (%d case(s) looked at)\n", rep.cases);
+		/* a flaky link should be visible, not only survived */
+		if (rep.retries)
+			printf("%u request(s) retried after a cut, a stall or a server error\n",
+			       rep.retries);
 	}
 	return EXIT_OK;
 }

@@ -24,6 +24,7 @@
 
 #define EMPTY_SHA256 "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
 #define S3_MAX_DELAY 30.0
+#define S3_UPLOAD_BUFFER (1L << 20)
 /* a server this far off is not merely slow: sign with its clock */
 #define S3_SKEW_LIMIT 300.0
 
@@ -38,8 +39,15 @@ struct s3 {
 	int progress;
 	int max_attempts;
 	double retry_base;
+	long stall_seconds;
+	unsigned retries;
 	double skew;
 };
+
+unsigned s3_retries(const struct s3 *c)
+{
+	return c->retries;
+}
 
 double s3_skew(const struct s3 *c)
 {
@@ -135,6 +143,7 @@ int s3_new(const struct s3_opts *o, struct s3 **out, char *err, size_t errlen)
 	c->progress = o->progress;
 	c->max_attempts = o->max_attempts > 0 ? o->max_attempts : 8;
 	c->retry_base = o->retry_base > 0 ? o->retry_base : 0.5;
+	c->stall_seconds = o->stall_seconds > 0 ? o->stall_seconds : 60;
 	if (!strncmp(ep, "http://", 7) && strncmp(c->host, "127.", 4) &&
 	    strncmp(c->host, "localhost", 9) && strncmp(c->host, "[::1]", 5))
 		log_warnx("endpoint %s is plain http: credentials are signed, not sent, but the "
@@ -218,6 +227,9 @@ struct xfer {
 	double server_date;    /* from the Date header, 0 if none */
 	int sink_rc;
 	double last_progress;
+	double last_move;      /* when a byte last went either way */
+	curl_off_t last_total; /* bytes both ways at that time */
+	int stalled;
 };
 
 static size_t read_cb(char *p, size_t size, size_t nmemb, void *ud)
@@ -348,11 +360,22 @@ static size_t header_cb(char *p, size_t size, size_t nmemb, void *ud)
 	return n;
 }
 
+/* Gives up an attempt when no byte has moved either way for stall_seconds:
+ * a link gone quiet (or a server that stopped reading) is retried, not
+ * waited on. curl's own low-speed check averages over several seconds and
+ * misses a stall after a fast start; this one does not. */
 static int progress_cb(void *ud, curl_off_t dlt, curl_off_t dln, curl_off_t ult, curl_off_t uln)
 {
 	struct xfer *x = ud;
 	double now = time_now();
-	if (now - x->last_progress < 0.5)
+	if (dln + uln != x->last_total) {
+		x->last_total = dln + uln;
+		x->last_move = now;
+	} else if (now - x->last_move > (double)x->c->stall_seconds) {
+		x->stalled = 1;
+		return 1;
+	}
+	if (!x->c->progress || now - x->last_progress < 0.5)
 		return 0;
 	x->last_progress = now;
 	curl_off_t t = ult ? ult : dlt, n = ult ? uln : dln;
@@ -447,9 +470,14 @@ static int attempt(struct s3 *c, const struct s3_request *r, struct s3_response 
 	curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
 	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, 20L);
-	/* a stalled link: under 1 KB/s for 60 s counts as a failure to retry */
+	/* a stalled link: under 1 KB/s for stall_seconds (60) counts as a
+	 * failure to retry */
 	curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1024L);
-	curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, 60L);
+	curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, c->stall_seconds);
+	/* large sends: fewer calls into the read callback and the socket. Under
+	 * a rate cap curl's default 64 KB keeps the pacing smooth. */
+	if (c->bandwidth <= 0)
+		curl_easy_setopt(h, CURLOPT_UPLOAD_BUFFERSIZE, (long)S3_UPLOAD_BUFFER);
 	curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, header_cb);
 	curl_easy_setopt(h, CURLOPT_HEADERDATA, x);
 	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, write_cb);
@@ -458,11 +486,9 @@ static int attempt(struct s3 *c, const struct s3_request *r, struct s3_response 
 		curl_easy_setopt(h, CURLOPT_MAX_SEND_SPEED_LARGE, (curl_off_t)c->bandwidth);
 		curl_easy_setopt(h, CURLOPT_MAX_RECV_SPEED_LARGE, (curl_off_t)c->bandwidth);
 	}
-	if (c->progress) {
-		curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
-		curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, progress_cb);
-		curl_easy_setopt(h, CURLOPT_XFERINFODATA, x);
-	}
+	curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
+	curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, progress_cb);
+	curl_easy_setopt(h, CURLOPT_XFERINFODATA, x);
 	uint64_t blen = r->body_fd >= 0 ? r->body_size : r->body_len;
 	int has_body = r->body_fd >= 0 || r->body;
 	if (!strcmp(r->method, "HEAD")) {
@@ -484,6 +510,9 @@ static int attempt(struct s3 *c, const struct s3_request *r, struct s3_response 
 	x->sent = 0;
 	x->server_date = 0;
 	x->sink_rc = 0;
+	x->stalled = 0;
+	x->last_total = 0;
+	x->last_move = time_now();
 	resp->status = 0;
 	resp->received = 0;
 	buf_reset(&resp->body);
@@ -503,8 +532,9 @@ static int attempt(struct s3 *c, const struct s3_request *r, struct s3_response 
 	return 0;
 }
 
-void s3_backoff(const struct s3 *c, int attempt_no)
+void s3_backoff(struct s3 *c, int attempt_no)
 {
+	c->retries++;
 	double d = c->retry_base * pow(2.0, attempt_no);
 	if (d > S3_MAX_DELAY)
 		d = S3_MAX_DELAY;
@@ -545,9 +575,19 @@ int s3_do(struct s3 *c, const struct s3_request *r, struct s3_response *resp, ch
 							       : "%s: could not keep the data",
 				       r->key ? r->key : r->bucket);
 		if (cc != CURLE_OK) {
-			err_set(err, errlen, EV_ENET, "%s %s: %s (%s)", r->method,
-				r->progress_label ? r->progress_label : r->key ? r->key : r->bucket,
-				curl_easy_strerror(cc), c->endpoint);
+			if (x.stalled)
+				err_set(err, errlen, EV_ENET, "%s %s: nothing moved for %ld s (%s)",
+					r->method,
+					r->progress_label ? r->progress_label
+					: r->key	  ? r->key
+							  : r->bucket,
+					c->stall_seconds, c->endpoint);
+			else
+				err_set(err, errlen, EV_ENET, "%s %s: %s (%s)", r->method,
+					r->progress_label ? r->progress_label
+					: r->key	  ? r->key
+							  : r->bucket,
+					curl_easy_strerror(cc), c->endpoint);
 			if (cc == CURLE_SSL_CACERT || cc == CURLE_PEER_FAILED_VERIFICATION ||
 			    cc == CURLE_SSL_CONNECT_ERROR)
 				return err_set(err, errlen, EV_EAUTH,

@@ -31,6 +31,8 @@ struct s3_opts {
 	int progress;           /* progress on stderr for bodies over 1 MiB */
 	int max_attempts;
 	double retry_base;
+	int stall_seconds;      /* an attempt moving under 1 KB/s this long is
+				 * given up and retried; 0 = 60 */
 };
 
 struct s3_request {
@@ -88,8 +90,12 @@ void s3_response_free(struct s3_response *resp);
 int s3_fail(const struct s3_response *resp, const char *what, int code, char *err,
 	    size_t errlen);
 
-/* Sleeps before retry number attempt_no + 1: exponential with jitter. */
-void s3_backoff(const struct s3 *c, int attempt_no);
+/* Sleeps before retry number attempt_no + 1: exponential with jitter.
+ * Every call counts as one retry (s3_retries). */
+void s3_backoff(struct s3 *c, int attempt_no);
+
+/* Requests retried so far through this client, by s3_do or a caller. */
+unsigned s3_retries(const struct s3 *c);
 
 /* The signing clock's correction so far (server minus local, seconds). */
 double s3_skew(const struct s3 *c);

@@ -371,34 +371,117 @@ static int gather(struct store *s, const char *target, struct case_work *w, char
 
 /* ---- one case ---- */
 
+/* Blobs sent but not yet journalled as 'stored'. Losing them (a crash)
+ * costs only a HEAD each on the next run, so they are written together. */
+#define STORED_BATCH 32
+
+struct stored_batch {
+	const char *keys[STORED_BATCH];
+	const char *shas[STORED_BATCH];
+	size_t n;
+};
+
+static int flush_stored(struct store *s, const char *target, struct stored_batch *b, char *err,
+			size_t errlen)
+{
+	int rc = 0;
+	if (!b->n)
+		return 0;
+	if ((rc = store_begin(s, err, errlen)))
+		goto out;
+	for (size_t i = 0; i < b->n && !rc; i++)
+		if (state_set(s, target, b->keys[i], b->shas[i], "stored", NULL))
+			rc = err_set(err, errlen, EV_EDB, "cannot journal %s: %s", b->keys[i],
+				     sqlite3_errmsg(store_db(s)));
+	if (rc)
+		store_rollback(s);
+	else
+		rc = store_commit(s, err, errlen);
+out:
+	b->n = 0;
+	return rc;
+}
+
+/*
+ * Journals as 'queued', in one transaction, the blobs that have no row for
+ * this target yet, and marks them in fresh[]: nothing of theirs was ever
+ * sent, so they need no HEAD first (If-None-Match still guards the write).
+ * A blob with a row from an earlier run may already be there: it is asked.
+ */
+static int queue_blobs(struct store *s, const char *target, json_t *items, char *fresh,
+		       char *err, size_t errlen)
+{
+	size_t i;
+	json_t *it;
+	int rc;
+	if ((rc = store_begin(s, err, errlen)))
+		return rc;
+	json_array_foreach(items, i, it) {
+		const char *sha = json_string_value(json_object_get(it, "sha256"));
+		const char *key = json_string_value(json_object_get(it, "blob"));
+		char state[16];
+		state_get(s, target, key, state);
+		fresh[i] = !state[0];
+		if (!strcmp(state, "stored"))
+			fresh[i] = 2; /* on the target already: nothing to do */
+		if (!state[0] && state_set(s, target, key, sha, "queued", NULL)) {
+			rc = err_set(err, errlen, EV_EDB, "cannot journal %s: %s", key,
+				     sqlite3_errmsg(store_db(s)));
+			store_rollback(s);
+			return rc;
+		}
+	}
+	return store_commit(s, err, errlen);
+}
+
+/* Tells the target which blob comes next (the first from `from` on that
+ * was never tried: those are sent without asking), so it can be read and
+ * hashed while this one is answered. */
+static void hint_next(struct store *s, struct target *t, json_t *items, const char *fresh,
+		      size_t from)
+{
+	for (size_t j = from; j < json_array_size(items); j++) {
+		if (fresh[j] != 1)
+			continue;
+		json_t *it = json_array_get(items, j);
+		const char *sha = json_string_value(json_object_get(it, "sha256"));
+		char *path = store_blob_path(s, sha);
+		target_prefetch(t, path, sha,
+				(uint64_t)json_integer_value(json_object_get(it, "size")));
+		free(path);
+		return;
+	}
+}
+
 static int upload_blobs(struct store *s, struct target *t, struct case_work *w,
 			struct sync_report *rep, char *err, size_t errlen)
 {
 	const char *target = target_url(t);
 	struct journal_ctx jc = {s, target};
 	struct target_journal journal = {&jc, journal_load, journal_save};
+	struct stored_batch batch = {.n = 0};
+	char *fresh = xcalloc(json_array_size(w->items) + 1, 1);
 	size_t i;
 	json_t *it;
-	int rc = 0;
+	int rc = queue_blobs(s, target, w->items, fresh, err, errlen);
 	json_array_foreach(w->items, i, it) {
+		if (rc)
+			break;
 		const char *sha = json_string_value(json_object_get(it, "sha256"));
 		const char *key = json_string_value(json_object_get(it, "blob"));
 		uint64_t size = (uint64_t)json_integer_value(json_object_get(it, "size"));
-		char state[16];
 		int present = 0;
-		state_get(s, target, key, state);
-		if (!strcmp(state, "stored")) {
+		if (fresh[i] == 2) {
 			rep->blobs_present++; /* sent by an earlier, unfinished run */
 			continue;
 		}
-		if (!state[0] && (rc = state_set(s, target, key, sha, "queued", NULL)))
-			return err_set(err, errlen, rc, "cannot journal %s: %s", key,
-				       sqlite3_errmsg(store_db(s)));
-		rc = target_stat(t, key, sha, size, &present, err, errlen);
+		if (!fresh[i])
+			rc = target_stat(t, key, sha, size, &present, err, errlen);
 		if (!rc && present) {
 			rep->blobs_present++;
 		} else if (!rc) {
 			char *path = store_blob_path(s, sha);
+			hint_next(s, t, w->items, fresh, i + 1);
 			log_debug("uploading %s (%llu bytes)", key, (unsigned long long)size);
 			rc = target_put_file(t, key, path, sha, size, &journal, err, errlen);
 			free(path);
@@ -408,16 +491,24 @@ static int upload_blobs(struct store *s, struct target *t, struct case_work *w,
 			}
 		}
 		if (rc) {
-			/* remembered for the next attempt; the item stays queued */
+			/* what was sent before stays known; this blob is
+			 * remembered for the next attempt and stays queued */
+			char e2[256];
+			if (flush_stored(s, target, &batch, e2, sizeof e2))
+				log_warnx("%s", e2);
 			if (state_set(s, target, key, sha, "failed", err))
 				log_warnx("cannot record the failure of %s", key);
-			return rc;
+			break;
 		}
-		if ((rc = state_set(s, target, key, sha, "stored", NULL)))
-			return err_set(err, errlen, rc, "cannot journal %s: %s", key,
-				       sqlite3_errmsg(store_db(s)));
+		batch.keys[batch.n] = key;
+		batch.shas[batch.n++] = sha;
+		if (batch.n == STORED_BATCH)
+			rc = flush_stored(s, target, &batch, err, errlen);
 	}
-	return 0;
+	if (!rc)
+		rc = flush_stored(s, target, &batch, err, errlen);
+	free(fresh);
+	return rc;
 }
 
 static json_t *manifest_json(struct store *s, const struct case_work *w, const char *bundle_id,
@@ -669,6 +760,8 @@ int sync_run(struct store *s, const struct sync_opts *o, struct sync_report *rep
 			goto out;
 	}
 out:
+	if (t)
+		rep->retries = target_retries(t);
 	sqlite3_finalize(st);
 	for (size_t i = 0; i < n_cases; i++)
 		free(numbers[i]);

@@ -28,6 +28,7 @@ struct sync_report {
 	int blobs_present;   /* blobs the target already had */
 	uint64_t bytes_sent; /* bytes of blobs uploaded */
 	int items;           /* items in the new bundles */
+	unsigned retries;    /* requests retried after a cut, stall or 5xx */
 	char target_info[256];
 };
 

@@ -81,6 +81,9 @@ int syncopt_fill(const struct config *cfg, const char *endpoint, const char *reg
 	const char *base = env("EVCAP_SYNC_RETRY_BASE");
 	if (base && atof(base) > 0)
 		o->retry_base = atof(base);
+	const char *stall = env("EVCAP_SYNC_STALL_SECONDS");
+	if (stall && atoi(stall) > 0)
+		o->stall_seconds = atoi(stall);
 	return 0;
 }
 

@@ -12,7 +12,9 @@
 
 /* Flags are NULL when not given. EV_EINVAL with err for a malformed
  * --retain-days or --bandwidth. Test knobs: $EVCAP_SYNC_TRIES (attempts per
- * request) and $EVCAP_SYNC_RETRY_BASE (first backoff, seconds). */
+ * request), $EVCAP_SYNC_RETRY_BASE (first backoff, seconds) and
+ * $EVCAP_SYNC_STALL_SECONDS (how long a transfer may move under 1 KB/s
+ * before the attempt is given up and retried; 60 by default). */
 int syncopt_fill(const struct config *cfg, const char *endpoint, const char *region,
 		 const char *retain_days, const char *bandwidth, struct target_opts *o, char *err,
 		 size_t errlen) WUR;

@@ -92,6 +92,17 @@ const char *target_info(const struct target *t)
 	return t->ops->info ? t->ops->info(t->impl) : "";
 }
 
+unsigned target_retries(const struct target *t)
+{
+	return t->ops->retries ? t->ops->retries(t->impl) : 0;
+}
+
+void target_prefetch(struct target *t, const char *path, const char *sha_hex, uint64_t size)
+{
+	if (t->ops->prefetch)
+		t->ops->prefetch(t->impl, path, sha_hex, size);
+}
+
 static int bad_key(const char *key, char *err, size_t errlen)
 {
 	return err_set(err, errlen, EV_EINVAL, "refusing key outside the bundle layout: '%.200s'",

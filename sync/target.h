@@ -28,6 +28,8 @@ struct target_opts {
 	int progress;           /* show progress on stderr */
 	int max_attempts;       /* tries per request for retryable failures */
 	double retry_base;      /* first backoff delay, seconds */
+	int stall_seconds;      /* s3: give up an attempt that moved under 1 KB/s
+				 * for this long (0 = 60) and retry it */
 };
 
 /*
@@ -59,6 +61,9 @@ void target_free(struct target *t);
 const char *target_url(const struct target *t);
 /* One line on what the target is and offers (e.g. Object Lock), or "". */
 const char *target_info(const struct target *t);
+/* How many requests were retried (after a cut, a stall or a 5xx answer)
+ * since the target was opened; 0 for targets that never retry. */
+unsigned target_retries(const struct target *t);
 
 /* Whether key exists. With sha_hex, an object of another content (or
  * size, when `size` is non-zero) is EV_ECORRUPT: content-addressed keys
@@ -71,6 +76,11 @@ int target_stat(struct target *t, const char *key, const char *sha_hex, uint64_t
 int target_put_file(struct target *t, const char *key, const char *path, const char *sha_hex,
 		    uint64_t size, const struct target_journal *journal, char *err,
 		    size_t errlen) WUR;
+
+/* A hint that path (size bytes, named sha_hex) is likely the next file
+ * given to target_put_file: a backend may start reading and hashing it
+ * now, while the last upload is still being answered. Nothing is sent. */
+void target_prefetch(struct target *t, const char *path, const char *sha_hex, uint64_t size);
 
 /* Uploads a small buffer as key, exclusively: an identical object already
  * there is success, a different one EV_EEXIST. */

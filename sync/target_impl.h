@@ -20,6 +20,9 @@ struct target_ops {
 	int (*list)(void *impl, const char *prefix, size_t max_keys, target_each each, void *ctx,
 		    char *err, size_t errlen);
 	const char *(*info)(void *impl);
+	unsigned (*retries)(void *impl); /* NULL: never retries */
+	/* NULL: nothing is read ahead */
+	void (*prefetch)(void *impl, const char *path, const char *sha_hex, uint64_t size);
 	void (*free)(void *impl);
 };
 

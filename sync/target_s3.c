@@ -6,12 +6,17 @@
  * when asked. Files over one part go up as multipart uploads whose upload
  * id and finished parts are journalled through the caller, and reconciled
  * with ListParts (by each part's MD5) before anything is sent again.
+ * A small file or one part is read once into a buffer, hashed from there
+ * and sent from there, so no byte is read from the disk twice; the next
+ * small file is read and hashed on a second thread while the server is
+ * still busy with the one before.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
 #include <math.h>
 #include <openssl/evp.h>
+#include <pthread.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,9 +31,40 @@
 #define PART_SIZE ((uint64_t)8 << 20)
 #define MAX_PARTS 10000
 #define IO_CHUNK (1 << 20)
+/* hashing runs over the buffer in slices that stay in the CPU's cache
+ * while both digests pass over them */
+#define HASH_SLICE (256 << 10)
+
+struct digests {
+	char sha_hex[SHA256_HEX_LEN + 1];
+	char md5_hex[33];
+	char md5_b64[25];
+	int name_mismatch; /* the bytes do not hash to the blob's name */
+};
+
+/* A small file read and hashed ahead on its own thread. Between
+ * pthread_create and pthread_join only that thread touches path .. err_no;
+ * the join hands them back. The hint is the caller's alone. */
+struct prefetch {
+	int running;          /* a thread was started and not yet joined */
+	pthread_t thread;
+	char *path;
+	char sha_hex[SHA256_HEX_LEN + 1];
+	uint64_t size;
+	unsigned char *buf;   /* PART_SIZE bytes */
+	struct digests d;
+	int rc;               /* 0, or EV_EIO with err_no */
+	int err_no;
+	/* the next file, as hinted: read once the upload before it starts */
+	char *hint_path;
+	char hint_sha[SHA256_HEX_LEN + 1];
+	uint64_t hint_size;
+};
 
 struct s3_target {
 	struct s3 *c;
+	unsigned char *iobuf; /* PART_SIZE bytes once used: one small file or one part */
+	struct prefetch pf;
 	char *bucket;
 	char *prefix; /* "" or "a/b/" */
 	int lock;     /* the bucket has Object Lock */
@@ -44,12 +80,6 @@ static char *full_key(struct s3_target *t, const char *key)
 
 /* ---- digests of a buffer or a file range ---- */
 
-struct digests {
-	char sha_hex[SHA256_HEX_LEN + 1];
-	char md5_hex[33];
-	char md5_b64[25];
-};
-
 static void finish_digests(EVP_MD_CTX *md5, struct sha256 *sha, struct digests *d)
 {
 	unsigned char m[16];
@@ -62,30 +92,26 @@ static void finish_digests(EVP_MD_CTX *md5, struct sha256 *sha, struct digests *
 	sodium_bin2base64(d->md5_b64, sizeof d->md5_b64, m, 16, sodium_base64_VARIANT_ORIGINAL);
 }
 
-static int digest_range(int fd, uint64_t off, uint64_t len, const void *mem, struct digests *d)
+/* Digests of a file range, streamed: used to check parts the server lists,
+ * which must not disturb a part waiting in the target's buffer. */
+static int digest_range(int fd, uint64_t off, uint64_t len, struct digests *d)
 {
 	EVP_MD_CTX *md5 = EVP_MD_CTX_new();
 	struct sha256 *sha = sha256_new();
-	char *chunk = mem ? NULL : xmalloc(IO_CHUNK);
+	char *chunk = xmalloc(IO_CHUNK);
 	int rc = 0;
 	if (!md5 || EVP_DigestInit_ex(md5, EVP_md5(), NULL) != 1)
 		abort();
 	for (uint64_t done = 0; done < len;) {
 		size_t n = len - done < IO_CHUNK ? (size_t)(len - done) : IO_CHUNK;
-		const void *p;
-		if (mem) {
-			p = (const char *)mem + done;
-		} else {
-			ssize_t r = pread(fd, chunk, n, (off_t)(off + done));
-			if (r <= 0) {
-				rc = EV_EIO;
-				break;
-			}
-			n = (size_t)r;
-			p = chunk;
+		ssize_t r = pread(fd, chunk, n, (off_t)(off + done));
+		if (r <= 0) {
+			rc = EV_EIO;
+			break;
 		}
-		EVP_DigestUpdate(md5, p, n);
-		sha256_update(sha, p, n);
+		n = (size_t)r;
+		EVP_DigestUpdate(md5, chunk, n);
+		sha256_update(sha, chunk, n);
 		done += n;
 	}
 	finish_digests(md5, sha, d);
@@ -93,6 +119,56 @@ static int digest_range(int fd, uint64_t off, uint64_t len, const void *mem, str
 	sha256_free(sha);
 	free(chunk);
 	return rc;
+}
+
+/* MD5 and SHA-256 of p[0..n) in one pass over the bytes. When sha_hex is
+ * given (a blob, named by its SHA-256) the bytes are checked against the
+ * name here, before anything is sent: not every S3-compatible server
+ * checks x-amz-content-sha256, and on an Object Lock bucket a damaged
+ * object once written could never be replaced. */
+static void digest_mem(const void *p, size_t n, const char *sha_hex, struct digests *d)
+{
+	EVP_MD_CTX *md5 = EVP_MD_CTX_new();
+	struct sha256 *sha = sha256_new();
+	unsigned char m[16];
+	unsigned int ml = 16;
+	uint8_t s[SHA256_LEN];
+	if (!md5 || EVP_DigestInit_ex(md5, EVP_md5(), NULL) != 1)
+		abort();
+	for (size_t done = 0; done < n;) {
+		size_t k = n - done < HASH_SLICE ? n - done : HASH_SLICE;
+		EVP_DigestUpdate(md5, (const char *)p + done, k);
+		sha256_update(sha, (const char *)p + done, k);
+		done += k;
+	}
+	sha256_final(sha, s);
+	hex_encode(s, SHA256_LEN, d->sha_hex);
+	d->name_mismatch = sha_hex && strcmp(d->sha_hex, sha_hex) != 0;
+	if (sha_hex)
+		snprintf(d->sha_hex, sizeof d->sha_hex, "%s", sha_hex);
+	EVP_DigestFinal_ex(md5, m, &ml);
+	hex_encode(m, 16, d->md5_hex);
+	sodium_bin2base64(d->md5_b64, sizeof d->md5_b64, m, 16, sodium_base64_VARIANT_ORIGINAL);
+	EVP_MD_CTX_free(md5);
+	sha256_free(sha);
+}
+
+/* Reads fd[off..off+len) into dst (len <= PART_SIZE) with large reads.
+ * 0, or EV_EIO with errno when the file is shorter or unreadable. */
+static int load_range(unsigned char *dst, int fd, uint64_t off, uint64_t len)
+{
+	for (uint64_t done = 0; done < len;) {
+		ssize_t r = pread(fd, dst + done, (size_t)(len - done), (off_t)(off + done));
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0) {
+			if (r == 0)
+				errno = EIO; /* shorter than its size says */
+			return EV_EIO;
+		}
+		done += (uint64_t)r;
+	}
+	return 0;
 }
 
 /* ---- headers every write carries ---- */
@@ -204,31 +280,39 @@ static int exists_same(struct s3_target *t, const char *key, const char *sha_hex
 
 /* ---- single PUT ---- */
 
-static int put_one(struct s3_target *t, const char *key, int fd, const void *mem, uint64_t size,
-		   char *err, size_t errlen)
+/* PUTs body[0..n) with its digests d. For a blob (named, not hashed here)
+ * the server's check of x-amz-content-sha256 is what catches a local copy
+ * that no longer matches its name. */
+static int put_object(struct s3_target *t, const char *key, const void *body, size_t n,
+		      const struct digests *d, int named, char *err, size_t errlen)
 {
-	struct digests d;
 	struct put_headers ph;
 	struct s3_response resp;
 	char *k = full_key(t, key);
 	int rc;
 	s3_response_init(&resp);
-	if (digest_range(fd, 0, size, mem, &d)) {
-		rc = err_set(err, errlen, EV_EIO, "%s: cannot read the local copy: %s", key,
-			     strerror(errno));
+	if (named && d->name_mismatch) {
+		rc = err_set(err, errlen, EV_ECORRUPT,
+			     "the local copy of %s does not hash to its name; not sent (run evcap "
+			     "verify)",
+			     key);
 		goto out;
 	}
-	put_headers(t, d.sha_hex, 1, &ph);
+	put_headers(t, d->sha_hex, 1, &ph);
 	struct s3_request r = {.method = "PUT", .bucket = t->bucket, .key = k, .headers = ph.h,
-			       .n_headers = ph.n, .body = mem, .body_len = (size_t)size,
-			       .body_fd = mem ? -1 : fd, .body_size = size,
-			       .body_sha256 = d.sha_hex, .content_md5 = d.md5_b64, .range_from = -1,
+			       .n_headers = ph.n, .body = body, .body_len = n, .body_fd = -1,
+			       .body_sha256 = d->sha_hex, .content_md5 = d->md5_b64, .range_from = -1,
 			       .progress_label = key};
 	rc = s3_do(t->c, &r, &resp, err, errlen);
 	if (rc)
 		goto out;
 	if (resp.status == 412)
-		rc = exists_same(t, key, d.sha_hex, size, err, errlen);
+		rc = exists_same(t, key, d->sha_hex, n, err, errlen);
+	else if (named && resp.status == 400 && !strcmp(resp.code, "XAmzContentSHA256Mismatch"))
+		rc = err_set(err, errlen, EV_ECORRUPT,
+			     "the local copy of %s does not hash to its name (the server computed "
+			     "another SHA-256); run evcap verify",
+			     key);
 	else if (resp.status != 200)
 		rc = s3_fail(&resp, key, resp.status == 404 ? EV_ENOENT : EV_ERR, err, errlen);
 out:
@@ -295,7 +379,7 @@ static int list_parts(struct s3_target *t, const char *k, const char *upload_id,
 			uint64_t off = (uint64_t)(num - 1) * PART_SIZE;
 			uint64_t plen = size - off < PART_SIZE ? size - off : PART_SIZE;
 			struct digests d;
-			if (psize != plen || digest_range(fd, off, plen, NULL, &d) ||
+			if (psize != plen || digest_range(fd, off, plen, &d) ||
 			    strcmp(d.md5_hex, etag) != 0)
 				continue; /* not ours, or incomplete: sent again */
 			snprintf(parts[num - 1].etag, sizeof parts[num - 1].etag, "%s", etag);
@@ -374,8 +458,12 @@ static int send_part(struct s3_target *t, const char *k, const char *upload_id, 
 	struct digests d;
 	char nbuf[16], label[160];
 	int rc = EV_ENET;
-	if (digest_range(fd, off, plen, NULL, &d))
+	/* read once, hashed and sent from memory; a retry resends the buffer */
+	if (!t->iobuf)
+		t->iobuf = xmalloc(PART_SIZE);
+	if (load_range(t->iobuf, fd, off, plen))
 		return err_set(err, errlen, EV_EIO, "cannot read the local copy: %s", strerror(errno));
+	digest_mem(t->iobuf, (size_t)plen, NULL, &d);
 	snprintf(nbuf, sizeof nbuf, "%d", num);
 	snprintf(label, sizeof label, "%.100s part %d/%d", k, num, nparts);
 	for (int a = 0; a < t->max_attempts; a++) {
@@ -391,8 +479,8 @@ static int send_part(struct s3_target *t, const char *k, const char *upload_id, 
 		s3_response_init(&resp);
 		struct sigv4_pair q[] = {{"partNumber", nbuf}, {"uploadId", upload_id}};
 		struct s3_request r = {.method = "PUT", .bucket = t->bucket, .key = k, .query = q,
-				       .n_query = 2, .body_fd = fd, .body_off = off, .body_size = plen,
-				       .body_sha256 = d.sha_hex, .content_md5 = d.md5_b64,
+				       .n_query = 2, .body = t->iobuf, .body_len = (size_t)plen,
+				       .body_fd = -1, .body_sha256 = d.sha_hex, .content_md5 = d.md5_b64,
 				       .range_from = -1, .no_retry = 1, .progress_label = label};
 		rc = s3_do(t->c, &r, &resp, err, errlen);
 		if (!rc && resp.status == 200) {
@@ -460,8 +548,7 @@ static int put_retention(struct s3_target *t, const char *k, char *err, size_t e
 			       "<Mode>COMPLIANCE</Mode><RetainUntilDate>%s</RetainUntilDate>"
 			       "</Retention>",
 			       ph.until);
-	if (digest_range(-1, 0, strlen(body), body, &d))
-		abort();
+	digest_mem(body, strlen(body), NULL, &d);
 	s3_response_init(&resp);
 	struct sigv4_pair q[] = {{"retention", ""}};
 	struct s3_request r = {.method = "PUT", .bucket = t->bucket, .key = k, .query = q,
@@ -473,6 +560,29 @@ static int put_retention(struct s3_target *t, const char *k, char *err, size_t e
 	s3_response_free(&resp);
 	free(body);
 	return rc;
+}
+
+/* 1 if the file's bytes hash to sha_hex. Parts sent by an earlier run are
+ * never re-read, so a large blob is checked whole before its upload is
+ * completed: a damaged local copy must never become a locked object. */
+static int file_hashes_to(int fd, uint64_t size, const char *sha_hex, unsigned char *scratch)
+{
+	struct sha256 *h = sha256_new();
+	uint8_t d[SHA256_LEN];
+	char hex[SHA256_HEX_LEN + 1];
+	int ok = 1;
+	for (uint64_t off = 0; off < size && ok;) {
+		uint64_t len = size - off < PART_SIZE ? size - off : PART_SIZE;
+		if (load_range(scratch, fd, off, len))
+			ok = 0;
+		else
+			sha256_update(h, scratch, (size_t)len);
+		off += len;
+	}
+	sha256_final(h, d);
+	sha256_free(h);
+	hex_encode(d, SHA256_LEN, hex);
+	return ok && strcmp(hex, sha_hex) == 0;
 }
 
 static int put_multipart(struct s3_target *t, const char *key, int fd, const char *sha_hex,
@@ -531,6 +641,16 @@ restart:
 		if (j && j->save(j->ctx, key, upload_id, pj))
 			log_warnx("%s: cannot journal part %d", key, i + 1);
 	}
+	if (!t->iobuf)
+		t->iobuf = xmalloc(PART_SIZE);
+	if (sha_hex && !file_hashes_to(fd, size, sha_hex, t->iobuf)) {
+		/* left incomplete: never assembled, and the next run starts over */
+		rc = err_set(err, errlen, EV_ECORRUPT,
+			     "the local copy of %s does not hash to its name; its upload was not "
+			     "completed (run evcap verify)",
+			     key);
+		goto out;
+	}
 	rc = complete_upload(t, k, upload_id, parts, nparts, err, errlen);
 	if (rc == EV_ENOENT)
 		rc = 0; /* checked below by its size and SHA-256 */
@@ -552,6 +672,86 @@ out:
 	return rc;
 }
 
+/* ---- reading ahead ---- */
+
+static void *prefetch_run(void *arg)
+{
+	struct prefetch *pf = arg;
+	int fd = open(pf->path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	pf->rc = 0;
+	if (fd < 0 || load_range(pf->buf, fd, 0, pf->size)) {
+		pf->rc = EV_EIO;
+		pf->err_no = errno;
+	} else {
+		digest_mem(pf->buf, (size_t)pf->size, pf->sha_hex, &pf->d);
+	}
+	if (fd >= 0)
+		close(fd);
+	return NULL;
+}
+
+/* Waits for the read-ahead, if any, and forgets any hint. 1 when it held
+ * path, read and hashed without error; its buffer then becomes t->iobuf. */
+static int prefetch_take(struct s3_target *t, const char *path, uint64_t size,
+			 struct digests *d)
+{
+	struct prefetch *pf = &t->pf;
+	int hit = 0;
+	if (!pf->running)
+		return 0;
+	pthread_join(pf->thread, NULL);
+	pf->running = 0;
+	if (path && !pf->rc && pf->size == size && !strcmp(pf->path, path)) {
+		unsigned char *b = t->iobuf;
+		t->iobuf = pf->buf;
+		pf->buf = b; /* may be NULL: allocated again on the next start */
+		*d = pf->d;
+		hit = 1;
+	}
+	free(pf->path);
+	pf->path = NULL;
+	return hit;
+}
+
+/* Starts reading ahead the hinted file, unless it is `now` (the file about
+ * to be read for the upload starting), and forgets the hint. */
+static void prefetch_start(struct s3_target *t, const char *now)
+{
+	struct prefetch *pf = &t->pf;
+	char *path = pf->hint_path;
+	pf->hint_path = NULL;
+	if (!path || pf->running || !strcmp(path, now)) {
+		free(path);
+		return;
+	}
+	if (!pf->buf)
+		pf->buf = xmalloc(PART_SIZE);
+	pf->path = path;
+	memcpy(pf->sha_hex, pf->hint_sha, sizeof pf->sha_hex);
+	pf->size = pf->hint_size;
+	if (pthread_create(&pf->thread, NULL, prefetch_run, pf) == 0) {
+		pf->running = 1;
+	} else {
+		free(pf->path); /* no thread: the file is read when it is put */
+		pf->path = NULL;
+	}
+}
+
+/* Only notes the hint: the read starts when the next upload starts, after
+ * that upload has taken the buffer read for it. */
+static void s3t_prefetch(void *impl, const char *path, const char *sha_hex, uint64_t size)
+{
+	struct s3_target *t = impl;
+	struct prefetch *pf = &t->pf;
+	free(pf->hint_path);
+	pf->hint_path = NULL;
+	if (size > PART_SIZE || strlen(sha_hex) != SHA256_HEX_LEN)
+		return; /* multipart reads each part as it goes */
+	pf->hint_path = xstrdup(path);
+	memcpy(pf->hint_sha, sha_hex, sizeof pf->hint_sha);
+	pf->hint_size = size;
+}
+
 static int s3t_put_file(void *impl, const char *key, const char *path, const char *sha_hex,
 			uint64_t size, const struct target_journal *j, char *err, size_t errlen)
 {
@@ -560,19 +760,23 @@ static int s3t_put_file(void *impl, const char *key, const char *path, const cha
 	int rc;
 	if (fd < 0)
 		return err_set(err, errlen, EV_EIO, "%s: cannot open: %s", path, strerror(errno));
-	if (size > PART_SIZE) {
+	struct digests d;
+	int hit = prefetch_take(t, path, size, &d);
+	prefetch_start(t, path);
+	if (hit) {
+		rc = put_object(t, key, t->iobuf, (size_t)size, &d, 1, err, errlen);
+	} else if (size > PART_SIZE) {
 		rc = put_multipart(t, key, fd, sha_hex, size, j, err, errlen);
 	} else {
-		struct digests d;
-		rc = digest_range(fd, 0, size, NULL, &d);
-		if (rc)
-			rc = err_set(err, errlen, EV_EIO, "%s: read failed", path);
-		else if (strcmp(d.sha_hex, sha_hex) != 0)
-			rc = err_set(err, errlen, EV_ECORRUPT,
-				     "the local copy of %s does not hash to its name; run evcap verify",
-				     key);
-		else
-			rc = put_one(t, key, fd, NULL, size, err, errlen);
+		if (!t->iobuf)
+			t->iobuf = xmalloc(PART_SIZE);
+		if (load_range(t->iobuf, fd, 0, size)) {
+			rc = err_set(err, errlen, EV_EIO, "%s: cannot read the local copy: %s", path,
+				     strerror(errno));
+		} else {
+			digest_mem(t->iobuf, (size_t)size, sha_hex, &d);
+			rc = put_object(t, key, t->iobuf, (size_t)size, &d, 1, err, errlen);
+		}
 	}
 	close(fd);
 	return rc;
@@ -582,7 +786,9 @@ static int s3t_put_buf(void *impl, const char *key, const void *p, size_t n, cha
 		       size_t errlen)
 {
 	static const char empty[1];
-	return put_one(impl, key, -1, n ? p : empty, n, err, errlen);
+	struct digests d;
+	digest_mem(n ? p : empty, n, NULL, &d);
+	return put_object(impl, key, n ? p : empty, n, &d, 0, err, errlen);
 }
 
 static int s3t_get(void *impl, const char *key, uint64_t offset, uint64_t max, target_sink sink,
@@ -667,19 +873,30 @@ static const char *s3t_info(void *impl)
 	return ((struct s3_target *)impl)->info;
 }
 
+static unsigned s3t_retries(void *impl)
+{
+	return s3_retries(((struct s3_target *)impl)->c);
+}
+
 static void s3t_free(void *impl)
 {
 	struct s3_target *t = impl;
 	if (!t)
 		return;
+	prefetch_take(t, NULL, 0, NULL);
+	free(t->pf.buf);
+	free(t->pf.hint_path);
 	s3_free(t->c);
+	free(t->iobuf);
 	free(t->bucket);
 	free(t->prefix);
 	free(t);
 }
 
-/* Creates the bucket (asked for with --create-bucket). */
-static int create_bucket(struct s3_target *t, const char *region, char *err, size_t errlen)
+/* Creates the bucket (asked for with --create-bucket); *made is 1 when this
+ * request made it, 0 when it was there already. */
+static int create_bucket(struct s3_target *t, const char *region, int *made, char *err,
+			 size_t errlen)
 {
 	struct s3_response resp;
 	struct sigv4_pair h[1];
@@ -698,6 +915,7 @@ static int create_bucket(struct s3_target *t, const char *region, char *err, siz
 	int rc = s3_do(t->c, &r, &resp, err, errlen);
 	if (!rc && resp.status != 200 && strcmp(resp.code, "BucketAlreadyOwnedByYou") != 0)
 		rc = s3_fail(&resp, "creating the bucket", EV_EINVAL, err, errlen);
+	*made = !rc && resp.status == 200;
 	if (!rc)
 		log_info("created bucket %s%s", t->bucket, t->retain_days > 0 ? " with Object Lock" : "");
 	s3_response_free(&resp);
@@ -733,8 +951,11 @@ static int probe_bucket(struct s3_target *t, int create, const char *region, cha
 					       "bucket '%s' does not exist at %s: create it (with Object "
 					       "Lock for evidence), or run sync with --create-bucket",
 					       t->bucket, s3_endpoint(t->c));
-			if ((rc = create_bucket(t, region, err, errlen)))
+			int made = 0;
+			if ((rc = create_bucket(t, region, &made, err, errlen)))
 				return rc;
+			if (made && t->retain_days <= 0)
+				return 0; /* made here without Object Lock: nothing to ask */
 			continue;
 		} else {
 			t->lock = 0; /* ObjectLockConfigurationNotFoundError and the like */
@@ -750,7 +971,8 @@ int target_s3_open(const char *bucket_prefix, const struct target_opts *o, void 
 {
 	static const struct target_ops s3_ops = {
 		.stat = s3t_stat, .put_file = s3t_put_file, .put_buf = s3t_put_buf, .get = s3t_get,
-		.list = s3t_list, .info = s3t_info, .free = s3t_free,
+		.list = s3t_list, .info = s3t_info, .retries = s3t_retries,
+		.prefetch = s3t_prefetch, .free = s3t_free,
 	};
 	struct s3_target *t = xcalloc(1, sizeof *t);
 	const char *slash = strchr(bucket_prefix, '/');
@@ -785,6 +1007,7 @@ int target_s3_open(const char *bucket_prefix, const struct target_opts *o, void 
 		.access_key = o ? o->access_key : NULL, .secret_key = o ? o->secret_key : NULL,
 		.bandwidth = o ? o->bandwidth : 0, .progress = o ? o->progress : 0,
 		.max_attempts = t->max_attempts, .retry_base = o ? o->retry_base : 0,
+		.stall_seconds = o ? o->stall_seconds : 0,
 	};
 	if ((rc = s3_new(&so, &t->c, err, errlen)))
 		goto fail;

@@ -5,7 +5,10 @@
 # 40 MB multipart upload through a proxy that cuts the connection three
 # times (its byte count shows no finished part went twice), a SIGKILL in
 # the middle of an upload and the resume, a wrong secret, a missing bucket,
-# and a laptop clock three hours off.
+# a gateway answering 503 Slow Down and 500 and a link going quiet mid-body
+# (both retried: counted in the output, nothing lost, nothing sent twice),
+# --bandwidth seen in the proxy's byte counts, and a laptop clock three
+# hours off.
 . "$(dirname "$0")/../lib/common.sh"
 
 if ! need radosgw ceph-mon ceph-osd ceph-authtool monmaptool uuidgen curl jq sqlite3; then
@@ -148,6 +151,76 @@ $O2 pull --target s3://locked --endpoint "$EP" --case "$CASE" >/dev/null 2>&1
 check "the resumed video arrives whole" test "$($O2 --json ls | jq -r '.[].sha256' | sort)" = \
 	"$($F --json ls | jq -r '.[].sha256' | sort)"
 check "office verify passes after resume" $O2 verify
+
+# 503 Slow Down, 500 and a stall mid-body, all injected by the proxy: four
+# PUTs answered by the proxy itself, one cut off after half its body and
+# left quiet for longer than evcap waits on a silent link (EVCAP_SYNC_STALL_SECONDS,
+# 3 s here instead of 60)
+for i in 1 2 3 4; do head -c $((200000 + i * 1000)) /dev/urandom >"$T/card/DCIM/IMG_02$i.JPG"; done
+head -c 20000000 /dev/urandom >"$T/card/DCIM/DJI_0102.MP4"
+$F ingest "$T/card" >/dev/null 2>&1
+python3 "$ROOT/tests/lib/faultproxy.py" --target "${EP#http://}" --fail 2:503,4:503,7:500,10:503 \
+	--stall 12 --stall-seconds 10 --stats "$T/fault.json" --port-file "$T/fault.port" & PF=$!
+on_exit "kill $PF 2>/dev/null"
+for _ in $(seq 50); do [ -s "$T/fault.port" ] && break; sleep 0.1; done
+new_bytes=$((20000000 + 201000 + 202000 + 203000 + 204000))
+out=$(EVCAP_SYNC_STALL_SECONDS=3 $F sync --target s3://evidence/field1 \
+	--endpoint "http://127.0.0.1:$(cat "$T/fault.port")" 2>&1); rc=$?
+sleep 0.3
+check "sync through 503, 500 and a stall succeeds" test $rc = 0
+check "the proxy answered 4 PUTs itself and stalled one" \
+	test "$(jq '.errors + .stalls' "$T/fault.json")" = 5
+retried=$(sed -n 's/^\([0-9]*\) request(s) retried.*/\1/p' <<<"$out")
+check "evcap counts its retries (${retried:-none}, 5 faults)" test "${retried:-0}" -ge 5
+check "evcap names the 503 and 500 answers" grep -q "HTTP 503.*retrying\|HTTP 500" <<<"$out"
+check "no PUT reached the gateway twice" test "$(jq '[.puts[]] | max' "$T/fault.json")" = 1
+check "every new byte reached the gateway" test "$(jq .up "$T/fault.json")" -ge "$new_bytes"
+kill $PF 2>/dev/null
+$O pull --target s3://evidence/field1 --endpoint "$EP" --case "$CASE" >/dev/null 2>&1
+check "nothing lost: the office has every SHA-256 after the faults" \
+	test "$($O --json ls | jq -r '.[].sha256' | sort)" = "$($F --json ls | jq -r '.[].sha256' | sort)"
+check "office verify passes after the faults" $O verify
+
+# --bandwidth 1M: no timing is asserted. The proxy counts the bytes that
+# reach the gateway in each second; a 3 MB upload capped at 1 MB/s cannot
+# put more than 1 MB per second it spans (plus a second of slack for the
+# buckets' edges), where an uncapped one lands in one or two seconds. A
+# slow machine only spreads the bytes wider.
+head -c 3000000 /dev/urandom >"$T/card/DCIM/IMG_0300.JPG"
+$F ingest "$T/card" >/dev/null 2>&1
+python3 "$ROOT/tests/lib/faultproxy.py" --target "${EP#http://}" --stats "$T/bw.json" \
+	--port-file "$T/bw.port" & PB=$!
+on_exit "kill $PB 2>/dev/null"
+for _ in $(seq 50); do [ -s "$T/bw.port" ] && break; sleep 0.1; done
+out=$($F sync --target s3://evidence/field1 --endpoint "http://127.0.0.1:$(cat "$T/bw.port")" \
+	--bandwidth 1M 2>&1); rc=$?
+sleep 0.3
+check "sync with --bandwidth 1M succeeds" test $rc = 0
+bw=$(jq -r '"\(.up) \(.up_by_second | length)"' "$T/bw.json")
+read -r bw_up bw_secs <<<"$bw"
+if [ "$bw_up" -ge 3000000 ] && [ "$bw_up" -le $(( (bw_secs + 1) * 1000000 )) ]; then
+	ok "--bandwidth 1M held: $bw_up bytes over $bw_secs second(s) of the proxy's counts"
+else
+	bad "--bandwidth 1M: $bw_up bytes over $bw_secs second(s) ($(jq -c .up_by_second "$T/bw.json"))"
+fi
+kill $PB 2>/dev/null
+
+# a stored original damaged after it was recorded is refused locally, never sent:
+# not every S3-compatible server checks x-amz-content-sha256, and a damaged object
+# in an Object Lock bucket could never be replaced
+head -c 40000 /dev/urandom >"$T/card/DCIM/IMG_0010.JPG"
+$F ingest "$T/card" >/dev/null 2>&1
+dsha=$(sha256sum "$T/card/DCIM/IMG_0010.JPG" | cut -d' ' -f1)
+dblob=$T/field/blobs/sha256/${dsha:0:2}/${dsha:2:2}/$dsha
+chmod u+w "$dblob" && printf 'X' | dd of="$dblob" bs=1 seek=100 conv=notrunc status=none
+out=$($F sync --target s3://evidence/field1 --endpoint "$EP" 2>&1); rc=$?
+check "a damaged local original: sync fails" test $rc -ne 0
+check "a damaged local original: named, not sent" grep -q "does not hash to its name; not sent" <<<"$out"
+dget=$(sget "evidence/field1/$(blobkey "$dsha")" 2>/dev/null)
+check "a damaged local original: absent on the server" grep -q NoSuchKey <<<"$dget"
+cp "$T/card/DCIM/IMG_0010.JPG" "$dblob"
+out=$($F sync --target s3://evidence/field1 --endpoint "$EP" 2>&1); rc=$?
+check "once restored, it syncs" test $rc = 0
 
 # a laptop clock 3 hours behind: corrected from the server's Date
 if need faketime; then
