@@ -331,7 +331,19 @@ out:
 #endif
 #endif
 
-#define META_CHILD_SECONDS 5
+/* Seconds a parse may take: 5, or $EVCAP_META_TIMEOUT (1 to 600) for a
+ * slow machine or a run under valgrind, where every step is 20-50x slower. */
+static int meta_seconds(void)
+{
+	static int secs;
+	if (!secs) {
+		const char *e = getenv("EVCAP_META_TIMEOUT");
+		long v = e ? strtol(e, NULL, 10) : 0;
+		secs = v >= 1 && v <= 600 ? (int)v : 5;
+	}
+	return secs;
+}
+#define META_CHILD_SECONDS (meta_seconds())
 #define META_CHILD_MEM ((rlim_t)512 << 20)
 #define META_NAME_MAX 4096
 /* File worker threads, each with its own slot for a head. */
@@ -432,7 +444,7 @@ static _Noreturn void parser_child(int out, const uint8_t *head, size_t n, uint6
 static _Noreturn void parser_serve(int fd, const uint8_t *shm)
 {
 	struct rlimit rl = {META_CHILD_MEM, META_CHILD_MEM};
-	char *name = malloc(META_NAME_MAX);
+	static char name[META_NAME_MAX]; /* static: nothing to free at _exit */
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	/* AddressSanitizer reserves terabytes of address space; a cap would
 	 * stop every child before it starts, so sanitized builds rely on the
@@ -442,8 +454,6 @@ static _Noreturn void parser_serve(int fd, const uint8_t *shm)
 #else
 	(void)rl;
 #endif
-	if (!name)
-		_exit(1);
 	for (;;) {
 		struct meta_req q;
 		struct meta_reply a = {0};
