@@ -46,6 +46,12 @@ cold() {
 	return 0
 }
 
+# Warm runs start with no writes pending: a tool that leaves its output
+# dirty in the page cache (cp, exiftool) would otherwise have its
+# writeback land in the next tool's timed run, and a tool that fsyncs
+# (evcap) would wait behind it. Not timed; the page cache stays warm.
+settle() { sync; }
+
 # timed TEST TOOL ROUND CMD...: runs CMD with its output in $W/log, records
 # the wall time; a failing command is recorded as failed, not timed.
 timed() {
@@ -136,9 +142,11 @@ bench_geotag() {
 		rm -rf "$out"; mkdir -p "$out"
 		newstore "$out/store"
 		"$EVCAP" --store "$out/store" -q ingest --no-geotag "$photos" >/dev/null 2>&1
+		settle
 		timed geotag "evcap track import + geotag" "$r" sh -c \
 			"'$EVCAP' --store '$out/store' -q track import --no-geotag '$gpx' && '$EVCAP' --store '$out/store' -q geotag"
 		cp -r "$photos" "$out/exif"
+		settle
 		timed geotag "exiftool -geotag" "$r" exiftool -q -q -overwrite_original -geotag "$gpx" \
 			'-geotime<${DateTimeOriginal}+08:00' -r "$out/exif"
 	done
@@ -160,9 +168,10 @@ bench_export() {
 	[ -d "$store" ] || { note "export: needs the geotag benchmark's store; skipped"; return; }
 	"$GEN" tags "$W/tags.csv" "$out/exif/DCIM/101CANON" "$NOGPS_N"
 	for r in $(seq "$ROUNDS"); do
-		rm -rf "$out"; mkdir -p "$out"
+		rm -rf "$out"; mkdir -p "$out"; settle
 		timed export "evcap export --format jpeg" "$r" "$EVCAP" --store "$store" -q export \
 			--case "$CASE" --format jpeg --out "$out/wc"
+		settle
 		timed export "cp + exiftool (same tags)" "$r" sh -c \
 			"cp -r '$photos' '$out/exif' && exiftool -q -q -overwrite_original -csv='$W/tags.csv' -r '$out/exif'"
 	done

@@ -35,50 +35,112 @@ static int geotag_fix_ok(const struct fix *f)
 	       fabs(f->lat) <= 90 && fabs(f->lon) <= 180;
 }
 
+/* Fixes stored by one execution of the many-row INSERT (9 parameters a
+ * row, well under SQLite's limit of 32,766). */
+#define GEOTAG_INSERT_ROWS 64
+
+/* INSERT OR IGNORE of `rows` fixes in one statement: ?1-?9 for the first,
+ * ?10-?18 for the second, and so on. */
+static sqlite3_stmt *geotag_prepare_insert(struct store *s, size_t rows, char *err,
+					   size_t errlen)
+{
+	static const char head[] =
+		"INSERT OR IGNORE INTO fixes (t, time, lat, lon, alt, mode, eph, sats, source) VALUES ";
+	static const char row[] = ",(?,?,?,?,?,?,?,?,?)";
+	char sql[sizeof head + GEOTAG_INSERT_ROWS * (sizeof row - 1)];
+	size_t at = sizeof head - 1;
+	memcpy(sql, head, at);
+	for (size_t r = 0; r < rows; r++) {
+		/* the first row goes without its comma */
+		memcpy(sql + at, row + (r == 0), sizeof row - 1 - (r == 0));
+		at += sizeof row - 1 - (r == 0);
+	}
+	sql[at] = '\0';
+	return store_prepare(s, sql, err, errlen);
+}
+
+/* Binds one fix as row `r` of an insert; iso is its time text, which must
+ * stay put until the statement is reset. The source is bound apart. */
+static void geotag_bind_fix(sqlite3_stmt *st, int r, const struct fix *f, char iso[32])
+{
+	int b = 9 * r;
+	time_format_iso(f->t, iso);
+	sqlite3_bind_double(st, b + 1, f->t);
+	sqlite3_bind_text(st, b + 2, iso, -1, SQLITE_STATIC);
+	sqlite3_bind_double(st, b + 3, f->lat);
+	sqlite3_bind_double(st, b + 4, f->lon);
+	if (isfinite(f->alt))
+		sqlite3_bind_double(st, b + 5, f->alt);
+	else
+		sqlite3_bind_null(st, b + 5);
+	sqlite3_bind_int(st, b + 6, f->mode);
+	if (isfinite(f->eph))
+		sqlite3_bind_double(st, b + 7, f->eph);
+	else
+		sqlite3_bind_null(st, b + 7);
+	if (f->sats >= 0)
+		sqlite3_bind_int(st, b + 8, f->sats);
+	else
+		sqlite3_bind_null(st, b + 8);
+}
+
+static int geotag_step_insert(struct store *s, sqlite3_stmt *st, size_t *added, char *err,
+			      size_t errlen)
+{
+	int rc = 0;
+	if (sqlite3_step(st) != SQLITE_DONE)
+		rc = err_set(err, errlen, EV_EDB, "storing a fix: %s", sqlite3_errmsg(store_db(s)));
+	else
+		*added += (size_t)sqlite3_changes(store_db(s));
+	sqlite3_reset(st);
+	return rc;
+}
+
+/*
+ * The fixes go in GEOTAG_INSERT_ROWS to a statement, the rest one at a
+ * time, each statement prepared once. A day at 1 Hz is 86,400 rows, and
+ * per row SQLite opened and closed a cursor on the table and on each of
+ * its two indexes; many rows to an execution share them. The source is
+ * bound once (bindings outlive a reset) and the time texts are bound from
+ * buffers that stay put, so SQLite copies neither. Rows are inserted in
+ * the order given, as one at a time would.
+ */
 static int geotag_insert_in_tx(struct store *s, const struct fix *v, size_t n,
 			       const char *source, size_t *inserted, char *err, size_t errlen)
 {
 	int rc = 0;
-	size_t added = 0;
-	sqlite3_stmt *st = store_prepare(s,
-		"INSERT OR IGNORE INTO fixes (t, time, lat, lon, alt, mode, eph, sats, source)"
-		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)", err, errlen);
-	if (!st)
-		return EV_EDB;
+	size_t added = 0, np = 0;
+	const struct fix *pend[GEOTAG_INSERT_ROWS];
+	char iso[GEOTAG_INSERT_ROWS][32];
+	sqlite3_stmt *many = geotag_prepare_insert(s, GEOTAG_INSERT_ROWS, err, errlen);
+	sqlite3_stmt *one = geotag_prepare_insert(s, 1, err, errlen);
+	if (!many || !one) {
+		rc = EV_EDB;
+		goto out;
+	}
+	for (int r = 0; r < GEOTAG_INSERT_ROWS; r++)
+		sqlite3_bind_text(many, 9 * r + 9, source, -1, SQLITE_STATIC);
+	sqlite3_bind_text(one, 9, source, -1, SQLITE_STATIC);
 	for (size_t i = 0; i < n; i++) {
-		const struct fix *f = &v[i];
-		if (!geotag_fix_ok(f))
+		if (!geotag_fix_ok(&v[i]))
 			continue;
-		char iso[32];
-		time_format_iso(f->t, iso);
-		sqlite3_reset(st);
-		sqlite3_bind_double(st, 1, f->t);
-		sqlite3_bind_text(st, 2, iso, -1, SQLITE_TRANSIENT);
-		sqlite3_bind_double(st, 3, f->lat);
-		sqlite3_bind_double(st, 4, f->lon);
-		if (isfinite(f->alt))
-			sqlite3_bind_double(st, 5, f->alt);
-		else
-			sqlite3_bind_null(st, 5);
-		sqlite3_bind_int(st, 6, f->mode);
-		if (isfinite(f->eph))
-			sqlite3_bind_double(st, 7, f->eph);
-		else
-			sqlite3_bind_null(st, 7);
-		if (f->sats >= 0)
-			sqlite3_bind_int(st, 8, f->sats);
-		else
-			sqlite3_bind_null(st, 8);
-		sqlite3_bind_text(st, 9, source, -1, SQLITE_STATIC);
-		if (sqlite3_step(st) != SQLITE_DONE) {
-			rc = err_set(err, errlen, EV_EDB, "storing a fix: %s",
-				     sqlite3_errmsg(store_db(s)));
+		pend[np++] = &v[i];
+		if (np < GEOTAG_INSERT_ROWS)
+			continue;
+		for (size_t r = 0; r < np; r++)
+			geotag_bind_fix(many, (int)r, pend[r], iso[r]);
+		np = 0;
+		if ((rc = geotag_step_insert(s, many, &added, err, errlen)))
 			goto out;
-		}
-		added += (size_t)sqlite3_changes(store_db(s));
+	}
+	for (size_t r = 0; r < np; r++) {
+		geotag_bind_fix(one, 0, pend[r], iso[0]);
+		if ((rc = geotag_step_insert(s, one, &added, err, errlen)))
+			goto out;
 	}
 out:
-	sqlite3_finalize(st);
+	sqlite3_finalize(many);
+	sqlite3_finalize(one);
 	if (inserted)
 		*inserted = added;
 	return rc;

@@ -88,19 +88,42 @@ static void gpx_bad(struct gpx_state *st, int line, const char *what)
 	track_report_msg(st->rep, "%s:%d: %s", st->name, line, what);
 }
 
-static int gpx_in_ns(const struct gpx_state *st, xmlTextReaderPtr r)
+/* 1 if the element is in the root's namespace. Read from the node: the
+ * reader's xmlTextReaderConstNamespaceUri looks the URI up in its
+ * dictionary (hashing it) on every call, a few times per point. */
+static int gpx_in_ns(const struct gpx_state *st, xmlNodePtr node)
 {
-	const xmlChar *ns = xmlTextReaderConstNamespaceUri(r);
+	const xmlChar *ns = node && node->ns ? node->ns->href : NULL;
 	if (!st->ns)
 		return ns == NULL;
 	return ns && strcmp((const char *)ns, st->ns) == 0;
 }
 
-static void gpx_point_start(struct gpx_state *st, xmlTextReaderPtr r)
+/* The value of the attribute `name` (no namespace) of an element, or NULL.
+ * An attribute that is one text node is read in place; any other (*tmp
+ * gets the copy, which the caller frees with xmlFree) is joined by libxml2,
+ * as xmlTextReaderGetAttribute would, which copies every value. */
+static const char *gpx_attr(xmlNodePtr node, const char *name, xmlChar **tmp)
+{
+	const char *v = NULL;
+	*tmp = NULL;
+	for (xmlAttrPtr a = node ? node->properties : NULL; a; a = a->next) {
+		if (a->ns || strcmp((const char *)a->name, name) != 0)
+			continue;
+		xmlNodePtr c = a->children;
+		if (c && !c->next && c->type == XML_TEXT_NODE && c->content)
+			v = (const char *)c->content;
+		else
+			v = (const char *)(*tmp = xmlNodeListGetString(node->doc, c, 1));
+		break;
+	}
+	return v;
+}
+
+static void gpx_point_start(struct gpx_state *st, xmlTextReaderPtr r, xmlNodePtr node)
 {
 	st->in_point = 1;
 	st->point_depth = xmlTextReaderDepth(r);
-	xmlNodePtr node = xmlTextReaderCurrentNode(r);
 	st->point_line = node ? (int)xmlGetLineNo(node) : xmlTextReaderGetParserLineNumber(r);
 	st->point_bad = 0;
 	st->has_time = st->has_ele = st->fix_none = 0;
@@ -109,16 +132,16 @@ static void gpx_point_start(struct gpx_state *st, xmlTextReaderPtr r)
 	st->hdop = NAN;
 	st->child = GPX_C_NONE;
 	st->rep->lines++;
-	xmlChar *la = xmlTextReaderGetAttribute(r, (const xmlChar *)"lat");
-	xmlChar *lo = xmlTextReaderGetAttribute(r, (const xmlChar *)"lon");
-	if (!la || !lo || gpx_num((const char *)la, &st->lat) != 0 ||
-	    gpx_num((const char *)lo, &st->lon) != 0 || fabs(st->lat) > 90 ||
-	    fabs(st->lon) > 180) {
+	xmlChar *la_tmp, *lo_tmp;
+	const char *la = gpx_attr(node, "lat", &la_tmp);
+	const char *lo = gpx_attr(node, "lon", &lo_tmp);
+	if (!la || !lo || gpx_num(la, &st->lat) != 0 || gpx_num(lo, &st->lon) != 0 ||
+	    fabs(st->lat) > 90 || fabs(st->lon) > 180) {
 		gpx_bad(st, st->point_line, "point without a valid lat and lon");
 		st->point_bad = 1;
 	}
-	xmlFree(la);
-	xmlFree(lo);
+	xmlFree(la_tmp);
+	xmlFree(lo_tmp);
 }
 
 static void gpx_point_end(struct gpx_state *st)
@@ -181,7 +204,11 @@ static void gpx_child_end(struct gpx_state *st, int line)
 		/* GPX times are UTC by the schema; some writers leave out the Z. */
 		const char *tail = v + (l > 10 ? 10 : l);
 		int zoneless = l > 0 && v[l - 1] != 'Z' && !strchr(tail, '+') && !strchr(tail, '-');
-		snprintf(tmp, sizeof tmp, "%s%s", v, zoneless ? "Z" : "");
+		size_t k = l;
+		memcpy(tmp, v, k);
+		if (zoneless)
+			tmp[k++] = 'Z';
+		tmp[k] = '\0';
 		if (time_parse_iso(tmp, &st->t) != 0) {
 			snprintf(msg, sizeof msg, "time '%.40s' is not ISO 8601", v);
 			gpx_bad(st, line, msg);
@@ -250,9 +277,11 @@ static int gpx_event(struct gpx_state *st, xmlTextReaderPtr r, char *err, size_t
 	int type = xmlTextReaderNodeType(r);
 	int depth = xmlTextReaderDepth(r);
 	int line = xmlTextReaderGetParserLineNumber(r);
-	const char *local = (const char *)xmlTextReaderConstLocalName(r);
-	if (!local)
-		local = "";
+	/* Names and namespaces are read from the node, and only for elements:
+	 * the reader's accessors look each string up in its dictionary, and
+	 * for a text node even the name "#text". */
+	xmlNodePtr node = type == XML_READER_TYPE_ELEMENT ? xmlTextReaderCurrentNode(r) : NULL;
+	const char *local = node && node->name ? (const char *)node->name : "";
 
 	switch (type) {
 	case XML_READER_TYPE_DOCUMENT_TYPE: {
@@ -277,22 +306,23 @@ static int gpx_event(struct gpx_state *st, xmlTextReaderPtr r, char *err, size_t
 				return err_set(err, errlen, EV_EINVAL,
 					       "%s:%d: not a GPX file (the root element is <%.40s>)",
 					       st->name, line, local);
-			const xmlChar *ns = xmlTextReaderConstNamespaceUri(r);
-			st->ns = ns ? xstrdup((const char *)ns) : NULL;
+			st->ns = node && node->ns && node->ns->href
+					 ? xstrdup((const char *)node->ns->href)
+					 : NULL;
 			return 0;
 		}
 		if (!st->in_point) {
-			if (gpx_in_ns(st, r) &&
+			if (gpx_in_ns(st, node) &&
 			    (strcmp(local, "trkpt") == 0 || strcmp(local, "rtept") == 0 ||
 			     strcmp(local, "wpt") == 0)) {
-				gpx_point_start(st, r);
+				gpx_point_start(st, r, node);
 				if (xmlTextReaderIsEmptyElement(r))
 					gpx_point_end(st);
 			}
 			return 0;
 		}
 		if (st->child == GPX_C_NONE && depth == st->point_depth + 1) {
-			st->child = gpx_in_ns(st, r) ? gpx_child_kind(local) : GPX_C_OTHER;
+			st->child = gpx_in_ns(st, node) ? gpx_child_kind(local) : GPX_C_OTHER;
 			st->child_depth = depth;
 			st->val_len = 0;
 			st->val[0] = '\0';

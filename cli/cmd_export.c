@@ -5,8 +5,11 @@
  * ever read.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +22,8 @@
 #include "export.h"
 #include "fsutil.h"
 #include "hash.h"
+#include "items.h"
+#include "jpeg.h"
 #include "jpegwrite.h"
 #include "timeutil.h"
 
@@ -226,144 +231,560 @@ static char *copy_name(const json_t *it)
 	return xasprintf("item%lld_%s", (long long)json_integer_value(json_object_get(it, "id")), safe);
 }
 
-/* Adds a derivatives row unless the same copy at the same path is there. */
-static int add_derivative(struct store *s, int64_t item_id, const char *sha, const char *path,
-			  char *err, size_t errlen)
+/*
+ * Working copies are made by a few threads at once and placed and
+ * recorded by the calling thread. Each copy costs two SHA-256 passes (the
+ * original, checked against its record, and the copy) and a write that
+ * must reach the disk; made one after another they kept the second core
+ * and the disk idle by turns. The workers share nothing but the index of
+ * the next job: the store and the JSON values are touched by the calling
+ * thread only, before the workers start and after they have all been
+ * joined.
+ *
+ * On ext4 without a journal, fsync of a new file also writes its
+ * directory's block, and creating or renaming a file in that directory
+ * waits for that write: with an fsync and a rename per copy, copies
+ * queued behind each other's directory writes (up to 9 ms for a create).
+ * So the workers create and write temporary files, the calling thread
+ * then fsyncs them all, renames them all, and fsyncs the directory once.
+ * A batch bounds the files open at once.
+ */
+#define EXPORT_JPEG_THREADS 4 /* the calling thread included */
+#define EXPORT_JPEG_BATCH 64  /* copies written before they are fsynced and placed */
+
+/* One working copy. The calling thread fills the first part before the
+ * workers start; the worker that takes the job fills the rest. */
+struct jpeg_job {
+	size_t item;            /* index in ctx->items */
+	int64_t id;
+	const char *sha;        /* the original's SHA-256 (hex), borrowed from ctx */
+	const char *label;      /* the original's name, for messages (borrowed) */
+	char *blob;             /* where the original is in the store */
+	char *name;             /* the copy's file name in the output directory */
+	char *path;             /* outdir/name */
+	char *abs;              /* the same, resolved: what the derivatives row names */
+	struct jpeg_tags tags;  /* case_number borrowed from ctx */
+	int rc;                 /* 0: written (to tmp, open as fd), later placed at path */
+	int fd;                 /* the temporary file, open until it is fsynced */
+	char *tmp;              /* its name, until it is renamed to path */
+	char hex[SHA256_HEX_LEN + 1]; /* the copy's SHA-256 */
+	size_t size;
+	char err[512];
+};
+
+struct jpeg_pool {
+	const char *outdir;
+	struct jpeg_job *jobs;
+	size_t n;
+	atomic_size_t next; /* the next job to take */
+};
+
+static void jpeg_job_init(struct jpeg_job *j, struct store *s, const char *outdir,
+			  const json_t *it, size_t item, const char *case_number)
 {
-	char now[32];
-	time_format_iso(time_now(), now);
-	sqlite3_stmt *st = store_prepare(
+	const char *t = json_string_value(json_object_get(it, "captured_at"));
+	const char *name = json_string_value(json_object_get(it, "original_name"));
+	double utc;
+	memset(j, 0, sizeof *j);
+	j->fd = -1;
+	j->item = item;
+	j->id = json_integer_value(json_object_get(it, "id"));
+	j->sha = json_string_value(json_object_get(it, "sha256"));
+	j->label = name ? name : "?";
+	j->blob = j->sha ? store_blob_path(s, j->sha) : NULL;
+	j->name = copy_name(it);
+	j->path = xasprintf("%s/%s", outdir, j->name);
+	if (export_item_located(it)) {
+		j->tags.has_pos = 1;
+		j->tags.lat = json_number_value(json_object_get(it, "lat"));
+		j->tags.lon = json_number_value(json_object_get(it, "lon"));
+		if (json_is_number(json_object_get(it, "alt"))) {
+			j->tags.has_alt = 1;
+			j->tags.alt = json_number_value(json_object_get(it, "alt"));
+		}
+	}
+	if (t && time_parse_iso(t, &utc) == 0) {
+		j->tags.has_time = 1;
+		j->tags.utc = utc;
+	}
+	j->tags.case_number = case_number;
+}
+
+/* Drops the temporary file of a job that did not get placed. */
+static void jpeg_job_drop_tmp(struct jpeg_job *j)
+{
+	if (j->fd >= 0)
+		close(j->fd);
+	j->fd = -1;
+	if (j->tmp)
+		unlink(j->tmp);
+	free(j->tmp);
+	j->tmp = NULL;
+}
+
+static void jpeg_job_free(struct jpeg_job *j)
+{
+	jpeg_job_drop_tmp(j);
+	free(j->blob);
+	free(j->name);
+	free(j->path);
+	free(j->abs);
+}
+
+/*
+ * What a worker keeps from one copy to the next, so that its buffers are
+ * allocated and faulted in once. The copy is assembled in `out`, aligned
+ * for O_DIRECT: the tagged head first, then the rest of the original read
+ * straight to where it belongs, so the 2 MB of image data are never
+ * copied in memory, only read and written.
+ */
+struct jpeg_mem {
+	uint8_t *head;     /* the original's first bytes (all of it, if need be) */
+	size_t head_cap;
+	uint8_t *out;      /* the copy; EXPORT_JPEG_ALIGN-aligned, within out_block */
+	void *out_block;
+	size_t out_cap;
+	struct buf tagged; /* the head with the tags set */
+	struct sha256 *h;
+};
+
+/* The first read of an original: enough for the segments before the image
+ * data of any camera seen so far (EXIF is at most 64 KiB). */
+#define EXPORT_JPEG_HEAD ((size_t)256 << 10)
+/* O_DIRECT wants buffer, offset and length aligned to the device's
+ * logical block; 4096 is a multiple of every such size in use. */
+#define EXPORT_JPEG_ALIGN ((size_t)4096)
+
+static void jpeg_mem_free(struct jpeg_mem *m)
+{
+	free(m->head);
+	free(m->out_block);
+	buf_free(&m->tagged);
+	sha256_free(m->h);
+}
+
+/* Grows a buffer to hold n bytes, in whole MiB so that photos of slightly
+ * different sizes share one allocation. */
+static size_t jpeg_round(size_t n)
+{
+	return (n | (((size_t)1 << 20) - 1)) + 1;
+}
+
+static void jpeg_reserve_head(struct jpeg_mem *m, size_t n)
+{
+	if (m->head && n <= m->head_cap)
+		return;
+	free(m->head);
+	m->head_cap = jpeg_round(n);
+	m->head = xmalloc(m->head_cap);
+}
+
+static void jpeg_reserve_out(struct jpeg_mem *m, size_t n)
+{
+	if (m->out_block && n <= m->out_cap)
+		return;
+	free(m->out_block);
+	m->out_cap = jpeg_round(n);
+	m->out_block = xmalloc(m->out_cap + EXPORT_JPEG_ALIGN);
+	m->out = (uint8_t *)(((uintptr_t)m->out_block + EXPORT_JPEG_ALIGN - 1) &
+			     ~(uintptr_t)(EXPORT_JPEG_ALIGN - 1));
+}
+
+/* Reads exactly n bytes at offset `at`; 0, or an error naming path. */
+static int jpeg_pread(int fd, const char *path, uint8_t *p, size_t n, size_t at, char *err,
+		      size_t errlen)
+{
+	size_t got = 0;
+	while (got < n) {
+		ssize_t r = pread(fd, p + got, n - got, (off_t)(at + got));
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return err_set(err, errlen, EV_EIO, "%s: read failed: %s", path,
+				       strerror(errno));
+		/* a blob that shrank would fail the hash check; say what happened */
+		if (r == 0)
+			return err_set(err, errlen, EV_ECORRUPT, "%s: shorter than its size while read",
+				       path);
+		got += (size_t)r;
+	}
+	return 0;
+}
+
+/*
+ * Reads the original and builds the copy in m->out (*len bytes), checking
+ * on the way that the bytes used are the ones recorded. The head (up to
+ * the start of the scan) is tagged on its own: jpeg_tag_copy copies every
+ * byte after the segment it replaces unchanged, so tagging the head and
+ * appending the rest gives the same bytes as tagging the whole file. When
+ * the head does not end within EXPORT_JPEG_HEAD, the whole file is the
+ * head and jpeg_tag_copy judges it as before.
+ */
+static int jpeg_build(struct jpeg_job *j, struct jpeg_mem *m, size_t *len)
+{
+	struct jpeg_info *ji = xmalloc(sizeof *ji);
+	char werr[200], hex[SHA256_HEX_LEN + 1];
+	uint8_t md[SHA256_LEN];
+	struct stat st;
+	size_t n, h, tail;
+	int rc = 0;
+	int fd = -1;
+	if (!j->sha || !j->blob) {
+		rc = err_set(j->err, sizeof j->err, EV_EINVAL, "item %lld has no SHA-256",
+			     (long long)j->id);
+		goto out;
+	}
+	fd = open(j->blob, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+	if (fd < 0) {
+		rc = err_set(j->err, sizeof j->err, errno == ENOENT ? EV_ENOENT : EV_EIO,
+			     "%s: cannot open: %s", j->blob, strerror(errno));
+		goto out;
+	}
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		rc = err_set(j->err, sizeof j->err, EV_EINVAL, "%s: not a regular file", j->blob);
+		goto out;
+	}
+	if ((uint64_t)st.st_size > EXPORT_JPEG_SRC_MAX) {
+		rc = err_set(j->err, sizeof j->err, EV_ELIMIT,
+			     "%s: file is %lld bytes, more than the %zu allowed", j->blob,
+			     (long long)st.st_size, EXPORT_JPEG_SRC_MAX);
+		goto out;
+	}
+	n = (size_t)st.st_size;
+	h = n < EXPORT_JPEG_HEAD ? n : EXPORT_JPEG_HEAD;
+	jpeg_reserve_head(m, h);
+	if ((rc = jpeg_pread(fd, j->blob, m->head, h, 0, j->err, sizeof j->err)))
+		goto out;
+	if (jpeg_walk(m->head, h, ji, werr, sizeof werr) == 0 && ji->reached_sos) {
+		const struct jpeg_segment *sos = &ji->seg[ji->nseg - 1];
+		h = sos->offset + sos->length;
+	} else if (h < n) {
+		h = n;
+		jpeg_reserve_head(m, h);
+		if ((rc = jpeg_pread(fd, j->blob, m->head, h, 0, j->err, sizeof j->err)))
+			goto out;
+	}
+	/* a head jpeg_tag_copy refuses is still hashed below: an original
+	 * that changed is named as such, not as a damaged JPEG */
+	int tag_rc = jpeg_tag_copy(m->head, h, &j->tags, &m->tagged, j->err, sizeof j->err);
+	size_t at = tag_rc ? 0 : m->tagged.len;
+	tail = n - h;
+	jpeg_reserve_out(m, at + tail);
+	memcpy(m->out, m->tagged.data, at);
+	if ((rc = jpeg_pread(fd, j->blob, m->out + at, tail, h, j->err, sizeof j->err)))
+		goto out;
+	/* the blob must still be what was recorded: never tag a damaged
+	 * original (nothing has been written yet) */
+	sha256_reset(m->h);
+	sha256_update(m->h, m->head, h);
+	sha256_update(m->h, m->out + at, tail);
+	sha256_final(m->h, md);
+	hex_encode(md, sizeof md, hex);
+	if (strcmp(hex, j->sha) != 0) {
+		rc = err_set(j->err, sizeof j->err, EV_ECORRUPT,
+			     "item %lld: the original no longer matches its SHA-256 (run 'evcap "
+			     "verify'); no working copy made",
+			     (long long)j->id);
+		goto out;
+	}
+	if ((rc = tag_rc))
+		goto out;
+	*len = at + tail;
+out:
+	if (fd >= 0)
+		close(fd);
+	free(ji);
+	return rc;
+}
+
+/*
+ * Writes n bytes of p (EXPORT_JPEG_ALIGN-aligned) to fd: the aligned part
+ * with O_DIRECT, which spares the page cache's copy and its writeback
+ * work (a third of the CPU time the copies took), the rest buffered. A
+ * filesystem that refuses O_DIRECT gets it all buffered. The caller's
+ * fsync is what makes it durable either way.
+ */
+static int jpeg_write_fd(int fd, const uint8_t *p, size_t n)
+{
+	size_t done = 0, direct = n / EXPORT_JPEG_ALIGN * EXPORT_JPEG_ALIGN;
+	int fl = fcntl(fd, F_GETFL);
+	if (direct && fl >= 0 && fcntl(fd, F_SETFL, fl | O_DIRECT) == 0) {
+		while (done < direct) {
+			ssize_t w = write(fd, p + done, direct - done);
+			if (w < 0 && errno == EINTR)
+				continue;
+			if (w <= 0)
+				break; /* finished buffered below; a real error recurs there */
+			done += (size_t)w;
+		}
+		if (fcntl(fd, F_SETFL, fl) < 0)
+			return -1;
+	}
+	return fs_write_all(fd, p + done, n - done);
+}
+
+/* Writes a copy to a new temporary file beside its name (as
+ * fs_write_atomic does); the fsync and the rename are the calling
+ * thread's (see above). */
+static int jpeg_write_tmp(const char *outdir, struct jpeg_job *j, const uint8_t *data, size_t n)
+{
+	int rc = 0;
+	j->tmp = xasprintf("%s/.tmp-%s-XXXXXX", outdir, j->name);
+	j->fd = mkostemp(j->tmp, O_CLOEXEC);
+	if (j->fd < 0) {
+		rc = err_set(j->err, sizeof j->err, EV_EIO, "%s: cannot create a temporary file: %s",
+			     j->path, strerror(errno));
+		free(j->tmp);
+		j->tmp = NULL;
+		goto out;
+	}
+	if (jpeg_write_fd(j->fd, data, n) < 0 || fchmod(j->fd, 0644) < 0) {
+		rc = err_set(j->err, sizeof j->err, EV_EIO, "%s: write failed: %s", j->path,
+			     strerror(errno));
+		jpeg_job_drop_tmp(j);
+		goto out;
+	}
+out:
+	return rc;
+}
+
+/* One working copy: read and check the original, tag it, write it. */
+static void jpeg_make(const char *outdir, struct jpeg_job *j, struct jpeg_mem *m)
+{
+	size_t n = 0;
+	int rc;
+	if ((rc = jpeg_build(j, m, &n)))
+		goto out;
+	/* hashed from memory: the bytes written are these */
+	sha256_reset(m->h);
+	sha256_update(m->h, m->out, n);
+	uint8_t md[SHA256_LEN];
+	sha256_final(m->h, md);
+	hex_encode(md, sizeof md, j->hex);
+	j->size = n;
+	rc = jpeg_write_tmp(outdir, j, m->out, n);
+out:
+	j->rc = rc;
+}
+
+static void *jpeg_worker(void *arg)
+{
+	struct jpeg_pool *pl = arg;
+	struct jpeg_mem m = {0};
+	size_t i;
+	buf_init(&m.tagged, EXPORT_JPEG_SRC_MAX);
+	m.h = sha256_new();
+	while ((i = atomic_fetch_add(&pl->next, 1)) < pl->n)
+		jpeg_make(pl->outdir, &pl->jobs[i], &m);
+	jpeg_mem_free(&m);
+	return NULL;
+}
+
+/* Runs every job; a thread that cannot be started only means fewer. */
+static void jpeg_run(struct jpeg_pool *pl)
+{
+	pthread_t th[EXPORT_JPEG_THREADS];
+	size_t want = pl->n < EXPORT_JPEG_THREADS ? pl->n : EXPORT_JPEG_THREADS, nth = 0;
+	for (size_t k = 1; k < want; k++)
+		if (pthread_create(&th[nth], NULL, jpeg_worker, pl) == 0)
+			nth++;
+	jpeg_worker(pl);
+	for (size_t k = 0; k < nth; k++)
+		pthread_join(th[k], NULL);
+}
+
+/* Makes a batch of written copies durable and puts them in place: every
+ * fsync first, then every rename, so that no create or rename in the
+ * directory waits on a directory write started by an fsync. */
+static void jpeg_place(struct jpeg_job *jobs, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		struct jpeg_job *j = &jobs[i];
+		if (j->rc)
+			continue;
+		int r = fsync(j->fd);
+		int c = close(j->fd);
+		j->fd = -1;
+		if (r < 0 || c < 0) {
+			j->rc = err_set(j->err, sizeof j->err, EV_EIO, "%s: write failed: %s", j->path,
+					strerror(errno));
+			jpeg_job_drop_tmp(j);
+		}
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct jpeg_job *j = &jobs[i];
+		if (j->rc)
+			continue;
+		if (rename(j->tmp, j->path) < 0) {
+			j->rc = err_set(j->err, sizeof j->err, EV_EIO, "%s: cannot place file: %s",
+					j->path, strerror(errno));
+			jpeg_job_drop_tmp(j);
+			continue;
+		}
+		free(j->tmp);
+		j->tmp = NULL;
+	}
+}
+
+/* Removes every placed copy and marks it failed with why: a working copy
+ * never exists without its custody event. The directory is synced so that
+ * a removed copy cannot come back after a power cut (best effort: the
+ * copies are already reported as failed). */
+static void jpeg_unplace(const char *outdir, struct jpeg_job *jobs, size_t n, const char *why)
+{
+	char err[512];
+	for (size_t i = 0; i < n; i++) {
+		if (jobs[i].rc)
+			continue;
+		unlink(jobs[i].path);
+		jobs[i].rc = err_set(jobs[i].err, sizeof jobs[i].err, EV_EIO,
+				     "%s; the copy was removed", why);
+	}
+	if (fs_fsync_dir(outdir, err, sizeof err))
+		fprintf(stderr, "evcap export: %s\n", err);
+}
+
+/*
+ * Records every placed copy in one transaction: its derivatives row
+ * (unless the same copy at the same path is there) and its custody event.
+ * All or nothing: on failure the caller removes the copies.
+ */
+static int jpeg_record(struct cli *cli, struct store *s, const char *case_number,
+		       struct jpeg_job *jobs, size_t n, char *err, size_t errlen)
+{
+	sqlite3_stmt *ins = NULL;
+	int rc, open_tx = 0;
+	if ((rc = store_begin(s, err, errlen)))
+		goto out;
+	open_tx = 1;
+	ins = store_prepare(
 		s,
 		"INSERT INTO derivatives(item_id, sha256, kind, path, created_at)"
 		" SELECT ?1, ?2, 'tagged-jpeg', ?3, ?4 WHERE NOT EXISTS (SELECT 1 FROM derivatives"
 		" WHERE item_id = ?1 AND sha256 = ?2 AND path = ?3)",
 		err, errlen);
-	if (!st)
-		return EV_EDB;
-	sqlite3_bind_int64(st, 1, item_id);
-	sqlite3_bind_text(st, 2, sha, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, path, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 4, now, -1, SQLITE_STATIC);
-	int r = sqlite3_step(st);
-	sqlite3_finalize(st);
-	if (r != SQLITE_DONE)
-		return err_set(err, errlen, EV_EDB, "cannot record the working copy: %s",
-			       sqlite3_errmsg(store_db(s)));
-	return 0;
-}
-
-/* One working copy: read the original, tag it, place it, record it. */
-static int jpeg_one(struct cli *cli, struct store *s, const struct export_ctx *ctx,
-		    const char *outdir, const json_t *it, json_t *done, char *err, size_t errlen)
-{
-	const char *sha = json_string_value(json_object_get(it, "sha256"));
-	const char *case_number = json_string_value(json_object_get(ctx->case_row, "number"));
-	int64_t id = json_integer_value(json_object_get(it, "id"));
-	char *blob = store_blob_path(s, sha), *name = copy_name(it), *path = NULL, *abs = NULL;
-	struct buf src, dst;
-	char hex[SHA256_HEX_LEN + 1];
-	int rc;
-	buf_init(&src, EXPORT_JPEG_SRC_MAX);
-	buf_init(&dst, EXPORT_JPEG_SRC_MAX);
-	if ((rc = fs_read_file(blob, EXPORT_JPEG_SRC_MAX, &src, err, errlen)))
-		goto out;
-	/* the blob must still be what was recorded: never tag a damaged original */
-	sha256_hex(src.data, src.len, hex);
-	if (strcmp(hex, sha) != 0) {
-		rc = err_set(err, errlen, EV_ECORRUPT,
-			     "item %lld: the original no longer matches its SHA-256 (run 'evcap "
-			     "verify'); no working copy made",
-			     (long long)id);
+	if (!ins) {
+		rc = EV_EDB;
 		goto out;
 	}
-	struct jpeg_tags tags = {0};
-	double utc;
-	const char *t = json_string_value(json_object_get(it, "captured_at"));
-	if (export_item_located(it)) {
-		tags.has_pos = 1;
-		tags.lat = json_number_value(json_object_get(it, "lat"));
-		tags.lon = json_number_value(json_object_get(it, "lon"));
-		if (json_is_number(json_object_get(it, "alt"))) {
-			tags.has_alt = 1;
-			tags.alt = json_number_value(json_object_get(it, "alt"));
+	for (size_t i = 0; i < n; i++) {
+		struct jpeg_job *j = &jobs[i];
+		char now[32];
+		if (j->rc)
+			continue;
+		double at = time_now();
+		time_format_iso(at, now);
+		sqlite3_reset(ins);
+		sqlite3_bind_int64(ins, 1, j->id);
+		sqlite3_bind_text(ins, 2, j->hex, -1, SQLITE_STATIC);
+		sqlite3_bind_text(ins, 3, j->abs, -1, SQLITE_STATIC);
+		sqlite3_bind_text(ins, 4, now, -1, SQLITE_TRANSIENT);
+		if (sqlite3_step(ins) != SQLITE_DONE) {
+			rc = err_set(err, errlen, EV_EDB, "cannot record the working copy: %s",
+				     sqlite3_errmsg(store_db(s)));
+			goto out;
 		}
-	}
-	if (t && time_parse_iso(t, &utc) == 0) {
-		tags.has_time = 1;
-		tags.utc = utc;
-	}
-	tags.case_number = case_number;
-	if ((rc = jpeg_tag_copy((const uint8_t *)src.data, src.len, &tags, &dst, err, errlen)))
-		goto out;
-	path = xasprintf("%s/%s", outdir, name);
-	if ((rc = fs_write_atomic(path, dst.data, dst.len, 0644, 0, err, errlen)))
-		goto out;
-	sha256_hex(dst.data, dst.len, hex);
-	abs = realpath(path, NULL);
-	json_t *d = json_pack("{s:s, s:s, s:s, s:s, s:I}", "format", "jpeg", "out", name,
-			      "original_sha256", sha, "sha256", hex, "size", (json_int_t)dst.len);
-	if ((rc = store_begin(s, err, errlen)) == 0) {
-		if ((rc = add_derivative(s, id, hex, abs ? abs : path, err, errlen)) == 0 &&
-		    (rc = custody_append(s, time_now(), cli->actor, "export", case_number, sha, d, NULL,
-					 err, errlen)) == 0)
-			rc = store_commit(s, err, errlen);
+		json_t *d = json_pack("{s:s, s:s, s:s, s:s, s:I}", "format", "jpeg", "out", j->name,
+				      "original_sha256", j->sha, "sha256", j->hex, "size",
+				      (json_int_t)j->size);
+		rc = custody_append(s, at, cli->actor, "export", case_number, j->sha, d, NULL, err,
+				    errlen);
+		json_decref(d);
 		if (rc)
-			store_rollback(s);
+			goto out;
 	}
-	json_decref(d);
-	if (rc) {
-		unlink(path);
-		goto out;
-	}
-	json_array_append_new(done, json_pack("{s:I, s:s, s:s, s:s}", "item", (json_int_t)id,
-					      "original_sha256", sha, "sha256", hex, "path",
-					      abs ? abs : path));
+	sqlite3_finalize(ins);
+	ins = NULL;
+	if ((rc = store_commit(s, err, errlen)) == 0)
+		open_tx = 0;
 out:
-	buf_free(&src);
-	buf_free(&dst);
-	free(blob);
-	free(name);
-	free(path);
-	free(abs);
+	sqlite3_finalize(ins);
+	if (open_tx)
+		store_rollback(s);
 	return rc;
 }
 
+static int jpeg_is_photo(const json_t *it)
+{
+	const char *kind = json_string_value(json_object_get(it, "kind"));
+	const char *fmt = json_string_value(json_object_get(it, "format"));
+	return kind && strcmp(kind, "photo") == 0 && fmt && strcmp(fmt, "jpeg") == 0;
+}
+
+static json_t *jpeg_skip(const json_t *it, const char *reason)
+{
+	const char *name = json_string_value(json_object_get(it, "original_name"));
+	return json_pack("{s:I, s:s, s:s}", "item", json_integer_value(json_object_get(it, "id")),
+			 "name", name ? name : "", "reason", reason);
+}
+
+/*
+ * Every copy is written (to a temporary file, fsynced, renamed), then the
+ * directory is fsynced once, then all copies are recorded in one
+ * transaction. A copy that fails is named and not recorded; one that is
+ * not recorded is removed.
+ */
 static int export_jpeg(struct cli *cli, struct store *s, const struct export_ctx *ctx,
 		       const char *outdir)
 {
-	char err[512];
-	int failed = 0;
-	json_t *done = json_array(), *skipped = json_array();
+	char err[512], why[600];
+	int rc = EXIT_PROBLEM;
+	size_t nj = 0, placed = 0, failed = 0, i, k;
+	json_t *done = json_array(), *skipped = json_array(), *it;
+	struct jpeg_job *jobs = NULL;
+	char *absdir = NULL;
+	const char *case_number = json_string_value(json_object_get(ctx->case_row, "number"));
 	struct stat st;
 	if (fs_mkdir_p(outdir, 0755, err, sizeof err)) {
 		fprintf(stderr, "evcap export: %s\n", err);
-		json_decref(done);
-		json_decref(skipped);
-		return EXIT_PROBLEM;
+		goto out;
 	}
 	if (stat(outdir, &st) < 0 || !S_ISDIR(st.st_mode)) {
 		fprintf(stderr, "evcap export: %s is not a directory\n", outdir);
-		json_decref(done);
-		json_decref(skipped);
-		return EXIT_USAGE;
+		rc = EXIT_USAGE;
+		goto out;
 	}
-	size_t i;
-	json_t *it;
+	jobs = xcalloc(json_array_size(ctx->items) + 1, sizeof *jobs);
 	json_array_foreach(ctx->items, i, it) {
-		const char *kind = json_string_value(json_object_get(it, "kind"));
-		const char *fmt = json_string_value(json_object_get(it, "format"));
-		const char *name = json_string_value(json_object_get(it, "original_name"));
-		if (!kind || strcmp(kind, "photo") || !fmt || strcmp(fmt, "jpeg")) {
-			json_array_append_new(skipped, json_pack("{s:I, s:s, s:s}", "item",
-				json_integer_value(json_object_get(it, "id")), "name", name ? name : "",
-				"reason", "not a JPEG photo"));
+		if (jpeg_is_photo(it))
+			jpeg_job_init(&jobs[nj++], s, outdir, it, i, case_number);
+	}
+	for (k = 0; k < nj; k += EXPORT_JPEG_BATCH) {
+		size_t m = nj - k < EXPORT_JPEG_BATCH ? nj - k : EXPORT_JPEG_BATCH;
+		struct jpeg_pool pl = {.outdir = outdir, .jobs = jobs + k, .n = m};
+		atomic_init(&pl.next, 0);
+		jpeg_run(&pl);
+		jpeg_place(jobs + k, m);
+	}
+	for (k = 0; k < nj; k++)
+		placed += jobs[k].rc == 0;
+	/* one fsync of the directory makes every rename above durable */
+	if (placed && fs_fsync_dir(outdir, err, sizeof err)) {
+		jpeg_unplace(outdir, jobs, nj, err);
+		placed = 0;
+	}
+	absdir = realpath(outdir, NULL);
+	for (k = 0; k < nj; k++)
+		jobs[k].abs = xasprintf("%s/%s", absdir ? absdir : outdir, jobs[k].name);
+	if (placed && jpeg_record(cli, s, case_number, jobs, nj, err, sizeof err)) {
+		snprintf(why, sizeof why, "not recorded in the custody log: %s", err);
+		jpeg_unplace(outdir, jobs, nj, why);
+	}
+	/* the report, in the order of the items */
+	k = 0;
+	json_array_foreach(ctx->items, i, it) {
+		if (k >= nj || jobs[k].item != i) {
+			json_array_append_new(skipped, jpeg_skip(it, "not a JPEG photo"));
 			continue;
 		}
-		if (jpeg_one(cli, s, ctx, outdir, it, done, err, sizeof err)) {
-			fprintf(stderr, "evcap export: %s: %s\n", name ? name : "?", err);
-			json_array_append_new(skipped, json_pack("{s:I, s:s, s:s}", "item",
-				json_integer_value(json_object_get(it, "id")), "name", name ? name : "",
-				"reason", err));
+		struct jpeg_job *j = &jobs[k++];
+		if (j->rc == 0) {
+			json_array_append_new(done, json_pack("{s:I, s:s, s:s, s:s}", "item",
+							      (json_int_t)j->id, "original_sha256",
+							      j->sha, "sha256", j->hex, "path", j->abs));
+		} else {
+			fprintf(stderr, "evcap export: %s: %s\n", j->label, j->err);
+			json_array_append_new(skipped, jpeg_skip(it, j->err));
 			failed++;
 		}
 	}
@@ -371,6 +792,7 @@ static int export_jpeg(struct cli *cli, struct store *s, const struct export_ctx
 		cli_print_json(json_pack("{s:s, s:O, s:s, s:o, s:o}", "format", "jpeg", "case",
 					 json_object_get(ctx->case_row, "number"), "out", outdir,
 					 "copies", done, "skipped", skipped));
+		done = skipped = NULL;
 	} else {
 		printf("wrote %zu working cop%s into %s", json_array_size(done),
 		       json_array_size(done) == 1 ? "y" : "ies", outdir);
@@ -378,10 +800,65 @@ static int export_jpeg(struct cli *cli, struct store *s, const struct export_ctx
 			printf("; %zu item%s without one (not JPEG photos or failed)",
 			       json_array_size(skipped), json_array_size(skipped) == 1 ? "" : "s");
 		printf("\n");
-		json_decref(done);
-		json_decref(skipped);
 	}
-	return failed ? EXIT_PROBLEM : EXIT_OK;
+	rc = failed ? EXIT_PROBLEM : EXIT_OK;
+out:
+	for (k = 0; k < nj; k++)
+		jpeg_job_free(&jobs[k]);
+	free(jobs);
+	free(absdir);
+	json_decref(done);
+	json_decref(skipped);
+	return rc;
+}
+
+/*
+ * The working copies need the case number and the items, nothing else:
+ * export_ctx_load would also read the whole track (86,400 fixes for a
+ * day at 1 Hz, a tenth of the time the copies take), the readings, the
+ * sites and the notes, which only the other formats show.
+ */
+static int jpeg_ctx_load(struct store *s, const struct export_filter *f, struct export_ctx **out,
+			 char *err, size_t errlen)
+{
+	struct export_ctx *c = export_ctx_new();
+	struct item_filter itf = {f->case_id, f->site_id, f->from_iso, f->to_iso};
+	int rc = 0;
+	*out = NULL;
+	sqlite3_stmt *st = store_prepare(s, "SELECT number FROM cases WHERE id = ?", err, errlen);
+	if (!st) {
+		rc = EV_EDB;
+		goto out;
+	}
+	sqlite3_bind_int64(st, 1, f->case_id);
+	if (sqlite3_step(st) != SQLITE_ROW || sqlite3_column_type(st, 0) != SQLITE_TEXT) {
+		rc = err_set(err, errlen, EV_ENOENT, "no case with id %lld in this store",
+			     (long long)f->case_id);
+		goto out;
+	}
+	json_object_set_new(c->case_row, "number",
+			    json_string((const char *)sqlite3_column_text(st, 0)));
+	json_decref(c->items);
+	c->items = items_list(s, &itf, err, errlen);
+	if (!c->items) {
+		c->items = json_array();
+		rc = EV_EDB;
+		goto out;
+	}
+	if (json_array_size(c->items) > EXPORT_MAX_ITEMS) {
+		rc = err_set(err, errlen, EV_ELIMIT,
+			     "case %s has %zu items, more than the %d one export holds; narrow it "
+			     "with --site, --from or --to",
+			     json_string_value(json_object_get(c->case_row, "number")),
+			     json_array_size(c->items), EXPORT_MAX_ITEMS);
+		goto out;
+	}
+	*out = c;
+	c = NULL;
+out:
+	sqlite3_finalize(st);
+	export_ctx_free(c);
+	return rc;
 }
 
 static int export_file(struct cli *cli, struct store *s, struct export_ctx *ctx,
@@ -505,7 +982,8 @@ int cmd_export(struct cli *cli, int argc, char **argv)
 	o.gcj02 = a.gcj02;
 	o.now = time_now();
 	o.actor = cli->actor;
-	if (export_ctx_load(s, &f, &o, &ctx, err, sizeof err)) {
+	if (a.fmt == F_JPEG ? jpeg_ctx_load(s, &f, &ctx, err, sizeof err)
+			    : export_ctx_load(s, &f, &o, &ctx, err, sizeof err)) {
 		fprintf(stderr, "evcap export: %s\n", err);
 		rc = EXIT_PROBLEM;
 		goto out;

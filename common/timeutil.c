@@ -129,6 +129,22 @@ void time_format_offset(int seconds, char out[8])
 	snprintf(out, 8, "%c%02d:%02d", sign, (a / 3600) % 100, a % 3600 / 60);
 }
 
+/* Writes v as exactly `width` decimal digits; v must fit. */
+static char *put_digits(char *p, unsigned v, int width)
+{
+	for (int i = width - 1; i >= 0; i--) {
+		p[i] = (char)('0' + v % 10);
+		v /= 10;
+	}
+	return p + width;
+}
+
+/*
+ * Written by hand rather than with snprintf: a track import formats one
+ * of these per fix (86,400 for a day at 1 Hz), and snprintf's format
+ * parsing was most of the time spent on them. Years outside 0-9999, which
+ * no fix has, go the slow way so the text stays what "%04d" makes.
+ */
 void time_format_iso(double t, char out[32])
 {
 	double whole = floor(t);
@@ -139,16 +155,37 @@ void time_format_iso(double t, char out[32])
 	}
 	int y, mo, d, h, mi, s;
 	time_to_civil((int64_t)whole, &y, &mo, &d, &h, &mi, &s);
-	char tmp[96]; /* roomy enough that the compiler sees no truncation */
-	if (ms)
-		snprintf(tmp, sizeof tmp, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", y, mo, d, h, mi, s, ms);
-	else
-		snprintf(tmp, sizeof tmp, "%04d-%02d-%02dT%02d:%02d:%02dZ", y, mo, d, h, mi, s);
-	size_t l = strlen(tmp);
-	if (l > 31)
-		l = 31;
-	memcpy(out, tmp, l);
-	out[l] = '\0';
+	if (y >= 0 && y <= 9999) {
+		char *p = put_digits(out, (unsigned)y, 4);
+		*p++ = '-';
+		p = put_digits(p, (unsigned)mo, 2);
+		*p++ = '-';
+		p = put_digits(p, (unsigned)d, 2);
+		*p++ = 'T';
+		p = put_digits(p, (unsigned)h, 2);
+		*p++ = ':';
+		p = put_digits(p, (unsigned)mi, 2);
+		*p++ = ':';
+		p = put_digits(p, (unsigned)s, 2);
+		if (ms) {
+			*p++ = '.';
+			p = put_digits(p, (unsigned)ms, 3);
+		}
+		*p++ = 'Z';
+		*p = '\0';
+	} else {
+		char tmp[96]; /* roomy enough that the compiler sees no truncation */
+		if (ms)
+			snprintf(tmp, sizeof tmp, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", y, mo, d, h,
+				 mi, s, ms);
+		else
+			snprintf(tmp, sizeof tmp, "%04d-%02d-%02dT%02d:%02d:%02dZ", y, mo, d, h, mi, s);
+		size_t l = strlen(tmp);
+		if (l > 31)
+			l = 31;
+		memcpy(out, tmp, l);
+		out[l] = '\0';
+	}
 }
 
 int time_parse_iso(const char *s, double *t)
