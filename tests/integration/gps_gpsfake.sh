@@ -27,9 +27,13 @@ PAD=$(nmea_line "GPGSV,1,1,00")
 
 # padded SRC DST: comments first, then 3 s of empty sky views so that the
 # client is connected before the first fix, then the sentences
+# 30 sentences (3 s) give a logger time to connect before the real ones
+# come; under make check-valgrind every evcap start is far slower
+PAD_LINES=30
+[ -n "${EVCAP_VALGRIND:-}" ] && PAD_LINES=150
 padded() {
 	grep '^#' "$1" >"$2"
-	for _ in $(seq 30); do echo "$PAD"; done >>"$2"
+	for _ in $(seq "$PAD_LINES"); do echo "$PAD"; done >>"$2"
 	grep -v '^#' "$1" >>"$2"
 }
 
