@@ -48,6 +48,10 @@ int cli_usage_error(struct cli *cli, const char *fmt, ...) PRINTF_LIKE(2, 3);
  * required=0 returns 0 silently when no case is given or in use. */
 int64_t cli_case(struct cli *cli, const char *name, int required);
 
+/* The id of the case's site called name, or -1 after printing a clear
+ * usage error when the case has no such site. */
+int64_t cli_site(struct cli *cli, int64_t case_id, const char *name);
+
 /* Prints the running command's usage and summary, then details. */
 void cli_print_help(struct cli *cli, const char *details);
 

@@ -152,23 +152,6 @@ static int parse_args(struct cli *cli, int argc, char **argv, struct export_args
 	return 0;
 }
 
-static int64_t find_site(struct cli *cli, struct store *s, int64_t case_id, const char *name)
-{
-	sqlite3_stmt *st =
-		store_prepare(s, "SELECT id FROM sites WHERE case_id = ? AND name = ?", NULL, 0);
-	if (!st)
-		return -1;
-	sqlite3_bind_int64(st, 1, case_id);
-	sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
-	int64_t id = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
-	sqlite3_finalize(st);
-	if (id <= 0) {
-		cli_usage_error(cli, "the case has no site '%s' ('evcap site list' shows them)", name);
-		return -1;
-	}
-	return id;
-}
-
 /* 1 if dir (resolved) is the store directory or lies under it. */
 static int under_store(struct store *s, const char *dir)
 {
@@ -968,7 +951,7 @@ int cmd_export(struct cli *cli, int argc, char **argv)
 	if ((f.case_id = cli_case(cli, a.case_name, 1)) <= 0)
 		goto out;
 	a.case_id = f.case_id;
-	if (a.site && (f.site_id = find_site(cli, s, f.case_id, a.site)) <= 0)
+	if (a.site && (f.site_id = cli_site(cli, f.case_id, a.site)) <= 0)
 		goto out;
 	if (inside_store(s, a.out)) {
 		rc = cli_usage_error(cli, "%s is inside the evidence store; write exports elsewhere",

@@ -39,23 +39,6 @@ static const char ingest_help[] =
 	"  --medium-label LABEL  the card's label\n"
 	"  --no-geotag           do not place new items from the GPS track\n";
 
-/* Looks up a site of the case by name; 0 none, -1 error printed. */
-static int64_t site_id(struct cli *cli, struct store *s, int64_t case_id, const char *name)
-{
-	sqlite3_stmt *st =
-		store_prepare(s, "SELECT id FROM sites WHERE case_id = ? AND name = ?", NULL, 0);
-	if (!st)
-		return -1;
-	sqlite3_bind_int64(st, 1, case_id);
-	sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
-	int64_t id = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
-	sqlite3_finalize(st);
-	if (id <= 0) {
-		cli_usage_error(cli, "the case has no site '%s' ('evcap site add' makes one)", name);
-		return -1;
-	}
-	return id;
-}
 
 /* The case's own declared offset and operators (text columns, malloc'd). */
 static void case_defaults(struct store *s, int64_t case_id, char **offset, char **operators,
@@ -178,7 +161,7 @@ int cmd_ingest(struct cli *cli, int argc, char **argv)
 	    time_parse_offset(cli->cfg->time_offset, &o.declared_offset_s) == 0)
 		o.has_declared_offset = 1;
 	if (site && case_id > 0) {
-		o.site_id = site_id(cli, s, case_id, site);
+		o.site_id = cli_site(cli, case_id, site);
 		if (o.site_id < 0) {
 			free(case_number);
 			goto out;

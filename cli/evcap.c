@@ -156,6 +156,25 @@ int64_t cli_case(struct cli *cli, const char *name, int required)
 	return id > 0 ? id : -1;
 }
 
+int64_t cli_site(struct cli *cli, int64_t case_id, const char *name)
+{
+	sqlite3_stmt *st = store_prepare(cli_store(cli, 0),
+					 "SELECT id FROM sites WHERE case_id = ? AND name = ?", NULL, 0);
+	if (!st)
+		return -1;
+	sqlite3_bind_int64(st, 1, case_id);
+	sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
+	int64_t id = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+	sqlite3_finalize(st);
+	if (id <= 0) {
+		cli_usage_error(cli, "the case has no site '%s' ('evcap site list' shows them; "
+				     "'evcap site add' makes one)",
+				name);
+		return -1;
+	}
+	return id;
+}
+
 void cli_print_json(void *json)
 {
 	json_t *j = json;
