@@ -43,6 +43,7 @@ if command -v gpsfake >/dev/null 2>&1; then
 	sleep 0.5
 	kill -TERM "$log_pid" 2>/dev/null || true
 	wait "$log_pid" || true
+	echo "fixes logged live from gpsd: $(field track ls --json --source "gpsd:127.0.0.1:$port" | jq length)"
 else
 	echo "(gpsfake is not installed: importing the same log as a file instead)"
 fi
