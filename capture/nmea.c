@@ -308,6 +308,25 @@ static int nmea_time_field(struct nmea_state *st, const struct nmea_field *f, si
 	return r;
 }
 
+/* The epoch at tod, marked trusted or not; a date counts only with a
+ * valid fix, since a receiver without one reports its own clock's date. */
+static struct nmea_epoch *nmea_mark(struct nmea_state *st, double tod, size_t line, int valid,
+				    int dated, int64_t day, int pos, double lat, double lon)
+{
+	struct nmea_epoch *ep = nmea_epoch_at(st, tod, line);
+	if (valid)
+		ep->trusted = 1;
+	else
+		ep->untrusted = 1;
+	if (valid && dated == 0) {
+		ep->has_date = 1;
+		ep->day_t = day;
+	}
+	if (pos == 0)
+		nmea_set_pos(ep, lat, lon);
+	return ep;
+}
+
 static void nmea_rmc(struct nmea_state *st, const struct nmea_field *f, size_t nf, size_t line)
 {
 	double tod, lat = 0, lon = 0;
@@ -331,19 +350,7 @@ static void nmea_rmc(struct nmea_state *st, const struct nmea_field *f, size_t n
 	int valid = f[2].n == 1 && f[2].p[0] == 'A';
 	if (nf > 12 && nmea_mode_untrusted(&f[12]))
 		valid = 0;
-	struct nmea_epoch *ep = nmea_epoch_at(st, tod, line);
-	if (valid)
-		ep->trusted = 1;
-	else
-		ep->untrusted = 1;
-	/* A receiver without a fix reports its own clock's date: trust the
-	 * date only with a valid fix. */
-	if (valid && dated == 0) {
-		ep->has_date = 1;
-		ep->day_t = day;
-	}
-	if (pos == 0)
-		nmea_set_pos(ep, lat, lon);
+	nmea_mark(st, tod, line, valid, dated, day, pos, lat, lon);
 }
 
 /* GGA and GNS share their layout from the time to the altitude. */
@@ -483,17 +490,7 @@ static void nmea_pmgntrk(struct nmea_state *st, const struct nmea_field *f, size
 		return;
 	}
 	int valid = f[8].n == 1 && f[8].p[0] == 'A';
-	struct nmea_epoch *ep = nmea_epoch_at(st, tod, line);
-	if (valid)
-		ep->trusted = 1;
-	else
-		ep->untrusted = 1;
-	if (valid && dated == 0) {
-		ep->has_date = 1;
-		ep->day_t = day;
-	}
-	if (pos == 0)
-		nmea_set_pos(ep, lat, lon);
+	struct nmea_epoch *ep = nmea_mark(st, tod, line, valid, dated, day, pos, lat, lon);
 	if (f[5].n && nmea_num(&f[5], &alt) == 0 && fabs(alt) < 1e6 && f[6].n == 1 &&
 	    (f[6].p[0] == 'M' || f[6].p[0] == 'F') && !ep->has_alt) {
 		ep->has_alt = 1;
