@@ -795,55 +795,6 @@ out:
 	return rc;
 }
 
-/*
- * The working copies need the case number and the items, nothing else:
- * export_ctx_load would also read the whole track (86,400 fixes for a
- * day at 1 Hz, a tenth of the time the copies take), the readings, the
- * sites and the notes, which only the other formats show.
- */
-static int jpeg_ctx_load(struct store *s, const struct export_filter *f, struct export_ctx **out,
-			 char *err, size_t errlen)
-{
-	struct export_ctx *c = export_ctx_new();
-	struct item_filter itf = {f->case_id, f->site_id, f->from_iso, f->to_iso};
-	int rc = 0;
-	*out = NULL;
-	sqlite3_stmt *st = store_prepare(s, "SELECT number FROM cases WHERE id = ?", err, errlen);
-	if (!st) {
-		rc = EV_EDB;
-		goto out;
-	}
-	sqlite3_bind_int64(st, 1, f->case_id);
-	if (sqlite3_step(st) != SQLITE_ROW || sqlite3_column_type(st, 0) != SQLITE_TEXT) {
-		rc = err_set(err, errlen, EV_ENOENT, "no case with id %lld in this store",
-			     (long long)f->case_id);
-		goto out;
-	}
-	json_object_set_new(c->case_row, "number",
-			    json_string((const char *)sqlite3_column_text(st, 0)));
-	json_decref(c->items);
-	c->items = items_list(s, &itf, err, errlen);
-	if (!c->items) {
-		c->items = json_array();
-		rc = EV_EDB;
-		goto out;
-	}
-	if (json_array_size(c->items) > EXPORT_MAX_ITEMS) {
-		rc = err_set(err, errlen, EV_ELIMIT,
-			     "case %s has %zu items, more than the %d one export holds; narrow it "
-			     "with --site, --from or --to",
-			     json_string_value(json_object_get(c->case_row, "number")),
-			     json_array_size(c->items), EXPORT_MAX_ITEMS);
-		goto out;
-	}
-	*out = c;
-	c = NULL;
-out:
-	sqlite3_finalize(st);
-	export_ctx_free(c);
-	return rc;
-}
-
 static int export_file(struct cli *cli, struct store *s, struct export_ctx *ctx,
 		       const struct export_args *a)
 {
@@ -965,8 +916,8 @@ int cmd_export(struct cli *cli, int argc, char **argv)
 	o.gcj02 = a.gcj02;
 	o.now = time_now();
 	o.actor = cli->actor;
-	if (a.fmt == F_JPEG ? jpeg_ctx_load(s, &f, &ctx, err, sizeof err)
-			    : export_ctx_load(s, &f, &o, &ctx, err, sizeof err)) {
+	o.items_only = a.fmt == F_JPEG;
+	if (export_ctx_load(s, &f, &o, &ctx, err, sizeof err)) {
 		fprintf(stderr, "evcap export: %s\n", err);
 		rc = EXIT_PROBLEM;
 		goto out;

@@ -358,6 +358,8 @@ int export_ctx_load(struct store *s, const struct export_filter *f, const struct
 			     json_array_size(c->items), EXPORT_MAX_ITEMS);
 		goto out;
 	}
+	if (o->items_only)
+		goto done;
 	if ((rc = load_notes(s, f->case_id, c->items, err, errlen)))
 		goto out;
 	find_span(c);
@@ -378,6 +380,7 @@ int export_ctx_load(struct store *s, const struct export_filter *f, const struct
 		goto out;
 	}
 	load_key(s, c);
+done:
 	*out = c;
 	c = NULL;
 out:

@@ -38,6 +38,9 @@ struct export_opts {
 	int gcj02;         /* add labelled GCJ-02 columns (html, csv) */
 	double now;        /* when the export is made, UTC seconds */
 	const char *actor; /* who makes it (for the report's footer) */
+	int items_only;    /* load the case and its items, nothing else: the
+			    * working copies need no track, readings, sites
+			    * or notes (a day's track alone is 86,400 fixes) */
 };
 
 /*
