@@ -78,7 +78,7 @@ check "bad --time-offset: exit 2" sh -c "test $rc -eq 2 && grep -q 'time-offset'
 # flip one byte of a stored original
 blob=$EVCAP_STORE/blobs/sha256/${sha1:0:2}/${sha1:2:2}/$sha1
 chmod u+w "$blob"
-printf '\x00' | dd of="$blob" bs=1 seek=1000 conv=notrunc status=none
+flip_byte "$blob" 1000
 $EVCAP verify >"$T/v1" 2>&1; rc=$?
 check "verify exits 1 after a flipped byte" test $rc -eq 1
 check "verify names the altered item" grep -q "DJI_0001.JPG, ${sha1:0:12}): the original has been altered" "$T/v1"

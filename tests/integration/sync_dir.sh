@@ -44,7 +44,7 @@ else skip "minisign -V: minisign is not installed"; fi
 cp -a "$TGT" "$T/flip"; cp -a "$TGT" "$T/forge"; cp -a "$TGT" "$T/dots"
 blob=$(find "$T/flip/blobs" -type f | head -1)
 chmod u+w "$blob"
-printf '\x5a' | dd of="$blob" bs=1 seek=100 conv=notrunc status=none
+flip_byte "$blob" 100
 man=$(find "$T/forge/cases" -name manifest.json)
 chmod u+w "$man"; sed -i 's/river outfall/a different title/' "$man"
 man=$(find "$T/dots/cases" -name manifest.json)

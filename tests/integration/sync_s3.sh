@@ -212,7 +212,7 @@ head -c 40000 /dev/urandom >"$T/card/DCIM/IMG_0010.JPG"
 $F ingest "$T/card" >/dev/null 2>&1
 dsha=$(sha256sum "$T/card/DCIM/IMG_0010.JPG" | cut -d' ' -f1)
 dblob=$T/field/blobs/sha256/${dsha:0:2}/${dsha:2:2}/$dsha
-chmod u+w "$dblob" && printf 'X' | dd of="$dblob" bs=1 seek=100 conv=notrunc status=none
+chmod u+w "$dblob" && flip_byte "$dblob" 100
 out=$($F sync --target s3://evidence/field1 --endpoint "$EP" 2>&1); rc=$?
 check "a damaged local original: sync fails" test $rc -ne 0
 check "a damaged local original: named, not sent" grep -q "does not hash to its name; not sent" <<<"$out"

@@ -39,3 +39,10 @@ check() { local n=$1; shift; if "$@"; then ok "$n"; else bad "$n"; fi; }
 need() { # need CMD...: true if all present
 	local c; for c in "$@"; do command -v "$c" >/dev/null 2>&1 || return 1; done
 }
+# flip_byte FILE OFFSET: inverts one byte in place, so the file always
+# changes whatever the byte held (the file's mode is left as it was)
+flip_byte() {
+	local v
+	v=$(od -An -tu1 -j"$2" -N1 "$1" | tr -d ' ')
+	printf "\\x$(printf %02x $((v ^ 255)))" | dd of="$1" bs=1 seek="$2" conv=notrunc status=none
+}
