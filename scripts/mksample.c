@@ -97,26 +97,8 @@ static void write_photo(const char *path, const struct photo *p)
 	ascii(ed, mem, EXIF_IFD_EXIF, (ExifTag)0xA431, p->serial); /* BodySerialNumber */
 	if (p->with_offset)
 		ascii(ed, mem, EXIF_IFD_EXIF, (ExifTag)0x9011, "+08:00"); /* OffsetTimeOriginal */
-	if (p->with_gps) {
-		double v[3];
-		ExifEntry *e = add(ed, mem, EXIF_IFD_GPS, EXIF_TAG_GPS_VERSION_ID, EXIF_FORMAT_BYTE, 4);
-		e->data[0] = 2, e->data[1] = 3, e->data[2] = 0, e->data[3] = 0;
-		ascii(ed, mem, EXIF_IFD_GPS, EXIF_TAG_GPS_LATITUDE_REF, lat >= 0 ? "N" : "S");
-		dms(lat, v);
-		rationals(ed, mem, EXIF_TAG_GPS_LATITUDE, v, 3, 1000000);
-		ascii(ed, mem, EXIF_IFD_GPS, EXIF_TAG_GPS_LONGITUDE_REF, lon >= 0 ? "E" : "W");
-		dms(lon, v);
-		rationals(ed, mem, EXIF_TAG_GPS_LONGITUDE, v, 3, 1000000);
-		e = add(ed, mem, EXIF_IFD_GPS, EXIF_TAG_GPS_ALTITUDE_REF, EXIF_FORMAT_BYTE, 1);
-		e->data[0] = 0;
-		rationals(ed, mem, EXIF_TAG_GPS_ALTITUDE, &alt, 1, 1000);
-		double hms[3] = {(double)(p->gps_t % 86400 / 3600), (double)(p->gps_t % 3600 / 60),
-				 (double)(p->gps_t % 60)};
-		rationals(ed, mem, EXIF_TAG_GPS_TIME_STAMP, hms, 3, 1);
-		civil(p->gps_t, buf, sizeof buf, "%Y:%m:%d");
-		ascii(ed, mem, EXIF_IFD_GPS, EXIF_TAG_GPS_DATE_STAMP, buf);
-		ascii(ed, mem, EXIF_IFD_GPS, EXIF_TAG_GPS_MAP_DATUM, "WGS-84");
-	}
+	if (p->with_gps)
+		gps_block(ed, mem, lat, lon, alt, p->gps_t);
 	unsigned char *exif = NULL;
 	unsigned int exif_len = 0;
 	exif_data_save_data(ed, &exif, &exif_len);

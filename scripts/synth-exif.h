@@ -1,8 +1,8 @@
 /*
  * Helpers shared by the two sample-data generators (scripts/mksample.c for
  * the demo and tests, bench/gen.c for the benchmarks): building EXIF
- * entries with libexif, degrees to degree/minute/second, UTC text, and
- * making folders. Each program defines SYNTH_PROG (its name, for errors)
+ * entries and a GPS IFD with libexif, degrees to degree/minute/second, UTC
+ * text, and making folders. Each program defines SYNTH_PROG (its name, for errors)
  * before including this header; the functions are static, one copy each.
  */
 #ifndef EVCAP_SYNTH_EXIF_H
@@ -69,6 +69,31 @@ static void civil(long t, char *out, size_t n, const char *fmt)
 	struct tm tm;
 	gmtime_r(&tt, &tm);
 	strftime(out, n, fmt, &tm);
+}
+
+/* The GPS IFD of a fix at lat, lon (degrees), alt (metres above sea
+ * level) taken at utc: position, GPS date and time, datum WGS-84. */
+static void gps_block(ExifData *ed, ExifMem *mem, double lat, double lon, double alt, long utc)
+{
+	double v[3];
+	char b[32];
+	ExifEntry *e = add(ed, mem, EXIF_IFD_GPS, EXIF_TAG_GPS_VERSION_ID, EXIF_FORMAT_BYTE, 4);
+	e->data[0] = 2, e->data[1] = 3, e->data[2] = 0, e->data[3] = 0;
+	ascii(ed, mem, EXIF_IFD_GPS, EXIF_TAG_GPS_LATITUDE_REF, lat >= 0 ? "N" : "S");
+	dms(lat, v);
+	rationals(ed, mem, EXIF_TAG_GPS_LATITUDE, v, 3, 1000000);
+	ascii(ed, mem, EXIF_IFD_GPS, EXIF_TAG_GPS_LONGITUDE_REF, lon >= 0 ? "E" : "W");
+	dms(lon, v);
+	rationals(ed, mem, EXIF_TAG_GPS_LONGITUDE, v, 3, 1000000);
+	e = add(ed, mem, EXIF_IFD_GPS, EXIF_TAG_GPS_ALTITUDE_REF, EXIF_FORMAT_BYTE, 1);
+	e->data[0] = alt < 0;
+	alt = fabs(alt);
+	rationals(ed, mem, EXIF_TAG_GPS_ALTITUDE, &alt, 1, 1000);
+	double hms[3] = {(double)(utc % 86400 / 3600), (double)(utc % 3600 / 60), (double)(utc % 60)};
+	rationals(ed, mem, EXIF_TAG_GPS_TIME_STAMP, hms, 3, 1);
+	civil(utc, b, sizeof b, "%Y:%m:%d");
+	ascii(ed, mem, EXIF_IFD_GPS, EXIF_TAG_GPS_DATE_STAMP, b);
+	ascii(ed, mem, EXIF_IFD_GPS, EXIF_TAG_GPS_MAP_DATUM, "WGS-84");
 }
 
 static void mkdirs(const char *d)
