@@ -8,7 +8,7 @@ DESTDIR ?=
 BUILD   ?= build
 CC      ?= cc
 
-PKGS := libexif libgps sqlite3 libcurl libcrypto jansson libxml-2.0 libsodium libjpeg
+PKGS := libexif libgps sqlite3 libcurl libcrypto jansson libxml-2.0 libsodium libjpeg libxxhash
 HAVE_SYSTEMD := $(shell pkg-config --exists libsystemd 2>/dev/null && echo 1)
 ifeq ($(HAVE_SYSTEMD),1)
 PKGS += libsystemd

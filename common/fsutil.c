@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -205,4 +206,22 @@ int fs_read_file(const char *path, size_t max, struct buf *out, char *err, size_
 out:
 	close(fd);
 	return rc;
+}
+
+void *fs_io_buf(void)
+{
+	void *p = NULL;
+	if (posix_memalign(&p, FS_IO_BUF, FS_IO_BUF))
+		abort();
+	madvise(p, FS_IO_BUF, MADV_HUGEPAGE); /* advisory */
+	return p;
+}
+
+int fs_set_direct(int fd, int on)
+{
+	int fl = fcntl(fd, F_GETFL);
+	if (fl < 0)
+		return -1;
+	int want = on ? fl | O_DIRECT : fl & ~O_DIRECT;
+	return want == fl || fcntl(fd, F_SETFL, want) == 0 ? 0 : -1;
 }

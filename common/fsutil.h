@@ -29,6 +29,20 @@ int fs_read_file(const char *path, size_t max, struct buf *out, char *err, size_
 
 /* Writes all n bytes, retrying short writes and EINTR; 0 or -1 (errno). */
 int fs_write_all(int fd, const void *p, size_t n) WUR;
+
+/* A buffer of FS_IO_BUF bytes for direct I/O: aligned to its size and
+ * backed by one huge page where the kernel gives one (transparent huge
+ * pages in "madvise" mode, Debian's default), else by ordinary pages.
+ * Physically contiguous, a direct read or write of it goes to the disk as
+ * one request, where 4 KiB pages are split at the device's segment limit
+ * (254 pages, about 1 MB, on a virtio disk). Freed with free(). */
+#define FS_IO_BUF ((size_t)2 << 20)
+void *fs_io_buf(void);
+
+/* Turns O_DIRECT on (on = 1) or off for fd. 0, or -1 where the file's
+ * filesystem does not do direct I/O (tmpfs before Linux 6.6, some FUSE
+ * filesystems): then fd is left as it was. */
+int fs_set_direct(int fd, int on);
 /* Reads up to n bytes, retrying short reads and EINTR until n or EOF;
  * returns bytes read or -1 (errno). */
 ssize_t fs_read_full(int fd, void *p, size_t n) WUR;

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <xxhash.h>
 
 struct sha256 {
 	EVP_MD_CTX *ctx;
@@ -112,4 +113,42 @@ int sha256_hex_valid(const char *s)
 			return 0;
 	}
 	return s[i] == '\0';
+}
+
+struct check128 {
+	XXH3_state_t *st;
+};
+
+struct check128 *check128_new(void)
+{
+	struct check128 *c = xmalloc(sizeof *c);
+	c->st = XXH3_createState();
+	if (!c->st || XXH3_128bits_reset(c->st) != XXH_OK)
+		abort(); /* allocation failure only */
+	return c;
+}
+
+void check128_update(struct check128 *c, const void *p, size_t n)
+{
+	XXH3_128bits_update(c->st, p, n);
+}
+
+void check128_final(const struct check128 *c, uint8_t out[CHECK128_LEN])
+{
+	XXH128_canonical_t k;
+	XXH128_canonicalFromHash(&k, XXH3_128bits_digest(c->st));
+	memcpy(out, k.digest, CHECK128_LEN);
+}
+
+void check128_reset(struct check128 *c)
+{
+	XXH3_128bits_reset(c->st);
+}
+
+void check128_free(struct check128 *c)
+{
+	if (!c)
+		return;
+	XXH3_freeState(c->st);
+	free(c);
 }

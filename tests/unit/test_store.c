@@ -1,13 +1,16 @@
 /* Unit tests for the store (blobs, migrations, meta), the custody chain
  * and the config parser. */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "buf.h"
 #include "config.h"
 #include "custody.h"
 #include "fsutil.h"
+#include "hash.h"
 #include "store.h"
 #include "t.h"
 #include "timeutil.h"
@@ -238,10 +241,109 @@ static void test_secret_mode(void)
 	free(d);
 }
 
+/* Fills n bytes with a fixed pseudo-random sequence. */
+static void fill(uint8_t *p, size_t n, uint32_t seed)
+{
+	for (size_t i = 0; i < n; i++) {
+		seed = seed * 1103515245u + 12345u;
+		p[i] = (uint8_t)(seed >> 16);
+	}
+}
+
+/* Whole aligned blocks go to the disk directly, anything else through
+ * the page cache; a blob written both ways holds exactly what was given. */
+static void test_blob_direct_then_buffered(void)
+{
+	char *d = tmpdir(), err[512], hex[65], want[65];
+	char *sd = xasprintf("%s/store", d);
+	struct store *s = NULL;
+	struct blob_writer *w = NULL;
+	uint8_t *io = fs_io_buf();
+	uint8_t *all = xmalloc(3 * 4096 + 77 + 4096);
+	fill(all, 3 * 4096 + 77 + 4096, 7);
+	CHECK(store_open(sd, STORE_CREATE, &s, err, sizeof err) == 0);
+	CHECK(store_blob_begin(s, &w, err, sizeof err) == 0);
+	size_t at = 0;
+	/* aligned, aligned, a short odd piece, then an aligned buffer at an
+	 * unaligned offset */
+	size_t piece[] = {8192, 4096, 77, 4096};
+	for (size_t i = 0; i < 4; i++) {
+		memcpy(io, all + at, piece[i]);
+		CHECK(store_blob_write(w, io, piece[i], err, sizeof err) == 0);
+		at += piece[i];
+	}
+	int existed = -1;
+	uint64_t size = 0;
+	CHECK(store_blob_commit(w, hex, &size, &existed, err, sizeof err) == 0);
+	CHECK(size == at);
+	CHECK(existed == 0);
+	sha256_hex(all, at, want);
+	CHECK_STR(hex, want);
+	char *p = store_blob_path(s, hex);
+	struct buf got;
+	buf_init(&got, 1 << 20);
+	CHECK(fs_read_file(p, 1 << 20, &got, err, sizeof err) == 0);
+	CHECK(got.len == at && memcmp(got.data, all, at) == 0);
+	buf_free(&got);
+	free(p);
+
+	/* a file of whole 2 MiB buffers is written directly from start to end */
+	CHECK(store_blob_begin(s, &w, err, sizeof err) == 0);
+	fill(io, FS_IO_BUF, 9);
+	CHECK(store_blob_write(w, io, FS_IO_BUF, err, sizeof err) == 0);
+	CHECK(store_blob_commit(w, hex, &size, NULL, err, sizeof err) == 0);
+	sha256_hex(io, FS_IO_BUF, want);
+	CHECK_STR(hex, want);
+	CHECK(size == FS_IO_BUF);
+	store_close(s);
+	free(io);
+	free(all);
+	free(sd);
+	rmrf(d);
+	free(d);
+}
+
+/* What reads back from the disk is compared with what was written: a
+ * byte changed on disk between the write and the commit is caught, the
+ * blob is not placed, and no temp file is left. */
+static void test_blob_readback_catches_change(void)
+{
+	char *d = tmpdir(), err[512], hex[65];
+	char *sd = xasprintf("%s/store", d);
+	char *tmpd = xasprintf("%s/store/blobs/tmp", d);
+	struct store *s = NULL;
+	struct blob_writer *w = NULL;
+	uint8_t *io = fs_io_buf();
+	fill(io, 3 * 4096 + 10, 11);
+	CHECK(store_open(sd, STORE_CREATE, &s, err, sizeof err) == 0);
+	CHECK(store_blob_begin(s, &w, err, sizeof err) == 0);
+	CHECK(store_blob_write(w, io, 3 * 4096 + 10, err, sizeof err) == 0);
+	/* the writer's temp file is the only one in blobs/tmp */
+	char *cmd = xasprintf("f=$(ls '%s'/blob-*) && printf Z | dd of=\"$f\" bs=1 seek=5000 "
+			      "conv=notrunc status=none && sync \"$f\"", tmpd);
+	CHECK(system(cmd) == 0);
+	free(cmd);
+	int rc = store_blob_commit(w, hex, NULL, NULL, err, sizeof err);
+	CHECK(rc == EV_ECORRUPT);
+	CHECK(strstr(err, "does not read back as written") != NULL);
+	CHECK(!store_has_blob(s, hex));
+	char *left = xasprintf("test -z \"$(ls -A '%s')\"", tmpd);
+	CHECK(system(left) == 0);
+	free(left);
+	store_close(s);
+	free(io);
+	free(tmpd);
+	free(sd);
+	rmrf(d);
+	free(d);
+}
+
 int main(void)
 {
 	RUN(test_store_blobs);
 	RUN(test_clean_spares_live_writer);
+	RUN(test_blob_direct_then_buffered);
+	RUN(test_blob_readback_catches_change);
 	RUN(test_case_key);
 	RUN(test_custody_chain);
 	RUN(test_config);
