@@ -587,10 +587,12 @@ static void jpeg_run(struct jpeg_pool *pl)
 /* Makes a batch of written copies durable and puts them in place: every
  * fsync first, then every rename, so that no create or rename in the
  * directory waits on a directory write started by an fsync. */
-static void jpeg_place(struct jpeg_job *jobs, size_t n)
+static void *jpeg_syncer(void *arg)
 {
-	for (size_t i = 0; i < n; i++) {
-		struct jpeg_job *j = &jobs[i];
+	struct jpeg_pool *pl = arg;
+	size_t i;
+	while ((i = atomic_fetch_add(&pl->next, 1)) < pl->n) {
+		struct jpeg_job *j = &pl->jobs[i];
 		if (j->rc)
 			continue;
 		int r = fsync(j->fd);
@@ -602,6 +604,23 @@ static void jpeg_place(struct jpeg_job *jobs, size_t n)
 			jpeg_job_drop_tmp(j);
 		}
 	}
+	return NULL;
+}
+
+static void jpeg_place(struct jpeg_job *jobs, size_t n)
+{
+	/* Every copy is written and created by now, so the fsyncs may run
+	 * at once: the kernel merges their cache flushes. */
+	struct jpeg_pool pl = {.jobs = jobs, .n = n};
+	pthread_t th[EXPORT_JPEG_THREADS];
+	size_t nth = 0;
+	atomic_init(&pl.next, 0);
+	for (size_t k = 1; k < EXPORT_JPEG_THREADS && k < n; k++)
+		if (pthread_create(&th[nth], NULL, jpeg_syncer, &pl) == 0)
+			nth++;
+	jpeg_syncer(&pl);
+	for (size_t k = 0; k < nth; k++)
+		pthread_join(th[k], NULL);
 	for (size_t i = 0; i < n; i++) {
 		struct jpeg_job *j = &jobs[i];
 		if (j->rc)
