@@ -7,7 +7,7 @@
 #
 # Environment: BUILD (build), BENCH_ROUNDS (5), BENCH_DIR (data and scratch,
 # default $TMPDIR/evcap-bench; the generated data is kept there and reused),
-# BENCH_ONLY (a subset: "ingest geotag export sync rss daemon"),
+# BENCH_ONLY (a subset: "ingest geotag export sync rss daemon hash"),
 # BENCH_CARD_FILES (250), BENCH_CARD_KB (2048), BENCH_SYNC_FILES (100),
 # BENCH_IDLE_SECONDS (20).
 set -u
@@ -19,7 +19,7 @@ EVCAPD=$ROOT/$BUILD/evcapd
 GEN=$ROOT/$BUILD/bench/gen
 ROUNDS=${BENCH_ROUNDS:-5}
 W=${BENCH_DIR:-${TMPDIR:-/tmp}/evcap-bench}
-ONLY=${BENCH_ONLY:-ingest geotag export sync rss daemon}
+ONLY=${BENCH_ONLY:-ingest geotag export sync rss daemon hash}
 CARD_N=${BENCH_CARD_FILES:-250}
 CARD_KB=${BENCH_CARD_KB:-2048}
 NOGPS_N=120
@@ -80,6 +80,23 @@ build_gen() {
 		-Wmissing-prototypes -Wvla -Wno-format-nonliteral $werr \
 		$(pkg-config --cflags libexif libjpeg) -o "$GEN" bench/gen.c \
 		$(pkg-config --libs libexif libjpeg) -lm
+}
+
+# The SHA-256 micro-benchmark: export's two digests of a photo and its
+# copy, one interleaved pass (sha256_two) against two OpenSSL digests.
+bench_hash() {
+	local bin=$ROOT/$BUILD/bench/sha256two out
+	mkdir -p "$(dirname "$bin")"
+	if ! [ "$bin" -nt bench/sha256two.c ] || ! [ "$bin" -nt common/sha256two.c ]; then
+		cc -std=c11 -D_GNU_SOURCE -O2 -Icommon -o "$bin" bench/sha256two.c common/sha256two.c \
+			$(pkg-config --libs libcrypto) -lpthread ||
+			{ note "hash: cannot build bench/sha256two.c; skipped"; return; }
+	fi
+	out=$("$bin" 21) || { note "hash: the micro-benchmark failed: $out"; return; }
+	echo "$out" >>"$W/log"
+	record hash "EVP x2 MB/s" 1 "$(echo "$out" | awk '/^EVP x2/ {print $3}')"
+	record hash "sha256_two MB/s" 1 "$(echo "$out" | awk '/^sha256_two/ {print $2}')"
+	note "hash: $(echo "$out" | awk '/^sha256_two/ {print $4, $5}') two 2 MiB messages differing in their first 40 KB; MB/s of message bytes, median of 21 rounds"
 }
 
 # The data is made once and kept: a stamp of the generator's source and the
@@ -335,6 +352,10 @@ report() {
 		echo "| evcapd VmHWM idle / busy | $(med daemon "evcapd idle VmHWM kB") / $(med daemon "evcapd busy VmHWM kB") kB | | | | (none) | |"
 		echo "| parser process VmHWM | $(med daemon "parser process VmHWM kB") kB | | | | (none) | |"
 	fi
+	if want hash; then
+		a=$(med hash "sha256_two MB/s"); b=$(med hash "EVP x2 MB/s")
+		echo "| SHA-256 of a photo and its copy, MB/s | $a | two EVP digests | $b | $(ratio "$a" "$b") | (none) | |"
+	fi
 	echo
 	echo "Every round (seconds):"
 	echo
@@ -360,6 +381,7 @@ main() {
 	want sync && bench_sync
 	want rss && bench_rss
 	want daemon && bench_daemon
+	want hash && bench_hash
 	note "load average at the end $(cut -d' ' -f1-3 /proc/loadavg)"
 	report | tee "$W/report.md"
 	say "report in $W/report.md, every timing in $RES, command output in $W/log"
