@@ -191,6 +191,10 @@ bench_export() {
 		settle
 		timed export "cp + exiftool (same tags)" "$r" sh -c \
 			"cp -r '$photos' '$out/exif' && exiftool -q -q -overwrite_original -csv='$W/tags.csv' -r '$out/exif'"
+		# the same, with its copies on the disk when it ends, as evcap's are
+		rm -rf "$out/exif"; settle
+		timed export "cp + exiftool + sync" "$r" sh -c \
+			"cp -r '$photos' '$out/exif' && exiftool -q -q -overwrite_original -csv='$W/tags.csv' -r '$out/exif' && sync"
 	done
 	note "export: $(find "$out/wc" -name '*.JPG' -o -name '*.jpg' | wc -l) working copies by evcap, $(exiftool -q -q -r -if '$GPSLatitude' -p '$FileName' "$out/exif" | wc -l) by exiftool (warm)"
 	rm -rf "$out"
@@ -334,6 +338,8 @@ report() {
 	if want export; then
 		a=$(med export "evcap export --format jpeg"); b=$(med export "cp + exiftool (same tags)")
 		echo "| working copies | $a | cp + exiftool | $b | $(ratio "$a" "$b") | < 0.2 | $(verdict "$(ratio "$a" "$b")" '<' 0.2) |"
+		b=$(med export "cp + exiftool + sync")
+		echo "| working copies, both on disk at the end | $a | cp + exiftool + sync | $b | $(ratio "$a" "$b") | (none) | |"
 	fi
 	if want sync; then
 		a=$(med sync "evcap sync"); b=$(med sync "curl -T (SigV4, one connection)")
