@@ -505,8 +505,7 @@ out:
 static int jpeg_write_fd(int fd, const uint8_t *p, size_t n)
 {
 	size_t done = 0, direct = n / EXPORT_JPEG_ALIGN * EXPORT_JPEG_ALIGN;
-	int fl = fcntl(fd, F_GETFL);
-	if (direct && fl >= 0 && fcntl(fd, F_SETFL, fl | O_DIRECT) == 0) {
+	if (direct && fs_set_direct(fd, 1) == 0) {
 		while (done < direct) {
 			ssize_t w = write(fd, p + done, direct - done);
 			if (w < 0 && errno == EINTR)
@@ -515,7 +514,7 @@ static int jpeg_write_fd(int fd, const uint8_t *p, size_t n)
 				break; /* finished buffered below; a real error recurs there */
 			done += (size_t)w;
 		}
-		if (fcntl(fd, F_SETFL, fl) < 0)
+		if (fs_set_direct(fd, 0) < 0)
 			return -1;
 	}
 	return fs_write_all(fd, p + done, n - done);

@@ -219,6 +219,15 @@ void *fs_io_buf(void)
 
 int fs_set_direct(int fd, int on)
 {
+	static int refused = -1;
+	if (refused < 0) {
+		const char *e = getenv("EVCAP_NO_DIRECT");
+		refused = e && *e && strcmp(e, "0") != 0;
+	}
+	if (on && refused) {
+		errno = EINVAL;
+		return -1;
+	}
 	int fl = fcntl(fd, F_GETFL);
 	if (fl < 0)
 		return -1;

@@ -40,8 +40,11 @@ int fs_write_all(int fd, const void *p, size_t n) WUR;
 void *fs_io_buf(void);
 
 /* Turns O_DIRECT on (on = 1) or off for fd. 0, or -1 where the file's
- * filesystem does not do direct I/O (tmpfs before Linux 6.6, some FUSE
- * filesystems): then fd is left as it was. */
+ * filesystem does not do direct I/O (tmpfs before Linux 6.6, squashfs,
+ * some FUSE filesystems): then fd is left as it was. With EVCAP_NO_DIRECT
+ * set (not "0") in the environment it never turns it on: for a filesystem
+ * that accepts direct I/O and then misbehaves, and for the tests of the
+ * page-cache path. */
 int fs_set_direct(int fd, int on);
 /* Reads up to n bytes, retrying short reads and EINTR until n or EOF;
  * returns bytes read or -1 (errno). */

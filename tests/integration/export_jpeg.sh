@@ -100,3 +100,7 @@ done
 check "jpeg: the card is unchanged" bash -c "cd '$CARD' && sha256sum --quiet -c '$T/card.sha'"
 $EVCAP verify >"$T/verify.out" 2>&1
 check "jpeg: evcap verify passes afterwards" test $? -eq 0
+
+# the same copies through the page cache, as on a filesystem without direct I/O
+EVCAP_NO_DIRECT=1 $EVCAP -q export --case "$CASE" --format jpeg --out "$T/copies-buffered" >/dev/null 2>&1
+check "jpeg: copies written without direct I/O are the same bytes" diff -r "$T/copies" "$T/copies-buffered"

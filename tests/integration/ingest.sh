@@ -109,7 +109,42 @@ check "the crashed file's bytes are stored" cmp -s "$T/card2/crash.jpg" "$EVCAP_
 # a parser that never returns is cut off at its time limit; the file is kept
 mkdir -p "$T/card3"
 printf '\xff\xd8\xff\xe1\x00\x10Exif\x00\x00II\x2a\x00\x08\x00\x00\x00\xff\xd9' > "$T/card3/hang.jpg"
+# more files than workers, each parse hanging at once: every one is cut off
+# on its own and kept, none is lost with another's
+for i in 1 2 3 4 5; do
+	{ cat "$T/card3/hang.jpg"; printf 'distinct %d' "$i"; } > "$T/card3/hang$i.jpg"
+done
 EVCAP_META_HANG_TEST=1 EVCAP_META_TIMEOUT=2 timeout 60 $EVCAP ingest "$T/card3" >"$T/out4" 2>"$T/err4"; rc=$?
 check "a hung parser does not hang the ingest" test $rc -eq 0
 check "the file whose parser hung is kept, its problem named" \
 	grep -q 'hang.jpg: kept, but its metadata could not be read: the metadata parser did not finish on this file within its time limit' "$T/err4"
+check "six hung parses at once: all six files kept, each named" \
+	test "$(grep -c 'hang[0-9]*.jpg: kept, but its metadata could not be read: the metadata parser did not finish on this file within its time limit' "$T/err4")" -eq 6
+
+# Direct I/O and the page cache give the same store: files of sizes that
+# are and are not whole blocks and copy buffers (2 MiB), read and written
+# with O_DIRECT, and again with it refused (EVCAP_NO_DIRECT, as on a
+# filesystem without direct I/O)
+mkdir -p "$T/card5"
+head -c $((2 << 20)) /dev/urandom > "$T/card5/exact-2MiB.bin"
+head -c $((4 << 20)) /dev/urandom > "$T/card5/exact-4MiB.bin"
+head -c $(((2 << 20) + 1)) /dev/urandom > "$T/card5/2MiB-plus-1.bin"
+head -c 5000001 /dev/urandom > "$T/card5/odd.bin"
+head -c 4095 /dev/urandom > "$T/card5/under-a-block.bin"
+for mode in direct buffered; do
+	st=$T/store-$mode
+	$EVCAP --store "$st" init >/dev/null && $EVCAP --store "$st" case open io --use >/dev/null
+	if [ $mode = buffered ]; then
+		EVCAP_NO_DIRECT=1 $EVCAP --store "$st" -q ingest "$T/card5" >/dev/null 2>"$T/err-$mode"
+	else
+		$EVCAP --store "$st" -q ingest "$T/card5" >/dev/null 2>"$T/err-$mode"
+	fi
+	check "$mode: ingest exits 0" test $? -eq 0
+	check "$mode: verify passes" $EVCAP --store "$st" verify -q
+	same=1
+	for f in "$T"/card5/*; do
+		sha=$(sha256sum "$f" | cut -d' ' -f1)
+		cmp -s "$f" "$st/blobs/sha256/${sha:0:2}/${sha:2:2}/$sha" || { echo "# $mode: $f"; same=0; }
+	done
+	check "$mode: every file stored byte for byte" test $same -eq 1
+done
