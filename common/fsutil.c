@@ -219,12 +219,8 @@ void *fs_io_buf(void)
 
 int fs_set_direct(int fd, int on)
 {
-	static int refused = -1;
-	if (refused < 0) {
-		const char *e = getenv("EVCAP_NO_DIRECT");
-		refused = e && *e && strcmp(e, "0") != 0;
-	}
-	if (on && refused) {
+	const char *no = on ? getenv("EVCAP_NO_DIRECT") : NULL;
+	if (no && *no && strcmp(no, "0") != 0) {
 		errno = EINVAL;
 		return -1;
 	}
