@@ -55,6 +55,13 @@ int64_t cli_site(struct cli *cli, int64_t case_id, const char *name);
 /* Prints the running command's usage and summary, then details. */
 void cli_print_help(struct cli *cli, const char *details);
 
+/* Option parsing for the commands whose only option is --case NAME (ls,
+ * log, verify): sets *case_name (or leaves it NULL) and returns -1 to go
+ * on; after --help (printing details) or a usage error, returns the exit
+ * status to end with. */
+int cli_case_only_args(struct cli *cli, int argc, char **argv, const char *details,
+		       const char **case_name);
+
 /* Prints a JSON value (jansson json_t *) to stdout, indented, and frees it. */
 void cli_print_json(void *json);
 

@@ -1,7 +1,6 @@
 /*
  * evcap log: the custody log, oldest first, optionally for one case.
  */
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,24 +9,14 @@
 
 int cmd_log(struct cli *cli, int argc, char **argv)
 {
-	static const struct option opts[] = {{"case", required_argument, NULL, 'c'},
-					     {"help", no_argument, NULL, 'h'},
-					     {0}};
-	const char *case_name = NULL;
-	int c;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		if (c == 'c')
-			case_name = optarg;
-		else if (c == 'h') {
-			cli_print_help(cli, "Prints each custody event: sequence, time (UTC), who, what,\n"
-					    "the case and item, and the details. --json gives the hashed\n"
-					    "events with their chain hashes.\n");
-			return EXIT_OK;
-		} else
-			return cli_usage_error(cli, "unknown option");
-	}
-	if (optind != argc)
-		return cli_usage_error(cli, "unexpected argument '%s'", argv[optind]);
+	const char *case_name;
+	int done = cli_case_only_args(cli, argc, argv,
+				      "Prints each custody event: sequence, time (UTC), who, what,\n"
+				      "the case and item, and the details. --json gives the hashed\n"
+				      "events with their chain hashes.\n",
+				      &case_name);
+	if (done >= 0)
+		return done;
 	struct store *s = cli_store(cli, 0);
 	if (case_name && cli_case(cli, case_name, 1) <= 0)
 		return EXIT_USAGE;

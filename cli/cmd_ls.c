@@ -1,7 +1,6 @@
 /*
  * evcap ls: the items, one line each, or as the JSON array scripts use.
  */
-#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -10,23 +9,13 @@
 
 int cmd_ls(struct cli *cli, int argc, char **argv)
 {
-	static const struct option opts[] = {{"case", required_argument, NULL, 'c'},
-					     {"help", no_argument, NULL, 'h'},
-					     {0}};
-	const char *case_name = NULL;
-	int c;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		if (c == 'c')
-			case_name = optarg;
-		else if (c == 'h') {
-			cli_print_help(cli, "Lists every item, or a case's with --case. With --json, an\n"
-					    "array of objects with the fields of 'evcap show'.\n");
-			return EXIT_OK;
-		} else
-			return cli_usage_error(cli, "unknown option");
-	}
-	if (optind != argc)
-		return cli_usage_error(cli, "unexpected argument '%s'", argv[optind]);
+	const char *case_name;
+	int done = cli_case_only_args(cli, argc, argv,
+				      "Lists every item, or a case's with --case. With --json, an\n"
+				      "array of objects with the fields of 'evcap show'.\n",
+				      &case_name);
+	if (done >= 0)
+		return done;
 	struct store *s = cli_store(cli, 0);
 	struct item_filter f = {0};
 	if (case_name) {

@@ -3,7 +3,6 @@
  * size, checks each local item against the custody event that recorded
  * it, and re-walks the custody chain. Exit 1 names every problem.
  */
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -63,27 +62,16 @@ static void verify_blob(struct store *s, struct verify_ctx *v, int64_t id, const
 
 int cmd_verify(struct cli *cli, int argc, char **argv)
 {
-	static const struct option opts[] = {{"case", required_argument, NULL, 'c'},
-					     {"help", no_argument, NULL, 'h'},
-					     {0}};
-	const char *case_name = NULL;
-	int c;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		if (c == 'c')
-			case_name = optarg;
-		else if (c == 'h') {
-			cli_print_help(cli,
-				       "Re-hashes every original (of one case with --case) and compares\n"
-				       "it with the SHA-256 and size recorded at ingest; checks that each\n"
-				       "item agrees with the custody event that recorded it; re-walks the\n"
-				       "whole custody chain. Exit 0 when all is intact, 1 naming each\n"
-				       "damaged item or broken link.\n");
-			return EXIT_OK;
-		} else
-			return cli_usage_error(cli, "unknown option");
-	}
-	if (optind != argc)
-		return cli_usage_error(cli, "unexpected argument '%s'", argv[optind]);
+	const char *case_name;
+	int done = cli_case_only_args(cli, argc, argv,
+				      "Re-hashes every original (of one case with --case) and compares\n"
+				      "it with the SHA-256 and size recorded at ingest; checks that each\n"
+				      "item agrees with the custody event that recorded it; re-walks the\n"
+				      "whole custody chain. Exit 0 when all is intact, 1 naming each\n"
+				      "damaged item or broken link.\n",
+				      &case_name);
+	if (done >= 0)
+		return done;
 	struct store *s = cli_store(cli, 0);
 	int64_t case_id = 0;
 	if (case_name && (case_id = cli_case(cli, case_name, 1)) <= 0)

@@ -116,6 +116,29 @@ void cli_print_help(struct cli *cli, const char *details)
 		printf("\n%s", details);
 }
 
+int cli_case_only_args(struct cli *cli, int argc, char **argv, const char *details,
+		       const char **case_name)
+{
+	static const struct option opts[] = {{"case", required_argument, NULL, 'c'},
+					     {"help", no_argument, NULL, 'h'},
+					     {0}};
+	int c;
+	*case_name = NULL;
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		if (c == 'c') {
+			*case_name = optarg;
+		} else if (c == 'h') {
+			cli_print_help(cli, details);
+			return EXIT_OK;
+		} else {
+			return cli_usage_error(cli, "unknown option");
+		}
+	}
+	if (optind != argc)
+		return cli_usage_error(cli, "unexpected argument '%s'", argv[optind]);
+	return -1;
+}
+
 struct store *cli_store(struct cli *cli, int create)
 {
 	if (cli->store)
