@@ -942,14 +942,14 @@ static void take_file(struct store *s, struct taker *t, struct pending *p,
 	fd = -1;
 	p->size = store_blob_size(w);
 	/* the head is parsed while the blob is committed */
-	int asked = -1;
-	if (slot >= 0 && meta_needs_child(head, head_len))
+	int isolated = slot >= 0 && meta_needs_child(head, head_len), asked = -1;
+	if (isolated)
 		asked = meta_send(slot, head_len, p->size, p->shown);
 	else
 		meta_read(head, head_len, p->size, p->shown, &p->m);
 	rc = store_blob_commit(w, p->hex, &p->size, NULL, err, sizeof err);
 	w = NULL;
-	if (slot >= 0 && meta_needs_child(head, head_len)) {
+	if (isolated) {
 		struct meta_reply a = {0};
 		if (asked == 0)
 			meta_wait(slot, &a, &p->m);
