@@ -195,6 +195,10 @@ bench_export() {
 		rm -rf "$out/exif"; settle
 		timed export "cp + exiftool + sync" "$r" sh -c \
 			"cp -r '$photos' '$out/exif' && exiftool -q -q -overwrite_original -csv='$W/tags.csv' -r '$out/exif' && sync"
+		# the floor: the same bytes put on the disk, with no tagging,
+		# hashing or recording
+		rm -rf "$out/floor"; settle
+		timed export "cp -r + sync (the bytes alone)" "$r" sh -c "cp -r '$photos' '$out/floor' && sync"
 	done
 	note "export: $(find "$out/wc" -name '*.JPG' -o -name '*.jpg' | wc -l) working copies by evcap, $(exiftool -q -q -r -if '$GPSLatitude' -p '$FileName' "$out/exif" | wc -l) by exiftool (warm)"
 	rm -rf "$out"
@@ -340,6 +344,8 @@ report() {
 		echo "| working copies | $a | cp + exiftool | $b | $(ratio "$a" "$b") | < 0.2 | $(verdict "$(ratio "$a" "$b")" '<' 0.2) |"
 		b=$(med export "cp + exiftool + sync")
 		echo "| working copies, both on disk at the end | $a | cp + exiftool + sync | $b | $(ratio "$a" "$b") | (none) | |"
+		b=$(med export "cp -r + sync (the bytes alone)")
+		echo "| working copies against the disk's own time | $a | cp -r + sync | $b | $(ratio "$a" "$b") | (none) | |"
 	fi
 	if want sync; then
 		a=$(med sync "evcap sync"); b=$(med sync "curl -T (SigV4, one connection)")
