@@ -23,6 +23,18 @@ endif
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
+# libcurl, libgps and libxml2 are opened on first use (common/dynlib.h), so
+# the programs are linked --as-needed and do not list them. dlopen is given
+# the soname of the library the headers came with; common/dynlib.h's users
+# fall back to Debian 12's when this cannot be read.
+soname_of = $(shell objdump -p "$$(pkg-config --variable=libdir $(1) 2>/dev/null)/lib$(2).so" 2>/dev/null | awk '$$1 == "SONAME" {print $$2}')
+SONAME_CURL := $(call soname_of,libcurl,curl)
+SONAME_GPS  := $(call soname_of,libgps,gps)
+SONAME_XML2 := $(call soname_of,libxml-2.0,xml2)
+DEFS += $(if $(SONAME_CURL),-DEVCAP_SONAME_CURL='"$(SONAME_CURL)"') \
+        $(if $(SONAME_GPS),-DEVCAP_SONAME_GPS='"$(SONAME_GPS)"') \
+        $(if $(SONAME_XML2),-DEVCAP_SONAME_XML2='"$(SONAME_XML2)"')
+
 WARN := -Wall -Wextra -Wshadow -Wformat=2 -Wstrict-prototypes \
         -Wmissing-prototypes -Wvla -Wno-format-nonliteral
 ifdef WERROR
@@ -31,7 +43,7 @@ endif
 CFLAGS ?= -O2 -g
 ALL_CFLAGS := -std=c11 -D_GNU_SOURCE $(DEFS) $(WARN) $(CFLAGS) \
               -Icommon -Icapture -Isync -Iexport $(PKG_CFLAGS) -MMD -MP
-LDLIBS := $(PKG_LIBS) -lm
+LDLIBS := -Wl,--as-needed $(PKG_LIBS) -lm
 
 # Library code: every .c in these folders except the program mains.
 LIB_SRC  := $(filter-out %_main.c,$(wildcard common/*.c capture/*.c sync/*.c export/*.c))
@@ -48,7 +60,7 @@ LIBA     := $(BUILD)/libevcap.a
 
 .PHONY: all check check-san check-valgrind demo bench fuzz install install-appliance clean deps deps-check deps-demo man
 
-all: $(BUILD)/evcap $(BUILD)/evcapd
+all: $(BUILD)/evcap $(BUILD)/evcapd $(BUILD)/sync/s3-typecheck.o
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -57,6 +69,13 @@ $(BUILD)/%.o: %.c
 $(LIBA): $(LIB_OBJ)
 	@rm -f $@
 	$(AR) rcs $@ $^
+
+# sync/s3.c once more, calling libcurl's own declarations instead of the
+# pointers it loads, so that curl's compile-time checks of every
+# curl_easy_setopt argument still run. The object is not linked.
+$(BUILD)/sync/s3-typecheck.o: sync/s3.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -DEVCAP_CURL_TYPECHECK -c $< -o $@
 
 $(BUILD)/evcap: $(CLI_OBJ) $(LIBA)
 	$(CC) $(CFLAGS) -o $@ $(CLI_OBJ) $(LIBA) $(LDLIBS)
@@ -73,7 +92,7 @@ $(BUILD)/mksample: scripts/mksample.c scripts/synth-exif.h
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(LDLIBS)
 
-tests-bin: $(BUILD)/evcap $(BUILD)/evcapd $(BUILD)/mksample $(UNIT_BIN)
+tests-bin: all $(BUILD)/mksample $(UNIT_BIN)
 .PHONY: tests-bin
 
 deps-check:

@@ -12,7 +12,55 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dynlib.h"
 #include "timeutil.h"
+
+/*
+ * libxml2 is opened by the first gpx_parse (dynlib.h); calls go through XL(),
+ * each pointer of the type of libxml2's own declaration. xmlFree is a
+ * variable holding libxml2's deallocator, so its slot points at it.
+ */
+#ifndef EVCAP_SONAME_XML2
+#define EVCAP_SONAME_XML2 "libxml2.so.2"
+#endif
+static struct {
+	__typeof__(xmlTextReaderLocatorLineNumber) *TextReaderLocatorLineNumber;
+	__typeof__(xmlNodeListGetString) *NodeListGetString;
+	__typeof__(xmlTextReaderDepth) *TextReaderDepth;
+	__typeof__(xmlGetLineNo) *GetLineNo;
+	__typeof__(xmlTextReaderGetParserLineNumber) *TextReaderGetParserLineNumber;
+	__typeof__(xmlTextReaderNodeType) *TextReaderNodeType;
+	__typeof__(xmlTextReaderCurrentNode) *TextReaderCurrentNode;
+	__typeof__(xmlTextReaderCurrentDoc) *TextReaderCurrentDoc;
+	__typeof__(xmlTextReaderIsEmptyElement) *TextReaderIsEmptyElement;
+	__typeof__(xmlTextReaderConstValue) *TextReaderConstValue;
+	__typeof__(xmlReaderForMemory) *ReaderForMemory;
+	__typeof__(xmlTextReaderSetErrorHandler) *TextReaderSetErrorHandler;
+	__typeof__(xmlTextReaderRead) *TextReaderRead;
+	__typeof__(xmlFreeTextReader) *FreeTextReader;
+	__typeof__(xmlFreeDoc) *FreeDoc;
+	__typeof__(xmlFree) *Free;
+} xl;
+static const struct dynlib_sym xl_syms[] = {
+	{"xmlTextReaderLocatorLineNumber", &xl.TextReaderLocatorLineNumber},
+	{"xmlNodeListGetString", &xl.NodeListGetString},
+	{"xmlTextReaderDepth", &xl.TextReaderDepth},
+	{"xmlGetLineNo", &xl.GetLineNo},
+	{"xmlTextReaderGetParserLineNumber", &xl.TextReaderGetParserLineNumber},
+	{"xmlTextReaderNodeType", &xl.TextReaderNodeType},
+	{"xmlTextReaderCurrentNode", &xl.TextReaderCurrentNode},
+	{"xmlTextReaderCurrentDoc", &xl.TextReaderCurrentDoc},
+	{"xmlTextReaderIsEmptyElement", &xl.TextReaderIsEmptyElement},
+	{"xmlTextReaderConstValue", &xl.TextReaderConstValue},
+	{"xmlReaderForMemory", &xl.ReaderForMemory},
+	{"xmlTextReaderSetErrorHandler", &xl.TextReaderSetErrorHandler},
+	{"xmlTextReaderRead", &xl.TextReaderRead},
+	{"xmlFreeTextReader", &xl.FreeTextReader},
+	{"xmlFreeDoc", &xl.FreeDoc},
+	{"xmlFree", &xl.Free},
+};
+static struct dynlib xl_lib = DYNLIB_INIT(EVCAP_SONAME_XML2, "to read GPX tracks", xl_syms);
+#define XL(f) xl.f
 
 #define GPX_VAL_MAX 64 /* longest child text we keep (a time, a number) */
 
@@ -55,7 +103,7 @@ static void gpx_on_error(void *arg, const char *msg, xmlParserSeverities sev,
 	size_t l = strlen(st->err_msg);
 	while (l > 0 && (st->err_msg[l - 1] == '\n' || st->err_msg[l - 1] == ' '))
 		st->err_msg[--l] = '\0';
-	st->err_line = loc ? xmlTextReaderLocatorLineNumber(loc) : 0;
+	st->err_line = loc ? XL(TextReaderLocatorLineNumber)(loc) : 0;
 }
 
 /* A decimal number with optional surrounding blanks; no locale. */
@@ -114,7 +162,7 @@ static const char *gpx_attr(xmlNodePtr node, const char *name, xmlChar **tmp)
 		if (c && !c->next && c->type == XML_TEXT_NODE && c->content)
 			v = (const char *)c->content;
 		else
-			v = (const char *)(*tmp = xmlNodeListGetString(node->doc, c, 1));
+			v = (const char *)(*tmp = XL(NodeListGetString)(node->doc, c, 1));
 		break;
 	}
 	return v;
@@ -123,8 +171,8 @@ static const char *gpx_attr(xmlNodePtr node, const char *name, xmlChar **tmp)
 static void gpx_point_start(struct gpx_state *st, xmlTextReaderPtr r, xmlNodePtr node)
 {
 	st->in_point = 1;
-	st->point_depth = xmlTextReaderDepth(r);
-	st->point_line = node ? (int)xmlGetLineNo(node) : xmlTextReaderGetParserLineNumber(r);
+	st->point_depth = XL(TextReaderDepth)(r);
+	st->point_line = node ? (int)XL(GetLineNo)(node) : XL(TextReaderGetParserLineNumber)(r);
 	st->point_bad = 0;
 	st->has_time = st->has_ele = st->fix_none = 0;
 	st->sats = -1;
@@ -140,8 +188,8 @@ static void gpx_point_start(struct gpx_state *st, xmlTextReaderPtr r, xmlNodePtr
 		gpx_bad(st, st->point_line, "point without a valid lat and lon");
 		st->point_bad = 1;
 	}
-	xmlFree(la_tmp);
-	xmlFree(lo_tmp);
+	(*XL(Free))(la_tmp);
+	(*XL(Free))(lo_tmp);
 }
 
 static void gpx_point_end(struct gpx_state *st)
@@ -274,13 +322,13 @@ static enum gpx_child gpx_child_kind(const char *n)
 /* Handles one reader event; 0 to go on, or a negative code (err filled). */
 static int gpx_event(struct gpx_state *st, xmlTextReaderPtr r, char *err, size_t errlen)
 {
-	int type = xmlTextReaderNodeType(r);
-	int depth = xmlTextReaderDepth(r);
-	int line = xmlTextReaderGetParserLineNumber(r);
+	int type = XL(TextReaderNodeType)(r);
+	int depth = XL(TextReaderDepth)(r);
+	int line = XL(TextReaderGetParserLineNumber)(r);
 	/* Names and namespaces are read from the node, and only for elements:
 	 * the reader's accessors look each string up in its dictionary, and
 	 * for a text node even the name "#text". */
-	xmlNodePtr node = type == XML_READER_TYPE_ELEMENT ? xmlTextReaderCurrentNode(r) : NULL;
+	xmlNodePtr node = type == XML_READER_TYPE_ELEMENT ? XL(TextReaderCurrentNode)(r) : NULL;
 	const char *local = node && node->name ? (const char *)node->name : "";
 
 	switch (type) {
@@ -288,7 +336,7 @@ static int gpx_event(struct gpx_state *st, xmlTextReaderPtr r, char *err, size_t
 		/* Asking for the document makes it ours: the reader will not
 		 * free it any more (freed in gpx_parse). */
 		if (!st->doc)
-			st->doc = xmlTextReaderCurrentDoc(r);
+			st->doc = XL(TextReaderCurrentDoc)(r);
 		xmlDocPtr doc = st->doc;
 		if (doc && doc->intSubset && (doc->intSubset->entities || doc->intSubset->pentities))
 			return err_set(err, errlen, EV_EINVAL,
@@ -316,7 +364,7 @@ static int gpx_event(struct gpx_state *st, xmlTextReaderPtr r, char *err, size_t
 			    (strcmp(local, "trkpt") == 0 || strcmp(local, "rtept") == 0 ||
 			     strcmp(local, "wpt") == 0)) {
 				gpx_point_start(st, r, node);
-				if (xmlTextReaderIsEmptyElement(r))
+				if (XL(TextReaderIsEmptyElement)(r))
 					gpx_point_end(st);
 			}
 			return 0;
@@ -327,7 +375,7 @@ static int gpx_event(struct gpx_state *st, xmlTextReaderPtr r, char *err, size_t
 			st->val_len = 0;
 			st->val[0] = '\0';
 			st->val_long = 0;
-			if (xmlTextReaderIsEmptyElement(r))
+			if (XL(TextReaderIsEmptyElement)(r))
 				gpx_child_end(st, st->point_line);
 		}
 		return 0;
@@ -337,7 +385,7 @@ static int gpx_event(struct gpx_state *st, xmlTextReaderPtr r, char *err, size_t
 	case XML_READER_TYPE_SIGNIFICANT_WHITESPACE:
 		if (st->in_point && st->child != GPX_C_NONE && st->child != GPX_C_OTHER &&
 		    depth == st->child_depth + 1) {
-			const char *v = (const char *)xmlTextReaderConstValue(r);
+			const char *v = (const char *)XL(TextReaderConstValue)(r);
 			size_t l = v ? strlen(v) : 0;
 			if (st->val_len + l > GPX_VAL_MAX) {
 				st->val_long = 1;
@@ -378,18 +426,23 @@ int gpx_parse(const char *name, const char *text, size_t n, struct track *out,
 			     "may have", st.name, n, GPX_MAX_BYTES);
 		goto out;
 	}
+	char lerr[320];
+	if ((rc = dynlib_load(&xl_lib, lerr, sizeof lerr))) {
+		err_set(err, errlen, rc, "%s: %s", st.name, lerr);
+		goto out;
+	}
 	/* No XML_PARSE_NOENT (no substitution), no DTDLOAD/DTDATTR/DTDVALID
 	 * (nothing fetched or defaulted from a DTD), NONET for good measure. */
-	r = xmlReaderForMemory(text, (int)n, NULL, NULL,
+	r = XL(ReaderForMemory)(text, (int)n, NULL, NULL,
 			       XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING |
 				       XML_PARSE_NOCDATA);
 	if (!r) {
 		rc = err_set(err, errlen, EV_EINVAL, "%s: cannot start the XML reader", st.name);
 		goto out;
 	}
-	xmlTextReaderSetErrorHandler(r, gpx_on_error, &st);
+	XL(TextReaderSetErrorHandler)(r, gpx_on_error, &st);
 	for (;;) {
-		int k = xmlTextReaderRead(r);
+		int k = XL(TextReaderRead)(r);
 		if (k == 0)
 			break;
 		if (k < 0) {
@@ -405,9 +458,9 @@ int gpx_parse(const char *name, const char *text, size_t n, struct track *out,
 		rc = err_set(err, errlen, EV_EINVAL, "%s: not a GPX file (no root element)", st.name);
 out:
 	if (r)
-		xmlFreeTextReader(r);
+		XL(FreeTextReader)(r);
 	if (st.doc)
-		xmlFreeDoc(st.doc);
+		XL(FreeDoc)(st.doc);
 	free(st.ns);
 	return rc;
 }

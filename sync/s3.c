@@ -18,9 +18,54 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "dynlib.h"
 #include "hash.h"
 #include "log.h"
 #include "timeutil.h"
+
+/*
+ * libcurl is opened when the first client is made (dynlib.h), so that the
+ * commands that never sync do not pay for loading it. Calls go through CU().
+ * The Makefile also compiles this file once with EVCAP_CURL_TYPECHECK, where
+ * CU() names libcurl's own functions, so that curl's compile-time checks of
+ * curl_easy_setopt's arguments still see every call.
+ */
+#ifndef EVCAP_CURL_TYPECHECK
+#ifndef EVCAP_SONAME_CURL
+#define EVCAP_SONAME_CURL "libcurl.so.4"
+#endif
+/* __typeof__ gives each pointer the type of libcurl's own declaration */
+static struct {
+	__typeof__(curl_global_init) *global_init;
+	__typeof__(curl_easy_init) *easy_init;
+	__typeof__(curl_easy_cleanup) *easy_cleanup;
+	__typeof__(curl_easy_reset) *easy_reset;
+	__typeof__(curl_easy_setopt) *easy_setopt;
+	__typeof__(curl_easy_perform) *easy_perform;
+	__typeof__(curl_easy_getinfo) *easy_getinfo;
+	__typeof__(curl_easy_strerror) *easy_strerror;
+	__typeof__(curl_slist_append) *slist_append;
+	__typeof__(curl_slist_free_all) *slist_free_all;
+} cu;
+static const struct dynlib_sym cu_syms[] = {
+	{"curl_global_init", &cu.global_init},
+	{"curl_easy_init", &cu.easy_init},
+	{"curl_easy_cleanup", &cu.easy_cleanup},
+	{"curl_easy_reset", &cu.easy_reset},
+	{"curl_easy_setopt", &cu.easy_setopt},
+	{"curl_easy_perform", &cu.easy_perform},
+	{"curl_easy_getinfo", &cu.easy_getinfo},
+	{"curl_easy_strerror", &cu.easy_strerror},
+	{"curl_slist_append", &cu.slist_append},
+	{"curl_slist_free_all", &cu.slist_free_all},
+};
+static struct dynlib cu_lib = DYNLIB_INIT(EVCAP_SONAME_CURL, "to sync", cu_syms);
+#define CU(f) cu.f
+#define CU_LOAD(err, errlen) dynlib_load(&cu_lib, err, errlen)
+#else
+#define CU(f) curl_##f
+#define CU_LOAD(err, errlen) 0
+#endif
 
 #define EMPTY_SHA256 "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
 #define S3_MAX_DELAY 30.0
@@ -89,7 +134,7 @@ void s3_free(struct s3 *c)
 	if (!c)
 		return;
 	if (c->curl)
-		curl_easy_cleanup(c->curl);
+		CU(easy_cleanup)(c->curl);
 	free(c->endpoint);
 	free(c->host);
 	free(c->region);
@@ -126,10 +171,13 @@ int s3_new(const struct s3_opts *o, struct s3 **out, char *err, size_t errlen)
 		return err_set(err, errlen, EV_EAUTH,
 			       "no S3 credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or "
 			       "access_key and secret_key in [sync] of a config file of mode 0600");
-	if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0)
+	int rc = CU_LOAD(err, errlen);
+	if (rc)
+		return rc;
+	if (CU(global_init)(CURL_GLOBAL_DEFAULT) != 0)
 		return err_set(err, errlen, EV_ERR, "libcurl could not be initialised");
 	struct s3 *c = xcalloc(1, sizeof *c);
-	c->curl = curl_easy_init();
+	c->curl = CU(easy_init)();
 	if (!c->curl) {
 		s3_free(c);
 		return err_set(err, errlen, EV_ERR, "libcurl could not make a handle");
@@ -410,7 +458,7 @@ int s3_fail(const struct s3_response *resp, const char *what, int code, char *er
 static struct curl_slist *add_header(struct curl_slist *l, const char *name, const char *value)
 {
 	char *h = xasprintf("%s: %s", name, value);
-	struct curl_slist *n = curl_slist_append(l, h);
+	struct curl_slist *n = CU(slist_append)(l, h);
 	free(h);
 	if (!n)
 		abort();
@@ -457,55 +505,55 @@ static int attempt(struct s3 *c, const struct s3_request *r, struct s3_response 
 	list = add_header(list, "x-amz-date", sig.amz_date);
 	list = add_header(list, "x-amz-content-sha256", body_sha);
 	list = add_header(list, "Authorization", sig.authorization);
-	list = curl_slist_append(list, "Expect:");
-	list = curl_slist_append(list, "Content-Type:");
-	list = curl_slist_append(list, "Accept:");
+	list = CU(slist_append)(list, "Expect:");
+	list = CU(slist_append)(list, "Content-Type:");
+	list = CU(slist_append)(list, "Accept:");
 
 	CURL *h = c->curl;
-	curl_easy_reset(h);
-	curl_easy_setopt(h, CURLOPT_URL, url);
-	curl_easy_setopt(h, CURLOPT_HTTPHEADER, list);
-	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);
-	curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
-	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, 20L);
+	CU(easy_reset)(h);
+	CU(easy_setopt)(h, CURLOPT_URL, url);
+	CU(easy_setopt)(h, CURLOPT_HTTPHEADER, list);
+	CU(easy_setopt)(h, CURLOPT_PROTOCOLS_STR, "http,https");
+	CU(easy_setopt)(h, CURLOPT_SSL_VERIFYPEER, 1L);
+	CU(easy_setopt)(h, CURLOPT_SSL_VERIFYHOST, 2L);
+	CU(easy_setopt)(h, CURLOPT_NOSIGNAL, 1L);
+	CU(easy_setopt)(h, CURLOPT_CONNECTTIMEOUT, 20L);
 	/* a stalled link: under 1 KB/s for stall_seconds (60) counts as a
 	 * failure to retry */
-	curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1024L);
-	curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, c->stall_seconds);
+	CU(easy_setopt)(h, CURLOPT_LOW_SPEED_LIMIT, 1024L);
+	CU(easy_setopt)(h, CURLOPT_LOW_SPEED_TIME, c->stall_seconds);
 	/* large sends: fewer calls into the read callback and the socket. Under
 	 * a rate cap curl's default 64 KB keeps the pacing smooth. */
 	if (c->bandwidth <= 0)
-		curl_easy_setopt(h, CURLOPT_UPLOAD_BUFFERSIZE, (long)S3_UPLOAD_BUFFER);
-	curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, header_cb);
-	curl_easy_setopt(h, CURLOPT_HEADERDATA, x);
-	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, write_cb);
-	curl_easy_setopt(h, CURLOPT_WRITEDATA, x);
+		CU(easy_setopt)(h, CURLOPT_UPLOAD_BUFFERSIZE, (long)S3_UPLOAD_BUFFER);
+	CU(easy_setopt)(h, CURLOPT_HEADERFUNCTION, header_cb);
+	CU(easy_setopt)(h, CURLOPT_HEADERDATA, x);
+	CU(easy_setopt)(h, CURLOPT_WRITEFUNCTION, write_cb);
+	CU(easy_setopt)(h, CURLOPT_WRITEDATA, x);
 	if (c->bandwidth > 0) {
-		curl_easy_setopt(h, CURLOPT_MAX_SEND_SPEED_LARGE, (curl_off_t)c->bandwidth);
-		curl_easy_setopt(h, CURLOPT_MAX_RECV_SPEED_LARGE, (curl_off_t)c->bandwidth);
+		CU(easy_setopt)(h, CURLOPT_MAX_SEND_SPEED_LARGE, (curl_off_t)c->bandwidth);
+		CU(easy_setopt)(h, CURLOPT_MAX_RECV_SPEED_LARGE, (curl_off_t)c->bandwidth);
 	}
-	curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
-	curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, progress_cb);
-	curl_easy_setopt(h, CURLOPT_XFERINFODATA, x);
+	CU(easy_setopt)(h, CURLOPT_NOPROGRESS, 0L);
+	CU(easy_setopt)(h, CURLOPT_XFERINFOFUNCTION, progress_cb);
+	CU(easy_setopt)(h, CURLOPT_XFERINFODATA, x);
 	uint64_t blen = r->body_fd >= 0 ? r->body_size : r->body_len;
 	int has_body = r->body_fd >= 0 || r->body;
 	if (!strcmp(r->method, "HEAD")) {
-		curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
+		CU(easy_setopt)(h, CURLOPT_NOBODY, 1L);
 	} else if (!strcmp(r->method, "PUT")) {
-		curl_easy_setopt(h, CURLOPT_UPLOAD, 1L);
-		curl_easy_setopt(h, CURLOPT_INFILESIZE_LARGE, (curl_off_t)blen);
+		CU(easy_setopt)(h, CURLOPT_UPLOAD, 1L);
+		CU(easy_setopt)(h, CURLOPT_INFILESIZE_LARGE, (curl_off_t)blen);
 	} else if (!strcmp(r->method, "POST")) {
-		curl_easy_setopt(h, CURLOPT_POST, 1L);
-		curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)(has_body ? blen : 0));
+		CU(easy_setopt)(h, CURLOPT_POST, 1L);
+		CU(easy_setopt)(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)(has_body ? blen : 0));
 	} else if (strcmp(r->method, "GET") != 0) {
-		curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, r->method);
+		CU(easy_setopt)(h, CURLOPT_CUSTOMREQUEST, r->method);
 	}
-	curl_easy_setopt(h, CURLOPT_READFUNCTION, read_cb);
-	curl_easy_setopt(h, CURLOPT_READDATA, x);
-	curl_easy_setopt(h, CURLOPT_SEEKFUNCTION, seek_cb);
-	curl_easy_setopt(h, CURLOPT_SEEKDATA, x);
+	CU(easy_setopt)(h, CURLOPT_READFUNCTION, read_cb);
+	CU(easy_setopt)(h, CURLOPT_READDATA, x);
+	CU(easy_setopt)(h, CURLOPT_SEEKFUNCTION, seek_cb);
+	CU(easy_setopt)(h, CURLOPT_SEEKDATA, x);
 
 	x->sent = 0;
 	x->server_date = 0;
@@ -516,17 +564,17 @@ static int attempt(struct s3 *c, const struct s3_request *r, struct s3_response 
 	resp->status = 0;
 	resp->received = 0;
 	buf_reset(&resp->body);
-	*cc = curl_easy_perform(h);
+	*cc = CU(easy_perform)(h);
 	if (c->progress && blen > (1 << 20))
 		fputc('\n', stderr);
 	if (*cc == CURLE_OK) {
 		long st = 0;
-		curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &st);
+		CU(easy_getinfo)(h, CURLINFO_RESPONSE_CODE, &st);
 		resp->status = st;
 	}
 	/* the secret is in the handle's headers only as a signature */
-	curl_easy_setopt(h, CURLOPT_HTTPHEADER, NULL);
-	curl_slist_free_all(list);
+	CU(easy_setopt)(h, CURLOPT_HTTPHEADER, NULL);
+	CU(slist_free_all)(list);
 	free(url);
 	sigv4_result_free(&sig);
 	return 0;
@@ -587,13 +635,13 @@ int s3_do(struct s3 *c, const struct s3_request *r, struct s3_response *resp, ch
 					r->progress_label ? r->progress_label
 					: r->key	  ? r->key
 							  : r->bucket,
-					curl_easy_strerror(cc), c->endpoint);
+					CU(easy_strerror)(cc), c->endpoint);
 			if (cc == CURLE_SSL_CACERT || cc == CURLE_PEER_FAILED_VERIFICATION ||
 			    cc == CURLE_SSL_CONNECT_ERROR)
 				return err_set(err, errlen, EV_EAUTH,
 					       "%s: the TLS certificate could not be verified (%s); "
 					       "evcap always verifies certificates",
-					       c->endpoint, curl_easy_strerror(cc));
+					       c->endpoint, CU(easy_strerror)(cc));
 			if (r->sink && resp->received)
 				return EV_ENET; /* caller resumes from what it has */
 			if (n + 1 < max)
