@@ -23,16 +23,14 @@ endif
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
-# libcurl, libgps and libxml2 are opened on first use (common/dynlib.h), so
-# the programs are linked --as-needed and do not list them. dlopen is given
-# the soname of the library the headers came with; common/dynlib.h's users
+# libcurl and libxml2 are opened on first use (common/dynlib.h), so the
+# programs are linked --as-needed and do not list them. dlopen is given the
+# soname of the library the headers came with; sync/s3.c and capture/gpx.c
 # fall back to Debian 12's when this cannot be read.
 soname_of = $(shell objdump -p "$$(pkg-config --variable=libdir $(1) 2>/dev/null)/lib$(2).so" 2>/dev/null | awk '$$1 == "SONAME" {print $$2}')
 SONAME_CURL := $(call soname_of,libcurl,curl)
-SONAME_GPS  := $(call soname_of,libgps,gps)
 SONAME_XML2 := $(call soname_of,libxml-2.0,xml2)
 DEFS += $(if $(SONAME_CURL),-DEVCAP_SONAME_CURL='"$(SONAME_CURL)"') \
-        $(if $(SONAME_GPS),-DEVCAP_SONAME_GPS='"$(SONAME_GPS)"') \
         $(if $(SONAME_XML2),-DEVCAP_SONAME_XML2='"$(SONAME_XML2)"')
 
 WARN := -Wall -Wextra -Wshadow -Wformat=2 -Wstrict-prototypes \

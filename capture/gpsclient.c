@@ -12,29 +12,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dynlib.h"
-
-/* libgps is opened when the first client is made (dynlib.h); calls go
- * through GP(). */
-#ifndef EVCAP_SONAME_GPS
-#define EVCAP_SONAME_GPS "libgps.so.28"
-#endif
-static struct { /* each of the type of libgps's own declaration */
-	__typeof__(gps_open) *open;
-	__typeof__(gps_close) *close;
-	__typeof__(gps_read) *read;
-	__typeof__(gps_stream) *stream;
-	__typeof__(gps_waiting) *waiting;
-	__typeof__(gps_errstr) *errstr;
-} gp;
-static const struct dynlib_sym gp_syms[] = {
-	{"gps_open", &gp.open},       {"gps_close", &gp.close},
-	{"gps_read", &gp.read},       {"gps_stream", &gp.stream},
-	{"gps_waiting", &gp.waiting}, {"gps_errstr", &gp.errstr},
-};
-static struct dynlib gp_lib = DYNLIB_INIT(EVCAP_SONAME_GPS, "to read fixes from gpsd", gp_syms);
-#define GP(f) gp.f
-
 #define GPSC_RAW_MAX 8192     /* one JSON report; longer ones are cut */
 #define GPSC_READS_PER_CALL 64
 #define GPSC_HOLD_S 1.5       /* a held fix is handed over after this */
@@ -85,9 +62,6 @@ int gpsclient_new(const char *host, const char *port, gpsclient_fix_fn on_fix, v
 		return err_set(err, errlen, EV_EINVAL, "gpsd client: host, port and callback are needed");
 	if (strlen(host) >= 256 || strlen(port) >= 16)
 		return err_set(err, errlen, EV_EINVAL, "gpsd client: host or port too long");
-	int rc = dynlib_load(&gp_lib, err, errlen);
-	if (rc)
-		return rc;
 	struct gpsclient *c = xcalloc(1, sizeof *c);
 	snprintf(c->host, sizeof c->host, "%s", host);
 	snprintf(c->port, sizeof c->port, "%s", port);
@@ -130,7 +104,7 @@ static void gpsc_disconnect(struct gpsclient *c, double now, const char *why)
 {
 	gpsclient_flush(c);
 	if (c->connected) {
-		GP(close)(&c->gd);
+		gps_close(&c->gd);
 		c->connected = 0;
 		c->st.drops++;
 	}
@@ -145,7 +119,7 @@ void gpsclient_free(struct gpsclient *c)
 		return;
 	gpsclient_flush(c);
 	if (c->connected)
-		GP(close)(&c->gd);
+		gps_close(&c->gd);
 	free(c);
 }
 
@@ -173,16 +147,16 @@ static void gpsc_connect(struct gpsclient *c, double now)
 {
 	memset(&c->gd, 0, sizeof c->gd);
 	errno = 0;
-	if (GP(open)(c->host, c->port, &c->gd) != 0) {
+	if (gps_open(c->host, c->port, &c->gd) != 0) {
 		int e = errno;
 		c->next_try = now + c->backoff;
 		gpsc_log(c, "cannot connect to gpsd at %s:%s (%s); retrying in %.2g s", c->host,
-			 c->port, GP(errstr)(e), c->backoff);
+			 c->port, gps_errstr(e), c->backoff);
 		c->backoff = fmin(c->backoff * 2, c->backoff_max);
 		return;
 	}
 	c->connected = 1;
-	if (GP(stream)(&c->gd, WATCH_ENABLE | WATCH_JSON, NULL) != 0) {
+	if (gps_stream(&c->gd, WATCH_ENABLE | WATCH_JSON, NULL) != 0) {
 		gpsc_disconnect(c, now, "the watch request failed");
 		return;
 	}
@@ -300,7 +274,7 @@ int gpsclient_handle_readable(struct gpsclient *c, double now)
 		return 0;
 	for (int i = 0; i < GPSC_READS_PER_CALL; i++) {
 		c->raw[0] = '\0';
-		int r = GP(read)(&c->gd, c->raw, (int)sizeof c->raw);
+		int r = gps_read(&c->gd, c->raw, (int)sizeof c->raw);
 		if (r < 0) {
 			gpsc_disconnect(c, now, "the connection was lost");
 			return EV_ENET;
@@ -313,7 +287,7 @@ int gpsclient_handle_readable(struct gpsclient *c, double now)
 			c->backoff = c->backoff_min; /* a working link resets the backoff */
 		}
 		handed += gpsc_take(c, now);
-		if (!GP(waiting)(&c->gd, 0))
+		if (!gps_waiting(&c->gd, 0))
 			break;
 	}
 	return handed;

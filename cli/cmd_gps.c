@@ -114,10 +114,9 @@ int cmd_gps(struct cli *cli, int argc, char **argv)
 
 	struct store *s = cli_store(cli, 0);
 	g.verbose = cli->verbosity;
-	int grc = gpsclient_new(host, port, gps_on_fix, &g, &gc, err, sizeof err);
-	if (grc != 0) {
+	if (gpsclient_new(host, port, gps_on_fix, &g, &gc, err, sizeof err) != 0) {
 		fprintf(stderr, "evcap gps log: %s\n", err);
-		return grc == EV_EINVAL ? EXIT_USAGE : EXIT_PROBLEM; /* else libgps would not load */
+		return EXIT_USAGE;
 	}
 	gpsclient_set_log(gc, gps_on_log, NULL);
 	g.batch = geotag_batch_new(s, gpsclient_source(gc), GPS_BATCH_FIXES, GPS_BATCH_SECONDS);

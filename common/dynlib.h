@@ -1,12 +1,12 @@
 /*
  * Shared libraries opened the first time they are needed, not at start.
- * libcurl (sync), libgps (the GPS client) and libxml2 (GPX) bring about
- * forty more libraries with them (TLS, Kerberos, LDAP, D-Bus, ICU...), and
- * mapping and relocating them took about 6 ms of every evcap command, most
- * of which never use any of the three. Each module that uses one of them
- * lists the functions it calls in a table and calls dynlib_load before its
- * first use; a library that cannot be opened is an error naming it and what
- * it is needed for, and the program goes on without that feature.
+ * libcurl (sync) and libxml2 (GPX) bring about thirty more libraries with
+ * them (TLS, Kerberos, LDAP, ICU...), and mapping and relocating them took
+ * about 5 ms of every evcap command, most of which use neither. Each module
+ * that uses one of them lists the functions it calls in a table and calls
+ * dynlib_load before its first use; a library that cannot be opened is an
+ * error naming it and what it is needed for, and the program goes on
+ * without that feature.
  *
  * Thread safety: dynlib_load may be called from any thread; the first call
  * opens the library and fills the table, later calls only read the outcome.

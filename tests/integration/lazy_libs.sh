@@ -1,6 +1,6 @@
 #!/bin/bash
-# lazy_libs: libcurl, libgps and libxml2 are opened only by the commands that
-# use them (common/dynlib.h). A command that needs none of them starts
+# lazy_libs: libcurl and libxml2 are opened only by the commands that use
+# them (common/dynlib.h). A command that needs none of them starts
 # without them; one that does loads its library then; and when a library
 # cannot be loaded, the command that needed it says which library, what
 # for and why, and every other command keeps working.
@@ -23,7 +23,6 @@ GPX
 libs=$(loaded --version)
 check "evcap --version runs" test -n "$("$EVCAP_BIN" --version)"
 check "a command that needs none of them loads no libcurl" bash -c '! grep -q "^libcurl" <<<"$1"' _ "$libs"
-check "... no libgps" bash -c '! grep -q "^libgps" <<<"$1"' _ "$libs"
 check "... no libxml2" bash -c '! grep -q "^libxml2" <<<"$1"' _ "$libs"
 libs=$(loaded ls)
 check "evcap ls loads no libcurl" bash -c '! grep -q "^libcurl" <<<"$1"' _ "$libs"
@@ -50,7 +49,3 @@ check "the other commands still work: ls" env LD_LIBRARY_PATH="$T/badlib" "$EVCA
 check "... verify" env LD_LIBRARY_PATH="$T/badlib" "$EVCAP" verify
 check "nothing was stored twice or lost" test "$("$EVCAP" --json track ls | jq length)" = 2
 
-echo "not a library" >"$T/badlib/libgps.so.28"
-out=$(LD_LIBRARY_PATH=$T/badlib timeout 20 "$EVCAP" gps log --server 127.0.0.1:9 2>&1); rc=$?
-check "gps log without a loadable libgps: exits at once, non-zero" test $rc = 1
-check "... names libgps and what it is needed for" grep -q "cannot load libgps.so.28, needed to read fixes from gpsd" <<<"$out"
