@@ -10,8 +10,8 @@
 static int load_locked(struct dynlib *d)
 {
 	const char *why;
-	/* RTLD_NOW: a symbol the library lacks is found missing here, once,
-	 * not as a crash in the middle of a transfer or a parse. */
+	/* RTLD_NOW: a symbol the library itself needs and cannot find fails
+	 * here, once, not as a crash in the middle of a transfer or a parse. */
 	void *h = dlopen(d->soname, RTLD_NOW | RTLD_LOCAL);
 	if (!h) {
 		why = dlerror();
