@@ -17,48 +17,24 @@
 
 /*
  * libxml2 is opened by the first gpx_parse (dynlib.h); calls go through XL(),
- * each pointer of the type of libxml2's own declaration. xmlFree is a
- * variable holding libxml2's deallocator, so its slot points at it.
+ * to every function listed once in XML_FNS. xmlFree is a variable holding
+ * libxml2's deallocator, so its slot points at it and calls go through it.
  */
 #ifndef EVCAP_SONAME_XML2
 #define EVCAP_SONAME_XML2 "libxml2.so.2"
 #endif
+#define XML_FNS(X)                                                                           \
+	X(TextReaderLocatorLineNumber) X(NodeListGetString) X(TextReaderDepth) X(GetLineNo)   \
+	X(TextReaderGetParserLineNumber) X(TextReaderNodeType) X(TextReaderCurrentNode)       \
+	X(TextReaderCurrentDoc) X(TextReaderIsEmptyElement) X(TextReaderConstValue)           \
+	X(ReaderForMemory) X(TextReaderSetErrorHandler) X(TextReaderRead) X(FreeTextReader)   \
+	X(FreeDoc) X(Free)
+#define XL_PTR(f) DYNLIB_PTR(xml, f)
 static struct {
-	__typeof__(xmlTextReaderLocatorLineNumber) *TextReaderLocatorLineNumber;
-	__typeof__(xmlNodeListGetString) *NodeListGetString;
-	__typeof__(xmlTextReaderDepth) *TextReaderDepth;
-	__typeof__(xmlGetLineNo) *GetLineNo;
-	__typeof__(xmlTextReaderGetParserLineNumber) *TextReaderGetParserLineNumber;
-	__typeof__(xmlTextReaderNodeType) *TextReaderNodeType;
-	__typeof__(xmlTextReaderCurrentNode) *TextReaderCurrentNode;
-	__typeof__(xmlTextReaderCurrentDoc) *TextReaderCurrentDoc;
-	__typeof__(xmlTextReaderIsEmptyElement) *TextReaderIsEmptyElement;
-	__typeof__(xmlTextReaderConstValue) *TextReaderConstValue;
-	__typeof__(xmlReaderForMemory) *ReaderForMemory;
-	__typeof__(xmlTextReaderSetErrorHandler) *TextReaderSetErrorHandler;
-	__typeof__(xmlTextReaderRead) *TextReaderRead;
-	__typeof__(xmlFreeTextReader) *FreeTextReader;
-	__typeof__(xmlFreeDoc) *FreeDoc;
-	__typeof__(xmlFree) *Free;
+	XML_FNS(XL_PTR)
 } xl;
-static const struct dynlib_sym xl_syms[] = {
-	{"xmlTextReaderLocatorLineNumber", &xl.TextReaderLocatorLineNumber},
-	{"xmlNodeListGetString", &xl.NodeListGetString},
-	{"xmlTextReaderDepth", &xl.TextReaderDepth},
-	{"xmlGetLineNo", &xl.GetLineNo},
-	{"xmlTextReaderGetParserLineNumber", &xl.TextReaderGetParserLineNumber},
-	{"xmlTextReaderNodeType", &xl.TextReaderNodeType},
-	{"xmlTextReaderCurrentNode", &xl.TextReaderCurrentNode},
-	{"xmlTextReaderCurrentDoc", &xl.TextReaderCurrentDoc},
-	{"xmlTextReaderIsEmptyElement", &xl.TextReaderIsEmptyElement},
-	{"xmlTextReaderConstValue", &xl.TextReaderConstValue},
-	{"xmlReaderForMemory", &xl.ReaderForMemory},
-	{"xmlTextReaderSetErrorHandler", &xl.TextReaderSetErrorHandler},
-	{"xmlTextReaderRead", &xl.TextReaderRead},
-	{"xmlFreeTextReader", &xl.FreeTextReader},
-	{"xmlFreeDoc", &xl.FreeDoc},
-	{"xmlFree", &xl.Free},
-};
+#define XL_SYM(f) DYNLIB_SYM(xl, xml, f)
+static const struct dynlib_sym xl_syms[] = {XML_FNS(XL_SYM)};
 static struct dynlib xl_lib = DYNLIB_INIT(EVCAP_SONAME_XML2, "to read GPX tracks", xl_syms);
 #define XL(f) xl.f
 

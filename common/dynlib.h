@@ -41,6 +41,20 @@ struct dynlib {
 	char err[300];
 };
 
+/*
+ * A module lists each function once, in an X-macro, and builds both its
+ * table of pointers and the names to look up from that list, so the two
+ * cannot disagree: with LIST(X) expanding to X(global_init) X(easy_init)...,
+ *   #define CU_PTR(f) DYNLIB_PTR(curl_, f)
+ *   static struct { LIST(CU_PTR) } cu;
+ *   #define CU_SYM(f) DYNLIB_SYM(cu, curl_, f)
+ *   static const struct dynlib_sym cu_syms[] = { LIST(CU_SYM) };
+ * Each pointer gets the type of the library's own declaration of
+ * prefix##f (a variable, such as libxml2's xmlFree, gets a pointer to it).
+ */
+#define DYNLIB_PTR(prefix, f) __typeof__(prefix##f) *f;
+#define DYNLIB_SYM(table, prefix, f) {#prefix #f, &(table).f},
+
 #define DYNLIB_INIT(soname_, needed_, syms_)                                                  \
 	{                                                                                     \
 		.soname = (soname_), .needed = (needed_), .syms = (syms_),                     \

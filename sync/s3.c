@@ -34,31 +34,16 @@
 #ifndef EVCAP_SONAME_CURL
 #define EVCAP_SONAME_CURL "libcurl.so.4"
 #endif
-/* __typeof__ gives each pointer the type of libcurl's own declaration */
+/* every libcurl function called here, once (dynlib.h) */
+#define CURL_FNS(X)                                                                          \
+	X(global_init) X(easy_init) X(easy_cleanup) X(easy_reset) X(easy_setopt)           \
+	X(easy_perform) X(easy_getinfo) X(easy_strerror) X(slist_append) X(slist_free_all)
+#define CU_PTR(f) DYNLIB_PTR(curl_, f)
 static struct {
-	__typeof__(curl_global_init) *global_init;
-	__typeof__(curl_easy_init) *easy_init;
-	__typeof__(curl_easy_cleanup) *easy_cleanup;
-	__typeof__(curl_easy_reset) *easy_reset;
-	__typeof__(curl_easy_setopt) *easy_setopt;
-	__typeof__(curl_easy_perform) *easy_perform;
-	__typeof__(curl_easy_getinfo) *easy_getinfo;
-	__typeof__(curl_easy_strerror) *easy_strerror;
-	__typeof__(curl_slist_append) *slist_append;
-	__typeof__(curl_slist_free_all) *slist_free_all;
+	CURL_FNS(CU_PTR)
 } cu;
-static const struct dynlib_sym cu_syms[] = {
-	{"curl_global_init", &cu.global_init},
-	{"curl_easy_init", &cu.easy_init},
-	{"curl_easy_cleanup", &cu.easy_cleanup},
-	{"curl_easy_reset", &cu.easy_reset},
-	{"curl_easy_setopt", &cu.easy_setopt},
-	{"curl_easy_perform", &cu.easy_perform},
-	{"curl_easy_getinfo", &cu.easy_getinfo},
-	{"curl_easy_strerror", &cu.easy_strerror},
-	{"curl_slist_append", &cu.slist_append},
-	{"curl_slist_free_all", &cu.slist_free_all},
-};
+#define CU_SYM(f) DYNLIB_SYM(cu, curl_, f)
+static const struct dynlib_sym cu_syms[] = {CURL_FNS(CU_SYM)};
 static struct dynlib cu_lib = DYNLIB_INIT(EVCAP_SONAME_CURL, "to sync", cu_syms);
 #define CU(f) cu.f
 #define CU_LOAD(err, errlen) dynlib_load(&cu_lib, err, errlen)
