@@ -1,0 +1,259 @@
+/*
+ * The thread behind sensorpump.h. It sleeps in poll() on the readers'
+ * descriptors and one eventfd that wakes it to stop; a reader that is
+ * away gives poll its reopen deadline as a timeout. Lines are copied into
+ * a list under a mutex, and a second eventfd tells the loop there is
+ * something to drain. The drain takes the whole list in one step and
+ * hands it over without holding the lock, so the thread is never held up
+ * by what the loop does with a line.
+ */
+#include "sensorpump.h"
+
+#include <errno.h>
+#include <math.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "timeutil.h"
+
+enum { ENT_LINE, ENT_GONE };
+
+struct entry {
+	struct entry *next;
+	size_t idx;
+	int kind;
+	int flags;
+	double mono, wall;
+	size_t len;
+	char text[];
+};
+
+struct sensorpump {
+	struct sensorline *lines[SENSORPUMP_MAX];
+	size_t n;
+	size_t max_queued;
+	int wake_fd;   /* the loop polls it: something is queued */
+	int ctl_fd;    /* the thread polls it: stop */
+	atomic_int stop;
+	pthread_t thread;
+
+	pthread_mutex_t mu; /* guards what follows */
+	struct entry *head, **tail;
+	size_t queued;      /* lines in the list */
+	uint64_t lost[SENSORPUMP_MAX];
+};
+
+/* What a reader's callback needs to queue a line. */
+struct read_ctx {
+	struct sensorpump *p;
+	size_t idx;
+	double wall;
+};
+
+static double mono_now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static void wake(int fd)
+{
+	uint64_t one = 1;
+	/* EAGAIN: the counter is full, so the reader wakes anyway */
+	while (write(fd, &one, sizeof one) < 0 && errno == EINTR)
+		;
+}
+
+/* Queues an entry, or counts a dropped line when the queue is full. */
+static void enqueue(struct sensorpump *p, size_t idx, int kind, const char *text, size_t len,
+		    int flags, double mono, double wall)
+{
+	pthread_mutex_lock(&p->mu);
+	if (kind == ENT_LINE && p->queued >= p->max_queued) {
+		p->lost[idx]++;
+		pthread_mutex_unlock(&p->mu);
+		wake(p->wake_fd); /* so the loss is reported */
+		return;
+	}
+	pthread_mutex_unlock(&p->mu);
+	struct entry *e = xmalloc(sizeof *e + len);
+	e->next = NULL;
+	e->idx = idx;
+	e->kind = kind;
+	e->flags = flags;
+	e->mono = mono;
+	e->wall = wall;
+	e->len = len;
+	if (len)
+		memcpy(e->text, text, len);
+	pthread_mutex_lock(&p->mu);
+	*p->tail = e;
+	p->tail = &e->next;
+	if (kind == ENT_LINE)
+		p->queued++;
+	pthread_mutex_unlock(&p->mu);
+	wake(p->wake_fd);
+}
+
+static void on_line(void *ctx, const char *line, size_t len, int flags, double now)
+{
+	struct read_ctx *c = ctx;
+	enqueue(c->p, c->idx, ENT_LINE, line, len, flags, now, c->wall);
+}
+
+static void *pump_main(void *arg)
+{
+	struct sensorpump *p = arg;
+	struct pollfd pf[1 + SENSORPUMP_MAX];
+	int at[SENSORPUMP_MAX];
+	while (!atomic_load(&p->stop)) {
+		double now = mono_now(), wait = -1;
+		nfds_t np = 0;
+		pf[np++] = (struct pollfd){.fd = p->ctl_fd, .events = POLLIN};
+		for (size_t i = 0; i < p->n; i++) {
+			sensorline_tick(p->lines[i], now);
+			int fd = sensorline_fd(p->lines[i]);
+			at[i] = fd >= 0 ? (int)np : -1;
+			if (fd >= 0) {
+				pf[np++] = (struct pollfd){.fd = fd, .events = POLLIN};
+				continue;
+			}
+			double w = sensorline_timeout(p->lines[i], now);
+			if (w >= 0 && (wait < 0 || w < wait))
+				wait = w;
+		}
+		int timeout = wait < 0 ? -1 : (int)ceil(fmin(wait, 3600.0) * 1000.0);
+		int r = poll(pf, np, timeout);
+		if (r < 0) {
+			if (errno != EINTR) {
+				/* not expected (ENOMEM): do not spin */
+				struct timespec ts = {0, 100 * 1000 * 1000};
+				nanosleep(&ts, NULL);
+			}
+			continue;
+		}
+		if (pf[0].revents) {
+			uint64_t v;
+			(void)!read(p->ctl_fd, &v, sizeof v);
+		}
+		struct read_ctx c = {p, 0, time_now()};
+		now = mono_now();
+		for (size_t i = 0; i < p->n; i++) {
+			if (at[i] < 0 || !(pf[at[i]].revents & (POLLIN | POLLHUP | POLLERR)))
+				continue;
+			c.idx = i;
+			(void)sensorline_readable(p->lines[i], now, on_line, &c);
+			if (sensorline_fd(p->lines[i]) < 0)
+				enqueue(p, i, ENT_GONE, NULL, 0, 0, now, c.wall);
+		}
+	}
+	return NULL;
+}
+
+int sensorpump_start(struct sensorline *const *lines, size_t n, size_t max_queued,
+		     struct sensorpump **out, char *err, size_t errlen)
+{
+	*out = NULL;
+	if (n > SENSORPUMP_MAX)
+		return err_set(err, errlen, EV_EINVAL, "%zu sensors; at most %d can be read", n,
+			       SENSORPUMP_MAX);
+	struct sensorpump *p = xcalloc(1, sizeof *p);
+	memcpy(p->lines, lines, n * sizeof *lines);
+	p->n = n;
+	p->max_queued = max_queued ? max_queued : 1;
+	p->tail = &p->head;
+	pthread_mutex_init(&p->mu, NULL);
+	p->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	p->ctl_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	int rc = 0;
+	if (p->wake_fd < 0 || p->ctl_fd < 0) {
+		rc = err_set(err, errlen, EV_EIO, "eventfd: %s", strerror(errno));
+		goto fail;
+	}
+	/* signals belong to the loop's signalfd: the thread takes none */
+	sigset_t all, old;
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	int e = pthread_create(&p->thread, NULL, pump_main, p);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (e) {
+		rc = err_set(err, errlen, EV_EIO, "cannot start a thread: %s", strerror(e));
+		goto fail;
+	}
+	*out = p;
+	return 0;
+fail:
+	if (p->wake_fd >= 0)
+		close(p->wake_fd);
+	if (p->ctl_fd >= 0)
+		close(p->ctl_fd);
+	pthread_mutex_destroy(&p->mu);
+	free(p);
+	return rc;
+}
+
+int sensorpump_fd(const struct sensorpump *p)
+{
+	return p ? p->wake_fd : -1;
+}
+
+size_t sensorpump_drain(struct sensorpump *p, const struct sensorpump_cb *cb)
+{
+	static const struct sensorpump_cb none;
+	uint64_t v, lost[SENSORPUMP_MAX];
+	size_t lines = 0;
+	if (!p)
+		return 0;
+	if (!cb)
+		cb = &none;
+	(void)!read(p->wake_fd, &v, sizeof v);
+	pthread_mutex_lock(&p->mu);
+	struct entry *e = p->head;
+	p->head = NULL;
+	p->tail = &p->head;
+	p->queued = 0;
+	memcpy(lost, p->lost, sizeof lost);
+	memset(p->lost, 0, sizeof p->lost);
+	pthread_mutex_unlock(&p->mu);
+	while (e) {
+		struct entry *next = e->next;
+		if (e->kind == ENT_LINE) {
+			lines++;
+			if (cb->line)
+				cb->line(cb->ctx, e->idx, e->text, e->len, e->flags, e->mono,
+					 e->wall);
+		} else if (cb->gone) {
+			cb->gone(cb->ctx, e->idx);
+		}
+		free(e);
+		e = next;
+	}
+	/* lines are dropped only while the queue is full: after those above */
+	for (size_t i = 0; i < p->n; i++)
+		if (lost[i] && cb->lost)
+			cb->lost(cb->ctx, i, lost[i]);
+	return lines;
+}
+
+void sensorpump_stop(struct sensorpump *p, const struct sensorpump_cb *cb)
+{
+	if (!p)
+		return;
+	atomic_store(&p->stop, 1);
+	wake(p->ctl_fd);
+	pthread_join(p->thread, NULL);
+	(void)sensorpump_drain(p, cb);
+	close(p->wake_fd);
+	close(p->ctl_fd);
+	pthread_mutex_destroy(&p->mu);
+	free(p);
+}

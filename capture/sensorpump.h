@@ -1,0 +1,66 @@
+/*
+ * Probe lines read on a thread of their own, and timed as they arrive.
+ *
+ * evcapd's loop is sometimes busy for seconds with one file: a 4 GB video
+ * copied off a card, or a metadata parse that runs into its time limit.
+ * A probe's line that carries no time of its own is timed when it is
+ * read, so a line read late would be timed late, several lines would
+ * share one time, and a chatty probe could overrun the terminal driver's
+ * 4 KiB buffer and lose bytes. The pump's thread waits on the probes'
+ * lines alone, reads each line as it ends, stamps it with the wall clock
+ * and the monotonic clock, and queues it; the loop drains the queue when
+ * it is free. The thread never touches the store: parsing and recording
+ * stay on the loop's thread, in arrival order.
+ *
+ * While a pump runs it owns the readers given to it (opening, reading,
+ * reopening after an unplug); they are the caller's again once
+ * sensorpump_stop returns.
+ */
+#ifndef EVCAP_SENSORPUMP_H
+#define EVCAP_SENSORPUMP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "sensorline.h"
+#include "util.h"
+
+/* The most readers one pump serves. */
+#define SENSORPUMP_MAX 32
+
+/* What the drain hands over, in the order it happened. idx is the
+ * reader's place in the array given to sensorpump_start. */
+struct sensorpump_cb {
+	/* A line (as sensorline hands it over), read at `mono` (monotonic)
+	 * and `wall` (Unix time) seconds. */
+	void (*line)(void *ctx, size_t idx, const char *line, size_t len, int flags,
+		     double mono, double wall);
+	/* The device went away (its last partial line, if any, came first). */
+	void (*gone)(void *ctx, size_t idx);
+	/* n lines were dropped because `max_queued` lines were waiting. */
+	void (*lost)(void *ctx, size_t idx, uint64_t n);
+	void *ctx;
+};
+
+struct sensorpump;
+
+/*
+ * Starts the thread for lines[0..n) (n at most SENSORPUMP_MAX). At most
+ * max_queued lines wait in the queue; past that a line is dropped and
+ * counted. The thread blocks every signal. 0, or an error with err.
+ */
+int sensorpump_start(struct sensorline *const *lines, size_t n, size_t max_queued,
+		     struct sensorpump **out, char *err, size_t errlen) WUR;
+
+/* A descriptor that polls readable while anything is queued. */
+int sensorpump_fd(const struct sensorpump *p);
+
+/* Hands over everything queued so far through cb (any member may be
+ * NULL); returns the number of lines handed over. */
+size_t sensorpump_drain(struct sensorpump *p, const struct sensorpump_cb *cb);
+
+/* Stops and joins the thread, hands over what is still queued, and
+ * frees the pump. The readers are left open. NULL is fine. */
+void sensorpump_stop(struct sensorpump *p, const struct sensorpump_cb *cb);
+
+#endif

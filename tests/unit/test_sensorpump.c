@@ -1,0 +1,225 @@
+/*
+ * The sensor pump against a real pseudo-terminal: lines are timed when
+ * they arrive even while nobody drains, handed over in order, an unplug
+ * is reported after the last partial line, a full queue drops and counts,
+ * and stopping hands over what is still queued.
+ */
+#include <fcntl.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "sensorpump.h"
+#include "timeutil.h"
+#include "t.h"
+
+struct got {
+	char text[16][32];
+	int flags[16];
+	double wall[16];
+	size_t n;
+	int gone;
+	size_t gone_after; /* lines handed over before the unplug */
+	uint64_t lost;
+};
+
+static void got_line(void *ctx, size_t idx, const char *line, size_t len, int flags,
+		     double mono, double wall)
+{
+	struct got *g = ctx;
+	(void)mono;
+	if (idx != 0 || g->n >= 16)
+		return;
+	snprintf(g->text[g->n], sizeof g->text[0], "%.*s", (int)len, line);
+	g->flags[g->n] = flags;
+	g->wall[g->n] = wall;
+	g->n++;
+}
+
+static void got_gone(void *ctx, size_t idx)
+{
+	struct got *g = ctx;
+	if (idx == 0 && !g->gone) {
+		g->gone = 1;
+		g->gone_after = g->n;
+	}
+}
+
+static void got_lost(void *ctx, size_t idx, uint64_t n)
+{
+	struct got *g = ctx;
+	if (idx == 0)
+		g->lost += n;
+}
+
+static void nap(double s)
+{
+	struct timespec ts = {(time_t)s, (long)((s - (double)(time_t)s) * 1e9)};
+	nanosleep(&ts, NULL);
+}
+
+/* A pty pair: the master's descriptor, and a spec naming the slave. */
+static int pty_open(char *spec, size_t n)
+{
+	int m = posix_openpt(O_RDWR | O_NOCTTY);
+	if (m < 0 || grantpt(m) || unlockpt(m)) {
+		if (m >= 0)
+			close(m);
+		return -1;
+	}
+	snprintf(spec, n, "%s:9600:csv", ptsname(m));
+	return m;
+}
+
+/* Waits until the pump says something is queued (at most 3 s). */
+static int wait_queued(struct sensorpump *p)
+{
+	struct pollfd pf = {.fd = sensorpump_fd(p), .events = POLLIN};
+	return poll(&pf, 1, 3000) == 1;
+}
+
+static int put(int fd, const char *s)
+{
+	size_t n = strlen(s);
+	return write(fd, s, n) == (ssize_t)n ? 0 : -1;
+}
+
+/* A pty's slave opened as a CSV reader, and a pump for it queueing at
+ * most max lines. Returns the master's descriptor, or -1 with nothing
+ * left open (*skip set when there is no pty to be had). */
+static int pump_on_pty(size_t max, struct sensorline **l, struct sensorpump **p, int *skip)
+{
+	char spec[128], err[256];
+	*l = NULL;
+	*p = NULL;
+	*skip = 0;
+	int m = pty_open(spec, sizeof spec);
+	if (m < 0) {
+		*skip = 1;
+		return -1;
+	}
+	CHECK(sensorline_open(spec, NULL, NULL, l, err, sizeof err) == 0);
+	CHECK(*l && sensorline_fd(*l) >= 0);
+	CHECK(*l && sensorpump_start(l, 1, max, p, err, sizeof err) == 0);
+	if (!*p) {
+		sensorline_free(*l);
+		close(m);
+		return -1;
+	}
+	return m;
+}
+
+static void test_timed_on_arrival(void)
+{
+	struct sensorline *l;
+	struct sensorpump *p;
+	int skip, m = pump_on_pty(64, &l, &p, &skip);
+	if (skip)
+		T_SKIP("no pseudo-terminal here");
+	if (m < 0)
+		return;
+	/* three lines 0.4 s apart while this thread, like a busy loop,
+	 * drains nothing; one of them arrives in two writes */
+	double sent[3];
+	sent[0] = time_now();
+	CHECK(put(m, "first\r\n") == 0);
+	nap(0.4);
+	sent[1] = time_now();
+	CHECK(put(m, "sec") == 0);
+	CHECK(put(m, "ond\n") == 0);
+	nap(0.4);
+	sent[2] = time_now();
+	CHECK(put(m, "third\r\n") == 0);
+	CHECK(wait_queued(p));
+	nap(0.2);
+	struct got g = {0};
+	struct sensorpump_cb cb = {got_line, got_gone, got_lost, &g};
+	CHECK(sensorpump_drain(p, &cb) == 3);
+	CHECK(g.n == 3);
+	CHECK_STR(g.text[0], "first");
+	CHECK_STR(g.text[1], "second");
+	CHECK_STR(g.text[2], "third");
+	for (size_t i = 0; i < 3 && i < g.n; i++) {
+		/* read within a moment of being sent, not when drained */
+		CHECK(g.wall[i] >= sent[i] - 0.01);
+		CHECK(g.wall[i] < sent[i] + 0.2);
+		CHECK(g.flags[i] == 0);
+	}
+	CHECK(!g.gone && g.lost == 0);
+	/* nothing more: a second drain hands over nothing */
+	CHECK(sensorpump_drain(p, &cb) == 0);
+
+	/* stopping hands over what is still queued */
+	CHECK(put(m, "fourth\r\n") == 0);
+	CHECK(wait_queued(p));
+	nap(0.1);
+	sensorpump_stop(p, &cb);
+	CHECK(g.n == 4);
+	CHECK_STR(g.text[3], "fourth");
+	sensorline_free(l);
+	close(m);
+}
+
+static void test_unplug_and_full_queue(void)
+{
+	struct sensorline *l;
+	struct sensorpump *p;
+	int skip, m = pump_on_pty(2, &l, &p, &skip);
+	if (skip)
+		T_SKIP("no pseudo-terminal here");
+	if (m < 0)
+		return;
+	struct got g = {0};
+	struct sensorpump_cb cb = {got_line, got_gone, got_lost, &g};
+	/* five lines with room for two: three dropped, and counted */
+	CHECK(put(m, "1\n2\n3\n4\n5\n") == 0);
+	CHECK(wait_queued(p));
+	nap(0.3);
+	CHECK(sensorpump_drain(p, &cb) == 2);
+	CHECK(g.n == 2 && g.lost == 3);
+	CHECK_STR(g.text[0], "1");
+	CHECK_STR(g.text[1], "2");
+	/* room again after the drain; then the device goes away */
+	CHECK(put(m, "6\n") == 0);
+	CHECK(wait_queued(p));
+	nap(0.1);
+	close(m);
+	for (int i = 0; i < 30 && !g.gone; i++) {
+		if (wait_queued(p))
+			(void)sensorpump_drain(p, &cb);
+		nap(0.05);
+	}
+	CHECK(g.gone);
+	CHECK(g.gone_after == 3);
+	CHECK(g.n >= 3);
+	if (g.n >= 3)
+		CHECK_STR(g.text[2], "6");
+	sensorpump_stop(p, &cb);
+	CHECK(sensorline_fd(l) < 0); /* closed by the unplug, now ours again */
+	sensorline_free(l);
+}
+
+static void test_limits(void)
+{
+	char err[256];
+	struct sensorpump *p = (struct sensorpump *)1;
+	struct sensorline *v[SENSORPUMP_MAX + 1] = {0};
+	CHECK(sensorpump_start(v, SENSORPUMP_MAX + 1, 8, &p, err, sizeof err) != 0);
+	CHECK(p == NULL);
+	CHECK(strstr(err, "at most") != NULL);
+	/* no readers at all: starts, stops, hands over nothing */
+	CHECK(sensorpump_start(v, 0, 8, &p, err, sizeof err) == 0);
+	CHECK(sensorpump_drain(p, NULL) == 0);
+	sensorpump_stop(p, NULL);
+	sensorpump_stop(NULL, NULL);
+	CHECK(sensorpump_fd(NULL) == -1);
+}
+
+int main(void)
+{
+	RUN(test_timed_on_arrival);
+	RUN(test_unplug_and_full_queue);
+	RUN(test_limits);
+	T_EXIT();
+}
