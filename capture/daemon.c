@@ -1,5 +1,7 @@
 /*
- * evcapd's loop and what it drives. Everything happens on one thread:
+ * evcapd's loop and what it drives. Everything happens on one thread but
+ * the reading of serial probes, which a pump thread (sensorpump.h) times
+ * as lines arrive and queues for this loop to record:
  * events only note paths (in the settling list); the timer checks which
  * noted files are complete; complete files are taken one at a time, with
  * a return to poll() between files so a signal is seen after the file
@@ -40,6 +42,7 @@
 #include "medium.h"
 #include "sensor.h"
 #include "sensorline.h"
+#include "sensorpump.h"
 #include "timeutil.h"
 
 #define WATCH_MASK                                                                          \
@@ -353,6 +356,7 @@ struct daemon {
 	size_t n_probes;
 	struct probe *planned[CONFIG_MAX_LIST];
 	size_t n_planned;
+	struct sensorpump *pump; /* reads the probes' lines while it runs; NULL: the loop does */
 	int64_t probe_case_id;   /* the case sensor readings last went to; -1 unknown */
 
 	/* the current burst of files, for the summary line */
@@ -1156,11 +1160,11 @@ static void probe_begin_batch(struct probe *p, double now)
 	}
 }
 
-/* One line from the reader (now is monotonic; the reading's time is the
- * wall clock's, read here as the line arrives). */
-static void probe_line(void *ctx, const char *line, size_t len, int flags, double now)
+/* One line from the reader, read at `now` (monotonic) and `wall`: a line
+ * without a time of its own is timed by when it arrived. */
+static void probe_take(struct probe *p, const char *line, size_t len, int flags, double now,
+		       double wall)
 {
-	struct probe *p = ctx;
 	size_t line_no = ++p->seq;
 	if (p->pending_lines >= PROBE_PENDING_MAX && probe_flush(p)) {
 		log_warnx("sensor %s: line %zu lost: %d lines are waiting for the store already",
@@ -1175,7 +1179,7 @@ static void probe_line(void *ctx, const char *line, size_t len, int flags, doubl
 	o.has_offset = p->ctx.o.has_declared_offset;
 	o.offset_s = p->ctx.o.declared_offset_s;
 	o.has_now = 1;
-	o.now = time_now();
+	o.now = wall;
 	size_t from = p->pending.n;
 	if (sensor_parse_line(p->fmt, line, len, line_no, p->has_profile ? &p->prof : NULL, &o,
 			      &p->pending)) {
@@ -1201,6 +1205,12 @@ static void probe_line(void *ctx, const char *line, size_t len, int flags, doubl
 		p->has_ctx = 0;
 		p->pending_since = -1;
 	}
+}
+
+/* A line read by the loop itself: it arrived just now. */
+static void probe_line(void *ctx, const char *line, size_t len, int flags, double now)
+{
+	probe_take(ctx, line, len, flags, now, time_now());
 }
 
 /* Opens the device (or starts trying to) and names this run's source. */
@@ -1239,8 +1249,11 @@ static void probe_stop(struct probe *p)
 	probe_free(p);
 }
 
+static void pump_stop(struct daemon *d);
+
 static void probes_stop(struct daemon *d)
 {
+	pump_stop(d); /* the readers are the loop's again */
 	for (size_t i = 0; i < d->n_probes; i++)
 		probe_stop(d->probes[i]);
 	d->n_probes = 0;
@@ -1342,10 +1355,12 @@ static double probes_tick(struct daemon *d, double now)
 	double next = -1;
 	for (size_t i = 0; i < d->n_probes; i++) {
 		struct probe *p = d->probes[i];
-		sensorline_tick(p->line, now);
-		double w = sensorline_timeout(p->line, now);
-		if (w >= 0)
-			next = min_deadline(next, now + w);
+		if (!d->pump) { /* else the pump's thread reopens the device */
+			sensorline_tick(p->line, now);
+			double w = sensorline_timeout(p->line, now);
+			if (w >= 0)
+				next = min_deadline(next, now + w);
+		}
 		if (p->pending_lines && now - p->pending_since >= PROBE_BATCH_AGE)
 			(void)probe_flush(p);
 		if (p->pending_lines)
@@ -1354,7 +1369,8 @@ static double probes_tick(struct daemon *d, double now)
 	return next;
 }
 
-/* The probe's descriptor was reported ready (data, hang-up or error). */
+/* The probe's descriptor was reported ready (data, hang-up or error);
+ * only when no pump runs. */
 static void probe_readable(struct probe *p)
 {
 	(void)sensorline_readable(p->line, mono_now(), probe_line, p);
@@ -1363,6 +1379,68 @@ static void probe_readable(struct probe *p)
 	if (p->pending_lines >= PROBE_BATCH_LINES ||
 	    (p->pending_lines && sensorline_fd(p->line) < 0))
 		(void)probe_flush(p);
+}
+
+/* What the pump hands over, in arrival order. */
+static void pump_line(void *ctx, size_t idx, const char *line, size_t len, int flags,
+		      double mono, double wall)
+{
+	struct daemon *d = ctx;
+	probe_take(d->probes[idx], line, len, flags, mono, wall);
+}
+
+static void pump_gone(void *ctx, size_t idx)
+{
+	struct probe *p = ((struct daemon *)ctx)->probes[idx];
+	/* a probe just unplugged: what it sent before is recorded at once */
+	if (p->pending_lines)
+		(void)probe_flush(p);
+}
+
+static void pump_lost(void *ctx, size_t idx, uint64_t n)
+{
+	struct probe *p = ((struct daemon *)ctx)->probes[idx];
+	p->lost += n;
+	log_warnx("sensor %s: %llu line%s lost: %d lines were waiting to be recorded already",
+		  p->device, (unsigned long long)n, n == 1 ? "" : "s", PROBE_PENDING_MAX);
+}
+
+static struct sensorpump_cb pump_cb(struct daemon *d)
+{
+	return (struct sensorpump_cb){pump_line, pump_gone, pump_lost, d};
+}
+
+/* Takes what the pump queued, and records the batches that are full. */
+static void pump_drain(struct daemon *d)
+{
+	struct sensorpump_cb cb = pump_cb(d);
+	if (!sensorpump_drain(d->pump, &cb))
+		return;
+	for (size_t i = 0; i < d->n_probes; i++)
+		if (d->probes[i]->pending_lines >= PROBE_BATCH_LINES)
+			(void)probe_flush(d->probes[i]);
+}
+
+/* Hands the running probes' readers to a thread of their own. Should no
+ * thread start, the loop reads them between files, as it can. */
+static void pump_start(struct daemon *d)
+{
+	struct sensorline *v[CONFIG_MAX_LIST];
+	char err[256];
+	if (d->pump || !d->n_probes)
+		return;
+	for (size_t i = 0; i < d->n_probes; i++)
+		v[i] = d->probes[i]->line;
+	if (sensorpump_start(v, d->n_probes, PROBE_PENDING_MAX, &d->pump, err, sizeof err))
+		log_warnx("sensors are read between files, so a line may be timed late: %s", err);
+}
+
+/* Stops the thread; the lines it still held go to their probes. */
+static void pump_stop(struct daemon *d)
+{
+	struct sensorpump_cb cb = pump_cb(d);
+	sensorpump_stop(d->pump, &cb);
+	d->pump = NULL;
 }
 
 /* ---------------------------------------------------------- config */
@@ -1472,7 +1550,9 @@ static void reload(struct daemon *d)
 		gps_start(d);
 	}
 	free(old_gps);
+	pump_stop(d);
 	probes_sync(d);
+	pump_start(d);
 	if (reset_watches(d) == 0)
 		scan_roots(d, "config reloaded");
 	notify("READY=1");
@@ -1739,6 +1819,9 @@ int daemon_run(struct daemon *d)
 			  d->n_planned ? " and sensors" : "");
 	gps_start(d);
 	probes_sync(d);
+	/* the metadata parser's fork server before any other thread exists */
+	ingest_parser_start();
+	pump_start(d);
 	scan_roots(d, "start");
 	notify("READY=1");
 	status_line(d);
@@ -1750,7 +1833,7 @@ int daemon_run(struct daemon *d)
 		int busy = ready_count(d) > 0;
 		if (!busy && next >= 0)
 			arm_timer(d, next);
-		struct pollfd p[5 + CONFIG_MAX_LIST];
+		struct pollfd p[6 + CONFIG_MAX_LIST];
 		int np = 0, pi[CONFIG_MAX_LIST];
 		p[np++] = (struct pollfd){.fd = d->sfd, .events = POLLIN};
 		p[np++] = (struct pollfd){.fd = d->ifd, .events = POLLIN};
@@ -1764,9 +1847,14 @@ int daemon_run(struct daemon *d)
 			gi = np;
 			p[np++] = (struct pollfd){.fd = gpsclient_fd(d->gps), .events = POLLIN};
 		}
+		int ki = -1;
+		if (d->pump) {
+			ki = np;
+			p[np++] = (struct pollfd){.fd = sensorpump_fd(d->pump), .events = POLLIN};
+		}
 		/* a probe's descriptor changes with each reconnect: asked anew each turn */
 		for (size_t i = 0; i < d->n_probes; i++) {
-			int fd = sensorline_fd(d->probes[i]->line);
+			int fd = d->pump ? -1 : sensorline_fd(d->probes[i]->line);
 			pi[i] = fd >= 0 ? np : -1;
 			if (fd >= 0)
 				p[np++] = (struct pollfd){.fd = fd, .events = POLLIN};
@@ -1793,6 +1881,8 @@ int daemon_run(struct daemon *d)
 			for (size_t i = 0; i < d->n_probes; i++)
 				if (pi[i] >= 0 && (p[pi[i]].revents & (POLLIN | POLLHUP | POLLERR)))
 					probe_readable(d->probes[i]);
+			if (ki >= 0 && p[ki].revents)
+				pump_drain(d);
 		}
 		if (d->reload) {
 			d->reload = 0;

@@ -684,6 +684,17 @@ static int parser_start_locked(void)
 	return 0;
 }
 
+void ingest_parser_start(void)
+{
+	if (getenv("EVCAP_META_INPROCESS"))
+		return;
+	pthread_mutex_lock(&parser.mu);
+	if (parser_start_locked() < 0)
+		log_warnx("cannot start the metadata parser process: %s; parsing in-process",
+			  strerror(errno));
+	pthread_mutex_unlock(&parser.mu);
+}
+
 /* The slot for a head: in the shared mapping when the fork server runs
  * (started here if need be), else NULL (parse in-process). */
 static uint8_t *parser_slot(int slot)

@@ -63,6 +63,12 @@ enum ingest_result ingest_file(struct store *s, const char *path, const struct i
 int ingest_paths(struct store *s, char *const *paths, int n, const struct ingest_opts *o,
 		 struct ingest_stats *st);
 
+/* Starts the process that parses metadata (it is otherwise started with
+ * the first file). A program that runs threads of its own calls this
+ * before starting them: the process is forked, and a fork copies only the
+ * calling thread, with any lock another thread held at that moment. */
+void ingest_parser_start(void);
+
 /* Writes a path for messages and records: bytes that are not valid UTF-8,
  * and control characters, are shown as \xNN. Returns a malloc'd string. */
 char *ingest_display_path(const char *path);
