@@ -43,6 +43,7 @@
 #include "sensor.h"
 #include "sensorline.h"
 #include "sensorpump.h"
+#include "sensorspool.h"
 #include "timeutil.h"
 
 #define WATCH_MASK                                                                          \
@@ -695,14 +696,14 @@ static void take_ctx_free(struct take_ctx *t)
 	memset(t, 0, sizeof *t);
 }
 
-/* warn: log why the case in use cannot take items (a caller that resolves
- * every second or two says so once itself instead) */
-static void take_ctx_init(struct daemon *d, struct take_ctx *t, int warn)
+/* The case `name` (taken over; NULL: none) and what follows from it.
+ * warn: log why the case cannot take items. replay: the lines of a run
+ * cut short, taken while the case was open, go to it even if it has been
+ * closed since. */
+static void take_ctx_named(struct daemon *d, struct take_ctx *t, char *name, int warn,
+			   int replay)
 {
 	memset(t, 0, sizeof *t);
-	char *name = store_meta_get(d->store, "current_case");
-	if (!name && d->cfg.case_number)
-		name = xstrdup(d->cfg.case_number);
 	if (name) {
 		int64_t id = store_case_id(d->store, name);
 		sqlite3_stmt *st = id > 0 ? store_prepare(d->store,
@@ -729,7 +730,7 @@ static void take_ctx_init(struct daemon *d, struct take_ctx *t, int warn)
 				log_warnx("case '%s' is not in this store; items are recorded without "
 					  "a case",
 					  name);
-		} else if (t->status && strcmp(t->status, "closed") == 0) {
+		} else if (!replay && t->status && strcmp(t->status, "closed") == 0) {
 			if (warn)
 				log_warnx("case %s is closed; items are recorded without a case "
 					  "('evcap case use' selects another)",
@@ -760,6 +761,16 @@ static void take_ctx_init(struct daemon *d, struct take_ctx *t, int warn)
 	t->o.operators_json = t->operators;
 	t->o.actor = ACTOR;
 	t->o.source_device = d->host;
+}
+
+/* The case in use (warn: log why it cannot take items; a caller that
+ * resolves every second or two says so once itself instead). */
+static void take_ctx_init(struct daemon *d, struct take_ctx *t, int warn)
+{
+	char *name = store_meta_get(d->store, "current_case");
+	if (!name && d->cfg.case_number)
+		name = xstrdup(d->cfg.case_number);
+	take_ctx_named(d, t, name, warn, 0);
 }
 
 static void human_bytes(uint64_t b, char out[32])
@@ -973,6 +984,11 @@ struct probe {
 	int has_ctx;
 	uint64_t lines_recorded, readings, problems, lost;
 	double problem_quiet_until;
+	struct sensorspool *spool;   /* the run's journal; NULL when none could be made */
+	int spool_failed;            /* a journal write failed (warned once): not used again */
+	int replaying;               /* recording a journal left by a run cut short */
+	int replay_case_known;       /* while replaying: the journal names the lines' case */
+	char *replay_case;           /* ... which is this one (NULL: none) */
 };
 
 /* Frees a probe without recording what it holds (probe_stop records). */
@@ -981,6 +997,8 @@ static void probe_free(struct probe *p)
 	if (!p)
 		return;
 	sensorline_free(p->line);
+	sensorspool_close(p->spool, 0);
+	free(p->replay_case);
 	sensor_batch_free(&p->pending);
 	take_ctx_free(&p->ctx);
 	free(p->instrument_json);
@@ -1068,6 +1086,17 @@ static void log_reading(const struct probe *p, const struct sensor_reading *r)
 			  r->value, r->param->unit);
 }
 
+/* The journal cannot be written: batches go on without it. */
+static void spool_fail(struct probe *p, const char *why)
+{
+	if (p->spool_failed)
+		return;
+	p->spool_failed = 1;
+	log_warnx("sensor %s: lines are not journalled (%s); they are still recorded every %g "
+		  "seconds, but a power cut can lose the lines of the last batch",
+		  p->device, why, PROBE_BATCH_AGE);
+}
+
 /*
  * Records the pending batch in one transaction with one custody event
  * "sensor readings". On failure everything stays pending and is tried
@@ -1107,6 +1136,8 @@ static int probe_flush(struct probe *p)
 	json_object_set_new(detail, "first_line", json_integer((json_int_t)p->first_line));
 	json_object_set_new(detail, "last_line", json_integer((json_int_t)p->seq));
 	json_object_set_new(detail, "lines", json_integer((json_int_t)p->pending_lines));
+	if (p->replaying) /* from the journal of a run cut short */
+		json_object_set_new(detail, "recovered", json_true());
 	ro.detail = detail;
 	ro.now = time_now();
 	if ((rc = sensor_record(d->store, &p->pending, &ro, &st, err, sizeof err))) {
@@ -1137,6 +1168,9 @@ static int probe_flush(struct probe *p)
 	p->has_ctx = 0;
 	p->pending_lines = 0;
 	p->pending_since = -1;
+	/* every line taken is now in the store: the journal starts over */
+	if (p->spool && !p->spool_failed && sensorspool_clear_upto(p->spool, p->seq, err, sizeof err))
+		spool_fail(p, err);
 out:
 	json_decref(detail);
 	return rc;
@@ -1146,11 +1180,19 @@ out:
 static void probe_begin_batch(struct probe *p, double now)
 {
 	struct daemon *d = p->d;
-	take_ctx_init(d, &p->ctx, 0);
+	char err[512];
+	if (p->replaying && p->replay_case_known)
+		take_ctx_named(d, &p->ctx, p->replay_case ? xstrdup(p->replay_case) : NULL, 1, 1);
+	else
+		take_ctx_init(d, &p->ctx, 0);
 	p->has_ctx = 1;
 	p->pending_since = now;
 	p->first_line = p->seq; /* the line that begins the batch */
-	if (p->ctx.o.case_id != d->probe_case_id) {
+	/* a replay of the journal finds the batch's case there */
+	if (!p->replaying && p->spool && !p->spool_failed &&
+	    sensorspool_mark_case(p->spool, p->seq, p->ctx.o.case_number, err, sizeof err))
+		spool_fail(p, err);
+	if (!p->replaying && p->ctx.o.case_id != d->probe_case_id) {
 		if (p->ctx.o.case_id > 0)
 			log_info("sensor readings are recorded for case %s", p->ctx.o.case_number);
 		else
@@ -1160,12 +1202,16 @@ static void probe_begin_batch(struct probe *p, double now)
 	}
 }
 
-/* One line from the reader, read at `now` (monotonic) and `wall`: a line
- * without a time of its own is timed by when it arrived. */
-static void probe_take(struct probe *p, const char *line, size_t len, int flags, double now,
-		       double wall)
+/* Line number line_no (0: the next) from the reader, read at `now`
+ * (monotonic) and `wall`: a line without a time of its own is timed by
+ * when it arrived. journal: the line is not in the journal yet (the pump
+ * writes the lines it reads itself). */
+static void probe_take(struct probe *p, size_t line_no, const char *line, size_t len, int flags,
+		       double now, double wall, int journal)
 {
-	size_t line_no = ++p->seq;
+	char err[512];
+	line_no = line_no ? line_no : p->seq + 1;
+	p->seq = line_no;
 	if (p->pending_lines >= PROBE_PENDING_MAX && probe_flush(p)) {
 		log_warnx("sensor %s: line %zu lost: %d lines are waiting for the store already",
 			  p->device, line_no, PROBE_PENDING_MAX);
@@ -1174,6 +1220,10 @@ static void probe_take(struct probe *p, const char *line, size_t len, int flags,
 	}
 	if (!p->has_ctx)
 		probe_begin_batch(p, now);
+	/* durable at the end of this turn of the loop (probe_spool_sync) */
+	if (journal && p->spool && !p->spool_failed &&
+	    sensorspool_add(p->spool, line_no, wall, flags, line, len, err, sizeof err))
+		spool_fail(p, err);
 	struct sensor_opts o = {0};
 	o.name = p->device;
 	o.has_offset = p->ctx.o.has_declared_offset;
@@ -1200,17 +1250,21 @@ static void probe_take(struct probe *p, const char *line, size_t len, int flags,
 	log_debug("sensor %s line %zu: nothing to record (blank, comment or not a data answer)",
 		  p->device, line_no);
 	if (!p->pending_lines) {
-		/* no batch after all: the next line resolves the case afresh */
+		/* no batch after all: the next line resolves the case afresh,
+		 * and the journal holds nothing still to record */
 		take_ctx_free(&p->ctx);
 		p->has_ctx = 0;
 		p->pending_since = -1;
+		if (p->spool && !p->spool_failed &&
+		    sensorspool_clear_upto(p->spool, p->seq, err, sizeof err))
+			spool_fail(p, err);
 	}
 }
 
 /* A line read by the loop itself: it arrived just now. */
 static void probe_line(void *ctx, const char *line, size_t len, int flags, double now)
 {
-	probe_take(ctx, line, len, flags, now, time_now());
+	probe_take(ctx, 0, line, len, flags, now, time_now(), 1);
 }
 
 /* Opens the device (or starts trying to) and names this run's source. */
@@ -1222,6 +1276,10 @@ static void probe_start(struct daemon *d, struct probe *p)
 	snprintf(p->source, sizeof p->source, "serial:%s@%s", p->device, iso);
 	if (sensorline_open(p->spec, probe_log, p, &p->line, err, sizeof err))
 		log_warnx("sensor %s: %s", p->device, err); /* the spec was checked: not expected */
+	char *dir = sensorspool_dir(store_dir(d->store));
+	if (sensorspool_open(dir, p->source, p->spec, &p->spool, err, sizeof err))
+		spool_fail(p, err);
+	free(dir);
 	log_info("sensor %s: %s%s%s, recorded as source %s", p->device,
 		 p->fmt == SENSOR_FMT_SDI12 ? "SDI-12" : "CSV", p->has_profile ? ", profile " : "",
 		 p->has_profile ? p->prof.name : "", p->source);
@@ -1237,9 +1295,18 @@ static void probe_stop(struct probe *p)
 		(void)sensorline_readable(p->line, mono_now(), probe_line, p);
 		sensorline_get_stats(p->line, &ls);
 	}
-	if (p->pending_lines && probe_flush(p))
-		log_warnx("sensor %s: %zu line%s could not be recorded before stopping", p->device,
-			  p->pending_lines, p->pending_lines == 1 ? "" : "s");
+	if (p->pending_lines && probe_flush(p)) {
+		char err[512];
+		int kept = p->spool && !p->spool_failed &&
+			   sensorspool_sync(p->spool, err, sizeof err) == 0;
+		log_warnx("sensor %s: %zu line%s could not be recorded before stopping%s%s%s",
+			  p->device, p->pending_lines, p->pending_lines == 1 ? "" : "s",
+			  kept ? "; kept in " : "", kept ? sensorspool_path(p->spool) : "",
+			  kept ? " for the next start" : "");
+	}
+	/* all recorded: the journal goes; else it stays, for the next start */
+	sensorspool_close(p->spool, p->pending_lines == 0);
+	p->spool = NULL;
 	if (p->line)
 		log_info("sensor %s: %zu line%s, %llu reading%s, %llu kept without a value, %llu "
 			 "reconnect%s",
@@ -1369,6 +1436,15 @@ static double probes_tick(struct daemon *d, double now)
 	return next;
 }
 
+/* Makes the lines journalled this turn durable: from here a power cut
+ * no longer loses them. */
+static void probe_spool_sync(struct probe *p)
+{
+	char err[512];
+	if (p->spool && !p->spool_failed && sensorspool_sync(p->spool, err, sizeof err))
+		spool_fail(p, err);
+}
+
 /* The probe's descriptor was reported ready (data, hang-up or error);
  * only when no pump runs. */
 static void probe_readable(struct probe *p)
@@ -1379,14 +1455,15 @@ static void probe_readable(struct probe *p)
 	if (p->pending_lines >= PROBE_BATCH_LINES ||
 	    (p->pending_lines && sensorline_fd(p->line) < 0))
 		(void)probe_flush(p);
+	probe_spool_sync(p);
 }
 
 /* What the pump hands over, in arrival order. */
-static void pump_line(void *ctx, size_t idx, const char *line, size_t len, int flags,
-		      double mono, double wall)
+static void pump_line(void *ctx, size_t idx, size_t line_no, const char *line, size_t len,
+		      int flags, double mono, double wall)
 {
 	struct daemon *d = ctx;
-	probe_take(d->probes[idx], line, len, flags, mono, wall);
+	probe_take(d->probes[idx], line_no, line, len, flags, mono, wall, 0);
 }
 
 static void pump_gone(void *ctx, size_t idx)
@@ -1414,23 +1491,26 @@ static struct sensorpump_cb pump_cb(struct daemon *d)
 static void pump_drain(struct daemon *d)
 {
 	struct sensorpump_cb cb = pump_cb(d);
-	if (!sensorpump_drain(d->pump, &cb))
-		return;
-	for (size_t i = 0; i < d->n_probes; i++)
+	(void)sensorpump_drain(d->pump, &cb);
+	for (size_t i = 0; i < d->n_probes; i++) {
 		if (d->probes[i]->pending_lines >= PROBE_BATCH_LINES)
 			(void)probe_flush(d->probes[i]);
+		probe_spool_sync(d->probes[i]);
+	}
 }
 
 /* Hands the running probes' readers to a thread of their own. Should no
  * thread start, the loop reads them between files, as it can. */
 static void pump_start(struct daemon *d)
 {
-	struct sensorline *v[CONFIG_MAX_LIST];
+	struct sensorpump_reader v[CONFIG_MAX_LIST];
 	char err[256];
 	if (d->pump || !d->n_probes)
 		return;
-	for (size_t i = 0; i < d->n_probes; i++)
-		v[i] = d->probes[i]->line;
+	for (size_t i = 0; i < d->n_probes; i++) {
+		struct probe *p = d->probes[i];
+		v[i] = (struct sensorpump_reader){p->line, p->spool_failed ? NULL : p->spool, p->seq};
+	}
 	if (sensorpump_start(v, d->n_probes, PROBE_PENDING_MAX, &d->pump, err, sizeof err))
 		log_warnx("sensors are read between files, so a line may be timed late: %s", err);
 }
@@ -1441,6 +1521,107 @@ static void pump_stop(struct daemon *d)
 	struct sensorpump_cb cb = pump_cb(d);
 	sensorpump_stop(d->pump, &cb);
 	d->pump = NULL;
+}
+
+/* ---- lines of a run cut short, from its journal ---- */
+
+struct replay {
+	struct daemon *d;
+	const char *path;
+	struct probe *p;
+	size_t lines;
+};
+
+static int replay_head(void *ctx, const char *source, const char *spec)
+{
+	struct replay *r = ctx;
+	char err[512];
+	if (probe_new(spec, &r->p, err, sizeof err)) {
+		log_warnx("%s: the lines of a run cut short cannot be read again now: %s; the "
+			  "journal is kept for the next start",
+			  r->path, err);
+		return -1;
+	}
+	r->p->d = r->d;
+	r->p->replaying = 1;
+	snprintf(r->p->source, sizeof r->p->source, "%s", source);
+	return 0;
+}
+
+static int same_case(const char *a, const char *b)
+{
+	return a == b || (a && b && strcmp(a, b) == 0);
+}
+
+static int replay_line(void *ctx, const struct sensorspool_line *l)
+{
+	struct replay *r = ctx;
+	struct probe *p = r->p;
+	if (p->replay_case_known != l->case_known || !same_case(p->replay_case, l->case_number)) {
+		/* a batch goes to one case: the lines so far first */
+		if (p->pending_lines && probe_flush(p))
+			return -1;
+		take_ctx_free(&p->ctx);
+		p->has_ctx = 0;
+		free(p->replay_case);
+		p->replay_case_known = l->case_known;
+		p->replay_case = l->case_number ? xstrdup(l->case_number) : NULL;
+	}
+	/* the line keeps its number and time in its run */
+	probe_take(p, l->line_no, l->raw, l->len, l->flags, mono_now(), l->wall, 0);
+	r->lines++;
+	if (p->pending_lines >= PROBE_BATCH_LINES && probe_flush(p))
+		return -1;
+	return 0;
+}
+
+/*
+ * Records what the journals of runs cut short (power cut, SIGKILL, a
+ * store that refused the last batch) still hold, each line with its own
+ * time, number, source and case. A line already recorded is not recorded
+ * again. A journal is removed once all of it is in the store; one that
+ * cannot be read is renamed *.unreadable and kept.
+ */
+static void probes_recover(struct daemon *d)
+{
+	char err[512], **paths = NULL;
+	size_t n = 0;
+	char *dir = sensorspool_dir(store_dir(d->store));
+	if (sensorspool_list(dir, &paths, &n, err, sizeof err))
+		log_warnx("sensor journals: %s", err);
+	for (size_t i = 0; i < n; i++) {
+		struct replay r = {d, paths[i], NULL, 0};
+		struct sensorspool_reader rd = {replay_head, replay_line, &r};
+		size_t bad = 0;
+		int rc = sensorspool_read(paths[i], &rd, &bad, err, sizeof err);
+		if (!rc && r.p && r.p->pending_lines && probe_flush(r.p))
+			rc = EV_ERR;
+		if (!rc) {
+			if (unlink(paths[i]) == 0 && fs_fsync_dir(dir, err, sizeof err))
+				log_warnx("%s", err);
+			if (r.lines) /* else it was cut back after its last batch */
+				log_info("sensor %s: %zu line%s of the run %s, cut short, recorded "
+					 "from its journal",
+					 r.p->device, r.lines, r.lines == 1 ? "" : "s", r.p->source);
+			if (bad)
+				log_warnx("%s: %zu record%s could not be read and %s skipped (the last "
+					  "one is torn when power is cut as it is written)",
+					  paths[i], bad, bad == 1 ? "" : "s", bad == 1 ? "was" : "were");
+		} else if (rc == EV_ERR) {
+			log_warnx("%s: not all of it could be recorded; it is kept for the next start",
+				  paths[i]);
+		} else {
+			char *to = xasprintf("%s.unreadable", paths[i]);
+			log_warnx("%s; kept as %s", err, to);
+			if (rename(paths[i], to))
+				log_warnx("%s: %s", paths[i], strerror(errno));
+			free(to);
+		}
+		probe_free(r.p);
+		free(paths[i]);
+	}
+	free(paths);
+	free(dir);
 }
 
 /* ---------------------------------------------------------- config */
@@ -1818,6 +1999,7 @@ int daemon_run(struct daemon *d)
 		log_warnx("no folders to watch ([capture] watch or --watch); only logging GPS%s",
 			  d->n_planned ? " and sensors" : "");
 	gps_start(d);
+	probes_recover(d);
 	probes_sync(d);
 	/* the metadata parser's fork server before any other thread exists */
 	ingest_parser_start();

@@ -5,7 +5,9 @@
  * a list under a mutex, and a second eventfd tells the loop there is
  * something to drain. The drain takes the whole list in one step and
  * hands it over without holding the lock, so the thread is never held up
- * by what the loop does with a line.
+ * by what the loop does with a line. A line is journalled before it is
+ * queued, and the journals written in a round are synced before the
+ * thread polls again.
  */
 #include "sensorpump.h"
 
@@ -29,6 +31,7 @@ enum { ENT_LINE, ENT_GONE };
 struct entry {
 	struct entry *next;
 	size_t idx;
+	size_t line_no;
 	int kind;
 	int flags;
 	double mono, wall;
@@ -38,6 +41,8 @@ struct entry {
 
 struct sensorpump {
 	struct sensorline *lines[SENSORPUMP_MAX];
+	struct sensorspool *spools[SENSORPUMP_MAX];
+	int spool_dirty[SENSORPUMP_MAX]; /* written this round: sync before polling */
 	size_t n;
 	size_t max_queued;
 	int wake_fd;   /* the loop polls it: something is queued */
@@ -48,6 +53,7 @@ struct sensorpump {
 	pthread_mutex_t mu; /* guards what follows */
 	struct entry *head, **tail;
 	size_t queued;      /* lines in the list */
+	size_t last_line[SENSORPUMP_MAX];
 	uint64_t lost[SENSORPUMP_MAX];
 };
 
@@ -73,10 +79,13 @@ static void wake(int fd)
 		;
 }
 
-/* Queues an entry, or counts a dropped line when the queue is full. */
+/* Queues an entry; a line is numbered and journalled first, or dropped
+ * and counted when the queue is full. Only this thread adds entries, so
+ * there is still room once it has been seen. */
 static void enqueue(struct sensorpump *p, size_t idx, int kind, const char *text, size_t len,
 		    int flags, double mono, double wall)
 {
+	size_t line_no = 0;
 	pthread_mutex_lock(&p->mu);
 	if (kind == ENT_LINE && p->queued >= p->max_queued) {
 		p->lost[idx]++;
@@ -84,10 +93,21 @@ static void enqueue(struct sensorpump *p, size_t idx, int kind, const char *text
 		wake(p->wake_fd); /* so the loss is reported */
 		return;
 	}
+	if (kind == ENT_LINE)
+		line_no = ++p->last_line[idx];
 	pthread_mutex_unlock(&p->mu);
+	if (kind == ENT_LINE && p->spools[idx]) {
+		char err[8];
+		/* a failure sticks to the journal: its owner hears of it there */
+		if (sensorspool_add(p->spools[idx], line_no, wall, flags, text, len, err, sizeof err))
+			p->spools[idx] = NULL;
+		else
+			p->spool_dirty[idx] = 1;
+	}
 	struct entry *e = xmalloc(sizeof *e + len);
 	e->next = NULL;
 	e->idx = idx;
+	e->line_no = line_no;
 	e->kind = kind;
 	e->flags = flags;
 	e->mono = mono;
@@ -155,11 +175,19 @@ static void *pump_main(void *arg)
 			if (sensorline_fd(p->lines[i]) < 0)
 				enqueue(p, i, ENT_GONE, NULL, 0, 0, now, c.wall);
 		}
+		/* what was read this round is on disk before the thread waits */
+		for (size_t i = 0; i < p->n; i++) {
+			char err[8];
+			if (p->spool_dirty[i] && p->spools[i] &&
+			    sensorspool_sync(p->spools[i], err, sizeof err))
+				p->spools[i] = NULL;
+			p->spool_dirty[i] = 0;
+		}
 	}
 	return NULL;
 }
 
-int sensorpump_start(struct sensorline *const *lines, size_t n, size_t max_queued,
+int sensorpump_start(const struct sensorpump_reader *readers, size_t n, size_t max_queued,
 		     struct sensorpump **out, char *err, size_t errlen)
 {
 	*out = NULL;
@@ -167,7 +195,11 @@ int sensorpump_start(struct sensorline *const *lines, size_t n, size_t max_queue
 		return err_set(err, errlen, EV_EINVAL, "%zu sensors; at most %d can be read", n,
 			       SENSORPUMP_MAX);
 	struct sensorpump *p = xcalloc(1, sizeof *p);
-	memcpy(p->lines, lines, n * sizeof *lines);
+	for (size_t i = 0; i < n; i++) {
+		p->lines[i] = readers[i].line;
+		p->spools[i] = readers[i].spool;
+		p->last_line[i] = readers[i].last_line;
+	}
 	p->n = n;
 	p->max_queued = max_queued ? max_queued : 1;
 	p->tail = &p->head;
@@ -229,8 +261,8 @@ size_t sensorpump_drain(struct sensorpump *p, const struct sensorpump_cb *cb)
 		if (e->kind == ENT_LINE) {
 			lines++;
 			if (cb->line)
-				cb->line(cb->ctx, e->idx, e->text, e->len, e->flags, e->mono,
-					 e->wall);
+				cb->line(cb->ctx, e->idx, e->line_no, e->text, e->len, e->flags,
+					 e->mono, e->wall);
 		} else if (cb->gone) {
 			cb->gone(cb->ctx, e->idx);
 		}

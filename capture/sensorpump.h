@@ -10,7 +10,10 @@
  * lines alone, reads each line as it ends, stamps it with the wall clock
  * and the monotonic clock, and queues it; the loop drains the queue when
  * it is free. The thread never touches the store: parsing and recording
- * stay on the loop's thread, in arrival order.
+ * stay on the loop's thread, in arrival order. It numbers each reader's
+ * lines, and writes each line to the reader's journal (sensorspool.h),
+ * durable before it waits again, so a line waiting for a busy loop
+ * survives a power cut.
  *
  * While a pump runs it owns the readers given to it (opening, reading,
  * reopening after an unplug); they are the caller's again once
@@ -23,18 +26,26 @@
 #include <stdint.h>
 
 #include "sensorline.h"
+#include "sensorspool.h"
 #include "util.h"
 
 /* The most readers one pump serves. */
 #define SENSORPUMP_MAX 32
 
+/* One reader for the pump. */
+struct sensorpump_reader {
+	struct sensorline *line;
+	struct sensorspool *spool; /* its journal, or NULL */
+	size_t last_line;          /* the number of its last line so far */
+};
+
 /* What the drain hands over, in the order it happened. idx is the
  * reader's place in the array given to sensorpump_start. */
 struct sensorpump_cb {
-	/* A line (as sensorline hands it over), read at `mono` (monotonic)
-	 * and `wall` (Unix time) seconds. */
-	void (*line)(void *ctx, size_t idx, const char *line, size_t len, int flags,
-		     double mono, double wall);
+	/* Line number line_no (as sensorline hands it over), read at `mono`
+	 * (monotonic) and `wall` (Unix time) seconds. */
+	void (*line)(void *ctx, size_t idx, size_t line_no, const char *line, size_t len,
+		     int flags, double mono, double wall);
 	/* The device went away (its last partial line, if any, came first). */
 	void (*gone)(void *ctx, size_t idx);
 	/* n lines were dropped because `max_queued` lines were waiting. */
@@ -45,11 +56,13 @@ struct sensorpump_cb {
 struct sensorpump;
 
 /*
- * Starts the thread for lines[0..n) (n at most SENSORPUMP_MAX). At most
- * max_queued lines wait in the queue; past that a line is dropped and
- * counted. The thread blocks every signal. 0, or an error with err.
+ * Starts the thread for readers[0..n) (n at most SENSORPUMP_MAX). At most
+ * max_queued lines wait in the queue; past that a line is dropped (not
+ * numbered, not journalled) and counted. A journal that fails is left
+ * alone by the pump from then on; its owner learns of it from its next
+ * sensorspool call. The thread blocks every signal. 0, or an error.
  */
-int sensorpump_start(struct sensorline *const *lines, size_t n, size_t max_queued,
+int sensorpump_start(const struct sensorpump_reader *readers, size_t n, size_t max_queued,
 		     struct sensorpump **out, char *err, size_t errlen) WUR;
 
 /* A descriptor that polls readable while anything is queued. */

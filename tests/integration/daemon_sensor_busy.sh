@@ -20,19 +20,10 @@ E -q init >/dev/null 2>&1 && E -q case open 水质巡查 --water-body river --us
 	{ bad "daemon_sensor_busy: cannot make the store"; exit 1; }
 mkdir -p "$T/media"
 
-socat_pid= dpid=
-cleanup() {
-	[ -n "$socat_pid" ] && kill "$socat_pid" 2>/dev/null
-	[ -n "$dpid" ] && kill "$dpid" 2>/dev/null
-}
-on_exit cleanup
-wait_for() { # at most 15 s
-	for _ in $(seq 300); do "$@" >/dev/null 2>&1 && return 0; sleep 0.05; done
-	return 1
-}
-socat pty,raw,echo=0,link="$T/ttyA" pty,raw,echo=0,link="$T/ttyB" 2>"$T/socat.err" &
-socat_pid=$!
-wait_for test -e "$T/ttyB" || { bad "daemon_sensor_busy: socat made no pty"; exit 1; }
+dpid=
+on_exit '[ -n "$dpid" ] && kill "$dpid" 2>/dev/null'
+wait_for() { within 15 "$@"; }
+pty_pair "$T/ttyA" "$T/ttyB" || { bad "daemon_sensor_busy: socat made no pty"; exit 1; }
 
 printf '[capture]\nsettle_seconds = 1\n' >"$T/evcap.conf"
 TIMEOUT=4

@@ -46,3 +46,20 @@ flip_byte() {
 	v=$(od -An -tu1 -j"$2" -N1 "$1" | tr -d ' ')
 	printf "\\x$(printf %02x $((v ^ 255)))" | dd of="$1" bs=1 seek="$2" conv=notrunc status=none
 }
+# within SECONDS CMD...: true as soon as the command succeeds (tried every
+# 0.05 s), false if it has not within SECONDS
+within() {
+	local i n=$(($1 * 20))
+	shift
+	for ((i = 0; i < n; i++)); do "$@" >/dev/null 2>&1 && return 0; sleep 0.05; done
+	return 1
+}
+# pty_pair A B: socat joins two pseudo-terminals, linked as A and B (a
+# probe's end and evcap's end); PTY_PID is socat's pid, killed on exit
+pty_pair() {
+	rm -f "$1" "$2"
+	socat pty,raw,echo=0,link="$1" pty,raw,echo=0,link="$2" 2>>"$T/socat.err" &
+	PTY_PID=$!
+	on_exit "kill $PTY_PID 2>/dev/null"
+	within 10 test -e "$1" -a -e "$2"
+}

@@ -2,10 +2,12 @@
  * The sensor pump against a real pseudo-terminal: lines are timed when
  * they arrive even while nobody drains, handed over in order, an unplug
  * is reported after the last partial line, a full queue drops and counts,
- * and stopping hands over what is still queued.
+ * and stopping hands over what is still queued. Lines are numbered on from
+ * where the reader left off, and journalled before they are handed over.
  */
 #include <fcntl.h>
 #include <poll.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
 #include <unistd.h>
@@ -16,6 +18,7 @@
 
 struct got {
 	char text[16][32];
+	size_t no[16];
 	int flags[16];
 	double wall[16];
 	size_t n;
@@ -24,14 +27,15 @@ struct got {
 	uint64_t lost;
 };
 
-static void got_line(void *ctx, size_t idx, const char *line, size_t len, int flags,
-		     double mono, double wall)
+static void got_line(void *ctx, size_t idx, size_t line_no, const char *line, size_t len,
+		     int flags, double mono, double wall)
 {
 	struct got *g = ctx;
 	(void)mono;
 	if (idx != 0 || g->n >= 16)
 		return;
 	snprintf(g->text[g->n], sizeof g->text[0], "%.*s", (int)len, line);
+	g->no[g->n] = line_no;
 	g->flags[g->n] = flags;
 	g->wall[g->n] = wall;
 	g->n++;
@@ -86,9 +90,11 @@ static int put(int fd, const char *s)
 }
 
 /* A pty's slave opened as a CSV reader, and a pump for it queueing at
- * most max lines. Returns the master's descriptor, or -1 with nothing
- * left open (*skip set when there is no pty to be had). */
-static int pump_on_pty(size_t max, struct sensorline **l, struct sensorpump **p, int *skip)
+ * most max lines, journalling to spool (or not: NULL), numbering on from
+ * last_line. Returns the master's descriptor, or -1 with nothing left
+ * open (*skip set when there is no pty to be had). */
+static int pump_on_pty(size_t max, struct sensorspool *spool, size_t last_line,
+		       struct sensorline **l, struct sensorpump **p, int *skip)
 {
 	char spec[128], err[256];
 	*l = NULL;
@@ -101,7 +107,8 @@ static int pump_on_pty(size_t max, struct sensorline **l, struct sensorpump **p,
 	}
 	CHECK(sensorline_open(spec, NULL, NULL, l, err, sizeof err) == 0);
 	CHECK(*l && sensorline_fd(*l) >= 0);
-	CHECK(*l && sensorpump_start(l, 1, max, p, err, sizeof err) == 0);
+	struct sensorpump_reader r = {*l, spool, last_line};
+	CHECK(*l && sensorpump_start(&r, 1, max, p, err, sizeof err) == 0);
 	if (!*p) {
 		sensorline_free(*l);
 		close(m);
@@ -110,11 +117,40 @@ static int pump_on_pty(size_t max, struct sensorline **l, struct sensorpump **p,
 	return m;
 }
 
+/* What a journal holds, read back. */
+struct back {
+	size_t n, no[16];
+	double wall[16];
+	char text[16][32];
+};
+
+static int back_line(void *ctx, const struct sensorspool_line *l)
+{
+	struct back *b = ctx;
+	if (b->n < 16) {
+		b->no[b->n] = l->line_no;
+		b->wall[b->n] = l->wall;
+		snprintf(b->text[b->n], sizeof b->text[0], "%.*s", (int)l->len, l->raw);
+		b->n++;
+	}
+	return 0;
+}
+
 static void test_timed_on_arrival(void)
 {
 	struct sensorline *l;
 	struct sensorpump *p;
-	int skip, m = pump_on_pty(64, &l, &p, &skip);
+	struct sensorspool *sp = NULL;
+	char err[256], dir[] = "/tmp/evcap-tpump-XXXXXX";
+	CHECK(mkdtemp(dir) != NULL);
+	CHECK(sensorspool_open(dir, "serial:/dev/pty@test", "/dev/pty:9600:csv", &sp, err,
+			       sizeof err) == 0);
+	if (!sp)
+		return;
+	/* the reader's lines so far ended at 40 (a pump restarted on reload) */
+	int skip, m = pump_on_pty(64, sp, 40, &l, &p, &skip);
+	if (m < 0)
+		sensorspool_close(sp, 1);
 	if (skip)
 		T_SKIP("no pseudo-terminal here");
 	if (m < 0)
@@ -141,6 +177,7 @@ static void test_timed_on_arrival(void)
 	CHECK_STR(g.text[1], "second");
 	CHECK_STR(g.text[2], "third");
 	for (size_t i = 0; i < 3 && i < g.n; i++) {
+		CHECK(g.no[i] == 41 + i);
 		/* read within a moment of being sent, not when drained */
 		CHECK(g.wall[i] >= sent[i] - 0.01);
 		CHECK(g.wall[i] < sent[i] + 0.2);
@@ -157,15 +194,34 @@ static void test_timed_on_arrival(void)
 	sensorpump_stop(p, &cb);
 	CHECK(g.n == 4);
 	CHECK_STR(g.text[3], "fourth");
+	CHECK(g.no[3] == 44);
 	sensorline_free(l);
 	close(m);
+
+	/* each line handed over was in the journal, with its number and time */
+	char path[512];
+	snprintf(path, sizeof path, "%s", sensorspool_path(sp));
+	sensorspool_close(sp, 0);
+	struct back b = {0};
+	struct sensorspool_reader rd = {NULL, back_line, &b};
+	size_t bad = 9;
+	CHECK(sensorspool_read(path, &rd, &bad, err, sizeof err) == 0);
+	CHECK(bad == 0);
+	CHECK(b.n == 4);
+	for (size_t i = 0; i < 4 && i < b.n && i < g.n; i++) {
+		CHECK(b.no[i] == g.no[i]);
+		CHECK(b.wall[i] == g.wall[i]); /* the very same double */
+		CHECK_STR(b.text[i], g.text[i]);
+	}
+	unlink(path);
+	rmdir(dir);
 }
 
 static void test_unplug_and_full_queue(void)
 {
 	struct sensorline *l;
 	struct sensorpump *p;
-	int skip, m = pump_on_pty(2, &l, &p, &skip);
+	int skip, m = pump_on_pty(2, NULL, 0, &l, &p, &skip);
 	if (skip)
 		T_SKIP("no pseudo-terminal here");
 	if (m < 0)
@@ -180,6 +236,7 @@ static void test_unplug_and_full_queue(void)
 	CHECK(g.n == 2 && g.lost == 3);
 	CHECK_STR(g.text[0], "1");
 	CHECK_STR(g.text[1], "2");
+	CHECK(g.no[0] == 1 && g.no[1] == 2);
 	/* room again after the drain; then the device goes away */
 	CHECK(put(m, "6\n") == 0);
 	CHECK(wait_queued(p));
@@ -193,8 +250,10 @@ static void test_unplug_and_full_queue(void)
 	CHECK(g.gone);
 	CHECK(g.gone_after == 3);
 	CHECK(g.n >= 3);
-	if (g.n >= 3)
+	if (g.n >= 3) {
 		CHECK_STR(g.text[2], "6");
+		CHECK(g.no[2] == 3); /* a dropped line gets no number */
+	}
 	sensorpump_stop(p, &cb);
 	CHECK(sensorline_fd(l) < 0); /* closed by the unplug, now ours again */
 	sensorline_free(l);
@@ -204,7 +263,7 @@ static void test_limits(void)
 {
 	char err[256];
 	struct sensorpump *p = (struct sensorpump *)1;
-	struct sensorline *v[SENSORPUMP_MAX + 1] = {0};
+	struct sensorpump_reader v[SENSORPUMP_MAX + 1] = {0};
 	CHECK(sensorpump_start(v, SENSORPUMP_MAX + 1, 8, &p, err, sizeof err) != 0);
 	CHECK(p == NULL);
 	CHECK(strstr(err, "at most") != NULL);
