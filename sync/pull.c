@@ -350,7 +350,8 @@ static char *insert_sql(const char *table, const struct bundle_table *t, const c
 
 /* Imports the validated, verified bundle: one transaction. */
 static int import_bundle(struct pull_ctx *pc, struct bundle_manifest *m, const char *manifest_sha,
-			 int new_key, int *n_items, int *n_had, char *err, size_t errlen)
+			 int new_key, int *n_items, int *n_had, int *n_notes, char *err,
+			 size_t errlen)
 {
 	struct store *s = pc->s;
 	sqlite3_stmt *st = NULL;
@@ -359,7 +360,7 @@ static int import_bundle(struct pull_ctx *pc, struct bundle_manifest *m, const c
 	double now = time_now();
 	int64_t case_id;
 	time_format_iso(now, now_iso);
-	*n_items = *n_had = 0;
+	*n_items = *n_had = *n_notes = 0;
 
 	if ((rc = store_begin(s, err, errlen)))
 		return rc;
@@ -407,16 +408,23 @@ static int import_bundle(struct pull_ctx *pc, struct bundle_manifest *m, const c
 	st = NULL;
 	free(sql);
 
-	/* items: an item the office already has (same SHA-256) is not doubled */
+	/* items: an item the office already has (same SHA-256) is not doubled,
+	 * but its notes are added: a later bundle carries an item again when
+	 * a note was added to it after it was sent; a note already here (same
+	 * item, text, author and time) is not added twice */
 	sql = insert_sql("items", &bundle_item_cols, "case_id, site_id, origin, bundle_id",
 			 "?, (SELECT id FROM sites WHERE case_id = ? AND name = ?), 'pulled', ?", 1);
 	st = store_prepare(s, sql, err, errlen);
 	sqlite3_stmt *nst = store_prepare(s,
 					  "INSERT INTO notes(item_id, text, author, created_at, origin)"
-					  " VALUES (?, ?, ?, ?, 'pulled')",
+					  " SELECT ?1, ?2, ?3, ?4, 'pulled' WHERE NOT EXISTS (SELECT 1"
+					  "  FROM notes WHERE item_id = ?1 AND text IS ?2"
+					  "  AND author IS ?3 AND created_at IS ?4)",
 					  err, errlen);
-	if (!st || !nst) {
+	sqlite3_stmt *ist = store_prepare(s, "SELECT id FROM items WHERE sha256 = ?", err, errlen);
+	if (!st || !nst || !ist) {
 		sqlite3_finalize(nst);
+		sqlite3_finalize(ist);
 		rc = EV_EDB;
 		goto fail;
 	}
@@ -434,27 +442,39 @@ static int import_bundle(struct pull_ctx *pc, struct bundle_manifest *m, const c
 		sqlite3_bind_text(st, n + 4, m->bundle_id, -1, SQLITE_STATIC);
 		if ((rc = step_done(s, st, "an item", err, errlen))) {
 			sqlite3_finalize(nst);
+			sqlite3_finalize(ist);
 			goto fail;
 		}
+		int64_t item_id = 0;
 		if (sqlite3_changes(store_db(s)) == 0) {
 			(*n_had)++;
-			continue;
+			sqlite3_reset(ist);
+			sqlite3_bind_text(ist, 1, json_string_value(json_object_get(o, "sha256")), -1,
+					  SQLITE_TRANSIENT);
+			if (sqlite3_step(ist) == SQLITE_ROW)
+				item_id = sqlite3_column_int64(ist, 0);
+		} else {
+			(*n_items)++;
+			item_id = sqlite3_last_insert_rowid(store_db(s));
 		}
-		(*n_items)++;
-		int64_t item_id = sqlite3_last_insert_rowid(store_db(s));
 		size_t k;
 		json_t *note;
 		json_array_foreach(json_object_get(o, "notes"), k, note) {
+			if (item_id <= 0)
+				break;
 			sqlite3_reset(nst);
 			sqlite3_bind_int64(nst, 1, item_id);
 			bundle_bind_row(nst, 2, &bundle_note_cols, note);
 			if ((rc = step_done(s, nst, "a note", err, errlen))) {
 				sqlite3_finalize(nst);
+				sqlite3_finalize(ist);
 				goto fail;
 			}
+			*n_notes += sqlite3_changes(store_db(s));
 		}
 	}
 	sqlite3_finalize(nst);
+	sqlite3_finalize(ist);
 	sqlite3_finalize(st);
 	st = NULL;
 	free(sql);
@@ -578,6 +598,7 @@ static int import_bundle(struct pull_ctx *pc, struct bundle_manifest *m, const c
 	json_object_set_new(d, "key_id", json_string(m->key_id));
 	json_object_set_new(d, "manifest_sha256", json_string(manifest_sha));
 	json_object_set_new(d, "items", json_integer(*n_items));
+	json_object_set_new(d, "notes", json_integer(*n_notes));
 	json_object_set_new(d, "events", json_integer((json_int_t)json_array_size(m->events)));
 	rc = custody_append(s, now, pc->o->actor, "pull", m->case_number, NULL, d, NULL, err, errlen);
 	json_decref(d);
@@ -615,7 +636,7 @@ static int pull_bundle(struct pull_ctx *pc, const char *bundle_id, int *n_items,
 	struct buf mtext, stext;
 	struct bundle_manifest *m = NULL;
 	char msha[SHA256_HEX_LEN + 1];
-	int rc, new_key = 0, n_had = 0;
+	int rc, new_key = 0, n_had = 0, n_notes = 0;
 	buf_init(&mtext, BUNDLE_MANIFEST_MAX);
 	buf_init(&stext, MINISIGN_SIGFILE_MAX);
 	*n_items = 0;
@@ -659,14 +680,14 @@ static int pull_bundle(struct pull_ctx *pc, const char *bundle_id, int *n_items,
 		if ((rc = place_blob(pc, &m->blobs[i], msg, msglen)))
 			goto out;
 	}
-	if ((rc = import_bundle(pc, m, msha, new_key, n_items, &n_had, msg, msglen)))
+	if ((rc = import_bundle(pc, m, msha, new_key, n_items, &n_had, &n_notes, msg, msglen)))
 		goto out;
 	char kid[MINISIGN_KEYID_HEX];
 	snprintf(kid, sizeof kid, "%s", m->key_id);
 	snprintf(msg, msglen,
-		 "imported %d items (%d already here), %zu readings, %zu custody events from device "
-		 "%s, signed by key %s%s",
-		 *n_items, n_had, json_array_size(m->readings), json_array_size(m->events),
+		 "imported %d items (%d already here), %d notes, %zu readings, %zu custody events "
+		 "from device %s, signed by key %s%s",
+		 *n_items, n_had, n_notes, json_array_size(m->readings), json_array_size(m->events),
 		 m->device_id, kid, new_key ? " (now trusted)" : "");
 out:
 	if (rc && m && rc != EV_ENET) {

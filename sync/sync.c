@@ -162,6 +162,7 @@ struct case_work {
 	int64_t first_seq, head_seq;
 	char head_hash[SHA256_HEX_LEN + 1];
 	int64_t last_reading_id;
+	int64_t last_note_id; /* the newest note in the bundle (notes.id) */
 	int new_events;   /* events other than our own 'sync' records */
 };
 
@@ -177,6 +178,23 @@ static void work_free(struct case_work *w)
 static char *readings_meta_key(const char *target, const char *case_key)
 {
 	return xasprintf("sync.readings_sent:%s:%s", target, case_key);
+}
+
+/* Sets the store's meta `key` (taken over) to the row id `id`. */
+static int meta_set_id(struct store *s, char *key, int64_t id, char *err, size_t errlen)
+{
+	char v[24];
+	snprintf(v, sizeof v, "%lld", (long long)id);
+	int rc = store_meta_set(s, key, v, err, errlen);
+	free(key);
+	return rc;
+}
+
+/* The newest note sent to the target for the case: an item already sent
+ * that has a newer note goes again, with its notes (its blob is not). */
+static char *notes_meta_key(const char *target, const char *case_key)
+{
+	return xasprintf("sync.notes_sent:%s:%s", target, case_key);
 }
 
 static int gather_rows(struct store *s, const char *sql, int64_t case_id, const char *text_arg,
@@ -216,14 +234,24 @@ static int gather_rows(struct store *s, const char *sql, int64_t case_id, const 
 static int gather_items(struct store *s, const char *target, struct case_work *w, char *err,
 			size_t errlen)
 {
+	char *mk = notes_meta_key(target, w->key);
+	char *v = store_meta_get(s, mk);
+	free(mk);
+	long long notes_after = v ? strtoll(v, NULL, 10) : 0;
+	free(v);
+	w->last_note_id = notes_after;
+	/* items never named by a bundle to this target, and those given a
+	 * note since the last one */
 	char *cols = bundle_col_list(&bundle_item_cols, "i");
 	char *sql = xasprintf("SELECT %s, si.name, i.id FROM items i"
 			      " LEFT JOIN sites si ON si.id = i.site_id"
-			      " WHERE i.case_id = ?1 AND NOT EXISTS (SELECT 1 FROM sync_state ss"
+			      " WHERE i.case_id = ?1 AND (NOT EXISTS (SELECT 1 FROM sync_state ss"
 			      "  WHERE ss.target = ?2 AND ss.state = 'done'"
 			      "  AND ss.object = " BLOB_KEY_SQL("i.sha256") ")"
+			      "  OR EXISTS (SELECT 1 FROM notes n WHERE n.item_id = i.id"
+			      "   AND n.id > %lld))"
 			      " ORDER BY i.id",
-			      cols);
+			      cols, notes_after);
 	int rc = gather_rows(s, sql, w->case_id, target, 0, &bundle_item_cols, w->items, "site",
 			     NULL, err, errlen);
 	free(sql);
@@ -234,7 +262,7 @@ static int gather_items(struct store *s, const char *target, struct case_work *w
 	size_t i;
 	json_t *it;
 	sqlite3_stmt *st = store_prepare(s,
-					 "SELECT n.text, n.author, n.created_at FROM notes n"
+					 "SELECT n.text, n.author, n.created_at, n.id FROM notes n"
 					 " JOIN items i ON i.id = n.item_id WHERE i.sha256 = ?"
 					 " ORDER BY n.id",
 					 err, errlen);
@@ -254,8 +282,12 @@ static int gather_items(struct store *s, const char *target, struct case_work *w
 		json_t *notes = json_array();
 		sqlite3_reset(st);
 		sqlite3_bind_text(st, 1, sha, -1, SQLITE_STATIC);
-		while (sqlite3_step(st) == SQLITE_ROW)
+		while (sqlite3_step(st) == SQLITE_ROW) {
 			json_array_append_new(notes, bundle_row_json(st, 0, &bundle_note_cols));
+			int64_t id = sqlite3_column_int64(st, (int)bundle_note_cols.n);
+			if (id > w->last_note_id)
+				w->last_note_id = id;
+		}
 		json_object_set_new(it, "notes", notes);
 	}
 	sqlite3_finalize(st);
@@ -422,8 +454,9 @@ static int queue_blobs(struct store *s, const char *target, json_t *items, char 
 		char state[16];
 		state_get(s, target, key, state);
 		fresh[i] = !state[0];
-		if (!strcmp(state, "stored"))
-			fresh[i] = 2; /* on the target already: nothing to do */
+		if (!strcmp(state, "stored") || !strcmp(state, "done"))
+			fresh[i] = 2; /* on the target already (an item sent again for a
+				       * new note): nothing to do */
 		if (!state[0] && state_set(s, target, key, sha, "queued", NULL)) {
 			rc = err_set(err, errlen, EV_EDB, "cannot journal %s: %s", key,
 				     sqlite3_errmsg(store_db(s)));
@@ -597,15 +630,11 @@ static int record_bundle(struct store *s, const char *target, const struct case_
 		err_set(err, errlen, rc, "cannot journal %s", manifest_key);
 		goto fail;
 	}
-	if (json_array_size(w->readings)) {
-		char *mk = readings_meta_key(target, w->key);
-		char *v = xasprintf("%lld", (long long)w->last_reading_id);
-		rc = store_meta_set(s, mk, v, err, errlen);
-		free(mk);
-		free(v);
-		if (rc)
-			goto fail;
-	}
+	if (json_array_size(w->readings) &&
+	    (rc = meta_set_id(s, readings_meta_key(target, w->key), w->last_reading_id, err, errlen)))
+		goto fail;
+	if ((rc = meta_set_id(s, notes_meta_key(target, w->key), w->last_note_id, err, errlen)))
+		goto fail;
 	json_t *d = json_object();
 	json_object_set_new(d, "target", json_string(target));
 	json_object_set_new(d, "bundle_id", json_string(bundle_id));

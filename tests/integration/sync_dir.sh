@@ -91,6 +91,30 @@ check "incremental sync sends one item" grep -q "committed: 1 items" <<<"$out"
 $O pull --target "dir:$TGT" --case "$CASE" >/dev/null 2>&1
 check "office pulls the new item" test "$($O --json ls | jq length)" = 5
 
+# a note added after the item was sent goes in the next bundle, with the
+# item but not its blob; the office adds it to the item it has, and a
+# later note carries the earlier one again without doubling it
+ITEM=$($F --json ls | jq -r 'sort_by(.sha256) | .[0].sha256')
+office_notes() {
+	sqlite3 "$T/office/evidence.db" "SELECT n.text FROM notes n JOIN items i ON i.id = n.item_id
+		WHERE i.sha256 = '$ITEM' ORDER BY n.id" | tr '\n' '|'
+}
+$F note "$ITEM" "复查：违建已拆除" >/dev/null
+out=$($F sync --target "dir:$TGT" 2>&1)
+check "a later note sends its item again, not its blob" \
+	grep -q "committed: 1 items (0 blobs sent, 0 bytes; 1 already" <<<"$out"
+out=$($O pull --target "dir:$TGT" --case "$CASE" 2>&1)
+check "the office adds the note to the item it has" test "$(office_notes)" = "复查：违建已拆除|"
+check "pull says it imported the note" grep -q "0 items (1 already here), 1 notes" <<<"$out"
+$F note "$ITEM" "second look" >/dev/null
+$F sync --target "dir:$TGT" >/dev/null 2>&1
+$O pull --target "dir:$TGT" --case "$CASE" >/dev/null 2>&1
+check "a second note arrives; the first is not doubled" \
+	test "$(office_notes)" = "复查：违建已拆除|second look|"
+out=$($F sync --target "dir:$TGT" 2>&1)
+check "notes once sent are not sent again" grep -q "nothing new" <<<"$out"
+check "office verify passes after the notes" $O verify
+
 # an office that has not trusted the key refuses, unless --trust-new
 N="$EVCAP --store $T/office2"
 $N init >/dev/null
