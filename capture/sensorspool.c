@@ -283,19 +283,27 @@ int sensorspool_read(const char *path, const struct sensorspool_reader *r, size_
 		     char *err, size_t errlen)
 {
 	struct buf b;
+	int rc;
+	*bad = 0;
+	buf_init(&b, SENSORSPOOL_MAX);
+	if (!(rc = fs_read_file(path, SENSORSPOOL_MAX, &b, err, errlen)))
+		rc = sensorspool_parse(b.data, b.len, path, r, bad, err, errlen);
+	buf_free(&b);
+	return rc;
+}
+
+int sensorspool_parse(const char *data, size_t len, const char *path,
+		      const struct sensorspool_reader *r, size_t *bad, char *err, size_t errlen)
+{
 	struct rline *lines = NULL;
 	struct rmark *marks = NULL;
 	size_t nl = 0, capl = 0, nm = 0, capm = 0, records = 0;
-	int rc;
+	int rc = 0;
 	*bad = 0;
-	/* a journal holds the lines of a batch, or a few thousand waiting for
-	 * the store: 64 MiB is far beyond it */
-	buf_init(&b, (size_t)64 << 20);
-	if ((rc = fs_read_file(path, (size_t)64 << 20, &b, err, errlen))) {
-		buf_free(&b);
-		return rc;
-	}
-	const char *p = b.data, *end = p + b.len;
+	if (len > SENSORSPOOL_MAX)
+		return err_set(err, errlen, EV_ELIMIT, "%s: %zu bytes, more than a journal holds",
+			       path, len);
+	const char *p = data ? data : "", *end = p + len;
 	while (p < end && !rc) {
 		const char *eol = memchr(p, '\n', (size_t)(end - p));
 		size_t n = eol ? (size_t)(eol - p) : (size_t)(end - p);
@@ -362,7 +370,6 @@ int sensorspool_read(const char *path, const struct sensorspool_reader *r, size_
 		free(marks[i].case_number);
 	free(lines);
 	free(marks);
-	buf_free(&b);
 	return rc;
 }
 

@@ -95,6 +95,16 @@ struct sensorspool_reader {
 int sensorspool_read(const char *path, const struct sensorspool_reader *r, size_t *bad,
 		     char *err, size_t errlen) WUR;
 
+/* The largest journal read: it holds a batch's lines, or the few
+ * thousand held while the store refused them; 64 MiB is far beyond. */
+#define SENSORSPOOL_MAX ((size_t)64 << 20)
+
+/* sensorspool_read on len bytes at data, named path in messages. Each
+ * line handed over has raw[len] == '\0'; line numbers never decrease. */
+int sensorspool_parse(const char *data, size_t len, const char *path,
+		      const struct sensorspool_reader *r, size_t *bad, char *err,
+		      size_t errlen) WUR;
+
 /* The journals in dir (NULL and 0 when there is no dir), sorted; free
  * each path and the array. */
 int sensorspool_list(const char *dir, char ***paths, size_t *n, char *err, size_t errlen) WUR;

@@ -31,6 +31,7 @@
 #include "minisign.h"
 #include "nmea.h"
 #include "sensor.h"
+#include "sensorspool.h"
 #include "store.h"
 #include "target.h"
 #include "timeutil.h"
@@ -64,6 +65,7 @@
 #define FUZZ_MAX_CONFIG 16384
 #define FUZZ_MAX_MANIFEST 65536
 #define FUZZ_MAX_PULLPATH 4096
+#define FUZZ_MAX_SPOOL 16384
 
 /* Every fixed-size text field must be terminated inside its array and be
  * UTF-8: it is written to SQLite, JSON and reports as it is. */
@@ -817,6 +819,58 @@ static inline int fuzz_run_sensor(const uint8_t *data, size_t size)
 	sensor_batch_free(&b);
 	free(prof);
 	free(text);
+	return 0;
+}
+
+/* What the probes' journal reader handed over, checked as it comes. */
+struct fuzz_spool_seen {
+	int heads;
+	size_t lines, last_no;
+};
+
+static inline int fuzz_spool_head(void *ctx, const char *source, const char *spec)
+{
+	struct fuzz_spool_seen *v = ctx;
+	FUZZ_ENSURE(source && spec);
+	FUZZ_ENSURE(v->heads == 0 && v->lines == 0); /* once, and first */
+	v->heads++;
+	return 0;
+}
+
+static inline int fuzz_spool_line(void *ctx, const struct sensorspool_line *l)
+{
+	struct fuzz_spool_seen *v = ctx;
+	FUZZ_ENSURE(v->heads == 1);
+	FUZZ_ENSURE(l->line_no >= 1 && l->line_no >= v->last_no); /* in number order */
+	FUZZ_ENSURE(isfinite(l->wall));
+	FUZZ_ENSURE(l->raw && l->raw[l->len] == '\0');
+	FUZZ_ENSURE(l->case_known || !l->case_number);
+	v->last_no = l->line_no;
+	v->lines++;
+	return 0;
+}
+
+/* sensorspool_parse: a journal left on the store's disk, damaged or torn. */
+static inline int fuzz_run_spool(const uint8_t *data, size_t size)
+{
+	if (size > FUZZ_MAX_SPOOL)
+		return 0;
+	struct fuzz_spool_seen v = {0};
+	struct sensorspool_reader r = {fuzz_spool_head, fuzz_spool_line, &v};
+	char err[512] = "";
+	size_t bad = 0;
+	int rc = sensorspool_parse((const char *)data, size, "fuzz.jnl", &r, &bad, err, sizeof err);
+	FUZZ_ENSURE(fuzz_rc_ok(rc));
+	if (rc)
+		FUZZ_ENSURE(strncmp(err, "fuzz.jnl", 8) == 0);
+	else
+		FUZZ_ENSURE(v.heads == 1);
+	/* each record is one line of the input: what was handed over or
+	 * skipped cannot outnumber them */
+	size_t records = 0;
+	for (size_t i = 0; i < size; i++)
+		records += data[i] == '\n';
+	FUZZ_ENSURE(v.lines + bad + (size_t)v.heads <= records + 1);
 	return 0;
 }
 

@@ -383,6 +383,8 @@ def crafted(out):
     put(out, "sensor", "live.csv", b"\x03" + b"2024-05-01T10:00:00+08:00,nh3n,2.3,mg/L,S1\nph,7.1,\n\x01\xff,1\n")
     put(out, "sensor", "live.sdi12", b"\x07" + b"0D0!0+17.5+8.25+6.45\n2024-05-01 10:00:00 0+1+2+3\n")
     put(out, "sensor", "time", b"\x04" + b"2024-05-01T10:00:00.5+08")
+    put(out, "spool", "journal.jnl", SPOOL.encode())
+    put(out, "spool", "torn.jnl", SPOOL.encode() + b'{"n":5,"t":1764403204.0,"f":0,"hex":"30')
     put(out, "config", "full.conf", CONFIG.encode())
     put(out, "config", "bad-key.conf", b"[capture]\nwach = /media\n")
     put(out, "manifest", "one-item.json", manifest(1, 2))
@@ -421,6 +423,15 @@ value.1 = temp °C
 value.2 = do mg/L
 value.3 = ph
 value.D1.1 = nh3n mg/L
+"""
+
+SPOOL = """{"evcap_sensor_journal":1,"source":"serial:/dev/ttyUSB0@2026-11-29T08:00:00.000Z","spec":"/dev/ttyUSB0:9600:sdi12:generic-tdp"}
+{"n":1,"t":1764403200.125,"f":0,"hex":"302b31372e352b382e32352b362e3435"}
+{"from":1,"case":"\\u5AE9\\u68C0\\u516C\\u76CA\\u7ACB"}
+{"n":3,"t":1764403202.5,"f":2,"hex":"30ff00"}
+{"n":2,"t":1764403201.0,"f":0,"hex":""}
+{"from":3,"case":null}
+{"n":4,"t":1764403203.75,"f":1,"hex":"646f2c372e32352c6d672f4c"}
 """
 
 SENSOR_SDI12 = """2024-05-01T10:00:00+08:00 0D0!0+17.5+8.25+6.45

@@ -36,7 +36,7 @@ static const struct {
 	{"meta", fuzz_run_meta},         {"nmea", fuzz_run_nmea},     {"gpx", fuzz_run_gpx},
 	{"config", fuzz_run_config},     {"manifest", fuzz_run_manifest},
 	{"pullpath", fuzz_run_pullpath}, {"minisig", fuzz_run_minisig},
-	{"sensor", fuzz_run_sensor},
+	{"sensor", fuzz_run_sensor},     {"spool", fuzz_run_spool},
 };
 
 /* Reads a whole small file; NULL on failure. */
