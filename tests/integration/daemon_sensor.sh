@@ -193,6 +193,8 @@ check "daemon_sensor: the second run stops cleanly; nothing of the first is reco
 	       and (map([.source, .line_no, .parameter]) | length) == (map([.source, .line_no, .parameter]) | unique | length)
 	       and (map(select(.raw == "0+17.5+8.25+6.45")) | length) == 6' "$T/r2.json"
 check "daemon_sensor: evcap verify passes after the reload" E -q verify
+check "daemon_sensor: clean stops and a reload leave no journal of unrecorded lines" \
+	bash -c "[ -d '$EVCAP_STORE/spool' ] && ! ls '$EVCAP_STORE/spool/'*.jnl >/dev/null 2>&1"
 
 # spec and profile errors stop evcapd at start with status 2
 "$EVCAPD" --foreground --store "$EVCAP_STORE" --gps "" --sensor "$T/ttyB:9600:sdi12:no-such-probe" \
