@@ -7,9 +7,9 @@
 #
 # Environment: BUILD (build), BENCH_ROUNDS (5), BENCH_DIR (data and scratch,
 # default $TMPDIR/evcap-bench; the generated data is kept there and reused),
-# BENCH_ONLY (a subset: "ingest geotag export sync rss daemon hash"),
+# BENCH_ONLY (a subset: "ingest geotag export sync rss daemon probe hash"),
 # BENCH_CARD_FILES (250), BENCH_CARD_KB (2048), BENCH_SYNC_FILES (100),
-# BENCH_IDLE_SECONDS (20).
+# BENCH_IDLE_SECONDS (20), BENCH_PROBE_BURST (5000).
 set -u
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
@@ -19,7 +19,7 @@ EVCAPD=$ROOT/$BUILD/evcapd
 GEN=$ROOT/$BUILD/bench/gen
 ROUNDS=${BENCH_ROUNDS:-5}
 W=${BENCH_DIR:-${TMPDIR:-/tmp}/evcap-bench}
-ONLY=${BENCH_ONLY:-ingest geotag export sync rss daemon hash}
+ONLY=${BENCH_ONLY:-ingest geotag export sync rss daemon probe hash}
 CARD_N=${BENCH_CARD_FILES:-250}
 CARD_KB=${BENCH_CARD_KB:-2048}
 NOGPS_N=120
@@ -315,6 +315,80 @@ bench_daemon() {
 	rm -rf "$out"
 }
 
+# burst_rate TOOL STORE: sends $burst lines at once to the probe's pty and
+# records how many a second TOOL got into STORE (all of them, or a note).
+burst_rate() {
+	local tool=$1 db=$2/evidence.db before got=0 t0 t1 i
+	rows() { sqlite3 "$db" "SELECT count(*) FROM readings WHERE parameter = 'temp'" 2>/dev/null || echo 0; }
+	before=$(rows)
+	t0=$(now)
+	awk -v n="$burst" 'BEGIN { for (i = 0; i < n; i++) printf "0+%d.%d+8.00+7.00\r\n", i % 30, i % 10 }' >"$out/ttyA"
+	for i in $(seq 2400); do
+		got=$(rows)
+		[ "$got" -ge $((before + burst)) ] && break
+		sleep 0.05
+	done
+	t1=$(now)
+	if [ "$got" -ge $((before + burst)) ]; then
+		record probe "$tool: lines/s recorded" 1 "$(echo "scale=0; $burst / ($t1 - $t0)" | bc -l)"
+	else
+		note "probe: $tool recorded $((got - before)) of $burst burst lines within two minutes"
+	fi
+}
+
+# evcapd reading a water probe on a pty (socat): its CPU while the probe
+# answers once a second, each line journalled (written and fdatasync'd)
+# as it arrives and recorded in a batch every 2 s; then how fast it takes
+# a burst of lines sent at once (journal, parse, record), in lines/s,
+# beside `evcap sensor listen`, which commits each line on its own.
+bench_probe() {
+	local out=$W/out pid spid hz c0 c1 i burst=${BENCH_PROBE_BURST:-5000}
+	if ! "$EVCAPD" --help >/dev/null 2>&1 || ! have socat || ! have sqlite3; then
+		note "probe: needs evcapd, socat and sqlite3; skipped"
+		return
+	fi
+	rm -rf "$out"; mkdir -p "$out/watch"
+	newstore "$out/store"
+	socat pty,raw,echo=0,link="$out/ttyA" pty,raw,echo=0,link="$out/ttyB" 2>/dev/null &
+	spid=$!
+	for i in $(seq 100); do [ -e "$out/ttyB" ] && break; sleep 0.05; done
+	EVCAP_SENSOR_PROFILES=$ROOT/firmware-config/sensors "$EVCAPD" --foreground \
+		--store "$out/store" --watch "$out/watch" --gps '' \
+		--sensor "$out/ttyB:9600:sdi12:generic-tdp" >"$W/evcapd-probe.log" 2>&1 &
+	pid=$!
+	sleep 2
+	if ! kill -0 "$pid" 2>/dev/null; then
+		note "probe: evcapd did not stay up ($(tail -1 "$W/evcapd-probe.log")); skipped"
+		kill "$spid" 2>/dev/null
+		return
+	fi
+	hz=$(getconf CLK_TCK)
+	c0=$(cpu_ticks "$pid")
+	for ((i = 0; i < IDLE_S; i++)); do
+		printf '0+%d.0+8.00+7.00\r\n' $((i % 30)) >"$out/ttyA"
+		sleep 1
+	done
+	c1=$(cpu_ticks "$pid")
+	record probe "evcapd CPU %, a probe line a second" 1 \
+		"$(echo "scale=3; ($c1 - $c0) * 100 / $hz / $IDLE_S" | bc -l)"
+	sleep 2.5 # the last batch
+	burst_rate evcapd "$out/store"
+	note "probe: $IDLE_S lines at 1 Hz, then a burst of $burst lines; $(grep -c 'lines lost' "$W/evcapd-probe.log") loss warnings from evcapd"
+	kill -TERM "$pid"
+	wait "$pid" 2>/dev/null
+	newstore "$out/store2"
+	EVCAP_SENSOR_PROFILES=$ROOT/firmware-config/sensors "$EVCAP" --store "$out/store2" \
+		sensor listen "$out/ttyB:9600:sdi12:generic-tdp" >"$W/listen.log" 2>&1 &
+	pid=$!
+	sleep 1
+	burst_rate "evcap sensor listen" "$out/store2"
+	kill -TERM "$pid"
+	wait "$pid" 2>/dev/null
+	kill "$spid" 2>/dev/null
+	wait "$spid" 2>/dev/null
+	rm -rf "$out"
+}
+
 median() { sort -n | awk '{v[NR]=$1} END {if (NR == 0) print "-"; else if (NR % 2) print v[(NR+1)/2]; else printf "%.3f\n", (v[NR/2]+v[NR/2+1])/2}'; }
 med() { awk -F'\t' -v t="$1" -v o="$2" '$1==t && $2==o && $4!="fail" {print $4}' "$RES" | median; }
 ratio() { if [ "$1" = - ] || [ "$2" = - ]; then echo -; else echo "scale=3; $1 / $2" | bc -l | sed 's/^\./0./'; fi; }
@@ -364,6 +438,11 @@ report() {
 		echo "| evcapd VmHWM idle / busy | $(med daemon "evcapd idle VmHWM kB") / $(med daemon "evcapd busy VmHWM kB") kB | | | | (none) | |"
 		echo "| parser process VmHWM | $(med daemon "parser process VmHWM kB") kB | | | | (none) | |"
 	fi
+	if want probe; then
+		echo "| evcapd CPU, a probe line a second (journalled) | $(med probe "evcapd CPU %, a probe line a second") % | | | | (none) | |"
+		a=$(med probe "evcapd: lines/s recorded"); b=$(med probe "evcap sensor listen: lines/s recorded")
+		echo "| probe burst, lines recorded per second | $a | evcap sensor listen | $b | $(ratio "$a" "$b") | (none) | |"
+	fi
 	if want hash; then
 		a=$(med hash "sha256_two MB/s"); b=$(med hash "EVP x2 MB/s")
 		echo "| SHA-256 of a photo and its copy, MB/s | $a | two EVP digests | $b | $(ratio "$a" "$b") | (none) | |"
@@ -393,6 +472,7 @@ main() {
 	want sync && bench_sync
 	want rss && bench_rss
 	want daemon && bench_daemon
+	want probe && bench_probe
 	want hash && bench_hash
 	note "load average at the end $(cut -d' ' -f1-3 /proc/loadavg)"
 	report | tee "$W/report.md"
