@@ -879,6 +879,11 @@ static void end_burst(struct daemon *d)
 			log_info("placed %zu item%s on the GPS track (%zu not covered), %zu retimed "
 				 "from a learned camera offset",
 				 gs.placed, gs.placed == 1 ? "" : "s", gs.uncovered, gs.retimed);
+		if (gs.disagreed)
+			log_warnx("%zu new item%s placed where another GPS source's track puts %s "
+				  "farther away than both error estimates allow ('evcap log' names it)",
+				  gs.disagreed, gs.disagreed == 1 ? " is" : "s are",
+				  gs.disagreed == 1 ? "it" : "them");
 	}
 	take_ctx_free(&t);
 	memset(b, 0, sizeof *b);

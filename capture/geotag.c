@@ -165,40 +165,46 @@ int geotag_insert_fixes(struct store *s, const struct fix *v, size_t n, const ch
 	return rc;
 }
 
-int geotag_load_track(struct store *s, struct track *out, char *err, size_t errlen)
+struct fix geotag_row_fix(sqlite3_stmt *st, int first)
+{
+	int c = first;
+	struct fix f;
+	f.t = sqlite3_column_double(st, c);
+	f.lat = sqlite3_column_double(st, c + 1);
+	f.lon = sqlite3_column_double(st, c + 2);
+	f.alt = sqlite3_column_type(st, c + 3) == SQLITE_NULL ? NAN
+							      : sqlite3_column_double(st, c + 3);
+	f.mode = sqlite3_column_int(st, c + 4);
+	f.eph = sqlite3_column_type(st, c + 5) == SQLITE_NULL ? NAN
+							      : sqlite3_column_double(st, c + 5);
+	f.sats = sqlite3_column_type(st, c + 6) == SQLITE_NULL ? -1 : sqlite3_column_int(st, c + 6);
+	return f;
+}
+
+int geotag_load_tracks(struct store *s, struct trackset *out, char *err, size_t errlen)
 {
 	int rc = 0, k;
 	sqlite3_stmt *st = store_prepare(s,
-		"SELECT t, lat, lon, alt, mode, eph, sats FROM fixes WHERE mode >= 2"
+		"SELECT t, lat, lon, alt, mode, eph, sats, source FROM fixes WHERE mode >= 2"
 		" ORDER BY t, id", err, errlen);
 	if (!st)
 		return EV_EDB;
 	while ((k = sqlite3_step(st)) == SQLITE_ROW) {
-		if (out->n >= GEOTAG_MAX_FIXES) {
+		if (out->total >= GEOTAG_MAX_FIXES) {
 			rc = err_set(err, errlen, EV_ELIMIT, "the store holds more than %d fixes",
 				     GEOTAG_MAX_FIXES);
 			goto out;
 		}
-		struct fix f = {
-			.t = sqlite3_column_double(st, 0),
-			.lat = sqlite3_column_double(st, 1),
-			.lon = sqlite3_column_double(st, 2),
-			.alt = sqlite3_column_type(st, 3) == SQLITE_NULL ? NAN
-									 : sqlite3_column_double(st, 3),
-			.mode = sqlite3_column_int(st, 4),
-			.eph = sqlite3_column_type(st, 5) == SQLITE_NULL ? NAN
-									 : sqlite3_column_double(st, 5),
-			.sats = sqlite3_column_type(st, 6) == SQLITE_NULL ? -1
-									  : sqlite3_column_int(st, 6),
-		};
+		struct fix f = geotag_row_fix(st, 0);
+		const char *src = (const char *)sqlite3_column_text(st, 7);
 		if (geotag_fix_ok(&f))
-			track_push(out, &f);
+			trackset_push(out, src ? src : "", &f);
 	}
 	if (k != SQLITE_DONE)
 		rc = err_set(err, errlen, EV_EDB, "reading fixes: %s", sqlite3_errmsg(store_db(s)));
 out:
 	sqlite3_finalize(st);
-	track_sort_dedup(out);
+	trackset_sort(out);
 	return rc;
 }
 
@@ -505,7 +511,7 @@ static int geotag_same(sqlite3_stmt *sel, const struct fix_at *at)
 	return 1;
 }
 
-static int geotag_place(struct store *s, const struct track *tr, int64_t case_id,
+static int geotag_place(struct store *s, const struct trackset *tr, int64_t case_id,
 			double max_gap, double max_extrap, const char *actor,
 			struct geotag_stats *gs, char *err, size_t errlen)
 {
@@ -531,7 +537,10 @@ static int geotag_place(struct store *s, const struct track *tr, int64_t case_id
 			continue;
 		gs->considered++;
 		struct fix_at at;
-		int found = track_locate(tr, when, max_gap, max_extrap, &at) == 0;
+		struct trackset_other others[TRACKSET_OTHERS_MAX];
+		size_t which = 0, n_others = 0;
+		int found = trackset_locate(tr, when, max_gap, max_extrap, &at, &which, others,
+					    &n_others) == 0;
 		const char *src = (const char *)sqlite3_column_text(sel, 3);
 		int was_track = src && strcmp(src, "track") == 0;
 		if (!found) {
@@ -570,6 +579,19 @@ static int geotag_place(struct store *s, const struct track *tr, int64_t case_id
 			json_object_set_new(d, "method", json_string(geotag_how(at.how)));
 			json_object_set_new(d, "fix_before", geotag_time_json(at.t_before));
 			json_object_set_new(d, "fix_after", geotag_time_json(at.t_after));
+			json_object_set_new(d, "fix_source", json_string(tr->source[which]));
+			if (n_others) {
+				/* another receiver put it elsewhere: said, not hidden */
+				json_t *a = json_array();
+				for (size_t o = 0; o < n_others; o++)
+					json_array_append_new(
+						a, json_pack("{s:s,s:f,s:f}", "source",
+							     tr->source[others[o].track], "distance_m",
+							     others[o].distance_m, "error_m",
+							     others[o].error_m));
+				json_object_set_new(d, "other_receivers", a);
+				gs->disagreed++;
+			}
 		} else {
 			json_object_set_new(d, "cleared", json_true());
 			json_object_set_new(d, "reason",
@@ -597,13 +619,13 @@ out:
 int geotag_run(struct store *s, int64_t case_id, double max_gap, double max_extrap,
 	       const char *actor, struct geotag_stats *st, char *err, size_t errlen)
 {
-	struct track tr;
+	struct trackset tr;
 	int own = 0, rc;
 	struct geotag_stats local;
 	if (!st)
 		st = &local;
 	memset(st, 0, sizeof *st);
-	track_init(&tr);
+	trackset_init(&tr);
 	if (!(max_gap >= 0) || !(max_extrap >= 0) || !isfinite(max_gap) || !isfinite(max_extrap)) {
 		rc = err_set(err, errlen, EV_EINVAL, "max-gap and max-extrapolate must be "
 			     "non-negative numbers of seconds");
@@ -613,9 +635,10 @@ int geotag_run(struct store *s, int64_t case_id, double max_gap, double max_extr
 		goto out;
 	if ((rc = geotag_learn(s, case_id, actor, st, err, errlen)))
 		goto out;
-	if ((rc = geotag_load_track(s, &tr, err, errlen)))
+	if ((rc = geotag_load_tracks(s, &tr, err, errlen)))
 		goto out;
-	st->fixes = tr.n;
+	st->fixes = tr.total;
+	st->receivers = tr.n;
 	if ((rc = geotag_place(s, &tr, case_id, max_gap, max_extrap, actor, st, err, errlen)))
 		goto out;
 	if (own) {
@@ -625,6 +648,6 @@ int geotag_run(struct store *s, int64_t case_id, double max_gap, double max_extr
 out:
 	if (own)
 		store_rollback(s);
-	track_free(&tr);
+	trackset_free(&tr);
 	return rc;
 }

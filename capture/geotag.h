@@ -31,9 +31,14 @@
 int geotag_insert_fixes(struct store *s, const struct fix *v, size_t n, const char *source,
 			size_t *inserted, char *err, size_t errlen) WUR;
 
-/* Loads every stored fix of mode >= 2 into out (track_init'ed), sorted by
- * time and de-duplicated (of fixes at the same time, the first stored). */
-int geotag_load_track(struct store *s, struct track *out, char *err, size_t errlen) WUR;
+/* The fix in columns first..first+6 of a row of the fixes table, in the
+ * order t, lat, lon, alt, mode, eph, sats (NULLs: NAN, -1). */
+struct fix geotag_row_fix(sqlite3_stmt *st, int first);
+
+/* Loads every stored fix of mode >= 2 into out (trackset_init'ed), one
+ * track per source (receiver or imported file), each sorted by time and
+ * de-duplicated (of fixes at the same time, the first stored). */
+int geotag_load_tracks(struct store *s, struct trackset *out, char *err, size_t errlen) WUR;
 
 /*
  * A batch of live fixes: kept in memory and written in one short
@@ -59,13 +64,16 @@ uint64_t geotag_batch_stored(const struct geotag_batch *b);
 void geotag_batch_free(struct geotag_batch *b);
 
 struct geotag_stats {
-	size_t fixes;      /* fixes in the track used */
+	size_t fixes;      /* fixes in the tracks used */
+	size_t receivers;  /* tracks: sources of fixes (receivers, imported files) */
 	size_t retimed;    /* items whose time came from a learned camera offset */
 	size_t considered; /* items without their own position and with a time */
 	size_t placed;     /* items given a (new) track position */
 	size_t unchanged;  /* items whose track position was already right */
 	size_t uncovered;  /* items the track does not cover */
 	size_t cleared;    /* items whose earlier track position was removed */
+	size_t disagreed;  /* items placed where another receiver's track put
+			    * them farther away than both error estimates */
 };
 
 /*
@@ -80,9 +88,11 @@ struct geotag_stats {
  *    time_source 'learned', tz_offset the offset as +HH:MM; custody
  *    "retime" with the exact offset in seconds.
  * 2. Items with a captured_at and location_source NULL or 'track' (in
- *    case_id, 0 = all cases) are located with track_locate(max_gap,
- *    max_extrap); a changed position is written with location_source
- *    'track' and location_error_m, custody "geotag"; an item placed
+ *    case_id, 0 = all cases) are located with trackset_locate(max_gap,
+ *    max_extrap) on each source's own track; a changed position is
+ *    written with location_source 'track' and location_error_m, custody
+ *    "geotag" (naming the fix_source, and any other_receivers that put
+ *    the item elsewhere beyond both error estimates); an item placed
  *    earlier that the track no longer covers is cleared (custody
  *    "geotag", "cleared").
  * Runs in the caller's transaction if one is open, else in its own.

@@ -17,6 +17,7 @@
 
 #include "custody.h"
 #include "fsutil.h"
+#include "geotag.h"
 #include "sensor.h"
 #include "timeutil.h"
 #include "track.h"
@@ -1547,48 +1548,66 @@ void sensor_batch_mark_incomplete(struct sensor_batch *b, size_t from, const cha
 #define SENSOR_MAX_FIXES 20000000
 
 /*
- * Loads the fixes that can place a time in [from, to]: those within the
- * window plus the nearest one on either side, so interpolation and held
- * ends come out exactly as they would on the whole track.
+ * Loads the fixes that can place a time in [from, to], one track per
+ * source (as geotag does): those within the window, plus each source's
+ * nearest one on either side, so interpolation and held ends come out
+ * exactly as they would on the whole track. A source with no fix in the
+ * window cannot place anything in it (the window is padded by the gap
+ * and hold limits) and is left out.
  */
-static int load_window(struct store *s, double from, double to, struct track *tr, char *err,
+static int load_window(struct store *s, double from, double to, struct trackset *ts, char *err,
 		       size_t errlen)
 {
-	static const char sql[] =
-		"SELECT t, lat, lon, alt, mode, eph, sats FROM ("
-		" SELECT t, lat, lon, alt, mode, eph, sats, id FROM fixes"
-		"  WHERE mode >= 2 AND t >= ?1 AND t <= ?2"
-		" UNION ALL SELECT * FROM (SELECT t, lat, lon, alt, mode, eph, sats, id FROM fixes"
-		"  WHERE mode >= 2 AND t < ?1 ORDER BY t DESC, id LIMIT 1)"
-		" UNION ALL SELECT * FROM (SELECT t, lat, lon, alt, mode, eph, sats, id FROM fixes"
-		"  WHERE mode >= 2 AND t > ?2 ORDER BY t, id LIMIT 1))"
-		" ORDER BY t, id";
-	sqlite3_stmt *st = store_prepare(s, sql, err, errlen);
+	static const char in_sql[] =
+		"SELECT t, lat, lon, alt, mode, eph, sats, source FROM fixes"
+		" WHERE mode >= 2 AND t >= ?1 AND t <= ?2 ORDER BY source, t, id";
+	static const char *const edge_sql[2] = {
+		"SELECT t, lat, lon, alt, mode, eph, sats FROM fixes"
+		" WHERE mode >= 2 AND source = ?2 AND t < ?1 ORDER BY t DESC, id LIMIT 1",
+		"SELECT t, lat, lon, alt, mode, eph, sats FROM fixes"
+		" WHERE mode >= 2 AND source = ?2 AND t > ?1 ORDER BY t, id LIMIT 1",
+	};
+	sqlite3_stmt *st = store_prepare(s, in_sql, err, errlen);
 	if (!st)
 		return EV_EDB;
 	sqlite3_bind_double(st, 1, from);
 	sqlite3_bind_double(st, 2, to);
 	int r, rc = 0;
 	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
-		if (tr->n >= SENSOR_MAX_FIXES) {
+		if (ts->total >= SENSOR_MAX_FIXES) {
 			rc = err_set(err, errlen, EV_ELIMIT,
 				     "more than %d GPS fixes around these readings", SENSOR_MAX_FIXES);
 			goto out;
 		}
-		struct fix f;
-		f.t = sqlite3_column_double(st, 0);
-		f.lat = sqlite3_column_double(st, 1);
-		f.lon = sqlite3_column_double(st, 2);
-		f.alt = sqlite3_column_type(st, 3) == SQLITE_NULL ? NAN : sqlite3_column_double(st, 3);
-		f.mode = sqlite3_column_int(st, 4);
-		f.eph = sqlite3_column_type(st, 5) == SQLITE_NULL ? NAN : sqlite3_column_double(st, 5);
-		f.sats = sqlite3_column_type(st, 6) == SQLITE_NULL ? -1 : sqlite3_column_int(st, 6);
-		track_push(tr, &f);
+		const char *src = (const char *)sqlite3_column_text(st, 7);
+		struct fix f = geotag_row_fix(st, 0);
+		trackset_push(ts, src ? src : "", &f);
 	}
-	if (r != SQLITE_DONE)
+	if (r != SQLITE_DONE) {
 		rc = err_set(err, errlen, EV_EDB, "reading GPS fixes: %s",
 			     sqlite3_errmsg(store_db(s)));
-	track_sort_dedup(tr);
+		goto out;
+	}
+	for (int e = 0; e < 2 && !rc; e++) {
+		sqlite3_finalize(st);
+		if (!(st = store_prepare(s, edge_sql[e], err, errlen)))
+			return EV_EDB;
+		size_t n = ts->n; /* pushing to a known source adds none */
+		for (size_t i = 0; i < n; i++) {
+			sqlite3_reset(st);
+			sqlite3_bind_double(st, 1, e ? to : from);
+			sqlite3_bind_text(st, 2, ts->source[i], -1, SQLITE_STATIC);
+			if ((r = sqlite3_step(st)) == SQLITE_ROW) {
+				struct fix f = geotag_row_fix(st, 0);
+				trackset_push(ts, ts->source[i], &f);
+			} else if (r != SQLITE_DONE) {
+				rc = err_set(err, errlen, EV_EDB, "reading GPS fixes: %s",
+					     sqlite3_errmsg(store_db(s)));
+				break;
+			}
+		}
+	}
+	trackset_sort(ts);
 out:
 	sqlite3_finalize(st);
 	return rc;
@@ -1614,12 +1633,12 @@ int sensor_record(struct store *s, const struct sensor_batch *b,
 		" ?17, ?18, ?19, ?20, ?21"
 		" WHERE NOT EXISTS (SELECT 1 FROM readings WHERE raw_sha256 = ?9"
 		"  AND parameter IS ?3 AND source IS ?10 AND line_no IS ?11)";
-	struct track tr;
+	struct trackset tr;
 	sqlite3_stmt *ins = NULL;
 	int rc = 0, own_txn = 0;
 	char now[32];
 	enum gb3838_water water = o->has_water ? o->water : GB3838_RIVER;
-	track_init(&tr);
+	trackset_init(&tr);
 	memset(st, 0, sizeof *st);
 	time_format_iso(o->now, now);
 
@@ -1690,7 +1709,8 @@ int sensor_record(struct store *s, const struct sensor_batch *b,
 			k++;
 			st->located++;
 		} else if (r->has_time &&
-			   track_locate(&tr, r->t, o->max_gap, o->max_extrap, &at) == 0) {
+			   trackset_locate(&tr, r->t, o->max_gap, o->max_extrap, &at, NULL, NULL,
+					   NULL) == 0) {
 			sqlite3_bind_double(ins, k++, at.lat);
 			sqlite3_bind_double(ins, k++, at.lon);
 			sqlite3_bind_text(ins, k++, "track", -1, SQLITE_STATIC);
@@ -1749,6 +1769,6 @@ out:
 	sqlite3_finalize(ins);
 	if (own_txn)
 		store_rollback(s);
-	track_free(&tr);
+	trackset_free(&tr);
 	return rc;
 }

@@ -231,3 +231,103 @@ void track_report_msg(struct track_report *r, const char *fmt, ...)
 	utf8_sanitize(r->msgs[r->n_msgs]);
 	r->n_msgs++;
 }
+
+/* ---- several receivers ---- */
+
+void trackset_init(struct trackset *ts)
+{
+	memset(ts, 0, sizeof *ts);
+}
+
+void trackset_free(struct trackset *ts)
+{
+	if (!ts)
+		return;
+	for (size_t i = 0; i < ts->n; i++) {
+		track_free(&ts->v[i]);
+		free(ts->source[i]);
+	}
+	free(ts->v);
+	free(ts->source);
+	trackset_init(ts);
+}
+
+void trackset_push(struct trackset *ts, const char *source, const struct fix *f)
+{
+	size_t i;
+	/* a handful of sources at most: a scan, the last found tried first */
+	if (ts->last < ts->n && strcmp(ts->source[ts->last], source) == 0) {
+		i = ts->last;
+	} else {
+		for (i = 0; i < ts->n && strcmp(ts->source[i], source) != 0; i++)
+			;
+		if (i == ts->n) {
+			ts->v = xrealloc(ts->v, (ts->n + 1) * sizeof *ts->v);
+			ts->source = xrealloc(ts->source, (ts->n + 1) * sizeof *ts->source);
+			track_init(&ts->v[i]);
+			ts->source[i] = xstrdup(source);
+			ts->n++;
+		}
+	}
+	ts->last = i;
+	track_push(&ts->v[i], f);
+	ts->total++;
+}
+
+void trackset_sort(struct trackset *ts)
+{
+	ts->total = 0;
+	for (size_t i = 0; i < ts->n; i++) {
+		track_sort_dedup(&ts->v[i]);
+		ts->total += ts->v[i].n;
+	}
+}
+
+/* 1 when placement a (on track i) is to be taken over b (on track j). */
+static int trackset_better(const struct trackset *ts, const struct fix_at *a, size_t i,
+			   const struct fix_at *b, size_t j)
+{
+	if (a->error_m != b->error_m)
+		return a->error_m < b->error_m;
+	if (ts->v[i].n != ts->v[j].n)
+		return ts->v[i].n > ts->v[j].n;
+	return strcmp(ts->source[i], ts->source[j]) < 0;
+}
+
+int trackset_locate(const struct trackset *ts, double when, double max_gap, double max_extrap,
+		    struct fix_at *out, size_t *which, struct trackset_other *others,
+		    size_t *n_others)
+{
+	struct fix_at best, at;
+	size_t found = 0, best_i = 0;
+	int rc = EV_ENOENT;
+	if (n_others)
+		*n_others = 0;
+	for (size_t i = 0; i < ts->n; i++) {
+		int r = track_locate(&ts->v[i], when, max_gap, max_extrap, &at);
+		if (r == EV_EINVAL)
+			return r;
+		if (r)
+			continue;
+		if (!found++ || trackset_better(ts, &at, i, &best, best_i)) {
+			best = at;
+			best_i = i;
+		}
+		rc = 0;
+	}
+	if (rc)
+		return rc;
+	*out = best;
+	if (which)
+		*which = best_i;
+	if (!others || !n_others || found < 2)
+		return 0;
+	for (size_t i = 0; i < ts->n && *n_others < TRACKSET_OTHERS_MAX; i++) {
+		if (i == best_i || track_locate(&ts->v[i], when, max_gap, max_extrap, &at))
+			continue;
+		double d = track_distance_m(best.lat, best.lon, at.lat, at.lon);
+		if (d > best.error_m + at.error_m)
+			others[(*n_others)++] = (struct trackset_other){i, d, at.error_m};
+	}
+	return 0;
+}

@@ -96,6 +96,52 @@ int track_locate(const struct track *t, double when, double max_gap, double max_
 double track_distance_m(double lat1, double lon1, double lat2, double lon2);
 
 /*
+ * The fixes of several receivers (gpsd on this machine, a phone's GPX, a
+ * drone's log), one track each. Two receivers that are not carried
+ * together may be hundreds of metres apart at the same moment; merged
+ * into one track, a moment between a fix of each would be placed on the
+ * line between them, where neither was. So a moment is placed on each
+ * receiver's own track, and the placement with the smallest estimated
+ * error is taken (on a tie, the track with more fixes, then the source
+ * that sorts first).
+ * Invariant: v[i] is the track of source[i], i < n; sources distinct.
+ */
+struct trackset {
+	struct track *v;
+	char **source;
+	size_t n;
+	size_t total; /* fixes in all tracks */
+	size_t last;  /* the track pushed to last */
+};
+
+void trackset_init(struct trackset *ts);
+void trackset_free(struct trackset *ts);
+/* Adds a fix to the track of `source` (made if new). */
+void trackset_push(struct trackset *ts, const char *source, const struct fix *f);
+/* track_sort_dedup on every track; recounts total. */
+void trackset_sort(struct trackset *ts);
+
+/* What the other tracks made of the moment a trackset placed. */
+struct trackset_other {
+	size_t track;      /* its index */
+	double distance_m; /* from the placement taken */
+	double error_m;    /* its own error estimate */
+};
+#define TRACKSET_OTHERS_MAX 4
+
+/*
+ * track_locate on every track of ts; *out is the placement taken and
+ * *which its track. When others is not NULL, the tracks that also cover
+ * `when` but put it farther from *out than the two error estimates
+ * together (receivers that disagree) are listed there, at most
+ * TRACKSET_OTHERS_MAX, their count in *n_others. Returns as
+ * track_locate: EV_ENOENT when no track covers `when`.
+ */
+int trackset_locate(const struct trackset *ts, double when, double max_gap, double max_extrap,
+		    struct fix_at *out, size_t *which, struct trackset_other *others,
+		    size_t *n_others) WUR;
+
+/*
  * What a parser made of a file: counts, and the first few problems named
  * with their line. Bad input is recorded here, never fatal.
  */

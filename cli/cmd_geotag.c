@@ -100,17 +100,28 @@ int cmd_geotag(struct cli *cli, int argc, char **argv)
 	if (cli->json) {
 		json_t *j = json_object();
 		json_object_set_new(j, "fixes", json_integer((json_int_t)st.fixes));
+		json_object_set_new(j, "receivers", json_integer((json_int_t)st.receivers));
 		json_object_set_new(j, "retimed", json_integer((json_int_t)st.retimed));
 		json_object_set_new(j, "considered", json_integer((json_int_t)st.considered));
 		json_object_set_new(j, "placed", json_integer((json_int_t)st.placed));
 		json_object_set_new(j, "unchanged", json_integer((json_int_t)st.unchanged));
 		json_object_set_new(j, "uncovered", json_integer((json_int_t)st.uncovered));
 		json_object_set_new(j, "cleared", json_integer((json_int_t)st.cleared));
+		json_object_set_new(j, "disagreed", json_integer((json_int_t)st.disagreed));
 		cli_print_json(j);
 	} else if (cli->verbosity >= 0) {
-		printf("geotag: %zu fixes; %zu items retimed from a learned camera offset; "
-		       "%zu items placed, %zu unchanged, %zu not covered by the track, %zu cleared\n",
-		       st.fixes, st.retimed, st.placed, st.unchanged, st.uncovered, st.cleared);
+		printf("geotag: %zu fixes from %zu source%s; %zu items retimed from a learned camera "
+		       "offset; %zu items placed, %zu unchanged, %zu not covered by the track, %zu "
+		       "cleared\n",
+		       st.fixes, st.receivers, st.receivers == 1 ? "" : "s", st.retimed, st.placed,
+		       st.unchanged, st.uncovered, st.cleared);
 	}
+	if (st.disagreed)
+		fprintf(stderr,
+			"evcap geotag: %zu item%s placed where another GPS source's track puts %s "
+			"farther away than both error estimates allow; each is placed by the track "
+			"with the smaller error, and 'evcap log' names the other source and the "
+			"distance\n",
+			st.disagreed, st.disagreed == 1 ? " is" : "s are", st.disagreed == 1 ? "it" : "them");
 	return EXIT_OK;
 }

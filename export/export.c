@@ -16,6 +16,7 @@
 #include "custody.h"
 #include "devkey.h"
 #include "fsutil.h"
+#include "geotag.h"
 #include "hash.h"
 #include "thumb.h"
 #include "timeutil.h"
@@ -237,14 +238,7 @@ static int load_track(struct store *s, struct export_ctx *c, const struct export
 	sqlite3_bind_int64(st, 3, EXPORT_MAX_FIXES);
 	json_t *sources = json_object();
 	while (sqlite3_step(st) == SQLITE_ROW) {
-		struct fix fx;
-		fx.t = sqlite3_column_double(st, 0);
-		fx.lat = sqlite3_column_double(st, 1);
-		fx.lon = sqlite3_column_double(st, 2);
-		fx.alt = sqlite3_column_type(st, 3) == SQLITE_NULL ? NAN : sqlite3_column_double(st, 3);
-		fx.mode = sqlite3_column_int(st, 4);
-		fx.eph = sqlite3_column_type(st, 5) == SQLITE_NULL ? NAN : sqlite3_column_double(st, 5);
-		fx.sats = sqlite3_column_type(st, 6) == SQLITE_NULL ? -1 : sqlite3_column_int(st, 6);
+		struct fix fx = geotag_row_fix(st, 0);
 		track_push(&c->track, &fx);
 		const char *src = (const char *)sqlite3_column_text(st, 7);
 		if (src && json_object_size(sources) < 64)

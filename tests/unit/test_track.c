@@ -3,6 +3,9 @@
  * time goes backwards), and track_locate's interpolation, gap and
  * extrapolation limits and error estimate.
  */
+#include <math.h>
+#include <string.h>
+
 #include "gpsclient.h"
 #include "t.h"
 #include "track.h"
@@ -186,6 +189,63 @@ static void test_gpsclient_classify(void)
 	CHECK(f.mode == 2 && isnan(f.alt));
 }
 
+/* Two receivers that are not together: an operator walking east along
+ * lat 45.0 and a drone 0.002 degrees (about 220 m) north, each fixing every
+ * 2 s, the drone a second later. A moment is placed on one receiver's own
+ * track, never on the line between a fix of each; the one with the smaller
+ * error wins, and the other is named as disagreeing. */
+static void test_trackset(void)
+{
+	struct trackset ts;
+	trackset_init(&ts);
+	for (int t = 0; t <= 20; t += 2) {
+		struct fix op = mk(t, 45.0, 124.0 + t * 1e-5);
+		struct fix dr = mk(t + 1, 45.002, 124.0 + (t + 1) * 1e-5);
+		dr.eph = 3.0; /* the drone's receiver is the better one */
+		trackset_push(&ts, "gpsd:127.0.0.1:2947", &op);
+		trackset_push(&ts, "file:drone.gpx", &dr);
+	}
+	struct fix extra = mk(30, 45.0, 124.0003); /* the operator goes on alone */
+	trackset_push(&ts, "gpsd:127.0.0.1:2947", &extra);
+	trackset_sort(&ts);
+	CHECK(ts.n == 2 && ts.total == 23);
+
+	struct fix_at at;
+	struct trackset_other o[TRACKSET_OTHERS_MAX];
+	size_t which = 9, n_o = 9;
+	/* both cover 6.5: the drone's error (3 m + speed x 0.5 s) is the smaller */
+	CHECK(trackset_locate(&ts, 6.5, 60, 5, &at, &which, o, &n_o) == 0);
+	CHECK(which < ts.n && strcmp(ts.source[which], "file:drone.gpx") == 0);
+	CHECK(fabs(at.lat - 45.002) < 1e-9); /* on the drone's line, not between */
+	CHECK(n_o == 1);
+	if (n_o == 1) {
+		CHECK(strcmp(ts.source[o[0].track], "gpsd:127.0.0.1:2947") == 0);
+		CHECK(o[0].distance_m > 200 && o[0].distance_m < 240);
+	}
+	/* only the operator's track covers 28: placed there, nobody disagrees */
+	CHECK(trackset_locate(&ts, 28, 60, 5, &at, &which, o, &n_o) == 0);
+	CHECK(strcmp(ts.source[which], "gpsd:127.0.0.1:2947") == 0);
+	CHECK(fabs(at.lat - 45.0) < 1e-9 && n_o == 0);
+	/* nothing covers 100 */
+	CHECK(trackset_locate(&ts, 100, 60, 5, &at, &which, o, &n_o) == EV_ENOENT);
+	CHECK(trackset_locate(&ts, NAN, 60, 5, &at, NULL, NULL, NULL) == EV_EINVAL);
+	trackset_free(&ts);
+
+	/* the same receiver twice over (two sources, the same fixes): they
+	 * agree, so neither is named; the tie goes to the source sorting first */
+	trackset_init(&ts);
+	for (int t = 0; t <= 10; t++) {
+		struct fix f = mk(t, 45.0, 124.0 + t * 1e-5);
+		trackset_push(&ts, "b", &f);
+		trackset_push(&ts, "a", &f);
+	}
+	trackset_sort(&ts);
+	CHECK(trackset_locate(&ts, 4.5, 60, 5, &at, &which, o, &n_o) == 0);
+	CHECK(strcmp(ts.source[which], "a") == 0 && n_o == 0);
+	trackset_free(&ts);
+	trackset_free(&ts); /* twice is fine */
+}
+
 int main(void)
 {
 	RUN(test_gpsclient_classify);
@@ -194,5 +254,6 @@ int main(void)
 	RUN(test_antimeridian);
 	RUN(test_single_fix);
 	RUN(test_report);
+	RUN(test_trackset);
 	T_EXIT();
 }
