@@ -274,6 +274,14 @@ void trackset_push(struct trackset *ts, const char *source, const struct fix *f)
 	ts->total++;
 }
 
+int trackset_has(const struct trackset *ts, const char *source)
+{
+	for (size_t i = 0; i < ts->n; i++)
+		if (strcmp(ts->source[i], source) == 0)
+			return 1;
+	return 0;
+}
+
 void trackset_sort(struct trackset *ts)
 {
 	ts->total = 0;

@@ -118,6 +118,8 @@ void trackset_init(struct trackset *ts);
 void trackset_free(struct trackset *ts);
 /* Adds a fix to the track of `source` (made if new). */
 void trackset_push(struct trackset *ts, const char *source, const struct fix *f);
+/* 1 when ts has a track for source. */
+int trackset_has(const struct trackset *ts, const char *source);
 /* track_sort_dedup on every track; recounts total. */
 void trackset_sort(struct trackset *ts);
 

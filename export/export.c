@@ -33,7 +33,7 @@ struct export_ctx *export_ctx_new(void)
 	c->readings = json_array();
 	c->sites = json_array();
 	c->devices = json_array();
-	track_init(&c->track);
+	trackset_init(&c->tracks);
 	c->opt.lang = EXPORT_LANG_ZH;
 	return c;
 }
@@ -47,7 +47,7 @@ void export_ctx_free(struct export_ctx *c)
 	json_decref(c->readings);
 	json_decref(c->sites);
 	json_decref(c->devices);
-	track_free(&c->track);
+	trackset_free(&c->tracks);
 	for (size_t i = 0; i < c->n_thumbs; i++) {
 		free(c->thumbs[i]);
 		free(c->thumb_note[i]);
@@ -236,22 +236,18 @@ static int load_track(struct store *s, struct export_ctx *c, const struct export
 	sqlite3_bind_double(st, 1, from);
 	sqlite3_bind_double(st, 2, to);
 	sqlite3_bind_int64(st, 3, EXPORT_MAX_FIXES);
-	json_t *sources = json_object();
 	while (sqlite3_step(st) == SQLITE_ROW) {
 		struct fix fx = geotag_row_fix(st, 0);
-		track_push(&c->track, &fx);
 		const char *src = (const char *)sqlite3_column_text(st, 7);
-		if (src && json_object_size(sources) < 64)
-			json_object_set_new(sources, src, json_true());
+		/* each receiver its own line: two that were apart would
+		 * otherwise be joined in a zigzag between them */
+		if (c->tracks.n < EXPORT_MAX_SOURCES || trackset_has(&c->tracks, src ? src : ""))
+			trackset_push(&c->tracks, src ? src : "", &fx);
 	}
 	sqlite3_finalize(st);
-	track_sort_dedup(&c->track);
-	const char *k;
-	json_t *v2;
-	json_object_foreach(sources, k, v2) {
-		add_device(c->devices, "gps", NULL, NULL, k);
-	}
-	json_decref(sources);
+	trackset_sort(&c->tracks);
+	for (size_t i = 0; i < c->tracks.n; i++)
+		add_device(c->devices, "gps", NULL, NULL, c->tracks.source[i]);
 	return 0;
 }
 

@@ -26,6 +26,9 @@
 /* Track fixes are taken from this long before the first item to this
  * long after the last, so the line shows the approach and the way back. */
 #define EXPORT_TRACK_MARGIN_S 1800.0
+/* Sources of fixes (receivers, imported files) drawn, each its own line;
+ * fixes of further sources are left out of the drawing. */
+#define EXPORT_MAX_SOURCES 64
 /* Thumbnail size (longest side, pixels) for the report and KML balloons. */
 #define EXPORT_THUMB_PX 240
 /* No output of one export is allowed to grow past this. */
@@ -58,7 +61,7 @@ struct export_ctx {
 	json_t *sites;     /* {name, lat, lon, radius_m} */
 	json_t *devices;   /* {role, make, model, serial}: cameras and drones seen in
 			    * the items, GPS sources of the fixes, computers that ingested */
-	struct track track;
+	struct trackset tracks; /* one per source (receiver or imported file) */
 	int has_span;      /* items carry capture times */
 	double span_from, span_to;
 	char chain_head[SHA256_HEX_LEN + 1]; /* "" for an empty log */

@@ -57,7 +57,7 @@ static json_t *item_feature(const json_t *it)
 	return json_pack("{s:s, s:o, s:o}", "type", "Feature", "geometry", geom, "properties", props);
 }
 
-static json_t *track_feature(const struct track *t)
+static json_t *track_feature(const struct track *t, const char *source)
 {
 	int all_alt = 1;
 	for (size_t i = 0; i < t->n; i++)
@@ -69,8 +69,9 @@ static json_t *track_feature(const struct track *t)
 	char a[32], b[32];
 	time_format_iso(t->v[0].t, a);
 	time_format_iso(t->v[t->n - 1].t, b);
-	json_t *props = json_pack("{s:s, s:s, s:s, s:I, s:s}", "kind", "track", "start", a, "end", b,
-				  "fixes", (json_int_t)t->n, "datum", "WGS-84");
+	json_t *props = json_pack("{s:s, s:s, s:s, s:s, s:I, s:s}", "kind", "track", "source",
+				  source, "start", a, "end", b, "fixes", (json_int_t)t->n, "datum",
+				  "WGS-84");
 	return json_pack("{s:s, s:{s:s, s:o}, s:o}", "type", "Feature", "geometry", "type",
 			 "LineString", "coordinates", coords, "properties", props);
 }
@@ -87,8 +88,10 @@ int export_geojson(const struct export_ctx *c, struct buf *out, char *err, size_
 		json_array_append_new(feats, item_feature(it));
 		located++;
 	}
-	if (c->track.n >= 2)
-		json_array_append_new(feats, track_feature(&c->track));
+	for (size_t k = 0; k < c->tracks.n; k++)
+		if (c->tracks.v[k].n >= 2)
+			json_array_append_new(feats,
+					      track_feature(&c->tracks.v[k], c->tracks.source[k]));
 	char now[32];
 	time_format_iso(c->opt.now, now);
 	json_object_set_new(fc, "type", json_string("FeatureCollection"));

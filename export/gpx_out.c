@@ -61,12 +61,17 @@ int export_gpx(const struct export_ctx *c, struct buf *out, char *err, size_t er
 		PUTX(str(it, "kind"));
 		PUT("</type></wpt>\n");
 	}
-	if (c->track.n > 0) {
-		PUT("<trk><name>GPS track</name><trkseg>\n");
-		for (size_t k = 0; k < c->track.n; k++) {
-			const struct fix *f = &c->track.v[k];
+	for (size_t j = 0; j < c->tracks.n; j++) {
+		const struct track *tr = &c->tracks.v[j];
+		if (tr->n == 0)
+			continue;
+		PUT("<trk><name>GPS track: ");
+		PUTX(c->tracks.source[j]);
+		PUT("</name><trkseg>\n");
+		for (size_t k = 0; k < tr->n; k++) {
+			const struct fix *f = &tr->v[k];
 			char t[32];
-			if (k > 0 && f->t - c->track.v[k - 1].t > GPX_SEGMENT_GAP_S)
+			if (k > 0 && f->t - tr->v[k - 1].t > GPX_SEGMENT_GAP_S)
 				PUT("</trkseg><trkseg>\n");
 			time_format_iso(f->t, t);
 			PRINTF("<trkpt lat=\"%.8f\" lon=\"%.8f\">", f->lat, f->lon);

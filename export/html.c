@@ -509,7 +509,8 @@ static int map_section(const struct export_ctx *c, struct buf *out)
 	PUT("<div class=\"keep\"><h2>");
 	PUTX(LBL("map"));
 	PUT("</h2><figure>");
-	if ((rc = svgmap_render(pts, k, &c->track, 680, 420, cap.data, empty.data, out)))
+	if ((rc = svgmap_render(pts, k, c->tracks.v, c->tracks.n, 680, 420, cap.data, empty.data,
+				out)))
 		goto out;
 	PUT("</figure></div>\n");
 out:

@@ -115,16 +115,23 @@ int export_kml(const struct export_ctx *c, struct buf *out, char *err, size_t er
 		PUT("</coordinates></Point>\n</Placemark>\n");
 	}
 	PUT("</Folder>\n");
-	if (c->track.n >= 2) {
+	for (size_t j = 0; j < c->tracks.n; j++) {
+		const struct track *tr = &c->tracks.v[j];
 		char a[32], b[32];
-		time_format_iso(c->track.v[0].t, a);
-		time_format_iso(c->track.v[c->track.n - 1].t, b);
-		PUT("<Placemark id=\"track\">\n<name>GPS track / GPS 轨迹</name>\n");
-		PRINTF("<description>%s - %s, %zu fixes, WGS-84</description>\n", a, b, c->track.n);
+		if (tr->n < 2)
+			continue;
+		time_format_iso(tr->v[0].t, a);
+		time_format_iso(tr->v[tr->n - 1].t, b);
+		/* ids are unique in a document: "track" is the line style's */
+		PRINTF("<Placemark id=\"track-%zu\">\n", j + 1);
+		PUT("<name>GPS track / GPS 轨迹: ");
+		PUTX(c->tracks.source[j]);
+		PUT("</name>\n");
+		PRINTF("<description>%s - %s, %zu fixes, WGS-84</description>\n", a, b, tr->n);
 		PRINTF("<TimeSpan><begin>%s</begin><end>%s</end></TimeSpan>\n", a, b);
 		PUT("<styleUrl>#track</styleUrl>\n<LineString><tessellate>1</tessellate><coordinates>\n");
-		for (size_t k = 0; k < c->track.n; k++) {
-			const struct fix *f = &c->track.v[k];
+		for (size_t k = 0; k < tr->n; k++) {
+			const struct fix *f = &tr->v[k];
 			if (isfinite(f->alt))
 				PRINTF("%.8f,%.8f,%.2f\n", f->lon, f->lat, f->alt);
 			else

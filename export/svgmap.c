@@ -56,8 +56,30 @@ static void extend(double *b, double lat, double lon)
 	if (lon > b[3]) b[3] = lon;
 }
 
-int svgmap_render(const struct svgmap_point *pts, size_t n, const struct track *trk, int width,
-		  int height, const char *caption, const char *empty_text, struct buf *out)
+/* One track as a polyline, thinned to at most `most` points. */
+static int draw_track(const struct proj *p, const struct track *t, size_t most, struct buf *out)
+{
+	size_t tn = t->n;
+	if (tn < 2)
+		return 0;
+	size_t step = tn > most ? (tn + most - 1) / most : 1;
+	int rc = buf_puts(out, "<polyline fill=\"none\" stroke=\"#1f6fd1\" stroke-width=\"2\" "
+			       "stroke-linejoin=\"round\" points=\"");
+	for (size_t i = 0; i < tn && !rc; i += step) {
+		if (i + step >= tn)
+			i = tn - 1; /* always end at the last fix */
+		if (!usable(t->v[i].lat, t->v[i].lon))
+			continue;
+		double x, y;
+		project(p, t->v[i].lat, t->v[i].lon, &x, &y);
+		rc = buf_printf(out, "%.1f,%.1f ", x, y);
+	}
+	return rc ? rc : buf_puts(out, "\"/>");
+}
+
+int svgmap_render(const struct svgmap_point *pts, size_t n, const struct track *trk,
+		  size_t n_trk, int width, int height, const char *caption,
+		  const char *empty_text, struct buf *out)
 {
 	int rc = 0;
 	double box[4] = {INFINITY, -INFINITY, INFINITY, -INFINITY};
@@ -69,12 +91,14 @@ int svgmap_render(const struct svgmap_point *pts, size_t n, const struct track *
 			extend(box, pts[i].lat, pts[i].lon);
 			used++;
 		}
-	size_t tn = trk ? trk->n : 0;
-	for (size_t i = 0; i < tn; i++)
-		if (usable(trk->v[i].lat, trk->v[i].lon)) {
-			extend(box, trk->v[i].lat, trk->v[i].lon);
-			used++;
-		}
+	if (!trk)
+		n_trk = 0;
+	for (size_t j = 0; j < n_trk; j++)
+		for (size_t i = 0; i < trk[j].n; i++)
+			if (usable(trk[j].v[i].lat, trk[j].v[i].lon)) {
+				extend(box, trk[j].v[i].lat, trk[j].v[i].lon);
+				used++;
+			}
 	int cap_h = caption ? 18 : 0;
 	if ((rc = buf_printf(out,
 			     "<svg class=\"map\" width=\"%d\" "
@@ -112,24 +136,9 @@ int svgmap_render(const struct svgmap_point *pts, size_t n, const struct track *
 	p.cx = width / 2.0;
 	p.cy = height / 2.0;
 
-	if (tn >= 2) {
-		size_t step = tn > SVGMAP_MAX_TRACK ? (tn + SVGMAP_MAX_TRACK - 1) / SVGMAP_MAX_TRACK : 1;
-		if ((rc = buf_puts(out, "<polyline fill=\"none\" stroke=\"#1f6fd1\" stroke-width=\"2\" "
-					"stroke-linejoin=\"round\" points=\"")))
+	for (size_t j = 0; j < n_trk; j++)
+		if ((rc = draw_track(&p, &trk[j], SVGMAP_MAX_TRACK / n_trk + 2, out)))
 			goto out;
-		for (size_t i = 0; i < tn; i += step) {
-			if (i + step >= tn)
-				i = tn - 1; /* always end at the last fix */
-			if (!usable(trk->v[i].lat, trk->v[i].lon))
-				continue;
-			double x, y;
-			project(&p, trk->v[i].lat, trk->v[i].lon, &x, &y);
-			if ((rc = buf_printf(out, "%.1f,%.1f ", x, y)))
-				goto out;
-		}
-		if ((rc = buf_puts(out, "\"/>")))
-			goto out;
-	}
 	for (size_t i = 0; i < n; i++) {
 		if (!usable(pts[i].lat, pts[i].lon))
 			continue;

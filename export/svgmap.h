@@ -24,11 +24,14 @@ struct svgmap_point {
 
 /* Appends an <svg> of width x height CSS pixels to out, written to stand
  * inline in an HTML page (no namespace declaration, no outside reference).
- * `caption` (may be NULL) is drawn under the map; it and `empty_text` are
- * inserted as given, so the caller escapes them. Returns 0 or EV_ELIMIT. With no points
- * and no track, draws an empty frame that says so through `empty_text`. */
-int svgmap_render(const struct svgmap_point *pts, size_t n, const struct track *trk, int width,
-		  int height, const char *caption, const char *empty_text, struct buf *out) WUR;
+ * Each of the n_trk tracks is its own line (two receivers are never
+ * joined). `caption` (may be NULL) is drawn under the map; it and
+ * `empty_text` are inserted as given, so the caller escapes them. Returns
+ * 0 or EV_ELIMIT. With no points and no track, draws an empty frame that
+ * says so through `empty_text`. */
+int svgmap_render(const struct svgmap_point *pts, size_t n, const struct track *trk,
+		  size_t n_trk, int width, int height, const char *caption,
+		  const char *empty_text, struct buf *out) WUR;
 
 /* Chooses a round scale-bar length (1, 2 or 5 x 10^k metres) no longer
  * than max_m. */

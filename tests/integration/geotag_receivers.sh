@@ -75,4 +75,8 @@ check "geotag_receivers: the custody event names the source used and the one tha
 	       and (map(select(.other_receivers | not))[0].fix_source == "file:walk.gpx")' "$T/log.json"
 check "geotag_receivers: a second run changes nothing and says nothing" \
 	bash -c "'$EVCAP' --json geotag 2>'$T/again.err' | jq -e '.placed == 0 and .unchanged == 2' >/dev/null && [ ! -s '$T/again.err' ]"
+E -q export --format geojson --out "$T/map.geojson" >/dev/null 2>&1
+check "geotag_receivers: the export draws each receiver as its own line" \
+	jq -e '[.features[] | select(.properties.kind == "track") | .properties.source] | sort
+	       == ["file:flight.gpx", "file:walk.gpx"]' "$T/map.geojson"
 check "geotag_receivers: evcap verify passes" E -q verify

@@ -136,14 +136,14 @@ static void test_svgmap(void)
 	}
 	struct buf b;
 	buf_init(&b, 1 << 20);
-	CHECK(svgmap_render(pts, 3, &trk, 600, 400, "cap", "empty", &b) == 0);
+	CHECK(svgmap_render(pts, 3, &trk, 1, 600, 400, "cap", "empty", &b) == 0);
 	CHECK(strncmp(b.data, "<svg", 4) == 0);
 	CHECK(count(b.data, "<circle") == 2); /* the NaN point is not drawn */
 	CHECK(count(b.data, "<polyline") == 1);
 	CHECK(strstr(b.data, "http") == NULL);
 	CHECK(strstr(b.data, "</svg>") != NULL);
 	buf_reset(&b);
-	CHECK(svgmap_render(NULL, 0, NULL, 600, 400, NULL, "nothing here", &b) == 0);
+	CHECK(svgmap_render(NULL, 0, NULL, 0, 600, 400, NULL, "nothing here", &b) == 0);
 	CHECK(strstr(b.data, "nothing here") != NULL);
 	CHECK(count(b.data, "<circle") == 0);
 	buf_free(&b);
@@ -325,7 +325,7 @@ static struct export_ctx *sample_ctx(void)
 	for (int i = 0; i < 3; i++) {
 		struct fix f = {1682906400.0 + 10 * i, 47.179 + 0.001 * i, 123.629 + 0.001 * i,
 				140 + i, 3, 4, 9};
-		track_push(&c->track, &f);
+		trackset_push(&c->tracks, "gpsd:127.0.0.1:2947", &f);
 	}
 	c->opt.now = 1682910000.0;
 	c->opt.lang = EXPORT_LANG_ZH;
@@ -393,6 +393,52 @@ static void test_kml_gpx(void)
 	CHECK(xml_count(&b, "//*[local-name()='wpt']") == 1);
 	CHECK(xml_count(&b, "//*[local-name()='trkpt']") == 3);
 	CHECK(strstr(b.data, "lat=\"47.18000000\" lon=\"123.63000000\"") != NULL);
+	buf_free(&b);
+	export_ctx_free(c);
+}
+
+/* Two receivers 220 m apart, fixes interleaved in time: every format
+ * draws each as its own line, never one line zigzagging between them. */
+static void test_two_receivers(void)
+{
+	struct export_ctx *c = sample_ctx();
+	struct buf b;
+	char err[256];
+	for (int i = 0; i < 3; i++) {
+		struct fix f = {1682906405.0 + 10 * i, 47.181 + 0.001 * i, 123.629 + 0.001 * i,
+				NAN, 2, 3, -1};
+		trackset_push(&c->tracks, "file:drone.gpx", &f);
+	}
+	trackset_sort(&c->tracks);
+	buf_init(&b, 4 << 20);
+	CHECK(export_geojson(c, &b, err, sizeof err) == 0);
+	json_t *j = json_loads(b.data, 0, NULL), *f;
+	size_t i, lines = 0, drone = 0;
+	json_array_foreach(json_object_get(j, "features"), i, f) {
+		json_t *p = json_object_get(f, "properties");
+		if (!json_is_string(json_object_get(p, "kind")) ||
+		    strcmp(json_string_value(json_object_get(p, "kind")), "track") != 0)
+			continue;
+		lines++;
+		if (strcmp(json_string_value(json_object_get(p, "source")), "file:drone.gpx") == 0)
+			drone += json_array_size(
+				json_object_get(json_object_get(f, "geometry"), "coordinates")) == 3;
+	}
+	CHECK(lines == 2 && drone == 1);
+	json_decref(j);
+	buf_reset(&b);
+	CHECK(export_kml(c, &b, err, sizeof err) == 0);
+	CHECK(xml_count(&b, "//*[local-name()='LineString']") == 2);
+	CHECK(xml_count(&b, "//*[local-name()='Placemark'][@id='track-1' or @id='track-2']") == 2);
+	CHECK(xml_count(&b, "//*[@id='track']") == 1); /* the style alone */
+	CHECK(strstr(b.data, "GPS 轨迹: file:drone.gpx") != NULL);
+	buf_reset(&b);
+	CHECK(export_gpx(c, &b, err, sizeof err) == 0);
+	CHECK(xml_count(&b, "//*[local-name()='trk']") == 2);
+	CHECK(xml_count(&b, "//*[local-name()='trkpt']") == 6);
+	buf_reset(&b);
+	CHECK(export_html(c, &b, err, sizeof err) == 0);
+	CHECK(count(b.data, "<polyline") == 2);
 	buf_free(&b);
 	export_ctx_free(c);
 }
@@ -485,6 +531,7 @@ int main(void)
 	RUN(test_thumb_damage);
 	RUN(test_geojson);
 	RUN(test_kml_gpx);
+	RUN(test_two_receivers);
 	RUN(test_csv);
 	RUN(test_html);
 	RUN(test_limits);
