@@ -851,6 +851,30 @@ static void take_file(struct daemon *d, const char *path)
 	free(shown);
 }
 
+/*
+ * The burst's summary, also as STORE/last-burst.json (replaced atomically),
+ * for whoever tells the people at the laptop: `evcap notify` turns it into
+ * a desktop notification. The file is a copy of what the log says.
+ */
+static void write_burst_file(struct daemon *d, const struct ingest_stats *b, uint64_t problems,
+			     const char *case_number, const char *summary)
+{
+	char iso[32], err[512];
+	time_format_iso(time_now(), iso);
+	json_t *o = json_pack("{s:s,s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:s?}", "ended_at", iso, "summary",
+			      summary, "files", (json_int_t)b->files, "added",
+			      (json_int_t)b->added, "already", (json_int_t)b->already, "skipped",
+			      (json_int_t)b->skipped, "problems", (json_int_t)problems, "bytes",
+			      (json_int_t)b->bytes, "case", case_number);
+	char *text = o ? json_dumps(o, JSON_COMPACT | JSON_ENSURE_ASCII) : NULL;
+	char *path = xasprintf("%s/" DAEMON_BURST_FILE, store_dir(d->store));
+	if (!text || fs_write_atomic(path, text, strlen(text), 0640, 0, err, sizeof err))
+		log_warnx("%s: cannot write the burst summary: %s", path, text ? err : "no memory");
+	free(path);
+	free(text);
+	json_decref(o);
+}
+
 /* The end of a burst: one summary line, then place the new items. */
 static void end_burst(struct daemon *d)
 {
@@ -862,11 +886,15 @@ static void end_burst(struct daemon *d)
 	char size[32];
 	human_bytes(b->bytes, size);
 	uint64_t problems = b->failed + b->meta_errors;
-	log_info("%llu file%s, %s, %llu problem%s, %llu already recorded, case %s",
-		 (unsigned long long)b->files, b->files == 1 ? "" : "s", size,
-		 (unsigned long long)problems, problems == 1 ? "" : "s",
-		 (unsigned long long)b->already, t.case_number && t.o.case_id ? t.case_number
-									    : "(none)");
+	const char *case_number = t.case_number && t.o.case_id ? t.case_number : NULL;
+	char *summary = xasprintf("%llu file%s, %s, %llu problem%s, %llu already recorded, case %s",
+				  (unsigned long long)b->files, b->files == 1 ? "" : "s", size,
+				  (unsigned long long)problems, problems == 1 ? "" : "s",
+				  (unsigned long long)b->already,
+				  case_number ? case_number : "(none)");
+	log_info("%s", summary);
+	write_burst_file(d, b, problems, case_number, summary);
+	free(summary);
 	if (b->added) {
 		struct geotag_stats gs = {0};
 		char err[512];

@@ -30,6 +30,8 @@
 #define DAEMON_DEFAULT_GPS "127.0.0.1:2947"
 /* Folders nested deeper than this under a root are not watched. */
 #define DAEMON_MAX_DEPTH 64
+/* In the store: the last burst of files taken, as JSON (`evcap notify`). */
+#define DAEMON_BURST_FILE "last-burst.json"
 
 /* The command line; strings point into argv. */
 struct daemon_opts {

@@ -73,6 +73,7 @@ int cmd_ingest(struct cli *, int, char **);
 int cmd_ls(struct cli *, int, char **);
 int cmd_show(struct cli *, int, char **);
 int cmd_note(struct cli *, int, char **);
+int cmd_notify(struct cli *, int, char **);
 int cmd_track(struct cli *, int, char **);
 int cmd_gps(struct cli *, int, char **);
 int cmd_geotag(struct cli *, int, char **);

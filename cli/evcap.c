@@ -64,6 +64,8 @@ static const struct command commands[] = {
 	 "the device signing key and trusted keys"},
 	{"verify", cmd_verify, "[--case CASE]", "re-hash every original and re-walk the custody chain"},
 	{"log", cmd_log, "[--case CASE]", "print the custody log"},
+	{"notify", cmd_notify, "[--once]",
+	 "show evcapd's summary of each card as a desktop notification"},
 };
 
 static void usage(FILE *f)

@@ -1,6 +1,7 @@
 #!/bin/sh
 # Installs the capture appliance's configuration: systemd units (with the
-# binaries' real path), the udev rule that mounts cards read-only under
+# binaries' real path), the desktop session's notification helper
+# (autostart), the udev rule that mounts cards read-only under
 # /media/evcap, gpsd defaults, chrony's GPS time source, sysusers.d and
 # tmpfiles.d entries, and a sample /etc/evcap/evcap.conf. Run by
 # `make install-appliance`. With DESTDIR set it only stages files there
@@ -45,6 +46,10 @@ for u in evcapd.service evcap-sync.service evcap-sync.timer; do
 	rm -f "$HERE/.$u.$$"
 done
 put "$HERE/udev/90-evcap-media.rules" /etc/udev/rules.d/90-evcap-media.rules 0644
+# the desktop session's helper: evcapd's card summaries as notifications
+sed "s|@BINDIR@|$BINDIR|g" "$HERE/xdg/evcap-notify.desktop" >"$HERE/.notify.$$"
+put "$HERE/.notify.$$" /etc/xdg/autostart/evcap-notify.desktop 0644
+rm -f "$HERE/.notify.$$"
 put "$HERE/etc/sysusers.conf" /etc/sysusers.d/evcap.conf 0644
 put "$HERE/etc/tmpfiles.conf" /etc/tmpfiles.d/evcap.conf 0644
 put "$HERE/chrony/evcap-gps.conf" /etc/chrony/conf.d/evcap-gps.conf 0644

@@ -19,10 +19,12 @@ if inst >"$T/install.log" 2>&1; then
 		etc/systemd/system/evcapd.service etc/systemd/system/evcap-sync.service \
 		etc/systemd/system/evcap-sync.timer etc/udev/rules.d/90-evcap-media.rules \
 		etc/sysusers.d/evcap.conf etc/tmpfiles.d/evcap.conf etc/default/gpsd \
-		etc/chrony/conf.d/evcap-gps.conf etc/evcap/evcap.conf; do
+		etc/chrony/conf.d/evcap-gps.conf etc/evcap/evcap.conf \
+		etc/xdg/autostart/evcap-notify.desktop; do
 		[ -f "$DEST/$f" ] || missing="$missing $f"
 	done
-	if [ -z "$missing" ] && ! grep -q '@BINDIR@' "$DEST"/etc/systemd/system/*; then
+	if [ -z "$missing" ] && ! grep -q '@BINDIR@' "$DEST"/etc/systemd/system/* \
+		"$DEST"/etc/xdg/autostart/evcap-notify.desktop; then
 		ok "appliance_install_destdir"
 	else
 		bad "appliance_install_destdir: missing:$missing"
@@ -46,6 +48,16 @@ if "$DEST/usr/local/bin/evcap" --config "$DEST/etc/evcap/evcap.conf.evcap-new" -
 	ok "appliance_sample_config_parses"
 else
 	bad "appliance_sample_config_parses: $(cat "$T/conf.out")"
+fi
+
+# the notification helper's autostart entry is a valid desktop entry that
+# runs the installed evcap on the appliance's store
+if need desktop-file-validate; then
+	desk=$DEST/etc/xdg/autostart/evcap-notify.desktop
+	check "appliance_notify_autostart" bash -c "desktop-file-validate '$desk' &&
+		grep -qx 'Exec=/usr/local/bin/evcap --store /var/lib/evcap notify' '$desk'"
+else
+	skip "appliance_notify_autostart: desktop-file-validate (desktop-file-utils) is not installed"
 fi
 
 # the units read the mount options and the store as documented
