@@ -1,15 +1,16 @@
 /*
  * The probes' journal (sensorspool.h): JSON Lines appended with O_APPEND,
- * fdatasync'd once per turn of the loop, cut back with ftruncate.
+ * fdatasync'd after each read of the probe (by the pump's thread) and each
+ * turn of the loop, cut back with ftruncate.
  */
 #include "sensorspool.h"
 
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <pthread.h>
 #include <jansson.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
