@@ -62,12 +62,12 @@ start_evcapd "$T/d1.log" ||
 
 # another writer takes the store and keeps it
 mkfifo "$T/lock.in"
-sqlite3 "$DB" <"$T/lock.in" >/dev/null 2>&1 &
+sqlite3 -cmd ".timeout 10000" "$DB" <"$T/lock.in" >"$T/lock.out" 2>&1 &
 lock_pid=$!
 exec 7>"$T/lock.in"
 echo "BEGIN IMMEDIATE; SELECT 1;" >&7
 locked() { ! sqlite3 -cmd ".timeout 50" "$DB" "BEGIN IMMEDIATE; ROLLBACK;" >/dev/null 2>&1; }
-check "daemon_sensor_journal: the store is held by another writer" wait_for locked
+wait_for locked || { bad "daemon_sensor_journal: the other writer could not take the store: $(cat "$T/lock.out")"; exit 1; }
 
 : >"$T/sent"
 send 11.0; sleep 0.2; send 12.0; sleep 0.2; send 13.0
