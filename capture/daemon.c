@@ -992,12 +992,15 @@ static void gps_start(struct daemon *d)
 /* ------------------------------------------------------------ probes */
 
 /*
- * A water-quality probe on a serial line. Lines are parsed when they
- * arrive (a line without a time of its own is timed then) and held in
- * `pending` until the batch is recorded; a line is logged only after the
- * transaction holding it has committed, so the log never names a reading
- * that a crash could still take back. Invariant: pending holds the rows
- * of pending_lines lines, all resolved with ctx (valid when has_ctx).
+ * A water-quality probe on a serial line. Lines are timed as they arrive
+ * (by the pump's thread, or the loop when no pump runs), written to the
+ * run's journal at once, and parsed and held in `pending` until the batch
+ * is recorded; a line is logged only after the transaction holding it has
+ * committed, so the log never names a reading that a crash could still
+ * take back, and the journal keeps it until then. Invariant: pending holds
+ * the rows of pending_lines lines, all resolved with ctx (valid when
+ * has_ctx); every line taken since the journal was last cut back is in it
+ * (unless spool_failed).
  */
 struct probe {
 	struct daemon *d;
