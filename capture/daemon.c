@@ -265,13 +265,6 @@ int daemon_path_within(const char *a, const char *b)
 	return strncmp(a, b, n) == 0 && (a[n] == '\0' || a[n] == '/');
 }
 
-static double mono_now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 /* The earlier of two deadlines, where < 0 means none. */
 static double min_deadline(double a, double b)
 {
@@ -528,7 +521,7 @@ static size_t ready_count(const struct daemon *d)
 /* Notes a path for the settling list after an event. */
 static void note_event(struct daemon *d, const char *path, int closed)
 {
-	if (settle_touch(d->settle, path, closed, mono_now()))
+	if (settle_touch(d->settle, path, closed, time_mono()))
 		log_warnx("%s: too many files waiting (%d); it will be found by a later rescan",
 			  path, SETTLE_MAX_ENTRIES);
 }
@@ -545,7 +538,7 @@ static void scan_file(struct daemon *d, const char *path, const struct stat *st)
 	free(shown);
 	if (seen)
 		return;
-	if (settle_add_scanned(d->settle, path, mono_now()))
+	if (settle_add_scanned(d->settle, path, time_mono()))
 		log_warnx("%s: too many files waiting (%d); it will be found by a later rescan",
 			  path, SETTLE_MAX_ENTRIES);
 }
@@ -593,7 +586,7 @@ static void scan_tree(struct daemon *d, const char *dir, int depth)
 
 static void scan_roots(struct daemon *d, const char *why)
 {
-	double t0 = mono_now();
+	double t0 = time_mono();
 	size_t before = settle_count(d->settle);
 	for (size_t i = 0; i < d->n_roots; i++) {
 		struct stat st;
@@ -613,8 +606,8 @@ static void scan_roots(struct daemon *d, const char *why)
 	size_t found = after >= before ? after - before : 0;
 	log_debug("rescan (%s): %zu folder%s watched, %zu new file%s waiting, %.2f s", why,
 		  d->n_watches, d->n_watches == 1 ? "" : "s", found, found == 1 ? "" : "s",
-		  mono_now() - t0);
-	d->next_full_rescan = mono_now() + RESCAN_SECONDS;
+		  time_mono() - t0);
+	d->next_full_rescan = time_mono() + RESCAN_SECONDS;
 }
 
 /* ------------------------------------------------------------- inotify */
@@ -638,7 +631,7 @@ static void handle_inotify(struct daemon *d)
 			p += sizeof *ev + ev->len;
 			if (ev->mask & IN_Q_OVERFLOW) {
 				log_warnx("inotify queue overflowed; rescanning every watched folder");
-				d->rescan_at = mono_now();
+				d->rescan_at = time_mono();
 				continue;
 			}
 			struct watch *w = watch_get(d, ev->wd);
@@ -650,7 +643,7 @@ static void handle_inotify(struct daemon *d)
 			}
 			if (ev->mask & (IN_DELETE_SELF | IN_MOVE_SELF | IN_UNMOUNT)) {
 				if (w->depth == 0)
-					d->rescan_at = mono_now() + MOUNT_SETTLE_SECONDS;
+					d->rescan_at = time_mono() + MOUNT_SETTLE_SECONDS;
 				continue;
 			}
 			if (!ev->len || daemon_name_ignored(ev->name))
@@ -785,7 +778,7 @@ static void human_bytes(uint64_t b, char out[32])
 static void take_file(struct daemon *d, const char *path)
 {
 	struct stat st;
-	double now = mono_now();
+	double now = time_mono();
 	if (lstat(path, &st) < 0 || !S_ISREG(st.st_mode)) {
 		if (lstat(path, &st) == 0) {
 			settle_forget(d->settle, path); /* replaced by something else */
@@ -819,7 +812,7 @@ static void take_file(struct daemon *d, const char *path)
 	d->burst.failed += one.failed;
 	d->burst.meta_errors += one.meta_errors;
 	d->burst.bytes += one.bytes;
-	d->last_taken = mono_now();
+	d->last_taken = time_mono();
 	char size[32];
 	human_bytes((uint64_t)st.st_size, size);
 	switch (r) {
@@ -843,7 +836,7 @@ static void take_file(struct daemon *d, const char *path)
 		settle_forget(d->settle, path);
 		break;
 	case INGEST_FAILED:
-		settle_failed(d->settle, path, mono_now());
+		settle_failed(d->settle, path, time_mono());
 		log_warnx("%s (attempt %d)", msg, settle_attempts(d->settle, path));
 		break;
 	}
@@ -925,7 +918,7 @@ static void on_fix(void *ctx, const struct fix *f)
 	char err[512];
 	if (!d->fixes)
 		return;
-	if (geotag_batch_add(d->fixes, f, mono_now(), err, sizeof err))
+	if (geotag_batch_add(d->fixes, f, time_mono(), err, sizeof err))
 		log_warnx("storing GPS fixes: %s", err);
 	if (d->fixes_logged++ == 0) {
 		char t[32];
@@ -939,7 +932,7 @@ static void on_fix(void *ctx, const struct fix *f)
 static void on_gps_log(void *ctx, const char *msg)
 {
 	struct daemon *d = ctx;
-	double now = mono_now();
+	double now = time_mono();
 	if (strncmp(msg, "cannot connect", 14) == 0) {
 		if (d->gps_quiet_until > now) {
 			log_debug("%s", msg);
@@ -1179,7 +1172,7 @@ static int probe_flush(struct probe *p)
 	if ((rc = sensor_record(d->store, &p->pending, &ro, &st, err, sizeof err))) {
 		log_warnx("sensor %s: lines %zu-%zu not recorded yet (%s); trying again", p->device,
 			  p->first_line, p->seq, err);
-		p->pending_since = mono_now();
+		p->pending_since = time_mono();
 		goto out;
 	}
 	const struct sensor_reading *problem = NULL;
@@ -1193,11 +1186,11 @@ static int probe_flush(struct probe *p)
 	p->problems += st.errors;
 	/* a probe at the wrong baud rate sends nothing but garbage: warn now
 	 * and then, not for every line */
-	if (problem && mono_now() >= p->problem_quiet_until) {
+	if (problem && time_mono() >= p->problem_quiet_until) {
 		log_warnx("sensor %s: %s (lines that cannot be read are kept without a value; "
 			  "'evcap readings --errors' lists them)",
 			  p->device, problem->error);
-		p->problem_quiet_until = mono_now() + PROBE_PROBLEM_QUIET;
+		p->problem_quiet_until = time_mono() + PROBE_PROBLEM_QUIET;
 	}
 	sensor_batch_free(&p->pending);
 	take_ctx_free(&p->ctx);
@@ -1328,7 +1321,7 @@ static void probe_stop(struct probe *p)
 	if (!p)
 		return;
 	if (p->line) {
-		(void)sensorline_readable(p->line, mono_now(), probe_line, p);
+		(void)sensorline_readable(p->line, time_mono(), probe_line, p);
 		sensorline_get_stats(p->line, &ls);
 	}
 	if (p->pending_lines && probe_flush(p)) {
@@ -1485,7 +1478,7 @@ static void probe_spool_sync(struct probe *p)
  * only when no pump runs. */
 static void probe_readable(struct probe *p)
 {
-	(void)sensorline_readable(p->line, mono_now(), probe_line, p);
+	(void)sensorline_readable(p->line, time_mono(), probe_line, p);
 	/* a full batch, or a probe just unplugged: record now, so what was
 	 * received before the unplug is safe at once */
 	if (p->pending_lines >= PROBE_BATCH_LINES ||
@@ -1604,7 +1597,7 @@ static int replay_line(void *ctx, const struct sensorspool_line *l)
 		p->replay_case = l->case_number ? xstrdup(l->case_number) : NULL;
 	}
 	/* the line keeps its number and time in its run */
-	probe_take(p, l->line_no, l->raw, l->len, l->flags, mono_now(), l->wall, 0);
+	probe_take(p, l->line_no, l->raw, l->len, l->flags, time_mono(), l->wall, 0);
 	r->lines++;
 	if (p->pending_lines >= PROBE_BATCH_LINES && probe_flush(p))
 		return -1;
@@ -1907,7 +1900,7 @@ static void handle_mounts(struct daemon *d)
 		;
 	d->n_media = 0;
 	if (d->rescan_at < 0)
-		d->rescan_at = mono_now() + MOUNT_SETTLE_SECONDS;
+		d->rescan_at = time_mono() + MOUNT_SETTLE_SECONDS;
 }
 
 /* Moves the settling list's complete files onto the ready queue. */
@@ -1947,7 +1940,7 @@ static void check_settling(struct daemon *d, double now)
 static void arm_timer(struct daemon *d, double deadline)
 {
 	struct itimerspec its = {0};
-	double now = mono_now();
+	double now = time_mono();
 	if (deadline <= now)
 		deadline = now + 0.001;
 	its.it_value.tv_sec = (time_t)deadline;
@@ -1959,7 +1952,7 @@ static void arm_timer(struct daemon *d, double deadline)
 /* Does whatever time has made due; returns the next deadline. */
 static double timed_work(struct daemon *d)
 {
-	double now = mono_now();
+	double now = time_mono();
 	char err[512];
 	if (d->rescan_at >= 0 && d->rescan_at <= now) {
 		d->rescan_at = -1;
@@ -2095,7 +2088,7 @@ int daemon_run(struct daemon *d)
 			if (mi >= 0 && (p[mi].revents & (POLLPRI | POLLERR)))
 				handle_mounts(d);
 			if (gi >= 0 && p[gi].revents)
-				(void)gpsclient_handle_readable(d->gps, mono_now());
+				(void)gpsclient_handle_readable(d->gps, time_mono());
 			for (size_t i = 0; i < d->n_probes; i++)
 				if (pi[i] >= 0 && (p[pi[i]].revents & (POLLIN | POLLHUP | POLLERR)))
 					probe_readable(d->probes[i]);
@@ -2109,10 +2102,10 @@ int daemon_run(struct daemon *d)
 		if (d->stop)
 			break;
 		/* take complete files for a short slice, then look at poll() again */
-		double until = mono_now() + INGEST_SLICE_SECONDS;
+		double until = time_mono() + INGEST_SLICE_SECONDS;
 		char *path;
 		int took = 0;
-		while (mono_now() < until && (path = ready_pop(d))) {
+		while (time_mono() < until && (path = ready_pop(d))) {
 			take_file(d, path);
 			free(path);
 			took = 1;

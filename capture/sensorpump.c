@@ -64,13 +64,6 @@ struct read_ctx {
 	double wall;
 };
 
-static double mono_now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 static void wake(int fd)
 {
 	uint64_t one = 1;
@@ -136,7 +129,7 @@ static void *pump_main(void *arg)
 	struct pollfd pf[1 + SENSORPUMP_MAX];
 	int at[SENSORPUMP_MAX];
 	while (!atomic_load(&p->stop)) {
-		double now = mono_now(), wait = -1;
+		double now = time_mono(), wait = -1;
 		nfds_t np = 0;
 		pf[np++] = (struct pollfd){.fd = p->ctl_fd, .events = POLLIN};
 		for (size_t i = 0; i < p->n; i++) {
@@ -166,7 +159,7 @@ static void *pump_main(void *arg)
 			(void)!read(p->ctl_fd, &v, sizeof v);
 		}
 		struct read_ctx c = {p, 0, time_now()};
-		now = mono_now();
+		now = time_mono();
 		for (size_t i = 0; i < p->n; i++) {
 			if (at[i] < 0 || !(pf[at[i]].revents & (POLLIN | POLLHUP | POLLERR)))
 				continue;

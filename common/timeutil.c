@@ -235,9 +235,19 @@ int time_parse_iso(const char *s, double *t)
 	return 0;
 }
 
-double time_now(void)
+static double clock_seconds(clockid_t id)
 {
 	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
+	clock_gettime(id, &ts);
 	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+double time_now(void)
+{
+	return clock_seconds(CLOCK_REALTIME);
+}
+
+double time_mono(void)
+{
+	return clock_seconds(CLOCK_MONOTONIC);
 }

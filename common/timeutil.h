@@ -31,4 +31,8 @@ int time_parse_iso(const char *s, double *t) WUR;
 /* The current UTC time in seconds (with fraction). */
 double time_now(void);
 
+/* Seconds on the monotonic clock: for intervals and deadlines, never for
+ * what is recorded (it does not follow the wall clock). */
+double time_mono(void);
+
 #endif
