@@ -44,11 +44,10 @@ E -q track import --no-geotag "$T/track.gpx" >/dev/null 2>"$T/track.err" ||
 
 socat_pid= dpid=
 plug() {
-	rm -f "$T/ttyA" "$T/ttyB"
-	socat pty,raw,echo=0,link="$T/ttyA" pty,raw,echo=0,link="$T/ttyB" 2>>"$T/socat.err" &
-	socat_pid=$!
-	for _ in $(seq 200); do [ -e "$T/ttyA" ] && [ -e "$T/ttyB" ] && return 0; sleep 0.05; done
-	return 1
+	pty_pair "$T/ttyA" "$T/ttyB"
+	local rc=$?
+	socat_pid=$PTY_PID
+	return $rc
 }
 unplug() {
 	kill "$socat_pid" 2>/dev/null
@@ -62,10 +61,7 @@ cleanup() {
 on_exit cleanup
 
 # wait_for CMD...: until the command succeeds, at most 15 s
-wait_for() {
-	for _ in $(seq 300); do "$@" >/dev/null 2>&1 && return 0; sleep 0.05; done
-	return 1
-}
+wait_for() { within 15 "$@"; }
 log_count() { grep -c -- "$1" "$2"; }
 logged() { [ "$(log_count "$1" "$3")" -ge "$2" ]; } # logged PATTERN N FILE
 # lines recorded: distinct (source, line) pairs, at least $1
