@@ -66,9 +66,12 @@
  * or this age, whichever comes first, and whenever the probe goes away. */
 #define PROBE_BATCH_LINES 64
 #define PROBE_BATCH_AGE 2.0
-/* Lines held while the store refuses them (locked, disk full); past this
- * a line is lost with a warning rather than memory growing without end. */
+/* Lines held in memory while the store refuses them (locked, disk full)
+ * or the loop is busy; past this, lines wait in the probe's journal alone
+ * and are read back from it once the store takes lines again. Tests set
+ * a smaller number with $EVCAP_PROBE_PENDING_MAX. */
 #define PROBE_PENDING_MAX 4096
+static int probe_pending_max = PROBE_PENDING_MAX;
 #define PROBE_PROBLEM_QUIET 60.0  /* seconds between warnings of unreadable lines */
 
 /* ---------------------------------------------------------------- options */
@@ -1005,7 +1008,10 @@ struct probe {
 	char *instrument_json;       /* NULL when nothing is known about the instrument */
 	struct sensorline *line;     /* NULL until started */
 	char source[400];            /* serial:DEVICE@START: each start is its own source */
-	size_t seq;                  /* lines received since the start */
+	size_t seq;                  /* the last line taken into a batch */
+	size_t seq_known;            /* the last line received (numbered) */
+	size_t defer_from;           /* nonzero: lines from this one on wait in the journal */
+	int catching_up;             /* reading deferred lines back from the journal */
 	struct sensor_batch pending; /* parsed, not yet recorded */
 	size_t pending_lines, first_line;
 	double pending_since;        /* monotonic time the batch began */
@@ -1231,6 +1237,19 @@ static void probe_begin_batch(struct probe *p, double now)
 	}
 }
 
+/* Lines from line_no on wait in the journal alone, to be read back in
+ * order once the store takes lines again (probe_catch_up). */
+static void probe_defer(struct probe *p, size_t line_no, const char *why)
+{
+	if (p->defer_from)
+		return;
+	p->defer_from = line_no;
+	log_warnx("sensor %s: %d lines wait to be recorded and %s: from line %zu on, lines wait "
+		  "in the journal %s alone, and are recorded from there when the store takes them",
+		  p->device, probe_pending_max, why, line_no,
+		  p->spool ? sensorspool_path(p->spool) : "(none)");
+}
+
 /* Line number line_no (0: the next) from the reader, read at `now`
  * (monotonic) and `wall`: a line without a time of its own is timed by
  * when it arrived. journal: the line is not in the journal yet (the pump
@@ -1239,20 +1258,38 @@ static void probe_take(struct probe *p, size_t line_no, const char *line, size_t
 		       double now, double wall, int journal)
 {
 	char err[512];
-	line_no = line_no ? line_no : p->seq + 1;
-	p->seq = line_no;
-	if (p->pending_lines >= PROBE_PENDING_MAX && probe_flush(p)) {
-		log_warnx("sensor %s: line %zu lost: %d lines are waiting for the store already",
-			  p->device, line_no, PROBE_PENDING_MAX);
-		p->lost++;
-		return;
-	}
-	if (!p->has_ctx)
-		probe_begin_batch(p, now);
+	line_no = line_no ? line_no : p->seq_known + 1;
+	if (line_no > p->seq_known)
+		p->seq_known = line_no;
 	/* durable at the end of this turn of the loop (probe_spool_sync) */
 	if (journal && p->spool && !p->spool_failed &&
 	    sensorspool_add(p->spool, line_no, wall, flags, line, len, err, sizeof err))
 		spool_fail(p, err);
+	int journalled = p->spool && !p->spool_failed;
+	if (p->defer_from && !p->catching_up) {
+		/* behind the deferred ones, in order: read back with them */
+		if (!journalled) {
+			log_warnx("sensor %s: line %zu lost: the journal that holds the lines "
+				  "waiting for the store cannot be written",
+				  p->device, line_no);
+			p->lost++;
+		}
+		return;
+	}
+	if (p->pending_lines >= (size_t)probe_pending_max && probe_flush(p)) {
+		if (journalled && sensorspool_size(p->spool) < SENSORSPOOL_SPILL_MAX) {
+			probe_defer(p, line_no, "the store refuses them");
+			return;
+		}
+		log_warnx("sensor %s: line %zu lost: %d lines are waiting for the store already%s",
+			  p->device, line_no, probe_pending_max,
+			  journalled ? ", and the journal is full" : "");
+		p->lost++;
+		return;
+	}
+	p->seq = line_no;
+	if (!p->has_ctx)
+		probe_begin_batch(p, now);
 	struct sensor_opts o = {0};
 	o.name = p->device;
 	o.has_offset = p->ctx.o.has_declared_offset;
@@ -1290,6 +1327,86 @@ static void probe_take(struct probe *p, size_t line_no, const char *line, size_t
 	}
 }
 
+/* ---- lines that waited in the journal ---- */
+
+struct catch_up {
+	struct probe *p;
+	size_t from, to; /* the lines to read back */
+	size_t next;     /* the next one expected */
+	size_t missing;  /* lines in from..to the journal does not have */
+};
+
+static int catch_up_head(void *ctx, const char *source, const char *spec)
+{
+	(void)ctx, (void)source, (void)spec;
+	return 0;
+}
+
+static int catch_up_line(void *ctx, const struct sensorspool_line *l)
+{
+	struct catch_up *c = ctx;
+	struct probe *p = c->p;
+	if (l->line_no < c->from)
+		return 0; /* recorded before the wait began */
+	if (l->line_no > c->to)
+		return 1; /* queued behind: handed over by the pump */
+	if (l->line_no > c->next)
+		c->missing += l->line_no - c->next;
+	c->next = l->line_no + 1;
+	/* the line keeps the time it arrived */
+	probe_take(p, l->line_no, l->raw, l->len, l->flags, time_mono(), l->wall, 0);
+	if (p->defer_from)
+		return 1; /* the store refused again: the rest waits on */
+	if (p->pending_lines >= PROBE_BATCH_LINES)
+		(void)probe_flush(p);
+	return 0;
+}
+
+/*
+ * Records the lines that waited in the journal (probe_defer), once the
+ * store takes the batch in memory: they are read back from the journal in
+ * order, each with the number and time it had when it arrived, and
+ * recorded in batches as usual. Should the store refuse again, the rest
+ * waits for the next try.
+ */
+static void probe_catch_up(struct probe *p)
+{
+	char err[512];
+	if (!p->defer_from || p->catching_up || !p->spool)
+		return;
+	if (p->pending_lines && probe_flush(p))
+		return;
+	struct catch_up c = {p, p->defer_from, p->seq_known, p->defer_from, 0};
+	struct sensorspool_reader rd = {catch_up_head, catch_up_line, &c};
+	size_t bad = 0;
+	p->defer_from = 0;
+	p->catching_up = 1;
+	int rc = sensorspool_read(sensorspool_path(p->spool), &rd, &bad, err, sizeof err);
+	p->catching_up = 0;
+	if (p->defer_from) /* refused again */
+		return;
+	if (rc && rc != EV_ERR) {
+		log_warnx("sensor %s: the lines that waited in the journal cannot be read back: %s",
+			  p->device, err);
+		c.missing += c.to + 1 - c.next;
+	} else if (c.next <= c.to) {
+		c.missing += c.to + 1 - c.next;
+	}
+	if (!p->pending_lines && p->seq < c.to)
+		p->seq = c.to; /* the journal can be cut back past the missing ones */
+	if (c.missing) {
+		log_warnx("sensor %s: %zu of the lines %zu-%zu that waited in the journal are not "
+			  "in it and are lost",
+			  p->device, c.missing, c.from, c.to);
+		p->lost += c.missing;
+	} else {
+		log_info("sensor %s: lines %zu-%zu, which waited in the journal, are taken", p->device,
+			 c.from, c.to);
+	}
+	if (p->pending_lines)
+		(void)probe_flush(p);
+}
+
 /* A line read by the loop itself: it arrived just now. */
 static void probe_line(void *ctx, const char *line, size_t len, int flags, double now)
 {
@@ -1324,22 +1441,25 @@ static void probe_stop(struct probe *p)
 		(void)sensorline_readable(p->line, time_mono(), probe_line, p);
 		sensorline_get_stats(p->line, &ls);
 	}
-	if (p->pending_lines && probe_flush(p)) {
+	if (p->defer_from)
+		probe_catch_up(p);
+	if ((p->pending_lines && probe_flush(p)) || p->defer_from) {
 		char err[512];
+		size_t n = p->pending_lines + (p->defer_from ? p->seq_known + 1 - p->defer_from : 0);
 		int kept = p->spool && !p->spool_failed &&
 			   sensorspool_sync(p->spool, err, sizeof err) == 0;
 		log_warnx("sensor %s: %zu line%s could not be recorded before stopping%s%s%s",
-			  p->device, p->pending_lines, p->pending_lines == 1 ? "" : "s",
-			  kept ? "; kept in " : "", kept ? sensorspool_path(p->spool) : "",
-			  kept ? " for the next start" : "");
+			  p->device, n, n == 1 ? "" : "s", kept ? "; kept in " : "",
+			  kept ? sensorspool_path(p->spool) : "", kept ? " for the next start" : "");
 	}
 	/* all recorded: the journal goes; else it stays, for the next start */
-	sensorspool_close(p->spool, p->pending_lines == 0);
+	sensorspool_close(p->spool, p->pending_lines == 0 && !p->defer_from);
 	p->spool = NULL;
 	if (p->line)
 		log_info("sensor %s: %zu line%s, %llu reading%s, %llu kept without a value, %llu "
 			 "reconnect%s",
-			 p->device, p->seq, p->seq == 1 ? "" : "s", (unsigned long long)p->readings,
+			 p->device, p->seq_known, p->seq_known == 1 ? "" : "s",
+			 (unsigned long long)p->readings,
 			 p->readings == 1 ? "" : "s", (unsigned long long)p->problems,
 			 (unsigned long long)ls.drops, ls.drops == 1 ? "" : "s");
 	probe_free(p);
@@ -1459,6 +1579,8 @@ static double probes_tick(struct daemon *d, double now)
 		}
 		if (p->pending_lines && now - p->pending_since >= PROBE_BATCH_AGE)
 			(void)probe_flush(p);
+		if (p->defer_from && !p->pending_lines)
+			probe_catch_up(p);
 		if (p->pending_lines)
 			next = min_deadline(next, p->pending_since + PROBE_BATCH_AGE);
 	}
@@ -1507,13 +1629,22 @@ static void pump_lost(void *ctx, size_t idx, uint64_t n)
 {
 	struct probe *p = ((struct daemon *)ctx)->probes[idx];
 	p->lost += n;
-	log_warnx("sensor %s: %llu line%s lost: %d lines were waiting to be recorded already",
-		  p->device, (unsigned long long)n, n == 1 ? "" : "s", PROBE_PENDING_MAX);
+	log_warnx("sensor %s: %llu line%s lost: %d lines were waiting to be recorded already, "
+		  "and the journal could not hold more",
+		  p->device, (unsigned long long)n, n == 1 ? "" : "s", probe_pending_max);
+}
+
+static void pump_spilled(void *ctx, size_t idx, size_t first, size_t last)
+{
+	struct probe *p = ((struct daemon *)ctx)->probes[idx];
+	if (last > p->seq_known)
+		p->seq_known = last;
+	probe_defer(p, first, "the loop is busy");
 }
 
 static struct sensorpump_cb pump_cb(struct daemon *d)
 {
-	return (struct sensorpump_cb){pump_line, pump_gone, pump_lost, d};
+	return (struct sensorpump_cb){pump_line, pump_gone, pump_lost, pump_spilled, d};
 }
 
 /* Takes what the pump queued, and records the batches that are full. */
@@ -1522,9 +1653,12 @@ static void pump_drain(struct daemon *d)
 	struct sensorpump_cb cb = pump_cb(d);
 	(void)sensorpump_drain(d->pump, &cb);
 	for (size_t i = 0; i < d->n_probes; i++) {
-		if (d->probes[i]->pending_lines >= PROBE_BATCH_LINES)
-			(void)probe_flush(d->probes[i]);
-		probe_spool_sync(d->probes[i]);
+		struct probe *p = d->probes[i];
+		if (p->pending_lines >= PROBE_BATCH_LINES)
+			(void)probe_flush(p);
+		if (p->defer_from && !p->pending_lines)
+			probe_catch_up(p);
+		probe_spool_sync(p);
 	}
 }
 
@@ -1538,9 +1672,10 @@ static void pump_start(struct daemon *d)
 		return;
 	for (size_t i = 0; i < d->n_probes; i++) {
 		struct probe *p = d->probes[i];
-		v[i] = (struct sensorpump_reader){p->line, p->spool_failed ? NULL : p->spool, p->seq};
+		v[i] = (struct sensorpump_reader){p->line, p->spool_failed ? NULL : p->spool,
+						  p->seq_known};
 	}
-	if (sensorpump_start(v, d->n_probes, PROBE_PENDING_MAX, &d->pump, err, sizeof err))
+	if (sensorpump_start(v, d->n_probes, (size_t)probe_pending_max, &d->pump, err, sizeof err))
 		log_warnx("sensors are read between files, so a line may be timed late: %s", err);
 }
 
@@ -1788,6 +1923,9 @@ int daemon_open(const struct daemon_opts *o, struct daemon **out, char *err, siz
 	d->opt_n_sensor = o->n_sensor;
 	d->probe_case_id = -1;
 	d->foreground = o->foreground;
+	const char *pm = getenv("EVCAP_PROBE_PENDING_MAX");
+	if (pm && atoi(pm) > 0)
+		probe_pending_max = atoi(pm);
 	if ((rc = load_config(d, &d->cfg, err, errlen)))
 		goto out;
 	const char *env_store = getenv("EVCAP_STORE");

@@ -26,12 +26,13 @@
 #include "log.h"
 #include "timeutil.h"
 
-enum { ENT_LINE, ENT_GONE };
+enum { ENT_LINE, ENT_GONE, ENT_SPILL };
 
 struct entry {
 	struct entry *next;
 	size_t idx;
-	size_t line_no;
+	size_t line_no; /* a spill: its first line */
+	size_t last_no; /* a spill: its last line */
 	int kind;
 	int flags;
 	double mono, wall;
@@ -52,6 +53,7 @@ struct sensorpump {
 
 	pthread_mutex_t mu; /* guards what follows */
 	struct entry *head, **tail;
+	struct entry *last; /* the list's last entry, NULL when it is empty */
 	size_t queued;      /* lines in the list */
 	size_t last_line[SENSORPUMP_MAX];
 	uint64_t lost[SENSORPUMP_MAX];
@@ -72,19 +74,62 @@ static void wake(int fd)
 		;
 }
 
-/* Queues an entry; a line is numbered and journalled first, or dropped
- * and counted when the queue is full. Only this thread adds entries, so
- * there is still room once it has been seen. */
+/* Appends e to the list; p->mu held. */
+static void append_locked(struct sensorpump *p, struct entry *e)
+{
+	*p->tail = e;
+	p->tail = &e->next;
+	p->last = e;
+}
+
+/*
+ * The queue is full: line line_no is in the reader's journal only. It
+ * joins the spill at the list's end when that spill is the same reader's
+ * and ends just before it, so a long wait costs one entry.
+ */
+static void spill(struct sensorpump *p, size_t idx, size_t line_no)
+{
+	pthread_mutex_lock(&p->mu);
+	struct entry *t = p->last;
+	if (t && t->kind == ENT_SPILL && t->idx == idx && t->last_no + 1 == line_no) {
+		t->last_no = line_no;
+		pthread_mutex_unlock(&p->mu);
+		return;
+	}
+	pthread_mutex_unlock(&p->mu);
+	struct entry *e = xcalloc(1, sizeof *e);
+	e->idx = idx;
+	e->kind = ENT_SPILL;
+	e->line_no = e->last_no = line_no;
+	pthread_mutex_lock(&p->mu);
+	append_locked(p, e);
+	pthread_mutex_unlock(&p->mu);
+}
+
+/* Whether the reader's journal can take lines the queue has no room for. */
+static int can_spill(struct sensorpump *p, size_t idx)
+{
+	return p->spools[idx] && sensorspool_size(p->spools[idx]) < SENSORSPOOL_SPILL_MAX;
+}
+
+/* Queues an entry. A line is numbered and journalled first; when the
+ * queue is full it stays in the journal alone (a spill), or, with no
+ * journal to hold it, is dropped and counted. Only this thread adds
+ * entries, so there is still room once it has been seen. */
 static void enqueue(struct sensorpump *p, size_t idx, int kind, const char *text, size_t len,
 		    int flags, double mono, double wall)
 {
 	size_t line_no = 0;
+	int full = 0;
 	pthread_mutex_lock(&p->mu);
 	if (kind == ENT_LINE && p->queued >= p->max_queued) {
-		p->lost[idx]++;
-		pthread_mutex_unlock(&p->mu);
-		wake(p->wake_fd); /* so the loss is reported */
-		return;
+		full = 1;
+		if (!can_spill(p, idx)) {
+			p->lost[idx]++;
+			pthread_mutex_unlock(&p->mu);
+			wake(p->wake_fd); /* so the loss is reported */
+			return;
+		}
 	}
 	if (kind == ENT_LINE)
 		line_no = ++p->last_line[idx];
@@ -97,10 +142,22 @@ static void enqueue(struct sensorpump *p, size_t idx, int kind, const char *text
 		else
 			p->spool_dirty[idx] = 1;
 	}
+	if (full) {
+		if (p->spools[idx]) {
+			spill(p, idx, line_no);
+		} else { /* the journal failed just now */
+			pthread_mutex_lock(&p->mu);
+			p->lost[idx]++;
+			pthread_mutex_unlock(&p->mu);
+		}
+		wake(p->wake_fd);
+		return;
+	}
 	struct entry *e = xmalloc(sizeof *e + len);
 	e->next = NULL;
 	e->idx = idx;
 	e->line_no = line_no;
+	e->last_no = line_no;
 	e->kind = kind;
 	e->flags = flags;
 	e->mono = mono;
@@ -109,8 +166,7 @@ static void enqueue(struct sensorpump *p, size_t idx, int kind, const char *text
 	if (len)
 		memcpy(e->text, text, len);
 	pthread_mutex_lock(&p->mu);
-	*p->tail = e;
-	p->tail = &e->next;
+	append_locked(p, e);
 	if (kind == ENT_LINE)
 		p->queued++;
 	pthread_mutex_unlock(&p->mu);
@@ -245,6 +301,7 @@ size_t sensorpump_drain(struct sensorpump *p, const struct sensorpump_cb *cb)
 	struct entry *e = p->head;
 	p->head = NULL;
 	p->tail = &p->head;
+	p->last = NULL;
 	p->queued = 0;
 	memcpy(lost, p->lost, sizeof lost);
 	memset(p->lost, 0, sizeof p->lost);
@@ -256,6 +313,9 @@ size_t sensorpump_drain(struct sensorpump *p, const struct sensorpump_cb *cb)
 			if (cb->line)
 				cb->line(cb->ctx, e->idx, e->line_no, e->text, e->len, e->flags,
 					 e->mono, e->wall);
+		} else if (e->kind == ENT_SPILL) {
+			if (cb->spilled)
+				cb->spilled(cb->ctx, e->idx, e->line_no, e->last_no);
 		} else if (cb->gone) {
 			cb->gone(cb->ctx, e->idx);
 		}

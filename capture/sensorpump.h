@@ -48,8 +48,12 @@ struct sensorpump_cb {
 		     int flags, double mono, double wall);
 	/* The device went away (its last partial line, if any, came first). */
 	void (*gone)(void *ctx, size_t idx);
-	/* n lines were dropped because `max_queued` lines were waiting. */
+	/* n lines were dropped: `max_queued` lines were waiting, and the
+	 * reader has no journal that can hold more. */
 	void (*lost)(void *ctx, size_t idx, uint64_t n);
+	/* Lines first..last came while `max_queued` lines were waiting: they
+	 * are in the reader's journal only, to be read back from there. */
+	void (*spilled)(void *ctx, size_t idx, size_t first, size_t last);
 	void *ctx;
 };
 
@@ -57,8 +61,10 @@ struct sensorpump;
 
 /*
  * Starts the thread for readers[0..n) (n at most SENSORPUMP_MAX). At most
- * max_queued lines wait in the queue; past that a line is dropped (not
- * numbered, not journalled) and counted. A journal that fails is left
+ * max_queued lines wait in the queue; past that a line is numbered and
+ * journalled but not queued (handed over as a spill), or, when the reader
+ * has no journal or its journal has reached SENSORSPOOL_SPILL_MAX, dropped
+ * (not numbered, not journalled) and counted. A journal that fails is left
  * alone by the pump from then on; its owner learns of it from its next
  * sensorspool call. The thread blocks every signal. 0, or an error.
  */

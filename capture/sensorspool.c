@@ -32,6 +32,7 @@ struct sensorspool {
 	off_t head_len;   /* the header's bytes: what a clear keeps */
 	int dirty;        /* written since the last sync */
 	size_t last_line; /* the highest line number written */
+	int64_t size;     /* the file's length */
 	int failed;       /* a write failed: `why` says how, every call fails */
 	char why[512];
 };
@@ -76,6 +77,7 @@ static int put_record(struct sensorspool *s, json_t *o, char *err, size_t errlen
 		return spool_failed(s, "write", err, errlen);
 	}
 	s->dirty = 1;
+	s->size += (int64_t)n + 1;
 	return 0;
 }
 
@@ -192,12 +194,22 @@ int sensorspool_clear_upto(struct sensorspool *s, size_t line_no, char *err, siz
 	} else if (s->last_line <= line_no) {
 		if (ftruncate(s->fd, s->head_len))
 			rc = spool_failed(s, "ftruncate", err, errlen);
+		else
+			s->size = s->head_len;
 		s->dirty = 1; /* the new length, so a replay does not find them again */
 		if (!rc)
 			rc = sync_locked(s, err, errlen);
 	}
 	pthread_mutex_unlock(&s->mu);
 	return rc;
+}
+
+int64_t sensorspool_size(struct sensorspool *s)
+{
+	pthread_mutex_lock(&s->mu);
+	int64_t n = s->size;
+	pthread_mutex_unlock(&s->mu);
+	return n;
 }
 
 void sensorspool_close(struct sensorspool *s, int remove)

@@ -59,6 +59,14 @@ int sensorspool_sync(struct sensorspool *s, char *err, size_t errlen) WUR;
 int sensorspool_clear_upto(struct sensorspool *s, size_t line_no, char *err,
 			   size_t errlen) WUR;
 
+/* The journal's length in bytes now. */
+int64_t sensorspool_size(struct sensorspool *s);
+
+/* The longest a journal is let grow by lines the loop has no room for
+ * (sensorpump.h): well within what a replay reads (SENSORSPOOL_MAX). At
+ * a chatty probe's 10 lines a second that is about half a day. */
+#define SENSORSPOOL_SPILL_MAX ((int64_t)32 << 20)
+
 /* Closes the journal; with `remove`, deletes it (call only when every
  * line is recorded). NULL is fine. */
 void sensorspool_close(struct sensorspool *s, int remove);

@@ -1,8 +1,9 @@
 /*
  * The sensor pump against a real pseudo-terminal: lines are timed when
  * they arrive even while nobody drains, handed over in order, an unplug
- * is reported after the last partial line, a full queue drops and counts,
- * and stopping hands over what is still queued. Lines are numbered on from
+ * is reported after the last partial line, a full queue leaves lines in
+ * the journal alone (or, with no journal, drops and counts them), and
+ * stopping hands over what is still queued. Lines are numbered on from
  * where the reader left off, and journalled before they are handed over.
  */
 #include <fcntl.h>
@@ -25,6 +26,8 @@ struct got {
 	int gone;
 	size_t gone_after; /* lines handed over before the unplug */
 	uint64_t lost;
+	size_t spills, spill_first, spill_last;
+	size_t spill_after; /* lines handed over before the first spill */
 };
 
 static void got_line(void *ctx, size_t idx, size_t line_no, const char *line, size_t len,
@@ -55,6 +58,18 @@ static void got_lost(void *ctx, size_t idx, uint64_t n)
 	struct got *g = ctx;
 	if (idx == 0)
 		g->lost += n;
+}
+
+static void got_spilled(void *ctx, size_t idx, size_t first, size_t last)
+{
+	struct got *g = ctx;
+	if (idx != 0)
+		return;
+	if (!g->spills++) {
+		g->spill_first = first;
+		g->spill_after = g->n;
+	}
+	g->spill_last = last;
 }
 
 static void nap(double s)
@@ -170,7 +185,7 @@ static void test_timed_on_arrival(void)
 	CHECK(wait_queued(p));
 	nap(0.2);
 	struct got g = {0};
-	struct sensorpump_cb cb = {got_line, got_gone, got_lost, &g};
+	struct sensorpump_cb cb = {.line = got_line, .gone = got_gone, .lost = got_lost, .ctx = &g};
 	CHECK(sensorpump_drain(p, &cb) == 3);
 	CHECK(g.n == 3);
 	CHECK_STR(g.text[0], "first");
@@ -227,7 +242,7 @@ static void test_unplug_and_full_queue(void)
 	if (m < 0)
 		return;
 	struct got g = {0};
-	struct sensorpump_cb cb = {got_line, got_gone, got_lost, &g};
+	struct sensorpump_cb cb = {.line = got_line, .gone = got_gone, .lost = got_lost, .ctx = &g};
 	/* five lines with room for two: three dropped, and counted */
 	CHECK(put(m, "1\n2\n3\n4\n5\n") == 0);
 	CHECK(wait_queued(p));
@@ -259,6 +274,67 @@ static void test_unplug_and_full_queue(void)
 	sensorline_free(l);
 }
 
+static void test_full_queue_spills_to_the_journal(void)
+{
+	struct sensorline *l;
+	struct sensorpump *p;
+	struct sensorspool *sp = NULL;
+	char err[256], dir[] = "/tmp/evcap-tpump-XXXXXX";
+	CHECK(mkdtemp(dir) != NULL);
+	CHECK(sensorspool_open(dir, "serial:/dev/pty@spill", "/dev/pty:9600:csv", &sp, err,
+			       sizeof err) == 0);
+	if (!sp)
+		return;
+	int skip, m = pump_on_pty(2, sp, 0, &l, &p, &skip);
+	if (m < 0)
+		sensorspool_close(sp, 1);
+	if (skip)
+		T_SKIP("no pseudo-terminal here");
+	if (m < 0)
+		return;
+	struct got g = {0};
+	struct sensorpump_cb cb = {.line = got_line, .gone = got_gone, .lost = got_lost, .ctx = &g};
+	cb.spilled = got_spilled;
+	/* five lines with room for two: three numbered and journalled, handed
+	 * over as one spill after the two queued; none lost */
+	CHECK(put(m, "1\n2\n3\n4\n5\n") == 0);
+	CHECK(wait_queued(p));
+	nap(0.3);
+	CHECK(sensorpump_drain(p, &cb) == 2);
+	CHECK(g.n == 2 && g.lost == 0);
+	CHECK(g.spills == 1 && g.spill_after == 2);
+	CHECK(g.spill_first == 3 && g.spill_last == 5);
+	/* room again: the next line is queued, numbered after the spill */
+	CHECK(put(m, "6\n") == 0);
+	CHECK(wait_queued(p));
+	nap(0.1);
+	sensorpump_stop(p, &cb);
+	CHECK(g.n == 3 && g.spills == 1);
+	if (g.n == 3) {
+		CHECK_STR(g.text[2], "6");
+		CHECK(g.no[2] == 6);
+	}
+	sensorline_free(l);
+	close(m);
+	/* the journal holds all six, in order */
+	char path[512];
+	snprintf(path, sizeof path, "%s", sensorspool_path(sp));
+	sensorspool_close(sp, 0);
+	struct back b = {0};
+	struct sensorspool_reader rd = {NULL, back_line, &b};
+	size_t bad = 9;
+	CHECK(sensorspool_read(path, &rd, &bad, err, sizeof err) == 0);
+	CHECK(bad == 0 && b.n == 6);
+	for (size_t i = 0; i < b.n && i < 6; i++) {
+		char want[4];
+		snprintf(want, sizeof want, "%zu", i + 1);
+		CHECK(b.no[i] == i + 1);
+		CHECK_STR(b.text[i], want);
+	}
+	unlink(path);
+	rmdir(dir);
+}
+
 static void test_limits(void)
 {
 	char err[256];
@@ -279,6 +355,7 @@ int main(void)
 {
 	RUN(test_timed_on_arrival);
 	RUN(test_unplug_and_full_queue);
+	RUN(test_full_queue_spills_to_the_journal);
 	RUN(test_limits);
 	T_EXIT();
 }

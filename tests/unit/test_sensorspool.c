@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "fsutil.h"
@@ -227,17 +228,23 @@ static void test_clear_upto(void)
 	struct sensorspool *s;
 	size_t bad;
 	struct back b;
+	struct stat st;
 	if (open_tmp("src", "spec", &d, &s, path))
 		return;
+	/* the size it reports is the file's, header and all */
+	int64_t head = sensorspool_size(s);
+	CHECK(stat(path, &st) == 0 && head > 0 && st.st_size == head);
 	CHECK(sensorspool_mark_case(s, 1, "X", err, sizeof err) == 0);
 	CHECK(sensorspool_add(s, 1, 1.0, 0, "a", 1, err, sizeof err) == 0);
 	CHECK(sensorspool_add(s, 2, 2.0, 0, "b", 1, err, sizeof err) == 0);
+	CHECK(stat(path, &st) == 0 && st.st_size == sensorspool_size(s) && st.st_size > head);
 	/* line 2 was written after the batch of line 1: nothing is cut */
 	CHECK(sensorspool_clear_upto(s, 1, err, sizeof err) == 0);
 	CHECK(read_back(path, &b, &bad) == 0 && b.n == 2);
 	/* all recorded: back to the header */
 	CHECK(sensorspool_clear_upto(s, 2, err, sizeof err) == 0);
 	CHECK(read_back(path, &b, &bad) == 0 && b.n == 0 && b.heads == 1);
+	CHECK(sensorspool_size(s) == head);
 	CHECK_STR(b.source, "src");
 	/* and on from there */
 	CHECK(sensorspool_add(s, 3, 3.0, 0, "c", 1, err, sizeof err) == 0);
