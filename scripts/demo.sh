@@ -33,7 +33,9 @@ step "at the river: gpsd replays the flight, evcap logs the fixes"
 if command -v gpsfake >/dev/null 2>&1; then
 	port=$(( 20000 + RANDOM % 20000 ))
 	# one pass over the 30-minute flight, 2 ms a sentence
-	gpsfake -1 -q -n -c 0.002 -P "$port" "$DEMO/flight.nmea" >"$DEMO/gpsfake.log" 2>&1 &
+	# its control socket in our own folder: a stale one of the same name
+	# in /tmp, left by a killed gpsfake, would keep its gpsd from the log
+	TMPDIR="$DEMO" gpsfake -1 -q -n -c 0.002 -P "$port" "$DEMO/flight.nmea" >"$DEMO/gpsfake.log" 2>&1 &
 	gpsfake_pid=$!
 	trap 'kill $gpsfake_pid 2>/dev/null || true' EXIT
 	sleep 0.5

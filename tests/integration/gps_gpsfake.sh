@@ -38,14 +38,7 @@ padded() {
 }
 
 pids=()
-# gpsfake does not always die of SIGTERM (its handler can hang once its
-# gpsd is gone): give it a moment, then SIGKILL
-stop_pid() {
-	local p=$1 i
-	kill "$p" 2>/dev/null || return 0
-	for i in $(seq 20); do kill -0 "$p" 2>/dev/null || return 0; sleep 0.1; done
-	kill -9 "$p" 2>/dev/null
-}
+stop_pid() { stop_gpsfake "$1"; }
 kill_all() { local p; for p in "${pids[@]}"; do stop_pid "$p"; done; }
 on_exit kill_all
 
@@ -137,7 +130,7 @@ for name in $logs; do
 done
 sleep 0.3
 for name in $logs; do
-	gpsfake -1 -q -n -c 0.1 -P "${port[$name]}" "$T/$name.log" >"$T/$name.gpsfake" 2>&1 &
+	TMPDIR="$GPSFAKE_TMP" gpsfake -1 -q -n -c 0.1 -P "${port[$name]}" "$T/$name.log" >"$T/$name.gpsfake" 2>&1 &
 	gf[$name]=$!
 	pids+=($!)
 done
@@ -184,14 +177,14 @@ p=$(free_port)
 start_logger "$name" "$p"
 sleep 0.3
 padded "$T/partA.log" "$T/partA-padded.log"
-gpsfake -1 -q -n -c 0.1 -P "$p" "$T/partA-padded.log" >/dev/null 2>&1 &
+TMPDIR="$GPSFAKE_TMP" gpsfake -1 -q -n -c 0.1 -P "$p" "$T/partA-padded.log" >/dev/null 2>&1 &
 g1=$!
 pids+=($g1)
 sleep $(( $(grep -vc '^#' "$T/partA-padded.log") / 10 + 5 ))
 stop_pid $g1
 sleep 1.5 # gpsd is down
 n_down=$(EVCAP_STORE=$T/store-$name "$EVCAP" track ls | wc -l)
-gpsfake -1 -q -n -c 0.1 -P "$p" "$T/partB.log" >/dev/null 2>&1 &
+TMPDIR="$GPSFAKE_TMP" gpsfake -1 -q -n -c 0.1 -P "$p" "$T/partB.log" >/dev/null 2>&1 &
 g2=$!
 pids+=($g2)
 sleep $(( $(grep -vc '^#' "$T/partB.log") / 10 + 5 ))

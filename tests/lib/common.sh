@@ -6,6 +6,28 @@ EVCAPD=${EVCAPD_BIN:-}
 ROOT=${EVCAP_ROOT:-$(pwd)}
 CORPUS=${EVCAP_CORPUS:-}
 T=$(mktemp -d "${TMPDIR:-/tmp}/evcap-test.XXXXXX")
+# gpsfake's own temporary folder: run it as TMPDIR="$GPSFAKE_TMP" gpsfake.
+# gpsfake names its gpsd's control socket $TMPDIR/gpsfake-PID.sock and
+# takes that file's presence to mean its gpsd is ready. gpsfakes killed
+# with SIGKILL leave theirs behind, so in a shared /tmp a new gpsfake
+# whose PID matches an old one found a stale socket, added its device to
+# nobody, and its gpsd never saw a sentence; a folder of the test's own
+# has no stale sockets.
+GPSFAKE_TMP=$T/gf
+mkdir -p "$GPSFAKE_TMP"
+# stop_gpsfake PID: stops a gpsfake and its gpsd. gpsfake does not always
+# die of SIGTERM (its handler can hang once its gpsd is gone), and a gpsd
+# left behind by a SIGKILLed gpsfake would hold its port and its clients;
+# so the gpsd goes first, then gpsfake, by SIGKILL if it lingers.
+stop_gpsfake() {
+	local p=$1 kids i
+	kids=$(pgrep -P "$p" 2>/dev/null)
+	[ -n "$kids" ] && kill $kids 2>/dev/null
+	kill "$p" 2>/dev/null || return 0
+	for i in $(seq 20); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+	kill -9 "$p" $kids 2>/dev/null
+	return 0
+}
 # make check-valgrind: every evcap run goes through memcheck; an error or a
 # definite leak makes that run exit 99, which the test then reports
 if [ -n "${EVCAP_VALGRIND:-}" ]; then
