@@ -345,6 +345,7 @@ struct daemon {
 	struct gpsclient *gps;
 	struct geotag_batch *fixes;
 	uint64_t fixes_logged;
+	uint64_t fixes_lost;         /* not kept: too many held while the store refused them */
 	double gps_quiet_until;  /* connect failures logged at debug until then */
 
 	/* live probes: those running, and those the settings ask for (made by
@@ -921,8 +922,13 @@ static void on_fix(void *ctx, const struct fix *f)
 	char err[512];
 	if (!d->fixes)
 		return;
-	if (geotag_batch_add(d->fixes, f, time_mono(), err, sizeof err))
+	double now = time_mono();
+	if (geotag_batch_add(d->fixes, f, now, err, sizeof err)) {
+		if (d->fixes_lost++ % 3600 == 0) /* the first, then once an hour at 1 Hz */
+			log_warnx("GPS fix lost: %s", err);
+	} else if (geotag_batch_tick(d->fixes, now, err, sizeof err)) {
 		log_warnx("storing GPS fixes: %s", err);
+	}
 	if (d->fixes_logged++ == 0) {
 		char t[32];
 		time_format_iso(f->t, t);
@@ -955,9 +961,13 @@ static void gps_stop(struct daemon *d)
 	d->gps = NULL;
 	if (d->fixes) {
 		if (geotag_batch_flush(d->fixes, err, sizeof err))
-			log_warnx("storing GPS fixes: %s", err);
+			log_warnx("storing GPS fixes: %s; %zu held are lost", err,
+				  geotag_batch_held(d->fixes));
 		log_info("%llu GPS fix%s stored", (unsigned long long)geotag_batch_stored(d->fixes),
 			 geotag_batch_stored(d->fixes) == 1 ? "" : "es");
+		if (d->fixes_lost)
+			log_warnx("%llu GPS fix%s not kept: the store was held too long",
+				  (unsigned long long)d->fixes_lost, d->fixes_lost == 1 ? "" : "es");
 	}
 	geotag_batch_free(d->fixes);
 	d->fixes = NULL;

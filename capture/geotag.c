@@ -214,9 +214,10 @@ struct geotag_batch {
 	struct store *s;
 	char *source;
 	struct fix *v;
-	size_t n, max_n;
+	size_t n, cap, max_n;
 	double max_age;
 	double first_at; /* when the oldest held fix arrived */
+	double retry_at; /* after a refused commit: not before this */
 	uint64_t stored;
 };
 
@@ -228,7 +229,8 @@ struct geotag_batch *geotag_batch_new(struct store *s, const char *source, size_
 	b->source = xstrdup(source);
 	b->max_n = max_n ? (max_n > 100000 ? 100000 : max_n) : 1;
 	b->max_age = max_age > 0 ? max_age : 1.0;
-	b->v = xmalloc(b->max_n * sizeof *b->v);
+	b->cap = b->max_n;
+	b->v = xmalloc(b->cap * sizeof *b->v);
 	return b;
 }
 
@@ -243,6 +245,11 @@ int geotag_batch_flush(struct geotag_batch *b, char *err, size_t errlen)
 	if (rc == 0) {
 		b->stored += added;
 		b->n = 0;
+		b->retry_at = 0;
+		if (b->cap > b->max_n) { /* back to its usual size after a long wait */
+			b->cap = b->max_n;
+			b->v = xrealloc(b->v, b->cap * sizeof *b->v);
+		}
 	}
 	return rc;
 }
@@ -250,31 +257,52 @@ int geotag_batch_flush(struct geotag_batch *b, char *err, size_t errlen)
 int geotag_batch_add(struct geotag_batch *b, const struct fix *f, double now, char *err,
 		     size_t errlen)
 {
-	if (b->n == b->max_n) {
-		int rc = geotag_batch_flush(b, err, errlen);
-		if (rc)
-			return rc; /* still full: this fix is refused, the held ones kept */
+	if (b->n >= GEOTAG_BATCH_HOLD_MAX)
+		return err_set(err, errlen, EV_ELIMIT,
+			       "%d GPS fixes are held already while the store refuses them; "
+			       "this one is not kept",
+			       GEOTAG_BATCH_HOLD_MAX);
+	if (b->n == b->cap) {
+		b->cap = b->cap * 2 > GEOTAG_BATCH_HOLD_MAX ? GEOTAG_BATCH_HOLD_MAX : b->cap * 2;
+		b->v = xrealloc(b->v, b->cap * sizeof *b->v);
 	}
 	if (b->n == 0)
 		b->first_at = now;
 	b->v[b->n++] = *f;
-	return geotag_batch_tick(b, now, err, errlen);
+	return 0;
 }
 
 int geotag_batch_tick(struct geotag_batch *b, double now, char *err, size_t errlen)
 {
-	if (b->n == 0)
+	if (b->n == 0 || now < b->retry_at)
 		return 0;
-	if (b->n >= b->max_n || now - b->first_at >= b->max_age)
-		return geotag_batch_flush(b, err, errlen);
-	return 0;
+	if (b->n < b->max_n && now - b->first_at < b->max_age)
+		return 0;
+	int rc = geotag_batch_flush(b, err, errlen);
+	if (rc) {
+		size_t len = strlen(err);
+		b->retry_at = now + b->max_age;
+		if (len < errlen)
+			snprintf(err + len, errlen - len, "; %zu fix%s held, tried again in %g s", b->n,
+				 b->n == 1 ? "" : "es", b->max_age);
+	}
+	return rc;
 }
 
 double geotag_batch_due(const struct geotag_batch *b, double now)
 {
 	if (b->n == 0)
 		return 3600;
+	if (b->retry_at > now)
+		return b->retry_at - now;
+	if (b->n >= b->max_n)
+		return 0;
 	return fmax(0, b->first_at + b->max_age - now);
+}
+
+size_t geotag_batch_held(const struct geotag_batch *b)
+{
+	return b->n;
 }
 
 uint64_t geotag_batch_stored(const struct geotag_batch *b)

@@ -44,20 +44,32 @@ int geotag_load_tracks(struct store *s, struct trackset *out, char *err, size_t 
  * A batch of live fixes: kept in memory and written in one short
  * transaction when it holds max_n fixes or its oldest is max_age seconds
  * old, so a power cut loses at most that much while the database is not
- * held locked between fixes.
+ * held locked between fixes. When the store refuses a commit (another
+ * writer holds it past the busy timeout, the disk is full), the fixes
+ * stay held and the next commit is tried max_age seconds later, not at
+ * every fix, so a loop that feeds the batch is not stalled by the busy
+ * timeout over and over; meanwhile up to GEOTAG_BATCH_HOLD_MAX fixes are
+ * held.
  */
 struct geotag_batch;
+/* A day of fixes at 1 Hz: about 4 MB. */
+#define GEOTAG_BATCH_HOLD_MAX 86400
 struct geotag_batch *geotag_batch_new(struct store *s, const char *source, size_t max_n,
 				      double max_age);
-/* Adds a fix; commits when the batch is due. */
+/* Holds a fix (no commit: call geotag_batch_tick after). EV_ELIMIT, with
+ * err, when GEOTAG_BATCH_HOLD_MAX fixes are held: this one is not kept. */
 int geotag_batch_add(struct geotag_batch *b, const struct fix *f, double now, char *err,
 		     size_t errlen) WUR;
-/* Commits if due (call it from the poll loop's timeout). */
+/* Commits if due and not waiting after a refused commit (call it after
+ * each add and from the poll loop's timeout). A refused commit is an
+ * error (err says how many fixes are held); they stay held. */
 int geotag_batch_tick(struct geotag_batch *b, double now, char *err, size_t errlen) WUR;
 /* Seconds until the batch wants committing (a large number when empty). */
 double geotag_batch_due(const struct geotag_batch *b, double now);
-/* Commits whatever is held. */
+/* Commits whatever is held, now. */
 int geotag_batch_flush(struct geotag_batch *b, char *err, size_t errlen) WUR;
+/* Fixes held, not yet committed. */
+size_t geotag_batch_held(const struct geotag_batch *b);
 /* Rows inserted so far (duplicates not counted). */
 uint64_t geotag_batch_stored(const struct geotag_batch *b);
 /* Frees without committing (flush first). NULL is fine. */

@@ -38,8 +38,9 @@ struct gps_ctx {
 	struct geotag_batch *batch;
 	int verbose;
 	uint64_t seen;
-	int failed;        /* a store write failed: stop */
-	char err[512];
+	int failed;        /* polling failed, or the last commit: stop */
+	uint64_t lost;     /* fixes not kept: too many held while the store refused them */
+	char err[1024];
 	double first_t, last_t;
 };
 
@@ -52,10 +53,15 @@ static void gps_on_fix(void *arg, const struct fix *f)
 		g->first_t = f->t;
 	g->last_t = f->t;
 	g->seen++;
-	if (geotag_batch_add(g->batch, f, time_now(), g->err, sizeof g->err) != 0) {
-		g->failed = 1;
+	double now = time_now();
+	if (geotag_batch_add(g->batch, f, now, g->err, sizeof g->err) != 0) {
+		if (g->lost++ % 3600 == 0) /* the first, then once an hour at 1 Hz */
+			fprintf(stderr, "evcap gps log: %s\n", g->err);
 		return;
 	}
+	/* a refused commit keeps the fixes and is tried again a moment later */
+	if (geotag_batch_tick(g->batch, now, g->err, sizeof g->err) != 0)
+		fprintf(stderr, "evcap gps log: storing fixes: %s\n", g->err);
 	if (g->verbose > 0 || (g->verbose == 0 && g->seen % GPS_PROGRESS_EVERY == 0)) {
 		char iso[32];
 		time_format_iso(f->t, iso);
@@ -159,11 +165,15 @@ int cmd_gps(struct cli *cli, int argc, char **argv)
 		if (n > 0 && (pfd.revents & (POLLIN | POLLHUP | POLLERR)))
 			(void)gpsclient_handle_readable(gc, now);
 		if (!g.failed && geotag_batch_tick(g.batch, now, g.err, sizeof g.err) != 0)
-			g.failed = 1;
+			fprintf(stderr, "evcap gps log: storing fixes: %s\n", g.err);
 	}
 	gpsclient_flush(gc);
-	if (!g.failed && geotag_batch_flush(g.batch, g.err, sizeof g.err) != 0)
+	if (!g.failed && geotag_batch_flush(g.batch, err, sizeof err) != 0) {
+		size_t held = geotag_batch_held(g.batch);
+		snprintf(g.err, sizeof g.err, "%zu fix%s could not be stored: %s", held,
+			 held == 1 ? "" : "es", err);
 		g.failed = 1;
+	}
 
 	/* One custody event for the session: what was recorded and from where. */
 	const struct gpsclient_stats *gs = gpsclient_get_stats(gc);
@@ -176,6 +186,8 @@ int cmd_gps(struct cli *cli, int argc, char **argv)
 	json_object_set_new(d, "no_time", json_integer((json_int_t)gs->no_time));
 	json_object_set_new(d, "connects", json_integer((json_int_t)gs->connects));
 	json_object_set_new(d, "drops", json_integer((json_int_t)gs->drops));
+	if (g.lost)
+		json_object_set_new(d, "lost", json_integer((json_int_t)g.lost));
 	if (g.seen) {
 		char a[32], b[32];
 		time_format_iso(g.first_t, a);
@@ -193,15 +205,19 @@ int cmd_gps(struct cli *cli, int argc, char **argv)
 	}
 	json_decref(d);
 
+	char lost[64] = "";
+	if (g.lost)
+		snprintf(lost, sizeof lost, ", %llu not kept (the store was held too long)",
+			 (unsigned long long)g.lost);
 	if (cli->verbosity >= 0)
 		fprintf(stderr,
 			"evcap gps log: stopped; %llu fixes (%llu new), %llu simulated, %llu without "
-			"fix, %llu without time, %llu reconnects\n",
+			"fix, %llu without time, %llu reconnects%s\n",
 			(unsigned long long)g.seen,
 			(unsigned long long)geotag_batch_stored(g.batch),
 			(unsigned long long)gs->simulated, (unsigned long long)gs->no_fix,
 			(unsigned long long)gs->no_time,
-			(unsigned long long)(gs->connects ? gs->connects - 1 : 0));
+			(unsigned long long)(gs->connects ? gs->connects - 1 : 0), lost);
 	if (g.failed)
 		fprintf(stderr, "evcap gps log: %s\n", g.err);
 	else
