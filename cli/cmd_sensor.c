@@ -461,6 +461,24 @@ static void listen_signal(int sig)
 	listen_stop = 1;
 }
 
+/* Lines held while the store refuses them (another writer holds it past
+ * the busy timeout, the disk is full): tried again every LISTEN_RETRY_S,
+ * in order, each with the time it arrived. Past LISTEN_HOLD_MAX a line is
+ * not kept. A write waits at most LISTEN_BUSY_MS for another writer, not
+ * the store's usual 10 s: the reader is this same thread, and a line that
+ * arrives while it waits is timed when it is read. */
+#define LISTEN_HOLD_MAX 4096
+#define LISTEN_RETRY_S 2.0
+#define LISTEN_BUSY_MS 250
+
+struct listen_held {
+	size_t line_no;
+	int flags;
+	double now; /* when it arrived */
+	size_t len;
+	char *text;
+};
+
 struct listen_ctx {
 	struct cli *cli;
 	struct sensor_setup *u;
@@ -469,6 +487,9 @@ struct listen_ctx {
 	const char *device;
 	size_t seq;       /* lines received */
 	size_t readings, errors, failed;
+	struct listen_held *held;
+	size_t n_held, cap_held;
+	double retry_at;  /* while lines are held: the next try */
 };
 
 static void listen_log(void *ctx, const char *msg)
@@ -477,17 +498,18 @@ static void listen_log(void *ctx, const char *msg)
 	log_info("%s", msg);
 }
 
-static void listen_line(void *vctx, const char *line, size_t len, int flags, double now)
+/* Records line line_no, which arrived at `now`; nonzero when the store
+ * refused it (err says why), the line then still to be recorded. */
+static int listen_record(struct listen_ctx *c, size_t line_no, const char *line, size_t len,
+			 int flags, double now, char *err, size_t errlen)
 {
-	struct listen_ctx *c = vctx;
 	struct sensor_batch b;
 	struct sensor_opts o = c->u->popts;
-	char err[1024];
+	int refused = 0;
 	sensor_batch_init(&b);
 	o.name = c->device;
 	o.has_now = 1;
 	o.now = now;
-	size_t line_no = ++c->seq;
 	if (sensor_parse_line(c->fmt, line, len, line_no, c->u->has_profile ? &c->u->prof : NULL, &o,
 			      &b)) {
 		log_warnx("%s: line %zu could not be parsed within the limits", c->device, line_no);
@@ -511,12 +533,11 @@ static void listen_line(void *vctx, const char *line, size_t len, int flags, dou
 	ro.source = c->source;
 	ro.action = "sensor reading";
 	ro.detail = d;
-	ro.now = now;
-	int rc = sensor_record(cli_store(c->cli, 0), &b, &ro, &rs, err, sizeof err);
+	ro.now = time_now(); /* when recorded; the reading keeps its arrival time */
+	int rc = sensor_record(cli_store(c->cli, 0), &b, &ro, &rs, err, errlen);
 	json_decref(d);
 	if (rc) {
-		log_warnx("%s: line %zu not recorded: %s", c->device, line_no, err);
-		c->failed++;
+		refused = 1;
 		goto out;
 	}
 	c->readings += rs.readings;
@@ -529,6 +550,68 @@ static void listen_line(void *vctx, const char *line, size_t len, int flags, dou
 			 rs.readings, rs.errors);
 out:
 	sensor_batch_free(&b);
+	return refused;
+}
+
+/* Records the held lines in order while the store takes them. */
+static void listen_retry(struct listen_ctx *c, double now)
+{
+	char err[1024];
+	size_t done = 0;
+	while (done < c->n_held) {
+		struct listen_held *h = &c->held[done];
+		if (listen_record(c, h->line_no, h->text, h->len, h->flags, h->now, err,
+				  sizeof err))
+			break;
+		free(h->text);
+		done++;
+	}
+	memmove(c->held, c->held + done, (c->n_held - done) * sizeof *c->held);
+	c->n_held -= done;
+	if (c->n_held) {
+		c->retry_at = now + LISTEN_RETRY_S;
+		log_warnx("%s: %zu line%s held, the store still refuses them (%s); trying again in "
+			  "%g s",
+			  c->device, c->n_held, c->n_held == 1 ? "" : "s", err, LISTEN_RETRY_S);
+	} else if (done) {
+		log_info("%s: the %zu held line%s are recorded", c->device, done,
+			 done == 1 ? " is" : "s");
+	}
+}
+
+static void listen_line(void *vctx, const char *line, size_t len, int flags, double now)
+{
+	struct listen_ctx *c = vctx;
+	char err[1024];
+	size_t line_no = ++c->seq;
+	/* behind lines already held, in order */
+	if (!c->n_held && !listen_record(c, line_no, line, len, flags, now, err, sizeof err))
+		return;
+	if (c->n_held >= LISTEN_HOLD_MAX) {
+		log_warnx("%s: line %zu not recorded: %d lines are held already while the store "
+			  "refuses them",
+			  c->device, line_no, LISTEN_HOLD_MAX);
+		c->failed++;
+		return;
+	}
+	if (!c->n_held) {
+		c->retry_at = now + LISTEN_RETRY_S;
+		log_warnx("%s: line %zu not recorded yet: %s; lines are held and tried again every "
+			  "%g s",
+			  c->device, line_no, err, LISTEN_RETRY_S);
+	}
+	if (c->n_held == c->cap_held) {
+		c->cap_held = c->cap_held ? c->cap_held * 2 : 64;
+		c->held = xrealloc(c->held, c->cap_held * sizeof *c->held);
+	}
+	struct listen_held *h = &c->held[c->n_held++];
+	h->line_no = line_no;
+	h->flags = flags;
+	h->now = now;
+	h->len = len;
+	h->text = xmalloc(len + 1);
+	memcpy(h->text, line, len);
+	h->text[len] = '\0';
 }
 
 static int sensor_listen(struct cli *cli, int argc, char **argv)
@@ -577,6 +660,7 @@ static int sensor_listen(struct cli *cli, int argc, char **argv)
 	time_format_iso(time_now(), iso);
 	snprintf(c.source, sizeof c.source, "serial:%s@%s", sp->device, iso);
 
+	store_set_busy_ms(cli_store(cli, 0), LISTEN_BUSY_MS);
 	struct sigaction sa = {0};
 	sa.sa_handler = listen_signal;
 	sigaction(SIGINT, &sa, NULL);
@@ -590,7 +674,20 @@ static int sensor_listen(struct cli *cli, int argc, char **argv)
 		int n = poll(&pfd, pfd.fd >= 0 ? 1 : 0, ms);
 		if (n > 0 && pfd.revents)
 			sensorline_readable(l, time_now(), listen_line, &c);
+		if (c.n_held && time_now() >= c.retry_at)
+			listen_retry(&c, time_now());
 	}
+	if (c.n_held)
+		listen_retry(&c, time_now());
+	if (c.n_held) {
+		log_warnx("%s: %zu held line%s could not be recorded before stopping", c.device,
+			  c.n_held, c.n_held == 1 ? "" : "s");
+		c.failed += c.n_held;
+		for (size_t i = 0; i < c.n_held; i++)
+			free(c.held[i].text);
+		c.n_held = 0;
+	}
+	free(c.held);
 	struct sensorline_stats ls;
 	sensorline_get_stats(l, &ls);
 	if (cli->json) {

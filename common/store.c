@@ -61,6 +61,11 @@ int store_schema_version(void)
 	return schema_migrations[schema_migration_count - 1].version;
 }
 
+void store_set_busy_ms(struct store *s, int ms)
+{
+	sqlite3_busy_timeout(s->db, ms);
+}
+
 const char *store_dir(const struct store *s)
 {
 	return s->dir;
@@ -364,7 +369,7 @@ int store_open(const char *dir, int flags, struct store **out, char *err, size_t
 			     s->db ? sqlite3_errmsg(s->db) : "out of memory");
 		goto out;
 	}
-	sqlite3_busy_timeout(s->db, 10000);
+	sqlite3_busy_timeout(s->db, STORE_BUSY_MS);
 	sqlite3_extended_result_codes(s->db, 1);
 	if (!(flags & STORE_READONLY)) {
 		if ((rc = store_exec(s, "PRAGMA journal_mode = WAL", err, errlen)))

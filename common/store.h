@@ -33,6 +33,11 @@ void store_close(struct store *s);
 const char *store_dir(const struct store *s);
 /* The database handle, for modules that run their own (bound) SQL. */
 sqlite3 *store_db(struct store *s);
+/* How long a write waits for another writer to let go before it fails
+ * (STORE_BUSY_MS unless set): a loop that must stay responsive and tries
+ * again later itself sets it shorter. */
+#define STORE_BUSY_MS 10000
+void store_set_busy_ms(struct store *s, int ms);
 /* This store's device id (a random 128-bit hex string made at creation). */
 const char *store_device_id(const struct store *s);
 
