@@ -33,11 +33,13 @@ step "at the river: gpsd replays the flight, evcap logs the fixes"
 if command -v gpsfake >/dev/null 2>&1; then
 	port=$(( 20000 + RANDOM % 20000 ))
 	# one pass over the 30-minute flight, 2 ms a sentence
-	# its control socket in our own folder: a stale one of the same name
-	# in /tmp, left by a killed gpsfake, would keep its gpsd from the log
-	TMPDIR="$DEMO" gpsfake -1 -q -n -c 0.002 -P "$port" "$DEMO/flight.nmea" >"$DEMO/gpsfake.log" 2>&1 &
+	# its control socket in a folder of our own: a stale one of the same
+	# name in /tmp, left by a killed gpsfake, would keep its gpsd from the
+	# log (the folder is in /tmp: a socket's path must fit in 108 bytes)
+	gf_tmp=$(mktemp -d /tmp/evcap-gf.XXXXXX)
+	TMPDIR="$gf_tmp" gpsfake -1 -q -n -c 0.002 -P "$port" "$DEMO/flight.nmea" >"$DEMO/gpsfake.log" 2>&1 &
 	gpsfake_pid=$!
-	trap 'kill $gpsfake_pid 2>/dev/null || true' EXIT
+	trap 'kill $gpsfake_pid 2>/dev/null || true; rm -rf "$gf_tmp"' EXIT
 	sleep 0.5
 	"$EVCAP" --store "$DEMO/field" -q gps log --server "127.0.0.1:$port" &
 	log_pid=$!

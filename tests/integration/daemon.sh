@@ -56,8 +56,9 @@ GPS_ARGS=(--gps "")
 GPS_PORT=
 if need gpsfake python3 && [ -n "$CORPUS" ] && [ -f "$CORPUS/gps/bu353s4.log" ]; then
 	GPS_PORT=$(free_port)
-	TMPDIR="$GPSFAKE_TMP" gpsfake -q -n -c 0.1 -P "$GPS_PORT" "$CORPUS/gps/bu353s4.log" >"$T/gpsfake.log" 2>&1 &
-	gpsfake_pid=$!
+	start_gpsfake "$GPS_PORT" "$T/gpsfake.log" -q -n -c 0.1 "$CORPUS/gps/bu353s4.log" ||
+		echo "# gpsfake's gpsd never listed the device"
+	gpsfake_pid=$GPSFAKE_PID
 	on_exit 'stop_gpsfake "$gpsfake_pid"'
 	GPS_ARGS=(--gps "127.0.0.1:$GPS_PORT")
 fi

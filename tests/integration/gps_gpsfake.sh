@@ -121,18 +121,18 @@ EOF
 }
 
 # ---- 1. every log once, in parallel ----
+# each gpsd is started and seen to hold its device first (start_gpsfake),
+# then its logger, which connects at once, well within the 3 s of padding
 logs="beidou-bd beidou-gb bu353s4 humminbird-M37 sirfstarv-nmea GPSmap-76S garmin-geko201"
 declare -A port gf
 for name in $logs; do
 	padded "$CORPUS/gps/$name.log" "$T/$name.log"
 	port[$name]=$(free_port)
-	start_logger "$name" "${port[$name]}" || { bad "gps_log_$name: evcap init failed"; continue; }
-done
-sleep 0.3
-for name in $logs; do
-	TMPDIR="$GPSFAKE_TMP" gpsfake -1 -q -n -c 0.1 -P "${port[$name]}" "$T/$name.log" >"$T/$name.gpsfake" 2>&1 &
-	gf[$name]=$!
-	pids+=($!)
+	start_gpsfake "${port[$name]}" "$T/$name.gpsfake" -1 -q -n -c 0.1 "$T/$name.log" ||
+		echo "# $name: gpsfake's gpsd never listed the device"
+	gf[$name]=$GPSFAKE_PID
+	pids+=($GPSFAKE_PID)
+	start_logger "$name" "${port[$name]}" || bad "gps_log_$name: evcap init failed"
 done
 # gpsfake -1 does not exit by itself: wait one pass (0.1 s a sentence,
 # plus its start-up), then stop it
@@ -174,18 +174,19 @@ cut_at=$(grep -n '^\$GPGGA' "$src" | sed -n 13p | cut -d: -f1)
 head -n $((cut_at - 1)) "$src" >"$T/partA.log"
 { grep '^#' "$src"; for _ in $(seq 60); do echo "$PAD"; done; tail -n +"$cut_at" "$src"; } >"$T/partB.log"
 p=$(free_port)
-start_logger "$name" "$p"
-sleep 0.3
 padded "$T/partA.log" "$T/partA-padded.log"
-TMPDIR="$GPSFAKE_TMP" gpsfake -1 -q -n -c 0.1 -P "$p" "$T/partA-padded.log" >/dev/null 2>&1 &
-g1=$!
+start_gpsfake "$p" /dev/null -1 -q -n -c 0.1 "$T/partA-padded.log" ||
+	echo "# restart: gpsfake's gpsd never listed the device"
+g1=$GPSFAKE_PID
 pids+=($g1)
+start_logger "$name" "$p"
 sleep $(( $(grep -vc '^#' "$T/partA-padded.log") / 10 + 5 ))
 stop_pid $g1
 sleep 1.5 # gpsd is down
 n_down=$(EVCAP_STORE=$T/store-$name "$EVCAP" track ls | wc -l)
-TMPDIR="$GPSFAKE_TMP" gpsfake -1 -q -n -c 0.1 -P "$p" "$T/partB.log" >/dev/null 2>&1 &
-g2=$!
+start_gpsfake "$p" /dev/null -1 -q -n -c 0.1 "$T/partB.log" ||
+	echo "# restart: the second gpsfake's gpsd never listed the device"
+g2=$GPSFAKE_PID
 pids+=($g2)
 sleep $(( $(grep -vc '^#' "$T/partB.log") / 10 + 5 ))
 stop_pid $g2

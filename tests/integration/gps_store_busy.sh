@@ -39,8 +39,9 @@ on_exit '[ -n "$gf" ] && stop_gpsfake "$gf"; [ -n "$logger" ] && kill -9 "$logge
 "$EVCAP" -v gps log --server "127.0.0.1:$port" >"$T/log.out" 2>"$T/log.err" &
 logger=$!
 sleep 0.3
-TMPDIR="$GPSFAKE_TMP" gpsfake -1 -q -n -c 0.1 -P "$port" "$T/log.nmea" >"$T/gpsfake.out" 2>&1 &
-gf=$!
+start_gpsfake "$port" "$T/gpsfake.out" -1 -q -n -c 0.1 "$T/log.nmea" ||
+	{ bad "gps_store_busy: gpsfake's gpsd never listed the device: $(tail -3 "$T/gpsfake.out")"; exit 1; }
+gf=$GPSFAKE_PID
 
 # another writer takes the store and keeps it until a commit is refused
 mkfifo "$T/lock.in"

@@ -6,15 +6,55 @@ EVCAPD=${EVCAPD_BIN:-}
 ROOT=${EVCAP_ROOT:-$(pwd)}
 CORPUS=${EVCAP_CORPUS:-}
 T=$(mktemp -d "${TMPDIR:-/tmp}/evcap-test.XXXXXX")
-# gpsfake's own temporary folder: run it as TMPDIR="$GPSFAKE_TMP" gpsfake.
+# gpsfake's own temporary folder (start_gpsfake below uses it).
 # gpsfake names its gpsd's control socket $TMPDIR/gpsfake-PID.sock and
 # takes that file's presence to mean its gpsd is ready. gpsfakes killed
 # with SIGKILL leave theirs behind, so in a shared /tmp a new gpsfake
 # whose PID matches an old one found a stale socket, added its device to
 # nobody, and its gpsd never saw a sentence; a folder of the test's own
-# has no stale sockets.
-GPSFAKE_TMP=$T/gf
-mkdir -p "$GPSFAKE_TMP"
+# has no stale sockets. It is made in /tmp, not under $T: a socket's path
+# must fit in 108 bytes, and $TMPDIR may be long.
+GPSFAKE_TMP=$(mktemp -d /tmp/evcap-gf.XXXXXX)
+# gpsd_has_device PORT: true when the gpsd on PORT lists a device
+gpsd_has_device() {
+	python3 - "$1" <<'PY'
+import json, socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=2)
+s.sendall(b"?DEVICES;\n")
+buf = b""
+while True:
+    d = s.recv(4096)
+    if not d:
+        sys.exit(1)
+    buf += d
+    for line in buf.split(b"\n")[:-1]:
+        try:
+            j = json.loads(line)
+        except ValueError:
+            continue
+        if j.get("class") == "DEVICES":
+            sys.exit(0 if j.get("devices") else 1)
+PY
+}
+# start_gpsfake PORT OUT ARGS...: gpsfake ARGS serving on PORT, in the
+# background, its output appended to OUT; GPSFAKE_PID is its pid. gpsfake
+# hands its device to gpsd over the control socket as soon as the
+# socket's file exists, most likely a moment before gpsd listens on it;
+# when the connection is refused it says nothing, and its gpsd never
+# reads a sentence. So it is started again until its gpsd lists the
+# device (docs/HACKING.md, "Testing against gpsfake").
+start_gpsfake() {
+	local port=$1 out=$2 try
+	shift 2
+	for try in 1 2 3; do
+		TMPDIR="$GPSFAKE_TMP" gpsfake -P "$port" "$@" >>"$out" 2>&1 &
+		GPSFAKE_PID=$!
+		within 5 gpsd_has_device "$port" && return 0
+		echo "# gpsfake on port $port: its gpsd has no device (attempt $try); starting it again"
+		stop_gpsfake "$GPSFAKE_PID"
+	done
+	return 1
+}
 # stop_gpsfake PID: stops a gpsfake and its gpsd. gpsfake does not always
 # die of SIGTERM (its handler can hang once its gpsd is gone), and a gpsd
 # left behind by a SIGKILLed gpsfake would hold its port and its clients;
@@ -47,6 +87,7 @@ on_exit() { _cleanups+=("$1"); }
 _run_cleanups() {
 	local i
 	for ((i=${#_cleanups[@]}-1; i>=0; i--)); do eval "${_cleanups[$i]}" || true; done
+	rm -rf "$GPSFAKE_TMP"
 	[ -n "${KEEP_TMP:-}" ] || rm -rf "$T"
 }
 trap _run_cleanups EXIT
