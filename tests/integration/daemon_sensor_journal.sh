@@ -30,8 +30,8 @@ DB=$EVCAP_STORE/evidence.db
 SPOOL=$EVCAP_STORE/spool
 mkdir -p "$T/media"
 
-dpid= lock_pid=
-on_exit '[ -n "$dpid" ] && kill -9 "$dpid" 2>/dev/null; [ -n "$lock_pid" ] && kill "$lock_pid" 2>/dev/null'
+dpid=
+on_exit '[ -n "$dpid" ] && kill -9 "$dpid" 2>/dev/null'
 wait_for() { within 15 "$@"; }
 journal_lines() { cat "$SPOOL"/*.jnl 2>/dev/null | grep -c '"hex":'; }
 has_journal_lines() { [ "$(journal_lines)" -ge "$1" ]; }
@@ -61,13 +61,7 @@ start_evcapd "$T/d1.log" ||
 	{ bad "daemon_sensor_journal: evcapd never opened the pty: $(tail -3 "$T/d1.log")"; exit 1; }
 
 # another writer takes the store and keeps it
-mkfifo "$T/lock.in"
-sqlite3 -cmd ".timeout 10000" "$DB" <"$T/lock.in" >"$T/lock.out" 2>&1 &
-lock_pid=$!
-exec 7>"$T/lock.in"
-echo "BEGIN IMMEDIATE; SELECT 1;" >&7
-locked() { ! sqlite3 -cmd ".timeout 50" "$DB" "BEGIN IMMEDIATE; ROLLBACK;" >/dev/null 2>&1; }
-wait_for locked || { bad "daemon_sensor_journal: the other writer could not take the store: $(cat "$T/lock.out")"; exit 1; }
+hold_store || { bad "daemon_sensor_journal: the other writer could not take the store: $(cat "$T/hold.out")"; exit 1; }
 
 : >"$T/sent"
 send 11.0; sleep 0.2; send 12.0; sleep 0.2; send 13.0
@@ -81,10 +75,7 @@ kill -9 "$dpid"
 wait "$dpid" 2>/dev/null
 dpid=
 check "daemon_sensor_journal: nothing was committed before the kill" [ "$(temp_rows)" -eq 0 ]
-echo "ROLLBACK;" >&7
-exec 7>&-
-wait "$lock_pid"
-lock_pid=
+release_store
 cp "$SPOOL"/*.jnl "$T/saved.jnl"
 # by the next start another case is in use
 E -q case use "$CASE_B" >/dev/null 2>&1 || bad "daemon_sensor_journal: case use failed"

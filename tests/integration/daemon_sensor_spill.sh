@@ -25,30 +25,14 @@ DB=$EVCAP_STORE/evidence.db
 SPOOL=$EVCAP_STORE/spool
 mkdir -p "$T/media"
 
-dpid= lock_pid= sender=
-on_exit '[ -n "$sender" ] && kill "$sender" 2>/dev/null; [ -n "$dpid" ] && kill -9 "$dpid" 2>/dev/null; [ -n "$lock_pid" ] && kill "$lock_pid" 2>/dev/null'
+dpid= sender=
+on_exit '[ -n "$sender" ] && kill "$sender" 2>/dev/null; [ -n "$dpid" ] && kill -9 "$dpid" 2>/dev/null'
 wait_for() { within 30 "$@"; }
 start_evcapd() { # start_evcapd LOG
 	"$EVCAPD" --foreground --config "$T/evcap.conf" --store "$EVCAP_STORE" --watch "$T/media" \
 		--gps "" --sensor "$T/ttyB:9600:sdi12:generic-tdp" -v 2>"$1" &
 	dpid=$!
 	wait_for grep -q "opened $T/ttyB" "$1"
-}
-lock_store() { # another writer takes the store and keeps it
-	rm -f "$T/lock.in"
-	mkfifo "$T/lock.in"
-	sqlite3 -cmd ".timeout 10000" "$DB" <"$T/lock.in" >"$T/lock.out" 2>&1 &
-	lock_pid=$!
-	exec 7>"$T/lock.in"
-	echo "BEGIN IMMEDIATE; SELECT 1;" >&7
-	wait_for locked
-}
-locked() { ! sqlite3 -cmd ".timeout 50" "$DB" "BEGIN IMMEDIATE; ROLLBACK;" >/dev/null 2>&1; }
-unlock_store() {
-	echo "ROLLBACK;" >&7
-	exec 7>&-
-	wait "$lock_pid"
-	lock_pid=
 }
 # start_sender SENT: an SDI-12 answer every 50 ms, each one's time noted
 # in SENT, until $T/stop appears
@@ -93,12 +77,12 @@ printf '[capture]\nsettle_seconds = 1\n' >"$T/evcap.conf"
 # ---- 1. the store refuses lines for a while ----
 start_evcapd "$T/d1.log" ||
 	{ bad "daemon_sensor_spill: evcapd never opened the pty: $(tail -3 "$T/d1.log")"; exit 1; }
-lock_store || { bad "daemon_sensor_spill: the other writer could not take the store: $(cat "$T/lock.out")"; exit 1; }
+hold_store || { bad "daemon_sensor_spill: the other writer could not take the store: $(cat "$T/hold.out")"; exit 1; }
 start_sender "$T/sent1"
 check "daemon_sensor_spill: past 8 lines waiting, lines wait in the journal, and the log says so" \
 	wait_for grep -q "from line [0-9]* on, lines wait in the journal $SPOOL/.*\.jnl alone" "$T/d1.log"
 sleep 1
-unlock_store
+release_store
 check "daemon_sensor_spill: once the store takes lines, those in the journal are read back" \
 	wait_for grep -q "which waited in the journal, are taken" "$T/d1.log"
 sleep 0.5
@@ -115,7 +99,7 @@ check "daemon_sensor_spill: the custody events cover every line" \
 	"$T/log1.json"
 
 # ---- 2. evcapd is killed while lines wait in the journal ----
-lock_store || { bad "daemon_sensor_spill: the other writer could not take the store again"; exit 1; }
+hold_store || { bad "daemon_sensor_spill: the other writer could not take the store again: $(cat "$T/hold.out")"; exit 1; }
 n_before=$(temp_rows)
 last_before=$(sqlite3 "$DB" "SELECT max(line_no) FROM readings")
 start_sender "$T/sent2"
@@ -127,7 +111,7 @@ sleep 0.3 # the last line journalled
 kill -9 "$dpid"
 wait "$dpid" 2>/dev/null
 dpid=
-unlock_store
+release_store
 check "daemon_sensor_spill: nothing of the second run was committed before the kill" \
 	[ "$(temp_rows)" -eq "$n_before" ]
 start_evcapd "$T/d2.log" ||

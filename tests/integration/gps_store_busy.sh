@@ -33,8 +33,8 @@ for i in range(int(sys.argv[2])):
 EOF
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()')
 
-gf= logger= lock_pid=
-on_exit '[ -n "$gf" ] && stop_gpsfake "$gf"; [ -n "$logger" ] && kill -9 "$logger" 2>/dev/null; [ -n "$lock_pid" ] && kill "$lock_pid" 2>/dev/null'
+gf= logger=
+on_exit '[ -n "$gf" ] && stop_gpsfake "$gf"; [ -n "$logger" ] && kill -9 "$logger" 2>/dev/null'
 
 "$EVCAP" -v gps log --server "127.0.0.1:$port" >"$T/log.out" 2>"$T/log.err" &
 logger=$!
@@ -44,13 +44,7 @@ start_gpsfake "$port" "$T/gpsfake.out" -1 -q -n -c 0.1 "$T/log.nmea" ||
 gf=$GPSFAKE_PID
 
 # another writer takes the store and keeps it until a commit is refused
-mkfifo "$T/lock.in"
-sqlite3 -cmd ".timeout 10000" "$DB" <"$T/lock.in" >"$T/lock.out" 2>&1 &
-lock_pid=$!
-exec 7>"$T/lock.in"
-echo "BEGIN IMMEDIATE; SELECT 1;" >&7
-locked() { ! sqlite3 -cmd ".timeout 50" "$DB" "BEGIN IMMEDIATE; ROLLBACK;" >/dev/null 2>&1; }
-within 10 locked || { bad "gps_store_busy: the other writer could not take the store: $(cat "$T/lock.out")"; exit 1; }
+hold_store || { bad "gps_store_busy: the other writer could not take the store: $(cat "$T/hold.out")"; exit 1; }
 fixes_seen() { grep -q "evcap gps log: $1 fixes, last" "$T/log.err"; }
 # the first commit is due a second after the first fix, about 3 s in,
 # and waits out the busy timeout
@@ -59,10 +53,7 @@ refused_once() {
 }
 check "gps_store_busy: a refused commit is reported, with the fixes held" within 30 refused_once
 check "gps_store_busy: the logger is still running" kill -0 "$logger"
-echo "ROLLBACK;" >&7
-exec 7>&-
-wait "$lock_pid"
-lock_pid=
+release_store
 check "gps_store_busy: every fix gpsd sent is read" within 20 fixes_seen "$N"
 stored() { [ "$(sqlite3 "$DB" "SELECT count(*) FROM fixes")" -eq "$N" ]; }
 check "gps_store_busy: and stored once the store is free, before the logger stops" within 10 stored

@@ -23,8 +23,8 @@ value.2 = do mg/L
 value.3 = ph
 PROF
 
-listen_pid= lock_pid=
-on_exit '[ -n "$listen_pid" ] && kill -9 "$listen_pid" 2>/dev/null; [ -n "$lock_pid" ] && kill "$lock_pid" 2>/dev/null'
+listen_pid=
+on_exit '[ -n "$listen_pid" ] && kill -9 "$listen_pid" 2>/dev/null'
 pty_pair "$T/ttyA" "$T/ttyB" || { bad "sensor_listen_busy: socat made no pty"; exit 1; }
 : >"$T/sent"
 send() { # send VALUE: one SDI-12 answer, its time noted
@@ -43,13 +43,7 @@ has_rows() { [ "$(rows)" -ge "$1" ]; }
 check "sensor_listen_busy: a line is recorded while the store is free" within 10 has_rows 1
 
 # another writer takes the store and keeps it
-mkfifo "$T/lock.in"
-sqlite3 -cmd ".timeout 10000" "$DB" <"$T/lock.in" >"$T/lock.out" 2>&1 &
-lock_pid=$!
-exec 7>"$T/lock.in"
-echo "BEGIN IMMEDIATE; SELECT 1;" >&7
-locked() { ! sqlite3 -cmd ".timeout 50" "$DB" "BEGIN IMMEDIATE; ROLLBACK;" >/dev/null 2>&1; }
-within 10 locked || { bad "sensor_listen_busy: the other writer could not take the store: $(cat "$T/lock.out")"; exit 1; }
+hold_store || { bad "sensor_listen_busy: the other writer could not take the store: $(cat "$T/hold.out")"; exit 1; }
 send 11.0
 sleep 0.3
 send 12.0
@@ -57,10 +51,7 @@ check "sensor_listen_busy: a refused line is held, and the log says so" \
 	within 20 grep -q "line 2 not recorded yet: .*database is locked; lines are held and tried again every 2 s" "$T/listen.err"
 send 13.0
 sleep 0.3
-echo "ROLLBACK;" >&7
-exec 7>&-
-wait "$lock_pid"
-lock_pid=
+release_store
 check "sensor_listen_busy: once the store is free the held lines are recorded" \
 	within 20 grep -q "the [0-9]* held lines are recorded" "$T/listen.err"
 send 14.0

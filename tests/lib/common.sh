@@ -109,6 +109,32 @@ flip_byte() {
 	v=$(od -An -tu1 -j"$2" -N1 "$1" | tr -d ' ')
 	printf "\\x$(printf %02x $((v ^ 255)))" | dd of="$1" bs=1 seek="$2" conv=notrunc status=none
 }
+# hold_store: another writer (a sqlite3 shell in a transaction, fed on
+# fd 7) takes the store's database and keeps it until release_store;
+# false, with the shell's words in $T/hold.out, if it could not take it
+# within 15 s. A job started in the background while the store is held
+# must close fd 7 (7>&-), or the shell never sees the end of its input.
+HOLD_PID=
+hold_store() {
+	rm -f "$T/hold.in"
+	mkfifo "$T/hold.in"
+	sqlite3 -cmd ".timeout 10000" "$EVCAP_STORE/evidence.db" <"$T/hold.in" >"$T/hold.out" 2>&1 &
+	HOLD_PID=$!
+	exec 7>"$T/hold.in"
+	echo "BEGIN IMMEDIATE; SELECT 1;" >&7
+	within 15 store_held
+}
+store_held() {
+	! sqlite3 -cmd ".timeout 50" "$EVCAP_STORE/evidence.db" "BEGIN IMMEDIATE; ROLLBACK;" \
+		>/dev/null 2>&1
+}
+release_store() {
+	echo "ROLLBACK;" >&7
+	exec 7>&-
+	wait "$HOLD_PID"
+	HOLD_PID=
+}
+on_exit '[ -n "$HOLD_PID" ] && kill "$HOLD_PID" 2>/dev/null'
 # within SECONDS CMD...: true as soon as the command succeeds (tried every
 # 0.05 s), false if it has not within SECONDS
 within() {

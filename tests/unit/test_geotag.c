@@ -53,18 +53,36 @@ static long fix_rows(struct store *s)
 	return n;
 }
 
+/* A new store opened twice: a for the batch, waiting at most busy_ms for
+ * another writer (not the store's 10 s), and b as that other writer.
+ * 0, or -1 with whatever was made closed and removed. */
+static int two_handles(char **d, struct store **a, struct store **b, int busy_ms)
+{
+	char err[512];
+	*a = *b = NULL;
+	*d = tmpdir();
+	CHECK(*d != NULL);
+	if (!*d)
+		return -1;
+	CHECK(store_open(*d, STORE_CREATE, a, err, sizeof err) == 0);
+	CHECK(store_open(*d, 0, b, err, sizeof err) == 0);
+	if (*a && *b) {
+		store_set_busy_ms(*a, busy_ms);
+		return 0;
+	}
+	store_close(*b);
+	store_close(*a);
+	rmrf(*d);
+	free(*d);
+	return -1;
+}
+
 static void test_refused_commit_keeps_fixes(void)
 {
-	char *d = tmpdir(), err[512];
-	struct store *a = NULL, *b = NULL;
-	CHECK(d != NULL);
-	if (!d)
+	char *d, err[512];
+	struct store *a, *b;
+	if (two_handles(&d, &a, &b, 50))
 		return;
-	CHECK(store_open(d, STORE_CREATE, &a, err, sizeof err) == 0);
-	CHECK(store_open(d, 0, &b, err, sizeof err) == 0);
-	if (!a || !b)
-		goto out;
-	sqlite3_busy_timeout(store_db(a), 50); /* not the store's 10 s */
 	struct geotag_batch *g = geotag_batch_new(a, "gpsd:test:2947", 4, 1.0);
 
 	/* the other writer holds the store */
@@ -110,7 +128,6 @@ static void test_refused_commit_keeps_fixes(void)
 	}
 	CHECK(geotag_batch_held(g) == 0 && fix_rows(a) == 14);
 	geotag_batch_free(g);
-out:
 	store_close(b);
 	store_close(a);
 	rmrf(d);
@@ -119,16 +136,10 @@ out:
 
 static void test_hold_limit(void)
 {
-	char *d = tmpdir(), err[512];
-	struct store *a = NULL, *b = NULL;
-	CHECK(d != NULL);
-	if (!d)
+	char *d, err[512];
+	struct store *a, *b;
+	if (two_handles(&d, &a, &b, 20))
 		return;
-	CHECK(store_open(d, STORE_CREATE, &a, err, sizeof err) == 0);
-	CHECK(store_open(d, 0, &b, err, sizeof err) == 0);
-	if (!a || !b)
-		goto out;
-	sqlite3_busy_timeout(store_db(a), 20);
 	struct geotag_batch *g = geotag_batch_new(a, "gpsd:test:2947", 64, 2.0);
 	CHECK(sqlite3_exec(store_db(b), "BEGIN IMMEDIATE", NULL, NULL, NULL) == SQLITE_OK);
 	/* held as if each commit had been refused (adding never commits) */
@@ -149,7 +160,6 @@ static void test_hold_limit(void)
 	CHECK(fix_rows(a) == GEOTAG_BATCH_HOLD_MAX);
 	CHECK(geotag_batch_held(g) == 0);
 	geotag_batch_free(g);
-out:
 	store_close(b);
 	store_close(a);
 	rmrf(d);

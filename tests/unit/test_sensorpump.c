@@ -151,15 +151,35 @@ static int back_line(void *ctx, const struct sensorspool_line *l)
 	return 0;
 }
 
+/* A journal in a new folder made from the template dir; NULL on failure. */
+static struct sensorspool *test_journal(char *dir, const char *source)
+{
+	char err[256];
+	struct sensorspool *sp = NULL;
+	CHECK(mkdtemp(dir) != NULL);
+	CHECK(sensorspool_open(dir, source, "/dev/pty:9600:csv", &sp, err, sizeof err) == 0);
+	return sp;
+}
+
+/* Closes sp, reads back what it held into b, and removes it and dir. */
+static void read_back(struct sensorspool *sp, const char *dir, struct back *b, size_t *bad)
+{
+	char err[256], path[512];
+	snprintf(path, sizeof path, "%s", sensorspool_path(sp));
+	sensorspool_close(sp, 0);
+	struct sensorspool_reader rd = {NULL, back_line, b};
+	*bad = 9;
+	CHECK(sensorspool_read(path, &rd, bad, err, sizeof err) == 0);
+	unlink(path);
+	rmdir(dir);
+}
+
 static void test_timed_on_arrival(void)
 {
 	struct sensorline *l;
 	struct sensorpump *p;
-	struct sensorspool *sp = NULL;
-	char err[256], dir[] = "/tmp/evcap-tpump-XXXXXX";
-	CHECK(mkdtemp(dir) != NULL);
-	CHECK(sensorspool_open(dir, "serial:/dev/pty@test", "/dev/pty:9600:csv", &sp, err,
-			       sizeof err) == 0);
+	char dir[] = "/tmp/evcap-tpump-XXXXXX";
+	struct sensorspool *sp = test_journal(dir, "serial:/dev/pty@test");
 	if (!sp)
 		return;
 	/* the reader's lines so far ended at 40 (a pump restarted on reload) */
@@ -214,13 +234,9 @@ static void test_timed_on_arrival(void)
 	close(m);
 
 	/* each line handed over was in the journal, with its number and time */
-	char path[512];
-	snprintf(path, sizeof path, "%s", sensorspool_path(sp));
-	sensorspool_close(sp, 0);
 	struct back b = {0};
-	struct sensorspool_reader rd = {NULL, back_line, &b};
-	size_t bad = 9;
-	CHECK(sensorspool_read(path, &rd, &bad, err, sizeof err) == 0);
+	size_t bad;
+	read_back(sp, dir, &b, &bad);
 	CHECK(bad == 0);
 	CHECK(b.n == 4);
 	for (size_t i = 0; i < 4 && i < b.n && i < g.n; i++) {
@@ -228,8 +244,6 @@ static void test_timed_on_arrival(void)
 		CHECK(b.wall[i] == g.wall[i]); /* the very same double */
 		CHECK_STR(b.text[i], g.text[i]);
 	}
-	unlink(path);
-	rmdir(dir);
 }
 
 static void test_unplug_and_full_queue(void)
@@ -278,11 +292,8 @@ static void test_full_queue_spills_to_the_journal(void)
 {
 	struct sensorline *l;
 	struct sensorpump *p;
-	struct sensorspool *sp = NULL;
-	char err[256], dir[] = "/tmp/evcap-tpump-XXXXXX";
-	CHECK(mkdtemp(dir) != NULL);
-	CHECK(sensorspool_open(dir, "serial:/dev/pty@spill", "/dev/pty:9600:csv", &sp, err,
-			       sizeof err) == 0);
+	char dir[] = "/tmp/evcap-tpump-XXXXXX";
+	struct sensorspool *sp = test_journal(dir, "serial:/dev/pty@spill");
 	if (!sp)
 		return;
 	int skip, m = pump_on_pty(2, sp, 0, &l, &p, &skip);
@@ -317,13 +328,9 @@ static void test_full_queue_spills_to_the_journal(void)
 	sensorline_free(l);
 	close(m);
 	/* the journal holds all six, in order */
-	char path[512];
-	snprintf(path, sizeof path, "%s", sensorspool_path(sp));
-	sensorspool_close(sp, 0);
 	struct back b = {0};
-	struct sensorspool_reader rd = {NULL, back_line, &b};
-	size_t bad = 9;
-	CHECK(sensorspool_read(path, &rd, &bad, err, sizeof err) == 0);
+	size_t bad;
+	read_back(sp, dir, &b, &bad);
 	CHECK(bad == 0 && b.n == 6);
 	for (size_t i = 0; i < b.n && i < 6; i++) {
 		char want[4];
@@ -331,8 +338,6 @@ static void test_full_queue_spills_to_the_journal(void)
 		CHECK(b.no[i] == i + 1);
 		CHECK_STR(b.text[i], want);
 	}
-	unlink(path);
-	rmdir(dir);
 }
 
 static void test_limits(void)
