@@ -1022,6 +1022,7 @@ struct probe {
 	size_t seq_known;            /* the last line received (numbered) */
 	size_t defer_from;           /* nonzero: lines from this one on wait in the journal */
 	int catching_up;             /* reading deferred lines back from the journal */
+	int catch_up_failed;         /* ... could not: they stay in the journal, kept */
 	struct sensor_batch pending; /* parsed, not yet recorded */
 	size_t pending_lines, first_line;
 	double pending_since;        /* monotonic time the batch began */
@@ -1382,7 +1383,7 @@ static int catch_up_line(void *ctx, const struct sensorspool_line *l)
 static void probe_catch_up(struct probe *p)
 {
 	char err[512];
-	if (!p->defer_from || p->catching_up || !p->spool)
+	if (!p->defer_from || p->catching_up || p->catch_up_failed || !p->spool)
 		return;
 	if (p->pending_lines && probe_flush(p))
 		return;
@@ -1395,6 +1396,16 @@ static void probe_catch_up(struct probe *p)
 	p->catching_up = 0;
 	if (p->defer_from) /* refused again */
 		return;
+	if (rc && rc != EV_ERR && c.next == c.from) {
+		/* nothing read (the journal grew past what a read takes, or
+		 * cannot be read): the lines stay in it, and it is kept */
+		p->defer_from = c.from;
+		p->catch_up_failed = 1;
+		log_warnx("sensor %s: the lines from %zu on, which wait in the journal, cannot be "
+			  "read back (%s); they stay in %s, which is kept",
+			  p->device, c.from, err, sensorspool_path(p->spool));
+		return;
+	}
 	if (rc && rc != EV_ERR) {
 		log_warnx("sensor %s: the lines that waited in the journal cannot be read back: %s",
 			  p->device, err);
