@@ -1,9 +1,10 @@
 #!/bin/bash
 # `evcap sensor listen` while another writer holds the store: a line the
-# store refuses (after a short wait, so lines keep being read and timed as
-# they come) is held, with the lines after it, and tried again every 2 s; once the store is free every line is
-# recorded once, in order, with the time it arrived, and the exit status
-# is 0. (Each refused line used to be dropped with a warning.)
+# store refuses (after a short wait, so lines keep being read and timed
+# as they come) is held, with the lines after it, and tried again every
+# 2 s; once the store is free every line is recorded once, in order, with
+# the time it arrived, and the exit status is 0. (Each refused line used
+# to be dropped with a warning.)
 . "$(dirname "$0")/../lib/common.sh"
 
 if ! need socat sqlite3; then
@@ -14,14 +15,7 @@ E() { "$EVCAP" "$@"; }
 E -q init >/dev/null 2>&1 && E -q case open 现场案 --water-body river >/dev/null 2>&1 ||
 	{ bad "sensor_listen_busy: cannot make the store"; exit 1; }
 DB=$EVCAP_STORE/evidence.db
-cat >"$T/tdp.profile" <<'PROF'
-name = tdp
-model = test probe
-address = 0
-value.1 = temp °C
-value.2 = do mg/L
-value.3 = ph
-PROF
+export EVCAP_SENSOR_PROFILES=$ROOT/firmware-config/sensors # generic-tdp: temp, do, ph
 
 listen_pid=
 on_exit '[ -n "$listen_pid" ] && kill -9 "$listen_pid" 2>/dev/null'
@@ -32,7 +26,7 @@ send() { # send VALUE: one SDI-12 answer, its time noted
 	echo "$1 $(date +%s.%N)" >>"$T/sent"
 }
 
-"$EVCAP" sensor listen "$T/ttyA:9600:sdi12" --profile "$T/tdp.profile" --case 现场案 \
+"$EVCAP" sensor listen "$T/ttyA:9600:sdi12:generic-tdp" --case 现场案 \
 	>"$T/listen.out" 2>"$T/listen.err" &
 listen_pid=$!
 within 10 grep -q "opened $T/ttyA" "$T/listen.err" ||

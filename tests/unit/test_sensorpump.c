@@ -151,14 +151,26 @@ static int back_line(void *ctx, const struct sensorspool_line *l)
 	return 0;
 }
 
-/* A journal in a new folder made from the template dir; NULL on failure. */
-static struct sensorspool *test_journal(char *dir, const char *source)
+/* pump_on_pty with a journal for the reader, in a new folder made from
+ * the template dir. Returns the master's descriptor, or -1 with nothing
+ * left open or on disk (*skip set when there is no pty to be had). */
+static int pump_with_journal(char *dir, const char *source, size_t max, size_t last_line,
+			     struct sensorspool **sp, struct sensorline **l,
+			     struct sensorpump **p, int *skip)
 {
 	char err[256];
-	struct sensorspool *sp = NULL;
+	*sp = NULL;
+	*skip = 0;
 	CHECK(mkdtemp(dir) != NULL);
-	CHECK(sensorspool_open(dir, source, "/dev/pty:9600:csv", &sp, err, sizeof err) == 0);
-	return sp;
+	CHECK(sensorspool_open(dir, source, "/dev/pty:9600:csv", sp, err, sizeof err) == 0);
+	if (!*sp)
+		return -1;
+	int m = pump_on_pty(max, *sp, last_line, l, p, skip);
+	if (m < 0) {
+		sensorspool_close(*sp, 1);
+		rmdir(dir);
+	}
+	return m;
 }
 
 /* Closes sp, reads back what it held into b, and removes it and dir. */
@@ -178,14 +190,11 @@ static void test_timed_on_arrival(void)
 {
 	struct sensorline *l;
 	struct sensorpump *p;
+	struct sensorspool *sp;
 	char dir[] = "/tmp/evcap-tpump-XXXXXX";
-	struct sensorspool *sp = test_journal(dir, "serial:/dev/pty@test");
-	if (!sp)
-		return;
+	int skip;
 	/* the reader's lines so far ended at 40 (a pump restarted on reload) */
-	int skip, m = pump_on_pty(64, sp, 40, &l, &p, &skip);
-	if (m < 0)
-		sensorspool_close(sp, 1);
+	int m = pump_with_journal(dir, "serial:/dev/pty@test", 64, 40, &sp, &l, &p, &skip);
 	if (skip)
 		T_SKIP("no pseudo-terminal here");
 	if (m < 0)
@@ -292,13 +301,10 @@ static void test_full_queue_spills_to_the_journal(void)
 {
 	struct sensorline *l;
 	struct sensorpump *p;
+	struct sensorspool *sp;
 	char dir[] = "/tmp/evcap-tpump-XXXXXX";
-	struct sensorspool *sp = test_journal(dir, "serial:/dev/pty@spill");
-	if (!sp)
-		return;
-	int skip, m = pump_on_pty(2, sp, 0, &l, &p, &skip);
-	if (m < 0)
-		sensorspool_close(sp, 1);
+	int skip;
+	int m = pump_with_journal(dir, "serial:/dev/pty@spill", 2, 0, &sp, &l, &p, &skip);
 	if (skip)
 		T_SKIP("no pseudo-terminal here");
 	if (m < 0)
