@@ -1023,6 +1023,8 @@ struct probe {
 	size_t defer_from;           /* nonzero: lines from this one on wait in the journal */
 	int catching_up;             /* reading deferred lines back from the journal */
 	int catch_up_failed;         /* ... could not: they stay in the journal, kept */
+	int defer_marked;            /* while lines wait: a case mark covers them ... */
+	char *defer_case;            /* ... naming this case (NULL: none) */
 	struct sensor_batch pending; /* parsed, not yet recorded */
 	size_t pending_lines, first_line;
 	double pending_since;        /* monotonic time the batch began */
@@ -1045,6 +1047,7 @@ static void probe_free(struct probe *p)
 	sensorline_free(p->line);
 	sensorspool_close(p->spool, 0);
 	free(p->replay_case);
+	free(p->defer_case);
 	sensor_batch_free(&p->pending);
 	take_ctx_free(&p->ctx);
 	free(p->instrument_json);
@@ -1227,18 +1230,21 @@ static void probe_begin_batch(struct probe *p, double now)
 {
 	struct daemon *d = p->d;
 	char err[512];
-	if (p->replaying && p->replay_case_known)
+	/* lines read back from a journal go to the case it names for them */
+	int from_journal = p->replaying || p->catching_up;
+	if (from_journal && p->replay_case_known)
 		take_ctx_named(d, &p->ctx, p->replay_case ? xstrdup(p->replay_case) : NULL, 1, 1);
 	else
 		take_ctx_init(d, &p->ctx, 0);
 	p->has_ctx = 1;
 	p->pending_since = now;
 	p->first_line = p->seq; /* the line that begins the batch */
-	/* a replay of the journal finds the batch's case there */
-	if (!p->replaying && p->spool && !p->spool_failed &&
+	/* a replay of the journal finds the batch's case there (lines read
+	 * back are covered by the marks already in it) */
+	if (!from_journal && p->spool && !p->spool_failed &&
 	    sensorspool_mark_case(p->spool, p->seq, p->ctx.o.case_number, err, sizeof err))
 		spool_fail(p, err);
-	if (!p->replaying && p->ctx.o.case_id != d->probe_case_id) {
+	if (!from_journal && p->ctx.o.case_id != d->probe_case_id) {
 		if (p->ctx.o.case_id > 0)
 			log_info("sensor readings are recorded for case %s", p->ctx.o.case_number);
 		else
@@ -1248,6 +1254,38 @@ static void probe_begin_batch(struct probe *p, double now)
 	}
 }
 
+static int same_case(const char *a, const char *b)
+{
+	return a == b || (a && b && strcmp(a, b) == 0);
+}
+
+/*
+ * While lines wait in the journal: notes there the case in use as the
+ * loop learns of line line_no, when it is not the one noted last, so that
+ * lines read back late go to the case in use when they came, as lines
+ * recorded at once do, not to the one in use when they are read back
+ * (an 'evcap case use' that waited on the store lands as it is let go).
+ */
+static void probe_defer_case(struct probe *p, size_t line_no)
+{
+	char err[512];
+	struct take_ctx t;
+	if (!p->spool || p->spool_failed)
+		return;
+	take_ctx_init(p->d, &t, 0);
+	const char *now_case = t.o.case_number;
+	if (!p->defer_marked || !same_case(p->defer_case, now_case)) {
+		if (sensorspool_mark_case(p->spool, line_no, now_case, err, sizeof err)) {
+			spool_fail(p, err);
+		} else {
+			p->defer_marked = 1;
+			free(p->defer_case);
+			p->defer_case = now_case ? xstrdup(now_case) : NULL;
+		}
+	}
+	take_ctx_free(&t);
+}
+
 /* Lines from line_no on wait in the journal alone, to be read back in
  * order once the store takes lines again (probe_catch_up). */
 static void probe_defer(struct probe *p, size_t line_no, const char *why)
@@ -1255,6 +1293,11 @@ static void probe_defer(struct probe *p, size_t line_no, const char *why)
 	if (p->defer_from)
 		return;
 	p->defer_from = line_no;
+	/* lines refused while read back are covered by marks already */
+	if (!p->catching_up) {
+		p->defer_marked = 0;
+		probe_defer_case(p, line_no);
+	}
 	log_warnx("sensor %s: %d lines wait to be recorded and %s: from line %zu on, lines wait "
 		  "in the journal %s alone, and are recorded from there when the store takes them",
 		  p->device, probe_pending_max, why, line_no,
@@ -1279,7 +1322,9 @@ static void probe_take(struct probe *p, size_t line_no, const char *line, size_t
 	int journalled = p->spool && !p->spool_failed;
 	if (p->defer_from && !p->catching_up) {
 		/* behind the deferred ones, in order: read back with them */
-		if (!journalled) {
+		if (journalled) {
+			probe_defer_case(p, line_no);
+		} else {
 			log_warnx("sensor %s: line %zu lost: the journal that holds the lines "
 				  "waiting for the store cannot be written",
 				  p->device, line_no);
@@ -1363,6 +1408,18 @@ static int catch_up_line(void *ctx, const struct sensorspool_line *l)
 		return 1; /* queued behind: handed over by the pump */
 	if (l->line_no > c->next)
 		c->missing += l->line_no - c->next;
+	if (p->replay_case_known != l->case_known || !same_case(p->replay_case, l->case_number)) {
+		/* a batch goes to one case: the lines so far first */
+		if (p->pending_lines && probe_flush(p)) {
+			probe_defer(p, l->line_no, "the store refuses them");
+			return 1;
+		}
+		take_ctx_free(&p->ctx);
+		p->has_ctx = 0;
+		free(p->replay_case);
+		p->replay_case_known = l->case_known;
+		p->replay_case = l->case_number ? xstrdup(l->case_number) : NULL;
+	}
 	c->next = l->line_no + 1;
 	/* the line keeps the time it arrived */
 	probe_take(p, l->line_no, l->raw, l->len, l->flags, time_mono(), l->wall, 0);
@@ -1392,8 +1449,16 @@ static void probe_catch_up(struct probe *p)
 	size_t bad = 0;
 	p->defer_from = 0;
 	p->catching_up = 1;
+	p->replay_case_known = 0; /* the first line read back names its case */
 	int rc = sensorspool_read(sensorspool_path(p->spool), &rd, &bad, err, sizeof err);
 	p->catching_up = 0;
+	p->replay_case_known = 0;
+	free(p->replay_case);
+	p->replay_case = NULL;
+	if (!p->pending_lines && p->has_ctx) {
+		take_ctx_free(&p->ctx); /* the next line resolves the case in use */
+		p->has_ctx = 0;
+	}
 	if (p->defer_from) /* refused again */
 		return;
 	if (rc && rc != EV_ERR && c.next == c.from) {
@@ -1406,6 +1471,7 @@ static void probe_catch_up(struct probe *p)
 			  p->device, c.from, err, sensorspool_path(p->spool));
 		return;
 	}
+	p->defer_marked = 0; /* the wait is over */
 	if (rc && rc != EV_ERR) {
 		log_warnx("sensor %s: the lines that waited in the journal cannot be read back: %s",
 			  p->device, err);
@@ -1660,7 +1726,10 @@ static void pump_spilled(void *ctx, size_t idx, size_t first, size_t last)
 	struct probe *p = ((struct daemon *)ctx)->probes[idx];
 	if (last > p->seq_known)
 		p->seq_known = last;
-	probe_defer(p, first, "the loop is busy");
+	if (p->defer_from)
+		probe_defer_case(p, first);
+	else
+		probe_defer(p, first, "the loop is busy");
 }
 
 static struct sensorpump_cb pump_cb(struct daemon *d)
@@ -1731,11 +1800,6 @@ static int replay_head(void *ctx, const char *source, const char *spec)
 	r->p->replaying = 1;
 	snprintf(r->p->source, sizeof r->p->source, "%s", source);
 	return 0;
-}
-
-static int same_case(const char *a, const char *b)
-{
-	return a == b || (a && b && strcmp(a, b) == 0);
 }
 
 static int replay_line(void *ctx, const struct sensorspool_line *l)

@@ -16,7 +16,8 @@
  * the reader's flags (cut, partial), hex its bytes. A case mark: the
  * lines from `from` on went to that case (null: to none). Lines are
  * written by the thread that reads the probe and made durable (fdatasync)
- * after each read; case marks by the loop as a batch begins. Once every
+ * after each read; case marks by the loop as a batch begins, and as the
+ * case in use changes while lines wait in the journal alone. Once every
  * line written is in the store, the file is cut back to its header; at a
  * clean stop it is removed. A file left behind is replayed by the next
  * start, and a line already recorded is not recorded twice (readings are

@@ -4,7 +4,9 @@
 # store. Lines past that wait in the probe's journal alone; once the
 # store takes lines again they are read back from it and recorded, each
 # once, with the number and time it had when it arrived. With evcapd
-# killed while lines wait there, the next start records them all.
+# killed while lines wait there, the next start records them all. Lines
+# that waited go to the case in use when they came, even if another is
+# in use when they are read back.
 . "$(dirname "$0")/../lib/common.sh"
 
 if [ -z "$EVCAPD" ] || [ ! -x "$EVCAPD" ]; then
@@ -130,3 +132,52 @@ check "daemon_sensor_spill: one run, one source" \
 	[ "$(sqlite3 "$DB" "SELECT count(DISTINCT source) FROM readings WHERE line_no <= $last_before + $n2")" -eq 1 ]
 check "daemon_sensor_spill: no journal is left" bash -c "! ls '$SPOOL'/*.jnl >/dev/null 2>&1"
 check "daemon_sensor_spill: evcap verify passes" E -q verify
+
+# ---- 3. the case is switched while lines wait ----
+# Lines that wait in the journal go to the case in use when they arrived,
+# not to the one in use when they are read back. Here the other writer
+# itself switches the case as it lets go of the store, as an 'evcap case
+# use' waiting on the store would.
+CASE2=嫩检公益立〔2026〕10号
+E -q case open "$CASE2" --water-body river >/dev/null 2>&1 ||
+	{ bad "daemon_sensor_spill: cannot open the second case"; exit 1; }
+E -q case use "$CASE" >/dev/null 2>&1
+start_evcapd "$T/d3.log" ||
+	{ bad "daemon_sensor_spill: evcapd did not start a third time: $(tail -3 "$T/d3.log")"; exit 1; }
+id3=$(sqlite3 "$DB" "SELECT max(id) FROM readings") # this run's rows come after
+hold_store || { bad "daemon_sensor_spill: the other writer could not take the store a third time: $(cat "$T/hold.out")"; exit 1; }
+start_sender "$T/sent3"
+check "daemon_sensor_spill: lines wait in the journal a third time" \
+	wait_for grep -q "lines wait in the journal" "$T/d3.log"
+sleep 0.5
+stop_sender
+sleep 0.3 # the last line journalled
+echo "UPDATE meta SET value = '$CASE2' WHERE key = 'current_case'; COMMIT;" >&7
+exec 7>&-
+wait "$HOLD_PID"
+HOLD_PID=
+check "daemon_sensor_spill: the lines that waited are read back after the switch" \
+	wait_for grep -q "which waited in the journal, are taken" "$T/d3.log"
+start_sender "$T/sent4"
+sleep 1
+stop_sender
+n34=$(($(wc -l <"$T/sent3") + $(wc -l <"$T/sent4")))
+line_cases() {
+	sqlite3 -separator ' ' "$DB" "SELECT r.line_no, c.number FROM readings r
+		LEFT JOIN cases c ON c.id = r.case_id
+		WHERE r.parameter = 'temp' AND r.id > $id3 ORDER BY r.line_no"
+}
+all_in() { [ "$(line_cases | wc -l)" -eq "$n34" ]; }
+wait_for all_in
+line_cases >"$T/cases3"
+n3=$(wc -l <"$T/sent3")
+check "daemon_sensor_spill: every line sent before the switch ($n3) goes to the case in use when it arrived" \
+	[ "$(head -n "$n3" "$T/cases3" | cut -d' ' -f2 | sort -u)" = "$CASE" ]
+check "daemon_sensor_spill: every line sent after the switch goes to the new case" \
+	[ "$(tail -n +"$((n3 + 1))" "$T/cases3" | cut -d' ' -f2 | sort -u)" = "$CASE2" ]
+check "daemon_sensor_spill: after the switch, the log names the new case" \
+	grep -q "sensor readings are recorded for case $CASE2" "$T/d3.log"
+kill -TERM "$dpid"
+wait "$dpid"
+dpid=
+check "daemon_sensor_spill: evcap verify passes after the switch" E -q verify
