@@ -359,6 +359,8 @@ struct daemon {
 
 	/* the current burst of files, for the summary line */
 	struct ingest_stats burst;
+	char **burst_failed;   /* paths that failed in it and are not recorded since */
+	size_t n_burst_failed, cap_burst_failed;
 	uint64_t burst_bytes;
 	double last_taken;
 
@@ -770,6 +772,50 @@ static void take_ctx_init(struct daemon *d, struct take_ctx *t, int warn)
 	take_ctx_named(d, t, name, warn, 0);
 }
 
+/*
+ * Counts one file's ingest in the burst. A failed attempt is tried again
+ * (settle_failed), so it counts once as a file not recorded, however
+ * often it fails, and not at all once it is recorded in the same burst:
+ * a card offloaded while another program held the store for a moment
+ * reads "3 files, 0 problems", not "4 files, 1 problem".
+ */
+static void burst_count(struct daemon *d, const char *path, enum ingest_result r,
+			const struct ingest_stats *one)
+{
+	size_t i;
+	for (i = 0; i < d->n_burst_failed; i++)
+		if (strcmp(d->burst_failed[i], path) == 0)
+			break;
+	if (r == INGEST_FAILED) {
+		if (i == d->n_burst_failed) {
+			if (d->n_burst_failed == d->cap_burst_failed) {
+				d->cap_burst_failed = d->cap_burst_failed ? 2 * d->cap_burst_failed : 16;
+				d->burst_failed = xrealloc(d->burst_failed, d->cap_burst_failed *
+										sizeof *d->burst_failed);
+			}
+			d->burst_failed[d->n_burst_failed++] = xstrdup(path);
+		}
+		return;
+	}
+	if (i < d->n_burst_failed) {
+		free(d->burst_failed[i]);
+		d->burst_failed[i] = d->burst_failed[--d->n_burst_failed];
+	}
+	d->burst.files += one->files;
+	d->burst.added += one->added;
+	d->burst.already += one->already;
+	d->burst.skipped += one->skipped;
+	d->burst.meta_errors += one->meta_errors;
+	d->burst.bytes += one->bytes;
+}
+
+static void burst_forget_failed(struct daemon *d)
+{
+	for (size_t i = 0; i < d->n_burst_failed; i++)
+		free(d->burst_failed[i]);
+	d->n_burst_failed = 0;
+}
+
 static void human_bytes(uint64_t b, char out[32])
 {
 	if (b >= 1000000000ULL)
@@ -809,13 +855,7 @@ static void take_file(struct daemon *d, const char *path)
 	struct ingest_stats one = {0};
 	char sha[65] = "", msg[1024] = "", err[512];
 	enum ingest_result r = ingest_file(d->store, path, &t.o, &one, sha, msg, sizeof msg);
-	d->burst.files += one.files;
-	d->burst.added += one.added;
-	d->burst.already += one.already;
-	d->burst.skipped += one.skipped;
-	d->burst.failed += one.failed;
-	d->burst.meta_errors += one.meta_errors;
-	d->burst.bytes += one.bytes;
+	burst_count(d, path, r, &one);
 	d->last_taken = time_mono();
 	char size[32];
 	human_bytes((uint64_t)st.st_size, size);
@@ -858,11 +898,12 @@ static void write_burst_file(struct daemon *d, const struct ingest_stats *b, uin
 {
 	char iso[32], err[512];
 	time_format_iso(time_now(), iso);
-	json_t *o = json_pack("{s:s,s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:s?}", "ended_at", iso, "summary",
-			      summary, "files", (json_int_t)b->files, "added",
+	json_t *o = json_pack("{s:s,s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:s?}", "ended_at", iso,
+			      "summary", summary, "files", (json_int_t)b->files, "added",
 			      (json_int_t)b->added, "already", (json_int_t)b->already, "skipped",
-			      (json_int_t)b->skipped, "problems", (json_int_t)problems, "bytes",
-			      (json_int_t)b->bytes, "case", case_number);
+			      (json_int_t)b->skipped, "problems", (json_int_t)problems,
+			      "not_recorded", (json_int_t)b->failed, "bytes", (json_int_t)b->bytes,
+			      "case", case_number);
 	char *text = o ? json_dumps(o, JSON_COMPACT | JSON_ENSURE_ASCII) : NULL;
 	char *path = xasprintf("%s/" DAEMON_BURST_FILE, store_dir(d->store));
 	if (!text || fs_write_atomic(path, text, strlen(text), 0640, 0, err, sizeof err))
@@ -876,19 +917,28 @@ static void write_burst_file(struct daemon *d, const struct ingest_stats *b, uin
 static void end_burst(struct daemon *d)
 {
 	struct ingest_stats *b = &d->burst;
-	if (!b->files && !b->skipped)
+	if (!b->files && !b->skipped && !d->n_burst_failed)
 		return;
 	struct take_ctx t;
 	take_ctx_init(d, &t, 1);
 	char size[32];
 	human_bytes(b->bytes, size);
+	b->failed = d->n_burst_failed; /* not recorded, each tried again */
+	b->files += b->failed;
 	uint64_t problems = b->failed + b->meta_errors;
 	const char *case_number = t.case_number && t.o.case_id ? t.case_number : NULL;
-	char *summary = xasprintf("%llu file%s, %s, %llu problem%s, %llu already recorded, case %s",
+	char *not_recorded =
+		!b->failed	 ? xstrdup("")
+		: b->failed == 1 ? xstrdup("; 1 file not recorded (the log names it; it is tried again)")
+				 : xasprintf("; %llu files not recorded (the log names them; each is "
+					     "tried again)",
+					     (unsigned long long)b->failed);
+	char *summary = xasprintf("%llu file%s, %s, %llu problem%s, %llu already recorded, case %s%s",
 				  (unsigned long long)b->files, b->files == 1 ? "" : "s", size,
 				  (unsigned long long)problems, problems == 1 ? "" : "s",
 				  (unsigned long long)b->already,
-				  case_number ? case_number : "(none)");
+				  case_number ? case_number : "(none)", not_recorded);
+	free(not_recorded);
 	log_info("%s", summary);
 	write_burst_file(d, b, problems, case_number, summary);
 	free(summary);
@@ -912,6 +962,7 @@ static void end_burst(struct daemon *d)
 	}
 	take_ctx_free(&t);
 	memset(b, 0, sizeof *b);
+	burst_forget_failed(d);
 }
 
 /* ----------------------------------------------------------------- GPS */
@@ -2209,7 +2260,7 @@ static double timed_work(struct daemon *d)
 		}
 		next = min_deadline(next, d->next_watchdog);
 	}
-	if (ready_count(d) == 0 && (d->burst.files || d->burst.skipped)) {
+	if (ready_count(d) == 0 && (d->burst.files || d->burst.skipped || d->n_burst_failed)) {
 		if (settle_count(d->settle) == 0 || now - d->last_taken >= BURST_IDLE_SECONDS)
 			end_burst(d);
 		else
@@ -2338,8 +2389,8 @@ int daemon_run(struct daemon *d)
 	}
 	notify("STOPPING=1");
 	/* files still queued are found again by the next start's rescan */
-	if (d->burst.files || d->burst.skipped)
-		end_burst(d);
+	end_burst(d);
+	free(d->burst_failed);
 	probes_stop(d);
 	gps_stop(d);
 	log_info("evcapd stopped");
