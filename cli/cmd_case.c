@@ -10,6 +10,7 @@
 
 #include "cli.h"
 #include "custody.h"
+#include "items.h"
 #include "timeutil.h"
 
 #define CASE_MAX_LEN 256
@@ -22,6 +23,9 @@ static const char case_help[] =
 	"  show CASE                        one case with its counts\n"
 	"  use CASE                         make CASE the default for ingest and other commands\n"
 	"  close CASE                       close a case (no more ingest into it)\n"
+	"  add CASE ITEM...                 put items recorded in no case into CASE (id or\n"
+	"                                   SHA-256 prefix); --unassigned: every item and\n"
+	"                                   sensor reading that is in no case\n"
 	"  set CASE [--title T] [--time-offset +HH:MM] [--water-body river|lake]\n"
 	"           [--operator NAME]... [--witness NAME] [--no-witness-reason TEXT]\n"
 	"           [--medium-kept yes|no] [--medium-note TEXT]\n"
@@ -441,6 +445,180 @@ fail:
 	return EXIT_PROBLEM;
 }
 
+/* Puts one item that is in no case into case `id`; 0, 1 when it is in a
+ * case already (said on stderr), or -1 on a store error (err). */
+static int add_item(struct cli *cli, struct store *s, int64_t id, const char *number,
+		    const json_t *it, char *err, size_t errlen)
+{
+	const char *sha = json_string_value(json_object_get(it, "sha256"));
+	const char *in = json_string_value(json_object_get(it, "case"));
+	json_int_t item = json_integer_value(json_object_get(it, "id"));
+	if (in) {
+		fprintf(stderr, "evcap case add: item %lld (%.12s) is in case %s already; an item "
+				"is never moved from one case to another\n",
+			(long long)item, sha ? sha : "?", in);
+		return 1;
+	}
+	sqlite3_stmt *st = store_prepare(
+		s, "UPDATE items SET case_id = ? WHERE id = ? AND case_id IS NULL", err, errlen);
+	if (!st)
+		return -1;
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_int64(st, 2, item);
+	int r = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (r != SQLITE_DONE) {
+		snprintf(err, errlen, "%s", sqlite3_errmsg(store_db(s)));
+		return -1;
+	}
+	json_t *d = json_pack("{s:I, s:n}", "item", item, "previous_case");
+	int rc = custody_append(s, time_now(), cli->actor, "case add", number, sha, d, NULL, err,
+				errlen);
+	json_decref(d);
+	return rc ? -1 : 0;
+}
+
+/* Readings in no case into case `id`, in one custody event; how many, or
+ * -1 on a store error (err). */
+static int64_t add_readings(struct cli *cli, struct store *s, int64_t id, const char *number,
+			    char *err, size_t errlen)
+{
+	sqlite3_stmt *st = store_prepare(s, "UPDATE readings SET case_id = ? WHERE case_id IS NULL",
+					 err, errlen);
+	if (!st)
+		return -1;
+	sqlite3_bind_int64(st, 1, id);
+	int r = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (r != SQLITE_DONE) {
+		snprintf(err, errlen, "%s", sqlite3_errmsg(store_db(s)));
+		return -1;
+	}
+	int64_t n = sqlite3_changes64(store_db(s));
+	if (n) {
+		json_t *d = json_pack("{s:I, s:n}", "readings", (json_int_t)n, "previous_case");
+		int rc = custody_append(s, time_now(), cli->actor, "case add", number, NULL, d, NULL,
+					err, errlen);
+		json_decref(d);
+		if (rc)
+			return -1;
+	}
+	return n;
+}
+
+/*
+ * evcap case add CASE ITEM... | --unassigned: gives items recorded in no
+ * case (a card offloaded before any case was in use) a case, so that they
+ * are synced and exported with it. An item already in a case stays there.
+ * Each item is a custody event; all of them are one transaction.
+ */
+static int case_add(struct cli *cli, int argc, char **argv)
+{
+	static const struct option opts[] = {{"unassigned", no_argument, NULL, 'u'},
+					     {"help", no_argument, NULL, 'h'},
+					     {0}};
+	int c, unassigned = 0, refused = 0, rc = EXIT_PROBLEM;
+	size_t added = 0;
+	int64_t readings = 0;
+	char err[512];
+	json_t *items = NULL;
+	cli_getopt_reset();
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		if (c == 'u') {
+			unassigned = 1;
+		} else if (c == 'h') {
+			cli_print_help(cli, case_help);
+			return EXIT_OK;
+		} else {
+			return cli_usage_error(cli, "unknown option");
+		}
+	}
+	if (optind >= argc)
+		return cli_usage_error(cli, "add takes a case number, then items or --unassigned");
+	const char *number = argv[optind++];
+	if (unassigned && optind < argc)
+		return cli_usage_error(cli, "give the items to add, or --unassigned, not both");
+	if (!unassigned && optind >= argc)
+		return cli_usage_error(cli, "give the items to add (id or SHA-256 prefix), or "
+					    "--unassigned for every item in no case");
+	struct store *s = cli_store(cli, 0);
+	int64_t id = cli_case(cli, number, 1);
+	if (id <= 0)
+		return EXIT_USAGE;
+	sqlite3_stmt *cs = store_prepare(s, "SELECT status FROM cases WHERE id = ?", err, sizeof err);
+	if (!cs)
+		goto fail_msg;
+	sqlite3_bind_int64(cs, 1, id);
+	int closed = sqlite3_step(cs) == SQLITE_ROW && sqlite3_column_text(cs, 0) &&
+		     strcmp((const char *)sqlite3_column_text(cs, 0), "closed") == 0;
+	sqlite3_finalize(cs);
+	if (closed) {
+		fprintf(stderr, "evcap case add: case %s is closed; nothing more goes into it\n",
+			number);
+		return EXIT_USAGE;
+	}
+	if (unassigned) {
+		struct item_filter f = {0};
+		json_t *all = items_list(s, &f, err, sizeof err);
+		if (!all)
+			goto fail_msg;
+		items = json_array();
+		size_t i;
+		json_t *it;
+		json_array_foreach(all, i, it) {
+			if (json_is_null(json_object_get(it, "case")))
+				json_array_append(items, it);
+		}
+		json_decref(all);
+	} else {
+		items = json_array();
+		for (; optind < argc; optind++) {
+			json_t *it = items_get(s, argv[optind], err, sizeof err);
+			if (!it) {
+				fprintf(stderr, "evcap case add: %s\n", err);
+				json_decref(items);
+				return EXIT_USAGE;
+			}
+			json_array_append_new(items, it);
+		}
+	}
+	if (store_begin(s, err, sizeof err))
+		goto fail_msg;
+	size_t i;
+	json_t *it;
+	json_array_foreach(items, i, it) {
+		int r = add_item(cli, s, id, number, it, err, sizeof err);
+		if (r < 0)
+			goto fail;
+		refused += r;
+		added += r == 0;
+	}
+	if (unassigned && (readings = add_readings(cli, s, id, number, err, sizeof err)) < 0)
+		goto fail;
+	if (store_commit(s, err, sizeof err))
+		goto fail;
+	if (cli->json) {
+		cli_print_json(json_pack("{s:s, s:I, s:I, s:I}", "case", number, "items",
+					 (json_int_t)added, "readings", (json_int_t)readings,
+					 "refused", (json_int_t)refused));
+	} else {
+		printf("%zu item%s put into case %s", added, added == 1 ? "" : "s", number);
+		if (unassigned)
+			printf(", and %lld sensor reading%s", (long long)readings,
+			       readings == 1 ? "" : "s");
+		printf("\n");
+	}
+	rc = refused ? EXIT_PROBLEM : EXIT_OK;
+	goto out;
+fail:
+	store_rollback(s);
+fail_msg:
+	fprintf(stderr, "evcap case add: %s\n", err);
+out:
+	json_decref(items);
+	return rc;
+}
+
 int cmd_case(struct cli *cli, int argc, char **argv)
 {
 	if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
@@ -452,6 +630,8 @@ int cmd_case(struct cli *cli, int argc, char **argv)
 		return case_open(cli, argc - 1, argv + 1);
 	if (strcmp(sub, "set") == 0)
 		return case_set(cli, argc - 1, argv + 1);
+	if (strcmp(sub, "add") == 0)
+		return case_add(cli, argc - 1, argv + 1);
 	if (strcmp(sub, "list") == 0 || strcmp(sub, "ls") == 0) {
 		if (argc != 2)
 			return cli_usage_error(cli, "list takes no arguments");

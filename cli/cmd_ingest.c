@@ -155,7 +155,8 @@ int cmd_ingest(struct cli *cli, int argc, char **argv)
 		    time_parse_offset(case_offset, &o.declared_offset_s) == 0)
 			o.has_declared_offset = 1;
 	} else {
-		log_warnx("no case given and none in use: the items are recorded without a case");
+		log_warnx("no case given and none in use: the items are recorded without a case "
+			  "('evcap case add CASE --unassigned' puts them in one later)");
 	}
 	if (!o.has_declared_offset && cli->cfg->time_offset &&
 	    time_parse_offset(cli->cfg->time_offset, &o.declared_offset_s) == 0)

@@ -205,7 +205,8 @@ static int setup_resolve(struct cli *cli, struct sensor_setup *u)
 			goto out;
 		}
 	} else {
-		log_warnx("no case given and none in use: the readings are recorded without a case");
+		log_warnx("no case given and none in use: the readings are recorded without a case "
+			  "('evcap case add CASE --unassigned' puts them in one later)");
 	}
 	if (u->site) {
 		if (u->case_id <= 0) {

@@ -28,6 +28,31 @@ static const char sync_help[] =
 	"Credentials: $AWS_ACCESS_KEY_ID and $AWS_SECRET_ACCESS_KEY, else the config\n"
 	"(access_key, secret_key; the file must be mode 0600).\n";
 
+/* The count sql gives (-1 if it cannot be read). */
+static int64_t count_unassigned(struct store *s, const char *sql)
+{
+	int64_t n = -1;
+	sqlite3_stmt *st = store_prepare(s, sql, NULL, 0);
+	if (st && sqlite3_step(st) == SQLITE_ROW)
+		n = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return n;
+}
+
+/* Sync sends cases: what is in none would stay behind unsaid. */
+static void warn_unassigned(struct store *s, int64_t *items, int64_t *readings)
+{
+	*items = count_unassigned(s, "SELECT count(*) FROM items WHERE case_id IS NULL");
+	*readings = count_unassigned(s, "SELECT count(*) FROM readings WHERE case_id IS NULL");
+	if (*items > 0 || *readings > 0)
+		fprintf(stderr,
+			"evcap sync: warning: %lld item%s and %lld sensor reading%s are in no case, "
+			"so they are not synced ('evcap case add CASE --unassigned' puts them in a "
+			"case)\n",
+			(long long)(*items > 0 ? *items : 0), *items == 1 ? "" : "s",
+			(long long)(*readings > 0 ? *readings : 0), *readings == 1 ? "" : "s");
+}
+
 int cmd_sync(struct cli *cli, int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -68,6 +93,8 @@ int cmd_sync(struct cli *cli, int argc, char **argv)
 	o.actor = cli->actor;
 
 	struct store *s = cli_store(cli, 0);
+	int64_t no_case_items, no_case_readings;
+	warn_unassigned(s, &no_case_items, &no_case_readings);
 	int rc = sync_run(s, &o, &rep, err, sizeof err);
 	if (rc) {
 		if (rep.retries)
@@ -87,6 +114,8 @@ int cmd_sync(struct cli *cli, int argc, char **argv)
 		json_object_set_new(j, "blobs_present", json_integer(rep.blobs_present));
 		json_object_set_new(j, "bytes_sent", json_integer((json_int_t)rep.bytes_sent));
 		json_object_set_new(j, "retries", json_integer(rep.retries));
+		json_object_set_new(j, "items_in_no_case", json_integer(no_case_items));
+		json_object_set_new(j, "readings_in_no_case", json_integer(no_case_readings));
 		cli_print_json(j);
 	} else if (cli->verbosity >= 0) {
 		if (rep.target_info[0])

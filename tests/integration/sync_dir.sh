@@ -124,3 +124,39 @@ check "refusal names the untrusted key" grep -q "does not trust" <<<"$out"
 out=$($N pull --target "dir:$TGT" --case "$CASE" --trust-new 2>&1); rc=$?
 check "--trust-new imports and trusts the key" test $rc = 0 -a "$($N --json ls | jq length)" = 5
 check "--trust-new records the key" test "$($N --json key list | jq length)" = 1
+
+# a card offloaded while no case was in use: sync warns that its items
+# stay behind; 'case add --unassigned' puts them in a case (a custody
+# event each), and the next sync carries them to the office in that case
+F2="$EVCAP --store $T/field2"
+CASE2='XX检公益立〔2023〕16号'
+mkdir -p "$T/card2"
+head -c 5000 /dev/urandom >"$T/card2/DJI_0101.JPG"
+head -c 6000 /dev/urandom >"$T/card2/DJI_0102.JPG"
+$F2 init >/dev/null
+out=$($F2 ingest "$T/card2" 2>&1)
+check "ingest with no case says how to put the items in one later" \
+	grep -q "recorded without a case ('evcap case add CASE --unassigned'" <<<"$out"
+$F2 case open "$CASE2" >/dev/null
+mkdir -p "$T/usb2"
+out=$($F2 sync --target "dir:$T/usb2" 2>&1); rc=$?
+check "sync warns that items in no case are not synced" \
+	grep -q "warning: 2 items and 0 sensor readings are in no case, so they are not synced" <<<"$out"
+check "and syncs none of them (only the case's own record)" \
+	test $rc = 0 -a -n "$(grep "committed: 0 items" <<<"$out")"
+out=$($F2 case add "$CASE2" --unassigned 2>&1)
+check "case add --unassigned puts both items in the case" grep -q "^2 items put into case $CASE2" <<<"$out"
+check "each is a custody event" test "$($F2 --json log | jq '[.[] | select(.event.action == "case add")] | length')" = 2
+id1=$($F2 --json ls | jq -r '.[0].id')
+out=$($F2 case add "$CASE2" "$id1" 2>&1); rc=$?
+check "an item in a case already is not moved, and says so" \
+	test $rc = 1 -a -n "$(grep "is in case $CASE2 already" <<<"$out")"
+out=$($F2 sync --target "dir:$T/usb2" 2>&1)
+check "the next sync carries them, with no warning" \
+	bash -c 'grep -q "1 bundle(s) committed: 2 items" <<<"$1" && ! grep -q "in no case" <<<"$1"' _ "$out"
+N3="$EVCAP --store $T/office3"
+$N3 init >/dev/null
+$N3 pull --target "dir:$T/usb2" --case "$CASE2" --trust-new >/dev/null 2>&1
+check "the office has them in the case" \
+	test "$($N3 --json ls | jq -r --arg c "$CASE2" '[.[] | select(.case == $c)] | length')" = 2
+check "field verify passes after case add" $F2 verify
