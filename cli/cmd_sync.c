@@ -92,6 +92,10 @@ int cmd_sync(struct cli *cli, int argc, char **argv)
 	o.topts.progress = !no_progress && isatty(2) && cli->verbosity >= 0;
 	o.actor = cli->actor;
 
+	if (cli->cfg->sync_interval >= 0 && cli->verbosity >= 0)
+		fprintf(stderr, "evcap sync: note: [sync] interval in the config is not used; "
+				"evcap-sync.timer decides when sync runs ('systemctl edit "
+				"evcap-sync.timer' changes it)\n");
 	struct store *s = cli_store(cli, 0);
 	int64_t no_case_items, no_case_readings;
 	warn_unassigned(s, &no_case_items, &no_case_readings);

@@ -54,7 +54,7 @@ void config_init(struct config *c)
 	c->settle_seconds = 2.0;
 	c->max_gap = 60.0;
 	c->max_extrapolate = 10.0;
-	c->sync_interval = 300.0;
+	c->sync_interval = -1; /* not set */
 }
 
 void config_free(struct config *c)

@@ -43,7 +43,7 @@ struct config {
 	char *secret_key;     /* only from a file of mode 0600 or stricter */
 	int retain_days;      /* Object Lock COMPLIANCE days, 0 = none */
 	long bandwidth;       /* bytes per second cap, 0 = none */
-	double sync_interval; /* seconds between automatic attempts */
+	double sync_interval; /* read for old configs; not used (-1: not set) */
 };
 
 /* Fills defaults (no allocation needed for defaults; strings NULL). */

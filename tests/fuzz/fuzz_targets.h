@@ -451,7 +451,7 @@ static inline int fuzz_run_config(const uint8_t *data, size_t size)
 		FUZZ_ENSURE(isfinite(c.settle_seconds) && c.settle_seconds >= 0);
 		FUZZ_ENSURE(isfinite(c.max_gap) && c.max_gap >= 0);
 		FUZZ_ENSURE(isfinite(c.max_extrapolate) && c.max_extrapolate >= 0);
-		FUZZ_ENSURE(isfinite(c.sync_interval) && c.sync_interval >= 0);
+		FUZZ_ENSURE(isfinite(c.sync_interval) && (c.sync_interval >= 0 || c.sync_interval == -1));
 		FUZZ_ENSURE(c.retain_days >= 0 && c.bandwidth >= 0);
 		if (c.time_offset) {
 			int off;

@@ -160,3 +160,8 @@ $N3 pull --target "dir:$T/usb2" --case "$CASE2" --trust-new >/dev/null 2>&1
 check "the office has them in the case" \
 	test "$($N3 --json ls | jq -r --arg c "$CASE2" '[.[] | select(.case == $c)] | length')" = 2
 check "field verify passes after case add" $F2 verify
+
+# a setting that does nothing says so
+printf '[sync]\ninterval = 60\n' >"$T/old.conf"
+out=$($F2 --config "$T/old.conf" sync --target "dir:$T/usb2" 2>&1)
+check "sync says [sync] interval is not used" grep -q "interval in the config is not used" <<<"$out"
