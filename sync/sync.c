@@ -652,9 +652,85 @@ fail:
 	return rc;
 }
 
+/* The most bytes of originals one bundle holds, unless one item alone is
+ * larger: $EVCAP_SYNC_BUNDLE_BYTES (for tests), else 256 MiB. */
+static uint64_t bundle_budget(void)
+{
+	const char *v = getenv("EVCAP_SYNC_BUNDLE_BYTES");
+	char *end;
+	unsigned long long n = v && *v ? strtoull(v, &end, 10) : 0;
+	return n && !*end ? (uint64_t)n : (uint64_t)256 << 20;
+}
+
+struct sized {
+	uint64_t size;
+	size_t i; /* index in w->items */
+};
+
+static int by_size(const void *a, const void *b)
+{
+	const struct sized *x = a, *y = b;
+	if (x->size != y->size)
+		return x->size < y->size ? -1 : 1;
+	return x->i < y->i ? -1 : x->i > y->i;
+}
+
+/*
+ * Keeps in w->items what one bundle takes, so that on a link that comes
+ * and goes the office sees the small photos as soon as they are up rather
+ * than after the last video: the smallest items first, up to
+ * bundle_budget() bytes (at least one item). Every item that carries
+ * notes stays (the bundle's notes mark covers all it gathered), and so do
+ * the readings and custody events. 1 when items are left for the next
+ * bundle of the same run.
+ */
+static int bundle_take(struct case_work *w)
+{
+	size_t n = json_array_size(w->items), i, kept = 0;
+	uint64_t budget = bundle_budget(), total = 0, used = 0;
+	struct sized *ord = xcalloc(n + 1, sizeof *ord);
+	for (i = 0; i < n; i++) {
+		json_int_t sz = json_integer_value(json_object_get(json_array_get(w->items, i), "size"));
+		ord[i].size = sz > 0 ? (uint64_t)sz : 0;
+		ord[i].i = i;
+		total += ord[i].size;
+	}
+	if (total <= budget) {
+		free(ord);
+		return 0;
+	}
+	char *keep = xcalloc(n, 1);
+	qsort(ord, n, sizeof *ord, by_size);
+	for (i = 0; i < n; i++) {
+		if (used && used + ord[i].size > budget)
+			break;
+		keep[ord[i].i] = 1;
+		used += ord[i].size;
+	}
+	json_t *take = json_array();
+	for (i = 0; i < n; i++) {
+		json_t *it = json_array_get(w->items, i);
+		if (keep[i] || json_array_size(json_object_get(it, "notes")))
+			json_array_append(take, it);
+	}
+	kept = json_array_size(take);
+	free(ord);
+	free(keep);
+	if (kept == n) {
+		json_decref(take);
+		return 0;
+	}
+	log_info("case %s: %zu of %zu items go in this bundle, the smallest first; the rest "
+		 "follow in the next",
+		 w->number, kept, n);
+	json_decref(w->items);
+	w->items = take;
+	return 1;
+}
+
 static int sync_case(struct store *s, struct target *t, const struct minisign_secret *sec,
-		     struct case_work *w, const char *actor, struct sync_report *rep, char *err,
-		     size_t errlen)
+		     struct case_work *w, const char *actor, struct sync_report *rep, int *more,
+		     char *err, size_t errlen)
 {
 	const char *target = target_url(t);
 	char bundle_id[64], msha[SHA256_HEX_LEN + 1], trusted[256], e2[512];
@@ -665,6 +741,7 @@ static int sync_case(struct store *s, struct target *t, const struct minisign_se
 	int rc;
 	double now = time_now();
 	buf_init(&sig, MINISIGN_SIGFILE_MAX);
+	*more = 0;
 
 	store_case_key(w->number, w->key);
 	if ((rc = gather(s, target, w, err, errlen)))
@@ -673,6 +750,7 @@ static int sync_case(struct store *s, struct target *t, const struct minisign_se
 		log_info("case %s: nothing new for %s", w->number, target);
 		goto out;
 	}
+	*more = bundle_take(w);
 	if ((rc = upload_blobs(s, t, w, rep, e2, sizeof e2))) {
 		err_set(err, errlen, rc, "case %s: %s", w->number, e2);
 		goto out;
@@ -778,15 +856,18 @@ int sync_run(struct store *s, const struct sync_opts *o, struct sync_report *rep
 	sqlite3_finalize(st);
 	st = NULL;
 	for (size_t i = 0; i < n_cases; i++) {
-		struct case_work w;
-		memset(&w, 0, sizeof w);
-		w.case_id = ids[i];
-		w.number = numbers[i];
+		int more = 0;
 		rep->cases++;
-		rc = sync_case(s, t, &sec, &w, o->actor, rep, err, errlen);
-		work_free(&w);
-		if (rc)
-			goto out;
+		do { /* a bundle at a time, while the case has more */
+			struct case_work w;
+			memset(&w, 0, sizeof w);
+			w.case_id = ids[i];
+			w.number = numbers[i];
+			rc = sync_case(s, t, &sec, &w, o->actor, rep, &more, err, errlen);
+			work_free(&w);
+			if (rc)
+				goto out;
+		} while (more);
 	}
 out:
 	if (t)

@@ -165,3 +165,25 @@ check "field verify passes after case add" $F2 verify
 printf '[sync]\ninterval = 60\n' >"$T/old.conf"
 out=$($F2 --config "$T/old.conf" sync --target "dir:$T/usb2" 2>&1)
 check "sync says [sync] interval is not used" grep -q "interval in the config is not used" <<<"$out"
+
+# on a link that comes and goes the small photos go first, each lot in a
+# bundle of its own, so the office has them before the video is up
+# (bundles hold at most $EVCAP_SYNC_BUNDLE_BYTES of originals; 256 MiB)
+mkdir -p "$T/card3"
+for i in 1 2 3; do head -c $((9000 + i)) /dev/urandom >"$T/card3/DJI_020$i.JPG"; done
+head -c 250000 /dev/urandom >"$T/card3/DJI_0204.MP4"
+$F2 -q ingest --case "$CASE2" "$T/card3" >/dev/null 2>&1
+out=$(EVCAP_SYNC_BUNDLE_BYTES=100000 $F2 sync --target "dir:$T/usb2" 2>&1)
+check "a large item goes in a bundle after the small ones" grep -q "2 bundle(s) committed: 4 items" <<<"$out"
+bundle_of() { # the manifest that names original NAME
+	grep -l "\"original_name\": \"$1\"" $(find "$T/usb2/cases" -name manifest.json)
+}
+check "the three photos share one bundle" \
+	test "$(bundle_of DJI_0201.JPG)" = "$(bundle_of DJI_0203.JPG)" -a "$(bundle_of DJI_0201.JPG)" = "$(bundle_of DJI_0202.JPG)"
+check "the video is in a bundle of its own" bash -c \
+	'[ "$1" != "$2" ] && [ "$(grep -c "\"original_name\"" "$2")" = 1 ]' _ "$(bundle_of DJI_0201.JPG)" "$(bundle_of DJI_0204.MP4)"
+check "the photos' bundle was committed first" \
+	test "$(grep -o 'committed to [^ ]*: [0-9]* items' <<<"$out" | sed 's/.*: //' | tr '\n' ,)" = "3 items,1 items,"
+$N3 pull --target "dir:$T/usb2" --case "$CASE2" >/dev/null 2>&1
+check "the office pulls both" test "$($N3 --json ls | jq length)" = 6
+check "office verify passes after the bundles in lots" $N3 verify
