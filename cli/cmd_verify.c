@@ -67,8 +67,9 @@ int cmd_verify(struct cli *cli, int argc, char **argv)
 				      "Re-hashes every original (of one case with --case) and compares\n"
 				      "it with the SHA-256 and size recorded at ingest; checks that each\n"
 				      "item agrees with the custody event that recorded it; re-walks the\n"
-				      "whole custody chain. Exit 0 when all is intact, 1 naming each\n"
-				      "damaged item or broken link.\n",
+				      "whole custody chain, and in the office the field devices' events\n"
+				      "that pulled bundles brought. Exit 0 when all is intact, 1 naming\n"
+				      "each damaged item or broken link.\n",
 				      &case_name);
 	if (done >= 0)
 		return done;
@@ -132,6 +133,10 @@ int cmd_verify(struct cli *cli, int argc, char **argv)
 		fprintf(stderr, "\r\033[K");
 
 	int chain = custody_verify(s, chain_report, &v, err, sizeof err);
+	int64_t f_events = 0, f_devices = 0;
+	if (chain >= 0)
+		chain = custody_verify_foreign(s, chain_report, &v, &f_events, &f_devices, err,
+					       sizeof err);
 	if (chain < 0) {
 		fprintf(stderr, "evcap verify: %s\n", err);
 		json_decref(v.problems);
@@ -164,13 +169,20 @@ int cmd_verify(struct cli *cli, int argc, char **argv)
 		json_object_set_new(o, "items_checked", json_integer(n_items));
 		json_object_set_new(o, "custody_events", json_integer(events));
 		json_object_set_new(o, "chain_head", json_string(head));
+		json_object_set_new(o, "other_devices_events", json_integer(f_events));
+		json_object_set_new(o, "other_devices", json_integer(f_devices));
 		json_object_set_new(o, "problems", v.problems);
 		cli_print_json(o);
 	} else if (cli->verbosity >= 0 || n_problems) {
-		if (n_problems == 0)
+		if (n_problems == 0) {
 			printf("%lld item%s intact; custody chain of %lld events intact (head %.16s)\n",
 			       (long long)n_items, n_items == 1 ? "" : "s", (long long)events, head);
-		else
+			if (f_events)
+				printf("custody events of %lld other device%s, from pulled bundles: "
+				       "%lld, intact\n",
+				       (long long)f_devices, f_devices == 1 ? "" : "s",
+				       (long long)f_events);
+		} else
 			printf("%zu problem%s found in %lld items and %lld custody events\n", n_problems,
 			       n_problems == 1 ? "" : "s", (long long)n_items, (long long)events);
 	}

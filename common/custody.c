@@ -216,3 +216,75 @@ int custody_verify(struct store *s, void (*report)(void *ctx, int64_t seq, const
 			       sqlite3_errmsg(store_db(s)));
 	return problems;
 }
+
+int custody_verify_foreign(struct store *s,
+			   void (*report)(void *ctx, int64_t seq, const char *msg), void *ctx,
+			   int64_t *events, int64_t *devices, char *err, size_t errlen)
+{
+	int problems = 0, r;
+	int64_t n = 0, nd = 0, last_seq = 0;
+	char msg[640], last_dev[128] = "", last_hash[SHA256_HEX_LEN + 1] = "";
+	sqlite3_stmt *st = store_prepare(s,
+					 "SELECT device_id, seq, event, prev_hash, hash FROM"
+					 " foreign_custody ORDER BY device_id, seq",
+					 err, errlen);
+	if (!st)
+		return EV_EDB;
+	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *dev = (const char *)sqlite3_column_text(st, 0);
+		int64_t seq = sqlite3_column_int64(st, 1);
+		const char *event = (const char *)sqlite3_column_text(st, 2);
+		int event_len = sqlite3_column_bytes(st, 2);
+		const char *prev_col = (const char *)sqlite3_column_text(st, 3);
+		const char *hash_col = (const char *)sqlite3_column_text(st, 4);
+		char want[SHA256_HEX_LEN + 1];
+		dev = dev ? dev : "";
+		n++;
+		if (strcmp(dev, last_dev) != 0) {
+			nd++;
+			snprintf(last_dev, sizeof last_dev, "%s", dev);
+			last_seq = 0;
+		}
+		if (last_seq && seq == last_seq + 1 && (!prev_col || strcmp(prev_col, last_hash) != 0)) {
+			snprintf(msg, sizeof msg,
+				 "custody event %lld of device %.32s does not link to the event before it",
+				 (long long)seq, dev);
+			report(ctx, seq, msg);
+			problems++;
+		}
+		if (!event || !hash_col || !prev_col ||
+		    custody_hash(prev_col, event, (size_t)event_len, want) ||
+		    strcmp(want, hash_col) != 0) {
+			snprintf(msg, sizeof msg,
+				 "custody event %lld of device %.32s has been altered: its hash does "
+				 "not match its content",
+				 (long long)seq, dev);
+			report(ctx, seq, msg);
+			problems++;
+		} else {
+			json_t *ev = json_loads(event, 0, NULL);
+			json_t *jseq = ev ? json_object_get(ev, "seq") : NULL;
+			if (!ev || !json_is_integer(jseq) || json_integer_value(jseq) != seq ||
+			    !field_matches(ev, "device", dev) || !field_matches(ev, "prev", prev_col)) {
+				snprintf(msg, sizeof msg,
+					 "custody event %lld of device %.32s has been altered: its "
+					 "columns disagree with the hashed event",
+					 (long long)seq, dev);
+				report(ctx, seq, msg);
+				problems++;
+			}
+			json_decref(ev);
+		}
+		last_seq = seq;
+		snprintf(last_hash, sizeof last_hash, "%s", hash_col ? hash_col : "");
+	}
+	sqlite3_finalize(st);
+	if (r != SQLITE_DONE)
+		return err_set(err, errlen, EV_EDB, "cannot read the other devices' custody events: %s",
+			       sqlite3_errmsg(store_db(s)));
+	if (events)
+		*events = n;
+	if (devices)
+		*devices = nd;
+	return problems;
+}

@@ -45,4 +45,17 @@ int custody_head(struct store *s, char head[SHA256_HEX_LEN + 1], int64_t *seq) W
 int custody_verify(struct store *s, void (*report)(void *ctx, int64_t seq, const char *msg),
 		   void *ctx, char *err, size_t errlen);
 
+/*
+ * Re-walks the custody events other devices' bundles brought
+ * (foreign_custody, filled by pull): each event's hash over its text, its
+ * seq, device and link fields against its columns, and each link between
+ * two consecutive events of a device (a device's events of cases not
+ * pulled here leave gaps, which are not problems). Reports as
+ * custody_verify does; *events and *devices (either may be NULL) get what
+ * was walked. Returns the number of problems or a negative error.
+ */
+int custody_verify_foreign(struct store *s,
+			   void (*report)(void *ctx, int64_t seq, const char *msg), void *ctx,
+			   int64_t *events, int64_t *devices, char *err, size_t errlen);
+
 #endif

@@ -114,6 +114,22 @@ check "a second note arrives; the first is not doubled" \
 out=$($F sync --target "dir:$TGT" 2>&1)
 check "notes once sent are not sent again" grep -q "nothing new" <<<"$out"
 check "office verify passes after the notes" $O verify
+out=$($O verify 2>&1)
+check "office verify re-walks the field device's custody events too" \
+	grep -q "custody events of 1 other device, from pulled bundles: [1-9][0-9]*, intact" <<<"$out"
+# the field device's events, altered in a copy of the office store
+cp -a "$T/office" "$T/office-t"
+sqlite3 "$T/office-t/evidence.db" "UPDATE foreign_custody SET event = replace(event, 'river outfall', 'a quiet river')
+	WHERE event LIKE '%river outfall%'"
+out=$($EVCAP --store "$T/office-t" verify 2>&1); rc=$?
+check "office verify finds a field custody event altered" \
+	test $rc = 1 -a -n "$(grep "DAMAGED: custody event [0-9]* of device .* has been altered" <<<"$out")"
+cp -a "$T/office" "$T/office-u"
+sqlite3 "$T/office-u/evidence.db" "UPDATE foreign_custody SET hash = '$(printf '0%.0s' $(seq 64))'
+	WHERE seq = (SELECT min(seq) FROM foreign_custody)"
+out=$($EVCAP --store "$T/office-u" verify 2>&1); rc=$?
+check "office verify finds a field event's hash replaced" \
+	test $rc = 1 -a -n "$(grep "DAMAGED: custody event" <<<"$out")"
 
 # an office that has not trusted the key refuses, unless --trust-new
 N="$EVCAP --store $T/office2"
