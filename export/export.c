@@ -145,21 +145,29 @@ out:
 	return rc;
 }
 
-/* The span of the items' capture times. */
+static void span_add(struct export_ctx *c, const char *t)
+{
+	double v;
+	if (!t || time_parse_iso(t, &v))
+		return;
+	if (!c->has_span || v < c->span_from)
+		c->span_from = v;
+	if (!c->has_span || v > c->span_to)
+		c->span_to = v;
+	c->has_span = 1;
+}
+
+/* The span of the items' capture times and the readings' times: the
+ * track drawn is the one around them. */
 static void find_span(struct export_ctx *c)
 {
 	size_t i;
 	json_t *it;
+	json_array_foreach(c->readings, i, it) {
+		span_add(c, json_string_value(json_object_get(it, "time")));
+	}
 	json_array_foreach(c->items, i, it) {
-		const char *t = json_string_value(json_object_get(it, "captured_at"));
-		double v;
-		if (!t || time_parse_iso(t, &v))
-			continue;
-		if (!c->has_span || v < c->span_from)
-			c->span_from = v;
-		if (!c->has_span || v > c->span_to)
-			c->span_to = v;
-		c->has_span = 1;
+		span_add(c, json_string_value(json_object_get(it, "captured_at")));
 	}
 }
 
@@ -352,10 +360,11 @@ int export_ctx_load(struct store *s, const struct export_filter *f, const struct
 		goto done;
 	if ((rc = load_notes(s, f->case_id, c->items, err, errlen)))
 		goto out;
+	if ((rc = load_readings(s, c, f, err, errlen)))
+		goto out;
 	find_span(c);
 	item_devices(c);
-	if ((rc = load_track(s, c, f, err, errlen)) || (rc = load_readings(s, c, f, err, errlen)) ||
-	    (rc = load_sites(s, c, f, err, errlen)))
+	if ((rc = load_track(s, c, f, err, errlen)) || (rc = load_sites(s, c, f, err, errlen)))
 		goto out;
 	/* the computers that read the files in */
 	size_t i;

@@ -6,6 +6,7 @@
  */
 #include "bundle.h"
 
+#include <math.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -131,12 +132,20 @@ static const struct bundle_col reading_cols[] = {
 	{"created_at", BC_TEXT, 1},
 };
 
+/* A GPS fix of the device's track, as the fixes table holds it. */
+static const struct bundle_col fix_cols[] = {
+	{"t", BC_REAL, 1},   {"time", BC_TEXT, 1}, {"lat", BC_REAL, 1},  {"lon", BC_REAL, 1},
+	{"alt", BC_REAL, 0}, {"mode", BC_INT, 1},  {"eph", BC_REAL, 0},  {"sats", BC_INT, 0},
+	{"source", BC_TEXT, 1},
+};
+
 #define TABLE(what, a) {what, a, sizeof a / sizeof a[0]}
 const struct bundle_table bundle_case_cols = TABLE("case", case_cols);
 const struct bundle_table bundle_site_cols = TABLE("site", site_cols);
 const struct bundle_table bundle_item_cols = TABLE("item", item_cols);
 const struct bundle_table bundle_note_cols = TABLE("note", note_cols);
 const struct bundle_table bundle_reading_cols = TABLE("reading", reading_cols);
+const struct bundle_table bundle_fix_cols = TABLE("fix", fix_cols);
 
 char *bundle_col_list(const struct bundle_table *t, const char *prefix)
 {
@@ -526,6 +535,28 @@ int bundle_manifest_parse(const char *text, size_t n, const char *want_case_key,
 		snprintf(where, sizeof where, "site %zu", i + 1);
 		if ((rc = bundle_check_row(r, &bundle_site_cols, where, err, errlen)))
 			goto fail;
+	}
+	/* optional: the device's track around the bundle's items */
+	if (get_array(m->root, "fixes", BUNDLE_MAX_FIXES, &m->fixes)) {
+		rc = err_set(err, errlen, EV_ELIMIT, "manifest fixes are not an array of at most %d",
+			     BUNDLE_MAX_FIXES);
+		goto fail;
+	}
+	json_array_foreach(m->fixes, i, r) {
+		char where[64];
+		snprintf(where, sizeof where, "fix %zu", i + 1);
+		if ((rc = bundle_check_row(r, &bundle_fix_cols, where, err, errlen)))
+			goto fail;
+		double t = json_number_value(json_object_get(r, "t"));
+		double lat = json_number_value(json_object_get(r, "lat"));
+		double lon = json_number_value(json_object_get(r, "lon"));
+		json_int_t mode = json_integer_value(json_object_get(r, "mode"));
+		if (!isfinite(t) || !(lat >= -90 && lat <= 90) || !(lon >= -180 && lon <= 180) ||
+		    mode < 2 || mode > 3) {
+			rc = err_set(err, errlen, EV_EINVAL,
+				     "%s: time, latitude, longitude or mode out of range", where);
+			goto fail;
+		}
 	}
 	if ((rc = check_custody(m, err, errlen)))
 		goto fail;

@@ -28,6 +28,7 @@
 #define BUNDLE_MAX_READINGS 200000
 #define BUNDLE_MAX_SITES 10000
 #define BUNDLE_MAX_EVENTS 200000
+#define BUNDLE_MAX_FIXES 100000    /* GPS fixes: more than a day at 1 Hz */
 #define BUNDLE_MAX_TEXT 65536      /* longest string field */
 #define BUNDLE_MAX_EVENT_TEXT 262144 /* longest custody event text */
 #define BUNDLE_MAX_BLOB_SIZE ((uint64_t)1 << 45) /* 32 TiB: a sanity bound */
@@ -68,7 +69,7 @@ struct bundle_table {
 	size_t n;
 };
 extern const struct bundle_table bundle_case_cols, bundle_site_cols, bundle_item_cols,
-	bundle_note_cols, bundle_reading_cols;
+	bundle_note_cols, bundle_reading_cols, bundle_fix_cols;
 
 /* "p.a, p.b, ..." for a SELECT, or "a, b, ..." with prefix NULL (malloc'd). */
 char *bundle_col_list(const struct bundle_table *t, const char *prefix);
@@ -98,6 +99,7 @@ struct bundle_manifest {
 	const char *case_number;
 	const char *case_key;
 	json_t *case_obj, *sites, *items, *readings, *events;
+	json_t *fixes; /* the device's GPS fixes around the bundle's items; may be NULL */
 	struct bundle_blob *blobs; /* one per item, distinct */
 	size_t n_blobs;
 	int64_t head_seq;

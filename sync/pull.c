@@ -505,6 +505,28 @@ static int import_bundle(struct pull_ctx *pc, struct bundle_manifest *m, const c
 	free(sql);
 	sql = NULL;
 
+	/* the field device's track, each of its receivers named with the
+	 * device, so that two laptops' receivers stay two tracks here */
+	st = store_prepare(s,
+			   "INSERT OR IGNORE INTO fixes(t, time, lat, lon, alt, mode, eph, sats, source)"
+			   " VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pulled:' || substr(?, 1, 16) || ':' || ?)",
+			   err, errlen);
+	if (!st) {
+		rc = EV_EDB;
+		goto fail;
+	}
+	json_array_foreach(m->fixes, i, o) {
+		sqlite3_reset(st);
+		bundle_bind_row(st, 1, &bundle_fix_cols, o); /* source is the 9th */
+		sqlite3_bind_text(st, 9, m->device_id, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 10, json_string_value(json_object_get(o, "source")), -1,
+				  SQLITE_STATIC);
+		if ((rc = step_done(s, st, "a GPS fix", err, errlen)))
+			goto fail;
+	}
+	sqlite3_finalize(st);
+	st = NULL;
+
 	st = store_prepare(s,
 			   "INSERT OR IGNORE INTO foreign_custody(device_id, seq, event, prev_hash, hash,"
 			   " bundle_id) VALUES (?, ?, ?, ?, ?, ?)",
@@ -685,9 +707,10 @@ static int pull_bundle(struct pull_ctx *pc, const char *bundle_id, int *n_items,
 	char kid[MINISIGN_KEYID_HEX];
 	snprintf(kid, sizeof kid, "%s", m->key_id);
 	snprintf(msg, msglen,
-		 "imported %d items (%d already here), %d notes, %zu readings, %zu custody events "
-		 "from device %s, signed by key %s%s",
-		 *n_items, n_had, n_notes, json_array_size(m->readings), json_array_size(m->events),
+		 "imported %d items (%d already here), %d notes, %zu readings, %zu GPS fixes, %zu "
+		 "custody events from device %s, signed by key %s%s",
+		 *n_items, n_had, n_notes, json_array_size(m->readings), json_array_size(m->fixes),
+		 json_array_size(m->events),
 		 m->device_id, kid, new_key ? " (now trusted)" : "");
 out:
 	if (rc && m && rc != EV_ENET) {

@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -159,6 +160,7 @@ struct case_work {
 	json_t *items;    /* manifest item objects (with "blob", "site", "notes") */
 	json_t *readings;
 	json_t *events;
+	json_t *fixes;    /* the device's GPS fixes around the items and readings */
 	int64_t first_seq, head_seq;
 	char head_hash[SHA256_HEX_LEN + 1];
 	int64_t last_reading_id;
@@ -173,6 +175,7 @@ static void work_free(struct case_work *w)
 	json_decref(w->items);
 	json_decref(w->readings);
 	json_decref(w->events);
+	json_decref(w->fixes);
 }
 
 static char *readings_meta_key(const char *target, const char *case_key)
@@ -567,6 +570,8 @@ static json_t *manifest_json(struct store *s, const struct case_work *w, const c
 	json_object_set(m, "sites", w->sites);
 	json_object_set(m, "items", w->items);
 	json_object_set(m, "readings", w->readings);
+	if (json_array_size(w->fixes))
+		json_object_set(m, "fixes", w->fixes);
 	json_t *c = json_object();
 	json_object_set(c, "events", w->events);
 	json_t *head = json_object();
@@ -649,6 +654,107 @@ static int record_bundle(struct store *s, const char *target, const struct case_
 fail:
 	sqlite3_finalize(st);
 	store_rollback(s);
+	return rc;
+}
+
+/* Fixes sent are those within this many seconds of an item's or a
+ * reading's time: the way to and from each place, not the whole day. */
+#define TRACK_MARGIN 600.0
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return x < y ? -1 : x > y;
+}
+
+static void add_time(double **v, size_t *n, size_t *cap, double t)
+{
+	if (!isfinite(t))
+		return;
+	if (*n == *cap) {
+		*cap = *cap ? 2 * *cap : 64;
+		*v = xrealloc(*v, *cap * sizeof **v);
+	}
+	(*v)[(*n)++] = t;
+}
+
+/*
+ * The device's GPS track around what this bundle holds, so that the office
+ * can draw the route and place things as the field did: every fix within
+ * TRACK_MARGIN of an item's capture time or a reading's time, at most
+ * BUNDLE_MAX_FIXES (past that, evenly thinned, and the log says so).
+ * Fixes already sent in an earlier bundle may be sent again; the office
+ * keeps one of each.
+ */
+static int gather_fixes(struct store *s, struct case_work *w, char *err, size_t errlen)
+{
+	double *tv = NULL;
+	size_t n = 0, cap = 0, i;
+	json_t *o;
+	int rc = 0;
+	w->fixes = json_array();
+	json_array_foreach(w->items, i, o) {
+		double t;
+		const char *iso = json_string_value(json_object_get(o, "captured_at"));
+		if (iso && time_parse_iso(iso, &t) == 0)
+			add_time(&tv, &n, &cap, t);
+	}
+	json_array_foreach(w->readings, i, o) {
+		if (json_is_number(json_object_get(o, "t")))
+			add_time(&tv, &n, &cap, json_number_value(json_object_get(o, "t")));
+	}
+	if (!n)
+		return 0;
+	qsort(tv, n, sizeof *tv, cmp_double);
+	char *cols = bundle_col_list(&bundle_fix_cols, NULL);
+	char *sql = xasprintf("SELECT %s FROM fixes WHERE t >= ?1 AND t <= ?2 ORDER BY t, id", cols);
+	char *csql = xstrdup("SELECT count(*) FROM fixes WHERE t >= ?1 AND t <= ?2");
+	sqlite3_stmt *st = store_prepare(s, sql, err, errlen);
+	sqlite3_stmt *ct = st ? store_prepare(s, csql, err, errlen) : NULL;
+	free(cols);
+	free(sql);
+	free(csql);
+	if (!st || !ct) {
+		rc = EV_EDB;
+		goto out;
+	}
+	/* the windows around each time, merged where they overlap; counted
+	 * first so that a long case is thinned evenly */
+	int64_t total = 0;
+	for (int pass = 0; pass < 2 && !rc; pass++) {
+		int64_t step = pass && total > BUNDLE_MAX_FIXES ? (total + BUNDLE_MAX_FIXES - 1) /
+									BUNDLE_MAX_FIXES
+							      : 1;
+		int64_t k = 0;
+		for (i = 0; i < n && !rc;) {
+			double lo = tv[i] - TRACK_MARGIN, hi = tv[i] + TRACK_MARGIN;
+			while (++i < n && tv[i] - TRACK_MARGIN <= hi)
+				hi = tv[i] + TRACK_MARGIN;
+			sqlite3_stmt *q = pass ? st : ct;
+			sqlite3_reset(q);
+			sqlite3_bind_double(q, 1, lo);
+			sqlite3_bind_double(q, 2, hi);
+			int r;
+			while ((r = sqlite3_step(q)) == SQLITE_ROW) {
+				if (!pass)
+					total += sqlite3_column_int64(q, 0);
+				else if (k++ % step == 0)
+					json_array_append_new(w->fixes, bundle_row_json(q, 0, &bundle_fix_cols));
+			}
+			if (r != SQLITE_DONE)
+				rc = err_set(err, errlen, EV_EDB, "reading GPS fixes: %s",
+					     sqlite3_errmsg(store_db(s)));
+		}
+		if (pass && step > 1)
+			log_warnx("case %s: %lld GPS fixes lie around this bundle's items; every %lld-th "
+				  "is sent (%zu), the most a bundle holds",
+				  w->number, (long long)total, (long long)step,
+				  json_array_size(w->fixes));
+	}
+out:
+	sqlite3_finalize(st);
+	sqlite3_finalize(ct);
+	free(tv);
 	return rc;
 }
 
@@ -751,6 +857,8 @@ static int sync_case(struct store *s, struct target *t, const struct minisign_se
 		goto out;
 	}
 	*more = bundle_take(w);
+	if ((rc = gather_fixes(s, w, err, errlen)))
+		goto out;
 	if ((rc = upload_blobs(s, t, w, rep, e2, sizeof e2))) {
 		err_set(err, errlen, rc, "case %s: %s", w->number, e2);
 		goto out;

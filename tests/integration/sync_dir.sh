@@ -203,3 +203,34 @@ check "the photos' bundle was committed first" \
 $N3 pull --target "dir:$T/usb2" --case "$CASE2" >/dev/null 2>&1
 check "the office pulls both" test "$($N3 --json ls | jq length)" = 6
 check "office verify passes after the bundles in lots" $N3 verify
+
+# the field track travels with the bundle: the fixes within ten minutes of
+# its items and readings (not the rest of the day), so the office can draw
+# the route; each field receiver stays a track of its own there
+printf '时间,样品编号,氨氮(mg/L)\n2024-05-02 09:00:00,S-9,2.3\n' >"$T/probe.csv"
+{
+	echo '<?xml version="1.0"?><gpx version="1.1" creator="t" xmlns="http://www.topografix.com/GPX/1/1"><trk><trkseg>'
+	for m in 50 51 52 53 54 55 56 57 58 59; do
+		for s in 00 10 20 30 40 50; do echo "<trkpt lat=\"47.2$m$s\" lon=\"123.6$m$s\"><time>2024-05-02T00:$m:${s}Z</time></trkpt>"; done
+	done
+	for m in 00 01 02 03 04 05 06 07 08 09; do
+		for s in 00 10 20 30 40 50; do echo "<trkpt lat=\"47.3$m$s\" lon=\"123.7$m$s\"><time>2024-05-02T01:$m:${s}Z</time></trkpt>"; done
+	done
+	echo '<trkpt lat="47.31" lon="123.71"><time>2024-05-02T01:10:00Z</time></trkpt>'
+	for s in 00 10 20 30 40; do echo "<trkpt lat=\"47.5\" lon=\"123.9\"><time>2024-05-02T06:00:${s}Z</time></trkpt>"; done
+	echo '</trkseg></trk></gpx>'
+} >"$T/day.gpx"
+$F2 -q sensor import "$T/probe.csv" --case "$CASE2" --time-offset +08:00 >/dev/null 2>&1
+$F2 -q track import "$T/day.gpx" >/dev/null 2>&1
+$F2 sync --target "dir:$T/usb2" >/dev/null 2>&1
+man=$(grep -l '"S-9"' $(find "$T/usb2/cases" -name manifest.json))
+check "the bundle carries the 121 fixes within ten minutes of the reading, and not the rest" \
+	jq -e '(.fixes | length) == 121 and all(.fixes[]; .time < "2024-05-02T02")' "$man"
+out=$($N3 pull --target "dir:$T/usb2" --case "$CASE2" 2>&1)
+check "the office imports them" grep -q "1 readings, 121 GPS fixes" <<<"$out"
+check "under the field receiver's name with the device's" test "$(sqlite3 "$T/office3/evidence.db" \
+	"SELECT count(*) FROM fixes WHERE source LIKE 'pulled:________________:file:day.gpx'")" = 121
+$N3 -q export --case "$CASE2" --format kml --out "$T/office3.kml" >/dev/null 2>&1
+check "the office's KML draws the route" grep -q "<LineString>" "$T/office3.kml"
+$N3 pull --target "dir:$T/usb2" --case "$CASE2" >/dev/null 2>&1
+check "pulling again adds no fix twice" test "$(sqlite3 "$T/office3/evidence.db" "SELECT count(*) FROM fixes")" = 121

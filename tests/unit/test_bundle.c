@@ -143,6 +143,28 @@ static void test_refusals(void)
 	CHECK(parse(m, err, sizeof err) == EV_EINVAL);
 	CHECK(strstr(err, "version 2") != NULL);
 
+	/* the optional track: fixes well formed are taken, others refuse */
+	json_t *fix = json_pack("{s:f, s:s, s:f, s:f, s:i, s:s}", "t", 1714611600.0, "time",
+				"2024-05-02T01:00:00Z", "lat", 47.3, "lon", 123.7, "mode", 3, "source",
+				"gpsd:127.0.0.1:2947");
+	m = good();
+	json_object_set_new(m, "fixes", json_pack("[o]", json_deep_copy(fix)));
+	CHECK(parse(m, err, sizeof err) == 0);
+	m = good();
+	json_object_set_new(m, "fixes", json_pack("[o]", json_deep_copy(fix)));
+	json_object_set_new(json_array_get(json_object_get(m, "fixes"), 0), "lat", json_real(91));
+	CHECK(parse(m, err, sizeof err) == EV_EINVAL);
+	CHECK(strstr(err, "fix 1") != NULL);
+	m = good();
+	json_object_set_new(m, "fixes", json_pack("[o]", json_deep_copy(fix)));
+	json_object_del(json_array_get(json_object_get(m, "fixes"), 0), "source");
+	CHECK(parse(m, err, sizeof err) == EV_EINVAL);
+	CHECK(strstr(err, "'source' is missing") != NULL);
+	m = good();
+	json_object_set_new(m, "fixes", json_string("not an array"));
+	CHECK(parse(m, err, sizeof err) == EV_ELIMIT);
+	json_decref(fix);
+
 	m = good(); /* custody event text altered */
 	json_t *ev = json_array_get(json_object_get(json_object_get(m, "custody"), "events"), 0);
 	json_object_set_new(ev, "event", json_string("{\"seq\":1}"));
