@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <sodium.h>
@@ -191,6 +192,36 @@ static ssize_t src_read(struct dir_src *s, char *out, size_t cap)
 	return (ssize_t)k;
 }
 
+/* A temporary file older than this was left by a run that died (a pulled
+ * disk, a power cut); a live run writes to its own and finishes sooner. */
+#define DIR_STALE_TMP_SECONDS (6 * 3600)
+
+/* Removes what runs that died left of `name` in dfd: .tmp-<name>-* files
+ * not written to for DIR_STALE_TMP_SECONDS. */
+static void dir_drop_stale(int dfd, const char *name)
+{
+	char prefix[280];
+	int n = snprintf(prefix, sizeof prefix, ".tmp-%.200s-", name);
+	int fd = dup(dfd);
+	DIR *dir = fd >= 0 ? fdopendir(fd) : NULL;
+	struct dirent *e;
+	time_t now = time(NULL);
+	if (!dir) {
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
+	while ((e = readdir(dir))) {
+		struct stat st;
+		if (strncmp(e->d_name, prefix, (size_t)n) != 0)
+			continue;
+		if (fstatat(dfd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode) &&
+		    now - st.st_mtime > DIR_STALE_TMP_SECONDS)
+			unlinkat(dfd, e->d_name, 0);
+	}
+	closedir(dir);
+}
+
 /*
  * Writes src to a temp file next to key, checks its SHA-256 against
  * sha_hex (when given), fsyncs, and links it into place exclusively.
@@ -208,6 +239,7 @@ static int dir_place(struct dir_target *d, const char *key, struct dir_src *src,
 	rc = dir_parent(d, key, 1, &dfd, &name, err, errlen);
 	if (rc)
 		goto out;
+	dir_drop_stale(dfd, name);
 	snprintf(tmp, sizeof tmp, ".tmp-%.200s-%ld-%08x", name, (long)getpid(),
 		 (unsigned)randombytes_random());
 	fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);

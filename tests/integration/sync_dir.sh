@@ -234,3 +234,17 @@ $N3 -q export --case "$CASE2" --format kml --out "$T/office3.kml" >/dev/null 2>&
 check "the office's KML draws the route" grep -q "<LineString>" "$T/office3.kml"
 $N3 pull --target "dir:$T/usb2" --case "$CASE2" >/dev/null 2>&1
 check "pulling again adds no fix twice" test "$(sqlite3 "$T/office3/evidence.db" "SELECT count(*) FROM fixes")" = 121
+
+# a temporary file that a sync killed mid-write left on the disk is
+# removed when that blob is written again; one still fresh is left alone
+head -c 4321 /dev/urandom >"$T/card3/DJI_0300.JPG"
+sha=$(sha256sum "$T/card3/DJI_0300.JPG" | cut -d' ' -f1)
+bdir="$T/usb2/blobs/sha256/${sha:0:2}/${sha:2:2}"
+mkdir -p "$bdir"
+head -c 100 /dev/urandom >"$bdir/.tmp-$sha-4242-0badf00d"
+touch -d '7 hours ago' "$bdir/.tmp-$sha-4242-0badf00d"
+head -c 100 /dev/urandom >"$bdir/.tmp-$sha-4343-0badcafe"
+$F2 -q ingest --case "$CASE2" "$T/card3" >/dev/null 2>&1
+$F2 sync --target "dir:$T/usb2" >/dev/null 2>&1
+check "a stale temporary file of a blob is removed as the blob is written" \
+	test -f "$bdir/$sha" -a ! -e "$bdir/.tmp-$sha-4242-0badf00d" -a -e "$bdir/.tmp-$sha-4343-0badcafe"
