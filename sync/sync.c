@@ -660,6 +660,9 @@ fail:
 /* Fixes sent are those within this many seconds of an item's or a
  * reading's time: the way to and from each place, not the whole day. */
 #define TRACK_MARGIN 600.0
+/* At most this many fixes a bundle (about 6 MB of manifest; over eight
+ * hours at 1 Hz); the reader takes up to BUNDLE_MAX_FIXES. */
+#define SYNC_MAX_FIXES 30000
 
 static int cmp_double(const void *a, const void *b)
 {
@@ -682,7 +685,7 @@ static void add_time(double **v, size_t *n, size_t *cap, double t)
  * The device's GPS track around what this bundle holds, so that the office
  * can draw the route and place things as the field did: every fix within
  * TRACK_MARGIN of an item's capture time or a reading's time, at most
- * BUNDLE_MAX_FIXES (past that, evenly thinned, and the log says so).
+ * SYNC_MAX_FIXES (past that, evenly thinned, and the log says so).
  * Fixes already sent in an earlier bundle may be sent again; the office
  * keeps one of each.
  */
@@ -722,9 +725,9 @@ static int gather_fixes(struct store *s, struct case_work *w, char *err, size_t 
 	 * first so that a long case is thinned evenly */
 	int64_t total = 0;
 	for (int pass = 0; pass < 2 && !rc; pass++) {
-		int64_t step = pass && total > BUNDLE_MAX_FIXES ? (total + BUNDLE_MAX_FIXES - 1) /
-									BUNDLE_MAX_FIXES
-							      : 1;
+		int64_t step = pass && total > SYNC_MAX_FIXES
+				       ? (total + SYNC_MAX_FIXES - 1) / SYNC_MAX_FIXES
+				       : 1;
 		int64_t k = 0;
 		for (i = 0; i < n && !rc;) {
 			double lo = tv[i] - TRACK_MARGIN, hi = tv[i] + TRACK_MARGIN;
@@ -868,6 +871,24 @@ static int sync_case(struct store *s, struct target *t, const struct minisign_se
 	minisign_secret_pub(sec, &pub);
 	m = manifest_json(s, w, bundle_id, now, &pub);
 	manifest = json_dumps(m, JSON_INDENT(1));
+	/* the track never stops a bundle: thinned until the manifest fits */
+	while (manifest && strlen(manifest) > BUNDLE_MANIFEST_MAX && json_array_size(w->fixes)) {
+		json_t *half = json_array();
+		size_t k;
+		json_t *f;
+		json_array_foreach(w->fixes, k, f) {
+			if (k % 2 == 0 && json_array_size(w->fixes) > 1)
+				json_array_append(half, f);
+		}
+		log_warnx("case %s: the manifest is too large with %zu GPS fixes; %zu are sent",
+			  w->number, json_array_size(w->fixes), json_array_size(half));
+		json_decref(w->fixes);
+		w->fixes = half;
+		json_decref(m);
+		free(manifest);
+		m = manifest_json(s, w, bundle_id, now, &pub);
+		manifest = json_dumps(m, JSON_INDENT(1));
+	}
 	if (!manifest) {
 		rc = err_set(err, errlen, EV_ERR, "case %s: cannot serialise the manifest", w->number);
 		goto out;
