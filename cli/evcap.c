@@ -29,7 +29,7 @@ struct command {
 static const struct command commands[] = {
 	{"init", cmd_init, "", "create the store and the device key (idempotent)"},
 	{"case", cmd_case, "open CASE [--title T] [--use] | list | show CASE | use CASE | close CASE | set CASE ... | add CASE ITEM...",
-	 "open, list, show, select and close cases"},
+	 "open, list, show, select and close cases, and put items in them"},
 	{"site", cmd_site, "add CASE NAME --lat LAT --lon LON [--radius M] | list [CASE] | show CASE NAME",
 	 "the places a case inspects"},
 	{"ingest", cmd_ingest,
