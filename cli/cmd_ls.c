@@ -1,6 +1,7 @@
 /*
  * evcap ls: the items, one line each, or as the JSON array scripts use.
  */
+#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -9,15 +10,34 @@
 
 int cmd_ls(struct cli *cli, int argc, char **argv)
 {
-	const char *case_name;
-	int done = cli_case_only_args(cli, argc, argv,
-				      "Lists every item, or a case's with --case. With --json, an\n"
-				      "array of objects with the fields of 'evcap show'.\n",
-				      &case_name);
-	if (done >= 0)
-		return done;
-	struct store *s = cli_store(cli, 0);
+	static const struct option opts[] = {{"case", required_argument, NULL, 'c'},
+					     {"no-case", no_argument, NULL, 'n'},
+					     {"help", no_argument, NULL, 'h'},
+					     {0}};
+	const char *case_name = NULL;
 	struct item_filter f = {0};
+	int c;
+	cli_getopt_reset();
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		if (c == 'c') {
+			case_name = optarg;
+		} else if (c == 'n') {
+			f.no_case = 1;
+		} else if (c == 'h') {
+			cli_print_help(cli, "Lists every item, a case's with --case CASE, or those in no\n"
+					    "case with --no-case ('evcap case add' puts them in one).\n"
+					    "With --json, an array of objects with the fields of 'evcap\n"
+					    "show'.\n");
+			return EXIT_OK;
+		} else {
+			return cli_usage_error(cli, "unknown option");
+		}
+	}
+	if (optind != argc)
+		return cli_usage_error(cli, "unexpected argument '%s'", argv[optind]);
+	if (case_name && f.no_case)
+		return cli_usage_error(cli, "give --case or --no-case, not both");
+	struct store *s = cli_store(cli, 0);
 	if (case_name) {
 		f.case_id = cli_case(cli, case_name, 1);
 		if (f.case_id <= 0)

@@ -47,8 +47,8 @@ static void warn_unassigned(struct store *s, int64_t *items, int64_t *readings)
 	if (*items > 0 || *readings > 0)
 		fprintf(stderr,
 			"evcap sync: warning: %lld item%s and %lld sensor reading%s are in no case, "
-			"so they are not synced ('evcap case add CASE --unassigned' puts them in a "
-			"case)\n",
+			"so they are not synced ('evcap ls --no-case' lists the items; 'evcap case "
+			"add CASE --unassigned' puts them in a case)\n",
 			(long long)(*items > 0 ? *items : 0), *items == 1 ? "" : "s",
 			(long long)(*readings > 0 ? *readings : 0), *readings == 1 ? "" : "s");
 }

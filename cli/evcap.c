@@ -35,7 +35,7 @@ static const struct command commands[] = {
 	{"ingest", cmd_ingest,
 	 "[--case CASE] [--site S] [--operator NAME]... [--time-offset +HH:MM] [--medium-uuid U] PATH...",
 	 "record every file under PATH as evidence"},
-	{"ls", cmd_ls, "[--case CASE]", "list items"},
+	{"ls", cmd_ls, "[--case CASE | --no-case]", "list items"},
 	{"show", cmd_show, "ITEM", "show one item (id or SHA-256 prefix)"},
 	{"note", cmd_note, "ITEM TEXT", "add a note to an item"},
 	{"track", cmd_track, "import FILE... | ls", "GPS tracks from GPX and NMEA files"},

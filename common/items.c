@@ -75,6 +75,7 @@ json_t *items_list(struct store *s, const struct item_filter *f, char *err, size
 		 " LEFT JOIN sites si ON si.id = i.site_id"
 		 " WHERE (?1 = 0 OR i.case_id = ?1) AND (?2 = 0 OR i.site_id = ?2)"
 		 " AND (?3 IS NULL OR i.captured_at >= ?3) AND (?4 IS NULL OR i.captured_at <= ?4)"
+		 " AND (?5 = 0 OR i.case_id IS NULL)"
 		 " ORDER BY i.captured_at IS NULL, i.captured_at, i.id",
 		 item_cols);
 	sqlite3_stmt *st = store_prepare(s, sql, err, errlen);
@@ -86,6 +87,7 @@ json_t *items_list(struct store *s, const struct item_filter *f, char *err, size
 		sqlite3_bind_text(st, 3, f->from_iso, -1, SQLITE_STATIC);
 	if (f && f->to_iso)
 		sqlite3_bind_text(st, 4, f->to_iso, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 5, f ? f->no_case : 0);
 	json_t *arr = json_array();
 	int r;
 	while ((r = sqlite3_step(st)) == SQLITE_ROW)

@@ -17,6 +17,7 @@ struct item_filter {
 	int64_t site_id;
 	const char *from_iso; /* captured_at >= from */
 	const char *to_iso;   /* captured_at <= to */
+	int no_case;          /* only items in no case */
 };
 
 /* A JSON array of item objects ordered by capture time then id; NULL on

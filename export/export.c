@@ -340,7 +340,7 @@ int export_ctx_load(struct store *s, const struct export_filter *f, const struct
 	c->opt = *o;
 	if ((rc = load_case(s, f->case_id, c->case_row, err, errlen)))
 		goto out;
-	struct item_filter itf = {f->case_id, f->site_id, f->from_iso, f->to_iso};
+	struct item_filter itf = {f->case_id, f->site_id, f->from_iso, f->to_iso, 0};
 	json_decref(c->items);
 	c->items = items_list(s, &itf, err, errlen);
 	if (!c->items) {

@@ -154,6 +154,7 @@ out=$($F2 ingest "$T/card2" 2>&1)
 check "ingest with no case says how to put the items in one later" \
 	grep -q "recorded without a case ('evcap case add CASE --unassigned'" <<<"$out"
 $F2 case open "$CASE2" >/dev/null
+check "ls --no-case lists the two items in no case" test "$($F2 --json ls --no-case | jq length)" = 2
 mkdir -p "$T/usb2"
 out=$($F2 sync --target "dir:$T/usb2" 2>&1); rc=$?
 check "sync warns that items in no case are not synced" \
@@ -162,6 +163,7 @@ check "and syncs none of them (only the case's own record)" \
 	test $rc = 0 -a -n "$(grep "committed: 0 items" <<<"$out")"
 out=$($F2 case add "$CASE2" --unassigned 2>&1)
 check "case add --unassigned puts both items in the case" grep -q "^2 items put into case $CASE2" <<<"$out"
+check "and then none is in no case" test "$($F2 --json ls --no-case | jq length)" = 0
 check "each is a custody event" test "$($F2 --json log | jq '[.[] | select(.event.action == "case add")] | length')" = 2
 id1=$($F2 --json ls | jq -r '.[0].id')
 out=$($F2 case add "$CASE2" "$id1" 2>&1); rc=$?
