@@ -86,11 +86,16 @@ $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(LIBA)
 	$(CC) $(CFLAGS) -o $@ $< $(LIBA) $(LDLIBS)
 
 # the demo's and tests' sample-card generator
-$(BUILD)/mksample: scripts/mksample.c scripts/synth-exif.h
+$(BUILD)/mksample: scripts/mksample.c scripts/synth-exif.h scripts/synth-mp4.h
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(LDLIBS)
 
-tests-bin: all $(BUILD)/mksample $(UNIT_BIN)
+# the tests' video generator
+$(BUILD)/mkmp4: scripts/mkmp4.c scripts/synth-mp4.h
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $<
+
+tests-bin: all $(BUILD)/mksample $(BUILD)/mkmp4 $(UNIT_BIN)
 .PHONY: tests-bin
 
 deps-check:

@@ -24,6 +24,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "bmff.h"
 #include "buf.h"
 #include "custody.h"
 #include "fsutil.h"
@@ -238,7 +239,7 @@ static void pending_free(struct pending *p)
 
 /* Copies the open source into a new blob writer, hashing as it goes and
  * keeping the first META_HEAD_MAX bytes in head (*head_len of them) for
- * metadata; chunk is an aligned buffer of INGEST_CHUNK bytes. The blob is
+ * metadata (for a video, bmff_keep's image of its boxes); chunk is an aligned buffer of INGEST_CHUNK bytes. The blob is
  * not committed yet. *src_direct says whether the source took O_DIRECT.
  * Returns 0 or an error naming `shown` in msg. */
 static int copy_to_blob(struct store *s, int fd, const char *shown, const struct stat *before,
@@ -259,7 +260,8 @@ static int copy_to_blob(struct store *s, int fd, const char *shown, const struct
 	 * offer a file read once, and on the benchmark machine this alone
 	 * took a sixth off the card's ingest. Elsewhere, buffered reads with
 	 * the kernel's read-ahead. */
-	int direct = fs_set_direct(fd, 1) == 0;
+	int direct = fs_set_direct(fd, 1) == 0, boxes = -1;
+	struct bmff_keep keep;
 	*src_direct = direct;
 	if (!direct)
 		posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
@@ -282,7 +284,18 @@ static int copy_to_blob(struct store *s, int fd, const char *shown, const struct
 		}
 		if (r == 0)
 			break;
-		if (*head_len < META_HEAD_MAX) {
+		/* A video's index may be at its end: for MP4 and QuickTime
+		 * files, keep the boxes that hold metadata wherever they are
+		 * (bmff.h) rather than the head. */
+		if (boxes < 0) {
+			boxes = bmff_is_boxes(chunk, (size_t)r);
+			if (boxes)
+				bmff_keep_init(&keep, head, META_HEAD_MAX);
+		}
+		if (boxes) {
+			bmff_keep_feed(&keep, chunk, (size_t)r);
+			*head_len = keep.len;
+		} else if (*head_len < META_HEAD_MAX) {
 			size_t take = META_HEAD_MAX - *head_len;
 			if (take > (size_t)r)
 				take = (size_t)r;
@@ -403,10 +416,14 @@ static struct {
 	} box[INGEST_WORKERS];
 } parser = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, -1, NULL, 0, {{0}}};
 
+/* The formats whose parsing is isolated: JPEG and TIFF (libexif), and the
+ * boxes of MP4 and QuickTime files. */
 static int meta_needs_child(const uint8_t *p, size_t n)
 {
-	return n >= 4 && ((p[0] == 0xFF && p[1] == 0xD8) || (p[0] == 'I' && p[1] == 'I' && p[2] == 42) ||
-			  (p[0] == 'M' && p[1] == 'M' && p[3] == 42));
+	return (n >= 4 && ((p[0] == 0xFF && p[1] == 0xD8) ||
+			   (p[0] == 'I' && p[1] == 'I' && p[2] == 42) ||
+			   (p[0] == 'M' && p[1] == 'M' && p[3] == 42))) ||
+	       bmff_is_boxes(p, n);
 }
 
 static int sock_send_all(int fd, const void *p, size_t n)
@@ -825,18 +842,17 @@ static void meta_wait(int slot, struct meta_reply *a, struct meta *m)
 	pthread_mutex_unlock(&parser.mu);
 }
 
-/* Fills m from the answer a (and the head p, for what our own sniffing
- * can say when the parser failed). */
-static void meta_from_reply(const uint8_t *p, const struct meta_reply *a, struct meta *m)
+/* Fills m from the answer a (and the head p[0..n) and the name, for what
+ * our own sniffing can say when the parser failed). */
+static void meta_from_reply(const uint8_t *p, size_t n, const char *name,
+			    const struct meta_reply *a, struct meta *m)
 {
 	if (a->has_meta && a->exited && a->code == 0) {
 		meta_terminate(m);
 		return;
 	}
 	int timed_out = a->timed_out || (!a->exited && a->code == SIGALRM); /* its own alarm() */
-	memset(m, 0, sizeof *m);
-	snprintf(m->kind, sizeof m->kind, "photo");
-	snprintf(m->format, sizeof m->format, p[0] == 0xFF ? "jpeg" : "tiff");
+	meta_kind(p, n, name, m);
 	if (!a->exited && !timed_out)
 		snprintf(m->error, sizeof m->error,
 			 "the metadata parser failed on this file (signal %d)", (int)a->code);
@@ -966,7 +982,7 @@ static void take_file(struct store *s, struct taker *t, struct pending *p,
 			meta_wait(slot, &a, &p->m);
 		else
 			a.exited = 1; /* not sent: the server failed */
-		meta_from_reply(head, &a, &p->m);
+		meta_from_reply(head, head_len, p->shown, &a, &p->m);
 	}
 	meta_resolve(&p->m, NULL, o->has_declared_offset ? &o->declared_offset_s : NULL, &p->r);
 	if (rc) {

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bmff.h"
 #include "exifmeta.h"
 #include "jpeg.h"
 #include "xmp.h"
@@ -313,6 +314,28 @@ static void read_jpeg(const uint8_t *p, size_t n, uint64_t file_size, struct met
 	free(ji);
 }
 
+/* Kind and format by the bytes, else the name; 1 if the bytes said. */
+static int kind_of(const uint8_t *head, size_t n, const char *name, struct meta *m)
+{
+	char ext[8];
+	extension_of(name, ext);
+	if (sniff(head, n, ext, m))
+		return 1;
+	const struct ftype *fe = lookup_ext(ext);
+	if (fe)
+		set_type(m, fe->kind, fe->format);
+	else
+		set_type(m, "other", "");
+	return 0;
+}
+
+void meta_kind(const uint8_t *head, size_t n, const char *name, struct meta *m)
+{
+	static const uint8_t none[1];
+	memset(m, 0, sizeof *m);
+	kind_of(head && n ? head : none, head ? n : 0, name, m);
+}
+
 int meta_read(const uint8_t *head, size_t n, uint64_t file_size, const char *name,
 	      struct meta *m)
 {
@@ -325,12 +348,8 @@ int meta_read(const uint8_t *head, size_t n, uint64_t file_size, const char *nam
 	if (n == 0)
 		head = none;
 	extension_of(name, ext);
-	if (!sniff(head, n, ext, m)) {
+	if (!kind_of(head, n, name, m)) {
 		const struct ftype *fe = lookup_ext(ext);
-		if (fe)
-			set_type(m, fe->kind, fe->format);
-		else
-			set_type(m, "other", "");
 		/* A file named like a JPEG that is not one is damage worth
 		 * naming: cards hold truncated and zeroed photos. */
 		if (fe && strcmp(fe->format, "jpeg") == 0)
@@ -341,6 +360,9 @@ int meta_read(const uint8_t *head, size_t n, uint64_t file_size, const char *nam
 	}
 	if (strcmp(m->format, "jpeg") == 0)
 		read_jpeg(head, n, file_size, m);
+	else if (bmff_is_boxes(head, n) && (strcmp(m->kind, "video") == 0 ||
+					    strcmp(m->format, "m4a") == 0))
+		bmff_read(head, n, file_size, m);
 out:
 	return 0;
 }
@@ -398,6 +420,10 @@ static void resolve_time(const struct meta *m, const int *learned, const int *de
 	}
 	if (!cam)
 		return;
+	if (m->clock_is_utc) {
+		set_time(r, camera_seconds(m), "video", 0, 0);
+		return;
+	}
 	if (learned) {
 		set_time(r, camera_seconds(m) - *learned, "learned", 1, *learned);
 		return;
@@ -437,5 +463,14 @@ void meta_resolve(const struct meta *m, const int *learned_offset, const int *de
 			r->alt = m->xmp_alt;
 		}
 		snprintf(r->location_source, sizeof r->location_source, "xmp");
+	} else if (m->has_video_pos) {
+		r->has_pos = 1;
+		r->lat = m->video_lat;
+		r->lon = m->video_lon;
+		if (m->has_video_alt) {
+			r->has_alt = 1;
+			r->alt = m->video_alt;
+		}
+		snprintf(r->location_source, sizeof r->location_source, "video");
 	}
 }

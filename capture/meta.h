@@ -75,6 +75,17 @@ struct meta {
 	double gps_hpe;         /* GPSHPositioningError in metres, 0 when absent */
 	char xmp_pos_from[16];  /* has_xmp_pos: "drone-dji", or "exif" for the
 				 * exif:GPSLatitude/Longitude Adobe software writes */
+
+	/* Videos (capture/bmff.c). The camera time is the creation date with
+	 * its zone (then has_offset), else the movie header's creation time,
+	 * which the format defines as UTC but many cameras write in local
+	 * time: clock_is_utc says the file's writer is one known to keep to
+	 * UTC (Apple's and Android's keys, ffmpeg). */
+	int clock_is_utc;
+	int has_video_pos;      /* (c)xyz or an ISO 6709 key; 0,0 is no fix */
+	double video_lat, video_lon;
+	int has_video_alt;
+	double video_alt;
 };
 
 /*
@@ -85,18 +96,22 @@ struct meta {
 int meta_read(const uint8_t *head, size_t n, uint64_t file_size, const char *name,
 	      struct meta *m);
 
+/* Only the kind and format meta_read would give (by the bytes, else the
+ * name): what is still known of a file whose metadata parser failed. */
+void meta_kind(const uint8_t *head, size_t n, const char *name, struct meta *m);
+
 /* The time and place an item is resolved to. */
 struct resolved {
 	int has_time;
 	double utc;              /* capture time, UTC seconds */
-	char time_source[16];    /* "offset", "gps", "xmp", "learned", "declared", "" */
+	char time_source[16];    /* "offset", "gps", "xmp", "video", "learned", "declared", "" */
 	int has_tz;
 	int tz_offset_s;         /* camera clock minus UTC, seconds */
 	int has_pos;
 	double lat, lon;
 	int has_alt;
 	double alt;
-	char location_source[8]; /* "exif", "xmp", "track", "manual", "" */
+	char location_source[8]; /* "exif", "xmp", "video", "track", "manual", "" */
 	double error_m;          /* estimated position error in metres, <0 unknown */
 	/* Added: why a candidate time source was passed over ("GPS time is
 	 * 30 h from the camera clock"), "" when nothing was. */
@@ -107,9 +122,10 @@ struct resolved {
  * Resolves time and place from one file's metadata (ARCHITECTURE.md §3):
  * time from OffsetTimeOriginal, else the file's own GPS time (the offset
  * is then camera time minus GPS time, to the second), else an XMP date with
- * offset, else `learned_offset` (if non-NULL, source "learned"), else
- * `declared_offset` (if non-NULL, source "declared"). Location from EXIF
- * GPS, else DJI XMP. Pure.
+ * offset, else a video's camera time when its writer keeps it in UTC
+ * (source "video"), else `learned_offset` (if non-NULL, source "learned"),
+ * else `declared_offset` (if non-NULL, source "declared"). Location from
+ * EXIF GPS, else DJI XMP, else a video's own position. Pure.
  */
 void meta_resolve(const struct meta *m, const int *learned_offset, const int *declared_offset,
 		  struct resolved *r);

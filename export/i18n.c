@@ -106,6 +106,7 @@ static const struct label labels[] = {
 	{"kind_other", "其他", "other"},
 	{"src_exif", "照片 EXIF GPS", "EXIF GPS"},
 	{"src_xmp", "无人机 XMP", "drone XMP"},
+	{"src_video", "视频文件内嵌位置", "the video's own"},
 	{"src_track", "GPS 轨迹推算", "GPS track"},
 	{"src_manual", "人工录入", "entered by hand"},
 };

@@ -498,7 +498,11 @@ static void test_sniff(void)
 			printf("# case %zu (%s): got %s/%s\n", i, c[i].name, m.kind, m.format);
 			CHECK(0);
 		}
-		CHECK_STR(m.error, "");
+		/* a video's first box alone is a video without its index */
+		if (strcmp(m.format, "mp4") == 0 || strcmp(m.format, "mov") == 0)
+			CHECK(strstr(m.error, "MP4 has no moov box") != NULL);
+		else
+			CHECK_STR(m.error, "");
 	}
 	/* named like a JPEG, but not one: kept, with the reason */
 	read_copy((const uint8_t *)"hello", 5, 5, "DCIM/IMG_1.JPG", &m);

@@ -1,0 +1,704 @@
+/*
+ * bmff_keep and bmff_read (see bmff.h). Every box is bounded by its
+ * parent before anything in it is read; sizes are 64-bit and checked
+ * against what remains, never added to a pointer unchecked. Depth and
+ * counts are capped, so a crafted file costs at most a few thousand steps.
+ */
+#include "bmff.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "exifmeta.h"
+#include "timeutil.h"
+#include "util.h"
+
+/* Seconds from 1904-01-01 (the format's epoch) to 1970-01-01. */
+#define BMFF_EPOCH_1904 2082844800LL
+/* Boxes walked in one parent at most; keys read at most. */
+#define BMFF_MAX_CHILDREN 4096
+#define BMFF_MAX_KEYS 512
+/* Longest text value (a date, a position, a make) worth reading. */
+#define BMFF_MAX_TEXT 256
+
+static uint32_t be32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+static uint64_t be64(const uint8_t *p)
+{
+	return (uint64_t)be32(p) << 32 | be32(p + 4);
+}
+
+static int is_type(const uint8_t *t, const char *s)
+{
+	return memcmp(t, s, 4) == 0;
+}
+
+int bmff_is_boxes(const uint8_t *p, size_t n)
+{
+	static const char *first[] = {"ftyp", "moov", "mdat", "wide", "free", "skip", "pnot"};
+	if (n < 8)
+		return 0;
+	uint32_t size = be32(p);
+	if (size != 0 && size != 1 && size < 8)
+		return 0;
+	for (size_t i = 0; i < ARRAY_LEN(first); i++)
+		if (is_type(p + 4, first[i]))
+			return 1;
+	return 0;
+}
+
+/* ---- keeping the boxes that matter while a file streams past ---- */
+
+void bmff_keep_init(struct bmff_keep *k, uint8_t *out, size_t cap)
+{
+	memset(k, 0, sizeof *k);
+	k->out = out;
+	k->cap = cap;
+}
+
+static void keep_put(struct bmff_keep *k, const void *p, size_t n)
+{
+	if (n > k->cap - k->len)
+		n = k->cap - k->len;
+	memcpy(k->out + k->len, p, n);
+	k->len += n;
+}
+
+/* A whole header is in k->hdr: decide what to do with its box. */
+static void keep_header(struct bmff_keep *k, uint64_t start)
+{
+	uint32_t size32 = be32(k->hdr);
+	size_t hl = size32 == 1 ? 16 : 8;
+	uint64_t size = size32 == 1 ? be64(k->hdr + 8) : size32;
+	const uint8_t *type = k->hdr + 4;
+
+	if (size32 != 0 && size < hl) {
+		k->stopped = 1; /* not a box: nothing after it can be trusted */
+		return;
+	}
+	k->box_end = size32 == 0 || size > UINT64_MAX - start ? UINT64_MAX : start + size;
+	k->in_body = 1;
+	k->keep = 0;
+	int wanted = is_type(type, "ftyp") || is_type(type, "moov");
+	if (wanted && size32 != 0 && size <= k->cap - k->len) {
+		keep_put(k, k->hdr, hl);
+		k->keep = 1;
+	} else if (wanted && size32 != 0 && k->cap - k->len >= 16) {
+		/* too large to keep: a header alone, which tells the reader
+		 * the box's real size and that its body is missing */
+		uint8_t stub[16];
+		memcpy(stub, "\0\0\0\1", 4);
+		memcpy(stub + 4, type, 4);
+		for (int i = 0; i < 8; i++)
+			stub[8 + i] = (uint8_t)(size >> (56 - 8 * i));
+		keep_put(k, stub, 16);
+		k->stubs++;
+	} else if (k->stubs < BMFF_MAX_STUBS && k->cap - k->len >= 8) {
+		uint8_t stub[8] = {0, 0, 0, 8};
+		memcpy(stub + 4, type, 4);
+		keep_put(k, stub, 8);
+		k->stubs++;
+	}
+	if (k->box_end == start + hl)
+		k->in_body = 0; /* an empty box */
+}
+
+void bmff_keep_feed(struct bmff_keep *k, const uint8_t *p, size_t n)
+{
+	while (n > 0 && !k->stopped) {
+		if (k->in_body) {
+			uint64_t left = k->box_end - k->pos;
+			size_t take = left < n ? (size_t)left : n;
+			if (k->keep)
+				keep_put(k, p, take);
+			k->pos += take;
+			p += take;
+			n -= take;
+			if (k->pos == k->box_end)
+				k->in_body = 0;
+			continue;
+		}
+		/* gathering a header: 8 bytes, or 16 for a 64-bit size */
+		size_t need = k->hdr_n >= 4 && be32(k->hdr) == 1 ? 16 : 8;
+		size_t take = need - k->hdr_n < n ? need - k->hdr_n : n;
+		memcpy(k->hdr + k->hdr_n, p, take);
+		k->hdr_n += take;
+		k->pos += take;
+		p += take;
+		n -= take;
+		if (k->hdr_n == 8 && be32(k->hdr) == 1)
+			continue; /* the 64-bit size follows */
+		if (k->hdr_n == need) {
+			k->hdr_n = 0;
+			keep_header(k, k->pos - need);
+		}
+	}
+}
+
+/* ---- reading the boxes ---- */
+
+struct box {
+	const uint8_t *type;
+	const uint8_t *body;
+	size_t len;      /* of the body within the buffer */
+	uint64_t size;   /* as declared, header included */
+	int cut;         /* the declared size runs past the buffer */
+};
+
+/* The box at p[*off..n); advances *off. Returns 1 for a box, 0 at the end
+ * (or on a header that is not a box's, with *bad set). A box whose size
+ * runs past n is returned with cut set, its body what there is. */
+static int next_box(const uint8_t *p, size_t n, size_t *off, struct box *b, int *bad)
+{
+	size_t o = *off;
+	*bad = 0;
+	if (n - o < 8)
+		return 0;
+	uint32_t size32 = be32(p + o);
+	size_t hl = 8;
+	uint64_t size = size32;
+	if (size32 == 1) {
+		if (n - o < 16) {
+			*bad = 1;
+			return 0;
+		}
+		size = be64(p + o + 8);
+		hl = 16;
+	} else if (size32 == 0) {
+		size = (uint64_t)(n - o); /* to the end */
+	}
+	if (size < hl) {
+		*bad = 1;
+		return 0;
+	}
+	b->type = p + o + 4;
+	b->body = p + o + hl;
+	b->size = size;
+	b->cut = size > (uint64_t)(n - o);
+	b->len = b->cut ? n - o - hl : (size_t)size - hl;
+	*off = b->cut ? n : o + (size_t)size;
+	return 1;
+}
+
+/* "moov", or "\xA9xyz" as "(c)xyz", for messages. */
+static void type_name(const uint8_t *t, char out[12])
+{
+	size_t o = 0;
+	for (int i = 0; i < 4; i++) {
+		if (t[i] == 0xA9) {
+			memcpy(out + o, "(c)", 3);
+			o += 3;
+		} else {
+			out[o++] = t[i] >= 0x20 && t[i] < 0x7f ? (char)t[i] : '?';
+		}
+	}
+	out[o] = '\0';
+}
+
+struct vctx {
+	struct meta *m;
+	int has_mvhd;
+	int64_t mvhd_t;         /* Unix seconds, as written */
+	int has_zoned;          /* a creation date with its zone */
+	int64_t zoned_local;    /* its wall clock, read as if UTC */
+	int zoned_offset;       /* seconds east */
+	const char *zoned_from; /* which box or key it came from */
+	int utc_writer;         /* Apple or Android keys, or an ffmpeg encoder tag */
+	int has_pos;
+	double lat, lon, alt;
+	int has_alt;
+	const char *pos_from;
+};
+
+static void bad_box(struct vctx *c, const uint8_t *type, const char *what)
+{
+	char tn[12];
+	type_name(type, tn);
+	exifmeta_append(c->m->error, sizeof c->m->error, "MP4 %s box %s", tn, what);
+}
+
+/* Text as it may be stored: up to its first NUL, printable ASCII kept,
+ * other bytes as '?', trailing spaces cut. */
+static void copy_text(const uint8_t *p, size_t n, char *out, size_t outlen)
+{
+	size_t o = 0;
+	for (size_t i = 0; i < n && p[i] && o + 1 < outlen; i++)
+		out[o++] = p[i] >= 0x20 && p[i] < 0x7f ? (char)p[i] : '?';
+	while (o && out[o - 1] == ' ')
+		o--;
+	out[o] = '\0';
+}
+
+/* Digits p[0..n) as an unsigned integer; -1 if any is not a digit. */
+static int digits(const char *p, size_t n)
+{
+	int v = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (p[i] < '0' || p[i] > '9')
+			return -1;
+		v = v * 10 + (p[i] - '0');
+	}
+	return v;
+}
+
+/*
+ * "2023-05-01T10:00:00+0800" (also "+08:00", "Z", fractional seconds, a
+ * space for the T): the wall clock read as if UTC and the zone. Returns 1
+ * with a zone, 0 for a date without one, -1 for what is not a date.
+ */
+static int parse_zoned(const char *s, int64_t *local, int *offset)
+{
+	size_t n = strlen(s);
+	if (n < 19 || s[4] != '-' || s[7] != '-' || (s[10] != 'T' && s[10] != ' ') || s[13] != ':' ||
+	    s[16] != ':')
+		return -1;
+	int y = digits(s, 4), mo = digits(s + 5, 2), d = digits(s + 8, 2);
+	int h = digits(s + 11, 2), mi = digits(s + 14, 2), se = digits(s + 17, 2);
+	if (y < 1900 || mo < 1 || mo > 12 || d < 1 || d > 31 || h < 0 || h > 23 || mi < 0 ||
+	    mi > 59 || se < 0 || se > 60)
+		return -1;
+	*local = time_from_civil(y, mo, d, h, mi, se);
+	const char *z = s + 19;
+	if (*z == '.')
+		for (z++; *z >= '0' && *z <= '9'; z++)
+			;
+	if (*z == '\0')
+		return 0;
+	if (strcmp(z, "Z") == 0) {
+		*offset = 0;
+		return 1;
+	}
+	if (*z != '+' && *z != '-')
+		return -1;
+	int zh = -1, zm = -1;
+	if (strlen(z) == 5) {
+		zh = digits(z + 1, 2);
+		zm = digits(z + 3, 2);
+	} else if (strlen(z) == 6 && z[3] == ':') {
+		zh = digits(z + 1, 2);
+		zm = digits(z + 4, 2);
+	} else if (strlen(z) == 3) {
+		zh = digits(z + 1, 2);
+		zm = 0;
+	}
+	if (zh < 0 || zh > 14 || zm < 0 || zm > 59)
+		return -1;
+	*offset = (zh * 3600 + zm * 60) * (*z == '-' ? -1 : 1);
+	return 1;
+}
+
+/* One signed ISO 6709 number of `deg` integer digits of degrees (2 for a
+ * latitude, 3 for a longitude), in degrees, minutes or seconds form:
+ * +DD.D, +DDMM.M, +DDMMSS.S. Advances *s. Returns 0 or -1. */
+static int iso6709_angle(const char **s, int deg, double *v)
+{
+	const char *p = *s;
+	if (*p != '+' && *p != '-')
+		return -1;
+	double sign = *p == '-' ? -1 : 1;
+	p++;
+	size_t nd = 0;
+	while (p[nd] >= '0' && p[nd] <= '9')
+		nd++;
+	int whole = digits(p, nd > 9 ? 9 : nd);
+	if (whole < 0 || nd > 9)
+		return -1;
+	double frac = 0, scale = 0.1;
+	const char *q = p + nd;
+	if (*q == '.') {
+		q++;
+		if (*q < '0' || *q > '9')
+			return -1;
+		for (int i = 0; *q >= '0' && *q <= '9'; q++, i++)
+			if (i < 12) {
+				frac += (*q - '0') * scale;
+				scale /= 10;
+			}
+	}
+	double a;
+	if (nd == (size_t)deg) {
+		a = whole + frac;
+	} else if (nd == (size_t)deg + 2) {
+		int mm = whole % 100;
+		if (mm >= 60)
+			return -1;
+		a = whole / 100 + (mm + frac) / 60.0;
+	} else if (nd == (size_t)deg + 4) {
+		int mm = whole / 100 % 100, ss = whole % 100;
+		if (mm >= 60 || ss >= 60)
+			return -1;
+		a = whole / 10000 + mm / 60.0 + (ss + frac) / 3600.0;
+	} else {
+		return -1;
+	}
+	*v = sign * a;
+	*s = q;
+	return 0;
+}
+
+/* "+30.5000+114.3000+20.000/" (altitude and the closing '/' optional, a
+ * CRS suffix allowed): 0, or -1 for what is not a position. */
+static int parse_iso6709(const char *s, double *lat, double *lon, int *has_alt, double *alt)
+{
+	*has_alt = 0;
+	if (iso6709_angle(&s, 2, lat) || iso6709_angle(&s, 3, lon))
+		return -1;
+	if (fabs(*lat) > 90 || fabs(*lon) > 180)
+		return -1;
+	if (*s == '+' || *s == '-') {
+		double sign = *s == '-' ? -1 : 1, a = 0, scale = 0.1;
+		const char *q = s + 1;
+		size_t nd = 0;
+		for (; *q >= '0' && *q <= '9' && nd < 6; q++, nd++)
+			a = a * 10 + (*q - '0');
+		if (nd == 0 || (*q >= '0' && *q <= '9'))
+			return -1; /* no digits, or more than any altitude has */
+		if (*q == '.')
+			for (q++; *q >= '0' && *q <= '9'; q++, scale /= 10)
+				a += (*q - '0') * scale;
+		*alt = sign * a;
+		*has_alt = 1;
+		s = q;
+	}
+	if (strncmp(s, "CRS", 3) == 0)
+		s += strcspn(s, "/");
+	if (*s == '/')
+		s++;
+	return *s == '\0' ? 0 : -1;
+}
+
+static void take_position(struct vctx *c, const char *text, const char *from,
+			  const uint8_t *type)
+{
+	double lat, lon, alt;
+	int has_alt;
+	if (c->has_pos)
+		return; /* the first one read stands */
+	if (parse_iso6709(text, &lat, &lon, &has_alt, &alt) != 0) {
+		bad_box(c, type, "holds a position that is not ISO 6709");
+		return;
+	}
+	if (lat == 0 && lon == 0) {
+		exifmeta_append(c->m->note, sizeof c->m->note,
+				"MP4 position 0,0 treated as no fix");
+		return;
+	}
+	c->has_pos = 1;
+	c->lat = lat;
+	c->lon = lon;
+	c->has_alt = has_alt;
+	c->alt = has_alt ? alt : 0;
+	c->pos_from = from;
+}
+
+static void take_date(struct vctx *c, const char *text, const char *from, const uint8_t *type)
+{
+	int64_t local;
+	int off = 0;
+	int z = parse_zoned(text, &local, &off);
+	if (z < 0) {
+		/* a year ("2023") or a day ("2023-06-15") is what some
+		 * writers put in (c)day: not a moment, and not an error */
+		if (strlen(text) > 10)
+			bad_box(c, type, "holds a date that cannot be read");
+		return;
+	}
+	if (z == 1 && !c->has_zoned) {
+		c->has_zoned = 1;
+		c->zoned_local = local;
+		c->zoned_offset = off;
+		c->zoned_from = from;
+	}
+}
+
+/* A QuickTime user-data text: a 16-bit length and language, then the
+ * text; or, as iTunes-style writers put it, a `data` box. */
+static int udta_text(const struct box *b, char *out, size_t outlen)
+{
+	if (b->len >= 16 && is_type(b->body + 4, "data")) {
+		uint32_t sz = be32(b->body);
+		if (sz < 16 || sz > b->len)
+			return -1;
+		copy_text(b->body + 16, sz - 16, out, outlen);
+		return 0;
+	}
+	if (b->len < 4)
+		return -1;
+	size_t l = (size_t)b->body[0] << 8 | b->body[1];
+	if (l > b->len - 4)
+		return -1;
+	copy_text(b->body + 4, l, out, outlen);
+	return 0;
+}
+
+/* The first `data` box's text among an ilst item's children. */
+static int ilst_text(const struct box *item, char *out, size_t outlen)
+{
+	size_t off = 0;
+	struct box d;
+	int bad;
+	for (int i = 0; i < BMFF_MAX_CHILDREN && next_box(item->body, item->len, &off, &d, &bad);
+	     i++) {
+		if (!is_type(d.type, "data") || d.cut || d.len < 8)
+			continue;
+		/* type indicator: 0 (well-known), then 1 = UTF-8 */
+		if (be32(d.body) != 1)
+			return -1;
+		copy_text(d.body + 8, d.len - 8, out, outlen);
+		return 0;
+	}
+	return -1;
+}
+
+static void take_text(struct vctx *c, const uint8_t *type, const char *key, const char *text)
+{
+	struct meta *m = c->m;
+	if (strcmp(key, "\xA9xyz") == 0 || strcmp(key, "com.apple.quicktime.location.ISO6709") == 0)
+		take_position(c, text, key[0] == 'c' ? "keys" : "udta", type);
+	else if (strcmp(key, "\xA9" "day") == 0 || strcmp(key, "com.apple.quicktime.creationdate") == 0)
+		take_date(c, text, key[0] == 'c' ? "com.apple.quicktime.creationdate" : "(c)day",
+			  type);
+	else if ((strcmp(key, "\xA9mak") == 0 || strcmp(key, "com.apple.quicktime.make") == 0 ||
+		  strcmp(key, "com.android.manufacturer") == 0) && !m->make[0])
+		snprintf(m->make, sizeof m->make, "%s", text);
+	else if ((strcmp(key, "\xA9mod") == 0 || strcmp(key, "com.apple.quicktime.model") == 0 ||
+		  strcmp(key, "com.android.model") == 0) && !m->model[0])
+		snprintf(m->model, sizeof m->model, "%s", text);
+	else if (strcmp(key, "\xA9too") == 0 && strncmp(text, "Lavf", 4) == 0)
+		c->utc_writer = 1; /* ffmpeg writes the movie time in UTC */
+}
+
+/* The names in a keys box, by their 1-based index; NULL where absent. */
+struct keys {
+	size_t n;
+	char name[BMFF_MAX_KEYS][48];
+};
+
+static void read_keys(struct vctx *c, const struct box *b, struct keys *k)
+{
+	k->n = 0;
+	if (b->len < 8) {
+		bad_box(c, b->type, "is too short");
+		return;
+	}
+	uint32_t count = be32(b->body + 4);
+	size_t off = 8;
+	for (uint32_t i = 0; i < count && i < BMFF_MAX_KEYS; i++) {
+		if (b->len - off < 8) {
+			bad_box(c, b->type, "ends inside its list of keys");
+			return;
+		}
+		uint32_t sz = be32(b->body + off);
+		if (sz < 8 || sz > b->len - off) {
+			bad_box(c, b->type, "has a key whose size is wrong");
+			return;
+		}
+		/* namespace "mdta", then the name (not terminated) */
+		size_t nl = sz - 8;
+		if (nl >= sizeof k->name[0])
+			nl = sizeof k->name[0] - 1; /* longer than any key read */
+		copy_text(b->body + off + 8, nl, k->name[k->n], sizeof k->name[0]);
+		if (strncmp(k->name[k->n], "com.apple.quicktime.", 20) == 0 ||
+		    strncmp(k->name[k->n], "com.android.", 12) == 0)
+			c->utc_writer = 1;
+		k->n++;
+		off += sz;
+	}
+}
+
+/* A meta box: a handler, keys and an item list. In QuickTime files it has
+ * no version field; in MP4 it is a full box. */
+static void read_meta(struct vctx *c, const struct box *mb, struct keys *keys)
+{
+	size_t skip = mb->len >= 8 && is_type(mb->body + 4, "hdlr") ? 0 : 4;
+	if (mb->len < skip)
+		return;
+	const uint8_t *p = mb->body + skip;
+	size_t n = mb->len - skip, off = 0;
+	struct box b, ilst = {0};
+	int bad, have_ilst = 0;
+	keys->n = 0;
+	for (int i = 0; i < BMFF_MAX_CHILDREN && next_box(p, n, &off, &b, &bad); i++) {
+		if (is_type(b.type, "keys") && !b.cut)
+			read_keys(c, &b, keys);
+		else if (is_type(b.type, "ilst") && !b.cut) {
+			ilst = b;
+			have_ilst = 1;
+		}
+	}
+	if (bad)
+		bad_box(c, mb->type, "has a child whose size is wrong");
+	if (!have_ilst)
+		return;
+	off = 0;
+	char text[BMFF_MAX_TEXT];
+	for (int i = 0; i < BMFF_MAX_CHILDREN && next_box(ilst.body, ilst.len, &off, &b, &bad);
+	     i++) {
+		if (b.cut)
+			break;
+		char key[8];
+		const char *name = NULL;
+		uint32_t idx = be32(b.type);
+		if (keys->n > 0 && idx >= 1 && idx <= keys->n) {
+			name = keys->name[idx - 1];
+		} else if (b.type[0] == 0xA9) {
+			memcpy(key, b.type, 4);
+			key[4] = '\0';
+			name = key;
+		}
+		if (name && ilst_text(&b, text, sizeof text) == 0)
+			take_text(c, b.type, name, text);
+	}
+}
+
+static void read_udta(struct vctx *c, const struct box *ub)
+{
+	size_t off = 0;
+	struct box b;
+	int bad;
+	char text[BMFF_MAX_TEXT], key[8];
+	for (int i = 0; i < BMFF_MAX_CHILDREN && next_box(ub->body, ub->len, &off, &b, &bad); i++) {
+		if (b.cut)
+			break;
+		if (is_type(b.type, "meta")) {
+			struct keys *k = xmalloc(sizeof *k);
+			read_meta(c, &b, k);
+			free(k);
+		} else if (b.type[0] == 0xA9) {
+			memcpy(key, b.type, 4);
+			key[4] = '\0';
+			if (udta_text(&b, text, sizeof text) == 0)
+				take_text(c, b.type, key, text);
+			else if (is_type(b.type, "\xA9xyz") || is_type(b.type, "\xA9" "day"))
+				bad_box(c, b.type, "is too short for its text");
+		}
+	}
+	if (bad)
+		bad_box(c, ub->type, "has a child whose size is wrong");
+}
+
+static void read_mvhd(struct vctx *c, const struct box *b)
+{
+	uint64_t t;
+	if (b->len < 4) {
+		bad_box(c, b->type, "is too short");
+		return;
+	}
+	if (b->body[0] == 1 && b->len >= 12)
+		t = be64(b->body + 4);
+	else if (b->body[0] == 0 && b->len >= 8)
+		t = be32(b->body + 4);
+	else {
+		bad_box(c, b->type, b->body[0] > 1 ? "has an unknown version" : "is too short");
+		return;
+	}
+	/* 0 is "not set"; before 1990 or past 2200 is a clock never set or
+	 * a value that is not a time */
+	if (t == 0)
+		return;
+	int64_t unix_t = (int64_t)(t > (uint64_t)INT64_MAX / 2 ? 0 : t) - BMFF_EPOCH_1904;
+	if (unix_t < 631152000 || unix_t > 7258118400LL) {
+		exifmeta_append(c->m->note, sizeof c->m->note,
+				"MP4 movie header creation time %llu is not a plausible date; not used",
+				(unsigned long long)t);
+		return;
+	}
+	c->has_mvhd = 1;
+	c->mvhd_t = unix_t;
+}
+
+static void read_moov(struct vctx *c, const struct box *mv)
+{
+	size_t off = 0;
+	struct box b;
+	int bad;
+	for (int i = 0; i < BMFF_MAX_CHILDREN && next_box(mv->body, mv->len, &off, &b, &bad); i++) {
+		if (b.cut)
+			break;
+		if (is_type(b.type, "mvhd"))
+			read_mvhd(c, &b);
+		else if (is_type(b.type, "udta"))
+			read_udta(c, &b);
+		else if (is_type(b.type, "meta")) {
+			struct keys *k = xmalloc(sizeof *k);
+			read_meta(c, &b, k);
+			free(k);
+		}
+	}
+	if (bad)
+		bad_box(c, mv->type, "has a child whose size is wrong");
+}
+
+static void set_camera_time(struct meta *m, int64_t local)
+{
+	int y, mo, d, h, mi, s;
+	time_to_civil(local, &y, &mo, &d, &h, &mi, &s);
+	m->has_camera_time = 1;
+	m->camera_time_t = local;
+	snprintf(m->camera_time, sizeof m->camera_time, "%04d:%02d:%02d %02d:%02d:%02d", y, mo, d,
+		 h, mi, s);
+}
+
+void bmff_read(const uint8_t *p, size_t n, uint64_t file_size, struct meta *m)
+{
+	struct vctx c = {.m = m};
+	size_t off = 0;
+	struct box b;
+	int bad = 0, have_moov = 0, cut = 0;
+
+	for (int i = 0; i < BMFF_MAX_CHILDREN && next_box(p, n, &off, &b, &bad); i++) {
+		cut = b.cut;
+		if (!is_type(b.type, "moov"))
+			continue;
+		have_moov = 1;
+		if (b.cut) {
+			exifmeta_append(m->error, sizeof m->error,
+					"MP4 moov box (%llu bytes) ends past the %zu bytes read for "
+					"metadata; time and place not read",
+					(unsigned long long)b.size, n);
+			break;
+		}
+		read_moov(&c, &b);
+		break;
+	}
+	if (bad)
+		exifmeta_append(m->error, sizeof m->error,
+				"MP4 box at offset %zu has a size that is wrong; boxes after it not read",
+				off);
+	else if (!have_moov && (!cut || (uint64_t)n >= file_size))
+		/* every box was whole (a whole file, or bmff_keep's image of
+		 * one), or the file itself ends inside one; none was the index */
+		exifmeta_append(m->error, sizeof m->error,
+				"MP4 has no moov box (the movie's index): the recording may have "
+				"been cut short, as when a camera loses power");
+	else if (!have_moov)
+		exifmeta_append(m->error, sizeof m->error,
+				"MP4 moov box not found in the first %zu of %llu bytes", n,
+				(unsigned long long)file_size);
+
+	if (c.has_zoned) {
+		set_camera_time(m, c.zoned_local);
+		m->has_offset = 1;
+		m->offset_s = c.zoned_offset;
+		time_format_offset(c.zoned_offset, m->offset_raw);
+	} else if (c.has_mvhd) {
+		set_camera_time(m, c.mvhd_t);
+		m->clock_is_utc = c.utc_writer;
+		if (!c.utc_writer)
+			exifmeta_append(m->note, sizeof m->note,
+					"MP4 creation time taken as the camera's clock (cameras write it "
+					"in UTC or in local time)");
+	}
+	if (c.has_pos) {
+		m->has_video_pos = 1;
+		m->video_lat = c.lat;
+		m->video_lon = c.lon;
+		m->has_video_alt = c.has_alt;
+		m->video_alt = c.alt;
+	}
+}

@@ -1,0 +1,59 @@
+/*
+ * MP4 and QuickTime (ISO base media) files: what they say of their time,
+ * place and maker, read by a bounded box walker of our own.
+ *
+ * A video's metadata is in its `moov` box, which many cameras write after
+ * the media data, at the end of a file of gigabytes. So ingest does not
+ * hand the parser the file's head as it does for a JPEG: bmff_keep, fed
+ * every byte as the file is copied, keeps the small boxes that matter
+ * (ftyp, moov) and an 8-byte stub of each other top-level box, giving a
+ * compact image of the file that bmff_read then walks. bmff_read works as
+ * well on a plain head of a file whose moov comes first.
+ */
+#ifndef EVCAP_BMFF_H
+#define EVCAP_BMFF_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "meta.h"
+
+/* Stubs of skipped top-level boxes kept at most (a file of more is odd,
+ * and nothing after them is needed to read its moov). */
+#define BMFF_MAX_STUBS 64
+
+struct bmff_keep {
+	uint8_t *out;
+	size_t cap, len;
+	uint64_t pos;       /* file offset of the next byte fed */
+	uint64_t box_end;   /* end of the box being passed; UINT64_MAX: the file's end */
+	uint8_t hdr[16];    /* the header being gathered */
+	size_t hdr_n;
+	int in_body;        /* inside a box's body (else reading a header) */
+	int keep;           /* copying the body into out */
+	int stopped;        /* the boxes no longer parse: nothing more is kept */
+	unsigned stubs;
+};
+
+/* Whether the first n bytes of a file look like ISO base media: an ftyp,
+ * or a QuickTime file's first atom (moov, mdat, wide, free, skip, pnot),
+ * with a size that can be a box's. */
+int bmff_is_boxes(const uint8_t *p, size_t n);
+
+/* Starts keeping into out (cap bytes, META_HEAD_MAX for ingest). */
+void bmff_keep_init(struct bmff_keep *k, uint8_t *out, size_t cap);
+
+/* Feeds the next n bytes of the file, in order; any split will do. */
+void bmff_keep_feed(struct bmff_keep *k, const uint8_t *p, size_t n);
+
+/*
+ * Reads the boxes in p[0..n) of a file of file_size bytes (a plain head or
+ * bmff_keep's image) into m, whose kind and format are already set: the
+ * movie header's creation time, a creation date with its zone, a position
+ * (ISO 6709), make and model, from mvhd, udta (QuickTime and iTunes forms)
+ * and moov/meta keys (Apple). What cannot be read goes to m->error, naming
+ * the box; remarks to m->note. Never reads outside p[0..n).
+ */
+void bmff_read(const uint8_t *p, size_t n, uint64_t file_size, struct meta *m);
+
+#endif
