@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bmff.h"
 #include "bundle.h"
 #include "config.h"
 #include "exifmeta.h"
@@ -66,6 +67,7 @@
 #define FUZZ_MAX_MANIFEST 65536
 #define FUZZ_MAX_PULLPATH 4096
 #define FUZZ_MAX_SPOOL 16384
+#define FUZZ_MAX_BMFF 65536
 
 /* Every fixed-size text field must be terminated inside its array and be
  * UTF-8: it is written to SQLite, JSON and reports as it is. */
@@ -192,6 +194,12 @@ static inline void fuzz_check_meta(const struct meta *m)
 	FUZZ_ENSURE(isfinite(m->subsec) && m->subsec >= 0 && m->subsec < 1);
 	FUZZ_ENSURE(isfinite(m->gps_dop) && m->gps_dop >= 0);
 	FUZZ_ENSURE(isfinite(m->gps_hpe) && m->gps_hpe >= 0);
+	if (m->has_video_pos)
+		FUZZ_ENSURE(fuzz_lat_ok(m->video_lat) && fuzz_lon_ok(m->video_lon));
+	if (m->has_video_alt)
+		FUZZ_ENSURE(m->has_video_pos && isfinite(m->video_alt));
+	if (m->clock_is_utc)
+		FUZZ_ENSURE(m->has_camera_time && !m->has_offset);
 }
 
 static inline void fuzz_check_resolved(const struct resolved *r)
@@ -339,6 +347,59 @@ static inline int fuzz_run_meta(const uint8_t *data, size_t size)
 	meta_resolve(&m, (sel & 32) ? &learned : NULL, (sel & 64) ? &declared : NULL, &r);
 	fuzz_check_resolved(&r);
 	free(p);
+	return 0;
+}
+
+/* ---- MP4 boxes: kept while streaming, then read ---- */
+
+/*
+ * The input is a file, fed to bmff_keep in pieces whose sizes the first
+ * byte picks (1 byte to 64 KiB), into an image of at most 4 KiB (bit 7:
+ * 256 bytes, so that boxes too large to keep are common). The image must
+ * stay inside its buffer, be the same however the file was split, and
+ * read through meta_read like any head.
+ */
+static inline void fuzz_keep(const uint8_t *p, size_t n, size_t piece, uint8_t *out,
+			     size_t cap, struct bmff_keep *k)
+{
+	bmff_keep_init(k, out, cap);
+	for (size_t o = 0; o < n; o += piece)
+		bmff_keep_feed(k, p + o, n - o < piece ? n - o : piece);
+}
+
+static inline int fuzz_run_bmff(const uint8_t *data, size_t size)
+{
+	static const size_t pieces[8] = {1, 3, 8, 13, 512, 4096, 65536, 7};
+	if (size < 1 || size > FUZZ_MAX_BMFF)
+		return 0;
+	uint8_t sel = data[0];
+	const uint8_t *p = data + 1;
+	size_t n = size - 1, cap = (sel & 128) ? 256 : 4096;
+	uint8_t *a = malloc(cap), *b = malloc(cap);
+	if (!a || !b)
+		abort();
+	struct bmff_keep ka, kb;
+	fuzz_keep(p, n, pieces[sel & 7], a, cap, &ka);
+	fuzz_keep(p, n, n ? n : 1, b, cap, &kb);
+	FUZZ_ENSURE(ka.len <= cap && kb.len <= cap);
+	FUZZ_ENSURE(ka.len == kb.len && memcmp(a, b, ka.len) == 0);
+	FUZZ_ENSURE(ka.pos <= n);
+	/* the image read as a head, at its exact size */
+	uint8_t *img = malloc(ka.len ? ka.len : 1);
+	if (!img)
+		abort();
+	memcpy(img, a, ka.len);
+	struct meta m;
+	FUZZ_ENSURE(meta_read(img, ka.len, (uint64_t)n, (sel & 8) ? "clip.mov" : "a.mp4", &m) ==
+		    0);
+	fuzz_check_meta(&m);
+	struct resolved r;
+	int declared = 8 * 3600;
+	meta_resolve(&m, NULL, (sel & 16) ? &declared : NULL, &r);
+	fuzz_check_resolved(&r);
+	free(img);
+	free(a);
+	free(b);
 	return 0;
 }
 

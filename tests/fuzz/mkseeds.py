@@ -335,6 +335,45 @@ def manifest(n_items=1, n_events=2):
 
 # ---------------------------------------------------------------- writers
 
+# ---------------------------------------------------------------- MP4
+
+
+def box(typ, body):
+    return struct.pack(">I", 8 + len(body)) + typ + body
+
+
+def mp4(moov_first=False, mdat=64, xyz=None, apple_date=None, v1=False, largesize=False):
+    """An MP4 with a movie header (2023-06-15 10:00:00 as written), user
+    data and Apple keys, its moov before or after the media data."""
+    t = 1686823200 + 2082844800
+    if v1:
+        hdr = struct.pack(">IQQIQ", 1 << 24, t, t, 1000, 10000)
+    else:
+        hdr = struct.pack(">IIIII", 0, t, t, 1000, 10000)
+    mvhd = box(b"mvhd", hdr + struct.pack(">IH", 0x10000, 0x100) + bytes(10)
+               + struct.pack(">9I", 0x10000, 0, 0, 0, 0x10000, 0, 0, 0, 0x40000000)
+               + bytes(24) + struct.pack(">I", 2))
+    body = mvhd
+    if xyz:
+        x = xyz.encode()
+        body += box(b"udta", box(b"\xa9xyz", struct.pack(">HH", len(x), 0x15c7) + x)
+                    + box(b"\xa9day", struct.pack(">HH", 4, 0) + b"2023"))
+    if apple_date:
+        key = b"com.apple.quicktime.creationdate"
+        body += box(b"meta", box(b"hdlr", bytes(8) + b"mdta" + bytes(13))
+                    + box(b"keys", struct.pack(">II", 0, 1) + struct.pack(">I", 8 + len(key))
+                          + b"mdta" + key)
+                    + box(b"ilst", box(b"\0\0\0\1", box(b"data", struct.pack(">II", 1, 0)
+                                                        + apple_date.encode()))))
+    moov = box(b"moov", body)
+    ftyp = box(b"ftyp", b"isom" + struct.pack(">I", 0x200) + b"isommp41")
+    if largesize:
+        md = struct.pack(">I", 1) + b"mdat" + struct.pack(">Q", 16 + mdat) + bytes(mdat)
+    else:
+        md = box(b"mdat", bytes(mdat))
+    return ftyp + (moov + md if moov_first else md + moov)
+
+
 def put(out, harness, name, data):
     d = os.path.join(out, harness)
     os.makedirs(d, exist_ok=True)
@@ -368,6 +407,12 @@ def crafted(out):
     put(out, "meta", "dng", b"\x05II*\0\x08\0\0\0\x01\0\x12\xc6\x01\0\x04\0\0\0\x01\x04\0\0\0\0\0\0")
     put(out, "meta", "png", b"\x07\x89PNG\r\n\x1a\n\0\0\0\rIHDR")
     put(out, "meta", "empty-jpg", b"\x60")
+    put(out, "bmff", "moov-last", b"\x02" + mp4(xyz="+47.3512+123.9174+150.5/"))
+    put(out, "bmff", "moov-first-keys", b"\x05" + mp4(True, apple_date="2023-06-15T10:00:05+0800"))
+    put(out, "bmff", "v1-large-small-cap", b"\x83" + mp4(v1=True, largesize=True, mdat=300,
+                                                          xyz="+4721.06+12355.04/"))
+    put(out, "bmff", "no-moov", b"\x00" + mp4()[:120])
+    put(out, "meta", "mp4-moov", b"\x04" + mp4(True, xyz="+47.35+123.91/"))
     put(out, "nmea", "mixed.nmea", ("\r\n".join(nmea(x) for x in NMEA_LINES) + "\r\n").encode())
     put(out, "nmea", "bad-lines.nmea", (nmea(NMEA_LINES[0]) + "\n$GPGGA,bad*00\n\x01junk\n"
                                         + nmea(NMEA_LINES[1])[:-2] + "ZZ\n#comment\n").encode())

@@ -17,14 +17,14 @@ ROOT=$(pwd)
 BUILD=${BUILD:-build-fuzz}
 SECONDS_EACH=${FUZZ_SECONDS:-30}
 CC_FUZZ=${FUZZ_CC:-clang}
-ALL="jpeg exif xmp meta nmea gpx config manifest pullpath minisig sensor spool"
+ALL="jpeg exif xmp meta bmff nmea gpx config manifest pullpath minisig sensor spool"
 
 # -max_len per harness: what one input needs to reach every state of its
 # parser (a JPEG head, one APP1, some dozens of NMEA lines); longer inputs
 # only slow the mutations down (the parsers' own size caps are unit-tested).
 max_len() {
 	case $1 in
-	jpeg | exif | meta) echo 65536 ;;
+	jpeg | exif | meta | bmff) echo 65536 ;;
 	xmp) echo 16384 ;;
 	gpx | sensor | spool) echo 8192 ;;
 	nmea) echo 4096 ;;
