@@ -2,8 +2,9 @@
  * mksample: writes the demo's sample SD card and GPS log. The card holds
  * drone photos with EXIF GPS and DJI XMP, handheld-camera photos with no
  * GPS and a clock 7 s fast (one of them GPS-stamped, so evcap can learn
- * the error), a video, a damaged JPEG and a duplicate; the NMEA log is a
- * 1 Hz track along the same flight for gpsfake to replay.
+ * the error), a drone video (its index last, its clock local), a damaged
+ * JPEG and a duplicate; the NMEA log is a 1 Hz track along the same flight
+ * for gpsfake to replay.
  *
  * usage: mksample CARD_DIR NMEA_FILE
  */
@@ -21,6 +22,7 @@
 
 #define SYNTH_PROG "mksample"
 #include "synth-exif.h"
+#include "synth-mp4.h"
 
 #define T0 1686794400L /* 2023-06-15T02:00:00Z, 10:00 in China */
 #define TRACK_SECONDS 1800
@@ -212,14 +214,15 @@ int main(int argc, char **argv)
 		snprintf(path, sizeof path, "%s/IMG_%04d.JPG", dir, 2001 + i);
 		write_photo(path, &p);
 	}
-	/* a video (an MP4 header and bytes) and a JPEG cut short by a pulled card */
+	/* a drone video, its index after the media data and its creation
+	 * time in China time, as DJI writes it; and a JPEG cut short by a
+	 * pulled card */
 	snprintf(path, sizeof path, "%s/DCIM/100MEDIA/DJI_0013.MP4", argv[1]);
 	FILE *v = fopen(path, "wb");
 	if (!v)
 		die(path);
-	fwrite("\x00\x00\x00\x18" "ftypisom\x00\x00\x02\x00isomiso2", 1, 24, v);
-	for (int i = 0; i < 200000; i++)
-		fputc((i * 2654435761u) >> 24, v);
+	struct mp4_spec vs = {.mvhd_time = T0 + 600 + 8 * 3600, .mdat_bytes = 200000, .seed = 13};
+	synth_mp4(v, &vs);
 	if (fclose(v) != 0)
 		die(path);
 	snprintf(path, sizeof path, "%s/DCIM/100MEDIA/DJI_0014.JPG", argv[1]);
