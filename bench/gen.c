@@ -6,7 +6,7 @@
  *
  * usage: gen card DIR COUNT KB      drone photos DJI_0001.JPG ... of about KB kB
  *        gen nogps DIR COUNT KB     photos without GPS spread over the day
- *        gen video FILE MB          an MP4-shaped file of MB MiB
+ *        gen video FILE MB          a drone MP4 of MB MiB, its index last
  *        gen gpx FILE               86,400 fixes, one a second, over the day
  *        gen tags CSV DIR COUNT     exiftool -csv input: per-photo GPS tags for
  *                                   the COUNT nogps photos, as evcap places them
@@ -25,6 +25,7 @@
 
 #define SYNTH_PROG "gen"
 #include "../scripts/synth-exif.h"
+#include "../scripts/synth-mp4.h"
 
 /* The day: 2023-06-15T00:00:00Z, 08:00 in China. */
 #define DAY0 1686787200L
@@ -224,25 +225,16 @@ static int gen_nogps(const char *dir, int count, long kb)
 	return 0;
 }
 
+/* A drone's video: the media data first, its index (moov) at the end,
+ * as DJI cameras write them, so ingest has to find the index past MB MiB. */
 static int gen_video(const char *path, long mb)
 {
 	FILE *f = fopen(path, "wb");
 	if (!f)
 		die(path);
-	size_t n = (size_t)1 << 20;
-	uint64_t *b = malloc(n);
-	uint64_t s = 0x5EED;
-	if (!b)
-		die("out of memory");
-	for (long i = 0; i < mb; i++) {
-		for (size_t k = 0; k < n / 8; k++)
-			b[k] = rnd(&s);
-		if (i == 0)
-			memcpy(b, "\x00\x00\x00\x18" "ftypisom\x00\x00\x02\x00isomiso2", 24);
-		if (fwrite(b, 1, n, f) != n)
-			die(path);
-	}
-	free(b);
+	struct mp4_spec v = {.mvhd_time = DAY0 + 36000, .make = "DJI", /* 10:00 local */
+			     .mdat_bytes = (unsigned long long)mb << 20, .seed = 0x5EED};
+	synth_mp4(f, &v);
 	if (fclose(f) != 0)
 		die(path);
 	return 0;
