@@ -1385,7 +1385,8 @@ static void walk_dir(struct walk *w, const char *dir, int depth)
 		}
 		names[n++] = xstrdup(e->d_name);
 	}
-	qsort(names, n, sizeof *names, name_cmp);
+	if (n > 1) /* an empty folder has no list at all */
+		qsort(names, n, sizeof *names, name_cmp);
 	for (size_t i = 0; i < n; i++) {
 		char *p = strcmp(dir, "/") == 0 ? xasprintf("/%s", names[i])
 						: xasprintf("%s/%s", dir, names[i]);

@@ -1,12 +1,12 @@
 #!/bin/bash
-# Ingest of a card with duplicates, a Chinese file name, a symlink, a FIFO
-# and a folder named like a photo: every regular file kept byte-for-byte,
-# the card untouched, each skipped path named; verify catches a flipped
+# Ingest of a card with duplicates, a Chinese file name, a symlink, a FIFO,
+# an empty folder and a folder named like a photo: every regular file kept
+# byte-for-byte, the card untouched, each skipped path named; verify catches a flipped
 # byte in an original and an edited custody row.
 . "$(dirname "$0")/../lib/common.sh"
 
 CARD=$T/card
-mkdir -p "$CARD/DCIM/100MEDIA" "$CARD/DCIM/DJI_0099.JPG" "$CARD/MISC"
+mkdir -p "$CARD/DCIM/100MEDIA" "$CARD/DCIM/DJI_0099.JPG" "$CARD/MISC" "$CARD/DCIM/EMPTY"
 { printf "noise:"; head -c 200000 /dev/urandom; } > "$CARD/DCIM/100MEDIA/DJI_0001.JPG"   # not a JPEG, whatever the bytes
 head -c 3000 /dev/urandom > "$CARD/DCIM/100MEDIA/DJI_0002.MP4"
 cp "$CARD/DCIM/100MEDIA/DJI_0001.JPG" "$CARD/MISC/copy-of-0001.JPG"   # duplicate bytes
