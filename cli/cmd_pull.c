@@ -110,5 +110,10 @@ int cmd_pull(struct cli *cli, int argc, char **argv)
 		printf("case %s: %d bundle(s) imported (%d items), %d imported before, %d on the "
 		       "target\n",
 		       o.case_number, rep.imported, rep.items, rep.already, rep.bundles_seen);
+	if (rep.bundles_seen == 0 && cli->verbosity >= 0)
+		fprintf(stderr,
+			"evcap pull: the target holds no bundle of case %s (nothing synced yet, "
+			"or the case number is written differently)\n",
+			o.case_number);
 	return EXIT_OK;
 }

@@ -761,7 +761,8 @@ int pull_run(struct store *s, const struct pull_opts *o, struct pull_report *rep
 	l.prefix_len = strlen(prefix);
 	if ((rc = target_list(pc.t, prefix, PULL_MAX_KEYS, list_each, &l, err, errlen)))
 		goto out;
-	qsort(l.ids, l.n, sizeof *l.ids, cmp_str);
+	if (l.n > 1) /* none listed: no array at all */
+		qsort(l.ids, l.n, sizeof *l.ids, cmp_str);
 	rep->bundles_seen = (int)l.n;
 	for (size_t i = 0; i < l.n; i++) {
 		char msg[1024];

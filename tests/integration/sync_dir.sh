@@ -80,6 +80,10 @@ check "pulling twice imports nothing twice" test "$($O --json ls | jq length)" =
 check "second pull reports the bundle as imported before" grep -q "0 bundle(s) imported" <<<"$out"
 check "office custody log records the pull" test "$(sqlite3 "$T/office/evidence.db" \
 	"SELECT count(*) FROM custody WHERE action = 'pull'")" = 1
+# a case the target has nothing of (a number written differently): said, not a crash
+out=$($O pull --target "dir:$TGT" --case "${CASE}X" 2>&1); rc=$?
+check "pull of a case with no bundles exits 0 and says the target holds none" \
+	bash -c '[ "$1" = 0 ] && grep -q "the target holds no bundle of case .*X (nothing synced yet" <<<"$2"' _ "$rc" "$out"
 check "foreign custody events imported" test "$(sqlite3 "$T/office/evidence.db" \
 	"SELECT count(*) FROM foreign_custody")" -gt 0
 
