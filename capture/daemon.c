@@ -954,6 +954,13 @@ static void end_burst(struct daemon *d)
 			log_info("placed %zu item%s on the GPS track (%zu not covered), %zu retimed "
 				 "from a learned camera offset",
 				 gs.placed, gs.placed == 1 ? "" : "s", gs.uncovered, gs.retimed);
+		if (gs.sidecars)
+			log_info("placed %zu video%s where the drone was, from %s SRT", gs.sidecars,
+				 gs.sidecars == 1 ? "" : "s", gs.sidecars == 1 ? "its" : "their");
+		if (gs.sidecars_unusable)
+			log_info("%zu video%s SRT gave no position; first: %s",
+				 gs.sidecars_unusable, gs.sidecars_unusable == 1 ? "'s" : "s'",
+				 gs.sidecar_note);
 		if (gs.disagreed)
 			log_warnx("%zu new item%s placed where another GPS source's track puts %s "
 				  "farther away than both error estimates allow ('evcap log' names it)",

@@ -5,13 +5,18 @@
  */
 #include "geotag.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <jansson.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "custody.h"
+#include "fsutil.h"
+#include "srt.h"
 #include "timeutil.h"
 
 #define GEOTAG_MAX_SAMPLES 1000000 /* GPS-stamped photos used for learning */
@@ -644,6 +649,120 @@ out:
 	return rc;
 }
 
+/* The first SRT_READ_MAX bytes of a stored blob, malloc'd; NULL with err. */
+static uint8_t *geotag_read_blob(struct store *s, const char *sha, size_t *n, char *err,
+				 size_t errlen)
+{
+	char *path = store_blob_path(s, sha);
+	uint8_t *buf = xmalloc(SRT_READ_MAX);
+	int fd = path ? open(path, O_RDONLY | O_CLOEXEC) : -1;
+	ssize_t got = -1;
+	if (fd < 0) {
+		err_set(err, errlen, EV_EIO, "cannot open the stored original: %s", strerror(errno));
+		goto fail;
+	}
+	if ((got = fs_read_full(fd, buf, SRT_READ_MAX)) < 0) {
+		err_set(err, errlen, EV_EIO, "reading the stored original: %s", strerror(errno));
+		goto fail;
+	}
+	close(fd);
+	free(path);
+	*n = (size_t)got;
+	return buf;
+fail:
+	if (fd >= 0)
+		close(fd);
+	free(path);
+	free(buf);
+	return NULL;
+}
+
+/* Step 0 of geotag_run: videos placed at their SRT's first fix. */
+static int geotag_sidecars(struct store *s, int64_t case_id, const char *actor,
+			   struct geotag_stats *gs, char *err, size_t errlen)
+{
+	int rc = 0, k;
+	/* the pair: same path but for a three-letter extension, same medium
+	 * and device; a video with two candidates is left alone */
+	sqlite3_stmt *sel = store_prepare(s,
+		"SELECT v.id, v.sha256, v.original_path, v.lat, v.lon, v.alt, c.number, s.sha256,"
+		" s.original_path, v.location_source FROM items v"
+		" JOIN items s ON s.format = 'srt' AND s.id <> v.id"
+		"  AND s.medium_uuid IS v.medium_uuid AND s.source_device IS v.source_device"
+		"  AND length(s.original_path) = length(v.original_path)"
+		"  AND lower(substr(s.original_path, 1, length(s.original_path) - 3))"
+		"    = lower(substr(v.original_path, 1, length(v.original_path) - 3))"
+		" LEFT JOIN cases c ON c.id = v.case_id"
+		" WHERE v.kind = 'video' AND substr(v.original_path, -4, 1) = '.'"
+		" AND (v.location_source IS NULL OR v.location_source IN ('', 'track'))"
+		" AND (?1 = 0 OR v.case_id = ?1)"
+		" GROUP BY v.id HAVING count(*) = 1 ORDER BY v.id", err, errlen);
+	sqlite3_stmt *upd = store_prepare(s,
+		"UPDATE items SET lat = ?1, lon = ?2, alt = ?3, location_error_m = NULL,"
+		" location_source = 'srt' WHERE id = ?4", err, errlen);
+	if (!sel || !upd) {
+		rc = EV_EDB;
+		goto out;
+	}
+	sqlite3_bind_int64(sel, 1, case_id);
+	while ((k = sqlite3_step(sel)) == SQLITE_ROW) {
+		const char *srt_sha = geotag_col(sel, 7), *srt_path = geotag_col(sel, 8);
+		char why[200] = "";
+		size_t n = 0;
+		struct srt_fix fx;
+		uint8_t *buf = geotag_read_blob(s, srt_sha, &n, why, sizeof why);
+		int got = buf && srt_first_fix(buf, n, &fx, why, sizeof why) == 0;
+		free(buf);
+		if (!got) {
+			gs->sidecars_unusable++;
+			if (!gs->sidecar_note[0])
+				snprintf(gs->sidecar_note, sizeof gs->sidecar_note,
+					 "%s: no position for %s: %s", srt_path, geotag_col(sel, 2), why);
+			continue;
+		}
+		sqlite3_reset(upd);
+		sqlite3_clear_bindings(upd);
+		sqlite3_bind_double(upd, 1, fx.lat);
+		sqlite3_bind_double(upd, 2, fx.lon);
+		if (fx.has_alt)
+			sqlite3_bind_double(upd, 3, fx.alt);
+		sqlite3_bind_int64(upd, 4, sqlite3_column_int64(sel, 0));
+		if (sqlite3_step(upd) != SQLITE_DONE) {
+			rc = err_set(err, errlen, EV_EDB, "updating an item's place: %s",
+				     sqlite3_errmsg(store_db(s)));
+			goto out;
+		}
+		json_t *d = json_object();
+		json_object_set_new(d, "method", json_string("sidecar"));
+		json_object_set_new(d, "sidecar", json_string(srt_sha));
+		json_object_set_new(d, "sidecar_path", json_string(srt_path));
+		json_object_set_new(d, "block", json_integer(fx.block));
+		json_object_set_new(d, "sidecar_clock", fx.has_time ? json_string(fx.time) : json_null());
+		json_object_set_new(d, "lat", json_real(fx.lat));
+		json_object_set_new(d, "lon", json_real(fx.lon));
+		json_object_set_new(d, "alt", fx.has_alt ? json_real(fx.alt) : json_null());
+		const char *old = geotag_col(sel, 9);
+		json_object_set_new(d, "previous_source", old[0] ? json_string(old) : json_null());
+		if (old[0]) {
+			json_object_set_new(d, "previous_lat", json_real(sqlite3_column_double(sel, 3)));
+			json_object_set_new(d, "previous_lon", json_real(sqlite3_column_double(sel, 4)));
+		}
+		const char *cn = (const char *)sqlite3_column_text(sel, 6);
+		rc = custody_append(s, time_now(), actor, "geotag", cn, geotag_col(sel, 1), d, NULL,
+				    err, errlen);
+		json_decref(d);
+		if (rc)
+			goto out;
+		gs->sidecars++;
+	}
+	if (k != SQLITE_DONE)
+		rc = err_set(err, errlen, EV_EDB, "reading items: %s", sqlite3_errmsg(store_db(s)));
+out:
+	sqlite3_finalize(sel);
+	sqlite3_finalize(upd);
+	return rc;
+}
+
 int geotag_run(struct store *s, int64_t case_id, double max_gap, double max_extrap,
 	       const char *actor, struct geotag_stats *st, char *err, size_t errlen)
 {
@@ -660,6 +779,8 @@ int geotag_run(struct store *s, int64_t case_id, double max_gap, double max_extr
 		goto out;
 	}
 	if ((rc = geotag_begin(s, &own, err, errlen)))
+		goto out;
+	if ((rc = geotag_sidecars(s, case_id, actor, st, err, errlen)))
 		goto out;
 	if ((rc = geotag_learn(s, case_id, actor, st, err, errlen)))
 		goto out;

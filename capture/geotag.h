@@ -86,11 +86,21 @@ struct geotag_stats {
 	size_t cleared;    /* items whose earlier track position was removed */
 	size_t disagreed;  /* items placed where another receiver's track put
 			    * them farther away than both error estimates */
+	size_t sidecars;   /* videos placed at the first fix of their SRT */
+	size_t sidecars_unusable; /* videos whose SRT gave no position */
+	char sidecar_note[256];   /* the first of those: which and why */
 };
 
 /*
  * Learns camera clock offsets and places items on the track.
  *
+ * 0. Each video with no position of its own (location_source NULL or
+ *    'track') whose drone wrote an SRT beside it (an item of format srt
+ *    with the same path but for the extension, from the same medium and
+ *    device, and only one such) is placed at that SRT's first fix
+ *    (srt.h): location_source 'srt', custody "geotag" naming the SRT.
+ *    An SRT without a usable fix is counted and its reason given in
+ *    st->sidecar_note; the video is left to the track.
  * 1. For each camera (same make, model and serial, all non-empty), the
  *    offset camera_time - gps_time of each of its photos that carries both
  *    is a sample. Each of its photos with a camera time, no GPS time and a

@@ -111,7 +111,8 @@ struct resolved {
 	double lat, lon;
 	int has_alt;
 	double alt;
-	char location_source[8]; /* "exif", "xmp", "video", "track", "manual", "" */
+	char location_source[8]; /* "exif", "xmp", "video", "track", "manual", "" (geotag
+				  * also writes "srt") */
 	double error_m;          /* estimated position error in metres, <0 unknown */
 	/* Added: why a candidate time source was passed over ("GPS time is
 	 * 30 h from the camera clock"), "" when nothing was. */

@@ -39,7 +39,8 @@ int cmd_geotag(struct cli *cli, int argc, char **argv)
 		"Items with no EXIF or XMP position and a known capture time are placed by\n"
 		"linear interpolation on the stored fixes. Cameras that wrote GPS time in some\n"
 		"photos lend their clock offset to their photos without it (time_source\n"
-		"'learned').\n";
+		"'learned'). A drone's video with its SRT beside it (same path, .SRT) is\n"
+		"placed at the drone's first fix in it instead (location_source 'srt').\n";
 	const char *case_name = NULL;
 	double gap = cli->cfg->max_gap > 0 ? cli->cfg->max_gap : GEOTAG_DEFAULT_MAX_GAP;
 	double ext = cli->cfg->max_extrapolate >= 0 ? cli->cfg->max_extrapolate
@@ -108,6 +109,9 @@ int cmd_geotag(struct cli *cli, int argc, char **argv)
 		json_object_set_new(j, "uncovered", json_integer((json_int_t)st.uncovered));
 		json_object_set_new(j, "cleared", json_integer((json_int_t)st.cleared));
 		json_object_set_new(j, "disagreed", json_integer((json_int_t)st.disagreed));
+		json_object_set_new(j, "sidecars", json_integer((json_int_t)st.sidecars));
+		json_object_set_new(j, "sidecars_unusable",
+				    json_integer((json_int_t)st.sidecars_unusable));
 		cli_print_json(j);
 	} else if (cli->verbosity >= 0) {
 		printf("geotag: %zu fixes from %zu source%s; %zu items retimed from a learned camera "
@@ -115,7 +119,14 @@ int cmd_geotag(struct cli *cli, int argc, char **argv)
 		       "cleared\n",
 		       st.fixes, st.receivers, st.receivers == 1 ? "" : "s", st.retimed, st.placed,
 		       st.unchanged, st.uncovered, st.cleared);
+		if (st.sidecars)
+			printf("geotag: %zu video%s placed where the drone was, from %s SRT\n",
+			       st.sidecars, st.sidecars == 1 ? "" : "s",
+			       st.sidecars == 1 ? "its" : "their");
 	}
+	if (st.sidecars_unusable)
+		fprintf(stderr, "evcap geotag: %zu video%s SRT gave no position; first: %s\n",
+			st.sidecars_unusable, st.sidecars_unusable == 1 ? "'s" : "s'", st.sidecar_note);
 	if (st.disagreed)
 		fprintf(stderr,
 			"evcap geotag: %zu item%s placed where another GPS source's track puts %s "

@@ -74,6 +74,13 @@ static void place_new_items(struct cli *cli, struct store *s, int64_t case_id)
 	else if (gs.placed && cli->verbosity >= 0 && !cli->json)
 		printf("%zu item%s placed from the GPS track%s\n", gs.placed, gs.placed == 1 ? "" : "s",
 		       gs.retimed ? " (camera clocks corrected from their GPS-stamped photos)" : "");
+	if (gs.sidecars && cli->verbosity >= 0 && !cli->json)
+		printf("%zu video%s placed where the drone was, from %s SRT\n", gs.sidecars,
+		       gs.sidecars == 1 ? "" : "s", gs.sidecars == 1 ? "its" : "their");
+	if (gs.sidecars_unusable && cli->verbosity >= 0 && !cli->json)
+		printf("%zu video%s SRT gave no position, so the GPS track places %s; first: %s\n",
+		       gs.sidecars_unusable, gs.sidecars_unusable == 1 ? "'s" : "s'",
+		       gs.sidecars_unusable == 1 ? "it" : "them", gs.sidecar_note);
 	if (case_id <= 0)
 		return;
 	int assigned = 0;

@@ -91,7 +91,7 @@ static const char *kind_label(const struct export_ctx *c, const char *kind)
 
 static const char *source_label(const struct export_ctx *c, const char *src)
 {
-	static const char *srcs[] = {"exif", "xmp", "video", "track", "manual"};
+	static const char *srcs[] = {"exif", "xmp", "video", "srt", "track", "manual"};
 	char key[32];
 	for (size_t i = 0; src && i < ARRAY_LEN(srcs); i++)
 		if (strcmp(src, srcs[i]) == 0) {

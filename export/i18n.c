@@ -107,6 +107,7 @@ static const struct label labels[] = {
 	{"src_exif", "照片 EXIF GPS", "EXIF GPS"},
 	{"src_xmp", "无人机 XMP", "drone XMP"},
 	{"src_video", "视频文件内嵌位置", "the video's own"},
+	{"src_srt", "无人机字幕文件 (SRT)", "the drone's SRT"},
 	{"src_track", "GPS 轨迹推算", "GPS track"},
 	{"src_manual", "人工录入", "entered by hand"},
 };
