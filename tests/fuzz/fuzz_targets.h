@@ -33,6 +33,7 @@
 #include "nmea.h"
 #include "sensor.h"
 #include "sensorspool.h"
+#include "srt.h"
 #include "store.h"
 #include "target.h"
 #include "timeutil.h"
@@ -68,6 +69,7 @@
 #define FUZZ_MAX_PULLPATH 4096
 #define FUZZ_MAX_SPOOL 16384
 #define FUZZ_MAX_BMFF 65536
+#define FUZZ_MAX_SRT 65536
 
 /* Every fixed-size text field must be terminated inside its array and be
  * UTF-8: it is written to SQLite, JSON and reports as it is. */
@@ -400,6 +402,28 @@ static inline int fuzz_run_bmff(const uint8_t *data, size_t size)
 	free(img);
 	free(a);
 	free(b);
+	return 0;
+}
+
+/* ---- a drone's SRT beside its video ---- */
+
+static inline int fuzz_run_srt(const uint8_t *data, size_t size)
+{
+	if (size > FUZZ_MAX_SRT)
+		return 0;
+	struct srt_fix f;
+	char err[256] = "";
+	int rc = srt_first_fix(data, size, &f, err, sizeof err);
+	FUZZ_ENSURE(rc == 0 || rc == EV_ENOENT || rc == EV_EINVAL);
+	FUZZ_ENSURE((rc != 0) == (err[0] != '\0'));
+	FUZZ_ENSURE(FUZZ_TEXT_OK(err));
+	if (rc == 0) {
+		FUZZ_ENSURE(fuzz_lat_ok(f.lat) && fuzz_lon_ok(f.lon));
+		FUZZ_ENSURE(!(f.lat == 0 && f.lon == 0));
+		FUZZ_ENSURE(!f.has_alt || isfinite(f.alt));
+		FUZZ_ENSURE(FUZZ_TEXT_OK(f.time) && (f.has_time == (f.time[0] != '\0')));
+		FUZZ_ENSURE(f.block >= 1);
+	}
 	return 0;
 }
 

@@ -413,6 +413,16 @@ def crafted(out):
                                                           xyz="+4721.06+12355.04/"))
     put(out, "bmff", "no-moov", b"\x00" + mp4()[:120])
     put(out, "meta", "mp4-moov", b"\x04" + mp4(True, xyz="+47.35+123.91/"))
+    put(out, "srt", "bracketed.srt", ("1\r\n00:00:00,000 --> 00:00:00,033\r\n<font size=\"28\">FrameCnt: 1\r\n"
+                                      "2023-06-15 10:00:00.123\r\n[latitude: 0.0] [longitude: 0.0]\r\n\r\n"
+                                      "2\r\n00:00:00,033 --> 00:00:00,066\r\n2023-06-15 10:00:00.156\r\n"
+                                      "[latitude : 47.351234] [longtitude : 123.917456] "
+                                      "[rel_alt: 50.000 abs_alt: 200.500] </font>\r\n").encode())
+    put(out, "srt", "gps-lon-first.srt", b"1\n00:00:01,000 --> 00:00:02,000\n"
+                                         b"HOME(123.9170,47.3500) 2017.07.29 15:18:50\n"
+                                         b"GPS(123.9174,47.3512,19) BAROMETER:0.0\n")
+    put(out, "srt", "gps-ambiguous.srt", b"1\n00:00:00,000 --> 00:00:01,000\n2022.06.21 16:06:17\n"
+                                         b"GPS(36.6146,-6.1120,0.0M) BAROMETER:0.3M\n")
     put(out, "nmea", "mixed.nmea", ("\r\n".join(nmea(x) for x in NMEA_LINES) + "\r\n").encode())
     put(out, "nmea", "bad-lines.nmea", (nmea(NMEA_LINES[0]) + "\n$GPGGA,bad*00\n\x01junk\n"
                                         + nmea(NMEA_LINES[1])[:-2] + "ZZ\n#comment\n").encode())

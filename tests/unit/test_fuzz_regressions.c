@@ -34,7 +34,7 @@ static const struct {
 } harnesses[] = {
 	{"jpeg", fuzz_run_jpeg},         {"exif", fuzz_run_exif},     {"xmp", fuzz_run_xmp},
 	{"meta", fuzz_run_meta},         {"bmff", fuzz_run_bmff},     {"nmea", fuzz_run_nmea},
-	{"gpx", fuzz_run_gpx},
+	{"gpx", fuzz_run_gpx},           {"srt", fuzz_run_srt},
 	{"config", fuzz_run_config},     {"manifest", fuzz_run_manifest},
 	{"pullpath", fuzz_run_pullpath}, {"minisig", fuzz_run_minisig},
 	{"sensor", fuzz_run_sensor},     {"spool", fuzz_run_spool},
