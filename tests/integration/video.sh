@@ -4,7 +4,8 @@
 # 64-bit media box, an ffmpeg-shaped MP4 with (c)xyz, one that exiftool
 # wrote the tags into, and one cut short with no index. Each is kept byte
 # for byte; evcap's times and places agree with exiftool's reading of the
-# same files; the cut one is kept and named; the daemon reads them alike.
+# same files; the cut one is kept and named; a drone's SRT places its video
+# where the drone was; the daemon reads them alike.
 . "$(dirname "$0")/../lib/common.sh"
 
 if ! need exiftool jq; then
@@ -101,7 +102,61 @@ cp "$CARD/DCIM/100MEDIA/IMG_0002.MOV" "$T/card2/"
 EVCAP_STORE=$T/cstore $EVCAP init >/dev/null
 EVCAP_STORE=$T/cstore EVCAP_META_CRASH_TEST=1 $EVCAP ingest "$T/card2" >"$T/out2" 2>"$T/err2"
 check "a parser crash on a video: kept, the problem named" 	grep -q 'IMG_0002.MOV: kept, but its metadata could not be read: the metadata parser failed' "$T/err2"
-check "a parser crash on a video: still a mov video" same 	"$(EVCAP_STORE=$T/cstore $EVCAP ls --json | jq -r '.[0] | "\(.kind)/\(.format)"')" video/mov
+check "a parser crash on a video: still a mov video" same \
+	"$(EVCAP_STORE=$T/cstore $EVCAP ls --json | jq -r '.[0] | "\(.kind)/\(.format)"')" video/mov
+
+# a drone's SRT beside its video: the video is placed where the drone was,
+# not where the laptop's receiver was, even when the SRT arrives later
+export EVCAP_STORE=$T/sstore
+$EVCAP init >/dev/null
+$EVCAP case open '嫩检公益立〔2023〕17号' --use --time-offset +08:00 >/dev/null
+{
+	echo '<?xml version="1.0" encoding="UTF-8"?>'
+	echo '<gpx version="1.1" creator="test" xmlns="http://www.topografix.com/GPX/1/1"><trk><trkseg>'
+	for s in $(seq 0 10 1200); do
+		printf '<trkpt lat="47.3000" lon="123.8000"><time>%s</time></trkpt>\n' \
+			"$(date -u -d "@$((WALL - 28800 - 600 + s))" +%FT%TZ)"
+	done
+	echo '</trkseg></trk></gpx>'
+} >"$T/laptop.gpx"
+$EVCAP track import --no-geotag "$T/laptop.gpx" >/dev/null
+S=$T/scard/DCIM/100MEDIA
+mkdir -p "$S" "$T/scard/OTHER"
+"$MKMP4" "$S/DJI_0101.MP4" --mvhd $WALL --seed 101
+"$MKMP4" "$S/DJI_0102.MP4" --mvhd $((WALL + 60)) --seed 102
+"$MKMP4" "$S/DJI_0103.MP4" --mvhd $((WALL + 120)) --seed 103
+$EVCAP ingest "$T/scard" >/dev/null 2>&1
+$EVCAP ls --json >"$T/s1.json"
+check "without its SRT, the drone's video is placed by the laptop's track" \
+	same "$(jq -r '.[] | select(.original_name == "DJI_0101.MP4") | "\(.location_source) \(.lat) \(.lon)"' "$T/s1.json")" \
+	"track 47.3 123.8"
+# the SRTs come later (the operator copies them off the card too)
+printf '1\r\n00:00:00,000 --> 00:00:00,033\r\n<font size="28">FrameCnt: 1, DiffTime: 33ms\r\n2023-06-15 10:00:00.100\r\n[iso: 100] [latitude: 47.351234] [longitude: 123.917456] [rel_alt: 50.000 abs_alt: 200.500] </font>\r\n\r\n' \
+	>"$S/DJI_0101.SRT"
+printf '1\n00:00:00,000 --> 00:00:01,000\n2023.06.15 10:01:00\nGPS(36.6146,-6.1120,0.0M) BAROMETER:0.3M\n' \
+	>"$S/DJI_0102.SRT"
+printf '1\n00:00:00,000 --> 00:00:01,000\n2023.06.15 10:02:00\nGPS(123.9000,47.3600,20) BAROMETER:1.0\n' \
+	>"$T/scard/OTHER/DJI_0103.SRT" # not beside its video: not its sidecar
+$EVCAP ingest "$T/scard" >"$T/s2.out" 2>&1
+$EVCAP ls --json >"$T/s2.json"
+sitem() { jq -r --arg f "$1" '.[] | select(.original_name == $f) | "\(.location_source) \(.lat) \(.lon) \(.alt)"' "$T/s2.json"; }
+check "with its SRT, the video is where the drone was (its first fix)" \
+	same "$(sitem DJI_0101.MP4)" "srt 47.351234 123.917456 200.5"
+check "ingest says a video was placed from its SRT" grep -q '^1 video placed where the drone was, from its SRT$' "$T/s2.out"
+check "an SRT whose GPS() order cannot be told leaves the video on the track, and says why" \
+	bash -c '[ "$1" = "track 47.3 123.8 null" ] && grep -q "DJI_0102.SRT: no position for .*DJI_0102.MP4: SRT block 1: GPS(36.614600,-6.112000) does not say which is the latitude" "$2"' \
+	_ "$(sitem DJI_0102.MP4)" "$T/s2.out"
+check "an SRT in another folder is not the video's" same "$(sitem DJI_0103.MP4)" "track 47.3 123.8 null"
+sha101=$(sha256sum "$S/DJI_0101.MP4" | cut -d' ' -f1)
+srt101=$(sha256sum "$S/DJI_0101.SRT" | cut -d' ' -f1)
+$EVCAP log --json >"$T/slog.json"
+check "custody: the move from the track to the SRT, naming the SRT and the track before" \
+	jq -e --arg v "$sha101" --arg s "$srt101" 'any(.[].event; .item == $v and .action == "geotag"
+		and .detail.method == "sidecar" and .detail.sidecar == $s and .detail.previous_source == "track"
+		and .detail.sidecar_clock == "2023:06:15 10:00:00")' "$T/slog.json"
+$EVCAP geotag >/dev/null 2>&1
+check "geotag again: the SRT's place stands" same "$($EVCAP ls --json | jq -r '.[] | select(.original_name == "DJI_0101.MP4") | .location_source')" srt
+export EVCAP_STORE=$T/store
 
 # the daemon takes the same path: a card with the same videos
 if [ -n "$EVCAPD" ] && [ -x "$EVCAPD" ]; then
