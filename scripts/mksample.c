@@ -2,9 +2,9 @@
  * mksample: writes the demo's sample SD card and GPS log. The card holds
  * drone photos with EXIF GPS and DJI XMP, handheld-camera photos with no
  * GPS and a clock 7 s fast (one of them GPS-stamped, so evcap can learn
- * the error), a drone video (its index last, its clock local), a damaged
- * JPEG and a duplicate; the NMEA log is a 1 Hz track along the same flight
- * for gpsfake to replay.
+ * the error), a drone video (its index last, its clock local) with the
+ * SRT the drone writes beside it, a damaged JPEG and a duplicate; the
+ * NMEA log is a 1 Hz track along the same flight for gpsfake to replay.
  *
  * usage: mksample CARD_DIR NMEA_FILE
  */
@@ -224,6 +224,28 @@ int main(int argc, char **argv)
 	struct mp4_spec vs = {.mvhd_time = T0 + 600 + 8 * 3600, .mdat_bytes = 200000, .seed = 13};
 	synth_mp4(v, &vs);
 	if (fclose(v) != 0)
+		die(path);
+	/* ... and the SRT the drone writes beside it: where it flew, a block
+	 * a second, its clock in China time */
+	snprintf(path, sizeof path, "%s/DCIM/100MEDIA/DJI_0013.SRT", argv[1]);
+	FILE *srt = fopen(path, "wb");
+	if (!srt)
+		die(path);
+	for (int i = 0; i < 10; i++) {
+		double lat, lon, alt;
+		pos_at(600 + i, &lat, &lon, &alt);
+		time_t lt = (time_t)(T0 + 600 + i + 8 * 3600);
+		struct tm tm;
+		gmtime_r(&lt, &tm);
+		fprintf(srt,
+			"%d\r\n00:00:%02d,000 --> 00:00:%02d,000\r\n<font size=\"28\">SrtCnt : %d, "
+			"DiffTime : 1000ms\r\n%04d-%02d-%02d %02d:%02d:%02d.000\r\n[iso : 100] "
+			"[shutter : 1/500.0] [fnum : 280] [ev : 0] [latitude: %.6f] [longitude: %.6f] "
+			"[rel_alt: %.3f abs_alt: %.3f] </font>\r\n\r\n",
+			i + 1, i, i + 1, i + 1, tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+			tm.tm_min, tm.tm_sec, lat, lon, alt - 100, alt);
+	}
+	if (fclose(srt) != 0)
 		die(path);
 	snprintf(path, sizeof path, "%s/DCIM/100MEDIA/DJI_0014.JPG", argv[1]);
 	unsigned long jl;
