@@ -459,7 +459,7 @@ static void take_text(struct vctx *c, const uint8_t *type, const char *key, cons
 {
 	struct meta *m = c->m;
 	if (strcmp(key, "\xA9xyz") == 0 || strcmp(key, "com.apple.quicktime.location.ISO6709") == 0)
-		take_position(c, text, key[0] == 'c' ? "keys" : "udta", type);
+		take_position(c, text, key[0] == 'c' ? key : "(c)xyz", type);
 	else if (strcmp(key, "\xA9" "day") == 0 || strcmp(key, "com.apple.quicktime.creationdate") == 0)
 		take_date(c, text, key[0] == 'c' ? "com.apple.quicktime.creationdate" : "(c)day",
 			  type);
@@ -686,6 +686,7 @@ void bmff_read(const uint8_t *p, size_t n, uint64_t file_size, struct meta *m)
 		m->has_offset = 1;
 		m->offset_s = c.zoned_offset;
 		time_format_offset(c.zoned_offset, m->offset_raw);
+		exifmeta_append(m->note, sizeof m->note, "MP4 time and zone from %s", c.zoned_from);
 	} else if (c.has_mvhd) {
 		set_camera_time(m, c.mvhd_t);
 		m->clock_is_utc = c.utc_writer;
@@ -700,5 +701,6 @@ void bmff_read(const uint8_t *p, size_t n, uint64_t file_size, struct meta *m)
 		m->video_lon = c.lon;
 		m->has_video_alt = c.has_alt;
 		m->video_alt = c.alt;
+		exifmeta_append(m->note, sizeof m->note, "MP4 position from %s", c.pos_from);
 	}
 }

@@ -239,9 +239,10 @@ static void pending_free(struct pending *p)
 
 /* Copies the open source into a new blob writer, hashing as it goes and
  * keeping the first META_HEAD_MAX bytes in head (*head_len of them) for
- * metadata (for a video, bmff_keep's image of its boxes); chunk is an aligned buffer of INGEST_CHUNK bytes. The blob is
- * not committed yet. *src_direct says whether the source took O_DIRECT.
- * Returns 0 or an error naming `shown` in msg. */
+ * metadata (for a video, bmff_keep's image of its boxes); chunk is an
+ * aligned buffer of INGEST_CHUNK bytes. The blob is not committed yet.
+ * *src_direct says whether the source took O_DIRECT. Returns 0 or an
+ * error naming `shown` in msg. */
 static int copy_to_blob(struct store *s, int fd, const char *shown, const struct stat *before,
 			uint8_t *chunk, uint8_t *head, size_t *head_len, struct blob_writer **out,
 			int *src_direct, char *msg, size_t msglen)
