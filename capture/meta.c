@@ -356,6 +356,12 @@ int meta_read(const uint8_t *head, size_t n, uint64_t file_size, const char *nam
 			exifmeta_append(m->error, sizeof m->error, "%s",
 					n == 0 ? "the file is empty"
 					       : "not a JPEG: it does not start with the SOI marker FF D8");
+		/* ... and so is a video that is not one (zeroed, encrypted) */
+		else if (fe && (strcmp(fe->format, "mp4") == 0 || strcmp(fe->format, "mov") == 0))
+			exifmeta_append(m->error, sizeof m->error, "%s",
+					n == 0 ? "the file is empty"
+					       : "not an MP4 or QuickTime file: it does not start with a "
+						 "box (ftyp, moov, mdat, ...)");
 		goto out;
 	}
 	if (strcmp(m->format, "jpeg") == 0)

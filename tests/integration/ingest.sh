@@ -26,9 +26,11 @@ timeout 60 $EVCAP ingest "$CARD" >"$T/out" 2>"$T/err"
 rc=$?
 check "ingest exits 0" test "$rc" -eq 0
 check "summary counts 6 files, 1 already recorded, 2 skipped" \
-	grep -q '^6 files, .* 1 problem, 1 already recorded, 2 skipped, case 嫩检公益立〔2023〕15号$' "$T/out"
+	grep -q '^6 files, .* 2 problems, 1 already recorded, 2 skipped, case 嫩检公益立〔2023〕15号$' "$T/out"
 check "the symlink is named as skipped" grep -q 'DJI_0003.JPG: skipped: a symbolic link' "$T/err"
 check "the FIFO is named as skipped" grep -q 'DJI_0004.JPG: skipped: a FIFO' "$T/err"
+check "an .MP4 of noise is kept and its problem named" \
+	grep -q "DJI_0002.MP4: kept, but its metadata could not be read: not an MP4 or QuickTime file: it does not start with a box" "$T/err"
 check "a .JPG that is not a JPEG is kept and its problem named" \
 	grep -q 'DJI_0001.JPG: kept, but its metadata could not be read: not a JPEG' "$T/err"
 
