@@ -212,7 +212,7 @@ struct vctx {
 	int has_pos;
 	double lat, lon, alt;
 	int has_alt;
-	const char *pos_from;
+	char pos_from[48];      /* a copy: the key names are freed before the end */
 };
 
 static void bad_box(struct vctx *c, const uint8_t *type, const char *what)
@@ -393,7 +393,7 @@ static void take_position(struct vctx *c, const char *text, const char *from,
 	c->lon = lon;
 	c->has_alt = has_alt;
 	c->alt = has_alt ? alt : 0;
-	c->pos_from = from;
+	snprintf(c->pos_from, sizeof c->pos_from, "%s", from);
 }
 
 static void take_date(struct vctx *c, const char *text, const char *from, const uint8_t *type)
