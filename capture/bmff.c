@@ -234,18 +234,6 @@ static void copy_text(const uint8_t *p, size_t n, char *out, size_t outlen)
 	out[o] = '\0';
 }
 
-/* Digits p[0..n) as an unsigned integer; -1 if any is not a digit. */
-static int digits(const char *p, size_t n)
-{
-	int v = 0;
-	for (size_t i = 0; i < n; i++) {
-		if (p[i] < '0' || p[i] > '9')
-			return -1;
-		v = v * 10 + (p[i] - '0');
-	}
-	return v;
-}
-
 /*
  * "2023-05-01T10:00:00+0800" (also "+08:00", "Z", fractional seconds, a
  * space for the T): the wall clock read as if UTC and the zone. Returns 1
@@ -257,8 +245,8 @@ static int parse_zoned(const char *s, int64_t *local, int *offset)
 	if (n < 19 || s[4] != '-' || s[7] != '-' || (s[10] != 'T' && s[10] != ' ') || s[13] != ':' ||
 	    s[16] != ':')
 		return -1;
-	int y = digits(s, 4), mo = digits(s + 5, 2), d = digits(s + 8, 2);
-	int h = digits(s + 11, 2), mi = digits(s + 14, 2), se = digits(s + 17, 2);
+	int y = digits_value(s, 4), mo = digits_value(s + 5, 2), d = digits_value(s + 8, 2);
+	int h = digits_value(s + 11, 2), mi = digits_value(s + 14, 2), se = digits_value(s + 17, 2);
 	if (y < 1900 || mo < 1 || mo > 12 || d < 1 || d > 31 || h < 0 || h > 23 || mi < 0 ||
 	    mi > 59 || se < 0 || se > 60)
 		return -1;
@@ -277,13 +265,13 @@ static int parse_zoned(const char *s, int64_t *local, int *offset)
 		return -1;
 	int zh = -1, zm = -1;
 	if (strlen(z) == 5) {
-		zh = digits(z + 1, 2);
-		zm = digits(z + 3, 2);
+		zh = digits_value(z + 1, 2);
+		zm = digits_value(z + 3, 2);
 	} else if (strlen(z) == 6 && z[3] == ':') {
-		zh = digits(z + 1, 2);
-		zm = digits(z + 4, 2);
+		zh = digits_value(z + 1, 2);
+		zm = digits_value(z + 4, 2);
 	} else if (strlen(z) == 3) {
-		zh = digits(z + 1, 2);
+		zh = digits_value(z + 1, 2);
 		zm = 0;
 	}
 	if (zh < 0 || zh > 14 || zm < 0 || zm > 59)
@@ -305,7 +293,7 @@ static int iso6709_angle(const char **s, int deg, double *v)
 	size_t nd = 0;
 	while (p[nd] >= '0' && p[nd] <= '9')
 		nd++;
-	int whole = digits(p, nd > 9 ? 9 : nd);
+	int whole = digits_value(p, nd > 9 ? 9 : nd);
 	if (whole < 0 || nd > 9)
 		return -1;
 	double frac = 0, scale = 0.1;

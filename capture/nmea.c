@@ -105,18 +105,6 @@ static int nmea_int(const struct nmea_field *f, int *out)
 	return 0;
 }
 
-/* Digits at p[0..n-1] as a number; -1 if any is not a digit. */
-static int nmea_digits(const char *p, size_t n)
-{
-	int v = 0;
-	for (size_t i = 0; i < n; i++) {
-		if (p[i] < '0' || p[i] > '9')
-			return -1;
-		v = v * 10 + (p[i] - '0');
-	}
-	return v;
-}
-
 /* "hhmmss" or "hhmmss.sss" into seconds of the day; 1 if empty, -1 if bad. */
 static int nmea_tod(const struct nmea_field *f, double *out)
 {
@@ -124,7 +112,7 @@ static int nmea_tod(const struct nmea_field *f, double *out)
 		return 1;
 	if (f->n < 6 || f->n > 16)
 		return -1;
-	int h = nmea_digits(f->p, 2), m = nmea_digits(f->p + 2, 2), s = nmea_digits(f->p + 4, 2);
+	int h = digits_value(f->p, 2), m = digits_value(f->p + 2, 2), s = digits_value(f->p + 4, 2);
 	if (h < 0 || h > 23 || m < 0 || m > 59 || s < 0 || s > 60)
 		return -1;
 	double frac = 0;
@@ -162,7 +150,7 @@ static int nmea_ddmmyy(const struct nmea_field *f, int64_t *out)
 {
 	if (f->n != 6)
 		return -1;
-	int d = nmea_digits(f->p, 2), m = nmea_digits(f->p + 2, 2), y = nmea_digits(f->p + 4, 2);
+	int d = digits_value(f->p, 2), m = digits_value(f->p + 2, 2), y = digits_value(f->p + 4, 2);
 	if (d < 0 || m < 0 || y < 0)
 		return -1;
 	return nmea_day(y < 80 ? 2000 + y : 1900 + y, m, d, out);
@@ -455,9 +443,9 @@ static void nmea_zda(struct nmea_state *st, const struct nmea_field *f, size_t n
 		return;
 	if (f[2].n == 0 && f[3].n == 0 && f[4].n == 0)
 		return; /* a receiver that does not know the date yet */
-	int d = f[2].n == 2 ? nmea_digits(f[2].p, 2) : -1;
-	int m = f[3].n == 2 ? nmea_digits(f[3].p, 2) : -1;
-	int y = f[4].n == 4 ? nmea_digits(f[4].p, 4) : -1;
+	int d = f[2].n == 2 ? digits_value(f[2].p, 2) : -1;
+	int m = f[3].n == 2 ? digits_value(f[3].p, 2) : -1;
+	int y = f[4].n == 4 ? digits_value(f[4].p, 4) : -1;
 	if (d < 0 || m < 0 || y < 0 || nmea_day(y, m, d, &day) != 0) {
 		nmea_bad(st, line, "ZDA date is not a valid dd,mm,yyyy");
 		return;

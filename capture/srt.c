@@ -53,12 +53,6 @@ static int srt_keyed(const char *line, const char *key, double *v)
 	return srt_num(p, &e, v);
 }
 
-static int two_digits(const char *p)
-{
-	return p[0] >= '0' && p[0] <= '9' && p[1] >= '0' && p[1] <= '9' ? (p[0] - '0') * 10 + p[1] - '0'
-									: -1;
-}
-
 /* "2023-06-15 10:00:00" or "2017.07.29 15:18:50" anywhere in the line. */
 static int srt_clock(const char *line, char out[20])
 {
@@ -67,11 +61,11 @@ static int srt_clock(const char *line, char out[20])
 		if ((sep != '-' && sep != '.') || p[7] != sep || p[10] != ' ' || p[13] != ':' ||
 		    p[16] != ':')
 			continue;
-		int y1 = two_digits(p), y2 = two_digits(p + 2), mo = two_digits(p + 5),
-		    d = two_digits(p + 8), h = two_digits(p + 11), mi = two_digits(p + 14),
-		    s = two_digits(p + 17);
-		if (y1 < 19 || y1 > 22 || y2 < 0 || mo < 1 || mo > 12 || d < 1 || d > 31 || h < 0 ||
-		    h > 23 || mi < 0 || mi > 59 || s < 0 || s > 59)
+		int y = digits_value(p, 4), mo = digits_value(p + 5, 2), d = digits_value(p + 8, 2);
+		int h = digits_value(p + 11, 2), mi = digits_value(p + 14, 2);
+		int sec = digits_value(p + 17, 2);
+		if (y < 1900 || y > 2299 || mo < 1 || mo > 12 || d < 1 || d > 31 || h < 0 || h > 23 ||
+		    mi < 0 || mi > 59 || sec < 0 || sec > 59)
 			continue;
 		memcpy(out, p, 19); /* every character checked above */
 		out[4] = out[7] = ':';

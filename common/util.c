@@ -81,6 +81,17 @@ void secure_wipe(void *p, size_t n)
 		*v++ = 0;
 }
 
+int digits_value(const char *p, size_t n)
+{
+	int v = 0;
+	for (size_t i = 0; i < n && i < 9; i++) {
+		if (p[i] < '0' || p[i] > '9')
+			return -1;
+		v = v * 10 + (p[i] - '0');
+	}
+	return n > 9 ? -1 : v;
+}
+
 int utf8_valid(const char *s, size_t n)
 {
 	const unsigned char *p = (const unsigned char *)s;

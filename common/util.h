@@ -55,6 +55,10 @@ int utf8_valid(const char *s, size_t n);
  * For messages that quote untrusted bytes. */
 void utf8_sanitize(char *s);
 
+/* The n ASCII digits at p as a number (n at most 9); -1 if any byte is not
+ * a digit. For fixed-width fields: "2023", "0800", NMEA's "ddmm". */
+int digits_value(const char *p, size_t n);
+
 /* Lowercase hex of n bytes into out (2n+1 bytes). */
 void hex_encode(const uint8_t *in, size_t n, char *out);
 /* Decodes exactly 2n hex digits; returns 0 or -1. */

@@ -66,10 +66,22 @@ static void test_hex_utf8(void)
 	CHECK(!utf8_valid("a\0b", 3));
 }
 
+static void test_digits(void)
+{
+	CHECK(digits_value("0800", 4) == 800);
+	CHECK(digits_value("2023-06", 4) == 2023);
+	CHECK(digits_value("08a0", 4) == -1);
+	CHECK(digits_value("-1", 2) == -1);
+	CHECK(digits_value("", 0) == 0);
+	CHECK(digits_value("999999999", 9) == 999999999);
+	CHECK(digits_value("1234567890", 10) == -1); /* past what an int holds safely */
+}
+
 int main(void)
 {
 	RUN(test_buf_cap);
 	RUN(test_time_civil);
 	RUN(test_hex_utf8);
+	RUN(test_digits);
 	T_EXIT();
 }
