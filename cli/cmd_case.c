@@ -10,7 +10,9 @@
 
 #include "cli.h"
 #include "custody.h"
+#include "geotag.h"
 #include "items.h"
+#include "sites.h"
 #include "timeutil.h"
 
 #define CASE_MAX_LEN 256
@@ -25,7 +27,9 @@ static const char case_help[] =
 	"  close CASE                       close a case (no more ingest into it)\n"
 	"  add CASE ITEM...                 put items recorded in no case into CASE (id or\n"
 	"                                   SHA-256 prefix); --unassigned: every item and\n"
-	"                                   sensor reading that is in no case\n"
+	"                                   sensor reading that is in no case; items with\n"
+	"                                   a camera clock and no time of their own take\n"
+	"                                   the case's --time-offset, then the GPS track\n"
 	"  set CASE [--title T] [--time-offset +HH:MM] [--water-body river|lake]\n"
 	"           [--operator NAME]... [--witness NAME] [--no-witness-reason TEXT]\n"
 	"           [--medium-kept yes|no] [--medium-note TEXT]\n"
@@ -445,10 +449,72 @@ fail:
 	return EXIT_PROBLEM;
 }
 
+/*
+ * An item that had no time of its own when it was recorded (a camera clock
+ * without a zone, ingested with no case and so no declared offset) takes
+ * the declared offset of the case it is put into, as ingest would have
+ * given it: captured_at, tz_offset, time_source 'declared', and a custody
+ * event "retime". Items with a time are left as they are. 1 if retimed,
+ * 0 if not, -1 on a store error (err).
+ */
+static int retime_declared(struct cli *cli, struct store *s, json_int_t item, const char *sha,
+			   const char *number, const char *offset, char *err, size_t errlen)
+{
+	int off_s, rc = 0;
+	if (!offset || time_parse_offset(offset, &off_s) != 0)
+		return 0;
+	sqlite3_stmt *st = store_prepare(s,
+		"SELECT camera_time, subsec FROM items WHERE id = ? AND captured_at IS NULL"
+		" AND (time_source IS NULL OR time_source = '') AND camera_time IS NOT NULL",
+		err, errlen);
+	if (!st)
+		return -1;
+	sqlite3_bind_int64(st, 1, item);
+	if (sqlite3_step(st) != SQLITE_ROW) {
+		sqlite3_finalize(st);
+		return 0;
+	}
+	char cam[32];
+	int64_t t;
+	snprintf(cam, sizeof cam, "%s", (const char *)sqlite3_column_text(st, 0));
+	double subsec = sqlite3_column_type(st, 1) == SQLITE_NULL ? 0 : sqlite3_column_double(st, 1);
+	sqlite3_finalize(st);
+	if (time_parse_exif(cam, &t) != 0)
+		return 0;
+	if (!(subsec >= 0 && subsec < 1))
+		subsec = 0;
+	char iso[32], tz[8];
+	time_format_iso((double)t + subsec - off_s, iso);
+	time_format_offset(off_s, tz);
+	st = store_prepare(s,
+		"UPDATE items SET captured_at = ?1, tz_offset = ?2, time_source = 'declared',"
+		" declared_offset = ?2 WHERE id = ?3", err, errlen);
+	if (!st)
+		return -1;
+	sqlite3_bind_text(st, 1, iso, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, tz, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, item);
+	int r = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (r != SQLITE_DONE) {
+		snprintf(err, errlen, "%s", sqlite3_errmsg(store_db(s)));
+		return -1;
+	}
+	json_t *d = json_pack("{s:s, s:s, s:n, s:n, s:s, s:s, s:s}", "camera_time", cam,
+			      "captured_at", iso, "previous_captured_at", "previous_time_source",
+			      "time_source", "declared", "tz_offset", tz, "reason",
+			      "the declared offset of the case the item was put into");
+	rc = custody_append(s, time_now(), cli->actor, "retime", number, sha, d, NULL, err, errlen);
+	json_decref(d);
+	return rc ? -1 : 1;
+}
+
 /* Puts one item that is in no case into case `id`; 0, 1 when it is in a
- * case already (said on stderr), or -1 on a store error (err). */
+ * case already (said on stderr), or -1 on a store error (err). *retimed is
+ * counted up when the case's declared offset gave it a time. */
 static int add_item(struct cli *cli, struct store *s, int64_t id, const char *number,
-		    const json_t *it, char *err, size_t errlen)
+		    const char *offset, const json_t *it, size_t *retimed, char *err,
+		    size_t errlen)
 {
 	const char *sha = json_string_value(json_object_get(it, "sha256"));
 	const char *in = json_string_value(json_object_get(it, "case"));
@@ -475,7 +541,13 @@ static int add_item(struct cli *cli, struct store *s, int64_t id, const char *nu
 	int rc = custody_append(s, time_now(), cli->actor, "case add", number, sha, d, NULL, err,
 				errlen);
 	json_decref(d);
-	return rc ? -1 : 0;
+	if (rc)
+		return -1;
+	int t = retime_declared(cli, s, item, sha, number, offset, err, errlen);
+	if (t < 0)
+		return -1;
+	*retimed += (size_t)t;
+	return 0;
 }
 
 /* Readings in no case into case `id`, in one custody event; how many, or
@@ -518,7 +590,8 @@ static int case_add(struct cli *cli, int argc, char **argv)
 					     {"help", no_argument, NULL, 'h'},
 					     {0}};
 	int c, unassigned = 0, refused = 0, rc = EXIT_PROBLEM;
-	size_t added = 0;
+	size_t added = 0, retimed = 0;
+	char offset[16] = "";
 	int64_t readings = 0;
 	char err[512];
 	json_t *items = NULL;
@@ -545,12 +618,18 @@ static int case_add(struct cli *cli, int argc, char **argv)
 	int64_t id = cli_case(cli, number, 1);
 	if (id <= 0)
 		return EXIT_USAGE;
-	sqlite3_stmt *cs = store_prepare(s, "SELECT status FROM cases WHERE id = ?", err, sizeof err);
+	sqlite3_stmt *cs = store_prepare(s, "SELECT status, time_offset FROM cases WHERE id = ?", err,
+					 sizeof err);
 	if (!cs)
 		goto fail_msg;
 	sqlite3_bind_int64(cs, 1, id);
-	int closed = sqlite3_step(cs) == SQLITE_ROW && sqlite3_column_text(cs, 0) &&
-		     strcmp((const char *)sqlite3_column_text(cs, 0), "closed") == 0;
+	int closed = 0;
+	if (sqlite3_step(cs) == SQLITE_ROW) {
+		const char *st = (const char *)sqlite3_column_text(cs, 0);
+		closed = st && strcmp(st, "closed") == 0;
+		if (sqlite3_column_text(cs, 1))
+			snprintf(offset, sizeof offset, "%s", (const char *)sqlite3_column_text(cs, 1));
+	}
 	sqlite3_finalize(cs);
 	if (closed) {
 		fprintf(stderr, "evcap case add: case %s is closed; nothing more goes into it\n",
@@ -587,7 +666,8 @@ static int case_add(struct cli *cli, int argc, char **argv)
 	size_t i;
 	json_t *it;
 	json_array_foreach(items, i, it) {
-		int r = add_item(cli, s, id, number, it, err, sizeof err);
+		int r = add_item(cli, s, id, number, offset[0] ? offset : NULL, it, &retimed, err,
+				 sizeof err);
 		if (r < 0)
 			goto fail;
 		refused += r;
@@ -597,16 +677,35 @@ static int case_add(struct cli *cli, int argc, char **argv)
 		goto fail;
 	if (store_commit(s, err, sizeof err))
 		goto fail;
+	/* what now has a time may now have a place, and a site */
+	struct geotag_stats gs = {0};
+	int assigned = 0;
+	if (added && geotag_run(s, id, cli->cfg->max_gap > 0 ? cli->cfg->max_gap
+							   : GEOTAG_DEFAULT_MAX_GAP,
+				cli->cfg->max_extrapolate >= 0 ? cli->cfg->max_extrapolate
+							       : GEOTAG_DEFAULT_MAX_EXTRAP,
+				cli->actor, &gs, err, sizeof err))
+		fprintf(stderr, "evcap case add: placing the items from the GPS track failed: %s "
+				"(they are in the case; 'evcap geotag' tries again)\n", err);
+	else if (added && sites_assign(s, id, cli->actor, &assigned, err, sizeof err))
+		fprintf(stderr, "evcap case add: assigning items to sites: %s\n", err);
 	if (cli->json) {
-		cli_print_json(json_pack("{s:s, s:I, s:I, s:I}", "case", number, "items",
+		cli_print_json(json_pack("{s:s, s:I, s:I, s:I, s:I, s:I}", "case", number, "items",
 					 (json_int_t)added, "readings", (json_int_t)readings,
-					 "refused", (json_int_t)refused));
+					 "refused", (json_int_t)refused, "retimed",
+					 (json_int_t)retimed, "placed", (json_int_t)gs.placed));
 	} else {
 		printf("%zu item%s put into case %s", added, added == 1 ? "" : "s", number);
 		if (unassigned)
 			printf(", and %lld sensor reading%s", (long long)readings,
 			       readings == 1 ? "" : "s");
 		printf("\n");
+		if (retimed)
+			printf("%zu item%s timed with the case's camera offset %s\n", retimed,
+			       retimed == 1 ? "" : "s", offset);
+		if (gs.placed)
+			printf("%zu item%s placed from the GPS track\n", gs.placed,
+			       gs.placed == 1 ? "" : "s");
 	}
 	rc = refused ? EXIT_PROBLEM : EXIT_OK;
 	goto out;

@@ -158,6 +158,33 @@ $EVCAP geotag >/dev/null 2>&1
 check "geotag again: the SRT's place stands" same "$($EVCAP ls --json | jq -r '.[] | select(.original_name == "DJI_0101.MP4") | .location_source')" srt
 export EVCAP_STORE=$T/store
 
+# a card offloaded before any case was in use: the drone's clock has no
+# zone and no offset was declared, so its video has no time; put into a
+# case that declares +08:00, it is timed as ingest would have, then placed
+export EVCAP_STORE=$T/nstore
+$EVCAP init >/dev/null
+$EVCAP track import --no-geotag "$T/laptop.gpx" >/dev/null
+mkdir -p "$T/ncard"
+cp "$S/DJI_0102.MP4" "$CARD/DCIM/100MEDIA/IMG_0002.MOV" "$T/ncard/"
+$EVCAP ingest "$T/ncard" >/dev/null 2>&1
+check "no case, no declared offset: the drone's video has no time" \
+	same "$($EVCAP ls --json | jq -r '.[] | select(.original_name == "DJI_0102.MP4") | "\(.captured_at)"')" null
+$EVCAP case open '嫩检公益立〔2023〕18号' --time-offset +08:00 >/dev/null
+$EVCAP case add '嫩检公益立〔2023〕18号' --unassigned >"$T/nadd.out" 2>&1
+$EVCAP ls --json >"$T/n.json"
+nitem() { jq -r --arg f "$1" '.[] | select(.original_name == $f) | "\(.case) \(.captured_at) \(.time_source) \(.tz_offset) \(.location_source)"' "$T/n.json"; }
+check "case add: the video takes the case's offset, then the track places it" \
+	same "$(nitem DJI_0102.MP4)" "嫩检公益立〔2023〕18号 $(date -u -d "@$((WALL + 60 - 28800))" +%FT%TZ) declared +08:00 track"
+check "case add: a video with its own zone keeps its time" \
+	same "$(nitem IMG_0002.MOV)" "嫩检公益立〔2023〕18号 2023-06-15T02:00:05Z offset +08:00 video"
+check "case add says what it timed and placed" \
+	bash -c 'grep -q "^1 item timed with the case.s camera offset +08:00$" "$1" && grep -q "^1 item placed from the GPS track$" "$1"' _ "$T/nadd.out"
+sha102=$(sha256sum "$S/DJI_0102.MP4" | cut -d' ' -f1)
+check "custody: the retime names the camera clock and the case's offset" \
+	bash -c '$1 log --json | jq -e --arg v "$2" "any(.[].event; .item == \$v and .action == \"retime\"
+		and .detail.camera_time == \"2023:06:15 10:01:00\" and .detail.tz_offset == \"+08:00\")" >/dev/null' _ "$EVCAP" "$sha102"
+export EVCAP_STORE=$T/store
+
 # the daemon takes the same path: a card with the same videos
 if [ -n "$EVCAPD" ] && [ -x "$EVCAPD" ]; then
 	export EVCAP_STORE=$T/dstore
