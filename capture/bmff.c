@@ -241,16 +241,17 @@ static void copy_text(const uint8_t *p, size_t n, char *out, size_t outlen)
  */
 static int parse_zoned(const char *s, int64_t *local, int *offset)
 {
-	size_t n = strlen(s);
-	if (n < 19 || s[4] != '-' || s[7] != '-' || (s[10] != 'T' && s[10] != ' ') || s[13] != ':' ||
-	    s[16] != ':')
+	char wall[20];
+	if (strlen(s) < 19 || s[4] != '-' || s[7] != '-' || (s[10] != 'T' && s[10] != ' '))
 		return -1;
-	int y = digits_value(s, 4), mo = digits_value(s + 5, 2), d = digits_value(s + 8, 2);
-	int h = digits_value(s + 11, 2), mi = digits_value(s + 14, 2), se = digits_value(s + 17, 2);
-	if (y < 1900 || mo < 1 || mo > 12 || d < 1 || d > 31 || h < 0 || h > 23 || mi < 0 ||
-	    mi > 59 || se < 0 || se > 60)
+	/* the wall clock in EXIF's form, read (and checked, to the day of
+	 * the month) as EXIF times are */
+	memcpy(wall, s, 19);
+	wall[4] = wall[7] = ':';
+	wall[10] = ' ';
+	wall[19] = '\0';
+	if (time_parse_exif(wall, local) != 0)
 		return -1;
-	*local = time_from_civil(y, mo, d, h, mi, se);
 	const char *z = s + 19;
 	if (*z == '.')
 		for (z++; *z >= '0' && *z <= '9'; z++)

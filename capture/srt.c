@@ -10,6 +10,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "timeutil.h"
+
 #define SRT_LINE_MAX 1024
 
 /* A decimal number at s: sign, digits, a point, digits. Returns 0 and
@@ -58,19 +60,15 @@ static int srt_clock(const char *line, char out[20])
 {
 	for (const char *p = line; p[0] && strlen(p) >= 19; p++) {
 		char sep = p[4];
-		if ((sep != '-' && sep != '.') || p[7] != sep || p[10] != ' ' || p[13] != ':' ||
-		    p[16] != ':')
+		if ((sep != '-' && sep != '.') || p[7] != sep || p[10] != ' ')
 			continue;
-		int y = digits_value(p, 4), mo = digits_value(p + 5, 2), d = digits_value(p + 8, 2);
-		int h = digits_value(p + 11, 2), mi = digits_value(p + 14, 2);
-		int sec = digits_value(p + 17, 2);
-		if (y < 1900 || y > 2299 || mo < 1 || mo > 12 || d < 1 || d > 31 || h < 0 || h > 23 ||
-		    mi < 0 || mi > 59 || sec < 0 || sec > 59)
-			continue;
-		memcpy(out, p, 19); /* every character checked above */
+		/* EXIF's form, read and checked as EXIF times are */
+		memcpy(out, p, 19);
 		out[4] = out[7] = ':';
 		out[19] = '\0';
-		return 0;
+		int64_t t;
+		if (time_parse_exif(out, &t) == 0)
+			return 0;
 	}
 	return -1;
 }

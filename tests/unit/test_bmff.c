@@ -300,6 +300,11 @@ static void test_malformed(void)
 	ingest_like(&d, "a.mp4", NULL, &m, &r);
 	CHECK(strstr(m.error, "MP4 (c)day box holds a date that cannot be read") != NULL);
 	CHECK(m.has_camera_time); /* the movie header still is */
+	/* a day no month has */
+	d.day = "2023-02-31T10:00:00+0800";
+	ingest_like(&d, "a.mp4", NULL, &m, &r);
+	CHECK(strstr(m.error, "MP4 (c)day box holds a date that cannot be read") != NULL);
+	CHECK(!m.has_offset);
 }
 
 static void test_not_boxes(void)

@@ -50,6 +50,11 @@ static void test_bracketed(void)
 	CHECK_NEAR(f.lon, 114.057865, 1e-9);
 	CHECK(f.has_alt && f.alt == 117.0);
 	CHECK_STR(f.time, "2021:08:29 14:41:08");
+	/* a clock line with a day no month has: the fix without a clock */
+	const char *bad = "1\n00:00:00,000 --> 00:00:00,033\n2021-02-30 14:41:08.000\n"
+			  "[latitude : 22.5] [longitude : 114.0]\n";
+	CHECK(first(bad, &f, err, sizeof err) == 0);
+	CHECK(!f.has_time && f.time[0] == '\0');
 }
 
 static void test_gps_parentheses(void)
