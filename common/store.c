@@ -241,26 +241,53 @@ static void store_clean_tmp(struct store *s)
 	free(tmpdir);
 }
 
-static int store_migrate(struct store *s, char *err, size_t errlen)
+static int store_user_version(struct store *s, int *version, char *err, size_t errlen)
 {
-	int rc = 0;
 	sqlite3_stmt *st = store_prepare(s, "PRAGMA user_version", err, errlen);
 	if (!st)
 		return EV_EDB;
-	int version = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int(st, 0) : 0;
-	int initial = version; /* a new store is built silently */
+	int r = sqlite3_step(st);
+	*version = r == SQLITE_ROW ? sqlite3_column_int(st, 0) : 0;
 	sqlite3_finalize(st);
-	if (version > store_schema_version())
-		return err_set(err, errlen, EV_EINVAL,
-			       "%s/evidence.db: schema version %d is newer than this evcap knows "
-			       "(%d); use a newer evcap",
-			       s->dir, version, store_schema_version());
-	for (size_t i = 0; i < schema_migration_count; i++) {
+	if (r != SQLITE_ROW)
+		return err_set(err, errlen, EV_EDB, "%s/evidence.db: %s", s->dir,
+			       sqlite3_errmsg(s->db));
+	return 0;
+}
+
+/*
+ * Brings the schema up to date, one migration per transaction. The
+ * version is read again inside each write transaction: evcapd and the
+ * CLI may open an older store at the same moment, and the one that
+ * waited must not apply a migration the other has just committed.
+ */
+static int store_migrate(struct store *s, char *err, size_t errlen)
+{
+	int version, rc = store_user_version(s, &version, err, errlen);
+	if (rc)
+		return rc;
+	int initial = version; /* a new store is built silently */
+	for (size_t i = 0;; i++) {
+		if (version > store_schema_version())
+			return err_set(err, errlen, EV_EINVAL,
+				       "%s/evidence.db: schema version %d is newer than this evcap "
+				       "knows (%d); use a newer evcap",
+				       s->dir, version, store_schema_version());
+		if (i == schema_migration_count)
+			return 0;
 		const struct migration *m = &schema_migrations[i];
 		if (m->version <= version)
 			continue;
 		if ((rc = store_begin(s, err, errlen)))
 			return rc;
+		if ((rc = store_user_version(s, &version, err, errlen))) {
+			store_rollback(s);
+			return rc;
+		}
+		if (m->version <= version) { /* another process was first */
+			store_rollback(s);
+			continue;
+		}
 		char pragma[64];
 		snprintf(pragma, sizeof pragma, "PRAGMA user_version = %d", m->version);
 		if ((rc = store_exec(s, m->sql, err, errlen)) ||
@@ -274,7 +301,6 @@ static int store_migrate(struct store *s, char *err, size_t errlen)
 			log_info("%s: database schema migrated to version %d", s->dir, m->version);
 		version = m->version;
 	}
-	return 0;
 }
 
 static int store_init_device(struct store *s, char *err, size_t errlen)
