@@ -182,8 +182,24 @@ static const char schema_v40[] =
 	" sha256 TEXT NOT NULL, seen_at TEXT NOT NULL,"
 	" PRIMARY KEY (path, medium_uuid));";
 
+/* Indexes for the lookups made once per item, per note or per site, so
+ * that none of them reads a whole table: verify's ingest event of each
+ * item, export's check for an existing copy, an item's notes (and pull's
+ * check for a note already held), the items and readings of a site, and a
+ * case's readings. Each of those was a full scan, which made verify, a
+ * report or a pull quadratic in the size of an office store
+ * (docs/performance.md, "Large stores"). */
+static const char schema_v41[] =
+	"CREATE INDEX custody_item ON custody(item_sha256);"
+	"CREATE INDEX derivatives_item ON derivatives(item_id);"
+	"CREATE INDEX notes_item ON notes(item_id);"
+	"CREATE INDEX items_site ON items(site_id);"
+	"CREATE INDEX readings_case ON readings(case_id, t);"
+	"CREATE INDEX readings_site ON readings(site_id, t);";
+
 const struct migration schema_migrations[] = {
 	{1, schema_v1},
 	{40, schema_v40},
+	{41, schema_v41},
 };
 const size_t schema_migration_count = sizeof schema_migrations / sizeof schema_migrations[0];

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "buf.h"
@@ -338,6 +339,107 @@ static void test_blob_readback_catches_change(void)
 	free(d);
 }
 
+static int64_t query_int(struct store *s, const char *sql)
+{
+	sqlite3_stmt *st = store_prepare(s, sql, NULL, 0);
+	int64_t v = -1;
+	if (st && sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return v;
+}
+
+/* A store made by an evcap before schema 41 (which added the per-item
+ * indexes) is brought up to date when opened, its rows and chain intact;
+ * a store newer than this evcap is refused, not touched. */
+static void test_migration(void)
+{
+	static const char *const v41_indexes[] = {"custody_item", "derivatives_item", "notes_item",
+						   "items_site", "readings_case", "readings_site"};
+	char *d = tmpdir(), err[512], h1[65];
+	struct store *s = NULL;
+	CHECK(store_open(d, STORE_CREATE, &s, err, sizeof err) == 0);
+	if (!s)
+		goto out;
+	CHECK(store_schema_version() >= 41);
+	CHECK(query_int(s, "PRAGMA user_version") == store_schema_version());
+	CHECK(store_begin(s, err, sizeof err) == 0);
+	CHECK(custody_append(s, 1700000000.0, "张三", "ingest", "case-1",
+			     "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", NULL, h1,
+			     err, sizeof err) == 0);
+	CHECK(store_commit(s, err, sizeof err) == 0);
+	/* take the store back to schema 40, as an older evcap left it */
+	for (size_t i = 0; i < sizeof v41_indexes / sizeof v41_indexes[0]; i++) {
+		char *sql = xasprintf("DROP INDEX %s", v41_indexes[i]);
+		CHECK(store_exec(s, sql, err, sizeof err) == 0);
+		free(sql);
+	}
+	CHECK(store_exec(s, "PRAGMA user_version = 40", err, sizeof err) == 0);
+	store_close(s);
+	s = NULL;
+
+	/* several processes (evcapd and the CLI) open it at the same moment:
+	 * one migrates, the others find it done, every open succeeds */
+	enum { OPENERS = 6 };
+	int gate[2];
+	CHECK(pipe(gate) == 0);
+	pid_t kids[OPENERS];
+	for (int k = 0; k < OPENERS; k++) {
+		kids[k] = fork();
+		if (kids[k] == 0) {
+			char b, kerr[512];
+			struct store *ks = NULL;
+			close(gate[1]);
+			if (read(gate[0], &b, 1) < 0)
+				_exit(3);
+			int krc = store_open(d, 0, &ks, kerr, sizeof kerr);
+			if (krc)
+				fprintf(stderr, "# opener %d: %s\n", k, kerr);
+			store_close(ks);
+			_exit(krc ? 1 : 0);
+		}
+	}
+	close(gate[0]);
+	close(gate[1]); /* all start */
+	int opened = 0;
+	for (int k = 0; k < OPENERS; k++) {
+		int status = 0;
+		if (kids[k] > 0 && waitpid(kids[k], &status, 0) == kids[k] && WIFEXITED(status) &&
+		    WEXITSTATUS(status) == 0)
+			opened++;
+	}
+	CHECK(opened == OPENERS);
+
+	CHECK(store_open(d, 0, &s, err, sizeof err) == 0);
+	if (!s)
+		goto out;
+	CHECK(query_int(s, "PRAGMA user_version") == store_schema_version());
+	for (size_t i = 0; i < sizeof v41_indexes / sizeof v41_indexes[0]; i++) {
+		char *sql = xasprintf("SELECT count(*) FROM sqlite_master WHERE type = 'index'"
+				      " AND name = '%s'",
+				      v41_indexes[i]);
+		int64_t n = query_int(s, sql);
+		if (n != 1)
+			fprintf(stderr, "# index %s: %lld\n", v41_indexes[i], (long long)n);
+		CHECK(n == 1);
+		free(sql);
+	}
+	struct counter c = {0};
+	CHECK(custody_verify(s, count_report, &c, err, sizeof err) == 0 && c.n == 0);
+	CHECK(query_int(s, "SELECT count(*) FROM custody WHERE item_sha256 LIKE 'aaaa%'") == 1);
+	/* an evcap newer than this one made it: refused, left as it was */
+	CHECK(store_exec(s, "PRAGMA user_version = 9999", err, sizeof err) == 0);
+	store_close(s);
+	s = NULL;
+	CHECK(store_open(d, 0, &s, err, sizeof err) != 0);
+	CHECK(s == NULL);
+	CHECK(strstr(err, "schema version 9999 is newer than this evcap knows") != NULL);
+out:
+	store_close(s);
+	rmrf(d);
+	free(d);
+}
+
 int main(void)
 {
 	RUN(test_store_blobs);
@@ -346,6 +448,7 @@ int main(void)
 	RUN(test_blob_readback_catches_change);
 	RUN(test_case_key);
 	RUN(test_custody_chain);
+	RUN(test_migration);
 	RUN(test_config);
 	RUN(test_secret_mode);
 	T_EXIT();
