@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "buf.h"
 #include "fsutil.h"
 #include "log.h"
 #include "schema.h"
@@ -93,6 +94,44 @@ int store_exec(struct store *s, const char *sql, char *err, size_t errlen)
 	return 0;
 }
 
+/*
+ * For developers and tests: with EVCAP_QUERY_PLANS=FILE, each statement
+ * prepared is appended to FILE with SQLite's plan for it, as one record:
+ * "SQL <text on one line>", then "PLAN <id> <parent id> <detail>" lines,
+ * then an empty line.
+ * tests/query_plans.py reads it, after the tests, to find full scans.
+ * One write(2) per record, with O_APPEND, so that processes and threads
+ * sharing the file never interleave within a record.
+ */
+static void store_log_plan(struct store *s, const char *sql)
+{
+	const char *path = getenv("EVCAP_QUERY_PLANS");
+	if (!path || !*path)
+		return;
+	char *q = sqlite3_mprintf("EXPLAIN QUERY PLAN %s", sql);
+	sqlite3_stmt *st = NULL;
+	struct buf b;
+	buf_init(&b, (size_t)1 << 20);
+	int bad = !q || sqlite3_prepare_v2(s->db, q, -1, &st, NULL) != SQLITE_OK;
+	bad = bad || buf_puts(&b, "SQL ");
+	for (const char *p = sql; !bad && *p; p++)
+		bad = buf_putc(&b, *p == '\n' || *p == '\t' ? ' ' : *p);
+	bad = bad || buf_putc(&b, '\n');
+	while (!bad && sqlite3_step(st) == SQLITE_ROW)
+		bad = buf_printf(&b, "PLAN %d %d %s\n", sqlite3_column_int(st, 0),
+				 sqlite3_column_int(st, 1), (const char *)sqlite3_column_text(st, 3));
+	bad = bad || buf_putc(&b, '\n');
+	int fd = bad ? -1 : open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+	if (fd >= 0) {
+		if (write(fd, b.data, b.len) != (ssize_t)b.len)
+			log_warn("%s: cannot write a query plan", path);
+		close(fd);
+	}
+	sqlite3_finalize(st);
+	sqlite3_free(q);
+	buf_free(&b);
+}
+
 sqlite3_stmt *store_prepare(struct store *s, const char *sql, char *err, size_t errlen)
 {
 	sqlite3_stmt *st = NULL;
@@ -100,6 +139,7 @@ sqlite3_stmt *store_prepare(struct store *s, const char *sql, char *err, size_t 
 		err_set(err, errlen, EV_EDB, "%s/evidence.db: %s", s->dir, sqlite3_errmsg(s->db));
 		return NULL;
 	}
+	store_log_plan(s, sql);
 	return st;
 }
 

@@ -4,6 +4,9 @@
 # "N passed, N failed, N skipped". A program that exits non-zero without
 # printing a FAIL line (a crash, a sanitizer report) counts as one failure.
 # Arguments narrow the run: unit/test_hash integration/ingest ...
+# Every statement evcap prepares meanwhile is logged with its query plan
+# (EVCAP_QUERY_PLANS), and tests/query_plans.py then fails any that reads
+# a whole growing table where an index should find its rows.
 set -u
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
@@ -19,6 +22,10 @@ fi
 export TMPDIR=${TMPDIR:-/tmp}
 LOGDIR=$ROOT/$BUILD/test-logs
 mkdir -p "$LOGDIR"
+# every statement evcap prepares, with its plan, for the audit at the end
+PLANS=$LOGDIR/query-plans.log
+rm -f "$PLANS"
+export EVCAP_QUERY_PLANS=$PLANS
 
 progs=()
 if [ $# -gt 0 ]; then
@@ -61,6 +68,18 @@ for p in "${progs[@]}"; do
 		grep -E '^#|ERROR: |runtime error' "$log" | head -40 | sed 's/^/    | /'
 	fi
 done
+# the audit of those plans: no per-row full scan of a growing table
+if [ -s "$PLANS" ] && command -v python3 >/dev/null 2>&1; then
+	log=$LOGDIR/query_plans.log
+	python3 tests/query_plans.py "$PLANS" tests/query-plans.allow >"$log" 2>&1
+	rc=$?
+	p_n=$(grep -c '^PASS ' "$log"); f_n=$(grep -c '^FAIL ' "$log")
+	[ "$rc" -ne 0 ] && [ "$f_n" -eq 0 ] && f_n=1
+	pass=$((pass + p_n)); fail=$((fail + f_n))
+	printf '%-28s %3d passed %3d failed %3d skipped\n' query_plans "$p_n" "$f_n" 0
+	grep -E '^FAIL ' "$log" | sed 's/^/    /'
+	[ "$f_n" -gt 0 ] && failed_names+=(query_plans)
+fi
 echo
 [ ${#failed_names[@]} -gt 0 ] && echo "failed: ${failed_names[*]} (logs in $LOGDIR)"
 echo "$pass passed, $fail failed, $skip skipped"
