@@ -7,9 +7,10 @@
 #
 # Environment: BUILD (build), BENCH_ROUNDS (5), BENCH_DIR (data and scratch,
 # default $TMPDIR/evcap-bench; the generated data is kept there and reused),
-# BENCH_ONLY (a subset: "ingest geotag export sync rss daemon probe hash"),
-# BENCH_CARD_FILES (250), BENCH_CARD_KB (2048), BENCH_SYNC_FILES (100),
-# BENCH_IDLE_SECONDS (20), BENCH_PROBE_BURST (5000).
+# BENCH_ONLY (a subset: "ingest geotag export sync rss daemon probe hash
+# store"), BENCH_CARD_FILES (250), BENCH_CARD_KB (2048), BENCH_SYNC_FILES
+# (100), BENCH_IDLE_SECONDS (20), BENCH_PROBE_BURST (5000),
+# BENCH_STORE_ITEMS (20000).
 set -u
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
@@ -19,12 +20,13 @@ EVCAPD=$ROOT/$BUILD/evcapd
 GEN=$ROOT/$BUILD/bench/gen
 ROUNDS=${BENCH_ROUNDS:-5}
 W=${BENCH_DIR:-${TMPDIR:-/tmp}/evcap-bench}
-ONLY=${BENCH_ONLY:-ingest geotag export sync rss daemon probe hash}
+ONLY=${BENCH_ONLY:-ingest geotag export sync rss daemon probe hash store}
 CARD_N=${BENCH_CARD_FILES:-250}
 CARD_KB=${BENCH_CARD_KB:-2048}
 NOGPS_N=120
 VIDEO_MB=1024
 SYNC_N=${BENCH_SYNC_FILES:-100}
+STORE_N=${BENCH_STORE_ITEMS:-20000}
 IDLE_S=${BENCH_IDLE_SECONDS:-20}
 CASE=BENCH-2023-15
 RES=$W/results.tsv   # test, tool, round, seconds (or a value)
@@ -397,6 +399,30 @@ bench_probe() {
 	rm -rf "$out"
 }
 
+# A store that has grown: many small items, each with its custody events.
+# `evcap verify` re-hashes every original and walks the chain; sha256sum of
+# the same blob files is what checking them by hand would cost. A lookup
+# made once per item without an index shows here as time growing with the
+# square of the items (docs/performance.md, "Large stores").
+bench_store() {
+	local files=$W/data/many store=$W/big r
+	if [ ! -d "$files" ] || [ "$(find "$files" -type f | wc -l)" -ne "$STORE_N" ]; then
+		rm -rf "$files"; mkdir -p "$files"
+		(cd "$files" && awk -v n="$STORE_N" 'BEGIN { for (i = 1; i <= n; i++) {
+			f = sprintf("reading-%06d.txt", i); printf "site %d, sample %d\n", i % 97, i > f; close(f) } }')
+	fi
+	newstore "$store"
+	timed store "evcap ingest (setup)" 1 "$EVCAP" --store "$store" -q ingest "$files"
+	for r in $(seq "$ROUNDS"); do
+		timed store "evcap verify" "$r" "$EVCAP" --store "$store" -q verify
+		timed store "sha256sum of the blobs" "$r" sh -c \
+			"find '$store/blobs' -type f -print0 | xargs -0 sha256sum >/dev/null"
+		timed store "evcap ls --json" "$r" sh -c "'$EVCAP' --store '$store' --json ls >/dev/null"
+	done
+	note "store: $("$EVCAP" --store "$store" --json ls | jq length) items, $("$EVCAP" --store "$store" --json log | jq length) custody events (warm)"
+	rm -rf "$store"
+}
+
 median() { sort -n | awk '{v[NR]=$1} END {if (NR == 0) print "-"; else if (NR % 2) print v[(NR+1)/2]; else printf "%.3f\n", (v[NR/2]+v[NR/2+1])/2}'; }
 med() { awk -F'\t' -v t="$1" -v o="$2" '$1==t && $2==o && $4!="fail" {print $4}' "$RES" | median; }
 ratio() { if [ "$1" = - ] || [ "$2" = - ]; then echo -; else echo "scale=3; $1 / $2" | bc -l | sed 's/^\./0./'; fi; }
@@ -455,6 +481,11 @@ report() {
 		a=$(med hash "sha256_two MB/s"); b=$(med hash "EVP x2 MB/s")
 		echo "| SHA-256 of a photo and its copy, MB/s | $a | two EVP digests | $b | $(ratio "$a" "$b") | (none) | |"
 	fi
+	if want store; then
+		a=$(med store "evcap verify"); b=$(med store "sha256sum of the blobs")
+		echo "| verify a store of $STORE_N items | $a | sha256sum of the blobs | $b | $(ratio "$a" "$b") | (none) | |"
+		echo "| list a store of $STORE_N items (ls --json) | $(med store "evcap ls --json") | | | | (none) | |"
+	fi
 	echo
 	echo "Every round (seconds):"
 	echo
@@ -482,6 +513,7 @@ main() {
 	want daemon && bench_daemon
 	want probe && bench_probe
 	want hash && bench_hash
+	want store && bench_store
 	note "load average at the end $(cut -d' ' -f1-3 /proc/loadavg)"
 	report | tee "$W/report.md"
 	say "report in $W/report.md, every timing in $RES, command output in $W/log"
