@@ -258,27 +258,7 @@ static int parse_zoned(const char *s, int64_t *local, int *offset)
 			;
 	if (*z == '\0')
 		return 0;
-	if (strcmp(z, "Z") == 0) {
-		*offset = 0;
-		return 1;
-	}
-	if (*z != '+' && *z != '-')
-		return -1;
-	int zh = -1, zm = -1;
-	if (strlen(z) == 5) {
-		zh = digits_value(z + 1, 2);
-		zm = digits_value(z + 3, 2);
-	} else if (strlen(z) == 6 && z[3] == ':') {
-		zh = digits_value(z + 1, 2);
-		zm = digits_value(z + 4, 2);
-	} else if (strlen(z) == 3) {
-		zh = digits_value(z + 1, 2);
-		zm = 0;
-	}
-	if (zh < 0 || zh > 14 || zm < 0 || zm > 59)
-		return -1;
-	*offset = (zh * 3600 + zm * 60) * (*z == '-' ? -1 : 1);
-	return 1;
+	return time_parse_zone(z, strlen(z), offset) ? -1 : 1;
 }
 
 /* One signed ISO 6709 number of `deg` integer digits of degrees (2 for a

@@ -400,22 +400,7 @@ int sensor_time_parse(const char *s, size_t len, const struct sensor_opts *o, do
 		if (!o || !o->has_offset)
 			return EV_ENOENT;
 		off = o->offset_s;
-	} else if (s[i] == 'Z' || s[i] == 'z') {
-		off = 0;
-		if (++i != len)
-			return EV_EINVAL;
-	} else if (s[i] == '+' || s[i] == '-') {
-		int sign = s[i++] == '-' ? -1 : 1, oh, om = 0;
-		if (take_num(s, len, &i, 2, &oh))
-			return EV_EINVAL;
-		if (i < len && s[i] == ':')
-			i++;
-		if (i < len && take_num(s, len, &i, 2, &om))
-			return EV_EINVAL;
-		if (i != len || oh > 14 || om > 59)
-			return EV_EINVAL;
-		off = sign * (oh * 3600 + om * 60);
-	} else {
+	} else if (time_parse_zone(s + i, len - i, &off)) {
 		return EV_EINVAL;
 	}
 	*t = (double)time_from_civil(y, mo, d, h, mi, sec) - off + frac;

@@ -122,6 +122,28 @@ int time_parse_offset(const char *s, int *seconds)
 	return 0;
 }
 
+int time_parse_zone(const char *s, size_t len, int *seconds)
+{
+	if (len == 1 && (s[0] == 'Z' || s[0] == 'z')) {
+		*seconds = 0;
+		return 0;
+	}
+	if (len < 3 || (s[0] != '+' && s[0] != '-'))
+		return EV_EINVAL;
+	const char *p = s + 1;
+	int h = digits(&p, 2), m = 0;
+	if (len == 5)
+		m = digits(&p, 2);
+	else if (len == 6 && *p++ == ':')
+		m = digits(&p, 2);
+	else if (len != 3)
+		return EV_EINVAL;
+	if (h < 0 || m < 0 || h > 14 || m > 59)
+		return EV_EINVAL;
+	*seconds = (s[0] == '-' ? -1 : 1) * (h * 3600 + m * 60);
+	return 0;
+}
+
 void time_format_offset(int seconds, char out[8])
 {
 	char sign = seconds < 0 ? '-' : '+';
@@ -210,26 +232,8 @@ int time_parse_iso(const char *s, double *t)
 		while (isdigit((unsigned char)*p))
 			p++;
 	}
-	int off = 0;
-	if (*p == 'Z') {
-		p++;
-	} else if (*p == '+' || *p == '-') {
-		char tmp[8];
-		size_t len = strlen(p);
-		if (len == 6) {
-			memcpy(tmp, p, 7);
-		} else if (len == 5) { /* +HHMM */
-			snprintf(tmp, sizeof tmp, "%c%c%c:%c%c", p[0], p[1], p[2], p[3], p[4]);
-		} else {
-			return EV_EINVAL;
-		}
-		if (time_parse_offset(tmp, &off))
-			return EV_EINVAL;
-		p += len;
-	} else {
-		return EV_EINVAL;
-	}
-	if (*p != '\0' || !civil_ok(f[0], f[1], f[2], f[3], f[4], f[5]))
+	int off;
+	if (time_parse_zone(p, strlen(p), &off) || !civil_ok(f[0], f[1], f[2], f[3], f[4], f[5]))
 		return EV_EINVAL;
 	*t = (double)(time_from_civil(f[0], f[1], f[2], f[3], f[4], f[5]) - off) + frac;
 	return 0;

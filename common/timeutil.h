@@ -20,12 +20,17 @@ int time_parse_exif(const char *s, int64_t *t) WUR;
 
 /* "+HH:MM" / "-HH:MM" into seconds east of UTC; 0 or EV_EINVAL. */
 int time_parse_offset(const char *s, int *seconds) WUR;
+/* The zone that ends an ISO 8601 time, exactly the len bytes at s: "Z",
+ * "+HH", "+HHMM" or "+HH:MM" (or "-"), into seconds east of UTC; 0 or
+ * EV_EINVAL. The one zone reader of ISO times, MP4 dates and sensor lines. */
+int time_parse_zone(const char *s, size_t len, int *seconds) WUR;
 /* seconds east -> "+HH:MM" (7 bytes incl. NUL). */
 void time_format_offset(int seconds, char out[8]);
 
 /* ISO 8601 UTC "YYYY-MM-DDTHH:MM:SS[.fff]Z" from seconds (+ fraction). */
 void time_format_iso(double t, char out[32]);
-/* Parses ISO 8601 with Z or +HH:MM/-HH:MM, optional fraction; 0 or EV_EINVAL. */
+/* Parses ISO 8601 "YYYY-MM-DDTHH:MM:SS", optional fraction, and a zone
+ * time_parse_zone reads; 0 or EV_EINVAL. */
 int time_parse_iso(const char *s, double *t) WUR;
 
 /* The current UTC time in seconds (with fraction). */

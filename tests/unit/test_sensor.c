@@ -351,6 +351,12 @@ static void test_times(void)
 	CHECK(sensor_time_parse("2023-02-29 10:00:00Z", 20, &z, &t) == EV_EINVAL);
 	CHECK(sensor_time_parse("2024-05-01 24:00:00Z", 20, &z, &t) == EV_EINVAL);
 	CHECK(sensor_time_parse("2024-05-01 10:00:00Q", 20, &z, &t) == EV_EINVAL);
+	/* a zone cut short or too long is not a zone (the first was read as
+	 * +08:00 before the zone reader was shared) */
+	CHECK(sensor_time_parse("2024-05-01 10:00:00+08:", 23, &z, &t) == EV_EINVAL);
+	CHECK(sensor_time_parse("2024-05-01 10:00:00+08:000", 26, &z, &t) == EV_EINVAL);
+	CHECK(sensor_time_parse("2024-05-01 10:00:00-03:30", 25, &z, &t) == 0 &&
+	      t == 1714570200.0); /* 13:30Z */
 	CHECK(sensor_time_parse("2024-5-1 10:00:00Z", 18, &z, &t) == EV_EINVAL);
 	CHECK(sensor_time_parse("", 0, &z, &t) == EV_EINVAL);
 }

@@ -47,6 +47,34 @@ static void test_time_civil(void)
 	CHECK(time_parse_iso("2023-11-15T06:13:20+08:00", &d2) == 0 && d2 == 1700000000.0);
 	CHECK(time_parse_iso("2023-11-14T22:13:20.5Z", &d2) == 0 && d2 == 1700000000.5);
 	CHECK(time_parse_iso("2023-11-14 22:13:20", &d2) != 0);
+	CHECK(time_parse_iso("2023-11-15T06:13:20+0800", &d2) == 0 && d2 == 1700000000.0);
+	CHECK(time_parse_iso("2023-11-15T06:13:20+08", &d2) == 0 && d2 == 1700000000.0);
+	CHECK(time_parse_iso("2023-11-14T22:13:20Z ", &d2) != 0);
+	CHECK(time_parse_iso("2023-11-15T06:13:20+08:", &d2) != 0);
+	/* the one zone reader: every form, and the exact length given */
+	static const struct {
+		const char *s;
+		int ok, off;
+	} zones[] = {
+		{"Z", 1, 0},		{"z", 1, 0},	       {"+08", 1, 28800},
+		{"+0800", 1, 28800},	{"+08:00", 1, 28800},  {"-03:30", 1, -12600},
+		{"+14:00", 1, 50400},	{"-0000", 1, 0},       {"+15:00", 0, 0},
+		{"+08:60", 0, 0},	{"+08:", 0, 0},	       {"+8", 0, 0},
+		{"08:00", 0, 0},	{"+08:00 ", 0, 0},     {"+08-00", 0, 0},
+		{"+0a:00", 0, 0},	{"ZZ", 0, 0},	       {"", 0, 0},
+		{"+080", 0, 0},		{"+08:000", 0, 0},
+	};
+	for (size_t i = 0; i < sizeof zones / sizeof zones[0]; i++) {
+		int z = -1;
+		int rc = time_parse_zone(zones[i].s, strlen(zones[i].s), &z);
+		if ((rc == 0) != zones[i].ok || (rc == 0 && z != zones[i].off))
+			fprintf(stderr, "# zone '%s': rc %d, %d s\n", zones[i].s, rc, z);
+		CHECK((rc == 0) == zones[i].ok && (rc != 0 || z == zones[i].off));
+	}
+	/* the length bounds the read: "+08:00" inside a longer line */
+	CHECK(time_parse_zone("+08:00;x", 6, &off) == 0 && off == 28800);
+	CHECK(time_parse_zone("+08:00;x", 3, &off) == 0 && off == 28800);
+	CHECK(time_parse_zone("+08:00;x", 7, &off) != 0);
 }
 
 static void test_hex_utf8(void)
