@@ -603,16 +603,6 @@ static void read_moov(struct vctx *c, const struct box *mv)
 		bad_box(c, mv->type, "has a child whose size is wrong");
 }
 
-static void set_camera_time(struct meta *m, int64_t local)
-{
-	int y, mo, d, h, mi, s;
-	time_to_civil(local, &y, &mo, &d, &h, &mi, &s);
-	m->has_camera_time = 1;
-	m->camera_time_t = local;
-	snprintf(m->camera_time, sizeof m->camera_time, "%04d:%02d:%02d %02d:%02d:%02d", y, mo, d,
-		 h, mi, s);
-}
-
 void bmff_read(const uint8_t *p, size_t n, uint64_t file_size, struct meta *m)
 {
 	struct vctx c = {.m = m};
@@ -651,13 +641,13 @@ void bmff_read(const uint8_t *p, size_t n, uint64_t file_size, struct meta *m)
 				(unsigned long long)file_size);
 
 	if (c.has_zoned) {
-		set_camera_time(m, c.zoned_local);
+		meta_set_camera_time(m, c.zoned_local);
 		m->has_offset = 1;
 		m->offset_s = c.zoned_offset;
 		time_format_offset(c.zoned_offset, m->offset_raw);
 		exifmeta_append(m->note, sizeof m->note, "MP4 time and zone from %s", c.zoned_from);
 	} else if (c.has_mvhd) {
-		set_camera_time(m, c.mvhd_t);
+		meta_set_camera_time(m, c.mvhd_t);
 		m->clock_is_utc = c.utc_writer;
 		if (!c.utc_writer)
 			exifmeta_append(m->note, sizeof m->note,

@@ -14,7 +14,9 @@
 
 #include "bmff.h"
 #include "exifmeta.h"
+#include "flir.h"
 #include "jpeg.h"
+#include "timeutil.h"
 #include "xmp.h"
 
 /* How far into a text file to look for a root element. */
@@ -278,6 +280,51 @@ static void merge_xmp(const struct xmp_info *x, struct meta *m)
 		snprintf(m->serial, sizeof m->serial, "%s", x->serial);
 }
 
+void meta_set_camera_time(struct meta *m, int64_t local)
+{
+	int y, mo, d, h, mi, sec;
+	time_to_civil(local, &y, &mo, &d, &h, &mi, &sec);
+	m->has_camera_time = 1;
+	m->camera_time_t = local;
+	snprintf(m->camera_time, sizeof m->camera_time, "%04d:%02d:%02d %02d:%02d:%02d", y, mo, d,
+		 h, mi, sec);
+}
+
+/*
+ * A FLIR camera's own record: its time and zone where EXIF has no date
+ * (the Vue Pro writes none), or only its zone where EXIF has the same
+ * wall clock without one; its model and serial where EXIF has none.
+ */
+static void merge_flir(const struct flir_info *f, struct meta *m)
+{
+	if (!m->model[0] && f->model[0])
+		snprintf(m->model, sizeof m->model, "%s", f->model);
+	if (!m->serial[0] && f->serial[0])
+		snprintf(m->serial, sizeof m->serial, "%s", f->serial);
+	if (!f->has_time)
+		return;
+	int64_t local = f->utc + f->offset_s;
+	if (!m->has_camera_time) {
+		meta_set_camera_time(m, local);
+		m->subsec = f->ms / 1000.0;
+		m->has_offset = 1;
+		m->offset_s = f->offset_s;
+		time_format_offset(f->offset_s, m->offset_raw);
+		exifmeta_append(m->note, sizeof m->note,
+				"camera time and zone from the FLIR record (EXIF has no date)");
+	} else if (!m->has_offset) {
+		if (llabs(m->camera_time_t - local) <= 2) {
+			m->has_offset = 1;
+			m->offset_s = f->offset_s;
+			time_format_offset(f->offset_s, m->offset_raw);
+			exifmeta_append(m->note, sizeof m->note, "zone from the FLIR record");
+		} else {
+			exifmeta_append(m->note, sizeof m->note,
+					"FLIR record time is not the EXIF camera time; not used");
+		}
+	}
+}
+
 static void read_jpeg(const uint8_t *p, size_t n, uint64_t file_size, struct meta *m)
 {
 	struct jpeg_info *ji = xmalloc(sizeof *ji);
@@ -305,6 +352,11 @@ static void read_jpeg(const uint8_t *p, size_t n, uint64_t file_size, struct met
 			exifmeta_append(m->error, sizeof m->error, "%s", e);
 		merge_xmp(&x, m);
 	}
+	struct flir_info fl;
+	if (flir_read(p, n, ji, &fl, e, sizeof e) != 0)
+		exifmeta_append(m->error, sizeof m->error, "%s", e);
+	if (fl.found)
+		merge_flir(&fl, m);
 	/* The frame header is the image as it is; EXIF's pixel size is only
 	 * what the camera claims. */
 	if (ji->has_sof && ji->width > 0 && ji->height > 0) {

@@ -96,6 +96,9 @@ struct meta {
 int meta_read(const uint8_t *head, size_t n, uint64_t file_size, const char *name,
 	      struct meta *m);
 
+/* Sets the camera clock to `local` (a wall clock read as if UTC). */
+void meta_set_camera_time(struct meta *m, int64_t local);
+
 /* Only the kind and format meta_read would give (by the bytes, else the
  * name): what is still known of a file whose metadata parser failed. */
 void meta_kind(const uint8_t *head, size_t n, const char *name, struct meta *m);

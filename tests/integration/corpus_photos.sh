@@ -41,10 +41,12 @@ for name, r in sorted(rows.items()):
     probs = []
     dto = r['DateTimeOriginal']
     if name == 'FLIR-Vue-Pro-640.jpg':
-        # its DateTimeOriginal is in FLIR's own APP1 record, not in EXIF (docs/metadata.md)
-        dto = ''
-        if it['camera_time']:
-            probs.append(f"camera time {it['camera_time']!r} from where?")
+        # its DateTimeOriginal is in FLIR's own APP1 record, not in EXIF
+        # (docs/metadata.md); exiftool gives it as 2016:06:27 15:29:42.041-04:00
+        got = (it['camera_time'] or '', it['tz_offset'], it['captured_at'], it['model'])
+        want = (dto[:19], dto[23:], '2016-06-27T19:29:42.041Z', 'Vue Pro 640 13mm')
+        if got != want:
+            probs.append(f"FLIR record read as {got!r}, not {want!r}")
     elif dto:
         if (it['camera_time'] or '')[:19] != dto[:19]:
             probs.append(f"camera time {it['camera_time']!r} != {dto[:19]!r}")

@@ -6,6 +6,8 @@
  */
 #include <stdint.h>
 
+#include "flir.h"
+#include "jpeg.h"
 #include "meta.h"
 #include "t.h"
 #include "timeutil.h"
@@ -685,13 +687,24 @@ static void compare_row(char **f)
 	int flir = strstr(file, "FLIR") != NULL;
 
 	CHECK_STR(m.make, f[C_MAKE]);
-	CHECK_STR(m.model, f[C_MODEL]);
+	/* EXIF's model; the Vue Pro writes none there, only in its own
+	 * record (exiftool's FLIR:CameraModel) */
+	CHECK_STR(m.model, flir ? "Vue Pro 640 13mm" : f[C_MODEL]);
 	CHECK(m.width == atoi(f[C_W]) && m.height == atoi(f[C_H]));
 
 	/* DateTimeOriginal as written. FLIR keeps its own in the FLIR APP1
-	 * record, not in EXIF, which is all evcap reads. */
+	 * record, not in EXIF: exiftool gives it with its fraction and zone
+	 * ("2016:06:27 15:29:42.041-04:00"), evcap the same in three fields. */
 	if (f[C_DTO][0] && !flir)
 		CHECK_STR(m.camera_time, f[C_DTO]);
+	if (flir) {
+		char want[32];
+		snprintf(want, sizeof want, "%.19s", f[C_DTO]);
+		CHECK_STR(m.camera_time, want);
+		CHECK(strlen(f[C_DTO]) == 29 && m.has_offset);
+		CHECK_STR(m.offset_raw, f[C_DTO] + 23);
+		CHECK_NEAR(m.subsec, atof(f[C_DTO] + 19), 1e-9);
+	}
 	/* no DateTimeOriginal: a camera time may only come from
 	 * DateTimeDigitized (and says so), never from DateTime */
 	if (!f[C_DTO][0] && m.has_camera_time)
@@ -865,11 +878,192 @@ static void test_corpus_truncated(void)
 	free(b);
 }
 
+/* ---- FLIR's own record (capture/flir.c) ---- */
+
+static void put16(uint8_t *p, uint32_t v, int be)
+{
+	if (be) {
+		be16(p, v);
+	} else {
+		p[0] = (uint8_t)v;
+		p[1] = (uint8_t)(v >> 8);
+	}
+}
+
+static void put32(uint8_t *p, uint32_t v, int be)
+{
+	if (be) {
+		be32(p, v);
+	} else {
+		put16(p, v & 0xffff, 0);
+		put16(p + 2, v >> 16, 0);
+	}
+}
+
+/* An FFF record as FLIR cameras write it: header, a directory of two
+ * records (raw data, then CameraInfo), the records. Returns its size. */
+enum { FFF_CI_AT = 328, FFF_CI_LEN = 0x400, FFF_SIZE = FFF_CI_AT + FFF_CI_LEN };
+static size_t make_fff(uint8_t *o, int be, int ci_be, uint32_t t, uint32_t ms, int west,
+		       const char *model, const char *serial)
+{
+	memset(o, 0, FFF_SIZE);
+	memcpy(o, "FFF\0Test", 8);
+	put32(o + 20, 100, be);
+	put32(o + 24, 64, be);
+	put32(o + 28, 2, be);
+	put16(o + 64, 1, be); /* raw thermal data */
+	put32(o + 64 + 12, 128, be);
+	put32(o + 64 + 16, 200, be);
+	memset(o + 128, 0xAA, 200);
+	put16(o + 96, 0x20, be); /* CameraInfo */
+	put32(o + 96 + 12, FFF_CI_AT, be);
+	put32(o + 96 + 16, FFF_CI_LEN, be);
+	uint8_t *c = o + FFF_CI_AT;
+	put16(c, 2, ci_be);
+	memcpy(c + 0xd4, model, strlen(model));
+	memcpy(c + 0x104, serial, strlen(serial));
+	put32(c + 0x384, t, ci_be);
+	put32(c + 0x388, ms, ci_be);
+	put16(c + 0x38c, (uint32_t)(uint16_t)(int16_t)west, ci_be);
+	return FFF_SIZE;
+}
+
+/* A JPEG with the FFF record split at `cut` (ascending offsets, ncut of
+ * them) into APP1 "FLIR" segments; segment `drop` (or -1) is left out. */
+static void make_flir_jpeg(struct blob *j, const struct blob *exif, const uint8_t *fff, size_t n,
+			   const size_t *cut, int ncut, int drop)
+{
+	static const uint8_t sof[] = {8, 0, 16, 0, 32, 1, 1, 0x11, 0};
+	static const uint8_t sos[] = {1, 1, 0, 0, 63, 0};
+	uint8_t seg[4096];
+	j->n = 0;
+	put(j, "\xFF\xD8", 2);
+	if (exif)
+		put_seg(j, 0xE1, exif->d, exif->n);
+	for (int i = 0; i <= ncut; i++) {
+		size_t a = i ? cut[i - 1] : 0, b = i < ncut ? cut[i] : n;
+		memcpy(seg, "FLIR\0\1", 6);
+		seg[6] = (uint8_t)i;
+		seg[7] = (uint8_t)ncut;
+		memcpy(seg + 8, fff + a, b - a);
+		if (i != drop)
+			put_seg(j, 0xE1, seg, 8 + b - a);
+	}
+	put_seg(j, 0xC0, sof, sizeof sof);
+	put_seg(j, 0xDA, sos, sizeof sos);
+	put(j, "\x12\x34\xFF\xD9", 4);
+}
+
+static int flir_of(const struct blob *j, struct flir_info *f, char *why, size_t whylen)
+{
+	struct jpeg_info *ji = malloc(sizeof *ji);
+	char e[256];
+	int rc = jpeg_walk(j->d, j->n, ji, e, sizeof e);
+	CHECK(rc == 0);
+	rc = flir_read(j->d, j->n, ji, f, why, whylen);
+	free(ji);
+	return rc;
+}
+
+/* 2016-06-27 19:29:42 UTC, as the corpus's Vue Pro has it */
+#define FLIR_T 1467055782u
+
+static void test_flir(void)
+{
+	static uint8_t fff[FFF_SIZE];
+	struct flir_info f;
+	struct meta m;
+	struct resolved r;
+	char why[256], iso[32];
+	/* the camera block straddles the second cut, its time the third */
+	const size_t cuts[] = {100, FFF_CI_AT + 0x50, FFF_CI_AT + 0x386};
+	for (int order = 0; order < 2; order++) {
+		make_fff(fff, order, !order, FLIR_T, 0x10029, 240, "Vue Pro 640 13mm", "162682");
+		make_flir_jpeg(&JP, NULL, fff, FFF_SIZE, cuts, 3, -1);
+		CHECK(flir_of(&JP, &f, why, sizeof why) == 0);
+		CHECK(f.found && f.has_time && f.utc == FLIR_T && f.ms == 41);
+		CHECK(f.offset_s == -4 * 3600);
+		CHECK_STR(f.model, "Vue Pro 640 13mm");
+		CHECK_STR(f.serial, "162682");
+	}
+	/* no EXIF date: the record's wall clock and zone are the camera time */
+	read_copy(JP.d, JP.n, JP.n, "IR_0001.jpg", &m);
+	CHECK_STR(m.error, "");
+	CHECK_STR(m.camera_time, "2016:06:27 15:29:42");
+	CHECK(m.has_offset && m.offset_s == -4 * 3600);
+	CHECK_STR(m.offset_raw, "-04:00");
+	CHECK_STR(m.model, "Vue Pro 640 13mm");
+	CHECK(strstr(m.note, "FLIR record") != NULL);
+	meta_resolve(&m, NULL, NULL, &r);
+	time_format_iso(r.utc, iso);
+	CHECK_STR(iso, "2016-06-27T19:29:42.041Z");
+	CHECK_STR(r.time_source, "offset");
+
+	/* EXIF's date without a zone, the same wall clock: the zone is taken */
+	struct tent same[] = {E_ASCII(0x9003, "2016:06:27 15:29:43")};
+	make_exif(&EX, NULL, 0, same, 1, NULL, 0);
+	make_flir_jpeg(&JP, &EX, fff, FFF_SIZE, cuts, 3, -1);
+	read_copy(JP.d, JP.n, JP.n, "IR_0002.jpg", &m);
+	CHECK_STR(m.camera_time, "2016:06:27 15:29:43");
+	CHECK(m.has_offset && m.offset_s == -4 * 3600);
+	CHECK(strstr(m.note, "zone from the FLIR record") != NULL);
+	/* ... another wall clock: EXIF's stands, without a zone, and it is said */
+	struct tent other[] = {E_ASCII(0x9003, "2016:06:27 19:29:42")};
+	make_exif(&EX, NULL, 0, other, 1, NULL, 0);
+	make_flir_jpeg(&JP, &EX, fff, FFF_SIZE, cuts, 3, -1);
+	read_copy(JP.d, JP.n, JP.n, "IR_0003.jpg", &m);
+	CHECK_STR(m.camera_time, "2016:06:27 19:29:42");
+	CHECK(!m.has_offset && strstr(m.note, "not the EXIF camera time") != NULL);
+
+	/* damage, each named */
+	make_flir_jpeg(&JP, NULL, fff, FFF_SIZE, cuts, 3, 1);
+	CHECK(flir_of(&JP, &f, why, sizeof why) != 0 && strstr(why, "segment 2 of 4 is missing"));
+	read_copy(JP.d, JP.n, JP.n, "IR_0004.jpg", &m);
+	CHECK(strstr(m.error, "FLIR segment 2 of 4 is missing") != NULL && !m.has_camera_time);
+	make_flir_jpeg(&JP, NULL, fff, FFF_SIZE, cuts, 3, 3);
+	CHECK(flir_of(&JP, &f, why, sizeof why) != 0 && strstr(why, "segment 4 of 4 is missing"));
+	make_flir_jpeg(&JP, NULL, fff, 300, NULL, 0, -1); /* the camera block cut off */
+	CHECK(flir_of(&JP, &f, why, sizeof why) != 0 && strstr(why, "runs past the record"));
+	make_fff(fff, 1, 0, FLIR_T, 0, 240, "X", "1");
+	put32(fff + 28, 5000, 1);
+	make_flir_jpeg(&JP, NULL, fff, FFF_SIZE, cuts, 3, -1);
+	CHECK(flir_of(&JP, &f, why, sizeof why) == EV_ELIMIT);
+	put32(fff + 28, 50, 1); /* a directory running past the record */
+	make_flir_jpeg(&JP, NULL, fff, FFF_SIZE, cuts, 3, -1);
+	CHECK(flir_of(&JP, &f, why, sizeof why) == 0 && f.has_time); /* found before the end */
+	put32(fff + 96, 0x21 << 16, 1); /* no camera block among them */
+	make_flir_jpeg(&JP, NULL, fff, FFF_SIZE, cuts, 3, -1);
+	CHECK(flir_of(&JP, &f, why, sizeof why) != 0 && strstr(why, "directory runs past"));
+	make_fff(fff, 1, 0, FLIR_T, 0, 240, "X", "1");
+	put32(fff + 20, 7, 1);
+	make_flir_jpeg(&JP, NULL, fff, FFF_SIZE, cuts, 3, -1);
+	CHECK(flir_of(&JP, &f, why, sizeof why) != 0 && strstr(why, "unknown version"));
+	make_fff(fff, 1, 0, FLIR_T, 1000, 240, "X", "1");
+	make_flir_jpeg(&JP, NULL, fff, FFF_SIZE, cuts, 3, -1);
+	CHECK(flir_of(&JP, &f, why, sizeof why) != 0 && !f.has_time && strstr(why, "1000 ms"));
+	make_fff(fff, 1, 0, FLIR_T, 0, 15 * 60, "X", "1");
+	make_flir_jpeg(&JP, NULL, fff, FFF_SIZE, cuts, 3, -1);
+	CHECK(flir_of(&JP, &f, why, sizeof why) != 0 && !f.has_time);
+	make_fff(fff, 1, 0, 12345, 0, 0, "X", "1");
+	make_flir_jpeg(&JP, NULL, fff, FFF_SIZE, cuts, 3, -1);
+	CHECK(flir_of(&JP, &f, why, sizeof why) != 0 && strstr(why, "is not a date"));
+	/* a camera that wrote no time, and a model that is not text */
+	make_fff(fff, 1, 0, 0, 0, 0, "Vue\x01", "7");
+	make_flir_jpeg(&JP, NULL, fff, FFF_SIZE, cuts, 3, -1);
+	CHECK(flir_of(&JP, &f, why, sizeof why) == 0 && f.found && !f.has_time);
+	CHECK_STR(f.model, "");
+	CHECK_STR(f.serial, "7");
+	/* no FLIR segment at all */
+	make_jpeg(&JP, NULL, NULL);
+	CHECK(flir_of(&JP, &f, why, sizeof why) == 0 && !f.found);
+}
+
 int main(void)
 {
 	RUN(test_synthetic_good);
 	RUN(test_synthetic_gps_errors);
 	RUN(test_synthetic_times);
+	RUN(test_flir);
 	RUN(test_xmp_in_jpeg);
 	RUN(test_truncated_synthetic);
 	RUN(test_random_and_mutated);
