@@ -27,6 +27,7 @@
 #include "exifmeta.h"
 #include "gpx.h"
 #include "hash.h"
+#include "flir.h"
 #include "jpeg.h"
 #include "meta.h"
 #include "minisign.h"
@@ -157,6 +158,16 @@ static inline int fuzz_run_jpeg(const uint8_t *data, size_t size)
 		FUZZ_ENSURE(err[0] != '\0' && FUZZ_TEXT_OK(err));
 	if (ji->has_exif)
 		FUZZ_ENSURE(memcmp(data + ji->exif_off, JPEG_EXIF_HEADER, JPEG_EXIF_HEADER_LEN) == 0);
+	/* FLIR's record, over the segments the walk found */
+	struct flir_info fl;
+	err[0] = '\0';
+	rc = flir_read(data, size, ji, &fl, err, sizeof err);
+	if (rc != 0)
+		FUZZ_ENSURE(err[0] != '\0' && FUZZ_TEXT_OK(err));
+	FUZZ_ENSURE(FUZZ_TEXT_OK(fl.model) && FUZZ_TEXT_OK(fl.serial) && FUZZ_TEXT_OK(fl.part));
+	if (fl.has_time)
+		FUZZ_ENSURE(fl.found && fl.ms >= 0 && fl.ms < 1000 && fl.offset_s % 60 == 0 &&
+			    fl.offset_s >= -14 * 3600 && fl.offset_s <= 14 * 3600);
 	free(ji);
 	return 0;
 }

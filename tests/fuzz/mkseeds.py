@@ -188,6 +188,27 @@ def jpeg(exif_tiff=None, xmp=None, w=64, h=48, extra=b""):
     return out
 
 
+def flir_segments(t=1467055782, ms=41, west=240, parts=3):
+    """A FLIR camera's FFF record (big-endian header, little-endian camera
+    block, as the Vue Pro writes them), split over APP1 "FLIR" segments."""
+    ci_at, ci_len = 328, 0x400
+    fff = bytearray(ci_at + ci_len)
+    fff[0:8] = b"FFF\0Test"
+    struct.pack_into(">III", fff, 20, 100, 64, 2)
+    struct.pack_into(">HHIIII", fff, 64, 1, 0, 100, 1, 128, 200)
+    struct.pack_into(">HHIIII", fff, 96, 0x20, 0, 100, 1, ci_at, ci_len)
+    fff[128:328] = b"\xaa" * 200
+    struct.pack_into("<H", fff, ci_at, 2)
+    fff[ci_at + 0xd4:ci_at + 0xd4 + 16] = b"Vue Pro 640 13mm"
+    fff[ci_at + 0x104:ci_at + 0x104 + 6] = b"162682"
+    struct.pack_into("<IIh", fff, ci_at + 0x384, t, ms, west)
+    step = -(-len(fff) // parts)
+    out = b""
+    for i in range(parts):
+        out += seg(0xE1, b"FLIR\0\1" + bytes([i, parts - 1]) + bytes(fff[i * step:(i + 1) * step]))
+    return out
+
+
 # ---------------------------------------------------------------- NMEA
 
 def nmea(body):
@@ -407,6 +428,8 @@ def crafted(out):
     put(out, "meta", "dng", b"\x05II*\0\x08\0\0\0\x01\0\x12\xc6\x01\0\x04\0\0\0\x01\x04\0\0\0\0\0\0")
     put(out, "meta", "png", b"\x07\x89PNG\r\n\x1a\n\0\0\0\rIHDR")
     put(out, "meta", "empty-jpg", b"\x60")
+    put(out, "meta", "flir", b"\x00" + jpeg(None, extra=flir_segments()))
+    put(out, "jpeg", "flir.jpg", jpeg(None, extra=flir_segments(parts=2)))
     put(out, "bmff", "moov-last", b"\x02" + mp4(xyz="+47.3512+123.9174+150.5/"))
     put(out, "bmff", "moov-first-keys", b"\x05" + mp4(True, apple_date="2023-06-15T10:00:05+0800"))
     put(out, "bmff", "v1-large-small-cap", b"\x83" + mp4(v1=True, largesize=True, mdat=300,
