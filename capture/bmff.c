@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "exifmeta.h"
+#include "jpeg.h"
 #include "timeutil.h"
 #include "util.h"
 
@@ -26,6 +27,11 @@
 static uint32_t be32(const uint8_t *p)
 {
 	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+static uint32_t be16(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 8 | p[1];
 }
 
 static uint64_t be64(const uint8_t *p)
@@ -84,8 +90,15 @@ static void keep_header(struct bmff_keep *k, uint64_t start)
 	k->box_end = size32 == 0 || size > UINT64_MAX - start ? UINT64_MAX : start + size;
 	k->in_body = 1;
 	k->keep = 0;
-	int wanted = is_type(type, "ftyp") || is_type(type, "moov");
+	int meta = is_type(type, "meta") && !k->meta_seen;
+	int wanted = is_type(type, "ftyp") || is_type(type, "moov") || meta;
+	if (meta)
+		k->meta_seen = 1;
 	if (wanted && size32 != 0 && size <= k->cap - k->len) {
+		if (meta) {
+			k->meta_open = size > hl;
+			k->meta_at = k->len;
+		}
 		keep_put(k, k->hdr, hl);
 		k->keep = 1;
 	} else if (wanted && size32 != 0 && k->cap - k->len >= 16) {
@@ -108,6 +121,92 @@ static void keep_header(struct bmff_keep *k, uint64_t start)
 		k->in_body = 0; /* an empty box */
 }
 
+/* An evcx box header: 16 + n bytes in all, the extent's file offset. */
+static void keep_evcx(struct bmff_keep *k, uint64_t off, size_t n)
+{
+	uint8_t h[16];
+	if (k->cap - k->len < 16 + n)
+		return;
+	uint64_t size = 16 + (uint64_t)n;
+	for (int i = 0; i < 4; i++)
+		h[i] = (uint8_t)(size >> (24 - 8 * i));
+	memcpy(h + 4, "evcx", 4);
+	for (int i = 0; i < 8; i++)
+		h[8 + i] = (uint8_t)(off >> (56 - 8 * i));
+	keep_put(k, h, sizeof h);
+}
+
+/* The kept meta box is whole: find its Exif item's extents, to keep as
+ * they pass; one whose start has gone by is marked as not kept. */
+static void keep_meta_done(struct bmff_keep *k)
+{
+	const uint8_t *h = k->out + k->meta_at;
+	size_t hl = be32(h) == 1 ? 16 : 8;
+	struct heif_exif x;
+	char why[8];
+	k->meta_open = 0;
+	if (k->len < k->meta_at + hl ||
+	    heif_find_exif(h + hl, k->len - k->meta_at - hl, &x, why, sizeof why) || !x.found ||
+	    x.method != 0)
+		return;
+	for (size_t i = 1; i < x.n; i++) /* in file order */
+		for (size_t j = i; j > 0 && x.off[j] < x.off[j - 1]; j--) {
+			uint64_t o = x.off[j], l = x.len[j];
+			x.off[j] = x.off[j - 1];
+			x.len[j] = x.len[j - 1];
+			x.off[j - 1] = o;
+			x.len[j - 1] = l;
+		}
+	k->want = x;
+	k->want_next = 0;
+	while (k->want_next < x.n && x.off[k->want_next] < k->pos)
+		keep_evcx(k, x.off[k->want_next++], 0);
+}
+
+/* The extent being kept does not lie within one box's body (only a
+ * crafted file does that): what was kept of it is dropped, and it is
+ * marked as not kept. */
+static void keep_extent_abort(struct bmff_keep *k)
+{
+	k->len = k->want_at;
+	keep_evcx(k, k->want.off[k->want_next], 0);
+	k->want_in = 0;
+	k->want_next++;
+}
+
+/* Keeps what of the wanted extents lies in the n bytes at k->pos (inside
+ * a box not itself kept). */
+static void keep_extents(struct bmff_keep *k, const uint8_t *p, size_t n)
+{
+	uint64_t at = k->pos, end = k->pos + n;
+	while (k->want_next < k->want.n) {
+		size_t i = k->want_next;
+		uint64_t a = k->want.off[i], b = a + k->want.len[i];
+		if (a >= end)
+			return;
+		if (!k->want_in) {
+			if (a < at || 16 + k->want.len[i] > k->cap - k->len) {
+				keep_evcx(k, a, 0); /* its start went by, or no room */
+				k->want_next++;
+				continue;
+			}
+			k->want_at = k->len;
+			keep_evcx(k, a, (size_t)k->want.len[i]);
+			k->want_in = 1;
+		}
+		uint64_t from = a > at ? a : at, to = b < end ? b : end;
+		if (to < from) { /* cannot be: the bytes come in order */
+			keep_extent_abort(k);
+			continue;
+		}
+		keep_put(k, p + (from - at), (size_t)(to - from));
+		if (to < b)
+			return;
+		k->want_in = 0;
+		k->want_next++;
+	}
+}
+
 void bmff_keep_feed(struct bmff_keep *k, const uint8_t *p, size_t n)
 {
 	while (n > 0 && !k->stopped) {
@@ -116,11 +215,18 @@ void bmff_keep_feed(struct bmff_keep *k, const uint8_t *p, size_t n)
 			size_t take = left < n ? (size_t)left : n;
 			if (k->keep)
 				keep_put(k, p, take);
+			else if (k->want_next < k->want.n)
+				keep_extents(k, p, take);
 			k->pos += take;
 			p += take;
 			n -= take;
-			if (k->pos == k->box_end)
+			if (k->pos == k->box_end) {
 				k->in_body = 0;
+				if (k->want_in)
+					keep_extent_abort(k);
+				if (k->meta_open)
+					keep_meta_done(k);
+			}
 			continue;
 		}
 		/* gathering a header: 8 bytes, or 16 for a 64-bit size */
@@ -662,4 +768,262 @@ void bmff_read(const uint8_t *p, size_t n, uint64_t file_size, struct meta *m)
 		m->video_alt = c.alt;
 		exifmeta_append(m->note, sizeof m->note, "MP4 position from %s", c.pos_from);
 	}
+}
+
+/* ---- HEIF photos: the Exif item ---- */
+
+/* A big-endian number of `size` bytes (0, 4 or 8) at p[*q..len); -1 past
+ * the end. */
+static int take_uint(const uint8_t *p, size_t len, size_t *q, unsigned size, uint64_t *v)
+{
+	if (len - *q < size)
+		return -1;
+	*v = size == 8 ? be64(p + *q) : size == 4 ? be32(p + *q) : size == 2 ? be16(p + *q) : 0;
+	*q += size;
+	return 0;
+}
+
+/* The Exif item's id from iinf's infe entries (version 2 and 3, which
+ * carry an item type); 0 when there is none. */
+static uint32_t heif_exif_id(const struct box *iinf, int *bad)
+{
+	const uint8_t *p = iinf->body;
+	size_t len = iinf->len, off;
+	*bad = len < 6;
+	if (*bad)
+		return 0;
+	off = p[0] == 0 ? 6 : 8; /* version, flags, entry count */
+	if (off > len) {
+		*bad = 1;
+		return 0;
+	}
+	struct box e;
+	int ebad = 0;
+	for (int i = 0; i < BMFF_MAX_CHILDREN && next_box(p, len, &off, &e, &ebad); i++) {
+		if (!is_type(e.type, "infe") || e.cut || e.len < 4 || e.body[0] < 2)
+			continue;
+		size_t q = 4;
+		uint64_t id;
+		if (take_uint(e.body, e.len, &q, e.body[0] == 2 ? 2 : 4, &id) || e.len - q < 6)
+			continue;
+		if (is_type(e.body + q + 2, "Exif"))
+			return (uint32_t)id;
+	}
+	*bad = ebad;
+	return 0;
+}
+
+int heif_find_exif(const uint8_t *body, size_t len, struct heif_exif *x, char *why,
+		   size_t whylen)
+{
+	memset(x, 0, sizeof *x);
+	if (len < 4)
+		return err_set(why, whylen, EV_EINVAL, "HEIF meta box is empty");
+	struct box b, iinf = {0}, iloc = {0};
+	size_t off = 4;
+	int bad = 0;
+	for (int i = 0; i < BMFF_MAX_CHILDREN && next_box(body, len, &off, &b, &bad); i++) {
+		if (is_type(b.type, "iinf") && !iinf.type)
+			iinf = b;
+		else if (is_type(b.type, "iloc") && !iloc.type)
+			iloc = b;
+	}
+	if (bad || (iinf.type && iinf.cut) || (iloc.type && iloc.cut))
+		return err_set(why, whylen, EV_EINVAL, "HEIF meta box has a child whose size is wrong");
+	if (!iinf.type)
+		return 0; /* no items listed: nothing to read */
+	uint32_t id = heif_exif_id(&iinf, &bad);
+	if (bad)
+		return err_set(why, whylen, EV_EINVAL, "HEIF item list (iinf) is malformed");
+	if (!id)
+		return 0;
+	if (!iloc.type)
+		return err_set(why, whylen, EV_EINVAL, "HEIF names an Exif item but has no iloc box");
+
+	const uint8_t *p = iloc.body;
+	size_t n = iloc.len, q = 4;
+	int ver = n ? p[0] : -1;
+	if (ver < 0 || ver > 2 || n < 8)
+		return err_set(why, whylen, EV_EINVAL, "HEIF item locations (iloc) are malformed");
+	unsigned os = p[4] >> 4, ls = p[4] & 15, bs = p[5] >> 4, is = ver ? p[5] & 15 : 0;
+	const unsigned sizes[] = {os, ls, bs, is};
+	for (size_t k = 0; k < ARRAY_LEN(sizes); k++)
+		if (sizes[k] != 0 && sizes[k] != 4 && sizes[k] != 8)
+			return err_set(why, whylen, EV_EINVAL,
+				       "HEIF item locations (iloc) use a field of %u bytes", sizes[k]);
+	q = 6;
+	uint64_t count, v;
+	if (take_uint(p, n, &q, ver < 2 ? 2 : 4, &count))
+		return err_set(why, whylen, EV_EINVAL, "HEIF item locations (iloc) are cut short");
+	for (uint64_t i = 0; i < count; i++) {
+		uint64_t item, method = 0, base, extents;
+		if (take_uint(p, n, &q, ver < 2 ? 2 : 4, &item) ||
+		    (ver && take_uint(p, n, &q, 2, &method)) || take_uint(p, n, &q, 2, &v) ||
+		    take_uint(p, n, &q, bs, &base) || take_uint(p, n, &q, 2, &extents))
+			return err_set(why, whylen, EV_EINVAL,
+				       "HEIF item locations (iloc) are cut short");
+		method &= 15;
+		uint64_t total = 0;
+		for (uint64_t e = 0; e < extents; e++) {
+			uint64_t eo, el;
+			if (take_uint(p, n, &q, is, &v) || take_uint(p, n, &q, os, &eo) ||
+			    take_uint(p, n, &q, ls, &el))
+				return err_set(why, whylen, EV_EINVAL,
+					       "HEIF item locations (iloc) are cut short");
+			if (item != id)
+				continue;
+			if (method > 1)
+				return err_set(why, whylen, EV_EINVAL,
+					       "HEIF Exif item is built from other items (method %llu)",
+					       (unsigned long long)method);
+			if (x->n == HEIF_MAX_EXTENTS)
+				return err_set(why, whylen, EV_ELIMIT,
+					       "HEIF Exif item is in more than %d pieces",
+					       HEIF_MAX_EXTENTS);
+			if (el == 0 || eo > UINT64_MAX - base || base + eo > UINT64_MAX - el ||
+			    el > HEIF_MAX_EXIF - total)
+				return err_set(why, whylen, EV_EINVAL,
+					       "HEIF Exif item has a piece of %llu bytes at %llu",
+					       (unsigned long long)el, (unsigned long long)eo);
+			total += el;
+			x->off[x->n] = base + eo;
+			x->len[x->n++] = el;
+		}
+		if (item == id) {
+			if (!x->n)
+				return err_set(why, whylen, EV_EINVAL, "HEIF Exif item has no bytes");
+			x->found = 1;
+			x->method = (int)method;
+			return 0;
+		}
+	}
+	return err_set(why, whylen, EV_EINVAL, "HEIF Exif item %u has no location", id);
+}
+
+/* The bytes of extent i of the Exif item, into dst; 0, or -1 with why. */
+static int heif_extent(const uint8_t *p, size_t n, uint64_t file_size, const struct heif_exif *x,
+		       size_t i, const struct box *idat, int have_evcx, uint8_t *dst, char *why,
+		       size_t whylen)
+{
+	uint64_t off = x->off[i], len = x->len[i];
+	if (x->method == 0 && (off > file_size || len > file_size - off))
+		return err_set(why, whylen, EV_EINVAL,
+			       "HEIF Exif item (%llu bytes at %llu) lies past the file's end (%llu "
+			       "bytes): the file may be cut short",
+			       (unsigned long long)len, (unsigned long long)off,
+			       (unsigned long long)file_size);
+	if (x->method == 1) {
+		if (!idat || idat->cut || off > idat->len || len > idat->len - off)
+			return err_set(why, whylen, EV_EINVAL,
+				       "HEIF Exif item lies outside the meta box's data (idat)");
+		memcpy(dst, idat->body + off, (size_t)len);
+		return 0;
+	}
+	if (!have_evcx) { /* a plain head: offsets are the buffer's */
+		if (off > n || len > n - off)
+			return err_set(why, whylen, EV_EINVAL,
+				       "HEIF Exif item (%llu bytes at %llu) lies past the %zu bytes read",
+				       (unsigned long long)len, (unsigned long long)off, n);
+		memcpy(dst, p + off, (size_t)len);
+		return 0;
+	}
+	size_t o = 0;
+	struct box b;
+	int bad = 0;
+	for (int k = 0; k < BMFF_MAX_CHILDREN && next_box(p, n, &o, &b, &bad); k++) {
+		if (!is_type(b.type, "evcx") || b.len < 8 || be64(b.body) != off)
+			continue;
+		if (b.len - 8 < len)
+			break;
+		memcpy(dst, b.body + 8, (size_t)len);
+		return 0;
+	}
+	return err_set(why, whylen, EV_EINVAL,
+		       "HEIF Exif item (%llu bytes at %llu) was not kept: it lies before the "
+		       "item list (meta box), so the copy had passed it",
+		       (unsigned long long)len, (unsigned long long)off);
+}
+
+void bmff_read_heif(const uint8_t *p, size_t n, uint64_t file_size, struct meta *m)
+{
+	struct box b, meta = {0}, idat = {0};
+	size_t off = 0;
+	int bad = 0, have_evcx = 0;
+	char e[256];
+	for (int i = 0; i < BMFF_MAX_CHILDREN && next_box(p, n, &off, &b, &bad); i++) {
+		if (is_type(b.type, "meta") && !meta.type)
+			meta = b;
+		else if (is_type(b.type, "evcx"))
+			have_evcx = 1;
+	}
+	if (!meta.type) {
+		if (bad)
+			exifmeta_append(m->error, sizeof m->error,
+					"HEIF box at offset %zu has a size that is wrong; no meta box "
+					"before it",
+					off);
+		else
+			exifmeta_append(m->error, sizeof m->error,
+					"HEIF has no meta box (the photo's list of items)");
+		return;
+	}
+	if (meta.cut) {
+		exifmeta_append(m->error, sizeof m->error,
+				"HEIF meta box (%llu bytes) ends past the %zu bytes read",
+				(unsigned long long)meta.size, n);
+		return;
+	}
+	struct heif_exif x;
+	if (heif_find_exif(meta.body, meta.len, &x, e, sizeof e)) {
+		exifmeta_append(m->error, sizeof m->error, "%s", e);
+		return;
+	}
+	if (!x.found) {
+		exifmeta_append(m->note, sizeof m->note, "HEIF has no Exif item");
+		return;
+	}
+	if (x.method == 1) { /* the item is in the meta box's idat */
+		size_t o = 4;
+		for (int i = 0; i < BMFF_MAX_CHILDREN && next_box(meta.body, meta.len, &o, &b, &bad);
+		     i++)
+			if (is_type(b.type, "idat")) {
+				idat = b;
+				break;
+			}
+	}
+	uint64_t total = 0;
+	for (size_t i = 0; i < x.n; i++)
+		total += x.len[i];
+	uint8_t *buf = xmalloc(JPEG_EXIF_HEADER_LEN + (size_t)total);
+	uint8_t *pay = buf + JPEG_EXIF_HEADER_LEN;
+	size_t at = 0;
+	for (size_t i = 0; i < x.n; i++) {
+		if (heif_extent(p, n, file_size, &x, i, idat.type ? &idat : NULL, have_evcx,
+				pay + at, e, sizeof e)) {
+			exifmeta_append(m->error, sizeof m->error, "%s", e);
+			goto out;
+		}
+		at += (size_t)x.len[i];
+	}
+	/* the item: a 32-bit count of bytes before the TIFF header, which
+	 * some writers fill with "Exif\0\0" */
+	uint64_t skip = total >= 12 ? be32(pay) : 0;
+	if (total < 12 || skip > total - 12) {
+		exifmeta_append(m->error, sizeof m->error,
+				"HEIF Exif item (%llu bytes) has no TIFF header where it says",
+				(unsigned long long)total);
+		goto out;
+	}
+	size_t tiff = 4 + skip, tlen = (size_t)total - tiff;
+	if (tlen > JPEG_EXIF_HEADER_LEN + 8 &&
+	    memcmp(pay + tiff, JPEG_EXIF_HEADER, JPEG_EXIF_HEADER_LEN) == 0) {
+		tiff += JPEG_EXIF_HEADER_LEN;
+		tlen -= JPEG_EXIF_HEADER_LEN;
+	}
+	memmove(pay, pay + tiff, tlen);
+	memcpy(buf, JPEG_EXIF_HEADER, JPEG_EXIF_HEADER_LEN);
+	if (exifmeta_read(buf, JPEG_EXIF_HEADER_LEN + tlen, m, e, sizeof e) != 0)
+		exifmeta_append(m->error, sizeof m->error, "%s", e);
+out:
+	free(buf);
 }

@@ -9,6 +9,14 @@
  * (ftyp, moov) and an 8-byte stub of each other top-level box, giving a
  * compact image of the file that bmff_read then walks. bmff_read works as
  * well on a plain head of a file whose moov comes first.
+ *
+ * A HEIF photo (a phone's HEIC) keeps its EXIF as an item: the top-level
+ * meta box lists it (iinf) and says where its bytes are (iloc), often at
+ * the file's end, after the image. bmff_keep keeps that meta box and then
+ * the item's bytes as they pass, each extent as a box of its own type
+ * "evcx" (size, "evcx", the 64-bit file offset, the bytes; no bytes when
+ * the extent was not kept). evcx exists only in these images, never in a
+ * file.
  */
 #ifndef EVCAP_BMFF_H
 #define EVCAP_BMFF_H
@@ -17,10 +25,27 @@
 #include <stdint.h>
 
 #include "meta.h"
+#include "util.h"
 
 /* Stubs of skipped top-level boxes kept at most (a file of more is odd,
  * and nothing after them is needed to read its moov). */
 #define BMFF_MAX_STUBS 64
+/* A HEIF photo's Exif item: the extents of it read at most, and its
+ * largest size (a phone's is a few KB; EXIF in a JPEG is under 64 KB). */
+#define HEIF_MAX_EXTENTS 8
+#define HEIF_MAX_EXIF ((size_t)1 << 20)
+
+/*
+ * Where a HEIF photo's Exif item lies: in the file (construction method
+ * 0: offsets are the file's) or in the meta box's idat (method 1: offsets
+ * into idat's body).
+ */
+struct heif_exif {
+	int found;
+	int method;
+	size_t n;
+	uint64_t off[HEIF_MAX_EXTENTS], len[HEIF_MAX_EXTENTS];
+};
 
 struct bmff_keep {
 	uint8_t *out;
@@ -33,6 +58,16 @@ struct bmff_keep {
 	int keep;           /* copying the body into out */
 	int stopped;        /* the boxes no longer parse: nothing more is kept */
 	unsigned stubs;
+	/* HEIF: the top-level meta box is kept, and once it is whole, the
+	 * extents of the Exif item it names are kept as they stream past,
+	 * each as an "evcx" box (bmff_read_heif) */
+	int meta_open;          /* the meta box being kept */
+	size_t meta_at;         /* its header's place in out */
+	int meta_seen;          /* one meta box only */
+	struct heif_exif want;  /* the extents to keep, file offsets */
+	size_t want_next;       /* the next one to come */
+	int want_in;            /* inside it: its evcx header is written */
+	size_t want_at;         /* ... at this place in out */
 };
 
 /* Whether the first n bytes of a file look like ISO base media: an ftyp,
@@ -55,5 +90,20 @@ void bmff_keep_feed(struct bmff_keep *k, const uint8_t *p, size_t n);
  * the box; remarks to m->note. Never reads outside p[0..n).
  */
 void bmff_read(const uint8_t *p, size_t n, uint64_t file_size, struct meta *m);
+
+/*
+ * The Exif item named in a HEIF meta box's body (version and flags
+ * first): its extents from iinf and iloc. Returns 0 (found 0 when there is
+ * no Exif item), or EV_EINVAL with why naming the box that is wrong.
+ */
+int heif_find_exif(const uint8_t *body, size_t len, struct heif_exif *x, char *why,
+		   size_t whylen) WUR;
+
+/*
+ * Reads a HEIF/HEIC photo's Exif item, from p[0..n) (a plain head, or
+ * bmff_keep's image holding the meta box and "evcx" boxes of the item's
+ * bytes), into m as a JPEG's EXIF would be. Problems go to m->error.
+ */
+void bmff_read_heif(const uint8_t *p, size_t n, uint64_t file_size, struct meta *m);
 
 #endif

@@ -421,6 +421,8 @@ int meta_read(const uint8_t *head, size_t n, uint64_t file_size, const char *nam
 	else if (bmff_is_boxes(head, n) && (strcmp(m->kind, "video") == 0 ||
 					    strcmp(m->format, "m4a") == 0))
 		bmff_read(head, n, file_size, m);
+	else if (bmff_is_boxes(head, n) && strcmp(m->format, "heic") == 0)
+		bmff_read_heif(head, n, file_size, m);
 out:
 	return 0;
 }

@@ -6,6 +6,7 @@
  */
 #include <stdint.h>
 
+#include "bmff.h"
 #include "flir.h"
 #include "jpeg.h"
 #include "meta.h"
@@ -503,6 +504,8 @@ static void test_sniff(void)
 		/* a video's first box alone is a video without its index */
 		if (strcmp(m.format, "mp4") == 0 || strcmp(m.format, "mov") == 0)
 			CHECK(strstr(m.error, "MP4 has no moov box") != NULL);
+		else if (strcmp(m.format, "heic") == 0) /* ... a photo without its items */
+			CHECK(strstr(m.error, "HEIF has no meta box") != NULL);
 		else
 			CHECK_STR(m.error, "");
 	}
@@ -1058,12 +1061,256 @@ static void test_flir(void)
 	CHECK(flir_of(&JP, &f, why, sizeof why) == 0 && !f.found);
 }
 
+/* ---- HEIF photos (bmff_read_heif, and bmff_keep on them) ---- */
+
+struct heif_opt {
+	int mdat_first; /* the Exif bytes before the meta box */
+	int split;      /* the Exif item in two pieces, listed last piece first */
+	int idat;       /* the Exif item in the meta box's idat */
+	int iloc_ver;   /* 0, 1 or 2 */
+	int skip6;      /* "Exif\0\0" before the TIFF header, and a count of 6 */
+	int no_exif;    /* no Exif item listed */
+	int bad_field;  /* an iloc field of 3 bytes */
+};
+
+struct wbuf {
+	uint8_t *d;
+	size_t n;
+};
+
+static void w8(struct wbuf *w, uint32_t v)
+{
+	w->d[w->n++] = (uint8_t)v;
+}
+static void w16(struct wbuf *w, uint32_t v)
+{
+	be16(w->d + w->n, v);
+	w->n += 2;
+}
+static void w32(struct wbuf *w, uint32_t v)
+{
+	be32(w->d + w->n, v);
+	w->n += 4;
+}
+static void wput(struct wbuf *w, const void *p, size_t n)
+{
+	memcpy(w->d + w->n, p, n);
+	w->n += n;
+}
+/* Starts a box; returns where its size goes (filled by wend). */
+static size_t wbox(struct wbuf *w, const char *type)
+{
+	size_t at = w->n;
+	w32(w, 0);
+	wput(w, type, 4);
+	return at;
+}
+static void wend(struct wbuf *w, size_t at)
+{
+	be32(w->d + at, (uint32_t)(w->n - at));
+}
+
+/* The meta box, with the Exif item's pieces at the given offsets. */
+static void heif_meta(struct wbuf *w, const struct heif_opt *o, const uint8_t *item, size_t ilen,
+		      const uint32_t *eoff, const uint32_t *elen, int npieces, uint32_t img_off)
+{
+	int v = o->iloc_ver;
+	size_t meta = wbox(w, "meta");
+	w32(w, 0);
+	size_t b = wbox(w, "hdlr");
+	wput(w, "\0\0\0\0\0\0\0\0pict\0\0\0\0\0\0\0\0\0\0\0\0\0", 25);
+	wend(w, b);
+	b = wbox(w, "iinf");
+	w32(w, 0);
+	w16(w, o->no_exif ? 1 : 2);
+	for (int i = 0; i < (o->no_exif ? 1 : 2); i++) {
+		size_t e = wbox(w, "infe");
+		w32(w, 2u << 24);
+		w16(w, (uint32_t)i + 1);
+		w16(w, 0);
+		wput(w, i ? "Exif" : "hvc1", 4);
+		w8(w, 0);
+		wend(w, e);
+	}
+	wend(w, b);
+	b = wbox(w, "iloc");
+	w32(w, (uint32_t)v << 24);
+	w8(w, o->bad_field ? 0x34 : 0x44);
+	w8(w, 0);
+	v < 2 ? w16(w, 2) : w32(w, 2);
+	for (int i = 0; i < 2; i++) {
+		v < 2 ? w16(w, (uint32_t)i + 1) : w32(w, (uint32_t)i + 1);
+		if (v)
+			w16(w, i && o->idat ? 1 : 0);
+		w16(w, 0);
+		w16(w, i ? (uint32_t)npieces : 1);
+		for (int k = 0; k < (i ? npieces : 1); k++) {
+			w32(w, i ? eoff[k] : img_off);
+			w32(w, i ? elen[k] : 3000);
+		}
+	}
+	wend(w, b);
+	if (o->idat) {
+		b = wbox(w, "idat");
+		wput(w, item, ilen);
+		wend(w, b);
+	}
+	wend(w, meta);
+}
+
+/* A HEIF file around the EXIF block ex (as make_exif builds it). */
+static size_t make_heif(uint8_t *out, const struct blob *ex, const struct heif_opt *o)
+{
+	uint8_t item[4096], img[3000];
+	size_t ilen = 0;
+	struct wbuf it = {item, 0};
+	w32(&it, o->skip6 ? 6 : 0);
+	wput(&it, ex->d + (o->skip6 ? 0 : 6), ex->n - (o->skip6 ? 0 : 6));
+	ilen = it.n;
+	for (size_t i = 0; i < sizeof img; i++)
+		img[i] = (uint8_t)(i * 7 + 3);
+	struct wbuf w = {out, 0};
+	size_t b = wbox(&w, "ftyp");
+	wput(&w, "heic\0\0\0\0mif1heic", 16);
+	wend(&w, b);
+	/* the meta box's size does not depend on the offsets in it */
+	uint8_t scratch[8192];
+	struct wbuf sw = {scratch, 0};
+	uint32_t eoff[2] = {0, 0}, elen[2] = {(uint32_t)ilen, 0};
+	int np = o->split ? 2 : 1;
+	heif_meta(&sw, o, item, ilen, eoff, elen, np, 0);
+	size_t ftyp = w.n, meta_len = sw.n;
+	size_t mdat = o->mdat_first ? ftyp : ftyp + meta_len;
+	size_t img_at = mdat + 8, item_at = img_at + sizeof img;
+	if (o->mdat_first) {
+		item_at = mdat + 8;
+		img_at = item_at + ilen;
+	}
+	if (o->idat) {
+		eoff[0] = 0;
+	} else if (o->split) { /* listed second half first */
+		size_t half = ilen / 2;
+		eoff[0] = (uint32_t)(item_at + half);
+		elen[0] = (uint32_t)(ilen - half);
+		eoff[1] = (uint32_t)item_at;
+		elen[1] = (uint32_t)half;
+	} else {
+		eoff[0] = (uint32_t)item_at;
+	}
+	uint8_t swapped[4096];
+	if (o->split) { /* the item's bytes as its pieces put them together */
+		memcpy(swapped, item + ilen / 2, ilen - ilen / 2);
+		memcpy(swapped + (ilen - ilen / 2), item, ilen / 2);
+	}
+	const uint8_t *stored = o->split ? swapped : item;
+	if (!o->mdat_first)
+		heif_meta(&w, o, item, ilen, eoff, elen, np, (uint32_t)img_at);
+	b = wbox(&w, "mdat");
+	if (o->mdat_first && !o->idat)
+		wput(&w, stored, ilen);
+	wput(&w, img, sizeof img);
+	if (!o->mdat_first && !o->idat)
+		wput(&w, stored, ilen);
+	wend(&w, b);
+	if (o->mdat_first)
+		heif_meta(&w, o, item, ilen, eoff, elen, np, (uint32_t)img_at);
+	return w.n;
+}
+
+/* meta_read of bmff_keep's image of f, fed in pieces of `step` bytes. */
+static void read_kept(const uint8_t *f, size_t n, size_t step, struct meta *m)
+{
+	uint8_t *img = malloc(META_HEAD_MAX);
+	struct bmff_keep k;
+	bmff_keep_init(&k, img, META_HEAD_MAX);
+	for (size_t at = 0; at < n; at += step)
+		bmff_keep_feed(&k, f + at, n - at < step ? n - at : step);
+	read_copy(img, k.len, n, "IMG_0001.HEIC", m);
+	free(img);
+}
+
+static void test_heif(void)
+{
+	static uint8_t lon[24];
+	static const uint32_t lonv[] = {114, 1, 3, 1, 0, 1};
+	rats(lon, 3, lonv);
+	struct tent i0[] = {E_ASCII(0x010F, "Apple"), E_ASCII(0x0110, "iPhone 13")};
+	struct tent ex[] = {E_ASCII(0x9003, "2023:05:01 10:03:04"), E_ASCII(0x9011, "+08:00")};
+	struct tent gps[] = {E_ASCII(0x0001, "N"), {0x0002, T_RATIONAL, 3, gps_lat(), 24},
+			     E_ASCII(0x0003, "E"), E_RAW(0x0004, T_RATIONAL, 3, lon)};
+	make_exif(&EX, i0, ARRAY_LEN(i0), ex, ARRAY_LEN(ex), gps, ARRAY_LEN(gps));
+	static uint8_t f[16384];
+	struct meta m;
+	struct resolved r;
+	char iso[32];
+	static const struct heif_opt shapes[] = {
+		{0, 0, 0, 1, 0, 0, 0}, {0, 0, 0, 0, 1, 0, 0}, {0, 0, 0, 2, 0, 0, 0},
+		{0, 1, 0, 1, 0, 0, 0}, {0, 0, 1, 1, 0, 0, 0}, {0, 1, 0, 2, 1, 0, 0},
+	};
+	static const size_t steps[] = {1, 7, 100, 4096, 1 << 20};
+	for (size_t s = 0; s < ARRAY_LEN(shapes); s++) {
+		size_t n = make_heif(f, &EX, &shapes[s]);
+		for (size_t k = 0; k <= ARRAY_LEN(steps); k++) {
+			int before = t_fail_count;
+			if (k == ARRAY_LEN(steps))
+				read_copy(f, n, n, "IMG_0001.HEIC", &m); /* a plain head */
+			else
+				read_kept(f, n, steps[k], &m);
+			CHECK_STR(m.format, "heic");
+			CHECK_STR(m.error, "");
+			CHECK_STR(m.make, "Apple");
+			CHECK_STR(m.model, "iPhone 13");
+			CHECK_STR(m.camera_time, "2023:05:01 10:03:04");
+			meta_resolve(&m, NULL, NULL, &r);
+			time_format_iso(r.utc, iso);
+			CHECK_STR(iso, "2023-05-01T02:03:04Z");
+			CHECK(r.has_pos && !strcmp(r.location_source, "exif") && r.lon > 114.0);
+			if (t_fail_count > before)
+				printf("# ^ shape %zu, %s %zu\n", s, k < ARRAY_LEN(steps) ? "kept in steps of" : "plain head", k < ARRAY_LEN(steps) ? steps[k] : n);
+		}
+	}
+	/* the Exif bytes before the item list: read from a plain head, but
+	 * a stream cannot keep what went by before it knew to, and says so */
+	struct heif_opt early = {1, 0, 0, 1, 0, 0, 0};
+	size_t n = make_heif(f, &EX, &early);
+	read_copy(f, n, n, "IMG_0002.HEIC", &m);
+	CHECK_STR(m.error, "");
+	CHECK_STR(m.camera_time, "2023:05:01 10:03:04");
+	read_kept(f, n, 512, &m);
+	CHECK(strstr(m.error, "was not kept") != NULL && !m.has_camera_time);
+	/* a head that ends before the item; a stream that ends before it */
+	struct heif_opt plain = {0, 0, 0, 1, 0, 0, 0};
+	n = make_heif(f, &EX, &plain);
+	read_copy(f, n - 50, n, "IMG_0003.HEIC", &m);
+	CHECK(strstr(m.error, "lies past the") != NULL && !m.has_camera_time);
+	read_kept(f, n - 50, 512, &m);
+	CHECK(strstr(m.error, "past the file's end") != NULL && !m.has_camera_time);
+	/* no Exif item: a note, no error */
+	struct heif_opt none = {0, 0, 0, 1, 0, 1, 0};
+	n = make_heif(f, &EX, &none);
+	read_kept(f, n, 512, &m);
+	CHECK_STR(m.error, "");
+	CHECK(strstr(m.note, "no Exif item") != NULL);
+	/* a malformed item list is named */
+	struct heif_opt bad = {0, 0, 0, 1, 0, 0, 1};
+	n = make_heif(f, &EX, &bad);
+	read_kept(f, n, 512, &m);
+	CHECK(strstr(m.error, "iloc") != NULL);
+	/* every truncation of the plain file: never a crash, always a reason */
+	n = make_heif(f, &EX, &plain);
+	for (size_t cut = 0; cut < n; cut += 13) {
+		read_copy(f, cut, n, "IMG_0004.HEIC", &m);
+		read_kept(f, cut, 64, &m);
+	}
+}
+
 int main(void)
 {
 	RUN(test_synthetic_good);
 	RUN(test_synthetic_gps_errors);
 	RUN(test_synthetic_times);
 	RUN(test_flir);
+	RUN(test_heif);
 	RUN(test_xmp_in_jpeg);
 	RUN(test_truncated_synthetic);
 	RUN(test_random_and_mutated);
