@@ -1,0 +1,86 @@
+#!/bin/bash
+# HEIF photos (a phone's HEIC): their EXIF is an item that the meta box
+# lists and places, and libheif writes it after the image, at the file's
+# end. Real files made by libheif's heif-enc from tagged JPEGs, and one
+# tagged by exiftool after encoding, are ingested; evcap's reading of each
+# is compared with exiftool's. A HEIC cut short before its EXIF is kept,
+# with the reason. The originals stay byte for byte.
+. "$(dirname "$0")/../lib/common.sh"
+
+need heif-enc exiftool jq python3 ||
+	{ skip "heic: needs heif-enc (libheif-examples), exiftool, jq, python3"; exit 0; }
+
+CARD=$T/card/DCIM/100APPLE
+mkdir -p "$CARD"
+. "$(dirname "$0")/../lib/base-jpeg.sh"
+make_base_jpeg "$T/base.jpg"
+
+# heic NAME 'YYYY:MM:DD HH:MM:SS' ZONE LAT LON ALT: a phone photo, tagged as
+# a JPEG, then encoded by libheif (which carries the EXIF over)
+heic() {
+	local name=$1
+	cp "$T/base.jpg" "$T/$name.jpg"
+	exiftool -q -overwrite_original -Make=Apple '-Model=iPhone 13' \
+		-DateTimeOriginal="$2" -OffsetTimeOriginal="$3" \
+		-GPSLatitude="$4" -GPSLatitudeRef=N -GPSLongitude="$5" -GPSLongitudeRef=E \
+		-GPSAltitude="$6" "-GPSAltitudeRef#=0" "$T/$name.jpg"
+	heif-enc -q 60 "$T/$name.jpg" -o "$CARD/$name.HEIC" >/dev/null 2>&1
+}
+heic IMG_0001 '2023:05:01 10:00:00' +08:00 46.90121 124.20315 151.2
+heic IMG_0002 '2023:05:01 10:02:30' +08:00 46.90188 124.20402 149.8
+# encoded untagged, then tagged in place by exiftool
+heif-enc -q 60 "$T/base.jpg" -o "$CARD/IMG_0003.HEIC" >/dev/null 2>&1
+exiftool -q -overwrite_original -Make=Huawei -Model=P40 -DateTimeOriginal='2023:05:01 10:05:10' \
+	-OffsetTimeOriginal=+08:00 -GPSLatitude=46.9025 -GPSLatitudeRef=N -GPSLongitude=124.20511 \
+	-GPSLongitudeRef=E "$CARD/IMG_0003.HEIC"
+# cut short before its EXIF (libheif writes it last)
+head -c "$(($(stat -c %s "$CARD/IMG_0002.HEIC") - 200))" "$CARD/IMG_0002.HEIC" >"$CARD/IMG_0004.HEIC"
+if [ "$(ls "$CARD" | wc -l)" -ne 4 ]; then
+	bad "heic: heif-enc made $(ls "$CARD" | wc -l) of the 4 test files"
+	exit 1
+fi
+(cd "$T/card" && find . -type f -print0 | sort -z | xargs -0 sha256sum) >"$T/card.sha"
+
+$EVCAP init >/dev/null
+$EVCAP ingest "$T/card" >"$T/out" 2>"$T/err"
+check "heic: ingest exits 0" test $? -eq 0
+check "heic: every HEIC recorded, as a photo" \
+	test "$($EVCAP --json ls | jq '[.[] | select(.kind == "photo" and .format == "heic")] | length')" -eq 4
+exiftool -j -n -DateTimeOriginal -OffsetTimeOriginal -GPSLatitude -GPSLongitude -GPSAltitude \
+	-Make -Model "$CARD"/IMG_000[123].HEIC >"$T/exiftool.json" 2>/dev/null
+$EVCAP --json ls >"$T/ls.json"
+python3 - "$T/exiftool.json" "$T/ls.json" <<'PY'
+import json, sys
+want = {r['SourceFile'].rsplit('/', 1)[1]: r for r in json.load(open(sys.argv[1]))}
+items = {i['original_name']: i for i in json.load(open(sys.argv[2]))}
+for name in ('IMG_0001.HEIC', 'IMG_0002.HEIC', 'IMG_0003.HEIC'):
+    w, it = want.get(name), items.get(name)
+    if not w or not it:
+        print(f"FAIL heic: {name}: exiftool read {bool(w)}, evcap recorded {bool(it)}")
+        continue
+    probs = []
+    if it['camera_time'] != w.get('DateTimeOriginal'):
+        probs.append(f"camera time {it['camera_time']!r} != {w.get('DateTimeOriginal')!r}")
+    if it['tz_offset'] != w.get('OffsetTimeOriginal'):
+        probs.append(f"zone {it['tz_offset']!r} != {w.get('OffsetTimeOriginal')!r}")
+    if it['time_source'] != 'offset':
+        probs.append(f"time source {it['time_source']!r}")
+    for k, e in (('lat', 'GPSLatitude'), ('lon', 'GPSLongitude')):
+        if it[k] is None or abs(it[k] - w[e]) > 1e-6:
+            probs.append(f"{k} {it[k]} != {w[e]}")
+    if 'GPSAltitude' in w and (it['alt'] is None or abs(it['alt'] - w['GPSAltitude']) > 0.05):
+        probs.append(f"alt {it['alt']} != {w['GPSAltitude']}")
+    if (it['make'], it['model']) != (w.get('Make'), str(w.get('Model'))):
+        probs.append(f"camera {it['make']!r} {it['model']!r}")
+    if it['location_source'] != 'exif' or it['metadata_error']:
+        probs.append(f"location {it['location_source']!r}, error {it['metadata_error']!r}")
+    print(("FAIL " if probs else "PASS ") + f"heic: {name} reads as exiftool reads it"
+          + (": " + "; ".join(probs) if probs else ""))
+cut = items.get('IMG_0004.HEIC') or {}
+ok = 'cut short' in (cut.get('metadata_error') or '') and cut.get('lat') is None
+print(("PASS " if ok else "FAIL ") + "heic: a HEIC cut short before its EXIF is kept, the reason "
+      f"recorded ({cut.get('metadata_error')!r})")
+PY
+check "heic: the cut file is named on stderr" grep -q 'IMG_0004.HEIC: kept, but' "$T/err"
+check "heic: the card is unchanged" sh -c "cd '$T/card' && sha256sum -c --quiet '$T/card.sha'"
+check "heic: the stored originals are the card's bytes" $EVCAP verify -q
