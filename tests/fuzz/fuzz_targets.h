@@ -370,7 +370,8 @@ static inline int fuzz_run_meta(const uint8_t *data, size_t size)
  * byte picks (1 byte to 64 KiB), into an image of at most 4 KiB (bit 7:
  * 256 bytes, so that boxes too large to keep are common). The image must
  * stay inside its buffer, be the same however the file was split, and
- * read through meta_read like any head.
+ * read through meta_read like any head (named as a video, or bit 6: as a
+ * HEIC photo, whose Exif item the image keeps).
  */
 static inline void fuzz_keep(const uint8_t *p, size_t n, size_t piece, uint8_t *out,
 			     size_t cap, struct bmff_keep *k)
@@ -403,8 +404,8 @@ static inline int fuzz_run_bmff(const uint8_t *data, size_t size)
 		abort();
 	memcpy(img, a, ka.len);
 	struct meta m;
-	FUZZ_ENSURE(meta_read(img, ka.len, (uint64_t)n, (sel & 8) ? "clip.mov" : "a.mp4", &m) ==
-		    0);
+	const char *name = (sel & 8) ? "clip.mov" : (sel & 64) ? "IMG_0001.HEIC" : "a.mp4";
+	FUZZ_ENSURE(meta_read(img, ka.len, (uint64_t)n, name, &m) == 0);
 	fuzz_check_meta(&m);
 	struct resolved r;
 	int declared = 8 * 3600;

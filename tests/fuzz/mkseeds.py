@@ -395,6 +395,31 @@ def mp4(moov_first=False, mdat=64, xyz=None, apple_date=None, v1=False, largesiz
     return ftyp + (moov + md if moov_first else md + moov)
 
 
+def heif(exif_last=True):
+    """A HEIC photo: ftyp, meta (iinf naming an image and an Exif item,
+    iloc version 1 placing them), mdat; the Exif item after the image, as
+    libheif writes it, or before the meta box."""
+    item = struct.pack(">I", 0) + camera_tiff(False, make="Apple", model="iPhone 13")
+    img = bytes((i * 7 + 3) & 255 for i in range(600))
+    ftyp = box(b"ftyp", b"heic\0\0\0\0mif1heic")
+
+    def meta(img_at, item_at):
+        infe = [box(b"infe", struct.pack(">IHH", 2 << 24, i + 1, 0) + t + b"\0")
+                for i, t in enumerate((b"hvc1", b"Exif"))]
+        iinf = box(b"iinf", struct.pack(">IH", 0, 2) + b"".join(infe))
+        iloc = box(b"iloc", struct.pack(">IBBH", 1 << 24, 0x44, 0, 2)
+                   + struct.pack(">HHHHII", 1, 0, 0, 1, img_at, len(img))
+                   + struct.pack(">HHHHII", 2, 0, 0, 1, item_at, len(item)))
+        return box(b"meta", struct.pack(">I", 0) + iinf + iloc)
+
+    m = len(meta(0, 0))
+    if exif_last:
+        at = len(ftyp) + m + 8
+        return ftyp + meta(at, at + len(img)) + box(b"mdat", img + item)
+    at = len(ftyp) + 8
+    return ftyp + box(b"mdat", item + img) + meta(at + len(item), at)
+
+
 def put(out, harness, name, data):
     d = os.path.join(out, harness)
     os.makedirs(d, exist_ok=True)
@@ -436,6 +461,9 @@ def crafted(out):
                                                           xyz="+4721.06+12355.04/"))
     put(out, "bmff", "no-moov", b"\x00" + mp4()[:120])
     put(out, "meta", "mp4-moov", b"\x04" + mp4(True, xyz="+47.35+123.91/"))
+    put(out, "meta", "heic", b"\x0e" + heif())
+    put(out, "bmff", "heic-exif-last", b"\x42" + heif())
+    put(out, "bmff", "heic-exif-first", b"\x45" + heif(False))
     put(out, "srt", "bracketed.srt", ("1\r\n00:00:00,000 --> 00:00:00,033\r\n<font size=\"28\">FrameCnt: 1\r\n"
                                       "2023-06-15 10:00:00.123\r\n[latitude: 0.0] [longitude: 0.0]\r\n\r\n"
                                       "2\r\n00:00:00,033 --> 00:00:00,066\r\n2023-06-15 10:00:00.156\r\n"
