@@ -1073,109 +1073,87 @@ struct heif_opt {
 	int bad_field;  /* an iloc field of 3 bytes */
 };
 
-struct wbuf {
-	uint8_t *d;
-	size_t n;
-};
+/* the box writer of the tests' video generator */
+static void die(const char *what)
+{
+	fprintf(stderr, "test_meta: %s\n", what);
+	exit(1);
+}
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wunused-function"
+#include "../../scripts/synth-mp4.h"
+#pragma GCC diagnostic pop
 
-static void w8(struct wbuf *w, uint32_t v)
+static void mb_u8(struct mbuf *b, unsigned v)
 {
-	w->d[w->n++] = (uint8_t)v;
-}
-static void w16(struct wbuf *w, uint32_t v)
-{
-	be16(w->d + w->n, v);
-	w->n += 2;
-}
-static void w32(struct wbuf *w, uint32_t v)
-{
-	be32(w->d + w->n, v);
-	w->n += 4;
-}
-static void wput(struct wbuf *w, const void *p, size_t n)
-{
-	memcpy(w->d + w->n, p, n);
-	w->n += n;
-}
-/* Starts a box; returns where its size goes (filled by wend). */
-static size_t wbox(struct wbuf *w, const char *type)
-{
-	size_t at = w->n;
-	w32(w, 0);
-	wput(w, type, 4);
-	return at;
-}
-static void wend(struct wbuf *w, size_t at)
-{
-	be32(w->d + at, (uint32_t)(w->n - at));
+	uint8_t q = (uint8_t)v;
+	mb_put(b, &q, 1);
 }
 
 /* The meta box, with the Exif item's pieces at the given offsets. */
-static void heif_meta(struct wbuf *w, const struct heif_opt *o, const uint8_t *item, size_t ilen,
+static void heif_meta(struct mbuf *w, const struct heif_opt *o, const uint8_t *item, size_t ilen,
 		      const uint32_t *eoff, const uint32_t *elen, int npieces, uint32_t img_off)
 {
 	int v = o->iloc_ver;
-	size_t meta = wbox(w, "meta");
-	w32(w, 0);
-	size_t b = wbox(w, "hdlr");
-	wput(w, "\0\0\0\0\0\0\0\0pict\0\0\0\0\0\0\0\0\0\0\0\0\0", 25);
-	wend(w, b);
-	b = wbox(w, "iinf");
-	w32(w, 0);
-	w16(w, o->no_exif ? 1 : 2);
+	size_t meta = mb_open(w, "meta");
+	mb_u32(w, 0);
+	size_t b = mb_open(w, "hdlr");
+	mb_put(w, "\0\0\0\0\0\0\0\0pict\0\0\0\0\0\0\0\0\0\0\0\0\0", 25);
+	mb_close(w, b);
+	b = mb_open(w, "iinf");
+	mb_u32(w, 0);
+	mb_u16(w, o->no_exif ? 1 : 2);
 	for (int i = 0; i < (o->no_exif ? 1 : 2); i++) {
-		size_t e = wbox(w, "infe");
-		w32(w, 2u << 24);
-		w16(w, (uint32_t)i + 1);
-		w16(w, 0);
-		wput(w, i ? "Exif" : "hvc1", 4);
-		w8(w, 0);
-		wend(w, e);
+		size_t e = mb_open(w, "infe");
+		mb_u32(w, 2u << 24);
+		mb_u16(w, (uint32_t)i + 1);
+		mb_u16(w, 0);
+		mb_put(w, i ? "Exif" : "hvc1", 4);
+		mb_u8(w, 0);
+		mb_close(w, e);
 	}
-	wend(w, b);
-	b = wbox(w, "iloc");
-	w32(w, (uint32_t)v << 24);
-	w8(w, o->bad_field ? 0x34 : 0x44);
-	w8(w, 0);
-	v < 2 ? w16(w, 2) : w32(w, 2);
+	mb_close(w, b);
+	b = mb_open(w, "iloc");
+	mb_u32(w, (uint32_t)v << 24);
+	mb_u8(w, o->bad_field ? 0x34 : 0x44);
+	mb_u8(w, 0);
+	v < 2 ? mb_u16(w, 2) : mb_u32(w, 2);
 	for (int i = 0; i < 2; i++) {
-		v < 2 ? w16(w, (uint32_t)i + 1) : w32(w, (uint32_t)i + 1);
+		v < 2 ? mb_u16(w, (uint32_t)i + 1) : mb_u32(w, (uint32_t)i + 1);
 		if (v)
-			w16(w, i && o->idat ? 1 : 0);
-		w16(w, 0);
-		w16(w, i ? (uint32_t)npieces : 1);
+			mb_u16(w, i && o->idat ? 1 : 0);
+		mb_u16(w, 0);
+		mb_u16(w, i ? (uint32_t)npieces : 1);
 		for (int k = 0; k < (i ? npieces : 1); k++) {
-			w32(w, i ? eoff[k] : img_off);
-			w32(w, i ? elen[k] : 3000);
+			mb_u32(w, i ? eoff[k] : img_off);
+			mb_u32(w, i ? elen[k] : 3000);
 		}
 	}
-	wend(w, b);
+	mb_close(w, b);
 	if (o->idat) {
-		b = wbox(w, "idat");
-		wput(w, item, ilen);
-		wend(w, b);
+		b = mb_open(w, "idat");
+		mb_put(w, item, ilen);
+		mb_close(w, b);
 	}
-	wend(w, meta);
+	mb_close(w, meta);
 }
 
-/* A HEIF file around the EXIF block ex (as make_exif builds it). */
+/* A HEIF file around the EXIF block ex (as make_exif builds it), into
+ * out; returns its size. */
 static size_t make_heif(uint8_t *out, const struct blob *ex, const struct heif_opt *o)
 {
-	uint8_t item[4096], img[3000];
-	size_t ilen = 0;
-	struct wbuf it = {item, 0};
-	w32(&it, o->skip6 ? 6 : 0);
-	wput(&it, ex->d + (o->skip6 ? 0 : 6), ex->n - (o->skip6 ? 0 : 6));
-	ilen = it.n;
+	uint8_t img[3000], swapped[4096];
+	struct mbuf it = {0}, w = {0}, sw = {0};
+	mb_u32(&it, o->skip6 ? 6 : 0);
+	mb_put(&it, ex->d + (o->skip6 ? 0 : 6), ex->n - (o->skip6 ? 0 : 6));
+	const uint8_t *item = it.p;
+	size_t ilen = it.n;
 	for (size_t i = 0; i < sizeof img; i++)
 		img[i] = (uint8_t)(i * 7 + 3);
-	struct wbuf w = {out, 0};
-	size_t b = wbox(&w, "ftyp");
-	wput(&w, "heic\0\0\0\0mif1heic", 16);
-	wend(&w, b);
+	size_t b = mb_open(&w, "ftyp");
+	mb_put(&w, "heic\0\0\0\0mif1heic", 16);
+	mb_close(&w, b);
 	/* the meta box's size does not depend on the offsets in it */
-	uint8_t scratch[8192];
-	struct wbuf sw = {scratch, 0};
 	uint32_t eoff[2] = {0, 0}, elen[2] = {(uint32_t)ilen, 0};
 	int np = o->split ? 2 : 1;
 	heif_meta(&sw, o, item, ilen, eoff, elen, np, 0);
@@ -1197,7 +1175,6 @@ static size_t make_heif(uint8_t *out, const struct blob *ex, const struct heif_o
 	} else {
 		eoff[0] = (uint32_t)item_at;
 	}
-	uint8_t swapped[4096];
 	if (o->split) { /* the item's bytes as its pieces put them together */
 		memcpy(swapped, item + ilen / 2, ilen - ilen / 2);
 		memcpy(swapped + (ilen - ilen / 2), item, ilen / 2);
@@ -1205,16 +1182,21 @@ static size_t make_heif(uint8_t *out, const struct blob *ex, const struct heif_o
 	const uint8_t *stored = o->split ? swapped : item;
 	if (!o->mdat_first)
 		heif_meta(&w, o, item, ilen, eoff, elen, np, (uint32_t)img_at);
-	b = wbox(&w, "mdat");
+	b = mb_open(&w, "mdat");
 	if (o->mdat_first && !o->idat)
-		wput(&w, stored, ilen);
-	wput(&w, img, sizeof img);
+		mb_put(&w, stored, ilen);
+	mb_put(&w, img, sizeof img);
 	if (!o->mdat_first && !o->idat)
-		wput(&w, stored, ilen);
-	wend(&w, b);
+		mb_put(&w, stored, ilen);
+	mb_close(&w, b);
 	if (o->mdat_first)
 		heif_meta(&w, o, item, ilen, eoff, elen, np, (uint32_t)img_at);
-	return w.n;
+	memcpy(out, w.p, w.n);
+	size_t n = w.n;
+	free(it.p);
+	free(w.p);
+	free(sw.p);
+	return n;
 }
 
 /* meta_read of bmff_keep's image of f, fed in pieces of `step` bytes. */
