@@ -162,6 +162,7 @@ struct case_work {
 	json_t *events;
 	json_t *fixes;    /* the device's GPS fixes around the items and readings */
 	int64_t first_seq, head_seq;
+	int64_t last_seq; /* the last event this bundle carries; head_seq unless cut */
 	char head_hash[SHA256_HEX_LEN + 1];
 	int64_t last_reading_id;
 	int64_t last_note_id; /* the newest note in the bundle (notes.id) */
@@ -369,6 +370,7 @@ static int gather(struct store *s, const char *target, struct case_work *w, char
 	sqlite3_finalize(st);
 	if ((rc = custody_head(s, w->head_hash, &w->head_seq)))
 		return err_set(err, errlen, rc, "cannot read the custody log");
+	w->last_seq = w->head_seq;
 	st = store_prepare(s,
 			   "SELECT seq, event, prev_hash, hash, action FROM custody"
 			   " WHERE case_number = ? AND seq > ? AND seq <= ? ORDER BY seq",
@@ -611,7 +613,7 @@ static int record_bundle(struct store *s, const char *target, const struct case_
 		sqlite3_bind_int64(st, 6, w->first_seq);
 	else
 		sqlite3_bind_null(st, 6);
-	sqlite3_bind_int64(st, 7, w->head_seq);
+	sqlite3_bind_int64(st, 7, w->last_seq);
 	sqlite3_bind_text(st, 8, at, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 9, at, -1, SQLITE_STATIC);
 	if (sqlite3_step(st) != SQLITE_DONE) {
@@ -837,6 +839,43 @@ static int bundle_take(struct case_work *w)
 	return 1;
 }
 
+/*
+ * A manifest too large for an office (BUNDLE_MANIFEST_MAX) is made
+ * smaller by sending less in this bundle and the rest in the next: the
+ * items after the first half (an item with notes stays, as in
+ * bundle_take), and the custody events after the first half (the bundle
+ * then records the last one it carries, and the next goes on from there).
+ * 0 when there is nothing left to halve.
+ */
+static int bundle_halve(struct case_work *w)
+{
+	size_t ni = json_array_size(w->items), ne = json_array_size(w->events), i;
+	int cut = 0;
+	if (ni > 1) {
+		json_t *take = json_array(), *it;
+		json_array_foreach(w->items, i, it) {
+			if (i < ni / 2 || json_array_size(json_object_get(it, "notes")))
+				json_array_append(take, it);
+		}
+		cut = json_array_size(take) < ni;
+		json_decref(w->items);
+		w->items = take;
+	}
+	if (ne > 1) {
+		json_t *take = json_array(), *e;
+		json_array_foreach(w->events, i, e) {
+			if (i < ne / 2)
+				json_array_append(take, e);
+		}
+		json_decref(w->events);
+		w->events = take;
+		w->last_seq = json_integer_value(
+			json_object_get(json_array_get(w->events, json_array_size(take) - 1), "seq"));
+		cut = 1;
+	}
+	return cut;
+}
+
 static int sync_case(struct store *s, struct target *t, const struct minisign_secret *sec,
 		     struct case_work *w, const char *actor, struct sync_report *rep, int *more,
 		     char *err, size_t errlen)
@@ -862,15 +901,23 @@ static int sync_case(struct store *s, struct target *t, const struct minisign_se
 	*more = bundle_take(w);
 	if ((rc = gather_fixes(s, w, err, errlen)))
 		goto out;
-	if ((rc = upload_blobs(s, t, w, rep, e2, sizeof e2))) {
-		err_set(err, errlen, rc, "case %s: %s", w->number, e2);
-		goto out;
-	}
-
+	/* the manifest first: what it cannot hold waits for the next bundle,
+	 * and its blobs are not sent with this one */
 	bundle_new_id(now, store_device_id(s), bundle_id);
 	minisign_secret_pub(sec, &pub);
 	m = manifest_json(s, w, bundle_id, now, &pub);
 	manifest = json_dumps(m, JSON_INDENT(1));
+	/* a case of tens of thousands of items goes in several bundles */
+	while (manifest && strlen(manifest) > BUNDLE_MANIFEST_MAX && bundle_halve(w)) {
+		*more = 1;
+		log_info("case %s: the manifest is too large for one bundle; %zu items and %zu "
+			 "custody events go in this one, the rest follow in the next",
+			 w->number, json_array_size(w->items), json_array_size(w->events));
+		json_decref(m);
+		free(manifest);
+		m = manifest_json(s, w, bundle_id, now, &pub);
+		manifest = json_dumps(m, JSON_INDENT(1));
+	}
 	/* the track never stops a bundle: thinned until the manifest fits */
 	while (manifest && strlen(manifest) > BUNDLE_MANIFEST_MAX && json_array_size(w->fixes)) {
 		json_t *half = json_array();
@@ -896,9 +943,14 @@ static int sync_case(struct store *s, struct target *t, const struct minisign_se
 	size_t mlen = strlen(manifest);
 	if (mlen > BUNDLE_MANIFEST_MAX) {
 		rc = err_set(err, errlen, EV_ELIMIT,
-			     "case %s: the manifest would be %zu bytes, more than an office accepts; "
-			     "sync fewer items at a time",
-			     w->number, mlen);
+			     "case %s: the manifest would be %zu bytes, more than an office accepts "
+			     "(%zu MiB), even with one item and one custody event; its notes or "
+			     "readings are too many for one bundle",
+			     w->number, mlen, BUNDLE_MANIFEST_MAX >> 20);
+		goto out;
+	}
+	if ((rc = upload_blobs(s, t, w, rep, e2, sizeof e2))) {
+		err_set(err, errlen, rc, "case %s: %s", w->number, e2);
 		goto out;
 	}
 	sha256_hex(manifest, mlen, msha);

@@ -1,0 +1,65 @@
+#!/bin/bash
+# sync_large: a case too large for one manifest. 9,000 items and their
+# custody events make more than the 16 MiB an office accepts in one
+# manifest; sync sends them in several bundles in one run (each within
+# the limit, the custody events split at a seq the next bundle goes on
+# from), and the office pulls every item and an unbroken chain.
+. "$(dirname "$0")/../lib/common.sh"
+
+need jq python3 || { skip "sync_large: needs jq, python3"; exit 0; }
+
+N=9000
+CASE='XX检公益立〔2024〕3号'
+F="$EVCAP --store $T/field"
+O="$EVCAP --store $T/office"
+TGT=$T/usb
+mkdir -p "$T/card/DCIM" "$TGT"
+# distinct small files: a long survey's sensor logs and stills
+python3 - "$T/card/DCIM" "$N" <<'PY'
+import os, sys
+d, n = sys.argv[1], int(sys.argv[2])
+for i in range(n):
+    with open(os.path.join(d, "R%05d.TXT" % i), "w") as f:
+        f.write("sample %d, site %d\n" % (i, i % 37))
+PY
+$F init >/dev/null && $F case open "$CASE" --use --operator 张三 --operator 李四 >/dev/null &&
+	$F -q ingest "$T/card" 2>/dev/null
+check "sync_large: field store has $N items" test "$($F --json ls | jq length)" = "$N"
+
+$F sync --target "dir:$TGT" >"$T/sync.out" 2>&1
+rc=$?
+check "sync_large: sync exits 0 (was: 'the manifest would be ... bytes')" test $rc -eq 0
+nb=$(find "$TGT/cases" -name COMMITTED | wc -l)
+check "sync_large: several bundles committed in one run ($nb)" test "$nb" -ge 2
+check "sync_large: sync says it split the case" grep -q "too large for one bundle" "$T/sync.out"
+big=0
+for m in "$TGT"/cases/*/bundles/*/manifest.json; do
+	[ "$(stat -c %s "$m")" -le $((16 << 20)) ] || big=$((big + 1))
+done
+check "sync_large: every manifest within 16 MiB" test "$big" -eq 0
+# the bundles' custody events: consecutive, none twice, none missing up
+# to the last sync record before the final bundle
+python3 - "$TGT" >"$T/seqs.txt" <<'PY'
+import glob, json, sys
+seqs = []
+for m in glob.glob(sys.argv[1] + "/cases/*/bundles/*/manifest.json"):
+    seqs += [e["seq"] for e in json.load(open(m))["custody"]["events"]]
+seqs.sort()
+print(len(seqs), len(set(seqs)), seqs[0], seqs[-1])
+PY
+read -r n_ev n_uniq first last <"$T/seqs.txt"
+check "sync_large: no custody event sent twice" test "$n_ev" = "$n_uniq"
+check "sync_large: the events run unbroken from $first to $last" test $((last - first + 1)) = "$n_ev"
+out=$($F sync --target "dir:$TGT" 2>&1)
+check "sync_large: a second sync has nothing new" grep -q "nothing new to sync" <<<"$out"
+check "sync_large: each blob sent once" grep -q "$N items ($N blobs sent, [0-9]* bytes; 0 already on the target)" "$T/sync.out"
+
+$F key show >"$T/field.pub"
+$O init >/dev/null && $O key trust "$T/field.pub" >/dev/null
+$O pull --target "dir:$TGT" --case "$CASE" >"$T/pull.out" 2>&1
+check "sync_large: pull exits 0" test $? -eq 0
+check "sync_large: the office has all $N items" test "$($O --json ls | jq length)" = "$N"
+$O verify >"$T/verify.out" 2>&1
+check "sync_large: office verify passes" test $? -eq 0
+check "sync_large: the field device's chain arrived whole" \
+	grep -q "custody events of 1 other device, from pulled bundles: $n_ev, intact" "$T/verify.out"
