@@ -419,6 +419,19 @@ bench_store() {
 			"find '$store/blobs' -type f -print0 | xargs -0 sha256sum >/dev/null"
 		timed store "evcap ls --json" "$r" sh -c "'$EVCAP' --store '$store' --json ls >/dev/null"
 	done
+	# the whole case to a USB disk and into an office store, once: the
+	# split into bundles of at most 16 MiB of manifest, and pull's checks
+	local central=$W/central office=$W/office
+	rm -rf "$central" "$office"; mkdir -p "$central"; settle
+	timed store "evcap sync (dir:)" 1 "$EVCAP" --store "$store" -q sync --target "dir:$central"
+	rm -rf "$W/copy"; settle
+	timed store "cp -r blobs + sync" 1 sh -c "cp -r '$store/blobs' '$W/copy' && sync"
+	"$EVCAP" --store "$store" key show >"$W/field.pub"
+	"$EVCAP" --store "$office" init >/dev/null 2>&1 &&
+		"$EVCAP" --store "$office" key trust "$W/field.pub" >/dev/null 2>&1; settle
+	timed store "evcap pull" 1 "$EVCAP" --store "$office" -q pull --target "dir:$central" --case "$CASE"
+	note "store: sync made $(find "$central/cases" -name COMMITTED | wc -l) bundles; the office holds $("$EVCAP" --store "$office" --json ls | jq length) items"
+	rm -rf "$central" "$office" "$W/copy"
 	note "store: $("$EVCAP" --store "$store" --json ls | jq length) items, $("$EVCAP" --store "$store" --json log | jq length) custody events (warm)"
 	rm -rf "$store"
 }
@@ -485,6 +498,9 @@ report() {
 		a=$(med store "evcap verify"); b=$(med store "sha256sum of the blobs")
 		echo "| verify a store of $STORE_N items | $a | sha256sum of the blobs | $b | $(ratio "$a" "$b") | (none) | |"
 		echo "| list a store of $STORE_N items (ls --json) | $(med store "evcap ls --json") | | | | (none) | |"
+		a=$(med store "evcap sync (dir:)"); b=$(med store "cp -r blobs + sync")
+		echo "| sync $STORE_N items to a directory | $a | cp -r blobs + sync | $b | $(ratio "$a" "$b") | (none) | |"
+		echo "| pull them into an office store | $(med store "evcap pull") | | | | (none) | |"
 	fi
 	echo
 	echo "Every round (seconds):"
