@@ -939,8 +939,8 @@ static int heif_extent(const uint8_t *p, size_t n, uint64_t file_size, const str
 		return 0;
 	}
 	return err_set(why, whylen, EV_EINVAL,
-		       "HEIF Exif item (%llu bytes at %llu) was not kept: it lies before the "
-		       "item list (meta box), so the copy had passed it",
+		       "HEIF Exif item (%llu bytes at %llu) was not kept as the file was copied: "
+		       "it lies before the meta box that lists it, or across the file's boxes",
 		       (unsigned long long)len, (unsigned long long)off);
 }
 
