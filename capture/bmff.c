@@ -65,14 +65,84 @@ void bmff_keep_init(struct bmff_keep *k, uint8_t *out, size_t cap)
 	memset(k, 0, sizeof *k);
 	k->out = out;
 	k->cap = cap;
+	k->limit = cap;
 }
 
 static void keep_put(struct bmff_keep *k, const void *p, size_t n)
 {
-	if (n > k->cap - k->len)
-		n = k->cap - k->len;
+	if (n > k->limit - k->len)
+		n = k->limit - k->len;
 	memcpy(k->out + k->len, p, n);
 	k->len += n;
+}
+
+/*
+ * The tail ring. Some phones (Samsung's) write the media data first and
+ * the meta box last, with the Exif item at the end of the media data: by
+ * the time the item list says where it is, it has gone by. So in a HEIF
+ * file, until the meta box begins, the last bytes streamed are held in a
+ * ring at the top of out (out[cap - ring_cap, cap), kept data then stops
+ * at limit = cap - ring_cap), and an item found there is kept from it.
+ */
+static void ring_release(struct bmff_keep *k)
+{
+	k->ring_cap = 0;
+	k->ring_len = 0;
+	k->limit = k->cap;
+}
+
+static void ring_add(struct bmff_keep *k, const uint8_t *p, size_t n)
+{
+	uint8_t *r = k->out + k->cap - k->ring_cap;
+	if (n > k->ring_cap) { /* only the last ring_cap bytes matter */
+		p += n - k->ring_cap;
+		k->ring_end += n - k->ring_cap;
+		n = k->ring_cap;
+	}
+	size_t at = (size_t)(k->ring_end % k->ring_cap), first = k->ring_cap - at;
+	if (first > n)
+		first = n;
+	memcpy(r + at, p, first);
+	memcpy(r, p + first, n - first);
+	k->ring_end += n;
+	k->ring_len = k->ring_len + n > k->ring_cap ? k->ring_cap : k->ring_len + n;
+}
+
+/* Copies file bytes [off, off + n) out of the ring; 0, or -1 if it does
+ * not hold them all. */
+static int ring_get(const struct bmff_keep *k, uint64_t off, size_t n, uint8_t *dst)
+{
+	const uint8_t *r = k->out + k->cap - k->ring_cap;
+	if (!k->ring_cap || off < k->ring_end - k->ring_len || off > k->ring_end ||
+	    n > k->ring_end - off)
+		return -1;
+	size_t at = (size_t)(off % k->ring_cap), first = k->ring_cap - at;
+	if (first > n)
+		first = n;
+	memcpy(dst, r + at, first);
+	memcpy(dst + first, r, n - first);
+	return 0;
+}
+
+/* The kept ftyp is whole: a HEIF brand starts the ring. */
+static void keep_ftyp_done(struct bmff_keep *k)
+{
+	static const char *heif[] = {"heic", "heix", "heim", "heis", "mif1", "msf1", "avif"};
+	const uint8_t *h = k->out + k->ftyp_at;
+	size_t hl = be32(h) == 1 ? 16 : 8, len = k->len - k->ftyp_at - hl;
+	k->ftyp_open = 0;
+	int is_heif = 0;
+	for (size_t o = 0; o + 4 <= len && !is_heif; o += o == 0 ? 8 : 4) /* major, then compatible */
+		for (size_t i = 0; i < ARRAY_LEN(heif); i++)
+			if (is_type(h + hl + o, heif[i]))
+				is_heif = 1;
+	size_t want = k->cap / 4 < HEIF_MAX_EXIF ? k->cap / 4 : HEIF_MAX_EXIF;
+	if (!is_heif || k->meta_seen || k->len + want > k->cap)
+		return;
+	k->ring_cap = want;
+	k->ring_len = 0;
+	k->ring_end = k->pos;
+	k->limit = k->cap - want;
 }
 
 /* A whole header is in k->hdr: decide what to do with its box. */
@@ -92,16 +162,23 @@ static void keep_header(struct bmff_keep *k, uint64_t start)
 	k->keep = 0;
 	int meta = is_type(type, "meta") && !k->meta_seen;
 	int wanted = is_type(type, "ftyp") || is_type(type, "moov") || meta;
-	if (meta)
+	if (meta) {
 		k->meta_seen = 1;
-	if (wanted && size32 != 0 && size <= k->cap - k->len) {
+		k->ring_frozen = 1; /* it holds what came before the item list */
+	}
+	if (wanted && size32 != 0 && size <= k->limit - k->len) {
 		if (meta) {
 			k->meta_open = size > hl;
 			k->meta_at = k->len;
 		}
+		if (is_type(type, "ftyp") && !k->ftyp_seen) {
+			k->ftyp_seen = 1;
+			k->ftyp_at = k->len;
+			k->ftyp_open = size > hl;
+		}
 		keep_put(k, k->hdr, hl);
 		k->keep = 1;
-	} else if (wanted && size32 != 0 && k->cap - k->len >= 16) {
+	} else if (wanted && size32 != 0 && k->limit - k->len >= 16) {
 		/* too large to keep: a header alone, which tells the reader
 		 * the box's real size and that its body is missing */
 		uint8_t stub[16];
@@ -111,12 +188,14 @@ static void keep_header(struct bmff_keep *k, uint64_t start)
 			stub[8 + i] = (uint8_t)(size >> (56 - 8 * i));
 		keep_put(k, stub, 16);
 		k->stubs++;
-	} else if (k->stubs < BMFF_MAX_STUBS && k->cap - k->len >= 8) {
+	} else if (k->stubs < BMFF_MAX_STUBS && k->limit - k->len >= 8) {
 		uint8_t stub[8] = {0, 0, 0, 8};
 		memcpy(stub + 4, type, 4);
 		keep_put(k, stub, 8);
 		k->stubs++;
 	}
+	if (meta && !k->meta_open)
+		ring_release(k); /* no item list to read: nothing to look back for */
 	if (k->box_end == start + hl)
 		k->in_body = 0; /* an empty box */
 }
@@ -125,7 +204,7 @@ static void keep_header(struct bmff_keep *k, uint64_t start)
 static void keep_evcx(struct bmff_keep *k, uint64_t off, size_t n)
 {
 	uint8_t h[16];
-	if (k->cap - k->len < 16 + n)
+	if (k->limit - k->len < 16 + n)
 		return;
 	uint64_t size = 16 + (uint64_t)n;
 	for (int i = 0; i < 4; i++)
@@ -147,8 +226,10 @@ static void keep_meta_done(struct bmff_keep *k)
 	k->meta_open = 0;
 	if (k->len < k->meta_at + hl ||
 	    heif_find_exif(h + hl, k->len - k->meta_at - hl, &x, why, sizeof why) || !x.found ||
-	    x.method != 0)
+	    x.method != 0) {
+		ring_release(k);
 		return;
+	}
 	for (size_t i = 1; i < x.n; i++) /* in file order */
 		for (size_t j = i; j > 0 && x.off[j] < x.off[j - 1]; j--) {
 			uint64_t o = x.off[j], l = x.len[j];
@@ -159,8 +240,18 @@ static void keep_meta_done(struct bmff_keep *k)
 		}
 	k->want = x;
 	k->want_next = 0;
-	while (k->want_next < x.n && x.off[k->want_next] < k->pos)
-		keep_evcx(k, x.off[k->want_next++], 0);
+	for (; k->want_next < x.n && x.off[k->want_next] < k->pos; k->want_next++) {
+		uint64_t off = x.off[k->want_next];
+		size_t n = (size_t)x.len[k->want_next];
+		/* its bytes go below the ring (limit), never over it */
+		if (k->limit - k->len >= 16 + n && ring_get(k, off, n, k->out + k->len + 16) == 0) {
+			keep_evcx(k, off, n);
+			k->len += n;
+		} else {
+			keep_evcx(k, off, 0); /* not held, or no room: marked as not kept */
+		}
+	}
+	ring_release(k);
 }
 
 /* The extent being kept does not lie within one box's body (only a
@@ -185,7 +276,7 @@ static void keep_extents(struct bmff_keep *k, const uint8_t *p, size_t n)
 		if (a >= end)
 			return;
 		if (!k->want_in) {
-			if (a < at || 16 + k->want.len[i] > k->cap - k->len) {
+			if (a < at || 16 + k->want.len[i] > k->limit - k->len) {
 				keep_evcx(k, a, 0); /* its start went by, or no room */
 				k->want_next++;
 				continue;
@@ -213,6 +304,8 @@ void bmff_keep_feed(struct bmff_keep *k, const uint8_t *p, size_t n)
 		if (k->in_body) {
 			uint64_t left = k->box_end - k->pos;
 			size_t take = left < n ? (size_t)left : n;
+			if (k->ring_cap && !k->ring_frozen)
+				ring_add(k, p, take);
 			if (k->keep)
 				keep_put(k, p, take);
 			else if (k->want_next < k->want.n)
@@ -226,12 +319,16 @@ void bmff_keep_feed(struct bmff_keep *k, const uint8_t *p, size_t n)
 					keep_extent_abort(k);
 				if (k->meta_open)
 					keep_meta_done(k);
+				if (k->ftyp_open)
+					keep_ftyp_done(k);
 			}
 			continue;
 		}
 		/* gathering a header: 8 bytes, or 16 for a 64-bit size */
 		size_t need = k->hdr_n >= 4 && be32(k->hdr) == 1 ? 16 : 8;
 		size_t take = need - k->hdr_n < n ? need - k->hdr_n : n;
+		if (k->ring_cap && !k->ring_frozen)
+			ring_add(k, p, take);
 		memcpy(k->hdr + k->hdr_n, p, take);
 		k->hdr_n += take;
 		k->pos += take;

@@ -68,6 +68,14 @@ struct bmff_keep {
 	size_t want_next;       /* the next one to come */
 	int want_in;            /* inside it: its evcx header is written */
 	size_t want_at;         /* ... at this place in out */
+	size_t limit;           /* kept data stops here: cap, or below the ring */
+	int ftyp_seen, ftyp_open;
+	size_t ftyp_at;
+	/* HEIF: the last bytes before the meta box, for an Exif item that
+	 * came before the list of items (bmff.c, "the tail ring") */
+	size_t ring_cap, ring_len;
+	uint64_t ring_end;      /* file offset after the newest byte held */
+	int ring_frozen;        /* the meta box began: nothing more is added */
 };
 
 /* Whether the first n bytes of a file look like ISO base media: an ftyp,

@@ -1071,6 +1071,7 @@ struct heif_opt {
 	int skip6;      /* "Exif\0\0" before the TIFF header, and a count of 6 */
 	int no_exif;    /* no Exif item listed */
 	int bad_field;  /* an iloc field of 3 bytes */
+	size_t img_len; /* the image's bytes (0: 3000) */
 };
 
 /* the box writer of the tests' video generator */
@@ -1094,6 +1095,7 @@ static void mb_u8(struct mbuf *b, unsigned v)
 static void heif_meta(struct mbuf *w, const struct heif_opt *o, const uint8_t *item, size_t ilen,
 		      const uint32_t *eoff, const uint32_t *elen, int npieces, uint32_t img_off)
 {
+	uint32_t img_len = o->img_len ? (uint32_t)o->img_len : 3000;
 	int v = o->iloc_ver;
 	size_t meta = mb_open(w, "meta");
 	mb_u32(w, 0);
@@ -1126,7 +1128,7 @@ static void heif_meta(struct mbuf *w, const struct heif_opt *o, const uint8_t *i
 		mb_u16(w, i ? (uint32_t)npieces : 1);
 		for (int k = 0; k < (i ? npieces : 1); k++) {
 			mb_u32(w, i ? eoff[k] : img_off);
-			mb_u32(w, i ? elen[k] : 3000);
+			mb_u32(w, i ? elen[k] : img_len);
 		}
 	}
 	mb_close(w, b);
@@ -1142,13 +1144,15 @@ static void heif_meta(struct mbuf *w, const struct heif_opt *o, const uint8_t *i
  * out; returns its size. */
 static size_t make_heif(uint8_t *out, const struct blob *ex, const struct heif_opt *o)
 {
-	uint8_t img[3000], swapped[4096];
+	uint8_t swapped[4096];
+	size_t img_len = o->img_len ? o->img_len : 3000;
+	uint8_t *img = malloc(img_len);
 	struct mbuf it = {0}, w = {0}, sw = {0};
 	mb_u32(&it, o->skip6 ? 6 : 0);
 	mb_put(&it, ex->d + (o->skip6 ? 0 : 6), ex->n - (o->skip6 ? 0 : 6));
 	const uint8_t *item = it.p;
 	size_t ilen = it.n;
-	for (size_t i = 0; i < sizeof img; i++)
+	for (size_t i = 0; i < img_len; i++)
 		img[i] = (uint8_t)(i * 7 + 3);
 	size_t b = mb_open(&w, "ftyp");
 	mb_put(&w, "heic\0\0\0\0mif1heic", 16);
@@ -1159,7 +1163,7 @@ static size_t make_heif(uint8_t *out, const struct blob *ex, const struct heif_o
 	heif_meta(&sw, o, item, ilen, eoff, elen, np, 0);
 	size_t ftyp = w.n, meta_len = sw.n;
 	size_t mdat = o->mdat_first ? ftyp : ftyp + meta_len;
-	size_t img_at = mdat + 8, item_at = img_at + sizeof img;
+	size_t img_at = mdat + 8, item_at = img_at + img_len;
 	if (o->mdat_first) {
 		item_at = mdat + 8;
 		img_at = item_at + ilen;
@@ -1185,7 +1189,7 @@ static size_t make_heif(uint8_t *out, const struct blob *ex, const struct heif_o
 	b = mb_open(&w, "mdat");
 	if (o->mdat_first && !o->idat)
 		mb_put(&w, stored, ilen);
-	mb_put(&w, img, sizeof img);
+	mb_put(&w, img, img_len);
 	if (!o->mdat_first && !o->idat)
 		mb_put(&w, stored, ilen);
 	mb_close(&w, b);
@@ -1196,6 +1200,7 @@ static size_t make_heif(uint8_t *out, const struct blob *ex, const struct heif_o
 	free(it.p);
 	free(w.p);
 	free(sw.p);
+	free(img);
 	return n;
 }
 
@@ -1221,13 +1226,16 @@ static void test_heif(void)
 	struct tent gps[] = {E_ASCII(0x0001, "N"), {0x0002, T_RATIONAL, 3, gps_lat(), 24},
 			     E_ASCII(0x0003, "E"), E_RAW(0x0004, T_RATIONAL, 3, lon)};
 	make_exif(&EX, i0, ARRAY_LEN(i0), ex, ARRAY_LEN(ex), gps, ARRAY_LEN(gps));
-	static uint8_t f[16384];
+	static uint8_t f[2 << 20];
 	struct meta m;
 	struct resolved r;
 	char iso[32];
 	static const struct heif_opt shapes[] = {
-		{0, 0, 0, 1, 0, 0, 0}, {0, 0, 0, 0, 1, 0, 0}, {0, 0, 0, 2, 0, 0, 0},
-		{0, 1, 0, 1, 0, 0, 0}, {0, 0, 1, 1, 0, 0, 0}, {0, 1, 0, 2, 1, 0, 0},
+		{0, 0, 0, 1, 0, 0, 0, 0}, {0, 0, 0, 0, 1, 0, 0, 0}, {0, 0, 0, 2, 0, 0, 0, 0},
+		{0, 1, 0, 1, 0, 0, 0, 0}, {0, 0, 1, 1, 0, 0, 0, 0}, {0, 1, 0, 2, 1, 0, 0, 0},
+		/* the media data first, the item list last (Samsung's phones):
+		 * the Exif item has gone by when the list names it */
+		{1, 0, 0, 1, 0, 0, 0, 0}, {1, 1, 0, 2, 1, 0, 0, 0},
 	};
 	static const size_t steps[] = {1, 7, 100, 4096, 1 << 20};
 	for (size_t s = 0; s < ARRAY_LEN(shapes); s++) {
@@ -1251,30 +1259,36 @@ static void test_heif(void)
 				printf("# ^ shape %zu, %s %zu\n", s, k < ARRAY_LEN(steps) ? "kept in steps of" : "plain head", k < ARRAY_LEN(steps) ? steps[k] : n);
 		}
 	}
-	/* the Exif bytes before the item list: read from a plain head, but
-	 * a stream cannot keep what went by before it knew to, and says so */
-	struct heif_opt early = {1, 0, 0, 1, 0, 0, 0};
+	/* the Exif bytes before the item list and more than the last MiB
+	 * before it: read from a plain head, but a stream no longer holds
+	 * them when the list names them, and says so */
+	struct heif_opt early = {1, 0, 0, 1, 0, 0, 0, (size_t)3 << 19};
 	size_t n = make_heif(f, &EX, &early);
 	read_copy(f, n, n, "IMG_0002.HEIC", &m);
 	CHECK_STR(m.error, "");
 	CHECK_STR(m.camera_time, "2023:05:01 10:03:04");
-	read_kept(f, n, 512, &m);
+	read_kept(f, n, 4096, &m);
 	CHECK(strstr(m.error, "was not kept") != NULL && !m.has_camera_time);
+	early.img_len = (size_t)1 << 19; /* half a MiB: still held */
+	n = make_heif(f, &EX, &early);
+	read_kept(f, n, 4096, &m);
+	CHECK_STR(m.error, "");
+	CHECK_STR(m.camera_time, "2023:05:01 10:03:04");
 	/* a head that ends before the item; a stream that ends before it */
-	struct heif_opt plain = {0, 0, 0, 1, 0, 0, 0};
+	struct heif_opt plain = {0, 0, 0, 1, 0, 0, 0, 0};
 	n = make_heif(f, &EX, &plain);
 	read_copy(f, n - 50, n, "IMG_0003.HEIC", &m);
 	CHECK(strstr(m.error, "lies past the") != NULL && !m.has_camera_time);
 	read_kept(f, n - 50, 512, &m);
 	CHECK(strstr(m.error, "past the file's end") != NULL && !m.has_camera_time);
 	/* no Exif item: a note, no error */
-	struct heif_opt none = {0, 0, 0, 1, 0, 1, 0};
+	struct heif_opt none = {0, 0, 0, 1, 0, 1, 0, 0};
 	n = make_heif(f, &EX, &none);
 	read_kept(f, n, 512, &m);
 	CHECK_STR(m.error, "");
 	CHECK(strstr(m.note, "no Exif item") != NULL);
 	/* a malformed item list is named */
-	struct heif_opt bad = {0, 0, 0, 1, 0, 0, 1};
+	struct heif_opt bad = {0, 0, 0, 1, 0, 0, 1, 0};
 	n = make_heif(f, &EX, &bad);
 	read_kept(f, n, 512, &m);
 	CHECK(strstr(m.error, "iloc") != NULL);
