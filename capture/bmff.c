@@ -238,6 +238,16 @@ static void keep_meta_done(struct bmff_keep *k)
 			x.off[j - 1] = o;
 			x.len[j - 1] = l;
 		}
+	for (size_t i = 1; i < x.n; i++)
+		if (x.off[i] < x.off[i - 1] + x.len[i - 1]) {
+			/* pieces that overlap: no real file has them, and
+			 * what a stream could keep of them would depend on
+			 * how it was read; marked as not kept */
+			for (size_t j = 0; j < x.n; j++)
+				keep_evcx(k, x.off[j], 0);
+			ring_release(k);
+			return;
+		}
 	k->want = x;
 	k->want_next = 0;
 	for (; k->want_next < x.n && x.off[k->want_next] < k->pos; k->want_next++) {
