@@ -554,17 +554,9 @@ static int parse_iso6709(const char *s, double *lat, double *lon, int *has_alt, 
 	return *s == '\0' ? 0 : -1;
 }
 
-static void take_position(struct vctx *c, const char *text, const char *from,
-			  const uint8_t *type)
+static void set_position(struct vctx *c, double lat, double lon, int has_alt, double alt,
+			 const char *from)
 {
-	double lat, lon, alt;
-	int has_alt;
-	if (c->has_pos)
-		return; /* the first one read stands */
-	if (parse_iso6709(text, &lat, &lon, &has_alt, &alt) != 0) {
-		bad_box(c, type, "holds a position that is not ISO 6709");
-		return;
-	}
 	if (lat == 0 && lon == 0) {
 		exifmeta_append(c->m->note, sizeof c->m->note,
 				"MP4 position 0,0 treated as no fix");
@@ -576,6 +568,54 @@ static void take_position(struct vctx *c, const char *text, const char *from,
 	c->has_alt = has_alt;
 	c->alt = has_alt ? alt : 0;
 	snprintf(c->pos_from, sizeof c->pos_from, "%s", from);
+}
+
+static void take_position(struct vctx *c, const char *text, const char *from,
+			  const uint8_t *type)
+{
+	double lat, lon, alt;
+	int has_alt;
+	if (c->has_pos)
+		return; /* the first one read stands */
+	if (parse_iso6709(text, &lat, &lon, &has_alt, &alt) != 0) {
+		bad_box(c, type, "holds a position that is not ISO 6709");
+		return;
+	}
+	set_position(c, lat, lon, has_alt, alt, from);
+}
+
+/*
+ * 3GPP's location box (TS 26.244), which some Android phones and FLIR's
+ * camera write in udta: version and flags, a language, a name ending in
+ * NUL (two NULs if UTF-16, which starts with its BOM), a role byte, then
+ * longitude, latitude and altitude as signed 16.16 fixed point.
+ */
+static void read_loci(struct vctx *c, const struct box *b)
+{
+	const uint8_t *p = b->body;
+	size_t n = b->len, q = 6;
+	if (c->has_pos)
+		return;
+	if (n < 6) {
+		bad_box(c, b->type, "is too short");
+		return;
+	}
+	int wide = n >= 8 && p[6] == 0xFE && p[7] == 0xFF;
+	while (q < n && (wide ? q + 1 < n && (p[q] || p[q + 1]) : p[q] != 0))
+		q += wide ? 2 : 1;
+	q += wide ? 2 : 1; /* the NUL */
+	q += 1;            /* the role */
+	if (q > n || n - q < 12) {
+		bad_box(c, b->type, "is too short for its position");
+		return;
+	}
+	double lon = (int32_t)be32(p + q) / 65536.0, lat = (int32_t)be32(p + q + 4) / 65536.0;
+	double alt = (int32_t)be32(p + q + 8) / 65536.0;
+	if (fabs(lat) > 90 || fabs(lon) > 180) {
+		bad_box(c, b->type, "holds a position out of range");
+		return;
+	}
+	set_position(c, lat, lon, 1, alt, "loci");
 }
 
 static void take_date(struct vctx *c, const char *text, const char *from, const uint8_t *type)
@@ -758,6 +798,13 @@ static void read_udta(struct vctx *c, const struct box *ub)
 				take_text(c, b.type, key, text);
 			else if (is_type(b.type, "\xA9xyz") || is_type(b.type, "\xA9" "day"))
 				bad_box(c, b.type, "is too short for its text");
+		} else if (is_type(b.type, "loci")) {
+			read_loci(c, &b);
+		} else if (is_type(b.type, "date")) {
+			/* a date with its zone as bare text, as some Android
+			 * phones and FLIR's camera write it */
+			copy_text(b.body, b.len, text, sizeof text);
+			take_date(c, text, "udta date", b.type);
 		}
 	}
 	if (bad)

@@ -25,6 +25,9 @@ struct mp4_spec {
 	const char *day;       /* udta (c)day */
 	const char *make, *model; /* udta (c)mak, (c)mod */
 	const char *encoder;   /* udta/meta/ilst (c)too */
+	int loci;              /* udta loci (3GPP) at loci_lat, loci_lon, loci_alt */
+	double loci_lat, loci_lon, loci_alt;
+	const char *udta_date; /* udta date: bare text, as Android phones write it */
 	const char *apple_date, *apple_loc, *apple_make; /* moov/meta keys */
 	unsigned long long mdat_bytes;
 	int mdat_large;        /* a 64-bit size on the media data box */
@@ -128,8 +131,25 @@ static void mb_moov(struct mbuf *b, const struct mp4_spec *s)
 	mb_u32(b, 2); /* next track */
 	mb_close(b, at);
 
-	if (s->xyz || s->day || s->make || s->model || s->encoder) {
+	if (s->xyz || s->day || s->make || s->model || s->encoder || s->loci || s->udta_date) {
 		size_t u = mb_open(b, "udta");
+		if (s->loci) {
+			size_t l = mb_open(b, "loci");
+			mb_u32(b, 0);
+			mb_u16(b, 0x15c7); /* "eng" */
+			mb_put(b, "Home\0", 5);
+			mb_put(b, "\0", 1); /* role */
+			mb_u32(b, (uint32_t)(int32_t)(s->loci_lon * 65536));
+			mb_u32(b, (uint32_t)(int32_t)(s->loci_lat * 65536));
+			mb_u32(b, (uint32_t)(int32_t)(s->loci_alt * 65536));
+			mb_put(b, "earth\0\0", 7);
+			mb_close(b, l);
+		}
+		if (s->udta_date) {
+			size_t d = mb_open(b, "date");
+			mb_put(b, s->udta_date, strlen(s->udta_date));
+			mb_close(b, d);
+		}
 		if (s->xyz)
 			mb_udta_text(b, "\xA9xyz", s->xyz);
 		if (s->day)

@@ -363,7 +363,8 @@ def box(typ, body):
     return struct.pack(">I", 8 + len(body)) + typ + body
 
 
-def mp4(moov_first=False, mdat=64, xyz=None, apple_date=None, v1=False, largesize=False):
+def mp4(moov_first=False, mdat=64, xyz=None, apple_date=None, v1=False, largesize=False,
+        loci=False):
     """An MP4 with a movie header (2023-06-15 10:00:00 as written), user
     data and Apple keys, its moov before or after the media data."""
     t = 1686823200 + 2082844800
@@ -379,6 +380,11 @@ def mp4(moov_first=False, mdat=64, xyz=None, apple_date=None, v1=False, largesiz
         x = xyz.encode()
         body += box(b"udta", box(b"\xa9xyz", struct.pack(">HH", len(x), 0x15c7) + x)
                     + box(b"\xa9day", struct.pack(">HH", 4, 0) + b"2023"))
+    if loci:  # 3GPP location and a bare date, as Android phones write them
+        pos = struct.pack(">iii", int(6.676 * 65536), int(52.369 * 65536), int(10.5 * 65536))
+        body += box(b"udta", box(b"loci", struct.pack(">IH", 0, 0x15c7) + b"Home\0\0" + pos
+                                 + b"earth\0\0")
+                    + box(b"date", b"2020-11-20T15:04:02+0100"))
     if apple_date:
         key = b"com.apple.quicktime.creationdate"
         body += box(b"meta", box(b"hdlr", bytes(8) + b"mdta" + bytes(13))
@@ -462,6 +468,7 @@ def crafted(out):
     put(out, "bmff", "no-moov", b"\x00" + mp4()[:120])
     put(out, "meta", "mp4-moov", b"\x04" + mp4(True, xyz="+47.35+123.91/"))
     put(out, "meta", "heic", b"\x0e" + heif())
+    put(out, "bmff", "loci-date", b"\x03" + mp4(True, loci=True))
     put(out, "bmff", "heic-exif-last", b"\x42" + heif())
     put(out, "bmff", "heic-exif-first", b"\x45" + heif(False))
     put(out, "srt", "bracketed.srt", ("1\r\n00:00:00,000 --> 00:00:00,033\r\n<font size=\"28\">FrameCnt: 1\r\n"

@@ -192,6 +192,43 @@ static void test_user_data(void)
 	CHECK(r.utc == (double)(WALL - 8 * 3600 + 9));
 }
 
+/* 3GPP's location box and a bare date, as some Android phones and FLIR's
+ * camera write them (checked by hand against exiftool on such files) */
+static void test_loci_and_date(void)
+{
+	struct mp4_spec s = {.mvhd_time = WALL, .loci = 1, .loci_lat = 52.3692932,
+			     .loci_lon = 6.6760864, .loci_alt = 10.53,
+			     .udta_date = "2020-11-20T15:04:02+0100", .mdat_bytes = 1000};
+	struct meta m;
+	struct resolved r;
+	ingest_like(&s, "VID.mp4", NULL, &m, &r);
+	CHECK_STR(m.error, "");
+	CHECK_STR(r.time_source, "offset");
+	CHECK(m.has_offset && m.offset_s == 3600);
+	CHECK_STR(m.camera_time, "2020:11:20 15:04:02");
+	CHECK(r.has_pos && r.has_alt && !strcmp(r.location_source, "video"));
+	CHECK_NEAR(r.lat, 52.3692932, 1e-4);
+	CHECK_NEAR(r.lon, 6.6760864, 1e-4);
+	CHECK_NEAR(r.alt, 10.53, 1e-4);
+	CHECK(strstr(m.note, "loci") && strstr(m.note, "udta date"));
+	/* west and south; a date in UTC */
+	s.loci_lat = -34.0753937;
+	s.loci_lon = -118.2543030;
+	s.udta_date = "2021-05-16T19:27:55Z";
+	ingest_like(&s, "VID.mp4", NULL, &m, &r);
+	CHECK_NEAR(r.lat, -34.0753937, 1e-4);
+	CHECK_NEAR(r.lon, -118.2543030, 1e-4);
+	CHECK(r.utc == 1621193275.0);
+	/* 0,0 is no fix; of loci and a (c)xyz after it, the first stands */
+	s.loci_lat = s.loci_lon = 0;
+	ingest_like(&s, "VID.mp4", NULL, &m, &r);
+	CHECK(!r.has_pos && strstr(m.note, "0,0"));
+	s.loci_lat = 30;
+	s.xyz = "+47.3500+123.9100/";
+	ingest_like(&s, "VID.mp4", NULL, &m, &r);
+	CHECK_NEAR(r.lat, 30, 1e-4);
+}
+
 static void test_iso6709_forms(void)
 {
 	static const struct {
@@ -329,6 +366,7 @@ int main(void)
 	RUN(test_moov_after_media);
 	RUN(test_apple_keys);
 	RUN(test_user_data);
+	RUN(test_loci_and_date);
 	RUN(test_iso6709_forms);
 	RUN(test_cut_short);
 	RUN(test_malformed);
