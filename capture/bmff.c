@@ -124,18 +124,25 @@ static int ring_get(const struct bmff_keep *k, uint64_t off, size_t n, uint8_t *
 	return 0;
 }
 
+int bmff_heif_brand(const uint8_t *b)
+{
+	static const char *heif[] = {"heic", "heix", "heim", "heis", "hevc",
+				     "hevx", "mif1", "msf1", "avif"};
+	for (size_t i = 0; i < ARRAY_LEN(heif); i++)
+		if (is_type(b, heif[i]))
+			return 1;
+	return 0;
+}
+
 /* The kept ftyp is whole: a HEIF brand starts the ring. */
 static void keep_ftyp_done(struct bmff_keep *k)
 {
-	static const char *heif[] = {"heic", "heix", "heim", "heis", "mif1", "msf1", "avif"};
 	const uint8_t *h = k->out + k->ftyp_at;
 	size_t hl = be32(h) == 1 ? 16 : 8, len = k->len - k->ftyp_at - hl;
 	k->ftyp_open = 0;
 	int is_heif = 0;
 	for (size_t o = 0; o + 4 <= len && !is_heif; o += o == 0 ? 8 : 4) /* major, then compatible */
-		for (size_t i = 0; i < ARRAY_LEN(heif); i++)
-			if (is_type(h + hl + o, heif[i]))
-				is_heif = 1;
+		is_heif = bmff_heif_brand(h + hl + o);
 	size_t want = k->cap / 4 < HEIF_MAX_EXIF ? k->cap / 4 : HEIF_MAX_EXIF;
 	if (!is_heif || k->meta_seen || k->len + want > k->cap)
 		return;

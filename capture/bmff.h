@@ -83,6 +83,10 @@ struct bmff_keep {
  * with a size that can be a box's. */
 int bmff_is_boxes(const uint8_t *p, size_t n);
 
+/* Whether the 4 bytes at b are an ftyp brand of a HEIF image (HEIC,
+ * AVIF and their sequences). */
+int bmff_heif_brand(const uint8_t *b);
+
 /* Starts keeping into out (cap bytes, META_HEAD_MAX for ingest). */
 void bmff_keep_init(struct bmff_keep *k, uint8_t *out, size_t cap);
 

@@ -151,7 +151,6 @@ static int sniff_text(const uint8_t *p, size_t n, struct meta *m)
  * apart from MP4. */
 static void sniff_ftyp(const uint8_t *p, size_t n, struct meta *m)
 {
-	static const char *heif[] = {"heic", "heix", "heim", "heis", "hevc", "hevx", "mif1", "msf1"};
 	if (n < 12) {
 		set_type(m, "video", "mp4");
 		return;
@@ -161,13 +160,10 @@ static void sniff_ftyp(const uint8_t *p, size_t n, struct meta *m)
 		set_type(m, "video", "mov");
 		return;
 	}
-	for (size_t i = 0; i < ARRAY_LEN(heif); i++)
-		if (memcmp(b, heif[i], 4) == 0) {
-			set_type(m, "photo", "heic");
-			return;
-		}
 	if (memcmp(b, "avif", 4) == 0)
 		set_type(m, "photo", "avif");
+	else if (bmff_heif_brand(b))
+		set_type(m, "photo", "heic");
 	else if (memcmp(b, "M4A ", 4) == 0)
 		set_type(m, "audio", "m4a");
 	else
@@ -421,7 +417,8 @@ int meta_read(const uint8_t *head, size_t n, uint64_t file_size, const char *nam
 	else if (bmff_is_boxes(head, n) && (strcmp(m->kind, "video") == 0 ||
 					    strcmp(m->format, "m4a") == 0))
 		bmff_read(head, n, file_size, m);
-	else if (bmff_is_boxes(head, n) && strcmp(m->format, "heic") == 0)
+	else if (bmff_is_boxes(head, n) &&
+		 (strcmp(m->format, "heic") == 0 || strcmp(m->format, "avif") == 0))
 		bmff_read_heif(head, n, file_size, m);
 out:
 	return 0;

@@ -1,5 +1,5 @@
 #!/bin/bash
-# HEIF photos (a phone's HEIC): their EXIF is an item that the meta box
+# HEIF photos (a phone's HEIC, or AVIF): their EXIF is an item that the meta box
 # lists and places, and libheif writes it after the image, at the file's
 # end. Real files made by libheif's heif-enc from tagged JPEGs, and one
 # tagged by exiftool after encoding, are ingested; evcap's reading of each
@@ -33,10 +33,15 @@ heif-enc -q 60 "$T/base.jpg" -o "$CARD/IMG_0003.HEIC" >/dev/null 2>&1
 exiftool -q -overwrite_original -Make=Huawei -Model=P40 -DateTimeOriginal='2023:05:01 10:05:10' \
 	-OffsetTimeOriginal=+08:00 -GPSLatitude=46.9025 -GPSLatitudeRef=N -GPSLongitude=124.20511 \
 	-GPSLongitudeRef=E "$CARD/IMG_0003.HEIC"
+# AVIF, the same container with AV1 inside
+cp "$T/IMG_0001.jpg" "$T/avif.jpg"
+exiftool -q -overwrite_original -DateTimeOriginal='2023:05:01 10:07:00' -GPSLatitude=46.903 \
+	"$T/avif.jpg"
+heif-enc -A -q 60 "$T/avif.jpg" -o "$CARD/IMG_0005.AVIF" >/dev/null 2>&1
 # cut short before its EXIF (libheif writes it last)
 head -c "$(($(stat -c %s "$CARD/IMG_0002.HEIC") - 200))" "$CARD/IMG_0002.HEIC" >"$CARD/IMG_0004.HEIC"
-if [ "$(ls "$CARD" | wc -l)" -ne 4 ]; then
-	bad "heic: heif-enc made $(ls "$CARD" | wc -l) of the 4 test files"
+if [ "$(ls "$CARD" | wc -l)" -ne 5 ]; then
+	bad "heic: heif-enc made $(ls "$CARD" | wc -l) of the 5 test files"
 	exit 1
 fi
 (cd "$T/card" && find . -type f -print0 | sort -z | xargs -0 sha256sum) >"$T/card.sha"
@@ -46,14 +51,16 @@ $EVCAP ingest "$T/card" >"$T/out" 2>"$T/err"
 check "heic: ingest exits 0" test $? -eq 0
 check "heic: every HEIC recorded, as a photo" \
 	test "$($EVCAP --json ls | jq '[.[] | select(.kind == "photo" and .format == "heic")] | length')" -eq 4
+check "heic: the AVIF recorded, as a photo" \
+	test "$($EVCAP --json ls | jq '[.[] | select(.kind == "photo" and .format == "avif")] | length')" -eq 1
 exiftool -j -n -DateTimeOriginal -OffsetTimeOriginal -GPSLatitude -GPSLongitude -GPSAltitude \
-	-Make -Model "$CARD"/IMG_000[123].HEIC >"$T/exiftool.json" 2>/dev/null
+	-Make -Model "$CARD"/IMG_000[123].HEIC "$CARD"/IMG_0005.AVIF >"$T/exiftool.json" 2>/dev/null
 $EVCAP --json ls >"$T/ls.json"
 python3 - "$T/exiftool.json" "$T/ls.json" <<'PY'
 import json, sys
 want = {r['SourceFile'].rsplit('/', 1)[1]: r for r in json.load(open(sys.argv[1]))}
 items = {i['original_name']: i for i in json.load(open(sys.argv[2]))}
-for name in ('IMG_0001.HEIC', 'IMG_0002.HEIC', 'IMG_0003.HEIC'):
+for name in ('IMG_0001.HEIC', 'IMG_0002.HEIC', 'IMG_0003.HEIC', 'IMG_0005.AVIF'):
     w, it = want.get(name), items.get(name)
     if not w or not it:
         print(f"FAIL heic: {name}: exiftool read {bool(w)}, evcap recorded {bool(it)}")
