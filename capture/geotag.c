@@ -696,6 +696,11 @@ static int geotag_sidecars(struct store *s, int64_t case_id, const char *actor,
 		" WHERE v.kind = 'video' AND substr(v.original_path, -4, 1) = '.'"
 		" AND (v.location_source IS NULL OR v.location_source IN ('', 'track'))"
 		" AND (?1 = 0 OR v.case_id = ?1)"
+		/* an SRT found to hold no usable fix is in the custody log
+		 * with its reason, and not read again for the same video */
+		" AND NOT EXISTS (SELECT 1 FROM custody e WHERE e.item_sha256 = v.sha256"
+		"  AND e.action = 'geotag' AND json_extract(e.event, '$.detail.sidecar') = s.sha256"
+		"  AND json_extract(e.event, '$.detail.unusable') IS NOT NULL)"
 		" GROUP BY v.id HAVING count(*) = 1 ORDER BY v.id", err, errlen);
 	sqlite3_stmt *upd = store_prepare(s,
 		"UPDATE items SET lat = ?1, lon = ?2, alt = ?3, location_error_m = NULL,"
@@ -718,6 +723,16 @@ static int geotag_sidecars(struct store *s, int64_t case_id, const char *actor,
 			if (!gs->sidecar_note[0])
 				snprintf(gs->sidecar_note, sizeof gs->sidecar_note,
 					 "%s: no position for %s: %s", srt_path, geotag_col(sel, 2), why);
+			json_t *d = json_pack("{s:s,s:s,s:s,s:s}", "method", "sidecar", "sidecar",
+					      srt_sha, "sidecar_path", srt_path, "unusable", why);
+			if (!d) /* a path that is not UTF-8: said again next time */
+				continue;
+			rc = custody_append(s, time_now(), actor, "geotag",
+					    (const char *)sqlite3_column_text(sel, 6), geotag_col(sel, 1),
+					    d, NULL, err, errlen);
+			json_decref(d);
+			if (rc)
+				goto out;
 			continue;
 		}
 		sqlite3_reset(upd);

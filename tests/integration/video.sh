@@ -154,8 +154,16 @@ check "custody: the move from the track to the SRT, naming the SRT and the track
 	jq -e --arg v "$sha101" --arg s "$srt101" 'any(.[].event; .item == $v and .action == "geotag"
 		and .detail.method == "sidecar" and .detail.sidecar == $s and .detail.previous_source == "track"
 		and .detail.sidecar_clock == "2023:06:15 10:00:00")' "$T/slog.json"
-$EVCAP geotag >/dev/null 2>&1
+sha102=$(sha256sum "$S/DJI_0102.MP4" | cut -d' ' -f1)
+check "custody: the unusable SRT is recorded once, with its reason" \
+	jq -e --arg v "$sha102" '[.[].event | select(.item == $v and .action == "geotag"
+		and .detail.method == "sidecar" and (.detail.unusable | test("does not say which")))]
+		| length == 1' "$T/slog.json"
+$EVCAP geotag >"$T/s3.out" 2>&1
 check "geotag again: the SRT's place stands" same "$($EVCAP ls --json | jq -r '.[] | select(.original_name == "DJI_0101.MP4") | .location_source')" srt
+check "geotag again: the unusable SRT is not read or reported again" \
+	bash -c '! grep -q "DJI_0102.SRT" "$1" && [ "$(jq "[.[] | select(.event.action == \"geotag\" and .event.detail.unusable != null)] | length" <("$2" log --json))" = 1 ]' \
+	_ "$T/s3.out" "$EVCAP"
 export EVCAP_STORE=$T/store
 
 # a card offloaded before any case was in use: the drone's clock has no
