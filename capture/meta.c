@@ -85,12 +85,18 @@ static int starts(const uint8_t *p, size_t n, const char *s, size_t at)
 	return n >= at + l && memcmp(p + at, s, l) == 0;
 }
 
-/* DNG is TIFF with a DNGVersion tag (0xC612) in IFD0. */
-static int tiff_is_dng(const uint8_t *p, size_t n)
+/*
+ * Finds `tag` in the IFD0 of the TIFF structure at p[0..n) (a TIFF file, or
+ * a raw format built on TIFF): 1 with the bytes its value takes, when they
+ * lie inside p (for a value of at most 4 bytes, the entry's own field),
+ * else 0.
+ */
+static int tiff_ifd0_find(const uint8_t *p, size_t n, uint16_t tag, size_t *voff, size_t *vlen)
 {
-	int le = p[0] == 'I';
+	static const uint8_t type_size[] = {0, 1, 1, 2, 4, 8, 1, 1, 2, 4, 8, 4, 8};
 	if (n < 8)
 		return 0;
+	int le = p[0] == 'I';
 #define RD16(q) (le ? (uint32_t)((q)[0] | (q)[1] << 8) : (uint32_t)((q)[0] << 8 | (q)[1]))
 #define RD32(q)                                                                                \
 	(le ? ((uint32_t)(q)[0] | (uint32_t)(q)[1] << 8 | (uint32_t)(q)[2] << 16 |              \
@@ -103,14 +109,29 @@ static int tiff_is_dng(const uint8_t *p, size_t n)
 	uint32_t cnt = RD16(p + off);
 	for (uint32_t i = 0; i < cnt && i < SNIFF_TIFF_MAX_ENTRIES; i++) {
 		uint64_t e = (uint64_t)off + 2 + 12 * (uint64_t)i;
-		if (e + 2 > n)
+		if (e + 12 > n)
 			break;
-		if (RD16(p + e) == 0xC612)
-			return 1;
+		if (RD16(p + e) != tag)
+			continue;
+		uint32_t type = RD16(p + e + 2), count = RD32(p + e + 4);
+		uint64_t len = (uint64_t)count * (type < sizeof type_size ? type_size[type] : 0);
+		uint64_t at = len <= 4 ? e + 8 : RD32(p + e + 8);
+		if (!len || at > n || len > n - at)
+			return 0;
+		*voff = (size_t)at;
+		*vlen = (size_t)len;
+		return 1;
 	}
 	return 0;
 #undef RD16
 #undef RD32
+}
+
+/* DNG is TIFF with a DNGVersion tag (0xC612, four bytes) in IFD0. */
+static int tiff_is_dng(const uint8_t *p, size_t n)
+{
+	size_t o, l;
+	return tiff_ifd0_find(p, n, 0xC612, &o, &l);
 }
 
 /* Text formats: XML roots in the first few KiB, NMEA sentences. */
@@ -276,6 +297,145 @@ static void merge_xmp(const struct xmp_info *x, struct meta *m)
 		snprintf(m->serial, sizeof m->serial, "%s", x->serial);
 }
 
+/*
+ * A compact copy of the IFDs evcap reads from a TIFF structure: IFD0's
+ * camera tags and its EXIF and GPS IFDs (the MakerNote left out), their
+ * values moved next to them. A TIFF file may put its IFDs after megabytes
+ * of image, and libexif reads at most 64 KiB of EXIF, as a JPEG's APP1
+ * holds; the copy is what an APP1 would have held.
+ */
+#define TIFF_COPY_MAX 65000
+
+struct tcopy {
+	const uint8_t *p; /* the source */
+	size_t pn;
+	int le;
+	uint8_t d[TIFF_COPY_MAX]; /* "Exif\0\0", then the copy */
+	size_t n;
+};
+
+static uint32_t tc_rd(const struct tcopy *t, const uint8_t *q, int bytes)
+{
+	uint32_t v = 0;
+	for (int i = 0; i < bytes; i++)
+		v |= (uint32_t)q[i] << (8 * (t->le ? i : bytes - 1 - i));
+	return v;
+}
+
+static void tc_wr32(const struct tcopy *t, uint8_t *q, uint32_t v)
+{
+	for (int i = 0; i < 4; i++)
+		q[t->le ? i : 3 - i] = (uint8_t)(v >> (8 * i));
+}
+
+static int tc_keep(int which, uint16_t tag)
+{
+	if (which == 1)
+		return tag != 0x927C; /* EXIF: all but the MakerNote */
+	if (which == 2)
+		return 1; /* GPS: all */
+	return tag == 0x010F || tag == 0x0110 || tag == 0x0112 || tag == 0x0132 ||
+	       tag == 0x8769 || tag == 0x8825 || tag == 0xC62F;
+}
+
+/* Copies the IFD at src (which: 0 IFD0, 1 EXIF, 2 GPS); returns its
+ * offset in the copy (from the TIFF header), or 0 if it cannot be read. */
+static uint32_t tc_ifd(struct tcopy *t, uint32_t src, int which)
+{
+	static const uint8_t type_size[] = {0, 1, 1, 2, 4, 8, 1, 1, 2, 4, 8, 4, 8};
+	if ((uint64_t)src + 2 > t->pn)
+		return 0;
+	uint32_t cnt = tc_rd(t, t->p + src, 2), kept = 0;
+	if (cnt > SNIFF_TIFF_MAX_ENTRIES || (uint64_t)src + 2 + 12 * (uint64_t)cnt > t->pn)
+		return 0;
+	for (uint32_t i = 0; i < cnt; i++)
+		kept += tc_keep(which, (uint16_t)tc_rd(t, t->p + src + 2 + 12 * i, 2));
+	t->n += t->n & 1;
+	size_t at = t->n;
+	if (at + 2 + 12 * (size_t)kept + 4 > sizeof t->d)
+		return 0;
+	t->n += 2 + 12 * (size_t)kept + 4;
+	memset(t->d + at, 0, t->n - at);
+	uint8_t *out = t->d + at + 2;
+	uint32_t done = 0;
+	for (uint32_t i = 0; i < cnt; i++) {
+		const uint8_t *e = t->p + src + 2 + 12 * i;
+		uint16_t tag = (uint16_t)tc_rd(t, e, 2);
+		if (!tc_keep(which, tag))
+			continue;
+		uint8_t *o = out + 12 * done;
+		memcpy(o, e, 12);
+		uint32_t type = tc_rd(t, e + 2, 2), count = tc_rd(t, e + 4, 4);
+		uint64_t len = (uint64_t)count * (type < sizeof type_size ? type_size[type] : 0);
+		if (which == 0 && (tag == 0x8769 || tag == 0x8825)) {
+			/* the sub-IFD after this one's values; patched below */
+			done++;
+			continue;
+		}
+		if (len > 4) {
+			uint32_t from = tc_rd(t, e + 8, 4);
+			t->n += t->n & 1;
+			if ((uint64_t)from + len > t->pn || t->n + len > sizeof t->d)
+				continue; /* out of reach: left out */
+			memcpy(t->d + t->n, t->p + from, (size_t)len);
+			tc_wr32(t, o + 8, (uint32_t)(t->n - JPEG_EXIF_HEADER_LEN));
+			t->n += (size_t)len;
+		}
+		done++;
+	}
+	/* the entries written, in order; those left out are dropped */
+	if (done < kept)
+		memmove(t->d + at + 2 + 12 * done, t->d + at + 2 + 12 * kept, 4);
+	t->d[at + (t->le ? 0 : 1)] = (uint8_t)done;
+	t->d[at + (t->le ? 1 : 0)] = (uint8_t)(done >> 8);
+	for (uint32_t k = 0; which == 0 && k < done; k++) {
+		uint8_t *o = out + 12 * k;
+		uint16_t tag = (uint16_t)tc_rd(t, o, 2);
+		if (tag != 0x8769 && tag != 0x8825)
+			continue;
+		uint32_t sub = tc_ifd(t, tc_rd(t, o + 8, 4), tag == 0x8769 ? 1 : 2);
+		tc_wr32(t, o + 8, sub);
+	}
+	return (uint32_t)(at - JPEG_EXIF_HEADER_LEN);
+}
+
+/*
+ * A TIFF file, or a camera's raw file built on TIFF (DNG, NEF, CR2, ARW,
+ * DJI's DNG): the same EXIF as a JPEG carries, from the file's own TIFF
+ * structure, and XMP from IFD0's XMLPacket (700), where DJI's DNGs keep
+ * their drone-dji position and gimbal angles. A TIFF with no camera tags
+ * (a scan) is not an error.
+ */
+static void read_tiff(const uint8_t *p, size_t n, uint64_t file_size, struct meta *m)
+{
+	char e[256];
+	struct tcopy *t = xmalloc(sizeof *t);
+	t->p = p;
+	t->pn = n;
+	t->le = p[0] == 'I';
+	memcpy(t->d, JPEG_EXIF_HEADER, JPEG_EXIF_HEADER_LEN);
+	memcpy(t->d + JPEG_EXIF_HEADER_LEN, p, 4); /* byte order and 42 */
+	t->n = JPEG_EXIF_HEADER_LEN + 8;
+	uint32_t ifd0 = tc_ifd(t, tc_rd(t, p + 4, 4), 0);
+	if (!ifd0) {
+		exifmeta_append(m->error, sizeof m->error,
+				"TIFF IFD0 at offset %u cannot be read", tc_rd(t, p + 4, 4));
+	} else if (t->d[JPEG_EXIF_HEADER_LEN + ifd0] || t->d[JPEG_EXIF_HEADER_LEN + ifd0 + 1]) {
+		tc_wr32(t, t->d + JPEG_EXIF_HEADER_LEN + 4, ifd0);
+		if (exifmeta_read(t->d, t->n, m, e, sizeof e) != 0)
+			exifmeta_append(m->error, sizeof m->error, "%s", e);
+	}
+	free(t);
+	size_t xo, xl;
+	if (tiff_ifd0_find(p, n, 700, &xo, &xl)) {
+		struct xmp_info x;
+		if (xmp_scan(p + xo, xl, &x, e, sizeof e) != 0)
+			exifmeta_append(m->error, sizeof m->error, "%s", e);
+		merge_xmp(&x, m);
+	}
+	(void)file_size;
+}
+
 void meta_set_camera_time(struct meta *m, int64_t local)
 {
 	int y, mo, d, h, mi, sec;
@@ -414,6 +574,8 @@ int meta_read(const uint8_t *head, size_t n, uint64_t file_size, const char *nam
 	}
 	if (strcmp(m->format, "jpeg") == 0)
 		read_jpeg(head, n, file_size, m);
+	else if (n >= 8 && (starts(head, n, "II*\0", 0) || starts(head, n, "MM\0*", 0)))
+		read_tiff(head, n, file_size, m);
 	else if (bmff_is_boxes(head, n) && (strcmp(m->kind, "video") == 0 ||
 					    strcmp(m->format, "m4a") == 0))
 		bmff_read(head, n, file_size, m);
