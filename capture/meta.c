@@ -328,19 +328,42 @@ static void tc_wr32(const struct tcopy *t, uint8_t *q, uint32_t v)
 		q[t->le ? i : 3 - i] = (uint8_t)(v >> (8 * i));
 }
 
+/* What the copy keeps of each IFD. Of the EXIF IFD, all but the
+ * MakerNote and the Interop pointer (an offset into the file, which the
+ * copy does not hold). */
 static int tc_keep(int which, uint16_t tag)
 {
 	if (which == 1)
-		return tag != 0x927C; /* EXIF: all but the MakerNote */
+		return tag != 0x927C && tag != 0xA005;
 	if (which == 2)
 		return 1; /* GPS: all */
 	return tag == 0x010F || tag == 0x0110 || tag == 0x0112 || tag == 0x0132 ||
 	       tag == 0x8769 || tag == 0x8825 || tag == 0xC62F;
 }
 
-/* Copies the IFD at src (which: 0 IFD0, 1 EXIF, 2 GPS); returns its
- * offset in the copy (from the TIFF header), or 0 if it cannot be read. */
-static uint32_t tc_ifd(struct tcopy *t, uint32_t src, int which)
+/* The value of tag in the IFD at src (a LONG pointer), 0 if absent. */
+static uint32_t tc_pointer(const struct tcopy *t, uint32_t src, uint16_t tag)
+{
+	if ((uint64_t)src + 2 > t->pn)
+		return 0;
+	uint32_t cnt = tc_rd(t, t->p + src, 2);
+	for (uint32_t i = 0; i < cnt && i < SNIFF_TIFF_MAX_ENTRIES; i++) {
+		const uint8_t *e = t->p + src + 2 + 12 * (uint64_t)i;
+		if ((uint64_t)src + 2 + 12 * (uint64_t)(i + 1) > t->pn)
+			break;
+		if (tc_rd(t, e, 2) == tag)
+			return tc_rd(t, e + 8, 4);
+	}
+	return 0;
+}
+
+/*
+ * Copies the IFD at src (which: 0 IFD0, 1 EXIF, 2 GPS); returns its offset
+ * in the copy (from the TIFF header), or 0 if it cannot be read. IFD0's
+ * EXIF and GPS pointers are set to sub[0] and sub[1], the sub-IFDs' places
+ * in the copy, and left out where those are 0.
+ */
+static uint32_t tc_ifd(struct tcopy *t, uint32_t src, int which, const uint32_t sub[2])
 {
 	static const uint8_t type_size[] = {0, 1, 1, 2, 4, 8, 1, 1, 2, 4, 8, 4, 8};
 	if ((uint64_t)src + 2 > t->pn)
@@ -368,11 +391,11 @@ static uint32_t tc_ifd(struct tcopy *t, uint32_t src, int which)
 		uint32_t type = tc_rd(t, e + 2, 2), count = tc_rd(t, e + 4, 4);
 		uint64_t len = (uint64_t)count * (type < sizeof type_size ? type_size[type] : 0);
 		if (which == 0 && (tag == 0x8769 || tag == 0x8825)) {
-			/* the sub-IFD after this one's values; patched below */
-			done++;
-			continue;
-		}
-		if (len > 4) {
+			uint32_t to = sub[tag == 0x8769 ? 0 : 1];
+			if (!to)
+				continue; /* that IFD could not be read: left out */
+			tc_wr32(t, o + 8, to);
+		} else if (len > 4) {
 			uint32_t from = tc_rd(t, e + 8, 4);
 			t->n += t->n & 1;
 			if ((uint64_t)from + len > t->pn || t->n + len > sizeof t->d)
@@ -384,18 +407,9 @@ static uint32_t tc_ifd(struct tcopy *t, uint32_t src, int which)
 		done++;
 	}
 	/* the entries written, in order; those left out are dropped */
-	if (done < kept)
-		memmove(t->d + at + 2 + 12 * done, t->d + at + 2 + 12 * kept, 4);
+	memset(t->d + at + 2 + 12 * done, 0, 12 * (size_t)(kept - done) + 4);
 	t->d[at + (t->le ? 0 : 1)] = (uint8_t)done;
 	t->d[at + (t->le ? 1 : 0)] = (uint8_t)(done >> 8);
-	for (uint32_t k = 0; which == 0 && k < done; k++) {
-		uint8_t *o = out + 12 * k;
-		uint16_t tag = (uint16_t)tc_rd(t, o, 2);
-		if (tag != 0x8769 && tag != 0x8825)
-			continue;
-		uint32_t sub = tc_ifd(t, tc_rd(t, o + 8, 4), tag == 0x8769 ? 1 : 2);
-		tc_wr32(t, o + 8, sub);
-	}
 	return (uint32_t)(at - JPEG_EXIF_HEADER_LEN);
 }
 
@@ -416,10 +430,16 @@ static void read_tiff(const uint8_t *p, size_t n, uint64_t file_size, struct met
 	memcpy(t->d, JPEG_EXIF_HEADER, JPEG_EXIF_HEADER_LEN);
 	memcpy(t->d + JPEG_EXIF_HEADER_LEN, p, 4); /* byte order and 42 */
 	t->n = JPEG_EXIF_HEADER_LEN + 8;
-	uint32_t ifd0 = tc_ifd(t, tc_rd(t, p + 4, 4), 0);
+	uint32_t src0 = tc_rd(t, p + 4, 4), sub[2] = {0, 0}, none[2] = {0, 0};
+	uint32_t exif_src = tc_pointer(t, src0, 0x8769), gps_src = tc_pointer(t, src0, 0x8825);
+	if (exif_src)
+		sub[0] = tc_ifd(t, exif_src, 1, none);
+	if (gps_src)
+		sub[1] = tc_ifd(t, gps_src, 2, none);
+	uint32_t ifd0 = tc_ifd(t, src0, 0, sub);
 	if (!ifd0) {
-		exifmeta_append(m->error, sizeof m->error,
-				"TIFF IFD0 at offset %u cannot be read", tc_rd(t, p + 4, 4));
+		exifmeta_append(m->error, sizeof m->error, "TIFF IFD0 at offset %u cannot be read",
+				src0);
 	} else if (t->d[JPEG_EXIF_HEADER_LEN + ifd0] || t->d[JPEG_EXIF_HEADER_LEN + ifd0 + 1]) {
 		tc_wr32(t, t->d + JPEG_EXIF_HEADER_LEN + 4, ifd0);
 		if (exifmeta_read(t->d, t->n, m, e, sizeof e) != 0)
