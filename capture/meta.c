@@ -85,6 +85,23 @@ static int starts(const uint8_t *p, size_t n, const char *s, size_t at)
 	return n >= at + l && memcmp(p + at, s, l) == 0;
 }
 
+/* A TIFF field of `bytes` bytes in the file's byte order. */
+static uint32_t tiff_rd(const uint8_t *q, int bytes, int le)
+{
+	uint32_t v = 0;
+	for (int i = 0; i < bytes; i++)
+		v |= (uint32_t)q[i] << (8 * (le ? i : bytes - 1 - i));
+	return v;
+}
+
+/* Bytes per value of each TIFF type (0 for an unknown one). */
+static const uint8_t tiff_type_size[] = {0, 1, 1, 2, 4, 8, 1, 1, 2, 4, 8, 4, 8};
+
+static uint64_t tiff_value_len(uint32_t type, uint32_t count)
+{
+	return (uint64_t)count * (type < sizeof tiff_type_size ? tiff_type_size[type] : 0);
+}
+
 /*
  * Finds `tag` in the IFD0 of the TIFF structure at p[0..n) (a TIFF file, or
  * a raw format built on TIFF): 1 with the bytes its value takes, when they
@@ -93,29 +110,21 @@ static int starts(const uint8_t *p, size_t n, const char *s, size_t at)
  */
 static int tiff_ifd0_find(const uint8_t *p, size_t n, uint16_t tag, size_t *voff, size_t *vlen)
 {
-	static const uint8_t type_size[] = {0, 1, 1, 2, 4, 8, 1, 1, 2, 4, 8, 4, 8};
 	if (n < 8)
 		return 0;
 	int le = p[0] == 'I';
-#define RD16(q) (le ? (uint32_t)((q)[0] | (q)[1] << 8) : (uint32_t)((q)[0] << 8 | (q)[1]))
-#define RD32(q)                                                                                \
-	(le ? ((uint32_t)(q)[0] | (uint32_t)(q)[1] << 8 | (uint32_t)(q)[2] << 16 |              \
-	       (uint32_t)(q)[3] << 24)                                                          \
-	    : ((uint32_t)(q)[0] << 24 | (uint32_t)(q)[1] << 16 | (uint32_t)(q)[2] << 8 |        \
-	       (uint32_t)(q)[3]))
-	uint32_t off = RD32(p + 4);
+	uint32_t off = tiff_rd(p + 4, 4, le);
 	if (off < 8 || (uint64_t)off + 2 > n)
 		return 0;
-	uint32_t cnt = RD16(p + off);
+	uint32_t cnt = tiff_rd(p + off, 2, le);
 	for (uint32_t i = 0; i < cnt && i < SNIFF_TIFF_MAX_ENTRIES; i++) {
 		uint64_t e = (uint64_t)off + 2 + 12 * (uint64_t)i;
 		if (e + 12 > n)
 			break;
-		if (RD16(p + e) != tag)
+		if (tiff_rd(p + e, 2, le) != tag)
 			continue;
-		uint32_t type = RD16(p + e + 2), count = RD32(p + e + 4);
-		uint64_t len = (uint64_t)count * (type < sizeof type_size ? type_size[type] : 0);
-		uint64_t at = len <= 4 ? e + 8 : RD32(p + e + 8);
+		uint64_t len = tiff_value_len(tiff_rd(p + e + 2, 2, le), tiff_rd(p + e + 4, 4, le));
+		uint64_t at = len <= 4 ? e + 8 : tiff_rd(p + e + 8, 4, le);
 		if (!len || at > n || len > n - at)
 			return 0;
 		*voff = (size_t)at;
@@ -123,8 +132,6 @@ static int tiff_ifd0_find(const uint8_t *p, size_t n, uint16_t tag, size_t *voff
 		return 1;
 	}
 	return 0;
-#undef RD16
-#undef RD32
 }
 
 /* DNG is TIFF with a DNGVersion tag (0xC612, four bytes) in IFD0. */
@@ -316,10 +323,7 @@ struct tcopy {
 
 static uint32_t tc_rd(const struct tcopy *t, const uint8_t *q, int bytes)
 {
-	uint32_t v = 0;
-	for (int i = 0; i < bytes; i++)
-		v |= (uint32_t)q[i] << (8 * (t->le ? i : bytes - 1 - i));
-	return v;
+	return tiff_rd(q, bytes, t->le);
 }
 
 static void tc_wr32(const struct tcopy *t, uint8_t *q, uint32_t v)
@@ -365,7 +369,6 @@ static uint32_t tc_pointer(const struct tcopy *t, uint32_t src, uint16_t tag)
  */
 static uint32_t tc_ifd(struct tcopy *t, uint32_t src, int which, const uint32_t sub[2])
 {
-	static const uint8_t type_size[] = {0, 1, 1, 2, 4, 8, 1, 1, 2, 4, 8, 4, 8};
 	if ((uint64_t)src + 2 > t->pn)
 		return 0;
 	uint32_t cnt = tc_rd(t, t->p + src, 2), kept = 0;
@@ -388,8 +391,7 @@ static uint32_t tc_ifd(struct tcopy *t, uint32_t src, int which, const uint32_t 
 			continue;
 		uint8_t *o = out + 12 * done;
 		memcpy(o, e, 12);
-		uint32_t type = tc_rd(t, e + 2, 2), count = tc_rd(t, e + 4, 4);
-		uint64_t len = (uint64_t)count * (type < sizeof type_size ? type_size[type] : 0);
+		uint64_t len = tiff_value_len(tc_rd(t, e + 2, 2), tc_rd(t, e + 4, 4));
 		if (which == 0 && (tag == 0x8769 || tag == 0x8825)) {
 			uint32_t to = sub[tag == 0x8769 ? 0 : 1];
 			if (!to)
