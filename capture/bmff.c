@@ -144,6 +144,7 @@ static void keep_ftyp_done(struct bmff_keep *k)
 	for (size_t o = 0; o + 4 <= len && !is_heif; o += o == 0 ? 8 : 4) /* major, then compatible */
 		is_heif = bmff_heif_brand(h + hl + o);
 	size_t want = k->cap / 4 < HEIF_MAX_EXIF ? k->cap / 4 : HEIF_MAX_EXIF;
+	k->heif = is_heif;
 	if (!is_heif || k->meta_seen || k->len + want > k->cap)
 		return;
 	k->ring_cap = want;
@@ -167,7 +168,8 @@ static void keep_header(struct bmff_keep *k, uint64_t start)
 	k->box_end = size32 == 0 || size > UINT64_MAX - start ? UINT64_MAX : start + size;
 	k->in_body = 1;
 	k->keep = 0;
-	int meta = is_type(type, "meta") && !k->meta_seen;
+	/* a HEIF's list of items; an MP4's top-level meta is not read */
+	int meta = is_type(type, "meta") && !k->meta_seen && k->heif;
 	int wanted = is_type(type, "ftyp") || is_type(type, "moov") || meta;
 	if (meta) {
 		k->meta_seen = 1;

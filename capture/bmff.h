@@ -64,6 +64,7 @@ struct bmff_keep {
 	int meta_open;          /* the meta box being kept */
 	size_t meta_at;         /* its header's place in out */
 	int meta_seen;          /* one meta box only */
+	int heif;               /* the ftyp names a HEIF brand */
 	struct heif_exif want;  /* the extents to keep, file offsets */
 	size_t want_next;       /* the next one to come */
 	int want_in;            /* inside it: its evcx header is written */
