@@ -8,7 +8,7 @@ DESTDIR ?=
 BUILD   ?= build
 CC      ?= cc
 
-PKGS := libexif libgps sqlite3 libcurl libcrypto jansson libxml-2.0 libsodium libjpeg libxxhash
+PKGS := libexif libgps sqlite3 libcurl libcrypto jansson libxml-2.0 libsodium libjpeg libxxhash libheif
 HAVE_SYSTEMD := $(shell pkg-config --exists libsystemd 2>/dev/null && echo 1)
 ifeq ($(HAVE_SYSTEMD),1)
 PKGS += libsystemd
@@ -23,15 +23,17 @@ endif
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
-# libcurl and libxml2 are opened on first use (common/dynlib.h), so the
-# programs are linked --as-needed and do not list them. dlopen is given the
-# soname of the library the headers came with; sync/s3.c and capture/gpx.c
-# fall back to Debian 12's when this cannot be read.
+# libcurl, libxml2 and libheif are opened on first use (common/dynlib.h), so
+# the programs are linked --as-needed and do not list them. dlopen is given
+# the soname of the library the headers came with; sync/s3.c, capture/gpx.c
+# and export/thumb_heif.c fall back to Debian 12's when this cannot be read.
 soname_of = $(shell objdump -p "$$(pkg-config --variable=libdir $(1) 2>/dev/null)/lib$(2).so" 2>/dev/null | awk '$$1 == "SONAME" {print $$2}')
 SONAME_CURL := $(call soname_of,libcurl,curl)
 SONAME_XML2 := $(call soname_of,libxml-2.0,xml2)
+SONAME_HEIF := $(call soname_of,libheif,heif)
 DEFS += $(if $(SONAME_CURL),-DEVCAP_SONAME_CURL='"$(SONAME_CURL)"') \
-        $(if $(SONAME_XML2),-DEVCAP_SONAME_XML2='"$(SONAME_XML2)"')
+        $(if $(SONAME_XML2),-DEVCAP_SONAME_XML2='"$(SONAME_XML2)"') \
+        $(if $(SONAME_HEIF),-DEVCAP_SONAME_HEIF='"$(SONAME_HEIF)"')
 
 WARN := -Wall -Wextra -Wshadow -Wformat=2 -Wstrict-prototypes \
         -Wmissing-prototypes -Wvla -Wno-format-nonliteral

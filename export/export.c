@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include "custody.h"
 #include "devkey.h"
@@ -401,7 +402,15 @@ size_t export_ctx_thumbs(struct export_ctx *c, struct store *s, int max_px)
 	c->thumb_note = xcalloc(n ? n : 1, sizeof *c->thumb_note);
 	c->n_thumbs = n;
 	sqlite3_stmt *ost = store_prepare(s, "SELECT orientation FROM items WHERE sha256 = ?", NULL, 0);
+	/* a phone's HEIC takes a third of a second to decode: on a terminal,
+	 * a long run says how far it is */
+	int tty = isatty(STDERR_FILENO), shown = 0;
+	double t0 = time_mono();
 	for (size_t i = 0; i < n; i++) {
+		if (tty && i % 8 == 0 && time_mono() - t0 > 1.0) {
+			fprintf(stderr, "\r\033[Kthumbnails: %zu of %zu", i, n);
+			shown = 1;
+		}
 		json_t *it = json_array_get(c->items, i);
 		const char *kind = json_string_value(json_object_get(it, "kind"));
 		const char *fmt = json_string_value(json_object_get(it, "format"));
@@ -409,7 +418,7 @@ size_t export_ctx_thumbs(struct export_ctx *c, struct store *s, int max_px)
 		const char *name = json_string_value(json_object_get(it, "original_name"));
 		if (!kind || strcmp(kind, "photo") != 0 || !sha)
 			continue;
-		if (!fmt || strcmp(fmt, "jpeg") != 0) {
+		if (!thumb_format_ok(fmt)) {
 			c->thumb_note[i] = xasprintf("%s", fmt ? fmt : "?");
 			continue;
 		}
@@ -426,11 +435,13 @@ size_t export_ctx_thumbs(struct export_ctx *c, struct store *s, int max_px)
 		buf_init(&jpg, (size_t)4 << 20);
 		buf_init(&uri, (size_t)8 << 20);
 		if (fs_read_file(path, EXPORT_THUMB_SRC_MAX, &src, err, sizeof err) ||
-		    thumb_jpeg((const uint8_t *)src.data, src.len, max_px, orientation,
-			       name ? name : sha, &jpg, err, sizeof err) ||
+		    thumb_photo(fmt, (const uint8_t *)src.data, src.len, max_px, orientation,
+				name ? name : sha, &jpg, err, sizeof err) ||
 		    thumb_data_uri((const uint8_t *)jpg.data, jpg.len, &uri)) {
-			fprintf(stderr, "evcap export: no thumbnail for item %lld: %s\n",
+			fprintf(stderr, "%sevcap export: no thumbnail for item %lld: %s\n",
+				shown ? "\r\033[K" : "",
 				(long long)json_integer_value(json_object_get(it, "id")), err);
+			shown = 0;
 			c->thumb_note[i] = xstrdup(err);
 		} else {
 			c->thumbs[i] = buf_detach(&uri, NULL);
@@ -442,6 +453,8 @@ size_t export_ctx_thumbs(struct export_ctx *c, struct store *s, int max_px)
 		free(path);
 	}
 	sqlite3_finalize(ost);
+	if (shown)
+		fprintf(stderr, "\r\033[K");
 	return made;
 }
 

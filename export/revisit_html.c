@@ -769,7 +769,7 @@ static char *thumb_of(struct store *s, const struct rv_item *x)
 	buf_init(&src, REVISIT_THUMB_SRC_MAX);
 	buf_init(&small, (size_t)4 << 20);
 	buf_init(&out, (size_t)8 << 20);
-	if (!sha || !sha256_hex_valid(sha) || !fmt || strcmp(fmt, "jpeg") != 0)
+	if (!sha || !sha256_hex_valid(sha) || !thumb_format_ok(fmt))
 		goto out;
 	sqlite3_stmt *st = store_prepare(s, "SELECT orientation FROM items WHERE sha256 = ?", NULL, 0);
 	if (st) {
@@ -780,8 +780,8 @@ static char *thumb_of(struct store *s, const struct rv_item *x)
 	}
 	path = store_blob_path(s, sha);
 	if (fs_read_file(path, REVISIT_THUMB_SRC_MAX, &src, err, sizeof err) ||
-	    thumb_jpeg((const uint8_t *)src.data, src.len, REVISIT_THUMB_PX, orientation, name,
-		       &small, err, sizeof err)) {
+	    thumb_photo(fmt, (const uint8_t *)src.data, src.len, REVISIT_THUMB_PX, orientation,
+			name, &small, err, sizeof err)) {
 		fprintf(stderr, "evcap: %s: no thumbnail: %s\n", name ? name : sha, err);
 		goto out;
 	}

@@ -53,8 +53,9 @@ static void thumb_on_message(j_common_ptr ci, int level)
 	(void)level;
 }
 
-/* Averages src (sw x sh RGB) down to dw x dh. */
-static void box_filter(const uint8_t *src, int sw, int sh, uint8_t *dst, int dw, int dh)
+/* Averages src (sw x sh RGB, rows `stride` bytes apart) down to dw x dh. */
+static void box_filter(const uint8_t *src, int sw, int sh, size_t stride, uint8_t *dst, int dw,
+		       int dh)
 {
 	for (int y = 0; y < dh; y++) {
 		int y0 = (int)((int64_t)y * sh / dh), y1 = (int)((int64_t)(y + 1) * sh / dh);
@@ -67,7 +68,7 @@ static void box_filter(const uint8_t *src, int sw, int sh, uint8_t *dst, int dw,
 			uint32_t acc[3] = {0, 0, 0}, cnt = 0;
 			for (int yy = y0; yy < y1 && yy < sh; yy++)
 				for (int xx = x0; xx < x1 && xx < sw; xx++) {
-					const uint8_t *p = src + ((size_t)yy * (size_t)sw + (size_t)xx) * 3;
+					const uint8_t *p = src + (size_t)yy * stride + (size_t)xx * 3;
 					acc[0] += p[0];
 					acc[1] += p[1];
 					acc[2] += p[2];
@@ -129,6 +130,50 @@ static void job_free(struct thumb_job *j)
 	free(j->rot);
 	free(j->jpg);
 	free(j);
+}
+
+/* The second half of every thumbnail: rgb (sw x sh, rows `stride` bytes
+ * apart) shrunk to max_px, turned by `orientation`, encoded and appended to
+ * out. libjpeg's errors longjmp to the caller's setjmp on j->je.jb. */
+static int shrink_and_encode(struct thumb_job *j, const uint8_t *rgb, int sw, int sh,
+			     size_t stride, int max_px, int orientation, struct buf *out, char *err,
+			     size_t errlen)
+{
+	int big = sw > sh ? sw : sh;
+	int tw = sw, th = sh;
+	if (big > max_px) {
+		tw = (int)((int64_t)sw * max_px / big);
+		th = (int)((int64_t)sh * max_px / big);
+	}
+	if (tw < 1)
+		tw = 1;
+	if (th < 1)
+		th = 1;
+	j->small = xmalloc((size_t)tw * (size_t)th * 3);
+	box_filter(rgb, sw, sh, stride, j->small, tw, th);
+	int ow, oh;
+	j->rot = xmalloc((size_t)tw * (size_t)th * 3);
+	orient(j->small, tw, th, orientation, j->rot, &ow, &oh);
+
+	jpeg_create_compress(&j->c);
+	j->have_c = 1;
+	jpeg_mem_dest(&j->c, &j->jpg, &j->jpg_len);
+	j->c.image_width = (JDIMENSION)ow;
+	j->c.image_height = (JDIMENSION)oh;
+	j->c.input_components = 3;
+	j->c.in_color_space = JCS_RGB;
+	jpeg_set_defaults(&j->c);
+	jpeg_set_quality(&j->c, 80, TRUE);
+	jpeg_start_compress(&j->c, TRUE);
+	while (j->c.next_scanline < j->c.image_height) {
+		JSAMPROW r = j->rot + (size_t)j->c.next_scanline * (size_t)ow * 3;
+		jpeg_write_scanlines(&j->c, &r, 1);
+	}
+	jpeg_finish_compress(&j->c);
+	if (buf_append(out, j->jpg, j->jpg_len))
+		return err_set(err, errlen, EV_ELIMIT, "%s: the thumbnail does not fit the output",
+			       j->name);
+	return 0;
 }
 
 int thumb_jpeg(const uint8_t *p, size_t n, int max_px, int orientation, const char *name,
@@ -195,42 +240,58 @@ int thumb_jpeg(const uint8_t *p, size_t n, int max_px, int orientation, const ch
 		}
 	jpeg_abort_decompress(&j->d);
 
-	int big = sw > sh ? sw : sh;
-	int tw = sw, th = sh;
-	if (big > max_px) {
-		tw = (int)((int64_t)sw * max_px / big);
-		th = (int)((int64_t)sh * max_px / big);
-	}
-	if (tw < 1)
-		tw = 1;
-	if (th < 1)
-		th = 1;
-	j->small = xmalloc((size_t)tw * (size_t)th * 3);
-	box_filter(j->src, sw, sh, j->small, tw, th);
-	int ow, oh;
-	j->rot = xmalloc((size_t)tw * (size_t)th * 3);
-	orient(j->small, tw, th, orientation, j->rot, &ow, &oh);
-
-	jpeg_create_compress(&j->c);
-	j->have_c = 1;
-	jpeg_mem_dest(&j->c, &j->jpg, &j->jpg_len);
-	j->c.image_width = (JDIMENSION)ow;
-	j->c.image_height = (JDIMENSION)oh;
-	j->c.input_components = 3;
-	j->c.in_color_space = JCS_RGB;
-	jpeg_set_defaults(&j->c);
-	jpeg_set_quality(&j->c, 80, TRUE);
-	jpeg_start_compress(&j->c, TRUE);
-	while (j->c.next_scanline < j->c.image_height) {
-		JSAMPROW r = j->rot + (size_t)j->c.next_scanline * (size_t)ow * 3;
-		jpeg_write_scanlines(&j->c, &r, 1);
-	}
-	jpeg_finish_compress(&j->c);
-	if (buf_append(out, j->jpg, j->jpg_len))
-		rc = err_set(err, errlen, EV_ELIMIT, "%s: the thumbnail does not fit the output", j->name);
+	rc = shrink_and_encode(j, j->src, sw, sh, (size_t)sw * 3, max_px, orientation, out, err,
+			       errlen);
 out:
 	job_free(j);
 	return rc;
+}
+
+int thumb_rgb(const uint8_t *rgb, int w, int h, size_t stride, int max_px, int orientation,
+	      const char *name, struct buf *out, char *err, size_t errlen)
+{
+	struct thumb_job *j = xcalloc(1, sizeof *j);
+	int rc;
+	j->name = name ? name : "(photo)";
+	if (max_px < 8 || max_px > 2048 || w < 1 || h < 1 || stride / 3 < (size_t)w ||
+	    (uint64_t)w * (uint64_t)h > THUMB_MAX_PIXELS) {
+		rc = err_set(err, errlen, EV_EINVAL, "%s: cannot make a thumbnail of %dx%d pixels at %d px",
+			     j->name, w, h, max_px);
+		goto out;
+	}
+	j->c.err = jpeg_std_error(&j->je.pub);
+	j->je.pub.error_exit = thumb_on_error;
+	j->je.pub.emit_message = thumb_on_message;
+	if (setjmp(j->je.jb)) {
+		rc = err_set(err, errlen, EV_ECORRUPT, "%s: the thumbnail cannot be encoded: %s",
+			     j->name, j->je.msg);
+		goto out;
+	}
+	rc = shrink_and_encode(j, rgb, w, h, stride, max_px, orientation, out, err, errlen);
+out:
+	job_free(j);
+	return rc;
+}
+
+static int is_heif(const char *format)
+{
+	return format && (strcmp(format, "heic") == 0 || strcmp(format, "avif") == 0);
+}
+
+int thumb_format_ok(const char *format)
+{
+	return format && (strcmp(format, "jpeg") == 0 || is_heif(format));
+}
+
+int thumb_photo(const char *format, const uint8_t *p, size_t n, int max_px, int orientation,
+		const char *name, struct buf *out, char *err, size_t errlen)
+{
+	if (is_heif(format))
+		return thumb_heif(p, n, max_px, name, out, err, errlen);
+	if (format && strcmp(format, "jpeg") == 0)
+		return thumb_jpeg(p, n, max_px, orientation, name, out, err, errlen);
+	return err_set(err, errlen, EV_EINVAL, "%s: no thumbnail is made of a %s file",
+		       name ? name : "(photo)", format ? format : "unknown");
 }
 
 int thumb_data_uri(const uint8_t *p, size_t n, struct buf *out)

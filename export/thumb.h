@@ -25,6 +25,30 @@
 int thumb_jpeg(const uint8_t *p, size_t n, int max_px, int orientation, const char *name,
 	       struct buf *out, char *err, size_t errlen) WUR;
 
+/* The same from decoded pixels: rgb is w x h RGB, its rows `stride` bytes
+ * apart (libheif pads them). */
+int thumb_rgb(const uint8_t *rgb, int w, int h, size_t stride, int max_px, int orientation,
+	      const char *name, struct buf *out, char *err, size_t errlen) WUR;
+
+/* A JPEG thumbnail of the HEIF (HEIC, AVIF) file p[0..n): its primary
+ * image, decoded by libheif in a child process with a memory cap and a
+ * time limit (thumb_heif.c), turned as the file says. Appends the
+ * thumbnail's bytes to out; 0, or an error with err naming the file and
+ * the problem (libheif missing, the file unreadable, the decoder crashed
+ * or ran out of time). $EVCAP_THUMB_INPROCESS decodes in this process. */
+int thumb_heif(const uint8_t *p, size_t n, int max_px, const char *name, struct buf *out,
+	       char *err, size_t errlen) WUR;
+
+/* Whether thumb_photo can make a thumbnail of a photo stored in this
+ * format (the `format` of an item: "jpeg", "heic", "avif"). */
+int thumb_format_ok(const char *format);
+
+/* A thumbnail of a photo of that format: thumb_jpeg or thumb_heif.
+ * `orientation` is the item's EXIF orientation, applied to a JPEG only
+ * (a HEIF file carries its own rotation, which the decoder applies). */
+int thumb_photo(const char *format, const uint8_t *p, size_t n, int max_px, int orientation,
+		const char *name, struct buf *out, char *err, size_t errlen) WUR;
+
 /* Appends "data:image/jpeg;base64,..." for the bytes p[0..n) to out. */
 int thumb_data_uri(const uint8_t *p, size_t n, struct buf *out) WUR;
 

@@ -91,3 +91,65 @@ PY
 check "heic: the cut file is named on stderr" grep -q 'IMG_0004.HEIC: kept, but' "$T/err"
 check "heic: the card is unchanged" sh -c "cd '$T/card' && sha256sum -c --quiet '$T/card.sha'"
 check "heic: the stored originals are the card's bytes" $EVCAP verify -q
+
+# The report shows each HEIF photo as it is: libheif decodes the primary
+# image in a child process. A portrait photo, red on its left and blue on
+# its right, must come out portrait with the colours on their sides; a file
+# libheif cannot read is named, and the report is still written.
+if ! need djpeg cjpeg; then
+	skip "heic: report thumbnails need djpeg and cjpeg (libjpeg-turbo-progs)"
+	exit 0
+fi
+python3 - "$T/two.ppm" <<'PY'
+import sys
+w, h = 300, 400
+row = bytes([220, 30, 30]) * (w // 2) + bytes([30, 30, 220]) * (w // 2)
+open(sys.argv[1], 'wb').write(b'P6\n%d %d\n255\n' % (w, h) + row * h)
+PY
+mkdir -p "$T/card2"
+cjpeg -quality 95 "$T/two.ppm" >"$T/two.jpg"
+heif-enc -q 90 "$T/two.jpg" -o "$T/card2/TWO.HEIC" >/dev/null 2>&1
+heif-enc -A -q 90 "$T/two.jpg" -o "$T/card2/TWO.AVIF" >/dev/null 2>&1
+# a HEIC whose picture is gone: its media data box cut away
+head -c 600 "$T/card2/TWO.HEIC" >"$T/card2/NOPIC.HEIC"
+$EVCAP ingest "$T/card2" >/dev/null 2>&1
+$EVCAP case open HEIC-1 >/dev/null
+$EVCAP case add HEIC-1 $($EVCAP --json ls | jq -r '.[].id') >/dev/null 2>&1
+$EVCAP export --case HEIC-1 --format html --out "$T/report.html" >"$T/out" 2>"$T/err"
+check "heic: the report is written" test $? -eq 0 -a -s "$T/report.html"
+check "heic: the HEIC without a picture is named, with libheif's reason" \
+	grep -q 'no thumbnail for item .*NOPIC.HEIC: the HEIF' "$T/err"
+$EVCAP --json ls >"$T/ls.json"
+python3 - "$T/report.html" "$T/ls.json" "$T" <<'PY'
+import base64, json, re, subprocess, sys
+html, items, tmp = open(sys.argv[1]).read(), json.load(open(sys.argv[2])), sys.argv[3]
+rows = dict(re.findall(r'<tr data-sha256="([0-9a-f]{64})"><td class="no">\d+</td>'
+                       r'<td class="th">(.*?)</td>', html))
+by_name = {i['original_name']: i for i in items}
+def pixels(name):
+    cell = rows.get(by_name[name]['sha256'], '')
+    m = re.search(r'src="data:image/jpeg;base64,([A-Za-z0-9+/=]+)"', cell)
+    if not m:
+        return None
+    open(f'{tmp}/th.jpg', 'wb').write(base64.b64decode(m.group(1)))
+    ppm = subprocess.run(['djpeg', '-pnm', f'{tmp}/th.jpg'], capture_output=True).stdout
+    head = ppm.split(b'\n', 3)
+    w, h = map(int, head[1].split())
+    return w, h, head[3]
+for name in ('TWO.HEIC', 'TWO.AVIF', 'IMG_0001.HEIC', 'IMG_0003.HEIC', 'IMG_0005.AVIF'):
+    p = pixels(name)
+    print(('PASS' if p else 'FAIL') + f' heic: the report has a thumbnail of {name}')
+for name in ('TWO.HEIC', 'TWO.AVIF'):
+    p = pixels(name)
+    if not p:
+        continue
+    w, h, px = p
+    at = lambda x, y: tuple(px[(y * w + x) * 3:(y * w + x) * 3 + 3])
+    left, right = at(w // 4, h // 2), at(3 * w // 4, h // 2)
+    ok = (w, h) == (180, 240) and left[0] > 150 > left[2] and right[2] > 150 > right[0]
+    print(('PASS' if ok else 'FAIL') + f' heic: {name}\'s thumbnail is the picture, upright '
+          f'({w}x{h}, left {left}, right {right})')
+cell = rows.get(by_name['NOPIC.HEIC']['sha256'], '')
+print(('PASS' if 'data:image' not in cell and 'HEIF' in cell else 'FAIL')
+      + ' heic: the HEIC without a picture has no thumbnail, and its row says why')
+PY

@@ -256,6 +256,46 @@ static void test_thumb(void)
 	buf_free(&th);
 }
 
+/* Decoded pixels with padded rows (as libheif hands them over): the
+ * padding is never read as a picture, and nothing outside the rows is. */
+static void test_thumb_rgb(void)
+{
+	enum { W = 400, H = 300, STRIDE = W * 3 + 64 };
+	uint8_t *rgb = xmalloc((size_t)STRIDE * H);
+	struct buf th;
+	char err[256];
+	int w, h, tl;
+	memset(rgb, 0, (size_t)STRIDE * H); /* the padding is black */
+	for (int y = 0; y < H; y++)
+		for (int x = 0; x < W; x++)
+			memset(rgb + (size_t)y * STRIDE + (size_t)x * 3, x < W / 2 ? 250 : 5, 3);
+	buf_init(&th, 1 << 20);
+	CHECK(thumb_rgb(rgb, W, H, STRIDE, 100, 1, "p.heic", &th, err, sizeof err) == 0);
+	CHECK(jpeg_probe(&th, &w, &h, &tl) == 0);
+	CHECK(w == 100 && h == 75);
+	CHECK(tl > 200);
+	buf_reset(&th);
+	CHECK(thumb_rgb(rgb, W, H, STRIDE, 100, 8, "p.heic", &th, err, sizeof err) == 0);
+	CHECK(jpeg_probe(&th, &w, &h, &tl) == 0 && w == 75 && h == 100 && tl < 60);
+	/* rows shorter than the width, and sizes past the limit, are refused */
+	CHECK(thumb_rgb(rgb, W, H, W * 3 - 1, 100, 1, "p.heic", &th, err, sizeof err) == EV_EINVAL);
+	CHECK(strstr(err, "p.heic") != NULL);
+	CHECK(thumb_rgb(rgb, 20000, 20000, 60000, 100, 1, "p.heic", &th, err, sizeof err) ==
+	      EV_EINVAL);
+	/* a HEIF thumbnail of bytes that are no HEIF file names the file */
+	buf_reset(&th);
+	CHECK(thumb_heif((const uint8_t *)"\0\0\0\x18" "ftypheic\0\0\0\0mif1heic", 24, 100,
+			 "junk.heic", &th, err, sizeof err) != 0);
+	CHECK(strstr(err, "junk.heic") != NULL && th.len == 0);
+	/* the formats a thumbnail is made of, and a clear word for the rest */
+	CHECK(thumb_format_ok("jpeg") && thumb_format_ok("heic") && thumb_format_ok("avif"));
+	CHECK(!thumb_format_ok("png") && !thumb_format_ok(NULL));
+	CHECK(thumb_photo("png", rgb, 100, 100, 1, "x.png", &th, err, sizeof err) == EV_EINVAL);
+	CHECK(strstr(err, "x.png") && strstr(err, "png file"));
+	free(rgb);
+	buf_free(&th);
+}
+
 /* Damaged JPEGs (bytes flipped, cut short) end in a result, never a crash:
  * run under the sanitizers this checks the decoder's error path. */
 static void test_thumb_damage(void)
@@ -528,6 +568,7 @@ int main(void)
 	RUN(test_i18n);
 	RUN(test_svgmap);
 	RUN(test_thumb);
+	RUN(test_thumb_rgb);
 	RUN(test_thumb_damage);
 	RUN(test_geojson);
 	RUN(test_kml_gpx);
