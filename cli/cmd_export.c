@@ -805,9 +805,12 @@ static int export_jpeg(struct cli *cli, struct store *s, const struct export_ctx
 	} else {
 		printf("wrote %zu working cop%s into %s", json_array_size(done),
 		       json_array_size(done) == 1 ? "y" : "ies", outdir);
-		if (json_array_size(skipped))
-			printf("; %zu item%s without one (not JPEG photos or failed)",
-			       json_array_size(skipped), json_array_size(skipped) == 1 ? "" : "s");
+		size_t other = json_array_size(skipped) - failed;
+		if (other)
+			printf("; %zu item%s not JPEG photo%s, not copied", other,
+			       other == 1 ? " is a" : "s are", other == 1 ? "" : "s");
+		if (failed)
+			printf("; %zu failed (named above)", failed);
 		printf("\n");
 	}
 	rc = failed ? EXIT_PROBLEM : EXIT_OK;

@@ -104,3 +104,9 @@ check "jpeg: evcap verify passes afterwards" test $? -eq 0
 # the same copies through the page cache, as on a filesystem without direct I/O
 EVCAP_NO_DIRECT=1 $EVCAP -q export --case "$CASE" --format jpeg --out "$T/copies-buffered" >/dev/null 2>&1
 check "jpeg: copies written without direct I/O are the same bytes" diff -r "$T/copies" "$T/copies-buffered"
+
+# the plain summary counts what is not a JPEG photo apart from failures
+$EVCAP export --case "$CASE" --format jpeg --out "$T/copies2" >"$T/out.txt" 2>/dev/null
+NOTJPEG=$(jq '[.[] | select(.kind != "photo" or .format != "jpeg")] | length' "$T/ls.json")
+check "jpeg: the summary counts the items that are not JPEG photos apart from failures" \
+	grep -q "; $NOTJPEG items\{0,1\} \(is a\|are\) not JPEG photos\{0,1\}, not copied\$" "$T/out.txt"
