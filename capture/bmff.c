@@ -1107,12 +1107,14 @@ static int heif_extent(const uint8_t *p, size_t n, uint64_t file_size, const str
 		       (unsigned long long)len, (unsigned long long)off);
 }
 
-void bmff_read_heif(const uint8_t *p, size_t n, uint64_t file_size, struct meta *m)
+int bmff_heif_exif(const uint8_t *p, size_t n, uint64_t file_size, uint8_t **exif,
+		   size_t *exif_len, char *why, size_t whylen)
 {
 	struct box b, meta = {0}, idat = {0};
 	size_t off = 0;
-	int bad = 0, have_evcx = 0;
-	char e[256];
+	int bad = 0, have_evcx = 0, rc = 0;
+	*exif = NULL;
+	*exif_len = 0;
 	for (int i = 0; i < BMFF_MAX_CHILDREN && next_box(p, n, &off, &b, &bad); i++) {
 		if (is_type(b.type, "meta") && !meta.type)
 			meta = b;
@@ -1121,30 +1123,22 @@ void bmff_read_heif(const uint8_t *p, size_t n, uint64_t file_size, struct meta 
 	}
 	if (!meta.type) {
 		if (bad)
-			exifmeta_append(m->error, sizeof m->error,
-					"HEIF box at offset %zu has a size that is wrong; no meta box "
-					"before it",
-					off);
-		else
-			exifmeta_append(m->error, sizeof m->error,
-					"HEIF has no meta box (the photo's list of items)");
-		return;
+			return err_set(why, whylen, EV_ECORRUPT,
+				       "HEIF box at offset %zu has a size that is wrong; no meta box "
+				       "before it",
+				       off);
+		return err_set(why, whylen, EV_ECORRUPT,
+			       "HEIF has no meta box (the photo's list of items)");
 	}
-	if (meta.cut) {
-		exifmeta_append(m->error, sizeof m->error,
-				"HEIF meta box (%llu bytes) ends past the %zu bytes read",
-				(unsigned long long)meta.size, n);
-		return;
-	}
+	if (meta.cut)
+		return err_set(why, whylen, EV_ECORRUPT,
+			       "HEIF meta box (%llu bytes) ends past the %zu bytes read",
+			       (unsigned long long)meta.size, n);
 	struct heif_exif x;
-	if (heif_find_exif(meta.body, meta.len, &x, e, sizeof e)) {
-		exifmeta_append(m->error, sizeof m->error, "%s", e);
-		return;
-	}
-	if (!x.found) {
-		exifmeta_append(m->note, sizeof m->note, "HEIF has no Exif item");
-		return;
-	}
+	if (heif_find_exif(meta.body, meta.len, &x, why, whylen))
+		return EV_ECORRUPT;
+	if (!x.found)
+		return 0;
 	if (x.method == 1) { /* the item is in the meta box's idat */
 		size_t o = 4;
 		for (int i = 0; i < BMFF_MAX_CHILDREN && next_box(meta.body, meta.len, &o, &b, &bad);
@@ -1162,8 +1156,8 @@ void bmff_read_heif(const uint8_t *p, size_t n, uint64_t file_size, struct meta 
 	size_t at = 0;
 	for (size_t i = 0; i < x.n; i++) {
 		if (heif_extent(p, n, file_size, &x, i, idat.type ? &idat : NULL, have_evcx,
-				pay + at, e, sizeof e)) {
-			exifmeta_append(m->error, sizeof m->error, "%s", e);
+				pay + at, why, whylen)) {
+			rc = EV_ECORRUPT;
 			goto out;
 		}
 		at += (size_t)x.len[i];
@@ -1172,9 +1166,9 @@ void bmff_read_heif(const uint8_t *p, size_t n, uint64_t file_size, struct meta 
 	 * some writers fill with "Exif\0\0" */
 	uint64_t skip = total >= 12 ? be32(pay) : 0;
 	if (total < 12 || skip > total - 12) {
-		exifmeta_append(m->error, sizeof m->error,
-				"HEIF Exif item (%llu bytes) has no TIFF header where it says",
-				(unsigned long long)total);
+		rc = err_set(why, whylen, EV_ECORRUPT,
+			     "HEIF Exif item (%llu bytes) has no TIFF header where it says",
+			     (unsigned long long)total);
 		goto out;
 	}
 	size_t tiff = 4 + skip, tlen = (size_t)total - tiff;
@@ -1185,8 +1179,28 @@ void bmff_read_heif(const uint8_t *p, size_t n, uint64_t file_size, struct meta 
 	}
 	memmove(pay, pay + tiff, tlen);
 	memcpy(buf, JPEG_EXIF_HEADER, JPEG_EXIF_HEADER_LEN);
-	if (exifmeta_read(buf, JPEG_EXIF_HEADER_LEN + tlen, m, e, sizeof e) != 0)
-		exifmeta_append(m->error, sizeof m->error, "%s", e);
+	*exif = buf;
+	*exif_len = JPEG_EXIF_HEADER_LEN + tlen;
+	buf = NULL;
 out:
 	free(buf);
+	return rc;
+}
+
+void bmff_read_heif(const uint8_t *p, size_t n, uint64_t file_size, struct meta *m)
+{
+	uint8_t *exif;
+	size_t len;
+	char e[256];
+	if (bmff_heif_exif(p, n, file_size, &exif, &len, e, sizeof e)) {
+		exifmeta_append(m->error, sizeof m->error, "%s", e);
+		return;
+	}
+	if (!exif) {
+		exifmeta_append(m->note, sizeof m->note, "HEIF has no Exif item");
+		return;
+	}
+	if (exifmeta_read(exif, len, m, e, sizeof e) != 0)
+		exifmeta_append(m->error, sizeof m->error, "%s", e);
+	free(exif);
 }

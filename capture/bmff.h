@@ -113,6 +113,15 @@ int heif_find_exif(const uint8_t *body, size_t len, struct heif_exif *x, char *w
 		   size_t whylen) WUR;
 
 /*
+ * A HEIF photo's Exif item from p[0..n) (as bmff_read_heif takes it), as
+ * a JPEG's APP1 payload: "Exif\0\0" and the TIFF block, in *exif
+ * (malloc'd, *exif_len bytes). 0 with *exif NULL when the file has no
+ * Exif item; EV_ECORRUPT with why naming what is wrong.
+ */
+int bmff_heif_exif(const uint8_t *p, size_t n, uint64_t file_size, uint8_t **exif,
+		   size_t *exif_len, char *why, size_t whylen) WUR;
+
+/*
  * Reads a HEIF/HEIC photo's Exif item, from p[0..n) (a plain head, or
  * bmff_keep's image holding the meta box and "evcx" boxes of the item's
  * bytes), into m as a JPEG's EXIF would be. Problems go to m->error.
