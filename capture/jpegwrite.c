@@ -191,6 +191,27 @@ static int set_case(ExifData *ed, ExifMem *mem, const char *cn)
 	return rc ? EV_ERR : 0;
 }
 
+/* The rendering's orientation and size, where given. */
+static int set_picture(ExifData *ed, ExifMem *mem, const struct jpeg_tags *t)
+{
+	ExifByteOrder o = exif_data_get_byte_order(ed);
+	uint8_t b[4];
+	int rc = 0;
+	if (t->orientation) {
+		exif_set_short(b, o, (ExifShort)t->orientation);
+		rc |= put_entry(ed, mem, EXIF_IFD_0, EXIF_TAG_ORIENTATION, EXIF_FORMAT_SHORT, 1, b, 2);
+	}
+	if (t->width && t->height) {
+		exif_set_long(b, o, t->width);
+		rc |= put_entry(ed, mem, EXIF_IFD_EXIF, EXIF_TAG_PIXEL_X_DIMENSION, EXIF_FORMAT_LONG,
+				1, b, 4);
+		exif_set_long(b, o, t->height);
+		rc |= put_entry(ed, mem, EXIF_IFD_EXIF, EXIF_TAG_PIXEL_Y_DIMENSION, EXIF_FORMAT_LONG,
+				1, b, 4);
+	}
+	return rc ? EV_ERR : 0;
+}
+
 static int check_tags(const struct jpeg_tags *t, char *err, size_t errlen)
 {
 	if (t->has_pos && (!isfinite(t->lat) || !isfinite(t->lon) || fabs(t->lat) > 90 ||
@@ -201,6 +222,13 @@ static int check_tags(const struct jpeg_tags *t, char *err, size_t errlen)
 		return err_set(err, errlen, EV_EINVAL, "altitude %g m is out of range", t->alt);
 	if (t->has_time && (!isfinite(t->utc) || t->utc < 0 || t->utc > 7258118400.0))
 		return err_set(err, errlen, EV_EINVAL, "GPS time %g is out of range", t->utc);
+	if (t->orientation < 0 || t->orientation > 8)
+		return err_set(err, errlen, EV_EINVAL, "orientation %d is not 1-8", t->orientation);
+	if (t->exif && (t->exif_len < JPEG_EXIF_HEADER_LEN + 8 || t->exif_len > JPEGWRITE_MAX_APP1 ||
+			memcmp(t->exif, JPEG_EXIF_HEADER, JPEG_EXIF_HEADER_LEN) != 0))
+		return err_set(err, errlen, EV_EINVAL,
+			       "the EXIF block given (%zu bytes) is not one APP1 payload",
+			       t->exif_len);
 	if (t->case_number) {
 		size_t n = strlen(t->case_number);
 		if (n > JPEGWRITE_MAX_CASE)
@@ -245,13 +273,21 @@ int jpeg_tag_copy(const uint8_t *src, size_t n, const struct jpeg_tags *tags, st
 	exif_data_unset_option(ed, EXIF_DATA_OPTION_IGNORE_UNKNOWN_TAGS);
 	exif_data_unset_option(ed, EXIF_DATA_OPTION_FOLLOW_SPECIFICATION);
 	exif_data_set_option(ed, EXIF_DATA_OPTION_DONT_CHANGE_MAKER_NOTE);
-	if (ji->has_exif)
+	if (tags->exif && ji->has_exif) {
+		rc = err_set(err, errlen, EV_EINVAL,
+			     "an EXIF block was given for a JPEG that has its own");
+		goto out;
+	}
+	if (tags->exif)
+		exif_data_load_data(ed, tags->exif, (unsigned)tags->exif_len);
+	else if (ji->has_exif)
 		exif_data_load_data(ed, src + ji->exif_off, (unsigned)ji->exif_len);
 	else
 		exif_data_set_byte_order(ed, EXIF_BYTE_ORDER_INTEL);
 
 	if (set_gps(ed, mem, tags) != 0 ||
-	    (tags->case_number && set_case(ed, mem, tags->case_number) != 0)) {
+	    (tags->case_number && set_case(ed, mem, tags->case_number) != 0) ||
+	    set_picture(ed, mem, tags) != 0) {
 		rc = err_set(err, errlen, EV_ERR, "libexif could not allocate an entry");
 		goto out;
 	}

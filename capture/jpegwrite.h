@@ -29,6 +29,14 @@ struct jpeg_tags {
 	int has_time;
 	double utc;         /* UTC seconds, for GPSDateStamp and GPSTimeStamp */
 	const char *case_number; /* UTF-8: XPKeywords, XPComment, UserComment */
+	/* For a JPEG rendered from another format (a HEIC photo): the EXIF
+	 * block ("Exif\0\0" and TIFF) to start from instead of the source's
+	 * own, which must then have none; the orientation (1..8) and pixel
+	 * size the rendering has. 0 / NULL leave them as found. */
+	const uint8_t *exif;
+	size_t exif_len;
+	int orientation;
+	unsigned width, height;
 };
 
 /*

@@ -19,11 +19,13 @@
 
 #include "cli.h"
 #include "../export/revisit.h"
+#include "bmff.h"
 #include "custody.h"
 #include "export.h"
 #include "fsutil.h"
 #include "hash.h"
 #include "sha256two.h"
+#include "thumb.h"
 #include "items.h"
 #include "jpeg.h"
 #include "jpegwrite.h"
@@ -42,7 +44,8 @@ static const char export_help[] =
 	"           'ls --json'), then one row a water reading\n"
 	"  html     the evidence list and inspection record, one self-contained file for A4\n"
 	"  jpeg     a working copy of every JPEG photo with GPS and the case number in its\n"
-	"           EXIF, into the directory --out; the originals are never changed\n"
+	"           EXIF, into the directory --out; a HEIC or AVIF photo's is a JPEG\n"
+	"           rendering of it with its EXIF; the originals are never changed\n"
 	"Items without a place are marked in csv and html and left out of geojson, kml\n"
 	"and gpx. Coordinates are WGS-84; --datum gcj02 adds labelled GCJ-02 columns to\n"
 	"csv and html for checking places on Amap. Every export is a custody event.\n\n"
@@ -197,8 +200,9 @@ static int record_export(struct cli *cli, struct store *s, const char *case_numb
 
 /* A file name for a working copy: "item<ID>_" and the original name with
  * anything outside [A-Za-z0-9._-] replaced, so a name from a card can
- * never climb out of the output directory. */
-static char *copy_name(const json_t *it)
+ * never climb out of the output directory; for a HEIF photo, rendered as
+ * a JPEG, its extension becomes .jpg. */
+static char *copy_name(const json_t *it, int heif)
 {
 	const char *orig = json_string_value(json_object_get(it, "original_name"));
 	char safe[120];
@@ -213,6 +217,13 @@ static char *copy_name(const json_t *it)
 	if (k == 0 || safe[0] == '.')
 		return xasprintf("item%lld_%s.jpg", (long long)json_integer_value(json_object_get(it, "id")),
 				 k ? safe + 1 : "photo");
+	if (heif) { /* a JPEG rendering: IMG_0001.HEIC becomes IMG_0001.jpg */
+		char *dot = strrchr(safe, '.');
+		if (dot)
+			*dot = '\0';
+		return xasprintf("item%lld_%s.jpg",
+				 (long long)json_integer_value(json_object_get(it, "id")), safe);
+	}
 	return xasprintf("item%lld_%s", (long long)json_integer_value(json_object_get(it, "id")), safe);
 }
 
@@ -251,6 +262,7 @@ struct jpeg_job {
 	int64_t id;
 	const char *sha;        /* the original's SHA-256 (hex), borrowed from ctx */
 	const char *label;      /* the original's name, for messages (borrowed) */
+	const char *heif;       /* "heic" or "avif": rendered as a JPEG (borrowed), else NULL */
 	char *blob;             /* where the original is in the store */
 	char *name;             /* the copy's file name in the output directory */
 	char *path;             /* outdir/name */
@@ -271,6 +283,16 @@ struct jpeg_pool {
 	atomic_size_t next; /* the next job to take */
 };
 
+/* "heic" or "avif" for a HEIF photo, else NULL. */
+static const char *photo_heif(const json_t *it)
+{
+	const char *kind = json_string_value(json_object_get(it, "kind"));
+	const char *fmt = json_string_value(json_object_get(it, "format"));
+	if (!kind || strcmp(kind, "photo") != 0 || !fmt)
+		return NULL;
+	return strcmp(fmt, "heic") == 0 ? "heic" : strcmp(fmt, "avif") == 0 ? "avif" : NULL;
+}
+
 static void jpeg_job_init(struct jpeg_job *j, struct store *s, const char *outdir,
 			  const json_t *it, size_t item, const char *case_number)
 {
@@ -283,8 +305,9 @@ static void jpeg_job_init(struct jpeg_job *j, struct store *s, const char *outdi
 	j->id = json_integer_value(json_object_get(it, "id"));
 	j->sha = json_string_value(json_object_get(it, "sha256"));
 	j->label = name ? name : "?";
+	j->heif = photo_heif(it);
 	j->blob = j->sha ? store_blob_path(s, j->sha) : NULL;
-	j->name = copy_name(it);
+	j->name = copy_name(it, j->heif != NULL);
 	j->path = xasprintf("%s/%s", outdir, j->name);
 	if (export_item_located(it)) {
 		j->tags.has_pos = 1;
@@ -405,6 +428,32 @@ static int jpeg_pread(int fd, const char *path, uint8_t *p, size_t n, size_t at,
 	return 0;
 }
 
+/* Opens a job's original in the store: 0 with *fd and its size *n, or an
+ * error in j->err. */
+static int jpeg_open_blob(struct jpeg_job *j, int *fd, size_t *n)
+{
+	struct stat st;
+	*fd = -1;
+	if (!j->sha || !j->blob)
+		return err_set(j->err, sizeof j->err, EV_EINVAL, "item %lld has no SHA-256",
+			       (long long)j->id);
+	*fd = open(j->blob, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+	if (*fd < 0)
+		return err_set(j->err, sizeof j->err, errno == ENOENT ? EV_ENOENT : EV_EIO,
+			       "%s: cannot open: %s", j->blob, strerror(errno));
+	if (fstat(*fd, &st) < 0 || !S_ISREG(st.st_mode))
+		return err_set(j->err, sizeof j->err, EV_EINVAL, "%s: not a regular file", j->blob);
+	if ((uint64_t)st.st_size > EXPORT_JPEG_SRC_MAX)
+		return err_set(j->err, sizeof j->err, EV_ELIMIT,
+			       "%s: file is %lld bytes, more than the %zu allowed", j->blob,
+			       (long long)st.st_size, EXPORT_JPEG_SRC_MAX);
+	*n = (size_t)st.st_size;
+	return 0;
+}
+
+static const char no_match[] = "item %lld: the original no longer matches its SHA-256 (run "
+			       "'evcap verify'); no working copy made";
+
 /*
  * Reads the original and builds the copy in m->out (*len bytes), checking
  * on the way that the bytes used are the ones recorded. The head (up to
@@ -419,32 +468,11 @@ static int jpeg_build(struct jpeg_job *j, struct jpeg_mem *m, size_t *len)
 	struct jpeg_info *ji = xmalloc(sizeof *ji);
 	char werr[200], hex[SHA256_HEX_LEN + 1];
 	uint8_t md[SHA256_LEN];
-	struct stat st;
 	size_t n, h, tail;
 	int rc = 0;
 	int fd = -1;
-	if (!j->sha || !j->blob) {
-		rc = err_set(j->err, sizeof j->err, EV_EINVAL, "item %lld has no SHA-256",
-			     (long long)j->id);
+	if ((rc = jpeg_open_blob(j, &fd, &n)))
 		goto out;
-	}
-	fd = open(j->blob, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
-	if (fd < 0) {
-		rc = err_set(j->err, sizeof j->err, errno == ENOENT ? EV_ENOENT : EV_EIO,
-			     "%s: cannot open: %s", j->blob, strerror(errno));
-		goto out;
-	}
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		rc = err_set(j->err, sizeof j->err, EV_EINVAL, "%s: not a regular file", j->blob);
-		goto out;
-	}
-	if ((uint64_t)st.st_size > EXPORT_JPEG_SRC_MAX) {
-		rc = err_set(j->err, sizeof j->err, EV_ELIMIT,
-			     "%s: file is %lld bytes, more than the %zu allowed", j->blob,
-			     (long long)st.st_size, EXPORT_JPEG_SRC_MAX);
-		goto out;
-	}
-	n = (size_t)st.st_size;
 	h = n < EXPORT_JPEG_HEAD ? n : EXPORT_JPEG_HEAD;
 	jpeg_reserve_head(m, h);
 	if ((rc = jpeg_pread(fd, j->blob, m->head, h, 0, j->err, sizeof j->err)))
@@ -478,10 +506,7 @@ static int jpeg_build(struct jpeg_job *j, struct jpeg_mem *m, size_t *len)
 	sha256_two(orig, 2, copy, tag_rc ? 0 : 1, md, copy_md);
 	hex_encode(md, sizeof md, hex);
 	if (strcmp(hex, j->sha) != 0) {
-		rc = err_set(j->err, sizeof j->err, EV_ECORRUPT,
-			     "item %lld: the original no longer matches its SHA-256 (run 'evcap "
-			     "verify'); no working copy made",
-			     (long long)j->id);
+		rc = err_set(j->err, sizeof j->err, EV_ECORRUPT, no_match, (long long)j->id);
 		goto out;
 	}
 	if ((rc = tag_rc))
@@ -492,6 +517,78 @@ out:
 	if (fd >= 0)
 		close(fd);
 	free(ji);
+	return rc;
+}
+
+/*
+ * A HEIF photo's working copy is a JPEG rendering: libheif decodes the
+ * primary image (in a child process, heif_render), turned upright as the
+ * file says; the original's EXIF is carried over, with the orientation
+ * set to 1 (the pixels are upright now) and the pixel size the rendering
+ * has, and the tags set as for a JPEG. Decodes run one at a time: each
+ * takes a few hundred megabytes and uses every core by itself.
+ */
+#define EXPORT_HEIF_QUALITY 92
+static pthread_mutex_t heif_mu = PTHREAD_MUTEX_INITIALIZER;
+
+static int heif_build(struct jpeg_job *j, struct jpeg_mem *m, size_t *len)
+{
+	char hex[SHA256_HEX_LEN + 1], why[300];
+	uint8_t *exif = NULL;
+	size_t n = 0, exif_len = 0;
+	struct buf enc;
+	unsigned w = 0, h = 0;
+	int fd = -1, rc;
+	buf_init(&enc, (size_t)256 << 20);
+	if ((rc = jpeg_open_blob(j, &fd, &n)))
+		goto out;
+	jpeg_reserve_head(m, n);
+	if ((rc = jpeg_pread(fd, j->blob, m->head, n, 0, j->err, sizeof j->err)))
+		goto out;
+	sha256_hex(m->head, n, hex);
+	if (strcmp(hex, j->sha) != 0) {
+		rc = err_set(j->err, sizeof j->err, EV_ECORRUPT, no_match, (long long)j->id);
+		goto out;
+	}
+	if (bmff_heif_exif(m->head, n, n, &exif, &exif_len, why, sizeof why)) {
+		rc = err_set(j->err, sizeof j->err, EV_ECORRUPT,
+			     "its EXIF cannot be carried over: %s", why);
+		goto out;
+	}
+	if (exif_len > JPEGWRITE_MAX_APP1) {
+		rc = err_set(j->err, sizeof j->err, EV_ELIMIT,
+			     "its EXIF (%zu bytes) does not fit one JPEG APP1", exif_len);
+		goto out;
+	}
+	pthread_mutex_lock(&heif_mu);
+	rc = heif_render(m->head, n, 0, EXPORT_HEIF_QUALITY, j->label, &enc, &w, &h, j->err,
+			 sizeof j->err);
+	pthread_mutex_unlock(&heif_mu);
+	if (rc) {
+		/* the message names the file, which the caller names too */
+		size_t k = strlen(j->label);
+		if (strncmp(j->err, j->label, k) == 0 && strncmp(j->err + k, ": ", 2) == 0)
+			memmove(j->err, j->err + k + 2, strlen(j->err + k + 2) + 1);
+		goto out;
+	}
+	struct jpeg_tags t = j->tags;
+	t.exif = exif;
+	t.exif_len = exif_len;
+	t.orientation = 1;
+	t.width = w;
+	t.height = h;
+	if ((rc = jpeg_tag_copy((const uint8_t *)enc.data, enc.len, &t, &m->tagged, j->err,
+				sizeof j->err)))
+		goto out;
+	jpeg_reserve_out(m, m->tagged.len);
+	memcpy(m->out, m->tagged.data, m->tagged.len);
+	*len = m->tagged.len;
+	sha256_hex(m->out, *len, j->hex);
+out:
+	if (fd >= 0)
+		close(fd);
+	free(exif);
+	buf_free(&enc);
 	return rc;
 }
 
@@ -550,7 +647,7 @@ static void jpeg_make(const char *outdir, struct jpeg_job *j, struct jpeg_mem *m
 {
 	size_t n = 0;
 	int rc;
-	if ((rc = jpeg_build(j, m, &n)))
+	if ((rc = j->heif ? heif_build(j, m, &n) : jpeg_build(j, m, &n)))
 		goto out;
 	j->size = n;
 	rc = jpeg_write_tmp(outdir, j, m->out, n);
@@ -669,7 +766,7 @@ static int jpeg_record(struct cli *cli, struct store *s, const char *case_number
 	ins = store_prepare(
 		s,
 		"INSERT INTO derivatives(item_id, sha256, kind, path, created_at)"
-		" SELECT ?1, ?2, 'tagged-jpeg', ?3, ?4 WHERE NOT EXISTS (SELECT 1 FROM derivatives"
+		" SELECT ?1, ?2, ?5, ?3, ?4 WHERE NOT EXISTS (SELECT 1 FROM derivatives"
 		" WHERE item_id = ?1 AND sha256 = ?2 AND path = ?3)",
 		err, errlen);
 	if (!ins) {
@@ -688,6 +785,10 @@ static int jpeg_record(struct cli *cli, struct store *s, const char *case_number
 		sqlite3_bind_text(ins, 2, j->hex, -1, SQLITE_STATIC);
 		sqlite3_bind_text(ins, 3, j->abs, -1, SQLITE_STATIC);
 		sqlite3_bind_text(ins, 4, now, -1, SQLITE_TRANSIENT);
+		/* a HEIF photo's copy is a new rendering of its pixels, not
+		 * the original's bytes retagged; its kind says so */
+		sqlite3_bind_text(ins, 5, j->heif ? "jpeg-rendering" : "tagged-jpeg", -1,
+				  SQLITE_STATIC);
 		if (sqlite3_step(ins) != SQLITE_DONE) {
 			rc = err_set(err, errlen, EV_EDB, "cannot record the working copy: %s",
 				     sqlite3_errmsg(store_db(s)));
@@ -696,6 +797,10 @@ static int jpeg_record(struct cli *cli, struct store *s, const char *case_number
 		json_t *d = json_pack("{s:s, s:s, s:s, s:s, s:I}", "format", "jpeg", "out", j->name,
 				      "original_sha256", j->sha, "sha256", j->hex, "size",
 				      (json_int_t)j->size);
+		if (j->heif) {
+			json_object_set_new(d, "rendered_from", json_string(j->heif));
+			json_object_set_new(d, "decoder", json_string(heif_decoder()));
+		}
 		rc = custody_append(s, at, cli->actor, "export", case_number, j->sha, d, NULL, err,
 				    errlen);
 		json_decref(d);
@@ -717,7 +822,8 @@ static int jpeg_is_photo(const json_t *it)
 {
 	const char *kind = json_string_value(json_object_get(it, "kind"));
 	const char *fmt = json_string_value(json_object_get(it, "format"));
-	return kind && strcmp(kind, "photo") == 0 && fmt && strcmp(fmt, "jpeg") == 0;
+	return (kind && strcmp(kind, "photo") == 0 && fmt && strcmp(fmt, "jpeg") == 0) ||
+	       photo_heif(it);
 }
 
 static json_t *jpeg_skip(const json_t *it, const char *reason)
@@ -783,7 +889,7 @@ static int export_jpeg(struct cli *cli, struct store *s, const struct export_ctx
 	k = 0;
 	json_array_foreach(ctx->items, i, it) {
 		if (k >= nj || jobs[k].item != i) {
-			json_array_append_new(skipped, jpeg_skip(it, "not a JPEG photo"));
+			json_array_append_new(skipped, jpeg_skip(it, "not a JPEG or HEIF photo"));
 			continue;
 		}
 		struct jpeg_job *j = &jobs[k++];
@@ -807,8 +913,8 @@ static int export_jpeg(struct cli *cli, struct store *s, const struct export_ctx
 		       json_array_size(done) == 1 ? "y" : "ies", outdir);
 		size_t other = json_array_size(skipped) - failed;
 		if (other)
-			printf("; %zu item%s not JPEG photo%s, not copied", other,
-			       other == 1 ? " is a" : "s are", other == 1 ? "" : "s");
+			printf("; %zu item%s not a JPEG or HEIF photo, not copied", other,
+			       other == 1 ? " is" : "s are");
 		if (failed)
 			printf("; %zu failed (named above)", failed);
 		printf("\n");

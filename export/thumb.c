@@ -132,6 +132,34 @@ static void job_free(struct thumb_job *j)
 	free(j);
 }
 
+/* Encodes rgb (w x h, rows `stride` bytes apart) as a baseline JPEG with
+ * no JFIF or other marker segment, and appends it to out. libjpeg's errors
+ * longjmp to the caller's setjmp on j->je.jb. */
+static int encode(struct thumb_job *j, const uint8_t *rgb, int w, int h, size_t stride,
+		  int quality, struct buf *out, char *err, size_t errlen)
+{
+	jpeg_create_compress(&j->c);
+	j->have_c = 1;
+	jpeg_mem_dest(&j->c, &j->jpg, &j->jpg_len);
+	j->c.image_width = (JDIMENSION)w;
+	j->c.image_height = (JDIMENSION)h;
+	j->c.input_components = 3;
+	j->c.in_color_space = JCS_RGB;
+	jpeg_set_defaults(&j->c);
+	j->c.write_JFIF_header = FALSE;
+	jpeg_set_quality(&j->c, quality, TRUE);
+	jpeg_start_compress(&j->c, TRUE);
+	while (j->c.next_scanline < j->c.image_height) {
+		JSAMPROW r = (JSAMPROW)(rgb + (size_t)j->c.next_scanline * stride);
+		jpeg_write_scanlines(&j->c, &r, 1);
+	}
+	jpeg_finish_compress(&j->c);
+	if (buf_append(out, j->jpg, j->jpg_len))
+		return err_set(err, errlen, EV_ELIMIT, "%s: the JPEG does not fit the output",
+			       j->name);
+	return 0;
+}
+
 /* The second half of every thumbnail: rgb (sw x sh, rows `stride` bytes
  * apart) shrunk to max_px, turned by `orientation`, encoded and appended to
  * out. libjpeg's errors longjmp to the caller's setjmp on j->je.jb. */
@@ -155,25 +183,7 @@ static int shrink_and_encode(struct thumb_job *j, const uint8_t *rgb, int sw, in
 	j->rot = xmalloc((size_t)tw * (size_t)th * 3);
 	orient(j->small, tw, th, orientation, j->rot, &ow, &oh);
 
-	jpeg_create_compress(&j->c);
-	j->have_c = 1;
-	jpeg_mem_dest(&j->c, &j->jpg, &j->jpg_len);
-	j->c.image_width = (JDIMENSION)ow;
-	j->c.image_height = (JDIMENSION)oh;
-	j->c.input_components = 3;
-	j->c.in_color_space = JCS_RGB;
-	jpeg_set_defaults(&j->c);
-	jpeg_set_quality(&j->c, 80, TRUE);
-	jpeg_start_compress(&j->c, TRUE);
-	while (j->c.next_scanline < j->c.image_height) {
-		JSAMPROW r = j->rot + (size_t)j->c.next_scanline * (size_t)ow * 3;
-		jpeg_write_scanlines(&j->c, &r, 1);
-	}
-	jpeg_finish_compress(&j->c);
-	if (buf_append(out, j->jpg, j->jpg_len))
-		return err_set(err, errlen, EV_ELIMIT, "%s: the thumbnail does not fit the output",
-			       j->name);
-	return 0;
+	return encode(j, j->rot, ow, oh, (size_t)ow * 3, 80, out, err, errlen);
 }
 
 int thumb_jpeg(const uint8_t *p, size_t n, int max_px, int orientation, const char *name,
@@ -268,6 +278,32 @@ int thumb_rgb(const uint8_t *rgb, int w, int h, size_t stride, int max_px, int o
 		goto out;
 	}
 	rc = shrink_and_encode(j, rgb, w, h, stride, max_px, orientation, out, err, errlen);
+out:
+	job_free(j);
+	return rc;
+}
+
+int thumb_encode(const uint8_t *rgb, int w, int h, size_t stride, int quality, const char *name,
+		 struct buf *out, char *err, size_t errlen)
+{
+	struct thumb_job *j = xcalloc(1, sizeof *j);
+	int rc;
+	j->name = name ? name : "(photo)";
+	if (quality < 1 || quality > 100 || w < 1 || h < 1 || w > 65500 || h > 65500 ||
+	    stride / 3 < (size_t)w || (uint64_t)w * (uint64_t)h > THUMB_MAX_PIXELS) {
+		rc = err_set(err, errlen, EV_EINVAL, "%s: cannot encode %dx%d pixels at quality %d",
+			     j->name, w, h, quality);
+		goto out;
+	}
+	j->c.err = jpeg_std_error(&j->je.pub);
+	j->je.pub.error_exit = thumb_on_error;
+	j->je.pub.emit_message = thumb_on_message;
+	if (setjmp(j->je.jb)) {
+		rc = err_set(err, errlen, EV_ECORRUPT, "%s: the JPEG cannot be encoded: %s", j->name,
+			     j->je.msg);
+		goto out;
+	}
+	rc = encode(j, rgb, w, h, stride, quality, out, err, errlen);
 out:
 	job_free(j);
 	return rc;

@@ -30,6 +30,21 @@ int thumb_jpeg(const uint8_t *p, size_t n, int max_px, int orientation, const ch
 int thumb_rgb(const uint8_t *rgb, int w, int h, size_t stride, int max_px, int orientation,
 	      const char *name, struct buf *out, char *err, size_t errlen) WUR;
 
+/* Encodes rgb (w x h, rows `stride` bytes apart) whole as a baseline JPEG
+ * of the given quality (1-100), with no marker segments, appended to out. */
+int thumb_encode(const uint8_t *rgb, int w, int h, size_t stride, int quality, const char *name,
+		 struct buf *out, char *err, size_t errlen) WUR;
+
+/* The HEIF (HEIC, AVIF) file p[0..n)'s primary image as a JPEG of the
+ * given quality, decoded as thumb_heif says: at most max_px on its long
+ * side, or whole when max_px is 0, when its size goes to *width and
+ * *height (either may be NULL). The JPEG has no marker segments. */
+int heif_render(const uint8_t *p, size_t n, int max_px, int quality, const char *name,
+		struct buf *out, unsigned *width, unsigned *height, char *err, size_t errlen) WUR;
+
+/* "libheif VERSION": what renders HEIF photos, for the custody record. */
+const char *heif_decoder(void);
+
 /* A JPEG thumbnail of the HEIF (HEIC, AVIF) file p[0..n): its primary
  * image, decoded by libheif in a child process with a memory cap and a
  * time limit (thumb_heif.c), turned as the file says. Appends the

@@ -44,7 +44,7 @@
 	X(context_set_maximum_image_size_limit) X(context_get_primary_image_handle)          \
 	X(image_handle_get_width) X(image_handle_get_height) X(image_handle_release)          \
 	X(decode_image) X(image_get_width) X(image_get_height) X(image_get_plane_readonly)     \
-	X(image_release)
+	X(image_release) X(get_version)
 #define HF_PTR(f) DYNLIB_PTR(heif_, f)
 static struct {
 	HEIF_FNS(HF_PTR)
@@ -66,8 +66,20 @@ static struct dynlib hf_lib =
  * and the decoder keeps its planes besides) and its time. */
 #define HEIF_CHILD_MEM ((rlim_t)2 << 30)
 #define HEIF_CHILD_SECONDS 60
-/* The most a child may hand back: a thumbnail of 2048 px is far smaller. */
-#define HEIF_REPLY_MAX ((size_t)8 << 20)
+/* The most a child may hand back: a full-size rendering of a 100 MP
+ * photo at quality 95 stays well under this. */
+#define HEIF_REPLY_MAX ((size_t)128 << 20)
+
+const char *heif_decoder(void)
+{
+	static char v[64];
+	char err[300];
+	if (dynlib_load(&hf_lib, err, sizeof err))
+		return "libheif (not loaded)";
+	if (!v[0])
+		snprintf(v, sizeof v, "libheif %s", hf.get_version());
+	return v;
+}
 
 /* libheif's message for e, without the line end it sometimes carries. */
 static const char *heif_msg(struct heif_error e, char *tmp, size_t n)
@@ -79,10 +91,10 @@ static const char *heif_msg(struct heif_error e, char *tmp, size_t n)
 	return tmp;
 }
 
-/* Decodes in this process: 0 with the thumbnail appended to out, or an
- * error with err naming the problem. */
-static int decode_here(const uint8_t *p, size_t n, int max_px, const char *name, struct buf *out,
-		       char *err, size_t errlen)
+/* Decodes in this process: 0 with the JPEG appended to out and its size
+ * in wh[], or an error with err naming the problem. */
+static int decode_here(const uint8_t *p, size_t n, int max_px, int quality, const char *name,
+		       struct buf *out, uint32_t wh[2], char *err, size_t errlen)
 {
 	struct heif_context *ctx = hf.context_alloc();
 	struct heif_image_handle *h = NULL;
@@ -126,7 +138,14 @@ static int decode_here(const uint8_t *p, size_t n, int max_px, const char *name,
 		rc = err_set(err, errlen, EV_ECORRUPT, "%s: libheif gave no RGB picture", name);
 		goto out;
 	}
-	rc = thumb_rgb(rgb, w, ht, (size_t)stride, max_px, 1, name, out, err, errlen);
+	if (max_px) {
+		rc = thumb_rgb(rgb, w, ht, (size_t)stride, max_px, 1, name, out, err, errlen);
+		/* the thumbnail's own size is not needed */
+	} else {
+		rc = thumb_encode(rgb, w, ht, (size_t)stride, quality, name, out, err, errlen);
+	}
+	wh[0] = (uint32_t)w;
+	wh[1] = (uint32_t)ht;
 out:
 	if (img)
 		hf.image_release(img);
@@ -151,9 +170,10 @@ static int write_all(int fd, const void *p, size_t n)
 	return 0;
 }
 
-/* The child: decodes, and writes 'J' and the thumbnail, or 'E' and a
- * message, to fd. */
-static _Noreturn void child(int fd, const uint8_t *p, size_t n, int max_px, const char *name)
+/* The child: decodes, and writes 'J', the picture's width and height (4
+ * bytes each, host order) and the JPEG, or 'E' and a message, to fd. */
+static _Noreturn void child(int fd, const uint8_t *p, size_t n, int max_px, int quality,
+			   const char *name)
 {
 	struct rlimit cpu = {HEIF_CHILD_SECONDS, HEIF_CHILD_SECONDS};
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
@@ -166,9 +186,10 @@ static _Noreturn void child(int fd, const uint8_t *p, size_t n, int max_px, cons
 #endif
 	struct buf out;
 	char err[512];
-	buf_init(&out, HEIF_REPLY_MAX - 1);
-	if (decode_here(p, n, max_px, name, &out, err, sizeof err) == 0) {
-		if (write_all(fd, "J", 1) == 0)
+	uint32_t wh[2] = {0, 0};
+	buf_init(&out, HEIF_REPLY_MAX - 9);
+	if (decode_here(p, n, max_px, quality, name, &out, wh, err, sizeof err) == 0) {
+		if (write_all(fd, "J", 1) == 0 && write_all(fd, wh, sizeof wh) == 0)
 			(void)write_all(fd, out.data, out.len);
 	} else if (write_all(fd, "E", 1) == 0) {
 		(void)write_all(fd, err, strlen(err));
@@ -179,15 +200,28 @@ static _Noreturn void child(int fd, const uint8_t *p, size_t n, int max_px, cons
 int thumb_heif(const uint8_t *p, size_t n, int max_px, const char *name, struct buf *out,
 	       char *err, size_t errlen)
 {
+	if (max_px < 8 || max_px > 2048)
+		return err_set(err, errlen, EV_EINVAL, "%s: cannot make a thumbnail at %d px",
+			       name ? name : "(photo)", max_px);
+	return heif_render(p, n, max_px, 80, name, out, NULL, NULL, err, errlen);
+}
+
+int heif_render(const uint8_t *p, size_t n, int max_px, int quality, const char *name,
+		struct buf *out, unsigned *width, unsigned *height, char *err, size_t errlen)
+{
 	int rc, pfd[2];
+	uint32_t wh[2] = {0, 0};
 	name = name ? name : "(photo)";
-	if (max_px < 8 || max_px > 2048 || n < 16)
+	if (n < 16 || max_px < 0 || max_px > 2048 || quality < 1 || quality > 100)
 		return err_set(err, errlen, EV_EINVAL,
-			       "%s: cannot make a thumbnail of %zu bytes at %d px", name, n, max_px);
+			       "%s: cannot render %zu bytes at %d px, quality %d", name, n, max_px,
+			       quality);
 	if ((rc = dynlib_load(&hf_lib, err, errlen)))
 		return rc;
-	if (getenv("EVCAP_THUMB_INPROCESS"))
-		return decode_here(p, n, max_px, name, out, err, errlen);
+	if (getenv("EVCAP_THUMB_INPROCESS")) {
+		rc = decode_here(p, n, max_px, quality, name, out, wh, err, errlen);
+		goto done;
+	}
 	if (pipe2(pfd, O_CLOEXEC) < 0)
 		return err_set(err, errlen, EV_EIO, "%s: no pipe for the HEIF decoder: %s", name,
 			       strerror(errno));
@@ -201,7 +235,7 @@ int thumb_heif(const uint8_t *p, size_t n, int max_px, const char *name, struct 
 	}
 	if (pid == 0) {
 		close(pfd[0]);
-		child(pfd[1], p, n, max_px, name);
+		child(pfd[1], p, n, max_px, quality, name);
 	}
 	close(pfd[1]);
 
@@ -244,11 +278,13 @@ int thumb_heif(const uint8_t *p, size_t n, int max_px, const char *name, struct 
 	else if (too_big)
 		rc = err_set(err, errlen, EV_ELIMIT, "%s: the HEIF decoder gave more than %zu bytes",
 			     name, HEIF_REPLY_MAX);
-	else if (reply.len > 1 && reply.data[0] == 'J')
-		rc = buf_append(out, reply.data + 1, reply.len - 1)
+	else if (reply.len > 1 + sizeof wh && reply.data[0] == 'J') {
+		memcpy(wh, reply.data + 1, sizeof wh);
+		rc = buf_append(out, reply.data + 1 + sizeof wh, reply.len - 1 - sizeof wh)
 			     ? err_set(err, errlen, EV_ELIMIT,
-				       "%s: the thumbnail does not fit the output", name)
+				       "%s: the rendering does not fit the output", name)
 			     : 0;
+	}
 	else if (reply.len > 1 && reply.data[0] == 'E')
 		rc = err_set(err, errlen, EV_ECORRUPT, "%.*s", (int)(reply.len - 1), reply.data + 1);
 	else if (WIFSIGNALED(status))
@@ -258,5 +294,10 @@ int thumb_heif(const uint8_t *p, size_t n, int max_px, const char *name, struct 
 		rc = err_set(err, errlen, EV_ECORRUPT, "%s: the HEIF decoder ended without an answer",
 			     name);
 	buf_free(&reply);
+done:
+	if (rc == 0 && width)
+		*width = wh[0];
+	if (rc == 0 && height)
+		*height = wh[1];
 	return rc;
 }

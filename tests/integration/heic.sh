@@ -153,3 +153,60 @@ cell = rows.get(by_name['NOPIC.HEIC']['sha256'], '')
 print(('PASS' if 'data:image' not in cell and 'HEIF' in cell else 'FAIL')
       + ' heic: the HEIC without a picture has no thumbnail, and its row says why')
 PY
+
+# Working copies: a HEIF photo's is a JPEG rendering of its primary image,
+# upright, with the original's EXIF carried over (orientation 1, the
+# rendering's size) and the GPS and case number set as for a JPEG. It is
+# recorded as a rendering, naming the decoder; the original is untouched.
+$EVCAP export --case HEIC-1 --format jpeg --out "$T/copies" >"$T/out" 2>"$T/err"
+check "heic: export jpeg names the HEIC without a picture, and exits non-zero" \
+	sh -c "test $? -ne 0 && grep -q 'NOPIC.HEIC: the HEIF file cannot be read' '$T/err'"
+check "heic: the summary counts the copies and the failure" \
+	grep -q 'wrote 6 working copies .*; 2 failed' "$T/out"
+id_of() { jq -r --arg n "$1" '.[] | select(.original_name == $n) | .id' "$T/ls.json"; }
+sha_of() { jq -r --arg n "$1" '.[] | select(.original_name == $n) | .sha256' "$T/ls.json"; }
+TWO=$T/copies/item$(id_of TWO.HEIC)_TWO.jpg
+ONE=$T/copies/item$(id_of IMG_0001.HEIC)_IMG_0001.jpg
+check "heic: the copy of TWO.HEIC is a JPEG named .jpg" test -s "$TWO"
+check "heic: the copy of IMG_0001.HEIC is there" test -s "$ONE"
+python3 - "$TWO" "$T" <<'PY'
+import subprocess, sys
+ppm = subprocess.run(['djpeg', '-pnm', sys.argv[1]], capture_output=True).stdout
+head = ppm.split(b'\n', 3)
+w, h = map(int, head[1].split()) if len(head) == 4 else (0, 0)
+px = head[3] if len(head) == 4 else b''
+at = lambda x, y: tuple(px[(y * w + x) * 3:(y * w + x) * 3 + 3])
+ok = (w, h) == (300, 400) and at(40, 200)[0] > 180 > at(40, 200)[2] and at(260, 200)[2] > 180 > at(260, 200)[0]
+print(('PASS' if ok else 'FAIL') + f' heic: the rendering is the whole picture, upright ({w}x{h})')
+PY
+exiftool -j -n -Orientation -ExifImageWidth -ExifImageHeight -XPKeywords -DateTimeOriginal \
+	-Make -Model -GPSLatitude -GPSLongitude "$ONE" "$TWO" >"$T/copies.json" 2>/dev/null
+exiftool -j -n -DateTimeOriginal -Make -Model "$CARD/IMG_0001.HEIC" >"$T/orig1.json" 2>/dev/null
+python3 - "$T/copies.json" "$T/orig1.json" "$T/ls.json" <<'PY'
+import json, sys
+one, two = json.load(open(sys.argv[1]))
+orig = json.load(open(sys.argv[2]))[0]
+it = {i['original_name']: i for i in json.load(open(sys.argv[3]))}['IMG_0001.HEIC']
+probs = [k for k in ('DateTimeOriginal', 'Make', 'Model') if one.get(k) != orig.get(k)]
+print(('FAIL' if probs else 'PASS') + ' heic: the copy carries the original\'s EXIF'
+      + (f' (differs in {probs})' if probs else ''))
+ok = abs(one.get('GPSLatitude', 0) - it['lat']) < 1e-6 and abs(one.get('GPSLongitude', 0) - it['lon']) < 1e-6
+print(('PASS' if ok else 'FAIL') + f" heic: the copy's GPS is the item's ({one.get('GPSLatitude')})")
+ok = one.get('XPKeywords') == 'HEIC-1' and two.get('XPKeywords') == 'HEIC-1'
+print(('PASS' if ok else 'FAIL') + ' heic: the copies carry the case number')
+ok = two.get('Orientation') == 1 and (two.get('ExifImageWidth'), two.get('ExifImageHeight')) == (300, 400)
+print(('PASS' if ok else 'FAIL') + ' heic: orientation 1 and the rendering\'s size in the EXIF '
+      f"({two.get('Orientation')}, {two.get('ExifImageWidth')}x{two.get('ExifImageHeight')})")
+PY
+h=$(sha256sum "$TWO" | cut -d' ' -f1)
+sha=$(sha_of TWO.HEIC)
+check "heic: the rendering is recorded as such" test "$(sqlite3 "$EVCAP_STORE/evidence.db" \
+	"SELECT count(*) FROM derivatives d JOIN items i ON i.id = d.item_id
+	 WHERE i.sha256 = '$sha' AND d.sha256 = '$h' AND d.kind = 'jpeg-rendering'")" -eq 1
+check "heic: its custody event names both hashes, the source format and the decoder" \
+	test "$(sqlite3 "$EVCAP_STORE/evidence.db" \
+	"SELECT count(*) FROM custody WHERE action = 'export' AND item_sha256 = '$sha'
+	 AND json_extract(event, '\$.detail.sha256') = '$h'
+	 AND json_extract(event, '\$.detail.rendered_from') = 'heic'
+	 AND json_extract(event, '\$.detail.decoder') LIKE 'libheif 1.%'")" -eq 1
+check "heic: the originals still match their hashes" $EVCAP verify -q

@@ -263,6 +263,43 @@ static void test_synthetic_without_exif(void)
 	buf_free(&out);
 }
 
+/* A JPEG rendered from another format: its EXIF comes from the block
+ * given (here, the one make_src writes), with orientation and size set. */
+static void test_given_exif(void)
+{
+	struct buf out;
+	char err[200] = "";
+	static struct blob with, without;
+	static struct jpeg_info ji;
+	make_src(&with, 1, 0);
+	make_src(&without, 0, 0);
+	CHECK(jpeg_walk(with.d, with.n, &ji, err, sizeof err) == 0 && ji.has_exif);
+	struct jpeg_tags t = {.has_pos = 1, .lat = 46.5, .lon = 125.1, .has_time = 1,
+			      .utc = 1682906584, .has_alt = 1, .alt = 151.5, .case_number = CASE_NO,
+			      .exif = with.d + ji.exif_off, .exif_len = ji.exif_len,
+			      .orientation = 1, .width = 300, .height = 400};
+	buf_init(&out, 0);
+	CHECK(jpeg_tag_copy(without.d, without.n, &t, &out, err, sizeof err) == 0);
+	check_preserved(without.d, without.n, (const uint8_t *)out.data, out.len);
+	check_copy((const uint8_t *)out.data, out.len, &t, "2023:05:01 10:03:04");
+	struct meta m;
+	CHECK(meta_read((const uint8_t *)out.data, out.len, out.len, "r.jpg", &m) == 0);
+	CHECK(m.orientation == 1);
+	CHECK_STR(m.camera_time, "2023:05:01 10:03:04");
+	/* refused: a block for a JPEG that has its own, a block that is no
+	 * APP1 payload, an orientation past 8 */
+	CHECK(jpeg_tag_copy(with.d, with.n, &t, &out, err, sizeof err) == EV_EINVAL);
+	CHECK(strstr(err, "has its own") != NULL && out.len == 0);
+	struct jpeg_tags bad = t;
+	bad.exif = (const uint8_t *)"II*\0\x08\0\0\0\0\0\0\0\0\0\0\0";
+	bad.exif_len = 16;
+	CHECK(jpeg_tag_copy(without.d, without.n, &bad, &out, err, sizeof err) == EV_EINVAL);
+	bad = t;
+	bad.orientation = 9;
+	CHECK(jpeg_tag_copy(without.d, without.n, &bad, &out, err, sizeof err) == EV_EINVAL);
+	buf_free(&out);
+}
+
 static void test_refusals(void)
 {
 	struct buf out;
@@ -335,6 +372,7 @@ int main(void)
 {
 	RUN(test_synthetic_with_exif);
 	RUN(test_synthetic_without_exif);
+	RUN(test_given_exif);
 	RUN(test_refusals);
 	RUN(test_corpus_copies);
 	T_EXIT();
