@@ -411,6 +411,19 @@ static inline int fuzz_run_bmff(const uint8_t *data, size_t size)
 	int declared = 8 * 3600;
 	meta_resolve(&m, NULL, (sel & 16) ? &declared : NULL, &r);
 	fuzz_check_resolved(&r);
+	/* the Exif item of the whole file, as a HEIF working copy takes it */
+	uint8_t *exif = NULL;
+	size_t elen = 0;
+	char why[256] = "";
+	if (bmff_heif_exif(p, n, (uint64_t)n, &exif, &elen, why, sizeof why) == 0) {
+		if (exif)
+			FUZZ_ENSURE(elen >= JPEG_EXIF_HEADER_LEN + 8 &&
+				    elen <= HEIF_MAX_EXIF + JPEG_EXIF_HEADER_LEN &&
+				    memcmp(exif, JPEG_EXIF_HEADER, JPEG_EXIF_HEADER_LEN) == 0);
+	} else {
+		FUZZ_ENSURE(!exif && why[0] != '\0' && FUZZ_TEXT_OK(why));
+	}
+	free(exif);
 	free(img);
 	free(a);
 	free(b);
