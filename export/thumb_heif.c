@@ -62,9 +62,14 @@ static struct dynlib hf_lib =
 #endif
 #endif
 
-/* A decode's limits: its address space (a 100 MP frame is 300 MB as RGB,
- * and the decoder keeps its planes besides) and its time. */
+/* A decode's limits: the address space it may add to what it inherits (a
+ * 100 MP frame is 300 MB as RGB, and the decoder keeps its planes
+ * besides) and its time: CPU time, and a wall-clock deadline a little
+ * longer for a decoder stuck waiting (seen when its threads could not get
+ * memory). */
+#ifndef HEIF_CHILD_MEM
 #define HEIF_CHILD_MEM ((rlim_t)2 << 30)
+#endif
 #define HEIF_CHILD_SECONDS 60
 /* The most a child may hand back: a full-size rendering of a 100 MP
  * photo at quality 95 stays well under this. */
@@ -178,10 +183,28 @@ static _Noreturn void child(int fd, const uint8_t *p, size_t n, int max_px, int 
 	struct rlimit cpu = {HEIF_CHILD_SECONDS, HEIF_CHILD_SECONDS};
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	setrlimit(RLIMIT_CPU, &cpu);
+	/* what the decoder libraries print names no file; the parent reports
+	 * the outcome, naming it */
+	int null = open("/dev/null", O_WRONLY | O_CLOEXEC);
+	if (null >= 0) {
+		dup2(null, STDOUT_FILENO);
+		dup2(null, STDERR_FILENO);
+		close(null);
+	}
 	/* AddressSanitizer reserves terabytes of address space: under it the
 	 * time limit alone stands */
 #if !defined(THUMB_ASAN)
-	struct rlimit mem = {HEIF_CHILD_MEM, HEIF_CHILD_MEM};
+	/* the parent's mappings come along (an export's buffers and thread
+	 * stacks), so the cap is counted from what is mapped already */
+	unsigned long pages = 0;
+	FILE *f = fopen("/proc/self/statm", "re");
+	if (f) {
+		if (fscanf(f, "%lu", &pages) != 1)
+			pages = 0;
+		fclose(f);
+	}
+	rlim_t cap = (rlim_t)pages * (rlim_t)sysconf(_SC_PAGESIZE) + HEIF_CHILD_MEM;
+	struct rlimit mem = {cap, cap};
 	setrlimit(RLIMIT_AS, &mem);
 #endif
 	struct buf out;

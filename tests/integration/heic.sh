@@ -210,3 +210,4 @@ check "heic: its custody event names both hashes, the source format and the deco
 	 AND json_extract(event, '\$.detail.rendered_from') = 'heic'
 	 AND json_extract(event, '\$.detail.decoder') LIKE 'libheif 1.%'")" -eq 1
 check "heic: the originals still match their hashes" $EVCAP verify -q
+
