@@ -132,11 +132,12 @@ static void job_free(struct thumb_job *j)
 	free(j);
 }
 
-/* Encodes rgb (w x h, rows `stride` bytes apart) as a baseline JPEG with
- * no JFIF or other marker segment, and appends it to out. libjpeg's errors
- * longjmp to the caller's setjmp on j->je.jb. */
+/* Encodes rgb (w x h, rows `stride` bytes apart) as a baseline JPEG,
+ * with a JFIF header or with no marker segment at all (for a rendering
+ * that gets the original's EXIF instead), and appends it to out.
+ * libjpeg's errors longjmp to the caller's setjmp on j->je.jb. */
 static int encode(struct thumb_job *j, const uint8_t *rgb, int w, int h, size_t stride,
-		  int quality, struct buf *out, char *err, size_t errlen)
+		  int quality, int jfif, struct buf *out, char *err, size_t errlen)
 {
 	jpeg_create_compress(&j->c);
 	j->have_c = 1;
@@ -146,7 +147,7 @@ static int encode(struct thumb_job *j, const uint8_t *rgb, int w, int h, size_t 
 	j->c.input_components = 3;
 	j->c.in_color_space = JCS_RGB;
 	jpeg_set_defaults(&j->c);
-	j->c.write_JFIF_header = FALSE;
+	j->c.write_JFIF_header = jfif ? TRUE : FALSE;
 	jpeg_set_quality(&j->c, quality, TRUE);
 	jpeg_start_compress(&j->c, TRUE);
 	while (j->c.next_scanline < j->c.image_height) {
@@ -183,7 +184,7 @@ static int shrink_and_encode(struct thumb_job *j, const uint8_t *rgb, int sw, in
 	j->rot = xmalloc((size_t)tw * (size_t)th * 3);
 	orient(j->small, tw, th, orientation, j->rot, &ow, &oh);
 
-	return encode(j, j->rot, ow, oh, (size_t)ow * 3, 80, out, err, errlen);
+	return encode(j, j->rot, ow, oh, (size_t)ow * 3, 80, 1, out, err, errlen);
 }
 
 int thumb_jpeg(const uint8_t *p, size_t n, int max_px, int orientation, const char *name,
@@ -303,7 +304,7 @@ int thumb_encode(const uint8_t *rgb, int w, int h, size_t stride, int quality, c
 			     j->je.msg);
 		goto out;
 	}
-	rc = encode(j, rgb, w, h, stride, quality, out, err, errlen);
+	rc = encode(j, rgb, w, h, stride, quality, 0, out, err, errlen);
 out:
 	job_free(j);
 	return rc;
