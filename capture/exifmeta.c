@@ -411,10 +411,18 @@ static int read_coord(struct ectx *c, unsigned tag, unsigned ref_tag, const char
 		     letters[0], letters[1]);
 		return -1;
 	}
-	if (dms[1] >= 60 || dms[2] >= 60) {
-		fail(c, EV_EINVAL, "EXIF %s has minutes or seconds of 60 or more", what);
+	/* Exactly 60 is a rounding that was not carried: exiftool writes
+	 * 46.9 degrees as 46 53 60. It means the next minute, and is read so. */
+	if (dms[1] > 60 || dms[2] > 60) {
+		fail(c, EV_EINVAL, "EXIF %s has minutes or seconds of more than 60", what);
 		return -1;
 	}
+	if (dms[1] == 60 || dms[2] == 60)
+		exifmeta_append(c->m->note, sizeof c->m->note,
+				"EXIF %s has %s of 60 (a rounding not carried); read as the next "
+				"%s",
+				what, dms[2] == 60 ? "seconds" : "minutes",
+				dms[2] == 60 ? "minute" : "degree");
 	double v = dms[0] + dms[1] / 60.0 + dms[2] / 3600.0;
 	if (!(v <= limit)) {
 		fail(c, EV_EINVAL, "EXIF %s %.6f is beyond %g degrees", what, v, limit);

@@ -293,6 +293,26 @@ static void test_synthetic_gps_errors(void)
 	struct tent k[] = {E_ASCII(0x0001, "N"), {0x0002, T_RATIONAL, 3, gps_lat(), 24}, lon_e[0],
 			   lon_e[1], E_RAW(0x0005, T_BYTE, 1, altref), E_RAW(0x0006, T_RATIONAL, 1, alt)};
 	gps_case(k, 6, "altitude reference is 7", NULL, 1);
+
+	/* exiftool writes 46.9 degrees as 46 53 60: exactly 60 carries into
+	 * the next minute, with a note; more than 60 is an error */
+	static uint8_t s60[24], s61[24], m60[24];
+	static const uint32_t s60v[] = {46, 1, 53, 1, 60, 1}, s61v[] = {46, 1, 53, 1, 61, 1},
+			      m60v[] = {46, 1, 60, 1, 0, 1};
+	rats(s60, 3, s60v);
+	rats(s61, 3, s61v);
+	rats(m60, 3, m60v);
+	struct tent l[] = {E_ASCII(0x0001, "N"), E_RAW(0x0002, T_RATIONAL, 3, s60), lon_e[0], lon_e[1]};
+	gps_case(l, 4, NULL, "latitude has seconds of 60 (a rounding not carried)", 1);
+	struct meta m;
+	read_copy(JP.d, JP.n, JP.n, "x.jpg", &m);
+	CHECK_NEAR(m.exif_lat, 46.9, 1e-9);
+	struct tent n[] = {E_ASCII(0x0001, "N"), E_RAW(0x0002, T_RATIONAL, 3, m60), lon_e[0], lon_e[1]};
+	gps_case(n, 4, NULL, "latitude has minutes of 60", 1);
+	read_copy(JP.d, JP.n, JP.n, "x.jpg", &m);
+	CHECK_NEAR(m.exif_lat, 47.0, 1e-9);
+	struct tent o[] = {E_ASCII(0x0001, "N"), E_RAW(0x0002, T_RATIONAL, 3, s61), lon_e[0], lon_e[1]};
+	gps_case(o, 4, "latitude has minutes or seconds of more than 60", NULL, 0);
 }
 
 static void test_synthetic_times(void)
