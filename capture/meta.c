@@ -458,6 +458,124 @@ static void read_tiff(const uint8_t *p, size_t n, uint64_t file_size, struct met
 	(void)file_size;
 }
 
+/*
+ * PNG and WebP photos (screenshots, some phones' camera apps, pictures
+ * saved from a chat) carry EXIF and XMP in chunks of their own: PNG's
+ * eXIf and an iTXt whose keyword is "XML:com.adobe.xmp"; WebP's "EXIF"
+ * and "XMP " chunks in its RIFF list. The EXIF chunk holds a TIFF block
+ * (some writers put "Exif\0\0" before it), read as a TIFF file is.
+ * Only the head read is walked; a chunk that runs past it is named.
+ */
+static void read_exif_chunk(const uint8_t *d, size_t len, const char *what, struct meta *m)
+{
+	if (len >= JPEG_EXIF_HEADER_LEN && memcmp(d, JPEG_EXIF_HEADER, JPEG_EXIF_HEADER_LEN) == 0) {
+		d += JPEG_EXIF_HEADER_LEN;
+		len -= JPEG_EXIF_HEADER_LEN;
+	}
+	if (len < 8 || !(starts(d, len, "II*\0", 0) || starts(d, len, "MM\0*", 0))) {
+		exifmeta_append(m->error, sizeof m->error, "%s EXIF chunk (%zu bytes) holds no TIFF header",
+				what, len);
+		return;
+	}
+	read_tiff(d, len, len, m);
+}
+
+static void read_xmp_chunk(const uint8_t *d, size_t len, struct meta *m)
+{
+	struct xmp_info x;
+	char e[256];
+	if (xmp_scan(d, len, &x, e, sizeof e) != 0)
+		exifmeta_append(m->error, sizeof m->error, "%s", e);
+	merge_xmp(&x, m);
+}
+
+/* A chunk that does not end within the bytes read: past the file's end
+ * it is damage, else it lies beyond what is read of a file. */
+static void chunk_cut(const char *what, const uint8_t *type, size_t off, uint64_t end,
+		      size_t n, uint64_t file_size, struct meta *m)
+{
+	if (end > file_size)
+		exifmeta_append(m->error, sizeof m->error,
+				"%s chunk '%.4s' at offset %zu runs past the file's end (%llu bytes): "
+				"the file may be cut short",
+				what, (const char *)type, off, (unsigned long long)file_size);
+	else
+		exifmeta_append(m->note, sizeof m->note,
+				"%s chunks from offset %zu on, past the first %zu bytes, were not read",
+				what, off, n);
+}
+
+static void read_png(const uint8_t *p, size_t n, uint64_t file_size, struct meta *m)
+{
+	static const char xmp_key[] = "XML:com.adobe.xmp";
+	size_t off = 8;
+	for (int i = 0; i < 100000 && off + 8 <= n; i++) {
+		uint32_t len = tiff_rd(p + off, 4, 0);
+		const uint8_t *type = p + off + 4, *d = p + off + 8;
+		uint64_t end = (uint64_t)off + 12 + len;
+		if (len > 0x7FFFFFFFu) {
+			exifmeta_append(m->error, sizeof m->error,
+					"PNG chunk at offset %zu has a length of %u, past PNG's limit", off,
+					len);
+			return;
+		}
+		if (end > n) {
+			chunk_cut("PNG", type, off, end, n, file_size, m);
+			return;
+		}
+		if (memcmp(type, "IHDR", 4) == 0 && len >= 8) {
+			m->width = (int)(tiff_rd(d, 4, 0) & 0x7FFFFFFF);
+			m->height = (int)(tiff_rd(d + 4, 4, 0) & 0x7FFFFFFF);
+		} else if (memcmp(type, "eXIf", 4) == 0) {
+			read_exif_chunk(d, len, "PNG", m);
+		} else if (memcmp(type, "iTXt", 4) == 0 && len > sizeof xmp_key + 2 &&
+			   memcmp(d, xmp_key, sizeof xmp_key) == 0) {
+			/* keyword\0, compression flag and method, language\0,
+			 * translated keyword\0, then the text */
+			const uint8_t *q = d + sizeof xmp_key, *e = d + len;
+			int compressed = q[0] != 0;
+			q += 2;
+			for (int z = 0; z < 2 && q < e; z++) {
+				const uint8_t *nul = memchr(q, 0, (size_t)(e - q));
+				q = nul ? nul + 1 : e;
+			}
+			if (compressed)
+				exifmeta_append(m->note, sizeof m->note,
+						"PNG XMP is compressed; not read");
+			else if (q < e)
+				read_xmp_chunk(q, (size_t)(e - q), m);
+		} else if (memcmp(type, "IEND", 4) == 0) {
+			return;
+		}
+		off = (size_t)end;
+	}
+}
+
+static void read_webp(const uint8_t *p, size_t n, uint64_t file_size, struct meta *m)
+{
+	size_t off = 12;
+	for (int i = 0; i < 100000 && off + 8 <= n; i++) {
+		const uint8_t *type = p + off, *d = p + off + 8;
+		uint32_t len = tiff_rd(p + off + 4, 4, 1);
+		uint64_t end = (uint64_t)off + 8 + len + (len & 1);
+		if ((uint64_t)off + 8 + len > n) {
+			chunk_cut("WebP", type, off, (uint64_t)off + 8 + len, n, file_size, m);
+			return;
+		}
+		if (memcmp(type, "VP8X", 4) == 0 && len >= 10) {
+			m->width = (int)(tiff_rd(d + 4, 3, 1) + 1);
+			m->height = (int)(tiff_rd(d + 7, 3, 1) + 1);
+		} else if (memcmp(type, "EXIF", 4) == 0) {
+			read_exif_chunk(d, len, "WebP", m);
+		} else if (memcmp(type, "XMP ", 4) == 0) {
+			read_xmp_chunk(d, len, m);
+		}
+		if (end > n)
+			return;
+		off = (size_t)end;
+	}
+}
+
 void meta_set_camera_time(struct meta *m, int64_t local)
 {
 	int y, mo, d, h, mi, sec;
@@ -604,6 +722,11 @@ int meta_read(const uint8_t *head, size_t n, uint64_t file_size, const char *nam
 	else if (bmff_is_boxes(head, n) &&
 		 (strcmp(m->format, "heic") == 0 || strcmp(m->format, "avif") == 0))
 		bmff_read_heif(head, n, file_size, m);
+	else if (strcmp(m->format, "png") == 0 && starts(head, n, "\x89PNG\r\n\x1a\n", 0))
+		read_png(head, n, file_size, m);
+	else if (strcmp(m->format, "webp") == 0 && starts(head, n, "RIFF", 0) &&
+		 starts(head, n, "WEBP", 8))
+		read_webp(head, n, file_size, m);
 out:
 	return 0;
 }

@@ -17,6 +17,7 @@ import json
 import os
 import struct
 import sys
+import zlib
 
 # ---------------------------------------------------------------- TIFF/EXIF
 
@@ -426,6 +427,32 @@ def heif(exif_last=True):
     return ftyp + box(b"mdat", item + img) + meta(at + len(item), at)
 
 
+def png(exif_tiff=None, xmp=None):
+    """A 2x2 PNG with an eXIf chunk and an iTXt XMP packet, where given."""
+    def chunk(t, b):
+        return struct.pack(">I", len(b)) + t + b + struct.pack(">I", zlib.crc32(t + b) & 0xFFFFFFFF)
+    out = b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 2, 2, 8, 2, 0, 0, 0))
+    if exif_tiff:
+        out += chunk(b"eXIf", exif_tiff)
+    if xmp:
+        out += chunk(b"iTXt", b"XML:com.adobe.xmp\0\0\0\0\0" + xmp.encode())
+    raw = b"".join(b"\0" + bytes(6) for _ in range(2))
+    return out + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b"")
+
+
+def webp(exif_tiff=None, xmp=None):
+    """A 1x1 WebP (VP8X, a lossless image) with EXIF and XMP chunks, where given."""
+    def chunk(t, b):
+        return t + struct.pack("<I", len(b)) + b + (b"\0" if len(b) & 1 else b"")
+    body = chunk(b"VP8X", bytes([0x0C, 0, 0, 0]) + bytes(6))
+    body += chunk(b"VP8L", bytes.fromhex("2f0000001007101111888" "8fe0700"))
+    if exif_tiff:
+        body += chunk(b"EXIF", exif_tiff)
+    if xmp:
+        body += chunk(b"XMP ", xmp.encode())
+    return b"RIFF" + struct.pack("<I", 4 + len(body)) + b"WEBP" + body
+
+
 def put(out, harness, name, data):
     d = os.path.join(out, harness)
     os.makedirs(d, exist_ok=True)
@@ -458,6 +485,8 @@ def crafted(out):
     put(out, "meta", "mp4", b"\x04\0\0\0\x18ftypisom\0\0\0\0isommp41")
     put(out, "meta", "dng", b"\x05II*\0\x08\0\0\0\x01\0\x12\xc6\x01\0\x04\0\0\0\x01\x04\0\0\0\0\0\0")
     put(out, "meta", "png", b"\x07\x89PNG\r\n\x1a\n\0\0\0\rIHDR")
+    put(out, "meta", "png-exif-xmp", b"\x07" + png(camera_tiff(False), XMP_DJI_ATTR))
+    put(out, "meta", "webp-exif-xmp", b"\x07" + webp(camera_tiff(True), XMP_DJI_ATTR))
     put(out, "meta", "empty-jpg", b"\x60")
     put(out, "meta", "flir", b"\x00" + jpeg(None, extra=flir_segments()))
     put(out, "jpeg", "flir.jpg", jpeg(None, extra=flir_segments(parts=2)))
