@@ -25,10 +25,10 @@
 #include "fsutil.h"
 #include "hash.h"
 #include "sha256two.h"
-#include "thumb.h"
 #include "items.h"
 #include "jpeg.h"
 #include "jpegwrite.h"
+#include "thumb.h"
 #include "timeutil.h"
 
 /* The largest original read whole to make a working copy. */

@@ -1,6 +1,7 @@
 /*
- * Thumbnails of HEIF photos (a phone's HEIC, AVIF) through libheif, which
- * decodes HEVC with libde265 and AV1 with dav1d or libaom.
+ * HEIF photos (a phone's HEIC, AVIF) decoded through libheif, which
+ * decodes HEVC with libde265 and AV1 with dav1d or libaom: thumbnails for
+ * the reports, and whole JPEG renderings for working copies.
  *
  * The picture is always the primary image, decoded whole: a HEIF file may
  * also hold a small thumbnail image of its own, but nothing ties it to the
@@ -11,8 +12,8 @@
  *
  * Video decoders are large and their inputs come from the field, so each
  * decode runs in a child process with a memory cap and a time limit. The
- * child hands back the finished JPEG thumbnail through a pipe, or a
- * message; a child that crashes or runs out of time costs one thumbnail,
+ * child hands back the finished JPEG through a pipe, or a message; a
+ * child that crashes or runs out of time costs one thumbnail or copy,
  * named, and the export goes on.
  *
  * libheif is opened on first use (dynlib.h): a machine without it makes
@@ -210,7 +211,7 @@ static _Noreturn void child(int fd, const uint8_t *p, size_t n, int max_px, int 
 	struct buf out;
 	char err[512];
 	uint32_t wh[2] = {0, 0};
-	buf_init(&out, HEIF_REPLY_MAX - 9);
+	buf_init(&out, HEIF_REPLY_MAX - 1 - sizeof wh);
 	if (decode_here(p, n, max_px, quality, name, &out, wh, err, sizeof err) == 0) {
 		if (write_all(fd, "J", 1) == 0 && write_all(fd, wh, sizeof wh) == 0)
 			(void)write_all(fd, out.data, out.len);
@@ -301,14 +302,14 @@ int heif_render(const uint8_t *p, size_t n, int max_px, int quality, const char 
 	else if (too_big)
 		rc = err_set(err, errlen, EV_ELIMIT, "%s: the HEIF decoder gave more than %zu bytes",
 			     name, HEIF_REPLY_MAX);
-	else if (reply.len > 1 + sizeof wh && reply.data[0] == 'J') {
+	else if (reply.len > 1 + sizeof wh && reply.data[0] == 'J' && WIFEXITED(status) &&
+		 WEXITSTATUS(status) == 0) { /* a child stopped mid-write is no answer */
 		memcpy(wh, reply.data + 1, sizeof wh);
 		rc = buf_append(out, reply.data + 1 + sizeof wh, reply.len - 1 - sizeof wh)
 			     ? err_set(err, errlen, EV_ELIMIT,
 				       "%s: the rendering does not fit the output", name)
 			     : 0;
-	}
-	else if (reply.len > 1 && reply.data[0] == 'E')
+	} else if (reply.len > 1 && reply.data[0] == 'E')
 		rc = err_set(err, errlen, EV_ECORRUPT, "%.*s", (int)(reply.len - 1), reply.data + 1);
 	else if (WIFSIGNALED(status))
 		rc = err_set(err, errlen, EV_ECORRUPT, "%s: the HEIF decoder stopped on signal %d (%s)",
