@@ -525,11 +525,14 @@ out:
  * primary image (in a child process, heif_render), turned upright as the
  * file says; the original's EXIF is carried over, with the orientation
  * set to 1 (the pixels are upright now) and the pixel size the rendering
- * has, and the tags set as for a JPEG. Decodes run one at a time: each
- * takes a few hundred megabytes and uses every core by itself.
+ * has, and the tags set as for a JPEG. These copies are made one at a
+ * time by the calling thread before the workers of their batch start
+ * (each decode takes a few hundred megabytes and uses every core by
+ * itself), so the decoder's process is forked from a process with one
+ * thread: a lock another thread held at the fork (an allocator's, under
+ * AddressSanitizer) would stay held in the child for good.
  */
 #define EXPORT_HEIF_QUALITY 92
-static pthread_mutex_t heif_mu = PTHREAD_MUTEX_INITIALIZER;
 
 static int heif_build(struct jpeg_job *j, struct jpeg_mem *m, size_t *len)
 {
@@ -560,10 +563,8 @@ static int heif_build(struct jpeg_job *j, struct jpeg_mem *m, size_t *len)
 			     "its EXIF (%zu bytes) does not fit one JPEG APP1", exif_len);
 		goto out;
 	}
-	pthread_mutex_lock(&heif_mu);
 	rc = heif_render(m->head, n, 0, EXPORT_HEIF_QUALITY, j->label, &enc, &w, &h, j->err,
 			 sizeof j->err);
-	pthread_mutex_unlock(&heif_mu);
 	if (rc) {
 		/* the message names the file, which the caller names too */
 		size_t k = strlen(j->label);
@@ -662,7 +663,8 @@ static void *jpeg_worker(void *arg)
 	size_t i;
 	buf_init(&m.tagged, EXPORT_JPEG_SRC_MAX);
 	while ((i = atomic_fetch_add(&pl->next, 1)) < pl->n)
-		jpeg_make(pl->outdir, &pl->jobs[i], &m);
+		if (!pl->jobs[i].heif) /* made before the workers start */
+			jpeg_make(pl->outdir, &pl->jobs[i], &m);
 	jpeg_mem_free(&m);
 	return NULL;
 }
@@ -847,6 +849,7 @@ static int export_jpeg(struct cli *cli, struct store *s, const struct export_ctx
 	size_t nj = 0, placed = 0, failed = 0, i, k;
 	json_t *done = json_array(), *skipped = json_array(), *it;
 	struct jpeg_job *jobs = NULL;
+	struct jpeg_mem heif_mem = {0}; /* the calling thread's, for HEIF photos */
 	char *absdir = NULL;
 	const char *case_number = json_string_value(json_object_get(ctx->case_row, "number"));
 	struct stat st;
@@ -859,6 +862,7 @@ static int export_jpeg(struct cli *cli, struct store *s, const struct export_ctx
 		rc = EXIT_USAGE;
 		goto out;
 	}
+	buf_init(&heif_mem.tagged, EXPORT_JPEG_SRC_MAX);
 	jobs = xcalloc(json_array_size(ctx->items) + 1, sizeof *jobs);
 	json_array_foreach(ctx->items, i, it) {
 		if (jpeg_is_photo(it))
@@ -867,6 +871,9 @@ static int export_jpeg(struct cli *cli, struct store *s, const struct export_ctx
 	for (k = 0; k < nj; k += EXPORT_JPEG_BATCH) {
 		size_t m = nj - k < EXPORT_JPEG_BATCH ? nj - k : EXPORT_JPEG_BATCH;
 		struct jpeg_pool pl = {.outdir = outdir, .jobs = jobs + k, .n = m};
+		for (size_t h = 0; h < m; h++)
+			if (jobs[k + h].heif)
+				jpeg_make(outdir, &jobs[k + h], &heif_mem);
 		atomic_init(&pl.next, 0);
 		jpeg_run(&pl);
 		jpeg_place(jobs + k, m);
@@ -924,6 +931,7 @@ out:
 	for (k = 0; k < nj; k++)
 		jpeg_job_free(&jobs[k]);
 	free(jobs);
+	jpeg_mem_free(&heif_mem);
 	free(absdir);
 	json_decref(done);
 	json_decref(skipped);
