@@ -79,6 +79,21 @@ static void mb_close(struct mbuf *b, size_t at)
 	memcpy(b->p + at, q, 4);
 }
 
+/* A handler box: version and flags, pre_defined, the handler type, three
+ * reserved words (the first given), an empty name. */
+static void mb_hdlr(struct mbuf *b, const char *handler, const char *reserved0)
+{
+	size_t h = mb_open(b, "hdlr");
+	mb_u32(b, 0);
+	mb_u32(b, 0);
+	mb_put(b, handler, 4);
+	mb_put(b, reserved0, 4);
+	mb_u32(b, 0);
+	mb_u32(b, 0);
+	mb_put(b, "", 1);
+	mb_close(b, h);
+}
+
 /* A QuickTime user-data text: length, language, text. */
 static void mb_udta_text(struct mbuf *b, const char *type, const char *text)
 {
@@ -161,14 +176,7 @@ static void mb_moov(struct mbuf *b, const struct mp4_spec *s)
 		if (s->encoder) {
 			size_t m = mb_open(b, "meta");
 			mb_u32(b, 0); /* a full box here */
-			size_t h = mb_open(b, "hdlr");
-			mb_u32(b, 0);
-			mb_u32(b, 0);
-			mb_put(b, "mdirappl", 8);
-			mb_u32(b, 0);
-			mb_u32(b, 0);
-			mb_put(b, "", 1);
-			mb_close(b, h);
+			mb_hdlr(b, "mdir", "appl"); /* iTunes names its maker there */
 			size_t l = mb_open(b, "ilst");
 			mb_ilst_item(b, "\xA9too", s->encoder);
 			mb_close(b, l);
@@ -182,15 +190,7 @@ static void mb_moov(struct mbuf *b, const struct mp4_spec *s)
 					"com.apple.quicktime.make"};
 		const char *vals[3] = {s->apple_date, s->apple_loc, s->apple_make};
 		size_t m = mb_open(b, "meta"); /* QuickTime: no version field */
-		size_t h = mb_open(b, "hdlr");
-		mb_u32(b, 0);
-		mb_u32(b, 0);
-		mb_put(b, "mdta", 4);
-		mb_u32(b, 0);
-		mb_u32(b, 0);
-		mb_u32(b, 0);
-		mb_put(b, "", 1);
-		mb_close(b, h);
+		mb_hdlr(b, "mdta", "\0\0\0\0");
 		size_t k = mb_open(b, "keys");
 		uint32_t nk = 0;
 		for (int i = 0; i < 3; i++)
