@@ -494,11 +494,15 @@ static void read_xmp_chunk(const uint8_t *d, size_t len, struct meta *m)
 static void chunk_cut(const char *what, const uint8_t *type, size_t off, uint64_t end,
 		      size_t n, uint64_t file_size, struct meta *m)
 {
+	char name[5]; /* the type as printable ASCII: its bytes come from the file */
+	for (int i = 0; i < 4; i++)
+		name[i] = type[i] >= 0x20 && type[i] < 0x7F ? (char)type[i] : '?';
+	name[4] = '\0';
 	if (end > file_size)
 		exifmeta_append(m->error, sizeof m->error,
-				"%s chunk '%.4s' at offset %zu runs past the file's end (%llu bytes): "
+				"%s chunk '%s' at offset %zu runs past the file's end (%llu bytes): "
 				"the file may be cut short",
-				what, (const char *)type, off, (unsigned long long)file_size);
+				what, name, off, (unsigned long long)file_size);
 	else
 		exifmeta_append(m->note, sizeof m->note,
 				"%s chunks from offset %zu on, past the first %zu bytes, were not read",
