@@ -868,12 +868,29 @@ static int export_jpeg(struct cli *cli, struct store *s, const struct export_ctx
 		if (jpeg_is_photo(it))
 			jpeg_job_init(&jobs[nj++], s, outdir, it, i, case_number);
 	}
+	size_t heif_n = 0, heif_done = 0;
+	int tty = isatty(STDERR_FILENO), shown = 0;
+	double t0 = time_mono();
+	for (k = 0; k < nj; k++)
+		heif_n += jobs[k].heif != NULL;
 	for (k = 0; k < nj; k += EXPORT_JPEG_BATCH) {
 		size_t m = nj - k < EXPORT_JPEG_BATCH ? nj - k : EXPORT_JPEG_BATCH;
 		struct jpeg_pool pl = {.outdir = outdir, .jobs = jobs + k, .n = m};
 		for (size_t h = 0; h < m; h++)
-			if (jobs[k + h].heif)
+			if (jobs[k + h].heif) {
 				jpeg_make(outdir, &jobs[k + h], &heif_mem);
+				/* a third of a second each: on a terminal, a long
+				 * run says how far it is */
+				if (++heif_done % 4 == 0 && tty && time_mono() - t0 > 1.0) {
+					fprintf(stderr, "\r\033[Krendering HEIF photos: %zu of %zu",
+						heif_done, heif_n);
+					shown = 1;
+				}
+			}
+		if (shown) {
+			fprintf(stderr, "\r\033[K");
+			shown = 0;
+		}
 		atomic_init(&pl.next, 0);
 		jpeg_run(&pl);
 		jpeg_place(jobs + k, m);
