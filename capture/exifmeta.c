@@ -248,10 +248,11 @@ static int blank_time(const char *s)
 
 /*
  * Camera time: DateTimeOriginal (with SubSecTimeOriginal and
- * OffsetTimeOriginal), else DateTimeDigitized (with its own sub-second and
- * offset tags). DateTime is the time the file was last changed, often by
- * software after the fact, so it is never taken as the time of capture;
- * when it is all there is, a note says so.
+ * OffsetTimeOriginal; in the EXIF IFD, else in IFD0), else
+ * DateTimeDigitized (with its own sub-second and offset tags). DateTime
+ * is the time the file was last changed, often by software after the
+ * fact, so it is never taken as the time of capture; when it is all there
+ * is, a note says so.
  * A zone written after the time ("15:29:42.041-04:00", FLIR) gives the
  * fraction and offset when the proper tags are absent.
  */
@@ -265,6 +266,13 @@ static void read_time(struct ectx *c)
 	char s[64];
 
 	ExifEntry *e = entry(c, EXIF_IFD_EXIF, EXIF_TAG_DATE_TIME_ORIGINAL);
+	/* some writers put it in IFD0 (exiftool reads it there too); its
+	 * sub-second and offset tags are then looked for beside it */
+	if (!e && (e = entry(c, EXIF_IFD_0, EXIF_TAG_DATE_TIME_ORIGINAL))) {
+		ifd = EXIF_IFD_0;
+		exifmeta_append(m->note, sizeof m->note,
+				"DateTimeOriginal is in IFD0, not the EXIF IFD; read there");
+	}
 	if (!e) {
 		e = entry(c, EXIF_IFD_EXIF, EXIF_TAG_DATE_TIME_DIGITIZED);
 		if (!e) {

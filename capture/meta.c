@@ -342,7 +342,8 @@ static int tc_keep(int which, uint16_t tag)
 	if (which == 2)
 		return 1; /* GPS: all */
 	return tag == 0x010F || tag == 0x0110 || tag == 0x0112 || tag == 0x0132 ||
-	       tag == 0x8769 || tag == 0x8825 || tag == 0xC62F;
+	       tag == 0x8769 || tag == 0x8825 || tag == 0xC62F ||
+	       tag == 0x9003 || tag == 0x9011 || tag == 0x9291; /* a time put in IFD0 */
 }
 
 /* The value of tag in the IFD at src (a LONG pointer), 0 if absent. */

@@ -89,6 +89,21 @@ exiftool -q -overwrite_original -DNGVersion='1.4.0.0' -Make=DJI -Model=FC6310 \
 	exiftool -q -overwrite_original -DNGVersion='1.4.0.0' -Make=DJI -Model=FC6310 \
 		-DateTimeOriginal='2023:05:01 10:02:30' -XMP-exif:GPSLatitude='46,54.1128N' \
 		-XMP-exif:GPSLongitude='124,12.2412E' "$CARD/DJI_0003.DNG"
+# a writer that puts DateTimeOriginal in IFD0, beside Make (exiftool reads
+# it there too)
+python3 - "$CARD/IMG_0005.TIF" <<'PY'
+import struct, sys
+e = ">"
+make, dto = b"Nikon\0", b"2023:05:01 10:04:00\0"
+n = 3
+data_at = 8 + 2 + 12 * n + 4
+ents = [(256, 3, 1, struct.pack(e + "H", 1) + b"\0\0"),
+        (0x010F, 2, len(make), struct.pack(e + "I", data_at)),
+        (0x9003, 2, len(dto), struct.pack(e + "I", data_at + len(make)))]
+ifd = struct.pack(e + "H", n) + b"".join(struct.pack(e + "HHI", t, ty, c) + v for t, ty, c, v in ents)
+with open(sys.argv[1], "wb") as f:
+    f.write(b"MM" + struct.pack(e + "HI", 42, 8) + ifd + struct.pack(e + "I", 0) + make + dto)
+PY
 (cd "$T/card" && find . -type f -print0 | sort -z | xargs -0 sha256sum) >"$T/card.sha"
 
 $EVCAP init >/dev/null
@@ -121,6 +136,12 @@ for name, fmt in (('IMG_0002.TIF', 'tiff'), ('DJI_0003.DNG', 'dng'), ('IMG_0004.
         probs.append(f"error {it['metadata_error']!r}, captured_at {it['captured_at']!r}")
     print(("FAIL " if probs else "PASS ") + f"tiff: {name} reads as exiftool reads it"
           + (": " + "; ".join(probs) if probs else ""))
+ifd0 = items.get('IMG_0005.TIF') or {}
+w5 = want.get('IMG_0005.TIF') or {}
+ok = (ifd0.get('camera_time') == w5.get('DateTimeOriginal') == '2023:05:01 10:04:00'
+      and ifd0.get('make') == 'Nikon' and not ifd0.get('metadata_error'))
+print(("PASS " if ok else "FAIL ") + "tiff: a DateTimeOriginal in IFD0 reads as exiftool reads it "
+      f"({ifd0.get('camera_time')!r}, exiftool {w5.get('DateTimeOriginal')!r})")
 scan = items.get('SCAN_0001.TIF') or {}
 ok = scan.get('format') == 'tiff' and not scan.get('metadata_error') and scan.get('camera_time') is None
 print(("PASS " if ok else "FAIL ") + f"tiff: a scan with no camera tags is kept without error ({scan.get('metadata_error')!r})")

@@ -359,6 +359,23 @@ static void test_synthetic_times(void)
 	make_jpeg(&JP, &EX, NULL);
 	read_copy(JP.d, JP.n, JP.n, "x.jpg", &m);
 	CHECK(!m.has_camera_time && m.error[0] == '\0' && strstr(m.note, "blank") != NULL);
+
+	/* DateTimeOriginal and its offset written in IFD0, not the EXIF IFD:
+	 * read there, with a note; one in the EXIF IFD comes first */
+	struct tent e0[] = {E_ASCII(0x9003, "2019:03:04 05:06:07"), E_ASCII(0x9011, "+05:45")};
+	make_exif(&EX, e0, 2, NULL, 0, NULL, 0);
+	make_jpeg(&JP, &EX, NULL);
+	read_copy(JP.d, JP.n, JP.n, "x.jpg", &m);
+	CHECK_STR(m.error, "");
+	CHECK_STR(m.camera_time, "2019:03:04 05:06:07");
+	CHECK(m.has_offset && m.offset_s == 5 * 3600 + 45 * 60);
+	CHECK(strstr(m.note, "DateTimeOriginal is in IFD0") != NULL);
+	struct tent ex1[] = {E_ASCII(0x9003, "2020:01:01 00:00:00")};
+	make_exif(&EX, e0, 1, ex1, 1, NULL, 0);
+	make_jpeg(&JP, &EX, NULL);
+	read_copy(JP.d, JP.n, JP.n, "x.jpg", &m);
+	CHECK_STR(m.camera_time, "2020:01:01 00:00:00");
+	CHECK(strstr(m.note, "IFD0") == NULL);
 }
 
 static void test_xmp_in_jpeg(void)
