@@ -291,6 +291,33 @@ static void test_new_file_each_run(void)
 	free(d);
 }
 
+/* A journal grown past what one read takes is refused whole, naming it:
+ * its lines stay in it (the daemon keeps the file and says so). */
+static void test_too_large(void)
+{
+	char *d, path[512], err[256];
+	struct sensorspool *s;
+	if (open_tmp("/dev/ttyUSB0", "9600:sdi12:generic-tdp", &d, &s, path))
+		return;
+	sensorspool_close(s, 0);
+	append(path, "{\"n\":1}\n");
+	CHECK(truncate(path, (off_t)SENSORSPOOL_MAX + 1) == 0); /* sparse: no 64 MiB written */
+	struct back b;
+	memset(&b, 0, sizeof b);
+	struct sensorspool_reader r = {back_head, back_line, &b};
+	size_t bad = 0;
+	int rc = sensorspool_read(path, &r, &bad, err, sizeof err);
+	CHECK(rc != 0 && rc != EV_ERR);
+	CHECK(strstr(err, path) != NULL);
+	CHECK(b.heads == 0 && b.n == 0);
+	/* at the limit exactly it is read (here: a header, then zeros) */
+	CHECK(truncate(path, (off_t)SENSORSPOOL_MAX) == 0);
+	memset(&b, 0, sizeof b);
+	rc = sensorspool_read(path, &r, &bad, err, sizeof err);
+	CHECK(b.heads == 1);
+	rm_dir(d);
+}
+
 int main(void)
 {
 	RUN(test_roundtrip);
@@ -298,5 +325,6 @@ int main(void)
 	RUN(test_torn_and_damaged);
 	RUN(test_clear_upto);
 	RUN(test_new_file_each_run);
+	RUN(test_too_large);
 	T_EXIT();
 }
