@@ -35,6 +35,7 @@
 #include <unistd.h>
 
 #include "dynlib.h"
+#include "fsutil.h"
 #include "timeutil.h"
 
 #ifndef EVCAP_SONAME_HEIF
@@ -161,21 +162,6 @@ out:
 	return rc;
 }
 
-static int write_all(int fd, const void *p, size_t n)
-{
-	const char *c = p;
-	while (n) {
-		ssize_t k = write(fd, c, n);
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k <= 0)
-			return -1;
-		c += k;
-		n -= (size_t)k;
-	}
-	return 0;
-}
-
 /* The child: decodes, and writes 'J', the picture's width and height (4
  * bytes each, host order) and the JPEG, or 'E' and a message, to fd. */
 static _Noreturn void child(int fd, const uint8_t *p, size_t n, int max_px, int quality,
@@ -212,13 +198,13 @@ static _Noreturn void child(int fd, const uint8_t *p, size_t n, int max_px, int 
 	char err[512];
 	uint32_t wh[2] = {0, 0};
 	buf_init(&out, HEIF_REPLY_MAX - 1 - sizeof wh);
-	if (decode_here(p, n, max_px, quality, name, &out, wh, err, sizeof err) == 0) {
-		if (write_all(fd, "J", 1) == 0 && write_all(fd, wh, sizeof wh) == 0)
-			(void)write_all(fd, out.data, out.len);
-	} else if (write_all(fd, "E", 1) == 0) {
-		(void)write_all(fd, err, strlen(err));
-	}
-	_exit(0);
+	int sent;
+	if (decode_here(p, n, max_px, quality, name, &out, wh, err, sizeof err) == 0)
+		sent = fs_write_all(fd, "J", 1) == 0 && fs_write_all(fd, wh, sizeof wh) == 0 &&
+		       fs_write_all(fd, out.data, out.len) == 0;
+	else
+		sent = fs_write_all(fd, "E", 1) == 0 && fs_write_all(fd, err, strlen(err)) == 0;
+	_exit(sent ? 0 : 1);
 }
 
 int thumb_heif(const uint8_t *p, size_t n, int max_px, const char *name, struct buf *out,
