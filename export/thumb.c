@@ -258,42 +258,21 @@ out:
 	return rc;
 }
 
-int thumb_rgb(const uint8_t *rgb, int w, int h, size_t stride, int max_px, int orientation,
-	      const char *name, struct buf *out, char *err, size_t errlen)
+/* Decoded pixels to a JPEG: shrunk to max_px and turned (a thumbnail), or
+ * whole at `quality` when max_px is 0. */
+static int from_rgb(const uint8_t *rgb, int w, int h, size_t stride, int max_px,
+		    int orientation, int quality, const char *name, struct buf *out, char *err,
+		    size_t errlen)
 {
 	struct thumb_job *j = xcalloc(1, sizeof *j);
 	int rc;
 	j->name = name ? name : "(photo)";
-	if (max_px < 8 || max_px > 2048 || w < 1 || h < 1 || stride / 3 < (size_t)w ||
+	if ((max_px && (max_px < 8 || max_px > 2048)) || quality < 1 || quality > 100 || w < 1 ||
+	    h < 1 || w > 65500 || h > 65500 || stride / 3 < (size_t)w ||
 	    (uint64_t)w * (uint64_t)h > THUMB_MAX_PIXELS) {
-		rc = err_set(err, errlen, EV_EINVAL, "%s: cannot make a thumbnail of %dx%d pixels at %d px",
-			     j->name, w, h, max_px);
-		goto out;
-	}
-	j->c.err = jpeg_std_error(&j->je.pub);
-	j->je.pub.error_exit = thumb_on_error;
-	j->je.pub.emit_message = thumb_on_message;
-	if (setjmp(j->je.jb)) {
-		rc = err_set(err, errlen, EV_ECORRUPT, "%s: the thumbnail cannot be encoded: %s",
-			     j->name, j->je.msg);
-		goto out;
-	}
-	rc = shrink_and_encode(j, rgb, w, h, stride, max_px, orientation, out, err, errlen);
-out:
-	job_free(j);
-	return rc;
-}
-
-int thumb_encode(const uint8_t *rgb, int w, int h, size_t stride, int quality, const char *name,
-		 struct buf *out, char *err, size_t errlen)
-{
-	struct thumb_job *j = xcalloc(1, sizeof *j);
-	int rc;
-	j->name = name ? name : "(photo)";
-	if (quality < 1 || quality > 100 || w < 1 || h < 1 || w > 65500 || h > 65500 ||
-	    stride / 3 < (size_t)w || (uint64_t)w * (uint64_t)h > THUMB_MAX_PIXELS) {
-		rc = err_set(err, errlen, EV_EINVAL, "%s: cannot encode %dx%d pixels at quality %d",
-			     j->name, w, h, quality);
+		rc = err_set(err, errlen, EV_EINVAL,
+			     "%s: cannot make a JPEG of %dx%d pixels at %d px, quality %d", j->name,
+			     w, h, max_px, quality);
 		goto out;
 	}
 	j->c.err = jpeg_std_error(&j->je.pub);
@@ -304,10 +283,26 @@ int thumb_encode(const uint8_t *rgb, int w, int h, size_t stride, int quality, c
 			     j->je.msg);
 		goto out;
 	}
-	rc = encode(j, rgb, w, h, stride, quality, 0, out, err, errlen);
+	rc = max_px ? shrink_and_encode(j, rgb, w, h, stride, max_px, orientation, out, err, errlen)
+		    : encode(j, rgb, w, h, stride, quality, 0, out, err, errlen);
 out:
 	job_free(j);
 	return rc;
+}
+
+int thumb_rgb(const uint8_t *rgb, int w, int h, size_t stride, int max_px, int orientation,
+	      const char *name, struct buf *out, char *err, size_t errlen)
+{
+	if (max_px < 8 || max_px > 2048)
+		return err_set(err, errlen, EV_EINVAL, "%s: cannot make a thumbnail at %d px",
+			       name ? name : "(photo)", max_px);
+	return from_rgb(rgb, w, h, stride, max_px, orientation, 80, name, out, err, errlen);
+}
+
+int thumb_encode(const uint8_t *rgb, int w, int h, size_t stride, int quality, const char *name,
+		 struct buf *out, char *err, size_t errlen)
+{
+	return from_rgb(rgb, w, h, stride, 0, 1, quality, name, out, err, errlen);
 }
 
 static int is_heif(const char *format)
