@@ -1124,8 +1124,8 @@ int bmff_heif_exif(const uint8_t *p, size_t n, uint64_t file_size, uint8_t **exi
 	if (!meta.type) {
 		if (bad)
 			return err_set(why, whylen, EV_ECORRUPT,
-				       "HEIF box at offset %zu has a size that is wrong; no meta box "
-				       "before it",
+				       "HEIF box at offset %zu has a size that is wrong; "
+				       "no meta box before it",
 				       off);
 		return err_set(why, whylen, EV_ECORRUPT,
 			       "HEIF has no meta box (the photo's list of items)");

@@ -199,15 +199,16 @@ static int set_picture(ExifData *ed, ExifMem *mem, const struct jpeg_tags *t)
 	int rc = 0;
 	if (t->orientation) {
 		exif_set_short(b, o, (ExifShort)t->orientation);
-		rc |= put_entry(ed, mem, EXIF_IFD_0, EXIF_TAG_ORIENTATION, EXIF_FORMAT_SHORT, 1, b, 2);
+		rc |= put_entry(ed, mem, EXIF_IFD_0, EXIF_TAG_ORIENTATION, EXIF_FORMAT_SHORT, 1, b,
+				2);
 	}
 	if (t->width && t->height) {
 		exif_set_long(b, o, t->width);
-		rc |= put_entry(ed, mem, EXIF_IFD_EXIF, EXIF_TAG_PIXEL_X_DIMENSION, EXIF_FORMAT_LONG,
-				1, b, 4);
+		rc |= put_entry(ed, mem, EXIF_IFD_EXIF, EXIF_TAG_PIXEL_X_DIMENSION,
+				EXIF_FORMAT_LONG, 1, b, 4);
 		exif_set_long(b, o, t->height);
-		rc |= put_entry(ed, mem, EXIF_IFD_EXIF, EXIF_TAG_PIXEL_Y_DIMENSION, EXIF_FORMAT_LONG,
-				1, b, 4);
+		rc |= put_entry(ed, mem, EXIF_IFD_EXIF, EXIF_TAG_PIXEL_Y_DIMENSION,
+				EXIF_FORMAT_LONG, 1, b, 4);
 	}
 	return rc ? EV_ERR : 0;
 }
@@ -224,8 +225,9 @@ static int check_tags(const struct jpeg_tags *t, char *err, size_t errlen)
 		return err_set(err, errlen, EV_EINVAL, "GPS time %g is out of range", t->utc);
 	if (t->orientation < 0 || t->orientation > 8)
 		return err_set(err, errlen, EV_EINVAL, "orientation %d is not 1-8", t->orientation);
-	if (t->exif && (t->exif_len < JPEG_EXIF_HEADER_LEN + 8 || t->exif_len > JPEGWRITE_MAX_APP1 ||
-			memcmp(t->exif, JPEG_EXIF_HEADER, JPEG_EXIF_HEADER_LEN) != 0))
+	if (t->exif &&
+	    (t->exif_len < JPEG_EXIF_HEADER_LEN + 8 || t->exif_len > JPEGWRITE_MAX_APP1 ||
+	     memcmp(t->exif, JPEG_EXIF_HEADER, JPEG_EXIF_HEADER_LEN) != 0))
 		return err_set(err, errlen, EV_EINVAL,
 			       "the EXIF block given (%zu bytes) is not one APP1 payload",
 			       t->exif_len);

@@ -474,8 +474,8 @@ static void read_exif_chunk(const uint8_t *d, size_t len, const char *what, stru
 		len -= JPEG_EXIF_HEADER_LEN;
 	}
 	if (len < 8 || !(starts(d, len, "II*\0", 0) || starts(d, len, "MM\0*", 0))) {
-		exifmeta_append(m->error, sizeof m->error, "%s EXIF chunk (%zu bytes) holds no TIFF header",
-				what, len);
+		exifmeta_append(m->error, sizeof m->error,
+				"%s EXIF chunk (%zu bytes) holds no TIFF header", what, len);
 		return;
 	}
 	read_tiff(d, len, len, m);
@@ -501,12 +501,13 @@ static void chunk_cut(const char *what, const uint8_t *type, size_t off, uint64_
 	name[4] = '\0';
 	if (end > file_size)
 		exifmeta_append(m->error, sizeof m->error,
-				"%s chunk '%s' at offset %zu runs past the file's end (%llu bytes): "
-				"the file may be cut short",
+				"%s chunk '%s' at offset %zu runs past the file's end "
+				"(%llu bytes): the file may be cut short",
 				what, name, off, (unsigned long long)file_size);
 	else
 		exifmeta_append(m->note, sizeof m->note,
-				"%s chunks from offset %zu on, past the first %zu bytes, were not read",
+				"%s chunks from offset %zu on, past the first %zu bytes, were "
+				"not read",
 				what, off, n);
 }
 
@@ -520,8 +521,9 @@ static void read_png(const uint8_t *p, size_t n, uint64_t file_size, struct meta
 		uint64_t end = (uint64_t)off + 12 + len;
 		if (len > 0x7FFFFFFFu) {
 			exifmeta_append(m->error, sizeof m->error,
-					"PNG chunk at offset %zu has a length of %u, past PNG's limit", off,
-					len);
+					"PNG chunk at offset %zu has a length of %u, past PNG's "
+					"limit",
+					off, len);
 			return;
 		}
 		if (end > n) {

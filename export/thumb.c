@@ -68,7 +68,8 @@ static void box_filter(const uint8_t *src, int sw, int sh, size_t stride, uint8_
 			uint32_t acc[3] = {0, 0, 0}, cnt = 0;
 			for (int yy = y0; yy < y1 && yy < sh; yy++)
 				for (int xx = x0; xx < x1 && xx < sw; xx++) {
-					const uint8_t *p = src + (size_t)yy * stride + (size_t)xx * 3;
+					const uint8_t *p =
+						src + (size_t)yy * stride + (size_t)xx * 3;
 					acc[0] += p[0];
 					acc[1] += p[1];
 					acc[2] += p[2];
@@ -279,8 +280,8 @@ static int from_rgb(const uint8_t *rgb, int w, int h, size_t stride, int max_px,
 	j->je.pub.error_exit = thumb_on_error;
 	j->je.pub.emit_message = thumb_on_message;
 	if (setjmp(j->je.jb)) {
-		rc = err_set(err, errlen, EV_ECORRUPT, "%s: the JPEG cannot be encoded: %s", j->name,
-			     j->je.msg);
+		rc = err_set(err, errlen, EV_ECORRUPT, "%s: the JPEG cannot be encoded: %s",
+			     j->name, j->je.msg);
 		goto out;
 	}
 	rc = max_px ? shrink_and_encode(j, rgb, w, h, stride, max_px, orientation, out, err, errlen)

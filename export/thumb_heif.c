@@ -283,11 +283,11 @@ int heif_render(const uint8_t *p, size_t n, int max_px, int quality, const char 
 	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 		;
 	if (timed_out)
-		rc = err_set(err, errlen, EV_ELIMIT, "%s: the HEIF decoder took more than %d s", name,
-			     HEIF_CHILD_SECONDS);
+		rc = err_set(err, errlen, EV_ELIMIT, "%s: the HEIF decoder took more than %d s",
+			     name, HEIF_CHILD_SECONDS);
 	else if (too_big)
-		rc = err_set(err, errlen, EV_ELIMIT, "%s: the HEIF decoder gave more than %zu bytes",
-			     name, HEIF_REPLY_MAX);
+		rc = err_set(err, errlen, EV_ELIMIT,
+			     "%s: the HEIF decoder gave more than %zu bytes", name, HEIF_REPLY_MAX);
 	else if (reply.len > 1 + sizeof wh && reply.data[0] == 'J' && WIFEXITED(status) &&
 		 WEXITSTATUS(status) == 0) { /* a child stopped mid-write is no answer */
 		memcpy(wh, reply.data + 1, sizeof wh);
@@ -296,13 +296,15 @@ int heif_render(const uint8_t *p, size_t n, int max_px, int quality, const char 
 				       "%s: the rendering does not fit the output", name)
 			     : 0;
 	} else if (reply.len > 1 && reply.data[0] == 'E')
-		rc = err_set(err, errlen, EV_ECORRUPT, "%.*s", (int)(reply.len - 1), reply.data + 1);
+		rc = err_set(err, errlen, EV_ECORRUPT, "%.*s", (int)(reply.len - 1),
+			     reply.data + 1);
 	else if (WIFSIGNALED(status))
-		rc = err_set(err, errlen, EV_ECORRUPT, "%s: the HEIF decoder stopped on signal %d (%s)",
-			     name, WTERMSIG(status), strsignal(WTERMSIG(status)));
+		rc = err_set(err, errlen, EV_ECORRUPT,
+			     "%s: the HEIF decoder stopped on signal %d (%s)", name,
+			     WTERMSIG(status), strsignal(WTERMSIG(status)));
 	else
-		rc = err_set(err, errlen, EV_ECORRUPT, "%s: the HEIF decoder ended without an answer",
-			     name);
+		rc = err_set(err, errlen, EV_ECORRUPT,
+			     "%s: the HEIF decoder ended without an answer", name);
 	buf_free(&reply);
 done:
 	if (rc == 0 && width)
