@@ -99,6 +99,20 @@ bad() { echo "FAIL $*"; }
 skip() { echo "SKIP $*"; }
 # check NAME COMMAND...: PASS if the command succeeds
 check() { local n=$1; shift; if "$@"; then ok "$n"; else bad "$n"; fi; }
+# jq 1.6 with -e exits 0 when it reads no value at all, so a check such as
+# `evcap --json ls | jq -e '...'` would pass when evcap printed nothing.
+# With -e, this jq fails (status 4, as the manual says) unless jq printed
+# something. Exported, so that checks run through `bash -c` get it too.
+jq() {
+	local a e=0 out rc
+	for a in "$@"; do [ "$a" = -e ] && e=1; done
+	[ $e = 1 ] || { command jq "$@"; return; }
+	out=$(command jq "$@"); rc=$?
+	[ -n "$out" ] || { [ $rc = 0 ] && rc=4; return $rc; }
+	printf '%s\n' "$out"
+	return $rc
+}
+export -f jq
 need() { # need CMD...: true if all present
 	local c; for c in "$@"; do command -v "$c" >/dev/null 2>&1 || return 1; done
 }
