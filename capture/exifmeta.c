@@ -560,6 +560,36 @@ static void read_gps_time(struct ectx *c)
 			"EXIF GPS date stamp absent; the GPS date was taken from the camera clock");
 }
 
+/* GPSImgDirection and its reference. The standard's range is 0 to 359.99;
+ * 360 is read as 0 (north either way). A direction without a reference is
+ * kept with none: the two norths differ by a few degrees in China, much
+ * less than the 45 a re-inspection's pairing allows. */
+static void read_direction(struct ectx *c)
+{
+	struct meta *m = c->m;
+	double v;
+	if (get_rationals(c, entry(c, EXIF_IFD_GPS, EXIF_TAG_GPS_IMG_DIRECTION), "GPS image direction",
+			  1, &v) != 1)
+		return;
+	if (v > 360) {
+		fail(c, EV_EINVAL, "EXIF GPS image direction %.2f is beyond 360 degrees", v);
+		return;
+	}
+	char ref[8];
+	if (get_text(c, entry(c, EXIF_IFD_GPS, EXIF_TAG_GPS_IMG_DIRECTION_REF),
+		     "GPS image direction reference", ref, sizeof ref, 1) && ref[0]) {
+		if (strcmp(ref, "T") == 0 || strcmp(ref, "M") == 0)
+			m->img_dir_ref[0] = ref[0];
+		else
+			exifmeta_append(m->note, sizeof m->note,
+					"EXIF GPS image direction reference \"%.7s\" is neither T nor "
+					"M; the direction is kept without one",
+					ref);
+	}
+	m->has_img_dir = 1;
+	m->img_dir = v == 360 ? 0 : v;
+}
+
 static void read_gps(struct ectx *c)
 {
 	struct meta *m = c->m;
@@ -585,6 +615,7 @@ static void read_gps(struct ectx *c)
 	if (get_rationals(c, entry(c, EXIF_IFD_GPS, TAG_GPS_HPE), "GPS horizontal positioning error",
 			  1, &v) == 1)
 		m->gps_hpe = v;
+	read_direction(c);
 	read_position(c);
 	read_gps_time(c);
 }

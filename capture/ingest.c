@@ -116,9 +116,9 @@ static int64_t insert_item(struct store *s, const char *hex, uint64_t size, cons
 		" exif_lat, exif_lon, exif_alt, xmp_lat, xmp_lon, xmp_alt, rel_alt, gps_status,"
 		" gps_dop, gps_datum, gimbal_yaw, gimbal_pitch, gimbal_roll, flight_yaw,"
 		" flight_pitch, flight_roll, make, model, serial, width, height, orientation,"
-		" metadata_error, metadata_note, ingested_at)"
+		" metadata_error, metadata_note, ingested_at, img_direction, img_direction_ref)"
 		" VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,"
-		"?,?,?,?,?,?,?,?,?,?,?,?,?)";
+		"?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
 	sqlite3_stmt *st = store_prepare(s, sql, NULL, 0);
 	if (!st)
 		return EV_EDB;
@@ -191,6 +191,8 @@ static int64_t insert_item(struct store *s, const char *hex, uint64_t size, cons
 	bind_text_or_null(st, i++, m->error);
 	bind_text_or_null(st, i++, m->note);
 	sqlite3_bind_text(st, i++, now_iso, -1, SQLITE_STATIC);
+	bind_double_if(st, i++, m->has_img_dir, m->img_dir);
+	bind_text_or_null(st, i++, m->has_img_dir ? m->img_dir_ref : NULL);
 	int64_t id = sqlite3_step(st) == SQLITE_DONE ? sqlite3_last_insert_rowid(store_db(s)) : EV_EDB;
 	sqlite3_finalize(st);
 	return id;

@@ -75,6 +75,12 @@ struct meta {
 	double gps_hpe;         /* GPSHPositioningError in metres, 0 when absent */
 	char xmp_pos_from[16];  /* has_xmp_pos: "drone-dji", or "exif" for the
 				 * exif:GPSLatitude/Longitude Adobe software writes */
+	/* GPSImgDirection: where the camera pointed, degrees in [0, 360) from
+	 * north, as phones write it; ref "T" (true north), "M" (magnetic) or
+	 * "" when the file does not say. */
+	int has_img_dir;
+	double img_dir;
+	char img_dir_ref[4];
 
 	/* Videos (capture/bmff.c). The camera time is the creation date with
 	 * its zone (then has_offset), else the movie header's creation time,

@@ -197,9 +197,17 @@ static const char schema_v41[] =
 	"CREATE INDEX readings_case ON readings(case_id, t);"
 	"CREATE INDEX readings_site ON readings(site_id, t);";
 
+/* Where a phone or camera pointed (EXIF GPSImgDirection, degrees from
+ * north) and which north ("T" true, "M" magnetic): a re-inspection's
+ * heading for photos that carry no drone gimbal yaw. */
+static const char schema_v42[] =
+	"ALTER TABLE items ADD COLUMN img_direction REAL;"
+	"ALTER TABLE items ADD COLUMN img_direction_ref TEXT;";
+
 const struct migration schema_migrations[] = {
 	{1, schema_v1},
 	{40, schema_v40},
 	{41, schema_v41},
+	{42, schema_v42},
 };
 const size_t schema_migration_count = sizeof schema_migrations / sizeof schema_migrations[0];

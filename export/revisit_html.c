@@ -340,6 +340,25 @@ out:
 	return rc;
 }
 
+/* Where a photo faced, in degrees from north, or NaN: a drone's gimbal
+ * yaw, else its body's yaw, else the EXIF image direction a phone writes.
+ * *magnetic (if given) says the last was from magnetic north. */
+static double item_heading(json_t *o, int *magnetic)
+{
+	double h = jnum(o, "gimbal_yaw");
+	if (magnetic)
+		*magnetic = 0;
+	if (!isfinite(h))
+		h = jnum(o, "flight_yaw");
+	if (!isfinite(h)) {
+		h = jnum(o, "img_direction");
+		const char *ref = jstr(o, "img_direction_ref");
+		if (magnetic && isfinite(h) && ref && strcmp(ref, "M") == 0)
+			*magnetic = 1;
+	}
+	return h;
+}
+
 /* What the pairing sees of one item. */
 static struct revisit_photo photo_of(const struct revisit_report *r, const struct rv_item *x)
 {
@@ -348,9 +367,7 @@ static struct revisit_photo photo_of(const struct revisit_report *r, const struc
 	p.radius_m = x->site >= 0 ? r->sites[x->site].radius_m : 0;
 	p.lat = jnum(x->o, "lat");
 	p.lon = jnum(x->o, "lon");
-	p.heading = jnum(x->o, "gimbal_yaw");
-	if (!isfinite(p.heading))
-		p.heading = jnum(x->o, "flight_yaw");
+	p.heading = item_heading(x->o, NULL);
 	p.height = jnum(x->o, "rel_alt");
 	p.alt_kind = REVISIT_ALT_REL;
 	if (!isfinite(p.height)) {
@@ -625,6 +642,7 @@ static const struct label labels[] = {
 	{"distance", "两次拍摄位置相距", "Taken apart by"},
 	{"heading", "朝向相差", "headings differ by"},
 	{"no_heading", "无朝向数据", "no heading to compare"},
+	{"magnetic", "（磁北）", " (magnetic)"},
 	{"no_counterpart", "无对应照片", "no counterpart"},
 	{"readings", "水质检测", "Water readings"},
 	{"parameter", "指标", "Parameter"},
@@ -732,9 +750,8 @@ static int put_photo(struct buf *b, const struct revisit_report *r, const struct
 	char loc[40];
 	int rc = 0;
 	double lat = jnum(x->o, "lat"), lon = jnum(x->o, "lon");
-	double yaw = jnum(x->o, "gimbal_yaw"), rel = jnum(x->o, "rel_alt");
-	if (!isfinite(yaw))
-		yaw = jnum(x->o, "flight_yaw");
+	int magnetic;
+	double yaw = item_heading(x->o, &magnetic), rel = jnum(x->o, "rel_alt");
 	local_time(x->t, r->offset_s, loc);
 	if (uri) {
 		rc = buf_puts(b, "<img alt=\"") || put_text(b, jstr(x->o, "original_name")) ||
@@ -749,7 +766,8 @@ static int put_photo(struct buf *b, const struct revisit_report *r, const struct
 	else
 		rc = rc || buf_puts(b, L(lang, "no_place"));
 	if (isfinite(yaw))
-		rc = rc || buf_printf(b, " &middot; %.0f&deg;", fmod(yaw + 360.0, 360.0));
+		rc = rc || buf_printf(b, " &middot; %.0f&deg;%s", fmod(yaw + 360.0, 360.0),
+				      magnetic ? L(lang, "magnetic") : "");
 	if (isfinite(rel))
 		rc = rc || buf_printf(b, " &middot; %.0f m AGL", rel);
 	rc = rc || buf_puts(b, "<br><span class=\"sha\">SHA-256 ") ||

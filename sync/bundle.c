@@ -116,6 +116,7 @@ static const struct bundle_col item_cols[] = {
 	{"height", BC_INT, 0},         {"orientation", BC_INT, 0},
 	{"metadata_error", BC_TEXT, 0}, {"metadata_note", BC_TEXT, 0},
 	{"ingested_at", BC_TEXT, 1},
+	{"img_direction", BC_REAL, 0}, {"img_direction_ref", BC_TEXT, 0},
 };
 
 static const struct bundle_col note_cols[] = {

@@ -315,6 +315,57 @@ static void test_synthetic_gps_errors(void)
 	gps_case(o, 4, "latitude has minutes or seconds of more than 60", NULL, 0);
 }
 
+/* GPSImgDirection, where a phone faced: kept with its reference; 360 is
+ * north; beyond 360 is an error that leaves the position alone; an unknown
+ * reference is a note. The tags come in increasing order, as in a file. */
+static void test_img_direction(void)
+{
+	static uint8_t lon[24], d[8], d360[8], d400[8];
+	static const uint32_t lv[] = {114, 1, 0, 1, 0, 1}, dv[] = {27350, 100}, d360v[] = {360, 1},
+			      d400v[] = {400, 1};
+	rats(lon, 3, lv);
+	rats(d, 1, dv);
+	rats(d360, 1, d360v);
+	rats(d400, 1, d400v);
+	struct meta m;
+
+	struct tent a[] = {E_ASCII(0x0001, "N"), {0x0002, T_RATIONAL, 3, gps_lat(), 24},
+			   E_ASCII(0x0003, "E"), E_RAW(0x0004, T_RATIONAL, 3, lon),
+			   E_ASCII(0x0010, "M"), E_RAW(0x0011, T_RATIONAL, 1, d)};
+	gps_case(a, 6, NULL, NULL, 1);
+	read_copy(JP.d, JP.n, JP.n, "x.jpg", &m);
+	CHECK(m.has_img_dir);
+	CHECK_NEAR(m.img_dir, 273.5, 1e-9);
+	CHECK_STR(m.img_dir_ref, "M");
+
+	struct tent b[] = {E_ASCII(0x0001, "N"), {0x0002, T_RATIONAL, 3, gps_lat(), 24},
+			   E_ASCII(0x0003, "E"), E_RAW(0x0004, T_RATIONAL, 3, lon),
+			   E_RAW(0x0011, T_RATIONAL, 1, d360)};
+	gps_case(b, 5, NULL, NULL, 1);
+	read_copy(JP.d, JP.n, JP.n, "x.jpg", &m);
+	CHECK(m.has_img_dir && m.img_dir == 0);
+	CHECK_STR(m.img_dir_ref, "");
+
+	struct tent c[] = {E_ASCII(0x0001, "N"), {0x0002, T_RATIONAL, 3, gps_lat(), 24},
+			   E_ASCII(0x0003, "E"), E_RAW(0x0004, T_RATIONAL, 3, lon),
+			   E_ASCII(0x0010, "T"), E_RAW(0x0011, T_RATIONAL, 1, d400)};
+	gps_case(c, 6, "EXIF GPS image direction 400.00 is beyond 360 degrees", NULL, 1);
+	read_copy(JP.d, JP.n, JP.n, "x.jpg", &m);
+	CHECK(!m.has_img_dir);
+
+	struct tent e[] = {E_ASCII(0x0001, "N"), {0x0002, T_RATIONAL, 3, gps_lat(), 24},
+			   E_ASCII(0x0003, "E"), E_RAW(0x0004, T_RATIONAL, 3, lon),
+			   E_ASCII(0x0010, "Q"), E_RAW(0x0011, T_RATIONAL, 1, d)};
+	gps_case(e, 6, NULL, "direction reference \"Q\" is neither T nor M", 1);
+	read_copy(JP.d, JP.n, JP.n, "x.jpg", &m);
+	CHECK(m.has_img_dir && m.img_dir_ref[0] == '\0');
+
+	/* none at all: nothing claimed */
+	gps_case(a, 4, NULL, NULL, 1);
+	read_copy(JP.d, JP.n, JP.n, "x.jpg", &m);
+	CHECK(!m.has_img_dir);
+}
+
 static void test_synthetic_times(void)
 {
 	struct meta m;
@@ -1341,6 +1392,7 @@ int main(void)
 {
 	RUN(test_synthetic_good);
 	RUN(test_synthetic_gps_errors);
+	RUN(test_img_direction);
 	RUN(test_synthetic_times);
 	RUN(test_flir);
 	RUN(test_heif);
