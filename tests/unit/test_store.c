@@ -374,6 +374,10 @@ static void test_migration(void)
 		CHECK(store_exec(s, sql, err, sizeof err) == 0);
 		free(sql);
 	}
+	/* and without the columns of schema 42 */
+	CHECK(store_exec(s, "ALTER TABLE items DROP COLUMN img_direction;"
+			    "ALTER TABLE items DROP COLUMN img_direction_ref",
+			 err, sizeof err) == 0);
 	CHECK(store_exec(s, "PRAGMA user_version = 40", err, sizeof err) == 0);
 	store_close(s);
 	s = NULL;
@@ -424,6 +428,8 @@ static void test_migration(void)
 		CHECK(n == 1);
 		free(sql);
 	}
+	CHECK(query_int(s, "SELECT count(*) FROM pragma_table_info('items')"
+			   " WHERE name IN ('img_direction', 'img_direction_ref')") == 2);
 	struct counter c = {0};
 	CHECK(custody_verify(s, count_report, &c, err, sizeof err) == 0 && c.n == 0);
 	CHECK(query_int(s, "SELECT count(*) FROM custody WHERE item_sha256 LIKE 'aaaa%'") == 1);
