@@ -703,6 +703,7 @@ static void take_ctx_named(struct daemon *d, struct take_ctx *t, char *name, int
 			   int replay)
 {
 	memset(t, 0, sizeof *t);
+	t->o.retries = 1; /* a file not recorded stays in the settle list */
 	if (name) {
 		int64_t id = store_case_id(d->store, name);
 		sqlite3_stmt *st = id > 0 ? store_prepare(d->store,
@@ -853,7 +854,7 @@ static void take_file(struct daemon *d, const char *path)
 	t.o.medium_uuid = m->uuid[0] ? m->uuid : NULL;
 	t.o.medium_label = m->label[0] ? m->label : NULL;
 	struct ingest_stats one = {0};
-	char sha[65] = "", msg[1024] = "", err[512];
+	char sha[65] = "", msg[INGEST_MSG_MAX] = "", err[512];
 	enum ingest_result r = ingest_file(d->store, path, &t.o, &one, sha, msg, sizeof msg);
 	burst_count(d, path, r, &one);
 	d->last_taken = time_mono();

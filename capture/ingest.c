@@ -52,7 +52,13 @@ char *ingest_display_path(const char *path)
 				break;
 			}
 		}
-		if (len == 0 || (len == 1 && (p[i] < 0x20 || p[i] == 0x7f))) {
+		if (len == 1 && p[i] == '\\') {
+			/* a backslash itself is doubled, so that a name holding
+			 * the four characters \xFF never reads like the byte */
+			if (buf_puts(&b, "\\\\"))
+				break;
+			i++;
+		} else if (len == 0 || (len == 1 && (p[i] < 0x20 || p[i] == 0x7f))) {
 			if (buf_printf(&b, "\\x%02X", p[i]))
 				break;
 			i++;
@@ -228,8 +234,14 @@ struct pending {
 	enum ingest_result res;    /* final once recorded or failed */
 	int ready;                 /* the blob is placed and synced: record it */
 	int done;                  /* taking is over (under the pool's lock) */
-	char msg[1024];
+	char msg[INGEST_MSG_MAX];
 };
+
+/* What becomes of a file not recorded this time. */
+static const char *again_note(const struct ingest_opts *o)
+{
+	return o->retries ? "will be retried" : "run the ingest again to record it";
+}
 
 static void pending_free(struct pending *p)
 {
@@ -247,7 +259,7 @@ static void pending_free(struct pending *p)
  * error naming `shown` in msg. */
 static int copy_to_blob(struct store *s, int fd, const char *shown, const struct stat *before,
 			uint8_t *chunk, uint8_t *head, size_t *head_len, struct blob_writer **out,
-			int *src_direct, char *msg, size_t msglen)
+			int *src_direct, const char *again, char *msg, size_t msglen)
 {
 	int rc = 0;
 	struct blob_writer *w = NULL;
@@ -281,8 +293,9 @@ static int copy_to_blob(struct store *s, int fd, const char *shown, const struct
 			}
 			rc = err_set(msg, msglen, EV_EIO,
 				     "%s: read failed after %llu bytes: %s (the card may have been "
-				     "removed); not recorded, will be retried",
-				     shown, (unsigned long long)store_blob_size(w), strerror(errno));
+				     "removed); not recorded, %s",
+				     shown, (unsigned long long)store_blob_size(w), strerror(errno),
+				     again);
 			goto out;
 		}
 		if (r == 0)
@@ -317,8 +330,8 @@ static int copy_to_blob(struct store *s, int fd, const char *shown, const struct
 	    (uint64_t)after.st_size != store_blob_size(w)) {
 		rc = err_set(msg, msglen, EV_EIO,
 			     "%s: changed while it was being read (still being written?); not "
-			     "recorded, will be retried",
-			     shown);
+			     "recorded, %s",
+			     shown, again);
 		goto out;
 	}
 	*out = w;
@@ -963,7 +976,7 @@ static void take_file(struct store *s, struct taker *t, struct pending *p,
 	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
 	int src_direct = 0;
 	rc = copy_to_blob(s, fd, p->shown, &before, t->chunk, head, &head_len, &w, &src_direct,
-			  p->msg, sizeof p->msg);
+			  again_note(o), p->msg, sizeof p->msg);
 	if (!src_direct && t->src_buffered)
 		atomic_store(t->src_buffered, 1);
 	if (rc)
@@ -1083,7 +1096,8 @@ static void record_group(struct store *s, struct pending **v, size_t n,
 			struct pending *p = v[i];
 			if (!p->ready || p->res == INGEST_FAILED)
 				continue;
-			err_set(p->msg, sizeof p->msg, 0, "%s: %s; will be retried", p->shown, err);
+			err_set(p->msg, sizeof p->msg, 0, "%s: %s; not recorded, %s", p->shown, err,
+				again_note(o));
 			p->res = INGEST_FAILED;
 		}
 		return;
@@ -1315,7 +1329,11 @@ struct walk {
 	size_t n, cap;
 	uint64_t bytes;
 	uint64_t skipped;
+	uint64_t problems;      /* folders that could not be read or were too deep */
 	int limit_hit;
+	int have_store;         /* the store's folder, never walked */
+	dev_t store_dev;
+	ino_t store_ino;
 };
 
 static void walk_add(struct walk *w, char *path, uint64_t size)
@@ -1341,6 +1359,32 @@ static void walk_skip(struct walk *w, const char *path, const char *why)
 	w->skipped++;
 }
 
+/* A folder that could not be walked: nothing under it is recorded, which
+ * is a problem, not a skip by design. */
+static void walk_problem(struct walk *w, const char *path, const char *what, const char *why)
+{
+	char *shown = ingest_display_path(path);
+	log_warnx("%s: %s: %s; nothing under it recorded", shown, what, why);
+	free(shown);
+	w->problems++;
+}
+
+static int is_store(const struct walk *w, const struct stat *st)
+{
+	return w->have_store && st->st_dev == w->store_dev && st->st_ino == w->store_ino;
+}
+
+/* Whether the resolved path p is dir or lies under it. */
+static int path_within(const char *p, const char *dir)
+{
+	size_t n = strlen(dir);
+	if (n == 1 && dir[0] == '/')
+		return 1;
+	return strncmp(p, dir, n) == 0 && (p[n] == '\0' || p[n] == '/');
+}
+
+#define STORE_SKIP "the evidence store itself (its key and database are not evidence)"
+
 static const char *type_name(mode_t mode)
 {
 	if (S_ISLNK(mode))
@@ -1362,18 +1406,20 @@ static int name_cmp(const void *a, const void *b)
 static void walk_dir(struct walk *w, const char *dir, int depth)
 {
 	if (depth > INGEST_MAX_DEPTH) {
-		walk_skip(w, dir, "folders nested deeper than 64 levels");
+		walk_problem(w, dir, "folder not read", "nested deeper than 64 levels");
 		return;
 	}
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	/* a folder given (depth 0) may be reached through a symbolic link */
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC | (depth ? O_NOFOLLOW : 0));
 	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
 	if (!d) {
-		char *shown = ingest_display_path(dir);
-		log_warnx("%s: cannot read folder: %s", shown, strerror(errno));
-		free(shown);
+		int e = errno;
+		walk_problem(w, dir, "cannot read folder",
+			     e == ENAMETOOLONG ? "its path is longer than the system allows (4096 "
+						 "bytes); copy it to a shorter path"
+					       : strerror(e));
 		if (fd >= 0)
 			close(fd);
-		w->skipped++;
 		return;
 	}
 	char **names = NULL;
@@ -1395,7 +1441,13 @@ static void walk_dir(struct walk *w, const char *dir, int depth)
 						: xasprintf("%s/%s", dir, names[i]);
 		struct stat st;
 		if (fstatat(dirfd(d), names[i], &st, AT_SYMLINK_NOFOLLOW) < 0) {
-			walk_skip(w, p, strerror(errno));
+			char *shown = ingest_display_path(p);
+			log_warnx("%s: cannot read: %s", shown, strerror(errno));
+			free(shown);
+			w->problems++;
+			free(p);
+		} else if (S_ISDIR(st.st_mode) && is_store(w, &st)) {
+			walk_skip(w, p, STORE_SKIP);
 			free(p);
 		} else if (S_ISDIR(st.st_mode)) {
 			walk_dir(w, p, depth + 1);
@@ -1429,6 +1481,13 @@ int ingest_paths(struct store *s, char *const *paths, int n, const struct ingest
 {
 	struct walk w = {0};
 	int usage = 0;
+	struct stat ss;
+	char *store_real = realpath(store_dir(s), NULL);
+	if (stat(store_dir(s), &ss) == 0) {
+		w.have_store = 1;
+		w.store_dev = ss.st_dev;
+		w.store_ino = ss.st_ino;
+	}
 	for (int i = 0; i < n; i++) {
 		struct stat sb;
 		/* strip trailing slashes so names join cleanly */
@@ -1436,26 +1495,43 @@ int ingest_paths(struct store *s, char *const *paths, int n, const struct ingest
 		size_t l = strlen(p);
 		while (l > 1 && p[l - 1] == '/')
 			p[--l] = '\0';
-		if (lstat(p, &sb) < 0) {
+		/* A path given is followed even when it is a symbolic link (a
+		 * card is often reached through one), as `find -H` does; links
+		 * met inside the walk are not. */
+		char *real = NULL;
+		if (stat(p, &sb) < 0) {
 			char *shown = ingest_display_path(p);
 			log_warnx("%s: %s", shown, strerror(errno));
 			free(shown);
 			usage = 1;
 			free(p);
+		} else if (store_real && (real = realpath(p, NULL)) && path_within(real, store_real)) {
+			walk_skip(&w, p, STORE_SKIP);
+			free(p);
 		} else if (S_ISDIR(sb.st_mode)) {
 			walk_dir(&w, p, 0);
 			free(p);
 		} else if (S_ISREG(sb.st_mode)) {
+			/* a file given through a link is read, and named, where it is */
+			struct stat lsb;
+			if (real && lstat(p, &lsb) == 0 && S_ISLNK(lsb.st_mode)) {
+				free(p);
+				p = real;
+				real = NULL;
+			}
 			walk_add(&w, p, (uint64_t)sb.st_size);
 		} else {
 			walk_skip(&w, p, type_name(sb.st_mode));
 			free(p);
 		}
+		free(real);
 	}
+	free(store_real);
 	if (w.limit_hit)
 		log_warnx("more than %d files given; only the first %d are taken this run",
 			  INGEST_MAX_FILES, INGEST_MAX_FILES);
 	st->skipped += w.skipped;
+	st->failed += w.problems;
 	char total[32];
 	human_bytes(w.bytes, total);
 	int tty = o->progress && isatty(STDERR_FILENO);

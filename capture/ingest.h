@@ -30,17 +30,24 @@ struct ingest_opts {
 	/* Print one line a file (verbose) and a progress line on a terminal. */
 	int verbose;
 	int progress;
+	/* Set by evcapd, which tries a file not recorded again by itself; the
+	 * messages then say so instead of asking for another run. */
+	int retries;
 };
 
 struct ingest_stats {
 	uint64_t files;     /* regular files considered */
 	uint64_t added;     /* new items */
 	uint64_t already;   /* bytes already in the store */
-	uint64_t skipped;   /* not regular files: links, FIFOs, devices */
-	uint64_t failed;    /* could not be read or stored */
+	uint64_t skipped;   /* not regular files: links, FIFOs, devices; the store */
+	uint64_t failed;    /* could not be read or stored (files and folders) */
 	uint64_t meta_errors; /* kept, with metadata_error */
 	uint64_t bytes;     /* bytes read */
 };
+
+/* Room for a message about one file: its path shown (up to PATH_MAX bytes,
+ * each byte at most four characters once escaped) and the reason. */
+#define INGEST_MSG_MAX (4 * 4096 + 1024)
 
 /* What happened to one file, for reports. */
 enum ingest_result { INGEST_ADDED, INGEST_ALREADY, INGEST_SKIPPED, INGEST_FAILED };
@@ -55,10 +62,13 @@ enum ingest_result ingest_file(struct store *s, const char *path, const struct i
 			       size_t msglen);
 
 /*
- * Walks each path (file or directory, not following symbolic links, depth
- * at most 64) and ingests every regular file, reporting each skipped or
- * failed path on stderr. Returns 0 when every regular file was recorded,
- * 1 when any failed, 2 on a usage problem (a path that does not exist).
+ * Walks each path (file or directory; a symbolic link given as a path is
+ * followed, one met inside the walk is not; depth at most 64) and ingests
+ * every regular file, reporting each skipped or failed path on stderr.
+ * The store's own folder is never walked (its key and database are not
+ * evidence). Returns 0 when every regular file was recorded, 1 when any
+ * file or folder could not be read or recorded, 2 on a usage problem (a
+ * path that does not exist).
  */
 int ingest_paths(struct store *s, char *const *paths, int n, const struct ingest_opts *o,
 		 struct ingest_stats *st);

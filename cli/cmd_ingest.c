@@ -29,7 +29,8 @@ static void on_signal(int sig)
 static const char ingest_help[] =
 	"Copies each file into the store while hashing it (SHA-256), reads the copy\n"
 	"back, reads its metadata and records it. The same bytes twice are one item.\n"
-	"Symbolic links are not followed; FIFOs and devices are not opened.\n\n"
+	"A PATH that is a symbolic link is followed; links inside it are not; FIFOs\n"
+	"and devices are not opened. The store's own folder is never taken.\n\n"
 	"options:\n"
 	"  --case CASE           the case (default: the case in use)\n"
 	"  --site NAME           the site of the case these files belong to\n"

@@ -289,7 +289,8 @@ static int sensor_import(struct cli *cli, int argc, char **argv)
 	struct sensor_setup u = {0};
 	struct sensor_batch b;
 	struct buf raw, text;
-	char err[1024], sha[SHA256_HEX_LEN + 1], item_sha[SHA256_HEX_LEN + 1], msg[1024];
+	char err[1024], sha[SHA256_HEX_LEN + 1], item_sha[SHA256_HEX_LEN + 1],
+	     msg[INGEST_MSG_MAX];
 	const char *encoding = "utf-8";
 	json_t *detail = NULL, *errs = json_array();
 	int rc = setup_options(cli, argc, argv, &u);

@@ -28,14 +28,29 @@ int log_verbosity(void)
 
 static void vlog(int prio, const char *tag, const char *fmt, va_list ap, const char *suffix)
 {
-	char line[2048];
-	vsnprintf(line, sizeof line, fmt, ap);
+	/* A message names a file, and a path may be long (4096 bytes, four
+	 * times that escaped): a line that does not fit is formatted again on
+	 * the heap, so the reason after the path is never cut off. */
+	char small[2048], *line = small;
+	va_list again;
+	va_copy(again, ap);
+	int n = vsnprintf(small, sizeof small, fmt, ap);
+	if (n >= (int)sizeof small) {
+		char *big = malloc((size_t)n + 1);
+		if (big) {
+			vsnprintf(big, (size_t)n + 1, fmt, again);
+			line = big;
+		}
+	}
+	va_end(again);
 	if (log_journal)
 		fprintf(stderr, "<%d>%s%s%s%s\n", prio, tag, line, suffix ? ": " : "",
 			suffix ? suffix : "");
 	else
 		fprintf(stderr, "%s: %s%s%s%s\n", log_prog, tag, line, suffix ? ": " : "",
 			suffix ? suffix : "");
+	if (line != small)
+		free(line);
 }
 
 void log_debug(const char *fmt, ...)

@@ -224,6 +224,10 @@ def crafted(card, rng):
     card.file("DCIM/109NAMES/\xff\xfe-latin1.JPG".encode("latin-1").decode("utf-8", "surrogateescape"),
               b"\xFF\xD8\xFF\xD9-latin1", None, "a name that is not UTF-8")
     card.file("DCIM/109NAMES/检察院 照片.JPG", b"\xFF\xD8\xFF\xD9-cjk", None, "a Chinese name")
+    # The characters evcap writes for the undecodable name above, as a
+    # name of their own: both must stay tellable apart.
+    card.file("DCIM/109NAMES/\\xFF\\xFE-latin1.JPG", b"\xFF\xD8\xFF\xD9-backslashes", None,
+              "a name holding backslashes")
 
 
 def specials(card):

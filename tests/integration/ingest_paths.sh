@@ -1,0 +1,80 @@
+#!/bin/bash
+# What `evcap ingest` and evcapd take from the paths they are given:
+# - the store's own folder is never taken, even inside the card (its
+#   private key and database are not evidence); evcapd refuses to watch it;
+# - a card path that is a symbolic link is followed (links inside are not);
+# - a folder nested too deep is a problem (exit 1), not a quiet skip;
+# - a message about a long path still ends with the file and the reason.
+. "$(dirname "$0")/../lib/common.sh"
+need jq || { skip "ingest_paths: jq is not installed"; exit 0; }
+
+# the store inside the folder being ingested (`evcap ingest ~` with the
+# default store under ~/.local/share/evcap)
+H=$T/home
+mkdir -p "$H/DCIM"
+printf '\xff\xd8\xff\xd9one' >"$H/DCIM/a.JPG"
+S="$EVCAP --store $H/.local/share/evcap"
+$S init >/dev/null 2>&1
+$S ingest "$H" >"$T/out" 2>"$T/err"
+rc=$?
+$S --json ls >"$T/ls.json"
+check "ingest_paths: a store inside the card: only the photo is taken, exit 0 (rc $rc)" \
+	jq -e '[.[].original_name] == ["a.JPG"]' "$T/ls.json"
+check "ingest_paths: the store's folder is named as skipped, and why" \
+	grep -q "home/.local/share/evcap: skipped: the evidence store itself" "$T/err"
+$S ingest "$H/.local/share/evcap/evidence.db" >/dev/null 2>"$T/err2"
+check "ingest_paths: a file of the store given by name is not taken either" \
+	bash -c "$S --json ls | jq -e 'length == 1' >/dev/null && grep -q 'evidence store itself' '$T/err2'"
+
+# a card reached through a symbolic link, given with and without a slash
+C=$T/card
+mkdir -p "$C/DCIM/100MEDIA"
+printf '\xff\xd8\xff\xd9two' >"$C/DCIM/100MEDIA/b.JPG"
+ln -s "$C" "$T/cardlink"
+ln -s "$T/cardlink" "$C/DCIM/loop" # a link inside the card: never followed
+L="$EVCAP --store $T/s2"
+$L init >/dev/null 2>&1
+$L ingest "$T/cardlink/" >"$T/out" 2>"$T/err"
+rc=$?
+check "ingest_paths: a card given through a link is read (rc $rc)" \
+	bash -c "[ $rc = 0 ] && $L --json ls | jq -e '[.[].original_path] == [\"$T/cardlink/DCIM/100MEDIA/b.JPG\"]' >/dev/null"
+check "ingest_paths: a link inside the card is still not followed, and named" \
+	grep -q "DCIM/loop: skipped: a symbolic link (not followed)" "$T/err"
+
+# folders nested past the walk's limit
+D=$T/deep
+p=$D
+for i in $(seq 1 70); do p=$p/d$i; done
+mkdir -p "$p"
+printf '\xff\xd8\xff\xd9deep' >"$p/x.JPG"
+printf '\xff\xd8\xff\xd9top' >"$D/top.JPG"
+$EVCAP --store "$T/s3" init >/dev/null 2>&1
+$EVCAP --store "$T/s3" ingest "$D" >"$T/out" 2>"$T/err"
+rc=$?
+check "ingest_paths: a folder too deep to walk is a problem: exit 1, counted (rc $rc)" \
+	bash -c "[ $rc = 1 ] && grep -q '1 file, .*1 problem' '$T/out'"
+check "ingest_paths: it is named with the reason" \
+	grep -q "/d65: folder not read: nested deeper than 64 levels; nothing under it recorded" "$T/err"
+
+# a long path: the message ends with the file's name and the reason
+long=$T/long
+for i in 1 2 3 4 5 6 7 8; do long=$long/$(printf 'x%.0s' $(seq 1 200)); done
+mkdir -p "$long"
+printf 'not a photo at all' >"$long/broken.JPG"
+$EVCAP --store "$T/s4" init >/dev/null 2>&1
+$EVCAP --store "$T/s4" ingest "$T/long" >"$T/out" 2>"$T/err"
+check "ingest_paths: a 1.6 kB path's message is whole (file and reason)" \
+	grep -q "/broken.JPG: kept, but its metadata could not be read: not a JPEG" "$T/err"
+
+# evcapd refuses, at its start, a watched folder that holds its store
+if [ -n "$EVCAPD" ] && [ -x "$EVCAPD" ]; then
+	W=$T/watch
+	mkdir -p "$W/DCIM"
+	$EVCAP --store "$W/store" init >/dev/null 2>&1
+	timeout 20 "$EVCAPD" --foreground --store "$W/store" --watch "$W" --gps "" 2>"$T/evcapd.log"
+	rc=$?
+	check "ingest_paths: evcapd will not watch a folder holding its store (rc $rc)" \
+		bash -c "[ $rc = 2 ] && grep -q 'must not contain each other' '$T/evcapd.log'"
+else
+	skip "ingest_paths: evcapd is not built"
+fi
