@@ -14,14 +14,20 @@
 #include "custody.h"
 #include "devkey.h"
 #include "fsutil.h"
+#include "keyring.h"
 #include "minisign.h"
 #include "timeutil.h"
 
 static const char key_help[] =
 	"subcommands:\n"
-	"  show          print this device's public key (minisign .pub format)\n"
-	"  trust FILE    trust a device's public key (.pub file) for evcap pull\n"
-	"  list          the trusted device keys\n"
+	"  show          print this device's public key (minisign .pub format; the comment\n"
+	"                line names the device)\n"
+	"  trust FILE [--device ID] [--replaces KEYID]\n"
+	"                trust a device's public key (.pub file) for evcap pull, tied to\n"
+	"                the device its comment or --device names (else to the device of\n"
+	"                the first bundle it signs); --replaces: the device has a new key,\n"
+	"                and its old key KEYID signs nothing more\n"
+	"  list          the trusted device keys and the device each one is tied to\n"
 	"  sign FILE     sign FILE with this device's key into FILE.minisig\n";
 
 static int key_show(struct cli *cli, struct store *s)
@@ -35,7 +41,7 @@ static int key_show(struct cli *cli, struct store *s)
 		return EXIT_PROBLEM;
 	}
 	buf_init(&b, 4096);
-	if (minisign_pub_file(&pub, &b) == 0) {
+	if (devkey_pub_text(&pub, store_device_id(s), &b) == 0) {
 		if (cli->json) {
 			char id[MINISIGN_KEYID_HEX];
 			struct buf line;
@@ -59,62 +65,209 @@ static int key_show(struct cli *cli, struct store *s)
 	return EXIT_OK;
 }
 
-static int key_trust(struct cli *cli, struct store *s, const char *file)
+/* What `key trust` was asked: the key file read, and the device it is for. */
+struct trust_req {
+	const char *file;
+	const char *device_opt; /* --device */
+	const char *replaces;   /* --replaces */
+	char id[MINISIGN_KEYID_HEX];
+	char device[DEVKEY_DEVICE_MAX + 1]; /* "" when neither the file nor --device names one */
+	const char *how;
+	struct buf line; /* the base64 public key */
+};
+
+/* Reads the key file and settles which device the key is for. */
+static int trust_read(struct trust_req *r, char *err, size_t errlen)
 {
-	char err[512], id[MINISIGN_KEYID_HEX], now[32];
 	struct minisign_pub pub;
-	struct buf text, line;
-	sqlite3_stmt *st = NULL;
-	int rc = EXIT_PROBLEM;
+	struct buf text;
+	char named[DEVKEY_DEVICE_MAX + 1];
+	int rc;
 	buf_init(&text, 4096);
-	buf_init(&line, 256);
-	if (fs_read_file(file, 4096, &text, err, sizeof err) ||
-	    minisign_pub_parse(text.data, text.len, &pub, err, sizeof err)) {
-		fprintf(stderr, "evcap key trust: %s: %s\n", file, err);
+	if ((rc = fs_read_file(r->file, 4096, &text, err, errlen)) ||
+	    (rc = minisign_pub_parse(text.data, text.len, &pub, err, errlen)))
+		goto out;
+	minisign_keyid_hex(pub.keyid, r->id);
+	if (minisign_pub_base64(&pub, &r->line)) {
+		rc = err_set(err, errlen, EV_ELIMIT, "public key too long");
 		goto out;
 	}
-	minisign_keyid_hex(pub.keyid, id);
-	if (minisign_pub_base64(&pub, &line))
+	int has = devkey_pub_device(text.data, text.len, named);
+	if (has < 0) {
+		rc = err_set(err, errlen, EV_EINVAL,
+			     "its comment names a device id that is not 1 to 64 lowercase hex "
+			     "digits");
 		goto out;
-	st = store_prepare(s, "SELECT public_key FROM trusted_keys WHERE key_id = ?", err, sizeof err);
+	}
+	if (r->device_opt && has && strcmp(named, r->device_opt) != 0) {
+		rc = err_set(err, errlen, EV_EINVAL,
+			     "the file says the key is device %s's, --device says %s", named,
+			     r->device_opt);
+		goto out;
+	}
+	if (r->device_opt) {
+		snprintf(r->device, sizeof r->device, "%s", r->device_opt);
+		r->how = "key trust --device";
+	} else if (has) {
+		snprintf(r->device, sizeof r->device, "%s", named);
+		r->how = "key trust: the key file names the device";
+	}
+out:
+	buf_free(&text);
+	return rc;
+}
+
+static json_t *trust_detail(const struct trust_req *r)
+{
+	json_t *d = json_object();
+	json_object_set_new(d, "key_id", json_string(r->id));
+	json_object_set_new(d, "public_key", json_string(r->line.data));
+	json_object_set_new(d, "file", json_string(fs_basename(r->file)));
+	if (r->device[0])
+		json_object_set_new(d, "device_id", json_string(r->device));
+	if (r->replaces)
+		json_object_set_new(d, "replaces", json_string(r->replaces));
+	return d;
+}
+
+static int exec_bound(struct store *s, const char *sql, const char *const *args, int n,
+		      char *err, size_t errlen)
+{
+	sqlite3_stmt *st = store_prepare(s, sql, err, errlen);
+	int rc = 0;
 	if (!st)
-		goto db_fail;
-	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) == SQLITE_ROW) {
-		const char *had = (const char *)sqlite3_column_text(st, 0);
-		if (had && strcmp(had, line.data) == 0) {
-			printf("key %s is already trusted\n", id);
-			rc = EXIT_OK;
-		} else {
-			fprintf(stderr,
-				"evcap key trust: a different key with the same id %s is already "
-				"trusted; refusing to replace it\n",
-				id);
-		}
-		goto out;
-	}
+		return EV_EDB;
+	for (int i = 0; i < n; i++)
+		sqlite3_bind_text(st, i + 1, args[i], -1, SQLITE_STATIC);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		rc = err_set(err, errlen, EV_EDB, "%s", sqlite3_errmsg(store_db(s)));
 	sqlite3_finalize(st);
-	st = NULL;
+	return rc;
+}
+
+/* The key is trusted already: the same key perhaps tied now to a device. */
+static int trust_again(struct cli *cli, struct store *s, struct trust_req *r,
+		       const struct keyring_key *k, char *err, size_t errlen)
+{
+	char now[32];
+	if (strcmp(k->public_key, r->line.data) != 0) {
+		fprintf(stderr,
+			"evcap key trust: a different key with the same id %s is already trusted; "
+			"refusing to replace it\n",
+			r->id);
+		return EXIT_PROBLEM;
+	}
+	if (r->replaces) {
+		fprintf(stderr, "evcap key trust: key %s is trusted already; --replaces is for a "
+				"device's new key\n", r->id);
+		return EXIT_USAGE;
+	}
+	if (!r->device[0] || strcmp(k->device_id, r->device) == 0) {
+		printf("key %s is already trusted", r->id);
+		if (k->device_id[0])
+			printf(", tied to device %s", k->device_id);
+		printf("\n");
+		return EXIT_OK;
+	}
+	if (k->device_id[0]) {
+		fprintf(stderr,
+			"evcap key trust: key %s is tied to device %s (%s), not %s; a key "
+			"signs for one device only\n",
+			r->id, k->device_id, k->bound_how, r->device);
+		return EXIT_PROBLEM;
+	}
+	time_format_iso(time_now(), now);
+	int rc = store_begin(s, err, errlen);
+	if (!rc)
+		rc = keyring_bind(s, r->id, r->device, r->how, now, err, errlen);
+	if (!rc) {
+		json_t *d = trust_detail(r);
+		rc = custody_append(s, time_now(), cli->actor, "key bind", NULL, NULL, d, NULL, err,
+				    errlen);
+		json_decref(d);
+	}
+	if (!rc)
+		rc = store_commit(s, err, errlen);
+	if (rc) {
+		store_rollback(s);
+		if (rc == EV_EEXIST) {
+			struct keyring_key dk;
+			if (keyring_device_key(s, r->device, &dk, NULL, 0) == 1)
+				snprintf(err, errlen,
+					 "device %s signs with key %s already; if it really has a "
+					 "new key, trust the new key with --replaces %s",
+					 r->device, dk.key_id, dk.key_id);
+		}
+		fprintf(stderr, "evcap key trust: %s\n", err);
+		return EXIT_PROBLEM;
+	}
+	printf("key %s is now tied to device %s\n", r->id, r->device);
+	return EXIT_OK;
+}
+
+static int key_trust(struct cli *cli, struct store *s, struct trust_req *r)
+{
+	char err[512] = "", now[32];
+	struct keyring_key k, old;
+	int have;
+	if (trust_read(r, err, sizeof err)) {
+		fprintf(stderr, "evcap key trust: %s: %s\n", r->file, err);
+		return EXIT_PROBLEM;
+	}
+	if ((have = keyring_get(s, r->id, &k, err, sizeof err)) < 0)
+		goto db_fail;
+	if (have)
+		return trust_again(cli, s, r, &k, err, sizeof err);
+	if (r->replaces) {
+		/* the old key: trusted, in use, and the same device's */
+		int o = keyring_get(s, r->replaces, &old, err, sizeof err);
+		if (o < 0)
+			goto db_fail;
+		const char *why = !o ? "is not trusted here"
+				  : old.replaced_by[0] ? "was replaced already"
+				  : !old.device_id[0] ? "is tied to no device"
+				  : r->device[0] && strcmp(old.device_id, r->device) != 0
+					  ? "belongs to another device"
+					  : NULL;
+		if (why) {
+			fprintf(stderr, "evcap key trust: --replaces %s: that key %s%s%s\n",
+				r->replaces, why, o && old.device_id[0] ? " " : "",
+				o && old.device_id[0] ? old.device_id : "");
+			return EXIT_PROBLEM;
+		}
+		snprintf(r->device, sizeof r->device, "%s", old.device_id);
+		if (!r->how)
+			r->how = "key trust --replaces";
+	} else if (r->device[0]) {
+		int o = keyring_device_key(s, r->device, &old, err, sizeof err);
+		if (o < 0)
+			goto db_fail;
+		if (o) {
+			fprintf(stderr,
+				"evcap key trust: device %s signs with key %s already (%s); "
+				"a device has one key in use. If it really has a new key (its "
+				"keys/device.key was made again), compare %s with 'evcap key "
+				"show' on that device and run 'evcap key trust %s --replaces "
+				"%s'; a reinstalled device has a new device id, and its key is "
+				"trusted as any new device's\n",
+				r->device, old.key_id, old.bound_how, r->id, r->file, old.key_id);
+			return EXIT_PROBLEM;
+		}
+	}
 	time_format_iso(time_now(), now);
 	if (store_begin(s, err, sizeof err))
 		goto db_fail;
-	st = store_prepare(s,
-			   "INSERT INTO trusted_keys(key_id, public_key, comment, added_at)"
-			   " VALUES (?, ?, ?, ?)",
-			   err, sizeof err);
-	if (!st) {
-		store_rollback(s);
-		goto db_fail;
-	}
-	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, line.data, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, fs_basename(file), -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 4, now, -1, SQLITE_STATIC);
-	json_t *d = json_object();
-	json_object_set_new(d, "key_id", json_string(id));
-	json_object_set_new(d, "public_key", json_string(line.data));
-	json_object_set_new(d, "file", json_string(fs_basename(file)));
-	int bad = sqlite3_step(st) != SQLITE_DONE ||
+	const char *retire[] = {r->id, now, r->replaces};
+	const char *add[] = {r->id, r->line.data, fs_basename(r->file), now,
+			     r->device[0] ? r->device : NULL, r->device[0] ? now : NULL,
+			     r->device[0] ? r->how : NULL};
+	json_t *d = trust_detail(r);
+	int bad = (r->replaces &&
+		   exec_bound(s, "UPDATE trusted_keys SET replaced_by = ?, replaced_at = ?"
+				 " WHERE key_id = ?", retire, 3, err, sizeof err)) ||
+		  exec_bound(s, "INSERT INTO trusted_keys(key_id, public_key, comment, added_at,"
+				" device_id, bound_at, bound_how) VALUES (?, ?, ?, ?, ?, ?, ?)",
+			     add, 7, err, sizeof err) ||
 		  custody_append(s, time_now(), cli->actor, "key trust", NULL, NULL, d, NULL, err,
 				 sizeof err) ||
 		  store_commit(s, err, sizeof err);
@@ -123,44 +276,63 @@ static int key_trust(struct cli *cli, struct store *s, const char *file)
 		store_rollback(s);
 		goto db_fail;
 	}
-	printf("trusted device key %s\n", id);
-	rc = EXIT_OK;
-	goto out;
+	printf("trusted device key %s", r->id);
+	if (r->device[0])
+		printf(", tied to device %s", r->device);
+	else
+		printf(" (the file names no device: the first bundle it signs ties it to that "
+		       "bundle's device)");
+	if (r->replaces)
+		printf("; key %s signs nothing more", r->replaces);
+	printf("\n");
+	return EXIT_OK;
 db_fail:
 	fprintf(stderr, "evcap key trust: %s\n", err[0] ? err : sqlite3_errmsg(store_db(s)));
-out:
-	sqlite3_finalize(st);
-	buf_free(&text);
-	buf_free(&line);
-	return rc;
+	return EXIT_PROBLEM;
 }
 
 static int key_list(struct cli *cli, struct store *s)
 {
 	char err[512];
-	sqlite3_stmt *st = store_prepare(
-		s, "SELECT key_id, public_key, comment, added_at FROM trusted_keys ORDER BY added_at",
-		err, sizeof err);
+	static const char *names[] = {"key_id",   "public_key", "comment",     "added_at",
+				      "device_id", "bound_at",  "bound_how",   "replaced_by",
+				      "replaced_at"};
+	enum { NCOLS = sizeof names / sizeof names[0] };
+	sqlite3_stmt *st = store_prepare(s,
+					 "SELECT key_id, public_key, comment, added_at, device_id,"
+					 " bound_at, bound_how, replaced_by, replaced_at"
+					 " FROM trusted_keys ORDER BY added_at",
+					 err, sizeof err);
 	if (!st) {
 		fprintf(stderr, "evcap key list: %s\n", err);
 		return EXIT_PROBLEM;
 	}
 	json_t *arr = cli->json ? json_array() : NULL;
 	while (sqlite3_step(st) == SQLITE_ROW) {
-		const char *c[4];
-		for (int i = 0; i < 4; i++)
+		const char *c[NCOLS];
+		for (int i = 0; i < NCOLS; i++)
 			c[i] = (const char *)sqlite3_column_text(st, i);
 		if (arr) {
 			json_t *o = json_object();
-			json_object_set_new(o, "key_id", json_string(c[0] ? c[0] : ""));
-			json_object_set_new(o, "public_key", json_string(c[1] ? c[1] : ""));
-			json_object_set_new(o, "comment", c[2] ? json_string(c[2]) : json_null());
-			json_object_set_new(o, "added_at", json_string(c[3] ? c[3] : ""));
+			for (int i = 0; i < NCOLS; i++)
+				json_object_set_new(o, names[i],
+						    c[i] ? json_string(c[i])
+							 : i < 2 || i == 3 ? json_string("")
+									   : json_null());
 			json_array_append_new(arr, o);
-		} else {
-			printf("%-16s %s  %s  %s\n", c[0] ? c[0] : "", c[1] ? c[1] : "",
-			       c[3] ? c[3] : "", c[2] ? c[2] : "");
+			continue;
 		}
+		printf("%-16s %s  %s  %s\n", c[0] ? c[0] : "", c[1] ? c[1] : "", c[3] ? c[3] : "",
+		       c[2] ? c[2] : "");
+		if (c[4])
+			printf("  device %s (tied %s: %s)\n", c[4], c[5] ? c[5] : "?",
+			       c[6] ? c[6] : "?");
+		else
+			printf("  device: not tied yet (its next accepted bundle ties it, or "
+			       "'evcap key trust FILE --device ID')\n");
+		if (c[7])
+			printf("  replaced by key %s on %s: signs nothing more\n", c[7],
+			       c[8] ? c[8] : "?");
 	}
 	sqlite3_finalize(st);
 	if (arr)
@@ -199,6 +371,36 @@ out:
 	return rc;
 }
 
+/* evcap key trust FILE [--device ID] [--replaces KEYID] */
+static int key_trust_cmd(struct cli *cli, int argc, char **argv)
+{
+	static const struct option opts[] = {{"device", required_argument, NULL, 'd'},
+					     {"replaces", required_argument, NULL, 'r'},
+					     {"help", no_argument, NULL, 'h'},
+					     {0}};
+	struct trust_req r = {0};
+	int c, rc;
+	cli_getopt_reset();
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'd': r.device_opt = optarg; break;
+		case 'r': r.replaces = optarg; break;
+		case 'h': cli_print_help(cli, key_help); return EXIT_OK;
+		default: return cli_usage_error(cli, "unknown option");
+		}
+	}
+	if (optind + 1 != argc)
+		return cli_usage_error(cli, "trust takes one key file");
+	if (r.device_opt && !devkey_device_id_valid(r.device_opt))
+		return cli_usage_error(cli, "--device takes a device id: 1 to 64 lowercase hex "
+					    "digits, as 'evcap key show --json' prints it");
+	r.file = argv[optind];
+	buf_init(&r.line, 256);
+	rc = key_trust(cli, cli_store(cli, 0), &r);
+	buf_free(&r.line);
+	return rc;
+}
+
 int cmd_key(struct cli *cli, int argc, char **argv)
 {
 	static const struct option opts[] = {{"help", no_argument, NULL, 'h'}, {0}};
@@ -217,8 +419,8 @@ int cmd_key(struct cli *cli, int argc, char **argv)
 	int nargs = argc - optind - 1;
 	if (!strcmp(sub, "show") && nargs == 0)
 		return key_show(cli, cli_store(cli, 0));
-	if (!strcmp(sub, "trust") && nargs == 1)
-		return key_trust(cli, cli_store(cli, 0), argv[optind + 1]);
+	if (!strcmp(sub, "trust"))
+		return key_trust_cmd(cli, argc - optind, argv + optind);
 	if (!strcmp(sub, "list") && nargs == 0)
 		return key_list(cli, cli_store(cli, 0));
 	if (!strcmp(sub, "sign") && nargs == 1)

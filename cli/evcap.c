@@ -60,7 +60,7 @@ static const struct command commands[] = {
 	 "upload evidence bundles to the central store"},
 	{"pull", cmd_pull, "--target URL --case CASE [--trust-new] [--endpoint URL] [--region R]",
 	 "fetch and verify a case's bundles (office)"},
-	{"key", cmd_key, "show | trust FILE | list | sign FILE",
+	{"key", cmd_key, "show | trust FILE [--device ID] [--replaces KEYID] | list | sign FILE",
 	 "the device signing key and trusted keys"},
 	{"verify", cmd_verify, "[--case CASE]", "re-hash every original and re-walk the custody chain"},
 	{"log", cmd_log, "[--case CASE]", "print the custody log"},

@@ -204,10 +204,50 @@ static const char schema_v42[] =
 	"ALTER TABLE items ADD COLUMN img_direction REAL;"
 	"ALTER TABLE items ADD COLUMN img_direction_ref TEXT;";
 
+/*
+ * Each trusted key is tied to the one device it signs for (docs/sync.md,
+ * "Keys and devices"): device_id is the device, bound_at and bound_how say
+ * when and how it was tied (a key file naming the device, --device, the
+ * first bundle accepted, or this migration); replaced_by and replaced_at
+ * mark a key the office replaced with a device's new key. At most one key
+ * in use per device.
+ *
+ * Keys trusted before this version are tied here from what the office
+ * already holds: the device whose custody events a key's bundles brought
+ * (foreign_custody) and the key that signed each of those bundles (the
+ * office's own pull events). A key is tied only when it signed for one
+ * device alone and that device was signed for by it alone; any other key
+ * stays untied, `evcap key list` says so, and its next accepted bundle or
+ * `evcap key trust FILE --device ID` ties it.
+ */
+static const char schema_v43[] =
+	"ALTER TABLE trusted_keys ADD COLUMN device_id TEXT;"
+	"ALTER TABLE trusted_keys ADD COLUMN bound_at TEXT;"
+	"ALTER TABLE trusted_keys ADD COLUMN bound_how TEXT;"
+	"ALTER TABLE trusted_keys ADD COLUMN replaced_by TEXT;"
+	"ALTER TABLE trusted_keys ADD COLUMN replaced_at TEXT;"
+	"CREATE TEMP TABLE key_device AS"
+	" SELECT DISTINCT f.device_id AS dev, json_extract(c.event, '$.detail.key_id') AS kid"
+	" FROM (SELECT DISTINCT device_id, bundle_id FROM foreign_custody) f"
+	" JOIN custody c ON c.action = 'pull'"
+	"  AND json_extract(c.event, '$.detail.bundle_id') = f.bundle_id"
+	"  AND json_extract(c.event, '$.detail.device_id') = f.device_id;"
+	"UPDATE trusted_keys SET"
+	" device_id = (SELECT dev FROM key_device WHERE kid = trusted_keys.key_id),"
+	" bound_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now'),"
+	" bound_how = 'schema 43: the only device its pulled bundles named'"
+	" WHERE key_id IN (SELECT k.kid FROM key_device k"
+	"  WHERE (SELECT count(*) FROM key_device x WHERE x.kid = k.kid) = 1"
+	"  AND (SELECT count(*) FROM key_device x WHERE x.dev = k.dev) = 1);"
+	"DROP TABLE key_device;"
+	"CREATE UNIQUE INDEX trusted_keys_device ON trusted_keys(device_id)"
+	" WHERE device_id IS NOT NULL AND replaced_by IS NULL;";
+
 const struct migration schema_migrations[] = {
 	{1, schema_v1},
 	{40, schema_v40},
 	{41, schema_v41},
 	{42, schema_v42},
+	{43, schema_v43},
 };
 const size_t schema_migration_count = sizeof schema_migrations / sizeof schema_migrations[0];

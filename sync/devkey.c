@@ -25,6 +25,65 @@ char *devkey_pub_path(const char *store_dir)
 	return key_path(store_dir, DEVKEY_PUBLIC);
 }
 
+#define DEVICE_TAG " of evcap device "
+
+int devkey_pub_text(const struct minisign_pub *pub, const char *device_id, struct buf *out)
+{
+	char id[MINISIGN_KEYID_HEX];
+	struct buf line;
+	int rc;
+	minisign_keyid_hex(pub->keyid, id);
+	buf_init(&line, 256);
+	rc = minisign_pub_base64(pub, &line);
+	buf_reset(out);
+	if (!rc)
+		rc = buf_printf(out, "untrusted comment: minisign public key %s" DEVICE_TAG
+				"%s\n%s\n",
+				id, device_id, line.data);
+	buf_free(&line);
+	return rc ? EV_ELIMIT : 0;
+}
+
+int devkey_device_id_valid(const char *s)
+{
+	size_t n = strlen(s);
+	if (n == 0 || n > DEVKEY_DEVICE_MAX)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+			return 0;
+	return 1;
+}
+
+int devkey_pub_device(const char *text, size_t n, char out[DEVKEY_DEVICE_MAX + 1])
+{
+	static const char prefix[] = "untrusted comment: ";
+	size_t eol = 0, tag = strlen(DEVICE_TAG);
+	out[0] = '\0';
+	while (eol < n && text[eol] != '\n')
+		eol++;
+	if (eol < sizeof prefix - 1 || memcmp(text, prefix, sizeof prefix - 1) != 0)
+		return 0;
+	size_t at = 0;
+	for (size_t i = sizeof prefix - 1; !at && i + tag <= eol; i++)
+		if (memcmp(text + i, DEVICE_TAG, tag) == 0)
+			at = i + tag;
+	if (!at)
+		return 0;
+	size_t end = eol;
+	if (end > at && text[end - 1] == '\r')
+		end--;
+	if (end - at == 0 || end - at > DEVKEY_DEVICE_MAX)
+		return -1;
+	memcpy(out, text + at, end - at);
+	out[end - at] = '\0';
+	if (!devkey_device_id_valid(out)) {
+		out[0] = '\0';
+		return -1;
+	}
+	return 1;
+}
+
 int devkey_load_secret(const char *store_dir, struct minisign_secret *sec, char *err,
 		       size_t errlen)
 {

@@ -31,6 +31,29 @@ int devkey_load_secret(const char *store_dir, struct minisign_secret *sec, char 
 int devkey_load_pub(const char *store_dir, struct minisign_pub *pub, char *err,
 		    size_t errlen) WUR;
 
+/*
+ * The public key as `evcap key show` prints it: minisign's .pub format,
+ * with the device id in the untrusted comment
+ * ("untrusted comment: minisign public key KEYID of evcap device DEVICE"),
+ * so that `evcap key trust` can tie the key to its device when it is
+ * trusted. minisign ignores the comment. 0, or EV_ELIMIT.
+ */
+int devkey_pub_text(const struct minisign_pub *pub, const char *device_id, struct buf *out) WUR;
+
+/* Longest device id accepted from a key file or a manifest. */
+#define DEVKEY_DEVICE_MAX 64
+
+/*
+ * The device id that the untrusted comment of a .pub text names (what
+ * devkey_pub_text writes): 1 and out filled, 0 when the comment names
+ * none (a plain minisign key file), -1 when it names one that is not
+ * 1..64 lowercase hex digits.
+ */
+int devkey_pub_device(const char *text, size_t n, char out[DEVKEY_DEVICE_MAX + 1]);
+
+/* 1 when s is a device id as stores make them: 1..64 lowercase hex. */
+int devkey_device_id_valid(const char *s);
+
 /* The path of the public key file (malloc'd). */
 char *devkey_pub_path(const char *store_dir);
 

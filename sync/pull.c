@@ -21,6 +21,7 @@
 #include "bundle.h"
 #include "custody.h"
 #include "fsutil.h"
+#include "keyring.h"
 #include "log.h"
 #include "minisign.h"
 #include "sync.h"
@@ -283,6 +284,21 @@ static int check_signature(struct pull_ctx *pc, struct bundle_manifest *m, const
 	return 0;
 }
 
+/*
+ * The signer must be the key of the device the manifest names: a key tied
+ * to another device, a device that signs with another key, and a replaced
+ * key are refused. *bind is set when the key is tied to no device yet, so
+ * that this bundle ties it.
+ */
+static int check_key_device(struct pull_ctx *pc, struct bundle_manifest *m, int *bind, char *err,
+			    size_t errlen)
+{
+	if (!devkey_device_id_valid(m->device_id))
+		return err_set(err, errlen, EV_EINVAL,
+			       "manifest device id '%.64s' is not lowercase hex", m->device_id);
+	return keyring_check(pc->s, m->key_id, m->device_id, bind, err, errlen);
+}
+
 /* The custody events must not contradict events of the same device that
  * earlier bundles brought. */
 static int check_foreign_chain(struct pull_ctx *pc, struct bundle_manifest *m, char *err,
@@ -348,9 +364,63 @@ static char *insert_sql(const char *table, const struct bundle_table *t, const c
 	return sql;
 }
 
+/*
+ * Records the signing key's tie to the bundle's device, inside the
+ * import's transaction: a key trusted with --trust-new is added tied to
+ * it, a trusted key tied to no device yet is tied to it; either is a
+ * custody event.
+ */
+static int record_key(struct pull_ctx *pc, struct bundle_manifest *m, int new_key, double now,
+		      const char *now_iso, char *err, size_t errlen)
+{
+	struct store *s = pc->s;
+	char *how = xasprintf("its first bundle, %s", m->bundle_id);
+	char *comment = NULL;
+	sqlite3_stmt *st = NULL;
+	json_t *d = json_object();
+	int rc;
+	json_object_set_new(d, "key_id", json_string(m->key_id));
+	json_object_set_new(d, "device_id", json_string(m->device_id));
+	json_object_set_new(d, "bundle_id", json_string(m->bundle_id));
+	if (!new_key) {
+		if (!(rc = keyring_bind(s, m->key_id, m->device_id, how, now_iso, err, errlen)))
+			rc = custody_append(s, now, pc->o->actor, "key bind", NULL, NULL, d, NULL,
+					    err, errlen);
+		goto out;
+	}
+	st = store_prepare(s,
+			   "INSERT INTO trusted_keys(key_id, public_key, comment, added_at,"
+			   " device_id, bound_at, bound_how) VALUES (?, ?, ?, ?, ?, ?, ?)",
+			   err, errlen);
+	if (!st) {
+		rc = EV_EDB;
+		goto out;
+	}
+	comment = xasprintf("trusted on first use (--trust-new) from bundle %s of device %s",
+			    m->bundle_id, m->device_id);
+	sqlite3_bind_text(st, 1, m->key_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, m->public_key, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, comment, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, now_iso, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 5, m->device_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 6, now_iso, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 7, how, -1, SQLITE_STATIC);
+	if ((rc = step_done(s, st, "the device key", err, errlen)))
+		goto out;
+	json_object_set_new(d, "public_key", json_string(m->public_key));
+	json_object_set_new(d, "how", json_string("trust-new"));
+	rc = custody_append(s, now, pc->o->actor, "key trust", NULL, NULL, d, NULL, err, errlen);
+out:
+	sqlite3_finalize(st);
+	json_decref(d);
+	free(comment);
+	free(how);
+	return rc;
+}
+
 /* Imports the validated, verified bundle: one transaction. */
 static int import_bundle(struct pull_ctx *pc, struct bundle_manifest *m, const char *manifest_sha,
-			 int new_key, int *n_items, int *n_had, int *n_notes, char *err,
+			 int new_key, int bind, int *n_items, int *n_had, int *n_notes, char *err,
 			 size_t errlen)
 {
 	struct store *s = pc->s;
@@ -553,38 +623,9 @@ static int import_bundle(struct pull_ctx *pc, struct bundle_manifest *m, const c
 	sqlite3_finalize(st);
 	st = NULL;
 
-	if (new_key) {
-		st = store_prepare(s,
-				   "INSERT INTO trusted_keys(key_id, public_key, comment, added_at)"
-				   " VALUES (?, ?, ?, ?)",
-				   err, errlen);
-		if (!st) {
-			rc = EV_EDB;
-			goto fail;
-		}
-		char *comment = xasprintf("trusted on first use (--trust-new) from bundle %s of "
-					  "device %s",
-					  m->bundle_id, m->device_id);
-		sqlite3_bind_text(st, 1, m->key_id, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 2, m->public_key, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 3, comment, -1, SQLITE_TRANSIENT);
-		sqlite3_bind_text(st, 4, now_iso, -1, SQLITE_STATIC);
-		free(comment);
-		if ((rc = step_done(s, st, "the device key", err, errlen)))
-			goto fail;
-		sqlite3_finalize(st);
-		st = NULL;
-		json_t *d = json_object();
-		json_object_set_new(d, "key_id", json_string(m->key_id));
-		json_object_set_new(d, "public_key", json_string(m->public_key));
-		json_object_set_new(d, "device_id", json_string(m->device_id));
-		json_object_set_new(d, "how", json_string("trust-new"));
-		rc = custody_append(s, now, pc->o->actor, "key trust", NULL, NULL, d, NULL, err,
-				    errlen);
-		json_decref(d);
-		if (rc)
-			goto fail;
-	}
+	if ((new_key || bind) &&
+	    (rc = record_key(pc, m, new_key, now, now_iso, err, errlen)))
+		goto fail;
 
 	st = store_prepare(s,
 			   "INSERT INTO bundles(bundle_id, case_id, target, direction, manifest_sha256,"
@@ -658,7 +699,7 @@ static int pull_bundle(struct pull_ctx *pc, const char *bundle_id, int *n_items,
 	struct buf mtext, stext;
 	struct bundle_manifest *m = NULL;
 	char msha[SHA256_HEX_LEN + 1];
-	int rc, new_key = 0, n_had = 0, n_notes = 0;
+	int rc, new_key = 0, bind = 0, n_had = 0, n_notes = 0;
 	buf_init(&mtext, BUNDLE_MANIFEST_MAX);
 	buf_init(&stext, MINISIGN_SIGFILE_MAX);
 	*n_items = 0;
@@ -686,6 +727,8 @@ static int pull_bundle(struct pull_ctx *pc, const char *bundle_id, int *n_items,
 	 * and an untrusted key is accepted only with --trust-new */
 	if ((rc = check_signature(pc, m, &mtext, &sig, &new_key, msg, msglen)))
 		goto out;
+	if ((rc = check_key_device(pc, m, &bind, msg, msglen)))
+		goto out;
 	if ((rc = check_foreign_chain(pc, m, msg, msglen)))
 		goto out;
 	sha256_hex(mtext.data, mtext.len, msha);
@@ -702,7 +745,8 @@ static int pull_bundle(struct pull_ctx *pc, const char *bundle_id, int *n_items,
 		if ((rc = place_blob(pc, &m->blobs[i], msg, msglen)))
 			goto out;
 	}
-	if ((rc = import_bundle(pc, m, msha, new_key, n_items, &n_had, &n_notes, msg, msglen)))
+	if ((rc = import_bundle(pc, m, msha, new_key, bind, n_items, &n_had, &n_notes, msg,
+				msglen)))
 		goto out;
 	char kid[MINISIGN_KEYID_HEX];
 	snprintf(kid, sizeof kid, "%s", m->key_id);
@@ -711,7 +755,9 @@ static int pull_bundle(struct pull_ctx *pc, const char *bundle_id, int *n_items,
 		 "custody events from device %s, signed by key %s%s",
 		 *n_items, n_had, n_notes, json_array_size(m->readings), json_array_size(m->fixes),
 		 json_array_size(m->events),
-		 m->device_id, kid, new_key ? " (now trusted)" : "");
+		 m->device_id, kid,
+		 new_key ? " (now trusted, and tied to the device)"
+			 : bind ? " (now tied to the device)" : "");
 out:
 	if (rc && m && rc != EV_ENET) {
 		/* staged copies of a refused bundle are not kept */

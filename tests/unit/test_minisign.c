@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "devkey.h"
 #include "fsutil.h"
 #include "minisign.h"
 #include "t.h"
@@ -69,6 +70,47 @@ static void test_key_formats(void)
 	uint8_t kid[8] = {0xe6, 0x24, 0xa7, 0x2a, 0x32, 0xc3, 0xe0, 0x08};
 	minisign_keyid_hex(kid, id);
 	CHECK_STR(id, "8E0C3322AA724E6"); /* as minisign 0.11 printed this id */
+	buf_free(&b);
+}
+
+/* `evcap key show` names the device in the comment line; `key trust`
+ * reads it back, and minisign's parser still takes the file. */
+static void test_key_device_comment(void)
+{
+	char err[256], dev[DEVKEY_DEVICE_MAX + 1];
+	struct buf b;
+	struct minisign_pub p2;
+	static const char dev_id[] = "0123456789abcdef0123456789abcdef";
+	buf_init(&b, 4096);
+	CHECK(devkey_pub_text(&pub, dev_id, &b) == 0);
+	CHECK(minisign_pub_parse(b.data, b.len, &p2, err, sizeof err) == 0);
+	CHECK(memcmp(&p2, &pub, sizeof pub) == 0);
+	CHECK(devkey_pub_device(b.data, b.len, dev) == 1);
+	CHECK_STR(dev, dev_id);
+	/* a plain minisign key file names no device */
+	CHECK(minisign_pub_file(&pub, &b) == 0);
+	CHECK(devkey_pub_device(b.data, b.len, dev) == 0);
+	CHECK(devkey_pub_device("RWQabc\n", 7, dev) == 0);
+	/* only the first line counts, with CRLF too */
+	static const char crlf[] =
+		"untrusted comment: minisign public key 1 of evcap device ab12\r\nRWQ";
+	CHECK(devkey_pub_device(crlf, sizeof crlf - 1, dev) == 1);
+	CHECK_STR(dev, "ab12");
+	static const char second[] = "untrusted comment: x\nof evcap device ab12\n";
+	CHECK(devkey_pub_device(second, sizeof second - 1, dev) == 0);
+	/* a named device that is not lowercase hex, or too long, is an error */
+	static const char *const bad[] = {
+		"untrusted comment: minisign public key 1 of evcap device AB12\nRWQ",
+		"untrusted comment: minisign public key 1 of evcap device ../x\nRWQ",
+		"untrusted comment: minisign public key 1 of evcap device \nRWQ",
+		"untrusted comment: k of evcap device "
+		"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef0\n",
+	};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+		CHECK(devkey_pub_device(bad[i], strlen(bad[i]), dev) == -1);
+	CHECK(devkey_device_id_valid(dev_id));
+	CHECK(!devkey_device_id_valid(""));
+	CHECK(!devkey_device_id_valid("0123X"));
 	buf_free(&b);
 }
 
@@ -153,6 +195,7 @@ int main(void)
 	}
 	RUN(test_roundtrip);
 	RUN(test_key_formats);
+	RUN(test_key_device_comment);
 	RUN(test_sig_parser_bounds);
 	RUN(test_minisign_tool);
 	minisign_secret_wipe(&sec);

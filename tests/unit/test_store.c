@@ -374,9 +374,16 @@ static void test_migration(void)
 		CHECK(store_exec(s, sql, err, sizeof err) == 0);
 		free(sql);
 	}
-	/* and without the columns of schema 42 */
-	CHECK(store_exec(s, "ALTER TABLE items DROP COLUMN img_direction;"
-			    "ALTER TABLE items DROP COLUMN img_direction_ref",
+	/* and what the later migrations added, so that they can run again */
+	CHECK(store_exec(s,
+			 "ALTER TABLE items DROP COLUMN img_direction;"
+			 "ALTER TABLE items DROP COLUMN img_direction_ref;"
+			 "DROP INDEX trusted_keys_device;"
+			 "ALTER TABLE trusted_keys DROP COLUMN device_id;"
+			 "ALTER TABLE trusted_keys DROP COLUMN bound_at;"
+			 "ALTER TABLE trusted_keys DROP COLUMN bound_how;"
+			 "ALTER TABLE trusted_keys DROP COLUMN replaced_by;"
+			 "ALTER TABLE trusted_keys DROP COLUMN replaced_at;",
 			 err, sizeof err) == 0);
 	CHECK(store_exec(s, "PRAGMA user_version = 40", err, sizeof err) == 0);
 	store_close(s);
