@@ -25,6 +25,8 @@ static const char case_help[] =
 	"  show CASE                        one case with its counts\n"
 	"  use CASE                         make CASE the default for ingest and other commands\n"
 	"  close CASE                       close a case (no more ingest into it)\n"
+	"                                   (set and close: not a case pulled from a field\n"
+	"                                   device, which follows that device's bundles)\n"
 	"  add CASE ITEM...                 put items recorded in no case into CASE (id or\n"
 	"                                   SHA-256 prefix); --unassigned: every item and\n"
 	"                                   sensor reading that is in no case; items with\n"
@@ -138,6 +140,34 @@ static int parse_fields(struct cli *cli, int argc, char **argv, const char **val
 		}
 	}
 	return 0;
+}
+
+/*
+ * A case that came in pulled bundles shows what the field device's newest
+ * bundle says of it (docs/sync.md, "The case's fields"); an edit here
+ * would be overwritten by the next bundle, or would hide it, so the office
+ * changes only the cases it opened itself. 1 (and said) when `number` is
+ * such a pulled case.
+ */
+static int refuse_pulled(struct store *s, const char *number, const char *what)
+{
+	sqlite3_stmt *st = store_prepare(s, "SELECT origin FROM cases WHERE number = ?", NULL, 0);
+	int pulled = 0;
+	if (!st)
+		return 0;
+	sqlite3_bind_text(st, 1, number, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		const char *o = (const char *)sqlite3_column_text(st, 0);
+		pulled = o && strcmp(o, "pulled") == 0;
+	}
+	sqlite3_finalize(st);
+	if (pulled)
+		fprintf(stderr,
+			"evcap case %s: case %s came from a field device, and its fields are what "
+			"the newest bundle pulled says; change it on the field device ('evcap case "
+			"%s' there), sync, and pull\n",
+			what, number, what);
+	return pulled;
 }
 
 /* Applies vals/ops to the case row and logs one custody event. */
@@ -282,6 +312,10 @@ static int case_set(struct cli *cli, int argc, char **argv)
 		goto out;
 	}
 	struct store *s = cli_store(cli, 0);
+	if (refuse_pulled(s, number, "set")) {
+		rc = EXIT_USAGE;
+		goto out;
+	}
 	if (store_begin(s, err, sizeof err)) {
 		fprintf(stderr, "evcap case set: %s\n", err);
 		rc = EXIT_PROBLEM;
@@ -425,6 +459,8 @@ static int case_status(struct cli *cli, const char *number, int close)
 		printf("case %s is now in use\n", number);
 		return EXIT_OK;
 	}
+	if (refuse_pulled(s, number, "close"))
+		return EXIT_USAGE;
 	time_format_iso(time_now(), now);
 	if (store_begin(s, err, sizeof err))
 		goto fail;

@@ -241,7 +241,13 @@ static const char schema_v43[] =
 	"  AND (SELECT count(*) FROM key_device x WHERE x.dev = k.dev) = 1);"
 	"DROP TABLE key_device;"
 	"CREATE UNIQUE INDEX trusted_keys_device ON trusted_keys(device_id)"
-	" WHERE device_id IS NOT NULL AND replaced_by IS NULL;";
+	" WHERE device_id IS NOT NULL AND replaced_by IS NULL;"
+	/* the case object of each pulled bundle, as its manifest gave it (compact
+	 * JSON), so that the office's case can follow the newest one whatever
+	 * the order bundles arrive in (docs/sync.md, "The case's fields");
+	 * bundles pulled before this version have none */
+	"ALTER TABLE bundles ADD COLUMN case_fields TEXT;"
+	"CREATE INDEX bundles_case ON bundles(case_id, device_id);";
 
 const struct migration schema_migrations[] = {
 	{1, schema_v1},

@@ -20,6 +20,7 @@
 
 #include "bundle.h"
 #include "custody.h"
+#include "devkey.h"
 #include "fsutil.h"
 #include "keyring.h"
 #include "log.h"
@@ -418,10 +419,185 @@ out:
 	return rc;
 }
 
+/*
+ * Of the bundles held for a case, the one whose case object the office's
+ * case shows. Within a device, its newest by custody head: the device's
+ * own order, which a wrong or reset clock cannot upset (a bundle id
+ * breaks a tie, which only bundles of one run can have, and they carry the
+ * same case). Between devices there is no common order, so the case
+ * follows one device: the one that opened it first (the earliest
+ * opened_at of the devices' case objects, then the device id). A later
+ * sync from a second laptop that also opened the number therefore does
+ * not reopen or retitle what the first one recorded. Either way the
+ * choice is a function of the bundles held, not of the order they were
+ * pulled in. Bundles pulled before schema 43 kept no case object and are
+ * not candidates. 1 and the bundle's id, device and case object (*fields,
+ * a new reference), 0 when none, or EV_EDB.
+ */
+static int case_source_bundle(struct store *s, int64_t case_id, char bundle_id[BUNDLE_ID_MAX + 1],
+			      char device_id[DEVKEY_DEVICE_MAX + 1], json_t **fields, char *err,
+			      size_t errlen)
+{
+	static const char sql[] =
+		"SELECT b.bundle_id, b.device_id, b.case_fields FROM bundles b"
+		" WHERE b.case_id = ?1 AND b.direction = 'in' AND b.case_fields IS NOT NULL"
+		" AND NOT EXISTS (SELECT 1 FROM bundles n"
+		"  WHERE n.case_id = ?1 AND n.device_id = b.device_id AND n.direction = 'in'"
+		"  AND n.case_fields IS NOT NULL AND (n.last_seq > b.last_seq"
+		"   OR (n.last_seq = b.last_seq AND n.bundle_id > b.bundle_id)))"
+		" ORDER BY json_extract(b.case_fields, '$.opened_at'), b.device_id LIMIT 1";
+	sqlite3_stmt *st = store_prepare(s, sql, err, errlen);
+	int r, found = 0;
+	*fields = NULL;
+	if (!st)
+		return EV_EDB;
+	sqlite3_bind_int64(st, 1, case_id);
+	r = sqlite3_step(st);
+	if (r == SQLITE_ROW) {
+		const char *b = (const char *)sqlite3_column_text(st, 0);
+		const char *d = (const char *)sqlite3_column_text(st, 1);
+		const char *f = (const char *)sqlite3_column_text(st, 2);
+		snprintf(bundle_id, BUNDLE_ID_MAX + 1, "%s", b ? b : "");
+		snprintf(device_id, DEVKEY_DEVICE_MAX + 1, "%s", d ? d : "");
+		*fields = f ? json_loads(f, JSON_REJECT_DUPLICATES, NULL) : NULL;
+		found = json_is_object(*fields);
+		if (!found)
+			found = err_set(err, errlen, EV_EDB,
+					"the case fields kept with bundle %s do not read as JSON",
+					b ? b : "?");
+	} else if (r != SQLITE_DONE) {
+		found = err_set(err, errlen, EV_EDB, "cannot read the case's bundles: %s",
+				sqlite3_errmsg(store_db(s)));
+	}
+	sqlite3_finalize(st);
+	if (found <= 0) {
+		json_decref(*fields);
+		*fields = NULL;
+	}
+	return found;
+}
+
+/* Writes one case column from a case object and adds {from, to} for it
+ * to `changes` when the value differs from the row's (old). */
+static int set_case_col(struct store *s, int64_t case_id, size_t col, json_t *old, json_t *fields,
+			json_t *changes, char *err, size_t errlen)
+{
+	const struct bundle_col *c = &bundle_case_cols.cols[col];
+	const struct bundle_table one = {"case", c, 1};
+	json_t *v = json_object_get(fields, c->name);
+	json_t *was = json_object_get(old, c->name);
+	if (!v)
+		v = json_null();
+	else
+		json_incref(v);
+	if (!was)
+		was = json_null();
+	int rc = 0;
+	if (c->type == BC_JSON && json_is_string(v)) {
+		/* JSON sent as its text compares as what it says */
+		json_t *parsed = json_loads(json_string_value(v), JSON_REJECT_DUPLICATES, NULL);
+		if (json_is_array(parsed)) {
+			json_decref(v);
+			v = parsed;
+		} else {
+			json_decref(parsed);
+		}
+	}
+	if (json_equal(v, was)) {
+		json_decref(v);
+		return 0;
+	}
+	char *sql = xasprintf("UPDATE cases SET %s = ? WHERE id = ?", c->name);
+	sqlite3_stmt *st = store_prepare(s, sql, err, errlen);
+	free(sql);
+	if (!st) {
+		json_decref(v);
+		return EV_EDB;
+	}
+	bundle_bind_row(st, 1, &one, fields);
+	sqlite3_bind_int64(st, 2, case_id);
+	if ((rc = step_done(s, st, "the case's fields", err, errlen)) == 0)
+		json_object_set_new(changes, c->name,
+				    json_pack("{s:O, s:O}", "from", was, "to", v));
+	sqlite3_finalize(st);
+	json_decref(v);
+	return rc;
+}
+
+/*
+ * A pulled case shows the fields of the bundle case_source_bundle picks:
+ * after each import, each field that differs is written, and the changes
+ * are one custody event ("case update") naming that bundle, its device,
+ * the bundle being pulled and each field's old and new value. A case
+ * opened in this office is its own, and no bundle changes it. For the
+ * report, `changed` gets "<bundle id>: title, status, ...".
+ */
+static int follow_case(struct pull_ctx *pc, struct bundle_manifest *m, int64_t case_id,
+		       double now, struct buf *changed, char *err, size_t errlen)
+{
+	struct store *s = pc->s;
+	char bid[BUNDLE_ID_MAX + 1], dev[DEVKEY_DEVICE_MAX + 1], *sql = NULL;
+	json_t *fields = NULL, *old = NULL, *changes = json_object();
+	sqlite3_stmt *st = NULL;
+	int rc;
+	char *cols = bundle_col_list(&bundle_case_cols, NULL);
+	sql = xasprintf("SELECT %s, origin FROM cases WHERE id = ?", cols);
+	free(cols);
+	if (!(st = store_prepare(s, sql, err, errlen))) {
+		rc = EV_EDB;
+		goto out;
+	}
+	sqlite3_bind_int64(st, 1, case_id);
+	if (sqlite3_step(st) != SQLITE_ROW) {
+		rc = err_set(err, errlen, EV_EDB, "cannot read case %s", m->case_number);
+		goto out;
+	}
+	const char *origin = (const char *)sqlite3_column_text(st, (int)bundle_case_cols.n);
+	if (!origin || strcmp(origin, "pulled") != 0) {
+		rc = 0; /* the office's own case */
+		goto out;
+	}
+	old = bundle_row_json(st, 0, &bundle_case_cols);
+	sqlite3_finalize(st);
+	st = NULL;
+	if ((rc = case_source_bundle(s, case_id, bid, dev, &fields, err, errlen)) <= 0)
+		goto out;
+	rc = 0;
+	for (size_t i = 0; i < bundle_case_cols.n && !rc; i++)
+		if (strcmp(bundle_case_cols.cols[i].name, "number") != 0)
+			rc = set_case_col(s, case_id, i, old, fields, changes, err, errlen);
+	if (rc || json_object_size(changes) == 0)
+		goto out;
+	const char *k;
+	json_t *v;
+	int first = 1;
+	if (buf_printf(changed, "%s", bid) == 0)
+		json_object_foreach(changes, k, v) {
+			if (buf_printf(changed, "%s%s", first ? ": " : ", ", k))
+				break; /* only the report is cut short */
+			first = 0;
+		}
+	json_t *d = json_object();
+	json_object_set_new(d, "bundle_id", json_string(bid));
+	json_object_set_new(d, "device_id", json_string(dev));
+	json_object_set_new(d, "pulled_with", json_string(m->bundle_id));
+	json_object_set(d, "fields", changes);
+	rc = custody_append(s, now, pc->o->actor, "case update", m->case_number, NULL, d, NULL, err,
+			    errlen);
+	json_decref(d);
+out:
+	sqlite3_finalize(st);
+	free(sql);
+	json_decref(fields);
+	json_decref(old);
+	json_decref(changes);
+	return rc;
+}
+
 /* Imports the validated, verified bundle: one transaction. */
 static int import_bundle(struct pull_ctx *pc, struct bundle_manifest *m, const char *manifest_sha,
-			 int new_key, int bind, int *n_items, int *n_had, int *n_notes, char *err,
-			 size_t errlen)
+			 int new_key, int bind, int *n_items, int *n_had, int *n_notes,
+			 struct buf *changed, char *err, size_t errlen)
 {
 	struct store *s = pc->s;
 	sqlite3_stmt *st = NULL;
@@ -434,7 +610,8 @@ static int import_bundle(struct pull_ctx *pc, struct bundle_manifest *m, const c
 
 	if ((rc = store_begin(s, err, errlen)))
 		return rc;
-	/* the case: kept as it is when the office already has it */
+	/* the case: made from this bundle when the office has none; a pulled
+	 * case then follows the newest bundle held (follow_case, below) */
 	case_id = store_case_id(s, m->case_number);
 	if (case_id < 0) {
 		rc = err_set(err, errlen, EV_EDB, "cannot look up case %s", m->case_number);
@@ -629,8 +806,8 @@ static int import_bundle(struct pull_ctx *pc, struct bundle_manifest *m, const c
 
 	st = store_prepare(s,
 			   "INSERT INTO bundles(bundle_id, case_id, target, direction, manifest_sha256,"
-			   " device_id, first_seq, last_seq, created_at, committed_at)"
-			   " VALUES (?, ?, ?, 'in', ?, ?, ?, ?, ?, ?)",
+			   " device_id, first_seq, last_seq, created_at, committed_at, case_fields)"
+			   " VALUES (?, ?, ?, 'in', ?, ?, ?, ?, ?, ?, ?)",
 			   err, errlen);
 	if (!st) {
 		rc = EV_EDB;
@@ -649,10 +826,15 @@ static int import_bundle(struct pull_ctx *pc, struct bundle_manifest *m, const c
 	sqlite3_bind_int64(st, 7, m->head_seq);
 	sqlite3_bind_text(st, 8, m->created_at, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 9, now_iso, -1, SQLITE_STATIC);
+	char *case_text = json_dumps(m->case_obj, JSON_COMPACT | JSON_SORT_KEYS);
+	sqlite3_bind_text(st, 10, case_text, -1, SQLITE_TRANSIENT);
+	free(case_text);
 	if ((rc = step_done(s, st, "the bundle record", err, errlen)))
 		goto fail;
 	sqlite3_finalize(st);
 	st = NULL;
+	if ((rc = follow_case(pc, m, case_id, now, changed, err, errlen)))
+		goto fail;
 
 	json_t *d = json_object();
 	json_object_set_new(d, "target", json_string(target_url(pc->t)));
@@ -699,9 +881,11 @@ static int pull_bundle(struct pull_ctx *pc, const char *bundle_id, int *n_items,
 	struct buf mtext, stext;
 	struct bundle_manifest *m = NULL;
 	char msha[SHA256_HEX_LEN + 1];
+	struct buf changed;
 	int rc, new_key = 0, bind = 0, n_had = 0, n_notes = 0;
 	buf_init(&mtext, BUNDLE_MANIFEST_MAX);
 	buf_init(&stext, MINISIGN_SIGFILE_MAX);
+	buf_init(&changed, 512);
 	*n_items = 0;
 
 	if ((rc = fetch_small(pc, bundle_id, BUNDLE_MANIFEST, BUNDLE_MANIFEST_MAX, &mtext, msg,
@@ -745,8 +929,8 @@ static int pull_bundle(struct pull_ctx *pc, const char *bundle_id, int *n_items,
 		if ((rc = place_blob(pc, &m->blobs[i], msg, msglen)))
 			goto out;
 	}
-	if ((rc = import_bundle(pc, m, msha, new_key, bind, n_items, &n_had, &n_notes, msg,
-				msglen)))
+	if ((rc = import_bundle(pc, m, msha, new_key, bind, n_items, &n_had, &n_notes, &changed,
+				msg, msglen)))
 		goto out;
 	char kid[MINISIGN_KEYID_HEX];
 	snprintf(kid, sizeof kid, "%s", m->key_id);
@@ -758,6 +942,10 @@ static int pull_bundle(struct pull_ctx *pc, const char *bundle_id, int *n_items,
 		 m->device_id, kid,
 		 new_key ? " (now trusted, and tied to the device)"
 			 : bind ? " (now tied to the device)" : "");
+	if (changed.len) {
+		size_t n = strlen(msg);
+		snprintf(msg + n, msglen - n, "; case fields from bundle %s", changed.data);
+	}
 out:
 	if (rc && m && rc != EV_ENET) {
 		/* staged copies of a refused bundle are not kept */
@@ -770,6 +958,7 @@ out:
 	bundle_manifest_free(m);
 	buf_free(&mtext);
 	buf_free(&stext);
+	buf_free(&changed);
 	return rc;
 }
 

@@ -1,0 +1,129 @@
+#!/bin/bash
+# pull_case: what the field does to a case after its first sync reaches the
+# office. The field titles the case, names a witness and closes it, and
+# syncs a third bundle; the office's case then shows those fields, in
+# whatever order the bundles are pulled, each change is a custody event
+# naming the bundle and the fields, the office cannot edit a pulled case,
+# its own cases are not changed by bundles, and a second laptop that opened
+# the same case later does not undo what the first one recorded.
+. "$(dirname "$0")/../lib/common.sh"
+
+CASE='XX检公益立〔2024〕9号'
+F="$EVCAP --store $T/field"
+TGT=$T/usb
+mkdir -p "$T/card1" "$T/card2" "$TGT"
+head -c 11000 /dev/urandom >"$T/card1/DJI_0001.JPG"
+head -c 12000 /dev/urandom >"$T/card2/DJI_0002.JPG"
+$F init >/dev/null
+$F case open "$CASE" --use >/dev/null
+$F -q ingest "$T/card1" >/dev/null 2>&1
+$F -q sync --target "dir:$TGT" >/dev/null 2>&1
+cp -a "$TGT" "$T/after1"
+$F -q ingest "$T/card2" >/dev/null 2>&1
+$F -q sync --target "dir:$TGT" >/dev/null 2>&1
+cp -a "$TGT" "$T/after2"
+$F case set "$CASE" --title "排污口复查" --witness "李四" >/dev/null
+$F case close "$CASE" >/dev/null
+out=$($F sync --target "dir:$TGT" 2>&1)
+check "the field sends a third bundle for the case's changes" \
+	grep -q "1 bundle(s) committed: 0 items" <<<"$out"
+# (the three may share a second, so their ids need not sort in this order)
+man3=$(grep -l '"status": "closed"' "$TGT"/cases/*/bundles/*/manifest.json)
+third=$(basename "$(dirname "$man3")")
+others=$(ls "$TGT/cases/"*/bundles | grep -v "$third")
+check "its manifest carries the closed, titled case" jq -e \
+	'.case | .status == "closed" and .title == "排污口复查" and .witness == "李四"' "$man3"
+$F key show >"$T/field.pub"
+
+office() { # office NAME: a new office store trusting the field's key
+	$EVCAP --store "$T/$1" init >/dev/null
+	$EVCAP --store "$T/$1" key trust "$T/field.pub" >/dev/null
+}
+pull() { # pull STORE TARGET
+	out=$($EVCAP --store "$T/$1" pull --target "dir:$2" --case "$CASE" 2>&1); rc=$?
+}
+case_is() { # case_is STORE: status|title|witness|closed_at?
+	$EVCAP --store "$T/$1" --json case show "$CASE" |
+		jq -r '[.status, .title, .witness, (.closed_at != null)] | join("|")'
+}
+WANT="closed|排污口复查|李四|true"
+
+# in order, one bundle a pull
+office o1
+pull o1 "$T/after1"
+pull o1 "$T/after2"
+check "after two bundles the office's case is open and untitled" \
+	test "$(case_is o1)" = "open|||false"
+pull o1 "$TGT"
+check "pulled in order, the office's case is closed, titled, with its witness" \
+	test $rc = 0 -a "$(case_is o1)" = "$WANT"
+check "pull says which fields the third bundle changed" \
+	grep -q "case fields from bundle $third: title, status, closed_at, witness" <<<"$out"
+ev=$($EVCAP --store "$T/o1" --json log --case "$CASE" |
+	jq -c '[.[] | select(.event.action == "case update")]')
+check "the change is one custody event in the office's log" test "$(jq length <<<"$ev")" = 1
+check "naming the bundle and each field changed, from and to" jq -e --arg b "$third" \
+	'.[0].event.detail | .bundle_id == $b and .fields.status.from == "open" and
+	.fields.status.to == "closed" and .fields.title.to == "排污口复查" and
+	.fields.title.from == null and .fields.witness.to == "李四" and
+	(.fields | has("closed_at")) and (.fields | has("opened_at") | not)' <<<"$ev"
+check "office verify passes" $EVCAP --store "$T/o1" verify
+
+# the third bundle first, then the others: the same case
+mkdir -p "$T/only3/cases"
+cp -a "$TGT/cases/." "$T/only3/cases/"
+for b in $others; do rm -rf "$T"/only3/cases/*/bundles/"$b"; done
+office o2
+pull o2 "$T/only3"
+check "the third bundle alone makes the case closed and titled" \
+	test $rc = 0 -a "$(case_is o2)" = "$WANT"
+pull o2 "$TGT"
+check "older bundles pulled after it do not reopen or untitle it" \
+	test $rc = 0 -a "$(case_is o2)" = "$WANT"
+check "and they change nothing, so no case update is logged" \
+	test "$($EVCAP --store "$T/o2" --json log | jq '[.[] | select(.event.action ==
+	"case update")] | length')" = 0
+
+# the office does not edit a pulled case
+out=$($EVCAP --store "$T/o1" case set "$CASE" --title "office title" 2>&1); rc=$?
+check "case set on a pulled case is refused, saying where to change it" test $rc = 2 -a -n \
+	"$(grep "came from a field device.*change it on the field device" <<<"$out")"
+out=$($EVCAP --store "$T/o2" case close "$CASE" 2>&1); rc=$?
+check "case close on a pulled case is refused" test $rc = 2
+check "and the case is as the field left it" test "$(case_is o1)" = "$WANT"
+
+# a case the office opened itself stays the office's
+$EVCAP --store "$T/o3" init >/dev/null
+$EVCAP --store "$T/o3" key trust "$T/field.pub" >/dev/null
+$EVCAP --store "$T/o3" case open "$CASE" --title "office title" >/dev/null
+pull o3 "$TGT"
+check "bundles do not change a case the office opened" test $rc = 0 -a \
+	"$(case_is o3)" = "open|office title||false"
+out=$($EVCAP --store "$T/o3" case set "$CASE" --witness "王五" 2>&1)
+check "and the office may still edit its own case" test "$($EVCAP --store "$T/o3" --json \
+	case show "$CASE" | jq -r .witness)" = "王五"
+
+# a second laptop that opened the same case later, and syncs after the
+# first closed it, does not reopen it at the office, in either order
+G="$EVCAP --store $T/field2"
+mkdir -p "$T/card3" "$T/usb2"
+head -c 13000 /dev/urandom >"$T/card3/DJI_0003.JPG"
+sleep 1 # so that its opened_at is later, to the second
+$G init >/dev/null
+$G case open "$CASE" --title "second laptop" --use >/dev/null
+$G -q ingest "$T/card3" >/dev/null 2>&1
+$G -q sync --target "dir:$T/usb2" >/dev/null 2>&1
+$G key show >"$T/field2.pub"
+$EVCAP --store "$T/o1" key trust "$T/field2.pub" >/dev/null
+pull o1 "$T/usb2"
+check "a later second laptop's bundle adds its item but leaves the case as the first left it" \
+	test $rc = 0 -a "$(case_is o1)" = "$WANT" -a \
+	"$($EVCAP --store "$T/o1" --json ls | jq length)" = 3
+office o4
+$EVCAP --store "$T/o4" key trust "$T/field2.pub" >/dev/null
+pull o4 "$T/usb2"
+check "pulled first, the second laptop's bundle makes the case" \
+	test "$(case_is o4)" = "open|second laptop||false"
+pull o4 "$TGT"
+check "then the first laptop's bundles: the case follows the laptop that opened it first" \
+	test $rc = 0 -a "$(case_is o4)" = "$WANT"
