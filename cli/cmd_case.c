@@ -26,7 +26,9 @@ static const char case_help[] =
 	"  use CASE                         make CASE the default for ingest and other commands\n"
 	"  close CASE                       close a case (no more ingest into it)\n"
 	"                                   (set and close: not a case pulled from a field\n"
-	"                                   device, which follows that device's bundles)\n"
+	"                                   device, which follows that device's bundles;\n"
+	"                                   the office may set its recommendation and reply\n"
+	"                                   date, which bundles then leave alone)\n"
 	"  add CASE ITEM...                 put items recorded in no case into CASE (id or\n"
 	"                                   SHA-256 prefix); --unassigned: every item and\n"
 	"                                   sensor reading that is in no case; items with\n"
@@ -59,17 +61,18 @@ struct field {
 	const char *opt;
 	const char *column;
 	enum fkind kind;
+	int office; /* the office may set it on a case pulled from the field */
 };
 static const struct field fields[] = {
-	{"title", "title", F_TEXT},
-	{"time-offset", "time_offset", F_OFFSET},
-	{"water-body", "water_body", F_WATER},
-	{"witness", "witness", F_TEXT},
-	{"no-witness-reason", "no_witness_reason", F_TEXT},
-	{"medium-kept", "medium_kept", F_YESNO},
-	{"medium-note", "medium_note", F_TEXT},
-	{"recommendation", "recommendation", F_TEXT},
-	{"reply-date", "reply_date", F_DATE},
+	{"title", "title", F_TEXT, 0},
+	{"time-offset", "time_offset", F_OFFSET, 0},
+	{"water-body", "water_body", F_WATER, 0},
+	{"witness", "witness", F_TEXT, 0},
+	{"no-witness-reason", "no_witness_reason", F_TEXT, 0},
+	{"medium-kept", "medium_kept", F_YESNO, 0},
+	{"medium-note", "medium_note", F_TEXT, 0},
+	{"recommendation", "recommendation", F_TEXT, 1},
+	{"reply-date", "reply_date", F_DATE, 1},
 };
 #define NFIELDS (sizeof fields / sizeof fields[0])
 
@@ -142,14 +145,8 @@ static int parse_fields(struct cli *cli, int argc, char **argv, const char **val
 	return 0;
 }
 
-/*
- * A case that came in pulled bundles shows what the field device's newest
- * bundle says of it (docs/sync.md, "The case's fields"); an edit here
- * would be overwritten by the next bundle, or would hide it, so the office
- * changes only the cases it opened itself. 1 (and said) when `number` is
- * such a pulled case.
- */
-static int refuse_pulled(struct store *s, const char *number, const char *what)
+/* 1 when case `number` came in pulled bundles. */
+static int is_pulled(struct store *s, const char *number)
 {
 	sqlite3_stmt *st = store_prepare(s, "SELECT origin FROM cases WHERE number = ?", NULL, 0);
 	int pulled = 0;
@@ -161,13 +158,61 @@ static int refuse_pulled(struct store *s, const char *number, const char *what)
 		pulled = o && strcmp(o, "pulled") == 0;
 	}
 	sqlite3_finalize(st);
-	if (pulled)
-		fprintf(stderr,
-			"evcap case %s: case %s came from a field device, and its fields are what "
-			"the newest bundle pulled says; change it on the field device ('evcap case "
-			"%s' there), sync, and pull\n",
-			what, number, what);
 	return pulled;
+}
+
+/*
+ * A case that came in pulled bundles shows what the field device's newest
+ * bundle says of it (docs/sync.md, "The case's fields"); an edit here
+ * would be overwritten by the next bundle, or would hide it, so the office
+ * changes only the cases it opened itself, and on a pulled case only the
+ * office's own acts (the recommendation and the agency's reply date), when
+ * `vals` is given. 1 (and said) when the change is refused.
+ */
+static int refuse_pulled(struct store *s, const char *number, const char *what,
+			 const char **vals, const json_t *ops)
+{
+	if (!is_pulled(s, number))
+		return 0;
+	int fields_only = vals != NULL && json_array_size(ops) == 0;
+	for (size_t k = 0; fields_only && k < NFIELDS; k++)
+		if (vals[k] && !fields[k].office)
+			fields_only = 0;
+	if (fields_only)
+		return 0;
+	fprintf(stderr,
+		"evcap case %s: case %s came from a field device, and its fields are what the "
+		"newest bundle pulled says; change it on the field device ('evcap case %s' "
+		"there), sync, and pull (the office may set only --recommendation and "
+		"--reply-date here)\n",
+		what, number, what);
+	return 1;
+}
+
+/* Marks the office's own fields of a pulled case, which bundles then leave
+ * alone (sync/pull.c, follow_case). */
+static int mark_office_fields(struct store *s, const char *number, const char **vals, char *err,
+			      size_t errlen)
+{
+	for (size_t k = 0; k < NFIELDS; k++) {
+		if (!vals[k] || !fields[k].office)
+			continue;
+		sqlite3_stmt *st = store_prepare(
+			s,
+			"UPDATE cases SET office_fields = (SELECT json_group_array(value) FROM"
+			" (SELECT value FROM json_each(coalesce(office_fields, '[]'))"
+			"  UNION SELECT ?1 ORDER BY 1)) WHERE number = ?2",
+			err, errlen);
+		if (!st)
+			return EV_EDB;
+		sqlite3_bind_text(st, 1, fields[k].column, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, number, -1, SQLITE_STATIC);
+		int r = sqlite3_step(st);
+		sqlite3_finalize(st);
+		if (r != SQLITE_DONE)
+			return err_set(err, errlen, EV_EDB, "%s", sqlite3_errmsg(store_db(s)));
+	}
+	return 0;
 }
 
 /* Applies vals/ops to the case row and logs one custody event. */
@@ -312,7 +357,7 @@ static int case_set(struct cli *cli, int argc, char **argv)
 		goto out;
 	}
 	struct store *s = cli_store(cli, 0);
-	if (refuse_pulled(s, number, "set")) {
+	if (refuse_pulled(s, number, "set", vals, ops)) {
 		rc = EXIT_USAGE;
 		goto out;
 	}
@@ -323,6 +368,12 @@ static int case_set(struct cli *cli, int argc, char **argv)
 	}
 	if ((rc = apply_fields(cli, s, number, vals, ops, "case set", detail))) {
 		store_rollback(s);
+		goto out;
+	}
+	if (is_pulled(s, number) && mark_office_fields(s, number, vals, err, sizeof err)) {
+		fprintf(stderr, "evcap case set: %s\n", err);
+		store_rollback(s);
+		rc = EXIT_PROBLEM;
 		goto out;
 	}
 	if (store_commit(s, err, sizeof err)) {
@@ -459,7 +510,7 @@ static int case_status(struct cli *cli, const char *number, int close)
 		printf("case %s is now in use\n", number);
 		return EXIT_OK;
 	}
-	if (refuse_pulled(s, number, "close"))
+	if (refuse_pulled(s, number, "close", NULL, NULL))
 		return EXIT_USAGE;
 	time_format_iso(time_now(), now);
 	if (store_begin(s, err, sizeof err))

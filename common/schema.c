@@ -247,7 +247,12 @@ static const char schema_v43[] =
 	 * the order bundles arrive in (docs/sync.md, "The case's fields");
 	 * bundles pulled before this version have none */
 	"ALTER TABLE bundles ADD COLUMN case_fields TEXT;"
-	"CREATE INDEX bundles_case ON bundles(case_id, device_id);";
+	"CREATE INDEX bundles_case ON bundles(case_id, device_id);"
+	/* the fields of a pulled case the office set itself (JSON array of
+	 * column names: the recommendation and the reply date are the
+	 * procuratorate's acts, recorded where they are made); bundles no
+	 * longer change those */
+	"ALTER TABLE cases ADD COLUMN office_fields TEXT;";
 
 const struct migration schema_migrations[] = {
 	{1, schema_v1},

@@ -524,6 +524,18 @@ static int set_case_col(struct store *s, int64_t case_id, size_t col, json_t *ol
 	return rc;
 }
 
+/* Whether the office set field `name` of a pulled case itself (office is
+ * the case's office_fields, a JSON array, or NULL). */
+static int office_owns(const json_t *office, const char *name)
+{
+	for (size_t k = 0; k < json_array_size(office); k++) {
+		const char *v = json_string_value(json_array_get(office, k));
+		if (v && strcmp(v, name) == 0)
+			return 1;
+	}
+	return 0;
+}
+
 /*
  * A pulled case shows the fields of the bundle case_source_bundle picks:
  * after each import, each field that differs is written, and the changes
@@ -537,11 +549,11 @@ static int follow_case(struct pull_ctx *pc, struct bundle_manifest *m, int64_t c
 {
 	struct store *s = pc->s;
 	char bid[BUNDLE_ID_MAX + 1], dev[DEVKEY_DEVICE_MAX + 1], *sql = NULL;
-	json_t *fields = NULL, *old = NULL, *changes = json_object();
+	json_t *fields = NULL, *old = NULL, *changes = json_object(), *office = NULL;
 	sqlite3_stmt *st = NULL;
 	int rc;
 	char *cols = bundle_col_list(&bundle_case_cols, NULL);
-	sql = xasprintf("SELECT %s, origin FROM cases WHERE id = ?", cols);
+	sql = xasprintf("SELECT %s, origin, office_fields FROM cases WHERE id = ?", cols);
 	free(cols);
 	if (!(st = store_prepare(s, sql, err, errlen))) {
 		rc = EV_EDB;
@@ -558,14 +570,19 @@ static int follow_case(struct pull_ctx *pc, struct bundle_manifest *m, int64_t c
 		goto out;
 	}
 	old = bundle_row_json(st, 0, &bundle_case_cols);
+	/* the fields the office set itself (cli/cmd_case.c) are its own */
+	const char *of = (const char *)sqlite3_column_text(st, (int)bundle_case_cols.n + 1);
+	office = of ? json_loads(of, 0, NULL) : NULL;
 	sqlite3_finalize(st);
 	st = NULL;
 	if ((rc = case_source_bundle(s, case_id, bid, dev, &fields, err, errlen)) <= 0)
 		goto out;
 	rc = 0;
-	for (size_t i = 0; i < bundle_case_cols.n && !rc; i++)
-		if (strcmp(bundle_case_cols.cols[i].name, "number") != 0)
+	for (size_t i = 0; i < bundle_case_cols.n && !rc; i++) {
+		const char *name = bundle_case_cols.cols[i].name;
+		if (strcmp(name, "number") != 0 && !office_owns(office, name))
 			rc = set_case_col(s, case_id, i, old, fields, changes, err, errlen);
+	}
 	if (rc || json_object_size(changes) == 0)
 		goto out;
 	const char *k;
@@ -591,6 +608,7 @@ out:
 	json_decref(fields);
 	json_decref(old);
 	json_decref(changes);
+	json_decref(office);
 	return rc;
 }
 

@@ -127,3 +127,24 @@ check "pulled first, the second laptop's bundle makes the case" \
 pull o4 "$TGT"
 check "then the first laptop's bundles: the case follows the laptop that opened it first" \
 	test $rc = 0 -a "$(case_is o4)" = "$WANT"
+
+# the office's own acts on a pulled case: the recommendation it issues and
+# the agency's reply date; bundles then leave those two alone
+out=$($EVCAP --store "$T/o2" case set "$CASE" --title "x" --recommendation "嫩检行公建〔2024〕3号" 2>&1)
+rc=$?
+check "a title with the recommendation is still refused on a pulled case, naming what may be set" \
+	test $rc = 2 -a -n "$(grep -- "only --recommendation and --reply-date" <<<"$out")"
+$EVCAP --store "$T/o2" case set "$CASE" --recommendation "嫩检行公建〔2024〕3号" \
+	--reply-date 2024-08-01 >/dev/null 2>&1
+rc=$?
+rec() { $EVCAP --store "$T/$1" --json case show "$CASE" | jq -r '[.recommendation, .reply_date, .witness] | join("|")'; }
+check "the office sets the recommendation and reply date of a pulled case" \
+	test $rc = 0 -a "$(rec o2)" = "嫩检行公建〔2024〕3号|2024-08-01|李四"
+$F case set "$CASE" --recommendation "field's number" --witness "赵六" >/dev/null
+$F -q sync --target "dir:$TGT" >/dev/null 2>&1
+pull o2 "$TGT"
+check "a later bundle changes the witness but not the office's recommendation or reply date" \
+	test $rc = 0 -a "$(rec o2)" = "嫩检行公建〔2024〕3号|2024-08-01|赵六"
+pull o1 "$TGT"
+check "an office that set neither takes the field's recommendation" \
+	test "$(rec o1)" = "field's number||赵六"

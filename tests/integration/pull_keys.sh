@@ -195,6 +195,7 @@ sqlite3 "$O/evidence.db" "DROP INDEX trusted_keys_device;
 	ALTER TABLE trusted_keys DROP COLUMN replaced_by;
 	ALTER TABLE trusted_keys DROP COLUMN replaced_at;
 	DROP INDEX bundles_case; ALTER TABLE bundles DROP COLUMN case_fields;
+	ALTER TABLE cases DROP COLUMN office_fields;
 	PRAGMA user_version = 42;"
 keys7=$($EVCAP --store "$O" --json key list)
 dev_of() { jq -r --arg k "$1" '.[] | select(.key_id == $k) | .device_id' <<<"$keys7"; }

@@ -385,7 +385,8 @@ static void test_migration(void)
 			 "ALTER TABLE trusted_keys DROP COLUMN replaced_by;"
 			 "ALTER TABLE trusted_keys DROP COLUMN replaced_at;"
 			 "DROP INDEX bundles_case;"
-			 "ALTER TABLE bundles DROP COLUMN case_fields;",
+			 "ALTER TABLE bundles DROP COLUMN case_fields;"
+			 "ALTER TABLE cases DROP COLUMN office_fields;",
 			 err, sizeof err) == 0);
 	CHECK(store_exec(s, "PRAGMA user_version = 40", err, sizeof err) == 0);
 	store_close(s);
