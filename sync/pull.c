@@ -107,8 +107,12 @@ static char *staging_path(struct pull_ctx *pc, const char *sha)
 
 /*
  * Downloads one blob into its staging file, resuming after whatever an
- * earlier attempt left, and checks size and SHA-256. A blob that does not
- * match is deleted and reported as EV_ECORRUPT.
+ * earlier attempt left, and checks size and SHA-256. A copy pieced
+ * together from more than one transfer (a leftover part, a cut) that does
+ * not match may owe that to the office's own leftover, which the target
+ * never saw: it is fetched once more from byte 0 before the target is
+ * blamed. A blob that still does not match is deleted and reported as
+ * EV_ECORRUPT.
  */
 static int fetch_blob(struct pull_ctx *pc, const struct bundle_blob *b, char *err, size_t errlen)
 {
@@ -117,7 +121,7 @@ static int fetch_blob(struct pull_ctx *pc, const struct bundle_blob *b, char *er
 	char *chunk = NULL;
 	struct file_sink f = {.fd = -1, .h = sha256_new(), .want = b->size};
 	struct stat st;
-	int rc = 0;
+	int rc = 0, pieced;
 
 	bundle_blob_key(b->sha256, key);
 	f.fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
@@ -146,6 +150,8 @@ static int fetch_blob(struct pull_ctx *pc, const struct bundle_blob *b, char *er
 		rc = err_set(err, errlen, EV_EIO, "%s: staging file grew", path);
 		goto out;
 	}
+	pieced = f.have > 0;
+again:
 	for (int tries = 0; f.have < b->size || tries == 0; tries++) {
 		uint64_t before = f.have;
 		rc = target_get(pc->t, key, f.have, b->size, file_sink_write, &f, err, errlen);
@@ -153,6 +159,7 @@ static int fetch_blob(struct pull_ctx *pc, const struct bundle_blob *b, char *er
 			break;
 		if (f.have == before && tries + 1 >= PULL_GET_TRIES)
 			break;
+		pieced = 1;
 		log_info("blob %.12s: transfer cut at %llu of %llu bytes; resuming", b->sha256,
 			 (unsigned long long)f.have, (unsigned long long)b->size);
 	}
@@ -169,6 +176,20 @@ static int fetch_blob(struct pull_ctx *pc, const struct bundle_blob *b, char *er
 	uint8_t d[SHA256_LEN];
 	sha256_final(f.h, d);
 	hex_encode(d, SHA256_LEN, got);
+	if (strcmp(got, b->sha256) != 0 && pieced) {
+		log_info("blob %.12s: the copy pieced together here from an earlier attempt does not "
+			 "match its SHA-256; discarded, and fetched again from the start",
+			 b->sha256);
+		if (ftruncate(f.fd, 0) < 0 || lseek(f.fd, 0, SEEK_SET) < 0) {
+			rc = err_set(err, errlen, EV_EIO, "%s: %s", path, strerror(errno));
+			goto out;
+		}
+		sha256_free(f.h);
+		f.h = sha256_new();
+		f.have = 0;
+		pieced = 0;
+		goto again;
+	}
 	if (strcmp(got, b->sha256) != 0)
 		rc = err_set(err, errlen, EV_ECORRUPT,
 			     "blob %s on the target does not match its SHA-256 (it hashes to %.16s...): "

@@ -1,0 +1,53 @@
+#!/bin/bash
+# sync_faults: what sync and pull say and do when something on the way is
+# wrong, and whose fault they say it is. A damaged leftover download in the
+# office is the office's own and is fetched again, not blamed on the target.
+. "$(dirname "$0")/../lib/common.sh"
+
+CASE='XX检公益立〔2024〕7号'
+F="$EVCAP --store $T/field"
+TGT=$T/usb
+mkdir -p "$T/card" "$TGT"
+for i in 1 2 3; do head -c $((30000 * i)) /dev/urandom >"$T/card/DJI_000$i.JPG"; done
+$F init >/dev/null && $F case open "$CASE" --use >/dev/null && $F ingest "$T/card" >/dev/null 2>&1
+$F sync --target "dir:$TGT" >/dev/null 2>&1
+$F key show >"$T/device.pub"
+BLOB=$(find "$TGT/blobs" -type f | head -1)
+SHA=$(basename "$BLOB")
+
+# office NAME: a fresh office store trusting the field device; sets O
+office() {
+	O="$EVCAP --store $T/$1"
+	$O init >/dev/null && $O key trust "$T/device.pub" >/dev/null
+}
+# pull_out DIR: pulls the case from dir:DIR into $O; sets out and rc
+pull_out() {
+	out=$($O pull --target "dir:$1" --case "$CASE" 2>&1)
+	rc=$?
+}
+
+# 1. a leftover part that is not the blob's first bytes (a damaged office
+# disk, a file copied in by hand) is the office's fault, not the target's
+office o1
+mkdir -p "$T/o1/pull-tmp"
+head -c 1000 /dev/urandom >"$T/o1/pull-tmp/$SHA.part"
+pull_out "$TGT"
+check "a damaged leftover part is fetched again, and the bundle is imported" \
+	test $rc = 0 -a "$($O --json ls | jq length)" = 3
+check "the office says it fetched that blob again from the start" \
+	grep -q "blob ${SHA:0:12}: .*discarded, and fetched again from the start" <<<"$out"
+check "the target is not accused" bash -c '! grep -q "damaged or altered" <<<"$1"' _ "$out"
+check "office verify passes" $O verify
+# a leftover part and a target copy that is really damaged: refused, and
+# the target is named, after the one fresh try
+cp -a "$TGT" "$T/flip"
+chmod u+w "$T/flip/blobs/sha256/${SHA:0:2}/${SHA:2:2}/$SHA"
+flip_byte "$T/flip/blobs/sha256/${SHA:0:2}/${SHA:2:2}/$SHA" 5000
+office o2
+mkdir -p "$T/o2/pull-tmp"
+head -c 1000 /dev/urandom >"$T/o2/pull-tmp/$SHA.part"
+pull_out "$T/flip"
+check "a damaged target copy is still refused after the fresh try" \
+	bash -c '[ "$1" = 1 ] && grep -q "on the target does not match its SHA-256" <<<"$2"' \
+	_ "$rc" "$out"
+check "and nothing of it is imported" test "$($O --json ls | jq length)" = 0
