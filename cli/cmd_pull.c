@@ -98,7 +98,7 @@ int cmd_pull(struct cli *cli, int argc, char **argv)
 		json_object_set_new(j, "bundles", pp.arr);
 		cli_print_json(j);
 	}
-	if (rc == EV_ECORRUPT) {
+	if (rc == EV_ECORRUPT && rep.refused) {
 		fprintf(stderr, "evcap pull: %s; nothing of a refused bundle was imported\n", err);
 		return EXIT_PROBLEM;
 	}

@@ -76,13 +76,16 @@ struct file_sink {
 	int fd;
 	struct sha256 *h;
 	uint64_t have, want;
+	int too_long; /* the target sent more than the manifest's size */
 };
 
 static int file_sink_write(void *ctx, const void *p, size_t n)
 {
 	struct file_sink *f = ctx;
-	if (f->have + n > f->want)
-		return EV_ECORRUPT; /* longer than the manifest says */
+	if (f->have + n > f->want) {
+		f->too_long = 1;
+		return EV_ECORRUPT;
+	}
 	if (fs_write_all(f->fd, p, n) < 0)
 		return EV_EIO;
 	sha256_update(f->h, p, n);
@@ -163,10 +166,16 @@ again:
 		log_info("blob %.12s: transfer cut at %llu of %llu bytes; resuming", b->sha256,
 			 (unsigned long long)f.have, (unsigned long long)b->size);
 	}
-	if (rc == EV_ECORRUPT || (rc == 0 && f.have != b->size)) {
+	if (f.too_long || (rc == 0 && f.have != b->size)) {
 		rc = err_set(err, errlen, EV_ECORRUPT,
 			     "blob %s on the target is not %llu bytes as the manifest says", key,
 			     (unsigned long long)b->size);
+	} else if (rc == EV_ENOENT) {
+		char why[512];
+		snprintf(why, sizeof why, "%.500s", err);
+		rc = err_set(err, errlen, EV_ECORRUPT,
+			     "the manifest names blob %s, which is missing from the target (%s)", key,
+			     why);
 	} else if (rc == EV_ELIMIT) {
 		rc = err_set(err, errlen, EV_ECORRUPT,
 			     "blob %s on the target is larger than the manifest says", key);

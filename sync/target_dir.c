@@ -30,6 +30,17 @@ struct dir_target {
 	int root_fd;
 };
 
+/* What a file that should be a regular file or a directory is instead. */
+static const char *mode_kind(mode_t m)
+{
+	return S_ISLNK(m)    ? "a symbolic link"
+	       : S_ISDIR(m)  ? "a directory"
+	       : S_ISFIFO(m) ? "a FIFO"
+	       : S_ISSOCK(m) ? "a socket"
+	       : S_ISCHR(m) || S_ISBLK(m) ? "a device"
+				       : "an unknown kind of file";
+}
+
 /*
  * Opens the directory holding key's last component, creating missing
  * directories when `create` is set. *name points into key.
@@ -69,11 +80,18 @@ static int dir_parent(struct dir_target *d, const char *key, int create, int *ou
 			next = openat(fd, seg, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		}
 		if (next < 0) {
-			rc = err_set(err, errlen, errno == ENOENT ? EV_ENOENT : EV_EIO,
-				     "%s/%s: %s", d->root, key,
-				     errno == ELOOP || errno == ENOTDIR
-					     ? "a path component is not a plain directory"
-					     : strerror(errno));
+			/* name the component that failed, not the key beyond it; a
+			 * symlink or a file in the way is a fault no retry mends */
+			int e = errno;
+			struct stat st;
+			if ((e == ELOOP || e == ENOTDIR) &&
+			    fstatat(fd, seg, &st, AT_SYMLINK_NOFOLLOW) == 0)
+				rc = err_set(err, errlen, EV_ECORRUPT, "%s/%.*s: is %s, not a directory",
+					     d->root, (int)(slash - key), key, mode_kind(st.st_mode));
+			else
+				rc = err_set(err, errlen, e == ENOENT ? EV_ENOENT : EV_EIO,
+					     "%s/%.*s: %s", d->root, (int)(slash - key), key,
+					     strerror(e));
 			goto fail;
 		}
 		close(fd);
@@ -120,21 +138,47 @@ out:
 	return rc;
 }
 
+/*
+ * Opens name in dfd for reading if it is a regular file; *st is its
+ * status. A symlink, FIFO, device or directory is never opened, and is
+ * EV_ECORRUPT (a fault of the target that no retry mends); a missing file
+ * is EV_ENOENT; anything else EV_EIO.
+ */
+static int dir_open_regular(struct dir_target *d, int dfd, const char *name, const char *key,
+			    int *out, struct stat *st, char *err, size_t errlen)
+{
+	*out = -1;
+	if (fstatat(dfd, name, st, AT_SYMLINK_NOFOLLOW) < 0)
+		return err_set(err, errlen, errno == ENOENT ? EV_ENOENT : EV_EIO, "%s/%s: %s",
+			       d->root, key, strerror(errno));
+	if (!S_ISREG(st->st_mode))
+		return err_set(err, errlen, EV_ECORRUPT, "%s/%s: is %s, not a regular file",
+			       d->root, key, mode_kind(st->st_mode));
+	int fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+	if (fd < 0)
+		return err_set(err, errlen,
+			       errno == ENOENT ? EV_ENOENT : errno == ELOOP ? EV_ECORRUPT : EV_EIO,
+			       "%s/%s: %s", d->root, key,
+			       errno == ELOOP ? "is a symbolic link, not a regular file"
+					      : strerror(errno));
+	if (fstat(fd, st) < 0 || !S_ISREG(st->st_mode)) { /* swapped since it was looked at */
+		close(fd);
+		return err_set(err, errlen, EV_ECORRUPT, "%s/%s: is %s, not a regular file",
+			       d->root, key, mode_kind(st->st_mode));
+	}
+	*out = fd;
+	return 0;
+}
+
 static int dir_stat_at(struct dir_target *d, int dfd, const char *name, const char *key,
 		       const char *sha_hex, uint64_t size, int *present, char *err, size_t errlen)
 {
 	struct stat st;
-	int rc = 0;
-	int fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
-	if (fd < 0) {
-		if (errno == ENOENT)
-			return 0;
-		return err_set(err, errlen, EV_EIO, "%s/%s: %s", d->root, key, strerror(errno));
-	}
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		rc = err_set(err, errlen, EV_ECORRUPT, "%s/%s: not a regular file", d->root, key);
-		goto out;
-	}
+	int fd, rc = dir_open_regular(d, dfd, name, key, &fd, &st, err, errlen);
+	if (rc == EV_ENOENT)
+		return 0;
+	if (rc)
+		return rc;
 	*present = 1;
 	if (size && (uint64_t)st.st_size != size) {
 		rc = err_set(err, errlen, EV_ECORRUPT,
@@ -342,16 +386,8 @@ static int dir_get(void *impl, const char *key, uint64_t offset, uint64_t max, t
 	int fd = -1, dfd, rc = dir_parent(d, key, 0, &dfd, &name, err, errlen);
 	if (rc)
 		return rc;
-	fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
-	if (fd < 0) {
-		rc = err_set(err, errlen, errno == ENOENT ? EV_ENOENT : EV_EIO, "%s/%s: %s", d->root,
-			     key, errno == ELOOP ? "is a symbolic link" : strerror(errno));
+	if ((rc = dir_open_regular(d, dfd, name, key, &fd, &st, err, errlen)))
 		goto out;
-	}
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		rc = err_set(err, errlen, EV_ECORRUPT, "%s/%s: not a regular file", d->root, key);
-		goto out;
-	}
 	if ((uint64_t)st.st_size > max) {
 		rc = err_set(err, errlen, EV_ELIMIT, "%s/%s: %lld bytes, more than the %llu allowed",
 			     d->root, key, (long long)st.st_size, (unsigned long long)max);

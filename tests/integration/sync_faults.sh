@@ -51,3 +51,32 @@ check "a damaged target copy is still refused after the fresh try" \
 	bash -c '[ "$1" = 1 ] && grep -q "on the target does not match its SHA-256" <<<"$2"' \
 	_ "$rc" "$out"
 check "and nothing of it is imported" test "$($O --json ls | jq length)" = 0
+
+# 3. a blob that is a symbolic link, a FIFO, a directory, or missing, or a
+# blobs/ folder that is a symbolic link: refused at once (no retry mends
+# it), saying what is wrong with which file
+# broken TAG WHAT HOW PATTERN: a copy of the target where the blob is WHAT,
+# broken by the shell code HOW (run in it, $B the blob), pulled into a
+# fresh office: refused at once, PATTERN in the reason, nothing imported
+broken() {
+	local dir=$T/b-$1 b
+	cp -a "$TGT" "$dir"
+	b=$dir/blobs/sha256/${SHA:0:2}/${SHA:2:2}/$SHA
+	(cd "$dir" && B=$b eval "$3")
+	office "o-$1"
+	pull_out "$dir"
+	if [ $rc = 1 ] && grep -q "refused: .*$4" <<<"$out" && ! grep -q "transfer cut" <<<"$out" &&
+		[ "$($O --json ls | jq length)" = 0 ]; then
+		ok "a blob $2 is refused at once, saying so"
+	else
+		bad "a blob $2: rc=$rc: $out"
+	fi
+}
+broken link "that is a symbolic link" 'rm -f "$B"; ln -s "$BLOB" "$B"' \
+	"blobs/sha256/../../$SHA: is a symbolic link, not a regular file"
+broken blobs "under a blobs/ that is a symbolic link" 'mv blobs blobs-real; ln -s blobs-real blobs' \
+	"/blobs: is a symbolic link, not a directory"
+broken gone "that is missing" 'rm -f "$B"' \
+	"the manifest names blob blobs/sha256/../../$SHA, which is missing from the target"
+broken fifo "that is a FIFO" 'rm -f "$B"; mkfifo "$B"' "$SHA: is a FIFO, not a regular file"
+broken dir "that is a directory" 'rm -f "$B"; mkdir "$B"' "$SHA: is a directory, not a regular file"
