@@ -27,18 +27,22 @@ struct pull_print {
 	json_t *arr;
 };
 
-static void report(void *ctx, const char *bundle_id, int refused, const char *msg)
+static void report(void *ctx, const char *bundle_id, enum pull_outcome how, const char *msg)
 {
 	struct pull_print *pp = ctx;
 	if (pp->arr) {
 		json_t *o = json_object();
 		json_object_set_new(o, "bundle_id", json_string(bundle_id));
-		json_object_set_new(o, "imported", json_boolean(!refused));
-		json_object_set_new(o, refused ? "reason" : "summary", json_string(msg));
+		json_object_set_new(o, "imported", json_boolean(how == PULL_IMPORTED));
+		json_object_set_new(o, "refused", json_boolean(how == PULL_REFUSED));
+		json_object_set_new(o, how != PULL_IMPORTED ? "reason" : "summary",
+				    json_string(msg));
 		json_array_append_new(pp->arr, o);
 	}
-	if (refused)
+	if (how == PULL_REFUSED)
 		fprintf(stderr, "evcap pull: bundle %s refused: %s\n", bundle_id, msg);
+	else if (how == PULL_NOT_IMPORTED)
+		fprintf(stderr, "evcap pull: bundle %s not imported: %s\n", bundle_id, msg);
 	else if (!pp->arr && pp->cli->verbosity >= 0)
 		printf("bundle %s: %s\n", bundle_id, msg);
 }
@@ -94,6 +98,7 @@ int cmd_pull(struct cli *cli, int argc, char **argv)
 		json_object_set_new(j, "imported", json_integer(rep.imported));
 		json_object_set_new(j, "already", json_integer(rep.already));
 		json_object_set_new(j, "refused", json_integer(rep.refused));
+		json_object_set_new(j, "not_imported", json_integer(rep.not_imported));
 		json_object_set_new(j, "items", json_integer(rep.items));
 		json_object_set_new(j, "bundles", pp.arr);
 		cli_print_json(j);

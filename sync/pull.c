@@ -77,6 +77,7 @@ struct file_sink {
 	struct sha256 *h;
 	uint64_t have, want;
 	int too_long; /* the target sent more than the manifest's size */
+	int werr;     /* errno of a failed write here (a full disk), or 0 */
 };
 
 static int file_sink_write(void *ctx, const void *p, size_t n)
@@ -86,8 +87,10 @@ static int file_sink_write(void *ctx, const void *p, size_t n)
 		f->too_long = 1;
 		return EV_ECORRUPT;
 	}
-	if (fs_write_all(f->fd, p, n) < 0)
+	if (fs_write_all(f->fd, p, n) < 0) {
+		f->werr = errno ? errno : EIO;
 		return EV_EIO;
+	}
 	sha256_update(f->h, p, n);
 	f->have += n;
 	return 0;
@@ -115,9 +118,12 @@ static char *staging_path(struct pull_ctx *pc, const char *sha)
  * not match may owe that to the office's own leftover, which the target
  * never saw: it is fetched once more from byte 0 before the target is
  * blamed. A blob that still does not match is deleted and reported as
- * EV_ECORRUPT.
+ * EV_ECORRUPT. *local is set when the failure is the office's own (the
+ * staging file could not be written or read): that is never retried as a
+ * cut, and the staging file is kept.
  */
-static int fetch_blob(struct pull_ctx *pc, const struct bundle_blob *b, char *err, size_t errlen)
+static int fetch_blob(struct pull_ctx *pc, const struct bundle_blob *b, int *local, char *err,
+		      size_t errlen)
 {
 	char key[BUNDLE_BLOB_KEY_LEN], got[SHA256_HEX_LEN + 1];
 	char *path = staging_path(pc, b->sha256);
@@ -126,14 +132,17 @@ static int fetch_blob(struct pull_ctx *pc, const struct bundle_blob *b, char *er
 	struct stat st;
 	int rc = 0, pieced;
 
+	*local = 0;
 	bundle_blob_key(b->sha256, key);
 	f.fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (f.fd < 0 || fstat(f.fd, &st) < 0) {
 		rc = err_set(err, errlen, EV_EIO, "%s: %s", path, strerror(errno));
+		*local = 1;
 		goto out;
 	}
 	if ((uint64_t)st.st_size > b->size && ftruncate(f.fd, 0) < 0) {
 		rc = err_set(err, errlen, EV_EIO, "%s: %s", path, strerror(errno));
+		*local = 1;
 		goto out;
 	}
 	/* re-hash what an earlier attempt already fetched */
@@ -142,6 +151,7 @@ static int fetch_blob(struct pull_ctx *pc, const struct bundle_blob *b, char *er
 		ssize_t r = fs_read_full(f.fd, chunk, PULL_CHUNK);
 		if (r < 0) {
 			rc = err_set(err, errlen, EV_EIO, "%s: %s", path, strerror(errno));
+			*local = 1;
 			goto out;
 		}
 		if (r == 0)
@@ -151,6 +161,7 @@ static int fetch_blob(struct pull_ctx *pc, const struct bundle_blob *b, char *er
 	}
 	if (f.have > b->size) {
 		rc = err_set(err, errlen, EV_EIO, "%s: staging file grew", path);
+		*local = 1;
 		goto out;
 	}
 	pieced = f.have > 0;
@@ -158,6 +169,12 @@ again:
 	for (int tries = 0; f.have < b->size || tries == 0; tries++) {
 		uint64_t before = f.have;
 		rc = target_get(pc->t, key, f.have, b->size, file_sink_write, &f, err, errlen);
+		if (f.werr) {
+			rc = err_set(err, errlen, EV_EIO, "%s: cannot write: %s", path,
+				     strerror(f.werr));
+			*local = 1;
+			goto out;
+		}
 		if (rc == 0 || (rc != EV_ENET && rc != EV_EIO))
 			break;
 		if (f.have == before && tries + 1 >= PULL_GET_TRIES)
@@ -191,6 +208,7 @@ again:
 			 b->sha256);
 		if (ftruncate(f.fd, 0) < 0 || lseek(f.fd, 0, SEEK_SET) < 0) {
 			rc = err_set(err, errlen, EV_EIO, "%s: %s", path, strerror(errno));
+			*local = 1;
 			goto out;
 		}
 		sha256_free(f.h);
@@ -923,8 +941,13 @@ static int fetch_small(struct pull_ctx *pc, const char *bundle_id, const char *n
 	return rc;
 }
 
-static int pull_bundle(struct pull_ctx *pc, const char *bundle_id, int *n_items, char *msg,
-		       size_t msglen)
+/*
+ * Pulls one bundle. *local is set when what failed is the office's own
+ * (its staging files, its blob store, its database): nothing is then known
+ * against the bundle, and what was downloaded is kept for the next pull.
+ */
+static int pull_bundle(struct pull_ctx *pc, const char *bundle_id, int *n_items, int *local,
+		       char *msg, size_t msglen)
 {
 	struct buf mtext, stext;
 	struct bundle_manifest *m = NULL;
@@ -935,6 +958,7 @@ static int pull_bundle(struct pull_ctx *pc, const char *bundle_id, int *n_items,
 	buf_init(&stext, MINISIGN_SIGFILE_MAX);
 	buf_init(&changed, 512);
 	*n_items = 0;
+	*local = 0;
 
 	if ((rc = fetch_small(pc, bundle_id, BUNDLE_MANIFEST, BUNDLE_MANIFEST_MAX, &mtext, msg,
 			      msglen)) ||
@@ -968,18 +992,23 @@ static int pull_bundle(struct pull_ctx *pc, const char *bundle_id, int *n_items,
 	for (size_t i = 0; i < m->n_blobs; i++) {
 		if (store_has_blob(pc->s, m->blobs[i].sha256))
 			continue;
-		if ((rc = fetch_blob(pc, &m->blobs[i], msg, msglen)))
+		if ((rc = fetch_blob(pc, &m->blobs[i], local, msg, msglen)))
 			goto out;
 	}
+	/* from here on, a failure is the office store's own */
 	for (size_t i = 0; i < m->n_blobs; i++) {
 		if (store_has_blob(pc->s, m->blobs[i].sha256))
 			continue;
-		if ((rc = place_blob(pc, &m->blobs[i], msg, msglen)))
+		if ((rc = place_blob(pc, &m->blobs[i], msg, msglen))) {
+			*local = 1;
 			goto out;
+		}
 	}
 	if ((rc = import_bundle(pc, m, msha, new_key, bind, n_items, &n_had, &n_notes, &changed,
-				msg, msglen)))
+				msg, msglen))) {
+		*local = 1;
 		goto out;
+	}
 	char kid[MINISIGN_KEYID_HEX];
 	snprintf(kid, sizeof kid, "%s", m->key_id);
 	snprintf(msg, msglen,
@@ -995,7 +1024,12 @@ static int pull_bundle(struct pull_ctx *pc, const char *bundle_id, int *n_items,
 		snprintf(msg + n, msglen - n, "; case fields from bundle %s", changed.data);
 	}
 out:
-	if (rc && m && rc != EV_ENET) {
+	if (rc && *local) {
+		char why[900];
+		snprintf(why, sizeof why, "%.880s", msg);
+		snprintf(msg, msglen, "office store: %s", why);
+	}
+	if (rc && m && !*local && rc != EV_ENET && rc != EV_EIO) {
 		/* staged copies of a refused bundle are not kept */
 		for (size_t i = 0; i < m->n_blobs; i++) {
 			char *p = staging_path(pc, m->blobs[i].sha256);
@@ -1028,7 +1062,7 @@ int pull_run(struct store *s, const struct pull_opts *o, struct pull_report *rep
 	struct pull_ctx pc = {.s = s, .o = o};
 	struct listing l = {0};
 	char *prefix = NULL;
-	int rc, lock = -1, any_refused = 0;
+	int rc, lock = -1, local_fault = 0;
 	memset(rep, 0, sizeof *rep);
 	if (!o->case_number || !*o->case_number)
 		return err_set(err, errlen, EV_EINVAL, "pull needs --case CASE");
@@ -1047,27 +1081,45 @@ int pull_run(struct store *s, const struct pull_opts *o, struct pull_report *rep
 	if (l.n > 1) /* none listed: no array at all */
 		qsort(l.ids, l.n, sizeof *l.ids, cmp_str);
 	rep->bundles_seen = (int)l.n;
-	for (size_t i = 0; i < l.n; i++) {
+	for (size_t i = 0; i < l.n && !local_fault; i++) {
 		char msg[1024];
-		int n_items = 0;
+		int n_items = 0, local = 0;
+		enum pull_outcome how = PULL_IMPORTED;
 		if (bundle_known(s, l.ids[i])) {
 			rep->already++;
 			continue;
 		}
-		rc = pull_bundle(&pc, l.ids[i], &n_items, msg, sizeof msg);
-		if (rc) {
+		rc = pull_bundle(&pc, l.ids[i], &n_items, &local, msg, sizeof msg);
+		if (rc && (local || rc == EV_ENET || rc == EV_EIO)) {
+			/* a full disk fails every bundle after it the same way */
+			how = PULL_NOT_IMPORTED;
+			rep->not_imported++;
+			local_fault = local;
+		} else if (rc) {
+			how = PULL_REFUSED;
 			rep->refused++;
-			any_refused = 1;
 		} else {
 			rep->imported++;
 			rep->items += n_items;
 		}
 		if (o->report)
-			o->report(o->report_ctx, l.ids[i], rc != 0, msg);
+			o->report(o->report_ctx, l.ids[i], how, msg);
 	}
-	rc = any_refused ? err_set(err, errlen, EV_ECORRUPT, "%d of %d bundles refused",
-				   rep->refused, rep->bundles_seen)
-			 : 0;
+	if (local_fault)
+		rc = err_set(err, errlen, EV_EIO,
+			     "the office store failed (above), so the pull stopped; what was "
+			     "downloaded is kept in %s and the next pull goes on from it",
+			     pc.staging);
+	else if (rep->refused)
+		rc = err_set(err, errlen, EV_ECORRUPT, "%d of %d bundles refused", rep->refused,
+			     rep->bundles_seen);
+	else if (rep->not_imported)
+		rc = err_set(err, errlen, EV_ENET,
+			     "%d of %d bundles could not be read from the target; the next pull "
+			     "tries them again",
+			     rep->not_imported, rep->bundles_seen);
+	else
+		rc = 0;
 out:
 	for (size_t i = 0; i < l.n; i++)
 		free(l.ids[i]);

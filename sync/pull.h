@@ -13,15 +13,24 @@
 #include "target.h"
 #include "util.h"
 
+enum pull_outcome {
+	PULL_IMPORTED,
+	PULL_REFUSED,      /* the bundle failed a check: nothing wrong here */
+	PULL_NOT_IMPORTED, /* nothing known against the bundle: the office store
+			    * failed (a full disk), or the target could not be
+			    * read; the next pull tries it again */
+};
+
 struct pull_opts {
 	const char *target_url;
 	const char *case_number;
 	int trust_new;          /* trust (and record) an unknown device key */
 	struct target_opts topts;
 	const char *actor;
-	/* called once per bundle looked at: refused is 0 (imported) or 1;
-	 * msg says what was imported or why it was refused */
-	void (*report)(void *ctx, const char *bundle_id, int refused, const char *msg);
+	/* called once per bundle looked at, with what became of it; msg says
+	 * what was imported, or why not */
+	void (*report)(void *ctx, const char *bundle_id, enum pull_outcome outcome,
+		       const char *msg);
 	void *report_ctx;
 };
 
@@ -29,13 +38,16 @@ struct pull_report {
 	int bundles_seen;     /* committed bundles on the target */
 	int imported;
 	int refused;
+	int not_imported;     /* PULL_NOT_IMPORTED */
 	int already;          /* imported by an earlier pull */
 	int items;            /* items imported */
 };
 
 /* 0 when every bundle was imported or had been; EV_ECORRUPT when some were
- * refused (each reported); another negative code when the target itself
- * could not be read (err says why). */
+ * refused (each reported); EV_EIO when the office store failed (a full
+ * disk: the bundles after that one are not tried), EV_ENET when a bundle
+ * could not be read from the target; another negative code when the
+ * target could not be listed (err says why). */
 int pull_run(struct store *s, const struct pull_opts *o, struct pull_report *rep, char *err,
 	     size_t errlen) WUR;
 

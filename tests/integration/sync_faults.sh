@@ -52,6 +52,37 @@ check "a damaged target copy is still refused after the fresh try" \
 	_ "$rc" "$out"
 check "and nothing of it is imported" test "$($O --json ls | jq length)" = 0
 
+# 2. a full disk in the office is the office's fault: named as such, not a
+# refusal of the bundle, not retried as a cut, and the download kept
+if [ "$(id -u)" != 0 ]; then
+	skip "a full office disk: needs root to mount a small tmpfs"
+elif ! mkdir -p "$T/small" || ! mount -t tmpfs -o size=2m tmpfs "$T/small" 2>/dev/null; then
+	skip "a full office disk: a tmpfs could not be mounted here"
+else
+	on_exit "umount '$T/small'"
+	F2="$EVCAP --store $T/field2"
+	mkdir -p "$T/card2" "$T/usb2"
+	head -c 3000000 /dev/urandom >"$T/card2/DJI_0100.MP4"
+	big=$(sha256sum "$T/card2/DJI_0100.MP4" | cut -d' ' -f1)
+	$F2 init >/dev/null && $F2 case open "$CASE" --use >/dev/null &&
+		$F2 ingest "$T/card2" >/dev/null 2>&1 && $F2 sync --target "dir:$T/usb2" >/dev/null 2>&1
+	$F2 key show >"$T/device2.pub"
+	O="$EVCAP --store $T/small/o"
+	$O init >/dev/null && $O key trust "$T/device2.pub" >/dev/null
+	pull_out "$T/usb2"
+	check "a full office disk: exit 1, the office store and the file named" \
+		bash -c '[ "$1" = 1 ] && grep -q "not imported: office store: .*/pull-tmp/$2.part: cannot write: No space left on device" <<<"$3"' \
+		_ "$rc" "$big" "$out"
+	check "the bundle is not called refused, nor the disk a transfer cut" \
+		bash -c '! grep -q "refused\|transfer cut" <<<"$1"' _ "$out"
+	check "what was downloaded is kept for the next pull" test -s "$T/small/o/pull-tmp/$big.part"
+	out=$($O --json pull --target "dir:$T/usb2" --case "$CASE" 2>/dev/null)
+	check "--json says not imported and not refused, with the reason" \
+		jq -e '.not_imported == 1 and .refused == 0 and (.bundles[0] | .refused == false and
+			(.reason | test("No space left on device")))' <<<"$out"
+	check "nothing of it is imported" test "$($O --json ls | jq length)" = 0
+fi
+
 # 3. a blob that is a symbolic link, a FIFO, a directory, or missing, or a
 # blobs/ folder that is a symbolic link: refused at once (no retry mends
 # it), saying what is wrong with which file
