@@ -99,10 +99,18 @@ int cmd_pull(struct cli *cli, int argc, char **argv)
 		json_object_set_new(j, "already", json_integer(rep.already));
 		json_object_set_new(j, "refused", json_integer(rep.refused));
 		json_object_set_new(j, "not_imported", json_integer(rep.not_imported));
+		json_object_set_new(j, "not_committed", json_integer(rep.not_committed));
 		json_object_set_new(j, "items", json_integer(rep.items));
 		json_object_set_new(j, "bundles", pp.arr);
 		cli_print_json(j);
 	}
+	/* a bundle still being written, or one whose sync died before
+	 * COMMITTED: not pulled, and not to be mistaken for no bundle */
+	if (rep.not_committed && cli->verbosity >= 0)
+		fprintf(stderr,
+			"evcap pull: %d bundle%s of case %s on the target not committed (an "
+			"interrupted sync?) left alone\n",
+			rep.not_committed, rep.not_committed == 1 ? "" : "s", o.case_number);
 	if (rc == EV_ECORRUPT && rep.refused) {
 		fprintf(stderr, "evcap pull: %s; nothing of a refused bundle was imported\n", err);
 		return EXIT_PROBLEM;
@@ -115,7 +123,7 @@ int cmd_pull(struct cli *cli, int argc, char **argv)
 		printf("case %s: %d bundle(s) imported (%d items), %d imported before, %d on the "
 		       "target\n",
 		       o.case_number, rep.imported, rep.items, rep.already, rep.bundles_seen);
-	if (rep.bundles_seen == 0 && cli->verbosity >= 0)
+	if (rep.bundles_seen == 0 && rep.not_committed == 0 && cli->verbosity >= 0)
 		fprintf(stderr,
 			"evcap pull: the target holds no bundle of case %s (nothing synced yet, "
 			"or the case number is written differently)\n",

@@ -36,33 +36,93 @@
 
 /* ---- listing ---- */
 
+/* A bundle directory seen in the case's listing. */
+struct listed {
+	char *id;
+	int committed;  /* COMMITTED is there, a plain file */
+	char *odd;      /* why it cannot be read (malloc'd), or NULL */
+};
+
 struct listing {
 	size_t prefix_len;
-	char **ids;
+	struct listed *b;
 	size_t n;
 };
 
-static int list_each(void *ctx, const char *key, uint64_t size)
+static struct listed *listed_get(struct listing *l, const char *id, size_t n)
+{
+	/* a listing gives each bundle's keys together: look at the last one */
+	if (l->n && strlen(l->b[l->n - 1].id) == n && !strncmp(l->b[l->n - 1].id, id, n))
+		return &l->b[l->n - 1];
+	if (l->n >= PULL_MAX_BUNDLES)
+		return NULL;
+	l->b = xrealloc(l->b, (l->n + 1) * sizeof *l->b);
+	memset(&l->b[l->n], 0, sizeof *l->b);
+	l->b[l->n].id = xstrndup(id, n);
+	return &l->b[l->n++];
+}
+
+/* Sorts the bundles by id (their creation order) and merges any listed
+ * twice. */
+static int cmp_listed(const void *a, const void *b)
+{
+	return strcmp(((const struct listed *)a)->id, ((const struct listed *)b)->id);
+}
+
+static void listing_sort(struct listing *l)
+{
+	size_t k = 0;
+	if (l->n > 1) /* none listed: no array at all */
+		qsort(l->b, l->n, sizeof *l->b, cmp_listed);
+	for (size_t i = 0; i < l->n; i++) {
+		if (k && !strcmp(l->b[k - 1].id, l->b[i].id)) {
+			l->b[k - 1].committed |= l->b[i].committed;
+			if (!l->b[k - 1].odd)
+				l->b[k - 1].odd = l->b[i].odd;
+			else
+				free(l->b[i].odd);
+			free(l->b[i].id);
+			continue;
+		}
+		l->b[k++] = l->b[i];
+	}
+	l->n = k;
+}
+
+/*
+ * Notes each bundle directory under the case's prefix: whether it holds
+ * COMMITTED, and what is wrong when the directory itself, or one of the
+ * bundle's files, is something that is never read (a symbolic link).
+ * Names that are not bundle ids are not ours and are passed over.
+ */
+static int list_each(void *ctx, const char *key, uint64_t size, const char *odd)
 {
 	(void)size;
 	struct listing *l = ctx;
 	const char *rest = key + l->prefix_len;
 	const char *slash = strchr(rest, '/');
-	if (!slash || strcmp(slash + 1, BUNDLE_COMMITTED) != 0)
+	size_t n = slash ? (size_t)(slash - rest) : strlen(rest);
+	char id[128];
+	if (n >= sizeof id)
 		return 0;
-	char *id = xstrndup(rest, (size_t)(slash - rest));
-	if (!bundle_id_valid(id) || l->n >= PULL_MAX_BUNDLES) {
-		free(id);
-		return l->n >= PULL_MAX_BUNDLES ? EV_ELIMIT : 0;
-	}
-	l->ids = xrealloc(l->ids, (l->n + 1) * sizeof *l->ids);
-	l->ids[l->n++] = id;
+	memcpy(id, rest, n);
+	id[n] = '\0';
+	if (!bundle_id_valid(id))
+		return 0;
+	const char *name = slash ? slash + 1 : NULL;
+	int ours = !name || !strcmp(name, BUNDLE_COMMITTED) || !strcmp(name, BUNDLE_MANIFEST) ||
+		   !strcmp(name, BUNDLE_SIGNATURE);
+	struct listed *b = listed_get(l, id, n);
+	if (!b)
+		return EV_ELIMIT;
+	if (name && !odd && !strcmp(name, BUNDLE_COMMITTED))
+		b->committed = 1;
+	if (ours && !b->odd && (odd || !name))
+		b->odd = name ? xasprintf("%s on the target is %s", name, odd)
+			      : xasprintf("the bundle's directory on the target is %s, not a "
+					  "directory",
+					  odd ? odd : "a file");
 	return 0;
-}
-
-static int cmp_str(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
 /* ---- small sinks ---- */
@@ -1076,20 +1136,48 @@ int pull_run(struct store *s, const struct pull_opts *o, struct pull_report *rep
 		goto out;
 	prefix = bundle_case_prefix(pc.case_key);
 	l.prefix_len = strlen(prefix);
-	if ((rc = target_list(pc.t, prefix, PULL_MAX_KEYS, list_each, &l, err, errlen)))
+	if ((rc = target_list(pc.t, prefix, PULL_MAX_KEYS, list_each, &l, err, errlen))) {
+		if (rc == EV_ELIMIT && l.n >= PULL_MAX_BUNDLES)
+			err_set(err, errlen, rc, "the target holds more than %d bundles of case %s",
+				PULL_MAX_BUNDLES, o->case_number);
 		goto out;
-	if (l.n > 1) /* none listed: no array at all */
-		qsort(l.ids, l.n, sizeof *l.ids, cmp_str);
-	rep->bundles_seen = (int)l.n;
+	}
+	listing_sort(&l);
 	for (size_t i = 0; i < l.n && !local_fault; i++) {
 		char msg[1024];
+		const char *id = l.b[i].id;
 		int n_items = 0, local = 0;
 		enum pull_outcome how = PULL_IMPORTED;
-		if (bundle_known(s, l.ids[i])) {
+		if (!l.b[i].odd && !l.b[i].committed) {
+			/* not committed, or COMMITTED is something a listing
+			 * does not show as a file (a directory): ask */
+			char *ckey = bundle_object_key(pc.case_key, id, BUNDLE_COMMITTED);
+			int present = 0;
+			rc = target_stat(pc.t, ckey, NULL, 0, &present, msg, sizeof msg);
+			free(ckey);
+			if (rc && rc != EV_ECORRUPT) {
+				err_set(err, errlen, rc, "%s", msg);
+				goto out;
+			}
+			if (rc == EV_ECORRUPT) {
+				l.b[i].odd = xstrdup(msg);
+			} else if (!present) {
+				rep->not_committed++;
+				continue;
+			}
+		}
+		if (bundle_known(s, id)) {
+			rep->bundles_seen++;
 			rep->already++;
 			continue;
 		}
-		rc = pull_bundle(&pc, l.ids[i], &n_items, &local, msg, sizeof msg);
+		rep->bundles_seen++;
+		if (l.b[i].odd) {
+			snprintf(msg, sizeof msg, "%s", l.b[i].odd);
+			rc = EV_ECORRUPT;
+		} else {
+			rc = pull_bundle(&pc, id, &n_items, &local, msg, sizeof msg);
+		}
 		if (rc && (local || rc == EV_ENET || rc == EV_EIO)) {
 			/* a full disk fails every bundle after it the same way */
 			how = PULL_NOT_IMPORTED;
@@ -1103,7 +1191,7 @@ int pull_run(struct store *s, const struct pull_opts *o, struct pull_report *rep
 			rep->items += n_items;
 		}
 		if (o->report)
-			o->report(o->report_ctx, l.ids[i], how, msg);
+			o->report(o->report_ctx, id, how, msg);
 	}
 	if (local_fault)
 		rc = err_set(err, errlen, EV_EIO,
@@ -1121,9 +1209,11 @@ int pull_run(struct store *s, const struct pull_opts *o, struct pull_report *rep
 	else
 		rc = 0;
 out:
-	for (size_t i = 0; i < l.n; i++)
-		free(l.ids[i]);
-	free(l.ids);
+	for (size_t i = 0; i < l.n; i++) {
+		free(l.b[i].id);
+		free(l.b[i].odd);
+	}
+	free(l.b);
 	free(prefix);
 	target_free(pc.t);
 	free(pc.staging);

@@ -35,7 +35,10 @@ struct pull_opts {
 };
 
 struct pull_report {
-	int bundles_seen;     /* committed bundles on the target */
+	int bundles_seen;     /* committed bundles on the target, and those refused
+			       * for a bundle directory or COMMITTED that is not
+			       * a plain one */
+	int not_committed;    /* bundles without COMMITTED (left alone) */
 	int imported;
 	int refused;
 	int not_imported;     /* PULL_NOT_IMPORTED */

@@ -47,8 +47,11 @@ struct target_journal {
 
 /* Receives downloaded bytes; returns 0 or a negative code to stop. */
 typedef int (*target_sink)(void *ctx, const void *p, size_t n);
-/* Receives a listed key and its size; returns 0 or a negative code to stop. */
-typedef int (*target_each)(void *ctx, const char *key, uint64_t size);
+/* Receives a listed key and its size; returns 0 or a negative code to stop.
+ * odd is NULL for an object that can be read; otherwise it says what is
+ * there instead ("a symbolic link", "a FIFO": only a dir: target has such
+ * entries), listed so that a reader can name it, never followed or read. */
+typedef int (*target_each)(void *ctx, const char *key, uint64_t size, const char *odd);
 
 /* Opens a target. EV_EINVAL for a malformed URL or missing setting,
  * EV_EAUTH for credentials the server refuses, EV_ENOENT for a missing
@@ -94,7 +97,7 @@ int target_get(struct target *t, const char *key, uint64_t offset, uint64_t max,
 	       target_sink sink, void *ctx, char *err, size_t errlen) WUR;
 
 /* Lists the keys under prefix (which ends in '/'), at most max_keys of
- * them (EV_ELIMIT beyond). */
+ * them (EV_ELIMIT beyond). A prefix that is not there lists nothing. */
 int target_list(struct target *t, const char *prefix, size_t max_keys, target_each each,
 		void *ctx, char *err, size_t errlen) WUR;
 

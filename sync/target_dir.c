@@ -445,15 +445,19 @@ static int list_dir(struct dir_target *d, int fd, const char *prefix, int depth,
 		if (!target_key_valid(key) ||
 		    fstatat(dirfd(dir), n, &st, AT_SYMLINK_NOFOLLOW) < 0) {
 			free(key);
-			continue; /* not ours: foreign names and symlinks are not listed */
+			continue; /* not ours: foreign names are not listed */
 		}
-		if (S_ISREG(st.st_mode)) {
+		if (!S_ISDIR(st.st_mode)) {
+			/* a symlink or FIFO is listed, never followed, so that the
+			 * reader can say what is wrong rather than miss it */
 			if (++ls->count > ls->max)
 				rc = err_set(err, errlen, EV_ELIMIT,
 					     "%s/%s: more than %zu entries", d->root, prefix, ls->max);
+			else if (S_ISREG(st.st_mode))
+				rc = ls->each(ls->ctx, key, (uint64_t)st.st_size, NULL);
 			else
-				rc = ls->each(ls->ctx, key, (uint64_t)st.st_size);
-		} else if (S_ISDIR(st.st_mode) && depth < DIR_LIST_DEPTH) {
+				rc = ls->each(ls->ctx, key, 0, mode_kind(st.st_mode));
+		} else if (depth < DIR_LIST_DEPTH) {
 			int sub = openat(dirfd(dir), n, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 			if (sub >= 0) {
 				char *p2 = xasprintf("%s/", key);

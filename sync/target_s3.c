@@ -873,7 +873,7 @@ static int s3t_list(void *impl, const char *prefix, size_t max_keys, target_each
 				rc = err_set(err, errlen, EV_ELIMIT, "more than %zu objects under %s",
 					     max_keys, prefix);
 			else
-				rc = each(ctx, key + plen, size);
+				rc = each(ctx, key + plen, size, NULL);
 		}
 		pos = 0;
 		more = !rc && s3_xml_next(x, n, &pos, "IsTruncated", v, sizeof v) && !strcmp(v, "true");

@@ -111,3 +111,47 @@ broken gone "that is missing" 'rm -f "$B"' \
 	"the manifest names blob blobs/sha256/../../$SHA, which is missing from the target"
 broken fifo "that is a FIFO" 'rm -f "$B"; mkfifo "$B"' "$SHA: is a FIFO, not a regular file"
 broken dir "that is a directory" 'rm -f "$B"; mkdir "$B"' "$SHA: is a directory, not a regular file"
+
+# 4. a bundle whose directory or COMMITTED is not a plain one is refused by
+# name, not passed over as if the target held nothing; a bundle with no
+# COMMITTED is mentioned; a symlinked case folder is named where it is
+BD=$(dirname "$(find "$TGT/cases" -name COMMITTED)")
+BID=$(basename "$BD")
+CD=$(dirname "$(dirname "$BD")")
+# odd TAG WHAT HOW PATTERN: as broken, for the bundle's own files ($D its
+# directory); the bundle refused by name with PATTERN, exit 1
+odd() {
+	local dir=$T/c-$1
+	cp -a "$TGT" "$dir"
+	(cd "$dir" && D=$dir/${BD#$TGT/} eval "$3")
+	office "p-$1"
+	pull_out "$dir"
+	if [ $rc = 1 ] && grep -q "bundle $BID refused: .*$4" <<<"$out" &&
+		! grep -q "holds no bundle" <<<"$out"; then
+		ok "a bundle $2 is refused by name, saying so"
+	else
+		bad "a bundle $2: rc=$rc: $out"
+	fi
+}
+odd dirlink "whose directory is a symbolic link" 'mv "$D" "$T/elsewhere"; ln -s "$T/elsewhere" "$D"' \
+	"the bundle's directory on the target is a symbolic link"
+odd clink "whose COMMITTED is a symbolic link" 'mv "$D/COMMITTED" "$T/C"; ln -s "$T/C" "$D/COMMITTED"' \
+	"COMMITTED on the target is a symbolic link"
+odd cdir "whose COMMITTED is a directory" 'rm "$D/COMMITTED"; mkdir "$D/COMMITTED"' \
+	"$BID/COMMITTED: is a directory, not a regular file"
+cp -a "$TGT" "$T/c-none"
+rm "$T/c-none/${BD#$TGT/}/COMMITTED"
+office p-none
+pull_out "$T/c-none"
+check "a bundle with no COMMITTED is mentioned, and left alone" \
+	bash -c '[ "$1" = 0 ] && grep -q "1 bundle of case .* not committed (an interrupted sync?) left alone" <<<"$2" &&
+		! grep -q "nothing synced yet" <<<"$2"' _ "$rc" "$out"
+check "and nothing of it is imported" test "$($O --json ls | jq length)" = 0
+cp -a "$TGT" "$T/c-case"
+mv "$T/c-case/${CD#$TGT/}" "$T/case-elsewhere"
+ln -s "$T/case-elsewhere" "$T/c-case/${CD#$TGT/}"
+office p-case
+pull_out "$T/c-case"
+check "a symlinked case folder is named as it is, exit 1" \
+	bash -c '[ "$1" = 1 ] && grep -q "/${2#$3/}: is a symbolic link, not a directory$" <<<"$4"' \
+	_ "$rc" "$CD" "$TGT" "$out"
