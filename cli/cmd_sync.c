@@ -64,7 +64,7 @@ int cmd_sync(struct cli *cli, int argc, char **argv)
 		{"help", no_argument, NULL, 'h'},          {0}};
 	struct sync_opts o = {0};
 	struct sync_report rep;
-	char err[1024];
+	char err[2048];
 	int c, no_progress = 0;
 	const char *endpoint = NULL, *region = NULL, *retain = NULL, *bw = NULL;
 

@@ -491,6 +491,20 @@ static void hint_next(struct store *s, struct target *t, json_t *items, const ch
 	}
 }
 
+/* Says what to do about a blob the target holds under its name with other
+ * content. It is never replaced (nor could it be in an Object Lock bucket):
+ * the copy there is evidence of something too, and a person decides. */
+static void advise_conflict(char *err, size_t errlen)
+{
+	size_t n = strlen(err);
+	if (n + 1 < errlen)
+		snprintf(err + n, errlen - n,
+			 ". The target's copy is not this original: run 'evcap verify' to "
+			 "confirm the copy here, have the target's copy set aside for examination "
+			 "(moved out of the way, not deleted), then sync again; or sync to "
+			 "another target");
+}
+
 static int upload_blobs(struct store *s, struct target *t, struct case_work *w,
 			struct sync_report *rep, char *err, size_t errlen)
 {
@@ -513,17 +527,26 @@ static int upload_blobs(struct store *s, struct target *t, struct case_work *w,
 			rep->blobs_present++; /* sent by an earlier, unfinished run */
 			continue;
 		}
-		if (!fresh[i])
+		if (!fresh[i]) {
 			rc = target_stat(t, key, sha, size, &present, err, errlen);
+			if (rc == EV_ECORRUPT)
+				advise_conflict(err, errlen);
+		}
 		if (!rc && present) {
 			rep->blobs_present++;
 		} else if (!rc) {
 			char *path = store_blob_path(s, sha);
+			int existed = 0;
 			hint_next(s, t, w->items, fresh, i + 1);
 			log_debug("uploading %s (%llu bytes)", key, (unsigned long long)size);
-			rc = target_put_file(t, key, path, sha, size, &journal, err, errlen);
+			rc = target_put_file(t, key, path, sha, size, &journal, &existed, err,
+					     errlen);
 			free(path);
-			if (!rc) {
+			if (rc == EV_EEXIST)
+				advise_conflict(err, errlen);
+			if (!rc && existed) {
+				rep->blobs_present++;
+			} else if (!rc) {
 				rep->blobs_sent++;
 				rep->bytes_sent += size;
 			}
@@ -881,7 +904,7 @@ static int sync_case(struct store *s, struct target *t, const struct minisign_se
 		     char *err, size_t errlen)
 {
 	const char *target = target_url(t);
-	char bundle_id[64], msha[SHA256_HEX_LEN + 1], trusted[256], e2[512];
+	char bundle_id[64], msha[SHA256_HEX_LEN + 1], trusted[256], e2[1024];
 	char *manifest = NULL, *mkey = NULL, *skey = NULL, *ckey = NULL, *committed = NULL;
 	struct buf sig;
 	struct minisign_pub pub;

@@ -119,11 +119,14 @@ int target_stat(struct target *t, const char *key, const char *sha_hex, uint64_t
 }
 
 int target_put_file(struct target *t, const char *key, const char *path, const char *sha_hex,
-		    uint64_t size, const struct target_journal *journal, char *err, size_t errlen)
+		    uint64_t size, const struct target_journal *journal, int *existed, char *err,
+		    size_t errlen)
 {
+	*existed = 0;
 	if (!target_key_valid(key))
 		return bad_key(key, err, errlen);
-	return t->ops->put_file(t->impl, key, path, sha_hex, size, journal, err, errlen);
+	return t->ops->put_file(t->impl, key, path, sha_hex, size, journal, existed, err,
+				errlen);
 }
 
 int target_put_buf(struct target *t, const char *key, const void *p, size_t n, char *err,

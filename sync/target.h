@@ -74,10 +74,12 @@ unsigned target_retries(const struct target *t);
 int target_stat(struct target *t, const char *key, const char *sha_hex, uint64_t size,
 		int *present, char *err, size_t errlen) WUR;
 
-/* Uploads a local file as key (never replacing an existing object; an
- * identical one already there counts as success). journal may be NULL. */
+/* Uploads a local file as key, never replacing an existing object: an
+ * identical one already there is success, and *existed is then 1 (0 when
+ * the file was sent); another object there is EV_EEXIST. journal may be
+ * NULL. */
 int target_put_file(struct target *t, const char *key, const char *path, const char *sha_hex,
-		    uint64_t size, const struct target_journal *journal, char *err,
+		    uint64_t size, const struct target_journal *journal, int *existed, char *err,
 		    size_t errlen) WUR;
 
 /* A hint that path (size bytes, named sha_hex) is likely the next file

@@ -12,7 +12,8 @@ struct target_ops {
 	int (*stat)(void *impl, const char *key, const char *sha_hex, uint64_t size,
 		    int *present, char *err, size_t errlen);
 	int (*put_file)(void *impl, const char *key, const char *path, const char *sha_hex,
-			uint64_t size, const struct target_journal *j, char *err, size_t errlen);
+			uint64_t size, const struct target_journal *j, int *existed, char *err,
+			size_t errlen);
 	int (*put_buf)(void *impl, const char *key, const void *p, size_t n, char *err,
 		       size_t errlen);
 	int (*get)(void *impl, const char *key, uint64_t offset, uint64_t max, target_sink sink,

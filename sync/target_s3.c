@@ -284,7 +284,7 @@ static int exists_same(struct s3_target *t, const char *key, const char *sha_hex
  * the server's check of x-amz-content-sha256 is what catches a local copy
  * that no longer matches its name. */
 static int put_object(struct s3_target *t, const char *key, const void *body, size_t n,
-		      const struct digests *d, int named, char *err, size_t errlen)
+		      const struct digests *d, int named, int *existed, char *err, size_t errlen)
 {
 	struct put_headers ph;
 	struct s3_response resp;
@@ -306,8 +306,11 @@ static int put_object(struct s3_target *t, const char *key, const void *body, si
 	rc = s3_do(t->c, &r, &resp, err, errlen);
 	if (rc)
 		goto out;
-	if (resp.status == 412)
+	if (resp.status == 412) {
 		rc = exists_same(t, key, d->sha_hex, n, err, errlen);
+		if (!rc && existed)
+			*existed = 1;
+	}
 	else if (named && resp.status == 400 && !strcmp(resp.code, "XAmzContentSHA256Mismatch"))
 		rc = err_set(err, errlen, EV_ECORRUPT,
 			     "the local copy of %s does not hash to its name (the server computed "
@@ -604,7 +607,8 @@ static int file_hashes_to(int fd, uint64_t size, const char *sha_hex, unsigned c
 }
 
 static int put_multipart(struct s3_target *t, const char *key, int fd, const char *sha_hex,
-			 uint64_t size, const struct target_journal *j, char *err, size_t errlen)
+			 uint64_t size, const struct target_journal *j, int *existed, char *err,
+			 size_t errlen)
 {
 	int nparts = (int)((size + PART_SIZE - 1) / PART_SIZE);
 	struct part *parts = xcalloc((size_t)nparts, sizeof *parts);
@@ -632,6 +636,24 @@ static int put_multipart(struct s3_target *t, const char *key, int fd, const cha
 				had += parts[i].done;
 			log_info("%s: resuming an interrupted upload, %d of %d parts already there", key,
 				 had, nparts);
+		}
+	}
+	if (!upload_id) {
+		/* a multipart upload has no If-None-Match: one HEAD, against
+		 * sending every part of a blob the bucket already holds and
+		 * completing it over that object */
+		int present = 0;
+		rc = s3t_stat(t, key, sha_hex, size, &present, err, errlen);
+		if (rc == EV_ECORRUPT)
+			rc = err_set(err, errlen, EV_EEXIST,
+				     "%s: the target already holds a different object there; not "
+				     "replaced",
+				     key);
+		if (rc)
+			goto out;
+		if (present) {
+			*existed = 1;
+			goto out;
 		}
 	}
 restart:
@@ -771,7 +793,8 @@ static void s3t_prefetch(void *impl, const char *path, const char *sha_hex, uint
 }
 
 static int s3t_put_file(void *impl, const char *key, const char *path, const char *sha_hex,
-			uint64_t size, const struct target_journal *j, char *err, size_t errlen)
+			uint64_t size, const struct target_journal *j, int *existed, char *err,
+			size_t errlen)
 {
 	struct s3_target *t = impl;
 	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
@@ -782,9 +805,9 @@ static int s3t_put_file(void *impl, const char *key, const char *path, const cha
 	int hit = prefetch_take(t, path, size, &d);
 	prefetch_start(t, path);
 	if (hit) {
-		rc = put_object(t, key, t->iobuf, (size_t)size, &d, 1, err, errlen);
+		rc = put_object(t, key, t->iobuf, (size_t)size, &d, 1, existed, err, errlen);
 	} else if (size > PART_SIZE) {
-		rc = put_multipart(t, key, fd, sha_hex, size, j, err, errlen);
+		rc = put_multipart(t, key, fd, sha_hex, size, j, existed, err, errlen);
 	} else {
 		if (!t->iobuf)
 			t->iobuf = xmalloc(PART_SIZE);
@@ -793,7 +816,8 @@ static int s3t_put_file(void *impl, const char *key, const char *path, const cha
 				     strerror(errno));
 		} else {
 			digest_mem(t->iobuf, (size_t)size, sha_hex, &d);
-			rc = put_object(t, key, t->iobuf, (size_t)size, &d, 1, err, errlen);
+			rc = put_object(t, key, t->iobuf, (size_t)size, &d, 1, existed, err,
+					errlen);
 		}
 	}
 	close(fd);
@@ -806,7 +830,7 @@ static int s3t_put_buf(void *impl, const char *key, const void *p, size_t n, cha
 	static const char empty[1];
 	struct digests d;
 	digest_mem(n ? p : empty, n, NULL, &d);
-	return put_object(impl, key, n ? p : empty, n, &d, 0, err, errlen);
+	return put_object(impl, key, n ? p : empty, n, &d, 0, NULL, err, errlen);
 }
 
 static int s3t_get(void *impl, const char *key, uint64_t offset, uint64_t max, target_sink sink,

@@ -155,3 +155,30 @@ pull_out "$T/c-case"
 check "a symlinked case folder is named as it is, exit 1" \
 	bash -c '[ "$1" = 1 ] && grep -q "/${2#$3/}: is a symbolic link, not a directory$" <<<"$4"' \
 	_ "$rc" "$CD" "$TGT" "$out"
+
+# 5. a field store whose journal is new (a new laptop, a store made again)
+# syncing to a disk that already holds the blobs: read and counted as
+# already there, not written again; a blob there with other content is not
+# replaced, and the message says what to do
+cp -a "$TGT" "$T/again"
+F3="$EVCAP --store $T/field3"
+$F3 init >/dev/null && $F3 case open "$CASE" --use >/dev/null && $F3 ingest "$T/card" >/dev/null 2>&1
+inode() { stat -c %i "$T/again/blobs/sha256/${SHA:0:2}/${SHA:2:2}/$SHA"; }
+before=$(inode)
+out=$($F3 sync --target "dir:$T/again" 2>&1); rc=$?
+check "a new journal: the blobs on the target are counted as there, none sent" \
+	bash -c '[ "$1" = 0 ] && grep -q "committed: 3 items (0 blobs sent, 0 bytes; 3 already on the target)" <<<"$2"' \
+	_ "$rc" "$out"
+check "and the target's blob is the same file, not written again" test "$(inode)" = "$before"
+cp -a "$TGT" "$T/differs"
+b=$T/differs/blobs/sha256/${SHA:0:2}/${SHA:2:2}/$SHA
+chmod u+w "$b"
+flip_byte "$b" 10
+F4="$EVCAP --store $T/field4"
+$F4 init >/dev/null && $F4 case open "$CASE" --use >/dev/null && $F4 ingest "$T/card" >/dev/null 2>&1
+out=$($F4 sync --target "dir:$T/differs" 2>&1); rc=$?
+check "a blob there with other content is not replaced: exit 1, named" \
+	bash -c '[ "$1" = 1 ] && grep -q "$2: already there with different content .*; not replaced" <<<"$3"' \
+	_ "$rc" "$SHA" "$out"
+check "and the message says what to do" grep -q "run 'evcap verify' to confirm the copy here, have the target's copy set aside" <<<"$out"
+check "the target's copy is left as it was" bash -c '! cmp -s "$1" "$2"' _ "$b" "$BLOB"
