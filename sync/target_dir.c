@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -20,6 +21,7 @@
 
 #include "fsutil.h"
 #include "hash.h"
+#include "log.h"
 #include "target_impl.h"
 
 #define DIR_CHUNK (256 * 1024)
@@ -170,6 +172,60 @@ static int dir_open_regular(struct dir_target *d, int dfd, const char *name, con
 	return 0;
 }
 
+/* A temporary file older than this was left by a run that died (a pulled
+ * disk, a power cut); a live run writes to its own and finishes sooner. */
+#define DIR_STALE_TMP_SECONDS (6 * 3600)
+
+/*
+ * Removes what runs that died left of `name` in dfd: its .tmp-<name>-*
+ * files. Before the object is in place, only those not written to for
+ * DIR_STALE_TMP_SECONDS go (a writer on another machine may hold no lock
+ * we can see). Once it is in place and verified (`done`), every one that
+ * no writer holds locked goes at once: a writer holds an exclusive flock
+ * on its temp file until it is linked or removed, so a file nobody holds
+ * was left by a run killed mid-write, and nothing would ever write that
+ * object again to clear it. A live writer of another kind that loses its
+ * file finds the object in place (dir_place) and is content.
+ */
+static void dir_drop_stale(int dfd, const char *name, int done)
+{
+	char prefix[280];
+	int n = snprintf(prefix, sizeof prefix, ".tmp-%.200s-", name);
+	int fd = dup(dfd);
+	DIR *dir = fd >= 0 ? fdopendir(fd) : NULL;
+	struct dirent *e;
+	time_t now = time(NULL);
+	if (!dir) {
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
+	rewinddir(dir); /* a dup shares its offset with dfd: an earlier walk left it at the end */
+	while ((e = readdir(dir))) {
+		struct stat st;
+		if (strncmp(e->d_name, prefix, (size_t)n) != 0 ||
+		    fstatat(dfd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(st.st_mode))
+			continue;
+		if (now - st.st_mtime > DIR_STALE_TMP_SECONDS) {
+			unlinkat(dfd, e->d_name, 0);
+			continue;
+		}
+		if (!done)
+			continue;
+		/* opened for writing where we may: NFS takes an exclusive
+		 * flock only on a descriptor open for writing */
+		int t = openat(dfd, e->d_name, O_WRONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+		if (t < 0)
+			t = openat(dfd, e->d_name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+		if (t < 0)
+			continue;
+		if (flock(t, LOCK_EX | LOCK_NB) == 0)
+			unlinkat(dfd, e->d_name, 0);
+		close(t);
+	}
+	closedir(dir);
+}
+
 static int dir_stat_at(struct dir_target *d, int dfd, const char *name, const char *key,
 		       const char *sha_hex, uint64_t size, int *present, char *err, size_t errlen)
 {
@@ -215,6 +271,8 @@ static int dir_stat(void *impl, const char *key, const char *sha_hex, uint64_t s
 	if (rc)
 		return rc;
 	rc = dir_stat_at(d, dfd, name, key, sha_hex, size, present, err, errlen);
+	if (!rc && *present && sha_hex)
+		dir_drop_stale(dfd, name, 1);
 	close(dfd);
 	return rc;
 }
@@ -236,36 +294,6 @@ static ssize_t src_read(struct dir_src *s, char *out, size_t cap)
 	return (ssize_t)k;
 }
 
-/* A temporary file older than this was left by a run that died (a pulled
- * disk, a power cut); a live run writes to its own and finishes sooner. */
-#define DIR_STALE_TMP_SECONDS (6 * 3600)
-
-/* Removes what runs that died left of `name` in dfd: .tmp-<name>-* files
- * not written to for DIR_STALE_TMP_SECONDS. */
-static void dir_drop_stale(int dfd, const char *name)
-{
-	char prefix[280];
-	int n = snprintf(prefix, sizeof prefix, ".tmp-%.200s-", name);
-	int fd = dup(dfd);
-	DIR *dir = fd >= 0 ? fdopendir(fd) : NULL;
-	struct dirent *e;
-	time_t now = time(NULL);
-	if (!dir) {
-		if (fd >= 0)
-			close(fd);
-		return;
-	}
-	while ((e = readdir(dir))) {
-		struct stat st;
-		if (strncmp(e->d_name, prefix, (size_t)n) != 0)
-			continue;
-		if (fstatat(dfd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode) &&
-		    now - st.st_mtime > DIR_STALE_TMP_SECONDS)
-			unlinkat(dfd, e->d_name, 0);
-	}
-	closedir(dir);
-}
-
 /*
  * Writes src to a temp file next to key, checks its SHA-256 against
  * sha_hex (when given), fsyncs, and links it into place exclusively.
@@ -283,7 +311,7 @@ static int dir_place(struct dir_target *d, const char *key, struct dir_src *src,
 	rc = dir_parent(d, key, 1, &dfd, &name, err, errlen);
 	if (rc)
 		goto out;
-	dir_drop_stale(dfd, name);
+	dir_drop_stale(dfd, name, 0);
 	snprintf(tmp, sizeof tmp, ".tmp-%.200s-%ld-%08x", name, (long)getpid(),
 		 (unsigned)randombytes_random());
 	fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
@@ -293,6 +321,11 @@ static int dir_place(struct dir_target *d, const char *key, struct dir_src *src,
 		goto out;
 	}
 	have_tmp = 1;
+	/* held until the file is linked or removed: it tells dir_drop_stale
+	 * that this one is being written (a fresh file: nobody else holds it) */
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0)
+		log_debug("%s/%s: cannot lock the temporary file: %s", d->root, key,
+			  strerror(errno));
 	for (;;) {
 		ssize_t r = src_read(src, chunk, DIR_CHUNK);
 		if (r < 0) {
@@ -323,21 +356,25 @@ static int dir_place(struct dir_target *d, const char *key, struct dir_src *src,
 			     strerror(errno));
 		goto out;
 	}
-	close(fd);
-	fd = -1;
-	/* link() refuses to replace: the only way an object ever appears */
+	/* link() refuses to replace: the only way an object ever appears.
+	 * EEXIST: an object is there; ENOENT: our file was taken for a
+	 * leftover, which dir_drop_stale does only once the object is in
+	 * place. Either way it counts if it is ours. */
 	if (linkat(dfd, tmp, dfd, name, 0) < 0) {
-		if (errno != EEXIST) {
+		int e = errno, present = 0;
+		if (e != EEXIST && e != ENOENT) {
 			rc = err_set(err, errlen, EV_EIO, "%s/%s: cannot place file: %s", d->root,
-				     key, strerror(errno));
+				     key, strerror(e));
 			goto out;
 		}
-		int present = 0;
 		rc = dir_stat_at(d, dfd, name, key, got, 0, &present, err, errlen);
 		if (rc == EV_ECORRUPT)
 			rc = err_set(err, errlen, EV_EEXIST,
 				     "%s/%s: already there with different content; not replaced",
 				     d->root, key);
+		else if (!rc && !present)
+			rc = err_set(err, errlen, EV_EIO, "%s/%s: cannot place file: %s", d->root,
+				     key, strerror(e));
 		if (rc)
 			goto out;
 	}
@@ -345,10 +382,12 @@ static int dir_place(struct dir_target *d, const char *key, struct dir_src *src,
 		rc = err_set(err, errlen, EV_EIO, "%s: fsync of directory failed: %s", d->root,
 			     strerror(errno));
 out:
-	if (fd >= 0)
-		close(fd);
 	if (have_tmp)
 		unlinkat(dfd, tmp, 0);
+	if (fd >= 0)
+		close(fd); /* the lock goes with it, after the name */
+	if (!rc)
+		dir_drop_stale(dfd, name, 1); /* in place, and ours */
 	if (dfd >= 0)
 		close(dfd);
 	sha256_free(h);

@@ -242,7 +242,8 @@ $N3 pull --target "dir:$T/usb2" --case "$CASE2" >/dev/null 2>&1
 check "pulling again adds no fix twice" test "$(sqlite3 "$T/office3/evidence.db" "SELECT count(*) FROM fixes")" = 121
 
 # a temporary file that a sync killed mid-write left on the disk is
-# removed when that blob is written again; one still fresh is left alone
+# removed once the blob is in place (nobody holds it locked), and so is an
+# old one; one a live writer holds locked is left alone
 head -c 4321 /dev/urandom >"$T/card3/DJI_0300.JPG"
 sha=$(sha256sum "$T/card3/DJI_0300.JPG" | cut -d' ' -f1)
 bdir="$T/usb2/blobs/sha256/${sha:0:2}/${sha:2:2}"
@@ -250,7 +251,13 @@ mkdir -p "$bdir"
 head -c 100 /dev/urandom >"$bdir/.tmp-$sha-4242-0badf00d"
 touch -d '7 hours ago' "$bdir/.tmp-$sha-4242-0badf00d"
 head -c 100 /dev/urandom >"$bdir/.tmp-$sha-4343-0badcafe"
+head -c 100 /dev/urandom >"$bdir/.tmp-$sha-4444-0badbeef"
+flock -x "$bdir/.tmp-$sha-4444-0badbeef" sleep 30 & HOLDER=$!
+on_exit "kill $HOLDER 2>/dev/null"
+within 5 bash -c '! flock -xn "$1" true' _ "$bdir/.tmp-$sha-4444-0badbeef"
 $F2 -q ingest --case "$CASE2" "$T/card3" >/dev/null 2>&1
 $F2 sync --target "dir:$T/usb2" >/dev/null 2>&1
-check "a stale temporary file of a blob is removed as the blob is written" \
-	test -f "$bdir/$sha" -a ! -e "$bdir/.tmp-$sha-4242-0badf00d" -a -e "$bdir/.tmp-$sha-4343-0badcafe"
+check "leftover temporary files of a blob are removed once it is in place" \
+	test -f "$bdir/$sha" -a ! -e "$bdir/.tmp-$sha-4242-0badf00d" -a ! -e "$bdir/.tmp-$sha-4343-0badcafe"
+check "one a live writer holds is left alone" test -e "$bdir/.tmp-$sha-4444-0badbeef"
+kill $HOLDER 2>/dev/null

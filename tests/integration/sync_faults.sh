@@ -182,3 +182,23 @@ check "a blob there with other content is not replaced: exit 1, named" \
 	_ "$rc" "$SHA" "$out"
 check "and the message says what to do" grep -q "run 'evcap verify' to confirm the copy here, have the target's copy set aside" <<<"$out"
 check "the target's copy is left as it was" bash -c '! cmp -s "$1" "$2"' _ "$b" "$BLOB"
+
+# 6. what killed runs leave behind is cleared, by the run that can tell it
+# is of no use. On a dir: target, a temporary file beside a blob that is in
+# place and that no writer holds locked (sync killed with -9 mid-write) is
+# removed when a sync finds the blob; one a live writer holds stays
+cp -a "$TGT" "$T/left"
+bdir=$T/left/blobs/sha256/${SHA:0:2}/${SHA:2:2}
+head -c 100 /dev/urandom >"$bdir/.tmp-$SHA-4242-0badf00d"
+head -c 100 /dev/urandom >"$bdir/.tmp-$SHA-4343-0badcafe"
+flock -x "$bdir/.tmp-$SHA-4343-0badcafe" sleep 30 & HOLDER=$!
+on_exit "kill $HOLDER 2>/dev/null"
+within 5 bash -c '! flock -xn "$1" true' _ "$bdir/.tmp-$SHA-4343-0badcafe"
+F7="$EVCAP --store $T/field7"
+$F7 init >/dev/null && $F7 case open "$CASE" --use >/dev/null && $F7 ingest "$T/card" >/dev/null 2>&1
+$F7 sync --target "dir:$T/left" >/dev/null 2>&1
+check "a sync that finds a blob in place removes the temporary file a killed sync left" \
+	test ! -e "$bdir/.tmp-$SHA-4242-0badf00d"
+check "and leaves alone one a live writer holds" test -e "$bdir/.tmp-$SHA-4343-0badcafe"
+kill $HOLDER 2>/dev/null
+
