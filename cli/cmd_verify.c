@@ -69,7 +69,8 @@ int cmd_verify(struct cli *cli, int argc, char **argv)
 				      "item agrees with the custody event that recorded it; re-walks the\n"
 				      "whole custody chain, and in the office the field devices' events\n"
 				      "that pulled bundles brought. Exit 0 when all is intact, 1 naming\n"
-				      "each damaged item or broken link.\n",
+				      "each damaged item or broken link. Originals that no item names\n"
+				      "(an interrupted pull or ingest) are counted in a note.\n",
 				      &case_name);
 	if (done >= 0)
 		return done;
@@ -142,6 +143,13 @@ int cmd_verify(struct cli *cli, int argc, char **argv)
 		json_decref(v.problems);
 		return EXIT_PROBLEM;
 	}
+	/* blobs no item names: a pull or ingest stopped after placing them.
+	 * Not damage: the next pull or ingest that brings them uses them */
+	int64_t orphans = 0;
+	if (store_orphan_blobs(s, &orphans, err, sizeof err)) {
+		fprintf(stderr, "evcap verify: %s\n", err);
+		orphans = 0;
+	}
 	char head[SHA256_HEX_LEN + 1];
 	int64_t events = 0;
 	if (custody_head(s, head, &events))
@@ -171,6 +179,7 @@ int cmd_verify(struct cli *cli, int argc, char **argv)
 		json_object_set_new(o, "chain_head", json_string(head));
 		json_object_set_new(o, "other_devices_events", json_integer(f_events));
 		json_object_set_new(o, "other_devices", json_integer(f_devices));
+		json_object_set_new(o, "orphan_blobs", json_integer(orphans));
 		json_object_set_new(o, "problems", v.problems);
 		cli_print_json(o);
 	} else if (cli->verbosity >= 0 || n_problems) {
@@ -185,6 +194,13 @@ int cmd_verify(struct cli *cli, int argc, char **argv)
 		} else
 			printf("%zu problem%s found in %lld items and %lld custody events\n", n_problems,
 			       n_problems == 1 ? "" : "s", (long long)n_items, (long long)events);
+		if (orphans && cli->verbosity >= 0)
+			printf("note: %lld original%s in the store belong%s to no item yet (a pull or "
+			       "ingest stopped before recording %s); the next pull of %s case, or "
+			       "ingest of %s card, uses %s\n",
+			       (long long)orphans, orphans == 1 ? "" : "s", orphans == 1 ? "s" : "",
+			       orphans == 1 ? "it" : "them", orphans == 1 ? "its" : "their",
+			       orphans == 1 ? "its" : "their", orphans == 1 ? "it" : "them");
 	}
 	if (!cli->json)
 		json_decref(v.problems);

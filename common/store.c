@@ -251,6 +251,71 @@ int store_has_blob(const struct store *s, const char *hex)
 	return r;
 }
 
+/* Whether name is a blob's file name: 64 lowercase hex digits. */
+static int blob_name(const char *name)
+{
+	return strlen(name) == SHA256_HEX_LEN && sha256_hex_valid(name);
+}
+
+int store_orphan_blobs(struct store *s, int64_t *n, char *err, size_t errlen)
+{
+	char *root = xasprintf("%s/blobs/sha256", s->dir);
+	sqlite3_stmt *st = store_prepare(s, "SELECT 1 FROM items WHERE sha256 = ?", err, errlen);
+	DIR *d1 = NULL;
+	int rc = 0;
+	*n = 0;
+	if (!st) {
+		rc = EV_EDB;
+		goto out;
+	}
+	d1 = opendir(root);
+	if (!d1) {
+		if (errno != ENOENT) /* a store with no blob yet has no folder */
+			rc = err_set(err, errlen, EV_EIO, "%s: %s", root, strerror(errno));
+		goto out;
+	}
+	/* blobs/sha256/ab/cd/<hex>: two levels of fan-out folders */
+	struct dirent *e1;
+	while (!rc && (e1 = readdir(d1))) {
+		if (strlen(e1->d_name) != 2 || e1->d_name[0] == '.')
+			continue;
+		char *p1 = xasprintf("%s/%s", root, e1->d_name);
+		DIR *d2 = opendir(p1);
+		struct dirent *e2;
+		while (d2 && !rc && (e2 = readdir(d2))) {
+			if (strlen(e2->d_name) != 2 || e2->d_name[0] == '.')
+				continue;
+			char *p2 = xasprintf("%s/%s", p1, e2->d_name);
+			DIR *d3 = opendir(p2);
+			struct dirent *e3;
+			while (d3 && !rc && (e3 = readdir(d3))) {
+				if (!blob_name(e3->d_name))
+					continue;
+				sqlite3_reset(st);
+				sqlite3_bind_text(st, 1, e3->d_name, -1, SQLITE_TRANSIENT);
+				int r = sqlite3_step(st);
+				if (r == SQLITE_DONE)
+					(*n)++;
+				else if (r != SQLITE_ROW)
+					rc = err_set(err, errlen, EV_EDB, "%s/evidence.db: %s", s->dir,
+						     sqlite3_errmsg(s->db));
+			}
+			if (d3)
+				closedir(d3);
+			free(p2);
+		}
+		if (d2)
+			closedir(d2);
+		free(p1);
+	}
+out:
+	if (d1)
+		closedir(d1);
+	sqlite3_finalize(st);
+	free(root);
+	return rc;
+}
+
 /* Removes temp files a crash left in blobs/tmp (they never have rows).
  * A live writer (this or another process: the daemon and the CLI share a
  * store) holds an exclusive lock on its temp file for as long as it

@@ -59,6 +59,11 @@ sqlite3_stmt *store_prepare(struct store *s, const char *sql, char *err, size_t 
 char *store_blob_path(const struct store *s, const char *sha_hex);
 /* 1 if the blob file exists. */
 int store_has_blob(const struct store *s, const char *sha_hex);
+/* Counts into *n the blob files that no item names: what a pull or an
+ * ingest stopped between placing a blob and recording its item left (the
+ * next pull or ingest that brings them uses them). 0, or EV_EIO or
+ * EV_EDB with err saying why. */
+int store_orphan_blobs(struct store *s, int64_t *n, char *err, size_t errlen) WUR;
 
 /*
  * A blob being written: bytes are appended and hashed; commit fsyncs,

@@ -202,3 +202,19 @@ check "a sync that finds a blob in place removes the temporary file a killed syn
 check "and leaves alone one a live writer holds" test -e "$bdir/.tmp-$SHA-4343-0badcafe"
 kill $HOLDER 2>/dev/null
 
+# in the office: a pull stopped after placing a blob leaves it with no
+# item; verify notes it in one line without failing, and the next pull of
+# the case uses it
+office o6
+bpath=blobs/sha256/${SHA:0:2}/${SHA:2:2}/$SHA
+mkdir -p "$(dirname "$T/o6/$bpath")"
+cp "$BLOB" "$T/o6/$bpath"
+out=$($O verify 2>&1); rc=$?
+check "verify notes an original that no item names, and passes" \
+	bash -c '[ "$1" = 0 ] && grep -q "^note: 1 original in the store belongs to no item yet (a pull or ingest stopped" <<<"$2"' \
+	_ "$rc" "$out"
+check "verify --json counts it" test "$($O --json verify | jq .orphan_blobs)" = 1
+pull_out "$TGT"
+check "the next pull imports the case, using it" test $rc = 0 -a "$($O --json ls | jq length)" = 3
+out=$($O verify 2>&1)
+check "after which verify has nothing to note" bash -c '! grep -q "^note:" <<<"$1"' _ "$out"
