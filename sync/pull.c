@@ -9,6 +9,7 @@
  */
 #include "pull.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
@@ -16,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "bundle.h"
@@ -1104,6 +1106,48 @@ out:
 	return rc;
 }
 
+/* A partial download of a blob that no bundle of this pull named is kept
+ * this long, for a pull of its own case to go on from. */
+#define PULL_PART_KEEP_SECONDS (24 * 3600)
+
+/*
+ * After a pull that left nothing pending, removes the staging files no
+ * pull will finish: a part of a blob the store now holds (a pull stopped
+ * between placing it and removing the part), and any other part not
+ * written to for PULL_PART_KEEP_SECONDS (a pull of some case, killed or
+ * cut, that was not run again). Other cases' recent parts stay for their
+ * next pull. The store is locked (sync.lock) while this runs, so no other
+ * pull is writing here.
+ */
+static void sweep_staging(struct pull_ctx *pc)
+{
+	DIR *d = opendir(pc->staging);
+	struct dirent *e;
+	int removed = 0;
+	time_t now = time(NULL);
+	if (!d)
+		return;
+	while ((e = readdir(d))) {
+		char sha[SHA256_HEX_LEN + 1];
+		struct stat st;
+		size_t n = strlen(e->d_name);
+		if (n != SHA256_HEX_LEN + 5 || strcmp(e->d_name + SHA256_HEX_LEN, ".part") != 0)
+			continue;
+		memcpy(sha, e->d_name, SHA256_HEX_LEN);
+		sha[SHA256_HEX_LEN] = '\0';
+		if (!sha256_hex_valid(sha) ||
+		    fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(st.st_mode))
+			continue;
+		if ((store_has_blob(pc->s, sha) || now - st.st_mtime > PULL_PART_KEEP_SECONDS) &&
+		    unlinkat(dirfd(d), e->d_name, 0) == 0)
+			removed++;
+	}
+	closedir(d);
+	if (removed)
+		log_info("%s: removed %d partial download%s that no pull will finish", pc->staging,
+			 removed, removed == 1 ? "" : "s");
+}
+
 static int bundle_known(struct store *s, const char *bundle_id)
 {
 	int known = 0;
@@ -1208,6 +1252,8 @@ int pull_run(struct store *s, const struct pull_opts *o, struct pull_report *rep
 			     rep->not_imported, rep->bundles_seen);
 	else
 		rc = 0;
+	if (!rep->not_imported)
+		sweep_staging(&pc);
 out:
 	for (size_t i = 0; i < l.n; i++) {
 		free(l.b[i].id);

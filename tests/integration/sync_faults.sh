@@ -218,3 +218,16 @@ pull_out "$TGT"
 check "the next pull imports the case, using it" test $rc = 0 -a "$($O --json ls | jq length)" = 3
 out=$($O verify 2>&1)
 check "after which verify has nothing to note" bash -c '! grep -q "^note:" <<<"$1"' _ "$out"
+# the pull's staging folder: at the end of a pull that left nothing
+# pending, a part of a blob the store holds goes, and so does one nobody
+# wrote to for over a day; another case's recent part stays for its pull
+other=$(printf 'ab%.0s' $(seq 32))
+old=$(printf 'cd%.0s' $(seq 32))
+head -c 500 /dev/urandom >"$T/o6/pull-tmp/$SHA.part"
+head -c 500 /dev/urandom >"$T/o6/pull-tmp/$other.part"
+head -c 500 /dev/urandom >"$T/o6/pull-tmp/$old.part"
+touch -d '2 days ago' "$T/o6/pull-tmp/$old.part"
+pull_out "$TGT"
+check "a pull removes the part of a blob the store holds" test $rc = 0 -a ! -e "$T/o6/pull-tmp/$SHA.part"
+check "and a part nobody wrote to for a day" test ! -e "$T/o6/pull-tmp/$old.part"
+check "and keeps another case's recent part" test -e "$T/o6/pull-tmp/$other.part"
