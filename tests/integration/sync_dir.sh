@@ -258,6 +258,7 @@ within 5 bash -c '! flock -xn "$1" true' _ "$bdir/.tmp-$sha-4444-0badbeef"
 $F2 -q ingest --case "$CASE2" "$T/card3" >/dev/null 2>&1
 $F2 sync --target "dir:$T/usb2" >/dev/null 2>&1
 check "leftover temporary files of a blob are removed once it is in place" \
-	test -f "$bdir/$sha" -a ! -e "$bdir/.tmp-$sha-4242-0badf00d" -a ! -e "$bdir/.tmp-$sha-4343-0badcafe"
+	test -f "$bdir/$sha" -a ! -e "$bdir/.tmp-$sha-4242-0badf00d" \
+	-a ! -e "$bdir/.tmp-$sha-4343-0badcafe"
 check "one a live writer holds is left alone" test -e "$bdir/.tmp-$sha-4444-0badbeef"
 kill $HOLDER 2>/dev/null

@@ -1,7 +1,14 @@
 #!/bin/bash
 # sync_faults: what sync and pull say and do when something on the way is
-# wrong, and whose fault they say it is. A damaged leftover download in the
-# office is the office's own and is fetched again, not blamed on the target.
+# wrong, and whose fault they say it is: (1) a damaged leftover download in
+# the office is fetched again, not blamed on the target; (2) a full office
+# disk is named as the office's, not a refusal nor a cut; (3) a blob that is
+# a symlink, FIFO, folder or missing, and (4) a bundle folder or COMMITTED
+# that is a symlink, are refused at once by name, and an uncommitted bundle
+# is mentioned; (5) blobs already on the target are counted so, not written
+# again, and one with other content is not replaced; (6) what killed runs
+# leave (temporary files, staging parts, blobs with no item) is cleared or
+# noted.
 . "$(dirname "$0")/../lib/common.sh"
 
 CASE='XX检公益立〔2024〕7号'
@@ -15,10 +22,25 @@ $F key show >"$T/device.pub"
 BLOB=$(find "$TGT/blobs" -type f | head -1)
 SHA=$(basename "$BLOB")
 
+# field NAME CARD: a fresh field store NAME holding CARD in the case; sets FS
+field() {
+	FS="$EVCAP --store $T/$1"
+	$FS init >/dev/null && $FS case open "$CASE" --use >/dev/null &&
+		$FS ingest "$2" >/dev/null 2>&1
+}
 # office NAME: a fresh office store trusting the field device; sets O
 office() {
 	O="$EVCAP --store $T/$1"
 	$O init >/dev/null && $O key trust "$T/device.pub" >/dev/null
+}
+# said NAME RC PATTERN: PASS when the last run ($rc, $out) exited RC and
+# its output matches PATTERN (grep); else FAIL with what it said
+said() {
+	if [ "$rc" = "$2" ] && grep -q -- "$3" <<<"$out"; then
+		ok "$1"
+	else
+		bad "$1: rc=$rc: $out"
+	fi
 }
 # pull_out DIR: pulls the case from dir:DIR into $O; sets out and rc
 pull_out() {
@@ -47,9 +69,8 @@ office o2
 mkdir -p "$T/o2/pull-tmp"
 head -c 1000 /dev/urandom >"$T/o2/pull-tmp/$SHA.part"
 pull_out "$T/flip"
-check "a damaged target copy is still refused after the fresh try" \
-	bash -c '[ "$1" = 1 ] && grep -q "on the target does not match its SHA-256" <<<"$2"' \
-	_ "$rc" "$out"
+said "a damaged target copy is still refused after the fresh try" 1 \
+	"on the target does not match its SHA-256"
 check "and nothing of it is imported" test "$($O --json ls | jq length)" = 0
 
 # 2. a full disk in the office is the office's fault: named as such, not a
@@ -60,22 +81,21 @@ elif ! mkdir -p "$T/small" || ! mount -t tmpfs -o size=2m tmpfs "$T/small" 2>/de
 	skip "a full office disk: a tmpfs could not be mounted here"
 else
 	on_exit "umount '$T/small'"
-	F2="$EVCAP --store $T/field2"
 	mkdir -p "$T/card2" "$T/usb2"
 	head -c 3000000 /dev/urandom >"$T/card2/DJI_0100.MP4"
 	big=$(sha256sum "$T/card2/DJI_0100.MP4" | cut -d' ' -f1)
-	$F2 init >/dev/null && $F2 case open "$CASE" --use >/dev/null &&
-		$F2 ingest "$T/card2" >/dev/null 2>&1 && $F2 sync --target "dir:$T/usb2" >/dev/null 2>&1
-	$F2 key show >"$T/device2.pub"
+	field field2 "$T/card2"
+	$FS sync --target "dir:$T/usb2" >/dev/null 2>&1
+	$FS key show >"$T/device2.pub"
 	O="$EVCAP --store $T/small/o"
 	$O init >/dev/null && $O key trust "$T/device2.pub" >/dev/null
 	pull_out "$T/usb2"
-	check "a full office disk: exit 1, the office store and the file named" \
-		bash -c '[ "$1" = 1 ] && grep -q "not imported: office store: .*/pull-tmp/$2.part: cannot write: No space left on device" <<<"$3"' \
-		_ "$rc" "$big" "$out"
+	said "a full office disk: exit 1, the office store and the file named" 1 \
+		"not imported: office store: .*/pull-tmp/$big.part: cannot write: No space left on"
 	check "the bundle is not called refused, nor the disk a transfer cut" \
 		bash -c '! grep -q "refused\|transfer cut" <<<"$1"' _ "$out"
-	check "what was downloaded is kept for the next pull" test -s "$T/small/o/pull-tmp/$big.part"
+	check "what was downloaded is kept for the next pull" \
+		test -s "$T/small/o/pull-tmp/$big.part"
 	out=$($O --json pull --target "dir:$T/usb2" --case "$CASE" 2>/dev/null)
 	check "--json says not imported and not refused, with the reason" \
 		jq -e '.not_imported == 1 and .refused == 0 and (.bundles[0] | .refused == false and
@@ -105,7 +125,8 @@ broken() {
 }
 broken link "that is a symbolic link" 'rm -f "$B"; ln -s "$BLOB" "$B"' \
 	"blobs/sha256/../../$SHA: is a symbolic link, not a regular file"
-broken blobs "under a blobs/ that is a symbolic link" 'mv blobs blobs-real; ln -s blobs-real blobs' \
+broken blobs "under a blobs/ that is a symbolic link" \
+	'mv blobs blobs-real; ln -s blobs-real blobs' \
 	"/blobs: is a symbolic link, not a directory"
 broken gone "that is missing" 'rm -f "$B"' \
 	"the manifest names blob blobs/sha256/../../$SHA, which is missing from the target"
@@ -133,9 +154,11 @@ odd() {
 		bad "a bundle $2: rc=$rc: $out"
 	fi
 }
-odd dirlink "whose directory is a symbolic link" 'mv "$D" "$T/elsewhere"; ln -s "$T/elsewhere" "$D"' \
+odd dirlink "whose directory is a symbolic link" \
+	'mv "$D" "$T/elsewhere"; ln -s "$T/elsewhere" "$D"' \
 	"the bundle's directory on the target is a symbolic link"
-odd clink "whose COMMITTED is a symbolic link" 'mv "$D/COMMITTED" "$T/C"; ln -s "$T/C" "$D/COMMITTED"' \
+odd clink "whose COMMITTED is a symbolic link" \
+	'mv "$D/COMMITTED" "$T/C"; ln -s "$T/C" "$D/COMMITTED"' \
 	"COMMITTED on the target is a symbolic link"
 odd cdir "whose COMMITTED is a directory" 'rm "$D/COMMITTED"; mkdir "$D/COMMITTED"' \
 	"$BID/COMMITTED: is a directory, not a regular file"
@@ -143,44 +166,42 @@ cp -a "$TGT" "$T/c-none"
 rm "$T/c-none/${BD#$TGT/}/COMMITTED"
 office p-none
 pull_out "$T/c-none"
-check "a bundle with no COMMITTED is mentioned, and left alone" \
-	bash -c '[ "$1" = 0 ] && grep -q "1 bundle of case .* not committed (an interrupted sync?) left alone" <<<"$2" &&
-		! grep -q "nothing synced yet" <<<"$2"' _ "$rc" "$out"
+said "a bundle with no COMMITTED is mentioned, and left alone" 0 \
+	"1 bundle of case .* not committed (an interrupted sync?) left alone"
+check "rather than that nothing was synced yet" \
+	bash -c '! grep -q "nothing synced" <<<"$1"' _ "$out"
 check "and nothing of it is imported" test "$($O --json ls | jq length)" = 0
 cp -a "$TGT" "$T/c-case"
 mv "$T/c-case/${CD#$TGT/}" "$T/case-elsewhere"
 ln -s "$T/case-elsewhere" "$T/c-case/${CD#$TGT/}"
 office p-case
 pull_out "$T/c-case"
-check "a symlinked case folder is named as it is, exit 1" \
-	bash -c '[ "$1" = 1 ] && grep -q "/${2#$3/}: is a symbolic link, not a directory$" <<<"$4"' \
-	_ "$rc" "$CD" "$TGT" "$out"
+said "a symlinked case folder is named as it is, exit 1" 1 \
+	"/${CD#$TGT/}: is a symbolic link, not a directory$"
 
 # 5. a field store whose journal is new (a new laptop, a store made again)
 # syncing to a disk that already holds the blobs: read and counted as
 # already there, not written again; a blob there with other content is not
 # replaced, and the message says what to do
 cp -a "$TGT" "$T/again"
-F3="$EVCAP --store $T/field3"
-$F3 init >/dev/null && $F3 case open "$CASE" --use >/dev/null && $F3 ingest "$T/card" >/dev/null 2>&1
+field field3 "$T/card"
 inode() { stat -c %i "$T/again/blobs/sha256/${SHA:0:2}/${SHA:2:2}/$SHA"; }
 before=$(inode)
-out=$($F3 sync --target "dir:$T/again" 2>&1); rc=$?
-check "a new journal: the blobs on the target are counted as there, none sent" \
-	bash -c '[ "$1" = 0 ] && grep -q "committed: 3 items (0 blobs sent, 0 bytes; 3 already on the target)" <<<"$2"' \
-	_ "$rc" "$out"
+out=$($FS sync --target "dir:$T/again" 2>&1); rc=$?
+said "a new journal: the blobs on the target are counted as there, none sent" 0 \
+	"committed: 3 items (0 blobs sent, 0 bytes; 3 already on the target)"
 check "and the target's blob is the same file, not written again" test "$(inode)" = "$before"
 cp -a "$TGT" "$T/differs"
 b=$T/differs/blobs/sha256/${SHA:0:2}/${SHA:2:2}/$SHA
 chmod u+w "$b"
 flip_byte "$b" 10
-F4="$EVCAP --store $T/field4"
-$F4 init >/dev/null && $F4 case open "$CASE" --use >/dev/null && $F4 ingest "$T/card" >/dev/null 2>&1
-out=$($F4 sync --target "dir:$T/differs" 2>&1); rc=$?
-check "a blob there with other content is not replaced: exit 1, named" \
-	bash -c '[ "$1" = 1 ] && grep -q "$2: already there with different content .*; not replaced" <<<"$3"' \
-	_ "$rc" "$SHA" "$out"
-check "and the message says what to do" grep -q "run 'evcap verify' to confirm the copy here, have the target's copy set aside" <<<"$out"
+field field4 "$T/card"
+out=$($FS sync --target "dir:$T/differs" 2>&1); rc=$?
+said "a blob there with other content is not replaced: exit 1, named" 1 \
+	"$SHA: already there with different content .*; not replaced"
+check "and the message says what to do" \
+	grep -q "run 'evcap verify' to confirm the copy here, have the target's copy set aside" \
+	<<<"$out"
 check "the target's copy is left as it was" bash -c '! cmp -s "$1" "$2"' _ "$b" "$BLOB"
 
 # 6. what killed runs leave behind is cleared, by the run that can tell it
@@ -194,9 +215,8 @@ head -c 100 /dev/urandom >"$bdir/.tmp-$SHA-4343-0badcafe"
 flock -x "$bdir/.tmp-$SHA-4343-0badcafe" sleep 30 & HOLDER=$!
 on_exit "kill $HOLDER 2>/dev/null"
 within 5 bash -c '! flock -xn "$1" true' _ "$bdir/.tmp-$SHA-4343-0badcafe"
-F7="$EVCAP --store $T/field7"
-$F7 init >/dev/null && $F7 case open "$CASE" --use >/dev/null && $F7 ingest "$T/card" >/dev/null 2>&1
-$F7 sync --target "dir:$T/left" >/dev/null 2>&1
+field field7 "$T/card"
+$FS sync --target "dir:$T/left" >/dev/null 2>&1
 check "a sync that finds a blob in place removes the temporary file a killed sync left" \
 	test ! -e "$bdir/.tmp-$SHA-4242-0badf00d"
 check "and leaves alone one a live writer holds" test -e "$bdir/.tmp-$SHA-4343-0badcafe"
@@ -210,9 +230,8 @@ bpath=blobs/sha256/${SHA:0:2}/${SHA:2:2}/$SHA
 mkdir -p "$(dirname "$T/o6/$bpath")"
 cp "$BLOB" "$T/o6/$bpath"
 out=$($O verify 2>&1); rc=$?
-check "verify notes an original that no item names, and passes" \
-	bash -c '[ "$1" = 0 ] && grep -q "^note: 1 original in the store belongs to no item yet (a pull or ingest stopped" <<<"$2"' \
-	_ "$rc" "$out"
+said "verify notes an original that no item names, and passes" 0 \
+	"^note: 1 original in the store belongs to no item yet (a pull or ingest stopped"
 check "verify --json counts it" test "$($O --json verify | jq .orphan_blobs)" = 1
 pull_out "$TGT"
 check "the next pull imports the case, using it" test $rc = 0 -a "$($O --json ls | jq length)" = 3
@@ -228,6 +247,7 @@ head -c 500 /dev/urandom >"$T/o6/pull-tmp/$other.part"
 head -c 500 /dev/urandom >"$T/o6/pull-tmp/$old.part"
 touch -d '2 days ago' "$T/o6/pull-tmp/$old.part"
 pull_out "$TGT"
-check "a pull removes the part of a blob the store holds" test $rc = 0 -a ! -e "$T/o6/pull-tmp/$SHA.part"
+check "a pull removes the part of a blob the store holds" \
+	test $rc = 0 -a ! -e "$T/o6/pull-tmp/$SHA.part"
 check "and a part nobody wrote to for a day" test ! -e "$T/o6/pull-tmp/$old.part"
 check "and keeps another case's recent part" test -e "$T/o6/pull-tmp/$other.part"

@@ -249,17 +249,21 @@ mkdir -p "$T/card5" "$T/card6"
 cp "$T/card/DCIM/IMG_000"[123].JPG "$T/card5/"
 cp "$T/card/DCIM/DJI_0100.MP4" "$T/card6/"
 F5="$EVCAP --store $T/field5"
-$F5 init >/dev/null && $F5 case open "$CASE" --use >/dev/null && $F5 ingest "$T/card5" >/dev/null 2>&1
+$F5 init >/dev/null && $F5 case open "$CASE" --use >/dev/null &&
+	$F5 ingest "$T/card5" >/dev/null 2>&1
 out=$($F5 sync --target s3://evidence/field1 --endpoint "$EP" 2>&1); rc=$?
-if [ $rc = 0 ] && grep -q "committed: 3 items (0 blobs sent, 0 bytes; 3 already on the target)" <<<"$out"; then
+if [ $rc = 0 ] && grep -q "committed: 3 items (0 blobs sent, 0 bytes; 3 already" <<<"$out"
+then
 	ok "a new journal: photos the bucket holds are counted as there (412), none sent"
 else
 	bad "a new journal: photos the bucket holds: rc=$rc: $out"
 fi
 F6="$EVCAP --store $T/field6"
-$F6 init >/dev/null && $F6 case open "$CASE" --use >/dev/null && $F6 ingest "$T/card6" >/dev/null 2>&1
+$F6 init >/dev/null && $F6 case open "$CASE" --use >/dev/null &&
+	$F6 ingest "$T/card6" >/dev/null 2>&1
 out=$($F6 sync --target s3://locked --endpoint "$EP" 2>&1); rc=$?
-if [ $rc = 0 ] && grep -q "committed: 1 items (0 blobs sent, 0 bytes; 1 already on the target)" <<<"$out"; then
+if [ $rc = 0 ] && grep -q "committed: 1 items (0 blobs sent, 0 bytes; 1 already" <<<"$out"
+then
 	ok "a new journal: a 40 MB video the bucket holds is asked first (HEAD), not uploaded again"
 else
 	bad "a new journal: a 40 MB video the bucket holds: rc=$rc: $out"
