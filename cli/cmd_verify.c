@@ -69,8 +69,9 @@ int cmd_verify(struct cli *cli, int argc, char **argv)
 				      "item agrees with the custody event that recorded it; re-walks the\n"
 				      "whole custody chain, and in the office the field devices' events\n"
 				      "that pulled bundles brought. Exit 0 when all is intact, 1 naming\n"
-				      "each damaged item or broken link. Originals that no item names\n"
-				      "(an interrupted pull or ingest) are counted in a note.\n",
+				      "each damaged item or broken link. Originals that no item\n"
+				      "names (an interrupted pull or ingest) are counted in a\n"
+				      "note.\n",
 				      &case_name);
 	if (done >= 0)
 		return done;
@@ -195,9 +196,9 @@ int cmd_verify(struct cli *cli, int argc, char **argv)
 			printf("%zu problem%s found in %lld items and %lld custody events\n", n_problems,
 			       n_problems == 1 ? "" : "s", (long long)n_items, (long long)events);
 		if (orphans && cli->verbosity >= 0)
-			printf("note: %lld original%s in the store belong%s to no item yet (a pull or "
-			       "ingest stopped before recording %s); the next pull of %s case, or "
-			       "ingest of %s card, uses %s\n",
+			printf("note: %lld original%s in the store belong%s to no item yet (a "
+			       "pull or ingest stopped before recording %s); the next pull of %s "
+			       "case, or ingest of %s card, uses %s\n",
 			       (long long)orphans, orphans == 1 ? "" : "s", orphans == 1 ? "s" : "",
 			       orphans == 1 ? "it" : "them", orphans == 1 ? "its" : "their",
 			       orphans == 1 ? "its" : "their", orphans == 1 ? "it" : "them");

@@ -297,8 +297,8 @@ int store_orphan_blobs(struct store *s, int64_t *n, char *err, size_t errlen)
 				if (r == SQLITE_DONE)
 					(*n)++;
 				else if (r != SQLITE_ROW)
-					rc = err_set(err, errlen, EV_EDB, "%s/evidence.db: %s", s->dir,
-						     sqlite3_errmsg(s->db));
+					rc = err_set(err, errlen, EV_EDB, "%s/evidence.db: %s",
+						     s->dir, sqlite3_errmsg(s->db));
 			}
 			if (d3)
 				closedir(d3);

@@ -253,8 +253,8 @@ again:
 		char why[512];
 		snprintf(why, sizeof why, "%.500s", err);
 		rc = err_set(err, errlen, EV_ECORRUPT,
-			     "the manifest names blob %s, which is missing from the target (%s)", key,
-			     why);
+			     "the manifest names blob %s, which is missing from the target (%s)",
+			     key, why);
 	} else if (rc == EV_ELIMIT) {
 		rc = err_set(err, errlen, EV_ECORRUPT,
 			     "blob %s on the target is larger than the manifest says", key);
@@ -265,8 +265,8 @@ again:
 	sha256_final(f.h, d);
 	hex_encode(d, SHA256_LEN, got);
 	if (strcmp(got, b->sha256) != 0 && pieced) {
-		log_info("blob %.12s: the copy pieced together here from an earlier attempt does not "
-			 "match its SHA-256; discarded, and fetched again from the start",
+		log_info("blob %.12s: the copy pieced together here from an earlier attempt does "
+			 "not match its SHA-256; discarded, and fetched again from the start",
 			 b->sha256);
 		if (ftruncate(f.fd, 0) < 0 || lseek(f.fd, 0, SEEK_SET) < 0) {
 			rc = err_set(err, errlen, EV_EIO, "%s: %s", path, strerror(errno));
@@ -1136,7 +1136,8 @@ static void sweep_staging(struct pull_ctx *pc)
 		memcpy(sha, e->d_name, SHA256_HEX_LEN);
 		sha[SHA256_HEX_LEN] = '\0';
 		if (!sha256_hex_valid(sha) ||
-		    fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(st.st_mode))
+		    fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+		    !S_ISREG(st.st_mode))
 			continue;
 		if ((store_has_blob(pc->s, sha) || now - st.st_mtime > PULL_PART_KEEP_SECONDS) &&
 		    unlinkat(dirfd(d), e->d_name, 0) == 0)

@@ -88,8 +88,9 @@ static int dir_parent(struct dir_target *d, const char *key, int create, int *ou
 			struct stat st;
 			if ((e == ELOOP || e == ENOTDIR) &&
 			    fstatat(fd, seg, &st, AT_SYMLINK_NOFOLLOW) == 0)
-				rc = err_set(err, errlen, EV_ECORRUPT, "%s/%.*s: is %s, not a directory",
-					     d->root, (int)(slash - key), key, mode_kind(st.st_mode));
+				rc = err_set(err, errlen, EV_ECORRUPT,
+					     "%s/%.*s: is %s, not a directory", d->root,
+					     (int)(slash - key), key, mode_kind(st.st_mode));
 			else
 				rc = err_set(err, errlen, e == ENOENT ? EV_ENOENT : EV_EIO,
 					     "%s/%.*s: %s", d->root, (int)(slash - key), key,
