@@ -123,10 +123,15 @@ int cmd_pull(struct cli *cli, int argc, char **argv)
 		printf("case %s: %d bundle(s) imported (%d items), %d imported before, %d on the "
 		       "target\n",
 		       o.case_number, rep.imported, rep.items, rep.already, rep.bundles_seen);
-	if (rep.bundles_seen == 0 && rep.not_committed == 0 && cli->verbosity >= 0)
+	/* Nothing of the case at all: the clerk expected evidence, and a
+	 * script must be able to tell (a number written differently, or the
+	 * wrong disk), so that is a problem found. */
+	if (rep.bundles_seen == 0 && rep.not_committed == 0) {
 		fprintf(stderr,
 			"evcap pull: the target holds no bundle of case %s (nothing synced yet, "
 			"or the case number is written differently)\n",
 			o.case_number);
+		return EXIT_PROBLEM;
+	}
 	return EXIT_OK;
 }

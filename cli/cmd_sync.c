@@ -22,6 +22,7 @@ static const char sync_help[] =
 	"  --endpoint URL     S3 endpoint, e.g. https://s3.example.org (else [sync] endpoint)\n"
 	"  --region R         S3 signing region (else [sync] region, $AWS_REGION, us-east-1)\n"
 	"  --retain-days N    S3 Object Lock COMPLIANCE retention for everything written\n"
+	"                     (s3: only; refused with a dir: target)\n"
 	"  --bandwidth RATE   cap the transfer rate, bytes/s with optional k or M (e.g. 500k)\n"
 	"  --create-bucket    create a missing bucket (with Object Lock if --retain-days)\n"
 	"  --no-progress      no progress display even on a terminal\n"
@@ -89,6 +90,17 @@ int cmd_sync(struct cli *cli, int argc, char **argv)
 		o.target_url = cli->cfg->sync_target;
 	if (syncopt_fill(cli->cfg, endpoint, region, retain, bw, &o.topts, err, sizeof err))
 		return cli_usage_error(cli, "%s", err);
+	/* Object Lock and buckets are S3's: on a folder they would promise a
+	 * retention nothing enforces */
+	if (o.target_url && strncmp(o.target_url, "dir:", 4) == 0) {
+		if (retain || o.topts.create_bucket)
+			return cli_usage_error(cli, "--retain-days and --create-bucket apply to s3: "
+						    "targets only, not to %s",
+					       o.target_url);
+		if (o.topts.retain_days > 0 && cli->verbosity >= 0)
+			fprintf(stderr, "evcap sync: note: retain_days in the config is not applied "
+					"to a dir: target (nothing there enforces a retention)\n");
+	}
 	o.topts.progress = !no_progress && isatty(2) && cli->verbosity >= 0;
 	o.actor = cli->actor;
 

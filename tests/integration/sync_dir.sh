@@ -82,8 +82,8 @@ check "office custody log records the pull" test "$(sqlite3 "$T/office/evidence.
 	"SELECT count(*) FROM custody WHERE action = 'pull'")" = 1
 # a case the target has nothing of (a number written differently): said, not a crash
 out=$($O pull --target "dir:$TGT" --case "${CASE}X" 2>&1); rc=$?
-check "pull of a case with no bundles exits 0 and says the target holds none" \
-	bash -c '[ "$1" = 0 ] && grep -q "the target holds no bundle of case .*X (nothing synced yet" <<<"$2"' _ "$rc" "$out"
+check "pull of a case with no bundles exits 1 and says the target holds none" \
+	bash -c '[ "$1" = 1 ] && grep -q "the target holds no bundle of case .*X (nothing synced yet" <<<"$2"' _ "$rc" "$out"
 check "foreign custody events imported" test "$(sqlite3 "$T/office/evidence.db" \
 	"SELECT count(*) FROM foreign_custody")" -gt 0
 
@@ -262,3 +262,10 @@ check "leftover temporary files of a blob are removed once it is in place" \
 	-a ! -e "$bdir/.tmp-$sha-4343-0badcafe"
 check "one a live writer holds is left alone" test -e "$bdir/.tmp-$sha-4444-0badbeef"
 kill $HOLDER 2>/dev/null
+
+# Object Lock options on a folder target would promise what nothing enforces
+out=$($F sync --target "dir:$TGT" --retain-days 30 2>&1); rc=$?
+check "--retain-days on a dir: target is refused as a usage error" \
+	bash -c '[ "$1" = 2 ] && grep -q "apply to s3: targets only" <<<"$2"' _ "$rc" "$out"
+out=$($F sync --target "dir:$TGT" --create-bucket 2>&1); rc=$?
+check "--create-bucket on a dir: target is refused too" test "$rc" = 2
