@@ -27,25 +27,59 @@
  * same moment; seconds. */
 #define XMP_SAME_MOMENT_S 2.0
 
+/*
+ * What an extension promises the first bytes are: the signature every
+ * file of its format starts with, where the format has one. A file whose
+ * kind and format come from its name alone (the bytes said nothing) is
+ * flagged when its extension promises a signature the bytes do not have:
+ * a card holds zeroed, cut and misnamed files, and a photo listed as one
+ * without a word would hide that. Text formats with no fixed start (CSV,
+ * plain text, NMEA logs, SRT) promise nothing.
+ */
+enum sig { SIG_NONE, SIG_JPEG, SIG_PNG, SIG_TIFF, SIG_BMFF, SIG_WEBP, SIG_AVI, SIG_WAV,
+	   SIG_MP3, SIG_PDF, SIG_XML };
+
 struct ftype {
 	const char *ext;
 	const char *kind;
 	const char *format;
+	enum sig sig;
+	const char *what; /* the format as messages name it: "not a DNG file: ..." */
 };
 
 /* Extensions recognised when the bytes say nothing (or for TIFF-based raw
  * formats, which the bytes alone do not tell apart). */
 static const struct ftype by_ext[] = {
-	{"jpg", "photo", "jpeg"},   {"jpeg", "photo", "jpeg"}, {"jpe", "photo", "jpeg"},
-	{"png", "photo", "png"},    {"tif", "photo", "tiff"},  {"tiff", "photo", "tiff"},
-	{"dng", "photo", "dng"},    {"nef", "photo", "nef"},   {"cr2", "photo", "cr2"},
-	{"arw", "photo", "arw"},    {"heic", "photo", "heic"}, {"webp", "photo", "webp"},
-	{"mp4", "video", "mp4"},    {"m4v", "video", "mp4"},   {"mov", "video", "mov"},
-	{"avi", "video", "avi"},    {"wav", "audio", "wav"},   {"mp3", "audio", "mp3"},
-	{"m4a", "audio", "m4a"},    {"pdf", "document", "pdf"}, {"gpx", "data", "gpx"},
-	{"kml", "data", "kml"},     {"xml", "data", "xml"},    {"csv", "data", "csv"},
-	{"txt", "document", "txt"}, {"log", "data", "txt"},    {"nmea", "data", "nmea"},
-	{"srt", "data", "srt"},
+	{"jpg", "photo", "jpeg", SIG_JPEG, "a JPEG"},
+	{"jpeg", "photo", "jpeg", SIG_JPEG, "a JPEG"},
+	{"jpe", "photo", "jpeg", SIG_JPEG, "a JPEG"},
+	{"png", "photo", "png", SIG_PNG, "a PNG file"},
+	{"tif", "photo", "tiff", SIG_TIFF, "a TIFF file"},
+	{"tiff", "photo", "tiff", SIG_TIFF, "a TIFF file"},
+	{"dng", "photo", "dng", SIG_TIFF, "a DNG file"},
+	{"nef", "photo", "nef", SIG_TIFF, "a NEF file"},
+	{"cr2", "photo", "cr2", SIG_TIFF, "a CR2 file"},
+	{"arw", "photo", "arw", SIG_TIFF, "an ARW file"},
+	{"heic", "photo", "heic", SIG_BMFF, "a HEIF file"},
+	{"heif", "photo", "heic", SIG_BMFF, "a HEIF file"},
+	{"avif", "photo", "avif", SIG_BMFF, "an AVIF file"},
+	{"webp", "photo", "webp", SIG_WEBP, "a WebP file"},
+	{"mp4", "video", "mp4", SIG_BMFF, "an MP4 or QuickTime file"},
+	{"m4v", "video", "mp4", SIG_BMFF, "an MP4 or QuickTime file"},
+	{"mov", "video", "mov", SIG_BMFF, "an MP4 or QuickTime file"},
+	{"m4a", "audio", "m4a", SIG_BMFF, "an MP4 audio file"},
+	{"avi", "video", "avi", SIG_AVI, "an AVI file"},
+	{"wav", "audio", "wav", SIG_WAV, "a WAV file"},
+	{"mp3", "audio", "mp3", SIG_MP3, "an MP3 file"},
+	{"pdf", "document", "pdf", SIG_PDF, "a PDF"},
+	{"gpx", "data", "gpx", SIG_XML, "a GPX file"},
+	{"kml", "data", "kml", SIG_XML, "a KML file"},
+	{"xml", "data", "xml", SIG_XML, "an XML file"},
+	{"csv", "data", "csv", SIG_NONE, NULL},
+	{"txt", "document", "txt", SIG_NONE, NULL},
+	{"log", "data", "txt", SIG_NONE, NULL},
+	{"nmea", "data", "nmea", SIG_NONE, NULL},
+	{"srt", "data", "srt", SIG_NONE, NULL},
 };
 
 static void set_type(struct meta *m, const char *kind, const char *format)
@@ -246,6 +280,118 @@ static int sniff(const uint8_t *p, size_t n, const char *ext, struct meta *m)
 	return 1;
 }
 
+/* Whether the n bytes at p agree with the first n bytes of sig (len
+ * bytes), as far as either goes. */
+static int agrees(const uint8_t *p, size_t n, const char *sig, size_t len)
+{
+	return memcmp(p, sig, n < len ? n : len) == 0;
+}
+
+/*
+ * A file whose kind and format came from its name alone: into why, what
+ * its bytes lack of the signature fe promises ("" when fe promises none).
+ * Bytes that agree with the signature as far as they go, but stop before
+ * it is whole, are named as that, not as another format. JPEGs are
+ * judged by meta_read.
+ */
+static void sig_mismatch(const struct ftype *fe, const uint8_t *p, size_t n, char *why,
+			 size_t len)
+{
+	static const char *box_types[] = {"ftyp", "moov", "mdat", "wide", "free", "skip", "pnot"};
+	const char *riff = fe->sig == SIG_WEBP ? "WEBP" : fe->sig == SIG_AVI ? "AVI " : "WAVE";
+	int photo = strcmp(fe->format, "heic") == 0 || strcmp(fe->format, "avif") == 0;
+	size_t need = 0; /* > n: the bytes agree but stop short of the signature */
+	why[0] = '\0';
+	switch (fe->sig) {
+	case SIG_NONE:
+	case SIG_JPEG:
+		return;
+	case SIG_PNG:
+		if (agrees(p, n, "\x89PNG\r\n\x1a\n", 8))
+			need = 8;
+		else
+			snprintf(why, len,
+				 "not %s: it does not start with PNG's 8-byte signature "
+				 "(89 50 4E 47 0D 0A 1A 0A)",
+				 fe->what);
+		break;
+	case SIG_TIFF:
+		if (agrees(p, n, "II*\0", 4) || agrees(p, n, "MM\0*", 4))
+			need = 4;
+		else
+			snprintf(why, len,
+				 "not %s: it does not start with a TIFF header (II or MM, then "
+				 "the number 42)",
+				 fe->what);
+		break;
+	case SIG_BMFF:
+		/* a box header: a size (any 4 bytes could be one), then a type */
+		for (size_t i = 0; i < ARRAY_LEN(box_types) && !need; i++)
+			if ((!photo || i == 0) && (n <= 4 || agrees(p + 4, n - 4, box_types[i], 4)))
+				need = 8;
+		if (need > n)
+			break;
+		need = 0;
+		if (photo)
+			snprintf(why, len, "not %s: no ftyp box at its start", fe->what);
+		else
+			snprintf(why, len,
+				 "not %s: it does not start with a box (ftyp, moov, mdat, ...)",
+				 fe->what);
+		break;
+	case SIG_WEBP:
+	case SIG_AVI:
+	case SIG_WAV:
+		if (agrees(p, n, "RIFF", 4) && (n <= 8 || agrees(p + 8, n - 8, riff, 4)))
+			need = 12;
+		else
+			snprintf(why, len,
+				 "not %s: it does not start with \"RIFF\" and, 8 bytes in, "
+				 "\"%.4s\"",
+				 fe->what, riff);
+		break;
+	case SIG_MP3:
+		/* an ID3 tag, or an MPEG audio frame (sniff took whole ones) */
+		if (agrees(p, n, "ID3", 3) || (n == 1 && p[0] == 0xFF))
+			need = n == 1 && p[0] == 0xFF ? 2 : 3;
+		else
+			snprintf(why, len,
+				 "not %s: it starts with neither an ID3 tag nor an MPEG audio "
+				 "frame header",
+				 fe->what);
+		break;
+	case SIG_PDF:
+		if (agrees(p, n, "%PDF-", 5))
+			need = 5;
+		else
+			snprintf(why, len, "not %s: it does not start with %%PDF-", fe->what);
+		break;
+	case SIG_XML: {
+		/* '<' after a byte order mark and white space; UTF-16 text
+		 * cannot be judged by these bytes and is let be */
+		size_t i = starts(p, n, "\xEF\xBB\xBF", 0) ? 3 : 0;
+		while (i < n && isspace(p[i]))
+			i++;
+		if (starts(p, n, "\xFF\xFE", 0) || starts(p, n, "\xFE\xFF", 0) ||
+		    (i < n && p[i] == '<'))
+			break;
+		if (i == n)
+			snprintf(why, len, "not %s: it ends before any XML starts", fe->what);
+		else
+			snprintf(why, len,
+				 "not %s: it does not start with XML (a '<', after any byte order "
+				 "mark and white space)",
+				 fe->what);
+		break;
+	}
+	}
+	if (need > n)
+		snprintf(why, len,
+			 "the file ends after %zu byte%s, before the %zu-byte signature %s "
+			 "starts with is complete",
+			 n, n == 1 ? "" : "s", need, fe->what);
+}
+
 /* DJI position first (the drone's own), else the exif: position Adobe
  * software writes into XMP. 0,0 is no fix here as in EXIF. */
 static void merge_xmp(const struct xmp_info *x, struct meta *m)
@@ -319,6 +465,7 @@ struct tcopy {
 	int le;
 	uint8_t d[TIFF_COPY_MAX]; /* "Exif\0\0", then the copy */
 	size_t n;
+	size_t cap; /* the copy stops here (below sizeof d while room is kept for IFD0) */
 };
 
 static uint32_t tc_rd(const struct tcopy *t, const uint8_t *q, int bytes)
@@ -379,7 +526,7 @@ static uint32_t tc_ifd(struct tcopy *t, uint32_t src, int which, const uint32_t 
 		kept += tc_keep(which, (uint16_t)tc_rd(t, t->p + src + 2 + 12 * i, 2));
 	t->n += t->n & 1;
 	size_t at = t->n;
-	if (at + 2 + 12 * (size_t)kept + 4 > sizeof t->d)
+	if (at + 2 + 12 * (size_t)kept + 4 > t->cap)
 		return 0;
 	t->n += 2 + 12 * (size_t)kept + 4;
 	memset(t->d + at, 0, t->n - at);
@@ -401,7 +548,7 @@ static uint32_t tc_ifd(struct tcopy *t, uint32_t src, int which, const uint32_t 
 		} else if (len > 4) {
 			uint32_t from = tc_rd(t, e + 8, 4);
 			t->n += t->n & 1;
-			if ((uint64_t)from + len > t->pn || t->n + len > sizeof t->d)
+			if ((uint64_t)from + len > t->pn || t->n + len > t->cap)
 				continue; /* out of reach: left out */
 			memcpy(t->d + t->n, t->p + from, (size_t)len);
 			tc_wr32(t, o + 8, (uint32_t)(t->n - JPEG_EXIF_HEADER_LEN));
@@ -416,16 +563,76 @@ static uint32_t tc_ifd(struct tcopy *t, uint32_t src, int which, const uint32_t 
 	return (uint32_t)(at - JPEG_EXIF_HEADER_LEN);
 }
 
+/* Room kept for IFD0's values (make, model, times, serial) while the EXIF
+ * and GPS IFDs, which come first in the copy, are copied. */
+#define TIFF_IFD0_VALUES_ROOM 1024
+
+/*
+ * Whether the IFD0 of the TIFF structure p[0..n) can be read: 0 with its
+ * offset and entry count, or -1 with why naming what is wrong. `in` names
+ * the structure when it is not a whole file ("PNG EXIF chunk").
+ */
+static int tiff_ifd0_check(const uint8_t *p, size_t n, uint64_t file_size, const char *in,
+			   uint32_t *off, uint32_t *cnt, char *why, size_t len)
+{
+	char at[24], end[96];
+	if (n < 8) { /* only a whole file gets here this short */
+		snprintf(why, len,
+			 "TIFF file ends after %zu bytes, inside its 8-byte header (before the "
+			 "offset of IFD0)",
+			 n);
+		return -1;
+	}
+	*off = tiff_rd(p + 4, 4, p[0] == 'I');
+	if (in)
+		snprintf(end, sizeof end, "the end of the %s (%zu bytes)", in, n);
+	else if ((uint64_t)n < file_size)
+		snprintf(end, sizeof end, "the first %zu bytes read", n);
+	else
+		snprintf(end, sizeof end, "the file's end (%zu bytes)", n);
+	snprintf(at, sizeof at, "%s", in ? "'s TIFF block" : "");
+	if (*off < 8) {
+		snprintf(why, len, "%s%s: IFD0's offset, %u, lies inside the 8-byte header",
+			 in ? in : "TIFF file", at, *off);
+		return -1;
+	}
+	if ((uint64_t)*off + 2 > n) {
+		snprintf(why, len, "%s%s: IFD0 at offset %u lies past %s", in ? in : "TIFF file",
+			 at, *off, end);
+		return -1;
+	}
+	*cnt = tiff_rd(p + *off, 2, p[0] == 'I');
+	if (*cnt == 0)
+		snprintf(why, len, "%s%s: IFD0 at offset %u has no entries", in ? in : "TIFF file",
+			 at, *off);
+	else if (*cnt > SNIFF_TIFF_MAX_ENTRIES)
+		snprintf(why, len, "%s%s: IFD0 at offset %u has %u entries, more than the %d read",
+			 in ? in : "TIFF file", at, *off, *cnt, SNIFF_TIFF_MAX_ENTRIES);
+	else if ((uint64_t)*off + 2 + 12 * (uint64_t)*cnt > n)
+		snprintf(why, len, "%s%s: IFD0 at offset %u (%u entries) runs past %s",
+			 in ? in : "TIFF file", at, *off, *cnt, end);
+	else
+		return 0;
+	return -1;
+}
+
 /*
  * A TIFF file, or a camera's raw file built on TIFF (DNG, NEF, CR2, ARW,
  * DJI's DNG): the same EXIF as a JPEG carries, from the file's own TIFF
  * structure, and XMP from IFD0's XMLPacket (700), where DJI's DNGs keep
  * their drone-dji position and gimbal angles. A TIFF with no camera tags
- * (a scan) is not an error.
+ * (a scan) is not an error; one whose IFD0 cannot be read is. `in` names
+ * a TIFF block inside another format's chunk; NULL for a file.
  */
-static void read_tiff(const uint8_t *p, size_t n, uint64_t file_size, struct meta *m)
+static void read_tiff(const uint8_t *p, size_t n, uint64_t file_size, const char *in,
+		      struct meta *m)
 {
 	char e[256];
+	uint32_t src0, cnt0;
+	if (tiff_ifd0_check(p, n, file_size, in, &src0, &cnt0, e, sizeof e) != 0) {
+		exifmeta_append(m->error, sizeof m->error, "%s", e);
+		return;
+	}
 	struct tcopy *t = xmalloc(sizeof *t);
 	t->p = p;
 	t->pn = n;
@@ -433,14 +640,21 @@ static void read_tiff(const uint8_t *p, size_t n, uint64_t file_size, struct met
 	memcpy(t->d, JPEG_EXIF_HEADER, JPEG_EXIF_HEADER_LEN);
 	memcpy(t->d + JPEG_EXIF_HEADER_LEN, p, 4); /* byte order and 42 */
 	t->n = JPEG_EXIF_HEADER_LEN + 8;
-	uint32_t src0 = tc_rd(t, p + 4, 4), sub[2] = {0, 0}, none[2] = {0, 0};
+	/* The sub-IFDs go first (IFD0 points to them); they may not take
+	 * the room IFD0 needs, or a readable IFD0 would be lost to them. */
+	size_t kept0 = 0;
+	for (uint32_t i = 0; i < cnt0; i++)
+		kept0 += tc_keep(0, (uint16_t)tc_rd(t, p + src0 + 2 + 12 * i, 2));
+	t->cap = sizeof t->d - (1 + 2 + 12 * kept0 + 4 + TIFF_IFD0_VALUES_ROOM);
+	uint32_t sub[2] = {0, 0}, none[2] = {0, 0};
 	uint32_t exif_src = tc_pointer(t, src0, 0x8769), gps_src = tc_pointer(t, src0, 0x8825);
 	if (exif_src)
 		sub[0] = tc_ifd(t, exif_src, 1, none);
 	if (gps_src)
 		sub[1] = tc_ifd(t, gps_src, 2, none);
+	t->cap = sizeof t->d;
 	uint32_t ifd0 = tc_ifd(t, src0, 0, sub);
-	if (!ifd0) {
+	if (!ifd0) { /* cannot be: checked above, and its room kept */
 		exifmeta_append(m->error, sizeof m->error, "TIFF IFD0 at offset %u cannot be read",
 				src0);
 	} else if (t->d[JPEG_EXIF_HEADER_LEN + ifd0] || t->d[JPEG_EXIF_HEADER_LEN + ifd0 + 1]) {
@@ -456,7 +670,6 @@ static void read_tiff(const uint8_t *p, size_t n, uint64_t file_size, struct met
 			exifmeta_append(m->error, sizeof m->error, "%s", e);
 		merge_xmp(&x, m);
 	}
-	(void)file_size;
 }
 
 /*
@@ -478,7 +691,9 @@ static void read_exif_chunk(const uint8_t *d, size_t len, const char *what, stru
 				"%s EXIF chunk (%zu bytes) holds no TIFF header", what, len);
 		return;
 	}
-	read_tiff(d, len, len, m);
+	char in[24];
+	snprintf(in, sizeof in, "%s EXIF chunk", what);
+	read_tiff(d, len, len, in, m);
 }
 
 static void read_xmp_chunk(const uint8_t *d, size_t len, struct meta *m)
@@ -694,7 +909,7 @@ void meta_kind(const uint8_t *head, size_t n, const char *name, struct meta *m)
 int meta_read(const uint8_t *head, size_t n, uint64_t file_size, const char *name,
 	      struct meta *m)
 {
-	char ext[8];
+	char ext[8], why[160];
 	static const uint8_t none[1];
 
 	memset(m, 0, sizeof *m);
@@ -704,25 +919,28 @@ int meta_read(const uint8_t *head, size_t n, uint64_t file_size, const char *nam
 		head = none;
 	extension_of(name, ext);
 	if (!kind_of(head, n, name, m)) {
+		/* named like a format whose files start with a signature, and
+		 * not starting with it: damage worth naming (cards hold
+		 * truncated, zeroed and encrypted files) */
 		const struct ftype *fe = lookup_ext(ext);
-		/* A file named like a JPEG that is not one is damage worth
-		 * naming: cards hold truncated and zeroed photos. */
-		if (fe && strcmp(fe->format, "jpeg") == 0)
-			exifmeta_append(m->error, sizeof m->error, "%s",
-					n == 0 ? "the file is empty"
-					       : "not a JPEG: it does not start with the SOI marker FF D8");
-		/* ... and so is a video that is not one (zeroed, encrypted) */
-		else if (fe && (strcmp(fe->format, "mp4") == 0 || strcmp(fe->format, "mov") == 0))
-			exifmeta_append(m->error, sizeof m->error, "%s",
-					n == 0 ? "the file is empty"
-					       : "not an MP4 or QuickTime file: it does not start with a "
-						 "box (ftyp, moov, mdat, ...)");
+		if (!fe || fe->sig == SIG_NONE)
+			goto out;
+		if (n == 0) {
+			exifmeta_append(m->error, sizeof m->error, "the file is empty");
+		} else if (fe->sig == SIG_JPEG) {
+			exifmeta_append(m->error, sizeof m->error,
+					"not a JPEG: it does not start with the SOI marker FF D8");
+		} else {
+			sig_mismatch(fe, head, n, why, sizeof why);
+			if (why[0])
+				exifmeta_append(m->error, sizeof m->error, "%s", why);
+		}
 		goto out;
 	}
 	if (strcmp(m->format, "jpeg") == 0)
 		read_jpeg(head, n, file_size, m);
-	else if (n >= 8 && (starts(head, n, "II*\0", 0) || starts(head, n, "MM\0*", 0)))
-		read_tiff(head, n, file_size, m);
+	else if (starts(head, n, "II*\0", 0) || starts(head, n, "MM\0*", 0))
+		read_tiff(head, n, file_size, NULL, m);
 	else if (bmff_is_boxes(head, n) && (strcmp(m->kind, "video") == 0 ||
 					    strcmp(m->format, "m4a") == 0))
 		bmff_read(head, n, file_size, m);

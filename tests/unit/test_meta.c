@@ -561,9 +561,11 @@ static void test_sniff(void)
 		const char *name, *kind, *format;
 	} c[] = {
 		{B("\x89PNG\r\n\x1a\n\0\0"), "a.bin", "photo", "png"},
-		{B("II*\0\x08\0\0\0\0\0"), "a.tif", "photo", "tiff"},
+		{B("II*\0\x08\0\0\0\x01\0\x12\x01\x03\0\x01\0\0\0\x01\0\0\0\0\0\0\0"), "a.tif",
+		 "photo", "tiff"},
 		{B("MM\0*\0\0\0\x08\0\x01\xC6\x12\0\x01\0\0\0\x01\0\0\0\0"), "x", "photo", "dng"},
-		{B("II*\0\x08\0\0\0\0\0"), "DSC_1.NEF", "photo", "nef"},
+		{B("II*\0\x08\0\0\0\x01\0\x12\x01\x03\0\x01\0\0\0\x01\0\0\0\0\0\0\0"),
+		 "DSC_1.NEF", "photo", "nef"},
 		{B("\0\0\0\x20" "ftypisom\0\0\0\0"), "a", "video", "mp4"},
 		{B("\0\0\0\x14" "ftypqt  \0\0\0\0"), "a.mp4", "video", "mov"},
 		{B("\0\0\0\x08" "wide\0\0\0\0"), "a", "video", "mov"},
@@ -607,6 +609,144 @@ static void test_sniff(void)
 	read_copy((const uint8_t *)"%PDF-1.4", 8, 8, "x.jpg", &m);
 	CHECK_STR(m.format, "pdf");
 	CHECK_STR(m.error, "");
+}
+
+/* n bytes that start no known format ('Z', then noise), into p. */
+static void noise(uint8_t *p, size_t n, uint32_t seed)
+{
+	for (size_t i = 0; i < n; i++)
+		p[i] = (uint8_t)rng(&seed);
+	if (n)
+		p[0] = 'Z';
+}
+
+/*
+ * A file whose kind and format come from its name alone, because its
+ * bytes say nothing, is flagged when its name promises a format whose
+ * files start with a signature the bytes lack; names that promise no
+ * signature (text) are not.
+ */
+static void test_named_but_not_that_format(void)
+{
+	static const struct {
+		const char *name, *kind, *format, *err; /* err NULL: no error */
+	} c[] = {
+		{"r.HEIC", "photo", "heic", "not a HEIF file: no ftyp box at its start"},
+		{"r.heif", "photo", "heic", "not a HEIF file: no ftyp box at its start"},
+		{"r.avif", "photo", "avif", "not an AVIF file: no ftyp box at its start"},
+		{"r.TIF", "photo", "tiff", "not a TIFF file: it does not start with a TIFF header"},
+		{"r.tiff", "photo", "tiff", "not a TIFF file: it does not start with a TIFF"},
+		{"r.DNG", "photo", "dng", "not a DNG file: it does not start with a TIFF header"},
+		{"r.NEF", "photo", "nef", "not a NEF file: it does not start with a TIFF header"},
+		{"r.CR2", "photo", "cr2", "not a CR2 file: it does not start with a TIFF header"},
+		{"r.ARW", "photo", "arw", "not an ARW file: it does not start with a TIFF header"},
+		{"r.PNG", "photo", "png", "not a PNG file: it does not start with PNG's 8-byte"},
+		{"r.webp", "photo", "webp", "not a WebP file: it does not start with \"RIFF\""},
+		{"r.MP4", "video", "mp4", "not an MP4 or QuickTime file: it does not start with"},
+		{"r.MOV", "video", "mov", "not an MP4 or QuickTime file: it does not start with"},
+		{"r.m4a", "audio", "m4a", "not an MP4 audio file: it does not start with a box"},
+		{"r.AVI", "video", "avi", "not an AVI file: it does not start with \"RIFF\""},
+		{"r.WAV", "audio", "wav", "not a WAV file: it does not start with \"RIFF\""},
+		{"r.MP3", "audio", "mp3", "not an MP3 file: it starts with neither an ID3 tag"},
+		{"r.pdf", "document", "pdf", "not a PDF: it does not start with %PDF-"},
+		{"r.gpx", "data", "gpx", "not a GPX file: it does not start with XML"},
+		{"r.kml", "data", "kml", "not a KML file: it does not start with XML"},
+		{"r.xml", "data", "xml", "not an XML file: it does not start with XML"},
+		{"r.JPG", "photo", "jpeg", "not a JPEG: it does not start with the SOI marker"},
+		/* no signature promised: noise is what such a file may hold */
+		{"r.csv", "data", "csv", NULL},
+		{"r.txt", "document", "txt", NULL},
+		{"r.log", "data", "txt", NULL},
+		{"r.nmea", "data", "nmea", NULL},
+		{"r.srt", "data", "srt", NULL},
+		{"r.bin", "other", "", NULL},
+	};
+	static uint8_t buf[5000];
+	struct meta m;
+	noise(buf, sizeof buf, 7);
+	for (size_t i = 0; i < ARRAY_LEN(c); i++) {
+		for (int empty = 0; empty < 2; empty++) {
+			size_t n = empty ? 0 : sizeof buf;
+			read_copy(empty ? NULL : buf, n, n, c[i].name, &m);
+			const char *want = !c[i].err ? "" : empty ? "the file is empty" : c[i].err;
+			if (strcmp(m.kind, c[i].kind) || strcmp(m.format, c[i].format) ||
+			    (want[0] ? !strstr(m.error, want) : m.error[0] != '\0')) {
+				printf("# %s%s: %s/%s, error \"%s\"; want \"%s\"\n",
+				       empty ? "empty " : "", c[i].name, m.kind, m.format, m.error,
+				       want);
+				CHECK(0);
+			}
+		}
+	}
+	/* bytes that agree with the signature as far as they go: cut short */
+	read_copy((const uint8_t *)"\x89PN", 3, 3, "a.png", &m);
+	CHECK_STR(m.error, "the file ends after 3 bytes, before the 8-byte signature a PNG file "
+			   "starts with is complete");
+	read_copy((const uint8_t *)"RIFF\0\0\0\0WE", 10, 10, "a.webp", &m);
+	CHECK(strstr(m.error, "before the 12-byte signature a WebP file") != NULL);
+	read_copy((const uint8_t *)"\0\0\0\x18" "ft", 6, 6, "a.HEIC", &m);
+	CHECK(strstr(m.error, "ends after 6 bytes, before the 8-byte signature a HEIF") != NULL);
+	/* XML with a byte order mark and white space first is XML; UTF-16
+	 * is not judged */
+	read_copy((const uint8_t *)"\xEF\xBB\xBF \n<trk/>", 12, 12, "t.gpx", &m);
+	CHECK_STR(m.error, "");
+	read_copy((const uint8_t *)"\xFF\xFE<\0g\0", 6, 6, "t.gpx", &m);
+	CHECK_STR(m.error, "");
+	read_copy((const uint8_t *)" \r\n\t", 4, 4, "t.kml", &m);
+	CHECK_STR(m.error, "not a KML file: it ends before any XML starts");
+}
+
+/* A TIFF header whose IFD0 cannot be read is named, as it is wrong. */
+static void test_tiff_ifd0_named(void)
+{
+	static const struct {
+		const char *bytes;
+		size_t n;
+		const char *err;
+	} c[] = {
+		{B("II*\0"), "TIFF file ends after 4 bytes, inside its 8-byte header"},
+		{B("MM\0*\0\0"), "TIFF file ends after 6 bytes, inside its 8-byte header"},
+		{B("II*\0\0\0\0\0\0\0\0\0"),
+		 "TIFF file: IFD0's offset, 0, lies inside the 8-byte header"},
+		{B("II*\0\x40\0\0\0\0\0\0\0"),
+		 "TIFF file: IFD0 at offset 64 lies past the file's end (12 bytes)"},
+		{B("II*\0\x08\0\0\0\0\0\0\0\0\0"), "TIFF file: IFD0 at offset 8 has no entries"},
+		{B("MM\0*\0\0\0\x08\x02\x01"),
+		 "TIFF file: IFD0 at offset 8 has 513 entries, more than the 512 read"},
+		{B("MM\0*\0\0\0\x08\0\x02\x01\x0F\0\x02\0\0\0\x04" "DJI\0"),
+		 "TIFF file: IFD0 at offset 8 (2 entries) runs past the file's end (22 bytes)"},
+	};
+	struct meta m;
+	for (size_t i = 0; i < ARRAY_LEN(c); i++) {
+		read_copy((const uint8_t *)c[i].bytes, c[i].n, c[i].n, "h.TIF", &m);
+		CHECK_STR(m.kind, "photo");
+		CHECK_STR(m.format, "tiff");
+		if (!strstr(m.error, c[i].err)) {
+			printf("# case %zu: \"%s\"\n", i, m.error);
+			CHECK(0);
+		}
+	}
+	/* past the bytes read, not the file's end: said so */
+	read_copy((const uint8_t *)"II*\0\x40\0\0\0\0\0\0\0", 12, 100000, "h.TIF", &m);
+	CHECK_STR(m.error, "TIFF file: IFD0 at offset 64 lies past the first 12 bytes read");
+
+	/* an EXIF IFD whose values would fill the compact copy leaves IFD0
+	 * its room: the make is read, no IFD0 is called unreadable */
+	enum { BIG = 64960 };
+	size_t n = 56 + BIG;
+	uint8_t *t = calloc(1, n);
+	memcpy(t, "MM\0*\0\0\0\x08", 8);
+	/* IFD0: Make "DJI", the EXIF IFD at 38; the EXIF IFD: a UserComment
+	 * of BIG bytes at 56 */
+	memcpy(t + 8,
+	       "\0\x02" "\x01\x0F\0\x02\0\0\0\x04" "DJI\0"
+	       "\x87\x69\0\x04\0\0\0\x01\0\0\0\x26" "\0\0\0\0",
+	       2 + 24 + 4);
+	memcpy(t + 38, "\0\x01" "\x92\x86\0\x07\0\0\xFD\xC0\0\0\0\x38" "\0\0\0\0", 2 + 12 + 4);
+	read_copy(t, n, n, "big.tif", &m);
+	CHECK_STR(m.error, "");
+	CHECK_STR(m.make, "DJI");
+	free(t);
 }
 
 static void test_resolve_order(void)
@@ -1400,6 +1540,8 @@ int main(void)
 	RUN(test_truncated_synthetic);
 	RUN(test_random_and_mutated);
 	RUN(test_sniff);
+	RUN(test_named_but_not_that_format);
+	RUN(test_tiff_ifd0_named);
 	RUN(test_resolve_order);
 	RUN(test_corpus_vs_exiftool);
 	RUN(test_corpus_cases);
