@@ -210,11 +210,16 @@ static int sniff_text(const uint8_t *p, size_t n, struct meta *m)
 }
 
 /* ISO base media: the brand after "ftyp" tells QuickTime, HEIF and audio
- * apart from MP4. */
-static void sniff_ftyp(const uint8_t *p, size_t n, struct meta *m)
+ * apart from MP4. A file that ends before its brand is whole (a card's
+ * file cut short) is taken by its name when the name is one of these
+ * formats', else as an MP4; meta_read names the cut. */
+static void sniff_ftyp(const uint8_t *p, size_t n, const struct ftype *fe, struct meta *m)
 {
 	if (n < 12) {
-		set_type(m, "video", "mp4");
+		if (fe && fe->sig == SIG_BMFF)
+			set_type(m, fe->kind, fe->format);
+		else
+			set_type(m, "video", "mp4");
 		return;
 	}
 	const uint8_t *b = p + 8;
@@ -250,7 +255,7 @@ static int sniff(const uint8_t *p, size_t n, const char *ext, struct meta *m)
 		else
 			set_type(m, "photo", "tiff");
 	} else if (starts(p, n, "ftyp", 4)) {
-		sniff_ftyp(p, n, m);
+		sniff_ftyp(p, n, fe, m);
 	} else if (starts(p, n, "RIFF", 0) && n >= 12) {
 		if (starts(p, n, "AVI ", 8))
 			set_type(m, "video", "avi");
@@ -906,6 +911,35 @@ void meta_kind(const uint8_t *head, size_t n, const char *name, struct meta *m)
 	kind_of(head && n ? head : none, head ? n : 0, name, m);
 }
 
+/*
+ * A file whose ftyp names a format: its brand must be there to say which,
+ * and its size must be a box's. 0, or -1 with the problem named in m.
+ */
+static int ftyp_whole(const uint8_t *p, size_t n, uint64_t file_size, struct meta *m)
+{
+	uint32_t size = (uint32_t)tiff_rd(p, 4, 0);
+	int cut = (uint64_t)n < file_size;
+	if (size > 1 && size < 8)
+		exifmeta_append(m->error, sizeof m->error,
+				"the ftyp box at the file's start has a size of %u bytes, less "
+				"than its own 8-byte header",
+				size);
+	else if (n < 12 && (size == 1 || size > n))
+		exifmeta_append(m->error, sizeof m->error,
+				"%s after %zu bytes, inside its ftyp box, before the brand that "
+				"says what the file holds%s",
+				cut ? "the bytes read end" : "the file ends", n,
+				cut ? "" : ": cut short");
+	else if (n < 12)
+		exifmeta_append(m->error, sizeof m->error,
+				"the ftyp box at the file's start (%zu bytes) is too short to "
+				"hold a brand",
+				size ? (size_t)size : n);
+	else
+		return 0;
+	return -1;
+}
+
 int meta_read(const uint8_t *head, size_t n, uint64_t file_size, const char *name,
 	      struct meta *m)
 {
@@ -937,6 +971,8 @@ int meta_read(const uint8_t *head, size_t n, uint64_t file_size, const char *nam
 		}
 		goto out;
 	}
+	if (starts(head, n, "ftyp", 4) && ftyp_whole(head, n, file_size, m) != 0)
+		goto out;
 	if (strcmp(m->format, "jpeg") == 0)
 		read_jpeg(head, n, file_size, m);
 	else if (starts(head, n, "II*\0", 0) || starts(head, n, "MM\0*", 0))

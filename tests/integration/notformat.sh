@@ -1,6 +1,7 @@
 #!/bin/bash
 # Files a card holds whose bytes are not what their names say: random
-# bytes, empty files, a TIFF header and nothing after it. Each is
+# bytes, empty files, a TIFF header and nothing after it, a HEIC cut
+# inside its ftyp box. Each is
 # kept byte for byte and listed with a metadata_error that says what is
 # wrong with it (docs/metadata.md, "Files that are not what their names
 # say"); a text file, whose name promises no signature, is not flagged.
@@ -23,6 +24,7 @@ files = {
     "r.GPX": noise(3005), "r.PDF": noise(3006), "r.MP3": noise(3007),
     "notes.txt": noise(3008),
     "h.TIF": b"II*\0",
+    "cut.HEIC": b"\0\0\0\x18ftypmi",
 }
 for name, data in files.items():
     open(d + "/" + name, "wb").write(data)
@@ -59,8 +61,10 @@ expect r.PDF document pdf '^not a PDF: it does not start with %PDF-$'
 expect r.MP3 audio mp3 '^not an MP3 file: it starts with neither an ID3 tag'
 expect notes.txt document txt ''
 expect h.TIF photo tiff '^TIFF file ends after 4 bytes, inside its 8-byte header'
+expect cut.HEIC photo heic \
+	'^the file ends after 10 bytes, inside its ftyp box, before the brand .*: cut short$'
 check "notformat: each flagged file is named on stderr" \
-	test "$(grep -c 'kept, but its metadata could not be read' "$T/err")" -eq 10
+	test "$(grep -c 'kept, but its metadata could not be read' "$T/err")" -eq 11
 
 # Empty files all have the same bytes, so a store holds one of them: each
 # name is ingested into a store of its own.

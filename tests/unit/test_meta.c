@@ -749,6 +749,35 @@ static void test_tiff_ifd0_named(void)
 	free(t);
 }
 
+/* An ftyp box cut before its brand: the name says which format, and the
+ * cut is named. */
+static void test_ftyp_cut(void)
+{
+	static const struct {
+		const char *name, *kind, *format;
+	} c[] = {
+		{"IMG_1.HEIC", "photo", "heic"}, {"IMG_1.heif", "photo", "heic"},
+		{"IMG_1.avif", "photo", "avif"}, {"CLIP.MP4", "video", "mp4"},
+		{"CLIP.MOV", "video", "mov"},    {"x.bin", "video", "mp4"},
+	};
+	static const uint8_t cut[] = {0, 0, 0, 0x18, 'f', 't', 'y', 'p', 'm', 'i'};
+	struct meta m;
+	for (size_t i = 0; i < ARRAY_LEN(c); i++) {
+		read_copy(cut, sizeof cut, sizeof cut, c[i].name, &m);
+		CHECK_STR(m.kind, c[i].kind);
+		CHECK_STR(m.format, c[i].format);
+		CHECK_STR(m.error, "the file ends after 10 bytes, inside its ftyp box, before the "
+				   "brand that says what the file holds: cut short");
+	}
+	read_copy((const uint8_t *)"\0\0\0\x08" "ftyp\0\0", 10, 10, "a.heic", &m);
+	CHECK_STR(m.error, "the ftyp box at the file's start (8 bytes) is too short to hold a "
+			   "brand");
+	read_copy((const uint8_t *)"\0\0\0\x05" "ftypheic\0\0\0\0", 16, 16, "a.heic", &m);
+	CHECK_STR(m.format, "heic");
+	CHECK_STR(m.error, "the ftyp box at the file's start has a size of 5 bytes, less than its "
+			   "own 8-byte header");
+}
+
 static void test_resolve_order(void)
 {
 	struct meta m;
@@ -1542,6 +1571,7 @@ int main(void)
 	RUN(test_sniff);
 	RUN(test_named_but_not_that_format);
 	RUN(test_tiff_ifd0_named);
+	RUN(test_ftyp_cut);
 	RUN(test_resolve_order);
 	RUN(test_corpus_vs_exiftool);
 	RUN(test_corpus_cases);
