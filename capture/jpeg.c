@@ -76,7 +76,15 @@ int jpeg_walk(const uint8_t *p, size_t n, struct jpeg_info *ji, char *err, size_
 
 	memset(ji, 0, sizeof *ji);
 	if (n < 2 || p[0] != 0xFF || p[1] != JPEG_SOI) {
-		rc = err_set(err, errlen, EV_EINVAL, "not a JPEG: it does not start with the SOI marker FF D8");
+		if (n == 0)
+			rc = err_set(err, errlen, EV_EINVAL, "not a JPEG: it is empty");
+		else if (n == 1 && p[0] == 0xFF)
+			rc = err_set(err, errlen, EV_EINVAL,
+				     "JPEG ends after 1 byte, inside the SOI marker FF D8 "
+				     "(truncated)");
+		else
+			rc = err_set(err, errlen, EV_EINVAL,
+				     "not a JPEG: it does not start with the SOI marker FF D8");
 		goto out;
 	}
 	ji->seg[0] = (struct jpeg_segment){.marker = JPEG_SOI, .offset = 0, .length = 2,
@@ -93,9 +101,25 @@ int jpeg_walk(const uint8_t *p, size_t n, struct jpeg_info *ji, char *err, size_
 		if (p[pos] != 0xFF) {
 			size_t skip = resync(p, n, pos);
 			if (!skip) {
-				rc = err_set(err, errlen, EV_ECORRUPT,
-					     "JPEG has byte 0x%02X at offset %zu where a marker should be",
-					     p[pos], pos);
+				/* resync looked at every byte after it that could
+				 * start a marker, up to JPEG_MAX_STRAY of them */
+				size_t after = n - pos - 1;
+				size_t seen = after < JPEG_MAX_STRAY ? after : JPEG_MAX_STRAY;
+				const char *where =
+					ji->nseg == 1 ? " (just after the SOI marker)" : "";
+				const char *ends = ", which end the data";
+				if (after == 0)
+					rc = err_set(err, errlen, EV_ECORRUPT,
+						     "JPEG has byte 0x%02X at offset %zu where a "
+						     "marker should be%s, and the data ends there",
+						     p[pos], pos, where);
+				else
+					rc = err_set(err, errlen, EV_ECORRUPT,
+						     "JPEG has byte 0x%02X at offset %zu where a "
+						     "marker should be%s, and no marker in the %zu "
+						     "byte%s after it%s",
+						     p[pos], pos, where, seen, seen == 1 ? "" : "s",
+						     after <= JPEG_MAX_STRAY ? ends : "");
 				goto out;
 			}
 			if (!ji->stray_bytes)

@@ -296,8 +296,8 @@ static int agrees(const uint8_t *p, size_t n, const char *sig, size_t len)
  * A file whose kind and format came from its name alone: into why, what
  * its bytes lack of the signature fe promises ("" when fe promises none).
  * Bytes that agree with the signature as far as they go, but stop before
- * it is whole, are named as that, not as another format. JPEGs are
- * judged by meta_read.
+ * it is whole, are named as that, not as another format. JPEGs are not
+ * judged here: the walker names where one goes wrong.
  */
 static void sig_mismatch(const struct ftype *fe, const uint8_t *p, size_t n, char *why,
 			 size_t len)
@@ -962,8 +962,13 @@ int meta_read(const uint8_t *head, size_t n, uint64_t file_size, const char *nam
 		if (n == 0) {
 			exifmeta_append(m->error, sizeof m->error, "the file is empty");
 		} else if (fe->sig == SIG_JPEG) {
-			exifmeta_append(m->error, sizeof m->error,
-					"not a JPEG: it does not start with the SOI marker FF D8");
+			/* FF D8 and then no marker: the walker says where */
+			if (head[0] == 0xFF && (n == 1 || head[1] == JPEG_SOI))
+				read_jpeg(head, n, file_size, m);
+			else
+				exifmeta_append(m->error, sizeof m->error,
+						"not a JPEG: it does not start with the SOI marker "
+						"FF D8");
 		} else {
 			sig_mismatch(fe, head, n, why, sizeof why);
 			if (why[0])

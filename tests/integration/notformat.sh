@@ -1,7 +1,7 @@
 #!/bin/bash
 # Files a card holds whose bytes are not what their names say: random
 # bytes, empty files, a TIFF header and nothing after it, a HEIC cut
-# inside its ftyp box. Each is
+# inside its ftyp box, a JPEG whose SOI is followed by zeros. Each is
 # kept byte for byte and listed with a metadata_error that says what is
 # wrong with it (docs/metadata.md, "Files that are not what their names
 # say"); a text file, whose name promises no signature, is not flagged.
@@ -25,6 +25,7 @@ files = {
     "notes.txt": noise(3008),
     "h.TIF": b"II*\0",
     "cut.HEIC": b"\0\0\0\x18ftypmi",
+    "z.JPG": b"\xff\xd8" + bytes(100),
 }
 for name, data in files.items():
     open(d + "/" + name, "wb").write(data)
@@ -63,8 +64,10 @@ expect notes.txt document txt ''
 expect h.TIF photo tiff '^TIFF file ends after 4 bytes, inside its 8-byte header'
 expect cut.HEIC photo heic \
 	'^the file ends after 10 bytes, inside its ftyp box, before the brand .*: cut short$'
+expect z.JPG photo jpeg \
+	'^JPEG has byte 0x00 at offset 2 where a marker should be \(just after the SOI marker\)'
 check "notformat: each flagged file is named on stderr" \
-	test "$(grep -c 'kept, but its metadata could not be read' "$T/err")" -eq 11
+	test "$(grep -c 'kept, but its metadata could not be read' "$T/err")" -eq 12
 
 # Empty files all have the same bytes, so a store holds one of them: each
 # name is ingested into a store of its own.

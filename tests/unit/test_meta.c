@@ -778,6 +778,29 @@ static void test_ftyp_cut(void)
 			   "own 8-byte header");
 }
 
+/* JPEG messages say what is true of the bytes: FF D8 and then no
+ * marker is not "does not start with FF D8". */
+static void test_jpeg_messages(void)
+{
+	static uint8_t z[102] = {0xFF, 0xD8};
+	struct meta m;
+	read_copy(z, sizeof z, sizeof z, "z.JPG", &m);
+	CHECK_STR(m.kind, "photo");
+	CHECK_STR(m.format, "jpeg");
+	CHECK_STR(m.error, "JPEG has byte 0x00 at offset 2 where a marker should be (just after "
+			   "the SOI marker), and no marker in the 99 bytes after it, which end "
+			   "the data");
+	read_copy(z, 3, 3, "z.JPG", &m);
+	CHECK_STR(m.error, "JPEG has byte 0x00 at offset 2 where a marker should be (just after "
+			   "the SOI marker), and the data ends there");
+	read_copy(z, 1, 1, "z.JPG", &m);
+	CHECK_STR(m.error, "JPEG ends after 1 byte, inside the SOI marker FF D8 (truncated)");
+	static uint8_t far[600] = {0xFF, 0xD8};
+	read_copy(far, sizeof far, sizeof far, "z.JPG", &m);
+	CHECK(strstr(m.error, "no marker in the 256 bytes after it") != NULL);
+	CHECK(strstr(m.error, "end the data") == NULL);
+}
+
 static void test_resolve_order(void)
 {
 	struct meta m;
@@ -1572,6 +1595,7 @@ int main(void)
 	RUN(test_named_but_not_that_format);
 	RUN(test_tiff_ifd0_named);
 	RUN(test_ftyp_cut);
+	RUN(test_jpeg_messages);
 	RUN(test_resolve_order);
 	RUN(test_corpus_vs_exiftool);
 	RUN(test_corpus_cases);
