@@ -23,6 +23,9 @@
 #define BMFF_MAX_KEYS 512
 /* Longest text value (a date, a position, a make) worth reading. */
 #define BMFF_MAX_TEXT 256
+/* A box type as messages print it: each byte 0xA9 as "(c)", so four of
+ * them and the NUL. */
+#define BMFF_TYPE_NAME (4 * 3 + 1)
 
 static uint32_t be32(const uint8_t *p)
 {
@@ -408,7 +411,7 @@ static int next_box(const uint8_t *p, size_t n, size_t *off, struct box *b, int 
 }
 
 /* "moov", or "\xA9xyz" as "(c)xyz", for messages. */
-static void type_name(const uint8_t *t, char out[12])
+static void type_name(const uint8_t *t, char out[BMFF_TYPE_NAME])
 {
 	size_t o = 0;
 	for (int i = 0; i < 4; i++) {
@@ -424,6 +427,7 @@ static void type_name(const uint8_t *t, char out[12])
 
 struct vctx {
 	struct meta *m;
+	const uint8_t *top;     /* the header of the top-level box being read (moov) */
 	int has_mvhd;
 	int64_t mvhd_t;         /* Unix seconds, as written */
 	int has_zoned;          /* a creation date with its zone */
@@ -439,9 +443,40 @@ struct vctx {
 
 static void bad_box(struct vctx *c, const uint8_t *type, const char *what)
 {
-	char tn[12];
+	char tn[BMFF_TYPE_NAME];
 	type_name(type, tn);
 	exifmeta_append(c->m->error, sizeof c->m->error, "MP4 %s box %s", tn, what);
+}
+
+/* A box that ends before what it should hold: named, unless it runs past
+ * its parent (then that is the fault, and named so). */
+static void too_short(struct vctx *c, const struct box *b, const char *what)
+{
+	if (!b->cut)
+		bad_box(c, b->type, what);
+}
+
+/*
+ * A child whose declared size runs past the end of its parent (which
+ * next_box returns cut, with the part inside the parent): named, with
+ * offsets from the start of the top-level box, which are the same in a
+ * file and in bmff_keep's image of it. The caller still reads the part
+ * inside the parent. A child of a box itself cut is not named again.
+ */
+static void past_parent(struct vctx *c, const struct box *parent, const struct box *child)
+{
+	char tn[BMFF_TYPE_NAME], pn[BMFF_TYPE_NAME], top[BMFF_TYPE_NAME];
+	if (parent->cut)
+		return;
+	size_t at = (size_t)(child->type - 4 - c->top);
+	size_t end = (size_t)(parent->body + parent->len - c->top);
+	type_name(child->type, tn);
+	type_name(parent->type, pn);
+	type_name(c->top + 4, top);
+	exifmeta_append(c->m->error, sizeof c->m->error,
+			"MP4 %s box (%llu bytes, at offset %zu in %s) runs past the end of its "
+			"parent %s box (at offset %zu); read as far as %s goes",
+			tn, (unsigned long long)child->size, at, top, pn, end, pn);
 }
 
 /* Text as it may be stored: up to its first NUL, printable ASCII kept,
@@ -606,7 +641,7 @@ static void read_loci(struct vctx *c, const struct box *b)
 	if (c->has_pos)
 		return;
 	if (n < 6) {
-		bad_box(c, b->type, "is too short");
+		too_short(c, b, "is too short");
 		return;
 	}
 	int wide = n >= 8 && p[6] == 0xFE && p[7] == 0xFF;
@@ -615,7 +650,7 @@ static void read_loci(struct vctx *c, const struct box *b)
 	q += wide ? 2 : 1; /* the NUL */
 	q += 1;            /* the role */
 	if (q > n || n - q < 12) {
-		bad_box(c, b->type, "is too short for its position");
+		too_short(c, b, "is too short for its position");
 		return;
 	}
 	double lon = (int32_t)be32(p + q) / 65536.0, lat = (int32_t)be32(p + q + 4) / 65536.0;
@@ -668,14 +703,16 @@ static int udta_text(const struct box *b, char *out, size_t outlen)
 }
 
 /* The first `data` box's text among an ilst item's children. */
-static int ilst_text(const struct box *item, char *out, size_t outlen)
+static int ilst_text(struct vctx *c, const struct box *item, char *out, size_t outlen)
 {
 	size_t off = 0;
 	struct box d;
 	int bad;
 	for (int i = 0; i < BMFF_MAX_CHILDREN && next_box(item->body, item->len, &off, &d, &bad);
 	     i++) {
-		if (!is_type(d.type, "data") || d.cut || d.len < 8)
+		if (d.cut)
+			past_parent(c, item, &d);
+		if (!is_type(d.type, "data") || d.len < 8)
 			continue;
 		/* type indicator: 0 (well-known), then 1 = UTF-8 */
 		if (be32(d.body) != 1)
@@ -714,14 +751,14 @@ static void read_keys(struct vctx *c, const struct box *b, struct keys *k)
 {
 	k->n = 0;
 	if (b->len < 8) {
-		bad_box(c, b->type, "is too short");
+		too_short(c, b, "is too short");
 		return;
 	}
 	uint32_t count = be32(b->body + 4);
 	size_t off = 8;
 	for (uint32_t i = 0; i < count && i < BMFF_MAX_KEYS; i++) {
 		if (b->len - off < 8) {
-			bad_box(c, b->type, "ends inside its list of keys");
+			too_short(c, b, "ends inside its list of keys");
 			return;
 		}
 		uint32_t sz = be32(b->body + off);
@@ -755,9 +792,11 @@ static void read_meta(struct vctx *c, const struct box *mb, struct keys *keys)
 	int bad, have_ilst = 0;
 	keys->n = 0;
 	for (int i = 0; i < BMFF_MAX_CHILDREN && next_box(p, n, &off, &b, &bad); i++) {
-		if (is_type(b.type, "keys") && !b.cut)
+		if (b.cut)
+			past_parent(c, mb, &b);
+		if (is_type(b.type, "keys"))
 			read_keys(c, &b, keys);
-		else if (is_type(b.type, "ilst") && !b.cut) {
+		else if (is_type(b.type, "ilst")) {
 			ilst = b;
 			have_ilst = 1;
 		}
@@ -771,7 +810,7 @@ static void read_meta(struct vctx *c, const struct box *mb, struct keys *keys)
 	for (int i = 0; i < BMFF_MAX_CHILDREN && next_box(ilst.body, ilst.len, &off, &b, &bad);
 	     i++) {
 		if (b.cut)
-			break;
+			past_parent(c, &ilst, &b);
 		char key[8];
 		const char *name = NULL;
 		uint32_t idx = be32(b.type);
@@ -782,7 +821,7 @@ static void read_meta(struct vctx *c, const struct box *mb, struct keys *keys)
 			key[4] = '\0';
 			name = key;
 		}
-		if (name && ilst_text(&b, text, sizeof text) == 0)
+		if (name && ilst_text(c, &b, text, sizeof text) == 0)
 			take_text(c, b.type, name, text);
 	}
 }
@@ -795,7 +834,7 @@ static void read_udta(struct vctx *c, const struct box *ub)
 	char text[BMFF_MAX_TEXT], key[8];
 	for (int i = 0; i < BMFF_MAX_CHILDREN && next_box(ub->body, ub->len, &off, &b, &bad); i++) {
 		if (b.cut)
-			break;
+			past_parent(c, ub, &b);
 		if (is_type(b.type, "meta")) {
 			struct keys *k = xmalloc(sizeof *k);
 			read_meta(c, &b, k);
@@ -806,7 +845,7 @@ static void read_udta(struct vctx *c, const struct box *ub)
 			if (udta_text(&b, text, sizeof text) == 0)
 				take_text(c, b.type, key, text);
 			else if (is_type(b.type, "\xA9xyz") || is_type(b.type, "\xA9" "day"))
-				bad_box(c, b.type, "is too short for its text");
+				too_short(c, &b, "is too short for its text");
 		} else if (is_type(b.type, "loci")) {
 			read_loci(c, &b);
 		} else if (is_type(b.type, "date")) {
@@ -824,7 +863,7 @@ static void read_mvhd(struct vctx *c, const struct box *b)
 {
 	uint64_t t;
 	if (b->len < 4) {
-		bad_box(c, b->type, "is too short");
+		too_short(c, b, "is too short");
 		return;
 	}
 	if (b->body[0] == 1 && b->len >= 12)
@@ -832,7 +871,10 @@ static void read_mvhd(struct vctx *c, const struct box *b)
 	else if (b->body[0] == 0 && b->len >= 8)
 		t = be32(b->body + 4);
 	else {
-		bad_box(c, b->type, b->body[0] > 1 ? "has an unknown version" : "is too short");
+		if (b->body[0] > 1)
+			bad_box(c, b->type, "has an unknown version");
+		else
+			too_short(c, b, "is too short");
 		return;
 	}
 	/* 0 is "not set"; before 1990 or past 2200 is a clock never set or
@@ -857,7 +899,7 @@ static void read_moov(struct vctx *c, const struct box *mv)
 	int bad;
 	for (int i = 0; i < BMFF_MAX_CHILDREN && next_box(mv->body, mv->len, &off, &b, &bad); i++) {
 		if (b.cut)
-			break;
+			past_parent(c, mv, &b);
 		if (is_type(b.type, "mvhd"))
 			read_mvhd(c, &b);
 		else if (is_type(b.type, "udta"))
@@ -891,6 +933,7 @@ void bmff_read(const uint8_t *p, size_t n, uint64_t file_size, struct meta *m)
 					(unsigned long long)b.size, n);
 			break;
 		}
+		c.top = b.type - 4;
 		read_moov(&c, &b);
 		break;
 	}

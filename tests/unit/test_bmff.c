@@ -344,6 +344,75 @@ static void test_malformed(void)
 	CHECK(!m.has_offset);
 }
 
+/* A box header of the given declared size and type, then n body bytes;
+ * returns the bytes written (8 + n, whatever size says). */
+static size_t put_box(uint8_t *o, uint32_t size, const char *type, const void *body, size_t n)
+{
+	for (int i = 0; i < 4; i++)
+		o[i] = (uint8_t)(size >> (24 - 8 * i));
+	memcpy(o + 4, type, 4);
+	if (n)
+		memcpy(o + 8, body, n);
+	return 8 + n;
+}
+
+/* A box whose size runs past its parent's end is named, with offsets in
+ * the top-level box, and what lies inside the parent is still read. */
+static void test_child_past_parent(void)
+{
+	struct meta m;
+	struct resolved r;
+	uint8_t f[256];
+	size_t n = put_box(f, 16, "ftyp", "isom\0\0\0\0", 8);
+	/* moov of 20 bytes holding an mvhd that says 0x7fffffff */
+	n += put_box(f + n, 20, "moov", NULL, 0);
+	n += put_box(f + n, 0x7fffffff, "mvhd", "\0\0\0\0", 4);
+	read_image(f, n, n, "a.mp4", NULL, &m, &r);
+	CHECK_STR(m.kind, "video");
+	CHECK_STR(m.error, "MP4 mvhd box (2147483647 bytes, at offset 8 in moov) runs past the end "
+			   "of its parent moov box (at offset 20); read as far as moov goes");
+	/* the keeper's image of the file says the same */
+	uint8_t img[512];
+	size_t len = keep(f, n, 5, img, sizeof img);
+	read_image(img, len, n, "a.mp4", NULL, &m, &r);
+	CHECK(strstr(m.error, "MP4 mvhd box (2147483647 bytes, at offset 8 in moov)") != NULL);
+
+	/* a udta with a position, then an mvhd running 100 bytes past moov
+	 * whose creation time lies inside it: both read, the fault named */
+	static const char xyz[] = "\0\x12\x15\xC7" "+47.3512+123.9174/";
+	uint8_t udta[64], xyzbox[64], mvhd[12] = {0};
+	size_t xl = put_box(xyzbox, 8 + sizeof xyz - 1, "\xA9xyz", xyz, sizeof xyz - 1);
+	size_t ul = put_box(udta, (uint32_t)(8 + xl), "udta", xyzbox, xl);
+	uint32_t t = (uint32_t)(WALL + 2082844800LL);
+	for (int i = 0; i < 4; i++)
+		mvhd[4 + i] = (uint8_t)(t >> (24 - 8 * i));
+	n = put_box(f, 16, "ftyp", "isom\0\0\0\0", 8);
+	size_t moov_at = n;
+	n += put_box(f + n, (uint32_t)(8 + ul + 8 + sizeof mvhd), "moov", udta, ul);
+	n += put_box(f + n, 8 + sizeof mvhd + 100, "mvhd", mvhd, sizeof mvhd);
+	CHECK(n == moov_at + 8 + ul + 8 + sizeof mvhd);
+	read_image(f, n, n, "a.mp4", NULL, &m, &r);
+	CHECK(strstr(m.error, "MP4 mvhd box (120 bytes, at offset ") != NULL);
+	CHECK(strstr(m.error, "runs past the end of its parent moov box") != NULL);
+	CHECK(m.has_video_pos);
+	CHECK(m.has_camera_time && m.camera_time_t == WALL);
+
+	/* nested: a (c)xyz running past its udta (inside moov) */
+	uint8_t inner[64];
+	static const uint8_t zeros[40];
+	xl = put_box(xyzbox, 8 + sizeof xyz - 1 + 40, "\xA9xyz", xyz, sizeof xyz - 1);
+	ul = put_box(udta, (uint32_t)(8 + xl), "udta", xyzbox, xl);
+	size_t il = put_box(inner, 8 + sizeof zeros, "free", zeros, sizeof zeros);
+	n = put_box(f, 16, "ftyp", "isom\0\0\0\0", 8);
+	n += put_box(f + n, (uint32_t)(8 + ul + il), "moov", udta, ul);
+	memcpy(f + n, inner, il);
+	n += il;
+	read_image(f, n, n, "a.mp4", NULL, &m, &r);
+	CHECK(strstr(m.error, "MP4 (c)xyz box (70 bytes, at offset 16 in moov) runs past the end "
+			      "of its parent udta box (at offset 46)") != NULL);
+	CHECK(m.has_video_pos); /* its text lies inside the udta */
+}
+
 static void test_not_boxes(void)
 {
 	CHECK(!bmff_is_boxes((const uint8_t *)"\xFF\xD8\xFF\xE1\0\0\0\0", 8));
@@ -370,6 +439,7 @@ int main(void)
 	RUN(test_iso6709_forms);
 	RUN(test_cut_short);
 	RUN(test_malformed);
+	RUN(test_child_past_parent);
 	RUN(test_not_boxes);
 	return t_any_failed;
 }
