@@ -303,7 +303,14 @@ static void read_time(struct ectx *c)
 		memcpy(base, s, 19);
 		base[19] = '\0';
 	}
-	if (sl < 19 || time_parse_exif(base, &t) != 0) {
+	char why[96];
+	int rc = sl < 19 ? EV_EINVAL : time_parse_exif_why(base, &t, why, sizeof why);
+	if (rc == EV_ELIMIT) {
+		fail(c, EV_EINVAL, "EXIF %s \"%.40s\" has the form YYYY:MM:DD HH:MM:SS, but %s",
+		     name, s, why);
+		return;
+	}
+	if (rc != 0) {
 		fail(c, EV_EINVAL, "EXIF %s \"%.40s\" is not a date and time YYYY:MM:DD HH:MM:SS",
 		     name, s);
 		return;
@@ -494,14 +501,15 @@ static void read_position(struct ectx *c)
 	m->exif_alt = below ? -alt : alt;
 }
 
-/* GPSDateStamp "YYYY:MM:DD" into midnight UTC; 0 or EV_EINVAL. */
-static int parse_date_stamp(const char *d, int64_t *t)
+/* GPSDateStamp "YYYY:MM:DD" into midnight UTC; 0, or as
+ * time_parse_exif_why says (why: a field out of range). */
+static int parse_date_stamp(const char *d, int64_t *t, char *why, size_t whylen)
 {
 	char full[32];
 	if (strlen(d) != 10)
 		return EV_EINVAL;
 	snprintf(full, sizeof full, "%.10s 00:00:00", d);
-	return time_parse_exif(full, t);
+	return time_parse_exif_why(full, t, why, whylen);
 }
 
 static void read_gps_time(struct ectx *c)
@@ -525,7 +533,16 @@ static void read_gps_time(struct ectx *c)
 		 * not stand in for a date the receiver wrote. */
 		if (!get_text(c, de, "GPS date stamp", date, sizeof date, 1))
 			return;
-		if (parse_date_stamp(date, &day) != 0) {
+		char why[96];
+		int rc = parse_date_stamp(date, &day, why, sizeof why);
+		if (rc == EV_ELIMIT) {
+			exifmeta_append(m->note, sizeof m->note,
+					"EXIF GPS date stamp \"%.12s\" is not a date: %s; the GPS "
+					"time is not used",
+					date, why);
+			return;
+		}
+		if (rc != 0) {
 			exifmeta_append(m->note, sizeof m->note,
 					"EXIF GPS date stamp \"%.12s\" is malformed; the GPS time is not used",
 					date);

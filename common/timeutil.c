@@ -63,9 +63,41 @@ static int digits(const char **p, int n)
 
 static int civil_ok(int y, int mo, int d, int h, int mi, int s)
 {
-	return y >= 1900 && y <= 2200 && mo >= 1 && mo <= 12 && d >= 1 &&
+	return y >= TIME_YEAR_MIN && y <= TIME_YEAR_MAX && mo >= 1 && mo <= 12 && d >= 1 &&
 	       d <= days_in_month(y, mo) && h >= 0 && h <= 23 && mi >= 0 && mi <= 59 &&
 	       s >= 0 && s <= 60;
+}
+
+/* Which field of f (as civil_ok takes them) is out of range, into why;
+ * 0 when none is. */
+static int civil_why(const int f[6], char *why, size_t whylen)
+{
+	static const char *month[] = {"January", "February", "March",     "April",
+				      "May",     "June",     "July",      "August",
+				      "September", "October", "November", "December"};
+	static const char *name[] = {"", "", "", "hour", "minute", "second"};
+	static const int top[] = {0, 0, 0, 23, 59, 60};
+	if (f[0] < TIME_YEAR_MIN || f[0] > TIME_YEAR_MAX)
+		return err_set(why, whylen, EV_EINVAL,
+			       "the year %04d is outside the years evcap accepts (%d to %d)", f[0],
+			       TIME_YEAR_MIN, TIME_YEAR_MAX);
+	if (f[1] < 1 || f[1] > 12)
+		return err_set(why, whylen, EV_EINVAL, "there is no month %02d", f[1]);
+	if (f[2] < 1)
+		return err_set(why, whylen, EV_EINVAL, "there is no day 00");
+	if (f[2] > days_in_month(f[0], f[1])) {
+		if (f[1] == 2 && f[2] == 29)
+			return err_set(why, whylen, EV_EINVAL,
+				       "day 29 does not exist in February %04d (not a leap year)",
+				       f[0]);
+		return err_set(why, whylen, EV_EINVAL, "day %02d does not exist in %s", f[2],
+			       month[f[1] - 1]);
+	}
+	for (int i = 3; i < 6; i++)
+		if (f[i] > top[i])
+			return err_set(why, whylen, EV_EINVAL, "there is no %s %02d (00 to %02d)",
+				       name[i], f[i], top[i]);
+	return 0;
 }
 
 /* Reads "YYYY<sep>MM<sep>DD[ T]HH:MM:SS" at *p into f[0..5] and moves *p
@@ -88,15 +120,23 @@ static int parse_civil(const char **p, char sep, int f[6])
 
 int time_parse_exif(const char *s, int64_t *t)
 {
+	return time_parse_exif_why(s, t, NULL, 0) ? EV_EINVAL : 0;
+}
+
+int time_parse_exif_why(const char *s, int64_t *t, char *why, size_t whylen)
+{
 	const char *p = s;
 	int f[6];
 	if (parse_civil(&p, ':', f))
-		return EV_EINVAL;
+		return err_set(why, whylen, EV_EINVAL, "it is not of the form YYYY:MM:DD HH:MM:SS");
 	/* trailing spaces are padding some cameras leave; anything else is not */
 	while (*p == ' ')
 		p++;
-	if (*p != '\0' || !civil_ok(f[0], f[1], f[2], f[3], f[4], f[5]))
-		return EV_EINVAL;
+	if (*p != '\0')
+		return err_set(why, whylen, EV_EINVAL,
+			       "it is not of the form YYYY:MM:DD HH:MM:SS (more follows)");
+	if (civil_why(f, why, whylen))
+		return EV_ELIMIT;
 	*t = time_from_civil(f[0], f[1], f[2], f[3], f[4], f[5]);
 	return 0;
 }

@@ -14,9 +14,20 @@
 int64_t time_from_civil(int y, int mon, int d, int h, int min, int s);
 void time_to_civil(int64_t t, int *y, int *mon, int *d, int *h, int *min, int *s);
 
+/* The years a camera's clock may read for evcap to take it as a time:
+ * outside them a clock was never set or the field is not a date. */
+#define TIME_YEAR_MIN 1900
+#define TIME_YEAR_MAX 2200
+
 /* "YYYY:MM:DD HH:MM:SS" (EXIF) into seconds as if UTC; 0 or EV_EINVAL.
  * Rejects out-of-range fields and "0000:00:00 00:00:00". */
 int time_parse_exif(const char *s, int64_t *t) WUR;
+/* The same, telling apart what is not of that form (EV_EINVAL) from
+ * what has it but names no time evcap accepts (EV_ELIMIT: a field out of
+ * range), with a clause saying which in why (if not NULL): "it is not of
+ * the form YYYY:MM:DD HH:MM:SS", "day 31 does not exist in June", "the
+ * year 9999 is outside the years evcap accepts (1900 to 2200)". */
+int time_parse_exif_why(const char *s, int64_t *t, char *why, size_t whylen) WUR;
 
 /* "+HH:MM" / "-HH:MM" into seconds east of UTC; 0 or EV_EINVAL. */
 int time_parse_offset(const char *s, int *seconds) WUR;

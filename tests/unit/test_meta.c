@@ -404,6 +404,34 @@ static void test_synthetic_times(void)
 	read_copy(JP.d, JP.n, JP.n, "x.jpg", &m);
 	CHECK(!m.has_camera_time && strstr(m.error, "DateTimeOriginal") != NULL);
 
+	/* the right form, but no time evcap accepts: said precisely */
+	struct tent c2[] = {E_ASCII(0x9003, "2023:06:31 10:00:00")};
+	make_exif(&EX, NULL, 0, c2, 1, NULL, 0);
+	make_jpeg(&JP, &EX, NULL);
+	read_copy(JP.d, JP.n, JP.n, "x.jpg", &m);
+	CHECK(!m.has_camera_time);
+	CHECK_STR(m.error, "EXIF DateTimeOriginal \"2023:06:31 10:00:00\" has the form "
+			   "YYYY:MM:DD HH:MM:SS, but day 31 does not exist in June");
+	struct tent c3[] = {E_ASCII(0x9003, "9999:12:31 23:59:59")};
+	make_exif(&EX, NULL, 0, c3, 1, NULL, 0);
+	make_jpeg(&JP, &EX, NULL);
+	read_copy(JP.d, JP.n, JP.n, "x.jpg", &m);
+	CHECK(!m.has_camera_time);
+	CHECK_STR(m.error, "EXIF DateTimeOriginal \"9999:12:31 23:59:59\" has the form "
+			   "YYYY:MM:DD HH:MM:SS, but the year 9999 is outside the years evcap "
+			   "accepts (1900 to 2200)");
+	/* and a GPS date stamp of a day that does not exist */
+	static uint8_t hms[24];
+	static const uint32_t hv[] = {2, 1, 3, 1, 4, 1};
+	rats(hms, 3, hv);
+	struct tent g2[] = {E_RAW(0x0007, T_RATIONAL, 3, hms), E_ASCII(0x001D, "2023:04:31")};
+	make_exif(&EX, NULL, 0, a, 1, g2, 2);
+	make_jpeg(&JP, &EX, NULL);
+	read_copy(JP.d, JP.n, JP.n, "x.jpg", &m);
+	CHECK(!m.has_gps_time);
+	CHECK(strstr(m.note, "EXIF GPS date stamp \"2023:04:31\" is not a date: day 31 does not "
+			     "exist in April; the GPS time is not used") != NULL);
+
 	/* a clock never set */
 	struct tent d[] = {E_ASCII(0x9003, "0000:00:00 00:00:00")};
 	make_exif(&EX, NULL, 0, d, 1, NULL, 0);

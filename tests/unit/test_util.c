@@ -32,6 +32,35 @@ static void test_time_civil(void)
 	CHECK(time_parse_exif("2014:09:259 00:00:00", &t) != 0);
 	CHECK(time_parse_exif("2013:02:29 00:00:00", &t) != 0);
 	CHECK(time_parse_exif("0000:00:00 00:00:00", &t) != 0);
+	/* what is wrong, said of each field */
+	static const struct {
+		const char *s, *why;
+		int rc;
+	} w[] = {
+		{"2023:06:31 10:00:00", "day 31 does not exist in June", EV_ELIMIT},
+		{"2023:02:29 10:00:00", "day 29 does not exist in February 2023 (not a leap year)",
+		 EV_ELIMIT},
+		{"9999:12:31 23:59:59",
+		 "the year 9999 is outside the years evcap accepts (1900 to 2200)", EV_ELIMIT},
+		{"1899:12:31 23:59:59",
+		 "the year 1899 is outside the years evcap accepts (1900 to 2200)", EV_ELIMIT},
+		{"2023:13:01 10:00:00", "there is no month 13", EV_ELIMIT},
+		{"2023:00:01 10:00:00", "there is no month 00", EV_ELIMIT},
+		{"2023:01:00 10:00:00", "there is no day 00", EV_ELIMIT},
+		{"2023:01:01 24:00:00", "there is no hour 24 (00 to 23)", EV_ELIMIT},
+		{"2023:01:01 10:60:00", "there is no minute 60 (00 to 59)", EV_ELIMIT},
+		{"2023:01:01 10:00:61", "there is no second 61 (00 to 60)", EV_ELIMIT},
+		{"2023:01:01 10:00", "it is not of the form YYYY:MM:DD HH:MM:SS", EV_EINVAL},
+		{"2023:01:01 10:00:00x",
+		 "it is not of the form YYYY:MM:DD HH:MM:SS (more follows)", EV_EINVAL},
+	};
+	for (size_t i = 0; i < ARRAY_LEN(w); i++) {
+		char why[128] = "";
+		CHECK(time_parse_exif_why(w[i].s, &t, why, sizeof why) == w[i].rc);
+		CHECK_STR(why, w[i].why);
+		CHECK(time_parse_exif(w[i].s, &t) == EV_EINVAL);
+	}
+	CHECK(time_parse_exif_why("2024:02:29 10:00:60", &t, NULL, 0) == 0);
 	int off;
 	CHECK(time_parse_offset("+08:00", &off) == 0 && off == 8 * 3600);
 	CHECK(time_parse_offset("-00:30", &off) == 0 && off == -1800);
