@@ -250,7 +250,7 @@ static int sniff(const uint8_t *p, size_t n, const char *ext, struct meta *m)
 	} else if (starts(p, n, "II*\0", 0) || starts(p, n, "MM\0*", 0)) {
 		if (tiff_is_dng(p, n))
 			set_type(m, "photo", "dng");
-		else if (fe && strcmp(fe->kind, "photo") == 0 && strcmp(fe->format, "jpeg") != 0)
+		else if (fe && fe->sig == SIG_TIFF)
 			set_type(m, "photo", fe->format); /* nef, cr2, arw... */
 		else
 			set_type(m, "photo", "tiff");

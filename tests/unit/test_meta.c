@@ -594,6 +594,11 @@ static void test_sniff(void)
 		{B("MM\0*\0\0\0\x08\0\x01\xC6\x12\0\x01\0\0\0\x01\0\0\0\0"), "x", "photo", "dng"},
 		{B("II*\0\x08\0\0\0\x01\0\x12\x01\x03\0\x01\0\0\0\x01\0\0\0\0\0\0\0"),
 		 "DSC_1.NEF", "photo", "nef"},
+		/* TIFF bytes under the name of a format not built on TIFF */
+		{B("II*\0\x08\0\0\0\x01\0\x12\x01\x03\0\x01\0\0\0\x01\0\0\0\0\0\0\0"),
+		 "IMG_1.HEIC", "photo", "tiff"},
+		{B("II*\0\x08\0\0\0\x01\0\x12\x01\x03\0\x01\0\0\0\x01\0\0\0\0\0\0\0"),
+		 "shot.png", "photo", "tiff"},
 		{B("\0\0\0\x20" "ftypisom\0\0\0\0"), "a", "video", "mp4"},
 		{B("\0\0\0\x14" "ftypqt  \0\0\0\0"), "a.mp4", "video", "mov"},
 		{B("\0\0\0\x08" "wide\0\0\0\0"), "a", "video", "mov"},
