@@ -99,10 +99,10 @@ def tiff(le, ifd0, exif=None, gps=None):
 
 
 def camera_tiff(le=False, make="DJI", model="FC6310", makernote=None, gps=True,
-                offset="+08:00"):
+                offset="+08:00", taken="2023:05:01 10:00:00"):
     ifd0 = [(0x010F, 2, make), (0x0110, 2, model), (0x0112, 3, [1]),
             (0x0132, 2, "2023:05:01 10:00:00")]
-    exif = [(0x9003, 2, "2023:05:01 10:00:00"), (0x9291, 2, "123"),
+    exif = [(0x9003, 2, taken), (0x9291, 2, "123"),
             (0xA002, 4, [4000]), (0xA003, 4, [3000]), (0xA431, 2, "0K8TH7T0")]
     if offset:
         exif.append((0x9011, 2, offset))
@@ -498,6 +498,25 @@ def crafted(out):
     put(out, "meta", "mp4-moov", b"\x04" + mp4(True, xyz="+47.35+123.91/"))
     put(out, "meta", "heic", b"\x0e" + heif())
     put(out, "bmff", "loci-date", b"\x03" + mp4(True, loci=True))
+    # a moov of 20 bytes holding an mvhd that says 0x7fffffff; a (c)xyz
+    # running past its udta
+    ftyp = box(b"ftyp", b"isom\0\0\0\0")
+    put(out, "bmff", "child-past-parent", b"\x02" + ftyp + struct.pack(">I", 20) + b"moov"
+        + struct.pack(">I", 0x7fffffff) + b"mvhd" + bytes(4))
+    x = b"+47.3512+123.9174/"
+    xyz = (struct.pack(">I", 8 + 4 + len(x) + 40) + b"\xa9xyz"
+           + struct.pack(">HH", len(x), 0x15c7) + x)
+    put(out, "bmff", "xyz-past-udta", b"\x05" + ftyp + box(b"moov", box(b"udta", xyz) + bytes(48)))
+    # files whose bytes are not what their names say (fuzz_meta_names)
+    put(out, "meta", "heic-cut-in-ftyp", b"\x0e\0\0\0\x18ftypmi")
+    put(out, "meta", "tiff-header-only", b"\x08II*\0")
+    put(out, "meta", "tiff-ifd0-empty", b"\x08II*\0\x08\0\0\0\0\0\0\0\0\0")
+    put(out, "meta", "jpeg-soi-zeros", b"\x00\xff\xd8" + bytes(100))
+    put(out, "meta", "dng-not-tiff", b"\x05Zzzz not a raw file")
+    put(out, "meta", "gpx-not-xml", b"\x02Z,1,2\n")
+    # times of the right form that name no time
+    put(out, "exif", "day-31-june", b"\0" + camera_tiff(False, taken="2023:06:31 10:00:00"))
+    put(out, "exif", "year-9999", b"\0" + camera_tiff(True, taken="9999:12:31 23:59:59"))
     put(out, "bmff", "heic-exif-last", b"\x42" + heif())
     put(out, "bmff", "heic-exif-first", b"\x45" + heif(False))
     put(out, "srt", "bracketed.srt", ("1\r\n00:00:00,000 --> 00:00:00,033\r\n<font size=\"28\">FrameCnt: 1\r\n"
