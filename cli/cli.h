@@ -27,6 +27,8 @@ struct cli {
 	struct store *store;     /* opened by cli_store(), closed by main */
 	const char *prog;        /* "evcap" */
 	const char *command;     /* the command name being run */
+	int argc;                /* the command's arguments, argv[0] its name */
+	char **argv;
 };
 
 /* The signature of every command: argv[0] is the command name; options
@@ -37,10 +39,20 @@ typedef int (*cmd_fn)(struct cli *cli, int argc, char **argv);
  * exits 2. */
 struct store *cli_store(struct cli *cli, int create);
 
-/* Resets getopt for a command's own option parsing. */
+/* Resets getopt for a command's own option parsing. getopt prints
+ * nothing (opterr 0): a '?' from getopt_long goes to cli_bad_option. */
 void cli_getopt_reset(void);
 
-/* Prints "evcap COMMAND: message" to stderr (for usage errors, return 2). */
+/* After getopt_long returned '?' on argv: prints one line naming the
+ * option and what is wrong with it ("unknown option '--bogus'", "--case
+ * needs a value", "--use takes no value"), and returns EXIT_USAGE. */
+int cli_bad_option(struct cli *cli, int argc, char **argv);
+
+/* Prints "evcap COMMAND: message (see 'evcap COMMAND --help')" to stderr,
+ * one line (for usage errors, return 2).
+ * A message that begins "unknown option" is taken to follow a '?' from
+ * getopt_long on the command's own arguments (cli->argv), and is said as
+ * cli_bad_option says it. */
 int cli_usage_error(struct cli *cli, const char *fmt, ...) PRINTF_LIKE(2, 3);
 
 /* Resolves a case for a command: `name` if given (must exist), else the
@@ -61,6 +73,11 @@ void cli_print_help(struct cli *cli, const char *details);
  * status to end with. */
 int cli_case_only_args(struct cli *cli, int argc, char **argv, const char *details,
 		       const char **case_name);
+
+/* 1 if path, which the user named, does not exist (ENOENT, ENOTDIR).
+ * Such a path is a usage error (exit 2), as ingest has it; a file that
+ * exists and cannot be read or is damaged is a problem found (exit 1). */
+int cli_path_missing(const char *path);
 
 /* Prints a JSON value (jansson json_t *) to stdout, indented, and frees it. */
 void cli_print_json(void *json);

@@ -47,7 +47,7 @@ int cmd_geotag(struct cli *cli, int argc, char **argv)
 						    : GEOTAG_DEFAULT_MAX_EXTRAP;
 	int c;
 	cli_getopt_reset();
-	while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'c': case_name = optarg; break;
 		case 'g':
@@ -60,7 +60,7 @@ int cmd_geotag(struct cli *cli, int argc, char **argv)
 						       optarg);
 			break;
 		case 'h': cli_print_help(cli, help); return EXIT_OK;
-		default: return cli_usage_error(cli, "unknown option");
+		default: return cli_bad_option(cli, argc, argv);
 		}
 	}
 	if (optind != argc)

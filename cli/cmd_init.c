@@ -22,7 +22,7 @@ int cmd_init(struct cli *cli, int argc, char **argv)
 					    "device's signing key. Safe to run again.\n");
 			return EXIT_OK;
 		}
-		return cli_usage_error(cli, "unknown option");
+		return cli_bad_option(cli, argc, argv);
 	}
 	if (optind != argc)
 		return cli_usage_error(cli, "takes no arguments");

@@ -30,7 +30,7 @@ int cmd_ls(struct cli *cli, int argc, char **argv)
 					    "show'.\n");
 			return EXIT_OK;
 		} else {
-			return cli_usage_error(cli, "unknown option");
+			return cli_bad_option(cli, argc, argv);
 		}
 	}
 	if (optind != argc)

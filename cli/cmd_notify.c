@@ -81,7 +81,7 @@ int cmd_notify(struct cli *cli, int argc, char **argv)
 	static const struct option opts[] = {
 		{"once", no_argument, NULL, '1'}, {"help", no_argument, NULL, 'h'}, {0}};
 	int c, once = 0;
-	while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		if (c == '1') {
 			once = 1;
 		} else if (c == 'h') {
@@ -96,7 +96,7 @@ int cmd_notify(struct cli *cli, int argc, char **argv)
 				       "when it could not be\n");
 			return EXIT_OK;
 		} else {
-			return cli_usage_error(cli, "unknown option");
+			return cli_bad_option(cli, argc, argv);
 		}
 	}
 	if (optind != argc)

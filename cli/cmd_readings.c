@@ -71,7 +71,7 @@ int cmd_readings(struct cli *cli, int argc, char **argv)
 			rc = EXIT_OK;
 			goto out;
 		} else {
-			rc = cli_usage_error(cli, "unknown option (see 'evcap readings --help')");
+			rc = cli_bad_option(cli, argc, argv);
 			goto out;
 		}
 	}

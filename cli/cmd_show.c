@@ -17,7 +17,7 @@ int cmd_show(struct cli *cli, int argc, char **argv)
 			cli_print_help(cli, "ITEM is an item id or 6 or more leading hex digits of its SHA-256.\n");
 			return EXIT_OK;
 		}
-		return cli_usage_error(cli, "unknown option");
+		return cli_bad_option(cli, argc, argv);
 	}
 	if (optind + 1 != argc)
 		return cli_usage_error(cli, "give one item");

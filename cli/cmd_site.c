@@ -89,7 +89,7 @@ static int site_add(struct cli *cli, int argc, char **argv)
 			cli_print_help(cli, site_help);
 			return EXIT_OK;
 		default:
-			return cli_usage_error(cli, "unknown option (see 'evcap site --help')");
+			return cli_bad_option(cli, argc, argv);
 		}
 	}
 	if (optind + 2 != argc)
@@ -355,6 +355,7 @@ static int site_show(struct cli *cli, const char *number, const char *name)
 
 int cmd_site(struct cli *cli, int argc, char **argv)
 {
+	static const struct option opts[] = {{"help", no_argument, NULL, 'h'}, {0}};
 	if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
 		cli_print_help(cli, site_help);
 		return argc < 2 ? EXIT_USAGE : EXIT_OK;
@@ -362,20 +363,28 @@ int cmd_site(struct cli *cli, int argc, char **argv)
 	const char *sub = argv[1];
 	if (strcmp(sub, "add") == 0)
 		return site_add(cli, argc - 1, argv + 1);
-	for (int i = 2; i < argc; i++)
-		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-			cli_print_help(cli, site_help);
-			return EXIT_OK;
-		}
-	if (strcmp(sub, "list") == 0 || strcmp(sub, "ls") == 0) {
-		if (argc > 3)
-			return cli_usage_error(cli, "list takes at most a case number");
-		return site_list(cli, argc == 3 ? argv[2] : NULL);
+	int list = strcmp(sub, "list") == 0 || strcmp(sub, "ls") == 0;
+	if (!list && strcmp(sub, "show") != 0)
+		return cli_usage_error(cli, "unknown subcommand '%s' (add, list or show)", sub);
+	argc--;
+	argv++;
+	int c;
+	cli_getopt_reset();
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		if (c != 'h')
+			return cli_bad_option(cli, argc, argv);
+		cli_print_help(cli, site_help);
+		return EXIT_OK;
 	}
-	if (strcmp(sub, "show") == 0) {
-		if (argc != 4)
-			return cli_usage_error(cli, "show takes a case number and a site name");
-		return site_show(cli, argv[2], argv[3]);
+	int n = argc - optind;
+	if (list) {
+		if (n > 1)
+			return cli_usage_error(cli, "list takes at most a case number, not also '%s'",
+					       argv[optind + 1]);
+		return site_list(cli, n == 1 ? argv[optind] : NULL);
 	}
-	return cli_usage_error(cli, "unknown subcommand '%s'", sub);
+	if (n != 2)
+		return cli_usage_error(cli, "show takes a case number and a site name%s",
+				       n > 2 ? " (quote a name that holds spaces)" : "");
+	return site_show(cli, argv[optind], argv[optind + 1]);
 }

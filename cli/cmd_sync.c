@@ -81,7 +81,7 @@ int cmd_sync(struct cli *cli, int argc, char **argv)
 		case 'C': o.topts.create_bucket = 1; break;
 		case 'P': no_progress = 1; break;
 		case 'h': cli_print_help(cli, sync_help); return EXIT_OK;
-		default: return cli_usage_error(cli, "unknown option");
+		default: return cli_bad_option(cli, argc, argv);
 		}
 	}
 	if (optind != argc)

@@ -42,7 +42,7 @@ int cmd_visits(struct cli *cli, int argc, char **argv)
 							    "and at most 720, not '%s'", optarg);
 			break;
 		case 'h': cli_print_help(cli, visits_help); return EXIT_OK;
-		default: return cli_usage_error(cli, "unknown option (see 'evcap visits --help')");
+		default: return cli_bad_option(cli, argc, argv);
 		}
 	}
 	if (optind != argc)

@@ -87,25 +87,69 @@ static void usage(FILE *f)
 		   "Exit status: 0 success, 1 a problem found, 2 usage or configuration error.\n");
 }
 
-/* The usage line of the running command, for its --help. */
+/* The running command, for its --help. */
 static const struct command *current;
 
 void cli_getopt_reset(void)
 {
 	optind = 0; /* GNU: 0 re-initialises getopt completely */
-	opterr = 1;
+	opterr = 0; /* its messages lack "evcap" and name no value: cli_bad_option's instead */
+}
+
+/*
+ * getopt_long has just returned '?'. It leaves the element it refused at
+ * argv[optind - 1] when it was a long option, and the letter in optopt
+ * when it was a short one; optopt is 0 for an unknown long option, and
+ * the option's value for a known one given without its value (at the end)
+ * or with a value it does not take ("--use=x").
+ */
+int cli_bad_option(struct cli *cli, int argc, char **argv)
+{
+	const char *cmd = cli->command ? cli->command : "";
+	int i = optind - 1;
+	const char *a = i >= 1 && i < argc ? argv[i] : NULL;
+	if (a && strncmp(a, "--", 2) == 0 && a[2] &&
+	    (optopt == 0 || i == argc - 1 || strchr(a, '='))) {
+		const char *eq = strchr(a, '=');
+		int n = eq ? (int)(eq - a) : (int)strlen(a);
+		if (optopt == 0)
+			fprintf(stderr, "evcap %s: unknown option '%.*s' (see 'evcap %s --help')\n",
+				cmd, n, a, cmd);
+		else if (eq)
+			fprintf(stderr, "evcap %s: %.*s takes no value (see 'evcap %s --help')\n", cmd,
+				n, a, cmd);
+		else
+			fprintf(stderr, "evcap %s: %s needs a value (see 'evcap %s --help')\n", cmd, a,
+				cmd);
+	} else if (optopt > 0x20 && optopt < 0x7f) {
+		fprintf(stderr,
+			"evcap %s: unknown option '-%c' (see 'evcap %s --help'; put '--' before an "
+			"argument that begins with '-')\n",
+			cmd, optopt, cmd);
+	} else {
+		fprintf(stderr, "evcap %s: unknown option (see 'evcap %s --help')\n", cmd, cmd);
+	}
+	return EXIT_USAGE;
 }
 
 int cli_usage_error(struct cli *cli, const char *fmt, ...)
 {
 	char msg[1024];
 	va_list ap;
+	/* the commands that still say only "unknown option" after a '?' */
+	if (strncmp(fmt, "unknown option", 14) == 0 && cli->argv)
+		return cli_bad_option(cli, cli->argc, cli->argv);
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "evcap %s: %s\n", cli->command ? cli->command : "", msg);
-	if (current)
-		fprintf(stderr, "usage: evcap %s %s\n", current->name, current->usage);
+	/* one line: what is wrong, and where the usage is */
+	if (!cli->command)
+		fprintf(stderr, "evcap: %s\n", msg);
+	else if (strstr(msg, "--help'"))
+		fprintf(stderr, "evcap %s: %s\n", cli->command, msg);
+	else
+		fprintf(stderr, "evcap %s: %s (see 'evcap %s --help')\n", cli->command, msg,
+			cli->command);
 	return EXIT_USAGE;
 }
 
@@ -133,7 +177,7 @@ int cli_case_only_args(struct cli *cli, int argc, char **argv, const char *detai
 			cli_print_help(cli, details);
 			return EXIT_OK;
 		} else {
-			return cli_usage_error(cli, "unknown option");
+			return cli_bad_option(cli, argc, argv);
 		}
 	}
 	if (optind != argc)
@@ -146,6 +190,15 @@ struct store *cli_store(struct cli *cli, int create)
 	if (cli->store)
 		return cli->store;
 	char err[1024];
+	struct stat st;
+	/* store_open would call it "not an evidence store ... run 'evcap init'",
+	 * and init would then fail */
+	if (stat(cli->store_dir, &st) == 0 && !S_ISDIR(st.st_mode)) {
+		fprintf(stderr, "evcap: %s is a file, not a folder; the evidence store is a folder "
+				"(give --store the store's folder)\n",
+			cli->store_dir);
+		exit(EXIT_USAGE);
+	}
 	if (store_open(cli->store_dir, create ? STORE_CREATE : 0, &cli->store, err, sizeof err)) {
 		fprintf(stderr, "evcap: %s\n", err);
 		exit(EXIT_USAGE);
@@ -157,11 +210,14 @@ int64_t cli_case(struct cli *cli, const char *name, int required)
 {
 	struct store *s = cli_store(cli, 0);
 	char *in_use = NULL;
+	int from_config = 0;
 	if (!name) {
 		in_use = store_meta_get(s, "current_case");
 		name = in_use;
-		if (!name && cli->cfg->case_number)
+		if (!name && cli->cfg->case_number) {
 			name = cli->cfg->case_number;
+			from_config = 1;
+		}
 	}
 	if (!name) {
 		if (required)
@@ -172,7 +228,12 @@ int64_t cli_case(struct cli *cli, const char *name, int required)
 		return 0;
 	}
 	int64_t id = store_case_id(s, name);
-	if (id <= 0)
+	if (id <= 0 && from_config)
+		fprintf(stderr,
+			"evcap %s: no case '%s' in this store: it is the case the config file %s "
+			"names ([store] case); give --case CASE, or run 'evcap case use CASE'\n",
+			cli->command, name, cli->config_path ? cli->config_path : "(unknown)");
+	else if (id <= 0)
 		fprintf(stderr,
 			"evcap %s: no case '%s' in this store ('evcap case list' shows the cases; "
 			"'evcap case open' makes one)\n",
@@ -198,6 +259,12 @@ int64_t cli_site(struct cli *cli, int64_t case_id, const char *name)
 		return -1;
 	}
 	return id;
+}
+
+int cli_path_missing(const char *path)
+{
+	struct stat st;
+	return stat(path, &st) < 0 && (errno == ENOENT || errno == ENOTDIR);
 }
 
 void cli_print_json(void *json)
@@ -262,18 +329,18 @@ int main(int argc, char **argv)
 		const char *a = argv[i];
 		if (strcmp(a, "--") == 0)
 			break;
-		if ((strcmp(a, "--store") == 0 || strcmp(a, "--config") == 0) && i + 1 < argc) {
-			if (a[2] == 's')
-				store_opt = argv[i + 1];
-			else
-				config_opt = argv[i + 1];
-			drop(&argc, argv, i, 2);
-		} else if (strncmp(a, "--store=", 8) == 0) {
-			store_opt = a + 8;
-			drop(&argc, argv, i, 1);
-		} else if (strncmp(a, "--config=", 9) == 0) {
-			config_opt = a + 9;
-			drop(&argc, argv, i, 1);
+		if (strcmp(a, "--store") == 0 || strcmp(a, "--config") == 0 ||
+		    strncmp(a, "--store=", 8) == 0 || strncmp(a, "--config=", 9) == 0) {
+			int is_store = a[2] == 's';
+			size_t n = is_store ? 7 : 8;
+			const char *v = a[n] == '=' ? a + n + 1 : i + 1 < argc ? argv[i + 1] : NULL;
+			if (!v || !*v) {
+				fprintf(stderr, "evcap: %.*s needs a path (%s)\n", (int)n, a,
+					is_store ? "the evidence store's folder" : "a config file");
+				return EXIT_USAGE;
+			}
+			*(is_store ? &store_opt : &config_opt) = v;
+			drop(&argc, argv, i, a[n] == '=' ? 1 : 2);
 		} else if (strcmp(a, "--json") == 0) {
 			cli.json = 1;
 			drop(&argc, argv, i, 1);
@@ -288,6 +355,16 @@ int main(int argc, char **argv)
 		}
 	}
 	log_init("evcap", cli.verbosity, 0);
+	/* "evcap help COMMAND [SUB]" is "evcap COMMAND [SUB] --help" */
+	static char help_opt[] = "--help";
+	if (argc >= 3 && argc <= 4 && strcmp(argv[1], "help") == 0) {
+		for (int i = 1; i < argc - 1; i++)
+			argv[i] = argv[i + 1];
+		argv[argc - 1] = help_opt;
+	} else if (argc > 4 && strcmp(argv[1], "help") == 0) {
+		fprintf(stderr, "evcap: help takes a command, e.g. 'evcap help ingest'\n");
+		return EXIT_USAGE;
+	}
 	if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
 	    strcmp(argv[1], "help") == 0) {
 		usage(argc < 2 ? stderr : stdout);
@@ -334,6 +411,8 @@ int main(int argc, char **argv)
 			: cfg.store                 ? cfg.store
 						    : default_store();
 	cli.actor = default_actor();
+	cli.argc = argc - 1;
+	cli.argv = argv + 1;
 	cli_getopt_reset();
 	rc = current->fn(&cli, argc - 1, argv + 1);
 out:
