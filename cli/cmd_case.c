@@ -20,25 +20,60 @@
 static const char case_help[] =
 	"subcommands:\n"
 	"  open CASE [--title T] [--use] [--time-offset +HH:MM] [--water-body river|lake]\n"
-	"            [--operator NAME]...     open a case (CASE as written, e.g. 嫩检公益立〔2023〕15号)\n"
+	"            [--operator NAME]...     open a case (CASE as written, e.g. 嫩检公益立〔2023〕15号,\n"
+	"                                   with no space at either end); a case that exists\n"
+	"                                   is left as it is: 'set' changes its fields\n"
 	"  list                             the cases, * marks the one in use\n"
 	"  show CASE                        one case with its counts\n"
 	"  use CASE                         make CASE the default for ingest and other commands\n"
-	"  close CASE                       close a case (no more ingest into it)\n"
+	"                                   (an open case only)\n"
+	"  close CASE                       close a case (no more ingest into it); a closed\n"
+	"                                   case is never reopened\n"
 	"                                   (set and close: not a case pulled from a field\n"
 	"                                   device, which follows that device's bundles;\n"
 	"                                   the office may set its recommendation and reply\n"
 	"                                   date, which bundles then leave alone)\n"
 	"  add CASE ITEM...                 put items recorded in no case into CASE (id or\n"
-	"                                   SHA-256 prefix); --unassigned: every item and\n"
-	"                                   sensor reading that is in no case; items with\n"
-	"                                   a camera clock and no time of their own take\n"
-	"                                   the case's --time-offset, then the GPS track\n"
+	"                                   SHA-256 prefix; one in CASE already is left, one\n"
+	"                                   in another case is never moved); --unassigned:\n"
+	"                                   every item and sensor reading that is in no\n"
+	"                                   case; items with a camera clock and no time of\n"
+	"                                   their own take the case's --time-offset, then\n"
+	"                                   the GPS track\n"
 	"  set CASE [--title T] [--time-offset +HH:MM] [--water-body river|lake]\n"
 	"           [--operator NAME]... [--witness NAME] [--no-witness-reason TEXT]\n"
 	"           [--medium-kept yes|no] [--medium-note TEXT]\n"
 	"           [--recommendation NO] [--reply-date YYYY-MM-DD]\n";
 
+/* The length of the white space (ASCII, no-break space U+00A0, the
+ * ideographic space U+3000 of Chinese input) at s, or 0. */
+static size_t space_len(const char *s)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	if (*u == ' ' || *u == '\t')
+		return 1;
+	if (u[0] == 0xc2 && u[1] == 0xa0)
+		return 2;
+	if (u[0] == 0xe3 && u[1] == 0x80 && u[2] == 0x80)
+		return 3;
+	return 0;
+}
+
+/* 1 if s (of len bytes) ends in white space as space_len knows it. */
+static int ends_in_space(const char *s, size_t len)
+{
+	for (size_t k = 1; k <= 3 && k <= len; k++)
+		if (space_len(s + len - k) == k)
+			return 1;
+	return 0;
+}
+
+/*
+ * A new case number. Numbers that differ only by a space at either end
+ * would look the same in every list and report, so a new one may not
+ * begin or end with one. Numbers stored before this rule are left as
+ * they are, and are still found as written.
+ */
 static int valid_case_number(struct cli *cli, const char *n)
 {
 	size_t len = strlen(n);
@@ -48,11 +83,85 @@ static int valid_case_number(struct cli *cli, const char *n)
 		return 0;
 	}
 	for (size_t i = 0; i < len; i++)
-		if ((unsigned char)n[i] < 0x20) {
+		if ((unsigned char)n[i] < 0x20 || n[i] == 0x7f) {
 			cli_usage_error(cli, "a case number may not hold control characters");
 			return 0;
 		}
+	size_t i = 0;
+	while (i < len && space_len(n + i))
+		i += space_len(n + i);
+	if (i == len) {
+		cli_usage_error(cli, "a case number may not be blank");
+		return 0;
+	}
+	if (i > 0 || ends_in_space(n, len)) {
+		cli_usage_error(cli, "case number '%s' begins or ends with a space; write it "
+				     "without", n);
+		return 0;
+	}
 	return 1;
+}
+
+/* The status of case `number` ("open", "closed"; malloc'd), or NULL. */
+static char *case_status_of(struct store *s, const char *number)
+{
+	sqlite3_stmt *st = store_prepare(s, "SELECT status FROM cases WHERE number = ?", NULL, 0);
+	char *v = NULL;
+	if (!st)
+		return NULL;
+	sqlite3_bind_text(st, 1, number, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0))
+		v = xstrdup((const char *)sqlite3_column_text(st, 0));
+	sqlite3_finalize(st);
+	return v;
+}
+
+static int is_closed(struct store *s, const char *number)
+{
+	char *st = case_status_of(s, number);
+	int closed = st && strcmp(st, "closed") == 0;
+	free(st);
+	return closed;
+}
+
+/* What evcap says of a closed case asked to take more (there is no
+ * reopening: a closed case stays as it was closed). */
+static int refuse_closed(struct cli *cli, const char *number, const char *what)
+{
+	fprintf(stderr,
+		"evcap case %s: case %s is closed; evcap does not reopen a closed case (open "
+		"a new case number for further work)\n",
+		what, number);
+	(void)cli;
+	return EXIT_USAGE;
+}
+
+/* Parses the arguments of list (want 0) or show, use and close (want 1
+ * case number): --help, then the case number in *number. -1 to go on,
+ * else the exit status. */
+static int plain_args(struct cli *cli, int argc, char **argv, int want, const char **number)
+{
+	static const struct option opts[] = {{"help", no_argument, NULL, 'h'}, {0}};
+	int c;
+	cli_getopt_reset();
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		if (c == 'h') {
+			cli_print_help(cli, case_help);
+			return EXIT_OK;
+		}
+		return cli_bad_option(cli, argc, argv);
+	}
+	if (want == 0 && optind != argc)
+		return cli_usage_error(cli, "%s takes no arguments, not '%s'", argv[0],
+				       argv[optind]);
+	if (want == 1 && optind >= argc)
+		return cli_usage_error(cli, "%s needs a case number", argv[0]);
+	if (want == 1 && optind + 1 != argc)
+		return cli_usage_error(cli, "%s takes one case number; '%s' is one too many "
+					    "(quote a number that holds spaces)",
+				       argv[0], argv[optind + 1]);
+	*number = want ? argv[optind] : NULL;
+	return -1;
 }
 
 /* One settable field: option name, column, how to check it. */
@@ -135,11 +244,14 @@ static int parse_fields(struct cli *cli, int argc, char **argv, const char **val
 			json_array_append_new(ops, json_string(optarg));
 		} else if (c == 'u' && allow_use) {
 			*use = 1;
+		} else if (c == 'u') {
+			return cli_usage_error(cli, "--use goes with 'case open'; to make a case the "
+						    "one in use, run 'evcap case use CASE'");
 		} else if (c == 'h') {
 			cli_print_help(cli, case_help);
 			return -1;
 		} else {
-			return cli_usage_error(cli, "unknown option (see 'evcap case --help')");
+			return cli_bad_option(cli, argc, argv);
 		}
 	}
 	return 0;
@@ -272,28 +384,86 @@ fail:
 	return EXIT_PROBLEM;
 }
 
+/* The options given, for a message: "--title, --operator". */
+static void given_options(const char **vals, const json_t *ops, char *out, size_t n)
+{
+	size_t k, len = 0;
+	out[0] = '\0';
+	for (k = 0; k < NFIELDS; k++)
+		if (vals[k] && len < n)
+			len += (size_t)snprintf(out + len, n - len, "%s--%s", len ? ", " : "",
+						fields[k].opt);
+	if (json_array_size(ops) && len < n)
+		snprintf(out + len, n - len, "%s--operator", len ? ", " : "");
+}
+
+static void print_case_json(const char *number, const char *status, int created, int in_use)
+{
+	json_t *o = json_object();
+	json_object_set_new(o, "case", json_string(number));
+	json_object_set_new(o, "status", json_string(status));
+	if (created >= 0)
+		json_object_set_new(o, "created", json_boolean(created));
+	json_object_set_new(o, "in_use", json_boolean(in_use));
+	cli_print_json(o);
+}
+
+/* 1 if case `number` is the one in use. */
+static int in_use(struct store *s, const char *number)
+{
+	char *cur = store_meta_get(s, "current_case");
+	int yes = cur && strcmp(cur, number) == 0;
+	free(cur);
+	return yes;
+}
+
+/*
+ * evcap case open CASE [options]: a new case, with its fields, in one
+ * custody event. Opening a case that exists changes nothing: a closed one
+ * stays closed (exit 2), and fields given for an open one are not applied
+ * but named, with the command that changes them (exit 2); --use alone
+ * makes an open one the case in use.
+ */
 static int case_open(struct cli *cli, int argc, char **argv)
 {
 	const char *vals[NFIELDS] = {0};
 	json_t *ops = json_array(), *detail = json_object();
-	int use = 0, rc;
-	char err[512], now[32], key[64];
+	int use = 0, rc, created = 0;
+	char err[512], now[32], key[64], given[256];
 	if ((rc = parse_fields(cli, argc, argv, vals, ops, &use, 1)))
 		goto out;
+	if (optind >= argc) {
+		rc = cli_usage_error(cli, "open needs a case number");
+		goto out;
+	}
 	if (optind + 1 != argc) {
-		rc = cli_usage_error(cli, "open takes one case number");
+		rc = cli_usage_error(cli, "open takes one case number; '%s' is one too many (quote "
+					  "a number that holds spaces)", argv[optind + 1]);
 		goto out;
 	}
 	const char *number = argv[optind];
-	if (!valid_case_number(cli, number)) {
-		rc = EXIT_USAGE;
-		goto out;
-	}
-	struct store *s = cli_store(cli, 1);
+	struct store *s = cli_store(cli, 0);
+	given_options(vals, ops, given, sizeof given);
 	if (store_case_id(s, number) > 0) {
-		printf("case %s is already open in this store\n", number);
-		rc = EXIT_OK;
+		if (is_closed(s, number)) {
+			rc = refuse_closed(cli, number, "open");
+			goto out;
+		}
+		if (given[0]) {
+			fprintf(stderr,
+				"evcap case open: case %s is open already, so %s %s not applied "
+				"(change a case with 'evcap case set %s ...')\n",
+				number, given, strchr(given, ',') ? "were" : "was", number);
+			rc = EXIT_USAGE;
+			goto out;
+		}
+		if (!cli->json && !use)
+			printf("case %s is already open in this store\n", number);
 	} else {
+		if (!valid_case_number(cli, number)) {
+			rc = EXIT_USAGE;
+			goto out;
+		}
 		time_format_iso(time_now(), now);
 		store_case_key(number, key);
 		if (store_begin(s, err, sizeof err))
@@ -321,13 +491,18 @@ static int case_open(struct cli *cli, int argc, char **argv)
 		}
 		if (store_commit(s, err, sizeof err))
 			goto dberr;
-		printf("opened case %s\n", number);
+		created = 1;
+		if (!cli->json)
+			printf("opened case %s\n", number);
 	}
 	if (use) {
-		if (store_meta_set(cli_store(cli, 0), "current_case", number, err, sizeof err))
+		if (store_meta_set(s, "current_case", number, err, sizeof err))
 			goto dberr;
-		printf("case %s is now in use\n", number);
+		if (!cli->json)
+			printf("case %s is now in use\n", number);
 	}
+	if (cli->json)
+		print_case_json(number, "open", created, in_use(s, number));
 	rc = EXIT_OK;
 	goto out;
 dberr:
@@ -348,7 +523,8 @@ static int case_set(struct cli *cli, int argc, char **argv)
 	if ((rc = parse_fields(cli, argc, argv, vals, ops, &use, 0)))
 		goto out;
 	if (optind + 1 != argc) {
-		rc = cli_usage_error(cli, "set takes one case number and options");
+		rc = cli_usage_error(cli, optind >= argc ? "set needs a case number"
+							 : "set takes one case number and options");
 		goto out;
 	}
 	const char *number = argv[optind];
@@ -381,7 +557,22 @@ static int case_set(struct cli *cli, int argc, char **argv)
 		rc = EXIT_PROBLEM;
 		goto out;
 	}
-	printf("case %s updated\n", number);
+	if (cli->json) {
+		char *status = case_status_of(s, number);
+		json_t *o = json_object(), *changed = json_array();
+		const char *k;
+		json_t *v;
+		json_object_set_new(o, "case", json_string(number));
+		json_object_set_new(o, "status", json_string(status ? status : "open"));
+		json_object_foreach(detail, k, v)
+			json_array_append_new(changed, json_string(k));
+		json_object_set_new(o, "changed", changed);
+		json_object_set_new(o, "in_use", json_boolean(in_use(s, number)));
+		free(status);
+		cli_print_json(o);
+	} else {
+		printf("case %s updated\n", number);
+	}
 	rc = EXIT_OK;
 out:
 	json_decref(ops);
@@ -503,15 +694,33 @@ static int case_status(struct cli *cli, const char *number, int close)
 	if (cli_case(cli, number, 1) <= 0)
 		return EXIT_USAGE;
 	if (!close) {
+		/* ingest, evcapd and sensors would then record into a case that
+		 * takes nothing: refused here rather than at each of them */
+		if (is_closed(s, number)) {
+			fprintf(stderr, "evcap case use: case %s is closed and takes nothing more, so it "
+					"cannot be the case in use ('evcap case list' shows the open "
+					"ones)\n", number);
+			return EXIT_USAGE;
+		}
 		if (store_meta_set(s, "current_case", number, err, sizeof err)) {
 			fprintf(stderr, "evcap case use: %s\n", err);
 			return EXIT_PROBLEM;
 		}
-		printf("case %s is now in use\n", number);
+		if (cli->json)
+			print_case_json(number, "open", -1, 1);
+		else
+			printf("case %s is now in use\n", number);
 		return EXIT_OK;
 	}
 	if (refuse_pulled(s, number, "close", NULL, NULL))
 		return EXIT_USAGE;
+	if (is_closed(s, number)) {
+		if (cli->json)
+			print_case_json(number, "closed", -1, in_use(s, number));
+		else
+			printf("case %s is closed already\n", number);
+		return EXIT_OK;
+	}
 	time_format_iso(time_now(), now);
 	if (store_begin(s, err, sizeof err))
 		goto fail;
@@ -528,7 +737,10 @@ static int case_status(struct cli *cli, const char *number, int close)
 			   sizeof err) ||
 	    store_commit(s, err, sizeof err))
 		goto fail;
-	printf("case %s closed\n", number);
+	if (cli->json)
+		print_case_json(number, "closed", -1, in_use(s, number));
+	else
+		printf("case %s closed\n", number);
 	return EXIT_OK;
 fail:
 	store_rollback(s);
@@ -596,8 +808,9 @@ static int retime_declared(struct cli *cli, struct store *s, json_int_t item, co
 	return rc ? -1 : 1;
 }
 
-/* Puts one item that is in no case into case `id`; 0, 1 when it is in a
- * case already (said on stderr), or -1 on a store error (err). *retimed is
+/* Puts one item that is in no case into case `id`; 0, 1 when it is in
+ * another case already (said on stderr), 2 when it is in this one (said
+ * on stdout; nothing to do), or -1 on a store error (err). *retimed is
  * counted up when the case's declared offset gave it a time. */
 static int add_item(struct cli *cli, struct store *s, int64_t id, const char *number,
 		    const char *offset, const json_t *it, size_t *retimed, char *err,
@@ -606,6 +819,12 @@ static int add_item(struct cli *cli, struct store *s, int64_t id, const char *nu
 	const char *sha = json_string_value(json_object_get(it, "sha256"));
 	const char *in = json_string_value(json_object_get(it, "case"));
 	json_int_t item = json_integer_value(json_object_get(it, "id"));
+	if (in && strcmp(in, number) == 0) {
+		if (!cli->json)
+			printf("item %lld (%.12s) is in case %s already\n", (long long)item,
+			       sha ? sha : "?", number);
+		return 2;
+	}
 	if (in) {
 		fprintf(stderr, "evcap case add: item %lld (%.12s) is in case %s already; an item "
 				"is never moved from one case to another\n",
@@ -677,7 +896,7 @@ static int case_add(struct cli *cli, int argc, char **argv)
 					     {"help", no_argument, NULL, 'h'},
 					     {0}};
 	int c, unassigned = 0, refused = 0, rc = EXIT_PROBLEM;
-	size_t added = 0, retimed = 0;
+	size_t added = 0, retimed = 0, already = 0;
 	char offset[16] = "";
 	int64_t readings = 0;
 	char err[512];
@@ -690,7 +909,7 @@ static int case_add(struct cli *cli, int argc, char **argv)
 			cli_print_help(cli, case_help);
 			return EXIT_OK;
 		} else {
-			return cli_usage_error(cli, "unknown option");
+			return cli_bad_option(cli, argc, argv);
 		}
 	}
 	if (optind >= argc)
@@ -757,7 +976,8 @@ static int case_add(struct cli *cli, int argc, char **argv)
 				 sizeof err);
 		if (r < 0)
 			goto fail;
-		refused += r;
+		refused += r == 1;
+		already += r == 2;
 		added += r == 0;
 	}
 	if (unassigned && (readings = add_readings(cli, s, id, number, err, sizeof err)) < 0)
@@ -777,8 +997,9 @@ static int case_add(struct cli *cli, int argc, char **argv)
 	else if (added && sites_assign(s, id, cli->actor, &assigned, err, sizeof err))
 		fprintf(stderr, "evcap case add: assigning items to sites: %s\n", err);
 	if (cli->json) {
-		cli_print_json(json_pack("{s:s, s:I, s:I, s:I, s:I, s:I}", "case", number, "items",
-					 (json_int_t)added, "readings", (json_int_t)readings,
+		cli_print_json(json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:I}", "case", number,
+					 "items", (json_int_t)added, "already_in_case",
+					 (json_int_t)already, "readings", (json_int_t)readings,
 					 "refused", (json_int_t)refused, "retimed",
 					 (json_int_t)retimed, "placed", (json_int_t)gs.placed));
 	} else {
@@ -818,17 +1039,18 @@ int cmd_case(struct cli *cli, int argc, char **argv)
 		return case_set(cli, argc - 1, argv + 1);
 	if (strcmp(sub, "add") == 0)
 		return case_add(cli, argc - 1, argv + 1);
-	if (strcmp(sub, "list") == 0 || strcmp(sub, "ls") == 0) {
-		if (argc != 2)
-			return cli_usage_error(cli, "list takes no arguments");
-		return case_list(cli);
-	}
-	if (strcmp(sub, "show") == 0 || strcmp(sub, "use") == 0 || strcmp(sub, "close") == 0) {
-		if (argc != 3)
-			return cli_usage_error(cli, "%s takes one case number", sub);
+	int list = strcmp(sub, "list") == 0 || strcmp(sub, "ls") == 0;
+	if (list || strcmp(sub, "show") == 0 || strcmp(sub, "use") == 0 ||
+	    strcmp(sub, "close") == 0) {
+		const char *number = NULL;
+		int rc = plain_args(cli, argc - 1, argv + 1, !list, &number);
+		if (rc >= 0)
+			return rc;
+		if (list)
+			return case_list(cli);
 		if (strcmp(sub, "show") == 0)
-			return case_show(cli, argv[2]);
-		return case_status(cli, argv[2], strcmp(sub, "close") == 0);
+			return case_show(cli, number);
+		return case_status(cli, number, strcmp(sub, "close") == 0);
 	}
 	return cli_usage_error(cli, "unknown subcommand '%s'", sub);
 }

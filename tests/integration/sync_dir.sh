@@ -171,8 +171,8 @@ check "and then none is in no case" test "$($F2 --json ls --no-case | jq length)
 check "each is a custody event" test "$($F2 --json log | jq '[.[] | select(.event.action == "case add")] | length')" = 2
 id1=$($F2 --json ls | jq -r '.[0].id')
 out=$($F2 case add "$CASE2" "$id1" 2>&1); rc=$?
-check "an item in a case already is not moved, and says so" \
-	test $rc = 1 -a -n "$(grep "is in case $CASE2 already" <<<"$out")"
+check "an item in the case already is left there, and says so (exit 0)" \
+	test $rc = 0 -a -n "$(grep "is in case $CASE2 already" <<<"$out")"
 out=$($F2 sync --target "dir:$T/usb2" 2>&1)
 check "the next sync carries them, with no warning" \
 	bash -c 'grep -q "1 bundle(s) committed: 2 items" <<<"$1" && ! grep -q "in no case" <<<"$1"' _ "$out"
