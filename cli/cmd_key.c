@@ -117,6 +117,23 @@ out:
 	return rc;
 }
 
+/* The outcome of a trust that changed nothing or succeeded: with --json
+ * {key_id, device_id, replaces, status}, else the sentence `text`. */
+static void trust_said(struct cli *cli, const struct trust_req *r, const char *device,
+		       const char *status, const char *text)
+{
+	if (!cli->json) {
+		printf("%s\n", text);
+		return;
+	}
+	json_t *o = json_object();
+	json_object_set_new(o, "key_id", json_string(r->id));
+	json_object_set_new(o, "device_id", device && *device ? json_string(device) : json_null());
+	json_object_set_new(o, "replaces", r->replaces ? json_string(r->replaces) : json_null());
+	json_object_set_new(o, "status", json_string(status));
+	cli_print_json(o);
+}
+
 static json_t *trust_detail(const struct trust_req *r)
 {
 	json_t *d = json_object();
@@ -149,7 +166,7 @@ static int exec_bound(struct store *s, const char *sql, const char *const *args,
 static int trust_again(struct cli *cli, struct store *s, struct trust_req *r,
 		       const struct keyring_key *k, char *err, size_t errlen)
 {
-	char now[32];
+	char now[32], text[512];
 	if (strcmp(k->public_key, r->line.data) != 0) {
 		fprintf(stderr,
 			"evcap key trust: a different key with the same id %s is already trusted; "
@@ -163,10 +180,9 @@ static int trust_again(struct cli *cli, struct store *s, struct trust_req *r,
 		return EXIT_USAGE;
 	}
 	if (!r->device[0] || strcmp(k->device_id, r->device) == 0) {
-		printf("key %s is already trusted", r->id);
-		if (k->device_id[0])
-			printf(", tied to device %s", k->device_id);
-		printf("\n");
+		snprintf(text, sizeof text, "key %s is already trusted%s%s", r->id,
+			 k->device_id[0] ? ", tied to device " : "", k->device_id);
+		trust_said(cli, r, k->device_id, "already trusted", text);
 		return EXIT_OK;
 	}
 	if (k->device_id[0]) {
@@ -201,18 +217,22 @@ static int trust_again(struct cli *cli, struct store *s, struct trust_req *r,
 		fprintf(stderr, "evcap key trust: %s\n", err);
 		return EXIT_PROBLEM;
 	}
-	printf("key %s is now tied to device %s\n", r->id, r->device);
+	snprintf(text, sizeof text, "key %s is now tied to device %s", r->id, r->device);
+	trust_said(cli, r, r->device, "tied", text);
 	return EXIT_OK;
 }
 
 static int key_trust(struct cli *cli, struct store *s, struct trust_req *r)
 {
-	char err[512] = "", now[32];
+	char err[512] = "", now[32], text[768];
 	struct keyring_key k, old;
 	int have;
 	if (trust_read(r, err, sizeof err)) {
-		fprintf(stderr, "evcap key trust: %s: %s\n", r->file, err);
-		return EXIT_PROBLEM;
+		if (strncmp(err, r->file, strlen(r->file)) == 0) /* it names the file */
+			fprintf(stderr, "evcap key trust: %s\n", err);
+		else
+			fprintf(stderr, "evcap key trust: %s: %s\n", r->file, err);
+		return cli_path_missing(r->file) ? EXIT_USAGE : EXIT_PROBLEM;
 	}
 	if ((have = keyring_get(s, r->id, &k, err, sizeof err)) < 0)
 		goto db_fail;
@@ -276,15 +296,17 @@ static int key_trust(struct cli *cli, struct store *s, struct trust_req *r)
 		store_rollback(s);
 		goto db_fail;
 	}
-	printf("trusted device key %s", r->id);
+	int n = snprintf(text, sizeof text, "trusted device key %s", r->id);
 	if (r->device[0])
-		printf(", tied to device %s", r->device);
+		n += snprintf(text + n, sizeof text - (size_t)n, ", tied to device %s", r->device);
 	else
-		printf(" (the file names no device: the first bundle it signs ties it to that "
-		       "bundle's device)");
+		n += snprintf(text + n, sizeof text - (size_t)n,
+			      " (the file names no device: the first bundle it signs ties it to "
+			      "that bundle's device)");
 	if (r->replaces)
-		printf("; key %s signs nothing more", r->replaces);
-	printf("\n");
+		snprintf(text + n, sizeof text - (size_t)n, "; key %s signs nothing more",
+			 r->replaces);
+	trust_said(cli, r, r->device, "trusted", text);
 	return EXIT_OK;
 db_fail:
 	fprintf(stderr, "evcap key trust: %s\n", err[0] ? err : sqlite3_errmsg(store_db(s)));
@@ -340,17 +362,21 @@ static int key_list(struct cli *cli, struct store *s)
 	return EXIT_OK;
 }
 
-static int key_sign(struct store *s, const char *file)
+static int key_sign(struct cli *cli, struct store *s, const char *file)
 {
-	char err[512], trusted[512];
+	char err[512], trusted[512], id[MINISIGN_KEYID_HEX];
 	struct minisign_secret sec;
 	struct buf text, sig;
 	int rc = EXIT_PROBLEM;
 	buf_init(&text, (size_t)1 << 30);
 	buf_init(&sig, MINISIGN_SIGFILE_MAX);
 	memset(&sec, 0, sizeof sec);
-	if (fs_read_file(file, (size_t)1 << 30, &text, err, sizeof err) ||
-	    devkey_load_secret(store_dir(s), &sec, err, sizeof err)) {
+	if (fs_read_file(file, (size_t)1 << 30, &text, err, sizeof err)) {
+		fprintf(stderr, "evcap key sign: %s\n", err);
+		rc = cli_path_missing(file) ? EXIT_USAGE : EXIT_PROBLEM;
+		goto out;
+	}
+	if (devkey_load_secret(store_dir(s), &sec, err, sizeof err)) {
 		fprintf(stderr, "evcap key sign: %s\n", err);
 		goto out;
 	}
@@ -359,16 +385,51 @@ static int key_sign(struct store *s, const char *file)
 	char *out = xasprintf("%s.minisig", file);
 	if (minisign_sign(&sec, text.data, text.len, "signature from evcap device key", trusted,
 			  &sig, err, sizeof err) ||
-	    fs_write_atomic(out, sig.data, sig.len, 0644, 0, err, sizeof err))
+	    fs_write_atomic(out, sig.data, sig.len, 0644, 0, err, sizeof err)) {
 		fprintf(stderr, "evcap key sign: %s\n", err);
-	else
+	} else {
 		rc = EXIT_OK;
+		minisign_keyid_hex(sec.keyid, id);
+		if (cli->json) {
+			json_t *o = json_object();
+			json_object_set_new(o, "file", json_string(file));
+			json_object_set_new(o, "signature", json_string(out));
+			json_object_set_new(o, "key_id", json_string(id));
+			cli_print_json(o);
+		} else if (cli->verbosity >= 0) {
+			printf("signed %s with key %s into %s\n", file, id, out);
+		}
+	}
 	free(out);
 out:
 	minisign_secret_wipe(&sec);
 	buf_free(&text);
 	buf_free(&sig);
 	return rc;
+}
+
+/* The arguments of show, list (want 0) and sign (want 1 FILE): --help,
+ * "--" and the file in *file. -1 to go on, else the exit status. */
+static int plain_args(struct cli *cli, int argc, char **argv, int want, const char **file)
+{
+	static const struct option opts[] = {{"help", no_argument, NULL, 'h'}, {0}};
+	int c;
+	cli_getopt_reset();
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		if (c == 'h') {
+			cli_print_help(cli, key_help);
+			return EXIT_OK;
+		}
+		return cli_bad_option(cli, argc, argv);
+	}
+	if (want == 0 && optind != argc)
+		return cli_usage_error(cli, "%s takes no arguments, not '%s'", argv[0],
+				       argv[optind]);
+	if (want == 1 && optind + 1 != argc)
+		return cli_usage_error(cli, "%s takes one file%s", argv[0],
+				       optind >= argc ? ", the one to sign" : "");
+	*file = want ? argv[optind] : NULL;
+	return -1;
 }
 
 /* evcap key trust FILE [--device ID] [--replaces KEYID] */
@@ -386,11 +447,13 @@ static int key_trust_cmd(struct cli *cli, int argc, char **argv)
 		case 'd': r.device_opt = optarg; break;
 		case 'r': r.replaces = optarg; break;
 		case 'h': cli_print_help(cli, key_help); return EXIT_OK;
-		default: return cli_usage_error(cli, "unknown option");
+		default: return cli_bad_option(cli, argc, argv);
 		}
 	}
 	if (optind + 1 != argc)
-		return cli_usage_error(cli, "trust takes one key file");
+		return cli_usage_error(cli, "trust takes one key file%s",
+				       optind >= argc ? " (a device's .pub, from 'evcap key show')"
+						      : "");
 	if (r.device_opt && !devkey_device_id_valid(r.device_opt))
 		return cli_usage_error(cli, "--device takes a device id: 1 to 64 lowercase hex "
 					    "digits, as 'evcap key show --json' prints it");
@@ -403,27 +466,25 @@ static int key_trust_cmd(struct cli *cli, int argc, char **argv)
 
 int cmd_key(struct cli *cli, int argc, char **argv)
 {
-	static const struct option opts[] = {{"help", no_argument, NULL, 'h'}, {0}};
-	int c;
-	cli_getopt_reset();
-	while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
-		if (c == 'h') {
-			cli_print_help(cli, key_help);
-			return EXIT_OK;
-		}
-		return cli_usage_error(cli, "unknown option");
+	if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+		if (argc < 2)
+			return cli_usage_error(cli, "give a subcommand: show, trust FILE, list or "
+						    "sign FILE");
+		cli_print_help(cli, key_help);
+		return EXIT_OK;
 	}
-	if (optind >= argc)
-		return cli_usage_error(cli, "give a subcommand: show, trust FILE, list or sign FILE");
-	const char *sub = argv[optind];
-	int nargs = argc - optind - 1;
-	if (!strcmp(sub, "show") && nargs == 0)
-		return key_show(cli, cli_store(cli, 0));
+	const char *sub = argv[1], *file = NULL;
+	int show = !strcmp(sub, "show"), list = !strcmp(sub, "list"), rc;
 	if (!strcmp(sub, "trust"))
-		return key_trust_cmd(cli, argc - optind, argv + optind);
-	if (!strcmp(sub, "list") && nargs == 0)
+		return key_trust_cmd(cli, argc - 1, argv + 1);
+	if (!show && !list && strcmp(sub, "sign"))
+		return cli_usage_error(cli, "unknown subcommand '%s' (show, trust, list or sign)",
+				       sub);
+	if ((rc = plain_args(cli, argc - 1, argv + 1, !show && !list, &file)) >= 0)
+		return rc;
+	if (show)
+		return key_show(cli, cli_store(cli, 0));
+	if (list)
 		return key_list(cli, cli_store(cli, 0));
-	if (!strcmp(sub, "sign") && nargs == 1)
-		return key_sign(cli_store(cli, 0), argv[optind + 1]);
-	return cli_usage_error(cli, "unknown subcommand or wrong arguments: '%s'", sub);
+	return key_sign(cli, cli_store(cli, 0), file);
 }

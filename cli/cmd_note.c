@@ -17,15 +17,25 @@ int cmd_note(struct cli *cli, int argc, char **argv)
 {
 	static const struct option opts[] = {{"help", no_argument, NULL, 'h'}, {0}};
 	int c;
-	while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
+	/* options anywhere ("note 3 --help" is help, never a note), until "--":
+	 * after it, text that begins with '-' is text */
+	cli_getopt_reset();
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		if (c == 'h') {
-			cli_print_help(cli, "Adds TEXT as a note on ITEM (id or SHA-256 prefix).\n");
+			cli_print_help(cli, "Adds TEXT as a note on ITEM (id or SHA-256 prefix). Text that\n"
+					    "begins with '-' goes after '--':\n"
+					    "  evcap note 3 -- '-5 m from the outfall'\n"
+					    "With --json, prints {item, sha256, case, note, author,\n"
+					    "created_at}.\n");
 			return EXIT_OK;
 		}
-		return cli_usage_error(cli, "unknown option");
+		return cli_bad_option(cli, argc, argv);
 	}
 	if (optind + 2 != argc)
-		return cli_usage_error(cli, "give an item and the note text (quoted)");
+		return cli_usage_error(cli, optind + 2 < argc
+						    ? "give an item and the note text as one argument "
+						      "(quoted)"
+						    : "give an item and the note text (quoted)");
 	const char *text = argv[optind + 1];
 	size_t len = strlen(text);
 	if (len == 0 || len > NOTE_MAX || !utf8_valid(text, len))
@@ -64,8 +74,20 @@ int cmd_note(struct cli *cli, int argc, char **argv)
 			   sizeof err) ||
 	    store_commit(s, err, sizeof err))
 		goto fail;
-	printf("note added to item %lld (%.12s)\n",
-	       (long long)json_integer_value(json_object_get(it, "id")), sha);
+	if (cli->json) {
+		json_t *o = json_object();
+		json_object_set_new(o, "item", json_integer(json_integer_value(
+						       json_object_get(it, "id"))));
+		json_object_set_new(o, "sha256", json_string(sha));
+		json_object_set_new(o, "case", case_number ? json_string(case_number) : json_null());
+		json_object_set_new(o, "note", json_string(text));
+		json_object_set_new(o, "author", json_string(cli->actor));
+		json_object_set_new(o, "created_at", json_string(now));
+		cli_print_json(o);
+	} else {
+		printf("note added to item %lld (%.12s)\n",
+		       (long long)json_integer_value(json_object_get(it, "id")), sha);
+	}
 	rc = EXIT_OK;
 	goto out;
 fail:
