@@ -117,7 +117,7 @@ static int setup_options(struct cli *cli, int argc, char **argv, struct sensor_s
 			cli_print_help(cli, sensor_help);
 			return -1;
 		default:
-			return cli_usage_error(cli, "unknown option (see 'evcap sensor --help')");
+			return cli_bad_option(cli, argc, argv);
 		}
 	}
 	if (u->format && strcmp(u->format, "csv") && strcmp(u->format, "sdi12"))
@@ -162,6 +162,30 @@ static int setup_resolve(struct cli *cli, struct sensor_setup *u)
 		path = xstrdup(u->profile);
 	else if (u->instrument)
 		path = sensor_profile_find(u->instrument);
+	if (u->instrument && !path) {
+		/* a name with no profile would be recorded as the instrument with
+		 * none of its facts, and an SDI-12 log could not be read at all */
+		const char *env = getenv("EVCAP_SENSOR_PROFILES");
+		char dirs[1024], shown_dirs[2048];
+		size_t j = 0;
+		snprintf(dirs, sizeof dirs, "%s%s" SENSOR_PROFILE_DIRS, env && *env ? env : "",
+			 env && *env ? ":" : "");
+		for (char *d = dirs; *d && j + 3 < sizeof shown_dirs; d++) { /* "a:b" as "a, b" */
+			if (*d == ':') {
+				shown_dirs[j++] = ',';
+				shown_dirs[j++] = ' ';
+			} else {
+				shown_dirs[j++] = *d;
+			}
+		}
+		shown_dirs[j] = '\0';
+		rc = cli_usage_error(cli, "--instrument %s: no readable profile %s.profile in %s "
+					  "(the folders searched%s; or give the file with --profile "
+					  "FILE)",
+				     u->instrument, u->instrument, shown_dirs,
+				     env && *env ? ", $EVCAP_SENSOR_PROFILES first" : "");
+		goto out;
+	}
 	if (path) {
 		if ((rc = load_profile(cli, path, &u->prof)))
 			goto out;
@@ -304,6 +328,13 @@ static int sensor_import(struct cli *cli, int argc, char **argv)
 		goto out;
 	}
 	const char *path = argv[optind];
+	if (cli_path_missing(path)) {
+		char *sh = ingest_display_path(path);
+		fprintf(stderr, "evcap sensor: %s: no such file\n", sh);
+		free(sh);
+		rc = EXIT_USAGE;
+		goto out;
+	}
 	if ((rc = setup_resolve(cli, &u)))
 		goto out;
 	char *shown = ingest_display_path(path);
@@ -326,7 +357,7 @@ static int sensor_import(struct cli *cli, int argc, char **argv)
 	}
 	if (fs_read_file(path, SENSOR_MAX_FILE, &raw, err, sizeof err)) {
 		fprintf(stderr, "evcap sensor: %s\n", err);
-		rc = EXIT_PROBLEM;
+		rc = cli_path_missing(path) ? EXIT_USAGE : EXIT_PROBLEM;
 		goto out_shown;
 	}
 	sha256_hex(raw.data, raw.len, sha);

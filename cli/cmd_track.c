@@ -3,6 +3,7 @@
  * list the fixes. An import is recorded in the custody log with the file's
  * SHA-256 and what was made of it; bad lines are named, not fatal.
  */
+#include <errno.h>
 #include <getopt.h>
 #include <jansson.h>
 #include <math.h>
@@ -27,7 +28,8 @@ static const char track_help[] =
 	"                                       content); fixes are stored with source\n"
 	"                                       file:NAME; items waiting for a track are\n"
 	"                                       then placed (see geotag)\n"
-	"  track ls [--json] [--source S] [--limit N]   list stored fixes by time\n";
+	"  track ls [--json] [--source S] [--limit N]   list stored fixes by time (the\n"
+	"                                       first N, N at least 1; default all)\n";
 
 static json_t *track_report_json(const struct track_report *r)
 {
@@ -180,11 +182,11 @@ static int track_import(struct cli *cli, int argc, char **argv)
 		{"no-geotag", no_argument, NULL, 'G'}, {"help", no_argument, NULL, 'h'}, {0}};
 	int c, geotag = 1, rc = EXIT_OK;
 	cli_getopt_reset();
-	while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'G': geotag = 0; break;
-		case 'h': printf("%s", track_help); return EXIT_OK;
-		default: return cli_usage_error(cli, "unknown option to track import");
+		case 'h': cli_print_help(cli, track_help); return EXIT_OK;
+		default: return cli_bad_option(cli, argc, argv);
 		}
 	}
 	if (optind >= argc)
@@ -193,8 +195,9 @@ static int track_import(struct cli *cli, int argc, char **argv)
 	json_t *all = json_array();
 	for (int i = optind; i < argc; i++) {
 		json_t *j = NULL;
+		/* a file named that does not exist is a usage error, as in ingest */
 		if (track_import_one(cli, s, argv[i], &j))
-			rc = EXIT_PROBLEM;
+			rc = cli_path_missing(argv[i]) || rc == EXIT_USAGE ? EXIT_USAGE : EXIT_PROBLEM;
 		json_array_append_new(all, j);
 	}
 	if (geotag) {
@@ -229,19 +232,21 @@ static int track_ls(struct cli *cli, int argc, char **argv)
 	const char *source = NULL;
 	long long limit = -1;
 	cli_getopt_reset();
-	while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'j': json = 1; break;
 		case 's': source = optarg; break;
 		case 'n': {
 			char *end;
+			errno = 0;
 			limit = strtoll(optarg, &end, 10);
-			if (*end || limit < 0)
-				return cli_usage_error(cli, "--limit takes a count");
+			if (end == optarg || *end || errno || limit < 1)
+				return cli_usage_error(cli, "--limit takes a count of fixes, 1 or more, "
+							    "not '%s'", optarg);
 			break;
 		}
-		case 'h': printf("%s", track_help); return EXIT_OK;
-		default: return cli_usage_error(cli, "unknown option to track ls");
+		case 'h': cli_print_help(cli, track_help); return EXIT_OK;
+		default: return cli_bad_option(cli, argc, argv);
 		}
 	}
 	if (optind != argc)
