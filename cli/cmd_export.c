@@ -91,7 +91,7 @@ static int parse_args(struct cli *cli, int argc, char **argv, struct export_args
 					     {"help", no_argument, NULL, 'h'},
 					     {0}};
 	int c;
-	double t;
+	double t, from_t = 0, to_t = 0;
 	a->fmt = -1;
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
@@ -132,13 +132,14 @@ static int parse_args(struct cli *cli, int argc, char **argv, struct export_args
 						       c == 'F' ? "from" : "to", optarg);
 			/* stored capture times are UTC "...Z": compare in that form */
 			time_format_iso(t, c == 'F' ? a->from : a->to);
+			*(c == 'F' ? &from_t : &to_t) = t;
 			*(c == 'F' ? &a->has_from : &a->has_to) = 1;
 			break;
 		case 'h':
 			cli_print_help(cli, export_help);
 			return -1;
 		default:
-			return cli_usage_error(cli, "unknown option (see 'evcap export --help')");
+			return cli_bad_option(cli, argc, argv);
 		}
 	}
 	if (optind != argc)
@@ -147,6 +148,15 @@ static int parse_args(struct cli *cli, int argc, char **argv, struct export_args
 		return cli_usage_error(cli, "give --format geojson|kml|gpx|csv|html|jpeg");
 	if (!a->out || !*a->out)
 		return cli_usage_error(cli, "give --out PATH (a directory for --format jpeg)");
+	/* an export is a file whose SHA-256 the custody log records, and its
+	 * summary goes to stdout: it is never mixed into the output */
+	if (strcmp(a->out, "-") == 0)
+		return cli_usage_error(cli, "--out - : an export is written to a file (its SHA-256 "
+					    "is recorded in the custody log), not to standard output; "
+					    "give a file name (./- for a file called '-')");
+	if (a->has_from && a->has_to && from_t > to_t)
+		return cli_usage_error(cli, "--from is after --to (%s > %s): no item could be in "
+					    "that span", a->from, a->to);
 	if (a->lang && i18n_pick(a->lang) < 0)
 		return cli_usage_error(cli, "--lang must be zh or en, not '%s'", a->lang);
 	if ((a->revisit || a->before || a->after) && a->fmt != F_HTML)
@@ -1005,6 +1015,9 @@ static int export_file(struct cli *cli, struct store *s, struct export_ctx *ctx,
 	}
 	if (r || fs_write_atomic(a->out, out.data, out.len, 0644, 0, err, sizeof err)) {
 		fprintf(stderr, "evcap export: %s\n", err);
+		/* as in 'evcap revisit': visits named that the case lacks */
+		if (r == EV_EINVAL && a->revisit && a->before)
+			rc = EXIT_USAGE;
 		goto out;
 	}
 	sha256_hex(out.data, out.len, hex);
@@ -1068,6 +1081,19 @@ int cmd_export(struct cli *cli, int argc, char **argv)
 		rc = cli_usage_error(cli, "%s is inside the evidence store; write exports elsewhere",
 				     a.out);
 		goto out;
+	}
+	if (a.fmt != F_JPEG) { /* jpeg makes its folder; a file's folder must be there */
+		char *dir = fs_dirname(a.out);
+		struct stat st;
+		int there = stat(dir, &st) == 0, isdir = there && S_ISDIR(st.st_mode);
+		if (!isdir)
+			rc = cli_usage_error(cli, there ? "--out %s: %s is not a folder"
+						      : "--out %s: the folder %s does not exist "
+							"(make it first)",
+					     a.out, dir);
+		free(dir);
+		if (!isdir)
+			goto out;
 	}
 	f.from_iso = a.has_from ? a.from : NULL;
 	f.to_iso = a.has_to ? a.to : NULL;

@@ -121,7 +121,7 @@ int cmd_revisit(struct cli *cli, int argc, char **argv)
 			lang = optarg;
 			break;
 		case 'h': cli_print_help(cli, revisit_help); rc = EXIT_OK; goto out;
-		default: rc = cli_usage_error(cli, "unknown option (see 'evcap revisit --help')"); goto out;
+		default: rc = cli_bad_option(cli, argc, argv); goto out;
 		}
 	}
 	if (optind != argc) {
@@ -138,8 +138,13 @@ int cmd_revisit(struct cli *cli, int argc, char **argv)
 		goto out;
 	}
 	struct store *s = cli_store(cli, 0);
-	if (revisit_report_load(s, case_id, &o, &r, err, sizeof err)) {
+	int lr = revisit_report_load(s, case_id, &o, &r, err, sizeof err);
+	if (lr) {
+		/* visits named that the case does not have (or the same one twice)
+		 * are a usage error; a case with fewer than two visits, when none
+		 * is named, is a finding about the case: nothing to compare yet */
 		fprintf(stderr, "evcap revisit: %s\n", err);
+		rc = lr == EV_EINVAL && o.before ? EXIT_USAGE : EXIT_PROBLEM;
 		goto out;
 	}
 	if (html) {
