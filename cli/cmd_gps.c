@@ -17,6 +17,7 @@
 
 #include "cli.h"
 #include "custody.h"
+#include "daemon.h"
 #include "geotag.h"
 #include "gpsclient.h"
 #include "log.h"
@@ -83,8 +84,9 @@ int cmd_gps(struct cli *cli, int argc, char **argv)
 					     {0}};
 	static const char help[] =
 		"  gps log [--server HOST:PORT]   store every usable gpsd fix until SIGTERM or\n"
-		"                                 SIGINT (default: config gps.server, else\n"
-		"                                 localhost:2947); -v prints each fix\n";
+		"                                 SIGINT (default: config [gps] server, else\n"
+		"                                 " DAEMON_DEFAULT_GPS ", as for evcapd); -v prints\n"
+		"                                 each fix\n";
 	const char *server = NULL;
 	int c, rc = EXIT_PROBLEM;
 	char host[256], port[8], err[512];
@@ -98,23 +100,25 @@ int cmd_gps(struct cli *cli, int argc, char **argv)
 			cli_print_help(cli, help);
 			return EXIT_OK;
 		}
-		return cli_usage_error(cli, "use: gps log [--server HOST:PORT]");
+		return cli_usage_error(cli, argc < 2 ? "give the subcommand: gps log [--server HOST:PORT]"
+						     : "unknown subcommand '%s' (log)",
+				       argc < 2 ? "" : argv[1]);
 	}
 	argc--;
 	argv++;
 	cli_getopt_reset();
-	while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
 		case 's': server = optarg; break;
 		case 'h': cli_print_help(cli, help); return EXIT_OK;
-		default: return cli_usage_error(cli, "unknown option to gps log");
+		default: return cli_bad_option(cli, argc, argv);
 		}
 	}
 	if (optind != argc)
 		return cli_usage_error(cli, "gps log takes no arguments");
 	if (!server)
 		server = cli->cfg->gps_server && *cli->cfg->gps_server ? cli->cfg->gps_server
-								      : "localhost:2947";
+								      : DAEMON_DEFAULT_GPS;
 	if (config_split_hostport(server, host, port) != 0)
 		return cli_usage_error(cli, "'%s' is not HOST:PORT", server);
 
