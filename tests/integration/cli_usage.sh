@@ -1,0 +1,246 @@
+#!/bin/bash
+# The command line's own contract, command by command: --help everywhere,
+# answered without touching the store; "--" ends the options; one-line
+# usage errors that name the option or argument at fault; exit 2 for
+# usage and configuration errors (a file named that does not exist among
+# them), 1 for a problem found; --json from the commands that change a
+# case or add to the record; only init creates a store; case numbers and
+# closed cases; and the usage lines and manual that say so.
+. "$(dirname "$0")/../lib/common.sh"
+
+if ! need jq; then
+	skip "cli_usage: needs jq"
+	exit 0
+fi
+
+# run ARGS...: evcap with ARGS; $out is stdout, $err stderr, $rc the status
+# (exported, with the helpers below, for checks run through bash -c)
+run() { out=$("$EVCAP" "$@" 2>"$T/err"); rc=$?; err=$(cat "$T/err"); export out rc err; }
+# is RC WORDS...: the last run exited RC and its stderr holds every WORDS
+is() {
+	local want=$1 w
+	shift
+	[ "$rc" = "$want" ] || { echo "# exit $rc, not $want; stderr: $err"; return 1; }
+	for w in "$@"; do
+		grep -qF -- "$w" <<<"$err" || { echo "# stderr lacks '$w': $err"; return 1; }
+	done
+}
+# one_line: the last run's stderr is a single line
+one_line() {
+	[ -n "$err" ] && [ "$(wc -l <<<"$err")" = 1 ] || { echo "# stderr: $err"; return 1; }
+}
+events() { "$EVCAP" --json log | jq length; }
+export -f is one_line
+
+"$EVCAP" init >/dev/null || { bad "cli_usage: init failed"; exit 1; }
+"$EVCAP" case open 巡查案 --use >/dev/null
+printf 'a photo, or near enough\n' >"$T/a.txt"
+"$EVCAP" -q ingest "$T/a.txt" >/dev/null 2>&1
+ITEM=$("$EVCAP" --json ls | jq -r '.[0].id')
+printf 'time,parameter,value,unit\n' >"$T/wide2.csv"
+printf '2023-05-01T10:00:00+08:00 0+7.1+12.3\n' >"$T/s.log"
+
+# 1. --help is help, whatever stands before it, and writes nothing
+before=$(events)
+for args in "note $ITEM --help" "note --help" "key trust --help" "key trust x.pub --help" \
+	"key sign --help" "key sign $T/a.txt --help" "key show --help" "key list --help" \
+	"case list --help" "case show --help" "case show 巡查案 --help" "case use 巡查案 --help" \
+	"case close 巡查案 --help" "case open 新案 --help" "case set 巡查案 --help" \
+	"case add 巡查案 --help" "site list --help" "site show 巡查案 A --help" \
+	"site add --help" "track import --help" "track import $T/a.txt --help" "track ls --help" \
+	"gps log --help" "sensor import $T/wide2.csv --help" "sensor listen --help" \
+	"export --help" "revisit --help" "visits --help" "ingest $T/a.txt --help" "ls --help" \
+	"show $ITEM --help" "init --help" "log --help" "verify --help" "readings --help" \
+	"geotag --help" "sync --help" "pull --help" "notify --help"; do
+	# shellcheck disable=SC2086
+	run --store "$T/no-store" $args
+	cmd=${args%% *}
+	check "help: 'evcap $args' prints help (exit 0) and no store is made" \
+		bash -c '[ "$1" = 0 ] && grep -q "^usage: evcap $2 " <<<"$3" && [ ! -e "$4" ]' \
+		_ "$rc" "$cmd" "$out" "$T/no-store"
+	# shellcheck disable=SC2086
+	run $args
+	[ "$rc" = 0 ] || bad "help: 'evcap $args' in the store exits $rc: $err"
+done
+check "help: none of them wrote a custody event or a note" \
+	test "$(events)" = "$before" -a "$("$EVCAP" --json show "$ITEM" | jq '.notes | length')" = 0
+check "help: no case '--help' or '新案' was made" \
+	test "$("$EVCAP" --json case list | jq -r '.[].number' | tr '\n' ' ')" = "巡查案 "
+run help ls
+check "help: 'evcap help ls' is ls's help" \
+	bash -c '[ "$1" = 0 ] && grep -q "^usage: evcap ls " <<<"$2"' _ "$rc" "$out"
+run help case open
+check "help: 'evcap help case open' is case's help" \
+	bash -c '[ "$1" = 0 ] && grep -q "^usage: evcap case " <<<"$2"' _ "$rc" "$out"
+
+# "--" ends the options: a note that begins with '-'
+run note "$ITEM" -- '-5 m from the outfall'
+check "note: text after '--' is taken as written" bash -c '[ "$1" = 0 ] &&
+	[ "$("$2" --json show "$3" | jq -r ".notes[-1].text")" = "-5 m from the outfall" ]' \
+	_ "$rc" "$EVCAP" "$ITEM"
+run note "$ITEM" '-5 m'
+check "note: text that begins with '-' without '--' is refused, naming it and '--'" \
+	bash -c 'is 2 "unknown option '"'"'-5'"'"'" "'"'"'--'"'"'" && one_line'
+
+# 2. only init makes a store
+run --store "$T/typo" case open Q
+check "store: case open at a path with no store is refused (exit 2) and makes none" \
+	bash -c 'is 2 "no evidence store at $1" && [ ! -e "$1" ]' _ "$T/typo"
+run --store "$T/a.txt" ls
+check "store: a path that is a file is said to be a file" is 2 "is a file, not a folder"
+run --store "$T/a.txt" init
+check "store: init at a file says the same" is 2 "is a file, not a folder"
+run --store
+check "store: --store with no path says it needs one" \
+	bash -c 'is 2 "--store needs a path" && one_line'
+run --config
+check "store: --config with no path says it needs one" is 2 "--config needs a path"
+run --store '' ls
+check "store: an empty --store is refused" is 2 "--store needs a path"
+run ls --store=
+check "store: an empty --store= is refused" is 2 "--store needs a path"
+
+# 3. closed cases, and cases that exist
+"$EVCAP" case open K1 >/dev/null && "$EVCAP" case close K1 >/dev/null
+run case open K1
+check "closed: case open of a closed case says it is closed and is not reopened (exit 2)" \
+	is 2 "case K1 is closed" "does not reopen"
+run case use K1
+check "closed: case use of a closed case is refused (exit 2)" is 2 "case K1 is closed"
+check "closed: and the case in use is still the one it was" \
+	test "$("$EVCAP" --json case list | jq -r '.[] | select(.in_use) | .number')" = 巡查案
+n=$(events)
+run case close K1
+check "closed: closing it again changes nothing" test "$rc" = 0 -a "$(events)" = "$n"
+run case open 巡查案 --title 新标题 --operator 王五
+check "exists: options for an existing case are named as not applied, with 'case set'" \
+	is 2 "--title, --operator were not applied" "evcap case set 巡查案"
+check "exists: and the title is unchanged" \
+	test "$("$EVCAP" --json case show 巡查案 | jq -r .title)" = null
+run case open 巡查案
+check "exists: case open of an open case alone is fine" test "$rc" = 0
+
+# 4. case numbers with a space at either end, or blank
+for n in ' ' '' 'K2 ' ' K2' $'K2\t' 'K2　'; do
+	run case open "$n"
+	check "case number: '$n' is refused (exit 2)" bash -c 'is 2 "case number" && one_line'
+done
+check "case number: none of them was made" \
+	test "$("$EVCAP" --json case list | jq length)" = 2
+
+# 5. --from after --to
+run export --format csv --out "$T/x.csv" --from 2024-01-01T00:00:00Z --to 2023-01-01T00:00:00Z
+check "export: --from after --to is refused (exit 2)" \
+	bash -c 'is 2 "--from is after --to" && [ ! -e "$1" ]' _ "$T/x.csv"
+
+# 6. --json from the commands that change things
+jq_ok() { jq -e "$1" <<<"$out" >/dev/null || { echo "# json: $out"; return 1; }; }
+run --json case open J1
+check "json: case open" jq_ok '.case == "J1" and .status == "open" and .created == true'
+run --json case set J1 --title T
+check "json: case set" jq_ok '.case == "J1" and .status == "open" and .changed == ["title"]'
+run --json case use J1
+check "json: case use" jq_ok '.case == "J1" and .in_use == true'
+run --json case close J1
+check "json: case close" jq_ok '.case == "J1" and .status == "closed"'
+"$EVCAP" case use 巡查案 >/dev/null
+run --json note "$ITEM" 'json note'
+check "json: note" jq_ok ".item == $ITEM and .note == \"json note\" and .case == \"巡查案\""
+"$EVCAP" --store "$T/other" init >/dev/null && "$EVCAP" --store "$T/other" key show >"$T/other.pub"
+run --json key trust "$T/other.pub"
+check "json: key trust" jq_ok '.status == "trusted" and (.key_id | length) == 16'
+run --json key sign "$T/a.txt"
+check "json: key sign" jq_ok '.signature | endswith("a.txt.minisig")'
+
+# 7. one exit status for one kind of error: a named file that is not there
+run sensor import "$T/nonexist.csv"
+check "missing file: sensor import exits 2" is 2 nonexist.csv
+run track import "$T/nonexist.gpx"
+check "missing file: track import exits 2" is 2 nonexist.gpx
+run key trust "$T/nonexist.pub"
+check "missing file: key trust exits 2" is 2 nonexist.pub
+run key sign "$T/nonexist"
+check "missing file: key sign exits 2" is 2 nonexist
+run revisit --before 5 --after 1
+check "revisit: a visit the case does not have is a usage error (exit 2)" is 2 "not 5"
+run revisit
+check "revisit: a case with fewer than two visits is a problem found (exit 1)" is 1 visits
+run case add 巡查案 "$ITEM"
+check "case add: an item already in the case is left, said, exit 0" \
+	bash -c '[ "$1" = 0 ] && grep -q "is in case 巡查案 already" <<<"$2"' _ "$rc" "$out"
+"$EVCAP" case open 另案 >/dev/null
+run case add 另案 "$ITEM"
+check "case add: an item in another case is never moved (exit 1)" is 1 "never moved"
+
+# 8. an instrument with no profile
+run sensor import "$T/s.log" --format sdi12 --instrument nosuch
+check "sensor: an SDI-12 log with an unknown instrument names its profile and the folders" \
+	is 2 nosuch.profile /etc/evcap/sensors
+run sensor import "$T/wide2.csv" --instrument nosuch
+check "sensor: a CSV with an unknown instrument is refused the same way" is 2 nosuch.profile
+
+# 9. usage messages: one line, naming the option or the real problem
+run ingest --bogus
+check "usage: an unknown option is one line naming it" \
+	bash -c 'is 2 "evcap ingest: unknown option '"'"'--bogus'"'"'" &&
+		is 2 "(see '"'"'evcap ingest --help'"'"')" && one_line'
+run ls --case
+check "usage: ls --case with no value says it needs one" \
+	bash -c 'is 2 "--case needs a value" && one_line'
+run geotag --max-gap
+check "usage: geotag --max-gap with no value says so" is 2 "--max-gap needs a value"
+run case open X --title
+check "usage: case open --title with no value says so" is 2 "--title needs a value"
+run ls --no-case=1
+check "usage: a value for an option that takes none is named" is 2 "--no-case takes no value"
+run site list --bogus
+check "usage: site list --bogus is an unknown option, not a case" \
+	is 2 "unknown option '--bogus'"
+run case show 巡查案 --bogus
+check "usage: case show CASE --bogus is an unknown option" is 2 "unknown option '--bogus'"
+run key show extra
+check "usage: key show extra names the argument" is 2 "show takes no arguments, not 'extra'"
+printf '[store]\ncase = NOPE\n' >"$T/nope.conf"
+run --store "$T/other" --config "$T/nope.conf" ls --case NOPE
+run --store "$T/other" --config "$T/nope.conf" visits
+check "usage: a config's case that does not exist is said to come from the config file" \
+	is 2 "no case 'NOPE'" "$T/nope.conf"
+
+# 10. usage lines and the manual agree with the binary
+run ingest --help
+check "docs: ingest's usage line has --site NAME, --medium-label, --no-geotag" bash -c '
+	u=$(head -1 <<<"$1"); grep -qF -- "--site NAME" <<<"$u" &&
+	grep -qF -- "--medium-label" <<<"$u" && grep -qF -- "--no-geotag" <<<"$u"' _ "$out"
+run visits --help
+check "docs: visits' usage line has an optional --case, --gap-hours and --json" bash -c '
+	u=$(head -1 <<<"$1"); grep -qF -- "[--case CASE]" <<<"$u" &&
+	grep -qF -- "--gap-hours" <<<"$u" && grep -qF -- "--json" <<<"$u"' _ "$out"
+run sensor --help
+check "docs: sensor's usage line has --serial, --calibrated, --site, --operator" bash -c '
+	u=$(head -1 <<<"$1"); for o in serial calibrated site operator; do
+	grep -qF -- "--$o" <<<"$u" || exit 1; done' _ "$out"
+run gps log --help
+check "docs: gps log's default server is 127.0.0.1:2947, as evcapd's" \
+	bash -c 'grep -qF "127.0.0.1:2947" <<<"$1" && ! grep -q localhost <<<"$1"' _ "$out"
+MAN=$ROOT/docs/man/evcap.1
+check "docs: the manual has the options the binary takes" bash -c '
+	grep -q "site add.*water\\\\-body" "$1" &&
+	grep -q "sensor import.*serial.*calibrated.*operator" "$1" &&
+	grep -q "^.BI \"pull.*bandwidth" "$1" &&
+	grep -q "revisit.*gap\\\\-hours.*lang.*json" "$1" &&
+	grep -q "^.B \\\\-\\\\-version" "$1"' _ "$MAN"
+
+# 11. track ls --limit
+run track ls --limit ''
+check "track ls: an empty --limit is refused" is 2 "--limit"
+run track ls --limit 0
+check "track ls: --limit 0 is refused" is 2 "--limit"
+
+# 12. export --out
+cd "$T" || exit 1
+run export --format csv --out -
+check "export: --out - is refused, and no file '-' is written" \
+	bash -c 'is 2 "--out -" && [ ! -e "$1/-" ]' _ "$T"
+run export --format csv --out "$T/missing/dir/x.csv"
+check "export: --out in a folder that does not exist names the folder" \
+	is 2 "the folder $T/missing/dir does not exist"
