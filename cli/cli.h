@@ -27,8 +27,6 @@ struct cli {
 	struct store *store;     /* opened by cli_store(), closed by main */
 	const char *prog;        /* "evcap" */
 	const char *command;     /* the command name being run */
-	int argc;                /* the command's arguments, argv[0] its name */
-	char **argv;
 };
 
 /* The signature of every command: argv[0] is the command name; options
@@ -49,10 +47,8 @@ void cli_getopt_reset(void);
 int cli_bad_option(struct cli *cli, int argc, char **argv);
 
 /* Prints "evcap COMMAND: message (see 'evcap COMMAND --help')" to stderr,
- * one line (for usage errors, return 2).
- * A message that begins "unknown option" is taken to follow a '?' from
- * getopt_long on the command's own arguments (cli->argv), and is said as
- * cli_bad_option says it. */
+ * one line (for usage errors, return 2). After a '?' from getopt_long,
+ * call cli_bad_option instead. */
 int cli_usage_error(struct cli *cli, const char *fmt, ...) PRINTF_LIKE(2, 3);
 
 /* Resolves a case for a command: `name` if given (must exist), else the

@@ -128,7 +128,7 @@ int cmd_ingest(struct cli *cli, int argc, char **argv)
 			rc = EXIT_OK;
 			goto out;
 		default:
-			rc = cli_usage_error(cli, "unknown option (see 'evcap ingest --help')");
+			rc = cli_bad_option(cli, argc, argv);
 			goto out;
 		}
 	}

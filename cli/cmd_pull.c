@@ -71,7 +71,7 @@ int cmd_pull(struct cli *cli, int argc, char **argv)
 		case 'r': region = optarg; break;
 		case 'b': bw = optarg; break;
 		case 'h': cli_print_help(cli, pull_help); return EXIT_OK;
-		default: return cli_usage_error(cli, "unknown option");
+		default: return cli_bad_option(cli, argc, argv);
 		}
 	}
 	if (optind != argc)

@@ -144,9 +144,6 @@ int cli_usage_error(struct cli *cli, const char *fmt, ...)
 {
 	char msg[1024];
 	va_list ap;
-	/* the commands that still say only "unknown option" after a '?' */
-	if (strncmp(fmt, "unknown option", 14) == 0 && cli->argv)
-		return cli_bad_option(cli, cli->argc, cli->argv);
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
@@ -419,8 +416,6 @@ int main(int argc, char **argv)
 			: cfg.store                 ? cfg.store
 						    : default_store();
 	cli.actor = default_actor();
-	cli.argc = argc - 1;
-	cli.argv = argv + 1;
 	cli_getopt_reset();
 	rc = current->fn(&cli, argc - 1, argv + 1);
 out:
