@@ -1117,9 +1117,10 @@ static void probe_free(struct probe *p)
 /*
  * Makes a probe for spec without opening its device: the spec's form, and
  * its profile, which must be found and valid; an SDI-12 probe cannot do
- * without one (its answers are bare numbers). A CSV probe's profile that
- * is not found only names the instrument, as 'evcap sensor import
- * --instrument' does.
+ * without one (its answers are bare numbers). A profile named and not
+ * found is refused for a CSV probe too, as 'evcap sensor import
+ * --instrument' refuses it: the readings would name an instrument with
+ * none of its facts.
  */
 static int probe_new(const char *spec, struct probe **out, char *err, size_t errlen)
 {
@@ -1151,20 +1152,17 @@ static int probe_new(const char *spec, struct probe **out, char *err, size_t err
 		if (strcmp(p->prof.format, sp.format) != 0)
 			log_warnx("sensor %s: the profile %s is for %s, the spec says %s; read as %s",
 				  p->device, path, p->prof.format, sp.format, sp.format);
-	} else if (p->fmt == SENSOR_FMT_SDI12) {
-		if (sp.profile[0])
-			rc = err_set(err, errlen, EV_ENOENT,
-				     "sensor '%s': no profile %s.profile in $EVCAP_SENSOR_PROFILES or "
-				     "%s",
-				     spec, sp.profile, SENSOR_PROFILE_DIRS);
-		else
-			rc = err_set(err, errlen, EV_EINVAL,
-				     "sensor '%s': an SDI-12 probe needs a profile saying which value is "
-				     "which (DEVICE:BAUD:sdi12:PROFILE)",
-				     spec);
-		goto out;
 	} else if (sp.profile[0]) {
-		snprintf(p->prof.name, sizeof p->prof.name, "%s", sp.profile);
+		rc = err_set(err, errlen, EV_ENOENT,
+			     "sensor '%s': no profile %s.profile in $EVCAP_SENSOR_PROFILES or %s",
+			     spec, sp.profile, SENSOR_PROFILE_DIRS);
+		goto out;
+	} else if (p->fmt == SENSOR_FMT_SDI12) {
+		rc = err_set(err, errlen, EV_EINVAL,
+			     "sensor '%s': an SDI-12 probe needs a profile saying which value is "
+			     "which (DEVICE:BAUD:sdi12:PROFILE)",
+			     spec);
+		goto out;
 	}
 	if (p->prof.name[0] || p->prof.model[0] || p->prof.serial[0] || p->prof.calibrated[0])
 		p->instrument_json = sensor_instrument_json(&p->prof);

@@ -198,6 +198,11 @@ check "daemon_sensor: clean stops and a reload leave no journal of unrecorded li
 rc=$?
 check "daemon_sensor: an unknown profile is refused at start" \
 	bash -c "[ $rc -eq 2 ] && grep -q 'no profile no-such-probe.profile' '$T/bad.err'"
+"$EVCAPD" --foreground --store "$EVCAP_STORE" --gps "" --sensor "$T/ttyB:9600:csv:no-such-probe" \
+	2>"$T/bad.err"
+rc=$?
+check "daemon_sensor: so is a CSV probe's, as sensor import refuses it" \
+	bash -c "[ $rc -eq 2 ] && grep -q 'no profile no-such-probe.profile' '$T/bad.err'"
 "$EVCAPD" --foreground --store "$EVCAP_STORE" --gps "" --sensor "$T/ttyB:9601:sdi12" 2>"$T/bad.err"
 rc=$?
 check "daemon_sensor: a bad baud rate is a usage error" \
