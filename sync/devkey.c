@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -29,19 +30,9 @@ char *devkey_pub_path(const char *store_dir)
 
 int devkey_pub_text(const struct minisign_pub *pub, const char *device_id, struct buf *out)
 {
-	char id[MINISIGN_KEYID_HEX];
-	struct buf line;
-	int rc;
-	minisign_keyid_hex(pub->keyid, id);
-	buf_init(&line, 256);
-	rc = minisign_pub_base64(pub, &line);
-	buf_reset(out);
-	if (!rc)
-		rc = buf_printf(out, "untrusted comment: minisign public key %s" DEVICE_TAG
-				"%s\n%s\n",
-				id, device_id, line.data);
-	buf_free(&line);
-	return rc ? EV_ELIMIT : 0;
+	char tail[128];
+	snprintf(tail, sizeof tail, DEVICE_TAG "%.64s", device_id);
+	return minisign_pub_file(pub, tail, out) ? EV_ELIMIT : 0;
 }
 
 int devkey_device_id_valid(const char *s)
@@ -136,7 +127,7 @@ static int write_pub(const char *store_dir, const struct minisign_pub *pub, char
 	char *path = key_path(store_dir, DEVKEY_PUBLIC);
 	struct buf b;
 	buf_init(&b, 4096);
-	int rc = minisign_pub_file(pub, &b);
+	int rc = minisign_pub_file(pub, NULL, &b);
 	if (rc)
 		rc = err_set(err, errlen, EV_ELIMIT, "public key text too long");
 	else

@@ -108,7 +108,7 @@ int minisign_pub_base64(const struct minisign_pub *pub, struct buf *out)
 	return b64_append(out, bin, sizeof bin);
 }
 
-int minisign_pub_file(const struct minisign_pub *pub, struct buf *out)
+int minisign_pub_file(const struct minisign_pub *pub, const char *comment_tail, struct buf *out)
 {
 	char id[MINISIGN_KEYID_HEX];
 	struct buf line;
@@ -118,7 +118,8 @@ int minisign_pub_file(const struct minisign_pub *pub, struct buf *out)
 	rc = minisign_pub_base64(pub, &line);
 	buf_reset(out);
 	if (!rc)
-		rc = buf_printf(out, UNTRUSTED_PREFIX "minisign public key %s\n%s\n", id, line.data);
+		rc = buf_printf(out, UNTRUSTED_PREFIX "minisign public key %s%s\n%s\n", id,
+				comment_tail ? comment_tail : "", line.data);
 	buf_free(&line);
 	return rc;
 }

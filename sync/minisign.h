@@ -53,8 +53,10 @@ void minisign_keyid_hex(const uint8_t keyid[MINISIGN_KEYID_LEN], char out[MINISI
 
 /* The one-line base64 form of a public key ("RWQ..."), into out (cleared). */
 int minisign_pub_base64(const struct minisign_pub *pub, struct buf *out) WUR;
-/* The whole .pub file: "untrusted comment: minisign public key ID\n" + line. */
-int minisign_pub_file(const struct minisign_pub *pub, struct buf *out) WUR;
+/* The whole .pub file: "untrusted comment: minisign public key ID" and
+ * comment_tail (if not NULL), a newline, then the key's line. */
+int minisign_pub_file(const struct minisign_pub *pub, const char *comment_tail,
+		      struct buf *out) WUR;
 /* Parses either a bare base64 line or a whole .pub file (text of n bytes,
  * bounded, need not be NUL-terminated). 0 or EV_EINVAL. */
 int minisign_pub_parse(const char *text, size_t n, struct minisign_pub *pub, char *err,

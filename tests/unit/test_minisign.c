@@ -51,7 +51,7 @@ static void test_key_formats(void)
 	struct minisign_pub p2;
 	struct minisign_secret s2;
 	buf_init(&b, 4096);
-	CHECK(minisign_pub_file(&pub, &b) == 0);
+	CHECK(minisign_pub_file(&pub, NULL, &b) == 0);
 	CHECK(strncmp(b.data, "untrusted comment: minisign public key ", 39) == 0);
 	minisign_keyid_hex(pub.keyid, id);
 	CHECK(strstr(b.data, id) != NULL);
@@ -88,7 +88,7 @@ static void test_key_device_comment(void)
 	CHECK(devkey_pub_device(b.data, b.len, dev) == 1);
 	CHECK_STR(dev, dev_id);
 	/* a plain minisign key file names no device */
-	CHECK(minisign_pub_file(&pub, &b) == 0);
+	CHECK(minisign_pub_file(&pub, NULL, &b) == 0);
 	CHECK(devkey_pub_device(b.data, b.len, dev) == 0);
 	CHECK(devkey_pub_device("RWQabc\n", 7, dev) == 0);
 	/* only the first line counts, with CRLF too */
@@ -146,7 +146,7 @@ static void test_minisign_tool(void)
 	buf_init(&b, 4096);
 	buf_init(&sig, MINISIGN_SIGFILE_MAX);
 	const char *msg = "manifest bytes\n\xe6\xa1\x88 with UTF-8";
-	CHECK(minisign_pub_file(&pub, &b) == 0);
+	CHECK(minisign_pub_file(&pub, NULL, &b) == 0);
 	CHECK(put(dir, "device.pub", b.data, b.len) == 0);
 	CHECK(put(dir, "m.json", msg, strlen(msg)) == 0);
 	CHECK(minisign_sign(&sec, msg, strlen(msg), "signature from evcap device key",
