@@ -308,6 +308,73 @@ static int hex_lower_ok(const char *s)
 	return s && sha256_hex_valid(s);
 }
 
+/*
+ * A signature proves who sent a manifest, not that its values make sense:
+ * an item or reading from a trusted device is still held to what evcap
+ * itself writes, so that nothing absurd (a latitude of 999, a time that is
+ * no time, a kind that is a path) enters the office's record as evidence.
+ */
+static const char *const item_kinds[] = {"photo", "video", "audio", "document", "data", "other"};
+
+/* lat_k and lon_k both absent, or both a position on the globe. */
+static int check_pos(json_t *o, const char *lat_k, const char *lon_k, const char *where, char *err,
+		     size_t errlen)
+{
+	json_t *la = json_object_get(o, lat_k), *lo = json_object_get(o, lon_k);
+	int has_la = la && !json_is_null(la), has_lo = lo && !json_is_null(lo);
+	if (!has_la && !has_lo)
+		return 0;
+	double a = json_number_value(la), b = json_number_value(lo);
+	if (has_la != has_lo || !(a >= -90 && a <= 90) || !(b >= -180 && b <= 180))
+		return err_set(err, errlen, EV_EINVAL,
+			       "%s: %s and %s are not a position (latitude -90 to 90, longitude "
+			       "-180 to 180, both or neither)",
+			       where, lat_k, lon_k);
+	return 0;
+}
+
+/* Field k absent, or a UTC time as evcap writes it (ISO 8601). */
+static int check_time(json_t *o, const char *k, const char *where, char *err, size_t errlen)
+{
+	const char *s = json_string_value(json_object_get(o, k));
+	double t;
+	if (s && time_parse_iso(s, &t) != 0)
+		return err_set(err, errlen, EV_EINVAL, "%s: %s \"%.40s\" is not an ISO 8601 time",
+			       where, k, s);
+	return 0;
+}
+
+static int check_item_values(json_t *it, const char *where, char *err, size_t errlen)
+{
+	const char *kind = json_string_value(json_object_get(it, "kind"));
+	size_t k;
+	for (k = 0; k < sizeof item_kinds / sizeof item_kinds[0]; k++)
+		if (kind && strcmp(kind, item_kinds[k]) == 0)
+			break;
+	if (k == sizeof item_kinds / sizeof item_kinds[0])
+		return err_set(err, errlen, EV_EINVAL,
+			       "%s: kind \"%.40s\" is not one evcap records (photo, video, audio, "
+			       "document, data, other)",
+			       where, kind ? kind : "");
+	static const char *const times[] = {"captured_at", "ingested_at", "gps_time", "xmp_time"};
+	for (k = 0; k < sizeof times / sizeof times[0]; k++) {
+		int rc = check_time(it, times[k], where, err, errlen);
+		if (rc)
+			return rc;
+	}
+	json_t *dir = json_object_get(it, "img_direction");
+	if (dir && !json_is_null(dir) &&
+	    !(json_number_value(dir) >= 0 && json_number_value(dir) < 360))
+		return err_set(err, errlen, EV_EINVAL, "%s: img_direction is not 0 to 360 degrees",
+			       where);
+	int rc = check_pos(it, "lat", "lon", where, err, errlen);
+	if (!rc)
+		rc = check_pos(it, "exif_lat", "exif_lon", where, err, errlen);
+	if (!rc)
+		rc = check_pos(it, "xmp_lat", "xmp_lon", where, err, errlen);
+	return rc;
+}
+
 static int check_items(struct bundle_manifest *m, char *err, size_t errlen)
 {
 	size_t i, total_notes = 0;
@@ -317,6 +384,8 @@ static int check_items(struct bundle_manifest *m, char *err, size_t errlen)
 		char where[64], key[BUNDLE_BLOB_KEY_LEN];
 		snprintf(where, sizeof where, "item %zu", i + 1);
 		int rc = bundle_check_row(it, &bundle_item_cols, where, err, errlen);
+		if (!rc)
+			rc = check_item_values(it, where, err, errlen);
 		if (rc)
 			return rc;
 		const char *sha = json_string_value(json_object_get(it, "sha256"));
@@ -524,7 +593,9 @@ int bundle_manifest_parse(const char *text, size_t n, const char *want_case_key,
 	json_array_foreach(m->readings, i, r) {
 		char where[64];
 		snprintf(where, sizeof where, "reading %zu", i + 1);
-		if ((rc = bundle_check_row(r, &bundle_reading_cols, where, err, errlen)))
+		if ((rc = bundle_check_row(r, &bundle_reading_cols, where, err, errlen)) ||
+		    (rc = check_pos(r, "lat", "lon", where, err, errlen)) ||
+		    (rc = check_time(r, "time", where, err, errlen)))
 			goto fail;
 		if (!hex_lower_ok(json_string_value(json_object_get(r, "raw_sha256")))) {
 			rc = err_set(err, errlen, EV_EINVAL, "%s: raw_sha256 is not 64 hex digits", where);
@@ -534,7 +605,8 @@ int bundle_manifest_parse(const char *text, size_t n, const char *want_case_key,
 	json_array_foreach(m->sites, i, r) {
 		char where[64];
 		snprintf(where, sizeof where, "site %zu", i + 1);
-		if ((rc = bundle_check_row(r, &bundle_site_cols, where, err, errlen)))
+		if ((rc = bundle_check_row(r, &bundle_site_cols, where, err, errlen)) ||
+		    (rc = check_pos(r, "lat", "lon", where, err, errlen)))
 			goto fail;
 	}
 	/* optional: the device's track around the bundle's items */

@@ -42,6 +42,7 @@ else skip "minisign -V: minisign is not installed"; fi
 
 # damaged copies of the target, made before the office pulls anything
 cp -a "$TGT" "$T/flip"; cp -a "$TGT" "$T/forge"; cp -a "$TGT" "$T/dots"
+cp -a "$TGT" "$T/absurd"; cp -a "$TGT" "$T/kindpath"
 blob=$(find "$T/flip/blobs" -type f | head -1)
 chmod u+w "$blob"
 flip_byte "$blob" 100
@@ -51,6 +52,16 @@ man=$(find "$T/dots/cases" -name manifest.json)
 chmod u+w "$man"
 sed -i '0,/"blob": "blobs\/sha256\//s//"blob": "blobs\/sha256\/..\/..\/..\/..\/etc\//' "$man"
 $F key sign "$man" 2>/dev/null   # re-signed: only the path check can catch it
+# values no evcap writes, signed by the trusted key itself
+resign() { # resign DIR JQ-EXPRESSION
+	local m
+	m=$(find "$1/cases" -name manifest.json)
+	chmod u+w "$m" "$m.minisig"
+	jq "$2" "$m" >"$m.new" && mv "$m.new" "$m"
+	$F key sign "$m" 2>/dev/null
+}
+resign "$T/absurd" '.items[0].lat = 999 | .items[0].lon = 125'
+resign "$T/kindpath" '.items[0].kind = "../../x"'
 
 $O init >/dev/null
 $O key trust "$T/device.pub" >/dev/null
@@ -67,6 +78,10 @@ refused() { # refused NAME DIR PATTERN
 refused "pull refuses a blob with a flipped byte" "$T/flip" "does not match its SHA-256"
 refused "pull refuses a forged manifest" "$T/forge" "signature"
 refused "pull refuses a manifest with ../ paths" "$T/dots" "not the layout's key"
+refused "pull refuses a signed manifest whose item lies at latitude 999" "$T/absurd" \
+	"lat and lon are not a position"
+refused "pull refuses a signed manifest whose item's kind is a path" "$T/kindpath" \
+	"kind \"../../x\" is not one evcap records"
 
 # the good target: everything arrives
 out=$($O pull --target "dir:$TGT" --case "$CASE" 2>&1); rc=$?
