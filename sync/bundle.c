@@ -547,18 +547,28 @@ int bundle_manifest_parse(const char *text, size_t n, const char *want_case_key,
 	m->created_at = get_str(m->root, "created_at", 64);
 	m->case_key = get_str(m->root, "case_key", 63);
 	m->case_obj = json_object_get(m->root, "case");
-	if (!m->bundle_id || !bundle_id_valid(m->bundle_id) ||
-	    (want_bundle_id && strcmp(m->bundle_id, want_bundle_id) != 0)) {
+	if (!m->bundle_id || !bundle_id_valid(m->bundle_id)) {
 		rc = err_set(err, errlen, EV_EINVAL,
-			     "manifest bundle id is missing, outside the layout, or not the bundle "
-			     "it was found in");
+			     "manifest bundle id is missing or not of the layout's form");
 		goto fail;
 	}
-	if (!m->case_key || !bundle_case_key_valid(m->case_key) ||
-	    (want_case_key && strcmp(m->case_key, want_case_key) != 0)) {
+	if (want_bundle_id && strcmp(m->bundle_id, want_bundle_id) != 0) {
 		rc = err_set(err, errlen, EV_EINVAL,
-			     "manifest case key is missing, outside the layout, or not the case it "
-			     "was found under");
+			     "manifest names bundle %s but was found in bundle %.80s (moved or "
+			     "copied under another name)",
+			     m->bundle_id, want_bundle_id);
+		goto fail;
+	}
+	if (!m->case_key || !bundle_case_key_valid(m->case_key)) {
+		rc = err_set(err, errlen, EV_EINVAL,
+			     "manifest case key is missing or not of the layout's form");
+		goto fail;
+	}
+	if (want_case_key && strcmp(m->case_key, want_case_key) != 0) {
+		rc = err_set(err, errlen, EV_EINVAL,
+			     "manifest names case key %s but was found under case key %.80s (moved "
+			     "or copied under another case)",
+			     m->case_key, want_case_key);
 		goto fail;
 	}
 	if (!m->device_id || !id_valid(m->device_id, 64) || !m->key_id || !m->public_key ||

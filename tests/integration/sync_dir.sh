@@ -42,7 +42,11 @@ else skip "minisign -V: minisign is not installed"; fi
 
 # damaged copies of the target, made before the office pulls anything
 cp -a "$TGT" "$T/flip"; cp -a "$TGT" "$T/forge"; cp -a "$TGT" "$T/dots"
-cp -a "$TGT" "$T/absurd"; cp -a "$TGT" "$T/kindpath"
+cp -a "$TGT" "$T/absurd"; cp -a "$TGT" "$T/kindpath"; cp -a "$TGT" "$T/moved"
+bdir=$(dirname "$(find "$T/moved/cases" -name manifest.json)")
+moved_id=$(basename "$bdir" | sed 's/.$/0/')
+[ "$moved_id" = "$(basename "$bdir")" ] && moved_id=$(basename "$bdir" | sed 's/.$/1/')
+mv "$bdir" "$(dirname "$bdir")/$moved_id"
 blob=$(find "$T/flip/blobs" -type f | head -1)
 chmod u+w "$blob"
 flip_byte "$blob" 100
@@ -82,6 +86,8 @@ refused "pull refuses a signed manifest whose item lies at latitude 999" "$T/abs
 	"lat and lon are not a position"
 refused "pull refuses a signed manifest whose item's kind is a path" "$T/kindpath" \
 	"kind \"../../x\" is not one evcap records"
+refused "pull refuses a bundle moved under another id, naming both" "$T/moved" \
+	"manifest names bundle .* but was found in bundle $moved_id"
 
 # the good target: everything arrives
 out=$($O pull --target "dir:$TGT" --case "$CASE" 2>&1); rc=$?
