@@ -56,6 +56,16 @@ int cli_usage_error(struct cli *cli, const char *fmt, ...) PRINTF_LIKE(2, 3);
  * required=0 returns 0 silently when no case is given or in use. */
 int64_t cli_case(struct cli *cli, const char *name, int required);
 
+/* 1 if path (a file, or the folder of working copies) would land inside
+ * the store: an export never writes among the evidence it describes. */
+int cli_inside_store(struct store *s, const char *path);
+
+/* Records one finished export (a report, a list) as an "export" custody
+ * event; on failure the output is removed, so that no export exists
+ * without its event. 0 or EV_EDB (said). */
+int cli_record_export(struct cli *cli, struct store *s, const char *case_number,
+		      const char *item_sha, json_t *detail, const char *remove_on_fail);
+
 /* The id of the case's site called name, or -1 after printing a clear
  * usage error when the case has no such site. */
 int64_t cli_site(struct cli *cli, int64_t case_id, const char *name);

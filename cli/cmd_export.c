@@ -177,10 +177,7 @@ static int under_store(struct store *s, const char *dir)
 	return strncmp(a, b, n) == 0 && (a[n] == '/' || a[n] == '\0');
 }
 
-/* 1 if path (a file, or the directory of working copies) would land
- * inside the store: an export never writes among the evidence it
- * describes. */
-static int inside_store(struct store *s, const char *path)
+int cli_inside_store(struct store *s, const char *path)
 {
 	char *dir = fs_dirname(path);
 	int in = under_store(s, dir) || under_store(s, path);
@@ -188,10 +185,8 @@ static int inside_store(struct store *s, const char *path)
 	return in;
 }
 
-/* Records one finished export; on failure the output is removed so that
- * no export exists without its custody event. */
-static int record_export(struct cli *cli, struct store *s, const char *case_number,
-			 const char *item_sha, json_t *detail, const char *remove_on_fail)
+int cli_record_export(struct cli *cli, struct store *s, const char *case_number,
+		      const char *item_sha, json_t *detail, const char *remove_on_fail)
 {
 	char err[512];
 	if (store_begin(s, err, sizeof err) == 0) {
@@ -971,13 +966,14 @@ static int export_file(struct cli *cli, struct store *s, struct export_ctx *ctx,
 	char err[512], hex[SHA256_HEX_LEN + 1];
 	struct buf out;
 	int rc = EXIT_PROBLEM, r = 0;
-	size_t located = 0, i;
+	size_t located = 0, i, n = json_array_size(ctx->items);
 	json_t *it;
 	buf_init(&out, EXPORT_OUT_MAX);
 	json_array_foreach(ctx->items, i, it) {
 		located += export_item_located(it) != 0;
 	}
-	if (a->fmt == F_HTML || a->fmt == F_KML) {
+	/* the follow-up report makes the thumbnails of its own photos */
+	if ((a->fmt == F_HTML && !a->revisit) || a->fmt == F_KML) {
 		export_ctx_thumbs(ctx, s, EXPORT_THUMB_PX);
 	}
 	if (a->fmt == F_HTML) {
@@ -1007,6 +1003,13 @@ static int export_file(struct cli *cli, struct store *s, struct export_ctx *ctx,
 			if (!r)
 				r = revisit_report_html(rr, s, ctx->opt.lang == EXPORT_LANG_ZH ? "zh" : "en",
 							&out, err, sizeof err);
+			if (!r) {
+				/* the record counts what the report shows: the two
+				 * visits' photos, not the whole case */
+				size_t unlocated;
+				revisit_report_photo_counts(rr, &n, &unlocated);
+				located = n - unlocated;
+			}
 			revisit_report_free(rr);
 		} else {
 			r = export_html(ctx, &out, err, sizeof err);
@@ -1022,7 +1025,6 @@ static int export_file(struct cli *cli, struct store *s, struct export_ctx *ctx,
 	}
 	sha256_hex(out.data, out.len, hex);
 	const char *base = fs_basename(a->out);
-	size_t n = json_array_size(ctx->items);
 	size_t in_file = a->fmt == F_CSV || a->fmt == F_HTML ? n : located;
 	json_t *d = json_pack("{s:s, s:s, s:s, s:I, s:I, s:I}", "format",
 			      a->revisit ? "html-revisit" : fmt_names[a->fmt], "out",
@@ -1037,8 +1039,12 @@ static int export_file(struct cli *cli, struct store *s, struct export_ctx *ctx,
 		json_object_set_new(d, "from", json_string(a->from));
 	if (a->has_to)
 		json_object_set_new(d, "to", json_string(a->to));
+	if (a->revisit && a->before)
+		json_object_set_new(d, "before", json_integer(a->before));
+	if (a->revisit && a->after)
+		json_object_set_new(d, "after", json_integer(a->after));
 	const char *case_number = json_string_value(json_object_get(ctx->case_row, "number"));
-	if (record_export(cli, s, case_number, NULL, d, a->out)) {
+	if (cli_record_export(cli, s, case_number, NULL, d, a->out)) {
 		json_decref(d);
 		goto out;
 	}
@@ -1077,7 +1083,7 @@ int cmd_export(struct cli *cli, int argc, char **argv)
 	a.case_id = f.case_id;
 	if (a.site && (f.site_id = cli_site(cli, f.case_id, a.site)) <= 0)
 		goto out;
-	if (inside_store(s, a.out)) {
+	if (cli_inside_store(s, a.out)) {
 		rc = cli_usage_error(cli, "%s is inside the evidence store; write exports elsewhere",
 				     a.out);
 		goto out;

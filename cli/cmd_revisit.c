@@ -77,6 +77,35 @@ static void print_text(json_t *j)
 	}
 }
 
+/* The report written by --html, as an export custody event. */
+static int record_report(struct cli *cli, struct store *s, int64_t case_id,
+			 const struct revisit_report *r, const char *path, const struct buf *b,
+			 const struct revisit_opts *o)
+{
+	char hex[SHA256_HEX_LEN + 1], *number = NULL;
+	size_t photos, unlocated;
+	sqlite3_stmt *st = store_prepare(s, "SELECT number FROM cases WHERE id = ?", NULL, 0);
+	if (st) {
+		sqlite3_bind_int64(st, 1, case_id);
+		if (sqlite3_step(st) == SQLITE_ROW)
+			number = xstrdup((const char *)sqlite3_column_text(st, 0));
+		sqlite3_finalize(st);
+	}
+	sha256_hex(b->data, b->len, hex);
+	revisit_report_photo_counts(r, &photos, &unlocated);
+	json_t *d = json_pack("{s:s, s:s, s:s, s:I, s:I, s:I}", "format", "html-revisit", "out",
+			      fs_basename(path), "sha256", hex, "size", (json_int_t)b->len, "items",
+			      (json_int_t)photos, "items_without_location", (json_int_t)unlocated);
+	if (o->before)
+		json_object_set_new(d, "before", json_integer(o->before));
+	if (o->after)
+		json_object_set_new(d, "after", json_integer(o->after));
+	int rc = cli_record_export(cli, s, number, NULL, d, path);
+	json_decref(d);
+	free(number);
+	return rc;
+}
+
 int cmd_revisit(struct cli *cli, int argc, char **argv)
 {
 	static const struct option opts[] = {{"case", required_argument, NULL, 'c'},
@@ -138,6 +167,11 @@ int cmd_revisit(struct cli *cli, int argc, char **argv)
 		goto out;
 	}
 	struct store *s = cli_store(cli, 0);
+	if (html && cli_inside_store(s, html)) {
+		rc = cli_usage_error(cli, "%s is inside the evidence store; write reports elsewhere",
+				     html);
+		goto out;
+	}
 	int lr = revisit_report_load(s, case_id, &o, &r, err, sizeof err);
 	if (lr) {
 		/* visits named that the case does not have (or the same one twice)
@@ -151,6 +185,11 @@ int cmd_revisit(struct cli *cli, int argc, char **argv)
 		if (revisit_report_html(r, s, lang, &b, err, sizeof err) ||
 		    fs_write_atomic(html, b.data, b.len, 0644, 0, err, sizeof err)) {
 			fprintf(stderr, "evcap revisit: %s\n", err);
+			goto out;
+		}
+		/* the same record as `evcap export --format html --revisit` */
+		if (record_report(cli, s, case_id, r, html, &b, &o)) {
+			rc = EXIT_PROBLEM;
 			goto out;
 		}
 	}

@@ -60,6 +60,11 @@ json_t *revisit_report_pairs_json(const struct revisit_report *r);
 /* The number of pairs found (loaded with o->pair). */
 long revisit_report_pair_count(const struct revisit_report *r);
 
+/* The photos of the two visits compared, which are what the HTML report
+ * shows, and how many of them have no position (loaded with o->pair). */
+void revisit_report_photo_counts(const struct revisit_report *r, size_t *photos,
+				 size_t *unlocated);
+
 /*
  * The side-by-side HTML report (self-contained: thumbnails are data URIs,
  * no script, no network; A4 print CSS that never cuts a pair's row).

@@ -486,6 +486,18 @@ long revisit_report_pair_count(const struct revisit_report *r)
 	return r->pairs;
 }
 
+void revisit_report_photo_counts(const struct revisit_report *r, size_t *photos,
+				 size_t *unlocated)
+{
+	*photos = r->nb + r->na;
+	*unlocated = 0;
+	for (size_t k = 0; k < r->nb + r->na; k++) {
+		const struct rv_item *x = &r->it[k < r->nb ? r->bi[k] : r->ai[k - r->nb]];
+		if (!isfinite(jnum(x->o, "lat")) || !isfinite(jnum(x->o, "lon")))
+			(*unlocated)++;
+	}
+}
+
 /* ---- JSON ---- */
 
 static json_t *time_json(double t)

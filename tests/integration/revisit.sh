@@ -247,3 +247,22 @@ n1=$(xmllint --html --xpath 'count(//div[@class="pair"])' "$T/report.html" 2>/de
 n2=$(xmllint --html --xpath 'count(//div[@class="pair"])' "$T/export-revisit.html" 2>/dev/null)
 check "export --revisit shows the same pairs as revisit --html ($n2 of $n1)" [ -n "$n1" ] && [ "$n1" = "$n2" ] && [ "$n1" -gt 0 ]
 check "export --revisit is a custody event" sh -c "\"$EVCAP\" log --json | jq -e 'any(.[]; .event.action == \"export\" and .event.detail.format == \"html-revisit\")' >/dev/null"
+# revisit --html is the same report and the same record
+n_before=$("$EVCAP" log --json | jq '[.[] | select(.event.action == "export")] | length')
+"$EVCAP" revisit --case "$CASE" --lang en --html "$T/again.html" >/dev/null 2>&1
+check "revisit --html is an export custody event with the report's SHA-256" \
+	sh -c "\"$EVCAP\" log --json | jq -e --arg h \"$(sha256sum "$T/again.html" | cut -c1-64)\" \
+		'[.[] | select(.event.action == \"export\")] | length == $((n_before + 1)) and
+		(last | .event.detail.format == \"html-revisit\" and .event.detail.sha256 == \$h)' >/dev/null"
+# with visits split at 15 minutes, visits 1 and 4 (both at site A) hold
+# fewer photos than the case: the record counts the report's
+want=$(jq '.visits[0].items + .visits[3].items' "$T/visits2.json")
+"$EVCAP" revisit --case "$CASE" --gap-hours 0.25 --before 1 --after 4 --html "$T/a14.html" \
+	>/dev/null 2>&1
+check "the record counts the report's photos ($want of visits 1 and 4), not the case's 15" \
+	sh -c "[ '$want' -lt 15 ] && \"$EVCAP\" log --json | jq -e '[.[] | select(.event.action ==
+		\"export\")] | last | .event.detail.items == $want and .event.detail.after == 4' >/dev/null"
+"$EVCAP" revisit --case "$CASE" --html "$EVCAP_STORE/inside.html" >/dev/null 2>"$T/err-in"
+rc=$?
+check "revisit --html refuses a path inside the evidence store (rc $rc)" \
+	bash -c "[ $rc = 2 ] && [ ! -e '$EVCAP_STORE/inside.html' ] && grep -q 'inside the evidence store' '$T/err-in'"
