@@ -86,13 +86,38 @@ static void to_dms(double deg, ExifRational r[3])
 	r[2] = (ExifRational){(ExifLong)s, 10000};
 }
 
+/* Removes an entry if it is there. */
+static void drop_entry(ExifData *ed, ExifIfd ifd, unsigned tag)
+{
+	ExifEntry *e = exif_content_get_entry(ed->ifd[ifd], (ExifTag)tag);
+	if (e)
+		exif_content_remove_entry(ed->ifd[ifd], e);
+}
+
 static int set_gps(ExifData *ed, ExifMem *mem, const struct jpeg_tags *t)
 {
 	static const uint8_t version[4] = {2, 3, 0, 0};
 	ExifRational r[3];
 	int rc = 0;
 
-	rc |= put_entry(ed, mem, EXIF_IFD_GPS, TAG_GPS_VERSION, EXIF_FORMAT_BYTE, 4, version, 4);
+	/* A photo evcap has no place for keeps none in its copy: a position
+	 * the file carried was judged no fix (0,0, status V, unreadable), and
+	 * a map program would show the evidence there. */
+	if (!t->has_pos) {
+		static const unsigned pos_tags[] = {
+			EXIF_TAG_GPS_LATITUDE_REF, EXIF_TAG_GPS_LATITUDE, EXIF_TAG_GPS_LONGITUDE_REF,
+			EXIF_TAG_GPS_LONGITUDE,    EXIF_TAG_GPS_MAP_DATUM};
+		for (size_t k = 0; k < sizeof pos_tags / sizeof pos_tags[0]; k++)
+			drop_entry(ed, EXIF_IFD_GPS, pos_tags[k]);
+		if (!t->has_alt) {
+			drop_entry(ed, EXIF_IFD_GPS, EXIF_TAG_GPS_ALTITUDE_REF);
+			drop_entry(ed, EXIF_IFD_GPS, EXIF_TAG_GPS_ALTITUDE);
+		}
+	}
+	/* the version says evcap wrote this block: only when it writes in it */
+	if (t->has_pos || t->has_alt || t->has_time)
+		rc |= put_entry(ed, mem, EXIF_IFD_GPS, TAG_GPS_VERSION, EXIF_FORMAT_BYTE, 4, version,
+				4);
 	if (t->has_pos) {
 		rc |= put_ascii(ed, mem, EXIF_IFD_GPS, EXIF_TAG_GPS_LATITUDE_REF, t->lat < 0 ? "S" : "N");
 		to_dms(t->lat, r);

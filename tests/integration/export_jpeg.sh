@@ -32,6 +32,10 @@ photo EXIF_0001.JPG '2023:05:01 10:00:00' -GPSLatitude=46.9012345 -GPSLatitudeRe
 photo XMP_0002.JPG '2023:05:01 10:01:00' -XMP-drone-dji:GpsLatitude=46.9023456 \
 	-XMP-drone-dji:GpsLongitude=124.2045678 -XMP-drone-dji:AbsoluteAltitude=+149.75
 photo NOPLACE_0003.JPG '' # no time, no place: a copy with the case number only
+# a camera that wrote 0,0 for "no fix": evcap has no place for it, and its
+# copy must not show the evidence off the coast of Africa
+photo NULLISLAND_0004.JPG '2023:05:01 10:02:00' -GPSLatitude=0 -GPSLatitudeRef=S \
+	-GPSLongitude=0 -GPSLongitudeRef=W -GPSAltitude=3 '-GPSAltitudeRef#=0'
 printf 'field notes\n' > "$CARD/notes.txt"
 if [ -n "$CORPUS" ] && [ -f "$CORPUS/photos/exiftool-GoPro-below-sea-level.jpg" ]; then
 	cp "$CORPUS/photos/exiftool-GoPro-below-sea-level.jpg" "$CARD/"
@@ -56,6 +60,10 @@ check "jpeg: export exits 0" test $rc -eq 0
 check "jpeg: a copy per JPEG photo" test "$(jq '.copies | length' "$T/out.json")" -eq "$NJPEG"
 check "jpeg: the text file is skipped, named" jqe '[.skipped[] | select(.name == "notes.txt")] | length == 1' "$T/out.json"
 check "jpeg: no temporary files left" bash -c "! ls -A '$T/copies' | grep -q '^\.tmp'"
+nullcopy=$(ls "$T/copies/"*NULLISLAND_0004*)
+check "jpeg: a copy of a photo placed nowhere keeps no GPS position (the file's 0,0 dropped)" \
+	bash -c "[ -f '$nullcopy' ] && [ -z \"\$(exiftool -s3 -GPSLatitude -GPSLongitude -GPSAltitude \
+		'$nullcopy')\" ] && [ -n \"\$(exiftool -s3 -GPSLatitude '$CARD/NULLISLAND_0004.JPG')\" ]"
 
 jq -c '.copies[]' "$T/out.json" | while read -r c; do
 	path=$(jq -r .path <<<"$c")
