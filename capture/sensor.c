@@ -19,6 +19,7 @@
 #include "fsutil.h"
 #include "geotag.h"
 #include "sensor.h"
+#include "sites.h"
 #include "timeutil.h"
 #include "track.h"
 
@@ -1742,6 +1743,12 @@ int sensor_record(struct store *s, const struct sensor_batch *b,
 				    o->case_number, o->item_sha256, d, NULL, err, errlen);
 		json_decref(d);
 		if (rc)
+			goto out;
+		/* placed readings go to the case's site that holds them, as
+		 * placed photos do (a "site assign" event when any does), so
+		 * that a site's report and list carry its readings */
+		if (o->case_id > 0 && o->site_id <= 0 &&
+		    (rc = sites_assign(s, o->case_id, o->actor, NULL, err, errlen)))
 			goto out;
 	}
 	sqlite3_finalize(ins);

@@ -251,8 +251,9 @@ struct sensor_record_stats {
  * GPS track at its time, source "track", exactly as photos are placed),
  * and inserted unless the same (raw_sha256, parameter, source, line_no)
  * is already there. When anything was added, one custody event `action`
- * records the counts. Runs in the caller's transaction if one is open,
- * else in its own.
+ * records the counts, and (with a case and no site given) the case's
+ * sites take the placed readings they hold (sites_assign). Runs in the
+ * caller's transaction if one is open, else in its own.
  */
 int sensor_record(struct store *s, const struct sensor_batch *b,
 		  const struct sensor_record_opts *o, struct sensor_record_stats *st, char *err,

@@ -278,5 +278,16 @@ E -q sensor import "$T/pos.csv" --case 轨迹案 >/dev/null 2>&1
 check "sensors: a position given in the file is used (location_source manual)" \
 	bash -c "'$EVCAP' --json readings --case 轨迹案 | jq -e 'map(select(.value == 7.3))[0] | .lat == 30.5 and .lon == 114.25 and .location_source == \"manual\"' >/dev/null"
 
+# a site of the case takes the readings placed inside it, as it takes photos,
+# so that the site's report and list carry them
+E site add 轨迹案 桥下 --lat 30.5 --lon 114.25 --radius 100 >/dev/null 2>&1
+printf 'time,parameter,value,unit,lat,lon\n2024-06-01T03:00:00Z,pH,7.6,,30.5003,114.2501\n' \
+	>"$T/insite.csv"
+E -q sensor import "$T/insite.csv" --case 轨迹案 >/dev/null 2>&1
+check "sensors: a reading imported inside a site is that site's" \
+	bash -c "'$EVCAP' --json readings --case 轨迹案 | jq -e 'map(select(.value == 7.6))[0].site == \"桥下\"' >/dev/null"
+E export --case 轨迹案 --site 桥下 --format csv --out "$T/site.csv" >/dev/null 2>&1
+check "sensors: the site's CSV lists it" grep -q '7.6' "$T/site.csv"
+
 check "sensors: --help describes import and listen" \
 	bash -c "'$EVCAP' sensor --help | grep -q 'listen DEVICE:BAUD:FORMAT' && '$EVCAP' readings --help | grep -q sample_class"
