@@ -13,6 +13,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <dirent.h>
+#include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -203,33 +206,58 @@ int cli_record_export(struct cli *cli, struct store *s, const char *case_number,
 	return EV_EDB;
 }
 
-/* A file name for a working copy: "item<ID>_" and the original name with
- * anything outside [A-Za-z0-9._-] replaced, so a name from a card can
- * never climb out of the output directory; for a HEIF photo, rendered as
- * a JPEG, its extension becomes .jpg. */
+/*
+ * Part of a name made safe for any filesystem the office may copy to
+ * (Windows' included): ASCII letters, digits, '_' and '-' stay, and '.'
+ * except at the start; every other ASCII byte becomes '_'; a UTF-8
+ * character (a Chinese name) stays whole. Cut at a character's end to
+ * fit out[size], and trailing dots removed (Windows drops them).
+ */
+static void safe_part(const char *src, size_t n, char *out, size_t size)
+{
+	size_t k = 0, i = 0;
+	while (i < n) {
+		unsigned char ch = (unsigned char)src[i];
+		size_t len = ch < 0x80 ? 1 : ch >= 0xF0 ? 4 : ch >= 0xE0 ? 3 : ch >= 0xC0 ? 2 : 1;
+		if (i + len > n || k + len >= size)
+			break;
+		if (len > 1) {
+			memcpy(out + k, src + i, len);
+			k += len;
+		} else {
+			int ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+				 (ch >= '0' && ch <= '9') || ch == '_' || ch == '-' ||
+				 (ch == '.' && k > 0);
+			out[k++] = ok ? (char)ch : '_';
+		}
+		i += len;
+	}
+	while (k > 0 && out[k - 1] == '.')
+		k--;
+	out[k] = '\0';
+}
+
+/* A file name for a working copy: "item<ID>_", the original name's stem
+ * made safe (safe_part: a name from a card can never climb out of the
+ * output folder), and an extension Windows opens as a JPEG: the
+ * original's when it is one (kept whatever the stem's length), else .jpg
+ * (a HEIF photo's copy is a JPEG rendering: IMG_0001.HEIC gives
+ * IMG_0001.jpg). */
 static char *copy_name(const json_t *it, int heif)
 {
 	const char *orig = json_string_value(json_object_get(it, "original_name"));
-	char safe[120];
-	size_t k = 0;
-	for (const char *p = orig ? orig : ""; *p && k < sizeof safe - 1; p++) {
-		unsigned char ch = (unsigned char)*p;
-		int ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
-			 (ch >= '0' && ch <= '9') || ch == '.' || ch == '_' || ch == '-';
-		safe[k++] = ok ? (char)ch : '_';
-	}
-	safe[k] = '\0';
-	if (k == 0 || safe[0] == '.')
-		return xasprintf("item%lld_%s.jpg", (long long)json_integer_value(json_object_get(it, "id")),
-				 k ? safe + 1 : "photo");
-	if (heif) { /* a JPEG rendering: IMG_0001.HEIC becomes IMG_0001.jpg */
-		char *dot = strrchr(safe, '.');
-		if (dot)
-			*dot = '\0';
-		return xasprintf("item%lld_%s.jpg",
-				 (long long)json_integer_value(json_object_get(it, "id")), safe);
-	}
-	return xasprintf("item%lld_%s", (long long)json_integer_value(json_object_get(it, "id")), safe);
+	long long id = (long long)json_integer_value(json_object_get(it, "id"));
+	if (!orig)
+		orig = "";
+	const char *dot = strrchr(orig, '.');
+	if (dot == orig)
+		dot = NULL; /* ".hidden" is a stem, not an extension */
+	char stem[120], ext[8] = "jpg";
+	safe_part(orig, dot ? (size_t)(dot - orig) : strlen(orig), stem, sizeof stem);
+	if (!heif && dot && (strcasecmp(dot + 1, "jpg") == 0 || strcasecmp(dot + 1, "jpeg") == 0 ||
+			     strcasecmp(dot + 1, "jpe") == 0))
+		snprintf(ext, sizeof ext, "%s", dot + 1);
+	return xasprintf("item%lld_%s.%s", id, stem[0] ? stem : "photo", ext);
 }
 
 /*
@@ -631,6 +659,10 @@ static int jpeg_write_tmp(const char *outdir, struct jpeg_job *j, const uint8_t 
 	int rc = 0;
 	j->tmp = xasprintf("%s/.tmp-%s-XXXXXX", outdir, j->name);
 	j->fd = mkostemp(j->tmp, O_CLOEXEC);
+	/* held until the copy is in place: a temporary file nobody holds was
+	 * left by an export that was stopped (jpeg_drop_stale) */
+	if (j->fd >= 0)
+		(void)flock(j->fd, LOCK_EX);
 	if (j->fd < 0) {
 		rc = err_set(j->err, sizeof j->err, EV_EIO, "%s: cannot create a temporary file: %s",
 			     j->path, strerror(errno));
@@ -698,10 +730,7 @@ static void *jpeg_syncer(void *arg)
 		struct jpeg_job *j = &pl->jobs[i];
 		if (j->rc)
 			continue;
-		int r = fsync(j->fd);
-		int c = close(j->fd);
-		j->fd = -1;
-		if (r < 0 || c < 0) {
+		if (fsync(j->fd) < 0) {
 			j->rc = err_set(j->err, sizeof j->err, EV_EIO, "%s: write failed: %s", j->path,
 					strerror(errno));
 			jpeg_job_drop_tmp(j);
@@ -736,7 +765,39 @@ static void jpeg_place(struct jpeg_job *jobs, size_t n)
 		}
 		free(j->tmp);
 		j->tmp = NULL;
+		/* in place: the lock, and the descriptor, can go (written data
+		 * was synced above; close reports nothing more on a local disk) */
+		if (close(j->fd) < 0)
+			j->rc = err_set(j->err, sizeof j->err, EV_EIO, "%s: write failed: %s",
+					j->path, strerror(errno));
+		j->fd = -1;
 	}
+}
+
+/* Removes the temporary files an export that was stopped (killed, a power
+ * cut) left in outdir: ".tmp-item..." files that no export holds locked.
+ * Returns how many. */
+static size_t jpeg_drop_stale(const char *outdir)
+{
+	DIR *d = opendir(outdir);
+	struct dirent *e;
+	size_t dropped = 0;
+	if (!d)
+		return 0;
+	while ((e = readdir(d))) {
+		if (strncmp(e->d_name, ".tmp-item", 9) != 0)
+			continue;
+		int fd = openat(dirfd(d), e->d_name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+		struct stat st;
+		if (fd < 0)
+			continue;
+		if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && flock(fd, LOCK_EX | LOCK_NB) == 0 &&
+		    unlinkat(dirfd(d), e->d_name, 0) == 0)
+			dropped++;
+		close(fd);
+	}
+	closedir(d);
+	return dropped;
 }
 
 /* Removes every placed copy and marks it failed with why: a working copy
@@ -867,6 +928,12 @@ static int export_jpeg(struct cli *cli, struct store *s, const struct export_ctx
 		rc = EXIT_USAGE;
 		goto out;
 	}
+	size_t stale = jpeg_drop_stale(outdir);
+	if (stale && cli->verbosity >= 0)
+		fprintf(stderr,
+			"evcap export: removed %zu temporary file%s an earlier export that was "
+			"stopped left in %s\n",
+			stale, stale == 1 ? "" : "s", outdir);
 	buf_init(&heif_mem.tagged, EXPORT_JPEG_SRC_MAX);
 	jobs = xcalloc(json_array_size(ctx->items) + 1, sizeof *jobs);
 	json_array_foreach(ctx->items, i, it) {

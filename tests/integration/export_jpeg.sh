@@ -36,6 +36,11 @@ photo NOPLACE_0003.JPG '' # no time, no place: a copy with the case number only
 # copy must not show the evidence off the coast of Africa
 photo NULLISLAND_0004.JPG '2023:05:01 10:02:00' -GPSLatitude=0 -GPSLatitudeRef=S \
 	-GPSLongitude=0 -GPSLongitudeRef=W -GPSAltitude=3 '-GPSAltitudeRef#=0'
+# names a Windows desktop must still open: Chinese kept, a long one cut
+# with its extension kept
+photo '排污口1号.JPG' '2023:05:01 10:03:00'
+LONG=$(printf '河%.0s' $(seq 1 81)).jpg
+photo "$LONG" '2023:05:01 10:04:00'
 printf 'field notes\n' > "$CARD/notes.txt"
 if [ -n "$CORPUS" ] && [ -f "$CORPUS/photos/exiftool-GoPro-below-sea-level.jpg" ]; then
 	cp "$CORPUS/photos/exiftool-GoPro-below-sea-level.jpg" "$CARD/"
@@ -60,6 +65,11 @@ check "jpeg: export exits 0" test $rc -eq 0
 check "jpeg: a copy per JPEG photo" test "$(jq '.copies | length' "$T/out.json")" -eq "$NJPEG"
 check "jpeg: the text file is skipped, named" jqe '[.skipped[] | select(.name == "notes.txt")] | length == 1' "$T/out.json"
 check "jpeg: no temporary files left" bash -c "! ls -A '$T/copies' | grep -q '^\.tmp'"
+check "jpeg: a Chinese name is kept in its copy's name" \
+	bash -c "ls '$T/copies' | grep -qx 'item[0-9]*_排污口1号.JPG'"
+check "jpeg: a long name is cut at a character's end and keeps its .jpg" \
+	bash -c "ls '$T/copies' | grep -x 'item[0-9]*_河*\.jpg' | iconv -f UTF-8 -t UTF-8 >/dev/null &&
+		[ \"\$(ls '$T/copies' | grep -c 'item[0-9]*_河*\.jpg')\" = 1 ]"
 nullcopy=$(ls "$T/copies/"*NULLISLAND_0004*)
 check "jpeg: a copy of a photo placed nowhere keeps no GPS position (the file's 0,0 dropped)" \
 	bash -c "[ -f '$nullcopy' ] && [ -z \"\$(exiftool -s3 -GPSLatitude -GPSLongitude -GPSAltitude \
@@ -118,3 +128,24 @@ $EVCAP export --case "$CASE" --format jpeg --out "$T/copies2" >"$T/out.txt" 2>/d
 NOTJPEG=$(jq '[.[] | select(.kind != "photo" or (.format | IN("jpeg", "heic", "avif") | not))] | length' "$T/ls.json")
 check "jpeg: the summary counts the items that are not photos apart from failures" \
 	grep -q "; $NOTJPEG items\{0,1\} \(is\|are\) not a JPEG or HEIF photo, not copied\$" "$T/out.txt"
+
+# temporary files a stopped export left are removed by the next; one that
+# an export still holds (locked) is left alone
+mkdir -p "$T/copies3"
+head -c 5000 /dev/urandom >"$T/copies3/.tmp-item1_EXIF_0001.JPG-Ab12Cd"
+head -c 5000 /dev/urandom >"$T/copies3/.tmp-item2_XMP_0002.JPG-Ef34Gh"
+if need flock; then
+	flock "$T/copies3/.tmp-item2_XMP_0002.JPG-Ef34Gh" sleep 30 &
+	holder=$!
+	on_exit "kill $holder 2>/dev/null"
+	within 5 bash -c "grep -q FLOCK /proc/locks" || true
+fi
+$EVCAP export --case "$CASE" --format jpeg --out "$T/copies3" >/dev/null 2>"$T/err3"
+check "jpeg: a stopped export's temporary file is removed, and said" \
+	bash -c "[ ! -e '$T/copies3/.tmp-item1_EXIF_0001.JPG-Ab12Cd' ] &&
+		grep -q 'removed 1 temporary file an earlier export that was stopped left' '$T/err3'"
+if need flock; then
+	check "jpeg: one another export holds is left alone" \
+		test -e "$T/copies3/.tmp-item2_XMP_0002.JPG-Ef34Gh"
+	kill "$holder" 2>/dev/null
+fi
