@@ -544,16 +544,28 @@ int export_put_xml(struct buf *b, const char *s)
 	return 0;
 }
 
-/* A text field Excel would run as a formula (=, +, -, @ followed by more
- * than a number or time) is prefixed with an apostrophe: original file
- * names come from cards nobody here wrote. */
+/* Whether Excel would take a text field for a formula, so that it needs a
+ * leading apostrophe: original file names and notes come from cards and
+ * people nobody here vouches for. Excel starts a formula at =, @, + and -,
+ * and skips a leading TAB or CR first (OWASP's CSV injection list). Only a
+ * plain decimal after + or - passes: Excel reads "-12.5" as the number it
+ * is. Anything else after a sign is guarded, times and UTC offsets too:
+ * Excel may take "+08:00" for the time of day 08:00, sign dropped, and
+ * "-07:00" for a formula that fails; "+1:1" is a formula (row 1). An
+ * offset kept as text is worth the apostrophe shown before it. */
 static int csv_formula(const char *s)
 {
-	if (!strchr("=+-@", s[0]) || !s[0])
+	if (!s[0] || !strchr("=@\t\r+-", s[0]))
 		return 0;
-	if (s[0] == '=' || s[0] == '@')
+	if (s[0] != '+' && s[0] != '-')
 		return 1;
-	return s[1] == '\0' || strspn(s + 1, "0123456789.:, ") != strlen(s + 1);
+	size_t whole = strspn(s + 1, "0123456789"), frac = 0;
+	const char *p = s + 1 + whole;
+	if (*p == '.') {
+		frac = strspn(p + 1, "0123456789");
+		p += 1 + frac;
+	}
+	return *p != '\0' || whole + frac == 0;
 }
 
 int export_put_csv(struct buf *b, const char *s)

@@ -52,12 +52,28 @@ static void test_csv_field(void)
 	CHECK_STR(csv("say \"hi\""), "\"say \"\"hi\"\"\"");
 	CHECK_STR(csv("two\r\nlines"), "\"two\r\nlines\"");
 	CHECK_STR(csv("嫩检公益立〔2023〕15号"), "嫩检公益立〔2023〕15号");
-	/* formulas from a card's file names are defused, offsets are not */
+	/* formulas from a card's file names are defused */
 	CHECK_STR(csv("=HYPERLINK(\"x\")"), "\"'=HYPERLINK(\"\"x\"\")\"");
 	CHECK_STR(csv("@SUM(A1)"), "'@SUM(A1)");
-	CHECK_STR(csv("-07:00"), "-07:00");
-	CHECK_STR(csv("+08:00"), "+08:00");
 	CHECK_STR(csv("-cmd|x"), "'-cmd|x");
+	/* a leading TAB or CR is one too (OWASP): Excel skips it and runs the rest */
+	CHECK_STR(csv("\t=1+2"), "'\t=1+2");
+	CHECK_STR(csv("\r@SUM(1)"), "\"'\r@SUM(1)\"");
+	CHECK_STR(csv("\t"), "'\t");
+	/* offsets are text Excel would turn into a time of day, a row range
+	 * ("+1:1") or an error: kept as text; a plain signed number passes */
+	CHECK_STR(csv("-07:00"), "'-07:00");
+	CHECK_STR(csv("+08:00"), "'+08:00");
+	CHECK_STR(csv("+1:1"), "'+1:1");
+	CHECK_STR(csv("-1,2"), "\"'-1,2\"");
+	CHECK_STR(csv("-1 2"), "'-1 2");
+	CHECK_STR(csv("-12.5"), "-12.5");
+	CHECK_STR(csv("+5"), "+5");
+	CHECK_STR(csv("-.5"), "-.5");
+	CHECK_STR(csv("-"), "'-");
+	CHECK_STR(csv("+."), "'+.");
+	CHECK_STR(csv("-1.2.3"), "'-1.2.3");
+	CHECK_STR(csv("a\t=1"), "a\t=1");
 	CHECK_STR(csv("bad\xff"), "bad\xEF\xBF\xBD");
 	CHECK_STR(csv(" lead"), "\" lead\"");
 	csv(NULL);
@@ -490,6 +506,9 @@ static void test_csv(void)
 	char err[256];
 	buf_init(&b, 1 << 20);
 	c->opt.gcj02 = 1;
+	json_array_append_new(json_object_get(json_array_get(c->items, 1), "notes"),
+			      json_pack("{s:s}", "text", "\t=1+2"));
+	json_object_set_new(json_array_get(c->items, 1), "offset_raw", json_string("-07:00"));
 	CHECK(export_csv(c, &b, err, sizeof err) == 0);
 	CHECK(memcmp(b.data, "\xEF\xBB\xBF", 3) == 0);
 	CHECK(count(b.data, "\r\n") == 4); /* header, two items, one reading */
@@ -501,6 +520,9 @@ static void test_csv(void)
 	CHECK(bare == 0);
 	CHECK(strstr(b.data, "NO LOCATION") != NULL);
 	CHECK(strstr(b.data, "'=cmd.png") != NULL);
+	/* every text field is guarded: a note, an offset of either sign */
+	CHECK(strstr(b.data, ",'\t=1+2,") != NULL);
+	CHECK(strstr(b.data, ",'+08:00,") != NULL && strstr(b.data, ",'-07:00,") != NULL);
 	CHECK(strstr(b.data, "\"排污口, \"\"东侧\"\"\"") != NULL);
 	CHECK(strstr(b.data, "lat_gcj02") != NULL);
 	CHECK(strstr(b.data, "reading,") != NULL && strstr(b.data, "劣V") != NULL);
