@@ -171,6 +171,18 @@ static int item_row(const struct export_ctx *c, struct buf *out, const json_t *i
 	return buf_puts(out, "\r\n");
 }
 
+/* The instrument as the report shows it, not the stored JSON. */
+static int put_instrument(struct buf *out, const json_t *inst)
+{
+	struct buf t;
+	buf_init(&t, 1 << 20);
+	int rc = export_instrument_text(inst, EXPORT_LANG_EN, &t);
+	if (!rc && t.len)
+		rc = export_put_csv(out, t.data);
+	buf_free(&t);
+	return rc;
+}
+
 /* A reading fills the shared columns it has (id, case, site, time, place)
  * and the reading_ columns. */
 static int reading_row(const struct export_ctx *c, struct buf *out, const json_t *r,
@@ -222,6 +234,8 @@ static int reading_row(const struct export_ctx *c, struct buf *out, const json_t
 			return rc;
 		if (strcmp(reading_fields[j], "screening") == 0)
 			rc = export_put_csv(out, "rapid screening, to be confirmed by a laboratory");
+		else if (strcmp(reading_fields[j], "instrument") == 0)
+			rc = put_instrument(out, json_object_get(r, "instrument"));
 		else {
 			json_t *v = json_object_get(r, reading_fields[j]);
 			rc = v ? put_value(out, v) : 0;

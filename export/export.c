@@ -69,6 +69,21 @@ static json_t *col(sqlite3_stmt *st, int i)
 	}
 }
 
+/* A column the store keeps as JSON text, as the value it holds: a
+ * reading's instrument (an object) and operators (an array). Anything
+ * else, such as a bare name, stays the text it is. */
+static json_t *col_json(sqlite3_stmt *st, int i)
+{
+	json_t *v = col(st, i);
+	json_t *d = json_is_string(v) ? json_loads(json_string_value(v), 0, NULL) : NULL;
+	if (!json_is_object(d) && !json_is_array(d)) {
+		json_decref(d);
+		return v;
+	}
+	json_decref(v);
+	return d;
+}
+
 static int load_case(struct store *s, int64_t case_id, json_t *row, char *err, size_t errlen)
 {
 	static const char *names[] = {"number", "title", "status", "opened_at", "closed_at",
@@ -286,8 +301,11 @@ static int load_readings(struct store *s, struct export_ctx *c, const struct exp
 	sqlite3_bind_int64(st, 5, EXPORT_MAX_READINGS);
 	while (sqlite3_step(st) == SQLITE_ROW) {
 		json_t *o = json_object();
-		for (int i = 0; i < (int)ARRAY_LEN(names); i++)
-			json_object_set_new(o, names[i], col(st, i));
+		for (int i = 0; i < (int)ARRAY_LEN(names); i++) {
+			int enc = strcmp(names[i], "instrument") == 0 ||
+				  strcmp(names[i], "operators") == 0;
+			json_object_set_new(o, names[i], enc ? col_json(st, i) : col(st, i));
+		}
 		json_array_append_new(c->readings, o);
 	}
 	sqlite3_finalize(st);
@@ -598,6 +616,56 @@ int export_put_csv(struct buf *b, const char *s)
 	}
 	if (!rc && quote)
 		rc = buf_putc(b, '"');
+	return rc;
+}
+
+/* One fact of an instrument, "model X", after those already written. */
+static int put_fact(struct buf *out, int zh, int named, int *n, const char *label,
+		    const json_t *v)
+{
+	char num[64];
+	const char *text = json_string_value(v);
+	if (json_is_number(v)) {
+		snprintf(num, sizeof num, "%g", json_number_value(v));
+		text = num;
+	}
+	if (!text || !*text)
+		return 0;
+	const char *sep = *n ? (zh ? "，" : ", ") : !named ? "" : zh ? "（" : " (";
+	(*n)++;
+	return buf_printf(out, "%s%s %s", sep, label, text);
+}
+
+int export_instrument_text(const json_t *inst, enum export_lang lang, struct buf *out)
+{
+	static const char *const known[] = {"name", "model", "serial", "calibrated"};
+	const int zh = lang == EXPORT_LANG_ZH;
+	const char *name = json_string_value(json_object_get(inst, "name")), *key;
+	const int named = name && *name;
+	json_t *v;
+	int rc = 0, n = 0;
+	if (json_is_string(inst))
+		return buf_puts(out, json_string_value(inst));
+	if (!json_is_object(inst))
+		return 0;
+	if (named && (rc = buf_puts(out, name)))
+		return rc;
+	for (size_t k = 1; k < ARRAY_LEN(known) && !rc; k++) {
+		char lk[32];
+		snprintf(lk, sizeof lk, "inst_%s", known[k]);
+		rc = put_fact(out, zh, named, &n, i18n_label(lang, lk),
+			      json_object_get(inst, known[k]));
+	}
+	/* whatever else a profile may one day record, under its own key */
+	json_object_foreach((json_t *)inst, key, v) {
+		int seen = 0;
+		for (size_t k = 0; k < ARRAY_LEN(known) && !seen; k++)
+			seen = strcmp(key, known[k]) == 0;
+		if (!seen && !rc)
+			rc = put_fact(out, zh, named, &n, key, v);
+	}
+	if (!rc && n && named)
+		rc = buf_puts(out, zh ? "）" : ")");
 	return rc;
 }
 

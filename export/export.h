@@ -57,7 +57,9 @@ struct export_ctx {
 			    * medium_kept (true/false/null), medium_note, opened_at, status */
 	json_t *items;     /* items_list() objects plus "notes": [{text, author, created_at}] */
 	json_t *readings;  /* {time, parameter, value, unit, class, sample_id, instrument,
-			    * lat, lon, location_source, site, error} */
+			    * lat, lon, location_source, site, error, operators}: instrument
+			    * is the stored object (or text that was no JSON object),
+			    * operators an array of names */
 	json_t *sites;     /* {name, lat, lon, radius_m} */
 	json_t *devices;   /* {role, make, model, serial}: cameras and drones seen in
 			    * the items, GPS sources of the fixes, computers that ingested */
@@ -117,6 +119,13 @@ int export_item_located(const json_t *item);
  * are not valid UTF-8 or are control characters become U+FFFD. */
 int export_put_xml(struct buf *b, const char *s) WUR;
 int export_put_csv(struct buf *b, const char *s) WUR;
+
+/* A reading's instrument as plain text for people, appended to out (not
+ * escaped): "probex (model M, serial S, calibrated 2024-04-30)", or in
+ * Chinese "probex（型号 M，序列号 S，校准日期 2024-04-30）", with only the
+ * facts it has. `inst` is the stored object, or a bare name as a string;
+ * anything else appends nothing. 0 or EV_ELIMIT. */
+int export_instrument_text(const json_t *inst, enum export_lang lang, struct buf *out) WUR;
 
 /* "2023-05-01 18:00:00 +08:00": a UTC ISO time shown at the offset
  * (seconds east of UTC). out needs 40 bytes. 0 or EV_EINVAL. */

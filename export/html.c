@@ -525,8 +525,10 @@ static int readings_section(const struct export_ctx *c, struct buf *out)
 	int rc = 0;
 	size_t i;
 	json_t *r;
+	struct buf inst;
 	if (json_array_size(c->readings) == 0)
 		return 0;
+	buf_init(&inst, 1 << 20);
 	PUT("<h2>");
 	PUTX(LBL("readings"));
 	PUT("</h2>\n<p class=\"warn\">");
@@ -552,7 +554,12 @@ static int readings_section(const struct export_ctx *c, struct buf *out)
 		PUT("</td><td>");
 		PUTX(str(r, "sample_id"));
 		PUT("</td><td>");
-		PUTX(str(r, "instrument"));
+		buf_reset(&inst);
+		if ((rc = export_instrument_text(json_object_get(r, "instrument"), c->opt.lang,
+						 &inst)))
+			goto out;
+		if (inst.len)
+			PUTX(inst.data);
 		PUT("</td><td>");
 		if (json_is_number(json_object_get(r, "lat")) && json_is_number(json_object_get(r, "lon")))
 			PRINTF("%.6f, %.6f (WGS-84)", json_number_value(json_object_get(r, "lat")),
@@ -563,6 +570,7 @@ static int readings_section(const struct export_ctx *c, struct buf *out)
 	}
 	PUT("</tbody></table>\n");
 out:
+	buf_free(&inst);
 	return rc;
 }
 

@@ -291,3 +291,29 @@ check "sensors: the site's CSV lists it" grep -q '7.6' "$T/site.csv"
 
 check "sensors: --help describes import and listen" \
 	bash -c "'$EVCAP' sensor --help | grep -q 'listen DEVICE:BAUD:FORMAT' && '$EVCAP' readings --help | grep -q sample_class"
+
+# the export shows a reading's instrument and officers as words, as an
+# item's, though the store keeps them as JSON
+E case open 仪器案 --time-offset +08:00 >/dev/null 2>&1
+printf 'time,parameter,value,unit,sample_id\n2024-05-03 09:00:00,pH,7.2,,I-1\n' >"$T/inst.csv"
+E -q sensor import "$T/inst.csv" --case 仪器案 --profile "$T/kit.profile" \
+	--operator 张三 --operator 李四 >/dev/null 2>&1
+E export --case 仪器案 --format csv --out "$T/inst_export.csv" >/dev/null 2>&1
+E export --case 仪器案 --format html --lang zh --out "$T/inst_zh.html" >/dev/null 2>&1
+E export --case 仪器案 --format html --lang en --out "$T/inst_en.html" >/dev/null 2>&1
+if need python3; then
+	python3 - "$T/inst_export.csv" <<'PY'
+import csv, sys
+rows = [r for r in csv.DictReader(open(sys.argv[1], encoding='utf-8-sig', newline=''))
+        if r['record_type'] == 'reading']
+want = ('kit (model test kit, serial K-1, calibrated 2024-04-30)', '张三; 李四')
+got = [(r['reading_instrument'], r['operators']) for r in rows]
+print('PASS sensors: the CSV names the instrument and officers in words'
+      if got == [want] else 'FAIL sensors: CSV reading instrument, operators: %r' % got)
+PY
+fi
+check "sensors: the zh report names the instrument in words" \
+	grep -q '<td>kit（型号 test kit，序列号 K-1，校准日期 2024-04-30）</td>' "$T/inst_zh.html"
+check "sensors: the en report names the instrument in words, no JSON" \
+	bash -c "grep -q '<td>kit (model test kit, serial K-1, calibrated 2024-04-30)</td>' \
+		'$T/inst_en.html' && ! grep -q '{&quot;' '$T/inst_en.html' '$T/inst_zh.html'"

@@ -79,6 +79,37 @@ static void test_csv_field(void)
 	csv(NULL);
 }
 
+static const char *inst_text(const char *json, enum export_lang lang)
+{
+	static struct buf b;
+	json_t *j = json_loads(json, JSON_DECODE_ANY, NULL);
+	buf_free(&b);
+	buf_init(&b, 4096);
+	int rc = export_instrument_text(j, lang, &b);
+	json_decref(j);
+	return rc ? "(error)" : b.data;
+}
+
+/* The instrument in plain words, whatever facts the profile had. */
+static void test_instrument_text(void)
+{
+	const char *all = "{\"model\":\"M\",\"name\":\"probex\",\"serial\":\"S\","
+			  "\"calibrated\":\"2024-04-30\"}";
+	CHECK_STR(inst_text(all, EXPORT_LANG_EN),
+		  "probex (model M, serial S, calibrated 2024-04-30)");
+	CHECK_STR(inst_text(all, EXPORT_LANG_ZH),
+		  "probex（型号 M，序列号 S，校准日期 2024-04-30）");
+	CHECK_STR(inst_text("{\"name\":\"probex\"}", EXPORT_LANG_EN), "probex");
+	CHECK_STR(inst_text("{\"serial\":\"S\",\"model\":\"M\"}", EXPORT_LANG_EN),
+		  "model M, serial S");
+	CHECK_STR(inst_text("{\"name\":\"p\",\"range\":\"0-20\",\"n\":3}", EXPORT_LANG_EN),
+		  "p (range 0-20, n 3)");
+	CHECK_STR(inst_text("{\"name\":\"p\",\"model\":\"\"}", EXPORT_LANG_EN), "p");
+	CHECK_STR(inst_text("\"old-name\"", EXPORT_LANG_EN), "old-name");
+	CHECK_STR(inst_text("null", EXPORT_LANG_EN), "");
+	CHECK_STR(inst_text("[1]", EXPORT_LANG_EN), "");
+}
+
 static void test_xml_escape(void)
 {
 	struct buf b;
@@ -375,9 +406,12 @@ static struct export_ctx *sample_ctx(void)
 			  "original_name", "=cmd.png", "case", "嫩检公益立〔2023〕15号", "operators",
 			  "captured_at", "lat", "lon", "alt", "location_source", "notes"));
 	json_array_append_new(c->readings,
-			      json_pack("{s:s, s:s, s:f, s:s, s:s, s:f, s:f}", "time",
+			      json_pack("{s:s, s:s, s:f, s:s, s:s, s:f, s:f, s:{s:s, s:s, s:s}, "
+					"s:[s, s]}", "time",
 					"2023-05-01T02:10:00Z", "parameter", "NH3-N", "value", 2.3,
-					"unit", "mg/L", "class", "劣V", "lat", 47.181, "lon", 123.631));
+					"unit", "mg/L", "class", "劣V", "lat", 47.181, "lon", 123.631,
+					"instrument", "model", "M-2", "name", "probex", "serial",
+					"S-9", "operators", "张三", "李四"));
 	for (int i = 0; i < 3; i++) {
 		struct fix f = {1682906400.0 + 10 * i, 47.179 + 0.001 * i, 123.629 + 0.001 * i,
 				140 + i, 3, 4, 9};
@@ -527,6 +561,10 @@ static void test_csv(void)
 	CHECK(strstr(b.data, "lat_gcj02") != NULL);
 	CHECK(strstr(b.data, "reading,") != NULL && strstr(b.data, "劣V") != NULL);
 	CHECK(strstr(b.data, "rapid screening") != NULL);
+	/* a reading's instrument and operators are text, as an item's are */
+	CHECK(strstr(b.data, ",\"probex (model M-2, serial S-9)\",") != NULL);
+	CHECK(strstr(b.data, ",张三; 李四,") != NULL);
+	CHECK(strstr(b.data, "{") == NULL && strstr(b.data, "[\"") == NULL);
 	buf_free(&b);
 	export_ctx_free(c);
 }
@@ -548,6 +586,8 @@ static void test_html(void)
 	CHECK(strstr(b.data, "2023-05-01 10:00:00 +08:00") != NULL);
 	CHECK(strstr(b.data, "@page") != NULL && strstr(b.data, "break-inside:avoid") != NULL);
 	CHECK(count(b.data, "<svg") == 1);
+	CHECK(strstr(b.data, "<td>probex（型号 M-2，序列号 S-9）</td>") != NULL);
+	CHECK(strstr(b.data, "{&quot;") == NULL);
 	/* English, and with two officers the warning goes */
 	json_array_append_new(json_object_get(c->case_row, "operators"), json_string("李四"));
 	c->opt.lang = EXPORT_LANG_EN;
@@ -556,6 +596,7 @@ static void test_html(void)
 	CHECK(strstr(b.data, "fewer than two officers") == NULL);
 	CHECK(strstr(b.data, "Evidence list") != NULL);
 	CHECK(strstr(b.data, "rapid screening, to be confirmed by a laboratory") != NULL);
+	CHECK(strstr(b.data, "<td>probex (model M-2, serial S-9)</td>") != NULL);
 	buf_free(&b);
 	export_ctx_free(c);
 }
@@ -585,6 +626,7 @@ int main(void)
 {
 	RUN(test_gcj02);
 	RUN(test_csv_field);
+	RUN(test_instrument_text);
 	RUN(test_xml_escape);
 	RUN(test_local_time);
 	RUN(test_i18n);
