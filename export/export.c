@@ -452,15 +452,21 @@ size_t export_ctx_thumbs(struct export_ctx *c, struct store *s, int max_px)
 		buf_init(&src, EXPORT_THUMB_SRC_MAX);
 		buf_init(&jpg, (size_t)4 << 20);
 		buf_init(&uri, (size_t)8 << 20);
+		const char *label = name ? name : sha;
+		size_t nl = strlen(label);
 		if (fs_read_file(path, EXPORT_THUMB_SRC_MAX, &src, err, sizeof err) ||
 		    thumb_photo(fmt, (const uint8_t *)src.data, src.len, max_px, orientation,
-				name ? name : sha, &jpg, err, sizeof err) ||
-		    thumb_data_uri((const uint8_t *)jpg.data, jpg.len, &uri)) {
+				label, &jpg, err, sizeof err) ||
+		    (thumb_data_uri((const uint8_t *)jpg.data, jpg.len, &uri) &&
+		     err_set(err, sizeof err, EV_ELIMIT, "%s: the thumbnail does not fit its limit",
+			     label))) {
 			fprintf(stderr, "%sevcap export: no thumbnail for item %lld: %s\n",
 				shown ? "\r\033[K" : "",
 				(long long)json_integer_value(json_object_get(it, "id")), err);
 			shown = 0;
-			c->thumb_note[i] = xstrdup(err);
+			/* the report's row names the file already */
+			int named = strncmp(err, label, nl) == 0 && strncmp(err + nl, ": ", 2) == 0;
+			c->thumb_note[i] = xstrdup(named ? err + nl + 2 : err);
 		} else {
 			c->thumbs[i] = buf_detach(&uri, NULL);
 			made++;

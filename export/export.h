@@ -72,7 +72,9 @@ struct export_ctx {
 	char key_id[24];   /* minisign key id as minisign prints it */
 	char key_sha256[SHA256_HEX_LEN + 1]; /* SHA-256 of the public key file */
 	char **thumbs;     /* per item: "data:image/jpeg;base64,..." or NULL */
-	char **thumb_note; /* per item: why there is no thumbnail, or NULL */
+	char **thumb_note; /* per item: why there is no thumbnail, or NULL: the
+			    * format when none is made of it, else the English
+			    * sentence of the thumbnail code without the file name */
 	size_t n_thumbs;   /* == number of items once thumbnails are made */
 	struct export_opts opt;
 };
@@ -137,6 +139,12 @@ int export_item_offset(const json_t *item);
  * unknown key returns the key itself, so a missing label shows, never
  * crashes. */
 const char *i18n_label(enum export_lang lang, const char *key);
+/* Why a photo has no thumbnail (a thumb_note that is not a format name),
+ * appended to out unescaped: as it is in English; in Chinese, the fixed
+ * phrase of the thumbnail code translated and the decoder's own words
+ * quoted ("JPEG 图像无法解码：“Not a JPEG file: ...”"), or, for a sentence
+ * not known here, the whole of it quoted. 0 or EV_ELIMIT. */
+int i18n_thumb_why(enum export_lang lang, const char *why, struct buf *out) WUR;
 /* "zh" or "en" from a --lang value, else from LC_ALL / LC_MESSAGES / LANG
  * (zh* is Chinese, anything else English; unset is Chinese, the users'
  * language). Returns -1 for a --lang value that is neither. */

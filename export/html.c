@@ -361,6 +361,27 @@ out:
 	return rc;
 }
 
+/* " (why)" after "no thumbnail": the format none is made of, or the
+ * reason, its fixed part in the report's language. */
+static int put_thumb_note(const struct export_ctx *c, struct buf *out, const json_t *it,
+			  size_t i)
+{
+	const char *note = c->thumb_note[i], *fmt = str(it, "format");
+	const int zh = c->opt.lang == EXPORT_LANG_ZH;
+	struct buf why;
+	int rc = 0;
+	buf_init(&why, 1 << 16);
+	if (fmt && strcmp(note, fmt) == 0)
+		rc = buf_puts(&why, note);
+	else
+		rc = i18n_thumb_why(c->opt.lang, note, &why);
+	if (!rc && (rc = buf_puts(out, zh ? "（" : " (")) == 0 &&
+	    (rc = export_put_xml(out, why.data)) == 0)
+		rc = buf_puts(out, zh ? "）" : ")");
+	buf_free(&why);
+	return rc;
+}
+
 static int item_row(const struct export_ctx *c, struct buf *out, const json_t *it, size_t i)
 {
 	int rc = 0;
@@ -377,11 +398,8 @@ static int item_row(const struct export_ctx *c, struct buf *out, const json_t *i
 	} else if (str(it, "kind") && strcmp(str(it, "kind"), "photo") == 0) {
 		PUT("<span class=\"muted\">");
 		PUTX(LBL("no_thumbnail"));
-		if (i < c->n_thumbs && c->thumb_note[i]) {
-			PUT(" (");
-			PUTX(c->thumb_note[i]);
-			PUT(")");
-		}
+		if (i < c->n_thumbs && c->thumb_note[i] && (rc = put_thumb_note(c, out, it, i)))
+			goto out;
 		PUT("</span>");
 	} else {
 		PUT("&#8212;");

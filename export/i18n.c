@@ -50,6 +50,7 @@ static const struct label labels[] = {
 	{"thumbnail", "缩略图", "Thumbnail"},
 	{"details", "文件及提取信息", "Details"},
 	{"no_thumbnail", "无缩略图", "no thumbnail"},
+	{"thumb_why_other", "原因", "reason"},
 	{"metadata_error", "元数据问题", "metadata problem"},
 	{"map", "位置示意图", "Map"},
 	{"map_caption", "WGS-84 坐标，局部投影，无底图；数字为证据序号，线为 GPS 轨迹",
@@ -114,6 +115,56 @@ static const struct label labels[] = {
 	{"src_track", "GPS 轨迹推算", "GPS track"},
 	{"src_manual", "人工录入", "entered by hand"},
 };
+
+/* Why a photo has no thumbnail. The thumbnail code says it in English, for
+ * stderr too; these are its fixed phrases, so the Chinese report can say
+ * them in Chinese and quote only what the decoder itself said. */
+static const struct {
+	const char *en;
+	const char *zh;
+} thumb_whys[] = {
+	{"the JPEG cannot be decoded", "JPEG 图像无法解码"},
+	{"the JPEG cannot be encoded", "缩略图无法编码"},
+	{"the JPEG does not fit the output", "缩略图超出输出上限"},
+	{"no JPEG image header", "找不到 JPEG 图像头"},
+	{"a frame of ", "画面像素数超过上限"},
+	{"an image of ", "图像像素数超过上限"},
+	{"cannot make a thumbnail", "无法生成缩略图"},
+	{"cannot render ", "无法生成缩略图"},
+	{"the HEIF file cannot be read", "HEIF 文件无法读取"},
+	{"the HEIF file has no primary image", "HEIF 文件没有主图像"},
+	{"the HEIF image cannot be decoded", "HEIF 图像无法解码"},
+	{"libheif gave no RGB picture", "libheif 未给出 RGB 图像"},
+	{"libheif could not start", "libheif 无法启动"},
+	{"the HEIF decoder took more than", "HEIF 解码超时"},
+	{"the HEIF decoder gave more than", "HEIF 解码输出超出上限"},
+	{"the HEIF decoder stopped on signal", "HEIF 解码进程异常终止"},
+	{"the HEIF decoder ended without an answer", "HEIF 解码进程没有返回结果"},
+	{"no pipe for the HEIF decoder", "无法启动 HEIF 解码进程"},
+	{"cannot start the HEIF decoder", "无法启动 HEIF 解码进程"},
+	{"cannot load ", "无法加载解码库"},
+	{"the thumbnail does not fit", "缩略图超出上限"},
+};
+
+int i18n_thumb_why(enum export_lang lang, const char *why, struct buf *out)
+{
+	if (!why)
+		return 0;
+	if (lang == EXPORT_LANG_EN)
+		return buf_puts(out, why);
+	for (size_t i = 0; i < ARRAY_LEN(thumb_whys); i++) {
+		size_t n = strlen(thumb_whys[i].en);
+		if (strncmp(why, thumb_whys[i].en, n) != 0)
+			continue;
+		if (why[n] == '\0')
+			return buf_puts(out, thumb_whys[i].zh);
+		/* "PHRASE: the decoder's words" quotes those words; a phrase
+		 * with numbers in it ("a frame of 9x9 pixels...") is quoted whole */
+		const char *rest = strncmp(why + n, ": ", 2) == 0 ? why + n + 2 : why;
+		return buf_printf(out, "%s：“%s”", thumb_whys[i].zh, rest);
+	}
+	return buf_printf(out, "%s：“%s”", i18n_label(lang, "thumb_why_other"), why);
+}
 
 const char *i18n_label(enum export_lang lang, const char *key)
 {

@@ -114,6 +114,21 @@ $EVCAP export --case "$CASE" --format html --lang en --datum gcj02 --out "$T/en.
 check "html: --lang en" bash -c "grep -q 'Evidence list' '$T/en.html' && grep -q 'rapid screening, to be confirmed by a laboratory' '$T/en.html'"
 check "html: --datum gcj02 adds labelled GCJ-02 places" grep -q 'GCJ-02 (for Amap' "$T/en.html"
 
+# a photo that cannot be decoded: the note says why in the report's
+# language, quoting only libjpeg's own words
+mkdir -p "$T/broken"
+{ printf '\377\330\377\333\000\103\006'; head -c 64 /dev/zero; printf '\377\331'; } \
+	>"$T/broken/BROKEN.JPG"
+$EVCAP case open 坏图案 --operator 张三 >/dev/null
+$EVCAP ingest --case 坏图案 "$T/broken" >/dev/null 2>&1
+$EVCAP export --case 坏图案 --format html --lang zh --out "$T/broken_zh.html" >/dev/null 2>&1
+$EVCAP export --case 坏图案 --format html --lang en --out "$T/broken_en.html" >/dev/null 2>&1
+check "html: zh: an undecodable photo's note is in Chinese, libjpeg's words quoted" \
+	bash -c "grep -q '无缩略图（JPEG 图像无法解码：“[^”<]*”）' '$T/broken_zh.html' &&
+		! grep -q 'cannot be decoded' '$T/broken_zh.html'"
+check "html: en: an undecodable photo's note" \
+	grep -q 'no thumbnail (the JPEG cannot be decoded: ' "$T/broken_en.html"
+
 # --- rendered by Chromium ---
 if ! need chromium; then
 	skip "html rendering: chromium is not installed"

@@ -601,6 +601,47 @@ static void test_html(void)
 	export_ctx_free(c);
 }
 
+static const char *why_zh(const char *why)
+{
+	static struct buf b;
+	buf_free(&b);
+	buf_init(&b, 4096);
+	return i18n_thumb_why(EXPORT_LANG_ZH, why, &b) ? "(error)" : b.data;
+}
+
+/* A photo without a thumbnail says why in the report's language; only
+ * the decoder's own words stay as they were, quoted. */
+static void test_thumb_note(void)
+{
+	CHECK_STR(why_zh("the JPEG cannot be decoded: Not a JPEG file: starts with 0x00 0x01"),
+		  "JPEG 图像无法解码：“Not a JPEG file: starts with 0x00 0x01”");
+	CHECK_STR(why_zh("no JPEG image header"), "找不到 JPEG 图像头");
+	CHECK_STR(why_zh("a frame of 9x9 pixels is beyond the 4-pixel limit"),
+		  "画面像素数超过上限：“a frame of 9x9 pixels is beyond the 4-pixel limit”");
+	CHECK_STR(why_zh("something new"), "原因：“something new”");
+
+	struct export_ctx *c = sample_ctx();
+	struct buf b;
+	char err[256];
+	c->n_thumbs = 2;
+	c->thumbs = xcalloc(2, sizeof *c->thumbs);
+	c->thumb_note = xcalloc(2, sizeof *c->thumb_note);
+	c->thumb_note[0] = xstrdup("the JPEG cannot be decoded: Not a JPEG file: <x>");
+	c->thumb_note[1] = xstrdup("png");
+	buf_init(&b, 4 << 20);
+	CHECK(export_html(c, &b, err, sizeof err) == 0);
+	CHECK(strstr(b.data, "无缩略图（JPEG 图像无法解码：“Not a JPEG file: &lt;x&gt;”）") != NULL);
+	CHECK(strstr(b.data, "无缩略图（png）") != NULL);
+	CHECK(strstr(b.data, "cannot be decoded") == NULL);
+	c->opt.lang = EXPORT_LANG_EN;
+	buf_reset(&b);
+	CHECK(export_html(c, &b, err, sizeof err) == 0);
+	CHECK(strstr(b.data, "no thumbnail (the JPEG cannot be decoded: Not a JPEG file: &lt;x&gt;)"));
+	CHECK(strstr(b.data, "no thumbnail (png)") != NULL);
+	buf_free(&b);
+	export_ctx_free(c);
+}
+
 static void test_limits(void)
 {
 	struct export_ctx *c = sample_ctx();
@@ -639,6 +680,7 @@ int main(void)
 	RUN(test_two_receivers);
 	RUN(test_csv);
 	RUN(test_html);
+	RUN(test_thumb_note);
 	RUN(test_limits);
 	xmlCleanupParser();
 	T_EXIT();
