@@ -22,7 +22,10 @@
 
 /* Rows are kept whole on a page (break-inside: avoid) and the header row
  * repeats on each page; the thumbnail's height is capped so that several
- * rows fit a page and a row is never taller than one. */
+ * rows fit a page and a row is never taller than one. A heading, and the
+ * readings' screening caveat, stay with what follows them (break-after:
+ * avoid), so the first readings never print on a page apart from the
+ * caveat that says they are only screening. */
 static const char report_css[] =
 	"@page{size:A4;margin:14mm 12mm 16mm 12mm;"
 	"@bottom-center{content:counter(page) \" / \" counter(pages);font-size:8pt}}"
@@ -38,6 +41,7 @@ static const char report_css[] =
 	"th{background:#eef1f4}"
 	"thead{display:table-header-group}"
 	"tr,.keep,.sig,figure{break-inside:avoid;page-break-inside:avoid}"
+	".caveat{break-after:avoid;page-break-after:avoid}"
 	"table.info th{width:30mm;white-space:nowrap}"
 	"table.items td.no{width:8mm;text-align:center;font-weight:bold}"
 	"table.items td.th{width:46mm;text-align:center}"
@@ -547,11 +551,11 @@ static int readings_section(const struct export_ctx *c, struct buf *out)
 	if (json_array_size(c->readings) == 0)
 		return 0;
 	buf_init(&inst, 1 << 20);
-	PUT("<h2>");
+	PUT("<section class=\"readings\"><h2>");
 	PUTX(LBL("readings"));
-	PUT("</h2>\n<p class=\"warn\">");
+	PUT("</h2>\n<p class=\"warn caveat\">");
 	PUTX(LBL("readings_note"));
-	PRINTF("</p>\n<table><thead><tr><th>%s</th><th>%s</th><th>%s</th><th>%s</th><th>%s</th>"
+	PRINTF("</p>\n<table class=\"readings\"><thead><tr><th>%s</th><th>%s</th><th>%s</th><th>%s</th><th>%s</th>"
 	       "<th>%s</th><th>%s</th><th>%s</th></tr></thead><tbody>\n",
 	       LBL("time"), LBL("parameter"), LBL("value"), LBL("unit"), LBL("class"),
 	       LBL("sample"), LBL("instrument"), LBL("location"));
@@ -586,7 +590,7 @@ static int readings_section(const struct export_ctx *c, struct buf *out)
 			PUTX(str(r, "site"));
 		PUT("</td></tr>\n");
 	}
-	PUT("</tbody></table>\n");
+	PUT("</tbody></table></section>\n");
 out:
 	buf_free(&inst);
 	return rc;

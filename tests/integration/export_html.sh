@@ -203,3 +203,68 @@ for i in items:
         cut.append('%s %s' % (i['original_name'], [sorted(w) for w in where]))
 print('PASS html: every row whole on one page' if not cut else 'FAIL html: rows cut or missing: %s' % cut[:3])
 PY
+
+# The readings' heading and screening caveat are printed on the page of
+# the first readings, never left at the foot of the page before them, in
+# either language; the readings' header row repeats on each page. A report
+# whose readings begin near a page end is made by printing the report again
+# with a spacer of measured height before the readings: one print for each
+# 3 mm of room left under the heading, from 8 to 47 mm.
+$EVCAP case open 读数案 --operator 张三 --operator 李四 >/dev/null
+{
+	echo 'time,parameter,value,unit,sample_id'
+	for i in $(seq 10 69); do echo "2024-05-03T01:$(printf %02d $((i - 10))):00Z,pH,7.$i,,S-$i"; done
+} >"$T/readings.csv"
+$EVCAP -q sensor import "$T/readings.csv" --case 读数案 >/dev/null 2>&1
+for lang in zh en; do
+	$EVCAP export --case 读数案 --format html --lang $lang --out "$T/rd_$lang.html" >/dev/null 2>&1
+	if [ $lang = zh ]; then words=(水质快速检测结果 快速检测结果，须经实验室确认 指标)
+	else words=(Water-quality laboratory Parameter); fi
+	python3 - "$T/rd_$lang.html" "$T" $lang "${words[@]}" <<'PY'
+import os, re, subprocess, sys
+html, d, lang, heading, caveat, header = sys.argv[1:7]
+src = open(html, encoding='utf-8').read()
+top_pt, bottom_pt = 14 / 25.4 * 72, 841.92 - 16 / 25.4 * 72
+def pdf_words(h):
+    open(d + '/rd.html', 'w', encoding='utf-8').write(h)
+    subprocess.run(['chromium', '--headless', '--no-sandbox', '--disable-gpu', '--no-first-run',
+                    '--disable-background-networking', '--disable-component-update',
+                    '--disable-sync', '--disable-quic', '--user-data-dir=' + d + '/rd-prof',
+                    '--no-pdf-header-footer', '--print-to-pdf=' + d + '/rd.pdf',
+                    'file://' + d + '/rd.html'], env=dict(os.environ, HOME=d),
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=120)
+    x = subprocess.run(['pdftotext', '-bbox', d + '/rd.pdf', '-'],
+                       capture_output=True, text=True).stdout
+    return [(n, float(y), t) for n, page in enumerate(x.split('<page ')[1:])
+            for y, t in re.findall(r'yMin="([\d.]+)"[^>]*>([^<]*)</word>', page)]
+def at(ws, t):
+    return [(n, y) for n, y, w in ws if w == t]
+ws = pdf_words(src)
+fails = []
+# the header row on every page that has readings
+rows = {n for n, y, w in ws if re.fullmatch(r'S-\d\d', w)}
+heads = {n for n, y in at(ws, header)}
+if len(rows) < 2 or rows - heads:
+    fails.append('readings on pages %s, header row on %s' % (sorted(rows), sorted(heads)))
+y0 = at(ws, heading)[0][1]
+mark = src.find('<section class="readings">')
+mark = mark if mark >= 0 else src.find('<h2>' + ('水质' if lang == 'zh' else 'Water'))
+near_end = pushed = 0
+for room in range(8, 50, 3):
+    sp = (bottom_pt - room / 25.4 * 72 - y0) * 25.4 / 72
+    sp += 0 if sp >= 0 else (bottom_pt - top_pt) * 25.4 / 72
+    ws = pdf_words(src[:mark] + '<div style="height:%.2fmm"></div>' % sp + src[mark:])
+    h, c, f = at(ws, heading), at(ws, caveat), at(ws, 'S-10')
+    if not (h and c and f and h[0][0] == c[0][0] == f[0][0]):
+        fails.append('%d mm left: heading %s, caveat %s, first reading %s' % (room, h, c, f))
+    elif h[0][1] > bottom_pt - 50 / 25.4 * 72:
+        near_end += 1
+    elif h[0][1] < top_pt + 20:
+        pushed += 1
+if not near_end or not pushed:
+    fails.append('the prints never put the readings near a page end (%d) or moved them (%d)'
+                 % (near_end, pushed))
+print('PASS html: %s: readings heading, caveat and first rows on one page; header repeats' % lang
+      if not fails else 'FAIL html: %s: %s' % (lang, '; '.join(fails[:3])))
+PY
+done
