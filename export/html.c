@@ -555,8 +555,8 @@ static int readings_section(const struct export_ctx *c, struct buf *out)
 	PUTX(LBL("readings"));
 	PUT("</h2>\n<p class=\"warn caveat\">");
 	PUTX(LBL("readings_note"));
-	PRINTF("</p>\n<table class=\"readings\"><thead><tr><th>%s</th><th>%s</th><th>%s</th><th>%s</th><th>%s</th>"
-	       "<th>%s</th><th>%s</th><th>%s</th></tr></thead><tbody>\n",
+	PRINTF("</p>\n<table class=\"readings\"><thead><tr><th>%s</th><th>%s</th><th>%s</th>"
+	       "<th>%s</th><th>%s</th><th>%s</th><th>%s</th><th>%s</th></tr></thead><tbody>\n",
 	       LBL("time"), LBL("parameter"), LBL("value"), LBL("unit"), LBL("class"),
 	       LBL("sample"), LBL("instrument"), LBL("location"));
 	json_array_foreach(c->readings, i, r) {

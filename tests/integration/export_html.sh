@@ -213,11 +213,14 @@ PY
 $EVCAP case open 读数案 --operator 张三 --operator 李四 >/dev/null
 {
 	echo 'time,parameter,value,unit,sample_id'
-	for i in $(seq 10 69); do echo "2024-05-03T01:$(printf %02d $((i - 10))):00Z,pH,7.$i,,S-$i"; done
+	for i in $(seq 10 69); do
+		echo "2024-05-03T01:$(printf %02d $((i - 10))):00Z,pH,7.$i,,S-$i"
+	done
 } >"$T/readings.csv"
 $EVCAP -q sensor import "$T/readings.csv" --case 读数案 >/dev/null 2>&1
 for lang in zh en; do
-	$EVCAP export --case 读数案 --format html --lang $lang --out "$T/rd_$lang.html" >/dev/null 2>&1
+	$EVCAP export --case 读数案 --format html --lang $lang --out "$T/rd_$lang.html" \
+		>/dev/null 2>&1
 	if [ $lang = zh ]; then words=(水质快速检测结果 快速检测结果，须经实验室确认 指标)
 	else words=(Water-quality laboratory Parameter); fi
 	python3 - "$T/rd_$lang.html" "$T" $lang "${words[@]}" <<'PY'
