@@ -214,9 +214,11 @@ enum settle_state settle_observe(struct settle *s, const char *path, int exists,
 	/* The closed flag comes from events alone: a write after the close
 	 * would have cleared it, so a size change seen here happened before. */
 	int ready = 0;
+	int writer_open = e->last_event >= 0 && !e->closed &&
+			  now - e->last_event < SETTLE_WRITER_SECONDS;
 	if (e->closed && e->last_event >= 0 && now - e->last_event >= SETTLE_QUIET_SECONDS)
 		ready = 1;
-	else if (!first && !changed && now - e->stable_since >= s->settle_seconds)
+	else if (!writer_open && !first && !changed && now - e->stable_since >= s->settle_seconds)
 		ready = 1;
 	/* found by a scan with an mtime older than the settle time: nothing
 	 * has written it for that long, so one look is enough */

@@ -1,7 +1,8 @@
 /*
  * The settling list: files evcapd has noticed but not yet taken, and the
  * rule that says when each is complete. A file written here is complete
- * once closed after writing and quiet for a moment; a file on media
+ * once closed after writing and quiet for a moment (never while a writer
+ * still has it open, however long it pauses); a file on media
  * written by another machine (no inotify events) once its size and mtime
  * have stayed the same for settle_seconds. A file whose ingest failed
  * (a card pulled mid-copy) stays with a growing back-off.
@@ -21,6 +22,12 @@
 #define SETTLE_MAX_ENTRIES 500000
 /* A file closed after writing is taken after this much quiet. */
 #define SETTLE_QUIET_SECONDS 0.3
+/* A file written here and not closed since is not taken for being
+ * unchanged: its writer may only have paused (a copy stalled, a log
+ * appended to now and then), and taking it would record a truncated item.
+ * Only after this long with no event at all is the size rule used again
+ * (a close lost when the inotify queue overflowed). */
+#define SETTLE_WRITER_SECONDS 600.0
 /* How often an unsettled file is stat'ed again. */
 #define SETTLE_CHECK_SECONDS 0.5
 /* The back-off after a failed ingest doubles up to this. */

@@ -117,6 +117,20 @@ else
 	bad "daemon_slow_write_whole_once: the whole file was not recorded (items: $(count_name slow.bin))"
 fi
 
+# 3b. a writer that pauses longer than settle_seconds (1 s) with the file
+# open: nothing is taken until it closes, then the whole file, once
+{ dd if=/dev/urandom bs=262144 count=1 2>/dev/null; sleep 3; dd if=/dev/urandom bs=262144 count=1 2>/dev/null; } \
+	>"$ROOT2/stall.bin"
+SHA_STALL=$(sha256sum "$ROOT2/stall.bin" | cut -d' ' -f1)
+if wait_for 5 has_sha "$SHA_STALL"; then
+	sleep 1.5
+	n=$(count_name stall.bin)
+	if [ "$n" -eq 1 ]; then ok "daemon_paused_writer_whole_once"; else
+		bad "daemon_paused_writer_whole_once: $n items named stall.bin (a truncated one taken)"; fi
+else
+	bad "daemon_paused_writer_whole_once: the whole file was not recorded (items: $(count_name stall.bin))"
+fi
+
 # 4. a folder tree moved into a watched root is found
 mkdir -p "$T/outside/card/DCIM/100MEDIA" "$T/outside/card/DCIM/101MEDIA"
 for i in 1 2 3; do head -c $((50000 + i)) /dev/urandom >"$T/outside/card/DCIM/100MEDIA/IMG_000$i.JPG"; done

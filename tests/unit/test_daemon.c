@@ -44,10 +44,21 @@ static void test_settle_write_after_close(void)
 	struct settle *s = settle_new(2.0);
 	CHECK(settle_touch(s, "/m/b", 1, 0.0) == 0);
 	CHECK(settle_touch(s, "/m/b", 0, 0.1) == 0); /* opened again and written */
-	/* no longer closed: it must now stay unchanged for settle_seconds */
+	/* its writer has it open: unchanged for longer than settle_seconds is
+	 * still not complete (a stalled copy would be taken truncated) */
 	CHECK(look(s, "/m/b", 1.0, 10, 1, 0) == SETTLE_WAIT);
 	CHECK(look(s, "/m/b", 1.5, 10, 1, 0) == SETTLE_WAIT);
-	CHECK(look(s, "/m/b", 3.1, 10, 1, 0) == SETTLE_READY);
+	CHECK(look(s, "/m/b", 3.1, 10, 1, 0) == SETTLE_WAIT);
+	CHECK(look(s, "/m/b", 60.0, 10, 1, 0) == SETTLE_WAIT);
+	/* closed at last: taken after the quiet time */
+	CHECK(settle_touch(s, "/m/b", 1, 61.0) == 0);
+	CHECK(look(s, "/m/b", 61.0 + SETTLE_QUIET_SECONDS, 10, 1, 0) == SETTLE_READY);
+	/* a close lost (inotify overflow): the size rule again after a long
+	 * silence */
+	CHECK(settle_touch(s, "/m/lost", 0, 100.0) == 0);
+	CHECK(look(s, "/m/lost", 100.0 + SETTLE_CHECK_SECONDS, 5, 1, 0) == SETTLE_WAIT);
+	CHECK(look(s, "/m/lost", 100.0 + SETTLE_WRITER_SECONDS - 1, 5, 1, 0) == SETTLE_WAIT);
+	CHECK(look(s, "/m/lost", 100.0 + SETTLE_WRITER_SECONDS, 5, 1, 0) == SETTLE_READY);
 	settle_free(s);
 }
 
