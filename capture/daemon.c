@@ -699,11 +699,29 @@ static void take_ctx_free(struct take_ctx *t)
  * warn: log why the case cannot take items. replay: the lines of a run
  * cut short, taken while the case was open, go to it even if it has been
  * closed since. */
+/* Pings systemd's watchdog when it is due: from the main loop, and while a
+ * file is read (ingest's keepalive), so that a 4 GB clip coming off a
+ * slow card does not get evcapd killed, and killed again on the same file
+ * after every restart. */
+static void watchdog_ping(void *arg)
+{
+	struct daemon *d = arg;
+	if (!d->watchdog_usec)
+		return;
+	double now = time_mono();
+	if (now >= d->next_watchdog) {
+		notify("WATCHDOG=1");
+		d->next_watchdog = now + d->watchdog_usec / 2e6;
+	}
+}
+
 static void take_ctx_named(struct daemon *d, struct take_ctx *t, char *name, int warn,
 			   int replay)
 {
 	memset(t, 0, sizeof *t);
 	t->o.retries = 1; /* a file not recorded stays in the settle list */
+	t->o.keepalive = watchdog_ping;
+	t->o.keepalive_arg = d;
 	if (name) {
 		int64_t id = store_case_id(d->store, name);
 		sqlite3_stmt *st = id > 0 ? store_prepare(d->store,
@@ -2260,10 +2278,7 @@ static double timed_work(struct daemon *d)
 		next = min_deadline(next, now + geotag_batch_due(d->fixes, now));
 	}
 	if (d->watchdog_usec) {
-		if (now >= d->next_watchdog) {
-			notify("WATCHDOG=1");
-			d->next_watchdog = now + d->watchdog_usec / 2e6;
-		}
+		watchdog_ping(d);
 		next = min_deadline(next, d->next_watchdog);
 	}
 	if (ready_count(d) == 0 && (d->burst.files || d->burst.skipped || d->n_burst_failed)) {

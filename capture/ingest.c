@@ -259,8 +259,9 @@ static void pending_free(struct pending *p)
  * error naming `shown` in msg. */
 static int copy_to_blob(struct store *s, int fd, const char *shown, const struct stat *before,
 			uint8_t *chunk, uint8_t *head, size_t *head_len, struct blob_writer **out,
-			int *src_direct, const char *again, char *msg, size_t msglen)
+			int *src_direct, const struct ingest_opts *o, char *msg, size_t msglen)
 {
+	const char *again = again_note(o);
 	int rc = 0;
 	struct blob_writer *w = NULL;
 	char err[512];
@@ -300,6 +301,8 @@ static int copy_to_blob(struct store *s, int fd, const char *shown, const struct
 		}
 		if (r == 0)
 			break;
+		if (o->keepalive)
+			o->keepalive(o->keepalive_arg);
 		/* A video's index may be at its end: for MP4 and QuickTime
 		 * files, keep the boxes that hold metadata wherever they are
 		 * (bmff.h) rather than the head. */
@@ -976,7 +979,7 @@ static void take_file(struct store *s, struct taker *t, struct pending *p,
 	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
 	int src_direct = 0;
 	rc = copy_to_blob(s, fd, p->shown, &before, t->chunk, head, &head_len, &w, &src_direct,
-			  again_note(o), p->msg, sizeof p->msg);
+			  o, p->msg, sizeof p->msg);
 	if (!src_direct && t->src_buffered)
 		atomic_store(t->src_buffered, 1);
 	if (rc)

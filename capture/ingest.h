@@ -33,6 +33,11 @@ struct ingest_opts {
 	/* Set by evcapd, which tries a file not recorded again by itself; the
 	 * messages then say so instead of asking for another run. */
 	int retries;
+	/* When set, called after each chunk a file is read in (a few MiB;
+	 * from the thread that reads it): evcapd tells systemd's watchdog it
+	 * is alive while a large file comes off a slow card. */
+	void (*keepalive)(void *arg);
+	void *keepalive_arg;
 };
 
 struct ingest_stats {

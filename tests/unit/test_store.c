@@ -12,6 +12,7 @@
 #include "custody.h"
 #include "fsutil.h"
 #include "hash.h"
+#include "ingest.h"
 #include "store.h"
 #include "t.h"
 #include "timeutil.h"
@@ -21,6 +22,49 @@ static char *tmpdir(void)
 	char tmpl[] = "/tmp/evcap-unit-XXXXXX";
 	char *d = mkdtemp(tmpl);
 	return d ? xstrdup(d) : NULL;
+}
+
+static void rmrf(const char *d);
+
+static void count_call(void *arg)
+{
+	(*(int *)arg)++;
+}
+
+/* A file read in several chunks calls the keepalive after each (evcapd's
+ * watchdog ping while a large clip comes off a slow card). */
+static void test_ingest_keepalive(void)
+{
+	char *d = tmpdir(), err[512], sha[65], msg[INGEST_MSG_MAX];
+	struct store *s = NULL;
+	CHECK(store_open(d, STORE_CREATE, &s, err, sizeof err) == 0);
+	if (!s)
+		goto out;
+	char *path = xasprintf("%s/clip.bin", d);
+	FILE *f = fopen(path, "wb");
+	CHECK(f != NULL);
+	for (int i = 0; f && i < 5 * 1024; i++) { /* 10 MiB: five chunks of FS_IO_BUF */
+		char b[2048];
+		memset(b, i & 0xff, sizeof b);
+		b[0] = (char)(i >> 8);
+		CHECK(fwrite(b, 1, sizeof b, f) == sizeof b);
+	}
+	if (f)
+		fclose(f);
+	int calls = 0;
+	struct ingest_opts o = {.keepalive = count_call, .keepalive_arg = &calls};
+	struct ingest_stats st = {0};
+	setenv("EVCAP_META_INPROCESS", "1", 1);
+	CHECK(ingest_file(s, path, &o, &st, sha, msg, sizeof msg) == INGEST_ADDED);
+	if (calls < 5)
+		printf("# keepalive called %d times for a 10 MiB file\n", calls);
+	CHECK(calls >= 5);
+	unsetenv("EVCAP_META_INPROCESS");
+	free(path);
+	store_close(s);
+out:
+	rmrf(d);
+	free(d);
 }
 
 static void rmrf(const char *d)
@@ -459,6 +503,7 @@ out:
 int main(void)
 {
 	RUN(test_store_blobs);
+	RUN(test_ingest_keepalive);
 	RUN(test_clean_spares_live_writer);
 	RUN(test_blob_direct_then_buffered);
 	RUN(test_blob_readback_catches_change);
