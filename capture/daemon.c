@@ -2099,8 +2099,18 @@ int daemon_open(const struct daemon_opts *o, struct daemon **out, char *err, siz
 		goto out;
 	if ((rc = daemon_lock_store(d->store_dir, &d->lock_fd, err, errlen)))
 		goto out;
+	char *db = xasprintf("%s/evidence.db", d->store_dir);
+	struct stat dbst;
+	int fresh = stat(db, &dbst) < 0 && errno == ENOENT;
+	free(db);
 	if ((rc = store_open(d->store_dir, STORE_CREATE, &d->store, err, errlen)))
 		goto out;
+	/* a mistyped --store, or a store disk not mounted, must not pass
+	 * unnoticed while evidence goes into a new, empty store */
+	if (fresh)
+		log_warnx("%s: no evidence store was there; a new one was created (if the store "
+			  "should be elsewhere, stop evcapd and give --store or [store] path)",
+			  d->store_dir);
 	d->settle = settle_new(d->cfg.settle_seconds);
 	if (gethostname(d->host, sizeof d->host - 1) < 0)
 		snprintf(d->host, sizeof d->host, "unknown");
@@ -2322,6 +2332,21 @@ int daemon_run(struct daemon *d)
 	if (d->n_roots == 0)
 		log_warnx("no folders to watch ([capture] watch or --watch); only logging GPS%s",
 			  d->n_planned ? " and sensors" : "");
+	/* what the first card will be recorded under, said before it comes:
+	 * no case at all, one that is closed, or one the store lacks */
+	char *in_use = store_meta_get(d->store, "current_case");
+	if (!in_use && !d->cfg.case_number) {
+		log_warnx("no case is in use: files will be recorded without a case ('evcap case "
+			  "use CASE' selects one; 'evcap case add CASE --unassigned' puts them in "
+			  "one later)");
+	} else {
+		struct take_ctx t;
+		take_ctx_init(d, &t, 1);
+		if (t.o.case_id > 0)
+			log_info("case in use: %s", t.o.case_number);
+		take_ctx_free(&t);
+	}
+	free(in_use);
 	gps_start(d);
 	probes_recover(d);
 	probes_sync(d);

@@ -75,6 +75,12 @@ if [ -n "$EVCAPD" ] && [ -x "$EVCAPD" ]; then
 	rc=$?
 	check "ingest_paths: evcapd will not watch a folder holding its store (rc $rc)" \
 		bash -c "[ $rc = 2 ] && grep -q 'must not contain each other' '$T/evcapd.log'"
+	# a store path where there is none: made, and said; no case in use: said
+	timeout -s TERM 3 "$EVCAPD" --foreground --store "$T/fresh" --gps "" 2>"$T/fresh.log"
+	check "ingest_paths: evcapd says it made a new store where there was none" \
+		grep -q "fresh: no evidence store was there; a new one was created" "$T/fresh.log"
+	check "ingest_paths: evcapd says at its start that no case is in use" \
+		grep -q "no case is in use: files will be recorded without a case" "$T/fresh.log"
 else
 	skip "ingest_paths: evcapd is not built"
 fi
