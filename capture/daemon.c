@@ -2225,6 +2225,16 @@ static void check_settling(struct daemon *d, double now)
 		struct stat st;
 		enum settle_state s;
 		if (lstat(paths[i], &st) < 0) {
+			/* gone before it was read: a card pulled mid-offload. Named
+			 * once, and counted in the burst as not recorded (it is
+			 * taken if the card comes back, and then counted so) */
+			if (!settle_missing(d->settle, paths[i])) {
+				struct ingest_stats none = {0};
+				log_warnx("%s: gone before it was read (the card removed?); it is "
+					  "taken if it comes back",
+					  paths[i]);
+				burst_count(d, paths[i], INGEST_FAILED, &none);
+			}
 			s = settle_observe(d->settle, paths[i], 0, 0, 0, 0, now);
 			if (s == SETTLE_GONE)
 				log_info("%s: gone for an hour; no longer waiting for it", paths[i]);

@@ -169,6 +169,12 @@ void settle_forget(struct settle *s, const char *path)
 	s->n--;
 }
 
+int settle_missing(const struct settle *s, const char *path)
+{
+	const struct entry *e = *find_slot(s, path);
+	return e && e->missing_since >= 0;
+}
+
 size_t settle_due(struct settle *s, double now, const char **paths, size_t max)
 {
 	size_t k = 0;

@@ -63,6 +63,9 @@ int settle_add_scanned(struct settle *s, const char *path, double now) WUR;
 /* Drops a path (renamed away, taken, or already recorded). */
 void settle_forget(struct settle *s, const char *path);
 
+/* 1 when the path is listed and was last observed missing. */
+int settle_missing(const struct settle *s, const char *path);
+
 /*
  * The paths whose check time has come (<= now), at most max of them, in
  * *paths (borrowed: valid until the next call that changes the list).

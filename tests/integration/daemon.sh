@@ -166,6 +166,28 @@ else
 	skip "daemon_mounted_card_medium: cannot make and mount a loop filesystem here (needs root and loop devices)"
 fi
 
+# 5b. a card pulled before a file of it was read: the file is named and
+# counted as not recorded, not left out of the summary (a tmpfs stands in
+# for the card; the file is held open, so it waits, until the card goes)
+if mkdir -p "$ROOT2/PULLED" && mount -t tmpfs -o size=4m tmpfs "$ROOT2/PULLED" 2>/dev/null; then
+	on_exit "umount -l '$ROOT2/PULLED' 2>/dev/null"
+	wait_for 10 grep -q "watching.*PULLED\|PULLED" "$T/evcapd.log"
+	sleep 2 # the mount seen and its folder watched
+	exec 7>"$ROOT2/PULLED/held.bin"
+	head -c 100000 /dev/urandom >&7
+	sleep 2
+	umount -l "$ROOT2/PULLED"
+	exec 7>&-
+	if wait_for 10 grep -q "PULLED/held.bin: gone before it was read" "$T/evcapd.log" &&
+		wait_for 10 grep -q "1 file not recorded" "$T/evcapd.log"; then
+		ok "daemon_card_pulled_file_named_and_counted"
+	else
+		bad "daemon_card_pulled_file_named_and_counted: $(grep -i 'held.bin\|not recorded' "$T/evcapd.log" | tail -3)"
+	fi
+else
+	skip "daemon_card_pulled_file_named_and_counted: cannot mount a tmpfs here (needs root)"
+fi
+
 # 6. fixes from gpsd are stored
 if [ -n "$GPS_PORT" ]; then
 	fixes() { "$EVCAP" --json track ls 2>/dev/null | jq -e --arg s "gpsd:127.0.0.1:$GPS_PORT" \
