@@ -3,6 +3,8 @@
  * size, checks each local item against the custody event that recorded
  * it, and re-walks the custody chain. Exit 1 names every problem.
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,7 +16,8 @@
 #include "timeutil.h"
 
 struct verify_ctx {
-	json_t *problems;
+	json_t *problems;   /* damage: each a sentence */
+	json_t *unreadable; /* originals this user may not read: not damage */
 	int json;
 };
 
@@ -31,31 +34,124 @@ static void problem(struct verify_ctx *v, const char *fmt, ...)
 		printf("DAMAGED: %s\n", msg);
 }
 
+/* An original that could not be checked for lack of permission. */
+static void unreadable(struct verify_ctx *v, const char *fmt, ...) PRINTF_LIKE(2, 3);
+static void unreadable(struct verify_ctx *v, const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	json_array_append_new(v->unreadable, json_string(msg));
+	if (!v->json)
+		printf("NOT CHECKED: %s\n", msg);
+}
+
 static void chain_report(void *ctx, int64_t seq, const char *msg)
 {
 	(void)seq;
 	problem(ctx, "%s", msg);
 }
 
-/* Checks one item's blob: present, right size, right hash. */
+/* What became of reading one original. */
+enum blob_read { BLOB_OK, BLOB_MISSING, BLOB_DENIED, BLOB_FAILED };
+
+/*
+ * Hashes the original at path. Tells a blob that is not there apart from
+ * one this user may not read (a folder or file of the store closed to it):
+ * only the first is damage; lstat and open both say EACCES for the second,
+ * which a plain "missing" would misreport as tampering. *err gets why.
+ */
+static enum blob_read hash_blob(const char *path, char hex[SHA256_HEX_LEN + 1], uint64_t *size,
+				char *err, size_t errlen)
+{
+	enum blob_read r = BLOB_OK;
+	size_t chunk = 1 << 20;
+	uint8_t *b = NULL;
+	struct sha256 *h = NULL;
+	struct stat st;
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0) {
+		int e = errno;
+		snprintf(err, errlen, "%s", strerror(e));
+		if (e == EACCES || e == EPERM)
+			r = BLOB_DENIED;
+		else if (e == ENOENT || e == ENOTDIR)
+			r = BLOB_MISSING;
+		else if (e == ELOOP)
+			snprintf(err, errlen, "it is a symbolic link, not the original's file");
+		if (r == BLOB_OK)
+			r = BLOB_FAILED;
+		goto out;
+	}
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		snprintf(err, errlen, "it is not a plain file");
+		r = BLOB_FAILED;
+		goto out;
+	}
+	b = xmalloc(chunk);
+	h = sha256_new();
+	*size = 0;
+	for (;;) {
+		ssize_t n = read(fd, b, chunk);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			snprintf(err, errlen, "read failed: %s", strerror(errno));
+			r = BLOB_FAILED;
+			goto out;
+		}
+		if (n == 0)
+			break;
+		sha256_update(h, b, (size_t)n);
+		*size += (uint64_t)n;
+	}
+	uint8_t d[SHA256_LEN];
+	sha256_final(h, d);
+	hex_encode(d, SHA256_LEN, hex);
+out:
+	if (fd >= 0)
+		close(fd);
+	sha256_free(h);
+	free(b);
+	return r;
+}
+
+/* Checks one item's blob: present, right size, right hash. A blob this
+ * user may not read is counted apart, in v->unreadable: not damage. */
 static void verify_blob(struct store *s, struct verify_ctx *v, int64_t id, const char *sha,
 			int64_t size, const char *name)
 {
 	char *path = store_blob_path(s, sha);
-	struct stat st;
 	char hex[SHA256_HEX_LEN + 1], err[512];
-	uint64_t got;
-	if (lstat(path, &st) < 0 || !S_ISREG(st.st_mode)) {
-		problem(v, "item %lld (%s, %.12s): the original is missing from the store", (long long)id,
-			name, sha);
-	} else if (sha256_file(path, hex, &got, err, sizeof err)) {
-		problem(v, "item %lld (%s, %.12s): %s", (long long)id, name, sha, err);
-	} else if (strcmp(hex, sha) != 0) {
-		problem(v, "item %lld (%s, %.12s): the original has been altered: its SHA-256 is now %s",
-			(long long)id, name, sha, hex);
-	} else if ((int64_t)got != size) {
-		problem(v, "item %lld (%s, %.12s): recorded as %lld bytes but the original has %llu",
-			(long long)id, name, sha, (long long)size, (unsigned long long)got);
+	uint64_t got = 0;
+	switch (hash_blob(path, hex, &got, err, sizeof err)) {
+	case BLOB_MISSING:
+		problem(v, "item %lld (%s, %.12s): the original is missing from the store",
+			(long long)id, name, sha);
+		break;
+	case BLOB_DENIED:
+		unreadable(v, "item %lld (%s, %.12s): cannot be read: %s (run verify as the "
+			      "store's owner, or let the store's group read the originals: "
+			      "chmod -R g+rX %s/blobs)",
+			   (long long)id, name, sha, err, store_dir(s));
+		break;
+	case BLOB_FAILED:
+		problem(v, "item %lld (%s, %.12s): %s: %s", (long long)id, name, sha, path, err);
+		break;
+	case BLOB_OK:
+		if (strcmp(hex, sha) != 0)
+			problem(v,
+				"item %lld (%s, %.12s): the original has been altered: its SHA-256 "
+				"is now %s",
+				(long long)id, name, sha, hex);
+		else if ((int64_t)got != size)
+			problem(v,
+				"item %lld (%s, %.12s): recorded as %lld bytes but the original has "
+				"%llu",
+				(long long)id, name, sha, (long long)size, (unsigned long long)got);
+		break;
 	}
 	free(path);
 }
@@ -79,7 +175,7 @@ int cmd_verify(struct cli *cli, int argc, char **argv)
 	int64_t case_id = 0;
 	if (case_name && (case_id = cli_case(cli, case_name, 1)) <= 0)
 		return EXIT_USAGE;
-	struct verify_ctx v = {json_array(), cli->json};
+	struct verify_ctx v = {json_array(), json_array(), cli->json};
 	char err[512];
 	int64_t n_items = 0;
 	int tty = !cli->json && cli->verbosity >= 0 && isatty(STDERR_FILENO);
@@ -96,6 +192,7 @@ int cmd_verify(struct cli *cli, int argc, char **argv)
 	if (!st) {
 		fprintf(stderr, "evcap verify: %s\n", err);
 		json_decref(v.problems);
+		json_decref(v.unreadable);
 		return EXIT_PROBLEM;
 	}
 	sqlite3_bind_int64(st, 1, case_id);
@@ -142,13 +239,15 @@ int cmd_verify(struct cli *cli, int argc, char **argv)
 	if (chain < 0) {
 		fprintf(stderr, "evcap verify: %s\n", err);
 		json_decref(v.problems);
+		json_decref(v.unreadable);
 		return EXIT_PROBLEM;
 	}
 	/* blobs no item names: a pull or ingest stopped after placing them.
 	 * Not damage: the next pull or ingest that brings them uses them */
 	int64_t orphans = 0;
 	if (store_orphan_blobs(s, &orphans, err, sizeof err)) {
-		fprintf(stderr, "evcap verify: %s\n", err);
+		fprintf(stderr, "evcap verify: the originals no item names were not counted: %s\n",
+			err);
 		orphans = 0;
 	}
 	char head[SHA256_HEX_LEN + 1];
@@ -156,11 +255,14 @@ int cmd_verify(struct cli *cli, int argc, char **argv)
 	if (custody_head(s, head, &events))
 		head[0] = '\0';
 	size_t n_problems = json_array_size(v.problems);
+	size_t n_unreadable = json_array_size(v.unreadable);
 
 	/* the check itself is an action on the evidence: record its result */
 	json_t *d = json_object();
 	json_object_set_new(d, "items", json_integer(n_items));
 	json_object_set_new(d, "problems", json_integer((json_int_t)n_problems));
+	if (n_unreadable)
+		json_object_set_new(d, "unreadable", json_integer((json_int_t)n_unreadable));
 	const char *case_number = case_name;
 	if (store_begin(s, err, sizeof err) == 0) {
 		if (custody_append(s, time_now(), cli->actor, "verify", case_number, NULL, d, NULL, err,
@@ -174,7 +276,7 @@ int cmd_verify(struct cli *cli, int argc, char **argv)
 
 	if (cli->json) {
 		json_t *o = json_object();
-		json_object_set_new(o, "ok", json_boolean(n_problems == 0));
+		json_object_set_new(o, "ok", json_boolean(n_problems == 0 && n_unreadable == 0));
 		json_object_set_new(o, "items_checked", json_integer(n_items));
 		json_object_set_new(o, "custody_events", json_integer(events));
 		json_object_set_new(o, "chain_head", json_string(head));
@@ -182,9 +284,19 @@ int cmd_verify(struct cli *cli, int argc, char **argv)
 		json_object_set_new(o, "other_devices", json_integer(f_devices));
 		json_object_set_new(o, "orphan_blobs", json_integer(orphans));
 		json_object_set_new(o, "problems", v.problems);
+		json_object_set_new(o, "unreadable", v.unreadable);
 		cli_print_json(o);
-	} else if (cli->verbosity >= 0 || n_problems) {
-		if (n_problems == 0) {
+	} else if (cli->verbosity >= 0 || n_problems || n_unreadable) {
+		if (n_problems == 0 && n_unreadable) {
+			/* nothing found damaged, but not everything could be looked at */
+			printf("%lld item%s intact, %zu not checked: %s could not be read (not "
+			       "damage: this user may not read %s); custody chain of %lld events "
+			       "intact (head %.16s)\n",
+			       (long long)n_items - (long long)n_unreadable,
+			       n_items - (int64_t)n_unreadable == 1 ? "" : "s", n_unreadable,
+			       n_unreadable == 1 ? "its original" : "their originals",
+			       n_unreadable == 1 ? "it" : "them", (long long)events, head);
+		} else if (n_problems == 0) {
 			printf("%lld item%s intact; custody chain of %lld events intact (head %.16s)\n",
 			       (long long)n_items, n_items == 1 ? "" : "s", (long long)events, head);
 			if (f_events)
@@ -192,9 +304,14 @@ int cmd_verify(struct cli *cli, int argc, char **argv)
 				       "%lld, intact\n",
 				       (long long)f_devices, f_devices == 1 ? "" : "s",
 				       (long long)f_events);
-		} else
+		} else {
 			printf("%zu problem%s found in %lld items and %lld custody events\n", n_problems,
 			       n_problems == 1 ? "" : "s", (long long)n_items, (long long)events);
+			if (n_unreadable)
+				printf("%zu more original%s could not be read and %s not checked\n",
+				       n_unreadable, n_unreadable == 1 ? "" : "s",
+				       n_unreadable == 1 ? "was" : "were");
+		}
 		if (orphans && cli->verbosity >= 0)
 			printf("note: %lld original%s in the store belong%s to no item yet (a "
 			       "pull or ingest stopped before recording %s); the next pull of %s "
@@ -203,7 +320,9 @@ int cmd_verify(struct cli *cli, int argc, char **argv)
 			       orphans == 1 ? "it" : "them", orphans == 1 ? "its" : "their",
 			       orphans == 1 ? "its" : "their", orphans == 1 ? "it" : "them");
 	}
-	if (!cli->json)
+	if (!cli->json) {
 		json_decref(v.problems);
-	return n_problems ? EXIT_PROBLEM : EXIT_OK;
+		json_decref(v.unreadable);
+	}
+	return n_problems || n_unreadable ? EXIT_PROBLEM : EXIT_OK;
 }

@@ -481,14 +481,24 @@ int store_open(const char *dir, int flags, struct store **out, char *err, size_t
 		goto out;
 	}
 	if (flags & STORE_CREATE) {
-		char *blobs = xasprintf("%s/blobs/tmp", dir);
+		/* the store's own folder says who may read it (0750 with the
+		 * evcap group on the appliance; private where init makes it);
+		 * within it the originals follow it, so a member of its group
+		 * can verify them. Only unfinished temp blobs stay private. */
+		char *blobs = xasprintf("%s/blobs", dir);
+		char *tmp = xasprintf("%s/blobs/tmp", dir);
 		char *shadir = xasprintf("%s/blobs/sha256", dir);
-		rc = fs_mkdir_p(blobs, 0700, err, errlen);
+		rc = fs_mkdir_p(dir, 0700, err, errlen);
+		if (!rc)
+			rc = fs_mkdir_p(blobs, 0750, err, errlen);
+		if (!rc)
+			rc = fs_mkdir_p(tmp, 0700, err, errlen);
 		if (!rc)
 			rc = fs_mkdir_p(shadir, 0755, err, errlen);
 		if (!rc)
 			rc = store_make_fanout(shadir, err, errlen);
 		free(blobs);
+		free(tmp);
 		free(shadir);
 		if (rc)
 			goto out;
