@@ -15,7 +15,7 @@
 #include "fsutil.h"
 #include "timeutil.h"
 
-enum ctype { C_STR, C_LIST, C_SECONDS, C_INT, C_LONG, C_OFFSET };
+enum ctype { C_STR, C_LIST, C_SECONDS, C_INT, C_LONG, C_OFFSET, C_HOSTPORT };
 
 struct ckey {
 	const char *section;
@@ -34,7 +34,7 @@ static const struct ckey config_keys[] = {
 	{"capture", "watch", C_LIST, F(watch), F(n_watch)},
 	{"capture", "settle_seconds", C_SECONDS, F(settle_seconds), 0},
 	{"capture", "sensor", C_LIST, F(sensors), F(n_sensors)},
-	{"gps", "server", C_STR, F(gps_server), 0},
+	{"gps", "server", C_HOSTPORT, F(gps_server), 0},
 	{"gps", "max_gap", C_SECONDS, F(max_gap), 0},
 	{"gps", "max_extrapolate", C_SECONDS, F(max_extrapolate), 0},
 	{"sync", "target", C_STR, F(sync_target), 0},
@@ -64,7 +64,7 @@ void config_free(struct config *c)
 	for (size_t k = 0; k < ARRAY_LEN(config_keys); k++) {
 		const struct ckey *ck = &config_keys[k];
 		char *base = (char *)c + ck->off;
-		if (ck->type == C_STR || ck->type == C_OFFSET) {
+		if (ck->type == C_STR || ck->type == C_OFFSET || ck->type == C_HOSTPORT) {
 			char **p = (char **)base;
 			if (ck->off == offsetof(struct config, secret_key) && *p)
 				secure_wipe(*p, strlen(*p));
@@ -107,6 +107,21 @@ static int set_value(const struct ckey *ck, struct config *c, const char *val, c
 			return err_set(err, errlen, EV_EINVAL,
 				       "%s:%d: %s must be an offset like +08:00, not '%s'", name,
 				       line, ck->key, val);
+		char **p = (char **)base;
+		free(*p);
+		*p = xstrdup(val);
+		return 0;
+	}
+	case C_HOSTPORT: {
+		/* checked here, not when gpsd is first dialled: a daemon told a
+		 * server it can never reach would otherwise run on without GPS,
+		 * and a reload would take it; "" turns GPS logging off */
+		char host[256], port[8];
+		if (*val && config_split_hostport(val, host, port))
+			return err_set(err, errlen, EV_EINVAL,
+				       "%s:%d: %s must be HOST:PORT (IPv6 as [::1]:2947; \"\" "
+				       "for none), not '%s'",
+				       name, line, ck->key, val);
 		char **p = (char **)base;
 		free(*p);
 		*p = xstrdup(val);

@@ -251,6 +251,30 @@ static void test_config(void)
 	config_init(&c);
 	CHECK(config_parse(no_section, strlen(no_section), "x.conf", &c, err, sizeof err) != 0);
 	config_free(&c);
+	/* [gps] server is checked when read, as --gps is: no daemon runs on
+	 * without GPS because of a typo */
+	const char *bad_gps[] = {"nohost", "127.0.0.1:29470x", "127.0.0.1:", ":2947",
+				 "127.0.0.1:0", "[::1]2947"};
+	for (size_t i = 0; i < ARRAY_LEN(bad_gps); i++) {
+		char *txt = xasprintf("[store]\n\n[gps]\nserver = %s\n", bad_gps[i]);
+		config_init(&c);
+		CHECK(config_parse(txt, strlen(txt), "x.conf", &c, err, sizeof err) == EV_EINVAL);
+		char *want = xasprintf("x.conf:4: server must be HOST:PORT (IPv6 as [::1]:2947; "
+				       "\"\" for none), not '%s'",
+				       bad_gps[i]);
+		CHECK_STR(err, want);
+		free(want);
+		free(txt);
+		config_free(&c);
+	}
+	const char *good_gps[] = {"[gps]\nserver = \"\"\n", "[gps]\nserver = [::1]:2947\n",
+				  "[gps]\nserver = gps.local:2947\n"};
+	for (size_t i = 0; i < ARRAY_LEN(good_gps); i++) {
+		config_init(&c);
+		CHECK(config_parse(good_gps[i], strlen(good_gps[i]), "x.conf", &c, err,
+				   sizeof err) == 0);
+		config_free(&c);
+	}
 	const char *bad_off = "[store]\ntime_offset = 0800\n";
 	config_init(&c);
 	CHECK(config_parse(bad_off, strlen(bad_off), "x.conf", &c, err, sizeof err) != 0);
