@@ -24,6 +24,16 @@ put() {
 	mv -f "$DESTDIR$2.tmp.$$" "$DESTDIR$2"
 }
 
+# put_bin SRC DEST MODE: like put, with @BINDIR@ replaced by the programs'
+# folder; the text is written beside DEST, never into this checkout, which
+# may be read-only
+put_bin() {
+	mkdir -p "$(dirname "$DESTDIR$2")"
+	sed "s|@BINDIR@|$BINDIR|g" "$1" >"$DESTDIR$2.tmp.$$"
+	chmod "$3" "$DESTDIR$2.tmp.$$"
+	mv -f "$DESTDIR$2.tmp.$$" "$DESTDIR$2"
+}
+
 # put_conf SRC DEST MODE: like put, but an existing file is kept and the new
 # one is left beside it as DEST.evcap-new for the administrator to compare
 put_conf() {
@@ -41,15 +51,11 @@ if [ -z "$DESTDIR" ] && [ "$(id -u)" -ne 0 ]; then
 fi
 
 for u in evcapd.service evcap-sync.service evcap-sync.timer; do
-	sed "s|@BINDIR@|$BINDIR|g" "$HERE/systemd/$u" >"$HERE/.$u.$$"
-	put "$HERE/.$u.$$" "/etc/systemd/system/$u" 0644
-	rm -f "$HERE/.$u.$$"
+	put_bin "$HERE/systemd/$u" "/etc/systemd/system/$u" 0644
 done
 put "$HERE/udev/90-evcap-media.rules" /etc/udev/rules.d/90-evcap-media.rules 0644
 # the desktop session's helper: evcapd's card summaries as notifications
-sed "s|@BINDIR@|$BINDIR|g" "$HERE/xdg/evcap-notify.desktop" >"$HERE/.notify.$$"
-put "$HERE/.notify.$$" /etc/xdg/autostart/evcap-notify.desktop 0644
-rm -f "$HERE/.notify.$$"
+put_bin "$HERE/xdg/evcap-notify.desktop" /etc/xdg/autostart/evcap-notify.desktop 0644
 put "$HERE/etc/sysusers.conf" /etc/sysusers.d/evcap.conf 0644
 put "$HERE/etc/tmpfiles.conf" /etc/tmpfiles.d/evcap.conf 0644
 put "$HERE/chrony/evcap-gps.conf" /etc/chrony/conf.d/evcap-gps.conf 0644
