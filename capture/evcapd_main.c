@@ -2,7 +2,8 @@
  * evcapd: the capture daemon's entry point. It parses the command line,
  * sets up logging (journald priority prefixes when stderr is the journal),
  * opens the daemon (config, store lock, store) and runs its loop; the work
- * itself is in capture/daemon.c.
+ * itself is in capture/daemon.c. With --check-config it only reads the
+ * config and the command line and says whether evcapd would start on them.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -14,6 +15,8 @@
 
 #include "daemon.h"
 #include "log.h"
+#include "sensor.h"
+#include "sensorline.h"
 
 #define EVCAPD_VERSION "0.1.0"
 
@@ -50,25 +53,177 @@ static int detach(void)
 	return chdir("/");
 }
 
+/* Removes every --check-config from argv, so that daemon_parse_args
+ * sees only the options it knows and checks them as for a real start;
+ * 1 if there was one. */
+static int take_check_flag(int *argc, char **argv)
+{
+	int found = 0, j = 1;
+	for (int i = 1; i < *argc; i++) {
+		if (strcmp(argv[i], "--check-config") == 0)
+			found = 1;
+		else
+			argv[j++] = argv[i];
+	}
+	argv[j] = NULL;
+	*argc = j;
+	return found;
+}
+
+/* The sensor specs in force (the command line's, else the config's) as
+ * daemon_open checks them: form, absolute device, a profile that is
+ * found and parses, SDI-12 with a profile, no device twice. */
+static int check_sensors(const struct daemon_opts *o, const struct config *c, char *err,
+			 size_t errlen)
+{
+	size_t n = o->n_sensor ? o->n_sensor : c->n_sensors;
+	struct sensorline_spec sp[CONFIG_MAX_LIST];
+	for (size_t i = 0; i < n; i++) {
+		const char *spec = o->n_sensor ? o->sensor[i] : c->sensors[i];
+		if (sensorline_spec_parse(spec, &sp[i], err, errlen))
+			return EV_EINVAL;
+		if (sp[i].device[0] != '/')
+			return err_set(err, errlen, EV_EINVAL,
+				       "sensor '%s': the device must be an absolute path", spec);
+		if (sp[i].profile[0]) {
+			char *path = sensor_profile_find(sp[i].profile), why[512];
+			struct sensor_profile prof;
+			int rc = 0;
+			if (!path)
+				rc = err_set(err, errlen, EV_ENOENT,
+					     "sensor '%s': no profile %s.profile in "
+					     "$EVCAP_SENSOR_PROFILES or %s",
+					     spec, sp[i].profile, SENSOR_PROFILE_DIRS);
+			else if (sensor_profile_load(path, &prof, why, sizeof why))
+				rc = err_set(err, errlen, EV_EINVAL, "sensor '%s': %s", spec, why);
+			free(path);
+			if (rc)
+				return rc;
+		} else if (strcmp(sp[i].format, "sdi12") == 0) {
+			return err_set(err, errlen, EV_EINVAL,
+				       "sensor '%s': an SDI-12 probe needs a profile saying which "
+				       "value is which (DEVICE:BAUD:sdi12:PROFILE)",
+				       spec);
+		}
+		for (size_t j = 0; j < i; j++)
+			if (strcmp(sp[j].device, sp[i].device) == 0)
+				return err_set(err, errlen, EV_EINVAL,
+					       "sensor device %s is given twice", sp[i].device);
+	}
+	return 0;
+}
+
+/* A path as evcapd compares it: resolved when it exists, else as given
+ * without trailing slashes (malloc'd). */
+static char *resolved(const char *p)
+{
+	char *r = realpath(p, NULL);
+	if (r)
+		return r;
+	r = xstrdup(p);
+	size_t n = strlen(r);
+	while (n > 1 && r[n - 1] == '/')
+		r[--n] = '\0';
+	return r;
+}
+
+/*
+ * evcapd --check-config: reads the config as a start or a SIGHUP would,
+ * applies the command line over it, and checks what daemon_open checks
+ * before it touches the store: the file's keys and values (file:line),
+ * the watched folders, the sensors. Opens no store, takes no lock and
+ * starts nothing, so it is safe beside a running evcapd (before a
+ * `systemctl reload`). Prints one line, and returns 0 or 2.
+ */
+static int check_config(const struct daemon_opts *o)
+{
+	const char *path = o->config_path ? o->config_path : DAEMON_DEFAULT_CONFIG;
+	struct config c;
+	char err[1024];
+	int rc = 2, have_file = 1;
+	config_init(&c);
+	int r = config_load(path, &c, err, sizeof err);
+	if (r == EV_ENOENT && !o->config_path) {
+		config_free(&c);
+		have_file = 0; /* as at start: no default file means the defaults */
+	} else if (r) {
+		fprintf(stderr, "evcapd: %s\n", err);
+		goto out;
+	}
+	const char *env_store = getenv("EVCAP_STORE");
+	const char *store = o->store ? o->store
+			    : env_store && *env_store ? env_store
+			    : c.store ? c.store
+			    : DAEMON_DEFAULT_STORE;
+	size_t n_watch = o->n_watch ? o->n_watch : c.n_watch;
+	char *store_real = resolved(store);
+	for (size_t i = 0; i < n_watch; i++) {
+		const char *w = o->n_watch ? o->watch[i] : c.watch[i];
+		if (w[0] != '/') {
+			fprintf(stderr, "evcapd: watch folder '%s' must be an absolute path\n", w);
+			free(store_real);
+			goto out;
+		}
+		char *wr = resolved(w);
+		int bad = daemon_path_within(store_real, wr) || daemon_path_within(wr, store_real);
+		free(wr);
+		if (bad) {
+			fprintf(stderr,
+				"evcapd: watch folder %s and the store %s must not contain each other\n",
+				w, store);
+			free(store_real);
+			goto out;
+		}
+	}
+	free(store_real);
+	if (check_sensors(o, &c, err, sizeof err)) {
+		fprintf(stderr, "evcapd: %s\n", err);
+		goto out;
+	}
+	const char *gps = o->gps ? o->gps : c.gps_server ? c.gps_server : DAEMON_DEFAULT_GPS;
+	size_t n_sensors = o->n_sensor ? o->n_sensor : c.n_sensors;
+	if (have_file)
+		printf("evcapd: %s is good", path);
+	else
+		printf("evcapd: no %s; the built-in settings are good", path);
+	printf(" (store %s, %zu watched folder%s, gpsd %s, %zu sensor%s)\n", store, n_watch,
+	       n_watch == 1 ? "" : "s", *gps ? gps : "off", n_sensors, n_sensors == 1 ? "" : "s");
+	rc = 0;
+out:
+	config_free(&c);
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
 	struct daemon_opts o;
 	struct daemon *d = NULL;
 	char err[1024];
 	int rc = 2;
+	int check = take_check_flag(&argc, argv);
 
 	if (daemon_parse_args(argc, argv, &o, err, sizeof err)) {
 		fprintf(stderr, "evcapd: %s\n%s", err, daemon_usage());
 		return 2;
 	}
 	if (o.help) {
-		fputs(daemon_usage(), stdout);
+		/* daemon.c's text, with the one option main handles itself */
+		const char *u = daemon_usage(), *at = strstr(u, "  -q, -v");
+		int head = at ? (int)(at - u) : (int)strlen(u);
+		printf("%.*s", head, u);
+		fputs("  --check-config   read the config and the options, say whether evcapd would\n"
+		      "                   start on them, and exit 0, or 2 naming what is wrong;\n"
+		      "                   opens no store and starts nothing (before a reload)\n",
+		      stdout);
+		fputs(u + head, stdout);
 		return 0;
 	}
 	if (o.version) {
 		printf("evcapd %s\n", EVCAPD_VERSION);
 		return 0;
 	}
+	if (check)
+		return check_config(&o);
 	log_init("evcapd", o.verbosity, stderr_is_journal());
 	if (daemon_open(&o, &d, err, sizeof err)) {
 		fprintf(stderr, "evcapd: %s\n", err);

@@ -78,6 +78,10 @@ fi
 svc=$DEST/etc/systemd/system/evcapd.service
 check "appliance_no_restart_on_config_error" bash -c \
 	"grep -qx 'Restart=always' '$svc' && grep -qx 'RestartPreventExitStatus=2' '$svc'"
+# and a reload checks the config first, with the options ExecStart gives
+start_opts=$(sed -n 's|^ExecStart=/usr/local/bin/evcapd --foreground ||p' "$svc")
+check "appliance_reload_checks_config" bash -c "[ -n '$start_opts' ] &&
+	grep -qx 'ExecReload=/usr/local/bin/evcapd --check-config $start_opts' '$svc'"
 
 # the sync unit starts before 'evcap init' made blobs/sha256: every path it
 # names but the store itself (its StateDirectory) may be absent

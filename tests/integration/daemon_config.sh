@@ -1,7 +1,9 @@
 #!/bin/bash
 # evcapd and its config file: a [gps] server that is not HOST:PORT is a
 # config error naming file:line, at start (exit 2) and on SIGHUP (the
-# old settings kept, "config not reloaded"), as any other bad value is.
+# old settings kept, "config not reloaded"), as any other bad value is;
+# evcapd --check-config reads the file and the options and says so
+# without opening the store or starting anything.
 . "$(dirname "$0")/../lib/common.sh"
 
 if [ -z "$EVCAPD" ] || [ ! -x "$EVCAPD" ]; then
@@ -32,7 +34,61 @@ for bad_server in nohost 127.0.0.1:29470x; do
 	fi
 done
 
-# 2. on SIGHUP: not reloaded, the old gpsd kept, still running
+# 2. --check-config: the file and the options read as at start, nothing
+# opened or started; 0 with one line on stdout, or 2 naming file:line
+conf "$T/good.conf" 127.0.0.1:2947
+"$EVCAPD" --check-config --config "$T/good.conf" --store "$T/s3" --watch "$MEDIA" \
+	>"$T/c1.out" 2>"$T/c1.err"
+rc=$?
+want="evcapd: $T/good.conf is good (store $T/s3, 1 watched folder, gpsd 127.0.0.1:2947,"
+if [ $rc = 0 ] && [ ! -s "$T/c1.err" ] && [ ! -e "$T/s3" ] &&
+	[ "$(cat "$T/c1.out")" = "$want 0 sensors)" ]; then
+	ok "daemon_check_config_good"
+else
+	bad "daemon_check_config_good: exit $rc: $(cat "$T/c1.out" "$T/c1.err" | head -3)"
+fi
+"$EVCAPD" --config "$T/bad.conf" --check-config --store "$T/s3" >"$T/c2.out" 2>"$T/c2.err"
+rc=$?
+want="evcapd: $T/bad.conf:6: server must be HOST:PORT (IPv6 as [::1]:2947; \"\" for none),"
+if [ $rc = 2 ] && [ ! -s "$T/c2.out" ] && [ ! -e "$T/s3" ] &&
+	[ "$(cat "$T/c2.err")" = "$want not '127.0.0.1:29470x'" ]; then
+	ok "daemon_check_config_bad_file"
+else
+	bad "daemon_check_config_bad_file: exit $rc: $(cat "$T/c2.out" "$T/c2.err" | head -3)"
+fi
+# the command line's overrides are checked with the file: a watched folder
+# holding the store, an SDI-12 probe with no profile, a bad --gps
+"$EVCAPD" --check-config --config "$T/good.conf" --store "$MEDIA/store" --watch "$MEDIA" \
+	>/dev/null 2>"$T/c3.err"
+rc3=$?
+"$EVCAPD" --check-config --config "$T/good.conf" --store "$T/s3" \
+	--sensor /dev/ttyUSB7:9600:sdi12 >/dev/null 2>"$T/c4.err"
+rc4=$?
+"$EVCAPD" --check-config --config "$T/good.conf" --store "$T/s3" --gps nohost \
+	>/dev/null 2>"$T/c5.err"
+rc5=$?
+if [ $rc3 = 2 ] && grep -q "must not contain each other" "$T/c3.err" &&
+	[ $rc4 = 2 ] && grep -q "an SDI-12 probe needs a profile" "$T/c4.err" &&
+	[ $rc5 = 2 ] && grep -q -- "--gps must be HOST:PORT, not 'nohost'" "$T/c5.err" &&
+	[ ! -e "$T/s3" ] && [ ! -e "$MEDIA/store" ]; then
+	ok "daemon_check_config_options"
+else
+	bad "daemon_check_config_options: exits $rc3 $rc4 $rc5:" \
+		"$(head -qn1 "$T/c3.err" "$T/c4.err" "$T/c5.err")"
+fi
+# no default file: the built-in settings (the default store is not made)
+"$EVCAPD" --check-config --store "$T/s3" >"$T/c6.out" 2>&1
+rc=$?
+# (a machine with an /etc/evcap/evcap.conf of its own is told about that)
+DEF=/etc/evcap/evcap.conf
+if [ $rc = 0 ] && [ ! -e "$T/s3" ] &&
+	grep -Eq "^evcapd: (no $DEF; the built-in settings are|$DEF is) good" "$T/c6.out"; then
+	ok "daemon_check_config_defaults"
+else
+	bad "daemon_check_config_defaults: exit $rc: $(cat "$T/c6.out")"
+fi
+
+# 3. on SIGHUP: not reloaded, the old gpsd kept, still running
 conf "$T/evcap.conf" 127.0.0.1:1
 "$EVCAPD" --foreground --config "$T/evcap.conf" --store "$T/s2" --watch "$MEDIA" -v \
 	2>"$T/d.log" &
@@ -50,6 +106,20 @@ if within 10 grep -q "config not reloaded: $T/evcap.conf:6: server must be HOST:
 	ok "daemon_config_bad_gps_server_on_reload"
 else
 	bad "daemon_config_bad_gps_server_on_reload: $(grep -v DEBUG "$T/d.log" | tail -4)"
+fi
+# beside the running daemon: no lock taken, the daemon undisturbed
+"$EVCAPD" --check-config --config "$T/evcap.conf" --store "$T/s2" --watch "$MEDIA" \
+	>"$T/c7.out" 2>&1
+rc=$?
+conf "$T/evcap.conf" ""
+"$EVCAPD" --check-config --config "$T/evcap.conf" --store "$T/s2" --watch "$MEDIA" \
+	>"$T/c8.out" 2>&1
+rc8=$?
+if [ $rc = 2 ] && grep -q "evcap.conf:6: server must be" "$T/c7.out" &&
+	[ $rc8 = 0 ] && grep -q "gpsd off" "$T/c8.out" && kill -0 $DPID 2>/dev/null; then
+	ok "daemon_check_config_beside_daemon"
+else
+	bad "daemon_check_config_beside_daemon: exits $rc $rc8: $(cat "$T/c7.out" "$T/c8.out")"
 fi
 kill -TERM $DPID
 wait $DPID
