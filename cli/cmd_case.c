@@ -687,6 +687,19 @@ static int case_show(struct cli *cli, const char *number)
 	return EXIT_OK;
 }
 
+/* After closing the case in use: it stays "in use", but takes nothing, so
+ * evcapd and ingest record new files with no case. Said on stderr, in
+ * one line, even with -q or --json: files recorded unsorted are easy to
+ * miss until the report. */
+static void warn_closed_in_use(struct store *s, const char *number)
+{
+	if (in_use(s, number))
+		fprintf(stderr,
+			"evcap case close: case %s is the case in use: new files will be recorded "
+			"with no case until another case is put in use: 'evcap case use CASE'\n",
+			number);
+}
+
 static int case_status(struct cli *cli, const char *number, int close)
 {
 	char err[512], now[32];
@@ -719,6 +732,7 @@ static int case_status(struct cli *cli, const char *number, int close)
 			print_case_json(number, "closed", -1, in_use(s, number));
 		else
 			printf("case %s is closed already\n", number);
+		warn_closed_in_use(s, number);
 		return EXIT_OK;
 	}
 	time_format_iso(time_now(), now);
@@ -741,6 +755,7 @@ static int case_status(struct cli *cli, const char *number, int close)
 		print_case_json(number, "closed", -1, in_use(s, number));
 	else
 		printf("case %s closed\n", number);
+	warn_closed_in_use(s, number);
 	return EXIT_OK;
 fail:
 	store_rollback(s);
