@@ -1140,48 +1140,60 @@ static void probe_free(struct probe *p)
  * --instrument' refuses it: the readings would name an instrument with
  * none of its facts.
  */
-static int probe_new(const char *spec, struct probe **out, char *err, size_t errlen)
+int daemon_sensor_check(const char *spec, struct sensorline_spec *sp,
+			struct sensor_profile *prof, int *has_profile, char **profile_path, char *err,
+			size_t errlen)
 {
-	struct sensorline_spec sp;
-	struct probe *p = NULL;
 	char *path = NULL;
-	int rc = sensorline_spec_parse(spec, &sp, err, errlen);
-	*out = NULL;
+	int rc = sensorline_spec_parse(spec, sp, err, errlen);
+	*has_profile = 0;
+	if (profile_path)
+		*profile_path = NULL;
 	if (rc)
-		goto out;
-	if (sp.device[0] != '/') {
-		rc = err_set(err, errlen, EV_EINVAL, "sensor '%s': the device must be an absolute path",
-			     spec);
-		goto out;
-	}
-	p = xcalloc(1, sizeof *p);
-	p->spec = xstrdup(spec);
-	snprintf(p->device, sizeof p->device, "%s", sp.device);
-	p->fmt = strcmp(sp.format, "sdi12") == 0 ? SENSOR_FMT_SDI12 : SENSOR_FMT_CSV;
-	p->pending_since = -1;
-	sensor_batch_init(&p->pending);
-	if (sp.profile[0] && (path = sensor_profile_find(sp.profile))) {
+		return rc;
+	if (sp->device[0] != '/')
+		return err_set(err, errlen, EV_EINVAL,
+			       "sensor '%s': the device must be an absolute path", spec);
+	if (sp->profile[0] && (path = sensor_profile_find(sp->profile))) {
 		char why[512];
-		if (sensor_profile_load(path, &p->prof, why, sizeof why)) {
+		if (sensor_profile_load(path, prof, why, sizeof why))
 			rc = err_set(err, errlen, EV_EINVAL, "sensor '%s': %s", spec, why);
-			goto out;
-		}
-		p->has_profile = 1;
-		if (strcmp(p->prof.format, sp.format) != 0)
-			log_warnx("sensor %s: the profile %s is for %s, the spec says %s; read as %s",
-				  p->device, path, p->prof.format, sp.format, sp.format);
-	} else if (sp.profile[0]) {
+		else
+			*has_profile = 1;
+	} else if (sp->profile[0]) {
 		rc = err_set(err, errlen, EV_ENOENT,
 			     "sensor '%s': no profile %s.profile in $EVCAP_SENSOR_PROFILES or %s",
-			     spec, sp.profile, SENSOR_PROFILE_DIRS);
-		goto out;
-	} else if (p->fmt == SENSOR_FMT_SDI12) {
+			     spec, sp->profile, SENSOR_PROFILE_DIRS);
+	} else if (strcmp(sp->format, "sdi12") == 0) {
 		rc = err_set(err, errlen, EV_EINVAL,
 			     "sensor '%s': an SDI-12 probe needs a profile saying which value is "
 			     "which (DEVICE:BAUD:sdi12:PROFILE)",
 			     spec);
-		goto out;
 	}
+	if (!rc && profile_path)
+		*profile_path = path;
+	else
+		free(path);
+	return rc;
+}
+
+static int probe_new(const char *spec, struct probe **out, char *err, size_t errlen)
+{
+	struct sensorline_spec sp;
+	struct probe *p = xcalloc(1, sizeof *p);
+	char *path = NULL;
+	*out = NULL;
+	p->pending_since = -1;
+	sensor_batch_init(&p->pending);
+	int rc = daemon_sensor_check(spec, &sp, &p->prof, &p->has_profile, &path, err, errlen);
+	if (rc)
+		goto out;
+	p->spec = xstrdup(spec);
+	snprintf(p->device, sizeof p->device, "%s", sp.device);
+	p->fmt = strcmp(sp.format, "sdi12") == 0 ? SENSOR_FMT_SDI12 : SENSOR_FMT_CSV;
+	if (p->has_profile && strcmp(p->prof.format, sp.format) != 0)
+		log_warnx("sensor %s: the profile %s is for %s, the spec says %s; read as %s",
+			  p->device, path, p->prof.format, sp.format, sp.format);
 	if (p->prof.name[0] || p->prof.model[0] || p->prof.serial[0] || p->prof.calibrated[0])
 		p->instrument_json = sensor_instrument_json(&p->prof);
 	*out = p;
@@ -1963,6 +1975,22 @@ static char *resolve_root(const char *p)
 	return c;
 }
 
+int daemon_watch_check(const char *store_dir, const char *watch, char *err, size_t errlen)
+{
+	if (watch[0] != '/')
+		return err_set(err, errlen, EV_EINVAL, "watch folder '%s' must be an absolute path",
+			       watch);
+	char *r = resolve_root(watch), *store_real = resolve_root(store_dir);
+	int bad = daemon_path_within(store_real, r) || daemon_path_within(r, store_real);
+	free(store_real);
+	free(r);
+	if (bad)
+		return err_set(err, errlen, EV_EINVAL,
+			       "watch folder %s and the store %s must not contain each other", watch,
+			       store_dir);
+	return 0;
+}
+
 /* Applies the config and the command line: roots, gpsd, settle time. */
 static int apply_settings(struct daemon *d, char *err, size_t errlen)
 {
@@ -1972,19 +2000,10 @@ static int apply_settings(struct daemon *d, char *err, size_t errlen)
 	size_t n = d->opt_n_watch ? d->opt_n_watch : d->cfg.n_watch;
 	for (size_t i = 0; i < n; i++) {
 		const char *p = d->opt_n_watch ? d->opt_watch[i] : d->cfg.watch[i];
-		if (p[0] != '/')
-			return err_set(err, errlen, EV_EINVAL,
-				       "watch folder '%s' must be an absolute path", p);
+		int rc = daemon_watch_check(d->store_dir, p, err, errlen);
+		if (rc)
+			return rc;
 		char *r = resolve_root(p);
-		char *store_real = resolve_root(d->store_dir);
-		int bad = daemon_path_within(store_real, r) || daemon_path_within(r, store_real);
-		free(store_real);
-		if (bad) {
-			free(r);
-			return err_set(err, errlen, EV_EINVAL,
-				       "watch folder %s and the store %s must not contain each other", p,
-				       d->store_dir);
-		}
 		d->roots[d->n_roots] = r;
 		d->root_ok[d->n_roots] = 0;
 		d->n_roots++;

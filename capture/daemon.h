@@ -85,6 +85,21 @@ int daemon_name_ignored(const char *name);
 /* 1 if a is b or lies under b (both absolute, normalised). */
 int daemon_path_within(const char *a, const char *b);
 
+/* A watched folder as evcapd takes it: absolute, and neither holding the
+ * store nor inside it. 0, or EV_EINVAL with the reason. */
+int daemon_watch_check(const char *store_dir, const char *watch, char *err, size_t errlen);
+
+/* A sensor spec as evcapd takes it: its form, an absolute device, and its
+ * profile, found and valid (a profile named must exist; an SDI-12 probe
+ * needs one). Fills *sp, and *prof with *has_profile set when there is
+ * one; *profile_path (if given) gets the profile's file (malloc'd) on
+ * success. 0, or an error with the reason. */
+struct sensorline_spec;
+struct sensor_profile;
+int daemon_sensor_check(const char *spec, struct sensorline_spec *sp,
+			struct sensor_profile *prof, int *has_profile, char **profile_path, char *err,
+			size_t errlen);
+
 struct daemon;
 
 /*

@@ -71,8 +71,7 @@ static int take_check_flag(int *argc, char **argv)
 }
 
 /* The sensor specs in force (the command line's, else the config's) as
- * daemon_open checks them: form, absolute device, a profile that is
- * found and parses, SDI-12 with a profile, no device twice. */
+ * daemon_open checks them (daemon_sensor_check), and no device twice. */
 static int check_sensors(const struct daemon_opts *o, const struct config *c, char *err,
 			 size_t errlen)
 {
@@ -80,51 +79,17 @@ static int check_sensors(const struct daemon_opts *o, const struct config *c, ch
 	struct sensorline_spec sp[CONFIG_MAX_LIST];
 	for (size_t i = 0; i < n; i++) {
 		const char *spec = o->n_sensor ? o->sensor[i] : c->sensors[i];
-		if (sensorline_spec_parse(spec, &sp[i], err, errlen))
-			return EV_EINVAL;
-		if (sp[i].device[0] != '/')
-			return err_set(err, errlen, EV_EINVAL,
-				       "sensor '%s': the device must be an absolute path", spec);
-		if (sp[i].profile[0]) {
-			char *path = sensor_profile_find(sp[i].profile), why[512];
-			struct sensor_profile prof;
-			int rc = 0;
-			if (!path)
-				rc = err_set(err, errlen, EV_ENOENT,
-					     "sensor '%s': no profile %s.profile in "
-					     "$EVCAP_SENSOR_PROFILES or %s",
-					     spec, sp[i].profile, SENSOR_PROFILE_DIRS);
-			else if (sensor_profile_load(path, &prof, why, sizeof why))
-				rc = err_set(err, errlen, EV_EINVAL, "sensor '%s': %s", spec, why);
-			free(path);
-			if (rc)
-				return rc;
-		} else if (strcmp(sp[i].format, "sdi12") == 0) {
-			return err_set(err, errlen, EV_EINVAL,
-				       "sensor '%s': an SDI-12 probe needs a profile saying which "
-				       "value is which (DEVICE:BAUD:sdi12:PROFILE)",
-				       spec);
-		}
+		struct sensor_profile prof;
+		int has_profile, rc = daemon_sensor_check(spec, &sp[i], &prof, &has_profile, NULL,
+							  err, errlen);
+		if (rc)
+			return rc;
 		for (size_t j = 0; j < i; j++)
 			if (strcmp(sp[j].device, sp[i].device) == 0)
 				return err_set(err, errlen, EV_EINVAL,
 					       "sensor device %s is given twice", sp[i].device);
 	}
 	return 0;
-}
-
-/* A path as evcapd compares it: resolved when it exists, else as given
- * without trailing slashes (malloc'd). */
-static char *resolved(const char *p)
-{
-	char *r = realpath(p, NULL);
-	if (r)
-		return r;
-	r = xstrdup(p);
-	size_t n = strlen(r);
-	while (n > 1 && r[n - 1] == '/')
-		r[--n] = '\0';
-	return r;
 }
 
 /*
@@ -156,26 +121,13 @@ static int check_config(const struct daemon_opts *o)
 			    : c.store ? c.store
 			    : DAEMON_DEFAULT_STORE;
 	size_t n_watch = o->n_watch ? o->n_watch : c.n_watch;
-	char *store_real = resolved(store);
 	for (size_t i = 0; i < n_watch; i++) {
-		const char *w = o->n_watch ? o->watch[i] : c.watch[i];
-		if (w[0] != '/') {
-			fprintf(stderr, "evcapd: watch folder '%s' must be an absolute path\n", w);
-			free(store_real);
-			goto out;
-		}
-		char *wr = resolved(w);
-		int bad = daemon_path_within(store_real, wr) || daemon_path_within(wr, store_real);
-		free(wr);
-		if (bad) {
-			fprintf(stderr,
-				"evcapd: watch folder %s and the store %s must not contain each other\n",
-				w, store);
-			free(store_real);
+		if (daemon_watch_check(store, o->n_watch ? o->watch[i] : c.watch[i], err,
+				       sizeof err)) {
+			fprintf(stderr, "evcapd: %s\n", err);
 			goto out;
 		}
 	}
-	free(store_real);
 	if (check_sensors(o, &c, err, sizeof err)) {
 		fprintf(stderr, "evcapd: %s\n", err);
 		goto out;
