@@ -21,31 +21,34 @@ struct verify_ctx {
 	int json;
 };
 
+/* One finding: into its JSON list, and printed after its label. */
+static void note_finding(const struct verify_ctx *v, json_t *list, const char *label,
+			 const char *fmt, va_list ap)
+{
+	char msg[1024];
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	json_array_append_new(list, json_string(msg));
+	if (!v->json)
+		printf("%s: %s\n", label, msg);
+}
+
 static void problem(struct verify_ctx *v, const char *fmt, ...) PRINTF_LIKE(2, 3);
 static void problem(struct verify_ctx *v, const char *fmt, ...)
 {
-	char msg[1024];
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof msg, fmt, ap);
+	note_finding(v, v->problems, "DAMAGED", fmt, ap);
 	va_end(ap);
-	json_array_append_new(v->problems, json_string(msg));
-	if (!v->json)
-		printf("DAMAGED: %s\n", msg);
 }
 
 /* An original that could not be checked for lack of permission. */
 static void unreadable(struct verify_ctx *v, const char *fmt, ...) PRINTF_LIKE(2, 3);
 static void unreadable(struct verify_ctx *v, const char *fmt, ...)
 {
-	char msg[1024];
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof msg, fmt, ap);
+	note_finding(v, v->unreadable, "NOT CHECKED", fmt, ap);
 	va_end(ap);
-	json_array_append_new(v->unreadable, json_string(msg));
-	if (!v->json)
-		printf("NOT CHECKED: %s\n", msg);
 }
 
 static void chain_report(void *ctx, int64_t seq, const char *msg)
