@@ -80,6 +80,16 @@ static void quote_value(const char *v, char out[48])
 	out[i] = '\0';
 }
 
+/* A prefix worth learning: UTF-8 text with no control characters (XML
+ * allows nothing else, and the prefix appears in messages). */
+static int prefix_ok(const uint8_t *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (p[i] < 0x20 || p[i] == 0x7f)
+			return 0;
+	return utf8_valid((const char *)p, n);
+}
+
 /* Learns the prefixes a packet binds to the namespaces we read. The first
  * declaration of a URI wins; undeclared namespaces keep their usual prefix. */
 static void learn_prefixes(struct scan *s)
@@ -99,7 +109,7 @@ static void learn_prefixes(struct scan *s)
 		while (i < s->n && i - pstart < PREFIX_MAX && s->p[i] != '=' && !is_space(s->p[i]))
 			i++;
 		size_t plen = i - pstart;
-		if (plen == 0 || plen >= PREFIX_MAX)
+		if (plen == 0 || plen >= PREFIX_MAX || !prefix_ok(s->p + pstart, plen))
 			continue;
 		while (i < s->n && is_space(s->p[i]))
 			i++;
