@@ -73,6 +73,14 @@ int64_t cli_site(struct cli *cli, int64_t case_id, const char *name);
 /* Prints the running command's usage and summary, then details. */
 void cli_print_help(struct cli *cli, const char *details);
 
+/* The arguments of a subcommand that takes only --help (and "--"), and
+ * no argument (what NULL) or exactly one (what names it: "case number"),
+ * into *arg; hint (or NULL) follows the message about one too many.
+ * argv[0] is the subcommand's name. -1 to go on, else the exit status
+ * (after --help, printing details, or a one-line usage error). */
+int cli_plain_args(struct cli *cli, int argc, char **argv, const char *details,
+		   const char *what, const char *hint, const char **arg);
+
 /* Option parsing for the commands whose only option is --case NAME (ls,
  * log, verify): sets *case_name (or leaves it NULL) and returns -1 to go
  * on; after --help (printing details) or a usage error, returns the exit

@@ -136,34 +136,6 @@ static int refuse_closed(struct cli *cli, const char *number, const char *what)
 	return EXIT_USAGE;
 }
 
-/* Parses the arguments of list (want 0) or show, use and close (want 1
- * case number): --help, then the case number in *number. -1 to go on,
- * else the exit status. */
-static int plain_args(struct cli *cli, int argc, char **argv, int want, const char **number)
-{
-	static const struct option opts[] = {{"help", no_argument, NULL, 'h'}, {0}};
-	int c;
-	cli_getopt_reset();
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		if (c == 'h') {
-			cli_print_help(cli, case_help);
-			return EXIT_OK;
-		}
-		return cli_bad_option(cli, argc, argv);
-	}
-	if (want == 0 && optind != argc)
-		return cli_usage_error(cli, "%s takes no arguments, not '%s'", argv[0],
-				       argv[optind]);
-	if (want == 1 && optind >= argc)
-		return cli_usage_error(cli, "%s needs a case number", argv[0]);
-	if (want == 1 && optind + 1 != argc)
-		return cli_usage_error(cli, "%s takes one case number; '%s' is one too many "
-					    "(quote a number that holds spaces)",
-				       argv[0], argv[optind + 1]);
-	*number = want ? argv[optind] : NULL;
-	return -1;
-}
-
 /* One settable field: option name, column, how to check it. */
 enum fkind { F_TEXT, F_OFFSET, F_WATER, F_YESNO, F_DATE };
 struct field {
@@ -1058,7 +1030,9 @@ int cmd_case(struct cli *cli, int argc, char **argv)
 	if (list || strcmp(sub, "show") == 0 || strcmp(sub, "use") == 0 ||
 	    strcmp(sub, "close") == 0) {
 		const char *number = NULL;
-		int rc = plain_args(cli, argc - 1, argv + 1, !list, &number);
+		int rc = cli_plain_args(cli, argc - 1, argv + 1, case_help,
+					list ? NULL : "case number",
+					"(quote a number that holds spaces)", &number);
 		if (rc >= 0)
 			return rc;
 		if (list)

@@ -408,30 +408,6 @@ out:
 	return rc;
 }
 
-/* The arguments of show, list (want 0) and sign (want 1 FILE): --help,
- * "--" and the file in *file. -1 to go on, else the exit status. */
-static int plain_args(struct cli *cli, int argc, char **argv, int want, const char **file)
-{
-	static const struct option opts[] = {{"help", no_argument, NULL, 'h'}, {0}};
-	int c;
-	cli_getopt_reset();
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		if (c == 'h') {
-			cli_print_help(cli, key_help);
-			return EXIT_OK;
-		}
-		return cli_bad_option(cli, argc, argv);
-	}
-	if (want == 0 && optind != argc)
-		return cli_usage_error(cli, "%s takes no arguments, not '%s'", argv[0],
-				       argv[optind]);
-	if (want == 1 && optind + 1 != argc)
-		return cli_usage_error(cli, "%s takes one file%s", argv[0],
-				       optind >= argc ? ", the one to sign" : "");
-	*file = want ? argv[optind] : NULL;
-	return -1;
-}
-
 /* evcap key trust FILE [--device ID] [--replaces KEYID] */
 static int key_trust_cmd(struct cli *cli, int argc, char **argv)
 {
@@ -480,7 +456,8 @@ int cmd_key(struct cli *cli, int argc, char **argv)
 	if (!show && !list && strcmp(sub, "sign"))
 		return cli_usage_error(cli, "unknown subcommand '%s' (show, trust, list or sign)",
 				       sub);
-	if ((rc = plain_args(cli, argc - 1, argv + 1, !show && !list, &file)) >= 0)
+	if ((rc = cli_plain_args(cli, argc - 1, argv + 1, key_help,
+				 show || list ? NULL : "file to sign", NULL, &file)) >= 0)
 		return rc;
 	if (show)
 		return key_show(cli, cli_store(cli, 0));

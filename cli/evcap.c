@@ -190,6 +190,33 @@ int cli_case_only_args(struct cli *cli, int argc, char **argv, const char *detai
 	return -1;
 }
 
+int cli_plain_args(struct cli *cli, int argc, char **argv, const char *details,
+		   const char *what, const char *hint, const char **arg)
+{
+	static const struct option opts[] = {{"help", no_argument, NULL, 'h'}, {0}};
+	int c;
+	cli_getopt_reset();
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		if (c == 'h') {
+			cli_print_help(cli, details);
+			return EXIT_OK;
+		}
+		return cli_bad_option(cli, argc, argv);
+	}
+	*arg = NULL;
+	if (!what && optind != argc)
+		return cli_usage_error(cli, "%s takes no arguments, not '%s'", argv[0],
+				       argv[optind]);
+	if (what && optind >= argc)
+		return cli_usage_error(cli, "%s needs a %s", argv[0], what);
+	if (what && optind + 1 != argc)
+		return cli_usage_error(cli, "%s takes one %s; '%s' is one too many%s%s", argv[0],
+				       what, argv[optind + 1], hint ? " " : "", hint ? hint : "");
+	if (what)
+		*arg = argv[optind];
+	return -1;
+}
+
 struct store *cli_store(struct cli *cli, int create)
 {
 	if (cli->store)
