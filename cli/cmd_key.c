@@ -278,16 +278,12 @@ static int key_trust(struct cli *cli, struct store *s, struct trust_req *r)
 	if (store_begin(s, err, sizeof err))
 		goto db_fail;
 	const char *retire[] = {r->id, now, r->replaces};
-	const char *add[] = {r->id, r->line.data, fs_basename(r->file), now,
-			     r->device[0] ? r->device : NULL, r->device[0] ? now : NULL,
-			     r->device[0] ? r->how : NULL};
 	json_t *d = trust_detail(r);
 	int bad = (r->replaces &&
 		   exec_bound(s, "UPDATE trusted_keys SET replaced_by = ?, replaced_at = ?"
 				 " WHERE key_id = ?", retire, 3, err, sizeof err)) ||
-		  exec_bound(s, "INSERT INTO trusted_keys(key_id, public_key, comment, added_at,"
-				" device_id, bound_at, bound_how) VALUES (?, ?, ?, ?, ?, ?, ?)",
-			     add, 7, err, sizeof err) ||
+		  keyring_add(s, r->id, r->line.data, fs_basename(r->file),
+			      r->device[0] ? r->device : NULL, r->how, now, err, sizeof err) ||
 		  custody_append(s, time_now(), cli->actor, "key trust", NULL, NULL, d, NULL, err,
 				 sizeof err) ||
 		  store_commit(s, err, sizeof err);

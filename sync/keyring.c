@@ -108,6 +108,30 @@ int keyring_check(struct store *s, const char *key_id, const char *device_id, in
 	return 0;
 }
 
+int keyring_add(struct store *s, const char *key_id, const char *public_key,
+		const char *comment, const char *device_id, const char *how,
+		const char *now_iso, char *err, size_t errlen)
+{
+	sqlite3_stmt *st = store_prepare(s,
+					 "INSERT INTO trusted_keys(key_id, public_key, comment,"
+					 " added_at, device_id, bound_at, bound_how)"
+					 " VALUES (?, ?, ?, ?, ?, ?, ?)",
+					 err, errlen);
+	int rc = 0;
+	if (!st)
+		return EV_EDB;
+	const char *v[] = {key_id, public_key, comment, now_iso, device_id,
+			   device_id ? now_iso : NULL, device_id ? how : NULL};
+	for (int i = 0; i < 7; i++)
+		if (v[i])
+			sqlite3_bind_text(st, i + 1, v[i], -1, SQLITE_STATIC);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		rc = err_set(err, errlen, EV_EDB, "cannot record trusted key %s: %s", key_id,
+			     sqlite3_errmsg(store_db(s)));
+	sqlite3_finalize(st);
+	return rc;
+}
+
 int keyring_bind(struct store *s, const char *key_id, const char *device_id, const char *how,
 		 const char *now_iso, char *err, size_t errlen)
 {

@@ -50,6 +50,12 @@ int keyring_check(struct store *s, const char *key_id, const char *device_id, in
  * record). Inside the caller's transaction; the caller records the custody
  * event. 0, EV_EEXIST when the key is tied already or the device has
  * another key in use, or EV_EDB. */
+/* Adds a trusted key, tied to device_id (with `how`) or to none (NULL),
+ * added and tied at now_iso. 0, or EV_EDB with the reason. */
+int keyring_add(struct store *s, const char *key_id, const char *public_key,
+		const char *comment, const char *device_id, const char *how,
+		const char *now_iso, char *err, size_t errlen) WUR;
+
 int keyring_bind(struct store *s, const char *key_id, const char *device_id, const char *how,
 		 const char *now_iso, char *err, size_t errlen) WUR;
 

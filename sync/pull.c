@@ -490,7 +490,6 @@ static int record_key(struct pull_ctx *pc, struct bundle_manifest *m, int new_ke
 	struct store *s = pc->s;
 	char *how = xasprintf("its first bundle, %s", m->bundle_id);
 	char *comment = NULL;
-	sqlite3_stmt *st = NULL;
 	json_t *d = json_object();
 	int rc;
 	json_object_set_new(d, "key_id", json_string(m->key_id));
@@ -502,30 +501,15 @@ static int record_key(struct pull_ctx *pc, struct bundle_manifest *m, int new_ke
 					    err, errlen);
 		goto out;
 	}
-	st = store_prepare(s,
-			   "INSERT INTO trusted_keys(key_id, public_key, comment, added_at,"
-			   " device_id, bound_at, bound_how) VALUES (?, ?, ?, ?, ?, ?, ?)",
-			   err, errlen);
-	if (!st) {
-		rc = EV_EDB;
-		goto out;
-	}
 	comment = xasprintf("trusted on first use (--trust-new) from bundle %s of device %s",
 			    m->bundle_id, m->device_id);
-	sqlite3_bind_text(st, 1, m->key_id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, m->public_key, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, comment, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 4, now_iso, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 5, m->device_id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 6, now_iso, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 7, how, -1, SQLITE_STATIC);
-	if ((rc = step_done(s, st, "the device key", err, errlen)))
+	if ((rc = keyring_add(s, m->key_id, m->public_key, comment, m->device_id, how, now_iso, err,
+			      errlen)))
 		goto out;
 	json_object_set_new(d, "public_key", json_string(m->public_key));
 	json_object_set_new(d, "how", json_string("trust-new"));
 	rc = custody_append(s, now, pc->o->actor, "key trust", NULL, NULL, d, NULL, err, errlen);
 out:
-	sqlite3_finalize(st);
 	json_decref(d);
 	free(comment);
 	free(how);
