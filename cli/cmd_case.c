@@ -102,10 +102,13 @@ static int valid_case_number(struct cli *cli, const char *n)
 	return 1;
 }
 
-/* The status of case `number` ("open", "closed"; malloc'd), or NULL. */
-static char *case_status_of(struct store *s, const char *number)
+/* Column `col` (a name of ours, never input) of case `number`
+ * (malloc'd), or NULL. */
+static char *case_text(struct store *s, const char *number, const char *col)
 {
-	sqlite3_stmt *st = store_prepare(s, "SELECT status FROM cases WHERE number = ?", NULL, 0);
+	char sql[96];
+	snprintf(sql, sizeof sql, "SELECT %s FROM cases WHERE number = ?", col);
+	sqlite3_stmt *st = store_prepare(s, sql, NULL, 0);
 	char *v = NULL;
 	if (!st)
 		return NULL;
@@ -114,6 +117,12 @@ static char *case_status_of(struct store *s, const char *number)
 		v = xstrdup((const char *)sqlite3_column_text(st, 0));
 	sqlite3_finalize(st);
 	return v;
+}
+
+/* The status of case `number` ("open", "closed"; malloc'd), or NULL. */
+static char *case_status_of(struct store *s, const char *number)
+{
+	return case_text(s, number, "status");
 }
 
 static int is_closed(struct store *s, const char *number)
@@ -232,16 +241,9 @@ static int parse_fields(struct cli *cli, int argc, char **argv, const char **val
 /* 1 when case `number` came in pulled bundles. */
 static int is_pulled(struct store *s, const char *number)
 {
-	sqlite3_stmt *st = store_prepare(s, "SELECT origin FROM cases WHERE number = ?", NULL, 0);
-	int pulled = 0;
-	if (!st)
-		return 0;
-	sqlite3_bind_text(st, 1, number, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) == SQLITE_ROW) {
-		const char *o = (const char *)sqlite3_column_text(st, 0);
-		pulled = o && strcmp(o, "pulled") == 0;
-	}
-	sqlite3_finalize(st);
+	char *o = case_text(s, number, "origin");
+	int pulled = o && strcmp(o, "pulled") == 0;
+	free(o);
 	return pulled;
 }
 
