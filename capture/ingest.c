@@ -139,6 +139,12 @@ static int64_t insert_item(struct store *s, const char *hex, uint64_t size, cons
 		time_format_offset(r->tz_offset_s, tz);
 	if (o->has_declared_offset)
 		time_format_offset(o->declared_offset_s, decl);
+	/* The reader's remarks, then why resolution passed a time over (a GPS
+	 * date a day off the camera clock): without the second, a photo with
+	 * both clocks and no capture time would not say why. */
+	char note[sizeof m->note + sizeof r->note + 2];
+	snprintf(note, sizeof note, "%s%s%s", m->note, m->note[0] && r->note[0] ? "; " : "",
+		 r->note);
 	int i = 1;
 	sqlite3_bind_text(st, i++, hex, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, i++, (sqlite3_int64)size);
@@ -195,7 +201,7 @@ static int64_t insert_item(struct store *s, const char *hex, uint64_t size, cons
 	bind_double_if(st, i++, m->height > 0, m->height);
 	bind_double_if(st, i++, m->orientation > 0, m->orientation);
 	bind_text_or_null(st, i++, m->error);
-	bind_text_or_null(st, i++, m->note);
+	bind_text_or_null(st, i++, note);
 	sqlite3_bind_text(st, i++, now_iso, -1, SQLITE_STATIC);
 	bind_double_if(st, i++, m->has_img_dir, m->img_dir);
 	bind_text_or_null(st, i++, m->has_img_dir ? m->img_dir_ref : NULL);

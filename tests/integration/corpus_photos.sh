@@ -66,6 +66,12 @@ for name in ('FLIR-Vue-Pro-640.jpg', 'Issue-308.jpg'):
     it = items.get(name, {})
     ok = it and it.get('lat') is None and it.get('location_source') is None
     print(("PASS " if ok else "FAIL ") + f"{name}: GPS 0,0 gives no location")
+# The Nexus 4's GPS date is a day before its camera clock (a stale fix):
+# its time is not used, and the item must say why.
+it = items.get('Nexus-4.jpg', {})
+note = it.get('metadata_note') or ''
+ok = it.get('captured_at') is None and 'GPS time is 27 h from the camera clock' in note
+print(("PASS " if ok else "FAIL ") + f"Nexus-4.jpg: the stale GPS time is named ({note!r})")
 for name in ('truncated-HTC.jpg', 'truncated-Sony.jpg', 'random.jpg'):
     it = items.get(name)
     ok = it is not None and bool(it.get('metadata_error'))
