@@ -453,6 +453,15 @@ static void merge_xmp(const struct xmp_info *x, struct meta *m)
 	}
 	if (!m->serial[0] && x->serial[0])
 		snprintf(m->serial, sizeof m->serial, "%s", x->serial);
+	/* EXIF's direction is the camera's own; XMP's only where it has none
+	 * (Adobe's software and exiv2 carry it over into XMP alone). */
+	if (!m->has_img_dir && x->img_dir.has) {
+		m->has_img_dir = 1;
+		m->img_dir = x->img_dir.v;
+		snprintf(m->img_dir_ref, sizeof m->img_dir_ref, "%s", x->img_dir_ref);
+		if (x->img_dir_note[0])
+			exifmeta_append(m->note, sizeof m->note, "%s", x->img_dir_note);
+	}
 }
 
 /*

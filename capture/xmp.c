@@ -405,33 +405,44 @@ static void read_coord(struct scan *s, const char *local, int is_lat, struct xmp
 	dst->v = d;
 }
 
+/* Reads an exif: rational property ("n/d", or a plain number) into *v:
+ * 1 when read, 0 when absent, -1 when present but unreadable (named). */
+static int read_rational(struct scan *s, const char *local, double *v)
+{
+	char q[QNAME_MAX], val[XMP_MAX_VALUE], shown[48];
+	qname(s, NS_EXIF, local, q);
+	if (find_value(s, q, val, sizeof val) != 1)
+		return 0;
+	char *t = trim(val), *slash = strchr(t, '/');
+	double num, den = 1;
+	if (slash)
+		*slash = '\0';
+	if (parse_number(t, &num) != 0 || (slash && parse_number(slash + 1, &den) != 0)) {
+		if (slash)
+			*slash = '/';
+		quote_value(t, shown);
+		scan_fail(s, EV_EINVAL, "XMP %s \"%s\" is not a rational number", q, shown);
+		return -1;
+	}
+	if (den == 0) {
+		scan_fail(s, EV_EINVAL, "XMP %s has a zero denominator", q);
+		return -1;
+	}
+	*v = num / den;
+	return 1;
+}
+
 /* exif:GPSAltitude is a rational "n/d" (metres); exif:GPSAltitudeRef 1 is
  * below sea level. */
 static void read_xmp_alt(struct scan *s, struct xmp_num *dst)
 {
 	char q[QNAME_MAX], val[XMP_MAX_VALUE], shown[48];
-	qname(s, NS_EXIF, "GPSAltitude", q);
-	if (find_value(s, q, val, sizeof val) != 1)
+	double alt;
+	if (read_rational(s, "GPSAltitude", &alt) != 1)
 		return;
-	char *v = trim(val), *slash = strchr(v, '/');
-	double num, den = 1;
-	if (slash)
-		*slash = '\0';
-	if (parse_number(v, &num) != 0 || (slash && parse_number(slash + 1, &den) != 0)) {
-		if (slash)
-			*slash = '/';
-		quote_value(v, shown);
-		scan_fail(s, EV_EINVAL, "XMP %s \"%s\" is not a rational number", q, shown);
-		return;
-	}
-	if (den == 0) {
-		scan_fail(s, EV_EINVAL, "XMP %s has a zero denominator", q);
-		return;
-	}
-	double alt = num / den;
 	qname(s, NS_EXIF, "GPSAltitudeRef", q);
 	if (find_value(s, q, val, sizeof val) == 1) {
-		v = trim(val);
+		char *v = trim(val);
 		if (strcmp(v, "1") == 0)
 			alt = -alt;
 		else if (strcmp(v, "0") != 0) {
@@ -446,6 +457,35 @@ static void read_xmp_alt(struct scan *s, struct xmp_num *dst)
 	}
 	dst->has = 1;
 	dst->v = alt;
+}
+
+/* exif:GPSImgDirection ("1763/10", where the camera faced) and its
+ * reference, ruled as EXIF's are: 360 is north, beyond it is an error, a
+ * reference other than T or M is dropped (and said) and the direction kept. */
+static void read_xmp_direction(struct scan *s, struct xmp_info *x)
+{
+	char q[QNAME_MAX], val[XMP_MAX_VALUE], shown[48];
+	double d;
+	if (read_rational(s, "GPSImgDirection", &d) != 1)
+		return;
+	if (!isfinite(d) || d < 0 || d > 360) {
+		scan_fail(s, EV_EINVAL, "XMP exif:GPSImgDirection %.2f is not 0 to 360 degrees", d);
+		return;
+	}
+	x->img_dir.has = 1;
+	x->img_dir.v = d == 360 ? 0 : d;
+	qname(s, NS_EXIF, "GPSImgDirectionRef", q);
+	if (find_value(s, q, val, sizeof val) != 1)
+		return;
+	char *v = trim(val);
+	if (strcmp(v, "T") == 0 || strcmp(v, "M") == 0) {
+		x->img_dir_ref[0] = v[0];
+	} else {
+		quote_value(v, shown);
+		snprintf(x->img_dir_note, sizeof x->img_dir_note,
+			 "XMP %s \"%s\" is neither T nor M; the direction is kept without one", q,
+			 shown);
+	}
 }
 
 static void read_date(struct scan *s, struct xmp_info *x)
@@ -524,6 +564,7 @@ int xmp_scan(const uint8_t *p, size_t n, struct xmp_info *x, char *err, size_t e
 	read_coord(&s, "GPSLatitude", 1, &x->exif_lat);
 	read_coord(&s, "GPSLongitude", 0, &x->exif_lon);
 	read_xmp_alt(&s, &x->exif_alt);
+	read_xmp_direction(&s, x);
 	read_date(&s, x);
 	read_serial(&s, x);
 out:

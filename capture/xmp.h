@@ -38,6 +38,11 @@ struct xmp_info {
 	/* exif:GPSLatitude/GPSLongitude ("0,4.21601S"), exif:GPSAltitude ("n/d")
 	 * with exif:GPSAltitudeRef. */
 	struct xmp_num exif_lat, exif_lon, exif_alt;
+	/* exif:GPSImgDirection in [0, 360) and exif:GPSImgDirectionRef ("T",
+	 * "M", or "" with img_dir_note saying what else was written). */
+	struct xmp_num img_dir;
+	char img_dir_ref[4];
+	char img_dir_note[192];
 
 	/* First of exif:DateTimeOriginal, xmp:CreateDate, photoshop:DateCreated
 	 * that carries an explicit offset (or Z). */

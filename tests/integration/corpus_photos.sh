@@ -72,6 +72,11 @@ it = items.get('Nexus-4.jpg', {})
 note = it.get('metadata_note') or ''
 ok = it.get('captured_at') is None and 'GPS time is 27 h from the camera clock' in note
 print(("PASS " if ok else "FAIL ") + f"Nexus-4.jpg: the stale GPS time is named ({note!r})")
+# Its direction is in XMP only (exif:GPSImgDirection 1763/10, true north).
+it = items.get('adobe-xmp-coords.jpg', {})
+d = (it.get('img_direction'), it.get('img_direction_ref'))
+ok = d[0] is not None and abs(d[0] - 176.3) < 1e-9 and d[1] == 'T'
+print(("PASS " if ok else "FAIL ") + f"adobe-xmp-coords.jpg: XMP direction read as {d!r}")
 for name in ('truncated-HTC.jpg', 'truncated-Sony.jpg', 'random.jpg'):
     it = items.get(name)
     ok = it is not None and bool(it.get('metadata_error'))

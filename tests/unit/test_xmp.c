@@ -207,6 +207,32 @@ static void test_adobe_coords(void)
 	CHECK(scan("<d exif:GPSLatitude=\"north\"/>", &x, err, sizeof err) == EV_EINVAL);
 }
 
+/* exif:GPSImgDirection, which Adobe's software and exiv2 keep in XMP
+ * alone (the corpus's adobe-xmp-coords.jpg): ruled as EXIF's is. */
+static void test_direction(void)
+{
+	struct xmp_info x;
+	char err[200] = "";
+	CHECK(scan("<d exif:GPSImgDirection=\"1763/10\" exif:GPSImgDirectionRef=\"M\"/>", &x,
+		   err, sizeof err) == 0);
+	CHECK(x.img_dir.has);
+	CHECK_NEAR(x.img_dir.v, 176.3, 1e-9);
+	CHECK_STR(x.img_dir_ref, "M");
+	CHECK_STR(x.img_dir_note, "");
+	CHECK(scan("<d exif:GPSImgDirection=\"360\"/>", &x, err, sizeof err) == 0);
+	CHECK(x.img_dir.has && x.img_dir.v == 0);
+	CHECK_STR(x.img_dir_ref, "");
+	CHECK(scan("<d exif:GPSImgDirection=\"90\" exif:GPSImgDirectionRef=\"X\"/>", &x, err,
+		   sizeof err) == 0);
+	CHECK(x.img_dir.has && x.img_dir.v == 90);
+	CHECK(strstr(x.img_dir_note, "neither T nor M") != NULL);
+	CHECK(scan("<d exif:GPSImgDirection=\"7200/10\"/>", &x, err, sizeof err) == EV_EINVAL);
+	CHECK(!x.img_dir.has);
+	CHECK_STR(err, "XMP exif:GPSImgDirection 720.00 is not 0 to 360 degrees");
+	CHECK(scan("<d exif:GPSImgDirection=\"1/0\"/>", &x, err, sizeof err) == EV_EINVAL);
+	CHECK_STR(err, "XMP exif:GPSImgDirection has a zero denominator");
+}
+
 static void test_dates(void)
 {
 	double t;
@@ -273,6 +299,9 @@ static void test_corpus_adobe(void)
 	CHECK_NEAR(x.exif_lat.v, -0.0702668333333333, 1e-9);
 	CHECK_NEAR(x.exif_lon.v, 34.3819351666667, 1e-9);
 	CHECK_NEAR(x.exif_alt.v, 1361.69, 1e-9);
+	CHECK(x.img_dir.has);
+	CHECK_NEAR(x.img_dir.v, 176.3, 1e-9);
+	CHECK_STR(x.img_dir_ref, "T");
 	CHECK(!x.has_time); /* its dates carry no offset */
 }
 
@@ -284,6 +313,7 @@ int main(void)
 	RUN(test_bad_numbers);
 	RUN(test_hostile);
 	RUN(test_adobe_coords);
+	RUN(test_direction);
 	RUN(test_dates);
 	RUN(test_serial);
 	RUN(test_corpus_adobe);
