@@ -15,6 +15,7 @@
 #include "bmff.h"
 #include "exifmeta.h"
 #include "flir.h"
+#include "iptc.h"
 #include "jpeg.h"
 #include "timeutil.h"
 #include "xmp.h"
@@ -451,6 +452,14 @@ static void merge_xmp(const struct xmp_info *x, struct meta *m)
 		m->xmp_time_t = x->time_utc;
 		m->xmp_offset_s = x->offset_s;
 	}
+	/* IPTC's date (read first, where there is one) stands before this,
+	 * and so does an XMP date with its zone (resolution uses that one). */
+	if (x->has_local && !x->has_time && !m->has_other_clock) {
+		m->has_other_clock = 1;
+		m->other_clock_t = x->local_t;
+		snprintf(m->other_clock_from, sizeof m->other_clock_from, "XMP %s, with no zone",
+			 x->local_from);
+	}
 	if (!m->serial[0] && x->serial[0])
 		snprintf(m->serial, sizeof m->serial, "%s", x->serial);
 	/* EXIF's direction is the camera's own; XMP's only where it has none
@@ -857,6 +866,30 @@ static void merge_flir(const struct flir_info *f, struct meta *m)
 	}
 }
 
+/* The first APP13 with image resources: its IPTC date, if any, is kept
+ * for a file whose EXIF has none (meta_read). */
+static void read_iptc(const uint8_t *p, const struct jpeg_info *ji, struct meta *m)
+{
+	char e[200];
+	for (size_t i = 0; i < ji->nseg; i++) {
+		const struct jpeg_segment *sg = &ji->seg[i];
+		if (sg->marker != 0xED || sg->payload_len < IPTC_APP13_HEADER_LEN ||
+		    memcmp(p + sg->payload_off, IPTC_APP13_HEADER, IPTC_APP13_HEADER_LEN) != 0)
+			continue;
+		struct iptc_info x;
+		if (iptc_read(p + sg->payload_off, sg->payload_len, &x, e, sizeof e) != 0)
+			exifmeta_append(m->error, sizeof m->error, "%s", e);
+		if (x.has_time && !m->has_other_clock) {
+			m->has_other_clock = 1;
+			m->other_clock_t = x.local;
+			m->other_has_offset = x.has_offset;
+			m->other_offset_s = x.offset_s;
+			snprintf(m->other_clock_from, sizeof m->other_clock_from, "%s", x.from);
+		}
+		return;
+	}
+}
+
 static void read_jpeg(const uint8_t *p, size_t n, uint64_t file_size, struct meta *m)
 {
 	struct jpeg_info *ji = xmalloc(sizeof *ji);
@@ -878,6 +911,7 @@ static void read_jpeg(const uint8_t *p, size_t n, uint64_t file_size, struct met
 		if (exifmeta_read(p + ji->exif_off, ji->exif_len, m, e, sizeof e) != 0)
 			exifmeta_append(m->error, sizeof m->error, "%s", e);
 	}
+	read_iptc(p, ji, m);
 	if (ji->has_xmp) {
 		struct xmp_info x;
 		if (xmp_scan(p + ji->xmp_off, ji->xmp_len, &x, e, sizeof e) != 0)
@@ -949,6 +983,27 @@ static int ftyp_whole(const uint8_t *p, size_t n, uint64_t file_size, struct met
 	return -1;
 }
 
+/*
+ * A file whose EXIF (and FLIR record) gave no date takes IPTC's, else an
+ * XMP date without a zone, as its camera clock: editing programs and
+ * photo desks may leave the capture date only there. Its zone, when IPTC
+ * wrote one, is the offset; otherwise the time is placed as any camera
+ * clock without a zone is (learned or declared offset).
+ */
+static void take_other_clock(struct meta *m)
+{
+	if (m->has_camera_time || !m->has_other_clock)
+		return;
+	meta_set_camera_time(m, m->other_clock_t);
+	if (m->other_has_offset && !m->has_offset) {
+		m->has_offset = 1;
+		m->offset_s = m->other_offset_s;
+		time_format_offset(m->other_offset_s, m->offset_raw);
+	}
+	exifmeta_append(m->note, sizeof m->note, "camera time%s from %s (EXIF has no date)",
+			m->other_has_offset ? " and zone" : "", m->other_clock_from);
+}
+
 int meta_read(const uint8_t *head, size_t n, uint64_t file_size, const char *name,
 	      struct meta *m)
 {
@@ -1002,6 +1057,7 @@ int meta_read(const uint8_t *head, size_t n, uint64_t file_size, const char *nam
 	else if (strcmp(m->format, "webp") == 0 && starts(head, n, "RIFF", 0) &&
 		 starts(head, n, "WEBP", 8))
 		read_webp(head, n, file_size, m);
+	take_other_clock(m);
 out:
 	return 0;
 }

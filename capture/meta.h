@@ -64,6 +64,15 @@ struct meta {
 	int has_xmp_time;
 	double xmp_time_t;      /* UTC */
 	int xmp_offset_s;
+	/* A capture date from outside EXIF, for a file whose EXIF has none:
+	 * IPTC's DateCreated and TimeCreated (with their zone, if written),
+	 * else an XMP date written without an offset. meta_read makes it the
+	 * camera time (and zone) when nothing else gave one, with a note. */
+	int has_other_clock;
+	int64_t other_clock_t;  /* the wall clock read as if UTC */
+	int other_has_offset;
+	int other_offset_s;
+	char other_clock_from[96];
 
 	/* "" when everything present could be read; else what could not,
 	 * naming the field: "EXIF GPS latitude has a zero denominator". */

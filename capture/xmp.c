@@ -387,6 +387,22 @@ int xmp_parse_date(const char *s, double *utc, int *offset_s)
 	return 0;
 }
 
+int xmp_parse_local(const char *s, int64_t *local)
+{
+	char t[40];
+	size_t l = strlen(s);
+	/* "YYYY-MM-DDThh:mm" at least; no zone anywhere after the date */
+	if (l < 16 || l >= 30 || strpbrk(s + 10, "Zz+-"))
+		return EV_EINVAL;
+	snprintf(t, sizeof t, "%sZ", s);
+	double u;
+	int off;
+	if (xmp_parse_date(t, &u, &off) != 0)
+		return EV_EINVAL;
+	*local = (int64_t)floor(u);
+	return 0;
+}
+
 static void read_coord(struct scan *s, const char *local, int is_lat, struct xmp_num *dst)
 {
 	char q[QNAME_MAX], val[XMP_MAX_VALUE], shown[48];
@@ -505,9 +521,13 @@ static void read_date(struct scan *s, struct xmp_info *x)
 			continue;
 		/* A date without an offset is legal XMP and simply not useful
 		 * here, so it is not an error. */
-		if (xmp_parse_date(trim(val), &x->time_utc, &x->offset_s) == 0) {
+		char *v = trim(val);
+		if (xmp_parse_date(v, &x->time_utc, &x->offset_s) == 0) {
 			x->has_time = 1;
 			snprintf(x->time_from, sizeof x->time_from, "%s", q);
+		} else if (!x->has_local && xmp_parse_local(v, &x->local_t) == 0) {
+			x->has_local = 1;
+			snprintf(x->local_from, sizeof x->local_from, "%s", q);
 		}
 	}
 }

@@ -50,6 +50,11 @@ struct xmp_info {
 	double time_utc;     /* UTC seconds */
 	int offset_s;        /* seconds east of UTC as written */
 	char time_from[64];  /* the property it came from, e.g. "xmp:CreateDate" */
+	/* The first of the same properties with a time of day but no offset
+	 * (or Z): a wall clock of unknown zone, like EXIF's DateTimeOriginal. */
+	int has_local;
+	int64_t local_t;     /* that clock read as if UTC */
+	char local_from[64];
 
 	/* exifEX:BodySerialNumber, else aux:SerialNumber; "" when absent. */
 	char serial[64];
@@ -77,5 +82,12 @@ int xmp_parse_coord(const char *s, int is_lat, double *deg) WUR;
  * or EV_EINVAL.
  */
 int xmp_parse_date(const char *s, double *utc, int *offset_s) WUR;
+
+/*
+ * Parses an XMP date with a time of day and no offset,
+ * "YYYY-MM-DDThh:mm[:ss][.f]", into that wall clock read as if UTC (the
+ * fraction dropped). A date with an offset, or without a time, is EV_EINVAL.
+ */
+int xmp_parse_local(const char *s, int64_t *local) WUR;
 
 #endif

@@ -189,6 +189,19 @@ def jpeg(exif_tiff=None, xmp=None, w=64, h=48, extra=b""):
     return out
 
 
+def iptc_segment():
+    """An APP13 "Photoshop 3.0" segment: a resource of another kind, then
+    the IPTC one with DateCreated, TimeCreated (with a zone) and keywords."""
+    iim = b""
+    for ds, v in ((55, b"20230615"), (60, b"102030+0800"), (25, b"river")):
+        iim += b"\x1c\x02" + bytes([ds]) + struct.pack(">H", len(v)) + v
+    res = b"8BIM\x03\xed\x03abc" + struct.pack(">I", 3) + b"xyz\0"
+    res += b"8BIM\x04\x04\0\0" + struct.pack(">I", len(iim)) + iim
+    if len(iim) & 1:
+        res += b"\0"
+    return seg(0xED, b"Photoshop 3.0\0" + res)
+
+
 def flir_segments(t=1467055782, ms=41, west=240, parts=3):
     """A FLIR camera's FFF record (big-endian header, little-endian camera
     block, as the Vue Pro writes them), split over APP1 "FLIR" segments."""
@@ -489,6 +502,7 @@ def crafted(out):
     put(out, "meta", "webp-exif-xmp", b"\x07" + webp(camera_tiff(True), XMP_DJI_ATTR))
     put(out, "meta", "empty-jpg", b"\x60")
     put(out, "meta", "flir", b"\x00" + jpeg(None, extra=flir_segments()))
+    put(out, "meta", "iptc-xmp", b"\x00" + jpeg(None, XMP_ELEMENTS, extra=iptc_segment()))
     put(out, "jpeg", "flir.jpg", jpeg(None, extra=flir_segments(parts=2)))
     put(out, "bmff", "moov-last", b"\x02" + mp4(xyz="+47.3512+123.9174+150.5/"))
     put(out, "bmff", "moov-first-keys", b"\x05" + mp4(True, apple_date="2023-06-15T10:00:05+0800"))

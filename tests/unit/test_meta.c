@@ -8,6 +8,7 @@
 
 #include "bmff.h"
 #include "flir.h"
+#include "iptc.h"
 #include "jpeg.h"
 #include "meta.h"
 #include "t.h"
@@ -455,6 +456,154 @@ static void test_synthetic_times(void)
 	read_copy(JP.d, JP.n, JP.n, "x.jpg", &m);
 	CHECK_STR(m.camera_time, "2020:01:01 00:00:00");
 	CHECK(strstr(m.note, "IFD0") == NULL);
+}
+
+/* An APP13 "Photoshop 3.0" payload: a resource of another kind first, then
+ * the IPTC one with the given record-2 datasets ({number, "value"}...). */
+static size_t make_app13(uint8_t *out, const char *const *ds, size_t nds)
+{
+	size_t n = 0;
+	memcpy(out, "Photoshop 3.0\0", 14);
+	n = 14;
+	/* resource 0x03ED with a 3-letter name (padded) and an odd size */
+	memcpy(out + n, "8BIM\x03\xED\x03" "abc" "\0\0\0\x03" "xyz" "\0", 18);
+	n += 18;
+	memcpy(out + n, "8BIM\x04\x04\0\0", 8);
+	n += 8;
+	size_t szat = n;
+	n += 4;
+	size_t start = n;
+	for (size_t i = 0; i + 1 < nds; i += 2) {
+		size_t l = strlen(ds[i + 1]);
+		out[n++] = 0x1C;
+		out[n++] = 2;
+		out[n++] = (uint8_t)atoi(ds[i]);
+		be16(out + n, (uint32_t)l);
+		n += 2;
+		memcpy(out + n, ds[i + 1], l);
+		n += l;
+	}
+	be32(out + szat, (uint32_t)(n - start));
+	if ((n - start) & 1)
+		out[n++] = 0;
+	return n;
+}
+
+/* SOI, Exif APP1 (if exif), APP13 (if app13), XMP APP1 (if xmp), SOF0, SOS. */
+static void make_jpeg13(struct blob *j, const struct blob *exif, const uint8_t *app13,
+			size_t n13, const char *xmp)
+{
+	struct blob *t = malloc(sizeof *t);
+	make_jpeg(t, exif, xmp);
+	/* the APP13 goes right after SOI (and the Exif APP1, if any) */
+	size_t at = 2 + (exif ? 4 + exif->n : 0);
+	j->n = 0;
+	put(j, t->d, at);
+	if (app13)
+		put_seg(j, 0xED, app13, n13);
+	put(j, t->d + at, t->n - at);
+	free(t);
+}
+
+/* A file whose only date is IPTC's (a photo desk's copy) or an XMP date
+ * without a zone (an editing program's): that date is the camera time. */
+static void test_iptc_and_zoneless_xmp(void)
+{
+	struct meta m;
+	struct resolved r;
+	uint8_t a13[512];
+	const char *both[] = {"55", "20230615", "60", "102030+0800", "62", "20230616", "63",
+			      "111111"};
+	size_t n13 = make_app13(a13, both, 8);
+	make_jpeg13(&JP, NULL, a13, n13, NULL);
+	read_copy(JP.d, JP.n, JP.n, "desk.jpg", &m);
+	CHECK_STR(m.error, "");
+	CHECK(m.has_camera_time);
+	CHECK_STR(m.camera_time, "2023:06:15 10:20:30");
+	CHECK(m.has_offset && m.offset_s == 28800);
+	CHECK_STR(m.offset_raw, "+08:00");
+	CHECK(strstr(m.note, "camera time and zone from IPTC DateCreated and TimeCreated "
+			     "(EXIF has no date)") != NULL);
+	meta_resolve(&m, NULL, NULL, &r);
+	CHECK(r.has_time && r.utc == 1686795630.0);
+	CHECK_STR(r.time_source, "offset");
+
+	/* the digital-creation pair when the other is absent; no zone */
+	const char *digital[] = {"62", "20230616", "63", "111111"};
+	n13 = make_app13(a13, digital, 4);
+	make_jpeg13(&JP, NULL, a13, n13, NULL);
+	read_copy(JP.d, JP.n, JP.n, "desk.jpg", &m);
+	CHECK_STR(m.camera_time, "2023:06:16 11:11:11");
+	CHECK(!m.has_offset);
+	int decl = 3600;
+	meta_resolve(&m, NULL, &decl, &r);
+	CHECK_STR(r.time_source, "declared");
+
+	/* a date alone says no moment (the corpus's exiftool-GPS.jpg) */
+	const char *date_only[] = {"55", "20020620"};
+	n13 = make_app13(a13, date_only, 2);
+	make_jpeg13(&JP, NULL, a13, n13, NULL);
+	read_copy(JP.d, JP.n, JP.n, "desk.jpg", &m);
+	CHECK(!m.has_camera_time && m.error[0] == '\0');
+
+	/* EXIF's date stands; IPTC's is not looked at */
+	struct tent ex[] = {E_ASCII(0x9003, "2023:05:01 10:03:04")};
+	make_exif(&EX, NULL, 0, ex, 1, NULL, 0);
+	n13 = make_app13(a13, both, 8);
+	make_jpeg13(&JP, &EX, a13, n13, NULL);
+	read_copy(JP.d, JP.n, JP.n, "desk.jpg", &m);
+	CHECK_STR(m.camera_time, "2023:05:01 10:03:04");
+	CHECK(!m.has_offset && strstr(m.note, "IPTC") == NULL);
+
+	/* malformed values are named, not used */
+	const char *bad[] = {"55", "20231341", "60", "102030"};
+	n13 = make_app13(a13, bad, 4);
+	make_jpeg13(&JP, NULL, a13, n13, NULL);
+	read_copy(JP.d, JP.n, JP.n, "desk.jpg", &m);
+	CHECK(!m.has_camera_time);
+	CHECK(strstr(m.error, "IPTC DateCreated 20231341 and TimeCreated 102030 are not a "
+			      "date and time: ") != NULL);
+	const char *badt[] = {"55", "20230615", "60", "10:20"};
+	n13 = make_app13(a13, badt, 4);
+	make_jpeg13(&JP, NULL, a13, n13, NULL);
+	read_copy(JP.d, JP.n, JP.n, "desk.jpg", &m);
+	CHECK_STR(m.error, "IPTC TimeCreated \"10:20\" is not a time HHMMSS+HHMM");
+
+	/* a dataset whose length runs past its resource */
+	n13 = make_app13(a13, both, 8);
+	struct iptc_info ii;
+	char e[200];
+	a13[14 + 18 + 8 + 4 + 3] = 0x7F; /* the first dataset's length, high byte */
+	CHECK(iptc_read(a13, n13, &ii, e, sizeof e) == EV_ECORRUPT);
+	CHECK(strstr(e, "IPTC dataset 2:55 at byte 0 says 32520 bytes but only") != NULL);
+	/* a resource whose size runs past the segment */
+	n13 = make_app13(a13, both, 8);
+	CHECK(iptc_read(a13, n13 - 10, &ii, e, sizeof e) == EV_ECORRUPT);
+	CHECK(strstr(e, "APP13 image resource 0x0404 at byte 32 says") != NULL);
+	for (size_t cut = 0; cut < n13; cut++) {
+		int rc = iptc_read(a13, cut, &ii, e, sizeof e); /* never past the end */
+		CHECK(rc == 0 || rc == EV_ECORRUPT);
+	}
+
+	/* XMP dates without a zone: the first in the documented order */
+	make_jpeg(&JP, NULL,
+		  "<d xmp:CreateDate=\"2019-07-16T10:26:11\" "
+		  "photoshop:DateCreated=\"2019-07-16T09:00:00\"/>");
+	read_copy(JP.d, JP.n, JP.n, "edit.jpg", &m);
+	CHECK_STR(m.error, "");
+	CHECK_STR(m.camera_time, "2019:07:16 10:26:11");
+	CHECK(!m.has_offset && !m.has_xmp_time);
+	CHECK(strstr(m.note, "camera time from XMP xmp:CreateDate, with no zone (EXIF has no "
+			     "date)") != NULL);
+	/* a date without a time of day is not a moment */
+	make_jpeg(&JP, NULL, "<d photoshop:DateCreated=\"2019-07-16\"/>");
+	read_copy(JP.d, JP.n, JP.n, "edit.jpg", &m);
+	CHECK(!m.has_camera_time);
+	/* IPTC's date before XMP's */
+	n13 = make_app13(a13, both, 8);
+	make_jpeg13(&JP, NULL, a13, n13, "<d xmp:CreateDate=\"2019-07-16T10:26:11\"/>");
+	read_copy(JP.d, JP.n, JP.n, "edit.jpg", &m);
+	CHECK_STR(m.camera_time, "2023:06:15 10:20:30");
 }
 
 static void test_xmp_in_jpeg(void)
@@ -1622,6 +1771,7 @@ int main(void)
 	RUN(test_flir);
 	RUN(test_heif);
 	RUN(test_xmp_in_jpeg);
+	RUN(test_iptc_and_zoneless_xmp);
 	RUN(test_truncated_synthetic);
 	RUN(test_random_and_mutated);
 	RUN(test_sniff);
