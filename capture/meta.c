@@ -210,20 +210,28 @@ static int sniff_text(const uint8_t *p, size_t n, struct meta *m)
 	return 0;
 }
 
+/* The bytes of an ftyp box's header at p (n >= 8): 16 when its size is in
+ * the 64-bit field that follows the type (size 1), else 8. */
+static size_t ftyp_header_len(const uint8_t *p)
+{
+	return tiff_rd(p, 4, 0) == 1 ? 16 : 8;
+}
+
 /* ISO base media: the brand after "ftyp" tells QuickTime, HEIF and audio
  * apart from MP4. A file that ends before its brand is whole (a card's
  * file cut short) is taken by its name when the name is one of these
  * formats', else as an MP4; meta_read names the cut. */
 static void sniff_ftyp(const uint8_t *p, size_t n, const struct ftype *fe, struct meta *m)
 {
-	if (n < 12) {
+	size_t hl = ftyp_header_len(p);
+	if (n < hl + 4) {
 		if (fe && fe->sig == SIG_BMFF)
 			set_type(m, fe->kind, fe->format);
 		else
 			set_type(m, "video", "mp4");
 		return;
 	}
-	const uint8_t *b = p + 8;
+	const uint8_t *b = p + hl;
 	if (memcmp(b, "qt  ", 4) == 0) {
 		set_type(m, "video", "mov");
 		return;
@@ -960,20 +968,23 @@ void meta_kind(const uint8_t *head, size_t n, const char *name, struct meta *m)
  */
 static int ftyp_whole(const uint8_t *p, size_t n, uint64_t file_size, struct meta *m)
 {
-	uint32_t size = (uint32_t)tiff_rd(p, 4, 0);
+	uint64_t size = tiff_rd(p, 4, 0);
+	size_t hl = ftyp_header_len(p);
 	int cut = (uint64_t)n < file_size;
-	if (size > 1 && size < 8)
+	if (size == 1 && n >= 16)
+		size = (uint64_t)tiff_rd(p + 8, 4, 0) << 32 | tiff_rd(p + 12, 4, 0);
+	if (size != 0 && size < hl && !(size == 1 && n < 16))
 		exifmeta_append(m->error, sizeof m->error,
-				"the ftyp box at the file's start has a size of %u bytes, less "
-				"than its own 8-byte header",
-				size);
-	else if (n < 12 && (size == 1 || size > n))
+				"the ftyp box at the file's start has a size of %llu bytes, less "
+				"than its own %zu-byte header",
+				(unsigned long long)size, hl);
+	else if (n < hl + 4 && (size == 1 || size > n))
 		exifmeta_append(m->error, sizeof m->error,
 				"%s after %zu bytes, inside its ftyp box, before the brand that "
 				"says what the file holds%s",
 				cut ? "the bytes read end" : "the file ends", n,
 				cut ? "" : ": cut short");
-	else if (n < 12)
+	else if (n < hl + 4)
 		exifmeta_append(m->error, sizeof m->error,
 				"the ftyp box at the file's start (%zu bytes) is too short to "
 				"hold a brand",

@@ -958,6 +958,17 @@ static void test_ftyp_cut(void)
 	CHECK_STR(m.format, "heic");
 	CHECK_STR(m.error, "the ftyp box at the file's start has a size of 5 bytes, less than its "
 			   "own 8-byte header");
+	/* a size in the 64-bit field: the brand comes after it */
+	read_copy((const uint8_t *)"\0\0\0\x01" "ftyp\0\0\0\0\0\0\0\x0c" "heic", 20, 20, "a.bin",
+		  &m);
+	CHECK_STR(m.format, "heic");
+	CHECK_STR(m.error, "the ftyp box at the file's start has a size of 12 bytes, less than "
+			   "its own 16-byte header");
+	read_copy((const uint8_t *)"\0\0\0\x01" "ftyp\0\0\0\0\0\0\0\x20" "he", 18, 18, "a.heic",
+		  &m);
+	CHECK_STR(m.format, "heic");
+	CHECK_STR(m.error, "the file ends after 18 bytes, inside its ftyp box, before the brand "
+			   "that says what the file holds: cut short");
 }
 
 /* JPEG messages say what is true of the bytes: FF D8 and then no
@@ -1534,6 +1545,7 @@ struct heif_opt {
 	int no_exif;    /* no Exif item listed */
 	int bad_field;  /* an iloc field of 3 bytes */
 	size_t img_len; /* the image's bytes (0: 3000) */
+	int large_ftyp; /* the ftyp box's size in the 64-bit field (size 1) */
 };
 
 /* the box writer of the tests' video generator */
@@ -1616,9 +1628,18 @@ static size_t make_heif(uint8_t *out, const struct blob *ex, const struct heif_o
 	size_t ilen = it.n;
 	for (size_t i = 0; i < img_len; i++)
 		img[i] = (uint8_t)(i * 7 + 3);
-	size_t b = mb_open(&w, "ftyp");
-	mb_put(&w, "heic\0\0\0\0mif1heic", 16);
-	mb_close(&w, b);
+	size_t b;
+	if (o->large_ftyp) {
+		mb_u32(&w, 1);
+		mb_put(&w, "ftyp", 4);
+		mb_u32(&w, 0);
+		mb_u32(&w, 32);
+		mb_put(&w, "heic\0\0\0\0mif1heic", 16);
+	} else {
+		b = mb_open(&w, "ftyp");
+		mb_put(&w, "heic\0\0\0\0mif1heic", 16);
+		mb_close(&w, b);
+	}
 	/* the meta box's size does not depend on the offsets in it */
 	uint32_t eoff[2] = {0, 0}, elen[2] = {(uint32_t)ilen, 0};
 	int np = o->split ? 2 : 1;
@@ -1693,11 +1714,14 @@ static void test_heif(void)
 	struct resolved r;
 	char iso[32];
 	static const struct heif_opt shapes[] = {
-		{0, 0, 0, 1, 0, 0, 0, 0}, {0, 0, 0, 0, 1, 0, 0, 0}, {0, 0, 0, 2, 0, 0, 0, 0},
-		{0, 1, 0, 1, 0, 0, 0, 0}, {0, 0, 1, 1, 0, 0, 0, 0}, {0, 1, 0, 2, 1, 0, 0, 0},
+		{0, 0, 0, 1, 0, 0, 0, 0, 0}, {0, 0, 0, 0, 1, 0, 0, 0, 0}, {0, 0, 0, 2, 0, 0, 0, 0, 0},
+		{0, 1, 0, 1, 0, 0, 0, 0, 0}, {0, 0, 1, 1, 0, 0, 0, 0, 0}, {0, 1, 0, 2, 1, 0, 0, 0, 0},
 		/* the media data first, the item list last (Samsung's phones):
 		 * the Exif item has gone by when the list names it */
-		{1, 0, 0, 1, 0, 0, 0, 0}, {1, 1, 0, 2, 1, 0, 0, 0},
+		{1, 0, 0, 1, 0, 0, 0, 0, 0}, {1, 1, 0, 2, 1, 0, 0, 0, 0},
+		/* an ftyp whose size is in the 64-bit field: its brand is 8
+		 * bytes further on (it was read as an MP4 video) */
+		{0, 0, 0, 1, 0, 0, 0, 0, 1}, {1, 0, 0, 1, 0, 0, 0, 0, 1},
 	};
 	static const size_t steps[] = {1, 7, 100, 4096, 1 << 20};
 	for (size_t s = 0; s < ARRAY_LEN(shapes); s++) {
@@ -1724,7 +1748,7 @@ static void test_heif(void)
 	/* the Exif bytes before the item list and more than the last MiB
 	 * before it: read from a plain head, but a stream no longer holds
 	 * them when the list names them, and says so */
-	struct heif_opt early = {1, 0, 0, 1, 0, 0, 0, (size_t)3 << 19};
+	struct heif_opt early = {1, 0, 0, 1, 0, 0, 0, (size_t)3 << 19, 0};
 	size_t n = make_heif(f, &EX, &early);
 	read_copy(f, n, n, "IMG_0002.HEIC", &m);
 	CHECK_STR(m.error, "");
@@ -1737,20 +1761,20 @@ static void test_heif(void)
 	CHECK_STR(m.error, "");
 	CHECK_STR(m.camera_time, "2023:05:01 10:03:04");
 	/* a head that ends before the item; a stream that ends before it */
-	struct heif_opt plain = {0, 0, 0, 1, 0, 0, 0, 0};
+	struct heif_opt plain = {0, 0, 0, 1, 0, 0, 0, 0, 0};
 	n = make_heif(f, &EX, &plain);
 	read_copy(f, n - 50, n, "IMG_0003.HEIC", &m);
 	CHECK(strstr(m.error, "lies past the") != NULL && !m.has_camera_time);
 	read_kept(f, n - 50, 512, &m);
 	CHECK(strstr(m.error, "past the file's end") != NULL && !m.has_camera_time);
 	/* no Exif item: a note, no error */
-	struct heif_opt none = {0, 0, 0, 1, 0, 1, 0, 0};
+	struct heif_opt none = {0, 0, 0, 1, 0, 1, 0, 0, 0};
 	n = make_heif(f, &EX, &none);
 	read_kept(f, n, 512, &m);
 	CHECK_STR(m.error, "");
 	CHECK(strstr(m.note, "no Exif item") != NULL);
 	/* a malformed item list is named */
-	struct heif_opt bad = {0, 0, 0, 1, 0, 0, 1, 0};
+	struct heif_opt bad = {0, 0, 0, 1, 0, 0, 1, 0, 0};
 	n = make_heif(f, &EX, &bad);
 	read_kept(f, n, 512, &m);
 	CHECK(strstr(m.error, "iloc") != NULL);
