@@ -237,7 +237,8 @@ static void keep_meta_done(struct bmff_keep *k)
 	char why[8];
 	k->meta_open = 0;
 	if (k->len < k->meta_at + hl ||
-	    heif_find_exif(h + hl, k->len - k->meta_at - hl, &x, why, sizeof why) || !x.found ||
+	    heif_find_exif(h + hl, k->len - k->meta_at - hl, hl, &x, why, sizeof why) ||
+	    !x.found ||
 	    x.method != 0) {
 		ring_release(k);
 		return;
@@ -1019,7 +1020,7 @@ static uint32_t heif_exif_id(const struct box *iinf, int *bad)
 	return 0;
 }
 
-int heif_find_exif(const uint8_t *body, size_t len, struct heif_exif *x, char *why,
+int heif_find_exif(const uint8_t *body, size_t len, size_t hdr, struct heif_exif *x, char *why,
 		   size_t whylen)
 {
 	memset(x, 0, sizeof *x);
@@ -1033,9 +1034,27 @@ int heif_find_exif(const uint8_t *body, size_t len, struct heif_exif *x, char *w
 			iinf = b;
 		else if (is_type(b.type, "iloc") && !iloc.type)
 			iloc = b;
+		/* A child that runs past the meta box hides whatever follows
+		 * it: named when it is the list or the locations, or when
+		 * either is still to be found. Offsets count from the start of
+		 * the meta box, header included, as in a file. */
+		if (b.cut && (is_type(b.type, "iinf") || is_type(b.type, "iloc") || !iinf.type ||
+			      !iloc.type)) {
+			char tn[BMFF_TYPE_NAME];
+			type_name(b.type, tn);
+			return err_set(why, whylen, EV_EINVAL,
+				       "HEIF %s box (%llu bytes, at offset %zu in meta) runs past "
+				       "the end of its parent meta box (at offset %zu)%s",
+				       tn, (unsigned long long)b.size,
+				       hdr + (size_t)(b.type - 4 - body), hdr + len,
+				       iinf.type && iloc.type ? "" : "; boxes after it not read");
+		}
 	}
-	if (bad || (iinf.type && iinf.cut) || (iloc.type && iloc.cut))
-		return err_set(why, whylen, EV_EINVAL, "HEIF meta box has a child whose size is wrong");
+	if (bad)
+		return err_set(why, whylen, EV_EINVAL,
+			       "HEIF box at offset %zu in meta has a size smaller than its own "
+			       "header; boxes after it not read",
+			       hdr + off);
 	if (!iinf.type)
 		return 0; /* no items listed: nothing to read */
 	uint32_t id = heif_exif_id(&iinf, &bad);
@@ -1178,7 +1197,8 @@ int bmff_heif_exif(const uint8_t *p, size_t n, uint64_t file_size, uint8_t **exi
 			       "HEIF meta box (%llu bytes) ends past the %zu bytes read",
 			       (unsigned long long)meta.size, n);
 	struct heif_exif x;
-	if (heif_find_exif(meta.body, meta.len, &x, why, whylen))
+	if (heif_find_exif(meta.body, meta.len, (size_t)(meta.body - (meta.type - 4)), &x, why,
+			   whylen))
 		return EV_ECORRUPT;
 	if (!x.found)
 		return 0;

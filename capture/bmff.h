@@ -106,10 +106,11 @@ void bmff_read(const uint8_t *p, size_t n, uint64_t file_size, struct meta *m);
 
 /*
  * The Exif item named in a HEIF meta box's body (version and flags
- * first): its extents from iinf and iloc. Returns 0 (found 0 when there is
- * no Exif item), or EV_EINVAL with why naming the box that is wrong.
+ * first), after a header of hdr bytes: its extents from iinf and iloc.
+ * Returns 0 (found 0 when there is no Exif item), or EV_EINVAL with why
+ * naming the box that is wrong (offsets from the meta box's start).
  */
-int heif_find_exif(const uint8_t *body, size_t len, struct heif_exif *x, char *why,
+int heif_find_exif(const uint8_t *body, size_t len, size_t hdr, struct heif_exif *x, char *why,
 		   size_t whylen) WUR;
 
 /*

@@ -1778,6 +1778,39 @@ static void test_heif(void)
 	n = make_heif(f, &EX, &bad);
 	read_kept(f, n, 512, &m);
 	CHECK(strstr(m.error, "iloc") != NULL);
+	/* a list or its locations running past the meta box: named with
+	 * the offsets, in the file and in the kept image alike */
+	n = make_heif(f, &EX, &plain);
+	uint8_t *mt = memmem(f, n, "meta", 4), *il = memmem(f, n, "iloc", 4);
+	size_t meta_end = (size_t)(mt - 4 - f) + ((size_t)mt[-2] << 8 | mt[-1]);
+	size_t il_at = (size_t)(il - mt);
+	be32(il - 4, 0x7000);
+	char want[300];
+	snprintf(want, sizeof want,
+		 "HEIF iloc box (28672 bytes, at offset %zu in meta) runs past the end of its "
+		 "parent meta box (at offset %zu)", il_at, meta_end - (size_t)(mt - 4 - f));
+	read_copy(f, n, n, "IMG_0005.HEIC", &m);
+	CHECK(strstr(m.error, want) != NULL);
+	read_kept(f, n, 512, &m);
+	CHECK(strstr(m.error, want) != NULL);
+	n = make_heif(f, &EX, &plain);
+	uint8_t *ii = memmem(f, n, "iinf", 4);
+	be32(ii - 4, 0x7000);
+	read_copy(f, n, n, "IMG_0005.HEIC", &m);
+	CHECK(strstr(m.error, "HEIF iinf box (28672 bytes, at offset ") != NULL);
+	CHECK(strstr(m.error, "; boxes after it not read") != NULL);
+	/* a box before the list that runs past the meta box hides the list:
+	 * named, not taken for a photo without EXIF */
+	n = make_heif(f, &EX, &plain);
+	uint8_t *hd = memmem(f, n, "hdlr", 4);
+	be32(hd - 4, 0x7000);
+	read_copy(f, n, n, "IMG_0005.HEIC", &m);
+	CHECK(strstr(m.error, "HEIF hdlr box (28672 bytes, at offset 12 in meta) runs past") !=
+	      NULL);
+	be32(hd - 4, 4);
+	read_copy(f, n, n, "IMG_0005.HEIC", &m);
+	CHECK(strstr(m.error, "HEIF box at offset 12 in meta has a size smaller than its own "
+			      "header") != NULL);
 	/* every truncation of the plain file: never a crash, always a reason */
 	n = make_heif(f, &EX, &plain);
 	for (size_t cut = 0; cut < n; cut += 13) {
