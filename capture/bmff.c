@@ -497,9 +497,10 @@ static void copy_text(const uint8_t *p, size_t n, char *out, size_t outlen)
  * space for the T): the wall clock read as if UTC and the zone. Returns 1
  * with a zone, 0 for a date without one, -1 for what is not a date.
  */
-static int parse_zoned(const char *s, int64_t *local, int *offset)
+static int parse_zoned(const char *s, int64_t *local, int *offset, char *why, size_t whylen)
 {
 	char wall[20];
+	snprintf(why, whylen, "it is not of the form YYYY-MM-DDThh:mm:ss with a zone");
 	if (strlen(s) < 19 || s[4] != '-' || s[7] != '-' || (s[10] != 'T' && s[10] != ' '))
 		return -1;
 	/* the wall clock in EXIF's form, read (and checked, to the day of
@@ -508,7 +509,11 @@ static int parse_zoned(const char *s, int64_t *local, int *offset)
 	wall[4] = wall[7] = ':';
 	wall[10] = ' ';
 	wall[19] = '\0';
-	if (time_parse_exif(wall, local) != 0)
+	char w[96];
+	int rc = time_parse_exif_why(wall, local, w, sizeof w);
+	if (rc == EV_ELIMIT)
+		snprintf(why, whylen, "it has that form, but %s", w);
+	if (rc != 0)
 		return -1;
 	const char *z = s + 19;
 	if (*z == '.')
@@ -516,7 +521,10 @@ static int parse_zoned(const char *s, int64_t *local, int *offset)
 			;
 	if (*z == '\0')
 		return 0;
-	return time_parse_zone(z, strlen(z), offset) ? -1 : 1;
+	if (time_parse_zone(z, strlen(z), offset) == 0)
+		return 1;
+	snprintf(why, whylen, "its zone \"%.8s\" is not Z, +hh:mm or +hhmm within 14 hours", z);
+	return -1;
 }
 
 /* One signed ISO 6709 number of `deg` integer digits of degrees (2 for a
@@ -667,12 +675,22 @@ static void take_date(struct vctx *c, const char *text, const char *from, const 
 {
 	int64_t local;
 	int off = 0;
-	int z = parse_zoned(text, &local, &off);
+	char why[160], what[256];
+	int z = parse_zoned(text, &local, &off, why, sizeof why);
 	if (z < 0) {
 		/* a year ("2023") or a day ("2023-06-15") is what some
 		 * writers put in (c)day: not a moment, and not an error */
-		if (strlen(text) > 10)
-			bad_box(c, type, "holds a date that cannot be read");
+		if (strlen(text) > 10) {
+			char shown[40];
+			size_t o = 0;
+			for (size_t i = 0; text[i] && o + 1 < sizeof shown; i++)
+				shown[o++] = text[i] >= 0x20 && text[i] < 0x7f && text[i] != '"' ?
+						     text[i] : '?';
+			shown[o] = '\0';
+			snprintf(what, sizeof what, "holds a date that cannot be read, \"%s\": %s",
+				 shown, why);
+			bad_box(c, type, what);
+		}
 		return;
 	}
 	if (z == 1 && !c->has_zoned) {
@@ -884,9 +902,18 @@ static void read_mvhd(struct vctx *c, const struct box *b)
 		return;
 	int64_t unix_t = (int64_t)(t > (uint64_t)INT64_MAX / 2 ? 0 : t) - BMFF_EPOCH_1904;
 	if (unix_t < 631152000 || unix_t > 7258118400LL) {
+		/* the date it names, where it names one a person can read */
+		char when[40] = "";
+		if (t <= (uint64_t)BMFF_EPOCH_1904 + INT64_C(253402300799)) {
+			int y, mo, d, h, mi, sec;
+			time_to_civil(unix_t, &y, &mo, &d, &h, &mi, &sec);
+			snprintf(when, sizeof when, " (%04d-%02d-%02d %02d:%02d:%02d)", y, mo, d, h,
+				 mi, sec);
+		}
 		exifmeta_append(c->m->note, sizeof c->m->note,
-				"MP4 movie header creation time %llu is not a plausible date; not used",
-				(unsigned long long)t);
+				"MP4 movie header creation time %llu s from 1904%s is not a plausible "
+				"date (before 1990 or after 2200: a clock never set); not used",
+				(unsigned long long)t, when);
 		return;
 	}
 	c->has_mvhd = 1;

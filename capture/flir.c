@@ -10,6 +10,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "timeutil.h"
+
 #define FLIR_SEG_HEADER "FLIR\0"
 #define FLIR_SEG_HEADER_LEN 8 /* "FLIR\0", format, index, last index */
 #define FFF_HEADER_LEN 32
@@ -190,12 +192,22 @@ int flir_read(const uint8_t *p, size_t n, const struct jpeg_info *ji, struct fli
 	int west = (int16_t)get16(c + CI_TIME + 8, cbe);
 	if (t == 0)
 		return 0; /* the camera wrote no time */
-	if (t < FLIR_MIN_T || t >= FLIR_MAX_T)
-		return err_set(why, whylen, EV_EINVAL, "FLIR capture time %lld is not a date",
-			       (long long)t);
-	if (ms > 999 || west < -14 * 60 || west > 14 * 60)
+	if (t < FLIR_MIN_T || t >= FLIR_MAX_T) {
+		int y, mo, d, hh, mi, sec;
+		time_to_civil(t, &y, &mo, &d, &hh, &mi, &sec);
 		return err_set(why, whylen, EV_EINVAL,
-			       "FLIR capture time has %u ms and a zone of %d minutes west", ms, west);
+			       "FLIR capture time %lld (%04d-%02d-%02d %02d:%02d:%02d UTC) is not a "
+			       "date: it is outside 1990 to 2100 (a clock never set)",
+			       (long long)t, y, mo, d, hh, mi, sec);
+	}
+	if (ms > 999)
+		return err_set(why, whylen, EV_EINVAL,
+			       "FLIR capture time has %u ms, more than 999: the record is not "
+			       "read as a time", ms);
+	if (west < -14 * 60 || west > 14 * 60)
+		return err_set(why, whylen, EV_EINVAL,
+			       "FLIR zone of %d minutes west of UTC is beyond 14 hours: the "
+			       "record is not read as a time", west);
 	out->has_time = 1;
 	out->utc = t;
 	out->ms = (int)ms;

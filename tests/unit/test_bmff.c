@@ -331,16 +331,33 @@ static void test_malformed(void)
 	s.mvhd_time = -2082844800LL + 86400;
 	ingest_like(&s, "a.mp4", NULL, &m, &r);
 	CHECK(!m.has_camera_time && strstr(m.note, "not a plausible date") != NULL);
+	CHECK(strstr(m.note, "MP4 movie header creation time 86400 s from 1904 (1904-01-02 "
+			     "00:00:00) is not a plausible date (before 1990 or after 2200: a "
+			     "clock never set); not used") != NULL);
 
 	/* a date that is not one */
 	struct mp4_spec d = {.mvhd_time = WALL, .day = "15/06/2023 10:00", .mdat_bytes = 10};
 	ingest_like(&d, "a.mp4", NULL, &m, &r);
-	CHECK(strstr(m.error, "MP4 (c)day box holds a date that cannot be read") != NULL);
+	CHECK(strstr(m.error, "MP4 (c)day box holds a date that cannot be read, \"15/06/2023 "
+			      "10:00\": it is not of the form YYYY-MM-DDThh:mm:ss with a zone") !=
+	      NULL);
 	CHECK(m.has_camera_time); /* the movie header still is */
 	/* a day no month has */
 	d.day = "2023-02-31T10:00:00+0800";
 	ingest_like(&d, "a.mp4", NULL, &m, &r);
-	CHECK(strstr(m.error, "MP4 (c)day box holds a date that cannot be read") != NULL);
+	CHECK(strstr(m.error, "MP4 (c)day box holds a date that cannot be read, "
+			      "\"2023-02-31T10:00:00+0800\": it has that form, but day 31 does "
+			      "not exist in February") != NULL);
+	CHECK(!m.has_offset);
+	/* a year out of range, a zone beyond 14 hours: each said */
+	d.day = "9999-06-15T10:00:00+0800";
+	ingest_like(&d, "a.mp4", NULL, &m, &r);
+	CHECK(strstr(m.error, "it has that form, but the year 9999 is outside the years evcap "
+			      "accepts (1900 to 2200)") != NULL);
+	d.day = "2023-06-15T10:00:00+2500";
+	ingest_like(&d, "a.mp4", NULL, &m, &r);
+	CHECK(strstr(m.error, "its zone \"+2500\" is not Z, +hh:mm or +hhmm within 14 hours") !=
+	      NULL);
 	CHECK(!m.has_offset);
 }
 
