@@ -358,6 +358,9 @@ int xmp_parse_date(const char *s, double *utc, int *offset_s)
 		memcpy(t + 16, ":00", 3);
 		l += 3;
 	}
+	/* the zone is looked for after the seconds: they must be there */
+	if (l < 19)
+		return EV_EINVAL;
 	int off = 0;
 	const char *z = t + 19;
 	while (*z && *z != 'Z' && *z != '+' && *z != '-')

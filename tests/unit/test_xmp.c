@@ -247,6 +247,15 @@ static void test_dates(void)
 	CHECK(xmp_parse_date("2019-07-16", &t, &off) != 0);
 	CHECK(xmp_parse_date("2019-07-16T10:26:11+25:00", &t, &off) != 0);
 	CHECK(xmp_parse_date("garbage garbage garbage", &t, &off) != 0);
+	/* a colon where the seconds should start: no seconds, so no zone is
+	 * looked for past the text (it was, reading beyond the copy) */
+	CHECK(xmp_parse_date("2023-05-01T10:00:Z", &t, &off) == EV_EINVAL);
+	int64_t local;
+	CHECK(xmp_parse_local("2023-05-01T10:00:", &local) == EV_EINVAL);
+	CHECK(xmp_parse_local("2023-05-01T10:00", &local) == 0 && local == 1682935200);
+	CHECK(xmp_parse_local("2023-05-01T10:00:07.5", &local) == 0 && local == 1682935207);
+	CHECK(xmp_parse_local("2023-05-01T10:00:07+08:00", &local) == EV_EINVAL);
+	CHECK(xmp_parse_local("2023-05-01", &local) == EV_EINVAL);
 
 	struct xmp_info x;
 	char err[200] = "";
