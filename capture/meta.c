@@ -37,8 +37,8 @@
  * without a word would hide that. Text formats with no fixed start (CSV,
  * plain text, NMEA logs, SRT) promise nothing.
  */
-enum sig { SIG_NONE, SIG_JPEG, SIG_PNG, SIG_TIFF, SIG_BMFF, SIG_WEBP, SIG_AVI, SIG_WAV,
-	   SIG_MP3, SIG_PDF, SIG_XML };
+enum sig { SIG_NONE, SIG_JPEG, SIG_PNG, SIG_TIFF, SIG_RAWTIFF, SIG_BMFF, SIG_WEBP, SIG_AVI,
+	   SIG_WAV, SIG_MP3, SIG_PDF, SIG_XML };
 
 struct ftype {
 	const char *ext;
@@ -61,6 +61,8 @@ static const struct ftype by_ext[] = {
 	{"nef", "photo", "nef", SIG_TIFF, "a NEF file"},
 	{"cr2", "photo", "cr2", SIG_TIFF, "a CR2 file"},
 	{"arw", "photo", "arw", SIG_TIFF, "an ARW file"},
+	{"orf", "photo", "orf", SIG_RAWTIFF, "an ORF file"},
+	{"rw2", "photo", "rw2", SIG_RAWTIFF, "an RW2 file"},
 	{"heic", "photo", "heic", SIG_BMFF, "a HEIF file"},
 	{"heif", "photo", "heic", SIG_BMFF, "a HEIF file"},
 	{"avif", "photo", "avif", SIG_BMFF, "an AVIF file"},
@@ -111,6 +113,22 @@ static const struct ftype *lookup_ext(const char *ext)
 	for (size_t i = 0; ext[0] && i < ARRAY_LEN(by_ext); i++)
 		if (strcmp(by_ext[i].ext, ext) == 0)
 			return &by_ext[i];
+	return NULL;
+}
+
+/*
+ * Olympus's ORF and Panasonic's RW2 raw files are TIFF structures whose
+ * header has a number of their own where TIFF has 42: "IIRO", "IIRS" or
+ * "MMOR" (ORF), "IIU\0" (RW2). Their IFDs are TIFF's. The format, or NULL.
+ */
+static const char *raw_tiff_format(const uint8_t *p, size_t n)
+{
+	if (n < 4)
+		return NULL;
+	if (!memcmp(p, "IIRO", 4) || !memcmp(p, "IIRS", 4) || !memcmp(p, "MMOR", 4))
+		return "orf";
+	if (!memcmp(p, "IIU\0", 4))
+		return "rw2";
 	return NULL;
 }
 
@@ -259,10 +277,12 @@ static int sniff(const uint8_t *p, size_t n, const char *ext, struct meta *m)
 	} else if (starts(p, n, "II*\0", 0) || starts(p, n, "MM\0*", 0)) {
 		if (tiff_is_dng(p, n))
 			set_type(m, "photo", "dng");
-		else if (fe && fe->sig == SIG_TIFF)
+		else if (fe && (fe->sig == SIG_TIFF || fe->sig == SIG_RAWTIFF))
 			set_type(m, "photo", fe->format); /* nef, cr2, arw... */
 		else
 			set_type(m, "photo", "tiff");
+	} else if (raw_tiff_format(p, n)) {
+		set_type(m, "photo", raw_tiff_format(p, n));
 	} else if (starts(p, n, "ftyp", 4)) {
 		sniff_ftyp(p, n, fe, m);
 	} else if (starts(p, n, "RIFF", 0) && n >= 12) {
@@ -336,6 +356,16 @@ static void sig_mismatch(const struct ftype *fe, const uint8_t *p, size_t n, cha
 			snprintf(why, len,
 				 "not %s: it does not start with a TIFF header (II or MM, then "
 				 "the number 42)",
+				 fe->what);
+		break;
+	case SIG_RAWTIFF:
+		if (agrees(p, n, "IIRO", 4) || agrees(p, n, "IIRS", 4) || agrees(p, n, "MMOR", 4) ||
+		    agrees(p, n, "IIU\0", 4))
+			need = 4;
+		else
+			snprintf(why, len,
+				 "not %s: it does not start with its raw TIFF header (IIRO, IIRS, "
+				 "MMOR or IIU)",
 				 fe->what);
 		break;
 	case SIG_BMFF:
@@ -669,7 +699,9 @@ static void read_tiff(const uint8_t *p, size_t n, uint64_t file_size, const char
 	t->pn = n;
 	t->le = p[0] == 'I';
 	memcpy(t->d, JPEG_EXIF_HEADER, JPEG_EXIF_HEADER_LEN);
-	memcpy(t->d + JPEG_EXIF_HEADER_LEN, p, 4); /* byte order and 42 */
+	/* byte order and 42 (an ORF's or RW2's own number too: libexif
+	 * wants TIFF's) */
+	memcpy(t->d + JPEG_EXIF_HEADER_LEN, t->le ? "II*\0" : "MM\0*", 4);
 	t->n = JPEG_EXIF_HEADER_LEN + 8;
 	/* The sub-IFDs go first (IFD0 points to them); they may not take
 	 * the room IFD0 needs, or a readable IFD0 would be lost to them. */
@@ -1055,7 +1087,8 @@ int meta_read(const uint8_t *head, size_t n, uint64_t file_size, const char *nam
 		goto out;
 	if (strcmp(m->format, "jpeg") == 0)
 		read_jpeg(head, n, file_size, m);
-	else if (starts(head, n, "II*\0", 0) || starts(head, n, "MM\0*", 0))
+	else if (starts(head, n, "II*\0", 0) || starts(head, n, "MM\0*", 0) ||
+		 raw_tiff_format(head, n))
 		read_tiff(head, n, file_size, NULL, m);
 	else if (bmff_is_boxes(head, n) && (strcmp(m->kind, "video") == 0 ||
 					    strcmp(m->format, "m4a") == 0))

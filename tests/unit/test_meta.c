@@ -879,6 +879,89 @@ static void test_named_but_not_that_format(void)
 }
 
 /* A TIFF header whose IFD0 cannot be read is named, as it is wrong. */
+static void le16(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)v;
+	p[1] = (uint8_t)(v >> 8);
+}
+
+static void le32(uint8_t *p, uint32_t v)
+{
+	le16(p, v);
+	le16(p + 2, v >> 16);
+}
+
+static void le_entry(uint8_t *e, uint16_t tag, uint16_t type, uint32_t count, uint32_t value)
+{
+	le16(e, tag);
+	le16(e + 2, type);
+	le32(e + 4, count);
+	le32(e + 8, value);
+}
+
+/* A little-endian TIFF structure with the given 4-byte header: IFD0 with
+ * Make, Model and the EXIF pointer, the EXIF IFD with DateTimeOriginal. */
+static size_t make_le_tiff(uint8_t *o, const char *magic)
+{
+	memset(o, 0, 128);
+	memcpy(o, magic, 4);
+	le32(o + 4, 8);
+	le16(o + 8, 3);
+	le_entry(o + 10, 0x010F, T_ASCII, 10, 50);
+	le_entry(o + 22, 0x0110, T_ASCII, 8, 60);
+	le_entry(o + 34, 0x8769, T_LONG, 1, 68);
+	memcpy(o + 50, "Panasonic", 10);
+	memcpy(o + 60, "DC-GH5", 7);
+	le16(o + 68, 1);
+	le_entry(o + 70, 0x9003, T_ASCII, 20, 86);
+	memcpy(o + 86, "2023:06:15 10:20:30", 20);
+	return 106;
+}
+
+/* Olympus's ORF and Panasonic's RW2: TIFF with a number of their own in
+ * the header. They were listed as "other" with nothing read. */
+static void test_orf_rw2(void)
+{
+	static const struct {
+		const char *magic, *name, *format;
+	} c[] = {
+		{"IIU\0", "P1000123.RW2", "rw2"}, {"IIRO", "P6150001.ORF", "orf"},
+		{"IIRS", "P6150002.orf", "orf"},  {"IIU\0", "no-extension", "rw2"},
+	};
+	uint8_t f[128];
+	struct meta m;
+	for (size_t i = 0; i < ARRAY_LEN(c); i++) {
+		size_t n = make_le_tiff(f, c[i].magic);
+		read_copy(f, n, n, c[i].name, &m);
+		CHECK_STR(m.kind, "photo");
+		CHECK_STR(m.format, c[i].format);
+		CHECK_STR(m.error, "");
+		CHECK_STR(m.make, "Panasonic");
+		CHECK_STR(m.model, "DC-GH5");
+		CHECK_STR(m.camera_time, "2023:06:15 10:20:30");
+	}
+	/* big-endian ORF */
+	struct tent i0[] = {E_ASCII(0x010F, "OLYMPUS IMAGING CORP.  "), E_ASCII(0x0110, "E-M1")};
+	struct tent ex[] = {E_ASCII(0x9003, "2023:06:15 10:20:30")};
+	make_exif(&EX, i0, ARRAY_LEN(i0), ex, ARRAY_LEN(ex), NULL, 0);
+	memcpy(EX.d + 6, "MMOR", 4);
+	read_copy(EX.d + 6, EX.n - 6, EX.n - 6, "P6150003.ORF", &m);
+	CHECK_STR(m.format, "orf");
+	CHECK_STR(m.error, "");
+	CHECK_STR(m.make, "OLYMPUS IMAGING CORP.");
+	CHECK_STR(m.camera_time, "2023:06:15 10:20:30");
+	/* named so, but not one */
+	read_copy((const uint8_t *)"II*\0\x08\0\0\0", 8, 8, "x.rw2", &m);
+	CHECK_STR(m.format, "rw2");
+	read_copy((const uint8_t *)"\0\0\0\0\0\0\0\0", 8, 8, "x.ORF", &m);
+	CHECK_STR(m.format, "orf");
+	CHECK_STR(m.error, "not an ORF file: it does not start with its raw TIFF header (IIRO, "
+			   "IIRS, MMOR or IIU)");
+	/* an IFD0 that cannot be read is named as a TIFF's is */
+	read_copy((const uint8_t *)"IIU\0\x40\0\0\0\0\0\0\0", 12, 12, "x.RW2", &m);
+	CHECK_STR(m.error, "TIFF file: IFD0 at offset 64 lies past the file's end (12 bytes)");
+}
+
 static void test_tiff_ifd0_named(void)
 {
 	static const struct {
@@ -1840,6 +1923,7 @@ int main(void)
 	RUN(test_sniff);
 	RUN(test_named_but_not_that_format);
 	RUN(test_tiff_ifd0_named);
+	RUN(test_orf_rw2);
 	RUN(test_ftyp_cut);
 	RUN(test_jpeg_messages);
 	RUN(test_resolve_order);
