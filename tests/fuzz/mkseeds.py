@@ -502,6 +502,8 @@ def crafted(out):
     put(out, "meta", "webp-exif-xmp", b"\x07" + webp(camera_tiff(True), XMP_DJI_ATTR))
     put(out, "meta", "empty-jpg", b"\x60")
     put(out, "meta", "flir", b"\x00" + jpeg(None, extra=flir_segments()))
+    put(out, "meta", "rw2", b"\x07IIU\0" + camera_tiff(True)[4:])
+    put(out, "meta", "orf-be", b"\x07MMOR" + camera_tiff(False)[4:])
     put(out, "meta", "iptc-xmp", b"\x00" + jpeg(None, XMP_ELEMENTS, extra=iptc_segment()))
     put(out, "jpeg", "flir.jpg", jpeg(None, extra=flir_segments(parts=2)))
     put(out, "bmff", "moov-last", b"\x02" + mp4(xyz="+47.3512+123.9174+150.5/"))
