@@ -256,6 +256,88 @@ static int blank_time(const char *s)
  * A zone written after the time ("15:29:42.041-04:00", FLIR) gives the
  * fraction and offset when the proper tags are absent.
  */
+static unsigned le16_at(const uint8_t *d, size_t at)
+{
+	return (unsigned)d[at] | (unsigned)d[at + 1] << 8;
+}
+
+/*
+ * Reconyx trail cameras, left at a site for weeks, write no EXIF date:
+ * the capture time is only in their MakerNote, a fixed little-endian
+ * layout that differs by family. HyperFire: starts 01 F1 (then 02 00 or
+ * 03 00, or a Make of RECONYX), six 16-bit numbers at byte 22 (second,
+ * minute, hour, month, day, year; some firmware writes them big-endian).
+ * UltraFire: starts "RECONYXUF\0", seven bytes at 59 (second, minute,
+ * hour, day, month, year low and high). HyperFire 2: starts
+ * "RECONYXH2\0", six 16-bit numbers at 62 (second, minute, hour, day,
+ * month, year). No zone is written. Fills out[] as "YYYY:MM:DD HH:MM:SS"
+ * (or the numbers as they are, when one is too wide for that) and returns
+ * the family's name, or NULL when the note is none of these.
+ */
+static const char *reconyx_time(const uint8_t *d, size_t n, const char *make, char out[40])
+{
+	unsigned v[6];
+	const char *family;
+	if (n >= 34 && d[0] == 0x01 && d[1] == 0xF1 &&
+	    ((d[2] == 2 || d[2] == 3) && d[3] == 0 ? 1 : strcmp(make, "RECONYX") == 0)) {
+		for (int i = 0; i < 6; i++)
+			v[i] = le16_at(d, 22 + 2 * (size_t)i);
+		if ((v[0] & 0xFF00) && !(v[0] & 0xFF))
+			for (int i = 0; i < 6; i++)
+				v[i] = (v[i] >> 8 | v[i] << 8) & 0xFFFF;
+		unsigned month = v[3];
+		v[3] = v[4];
+		v[4] = month; /* now second, minute, hour, day, month, year */
+		family = "HyperFire";
+	} else if (n >= 66 && memcmp(d, "RECONYXUF\0", 10) == 0) {
+		for (int i = 0; i < 5; i++)
+			v[i] = d[59 + i];
+		v[5] = le16_at(d, 64);
+		family = "UltraFire";
+	} else if (n >= 74 && memcmp(d, "RECONYXH2\0", 10) == 0) {
+		for (int i = 0; i < 6; i++)
+			v[i] = le16_at(d, 62 + 2 * (size_t)i);
+		family = "HyperFire 2";
+	} else {
+		return NULL;
+	}
+	/* a field too wide for its place is no date: said as written */
+	if (v[5] > 9999 || v[4] > 99 || v[3] > 99 || v[2] > 99 || v[1] > 99 || v[0] > 99)
+		snprintf(out, 40, "%u-%u-%u %u:%u:%u", v[5], v[4], v[3], v[2], v[1], v[0]);
+	else
+		snprintf(out, 40, "%04u:%02u:%02u %02u:%02u:%02u", v[5], v[4], v[3], v[2], v[1],
+			 v[0]);
+	return family;
+}
+
+/* A file with no EXIF date: a Reconyx MakerNote's, if it has one. */
+static void read_maker_time(struct ectx *c)
+{
+	struct meta *m = c->m;
+	ExifEntry *e = entry(c, EXIF_IFD_EXIF, EXIF_TAG_MAKER_NOTE);
+	char s[40], why[96];
+	if (!e || !e->data)
+		return;
+	const char *family = reconyx_time(e->data, e->size, m->make, s);
+	if (!family)
+		return;
+	int64_t t;
+	if (strlen(s) != 19) {
+		fail(c, EV_EINVAL, "Reconyx %s MakerNote date %s is not a date and time", family, s);
+		return;
+	}
+	if (time_parse_exif_why(s, &t, why, sizeof why) != 0) {
+		fail(c, EV_EINVAL, "Reconyx %s MakerNote date %s is not a date and time: %s", family,
+		     s, why);
+		return;
+	}
+	m->has_camera_time = 1;
+	m->camera_time_t = t;
+	snprintf(m->camera_time, sizeof m->camera_time, "%s", s);
+	exifmeta_append(m->note, sizeof m->note,
+			"camera time from the Reconyx %s MakerNote (EXIF has no date)", family);
+}
+
 static void read_time(struct ectx *c)
 {
 	struct meta *m = c->m;
@@ -276,7 +358,8 @@ static void read_time(struct ectx *c)
 	if (!e) {
 		e = entry(c, EXIF_IFD_EXIF, EXIF_TAG_DATE_TIME_DIGITIZED);
 		if (!e) {
-			if (entry(c, EXIF_IFD_0, EXIF_TAG_DATE_TIME))
+			read_maker_time(c);
+			if (!m->has_camera_time && entry(c, EXIF_IFD_0, EXIF_TAG_DATE_TIME))
 				exifmeta_append(m->note, sizeof m->note,
 						"no DateTimeOriginal; DateTime (the time the file was "
 						"last changed) is not taken as the capture time");

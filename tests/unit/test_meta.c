@@ -962,6 +962,91 @@ static void test_orf_rw2(void)
 	CHECK_STR(m.error, "TIFF file: IFD0 at offset 64 lies past the file's end (12 bytes)");
 }
 
+/* Reconyx trail cameras write their date only in their MakerNote; each
+ * family's layout, as exiftool reads it (checked on the same bytes). */
+static void test_reconyx(void)
+{
+	static uint8_t hf[64], uf[80], h2[80];
+	struct meta m;
+	struct resolved r;
+	/* HyperFire: 01 F1 03 00, then second, minute, hour, month, day, year */
+	static const uint16_t hv[] = {45, 30, 21, 6, 15, 2023};
+	memcpy(hf, "\x01\xF1\x03\x00", 4);
+	for (int i = 0; i < 6; i++)
+		le16(hf + 22 + 2 * i, hv[i]);
+	struct tent i0[] = {E_ASCII(0x010F, "RECONYX"), E_ASCII(0x0110, "HC500 HYPERFIRE")};
+	struct tent ex[] = {E_RAW(0x927C, 7, sizeof hf, hf)};
+	make_exif(&EX, i0, ARRAY_LEN(i0), ex, 1, NULL, 0);
+	make_jpeg(&JP, &EX, NULL);
+	read_copy(JP.d, JP.n, JP.n, "RCNX0001.JPG", &m);
+	CHECK_STR(m.error, "");
+	CHECK_STR(m.camera_time, "2023:06:15 21:30:45");
+	CHECK(strstr(m.note, "camera time from the Reconyx HyperFire MakerNote (EXIF has no "
+			     "date)") != NULL);
+	int decl = 8 * 3600;
+	meta_resolve(&m, NULL, &decl, &r);
+	CHECK(r.has_time && r.utc == 1686835845.0 && !strcmp(r.time_source, "declared"));
+	/* written big-endian by some firmware */
+	for (int i = 0; i < 6; i++)
+		be16(hf + 22 + 2 * i, hv[i]);
+	make_exif(&EX, i0, ARRAY_LEN(i0), ex, 1, NULL, 0);
+	make_jpeg(&JP, &EX, NULL);
+	read_copy(JP.d, JP.n, JP.n, "RCNX0001.JPG", &m);
+	CHECK_STR(m.camera_time, "2023:06:15 21:30:45");
+	/* a month that is none: named, not used */
+	le16(hf + 22 + 6, 13);
+	for (int i = 0; i < 6; i++)
+		if (i != 3)
+			le16(hf + 22 + 2 * i, hv[i]);
+	make_exif(&EX, i0, ARRAY_LEN(i0), ex, 1, NULL, 0);
+	make_jpeg(&JP, &EX, NULL);
+	read_copy(JP.d, JP.n, JP.n, "RCNX0001.JPG", &m);
+	CHECK(!m.has_camera_time);
+	CHECK(strstr(m.error, "Reconyx HyperFire MakerNote date 2023:13:15 21:30:45 is not a date "
+			      "and time") != NULL);
+	/* 01 F1 with neither a version nor a Make of RECONYX: not taken */
+	memcpy(hf + 2, "\x07\x00", 2);
+	struct tent other[] = {E_ASCII(0x010F, "ACME")};
+	make_exif(&EX, other, 1, ex, 1, NULL, 0);
+	make_jpeg(&JP, &EX, NULL);
+	read_copy(JP.d, JP.n, JP.n, "x.JPG", &m);
+	CHECK(!m.has_camera_time && m.error[0] == '\0');
+
+	/* UltraFire: "RECONYXUF\0", bytes at 59 */
+	memcpy(uf, "RECONYXUF\0", 10);
+	static const uint8_t ut[] = {5, 4, 3, 2, 1, 0xE7, 0x07}; /* 2023-01-02 03:04:05 */
+	memcpy(uf + 59, ut, sizeof ut);
+	struct tent exu[] = {E_RAW(0x927C, 7, sizeof uf, uf)};
+	make_exif(&EX, i0, ARRAY_LEN(i0), exu, 1, NULL, 0);
+	make_jpeg(&JP, &EX, NULL);
+	read_copy(JP.d, JP.n, JP.n, "x.JPG", &m);
+	CHECK_STR(m.camera_time, "2023:01:02 03:04:05");
+	CHECK(strstr(m.note, "Reconyx UltraFire") != NULL);
+	/* HyperFire 2: "RECONYXH2\0", 16-bit numbers at 62 */
+	memcpy(h2, "RECONYXH2\0", 10);
+	static const uint16_t h2v[] = {59, 58, 23, 31, 12, 2024};
+	for (int i = 0; i < 6; i++)
+		le16(h2 + 62 + 2 * i, h2v[i]);
+	struct tent ex2[] = {E_RAW(0x927C, 7, sizeof h2, h2)};
+	make_exif(&EX, i0, ARRAY_LEN(i0), ex2, 1, NULL, 0);
+	make_jpeg(&JP, &EX, NULL);
+	read_copy(JP.d, JP.n, JP.n, "x.JPG", &m);
+	CHECK_STR(m.camera_time, "2024:12:31 23:58:59");
+	/* an EXIF date stands before the MakerNote's */
+	struct tent both[] = {E_ASCII(0x9003, "2023:05:01 10:03:04"),
+			      E_RAW(0x927C, 7, sizeof h2, h2)};
+	make_exif(&EX, i0, ARRAY_LEN(i0), both, 2, NULL, 0);
+	make_jpeg(&JP, &EX, NULL);
+	read_copy(JP.d, JP.n, JP.n, "x.JPG", &m);
+	CHECK_STR(m.camera_time, "2023:05:01 10:03:04");
+	/* a note cut before its date is not read */
+	struct tent cut[] = {E_RAW(0x927C, 7, 70, h2)};
+	make_exif(&EX, i0, ARRAY_LEN(i0), cut, 1, NULL, 0);
+	make_jpeg(&JP, &EX, NULL);
+	read_copy(JP.d, JP.n, JP.n, "x.JPG", &m);
+	CHECK(!m.has_camera_time);
+}
+
 static void test_tiff_ifd0_named(void)
 {
 	static const struct {
@@ -1924,6 +2009,7 @@ int main(void)
 	RUN(test_named_but_not_that_format);
 	RUN(test_tiff_ifd0_named);
 	RUN(test_orf_rw2);
+	RUN(test_reconyx);
 	RUN(test_ftyp_cut);
 	RUN(test_jpeg_messages);
 	RUN(test_resolve_order);
