@@ -102,8 +102,10 @@ def camera_tiff(le=False, make="DJI", model="FC6310", makernote=None, gps=True,
                 offset="+08:00", taken="2023:05:01 10:00:00"):
     ifd0 = [(0x010F, 2, make), (0x0110, 2, model), (0x0112, 3, [1]),
             (0x0132, 2, "2023:05:01 10:00:00")]
-    exif = [(0x9003, 2, taken), (0x9291, 2, "123"),
-            (0xA002, 4, [4000]), (0xA003, 4, [3000]), (0xA431, 2, "0K8TH7T0")]
+    exif = [(0x9291, 2, "123"), (0xA002, 4, [4000]), (0xA003, 4, [3000]),
+            (0xA431, 2, "0K8TH7T0")]
+    if taken is not None:
+        exif.insert(0, (0x9003, 2, taken))
     if offset:
         exif.append((0x9011, 2, offset))
     if makernote is not None:
@@ -484,6 +486,17 @@ def crafted(out):
         for make, mn in makernotes(le):
             tag = "".join(c for c in make.split()[0].lower() if c.isalnum())
             put(out, "exif", "makernote-%s-%s" % (tag, bo), b"\0" + camera_tiff(le, make, "X", mn))
+    # Reconyx trail cameras: no EXIF date, the time in the MakerNote
+    hf = bytearray(64)
+    hf[0:4] = b"\x01\xf1\x03\x00"
+    struct.pack_into("<6H", hf, 22, 45, 30, 21, 6, 15, 2023)
+    put(out, "exif", "reconyx-hyperfire", b"\0" + camera_tiff(True, "RECONYX", "HC500", bytes(hf),
+                                                              taken=None))
+    h2 = bytearray(80)
+    h2[0:10] = b"RECONYXH2\0"
+    struct.pack_into("<6H", h2, 62, 59, 58, 23, 31, 12, 2024)
+    put(out, "exif", "reconyx-h2", b"\0" + camera_tiff(False, "RECONYX", "HF2", bytes(h2),
+                                                       taken=None))
     put(out, "exif", "no-gps-blank-offset", b"\0" + camera_tiff(True, gps=False, offset="   :  "))
     put(out, "jpeg", "header-only.jpg", b"\xFF\xD8\xFF\xFF\xFF\xD9")
     put(out, "jpeg", "elements.jpg", jpeg(None, XMP_ELEMENTS, extra=seg(0xE2, b"ICC_PROFILE\0\1\1")))
