@@ -35,7 +35,7 @@ int time_parse_offset(const char *s, int *seconds) WUR;
  * "+HH", "+HHMM" or "+HH:MM" (or "-"), into seconds east of UTC; 0 or
  * EV_EINVAL. The one zone reader of ISO times, MP4 dates and sensor lines. */
 int time_parse_zone(const char *s, size_t len, int *seconds) WUR;
-/* seconds east -> "+HH:MM" (7 bytes incl. NUL). */
+/* seconds east -> "+HH:MM" (7 bytes incl. NUL), to the nearest minute. */
 void time_format_offset(int seconds, char out[8]);
 
 /* ISO 8601 UTC "YYYY-MM-DDTHH:MM:SS[.fff]Z" from seconds (+ fraction). */

@@ -72,6 +72,12 @@ it = items.get('Nexus-4.jpg', {})
 note = it.get('metadata_note') or ''
 ok = it.get('captured_at') is None and 'GPS time is 27 h from the camera clock' in note
 print(("PASS " if ok else "FAIL ") + f"Nexus-4.jpg: the stale GPS time is named ({note!r})")
+# The GoPro's clock is 15 s slow in UTC-4: its zone, learned from its own
+# GPS time, is -04:00 (it was shown as -03:59, a zone no place keeps).
+it = items.get('exiftool-GoPro-below-sea-level.jpg', {})
+z = (it.get('tz_offset'), it.get('captured_at'))
+ok = z == ('-04:00', '2017-10-03T14:58:14Z')
+print(("PASS " if ok else "FAIL ") + f"GoPro: zone and time from its GPS clock {z!r}")
 # Its direction is in XMP only (exif:GPSImgDirection 1763/10, true north).
 it = items.get('adobe-xmp-coords.jpg', {})
 d = (it.get('img_direction'), it.get('img_direction_ref'))

@@ -69,6 +69,12 @@ static void test_time_civil(void)
 	char o[8];
 	time_format_offset(-7 * 3600, o);
 	CHECK_STR(o, "-07:00");
+	time_format_offset(-(4 * 3600 - 15), o); /* a clock 15 s slow in UTC-4 */
+	CHECK_STR(o, "-04:00");
+	time_format_offset(5 * 60 + 4, o);
+	CHECK_STR(o, "+00:05");
+	time_format_offset(8 * 3600 + 29, o);
+	CHECK_STR(o, "+08:00");
 	char iso[32];
 	time_format_iso(1700000000.25, iso);
 	CHECK_STR(iso, "2023-11-14T22:13:20.250Z");
