@@ -1115,10 +1115,14 @@ static void record_group(struct store *s, struct pending **v, size_t n,
 		struct pending *p = v[i];
 		if (!p->ready || p->res == INGEST_FAILED)
 			continue;
-		if (p->res == INGEST_ADDED && p->m.error[0])
-			err_set(p->msg, sizeof p->msg, 0,
-				"%s: kept, but its metadata could not be read: %s", p->shown,
-				p->m.error);
+		/* "could not be read" alone would say a photo whose time and
+		 * place were read, and one field was not, has neither */
+		const struct meta *m = &p->m;
+		int some = m->has_camera_time || m->has_gps_time || m->has_exif_pos ||
+			   m->has_xmp_pos || m->has_video_pos || m->make[0] || m->model[0];
+		if (p->res == INGEST_ADDED && m->error[0])
+			err_set(p->msg, sizeof p->msg, 0, "%s: kept, but %s could not be read: %s",
+				p->shown, some ? "part of its metadata" : "its metadata", m->error);
 		else
 			p->msg[0] = '\0';
 	}

@@ -90,4 +90,10 @@ for name in ('truncated-HTC.jpg', 'truncated-Sony.jpg', 'random.jpg'):
 PY
 check "every damaged file's problem is named on stderr" \
 	sh -c "grep -q 'truncated-HTC.jpg: kept, but' '$T/err' && grep -q 'random.jpg: kept, but' '$T/err'"
+# A file whose time and place were read but one field was not is not said
+# to have had its metadata unread; one with nothing read still is.
+check "a partly read file is said to be partly read" \
+	grep -q 'badoffsettime.jpg: kept, but part of its metadata could not be read: EXIF OffsetTimeOriginal' "$T/err"
+check "an unreadable EXIF block is said to be unread" \
+	grep -q 'badexif.jpg: kept, but its metadata could not be read: EXIF IFD0 offset' "$T/err"
 check "verify passes" $EVCAP verify -q
