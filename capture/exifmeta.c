@@ -712,9 +712,17 @@ static void read_gps(struct ectx *c)
 	double v;
 	if (get_rationals(c, entry(c, EXIF_IFD_GPS, EXIF_TAG_GPS_DOP), "GPS DOP", 1, &v) == 1)
 		m->gps_dop = v;
+	/* The standard gives 0 no meaning of its own, and no receiver is
+	 * exact to the metre: a 0 is a field left unfilled, not a claim of
+	 * no error, so it is not taken as the position's error. */
 	if (get_rationals(c, entry(c, EXIF_IFD_GPS, TAG_GPS_HPE), "GPS horizontal positioning error",
-			  1, &v) == 1)
+			  1, &v) == 1) {
 		m->gps_hpe = v;
+		if (v == 0)
+			exifmeta_append(m->note, sizeof m->note,
+					"EXIF GPS horizontal positioning error is 0 m, which no "
+					"receiver achieves; taken as not given");
+	}
 	read_direction(c);
 	read_position(c);
 	read_gps_time(c);

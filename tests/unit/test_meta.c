@@ -345,6 +345,21 @@ static void test_img_direction(void)
 	gps_case(b, 5, NULL, NULL, 1);
 	read_copy(JP.d, JP.n, JP.n, "x.jpg", &m);
 	CHECK(m.has_img_dir && m.img_dir == 0);
+	/* a positioning error of 0 m is a field left unfilled: said, not used */
+	static uint8_t z[8], dop[8];
+	static const uint32_t zv[] = {0, 1}, dopv[] = {12, 10};
+	rats(z, 1, zv);
+	rats(dop, 1, dopv);
+	struct tent h[] = {E_ASCII(0x0001, "N"), {0x0002, T_RATIONAL, 3, gps_lat(), 24},
+			   E_ASCII(0x0003, "E"), E_RAW(0x0004, T_RATIONAL, 3, lon),
+			   E_RAW(0x000B, T_RATIONAL, 1, dop), E_RAW(0x001F, T_RATIONAL, 1, z)};
+	gps_case(h, 6, NULL, NULL, 1);
+	read_copy(JP.d, JP.n, JP.n, "x.jpg", &m);
+	CHECK(strstr(m.note, "EXIF GPS horizontal positioning error is 0 m, which no receiver "
+			     "achieves; taken as not given") != NULL);
+	struct resolved r;
+	meta_resolve(&m, NULL, NULL, &r);
+	CHECK_NEAR(r.error_m, 6.0, 1e-9); /* from the DOP, 1.2 x 5 m */
 	CHECK_STR(m.img_dir_ref, "");
 
 	struct tent c[] = {E_ASCII(0x0001, "N"), {0x0002, T_RATIONAL, 3, gps_lat(), 24},
