@@ -262,6 +262,20 @@ static void sniff_ftyp(const uint8_t *p, size_t n, const struct ftype *fe, struc
 		set_type(m, "audio", "m4a");
 	else
 		set_type(m, "video", "mp4");
+	if (strcmp(m->format, "mp4") != 0)
+		return;
+	/* A major brand of no HEIF kind with a HEIF brand among the
+	 * compatible ones (after the 4-byte minor version) is a HEIF photo,
+	 * as bmff_keep takes it when it keeps the file's boxes. */
+	uint64_t size = tiff_rd(p, 4, 0);
+	if (size == 1 && n >= 16)
+		size = (uint64_t)tiff_rd(p + 8, 4, 0) << 32 | tiff_rd(p + 12, 4, 0);
+	size_t end = size >= hl && size < n ? (size_t)size : n;
+	for (size_t o = hl + 8; o + 4 <= end; o += 4)
+		if (bmff_heif_brand(p + o)) {
+			set_type(m, "photo", memcmp(p + o, "avif", 4) == 0 ? "avif" : "heic");
+			return;
+		}
 }
 
 /* Sets kind and format; returns 1 if the bytes said what the file is. */

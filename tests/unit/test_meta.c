@@ -1967,6 +1967,21 @@ static void test_heif(void)
 	n = make_heif(f, &EX, &bad);
 	read_kept(f, n, 512, &m);
 	CHECK(strstr(m.error, "iloc") != NULL);
+	/* a major brand of no HEIF kind, HEIF among the compatible brands:
+	 * a photo, read as one (it was read as an MP4 with no moov box) */
+	n = make_heif(f, &EX, &plain);
+	memcpy(f + 8, "MiHE", 4);
+	read_copy(f, n, n, "IMG_0006.HEIC", &m);
+	CHECK_STR(m.format, "heic");
+	CHECK_STR(m.error, "");
+	CHECK_STR(m.camera_time, "2023:05:01 10:03:04");
+	read_kept(f, n, 512, &m);
+	CHECK_STR(m.format, "heic");
+	CHECK_STR(m.camera_time, "2023:05:01 10:03:04");
+	read_copy((const uint8_t *)"\0\0\0\x18" "ftypisom\0\0\0\0" "isomavif", 24, 24, "x", &m);
+	CHECK_STR(m.format, "avif");
+	read_copy((const uint8_t *)"\0\0\0\x18" "ftypisom\0\0\0\0" "isommp42", 24, 24, "x", &m);
+	CHECK_STR(m.format, "mp4");
 	/* a list or its locations running past the meta box: named with
 	 * the offsets, in the file and in the kept image alike */
 	n = make_heif(f, &EX, &plain);
