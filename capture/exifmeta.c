@@ -599,8 +599,16 @@ static void read_gps_time(struct ectx *c)
 {
 	struct meta *m = c->m;
 	double hms[3];
-	if (get_rationals(c, entry(c, EXIF_IFD_GPS, EXIF_TAG_GPS_TIME_STAMP), "GPS time stamp", 3,
-			  hms) != 1)
+	ExifEntry *te = entry(c, EXIF_IFD_GPS, EXIF_TAG_GPS_TIME_STAMP);
+	if (!te) {
+		/* a day alone places nothing: said, so the missing GPS time
+		 * is not a silent gap (an iPhone XR photo in the corpus) */
+		if (entry(c, EXIF_IFD_GPS, EXIF_TAG_GPS_DATE_STAMP))
+			exifmeta_append(m->note, sizeof m->note,
+					"EXIF GPS date stamp without a time stamp; no GPS time");
+		return;
+	}
+	if (get_rationals(c, te, "GPS time stamp", 3, hms) != 1)
 		return;
 	if (hms[0] >= 24 || hms[1] >= 60 || hms[2] >= 61) {
 		fail(c, EV_EINVAL, "EXIF GPS time stamp %.0f:%.0f:%.0f is not a time of day",

@@ -78,6 +78,11 @@ it = items.get('exiftool-GoPro-below-sea-level.jpg', {})
 z = (it.get('tz_offset'), it.get('captured_at'))
 ok = z == ('-04:00', '2017-10-03T14:58:14Z')
 print(("PASS " if ok else "FAIL ") + f"GoPro: zone and time from its GPS clock {z!r}")
+# The iPhone XR photo has a GPS date stamp and no time stamp: said.
+it = items.get('Issue-508.jpg', {})
+note = it.get('metadata_note') or ''
+ok = it.get('gps_time') is None and 'EXIF GPS date stamp without a time stamp' in note
+print(("PASS " if ok else "FAIL ") + f"Issue-508.jpg: a GPS date without a time is named ({note!r})")
 # Its direction is in XMP only (exif:GPSImgDirection 1763/10, true north).
 it = items.get('adobe-xmp-coords.jpg', {})
 d = (it.get('img_direction'), it.get('img_direction_ref'))
