@@ -911,8 +911,9 @@ static void read_mvhd(struct vctx *c, const struct box *b)
 				 mi, sec);
 		}
 		exifmeta_append(c->m->note, sizeof c->m->note,
-				"MP4 movie header creation time %llu s from 1904%s is not a plausible "
-				"date (before 1990 or after 2200: a clock never set); not used",
+				"MP4 movie header creation time %llu s from 1904%s is not a "
+				"plausible date (before 1990 or after 2200: a clock never set); "
+				"not used",
 				(unsigned long long)t, when);
 		return;
 	}

@@ -323,12 +323,13 @@ static void read_maker_time(struct ectx *c)
 		return;
 	int64_t t;
 	if (strlen(s) != 19) {
-		fail(c, EV_EINVAL, "Reconyx %s MakerNote date %s is not a date and time", family, s);
+		fail(c, EV_EINVAL, "Reconyx %s MakerNote date %s is not a date and time", family,
+		     s);
 		return;
 	}
 	if (time_parse_exif_why(s, &t, why, sizeof why) != 0) {
-		fail(c, EV_EINVAL, "Reconyx %s MakerNote date %s is not a date and time: %s", family,
-		     s, why);
+		fail(c, EV_EINVAL, "Reconyx %s MakerNote date %s is not a date and time: %s",
+		     family, s, why);
 		return;
 	}
 	m->has_camera_time = 1;

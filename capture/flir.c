@@ -196,8 +196,8 @@ int flir_read(const uint8_t *p, size_t n, const struct jpeg_info *ji, struct fli
 		int y, mo, d, hh, mi, sec;
 		time_to_civil(t, &y, &mo, &d, &hh, &mi, &sec);
 		return err_set(why, whylen, EV_EINVAL,
-			       "FLIR capture time %lld (%04d-%02d-%02d %02d:%02d:%02d UTC) is not a "
-			       "date: it is outside 1990 to 2100 (a clock never set)",
+			       "FLIR capture time %lld (%04d-%02d-%02d %02d:%02d:%02d UTC) is "
+			       "not a date: it is outside 1990 to 2100 (a clock never set)",
 			       (long long)t, y, mo, d, hh, mi, sec);
 	}
 	if (ms > 999)

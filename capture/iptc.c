@@ -78,7 +78,8 @@ static int walk_iim(const uint8_t *d, size_t n, struct found *f, char *err, size
 		}
 		if (len > n - off - hdr) {
 			snprintf(err, errlen,
-				 "IPTC dataset %u:%u at byte %zu says %llu bytes but only %zu remain",
+				 "IPTC dataset %u:%u at byte %zu says %llu bytes but only %zu "
+				 "remain",
 				 rec, ds, off, (unsigned long long)len, n - off - hdr);
 			return EV_ECORRUPT;
 		}
@@ -106,8 +107,10 @@ static int take_pair(const struct found *f, int dds, int tds, const char *dname,
 		snprintf(err, errlen, "IPTC %s \"%s\" is not a date CCYYMMDD", dname, s);
 		return EV_EINVAL;
 	}
-	if ((tl != 6 && tl != 11) || !all_digits((const char *)tv, 6) ||
-	    (tl == 11 && ((tv[6] != '+' && tv[6] != '-') || !all_digits((const char *)tv + 7, 4)))) {
+	/* tv[6] and on only when there are 11 bytes */
+	int zone_ok = tl == 6 || (tl == 11 && (tv[6] == '+' || tv[6] == '-') &&
+				  all_digits((const char *)tv + 7, 4));
+	if ((tl != 6 && tl != 11) || !all_digits((const char *)tv, 6) || !zone_ok) {
 		shown(tv, tl, s);
 		snprintf(err, errlen, "IPTC %s \"%s\" is not a time HHMMSS+HHMM", tname, s);
 		return EV_EINVAL;
