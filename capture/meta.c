@@ -1153,6 +1153,18 @@ static void resolve_time(const struct meta *m, const int *learned, const int *de
 		if (fabs(d) <= EXIFMETA_MAX_GPS_SKEW_S) {
 			int tz = (int)lround(d);
 			set_time(r, camera_seconds(m) - tz, "gps", 1, tz);
+			/* Every zone is a whole quarter hour. Far from one, the
+			 * camera clock has drifted, or the GPS time is that of an
+			 * older fix (phones write their last one): the time taken
+			 * may then be off by the difference, which is said. */
+			long q = lround(d / 900.0) * 900;
+			long off = labs(tz - q);
+			if (off > 120)
+				exifmeta_append(r->note, sizeof r->note,
+						"camera clock minus GPS time is %ld min %ld s from a "
+						"whole time zone: the clock has drifted or the GPS "
+						"time is an older fix's; the GPS time is taken",
+						off / 60, off % 60);
 			return;
 		}
 		exifmeta_append(r->note, sizeof r->note,

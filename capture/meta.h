@@ -134,7 +134,7 @@ struct resolved {
 	double error_m;          /* estimated position error in metres, <0 unknown */
 	/* Added: why a candidate time source was passed over ("GPS time is
 	 * 30 h from the camera clock"), "" when nothing was. */
-	char note[160];
+	char note[256];
 };
 
 /*

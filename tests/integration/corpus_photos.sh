@@ -83,6 +83,12 @@ it = items.get('Issue-508.jpg', {})
 note = it.get('metadata_note') or ''
 ok = it.get('gps_time') is None and 'EXIF GPS date stamp without a time stamp' in note
 print(("PASS " if ok else "FAIL ") + f"Issue-508.jpg: a GPS date without a time is named ({note!r})")
+# noelev.jpg's clock reads 5 min 4 s after its GPS time: no zone does, so
+# the time taken from its GPS is flagged as doubtful.
+it = items.get('noelev.jpg', {})
+note = it.get('metadata_note') or ''
+ok = 'is 5 min 4 s from a whole time zone' in note
+print(("PASS " if ok else "FAIL ") + f"noelev.jpg: an offset of no zone is named ({note!r})")
 # Its direction is in XMP only (exif:GPSImgDirection 1763/10, true north).
 it = items.get('adobe-xmp-coords.jpg', {})
 d = (it.get('img_direction'), it.get('img_direction_ref'))

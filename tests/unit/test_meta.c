@@ -1210,6 +1210,18 @@ static void test_resolve_order(void)
 	meta_resolve(&m, &learned, &declared, &r);
 	CHECK_STR(r.time_source, "gps");
 	CHECK(r.tz_offset_s == 7 && r.utc == 1000000 - 7);
+	CHECK_STR(r.note, "");
+	m.gps_time_t = 1000000 - 8 * 3600 + 15; /* 15 s slow in UTC+8: a zone */
+	meta_resolve(&m, &learned, &declared, &r);
+	CHECK_STR(r.time_source, "gps");
+	CHECK_STR(r.note, "");
+	/* 3 h 17 min: no zone is that; the fix may be an older one */
+	m.gps_time_t = 1000000 - (3 * 3600 + 17 * 60 + 4);
+	meta_resolve(&m, &learned, &declared, &r);
+	CHECK_STR(r.time_source, "gps");
+	CHECK_STR(r.note, "camera clock minus GPS time is 2 min 4 s from a whole time zone: the "
+			  "clock has drifted or the GPS time is an older fix's; the GPS time is "
+			  "taken");
 	m.gps_time_t = 1000000 - 30 * 3600; /* a stale GPS date */
 	meta_resolve(&m, &learned, &declared, &r);
 	CHECK_STR(r.time_source, "learned");
