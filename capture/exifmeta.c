@@ -11,6 +11,7 @@
 #include <libexif/exif-utils.h>
 #include <math.h>
 #include <stdarg.h>
+#include <ctype.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -699,6 +700,20 @@ static void read_direction(struct ectx *c)
 	m->img_dir = v == 360 ? 0 : v;
 }
 
+/* The datum every export labels its coordinates with, in the spellings
+ * writers use ("WGS-84", "WGS84", "WGS 84", "WGS-1984"), or none written
+ * (a GPS receiver's own, WGS-84, is then meant). */
+static int datum_is_wgs84(const char *d)
+{
+	char k[16];
+	size_t o = 0;
+	for (; *d && o + 1 < sizeof k; d++)
+		if (*d != ' ' && *d != '-' && *d != '_')
+			k[o++] = (char)toupper((unsigned char)*d);
+	k[o] = '\0';
+	return o == 0 || strcmp(k, "WGS84") == 0 || strcmp(k, "WGS1984") == 0;
+}
+
 static void read_gps(struct ectx *c)
 {
 	struct meta *m = c->m;
@@ -718,6 +733,12 @@ static void read_gps(struct ectx *c)
 	}
 	get_text(c, entry(c, EXIF_IFD_GPS, EXIF_TAG_GPS_MAP_DATUM), "GPS map datum", m->gps_datum,
 		 sizeof m->gps_datum, 1);
+	if (!datum_is_wgs84(m->gps_datum))
+		exifmeta_append(m->note, sizeof m->note,
+				"EXIF GPS map datum \"%.20s\" is not WGS-84: the position is kept "
+				"as written, and may lie hundreds of metres from where WGS-84 "
+				"puts those numbers",
+				m->gps_datum);
 	double v;
 	if (get_rationals(c, entry(c, EXIF_IFD_GPS, EXIF_TAG_GPS_DOP), "GPS DOP", 1, &v) == 1)
 		m->gps_dop = v;

@@ -244,6 +244,32 @@ static void gps_case(const struct tent *gps, size_t ng, const char *want_err, co
 	CHECK(m.has_camera_time); /* the rest is still read */
 }
 
+/* A datum other than WGS-84 is said: every export labels its coordinates
+ * WGS-84, and Tokyo's datum alone is some 400 m off it. */
+static void test_gps_datum(void)
+{
+	static uint8_t lon[24];
+	static const uint32_t lv[] = {139, 1, 45, 1, 0, 1};
+	rats(lon, 3, lv);
+	static const char *ok[] = {"WGS-84", "WGS84", "wgs 84", "WGS-1984"};
+	for (size_t i = 0; i < ARRAY_LEN(ok); i++) {
+		struct tent g[] = {E_ASCII(0x0001, "N"), {0x0002, T_RATIONAL, 3, gps_lat(), 24},
+				   E_ASCII(0x0003, "E"), E_RAW(0x0004, T_RATIONAL, 3, lon),
+				   {0x0012, T_ASCII, (uint32_t)strlen(ok[i]) + 1,
+				    (const uint8_t *)ok[i], strlen(ok[i]) + 1}};
+		gps_case(g, 5, NULL, NULL, 1);
+		struct meta m;
+		read_copy(JP.d, JP.n, JP.n, "x.jpg", &m);
+		CHECK(strstr(m.note, "datum") == NULL);
+	}
+	struct tent t[] = {E_ASCII(0x0001, "N"), {0x0002, T_RATIONAL, 3, gps_lat(), 24},
+			   E_ASCII(0x0003, "E"), E_RAW(0x0004, T_RATIONAL, 3, lon),
+			   E_ASCII(0x0012, "TOKYO")};
+	gps_case(t, 5, NULL,
+		 "EXIF GPS map datum \"TOKYO\" is not WGS-84: the position is kept as written, "
+		 "and may lie hundreds of metres from where WGS-84 puts those numbers", 1);
+}
+
 static void test_synthetic_gps_errors(void)
 {
 	static uint8_t zden[24], lon[24], four[32], shorts[6] = {0, 22, 0, 1, 0, 2}, zero[24];
@@ -2040,6 +2066,7 @@ int main(void)
 	RUN(test_synthetic_good);
 	RUN(test_synthetic_gps_errors);
 	RUN(test_img_direction);
+	RUN(test_gps_datum);
 	RUN(test_synthetic_times);
 	RUN(test_flir);
 	RUN(test_heif);
