@@ -1493,7 +1493,6 @@ int ingest_paths(struct store *s, char *const *paths, int n, const struct ingest
 		 struct ingest_stats *st)
 {
 	struct walk w = {0};
-	int usage = 0;
 	struct stat ss;
 	char *store_real = realpath(store_dir(s), NULL);
 	if (stat(store_dir(s), &ss) == 0) {
@@ -1514,9 +1513,9 @@ int ingest_paths(struct store *s, char *const *paths, int n, const struct ingest
 		char *real = NULL;
 		if (stat(p, &sb) < 0) {
 			char *shown = ingest_display_path(p);
-			log_warnx("%s: %s", shown, strerror(errno));
+			log_warnx("%s: %s; not ingested", shown, strerror(errno));
 			free(shown);
-			usage = 1;
+			w.problems++;
 			free(p);
 		} else if (store_real && (real = realpath(p, NULL)) && path_within(real, store_real)) {
 			walk_skip(&w, p, STORE_SKIP);
@@ -1610,7 +1609,5 @@ int ingest_paths(struct store *s, char *const *paths, int n, const struct ingest
 	for (size_t i = 0; i < w.n; i++)
 		free(w.files[i]);
 	free(w.files);
-	if (usage)
-		return 2;
 	return st->failed ? 1 : 0;
 }

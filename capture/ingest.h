@@ -72,8 +72,8 @@ enum ingest_result ingest_file(struct store *s, const char *path, const struct i
  * every regular file, reporting each skipped or failed path on stderr.
  * The store's own folder is never walked (its key and database are not
  * evidence). Returns 0 when every regular file was recorded, 1 when any
- * file or folder could not be read or recorded, 2 on a usage problem (a
- * path that does not exist).
+ * path given does not exist or any file or folder could not be read or
+ * recorded (the others are still taken).
  */
 int ingest_paths(struct store *s, char *const *paths, int n, const struct ingest_opts *o,
 		 struct ingest_stats *st);

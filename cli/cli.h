@@ -4,7 +4,9 @@
  * own cli/cmd_*.c and is listed in the table in evcap.c.
  *
  * Exit codes: 0 success, 1 a problem found (verify found damage, a pull was
- * refused, some files could not be ingested), 2 usage or configuration error.
+ * refused, a file named that is missing, unreadable or damaged, some files
+ * could not be ingested), 2 usage or configuration error (an option, a
+ * case or site that does not exist, the store).
  */
 #ifndef EVCAP_CLI_H
 #define EVCAP_CLI_H
@@ -87,11 +89,6 @@ int cli_plain_args(struct cli *cli, int argc, char **argv, const char *details,
  * status to end with. */
 int cli_case_only_args(struct cli *cli, int argc, char **argv, const char *details,
 		       const char **case_name);
-
-/* 1 if path, which the user named, does not exist (ENOENT, ENOTDIR).
- * Such a path is a usage error (exit 2), as ingest has it; a file that
- * exists and cannot be read or is damaged is a problem found (exit 1). */
-int cli_path_missing(const char *path);
 
 /* Prints a JSON value (jansson json_t *) to stdout, indented, and frees it. */
 void cli_print_json(void *json);

@@ -232,7 +232,7 @@ static int key_trust(struct cli *cli, struct store *s, struct trust_req *r)
 			fprintf(stderr, "evcap key trust: %s\n", err);
 		else
 			fprintf(stderr, "evcap key trust: %s: %s\n", r->file, err);
-		return cli_path_missing(r->file) ? EXIT_USAGE : EXIT_PROBLEM;
+		return EXIT_PROBLEM;
 	}
 	if ((have = keyring_get(s, r->id, &k, err, sizeof err)) < 0)
 		goto db_fail;
@@ -369,7 +369,7 @@ static int key_sign(struct cli *cli, struct store *s, const char *file)
 	memset(&sec, 0, sizeof sec);
 	if (fs_read_file(file, (size_t)1 << 30, &text, err, sizeof err)) {
 		fprintf(stderr, "evcap key sign: %s\n", err);
-		rc = cli_path_missing(file) ? EXIT_USAGE : EXIT_PROBLEM;
+		rc = EXIT_PROBLEM;
 		goto out;
 	}
 	if (devkey_load_secret(store_dir(s), &sec, err, sizeof err)) {

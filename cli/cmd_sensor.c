@@ -5,6 +5,7 @@
  * track and classed against GB 3838-2002. `listen` reads a probe on a
  * serial line until SIGTERM, recording each line as it arrives.
  */
+#include <errno.h>
 #include <getopt.h>
 #include <jansson.h>
 #include <math.h>
@@ -328,11 +329,11 @@ static int sensor_import(struct cli *cli, int argc, char **argv)
 		goto out;
 	}
 	const char *path = argv[optind];
-	if (cli_path_missing(path)) {
+	if (access(path, F_OK) < 0 && (errno == ENOENT || errno == ENOTDIR)) {
 		char *sh = ingest_display_path(path);
 		fprintf(stderr, "evcap sensor: %s: no such file\n", sh);
 		free(sh);
-		rc = EXIT_USAGE;
+		rc = EXIT_PROBLEM;
 		goto out;
 	}
 	if ((rc = setup_resolve(cli, &u)))
@@ -357,7 +358,7 @@ static int sensor_import(struct cli *cli, int argc, char **argv)
 	}
 	if (fs_read_file(path, SENSOR_MAX_FILE, &raw, err, sizeof err)) {
 		fprintf(stderr, "evcap sensor: %s\n", err);
-		rc = cli_path_missing(path) ? EXIT_USAGE : EXIT_PROBLEM;
+		rc = EXIT_PROBLEM;
 		goto out_shown;
 	}
 	sha256_hex(raw.data, raw.len, sha);

@@ -195,9 +195,10 @@ static int track_import(struct cli *cli, int argc, char **argv)
 	json_t *all = json_array();
 	for (int i = optind; i < argc; i++) {
 		json_t *j = NULL;
-		/* a file named that does not exist is a usage error, as in ingest */
-		if (track_import_one(cli, s, argv[i], &j))
-			rc = cli_path_missing(argv[i]) || rc == EXIT_USAGE ? EXIT_USAGE : EXIT_PROBLEM;
+		/* a file that is missing or unreadable is a problem with that input,
+		 * as in ingest: the others are still imported */
+		if (track_import_one(cli, s, argv[i], &j) && rc != EXIT_USAGE)
+			rc = EXIT_PROBLEM;
 		json_array_append_new(all, j);
 	}
 	if (geotag) {

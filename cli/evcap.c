@@ -293,12 +293,6 @@ int64_t cli_site(struct cli *cli, int64_t case_id, const char *name)
 	return id;
 }
 
-int cli_path_missing(const char *path)
-{
-	struct stat st;
-	return stat(path, &st) < 0 && (errno == ENOENT || errno == ENOTDIR);
-}
-
 void cli_print_json(void *json)
 {
 	json_t *j = json;

@@ -2,8 +2,8 @@
 # The command line's own contract, command by command: --help everywhere,
 # answered without touching the store; "--" ends the options; one-line
 # usage errors that name the option or argument at fault; exit 2 for
-# usage and configuration errors (a file named that does not exist among
-# them), 1 for a problem found; --json from the commands that change a
+# usage and configuration errors, 1 for a problem found (a file named
+# that does not exist among them, the other files still taken); --json from the commands that change a
 # case or add to the record; only init creates a store; case numbers and
 # closed cases; and the usage lines and manual that say so.
 . "$(dirname "$0")/../lib/common.sh"
@@ -155,14 +155,21 @@ run --json key sign "$T/a.txt"
 check "json: key sign" jq_ok '.signature | endswith("a.txt.minisig")'
 
 # 7. one exit status for one kind of error: a named file that is not there
+# is a problem with that input (1), as a damaged one is, never a usage error
 run sensor import "$T/nonexist.csv"
-check "missing file: sensor import exits 2" is 2 nonexist.csv
+check "missing file: sensor import exits 1" is 1 nonexist.csv
 run track import "$T/nonexist.gpx"
-check "missing file: track import exits 2" is 2 nonexist.gpx
+check "missing file: track import exits 1" is 1 nonexist.gpx
 run key trust "$T/nonexist.pub"
-check "missing file: key trust exits 2" is 2 nonexist.pub
+check "missing file: key trust exits 1" is 1 nonexist.pub
 run key sign "$T/nonexist"
-check "missing file: key sign exits 2" is 2 nonexist
+check "missing file: key sign exits 1" is 1 nonexist
+printf 'the second photo\n' >"$T/b.txt"
+run ingest "$T/b.txt" "$T/nonexist.jpg"
+check "missing file: ingest A B takes A, names B, exits 1 (not 2), counts it a problem" \
+	bash -c 'is 1 "$1/nonexist.jpg" && grep -q "1 problem," <<<"$out" &&
+		"$2" --json ls | jq -e "any(.[]; .original_name == \"b.txt\")" >/dev/null' \
+	_ "$T" "$EVCAP"
 run revisit --before 5 --after 1
 check "revisit: a visit the case does not have is a usage error (exit 2)" is 2 "not 5"
 run revisit
