@@ -9,6 +9,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <pthread.h>
+#include <pwd.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +19,7 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "custody.h"
 #include "fsutil.h"
 #include "log.h"
 #include "schema.h"
@@ -360,11 +362,25 @@ static int store_user_version(struct store *s, int *version, char *err, size_t e
 	return 0;
 }
 
+/* Who upgraded a store, for its custody event: the operator the commands
+ * name ($EVCAP_OPERATOR), else the login name. */
+static const char *upgrade_actor(void)
+{
+	const char *op = getenv("EVCAP_OPERATOR");
+	if (op && *op)
+		return op;
+	struct passwd *pw = getpwuid(getuid());
+	return pw && pw->pw_name ? pw->pw_name : "unknown";
+}
+
 /*
  * Brings the schema up to date, one migration per transaction. The
  * version is read again inside each write transaction: evcapd and the
  * CLI may open an older store at the same moment, and the one that
  * waited must not apply a migration the other has just committed.
+ * An existing store's upgrade changes the record's tables, so each step
+ * is a custody event in its own transaction ("schema_upgrade", from and
+ * to), and one line on stderr says it once, whatever command opened it.
  */
 static int store_migrate(struct store *s, char *err, size_t errlen)
 {
@@ -372,14 +388,25 @@ static int store_migrate(struct store *s, char *err, size_t errlen)
 	if (rc)
 		return rc;
 	int initial = version; /* a new store is built silently */
+	if (initial > 0 && !s->device_id[0]) {
+		/* the events name this device, as every other event does */
+		char *id = store_meta_get(s, "device_id");
+		snprintf(s->device_id, sizeof s->device_id, "%s", id ? id : "");
+		free(id);
+	}
 	for (size_t i = 0;; i++) {
 		if (version > store_schema_version())
 			return err_set(err, errlen, EV_EINVAL,
 				       "%s/evidence.db: schema version %d is newer than this evcap "
 				       "knows (%d); use a newer evcap",
 				       s->dir, version, store_schema_version());
-		if (i == schema_migration_count)
+		if (i == schema_migration_count) {
+			if (initial > 0 && version > initial)
+				log_info("%s: the store was upgraded from schema %d to %d (a "
+					 "schema_upgrade event in the custody log)",
+					 s->dir, initial, version);
 			return 0;
+		}
 		const struct migration *m = &schema_migrations[i];
 		if (m->version <= version)
 			continue;
@@ -400,10 +427,18 @@ static int store_migrate(struct store *s, char *err, size_t errlen)
 			store_rollback(s);
 			return rc;
 		}
+		if (initial > 0) {
+			json_t *d = json_pack("{s:i, s:i}", "from", version, "to", m->version);
+			rc = custody_append(s, time_now(), upgrade_actor(), "schema_upgrade", NULL,
+					    NULL, d, NULL, err, errlen);
+			json_decref(d);
+			if (rc) {
+				store_rollback(s);
+				return rc;
+			}
+		}
 		if ((rc = store_commit(s, err, errlen)))
 			return rc;
-		if (initial > 0)
-			log_info("%s: database schema migrated to version %d", s->dir, m->version);
 		version = m->version;
 	}
 }
