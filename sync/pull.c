@@ -373,17 +373,27 @@ static int check_signature(struct pull_ctx *pc, struct bundle_manifest *m, const
 	int rc;
 	*is_new = 0;
 	minisign_keyid_hex(sig->keyid, kid);
-	if (m && strcmp(kid, m->key_id) != 0)
+	/* a key id no key here has is most often a damaged byte, not a
+	 * signer: it is called unknown, never "signed by" */
+	int known = trusted_key(pc->s, kid, &pub);
+	if (m && strcmp(kid, m->key_id) != 0 && known)
 		return err_set(err, errlen, EV_EAUTH,
 			       "the manifest names key %s but is signed by key %s", m->key_id, kid);
-	if (!trusted_key(pc->s, kid, &pub)) {
+	if (m && strcmp(kid, m->key_id) != 0)
+		return err_set(err, errlen, EV_EAUTH,
+			       "the manifest names key %s but its signature is by an unknown key %s, "
+			       "which no key trusted here has: the signature or the bundle may be "
+			       "damaged",
+			       m->key_id, kid);
+	if (!known) {
 		if (!m)
 			return EV_ENOENT; /* the caller parses the manifest and comes back */
 		if (minisign_pub_parse(m->public_key, strlen(m->public_key), &pub, NULL, 0) ||
 		    memcmp(pub.keyid, sig->keyid, MINISIGN_KEYID_LEN) != 0)
 			return err_set(err, errlen, EV_EAUTH,
-				       "signed by key %s, which is not trusted here, and the manifest's "
-				       "own public key does not match it",
+				       "signed by an unknown key %s, which is not trusted here, and the "
+				       "manifest's own public key does not match it: the signature or "
+				       "the bundle may be damaged",
 				       kid);
 		if (!pc->o->trust_new)
 			return err_set(err, errlen, EV_EAUTH,

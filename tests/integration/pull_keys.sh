@@ -205,3 +205,26 @@ check "migration leaves a key that signed nothing untied" test "$(dev_of "$KEY_B
 pull "$O" "$T/forged"
 check "after the migration, key a's forgery for device b is refused" \
 	test $rc = 1 -a "$(foreign "$O" "$DEV_B")" = 0
+
+# 8. a signature whose key id bytes are damaged names a key nobody has: it
+# is refused as signed by an unknown key, possibly damaged, and never
+# reported as signed by that (non-existent) key; with --trust-new too
+cp -a "$T/ta" "$T/kid"
+chmod -R u+w "$T/kid"
+sig=$(find "$T/kid/cases" -name manifest.json.minisig)
+b64=$(sed -n 2p "$sig" | base64 -d | python3 -c '
+import sys; b = bytearray(sys.stdin.buffer.read()); b[4] ^= 0x5a
+sys.stdout.write(__import__("base64").b64encode(bytes(b)).decode())')
+sed -i "2s|.*|$b64|" "$sig"
+O=$T/o8
+$EVCAP --store "$O" init >/dev/null
+$EVCAP --store "$O" key trust "$T/a.pub" >/dev/null
+for args in "" --trust-new; do
+	# shellcheck disable=SC2086
+	pull "$O" "$T/kid" $args
+	check "damaged key id ($args): refused as an unknown key, the signature maybe damaged" \
+		bash -c '[ "$1" = 1 ] && grep -q "unknown key [0-9A-F]*," <<<"$2" &&
+			grep -q "may be damaged" <<<"$2" && ! grep -q "signed by key" <<<"$2"' \
+		_ "$rc" "$out"
+done
+check "damaged key id: nothing imported" test "$(items "$O")" = 0
