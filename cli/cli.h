@@ -62,6 +62,11 @@ int64_t cli_case(struct cli *cli, const char *name, int required);
  * the store: an export never writes among the evidence it describes. */
 int cli_inside_store(struct store *s, const char *path);
 
+/* An export never replaces a file silently: with force 0 and path there
+ * already (a file, a folder or a link), prints one line naming it and the
+ * option (opt: "--out") and returns 1; else 0. */
+int cli_out_taken(struct cli *cli, const char *opt, const char *path, int force);
+
 /* Records one finished export (a report, a list) as an "export" custody
  * event; on failure the output is removed, so that no export exists
  * without its event. 0 or EV_EDB (said). */

@@ -55,7 +55,10 @@ static const char export_help[] =
 	"options:\n"
 	"  --case CASE        the case (default: the case in use)\n"
 	"  --format FMT       geojson, kml, gpx, csv, html or jpeg\n"
-	"  --out PATH         the file to write (a directory for jpeg)\n"
+	"  --out PATH         the file to write (a directory for jpeg); an existing file\n"
+	"                     (or working copy) is not replaced without --force\n"
+	"  --force            replace an existing --out file, or working copies of the\n"
+	"                     same items in the --out directory\n"
 	"  --site NAME        only this site's items\n"
 	"  --from ISO, --to ISO  only items captured in this span (e.g. 2023-05-01T00:00:00+08:00)\n"
 	"  --lang zh|en       the report's language (default from LC_ALL/LANG; zh if unset)\n"
@@ -74,6 +77,7 @@ struct export_args {
 	int fmt;
 	int gcj02;
 	int revisit;          /* --revisit: the before/after report */
+	int force;            /* --force: replace an existing output */
 	int before, after;    /* visit numbers, 0 = the last two */
 	int64_t case_id;
 };
@@ -89,6 +93,7 @@ static int parse_args(struct cli *cli, int argc, char **argv, struct export_args
 					     {"lang", required_argument, NULL, 'l'},
 					     {"datum", required_argument, NULL, 'd'},
 					     {"revisit", no_argument, NULL, 'R'},
+					     {"force", no_argument, NULL, 'X'},
 					     {"before", required_argument, NULL, 'B'},
 					     {"after", required_argument, NULL, 'A'},
 					     {"help", no_argument, NULL, 'h'},
@@ -103,6 +108,7 @@ static int parse_args(struct cli *cli, int argc, char **argv, struct export_args
 		case 's': a->site = optarg; break;
 		case 'l': a->lang = optarg; break;
 		case 'R': a->revisit = 1; break;
+		case 'X': a->force = 1; break;
 		case 'B':
 		case 'A': {
 			char *end;
@@ -908,7 +914,7 @@ static json_t *jpeg_skip(const json_t *it, const char *reason)
  * not recorded is removed.
  */
 static int export_jpeg(struct cli *cli, struct store *s, const struct export_ctx *ctx,
-		       const char *outdir)
+		       const char *outdir, int force)
 {
 	char err[512], why[600];
 	int rc = EXIT_PROBLEM;
@@ -939,6 +945,20 @@ static int export_jpeg(struct cli *cli, struct store *s, const struct export_ctx
 	json_array_foreach(ctx->items, i, it) {
 		if (jpeg_is_photo(it))
 			jpeg_job_init(&jobs[nj++], s, outdir, it, i, case_number);
+	}
+	/* copies of these items there already (an earlier export): replaced
+	 * only when asked, and then all of them */
+	size_t taken = 0;
+	const char *first = NULL;
+	for (k = 0; k < nj && !force; k++) {
+		if (lstat(jobs[k].path, &st) == 0 && taken++ == 0)
+			first = jobs[k].path;
+	}
+	if (taken) {
+		rc = cli_usage_error(cli, "--out %s holds %zu working cop%s of these items already "
+					  "(%s); give --force to replace them, or another folder",
+				     outdir, taken, taken == 1 ? "y" : "ies", first);
+		goto out;
 	}
 	size_t heif_n = 0, heif_done = 0;
 	int tty = isatty(STDERR_FILENO), shown = 0;
@@ -1155,6 +1175,8 @@ int cmd_export(struct cli *cli, int argc, char **argv)
 				     a.out);
 		goto out;
 	}
+	if (a.fmt != F_JPEG && cli_out_taken(cli, "--out", a.out, a.force))
+		goto out;
 	if (a.fmt != F_JPEG) { /* jpeg makes its folder; a file's folder must be there */
 		char *dir = fs_dirname(a.out);
 		struct stat st;
@@ -1182,7 +1204,7 @@ int cmd_export(struct cli *cli, int argc, char **argv)
 		goto out;
 	}
 	if (a.fmt == F_JPEG)
-		rc = export_jpeg(cli, s, ctx, a.out);
+		rc = export_jpeg(cli, s, ctx, a.out, a.force);
 	else
 		rc = export_file(cli, s, ctx, &a);
 out:

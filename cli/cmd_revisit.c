@@ -27,6 +27,7 @@ static const char revisit_help[] =
 	"  --after V          the later visit (default: the last)\n"
 	"  --gap-hours H      the gap that splits a visit (default 6)\n"
 	"  --html OUT         also write the side-by-side HTML report to OUT\n"
+	"  --force            replace OUT if it exists (else it is refused)\n"
 	"  --lang zh|en       the report's language (default from the locale, else zh)\n"
 	"  --json             print JSON: {before, after, pairs: [{site, after, before,\n"
 	"                     distance_m, heading_diff_deg, ...}], unpaired: {after, before}}\n";
@@ -114,9 +115,11 @@ int cmd_revisit(struct cli *cli, int argc, char **argv)
 					     {"gap-hours", required_argument, NULL, 'g'},
 					     {"html", required_argument, NULL, 'o'},
 					     {"lang", required_argument, NULL, 'l'},
+					     {"force", no_argument, NULL, 'X'},
 					     {"help", no_argument, NULL, 'h'},
 					     {0}};
 	const char *case_name = NULL, *html = NULL, *lang = NULL;
+	int force = 0;
 	struct revisit_opts o = {.pair = 1};
 	struct revisit_report *r = NULL;
 	struct buf b;
@@ -142,6 +145,7 @@ int cmd_revisit(struct cli *cli, int argc, char **argv)
 			}
 			break;
 		case 'o': html = optarg; break;
+		case 'X': force = 1; break;
 		case 'l':
 			if (strcmp(optarg, "zh") && strcmp(optarg, "en")) {
 				rc = cli_usage_error(cli, "--lang must be zh or en");
@@ -170,6 +174,14 @@ int cmd_revisit(struct cli *cli, int argc, char **argv)
 	if (html && cli_inside_store(s, html)) {
 		rc = cli_usage_error(cli, "%s is inside the evidence store; write reports elsewhere",
 				     html);
+		goto out;
+	}
+	if (html && cli_out_taken(cli, "--html", html, force)) {
+		rc = EXIT_USAGE;
+		goto out;
+	}
+	if (force && !html) {
+		rc = cli_usage_error(cli, "--force goes with --html OUT");
 		goto out;
 	}
 	int lr = revisit_report_load(s, case_id, &o, &r, err, sizeof err);

@@ -55,11 +55,12 @@ static const struct command commands[] = {
 	{"visits", cmd_visits, "[--case CASE] [--gap-hours H] [--json]",
 	 "group a case's items into visits"},
 	{"revisit", cmd_revisit,
-	 "[--case CASE] [--before V --after V] [--gap-hours H] [--html OUT] [--lang zh|en] [--json]",
+	 "[--case CASE] [--before V --after V] [--gap-hours H] [--html OUT [--force]] "
+	 "[--lang zh|en] [--json]",
 	 "pair photos of a follow-up visit with the earlier ones"},
 	{"export", cmd_export,
 	 "--case CASE --format geojson|kml|gpx|csv|html|jpeg --out PATH [--site S] [--from ISO] "
-	 "[--to ISO] [--lang zh|en] [--datum gcj02] [--revisit [--before V] [--after V]]",
+	 "[--to ISO] [--lang zh|en] [--datum gcj02] [--revisit [--before V] [--after V]] [--force]",
 	 "export a case"},
 	{"sync", cmd_sync,
 	 "[--target URL] [--case CASE] [--endpoint URL] [--region R] [--retain-days N] "
@@ -291,6 +292,19 @@ int64_t cli_site(struct cli *cli, int64_t case_id, const char *name)
 		return -1;
 	}
 	return id;
+}
+
+int cli_out_taken(struct cli *cli, const char *opt, const char *path, int force)
+{
+	struct stat st;
+	if (force || lstat(path, &st) < 0)
+		return 0;
+	if (S_ISDIR(st.st_mode))
+		cli_usage_error(cli, "%s %s is a folder; give the name of a file to write", opt, path);
+	else
+		cli_usage_error(cli, "%s %s exists already; give --force to replace it, or another "
+				     "name", opt, path);
+	return 1;
 }
 
 void cli_print_json(void *json)

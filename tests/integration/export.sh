@@ -199,5 +199,29 @@ $EVCAP export --case "$CASE" --format csv --out "$EVCAP_STORE/x.csv" >/dev/null 
 check "export: never into the store" test $? -eq 2 -a ! -e "$EVCAP_STORE/x.csv"
 $EVCAP export --help > "$T/help" 2>&1
 check "export: --help" grep -q -- '--datum gcj02' "$T/help"
+
+# --- an existing file is never replaced without --force ---
+# (a report handed over, whose SHA-256 the custody log holds, must not be
+# lost to a second export under the same name)
+exports() { sqlite3 "$EVCAP_STORE/evidence.db" "SELECT count(*) FROM custody WHERE action = 'export'"; }
+printf 'the clerk'"'"'s own notes\n' >"$T/mine.csv"
+before=$(exports)
+$EVCAP export --case "$CASE" --format csv --out "$T/mine.csv" >/dev/null 2>"$T/ow.err"
+rc=$?
+check "export: an existing --out is refused (exit 2), named, and left as it was" \
+	bash -c '[ "$1" = 2 ] && grep -qF "$2 exists already; give --force" "$3" &&
+		[ "$(wc -l <"$3")" = 1 ] && [ "$(cat "$2")" = "the clerk'"'"'s own notes" ]' \
+	_ "$rc" "$T/mine.csv" "$T/ow.err"
+check "export: a refused export records nothing" test "$(exports)" = "$before"
+$EVCAP export --case "$CASE" --format csv --out "$T/mine.csv" --force >/dev/null 2>&1
+check "export: --force replaces it, and it is recorded" \
+	bash -c '[ $? = 0 ] && head -c 3 "$1" | cmp -s - <(printf "\357\273\277") && [ "$(sqlite3 \
+		"$2" "SELECT count(*) FROM custody WHERE action = '"'export'"'")" = $(($3 + 1)) ]' \
+	_ "$T/mine.csv" "$EVCAP_STORE/evidence.db" "$before"
+mkdir -p "$T/adir"
+$EVCAP export --case "$CASE" --format kml --out "$T/adir" >/dev/null 2>"$T/ow.err"
+rc=$?
+check "export: --out naming a folder is refused, saying so" \
+	bash -c '[ "$1" = 2 ] && grep -qF "$2 is a folder" "$3"' _ "$rc" "$T/adir" "$T/ow.err"
 $EVCAP verify >"$T/v" 2>&1
 check "export: evcap verify passes afterwards" test $? -eq 0

@@ -149,3 +149,16 @@ if need flock; then
 		test -e "$T/copies3/.tmp-item2_XMP_0002.JPG-Ef34Gh"
 	kill "$holder" 2>/dev/null
 fi
+
+# working copies there already are not replaced without --force: the
+# export is refused before anything is written, naming the folder and one
+one=$(ls "$T/copies2" | head -1)
+printf 'edited by hand\n' >"$T/copies2/$one"
+$EVCAP export --case "$CASE" --format jpeg --out "$T/copies2" >/dev/null 2>"$T/err4"
+rc=$?
+check "jpeg: copies already in --out are refused (exit 2), named, left as they were" \
+	bash -c '[ "$1" = 2 ] && grep -qF "$2 holds" "$3" && grep -q "give --force" "$3" &&
+		[ "$(cat "$2/$4")" = "edited by hand" ] && ! ls -A "$2" | grep -q "^\.tmp"' \
+	_ "$rc" "$T/copies2" "$T/err4" "$one"
+$EVCAP export --case "$CASE" --format jpeg --out "$T/copies2" --force >/dev/null 2>&1
+check "jpeg: --force replaces them with the copies again" diff -r "$T/copies" "$T/copies2"

@@ -152,6 +152,14 @@ fi
 
 "$EVCAP" revisit --case "$CASE" --lang en --html "$T/report.html" >/dev/null 2>"$T/err"
 check "revisit: --html writes the report" [ -s "$T/report.html" ]
+cp "$T/report.html" "$T/report.first"
+"$EVCAP" revisit --case "$CASE" --lang zh --html "$T/report.html" >/dev/null 2>"$T/err"
+rc=$?
+check "revisit: --html to a file that exists is refused (exit 2), naming it, unchanged" \
+	bash -c '[ "$1" = 2 ] && grep -qF "$2 exists already; give --force" "$3" &&
+		cmp -s "$2" "$4"' _ "$rc" "$T/report.html" "$T/err" "$T/report.first"
+"$EVCAP" revisit --case "$CASE" --lang en --html "$T/report.html" --force >/dev/null 2>"$T/err"
+check "revisit: --html --force replaces it" test $? = 0 -a -s "$T/report.html"
 imgs=$(grep -o '<img [^>]*src="data:image/jpeg;base64,' "$T/report.html" | wc -l)
 check "revisit: every photo of both visits is in the report as a data URI (15)" [ "$imgs" = 15 ]
 check "revisit: the report needs no network" bash -c "! grep -Eq '(src|href)=\"(https?:)?//' '$T/report.html'"
