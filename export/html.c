@@ -22,10 +22,11 @@
 
 /* Rows are kept whole on a page (break-inside: avoid) and the header row
  * repeats on each page; the thumbnail's height is capped so that several
- * rows fit a page and a row is never taller than one. A heading, and the
- * readings' screening caveat, stay with what follows them (break-after:
- * avoid), so the first readings never print on a page apart from the
- * caveat that says they are only screening. */
+ * rows fit a page and a row is never taller than one. A heading stays
+ * with what follows it (break-after: avoid). The readings' screening
+ * caveat is the first row of their table's header, so it is printed on
+ * every page that holds readings: a page read alone never shows values
+ * without the warning that they are only screening. */
 static const char report_css[] =
 	"@page{size:A4;margin:14mm 12mm 16mm 12mm;"
 	"@bottom-center{content:counter(page) \" / \" counter(pages);font-size:8pt}}"
@@ -41,7 +42,7 @@ static const char report_css[] =
 	"th{background:#eef1f4}"
 	"thead{display:table-header-group}"
 	"tr,.keep,.sig,figure{break-inside:avoid;page-break-inside:avoid}"
-	".caveat{break-after:avoid;page-break-after:avoid}"
+	"th.caveat{background:none;font-weight:bold}"
 	"table.info th{width:30mm;white-space:nowrap}"
 	"table.items td.no{width:8mm;text-align:center;font-weight:bold}"
 	"table.items td.th{width:46mm;text-align:center}"
@@ -553,9 +554,9 @@ static int readings_section(const struct export_ctx *c, struct buf *out)
 	buf_init(&inst, 1 << 20);
 	PUT("<section class=\"readings\"><h2>");
 	PUTX(LBL("readings"));
-	PUT("</h2>\n<p class=\"warn caveat\">");
+	PUT("</h2>\n<table class=\"readings\"><thead><tr><th colspan=\"8\" class=\"warn caveat\">");
 	PUTX(LBL("readings_note"));
-	PRINTF("</p>\n<table class=\"readings\"><thead><tr><th>%s</th><th>%s</th><th>%s</th>"
+	PRINTF("</th></tr>\n<tr><th>%s</th><th>%s</th><th>%s</th>"
 	       "<th>%s</th><th>%s</th><th>%s</th><th>%s</th><th>%s</th></tr></thead><tbody>\n",
 	       LBL("time"), LBL("parameter"), LBL("value"), LBL("unit"), LBL("class"),
 	       LBL("sample"), LBL("instrument"), LBL("location"));

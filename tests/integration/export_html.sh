@@ -206,7 +206,9 @@ PY
 
 # The readings' heading and screening caveat are printed on the page of
 # the first readings, never left at the foot of the page before them, in
-# either language; the readings' header row repeats on each page. A report
+# either language; the readings' header row, and the caveat, repeat on
+# each page that holds readings (a page read alone still says that the
+# values are only screening). A report
 # whose readings begin near a page end is made by printing the report again
 # with a spacer of measured height before the readings: one print for each
 # 6 mm of room left under the heading, from 8 to 44 mm (an old stylesheet
@@ -250,6 +252,10 @@ rows = {n for n, y, w in ws if re.fullmatch(r'S-\d\d', w)}
 heads = {n for n, y in at(ws, header)}
 if len(rows) < 2 or rows - heads:
     fails.append('readings on pages %s, header row on %s' % (sorted(rows), sorted(heads)))
+cavs = {n for n, y in at(ws, caveat)}
+if rows - cavs:
+    fails.append('readings on pages %s, the screening caveat only on %s'
+                 % (sorted(rows), sorted(cavs)))
 y0 = at(ws, heading)[0][1]
 mark = src.find('<section class="readings">')
 mark = mark if mark >= 0 else src.find('<h2>' + ('水质' if lang == 'zh' else 'Water'))
