@@ -37,7 +37,9 @@ int cmd_show(struct cli *cli, int argc, char **argv)
 	json_object_foreach(it, k, v) {
 		if (json_is_null(v) || (json_is_array(v) && json_array_size(v) == 0))
 			continue;
-		char *txt = json_is_string(v) ? NULL : json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+		/* 15 significant digits, as --json: 47.3424, not 47.342400000000005 */
+		char *txt = json_is_string(v) ? NULL
+			    : json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY | JSON_REAL_PRECISION(15));
 		printf("%-17s %s\n", k, txt ? txt : json_string_value(v));
 		free(txt);
 	}

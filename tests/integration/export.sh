@@ -60,6 +60,12 @@ $EVCAP ls --json --case "$CASE" > "$T/ls.json"
 N=$(jq length "$T/ls.json")
 NLOC=$(jq '[.[] | select(.lat != null and .lon != null)] | length' "$T/ls.json")
 NOLOC_SHA=$(jq -r '.[] | select(.original_name == "NOGPS_0005.JPG") | .sha256' "$T/ls.json")
+# what a clerk reads before an export: show prints places as --json does
+# (46.90121 from EXIF's degrees, minutes and seconds, not 46.901209999999999)
+ID1=$(jq -r '.[] | select(.original_name == "DJI_0001.JPG") | .id' "$T/ls.json")
+check "show: the place is printed to 15 digits, as written in the photo" \
+	bash -c '"$1" show "$2" | grep -Eq "^lat +46\.90121$" && "$1" show "$2" |
+		grep -Eq "^alt +151\.2$"' _ "$EVCAP" "$ID1"
 echo "# $N items, $NLOC located, track imported: $have_track"
 
 # --- GeoJSON, against RFC 7946's structure ---
