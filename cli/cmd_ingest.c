@@ -136,6 +136,12 @@ int cmd_ingest(struct cli *cli, int argc, char **argv)
 		rc = cli_usage_error(cli, "give one or more files or folders to ingest");
 		goto out;
 	}
+	for (int i = optind; i < argc; i++) {
+		if (!*argv[i]) {
+			rc = cli_usage_error(cli, "give files or folders to ingest; '' is empty");
+			goto out;
+		}
+	}
 	if (offset && time_parse_offset(offset, &o.declared_offset_s)) {
 		rc = cli_usage_error(cli, "--time-offset must look like +08:00, not '%s'", offset);
 		goto out;

@@ -429,6 +429,8 @@ static int key_trust_cmd(struct cli *cli, int argc, char **argv)
 	if (r.device_opt && !devkey_device_id_valid(r.device_opt))
 		return cli_usage_error(cli, "--device takes a device id: 1 to 64 lowercase hex "
 					    "digits, as 'evcap key show --json' prints it");
+	if (!*argv[optind])
+		return cli_usage_error(cli, "trust needs a key file, and '' is empty");
 	r.file = argv[optind];
 	buf_init(&r.line, 256);
 	rc = key_trust(cli, cli_store(cli, 0), &r);

@@ -329,6 +329,10 @@ static int sensor_import(struct cli *cli, int argc, char **argv)
 		goto out;
 	}
 	const char *path = argv[optind];
+	if (!*path) {
+		rc = cli_usage_error(cli, "import needs a file, and '' is empty");
+		goto out;
+	}
 	if (access(path, F_OK) < 0 && (errno == ENOENT || errno == ENOTDIR)) {
 		char *sh = ingest_display_path(path);
 		fprintf(stderr, "evcap sensor: %s: no such file\n", sh);

@@ -109,6 +109,9 @@ int cmd_sync(struct cli *cli, int argc, char **argv)
 				"evcap-sync.timer decides when sync runs ('systemctl edit "
 				"evcap-sync.timer' changes it)\n");
 	struct store *s = cli_store(cli, 0);
+	/* a case named is checked as every command checks one */
+	if (o.case_number && cli_case(cli, o.case_number, 1) < 0)
+		return EXIT_USAGE;
 	int64_t no_case_items, no_case_readings;
 	warn_unassigned(s, &no_case_items, &no_case_readings);
 	int rc = sync_run(s, &o, &rep, err, sizeof err);

@@ -191,6 +191,9 @@ static int track_import(struct cli *cli, int argc, char **argv)
 	}
 	if (optind >= argc)
 		return cli_usage_error(cli, "track import needs at least one FILE");
+	for (int i = optind; i < argc; i++)
+		if (!*argv[i])
+			return cli_usage_error(cli, "track import needs file names, and '' is empty");
 	struct store *s = cli_store(cli, 0);
 	json_t *all = json_array();
 	for (int i = optind; i < argc; i++) {
@@ -266,7 +269,9 @@ static int track_ls(struct cli *cli, int argc, char **argv)
 	sqlite3_bind_int64(st, 2, limit);
 	json_t *arr = json ? json_array() : NULL;
 	int k;
+	long long shown = 0;
 	while ((k = sqlite3_step(st)) == SQLITE_ROW) {
+		shown++;
 		const char *t = (const char *)sqlite3_column_text(st, 0);
 		const char *src = (const char *)sqlite3_column_text(st, 5);
 		int alt_null = sqlite3_column_type(st, 3) == SQLITE_NULL;
@@ -298,6 +303,14 @@ static int track_ls(struct cli *cli, int argc, char **argv)
 	if (k != SQLITE_DONE) {
 		fprintf(stderr, "evcap track ls: %s\n", sqlite3_errmsg(store_db(s)));
 		rc = EXIT_PROBLEM;
+	} else if (!json && shown == 0 && source) {
+		/* said (on stderr: scripts count the lines of stdout), since an
+		 * empty answer reads as a typo or a hang otherwise */
+		fprintf(stderr, "evcap track ls: no fixes from source '%s' (the last column of "
+				"'evcap track ls' names the sources)\n", source);
+	} else if (!json && shown == 0) {
+		fprintf(stderr, "evcap track ls: no fixes ('evcap track import FILE' or 'evcap gps "
+				"log' records them)\n");
 	}
 	sqlite3_finalize(st);
 	if (arr)

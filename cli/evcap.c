@@ -213,6 +213,8 @@ int cli_plain_args(struct cli *cli, int argc, char **argv, const char *details,
 	if (what && optind + 1 != argc)
 		return cli_usage_error(cli, "%s takes one %s; '%s' is one too many%s%s", argv[0],
 				       what, argv[optind + 1], hint ? " " : "", hint ? hint : "");
+	if (what && !*argv[optind])
+		return cli_usage_error(cli, "%s needs a %s, and '' is empty", argv[0], what);
 	if (what)
 		*arg = argv[optind];
 	return -1;
@@ -251,6 +253,11 @@ int64_t cli_case(struct cli *cli, const char *name, int required)
 			name = cli->cfg->case_number;
 			from_config = 1;
 		}
+	}
+	if (name && !*name) {
+		fprintf(stderr, "evcap %s: the case number given is empty ('evcap case list' shows "
+				"the cases)\n", cli->command);
+		return -1;
 	}
 	if (!name) {
 		if (required)

@@ -277,3 +277,24 @@ check "schema: the upgrade is a custody event naming both versions" jq_ok \
 run --store "$T/old" verify
 check "schema: the next command says nothing of it, and the chain verifies" \
 	bash -c '[ "$rc" = 0 ] && ! grep -q upgraded <<<"$err"'
+
+# 14. what a clerk types by mistake: an empty file name or case number is a
+# usage error naming it, an unknown case reads the same in sync as
+# everywhere, and an empty track listing says so rather than nothing
+for args in "ingest" "track import" "sensor import" "key trust" "key sign"; do
+	# shellcheck disable=SC2086
+	run $args ''
+	check "empty: '$args \"\"' is a one-line usage error saying '' is empty" \
+		bash -c 'is 2 "'"''"' is empty" && one_line'
+done
+run case show ''
+check "empty: case show '' names the empty case number" is 2 "needs a case number"
+run verify --case ''
+check "empty: --case '' is said to be empty, not 'no case'" \
+	bash -c 'is 2 "the case number given is empty" && one_line'
+run sync --target "dir:$T" --case 无此案
+check "sync: an unknown case gets the same one line as other commands" \
+	bash -c 'is 2 "no case '"'"'无此案'"'"' in this store (" && one_line'
+run track ls --source 无此源
+check "track ls: a source with no fixes is said on stderr, stdout left empty" \
+	bash -c 'is 0 "no fixes from source '"'"'无此源'"'"'" && [ -z "$out" ]'
