@@ -67,6 +67,11 @@ int cli_inside_store(struct store *s, const char *path);
  * option (opt: "--out") and returns 1; else 0. */
 int cli_out_taken(struct cli *cli, const char *opt, const char *path, int force);
 
+/* 0 if v is a date of the calendar written YYYY-MM-DD; else prints one
+ * line naming opt ("--reply-date") and what is wrong (the form, or a day
+ * that does not exist) and returns EXIT_USAGE. */
+int cli_check_date(struct cli *cli, const char *opt, const char *v);
+
 /* Records one finished export (a report, a list) as an "export" custody
  * event; on failure the output is removed, so that no export exists
  * without its event. 0 or EV_EDB (said). */

@@ -169,7 +169,6 @@ static const struct field fields[] = {
 static int check_field(struct cli *cli, const struct field *f, const char *v)
 {
 	int off;
-	double t;
 	char buf[40];
 	switch (f->kind) {
 	case F_TEXT:
@@ -191,10 +190,8 @@ static int check_field(struct cli *cli, const struct field *f, const char *v)
 			return cli_usage_error(cli, "--%s must be yes or no", f->opt);
 		return 0;
 	case F_DATE:
-		snprintf(buf, sizeof buf, "%.10sT00:00:00Z", v);
-		if (strlen(v) != 10 || time_parse_iso(buf, &t))
-			return cli_usage_error(cli, "--%s must be a date YYYY-MM-DD, not '%s'", f->opt, v);
-		return 0;
+		snprintf(buf, sizeof buf, "--%s", f->opt);
+		return cli_check_date(cli, buf, v);
 	}
 	return 0;
 }

@@ -199,13 +199,8 @@ static int setup_resolve(struct cli *cli, struct sensor_setup *u)
 	if (u->serial)
 		snprintf(u->prof.serial, sizeof u->prof.serial, "%s", u->serial);
 	if (u->calibrated) {
-		char iso[48];
-		double t;
-		snprintf(iso, sizeof iso, "%.10sT00:00:00Z", u->calibrated);
-		if (strlen(u->calibrated) != 10 || time_parse_iso(iso, &t)) {
-			rc = cli_usage_error(cli, "--calibrated must be a date YYYY-MM-DD");
+		if ((rc = cli_check_date(cli, "--calibrated", u->calibrated)))
 			goto out;
-		}
 		snprintf(u->prof.calibrated, sizeof u->prof.calibrated, "%s", u->calibrated);
 	}
 	if (u->prof.name[0] || u->prof.model[0] || u->prof.serial[0] || u->prof.calibrated[0])

@@ -16,6 +16,7 @@
 
 #include "cli.h"
 #include "log.h"
+#include "timeutil.h"
 
 #define EVCAP_VERSION "0.1.0"
 
@@ -299,6 +300,24 @@ int64_t cli_site(struct cli *cli, int64_t case_id, const char *name)
 		return -1;
 	}
 	return id;
+}
+
+int cli_check_date(struct cli *cli, const char *opt, const char *v)
+{
+	static const char form[] = "dddd-dd-dd";
+	char iso[32];
+	double t;
+	size_t i;
+	for (i = 0; v[i] && form[i]; i++)
+		if (form[i] == 'd' ? v[i] < '0' || v[i] > '9' : v[i] != form[i])
+			break;
+	if (v[i] || form[i])
+		return cli_usage_error(cli, "%s must be a date written YYYY-MM-DD, such as 2023-07-01, "
+					    "not '%s'", opt, v);
+	snprintf(iso, sizeof iso, "%sT00:00:00Z", v);
+	if (time_parse_iso(iso, &t))
+		return cli_usage_error(cli, "%s %s: there is no such day in the calendar", opt, v);
+	return 0;
 }
 
 int cli_out_taken(struct cli *cli, const char *opt, const char *path, int force)

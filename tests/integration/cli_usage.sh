@@ -298,3 +298,14 @@ check "sync: an unknown case gets the same one line as other commands" \
 run track ls --source 无此源
 check "track ls: a source with no fixes is said on stderr, stdout left empty" \
 	bash -c 'is 0 "no fixes from source '"'"'无此源'"'"'" && [ -z "$out" ]'
+
+# 15. dates as a clerk writes them: the form asked for, with an example, or
+# the day that does not exist
+run case set 巡查案 --reply-date 2023/07/01
+check "date: --reply-date 2023/07/01 asks for YYYY-MM-DD with an example" \
+	bash -c 'is 2 "written YYYY-MM-DD, such as 2023-07-01, not '"'"'2023/07/01'"'"'" && one_line'
+run case set 巡查案 --reply-date 2023-02-30
+check "date: --reply-date 2023-02-30 is said to be no day of the calendar" \
+	is 2 "--reply-date 2023-02-30: there is no such day"
+run sensor import "$T/wide2.csv" --calibrated 2023年5月1日
+check "date: --calibrated names the value it refused" is 2 "not '2023年5月1日'"
