@@ -68,19 +68,48 @@ static int ends_in_space(const char *s, size_t len)
 	return 0;
 }
 
+/* The code point of a character that shows as nothing (a soft hyphen,
+ * zero-width spaces and joiners, direction marks and overrides, a
+ * byte-order mark, C1 controls) at the UTF-8 text s, or 0. Such
+ * characters come with numbers pasted from documents and web pages. */
+static unsigned invisible_at(const unsigned char *s)
+{
+	if (s[0] == 0xc2 && (s[1] == 0xad || (s[1] >= 0x80 && s[1] <= 0x9f)))
+		return s[1];
+	if (s[0] == 0xe2 && s[1] == 0x80 && ((s[2] >= 0x8b && s[2] <= 0x8f) ||
+					      (s[2] >= 0xaa && s[2] <= 0xae)))
+		return 0x2000u + (s[2] - 0x80u);
+	if (s[0] == 0xe2 && s[1] == 0x81 && s[2] >= 0xa0 && s[2] <= 0xaf)
+		return 0x2040u + (s[2] - 0x80u);
+	if (s[0] == 0xef && s[1] == 0xbb && s[2] == 0xbf)
+		return 0xfeff;
+	return 0;
+}
+
 /*
- * A new case number. Numbers that differ only by a space at either end
- * would look the same in every list and report, so a new one may not
- * begin or end with one. Numbers stored before this rule are left as
- * they are, and are still found as written.
+ * A new case number. Numbers that differ only by a space at either end,
+ * or by a character that shows as nothing, would look the same in every
+ * list and report, so a new one may hold neither. Numbers stored before
+ * this rule are left as they are, and are still found as written.
  */
 static int valid_case_number(struct cli *cli, const char *n)
 {
 	size_t len = strlen(n);
 	if (len == 0 || len > CASE_MAX_LEN || !utf8_valid(n, len)) {
-		cli_usage_error(cli, "a case number must be 1 to %d bytes of UTF-8 text",
-				CASE_MAX_LEN);
+		cli_usage_error(cli, "a case number must be 1 to %d bytes of UTF-8 text (%d Chinese "
+				     "characters)%s",
+				CASE_MAX_LEN, CASE_MAX_LEN / 3,
+				len > CASE_MAX_LEN ? "; this one is longer" : "");
 		return 0;
+	}
+	for (size_t i = 0; i < len; i++) {
+		unsigned cp = invisible_at((const unsigned char *)n + i);
+		if (cp) {
+			cli_usage_error(cli, "case number holds an invisible character (U+%04X) %s%.*s%s, "
+					     "most often pasted with it; type the number anew",
+					cp, i ? "after '" : "at its start", (int)i, n, i ? "'" : "");
+			return 0;
+		}
 	}
 	for (size_t i = 0; i < len; i++)
 		if ((unsigned char)n[i] < 0x20 || n[i] == 0x7f) {

@@ -125,6 +125,14 @@ for n in ' ' '' 'K2 ' ' K2' $'K2\t' 'K2　'; do
 	run case open "$n"
 	check "case number: '$n' is refused (exit 2)" bash -c 'is 2 "case number" && one_line'
 done
+# and characters that show as nothing, pasted with a number from a document:
+# the case would look like K2 in every list and report, and never be found
+# by typing K2
+for n in $'K2\u200b' $'\ufeffK2' $'K\u00ad2' $'K\u202e2'; do
+	run case open "$n"
+	check "case number: an invisible character is refused, named by its code point" \
+		bash -c 'is 2 "invisible character (U+" && one_line'
+done
 check "case number: none of them was made" \
 	test "$("$EVCAP" --json case list | jq length)" = 2
 
