@@ -392,9 +392,20 @@ static int make_pairs(struct revisit_report *r, const struct revisit_opts *o, ch
 	r->before = o->before ? o->before : r->n_visits - 1;
 	r->after = o->after ? o->after : r->n_visits;
 	if (r->before < 1 || r->before > r->n_visits || r->after < 1 || r->after > r->n_visits) {
-		rc = err_set(err, errlen, EV_EINVAL, "case %s has visits 1 to %d, not %d", r->number,
-			     r->n_visits,
-			     r->before < 1 || r->before > r->n_visits ? r->before : r->after);
+		int bad = r->before < 1 || r->before > r->n_visits ? r->before : r->after;
+		if (r->n_visits == 0)
+			rc = err_set(err, errlen, EV_EINVAL,
+				     "case %s has no visit yet (no item with a capture time), so no "
+				     "visit %d",
+				     r->number, bad);
+		else if (r->n_visits == 1)
+			rc = err_set(err, errlen, EV_EINVAL,
+				     "case %s has one visit only, not %d (evcap visits lists it)",
+				     r->number, bad);
+		else
+			rc = err_set(err, errlen, EV_EINVAL,
+				     "case %s has visits 1 to %d, not %d (evcap visits lists them)",
+				     r->number, r->n_visits, bad);
 		goto out;
 	}
 	if (r->before == r->after) {
