@@ -136,8 +136,9 @@ static int parse_args(struct cli *cli, int argc, char **argv, struct export_args
 		case 'F':
 		case 'T':
 			if (time_parse_iso(optarg, &t))
-				return cli_usage_error(cli, "--%s must be an ISO 8601 time such as "
-							    "2023-05-01T08:00:00+08:00, not '%s'",
+				return cli_usage_error(cli, "--%s must be a time with its zone, such as "
+							    "2023-05-01T08:00:00+08:00 (China) or "
+							    "2023-05-01T00:00:00Z (UTC), not '%s'",
 						       c == 'F' ? "from" : "to", optarg);
 			/* stored capture times are UTC "...Z": compare in that form */
 			time_format_iso(t, c == 'F' ? a->from : a->to);

@@ -140,6 +140,10 @@ check "case number: none of them was made" \
 run export --format csv --out "$T/x.csv" --from 2024-01-01T00:00:00Z --to 2023-01-01T00:00:00Z
 check "export: --from after --to is refused (exit 2)" \
 	bash -c 'is 2 "--from is after --to" && [ ! -e "$1" ]' _ "$T/x.csv"
+# a time without its zone is eight hours apart in China and in UTC
+run export --format csv --out "$T/x.csv" --from 2023-05-01T08:00:00
+check "export: a --from without its zone is refused, saying it needs one, with examples" \
+	bash -c 'is 2 "must be a time with its zone" "+08:00 (China)" "Z (UTC)" && one_line'
 
 # 6. --json from the commands that change things
 jq_ok() { jq -e "$1" <<<"$out" >/dev/null || { echo "# json: $out"; return 1; }; }
