@@ -3,11 +3,13 @@
  */
 #include "fsutil.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -115,56 +117,105 @@ out:
 	return rc;
 }
 
-int fs_write_atomic(const char *path, const void *data, size_t n, mode_t mode,
-		    int exclusive, char *err, size_t errlen)
-{
-	int rc = 0, fd = -1;
-	char *dir = fs_dirname(path);
-	char *tmp = xasprintf("%s/.tmp-%s-XXXXXX", dir, fs_basename(path));
+/* mkostemp's part of a temporary file's name: ".tmp-<name>-XXXXXX". */
+#define FS_TMP_SUFFIX 6
 
-	fd = mkostemp(tmp, O_CLOEXEC);
+/*
+ * Removes the temporary files of `name` in dir that an earlier write left
+ * when it was stopped (Ctrl-C, kill -9, a power cut): nothing else would
+ * ever remove them, and a user who exports again and again into one
+ * folder would gather a hidden copy of the evidence at every stop. A
+ * writer holds an exclusive flock on its temporary file until it is
+ * placed or removed, so only those nobody holds are taken.
+ */
+static void drop_stale_tmp(const char *dir, const char *name)
+{
+	char *prefix = xasprintf(".tmp-%s-", name);
+	size_t plen = strlen(prefix);
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	while (d && (e = readdir(d))) {
+		struct stat st;
+		if (strncmp(e->d_name, prefix, plen) != 0 ||
+		    strlen(e->d_name + plen) != FS_TMP_SUFFIX)
+			continue;
+		int fd = openat(dirfd(d), e->d_name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && flock(fd, LOCK_EX | LOCK_NB) == 0)
+			unlinkat(dirfd(d), e->d_name, 0);
+		close(fd);
+	}
+	if (d)
+		closedir(d);
+	free(prefix);
+}
+
+/* write_atomic_once's answer when its file was taken: try again */
+#define TMP_TAKEN 1
+
+/* One try of fs_write_atomic. TMP_TAKEN when the temporary file vanished
+ * before it was placed: another writer of the same name took it for a
+ * leftover in the moment between its creation and its lock. */
+static int write_atomic_once(const char *path, const char *dir, const void *data, size_t n,
+			     mode_t mode, int exclusive, char *err, size_t errlen)
+{
+	int rc = 0;
+	char *tmp = xasprintf("%s/.tmp-%s-XXXXXX", dir, fs_basename(path));
+	int fd = mkostemp(tmp, O_CLOEXEC);
 	if (fd < 0) {
 		rc = err_set(err, errlen, EV_EIO, "%s: cannot create temporary file: %s", path,
 			     strerror(errno));
 		free(tmp);
-		tmp = NULL;
-		goto out;
+		return rc;
 	}
+	/* held until the file is placed or removed: drop_stale_tmp in
+	 * another process leaves it alone */
+	(void)flock(fd, LOCK_EX | LOCK_NB);
 	if (fs_write_all(fd, data, n) < 0 || fsync(fd) < 0 || fchmod(fd, mode) < 0) {
 		rc = err_set(err, errlen, EV_EIO, "%s: write failed: %s", path, strerror(errno));
 		goto out;
 	}
-	if (close(fd) < 0) {
-		fd = -1;
-		rc = err_set(err, errlen, EV_EIO, "%s: close failed: %s", path, strerror(errno));
+	/* link() fails if the target exists: no window where it is replaced */
+	if (exclusive ? link(tmp, path) < 0 : rename(tmp, path) < 0) {
+		int e = errno;
+		if (e == ENOENT && fs_exists(dir) && !fs_exists(tmp))
+			rc = TMP_TAKEN;
+		else if (exclusive && e == EEXIST)
+			rc = err_set(err, errlen, EV_EEXIST, "%s: already exists", path);
+		else
+			rc = err_set(err, errlen, EV_EIO, "%s: cannot place file: %s", path,
+				     strerror(e));
 		goto out;
 	}
-	fd = -1;
-	if (exclusive) {
-		/* link() fails if the target exists: no window where it is replaced */
-		if (link(tmp, path) < 0) {
-			rc = errno == EEXIST
-				     ? err_set(err, errlen, EV_EEXIST, "%s: already exists", path)
-				     : err_set(err, errlen, EV_EIO, "%s: cannot place file: %s",
-					       path, strerror(errno));
-			goto out;
-		}
-		unlink(tmp);
-	} else if (rename(tmp, path) < 0) {
-		rc = err_set(err, errlen, EV_EIO, "%s: cannot place file: %s", path,
-			     strerror(errno));
-		goto out;
+	if (!exclusive) {
+		free(tmp);
+		tmp = NULL;
 	}
-	free(tmp);
-	tmp = NULL;
-	rc = fs_fsync_dir(dir, err, errlen);
 out:
-	if (fd >= 0)
-		close(fd);
 	if (tmp) {
 		unlink(tmp);
 		free(tmp);
 	}
+	close(fd); /* after the name: the lock goes last. fsync has seen every write */
+	return rc;
+}
+
+int fs_write_atomic(const char *path, const void *data, size_t n, mode_t mode,
+		    int exclusive, char *err, size_t errlen)
+{
+	char *dir = fs_dirname(path);
+	int rc = TMP_TAKEN;
+	drop_stale_tmp(dir, fs_basename(path));
+	for (int tries = 0; rc == TMP_TAKEN && tries < 3; tries++)
+		rc = write_atomic_once(path, dir, data, n, mode, exclusive, err, errlen);
+	if (rc == TMP_TAKEN)
+		rc = err_set(err, errlen, EV_EIO,
+			     "%s: its temporary file was removed, three times, before it could be "
+			     "placed",
+			     path);
+	if (!rc)
+		rc = fs_fsync_dir(dir, err, errlen);
 	free(dir);
 	return rc;
 }

@@ -17,9 +17,10 @@ int fs_mkdir_p(const char *path, mode_t mode, char *err, size_t errlen) WUR;
 int fs_fsync_dir(const char *dir, char *err, size_t errlen) WUR;
 
 /* Writes data to path atomically: temp file in the same directory
- * (".tmp-<name>-XXXXXX"), fsync, chmod `mode`, rename over path, fsync of
- * the directory. With `exclusive`, refuses (EV_EEXIST) if path exists,
- * without replacing it. */
+ * (".tmp-<name>-XXXXXX", flock'd until placed), fsync, chmod `mode`, rename
+ * over path, fsync of the directory. With `exclusive`, refuses (EV_EEXIST)
+ * if path exists, without replacing it. First removes the temp files of
+ * the same name that no writer holds (left by a write that was killed). */
 int fs_write_atomic(const char *path, const void *data, size_t n, mode_t mode,
 		    int exclusive, char *err, size_t errlen) WUR;
 
