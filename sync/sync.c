@@ -6,6 +6,9 @@
  * its minisign signature and COMMITTED, in that order, and records the
  * bundle locally in one transaction with a custody event.
  *
+ * A bundle is kept in the store before those three files are written, so
+ * that a run stopped among them is finished by the next (pending_save).
+ *
  * sync_state holds one row per (target, object): state 'queued' ->
  * 'uploading' (multipart: upload id and finished parts journalled) ->
  * 'stored' (on the target) -> 'done' (named by a committed bundle).
@@ -608,13 +611,22 @@ static json_t *manifest_json(struct store *s, const struct case_work *w, const c
 	return m;
 }
 
+static char *pending_meta_key(const char *target, const char *case_key)
+{
+	return xasprintf("sync.pending:%s:%s", target, case_key);
+}
+
+/* Records a bundle committed on the target (made at `created`), and drops
+ * the store's copy of it kept in case the run was cut (pending_save). */
 static int record_bundle(struct store *s, const char *target, const struct case_work *w,
 			 const char *bundle_id, const char *manifest_key, const char *manifest_sha,
-			 double now, const char *actor, char *err, size_t errlen)
+			 double created, const char *actor, char *err, size_t errlen)
 {
-	char at[32];
+	char made[32], at[32];
 	int rc;
 	sqlite3_stmt *st = NULL;
+	double now = time_now();
+	time_format_iso(created, made);
 	time_format_iso(now, at);
 	if ((rc = store_begin(s, err, errlen)))
 		return rc;
@@ -637,7 +649,7 @@ static int record_bundle(struct store *s, const char *target, const struct case_
 	else
 		sqlite3_bind_null(st, 6);
 	sqlite3_bind_int64(st, 7, w->last_seq);
-	sqlite3_bind_text(st, 8, at, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 8, made, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 9, at, -1, SQLITE_STATIC);
 	if (sqlite3_step(st) != SQLITE_DONE) {
 		rc = err_set(err, errlen, EV_EDB, "cannot record bundle %s: %s", bundle_id,
@@ -664,6 +676,11 @@ static int record_bundle(struct store *s, const char *target, const struct case_
 	    (rc = meta_set_id(s, readings_meta_key(target, w->key), w->last_reading_id, err, errlen)))
 		goto fail;
 	if ((rc = meta_set_id(s, notes_meta_key(target, w->key), w->last_note_id, err, errlen)))
+		goto fail;
+	char *pk = pending_meta_key(target, w->key);
+	rc = store_meta_set(s, pk, NULL, err, errlen);
+	free(pk);
+	if (rc)
 		goto fail;
 	json_t *d = json_object();
 	json_object_set_new(d, "target", json_string(target));
@@ -899,13 +916,176 @@ static int bundle_halve(struct case_work *w)
 	return cut;
 }
 
+/*
+ * A bundle's manifest, signature and COMMITTED go to the target after its
+ * blobs, in that order. A run stopped among them (Ctrl-C, a power cut, a
+ * pulled disk) left a bundle folder on the target that nothing would ever
+ * commit or clear, and one stopped after COMMITTED but before the bundle
+ * was recorded here sent the same items again in a second bundle. So the
+ * bundle is first kept in the store, as it was signed
+ * (sync.pending:<target>:<case key>), and the next run to that target
+ * finishes it before it gathers anything new: the same three files (one
+ * already there with the same bytes counts as written), then the record.
+ */
+static int pending_save(struct store *s, const char *target, const struct case_work *w,
+			const char *bundle_id, double created, const char *manifest, size_t mlen,
+			const struct buf *sig, char *err, size_t errlen)
+{
+	json_t *p = json_pack("{s:s, s:f, s:s%, s:s%, s:I, s:I, s:I, s:I}", "bundle_id", bundle_id,
+			      "created", created, "manifest", manifest, mlen, "signature",
+			      sig->data, sig->len, "first_seq", (json_int_t)w->first_seq,
+			      "last_seq", (json_int_t)w->last_seq, "last_reading_id",
+			      (json_int_t)w->last_reading_id, "last_note_id",
+			      (json_int_t)w->last_note_id);
+	char *text = p ? json_dumps(p, JSON_COMPACT) : NULL;
+	char *key = pending_meta_key(target, w->key);
+	int rc = text ? store_meta_set(s, key, text, err, errlen)
+		      : err_set(err, errlen, EV_ERR, "cannot serialise bundle %s", bundle_id);
+	free(key);
+	free(text);
+	json_decref(p);
+	return rc;
+}
+
+/* Writes a signed bundle's manifest, signature and COMMITTED, COMMITTED
+ * last: the office only ever sees a bundle whose every part is in place. */
+static int put_bundle(struct target *t, const char *case_key, const char *bundle_id,
+		      const char *manifest, size_t mlen, const char *msha, const char *sig,
+		      size_t siglen, char *err, size_t errlen)
+{
+	char *mkey = bundle_object_key(case_key, bundle_id, BUNDLE_MANIFEST);
+	char *skey = bundle_object_key(case_key, bundle_id, BUNDLE_SIGNATURE);
+	char *ckey = bundle_object_key(case_key, bundle_id, BUNDLE_COMMITTED);
+	char *committed = xasprintf("bundle %s\nmanifest sha256 %s\n", bundle_id, msha);
+	int rc = target_put_buf(t, mkey, manifest, mlen, err, errlen);
+	if (!rc)
+		rc = target_put_buf(t, skey, sig, siglen, err, errlen);
+	if (!rc)
+		rc = target_put_buf(t, ckey, committed, strlen(committed), err, errlen);
+	free(mkey);
+	free(skey);
+	free(ckey);
+	free(committed);
+	return rc;
+}
+
+/* Sends again any blob of an unfinished bundle that the target lacks: they
+ * were all there when it was saved, but the disk at a dir: target's path
+ * may have been changed for another since. */
+static int pending_blobs(struct store *s, struct target *t, json_t *items,
+			 struct sync_report *rep, char *err, size_t errlen)
+{
+	size_t i;
+	json_t *it;
+	json_array_foreach(items, i, it) {
+		const char *key = json_string_value(json_object_get(it, "blob"));
+		const char *sha = json_string_value(json_object_get(it, "sha256"));
+		json_int_t size = json_integer_value(json_object_get(it, "size"));
+		int present = 0, existed = 0, rc;
+		if (!key || !sha || !sha256_hex_valid(sha) || size < 0)
+			return err_set(err, errlen, EV_ECORRUPT, "item %zu names no valid blob", i);
+		rc = target_stat(t, key, NULL, (uint64_t)size, &present, err, errlen);
+		if (!rc && !present) {
+			char *path = store_blob_path(s, sha);
+			log_info("%s is not on the target; sent again", key);
+			rc = target_put_file(t, key, path, sha, (uint64_t)size, NULL, &existed, err,
+					     errlen);
+			free(path);
+			if (!rc && !existed) {
+				rep->blobs_sent++;
+				rep->bytes_sent += (uint64_t)size;
+			}
+		}
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+/* Finishes the bundle an earlier run to this target left unfinished for
+ * the case, if any (see pending_save). */
+static int pending_finish(struct store *s, struct target *t, int64_t case_id, const char *number,
+			  const char *actor, struct sync_report *rep, char *err, size_t errlen)
+{
+	const char *target = target_url(t);
+	struct case_work w;
+	char msha[SHA256_HEX_LEN + 1], e2[1024];
+	json_t *p = NULL, *m = NULL;
+	char *mkey = NULL;
+	int rc = 0;
+	memset(&w, 0, sizeof w);
+	w.case_id = case_id;
+	w.number = number;
+	store_case_key(number, w.key);
+	char *key = pending_meta_key(target, w.key);
+	char *text = store_meta_get(s, key);
+	if (!text)
+		goto out;
+	const char *bid = NULL, *manifest = NULL, *sig = NULL;
+	size_t mlen = 0, siglen = 0;
+	double created = 0;
+	json_int_t first = 0, last = 0, reading = 0, note = 0;
+	p = json_loads(text, 0, NULL);
+	if (!p || json_unpack(p, "{s:s, s:F, s:s%, s:s%, s:I, s:I, s:I, s:I}", "bundle_id", &bid,
+			      "created", &created, "manifest", &manifest, &mlen, "signature", &sig,
+			      &siglen, "first_seq", &first, "last_seq", &last, "last_reading_id",
+			      &reading, "last_note_id", &note) ||
+	    !(m = json_loadb(manifest, mlen, 0, NULL)) ||
+	    !json_is_array(json_object_get(m, "items"))) {
+		rc = err_set(err, errlen, EV_ECORRUPT,
+			     "case %s: this store's copy of a bundle an earlier sync to %s did not "
+			     "finish (setting %s) cannot be read",
+			     number, target, key);
+		goto out;
+	}
+	w.first_seq = first;
+	w.last_seq = last;
+	w.last_reading_id = reading;
+	w.last_note_id = note;
+	w.items = json_incref(json_object_get(m, "items"));
+	w.readings = json_incref(json_object_get(m, "readings"));
+	w.events = json_incref(json_object_get(json_object_get(m, "custody"), "events"));
+	sha256_hex(manifest, mlen, msha);
+	log_info("case %s: finishing bundle %s, which an earlier sync to %s did not finish",
+		 number, bid, target);
+	if ((rc = pending_blobs(s, t, w.items, rep, e2, sizeof e2))) {
+		err_set(err, errlen, rc, "case %s: bundle %s: %s", number, bid, e2);
+		goto out;
+	}
+	if ((rc = put_bundle(t, w.key, bid, manifest, mlen, msha, sig, siglen, e2, sizeof e2))) {
+		err_set(err, errlen, rc, "case %s: %s", number, e2);
+		goto out;
+	}
+	mkey = bundle_object_key(w.key, bid, BUNDLE_MANIFEST);
+	if ((rc = record_bundle(s, target, &w, bid, mkey, msha, created, actor, e2, sizeof e2))) {
+		err_set(err, errlen, rc,
+			"case %s: bundle %s is on the target but could not be recorded here (%s); "
+			"the next sync tries again",
+			number, bid, e2);
+		goto out;
+	}
+	rep->bundles++;
+	rep->items += (int)json_array_size(w.items);
+	log_info("case %s: bundle %s committed to %s: %zu items, %zu readings, %zu custody events",
+		 number, bid, target, json_array_size(w.items), json_array_size(w.readings),
+		 json_array_size(w.events));
+out:
+	work_free(&w);
+	json_decref(m);
+	json_decref(p);
+	free(mkey);
+	free(text);
+	free(key);
+	return rc;
+}
+
 static int sync_case(struct store *s, struct target *t, const struct minisign_secret *sec,
 		     struct case_work *w, const char *actor, struct sync_report *rep, int *more,
 		     char *err, size_t errlen)
 {
 	const char *target = target_url(t);
 	char bundle_id[64], msha[SHA256_HEX_LEN + 1], trusted[256], e2[1024];
-	char *manifest = NULL, *mkey = NULL, *skey = NULL, *ckey = NULL, *committed = NULL;
+	char *manifest = NULL, *mkey = NULL;
 	struct buf sig;
 	struct minisign_pub pub;
 	json_t *m = NULL;
@@ -915,7 +1095,8 @@ static int sync_case(struct store *s, struct target *t, const struct minisign_se
 	*more = 0;
 
 	store_case_key(w->number, w->key);
-	if ((rc = gather(s, target, w, err, errlen)))
+	if ((rc = pending_finish(s, t, w->case_id, w->number, actor, rep, err, errlen)) ||
+	    (rc = gather(s, target, w, err, errlen)))
 		goto out;
 	if (!json_array_size(w->items) && !json_array_size(w->readings) && !w->new_events) {
 		log_info("case %s: nothing new for %s", w->number, target);
@@ -983,14 +1164,9 @@ static int sync_case(struct store *s, struct target *t, const struct minisign_se
 				&sig, err, errlen)))
 		goto out;
 	mkey = bundle_object_key(w->key, bundle_id, BUNDLE_MANIFEST);
-	skey = bundle_object_key(w->key, bundle_id, BUNDLE_SIGNATURE);
-	ckey = bundle_object_key(w->key, bundle_id, BUNDLE_COMMITTED);
-	committed = xasprintf("bundle %s\nmanifest sha256 %s\n", bundle_id, msha);
-	/* manifest and signature first, COMMITTED last: the office only ever
-	 * sees a bundle whose every part is already in place */
-	if ((rc = target_put_buf(t, mkey, manifest, mlen, e2, sizeof e2)) ||
-	    (rc = target_put_buf(t, skey, sig.data, sig.len, e2, sizeof e2)) ||
-	    (rc = target_put_buf(t, ckey, committed, strlen(committed), e2, sizeof e2))) {
+	if ((rc = pending_save(s, target, w, bundle_id, now, manifest, mlen, &sig, e2, sizeof e2)) ||
+	    (rc = put_bundle(t, w->key, bundle_id, manifest, mlen, msha, sig.data, sig.len, e2,
+			     sizeof e2))) {
 		err_set(err, errlen, rc, "case %s: %s", w->number, e2);
 		goto out;
 	}
@@ -1010,9 +1186,6 @@ out:
 	json_decref(m);
 	free(manifest);
 	free(mkey);
-	free(skey);
-	free(ckey);
-	free(committed);
 	buf_free(&sig);
 	return rc;
 }
