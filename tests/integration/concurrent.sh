@@ -1,0 +1,84 @@
+#!/bin/bash
+# Two evcap programs at work on one store at once: (1) a second sync, or a
+# second pull into one office, is turned away, naming the store, the
+# process that holds it and what to do, and the first finishes alone;
+# (2) two field stores syncing to one target at once both commit, and the
+# office gets every item once; (3) export and verify while a pull writes
+# the office store.
+. "$(dirname "$0")/../lib/common.sh"
+
+need jq sqlite3 strace flock || { skip "concurrent: needs jq, sqlite3, strace, flock"; exit 0; }
+strace -o /dev/null true 2>/dev/null || { skip "concurrent: strace cannot trace here"; exit 0; }
+
+CASE=C
+mkdir -p "$T/card" "$T/usb"
+for i in 1 2 3 4 5 6 7 8; do head -c $((20000 * i)) /dev/urandom >"$T/card/DJI_000$i.JPG"; done
+for f in a b; do
+	$EVCAP --store "$T/$f" init >/dev/null && $EVCAP --store "$T/$f" case open $CASE --use >/dev/null
+	$EVCAP --store "$T/$f" ingest "$T/card" >/dev/null 2>&1
+	$EVCAP --store "$T/$f" key show >"$T/$f.pub"
+done
+# the same card went into both, plus one photo of each own
+head -c 7777 /dev/urandom >"$T/a.JPG" && $EVCAP --store "$T/a" ingest "$T/a.JPG" >/dev/null 2>&1
+head -c 8888 /dev/urandom >"$T/b.JPG" && $EVCAP --store "$T/b" ingest "$T/b.JPG" >/dev/null 2>&1
+
+# locked FILE: true while another process holds FILE's flock
+locked() { ! flock -n "$1" true; }
+# slow CMD...: CMD, held up for a second at its third fsync, in the background
+slow() {
+	strace -f -o /dev/null -e trace=fsync -e inject=fsync:delay_enter=1000000:when=3 "$@" \
+		>"$T/slow.out" 2>&1 &
+	SLOW=$!
+}
+
+# 1. a second sync of one store, a second pull into one office
+slow $EVCAP --store "$T/a" sync --target "dir:$T/usb"
+within 5 locked "$T/a/sync.lock"
+out=$($EVCAP --store "$T/a" sync --target "dir:$T/usb" 2>&1)
+rc=$?
+wait $SLOW
+check "a second sync of the store is turned away (exit 1)" test $rc = 1
+check "saying which store, who holds it and what to do" grep -q \
+	"the store $T/a is in use by another evcap sync or pull (pid [0-9]* holds .*sync.lock); wait for it to finish, then run this again" \
+	<<<"$out"
+check "the first sync commits its bundle" grep -q "1 bundle(s) committed: 9 items" "$T/slow.out"
+check "and the next finds nothing new" bash -c '$1 --store "$2/a" sync --target "dir:$2/usb" 2>&1 | grep -q "nothing new"' _ "$EVCAP" "$T"
+
+O="$EVCAP --store $T/office"
+$O init >/dev/null && $O key trust "$T/a.pub" >/dev/null && $O key trust "$T/b.pub" >/dev/null
+slow $O pull --target "dir:$T/usb" --case $CASE
+within 5 locked "$T/office/sync.lock"
+out=$($O pull --target "dir:$T/usb" --case $CASE 2>&1)
+rc=$?
+# 3. meanwhile, the office exports and verifies what it has
+$O export --format csv --case $CASE --out "$T/during.csv" >"$T/exp.out" 2>&1 ||
+	grep -q "no case" "$T/exp.out" # (before the pull has made the case)
+exp_rc=$?
+$O verify -q >"$T/ver.out" 2>&1
+ver_rc=$?
+wait $SLOW
+check "a second pull into the office is turned away (exit 1)" test $rc = 1
+check "saying which store and what to do" grep -q \
+	"the store $T/office is in use by another evcap sync or pull (pid [0-9]* holds .*); wait for it to finish" \
+	<<<"$out"
+check "an export while the pull runs works, or says the case is not there yet" test $exp_rc = 0
+check "verify while the pull runs finds nothing wrong" test $ver_rc = 0
+check "the pull imports the bundle" grep -q "1 bundle(s) imported (9 items)" "$T/slow.out"
+
+# 2. two field stores to one target at once (they share eight originals)
+head -c 5555 /dev/urandom >"$T/a2.JPG" && $EVCAP --store "$T/a" ingest "$T/a2.JPG" >/dev/null 2>&1
+slow $EVCAP --store "$T/a" sync --target "dir:$T/usb"
+$EVCAP --store "$T/b" sync --target "dir:$T/usb" >"$T/b1.out" 2>&1
+rb=$?
+wait $SLOW
+ra=$?
+check "two stores syncing to one target at once both commit" \
+	test $ra = 0 -a $rb = 0 -a "$(find "$T/usb/cases" -name COMMITTED | wc -l)" = 3
+check "no temporary file left on the target" test -z "$(find "$T/usb" -name '.tmp-*')"
+check "the target holds each original once" test "$(find "$T/usb/blobs" -type f | wc -l)" = 11
+$O pull --target "dir:$T/usb" --case $CASE >"$T/p2.out" 2>&1
+check "the office pulls the rest" test $? = 0
+check "and holds every item once" \
+	test "$($O --json ls | jq length)" = 11 -a \
+	"$(sqlite3 "$T/office/evidence.db" 'SELECT count(DISTINCT sha256) FROM items')" = 11
+check "office verify passes" $O verify -q
