@@ -267,13 +267,12 @@ int cmd_verify(struct cli *cli, int argc, char **argv)
 	if (n_unreadable)
 		json_object_set_new(d, "unreadable", json_integer((json_int_t)n_unreadable));
 	const char *case_number = case_name;
-	if (store_begin(s, err, sizeof err) == 0) {
-		if (custody_append(s, time_now(), cli->actor, "verify", case_number, NULL, d, NULL, err,
-				   sizeof err) ||
-		    store_commit(s, err, sizeof err)) {
-			store_rollback(s);
-			fprintf(stderr, "evcap verify: could not record the check: %s\n", err);
-		}
+	if (store_begin(s, err, sizeof err) ||
+	    custody_append(s, time_now(), cli->actor, "verify", case_number, NULL, d, NULL, err,
+			   sizeof err) ||
+	    store_commit(s, err, sizeof err)) {
+		store_rollback(s);
+		fprintf(stderr, "evcap verify: could not record the check: %s\n", err);
 	}
 	json_decref(d);
 

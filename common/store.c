@@ -33,6 +33,7 @@ struct store {
 	char *dir;
 	sqlite3 *db;
 	char device_id[33];
+	int busy_ms; /* how long a write waits for another writer */
 	/* blob commits may run on several threads at once; the spare
 	 * read-back buffers are the only state they share */
 	pthread_mutex_t rb_mu;
@@ -64,9 +65,20 @@ int store_schema_version(void)
 	return schema_migrations[schema_migration_count - 1].version;
 }
 
+/* STORE_BUSY_MS, or $EVCAP_STORE_BUSY_MS (1 to 600000), so that a test of
+ * a store kept busy need not wait ten seconds a command. */
+static int store_busy_ms(void)
+{
+	const char *v = getenv("EVCAP_STORE_BUSY_MS");
+	char *end;
+	long ms = v && *v ? strtol(v, &end, 10) : 0;
+	return ms >= 1 && ms <= 600000 && !*end ? (int)ms : STORE_BUSY_MS;
+}
+
 void store_set_busy_ms(struct store *s, int ms)
 {
 	sqlite3_busy_timeout(s->db, ms);
+	s->busy_ms = ms;
 }
 
 const char *store_dir(const struct store *s)
@@ -84,12 +96,64 @@ const char *store_device_id(const struct store *s)
 	return s->device_id;
 }
 
+/*
+ * The pid written in <dir>/<file> by the evcap program `prog` that holds
+ * it (evcapd.lock, sync.lock), if that process still runs that program;
+ * else 0. Read, never locked: taking the lock even for a moment could
+ * turn away the program starting at that moment.
+ */
+static long lock_holder(const char *dir, const char *file, const char *prog)
+{
+	char *path = xasprintf("%s/%s", dir, file), buf[64], comm[64];
+	long pid = 0;
+	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	free(path);
+	if (fd < 0)
+		return 0;
+	ssize_t r = read(fd, buf, sizeof buf - 1);
+	close(fd);
+	buf[r > 0 ? r : 0] = '\0';
+	pid = strtol(buf, NULL, 10);
+	if (pid <= 0)
+		return 0;
+	snprintf(comm, sizeof comm, "/proc/%ld/comm", pid);
+	fd = open(comm, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	r = read(fd, buf, sizeof buf - 1);
+	close(fd);
+	buf[r > 0 ? r : 0] = '\0';
+	buf[strcspn(buf, "\n")] = '\0';
+	return strcmp(buf, prog) == 0 ? pid : 0;
+}
+
+/* What to say when another writer kept the database past the wait: SQLite's
+ * "database is locked" names neither who nor what to do. */
+static int store_busy_err(struct store *s, char *err, size_t errlen)
+{
+	char who[128];
+	long pid;
+	if ((pid = lock_holder(s->dir, "evcapd.lock", "evcapd")))
+		snprintf(who, sizeof who, "evcapd (pid %ld) is", pid);
+	else if ((pid = lock_holder(s->dir, "sync.lock", "evcap")))
+		snprintf(who, sizeof who, "an evcap sync or pull (pid %ld) is", pid);
+	else
+		snprintf(who, sizeof who, "another program (evcapd, or another evcap command) is");
+	return err_set(err, errlen, EV_EDB,
+		       "%s: the store is busy: %s writing to it and did not let go within %d s; "
+		       "try again once it is done",
+		       s->dir, who, (s->busy_ms + 999) / 1000);
+}
+
 int store_exec(struct store *s, const char *sql, char *err, size_t errlen)
 {
 	char *msg = NULL;
-	if (sqlite3_exec(s->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
-		int rc = err_set(err, errlen, EV_EDB, "%s/evidence.db: %s", s->dir,
-				 msg ? msg : sqlite3_errmsg(s->db));
+	int r = sqlite3_exec(s->db, sql, NULL, NULL, &msg);
+	if (r != SQLITE_OK) {
+		int rc = (r & 0xff) == SQLITE_BUSY
+				 ? store_busy_err(s, err, errlen)
+				 : err_set(err, errlen, EV_EDB, "%s/evidence.db: %s", s->dir,
+					   msg ? msg : sqlite3_errmsg(s->db));
 		sqlite3_free(msg);
 		return rc;
 	}
@@ -189,10 +253,11 @@ int store_meta_set(struct store *s, const char *key, const char *value, char *er
 	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
 	if (value)
 		sqlite3_bind_text(st, 2, value, -1, SQLITE_STATIC);
-	int rc = sqlite3_step(st) == SQLITE_DONE
-			 ? 0
-			 : err_set(err, errlen, EV_EDB, "%s/evidence.db: %s", s->dir,
-				   sqlite3_errmsg(s->db));
+	int r = sqlite3_step(st);
+	int rc = r == SQLITE_DONE	       ? 0
+		 : (r & 0xff) == SQLITE_BUSY ? store_busy_err(s, err, errlen)
+					       : err_set(err, errlen, EV_EDB, "%s/evidence.db: %s",
+							 s->dir, sqlite3_errmsg(s->db));
 	sqlite3_finalize(st);
 	return rc;
 }
@@ -545,7 +610,7 @@ int store_open(const char *dir, int flags, struct store **out, char *err, size_t
 			     s->db ? sqlite3_errmsg(s->db) : "out of memory");
 		goto out;
 	}
-	sqlite3_busy_timeout(s->db, STORE_BUSY_MS);
+	store_set_busy_ms(s, store_busy_ms());
 	sqlite3_extended_result_codes(s->db, 1);
 	if (!(flags & STORE_READONLY)) {
 		if ((rc = store_exec(s, "PRAGMA journal_mode = WAL", err, errlen)))

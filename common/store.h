@@ -34,8 +34,10 @@ const char *store_dir(const struct store *s);
 /* The database handle, for modules that run their own (bound) SQL. */
 sqlite3 *store_db(struct store *s);
 /* How long a write waits for another writer to let go before it fails
- * (STORE_BUSY_MS unless set): a loop that must stay responsive and tries
- * again later itself sets it shorter. */
+ * (STORE_BUSY_MS, or $EVCAP_STORE_BUSY_MS for tests, unless set): a loop
+ * that must stay responsive and tries again later itself sets it shorter.
+ * store_exec and store_meta_set then say the store is busy, who holds it
+ * where they can tell (evcapd, a sync or pull) and to run again later. */
 #define STORE_BUSY_MS 10000
 void store_set_busy_ms(struct store *s, int ms);
 /* This store's device id (a random 128-bit hex string made at creation). */

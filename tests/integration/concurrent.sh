@@ -4,7 +4,9 @@
 # process that holds it and what to do, and the first finishes alone;
 # (2) two field stores syncing to one target at once both commit, and the
 # office gets every item once; (3) export and verify while a pull writes
-# the office store.
+# the office store; (4) a store another writer keeps past the wait: a
+# command says the store is busy and to run it again, and verify says it
+# could not record its check (it used to say nothing).
 . "$(dirname "$0")/../lib/common.sh"
 
 need jq sqlite3 strace flock || { skip "concurrent: needs jq, sqlite3, strace, flock"; exit 0; }
@@ -82,3 +84,18 @@ check "and holds every item once" \
 	test "$($O --json ls | jq length)" = 11 -a \
 	"$(sqlite3 "$T/office/evidence.db" 'SELECT count(DISTINCT sha256) FROM items')" = 11
 check "office verify passes" $O verify -q
+# 4. a store kept by another writer past the wait
+$EVCAP init >/dev/null 2>&1
+export EVCAP_STORE_BUSY_MS=300
+hold_store || { bad "the other writer could not take the store: $(cat "$T/hold.out")"; exit 1; }
+out=$($EVCAP case open D 7>&- 2>&1)
+rc=$?
+check "a command on a busy store fails (exit 1)" test $rc = 1
+check "saying the store is busy and to run it again" grep -q \
+	"$EVCAP_STORE: the store is busy: another program .* is writing to it and did not let go within 1 s; try again once it is done" \
+	<<<"$out"
+out=$($EVCAP verify 7>&- 2>&1)
+check "verify on a busy store says it could not record its check" \
+	grep -q "could not record the check: .*the store is busy" <<<"$out"
+release_store
+check "once let go, the command works" $EVCAP case open D

@@ -49,7 +49,7 @@ fixes_seen() { grep -q "evcap gps log: $1 fixes, last" "$T/log.err"; }
 # the first commit is due a second after the first fix, about 3 s in,
 # and waits out the busy timeout
 refused_once() {
-	grep -q "storing fixes: .*database is locked; [0-9]* fix\(es\)\? held, tried again in 1 s" "$T/log.err"
+	grep -q "storing fixes: .*the store is busy: .*; [0-9]* fix\(es\)\? held, tried again in 1 s" "$T/log.err"
 }
 check "gps_store_busy: a refused commit is reported, with the fixes held" within 30 refused_once
 check "gps_store_busy: the logger is still running" kill -0 "$logger"

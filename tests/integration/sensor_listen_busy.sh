@@ -42,7 +42,7 @@ send 11.0
 sleep 0.3
 send 12.0
 check "sensor_listen_busy: a refused line is held, and the log says so" \
-	within 20 grep -q "line 2 not recorded yet: .*database is locked; lines are held and tried again every 2 s" "$T/listen.err"
+	within 20 grep -q "line 2 not recorded yet: .*the store is busy: .*; lines are held and tried again every 2 s" "$T/listen.err"
 send 13.0
 sleep 0.3
 release_store
