@@ -3,7 +3,7 @@
 # stops the process as it makes the Nth call), then sync again: the target
 # ends with one bundle, committed, and no temporary file; the field store
 # records that bundle once and verifies; the office pulls every item and
-# says nothing of an unfinished bundle.
+# says nothing of an unfinished bundle. The same against S3 (Ceph RGW).
 . "$(dirname "$0")/../lib/common.sh"
 
 need jq sqlite3 strace || { skip "sync kill: needs jq, sqlite3, strace"; exit 0; }
@@ -87,3 +87,54 @@ $O init >/dev/null && $O key trust "$T/device.pub" >/dev/null
 check "the office pulls every item from the new disk" \
 	bash -c '$1 pull --target "dir:$2" --case K >/dev/null 2>&1 && [ "$($1 --json ls | jq length)" = 6 ]' \
 	_ "$O" "$W/usb"
+
+# the same against S3 (a Ceph RADOS Gateway on loopback): stopped as it
+# sends the bundle's own files, then synced again
+if ! need radosgw ceph-mon ceph-osd ceph-authtool monmaptool uuidgen; then
+	skip "sync kill to S3: Ceph RGW is not installed"
+	exit 0
+fi
+RGW=$T/rgw
+if ! "$ROOT/tests/lib/ceph-rgw.sh" start "$RGW" >"$T/rgw.out" 2>&1; then
+	skip "sync kill to S3: Ceph RGW could not be started here: $(tail -1 "$T/rgw.out")"
+	exit 0
+fi
+on_exit "'$ROOT/tests/lib/ceph-rgw.sh' stop '$RGW' >/dev/null 2>&1"
+. "$RGW/env"
+s3sync() { # s3sync STORE PREFIX [ARGS...]
+	local st=$1 p=$2
+	shift 2
+	$EVCAP --store "$st" sync --target "s3://evidence/$p" --endpoint "$S3_ENDPOINT" "$@"
+}
+cp -a "$T/field" "$T/s3probe"
+s3sync "$T/s3probe" p0 --create-bucket >/dev/null 2>&1
+sqlite3 "$T/s3probe/evidence.db" "DELETE FROM sync_state; DELETE FROM bundles; DELETE FROM meta WHERE key LIKE 'sync.%'"
+strace -f -o "$T/s3probe.trace" -e trace=sendto $EVCAP --store "$T/s3probe" sync \
+	--target s3://evidence/p1 --endpoint "$S3_ENDPOINT" >/dev/null 2>&1
+sends=$(grep -c 'sendto(' "$T/s3probe.trace")
+echo "# an undisturbed sync to S3 makes $sends sendto calls"
+problems=() stopped=0
+for n in $((sends - 3)) $((sends - 2)) $((sends - 1)); do
+	W=$T/s3run$n
+	cp -a "$T/field" "$W"
+	strace -f -o /dev/null -e trace=sendto -e inject="sendto:signal=SIGKILL:when=$n" \
+		$EVCAP --store "$W" sync --target "s3://evidence/k$n" --endpoint "$S3_ENDPOINT" \
+		>/dev/null 2>&1
+	[ $? -eq 137 ] && stopped=$((stopped + 1))
+	out=$(s3sync "$W" "k$n" 2>&1) || { problems+=("sendto $n: the next sync failed: $out"); continue; }
+	[ "$(sqlite3 "$W/evidence.db" "SELECT count(*) FROM bundles")" = 1 ] ||
+		problems+=("sendto $n: the field store records the bundle not exactly once")
+	O="$EVCAP --store $W-office"
+	$O init >/dev/null && $O key trust "$T/device.pub" >/dev/null
+	out=$($O pull --target "s3://evidence/k$n" --endpoint "$S3_ENDPOINT" --case K 2>&1) ||
+		problems+=("sendto $n: the pull failed: $out")
+	grep -q "not committed" <<<"$out" && problems+=("sendto $n: the office sees an unfinished bundle")
+	grep -q "1 bundle(s) imported (6 items)" <<<"$out" ||
+		problems+=("sendto $n: the office did not import one bundle of six items: $out")
+done
+check "S3: each sync tried was stopped as it sent the bundle's files" test $stopped = 3
+if [ ${#problems[@]} = 0 ]; then
+	ok "S3: after each stop the next sync finishes the bundle, recorded once, pulled whole"
+else
+	bad "S3: after a stop and another sync: ${problems[*]}"
+fi
