@@ -33,19 +33,26 @@ int cmd_init(struct cli *cli, int argc, char **argv)
 	char err[512];
 	if (devkey_ensure(store_dir(s), NULL, err, sizeof err)) /* the device signing key */
 		return fprintf(stderr, "evcap init: %s\n", err), EXIT_PROBLEM;
-	if (!existed) {
-		json_t *d = json_object();
-		json_object_set_new(d, "schema_version", json_integer(store_schema_version()));
-		if (store_begin(s, err, sizeof err) ||
-		    custody_append(s, time_now(), cli->actor, "init", NULL, NULL, d, NULL, err,
-				   sizeof err) ||
-		    store_commit(s, err, sizeof err)) {
-			store_rollback(s);
-			json_decref(d);
-			fprintf(stderr, "evcap init: %s\n", err);
-			return EXIT_PROBLEM;
-		}
-		json_decref(d);
+	/* the store's first custody event, made when the log is empty: an
+	 * init stopped before it was recorded (Ctrl-C, a power cut) left a
+	 * store without it, and the next init records it */
+	json_t *d = json_object();
+	char head[SHA256_HEX_LEN + 1];
+	int64_t seq = 0;
+	json_object_set_new(d, "schema_version", json_integer(store_schema_version()));
+	int rc = store_begin(s, err, sizeof err);
+	if (!rc && custody_head(s, head, &seq))
+		rc = err_set(err, sizeof err, EV_EDB, "cannot read the custody log");
+	if (!rc && seq == 0)
+		rc = custody_append(s, time_now(), cli->actor, "init", NULL, NULL, d, NULL, err,
+				    sizeof err);
+	if (!rc)
+		rc = store_commit(s, err, sizeof err);
+	json_decref(d);
+	if (rc) {
+		store_rollback(s);
+		fprintf(stderr, "evcap init: %s\n", err);
+		return EXIT_PROBLEM;
 	}
 	if (cli->json) {
 		json_t *o = json_object();
