@@ -795,11 +795,9 @@ static size_t jpeg_drop_stale(const char *outdir)
 		if (strncmp(e->d_name, ".tmp-item", 9) != 0)
 			continue;
 		int fd = openat(dirfd(d), e->d_name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-		struct stat st;
 		if (fd < 0)
 			continue;
-		if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && flock(fd, LOCK_EX | LOCK_NB) == 0 &&
-		    unlinkat(dirfd(d), e->d_name, 0) == 0)
+		if (fs_tmp_abandoned(fd) && unlinkat(dirfd(d), e->d_name, 0) == 0)
 			dropped++;
 		close(fd);
 	}

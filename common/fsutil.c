@@ -12,6 +12,7 @@
 #include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 int fs_write_all(int fd, const void *p, size_t n)
@@ -117,6 +118,22 @@ out:
 	return rc;
 }
 
+/* How long an empty temporary file nobody holds may be a writer's that
+ * has created it and not yet locked it. */
+#define FS_TMP_CLAIM_SECONDS 60
+
+int fs_tmp_abandoned(int fd)
+{
+	struct stat st;
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0)
+		return 0;
+	/* looked at under the lock: a writer that waits for it has not
+	 * written yet */
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
+		return 0;
+	return st.st_size > 0 || time(NULL) - st.st_mtime > FS_TMP_CLAIM_SECONDS;
+}
+
 /* mkostemp's part of a temporary file's name: ".tmp-<name>-XXXXXX". */
 #define FS_TMP_SUFFIX 6
 
@@ -135,14 +152,13 @@ static void drop_stale_tmp(const char *dir, const char *name)
 	DIR *d = opendir(dir);
 	struct dirent *e;
 	while (d && (e = readdir(d))) {
-		struct stat st;
 		if (strncmp(e->d_name, prefix, plen) != 0 ||
 		    strlen(e->d_name + plen) != FS_TMP_SUFFIX)
 			continue;
 		int fd = openat(dirfd(d), e->d_name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
 		if (fd < 0)
 			continue;
-		if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && flock(fd, LOCK_EX | LOCK_NB) == 0)
+		if (fs_tmp_abandoned(fd))
 			unlinkat(dirfd(d), e->d_name, 0);
 		close(fd);
 	}
@@ -170,8 +186,9 @@ static int write_atomic_once(const char *path, const char *dir, const void *data
 		return rc;
 	}
 	/* held until the file is placed or removed: drop_stale_tmp in
-	 * another process leaves it alone */
-	(void)flock(fd, LOCK_EX | LOCK_NB);
+	 * another process leaves it alone (it holds the lock only for a
+	 * moment, and only on a file it may remove) */
+	(void)flock(fd, LOCK_EX);
 	if (fs_write_all(fd, data, n) < 0 || fsync(fd) < 0 || fchmod(fd, mode) < 0) {
 		rc = err_set(err, errlen, EV_EIO, "%s: write failed: %s", path, strerror(errno));
 		goto out;

@@ -24,6 +24,15 @@ int fs_fsync_dir(const char *dir, char *err, size_t errlen) WUR;
 int fs_write_atomic(const char *path, const void *data, size_t n, mode_t mode,
 		    int exclusive, char *err, size_t errlen) WUR;
 
+/* Whether the temporary file open as fd was left by a writer that died
+ * (killed, a power cut), for removal by its name: 1 when nobody holds an
+ * flock on it and it has bytes, or has stayed empty for a minute; then
+ * fd holds the lock until it is closed. A writer creates its file empty
+ * and locks it before it writes a byte, so an empty file nobody holds may
+ * be one in that moment. 0 otherwise (a live writer's, not a regular
+ * file). */
+int fs_tmp_abandoned(int fd);
+
 /* Reads a whole regular file (not following a final symlink) into out,
  * refusing files larger than max bytes with EV_ELIMIT. */
 int fs_read_file(const char *path, size_t max, struct buf *out, char *err, size_t errlen) WUR;

@@ -6,7 +6,8 @@
 # office gets every item once; (3) export and verify while a pull writes
 # the office store; (4) a store another writer keeps past the wait: a
 # command says the store is busy and to run it again, and verify says it
-# could not record its check (it used to say nothing).
+# could not record its check (it used to say nothing); (5) exports at once
+# into one folder.
 . "$(dirname "$0")/../lib/common.sh"
 
 need jq sqlite3 strace flock || { skip "concurrent: needs jq, sqlite3, strace, flock"; exit 0; }
@@ -99,3 +100,41 @@ check "verify on a busy store says it could not record its check" \
 	grep -q "could not record the check: .*the store is busy" <<<"$out"
 release_store
 check "once let go, the command works" $EVCAP case open D
+
+# 5. two exports of working copies (and of a CSV) into one folder at once:
+# neither takes the other's temporary files for an earlier run's leftovers
+if ! need exiftool; then
+	skip "concurrent exports: exiftool is not installed"
+	exit 0
+fi
+. "$(dirname "$0")/../lib/base-jpeg.sh"
+make_base_jpeg "$T/base.jpg"
+mkdir -p "$T/photos"
+for i in $(seq -w 1 24); do cp "$T/base.jpg" "$T/photos/P$i.JPG"; done
+exiftool -q -overwrite_original '-ImageDescription<FileName' "$T/photos"
+X="$EVCAP --store $T/x"
+$X init >/dev/null && $X case open E --use >/dev/null && $X ingest "$T/photos" >/dev/null 2>&1
+problems=()
+for r in 1 2 3 4 5; do
+	rm -rf "$T/out"
+	$X export --format jpeg --out "$T/out" >"$T/j1.out" 2>&1 &
+	p1=$!
+	$X export --format csv --out "$T/out.csv" >"$T/c1.out" 2>&1 &
+	p2=$!
+	$X export --format csv --out "$T/out.csv" >"$T/c2.out" 2>&1 &
+	p3=$!
+	$X export --format jpeg --out "$T/out" >"$T/j2.out" 2>&1
+	r4=$?
+	wait $p1 && wait $p2 && wait $p3 && [ $r4 = 0 ] ||
+		problems+=("round $r: an export failed: $(cat "$T"/[jc][12].out)")
+	grep -h "removed\|cannot" "$T"/[jc][12].out >"$T/said" && problems+=("round $r: $(cat "$T/said")")
+	[ -z "$(find "$T/out" "$T" -maxdepth 1 -name '.tmp-*')" ] || problems+=("round $r: temporary files left")
+done
+if [ ${#problems[@]} = 0 ]; then
+	ok "exports at once into one folder all succeed, and none removes another's files"
+else
+	bad "exports at once into one folder: ${problems[*]}"
+fi
+check "each working copy recorded once" \
+	test "$(sqlite3 "$T/x/evidence.db" 'SELECT count(*) FROM derivatives')" = 24
+check "verify passes after the exports" $X verify -q
