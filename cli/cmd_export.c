@@ -664,7 +664,7 @@ static int jpeg_write_fd(int fd, const uint8_t *p, size_t n)
 static int jpeg_write_tmp(const char *outdir, struct jpeg_job *j, const uint8_t *data, size_t n)
 {
 	int rc = 0;
-	j->tmp = xasprintf("%s/.tmp-%s-XXXXXX", outdir, j->name);
+	j->tmp = xasprintf("%s/.tmp-%s-%ld-XXXXXX", outdir, j->name, (long)getpid());
 	j->fd = mkostemp(j->tmp, O_CLOEXEC);
 	/* held until the copy is in place: a temporary file nobody holds was
 	 * left by an export that was stopped (jpeg_drop_stale) */
@@ -797,7 +797,7 @@ static size_t jpeg_drop_stale(const char *outdir)
 		int fd = openat(dirfd(d), e->d_name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
 		if (fd < 0)
 			continue;
-		if (fs_tmp_abandoned(fd) && unlinkat(dirfd(d), e->d_name, 0) == 0)
+		if (fs_tmp_abandoned(fd, e->d_name) && unlinkat(dirfd(d), e->d_name, 0) == 0)
 			dropped++;
 		close(fd);
 	}

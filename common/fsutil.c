@@ -6,6 +6,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -118,11 +119,25 @@ out:
 	return rc;
 }
 
-/* How long an empty temporary file nobody holds may be a writer's that
- * has created it and not yet locked it. */
+/* How long an empty temporary file nobody holds may be a live writer's
+ * that has created it and not yet locked it, when its pid cannot tell. */
 #define FS_TMP_CLAIM_SECONDS 60
 
-int fs_tmp_abandoned(int fd)
+/* The writer's pid in a temporary file's name ("...-<pid>-<suffix>", the
+ * suffix without '-'), or 0 if it names none. */
+static long tmp_name_pid(const char *name)
+{
+	const char *end = strrchr(name, '-'), *p = end;
+	if (!end || end == name)
+		return 0;
+	while (p > name && p[-1] >= '0' && p[-1] <= '9')
+		p--;
+	if (p == end || p == name || p[-1] != '-' || end - p > 9)
+		return 0;
+	return strtol(p, NULL, 10);
+}
+
+int fs_tmp_abandoned(int fd, const char *name)
 {
 	struct stat st;
 	if (flock(fd, LOCK_EX | LOCK_NB) < 0)
@@ -131,10 +146,17 @@ int fs_tmp_abandoned(int fd)
 	 * written yet */
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
 		return 0;
-	return st.st_size > 0 || time(NULL) - st.st_mtime > FS_TMP_CLAIM_SECONDS;
+	if (st.st_size > 0)
+		return 1; /* its writer locked it before the first byte */
+	/* empty: its writer may have made it and not locked it yet, if that
+	 * writer still runs (another machine's cannot be asked) */
+	long pid = tmp_name_pid(name);
+	if (pid <= 0 || pid == (long)getpid() || (kill((pid_t)pid, 0) < 0 && errno == ESRCH))
+		return 1;
+	return time(NULL) - st.st_mtime > FS_TMP_CLAIM_SECONDS;
 }
 
-/* mkostemp's part of a temporary file's name: ".tmp-<name>-XXXXXX". */
+/* mkostemp's part of a temporary file's name: ".tmp-<name>-<pid>-XXXXXX". */
 #define FS_TMP_SUFFIX 6
 
 /*
@@ -152,13 +174,19 @@ static void drop_stale_tmp(const char *dir, const char *name)
 	DIR *d = opendir(dir);
 	struct dirent *e;
 	while (d && (e = readdir(d))) {
-		if (strncmp(e->d_name, prefix, plen) != 0 ||
-		    strlen(e->d_name + plen) != FS_TMP_SUFFIX)
+		if (strncmp(e->d_name, prefix, plen) != 0)
+			continue;
+		/* "<pid>-XXXXXX", or "XXXXXX" as an older evcap named them */
+		const char *rest = e->d_name + plen;
+		size_t digits = strspn(rest, "0123456789");
+		if (digits && rest[digits] == '-')
+			rest += digits + 1;
+		if (strlen(rest) != FS_TMP_SUFFIX || strchr(rest, '-'))
 			continue;
 		int fd = openat(dirfd(d), e->d_name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
 		if (fd < 0)
 			continue;
-		if (fs_tmp_abandoned(fd))
+		if (fs_tmp_abandoned(fd, e->d_name))
 			unlinkat(dirfd(d), e->d_name, 0);
 		close(fd);
 	}
@@ -177,7 +205,7 @@ static int write_atomic_once(const char *path, const char *dir, const void *data
 			     mode_t mode, int exclusive, char *err, size_t errlen)
 {
 	int rc = 0;
-	char *tmp = xasprintf("%s/.tmp-%s-XXXXXX", dir, fs_basename(path));
+	char *tmp = xasprintf("%s/.tmp-%s-%ld-XXXXXX", dir, fs_basename(path), (long)getpid());
 	int fd = mkostemp(tmp, O_CLOEXEC);
 	if (fd < 0) {
 		rc = err_set(err, errlen, EV_EIO, "%s: cannot create temporary file: %s", path,

@@ -17,21 +17,22 @@ int fs_mkdir_p(const char *path, mode_t mode, char *err, size_t errlen) WUR;
 int fs_fsync_dir(const char *dir, char *err, size_t errlen) WUR;
 
 /* Writes data to path atomically: temp file in the same directory
- * (".tmp-<name>-XXXXXX", flock'd until placed), fsync, chmod `mode`, rename
+ * (".tmp-<name>-<pid>-XXXXXX", flock'd until placed), fsync, chmod `mode`, rename
  * over path, fsync of the directory. With `exclusive`, refuses (EV_EEXIST)
  * if path exists, without replacing it. First removes the temp files of
  * the same name that no writer holds (left by a write that was killed). */
 int fs_write_atomic(const char *path, const void *data, size_t n, mode_t mode,
 		    int exclusive, char *err, size_t errlen) WUR;
 
-/* Whether the temporary file open as fd was left by a writer that died
- * (killed, a power cut), for removal by its name: 1 when nobody holds an
- * flock on it and it has bytes, or has stayed empty for a minute; then
- * fd holds the lock until it is closed. A writer creates its file empty
- * and locks it before it writes a byte, so an empty file nobody holds may
- * be one in that moment. 0 otherwise (a live writer's, not a regular
- * file). */
-int fs_tmp_abandoned(int fd);
+/* Whether the temporary file open as fd, called name, was left by a
+ * writer that died (killed, a power cut), for removal: 1 when nobody holds
+ * an flock on it and it has bytes, or is empty and the writer's pid in
+ * its name ("...-<pid>-<suffix>") runs no more (without a pid: at once;
+ * with one that still runs, possibly another's: after a minute); then fd
+ * holds the lock until closed. A writer makes its file empty and locks it
+ * before its first byte, so an empty file nobody holds may be a live
+ * writer's in that moment. 0 otherwise (held, not a regular file). */
+int fs_tmp_abandoned(int fd, const char *name);
 
 /* Reads a whole regular file (not following a final symlink) into out,
  * refusing files larger than max bytes with EV_ELIMIT. */

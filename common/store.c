@@ -400,7 +400,7 @@ static void store_clean_tmp(struct store *s)
 			int fd = openat(dirfd(d), e->d_name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 			if (fd < 0)
 				continue;
-			if (flock(fd, LOCK_EX | LOCK_NB) == 0 && unlinkat(dirfd(d), e->d_name, 0) == 0)
+			if (fs_tmp_abandoned(fd, e->d_name) && unlinkat(dirfd(d), e->d_name, 0) == 0)
 				removed++;
 			close(fd);
 		}
@@ -657,7 +657,7 @@ int store_blob_begin(struct store *s, struct blob_writer **out, char *err, size_
 {
 	struct blob_writer *w = xcalloc(1, sizeof *w);
 	w->s = s;
-	w->tmp_path = xasprintf("%s/blobs/tmp/blob-XXXXXX", s->dir);
+	w->tmp_path = xasprintf("%s/blobs/tmp/blob-%ld-XXXXXX", s->dir, (long)getpid());
 	w->fd = mkostemp(w->tmp_path, O_CLOEXEC);
 	if (w->fd < 0) {
 		int rc = err_set(err, errlen, EV_EIO, "%s: cannot create temporary file: %s",

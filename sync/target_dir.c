@@ -220,7 +220,7 @@ static void dir_drop_stale(int dfd, const char *name, int done)
 			t = openat(dfd, e->d_name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
 		if (t < 0)
 			continue;
-		if (fs_tmp_abandoned(t))
+		if (fs_tmp_abandoned(t, e->d_name))
 			unlinkat(dfd, e->d_name, 0);
 		close(t);
 	}

@@ -7,7 +7,8 @@
 # the office store; (4) a store another writer keeps past the wait: a
 # command says the store is busy and to run it again, and verify says it
 # could not record its check (it used to say nothing); (5) exports at once
-# into one folder.
+# into one folder; (6) a command opening the store as an ingest begins an
+# original's temporary file.
 . "$(dirname "$0")/../lib/common.sh"
 
 need jq sqlite3 strace flock || { skip "concurrent: needs jq, sqlite3, strace, flock"; exit 0; }
@@ -100,6 +101,24 @@ check "verify on a busy store says it could not record its check" \
 	grep -q "could not record the check: .*the store is busy" <<<"$out"
 release_store
 check "once let go, the command works" $EVCAP case open D
+
+# 6. a command that opens the store while an ingest has just made an
+# original's temporary file, and not yet locked it (the moment is held
+# open with strace), leaves that file alone: the ingest records it
+mkdir -p "$T/one"
+head -c 4321 /dev/urandom >"$T/one/ONE.JPG"
+I="$EVCAP --store $T/i"
+$I init >/dev/null
+strace -f -o /dev/null -e trace=flock -e inject=flock:delay_enter=1500000:when=1 \
+	$I ingest "$T/one" >"$T/i.out" 2>&1 &
+pi=$!
+has_tmp() { [ -n "$(ls "$T/i/blobs/tmp")" ]; }
+within 5 has_tmp
+$I case list >"$T/l.out" 2>&1
+wait $pi
+check "an ingest whose temporary file another command saw still records the file" \
+	test "$($I --json ls | jq length)" = 1
+check "and the other command removed nothing" bash -c '! grep -q removed "$1"' _ "$T/l.out"
 
 # 5. two exports of working copies (and of a CSV) into one folder at once:
 # neither takes the other's temporary files for an earlier run's leftovers
