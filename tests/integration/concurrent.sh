@@ -30,7 +30,7 @@ head -c 8888 /dev/urandom >"$T/b.JPG" && $EVCAP --store "$T/b" ingest "$T/b.JPG"
 locked() { ! flock -n "$1" true; }
 # slow CMD...: CMD, held up for a second at its third fsync, in the background
 slow() {
-	strace -f -o /dev/null -e trace=fsync -e inject=fsync:delay_enter=1000000:when=3 "$@" \
+	strace_run -f -o /dev/null -e trace=fsync -e inject=fsync:delay_enter=1000000:when=3 "$@" \
 		>"$T/slow.out" 2>&1 &
 	SLOW=$!
 }
@@ -109,7 +109,7 @@ mkdir -p "$T/one"
 head -c 4321 /dev/urandom >"$T/one/ONE.JPG"
 I="$EVCAP --store $T/i"
 $I init >/dev/null
-strace -f -o /dev/null -e trace=flock -e inject=flock:delay_enter=1500000:when=1 \
+strace_run -f -o /dev/null -e trace=flock -e inject=flock:delay_enter=1500000:when=1 \
 	$I ingest "$T/one" >"$T/i.out" 2>&1 &
 pi=$!
 has_tmp() { [ -n "$(ls "$T/i/blobs/tmp")" ]; }

@@ -23,7 +23,7 @@ $EVCAP init >/dev/null && $EVCAP case open K --use >/dev/null && $EVCAP ingest "
 killed() {
 	local call=$1 n=$2
 	shift 2
-	strace -f -o /dev/null -e trace="$call" -e inject="$call:signal=SIGKILL:when=$n" "$@" \
+	strace_run -f -o /dev/null -e trace="$call" -e inject="$call:signal=SIGKILL:when=$n" "$@" \
 		>/dev/null 2>&1
 	[ $? -eq 137 ]
 }

@@ -11,7 +11,7 @@ strace -o /dev/null true 2>/dev/null || { skip "init kill: strace cannot trace h
 stopped=0 problems=() n=1
 while :; do
 	S=$T/s$n
-	strace -f -o /dev/null -e trace=fsync -e inject="fsync:signal=SIGKILL:when=$n" \
+	strace_run -f -o /dev/null -e trace=fsync -e inject="fsync:signal=SIGKILL:when=$n" \
 		$EVCAP --store "$S" init >/dev/null 2>&1
 	[ $? -eq 137 ] || break
 	stopped=$((stopped + 1))

@@ -20,7 +20,7 @@ office() { # office DIR: a fresh office store trusting the field device
 	$EVCAP --store "$1" init >/dev/null && $EVCAP --store "$1" key trust "$T/device.pub" >/dev/null
 }
 office "$T/probe"
-strace -f -o "$T/probe.trace" -e trace=fsync,rename $EVCAP --store "$T/probe" pull \
+strace_run -f -o "$T/probe.trace" -e trace=fsync,rename $EVCAP --store "$T/probe" pull \
 	--target "dir:$T/usb" --case K >/dev/null 2>&1
 fsyncs=$(grep -c 'fsync(' "$T/probe.trace")
 renames=$(grep -c 'rename(' "$T/probe.trace")
@@ -43,7 +43,7 @@ for point in $(seq 1 "$renames" | sed 's/^/rename:/') $(seq 1 2 "$fsyncs" | sed 
 	O=$T/o-$call-$n
 	office "$O"
 	tried=$((tried + 1))
-	strace -f -o /dev/null -e trace="$call" -e inject="$call:signal=SIGKILL:when=$n" \
+	strace_run -f -o /dev/null -e trace="$call" -e inject="$call:signal=SIGKILL:when=$n" \
 		$EVCAP --store "$O" pull --target "dir:$T/usb" --case K >/dev/null 2>&1
 	[ $? -eq 137 ] && stopped=$((stopped + 1))
 	out=$($EVCAP --store "$O" pull --target "dir:$T/usb" --case K 2>&1) ||

@@ -19,7 +19,7 @@ $F key show >"$T/device.pub"
 # the fsyncs of an undisturbed sync: the last ones write the bundle itself
 cp -a "$T/field" "$T/probe"
 mkdir "$T/probe-usb"
-strace -f -o "$T/probe.trace" -e trace=fsync $EVCAP --store "$T/probe" sync \
+strace_run -f -o "$T/probe.trace" -e trace=fsync $EVCAP --store "$T/probe" sync \
 	--target "dir:$T/probe-usb" >/dev/null 2>&1
 total=$(grep -c 'fsync(' "$T/probe.trace")
 echo "# an undisturbed sync makes $total fsyncs"
@@ -33,7 +33,7 @@ for n in $points; do
 	rm -rf "$W"
 	mkdir -p "$W/usb"
 	cp -a "$T/field" "$W/field"
-	strace -f -o /dev/null -e trace=fsync -e inject="fsync:signal=SIGKILL:when=$n" \
+	strace_run -f -o /dev/null -e trace=fsync -e inject="fsync:signal=SIGKILL:when=$n" \
 		$EVCAP --store "$W/field" sync --target "dir:$W/usb" >/dev/null 2>&1
 	[ $? -eq 137 ] || { problems+=("fsync $n: the sync was not stopped"); continue; }
 	stopped=$((stopped + 1))
@@ -75,7 +75,7 @@ fi
 W=$T/swap
 mkdir -p "$W/usb"
 cp -a "$T/field" "$W/field"
-strace -f -o /dev/null -e trace=fsync -e inject="fsync:signal=SIGKILL:when=$((total - 3))" \
+strace_run -f -o /dev/null -e trace=fsync -e inject="fsync:signal=SIGKILL:when=$((total - 3))" \
 	$EVCAP --store "$W/field" sync --target "dir:$W/usb" >/dev/null 2>&1
 mv "$W/usb" "$W/usb-first"
 mkdir "$W/usb"
@@ -109,7 +109,7 @@ s3sync() { # s3sync STORE PREFIX [ARGS...]
 cp -a "$T/field" "$T/s3probe"
 s3sync "$T/s3probe" p0 --create-bucket >/dev/null 2>&1
 sqlite3 "$T/s3probe/evidence.db" "DELETE FROM sync_state; DELETE FROM bundles; DELETE FROM meta WHERE key LIKE 'sync.%'"
-strace -f -o "$T/s3probe.trace" -e trace=sendto $EVCAP --store "$T/s3probe" sync \
+strace_run -f -o "$T/s3probe.trace" -e trace=sendto $EVCAP --store "$T/s3probe" sync \
 	--target s3://evidence/p1 --endpoint "$S3_ENDPOINT" >/dev/null 2>&1
 sends=$(grep -c 'sendto(' "$T/s3probe.trace")
 echo "# an undisturbed sync to S3 makes $sends sendto calls"
@@ -117,7 +117,7 @@ problems=() stopped=0
 for n in $((sends - 3)) $((sends - 2)) $((sends - 1)); do
 	W=$T/s3run$n
 	cp -a "$T/field" "$W"
-	strace -f -o /dev/null -e trace=sendto -e inject="sendto:signal=SIGKILL:when=$n" \
+	strace_run -f -o /dev/null -e trace=sendto -e inject="sendto:signal=SIGKILL:when=$n" \
 		$EVCAP --store "$W" sync --target "s3://evidence/k$n" --endpoint "$S3_ENDPOINT" \
 		>/dev/null 2>&1
 	[ $? -eq 137 ] && stopped=$((stopped + 1))

@@ -113,6 +113,10 @@ jq() {
 	return $rc
 }
 export -f jq
+# strace_run ARGS...: strace with ARGS (its options, then the command), the
+# command's LeakSanitizer off: it cannot work under ptrace, and under make
+# check-san it would fail every traced run at its end
+strace_run() { ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0" strace "$@"; }
 need() { # need CMD...: true if all present
 	local c; for c in "$@"; do command -v "$c" >/dev/null 2>&1 || return 1; done
 }
