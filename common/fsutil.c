@@ -167,7 +167,7 @@ int fs_tmp_abandoned(int fd, const char *name)
  * writer holds an exclusive flock on its temporary file until it is
  * placed or removed, so only those nobody holds are taken.
  */
-static void drop_stale_tmp(const char *dir, const char *name)
+void fs_drop_stale_tmp(const char *dir, const char *name)
 {
 	char *prefix = xasprintf(".tmp-%s-", name);
 	size_t plen = strlen(prefix);
@@ -213,7 +213,7 @@ static int write_atomic_once(const char *path, const char *dir, const void *data
 		free(tmp);
 		return rc;
 	}
-	/* held until the file is placed or removed: drop_stale_tmp in
+	/* held until the file is placed or removed: fs_drop_stale_tmp in
 	 * another process leaves it alone (it holds the lock only for a
 	 * moment, and only on a file it may remove) */
 	(void)flock(fd, LOCK_EX);
@@ -251,7 +251,7 @@ int fs_write_atomic(const char *path, const void *data, size_t n, mode_t mode,
 {
 	char *dir = fs_dirname(path);
 	int rc = TMP_TAKEN;
-	drop_stale_tmp(dir, fs_basename(path));
+	fs_drop_stale_tmp(dir, fs_basename(path));
 	for (int tries = 0; rc == TMP_TAKEN && tries < 3; tries++)
 		rc = write_atomic_once(path, dir, data, n, mode, exclusive, err, errlen);
 	if (rc == TMP_TAKEN)

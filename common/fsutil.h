@@ -24,6 +24,12 @@ int fs_fsync_dir(const char *dir, char *err, size_t errlen) WUR;
 int fs_write_atomic(const char *path, const void *data, size_t n, mode_t mode,
 		    int exclusive, char *err, size_t errlen) WUR;
 
+/* Removes the temporary files fs_write_atomic made for `name` in dir that
+ * a write stopped part way left (see fs_tmp_abandoned). fs_write_atomic
+ * does it first; a caller whose file is already in place does it to
+ * clear a copy left between the placing and the removal. */
+void fs_drop_stale_tmp(const char *dir, const char *name);
+
 /* Whether the temporary file open as fd, called name, was left by a
  * writer that died (killed, a power cut), for removal: 1 when nobody holds
  * an flock on it and it has bytes, or is empty and the writer's pid in

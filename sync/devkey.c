@@ -155,6 +155,9 @@ int devkey_ensure(const char *store_dir, int *created, char *err, size_t errlen)
 	if (rc)
 		goto out;
 	if (fs_exists(sec_path)) {
+		/* an init stopped between placing the key and removing its
+		 * temporary name left a second name of the secret key */
+		fs_drop_stale_tmp(dir, DEVKEY_SECRET);
 		if (fs_exists(pub_path))
 			goto out;
 		/* a lost .pub is re-derived, never a new key: bundles already

@@ -1,33 +1,38 @@
 #!/bin/bash
-# kill -9 during `evcap init`, at each fsync in turn (strace stops it as it
-# makes the Nth call), then init again: the store is whole, its custody log
-# opens with exactly one init event, the device key is there and verify
-# passes.
+# kill -9 during `evcap init`, at each fsync and each unlink in turn
+# (strace stops it as it makes the Nth call), then init again: the store is
+# whole, its custody log opens with exactly one init event, the device key
+# is there, no second name of it is left in keys/, and verify passes.
 . "$(dirname "$0")/../lib/common.sh"
 
 need sqlite3 strace || { skip "init kill: needs sqlite3, strace"; exit 0; }
 strace -o /dev/null true 2>/dev/null || { skip "init kill: strace cannot trace here"; exit 0; }
 
-stopped=0 problems=() n=1
-while :; do
-	S=$T/s$n
-	strace_run -f -o /dev/null -e trace=fsync -e inject="fsync:signal=SIGKILL:when=$n" \
+stopped=0 problems=()
+for call in fsync unlink; do
+	n=1
+	while :; do
+		S=$T/$call$n
+		strace_run -f -o /dev/null -e trace=$call -e inject="$call:signal=SIGKILL:when=$n" \
+			$EVCAP --store "$S" init >/dev/null 2>&1
+		[ $? -eq 137 ] || break
+		stopped=$((stopped + 1))
+		out=$($EVCAP --store "$S" init 2>&1) || { problems+=("$call $n: init again failed: $out"); }
 		$EVCAP --store "$S" init >/dev/null 2>&1
-	[ $? -eq 137 ] || break
-	stopped=$((stopped + 1))
-	out=$($EVCAP --store "$S" init 2>&1) || { problems+=("fsync $n: init again failed: $out"); }
-	$EVCAP --store "$S" init >/dev/null 2>&1
-	first=$(sqlite3 "$S/evidence.db" "SELECT action FROM custody ORDER BY seq LIMIT 1" 2>&1)
-	inits=$(sqlite3 "$S/evidence.db" "SELECT count(*) FROM custody WHERE action = 'init'" 2>&1)
-	[ "$first" = init ] && [ "$inits" = 1 ] ||
-		problems+=("fsync $n: the log opens with '$first' and holds $inits init events")
-	$EVCAP --store "$S" key show 2>/dev/null | grep -q "minisign public key" ||
-		problems+=("fsync $n: no device key")
-	$EVCAP --store "$S" verify -q >/dev/null 2>&1 || problems+=("fsync $n: verify fails")
-	n=$((n + 1))
-	[ $n -gt 40 ] && break
+		first=$(sqlite3 "$S/evidence.db" "SELECT action FROM custody ORDER BY seq LIMIT 1" 2>&1)
+		inits=$(sqlite3 "$S/evidence.db" "SELECT count(*) FROM custody WHERE action = 'init'" 2>&1)
+		[ "$first" = init ] && [ "$inits" = 1 ] ||
+			problems+=("$call $n: the log opens with '$first' and holds $inits init events")
+		$EVCAP --store "$S" key show 2>/dev/null | grep -q "minisign public key" ||
+			problems+=("$call $n: no device key")
+		left=$(find "$S/keys" -name '.tmp-*')
+		[ -z "$left" ] || problems+=("$call $n: left in keys/: $left")
+		$EVCAP --store "$S" verify -q >/dev/null 2>&1 || problems+=("$call $n: verify fails")
+		n=$((n + 1))
+		[ $n -gt 40 ] && break
+	done
 done
-echo "# init stopped at each of its first $stopped fsyncs"
+echo "# init stopped $stopped times"
 check "init was stopped at several points" test $stopped -ge 5
 if [ ${#problems[@]} = 0 ]; then
 	ok "after each stop, init again leaves a whole store with one init event"
