@@ -154,35 +154,38 @@ int devkey_ensure(const char *store_dir, int *created, char *err, size_t errlen)
 	rc = fs_mkdir_p(dir, 0700, err, errlen);
 	if (rc)
 		goto out;
-	if (fs_exists(sec_path)) {
-		/* an init stopped between placing the key and removing its
-		 * temporary name left a second name of the secret key */
-		fs_drop_stale_tmp(dir, DEVKEY_SECRET);
-		if (fs_exists(pub_path))
+	if (!fs_exists(sec_path)) {
+		rc = minisign_keygen(&sec, &pub, err, errlen);
+		if (rc)
 			goto out;
-		/* a lost .pub is re-derived, never a new key: bundles already
-		 * signed must stay checkable with the same public key */
-		rc = devkey_load_secret(store_dir, &sec, err, errlen);
-		if (!rc) {
-			minisign_secret_pub(&sec, &pub);
-			rc = write_pub(store_dir, &pub, err, errlen);
+		if (minisign_secret_file(&sec, &b)) {
+			rc = err_set(err, errlen, EV_ELIMIT, "secret key text too long");
+			goto out;
 		}
-		goto out;
+		/* exclusive: two concurrent inits cannot both install a key;
+		 * the one that comes second takes the first one's */
+		rc = fs_write_atomic(sec_path, b.data, b.len, 0600, 1, err, errlen);
+		minisign_secret_wipe(&sec);
+		if (rc == EV_EEXIST)
+			rc = 0;
+		else if (!rc && created)
+			*created = 1;
+		if (rc)
+			goto out;
 	}
-	rc = minisign_keygen(&sec, &pub, err, errlen);
-	if (rc)
+	/* an init stopped between placing the key and removing its temporary
+	 * name left a second name of the secret key */
+	fs_drop_stale_tmp(dir, DEVKEY_SECRET);
+	if (fs_exists(pub_path))
 		goto out;
-	if (minisign_secret_file(&sec, &b)) {
-		rc = err_set(err, errlen, EV_ELIMIT, "secret key text too long");
-		goto out;
+	/* the .pub is derived from the key in place, never a new key: bundles
+	 * already signed must stay checkable with the same public key (and a
+	 * lost or not yet written one is made again) */
+	rc = devkey_load_secret(store_dir, &sec, err, errlen);
+	if (!rc) {
+		minisign_secret_pub(&sec, &pub);
+		rc = write_pub(store_dir, &pub, err, errlen);
 	}
-	/* exclusive: two concurrent inits cannot both install a key */
-	rc = fs_write_atomic(sec_path, b.data, b.len, 0600, 1, err, errlen);
-	if (rc)
-		goto out;
-	rc = write_pub(store_dir, &pub, err, errlen);
-	if (!rc && created)
-		*created = 1;
 out:
 	secure_wipe(b.data, b.len);
 	buf_free(&b);

@@ -3,6 +3,7 @@
 # (strace stops it as it makes the Nth call), then init again: the store is
 # whole, its custody log opens with exactly one init event, the device key
 # is there, no second name of it is left in keys/, and verify passes.
+# Then three inits of one new store at once.
 . "$(dirname "$0")/../lib/common.sh"
 
 need sqlite3 strace || { skip "init kill: needs sqlite3, strace"; exit 0; }
@@ -39,3 +40,25 @@ if [ ${#problems[@]} = 0 ]; then
 else
 	bad "after a stop and init again: ${problems[*]}"
 fi
+
+# three inits of one new store at once: none fails for the key another
+# made a moment before, and the store has one key and one init event
+said=() events=()
+for r in 1 2 3 4 5 6 7 8; do
+	S=$T/at-once$r
+	$EVCAP --store "$S" init >"$T/i1.out" 2>&1 &
+	p1=$!
+	$EVCAP --store "$S" init >"$T/i2.out" 2>&1 &
+	p2=$!
+	$EVCAP --store "$S" init >"$T/i3.out" 2>&1
+	wait $p1 $p2
+	grep -h "already exists" "$T"/i[123].out >"$T/said" && said+=("round $r: $(cat "$T/said")")
+	$EVCAP --store "$S" init >/dev/null 2>&1
+	events+=("$(sqlite3 "$S/evidence.db" "SELECT count(*) FROM custody WHERE action = 'init'")")
+done
+if [ ${#said[@]} = 0 ]; then
+	ok "inits at once: none fails because another made the key first"
+else
+	bad "inits at once: one failed because another made the key first: ${said[*]}"
+fi
+check "inits at once: one init event in each store" test "${events[*]}" = "1 1 1 1 1 1 1 1"
