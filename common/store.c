@@ -33,7 +33,6 @@ struct store {
 	char *dir;
 	sqlite3 *db;
 	char device_id[33];
-	int busy_ms; /* how long a write waits for another writer */
 	/* blob commits may run on several threads at once; the spare
 	 * read-back buffers are the only state they share */
 	pthread_mutex_t rb_mu;
@@ -78,7 +77,6 @@ static int store_busy_ms(void)
 void store_set_busy_ms(struct store *s, int ms)
 {
 	sqlite3_busy_timeout(s->db, ms);
-	s->busy_ms = ms;
 }
 
 const char *store_dir(const struct store *s)
@@ -127,8 +125,9 @@ static long lock_holder(const char *dir, const char *file, const char *prog)
 	return strcmp(buf, prog) == 0 ? pid : 0;
 }
 
-/* What to say when another writer kept the database past the wait: SQLite's
- * "database is locked" names neither who nor what to do. */
+/* What to say when another writer kept the database (past the wait, or
+ * where SQLite does not wait): its "database is locked" names neither who
+ * nor what to do. */
 static int store_busy_err(struct store *s, char *err, size_t errlen)
 {
 	char who[128];
@@ -140,9 +139,8 @@ static int store_busy_err(struct store *s, char *err, size_t errlen)
 	else
 		snprintf(who, sizeof who, "another program (evcapd, or another evcap command) is");
 	return err_set(err, errlen, EV_EDB,
-		       "%s: the store is busy: %s writing to it and did not let go within %d s; "
-		       "try again once it is done",
-		       s->dir, who, (s->busy_ms + 999) / 1000);
+		       "%s: the store is busy: %s writing to it; try again once it is done",
+		       s->dir, who);
 }
 
 int store_exec(struct store *s, const char *sql, char *err, size_t errlen)

@@ -94,7 +94,7 @@ out=$($EVCAP case open D 7>&- 2>&1)
 rc=$?
 check "a command on a busy store fails (exit 1)" test $rc = 1
 check "saying the store is busy and to run it again" grep -q \
-	"$EVCAP_STORE: the store is busy: another program .* is writing to it and did not let go within 1 s; try again once it is done" \
+	"$EVCAP_STORE: the store is busy: another program .* is writing to it; try again once it is done" \
 	<<<"$out"
 out=$($EVCAP verify 7>&- 2>&1)
 check "verify on a busy store says it could not record its check" \
