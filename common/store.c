@@ -555,6 +555,24 @@ static int store_make_fanout(const char *shadir, char *err, size_t errlen)
 	return made ? fs_fsync_dir(shadir, err, errlen) : 0;
 }
 
+/*
+ * PRAGMA journal_mode = WAL. While the database is not in WAL mode yet (a
+ * new store), another connection's lock makes SQLite refuse the switch at
+ * once, without waiting: two programs making one store at the same moment
+ * (three inits at once, evcapd and an init at first boot) failed with
+ * "busy". So it is tried again, for as long as a write would wait.
+ */
+static int store_set_wal(struct store *s, char *err, size_t errlen)
+{
+	int rc;
+	for (int waited = 0;; waited += 20) {
+		rc = store_exec(s, "PRAGMA journal_mode = WAL", err, errlen);
+		if (!rc || waited >= store_busy_ms() || (sqlite3_errcode(s->db) & 0xff) != SQLITE_BUSY)
+			return rc;
+		usleep(20000);
+	}
+}
+
 int store_open(const char *dir, int flags, struct store **out, char *err, size_t errlen)
 {
 	int rc = 0;
@@ -611,7 +629,7 @@ int store_open(const char *dir, int flags, struct store **out, char *err, size_t
 	store_set_busy_ms(s, store_busy_ms());
 	sqlite3_extended_result_codes(s->db, 1);
 	if (!(flags & STORE_READONLY)) {
-		if ((rc = store_exec(s, "PRAGMA journal_mode = WAL", err, errlen)))
+		if ((rc = store_set_wal(s, err, errlen)))
 			goto out;
 	}
 	if ((rc = store_exec(s,

@@ -41,8 +41,9 @@ else
 	bad "after a stop and init again: ${problems[*]}"
 fi
 
-# three inits of one new store at once: none fails for the key another
-# made a moment before, and the store has one key and one init event
+# three inits of one new store at once: none fails for the key or the
+# database another made a moment before (SQLite refuses the switch to WAL
+# at once, without waiting), and the store has one key and one init event
 said=() events=()
 for r in 1 2 3 4 5 6 7 8; do
 	S=$T/at-once$r
@@ -52,13 +53,13 @@ for r in 1 2 3 4 5 6 7 8; do
 	p2=$!
 	$EVCAP --store "$S" init >"$T/i3.out" 2>&1
 	wait $p1 $p2
-	grep -h "already exists" "$T"/i[123].out >"$T/said" && said+=("round $r: $(cat "$T/said")")
+	grep -h "already exists\|busy" "$T"/i[123].out >"$T/said" && said+=("round $r: $(cat "$T/said")")
 	$EVCAP --store "$S" init >/dev/null 2>&1
 	events+=("$(sqlite3 "$S/evidence.db" "SELECT count(*) FROM custody WHERE action = 'init'")")
 done
 if [ ${#said[@]} = 0 ]; then
-	ok "inits at once: none fails because another made the key first"
+	ok "inits at once: none fails because another made the key, or the database, first"
 else
-	bad "inits at once: one failed because another made the key first: ${said[*]}"
+	bad "inits at once: one failed because another was first: ${said[*]}"
 fi
 check "inits at once: one init event in each store" test "${events[*]}" = "1 1 1 1 1 1 1 1"
