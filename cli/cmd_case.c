@@ -444,6 +444,7 @@ static int case_open(struct cli *cli, int argc, char **argv)
 	const char *number = argv[optind];
 	struct store *s = cli_store(cli, 0);
 	given_options(vals, ops, given, sizeof given);
+again:
 	if (store_case_id(s, number) > 0) {
 		if (is_closed(s, number)) {
 			rc = refuse_closed(cli, number, "open");
@@ -480,8 +481,13 @@ static int case_open(struct cli *cli, int argc, char **argv)
 		int r = sqlite3_step(st);
 		sqlite3_finalize(st);
 		if (r != SQLITE_DONE) {
+			int raced = (sqlite3_errcode(store_db(s)) & 0xff) == SQLITE_CONSTRAINT;
 			snprintf(err, sizeof err, "%s", sqlite3_errmsg(store_db(s)));
 			store_rollback(s);
+			/* another evcap opened it since it was looked for: as if
+			 * this had come second */
+			if (raced && store_case_id(s, number) > 0)
+				goto again;
 			goto dberr;
 		}
 		json_object_set_new(detail, "key", json_string(key));

@@ -8,7 +8,7 @@
 # command says the store is busy and to run it again, and verify says it
 # could not record its check (it used to say nothing); (5) exports at once
 # into one folder; (6) a command opening the store as an ingest begins an
-# original's temporary file.
+# original's temporary file; (7) one case opened by two commands at once.
 . "$(dirname "$0")/../lib/common.sh"
 
 need jq sqlite3 strace flock || { skip "concurrent: needs jq, sqlite3, strace, flock"; exit 0; }
@@ -119,6 +119,25 @@ wait $pi
 check "an ingest whose temporary file another command saw still records the file" \
 	test "$($I --json ls | jq length)" = 1
 check "and the other command removed nothing" bash -c '! grep -q removed "$1"' _ "$T/l.out"
+
+# 7. the same case opened by two commands at once: both succeed, as if
+# one had come second, and the case is opened once
+fails=() opens=()
+for r in 1 2 3 4 5 6; do
+	C="$EVCAP --store $T/c$r"
+	$C init >/dev/null
+	$C case open 'XX检〔2024〕3号' --use >"$T/o1.out" 2>&1 &
+	po=$!
+	$C case open 'XX检〔2024〕3号' --use >"$T/o2.out" 2>&1 || fails+=("round $r: $(cat "$T/o2.out")")
+	wait $po || fails+=("round $r: $(cat "$T/o1.out")")
+	opens+=("$(sqlite3 "$T/c$r/evidence.db" "SELECT count(*) FROM custody WHERE action = 'case open'")")
+done
+if [ ${#fails[@]} = 0 ]; then
+	ok "one case opened twice at once: both commands succeed"
+else
+	bad "one case opened twice at once: ${fails[*]}"
+fi
+check "and it is opened once" test "${opens[*]}" = "1 1 1 1 1 1"
 
 # 5. two exports of working copies (and of a CSV) into one folder at once:
 # neither takes the other's temporary files for an earlier run's leftovers
