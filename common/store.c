@@ -16,6 +16,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "buf.h"
@@ -95,51 +96,49 @@ const char *store_device_id(const struct store *s)
 }
 
 /*
- * The pid written in <dir>/<file> by the evcap program `prog` that holds
- * it (evcapd.lock, sync.lock), if that process still runs that program;
- * else 0. Read, never locked: taking the lock even for a moment could
- * turn away the program starting at that moment.
+ * The pid of the process holding an flock on <dir>/<file> (evcapd.lock,
+ * sync.lock), from the kernel's list of locks; 0 if none holds it, this
+ * process does, or the list cannot be read. Looked up, never taken: taking the lock even for
+ * a moment could turn away the program starting at that moment.
  */
-static long lock_holder(const char *dir, const char *file, const char *prog)
+static long lock_holder(const char *dir, const char *file)
 {
-	char *path = xasprintf("%s/%s", dir, file), buf[64], comm[64];
-	long pid = 0;
-	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	char *path = xasprintf("%s/%s", dir, file), line[256], type[16];
+	struct stat st;
+	long pid = 0, p;
+	unsigned maj, min;
+	unsigned long ino;
+	FILE *f = stat(path, &st) == 0 ? fopen("/proc/locks", "re") : NULL;
 	free(path);
-	if (fd < 0)
-		return 0;
-	ssize_t r = read(fd, buf, sizeof buf - 1);
-	close(fd);
-	buf[r > 0 ? r : 0] = '\0';
-	pid = strtol(buf, NULL, 10);
-	if (pid <= 0)
-		return 0;
-	snprintf(comm, sizeof comm, "/proc/%ld/comm", pid);
-	fd = open(comm, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return 0;
-	r = read(fd, buf, sizeof buf - 1);
-	close(fd);
-	buf[r > 0 ? r : 0] = '\0';
-	buf[strcspn(buf, "\n")] = '\0';
-	return strcmp(buf, prog) == 0 ? pid : 0;
+	while (f && !pid && fgets(line, sizeof line, f)) {
+		/* "1: FLOCK  ADVISORY  WRITE 4242 fd:01:131090 0 EOF" */
+		if (sscanf(line, "%*d: %15s %*s %*s %ld %x:%x:%lu", type, &p, &maj, &min, &ino) == 5 &&
+		    !strcmp(type, "FLOCK") && ino == (unsigned long)st.st_ino &&
+		    makedev(maj, min) == st.st_dev && p != (long)getpid())
+			pid = p;
+	}
+	if (f)
+		fclose(f);
+	return pid;
 }
 
 /* What to say when another writer kept the database (past the wait, or
  * where SQLite does not wait): its "database is locked" names neither who
- * nor what to do. */
+ * nor what to do. Who holds the lock is not known; who runs on the store
+ * may be. */
 static int store_busy_err(struct store *s, char *err, size_t errlen)
 {
 	char who[128];
 	long pid;
-	if ((pid = lock_holder(s->dir, "evcapd.lock", "evcapd")))
-		snprintf(who, sizeof who, "evcapd (pid %ld) is", pid);
-	else if ((pid = lock_holder(s->dir, "sync.lock", "evcap")))
-		snprintf(who, sizeof who, "an evcap sync or pull (pid %ld) is", pid);
+	if ((pid = lock_holder(s->dir, "evcapd.lock")))
+		snprintf(who, sizeof who, "evcapd runs on it, pid %ld", pid);
+	else if ((pid = lock_holder(s->dir, "sync.lock")))
+		snprintf(who, sizeof who, "an evcap sync or pull runs on it, pid %ld", pid);
 	else
-		snprintf(who, sizeof who, "another program (evcapd, or another evcap command) is");
+		snprintf(who, sizeof who, "evcapd, or another evcap command");
 	return err_set(err, errlen, EV_EDB,
-		       "%s: the store is busy: %s writing to it; try again once it is done",
+		       "%s: the store is busy: another program is writing to it (%s); try again "
+		       "once it is done",
 		       s->dir, who);
 }
 
