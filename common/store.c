@@ -95,13 +95,9 @@ const char *store_device_id(const struct store *s)
 	return s->device_id;
 }
 
-/*
- * The pid of the process holding an flock on <dir>/<file> (evcapd.lock,
- * sync.lock), from the kernel's list of locks; 0 if none holds it, this
- * process does, or the list cannot be read. Looked up, never taken: taking the lock even for
- * a moment could turn away the program starting at that moment.
- */
-static long lock_holder(const char *dir, const char *file)
+/* Looked up, never taken: taking the lock even for a moment could turn
+ * away the program starting at that moment. */
+long store_lock_holder(const char *dir, const char *file)
 {
 	char *path = xasprintf("%s/%s", dir, file), line[256], type[16];
 	struct stat st;
@@ -130,9 +126,9 @@ static int store_busy_err(struct store *s, char *err, size_t errlen)
 {
 	char who[128];
 	long pid;
-	if ((pid = lock_holder(s->dir, "evcapd.lock")))
+	if ((pid = store_lock_holder(s->dir, "evcapd.lock")))
 		snprintf(who, sizeof who, "evcapd runs on it, pid %ld", pid);
-	else if ((pid = lock_holder(s->dir, "sync.lock")))
+	else if ((pid = store_lock_holder(s->dir, "sync.lock")))
 		snprintf(who, sizeof who, "an evcap sync or pull runs on it, pid %ld", pid);
 	else
 		snprintf(who, sizeof who, "evcapd, or another evcap command");

@@ -40,6 +40,10 @@ sqlite3 *store_db(struct store *s);
  * where they can tell (evcapd, a sync or pull) and to run again later. */
 #define STORE_BUSY_MS 10000
 void store_set_busy_ms(struct store *s, int ms);
+/* The pid of another process holding an flock on <dir>/<file> (the
+ * store's evcapd.lock or sync.lock), from the kernel's list of locks; 0 if
+ * none holds it, this process does, or the list cannot be read. */
+long store_lock_holder(const char *dir, const char *file);
 /* This store's device id (a random 128-bit hex string made at creation). */
 const char *store_device_id(const struct store *s);
 

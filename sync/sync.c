@@ -44,21 +44,15 @@ int sync_lock(struct store *s, char *err, size_t errlen)
 	if (fd < 0) {
 		rc = err_set(err, errlen, EV_EIO, "%s: %s", path, strerror(errno));
 	} else if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
-		char pid[32] = "";
-		ssize_t r = pread(fd, pid, sizeof pid - 1, 0);
-		pid[r > 0 ? r : 0] = '\0';
-		pid[strcspn(pid, "\n")] = '\0';
+		long pid = store_lock_holder(store_dir(s), "sync.lock");
+		char who[32] = "it";
+		if (pid > 0)
+			snprintf(who, sizeof who, "pid %ld", pid);
 		close(fd);
 		rc = err_set(err, errlen, EV_EEXIST,
-			     "the store %s is in use by another evcap sync or pull (%s%s holds "
-			     "%s); wait for it to finish, then run this again",
-			     store_dir(s), *pid ? "pid " : "", *pid ? pid : "it", path);
-	} else {
-		/* who holds it, for the message above and for a store kept busy */
-		char pid[32];
-		int n = snprintf(pid, sizeof pid, "%ld\n", (long)getpid());
-		if (ftruncate(fd, 0) < 0 || pwrite(fd, pid, (size_t)n, 0) != n)
-			log_debug("%s: cannot write the pid: %s", path, strerror(errno));
+			     "the store %s is in use by another evcap sync or pull (%s holds %s); "
+			     "wait for it to finish, then run this again",
+			     store_dir(s), who, path);
 	}
 	free(path);
 	return rc;
