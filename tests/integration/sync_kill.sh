@@ -88,6 +88,19 @@ check "the office pulls every item from the new disk" \
 	bash -c '$1 pull --target "dir:$2" --case K >/dev/null 2>&1 && [ "$($1 --json ls | jq length)" = 6 ]' \
 	_ "$O" "$W/usb"
 
+# the store's copy of the unfinished bundle made unreadable (never by
+# evcap itself): the next sync says so, drops it and sends a new bundle
+W=$T/unreadable
+mkdir -p "$W/usb"
+cp -a "$T/field" "$W/field"
+strace_run -f -o /dev/null -e trace=fsync -e inject="fsync:signal=SIGKILL:when=$((total - 3))" \
+	$EVCAP --store "$W/field" sync --target "dir:$W/usb" >/dev/null 2>&1
+sqlite3 "$W/field/evidence.db" "UPDATE meta SET value = '{\"bundle_id\": 1}' WHERE key LIKE 'sync.pending:%'"
+out=$($EVCAP --store "$W/field" sync --target "dir:$W/usb" 2>&1)
+check "an unreadable unfinished bundle: the sync still commits one" \
+	grep -q "1 bundle(s) committed: 6 items" <<<"$out"
+check "and says it dropped the unreadable copy" grep -q "cannot be read; it is dropped" <<<"$out"
+
 # the same against S3 (a Ceph RADOS Gateway on loopback): stopped as it
 # sends the bundle's own files, then synced again
 if ! need radosgw ceph-mon ceph-osd ceph-authtool monmaptool uuidgen; then
