@@ -835,12 +835,17 @@ static void burst_forget_failed(struct daemon *d)
 	d->n_burst_failed = 0;
 }
 
-static void human_bytes(uint64_t b, char out[32])
+void daemon_human_bytes(uint64_t b, char out[32])
 {
-	if (b >= 1000000000ULL)
+	/* the thresholds sit where one decimal would round up to 1000 */
+	if (b >= 999950000ULL)
 		snprintf(out, 32, "%.1f GB", b / 1e9);
-	else
+	else if (b >= 999950ULL)
 		snprintf(out, 32, "%.1f MB", b / 1e6);
+	else if (b >= 1000ULL)
+		snprintf(out, 32, "%.1f kB", b / 1e3);
+	else
+		snprintf(out, 32, "%llu byte%s", (unsigned long long)b, b == 1 ? "" : "s");
 }
 
 /* Takes one complete file. */
@@ -877,7 +882,7 @@ static void take_file(struct daemon *d, const char *path)
 	burst_count(d, path, r, &one);
 	d->last_taken = time_mono();
 	char size[32];
-	human_bytes((uint64_t)st.st_size, size);
+	daemon_human_bytes((uint64_t)st.st_size, size);
 	switch (r) {
 	case INGEST_ADDED:
 	case INGEST_ALREADY:
@@ -941,7 +946,7 @@ static void end_burst(struct daemon *d)
 	struct take_ctx t;
 	take_ctx_init(d, &t, 1);
 	char size[32];
-	human_bytes(b->bytes, size);
+	daemon_human_bytes(b->bytes, size);
 	b->failed = d->n_burst_failed; /* not recorded, each tried again */
 	b->files += b->failed;
 	uint64_t problems = b->failed + b->meta_errors;

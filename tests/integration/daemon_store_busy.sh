@@ -62,7 +62,10 @@ summary_is() { jq -e "$1" "$EVCAP_STORE/last-burst.json"; }
 check "daemon_store_busy: the summary counts 3 files, 2 problems (the unreadable metadata), none not recorded" \
 	within 15 summary_is '.files == 3 and .added == 3 and .problems == 2 and .not_recorded == 0'
 check "daemon_store_busy: the log has the same summary" \
-	grep -q "evcapd: 3 files, 0.5 MB, 2 problems, 0 already recorded, case (none)$" "$T/d.log"
+	grep -qE "evcapd: 3 files, 50[0-9]\.[0-9] kB, 2 problems, 0 already recorded, case \(none\)$" "$T/d.log"
+# a small photo's size is given in a unit that shows it, not as "0.0 MB"
+check "daemon_store_busy: a small file's size reads in kB" \
+	grep -qE "recorded .*/DJI_0001\.JPG \([0-9]+\.[0-9] kB, sha256" "$T/d.log"
 
 # ---- a file still not recorded when evcapd stops ----
 hold_store || { bad "daemon_store_busy: the other writer could not take the store again: $(cat "$T/hold.out")"; exit 1; }
@@ -78,7 +81,7 @@ dpid=
 check "daemon_store_busy: the summary at stop says the file is not recorded" \
 	summary_is '.files == 1 and .added == 0 and .problems == 1 and .not_recorded == 1'
 check "daemon_store_busy: and so does the log" \
-	grep -q "1 file, 0.0 MB, 1 problem, 0 already recorded, case (none); 1 file not recorded (the log names it; it is tried again)$" "$T/d.log"
+	grep -q "1 file, 0 bytes, 1 problem, 0 already recorded, case (none); 1 file not recorded (the log names it; it is tried again)$" "$T/d.log"
 release_store
 "$EVCAPD" --foreground --config "$T/evcap.conf" --store "$EVCAP_STORE" --watch "$T/media" \
 	--gps "" -v 2>"$T/d2.log" &

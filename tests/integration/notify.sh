@@ -48,14 +48,14 @@ kill -TERM "$dpid"
 wait "$dpid"
 check "notify: evcapd writes the burst summary into the store" \
 	jq -e --arg c "$CASE" '.files == 3 and .added == 3 and .problems == 0 and .case == $c
-	       and (.summary | startswith("3 files, 0.6 MB, 0 problems, 0 already recorded, case "))' \
+	       and (.summary | startswith("3 files, 600.0 kB, 0 problems, 0 already recorded, case "))' \
 	"$EVCAP_STORE/last-burst.json"
 check "notify: the summary file says what evcapd's log says" \
 	grep -qF "$(jq -r .summary "$EVCAP_STORE/last-burst.json")" "$T/d.log"
 check "notify: notify prints the summary" \
-	grep -qF "3 files, 0.6 MB, 0 problems, 0 already recorded, case $CASE" "$T/notify.out"
+	grep -qF "3 files, 600.0 kB, 0 problems, 0 already recorded, case $CASE" "$T/notify.out"
 check "notify: a Notify call with evcapd's summary goes to the notification service" \
-	bash -c "grep -A5 'member=Notify' '$T/monitor.log' | grep -qF 'string \"3 files, 0.6 MB, 0 problems, 0 already recorded, case $CASE\"'"
+	bash -c "grep -A5 'member=Notify' '$T/monitor.log' | grep -qF 'string \"3 files, 600.0 kB, 0 problems, 0 already recorded, case $CASE\"'"
 check "notify: the call names evcap and says it is not urgent" \
 	bash -c "grep -A1 'member=Notify' '$T/monitor.log' | grep -q 'string \"evcap\"' &&
 		grep -A20 'member=Notify' '$T/monitor.log' | grep -q 'byte 1'"
