@@ -1302,13 +1302,22 @@ int sensor_parse_line(enum sensor_format fmt, const char *line, size_t len, size
 {
 	const char *t = line;
 	size_t tl = len;
-	if (len > SENSOR_MAX_LINE || !line_is_text(line, len))
-		return push_unclean(b, line, len > SENSOR_MAX_LINE ? SENSOR_MAX_LINE : len, line_no,
-				    o->name,
-				    len > SENSOR_MAX_LINE ? "the line is too long; kept cut"
-							  : "the line holds bytes that are not text")
-			       ? 0
-			       : EV_ELIMIT;
+	if (len > SENSOR_MAX_LINE || !line_is_text(line, len)) {
+		struct sensor_reading *r =
+			push_unclean(b, line, len > SENSOR_MAX_LINE ? SENSOR_MAX_LINE : len,
+				     line_no, o->name,
+				     len > SENSOR_MAX_LINE ? "the line is too long; kept cut"
+							   : "the line holds bytes that are not text");
+		if (!r)
+			return EV_ELIMIT;
+		/* line noise still says when the probe was talking: the line
+		 * keeps the time it arrived, as any live line without one */
+		if (o->has_now) {
+			r->t = o->now;
+			r->has_time = 1;
+		}
+		return 0;
+	}
 	sensor_trim(&t, &tl);
 	if (!tl || t[0] == '#') {
 		b->ignored++;

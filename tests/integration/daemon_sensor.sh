@@ -141,6 +141,12 @@ check "daemon_sensor: malformed lines are kept raw, named, with no value and no 
 	       and (map(select(.line_no == 7))[0].error | test("address 1"))
 	       and (map(select(.line_no == 8 and .parameter == null))[0].error | test("position 4"))' \
 	"$T/e.json"
+# line noise (bytes that are not text) still says when the probe spoke: it
+# keeps the time it arrived, between the lines sent before and after it
+check "daemon_sensor: a line of bytes that are not text keeps the time it arrived" \
+	jq -e '(map(select(.line_no == 9))[0].time) as $t | $t != null
+	       and $t >= (map(select(.line_no == 8))[0].time)
+	       and $t <= (map(select(.line_no == 10))[0].time)' "$T/r.json"
 check "daemon_sensor: --errors lists exactly the rows with an error" \
 	jq -e --slurpfile all "$T/r.json" 'map(.id) == ($all[0] | map(select(.error != null) | .id))' "$T/e.json"
 E --json log >"$T/log.json"

@@ -518,6 +518,8 @@ static void test_live_lines(void)
 	CHECK(sensor_parse_line(SENSOR_FMT_SDI12, "0+1\x00\xff", 5, 8, &p, &o, &b) == 0);
 	CHECK(b.n == 4 && strstr(b.v[3].error, "not text") && !b.v[3].param &&
 	      strcmp(b.v[3].raw, "0+1\\x00\\xff") == 0);
+	/* line noise keeps the time it arrived */
+	CHECK(b.v[3].has_time && b.v[3].t == o.now);
 	CHECK(sensor_parse_line(SENSOR_FMT_CSV, "pH,7.1,", 7, 9, NULL, &o, &b) == 0);
 	CHECK(b.n == 5 && !b.v[4].error[0] && b.v[4].value == 7.1 && b.v[4].t == o.now);
 	CHECK(sensor_parse_line(SENSOR_FMT_CSV, "2024-05-01T02:00:00Z,DO,7,mg/L,S9", 33, 10, NULL,
