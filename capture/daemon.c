@@ -59,6 +59,12 @@
 #define FIX_BATCH_N 64
 #define FIX_BATCH_AGE 2.0
 #define MEDIUM_CACHE 16
+/* Fixes that stop for this long are news: the photos taken meanwhile
+ * cannot be placed from the track (a receiver unplugged, or no sky). A
+ * receiver starting cold gets longer for its first fix. Tests set a
+ * shorter time with $EVCAP_GPS_SILENT_SECONDS. */
+#define GPS_SILENT_SECONDS 30.0
+#define GPS_FIRST_FIX_SECONDS 120.0
 #define ACTOR "evcapd"
 /* Sensor lines are recorded together, one transaction and one custody
  * event a batch: a probe answering every second would otherwise add a
@@ -347,6 +353,11 @@ struct daemon {
 	uint64_t fixes_logged;
 	uint64_t fixes_lost;         /* not kept: too many held while the store refused them */
 	double gps_quiet_until;  /* connect failures logged at debug until then */
+	double gps_silent_s;     /* GPS_SILENT_SECONDS, or the test's */
+	double gps_last_fix;     /* monotonic time of the last fix, or of the start */
+	double gps_last_fix_t;   /* its time (UTC seconds); 0 before the first */
+	uint64_t gps_tpv_at_fix; /* gpsd's reports counted then */
+	int gps_silent;          /* the silence was logged; the next fix says it ended */
 
 	/* live probes: those running, and those the settings ask for (made by
 	 * apply_settings, taken over by probes_sync) */
@@ -1015,7 +1026,55 @@ static void on_fix(void *ctx, const struct fix *f)
 		char t[32];
 		time_format_iso(f->t, t);
 		log_info("first GPS fix: %s %.6f %.6f (mode %dD)", t, f->lat, f->lon, f->mode);
+	} else if (d->gps_silent) {
+		char t[32], last[32];
+		time_format_iso(f->t, t);
+		time_format_iso(d->gps_last_fix_t, last);
+		log_info("GPS fixes again: %s %.6f %.6f (mode %dD), after none since %s (%.0f s); "
+			 "photos taken in between lie outside the track unless its gaps allow",
+			 t, f->lat, f->lon, f->mode, last, now - d->gps_last_fix);
 	}
+	d->gps_silent = 0;
+	d->gps_last_fix = now;
+	d->gps_last_fix_t = f->t;
+	d->gps_tpv_at_fix = d->gps ? gpsclient_get_stats(d->gps)->tpv : 0;
+}
+
+/*
+ * Says once when fixes have stopped coming (and on_fix says when they come
+ * again), with what gpsd shows of why: gpsd gone, gpsd reporting from the
+ * receiver without a fix (no sky: indoors, under a bridge), or nothing from
+ * the receiver at all (unplugged, or its cable loose). Returns the next
+ * time to look (< 0: none).
+ */
+static double gps_watch_silence(struct daemon *d, double now)
+{
+	if (!d->gps || d->gps_silent)
+		return -1;
+	double limit = d->gps_last_fix_t > 0 ? d->gps_silent_s
+					     : fmax(d->gps_silent_s, GPS_FIRST_FIX_SECONDS);
+	if (now - d->gps_last_fix < limit)
+		return d->gps_last_fix + limit;
+	const struct gpsclient_stats *gs = gpsclient_get_stats(d->gps);
+	const char *why = !gpsclient_connected(d->gps)
+				  ? "gpsd cannot be reached"
+			  : gs->tpv > d->gps_tpv_at_fix
+				  ? "gpsd reports from the receiver, but without a fix (no clear sky?)"
+				  : "gpsd hears nothing from the receiver (unplugged, or its cable "
+				    "loose?)";
+	if (d->gps_last_fix_t > 0) {
+		char last[32];
+		time_format_iso(d->gps_last_fix_t, last);
+		log_warnx("no GPS fix for %.0f s, the last at %s: %s; photos taken now cannot be "
+			  "placed from the track until fixes come again",
+			  now - d->gps_last_fix, last, why);
+	} else {
+		log_warnx("no GPS fix yet, %.0f s after start: %s; photos taken now cannot be "
+			  "placed from the track until fixes come",
+			  now - d->gps_last_fix, why);
+	}
+	d->gps_silent = 1;
+	return -1;
 }
 
 /* gpsd missing all day would otherwise log a line every back-off: a
@@ -1073,6 +1132,10 @@ static void gps_start(struct daemon *d)
 	}
 	gpsclient_set_log(d->gps, on_gps_log, d);
 	gpsclient_set_backoff(d->gps, 0.5, 30.0);
+	d->gps_silent = 0;
+	d->gps_last_fix = time_mono();
+	d->gps_last_fix_t = 0;
+	d->gps_tpv_at_fix = 0;
 	d->fixes = geotag_batch_new(d->store, gpsclient_source(d->gps), FIX_BATCH_N,
 				    FIX_BATCH_AGE);
 }
@@ -2107,6 +2170,8 @@ int daemon_open(const struct daemon_opts *o, struct daemon **out, char *err, siz
 	d->opt_n_sensor = o->n_sensor;
 	d->probe_case_id = -1;
 	d->foreground = o->foreground;
+	const char *gq = getenv("EVCAP_GPS_SILENT_SECONDS");
+	d->gps_silent_s = gq && atof(gq) > 0 ? atof(gq) : GPS_SILENT_SECONDS;
 	const char *pm = getenv("EVCAP_PROBE_PENDING_MAX");
 	if (pm && atoi(pm) > 0)
 		probe_pending_max = atoi(pm);
@@ -2315,6 +2380,7 @@ static double timed_work(struct daemon *d)
 	next = min_deadline(next, d->next_root_retry);
 	if (d->gps)
 		next = min_deadline(next, now + gpsclient_tick(d->gps, now));
+	next = min_deadline(next, gps_watch_silence(d, now));
 	next = min_deadline(next, probes_tick(d, now));
 	if (d->fixes) {
 		if (geotag_batch_tick(d->fixes, now, err, sizeof err))
