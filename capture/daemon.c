@@ -25,6 +25,7 @@
 #include <sys/inotify.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/timerfd.h>
 #include <time.h>
 #include <unistd.h>
@@ -33,6 +34,7 @@
 #include <systemd/sd-daemon.h>
 #endif
 
+#include "buf.h"
 #include "daemon_settle.h"
 #include "fsutil.h"
 #include "geotag.h"
@@ -261,6 +263,107 @@ int daemon_seen_record(struct store *s, const char *shown_path, const char *medi
 	return rc;
 }
 
+/*
+ * The pid of another process holding a POSIX record lock on byte `byte` of
+ * path, from /proc/locks; 0 when none. The file itself is never opened:
+ * closing any descriptor of a file drops every POSIX lock this process
+ * holds on it, SQLite's own among them, and another connection could then
+ * take the write lock or wipe the shared memory SQLite is using.
+ */
+static pid_t lock_holder(const char *path, unsigned long long byte)
+{
+	struct stat st;
+	char line[256];
+	pid_t found = 0;
+	if (stat(path, &st) < 0)
+		return 0;
+	FILE *f = fopen("/proc/locks", "re");
+	if (!f)
+		return 0;
+	/* "1: POSIX  ADVISORY  WRITE 4242 fe:01:1835012 120 120"; a waiter's
+	 * line has "->" after the number, and is not a holder */
+	while (!found && fgets(line, sizeof line, f)) {
+		char kind[16], end[24];
+		unsigned maj, min;
+		unsigned long long ino, start;
+		long pid;
+		if (strstr(line, "->") ||
+		    sscanf(line, "%*d: %15s %*s %*s %ld %x:%x:%llu %llu %23s", kind, &pid, &maj, &min,
+			   &ino, &start, end) != 7)
+			continue;
+		if (strcmp(kind, "POSIX") != 0 || pid <= 0 || pid == (long)getpid() ||
+		    ino != (unsigned long long)st.st_ino || makedev(maj, min) != st.st_dev)
+			continue;
+		if (start <= byte && (strcmp(end, "EOF") == 0 || strtoull(end, NULL, 10) >= byte))
+			found = (pid_t)pid;
+	}
+	fclose(f);
+	return found;
+}
+
+/*
+ * SQLite takes POSIX record locks, whose holder the kernel names: in WAL
+ * mode a writer holds byte 120 of the -shm file (the write lock) for its
+ * whole transaction; in rollback mode it holds the RESERVED byte of the
+ * database file (1 GiB + 1). This process's own locks are left out, so
+ * evcapd never names itself.
+ */
+int daemon_store_holder(const char *store_dir, char *out, size_t outlen)
+{
+	char *shm = xasprintf("%s/evidence.db-shm", store_dir);
+	char *db = xasprintf("%s/evidence.db", store_dir);
+	pid_t pid = lock_holder(shm, 120);
+	if (!pid)
+		pid = lock_holder(db, 0x40000001ULL);
+	free(shm);
+	free(db);
+	if (!pid)
+		return 0;
+	/* its command line, as ps shows it: arguments joined by spaces,
+	 * anything but printable ASCII escaped, cut to a line's worth */
+	char path[64], cmd[256];
+	size_t n = 0;
+	snprintf(path, sizeof path, "/proc/%ld/cmdline", (long)pid);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		ssize_t r = read(fd, cmd, sizeof cmd - 1);
+		n = r > 0 ? (size_t)r : 0;
+		close(fd);
+	}
+	while (n > 0 && cmd[n - 1] == '\0')
+		n--;
+	struct buf b;
+	buf_init(&b, 160);
+	for (size_t i = 0; i < n && b.len < 120; i++) {
+		unsigned char c = (unsigned char)cmd[i];
+		int rc = c == '\0'		 ? buf_append(&b, " ", 1)
+			 : c >= 0x20 && c < 0x7f ? buf_append(&b, (const char *)&c, 1)
+						 : buf_printf(&b, "\\x%02x", c);
+		if (rc)
+			break;
+	}
+	if (n > 0)
+		snprintf(out, outlen, "pid %ld: %s%s", (long)pid, b.data ? b.data : "",
+			 b.len >= 120 || n == sizeof cmd - 1 ? " ..." : "");
+	else
+		snprintf(out, outlen, "pid %ld", (long)pid);
+	buf_free(&b);
+	return 1;
+}
+
+/* The log's words for a store that refused a write: who holds it, when
+ * the refusal was the store being busy and that can be told. */
+static const char *busy_note(const char *store_dir, const char *msg, char *note,
+			     size_t notelen)
+{
+	char who[200];
+	note[0] = '\0';
+	if (strstr(msg, sqlite3_errstr(SQLITE_BUSY)) &&
+	    daemon_store_holder(store_dir, who, sizeof who))
+		snprintf(note, notelen, "; the store is held by %s", who);
+	return note;
+}
+
 int daemon_name_ignored(const char *name)
 {
 	return name[0] == '.';
@@ -382,6 +485,13 @@ struct daemon {
 	int stop, reload;
 	char host[256];
 };
+
+/* A batch of fixes the store refused: they stay held and are tried again. */
+static void log_gps_refused(struct daemon *d, const char *err)
+{
+	char note[256];
+	log_warnx("storing GPS fixes: %s%s", err, busy_note(d->store_dir, err, note, sizeof note));
+}
 
 /* ------------------------------------------------------------ watches */
 
@@ -914,10 +1024,13 @@ static void take_file(struct daemon *d, const char *path)
 		log_info("%s", msg);
 		settle_forget(d->settle, path);
 		break;
-	case INGEST_FAILED:
+	case INGEST_FAILED: {
+		char note[256];
 		settle_failed(d->settle, path, time_mono());
-		log_warnx("%s (attempt %d)", msg, settle_attempts(d->settle, path));
+		log_warnx("%s%s (attempt %d)", msg, busy_note(d->store_dir, msg, note, sizeof note),
+			  settle_attempts(d->settle, path));
 		break;
+	}
 	}
 	take_ctx_free(&t);
 	free(shown);
@@ -1020,7 +1133,7 @@ static void on_fix(void *ctx, const struct fix *f)
 		if (d->fixes_lost++ % 3600 == 0) /* the first, then once an hour at 1 Hz */
 			log_warnx("GPS fix lost: %s", err);
 	} else if (geotag_batch_tick(d->fixes, now, err, sizeof err)) {
-		log_warnx("storing GPS fixes: %s", err);
+		log_gps_refused(d, err);
 	}
 	if (d->fixes_logged++ == 0) {
 		char t[32];
@@ -1318,7 +1431,7 @@ static int probe_flush(struct probe *p)
 	/* the fixes held in memory first, so the track reaches as close to
 	 * the readings' times as it can */
 	if (d->fixes && geotag_batch_flush(d->fixes, err, sizeof err))
-		log_warnx("storing GPS fixes: %s", err);
+		log_gps_refused(d, err);
 	struct sensor_record_opts ro = {0};
 	struct sensor_record_stats st;
 	enum gb3838_water water;
@@ -1345,8 +1458,10 @@ static int probe_flush(struct probe *p)
 	ro.detail = detail;
 	ro.now = time_now();
 	if ((rc = sensor_record(d->store, &p->pending, &ro, &st, err, sizeof err))) {
-		log_warnx("sensor %s: lines %zu-%zu not recorded yet (%s); trying again", p->device,
-			  p->first_line, p->seq, err);
+		char note[256];
+		log_warnx("sensor %s: lines %zu-%zu not recorded yet (%s%s); trying again",
+			  p->device, p->first_line, p->seq, err,
+			  busy_note(d->store_dir, err, note, sizeof note));
 		p->pending_since = time_mono();
 		goto out;
 	}
@@ -2384,7 +2499,7 @@ static double timed_work(struct daemon *d)
 	next = min_deadline(next, probes_tick(d, now));
 	if (d->fixes) {
 		if (geotag_batch_tick(d->fixes, now, err, sizeof err))
-			log_warnx("storing GPS fixes: %s", err);
+			log_gps_refused(d, err);
 		next = min_deadline(next, now + geotag_batch_due(d->fixes, now));
 	}
 	if (d->watchdog_usec) {
