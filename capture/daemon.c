@@ -415,6 +415,71 @@ struct medium_slot {
 	struct medium m;
 };
 
+/* A list of strings, each owned; lookups are linear (it holds the few
+ * media mounted, or the few files that could not be read). */
+struct strlist {
+	char **v;
+	size_t n, cap;
+};
+
+static ssize_t strlist_find(const struct strlist *l, const char *s)
+{
+	for (size_t i = 0; i < l->n; i++)
+		if (strcmp(l->v[i], s) == 0)
+			return (ssize_t)i;
+	return -1;
+}
+
+static void strlist_add(struct strlist *l, const char *s)
+{
+	if (strlist_find(l, s) >= 0)
+		return;
+	if (l->n == l->cap) {
+		l->cap = l->cap ? 2 * l->cap : 8;
+		l->v = xrealloc(l->v, l->cap * sizeof *l->v);
+	}
+	l->v[l->n++] = xstrdup(s);
+}
+
+static void strlist_drop_at(struct strlist *l, size_t i)
+{
+	free(l->v[i]);
+	l->v[i] = l->v[--l->n];
+}
+
+/* Drops s (under=0), or every path at or under the folder s (under=1). */
+static void strlist_drop(struct strlist *l, const char *s, int under)
+{
+	for (size_t i = l->n; i-- > 0;)
+		if (under ? daemon_path_within(l->v[i], s) : strcmp(l->v[i], s) == 0)
+			strlist_drop_at(l, i);
+}
+
+static void strlist_clear(struct strlist *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		free(l->v[i]);
+	free(l->v);
+	memset(l, 0, sizeof *l);
+}
+
+/*
+ * The files taken from one medium since its last summary. A card (a
+ * filesystem mounted at or under a watched folder) is known by its UUID,
+ * else by its mount point; files on other filesystems share the burst of
+ * key "". Invariant: failed holds the paths that failed in this burst and
+ * have not been recorded since, none of them in the daemon's `reported`.
+ */
+struct burst {
+	char *key;
+	int card;
+	char uuid[MEDIUM_UUID_MAX], label[MEDIUM_LABEL_MAX];
+	char *mount;          /* a card's mount point; "" for the rest */
+	struct ingest_stats st;
+	struct strlist failed;
+	double last_taken;
+};
+
 struct probe;
 
 struct daemon {
@@ -471,12 +536,18 @@ struct daemon {
 	struct sensorpump *pump; /* reads the probes' lines while it runs; NULL: the loop does */
 	int64_t probe_case_id;   /* the case sensor readings last went to; -1 unknown */
 
-	/* the current burst of files, for the summary line */
-	struct ingest_stats burst;
-	char **burst_failed;   /* paths that failed in it and are not recorded since */
-	size_t n_burst_failed, cap_burst_failed;
-	uint64_t burst_bytes;
-	double last_taken;
+	/* the bursts of files in progress, one a medium, each ending in its
+	 * own summary line */
+	struct burst **bursts;
+	size_t n_bursts;
+	/* paths a summary named as not recorded: not counted again until
+	 * recorded, or until their card comes again */
+	struct strlist reported;
+	/* cards (burst keys) met by the last full scan, and by the one under
+	 * way: a card not met last time has just come, and its files already
+	 * recorded are counted in its summary */
+	struct strlist present, scan_present;
+	int scanning;
 
 	double rescan_at;      /* < 0: none pending */
 	double next_full_rescan;
@@ -611,6 +682,74 @@ static const struct medium *medium_for(struct daemon *d, const char *path, dev_t
 	return &sl->m;
 }
 
+/* 1 when the medium is a card: mounted at or under a watched folder. */
+static int medium_is_card(const struct daemon *d, const struct medium *m)
+{
+	if (!m->mount_point[0] || strcmp(m->mount_point, "/") == 0)
+		return 0;
+	for (size_t i = 0; i < d->n_roots; i++)
+		if (daemon_path_within(m->mount_point, d->roots[i]))
+			return 1;
+	return 0;
+}
+
+/* What tells one card from another: its UUID, else its mount point. */
+static const char *medium_key(const struct daemon *d, const struct medium *m)
+{
+	if (!medium_is_card(d, m))
+		return "";
+	return m->uuid[0] ? m->uuid : m->mount_point;
+}
+
+/* The burst of the medium m (made when there is none). */
+static struct burst *burst_of(struct daemon *d, const struct medium *m)
+{
+	const char *key = medium_key(d, m);
+	for (size_t i = 0; i < d->n_bursts; i++)
+		if (strcmp(d->bursts[i]->key, key) == 0)
+			return d->bursts[i];
+	struct burst *b = xcalloc(1, sizeof *b);
+	b->key = xstrdup(key);
+	b->card = key[0] != '\0';
+	b->mount = xstrdup(b->card ? m->mount_point : "");
+	if (b->card) {
+		snprintf(b->uuid, sizeof b->uuid, "%s", m->uuid);
+		snprintf(b->label, sizeof b->label, "%s", m->label);
+	}
+	d->bursts = xrealloc(d->bursts, (d->n_bursts + 1) * sizeof *d->bursts);
+	d->bursts[d->n_bursts++] = b;
+	return b;
+}
+
+/* The burst of a path that can no longer be looked at (its card pulled):
+ * the card burst whose mount point holds it, else that of key "". */
+static struct burst *burst_of_gone(struct daemon *d, const char *path)
+{
+	struct burst *best = NULL;
+	for (size_t i = 0; i < d->n_bursts; i++) {
+		struct burst *b = d->bursts[i];
+		if (b->card && daemon_path_within(path, b->mount) &&
+		    (!best || strlen(b->mount) > strlen(best->mount)))
+			best = b;
+	}
+	if (!best) {
+		struct medium none;
+		memset(&none, 0, sizeof none);
+		best = burst_of(d, &none);
+	}
+	return best;
+}
+
+static void burst_free(struct burst *b)
+{
+	if (!b)
+		return;
+	strlist_clear(&b->failed);
+	free(b->key);
+	free(b->mount);
+	free(b);
+}
+
 /* ------------------------------------------------------------- queues */
 
 static void ready_push(struct daemon *d, const char *path)
@@ -655,7 +794,29 @@ static void note_event(struct daemon *d, const char *path, int closed)
 
 /* -------------------------------------------------------------- scans */
 
-/* A regular file found by a scan: listed unless already recorded as is. */
+/*
+ * Notes, during a full scan, that a card is here. One the last full scan
+ * did not meet has just come (or evcapd has just started): the files on
+ * it that a summary named as not recorded are counted afresh. Returns 1
+ * for such a card.
+ */
+static int scan_note_card(struct daemon *d, const struct medium *m)
+{
+	const char *key = medium_key(d, m);
+	if (!d->scanning || !key[0])
+		return 0;
+	if (strlist_find(&d->scan_present, key) < 0) {
+		strlist_add(&d->scan_present, key);
+		if (strlist_find(&d->present, key) < 0)
+			strlist_drop(&d->reported, m->mount_point, 1);
+	}
+	return strlist_find(&d->present, key) < 0;
+}
+
+/* A regular file found by a scan: listed unless already recorded as is.
+ * On a card that has just come, a file recorded before counts in the
+ * card's summary as already recorded, so that a card put in again gets
+ * its summary line too ("N files, ..., N already recorded"). */
 static void scan_file(struct daemon *d, const char *path, const struct stat *st)
 {
 	const struct medium *m = medium_for(d, path, st->st_dev);
@@ -663,8 +824,21 @@ static void scan_file(struct daemon *d, const char *path, const struct stat *st)
 	int seen = daemon_seen_matches(d->store, shown, m->uuid, (uint64_t)st->st_size,
 				       mtime_ns(st));
 	free(shown);
-	if (seen)
+	int arrived = scan_note_card(d, m);
+	if (seen) {
+		if (arrived) {
+			struct burst *b = burst_of(d, m);
+			b->st.files++;
+			b->st.already++;
+			b->st.bytes += (uint64_t)st->st_size;
+			b->last_taken = time_mono();
+		}
 		return;
+	}
+	/* a file of a card that has come again is looked at afresh, not
+	 * after the back-off its last failure earned (when it left) */
+	if (arrived)
+		settle_forget(d->settle, path);
 	if (settle_add_scanned(d->settle, path, time_mono()))
 		log_warnx("%s: too many files waiting (%d); it will be found by a later rescan",
 			  path, SETTLE_MAX_ENTRIES);
@@ -715,6 +889,8 @@ static void scan_roots(struct daemon *d, const char *why)
 {
 	double t0 = time_mono();
 	size_t before = settle_count(d->settle);
+	d->scanning = 1;
+	strlist_clear(&d->scan_present);
 	for (size_t i = 0; i < d->n_roots; i++) {
 		struct stat st;
 		if (stat(d->roots[i], &st) < 0 || !S_ISDIR(st.st_mode)) {
@@ -729,6 +905,14 @@ static void scan_roots(struct daemon *d, const char *why)
 		d->root_ok[i] = 1;
 		scan_tree(d, d->roots[i], 0);
 	}
+	d->scanning = 0;
+	/* the cards met now are those that are here */
+	for (size_t i = 0; i < d->present.n; i++)
+		if (strlist_find(&d->scan_present, d->present.v[i]) < 0)
+			log_info("card %s is gone (taken out, or unmounted)", d->present.v[i]);
+	strlist_clear(&d->present);
+	d->present = d->scan_present;
+	memset(&d->scan_present, 0, sizeof d->scan_present);
 	size_t after = settle_count(d->settle);
 	size_t found = after >= before ? after - before : 0;
 	log_debug("rescan (%s): %zu folder%s watched, %zu new file%s waiting, %.2f s", why,
@@ -913,47 +1097,37 @@ static void take_ctx_init(struct daemon *d, struct take_ctx *t, int warn)
 }
 
 /*
- * Counts one file's ingest in the burst. A failed attempt is tried again
- * (settle_failed), so it counts once as a file not recorded, however
- * often it fails, and not at all once it is recorded in the same burst:
- * a card offloaded while another program held the store for a moment
- * reads "3 files, 0 problems", not "4 files, 1 problem".
+ * Counts one file's ingest in its medium's burst. A failed attempt is
+ * tried again (settle_failed), so it counts once as a file not recorded,
+ * however often it fails, and not at all once it is recorded in the same
+ * burst: a card offloaded while another program held the store for a
+ * moment reads "3 files, 0 problems", not "4 files, 1 problem". A file a
+ * summary has named as not recorded already is not counted again while it
+ * keeps failing (an unreadable file would make a summary at every retry),
+ * but is once it is recorded.
  */
-static void burst_count(struct daemon *d, const char *path, enum ingest_result r,
-			const struct ingest_stats *one)
+static void burst_count(struct daemon *d, struct burst *b, const char *path,
+			enum ingest_result r, const struct ingest_stats *one)
 {
-	size_t i;
-	for (i = 0; i < d->n_burst_failed; i++)
-		if (strcmp(d->burst_failed[i], path) == 0)
-			break;
+	b->last_taken = time_mono();
 	if (r == INGEST_FAILED) {
-		if (i == d->n_burst_failed) {
-			if (d->n_burst_failed == d->cap_burst_failed) {
-				d->cap_burst_failed = d->cap_burst_failed ? 2 * d->cap_burst_failed : 16;
-				d->burst_failed = xrealloc(d->burst_failed, d->cap_burst_failed *
-										sizeof *d->burst_failed);
-			}
-			d->burst_failed[d->n_burst_failed++] = xstrdup(path);
-		}
+		if (strlist_find(&d->reported, path) < 0)
+			strlist_add(&b->failed, path);
 		return;
 	}
-	if (i < d->n_burst_failed) {
-		free(d->burst_failed[i]);
-		d->burst_failed[i] = d->burst_failed[--d->n_burst_failed];
-	}
-	d->burst.files += one->files;
-	d->burst.added += one->added;
-	d->burst.already += one->already;
-	d->burst.skipped += one->skipped;
-	d->burst.meta_errors += one->meta_errors;
-	d->burst.bytes += one->bytes;
+	strlist_drop(&b->failed, path, 0);
+	strlist_drop(&d->reported, path, 0);
+	b->st.files += one->files;
+	b->st.added += one->added;
+	b->st.already += one->already;
+	b->st.skipped += one->skipped;
+	b->st.meta_errors += one->meta_errors;
+	b->st.bytes += one->bytes;
 }
 
-static void burst_forget_failed(struct daemon *d)
+static int burst_has_news(const struct burst *b)
 {
-	for (size_t i = 0; i < d->n_burst_failed; i++)
-		free(d->burst_failed[i]);
-	d->n_burst_failed = 0;
+	return b->st.files || b->st.skipped || b->failed.n;
 }
 
 void daemon_human_bytes(uint64_t b, char out[32])
@@ -1000,8 +1174,7 @@ static void take_file(struct daemon *d, const char *path)
 	struct ingest_stats one = {0};
 	char sha[65] = "", msg[INGEST_MSG_MAX] = "", err[512];
 	enum ingest_result r = ingest_file(d->store, path, &t.o, &one, sha, msg, sizeof msg);
-	burst_count(d, path, r, &one);
-	d->last_taken = time_mono();
+	burst_count(d, burst_of(d, m), path, r, &one);
 	char size[32];
 	daemon_human_bytes((uint64_t)st.st_size, size);
 	switch (r) {
@@ -1041,10 +1214,11 @@ static void take_file(struct daemon *d, const char *path)
  * for whoever tells the people at the laptop: `evcap notify` turns it into
  * a desktop notification. The file is a copy of what the log says.
  */
-static void write_burst_file(struct daemon *d, const struct ingest_stats *b, uint64_t problems,
+static void write_burst_file(struct daemon *d, const struct burst *bu, uint64_t problems,
 			     const char *case_number, const char *summary)
 {
 	char iso[32], err[512];
+	const struct ingest_stats *b = &bu->st;
 	time_format_iso(time_now(), iso);
 	json_t *o = json_pack("{s:s,s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:s?}", "ended_at", iso,
 			      "summary", summary, "files", (json_int_t)b->files, "added",
@@ -1052,6 +1226,13 @@ static void write_burst_file(struct daemon *d, const struct ingest_stats *b, uin
 			      (json_int_t)b->skipped, "problems", (json_int_t)problems,
 			      "not_recorded", (json_int_t)b->failed, "bytes", (json_int_t)b->bytes,
 			      "case", case_number);
+	if (o && bu->card) { /* which card the summary is about */
+		json_object_set_new(o, "mount_point", json_string(bu->mount));
+		if (bu->uuid[0])
+			json_object_set_new(o, "medium_uuid", json_string(bu->uuid));
+		if (bu->label[0])
+			json_object_set_new(o, "medium_label", json_string(bu->label));
+	}
 	char *text = o ? json_dumps(o, JSON_COMPACT | JSON_ENSURE_ASCII) : NULL;
 	char *path = xasprintf("%s/" DAEMON_BURST_FILE, store_dir(d->store));
 	if (!text || fs_write_atomic(path, text, strlen(text), 0640, 0, err, sizeof err))
@@ -1061,17 +1242,22 @@ static void write_burst_file(struct daemon *d, const struct ingest_stats *b, uin
 	json_decref(o);
 }
 
-/* The end of a burst: one summary line, then place the new items. */
-static void end_burst(struct daemon *d)
+/* The end of burst number i: its summary line (naming its card, if it
+ * comes from one), then the new items are placed; the burst goes. */
+static void end_burst(struct daemon *d, size_t i)
 {
-	struct ingest_stats *b = &d->burst;
-	if (!b->files && !b->skipped && !d->n_burst_failed)
+	struct burst *bu = d->bursts[i];
+	struct ingest_stats *b = &bu->st;
+	d->bursts[i] = d->bursts[--d->n_bursts];
+	if (!burst_has_news(bu)) {
+		burst_free(bu);
 		return;
+	}
 	struct take_ctx t;
 	take_ctx_init(d, &t, 1);
 	char size[32];
 	daemon_human_bytes(b->bytes, size);
-	b->failed = d->n_burst_failed; /* not recorded, each tried again */
+	b->failed = bu->failed.n; /* not recorded, each tried again */
 	b->files += b->failed;
 	uint64_t problems = b->failed + b->meta_errors;
 	const char *case_number = t.case_number && t.o.case_id ? t.case_number : NULL;
@@ -1081,15 +1267,25 @@ static void end_burst(struct daemon *d)
 				 : xasprintf("; %llu files not recorded (the log names them; each is "
 					     "tried again)",
 					     (unsigned long long)b->failed);
-	char *summary = xasprintf("%llu file%s, %s, %llu problem%s, %llu already recorded, case %s%s",
-				  (unsigned long long)b->files, b->files == 1 ? "" : "s", size,
+	/* "card EVCARD (UUID 1234-ABCD): ", "card 1234-ABCD: ", "card at /media/x: " */
+	char *card = !bu->card	       ? xstrdup("")
+		     : bu->label[0] ? xasprintf("card %s (UUID %s): ", bu->label, bu->uuid)
+		     : bu->uuid[0]  ? xasprintf("card %s: ", bu->uuid)
+				    : xasprintf("card at %s: ", bu->mount);
+	char *summary = xasprintf("%s%llu file%s, %s, %llu problem%s, %llu already recorded, "
+				  "case %s%s",
+				  card, (unsigned long long)b->files, b->files == 1 ? "" : "s", size,
 				  (unsigned long long)problems, problems == 1 ? "" : "s",
 				  (unsigned long long)b->already,
 				  case_number ? case_number : "(none)", not_recorded);
 	free(not_recorded);
+	free(card);
 	log_info("%s", summary);
-	write_burst_file(d, b, problems, case_number, summary);
+	write_burst_file(d, bu, problems, case_number, summary);
 	free(summary);
+	/* named now: not counted again while they keep failing */
+	for (size_t k = 0; k < bu->failed.n; k++)
+		strlist_add(&d->reported, bu->failed.v[k]);
 	if (b->added) {
 		struct geotag_stats gs = {0};
 		char err[512];
@@ -1116,8 +1312,37 @@ static void end_burst(struct daemon *d)
 				  gs.disagreed == 1 ? "it" : "them");
 	}
 	take_ctx_free(&t);
-	memset(b, 0, sizeof *b);
-	burst_forget_failed(d);
+	burst_free(bu);
+}
+
+/* 1 when a file waiting to be taken lies on the burst's card (for the
+ * burst of key "": when any file waits). */
+static int burst_waiting(const struct daemon *d, const struct burst *b)
+{
+	if (!b->card)
+		return ready_count(d) > 0;
+	for (size_t i = d->ready_head; i < d->ready_n; i++)
+		if (daemon_path_within(d->ready[i], b->mount))
+			return 1;
+	return 0;
+}
+
+/* Ends the bursts that are over: nothing of theirs waits to be taken, and
+ * either nothing at all is settling or they took nothing for a while.
+ * Returns the next time to look (< 0: none). */
+static double end_bursts(struct daemon *d, double now, int all)
+{
+	double next = -1;
+	for (size_t i = d->n_bursts; i-- > 0;) {
+		struct burst *b = d->bursts[i];
+		if (all || (!burst_waiting(d, b) &&
+			    ((ready_count(d) == 0 && settle_count(d->settle) == 0) ||
+			     now - b->last_taken >= BURST_IDLE_SECONDS)))
+			end_burst(d, i);
+		else if (!burst_waiting(d, b))
+			next = min_deadline(next, b->last_taken + BURST_IDLE_SECONDS);
+	}
+	return next;
 }
 
 /* ----------------------------------------------------------------- GPS */
@@ -2343,6 +2568,12 @@ void daemon_free(struct daemon *d)
 	while (ready_count(d))
 		free(ready_pop(d));
 	free(d->ready);
+	for (size_t i = 0; i < d->n_bursts; i++)
+		burst_free(d->bursts[i]);
+	free(d->bursts);
+	strlist_clear(&d->reported);
+	strlist_clear(&d->present);
+	strlist_clear(&d->scan_present);
 	settle_free(d->settle);
 	watch_clear(d);
 	if (d->ifd >= 0)
@@ -2437,7 +2668,8 @@ static void check_settling(struct daemon *d, double now)
 				log_warnx("%s: gone before it was read (the card removed?); it is "
 					  "taken if it comes back",
 					  paths[i]);
-				burst_count(d, paths[i], INGEST_FAILED, &none);
+				burst_count(d, burst_of_gone(d, paths[i]), paths[i], INGEST_FAILED,
+					    &none);
 			}
 			s = settle_observe(d->settle, paths[i], 0, 0, 0, 0, now);
 			if (s == SETTLE_GONE)
@@ -2506,12 +2738,7 @@ static double timed_work(struct daemon *d)
 		watchdog_ping(d);
 		next = min_deadline(next, d->next_watchdog);
 	}
-	if (ready_count(d) == 0 && (d->burst.files || d->burst.skipped || d->n_burst_failed)) {
-		if (settle_count(d->settle) == 0 || now - d->last_taken >= BURST_IDLE_SECONDS)
-			end_burst(d);
-		else
-			next = min_deadline(next, d->last_taken + BURST_IDLE_SECONDS);
-	}
+	next = min_deadline(next, end_bursts(d, now, 0));
 	return next;
 }
 
@@ -2650,8 +2877,7 @@ int daemon_run(struct daemon *d)
 	}
 	notify("STOPPING=1");
 	/* files still queued are found again by the next start's rescan */
-	end_burst(d);
-	free(d->burst_failed);
+	(void)end_bursts(d, time_mono(), 1);
 	probes_stop(d);
 	gps_stop(d);
 	log_info("evcapd stopped");

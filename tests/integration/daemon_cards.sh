@@ -1,0 +1,88 @@
+#!/bin/bash
+# Each card gets a summary line of its own, as the investigator reads them
+# in the field: two cards (real ext4 images, mounted read-only under the
+# watched folder) put in together get one line each, naming the card; a
+# file that cannot be read is named in its card's summary once, not again
+# at each retry; a card put in again gets its line too, counting the files
+# recorded before as already recorded. evcapd runs without the right to
+# read past file permissions, so a file of mode 000 cannot be read.
+. "$(dirname "$0")/../lib/common.sh"
+
+if [ -z "$EVCAPD" ] || [ ! -x "$EVCAPD" ]; then
+	skip "daemon_cards: evcapd is not built"
+	exit 0
+fi
+if ! need mkfs.ext4 mount umount setpriv jq; then
+	skip "daemon_cards: needs mkfs.ext4, mount, setpriv and jq"
+	exit 0
+fi
+"$EVCAP" -q init >/dev/null 2>&1 || { bad "daemon_cards: cannot make the store"; exit 1; }
+printf '[capture]\nsettle_seconds = 1\n' >"$T/evcap.conf"
+mkdir -p "$T/media/CARDA" "$T/media/CARDB" "$T/srcA/DCIM/100MEDIA" "$T/srcB/DCIM/100MEDIA"
+for i in 1 2 3; do head -c $((20000 * i)) /dev/urandom >"$T/srcA/DCIM/100MEDIA/DJI_000$i.JPG"; done
+head -c 5000 /dev/urandom >"$T/srcA/DCIM/100MEDIA/DJI_0004.JPG"
+chmod 000 "$T/srcA/DCIM/100MEDIA/DJI_0004.JPG" # a file evcapd cannot read
+for i in 1 2; do head -c $((7000 * i)) /dev/urandom >"$T/srcB/DCIM/100MEDIA/IMG_000$i.JPG"; done
+mkfs.ext4 -q -L CARDA -d "$T/srcA" "$T/a.img" 4M 2>/dev/null &&
+	mkfs.ext4 -q -L CARDB -d "$T/srcB" "$T/b.img" 4M 2>/dev/null ||
+	{ skip "daemon_cards: mkfs.ext4 -d cannot make the card images"; exit 0; }
+mnt() { mount -o loop,ro,nosuid,nodev,noexec "$T/$1.img" "$T/media/$2" 2>"$T/mount.err"; }
+if ! mnt a CARDA; then
+	skip "daemon_cards: cannot mount a loop device here: $(cat "$T/mount.err")"
+	exit 0
+fi
+umount "$T/media/CARDA"
+on_exit "umount '$T/media/CARDA' 2>/dev/null; umount '$T/media/CARDB' 2>/dev/null"
+
+setpriv --bounding-set -dac_override,-dac_read_search \
+	"$EVCAPD" --foreground --config "$T/evcap.conf" --store "$EVCAP_STORE" --watch "$T/media" \
+	--gps "" -v 2>"$T/d.log" &
+dpid=$!
+on_exit "kill $dpid 2>/dev/null"
+within 15 grep -q "rescan (start)" "$T/d.log" ||
+	{ bad "daemon_cards: evcapd did not start: $(tail -3 "$T/d.log")"; exit 1; }
+
+summaries() { grep -c "evcapd: card $1 (UUID [^)]*): " "$T/d.log"; }
+
+# two cards together
+mnt a CARDA && mnt b CARDB || { bad "daemon_cards: cannot mount the cards"; exit 1; }
+check "daemon_cards: card A gets a summary line of its own" within 30 grep -qE \
+	"evcapd: card CARDA \(UUID [0-9a-f-]+\): 4 files, 120\.0 kB, 4 problems, 0 already recorded, case \(none\); 1 file not recorded" \
+	"$T/d.log"
+check "daemon_cards: card B gets a summary line of its own" within 30 grep -qE \
+	"evcapd: card CARDB \(UUID [0-9a-f-]+\): 2 files, 21\.0 kB, 2 problems, 0 already recorded, case \(none\)$" \
+	"$T/d.log"
+check "daemon_cards: the unreadable file is named, with why" \
+	grep -q "CARDA/DCIM/100MEDIA/DJI_0004.JPG: cannot open: Permission denied (attempt 1)" "$T/d.log"
+
+# (the files are not JPEGs: 3 and 2 problems are their metadata)
+# the unreadable file is tried again (after 1, 2, 4 s ...), without a
+# summary at each try
+within 15 grep -q "DJI_0004.JPG: cannot open: .*(attempt 3)" "$T/d.log"
+sleep 1
+check "daemon_cards: tried again meanwhile" grep -q "DJI_0004.JPG: .*(attempt 3)" "$T/d.log"
+check "daemon_cards: a file that cannot be read makes one summary, not one a retry" \
+	[ "$(summaries CARDA)" -eq 1 ]
+check "daemon_cards: card B's summary is not repeated either" [ "$(summaries CARDB)" -eq 1 ]
+check "daemon_cards: two summary lines in all, one a card" \
+	[ "$(grep -c "already recorded, case" "$T/d.log")" -eq 2 ]
+
+# card A out and in again
+umount "$T/media/CARDA"
+check "daemon_cards: a card taken out is logged" within 10 grep -qE "card [0-9a-f-]+ is gone" "$T/d.log"
+mnt a CARDA || { bad "daemon_cards: cannot mount card A again"; exit 1; }
+check "daemon_cards: a card put in again gets its line, counting what was recorded before" \
+	within 30 grep -qE \
+	"evcapd: card CARDA \(UUID [0-9a-f-]+\): 4 files, 120\.0 kB, 1 problem, 3 already recorded, case \(none\); 1 file not recorded" \
+	"$T/d.log"
+check "daemon_cards: the burst file names the card" \
+	jq -e '.medium_label == "CARDA" and (.medium_uuid | length) > 0 and .already == 3
+	       and .not_recorded == 1 and (.mount_point | endswith("/media/CARDA"))' \
+	"$EVCAP_STORE/last-burst.json"
+check "daemon_cards: card B, still in, gets no new line" [ "$(summaries CARDB)" -eq 1 ]
+
+kill -TERM "$dpid"
+wait "$dpid"
+check "daemon_cards: evcapd stops cleanly" [ $? -eq 0 ]
+n=$("$EVCAP" --json ls | jq length)
+check "daemon_cards: the five readable files are recorded, once each ($n)" [ "$n" -eq 5 ]
