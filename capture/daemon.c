@@ -25,6 +25,7 @@
 #include <sys/inotify.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/sysmacros.h>
 #include <sys/timerfd.h>
 #include <time.h>
@@ -352,15 +353,30 @@ int daemon_store_holder(const char *store_dir, char *out, size_t outlen)
 }
 
 /* The log's words for a store that refused a write: who holds it, when
- * the refusal was the store being busy and that can be told. */
+ * the refusal was the store being busy and that can be told; what to do,
+ * when its disk is full (what waits is tried again, so nothing is lost
+ * if room is made). */
 static const char *busy_note(const char *store_dir, const char *msg, char *note,
 			     size_t notelen)
 {
 	char who[200];
+	struct statvfs vfs;
 	note[0] = '\0';
 	if (strstr(msg, sqlite3_errstr(SQLITE_BUSY)) &&
-	    daemon_store_holder(store_dir, who, sizeof who))
+	    daemon_store_holder(store_dir, who, sizeof who)) {
 		snprintf(note, notelen, "; the store is held by %s", who);
+	} else if (strstr(msg, strerror(ENOSPC)) || strstr(msg, sqlite3_errstr(SQLITE_FULL))) {
+		char left[48] = "no room";
+		if (statvfs(store_dir, &vfs) == 0) {
+			char b[32];
+			daemon_human_bytes((uint64_t)vfs.f_bavail * vfs.f_frsize, b);
+			snprintf(left, sizeof left, "%s free", b);
+		}
+		snprintf(note, notelen,
+			 "; the store's disk (%s) is full, %s: make room there, and what waits "
+			 "is recorded",
+			 store_dir, left);
+	}
 	return note;
 }
 
