@@ -68,6 +68,9 @@
  * shorter time with $EVCAP_GPS_SILENT_SECONDS. */
 #define GPS_SILENT_SECONDS 30.0
 #define GPS_FIRST_FIX_SECONDS 120.0
+/* The wall clock moving against the monotonic one by more than this (plus
+ * what slewing can do meanwhile, 0.1 %) was set, not slewed. */
+#define CLOCK_STEP_SECONDS 2.0
 #define ACTOR "evcapd"
 /* Sensor lines are recorded together, one transaction and one custody
  * event a batch: a probe answering every second would otherwise add a
@@ -569,6 +572,8 @@ struct daemon {
 	double next_full_rescan;
 	uint64_t watchdog_usec;
 	double next_watchdog;
+	double clock_off;        /* wall minus monotonic time at the last look */
+	double clock_looked;     /* monotonic time of that look; 0: none yet */
 	int stop, reload;
 	char host[256];
 };
@@ -2719,11 +2724,38 @@ static void arm_timer(struct daemon *d, double deadline)
 		log_warn("timerfd_settime");
 }
 
+/*
+ * Says when the system clock was set (chrony stepping it once it has a
+ * source, an appliance with no clock battery starting in the past, or
+ * someone with date -s): what this machine timed by its clock before (a
+ * probe line without a time of its own, custody events) and what it times
+ * after differ by that much, and the log says from when. Looked at on every turn of the loop,
+ * which turns at least every ROOT_RETRY_SECONDS.
+ */
+static void clock_watch(struct daemon *d, double now)
+{
+	double wall = time_now(), off = wall - now;
+	if (d->clock_looked > 0) {
+		double jump = off - d->clock_off;
+		if (fabs(jump) > CLOCK_STEP_SECONDS + 0.001 * (now - d->clock_looked)) {
+			char iso[32];
+			time_format_iso(wall, iso);
+			log_warnx("the system clock was set %s by %.0f s (it now reads %s): times "
+				  "this machine takes from its clock (sensor lines without a time of "
+				  "their own, custody events) differ by as much before and after",
+				  jump > 0 ? "forward" : "back", fabs(jump), iso);
+		}
+	}
+	d->clock_off = off;
+	d->clock_looked = now;
+}
+
 /* Does whatever time has made due; returns the next deadline. */
 static double timed_work(struct daemon *d)
 {
 	double now = time_mono();
 	char err[512];
+	clock_watch(d, now);
 	if (d->rescan_at >= 0 && d->rescan_at <= now) {
 		d->rescan_at = -1;
 		d->n_media = 0;
