@@ -3,9 +3,9 @@
 # the photos taken meanwhile cannot be placed. A real gpsd reads a receiver
 # on a pseudo-terminal that the test writes NMEA into: fixes, then
 # sentences without a fix (the sky lost), fixes again, then nothing at all
-# (the receiver unplugged), fixes again. evcapd says each time that fixes
-# stopped, with what gpsd shows of why, and again when they come back;
-# every fix sent is stored.
+# (the receiver unplugged), fixes again, gpsd restarted, fixes again.
+# evcapd says each time that fixes stopped, with what gpsd shows of why,
+# and again when they come back; every fix gpsd reported is stored.
 . "$(dirname "$0")/../lib/common.sh"
 
 if [ -z "$EVCAPD" ] || [ ! -x "$EVCAPD" ]; then
@@ -22,9 +22,12 @@ pty_pair "$T/ttyA" "$T/ttyB" || { bad "gps_silence: socat made no terminals"; ex
 # stays open for the whole test, so the terminal never sees a hang-up
 exec 8>"$T/ttyA"
 
-gpsd -N -n -b -S "$PORT" -F "$T/gpsd.sock" "$(readlink -f "$T/ttyB")" >"$T/gpsd.log" 2>&1 &
-GPSD_PID=$!
-on_exit "kill $GPSD_PID 2>/dev/null"
+start_gpsd() {
+	gpsd -N -n -b -S "$PORT" -F "$T/gpsd.sock" "$(readlink -f "$T/ttyB")" >>"$T/gpsd.log" 2>&1 &
+	GPSD_PID=$!
+}
+start_gpsd
+on_exit 'kill $GPSD_PID 2>/dev/null'
 
 # feed fix|nofix N: N epochs, one every 0.25 s, each a second after the
 # last one sent, with or without a fix
@@ -62,10 +65,12 @@ within 15 grep -q "connected to gpsd" "$T/d.log" ||
 	{ bad "gps_silence: evcapd did not connect to gpsd: $(tail -3 "$T/d.log")"; exit 1; }
 
 # what gpsd reports, seen by a client of its own, to compare with the store
-timeout 120 gpspipe -w "127.0.0.1:$PORT" >"$T/pipe.out" 2>/dev/null &
-on_exit "kill $! 2>/dev/null"
-within 10 grep -q '"class":"VERSION"' "$T/pipe.out" ||
-	{ bad "gps_silence: gpspipe did not connect to gpsd"; exit 1; }
+start_pipe() {
+	timeout 120 gpspipe -w "127.0.0.1:$PORT" >>"$T/pipe.out" 2>/dev/null &
+	on_exit "kill $! 2>/dev/null"
+	within 10 bash -c "[ \$(grep -c '\"class\":\"VERSION\"' '$T/pipe.out') -ge $1 ]"
+}
+start_pipe 1 || { bad "gps_silence: gpspipe did not connect to gpsd"; exit 1; }
 n_lines() { grep -c "$1" "$T/d.log"; }
 
 feed fix 12
@@ -91,6 +96,23 @@ feed fix 12
 check "gps_silence: fixes after the silence are logged as coming again" \
 	within 5 bash -c "[ \$(grep -c 'GPS fixes again' '$T/d.log') -eq 2 ]"
 check "gps_silence: two silences, two warnings" [ "$(n_lines "no GPS fix for")" -eq 2 ]
+
+# gpsd restarted (an update, a crash): evcapd says it went, connects
+# again by itself, and says when fixes come again
+kill "$GPSD_PID"
+wait "$GPSD_PID" 2>/dev/null
+check "gps_silence: gpsd going away is logged" \
+	within 10 grep -q "gpsd at 127.0.0.1:$PORT: the connection was lost" "$T/d.log"
+check "gps_silence: fixes stopping with it are named, and why" within 10 grep -qE \
+	"no GPS fix for [0-9]+ s, .*: gpsd cannot be reached" "$T/d.log"
+start_gpsd
+within 10 gpsd_has_device "$PORT" || echo "# the restarted gpsd lists no device yet"
+start_pipe 2 || bad "gps_silence: gpspipe did not connect to the restarted gpsd"
+check "gps_silence: evcapd connects to the restarted gpsd" \
+	within 40 bash -c "[ \$(grep -c 'connected to gpsd' '$T/d.log') -ge 2 ]"
+feed fix 12
+check "gps_silence: fixes from the restarted gpsd are logged as coming again" \
+	within 10 bash -c "[ \$(grep -c 'GPS fixes again' '$T/d.log') -eq 3 ]"
 
 kill -TERM "$dpid"
 wait "$dpid"
