@@ -1175,10 +1175,16 @@ static void take_file(struct daemon *d, const char *path)
 			return;
 		}
 		enum settle_state s = settle_observe(d->settle, path, 0, 0, 0, 0, now);
-		if (s != SETTLE_GONE)
+		if (s != SETTLE_GONE) {
+			/* a card pulled while its files wait in the queue: each
+			 * counts in its summary as not recorded, as one gone
+			 * while settling does */
+			struct ingest_stats none = {0};
 			log_warnx("%s: disappeared before it could be read (card removed?); will look "
 				  "again",
 				  path);
+			burst_count(d, burst_of_gone(d, path), path, INGEST_FAILED, &none);
+		}
 		return;
 	}
 	const struct medium *m = medium_for(d, path, st.st_dev);

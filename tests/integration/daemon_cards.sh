@@ -18,13 +18,17 @@ if ! need mkfs.ext4 mount umount setpriv jq; then
 fi
 "$EVCAP" -q init >/dev/null 2>&1 || { bad "daemon_cards: cannot make the store"; exit 1; }
 printf '[capture]\nsettle_seconds = 1\n' >"$T/evcap.conf"
-mkdir -p "$T/media/CARDA" "$T/media/CARDB" "$T/srcA/DCIM/100MEDIA" "$T/srcB/DCIM/100MEDIA"
+mkdir -p "$T/media/CARDA" "$T/media/CARDB" "$T/media/CARDC" "$T/srcA/DCIM/100MEDIA" \
+	"$T/srcB/DCIM/100MEDIA" "$T/srcC/DCIM/100MEDIA"
 for i in 1 2 3; do head -c $((20000 * i)) /dev/urandom >"$T/srcA/DCIM/100MEDIA/DJI_000$i.JPG"; done
 head -c 5000 /dev/urandom >"$T/srcA/DCIM/100MEDIA/DJI_0004.JPG"
 chmod 000 "$T/srcA/DCIM/100MEDIA/DJI_0004.JPG" # a file evcapd cannot read
 for i in 1 2; do head -c $((7000 * i)) /dev/urandom >"$T/srcB/DCIM/100MEDIA/IMG_000$i.JPG"; done
+# card C: enough files that it can be pulled while they are taken
+for i in $(seq 10 69); do head -c 150000 /dev/urandom >"$T/srcC/DCIM/100MEDIA/DJI_00$i.JPG"; done
 mkfs.ext4 -q -L CARDA -d "$T/srcA" "$T/a.img" 4M 2>/dev/null &&
-	mkfs.ext4 -q -L CARDB -d "$T/srcB" "$T/b.img" 4M 2>/dev/null ||
+	mkfs.ext4 -q -L CARDB -d "$T/srcB" "$T/b.img" 4M 2>/dev/null &&
+	mkfs.ext4 -q -L CARDC -d "$T/srcC" "$T/c.img" 16M 2>/dev/null ||
 	{ skip "daemon_cards: mkfs.ext4 -d cannot make the card images"; exit 0; }
 mnt() { mount -o loop,ro,nosuid,nodev,noexec "$T/$1.img" "$T/media/$2" 2>"$T/mount.err"; }
 if ! mnt a CARDA; then
@@ -32,7 +36,8 @@ if ! mnt a CARDA; then
 	exit 0
 fi
 umount "$T/media/CARDA"
-on_exit "umount '$T/media/CARDA' 2>/dev/null; umount '$T/media/CARDB' 2>/dev/null"
+on_exit "umount '$T/media/CARDA' 2>/dev/null; umount '$T/media/CARDB' 2>/dev/null;
+	umount '$T/media/CARDC' 2>/dev/null"
 
 setpriv --bounding-set -dac_override,-dac_read_search \
 	"$EVCAPD" --foreground --config "$T/evcap.conf" --store "$EVCAP_STORE" --watch "$T/media" \
@@ -81,8 +86,26 @@ check "daemon_cards: the burst file names the card" \
 	"$EVCAP_STORE/last-burst.json"
 check "daemon_cards: card B, still in, gets no new line" [ "$(summaries CARDB)" -eq 1 ]
 
+# card C pulled while its files are taken (lazily unmounted, as the file
+# being read keeps it busy), then put in again
+mnt c CARDC || { bad "daemon_cards: cannot mount card C"; exit 1; }
+within 30 grep -q "recorded .*/CARDC/DCIM/100MEDIA/" "$T/d.log"
+umount -l "$T/media/CARDC"
+check "daemon_cards: a card pulled mid-offload gets its line, counting what it could not take" \
+	within 30 grep -qE "evcapd: card CARDC \(UUID [0-9a-f-]+\): [0-9]+ files, .*; [0-9]+ files? not recorded" \
+	"$T/d.log"
+# all 60 files are in that line: those taken, and those not
+pulled=$(grep -E "evcapd: card CARDC \(UUID" "$T/d.log" | head -1)
+check "daemon_cards: ... all 60 of its files: $pulled" \
+	bash -c "echo '$pulled' | grep -qE ': 60 files, .*; [0-9]+ files not recorded'"
+sleep 1
+mnt c CARDC || { bad "daemon_cards: cannot mount card C again"; exit 1; }
+check "daemon_cards: put in again, its line counts 60 files, some already recorded" \
+	within 60 grep -qE "evcapd: card CARDC \(UUID [0-9a-f-]+\): 60 files, 9\.0 MB, [0-9]+ problems, [1-9][0-9]* already recorded, case \(none\)$" \
+	"$T/d.log"
+
 kill -TERM "$dpid"
 wait "$dpid"
 check "daemon_cards: evcapd stops cleanly" [ $? -eq 0 ]
 n=$("$EVCAP" --json ls | jq length)
-check "daemon_cards: the five readable files are recorded, once each ($n)" [ "$n" -eq 5 ]
+check "daemon_cards: the 65 readable files are recorded, once each ($n)" [ "$n" -eq 65 ]
