@@ -2501,7 +2501,16 @@ static void reload(struct daemon *d)
 		(void)apply_settings(d, err, sizeof err);
 	} else {
 		config_free(&old);
-		log_info("config reloaded from %s", d->config_path);
+		log_info("config reloaded from %s: %zu watched folder%s, gpsd %s, %zu sensor%s, "
+			 "settle %.1f s",
+			 d->config_path, d->n_roots, d->n_roots == 1 ? "" : "s",
+			 *d->gps_server ? d->gps_server : "off", d->n_planned,
+			 d->n_planned == 1 ? "" : "s", d->cfg.settle_seconds);
+		/* a file saved empty, or half written, is a valid config too:
+		 * that no card is watched any more must not pass unnoticed */
+		if (d->n_roots == 0)
+			log_warnx("no folders to watch now ([capture] watch or --watch); cards are "
+				  "not recorded until a reload with a watched folder");
 	}
 	if (strcmp(old_gps, d->gps_server) != 0) {
 		/* the fixes go first: a probe's next batch flushes them */

@@ -123,3 +123,22 @@ else
 fi
 kill -TERM $DPID
 wait $DPID
+
+# 4. a reload that leaves no folder to watch (the config saved empty, or
+# half written, when SIGHUP came) is valid, and says so: it is not passed
+# over as "config reloaded" alone
+printf '[capture]\nsettle_seconds = 1\nwatch = %s\n[gps]\nserver =\n' "$MEDIA" >"$T/w.conf"
+"$EVCAPD" --foreground --config "$T/w.conf" --store "$T/s3" 2>"$T/d3.log" &
+DPID=$!
+on_exit "kill $DPID 2>/dev/null"
+within 10 grep -q "evcapd starting: .*1 watched folder" "$T/d3.log" ||
+	bad "daemon_config_reload_no_watch: evcapd did not start: $(tail -3 "$T/d3.log")"
+: >"$T/w.conf"
+kill -HUP $DPID
+check "daemon_config_reload_says_what_it_took" \
+	within 10 grep -q "config reloaded from $T/w.conf: 0 watched folders, gpsd 127.0.0.1:2947" \
+	"$T/d3.log"
+check "daemon_config_reload_no_watch: a reload that leaves no folder to watch warns" \
+	within 10 grep -q "no folders to watch now" "$T/d3.log"
+kill -TERM $DPID
+wait $DPID
