@@ -567,6 +567,8 @@ struct daemon {
 	 * recorded are counted in its summary */
 	struct strlist present, scan_present;
 	int scanning;
+	/* media (UUIDs) whose "mounted at" line is logged: once while they stay */
+	struct strlist announced;
 
 	double rescan_at;      /* < 0: none pending */
 	double next_full_rescan;
@@ -693,7 +695,10 @@ static const struct medium *medium_for(struct daemon *d, const char *path, dev_t
 	if (medium_of_path(path, &sl->m, err, sizeof err)) {
 		log_debug("%s", err);
 		memset(&sl->m, 0, sizeof sl->m);
-	} else if (sl->m.uuid[0]) {
+	} else if (sl->m.uuid[0] && strlist_find(&d->announced, sl->m.uuid) < 0) {
+		/* the cache is emptied at every mount change: a card that stays
+		 * is not announced again when another comes or goes */
+		strlist_add(&d->announced, sl->m.uuid);
 		log_info("medium %s%s%s (%s, %s%s) mounted at %s", sl->m.uuid,
 			 sl->m.label[0] ? " label " : "", sl->m.label, sl->m.source, sl->m.fstype,
 			 sl->m.read_only ? ", read-only" : "", sl->m.mount_point);
@@ -929,8 +934,10 @@ static void scan_roots(struct daemon *d, const char *why)
 	d->scanning = 0;
 	/* the cards met now are those that are here */
 	for (size_t i = 0; i < d->present.n; i++)
-		if (strlist_find(&d->scan_present, d->present.v[i]) < 0)
+		if (strlist_find(&d->scan_present, d->present.v[i]) < 0) {
 			log_info("card %s is gone (taken out, or unmounted)", d->present.v[i]);
+			strlist_drop(&d->announced, d->present.v[i], 0);
+		}
 	strlist_clear(&d->present);
 	d->present = d->scan_present;
 	memset(&d->scan_present, 0, sizeof d->scan_present);
@@ -2610,6 +2617,7 @@ void daemon_free(struct daemon *d)
 	strlist_clear(&d->reported);
 	strlist_clear(&d->present);
 	strlist_clear(&d->scan_present);
+	strlist_clear(&d->announced);
 	settle_free(d->settle);
 	watch_clear(d);
 	if (d->ifd >= 0)

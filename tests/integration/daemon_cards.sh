@@ -104,6 +104,13 @@ check "daemon_cards: put in again, its line counts 60 files, some already record
 	within 60 grep -qE "evcapd: card CARDC \(UUID [0-9a-f-]+\): 60 files, 9\.0 MB, [0-9]+ problems, [1-9][0-9]* already recorded, case \(none\)$" \
 	"$T/d.log"
 
+# a card is announced when it comes, not again each time another comes or goes
+mounted() { grep -c "evcapd: medium [0-9a-f-]* label $1 (.*) mounted at " "$T/d.log"; }
+check "daemon_cards: card B, in all along, is announced once ($(mounted CARDB))" \
+	[ "$(mounted CARDB)" -eq 1 ]
+check "daemon_cards: card A, put in twice, is announced twice ($(mounted CARDA))" \
+	[ "$(mounted CARDA)" -eq 2 ]
+
 kill -TERM "$dpid"
 wait "$dpid"
 check "daemon_cards: evcapd stops cleanly" [ $? -eq 0 ]
