@@ -2716,8 +2716,10 @@ static void check_settling(struct daemon *d, double now)
 					    &none);
 			}
 			s = settle_observe(d->settle, paths[i], 0, 0, 0, 0, now);
-			if (s == SETTLE_GONE)
+			if (s == SETTLE_GONE) {
 				log_info("%s: gone for an hour; no longer waiting for it", paths[i]);
+				strlist_drop(&d->reported, paths[i], 0);
+			}
 		} else if (!S_ISREG(st.st_mode)) {
 			settle_forget(d->settle, paths[i]);
 			s = SETTLE_GONE;
