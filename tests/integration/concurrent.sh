@@ -166,13 +166,13 @@ $X init >/dev/null && $X case open E --use >/dev/null && $X ingest "$T/photos" >
 problems=()
 for r in 1 2 3 4 5; do
 	rm -rf "$T/out"
-	$X export --format jpeg --out "$T/out" >"$T/j1.out" 2>&1 &
+	$X export --force --format jpeg --out "$T/out" >"$T/j1.out" 2>&1 &
 	p1=$!
-	$X export --format csv --out "$T/out.csv" >"$T/c1.out" 2>&1 &
+	$X export --force --format csv --out "$T/out.csv" >"$T/c1.out" 2>&1 &
 	p2=$!
-	$X export --format csv --out "$T/out.csv" >"$T/c2.out" 2>&1 &
+	$X export --force --format csv --out "$T/out.csv" >"$T/c2.out" 2>&1 &
 	p3=$!
-	$X export --format jpeg --out "$T/out" >"$T/j2.out" 2>&1
+	$X export --force --format jpeg --out "$T/out" >"$T/j2.out" 2>&1
 	r4=$?
 	wait $p1 && wait $p2 && wait $p3 && [ $r4 = 0 ] ||
 		problems+=("round $r: an export failed: $(cat "$T"/[jc][12].out)")
