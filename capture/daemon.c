@@ -267,94 +267,6 @@ int daemon_seen_record(struct store *s, const char *shown_path, const char *medi
 	return rc;
 }
 
-/*
- * The pid of another process holding a POSIX record lock on byte `byte` of
- * path, from /proc/locks; 0 when none. The file itself is never opened:
- * closing any descriptor of a file drops every POSIX lock this process
- * holds on it, SQLite's own among them, and another connection could then
- * take the write lock or wipe the shared memory SQLite is using.
- */
-static pid_t lock_holder(const char *path, unsigned long long byte)
-{
-	struct stat st;
-	char line[256];
-	pid_t found = 0;
-	if (stat(path, &st) < 0)
-		return 0;
-	FILE *f = fopen("/proc/locks", "re");
-	if (!f)
-		return 0;
-	/* "1: POSIX  ADVISORY  WRITE 4242 fe:01:1835012 120 120"; a waiter's
-	 * line has "->" after the number, and is not a holder */
-	while (!found && fgets(line, sizeof line, f)) {
-		char kind[16], end[24];
-		unsigned maj, min;
-		unsigned long long ino, start;
-		long pid;
-		if (strstr(line, "->") ||
-		    sscanf(line, "%*d: %15s %*s %*s %ld %x:%x:%llu %llu %23s", kind, &pid, &maj, &min,
-			   &ino, &start, end) != 7)
-			continue;
-		if (strcmp(kind, "POSIX") != 0 || pid <= 0 || pid == (long)getpid() ||
-		    ino != (unsigned long long)st.st_ino || makedev(maj, min) != st.st_dev)
-			continue;
-		if (start <= byte && (strcmp(end, "EOF") == 0 || strtoull(end, NULL, 10) >= byte))
-			found = (pid_t)pid;
-	}
-	fclose(f);
-	return found;
-}
-
-/*
- * SQLite takes POSIX record locks, whose holder the kernel names: in WAL
- * mode a writer holds byte 120 of the -shm file (the write lock) for its
- * whole transaction; in rollback mode it holds the RESERVED byte of the
- * database file (1 GiB + 1). This process's own locks are left out, so
- * evcapd never names itself.
- */
-int daemon_store_holder(const char *store_dir, char *out, size_t outlen)
-{
-	char *shm = xasprintf("%s/evidence.db-shm", store_dir);
-	char *db = xasprintf("%s/evidence.db", store_dir);
-	pid_t pid = lock_holder(shm, 120);
-	if (!pid)
-		pid = lock_holder(db, 0x40000001ULL);
-	free(shm);
-	free(db);
-	if (!pid)
-		return 0;
-	/* its command line, as ps shows it: arguments joined by spaces,
-	 * anything but printable ASCII escaped, cut to a line's worth */
-	char path[64], cmd[256];
-	size_t n = 0;
-	snprintf(path, sizeof path, "/proc/%ld/cmdline", (long)pid);
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd >= 0) {
-		ssize_t r = read(fd, cmd, sizeof cmd - 1);
-		n = r > 0 ? (size_t)r : 0;
-		close(fd);
-	}
-	while (n > 0 && cmd[n - 1] == '\0')
-		n--;
-	struct buf b;
-	buf_init(&b, 160);
-	for (size_t i = 0; i < n && b.len < 120; i++) {
-		unsigned char c = (unsigned char)cmd[i];
-		int rc = c == '\0'		 ? buf_append(&b, " ", 1)
-			 : c >= 0x20 && c < 0x7f ? buf_append(&b, (const char *)&c, 1)
-						 : buf_printf(&b, "\\x%02x", c);
-		if (rc)
-			break;
-	}
-	if (n > 0)
-		snprintf(out, outlen, "pid %ld: %s%s", (long)pid, b.data ? b.data : "",
-			 b.len >= 120 || n == sizeof cmd - 1 ? " ..." : "");
-	else
-		snprintf(out, outlen, "pid %ld", (long)pid);
-	buf_free(&b);
-	return 1;
-}
-
 /* The log's words for a store that refused a write: who holds it, when
  * the refusal was the store being busy and that can be told; what to do,
  * when its disk is full (what waits is tried again, so nothing is lost
@@ -366,7 +278,7 @@ static const char *busy_note(const char *store_dir, const char *msg, char *note,
 	struct statvfs vfs;
 	note[0] = '\0';
 	if (strstr(msg, sqlite3_errstr(SQLITE_BUSY)) &&
-	    daemon_store_holder(store_dir, who, sizeof who)) {
+	    store_db_holder(store_dir, who, sizeof who)) {
 		snprintf(note, notelen, "; the store is held by %s", who);
 	} else if (strstr(msg, strerror(ENOSPC)) || strstr(msg, sqlite3_errstr(SQLITE_FULL))) {
 		char left[48] = "no room";

@@ -77,14 +77,6 @@ int daemon_seen_record(struct store *s, const char *shown_path, const char *medi
 		       uint64_t size, int64_t mtime_ns, const char *sha256, char *err,
 		       size_t errlen) WUR;
 
-/*
- * Who holds the store's database for writing, when another process does:
- * out gets "pid 1234: evcap case use 15" (its command line from /proc,
- * escaped and cut short). 1 when found; 0 when no other process holds
- * the write lock, or the holder cannot be told.
- */
-int daemon_store_holder(const char *store_dir, char *out, size_t outlen);
-
 /* 1 if the file or folder name is one evcapd leaves alone: names that
  * start with '.' (editors' and copy tools' temporaries, AppleDouble and
  * trash folders that some systems put on cards). */

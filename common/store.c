@@ -95,41 +95,120 @@ const char *store_device_id(const struct store *s)
 	return s->device_id;
 }
 
-/* Looked up, never taken: taking the lock even for a moment could turn
- * away the program starting at that moment. */
-long store_lock_holder(const char *dir, const char *file)
+/*
+ * The pid of another process holding a lock of kind ("FLOCK" or "POSIX")
+ * that covers byte `byte` of path, from /proc/locks; 0 when none. Looked
+ * up, never taken, and the file is never opened: taking a lock even for a
+ * moment could turn away the program starting then, and closing any
+ * descriptor of a file drops every POSIX lock this process holds on it,
+ * SQLite's own among them.
+ */
+static long lock_holder(const char *path, const char *kind, unsigned long long byte)
 {
-	char *path = xasprintf("%s/%s", dir, file), line[256], type[16];
 	struct stat st;
-	long pid = 0, p;
-	unsigned maj, min;
-	unsigned long ino;
+	char line[256];
+	long found = 0;
 	FILE *f = stat(path, &st) == 0 ? fopen("/proc/locks", "re") : NULL;
-	free(path);
-	while (f && !pid && fgets(line, sizeof line, f)) {
-		/* "1: FLOCK  ADVISORY  WRITE 4242 fd:01:131090 0 EOF" */
-		if (sscanf(line, "%*d: %15s %*s %*s %ld %x:%x:%lu", type, &p, &maj, &min, &ino) == 5 &&
-		    !strcmp(type, "FLOCK") && ino == (unsigned long)st.st_ino &&
-		    makedev(maj, min) == st.st_dev && p != (long)getpid())
-			pid = p;
+	/* "1: POSIX  ADVISORY  WRITE 4242 fe:01:1835012 120 120", or
+	 * "... 0 EOF"; a waiter's line has "->" after its number */
+	while (f && !found && fgets(line, sizeof line, f)) {
+		char k[16], end[24];
+		unsigned maj, min;
+		unsigned long long ino, start;
+		long pid;
+		if (strstr(line, "->") ||
+		    sscanf(line, "%*d: %15s %*s %*s %ld %x:%x:%llu %llu %23s", k, &pid, &maj, &min,
+			   &ino, &start, end) != 7)
+			continue;
+		if (strcmp(k, kind) != 0 || pid <= 0 || pid == (long)getpid() ||
+		    ino != (unsigned long long)st.st_ino || makedev(maj, min) != st.st_dev)
+			continue;
+		if (start <= byte && (strcmp(end, "EOF") == 0 || strtoull(end, NULL, 10) >= byte))
+			found = pid;
 	}
 	if (f)
 		fclose(f);
+	return found;
+}
+
+long store_lock_holder(const char *dir, const char *file)
+{
+	char *path = xasprintf("%s/%s", dir, file);
+	long pid = lock_holder(path, "FLOCK", 0);
+	free(path);
 	return pid;
+}
+
+/*
+ * SQLite takes POSIX record locks, whose holder the kernel names: in WAL
+ * mode a writer holds byte 120 of the -shm file (the write lock) for its
+ * whole transaction; in rollback mode it holds the RESERVED byte of the
+ * database file (1 GiB + 1).
+ */
+int store_db_holder(const char *dir, char *out, size_t outlen)
+{
+	char *shm = xasprintf("%s/evidence.db-shm", dir);
+	char *db = xasprintf("%s/evidence.db", dir);
+	long pid = lock_holder(shm, "POSIX", 120);
+	if (!pid)
+		pid = lock_holder(db, "POSIX", 0x40000001ULL);
+	free(shm);
+	free(db);
+	if (!pid)
+		return 0;
+	/* its command line, as ps shows it: arguments joined by spaces,
+	 * anything but printable ASCII escaped, cut to a line's worth */
+	char path[64], cmd[256];
+	size_t n = 0;
+	snprintf(path, sizeof path, "/proc/%ld/cmdline", pid);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		ssize_t r = read(fd, cmd, sizeof cmd - 1);
+		n = r > 0 ? (size_t)r : 0;
+		close(fd);
+	}
+	while (n > 0 && cmd[n - 1] == '\0')
+		n--;
+	struct buf b;
+	buf_init(&b, 160);
+	for (size_t i = 0; i < n && b.len < 120; i++) {
+		unsigned char c = (unsigned char)cmd[i];
+		int rc = c == '\0'		 ? buf_append(&b, " ", 1)
+			 : c >= 0x20 && c < 0x7f ? buf_append(&b, (const char *)&c, 1)
+						 : buf_printf(&b, "\\x%02x", c);
+		if (rc)
+			break;
+	}
+	if (n > 0)
+		snprintf(out, outlen, "pid %ld: %s%s", pid, b.data ? b.data : "",
+			 b.len >= 120 || n == sizeof cmd - 1 ? " ..." : "");
+	else
+		snprintf(out, outlen, "pid %ld", pid);
+	buf_free(&b);
+	return 1;
 }
 
 /* What to say when another writer kept the database (past the wait, or
  * where SQLite does not wait): its "database is locked" names neither who
- * nor what to do. Who holds the lock is not known; who runs on the store
- * may be. */
+ * nor what to do. Who holds it, as the kernel tells; and who runs on the
+ * store, where that is another process (evcapd, a sync or pull). */
 static int store_busy_err(struct store *s, char *err, size_t errlen)
 {
-	char who[128];
-	long pid;
+	char holder[200] = "", who[320];
+	long held = 0, pid;
+	if (store_db_holder(s->dir, holder, sizeof holder))
+		held = strtol(holder + 4, NULL, 10); /* "pid N..." */
+	const char *role = NULL;
 	if ((pid = store_lock_holder(s->dir, "evcapd.lock")))
-		snprintf(who, sizeof who, "evcapd runs on it, pid %ld", pid);
+		role = "evcapd runs on it";
 	else if ((pid = store_lock_holder(s->dir, "sync.lock")))
-		snprintf(who, sizeof who, "an evcap sync or pull runs on it, pid %ld", pid);
+		role = "an evcap sync or pull runs on it";
+	if (held && role && pid != held)
+		snprintf(who, sizeof who, "held by %s; %s, pid %ld", holder, role, pid);
+	else if (held)
+		snprintf(who, sizeof who, "held by %s", holder);
+	else if (role)
+		snprintf(who, sizeof who, "%s, pid %ld", role, pid);
 	else
 		snprintf(who, sizeof who, "evcapd, or another evcap command");
 	return err_set(err, errlen, EV_EDB,

@@ -44,6 +44,11 @@ void store_set_busy_ms(struct store *s, int ms);
  * store's evcapd.lock or sync.lock), from the kernel's list of locks; 0 if
  * none holds it, this process does, or the list cannot be read. */
 long store_lock_holder(const char *dir, const char *file);
+/* Whether another process holds the database of the store in dir for
+ * writing, as the kernel's list of locks shows SQLite's; if so, out gets
+ * "pid N: its command line" and 1 is returned. Never takes or disturbs a
+ * lock. */
+int store_db_holder(const char *dir, char *out, size_t outlen);
 /* This store's device id (a random 128-bit hex string made at creation). */
 const char *store_device_id(const struct store *s);
 

@@ -93,8 +93,8 @@ hold_store || { bad "the other writer could not take the store: $(cat "$T/hold.o
 out=$($EVCAP case open D 7>&- 2>&1)
 rc=$?
 check "a command on a busy store fails (exit 1)" test $rc = 1
-check "saying the store is busy and to run it again" grep -q \
-	"$EVCAP_STORE: the store is busy: another program is writing to it (evcapd, or another evcap command); try again once it is done" \
+check "saying the store is busy, who holds it (pid and command), and to run it again" \
+	grep -q "$EVCAP_STORE: the store is busy: another program is writing to it (held by pid $HOLD_PID: sqlite3 -cmd .*); try again once it is done" \
 	<<<"$out"
 out=$($EVCAP verify 7>&- 2>&1)
 check "verify on a busy store says it could not record its check" \
@@ -105,8 +105,8 @@ flock "$EVCAP_STORE/sync.lock" sleep 5 7>&- &
 pf=$!
 within 5 locked "$EVCAP_STORE/sync.lock"
 out=$($EVCAP case open D 7>&- 2>&1)
-check "a busy store names the sync or pull that runs on it, by pid" grep -q \
-	"the store is busy: another program is writing to it (an evcap sync or pull runs on it, pid $pf)" \
+check "a busy store names the sync or pull that runs on it too, by pid" grep -q \
+	"the store is busy: another program is writing to it (held by pid $HOLD_PID: sqlite3 .*; an evcap sync or pull runs on it, pid $pf)" \
 	<<<"$out"
 kill $pf 2>/dev/null
 wait $pf 2>/dev/null

@@ -38,7 +38,7 @@ check "daemon_store_busy: a file that cannot be recorded is named, with why and 
 	within 30 grep -qE "DJI_000[123]\.JPG.*(locked|busy).*\(attempt 1\)" "$T/d.log"
 # ... and who holds the store: the other writer's pid and command
 check "daemon_store_busy: the line names who holds the store (pid $HOLD_PID, sqlite3)" \
-	grep -qE "DJI_000[123]\.JPG.*locked; the store is held by pid $HOLD_PID: sqlite3 -cmd .* \(attempt 1\)" "$T/d.log"
+	grep -qE "DJI_000[123]\.JPG.*held by pid $HOLD_PID: sqlite3 -cmd .* \(attempt 1\)" "$T/d.log"
 release_store
 
 items() { "$EVCAP" --json ls 2>/dev/null | jq -r '.[] | "\(.sha256)  \(.original_name)"' | sort; }
