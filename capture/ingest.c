@@ -237,6 +237,7 @@ struct pending {
 	uint64_t size;
 	struct meta m;
 	struct resolved r;
+	struct blob_placed placed; /* what the blob's commit found in the store */
 	enum ingest_result res;    /* final once recorded or failed */
 	int ready;                 /* the blob is placed and synced: record it */
 	int done;                  /* taking is over (under the pool's lock) */
@@ -999,7 +1000,7 @@ static void take_file(struct store *s, struct taker *t, struct pending *p,
 		asked = meta_send(slot, head_len, p->size, p->shown);
 	else
 		meta_read(head, head_len, p->size, p->shown, &p->m);
-	rc = store_blob_commit(w, p->hex, &p->size, NULL, err, sizeof err);
+	rc = store_blob_commit(w, p->hex, &p->size, &p->placed, err, sizeof err);
 	w = NULL;
 	if (isolated) {
 		struct meta_reply a = {0};
@@ -1021,6 +1022,56 @@ out:
 		close(fd);
 }
 
+/*
+ * The store's copy of item id was damaged, or it had none (the original
+ * deleted from blobs/), and the file just read, whose bytes match the
+ * digest recorded at ingest, took its place: a custody event says so
+ * (what the damaged copy was, where it is kept), and the file's message
+ * says it.
+ */
+static int record_restore(struct store *s, int64_t id, struct pending *p,
+			  const struct ingest_opts *o)
+{
+	char err[512];
+	const struct blob_placed *b = &p->placed;
+	char *case_number = NULL;
+	sqlite3_stmt *st = store_prepare(
+		s, "SELECT c.number FROM items i LEFT JOIN cases c ON c.id = i.case_id WHERE i.id = ?",
+		err, sizeof err);
+	if (!st)
+		return err_set(p->msg, sizeof p->msg, EV_EDB, "%s: %s", p->shown, err);
+	sqlite3_bind_int64(st, 1, id);
+	if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0))
+		case_number = xstrdup((const char *)sqlite3_column_text(st, 0));
+	sqlite3_finalize(st);
+	int missing = b->found == BLOB_NEW;
+	const char *why = missing ? "the store had no copy" : b->damaged_why;
+	json_t *detail = json_pack("{s:I, s:s, s:I, s:{s:o, s:s?, s:s}, s:s?}", "item",
+				   (json_int_t)id, "from", p->shown, "size", (json_int_t)p->size,
+				   "damaged", "size",
+				   missing ? json_null() : json_integer((json_int_t)b->damaged_size),
+				   "sha256", b->damaged_sha256[0] ? b->damaged_sha256 : NULL, "why",
+				   why, "kept_as", missing ? NULL : b->kept_as);
+	int rc = custody_append(s, time_now(), o->actor, "restore", case_number, p->hex, detail,
+				NULL, err, sizeof err);
+	json_decref(detail);
+	free(case_number);
+	if (rc)
+		return err_set(p->msg, sizeof p->msg, EV_EDB, "%s: %s", p->shown, err);
+	if (missing)
+		snprintf(p->msg, sizeof p->msg,
+			 "%s: the store had no copy of item %lld; this file has the bytes recorded "
+			 "at ingest and is now its original (a restore event in the custody log)",
+			 p->shown, (long long)id);
+	else
+		snprintf(p->msg, sizeof p->msg,
+			 "%s: the store's copy of item %lld was damaged (%s); this file has the "
+			 "bytes recorded at ingest and took its place (a restore event in the "
+			 "custody log); the damaged copy is kept as %s",
+			 p->shown, (long long)id, b->damaged_why, b->kept_as);
+	return 0;
+}
+
 /* Records one committed file inside the open transaction. 0, or an error
  * with p->msg set (the caller rolls back to the file's savepoint). */
 static int record_one(struct store *s, struct pending *p, const struct ingest_opts *o)
@@ -1035,6 +1086,8 @@ static int record_one(struct store *s, struct pending *p, const struct ingest_op
 	if (id > 0) {
 		if (add_sighting(s, id, p->shown, o, now_iso))
 			goto dberr;
+		if (p->placed.found != BLOB_EXISTED && (rc = record_restore(s, id, p, o)))
+			goto out;
 		p->res = INGEST_ALREADY;
 		goto out;
 	}
@@ -1123,8 +1176,8 @@ static void record_group(struct store *s, struct pending **v, size_t n,
 		if (p->res == INGEST_ADDED && m->error[0])
 			err_set(p->msg, sizeof p->msg, 0, "%s: kept, but %s could not be read: %s",
 				p->shown, some ? "part of its metadata" : "its metadata", m->error);
-		else
-			p->msg[0] = '\0';
+		else if (!(p->res == INGEST_ALREADY && p->placed.found != BLOB_EXISTED))
+			p->msg[0] = '\0'; /* a restore's message stays: it is said */
 	}
 }
 
@@ -1141,6 +1194,8 @@ static void count_result(struct ingest_stats *st, const struct pending *p)
 		break;
 	case INGEST_ALREADY:
 		st->already++;
+		if (p->placed.found != BLOB_EXISTED)
+			st->restored++;
 		st->files++;
 		st->bytes += p->size;
 		break;

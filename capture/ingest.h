@@ -44,6 +44,7 @@ struct ingest_stats {
 	uint64_t files;     /* regular files considered */
 	uint64_t added;     /* new items */
 	uint64_t already;   /* bytes already in the store */
+	uint64_t restored;  /* of those, a damaged stored copy replaced */
 	uint64_t skipped;   /* not regular files: links, FIFOs, devices; the store */
 	uint64_t failed;    /* could not be read or stored (files and folders) */
 	uint64_t meta_errors; /* kept, with metadata_error */

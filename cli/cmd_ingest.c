@@ -226,6 +226,7 @@ int cmd_ingest(struct cli *cli, int argc, char **argv)
 		json_object_set_new(j, "bytes", json_integer((json_int_t)st.bytes));
 		json_object_set_new(j, "added", json_integer((json_int_t)st.added));
 		json_object_set_new(j, "already_recorded", json_integer((json_int_t)st.already));
+		json_object_set_new(j, "restored", json_integer((json_int_t)st.restored));
 		json_object_set_new(j, "failed", json_integer((json_int_t)st.failed));
 		json_object_set_new(j, "metadata_errors", json_integer((json_int_t)st.meta_errors));
 		json_object_set_new(j, "skipped", json_integer((json_int_t)st.skipped));
@@ -237,10 +238,16 @@ int cmd_ingest(struct cli *cli, int argc, char **argv)
 			snprintf(size, sizeof size, "%.1f GB", st.bytes / 1e9);
 		else
 			snprintf(size, sizeof size, "%.1f MB", st.bytes / 1e6);
-		printf("%llu file%s, %s, %llu problem%s, %llu already recorded, %llu skipped, case %s\n",
+		/* a damaged original put right is said in the summary too */
+		char restored[64] = "";
+		if (st.restored)
+			snprintf(restored, sizeof restored, " (%llu restoring a damaged original)",
+				 (unsigned long long)st.restored);
+		printf("%llu file%s, %s, %llu problem%s, %llu already recorded%s, %llu skipped, "
+		       "case %s\n",
 		       (unsigned long long)st.files, st.files == 1 ? "" : "s", size,
 		       (unsigned long long)problems, problems == 1 ? "" : "s",
-		       (unsigned long long)st.already, (unsigned long long)st.skipped,
+		       (unsigned long long)st.already, restored, (unsigned long long)st.skipped,
 		       case_number ? case_number : "(none)");
 	}
 	free(case_number);

@@ -18,6 +18,7 @@
 struct verify_ctx {
 	json_t *problems;   /* damage: each a sentence */
 	json_t *unreadable; /* originals this user may not read: not damage */
+	int originals_bad;  /* originals missing, unreadable or altered */
 	int json;
 };
 
@@ -129,7 +130,11 @@ static void verify_blob(struct store *s, struct verify_ctx *v, int64_t id, const
 	char *path = store_blob_path(s, sha);
 	char hex[SHA256_HEX_LEN + 1], err[512];
 	uint64_t got = 0;
-	switch (hash_blob(path, hex, &got, err, sizeof err)) {
+	enum blob_read r = hash_blob(path, hex, &got, err, sizeof err);
+	if (r == BLOB_MISSING || r == BLOB_FAILED ||
+	    (r == BLOB_OK && (strcmp(hex, sha) != 0 || (int64_t)got != size)))
+		v->originals_bad++;
+	switch (r) {
 	case BLOB_MISSING:
 		problem(v, "item %lld (%s, %.12s): the original is missing from the store",
 			(long long)id, name, sha);
@@ -178,7 +183,8 @@ int cmd_verify(struct cli *cli, int argc, char **argv)
 	int64_t case_id = 0;
 	if (case_name && (case_id = cli_case(cli, case_name, 1)) <= 0)
 		return EXIT_USAGE;
-	struct verify_ctx v = {json_array(), json_array(), cli->json};
+	struct verify_ctx v = {
+		.problems = json_array(), .unreadable = json_array(), .json = cli->json};
 	char err[512];
 	int64_t n_items = 0;
 	int tty = !cli->json && cli->verbosity >= 0 && isatty(STDERR_FILENO);
@@ -313,6 +319,11 @@ int cmd_verify(struct cli *cli, int argc, char **argv)
 				printf("%zu more original%s could not be read and %s not checked\n",
 				       n_unreadable, n_unreadable == 1 ? "" : "s",
 				       n_unreadable == 1 ? "was" : "were");
+			if (v.originals_bad)
+				printf("an original is put back by ingesting it again from its card or "
+				       "any copy (evcap ingest PATH): a file whose bytes match the "
+				       "recorded SHA-256 takes the damaged one's place, which is kept "
+				       "aside, and the custody log records it\n");
 		}
 		if (orphans && cli->verbosity >= 0)
 			printf("note: %lld original%s in the store belong%s to no item yet (a "

@@ -17,6 +17,7 @@
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "buf.h"
@@ -914,18 +915,111 @@ out:
 	return rc;
 }
 
+/*
+ * Whether the file at a blob's place (final) holds the bytes its name
+ * says, when a verified new copy of them is ready: BLOB_NEW (nothing
+ * there), BLOB_EXISTED, or BLOB_RESTORED for a damaged one (how says how),
+ * or <0 with err set. A copy this process may not read is taken as it is
+ * (verify reports it as not checked).
+ */
+static int blob_compare_stored(struct blob_writer *w, const char *final, const char *hex,
+			       struct blob_placed *how, char *err, size_t errlen)
+{
+	struct stat st;
+	if (lstat(final, &st) < 0) {
+		if (errno == ENOENT)
+			return BLOB_NEW;
+		return -err_set(err, errlen, EV_EIO, "%s: cannot stat: %s", final, strerror(errno));
+	}
+	if (!S_ISREG(st.st_mode))
+		return -err_set(err, errlen, EV_EIO,
+				"%s: not a regular file in an original's place; move it away and "
+				"run again",
+				final);
+	how->damaged_size = (uint64_t)st.st_size;
+	int fd = open(final, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0) {
+		if (errno == EACCES)
+			return BLOB_EXISTED;
+		snprintf(how->damaged_why, sizeof how->damaged_why, "cannot be opened: %s",
+			 strerror(errno));
+		return BLOB_RESTORED;
+	}
+	posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+	uint8_t *b = rb_get(w->s), d[SHA256_LEN];
+	struct sha256 *h = sha256_new();
+	ssize_t r;
+	while ((r = fs_read_full(fd, b, BLOB_READBACK_CHUNK)) > 0)
+		sha256_update(h, b, (size_t)r);
+	int e = r < 0 ? errno : 0;
+	close(fd);
+	rb_put(w->s, b);
+	sha256_final(h, d);
+	sha256_free(h);
+	if (e) {
+		snprintf(how->damaged_why, sizeof how->damaged_why, "cannot be read: %s",
+			 strerror(e));
+		return BLOB_RESTORED;
+	}
+	hex_encode(d, SHA256_LEN, how->damaged_sha256);
+	if (strcmp(how->damaged_sha256, hex) == 0)
+		return BLOB_EXISTED;
+	if ((uint64_t)st.st_size == w->size)
+		snprintf(how->damaged_why, sizeof how->damaged_why, "its bytes differ");
+	else
+		snprintf(how->damaged_why, sizeof how->damaged_why,
+			 "its size differs (%llu bytes, not %llu)", (unsigned long long)st.st_size,
+			 (unsigned long long)w->size);
+	return BLOB_RESTORED;
+}
+
+/* Gives the damaged copy at final a second name under blobs/damaged/
+ * (a hard link: until the new copy is renamed over it, both names hold
+ * it, so no moment is without one or the other). */
+static int blob_keep_damaged(struct blob_writer *w, const char *final, const char *hex,
+			     struct blob_placed *how, char *err, size_t errlen)
+{
+	char *dir = xasprintf("%s/blobs/damaged", w->s->dir), stamp[32], *path = NULL;
+	int rc = fs_mkdir_p(dir, 0750, err, errlen);
+	time_t now = time(NULL);
+	struct tm tm;
+	gmtime_r(&now, &tm);
+	strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%SZ", &tm); /* 20261130T091500Z */
+	for (int n = 1; !rc; n++) {
+		free(path);
+		path = n == 1 ? xasprintf("%s/%s-%s", dir, hex, stamp)
+			      : xasprintf("%s/%s-%s-%d", dir, hex, stamp, n);
+		if (link(final, path) == 0)
+			break;
+		if (errno != EEXIST || n == 100)
+			rc = err_set(err, errlen, EV_EIO,
+				     "%s: damaged, and cannot be kept as %s (%s), so it was not "
+				     "replaced",
+				     final, path, strerror(errno));
+	}
+	if (!rc)
+		rc = fs_fsync_dir(dir, err, errlen);
+	if (!rc)
+		snprintf(how->kept_as, sizeof how->kept_as, "blobs/damaged/%s", fs_basename(path));
+	free(path);
+	free(dir);
+	return rc;
+}
+
 int store_blob_commit(struct blob_writer *w, char hex[SHA256_HEX_LEN + 1], uint64_t *size,
-		      int *existed, char *err, size_t errlen)
+		      struct blob_placed *how, char *err, size_t errlen)
 {
 	int rc = 0;
 	char *final = NULL, *dir = NULL;
 	uint8_t d[SHA256_LEN];
+	struct blob_placed mine;
+	if (!how)
+		how = &mine;
+	memset(how, 0, sizeof *how);
 	sha256_final(w->h, d);
 	hex_encode(d, SHA256_LEN, hex);
 	if (size)
 		*size = w->size;
-	if (existed)
-		*existed = 0;
 	if (fsync(w->fd) < 0) {
 		rc = err_set(err, errlen, EV_EIO, "%s: fsync failed: %s", w->tmp_path, strerror(errno));
 		goto out;
@@ -938,12 +1032,16 @@ int store_blob_commit(struct blob_writer *w, char hex[SHA256_HEX_LEN + 1], uint6
 	}
 	/* the descriptor (and its lock) stays open until the rename is done */
 	final = store_blob_path(w->s, hex);
-	if (store_has_blob(w->s, hex)) {
-		/* content-addressed: the same bytes are already stored */
-		if (existed)
-			*existed = 1;
+	int found = blob_compare_stored(w, final, hex, how, err, errlen);
+	if (found < 0) {
+		rc = -found;
 		goto out;
 	}
+	how->found = (enum blob_found)found;
+	if (found == BLOB_EXISTED) /* content-addressed: the same bytes are there */
+		goto out;
+	if (found == BLOB_RESTORED && (rc = blob_keep_damaged(w, final, hex, how, err, errlen)))
+		goto out;
 	dir = fs_dirname(final);
 	/* the fan-out folders exist for all but the first blobs of a store;
 	 * one stat instead of a mkdir and a stat for every level of the path */

@@ -84,10 +84,28 @@ int store_orphan_blobs(struct store *s, int64_t *n, char *err, size_t errlen) WU
 struct blob_writer;
 int store_blob_begin(struct store *s, struct blob_writer **out, char *err, size_t errlen) WUR;
 int store_blob_write(struct blob_writer *w, const void *p, size_t n, char *err, size_t errlen) WUR;
-/* Finishes: hex gets the SHA-256, *size the byte count, *existed whether
- * the store already had it. The writer is freed either way. */
+/* What commit found at the blob's place. */
+enum blob_found {
+	BLOB_NEW,      /* nothing: the new copy was placed */
+	BLOB_EXISTED,  /* the same bytes: the new copy was discarded */
+	BLOB_RESTORED, /* a damaged copy (other bytes, or unreadable): the new
+			* copy took its place and it was kept aside */
+};
+struct blob_placed {
+	enum blob_found found;
+	/* BLOB_RESTORED only: what the damaged copy was and where it went */
+	uint64_t damaged_size;
+	char damaged_sha256[SHA256_HEX_LEN + 1]; /* "" when it could not be read */
+	char damaged_why[160];                   /* "its bytes differ", "cannot be read: ..." */
+	char kept_as[160];                       /* "blobs/damaged/<hex>-<time>", in the store */
+};
+/* Finishes: hex gets the SHA-256, *size the byte count, *how (may be
+ * NULL) what was at the blob's place. A copy already there is hashed
+ * again: one whose bytes no longer match its name (bit rot, a disk
+ * fault, tampering) is replaced by the verified new copy, and kept under
+ * blobs/damaged/ for examination. The writer is freed either way. */
 int store_blob_commit(struct blob_writer *w, char hex[SHA256_HEX_LEN + 1], uint64_t *size,
-		      int *existed, char *err, size_t errlen) WUR;
+		      struct blob_placed *how, char *err, size_t errlen) WUR;
 void store_blob_abort(struct blob_writer *w);
 /* Bytes written so far. */
 uint64_t store_blob_size(const struct blob_writer *w);

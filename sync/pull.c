@@ -306,8 +306,9 @@ static int place_blob(struct pull_ctx *pc, const struct bundle_blob *b, char *er
 	char *path = staging_path(pc, b->sha256);
 	char hex[SHA256_HEX_LEN + 1];
 	uint64_t size;
-	int existed, rc, fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	int rc, fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	struct blob_writer *w = NULL;
+	struct blob_placed how;
 	char *chunk = xmalloc(PULL_CHUNK);
 	if (fd < 0) {
 		rc = err_set(err, errlen, EV_EIO, "%s: %s", path, strerror(errno));
@@ -326,10 +327,14 @@ static int place_blob(struct pull_ctx *pc, const struct bundle_blob *b, char *er
 		if ((rc = store_blob_write(w, chunk, (size_t)r, err, errlen)))
 			goto out;
 	}
-	rc = store_blob_commit(w, hex, &size, &existed, err, errlen);
+	rc = store_blob_commit(w, hex, &size, &how, err, errlen);
 	w = NULL;
 	if (!rc && strcmp(hex, b->sha256) != 0)
 		rc = err_set(err, errlen, EV_ECORRUPT, "blob %s changed while being placed", b->sha256);
+	if (!rc && how.found == BLOB_RESTORED)
+		log_warnx("%s/%.12s...: a damaged copy of this original (%s) was replaced by the one "
+			  "pulled; it is kept as %s in the store",
+			  store_dir(pc->s), hex, how.damaged_why, how.kept_as);
 	if (!rc)
 		unlink(path);
 out:

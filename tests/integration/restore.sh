@@ -1,0 +1,89 @@
+#!/bin/bash
+# An original damaged in the store (bit rot, a disk fault, someone's
+# editor) is found by verify, and put back by ingesting the same file
+# again: the file's bytes match the SHA-256 recorded at ingest, so they
+# take the damaged copy's place; the damaged copy is kept aside under
+# blobs/damaged/, and a restore event in the custody log says what it was.
+# Before, a second ingest said "already recorded" and left the damage.
+. "$(dirname "$0")/../lib/common.sh"
+need jq || { skip "restore: jq is not installed"; exit 0; }
+. "$(dirname "$0")/../lib/base-jpeg.sh"
+
+export EVCAP_STORE=$T/store
+mkdir -p "$T/card"
+make_base_jpeg "$T/card/DJI_0001.JPG"
+printf 'second file of the card\n' >"$T/card/notes.txt"
+{ $EVCAP -q init && $EVCAP -q case open 15 --use && $EVCAP -q ingest "$T/card"; } \
+	>"$T/setup.out" 2>&1 || { bad "restore: setup: $(tail -3 "$T/setup.out")"; exit 0; }
+sha=$(sha256sum "$T/card/DJI_0001.JPG" | cut -d' ' -f1)
+blob=$EVCAP_STORE/blobs/sha256/${sha:0:2}/${sha:2:2}/$sha
+check "the photo is stored" test -f "$blob"
+
+# one byte of the stored copy changed, its size kept
+chmod u+w "$blob"
+printf 'X' | dd of="$blob" bs=1 seek=300 conv=notrunc status=none
+chmod 0444 "$blob"
+bad_sha=$(sha256sum "$blob" | cut -d' ' -f1)
+$EVCAP verify >"$T/v1.out" 2>&1
+rc=$?
+check "verify finds the damage (exit 1)" test $rc = 1
+check "verify names the altered original" grep -q "DAMAGED: item 1 (DJI_0001.JPG.*altered" "$T/v1.out"
+check "and says how to put it back" grep -q "an original is put back by ingesting it again" \
+	"$T/v1.out"
+
+# the card is ingested again
+$EVCAP ingest "$T/card" >"$T/i2.out" 2>"$T/i2.err"
+rc=$?
+check "the second ingest succeeds (exit 0)" test $rc = 0
+check "it names the file and the restore" grep -q \
+	"DJI_0001.JPG: the store's copy of item 1 was damaged (its bytes differ); this file has the bytes recorded at ingest and took its place" \
+	"$T/i2.err"
+check "the summary counts it" grep -q \
+	"2 already recorded (1 restoring a damaged original), 0 skipped, case 15" "$T/i2.out"
+check "the stored original is the card's bytes again" cmp -s "$blob" "$T/card/DJI_0001.JPG"
+check "read-only, as every original" test "$(stat -c %a "$blob")" = 444
+kept=$(ls "$EVCAP_STORE/blobs/damaged/")
+check "the damaged copy is kept aside, named by the digest and when" \
+	grep -qE "^$sha-[0-9]{8}T[0-9]{6}Z$" <<<"$kept"
+check "with its damaged bytes" test "$(sha256sum "$EVCAP_STORE/blobs/damaged/$kept" | cut -d' ' -f1)" = "$bad_sha"
+$EVCAP --json log >"$T/log.json"
+check "a restore event in the custody log, in the item's case, with what was found" \
+	jq -e --arg s "$sha" --arg b "$bad_sha" '[.[].event | select(.action == "restore")] |
+		length == 1 and (.[0] | .item == $s and .case == "15" and .detail.item == 1 and
+		 .detail.damaged.sha256 == $b and .detail.damaged.why == "its bytes differ" and
+		 (.detail.kept_as | startswith("blobs/damaged/")))' "$T/log.json"
+check "verify passes again" $EVCAP -q verify
+check "the copy kept aside is no original of the store (no orphan note)" \
+	test "$($EVCAP --json verify | jq .orphan_blobs)" = 0
+
+# an original cut short, ingested again from the same card
+chmod u+w "$blob"
+truncate -s 100 "$blob"
+$EVCAP --json ingest "$T/card" >"$T/i3.json" 2>"$T/i3.err"
+check "a truncated original is put back too, its size named" grep -q \
+	"damaged (its size differs (100 bytes, not $(stat -c %s "$T/card/DJI_0001.JPG")))" "$T/i3.err"
+check "--json counts the restore" jq -e '.restored == 1 and .already_recorded == 2' "$T/i3.json"
+check "two damaged copies kept, each under its own name" \
+	test "$(ls "$EVCAP_STORE/blobs/damaged" | wc -l)" = 2
+check "verify passes after it" $EVCAP -q verify
+# a third ingest finds the original whole: nothing restored, nothing said
+$EVCAP ingest "$T/card" >"$T/i4.out" 2>"$T/i4.err"
+check "an intact original is left as it is" \
+	test -z "$(cat "$T/i4.err")" -a "$(ls "$EVCAP_STORE/blobs/damaged" | wc -l)" = 2
+check "and the summary has no restore" grep -q "2 already recorded, 0 skipped" "$T/i4.out"
+
+# an original deleted from the store is put back the same way, and said
+nsha=$(sha256sum "$T/card/notes.txt" | cut -d' ' -f1)
+rm -f "$EVCAP_STORE/blobs/sha256/${nsha:0:2}/${nsha:2:2}/$nsha"
+$EVCAP verify >"$T/v5.out" 2>&1
+check "verify finds it missing" grep -q "DAMAGED: item 2 (notes.txt.*missing from the store" \
+	"$T/v5.out"
+$EVCAP ingest "$T/card" >"$T/i5.out" 2>"$T/i5.err"
+check "a missing original is put back, and said" grep -q \
+	"notes.txt: the store had no copy of item 2; this file has the bytes recorded at ingest and is now its original" \
+	"$T/i5.err"
+check "with a restore event saying the store had none" \
+	jq -e --arg s "$nsha" '[.[].event | select(.action == "restore" and .item == $s)] |
+		length == 1 and .[0].detail.damaged.why == "the store had no copy" and
+		.[0].detail.kept_as == null' <($EVCAP --json log)
+check "verify passes at the end" $EVCAP -q verify
