@@ -33,12 +33,12 @@ leftovers() { find "$1" -maxdepth 1 -name '.tmp-*' | wc -l; }
 # 1. files written whole at once (CSV, KML): a stop leaves a temporary file
 # that the next export of the same name clears
 for fmt in csv kml; do
-	$EVCAP export --format $fmt --out "$T/ref.$fmt" >/dev/null 2>&1
+	$EVCAP export --force --format $fmt --out "$T/ref.$fmt" >/dev/null 2>&1
 	mkdir -p "$T/$fmt"
 	stops=0 n=1
-	while killed fsync $n $EVCAP export --format $fmt --out "$T/$fmt/out.$fmt"; do
+	while killed fsync $n $EVCAP export --force --format $fmt --out "$T/$fmt/out.$fmt"; do
 		stops=$((stops + 1)) n=$((n + 1))
-		$EVCAP export --format $fmt --out "$T/$fmt/out.$fmt" >"$T/out" 2>&1 ||
+		$EVCAP export --force --format $fmt --out "$T/$fmt/out.$fmt" >"$T/out" 2>&1 ||
 			{ bad "$fmt export after a stop at fsync $n: $(cat "$T/out")"; break; }
 		[ "$(leftovers "$T/$fmt")" = 0 ] ||
 			{ bad "$fmt: a temporary file left after a stop at fsync $((n - 1)) and a new export: $(ls -A "$T/$fmt")"; break; }
@@ -54,8 +54,8 @@ done
 # and then exported again: every copy recorded once, none left half
 stops=0
 for n in 1 3 6; do
-	killed rename $n $EVCAP export --format jpeg --out "$T/jpeg" && stops=$((stops + 1))
-	$EVCAP export --format jpeg --out "$T/jpeg" >/dev/null 2>&1
+	killed rename $n $EVCAP export --force --format jpeg --out "$T/jpeg" && stops=$((stops + 1))
+	$EVCAP export --force --format jpeg --out "$T/jpeg" >/dev/null 2>&1
 done
 check "jpeg: export was stopped at each rename tried" test $stops = 3
 check "jpeg: one working copy a photo" test "$(find "$T/jpeg" -name '*.jpg' -o -name '*.JPG' | wc -l)" = 6
