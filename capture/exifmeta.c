@@ -335,7 +335,7 @@ static void read_maker_time(struct ectx *c)
 	}
 	m->has_camera_time = 1;
 	m->camera_time_t = t;
-	snprintf(m->camera_time, sizeof m->camera_time, "%s", s);
+	snprintf(m->camera_time, sizeof m->camera_time, "%.19s", s); /* 19 long: above */
 	exifmeta_append(m->note, sizeof m->note,
 			"camera time from the Reconyx %s MakerNote (EXIF has no date)", family);
 }

@@ -189,8 +189,9 @@ void time_format_offset(int seconds, char out[8])
 	char sign = seconds < 0 ? '-' : '+';
 	/* to the nearest minute: an offset learned from a camera whose clock
 	 * is 15 s slow in UTC-4 (-3:59:45) is -04:00, not -03:59 */
-	int min = (abs(seconds) + 30) / 60;
-	snprintf(out, 8, "%c%02d:%02d", sign, (min / 60) % 100, min % 60);
+	unsigned a = seconds < 0 ? 0u - (unsigned)seconds : (unsigned)seconds;
+	unsigned min = (a + 30) / 60;
+	snprintf(out, 8, "%c%02u:%02u", sign, min / 60 % 100, min % 60);
 }
 
 /* Writes v as exactly `width` decimal digits; v must fit. */
