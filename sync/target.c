@@ -54,8 +54,16 @@ int target_open(const char *url, const struct target_opts *o, struct target **ou
 			     "target in [sync] of the config");
 		goto fail;
 	}
+	char *named = NULL; /* a dir: target by its absolute path */
 	if (strncmp(url, "dir:", 4) == 0) {
 		rc = target_dir_open(url + 4, o, &t->impl, &t->ops, err, errlen);
+		/* what was sent where is recorded by the target's name: a
+		 * relative path names another folder from another working
+		 * folder, so it is recorded as the folder it names now */
+		char *real = rc ? NULL : realpath(url + 4, NULL);
+		if (real)
+			named = xasprintf("dir:%s", real);
+		free(real);
 	} else if (strncmp(url, "s3://", 5) == 0) {
 		rc = target_s3_open(url + 5, o, &t->impl, &t->ops, err, errlen);
 	} else {
@@ -64,7 +72,7 @@ int target_open(const char *url, const struct target_opts *o, struct target **ou
 	}
 	if (rc)
 		goto fail;
-	t->url = xstrdup(url);
+	t->url = named ? named : xstrdup(url);
 	*out = t;
 	return 0;
 fail:
