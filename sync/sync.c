@@ -1221,7 +1221,8 @@ int sync_run(struct store *s, const struct sync_opts *o, struct sync_report *rep
 		rc = err_set(err, errlen, EV_EINVAL, "no case '%s' in this store", o->case_number);
 		goto out;
 	}
-	if ((rc = target_open(o->target_url, &o->topts, &t, err, errlen)))
+	if ((rc = target_open(o->target_url, &o->topts, &t, err, errlen)) ||
+	    (rc = target_identify(t, err, errlen)))
 		goto out;
 	snprintf(rep->target_info, sizeof rep->target_info, "%s", target_info(t));
 	/* the cases are read first: no statement stays open across the

@@ -95,6 +95,20 @@ const char *target_url(const struct target *t)
 	return t->url;
 }
 
+int target_identify(struct target *t, char *err, size_t errlen)
+{
+	char id[64];
+	if (!t->ops->identity)
+		return 0;
+	int rc = t->ops->identity(t->impl, id, sizeof id, err, errlen);
+	if (rc)
+		return rc;
+	char *u = xasprintf("%s#%s", t->url, id);
+	free(t->url);
+	t->url = u;
+	return 0;
+}
+
 const char *target_info(const struct target *t)
 {
 	return t->ops->info ? t->ops->info(t->impl) : "";

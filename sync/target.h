@@ -62,6 +62,11 @@ void target_free(struct target *t);
 
 /* The target's canonical URL (the name used in sync_state and bundles). */
 const char *target_url(const struct target *t);
+/* For a sync: names the target by what it is, not only where it is
+ * reached. A dir: target (a USB disk at a mount point) gets an id file at
+ * its root the first time, and its URL becomes "dir:/path#ID", so another
+ * disk at the same path is another target. Nothing to do for s3:. */
+int target_identify(struct target *t, char *err, size_t errlen) WUR;
 /* One line on what the target is and offers (e.g. Object Lock), or "". */
 const char *target_info(const struct target *t);
 /* How many requests were retried (after a cut, a stall or a 5xx answer)

@@ -7,6 +7,7 @@
  * prepared with symlinks cannot redirect a read or a write.
  */
 #include <dirent.h>
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -563,7 +564,65 @@ static void dir_free(void *impl)
 	free(d);
 }
 
+/*
+ * The disk's own name, kept in a file at the target's root: sync records
+ * what it sent by target, and a path names a mount point, not a disk. A
+ * second USB disk mounted where the first was (or the first, wiped)
+ * would be taken for a disk holding everything already sent, and get
+ * nothing. The file is made once, by the first sync, and never replaced
+ * (dir_place links it exclusively); two syncs making it at once both end
+ * with the one that was linked first.
+ */
+#define DIR_ID_KEY "evcap-target-id"
+#define DIR_ID_HEX 32
+
+static int dir_read_id(struct dir_target *d, char id[DIR_ID_HEX + 1], char *err, size_t errlen)
+{
+	struct stat st;
+	char b[DIR_ID_HEX + 2];
+	int fd, rc = dir_open_regular(d, d->root_fd, DIR_ID_KEY, DIR_ID_KEY, &fd, &st, err, errlen);
+	if (rc)
+		return rc;
+	ssize_t n = fs_read_full(fd, b, sizeof b);
+	close(fd);
+	if (n != DIR_ID_HEX + 1 || b[DIR_ID_HEX] != '\n')
+		return err_set(err, errlen, EV_ECORRUPT,
+			       "%s/%s: not an evcap target id (32 hex digits and a newline); if "
+			       "this is no evcap disk, give another folder",
+			       d->root, DIR_ID_KEY);
+	b[DIR_ID_HEX] = '\0';
+	for (int i = 0; i < DIR_ID_HEX; i++)
+		if (!isxdigit((unsigned char)b[i]))
+			return err_set(err, errlen, EV_ECORRUPT,
+				       "%s/%s: not an evcap target id (32 hex digits and a newline)",
+				       d->root, DIR_ID_KEY);
+	memcpy(id, b, DIR_ID_HEX + 1);
+	return 0;
+}
+
+static int dir_identity(void *impl, char *id, size_t idlen, char *err, size_t errlen)
+{
+	struct dir_target *d = impl;
+	char got[DIR_ID_HEX + 1];
+	int rc = dir_read_id(d, got, err, errlen);
+	if (rc == EV_ENOENT) {
+		uint8_t r[DIR_ID_HEX / 2];
+		char line[DIR_ID_HEX + 2];
+		randombytes_buf(r, sizeof r);
+		hex_encode(r, sizeof r, line);
+		line[DIR_ID_HEX] = '\n';
+		struct dir_src src = {.fd = -1, .p = line, .n = DIR_ID_HEX + 1};
+		rc = dir_place(d, DIR_ID_KEY, &src, NULL, 0444, err, errlen);
+		if (!rc || rc == EV_EEXIST) /* another sync made it first */
+			rc = dir_read_id(d, got, err, errlen);
+	}
+	if (!rc)
+		snprintf(id, idlen, "%s", got);
+	return rc;
+}
+
 static const struct target_ops dir_ops = {
+	.identity = dir_identity,
 	.stat = dir_stat,
 	.put_file = dir_put_file,
 	.put_buf = dir_put_buf,

@@ -21,6 +21,9 @@ struct target_ops {
 	int (*list)(void *impl, const char *prefix, size_t max_keys, target_each each, void *ctx,
 		    char *err, size_t errlen);
 	const char *(*info)(void *impl);
+	/* NULL: the URL names the target for good (a bucket); else the
+	 * target's own id, made on it the first time */
+	int (*identity)(void *impl, char *id, size_t idlen, char *err, size_t errlen);
 	unsigned (*retries)(void *impl); /* NULL: never retries */
 	/* NULL: nothing is read ahead */
 	void (*prefetch)(void *impl, const char *path, const char *sha_hex, uint64_t size);

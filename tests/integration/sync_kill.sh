@@ -71,7 +71,8 @@ else
 fi
 
 # a stop among the bundle's own files, and then another disk at the same
-# path: the blobs the bundle names are sent again before it is committed
+# path: that disk is another target (its own id), so it gets the whole
+# case in a bundle of its own; the unfinished one waits for its disk
 W=$T/swap
 mkdir -p "$W/usb"
 cp -a "$T/field" "$W/field"
@@ -80,7 +81,8 @@ strace_run -f -o /dev/null -e trace=fsync -e inject="fsync:signal=SIGKILL:when=$
 mv "$W/usb" "$W/usb-first"
 mkdir "$W/usb"
 $EVCAP --store "$W/field" sync --target "dir:$W/usb" >"$W/out" 2>&1
-check "a new disk: the sync finishes the bundle" grep -q "finishing bundle" "$W/out"
+check "a new disk at the same path gets the whole case in a bundle of its own" \
+	grep -q "1 bundle(s) committed: 6 items" "$W/out"
 check "and sends its blobs to the new disk" test "$(find "$W/usb/blobs" -type f | wc -l)" = 6
 O="$EVCAP --store $W/office"
 $O init >/dev/null && $O key trust "$T/device.pub" >/dev/null

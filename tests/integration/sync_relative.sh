@@ -32,3 +32,35 @@ check "the office pulls the whole case from the second" \
 out=$($F sync --target "dir:$T/a/usb" 2>&1)
 check "the absolute path of the first is the same target (nothing new)" \
 	grep -q "nothing new" <<<"$out"
+
+# a disk is a target by its own id, not by where it is mounted: another
+# disk at the same path (or the first one wiped) gets the whole case
+check "the target's id is kept at its root, read-only" \
+	grep -qE '^[0-9a-f]{32}$' "$T/a/usb/evcap-target-id"
+mv "$T/a/usb" "$T/a/usb-first"
+mkdir "$T/a/usb"
+out=$($F sync --target "dir:$T/a/usb" 2>&1)
+check "another disk at the same path gets the whole case" \
+	grep -q "1 bundle(s) committed: 3 items" <<<"$out"
+check "under an id of its own" \
+	test "$(cat "$T/a/usb/evcap-target-id")" != "$(cat "$T/a/usb-first/evcap-target-id")"
+rm -rf "$T/a/usb"
+mv "$T/a/usb-first" "$T/a/usb"
+out=$($F sync --target "dir:$T/a/usb" 2>&1)
+check "the first disk back at its path: nothing new" grep -q "nothing new" <<<"$out"
+# an id file that is not one: refused, named, nothing sent
+mkdir -p "$T/c/usb"
+printf 'not an id\n' >"$T/c/usb/evcap-target-id"
+out=$($F sync --target "dir:$T/c/usb" 2>&1)
+rc=$?
+check "a target whose id file is not one is refused (exit 1), naming the file" \
+	test $rc = 1 -a -z "$(ls "$T/c/usb" | grep -v evcap-target-id)" -a \
+	"$(grep -c "c/usb/evcap-target-id: not an evcap target id" <<<"$out")" = 1
+# pull never writes to the disk: a disk without an id file is pulled as it is
+mkdir -p "$T/d"
+cp -a "$T/b/usb" "$T/d/usb"
+rm -f "$T/d/usb/evcap-target-id"
+$EVCAP --store "$T/office2" -q init && $EVCAP --store "$T/office2" -q key trust "$T/dev.pub"
+$EVCAP --store "$T/office2" pull --target "dir:$T/d/usb" --case R >"$T/p2.out" 2>&1
+check "pull takes a disk as it is, and writes nothing to it" \
+	test $? = 0 -a ! -e "$T/d/usb/evcap-target-id"
