@@ -238,6 +238,11 @@ struct pending {
 	struct meta m;
 	struct resolved r;
 	struct blob_placed placed; /* what the blob's commit found in the store */
+	/* the store as this run found it: items up to this id were there,
+	 * custody events up to this seq; an item recorded since (a second
+	 * copy of a file on the same card) was not missing its original */
+	int64_t items_before, seq_before;
+	int restored;              /* a restore event was recorded for it */
 	enum ingest_result res;    /* final once recorded or failed */
 	int ready;                 /* the blob is placed and synced: record it */
 	int done;                  /* taking is over (under the pool's lock) */
@@ -1022,6 +1027,45 @@ out:
 		close(fd);
 }
 
+/* Where the store stood when this run began: its last item and event. */
+static void run_start(struct store *s, int64_t *items_before, int64_t *seq_before)
+{
+	/* unknown: a missing original is not claimed put back (a damaged
+	 * one replaced is, as it was seen) */
+	*items_before = 0;
+	*seq_before = INT64_MAX;
+	sqlite3_stmt *st = store_prepare(
+		s, "SELECT (SELECT max(id) FROM items), (SELECT max(seq) FROM custody)", NULL, 0);
+	if (st && sqlite3_step(st) == SQLITE_ROW) {
+		*items_before = sqlite3_column_int64(st, 0);
+		*seq_before = sqlite3_column_int64(st, 1);
+	}
+	sqlite3_finalize(st);
+}
+
+/* Whether the commit of p put right the original of item id: one that
+ * was damaged, or missing, before this run began. A file met twice in
+ * one run (two copies on a card) may find its bytes not yet placed, or
+ * damaged bytes another worker is replacing: that is no second restore. */
+static int restore_due(struct store *s, int64_t id, const struct pending *p)
+{
+	if (p->placed.found == BLOB_EXISTED)
+		return 0;
+	if (p->placed.found == BLOB_NEW && id > p->items_before)
+		return 0;
+	sqlite3_stmt *st = store_prepare(s,
+					 "SELECT 1 FROM custody WHERE item_sha256 = ? AND seq > ? AND "
+					 "action = 'restore'",
+					 NULL, 0);
+	if (!st)
+		return 1;
+	sqlite3_bind_text(st, 1, p->hex, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, p->seq_before);
+	int again = sqlite3_step(st) == SQLITE_ROW;
+	sqlite3_finalize(st);
+	return !again;
+}
+
 /*
  * The store's copy of item id was damaged, or it had none (the original
  * deleted from blobs/), and the file just read, whose bytes match the
@@ -1086,8 +1130,11 @@ static int record_one(struct store *s, struct pending *p, const struct ingest_op
 	if (id > 0) {
 		if (add_sighting(s, id, p->shown, o, now_iso))
 			goto dberr;
-		if (p->placed.found != BLOB_EXISTED && (rc = record_restore(s, id, p, o)))
-			goto out;
+		if (restore_due(s, id, p)) {
+			if ((rc = record_restore(s, id, p, o)))
+				goto out;
+			p->restored = 1;
+		}
 		p->res = INGEST_ALREADY;
 		goto out;
 	}
@@ -1176,7 +1223,7 @@ static void record_group(struct store *s, struct pending **v, size_t n,
 		if (p->res == INGEST_ADDED && m->error[0])
 			err_set(p->msg, sizeof p->msg, 0, "%s: kept, but %s could not be read: %s",
 				p->shown, some ? "part of its metadata" : "its metadata", m->error);
-		else if (!(p->res == INGEST_ALREADY && p->placed.found != BLOB_EXISTED))
+		else if (!(p->res == INGEST_ALREADY && p->restored))
 			p->msg[0] = '\0'; /* a restore's message stays: it is said */
 	}
 }
@@ -1194,7 +1241,7 @@ static void count_result(struct ingest_stats *st, const struct pending *p)
 		break;
 	case INGEST_ALREADY:
 		st->already++;
-		if (p->placed.found != BLOB_EXISTED)
+		if (p->restored)
 			st->restored++;
 		st->files++;
 		st->bytes += p->size;
@@ -1216,6 +1263,7 @@ enum ingest_result ingest_file(struct store *s, const char *path, const struct i
 	struct taker t;
 	taker_init(&t, 0);
 	p->path = path;
+	run_start(s, &p->items_before, &p->seq_before);
 	take_file(s, &t, p, o);
 	taker_free(&t);
 	record_group(s, &p, 1, o);
@@ -1549,6 +1597,8 @@ int ingest_paths(struct store *s, char *const *paths, int n, const struct ingest
 {
 	struct walk w = {0};
 	struct stat ss;
+	int64_t items_before, seq_before;
+	run_start(s, &items_before, &seq_before);
 	char *store_real = realpath(store_dir(s), NULL);
 	if (stat(store_dir(s), &ss) == 0) {
 		w.have_store = 1;
@@ -1654,6 +1704,8 @@ int ingest_paths(struct store *s, char *const *paths, int n, const struct ingest
 			break;
 		struct pending *p = xcalloc(1, sizeof *p);
 		p->path = w.files[next++];
+		p->items_before = items_before;
+		p->seq_before = seq_before;
 		if (atomic_load(&pool.src_buffered))
 			prefetch(p->path);
 		pool_submit(&pool, p);

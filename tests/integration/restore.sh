@@ -87,3 +87,21 @@ check "with a restore event saying the store had none" \
 		length == 1 and .[0].detail.damaged.why == "the store had no copy" and
 		.[0].detail.kept_as == null' <($EVCAP --json log)
 check "verify passes at the end" $EVCAP -q verify
+
+# the same file twice on one card (a copy in another folder), new to the
+# store: one item, and nothing to restore (both copies may be read at
+# once, and the second find its bytes not yet placed by the first)
+mkdir -p "$T/dup"
+for i in 1 2 3 4 5 6 7 8; do
+	mkdir -p "$T/dup/d$i"
+	cp "$T/card/DJI_0001.JPG" "$T/dup/d$i/DJI_0001.JPG"
+done
+said=
+for r in 1 2 3 4 5; do
+	$EVCAP --store "$T/dup-store-$r" -q init 2>/dev/null
+	$EVCAP --store "$T/dup-store-$r" ingest "$T/dup" >"$T/dup.out" 2>"$T/dup.err"
+	n=$($EVCAP --store "$T/dup-store-$r" --json log | jq '[.[].event | select(.action == "restore")] | length')
+	grep -q '^8 files, .* 7 already recorded, 0 skipped' "$T/dup.out" && [ "$n" = 0 ] &&
+		! grep -q restor "$T/dup.err" || said="$said round $r: $(cat "$T/dup.out" "$T/dup.err") ($n restore events);"
+done
+check "copies of one new file on one card: one item, nothing restored${said:+:$said}" test -z "$said"
