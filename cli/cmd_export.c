@@ -1023,7 +1023,7 @@ static int export_jpeg(struct cli *cli, struct store *s, const struct export_ctx
 					 json_object_get(ctx->case_row, "number"), "out", outdir,
 					 "copies", done, "skipped", skipped));
 		done = skipped = NULL;
-	} else {
+	} else if (cli->verbosity >= 0 || failed) { /* -q: only when something failed */
 		printf("wrote %zu working cop%s into %s", json_array_size(done),
 		       json_array_size(done) == 1 ? "y" : "ies", outdir);
 		size_t other = json_array_size(skipped) - failed;
@@ -1140,6 +1140,8 @@ static int export_file(struct cli *cli, struct store *s, struct export_ctx *ctx,
 		cli_print_json(d);
 	} else {
 		json_decref(d);
+	}
+	if (!cli->json && cli->verbosity >= 0) {
 		printf("wrote %s (%s, %zu bytes, SHA-256 %s): %zu item%s", a->out, fmt_names[a->fmt],
 		       out.len, hex, in_file, in_file == 1 ? "" : "s");
 		if (n > located)

@@ -231,3 +231,15 @@ check "export: --out naming a folder is refused, saying so" \
 	bash -c '[ "$1" = 2 ] && grep -qF "$2 is a folder" "$3"' _ "$rc" "$T/adir" "$T/ow.err"
 $EVCAP verify >"$T/v" 2>&1
 check "export: evcap verify passes afterwards" test $? -eq 0
+
+# --- -q: an export that went well prints nothing, and still writes its file ---
+$EVCAP -q export --case "$CASE" --format csv --out "$T/quiet.csv" >"$T/q.out" 2>"$T/q.err"
+rc=$?
+check "export -q: exit 0, the file written, nothing printed" \
+	bash -c '[ "$1" = 0 ] && [ -s "$2" ] && [ ! -s "$3" ] && [ ! -s "$4" ]' \
+	_ "$rc" "$T/quiet.csv" "$T/q.out" "$T/q.err"
+$EVCAP -q export --case "$CASE" --format jpeg --out "$T/quiet-jpeg" >"$T/qj.out" 2>"$T/qj.err"
+rc=$?
+check "export -q --format jpeg: exit 0, the copies written, nothing printed" \
+	bash -c '[ "$1" = 0 ] && [ "$(ls "$2" | grep -ci "\.jpg$")" = 5 ] && [ ! -s "$3" ] && [ ! -s "$4" ]' \
+	_ "$rc" "$T/quiet-jpeg" "$T/qj.out" "$T/qj.err"
