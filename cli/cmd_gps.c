@@ -199,13 +199,15 @@ int cmd_gps(struct cli *cli, int argc, char **argv)
 		json_object_set_new(d, "first", json_string(a));
 		json_object_set_new(d, "last", json_string(b));
 	}
-	if (store_begin(s, err, sizeof err) == 0) {
-		if (custody_append(s, time_now(), cli->actor, "gps-log", NULL, NULL, d, NULL, err,
-				   sizeof err) != 0 ||
-		    store_commit(s, err, sizeof err) != 0) {
-			store_rollback(s);
-			fprintf(stderr, "evcap gps log: custody: %s\n", err);
-		}
+	int unrecorded = 0; /* the fixes are stored, but the log does not say so */
+	if (store_begin(s, err, sizeof err) ||
+	    custody_append(s, time_now(), cli->actor, "gps-log", NULL, NULL, d, NULL, err,
+			   sizeof err) ||
+	    store_commit(s, err, sizeof err)) {
+		store_rollback(s);
+		fprintf(stderr, "evcap gps log: could not record the session in the custody log: "
+				"%s\n", err);
+		unrecorded = 1;
 	}
 	json_decref(d);
 
@@ -224,7 +226,7 @@ int cmd_gps(struct cli *cli, int argc, char **argv)
 			(unsigned long long)(gs->connects ? gs->connects - 1 : 0), lost);
 	if (g.failed)
 		fprintf(stderr, "evcap gps log: %s\n", g.err);
-	else
+	else if (!unrecorded)
 		rc = EXIT_OK;
 	gpsclient_free(gc);
 	geotag_batch_free(g.batch);

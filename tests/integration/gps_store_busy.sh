@@ -73,3 +73,21 @@ check "gps_store_busy: refused commits are retried a second apart, not at every 
 	[ "$refused" -ge 1 -a "$refused" -le 2 ]
 first=$(sqlite3 "$DB" "SELECT printf('%.5f', lat) FROM fixes ORDER BY t LIMIT 1")
 check "gps_store_busy: the fixes are gpsd's ($first)" [ "$first" = "47.30167" ]
+
+# a logger stopped while the store is held cannot record its session's
+# custody event: it says so and exits 1 (it used to say nothing and exit 0)
+events() { sqlite3 "$DB" "SELECT count(*) FROM custody WHERE action = 'gps-log'"; }
+before=$(events)
+"$EVCAP" gps log --server "127.0.0.1:$port" >"$T/log2.out" 2>"$T/log2.err" &
+logger=$!
+check "gps_store_busy: a second logger starts" within 10 grep -q "logging fixes from" "$T/log2.err"
+hold_store || { bad "gps_store_busy: the other writer could not take the store: $(cat "$T/hold.out")"; exit 1; }
+kill -TERM "$logger"
+wait "$logger"
+rc=$?
+logger=
+release_store
+check "gps_store_busy: a session it could not record is said, and exits 1 ($rc)" \
+	bash -c '[ "$1" = 1 ] && grep -q "could not record the session in the custody log: .*busy" "$2"' \
+	_ "$rc" "$T/log2.err"
+check "gps_store_busy: and no gps-log event was written" [ "$(events)" = "$before" ]
