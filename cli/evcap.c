@@ -235,9 +235,13 @@ struct store *cli_store(struct cli *cli, int create)
 			cli->store_dir);
 		exit(EXIT_USAGE);
 	}
-	if (store_open(cli->store_dir, create ? STORE_CREATE : 0, &cli->store, err, sizeof err)) {
+	int rc = store_open(cli->store_dir, create ? STORE_CREATE : 0, &cli->store, err,
+			    sizeof err);
+	if (rc) {
 		fprintf(stderr, "evcap: %s\n", err);
-		exit(EXIT_USAGE);
+		/* no store there (or one too new) is the command line's to put
+		 * right; a store busy, unreadable or failing is a problem */
+		exit(rc == EV_ENOENT || rc == EV_EINVAL ? EXIT_USAGE : EXIT_PROBLEM);
 	}
 	return cli->store;
 }

@@ -63,3 +63,27 @@ else
 	bad "inits at once: one failed because another was first: ${said[*]}"
 fi
 check "inits at once: one init event in each store" test "${events[*]}" = "1 1 1 1 1 1 1 1"
+
+# an init while another program is still making the store (its database
+# there, its first write not yet committed, kept past the wait) is told
+# the store is busy, and exits 1: not a usage error (it exited 2)
+S=$T/held
+mkdir -p "$S"
+sqlite3 "$S/evidence.db" "PRAGMA journal_mode = WAL" >/dev/null
+mkfifo "$T/held.in"
+sqlite3 "$S/evidence.db" <"$T/held.in" >"$T/held.out" 2>&1 &
+hp=$!
+exec 8>"$T/held.in"
+echo "BEGIN IMMEDIATE; SELECT 1;" >&8
+held() { ! sqlite3 -cmd ".timeout 50" "$S/evidence.db" "BEGIN IMMEDIATE; ROLLBACK;" >/dev/null 2>&1; }
+within 15 held || bad "init kill: the other writer could not take the store: $(cat "$T/held.out")"
+EVCAP_STORE_BUSY_MS=300 $EVCAP --store "$S" init >/dev/null 2>"$T/held.err" 8>&-
+rc=$?
+echo "ROLLBACK;" >&8
+exec 8>&-
+wait $hp
+check "init on a store another is making: busy, exit 1 ($rc)" \
+	bash -c '[ "$1" = 1 ] && grep -q "the store is busy" "$2"' _ "$rc" "$T/held.err"
+$EVCAP --store "$S" init >/dev/null 2>&1
+check "and once it is free, init makes it, with its init event" test \
+	"$(sqlite3 "$S/evidence.db" "SELECT action FROM custody ORDER BY seq")" = init
