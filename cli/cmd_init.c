@@ -1,6 +1,7 @@
 /*
  * evcap init: creates the store (and the device key). Running it again on
- * an existing store changes nothing and says so.
+ * an existing store changes nothing and says so. The custody log's init
+ * event is store_open's, as for a store evcapd makes.
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -8,9 +9,7 @@
 #include <unistd.h>
 
 #include "cli.h"
-#include "custody.h"
 #include "devkey.h"
-#include "timeutil.h"
 
 int cmd_init(struct cli *cli, int argc, char **argv)
 {
@@ -33,27 +32,6 @@ int cmd_init(struct cli *cli, int argc, char **argv)
 	char err[512];
 	if (devkey_ensure(store_dir(s), NULL, err, sizeof err)) /* the device signing key */
 		return fprintf(stderr, "evcap init: %s\n", err), EXIT_PROBLEM;
-	/* the store's first custody event, made when the log is empty: an
-	 * init stopped before it was recorded (Ctrl-C, a power cut) left a
-	 * store without it, and the next init records it */
-	json_t *d = json_object();
-	char head[SHA256_HEX_LEN + 1];
-	int64_t seq = 0;
-	json_object_set_new(d, "schema_version", json_integer(store_schema_version()));
-	int rc = store_begin(s, err, sizeof err);
-	if (!rc && custody_head(s, head, &seq))
-		rc = err_set(err, sizeof err, EV_EDB, "cannot read the custody log");
-	if (!rc && seq == 0)
-		rc = custody_append(s, time_now(), cli->actor, "init", NULL, NULL, d, NULL, err,
-				    sizeof err);
-	if (!rc)
-		rc = store_commit(s, err, sizeof err);
-	json_decref(d);
-	if (rc) {
-		store_rollback(s);
-		fprintf(stderr, "evcap init: %s\n", err);
-		return EXIT_PROBLEM;
-	}
 	if (cli->json) {
 		json_t *o = json_object();
 		json_object_set_new(o, "store", json_string(store_dir(s)));

@@ -500,9 +500,9 @@ static int store_user_version(struct store *s, int *version, char *err, size_t e
 	return 0;
 }
 
-/* Who upgraded a store, for its custody event: the operator the commands
- * name ($EVCAP_OPERATOR), else the login name. */
-static const char *upgrade_actor(void)
+/* Who made or upgraded a store, for its custody event: the operator the
+ * commands name ($EVCAP_OPERATOR), else the login name. */
+static const char *store_actor(void)
 {
 	const char *op = getenv("EVCAP_OPERATOR");
 	if (op && *op)
@@ -567,7 +567,7 @@ static int store_migrate(struct store *s, char *err, size_t errlen)
 		}
 		if (initial > 0) {
 			json_t *d = json_pack("{s:i, s:i}", "from", version, "to", m->version);
-			rc = custody_append(s, time_now(), upgrade_actor(), "schema_upgrade", NULL,
+			rc = custody_append(s, time_now(), store_actor(), "schema_upgrade", NULL,
 					    NULL, d, NULL, err, errlen);
 			json_decref(d);
 			if (rc) {
@@ -604,6 +604,41 @@ static int store_init_device(struct store *s, char *err, size_t errlen)
 	snprintf(s->device_id, sizeof s->device_id, "%s", id);
 	free(id);
 	return 0;
+}
+
+/*
+ * The custody log's first event, "init", whoever makes the store (evcap
+ * init, or evcapd finding none). Recorded while the log is empty, so an
+ * open that was stopped before it (a kill, a power cut) is finished by the
+ * next; read again inside the write, as two makers may open one new store
+ * at once. A store already under way costs one read.
+ */
+static int store_record_init(struct store *s, char *err, size_t errlen)
+{
+	char head[SHA256_HEX_LEN + 1];
+	int64_t seq = 0;
+	if (custody_head(s, head, &seq))
+		return err_set(err, errlen, EV_EDB, "%s/evidence.db: cannot read the custody log",
+			       s->dir);
+	if (seq > 0)
+		return 0;
+	int rc = store_begin(s, err, errlen);
+	if (rc)
+		return rc;
+	if (custody_head(s, head, &seq))
+		rc = err_set(err, errlen, EV_EDB, "%s/evidence.db: cannot read the custody log",
+			     s->dir);
+	if (!rc && seq == 0) {
+		json_t *d = json_pack("{s:i}", "schema_version", store_schema_version());
+		rc = custody_append(s, time_now(), store_actor(), "init", NULL, NULL, d, NULL, err,
+				    errlen);
+		json_decref(d);
+	}
+	if (!rc)
+		rc = store_commit(s, err, errlen);
+	if (rc)
+		store_rollback(s);
+	return rc;
 }
 
 /*
@@ -716,6 +751,8 @@ int store_open(const char *dir, int flags, struct store **out, char *err, size_t
 		if ((rc = store_migrate(s, err, errlen)))
 			goto out;
 		if ((rc = store_init_device(s, err, errlen)))
+			goto out;
+		if ((flags & STORE_CREATE) && (rc = store_record_init(s, err, errlen)))
 			goto out;
 		store_clean_tmp(s);
 	} else {

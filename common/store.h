@@ -26,7 +26,9 @@ enum store_flags {
 };
 
 /* Opens (and with STORE_CREATE creates) the store at dir, migrating the
- * schema forward. On failure *out is NULL and err says why. */
+ * schema forward. With STORE_CREATE it also records the custody log's
+ * first event, "init", while the log is empty (whoever makes the store:
+ * evcap init or evcapd). On failure *out is NULL and err says why. */
 int store_open(const char *dir, int flags, struct store **out, char *err, size_t errlen) WUR;
 void store_close(struct store *s);
 

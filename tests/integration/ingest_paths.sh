@@ -6,7 +6,7 @@
 # - a folder nested too deep is a problem (exit 1), not a quiet skip;
 # - a message about a long path still ends with the file and the reason.
 . "$(dirname "$0")/../lib/common.sh"
-need jq || { skip "ingest_paths: jq is not installed"; exit 0; }
+need jq sqlite3 || { skip "ingest_paths: jq or sqlite3 is not installed"; exit 0; }
 
 # the store inside the folder being ingested (`evcap ingest ~` with the
 # default store under ~/.local/share/evcap)
@@ -81,6 +81,16 @@ if [ -n "$EVCAPD" ] && [ -x "$EVCAPD" ]; then
 		grep -q "fresh: no evidence store was there; a new one was created" "$T/fresh.log"
 	check "ingest_paths: evcapd says at its start that no case is in use" \
 		grep -q "no case is in use: files will be recorded without a case" "$T/fresh.log"
+	# the store evcapd made opens its custody log as init's does, and an
+	# init afterwards adds no second one
+	inits() {
+		sqlite3 "$T/fresh/evidence.db" "SELECT group_concat(seq || ' ' || action, ', ')
+			FROM custody WHERE seq = 1 OR action = 'init'"
+	}
+	check "ingest_paths: a store evcapd made opens its log with the init event" \
+		test "$(inits)" = "1 init"
+	$EVCAP --store "$T/fresh" init >/dev/null 2>&1
+	check "ingest_paths: and init afterwards records no second one" test "$(inits)" = "1 init"
 else
 	skip "ingest_paths: evcapd is not built"
 fi

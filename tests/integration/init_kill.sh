@@ -62,7 +62,7 @@ if [ ${#said[@]} = 0 ]; then
 else
 	bad "inits at once: one failed because another was first: ${said[*]}"
 fi
-check "inits at once: one init event in each store" test "${events[*]}" = "1 1 1 1 1 1 1 1"
+check "inits at once: one init event in each store (${events[*]})" test "${events[*]}" = "1 1 1 1 1 1 1 1"
 
 # an init while another program is still making the store (its database
 # there, its first write not yet committed, kept past the wait) is told

@@ -159,6 +159,16 @@ static void test_case_key(void)
 	CHECK(strncmp(a, "case-", 5) == 0);
 }
 
+static int64_t query_int(struct store *s, const char *sql)
+{
+	sqlite3_stmt *st = store_prepare(s, sql, NULL, 0);
+	int64_t v = -1;
+	if (st && sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return v;
+}
+
 struct counter {
 	int n;
 	int64_t seq;
@@ -179,6 +189,17 @@ static void test_custody_chain(void)
 	CHECK(store_open(d, STORE_CREATE, &s, err, sizeof err) == 0);
 	if (!s)
 		goto out;
+	/* a store made opens its log with the init event, once */
+	char h0[65];
+	int64_t seq;
+	CHECK(custody_head(s, h0, &seq) == 0 && seq == 1);
+	CHECK(query_int(s, "SELECT count(*) FROM custody WHERE seq = 1 AND action = 'init'") == 1);
+	store_close(s);
+	s = NULL;
+	CHECK(store_open(d, STORE_CREATE, &s, err, sizeof err) == 0);
+	if (!s)
+		goto out;
+	CHECK(custody_head(s, head, &seq) == 0 && seq == 1);
 	json_t *detail = json_pack("{s:i}", "size", 42);
 	CHECK(store_begin(s, err, sizeof err) == 0);
 	CHECK(custody_append(s, 1700000000.0, "张三", "ingest", "case-1", NULL, detail, h1, err,
@@ -187,29 +208,27 @@ static void test_custody_chain(void)
 			     sizeof err) == 0);
 	CHECK(store_commit(s, err, sizeof err) == 0);
 	json_decref(detail);
-	int64_t seq;
-	CHECK(custody_head(s, head, &seq) == 0 && seq == 2);
+	CHECK(custody_head(s, head, &seq) == 0 && seq == 3);
 	CHECK_STR(head, h2);
-	/* the hash is SHA-256(raw prev || canonical text): recompute the first */
+	/* the hash is SHA-256(raw prev || canonical text): recompute the
+	 * first after init's */
 	json_t *detail2 = json_pack("{s:i}", "size", 42);
-	char *canon = custody_canonical(1, "2023-11-14T22:13:20Z", "张三", "ingest", "case-1", NULL,
-					detail2, store_device_id(s),
-					"0000000000000000000000000000000000000000000000000000000000000000");
+	char *canon = custody_canonical(2, "2023-11-14T22:13:20Z", "张三", "ingest", "case-1", NULL,
+					detail2, store_device_id(s), h0);
 	json_decref(detail2);
 	char again[65];
-	CHECK(custody_hash("0000000000000000000000000000000000000000000000000000000000000000", canon,
-			   strlen(canon), again) == 0);
+	CHECK(custody_hash(h0, canon, strlen(canon), again) == 0);
 	CHECK_STR(again, h1);
 	CHECK(strstr(canon, "\"action\":\"ingest\"") != NULL);
 	free(canon);
 	struct counter c = {0};
 	CHECK(custody_verify(s, count_report, &c, err, sizeof err) == 0 && c.n == 0);
 	/* the log refuses updates and deletes */
-	CHECK(store_exec(s, "UPDATE custody SET actor = 'x' WHERE seq = 1", err, sizeof err) != 0);
+	CHECK(store_exec(s, "UPDATE custody SET actor = 'x' WHERE seq = 2", err, sizeof err) != 0);
 	CHECK(strstr(err, "append-only") != NULL);
-	CHECK(store_exec(s, "DELETE FROM custody WHERE seq = 2", err, sizeof err) != 0);
+	CHECK(store_exec(s, "DELETE FROM custody WHERE seq = 3", err, sizeof err) != 0);
 	/* a tamperer who drops the trigger is still caught */
-	CHECK(store_exec(s, "DROP TRIGGER custody_no_delete; DELETE FROM custody WHERE seq = 1", err,
+	CHECK(store_exec(s, "DROP TRIGGER custody_no_delete; DELETE FROM custody WHERE seq = 2", err,
 			 sizeof err) == 0);
 	c.n = 0;
 	CHECK(custody_verify(s, count_report, &c, err, sizeof err) >= 1 && c.n >= 1);
@@ -405,16 +424,6 @@ static void test_blob_readback_catches_change(void)
 	free(sd);
 	rmrf(d);
 	free(d);
-}
-
-static int64_t query_int(struct store *s, const char *sql)
-{
-	sqlite3_stmt *st = store_prepare(s, sql, NULL, 0);
-	int64_t v = -1;
-	if (st && sqlite3_step(st) == SQLITE_ROW)
-		v = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	return v;
 }
 
 /* A store made by an evcap before schema 41 (which added the per-item
