@@ -91,7 +91,9 @@ static int probe_pending_max = PROBE_PENDING_MAX;
 const char *daemon_usage(void)
 {
 	return "usage: evcapd [--config FILE] [--foreground] [--store DIR] [--watch DIR]...\n"
-	       "              [--gps HOST:PORT] [--sensor DEVICE:BAUD:FORMAT[:PROFILE]]... [-q|-v]\n\n"
+	       "              [--gps HOST:PORT] [--sensor DEVICE:BAUD:FORMAT[:PROFILE]]... [-q|-v]\n"
+	       "       evcapd --check-config [--config FILE] [OPTIONS]\n"
+	       "       evcapd --version\n\n"
 	       "The evcap capture daemon: records every file that appears under the watched\n"
 	       "folders (cards and drives mounted there included) into the evidence store,\n"
 	       "logs GPS fixes from gpsd, and records the readings of probes on serial lines.\n\n"

@@ -142,3 +142,15 @@ check "daemon_config_reload_no_watch: a reload that leaves no folder to watch wa
 	within 10 grep -q "no folders to watch now" "$T/d3.log"
 kill -TERM $DPID
 wait $DPID
+
+# the usage lines (what --help and a wrong option print first) name every
+# way to run evcapd, --check-config and --version among them
+usage_has() { # FILE: its first paragraph names both
+	sed '/^$/q' "$1" >"$1.usage"
+	grep -q -- "--check-config" "$1.usage" && grep -q -- "--version" "$1.usage"
+}
+"$EVCAPD" --help >"$T/help.out" 2>&1
+check "daemon_usage_lines: --help's usage names --check-config and --version" usage_has "$T/help.out"
+"$EVCAPD" --no-such-option >/dev/null 2>"$T/badopt.err"
+sed -i 1d "$T/badopt.err" # the message before the usage
+check "daemon_usage_lines: so does a wrong option's" usage_has "$T/badopt.err"
