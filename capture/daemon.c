@@ -1157,10 +1157,42 @@ static void take_file(struct daemon *d, const char *path)
 	free(shown);
 }
 
+/* Appends one summary line to STORE/bursts.jsonl, starting a new file
+ * past its size cap. A write that fails part way is taken back, so a
+ * reader never meets half a line followed by the next one. */
+static void append_burst_log(const char *dir, const char *text)
+{
+	char *path = xasprintf("%s/" DAEMON_BURST_LOG, dir);
+	char *old = xasprintf("%s.1", path);
+	char *line = xasprintf("%s\n", text);
+	struct stat st;
+	if (stat(path, &st) == 0 && st.st_size >= DAEMON_BURST_LOG_MAX && rename(path, old) < 0)
+		log_warnx("%s: cannot rename it to %s: %s", path, old, strerror(errno));
+	off_t size = -1;
+	int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0640);
+	if (fd >= 0 && fstat(fd, &st) == 0)
+		size = st.st_size;
+	if (size == 0 && fchmod(fd, 0640) < 0) /* readable by the evcap group, whatever the umask */
+		log_warnx("%s: cannot make it readable by the store's group: %s", path,
+			  strerror(errno));
+	if (size < 0 || fs_write_all(fd, line, strlen(line)) < 0) {
+		log_warnx("%s: cannot add the burst summary: %s", path, strerror(errno));
+		if (size >= 0 && ftruncate(fd, size) < 0)
+			log_warnx("%s: cannot take back a part-written line: %s", path,
+				  strerror(errno));
+	}
+	if (fd >= 0)
+		close(fd);
+	free(line);
+	free(old);
+	free(path);
+}
+
 /*
- * The burst's summary, also as STORE/last-burst.json (replaced atomically),
- * for whoever tells the people at the laptop: `evcap notify` turns it into
- * a desktop notification. The file is a copy of what the log says.
+ * The burst's summary, also as STORE/last-burst.json (replaced atomically)
+ * and a line of STORE/bursts.jsonl, for whoever tells the people at the
+ * laptop: `evcap notify` turns each line into a desktop notification. Both
+ * are copies of what the log says.
  */
 static void write_burst_file(struct daemon *d, const struct burst *bu, uint64_t problems,
 			     const char *case_number, const char *summary)
@@ -1185,6 +1217,8 @@ static void write_burst_file(struct daemon *d, const struct burst *bu, uint64_t 
 	char *path = xasprintf("%s/" DAEMON_BURST_FILE, store_dir(d->store));
 	if (!text || fs_write_atomic(path, text, strlen(text), 0640, 0, err, sizeof err))
 		log_warnx("%s: cannot write the burst summary: %s", path, text ? err : "no memory");
+	if (text)
+		append_burst_log(store_dir(d->store), text);
 	free(path);
 	free(text);
 	json_decref(o);

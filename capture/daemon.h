@@ -30,8 +30,14 @@
 #define DAEMON_DEFAULT_GPS "127.0.0.1:2947"
 /* Folders nested deeper than this under a root are not watched. */
 #define DAEMON_MAX_DEPTH 64
-/* In the store: the last burst of files taken, as JSON (`evcap notify`). */
+/* In the store: the last burst of files taken, as JSON. */
 #define DAEMON_BURST_FILE "last-burst.json"
+/* In the store: every burst's summary, the same JSON one a line, appended
+ * as each ends (what `evcap notify` reads, so that two cards ending at once
+ * are both told); past DAEMON_BURST_LOG_MAX bytes it is renamed to
+ * DAEMON_BURST_LOG ".1" (the one before dropped) and begun again. */
+#define DAEMON_BURST_LOG "bursts.jsonl"
+#define DAEMON_BURST_LOG_MAX (256 * 1024)
 
 /* The command line; strings point into argv. */
 struct daemon_opts {

@@ -1,12 +1,15 @@
 /*
  * evcap notify: runs in the desktop session of the person at the laptop,
- * and turns each summary evcapd writes after a burst of files (STORE/
- * last-burst.json: "302 files, 18.1 GB, 0 problems, 2 already recorded,
+ * and turns each summary evcapd adds after a burst of files (a line of
+ * STORE/bursts.jsonl: "302 files, 18.1 GB, 0 problems, 2 already recorded,
  * case 15号") into a desktop notification, through the freedesktop
  * notification service on the session bus. evcapd runs as its own system
  * user and cannot reach anyone's desktop; this reads a file it may read.
+ * The file is read on as it grows, so summaries written close together
+ * (two cards ending at once) are each shown, once.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <jansson.h>
 #include <stdio.h>
@@ -53,28 +56,139 @@ static int show(sd_bus **bus, const char *title, const char *body, int urgent, c
 	sd_bus_message_unref(reply);
 	return 0;
 }
-#endif
 
-/* Reads the summary file: 0, or an error naming it. */
-static int read_burst(const char *path, char **summary, int *problems, char *err, size_t errlen)
+/*
+ * STORE/bursts.jsonl as it grows: the file open, read up to its end, and
+ * the start of a line whose end has not come yet. evcapd only appends to
+ * it, and renames it away (DAEMON_BURST_LOG ".1") when it is full: the
+ * open file is read to its end before the new one is taken up, so a line
+ * written just before is not missed either.
+ */
+struct burst_log {
+	char *path;
+	int fd; /* -1 while there is no file */
+	dev_t dev;
+	ino_t ino;
+	struct buf part;
+};
+
+/* Opens the file at path if there is one, at its end when at_end (the
+ * summaries from before notify started are not news). */
+static void burst_log_open(struct burst_log *bl, int at_end)
 {
-	struct buf b;
-	buf_init(&b, 65536);
-	int rc = fs_read_file(path, 65536, &b, err, errlen);
-	json_t *o = rc ? NULL : json_loadb(b.data, b.len, 0, NULL);
-	buf_free(&b);
-	if (rc)
-		return rc;
+	struct stat st;
+	buf_reset(&bl->part);
+	bl->fd = open(bl->path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (bl->fd < 0)
+		return;
+	if (fstat(bl->fd, &st) < 0 || (at_end && lseek(bl->fd, 0, SEEK_END) < 0)) {
+		close(bl->fd);
+		bl->fd = -1;
+		return;
+	}
+	bl->dev = st.st_dev;
+	bl->ino = st.st_ino;
+}
+
+/* 1 when path names another file than the one open (evcapd began a new
+ * one, or there was none), 0 when the same or none. */
+static int burst_log_replaced(const struct burst_log *bl)
+{
+	struct stat st;
+	if (stat(bl->path, &st) < 0)
+		return 0;
+	return bl->fd < 0 || st.st_dev != bl->dev || st.st_ino != bl->ino;
+}
+
+/* One line: its summary and problem count, or an error naming the file. */
+static int parse_burst(const char *path, const char *line, size_t len, char **summary,
+		       int *problems, char *err, size_t errlen)
+{
+	json_t *o = json_loadb(line, len, 0, NULL);
 	const char *s = json_string_value(json_object_get(o, "summary"));
 	if (!s) {
 		json_decref(o);
-		return err_set(err, errlen, EV_ECORRUPT, "%s: not a summary evcapd wrote", path);
+		return err_set(err, errlen, EV_ECORRUPT, "%s: a line that is not a summary evcapd "
+				"wrote", path);
 	}
 	*summary = xstrdup(s);
 	*problems = (int)json_integer_value(json_object_get(o, "problems"));
 	json_decref(o);
 	return 0;
 }
+
+/* Shows a summary: printed, and as a notification. 1 if it was shown. */
+static int tell(sd_bus **bus, const char *summary, int problems)
+{
+	char err[512];
+	printf("%s\n", summary);
+	fflush(stdout);
+	if (show(bus, problems ? "evcap: files recorded, with problems" : "evcap: files recorded",
+		 summary, problems > 0, err, sizeof err) == 0)
+		return 1;
+	fprintf(stderr, "evcap notify: the summary above could not be shown as a notification: "
+			"%s\n",
+		err);
+	return 0;
+}
+
+/*
+ * Shows every whole line added since the last call, in order, and then
+ * those of a new file that has taken the name. Returns how many were
+ * shown (shown counts those that reached the desktop); with once, it
+ * stops after the first.
+ */
+static int burst_log_drain(struct burst_log *bl, sd_bus **bus, int once, int *shown)
+{
+	int told = 0;
+	for (;;) {
+		char chunk[8192];
+		ssize_t n = bl->fd < 0 ? 0 : read(bl->fd, chunk, sizeof chunk);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			fprintf(stderr, "evcap notify: %s: %s\n", bl->path, strerror(errno));
+		if (n <= 0) {
+			if (!burst_log_replaced(bl))
+				return told;
+			if (bl->fd >= 0)
+				close(bl->fd);
+			burst_log_open(bl, 0);
+			if (bl->fd < 0) {
+				fprintf(stderr, "evcap notify: %s: %s\n", bl->path, strerror(errno));
+				return told;
+			}
+			continue;
+		}
+		if (buf_append(&bl->part, chunk, (size_t)n)) {
+			fprintf(stderr, "evcap notify: %s: a line longer than %zu bytes; left out\n",
+				bl->path, bl->part.max);
+			buf_reset(&bl->part);
+			continue;
+		}
+		char *line = bl->part.data, *nl;
+		while ((nl = memchr(line, '\n', bl->part.len - (size_t)(line - bl->part.data)))) {
+			char err[512], *summary = NULL;
+			int problems = 0;
+			if (parse_burst(bl->path, line, (size_t)(nl - line), &summary, &problems, err,
+					sizeof err)) {
+				fprintf(stderr, "evcap notify: %s\n", err);
+			} else {
+				*shown += tell(bus, summary, problems);
+				free(summary);
+				told++;
+			}
+			line = nl + 1;
+			if (once && told)
+				return told;
+		}
+		size_t rest = bl->part.len - (size_t)(line - bl->part.data);
+		memmove(bl->part.data, line, rest);
+		bl->part.len = rest;
+		bl->part.data[rest] = '\0';
+	}
+}
+#endif
 
 int cmd_notify(struct cli *cli, int argc, char **argv)
 {
@@ -115,7 +229,7 @@ int cmd_notify(struct cli *cli, int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	int fd = inotify_init1(IN_CLOEXEC);
-	if (fd < 0 || inotify_add_watch(fd, dir, IN_MOVED_TO | IN_CLOSE_WRITE) < 0) {
+	if (fd < 0 || inotify_add_watch(fd, dir, IN_MODIFY | IN_CREATE | IN_MOVED_TO) < 0) {
 		fprintf(stderr, "evcap notify: cannot watch %s: %s\n", dir, strerror(errno));
 		if (fd >= 0)
 			close(fd);
@@ -123,7 +237,9 @@ int cmd_notify(struct cli *cli, int argc, char **argv)
 	}
 	if (cli->verbosity >= 0)
 		fprintf(stderr, "evcap notify: waiting for evcapd's summaries in %s\n", dir);
-	char *path = xasprintf("%s/%s", dir, DAEMON_BURST_FILE);
+	struct burst_log bl = {.path = xasprintf("%s/" DAEMON_BURST_LOG, dir), .fd = -1};
+	buf_init(&bl.part, 65536);
+	burst_log_open(&bl, 1);
 	sd_bus *bus = NULL;
 	int rc = EXIT_OK;
 	_Alignas(struct inotify_event) char ev[4096];
@@ -140,35 +256,21 @@ int cmd_notify(struct cli *cli, int argc, char **argv)
 		int fresh = 0;
 		for (char *p = ev; p < ev + n;) {
 			struct inotify_event *e = (struct inotify_event *)p;
-			if (e->len && strcmp(e->name, DAEMON_BURST_FILE) == 0)
+			if (e->len && strcmp(e->name, DAEMON_BURST_LOG) == 0)
 				fresh = 1;
 			p += sizeof *e + e->len;
 		}
-		if (!fresh)
-			continue;
-		char err[512], *summary = NULL;
-		int problems = 0;
-		if (read_burst(path, &summary, &problems, err, sizeof err)) {
-			fprintf(stderr, "evcap notify: %s\n", err);
-			continue;
-		}
-		printf("%s\n", summary);
-		fflush(stdout);
-		int shown = show(&bus,
-				 problems ? "evcap: files recorded, with problems" : "evcap: files recorded",
-				 summary, problems > 0, err, sizeof err) == 0;
-		if (!shown)
-			fprintf(stderr, "evcap notify: the summary above could not be shown as a "
-					"notification: %s\n",
-				err);
-		free(summary);
-		if (once) {
+		int shown = 0;
+		if (fresh && burst_log_drain(&bl, &bus, once, &shown) && once) {
 			rc = shown ? EXIT_OK : EXIT_PROBLEM;
 			break;
 		}
 	}
 	sd_bus_flush_close_unref(bus);
-	free(path);
+	if (bl.fd >= 0)
+		close(bl.fd);
+	buf_free(&bl.part);
+	free(bl.path);
 	close(fd);
 	return rc;
 #endif
