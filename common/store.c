@@ -519,13 +519,15 @@ static const char *store_actor(void)
  * An existing store's upgrade changes the record's tables, so each step
  * is a custody event in its own transaction ("schema_upgrade", from and
  * to), and one line on stderr says it once, whatever command opened it.
+ * A store is an existing one once its custody log holds an event: until
+ * then another process is still making it, and it is built on silently.
  */
 static int store_migrate(struct store *s, char *err, size_t errlen)
 {
 	int version, rc = store_user_version(s, &version, err, errlen);
 	if (rc)
 		return rc;
-	int initial = version; /* a new store is built silently */
+	int initial = version, upgraded = 0; /* a new store is built silently */
 	if (initial > 0 && !s->device_id[0]) {
 		/* the events name this device, as every other event does */
 		char *id = store_meta_get(s, "device_id");
@@ -539,7 +541,7 @@ static int store_migrate(struct store *s, char *err, size_t errlen)
 				       "knows (%d); use a newer evcap",
 				       s->dir, version, store_schema_version());
 		if (i == schema_migration_count) {
-			if (initial > 0 && version > initial)
+			if (upgraded)
 				log_info("%s: the store was upgraded from schema %d to %d (a "
 					 "schema_upgrade event in the custody log)",
 					 s->dir, initial, version);
@@ -558,6 +560,16 @@ static int store_migrate(struct store *s, char *err, size_t errlen)
 			store_rollback(s);
 			continue;
 		}
+		/* a store whose log is still empty is one another process is
+		 * making at this moment (its init event not yet written): it
+		 * is built on, not upgraded */
+		int64_t events = 0;
+		char head[SHA256_HEX_LEN + 1];
+		if (initial > 0 && custody_head(s, head, &events)) {
+			store_rollback(s);
+			return err_set(err, errlen, EV_EDB, "%s/evidence.db: cannot read the custody "
+					"log", s->dir);
+		}
 		char pragma[64];
 		snprintf(pragma, sizeof pragma, "PRAGMA user_version = %d", m->version);
 		if ((rc = store_exec(s, m->sql, err, errlen)) ||
@@ -565,7 +577,8 @@ static int store_migrate(struct store *s, char *err, size_t errlen)
 			store_rollback(s);
 			return rc;
 		}
-		if (initial > 0) {
+		if (events > 0) {
+			upgraded = 1;
 			json_t *d = json_pack("{s:i, s:i}", "from", version, "to", m->version);
 			rc = custody_append(s, time_now(), store_actor(), "schema_upgrade", NULL,
 					    NULL, d, NULL, err, errlen);

@@ -13,6 +13,7 @@
 #include "fsutil.h"
 #include "hash.h"
 #include "ingest.h"
+#include "schema.h"
 #include "store.h"
 #include "t.h"
 #include "timeutil.h"
@@ -515,6 +516,34 @@ out:
 	free(d);
 }
 
+/* A store another process is making (its first migration committed, the
+ * rest and its init event to come) is built on by a second maker, not
+ * taken for an old store to upgrade: its log opens with one init event and
+ * holds no schema_upgrade (two makers at once, evcapd and evcap init at
+ * first boot, left a new store "upgraded from schema 1" and without init). */
+static void test_store_being_made(void)
+{
+	char *d = tmpdir(), *db = xasprintf("%s/evidence.db", d), err[512];
+	sqlite3 *h = NULL;
+	struct store *s = NULL;
+	CHECK(sqlite3_open(db, &h) == SQLITE_OK);
+	CHECK(sqlite3_exec(h, "PRAGMA journal_mode = WAL", NULL, NULL, NULL) == SQLITE_OK);
+	CHECK(sqlite3_exec(h, schema_migrations[0].sql, NULL, NULL, NULL) == SQLITE_OK);
+	CHECK(sqlite3_exec(h, "PRAGMA user_version = 1", NULL, NULL, NULL) == SQLITE_OK);
+	sqlite3_close(h);
+	CHECK(store_open(d, STORE_CREATE, &s, err, sizeof err) == 0);
+	if (!s)
+		goto out;
+	CHECK(query_int(s, "PRAGMA user_version") == store_schema_version());
+	CHECK(query_int(s, "SELECT count(*) FROM custody") == 1);
+	CHECK(query_int(s, "SELECT count(*) FROM custody WHERE seq = 1 AND action = 'init'") == 1);
+out:
+	store_close(s);
+	rmrf(d);
+	free(db);
+	free(d);
+}
+
 static void test_migration(void)
 {
 	static const char *const v41_indexes[] = {"custody_item", "derivatives_item", "notes_item",
@@ -630,6 +659,7 @@ int main(void)
 	RUN(test_custody_chain);
 	RUN(test_blob_restore);
 	RUN(test_migration);
+	RUN(test_store_being_made);
 	RUN(test_config);
 	RUN(test_secret_mode);
 	T_EXIT();
