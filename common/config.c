@@ -169,6 +169,10 @@ int config_parse(const char *text, size_t n, const char *name, struct config *c,
 {
 	int rc = 0, line = 0;
 	char section[32] = "";
+	/* the line each single-valued key was set on: a second setting would
+	 * silently replace the first (a store path or case added at the end of
+	 * a file read as the only one), so it is refused, naming both lines */
+	int set_on[ARRAY_LEN(config_keys)] = {0};
 	if (n > CONFIG_MAX_BYTES)
 		return err_set(err, errlen, EV_ELIMIT, "%s: larger than %d bytes", name,
 			       CONFIG_MAX_BYTES);
@@ -231,15 +235,26 @@ int config_parse(const char *text, size_t n, const char *name, struct config *c,
 			goto out;
 		}
 		const struct ckey *ck = NULL;
+		size_t ki = 0;
 		for (size_t k = 0; k < ARRAY_LEN(config_keys); k++)
 			if (strcmp(config_keys[k].section, section) == 0 &&
-			    strcmp(config_keys[k].key, key) == 0)
+			    strcmp(config_keys[k].key, key) == 0) {
 				ck = &config_keys[k];
+				ki = k;
+			}
 		if (!ck) {
 			rc = err_set(err, errlen, EV_EINVAL, "%s:%d: unknown key '%s' in [%s]", name, line,
 				     key, section);
 			goto out;
 		}
+		if (ck->type != C_LIST && set_on[ki]) {
+			rc = err_set(err, errlen, EV_EINVAL,
+				     "%s:%d: '%s' in [%s] is already set on line %d; it takes one "
+				     "value, so remove one of the two", name, line, key, section,
+				     set_on[ki]);
+			goto out;
+		}
+		set_on[ki] = line;
 		rc = set_value(ck, c, val, name, line, err, errlen);
 		if (rc)
 			goto out;

@@ -1,0 +1,49 @@
+/* Unit tests for the config parser against files a careless edit or a
+ * hostile hand could produce. */
+#include <string.h>
+
+#include "config.h"
+#include "t.h"
+#include "util.h"
+
+/* A single-valued key given twice is refused with both lines named; the
+ * later value used to replace the earlier one without a word. */
+static void test_config_key_twice(void)
+{
+	struct config c;
+	char err[512];
+	const char *twice = "[store]\npath = /var/lib/evcap\ncase = 2025-001\n\n"
+			    "[gps]\nmax_gap = 30\n[store]\npath = /tmp/elsewhere\n";
+	config_init(&c);
+	CHECK(config_parse(twice, strlen(twice), "evcap.conf", &c, err, sizeof err) == EV_EINVAL);
+	CHECK_STR(err, "evcap.conf:8: 'path' in [store] is already set on line 2; it takes one "
+		       "value, so remove one of the two");
+	config_free(&c);
+
+	const char *num = "[gps]\nmax_gap = 30\nmax_gap = 90\n";
+	config_init(&c);
+	CHECK(config_parse(num, strlen(num), "x.conf", &c, err, sizeof err) == EV_EINVAL);
+	CHECK(strncmp(err, "x.conf:3: 'max_gap' in [gps] is already set on line 2", 53) == 0);
+	config_free(&c);
+
+	/* list keys take one value a line, as before */
+	const char *list = "[store]\noperator = A\noperator = B\n[capture]\nwatch = /media\n"
+			   "watch = /mnt\n";
+	config_init(&c);
+	CHECK(config_parse(list, strlen(list), "x.conf", &c, err, sizeof err) == 0);
+	CHECK(c.n_operators == 2 && c.n_watch == 2);
+	config_free(&c);
+
+	/* the same key in two sections is two keys */
+	const char *two = "[gps]\nmax_gap = 30\nmax_extrapolate = 5\n";
+	config_init(&c);
+	CHECK(config_parse(two, strlen(two), "x.conf", &c, err, sizeof err) == 0);
+	CHECK(c.max_gap == 30.0 && c.max_extrapolate == 5.0);
+	config_free(&c);
+}
+
+int main(void)
+{
+	RUN(test_config_key_twice);
+	T_EXIT();
+}
