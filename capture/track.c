@@ -11,6 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "timeutil.h"
+
 #define EARTH_RADIUS_M 6371008.8
 
 void track_init(struct track *t)
@@ -80,6 +82,40 @@ void track_sort_dedup(struct track *t)
 		if (k == 0 || t->v[i].t != t->v[k - 1].t)
 			t->v[k++] = t->v[i];
 	t->n = k;
+}
+
+void track_same_times(const char *name, const struct track *t, struct track_report *rep)
+{
+	struct track c;
+	track_init(&c);
+	if (t->n < 2)
+		return;
+	c.v = xmalloc(t->n * sizeof *c.v);
+	c.cap = t->n;
+	for (size_t i = 0; i < t->n; i++)
+		if (isfinite(t->v[i].t))
+			c.v[c.n++] = t->v[i];
+	/* stable: the first of each time is the first in the file, the one kept */
+	track_merge_sort(c.v, c.n);
+	size_t first = 0;
+	for (size_t i = 1; i < c.n; i++) {
+		const struct fix *a = &c.v[first], *b = &c.v[i];
+		if (b->t != a->t) {
+			first = i;
+			continue;
+		}
+		if (b->lat == a->lat && b->lon == a->lon) {
+			rep->repeated++;
+			continue;
+		}
+		rep->conflicting++;
+		char iso[32];
+		time_format_iso(a->t, iso);
+		track_report_msg(rep, "%s: 2 fixes at %s: %.7f,%.7f kept, %.7f,%.7f (%.0f m away) "
+				 "not stored", name ? name : "track", iso, a->lat, a->lon, b->lat,
+				 b->lon, track_distance_m(a->lat, a->lon, b->lat, b->lon));
+	}
+	track_free(&c);
 }
 
 double track_distance_m(double lat1, double lon1, double lat2, double lon2)

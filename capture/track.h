@@ -160,11 +160,26 @@ struct track_report {
 	size_t no_time;    /* GPX points without a <time> */
 	size_t ignored;    /* well-formed sentences of kinds not used */
 	int capped;        /* TRACK_MAX_POINTS was reached; later points dropped */
+	size_t repeated;   /* fixes repeating an earlier fix of the file (same time
+			    * and position): one is stored */
+	size_t conflicting; /* fixes at the time of an earlier fix of the file but
+			     * at another position: not stored (track_same_times) */
 	size_t n_msgs;     /* messages kept, <= TRACK_REPORT_MSGS */
 	char msgs[TRACK_REPORT_MSGS][TRACK_REPORT_MSG_LEN];
 };
 
 void track_report_init(struct track_report *r);
+
+/*
+ * The store keeps one fix a time and source: of a file's fixes that share
+ * a time, the first in the file's order. track_same_times counts the
+ * others in rep: a repeat of that fix's position in rep->repeated, one at
+ * another position (the file contradicts itself) in rep->conflicting,
+ * named with the time and both positions ("log.gpx: 2 fixes at
+ * 2025-01-01T00:00:05Z: 31.0000000,121.0000000 kept, 32.0000000,121.0000000
+ * (111195 m away) not stored"). Pure; t is not changed.
+ */
+void track_same_times(const char *name, const struct track *t, struct track_report *rep);
 /* Records one message ("file.nmea:12: checksum is 5A, the line says 5B");
  * beyond TRACK_REPORT_MSGS messages only the count (bad) grows. */
 void track_report_msg(struct track_report *r, const char *fmt, ...) PRINTF_LIKE(2, 3);

@@ -41,6 +41,8 @@ static json_t *track_report_json(const struct track_report *r)
 	json_object_set_new(j, "untimed", json_integer((json_int_t)r->untimed));
 	json_object_set_new(j, "no_time", json_integer((json_int_t)r->no_time));
 	json_object_set_new(j, "capped", json_boolean(r->capped));
+	json_object_set_new(j, "repeated", json_integer((json_int_t)r->repeated));
+	json_object_set_new(j, "conflicting", json_integer((json_int_t)r->conflicting));
 	return j;
 }
 
@@ -75,6 +77,7 @@ static int track_import_one(struct cli *cli, struct store *s, const char *path, 
 		snprintf(err, sizeof err, "%s: neither GPX nor NMEA", path);
 		goto out;
 	}
+	track_same_times(name, &tr, &rep);
 	snprintf(source, sizeof source, "file:%s", name);
 	/* the track file is evidence too: kept byte for byte as an item
 	 * (of the case in use, if any), and the fixes name it */
@@ -151,8 +154,14 @@ out:
 	json_object_set_new(j, "error", rc ? json_string(err) : json_null());
 	if (!cli->json && (rc == 0 || perr)) {
 		printf("%s: %s, %zu fixes read, %zu stored", name, format, rep.fixes, inserted);
-		if (rep.fixes > inserted)
-			printf(" (%zu already stored)", rep.fixes - inserted);
+		size_t dup = rep.repeated + rep.conflicting;
+		if (rep.fixes > inserted + dup)
+			printf(" (%zu already stored)", rep.fixes - inserted - dup);
+		if (rep.repeated)
+			printf(", %zu repeated", rep.repeated);
+		if (rep.conflicting)
+			printf(", %zu at a time the file gives another position (not stored)",
+			       rep.conflicting);
 		printf("; %zu bad %s", rep.bad, format[0] == 'g' ? "points" : "lines");
 		if (rep.untrusted)
 			printf(", %zu without a real fix", rep.untrusted);
@@ -165,8 +174,9 @@ out:
 		printf("\n");
 		for (size_t i = 0; i < rep.n_msgs; i++)
 			fprintf(stderr, "  %s\n", rep.msgs[i]);
-		if (rep.bad > rep.n_msgs)
-			fprintf(stderr, "  ... and %zu more bad\n", rep.bad - rep.n_msgs);
+		if (rep.bad + rep.conflicting > rep.n_msgs)
+			fprintf(stderr, "  ... and %zu more bad\n",
+				rep.bad + rep.conflicting - rep.n_msgs);
 	}
 	if (rc)
 		fprintf(stderr, "evcap track import: %s\n", err);

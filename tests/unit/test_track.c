@@ -246,6 +246,31 @@ static void test_trackset(void)
 	trackset_free(&ts); /* twice is fine */
 }
 
+/* Fixes of one file at one time: repeats counted, a second position named. */
+static void test_same_times(void)
+{
+	struct track t;
+	struct track_report r;
+	track_init(&t);
+	track_report_init(&r);
+	struct fix v[] = {mk(100, 31, 121), mk(105, 31, 121), mk(100, 31, 121),
+			  mk(105, 32, 121), mk(90, 30, 120), mk(105, 31, 121)};
+	for (size_t i = 0; i < ARRAY_LEN(v); i++)
+		track_push(&t, &v[i]);
+	track_same_times("walk.gpx", &t, &r);
+	CHECK(r.repeated == 2);
+	CHECK(r.conflicting == 1);
+	CHECK(r.n_msgs == 1);
+	CHECK_STR(r.msgs[0], "walk.gpx: 2 fixes at 1970-01-01T00:01:45Z: 31.0000000,121.0000000 "
+			     "kept, 32.0000000,121.0000000 (111195 m away) not stored");
+	CHECK(t.n == ARRAY_LEN(v) && t.v[3].lat == 32); /* the track is not changed */
+	track_free(&t);
+
+	track_report_init(&r);
+	track_same_times("empty.gpx", &t, &r);
+	CHECK(r.repeated == 0 && r.conflicting == 0 && r.n_msgs == 0);
+}
+
 int main(void)
 {
 	RUN(test_gpsclient_classify);
@@ -255,5 +280,6 @@ int main(void)
 	RUN(test_single_fix);
 	RUN(test_report);
 	RUN(test_trackset);
+	RUN(test_same_times);
 	T_EXIT();
 }
