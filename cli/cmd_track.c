@@ -26,8 +26,9 @@
 static const char track_help[] =
 	"  track import [--no-geotag] FILE...   read GPX 1.0/1.1 or NMEA logs (told apart by\n"
 	"                                       content); fixes are stored with source\n"
-	"                                       file:NAME; items waiting for a track are\n"
-	"                                       then placed (see geotag)\n"
+	"                                       file:NAME (file:NAME#2 for another file of\n"
+	"                                       a name already used); items waiting for a\n"
+	"                                       track are then placed (see geotag)\n"
 	"  track ls [--json] [--source S] [--limit N]   list stored fixes by time (the\n"
 	"                                       first N, N at least 1; default all)\n";
 
@@ -44,6 +45,101 @@ static json_t *track_report_json(const struct track_report *r)
 	json_object_set_new(j, "repeated", json_integer((json_int_t)r->repeated));
 	json_object_set_new(j, "conflicting", json_integer((json_int_t)r->conflicting));
 	return j;
+}
+
+/* 1 when every fix the store holds under `source` within an hour of the
+ * sorted track `mine` is one of mine, at the same time and place: the
+ * source is this file's (an earlier import of it, or of the part of a log
+ * that has grown since), not another receiver's; 0 if not, -1 on error. */
+static int track_source_mine(struct store *s, const char *source, const struct track *mine,
+			     char *err, size_t errlen)
+{
+	int r = 1, k;
+	sqlite3_stmt *st = store_prepare(s, "SELECT t, lat, lon FROM fixes"
+					    " WHERE t >= ?1 AND t <= ?2 AND source = ?3",
+					 err, errlen);
+	if (!st)
+		return -1;
+	sqlite3_bind_double(st, 1, mine->v[0].t - 3600);
+	sqlite3_bind_double(st, 2, mine->v[mine->n - 1].t + 3600);
+	sqlite3_bind_text(st, 3, source, -1, SQLITE_STATIC);
+	while (r == 1 && (k = sqlite3_step(st)) == SQLITE_ROW) {
+		double t = sqlite3_column_double(st, 0);
+		size_t lo = 0, hi = mine->n;
+		while (lo < hi) {
+			size_t mid = lo + (hi - lo) / 2;
+			if (mine->v[mid].t < t)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		if (lo == mine->n || mine->v[lo].t != t ||
+		    mine->v[lo].lat != sqlite3_column_double(st, 1) ||
+		    mine->v[lo].lon != sqlite3_column_double(st, 2))
+			r = 0;
+	}
+	if (r == 1 && k != SQLITE_DONE)
+		r = err_set(err, errlen, EV_EDB, "reading fixes: %s", sqlite3_errmsg(store_db(s)));
+	sqlite3_finalize(st);
+	return r;
+}
+
+/*
+ * The source a file's fixes are stored under. A file imported before keeps
+ * the source it got then. Otherwise it is file:NAME, unless fixes of
+ * another file of that name (two phones both write track.gpx) are stored
+ * under it near these times: then file:NAME#2, #3, ...; two receivers'
+ * fixes under one source would be read as one track, and where both give a
+ * time only the first file's would be kept (*moved is then 1). 0 or an
+ * error code.
+ */
+static int track_pick_source(struct store *s, const char *name, const char *sha,
+			     const struct track *tr, char *out, size_t outlen, int *moved,
+			     char *err, size_t errlen)
+{
+	int rc = 0;
+	struct track mine;
+	track_init(&mine);
+	*moved = 0;
+	sqlite3_stmt *st = store_prepare(s, "SELECT json_extract(event, '$.detail.source')"
+					    " FROM custody WHERE item_sha256 = ?1"
+					    " AND action = 'track-import' ORDER BY seq LIMIT 1",
+					 err, errlen);
+	if (!st)
+		return EV_EDB;
+	sqlite3_bind_text(st, 1, sha, -1, SQLITE_STATIC);
+	int k = sqlite3_step(st);
+	const char *was = k == SQLITE_ROW ? (const char *)sqlite3_column_text(st, 0) : NULL;
+	if (was && strncmp(was, "file:", 5) == 0) {
+		snprintf(out, outlen, "%s", was);
+		goto out;
+	}
+	if (k != SQLITE_ROW && k != SQLITE_DONE) {
+		rc = err_set(err, errlen, EV_EDB, "reading custody: %s", sqlite3_errmsg(store_db(s)));
+		goto out;
+	}
+	snprintf(out, outlen, "file:%s", name);
+	for (size_t i = 0; i < tr->n; i++)
+		track_push(&mine, &tr->v[i]);
+	track_sort_dedup(&mine);
+	if (mine.n == 0)
+		goto out;
+	for (int n = 2; n <= 100; n++) {
+		int r = track_source_mine(s, out, &mine, err, errlen);
+		if (r < 0) {
+			rc = r;
+			goto out;
+		}
+		if (r == 1)
+			goto out;
+		*moved = 1;
+		snprintf(out, outlen, "file:%s#%d", name, n);
+	}
+	snprintf(out, outlen, "file:%s@%.16s", name, sha);
+out:
+	sqlite3_finalize(st);
+	track_free(&mine);
+	return rc;
 }
 
 /* Imports one file; returns 0, or 1 when the file could not be (wholly)
@@ -78,7 +174,6 @@ static int track_import_one(struct cli *cli, struct store *s, const char *path, 
 		goto out;
 	}
 	track_same_times(name, &tr, &rep);
-	snprintf(source, sizeof source, "file:%s", name);
 	/* the track file is evidence too: kept byte for byte as an item
 	 * (of the case in use, if any), and the fixes name it */
 	{
@@ -115,6 +210,16 @@ static int track_import_one(struct cli *cli, struct store *s, const char *path, 
 	}
 	if (store_begin(s, err, sizeof err))
 		goto out;
+	int moved;
+	if (track_pick_source(s, name, sha, &tr, source, sizeof source, &moved, err,
+			      sizeof err)) {
+		store_rollback(s);
+		goto out;
+	}
+	if (moved)
+		track_report_msg(&rep, "%s: fixes of another file of this name are stored under "
+				 "file:%s near these times; this file's are stored as %s", name,
+				 name, source);
 	json_t *d = track_report_json(&rep);
 	if (geotag_insert_fixes(s, tr.v, tr.n, source, &inserted, err, sizeof err) != 0) {
 		json_decref(d);

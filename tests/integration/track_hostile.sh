@@ -41,3 +41,39 @@ E --json track import --no-geotag "$T/self/self.gpx" >"$T/self.json" 2>/dev/null
 check "track_hostile: the JSON report counts the repeat and the conflict" \
 	jq -e '.[0].report.repeated == 1 and .[0].report.conflicting == 1 and .[0].stored == 0' \
 	"$T/self.json"
+
+# two different files named track.gpx (two phones): the second gets a
+# source of its own, its fix at a time the first also has is kept, and the
+# two tracks are not read as one
+mkdir -p "$T/a" "$T/b"
+gpx "$T/a/track.gpx" 30.0 "20 30"
+gpx "$T/b/track.gpx" 31.0 "20 25"
+E track import --no-geotag "$T/a/track.gpx" >/dev/null 2>&1
+E track import --no-geotag "$T/b/track.gpx" >"$T/b.out" 2>"$T/b.err"
+E --json track ls >"$T/ls.json"
+check "track_hostile: a second file of one name gets a source of its own" \
+	jq -e '[.[] | select(.time == "2025-01-01T00:00:20Z")] | map(.source + " " + (.lat | tostring))
+	       | sort == ["file:track.gpx 30", "file:track.gpx#2 31"]' "$T/ls.json"
+check "track_hostile: the first file's track holds only its own fixes" \
+	jq -e '[.[] | select(.source == "file:track.gpx") | .lat] == [30, 30]' "$T/ls.json"
+check "track_hostile: the move is named" \
+	grep -q "track.gpx: fixes of another file of this name are stored under file:track.gpx near these times; this file's are stored as file:track.gpx#2" "$T/b.err"
+E --json log >"$T/log.json"
+check "track_hostile: the custody event names the source used" \
+	jq -e '[.[].event | select(.action == "track-import") | .detail.source]
+	       | index("file:track.gpx#2") != null' "$T/log.json"
+# importing either again adds nothing and keeps its source
+E track import --no-geotag "$T/b/track.gpx" "$T/a/track.gpx" >"$T/again.out" 2>&1
+check "track_hostile: importing the files again adds nothing" \
+	test "$(grep -c ', 0 stored (2 already stored)' "$T/again.out")" = 2
+# a log that grew since its first import stays one source
+mkdir -p "$T/g"
+gpx "$T/g/grow.gpx" 33.0 "40 41"
+E track import --no-geotag "$T/g/grow.gpx" >/dev/null 2>&1
+gpx "$T/g/grow.gpx" 33.0 "40 41 42"
+E track import --no-geotag "$T/g/grow.gpx" >"$T/grow.out" 2>&1
+E --json track ls --source file:grow.gpx >"$T/grow.json"
+check "track_hostile: a grown log adds its new fixes under its own source" \
+	jq -e 'length == 3' "$T/grow.json"
+check "track_hostile: a grown log is not called another file" \
+	grep -q "grow.gpx: gpx, 3 fixes read, 1 stored (2 already stored)" "$T/grow.out"
