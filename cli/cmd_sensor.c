@@ -468,7 +468,9 @@ static int sensor_import(struct cli *cli, int argc, char **argv)
 		       "classed (screening), %s, case %s\n",
 		       shown, rs.readings, rs.readings == 1 ? "" : "s", rs.errors,
 		       rs.errors == 1 ? "" : "s", rs.located, rs.classed,
-		       rs.added ? "recorded" : "already recorded",
+		       rs.added     ? "recorded"
+		       : rs.already ? "already recorded"
+				    : "nothing recorded: the file holds no readings",
 		       u.case_number ? u.case_number : "(none)");
 	}
 	rc = rs.errors ? EXIT_PROBLEM : EXIT_OK;

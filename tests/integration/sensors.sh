@@ -317,3 +317,11 @@ check "sensors: the zh report names the instrument in words" \
 check "sensors: the en report names the instrument in words, no JSON" \
 	bash -c "grep -q '<td>kit (model test kit, serial K-1, calibrated 2024-04-30)</td>' \
 		'$T/inst_en.html' && ! grep -q '{&quot;' '$T/inst_en.html' '$T/inst_zh.html'"
+
+# a file with a header and nothing under it, imported for the first time,
+# is not reported as recorded before
+printf 'time,parameter,value,unit,sample_id\n' >"$T/header_only.csv"
+E sensor import "$T/header_only.csv" --case "$RIVER" >"$T/hdr.out" 2>&1
+check "sensors: a header-only file says it holds no readings, not 'already recorded'" \
+	bash -c "grep -q 'header_only.csv: 0 readings, .*nothing recorded: the file holds no readings' \
+		'$T/hdr.out' && ! grep -q 'already recorded' '$T/hdr.out'"
