@@ -1335,6 +1335,12 @@ int sensor_profile_parse(const char *text, size_t n, const char *name, struct se
 {
 	size_t line_no = 0;
 	char a[48];
+	/* the line each single-valued key was given on (name, model, serial,
+	 * calibrated, format, address, missing): a second line would replace
+	 * the first without a word, and the readings name the instrument */
+	size_t seen[7] = {0};
+	static const char *const seen_key[7] = {"name",   "model",   "serial", "calibrated",
+						 "format", "address", "missing"};
 	memset(p, 0, sizeof *p);
 	snprintf(p->format, sizeof p->format, "sdi12");
 	if (n > SENSOR_MAX_PROFILE)
@@ -1368,6 +1374,17 @@ int sensor_profile_parse(const char *text, size_t n, const char *name, struct se
 			    {"serial", p->serial, sizeof p->serial},
 			    {"calibrated", p->calibrated, sizeof p->calibrated},
 			    {"format", p->format, sizeof p->format}};
+		size_t which = ARRAY_LEN(seen);
+		for (size_t j = 0; j < ARRAY_LEN(seen); j++)
+			if (sensor_eq(k, kl, seen_key[j]))
+				which = j;
+		if (which < ARRAY_LEN(seen)) {
+			if (seen[which])
+				return err_set(err, errlen, EV_EINVAL,
+					       "%s:%zu: %s is already given on line %zu", name,
+					       line_no, seen_key[which], seen[which]);
+			seen[which] = line_no;
+		}
 		int done = 0;
 		for (size_t j = 0; j < ARRAY_LEN(strs) && !done; j++)
 			if (sensor_eq(k, kl, strs[j].key)) {

@@ -469,6 +469,26 @@ static void test_profiles(void)
 	CHECK_STR(j, "{\"calibrated\":\"2024-04-30\",\"model\":\"YSI EXO2\",\"name\":\"exo\","
 		     "\"serial\":\"17A1\"}");
 	free(j);
+	/* a key given twice is refused, both lines named: the second used to
+	 * replace the first, and the readings named the instrument it gave */
+	static const char *const twice[][2] = {
+		{"name = exo\nvalue.1 = do\n\nname = other\n",
+		 "bad.profile:4: name is already given on line 1"},
+		{"serial = 17A1\nserial = 17A2\nvalue.1 = do\n",
+		 "bad.profile:2: serial is already given on line 1"},
+		{"value.1 = do\ncalibrated = 2024-04-30\ncalibrated = 2025-04-30\n",
+		 "bad.profile:3: calibrated is already given on line 2"},
+		{"missing = -9999\nvalue.1 = do\nmissing = 0\n",
+		 "bad.profile:3: missing is already given on line 1"},
+		{"address = 0\naddress = 1\nvalue.1 = do\n",
+		 "bad.profile:2: address is already given on line 1"},
+	};
+	for (size_t i = 0; i < ARRAY_LEN(twice); i++) {
+		err[0] = '\0';
+		CHECK(sensor_profile_parse(twice[i][0], strlen(twice[i][0]), "bad.profile", &p, err,
+					   sizeof err) == EV_EINVAL);
+		CHECK_STR(err, twice[i][1]);
+	}
 }
 
 static void test_gb18030_file(void)
