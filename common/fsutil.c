@@ -269,6 +269,12 @@ int fs_read_file(const char *path, size_t max, struct buf *out, char *err, size_
 {
 	int rc = 0;
 	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+	if (fd < 0 && errno == ELOOP)
+		/* O_NOFOLLOW's ELOOP reads "too many levels of symbolic links"
+		 * for a single one: say what it is and what to do */
+		return err_set(err, errlen, EV_EINVAL,
+			       "%s: is a symbolic link, which is not followed; give the path of "
+			       "the file itself", path);
 	if (fd < 0)
 		return err_set(err, errlen, errno == ENOENT ? EV_ENOENT : EV_EIO,
 			       "%s: cannot open: %s", path, strerror(errno));

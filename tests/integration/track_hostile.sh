@@ -77,3 +77,15 @@ check "track_hostile: a grown log adds its new fixes under its own source" \
 	jq -e 'length == 3' "$T/grow.json"
 check "track_hostile: a grown log is not called another file" \
 	grep -q "grow.gpx: gpx, 3 fixes read, 1 stored (2 already stored)" "$T/grow.out"
+
+# a symbolic link, a FIFO or a folder given as the file: named for what it
+# is, at once (a FIFO opened for reading would wait for a writer forever)
+ln -s "$T/a/track.gpx" "$T/link.gpx"
+mkfifo "$T/fifo.gpx"
+out=$(timeout 20 "$EVCAP" track import --no-geotag "$T/link.gpx" 2>&1); rc=$?
+check "track_hostile: a symbolic link is named as one, not 'too many levels'" \
+	test "$rc" = 1 -a "$out" = "evcap track import: $T/link.gpx: is a symbolic link, which is not followed; give the path of the file itself"
+out=$(timeout 20 "$EVCAP" track import --no-geotag "$T/fifo.gpx" "$T/a" 2>&1); rc=$?
+check "track_hostile: a FIFO and a folder are refused without a wait" \
+	test "$rc" = 1 -a "$out" = "evcap track import: $T/fifo.gpx: not a regular file
+evcap track import: $T/a: not a regular file"
