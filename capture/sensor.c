@@ -952,6 +952,15 @@ static int csv_wide_row(struct sensor_batch *b, const struct sensor_opts *o, con
 	return 0;
 }
 
+/* The byte that ends a file's lines: '\n' (a '\r' before it is dropped),
+ * or '\r' for a file with no '\n' at all, as Excel's "CSV (Macintosh)"
+ * and old instrument software write; read by '\n', such a file is one
+ * line and its header a jumble. */
+static char sensor_eol(const char *text, size_t n)
+{
+	return !memchr(text, '\n', n) && memchr(text, '\r', n) ? '\r' : '\n';
+}
+
 int sensor_parse_csv(const char *text, size_t n, const struct sensor_opts *o,
 		     struct sensor_batch *b, char *err, size_t errlen)
 {
@@ -966,8 +975,9 @@ int sensor_parse_csv(const char *text, size_t n, const struct sensor_opts *o,
 		text += 3; /* a byte-order mark is not part of the first column's name */
 		n -= 3;
 	}
+	char eol = sensor_eol(text, n);
 	for (size_t i = 0, e; i < n; i = e + 1) {
-		for (e = i; e < n && text[e] != '\n';)
+		for (e = i; e < n && text[e] != eol;)
 			e++;
 		const char *line = text + i;
 		size_t len = e - i;
@@ -1222,8 +1232,9 @@ int sensor_parse_sdi12(const char *text, size_t n, const struct sensor_profile *
 {
 	size_t line_no = 0;
 	snprintf(b->form, sizeof b->form, "sdi12");
+	char eol = sensor_eol(text, n);
 	for (size_t i = 0, e; i < n; i = e + 1) {
-		for (e = i; e < n && text[e] != '\n';)
+		for (e = i; e < n && text[e] != eol;)
 			e++;
 		const char *line = text + i;
 		size_t len = e - i;

@@ -440,6 +440,27 @@ static void test_sdi12_lines(void)
 	sensor_batch_free(&b);
 }
 
+/* Lines ended by a carriage return alone (Excel's "CSV (Macintosh)"):
+ * each is a line, numbered as such; the file was one unreadable header. */
+static void test_cr_lines(void)
+{
+	static const char csv[] = "time,parameter,value,unit,sample_id\r"
+				  "2024-05-01 10:00:00,NH3N,2.3,mg/L,A\r"
+				  "2024-05-01 10:00:00,DO,nan,mg/L,A\r"
+				  "2024-05-01 10:05:00,pH,7.1,,B\r";
+	struct sensor_batch b;
+	sensor_batch_init(&b);
+	char err[256] = "";
+	CHECK(sensor_parse_csv(csv, strlen(csv), &o8, &b, err, sizeof err) == 0);
+	CHECK(b.lines == 4);
+	const struct sensor_reading *r;
+	CHECK((r = find(&b, 2, "nh3n")) && !r->error[0] && r->value == 2.3 &&
+	      strcmp(r->raw, "2024-05-01 10:00:00,NH3N,2.3,mg/L,A") == 0);
+	CHECK((r = find(&b, 3, "do")) && strstr(r->error, "f.csv:3:") && !r->has_value);
+	CHECK((r = find(&b, 4, "ph")) && !r->error[0] && r->value == 7.1);
+	sensor_batch_free(&b);
+}
+
 static void test_profiles(void)
 {
 	struct sensor_profile p;
@@ -593,6 +614,7 @@ int main(void)
 	RUN(test_params_and_units);
 	RUN(test_sdi12_lines);
 	RUN(test_profiles);
+	RUN(test_cr_lines);
 	RUN(test_gb18030_file);
 	RUN(test_live_lines);
 	RUN(test_limits);
