@@ -573,10 +573,15 @@ def crafted(out):
     put(out, "sensor", "live.csv", b"\x03" + b"2024-05-01T10:00:00+08:00,nh3n,2.3,mg/L,S1\nph,7.1,\n\x01\xff,1\n")
     put(out, "sensor", "live.sdi12", b"\x07" + b"0D0!0+17.5+8.25+6.45\n2024-05-01 10:00:00 0+1+2+3\n")
     put(out, "sensor", "time", b"\x04" + b"2024-05-01T10:00:00.5+08")
+    put(out, "sensor", "cr-lines.csv", b"\x08" + SENSOR_LONG.replace("\n", "\r").encode())
+    put(out, "sensor", "key-twice.profile",
+        b"\x01" + (SENSOR_PROFILE + "serial = A1\nserial = A2\n").encode())
     put(out, "spool", "journal.jnl", SPOOL.encode())
     put(out, "spool", "torn.jnl", SPOOL.encode() + b'{"n":5,"t":1764403204.0,"f":0,"hex":"30')
     put(out, "config", "full.conf", CONFIG.encode())
     put(out, "config", "bad-key.conf", b"[capture]\nwach = /media\n")
+    put(out, "config", "key-twice.conf", b"[store]\npath = /a\n[gps]\nmax_gap = 5\n"
+        b"[store]\npath = /b\n")
     put(out, "manifest", "one-item.json", manifest(1, 2))
     put(out, "manifest", "three-items.json", manifest(3, 3))
     ck = case_key("XX检公益立〔2023〕15号")
