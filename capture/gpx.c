@@ -234,7 +234,13 @@ static void gpx_child_end(struct gpx_state *st, int line)
 			tmp[k++] = 'Z';
 		tmp[k] = '\0';
 		if (time_parse_iso(tmp, &st->t) != 0) {
-			snprintf(msg, sizeof msg, "time '%.40s' is not ISO 8601", v);
+			int y = l > 4 && v[4] == '-' ? digits_value(v, 4) : -1;
+			if (y >= 0 && (y < TIME_YEAR_MIN || y > TIME_YEAR_MAX))
+				snprintf(msg, sizeof msg, "time '%.40s' is in the year %d, outside "
+					 "the years evcap accepts (%d to %d)", v, y, TIME_YEAR_MIN,
+					 TIME_YEAR_MAX);
+			else
+				snprintf(msg, sizeof msg, "time '%.40s' is not ISO 8601", v);
 			gpx_bad(st, line, msg);
 			st->point_bad = 1;
 			break;

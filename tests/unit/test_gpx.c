@@ -126,6 +126,17 @@ static void test_hostile(void)
 	CHECK(parse_text("", &tr, &rep, err, sizeof err) != 0);
 	track_free(&tr);
 	CHECK(gpx_sniff("$GPRMC", 6) == 0);
+
+	/* a time in a year out of range is named as that, not as bad syntax */
+	CHECK(parse_text("<gpx version=\"1.1\"><wpt lat=\"1\" lon=\"2\">"
+			 "<time>9999-12-31T23:59:59Z</time></wpt><wpt lat=\"1\" lon=\"2\">"
+			 "<time>2020-01-01 x</time></wpt></gpx>",
+			 &tr, &rep, err, sizeof err) == 0);
+	CHECK(tr.n == 0 && rep.bad == 2 && rep.n_msgs == 2);
+	CHECK_STR(rep.msgs[0], "t.gpx:1: time '9999-12-31T23:59:59Z' is in the year 9999, outside "
+			       "the years evcap accepts (1900 to 2200)");
+	CHECK_STR(rep.msgs[1], "t.gpx:1: time '2020-01-01 x' is not ISO 8601");
+	track_free(&tr);
 }
 
 static int parse_file(const char *rel, struct track *tr, struct track_report *rep, char *err,
