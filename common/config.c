@@ -183,6 +183,10 @@ int config_parse(const char *text, size_t n, const char *name, struct config *c,
 	char *copy = xstrndup(text, n);
 	char *save = NULL;
 	char *p = copy;
+	/* the byte-order mark Windows Notepad puts before UTF-8 is not text
+	 * of the first line (it made "[store]" an unknown kind of line) */
+	if (n >= 3 && memcmp(p, "\xef\xbb\xbf", 3) == 0)
+		p += 3;
 	/* split by hand so empty lines still count for line numbers */
 	while (p) {
 		char *nl = strchr(p, '\n');

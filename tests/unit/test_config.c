@@ -42,8 +42,31 @@ static void test_config_key_twice(void)
 	config_free(&c);
 }
 
+/* A file saved by Windows Notepad: a UTF-8 byte-order mark and CR LF. */
+static void test_config_notepad(void)
+{
+	struct config c;
+	char err[512] = "";
+	const char *np = "\xef\xbb\xbf[store]\r\npath = /var/lib/evcap\r\noperator = 张三\r\n"
+			 "\r\n[gps]\r\nmax_gap = 30\r\n";
+	config_init(&c);
+	CHECK(config_parse(np, strlen(np), "evcap.conf", &c, err, sizeof err) == 0);
+	CHECK_STR(err, "");
+	CHECK_STR(c.store, "/var/lib/evcap");
+	CHECK(c.n_operators == 1 && strcmp(c.operators[0], "张三") == 0);
+	CHECK(c.max_gap == 30.0);
+	config_free(&c);
+	/* a mark anywhere else is not skipped */
+	const char *mid = "[store]\n\xef\xbb\xbfpath = /x\n";
+	config_init(&c);
+	CHECK(config_parse(mid, strlen(mid), "x.conf", &c, err, sizeof err) == EV_EINVAL);
+	CHECK(strncmp(err, "x.conf:2: unknown key", 21) == 0);
+	config_free(&c);
+}
+
 int main(void)
 {
 	RUN(test_config_key_twice);
+	RUN(test_config_notepad);
 	T_EXIT();
 }
