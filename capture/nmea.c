@@ -591,6 +591,11 @@ int nmea_parse(const char *name, const char *text, size_t n, struct track *out,
 	st.out = out;
 	st.rep = rep;
 	size_t pos = 0, line = 0;
+	/* a log saved by Windows Notepad starts with a UTF-8 byte-order mark,
+	 * which is not part of its first sentence (that line, often the RMC
+	 * giving the date, was lost, and with it every fix until the next) */
+	if (n >= 3 && memcmp(text, "\xef\xbb\xbf", 3) == 0)
+		pos = 3;
 	while (pos < n) {
 		const char *nl = memchr(text + pos, '\n', n - pos);
 		size_t end = nl ? (size_t)(nl - text) : n;
@@ -608,7 +613,7 @@ int nmea_parse(const char *name, const char *text, size_t n, struct track *out,
 
 int nmea_sniff(const char *text, size_t n)
 {
-	size_t pos = 0;
+	size_t pos = n >= 3 && memcmp(text, "\xef\xbb\xbf", 3) == 0 ? 3 : 0;
 	for (int lines = 0; pos < n && lines < 64; lines++) {
 		const char *nl = memchr(text + pos, '\n', n - pos);
 		size_t end = nl ? (size_t)(nl - text) : n;

@@ -1359,6 +1359,10 @@ int sensor_profile_parse(const char *text, size_t n, const char *name, struct se
 			       SENSOR_MAX_PROFILE);
 	if (!utf8_valid(text, n))
 		return err_set(err, errlen, EV_EINVAL, "%s: the profile is not UTF-8 text", name);
+	if (n >= 3 && memcmp(text, "\xef\xbb\xbf", 3) == 0) {
+		text += 3; /* Notepad's byte-order mark is not part of the first key */
+		n -= 3;
+	}
 	for (size_t i = 0, e; i < n; i = e + 1) {
 		for (e = i; e < n && text[e] != '\n';)
 			e++;

@@ -259,6 +259,27 @@ static void test_corpus_logs(void)
 	track_free(&tr);
 }
 
+/* A log saved by Notepad: a UTF-8 byte-order mark before the first
+ * sentence, here the RMC that dates the GGA after it. */
+static void test_bom(void)
+{
+	struct buf b;
+	buf_init(&b, 1 << 20);
+	CHECK(buf_puts(&b, "\xef\xbb\xbf") == 0);
+	put(&b, "GNRMC,053233.438,A,3114.8821,N,12135.2428,E,0.07,167.42,020315,,,A");
+	put(&b, "GNGGA,053234.438,3114.8830,N,12135.2430,E,2,08,1.0,168.0,M,8.3,M,,0000");
+	CHECK(nmea_sniff(b.data, b.len) == 1);
+	struct track tr;
+	struct track_report rep;
+	CHECK(parse(&b, &tr, &rep) == 0);
+	CHECK(rep.bad == 0 && rep.untimed == 0);
+	CHECK(tr.n == 2);
+	track_free(&tr);
+	buf_free(&b);
+	/* a mark and nothing else: not a log */
+	CHECK(nmea_sniff("\xef\xbb\xbf", 3) == 0);
+}
+
 int main(void)
 {
 	RUN(test_checksum);
@@ -267,6 +288,7 @@ int main(void)
 	RUN(test_talkers_and_kinds);
 	RUN(test_bad_lines);
 	RUN(test_cap_messages);
+	RUN(test_bom);
 	RUN(test_corpus_logs);
 	T_EXIT();
 }

@@ -504,6 +504,10 @@ static void test_profiles(void)
 		{"address = 0\naddress = 1\nvalue.1 = do\n",
 		 "bad.profile:2: address is already given on line 1"},
 	};
+	/* Notepad's byte-order mark before the first key */
+	static const char bom[] = "\xef\xbb\xbfname = exo\nvalue.1 = do\n";
+	CHECK(sensor_profile_parse(bom, strlen(bom), "exo.profile", &p, err, sizeof err) == 0);
+	CHECK_STR(p.name, "exo");
 	for (size_t i = 0; i < ARRAY_LEN(twice); i++) {
 		err[0] = '\0';
 		CHECK(sensor_profile_parse(twice[i][0], strlen(twice[i][0]), "bad.profile", &p, err,
