@@ -23,6 +23,9 @@
 #include "timeutil.h"
 #include "track.h"
 
+#define SENSOR_YEAR_MIN 1990 /* the years a reading's time may have */
+#define SENSOR_YEAR_MAX 2200
+
 /* ---- The catalogue ---- */
 
 /* Ranges are what water can physically hold, wide on purpose: they catch
@@ -387,7 +390,7 @@ int sensor_time_parse(const char *s, size_t len, const struct sensor_opts *o, do
 				}
 		}
 	}
-	if (y < 1990 || y > 2200 || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 ||
+	if (y < SENSOR_YEAR_MIN || y > SENSOR_YEAR_MAX || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 ||
 	    sec > 60)
 		return EV_EINVAL;
 	static const int mdays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
@@ -518,8 +521,18 @@ static void set_time(struct sensor_reading *r, struct sensor_batch *b,
 			       "(or set the case's)",
 			    o->name, r->line_no, show(s, len, a));
 	} else {
-		reading_err(r, "%s:%zu: time '%s' is not a date and time", o->name, r->line_no,
-			    show(s, len, a));
+		const char *q = s;
+		size_t ql = len;
+		sensor_trim(&q, &ql);
+		int y = ql > 4 && (q[4] == '-' || q[4] == '/') ? digits_value(q, 4) : -1;
+		if (y >= 0 && (y < SENSOR_YEAR_MIN || y > SENSOR_YEAR_MAX))
+			/* a probe whose clock battery ran out starts again at 1970 */
+			reading_err(r, "%s:%zu: time '%s' is in the year %d, outside %d to %d "
+				       "(was the instrument's clock reset?)", o->name, r->line_no,
+				    show(s, len, a), y, SENSOR_YEAR_MIN, SENSOR_YEAR_MAX);
+		else
+			reading_err(r, "%s:%zu: time '%s' is not a date and time", o->name,
+				    r->line_no, show(s, len, a));
 	}
 }
 

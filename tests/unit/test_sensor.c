@@ -461,6 +461,30 @@ static void test_cr_lines(void)
 	sensor_batch_free(&b);
 }
 
+/* A time in a year out of range (a probe's clock reset to 1970) is named
+ * as that; a time that is no date at all keeps its message. */
+static void test_time_years(void)
+{
+	static const char csv[] = "time,parameter,value,unit\n"
+				  "1970-01-01 00:00:12,pH,7.1,\n"
+				  "2301/01/01 10:00,pH,7.1,\n"
+				  "soon,pH,7.1,\n"
+				  "2024-05-01 10:00:00,pH,7.1,\n";
+	struct sensor_batch b;
+	sensor_batch_init(&b);
+	char err[256] = "";
+	CHECK(sensor_parse_csv(csv, strlen(csv), &o8, &b, err, sizeof err) == 0);
+	const struct sensor_reading *r;
+	CHECK((r = find(&b, 2, "ph")) && !r->has_value &&
+	      strcmp(r->error, "f.csv:2: time '1970-01-01 00:00:12' is in the year 1970, outside "
+			       "1990 to 2200 (was the instrument's clock reset?)") == 0);
+	CHECK((r = find(&b, 3, "ph")) && strstr(r->error, "in the year 2301, outside") != NULL);
+	CHECK((r = find(&b, 4, "ph")) &&
+	      strcmp(r->error, "f.csv:4: time 'soon' is not a date and time") == 0);
+	CHECK((r = find(&b, 5, "ph")) && !r->error[0]);
+	sensor_batch_free(&b);
+}
+
 static void test_profiles(void)
 {
 	struct sensor_profile p;
@@ -619,6 +643,7 @@ int main(void)
 	RUN(test_sdi12_lines);
 	RUN(test_profiles);
 	RUN(test_cr_lines);
+	RUN(test_time_years);
 	RUN(test_gb18030_file);
 	RUN(test_live_lines);
 	RUN(test_limits);
