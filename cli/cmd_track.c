@@ -153,15 +153,27 @@ static int track_import_one(struct cli *cli, struct store *s, const char *path, 
 	const char *format = "";
 	size_t inserted = 0;
 	int rc = 1, perr = 0;
-	const char *name = fs_basename(path);
+	/* as ingest records it: bytes that are not UTF-8, and control
+	 * characters, as \xNN (a name from a card is anybody's; raw, it left
+	 * the custody event without a file or source, and reached the
+	 * terminal as it was) */
+	char *shown = ingest_display_path(path);
+	const char *name = fs_basename(shown);
 	json_t *j = json_object();
 	buf_init(&b, NMEA_MAX_BYTES);
 	track_init(&tr);
 	track_report_init(&rep);
 	json_object_set_new(j, "file", json_string(name));
 
-	if (fs_read_file(path, NMEA_MAX_BYTES, &b, err, sizeof err) != 0)
+	if (fs_read_file(path, NMEA_MAX_BYTES, &b, err, sizeof err) != 0) {
+		size_t pl = strlen(path);
+		if (strncmp(err, path, pl) == 0) { /* the message names the path raw */
+			char why[512];
+			snprintf(why, sizeof why, "%s", err + pl);
+			snprintf(err, sizeof err, "%s%s", shown, why);
+		}
 		goto out;
+	}
 	sha256_hex(b.data, b.len, sha);
 	if (gpx_sniff(b.data, b.len)) {
 		format = "gpx";
@@ -170,7 +182,7 @@ static int track_import_one(struct cli *cli, struct store *s, const char *path, 
 		format = "nmea";
 		perr = nmea_parse(name, b.data, b.len, &tr, &rep);
 	} else {
-		snprintf(err, sizeof err, "%s: neither GPX nor NMEA", path);
+		snprintf(err, sizeof err, "%s: neither GPX nor NMEA", shown);
 		goto out;
 	}
 	track_same_times(name, &tr, &rep);
@@ -204,7 +216,7 @@ static int track_import_one(struct cli *cli, struct store *s, const char *path, 
 		}
 		if (strcmp(item_sha, sha) != 0) {
 			snprintf(err, sizeof err, "%s changed while it was being read; import it again",
-				 path);
+				 shown);
 			goto out;
 		}
 	}
@@ -288,6 +300,7 @@ out:
 	*out = j;
 	track_free(&tr);
 	buf_free(&b);
+	free(shown);
 	return rc;
 }
 

@@ -89,3 +89,23 @@ out=$(timeout 20 "$EVCAP" track import --no-geotag "$T/fifo.gpx" "$T/a" 2>&1); r
 check "track_hostile: a FIFO and a folder are refused without a wait" \
 	test "$rc" = 1 -a "$out" = "evcap track import: $T/fifo.gpx: not a regular file
 evcap track import: $T/a: not a regular file"
+
+# a name from a card is anybody's: bytes that are not UTF-8 and control
+# characters are written as \xNN, in messages, in the source and in the
+# custody event (which had neither file nor source for such a name)
+mkdir -p "$T/n"
+gpx "$T/n/$(printf 'bad\xffname.gpx')" 34.0 "50"
+gpx "$T/n/$(printf 'esc\x1b[2Jname.gpx')" 35.0 "51"
+for f in "$T"/n/*; do E track import --no-geotag "$f"; done >"$T/n.out" 2>&1
+E --json log >"$T/nlog.json"
+check "track_hostile: a name that is not UTF-8 is in the custody event, escaped" \
+	jq -e '[.[].event | select(.action == "track-import") | .detail
+	        | select(.file == "bad\\xFFname.gpx" and .source == "file:bad\\xFFname.gpx")]
+	       | length == 1' "$T/nlog.json"
+check "track_hostile: a control character in a name is escaped in the custody event" \
+	jq -e '[.[].event | select(.action == "track-import") | .detail
+	        | select(.file == "esc\\x1B[2Jname.gpx")] | length == 1' "$T/nlog.json"
+if grep -q $'\x1b' "$T/n.out"; then bad "track_hostile: no control character reaches the terminal"
+else ok "track_hostile: no control character reaches the terminal"; fi
+check "track_hostile: the messages name the files escaped" \
+	grep -q 'esc\\x1B\[2Jname.gpx: gpx, 1 fixes read, 1 stored' "$T/n.out"
