@@ -390,8 +390,8 @@ int sensor_time_parse(const char *s, size_t len, const struct sensor_opts *o, do
 				}
 		}
 	}
-	if (y < SENSOR_YEAR_MIN || y > SENSOR_YEAR_MAX || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 ||
-	    sec > 60)
+	if (y < SENSOR_YEAR_MIN || y > SENSOR_YEAR_MAX || mo < 1 || mo > 12 || d < 1 || d > 31 ||
+	    h > 23 || mi > 59 || sec > 60)
 		return EV_EINVAL;
 	static const int mdays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
 	int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
