@@ -144,8 +144,7 @@ static double track_segment_speed(const struct fix *a, const struct fix *b)
 	return track_distance_m(a->lat, a->lon, b->lat, b->lon) / dt;
 }
 
-/* Index of the first fix with t >= when (n if none). */
-static size_t track_lower_bound(const struct track *t, double when)
+size_t track_lower_bound(const struct track *t, double when)
 {
 	size_t lo = 0, hi = t->n;
 	while (lo < hi) {

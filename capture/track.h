@@ -41,6 +41,9 @@ struct track {
 void track_init(struct track *t);
 void track_free(struct track *t);
 void track_push(struct track *t, const struct fix *f);
+/* In a track sorted by time: the index of the first fix with t >= when
+ * (n if none). */
+size_t track_lower_bound(const struct track *t, double when);
 
 /* Sorts by time (stable) and removes fixes with the same time, keeping the
  * first of each time in the original order. Fixes with a non-finite time

@@ -65,14 +65,7 @@ static int track_source_mine(struct store *s, const char *source, const struct t
 	sqlite3_bind_text(st, 3, source, -1, SQLITE_STATIC);
 	while (r == 1 && (k = sqlite3_step(st)) == SQLITE_ROW) {
 		double t = sqlite3_column_double(st, 0);
-		size_t lo = 0, hi = mine->n;
-		while (lo < hi) {
-			size_t mid = lo + (hi - lo) / 2;
-			if (mine->v[mid].t < t)
-				lo = mid + 1;
-			else
-				hi = mid;
-		}
+		size_t lo = track_lower_bound(mine, t);
 		if (lo == mine->n || mine->v[lo].t != t ||
 		    mine->v[lo].lat != sqlite3_column_double(st, 1) ||
 		    mine->v[lo].lon != sqlite3_column_double(st, 2))
