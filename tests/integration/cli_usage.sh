@@ -273,15 +273,7 @@ check "export: --out in a folder that does not exist names the folder" \
 # reads (ls, show, verify, export), upgrades its schema; that is said once
 # on stderr and is a custody event, and the chain still verifies
 "$EVCAP" --store "$T/old" init >/dev/null && "$EVCAP" --store "$T/old" case open 旧案 >/dev/null
-sqlite3 "$T/old/evidence.db" "DROP INDEX trusted_keys_device;
-	ALTER TABLE trusted_keys DROP COLUMN device_id;
-	ALTER TABLE trusted_keys DROP COLUMN bound_at;
-	ALTER TABLE trusted_keys DROP COLUMN bound_how;
-	ALTER TABLE trusted_keys DROP COLUMN replaced_by;
-	ALTER TABLE trusted_keys DROP COLUMN replaced_at;
-	DROP INDEX bundles_case; ALTER TABLE bundles DROP COLUMN case_fields;
-	ALTER TABLE cases DROP COLUMN office_fields;
-	PRAGMA user_version = 42;"
+store_to_schema_42 "$T/old/evidence.db"
 run --store "$T/old" ls
 check "schema: ls on an older store says once that it upgraded it, from 42 to 43" \
 	bash -c 'is 0 "$1/old: the store was upgraded from schema 42 to 43" && one_line' _ "$T"

@@ -188,15 +188,7 @@ O=$T/o1
 cp -a "$O" "$T/o7"
 O=$T/o7
 $EVCAP --store "$O" key trust "$T/b-plain.pub" >/dev/null   # trusted, never used
-sqlite3 "$O/evidence.db" "DROP INDEX trusted_keys_device;
-	ALTER TABLE trusted_keys DROP COLUMN device_id;
-	ALTER TABLE trusted_keys DROP COLUMN bound_at;
-	ALTER TABLE trusted_keys DROP COLUMN bound_how;
-	ALTER TABLE trusted_keys DROP COLUMN replaced_by;
-	ALTER TABLE trusted_keys DROP COLUMN replaced_at;
-	DROP INDEX bundles_case; ALTER TABLE bundles DROP COLUMN case_fields;
-	ALTER TABLE cases DROP COLUMN office_fields;
-	PRAGMA user_version = 42;"
+store_to_schema_42 "$O/evidence.db"
 keys7=$($EVCAP --store "$O" --json key list)
 dev_of() { jq -r --arg k "$1" '.[] | select(.key_id == $k) | .device_id' <<<"$keys7"; }
 check "migration ties the key whose pulled bundles named one device" \

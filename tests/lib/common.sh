@@ -170,3 +170,17 @@ pty_pair() {
 	on_exit "kill $PTY_PID 2>/dev/null"
 	within 10 test -e "$1" -a -e "$2"
 }
+
+# store_to_schema_42 DB: takes schema 43's columns and indexes out of a
+# store's database, as an evcap of schema 42 left it (for upgrade tests)
+store_to_schema_42() {
+	sqlite3 "$1" "DROP INDEX trusted_keys_device;
+	ALTER TABLE trusted_keys DROP COLUMN device_id;
+	ALTER TABLE trusted_keys DROP COLUMN bound_at;
+	ALTER TABLE trusted_keys DROP COLUMN bound_how;
+	ALTER TABLE trusted_keys DROP COLUMN replaced_by;
+	ALTER TABLE trusted_keys DROP COLUMN replaced_at;
+	DROP INDEX bundles_case; ALTER TABLE bundles DROP COLUMN case_fields;
+	ALTER TABLE cases DROP COLUMN office_fields;
+	PRAGMA user_version = 42;"
+}
