@@ -286,7 +286,7 @@ static const char *busy_note(const char *store_dir, const char *msg, char *note,
 		char left[48] = "no room";
 		if (statvfs(store_dir, &vfs) == 0) {
 			char b[32];
-			daemon_human_bytes((uint64_t)vfs.f_bavail * vfs.f_frsize, b);
+			human_bytes((uint64_t)vfs.f_bavail * vfs.f_frsize, b);
 			snprintf(left, sizeof left, "%s free", b);
 		}
 		snprintf(note, notelen,
@@ -1072,19 +1072,6 @@ static int burst_has_news(const struct burst *b)
 	return b->st.files || b->st.skipped || b->failed.n;
 }
 
-void daemon_human_bytes(uint64_t b, char out[32])
-{
-	/* the thresholds sit where one decimal would round up to 1000 */
-	if (b >= 999950000ULL)
-		snprintf(out, 32, "%.1f GB", b / 1e9);
-	else if (b >= 999950ULL)
-		snprintf(out, 32, "%.1f MB", b / 1e6);
-	else if (b >= 1000ULL)
-		snprintf(out, 32, "%.1f kB", b / 1e3);
-	else
-		snprintf(out, 32, "%llu byte%s", (unsigned long long)b, b == 1 ? "" : "s");
-}
-
 /* Takes one complete file. */
 static void take_file(struct daemon *d, const char *path)
 {
@@ -1124,7 +1111,7 @@ static void take_file(struct daemon *d, const char *path)
 	enum ingest_result r = ingest_file(d->store, path, &t.o, &one, sha, msg, sizeof msg);
 	burst_count(d, burst_of(d, m), path, r, &one);
 	char size[32];
-	daemon_human_bytes((uint64_t)st.st_size, size);
+	human_bytes((uint64_t)st.st_size, size);
 	switch (r) {
 	case INGEST_ADDED:
 	case INGEST_ALREADY:
@@ -1238,7 +1225,7 @@ static void end_burst(struct daemon *d, size_t i)
 	struct take_ctx t;
 	take_ctx_init(d, &t, 1);
 	char size[32];
-	daemon_human_bytes(b->bytes, size);
+	human_bytes(b->bytes, size);
 	b->failed = bu->failed.n; /* not recorded, each tried again */
 	b->files += b->failed;
 	uint64_t problems = b->failed + b->meta_errors;

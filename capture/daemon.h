@@ -88,9 +88,6 @@ int daemon_seen_record(struct store *s, const char *shown_path, const char *medi
  * trash folders that some systems put on cards). */
 int daemon_name_ignored(const char *name);
 
-/* A size as log lines give it: "512 bytes", "48.3 kB", "12.5 MB", "18.1 GB"
- * (decimal units, one decimal), so that a small file never reads "0.0 MB". */
-void daemon_human_bytes(uint64_t b, char out[32]);
 
 /* 1 if a is b or lies under b (both absolute, normalised). */
 int daemon_path_within(const char *a, const char *b);

@@ -1580,18 +1580,6 @@ static void walk_dir(struct walk *w, const char *dir, int depth)
 	closedir(d);
 }
 
-static void human_bytes(uint64_t b, char out[32])
-{
-	if (b >= (uint64_t)1 << 30)
-		snprintf(out, 32, "%.1f GB", b / 1e9);
-	else if (b >= (uint64_t)1 << 20)
-		snprintf(out, 32, "%.1f MB", b / 1e6);
-	else if (b >= 1024)
-		snprintf(out, 32, "%.1f kB", b / 1e3);
-	else
-		snprintf(out, 32, "%llu bytes", (unsigned long long)b);
-}
-
 int ingest_paths(struct store *s, char *const *paths, int n, const struct ingest_opts *o,
 		 struct ingest_stats *st)
 {

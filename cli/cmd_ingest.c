@@ -234,10 +234,7 @@ int cmd_ingest(struct cli *cli, int argc, char **argv)
 		cli_print_json(j);
 	} else if (cli->verbosity >= 0 || rc) {
 		char size[32];
-		if (st.bytes >= 1000000000ULL)
-			snprintf(size, sizeof size, "%.1f GB", st.bytes / 1e9);
-		else
-			snprintf(size, sizeof size, "%.1f MB", st.bytes / 1e6);
+		human_bytes(st.bytes, size);
 		/* a damaged original put right is said in the summary too */
 		char restored[64] = "";
 		if (st.restored)

@@ -184,3 +184,16 @@ int hex_decode(const char *hex, uint8_t *out, size_t n)
 	}
 	return hex[2 * n] == '\0' ? 0 : -1;
 }
+
+void human_bytes(uint64_t b, char out[32])
+{
+	/* the thresholds sit where one decimal would round up to 1000 */
+	if (b >= 999950000ULL)
+		snprintf(out, 32, "%.1f GB", b / 1e9);
+	else if (b >= 999950ULL)
+		snprintf(out, 32, "%.1f MB", b / 1e6);
+	else if (b >= 1000ULL)
+		snprintf(out, 32, "%.1f kB", b / 1e3);
+	else
+		snprintf(out, 32, "%llu byte%s", (unsigned long long)b, b == 1 ? "" : "s");
+}

@@ -64,4 +64,8 @@ void hex_encode(const uint8_t *in, size_t n, char *out);
 /* Decodes exactly 2n hex digits; returns 0 or -1. */
 int hex_decode(const char *hex, uint8_t *out, size_t n);
 
+/* A size for people, in decimal units: "512 bytes", "48.3 kB", "12.5 MB",
+ * "18.1 GB" (never "0.0 MB", nor "1000.0 kB"). */
+void human_bytes(uint64_t b, char out[32]);
+
 #endif

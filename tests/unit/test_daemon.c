@@ -250,25 +250,25 @@ static void test_paths(void)
 static void test_sizes(void)
 {
 	char b[32];
-	daemon_human_bytes(0, b);
+	human_bytes(0, b);
 	CHECK(strcmp(b, "0 bytes") == 0);
-	daemon_human_bytes(1, b);
+	human_bytes(1, b);
 	CHECK(strcmp(b, "1 byte") == 0);
-	daemon_human_bytes(999, b);
+	human_bytes(999, b);
 	CHECK(strcmp(b, "999 bytes") == 0);
-	daemon_human_bytes(1000, b);
+	human_bytes(1000, b);
 	CHECK(strcmp(b, "1.0 kB") == 0);
-	daemon_human_bytes(48321, b);
+	human_bytes(48321, b);
 	CHECK(strcmp(b, "48.3 kB") == 0);
-	daemon_human_bytes(999949, b);
+	human_bytes(999949, b);
 	CHECK(strcmp(b, "999.9 kB") == 0);
-	daemon_human_bytes(999950, b); /* not "1000.0 kB" */
+	human_bytes(999950, b); /* not "1000.0 kB" */
 	CHECK(strcmp(b, "1.0 MB") == 0);
-	daemon_human_bytes(12500000, b);
+	human_bytes(12500000, b);
 	CHECK(strcmp(b, "12.5 MB") == 0);
-	daemon_human_bytes(999950000ULL, b);
+	human_bytes(999950000ULL, b);
 	CHECK(strcmp(b, "1.0 GB") == 0);
-	daemon_human_bytes(18100000000ULL, b);
+	human_bytes(18100000000ULL, b);
 	CHECK(strcmp(b, "18.1 GB") == 0);
 }
 
