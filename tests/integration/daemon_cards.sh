@@ -26,16 +26,10 @@ chmod 000 "$T/srcA/DCIM/100MEDIA/DJI_0004.JPG" # a file evcapd cannot read
 for i in 1 2; do head -c $((7000 * i)) /dev/urandom >"$T/srcB/DCIM/100MEDIA/IMG_000$i.JPG"; done
 # card C: enough files that it can be pulled while they are taken
 for i in $(seq 10 69); do head -c 150000 /dev/urandom >"$T/srcC/DCIM/100MEDIA/DJI_00$i.JPG"; done
-mkfs.ext4 -q -L CARDA -d "$T/srcA" "$T/a.img" 4M 2>/dev/null &&
-	mkfs.ext4 -q -L CARDB -d "$T/srcB" "$T/b.img" 4M 2>/dev/null &&
-	mkfs.ext4 -q -L CARDC -d "$T/srcC" "$T/c.img" 16M 2>/dev/null ||
-	{ skip "daemon_cards: mkfs.ext4 -d cannot make the card images"; exit 0; }
-mnt() { mount -o loop,ro,nosuid,nodev,noexec "$T/$1.img" "$T/media/$2" 2>"$T/mount.err"; }
-if ! mnt a CARDA; then
-	skip "daemon_cards: cannot mount a loop device here: $(cat "$T/mount.err")"
+card_images A:4M B:4M C:16M || {
+	skip "daemon_cards: cannot make or loop-mount card images here: $(cat "$T/mount.err")"
 	exit 0
-fi
-umount "$T/media/CARDA"
+}
 on_exit "umount '$T/media/CARDA' 2>/dev/null; umount '$T/media/CARDB' 2>/dev/null;
 	umount '$T/media/CARDC' 2>/dev/null"
 
@@ -50,7 +44,7 @@ within 15 grep -q "rescan (start)" "$T/d.log" ||
 summaries() { grep -c "evcapd: card $1 (UUID [^)]*): " "$T/d.log"; }
 
 # two cards together
-mnt a CARDA && mnt b CARDB || { bad "daemon_cards: cannot mount the cards"; exit 1; }
+card_mount A && card_mount B || { bad "daemon_cards: cannot mount the cards"; exit 1; }
 check "daemon_cards: card A gets a summary line of its own" within 30 grep -qE \
 	"evcapd: card CARDA \(UUID [0-9a-f-]+\): 4 files, 120\.0 kB, 4 problems, 0 already recorded, case \(none\); 1 file not recorded" \
 	"$T/d.log"
@@ -75,7 +69,7 @@ check "daemon_cards: two summary lines in all, one a card" \
 # card A out and in again
 umount "$T/media/CARDA"
 check "daemon_cards: a card taken out is logged" within 10 grep -qE "card [0-9a-f-]+ is gone" "$T/d.log"
-mnt a CARDA || { bad "daemon_cards: cannot mount card A again"; exit 1; }
+card_mount A || { bad "daemon_cards: cannot mount card A again"; exit 1; }
 check "daemon_cards: a card put in again gets its line, counting what was recorded before" \
 	within 30 grep -qE \
 	"evcapd: card CARDA \(UUID [0-9a-f-]+\): 4 files, 120\.0 kB, 1 problem, 3 already recorded, case \(none\); 1 file not recorded" \
@@ -88,7 +82,7 @@ check "daemon_cards: card B, still in, gets no new line" [ "$(summaries CARDB)" 
 
 # card C pulled while its files are taken (lazily unmounted, as the file
 # being read keeps it busy), then put in again
-mnt c CARDC || { bad "daemon_cards: cannot mount card C"; exit 1; }
+card_mount C || { bad "daemon_cards: cannot mount card C"; exit 1; }
 within 30 grep -q "recorded .*/CARDC/DCIM/100MEDIA/" "$T/d.log"
 umount -l "$T/media/CARDC"
 check "daemon_cards: a card pulled mid-offload gets its line, counting what it could not take" \
@@ -99,7 +93,7 @@ pulled=$(grep -E "evcapd: card CARDC \(UUID" "$T/d.log" | head -1)
 check "daemon_cards: ... all 60 of its files: $pulled" \
 	bash -c "echo '$pulled' | grep -qE ': 60 files, .*; [0-9]+ files not recorded'"
 sleep 1
-mnt c CARDC || { bad "daemon_cards: cannot mount card C again"; exit 1; }
+card_mount C || { bad "daemon_cards: cannot mount card C again"; exit 1; }
 check "daemon_cards: put in again, its line counts 60 files, some already recorded" \
 	within 60 grep -qE "evcapd: card CARDC \(UUID [0-9a-f-]+\): 60 files, 9\.0 MB, [0-9]+ problems, [1-9][0-9]* already recorded, case \(none\)$" \
 	"$T/d.log"

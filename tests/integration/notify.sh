@@ -74,15 +74,10 @@ fi
 mkdir -p "$T/media/CARDA" "$T/media/CARDB" "$T/srcA/DCIM" "$T/srcB/DCIM"
 head -c 30000 /dev/urandom >"$T/srcA/DCIM/DJI_0001.JPG"
 head -c 7000 /dev/urandom >"$T/srcB/DCIM/IMG_0001.JPG"
-mkfs.ext4 -q -L CARDA -d "$T/srcA" "$T/a.img" 4M >/dev/null 2>&1 &&
-	mkfs.ext4 -q -L CARDB -d "$T/srcB" "$T/b.img" 4M >/dev/null 2>&1 ||
-	{ skip "notify: mkfs.ext4 -d cannot make the card images"; exit 0; }
-mnt() { mount -o loop,ro,nosuid,nodev,noexec "$T/$1.img" "$T/media/$2" 2>"$T/mount.err"; }
-if ! mnt a CARDA; then
-	skip "notify: cannot mount a loop device here: $(cat "$T/mount.err")"
+card_images A:4M B:4M || {
+	skip "notify: cannot make or loop-mount card images here: $(cat "$T/mount.err")"
 	exit 0
-fi
-umount "$T/media/CARDA"
+}
 on_exit "umount '$T/media/CARDA' 2>/dev/null; umount '$T/media/CARDB' 2>/dev/null"
 # bursts.jsonl at its size cap, so that evcapd's next summary goes into a
 # new one: notify reads on into it
@@ -103,7 +98,7 @@ on_exit "kill $dpid 2>/dev/null"
 within 15 grep -q "evcapd starting" "$T/d2.log" ||
 	{ bad "notify: evcapd did not start again: $(tail -3 "$T/d2.log")"; exit 1; }
 kill -STOP "$npid"
-mnt a CARDA && mnt b CARDB || { bad "notify: cannot mount the cards"; exit 1; }
+card_mount A && card_mount B || { bad "notify: cannot mount the cards"; exit 1; }
 both() { [ "$(grep -c "evcapd: card CARD[AB] (UUID" "$T/d2.log")" -ge 2 ]; }
 within 30 both || bad "notify: evcapd logged no summary for each card: $(tail -5 "$T/d2.log")"
 kill -CONT "$npid"

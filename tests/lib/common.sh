@@ -184,3 +184,21 @@ store_to_schema_42() {
 	ALTER TABLE cases DROP COLUMN office_fields;
 	PRAGMA user_version = 42;"
 }
+
+# card_images X:SIZE...: each $T/srcX made an ext4 card image $T/x.img
+# labelled CARDX, with $T/media/CARDX to mount it on; fails, saying why in
+# $T/mount.err, where images cannot be made or loop-mounted here
+card_images() {
+	local spec l
+	for spec in "$@"; do
+		l=${spec%%:*}
+		mkdir -p "$T/media/CARD$l"
+		mkfs.ext4 -q -L "CARD$l" -d "$T/src$l" "$T/${l,,}.img" "${spec#*:}" \
+			>"$T/mount.err" 2>&1 || return 1
+	done
+	card_mount "${1%%:*}" && umount "$T/media/CARD${1%%:*}"
+}
+# card_mount X: $T/x.img mounted read-only at $T/media/CARDX, as a reader
+card_mount() {
+	mount -o loop,ro,nosuid,nodev,noexec "$T/${1,,}.img" "$T/media/CARD$1" 2>"$T/mount.err"
+}
