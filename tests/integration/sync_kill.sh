@@ -105,17 +105,7 @@ check "and says it dropped the unreadable copy" grep -q "cannot be read; it is d
 
 # the same against S3 (a Ceph RADOS Gateway on loopback): stopped as it
 # sends the bundle's own files, then synced again
-if ! need radosgw ceph-mon ceph-osd ceph-authtool monmaptool uuidgen; then
-	skip "sync kill to S3: Ceph RGW is not installed"
-	exit 0
-fi
-RGW=$T/rgw
-if ! "$ROOT/tests/lib/ceph-rgw.sh" start "$RGW" >"$T/rgw.out" 2>&1; then
-	skip "sync kill to S3: Ceph RGW could not be started here: $(tail -1 "$T/rgw.out")"
-	exit 0
-fi
-on_exit "'$ROOT/tests/lib/ceph-rgw.sh' stop '$RGW' >/dev/null 2>&1"
-. "$RGW/env"
+rgw_up "sync kill to S3" || exit 0
 s3sync() { # s3sync STORE PREFIX [ARGS...]
 	local st=$1 p=$2
 	shift 2

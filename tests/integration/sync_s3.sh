@@ -11,17 +11,8 @@
 # hours off.
 . "$(dirname "$0")/../lib/common.sh"
 
-if ! need radosgw ceph-mon ceph-osd ceph-authtool monmaptool uuidgen curl jq sqlite3; then
-	skip "sync_s3: Ceph RGW is not installed (apt-get install ceph-mon ceph-osd radosgw ceph-common uuid-runtime)"
-	exit 0
-fi
-RGW=$T/rgw
-if ! "$ROOT/tests/lib/ceph-rgw.sh" start "$RGW" >"$T/rgw.out" 2>&1; then
-	skip "sync_s3: Ceph RGW could not be started here: $(tail -1 "$T/rgw.out")"
-	exit 0
-fi
-on_exit "'$ROOT/tests/lib/ceph-rgw.sh' stop '$RGW' >/dev/null 2>&1"
-. "$RGW/env"
+need curl jq sqlite3 || { skip "sync_s3: needs curl, jq and sqlite3"; exit 0; }
+rgw_up sync_s3 || exit 0
 EP=$S3_ENDPOINT
 export EVCAP_SYNC_RETRY_BASE=0.2
 EMPTY=e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855

@@ -202,3 +202,20 @@ card_images() {
 card_mount() {
 	mount -o loop,ro,nosuid,nodev,noexec "$T/${1,,}.img" "$T/media/CARD$1" 2>"$T/mount.err"
 }
+
+# rgw_up NAME: a Ceph RADOS Gateway on loopback in $T/rgw ($RGW), stopped
+# when the test ends, its endpoint and keys in the environment; where none
+# can run here, a skip naming the test and why, and status 1
+rgw_up() {
+	if ! need radosgw ceph-mon ceph-osd ceph-authtool monmaptool uuidgen; then
+		skip "$1: Ceph RGW is not installed (apt-get install ceph-mon ceph-osd radosgw ceph-common uuid-runtime)"
+		return 1
+	fi
+	RGW=$T/rgw
+	if ! "$ROOT/tests/lib/ceph-rgw.sh" start "$RGW" >"$T/rgw.out" 2>&1; then
+		skip "$1: Ceph RGW could not be started here: $(tail -1 "$T/rgw.out")"
+		return 1
+	fi
+	on_exit "'$ROOT/tests/lib/ceph-rgw.sh' stop '$RGW' >/dev/null 2>&1"
+	. "$RGW/env"
+}
