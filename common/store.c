@@ -1023,14 +1023,42 @@ static int blob_compare_stored(struct blob_writer *w, const char *final, const c
 	return BLOB_RESTORED;
 }
 
+/*
+ * Serialises the restores of this store's originals (blobs/damaged/ is
+ * the lock's file, made if missing): two workers, or two processes,
+ * meeting one damaged original at once both found it damaged, and each
+ * kept it under blobs/damaged/, the second copy no event named. The
+ * holder compares again under the lock; restores are rare, so the wait
+ * costs nothing. *fd gets the descriptor whose closing lets go.
+ */
+static int blob_restore_lock(struct store *s, int *fd, char *err, size_t errlen)
+{
+	char *dir = xasprintf("%s/blobs/damaged", s->dir);
+	int rc = fs_mkdir_p(dir, 0750, err, errlen);
+	*fd = -1;
+	if (!rc && (*fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0)
+		rc = err_set(err, errlen, EV_EIO, "%s: cannot open: %s", dir, strerror(errno));
+	while (!rc && flock(*fd, LOCK_EX) < 0)
+		if (errno != EINTR)
+			rc = err_set(err, errlen, EV_EIO, "%s: cannot lock: %s", dir,
+				     strerror(errno));
+	if (rc && *fd >= 0) {
+		close(*fd);
+		*fd = -1;
+	}
+	free(dir);
+	return rc;
+}
+
 /* Gives the damaged copy at final a second name under blobs/damaged/
  * (a hard link: until the new copy is renamed over it, both names hold
- * it, so no moment is without one or the other). */
+ * it, so no moment is without one or the other). Called under
+ * blob_restore_lock, which made the folder. */
 static int blob_keep_damaged(struct blob_writer *w, const char *final, const char *hex,
 			     struct blob_placed *how, char *err, size_t errlen)
 {
 	char *dir = xasprintf("%s/blobs/damaged", w->s->dir), stamp[32], *path = NULL;
-	int rc = fs_mkdir_p(dir, 0750, err, errlen);
+	int rc = 0;
 	time_t now = time(NULL);
 	struct tm tm;
 	gmtime_r(&now, &tm);
@@ -1059,7 +1087,7 @@ static int blob_keep_damaged(struct blob_writer *w, const char *final, const cha
 int store_blob_commit(struct blob_writer *w, char hex[SHA256_HEX_LEN + 1], uint64_t *size,
 		      struct blob_placed *how, char *err, size_t errlen)
 {
-	int rc = 0;
+	int rc = 0, lockfd = -1;
 	char *final = NULL, *dir = NULL;
 	uint8_t d[SHA256_LEN];
 	struct blob_placed mine;
@@ -1087,6 +1115,17 @@ int store_blob_commit(struct blob_writer *w, char hex[SHA256_HEX_LEN + 1], uint6
 		rc = -found;
 		goto out;
 	}
+	if (found == BLOB_RESTORED) {
+		/* held until the new copy is in place; another restorer of
+		 * this original may have been first */
+		if ((rc = blob_restore_lock(w->s, &lockfd, err, errlen)))
+			goto out;
+		memset(how, 0, sizeof *how);
+		if ((found = blob_compare_stored(w, final, hex, how, err, errlen)) < 0) {
+			rc = -found;
+			goto out;
+		}
+	}
 	how->found = (enum blob_found)found;
 	if (found == BLOB_EXISTED) /* content-addressed: the same bytes are there */
 		goto out;
@@ -1106,6 +1145,8 @@ int store_blob_commit(struct blob_writer *w, char hex[SHA256_HEX_LEN + 1], uint6
 	w->placed = 1;
 	rc = fs_fsync_dir(dir, err, errlen);
 out:
+	if (lockfd >= 0)
+		close(lockfd); /* lets another restorer go */
 	free(final);
 	free(dir);
 	store_blob_abort(w); /* unlinks the temp file if it was not renamed */

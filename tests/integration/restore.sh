@@ -105,3 +105,21 @@ for r in 1 2 3 4 5; do
 		! grep -q restor "$T/dup.err" || said="$said round $r: $(cat "$T/dup.out" "$T/dup.err") ($n restore events);"
 done
 check "copies of one new file on one card: one item, nothing restored${said:+:$said}" test -z "$said"
+
+# copies of one damaged original on one card, read by several workers at
+# once: the damaged copy is kept once, and one restore event names it
+# (each worker kept it, and the second copy was in no event)
+D=$T/dup-store-1
+dblob=$D/blobs/sha256/${sha:0:2}/${sha:2:2}/$sha
+twice=
+for r in 1 2; do
+	chmod u+w "$dblob"
+	truncate -s $((1000 + r)) "$dblob"
+	$EVCAP --store "$D" ingest "$T/dup" >"$T/dupr.out" 2>"$T/dupr.err"
+	kept=$(ls "$D/blobs/damaged" 2>/dev/null | wc -l)
+	n=$($EVCAP --store "$D" --json log | jq '[.[].event | select(.action == "restore")] | length')
+	[ "$kept" = "$r" ] && [ "$n" = "$r" ] || twice="$twice round $r: $kept kept, $n events;"
+done
+check "a damaged original met by several workers at once is kept once${twice:+:$twice}" \
+	test -z "$twice"
+check "and its store verifies" $EVCAP --store "$D" -q verify

@@ -1,5 +1,6 @@
 /* Unit tests for the store (blobs, migrations, meta), the custody chain
  * and the config parser. */
+#include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -516,6 +517,65 @@ out:
 	free(d);
 }
 
+struct racer {
+	struct store *s;
+	const char *bytes;
+	struct blob_placed how;
+	int rc;
+};
+
+static void *race_restore(void *arg)
+{
+	struct racer *r = arg;
+	char hex[65];
+	r->rc = put_blob(r->s, r->bytes, hex, &r->how);
+	return NULL;
+}
+
+/* Two workers meeting one damaged original at once: one puts it back and
+ * keeps the damaged copy, the other then finds it whole (each kept it, and
+ * the second copy was named by no event). */
+static void test_restore_race(void)
+{
+	char *d = tmpdir(), hex[65], err[512];
+	struct store *s = NULL;
+	struct blob_placed how;
+	char *big = xmalloc(4 << 20);
+	memset(big, 'e', (4 << 20) - 1);
+	big[(4 << 20) - 1] = '\0';
+	CHECK(store_open(d, STORE_CREATE, &s, err, sizeof err) == 0);
+	if (!s)
+		goto out;
+	CHECK(put_blob(s, big, hex, &how) == BLOB_NEW);
+	char *p = store_blob_path(s, hex);
+	int kept_twice = 0;
+	for (int round = 0; round < 4; round++) {
+		CHECK(chmod(p, 0644) == 0 && truncate(p, 100 + round) == 0);
+		struct racer r[4];
+		pthread_t t[4];
+		for (int i = 0; i < 4; i++) {
+			r[i] = (struct racer){.s = s, .bytes = big};
+			CHECK(pthread_create(&t[i], NULL, race_restore, &r[i]) == 0);
+		}
+		int restored = 0;
+		for (int i = 0; i < 4; i++) {
+			pthread_join(t[i], NULL);
+			restored += r[i].rc == BLOB_RESTORED;
+		}
+		kept_twice += restored != 1;
+	}
+	CHECK(kept_twice == 0);
+	char *cmd = xasprintf("test $(ls '%s/blobs/damaged' | wc -l) = 4", d);
+	CHECK(system(cmd) == 0);
+	free(cmd);
+	free(p);
+out:
+	free(big);
+	store_close(s);
+	rmrf(d);
+	free(d);
+}
+
 /* A store another process is making (its first migration committed, the
  * rest and its init event to come) is built on by a second maker, not
  * taken for an old store to upgrade: its log opens with one init event and
@@ -658,6 +718,7 @@ int main(void)
 	RUN(test_case_key);
 	RUN(test_custody_chain);
 	RUN(test_blob_restore);
+	RUN(test_restore_race);
 	RUN(test_migration);
 	RUN(test_store_being_made);
 	RUN(test_config);
