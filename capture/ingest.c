@@ -1027,6 +1027,18 @@ out:
 		close(fd);
 }
 
+/* Records the restores whose events were never committed (a run stopped,
+ * or the store busy, after a damaged original was replaced): before a
+ * run, so that its own restores are told apart (run_start), and after a
+ * run that failed. Its failure fails no file: the next run tries again. */
+static void record_kept(struct store *s, const struct ingest_opts *o)
+{
+	char err[512];
+	if (store_record_kept(s, o->actor, NULL, err, sizeof err))
+		log_warnx("%s: a restore not yet in the custody log was not recorded: %s",
+			  store_dir(s), err);
+}
+
 /* Where the store stood when this run began: its last item and event. */
 static void run_start(struct store *s, int64_t *items_before, int64_t *seq_before)
 {
@@ -1046,7 +1058,9 @@ static void run_start(struct store *s, int64_t *items_before, int64_t *seq_befor
 /* Whether the commit of p put right the original of item id: one that
  * was damaged, or missing, before this run began. A file met twice in
  * one run (two copies on a card) may find its bytes not yet placed, or
- * damaged bytes another worker is replacing: that is no second restore. */
+ * damaged bytes another worker is replacing: that is no second restore.
+ * Nor is a damaged copy kept that an event names already: another
+ * process, finding it kept with no event, recorded it (store_record_kept). */
 static int restore_due(struct store *s, int64_t id, const struct pending *p)
 {
 	if (p->placed.found == BLOB_EXISTED)
@@ -1054,13 +1068,16 @@ static int restore_due(struct store *s, int64_t id, const struct pending *p)
 	if (p->placed.found == BLOB_NEW && id > p->items_before)
 		return 0;
 	sqlite3_stmt *st = store_prepare(s,
-					 "SELECT 1 FROM custody WHERE item_sha256 = ? AND seq > ? AND "
-					 "action = 'restore'",
+					 "SELECT 1 FROM custody WHERE item_sha256 = ? AND action = "
+					 "'restore' AND (seq > ? OR json_extract(event, "
+					 "'$.detail.kept_as') = ?)",
 					 NULL, 0);
 	if (!st)
 		return 1;
 	sqlite3_bind_text(st, 1, p->hex, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, p->seq_before);
+	if (p->placed.kept_as[0])
+		sqlite3_bind_text(st, 3, p->placed.kept_as, -1, SQLITE_STATIC);
 	int again = sqlite3_step(st) == SQLITE_ROW;
 	sqlite3_finalize(st);
 	return !again;
@@ -1263,10 +1280,13 @@ enum ingest_result ingest_file(struct store *s, const char *path, const struct i
 	struct taker t;
 	taker_init(&t, 0);
 	p->path = path;
+	record_kept(s, o);
 	run_start(s, &p->items_before, &p->seq_before);
 	take_file(s, &t, p, o);
 	taker_free(&t);
 	record_group(s, &p, 1, o);
+	if (p->placed.found == BLOB_RESTORED && !p->restored)
+		record_kept(s, o);
 	enum ingest_result res = p->res;
 	count_result(st, p);
 	snprintf(msg, msglen, "%s", p->msg);
@@ -1586,6 +1606,7 @@ int ingest_paths(struct store *s, char *const *paths, int n, const struct ingest
 	struct walk w = {0};
 	struct stat ss;
 	int64_t items_before, seq_before;
+	record_kept(s, o);
 	run_start(s, &items_before, &seq_before);
 	char *store_real = realpath(store_dir(s), NULL);
 	if (stat(store_dir(s), &ss) == 0) {
@@ -1704,5 +1725,7 @@ int ingest_paths(struct store *s, char *const *paths, int n, const struct ingest
 	for (size_t i = 0; i < w.n; i++)
 		free(w.files[i]);
 	free(w.files);
+	if (st->failed) /* a restore whose group was not committed is said now */
+		record_kept(s, o);
 	return st->failed ? 1 : 0;
 }

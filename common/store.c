@@ -768,6 +768,11 @@ int store_open(const char *dir, int flags, struct store **out, char *err, size_t
 		if ((flags & STORE_CREATE) && (rc = store_record_init(s, err, errlen)))
 			goto out;
 		store_clean_tmp(s);
+		/* not the open's failure: the next command to open the store records it */
+		char kerr[512];
+		if (store_record_kept(s, NULL, NULL, kerr, sizeof kerr))
+			log_warnx("%s: a restore not yet in the custody log was not recorded: %s",
+				  dir, kerr);
 	} else {
 		char *id = store_meta_get(s, "device_id");
 		snprintf(s->device_id, sizeof s->device_id, "%s", id ? id : "");
@@ -1050,30 +1055,73 @@ static int blob_restore_lock(struct store *s, int *fd, char *err, size_t errlen)
 	return rc;
 }
 
+/* Whether name is <64 hex>-<anything>: a copy kept by blob_keep_damaged,
+ * or by an older evcap. hex (may be NULL) gets the digest. */
+static int kept_name(const char *name, char hex[SHA256_HEX_LEN + 1])
+{
+	for (int i = 0; i < SHA256_HEX_LEN; i++)
+		if (!((name[i] >= '0' && name[i] <= '9') || (name[i] >= 'a' && name[i] <= 'f')))
+			return 0;
+	if (name[SHA256_HEX_LEN] != '-' || !name[SHA256_HEX_LEN + 1])
+		return 0;
+	if (hex) {
+		memcpy(hex, name, SHA256_HEX_LEN);
+		hex[SHA256_HEX_LEN] = '\0';
+	}
+	return 1;
+}
+
+/* A name under dir (malloc'd, the full path) that the file at final
+ * already has: a restore stopped between keeping the damaged copy and
+ * placing the new one left it. NULL if none. */
+static char *kept_already(const char *dir, const char *final, const char *hex)
+{
+	struct stat fs, ks;
+	char *found = NULL;
+	DIR *d = lstat(final, &fs) == 0 ? opendir(dir) : NULL;
+	struct dirent *e;
+	while (d && !found && (e = readdir(d))) {
+		if (strncmp(e->d_name, hex, SHA256_HEX_LEN) != 0 || !kept_name(e->d_name, NULL))
+			continue;
+		char *p = xasprintf("%s/%s", dir, e->d_name);
+		if (lstat(p, &ks) == 0 && ks.st_dev == fs.st_dev && ks.st_ino == fs.st_ino)
+			found = p;
+		else
+			free(p);
+	}
+	if (d)
+		closedir(d);
+	return found;
+}
+
 /* Gives the damaged copy at final a second name under blobs/damaged/
  * (a hard link: until the new copy is renamed over it, both names hold
- * it, so no moment is without one or the other). Called under
- * blob_restore_lock, which made the folder. */
+ * it, so no moment is without one or the other). A name it has there
+ * already is used again. Called under blob_restore_lock, which made the
+ * folder. */
 static int blob_keep_damaged(struct blob_writer *w, const char *final, const char *hex,
 			     struct blob_placed *how, char *err, size_t errlen)
 {
-	char *dir = xasprintf("%s/blobs/damaged", w->s->dir), stamp[32], *path = NULL;
+	char *dir = xasprintf("%s/blobs/damaged", w->s->dir), stamp[32];
+	char *path = kept_already(dir, final, hex);
 	int rc = 0;
 	time_t now = time(NULL);
 	struct tm tm;
 	gmtime_r(&now, &tm);
 	strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%SZ", &tm); /* 20261130T091500Z */
-	for (int n = 1; !rc; n++) {
-		free(path);
-		path = n == 1 ? xasprintf("%s/%s-%s", dir, hex, stamp)
-			      : xasprintf("%s/%s-%s-%d", dir, hex, stamp, n);
-		if (link(final, path) == 0)
+	for (int n = 1; !path && !rc; n++) {
+		char *p = n == 1 ? xasprintf("%s/%s-%s", dir, hex, stamp)
+				 : xasprintf("%s/%s-%s-%d", dir, hex, stamp, n);
+		if (link(final, p) == 0) {
+			path = p;
 			break;
+		}
 		if (errno != EEXIST || n == 100)
 			rc = err_set(err, errlen, EV_EIO,
 				     "%s: damaged, and cannot be kept as %s (%s), so it was not "
 				     "replaced",
-				     final, path, strerror(errno));
+				     final, p, strerror(errno));
+		free(p);
 	}
 	if (!rc)
 		rc = fs_fsync_dir(dir, err, errlen);
@@ -1150,6 +1198,236 @@ out:
 	free(final);
 	free(dir);
 	store_blob_abort(w); /* unlinks the temp file if it was not renamed */
+	return rc;
+}
+
+/*
+ * Copies kept under blobs/damaged/ that no restore event names. A restore
+ * keeps the damaged copy and places the good one before its event is
+ * committed (durable file first, row after), so a process stopped between
+ * the two, or a store that stayed busy past its wait, left the original
+ * replaced with no record; the next ingest found it whole and said
+ * nothing. The kept copy is what says it happened: one whose original's
+ * place holds another file (the new copy) was a restore. One that is
+ * still the file at the original's place is not (the restore stopped
+ * before its swap: the next one uses that name again), nor is one whose
+ * original is gone.
+ */
+
+/* Whether a restore event names kept_as: 1 yes, 0 no, <0 an error. */
+static int kept_named(struct store *s, const char *hex, const char *kept_as, char *err,
+		      size_t errlen)
+{
+	sqlite3_stmt *st = store_prepare(s,
+					 "SELECT 1 FROM custody WHERE item_sha256 = ? AND action = "
+					 "'restore' AND json_extract(event, '$.detail.kept_as') = ?",
+					 err, errlen);
+	if (!st)
+		return -EV_EDB;
+	sqlite3_bind_text(st, 1, hex, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, kept_as, -1, SQLITE_STATIC);
+	int r = sqlite3_step(st);
+	if (r != SQLITE_ROW && r != SQLITE_DONE)
+		err_set(err, errlen, EV_EDB, "%s/evidence.db: %s", s->dir, sqlite3_errmsg(s->db));
+	sqlite3_finalize(st);
+	return r == SQLITE_ROW ? 1 : r == SQLITE_DONE ? 0 : -EV_EDB;
+}
+
+/* Calls fn(ctx, name, hex) for each kept copy no restore event names,
+ * in name order, until fn returns non-zero. 0, fn's value, or an error.
+ * Cheap when blobs/damaged/ is missing or empty: one opendir. */
+static int kept_walk(struct store *s, int (*fn)(struct store *, void *, const char *name,
+						const char *hex, char *, size_t),
+		     void *ctx, char *err, size_t errlen)
+{
+	char *dir = xasprintf("%s/blobs/damaged", s->dir);
+	struct dirent **names = NULL;
+	int n = scandir(dir, &names, NULL, alphasort), rc = 0;
+	if (n < 0) {
+		if (errno != ENOENT)
+			rc = err_set(err, errlen, EV_EIO, "%s: cannot list: %s", dir,
+				     strerror(errno));
+		n = 0;
+	}
+	for (int i = 0; i < n; i++) {
+		char hex[SHA256_HEX_LEN + 1], kept_as[300];
+		const char *name = names[i]->d_name;
+		if (rc || !kept_name(name, hex))
+			continue;
+		char *path = xasprintf("%s/%s", dir, name), *final = store_blob_path(s, hex);
+		struct stat ks, fs;
+		int swapped = lstat(path, &ks) == 0 && S_ISREG(ks.st_mode) &&
+			      lstat(final, &fs) == 0 &&
+			      !(ks.st_dev == fs.st_dev && ks.st_ino == fs.st_ino);
+		free(path);
+		free(final);
+		snprintf(kept_as, sizeof kept_as, "blobs/damaged/%s", name);
+		int named = swapped ? kept_named(s, hex, kept_as, err, errlen) : 1;
+		if (named < 0)
+			rc = -named;
+		else if (!named)
+			rc = fn(s, ctx, name, hex, err, errlen);
+	}
+	for (int i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+	free(dir);
+	return rc;
+}
+
+struct kept_count {
+	void (*report)(void *ctx, const char *kept_as, const char *sha256_hex);
+	void *ctx;
+	int n;
+};
+
+static int kept_count_one(struct store *s, void *ctx, const char *name, const char *hex,
+			  char *err, size_t errlen)
+{
+	(void)s, (void)err, (void)errlen;
+	struct kept_count *c = ctx;
+	char kept_as[300];
+	snprintf(kept_as, sizeof kept_as, "blobs/damaged/%s", name);
+	if (c->report)
+		c->report(c->ctx, kept_as, hex);
+	c->n++;
+	return 0;
+}
+
+int store_kept_unrecorded(struct store *s,
+			  void (*report)(void *ctx, const char *kept_as, const char *sha256_hex),
+			  void *ctx, char *err, size_t errlen)
+{
+	struct kept_count c = {report, ctx, 0};
+	int rc = kept_walk(s, kept_count_one, &c, err, errlen);
+	return rc ? -rc : c.n;
+}
+
+/* What the kept copy at path is: its size, its SHA-256 ("" if it cannot
+ * be read) and why it is not the original (against want_size, or -1). */
+static void kept_describe(struct store *s, const char *path, const char *hex, int64_t want_size,
+			  uint64_t *size, char sha[SHA256_HEX_LEN + 1], char *why, size_t whylen)
+{
+	struct stat st;
+	uint8_t d[SHA256_LEN];
+	*size = 0;
+	sha[0] = '\0';
+	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC), e = 0;
+	if (fd < 0 || fstat(fd, &st) < 0) {
+		snprintf(why, whylen, "cannot be read: %s", strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
+	*size = (uint64_t)st.st_size;
+	uint8_t *b = rb_get(s);
+	struct sha256 *h = sha256_new();
+	ssize_t r;
+	while ((r = fs_read_full(fd, b, BLOB_READBACK_CHUNK)) > 0)
+		sha256_update(h, b, (size_t)r);
+	e = r < 0 ? errno : 0;
+	close(fd);
+	rb_put(s, b);
+	sha256_final(h, d);
+	sha256_free(h);
+	if (e) {
+		snprintf(why, whylen, "cannot be read: %s", strerror(e));
+		return;
+	}
+	hex_encode(d, SHA256_LEN, sha);
+	if (strcmp(sha, hex) == 0)
+		snprintf(why, whylen, "none: its bytes are the original's");
+	else if (want_size >= 0 && (uint64_t)want_size != *size)
+		snprintf(why, whylen, "its size differs (%llu bytes, not %llu)",
+			 (unsigned long long)*size, (unsigned long long)want_size);
+	else
+		snprintf(why, whylen, "its bytes differ");
+}
+
+struct kept_record {
+	const char *actor;
+	int n;
+};
+
+/* Records the restore of the kept copy name, if no event names it once
+ * the store's write transaction is held (another process may have just
+ * done so). */
+static int kept_record_one(struct store *s, void *ctx, const char *name, const char *hex,
+			   char *err, size_t errlen)
+{
+	struct kept_record *k = ctx;
+	char kept_as[300], sha[SHA256_HEX_LEN + 1], why[160];
+	char *path = xasprintf("%s/blobs/damaged/%s", s->dir, name), *case_number = NULL;
+	int64_t id = 0, size = -1;
+	uint64_t kept_size;
+	snprintf(kept_as, sizeof kept_as, "blobs/damaged/%s", name);
+	sqlite3_stmt *st = store_prepare(s,
+					 "SELECT i.id, i.size, c.number FROM items i LEFT JOIN cases c"
+					 " ON c.id = i.case_id WHERE i.sha256 = ?",
+					 err, errlen);
+	if (!st) {
+		free(path);
+		return EV_EDB;
+	}
+	sqlite3_bind_text(st, 1, hex, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		id = sqlite3_column_int64(st, 0);
+		size = sqlite3_column_int64(st, 1);
+		if (sqlite3_column_text(st, 2))
+			case_number = xstrdup((const char *)sqlite3_column_text(st, 2));
+	}
+	sqlite3_finalize(st);
+	/* hashed before the write transaction, which others wait for */
+	kept_describe(s, path, hex, size, &kept_size, sha, why, sizeof why);
+	json_t *d = json_pack("{s:o, s:o, s:{s:I, s:s?, s:s}, s:s, s:s}", "item",
+			      id ? json_integer((json_int_t)id) : json_null(), "size",
+			      size >= 0 ? json_integer((json_int_t)size) : json_null(), "damaged",
+			      "size", (json_int_t)kept_size, "sha256", sha[0] ? sha : NULL, "why",
+			      why, "kept_as", kept_as, "recorded_late",
+			      id ? "the original's copy was replaced by this one and the damaged "
+				   "copy kept, but the restore event was not committed (the "
+				   "process stopped, or the store stayed busy)"
+				 : "the copy at this digest's place was replaced and the damaged "
+				   "copy kept, but the restore event was not committed (the "
+				   "process stopped, or the store stayed busy); no item of this "
+				   "store has this digest");
+	int rc = store_begin(s, err, errlen), named = 0;
+	if (!rc && (named = kept_named(s, hex, kept_as, err, errlen)) < 0)
+		rc = -named;
+	if (!rc && !named)
+		rc = custody_append(s, time_now(), k->actor, "restore", case_number, hex, d, NULL,
+				    err, errlen);
+	if (!rc)
+		rc = store_commit(s, err, errlen);
+	if (rc) {
+		store_rollback(s);
+	} else if (!named) {
+		k->n++;
+		if (id)
+			log_warnx("%s: %s: item %lld's original was put back and this damaged copy "
+				  "kept, but no restore event said so (the process stopped, or the "
+				  "store was busy); the event is recorded now",
+				  s->dir, kept_as, (long long)id);
+		else
+			log_warnx("%s: %s: a damaged copy was replaced and kept here, but no "
+				  "restore event said so (the process stopped, or the store was "
+				  "busy), and no item of this store has digest %.12s...; the event "
+				  "is recorded now",
+				  s->dir, kept_as, hex);
+	}
+	json_decref(d);
+	free(case_number);
+	free(path);
+	return rc;
+}
+
+int store_record_kept(struct store *s, const char *actor, int *recorded, char *err,
+		      size_t errlen)
+{
+	struct kept_record k = {actor ? actor : store_actor(), 0};
+	int rc = kept_walk(s, kept_record_one, &k, err, errlen);
+	if (recorded)
+		*recorded = k.n;
 	return rc;
 }
 

@@ -109,6 +109,26 @@ struct blob_placed {
 int store_blob_commit(struct blob_writer *w, char hex[SHA256_HEX_LEN + 1], uint64_t *size,
 		      struct blob_placed *how, char *err, size_t errlen) WUR;
 void store_blob_abort(struct blob_writer *w);
+/*
+ * A restore keeps the damaged copy and places the new one before its
+ * custody event is committed, so a process stopped in between, or a store
+ * that stayed busy, left an original replaced with no event. The kept
+ * copy says it happened: store_record_kept records a "restore" event
+ * (detail.recorded_late says why it is late) for each copy under
+ * blobs/damaged/ whose original's place now holds another file and that
+ * no restore event names (detail.kept_as), inside the write transaction,
+ * so two processes record it once. store_open does it when it opens for
+ * writing; a failure there is only logged. One opendir when
+ * blobs/damaged/ is missing or empty. *recorded (may be NULL) gets how
+ * many. 0, or an error with err set (the events before it are recorded).
+ */
+int store_record_kept(struct store *s, const char *actor, int *recorded, char *err,
+		      size_t errlen) WUR;
+/* Calls report (may be NULL) for each copy store_record_kept would record
+ * an event for, and returns how many, or a negative error. Writes nothing. */
+int store_kept_unrecorded(struct store *s,
+			  void (*report)(void *ctx, const char *kept_as, const char *sha256_hex),
+			  void *ctx, char *err, size_t errlen) WUR;
 /* Bytes written so far. */
 uint64_t store_blob_size(const struct blob_writer *w);
 

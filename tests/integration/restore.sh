@@ -88,6 +88,48 @@ check "with a restore event saying the store had none" \
 		.[0].detail.kept_as == null' <($EVCAP --json log)
 check "verify passes at the end" $EVCAP -q verify
 
+# a restore whose event could not be committed (another writer held the
+# store past the wait): the good copy is placed and the damaged one kept,
+# and the event is recorded late, once, by the next command that opens
+# the store for writing. Before, no event was ever recorded: the next
+# ingest found the original whole and said nothing.
+chmod u+w "$blob"
+printf 'Y' | dd of="$blob" bs=1 seek=400 conv=notrunc status=none
+chmod 0444 "$blob"
+bad2_sha=$(sha256sum "$blob" | cut -d' ' -f1)
+ls "$EVCAP_STORE/blobs/damaged" >"$T/kept.before"
+hold_store || { bad "restore: the other writer could not take the store: $(cat "$T/hold.out")"; exit 0; }
+EVCAP_STORE_BUSY_MS=300 $EVCAP ingest "$T/card" >"$T/i6.out" 2>"$T/i6.err" 7>&-
+rc=$?
+check "an ingest whose records cannot be written fails (exit 1)" test $rc = 1
+check "the damaged original was put back all the same" cmp -s "$blob" "$T/card/DJI_0001.JPG"
+late=$(ls "$EVCAP_STORE/blobs/damaged" | grep -vxF -f "$T/kept.before")
+check "and its damaged copy kept" test "$(wc -w <<<"$late")" = 1
+EVCAP_STORE_BUSY_MS=300 $EVCAP verify >"$T/v6.out" 2>&1 7>&-
+rc=$?
+check "verify on the still busy store fails (exit 1)" test $rc = 1
+check "naming the restore not in the custody log" grep -q \
+	"^UNRECORDED: blobs/damaged/$late: the original ${sha:0:12} was put back and this damaged copy kept, but no restore event" \
+	"$T/v6.out"
+release_store
+restores() { $EVCAP --json log 2>/dev/null | jq --arg k "blobs/damaged/$late" \
+	'[.[].event | select(.action == "restore" and .detail.kept_as == $k)]'; }
+$EVCAP verify >"$T/v7.out" 2>"$T/v7.err"
+rc=$?
+check "once the store is free, verify passes (exit 0)" test $rc = 0
+check "having recorded the restore, and said so" grep -q \
+	"blobs/damaged/$late: item 1's original was put back and this damaged copy kept, but no restore event said so.*; the event is recorded now" \
+	"$T/v7.err"
+check "one restore event names the kept copy, recorded late, with what it holds" \
+	jq -e --arg s "$sha" --arg b "$bad2_sha" 'length == 1 and (.[0] | .item == $s and
+		.case == "15" and .detail.item == 1 and .detail.damaged.sha256 == $b and
+		.detail.damaged.why == "its bytes differ" and
+		(.detail.recorded_late | test("not committed")))' <(restores)
+$EVCAP ingest "$T/card" >"$T/i7.out" 2>"$T/i7.err"
+check "an ingest after it records nothing more" \
+	test -z "$(cat "$T/i7.err")" -a "$(restores | jq length)" = 1
+check "verify passes, the custody chain whole" $EVCAP -q verify
+
 # the same file twice on one card (a copy in another folder), new to the
 # store: one item, and nothing to restore (both copies may be read at
 # once, and the second find its bytes not yet placed by the first)

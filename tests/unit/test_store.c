@@ -517,6 +517,126 @@ out:
 	free(d);
 }
 
+/* An integer or text answer to one query (malloc'd text; NULL if none). */
+static char *query1(struct store *s, const char *sql)
+{
+	sqlite3_stmt *st = store_prepare(s, sql, NULL, 0);
+	char *r = NULL;
+	if (st && sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0))
+		r = xstrdup((const char *)sqlite3_column_text(st, 0));
+	sqlite3_finalize(st);
+	return r;
+}
+
+static void count_kept(void *ctx, const char *kept_as, const char *hex)
+{
+	(void)kept_as, (void)hex;
+	(*(int *)ctx)++;
+}
+
+/*
+ * A restore whose event was never committed (the process stopped, or the
+ * store stayed busy, after the good copy was placed): the copy kept under
+ * blobs/damaged/ says it happened, and store_record_kept records the
+ * event once, late and saying so; store_open does it. Before, nothing
+ * ever recorded it: the next ingest found the original whole.
+ */
+static void test_restore_recorded_late(void)
+{
+	char *d = tmpdir(), hex[65], hex2[65], err[512];
+	struct store *s = NULL;
+	struct blob_placed how;
+	const char *good = "an original whose restore was never recorded";
+	const char *other = "an original no item names";
+	CHECK(store_open(d, STORE_CREATE, &s, err, sizeof err) == 0);
+	if (!s)
+		goto out;
+	CHECK(put_blob(s, good, hex, &how) == BLOB_NEW);
+	char *sql = xasprintf("INSERT INTO cases (number, key, opened_at) VALUES ('7', '7', '2026-01-01');"
+			      "INSERT INTO items (sha256, size, kind, original_name, original_path,"
+			      " case_id, ingested_at) VALUES ('%s', %zu, 'other', 'a.txt', 'a.txt',"
+			      " 1, '2026-01-01')", hex, strlen(good));
+	CHECK(store_exec(s, sql, err, sizeof err) == 0);
+	free(sql);
+	int n = -1, seen = 0;
+	CHECK(store_kept_unrecorded(s, count_kept, &seen, err, sizeof err) == 0);
+	/* damaged, then put back by the blob writer alone: no event */
+	char *p = store_blob_path(s, hex);
+	CHECK(chmod(p, 0644) == 0 && truncate(p, 9) == 0);
+	CHECK(put_blob(s, good, hex2, &how) == BLOB_RESTORED);
+	char *kept = xstrdup(how.kept_as);
+	CHECK(put_blob(s, other, hex2, &how) == BLOB_NEW);
+	char *q = store_blob_path(s, hex2);
+	CHECK(chmod(q, 0644) == 0 && truncate(q, 3) == 0);
+	CHECK(put_blob(s, other, hex2, &how) == BLOB_RESTORED);
+	char *kept2 = xstrdup(how.kept_as);
+	/* a restore stopped before its swap: the kept name is still the
+	 * original's own file, and no restore happened */
+	CHECK(chmod(q, 0644) == 0 && truncate(q, 2) == 0);
+	char *early = xasprintf("%s/blobs/damaged/%s-20260101T000000Z", d, hex2);
+	CHECK(link(q, early) == 0);
+	seen = 0;
+	CHECK(store_kept_unrecorded(s, count_kept, &seen, err, sizeof err) == 2);
+	CHECK(seen == 2);
+	CHECK(store_record_kept(s, "tester", &n, err, sizeof err) == 0);
+	CHECK(n == 2);
+	CHECK(store_kept_unrecorded(s, NULL, NULL, err, sizeof err) == 0);
+	sql = xasprintf("SELECT count(*) || ' ' || group_concat(case_number) || ' ' ||"
+			" group_concat(json_extract(event, '$.detail.item')) || ' ' ||"
+			" group_concat(json_extract(event, '$.detail.damaged.why')) FROM custody"
+			" WHERE action = 'restore' AND item_sha256 = '%s' AND"
+			" json_extract(event, '$.detail.kept_as') = '%s' AND"
+			" json_extract(event, '$.detail.recorded_late') IS NOT NULL",
+			hex, kept);
+	char *r = query1(s, sql);
+	char *want = xasprintf("1 7 1 its size differs (9 bytes, not %zu)", strlen(good));
+	CHECK_STR(r ? r : "", want);
+	free(want);
+	free(r);
+	free(sql);
+	sql = xasprintf("SELECT count(*) || ' ' || ifnull(json_extract(event, '$.detail.item'),"
+			" 'null') || ' ' || json_extract(event, '$.detail.damaged.size') FROM"
+			" custody WHERE action = 'restore' AND item_sha256 = '%s' AND"
+			" json_extract(event, '$.detail.kept_as') = '%s'",
+			hex2, kept2);
+	r = query1(s, sql);
+	CHECK_STR(r ? r : "", "1 null 3");
+	free(r);
+	free(sql);
+	/* once: again, and at the next open */
+	CHECK(store_record_kept(s, "tester", &n, err, sizeof err) == 0);
+	CHECK(n == 0);
+	store_close(s);
+	s = NULL;
+	CHECK(store_open(d, 0, &s, err, sizeof err) == 0);
+	if (!s)
+		goto done;
+	sql = xasprintf("SELECT count(*) FROM custody WHERE item_sha256 IN ('%s', '%s') AND"
+			" action = 'restore'", hex, hex2);
+	r = query1(s, sql);
+	CHECK_STR(r ? r : "", "2");
+	free(r);
+	free(sql);
+	CHECK(custody_verify(s, NULL, NULL, err, sizeof err) == 0);
+	/* the restore that comes keeps its damaged copy under the name it
+	 * already had */
+	CHECK(put_blob(s, other, hex2, &how) == BLOB_RESTORED);
+	CHECK_STR(how.kept_as, early + strlen(d) + 1);
+	char *cmd = xasprintf("test $(ls '%s/blobs/damaged' | wc -l) = 3", d);
+	CHECK(system(cmd) == 0);
+	free(cmd);
+done:
+	free(early);
+	free(kept);
+	free(kept2);
+	free(p);
+	free(q);
+out:
+	store_close(s);
+	rmrf(d);
+	free(d);
+}
+
 struct racer {
 	struct store *s;
 	const char *bytes;
@@ -718,6 +838,7 @@ int main(void)
 	RUN(test_case_key);
 	RUN(test_custody_chain);
 	RUN(test_blob_restore);
+	RUN(test_restore_recorded_late);
 	RUN(test_restore_race);
 	RUN(test_migration);
 	RUN(test_store_being_made);
