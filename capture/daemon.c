@@ -1482,8 +1482,9 @@ struct probe {
 	double pending_since;        /* monotonic time the batch began */
 	struct take_ctx ctx;         /* case, operators, offset for the batch */
 	int has_ctx;
-	uint64_t lines_recorded, readings, problems, lost;
+	uint64_t lines_recorded, readings, problems, lost, conflicting;
 	double problem_quiet_until;
+	double conflict_quiet_until; /* as problem_quiet_until, for two values at one time */
 	struct sensorspool *spool;   /* the run's journal; NULL when none could be made */
 	int spool_failed;            /* a journal write failed (warned once): not used again */
 	int replaying;               /* recording a journal left by a run cut short */
@@ -1634,6 +1635,7 @@ static int probe_flush(struct probe *p)
 	ro.operators_json = p->ctx.operators;
 	ro.instrument_json = p->instrument_json;
 	ro.source = p->source;
+	ro.name = p->device;
 	if (p->ctx.water && gb3838_water_parse(p->ctx.water, &water) == 0) {
 		ro.has_water = 1;
 		ro.water = water;
@@ -1675,6 +1677,15 @@ static int probe_flush(struct probe *p)
 			  "'evcap readings --errors' lists them)",
 			  p->device, problem->error);
 		p->problem_quiet_until = time_mono() + PROBE_PROBLEM_QUIET;
+	}
+	/* a probe whose clock is stuck gives every line one time: the same */
+	p->conflicting += st.conflicting;
+	if (st.n_msgs && time_mono() >= p->conflict_quiet_until) {
+		log_warnx("sensor %s (%llu reading%s of this run so far contradict%s an earlier "
+			  "line; the log says so again after a minute at the soonest)",
+			  st.msgs[0], (unsigned long long)p->conflicting,
+			  p->conflicting == 1 ? "" : "s", p->conflicting == 1 ? "s" : "");
+		p->conflict_quiet_until = time_mono() + PROBE_PROBLEM_QUIET;
 	}
 	sensor_batch_free(&p->pending);
 	take_ctx_free(&p->ctx);

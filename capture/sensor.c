@@ -1661,6 +1661,65 @@ static void bind_text_or_null(sqlite3_stmt *st, int i, const char *v)
 		sqlite3_bind_null(st, i);
 }
 
+/*
+ * After reading r was added: the values earlier lines of the same source
+ * and case gave for its parameter, sample and time. One of the same value
+ * makes r a repeat; else any other value makes it a conflict, named in st
+ * with the first line that gave another. Both rows stay: which value is
+ * right is for the investigator to say, and the record must show that the
+ * evidence holds two. 0, or EV_EDB.
+ */
+static int same_measure(struct store *s, sqlite3_stmt *q, const struct sensor_reading *r,
+			const struct sensor_record_opts *o, struct sensor_record_stats *st,
+			char *err, size_t errlen)
+{
+	int rc = 0, step, other = 0;
+	double v = 0;
+	sqlite3_int64 line = 0;
+	sqlite3_clear_bindings(q);
+	if (o->case_id > 0)
+		sqlite3_bind_int64(q, 1, o->case_id);
+	sqlite3_bind_double(q, 2, r->t);
+	bind_text_or_null(q, 3, o->source);
+	sqlite3_bind_text(q, 4, r->param->id, -1, SQLITE_STATIC);
+	bind_text_or_null(q, 5, r->sample_id);
+	sqlite3_bind_int64(q, 6, (sqlite3_int64)r->line_no);
+	while ((step = sqlite3_step(q)) == SQLITE_ROW) {
+		if (sqlite3_column_double(q, 1) == r->value) {
+			st->repeated++;
+			goto out;
+		}
+		if (!other) {
+			other = 1;
+			line = sqlite3_column_int64(q, 0);
+			v = sqlite3_column_double(q, 1);
+		}
+	}
+	if (step != SQLITE_DONE) {
+		rc = err_set(err, errlen, EV_EDB, "%s:%zu: looking for the same measurement: %s",
+			     o->source ? o->source : "", r->line_no, sqlite3_errmsg(store_db(s)));
+		goto out;
+	}
+	if (!other)
+		goto out;
+	st->conflicting++;
+	if (st->n_msgs < SENSOR_RECORD_MSGS) {
+		char iso[32], sample[96] = "";
+		const char *unit = r->param->unit;
+		time_format_iso(r->t, iso);
+		if (r->sample_id[0])
+			snprintf(sample, sizeof sample, ", sample %s", r->sample_id);
+		snprintf(st->msgs[st->n_msgs++], SENSOR_RECORD_MSG_LEN,
+			 "%s: 2 values of %s at %s%s: %.15g %s on line %lld, %.15g %s on line %zu; "
+			 "both kept",
+			 o->name ? o->name : o->source ? o->source : "readings", r->param->id, iso,
+			 sample, v, unit, (long long)line, r->value, unit, r->line_no);
+	}
+out:
+	sqlite3_reset(q);
+	return rc;
+}
+
 int sensor_record(struct store *s, const struct sensor_batch *b,
 		  const struct sensor_record_opts *o, struct sensor_record_stats *st, char *err,
 		  size_t errlen)
@@ -1673,8 +1732,13 @@ int sensor_record(struct store *s, const struct sensor_batch *b,
 		" ?17, ?18, ?19, ?20, ?21"
 		" WHERE NOT EXISTS (SELECT 1 FROM readings WHERE raw_sha256 = ?9"
 		"  AND parameter IS ?3 AND source IS ?10 AND line_no IS ?11)";
+	/* the case narrows the search to its readings at one time (an index) */
+	static const char same_sql[] =
+		"SELECT line_no, value FROM readings WHERE case_id IS ?1 AND t = ?2"
+		" AND source IS ?3 AND parameter = ?4 AND sample_id IS ?5 AND value IS NOT NULL"
+		" AND error IS NULL AND line_no IS NOT ?6 ORDER BY line_no";
 	struct trackset tr;
-	sqlite3_stmt *ins = NULL;
+	sqlite3_stmt *ins = NULL, *same = NULL;
 	int rc = 0, own_txn = 0;
 	char now[32];
 	enum gb3838_water water = o->has_water ? o->water : GB3838_RIVER;
@@ -1700,7 +1764,8 @@ int sensor_record(struct store *s, const struct sensor_batch *b,
 		own_txn = 1;
 	}
 	ins = store_prepare(s, sql, err, errlen);
-	if (!ins) {
+	same = ins ? store_prepare(s, same_sql, err, errlen) : NULL;
+	if (!ins || !same) {
 		rc = EV_EDB;
 		goto out;
 	}
@@ -1773,10 +1838,13 @@ int sensor_record(struct store *s, const struct sensor_batch *b,
 				     sqlite3_errmsg(store_db(s)));
 			goto out;
 		}
-		if (sqlite3_changes(store_db(s)) > 0)
-			st->added++;
-		else
+		if (sqlite3_changes(store_db(s)) == 0) {
 			st->already++;
+			continue;
+		}
+		st->added++;
+		if (good && r->has_time && (rc = same_measure(s, same, r, o, st, err, errlen)))
+			goto out;
 	}
 	if (st->added) {
 		json_t *d = o->detail ? json_deep_copy(o->detail) : json_object();
@@ -1786,6 +1854,11 @@ int sensor_record(struct store *s, const struct sensor_batch *b,
 		json_object_set_new(d, "errors", json_integer((json_int_t)st->errors));
 		json_object_set_new(d, "added", json_integer((json_int_t)st->added));
 		json_object_set_new(d, "already", json_integer((json_int_t)st->already));
+		if (st->conflicting)
+			json_object_set_new(d, "conflicting",
+					    json_integer((json_int_t)st->conflicting));
+		if (st->repeated)
+			json_object_set_new(d, "repeated", json_integer((json_int_t)st->repeated));
 		json_object_set_new(d, "water_body",
 				    json_string(o->has_water ? (water == GB3838_LAKE ? "lake" : "river")
 							     : "unknown (classed as river)"));
@@ -1807,12 +1880,15 @@ int sensor_record(struct store *s, const struct sensor_batch *b,
 	}
 	sqlite3_finalize(ins);
 	ins = NULL;
+	sqlite3_finalize(same);
+	same = NULL;
 	if (own_txn) {
 		own_txn = 0;
 		rc = store_commit(s, err, errlen);
 	}
 out:
 	sqlite3_finalize(ins);
+	sqlite3_finalize(same);
 	if (own_txn)
 		store_rollback(s);
 	trackset_free(&tr);

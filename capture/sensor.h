@@ -226,6 +226,7 @@ struct sensor_record_opts {
 	const char *operators_json; /* JSON array text, or NULL */
 	const char *instrument_json;/* sensor_instrument_json(), or NULL */
 	const char *source;         /* the file's SHA-256, or "serial:DEVICE@START" */
+	const char *name;           /* the file or device as shown in messages, or NULL */
 	int has_water;              /* the water body is known ... */
 	enum gb3838_water water;    /* ... and is this; unknown is classed as river */
 	double max_gap, max_extrap; /* track limits, as for photos */
@@ -236,6 +237,11 @@ struct sensor_record_opts {
 	double now;                 /* created_at and the event time */
 };
 
+/* Conflicts named in the stats of one sensor_record call; past these only
+ * the count grows. */
+#define SENSOR_RECORD_MSGS 8
+#define SENSOR_RECORD_MSG_LEN 320
+
 struct sensor_record_stats {
 	size_t readings; /* good readings in the batch */
 	size_t errors;   /* readings with an error */
@@ -243,6 +249,12 @@ struct sensor_record_stats {
 	size_t already;  /* rows that were already there (re-import) */
 	size_t located;  /* rows placed (track or given) */
 	size_t classed;  /* rows given a GB 3838 class */
+	size_t repeated; /* rows added giving a value an earlier line of the source
+			  * gave for the same parameter, sample and time */
+	size_t conflicting; /* rows added giving a value no earlier line of the source
+			     * gave for a parameter, sample and time it gave one for */
+	size_t n_msgs;   /* conflicts named in msgs, <= SENSOR_RECORD_MSGS */
+	char msgs[SENSOR_RECORD_MSGS][SENSOR_RECORD_MSG_LEN];
 };
 
 /*
@@ -250,9 +262,17 @@ struct sensor_record_stats {
  * canonical unit), placed (its own position, source "manual"; else the
  * GPS track at its time, source "track", exactly as photos are placed),
  * and inserted unless the same (raw_sha256, parameter, source, line_no)
- * is already there. When anything was added, one custody event `action`
- * records the counts, and (with a case and no site given) the case's
- * sites take the placed readings they hold (sites_assign). Runs in the
+ * is already there. A reading added for a parameter, sample and time an
+ * earlier line of the same source (and case) already gave a value for is
+ * kept too (evidence is never dropped): a value one of them gave is
+ * counted in st->repeated; a value none gave (an edited row, a probe
+ * measuring again) in st->conflicting, and named with both lines and
+ * values in st->msgs ("kit.csv: 2 values of nh3n at 2024-05-01T02:00:00Z,
+ * sample S1: 2.3 mg/L on line 2, 2.5 mg/L on line 4; both kept"). When
+ * anything was added,
+ * one custody event `action` records the counts (with `conflicting` and
+ * `repeated` when there are any), and (with a case and no site given) the
+ * case's sites take the placed readings they hold (sites_assign). Runs in the
  * caller's transaction if one is open, else in its own.
  */
 int sensor_record(struct store *s, const struct sensor_batch *b,

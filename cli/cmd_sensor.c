@@ -312,7 +312,7 @@ static int sensor_import(struct cli *cli, int argc, char **argv)
 	char err[1024], sha[SHA256_HEX_LEN + 1], item_sha[SHA256_HEX_LEN + 1],
 	     msg[INGEST_MSG_MAX];
 	const char *encoding = "utf-8";
-	json_t *detail = NULL, *errs = json_array();
+	json_t *detail = NULL, *errs = json_array(), *conflicts = json_array();
 	int rc = setup_options(cli, argc, argv, &u);
 	sensor_batch_init(&b);
 	buf_init(&raw, SENSOR_MAX_FILE + 1);
@@ -421,6 +421,7 @@ static int sensor_import(struct cli *cli, int argc, char **argv)
 	if (u.offset_txt[0])
 		json_object_set_new(detail, "time_offset", json_string(u.offset_txt));
 	ro.source = sha;
+	ro.name = u.popts.name;
 	ro.item_sha256 = sha;
 	ro.action = "sensor import";
 	ro.detail = detail;
@@ -441,6 +442,15 @@ static int sensor_import(struct cli *cli, int argc, char **argv)
 	if (!cli->json && shown_errs > SENSOR_SHOW_ERRORS)
 		fprintf(stderr, "evcap sensor: ... and %zu more problems ('evcap readings' lists "
 				"them)\n", shown_errs - SENSOR_SHOW_ERRORS);
+	/* one measurement given two values: both are kept, and said */
+	for (size_t i = 0; i < rs.n_msgs; i++) {
+		json_array_append_new(conflicts, json_string(rs.msgs[i]));
+		if (!cli->json)
+			fprintf(stderr, "evcap sensor: %s\n", rs.msgs[i]);
+	}
+	if (!cli->json && rs.conflicting > rs.n_msgs)
+		fprintf(stderr, "evcap sensor: ... and %zu more measurements given two values\n",
+			rs.conflicting - rs.n_msgs);
 	if (cli->json) {
 		json_t *j = json_object();
 		json_object_set_new(j, "file", json_string(shown));
@@ -453,6 +463,10 @@ static int sensor_import(struct cli *cli, int argc, char **argv)
 		json_object_set_new(j, "errors", json_integer((json_int_t)rs.errors));
 		json_object_set_new(j, "added", json_integer((json_int_t)rs.added));
 		json_object_set_new(j, "already_recorded", json_integer((json_int_t)rs.already));
+		json_object_set_new(j, "repeated", json_integer((json_int_t)rs.repeated));
+		json_object_set_new(j, "conflicting", json_integer((json_int_t)rs.conflicting));
+		json_object_set_new(j, "conflicts", conflicts);
+		conflicts = NULL;
 		json_object_set_new(j, "located", json_integer((json_int_t)rs.located));
 		json_object_set_new(j, "classed", json_integer((json_int_t)rs.classed));
 		json_object_set_new(j, "case", u.case_number ? json_string(u.case_number)
@@ -472,6 +486,16 @@ static int sensor_import(struct cli *cli, int argc, char **argv)
 		       : rs.already ? "already recorded"
 				    : "nothing recorded: the file holds no readings",
 		       u.case_number ? u.case_number : "(none)");
+		if (rs.conflicting)
+			printf("%s: %zu reading%s give%s another value than an earlier line for the "
+			       "same parameter, sample and time (both kept)\n",
+			       shown, rs.conflicting, rs.conflicting == 1 ? "" : "s",
+			       rs.conflicting == 1 ? "s" : "");
+		if (rs.repeated)
+			printf("%s: %zu reading%s repeat%s an earlier line's value for the same "
+			       "parameter, sample and time (both kept)\n",
+			       shown, rs.repeated, rs.repeated == 1 ? "" : "s",
+			       rs.repeated == 1 ? "s" : "");
 	}
 	rc = rs.errors ? EXIT_PROBLEM : EXIT_OK;
 out_shown:
@@ -479,6 +503,7 @@ out_shown:
 out:
 	json_decref(detail);
 	json_decref(errs);
+	json_decref(conflicts);
 	sensor_batch_free(&b);
 	buf_free(&raw);
 	buf_free(&text);
@@ -566,6 +591,7 @@ static int listen_record(struct listen_ctx *c, size_t line_no, const char *line,
 	json_object_set_new(d, "device", json_string(c->device));
 	json_object_set_new(d, "line_no", json_integer((json_int_t)line_no));
 	ro.source = c->source;
+	ro.name = c->device;
 	ro.action = "sensor reading";
 	ro.detail = d;
 	ro.now = time_now(); /* when recorded; the reading keeps its arrival time */
@@ -580,6 +606,8 @@ static int listen_record(struct listen_ctx *c, size_t line_no, const char *line,
 	for (size_t i = 0; i < b.n; i++)
 		if (b.v[i].error[0])
 			log_warnx("%s", b.v[i].error);
+	for (size_t i = 0; i < rs.n_msgs; i++)
+		log_warnx("%s", rs.msgs[i]);
 	if (c->cli->verbosity > 0)
 		log_info("%s: line %zu: %zu reading(s), %zu problem(s)", c->device, line_no,
 			 rs.readings, rs.errors);

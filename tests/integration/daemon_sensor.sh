@@ -185,6 +185,11 @@ check "daemon_sensor: SIGHUP re-opens a sensor whose spec changed" \
 send "do,7.25,mg/L"
 check "daemon_sensor: lines after the reload are read as CSV" \
 	wait_for bash -c "'$EVCAP' --json readings | jq -e 'any(.raw == \"do,7.25,mg/L\" and .value == 7.25 and .parameter == \"do\")'"
+# a probe giving one time two values (it measured again): both are kept,
+# and the log names the lines and the values
+send "2024-05-01T10:00:00+08:00,do,7.5,mg/L" "2024-05-01T10:00:00+08:00,do,7.9,mg/L"
+check "daemon_sensor: two values of one measurement are both kept, and logged with their lines" \
+	wait_for bash -c "grep -qF 'sensor $T/ttyB: 2 values of do at 2024-05-01T02:00:00Z: 7.5 mg/L on line 2, 7.9 mg/L on line 3; both kept (1 reading' '$T/d2.log' && '$EVCAP' --json readings | jq -e '[.[] | select(.time == \"2024-05-01T02:00:00Z\") | .value] == [7.5, 7.9]' >/dev/null"
 kill -TERM "$dpid"
 wait "$dpid"
 rc=$?

@@ -325,3 +325,27 @@ E sensor import "$T/header_only.csv" --case "$RIVER" >"$T/hdr.out" 2>&1
 check "sensors: a header-only file says it holds no readings, not 'already recorded'" \
 	bash -c "grep -q 'header_only.csv: 0 readings, .*nothing recorded: the file holds no readings' \
 		'$T/hdr.out' && ! grep -q 'already recorded' '$T/hdr.out'"
+
+# one measurement given two values (a row edited, a probe measuring again):
+# both readings are kept, and the import names the lines and the values; a
+# value given again (in other units too) is a repeat, counted, not named
+cat >"$T/twice.csv" <<'CSV'
+time,parameter,value,unit,sample_id
+2024-05-05 09:00:00,氨氮,2.3,mg/L,D-1
+2024-05-05 09:00:00,溶解氧,7.8,mg/L,D-1
+2024-05-05 09:00:00,氨氮,2.5,mg/L,D-1
+2024-05-05 09:00:00,氨氮,2300,ug/L,D-1
+2024-05-05 09:00:00,氨氮,2.5,mg/L,D-2
+CSV
+E sensor import "$T/twice.csv" --case "$RIVER" >"$T/twice.out" 2>"$T/twice.err"
+rc=$?
+check "sensors: two values of one measurement are named with their lines (exit 0, both kept)" \
+	bash -c "[ $rc -eq 0 ] && grep -qF 'twice.csv: 2 values of nh3n at 2024-05-05T01:00:00Z, sample D-1: 2.3 mg/L on line 2, 2.5 mg/L on line 4; both kept' '$T/twice.err' && [ \$(grep -c 'values of' '$T/twice.err') -eq 1 ] && grep -q '1 reading gives another value' '$T/twice.out' && grep -q '1 reading repeats' '$T/twice.out'"
+check "sensors: every line of such a file is a reading" \
+	bash -c "'$EVCAP' --json readings --case '$RIVER' | jq -e '[.[] | select(.sample_id == \"D-1\" and .parameter == \"nh3n\")] | map(.value) == [2.3, 2.5, 2.3]' >/dev/null"
+sha=$(sha256sum "$T/twice.csv" | cut -d' ' -f1)
+check "sensors: the import's custody event counts the conflicting and repeated readings" \
+	bash -c "'$EVCAP' --json log | jq -e --arg s $sha '[.[] | select(.event.item == \$s and .event.detail.conflicting == 1 and .event.detail.repeated == 1)] | length == 1' >/dev/null"
+E --json sensor import "$T/twice.csv" --case "$RIVER" >"$T/twice.json" 2>/dev/null
+check "sensors: importing it again names nothing (nothing is added)" \
+	jq -e '.added == 0 and .conflicting == 0 and .conflicts == []' "$T/twice.json"
