@@ -73,6 +73,18 @@ char *ingest_display_path(const char *path)
 	return r ? r : xstrdup("");
 }
 
+void ingest_display_msg(char *msg, size_t len, const char *path)
+{
+	size_t pl = strlen(path);
+	if (!len || strncmp(msg, path, pl) != 0)
+		return;
+	char *shown = ingest_display_path(path);
+	char *rest = xstrdup(msg + pl);
+	snprintf(msg, len, "%s%s", shown, rest);
+	free(rest);
+	free(shown);
+}
+
 static void bind_text_or_null(sqlite3_stmt *st, int i, const char *s)
 {
 	if (s && *s)

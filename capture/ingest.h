@@ -89,4 +89,9 @@ void ingest_parser_start(void);
  * and control characters, are shown as \xNN. Returns a malloc'd string. */
 char *ingest_display_path(const char *path);
 
+/* A message that begins with path as given (fs_read_file's do) is made to
+ * begin with it as ingest_display_path shows it; any other is left as it
+ * is. msg holds at most len bytes with its NUL. */
+void ingest_display_msg(char *msg, size_t len, const char *path);
+
 #endif

@@ -18,6 +18,7 @@
 #include "custody.h"
 #include "fsutil.h"
 #include "geotag.h"
+#include "ingest.h"
 #include "sensor.h"
 #include "sites.h"
 #include "timeutil.h"
@@ -1551,11 +1552,17 @@ char *sensor_profile_find(const char *name)
 int sensor_profile_load(const char *path, struct sensor_profile *p, char *err, size_t errlen)
 {
 	struct buf b;
+	/* named as a file from a card is (a path given on the command line
+	 * or in $EVCAP_SENSOR_PROFILES may hold control characters) */
+	char *shown = ingest_display_path(path);
 	buf_init(&b, SENSOR_MAX_PROFILE + 1);
 	int rc = fs_read_file(path, SENSOR_MAX_PROFILE, &b, err, errlen);
-	if (rc == 0)
-		rc = sensor_profile_parse(b.data, b.len, path, p, err, errlen);
+	if (rc)
+		ingest_display_msg(err, errlen, path);
+	else
+		rc = sensor_profile_parse(b.data, b.len, shown, p, err, errlen);
 	buf_free(&b);
+	free(shown);
 	return rc;
 }
 

@@ -145,7 +145,8 @@ int sensor_profile_name_valid(const char *name);
 char *sensor_profile_find(const char *name);
 
 /* Reads and parses the profile file at path (at most SENSOR_MAX_PROFILE
- * bytes). 0, or an error code with err naming the file (and line). */
+ * bytes). 0, or an error code with err naming the file (and line), shown
+ * as ingest_display_path shows a name (control characters as \xNN). */
 int sensor_profile_load(const char *path, struct sensor_profile *p, char *err,
 			size_t errlen) WUR;
 

@@ -356,6 +356,7 @@ static int sensor_import(struct cli *cli, int argc, char **argv)
 		goto out_shown;
 	}
 	if (fs_read_file(path, SENSOR_MAX_FILE, &raw, err, sizeof err)) {
+		ingest_display_msg(err, sizeof err, path);
 		fprintf(stderr, "evcap sensor: %s\n", err);
 		rc = EXIT_PROBLEM;
 		goto out_shown;

@@ -159,12 +159,7 @@ static int track_import_one(struct cli *cli, struct store *s, const char *path, 
 	json_object_set_new(j, "file", json_string(name));
 
 	if (fs_read_file(path, NMEA_MAX_BYTES, &b, err, sizeof err) != 0) {
-		size_t pl = strlen(path);
-		if (strncmp(err, path, pl) == 0) { /* the message names the path raw */
-			char why[512];
-			snprintf(why, sizeof why, "%s", err + pl);
-			snprintf(err, sizeof err, "%s%s", shown, why);
-		}
+		ingest_display_msg(err, sizeof err, path);
 		goto out;
 	}
 	sha256_hex(b.data, b.len, sha);

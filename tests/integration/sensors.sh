@@ -349,3 +349,18 @@ check "sensors: the import's custody event counts the conflicting and repeated r
 E --json sensor import "$T/twice.csv" --case "$RIVER" >"$T/twice.json" 2>/dev/null
 check "sensors: importing it again names nothing (nothing is added)" \
 	jq -e '.added == 0 and .conflicting == 0 and .conflicts == []' "$T/twice.json"
+
+# a profile's (or a file's) name with control characters is shown escaped,
+# as ingest shows names, never raw on the terminal
+esc=$(printf 'kit\033[31m')
+printf 'name = kit\nformat = csv\ncolour = red\n' >"$T/$esc.profile"
+E sensor import "$T/inst.csv" --case 仪器案 --profile "$T/$esc.profile" >/dev/null 2>"$T/esc1.err"
+rc1=$?
+E sensor import "$T/inst.csv" --case 仪器案 --profile "$T/${esc}gone.profile" >/dev/null 2>"$T/esc2.err"
+rc2=$?
+mkdir -p "$T/$esc.csv"
+E sensor import "$T/$esc.csv" --case 仪器案 >/dev/null 2>"$T/esc3.err"
+check "sensors: a profile's name with control characters is escaped in its messages" \
+	bash -c "[ $rc1 -eq 2 ] && [ $rc2 -eq 2 ] && grep -qF 'kit\\x1B[31m.profile:3: unknown key' '$T/esc1.err' && grep -qF 'kit\\x1B[31mgone.profile: cannot open' '$T/esc2.err' && ! grep -q \$'\\033' '$T/esc1.err' '$T/esc2.err'"
+check "sensors: a sensor file's name with control characters is escaped in its messages" \
+	bash -c "grep -qF 'kit\\x1B[31m.csv: not a regular file' '$T/esc3.err' && ! grep -q \$'\\033' '$T/esc3.err'"
