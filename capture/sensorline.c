@@ -24,6 +24,9 @@ struct sensorline {
 	double next_try;       /* when to try opening again */
 	double backoff;        /* the wait after the next failure */
 	int reported_missing;  /* "not there" was logged since the last open */
+	double away_since;     /* while it is: since when (the caller's clock) ... */
+	double remind_at;      /* ... when to say it is still away (-1: not yet known) */
+	double remind_every;   /* ... and the wait after that */
 	char line[SENSORLINE_MAX_LINE];
 	size_t len;            /* bytes held in line */
 	int cut;               /* the current line passed the cap */
@@ -150,6 +153,42 @@ static void sl_backoff(struct sensorline *l, double now)
 		l->backoff = SENSORLINE_BACKOFF_MAX;
 }
 
+/*
+ * The device could not be opened: said at once, then again a minute on,
+ * and at doubling waits up to SENSORLINE_REMIND_MAX while it stays away,
+ * so that a probe left unplugged (or a wrong name) is neither forgotten
+ * by someone watching a terminal nor a log line every few seconds. The
+ * first try runs in sensorline_open, without the caller's clock: the
+ * reminders are timed from the next one.
+ */
+static void sl_missing(struct sensorline *l, double now, const char *fmt, ...)
+	PRINTF_LIKE(3, 4);
+static void sl_missing(struct sensorline *l, double now, const char *fmt, ...)
+{
+	char why[256];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof why, fmt, ap);
+	va_end(ap);
+	if (!l->reported_missing) {
+		sl_log(l, "%s: %s; waiting for it (trying again every %g s at most)", l->spec.device,
+		       why, SENSORLINE_BACKOFF_MAX);
+		l->reported_missing = 1;
+		l->remind_at = -1;
+		l->remind_every = SENSORLINE_REMIND_MIN;
+	} else if (l->remind_at < 0) {
+		l->away_since = now;
+		l->remind_at = now + l->remind_every;
+	} else if (now >= l->remind_at) {
+		sl_log(l, "%s: still waiting for it, %.0f min so far (%s)", l->spec.device,
+		       (now - l->away_since) / 60, why);
+		l->remind_every *= 2;
+		if (l->remind_every > SENSORLINE_REMIND_MAX)
+			l->remind_every = SENSORLINE_REMIND_MAX;
+		l->remind_at = now + l->remind_every;
+	}
+}
+
 /* Tries to open and configure the device; on failure schedules a retry. */
 static void sl_try_open(struct sensorline *l, double now)
 {
@@ -157,16 +196,12 @@ static void sl_try_open(struct sensorline *l, double now)
 	struct stat sb;
 	int fd = open(l->spec.device, O_RDONLY | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
 	if (fd < 0) {
-		if (!l->reported_missing)
-			sl_log(l, "%s: cannot open (%s); retrying", l->spec.device, strerror(errno));
-		l->reported_missing = 1;
+		sl_missing(l, now, "cannot open (%s)", strerror(errno));
 		goto fail;
 	}
 	/* a regular file would read the same lines again after every "reopen" */
 	if (fstat(fd, &sb) || !S_ISCHR(sb.st_mode)) {
-		if (!l->reported_missing)
-			sl_log(l, "%s: not a serial device; retrying", l->spec.device);
-		l->reported_missing = 1;
+		sl_missing(l, now, "not a serial device");
 		goto fail;
 	}
 	if (tcgetattr(fd, &tio) == 0) {
@@ -179,13 +214,11 @@ static void sl_try_open(struct sensorline *l, double now)
 		cfsetispeed(&tio, l->speed);
 		cfsetospeed(&tio, l->speed);
 		if (tcsetattr(fd, TCSANOW, &tio) != 0) {
-			sl_log(l, "%s: cannot set raw mode (%s); retrying", l->spec.device,
-			       strerror(errno));
+			sl_missing(l, now, "cannot set raw mode (%s)", strerror(errno));
 			goto fail;
 		}
 	} else {
-		sl_log(l, "%s: not a terminal device (%s); retrying", l->spec.device,
-		       strerror(errno));
+		sl_missing(l, now, "not a terminal device (%s)", strerror(errno));
 		goto fail;
 	}
 	l->fd = fd;

@@ -21,6 +21,11 @@
 /* Reconnect backoff: first wait and most wait, seconds. */
 #define SENSORLINE_BACKOFF_MIN 0.25
 #define SENSORLINE_BACKOFF_MAX 5.0
+/* A device that cannot be opened is logged at once, then again after
+ * SENSORLINE_REMIND_MIN seconds, the wait doubling up to
+ * SENSORLINE_REMIND_MAX, for as long as it stays away. */
+#define SENSORLINE_REMIND_MIN 60.0
+#define SENSORLINE_REMIND_MAX 900.0
 
 /* What a spec "DEVICE:BAUD:FORMAT[:PROFILE]" says. FORMAT is sdi12 or
  * csv; PROFILE, when given, names an instrument profile (the reader
@@ -56,7 +61,10 @@ enum {
 typedef void (*sensorline_line_fn)(void *ctx, const char *line, size_t len, int flags,
 				   double now);
 /* Connection news for the caller's log ("opened /dev/ttyUSB0 at 9600
- * baud", "/dev/ttyUSB0 went away (I/O error); retrying in 0.5 s"). */
+ * baud", "/dev/ttyUSB0 went away (I/O error); retrying in 0.25 s",
+ * "/dev/ttyUSB0: cannot open (No such file or directory); waiting for it
+ * (trying again every 5 s at most)", "/dev/ttyUSB0: still waiting for it,
+ * 1 min so far (...)"). */
 typedef void (*sensorline_log_fn)(void *ctx, const char *msg);
 
 struct sensorline;

@@ -709,6 +709,12 @@ static int sensor_listen(struct cli *cli, int argc, char **argv)
 	struct listen_ctx c = {0};
 	c.cli = cli;
 	c.u = &u;
+	/* before the first try, which says at once when the device is not
+	 * there: a Ctrl-C upon reading that ends the run as any other does */
+	struct sigaction sa = {0};
+	sa.sa_handler = listen_signal;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
 	if (sensorline_open(argv[optind], listen_log, &c, &l, err, sizeof err)) {
 		rc = cli_usage_error(cli, "%s", err);
 		goto out;
@@ -725,10 +731,8 @@ static int sensor_listen(struct cli *cli, int argc, char **argv)
 	snprintf(c.source, sizeof c.source, "serial:%s@%s", sp->device, iso);
 
 	store_set_busy_ms(cli_store(cli, 0), LISTEN_BUSY_MS);
-	struct sigaction sa = {0};
-	sa.sa_handler = listen_signal;
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
+	if (sensorline_fd(l) < 0)
+		log_info("nothing is recorded until %s opens (Ctrl-C stops)", c.device);
 	while (!listen_stop) {
 		double now = time_now();
 		sensorline_tick(l, now);

@@ -98,3 +98,17 @@ check "sensor_live: malformed lines are kept raw, named, with no value" \
 	       and (map(select(.line_no == 7 and .parameter == null))[0].error | test("position 4"))' "$T/r.json"
 check "sensor_live: each recorded line is in the custody log" \
 	bash -c "'$EVCAP' --json log | jq -e '[.[] | select(.event.action == \"sensor reading\")] | length == 8' >/dev/null"
+
+# a device that is not there is named at once, with how to stop waiting for
+# it; Ctrl-C (SIGINT) then ends the wait at once, with the summary
+"$EVCAP" sensor listen "$T/no-such-tty:9600:csv" --case 现场案 >"$T/gone.out" 2>"$T/gone.err" &
+listen_pid=$!
+check "sensor_live: a device that is not there is named at once, with how to stop waiting" \
+	wait_for bash -c "grep -qF '$T/no-such-tty: cannot open (No such file or directory); waiting for it' '$T/gone.err' && grep -qF 'nothing is recorded until $T/no-such-tty opens (Ctrl-C stops)' '$T/gone.err'"
+kill -INT "$listen_pid"
+if within 2 bash -c "! kill -0 $listen_pid 2>/dev/null"; then ended=yes; else ended=no; kill -KILL "$listen_pid"; fi
+wait "$listen_pid"
+rc=$?
+listen_pid=
+check "sensor_live: Ctrl-C ends the wait for a missing device within 2 s, status 0, with the summary" \
+	bash -c "[ $ended = yes ] && [ $rc -eq 0 ] && grep -q '0 lines' '$T/gone.out'"

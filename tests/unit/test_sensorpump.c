@@ -362,11 +362,62 @@ static void test_limits(void)
 	CHECK(sensorpump_fd(NULL) == -1);
 }
 
+/* What a reader said, kept for a test to read. */
+struct said {
+	size_t n;
+	char msg[8][256];
+};
+
+static void keep_log(void *ctx, const char *msg)
+{
+	struct said *s = ctx;
+	if (s->n < 8)
+		snprintf(s->msg[s->n], sizeof s->msg[0], "%s", msg);
+	s->n++;
+}
+
+/* A device that is not there is said at once, with its name; then, on the
+ * caller's clock, again a minute on (at the first try after it: up to 5 s
+ * later), and at doubling waits (2, 4 min...) while it stays away; the
+ * tries between are backed off, never a spin. */
+static void test_missing_device_is_said_again(void)
+{
+	struct sensorline *l = NULL;
+	struct said s = {0};
+	char err[256];
+	CHECK(sensorline_open("/nonexistent/evcap-probe:9600:csv", keep_log, &s, &l, err,
+			      sizeof err) == 0);
+	CHECK(l && sensorline_fd(l) < 0);
+	CHECK(s.n == 1 && strstr(s.msg[0], "/nonexistent/evcap-probe: cannot open") &&
+	      strstr(s.msg[0], "waiting for it"));
+	size_t tries = 0;
+	double t = 1000;
+	size_t said_at_66 = 0, said_at_200 = 0;
+	while (l && t < 1000 + 200) {
+		double w = sensorline_timeout(l, t);
+		CHECK(w >= 0 && w <= SENSORLINE_BACKOFF_MAX);
+		t += w > 0 ? w : 0.01;
+		sensorline_tick(l, t);
+		tries++;
+		if (t < 1000 + 66)
+			said_at_66 = s.n;
+	}
+	said_at_200 = s.n;
+	/* about one try in 5 s once backed off: some 45 in 200 s */
+	CHECK(tries > 30 && tries < 60);
+	CHECK(said_at_66 == 2 && strstr(s.msg[1], "/nonexistent/evcap-probe: still waiting") &&
+	      strstr(s.msg[1], "1 min so far"));
+	/* the next a further two minutes on, at about 3 min */
+	CHECK(said_at_200 == 3 && strstr(s.msg[2], "3 min so far"));
+	sensorline_free(l);
+}
+
 int main(void)
 {
 	RUN(test_timed_on_arrival);
 	RUN(test_unplug_and_full_queue);
 	RUN(test_full_queue_spills_to_the_journal);
 	RUN(test_limits);
+	RUN(test_missing_device_is_said_again);
 	T_EXIT();
 }
