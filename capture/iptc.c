@@ -2,9 +2,11 @@
  * IPTC capture dates from a JPEG's APP13 segment: a walk over Photoshop's
  * image resources to the IPTC-NAA one, then over its IIM datasets for the
  * record-2 dates. Every length is checked against what is left; the walks
- * are capped (iptc.h).
+ * are capped (iptc.h). A block split over several APP13 segments is joined
+ * first.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "iptc.h"
@@ -52,7 +54,8 @@ struct found {
 static int walk_iim(const uint8_t *d, size_t n, struct found *f, char *err, size_t errlen)
 {
 	size_t off = 0;
-	for (int k = 0; k < IPTC_MAX_DATASETS && off < n; k++) {
+	int k;
+	for (k = 0; k < IPTC_MAX_DATASETS && off < n; k++) {
 		/* Padding after the last dataset is not damage. */
 		if (d[off] != 0x1C)
 			return 0;
@@ -88,6 +91,12 @@ static int walk_iim(const uint8_t *d, size_t n, struct found *f, char *err, size
 			f->len[ds] = (size_t)len;
 		}
 		off += hdr + (size_t)len;
+	}
+	if (k == IPTC_MAX_DATASETS && off < n && d[off] == 0x1C) {
+		snprintf(err, errlen,
+			 "IPTC record has more than %d datasets; those after byte %zu are not read",
+			 IPTC_MAX_DATASETS, off);
+		return EV_ELIMIT;
 	}
 	return 0;
 }
@@ -145,7 +154,8 @@ int iptc_read(const uint8_t *p, size_t n, struct iptc_info *x, char *err, size_t
 	if (n < IPTC_APP13_HEADER_LEN || memcmp(p, IPTC_APP13_HEADER, IPTC_APP13_HEADER_LEN) != 0)
 		goto out;
 	size_t off = IPTC_APP13_HEADER_LEN;
-	for (int k = 0; k < IPTC_MAX_RESOURCES && off < n; k++) {
+	int k;
+	for (k = 0; k < IPTC_MAX_RESOURCES && off < n; k++) {
 		size_t at = off;
 		/* signature, id, the name's length byte */
 		if (n - off < 7 || memcmp(p + off, "8BIM", 4) != 0)
@@ -187,8 +197,58 @@ int iptc_read(const uint8_t *p, size_t n, struct iptc_info *x, char *err, size_t
 		}
 		off += (size_t)size + (size & 1);
 	}
+	if (k == IPTC_MAX_RESOURCES && off < n && n - off >= 4 && memcmp(p + off, "8BIM", 4) == 0) {
+		snprintf(e, sizeof e,
+			 "APP13 has more than %d image resources; those after byte %zu are not "
+			 "read", IPTC_MAX_RESOURCES, off);
+		rc = EV_ELIMIT;
+	}
 out:
 	if (err && errlen)
 		snprintf(err, errlen, "%s", e);
+	return rc;
+}
+
+/* An APP13 holding image resources, within p[0..n). */
+static int is_photoshop(const uint8_t *p, size_t n, const struct jpeg_segment *sg)
+{
+	return sg->marker == 0xED && sg->payload_off <= n &&
+	       sg->payload_len <= n - sg->payload_off && sg->payload_len >= IPTC_APP13_HEADER_LEN &&
+	       memcmp(p + sg->payload_off, IPTC_APP13_HEADER, IPTC_APP13_HEADER_LEN) == 0;
+}
+
+int iptc_read_jpeg(const uint8_t *p, size_t n, const struct jpeg_info *ji, struct iptc_info *x,
+		   char *err, size_t errlen)
+{
+	size_t first = 0, end, total = 0;
+	memset(x, 0, sizeof *x);
+	if (err && errlen)
+		err[0] = '\0';
+	while (first < ji->nseg && !is_photoshop(p, n, &ji->seg[first]))
+		first++;
+	if (first == ji->nseg)
+		return 0;
+	/* The run: the segments right after the first that open with the
+	 * header too. Each lies within p[0..n), so total <= n. */
+	for (end = first; end < ji->nseg && is_photoshop(p, n, &ji->seg[end]); end++)
+		total += ji->seg[end].payload_len - (end > first ? IPTC_APP13_HEADER_LEN : 0);
+	if (end - first == 1)
+		return iptc_read(p + ji->seg[first].payload_off, ji->seg[first].payload_len, x, err,
+				 errlen);
+	uint8_t *joined = xmalloc(total);
+	size_t at = 0;
+	for (size_t i = first; i < end; i++) {
+		const struct jpeg_segment *sg = &ji->seg[i];
+		size_t skip = i > first ? IPTC_APP13_HEADER_LEN : 0;
+		memcpy(joined + at, p + sg->payload_off + skip, sg->payload_len - skip);
+		at += sg->payload_len - skip;
+	}
+	int rc = iptc_read(joined, total, x, err, errlen);
+	free(joined);
+	if (rc != 0 && err && errlen) {
+		size_t l = strlen(err);
+		snprintf(err + l, errlen - l,
+			 " (bytes counted through the %zu APP13 segments joined)", end - first);
+	}
 	return rc;
 }

@@ -920,27 +920,21 @@ static void merge_flir(const struct flir_info *f, struct meta *m)
 	}
 }
 
-/* The first APP13 with image resources: its IPTC date, if any, is kept
- * for a file whose EXIF has none (meta_read). */
-static void read_iptc(const uint8_t *p, const struct jpeg_info *ji, struct meta *m)
+/* The IPTC date of the first APP13 image resources (joined over the
+ * segments they are split into), if any, is kept for a file whose EXIF
+ * has none (meta_read). */
+static void read_iptc(const uint8_t *p, size_t n, const struct jpeg_info *ji, struct meta *m)
 {
-	char e[200];
-	for (size_t i = 0; i < ji->nseg; i++) {
-		const struct jpeg_segment *sg = &ji->seg[i];
-		if (sg->marker != 0xED || sg->payload_len < IPTC_APP13_HEADER_LEN ||
-		    memcmp(p + sg->payload_off, IPTC_APP13_HEADER, IPTC_APP13_HEADER_LEN) != 0)
-			continue;
-		struct iptc_info x;
-		if (iptc_read(p + sg->payload_off, sg->payload_len, &x, e, sizeof e) != 0)
-			exifmeta_append(m->error, sizeof m->error, "%s", e);
-		if (x.has_time && !m->has_other_clock) {
-			m->has_other_clock = 1;
-			m->other_clock_t = x.local;
-			m->other_has_offset = x.has_offset;
-			m->other_offset_s = x.offset_s;
-			snprintf(m->other_clock_from, sizeof m->other_clock_from, "%s", x.from);
-		}
-		return;
+	char e[260];
+	struct iptc_info x;
+	if (iptc_read_jpeg(p, n, ji, &x, e, sizeof e) != 0)
+		exifmeta_append(m->error, sizeof m->error, "%s", e);
+	if (x.has_time && !m->has_other_clock) {
+		m->has_other_clock = 1;
+		m->other_clock_t = x.local;
+		m->other_has_offset = x.has_offset;
+		m->other_offset_s = x.offset_s;
+		snprintf(m->other_clock_from, sizeof m->other_clock_from, "%s", x.from);
 	}
 }
 
@@ -965,7 +959,7 @@ static void read_jpeg(const uint8_t *p, size_t n, uint64_t file_size, struct met
 		if (exifmeta_read(p + ji->exif_off, ji->exif_len, m, e, sizeof e) != 0)
 			exifmeta_append(m->error, sizeof m->error, "%s", e);
 	}
-	read_iptc(p, ji, m);
+	read_iptc(p, n, ji, m);
 	if (ji->has_xmp) {
 		struct xmp_info x;
 		if (xmp_scan(p + ji->xmp_off, ji->xmp_len, &x, e, sizeof e) != 0)

@@ -191,9 +191,12 @@ def jpeg(exif_tiff=None, xmp=None, w=64, h=48, extra=b""):
     return out
 
 
-def iptc_segment():
+def iptc_segment(cuts=()):
     """An APP13 "Photoshop 3.0" segment: a resource of another kind, then
-    the IPTC one with DateCreated, TimeCreated (with a zone) and keywords."""
+    the IPTC one with DateCreated, TimeCreated (with a zone) and keywords.
+    With cuts, the resources are split at those offsets over consecutive
+    APP13 segments, each with the header, as exiftool splits a block over
+    64 KB."""
     iim = b""
     for ds, v in ((55, b"20230615"), (60, b"102030+0800"), (25, b"river")):
         iim += b"\x1c\x02" + bytes([ds]) + struct.pack(">H", len(v)) + v
@@ -201,7 +204,11 @@ def iptc_segment():
     res += b"8BIM\x04\x04\0\0" + struct.pack(">I", len(iim)) + iim
     if len(iim) & 1:
         res += b"\0"
-    return seg(0xED, b"Photoshop 3.0\0" + res)
+    out, at = b"", 0
+    for c in list(cuts) + [len(res)]:
+        out += seg(0xED, b"Photoshop 3.0\0" + res[at:c])
+        at = c
+    return out
 
 
 def flir_segments(t=1467055782, ms=41, west=240, parts=3):
@@ -518,6 +525,7 @@ def crafted(out):
     put(out, "meta", "rw2", b"\x07IIU\0" + camera_tiff(True)[4:])
     put(out, "meta", "orf-be", b"\x07MMOR" + camera_tiff(False)[4:])
     put(out, "meta", "iptc-xmp", b"\x00" + jpeg(None, XMP_ELEMENTS, extra=iptc_segment()))
+    put(out, "meta", "iptc-split", b"\x00" + jpeg(None, extra=iptc_segment((22, 38))))
     put(out, "jpeg", "flir.jpg", jpeg(None, extra=flir_segments(parts=2)))
     put(out, "bmff", "moov-last", b"\x02" + mp4(xyz="+47.3512+123.9174+150.5/"))
     put(out, "bmff", "moov-first-keys", b"\x05" + mp4(True, apple_date="2023-06-15T10:00:05+0800"))

@@ -647,6 +647,110 @@ static void test_iptc_and_zoneless_xmp(void)
 	CHECK_STR(m.camera_time, "2023:06:15 10:20:30");
 }
 
+/* SOI, then the APP13 payload a13[0..n13) split at each of cuts[] (rising)
+ * over consecutive APP13 segments, every one after the first opening with
+ * the header again, as exiftool writes a block over 64 KB;
+ * other (if not NULL) is put between the first two; then the rest of a
+ * plain JPEG. */
+static void make_jpeg13_split(struct blob *j, const uint8_t *a13, size_t n13, const size_t *cuts,
+			      size_t ncuts, const char *other)
+{
+	struct blob *t = malloc(sizeof *t), *s = malloc(sizeof *s);
+	make_jpeg(t, NULL, NULL);
+	j->n = 0;
+	put(j, t->d, 2);
+	size_t from = 0;
+	for (size_t i = 0; i <= ncuts; i++) {
+		size_t to = i < ncuts ? cuts[i] : n13;
+		s->n = 0;
+		if (i > 0)
+			put(s, "Photoshop 3.0\0", 14);
+		put(s, a13 + from, to - from);
+		put_seg(j, 0xED, s->d, s->n);
+		if (i == 0 && other)
+			put_seg(j, 0xE2, other, strlen(other));
+		from = to;
+	}
+	put(j, t->d + 2, t->n - 2);
+	free(s);
+	free(t);
+}
+
+/* An IPTC block split over several APP13 segments (exiftool splits
+ * one over 64 KB anywhere, even inside a dataset) is read joined; it
+ * was read from the first segment alone and called cut short. */
+static void test_iptc_split(void)
+{
+	struct meta m;
+	uint8_t a13[512];
+	const char *both[] = {"55", "20230615", "60", "102030+0800"};
+	size_t n13 = make_app13(a13, both, 4);
+	int all = 1;
+	/* every cut after the header: inside a resource header, its name,
+	 * its size, a dataset's header or its value */
+	for (size_t cut = 15; cut < n13; cut++) {
+		make_jpeg13_split(&JP, a13, n13, &cut, 1, NULL);
+		read_copy(JP.d, JP.n, JP.n, "desk.jpg", &m);
+		if (m.error[0] || strcmp(m.camera_time, "2023:06:15 10:20:30") != 0 ||
+		    m.offset_s != 28800) {
+			printf("  cut at %zu: time \"%s\", error \"%s\"\n", cut, m.camera_time,
+			       m.error);
+			all = 0;
+		}
+	}
+	CHECK(all);
+	/* three segments, the date's value cut twice */
+	size_t three[] = {50, 55};
+	make_jpeg13_split(&JP, a13, n13, three, 2, NULL);
+	read_copy(JP.d, JP.n, JP.n, "desk.jpg", &m);
+	CHECK_STR(m.error, "");
+	CHECK_STR(m.camera_time, "2023:06:15 10:20:30");
+	CHECK(strstr(m.note, "from IPTC DateCreated and TimeCreated") != NULL);
+	/* a run ends at a segment of another kind: what follows it is not
+	 * the block's continuation (exiftool does not join it either) */
+	size_t cut = 50;
+	make_jpeg13_split(&JP, a13, n13, &cut, 1, "ICC_PROFILE");
+	read_copy(JP.d, JP.n, JP.n, "desk.jpg", &m);
+	CHECK(!m.has_camera_time);
+	CHECK(strstr(m.error, "APP13 image resource 0x0404 at byte 32 says") != NULL);
+	/* damage in a joined block names its offsets as counted there */
+	uint8_t bad[512];
+	memcpy(bad, a13, n13);
+	bad[14 + 18 + 8 + 4 + 3] = 0x7F; /* the first dataset's length, high byte */
+	make_jpeg13_split(&JP, bad, n13, &cut, 1, NULL);
+	read_copy(JP.d, JP.n, JP.n, "desk.jpg", &m);
+	CHECK(strstr(m.error, "IPTC dataset 2:55 at byte 0 says 32520 bytes but only 24 remain "
+			      "(bytes counted through the 2 APP13 segments joined)") != NULL);
+}
+
+/* A record or a resource list past its cap is named, not silently cut. */
+static void test_iptc_caps(void)
+{
+	struct iptc_info ii;
+	char e[200];
+	size_t nds = IPTC_MAX_DATASETS + 1, n = 14 + 12 + nds * 6 + 2;
+	uint8_t *b = calloc(1, n + IPTC_MAX_RESOURCES * 12 + 64);
+	memcpy(b, "Photoshop 3.0\0" "8BIM\x04\x04\0\0", 22);
+	size_t at = 26;
+	for (size_t i = 0; i < nds; i++, at += 6)
+		memcpy(b + at, "\x1C\x02\x19\0\x01k", 6); /* a one-letter keyword */
+	b[22] = (uint8_t)((at - 26) >> 24);
+	b[23] = (uint8_t)((at - 26) >> 16);
+	b[24] = (uint8_t)((at - 26) >> 8);
+	b[25] = (uint8_t)(at - 26);
+	CHECK(iptc_read(b, at, &ii, e, sizeof e) == EV_ELIMIT);
+	CHECK(strstr(e, "IPTC record has more than") != NULL);
+	/* as many empty resources of another kind as the cap, then IPTC's */
+	at = 14;
+	for (int i = 0; i < IPTC_MAX_RESOURCES; i++, at += 12)
+		memcpy(b + at, "8BIM\x03\xED\0\0\0\0\0\0", 12);
+	memcpy(b + at, "8BIM\x04\x04\0\0\0\0\0\0", 12);
+	at += 12;
+	CHECK(iptc_read(b, at, &ii, e, sizeof e) == EV_ELIMIT);
+	CHECK(strstr(e, "image resources; those after byte") != NULL);
+	free(b);
+}
+
 static void test_xmp_in_jpeg(void)
 {
 	struct meta m;
@@ -2072,6 +2176,8 @@ int main(void)
 	RUN(test_heif);
 	RUN(test_xmp_in_jpeg);
 	RUN(test_iptc_and_zoneless_xmp);
+	RUN(test_iptc_split);
+	RUN(test_iptc_caps);
 	RUN(test_truncated_synthetic);
 	RUN(test_random_and_mutated);
 	RUN(test_sniff);
