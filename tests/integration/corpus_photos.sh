@@ -20,6 +20,47 @@ head -c 700 "$CORPUS/photos/Sony-HDR-AS300-DSC00001.jpg" > "$CARD/damaged/trunca
 # random bytes behind a fixed prefix no format starts with, so the test never depends on luck
 { printf "noise:"; head -c 50000 /dev/urandom; } > "$CARD/damaged/random.jpg"
 
+# DJI survey photos as the corpus's drone-metadata rows describe them (the
+# images are not in the corpus): a JPEG per row, tagged by exiftool as the
+# drone writes them, EXIF GPS with GPSAltitude equal to the XMP
+# AbsoluteAltitude, and a row whose photo has no coordinates, only the
+# altitude (docs/metadata.md, "DJI drones: which altitude").
+DJI=0
+if need exiftool; then
+	. "$(dirname "$0")/../lib/base-jpeg.sh"
+	mkdir -p "$CARD/dji"
+	make_base_jpeg "$T/base.jpg"
+	python3 - "$CORPUS/drone-metadata" "$CARD/dji" "$T/base.jpg" >"$T/dji.args" <<'PY'
+import csv, re, shutil, sys
+src, out, base = sys.argv[1:]
+def deg(s):
+    d, m, sec, h = re.match(r"(\d+) deg (\d+)' ([\d.]+)\" ([NSEW])", s).groups()
+    v = int(d) + int(m) / 60 + float(sec) / 3600
+    return -v if h in 'SW' else v
+picks = [('agung-2_image_metadata.csv', None), ('freetown-1_image_metadata.csv', None),
+         ('agung-2_issue_image_metadata.csv', 'DJI_20251002141255_0557_D_MISSING_COORDS.JPG')]
+for f, want in picks:
+    rows = list(csv.DictReader(open(f"{src}/{f}")))
+    r = next(x for x in rows if want in (None, x['FileName']))
+    path = f"{out}/{r['FileName']}"
+    shutil.copy(base, path)
+    args = ['-q', '-overwrite_original', '-EXIF:Make=DJI',
+            f"-EXIF:DateTimeOriginal={r['DateTimeOriginal']}",
+            f"-XMP-drone-dji:AbsoluteAltitude={r['AbsoluteAltitude']}"]
+    if r['GPSLatitude']:
+        lat, lon = deg(r['GPSLatitude']), deg(r['GPSLongitude'])
+        args += [f"-EXIF:GPSLatitude={abs(lat)}", f"-EXIF:GPSLatitudeRef={'S' if lat < 0 else 'N'}",
+                 f"-EXIF:GPSLongitude={abs(lon)}", f"-EXIF:GPSLongitudeRef={'W' if lon < 0 else 'E'}",
+                 f"-EXIF:GPSAltitude={float(r['AbsoluteAltitude'])}", '-EXIF:GPSAltitudeRef=0',
+                 f"-XMP-drone-dji:GpsLatitude={lat}", f"-XMP-drone-dji:GpsLongitude={lon}"]
+    print('\n'.join(args + [path, '-execute']))
+PY
+	exiftool -@ "$T/dji.args" && DJI=1
+	check "exiftool tagged the DJI photos from the drone-metadata rows" test $DJI -eq 1
+else
+	skip "corpus photos: DJI rows need exiftool"
+fi
+
 $EVCAP init >/dev/null
 $EVCAP case open corpus --use >/dev/null
 timeout 120 $EVCAP ingest "$CARD" >"$T/out" 2>"$T/err"
@@ -94,6 +135,24 @@ it = items.get('adobe-xmp-coords.jpg', {})
 d = (it.get('img_direction'), it.get('img_direction_ref'))
 ok = d[0] is not None and abs(d[0] - 176.3) < 1e-9 and d[1] == 'T'
 print(("PASS " if ok else "FAIL ") + f"adobe-xmp-coords.jpg: XMP direction read as {d!r}")
+# DJI rows: EXIF's position and altitude (1e-6 degrees, 0.05 m); the
+# photo with no coordinates has no altitude either, as exiftool gives none.
+dji = {n: i for n, i in items.items() if n.startswith('DJI_')}
+if dji:
+    want = {'DJI_20251002120847_0345_D.JPG': (-8.2942500, 115.4618306, 1131.876),
+            'DJI_20250416072557_0201_D.JPG': (8.4653389, -13.2002556, 390.734),
+            'DJI_20251002141255_0557_D_MISSING_COORDS.JPG': (None, None, None)}
+    for name, (lat, lon, alt) in want.items():
+        it = dji.get(name, {})
+        got = (it.get('lat'), it.get('lon'), it.get('alt'))
+        ok = it and not it.get('metadata_error')
+        if lat is None:
+            ok = ok and got == (None, None, None) and it.get('location_source') is None
+        else:
+            ok = ok and None not in got and abs(got[0] - lat) < 1e-6 and \
+                abs(got[1] - lon) < 1e-6 and abs(got[2] - alt) < 0.05 and \
+                it.get('location_source') == 'exif'
+        print(("PASS " if ok else "FAIL ") + f"DJI {name}: position and altitude {got!r}")
 for name in ('truncated-HTC.jpg', 'truncated-Sony.jpg', 'random.jpg'):
     it = items.get(name)
     ok = it is not None and bool(it.get('metadata_error'))

@@ -798,6 +798,46 @@ static void test_xmp_in_jpeg(void)
 	CHECK(m.has_camera_time && !m.has_xmp_pos);
 }
 
+/* A DJI photo's altitude (docs/metadata.md, "DJI drones: which altitude"):
+ * EXIF's where EXIF has the position; XMP's AbsoluteAltitude only with
+ * XMP's position; RelativeAltitude (above take-off) never. */
+static void test_dji_altitude(void)
+{
+	struct meta m;
+	struct resolved r;
+	static uint8_t lon[24], alt[8];
+	static const uint32_t lv[] = {115, 1, 27, 1, 4259, 100}, av[] = {1131876, 1000};
+	rats(lon, 3, lv);
+	rats(alt, 1, av);
+	const char *xmp = "<d xmlns:drone-dji=\"http://www.dji.com/drone-dji/1.0/\" "
+			  "drone-dji:GpsLatitude=\"+22.5367\" drone-dji:GpsLongitude=\"+115.4618\" "
+			  "drone-dji:AbsoluteAltitude=\"+1131.876\" "
+			  "drone-dji:RelativeAltitude=\"+98.300\"/>";
+	uint8_t ref0 = 0;
+	struct tent gps[] = {E_ASCII(0x0001, "N"), {0x0002, T_RATIONAL, 3, gps_lat(), 24},
+			     E_ASCII(0x0003, "E"), E_RAW(0x0004, T_RATIONAL, 3, lon),
+			     {0x0005, T_BYTE, 1, &ref0, 1}, E_RAW(0x0006, T_RATIONAL, 1, alt)};
+	make_exif(&EX, NULL, 0, NULL, 0, gps, ARRAY_LEN(gps));
+	make_jpeg(&JP, &EX, xmp);
+	read_copy(JP.d, JP.n, JP.n, "DJI_0345.JPG", &m);
+	meta_resolve(&m, NULL, NULL, &r);
+	CHECK_STR(r.location_source, "exif");
+	CHECK(r.has_alt && r.alt == 1131.876 && m.has_xmp_alt && m.xmp_alt == 1131.876);
+	/* EXIF's position without its altitude: XMP's is kept, not mixed in */
+	make_exif(&EX, NULL, 0, NULL, 0, gps, 4);
+	make_jpeg(&JP, &EX, xmp);
+	read_copy(JP.d, JP.n, JP.n, "DJI_0345.JPG", &m);
+	meta_resolve(&m, NULL, NULL, &r);
+	CHECK_STR(r.location_source, "exif");
+	CHECK(!r.has_alt && m.has_xmp_alt && m.has_rel_alt && m.rel_alt == 98.3);
+	/* no EXIF GPS: XMP's position with its own altitude */
+	make_jpeg(&JP, NULL, xmp);
+	read_copy(JP.d, JP.n, JP.n, "DJI_0345.JPG", &m);
+	meta_resolve(&m, NULL, NULL, &r);
+	CHECK_STR(r.location_source, "xmp");
+	CHECK(r.has_alt && r.alt == 1131.876);
+}
+
 /* Every prefix of a JPEG is read without a crash and with an error. */
 static void truncations(const uint8_t *p, size_t n, size_t upto)
 {
@@ -2178,6 +2218,7 @@ int main(void)
 	RUN(test_iptc_and_zoneless_xmp);
 	RUN(test_iptc_split);
 	RUN(test_iptc_caps);
+	RUN(test_dji_altitude);
 	RUN(test_truncated_synthetic);
 	RUN(test_random_and_mutated);
 	RUN(test_sniff);
