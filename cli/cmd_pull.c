@@ -25,7 +25,23 @@ static const char pull_help[] =
 struct pull_print {
 	struct cli *cli;
 	json_t *arr;
+	json_t *not_read;
 };
+
+/* Something on the target under the case that is not read: a warning,
+ * whatever the verbosity, not a failure. */
+static void not_read(void *ctx, const char *entry, const char *what, const char *msg)
+{
+	struct pull_print *pp = ctx;
+	if (pp->not_read) {
+		json_t *o = json_object();
+		json_object_set_new(o, "entry", json_string(entry));
+		json_object_set_new(o, "what", json_string(what));
+		json_object_set_new(o, "reason", json_string(msg));
+		json_array_append_new(pp->not_read, o);
+	}
+	fprintf(stderr, "evcap pull: warning: %s\n", msg);
+}
 
 static void report(void *ctx, const char *bundle_id, enum pull_outcome how, const char *msg)
 {
@@ -56,7 +72,7 @@ int cmd_pull(struct cli *cli, int argc, char **argv)
 		{"help", no_argument, NULL, 'h'},          {0}};
 	struct pull_opts o = {0};
 	struct pull_report rep;
-	struct pull_print pp = {cli, NULL};
+	struct pull_print pp = {cli, NULL, NULL};
 	char err[1024];
 	int c;
 	const char *endpoint = NULL, *region = NULL, *bw = NULL;
@@ -85,9 +101,12 @@ int cmd_pull(struct cli *cli, int argc, char **argv)
 	o.topts.progress = isatty(2) && cli->verbosity >= 0;
 	o.actor = cli->actor;
 	o.report = report;
+	o.not_read = not_read;
 	o.report_ctx = &pp;
-	if (cli->json)
+	if (cli->json) {
 		pp.arr = json_array();
+		pp.not_read = json_array();
+	}
 
 	struct store *s = cli_store(cli, 0);
 	int rc = pull_run(s, &o, &rep, err, sizeof err);
@@ -102,6 +121,7 @@ int cmd_pull(struct cli *cli, int argc, char **argv)
 		json_object_set_new(j, "not_committed", json_integer(rep.not_committed));
 		json_object_set_new(j, "items", json_integer(rep.items));
 		json_object_set_new(j, "bundles", pp.arr);
+		json_object_set_new(j, "not_read", pp.not_read);
 		cli_print_json(j);
 	}
 	/* a bundle still being written, or one whose sync died before
@@ -121,8 +141,9 @@ int cmd_pull(struct cli *cli, int argc, char **argv)
 	}
 	if (!cli->json && cli->verbosity >= 0)
 		printf("case %s: %d bundle(s) imported (%d items), %d imported before, %d on the "
-		       "target\n",
-		       o.case_number, rep.imported, rep.items, rep.already, rep.bundles_seen);
+		       "target%s\n",
+		       o.case_number, rep.imported, rep.items, rep.already, rep.bundles_seen,
+		       rep.not_read ? "; some entries there were not read (named above)" : "");
 	/* Nothing of the case at all: the clerk expected evidence, and a
 	 * script must be able to tell (a number written differently, or the
 	 * wrong disk), so that is a problem found. */

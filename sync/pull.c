@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -24,6 +25,7 @@
 #include "custody.h"
 #include "devkey.h"
 #include "fsutil.h"
+#include "ingest.h"
 #include "keyring.h"
 #include "log.h"
 #include "minisign.h"
@@ -32,6 +34,7 @@
 
 #define PULL_MAX_BUNDLES 10000
 #define PULL_MAX_KEYS 200000
+#define PULL_MAX_NOT_READ 1000 /* entries not read that are named one by one */
 #define PULL_GET_TRIES 6
 #define PULL_CHUNK (256 * 1024)
 #define PULL_STAGING "pull-tmp"
@@ -45,10 +48,23 @@ struct listed {
 	char *odd;      /* why it cannot be read (malloc'd), or NULL */
 };
 
+/* An entry under the case's prefix that is not read: a folder or file
+ * whose name is not a bundle id, or something in a bundle's folder other
+ * than its three files. */
+struct not_read {
+	char *entry;   /* its key, as the target gave it (raw bytes) */
+	char *what;    /* "a folder", "a file", "a symbolic link", ... */
+	int in_bundle; /* below a bundle's folder */
+};
+
 struct listing {
+	const char *prefix;
 	size_t prefix_len;
 	struct listed *b;
 	size_t n;
+	struct not_read *nr;
+	size_t n_nr;
+	int nr_more; /* entries not read beyond PULL_MAX_NOT_READ */
 };
 
 static struct listed *listed_get(struct listing *l, const char *id, size_t n)
@@ -91,40 +107,205 @@ static void listing_sort(struct listing *l)
 	l->n = k;
 }
 
+/* The name of a file a file manager leaves in the folders it shows. */
+static int file_manager_litter(const char *name)
+{
+	return !strcmp(name, ".DS_Store") || !strcasecmp(name, "Thumbs.db") ||
+	       !strcasecmp(name, "desktop.ini") || !strncmp(name, "._", 2);
+}
+
+/* What a listed entry is, in a note on it. */
+static const char *entry_kind(const struct target_entry *e)
+{
+	if (e->is_dir && !e->odd)
+		return "an empty folder";
+	if (e->is_dir && !strcmp(e->odd, "a directory"))
+		return "a folder";
+	return e->odd ? e->odd : "a file";
+}
+
+/*
+ * Keeps the first len bytes of key (an entry not read) for the notes.
+ * A folder gives one entry for each of its keys on S3: consecutive ones
+ * (a listing gives a folder's keys together) are kept once, and the
+ * notes are merged again once sorted.
+ */
+static void not_read_add(struct listing *l, const char *key, size_t len, const char *what,
+			 int in_bundle)
+{
+	struct not_read *last = l->n_nr ? &l->nr[l->n_nr - 1] : NULL;
+	if (last && strlen(last->entry) == len && !memcmp(last->entry, key, len))
+		return;
+	if (l->n_nr >= PULL_MAX_NOT_READ) {
+		l->nr_more++;
+		return;
+	}
+	l->nr = xrealloc(l->nr, (l->n_nr + 1) * sizeof *l->nr);
+	l->nr[l->n_nr++] = (struct not_read){xstrndup(key, len), xstrdup(what), in_bundle};
+}
+
+static int cmp_not_read(const void *a, const void *b)
+{
+	return strcmp(((const struct not_read *)a)->entry, ((const struct not_read *)b)->entry);
+}
+
+static void not_read_sort(struct listing *l)
+{
+	size_t k = 0;
+	if (l->n_nr > 1)
+		qsort(l->nr, l->n_nr, sizeof *l->nr, cmp_not_read);
+	for (size_t i = 0; i < l->n_nr; i++) {
+		if (k && !strcmp(l->nr[k - 1].entry, l->nr[i].entry)) {
+			free(l->nr[i].entry);
+			free(l->nr[i].what);
+			continue;
+		}
+		l->nr[k++] = l->nr[i];
+	}
+	l->n_nr = k;
+}
+
+/* The length of the segment of s up to its first '/' (or its end). */
+static size_t seg_len(const char *s)
+{
+	const char *slash = strchr(s, '/');
+	return slash ? (size_t)(slash - s) : strlen(s);
+}
+
 /*
  * Notes each bundle directory under the case's prefix: whether it holds
  * COMMITTED, and what is wrong when the directory itself, or one of the
  * bundle's files, is something that is never read (a symbolic link).
- * Names that are not bundle ids are not ours and are passed over.
+ * Everything else there is kept as not read, once for each folder or file
+ * directly under the prefix whose name is no bundle id (a folder copied
+ * as "ID (1)") and each entry in a bundle's folder other than its files,
+ * so that it can be named.
  */
-static int list_each(void *ctx, const char *key, uint64_t size, const char *odd)
+static int list_each(void *ctx, const struct target_entry *e)
 {
-	(void)size;
 	struct listing *l = ctx;
+	const char *key = e->key, *odd = e->odd;
+	if (strncmp(key, l->prefix, l->prefix_len) != 0) { /* no backend lists such */
+		not_read_add(l, key, strlen(key), entry_kind(e), 0);
+		return 0;
+	}
 	const char *rest = key + l->prefix_len;
-	const char *slash = strchr(rest, '/');
-	size_t n = slash ? (size_t)(slash - rest) : strlen(rest);
-	char id[128];
-	if (n >= sizeof id)
+	size_t n = seg_len(rest);
+	const char *slash = rest[n] == '/' ? rest + n : NULL;
+	char id[BUNDLE_ID_MAX + 1];
+	int is_bundle = n > 0 && n <= BUNDLE_ID_MAX;
+	if (is_bundle) {
+		memcpy(id, rest, n);
+		id[n] = '\0';
+		is_bundle = bundle_id_valid(id);
+	}
+	/* a file manager's own file is no bundle, whatever its name */
+	if (!is_bundle || (!slash && file_manager_litter(rest))) {
+		/* an empty name ("prefix//x" on S3) is shown with its slash */
+		not_read_add(l, key, l->prefix_len + n + (!n && slash),
+			     slash ? "a folder" : entry_kind(e), 0);
 		return 0;
-	memcpy(id, rest, n);
-	id[n] = '\0';
-	if (!bundle_id_valid(id))
-		return 0;
+	}
 	const char *name = slash ? slash + 1 : NULL;
 	int ours = !name || !strcmp(name, BUNDLE_COMMITTED) || !strcmp(name, BUNDLE_MANIFEST) ||
 		   !strcmp(name, BUNDLE_SIGNATURE);
 	struct listed *b = listed_get(l, id, n);
 	if (!b)
 		return EV_ELIMIT;
-	if (name && !odd && !strcmp(name, BUNDLE_COMMITTED))
+	if (!ours) {
+		size_t n2 = seg_len(name);
+		int deeper = name[n2] == '/' || !n2; /* a folder, or "ID/" on S3 */
+		not_read_add(l, key, (size_t)(name - key) + n2 + (name[n2] == '/' && !n2),
+			     deeper ? "a folder" : entry_kind(e), 1);
+	}
+	/* an empty COMMITTED folder is not COMMITTED: asked, it is named as
+	 * what it is; an empty bundle folder is a bundle not committed */
+	if (name && !odd && !e->is_dir && !strcmp(name, BUNDLE_COMMITTED))
 		b->committed = 1;
-	if (ours && !b->odd && (odd || !name))
+	if (ours && !b->odd && (odd || (!name && !e->is_dir)))
 		b->odd = name ? xasprintf("%s on the target is %s", name, odd)
-			      : xasprintf("the bundle's directory on the target is %s, not a "
-					  "directory",
-					  odd ? odd : "a file");
+		       : e->is_dir
+			       ? xasprintf("the bundle's directory on the target is %s", odd)
+			       : xasprintf("the bundle's directory on the target is %s, not a "
+					   "directory",
+					   odd ? odd : "a file");
 	return 0;
+}
+
+/* Whether id is a bundle of the listing (sorted by listing_sort). */
+static int listing_has(const struct listing *l, const char *id)
+{
+	struct listed k = {.id = (char *)id};
+	return l->n && bsearch(&k, l->b, l->n, sizeof *l->b, cmp_listed) != NULL;
+}
+
+/*
+ * The warning for an entry not read: where it is, what it is, why it is
+ * not read and what to do. A folder named as a file manager names a copy
+ * ("ID (1)", "ID copy") is told apart from the bundle it copies when that
+ * is here under its own name. The name is escaped for showing.
+ */
+static char *not_read_msg(const struct listing *l, const char *url, const struct not_read *nr,
+			  char **shown)
+{
+	const char *slash = strrchr(nr->entry, '/');
+	const char *name = slash && slash[1] ? slash + 1 : nr->entry;
+	int folder = !strcmp(nr->what, "a folder");
+	*shown = ingest_display_path(nr->entry);
+	if (file_manager_litter(name) && !folder)
+		return xasprintf("%s: '%s' (%s) is a file manager's own file, not part of a "
+				 "bundle, so it was not read",
+				 url, *shown, nr->what);
+	if (nr->in_bundle)
+		return xasprintf("%s: '%s' (%s) is none of a bundle's files (%s, %s, %s), so it "
+				 "was not read",
+				 url, *shown, nr->what, BUNDLE_MANIFEST, BUNDLE_SIGNATURE,
+				 BUNDLE_COMMITTED);
+	if (!folder)
+		return xasprintf("%s: '%s' (%s) is not a bundle, so it was not read", url, *shown,
+				 nr->what);
+	/* the bundle id a copy's name begins with, if any */
+	char id[BUNDLE_ID_MAX + 1];
+	size_t k = strspn(name, "abcdefghijklmnopqrstuvwxyz0123456789._-");
+	while (k && strchr("._-", name[k - 1]))
+		k--;
+	id[0] = '\0';
+	if (k && k <= BUNDLE_ID_MAX && name[k]) {
+		memcpy(id, name, k);
+		id[k] = '\0';
+		if (!bundle_id_valid(id) || !listing_has(l, id))
+			id[0] = '\0';
+	}
+	if (id[0])
+		return xasprintf("%s: '%s' (a folder) is not a bundle's name, so it was not read; "
+				 "it looks like a copy of bundle %s, which is here under its own "
+				 "name",
+				 url, *shown, id);
+	return xasprintf("%s: '%s' (a folder) is not a bundle's name, so it was not read; if it "
+			 "holds a bundle, give the folder its original name (the bundle id in its "
+			 "%s)",
+			 url, *shown, BUNDLE_MANIFEST);
+}
+
+/* Names each entry not read through o->not_read; returns how many there
+ * were. */
+static int report_not_read(struct listing *l, const struct pull_opts *o, const char *url)
+{
+	not_read_sort(l);
+	for (size_t i = 0; i < l->n_nr && o->not_read; i++) {
+		char *shown, *msg = not_read_msg(l, url, &l->nr[i], &shown);
+		o->not_read(o->report_ctx, shown, l->nr[i].what, msg);
+		free(msg);
+		free(shown);
+	}
+	if (l->nr_more && o->not_read) {
+		char *msg = xasprintf("%s: %d more entries under '%s' are not bundles or their "
+				      "files, and were not read (only the first %d are named)",
+				      url, l->nr_more, l->prefix, PULL_MAX_NOT_READ);
+		o->not_read(o->report_ctx, l->prefix, "more entries", msg);
+		free(msg);
+	}
+	return (int)l->n_nr + l->nr_more;
 }
 
 /* ---- small sinks ---- */
@@ -1182,6 +1363,7 @@ int pull_run(struct store *s, const struct pull_opts *o, struct pull_report *rep
 	if ((rc = target_open(o->target_url, &o->topts, &pc.t, err, errlen)))
 		goto out;
 	prefix = bundle_case_prefix(pc.case_key);
+	l.prefix = prefix;
 	l.prefix_len = strlen(prefix);
 	if ((rc = target_list(pc.t, prefix, PULL_MAX_KEYS, list_each, &l, err, errlen))) {
 		if (rc == EV_ELIMIT && l.n >= PULL_MAX_BUNDLES)
@@ -1190,6 +1372,7 @@ int pull_run(struct store *s, const struct pull_opts *o, struct pull_report *rep
 		goto out;
 	}
 	listing_sort(&l);
+	rep->not_read = report_not_read(&l, o, target_url(pc.t));
 	for (size_t i = 0; i < l.n && !local_fault; i++) {
 		char msg[1024];
 		const char *id = l.b[i].id;
@@ -1263,6 +1446,11 @@ out:
 		free(l.b[i].odd);
 	}
 	free(l.b);
+	for (size_t i = 0; i < l.n_nr; i++) {
+		free(l.nr[i].entry);
+		free(l.nr[i].what);
+	}
+	free(l.nr);
 	free(prefix);
 	target_free(pc.t);
 	free(pc.staging);

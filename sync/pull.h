@@ -31,6 +31,16 @@ struct pull_opts {
 	 * what was imported, or why not */
 	void (*report)(void *ctx, const char *bundle_id, enum pull_outcome outcome,
 		       const char *msg);
+	/* called, before any bundle is pulled, once for each entry under the
+	 * case's folder on the target that is not read: a folder or file whose
+	 * name is no bundle id (a copy named "ID (1)" by a file manager), or
+	 * something in a bundle's folder other than its files. entry is its
+	 * key escaped for showing (ingest_display_path), what says what it is
+	 * ("a folder", "a file", "a symbolic link"), msg is the whole warning
+	 * with the target, the reason and what to do. Past the first 1000,
+	 * one more call says how many more there are. These are
+	 * warnings: what is a bundle is still pulled. */
+	void (*not_read)(void *ctx, const char *entry, const char *what, const char *msg);
 	void *report_ctx;
 };
 
@@ -44,6 +54,7 @@ struct pull_report {
 	int not_imported;     /* PULL_NOT_IMPORTED */
 	int already;          /* imported by an earlier pull */
 	int items;            /* items imported */
+	int not_read;         /* entries under the case's folder not read (above) */
 };
 
 /* 0 when every bundle was imported or had been; EV_ECORRUPT when some were

@@ -47,11 +47,33 @@ struct target_journal {
 
 /* Receives downloaded bytes; returns 0 or a negative code to stop. */
 typedef int (*target_sink)(void *ctx, const void *p, size_t n);
-/* Receives a listed key and its size; returns 0 or a negative code to stop.
- * odd is NULL for an object that can be read; otherwise it says what is
- * there instead ("a symbolic link", "a FIFO": only a dir: target has such
- * entries), listed so that a reader can name it, never followed or read. */
-typedef int (*target_each)(void *ctx, const char *key, uint64_t size, const char *odd);
+/*
+ * One entry of a listing. Everything under the prefix is listed, so that
+ * a reader can name what it does not read rather than pass it over: a
+ * folder copied as "ID (1)" by a file manager, a stray file. Only the
+ * temporary files of a dir: target's own writers are left out.
+ */
+struct target_entry {
+	/* the prefix and the name below it; when `foreign`, as the target
+	 * gave it: bytes that may need escaping before they are shown, and
+	 * never to be used as a key */
+	const char *key;
+	uint64_t size;
+	/* NULL for an object that can be read; otherwise what is there
+	 * instead ("a symbolic link", "a FIFO", "a directory that cannot be
+	 * opened (Permission denied)": only a dir: target has such entries),
+	 * listed so that a reader can name it, never followed or read */
+	const char *odd;
+	int foreign; /* the name is not a key of the layout (target_key_valid) */
+	/* a directory listed as one entry (only on a dir: target): odd is
+	 * NULL when it was walked and holds nothing, else it was not walked
+	 * and odd says why ("a directory": a foreign name, or one too deep;
+	 * "a directory that cannot be opened (...)") */
+	int is_dir;
+};
+
+/* Receives each entry of a listing; returns 0 or a negative code to stop. */
+typedef int (*target_each)(void *ctx, const struct target_entry *e);
 
 /* Opens a target. EV_EINVAL for a malformed URL or missing setting,
  * EV_EAUTH for credentials the server refuses, EV_ENOENT for a missing
@@ -103,8 +125,9 @@ int target_put_buf(struct target *t, const char *key, const void *p, size_t n, c
 int target_get(struct target *t, const char *key, uint64_t offset, uint64_t max,
 	       target_sink sink, void *ctx, char *err, size_t errlen) WUR;
 
-/* Lists the keys under prefix (which ends in '/'), at most max_keys of
- * them (EV_ELIMIT beyond). A prefix that is not there lists nothing. */
+/* Lists the entries under prefix (which ends in '/'), at most max_keys of
+ * them (EV_ELIMIT beyond), names that are not keys of the layout among
+ * them (marked `foreign`). A prefix that is not there lists nothing. */
 int target_list(struct target *t, const char *prefix, size_t max_keys, target_each each,
 		void *ctx, char *err, size_t errlen) WUR;
 

@@ -485,6 +485,44 @@ struct list_state {
 	size_t count, max;
 };
 
+/* 1 if name is a temporary file of dir_place: ".tmp-NAME-PID-XXXXXXXX".
+ * Only those are left out of a listing; a name merely starting ".tmp-"
+ * is listed like any other. */
+static int dir_tmp_name(const char *name)
+{
+	size_t n = strlen(name), i;
+	if (strncmp(name, ".tmp-", 5) != 0 || n < 5 + 1 + 1 + 1 + 1 + 8)
+		return 0;
+	for (i = n - 8; i < n; i++)
+		if (!isxdigit((unsigned char)name[i]))
+			return 0;
+	i = n - 9;
+	if (name[i] != '-')
+		return 0;
+	size_t digits = 0;
+	while (i > 5 && isdigit((unsigned char)name[i - 1])) {
+		i--;
+		digits++;
+	}
+	return digits > 0 && i > 6 && name[i - 1] == '-';
+}
+
+static int list_emit(struct dir_target *d, const char *prefix, struct list_state *ls,
+		     const struct target_entry *e, char *err, size_t errlen)
+{
+	if (++ls->count > ls->max)
+		return err_set(err, errlen, EV_ELIMIT, "%s/%s: more than %zu entries", d->root,
+			       prefix, ls->max);
+	return ls->each(ls->ctx, e);
+}
+
+/*
+ * Lists fd's entries, walking directories of the layout's names (one
+ * that holds nothing is listed itself). A name that is not of the layout
+ * is listed as it is (a directory as one entry, not walked), and so is
+ * anything that is not a regular file: a symlink or FIFO is named, never
+ * followed, so that the reader can say what is wrong rather than miss it.
+ */
 static int list_dir(struct dir_target *d, int fd, const char *prefix, int depth,
 		    struct list_state *ls, char *err, size_t errlen)
 {
@@ -494,34 +532,48 @@ static int list_dir(struct dir_target *d, int fd, const char *prefix, int depth,
 		close(fd);
 		return err_set(err, errlen, EV_EIO, "%s/%s: %s", d->root, prefix, strerror(errno));
 	}
-	struct dirent *e;
-	while (!rc && (e = readdir(dir))) {
-		const char *n = e->d_name;
-		if (!strcmp(n, ".") || !strcmp(n, "..") || !strncmp(n, ".tmp-", 5))
+	struct dirent *de;
+	while (!rc && (de = readdir(dir))) {
+		const char *n = de->d_name;
+		if (!strcmp(n, ".") || !strcmp(n, "..") || dir_tmp_name(n))
 			continue;
 		char *key = xasprintf("%s%s", prefix, n);
+		char why[160];
 		struct stat st;
-		if (!target_key_valid(key) ||
-		    fstatat(dirfd(dir), n, &st, AT_SYMLINK_NOFOLLOW) < 0) {
-			free(key);
-			continue; /* not ours: foreign names are not listed */
-		}
-		if (!S_ISDIR(st.st_mode)) {
-			/* a symlink or FIFO is listed, never followed, so that the
-			 * reader can say what is wrong rather than miss it */
-			if (++ls->count > ls->max)
-				rc = err_set(err, errlen, EV_ELIMIT,
-					     "%s/%s: more than %zu entries", d->root, prefix, ls->max);
-			else if (S_ISREG(st.st_mode))
-				rc = ls->each(ls->ctx, key, (uint64_t)st.st_size, NULL);
-			else
-				rc = ls->each(ls->ctx, key, 0, mode_kind(st.st_mode));
-		} else if (depth < DIR_LIST_DEPTH) {
+		struct target_entry e = {.key = key, .foreign = !target_key_valid(key)};
+		if (fstatat(dirfd(dir), n, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+			if (errno != ENOENT) { /* ENOENT: gone since it was read */
+				snprintf(why, sizeof why, "a file that cannot be looked at (%s)",
+					 strerror(errno));
+				e.odd = why;
+				rc = list_emit(d, prefix, ls, &e, err, errlen);
+			}
+		} else if (S_ISREG(st.st_mode)) {
+			e.size = (uint64_t)st.st_size;
+			rc = list_emit(d, prefix, ls, &e, err, errlen);
+		} else if (!S_ISDIR(st.st_mode)) {
+			e.odd = mode_kind(st.st_mode);
+			rc = list_emit(d, prefix, ls, &e, err, errlen);
+		} else if (e.foreign || depth >= DIR_LIST_DEPTH) {
+			e.odd = "a directory";
+			e.is_dir = 1;
+			rc = list_emit(d, prefix, ls, &e, err, errlen);
+		} else {
 			int sub = openat(dirfd(dir), n, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 			if (sub >= 0) {
 				char *p2 = xasprintf("%s/", key);
+				size_t before = ls->count;
 				rc = list_dir(d, sub, p2, depth + 1, ls, err, errlen);
 				free(p2);
+				e.is_dir = 1; /* empty: listed, so that it is there too */
+				if (!rc && ls->count == before)
+					rc = list_emit(d, prefix, ls, &e, err, errlen);
+			} else if (errno != ENOENT) {
+				snprintf(why, sizeof why, "a directory that cannot be opened (%s)",
+					 strerror(errno));
+				e.odd = why;
+				e.is_dir = 1;
+				rc = list_emit(d, prefix, ls, &e, err, errlen);
 			}
 		}
 		free(key);

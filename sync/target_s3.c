@@ -891,13 +891,17 @@ static int s3t_list(void *impl, const char *prefix, size_t max_keys, target_each
 			uint64_t size = 0;
 			if (s3_xml_next(block, bl, &bp, "Size", v, sizeof v))
 				size = strtoull(v, NULL, 10);
-			if (strncmp(key, t->prefix, plen) != 0 || !target_key_valid(key + plen))
-				continue; /* not a key of ours */
+			if (strncmp(key, t->prefix, plen) != 0)
+				continue; /* outside the target: not asked for */
+			/* a name not of the layout is listed too, marked, so
+			 * that the reader can name it */
+			struct target_entry e = {.key = key + plen, .size = size,
+						 .foreign = !target_key_valid(key + plen)};
 			if (++count > max_keys)
 				rc = err_set(err, errlen, EV_ELIMIT, "more than %zu objects under %s",
 					     max_keys, prefix);
 			else
-				rc = each(ctx, key + plen, size, NULL);
+				rc = each(ctx, &e);
 		}
 		pos = 0;
 		more = !rc && s3_xml_next(x, n, &pos, "IsTruncated", v, sizeof v) && !strcmp(v, "true");

@@ -179,6 +179,67 @@ pull_out "$T/c-case"
 said "a symlinked case folder is named as it is, exit 1" 1 \
 	"/${CD#$TGT/}: is a symbolic link, not a directory$"
 
+# a disk copied with a file manager, and other names that are no bundle's:
+# each entry not read is named once, escaped, with why and what to do; a
+# symlink is named, not followed; the bundle is still imported, exit 0.
+# dir_place's own temporary files are no user data and are not named.
+cp -a "$TGT" "$T/c-names"
+B=$T/c-names/${BD#$TGT/}
+P=$(dirname "$B")
+cp -a "$B" "$P/$BID (1)"
+cp -a "$B" "$P/$BID copy"
+mkdir "$P/Old Photos" "$P/$(printf 'x\033[2Jy\377')" "$B/extra"
+touch "$P/Old Photos/a.jpg" "$P/README.TXT" "$P/desktop.ini" "$B/notes (1).txt" "$B/.DS_Store" \
+	"$B/.tmp-mine" "$B/extra/a" "$B/extra/b" "$B/.tmp-COMMITTED-4444-0badbeef"
+ln -s /etc/passwd "$P/link (1)"
+PK=${P#$T/c-names/}
+office p-names
+pull_out "$T/c-names"
+said "names not of the layout are named, and the bundle still imported: exit 0" 0 \
+	"case .*: 1 bundle(s) imported (3 items).*some entries there were not read"
+# names NAME PATTERN: PASS NAME when exactly one warning line matches
+# PATTERN, the entry's name below the case's bundles and the rest
+names() {
+	local n
+	n=$(grep -c -- "^evcap pull: warning: dir:$T/c-names: '$PK/$2" <<<"$out")
+	if [ "$n" = 1 ]; then ok "$1"; else bad "$1: $n lines: $out"; fi
+}
+NB="(a folder) is not a bundle's name, so it was not read"
+names "a folder copied as 'ID (1)' is named once as a copy of the bundle" \
+	"$BID (1)' $NB; it looks like a copy of bundle $BID, which is here"
+names "and one copied as 'ID copy'" "$BID copy' $NB; it looks like a copy of bundle $BID"
+names "a folder of another name, saying to give it its original name" \
+	"Old Photos' $NB; if it holds a bundle, give the folder its original name"
+names "a file beside the bundles" "README.TXT' (a file) is not a bundle, so it was not read"
+names "a symbolic link, not followed" "link (1)' (a symbolic link) is not a bundle"
+names "a name with control and non-UTF-8 bytes, escaped" 'x\\x1B\[2Jy\\xFF'"' $NB"
+names "a file in the bundle's folder" "$BID/notes (1).txt' (a file) is none of a \
+bundle's files (manifest.json, manifest.json.minisig, COMMITTED), so it was not read"
+names "a file manager's own file" "$BID/.DS_Store' (a file) is a file manager's own file"
+names "and one named as a bundle could be, not taken for one" \
+	"desktop.ini' (a file) is a file manager's own file"
+names "a file named like a temporary one that is not evcap's" "$BID/.tmp-mine' (a file) is none"
+names "a folder in the bundle's folder, once for its two files" "$BID/extra' (a folder) is none"
+check "evcap's own leftover temporary file is not named" \
+	bash -c '! grep -q "tmp-COMMITTED" <<<"$1"' _ "$out"
+check "no control byte reaches the terminal" bash -c '! grep -q $'"'"'\033'"'"' <<<"$1"' _ "$out"
+check "and nothing else is warned about" test "$(grep -c "warning:" <<<"$out")" = 11
+check "the bundle's items are in the office" test "$($O --json ls | jq length)" = 3
+out=$($O --json pull --target "dir:$T/c-names" --case "$CASE" 2>/dev/null); rc=$?
+check "--json lists the entries not read, exit 0" test $rc = 0 -a \
+	"$(jq '.not_read | length' <<<"$out")" = 11 -a \
+	"$(jq -r '.not_read[] | select(.what == "a symbolic link") | .entry' <<<"$out")" = \
+	"$PK/link (1)"
+# a case folder holding thousands of such names: the first 1000 named, the
+# rest counted; a bundle's folder holding nothing is a bundle not committed
+mkdir "$P"/Copy{1..1005} "$P/20990101-000000-aaaaaaaa-00000000"
+out=$($O pull --target "dir:$T/c-names" --case "$CASE" 2>&1); rc=$?
+said "past 1000, the rest are counted in one line, exit 0" 0 \
+	"warning: dir:$T/c-names: 16 more entries under '$PK/' are not bundles"
+check "after the 1000 named" test "$(grep -c "warning:" <<<"$out")" = 1001
+check "an empty bundle folder is named as a bundle not committed" \
+	grep -q "1 bundle of case .* not committed" <<<"$out"
+
 # 5. a field store whose journal is new (a new laptop, a store made again)
 # syncing to a disk that already holds the blobs: read and counted as
 # already there, not written again; a blob there with other content is not

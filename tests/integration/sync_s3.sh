@@ -60,6 +60,27 @@ check "office has the same SHA-256 set" test "$($F --json ls | jq -r '.[].sha256
 	"$($O --json ls | jq -r '.[].sha256' | sort)"
 check "office verify passes" $O verify
 
+# keys under the case that are not a bundle's (a folder copied as "ID (1)"
+# by a tool, a stray object in the bundle's folder, a name of 900 '&',
+# which the listing writes as XML entities): each named once, exit 0
+sput() { curl -sS -o /dev/null -w '%{http_code}' --aws-sigv4 aws:amz:us-east-1:s3 \
+	--user "$AWS_ACCESS_KEY_ID:$AWS_SECRET_ACCESS_KEY" -H "x-amz-content-sha256: $EMPTY" \
+	-X PUT --data-binary '' "$EP/$1"; }
+BK=evidence/field1/cases/$ck/bundles
+amps=$(printf '%%26%.0s' $(seq 900))
+put_codes=$(sput "$BK/$bid%20%281%29/manifest.json")$(sput "$BK/$bid%20%281%29/COMMITTED")
+put_codes+=$(sput "$BK/$bid/notes.txt")$(sput "$BK/$amps")
+out=$($O pull --target s3://evidence/field1 --endpoint "$EP" --case "$CASE" 2>&1); rc=$?
+W="^evcap pull: warning: s3://evidence/field1: 'cases/$ck/bundles"
+check "S3: keys under the case that are not a bundle's: exit 0 (PUTs $put_codes)" \
+	grep -q "0 bundle(s) imported (0 items), 1 imported before, 1 on the target; some" <<<"$out"
+check "S3: a folder copied as 'ID (1)' is named once" test "$(grep -c \
+	"$W/$bid (1)' (a folder) is not a bundle's name.*a copy of bundle $bid" <<<"$out")" = 1
+check "S3: an object in the bundle's folder that is none of its files" \
+	grep -q "$W/$bid/notes.txt' (a file) is none of a bundle's files" <<<"$out"
+check "S3: a name of 900 '&'" grep -q "$W/$(printf '&%.0s' $(seq 900))' (a file) is not a" <<<"$out"
+check "S3: nothing else" test "$(grep -c warning: <<<"$out")" = 3
+
 # Object Lock, and a 40 MB video through a proxy that cuts the link 3 times
 head -c 40000000 /dev/urandom >"$T/card/DCIM/DJI_0100.MP4"
 $F ingest "$T/card" >/dev/null 2>&1
