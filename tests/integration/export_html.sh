@@ -134,14 +134,9 @@ if ! need chromium; then
 	skip "html rendering: chromium is not installed"
 	exit 0
 fi
-chrome() {
-	local prof
-	prof=$(mktemp -d "$T/chrome.XXXXXX")
-	HOME=$T timeout 120 chromium --headless --no-sandbox --disable-gpu --no-first-run \
-		--disable-background-networking --disable-component-update --disable-sync \
-		--disable-quic --user-data-dir="$prof" "$@" >>"$T/chrome.log" 2>&1
-}
-chrome --window-size=800,1000 --screenshot="$T/shot.png" "file://$H"
+# one browser for the screenshot and the print (tests/lib/chrome.py)
+timeout 300 python3 "$ROOT/tests/lib/chrome.py" shot "file://$H" "$T/shot.png" 800x1000 \
+	pdf "file://$H" "$T/report.pdf" >>"$T/chrome.log" 2>&1
 check "html: chromium made a screenshot" test -s "$T/shot.png"
 python3 - "$T/shot.png" <<'PY'
 # decodes the PNG (8-bit, non-interlaced, as Chromium writes it) and measures it
@@ -178,7 +173,6 @@ print('%s html: the screenshot is not blank (%dx%d, grey sd %.1f, %.1f%% ink)'
       % ('PASS' if ok else 'FAIL', w, h, sd, ink * 100))
 PY
 
-chrome --no-pdf-header-footer --print-to-pdf="$T/report.pdf" "file://$H"
 if ! need pdfinfo pdftotext; then
 	skip "html pdf: pdfinfo/pdftotext (poppler-utils) are not installed"
 	exit 0
@@ -228,17 +222,22 @@ for lang in zh en; do
 	else words=(Water-quality laboratory Parameter); fi
 	python3 - "$T/rd_$lang.html" "$T" $lang "${words[@]}" <<'PY'
 import os, re, subprocess, sys
+import atexit
+sys.path.insert(0, os.environ.get('EVCAP_ROOT', '.') + '/tests/lib')
+from chrome import Chrome
 html, d, lang, heading, caveat, header = sys.argv[1:7]
+def died(t, e, tb):
+    print('FAIL html: %s: the readings could not be printed: %s' % (lang, e))
+    sys.__excepthook__(t, e, tb)
+sys.excepthook = died
+# one browser for every print of this language (tests/lib/chrome.py)
+browser = Chrome(d + '/rd-chrome').__enter__()
+atexit.register(browser.__exit__, None, None, None)
 src = open(html, encoding='utf-8').read()
 top_pt, bottom_pt = 14 / 25.4 * 72, 841.92 - 16 / 25.4 * 72
 def pdf_words(h):
     open(d + '/rd.html', 'w', encoding='utf-8').write(h)
-    subprocess.run(['chromium', '--headless', '--no-sandbox', '--disable-gpu', '--no-first-run',
-                    '--disable-background-networking', '--disable-component-update',
-                    '--disable-sync', '--disable-quic', '--user-data-dir=' + d + '/rd-prof',
-                    '--no-pdf-header-footer', '--print-to-pdf=' + d + '/rd.pdf',
-                    'file://' + d + '/rd.html'], env=dict(os.environ, HOME=d),
-                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=120)
+    browser.pdf('file://' + d + '/rd.html', d + '/rd.pdf')
     x = subprocess.run(['pdftotext', '-bbox', d + '/rd.pdf', '-'],
                        capture_output=True, text=True).stdout
     return [(n, float(y), t) for n, page in enumerate(x.split('<page ')[1:])

@@ -182,14 +182,9 @@ if ! need chromium pdfinfo; then
 	skip "revisit: chromium or pdfinfo (poppler-utils) is absent; report not rendered"
 	exit 0
 fi
-chrome() {
-	local prof
-	prof=$(mktemp -d "$T/chrome.XXXXXX")
-	timeout 90 chromium --headless --no-sandbox --disable-gpu --no-first-run \
-		--disable-background-networking --disable-component-update --disable-sync --disable-quic \
-		--user-data-dir="$prof" "$@" >>"$T/chrome.log" 2>&1
-}
-chrome --window-size=1000,1400 --screenshot="$T/shot.png" "file://$T/report.html"
+# one browser for the screenshot and the print (tests/lib/chrome.py)
+timeout 300 python3 "$ROOT/tests/lib/chrome.py" shot "file://$T/report.html" "$T/shot.png" \
+	1000x1400 pdf "file://$T/report.html" "$T/report.pdf" >>"$T/chrome.log" 2>&1
 if [ ! -s "$T/shot.png" ]; then
 	bad "revisit: chromium made no screenshot ($(tail -2 "$T/chrome.log"))"
 elif need python3; then
@@ -233,7 +228,6 @@ else
 	check "revisit: screenshot is not blank" [ "$(stat -c %s "$T/shot.png")" -gt 20000 ]
 fi
 
-chrome --no-pdf-header-footer --print-to-pdf="$T/report.pdf" "file://$T/report.html"
 if [ ! -s "$T/report.pdf" ]; then
 	bad "revisit: chromium printed no PDF ($(tail -2 "$T/chrome.log"))"
 	exit 0
