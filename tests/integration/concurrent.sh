@@ -28,16 +28,18 @@ head -c 8888 /dev/urandom >"$T/b.JPG" && $EVCAP --store "$T/b" ingest "$T/b.JPG"
 
 # locked FILE: true while another process holds FILE's flock
 locked() { ! flock -n "$1" true; }
-# slow CMD...: CMD, held up for a second at its third fsync, in the background
+# slow CMD...: CMD, held up for three seconds at its third fsync, in the
+# background (long enough for a second command to start and meet it on a
+# loaded machine under the sanitizers; one second was not)
 slow() {
-	strace_run -f -o /dev/null -e trace=fsync -e inject=fsync:delay_enter=1000000:when=3 "$@" \
+	strace_run -f -o /dev/null -e trace=fsync -e inject=fsync:delay_enter=3000000:when=3 "$@" \
 		>"$T/slow.out" 2>&1 &
 	SLOW=$!
 }
 
 # 1. a second sync of one store, a second pull into one office
 slow $EVCAP --store "$T/a" sync --target "dir:$T/usb"
-within 5 locked "$T/a/sync.lock"
+within 20 locked "$T/a/sync.lock"
 out=$($EVCAP --store "$T/a" sync --target "dir:$T/usb" 2>&1)
 rc=$?
 wait $SLOW
@@ -51,7 +53,7 @@ check "and the next finds nothing new" bash -c '$1 --store "$2/a" sync --target 
 O="$EVCAP --store $T/office"
 $O init >/dev/null && $O key trust "$T/a.pub" >/dev/null && $O key trust "$T/b.pub" >/dev/null
 slow $O pull --target "dir:$T/usb" --case $CASE
-within 5 locked "$T/office/sync.lock"
+within 20 locked "$T/office/sync.lock"
 out=$($O pull --target "dir:$T/usb" --case $CASE 2>&1)
 rc=$?
 # 3. meanwhile, the office exports and verifies what it has
