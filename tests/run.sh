@@ -1,7 +1,8 @@
 #!/bin/bash
 # The test runner: runs every unit binary in $BUILD/tests and every script in
 # tests/integration, counts the PASS/FAIL/SKIP lines each prints, and ends with
-# "N passed, N failed, N skipped". A program that exits non-zero without
+# "N passed, N failed, N skipped"; several at a time (EVCAP_TEST_JOBS, see
+# below), each line printed as its test ends. A program that exits non-zero without
 # printing a FAIL line (a crash, a sanitizer report) counts as one failure.
 # Arguments narrow the run: unit/test_hash integration/ingest ...
 # Every statement evcap prepares meanwhile is logged with its query plan
@@ -23,9 +24,9 @@ export TMPDIR=${TMPDIR:-/tmp}
 LOGDIR=$ROOT/$BUILD/test-logs
 mkdir -p "$LOGDIR"
 # every statement evcap prepares, with its plan, for the audit at the end
+# (each test logs to its own file under $PLANDIR, gathered here)
 PLANS=$LOGDIR/query-plans.log
 rm -f "$PLANS"
-export EVCAP_QUERY_PLANS=$PLANS
 
 progs=()
 if [ $# -gt 0 ]; then
@@ -43,31 +44,77 @@ fi
 
 pass=0 fail=0 skip=0
 failed_names=()
-for p in "${progs[@]}"; do
-	name=$(basename "$p" .sh)
-	log=$LOGDIR/$name.log
-	start=$(date +%s)
-	if [[ "$p" == *.sh ]]; then
-		timeout -k 10 ${EVCAP_TEST_TIMEOUT:-600} bash "$p" >"$log" 2>&1
+# Tests run EVCAP_TEST_JOBS at a time (default: one more than the CPUs, as
+# most of a test's time is spent waiting on gpsd, a daemon, the disk or a
+# server). Each test has its own temporary directory, ports picked free and
+# its own query-plan log, so they do not meet. The longest start first
+# (tests/slow-first), so that no long one is left to run alone at the end.
+jobs=${EVCAP_TEST_JOBS:-$(($(nproc 2>/dev/null || echo 1) + 1))}
+[[ "$jobs" =~ ^[1-9][0-9]*$ ]] || { echo "EVCAP_TEST_JOBS must be a positive number, not '$jobs'" >&2; exit 2; }
+if [ $# -eq 0 ] && [ -f tests/slow-first ]; then
+	first=() rest=()
+	while read -r want _; do
+		case "$want" in ''|'#'*) continue ;; esac
+		for p in "${progs[@]}"; do
+			[ "$(basename "$p" .sh)" = "$want" ] && first+=("$p")
+		done
+	done <tests/slow-first
+	for p in "${progs[@]}"; do
+		case " ${first[*]} " in *" $p "*) ;; *) rest+=("$p") ;; esac
+	done
+	progs=("${first[@]+"${first[@]}"}" "${rest[@]+"${rest[@]}"}")
+fi
+PLANDIR=$LOGDIR/query-plans
+rm -rf "$PLANDIR" && mkdir -p "$PLANDIR"
+
+# run_one PROG LOG: one test, bounded in time, its output in LOG
+run_one() {
+	local name
+	name=$(basename "$1" .sh)
+	export EVCAP_QUERY_PLANS=$PLANDIR/$name.log
+	if [[ "$1" == *.sh ]]; then
+		timeout -k 10 "${EVCAP_TEST_TIMEOUT:-600}" bash "$1" >"$2" 2>&1
 	else
-		timeout -k 10 ${EVCAP_TEST_TIMEOUT:-600} "$p" >"$log" 2>&1
+		timeout -k 10 "${EVCAP_TEST_TIMEOUT:-600}" "$1" >"$2" 2>&1
 	fi
-	rc=$?
+}
+
+# report PROG RC SECS: counts and prints what one finished test said
+report() {
+	local name log p_n f_n s_n
+	name=$(basename "$1" .sh)
+	log=$LOGDIR/$name.log
 	p_n=$(grep -c '^PASS ' "$log"); f_n=$(grep -c '^FAIL ' "$log"); s_n=$(grep -c '^SKIP ' "$log")
-	if [ "$rc" -ne 0 ] && [ "$f_n" -eq 0 ]; then
-		echo "FAIL $name: exited with status $rc (see $log)" >>"$log"
+	if [ "$2" -ne 0 ] && [ "$f_n" -eq 0 ]; then
+		echo "FAIL $name: exited with status $2 (see $log)" >>"$log"
 		f_n=1
 	fi
 	pass=$((pass + p_n)); fail=$((fail + f_n)); skip=$((skip + s_n))
-	secs=$(( $(date +%s) - start ))
-	printf '%-28s %3d passed %3d failed %3d skipped  (%ss)\n' "$name" "$p_n" "$f_n" "$s_n" "$secs"
+	printf '%-28s %3d passed %3d failed %3d skipped  (%ss)\n' "$name" "$p_n" "$f_n" "$s_n" "$3"
 	grep -E '^(FAIL|SKIP) ' "$log" | sed 's/^/    /'
 	if [ "$f_n" -gt 0 ]; then
 		failed_names+=("$name")
 		# show the context of failures: the '#' lines and any sanitizer report
 		grep -E '^#|ERROR: |runtime error' "$log" | head -40 | sed 's/^/    | /'
 	fi
+}
+
+declare -A prog_of=() start_of=()
+reap() {
+	local pid rc
+	wait -n -p pid
+	rc=$?
+	report "${prog_of[$pid]}" "$rc" $(($(date +%s) - ${start_of[$pid]}))
+	unset "prog_of[$pid]" "start_of[$pid]"
+}
+for p in "${progs[@]}"; do
+	while [ ${#prog_of[@]} -ge "$jobs" ]; do reap; done
+	run_one "$p" "$LOGDIR/$(basename "$p" .sh).log" &
+	prog_of[$!]=$p
+	start_of[$!]=$(date +%s)
 done
+while [ ${#prog_of[@]} -gt 0 ]; do reap; done
+cat "$PLANDIR"/*.log >"$PLANS" 2>/dev/null
 # the audit of those plans: no per-row full scan of a growing table
 if [ -s "$PLANS" ] && command -v python3 >/dev/null 2>&1; then
 	log=$LOGDIR/query_plans.log
