@@ -348,6 +348,38 @@ int64_t store_case_id(struct store *s, const char *number)
 	return id;
 }
 
+int store_case_like(struct store *s, const char *number, char **first)
+{
+	/* every number folded in turn: a store holds tens or hundreds of
+	 * cases, and SQLite knows nothing of full-width forms */
+	if (first)
+		*first = NULL;
+	sqlite3_stmt *st = store_prepare(s, "SELECT number FROM cases ORDER BY id", NULL, 0);
+	if (!st)
+		return EV_EDB;
+	char *want = utf8_width_fold(number, xstrdup(number));
+	int n = 0, r;
+	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *c = (const char *)sqlite3_column_text(st, 0);
+		if (!c || strcmp(c, number) == 0 || strlen(c) < strlen(want))
+			continue;
+		char *f = utf8_width_fold(c, xstrdup(c));
+		if (strcmp(f, want) == 0 && n++ == 0 && first)
+			*first = xstrdup(c);
+		free(f);
+	}
+	sqlite3_finalize(st);
+	free(want);
+	if (r != SQLITE_DONE) {
+		if (first) {
+			free(*first);
+			*first = NULL;
+		}
+		return EV_EDB;
+	}
+	return n;
+}
+
 void store_case_key(const char *number, char out[64])
 {
 	/* A readable slug of the ASCII letters and digits, then 16 hex digits

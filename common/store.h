@@ -146,6 +146,13 @@ int store_meta_set(struct store *s, const char *key, const char *value, char *er
  * there is no such case, or a negative error. */
 int64_t store_case_id(struct store *s, const char *number);
 
+/* The cases whose number is written like `number` but is not it: the two
+ * are the same once utf8_width_fold has folded both (ＸＸ检〔２０２４〕３号
+ * and XX检〔2024〕3号). Returns how many (0: none; negative: a database
+ * error) and, when first is not NULL and there is one, the number of the
+ * one opened first in *first (malloc'd; the caller frees it). */
+int store_case_like(struct store *s, const char *number, char **first);
+
 /* The stable ASCII key of a case number ([a-z0-9._-]), used in bundle
  * paths: a readable slug of the ASCII part plus a hash of the exact
  * number, e.g. "2023-15-3f9a1c2e7b4d5a60". out needs 64 bytes. */

@@ -81,6 +81,31 @@ void secure_wipe(void *p, size_t n)
 		*v++ = 0;
 }
 
+char *utf8_width_fold(const char *s, char *out)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t i = 0, o = 0;
+	while (p[i]) {
+		/* both forms are three bytes: EF BC 81..EF BD 9E and E3 80 80 */
+		if (p[i] == 0xef && (p[i + 1] == 0xbc || p[i + 1] == 0xbd) && p[i + 2] >= 0x80 &&
+		    p[i + 2] <= 0xbf) {
+			unsigned cp = 0xf000u | ((p[i + 1] & 0x3fu) << 6) | (p[i + 2] & 0x3fu);
+			if (cp >= 0xff01 && cp <= 0xff5e) {
+				out[o++] = (char)(cp - 0xfee0u);
+				i += 3;
+				continue;
+			}
+		} else if (p[i] == 0xe3 && p[i + 1] == 0x80 && p[i + 2] == 0x80) {
+			out[o++] = ' ';
+			i += 3;
+			continue;
+		}
+		out[o++] = (char)p[i++];
+	}
+	out[o] = '\0';
+	return out;
+}
+
 int digits_value(const char *p, size_t n)
 {
 	int v = 0;

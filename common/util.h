@@ -55,6 +55,18 @@ int utf8_valid(const char *s, size_t n);
  * For messages that quote untrusted bytes. */
 void utf8_sanitize(char *s);
 
+/*
+ * Folds the full-width forms a Chinese input method types (U+FF01..U+FF5E:
+ * ＡＢ, ２０２４, （）, ［］) to their ASCII letters, digits and signs, and
+ * the ideographic space U+3000 to a space, into out; for comparing what
+ * people type, never for what is stored. Other characters are copied as
+ * they are: brackets such as 〔〕, 【】 and [] are different characters an
+ * office chooses, not two widths of one. Bytes that are not valid UTF-8
+ * are copied unchanged. out must hold strlen(s) + 1 bytes (the fold never
+ * lengthens); out may be s. Returns out.
+ */
+char *utf8_width_fold(const char *s, char *out);
+
 /* The n ASCII digits at p as a number (n at most 9); -1 if any byte is not
  * a digit. For fixed-width fields: "2023", "0800", NMEA's "ddmm". */
 int digits_value(const char *p, size_t n);

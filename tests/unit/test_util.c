@@ -140,11 +140,35 @@ static void test_digits(void)
 	CHECK(digits_value("1234567890", 10) == -1); /* past what an int holds safely */
 }
 
+static void test_width_fold(void)
+{
+	char out[128];
+	/* full-width digits, letters and signs to ASCII; U+3000 to a space */
+	CHECK_STR(utf8_width_fold("ＸＸ检公益立〔２０２４〕３号", out), "XX检公益立〔2024〕3号");
+	CHECK_STR(utf8_width_fold("ａｚＡＺ！～（）［］　x", out), "azAZ!~()[] x");
+	/* the ends of the range, and what lies just past them, as they are */
+	CHECK_STR(utf8_width_fold("\xef\xbc\x81\xef\xbd\x9e", out), "!~");
+	CHECK_STR(utf8_width_fold("\xef\xbc\x80\xef\xbd\x9f\xef\xbd\xa1", out),
+		  "\xef\xbc\x80\xef\xbd\x9f\xef\xbd\xa1");
+	/* brackets of other shapes are other characters: 〔〕【】 kept */
+	CHECK_STR(utf8_width_fold("〔2024〕【2024】", out), "〔2024〕【2024】");
+	/* Chinese text and four-byte characters untouched; ASCII as it is */
+	CHECK_STR(utf8_width_fold("嫩检公益立𠀀 A1", out), "嫩检公益立𠀀 A1");
+	/* bytes that are not UTF-8, and a form cut short, copied unchanged */
+	CHECK_STR(utf8_width_fold("a\xff\xef\xbc", out), "a\xff\xef\xbc");
+	CHECK_STR(utf8_width_fold("\xe3\x80", out), "\xe3\x80");
+	CHECK_STR(utf8_width_fold("", out), "");
+	/* in place */
+	char s[] = "Ｋ　７";
+	CHECK_STR(utf8_width_fold(s, s), "K 7");
+}
+
 int main(void)
 {
 	RUN(test_buf_cap);
 	RUN(test_time_civil);
 	RUN(test_hex_utf8);
 	RUN(test_digits);
+	RUN(test_width_fold);
 	T_EXIT();
 }
