@@ -58,6 +58,12 @@ int cli_usage_error(struct cli *cli, const char *fmt, ...) PRINTF_LIKE(2, 3);
  * required=0 returns 0 silently when no case is given or in use. */
 int64_t cli_case(struct cli *cli, const char *name, int required);
 
+/* What to add to "no case N" when n_like cases (store_case_like; like the
+ * first) differ from N only in the width of their characters: "; did you
+ * mean 'M'? ...", or "" when n_like <= 0. */
+#define CLI_CASE_HINT 1024
+void cli_case_hint(char *out, size_t outlen, int n_like, const char *like);
+
 /* 1 if path (a file, or the folder of working copies) would land inside
  * the store: an export never writes among the evidence it describes. */
 int cli_inside_store(struct store *s, const char *path);

@@ -20,9 +20,13 @@
 static const char case_help[] =
 	"subcommands:\n"
 	"  open CASE [--title T] [--use] [--time-offset +HH:MM] [--water-body river|lake]\n"
-	"            [--operator NAME]...     open a case (CASE as written, e.g. 嫩检公益立〔2023〕15号,\n"
+	"            [--operator NAME]... [--distinct]\n"
+	"                                   open a case (CASE as written, e.g. 嫩检公益立〔2023〕15号,\n"
 	"                                   with no space at either end); a case that exists\n"
-	"                                   is left as it is: 'set' changes its fields\n"
+	"                                   is left as it is: 'set' changes its fields; a\n"
+	"                                   number that differs from a case's only in full-width\n"
+	"                                   and half-width characters (２０２４ and 2024) is\n"
+	"                                   refused unless --distinct is given\n"
 	"  list                             the cases, * marks the one in use\n"
 	"  show CASE                        one case with its counts\n"
 	"  use CASE                         make CASE the default for ingest and other commands\n"
@@ -227,14 +231,15 @@ static int check_field(struct cli *cli, const struct field *f, const char *v)
 
 /* Parses the settable options into vals[]; operators into ops (JSON). */
 static int parse_fields(struct cli *cli, int argc, char **argv, const char **vals, json_t *ops,
-			int *use, int allow_use)
+			int *use, int *distinct)
 {
-	struct option opts[NFIELDS + 4];
+	struct option opts[NFIELDS + 5];
 	size_t k = 0;
 	for (; k < NFIELDS; k++)
 		opts[k] = (struct option){fields[k].opt, required_argument, NULL, 1000 + (int)k};
 	opts[k++] = (struct option){"operator", required_argument, NULL, 'o'};
 	opts[k++] = (struct option){"use", no_argument, NULL, 'u'};
+	opts[k++] = (struct option){"distinct", no_argument, NULL, 'd'};
 	opts[k++] = (struct option){"help", no_argument, NULL, 'h'};
 	opts[k] = (struct option){0};
 	int c;
@@ -249,11 +254,15 @@ static int parse_fields(struct cli *cli, int argc, char **argv, const char **val
 			if (!*optarg || !utf8_valid(optarg, strlen(optarg)))
 				return cli_usage_error(cli, "--operator needs a name");
 			json_array_append_new(ops, json_string(optarg));
-		} else if (c == 'u' && allow_use) {
+		} else if (c == 'u' && distinct) {
 			*use = 1;
 		} else if (c == 'u') {
 			return cli_usage_error(cli, "--use goes with 'case open'; to make a case the "
 						    "one in use, run 'evcap case use CASE'");
+		} else if (c == 'd' && distinct) {
+			*distinct = 1;
+		} else if (c == 'd') {
+			return cli_usage_error(cli, "--distinct goes with 'case open'");
 		} else if (c == 'h') {
 			cli_print_help(cli, case_help);
 			return -1;
@@ -418,6 +427,28 @@ static int in_use(struct store *s, const char *number)
 }
 
 /*
+ * A new number written like a case that exists, but for the width of its
+ * characters (ＸＸ检公益立〔２０２４〕３号 typed with a Chinese input method,
+ * XX检公益立〔2024〕3号 on another day), would split one case's evidence
+ * in two: almost always a typing slip. 1 (and said) when there is such a
+ * case; --distinct opens the new one all the same.
+ */
+static int refuse_written_like(struct store *s, const char *number)
+{
+	char *like = NULL;
+	int n = store_case_like(s, number, &like);
+	if (n > 0)
+		fprintf(stderr,
+			"evcap case open: case '%s' exists, and '%s' differs from it only in "
+			"full-width and half-width characters (digits, letters, signs or spaces); "
+			"to work on that case give its number as recorded, '%s'; to open a "
+			"separate case all the same, give --distinct\n",
+			like, number, like);
+	free(like);
+	return n > 0;
+}
+
+/*
  * evcap case open CASE [options]: a new case, with its fields, in one
  * custody event. Opening a case that exists changes nothing: a closed one
  * stays closed (exit 2), and fields given for an open one are not applied
@@ -428,9 +459,9 @@ static int case_open(struct cli *cli, int argc, char **argv)
 {
 	const char *vals[NFIELDS] = {0};
 	json_t *ops = json_array(), *detail = json_object();
-	int use = 0, rc, created = 0;
+	int use = 0, distinct = 0, rc, created = 0;
 	char err[512], now[32], key[64], given[256];
-	if ((rc = parse_fields(cli, argc, argv, vals, ops, &use, 1)))
+	if ((rc = parse_fields(cli, argc, argv, vals, ops, &use, &distinct)))
 		goto out;
 	if (optind >= argc) {
 		rc = cli_usage_error(cli, "open needs a case number");
@@ -461,7 +492,8 @@ again:
 		if (!cli->json && !use)
 			printf("case %s is already open in this store\n", number);
 	} else {
-		if (!valid_case_number(cli, number)) {
+		if (!valid_case_number(cli, number) ||
+		    (!distinct && refuse_written_like(s, number))) {
 			rc = EXIT_USAGE;
 			goto out;
 		}
@@ -526,7 +558,7 @@ static int case_set(struct cli *cli, int argc, char **argv)
 	json_t *ops = json_array(), *detail = json_object();
 	int use = 0, rc;
 	char err[512];
-	if ((rc = parse_fields(cli, argc, argv, vals, ops, &use, 0)))
+	if ((rc = parse_fields(cli, argc, argv, vals, ops, &use, NULL)))
 		goto out;
 	if (optind + 1 != argc) {
 		rc = cli_usage_error(cli, optind >= argc ? "set needs a case number"

@@ -246,6 +246,23 @@ struct store *cli_store(struct cli *cli, int create)
 	return cli->store;
 }
 
+void cli_case_hint(char *out, size_t outlen, int n_like, const char *like)
+{
+	if (n_like == 1)
+		snprintf(out, outlen,
+			 "; did you mean '%s'? (the two differ only in full-width and half-width "
+			 "characters; give the number as recorded)",
+			 like);
+	else if (n_like > 1)
+		snprintf(out, outlen,
+			 "; %d cases differ from it only in full-width and half-width characters, "
+			 "the first '%s' ('evcap case list' shows them; give the number as "
+			 "recorded)",
+			 n_like, like);
+	else if (outlen)
+		out[0] = '\0';
+}
+
 int64_t cli_case(struct cli *cli, const char *name, int required)
 {
 	struct store *s = cli_store(cli, 0);
@@ -273,16 +290,27 @@ int64_t cli_case(struct cli *cli, const char *name, int required)
 		return 0;
 	}
 	int64_t id = store_case_id(s, name);
+	/* A number typed with the full-width digits or letters of a Chinese
+	 * input method, or the other way round, is named, never taken for
+	 * the case: evidence goes under the number as recorded. */
+	char *like = NULL, hint[CLI_CASE_HINT];
+	int n_like = id == 0 ? store_case_like(s, name, &like) : 0;
+	cli_case_hint(hint, sizeof hint, n_like, like);
 	if (id <= 0 && from_config)
 		fprintf(stderr,
-			"evcap %s: no case '%s' in this store: it is the case the config file %s "
+			"evcap %s: no case '%s' in this store%s: it is the case the config file %s "
 			"names ([store] case); give --case CASE, or run 'evcap case use CASE'\n",
-			cli->command, name, cli->config_path ? cli->config_path : "(unknown)");
+			cli->command, name, hint,
+			cli->config_path ? cli->config_path : "(unknown)");
+	else if (id <= 0 && n_like > 0)
+		fprintf(stderr, "evcap %s: no case '%s' in this store%s\n", cli->command, name,
+			hint);
 	else if (id <= 0)
 		fprintf(stderr,
 			"evcap %s: no case '%s' in this store ('evcap case list' shows the cases; "
 			"'evcap case open' makes one)\n",
 			cli->command, name);
+	free(like);
 	free(in_use);
 	return id > 0 ? id : -1;
 }

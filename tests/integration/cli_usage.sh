@@ -136,6 +136,46 @@ done
 check "case number: none of them was made" \
 	test "$("$EVCAP" --json case list | jq length)" = 2
 
+# 4b. the same number typed with the full-width digits and letters of a
+# Chinese input method, or the ideographic space: not a second case, and a
+# --case written so is answered with the number as recorded (never taken
+# for it); brackets of another shape are another number
+A='XX检公益立〔2024〕3号' W='ＸＸ检公益立〔２０２４〕３号' M='XX检公益立〔２０２４〕3号'
+"$EVCAP" case open "$A" >/dev/null && "$EVCAP" case open 'K 7' >/dev/null
+n=$(events)
+run case open "$W" --use
+check "width: case open of a full-width form of a case is refused, naming it and --distinct" \
+	bash -c 'is 2 "case '"'"'$1'"'"' exists" "only in full-width and half-width" "--distinct" &&
+	one_line' _ "$A"
+check "width: and no case was made or put in use, no event written" test \
+	"$("$EVCAP" --json case list | jq -c '[.[] | select(.in_use or .number == "'"$W"'") |
+	.number]'):$(events)" = "[\"巡查案\"]:$n"
+run case open 'K　7'
+check "width: an ideographic space folds to a space" is 2 "case 'K 7' exists"
+run case open 'XX检公益立[2024]3号'
+check "width: [] for 〔〕 is another number, opened" test "$rc" = 0
+for args in "ls --case" "case show" "case use" "sync --target dir:$T/t --case"; do
+	# shellcheck disable=SC2086
+	run $args "$M"
+	check "width: '$args' with a half-full-width number: did you mean the case recorded" \
+		bash -c 'is 2 "no case '"'"'$1'"'"' in this store; did you mean '"'"'$2'"'"'?" &&
+		one_line' _ "$M" "$A"
+done
+printf '[store]\ncase = %s\n' "$W" >"$T/width.conf"
+"$EVCAP" --store "$T/w2" init >/dev/null && "$EVCAP" --store "$T/w2" case open "$A" >/dev/null
+run --store "$T/w2" --config "$T/width.conf" visits
+check "width: a config's case written in full width: did you mean, and the config file" \
+	is 2 "no case '$W' in this store; did you mean '$A'?" "$T/width.conf"
+run case open "$W" --distinct
+check "width: --distinct opens it all the same" \
+	bash -c '[ "$rc" = 0 ] && grep -qx "opened case $1" <<<"$out"' _ "$W"
+run ls --case "$M"
+check "width: with two cases written like it, both counted, the first named" \
+	bash -c 'is 2 "no case '"'"'$1'"'"'" "2 cases differ from it" "the first '"'"'$2'"'"'" &&
+	one_line' _ "$M" "$A"
+run case set 巡查案 --distinct
+check "width: --distinct belongs to case open" is 2 "--distinct goes with 'case open'"
+
 # 5. --from after --to
 run export --format csv --out "$T/x.csv" --from 2024-01-01T00:00:00Z --to 2023-01-01T00:00:00Z
 check "export: --from after --to is refused (exit 2)" \
