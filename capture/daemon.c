@@ -991,10 +991,19 @@ static void take_ctx_named(struct daemon *d, struct take_ctx *t, char *name, int
 			sqlite3_finalize(st);
 		}
 		if (id <= 0) {
-			if (warn)
+			/* a number typed in full width (or not) for a case the
+			 * store has: named, never taken for it */
+			char *like = NULL;
+			if (warn && id == 0 && store_case_like(d->store, name, &like) > 0)
+				log_warnx("case '%s' is not in this store (did you mean '%s'? the "
+					  "two differ only in full-width and half-width "
+					  "characters); items are recorded without a case",
+					  name, like);
+			else if (warn)
 				log_warnx("case '%s' is not in this store; items are recorded without "
 					  "a case",
 					  name);
+			free(like);
 		} else if (!replay && t->status && strcmp(t->status, "closed") == 0) {
 			if (warn)
 				log_warnx("case %s is closed; items are recorded without a case "

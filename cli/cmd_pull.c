@@ -139,6 +139,19 @@ int cmd_pull(struct cli *cli, int argc, char **argv)
 		fprintf(stderr, "evcap pull: %s\n", err);
 		return syncopt_exit_code(rc);
 	}
+	/* Two devices that wrote one case's number in different widths
+	 * (２０２４ typed with a Chinese input method, 2024) make two cases
+	 * here, each as its bundles recorded it: said, so the clerk can tell
+	 * the field, never merged. */
+	char *like = NULL;
+	int n_like = store_case_like(s, o.case_number, &like);
+	int64_t here = store_case_id(s, o.case_number);
+	if (here > 0 && n_like > 0 && cli->verbosity >= 0)
+		fprintf(stderr,
+			"evcap pull: case %s differs from %s '%s' in this store only in "
+			"full-width and half-width characters; evcap keeps them as separate "
+			"cases, each as its device recorded it\n",
+			o.case_number, n_like == 1 ? "case" : "cases such as", like);
 	if (!cli->json && cli->verbosity >= 0)
 		printf("case %s: %d bundle(s) imported (%d items), %d imported before, %d on the "
 		       "target%s\n",
@@ -148,11 +161,15 @@ int cmd_pull(struct cli *cli, int argc, char **argv)
 	 * script must be able to tell (a number written differently, or the
 	 * wrong disk), so that is a problem found. */
 	if (rep.bundles_seen == 0 && rep.not_committed == 0) {
+		char hint[CLI_CASE_HINT];
+		cli_case_hint(hint, sizeof hint, here > 0 ? 0 : n_like, like);
 		fprintf(stderr,
 			"evcap pull: the target holds no bundle of case %s (nothing synced yet, "
-			"or the case number is written differently)\n",
-			o.case_number);
+			"or the case number is written differently)%s\n",
+			o.case_number, hint);
+		free(like);
 		return EXIT_PROBLEM;
 	}
+	free(like);
 	return EXIT_OK;
 }

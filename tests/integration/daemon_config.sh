@@ -127,12 +127,20 @@ wait $DPID
 # 4. a reload that leaves no folder to watch (the config saved empty, or
 # half written, when SIGHUP came) is valid, and says so: it is not passed
 # over as "config reloaded" alone
-printf '[capture]\nsettle_seconds = 1\nwatch = %s\n[gps]\nserver =\n' "$MEDIA" >"$T/w.conf"
+# (its case, typed with the full-width digits of a Chinese input method,
+# is not the store's case written in ASCII digits: that case is named)
+"$EVCAP" --store "$T/s3" init >/dev/null &&
+	"$EVCAP" --store "$T/s3" case open 'K检〔2024〕3号' >/dev/null
+printf '[store]\ncase = %s\n[capture]\nsettle_seconds = 1\nwatch = %s\n[gps]\nserver =\n' \
+	'K检〔２０２４〕３号' "$MEDIA" >"$T/w.conf"
 "$EVCAPD" --foreground --config "$T/w.conf" --store "$T/s3" 2>"$T/d3.log" &
 DPID=$!
 on_exit "kill $DPID 2>/dev/null"
 within 10 grep -q "evcapd starting: .*1 watched folder" "$T/d3.log" ||
 	bad "daemon_config_reload_no_watch: evcapd did not start: $(tail -3 "$T/d3.log")"
+check "daemon_config_case_width: a config's case in full width names the store's case" \
+	within 10 grep -qF \
+	"case 'K检〔２０２４〕３号' is not in this store (did you mean 'K检〔2024〕3号'?" "$T/d3.log"
 : >"$T/w.conf"
 kill -HUP $DPID
 check "daemon_config_reload_says_what_it_took" \

@@ -148,3 +148,25 @@ check "a later bundle changes the witness but not the office's recommendation or
 pull o1 "$TGT"
 check "an office that set neither takes the field's recommendation" \
 	test "$(rec o1)" = "field's number||赵六"
+
+# the case number written with the full-width digits of a Chinese input
+# method: a pull of it names the case the office has; a laptop that
+# recorded it so makes a case of its own here, and the pull says so
+W='XX检公益立〔２０２４〕９号'
+out=$($EVCAP --store "$T/o2" pull --target "dir:$TGT" --case "$W" 2>&1); rc=$?
+check "a pull of a full-width number with no bundles names the office's case" \
+	test $rc = 1 -a -n "$(grep -F "no bundle of case $W" <<<"$out" |
+	grep -F "did you mean '$CASE'?")"
+H="$EVCAP --store $T/field3"
+mkdir -p "$T/card4" "$T/usb3"
+head -c 9000 /dev/urandom >"$T/card4/DJI_0004.JPG"
+$H init >/dev/null
+$H case open "$W" --use >/dev/null
+$H -q ingest "$T/card4" >/dev/null 2>&1
+$H -q sync --target "dir:$T/usb3" >/dev/null 2>&1
+$H key show >"$T/field3.pub"
+$EVCAP --store "$T/o2" key trust "$T/field3.pub" >/dev/null
+out=$($EVCAP --store "$T/o2" pull --target "dir:$T/usb3" --case "$W" 2>&1); rc=$?
+check "a case pulled in full width beside the office's is imported, and the two are named" \
+	test $rc = 0 -a -n "$(grep -F "case $W differs from case '$CASE' in this store only" <<<"$out")" \
+	-a "$($EVCAP --store "$T/o2" --json case list | jq length)" = 2
