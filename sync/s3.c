@@ -188,7 +188,8 @@ int s3_new(const struct s3_opts *o, struct s3 **out, char *err, size_t errlen)
 
 /* ---- XML and dates ---- */
 
-int s3_xml_next(const char *xml, size_t n, size_t *pos, const char *tag, char *out, size_t cap)
+int s3_xml_span(const char *xml, size_t n, size_t *pos, const char *tag, size_t *start,
+		size_t *len)
 {
 	char open[72], close[72];
 	if (snprintf(open, sizeof open, "<%s>", tag) >= (int)sizeof open ||
@@ -201,35 +202,67 @@ int s3_xml_next(const char *xml, size_t n, size_t *pos, const char *tag, char *o
 		size_t v = i + ol, e = v;
 		while (e + cl <= n && memcmp(xml + e, close, cl) != 0)
 			e++;
-		if (e + cl > n)
-			return 0;
-		/* decode the predefined entities; anything else stays as is */
-		size_t k = 0;
-		for (size_t j = v; j < e; j++) {
-			static const struct {
-				const char *ent;
-				char c;
-			} ents[] = {{"&quot;", '"'}, {"&amp;", '&'}, {"&lt;", '<'}, {"&gt;", '>'},
-				    {"&apos;", '\''}};
-			char ch = xml[j];
-			if (ch == '&')
-				for (size_t q = 0; q < ARRAY_LEN(ents); q++) {
-					size_t el = strlen(ents[q].ent);
-					if (j + el <= e && !memcmp(xml + j, ents[q].ent, el)) {
-						ch = ents[q].c;
-						j += el - 1;
-						break;
-					}
-				}
-			if (k + 1 >= cap)
-				return 0;
-			out[k++] = ch;
+		*start = v;
+		if (e + cl > n) {
+			*len = n - v;
+			return -1;
 		}
-		out[k] = '\0';
+		*len = e - v;
 		*pos = e + cl;
 		return 1;
 	}
 	return 0;
+}
+
+/* Decodes raw[0..n) into out, which has room for n bytes and a NUL (the
+ * text never grows); returns its length. */
+static size_t xml_decode_into(const char *raw, size_t n, char *out)
+{
+	/* the predefined entities; anything else stays as is */
+	static const struct {
+		const char *ent;
+		char c;
+	} ents[] = {{"&quot;", '"'}, {"&amp;", '&'}, {"&lt;", '<'}, {"&gt;", '>'}, {"&apos;", '\''}};
+	size_t k = 0;
+	for (size_t j = 0; j < n; j++) {
+		char ch = raw[j];
+		if (ch == '&')
+			for (size_t q = 0; q < ARRAY_LEN(ents); q++) {
+				size_t el = strlen(ents[q].ent);
+				if (j + el <= n && !memcmp(raw + j, ents[q].ent, el)) {
+					ch = ents[q].c;
+					j += el - 1;
+					break;
+				}
+			}
+		out[k++] = ch;
+	}
+	out[k] = '\0';
+	return k;
+}
+
+char *s3_xml_decode(const char *raw, size_t n, size_t *outlen)
+{
+	char *out = xmalloc(n + 1);
+	size_t k = xml_decode_into(raw, n, out);
+	if (outlen)
+		*outlen = k;
+	return out;
+}
+
+int s3_xml_next(const char *xml, size_t n, size_t *pos, const char *tag, char *out, size_t cap)
+{
+	size_t p = *pos, v, len;
+	if (s3_xml_span(xml, n, &p, tag, &v, &len) != 1 || cap == 0)
+		return 0;
+	char *s = s3_xml_decode(xml + v, len, &len);
+	int fits = len < cap;
+	if (fits) {
+		memcpy(out, s, len + 1);
+		*pos = p;
+	}
+	free(s);
+	return fits;
 }
 
 int s3_parse_http_date(const char *s, double *t)

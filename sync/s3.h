@@ -107,6 +107,18 @@ const char *s3_endpoint(const struct s3 *c);
  * entities into out (cap bytes incl. NUL). Returns 1 and advances *pos, or
  * 0 when there is no further such element or the value does not fit. */
 int s3_xml_next(const char *xml, size_t n, size_t *pos, const char *tag, char *out, size_t cap);
+/* Finds the next <tag>...</tag> in xml[0..n) from *pos on and gives its
+ * content as the server wrote it, entities and all (xml[*start..+*len)):
+ * an element holding others is looked into this way, and only the values
+ * taken from it are decoded, once. 1, with *pos past the element; 0 when
+ * there is no further <tag>; -1 when one is opened and never closed
+ * (*start and *len then give what follows its opening tag). */
+int s3_xml_span(const char *xml, size_t n, size_t *pos, const char *tag, size_t *start,
+		size_t *len);
+/* The five XML entities of raw[0..n) decoded, as a malloc'd string of at
+ * most n bytes; *outlen (if not NULL) gets its length, which a NUL in the
+ * text makes longer than strlen's. */
+char *s3_xml_decode(const char *raw, size_t n, size_t *outlen);
 
 /* Parses an HTTP date ("Sat, 29 Nov 2026 09:30:00 GMT"); 0 or -1. */
 int s3_parse_http_date(const char *s, double *t);

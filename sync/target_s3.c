@@ -23,9 +23,11 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "ingest.h"
 #include "log.h"
 #include "s3.h"
 #include "target_impl.h"
+#include "target_s3_internal.h"
 #include "timeutil.h"
 
 #define PART_SIZE ((uint64_t)8 << 20)
@@ -859,20 +861,141 @@ static int s3t_get(void *impl, const char *key, uint64_t offset, uint64_t max, t
 	return rc;
 }
 
+/* ---- listing ---- */
+
+/* Refuses a listing answer that cannot be read whole: read in part, it
+ * would pass over what could not be read without a word. `what` says
+ * what is wrong; raw[0..n), when given, is the content of the <tag>
+ * element concerned as the server sent it (closed, or not), shown escaped
+ * and cut short. */
+static int bad_listing(const char *target, const char *prefix, const char *what,
+		       const char *tag, const char *raw, size_t n, int closed, char *err,
+		       size_t errlen)
+{
+	enum { SHOWN = 240 };
+	char *cut = NULL, *shown = NULL, *sent = NULL;
+	if (raw) {
+		cut = xstrndup(raw, n < SHOWN ? n : SHOWN); /* also ends at a NUL */
+		shown = ingest_display_path(cut);
+		if (strlen(cut) < n || !closed)
+			sent = xasprintf(": <%s>%s...", tag, shown);
+		else
+			sent = xasprintf(": <%s>%s</%s>", tag, shown, tag);
+	}
+	int rc = err_set(err, errlen, EV_ERR,
+			 "%s: the server's listing of %s is malformed, %s%s; a listing that "
+			 "cannot be read whole is not used",
+			 target, prefix, what, sent ? sent : "");
+	free(sent);
+	free(shown);
+	free(cut);
+	return rc;
+}
+
+/* One entry: the content of a <Contents> element, xml[0..n). */
+static int list_entry(const char *x, size_t n, const struct s3_list_page *lp, size_t *count,
+		      target_each each, void *ctx, char *err, size_t errlen)
+{
+	size_t pos = 0, ks, kl, ks2, kl2, len;
+	int found = s3_xml_span(x, n, &pos, "Key", &ks, &kl);
+	if (found != 1)
+		return bad_listing(lp->target, lp->prefix, "an entry has no key", "Contents", x, n, 1,
+				   err, errlen);
+	if (s3_xml_span(x, n, &pos, "Key", &ks2, &kl2) != 0)
+		return bad_listing(lp->target, lp->prefix, "an entry has two keys", "Contents", x,
+				   n, 1, err, errlen);
+	/* decoded once: "&amp;amp;" is the name "&amp;" */
+	char *key = s3_xml_decode(x + ks, kl, &len);
+	char v[64];
+	uint64_t size = 0;
+	int rc = 0;
+	size_t tl = strlen(lp->tprefix), pl = strlen(lp->prefix);
+	pos = 0;
+	if (s3_xml_next(x, n, &pos, "Size", v, sizeof v))
+		size = strtoull(v, NULL, 10);
+	if (strlen(key) != len) {
+		rc = bad_listing(lp->target, lp->prefix, "a key holds a NUL byte", "Contents", x, n, 1,
+				 err, errlen);
+	} else if (strncmp(key, lp->tprefix, tl) != 0 || strncmp(key + tl, lp->prefix, pl) != 0) {
+		rc = bad_listing(lp->target, lp->prefix, "it holds a key outside what was asked for",
+				 "Contents", x, n, 1, err, errlen);
+	} else if (++*count > lp->max_keys) {
+		rc = err_set(err, errlen, EV_ELIMIT, "more than %zu objects under %s", lp->max_keys,
+			     lp->prefix);
+	} else {
+		/* a name not of the layout is listed too, marked, so that
+		 * the reader can name it */
+		struct target_entry e = {.key = key + tl, .size = size,
+					 .foreign = !target_key_valid(key + tl)};
+		rc = each(ctx, &e);
+	}
+	free(key);
+	return rc;
+}
+
+int s3_list_page(const char *x, size_t n, const struct s3_list_page *lp, const char *asked,
+		 size_t *count, target_each each, void *ctx, char **next, char *err,
+		 size_t errlen)
+{
+	size_t pos = 0, cs, cl;
+	char v[16];
+	int rc = 0, found;
+	*next = NULL;
+	if (!memmem(x, n, "<ListBucketResult", 17))
+		return bad_listing(lp->target, lp->prefix, "it is no ListBucketResult", NULL,
+				   NULL, 0, 0, err, errlen);
+	while (!rc && (found = s3_xml_span(x, n, &pos, "Contents", &cs, &cl)) != 0) {
+		if (found < 0)
+			return bad_listing(lp->target, lp->prefix, "an entry is not closed",
+					   "Contents", x + cs, cl, 0, err, errlen);
+		rc = list_entry(x + cs, cl, lp, count, each, ctx, err, errlen);
+	}
+	if (rc)
+		return rc;
+	pos = 0;
+	if (!s3_xml_next(x, n, &pos, "IsTruncated", v, sizeof v) || strcmp(v, "true") != 0)
+		return 0;
+	pos = 0;
+	if (s3_xml_span(x, n, &pos, "NextContinuationToken", &cs, &cl) != 1 || cl == 0)
+		return bad_listing(lp->target, lp->prefix,
+				   "it says more follows but gives no continuation token", NULL,
+				   NULL, 0, 0, err, errlen);
+	if (cl > S3_LIST_TOKEN_MAX) {
+		char what[80];
+		snprintf(what, sizeof what, "it gives a continuation token of more than %d bytes",
+			 S3_LIST_TOKEN_MAX);
+		return bad_listing(lp->target, lp->prefix, what, "NextContinuationToken", x + cs, cl,
+				   1, err, errlen);
+	}
+	*next = s3_xml_decode(x + cs, cl, NULL);
+	if (asked && !strcmp(*next, asked)) {
+		free(*next);
+		*next = NULL;
+		/* asked again, it would give the same page for ever */
+		return bad_listing(lp->target, lp->prefix,
+				   "it gives as the next page's token the one it was asked with",
+				   "NextContinuationToken", x + cs, cl, 1, err, errlen);
+	}
+	return 0;
+}
+
 static int s3t_list(void *impl, const char *prefix, size_t max_keys, target_each each, void *ctx,
 		    char *err, size_t errlen)
 {
 	struct s3_target *t = impl;
-	char *p = full_key(t, prefix);
-	char token[1024] = "";
-	size_t count = 0, plen = strlen(t->prefix);
+	char *p = full_key(t, prefix), *token = NULL, *next = NULL;
+	size_t count = 0, tl = strlen(t->prefix);
+	char *name = tl ? xasprintf("s3://%s/%.*s", t->bucket, (int)(tl - 1), t->prefix)
+			: xasprintf("s3://%s", t->bucket);
+	struct s3_list_page lp = {.target = name, .tprefix = t->prefix, .prefix = prefix,
+				  .max_keys = max_keys};
 	int rc = 0, more = 1;
 	while (more && !rc) {
 		struct s3_response resp;
 		s3_response_init(&resp);
 		struct sigv4_pair q[4] = {{"list-type", "2"}, {"prefix", p}, {"max-keys", "1000"}};
 		size_t nq = 3;
-		if (token[0])
+		if (token)
 			q[nq++] = (struct sigv4_pair){"continuation-token", token};
 		struct s3_request r = {.method = "GET", .bucket = t->bucket, .query = q,
 				       .n_query = nq, .body_fd = -1, .range_from = -1};
@@ -880,36 +1003,17 @@ static int s3t_list(void *impl, const char *prefix, size_t max_keys, target_each
 		if (!rc && resp.status != 200)
 			rc = s3_fail(&resp, "listing the bucket", resp.status == 404 ? EV_ENOENT : EV_ERR,
 				     err, errlen);
-		const char *x = resp.body.data;
-		size_t n = resp.body.len, pos = 0;
-		char block[4096], key[1100], v[64];
-		while (!rc && s3_xml_next(x, n, &pos, "Contents", block, sizeof block)) {
-			size_t bp = 0, bl = strlen(block);
-			if (!s3_xml_next(block, bl, &bp, "Key", key, sizeof key))
-				continue;
-			bp = 0;
-			uint64_t size = 0;
-			if (s3_xml_next(block, bl, &bp, "Size", v, sizeof v))
-				size = strtoull(v, NULL, 10);
-			if (strncmp(key, t->prefix, plen) != 0)
-				continue; /* outside the target: not asked for */
-			/* a name not of the layout is listed too, marked, so
-			 * that the reader can name it */
-			struct target_entry e = {.key = key + plen, .size = size,
-						 .foreign = !target_key_valid(key + plen)};
-			if (++count > max_keys)
-				rc = err_set(err, errlen, EV_ELIMIT, "more than %zu objects under %s",
-					     max_keys, prefix);
-			else
-				rc = each(ctx, &e);
-		}
-		pos = 0;
-		more = !rc && s3_xml_next(x, n, &pos, "IsTruncated", v, sizeof v) && !strcmp(v, "true");
-		pos = 0;
-		if (more && !s3_xml_next(x, n, &pos, "NextContinuationToken", token, sizeof token))
-			more = 0;
+		if (!rc)
+			rc = s3_list_page(resp.body.data, resp.body.len, &lp, token, &count, each,
+					  ctx, &next, err, errlen);
+		free(token);
+		token = next;
+		next = NULL;
+		more = token != NULL;
 		s3_response_free(&resp);
 	}
+	free(token);
+	free(name);
 	free(p);
 	return rc;
 }
