@@ -37,6 +37,7 @@
 #include "srt.h"
 #include "store.h"
 #include "target.h"
+#include "target_s3_internal.h"
 #include "timeutil.h"
 #include "track.h"
 #include "util.h"
@@ -71,6 +72,7 @@
 #define FUZZ_MAX_SPOOL 16384
 #define FUZZ_MAX_BMFF 65536
 #define FUZZ_MAX_SRT 65536
+#define FUZZ_MAX_S3LIST 65536
 
 /* Every fixed-size text field must be terminated inside its array and be
  * UTF-8: it is written to SQLite, JSON and reports as it is. */
@@ -981,6 +983,56 @@ static inline int fuzz_run_spool(const uint8_t *data, size_t size)
 	for (size_t i = 0; i < size; i++)
 		records += data[i] == '\n';
 	FUZZ_ENSURE(v.lines + bad + (size_t)v.heads <= records + 1);
+	return 0;
+}
+
+/*
+ * An S3 listing answer (s3_list_page): every entry passed on is named below
+ * the target's prefix, inside what was listed, terminated and NUL-free; one
+ * not marked foreign is a key of the layout; no more entries than max_keys
+ * are passed on; a continuation token is non-empty, within its cap and not
+ * the one asked with; an answer refused says why. The first input byte
+ * chooses the token the page was asked with (none, or "t").
+ */
+struct fuzz_s3list {
+	size_t n;
+};
+
+static inline int fuzz_s3list_each(void *ctx, const struct target_entry *e)
+{
+	struct fuzz_s3list *f = ctx;
+	FUZZ_ENSURE(e->key != NULL);
+	FUZZ_ENSURE(strncmp(e->key, "cases/K/bundles/", 16) == 0);
+	FUZZ_ENSURE(e->foreign || target_key_valid(e->key));
+	f->n++;
+	return 0;
+}
+
+static inline int fuzz_run_s3list(const uint8_t *data, size_t size)
+{
+	if (size < 1 || size > FUZZ_MAX_S3LIST)
+		return 0;
+	static const struct s3_list_page lp = {.target = "s3://evidence/field1",
+					       .tprefix = "field1/",
+					       .prefix = "cases/K/bundles/",
+					       .max_keys = 64};
+	const char *asked = (data[0] & 1) ? "t" : NULL;
+	char *xml = malloc(size - 1 ? size - 1 : 1), *next = NULL, err[512];
+	memcpy(xml, data + 1, size - 1);
+	struct fuzz_s3list f = {0};
+	size_t count = 0;
+	err[0] = '\0';
+	int rc = s3_list_page(xml, size - 1, &lp, asked, &count, fuzz_s3list_each, &f, &next, err,
+			      sizeof err);
+	FUZZ_ENSURE(f.n <= lp.max_keys);
+	if (rc) {
+		FUZZ_ENSURE(err[0] != '\0' && memchr(err, '\0', sizeof err));
+	} else if (next) {
+		FUZZ_ENSURE(next[0] != '\0' && strlen(next) <= S3_LIST_TOKEN_MAX);
+		FUZZ_ENSURE(!asked || strcmp(next, asked) != 0);
+	}
+	free(next);
+	free(xml);
 	return 0;
 }
 

@@ -598,6 +598,26 @@ def crafted(out):
                                   % (ck, sha[:2], sha[2:4], sha)).encode())
     put(out, "pullpath", "number", "嫩检公益立〔2023〕15号\n../x\ncases/a/bundles/b/COMMITTED".encode())
     put(out, "pullpath", "sha", ("%s\n%s\na//b/./c/" % (sha, sha.upper())).encode())
+    # s3list: the first byte chooses the continuation token the page was
+    # asked with (odd: "t"); the rest is the server's answer
+    def listing(entries, more=None):
+        x = ('<?xml version="1.0" encoding="UTF-8"?><ListBucketResult xmlns="http://s3.'
+             'amazonaws.com/doc/2006-03-01/"><Name>evidence</Name><Prefix>field1/cases/K/'
+             'bundles/</Prefix><MaxKeys>1000</MaxKeys>')
+        x += '<IsTruncated>%s</IsTruncated>' % ('true' if more else 'false')
+        if more:
+            x += '<NextContinuationToken>%s</NextContinuationToken>' % more
+        for k, n in entries:
+            x += ('<Contents><Key>field1/cases/K/bundles/%s</Key><LastModified>2026-11-30T09:'
+                  '00:00.000Z</LastModified><ETag>&quot;d41d8cd98f00b204e9800998ecf8427e&quot;'
+                  '</ETag><Size>%d</Size><StorageClass>STANDARD</StorageClass></Contents>' % (k, n))
+        return (x + '</ListBucketResult>').encode()
+    bid = "20230501-020000-0a1b2c3d-12345678"
+    put(out, "s3list", "bundle", b"\x00" + listing(
+        [(bid + "/COMMITTED", 0), (bid + "/manifest.json", 812), (bid + "/manifest.json.minisig", 300)]))
+    put(out, "s3list", "more", b"\x01" + listing([(bid + "/COMMITTED", 0)], more="1ueGcxLPRx1Tr%2Fz"))
+    put(out, "s3list", "foreign", b"\x00" + listing(
+        [(bid + " (1)/COMMITTED", 0), ("notes &amp;amp; &lt;x&gt;.txt", 5), (bid + "/.DS_Store", 6)]))
 
 
 SENSOR_LONG = """time,parameter,value,unit,sample_id,lat,lon

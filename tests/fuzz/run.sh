@@ -17,7 +17,7 @@ ROOT=$(pwd)
 BUILD=${BUILD:-build-fuzz}
 SECONDS_EACH=${FUZZ_SECONDS:-30}
 CC_FUZZ=${FUZZ_CC:-clang}
-ALL="jpeg exif xmp meta bmff srt nmea gpx config manifest pullpath minisig sensor spool"
+ALL="jpeg exif xmp meta bmff srt nmea gpx config manifest pullpath minisig sensor spool s3list"
 
 # -max_len per harness: what one input needs to reach every state of its
 # parser (a JPEG head, one APP1, some dozens of NMEA lines); longer inputs
@@ -29,6 +29,7 @@ max_len() {
 	gpx | sensor | spool | srt) echo 8192 ;;
 	nmea) echo 4096 ;;
 	manifest) echo 32768 ;;
+	s3list) echo 16384 ;;
 	config | minisig) echo 4096 ;;
 	pullpath) echo 2048 ;;
 	*) echo 4096 ;;

@@ -38,6 +38,7 @@ static const struct {
 	{"config", fuzz_run_config},     {"manifest", fuzz_run_manifest},
 	{"pullpath", fuzz_run_pullpath}, {"minisig", fuzz_run_minisig},
 	{"sensor", fuzz_run_sensor},     {"spool", fuzz_run_spool},
+	{"s3list", fuzz_run_s3list},
 };
 
 /* Reads a whole small file; NULL on failure. */
