@@ -15,7 +15,7 @@ static const char item_cols[] =
 	" i.location_error_m, i.make, i.model, i.serial, i.width, i.height, i.medium_uuid,"
 	" i.medium_label, i.ingested_at, i.metadata_error, i.metadata_note, i.origin,"
 	" i.gimbal_yaw, i.gimbal_pitch, i.flight_yaw, i.rel_alt, i.subsec, i.offset_raw,"
-	" i.source_device, i.bundle_id, i.gps_datum, i.img_direction, i.img_direction_ref";
+	" i.source_device, i.bundle_id, i.gps_datum, i.img_direction, i.img_direction_ref, i.xmp_alt";
 
 static json_t *col_json(sqlite3_stmt *st, int i)
 {
@@ -40,7 +40,8 @@ static json_t *row_json(sqlite3_stmt *st)
 		"location_error_m", "make", "model", "serial", "width", "height", "medium_uuid",
 		"medium_label", "ingested_at", "metadata_error", "metadata_note", "origin",
 		"gimbal_yaw", "gimbal_pitch", "flight_yaw", "rel_alt", "subsec", "offset_raw",
-		"source_device", "bundle_id", "gps_datum", "img_direction", "img_direction_ref"};
+		"source_device", "bundle_id", "gps_datum", "img_direction", "img_direction_ref",
+		"xmp_alt"};
 	json_t *o = json_object();
 	for (int i = 0; i < (int)(sizeof names / sizeof names[0]); i++) {
 		json_t *v = col_json(st, i);
@@ -53,7 +54,7 @@ static json_t *row_json(sqlite3_stmt *st)
 		}
 		/* lat/lon/alt are numbers even when SQLite kept an integer */
 		if (json_is_integer(v) && (strcmp(names[i], "lat") == 0 || strcmp(names[i], "lon") == 0 ||
-					   strcmp(names[i], "alt") == 0)) {
+					   strcmp(names[i], "alt") == 0 || strcmp(names[i], "xmp_alt") == 0)) {
 			json_t *r = json_real((double)json_integer_value(v));
 			json_decref(v);
 			v = r;

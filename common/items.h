@@ -26,7 +26,9 @@ struct item_filter {
  * camera_time, tz_offset, time_source, gps_time, lat, lon, alt,
  * location_source, location_error_m, datum, make, model, serial, width,
  * height, medium_uuid, medium_label, ingested_at, metadata_error,
- * metadata_note, origin, gimbal_yaw/pitch, flight_yaw, rel_alt. */
+ * metadata_note, origin, gimbal_yaw/pitch, flight_yaw, rel_alt, and xmp_alt
+ * (the altitude XMP gives: a DJI drone's AbsoluteAltitude, else XMP's
+ * exif:GPSAltitude; null when there is none). */
 json_t *items_list(struct store *s, const struct item_filter *f, char *err, size_t errlen);
 
 /* One item by id ("42"), or by a SHA-256 prefix of 6 or more hex digits

@@ -21,7 +21,7 @@ static const char *const item_fields[] = {
 	"make", "model", "serial", "width", "height", "medium_uuid", "medium_label",
 	"ingested_at", "metadata_error", "metadata_note", "origin", "gimbal_yaw",
 	"gimbal_pitch", "flight_yaw", "rel_alt", "subsec", "offset_raw", "source_device",
-	"bundle_id", "gps_datum", "img_direction", "img_direction_ref"};
+	"bundle_id", "gps_datum", "img_direction", "img_direction_ref", "xmp_alt"};
 #define MAX_COLS 128
 
 static const char *const reading_fields[] = {"parameter", "value", "unit", "class",

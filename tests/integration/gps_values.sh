@@ -80,3 +80,29 @@ for what, b in bad.items():
 print(('PASS' if carried else 'FAIL') + f' gps_values: some coordinates ended in 60 seconds '
       f'and were carried ({carried} of 200), with a note')
 PY
+
+# A DJI photo without coordinates, its altitude only in XMP's
+# drone-dji:AbsoluteAltitude: no alt (docs/metadata.md, "DJI drones: which
+# altitude"), but the drone's altitude is shown as xmp_alt, by show and in
+# ls --json; a photo whose XMP holds none has xmp_alt null and no such line.
+mkdir -p "$T/dji"
+cp "$T/base.jpg" "$T/dji/DJI_0001.JPG"
+exiftool -q -overwrite_original -Make=DJI -Model=FC6310 \
+	-DateTimeOriginal='2023:05:01 10:00:00' -XMP-drone-dji:AbsoluteAltitude=+1131.876 \
+	-XMP-drone-dji:RelativeAltitude=+98.300 "$T/dji/DJI_0001.JPG"
+$EVCAP ingest "$T/dji" >"$T/dji.out" 2>&1
+$EVCAP --json ls >"$T/ls2.json"
+DJI_ID=$(jq '.[] | select(.original_name == "DJI_0001.JPG") | .id' "$T/ls2.json")
+P_ID=$(jq '.[] | select(.original_name == "P0000.jpg") | .id' "$T/ls2.json")
+check "gps_values: ls --json gives the DJI photo's xmp_alt, and no alt" \
+	bash -c 'jq -e ".[] | select(.original_name == \"DJI_0001.JPG\")
+		| .xmp_alt == 1131.876 and .alt == null" "$1" >/dev/null' _ "$T/ls2.json"
+check "gps_values: ls --json gives xmp_alt null for a photo whose XMP has no altitude" \
+	bash -c 'jq -e ".[] | select(.original_name == \"P0000.jpg\")
+		| has(\"xmp_alt\") and .xmp_alt == null" "$1" >/dev/null' _ "$T/ls2.json"
+check "gps_values: show --json gives the DJI photo's xmp_alt" \
+	bash -c "$EVCAP --json show '$DJI_ID' | jq -e '.xmp_alt == 1131.876' >/dev/null"
+check "gps_values: show prints the DJI photo's xmp_alt line" \
+	bash -c "$EVCAP show '$DJI_ID' | grep -Eqx 'xmp_alt +1131.876'"
+check "gps_values: show prints no xmp_alt line where there is none" \
+	bash -c "! $EVCAP show '$P_ID' | grep -q '^xmp_alt'"
