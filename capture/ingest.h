@@ -86,8 +86,17 @@ int ingest_paths(struct store *s, char *const *paths, int n, const struct ingest
 void ingest_parser_start(void);
 
 /* Writes a path for messages and records: bytes that are not valid UTF-8,
- * and control characters, are shown as \xNN. Returns a malloc'd string. */
+ * and control characters (C0, DEL, and the C1 U+0080 to U+009F as their
+ * two bytes), are shown as \xNN, a backslash as two. Returns a malloc'd
+ * string. */
 char *ingest_display_path(const char *path);
+
+/* The n bytes at s (a NUL among them too) shown as ingest_display_path
+ * shows a path, into out, cut to outlen bytes with its NUL before a
+ * character or an escape that would not fit. For text taken from a file
+ * or a command line that a message quotes: a sensor file's value, a
+ * device path, a track's name. Returns out. */
+const char *ingest_display_text(const char *s, size_t n, char *out, size_t outlen);
 
 /* A message that begins with path as given (fs_read_file's do) is made to
  * begin with it as ingest_display_path shows it; any other is left as it

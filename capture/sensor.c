@@ -433,20 +433,19 @@ static int parse_number(const char *s, size_t len, double *v)
 	return 0;
 }
 
-/* Copies s[0..len) into out for messages: cut, control bytes shown as
- * '?', never ending inside a UTF-8 sequence. */
+/* s[0..len), trimmed, as messages show text from a file (control
+ * characters and bytes that are not UTF-8 as \xNN, ingest_display_text),
+ * cut to fit out. */
 static const char *show(const char *s, size_t len, char out[48])
 {
-	size_t k = 0;
 	sensor_trim(&s, &len);
-	for (size_t i = 0; i < len && k < 44; i++) {
-		unsigned char c = (unsigned char)s[i];
-		out[k++] = c < 0x20 || c == 0x7f ? '?' : (char)c;
-	}
-	while (k > 0 && !utf8_valid(out, k))
-		k--;
-	out[k] = '\0';
-	return out;
+	return ingest_display_text(s, len, out, 48);
+}
+
+/* A profile's name (as its file gives it) as messages show it. */
+static const char *show_name(const struct sensor_profile *p, char out[4 * sizeof p->name])
+{
+	return ingest_display_text(p->name, strlen(p->name), out, 4 * sizeof p->name);
 }
 
 /*
@@ -550,9 +549,12 @@ static int line_is_text(const char *s, size_t len)
 }
 
 /* A reading for a line that is not clean text: raw shows the bytes as
- * \xNN, cut at SENSOR_MAX_LINE. */
+ * \xNN, cut at SENSOR_MAX_LINE. With quote, the error quotes the line's
+ * start as messages show text (ingest_display_text), so that the bytes
+ * that are not text can be found. */
 static struct sensor_reading *push_unclean(struct sensor_batch *b, const char *s, size_t len,
-					   size_t line_no, const char *name, const char *why)
+					   size_t line_no, const char *name, const char *why,
+					   int quote)
 {
 	struct buf e;
 	buf_init(&e, SENSOR_MAX_LINE * 4 + 8);
@@ -574,8 +576,13 @@ static struct sensor_reading *push_unclean(struct sensor_batch *b, const char *s
 	}
 	struct sensor_reading *r = batch_push(b, e.data, e.len, line_no);
 	buf_free(&e);
-	if (r)
+	if (r && quote) {
+		char q[96];
+		reading_err(r, "%s:%zu: %s: %s", name, line_no, why,
+			    ingest_display_text(s, len, q, sizeof q));
+	} else if (r) {
 		reading_err(r, "%s:%zu: %s", name, line_no, why);
+	}
 	return r;
 }
 
@@ -1022,7 +1029,8 @@ int sensor_parse_csv(const char *text, size_t n, const struct sensor_opts *o,
 			if (!push_unclean(b, line, len > SENSOR_MAX_LINE ? SENSOR_MAX_LINE : len,
 					  line_no, o->name,
 					  len > SENSOR_MAX_LINE ? "the line is too long; kept cut"
-								: "the line holds bytes that are not text")) {
+								: "the line holds bytes that are not text",
+					  len <= SENSOR_MAX_LINE)) {
 				rc = err_set(err, errlen, EV_ELIMIT, "%s: too many readings", o->name);
 				goto out;
 			}
@@ -1163,6 +1171,7 @@ static int sdi12_line(struct sensor_batch *b, const char *line, size_t len, size
 		}
 	}
 	struct sensor_reading whole = {0};
+	char pn[4 * sizeof p->name];
 	whole.line_no = line_no;
 	set_time(&whole, b, o, s, head);
 	if (respl == 0)
@@ -1173,7 +1182,7 @@ static int sdi12_line(struct sensor_batch *b, const char *line, size_t len, size
 	else if (p && p->address && resp[0] != p->address)
 		reading_err(&whole, "%s:%zu: the answer is from address %c, the profile %s is for "
 				    "address %c",
-			    o->name, line_no, resp[0], p->name, p->address);
+			    o->name, line_no, resp[0], show_name(p, pn), p->address);
 	else if (respl == 1)
 		reading_err(&whole, "%s:%zu: the SDI-12 answer holds no values", o->name, line_no);
 
@@ -1206,10 +1215,12 @@ static int sdi12_line(struct sensor_batch *b, const char *line, size_t len, size
 	for (size_t i = 0; !whole.error[0] && i < nv; i++) {
 		const struct sensor_map *m = profile_find(p, dn, (int)i + 1);
 		if (!m) {
-			if (ul + 24 < sizeof unmapped)
-				ul += (size_t)snprintf(unmapped + ul, sizeof unmapped - ul, "%s%zu (%.*s)",
-						       ul ? ", " : "", i + 1, (int)(vl[i] > 12 ? 12 : vl[i]),
-						       val[i]);
+			if (ul + 24 < sizeof unmapped) {
+				char v[16];
+				ul += (size_t)snprintf(unmapped + ul, sizeof unmapped - ul, "%s%zu (%s)",
+						       ul ? ", " : "", i + 1,
+						       ingest_display_text(val[i], vl[i], v, sizeof v));
+			}
 			continue;
 		}
 		struct sensor_reading *r = batch_push(b, line, len, line_no);
@@ -1233,7 +1244,7 @@ static int sdi12_line(struct sensor_batch *b, const char *line, size_t len, size
 		else
 			reading_err(r, "%s:%zu: value%s at position %s ha%s no parameter in profile %s",
 				    o->name, line_no, strchr(unmapped, ',') ? "s" : "", unmapped,
-				    strchr(unmapped, ',') ? "ve" : "s", p ? p->name : "(none)");
+				    strchr(unmapped, ',') ? "ve" : "s", p ? show_name(p, pn) : "(none)");
 		made++;
 	}
 	(void)made;
@@ -1332,7 +1343,8 @@ int sensor_parse_line(enum sensor_format fmt, const char *line, size_t len, size
 			push_unclean(b, line, len > SENSOR_MAX_LINE ? SENSOR_MAX_LINE : len,
 				     line_no, o->name,
 				     len > SENSOR_MAX_LINE ? "the line is too long; kept cut"
-							   : "the line holds bytes that are not text");
+							   : "the line holds bytes that are not text",
+				     len <= SENSOR_MAX_LINE);
 		if (!r)
 			return EV_ELIMIT;
 		/* line noise still says when the probe was talking: the line
@@ -1714,8 +1726,12 @@ static int same_measure(struct store *s, sqlite3_stmt *q, const struct sensor_re
 		char iso[32], sample[96] = "";
 		const char *unit = r->param->unit;
 		time_format_iso(r->t, iso);
-		if (r->sample_id[0])
-			snprintf(sample, sizeof sample, ", sample %s", r->sample_id);
+		if (r->sample_id[0]) {
+			char shown[80];
+			snprintf(sample, sizeof sample, ", sample %s",
+				 ingest_display_text(r->sample_id, strlen(r->sample_id), shown,
+						     sizeof shown));
+		}
 		snprintf(st->msgs[st->n_msgs++], SENSOR_RECORD_MSG_LEN,
 			 "%s: 2 values of %s at %s%s: %.15g %s on line %lld, %.15g %s on line %zu; "
 			 "both kept",

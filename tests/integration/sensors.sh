@@ -364,3 +364,27 @@ check "sensors: a profile's name with control characters is escaped in its messa
 	bash -c "[ $rc1 -eq 2 ] && [ $rc2 -eq 2 ] && grep -qF 'kit\\x1B[31m.profile:3: unknown key' '$T/esc1.err' && grep -qF 'kit\\x1B[31mgone.profile: cannot open' '$T/esc2.err' && ! grep -q \$'\\033' '$T/esc1.err' '$T/esc2.err'"
 check "sensors: a sensor file's name with control characters is escaped in its messages" \
 	bash -c "grep -qF 'kit\\x1B[31m.csv: not a regular file' '$T/esc3.err' && ! grep -q \$'\\033' '$T/esc3.err'"
+
+# text taken from a sensor file (a sample id, a value, a line that is not
+# text, a profile's own name and units) is quoted with control characters
+# as \xNN, as names are; never as the bytes a terminal would act on
+printf 'time,parameter,value,unit,sample_id\n2024-05-06 09:00:00,pH,7.\0331,,S\033[31m1\n' \
+	>"$T/escval.csv"
+E sensor import "$T/escval.csv" --case 仪器案 >"$T/escval.out" 2>"$T/escval.err"
+check "sensors: a line whose sample id and value hold ESC is quoted with \\x1B" \
+	grep -qF 'escval.csv:2: the line holds bytes that are not text: 2024-05-06 09:00:00,pH,7.\x1B1,,S\x1B[31m1' \
+	"$T/escval.err"
+printf 'name = tdp\033[31m\nformat = sdi12\naddress = 0\nvalue.1 = temp °C\n' >"$T/escname.profile"
+printf '2024-05-06T09:00:00+08:00 1+17.5\n' >"$T/escname.log"
+E sensor import "$T/escname.log" --format sdi12 --profile "$T/escname.profile" --case 仪器案 \
+	>"$T/escname.out" 2>"$T/escname.err"
+check "sensors: a profile's name holding ESC is quoted with \\x1B" \
+	grep -qF 'escname.log:1: the answer is from address 1, the profile tdp\x1B[31m is for address 0' \
+	"$T/escname.err"
+printf 'name = u\nformat = sdi12\nvalue.1 = temp de\033g\n' >"$T/escunit.profile"
+E sensor import "$T/escname.log" --format sdi12 --profile "$T/escunit.profile" --case 仪器案 \
+	>"$T/escunit.out" 2>"$T/escunit.err"
+check "sensors: a profile's unit holding ESC is quoted with \\x1B, not '?'" \
+	grep -qF "escunit.profile:3: 'de\\x1Bg' is not a unit of water temperature" "$T/escunit.err"
+check "sensors: no raw ESC reaches the terminal from a sensor file's text" \
+	bash -c "! grep -q \$'\\033' '$T'/escval.out '$T'/escval.err '$T'/escname.out '$T'/escname.err '$T'/escunit.out '$T'/escunit.err"

@@ -9,6 +9,7 @@
 
 #include "buf.h"
 #include "gb3838.h"
+#include "ingest.h"
 #include "sensor.h"
 #include "t.h"
 
@@ -630,6 +631,24 @@ static void test_limits(void)
 	sensor_batch_free(&b);
 }
 
+/* Text a message quotes is shown as names are, and cut where it fits
+ * without splitting an escape or a character. */
+static void test_display_text(void)
+{
+	char o[16];
+	CHECK_STR(ingest_display_text("S\033[31m1", 7, o, sizeof o), "S\\x1B[31m1");
+	CHECK_STR(ingest_display_text("a\\b\0c", 5, o, sizeof o), "a\\\\b\\x00c");
+	/* C1 controls (U+009B, CSI) as their two bytes; other text as it is */
+	CHECK_STR(ingest_display_text("x\xc2\x9by\xc2\xa0", 6, o, sizeof o),
+		  "x\\xC2\\x9By\xc2\xa0");
+	CHECK_STR(ingest_display_text("\xff\xfe", 2, o, sizeof o), "\\xFF\\xFE");
+	/* cut: "abcdef\x1B" does not fit 9 bytes, and the escape is not split */
+	CHECK_STR(ingest_display_text("abcdef\033", 7, o, 9), "abcdef");
+	CHECK_STR(ingest_display_text("abcdef\033", 7, o, 11), "abcdef\\x1B");
+	CHECK_STR(ingest_display_text("abcdefg\xe6\xb0\xb4", 10, o, 10), "abcdefg");
+	CHECK_STR(ingest_display_text("abc", 3, o, 1), "");
+}
+
 int main(void)
 {
 	RUN(test_long_form_boundaries);
@@ -647,5 +666,6 @@ int main(void)
 	RUN(test_gb18030_file);
 	RUN(test_live_lines);
 	RUN(test_limits);
+	RUN(test_display_text);
 	T_EXIT();
 }
