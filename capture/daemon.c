@@ -160,10 +160,13 @@ int daemon_parse_args(int argc, char **argv, struct daemon_opts *o, char *err, s
 					       CONFIG_MAX_LIST);
 			if (sensorline_spec_parse(optarg, &sp, err, errlen))
 				return EV_EINVAL;
-			if (sp.device[0] != '/')
+			if (sp.device[0] != '/') {
+				char shown[256];
 				return err_set(err, errlen, EV_EINVAL,
 					       "--sensor needs an absolute device path, not '%s'",
-					       sp.device);
+					       ingest_display_text(sp.device, strlen(sp.device), shown,
+								   sizeof shown));
+			}
 			o->sensor[o->n_sensor++] = optarg;
 			break;
 		}
@@ -1473,6 +1476,7 @@ struct probe {
 	struct daemon *d;
 	char *spec;                  /* as configured; a different one on reload re-opens */
 	char device[256];
+	char *shown;                 /* device as messages show it (ingest_display_path) */
 	enum sensor_format fmt;
 	int has_profile;
 	struct sensor_profile prof;
@@ -1514,6 +1518,7 @@ static void probe_free(struct probe *p)
 	take_ctx_free(&p->ctx);
 	free(p->instrument_json);
 	free(p->spec);
+	free(p->shown);
 	free(p);
 }
 
@@ -1529,8 +1534,9 @@ int daemon_sensor_check(const char *spec, struct sensorline_spec *sp,
 			struct sensor_profile *prof, int *has_profile, char **profile_path, char *err,
 			size_t errlen)
 {
-	char *path = NULL;
+	char *path = NULL, shown[256];
 	int rc = sensorline_spec_parse(spec, sp, err, errlen);
+	ingest_display_text(spec, strlen(spec), shown, sizeof shown);
 	*has_profile = 0;
 	if (profile_path)
 		*profile_path = NULL;
@@ -1538,22 +1544,22 @@ int daemon_sensor_check(const char *spec, struct sensorline_spec *sp,
 		return rc;
 	if (sp->device[0] != '/')
 		return err_set(err, errlen, EV_EINVAL,
-			       "sensor '%s': the device must be an absolute path", spec);
+			       "sensor '%s': the device must be an absolute path", shown);
 	if (sp->profile[0] && (path = sensor_profile_find(sp->profile))) {
 		char why[512];
 		if (sensor_profile_load(path, prof, why, sizeof why))
-			rc = err_set(err, errlen, EV_EINVAL, "sensor '%s': %s", spec, why);
+			rc = err_set(err, errlen, EV_EINVAL, "sensor '%s': %s", shown, why);
 		else
 			*has_profile = 1;
 	} else if (sp->profile[0]) {
 		rc = err_set(err, errlen, EV_ENOENT,
 			     "sensor '%s': no profile %s.profile in $EVCAP_SENSOR_PROFILES or %s",
-			     spec, sp->profile, SENSOR_PROFILE_DIRS);
+			     shown, sp->profile, SENSOR_PROFILE_DIRS);
 	} else if (strcmp(sp->format, "sdi12") == 0) {
 		rc = err_set(err, errlen, EV_EINVAL,
 			     "sensor '%s': an SDI-12 probe needs a profile saying which value is "
 			     "which (DEVICE:BAUD:sdi12:PROFILE)",
-			     spec);
+			     shown);
 	}
 	if (!rc && profile_path)
 		*profile_path = path;
@@ -1575,10 +1581,11 @@ static int probe_new(const char *spec, struct probe **out, char *err, size_t err
 		goto out;
 	p->spec = xstrdup(spec);
 	snprintf(p->device, sizeof p->device, "%s", sp.device);
+	p->shown = ingest_display_path(sp.device);
 	p->fmt = strcmp(sp.format, "sdi12") == 0 ? SENSOR_FMT_SDI12 : SENSOR_FMT_CSV;
 	if (p->has_profile && strcmp(p->prof.format, sp.format) != 0)
 		log_warnx("sensor %s: the profile %s is for %s, the spec says %s; read as %s",
-			  p->device, path, p->prof.format, sp.format, sp.format);
+			  p->shown, path, p->prof.format, sp.format, sp.format);
 	if (p->prof.name[0] || p->prof.model[0] || p->prof.serial[0] || p->prof.calibrated[0])
 		p->instrument_json = sensor_instrument_json(&p->prof);
 	*out = p;
@@ -1600,10 +1607,10 @@ static void probe_log(void *ctx, const char *msg)
 static void log_reading(const struct probe *p, const struct sensor_reading *r)
 {
 	if (r->error[0])
-		log_debug("sensor %s line %zu: kept without a value: %s", p->device, r->line_no,
+		log_debug("sensor %s line %zu: kept without a value: %s", p->shown, r->line_no,
 			  r->error);
 	else if (r->param && r->has_value)
-		log_debug("sensor %s line %zu: %s %g %s", p->device, r->line_no, r->param->id,
+		log_debug("sensor %s line %zu: %s %g %s", p->shown, r->line_no, r->param->id,
 			  r->value, r->param->unit);
 }
 
@@ -1615,7 +1622,7 @@ static void spool_fail(struct probe *p, const char *why)
 	p->spool_failed = 1;
 	log_warnx("sensor %s: lines are not journalled (%s); they are still recorded every %g "
 		  "seconds, but a power cut can lose the lines of the last batch",
-		  p->device, why, PROBE_BATCH_AGE);
+		  p->shown, why, PROBE_BATCH_AGE);
 }
 
 /*
@@ -1644,7 +1651,7 @@ static int probe_flush(struct probe *p)
 	ro.operators_json = p->ctx.operators;
 	ro.instrument_json = p->instrument_json;
 	ro.source = p->source;
-	ro.name = p->device;
+	ro.name = p->shown;
 	if (p->ctx.water && gb3838_water_parse(p->ctx.water, &water) == 0) {
 		ro.has_water = 1;
 		ro.water = water;
@@ -1665,7 +1672,7 @@ static int probe_flush(struct probe *p)
 	if ((rc = sensor_record(d->store, &p->pending, &ro, &st, err, sizeof err))) {
 		char note[256];
 		log_warnx("sensor %s: lines %zu-%zu not recorded yet (%s%s); trying again",
-			  p->device, p->first_line, p->seq, err,
+			  p->shown, p->first_line, p->seq, err,
 			  busy_note(d->store_dir, err, note, sizeof note));
 		p->pending_since = time_mono();
 		goto out;
@@ -1684,7 +1691,7 @@ static int probe_flush(struct probe *p)
 	if (problem && time_mono() >= p->problem_quiet_until) {
 		log_warnx("sensor %s: %s (lines that cannot be read are kept without a value; "
 			  "'evcap readings --errors' lists them)",
-			  p->device, problem->error);
+			  p->shown, problem->error);
 		p->problem_quiet_until = time_mono() + PROBE_PROBLEM_QUIET;
 	}
 	/* a probe whose clock is stuck gives every line one time: the same */
@@ -1784,7 +1791,7 @@ static void probe_defer(struct probe *p, size_t line_no, const char *why)
 	}
 	log_warnx("sensor %s: %d lines wait to be recorded and %s: from line %zu on, lines wait "
 		  "in the journal %s alone, and are recorded from there when the store takes them",
-		  p->device, probe_pending_max, why, line_no,
+		  p->shown, probe_pending_max, why, line_no,
 		  p->spool ? sensorspool_path(p->spool) : "(none)");
 }
 
@@ -1811,7 +1818,7 @@ static void probe_take(struct probe *p, size_t line_no, const char *line, size_t
 		} else {
 			log_warnx("sensor %s: line %zu lost: the journal that holds the lines "
 				  "waiting for the store cannot be written",
-				  p->device, line_no);
+				  p->shown, line_no);
 			p->lost++;
 		}
 		return;
@@ -1822,7 +1829,7 @@ static void probe_take(struct probe *p, size_t line_no, const char *line, size_t
 			return;
 		}
 		log_warnx("sensor %s: line %zu lost: %d lines are waiting for the store already%s",
-			  p->device, line_no, probe_pending_max,
+			  p->shown, line_no, probe_pending_max,
 			  journalled ? ", and the journal is full" : "");
 		p->lost++;
 		return;
@@ -1831,7 +1838,7 @@ static void probe_take(struct probe *p, size_t line_no, const char *line, size_t
 	if (!p->has_ctx)
 		probe_begin_batch(p, now);
 	struct sensor_opts o = {0};
-	o.name = p->device;
+	o.name = p->shown;
 	o.has_offset = p->ctx.o.has_declared_offset;
 	o.offset_s = p->ctx.o.declared_offset_s;
 	o.has_now = 1;
@@ -1839,13 +1846,13 @@ static void probe_take(struct probe *p, size_t line_no, const char *line, size_t
 	size_t from = p->pending.n;
 	if (sensor_parse_line(p->fmt, line, len, line_no, p->has_profile ? &p->prof : NULL, &o,
 			      &p->pending)) {
-		log_warnx("sensor %s: line %zu could not be parsed within the limits", p->device,
+		log_warnx("sensor %s: line %zu could not be parsed within the limits", p->shown,
 			  line_no);
 		p->lost++;
 		return;
 	}
 	if (flags & (SENSORLINE_CUT | SENSORLINE_PARTIAL))
-		sensor_batch_mark_incomplete(&p->pending, from, p->device, line_no,
+		sensor_batch_mark_incomplete(&p->pending, from, p->shown, line_no,
 					     flags & SENSORLINE_PARTIAL
 						     ? "the device went away before the line ended"
 						     : "the line was longer than the reader keeps");
@@ -1854,7 +1861,7 @@ static void probe_take(struct probe *p, size_t line_no, const char *line, size_t
 		return;
 	}
 	log_debug("sensor %s line %zu: nothing to record (blank, comment or not a data answer)",
-		  p->device, line_no);
+		  p->shown, line_no);
 	if (!p->pending_lines) {
 		/* no batch after all: the next line resolves the case afresh,
 		 * and the journal holds nothing still to record */
@@ -1952,13 +1959,13 @@ static void probe_catch_up(struct probe *p)
 		p->catch_up_failed = 1;
 		log_warnx("sensor %s: the lines from %zu on, which wait in the journal, cannot be "
 			  "read back (%s); they stay in %s, which is kept",
-			  p->device, c.from, err, sensorspool_path(p->spool));
+			  p->shown, c.from, err, sensorspool_path(p->spool));
 		return;
 	}
 	p->defer_marked = 0; /* the wait is over */
 	if (rc && rc != EV_ERR) {
 		log_warnx("sensor %s: the lines that waited in the journal cannot be read back: %s",
-			  p->device, err);
+			  p->shown, err);
 		c.missing += c.to + 1 - c.next;
 	} else if (c.next <= c.to) {
 		c.missing += c.to + 1 - c.next;
@@ -1968,10 +1975,10 @@ static void probe_catch_up(struct probe *p)
 	if (c.missing) {
 		log_warnx("sensor %s: %zu of the lines %zu-%zu that waited in the journal are not "
 			  "in it and are lost",
-			  p->device, c.missing, c.from, c.to);
+			  p->shown, c.missing, c.from, c.to);
 		p->lost += c.missing;
 	} else {
-		log_info("sensor %s: lines %zu-%zu, which waited in the journal, are taken", p->device,
+		log_info("sensor %s: lines %zu-%zu, which waited in the journal, are taken", p->shown,
 			 c.from, c.to);
 	}
 	if (p->pending_lines)
@@ -1992,14 +1999,18 @@ static void probe_start(struct daemon *d, struct probe *p)
 	time_format_iso(time_now(), iso);
 	snprintf(p->source, sizeof p->source, "serial:%s@%s", p->device, iso);
 	if (sensorline_open(p->spec, probe_log, p, &p->line, err, sizeof err))
-		log_warnx("sensor %s: %s", p->device, err); /* the spec was checked: not expected */
+		log_warnx("sensor %s: %s", p->shown, err); /* the spec was checked: not expected */
 	char *dir = sensorspool_dir(store_dir(d->store));
 	if (sensorspool_open(dir, p->source, p->spec, &p->spool, err, sizeof err))
 		spool_fail(p, err);
 	free(dir);
-	log_info("sensor %s: %s%s%s, recorded as source %s", p->device,
+	char *src = ingest_display_path(p->source);
+	char *prof = ingest_display_path(p->has_profile ? p->prof.name : "");
+	log_info("sensor %s: %s%s%s, recorded as source %s", p->shown,
 		 p->fmt == SENSOR_FMT_SDI12 ? "SDI-12" : "CSV", p->has_profile ? ", profile " : "",
-		 p->has_profile ? p->prof.name : "", p->source);
+		 prof, src);
+	free(prof);
+	free(src);
 }
 
 /* Reads what is waiting, then records what is pending, and stops. */
@@ -2020,7 +2031,7 @@ static void probe_stop(struct probe *p)
 		int kept = p->spool && !p->spool_failed &&
 			   sensorspool_sync(p->spool, err, sizeof err) == 0;
 		log_warnx("sensor %s: %zu line%s could not be recorded before stopping%s%s%s",
-			  p->device, n, n == 1 ? "" : "s", kept ? "; kept in " : "",
+			  p->shown, n, n == 1 ? "" : "s", kept ? "; kept in " : "",
 			  kept ? sensorspool_path(p->spool) : "", kept ? " for the next start" : "");
 	}
 	/* all recorded: the journal goes; else it stays, for the next start */
@@ -2029,7 +2040,7 @@ static void probe_stop(struct probe *p)
 	if (p->line)
 		log_info("sensor %s: %zu line%s, %llu reading%s, %llu kept without a value, %llu "
 			 "reconnect%s",
-			 p->device, p->seq_known, p->seq_known == 1 ? "" : "s",
+			 p->shown, p->seq_known, p->seq_known == 1 ? "" : "s",
 			 (unsigned long long)p->readings,
 			 p->readings == 1 ? "" : "s", (unsigned long long)p->problems,
 			 (unsigned long long)ls.drops, ls.drops == 1 ? "" : "s");
@@ -2104,7 +2115,7 @@ static void probes_sync(struct daemon *d)
 				d->planned[j] = NULL;
 			}
 		if (!q) {
-			log_info("sensor %s: no longer configured; stopping", r->device);
+			log_info("sensor %s: no longer configured; stopping", r->shown);
 			probe_stop(r);
 			continue;
 		}
@@ -2112,7 +2123,7 @@ static void probes_sync(struct daemon *d)
 		if (r->pending_lines && probe_flush(r))
 			log_warnx("sensor %s: the store refuses readings, so a changed profile is "
 				  "not taken now; send SIGHUP again later",
-				  r->device);
+				  r->shown);
 		if (!r->pending_lines) {
 			r->prof = q->prof;
 			r->has_profile = q->has_profile;
@@ -2202,7 +2213,7 @@ static void pump_lost(void *ctx, size_t idx, uint64_t n)
 	p->lost += n;
 	log_warnx("sensor %s: %llu line%s lost: %d lines were waiting to be recorded already, "
 		  "and the journal could not hold more",
-		  p->device, (unsigned long long)n, n == 1 ? "" : "s", probe_pending_max);
+		  p->shown, (unsigned long long)n, n == 1 ? "" : "s", probe_pending_max);
 }
 
 static void pump_spilled(void *ctx, size_t idx, size_t first, size_t last)
@@ -2332,10 +2343,13 @@ static void probes_recover(struct daemon *d)
 		if (!rc) {
 			if (unlink(paths[i]) == 0 && fs_fsync_dir(dir, err, sizeof err))
 				log_warnx("%s", err);
-			if (r.lines) /* else it was cut back after its last batch */
+			if (r.lines) { /* else it was cut back after its last batch */
+				char *src = ingest_display_path(r.p->source);
 				log_info("sensor %s: %zu line%s of the run %s, cut short, recorded "
 					 "from its journal",
-					 r.p->device, r.lines, r.lines == 1 ? "" : "s", r.p->source);
+					 r.p->shown, r.lines, r.lines == 1 ? "" : "s", src);
+				free(src);
+			}
 			if (bad)
 				log_warnx("%s: %zu record%s could not be read and %s skipped (the last "
 					  "one is torn when power is cut as it is written)",

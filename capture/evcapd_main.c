@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "daemon.h"
+#include "ingest.h"
 #include "log.h"
 #include "sensor.h"
 #include "sensorline.h"
@@ -85,9 +86,13 @@ static int check_sensors(const struct daemon_opts *o, const struct config *c, ch
 		if (rc)
 			return rc;
 		for (size_t j = 0; j < i; j++)
-			if (strcmp(sp[j].device, sp[i].device) == 0)
-				return err_set(err, errlen, EV_EINVAL,
-					       "sensor device %s is given twice", sp[i].device);
+			if (strcmp(sp[j].device, sp[i].device) == 0) {
+				char *shown = ingest_display_path(sp[i].device);
+				rc = err_set(err, errlen, EV_EINVAL, "sensor device %s is given twice",
+					     shown);
+				free(shown);
+				return rc;
+			}
 	}
 	return 0;
 }

@@ -14,6 +14,7 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include "ingest.h"
 #include "sensor.h"
 #include "sensorline.h"
 
@@ -33,6 +34,7 @@ struct sensorline {
 	sensorline_log_fn on_log;
 	void *ctx;
 	struct sensorline_stats st;
+	char *shown;           /* spec.device as messages show it (ingest_display_path) */
 };
 
 static const struct {
@@ -75,6 +77,9 @@ int sensorline_spec_parse(const char *spec, struct sensorline_spec *out, char *e
 	memset(out, 0, sizeof *out);
 	if (!spec)
 		spec = "";
+	/* the spec as messages show it: a device path may hold anything */
+	char shown[256];
+	ingest_display_text(spec, strlen(spec), shown, sizeof shown);
 	const char *end = spec + strlen(spec);
 	const char *c3 = strrchr(spec, ':');                 /* before the last field */
 	const char *c2 = c3 ? colon_before(spec, c3) : NULL; /* before the one before */
@@ -95,15 +100,15 @@ int sensorline_spec_parse(const char *spec, struct sensorline_spec *out, char *e
 		return err_set(err, errlen, EV_EINVAL,
 			       "sensor '%s': expected DEVICE:BAUD:FORMAT[:PROFILE], e.g. "
 			       "/dev/ttyUSB0:9600:sdi12:generic-tdp",
-			       spec);
+			       shown);
 	size_t dl = (size_t)(b - spec);
 	if (dl >= sizeof out->device)
 		return err_set(err, errlen, EV_EINVAL, "sensor '%s': the device path is too long",
-			       spec);
+			       shown);
 	memcpy(out->device, spec, dl);
 	if (!all_digits(b + 1, fmt))
 		return err_set(err, errlen, EV_EINVAL, "sensor '%s': the baud rate is not a number",
-			       spec);
+			       shown);
 	/* at most seven digits were checked by hand: strtol cannot overflow */
 	long baud = (fmt - b - 1) > 7 ? 0 : strtol(b + 1, NULL, 10);
 	int known = 0;
@@ -113,19 +118,19 @@ int sensorline_spec_parse(const char *spec, struct sensorline_spec *out, char *e
 		return err_set(err, errlen, EV_EINVAL,
 			       "sensor '%s': baud %.*s is not one of 1200 2400 4800 9600 19200 "
 			       "38400 57600 115200 230400",
-			       spec, (int)(fmt - b - 1), b + 1);
+			       shown, (int)(fmt - b - 1), b + 1);
 	out->baud = (int)baud;
 	size_t fl = (size_t)(fmt_end - fmt - 1);
 	if (!is_format(fmt + 1, fl))
 		return err_set(err, errlen, EV_EINVAL, "sensor '%s': the format must be sdi12 or csv",
-			       spec);
+			       shown);
 	memcpy(out->format, fmt + 1, fl);
 	if (prof) {
 		if ((size_t)(end - prof) >= sizeof out->profile || !sensor_profile_name_valid(prof))
 			return err_set(err, errlen, EV_EINVAL,
 				       "sensor '%s': the profile must be a name of letters, digits, "
 				       "'.', '_' and '-' (at most %zu), as in generic-tdp",
-				       spec, sizeof out->profile - 1);
+				       shown, sizeof out->profile - 1);
 		memcpy(out->profile, prof, (size_t)(end - prof));
 	}
 	return 0;
@@ -171,7 +176,7 @@ static void sl_missing(struct sensorline *l, double now, const char *fmt, ...)
 	vsnprintf(why, sizeof why, fmt, ap);
 	va_end(ap);
 	if (!l->reported_missing) {
-		sl_log(l, "%s: %s; waiting for it (trying again every %g s at most)", l->spec.device,
+		sl_log(l, "%s: %s; waiting for it (trying again every %g s at most)", l->shown,
 		       why, SENSORLINE_BACKOFF_MAX);
 		l->reported_missing = 1;
 		l->remind_at = -1;
@@ -180,7 +185,7 @@ static void sl_missing(struct sensorline *l, double now, const char *fmt, ...)
 		l->away_since = now;
 		l->remind_at = now + l->remind_every;
 	} else if (now >= l->remind_at) {
-		sl_log(l, "%s: still waiting for it, %.0f min so far (%s)", l->spec.device,
+		sl_log(l, "%s: still waiting for it, %.0f min so far (%s)", l->shown,
 		       (now - l->away_since) / 60, why);
 		l->remind_every *= 2;
 		if (l->remind_every > SENSORLINE_REMIND_MAX)
@@ -225,7 +230,7 @@ static void sl_try_open(struct sensorline *l, double now)
 	l->backoff = SENSORLINE_BACKOFF_MIN;
 	l->reported_missing = 0;
 	l->st.opens++;
-	sl_log(l, "opened %s at %d baud (%s)", l->spec.device, l->spec.baud, l->spec.format);
+	sl_log(l, "opened %s at %d baud (%s)", l->shown, l->spec.baud, l->spec.format);
 	return;
 fail:
 	if (fd >= 0)
@@ -243,6 +248,7 @@ int sensorline_open(const char *spec, sensorline_log_fn on_log, void *ctx,
 		return rc;
 	struct sensorline *l = xcalloc(1, sizeof *l);
 	l->spec = sp;
+	l->shown = ingest_display_path(sp.device);
 	for (size_t i = 0; i < ARRAY_LEN(speeds); i++)
 		if (speeds[i].baud == sp.baud)
 			l->speed = speeds[i].speed;
@@ -287,7 +293,7 @@ static int sl_drop(struct sensorline *l, double now, const char *why, sensorline
 	l->fd = -1;
 	l->st.drops++;
 	l->backoff = SENSORLINE_BACKOFF_MIN;
-	sl_log(l, "%s went away (%s); retrying in %.2g s", l->spec.device, why, l->backoff);
+	sl_log(l, "%s went away (%s); retrying in %.2g s", l->shown, why, l->backoff);
 	sl_backoff(l, now);
 	return n;
 }
@@ -355,5 +361,6 @@ void sensorline_free(struct sensorline *l)
 		return;
 	if (l->fd >= 0)
 		close(l->fd);
+	free(l->shown);
 	free(l);
 }

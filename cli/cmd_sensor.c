@@ -547,6 +547,7 @@ struct listen_ctx {
 	enum sensor_format fmt;
 	char source[400];
 	const char *device;
+	char *shown;      /* device as messages show it (ingest_display_path) */
 	size_t seq;       /* lines received */
 	size_t readings, errors, failed;
 	struct listen_held *held;
@@ -569,18 +570,18 @@ static int listen_record(struct listen_ctx *c, size_t line_no, const char *line,
 	struct sensor_opts o = c->u->popts;
 	int refused = 0;
 	sensor_batch_init(&b);
-	o.name = c->device;
+	o.name = c->shown;
 	o.has_now = 1;
 	o.now = now;
 	if (sensor_parse_line(c->fmt, line, len, line_no, c->u->has_profile ? &c->u->prof : NULL, &o,
 			      &b)) {
-		log_warnx("%s: line %zu could not be parsed within the limits", c->device, line_no);
+		log_warnx("%s: line %zu could not be parsed within the limits", c->shown, line_no);
 		c->failed++;
 		goto out;
 	}
 	/* a line cut short is kept, but none of its values is trusted */
 	if (flags & (SENSORLINE_CUT | SENSORLINE_PARTIAL))
-		sensor_batch_mark_incomplete(&b, 0, c->device, line_no,
+		sensor_batch_mark_incomplete(&b, 0, c->shown, line_no,
 					     flags & SENSORLINE_PARTIAL
 						     ? "the device went away before the line ended"
 						     : "the line was longer than the reader keeps");
@@ -593,7 +594,7 @@ static int listen_record(struct listen_ctx *c, size_t line_no, const char *line,
 	json_object_set_new(d, "device", json_string(c->device));
 	json_object_set_new(d, "line_no", json_integer((json_int_t)line_no));
 	ro.source = c->source;
-	ro.name = c->device;
+	ro.name = c->shown;
 	ro.action = "sensor reading";
 	ro.detail = d;
 	ro.now = time_now(); /* when recorded; the reading keeps its arrival time */
@@ -611,7 +612,7 @@ static int listen_record(struct listen_ctx *c, size_t line_no, const char *line,
 	for (size_t i = 0; i < rs.n_msgs; i++)
 		log_warnx("%s", rs.msgs[i]);
 	if (c->cli->verbosity > 0)
-		log_info("%s: line %zu: %zu reading(s), %zu problem(s)", c->device, line_no,
+		log_info("%s: line %zu: %zu reading(s), %zu problem(s)", c->shown, line_no,
 			 rs.readings, rs.errors);
 out:
 	sensor_batch_free(&b);
@@ -637,9 +638,9 @@ static void listen_retry(struct listen_ctx *c, double now)
 		c->retry_at = now + LISTEN_RETRY_S;
 		log_warnx("%s: %zu line%s held, the store still refuses them (%s); trying again in "
 			  "%g s",
-			  c->device, c->n_held, c->n_held == 1 ? "" : "s", err, LISTEN_RETRY_S);
+			  c->shown, c->n_held, c->n_held == 1 ? "" : "s", err, LISTEN_RETRY_S);
 	} else if (done) {
-		log_info("%s: the %zu held line%s are recorded", c->device, done,
+		log_info("%s: the %zu held line%s are recorded", c->shown, done,
 			 done == 1 ? " is" : "s");
 	}
 }
@@ -655,7 +656,7 @@ static void listen_line(void *vctx, const char *line, size_t len, int flags, dou
 	if (c->n_held >= LISTEN_HOLD_MAX) {
 		log_warnx("%s: line %zu not recorded: %d lines are held already while the store "
 			  "refuses them",
-			  c->device, line_no, LISTEN_HOLD_MAX);
+			  c->shown, line_no, LISTEN_HOLD_MAX);
 		c->failed++;
 		return;
 	}
@@ -663,7 +664,7 @@ static void listen_line(void *vctx, const char *line, size_t len, int flags, dou
 		c->retry_at = now + LISTEN_RETRY_S;
 		log_warnx("%s: line %zu not recorded yet: %s; lines are held and tried again every "
 			  "%g s",
-			  c->device, line_no, err, LISTEN_RETRY_S);
+			  c->shown, line_no, err, LISTEN_RETRY_S);
 	}
 	if (c->n_held == c->cap_held) {
 		c->cap_held = c->cap_held ? c->cap_held * 2 : 64;
@@ -685,6 +686,7 @@ static int sensor_listen(struct cli *cli, int argc, char **argv)
 	struct sensorline *l = NULL;
 	struct sensorline_spec spec;
 	char err[1024], iso[32];
+	char *shown = NULL;
 	int rc = setup_options(cli, argc, argv, &u);
 	if (rc)
 		goto out;
@@ -723,6 +725,7 @@ static int sensor_listen(struct cli *cli, int argc, char **argv)
 	const struct sensorline_spec *sp = sensorline_spec(l);
 	c.fmt = strcmp(sp->format, "sdi12") == 0 ? SENSOR_FMT_SDI12 : SENSOR_FMT_CSV;
 	c.device = sp->device;
+	c.shown = shown = ingest_display_path(sp->device);
 	if (c.fmt == SENSOR_FMT_SDI12 && !u.has_profile) {
 		rc = cli_usage_error(cli, "an SDI-12 probe needs --profile FILE or --instrument NAME");
 		goto out;
@@ -733,7 +736,7 @@ static int sensor_listen(struct cli *cli, int argc, char **argv)
 
 	store_set_busy_ms(cli_store(cli, 0), LISTEN_BUSY_MS);
 	if (sensorline_fd(l) < 0)
-		log_info("nothing is recorded until %s opens (Ctrl-C stops)", c.device);
+		log_info("nothing is recorded until %s opens (Ctrl-C stops)", c.shown);
 	while (!listen_stop) {
 		double now = time_now();
 		sensorline_tick(l, now);
@@ -749,7 +752,7 @@ static int sensor_listen(struct cli *cli, int argc, char **argv)
 	if (c.n_held)
 		listen_retry(&c, time_now());
 	if (c.n_held) {
-		log_warnx("%s: %zu held line%s could not be recorded before stopping", c.device,
+		log_warnx("%s: %zu held line%s could not be recorded before stopping", c.shown,
 			  c.n_held, c.n_held == 1 ? "" : "s");
 		c.failed += c.n_held;
 		for (size_t i = 0; i < c.n_held; i++)
@@ -772,10 +775,11 @@ static int sensor_listen(struct cli *cli, int argc, char **argv)
 	} else if (cli->verbosity >= 0) {
 		printf("%s: %zu lines, %zu readings, %zu problems kept without a value, %llu "
 		       "reconnects\n",
-		       c.device, c.seq, c.readings, c.errors, (unsigned long long)ls.drops);
+		       c.shown, c.seq, c.readings, c.errors, (unsigned long long)ls.drops);
 	}
 	rc = c.failed ? EXIT_PROBLEM : EXIT_OK;
 out:
+	free(shown);
 	sensorline_free(l);
 	setup_free(&u);
 	return rc < 0 ? EXIT_OK : rc;

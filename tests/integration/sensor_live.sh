@@ -112,3 +112,36 @@ rc=$?
 listen_pid=
 check "sensor_live: Ctrl-C ends the wait for a missing device within 2 s, status 0, with the summary" \
 	bash -c "[ $ended = yes ] && [ $rc -eq 0 ] && grep -q '0 lines' '$T/gone.out'"
+
+# a device path holding ESC (a listen spec is anybody's paste) is named with
+# the ESC as \x1B, never as the byte itself that a terminal would act on:
+# while it waits for the device, in its summary, and in a spec refused at
+# once; as evcapd names it in a --sensor spec it refuses
+ESC=$(printf '\033')
+# no_esc FILE...: none of the files holds a raw ESC
+no_esc() { ! grep -q "$ESC" "$@"; }
+"$EVCAP" sensor listen "$T/no${ESC}[31m-tty:9600:csv" --case 现场案 >"$T/esc.out" 2>"$T/esc.err" &
+listen_pid=$!
+wait_for grep -qF "$T/no\\x1B[31m-tty: cannot open (No such file or directory)" "$T/esc.err"
+found=$?
+kill -INT "$listen_pid"
+within 2 bash -c "! kill -0 $listen_pid 2>/dev/null" || kill -KILL "$listen_pid"
+wait "$listen_pid"
+listen_pid=
+check "sensor_live: a device path holding ESC is named with \\x1B while it is waited for" \
+	bash -c "[ $found = 0 ] && grep -qF 'nothing is recorded until $T/no\\x1B[31m-tty opens' '$T/esc.err'"
+check "sensor_live: the summary names such a device with \\x1B" \
+	grep -qF "$T/no\\x1B[31m-tty: 0 lines" "$T/esc.out"
+"$EVCAP" sensor listen "$T/no${ESC}[31m-tty:96x:csv" >"$T/esc2.out" 2>"$T/esc2.err"
+rc=$?
+check "sensor_live: a refused spec holding ESC is quoted with \\x1B" \
+	bash -c "[ $rc = 2 ] && grep -qF \"sensor '$T/no\\x1B[31m-tty:96x:csv': the baud rate is not a number\" '$T/esc2.err'"
+if [ -n "$EVCAPD" ]; then
+	"$EVCAPD" --check-config --store "$T/s-esc" --config /dev/null \
+		--sensor "tty${ESC}[31m:9600:csv" >"$T/esc3.out" 2>"$T/esc3.err"
+	rc=$?
+	check "sensor_live: evcapd quotes a --sensor spec holding ESC with \\x1B" \
+		bash -c "[ $rc = 2 ] && grep -qF -e \"--sensor needs an absolute device path, not 'tty\\x1B[31m'\" '$T/esc3.err'"
+fi
+check "sensor_live: no raw ESC reaches the terminal from a device path" \
+	no_esc "$T/esc.out" "$T/esc.err" "$T/esc2.out" "$T/esc2.err" ${EVCAPD:+"$T/esc3.out" "$T/esc3.err"}
