@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "dynlib.h"
+#include "ingest.h"
 #include "timeutil.h"
 
 /*
@@ -75,10 +76,13 @@ static void gpx_on_error(void *arg, const char *msg, xmlParserSeverities sev,
 		return;
 	if (st->err_msg[0])
 		return;
-	snprintf(st->err_msg, sizeof st->err_msg, "%s", msg ? msg : "XML error");
-	size_t l = strlen(st->err_msg);
-	while (l > 0 && (st->err_msg[l - 1] == '\n' || st->err_msg[l - 1] == ' '))
-		st->err_msg[--l] = '\0';
+	if (!msg)
+		msg = "XML error";
+	size_t l = strlen(msg);
+	while (l > 0 && (msg[l - 1] == '\n' || msg[l - 1] == ' '))
+		l--;
+	/* libxml2's message may quote the file */
+	ingest_display_text(msg, l, st->err_msg, sizeof st->err_msg);
 	st->err_line = loc ? XL(TextReaderLocatorLineNumber)(loc) : 0;
 }
 
@@ -221,6 +225,10 @@ static void gpx_child_end(struct gpx_state *st, int line)
 	size_t l = strlen(v);
 	while (l > 0 && (v[l - 1] == ' ' || v[l - 1] == '\n' || v[l - 1] == '\r' || v[l - 1] == '\t'))
 		v[--l] = '\0';
+	/* the value as messages quote it: a line break or a tab inside it
+	 * (XML allows them) as \xNN, never a line of its own */
+	char shown[41];
+	ingest_display_text(v, l, shown, sizeof shown);
 	double x;
 	switch (c) {
 	case GPX_C_TIME: {
@@ -236,11 +244,11 @@ static void gpx_child_end(struct gpx_state *st, int line)
 		if (time_parse_iso(tmp, &st->t) != 0) {
 			int y = l > 4 && v[4] == '-' ? digits_value(v, 4) : -1;
 			if (y >= 0 && (y < TIME_YEAR_MIN || y > TIME_YEAR_MAX))
-				snprintf(msg, sizeof msg, "time '%.40s' is in the year %d, outside "
-					 "the years evcap accepts (%d to %d)", v, y, TIME_YEAR_MIN,
+				snprintf(msg, sizeof msg, "time '%s' is in the year %d, outside "
+					 "the years evcap accepts (%d to %d)", shown, y, TIME_YEAR_MIN,
 					 TIME_YEAR_MAX);
 			else
-				snprintf(msg, sizeof msg, "time '%.40s' is not ISO 8601", v);
+				snprintf(msg, sizeof msg, "time '%s' is not ISO 8601", shown);
 			gpx_bad(st, line, msg);
 			st->point_bad = 1;
 			break;
@@ -249,7 +257,7 @@ static void gpx_child_end(struct gpx_state *st, int line)
 		if (zoneless && !st->warned_zone) {
 			st->warned_zone = 1;
 			track_report_msg(st->rep, "%s:%d: time '%s' has no zone; read as UTC as "
-					 "GPX requires", st->name, line, v);
+					 "GPX requires", st->name, line, shown);
 		}
 		break;
 	}
@@ -257,7 +265,7 @@ static void gpx_child_end(struct gpx_state *st, int line)
 		if (l == 0)
 			break; /* <ele></ele>: no elevation */
 		if (gpx_num(v, &x) != 0 || fabs(x) > 1e8) {
-			snprintf(msg, sizeof msg, "elevation '%.40s' is not a number", v);
+			snprintf(msg, sizeof msg, "elevation '%s' is not a number", shown);
 			gpx_bad(st, line, msg);
 			st->point_bad = 1;
 		} else {
@@ -332,10 +340,14 @@ static int gpx_event(struct gpx_state *st, xmlTextReaderPtr r, char *err, size_t
 	case XML_READER_TYPE_ELEMENT:
 		if (!st->seen_root) {
 			st->seen_root = 1;
-			if (strcmp(local, "gpx") != 0)
+			if (strcmp(local, "gpx") != 0) {
+				char shown[41];
 				return err_set(err, errlen, EV_EINVAL,
-					       "%s:%d: not a GPX file (the root element is <%.40s>)",
-					       st->name, line, local);
+					       "%s:%d: not a GPX file (the root element is <%s>)",
+					       st->name, line,
+					       ingest_display_text(local, strlen(local), shown,
+								   sizeof shown));
+			}
 			st->ns = node && node->ns && node->ns->href
 					 ? xstrdup((const char *)node->ns->href)
 					 : NULL;

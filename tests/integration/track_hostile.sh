@@ -109,3 +109,28 @@ if grep -q $'\x1b' "$T/n.out"; then bad "track_hostile: no control character rea
 else ok "track_hostile: no control character reaches the terminal"; fi
 check "track_hostile: the messages name the files escaped" \
 	grep -q 'esc\\x1B\[2Jname.gpx: gpx, 1 fixes read, 1 stored' "$T/n.out"
+
+# a value taken from inside a file is quoted as a name is: a line break
+# (XML allows one in a GPX time) cannot start a line of its own that reads
+# like evcap's, and a C1 control (U+009B opens an escape sequence on a
+# terminal that takes 8-bit controls) is not passed on; an NMEA sentence
+# with ESC in its talker is named with the byte's code, never the byte
+cat >"$T/vals.gpx" <<'GPX'
+<?xml version="1.0"?>
+<gpx version="1.1" xmlns="http://www.topografix.com/GPX/1/1"><trk><trkseg>
+<trkpt lat="30" lon="120"><time>2025-01-02T00:00:00Z</time></trkpt>
+<trkpt lat="30" lon="120"><time>2025-01-02&#10;evcap: forged&#x9b;1m</time></trkpt>
+<trkpt lat="30" lon="120"><time>2025-01-02T00:00:02Z</time><ele>1&#9;2</ele></trkpt>
+</trkseg></trk></gpx>
+GPX
+printf '$\033PRMC,000000.00,A,3000.0000,N,12000.0000,E,0.0,0.0,020125,,,A*00\n' >"$T/vals.nmea"
+E track import --no-geotag "$T/vals.gpx" "$T/vals.nmea" >"$T/vals.out" 2>"$T/vals.err"
+check "track_hostile: a GPX time holding a line break and a C1 control is quoted with \\xNN" \
+	grep -qF "vals.gpx:4: time '2025-01-02\\x0Aevcap: forged\\xC2\\x9B1m' is not ISO 8601" \
+	"$T/vals.err"
+check "track_hostile: a GPX elevation holding a tab is quoted with \\x09" \
+	grep -qF "vals.gpx:5: elevation '1\\x092' is not a number" "$T/vals.err"
+check "track_hostile: an NMEA talker holding ESC is named by the byte's code" \
+	grep -qF 'vals.nmea:1: control or non-ASCII byte 0x1b at column 2' "$T/vals.err"
+check "track_hostile: no control character from inside a track file reaches the terminal" \
+	bash -c "! grep -q '^evcap: forged' \"\$1\" && ! LC_ALL=C grep -q \$'[\\t\\x1b]\\|\\xc2[\\x80-\\x9f]' \"\$1\" \"\$2\"" _ "$T/vals.err" "$T/vals.out"
