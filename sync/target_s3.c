@@ -967,7 +967,17 @@ int s3_list_page(const char *x, size_t n, const struct s3_list_page *lp, const c
 		return bad_listing(lp->target, lp->prefix, what, "NextContinuationToken", x + cs, cl,
 				   1, err, errlen);
 	}
-	*next = s3_xml_decode(x + cs, cl, NULL);
+	size_t tl;
+	*next = s3_xml_decode(x + cs, cl, &tl);
+	if (tl != strlen(*next) || tl == 0) {
+		free(*next);
+		*next = NULL;
+		/* cut at the NUL, it would be another token, or none at all */
+		return bad_listing(lp->target, lp->prefix,
+				   tl ? "it gives a continuation token holding a NUL byte"
+				      : "it gives a continuation token that is empty once decoded",
+				   "NextContinuationToken", x + cs, cl, 1, err, errlen);
+	}
 	if (asked && !strcmp(*next, asked)) {
 		free(*next);
 		*next = NULL;

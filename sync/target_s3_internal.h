@@ -33,8 +33,8 @@ struct s3_list_page {
  * when the page says more follow, else NULL.
  * An answer that cannot be read whole (not a ListBucketResult, an entry
  * with no key or two, one not closed, a key with a NUL byte or outside
- * tprefix + prefix, more promised with no token, one too long or the one
- * asked with again) is EV_ERR, with a message naming the target and
+ * tprefix + prefix, more promised with no token, one too long, one
+ * holding a NUL byte or the one asked with again) is EV_ERR, with a message naming the target and
  * showing what the server sent; entries before it may have been passed
  * on already.
  */

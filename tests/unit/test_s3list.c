@@ -256,6 +256,17 @@ static void test_list_malformed(void)
 	CHECK(rc == EV_ERR && strstr(err, "is malformed, a key holds a NUL byte: <Contents><Key>"));
 	CHECK(s.n == 0);
 	seen_free(&s);
+	/* a token with a NUL byte, or one that decodes to nothing: cut at the
+	 * NUL it would be another token, or none (found by fuzz_s3list) */
+	static const char tnul[] = HEAD "<IsTruncated>true</IsTruncated><NextContinuationToken>"
+				   "\0\0abc</NextContinuationToken>" TAIL;
+	rc = page(tnul, sizeof tnul - 1, &s, &next, err, sizeof err);
+	CHECK(rc == EV_ERR && next == NULL && strstr(err, "continuation token holding a NUL byte"));
+	static const char tnone[] = HEAD "<IsTruncated>true</IsTruncated><NextContinuationToken>"
+				    "\0</NextContinuationToken>" TAIL;
+	rc = page(tnone, sizeof tnone - 1, &s, &next, err, sizeof err);
+	CHECK(rc == EV_ERR && next == NULL && strstr(err, "holding a NUL byte"));
+	seen_free(&s);
 }
 
 int main(void)
