@@ -19,6 +19,7 @@ import base64
 import json
 import os
 import select
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -172,14 +173,18 @@ def main(argv):
         else:
             sys.stderr.write('usage: chrome.py [shot URL OUT.png WxH | pdf URL OUT.pdf] ...\n')
             return 2
-    work = tempfile.mkdtemp(prefix='chrome-', dir=os.environ.get('T'))
+    if not jobs:
+        return 0
+    # the browser's profile and log beside the first output; kept if it fails
+    work = tempfile.mkdtemp(prefix='chrome-', dir=os.path.dirname(os.path.abspath(jobs[0][2])))
     try:
         with Chrome(work) as c:
             for j in jobs:
                 getattr(c, j[0])(*j[1:])
     except (ChromeError, OSError) as e:
-        sys.stderr.write('chrome.py: %s\n' % e)
+        sys.stderr.write('chrome.py: %s (Chromium\'s log: %s/chrome.log)\n' % (e, work))
         return 1
+    shutil.rmtree(work, ignore_errors=True)
     return 0
 
 
