@@ -26,19 +26,33 @@ done
 head -c 7777 /dev/urandom >"$T/a.JPG" && $EVCAP --store "$T/a" ingest "$T/a.JPG" >/dev/null 2>&1
 head -c 8888 /dev/urandom >"$T/b.JPG" && $EVCAP --store "$T/b" ingest "$T/b.JPG" >/dev/null 2>&1
 
-# locked FILE: true while another process holds FILE's flock
-locked() { ! flock -n "$1" true; }
-# slow CMD...: CMD, held up for three seconds at its third fsync, in the
-# background (long enough for a second command to start and meet it on a
-# loaded machine under the sanitizers; one second was not)
+# locked FILE: true while a process holds FILE's flock, read from
+# /proc/locks: trying the lock (flock -n) would hold it for a moment, and a
+# sync starting in that moment was turned away, as a second sync is
+locked() {
+	local ino
+	ino=$(stat -c %i "$1" 2>/dev/null) || return 1
+	grep -q "FLOCK .*:$ino " /proc/locks
+}
+# slow CMD...: CMD, held up for a second at its third fsync, in the background
 slow() {
-	strace_run -f -o /dev/null -e trace=fsync -e inject=fsync:delay_enter=3000000:when=3 "$@" \
+	strace_run -f -o /dev/null -e trace=fsync -e inject=fsync:delay_enter=1000000:when=3 "$@" \
+		>"$T/slow.out" 2>&1 &
+	SLOW=$!
+}
+# holding CMD...: CMD, held up for three seconds just after it takes its
+# first flock (a sync's or pull's sync.lock: nothing else it does takes one
+# first), in the background: a second command started meanwhile meets the
+# lock held, however loaded the machine (an fsync to hold it at may come
+# before the lock is taken)
+holding() {
+	strace_run -f -o /dev/null -e trace=flock -e inject=flock:delay_exit=3000000:when=1 "$@" \
 		>"$T/slow.out" 2>&1 &
 	SLOW=$!
 }
 
 # 1. a second sync of one store, a second pull into one office
-slow $EVCAP --store "$T/a" sync --target "dir:$T/usb"
+holding $EVCAP --store "$T/a" sync --target "dir:$T/usb"
 within 20 locked "$T/a/sync.lock"
 out=$($EVCAP --store "$T/a" sync --target "dir:$T/usb" 2>&1)
 rc=$?
@@ -52,7 +66,7 @@ check "and the next finds nothing new" bash -c '$1 --store "$2/a" sync --target 
 
 O="$EVCAP --store $T/office"
 $O init >/dev/null && $O key trust "$T/a.pub" >/dev/null && $O key trust "$T/b.pub" >/dev/null
-slow $O pull --target "dir:$T/usb" --case $CASE
+holding $O pull --target "dir:$T/usb" --case $CASE
 within 20 locked "$T/office/sync.lock"
 out=$($O pull --target "dir:$T/usb" --case $CASE 2>&1)
 rc=$?
