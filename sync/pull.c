@@ -65,6 +65,7 @@ struct listing {
 	struct not_read *nr;
 	size_t n_nr;
 	int nr_more; /* entries not read beyond PULL_MAX_NOT_READ */
+	char *nr_last; /* the last entry noted, named or only counted */
 };
 
 static struct listed *listed_get(struct listing *l, const char *id, size_t n)
@@ -128,14 +129,16 @@ static const char *entry_kind(const struct target_entry *e)
  * Keeps the first len bytes of key (an entry not read) for the notes.
  * A folder gives one entry for each of its keys on S3: consecutive ones
  * (a listing gives a folder's keys together) are kept once, and the
- * notes are merged again once sorted.
+ * notes are merged again once sorted. Past the cap they are counted
+ * once too, whichever entries the listing happened to give first.
  */
 static void not_read_add(struct listing *l, const char *key, size_t len, const char *what,
 			 int in_bundle)
 {
-	struct not_read *last = l->n_nr ? &l->nr[l->n_nr - 1] : NULL;
-	if (last && strlen(last->entry) == len && !memcmp(last->entry, key, len))
+	if (l->nr_last && strlen(l->nr_last) == len && !memcmp(l->nr_last, key, len))
 		return;
+	free(l->nr_last);
+	l->nr_last = xstrndup(key, len);
 	if (l->n_nr >= PULL_MAX_NOT_READ) {
 		l->nr_more++;
 		return;
@@ -1451,6 +1454,7 @@ out:
 		free(l.nr[i].what);
 	}
 	free(l.nr);
+	free(l.nr_last);
 	free(prefix);
 	target_free(pc.t);
 	free(pc.staging);
