@@ -100,6 +100,11 @@ $(BUILD)/mkmp4: scripts/mkmp4.c scripts/synth-mp4.h
 tests-bin: all $(BUILD)/mksample $(BUILD)/mkmp4 $(UNIT_BIN)
 .PHONY: tests-bin
 
+# check, check-san and demo build with one compiler per CPU, unless make
+# was given its own -j.
+NPROC := $(shell nproc 2>/dev/null || echo 1)
+JOBS = $(if $(filter -j%,$(MAKEFLAGS)),,-j$(NPROC))
+
 deps-check:
 	@scripts/install-deps check
 deps-demo:
@@ -107,12 +112,12 @@ deps-demo:
 
 # TESTS='unit/test_hash integration/ingest' narrows the run.
 check: deps-check
-	@$(MAKE) --no-print-directory tests-bin
+	@$(MAKE) --no-print-directory $(JOBS) tests-bin
 	@BUILD=$(BUILD) tests/run.sh $(TESTS)
 
 SAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 check-san: deps-check
-	@$(MAKE) --no-print-directory BUILD=build-san CFLAGS="$(SAN_FLAGS)" tests-bin
+	@$(MAKE) --no-print-directory $(JOBS) BUILD=build-san CFLAGS="$(SAN_FLAGS)" tests-bin
 	@BUILD=build-san EVCAP_SAN=1 ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
 	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 tests/run.sh $(TESTS)
 
@@ -121,14 +126,15 @@ check-san: deps-check
 # parses get a longer time limit, and libjpeg-turbo runs without its SIMD
 # code, which memcheck cannot follow.
 check-valgrind: deps-check
-	@$(MAKE) --no-print-directory tests-bin
+	@$(MAKE) --no-print-directory $(JOBS) tests-bin
 	@rm -rf $(BUILD)/valgrind && mkdir -p $(BUILD)/valgrind
 	@BUILD=$(BUILD) EVCAP_VALGRIND=$(abspath $(BUILD))/valgrind EVCAP_TEST_TIMEOUT=1800 EVCAP_META_TIMEOUT=120 JSIMD_FORCENONE=1 \
 	  tests/run.sh $(patsubst tests/%.sh,%,$(wildcard tests/integration/*.sh)); \
 	  rc=$$?; bad=$$(find $(BUILD)/valgrind -name 'vg-*.log' -size +0 2>/dev/null); \
 	  [ -z "$$bad" ] || { echo "memcheck found errors: $$bad"; exit 1; }; exit $$rc
 
-demo: deps-demo all $(BUILD)/mksample
+demo: deps-demo
+	@$(MAKE) --no-print-directory $(JOBS) all $(BUILD)/mksample
 	@BUILD=$(BUILD) scripts/demo.sh
 
 bench: deps-check all

@@ -64,7 +64,7 @@ EOF
 
 mkdir -p "$BUILD/tests/fuzz" "$BUILD/fuzz-logs" "$BUILD/findings"
 echo "building the library with $CC_FUZZ and the fuzzer sanitizers into $BUILD/"
-if ! make -s --no-print-directory BUILD="$BUILD" CC="$CC_FUZZ" CFLAGS="$SAN_COMPILE" \
+if ! make -s --no-print-directory -j"$(nproc)" BUILD="$BUILD" CC="$CC_FUZZ" CFLAGS="$SAN_COMPILE" \
 	"$BUILD/libevcap.a" >"$BUILD/fuzz-logs/build.log" 2>&1; then
 	echo "FAIL fuzz: the library does not build with $CC_FUZZ (see $BUILD/fuzz-logs/build.log)"
 	grep -E 'error' "$BUILD/fuzz-logs/build.log" | head -10 | sed 's/^/    | /'
@@ -124,9 +124,21 @@ fail=0 pass=0 total=0
 jobs_max=${FUZZ_JOBS:-$(nproc 2>/dev/null || echo 1)}
 [ "$jobs_max" -gt 4 ] && jobs_max=4
 [ "$jobs_max" -lt 1 ] && jobs_max=1
+# the harnesses are built side by side too; each leaves a mark when built
+running=0
+for h in $names; do
+	rm -f "$BUILD/fuzz-logs/built-$h"
+	{ build_one "$h" && : >"$BUILD/fuzz-logs/built-$h"; } &
+	running=$((running + 1))
+	if [ "$running" -ge "$jobs_max" ]; then
+		wait -n
+		running=$((running - 1))
+	fi
+done
+wait
 built=()
 for h in $names; do
-	if build_one "$h"; then
+	if [ -e "$BUILD/fuzz-logs/built-$h" ]; then
 		built+=("$h")
 	else
 		echo "FAIL fuzz_$h: does not build (see $BUILD/fuzz-logs/build-$h.log)"

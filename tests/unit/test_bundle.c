@@ -123,7 +123,7 @@ static void test_refusals(void)
 	CHECK(strstr(err, "64 lowercase hex") != NULL);
 
 	m = good(); /* 63 digits */
-	json_object_set_new(item0(m), "sha256", json_string(SHA + 1));
+	json_object_set_new(item0(m), "sha256", json_string(&SHA[1]));
 	CHECK(parse(m, err, sizeof err) == EV_EINVAL);
 
 	m = good();

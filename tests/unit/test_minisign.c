@@ -103,8 +103,8 @@ static void test_key_device_comment(void)
 		"untrusted comment: minisign public key 1 of evcap device AB12\nRWQ",
 		"untrusted comment: minisign public key 1 of evcap device ../x\nRWQ",
 		"untrusted comment: minisign public key 1 of evcap device \nRWQ",
-		"untrusted comment: k of evcap device "
-		"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef0\n",
+		("untrusted comment: k of evcap device "
+		 "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef0\n"),
 	};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
 		CHECK(devkey_pub_device(bad[i], strlen(bad[i]), dev) == -1);
