@@ -23,17 +23,23 @@ endif
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
-# libcurl, libxml2 and libheif are opened on first use (common/dynlib.h), so
-# the programs are linked --as-needed and do not list them. dlopen is given
-# the soname of the library the headers came with; sync/s3.c, capture/gpx.c
-# and export/thumb_heif.c fall back to Debian 12's when this cannot be read.
+# libcurl, libxml2, libheif, libgps and libsystemd are opened on first use
+# (common/dynlib.h), so the programs are linked --as-needed and do not list
+# them. dlopen is given the soname of the library the headers came with;
+# sync/s3.c, capture/gpx.c, export/thumb_heif.c, capture/gpsclient.c,
+# capture/daemon.c and cli/cmd_notify.c fall back to Debian 12's when this
+# cannot be read.
 soname_of = $(shell objdump -p "$$(pkg-config --variable=libdir $(1) 2>/dev/null)/lib$(2).so" 2>/dev/null | awk '$$1 == "SONAME" {print $$2}')
 SONAME_CURL := $(call soname_of,libcurl,curl)
 SONAME_XML2 := $(call soname_of,libxml-2.0,xml2)
 SONAME_HEIF := $(call soname_of,libheif,heif)
+SONAME_GPS  := $(call soname_of,libgps,gps)
+SONAME_SYSTEMD := $(if $(HAVE_SYSTEMD),$(call soname_of,libsystemd,systemd))
 DEFS += $(if $(SONAME_CURL),-DEVCAP_SONAME_CURL='"$(SONAME_CURL)"') \
         $(if $(SONAME_XML2),-DEVCAP_SONAME_XML2='"$(SONAME_XML2)"') \
-        $(if $(SONAME_HEIF),-DEVCAP_SONAME_HEIF='"$(SONAME_HEIF)"')
+        $(if $(SONAME_HEIF),-DEVCAP_SONAME_HEIF='"$(SONAME_HEIF)"') \
+        $(if $(SONAME_GPS),-DEVCAP_SONAME_GPS='"$(SONAME_GPS)"') \
+        $(if $(SONAME_SYSTEMD),-DEVCAP_SONAME_SYSTEMD='"$(SONAME_SYSTEMD)"')
 
 WARN := -Wall -Wextra -Wshadow -Wformat=2 -Wstrict-prototypes \
         -Wmissing-prototypes -Wvla -Wno-format-nonliteral

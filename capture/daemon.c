@@ -33,6 +33,8 @@
 
 #ifdef HAVE_SYSTEMD
 #include <systemd/sd-daemon.h>
+
+#include "dynlib.h"
 #endif
 
 #include "buf.h"
@@ -328,10 +330,45 @@ static int64_t mtime_ns(const struct stat *st)
 	return (int64_t)st->st_mtim.tv_sec * 1000000000LL + st->st_mtim.tv_nsec;
 }
 
+#ifdef HAVE_SYSTEMD
+/* libsystemd (and libgcrypt, liblzma, libzstd, liblz4 and libcap with it)
+ * is opened only when systemd runs evcapd, that is when it set
+ * NOTIFY_SOCKET: run by hand or by a test, evcapd has nothing to tell it. */
+#ifndef EVCAP_SONAME_SYSTEMD
+#define EVCAP_SONAME_SYSTEMD "libsystemd.so.0"
+#endif
+#define SD_FNS(X) X(notify) X(notifyf) X(watchdog_enabled)
+#define SD_PTR(f) DYNLIB_PTR(sd_, f)
+static struct {
+	SD_FNS(SD_PTR)
+} sd;
+#define SD_SYM(f) DYNLIB_SYM(sd, sd_, f)
+static const struct dynlib_sym sd_syms[] = {SD_FNS(SD_SYM)};
+static struct dynlib sd_lib =
+	DYNLIB_INIT(EVCAP_SONAME_SYSTEMD, "to report to systemd (NOTIFY_SOCKET)", sd_syms);
+
+/* Whether systemd's functions can be called: under systemd, once loaded.
+ * A library that cannot be loaded is said once (only the main loop's
+ * thread calls this). */
+static int sd_ready(void)
+{
+	static int said;
+	char err[320];
+	if (!getenv("NOTIFY_SOCKET"))
+		return 0;
+	if (dynlib_load(&sd_lib, err, sizeof err) == 0)
+		return 1;
+	if (!said++)
+		log_warnx("%s; systemd will not hear that evcapd is ready", err);
+	return 0;
+}
+#endif
+
 static void notify(const char *what)
 {
 #ifdef HAVE_SYSTEMD
-	sd_notify(0, what);
+	if (sd_ready())
+		sd.notify(0, what);
 #else
 	(void)what;
 #endif
@@ -2787,9 +2824,10 @@ static double timed_work(struct daemon *d)
 static void status_line(struct daemon *d)
 {
 #ifdef HAVE_SYSTEMD
-	sd_notifyf(0, "STATUS=watching %zu folder%s, %zu file%s waiting", d->n_watches,
-		   d->n_watches == 1 ? "" : "s", settle_count(d->settle),
-		   settle_count(d->settle) == 1 ? "" : "s");
+	if (sd_ready())
+		sd.notifyf(0, "STATUS=watching %zu folder%s, %zu file%s waiting", d->n_watches,
+			   d->n_watches == 1 ? "" : "s", settle_count(d->settle),
+			   settle_count(d->settle) == 1 ? "" : "s");
 #else
 	(void)d;
 #endif
@@ -2805,7 +2843,7 @@ int daemon_run(struct daemon *d)
 	if (ftruncate(d->lock_fd, 0) < 0 || pwrite(d->lock_fd, pid, (size_t)pn, 0) != pn)
 		log_warn("%s/evcapd.lock: cannot write the pid", d->store_dir);
 #ifdef HAVE_SYSTEMD
-	if (sd_watchdog_enabled(0, &d->watchdog_usec) <= 0)
+	if (!sd_ready() || sd.watchdog_enabled(0, &d->watchdog_usec) <= 0)
 		d->watchdog_usec = 0;
 #endif
 	log_info("evcapd starting: store %s, %zu watched folder%s, gpsd %s, %zu sensor%s, "

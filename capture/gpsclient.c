@@ -12,6 +12,22 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dynlib.h"
+
+/* libgps, and libstdc++ and libdbus with it, is opened when the first
+ * client is made (dynlib.h): only evcapd and `evcap gps log` talk to gpsd. */
+#ifndef EVCAP_SONAME_GPS
+#define EVCAP_SONAME_GPS "libgps.so.28"
+#endif
+#define GPSL_FNS(X) X(open) X(close) X(stream) X(read) X(waiting) X(errstr)
+#define GPSL_PTR(f) DYNLIB_PTR(gps_, f)
+static struct {
+	GPSL_FNS(GPSL_PTR)
+} gpslib;
+#define GPSL_SYM(f) DYNLIB_SYM(gpslib, gps_, f)
+static const struct dynlib_sym gps_syms[] = {GPSL_FNS(GPSL_SYM)};
+static struct dynlib gps_lib = DYNLIB_INIT(EVCAP_SONAME_GPS, "to read fixes from gpsd", gps_syms);
+
 #define GPSC_RAW_MAX 8192     /* one JSON report; longer ones are cut */
 #define GPSC_READS_PER_CALL 64
 #define GPSC_HOLD_S 1.5       /* a held fix is handed over after this */
@@ -62,6 +78,8 @@ int gpsclient_new(const char *host, const char *port, gpsclient_fix_fn on_fix, v
 		return err_set(err, errlen, EV_EINVAL, "gpsd client: host, port and callback are needed");
 	if (strlen(host) >= 256 || strlen(port) >= 16)
 		return err_set(err, errlen, EV_EINVAL, "gpsd client: host or port too long");
+	if (dynlib_load(&gps_lib, err, errlen))
+		return EV_ERR;
 	struct gpsclient *c = xcalloc(1, sizeof *c);
 	snprintf(c->host, sizeof c->host, "%s", host);
 	snprintf(c->port, sizeof c->port, "%s", port);
@@ -104,7 +122,7 @@ static void gpsc_disconnect(struct gpsclient *c, double now, const char *why)
 {
 	gpsclient_flush(c);
 	if (c->connected) {
-		gps_close(&c->gd);
+		gpslib.close(&c->gd);
 		c->connected = 0;
 		c->st.drops++;
 	}
@@ -119,7 +137,7 @@ void gpsclient_free(struct gpsclient *c)
 		return;
 	gpsclient_flush(c);
 	if (c->connected)
-		gps_close(&c->gd);
+		gpslib.close(&c->gd);
 	free(c);
 }
 
@@ -147,16 +165,16 @@ static void gpsc_connect(struct gpsclient *c, double now)
 {
 	memset(&c->gd, 0, sizeof c->gd);
 	errno = 0;
-	if (gps_open(c->host, c->port, &c->gd) != 0) {
+	if (gpslib.open(c->host, c->port, &c->gd) != 0) {
 		int e = errno;
 		c->next_try = now + c->backoff;
 		gpsc_log(c, "cannot connect to gpsd at %s:%s (%s); retrying in %.2g s", c->host,
-			 c->port, gps_errstr(e), c->backoff);
+			 c->port, gpslib.errstr(e), c->backoff);
 		c->backoff = fmin(c->backoff * 2, c->backoff_max);
 		return;
 	}
 	c->connected = 1;
-	if (gps_stream(&c->gd, WATCH_ENABLE | WATCH_JSON, NULL) != 0) {
+	if (gpslib.stream(&c->gd, WATCH_ENABLE | WATCH_JSON, NULL) != 0) {
 		gpsc_disconnect(c, now, "the watch request failed");
 		return;
 	}
@@ -274,7 +292,7 @@ int gpsclient_handle_readable(struct gpsclient *c, double now)
 		return 0;
 	for (int i = 0; i < GPSC_READS_PER_CALL; i++) {
 		c->raw[0] = '\0';
-		int r = gps_read(&c->gd, c->raw, (int)sizeof c->raw);
+		int r = gpslib.read(&c->gd, c->raw, (int)sizeof c->raw);
 		if (r < 0) {
 			gpsc_disconnect(c, now, "the connection was lost");
 			return EV_ENET;
@@ -287,7 +305,7 @@ int gpsclient_handle_readable(struct gpsclient *c, double now)
 			c->backoff = c->backoff_min; /* a working link resets the backoff */
 		}
 		handed += gpsc_take(c, now);
-		if (!gps_waiting(&c->gd, 0))
+		if (!gpslib.waiting(&c->gd, 0))
 			break;
 	}
 	return handed;

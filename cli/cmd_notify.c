@@ -27,13 +27,30 @@
 #ifdef HAVE_SYSTEMD
 #include <systemd/sd-bus.h>
 
+#include "dynlib.h"
+
+/* libsystemd is opened by this command only (dynlib.h) */
+#ifndef EVCAP_SONAME_SYSTEMD
+#define EVCAP_SONAME_SYSTEMD "libsystemd.so.0"
+#endif
+#define BUS_FNS(X)                                                                            \
+	X(open_user) X(call_method) X(error_free) X(flush_close_unref) X(message_unref)
+#define BUS_PTR(f) DYNLIB_PTR(sd_bus_, f)
+static struct {
+	BUS_FNS(BUS_PTR)
+} sdb;
+#define BUS_SYM(f) DYNLIB_SYM(sdb, sd_bus_, f)
+static const struct dynlib_sym bus_syms[] = {BUS_FNS(BUS_SYM)};
+static struct dynlib bus_lib =
+	DYNLIB_INIT(EVCAP_SONAME_SYSTEMD, "to reach the desktop's notifications", bus_syms);
+
 /* Shows one notification; *bus is opened on first use and dropped after
  * a failure, so a desktop that comes later is found. */
 static int show(sd_bus **bus, const char *title, const char *body, int urgent, char *err,
 		size_t errlen)
 {
 	int r;
-	if (!*bus && (r = sd_bus_open_user(bus)) < 0) {
+	if (!*bus && (r = sdb.open_user(bus)) < 0) {
 		*bus = NULL;
 		return err_set(err, errlen, EV_ERR,
 			       "no desktop session bus (DBUS_SESSION_BUS_ADDRESS, XDG_RUNTIME_DIR): %s",
@@ -43,17 +60,17 @@ static int show(sd_bus **bus, const char *title, const char *body, int urgent, c
 	sd_bus_message *reply = NULL;
 	/* Notify(app_name, replaces_id, app_icon, summary, body, actions,
 	 * hints, expire_timeout): urgency 1 normal, 2 critical */
-	r = sd_bus_call_method(*bus, "org.freedesktop.Notifications", "/org/freedesktop/Notifications",
-			       "org.freedesktop.Notifications", "Notify", &e, &reply,
-			       "susssasa{sv}i", "evcap", (uint32_t)0, "drive-removable-media", title,
-			       body, 0, 1, "urgency", "y", (uint8_t)(urgent ? 2 : 1), (int32_t)-1);
+	r = sdb.call_method(*bus, "org.freedesktop.Notifications", "/org/freedesktop/Notifications",
+			    "org.freedesktop.Notifications", "Notify", &e, &reply, "susssasa{sv}i",
+			    "evcap", (uint32_t)0, "drive-removable-media", title, body, 0, 1,
+			    "urgency", "y", (uint8_t)(urgent ? 2 : 1), (int32_t)-1);
 	if (r < 0) {
 		err_set(err, errlen, EV_ERR, "%s", e.message ? e.message : strerror(-r));
-		sd_bus_error_free(&e);
-		*bus = sd_bus_flush_close_unref(*bus);
+		sdb.error_free(&e);
+		*bus = sdb.flush_close_unref(*bus);
 		return EV_ERR;
 	}
-	sd_bus_message_unref(reply);
+	sdb.message_unref(reply);
 	return 0;
 }
 
@@ -221,6 +238,11 @@ int cmd_notify(struct cli *cli, int argc, char **argv)
 			"the desktop's notification service\n");
 	return EXIT_USAGE;
 #else
+	char lerr[320];
+	if (dynlib_load(&bus_lib, lerr, sizeof lerr)) {
+		fprintf(stderr, "evcap notify: %s\n", lerr);
+		return EXIT_USAGE;
+	}
 	const char *dir = cli->store_dir;
 	struct stat st;
 	if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode)) {
@@ -266,7 +288,7 @@ int cmd_notify(struct cli *cli, int argc, char **argv)
 			break;
 		}
 	}
-	sd_bus_flush_close_unref(bus);
+	sdb.flush_close_unref(bus);
 	if (bl.fd >= 0)
 		close(bl.fd);
 	buf_free(&bl.part);
