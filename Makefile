@@ -83,15 +83,19 @@ $(BUILD)/sync/s3-typecheck.o: sync/s3.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -DEVCAP_CURL_TYPECHECK -c $< -o $@
 
-$(BUILD)/evcap: $(CLI_OBJ) $(LIBA)
-	$(CC) $(CFLAGS) -o $@ $(CLI_OBJ) $(LIBA) $(LDLIBS)
+# SAN_OBJ: objects linked into every program of the sanitizer build only
+# (check-san sets it; see tests/support/san_prefault.c)
+SAN_OBJ ?=
 
-$(BUILD)/evcapd: $(D_OBJ) $(LIBA)
-	$(CC) $(CFLAGS) -o $@ $(D_OBJ) $(LIBA) $(LDLIBS)
+$(BUILD)/evcap: $(CLI_OBJ) $(LIBA) $(SAN_OBJ)
+	$(CC) $(CFLAGS) -o $@ $(CLI_OBJ) $(SAN_OBJ) $(LIBA) $(LDLIBS)
 
-$(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(LIBA)
+$(BUILD)/evcapd: $(D_OBJ) $(LIBA) $(SAN_OBJ)
+	$(CC) $(CFLAGS) -o $@ $(D_OBJ) $(SAN_OBJ) $(LIBA) $(LDLIBS)
+
+$(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(LIBA) $(SAN_OBJ)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -o $@ $< $(LIBA) $(LDLIBS)
+	$(CC) $(CFLAGS) -o $@ $< $(SAN_OBJ) $(LIBA) $(LDLIBS)
 
 # the demo's and tests' sample-card generator
 $(BUILD)/mksample: scripts/mksample.c scripts/synth-exif.h scripts/synth-mp4.h
@@ -123,7 +127,8 @@ check: deps-check
 
 SAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 check-san: deps-check
-	@$(MAKE) --no-print-directory $(JOBS) BUILD=build-san CFLAGS="$(SAN_FLAGS)" tests-bin
+	@$(MAKE) --no-print-directory $(JOBS) BUILD=build-san CFLAGS="$(SAN_FLAGS)" \
+	  SAN_OBJ=build-san/tests/support/san_prefault.o tests-bin
 	@BUILD=build-san EVCAP_SAN=1 ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
 	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 tests/run.sh $(TESTS)
 
