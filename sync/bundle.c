@@ -508,6 +508,26 @@ static int check_custody(struct bundle_manifest *m, char *err, size_t errlen)
 	return 0;
 }
 
+/*
+ * Whether a case number may be shown as it is: UTF-8 with no C0 control,
+ * DEL or C1 control (U+0080 to U+009F, which some terminals obey too).
+ * `evcap case open` takes no other, so a manifest holding one was not
+ * written by evcap; refused, it never reaches the office's terminal.
+ */
+static int case_number_shows_safely(const char *n)
+{
+	size_t len = strlen(n);
+	if (!utf8_valid(n, len))
+		return 0;
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)n[i];
+		if (c < 0x20 || c == 0x7f ||
+		    (c == 0xc2 && (unsigned char)n[i + 1] >= 0x80 && (unsigned char)n[i + 1] <= 0x9f))
+			return 0;
+	}
+	return 1;
+}
+
 int bundle_manifest_parse(const char *text, size_t n, const char *want_case_key,
 			  const char *want_bundle_id, struct bundle_manifest **out, char *err,
 			  size_t errlen)
@@ -581,6 +601,12 @@ int bundle_manifest_parse(const char *text, size_t n, const char *want_case_key,
 	if (rc)
 		goto fail;
 	m->case_number = json_string_value(json_object_get(m->case_obj, "number"));
+	if (!case_number_shows_safely(m->case_number)) {
+		rc = err_set(err, errlen, EV_EINVAL,
+			     "manifest case number is not UTF-8 text free of control characters "
+			     "(no evcap opens such a case)");
+		goto fail;
+	}
 	store_case_key(m->case_number, key);
 	if (strcmp(key, m->case_key) != 0) {
 		rc = err_set(err, errlen, EV_EINVAL,

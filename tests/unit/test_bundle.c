@@ -130,6 +130,16 @@ static void test_refusals(void)
 	json_object_set_new(item0(m), "size", json_integer(-5));
 	CHECK(parse(m, err, sizeof err) == EV_EINVAL);
 
+	/* a case number with a control character: refused as such, before
+	 * its key is compared (a terminal would obey it in every message) */
+	static const char *const ctl[] = {"XX\x1b[2J", "XX\x7f", "XX\xc2\x9b" "2J"};
+	for (size_t i = 0; i < sizeof ctl / sizeof ctl[0]; i++) {
+		m = good();
+		json_object_set_new(json_object_get(m, "case"), "number", json_string_nocheck(ctl[i]));
+		CHECK(parse(m, err, sizeof err) == EV_EINVAL);
+		CHECK(strstr(err, "control characters") != NULL);
+	}
+
 	m = good(); /* a case number that does not give the case key */
 	json_object_set_new(json_object_get(m, "case"), "number", json_string("other"));
 	CHECK(parse(m, err, sizeof err) == EV_EINVAL);
