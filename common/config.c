@@ -180,6 +180,19 @@ int config_parse(const char *text, size_t n, const char *name, struct config *c,
 		return err_set(err, errlen, EV_EINVAL, "%s: contains a NUL byte", name);
 	if (!utf8_valid(text, n))
 		return err_set(err, errlen, EV_EINVAL, "%s: is not valid UTF-8", name);
+	/* no control character but tab and line ends: a key or value holding
+	 * one (an escape sequence, say) would be shown in messages as is */
+	for (size_t i = 0, ln = 1; i < n; i++) {
+		unsigned char ch = (unsigned char)text[i];
+		if (ch == '\n')
+			ln++;
+		else if ((ch < 0x20 && ch != '\t' && ch != '\r') || ch == 0x7f ||
+			 (ch == 0xc2 && (unsigned char)text[i + 1] <= 0x9f))
+			return err_set(err, errlen, EV_EINVAL,
+				       "%s:%zu: holds a control character (U+%04X); a setting "
+				       "is plain text",
+				       name, ln, ch == 0xc2 ? (unsigned char)text[i + 1] : ch);
+	}
 	char *copy = xstrndup(text, n);
 	char *save = NULL;
 	char *p = copy;

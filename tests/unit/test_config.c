@@ -64,9 +64,34 @@ static void test_config_notepad(void)
 	config_free(&c);
 }
 
+/* A control character anywhere (an escape sequence in a value would be
+ * shown in the error naming it) is refused, naming its line; a tab is
+ * text. */
+static void test_config_control(void)
+{
+	struct config c;
+	char err[512];
+	const char *esc = "[store]\noperator = A\n[gps]\nserver = \x1b[2Jlocalhost:2947\n";
+	config_init(&c);
+	CHECK(config_parse(esc, strlen(esc), "x.conf", &c, err, sizeof err) == EV_EINVAL);
+	CHECK_STR(err, "x.conf:4: holds a control character (U+001B); a setting is plain text");
+	config_free(&c);
+	const char *c1 = "[store]\n\xc2\x9b" "2Jpath = /x\n";
+	config_init(&c);
+	CHECK(config_parse(c1, strlen(c1), "x.conf", &c, err, sizeof err) == EV_EINVAL);
+	CHECK_STR(err, "x.conf:2: holds a control character (U+009B); a setting is plain text");
+	config_free(&c);
+	const char *tab = "[store]\npath =\t/x\t\n";
+	config_init(&c);
+	CHECK(config_parse(tab, strlen(tab), "x.conf", &c, err, sizeof err) == 0);
+	CHECK_STR(c.store, "/x");
+	config_free(&c);
+}
+
 int main(void)
 {
 	RUN(test_config_key_twice);
 	RUN(test_config_notepad);
+	RUN(test_config_control);
 	T_EXIT();
 }
