@@ -21,6 +21,7 @@ if [ -z "${EVCAP_CORPUS:-}" ] && [ -d "$ROOT/../shared/corpus" ]; then
 fi
 [ -n "${EVCAP_CORPUS:-}" ] || echo "note: ../shared/corpus is absent; tests that need the real-world corpus will skip"
 export TMPDIR=${TMPDIR:-/tmp}
+echo "temporary files under $TMPDIR ($(stat -f -c %T "$TMPDIR" 2>/dev/null || echo '?'))"
 LOGDIR=$ROOT/$BUILD/test-logs
 mkdir -p "$LOGDIR"
 # every statement evcap prepares, with its plan, for the audit at the end
