@@ -122,6 +122,8 @@ int cmd_pull(struct cli *cli, int argc, char **argv)
 		json_object_set_new(j, "items", json_integer(rep.items));
 		json_object_set_new(j, "bundles", pp.arr);
 		json_object_set_new(j, "not_read", pp.not_read);
+		if (rep.renamed[0])
+			json_object_set_new(j, "renamed", json_string(rep.renamed));
 		cli_print_json(j);
 	}
 	/* a bundle still being written, or one whose sync died before
@@ -163,10 +165,20 @@ int cmd_pull(struct cli *cli, int argc, char **argv)
 	if (rep.bundles_seen == 0 && rep.not_committed == 0) {
 		char hint[CLI_CASE_HINT];
 		cli_case_hint(hint, sizeof hint, here > 0 ? 0 : n_like, like);
-		fprintf(stderr,
-			"evcap pull: the target holds no bundle of case %s (nothing synced yet, "
-			"or the case number is written differently)%s\n",
-			o.case_number, hint);
+		char key[64];
+		store_case_key(o.case_number, key);
+		if (rep.renamed[0])
+			fprintf(stderr,
+				"evcap pull: the target holds no bundle of case %s in "
+				"cases/%s/bundles/, where evcap keeps them, but it has '%s', which "
+				"looks like that folder renamed or copied; give it its name back "
+				"and pull again\n",
+				o.case_number, key, rep.renamed);
+		else
+			fprintf(stderr,
+				"evcap pull: the target holds no bundle of case %s (nothing synced "
+				"yet, or the case number is written differently)%s\n",
+				o.case_number, hint);
 		free(like);
 		return EXIT_PROBLEM;
 	}

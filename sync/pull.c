@@ -1347,6 +1347,47 @@ static int bundle_known(struct store *s, const char *bundle_id)
 	return known;
 }
 
+/*
+ * When nothing was found under cases/KEY/bundles/: a folder a file
+ * manager renamed or copied ("cases/KEY (1)", "cases/Copy of KEY",
+ * "cases/KEY/bundles - Copy"). The first such name is kept to be named,
+ * as the target gave it.
+ */
+struct renamed {
+	const char *key;
+	char *found;
+};
+
+static int renamed_each(void *ctx, const struct target_entry *e)
+{
+	struct renamed *r = ctx;
+	const char *name = e->key + strlen("cases/");
+	size_t n = seg_len(name), kl = strlen(r->key);
+	if (r->found || strncmp(e->key, "cases/", 6) != 0 || !n)
+		return 0;
+	if (n == kl && !memcmp(name, r->key, kl)) {
+		/* the case's own folder: its "bundles" folder renamed? */
+		const char *sub = name[n] == '/' ? name + n + 1 : "";
+		size_t sl = seg_len(sub);
+		if (sl > 7 && !memcmp(sub, "bundles", 7))
+			r->found = xstrndup(e->key, (size_t)(sub - e->key) + sl);
+	} else if (memmem(name, n, r->key, kl)) {
+		r->found = xstrndup(e->key, (size_t)(name - e->key) + n);
+	}
+	return 0;
+}
+
+/* Looks for such a folder; a target that cannot be listed, or holds more
+ * than a few thousand keys under cases/, gives no hint. */
+static void find_renamed(struct target *t, const char *case_key, struct pull_report *rep)
+{
+	struct renamed r = {.key = case_key};
+	char err[256];
+	if (target_list(t, "cases/", 20000, renamed_each, &r, err, sizeof err) == 0 && r.found)
+		ingest_display_text(r.found, strlen(r.found), rep->renamed, sizeof rep->renamed);
+	free(r.found);
+}
+
 int pull_run(struct store *s, const struct pull_opts *o, struct pull_report *rep, char *err,
 	     size_t errlen)
 {
@@ -1376,6 +1417,8 @@ int pull_run(struct store *s, const struct pull_opts *o, struct pull_report *rep
 	}
 	listing_sort(&l);
 	rep->not_read = report_not_read(&l, o, target_url(pc.t));
+	if (l.n == 0 && rep->not_read == 0)
+		find_renamed(pc.t, pc.case_key, rep);
 	for (size_t i = 0; i < l.n && !local_fault; i++) {
 		char msg[1024];
 		const char *id = l.b[i].id;

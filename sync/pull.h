@@ -55,6 +55,10 @@ struct pull_report {
 	int already;          /* imported by an earlier pull */
 	int items;            /* items imported */
 	int not_read;         /* entries under the case's folder not read (above) */
+	/* when nothing of the case was found: a folder on the target that
+	 * looks like its folder (or its bundles folder) renamed, escaped for
+	 * showing ("cases/KEY (1)"); "" when none */
+	char renamed[320];
 };
 
 /* 0 when every bundle was imported or had been; EV_ECORRUPT when some were
