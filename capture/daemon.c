@@ -1224,6 +1224,34 @@ static void append_burst_log(const char *dir, const char *text)
 	free(path);
 }
 
+/* Makes STORE/.evcapd-reserve hold DAEMON_RESERVE_BYTES, unless it does;
+ * where the disk has no room yet it is left empty, and tried again at the
+ * next summary. */
+static void reserve_make(const char *dir)
+{
+	char *path = xasprintf("%s/" DAEMON_RESERVE, dir);
+	struct stat st;
+	if (stat(path, &st) != 0 || (uint64_t)st.st_blocks * 512 < DAEMON_RESERVE_BYTES) {
+		int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+		if (fd >= 0 && posix_fallocate(fd, 0, DAEMON_RESERVE_BYTES) != 0 &&
+		    ftruncate(fd, 0) < 0)
+			log_warnx("%s: cannot empty it: %s", path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+	}
+	free(path);
+}
+
+/* Gives the reserve up; 1 when there was one to give. */
+static int reserve_release(const char *dir)
+{
+	char *path = xasprintf("%s/" DAEMON_RESERVE, dir);
+	struct stat st;
+	int had = stat(path, &st) == 0 && st.st_blocks > 0 && unlink(path) == 0;
+	free(path);
+	return had;
+}
+
 /*
  * The burst's summary, also as STORE/last-burst.json (replaced atomically)
  * and a line of STORE/bursts.jsonl, for whoever tells the people at the
@@ -1250,11 +1278,20 @@ static void write_burst_file(struct daemon *d, const struct burst *bu, uint64_t 
 			json_object_set_new(o, "medium_label", json_string(bu->label));
 	}
 	char *text = o ? json_dumps(o, JSON_COMPACT | JSON_ENSURE_ASCII) : NULL;
-	char *path = xasprintf("%s/" DAEMON_BURST_FILE, store_dir(d->store));
-	if (!text || fs_write_atomic(path, text, strlen(text), 0640, 0, err, sizeof err))
+	const char *dir = store_dir(d->store);
+	char *path = xasprintf("%s/" DAEMON_BURST_FILE, dir);
+	int rc = text ? fs_write_atomic(path, text, strlen(text), 0640, 0, err, sizeof err) : -1;
+	if (rc && text && reserve_release(dir)) {
+		log_info("%s: the store's disk is full: the space kept for summaries is given up "
+			 "for this one",
+			 path);
+		rc = fs_write_atomic(path, text, strlen(text), 0640, 0, err, sizeof err);
+	}
+	if (rc)
 		log_warnx("%s: cannot write the burst summary: %s", path, text ? err : "no memory");
 	if (text)
-		append_burst_log(store_dir(d->store), text);
+		append_burst_log(dir, text);
+	reserve_make(dir);
 	free(path);
 	free(text);
 	json_decref(o);
@@ -2842,6 +2879,7 @@ int daemon_run(struct daemon *d)
 	int pn = snprintf(pid, sizeof pid, "%ld\n", (long)getpid());
 	if (ftruncate(d->lock_fd, 0) < 0 || pwrite(d->lock_fd, pid, (size_t)pn, 0) != pn)
 		log_warn("%s/evcapd.lock: cannot write the pid", d->store_dir);
+	reserve_make(d->store_dir);
 #ifdef HAVE_SYSTEMD
 	if (!sd_ready() || sd.watchdog_enabled(0, &d->watchdog_usec) <= 0)
 		d->watchdog_usec = 0;

@@ -38,6 +38,13 @@
  * DAEMON_BURST_LOG ".1" (the one before dropped) and begun again. */
 #define DAEMON_BURST_LOG "bursts.jsonl"
 #define DAEMON_BURST_LOG_MAX (256 * 1024)
+/* Space on the store's disk that evcapd keeps for those summaries: the
+ * one saying files could not be recorded because the disk is full is the
+ * one most needed, and it needs blocks too. A file of this size in the
+ * store, given up (removed) when a summary cannot be written otherwise,
+ * and made again when there is room. */
+#define DAEMON_RESERVE ".evcapd-reserve"
+#define DAEMON_RESERVE_BYTES (64 * 1024)
 
 /* The command line; strings point into argv. */
 struct daemon_opts {
