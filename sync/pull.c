@@ -1361,9 +1361,11 @@ struct renamed {
 static int renamed_each(void *ctx, const struct target_entry *e)
 {
 	struct renamed *r = ctx;
-	const char *name = e->key + strlen("cases/");
+	if (r->found || strncmp(e->key, "cases/", 6) != 0)
+		return 0;
+	const char *name = e->key + 6;
 	size_t n = seg_len(name), kl = strlen(r->key);
-	if (r->found || strncmp(e->key, "cases/", 6) != 0 || !n)
+	if (!n)
 		return 0;
 	if (n == kl && !memcmp(name, r->key, kl)) {
 		/* the case's own folder: its "bundles" folder renamed? */
