@@ -124,18 +124,27 @@ fail=0 pass=0 total=0
 jobs_max=${FUZZ_JOBS:-$(nproc 2>/dev/null || echo 1)}
 [ "$jobs_max" -gt 4 ] && jobs_max=4
 [ "$jobs_max" -lt 1 ] && jobs_max=1
+# side_by_side CMD NAME...: runs CMD NAME for each name, jobs_max at a time
+side_by_side() {
+	local cmd=$1 running=0 h
+	shift
+	for h in "$@"; do
+		"$cmd" "$h" &
+		running=$((running + 1))
+		if [ "$running" -ge "$jobs_max" ]; then
+			wait -n
+			running=$((running - 1))
+		fi
+	done
+	wait
+}
 # the harnesses are built side by side too; each leaves a mark when built
-running=0
-for h in $names; do
-	rm -f "$BUILD/fuzz-logs/built-$h"
-	{ build_one "$h" && : >"$BUILD/fuzz-logs/built-$h"; } &
-	running=$((running + 1))
-	if [ "$running" -ge "$jobs_max" ]; then
-		wait -n
-		running=$((running - 1))
-	fi
-done
-wait
+build_marked() {
+	rm -f "$BUILD/fuzz-logs/built-$1"
+	build_one "$1" && : >"$BUILD/fuzz-logs/built-$1"
+}
+# shellcheck disable=SC2086
+side_by_side build_marked $names
 built=()
 for h in $names; do
 	if [ -e "$BUILD/fuzz-logs/built-$h" ]; then
@@ -148,17 +157,8 @@ for h in $names; do
 	total=$((total + 1))
 done
 echo "running ${#built[@]} harnesses for ${SECONDS_EACH}s each, $jobs_max at a time"
-running=0
-for h in "${built[@]}"; do
-	rm -f "$BUILD/fuzz-logs/$h.result"
-	run_one "$h" &
-	running=$((running + 1))
-	if [ "$running" -ge "$jobs_max" ]; then
-		wait -n
-		running=$((running - 1))
-	fi
-done
-wait
+for h in "${built[@]}"; do rm -f "$BUILD/fuzz-logs/$h.result"; done
+side_by_side run_one "${built[@]}"
 for h in "${built[@]}"; do
 	r=$(cat "$BUILD/fuzz-logs/$h.result" 2>/dev/null || echo "FAIL fuzz_$h: no result (killed?)")
 	echo "$r"
