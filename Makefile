@@ -128,11 +128,11 @@ check: deps-check
 SAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 # check-san keeps the tests' temporary files in memory (/dev/shm, when it is
 # a tmpfs we may write with 4 GiB free; a container's is often 64 MB)
-# unless TMPDIR or SAN_TMPDIR says where: it looks for
-# memory errors, and make check has run every test on the disk already. The
-# second file system also lists a directory in another order than ext4 and
-# may refuse O_DIRECT, so the code paths for both are run; it found a count
-# that hung on ext4's order.
+# unless TMPDIR or SAN_TMPDIR says where: it looks for memory errors, and
+# make check has run every test on the disk already. The second file system
+# also lists a directory in another order than ext4 and may refuse
+# O_DIRECT, so the code paths for both are run; it found a count that hung
+# on ext4's order.
 SAN_TMPDIR ?= $(or $(TMPDIR),$(shell d=/dev/shm; [ -d $$d ] && [ -w $$d ] && \
 	[ "$$(stat -f -c %T $$d 2>/dev/null)" = tmpfs ] && \
 	[ "$$(stat -f -c '%a * %S / 1073741824' $$d | xargs expr 2>/dev/null)" -ge 4 ] && \

@@ -7,10 +7,11 @@
  * of zero-filled tables there (their stack depots), nearly all of it never
  * touched. Reading an untouched page is a page fault, and on the virtual
  * machines the suite runs on a fault is dear: those 2,600 faults were a
- * fifth of the time `evcap --version` took (77 ms; 62 ms without them). MADV_POPULATE_READ
- * (Linux 5.14) maps the same pages in one call at start, read-only and
- * shared with the zero page, so the scan at exit finds them mapped. What
- * LeakSanitizer scans, and so what it finds, does not change.
+ * fifth of the time `evcap --version` took (77 ms; 62 ms without them).
+ * MADV_POPULATE_READ (Linux 5.14) maps the same pages in one call at
+ * start, read-only and shared with the zero page, so the scan at exit
+ * finds them mapped. What LeakSanitizer scans, and so what it finds, does
+ * not change.
  */
 #include <link.h>
 #include <stdint.h>
