@@ -438,17 +438,33 @@ out:
 #endif
 #endif
 
-/* Seconds a parse may take: 5, or $EVCAP_META_TIMEOUT (1 to 600) for a
- * slow machine or a run under valgrind, where every step is 20-50x slower. */
+/* Seconds a parse may take: 5, or $EVCAP_META_TIMEOUT (a whole number
+ * from 1 to 600) for a slow machine or a run under valgrind, where every
+ * step is 20-50x slower. Any other value is named once and not used. */
+static int meta_secs = 5;
+static pthread_once_t meta_secs_once = PTHREAD_ONCE_INIT;
+
+static void meta_secs_read(void)
+{
+	const char *e = getenv("EVCAP_META_TIMEOUT");
+	if (!e || !*e)
+		return;
+	char *end;
+	errno = 0;
+	long v = strtol(e, &end, 10);
+	if (errno || end == e || *end || v < 1 || v > 600) {
+		log_warnx("EVCAP_META_TIMEOUT is '%.40s', not a whole number of seconds from 1 "
+			  "to 600; metadata parses are given 5 s",
+			  e);
+		return;
+	}
+	meta_secs = (int)v;
+}
+
 static int meta_seconds(void)
 {
-	static int secs;
-	if (!secs) {
-		const char *e = getenv("EVCAP_META_TIMEOUT");
-		long v = e ? strtol(e, NULL, 10) : 0;
-		secs = v >= 1 && v <= 600 ? (int)v : 5;
-	}
-	return secs;
+	pthread_once(&meta_secs_once, meta_secs_read);
+	return meta_secs;
 }
 #define META_CHILD_SECONDS (meta_seconds())
 #define META_CHILD_MEM ((rlim_t)512 << 20)
@@ -753,6 +769,7 @@ static int parser_start_locked(void)
 	}
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
 		return -1;
+	meta_seconds(); /* read here, so that a bad value is named once */
 	pid_t pid = fork();
 	if (pid < 0) {
 		close(sv[0]);
