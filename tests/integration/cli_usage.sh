@@ -269,6 +269,14 @@ run --store "$T/other" --config "$T/nope.conf" ls --case NOPE
 run --store "$T/other" --config "$T/nope.conf" visits
 check "usage: a config's case that does not exist is said to come from the config file" \
 	is 2 "no case 'NOPE'" "$T/nope.conf"
+# a config file that cannot be read is named as the config file, with
+# where its path came from (a stale $EVCAP_CONFIG fails every command)
+out=$(EVCAP_CONFIG="$T/gone.conf" "$EVCAP" --store "$T/other" ls 2>"$T/err"); rc=$?; err=$(cat "$T/err")
+check "usage: a missing \$EVCAP_CONFIG file is said to be the config file it names" \
+	is 2 "evcap: the config file named by \$EVCAP_CONFIG: $T/gone.conf: cannot open"
+run --store "$T/other" --config "$T" ls
+check "usage: a folder given with --config is said to be the config file" \
+	is 2 "evcap: the config file given with --config: $T: not a regular file"
 
 # 10. usage lines and the manual agree with the binary
 run ingest --help
