@@ -664,14 +664,22 @@ static int case_list(struct cli *cli)
 		return EXIT_PROBLEM;
 	}
 	json_t *arr = json_array();
-	while (sqlite3_step(st) == SQLITE_ROW) {
+	int r;
+	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
 		json_t *o = case_json(st);
 		const char *num = json_string_value(json_object_get(o, "number"));
 		json_object_set_new(o, "in_use", json_boolean(in_use && strcmp(in_use, num) == 0));
 		json_array_append_new(arr, o);
 	}
-	sqlite3_finalize(st);
 	free(in_use);
+	if (r != SQLITE_DONE) {
+		fprintf(stderr, "evcap case list: reading the store: %s\n",
+			sqlite3_errmsg(store_db(s)));
+		sqlite3_finalize(st);
+		json_decref(arr);
+		return EXIT_PROBLEM;
+	}
+	sqlite3_finalize(st);
 	if (cli->json) {
 		cli_print_json(arr);
 		return EXIT_OK;

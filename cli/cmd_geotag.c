@@ -84,14 +84,19 @@ int cmd_geotag(struct cli *cli, int argc, char **argv)
 	sqlite3_stmt *cs = store_prepare(
 		s, "SELECT id FROM cases WHERE (?1 = 0 OR id = ?1) AND EXISTS"
 		   " (SELECT 1 FROM sites WHERE sites.case_id = cases.id)", err, sizeof err);
+	int r = SQLITE_ERROR;
 	if (cs) {
 		sqlite3_bind_int64(cs, 1, case_id);
-		while (sqlite3_step(cs) == SQLITE_ROW) {
+		while ((r = sqlite3_step(cs)) == SQLITE_ROW) {
 			cases = xrealloc(cases, (n_cases + 1) * sizeof *cases);
 			cases[n_cases++] = sqlite3_column_int64(cs, 0);
 		}
+		if (r != SQLITE_DONE)
+			snprintf(err, sizeof err, "%s", sqlite3_errmsg(store_db(s)));
 		sqlite3_finalize(cs);
 	}
+	if (r != SQLITE_DONE)
+		fprintf(stderr, "evcap geotag: finding the cases with sites: %s\n", err);
 	for (size_t i = 0; i < n_cases; i++) {
 		int assigned = 0;
 		if (sites_assign(s, cases[i], cli->actor, &assigned, err, sizeof err))

@@ -326,8 +326,11 @@ static int key_list(struct cli *cli, struct store *s)
 		return EXIT_PROBLEM;
 	}
 	json_t *arr = cli->json ? json_array() : NULL;
-	while (sqlite3_step(st) == SQLITE_ROW) {
+	int r;
+	size_t n = 0;
+	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
 		const char *c[NCOLS];
+		n++;
 		for (int i = 0; i < NCOLS; i++)
 			c[i] = (const char *)sqlite3_column_text(st, i);
 		if (arr) {
@@ -352,9 +355,19 @@ static int key_list(struct cli *cli, struct store *s)
 			printf("  replaced by key %s on %s: signs nothing more\n", c[7],
 			       c[8] ? c[8] : "?");
 	}
+	if (r != SQLITE_DONE) {
+		fprintf(stderr, "evcap key list: reading the store: %s\n",
+			sqlite3_errmsg(store_db(s)));
+		sqlite3_finalize(st);
+		json_decref(arr);
+		return EXIT_PROBLEM;
+	}
 	sqlite3_finalize(st);
 	if (arr)
 		cli_print_json(arr);
+	else if (!n && cli->verbosity >= 0)
+		printf("no trusted keys yet ('evcap key trust FILE' trusts a device's public "
+		       "key)\n");
 	return EXIT_OK;
 }
 

@@ -30,7 +30,8 @@ int cmd_log(struct cli *cli, int argc, char **argv)
 	if (case_name)
 		sqlite3_bind_text(st, 1, case_name, -1, SQLITE_STATIC);
 	json_t *arr = cli->json ? json_array() : NULL;
-	while (sqlite3_step(st) == SQLITE_ROW) {
+	int r;
+	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
 		const char *event = (const char *)sqlite3_column_text(st, 6);
 		json_t *ev = json_loads(event, 0, NULL);
 		if (arr) {
@@ -55,6 +56,15 @@ int cmd_log(struct cli *cli, int argc, char **argv)
 		       detail && strcmp(detail, "{}") ? detail : "");
 		free(detail);
 		json_decref(ev);
+	}
+	if (r != SQLITE_DONE) {
+		/* a damaged or unreadable store: never a log that ends early
+		 * as though it were whole */
+		fprintf(stderr, "evcap log: reading the custody log: %s\n",
+			sqlite3_errmsg(store_db(s)));
+		sqlite3_finalize(st);
+		json_decref(arr);
+		return EXIT_PROBLEM;
 	}
 	sqlite3_finalize(st);
 	if (arr)

@@ -247,17 +247,19 @@ static int site_list(struct cli *cli, const char *number)
 	return EXIT_OK;
 }
 
-/* The items and readings of a site, added to its JSON object. */
-static void site_members(struct store *s, int64_t site_id, json_t *o)
+/* The items and readings of a site, added to its JSON object; 0, or -1
+ * when the store could not be read (said on stderr). */
+static int site_members(struct store *s, int64_t site_id, json_t *o)
 {
 	json_t *items = json_array(), *readings = json_array();
+	int r = SQLITE_ERROR, r2 = SQLITE_ERROR;
 	sqlite3_stmt *st = store_prepare(s,
 					 "SELECT sha256, original_name, kind, captured_at, lat, lon"
 					 " FROM items WHERE site_id = ? ORDER BY captured_at, id",
 					 NULL, 0);
 	if (st) {
 		sqlite3_bind_int64(st, 1, site_id);
-		while (sqlite3_step(st) == SQLITE_ROW) {
+		while ((r = sqlite3_step(st)) == SQLITE_ROW) {
 			json_t *x = json_object();
 			const unsigned char *ca = sqlite3_column_text(st, 3);
 			json_object_set_new(x, "sha256", json_string((const char *)sqlite3_column_text(st, 0)));
@@ -269,6 +271,9 @@ static void site_members(struct store *s, int64_t site_id, json_t *o)
 			json_object_set_new(x, "lon", json_real(sqlite3_column_double(st, 5)));
 			json_array_append_new(items, x);
 		}
+		if (r != SQLITE_DONE)
+			fprintf(stderr, "evcap site show: reading the site's items: %s\n",
+				sqlite3_errmsg(store_db(s)));
 		sqlite3_finalize(st);
 	}
 	st = store_prepare(s,
@@ -277,7 +282,7 @@ static void site_members(struct store *s, int64_t site_id, json_t *o)
 			   NULL, 0);
 	if (st) {
 		sqlite3_bind_int64(st, 1, site_id);
-		while (sqlite3_step(st) == SQLITE_ROW) {
+		while ((r2 = sqlite3_step(st)) == SQLITE_ROW) {
 			json_t *x = json_object();
 			static const char *names[] = {"time", "parameter", "value", "unit", "class"};
 			for (int k = 0; k < 5; k++) {
@@ -292,10 +297,14 @@ static void site_members(struct store *s, int64_t site_id, json_t *o)
 			}
 			json_array_append_new(readings, x);
 		}
+		if (r2 != SQLITE_DONE)
+			fprintf(stderr, "evcap site show: reading the site's readings: %s\n",
+				sqlite3_errmsg(store_db(s)));
 		sqlite3_finalize(st);
 	}
 	json_object_set_new(o, "item_list", items);
 	json_object_set_new(o, "reading_list", readings);
+	return r == SQLITE_DONE && r2 == SQLITE_DONE ? 0 : -1;
 }
 
 static int site_show(struct cli *cli, const char *number, const char *name)
@@ -327,7 +336,10 @@ static int site_show(struct cli *cli, const char *number, const char *name)
 			number, name, number);
 		return EXIT_USAGE;
 	}
-	site_members(s, site_id, o);
+	if (site_members(s, site_id, o)) {
+		json_decref(o);
+		return EXIT_PROBLEM;
+	}
 	if (cli->json) {
 		cli_print_json(o);
 		return EXIT_OK;

@@ -102,29 +102,41 @@ json_t *items_list(struct store *s, const struct item_filter *f, char *err, size
 	return arr;
 }
 
-static void add_notes(struct store *s, json_t *item)
+/* An item's notes and sightings, added to it; 0, or an error when the
+ * store could not be read whole. */
+static int add_notes(struct store *s, json_t *item, char *err, size_t errlen)
 {
 	json_t *notes = json_array(), *sights = json_array();
+	int r = SQLITE_DONE, r2 = SQLITE_DONE;
 	sqlite3_stmt *st = store_prepare(
-		s, "SELECT text, author, created_at FROM notes WHERE item_id = ? ORDER BY id", NULL, 0);
+		s, "SELECT text, author, created_at FROM notes WHERE item_id = ? ORDER BY id", err,
+		errlen);
+	if (!st)
+		r = SQLITE_ERROR;
 	if (st) {
 		sqlite3_bind_int64(st, 1, json_integer_value(json_object_get(item, "id")));
-		while (sqlite3_step(st) == SQLITE_ROW) {
+		while ((r = sqlite3_step(st)) == SQLITE_ROW) {
 			json_t *n = json_object();
 			json_object_set_new(n, "text", col_json(st, 0));
 			json_object_set_new(n, "author", col_json(st, 1));
 			json_object_set_new(n, "created_at", col_json(st, 2));
 			json_array_append_new(notes, n);
 		}
+		if (r != SQLITE_DONE)
+			err_set(err, errlen, EV_EDB, "cannot read the item's notes: %s",
+				sqlite3_errmsg(store_db(s)));
 		sqlite3_finalize(st);
 	}
-	st = store_prepare(s,
-			   "SELECT path, medium_uuid, medium_label, seen_at FROM sightings"
-			   " WHERE item_id = ? ORDER BY id",
-			   NULL, 0);
+	st = r == SQLITE_DONE ? store_prepare(s,
+					      "SELECT path, medium_uuid, medium_label, seen_at"
+					      " FROM sightings WHERE item_id = ? ORDER BY id",
+					      err, errlen)
+			      : NULL;
+	if (!st && r == SQLITE_DONE)
+		r2 = SQLITE_ERROR;
 	if (st) {
 		sqlite3_bind_int64(st, 1, json_integer_value(json_object_get(item, "id")));
-		while (sqlite3_step(st) == SQLITE_ROW) {
+		while ((r2 = sqlite3_step(st)) == SQLITE_ROW) {
 			json_t *n = json_object();
 			json_object_set_new(n, "path", col_json(st, 0));
 			json_object_set_new(n, "medium_uuid", col_json(st, 1));
@@ -132,10 +144,14 @@ static void add_notes(struct store *s, json_t *item)
 			json_object_set_new(n, "seen_at", col_json(st, 3));
 			json_array_append_new(sights, n);
 		}
+		if (r2 != SQLITE_DONE)
+			err_set(err, errlen, EV_EDB, "cannot read the item's sightings: %s",
+				sqlite3_errmsg(store_db(s)));
 		sqlite3_finalize(st);
 	}
 	json_object_set_new(item, "notes", notes);
 	json_object_set_new(item, "sightings", sights);
+	return r == SQLITE_DONE && r2 == SQLITE_DONE ? 0 : EV_EDB;
 }
 
 json_t *items_get(struct store *s, const char *ref, char *err, size_t errlen)
@@ -181,7 +197,9 @@ json_t *items_get(struct store *s, const char *ref, char *err, size_t errlen)
 		err_set(err, errlen, EV_ENOENT, "no item '%s' in this store", ref);
 	}
 	sqlite3_finalize(st);
-	if (item)
-		add_notes(s, item);
+	if (item && add_notes(s, item, err, errlen)) {
+		json_decref(item);
+		item = NULL;
+	}
 	return item;
 }

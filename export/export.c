@@ -58,6 +58,19 @@ void export_ctx_free(struct export_ctx *c)
 	free(c);
 }
 
+/* Ends a statement's rows: 0 when every row was read, else an error
+ * naming what was being read (a damaged store must not give a report
+ * that silently lacks rows). The statement is finalized either way. */
+static int rows_end(struct store *s, sqlite3_stmt *st, int r, const char *what, char *err,
+		    size_t errlen)
+{
+	int rc = r == SQLITE_DONE ? 0
+				  : err_set(err, errlen, EV_EDB, "reading %s: %s", what,
+					    sqlite3_errmsg(store_db(s)));
+	sqlite3_finalize(st);
+	return rc;
+}
+
 /* A column as JSON: NULL, integer, real or text. */
 static json_t *col(sqlite3_stmt *st, int i)
 {
@@ -144,7 +157,8 @@ static int load_notes(struct store *s, int64_t case_id, json_t *items, char *err
 		goto out;
 	}
 	sqlite3_bind_int64(st, 1, case_id);
-	while (sqlite3_step(st) == SQLITE_ROW) {
+	int r;
+	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
 		snprintf(key, sizeof key, "%lld", (long long)sqlite3_column_int64(st, 0));
 		json_t *item = json_object_get(by_id, key);
 		if (!item)
@@ -155,7 +169,7 @@ static int load_notes(struct store *s, int64_t case_id, json_t *items, char *err
 		json_object_set_new(n, "created_at", col(st, 3));
 		json_array_append_new(json_object_get(item, "notes"), n);
 	}
-	sqlite3_finalize(st);
+	rc = rows_end(s, st, r, "the items' notes", err, errlen);
 out:
 	json_decref(by_id);
 	return rc;
@@ -260,7 +274,8 @@ static int load_track(struct store *s, struct export_ctx *c, const struct export
 	sqlite3_bind_double(st, 1, from);
 	sqlite3_bind_double(st, 2, to);
 	sqlite3_bind_int64(st, 3, EXPORT_MAX_FIXES);
-	while (sqlite3_step(st) == SQLITE_ROW) {
+	int r;
+	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
 		struct fix fx = geotag_row_fix(st, 0);
 		const char *src = (const char *)sqlite3_column_text(st, 7);
 		/* each receiver its own line: two that were apart would
@@ -268,7 +283,9 @@ static int load_track(struct store *s, struct export_ctx *c, const struct export
 		if (c->tracks.n < EXPORT_MAX_SOURCES || trackset_has(&c->tracks, src ? src : ""))
 			trackset_push(&c->tracks, src ? src : "", &fx);
 	}
-	sqlite3_finalize(st);
+	int rc = rows_end(s, st, r, "the GPS track", err, errlen);
+	if (rc)
+		return rc;
 	trackset_sort(&c->tracks);
 	for (size_t i = 0; i < c->tracks.n; i++)
 		add_device(c->devices, "gps", NULL, NULL, c->tracks.source[i]);
@@ -299,7 +316,8 @@ static int load_readings(struct store *s, struct export_ctx *c, const struct exp
 	if (f->to_iso)
 		sqlite3_bind_text(st, 4, f->to_iso, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 5, EXPORT_MAX_READINGS);
-	while (sqlite3_step(st) == SQLITE_ROW) {
+	int r;
+	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
 		json_t *o = json_object();
 		for (int i = 0; i < (int)ARRAY_LEN(names); i++) {
 			int enc = strcmp(names[i], "instrument") == 0 ||
@@ -308,8 +326,7 @@ static int load_readings(struct store *s, struct export_ctx *c, const struct exp
 		}
 		json_array_append_new(c->readings, o);
 	}
-	sqlite3_finalize(st);
-	return 0;
+	return rows_end(s, st, r, "the readings", err, errlen);
 }
 
 static int load_sites(struct store *s, struct export_ctx *c, const struct export_filter *f,
@@ -323,7 +340,8 @@ static int load_sites(struct store *s, struct export_ctx *c, const struct export
 		return EV_EDB;
 	sqlite3_bind_int64(st, 1, f->case_id);
 	sqlite3_bind_int64(st, 2, f->site_id);
-	while (sqlite3_step(st) == SQLITE_ROW) {
+	int r;
+	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
 		json_t *o = json_object();
 		json_object_set_new(o, "name", col(st, 0));
 		json_object_set_new(o, "lat", json_real(sqlite3_column_double(st, 1)));
@@ -331,8 +349,7 @@ static int load_sites(struct store *s, struct export_ctx *c, const struct export
 		json_object_set_new(o, "radius_m", col(st, 3));
 		json_array_append_new(c->sites, o);
 	}
-	sqlite3_finalize(st);
-	return 0;
+	return rows_end(s, st, r, "the sites", err, errlen);
 }
 
 /* The device key, if this store has one: its minisign id and the SHA-256

@@ -295,13 +295,22 @@ static int gather_items(struct store *s, const char *target, struct case_work *w
 		json_t *notes = json_array();
 		sqlite3_reset(st);
 		sqlite3_bind_text(st, 1, sha, -1, SQLITE_STATIC);
-		while (sqlite3_step(st) == SQLITE_ROW) {
+		int r;
+		while ((r = sqlite3_step(st)) == SQLITE_ROW) {
 			json_array_append_new(notes, bundle_row_json(st, 0, &bundle_note_cols));
 			int64_t id = sqlite3_column_int64(st, (int)bundle_note_cols.n);
 			if (id > w->last_note_id)
 				w->last_note_id = id;
 		}
 		json_object_set_new(it, "notes", notes);
+		if (r != SQLITE_DONE) {
+			/* a bundle without some of an item's notes would move the
+			 * notes' mark past them for good */
+			rc = err_set(err, errlen, EV_EDB, "reading the notes of case %s: %s",
+				     w->number, sqlite3_errmsg(store_db(s)));
+			sqlite3_finalize(st);
+			return rc;
+		}
 	}
 	sqlite3_finalize(st);
 	return 0;
@@ -1234,11 +1243,17 @@ int sync_run(struct store *s, const struct sync_opts *o, struct sync_report *rep
 		goto out;
 	}
 	sqlite3_bind_text(st, 1, o->case_number, -1, SQLITE_STATIC);
-	while (sqlite3_step(st) == SQLITE_ROW) {
+	int r;
+	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
 		ids = xrealloc(ids, (n_cases + 1) * sizeof *ids);
 		numbers = xrealloc(numbers, (n_cases + 1) * sizeof *numbers);
 		ids[n_cases] = sqlite3_column_int64(st, 0);
 		numbers[n_cases++] = xstrdup((const char *)sqlite3_column_text(st, 1));
+	}
+	if (r != SQLITE_DONE) {
+		rc = err_set(err, errlen, EV_EDB, "reading the store's cases: %s",
+			     sqlite3_errmsg(store_db(s)));
+		goto out;
 	}
 	sqlite3_finalize(st);
 	st = NULL;

@@ -68,6 +68,9 @@ foreign() {
 # 1. key a trusted from its key file (tied to device a at once), b not
 O=$T/o1
 $EVCAP --store "$O" init >/dev/null
+check "key list on a store that trusts no key says so" \
+	test "$($EVCAP --store "$O" key list 2>&1)" = "no trusted keys yet ('evcap key trust FILE' trusts a device's public key)"
+check "... and --json gives an empty list" test "$($EVCAP --store "$O" --json key list)" = "[]"
 out=$($EVCAP --store "$O" key trust "$T/a.pub" 2>&1)
 check "key trust ties the key to the device its file names" \
 	grep -q "trusted device key $KEY_A, tied to device $DEV_A" <<<"$out"
