@@ -205,8 +205,8 @@ PY
 # values are only screening). A report
 # whose readings begin near a page end is made by printing the report again
 # with a spacer of measured height before the readings: one print for each
-# 6 mm of room left under the heading, from 8 to 44 mm (an old stylesheet
-# stranded the heading with 17 to 29 mm left).
+# 9 mm of room left under the heading, from 8 to 44 mm (an old stylesheet
+# stranded the heading with 17 to 29 mm left; 17 and 26 fall there).
 $EVCAP case open 读数案 --operator 张三 --operator 李四 >/dev/null
 {
 	echo 'time,parameter,value,unit,sample_id'
@@ -259,7 +259,7 @@ y0 = at(ws, heading)[0][1]
 mark = src.find('<section class="readings">')
 mark = mark if mark >= 0 else src.find('<h2>' + ('水质' if lang == 'zh' else 'Water'))
 near_end = pushed = 0
-for room in range(8, 50, 6):
+for room in range(8, 45, 9):
     sp = (bottom_pt - room / 25.4 * 72 - y0) * 25.4 / 72
     sp += 0 if sp >= 0 else (bottom_pt - top_pt) * 25.4 / 72
     ws = pdf_words(src[:mark] + '<div style="height:%.2fmm"></div>' % sp + src[mark:])
