@@ -20,7 +20,8 @@ static const char pull_help[] =
 	"  --case CASE        the case number, as the field device wrote it\n"
 	"  --trust-new        trust a device key seen for the first time (recorded in the\n"
 	"                     custody log); without it such bundles are refused\n"
-	"  --endpoint URL, --region R, --bandwidth RATE   as for evcap sync\n";
+	"  --endpoint URL, --region R, --bandwidth RATE   as for evcap sync\n"
+	"  --no-progress      no progress display even on a terminal\n";
 
 struct pull_print {
 	struct cli *cli;
@@ -69,12 +70,13 @@ int cmd_pull(struct cli *cli, int argc, char **argv)
 		{"target", required_argument, NULL, 't'},  {"case", required_argument, NULL, 'c'},
 		{"trust-new", no_argument, NULL, 'T'},     {"endpoint", required_argument, NULL, 'e'},
 		{"region", required_argument, NULL, 'r'},  {"bandwidth", required_argument, NULL, 'b'},
-		{"help", no_argument, NULL, 'h'},          {0}};
+		{"no-progress", no_argument, NULL, 'P'},   {"help", no_argument, NULL, 'h'},
+		{0}};
 	struct pull_opts o = {0};
 	struct pull_report rep;
 	struct pull_print pp = {cli, NULL, NULL};
 	char err[1024];
-	int c;
+	int c, no_progress = 0;
 	const char *endpoint = NULL, *region = NULL, *bw = NULL;
 
 	cli_getopt_reset();
@@ -86,6 +88,7 @@ int cmd_pull(struct cli *cli, int argc, char **argv)
 		case 'e': endpoint = optarg; break;
 		case 'r': region = optarg; break;
 		case 'b': bw = optarg; break;
+		case 'P': no_progress = 1; break;
 		case 'h': cli_print_help(cli, pull_help); return EXIT_OK;
 		default: return cli_bad_option(cli, argc, argv);
 		}
@@ -98,7 +101,7 @@ int cmd_pull(struct cli *cli, int argc, char **argv)
 		return cli_usage_error(cli, "give the case to pull with --case CASE");
 	if (syncopt_fill(cli->cfg, endpoint, region, NULL, bw, &o.topts, err, sizeof err))
 		return cli_usage_error(cli, "%s", err);
-	o.topts.progress = isatty(2) && cli->verbosity >= 0;
+	o.topts.progress = !no_progress && isatty(2) && cli->verbosity >= 0;
 	o.actor = cli->actor;
 	o.report = report;
 	o.not_read = not_read;

@@ -68,7 +68,8 @@ static const struct command commands[] = {
 	 "[--bandwidth RATE] [--create-bucket] [--no-progress]",
 	 "upload evidence bundles to the central store"},
 	{"pull", cmd_pull,
-	 "--target URL --case CASE [--trust-new] [--endpoint URL] [--region R] [--bandwidth RATE]",
+	 "--target URL --case CASE [--trust-new] [--endpoint URL] [--region R] [--bandwidth RATE] "
+	 "[--no-progress]",
 	 "fetch and verify a case's bundles (office)"},
 	{"key", cmd_key, "show | trust FILE [--device ID] [--replaces KEYID] | list | sign FILE",
 	 "the device signing key and trusted keys"},

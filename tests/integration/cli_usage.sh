@@ -298,9 +298,13 @@ MAN=$ROOT/docs/man/evcap.1
 check "docs: the manual has the options the binary takes" bash -c '
 	grep -q "site add.*water\\\\-body" "$1" &&
 	grep -q "sensor import.*serial.*calibrated.*operator" "$1" &&
-	grep -q "^.BI \"pull.*bandwidth" "$1" &&
+	grep -q "^.BI \"pull.*bandwidth.*no\\\\-progress" "$1" &&
 	grep -q "revisit.*gap\\\\-hours.*lang.*json" "$1" &&
 	grep -q "^.B \\\\-\\\\-version" "$1"' _ "$MAN"
+
+# pull takes --no-progress, as sync does
+run pull --no-progress --target "dir:$T"
+check "usage: pull takes --no-progress, as sync does" is 2 "give the case to pull with --case CASE"
 
 # 11. track ls --limit
 run track ls --limit ''
