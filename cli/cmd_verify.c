@@ -222,7 +222,8 @@ int cmd_verify(struct cli *cli, int argc, char **argv)
 		return EXIT_PROBLEM;
 	}
 	sqlite3_bind_int64(st, 1, case_id);
-	while (sqlite3_step(st) == SQLITE_ROW) {
+	int r;
+	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
 		int64_t id = sqlite3_column_int64(st, 0);
 		const char *sha = (const char *)sqlite3_column_text(st, 1);
 		int64_t size = sqlite3_column_int64(st, 2);
@@ -253,6 +254,12 @@ int cmd_verify(struct cli *cli, int argc, char **argv)
 					(long long)sqlite3_column_int64(st, 5));
 		}
 	}
+	/* a damaged page of the database ends the walk early: the items
+	 * after it were never looked at, which is no "intact" */
+	if (r != SQLITE_DONE)
+		problem(&v,
+			"%s/evidence.db: the items could not all be read (%lld were checked): %s",
+			store_dir(s), (long long)n_items, sqlite3_errmsg(store_db(s)));
 	sqlite3_finalize(st);
 	if (tty)
 		fprintf(stderr, "\r\033[K");
@@ -284,7 +291,8 @@ int cmd_verify(struct cli *cli, int argc, char **argv)
 	char head[SHA256_HEX_LEN + 1];
 	int64_t events = 0;
 	if (custody_head(s, head, &events))
-		head[0] = '\0';
+		problem(&v, "%s/evidence.db: the head of the custody log could not be read: %s",
+			store_dir(s), sqlite3_errmsg(store_db(s)));
 	size_t n_problems = json_array_size(v.problems);
 	size_t n_unreadable = json_array_size(v.unreadable);
 

@@ -98,6 +98,32 @@ $EVCAP verify >"$T/v3" 2>&1; rc=$?
 check "verify catches a column that disagrees with the hashed event" \
 	sh -c "test $rc -eq 1 && grep -q 'custody event 3 has been altered: its columns disagree' '$T/v3'"
 
+# a damaged page of the database (a disk fault) in the middle of the
+# items: verify cannot read the items past it, and says so. Before, the
+# read error ended its walk as the end of the table would, and it called
+# the items it had read "intact" (exit 0), its custody event 0 problems.
+D=$T/store-db
+mkdir -p "$T/card6"
+for i in $(seq 50); do printf 'small file %d\n' "$i" >"$T/card6/f$i.txt"; done
+{ $EVCAP --store "$D" -q init && $EVCAP --store "$D" -q case open db --use &&
+	$EVCAP --store "$D" -q ingest "$T/card6"; } >"$T/db.out" 2>&1
+check "a store of 50 items for the database's damage" 	test "$($EVCAP --store "$D" --json ls | jq length)" = 50
+leaves=$(sqlite3 "$D/evidence.db" "SELECT pageno FROM dbstat WHERE name = 'items' AND
+	pagetype = 'leaf' ORDER BY pageno")
+psize=$(sqlite3 "$D/evidence.db" "PRAGMA page_size")
+nleaves=$(wc -w <<<"$leaves")
+check "the items fill more than one page ($nleaves)" test "$nleaves" -ge 2
+leaf=$(sed -n "$(((nleaves + 1) / 2))p" <<<"$leaves")
+printf '\xff\xff\xff\xff' |
+	dd of="$D/evidence.db" bs=1 seek=$(((leaf - 1) * psize)) conv=notrunc status=none
+$EVCAP --store "$D" verify >"$T/v4" 2>&1; rc=$?
+check "verify exits 1 on a damaged page of the items" test $rc -eq 1
+check "naming the database and SQLite's words" \
+	grep -q "^DAMAGED: $D/evidence.db: the items could not all be read (.*): database disk image is malformed" "$T/v4"
+check "and its custody event counts the problem" \
+	jq -e '[.[].event | select(.action == "verify")] | last | .detail.problems >= 1' \
+	<($EVCAP --store "$D" --json log)
+
 # a crash inside the metadata parser is contained: the file is still kept
 mkdir -p "$T/card2"
 printf '\xff\xd8\xff\xe1\x00\x10Exif\x00\x00MM\x00\x2a\x00\x00\x00\x08\xff\xd9' > "$T/card2/crash.jpg"
