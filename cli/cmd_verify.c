@@ -1,7 +1,8 @@
 /*
  * evcap verify: re-hashes every original against its recorded SHA-256 and
  * size, checks each local item against the custody event that recorded
- * it, and re-walks the custody chain. Exit 1 names every problem.
+ * it and each recorded ingest against its item, and re-walks the custody
+ * chain. Exit 1 names every problem.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -181,13 +182,61 @@ static void verify_blob(struct store *s, struct verify_ctx *v, int64_t id, const
 	free(path);
 }
 
+/*
+ * Each local ingest event's item: an item is never taken out of a store,
+ * so an ingest the custody log records with no item of its SHA-256 is a
+ * row deleted behind evcap's back (its original, if still there, was
+ * counted only as "belongs to no item"). Pulled items have no event of
+ * their own in this chain (a pull event counts them), so only ingests
+ * are looked up. Every event of the log, whatever --case says: the chain
+ * is walked whole too. *itemless gets how many of their originals are
+ * still in the store (each no item names, but no stopped pull left it).
+ */
+static void verify_ingested(struct store *s, struct verify_ctx *v, int64_t *itemless)
+{
+	char err[512];
+	*itemless = 0;
+	sqlite3_stmt *st = store_prepare(
+		s,
+		"SELECT e.seq, e.item_sha256, json_extract(e.event, '$.detail.path') FROM custody e"
+		" WHERE e.action = 'ingest' AND NOT EXISTS (SELECT 1 FROM items i"
+		"   WHERE i.sha256 = e.item_sha256) ORDER BY e.seq",
+		err, sizeof err);
+	if (!st) {
+		problem(v, "the items the custody log records were not looked up: %s", err);
+		return;
+	}
+	int r;
+	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+		long long seq = sqlite3_column_int64(st, 0);
+		const char *sha = (const char *)sqlite3_column_text(st, 1);
+		const char *from = (const char *)sqlite3_column_text(st, 2);
+		if (!sha) {
+			problem(v, "custody event %lld records an ingest but names no original", seq);
+			continue;
+		}
+		int kept = sha256_hex_valid(sha) && store_has_blob(s, sha);
+		problem(v,
+			"custody event %lld records the ingest of %s (%s) but the store has no such "
+			"item; %s",
+			seq, from ? from : "a file", sha,
+			kept ? "its original is still in the store" : "nor its original");
+		*itemless += kept;
+	}
+	if (r != SQLITE_DONE)
+		problem(v, "%s/evidence.db: the custody log's ingests could not all be read: %s",
+			store_dir(s), sqlite3_errmsg(store_db(s)));
+	sqlite3_finalize(st);
+}
+
 int cmd_verify(struct cli *cli, int argc, char **argv)
 {
 	const char *case_name;
 	int done = cli_case_only_args(cli, argc, argv,
 				      "Re-hashes every original (of one case with --case) and compares\n"
 				      "it with the SHA-256 and size recorded at ingest; checks that each\n"
-				      "item agrees with the custody event that recorded it; re-walks the\n"
+				      "item agrees with the custody event that recorded it, and that each\n"
+				      "ingest the custody log records still has its item; re-walks the\n"
 				      "whole custody chain, and in the office the field devices' events\n"
 				      "that pulled bundles brought. Exit 0 when all is intact, 1 naming\n"
 				      "each damaged item or broken link. Originals that no item\n"
@@ -263,6 +312,8 @@ int cmd_verify(struct cli *cli, int argc, char **argv)
 	sqlite3_finalize(st);
 	if (tty)
 		fprintf(stderr, "\r\033[K");
+	int64_t itemless;
+	verify_ingested(s, &v, &itemless);
 
 	int chain = custody_verify(s, chain_report, &v, err, sizeof err);
 	int64_t f_events = 0, f_devices = 0;
@@ -283,6 +334,7 @@ int cmd_verify(struct cli *cli, int argc, char **argv)
 			err);
 		orphans = 0;
 	}
+	orphans = orphans > itemless ? orphans - itemless : 0;
 	/* store_open recorded every restore whose event was missing, if it
 	 * could: one it could not is a gap in the log */
 	if (store_kept_unrecorded(s, unrecorded_report, &v, err, sizeof err) < 0)
