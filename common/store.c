@@ -1016,13 +1016,18 @@ static int blob_compare_stored(struct blob_writer *w, const char *final, const c
 	if (lstat(final, &st) < 0) {
 		if (errno == ENOENT)
 			return BLOB_NEW;
-		return -err_set(err, errlen, EV_EIO, "%s: cannot stat: %s", final, strerror(errno));
+		if (errno == ENOTDIR)
+			return err_set(err, errlen, EV_EIO,
+				       "%s: a folder on its path is not a folder; move it away and "
+				       "run again",
+				       final);
+		return err_set(err, errlen, EV_EIO, "%s: cannot stat: %s", final, strerror(errno));
 	}
 	if (!S_ISREG(st.st_mode))
-		return -err_set(err, errlen, EV_EIO,
-				"%s: not a regular file in an original's place; move it away and "
-				"run again",
-				final);
+		return err_set(err, errlen, EV_EIO,
+			       "%s: not a regular file in an original's place; move it away and "
+			       "run again",
+			       final);
 	how->damaged_size = (uint64_t)st.st_size;
 	int fd = open(final, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0) {
@@ -1192,7 +1197,7 @@ int store_blob_commit(struct blob_writer *w, char hex[SHA256_HEX_LEN + 1], uint6
 	final = store_blob_path(w->s, hex);
 	int found = blob_compare_stored(w, final, hex, how, err, errlen);
 	if (found < 0) {
-		rc = -found;
+		rc = found;
 		goto out;
 	}
 	if (found == BLOB_RESTORED) {
@@ -1202,7 +1207,7 @@ int store_blob_commit(struct blob_writer *w, char hex[SHA256_HEX_LEN + 1], uint6
 			goto out;
 		memset(how, 0, sizeof *how);
 		if ((found = blob_compare_stored(w, final, hex, how, err, errlen)) < 0) {
-			rc = -found;
+			rc = found;
 			goto out;
 		}
 	}
@@ -1255,14 +1260,14 @@ static int kept_named(struct store *s, const char *hex, const char *kept_as, cha
 					 "'restore' AND json_extract(event, '$.detail.kept_as') = ?",
 					 err, errlen);
 	if (!st)
-		return -EV_EDB;
+		return EV_EDB;
 	sqlite3_bind_text(st, 1, hex, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, kept_as, -1, SQLITE_STATIC);
 	int r = sqlite3_step(st);
 	if (r != SQLITE_ROW && r != SQLITE_DONE)
 		err_set(err, errlen, EV_EDB, "%s/evidence.db: %s", s->dir, sqlite3_errmsg(s->db));
 	sqlite3_finalize(st);
-	return r == SQLITE_ROW ? 1 : r == SQLITE_DONE ? 0 : -EV_EDB;
+	return r == SQLITE_ROW ? 1 : r == SQLITE_DONE ? 0 : EV_EDB;
 }
 
 /* Calls fn(ctx, name, hex) for each kept copy no restore event names,
@@ -1296,7 +1301,7 @@ static int kept_walk(struct store *s, int (*fn)(struct store *, void *, const ch
 		snprintf(kept_as, sizeof kept_as, "blobs/damaged/%s", name);
 		int named = swapped ? kept_named(s, hex, kept_as, err, errlen) : 1;
 		if (named < 0)
-			rc = -named;
+			rc = named;
 		else if (!named)
 			rc = fn(s, ctx, name, hex, err, errlen);
 	}
@@ -1332,7 +1337,7 @@ int store_kept_unrecorded(struct store *s,
 {
 	struct kept_count c = {report, ctx, 0};
 	int rc = kept_walk(s, kept_count_one, &c, err, errlen);
-	return rc ? -rc : c.n;
+	return rc ? rc : c.n;
 }
 
 /* What the kept copy at path is: its size, its SHA-256 ("" if it cannot
@@ -1425,7 +1430,7 @@ static int kept_record_one(struct store *s, void *ctx, const char *name, const c
 				   "store has this digest");
 	int rc = store_begin(s, err, errlen), named = 0;
 	if (!rc && (named = kept_named(s, hex, kept_as, err, errlen)) < 0)
-		rc = -named;
+		rc = named;
 	if (!rc && !named)
 		rc = custody_append(s, time_now(), k->actor, "restore", case_number, hex, d, NULL,
 				    err, errlen);

@@ -165,3 +165,50 @@ done
 check "a damaged original met by several workers at once is kept once${twice:+:$twice}" \
 	test -z "$twice"
 check "and its store verifies" $EVCAP --store "$D" -q verify
+
+# something other than a file in an original's place is refused, named
+# and left as it is: not "restored" with an empty record. Before, the
+# error came back with its sign turned and read as a damaged copy.
+S=$T/store-odd
+mkdir -p "$T/odd"
+printf 'an original of the odd store\n' >"$T/odd/a.txt"
+printf 'not the original\n' >"$T/elsewhere.txt"
+{ $EVCAP --store "$S" -q init && $EVCAP --store "$S" -q case open 16 --use &&
+	$EVCAP --store "$S" -q ingest "$T/odd"; } >"$T/odd.out" 2>&1 ||
+	{ bad "restore: odd store setup: $(tail -3 "$T/odd.out")"; exit 0; }
+osha=$(sha256sum "$T/odd/a.txt" | cut -d' ' -f1)
+oblob=$S/blobs/sha256/${osha:0:2}/${osha:2:2}/$osha
+rm -f "$oblob"
+ln -s "$T/elsewhere.txt" "$oblob"
+$EVCAP --store "$S" ingest "$T/odd" >"$T/o1.out" 2>"$T/o1.err"
+rc=$?
+check "a symbolic link in an original's place: the ingest fails (exit 1)" test $rc = 1
+check "naming the link and what to do" grep -q \
+	"a.txt: $oblob: not a regular file in an original's place; move it away and run again" \
+	"$T/o1.err"
+check "the link is left as it is, nothing kept aside" \
+	test -L "$oblob" -a ! -e "$S/blobs/damaged"
+check "and no restore event is recorded" test "$($EVCAP --store "$S" --json log |
+	jq '[.[].event | select(.action == "restore")] | length')" = 0
+# a new file whose fan-out folder is a file
+printf 'a second original\n' >"$T/odd/b.txt"
+bsha=$(sha256sum "$T/odd/b.txt" | cut -d' ' -f1)
+mkdir -p "$S/blobs/sha256/${bsha:0:2}"
+rm -rf "$S/blobs/sha256/${bsha:0:2}/${bsha:2:2}"
+printf 'x' >"$S/blobs/sha256/${bsha:0:2}/${bsha:2:2}"
+$EVCAP --store "$S" ingest "$T/odd/b.txt" >"$T/o2.out" 2>"$T/o2.err"
+rc=$?
+check "a fan-out folder that is a file: the ingest fails (exit 1), saying so" sh -c \
+	"test $rc = 1 && grep -q 'b.txt: .*/$bsha: a folder on its path is not a folder; move it away' '$T/o2.err'"
+# blobs/damaged/ that is a file: the kept copies cannot be checked (the
+# original put back by hand first, so that nothing else is wrong)
+rm -f "$oblob" "$S/blobs/sha256/${bsha:0:2}/${bsha:2:2}"
+cp "$T/odd/a.txt" "$oblob"
+check "the odd store verifies once its original is back" $EVCAP --store "$S" -q verify
+printf 'x' >"$S/blobs/damaged"
+$EVCAP --store "$S" verify >"$T/o3.out" 2>&1
+rc=$?
+check "verify with blobs/damaged/ not a folder fails (exit 1)" test $rc = 1
+check "saying the kept copies were not checked" grep -q \
+	"^DAMAGED: the copies kept under blobs/damaged/ were not checked against the custody log: .*blobs/damaged: cannot list: Not a directory" \
+	"$T/o3.out"

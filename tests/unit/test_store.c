@@ -637,6 +637,103 @@ out:
 	free(d);
 }
 
+/* Makes a small file at path holding text: 0, or -1. */
+static int write_text(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+	if (!f)
+		return -1;
+	int bad = fputs(text, f) < 0;
+	return fclose(f) || bad ? -1 : 0;
+}
+
+/* Commits bytes as a blob through a writer: store_blob_commit's result. */
+static int commit_blob(struct store *s, const char *bytes, char hex[65], char *err,
+		       size_t errlen)
+{
+	struct blob_writer *w;
+	int rc = store_blob_begin(s, &w, err, errlen);
+	if (rc)
+		return rc;
+	if ((rc = store_blob_write(w, bytes, strlen(bytes), err, errlen))) {
+		store_blob_abort(w);
+		return rc;
+	}
+	return store_blob_commit(w, hex, NULL, NULL, err, errlen);
+}
+
+/*
+ * What is not a file where an original belongs is refused with a negative
+ * error, left as it is, and named. Before, these errors were returned
+ * negated: a symbolic link in an original's place was taken for a
+ * damaged copy and "restored" with an empty record, a blobs/damaged/
+ * that cannot be listed was no error to verify, and a custody log that
+ * could not be read counted every kept copy as recorded.
+ */
+static void test_blob_place_not_a_file(void)
+{
+	char *d = tmpdir(), hex[65], hex2[65], err[512];
+	struct store *s = NULL;
+	struct blob_placed how;
+	const char *good = "an original whose place a symbolic link took";
+	const char *fresh = "a new original whose fan-out folder is a file";
+	char *p = NULL, *fan = NULL, *other = NULL, *damaged = NULL;
+	CHECK(store_open(d, STORE_CREATE, &s, err, sizeof err) == 0);
+	if (!s)
+		goto out;
+	CHECK(put_blob(s, good, hex, &how) == BLOB_NEW);
+	p = store_blob_path(s, hex);
+	other = xasprintf("%s/other", d);
+	CHECK(write_text(other, "other") == 0);
+	CHECK(unlink(p) == 0 && symlink(other, p) == 0);
+	err[0] = '\0';
+	CHECK(commit_blob(s, good, hex2, err, sizeof err) == EV_EIO);
+	CHECK(strstr(err, "not a regular file in an original's place; move it away") != NULL);
+	struct stat st;
+	CHECK(lstat(p, &st) == 0 && S_ISLNK(st.st_mode));
+	damaged = xasprintf("%s/blobs/damaged", d);
+	CHECK(access(damaged, F_OK) != 0); /* nothing was kept */
+
+	/* a fan-out folder of a new original is a file */
+	char fhex[65];
+	sha256_hex(fresh, strlen(fresh), fhex);
+	fan = xasprintf("%s/blobs/sha256/%.2s/%.2s", d, fhex, fhex + 2);
+	char *fan1 = fs_dirname(fan);
+	CHECK(fs_mkdir_p(fan1, 0755, err, sizeof err) == 0);
+	free(fan1);
+	CHECK(write_text(fan, "x") == 0);
+	err[0] = '\0';
+	CHECK(commit_blob(s, fresh, hex2, err, sizeof err) == EV_EIO);
+	CHECK(strstr(err, "a folder on its path is not a folder") != NULL);
+
+	/* blobs/damaged/ that cannot be listed is an error */
+	CHECK(write_text(damaged, "x") == 0);
+	int n = -1;
+	CHECK(store_kept_unrecorded(s, NULL, NULL, err, sizeof err) == EV_EIO);
+	CHECK(store_record_kept(s, "tester", &n, err, sizeof err) == EV_EIO);
+	CHECK(strstr(err, "cannot list") != NULL);
+
+	/* a kept copy, and a custody log that cannot be read to look it up */
+	CHECK(unlink(damaged) == 0 && unlink(p) == 0);
+	CHECK(put_blob(s, good, hex2, &how) == BLOB_NEW);
+	CHECK(chmod(p, 0644) == 0 && truncate(p, 5) == 0);
+	CHECK(put_blob(s, good, hex2, &how) == BLOB_RESTORED);
+	CHECK(store_kept_unrecorded(s, NULL, NULL, err, sizeof err) == 1);
+	CHECK(store_exec(s, "ALTER TABLE custody RENAME TO custody_gone", err, sizeof err) == 0);
+	err[0] = '\0';
+	CHECK(store_kept_unrecorded(s, NULL, NULL, err, sizeof err) == EV_EDB);
+	CHECK(strstr(err, "custody") != NULL);
+	CHECK(store_record_kept(s, "tester", &n, err, sizeof err) == EV_EDB);
+out:
+	free(p);
+	free(fan);
+	free(other);
+	free(damaged);
+	store_close(s);
+	rmrf(d);
+	free(d);
+}
+
 struct racer {
 	struct store *s;
 	const char *bytes;
@@ -840,6 +937,7 @@ int main(void)
 	RUN(test_blob_restore);
 	RUN(test_restore_recorded_late);
 	RUN(test_restore_race);
+	RUN(test_blob_place_not_a_file);
 	RUN(test_migration);
 	RUN(test_store_being_made);
 	RUN(test_config);
