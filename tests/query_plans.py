@@ -58,7 +58,11 @@ def table_of(sql, name):
     """The table an alias stands for in sql (the name itself if a table)."""
     if name in GROWING:
         return name
-    m = re.search(r"\b(\w+)\s+(?:AS\s+)?%s\b" % re.escape(name), sql)
+    # only where a table is named: after FROM, JOIN or a comma of a FROM
+    # list (in "SELECT e.seq ... FROM custody e" the first "e" follows
+    # SELECT, which is no table)
+    m = re.search(r"(?:\bFROM|\bJOIN|,)\s+(\w+)\s+(?:AS\s+)?%s\b" % re.escape(name), sql,
+                  re.IGNORECASE)
     return m.group(1) if m else name
 
 
