@@ -13,6 +13,7 @@
 #include "geotag.h"
 #include "items.h"
 #include "sites.h"
+#include "sync.h"
 #include "timeutil.h"
 
 #define CASE_MAX_LEN 256
@@ -918,16 +919,31 @@ static int add_item(struct cli *cli, struct store *s, int64_t id, const char *nu
 }
 
 /* Readings in no case into case `id`, in one custody event; how many, or
- * -1 on a store error (err). */
+ * -1 on a store error (err). They are older than readings the case may
+ * have synced already, so every target's mark of what was sent is set
+ * back to before them. */
 static int64_t add_readings(struct cli *cli, struct store *s, int64_t id, const char *number,
 			    char *err, size_t errlen)
 {
-	sqlite3_stmt *st = store_prepare(s, "UPDATE readings SET case_id = ? WHERE case_id IS NULL",
+	sqlite3_stmt *st = store_prepare(s, "SELECT min(id) FROM readings WHERE case_id IS NULL",
 					 err, errlen);
 	if (!st)
 		return -1;
-	sqlite3_bind_int64(st, 1, id);
 	int r = sqlite3_step(st);
+	int64_t first = r == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+	sqlite3_finalize(st);
+	if (r != SQLITE_ROW) {
+		snprintf(err, errlen, "%s", sqlite3_errmsg(store_db(s)));
+		return -1;
+	}
+	if (first > 0 && sync_readings_moved(s, number, first, err, errlen))
+		return -1;
+	st = store_prepare(s, "UPDATE readings SET case_id = ? WHERE case_id IS NULL", err,
+			   errlen);
+	if (!st)
+		return -1;
+	sqlite3_bind_int64(st, 1, id);
+	r = sqlite3_step(st);
 	sqlite3_finalize(st);
 	if (r != SQLITE_DONE) {
 		snprintf(err, errlen, "%s", sqlite3_errmsg(store_db(s)));

@@ -662,7 +662,7 @@ static int step_done(struct store *s, sqlite3_stmt *st, const char *what, char *
 }
 
 static char *insert_sql(const char *table, const struct bundle_table *t, const char *extra_cols,
-			const char *extra_vals, int or_ignore)
+			const char *extra_vals, int or_ignore, const char *where)
 {
 	char *cols = bundle_col_list(t, NULL);
 	struct buf q;
@@ -670,11 +670,24 @@ static char *insert_sql(const char *table, const struct bundle_table *t, const c
 	for (size_t i = 0; i < t->n; i++)
 		if (buf_puts(&q, i ? ",?" : "?"))
 			abort();
-	char *sql = xasprintf("INSERT %sINTO %s(%s, %s) VALUES (%s, %s)", or_ignore ? "OR IGNORE " : "",
-			      table, cols, extra_cols, q.data, extra_vals);
+	char *sql = where ? xasprintf("INSERT %sINTO %s(%s, %s) SELECT %s, %s WHERE %s",
+				      or_ignore ? "OR IGNORE " : "", table, cols, extra_cols, q.data,
+				      extra_vals, where)
+			  : xasprintf("INSERT %sINTO %s(%s, %s) VALUES (%s, %s)",
+				      or_ignore ? "OR IGNORE " : "", table, cols, extra_cols, q.data,
+				      extra_vals);
 	buf_free(&q);
 	free(cols);
 	return sql;
+}
+
+/* The parameter number (from 1) that insert_sql gives column `name`. */
+static int col_param(const struct bundle_table *t, const char *name)
+{
+	for (size_t i = 0; i < t->n; i++)
+		if (!strcmp(t->cols[i].name, name))
+			return (int)i + 1;
+	abort(); /* the names are this program's own */
 }
 
 /*
@@ -911,7 +924,7 @@ out:
 /* Imports the validated, verified bundle: one transaction. */
 static int import_bundle(struct pull_ctx *pc, struct bundle_manifest *m, const char *manifest_sha,
 			 int new_key, int bind, int *n_items, int *n_had, int *n_notes,
-			 struct buf *changed, char *err, size_t errlen)
+			 int *n_readings, struct buf *changed, char *err, size_t errlen)
 {
 	struct store *s = pc->s;
 	sqlite3_stmt *st = NULL;
@@ -920,7 +933,7 @@ static int import_bundle(struct pull_ctx *pc, struct bundle_manifest *m, const c
 	double now = time_now();
 	int64_t case_id;
 	time_format_iso(now, now_iso);
-	*n_items = *n_had = *n_notes = 0;
+	*n_items = *n_had = *n_notes = *n_readings = 0;
 
 	if ((rc = store_begin(s, err, errlen)))
 		return rc;
@@ -932,7 +945,7 @@ static int import_bundle(struct pull_ctx *pc, struct bundle_manifest *m, const c
 		goto fail;
 	}
 	if (case_id == 0) {
-		sql = insert_sql("cases", &bundle_case_cols, "key, origin", "?, 'pulled'", 0);
+		sql = insert_sql("cases", &bundle_case_cols, "key, origin", "?, 'pulled'", 0, NULL);
 		st = store_prepare(s, sql, err, errlen);
 		if (!st) {
 			rc = EV_EDB;
@@ -952,7 +965,7 @@ static int import_bundle(struct pull_ctx *pc, struct bundle_manifest *m, const c
 	/* sites by name, kept when the office has them */
 	size_t i;
 	json_t *o;
-	sql = insert_sql("sites", &bundle_site_cols, "case_id", "?", 1);
+	sql = insert_sql("sites", &bundle_site_cols, "case_id", "?", 1, NULL);
 	st = store_prepare(s, sql, err, errlen);
 	if (!st) {
 		rc = EV_EDB;
@@ -974,7 +987,8 @@ static int import_bundle(struct pull_ctx *pc, struct bundle_manifest *m, const c
 	 * a note was added to it after it was sent; a note already here (same
 	 * item, text, author and time) is not added twice */
 	sql = insert_sql("items", &bundle_item_cols, "case_id, site_id, origin, bundle_id",
-			 "?, (SELECT id FROM sites WHERE case_id = ? AND name = ?), 'pulled', ?", 1);
+			 "?, (SELECT id FROM sites WHERE case_id = ? AND name = ?), 'pulled', ?", 1,
+			 NULL);
 	st = store_prepare(s, sql, err, errlen);
 	sqlite3_stmt *nst = store_prepare(s,
 					  "INSERT INTO notes(item_id, text, author, created_at, origin)"
@@ -1040,14 +1054,25 @@ static int import_bundle(struct pull_ctx *pc, struct bundle_manifest *m, const c
 	st = NULL;
 	free(sql);
 
+	/* a reading already here (a bundle may carry one again: sync.c,
+	 * readings_mark_advance) is kept once; its key's columns may be NULL,
+	 * which UNIQUE never matches, so they are compared with IS */
+	n = (int)bundle_reading_cols.n;
+	char *dedup = xasprintf("NOT EXISTS (SELECT 1 FROM readings WHERE raw_sha256 = ?%d"
+				" AND parameter IS ?%d AND source IS ?%d AND line_no IS ?%d)",
+				col_param(&bundle_reading_cols, "raw_sha256"),
+				col_param(&bundle_reading_cols, "parameter"),
+				col_param(&bundle_reading_cols, "source"),
+				col_param(&bundle_reading_cols, "line_no"));
 	sql = insert_sql("readings", &bundle_reading_cols, "case_id, site_id, origin",
-			 "?, (SELECT id FROM sites WHERE case_id = ? AND name = ?), 'pulled'", 1);
+			 "?, (SELECT id FROM sites WHERE case_id = ? AND name = ?), 'pulled'", 1,
+			 dedup);
+	free(dedup);
 	st = store_prepare(s, sql, err, errlen);
 	if (!st) {
 		rc = EV_EDB;
 		goto fail;
 	}
-	n = (int)bundle_reading_cols.n;
 	json_array_foreach(m->readings, i, o) {
 		sqlite3_reset(st);
 		bundle_bind_row(st, 1, &bundle_reading_cols, o);
@@ -1060,6 +1085,7 @@ static int import_bundle(struct pull_ctx *pc, struct bundle_manifest *m, const c
 			sqlite3_bind_null(st, n + 3);
 		if ((rc = step_done(s, st, "a reading", err, errlen)))
 			goto fail;
+		*n_readings += sqlite3_changes(store_db(s));
 	}
 	sqlite3_finalize(st);
 	st = NULL;
@@ -1158,6 +1184,7 @@ static int import_bundle(struct pull_ctx *pc, struct bundle_manifest *m, const c
 	json_object_set_new(d, "manifest_sha256", json_string(manifest_sha));
 	json_object_set_new(d, "items", json_integer(*n_items));
 	json_object_set_new(d, "notes", json_integer(*n_notes));
+	json_object_set_new(d, "readings", json_integer(*n_readings));
 	json_object_set_new(d, "events", json_integer((json_int_t)json_array_size(m->events)));
 	rc = custody_append(s, now, pc->o->actor, "pull", m->case_number, NULL, d, NULL, err, errlen);
 	json_decref(d);
@@ -1201,7 +1228,7 @@ static int pull_bundle(struct pull_ctx *pc, const char *bundle_id, int *n_items,
 	struct bundle_manifest *m = NULL;
 	char msha[SHA256_HEX_LEN + 1];
 	struct buf changed;
-	int rc, new_key = 0, bind = 0, n_had = 0, n_notes = 0;
+	int rc, new_key = 0, bind = 0, n_had = 0, n_notes = 0, n_readings = 0;
 	buf_init(&mtext, BUNDLE_MANIFEST_MAX);
 	buf_init(&stext, MINISIGN_SIGFILE_MAX);
 	buf_init(&changed, 512);
@@ -1252,17 +1279,18 @@ static int pull_bundle(struct pull_ctx *pc, const char *bundle_id, int *n_items,
 			goto out;
 		}
 	}
-	if ((rc = import_bundle(pc, m, msha, new_key, bind, n_items, &n_had, &n_notes, &changed,
-				msg, msglen))) {
+	if ((rc = import_bundle(pc, m, msha, new_key, bind, n_items, &n_had, &n_notes, &n_readings,
+				&changed, msg, msglen))) {
 		*local = 1;
 		goto out;
 	}
 	char kid[MINISIGN_KEYID_HEX];
 	snprintf(kid, sizeof kid, "%s", m->key_id);
 	snprintf(msg, msglen,
-		 "imported %d items (%d already here), %d notes, %zu readings, %zu GPS fixes, %zu "
-		 "custody events from device %s, signed by key %s%s",
-		 *n_items, n_had, n_notes, json_array_size(m->readings), json_array_size(m->fixes),
+		 "imported %d items (%d already here), %d notes, %d readings (%d already here), "
+		 "%zu GPS fixes, %zu custody events from device %s, signed by key %s%s",
+		 *n_items, n_had, n_notes, n_readings,
+		 (int)json_array_size(m->readings) - n_readings, json_array_size(m->fixes),
 		 json_array_size(m->events),
 		 m->device_id, kid,
 		 new_key ? " (now trusted, and tied to the device)"

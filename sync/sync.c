@@ -203,6 +203,82 @@ static int meta_set_id(struct store *s, char *key, int64_t id, char *err, size_t
 	return rc;
 }
 
+int sync_readings_moved(struct store *s, const char *case_number, int64_t first_id, char *err,
+			size_t errlen)
+{
+	/* every key "sync.readings_sent:<target>:<case key>" of the case: a
+	 * case key holds no ':', so the text after the last one is the case
+	 * key, and a target's URL (any text) is never matched as a pattern */
+	char key[64], *suffix;
+	store_case_key(case_number, key);
+	suffix = xasprintf(":%s", key);
+	sqlite3_stmt *st = store_prepare(s,
+					 "UPDATE meta SET value = CAST(?1 AS TEXT)"
+					 " WHERE key > 'sync.readings_sent:' AND key < 'sync.readings_sent;'"
+					 " AND substr(key, -length(?2)) = ?2"
+					 " AND CAST(value AS INTEGER) > ?1",
+					 err, errlen);
+	int rc = 0;
+	if (!st) {
+		free(suffix);
+		return EV_EDB;
+	}
+	sqlite3_bind_int64(st, 1, first_id > 0 ? first_id - 1 : 0);
+	sqlite3_bind_text(st, 2, suffix, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		rc = err_set(err, errlen, EV_EDB, "cannot mark case %s's readings to be synced: %s",
+			     case_number, sqlite3_errmsg(store_db(s)));
+	sqlite3_finalize(st);
+	free(suffix);
+	return rc;
+}
+
+/*
+ * Moves the readings mark of the case on past the bundle's readings, in
+ * the transaction that records the bundle: only when the case holds no
+ * reading up to the bundle's last that the bundle lacks. One may have been
+ * put into the case since they were gathered (evcap case add, whose
+ * sync_readings_moved may also have lowered the mark meanwhile), by
+ * another process during this run or before the run that finishes a
+ * bundle an earlier one left unfinished; the mark then stays, and the
+ * next bundle carries them all again (the office keeps one of each).
+ */
+static int readings_mark_advance(struct store *s, const char *target, const struct case_work *w,
+				 char *err, size_t errlen)
+{
+	char *mk = readings_meta_key(target, w->key);
+	char *v = store_meta_get(s, mk);
+	int64_t cur = v ? strtoll(v, NULL, 10) : 0, n = -1;
+	free(v);
+	sqlite3_stmt *st = store_prepare(s,
+					 "SELECT count(*) FROM readings"
+					 " WHERE case_id = ? AND id > ? AND id <= ?",
+					 err, errlen);
+	if (!st) {
+		free(mk);
+		return EV_EDB;
+	}
+	sqlite3_bind_int64(st, 1, w->case_id);
+	sqlite3_bind_int64(st, 2, cur);
+	sqlite3_bind_int64(st, 3, w->last_reading_id);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		n = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	if (n < 0) {
+		free(mk);
+		return err_set(err, errlen, EV_EDB, "reading the store: %s",
+			       sqlite3_errmsg(store_db(s)));
+	}
+	if (n != (int64_t)json_array_size(w->readings)) {
+		log_info("case %s: readings were put into the case after this bundle's were "
+			 "gathered; the next bundle carries them, and these again",
+			 w->number);
+		free(mk);
+		return 0;
+	}
+	return meta_set_id(s, mk, w->last_reading_id, err, errlen);
+}
+
 /* The newest note sent to the target for the case: an item already sent
  * that has a newer note goes again, with its notes (its blob is not). */
 static char *notes_meta_key(const char *target, const char *case_key)
@@ -687,8 +763,7 @@ static int record_bundle(struct store *s, const char *target, const struct case_
 		err_set(err, errlen, rc, "cannot journal %s", manifest_key);
 		goto fail;
 	}
-	if (json_array_size(w->readings) &&
-	    (rc = meta_set_id(s, readings_meta_key(target, w->key), w->last_reading_id, err, errlen)))
+	if (json_array_size(w->readings) && (rc = readings_mark_advance(s, target, w, err, errlen)))
 		goto fail;
 	if ((rc = meta_set_id(s, notes_meta_key(target, w->key), w->last_note_id, err, errlen)))
 		goto fail;

@@ -39,6 +39,16 @@ struct sync_report {
 int sync_run(struct store *s, const struct sync_opts *o, struct sync_report *rep, char *err,
 	     size_t errlen) WUR;
 
+/* Readings given to case `case_number` after they were recorded (evcap
+ * case add --unassigned) may lie below what a sync to some target has sent
+ * of the case (sync picks readings newer than the last one sent): lowers
+ * each target's mark for the case to first_id - 1 where it is higher, so
+ * the next sync to every target sends them (the office keeps one of each
+ * reading it gets twice). first_id is the smallest id moved. Call it in
+ * the transaction that moves them. 0 or EV_EDB. */
+int sync_readings_moved(struct store *s, const char *case_number, int64_t first_id, char *err,
+			size_t errlen) WUR;
+
 /* Takes the store's sync lock (a flock on <store>/sync.lock) so that two
  * syncs or pulls never work on the same journal at once. Returns the lock
  * descriptor (>= 0) or a negative code. */

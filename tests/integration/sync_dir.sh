@@ -204,6 +204,57 @@ check "the office has them in the case" \
 	test "$($N3 --json ls | jq -r --arg c "$CASE2" '[.[] | select(.case == $c)] | length')" = 2
 check "field verify passes after case add" $F2 verify
 
+# readings recorded in no case are older than the case's own, which a
+# sync has sent already; put into the case later, they still go to the
+# office in the next bundle, each arriving once (a line that could not be
+# read, kept with no parameter, too)
+F4="$EVCAP --store $T/field4"
+O4="$EVCAP --store $T/office4"
+printf '时间,样品编号,氨氮(mg/L)\n2024-05-02 09:00:00,S-1,1.1\n2024-05-02 09:05:00,S-2,1.2\n' >"$T/early.csv"
+printf '时间,样品编号,氨氮(mg/L)\n2024-05-02 10:00:00,S-3,2.3\nnot a time,S-9,1.0\n' >"$T/late.csv"
+$F4 init >/dev/null && $O4 init >/dev/null && $F4 key show >"$T/field4.pub" &&
+	$O4 key trust "$T/field4.pub" >/dev/null
+$F4 -q sensor import "$T/early.csv" --time-offset +08:00 >/dev/null 2>&1
+$F4 -q case open R-1 --use >/dev/null
+$F4 -q sensor import "$T/late.csv" --time-offset +08:00 >/dev/null 2>&1
+mkdir -p "$T/usb4"
+$F4 sync --target "dir:$T/usb4" >/dev/null 2>&1
+$F4 case add R-1 --unassigned >/dev/null 2>&1
+$F4 sync --target "dir:$T/usb4" >/dev/null 2>&1
+out=$($O4 pull --target "dir:$T/usb4" --case R-1 2>&1)
+office4_samples() {
+	sqlite3 "$T/office4/evidence.db" "SELECT sample_id FROM readings ORDER BY sample_id" | tr '\n' ' '
+}
+check "readings put into a case after a sync reach the office in the next bundle" \
+	test "$(office4_samples)" = "S-1 S-2 S-3 S-9 "
+# (the two bundles, made in the same second, may be pulled in either order)
+check "pull counts the readings sent again as already here" test "$(sed -n \
+	's/.* \([0-9]*\) readings (\([0-9]*\) already here).*/\1 \2/p' <<<"$out" |
+	awk '{n += $1; had += $2} END {print n, had}')" = "4 2"
+check "and the field sends them once only" bash -c \
+	'grep -q "nothing new" <<<"$($1 sync --target "dir:$2" 2>&1)"' _ "$F4" "$T/usb4"
+# the same, when they are put into the case while a bundle of it waits
+# unfinished on the target (a file where the case's folder goes stops it)
+F5="$EVCAP --store $T/field5"
+O5="$EVCAP --store $T/office5"
+$F5 init >/dev/null && $O5 init >/dev/null && $F5 key show >"$T/field5.pub" &&
+	$O5 key trust "$T/field5.pub" >/dev/null
+$F5 -q sensor import "$T/early.csv" --time-offset +08:00 >/dev/null 2>&1
+$F5 -q case open R-2 --use >/dev/null
+$F5 -q sensor import "$T/late.csv" --time-offset +08:00 >/dev/null 2>&1
+key5=$(sqlite3 "$T/field5/evidence.db" "SELECT key FROM cases")
+mkdir -p "$T/usb5/cases" && touch "$T/usb5/cases/$key5"
+$F5 sync --target "dir:$T/usb5" >/dev/null 2>&1; rc=$?
+check "a sync stopped with its bundle unfinished exits 1 and keeps the bundle" test $rc = 1 -a \
+	"$(sqlite3 "$T/field5/evidence.db" "SELECT count(*) FROM meta WHERE key LIKE 'sync.pending:%'")" = 1
+$F5 case add R-2 --unassigned >/dev/null 2>&1
+rm "$T/usb5/cases/$key5"
+$F5 sync --target "dir:$T/usb5" >/dev/null 2>&1
+$O5 pull --target "dir:$T/usb5" --case R-2 >/dev/null 2>&1
+check "readings put into the case before its unfinished bundle is finished reach the office" \
+	test "$(sqlite3 "$T/office5/evidence.db" "SELECT group_concat(sample_id, ' ')
+		FROM (SELECT sample_id FROM readings ORDER BY sample_id)")" = "S-1 S-2 S-3 S-9"
+
 # a setting that does nothing says so
 printf '[sync]\ninterval = 60\n' >"$T/old.conf"
 out=$($F2 --config "$T/old.conf" sync --target "dir:$T/usb2" 2>&1)
@@ -254,7 +305,7 @@ man=$(grep -l '"S-9"' $(find "$T/usb2/cases" -name manifest.json))
 check "the bundle carries the 121 fixes within ten minutes of the reading, and not the rest" \
 	jq -e '(.fixes | length) == 121 and all(.fixes[]; .time < "2024-05-02T02")' "$man"
 out=$($N3 pull --target "dir:$T/usb2" --case "$CASE2" 2>&1)
-check "the office imports them" grep -q "1 readings, 121 GPS fixes" <<<"$out"
+check "the office imports them" grep -q "1 readings (0 already here), 121 GPS fixes" <<<"$out"
 check "under the field receiver's name with the device's" test "$(sqlite3 "$T/office3/evidence.db" \
 	"SELECT count(*) FROM fixes WHERE source LIKE 'pulled:________________:file:day.gpx'")" = 121
 $N3 -q export --case "$CASE2" --format kml --out "$T/office3.kml" >/dev/null 2>&1
