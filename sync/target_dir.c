@@ -2,7 +2,9 @@
  * The dir: target: the bundle layout as plain files under a directory (a
  * USB disk carried into an air-gapped office, an NFS or SMB mount). Files
  * are placed with temp + fsync + link() + fsync of the directory, so an
- * object is either absent or whole and an existing one is never replaced.
+ * object is either absent or whole and an existing one is never replaced
+ * (on exFAT or FAT, which have no hard links, a rename that does not
+ * replace takes link()'s place: dir_put_in_place).
  * Every path is walked one component at a time with O_NOFOLLOW, so a disk
  * prepared with symlinks cannot redirect a read or a write.
  */
@@ -28,9 +30,17 @@
 #define DIR_CHUNK (256 * 1024)
 #define DIR_LIST_DEPTH 8
 
+/* How a finished temporary file is put in place (dir_put_in_place). */
+enum dir_place_how {
+	DIR_PLACE_LINK,    /* link() */
+	DIR_PLACE_RENAME2, /* renameat2() with RENAME_NOREPLACE: no hard links */
+	DIR_PLACE_RENAME,  /* a look, then rename(), under a lock: neither */
+};
+
 struct dir_target {
 	char *root;
 	int root_fd;
+	enum dir_place_how place; /* what the file system was found to take */
 };
 
 /* What a file that should be a regular file or a directory is instead. */
@@ -297,8 +307,85 @@ static ssize_t src_read(struct dir_src *s, char *out, size_t cap)
 }
 
 /*
+ * Puts the temporary file tmp in dfd in place as name, never over a file
+ * there: 0, or -1 with errno (EEXIST: name is there; ENOENT: tmp is
+ * gone). link() is the way. A file system without hard links refuses it
+ * (EPERM from exFAT and FAT, the USB disk docs/appliance.md formats;
+ * EOPNOTSUPP or ENOSYS elsewhere) and takes renameat2() with
+ * RENAME_NOREPLACE, as the kernel's exfat and vfat drivers do. One without
+ * that either (EINVAL: a FUSE driver such as exfat-fuse) gets a look for
+ * name and then a rename(). What works is remembered for the target, so
+ * each file costs one call.
+ *
+ * Between that look and the rename a file placed by someone else would
+ * be replaced. An flock on the target's folder, held across both, keeps
+ * out every other evcap run on this computer, which is where a USB disk
+ * is written from. Only a share mounted on two computers that has neither
+ * hard links nor RENAME_NOREPLACE keeps the window, and there two evcap
+ * runs can race only for a blob (the same bytes under their SHA-256, each
+ * copy checked before it is placed) or the disk's id (a disk whose id
+ * changed is taken for a new one and sent everything again): a bundle's
+ * files are named by a bundle id of one device, whose runs take turns
+ * (sync_lock).
+ */
+static int dir_put_in_place(struct dir_target *d, int dfd, const char *tmp, const char *name)
+{
+	if (d->place == DIR_PLACE_LINK) {
+		if (linkat(dfd, tmp, dfd, name, 0) == 0)
+			return 0;
+		if (errno != EPERM && errno != EOPNOTSUPP && errno != ENOSYS)
+			return -1;
+		log_info("%s: the file system has no hard links (%s); files are placed by a "
+			 "rename that never replaces one",
+			 d->root, strerror(errno));
+		d->place = DIR_PLACE_RENAME2;
+	}
+	if (d->place == DIR_PLACE_RENAME2) {
+		if (renameat2(dfd, tmp, dfd, name, RENAME_NOREPLACE) == 0)
+			return 0;
+		if (errno != EINVAL && errno != ENOSYS)
+			return -1;
+		log_info("%s: the file system cannot rename without replacing (%s); each file is "
+			 "placed only after looking that none is there, with the folder locked",
+			 d->root, strerror(errno));
+		d->place = DIR_PLACE_RENAME;
+	}
+	struct stat st;
+	int rc = -1, e;
+	if (flock(d->root_fd, LOCK_EX) < 0)
+		log_debug("%s: cannot lock the folder: %s", d->root, strerror(errno));
+	if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0)
+		e = EEXIST;
+	else if (errno != ENOENT)
+		e = errno;
+	else if (renameat(dfd, tmp, dfd, name) == 0)
+		rc = 0, e = 0;
+	else
+		e = errno;
+	flock(d->root_fd, LOCK_UN);
+	errno = e;
+	return rc;
+}
+
+/*
+ * Makes a placed file read-only (mode). exFAT and FAT hold no mode, only
+ * a read-only flag: their drivers refuse (EPERM) a mode whose read and
+ * execute bits differ from what the mount gives every file, so there the
+ * file keeps those and loses its write bits, which sets the flag.
+ */
+static int dir_chmod(int fd, mode_t mode)
+{
+	struct stat st;
+	if (fchmod(fd, mode) == 0)
+		return 0;
+	if (errno != EPERM || fstat(fd, &st) < 0)
+		return -1;
+	return fchmod(fd, st.st_mode & 07777 & ~(mode_t)0222);
+}
+
+/*
  * Writes src to a temp file next to key, checks its SHA-256 against
- * sha_hex (when given), fsyncs, and links it into place exclusively.
+ * sha_hex (when given), fsyncs, and puts it in place exclusively.
  * An existing identical object is success.
  */
 static int dir_place(struct dir_target *d, const char *key, struct dir_src *src,
@@ -353,16 +440,21 @@ static int dir_place(struct dir_target *d, const char *key, struct dir_src *src,
 			     key, got);
 		goto out;
 	}
-	if (fsync(fd) < 0 || fchmod(fd, mode) < 0) {
+	if (fsync(fd) < 0) {
 		rc = err_set(err, errlen, EV_EIO, "%s/%s: fsync failed: %s", d->root, key,
 			     strerror(errno));
 		goto out;
 	}
-	/* link() refuses to replace: the only way an object ever appears.
+	if (dir_chmod(fd, mode) < 0) {
+		rc = err_set(err, errlen, EV_EIO, "%s/%s: cannot make it read-only: %s", d->root,
+			     key, strerror(errno));
+		goto out;
+	}
+	/* placing refuses to replace: the only way an object ever appears.
 	 * EEXIST: an object is there; ENOENT: our file was taken for a
 	 * leftover, which dir_drop_stale does only once the object is in
 	 * place. Either way it counts if it is ours. */
-	if (linkat(dfd, tmp, dfd, name, 0) < 0) {
+	if (dir_put_in_place(d, dfd, tmp, name) < 0) {
 		int e = errno, present = 0;
 		if (e != EEXIST && e != ENOENT) {
 			rc = err_set(err, errlen, EV_EIO, "%s/%s: cannot place file: %s", d->root,
@@ -601,8 +693,17 @@ static int dir_list(void *impl, const char *prefix, size_t max_keys, target_each
 
 static const char *dir_info(void *impl)
 {
-	(void)impl;
-	return "directory target (files placed with fsync and link, never replaced)";
+	struct dir_target *d = impl;
+	switch (d->place) {
+	case DIR_PLACE_RENAME2:
+		return "directory target (files placed with fsync and a rename, never replaced; "
+		       "the file system has no hard links)";
+	case DIR_PLACE_RENAME:
+		return "directory target (files placed with fsync and, once none is there, a "
+		       "rename, the folder locked; the file system has no hard links)";
+	default:
+		return "directory target (files placed with fsync and link, never replaced)";
+	}
 }
 
 static void dir_free(void *impl)
