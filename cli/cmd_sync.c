@@ -115,14 +115,19 @@ int cmd_sync(struct cli *cli, int argc, char **argv)
 	int64_t no_case_items, no_case_readings;
 	warn_unassigned(s, &no_case_items, &no_case_readings);
 	int rc = sync_run(s, &o, &rep, err, sizeof err);
-	if (rc) {
+	if (rc && !rep.cases_failed) {
 		if (rep.retries)
 			fprintf(stderr, "evcap sync: %u request(s) were retried before this\n",
 				rep.retries);
 		fprintf(stderr, "evcap sync: %s\n", err);
 		return syncopt_exit_code(rc);
 	}
+	/* some cases failed and the others went on: what was done, then which
+	 * failed */
 	if (cli->json) {
+		json_t *failed = json_array();
+		for (int i = 0; i < rep.cases_failed; i++)
+			json_array_append_new(failed, json_string(rep.failed[i]));
 		json_t *j = json_object();
 		json_object_set_new(j, "target", json_string(o.target_url));
 		json_object_set_new(j, "target_info", json_string(rep.target_info));
@@ -135,6 +140,7 @@ int cmd_sync(struct cli *cli, int argc, char **argv)
 		json_object_set_new(j, "retries", json_integer(rep.retries));
 		json_object_set_new(j, "items_in_no_case", json_integer(no_case_items));
 		json_object_set_new(j, "readings_in_no_case", json_integer(no_case_readings));
+		json_object_set_new(j, "cases_failed", failed);
 		cli_print_json(j);
 	} else if (cli->verbosity >= 0) {
 		if (rep.target_info[0])
@@ -144,6 +150,8 @@ int cmd_sync(struct cli *cli, int argc, char **argv)
 			       "on the target)\n",
 			       rep.bundles, rep.items, rep.blobs_sent,
 			       (unsigned long long)rep.bytes_sent, rep.blobs_present);
+		else if (rep.cases_failed)
+			printf("no bundle committed (%d case(s) looked at)\n", rep.cases);
 		else
 			printf("nothing new to sync (%d case(s) looked at)\n", rep.cases);
 		/* a flaky link should be visible, not only survived */
@@ -151,5 +159,8 @@ int cmd_sync(struct cli *cli, int argc, char **argv)
 			printf("%u request(s) retried after a cut, a stall or a server error\n",
 			       rep.retries);
 	}
-	return EXIT_OK;
+	if (rc)
+		fprintf(stderr, "evcap sync: %s\n", err);
+	sync_report_free(&rep);
+	return rc ? syncopt_exit_code(rc) : EXIT_OK;
 }

@@ -1283,6 +1283,48 @@ out:
 	return rc;
 }
 
+/* 1 when a failure concerns the target, its settings or the store, not
+ * one case: the next case would meet it too (after the same retries). */
+static int stops_all(int rc)
+{
+	return rc == EV_EAUTH || rc == EV_EINVAL || rc == EV_ENOENT || rc == EV_ENET ||
+	       rc == EV_EDB;
+}
+
+/* Says that case `number` failed (err, which may name it already) and
+ * adds it to rep->failed. */
+static void case_failed(struct sync_report *rep, const char *number, const char *err)
+{
+	size_t n = strlen(number);
+	if (!err)
+		err = "it failed";
+	if (!strncmp(err, "case ", 5) && !strncmp(err + 5, number, n) && err[5 + n] == ':')
+		log_warnx("%s; the other cases go on", err);
+	else
+		log_warnx("case %s: %s; the other cases go on", number, err);
+	rep->failed = xrealloc(rep->failed, ((size_t)rep->cases_failed + 1) * sizeof *rep->failed);
+	rep->failed[rep->cases_failed++] = xstrdup(number);
+}
+
+/* Appends to err the numbers of the cases that failed (cut at errlen). */
+static void append_failed(const struct sync_report *rep, char *err, size_t errlen)
+{
+	for (int i = 0; err && i < rep->cases_failed; i++) {
+		size_t len = strlen(err);
+		if (len + 1 < errlen)
+			snprintf(err + len, errlen - len, "%s %s", i ? "," : "", rep->failed[i]);
+	}
+}
+
+void sync_report_free(struct sync_report *rep)
+{
+	for (int i = 0; i < rep->cases_failed; i++)
+		free(rep->failed[i]);
+	free(rep->failed);
+	rep->failed = NULL;
+	rep->cases_failed = 0;
+}
+
 int sync_run(struct store *s, const struct sync_opts *o, struct sync_report *rep, char *err,
 	     size_t errlen)
 {
@@ -1292,7 +1334,7 @@ int sync_run(struct store *s, const struct sync_opts *o, struct sync_report *rep
 	int64_t *ids = NULL;
 	char **numbers = NULL;
 	size_t n_cases = 0;
-	int lock = -1, rc;
+	int lock = -1, rc, first_failure = 0;
 	memset(rep, 0, sizeof *rep);
 	memset(&sec, 0, sizeof sec);
 
@@ -1342,9 +1384,30 @@ int sync_run(struct store *s, const struct sync_opts *o, struct sync_report *rep
 			w.number = numbers[i];
 			rc = sync_case(s, t, &sec, &w, o->actor, rep, &more, err, errlen);
 			work_free(&w);
-			if (rc)
-				goto out;
-		} while (more);
+		} while (!rc && more);
+		if (rc && stops_all(rc)) {
+			if (err && rep->cases_failed) {
+				size_t len = strlen(err);
+				snprintf(err + len, errlen - len, "; before it, %d case(s) failed:",
+					 rep->cases_failed);
+				append_failed(rep, err, errlen);
+			}
+			goto out;
+		}
+		if (rc) {
+			/* a fault of this case alone (a damaged bundle of it on
+			 * the target) does not hold back the others */
+			case_failed(rep, numbers[i], err);
+			if (!first_failure)
+				first_failure = rc;
+		}
+	}
+	rc = first_failure;
+	if (rc) {
+		err_set(err, errlen, rc, "%d of %d case(s) failed, each said above (the others "
+					 "were synced):",
+			rep->cases_failed, rep->cases);
+		append_failed(rep, err, errlen);
 	}
 out:
 	if (t)

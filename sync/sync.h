@@ -30,14 +30,21 @@ struct sync_report {
 	int items;           /* items in the new bundles */
 	unsigned retries;    /* requests retried after a cut, stall or 5xx */
 	char target_info[256];
+	int cases_failed;    /* cases that failed while the others went on */
+	char **failed;       /* their numbers, cases_failed of them */
 };
 
 /* Runs a sync. Returns 0, or the first failure's code (EV_EAUTH or
  * EV_EINVAL for credentials or settings to fix; EV_ENET after retries ran
- * out; ...) with err naming the case and object. Progress lines go to the
- * log (stderr). */
+ * out; ...) with err naming the case and object. A failure of one case
+ * alone (a damaged bundle left on the target, a file there with other
+ * content) is logged, and the other cases are still synced: then err
+ * names every case that failed (rep->failed). A failure of the target or
+ * the store stops the run at once. Progress lines go to the log (stderr).
+ * rep is filled either way; sync_report_free releases it. */
 int sync_run(struct store *s, const struct sync_opts *o, struct sync_report *rep, char *err,
 	     size_t errlen) WUR;
+void sync_report_free(struct sync_report *rep);
 
 /* Readings given to case `case_number` after they were recorded (evcap
  * case add --unassigned) may lie below what a sync to some target has sent

@@ -315,3 +315,43 @@ check "a pull removes the part of a blob the store holds" \
 	test $rc = 0 -a ! -e "$T/o6/pull-tmp/$SHA.part"
 check "and a part nobody wrote to for a day" test ! -e "$T/o6/pull-tmp/$old.part"
 check "and keeps another case's recent part" test -e "$T/o6/pull-tmp/$other.part"
+
+# 7. one case's fault on the target does not hold back the others: the
+# case is named, the later cases are synced, the exit status is 1, and the
+# summary names the case that failed. First a file where the case's folder
+# goes (the case's bundle is left unfinished, kept in the store); then that
+# bundle's manifest there with other bytes, which the next run cannot
+# finish either
+FS="$EVCAP --store $T/field8"
+mkdir -p "$T/card8a" "$T/card8b" "$T/card8c" "$T/many"
+head -c 4000 /dev/urandom >"$T/card8a/DJI_0801.JPG"
+head -c 5000 /dev/urandom >"$T/card8b/DJI_0802.JPG"
+head -c 6000 /dev/urandom >"$T/card8c/DJI_0803.JPG"
+$FS init >/dev/null && $FS case open A-1 >/dev/null && $FS case open B-2 >/dev/null &&
+	$FS -q ingest --case A-1 "$T/card8a" >/dev/null 2>&1 &&
+	$FS -q ingest --case B-2 "$T/card8b" >/dev/null 2>&1
+keyA=$(sqlite3 "$T/field8/evidence.db" "SELECT key FROM cases WHERE number = 'A-1'")
+keyB=$(sqlite3 "$T/field8/evidence.db" "SELECT key FROM cases WHERE number = 'B-2'")
+mkdir -p "$T/many/cases" && echo "in the way" >"$T/many/cases/$keyA"
+out=$($FS sync --target "dir:$T/many" 2>&1); rc=$?
+said "a case whose folder on the target is a file fails, named, exit 1" 1 \
+	"case A-1: .*cases/$keyA: is .*, not a directory; the other cases go on"
+check "the case after it is synced all the same" test -n "$(find "$T/many/cases/$keyB" -name COMMITTED)"
+check "the summary says what was committed" grep -q "^1 bundle(s) committed: 1 items" <<<"$out"
+check "and names the case that failed" \
+	grep -q "evcap sync: 1 of 2 case(s) failed, each said above (the others were synced): A-1$" <<<"$out"
+out=$($FS --json sync --target "dir:$T/many" 2>/dev/null); rc=$?
+check "--json lists the failed cases, exit 1" \
+	test $rc = 1 -a "$(jq -c .cases_failed <<<"$out")" = '["A-1"]'
+rm "$T/many/cases/$keyA"
+bid=$(sqlite3 "$T/field8/evidence.db" "SELECT value FROM meta WHERE key LIKE 'sync.pending:%:$keyA'" |
+	jq -r .bundle_id)
+mkdir -p "$T/many/cases/$keyA/bundles/$bid"
+echo '{"not": "this bundle"}' >"$T/many/cases/$keyA/bundles/$bid/manifest.json"
+$FS -q ingest --case B-2 "$T/card8c" >/dev/null 2>&1
+out=$($FS sync --target "dir:$T/many" 2>&1); rc=$?
+said "a damaged unfinished bundle of the first case fails that case, named" 1 \
+	"case A-1: .*manifest.json: already there with different content; not replaced"
+check "and the later case's new item is still synced" \
+	grep -q "^1 bundle(s) committed: 1 items" <<<"$out"
+check "the summary names the case held back" grep -q "failed.*: A-1$" <<<"$out"
