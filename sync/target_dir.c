@@ -46,7 +46,8 @@ struct dir_target {
 /* What a file that should be a regular file or a directory is instead. */
 static const char *mode_kind(mode_t m)
 {
-	return S_ISLNK(m)    ? "a symbolic link"
+	return S_ISREG(m)    ? "a regular file"
+	       : S_ISLNK(m)  ? "a symbolic link"
 	       : S_ISDIR(m)  ? "a directory"
 	       : S_ISFIFO(m) ? "a FIFO"
 	       : S_ISSOCK(m) ? "a socket"

@@ -336,6 +336,8 @@ mkdir -p "$T/many/cases" && echo "in the way" >"$T/many/cases/$keyA"
 out=$($FS sync --target "dir:$T/many" 2>&1); rc=$?
 said "a case whose folder on the target is a file fails, named, exit 1" 1 \
 	"case A-1: .*cases/$keyA: is .*, not a directory; the other cases go on"
+check "it says a regular file is there (not an unknown kind of file)" \
+	grep -q "cases/$keyA: is a regular file, not a directory" <<<"$out"
 check "the case after it is synced all the same" test -n "$(find "$T/many/cases/$keyB" -name COMMITTED)"
 check "the summary says what was committed" grep -q "^1 bundle(s) committed: 1 items" <<<"$out"
 check "and names the case that failed" \
