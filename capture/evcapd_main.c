@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "daemon.h"
@@ -33,17 +34,55 @@ static int stderr_is_journal(void)
 	return (unsigned long long)st.st_dev == dev && (unsigned long long)st.st_ino == ino;
 }
 
-/* Leaves the terminal: fork, new session, stdin and stdout to /dev/null.
- * stderr stays where it was so the log still goes somewhere. */
-static int detach(void)
+/*
+ * Leaves the terminal: forks, and the child starts a new session. It
+ * happens before the daemon is opened, since an SQLite connection must
+ * not cross a fork: the locks on the database and its -shm file are a
+ * process's, so a child using a connection its parent opened holds none,
+ * and the next `evcap` on the store took itself for the last user, and
+ * removed the WAL the child went on writing every item into. The parent
+ * waits for the child to say it has opened the daemon (a byte on *ready,
+ * see detach_done) and exits 0; if the child exits first (its message is
+ * on the stderr both share) the parent exits with its status. Returns 0
+ * in the child, -1 (errno set) if there is no child.
+ */
+static int detach(int *ready)
 {
+	int p[2];
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return -1;
 	pid_t pid = fork();
-	if (pid < 0)
+	if (pid < 0) {
+		close(p[0]);
+		close(p[1]);
 		return -1;
-	if (pid > 0)
-		_exit(0);
-	if (setsid() < 0)
-		return -1;
+	}
+	if (pid > 0) {
+		char c;
+		ssize_t n;
+		int st = 0;
+		pid_t w;
+		close(p[1]);
+		do
+			n = read(p[0], &c, 1);
+		while (n < 0 && errno == EINTR);
+		if (n == 1)
+			_exit(0);
+		do
+			w = waitpid(pid, &st, 0);
+		while (w < 0 && errno == EINTR);
+		_exit(w == pid && WIFEXITED(st) ? WEXITSTATUS(st) : 2);
+	}
+	close(p[0]);
+	*ready = p[1];
+	return setsid() < 0 ? -1 : 0;
+}
+
+/* The detached child, its daemon open: stdin and stdout to /dev/null
+ * (stderr stays where it was so the log still goes somewhere), out of
+ * the folder it was started in, and the parent told it may exit. */
+static int detach_done(int ready)
+{
 	int fd = open("/dev/null", O_RDWR | O_CLOEXEC);
 	if (fd >= 0) {
 		dup2(fd, 0);
@@ -51,7 +90,11 @@ static int detach(void)
 		if (fd > 2)
 			close(fd);
 	}
-	return chdir("/");
+	int rc = chdir("/");
+	if (write(ready, "1", 1) != 1 && rc == 0)
+		rc = -1;
+	close(ready);
+	return rc;
 }
 
 /* Removes every --check-config from argv, so that daemon_parse_args
@@ -182,13 +225,19 @@ int main(int argc, char **argv)
 	if (check)
 		return check_config(&o);
 	log_init("evcapd", o.verbosity, stderr_is_journal());
+	/* under systemd (or asked to) it stays in the foreground */
+	int ready = -1;
+	if (!o.foreground && !getenv("NOTIFY_SOCKET") && !getenv("INVOCATION_ID") &&
+	    detach(&ready) < 0) {
+		fprintf(stderr, "evcapd: cannot detach: %s\n", strerror(errno));
+		rc = 1;
+		goto out;
+	}
 	if (daemon_open(&o, &d, err, sizeof err)) {
 		fprintf(stderr, "evcapd: %s\n", err);
 		goto out;
 	}
-	/* under systemd (or asked to) it stays in the foreground */
-	if (!o.foreground && !getenv("NOTIFY_SOCKET") && !getenv("INVOCATION_ID") &&
-	    detach() < 0) {
+	if (ready >= 0 && detach_done(ready) < 0) {
 		fprintf(stderr, "evcapd: cannot detach: %s\n", strerror(errno));
 		rc = 1;
 		goto out;

@@ -162,3 +162,46 @@ check "daemon_usage_lines: --help's usage names --check-config and --version" us
 "$EVCAPD" --no-such-option >/dev/null 2>"$T/badopt.err"
 sed -i 1d "$T/badopt.err" # the message before the usage
 check "daemon_usage_lines: so does a wrong option's" usage_has "$T/badopt.err"
+
+# 5. detached (no --foreground), with evcap reading the store meanwhile:
+# evcapd forked after it had opened the store, so its SQLite connection
+# held none of its locks, the first `evcap` took itself for the store's
+# last user and removed the WAL, and every item recorded after that went
+# into the removed file and was lost
+mkdir -p "$T/rel-in"
+printf '[capture]\nsettle_seconds = 1\n[gps]\nserver =\n' >"$T/rel.conf"
+env -u NOTIFY_SOCKET -u INVOCATION_ID "$EVCAPD" --config "$T/rel.conf" \
+	--store "$T/cwd/rel-store" --watch "$T/rel-in" -v 2>"$T/rel.log"
+rc=$?
+RLOCK=$T/cwd/rel-store/evcapd.lock
+on_exit "[ -s '$RLOCK' ] && kill \$(cat '$RLOCK') 2>/dev/null"
+if [ $rc = 0 ] && within 10 grep -q "rescan (start)" "$T/rel.log" && within 10 test -s "$RLOCK"
+then
+	"$EVCAP" --store "$T/cwd/rel-store" ls >/dev/null
+	head -c 5000 /dev/urandom >"$T/rel-in/rel.bin"
+	RSHA=$(sha256sum "$T/rel-in/rel.bin" | cut -d' ' -f1)
+	rel_recorded() {
+		"$EVCAP" --store "$T/cwd/rel-store" --json ls | grep -q "\"sha256\": \"$RSHA\""
+	}
+	if within 15 rel_recorded; then
+		ok "daemon_detached_records: a file is recorded, evcap reading the store meanwhile"
+	else
+		bad "daemon_detached_records: not recorded:" \
+			"$("$EVCAP" --store "$T/cwd/rel-store" ls 2>&1 | head -3) $(tail -2 "$T/rel.log")"
+	fi
+	kill -TERM "$(cat "$RLOCK")"
+	rel_gone() { ! kill -0 "$(cat "$RLOCK")" 2>/dev/null; }
+	within 15 rel_gone || bad "daemon_detached_records: evcapd did not stop"
+else
+	bad "daemon_detached_records: evcapd did not start: exit $rc: $(tail -3 "$T/rel.log")"
+fi
+# a detached start that fails says why, and its status is the daemon's
+: >"$T/afile"
+env -u NOTIFY_SOCKET -u INVOCATION_ID "$EVCAPD" --config "$T/rel.conf" --store "$T/afile/x" \
+	2>"$T/afile.err"
+rc=$?
+if [ $rc = 2 ] && grep -qxF "evcapd: $T/afile: exists and is not a directory" "$T/afile.err"; then
+	ok "daemon_detached_start_fails: exit 2 with the reason"
+else
+	bad "daemon_detached_start_fails: exit $rc: $(cat "$T/afile.err")"
+fi
