@@ -2460,6 +2460,48 @@ static char *resolve_root(const char *p)
 	return c;
 }
 
+int daemon_store_path(const struct daemon_opts *o, const struct config *c,
+		      const char *config_path, char **out, char *err, size_t errlen)
+{
+	const char *env_store = getenv("EVCAP_STORE");
+	const char *p = DAEMON_DEFAULT_STORE, *what = "--store";
+	*out = NULL;
+	if (o->store) {
+		p = o->store;
+	} else if (env_store && *env_store) {
+		p = env_store;
+		what = "$EVCAP_STORE";
+	} else if (c->store) {
+		if (c->store[0] != '/')
+			return err_set(err, errlen, EV_EINVAL,
+				       "%s: [store] path must be an absolute path, not '%s'",
+				       config_path, c->store);
+		p = c->store;
+	}
+	if (!*p)
+		return err_set(err, errlen, EV_EINVAL, "%s is empty", what);
+	if (p[0] == '/') {
+		*out = xstrdup(p);
+		return 0;
+	}
+	char *cwd = getcwd(NULL, 0);
+	if (!cwd)
+		return err_set(err, errlen, EV_EIO,
+			       "%s '%s' is relative, and the current folder cannot be found: %s",
+			       what, p, strerror(errno));
+	while (p[0] == '.' && (p[1] == '/' || p[1] == '\0')) {
+		p++;
+		while (*p == '/')
+			p++;
+	}
+	if (!*p)
+		*out = xstrdup(cwd);
+	else
+		*out = xasprintf("%s/%s", strcmp(cwd, "/") == 0 ? "" : cwd, p);
+	free(cwd);
+	return 0;
+}
+
 int daemon_watch_check(const char *store_dir, const char *watch, char *err, size_t errlen)
 {
 	if (watch[0] != '/')
@@ -2603,11 +2645,8 @@ int daemon_open(const struct daemon_opts *o, struct daemon **out, char *err, siz
 		probe_pending_max = atoi(pm);
 	if ((rc = load_config(d, &d->cfg, err, errlen)))
 		goto out;
-	const char *env_store = getenv("EVCAP_STORE");
-	d->store_dir = xstrdup(o->store                  ? o->store
-			       : env_store && *env_store ? env_store
-			       : d->cfg.store            ? d->cfg.store
-							 : DAEMON_DEFAULT_STORE);
+	if ((rc = daemon_store_path(o, &d->cfg, d->config_path, &d->store_dir, err, errlen)))
+		goto out;
 	if ((rc = apply_settings(d, err, errlen)))
 		goto out;
 	if ((rc = fs_mkdir_p(d->store_dir, 0755, err, errlen)))

@@ -99,6 +99,19 @@ int daemon_name_ignored(const char *name);
 /* 1 if a is b or lies under b (both absolute, normalised). */
 int daemon_path_within(const char *a, const char *b);
 
+/*
+ * The store evcapd uses: --store, else $EVCAP_STORE, else the config's
+ * [store] path (config_path names the file in a message), else
+ * DAEMON_DEFAULT_STORE. A relative --store or $EVCAP_STORE is taken
+ * against the current folder, as any command takes a relative path; a
+ * relative [store] path is refused, as a relative watch folder is,
+ * since what it is relative to is not clear. *out is the absolute path
+ * (malloc'd; evcapd leaves its folder for / when it detaches). 0, or
+ * EV_EINVAL or EV_EIO with the reason.
+ */
+int daemon_store_path(const struct daemon_opts *o, const struct config *c,
+		      const char *config_path, char **out, char *err, size_t errlen) WUR;
+
 /* A watched folder as evcapd takes it: absolute, and neither holding the
  * store nor inside it. 0, or EV_EINVAL with the reason. */
 int daemon_watch_check(const char *store_dir, const char *watch, char *err, size_t errlen);

@@ -152,7 +152,7 @@ static int check_config(const struct daemon_opts *o)
 {
 	const char *path = o->config_path ? o->config_path : DAEMON_DEFAULT_CONFIG;
 	struct config c;
-	char err[1024];
+	char err[1024], *store = NULL;
 	int rc = 2, have_file = 1;
 	config_init(&c);
 	int r = config_load(path, &c, err, sizeof err);
@@ -163,11 +163,10 @@ static int check_config(const struct daemon_opts *o)
 		fprintf(stderr, "evcapd: %s\n", err);
 		goto out;
 	}
-	const char *env_store = getenv("EVCAP_STORE");
-	const char *store = o->store ? o->store
-			    : env_store && *env_store ? env_store
-			    : c.store ? c.store
-			    : DAEMON_DEFAULT_STORE;
+	if (daemon_store_path(o, &c, path, &store, err, sizeof err)) {
+		fprintf(stderr, "evcapd: %s\n", err);
+		goto out;
+	}
 	size_t n_watch = o->n_watch ? o->n_watch : c.n_watch;
 	for (size_t i = 0; i < n_watch; i++) {
 		if (daemon_watch_check(store, o->n_watch ? o->watch[i] : c.watch[i], err,
@@ -190,6 +189,7 @@ static int check_config(const struct daemon_opts *o)
 	       n_watch == 1 ? "" : "s", *gps ? gps : "off", n_sensors, n_sensors == 1 ? "" : "s");
 	rc = 0;
 out:
+	free(store);
 	config_free(&c);
 	return rc;
 }

@@ -163,15 +163,47 @@ check "daemon_usage_lines: --help's usage names --check-config and --version" us
 sed -i 1d "$T/badopt.err" # the message before the usage
 check "daemon_usage_lines: so does a wrong option's" usage_has "$T/badopt.err"
 
-# 5. detached (no --foreground), with evcap reading the store meanwhile:
-# evcapd forked after it had opened the store, so its SQLite connection
-# held none of its locks, the first `evcap` took itself for the store's
-# last user and removed the WAL, and every item recorded after that went
-# into the removed file and was lost
-mkdir -p "$T/rel-in"
+# 5. a relative store: --store and $EVCAP_STORE are taken against the
+# folder evcapd is started from, as for any command; detached, evcapd
+# leaves that folder for /, and every file was refused there ("blobs/tmp:
+# No such file or directory") while the store stayed relative. A relative
+# [store] path in a config file is refused, at start and by --check-config.
+mkdir -p "$T/cwd" "$T/rel-in"
 printf '[capture]\nsettle_seconds = 1\n[gps]\nserver =\n' >"$T/rel.conf"
-env -u NOTIFY_SOCKET -u INVOCATION_ID "$EVCAPD" --config "$T/rel.conf" \
-	--store "$T/cwd/rel-store" --watch "$T/rel-in" -v 2>"$T/rel.log"
+(cd "$T/cwd" && "$EVCAPD" --check-config --config "$T/rel.conf" --store ./rel-store \
+	--watch "$T/rel-in") >"$T/rel-c1.out" 2>&1
+rc1=$?
+(cd "$T/cwd" && EVCAP_STORE=env-store "$EVCAPD" --check-config --config "$T/rel.conf") \
+	>"$T/rel-c2.out" 2>&1
+rc2=$?
+if [ $rc1 = 0 ] && grep -qF "(store $T/cwd/rel-store, 1 watched folder" "$T/rel-c1.out" &&
+	[ $rc2 = 0 ] && grep -qF "(store $T/cwd/env-store, 0 watched folders" "$T/rel-c2.out"; then
+	ok "daemon_check_config_relative_store: --store and \$EVCAP_STORE made absolute"
+else
+	bad "daemon_check_config_relative_store: exits $rc1 $rc2: $(cat "$T/rel-c1.out" "$T/rel-c2.out")"
+fi
+printf '[store]\npath = rel-store\n' >"$T/relpath.conf"
+(cd "$T/cwd" && env -u EVCAP_STORE "$EVCAPD" --check-config --config "$T/relpath.conf") \
+	>"$T/rel-c3.out" 2>&1
+rc3=$?
+(cd "$T/cwd" && env -u EVCAP_STORE timeout 10 "$EVCAPD" --foreground \
+	--config "$T/relpath.conf" --gps "") >"$T/rel-c4.out" 2>&1
+rc4=$?
+want="evcapd: $T/relpath.conf: [store] path must be an absolute path, not 'rel-store'"
+if [ $rc3 = 2 ] && [ "$(cat "$T/rel-c3.out")" = "$want" ] &&
+	[ $rc4 = 2 ] && grep -qxF "$want" "$T/rel-c4.out" && [ ! -e "$T/cwd/rel-store" ]; then
+	ok "daemon_config_relative_store_path_refused: at start and by --check-config"
+else
+	bad "daemon_config_relative_store_path_refused: exits $rc3 $rc4:" \
+		"$(head -qn2 "$T/rel-c3.out" "$T/rel-c4.out")"
+fi
+# detached (no --foreground), with a relative --store, evcap reading the
+# store meanwhile: evcapd forked after it had opened the store, so its
+# SQLite connection held none of its locks, the first `evcap` took
+# itself for the store's last user and removed the WAL, and every item
+# recorded after that went into the removed file and was lost
+(cd "$T/cwd" && env -u NOTIFY_SOCKET -u INVOCATION_ID "$EVCAPD" --config "$T/rel.conf" \
+	--store rel-store --watch "$T/rel-in" -v 2>"$T/rel.log")
 rc=$?
 RLOCK=$T/cwd/rel-store/evcapd.lock
 on_exit "[ -s '$RLOCK' ] && kill \$(cat '$RLOCK') 2>/dev/null"
@@ -184,7 +216,7 @@ then
 		"$EVCAP" --store "$T/cwd/rel-store" --json ls | grep -q "\"sha256\": \"$RSHA\""
 	}
 	if within 15 rel_recorded; then
-		ok "daemon_detached_records: a file is recorded, evcap reading the store meanwhile"
+		ok "daemon_detached_records: a file is recorded in ./rel-store, evcap reading it meanwhile"
 	else
 		bad "daemon_detached_records: not recorded:" \
 			"$("$EVCAP" --store "$T/cwd/rel-store" ls 2>&1 | head -3) $(tail -2 "$T/rel.log")"
