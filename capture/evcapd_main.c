@@ -140,13 +140,41 @@ static int check_sensors(const struct daemon_opts *o, const struct config *c, ch
 	return 0;
 }
 
+/* The store as daemon_open's fs_mkdir_p takes it: every folder of the
+ * path that is there must be a folder (the rest would be made). */
+static int check_store(const char *store, char *err, size_t errlen)
+{
+	char *p = xstrdup(store);
+	int rc = 0;
+	size_t len = strlen(p);
+	for (size_t i = 1; i <= len; i++) {
+		if (p[i] != '/' && p[i] != '\0')
+			continue;
+		char save = p[i];
+		struct stat st;
+		p[i] = '\0';
+		if (stat(p, &st) < 0) {
+			if (errno != ENOENT)
+				rc = err_set(err, errlen, EV_EIO, "%s: %s", p, strerror(errno));
+			break;
+		}
+		if (!S_ISDIR(st.st_mode)) {
+			rc = err_set(err, errlen, EV_EIO, "%s: exists and is not a directory", p);
+			break;
+		}
+		p[i] = save;
+	}
+	free(p);
+	return rc;
+}
+
 /*
  * evcapd --check-config: reads the config as a start or a SIGHUP would,
  * applies the command line over it, and checks what daemon_open checks
  * before it touches the store: the file's keys and values (file:line),
- * the watched folders, the sensors. Opens no store, takes no lock and
- * starts nothing, so it is safe beside a running evcapd (before a
- * `systemctl reload`). Prints one line, and returns 0 or 2.
+ * the store's path, the watched folders, the sensors. Opens no store,
+ * takes no lock and starts nothing, so it is safe beside a running
+ * evcapd (before a `systemctl reload`). Prints one line, and returns 0 or 2.
  */
 static int check_config(const struct daemon_opts *o)
 {
@@ -163,7 +191,8 @@ static int check_config(const struct daemon_opts *o)
 		fprintf(stderr, "evcapd: %s\n", err);
 		goto out;
 	}
-	if (daemon_store_path(o, &c, path, &store, err, sizeof err)) {
+	if (daemon_store_path(o, &c, path, &store, err, sizeof err) ||
+	    check_store(store, err, sizeof err)) {
 		fprintf(stderr, "evcapd: %s\n", err);
 		goto out;
 	}

@@ -76,6 +76,19 @@ else
 	bad "daemon_check_config_options: exits $rc3 $rc4 $rc5:" \
 		"$(head -qn1 "$T/c3.err" "$T/c4.err" "$T/c5.err")"
 fi
+# a store that is a file, or under one: refused as a start refuses it
+: >"$T/plain"
+"$EVCAPD" --check-config --store "$T/plain" >"$T/c9.out" 2>&1
+rc9=$?
+"$EVCAPD" --check-config --store "$T/plain/sub" >"$T/c10.out" 2>&1
+rc10=$?
+if [ $rc9 = 2 ] && [ "$(cat "$T/c9.out")" = "evcapd: $T/plain: exists and is not a directory" ] &&
+	[ $rc10 = 2 ] && [ "$(cat "$T/c10.out")" = "evcapd: $T/plain: exists and is not a directory" ]
+then
+	ok "daemon_check_config_store_is_a_file"
+else
+	bad "daemon_check_config_store_is_a_file: exits $rc9 $rc10: $(cat "$T/c9.out" "$T/c10.out")"
+fi
 # no default file: the built-in settings (the default store is not made)
 "$EVCAPD" --check-config --store "$T/s3" >"$T/c6.out" 2>&1
 rc=$?
