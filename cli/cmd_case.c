@@ -48,7 +48,9 @@ static const char case_help[] =
 	"  set CASE [--title T] [--time-offset +HH:MM] [--water-body river|lake]\n"
 	"           [--operator NAME]... [--witness NAME] [--no-witness-reason TEXT]\n"
 	"           [--medium-kept yes|no] [--medium-note TEXT]\n"
-	"           [--recommendation NO] [--reply-date YYYY-MM-DD]\n";
+	"           [--recommendation NO] [--reply-date YYYY-MM-DD]\n"
+	"                                   change the case's fields and the inspection\n"
+	"                                   record's facts: the ones given, at least one\n";
 
 /* The length of the white space (ASCII, no-break space U+00A0, the
  * ideographic space U+3000 of Chinese input) at s, or 0. */
@@ -564,6 +566,16 @@ static int case_set(struct cli *cli, int argc, char **argv)
 	if (optind + 1 != argc) {
 		rc = cli_usage_error(cli, optind >= argc ? "set needs a case number"
 							 : "set takes one case number and options");
+		goto out;
+	}
+	size_t given = json_array_size(ops);
+	for (size_t k = 0; k < NFIELDS; k++)
+		given += vals[k] != NULL;
+	if (!given) {
+		rc = cli_usage_error(cli, "set needs a field to change: --title, --time-offset, "
+					  "--water-body, --operator, --witness, "
+					  "--no-witness-reason, --medium-kept, --medium-note, "
+					  "--recommendation or --reply-date");
 		goto out;
 	}
 	const char *number = argv[optind];

@@ -175,6 +175,14 @@ check "width: with two cases written like it, both counted, the first named" \
 	one_line' _ "$M" "$A"
 run case set 巡查案 --distinct
 check "width: --distinct belongs to case open" is 2 "--distinct goes with 'case open'"
+n=$(events)
+run case set 巡查案
+check "set: with no field, a usage error naming the fields (exit 2)" \
+	is 2 "set needs a field to change: --title" "--reply-date"
+check "set: and nothing is recorded" test "$(events)" = "$n" -a -z "$out"
+run case --help
+check "set: its entry in case --help says what it does" \
+	bash -c 'grep -A5 "^  set CASE" <<<"$out" | grep -q "change the case'"'"'s fields"'
 
 # 5. --from after --to
 run export --format csv --out "$T/x.csv" --from 2024-01-01T00:00:00Z --to 2023-01-01T00:00:00Z
