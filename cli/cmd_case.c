@@ -747,15 +747,16 @@ static int case_show(struct cli *cli, const char *number)
 }
 
 /* After closing the case in use: it stays "in use", but takes nothing, so
- * evcapd and ingest record new files with no case. Said on stderr, in
- * one line, even with -q or --json: files recorded unsorted are easy to
- * miss until the report. */
+ * evcapd records new files with no case, and ingest and sensor refuse
+ * them. Said on stderr, in one line, even with -q or --json: files
+ * recorded unsorted are easy to miss until the report. */
 static void warn_closed_in_use(struct store *s, const char *number)
 {
 	if (in_use(s, number))
 		fprintf(stderr,
-			"evcap case close: case %s is the case in use: new files will be recorded "
-			"with no case until another case is put in use: 'evcap case use CASE'\n",
+			"evcap case close: case %s is the case in use: until another case is put "
+			"in use ('evcap case use CASE'), evcapd records new files with no case, "
+			"and 'evcap ingest' and 'evcap sensor' refuse them unless given --case\n",
 			number);
 }
 
