@@ -243,11 +243,25 @@ int cmd_notify(struct cli *cli, int argc, char **argv)
 		fprintf(stderr, "evcap notify: %s\n", lerr);
 		return EXIT_USAGE;
 	}
+	/* the store is not opened (evcapd's summaries are files in it), but
+	 * a folder that is none would be waited on for ever: refused in the
+	 * words store_open and cli_store use */
 	const char *dir = cli->store_dir;
 	struct stat st;
-	if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode)) {
-		fprintf(stderr, "evcap notify: %s: %s\n", dir,
-			errno ? strerror(errno) : "not a directory");
+	char *db = xasprintf("%s/evidence.db", dir);
+	int no_dir = stat(dir, &st) < 0, not_dir = !no_dir && !S_ISDIR(st.st_mode);
+	int no_db = !no_dir && !not_dir && stat(db, &st) < 0;
+	free(db);
+	if (no_dir || not_dir || no_db) {
+		if (no_dir)
+			fprintf(stderr, "evcap notify: no evidence store at %s (run 'evcap init' "
+					"first, or give --store)\n", dir);
+		else if (not_dir)
+			fprintf(stderr, "evcap notify: %s is a file, not a folder; the evidence "
+					"store is a folder (give --store the store's folder)\n", dir);
+		else
+			fprintf(stderr, "evcap notify: %s is not an evidence store (no "
+					"evidence.db; run 'evcap init')\n", dir);
 		return EXIT_USAGE;
 	}
 	int fd = inotify_init1(IN_CLOEXEC);

@@ -24,6 +24,18 @@ CASE=嫩检公益立〔2023〕15号
 	{ bad "notify: cannot make the store"; exit 1; }
 mkdir -p "$T/media"
 
+# a folder that is no store is refused, as other commands refuse it (it
+# was waited on for ever), and so is one that is not there
+mkdir -p "$T/plain"
+timeout 10 "$EVCAP" --store "$T/plain" notify --once >/dev/null 2>"$T/plain.err" </dev/null
+rc=$?
+check "notify: a folder that is no store is refused (exit 2)" bash -c \
+	"[ $rc = 2 ] && grep -qx \"evcap notify: $T/plain is not an evidence store (no evidence.db; run 'evcap init')\" '$T/plain.err'"
+timeout 10 "$EVCAP" --store "$T/nostore" notify --once >/dev/null 2>"$T/nostore.err" </dev/null
+rc=$?
+check "notify: a folder not there is refused as other commands refuse it (exit 2)" bash -c \
+	"[ $rc = 2 ] && grep -qF \"evcap notify: no evidence store at $T/nostore (run 'evcap init' first, or give --store)\" '$T/nostore.err'"
+
 dbus-daemon --session --fork --print-address=3 --print-pid=4 3>"$T/bus.addr" 4>"$T/bus.pid" ||
 	{ bad "notify: dbus-daemon did not start"; exit 1; }
 on_exit "kill \$(cat '$T/bus.pid') 2>/dev/null"
