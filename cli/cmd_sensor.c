@@ -709,6 +709,11 @@ static int sensor_listen(struct cli *cli, int argc, char **argv)
 	}
 	if ((rc = setup_resolve(cli, &u)))
 		goto out;
+	/* before the device is opened, which says it is waited for */
+	if (strcmp(spec.format, "sdi12") == 0 && !u.has_profile) {
+		rc = cli_usage_error(cli, "an SDI-12 probe needs --profile FILE or --instrument NAME");
+		goto out;
+	}
 	struct listen_ctx c = {0};
 	c.cli = cli;
 	c.u = &u;
@@ -726,10 +731,6 @@ static int sensor_listen(struct cli *cli, int argc, char **argv)
 	c.fmt = strcmp(sp->format, "sdi12") == 0 ? SENSOR_FMT_SDI12 : SENSOR_FMT_CSV;
 	c.device = sp->device;
 	c.shown = shown = ingest_display_path(sp->device);
-	if (c.fmt == SENSOR_FMT_SDI12 && !u.has_profile) {
-		rc = cli_usage_error(cli, "an SDI-12 probe needs --profile FILE or --instrument NAME");
-		goto out;
-	}
 	/* each run is its own source, so a repeated answer is a new reading */
 	time_format_iso(time_now(), iso);
 	snprintf(c.source, sizeof c.source, "serial:%s@%s", sp->device, iso);

@@ -388,3 +388,11 @@ check "sensors: a profile's unit holding ESC is quoted with \\x1B, not '?'" \
 	grep -qF "escunit.profile:3: 'de\\x1Bg' is not a unit of water temperature" "$T/escunit.err"
 check "sensors: no raw ESC reaches the terminal from a sensor file's text" \
 	bash -c "! grep -q \$'\\033' '$T'/escval.out '$T'/escval.err '$T'/escname.out '$T'/escname.err '$T'/escunit.out '$T'/escunit.err"
+
+# listen checks its arguments before it opens the device: an SDI-12 spec
+# with no profile is refused at once, not after saying it waits for it
+timeout 10 "$EVCAP" sensor listen "$T/no-such-tty:9600:sdi12" --case "$RIVER" \
+	>"$T/lp.out" 2>"$T/lp.err"
+rc=$?
+check "sensors: listen refuses an SDI-12 spec with no profile before opening the device" \
+	bash -c "[ $rc = 2 ] && grep -qF 'an SDI-12 probe needs --profile FILE or --instrument NAME' '$T/lp.err' && ! grep -q 'no-such-tty' '$T/lp.err'"
