@@ -171,6 +171,10 @@ static int parse_args(struct cli *cli, int argc, char **argv, struct export_args
 		return cli_usage_error(cli, "--lang must be zh or en, not '%s'", a->lang);
 	if ((a->revisit || a->before || a->after) && a->fmt != F_HTML)
 		return cli_usage_error(cli, "--revisit (with --before/--after) goes with --format html");
+	if ((a->before || a->after) && !a->revisit)
+		return cli_usage_error(cli, "--%s goes with --revisit: it picks a visit the "
+					    "re-inspection report compares",
+				       a->before ? "before" : "after");
 	if (a->gcj02 && a->fmt != F_CSV && a->fmt != F_HTML)
 		return cli_usage_error(cli, "--datum gcj02 applies to csv and html only: the "
 					    "other formats are read by programs that expect WGS-84");

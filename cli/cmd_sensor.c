@@ -37,12 +37,13 @@ static const char sensor_help[] =
 	"                                    --instrument), e.g.\n"
 	"                                    /dev/ttyUSB0:9600:sdi12:generic-tdp\n\n"
 	"options:\n"
-	"  --format csv|sdi12      the file's format (default: csv for .csv/.tsv, else the\n"
-	"                          profile's format)\n"
+	"  --format csv|sdi12      import: the file's format (default: csv for .csv/.tsv,\n"
+	"                          else the profile's format)\n"
 	"  --instrument NAME       the instrument: its profile NAME.profile is looked up in\n"
 	"                          $EVCAP_SENSOR_PROFILES, /etc/evcap/sensors,\n"
 	"                          /usr/local/share/evcap/sensors, /usr/share/evcap/sensors\n"
-	"  --profile FILE          an instrument profile file (needed for SDI-12)\n"
+	"  --profile FILE          an instrument profile file (needed for SDI-12); give\n"
+	"                          this or --instrument, not both\n"
 	"  --serial S              the instrument's serial number\n"
 	"  --calibrated YYYY-MM-DD when it was last calibrated\n"
 	"  --case CASE             the case (default: the case in use)\n"
@@ -124,6 +125,9 @@ static int setup_options(struct cli *cli, int argc, char **argv, struct sensor_s
 	}
 	if (u->format && strcmp(u->format, "csv") && strcmp(u->format, "sdi12"))
 		return cli_usage_error(cli, "--format must be csv or sdi12, not '%s'", u->format);
+	if (u->instrument && u->profile)
+		return cli_usage_error(cli, "give --instrument NAME or --profile FILE, not both "
+					    "(--instrument looks its profile up by name)");
 	return 0;
 }
 
@@ -692,6 +696,11 @@ static int sensor_listen(struct cli *cli, int argc, char **argv)
 		goto out;
 	if (optind + 1 != argc) {
 		rc = cli_usage_error(cli, "listen takes one DEVICE:BAUD:FORMAT[:PROFILE]");
+		goto out;
+	}
+	if (u.format) {
+		rc = cli_usage_error(cli, "--format goes with 'sensor import': listen takes the "
+					  "format from DEVICE:BAUD:FORMAT");
 		goto out;
 	}
 	if (sensorline_spec_parse(argv[optind], &spec, err, sizeof err)) {

@@ -184,6 +184,24 @@ run case --help
 check "set: its entry in case --help says what it does" \
 	bash -c 'grep -A5 "^  set CASE" <<<"$out" | grep -q "change the case'"'"'s fields"'
 
+# 4b. options that would be taken and not used are refused
+run export --format html --out "$T/b.html" --before 1
+check "export: --before without --revisit is refused (exit 2)" \
+	bash -c 'is 2 "--before goes with --revisit" && one_line && [ ! -e "$1" ]' _ "$T/b.html"
+run export --format html --out "$T/b.html" --after 2
+check "export: --after without --revisit is refused (exit 2)" \
+	bash -c 'is 2 "--after goes with --revisit" && [ ! -e "$1" ]' _ "$T/b.html"
+n=$(events)
+run sensor import "$T/wide2.csv" --instrument generic-tdp --profile "$T/none.profile"
+check "sensor: --instrument and --profile together are refused (exit 2)" \
+	bash -c 'is 2 "give --instrument NAME or --profile FILE, not both" && one_line'
+check "sensor: and nothing is recorded" test "$(events)" = "$n"
+# (in time: listen would otherwise wait for the device until stopped)
+out=$(timeout 10 "$EVCAP" sensor listen "$T/no-such-tty:9600:csv" --format sdi12 2>"$T/err")
+rc=$? err=$(cat "$T/err")
+check "sensor: listen refuses --format, which its spec gives (exit 2)" \
+	bash -c 'is 2 "--format goes with '"'"'sensor import'"'"'" && one_line'
+
 # 5. --from after --to
 run export --format csv --out "$T/x.csv" --from 2024-01-01T00:00:00Z --to 2023-01-01T00:00:00Z
 check "export: --from after --to is refused (exit 2)" \
