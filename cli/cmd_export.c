@@ -928,6 +928,13 @@ static int export_jpeg(struct cli *cli, struct store *s, const struct export_ctx
 	char *absdir = NULL;
 	const char *case_number = json_string_value(json_object_get(ctx->case_row, "number"));
 	struct stat st;
+	/* a file given for the folder is the command line's to put right */
+	if (stat(outdir, &st) == 0 && !S_ISDIR(st.st_mode)) {
+		fprintf(stderr, "evcap export: --out %s is a file; --format jpeg writes its copies "
+				"into a folder\n", outdir);
+		rc = EXIT_USAGE;
+		goto out;
+	}
 	if (fs_mkdir_p(outdir, 0755, err, sizeof err)) {
 		fprintf(stderr, "evcap export: %s\n", err);
 		goto out;

@@ -467,11 +467,13 @@ int main(int argc, char **argv)
 	if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
 	    strcmp(argv[1], "help") == 0) {
 		usage(argc < 2 ? stderr : stdout);
-		return argc < 2 ? EXIT_USAGE : EXIT_OK;
+		rc = argc < 2 ? EXIT_USAGE : EXIT_OK;
+		goto out; /* whether stdout took it is checked there */
 	}
 	if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "version") == 0) {
 		printf("evcap %s\n", EVCAP_VERSION);
-		return EXIT_OK;
+		rc = EXIT_OK;
+		goto out;
 	}
 	for (size_t i = 0; i < ARRAY_LEN(commands); i++)
 		if (strcmp(commands[i].name, argv[1]) == 0)

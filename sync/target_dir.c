@@ -798,10 +798,12 @@ int target_dir_open(const char *path, const struct target_opts *o, void **impl,
 	if (d->root_fd < 0) {
 		int e = errno;
 		dir_free(d);
-		return err_set(err, errlen, e == ENOENT ? EV_ENOENT : EV_EIO,
+		return err_set(err, errlen, e == ENOENT || e == ENOTDIR ? EV_ENOENT : EV_EIO,
 			       "%s: cannot open the target directory: %s%s", path, strerror(e),
-			       e == ENOENT ? " (is the disk mounted? create the directory first)"
-					   : "");
+			       e == ENOENT    ? " (is the disk mounted? create the directory first)"
+			       : e == ENOTDIR ? " (a dir: target names a folder, and this is a "
+						"file or lies under one)"
+					      : "");
 	}
 	*impl = d;
 	*ops = &dir_ops;

@@ -202,6 +202,21 @@ rc=$? err=$(cat "$T/err")
 check "sensor: listen refuses --format, which its spec gives (exit 2)" \
 	bash -c 'is 2 "--format goes with '"'"'sensor import'"'"'" && one_line'
 
+# 4c. output that cannot be written is said, as for every command
+for a in --help --version; do
+	"$EVCAP" $a >/dev/full 2>"$T/full.err"
+	rc=$?
+	check "full: evcap $a to a full disk says so (exit 1)" \
+		bash -c '[ "$1" = 1 ] && grep -q "^evcap: cannot write output" "$2"' _ "$rc" "$T/full.err"
+done
+# a file for a folder, in --out or a dir: target, is the command line's
+run export --format jpeg --out "$T/a.txt"
+check "export: --format jpeg --out a file is a usage error naming --out (exit 2)" \
+	bash -c 'is 2 "--out $1 is a file" && one_line' _ "$T/a.txt"
+run sync --target "dir:$T/a.txt"
+check "sync: a dir: target that is a file is a usage error with a hint (exit 2)" \
+	is 2 "cannot open the target directory: Not a directory (a dir: target names a folder"
+
 # 5. --from after --to
 run export --format csv --out "$T/x.csv" --from 2024-01-01T00:00:00Z --to 2023-01-01T00:00:00Z
 check "export: --from after --to is refused (exit 2)" \
