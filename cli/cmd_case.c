@@ -214,7 +214,8 @@ static int check_field(struct cli *cli, const struct field *f, const char *v)
 		return 0;
 	case F_OFFSET:
 		if (time_parse_offset(v, &off))
-			return cli_usage_error(cli, "--%s must look like +08:00, not '%s'", f->opt, v);
+			return cli_usage_error(cli, "--%s %s, not '%s'", f->opt, time_offset_why(v),
+					       v);
 		return 0;
 	case F_WATER:
 		if (strcmp(v, "river") && strcmp(v, "lake"))

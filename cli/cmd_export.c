@@ -114,7 +114,8 @@ static int parse_args(struct cli *cli, int argc, char **argv, struct export_args
 			char *end;
 			long v = strtol(optarg, &end, 10);
 			if (*end || v < 1 || v > 100000)
-				return cli_usage_error(cli, "--%s takes a visit number (see 'evcap visits')",
+				return cli_usage_error(cli, "--%s takes a visit number, as 'evcap visits' "
+							    "lists them",
 						       c == 'B' ? "before" : "after");
 			*(c == 'B' ? &a->before : &a->after) = (int)v;
 			break;

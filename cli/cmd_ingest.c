@@ -143,7 +143,8 @@ int cmd_ingest(struct cli *cli, int argc, char **argv)
 		}
 	}
 	if (offset && time_parse_offset(offset, &o.declared_offset_s)) {
-		rc = cli_usage_error(cli, "--time-offset must look like +08:00, not '%s'", offset);
+		rc = cli_usage_error(cli, "--time-offset %s, not '%s'", time_offset_why(offset),
+				     offset);
 		goto out;
 	}
 	o.has_declared_offset = offset != NULL;

@@ -279,7 +279,8 @@ static int setup_resolve(struct cli *cli, struct sensor_setup *u)
 	const char *off = u->offset ? u->offset : case_offset ? case_offset : cli->cfg->time_offset;
 	if (off) {
 		if (time_parse_offset(off, &u->popts.offset_s)) {
-			rc = cli_usage_error(cli, "the time offset must look like +08:00, not '%s'", off);
+			rc = cli_usage_error(cli, "the time offset %s, not '%s'",
+					     time_offset_why(off), off);
 			goto out;
 		}
 		u->popts.has_offset = 1;

@@ -153,9 +153,9 @@ static int site_add(struct cli *cli, int argc, char **argv)
 		cli_print_json(o);
 	} else {
 		printf("added site %s to case %s (%.6f, %.6f, radius %g m); %d located item%s or "
-		       "reading%s without a site now belong to it\n",
+		       "reading%s without a site now belong%s to it\n",
 		       name, number, lat, lon, radius, assigned, assigned == 1 ? "" : "s",
-		       assigned == 1 ? "" : "s");
+		       assigned == 1 ? "" : "s", assigned == 1 ? "s" : "");
 	}
 	rc = EXIT_OK;
 	goto out;
@@ -193,12 +193,13 @@ static void site_print(const json_t *o, int with_case)
 	const char *w = json_string_value(json_object_get(o, "water_body"));
 	if (with_case)
 		printf("%s  ", json_string_value(json_object_get(o, "case")));
-	printf("%s  %.6f, %.6f  radius %g m%s%s  [%lld items, %lld readings]\n",
+	long long items = json_integer_value(json_object_get(o, "items"));
+	long long readings = json_integer_value(json_object_get(o, "readings"));
+	printf("%s  %.6f, %.6f  radius %g m%s%s  [%lld item%s, %lld reading%s]\n",
 	       json_string_value(json_object_get(o, "name")),
 	       json_real_value(json_object_get(o, "lat")), json_real_value(json_object_get(o, "lon")),
-	       json_real_value(json_object_get(o, "radius_m")), w ? "  " : "", w ? w : "",
-	       (long long)json_integer_value(json_object_get(o, "items")),
-	       (long long)json_integer_value(json_object_get(o, "readings")));
+	       json_real_value(json_object_get(o, "radius_m")), w ? "  " : "", w ? w : "", items,
+	       items == 1 ? "" : "s", readings, readings == 1 ? "" : "s");
 }
 
 static int site_list(struct cli *cli, const char *number)

@@ -103,10 +103,15 @@ static int set_value(const struct ckey *ck, struct config *c, const char *val, c
 	}
 	case C_OFFSET: {
 		int off;
-		if (time_parse_offset(val, &off))
-			return err_set(err, errlen, EV_EINVAL,
-				       "%s:%d: %s must be an offset like +08:00, not '%s'", name,
-				       line, ck->key, val);
+		if (time_parse_offset(val, &off)) {
+			const char *why = time_offset_why(val);
+			return err_set(err, errlen, EV_EINVAL, "%s:%d: %s %s, not '%s'", name, line,
+				       ck->key,
+				       strcmp(why, "must look like +08:00") == 0
+					       ? "must be an offset like +08:00"
+					       : why,
+				       val);
+		}
 		char **p = (char **)base;
 		free(*p);
 		*p = xstrdup(val);

@@ -162,6 +162,18 @@ int time_parse_offset(const char *s, int *seconds)
 	return 0;
 }
 
+const char *time_offset_why(const char *s)
+{
+	const char *p = s + 1;
+	int h = *s == '+' || *s == '-' ? digits(&p, 2) : -1;
+	int m = h >= 0 && *p++ == ':' ? digits(&p, 2) : -1;
+	if (m < 0 || *p != '\0')
+		return "must look like +08:00";
+	if (h > 14)
+		return "must have hours from 00 to 14";
+	return m > 59 ? "must have minutes from 00 to 59" : "must look like +08:00";
+}
+
 int time_parse_zone(const char *s, size_t len, int *seconds)
 {
 	if (len == 1 && (s[0] == 'Z' || s[0] == 'z')) {

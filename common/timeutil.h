@@ -31,6 +31,10 @@ int time_parse_exif_why(const char *s, int64_t *t, char *why, size_t whylen) WUR
 
 /* "+HH:MM" / "-HH:MM" into seconds east of UTC; 0 or EV_EINVAL. */
 int time_parse_offset(const char *s, int *seconds) WUR;
+/* Why time_parse_offset refuses s, as the end of a sentence naming the
+ * value: "must look like +08:00", or for that form out of range "must
+ * have hours from 00 to 14" or "must have minutes from 00 to 59". */
+const char *time_offset_why(const char *s);
 /* The zone that ends an ISO 8601 time, exactly the len bytes at s: "Z",
  * "+HH", "+HHMM" or "+HH:MM" (or "-"), into seconds east of UTC; 0 or
  * EV_EINVAL. The one zone reader of ISO times, MP4 dates and sensor lines. */

@@ -217,6 +217,21 @@ run sync --target "dir:$T/a.txt"
 check "sync: a dir: target that is a file is a usage error with a hint (exit 2)" \
 	is 2 "cannot open the target directory: Not a directory (a dir: target names a folder"
 
+# 4d. a time offset of the right form out of range says which part is
+run ingest "$T/a.txt" --time-offset +15:00
+check "offset: hours past 14 are named as such (exit 2)" \
+	is 2 "--time-offset must have hours from 00 to 14, not '+15:00'"
+run case set 巡查案 --time-offset +08:60
+check "offset: minutes past 59 are named as such (exit 2)" \
+	is 2 "--time-offset must have minutes from 00 to 59, not '+08:60'"
+run case set 巡查案 --time-offset 8
+check "offset: a value of another form still shows the form (exit 2)" \
+	is 2 "--time-offset must look like +08:00, not '8'"
+run export --format html --out "$T/v.html" --revisit --before abc
+check "export: a bad visit number points to 'evcap visits' and to --help, each once" \
+	bash -c 'is 2 "--before takes a visit number, as '"'"'evcap visits'"'"' lists them (see" &&
+	[ "$(grep -o "(see" <<<"$err" | wc -l)" = 1 ]'
+
 # 5. --from after --to
 run export --format csv --out "$T/x.csv" --from 2024-01-01T00:00:00Z --to 2023-01-01T00:00:00Z
 check "export: --from after --to is refused (exit 2)" \

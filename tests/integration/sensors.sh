@@ -280,7 +280,12 @@ check "sensors: a position given in the file is used (location_source manual)" \
 
 # a site of the case takes the readings placed inside it, as it takes photos,
 # so that the site's report and list carry them
-E site add 轨迹案 桥下 --lat 30.5 --lon 114.25 --radius 100 >/dev/null 2>&1
+E site add 轨迹案 桥下 --lat 30.5 --lon 114.25 --radius 100 >"$T/siteadd.out" 2>&1
+check "sensors: site add says the one reading it took belongs to it, in the singular" \
+	grep -q "; 1 located item or reading without a site now belongs to it$" "$T/siteadd.out"
+E site list 轨迹案 >"$T/sitelist1.out" 2>&1
+check "sensors: site list counts one reading in the singular" \
+	grep -q "\[0 items, 1 reading\]$" "$T/sitelist1.out"
 printf 'time,parameter,value,unit,lat,lon\n2024-06-01T03:00:00Z,pH,7.6,,30.5003,114.2501\n' \
 	>"$T/insite.csv"
 E -q sensor import "$T/insite.csv" --case 轨迹案 >/dev/null 2>&1
