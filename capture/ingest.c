@@ -1553,12 +1553,14 @@ static void walk_skip(struct walk *w, const char *path, const char *why)
 	w->skipped++;
 }
 
-/* A folder that could not be walked: nothing under it is recorded, which
- * is a problem, not a skip by design. */
-static void walk_problem(struct walk *w, const char *path, const char *what, const char *why)
+/* A folder that could not be walked: nothing under it is recorded (or,
+ * with lost set, what it lists after the failure is not), which is a
+ * problem, not a skip by design. */
+static void walk_problem(struct walk *w, const char *path, const char *what, const char *why,
+			 const char *lost)
 {
 	char *shown = ingest_display_path(path);
-	log_warnx("%s: %s: %s; nothing under it recorded", shown, what, why);
+	log_warnx("%s: %s: %s; %s", shown, what, why, lost ? lost : "nothing under it recorded");
 	free(shown);
 	w->problems++;
 }
@@ -1600,7 +1602,7 @@ static int name_cmp(const void *a, const void *b)
 static void walk_dir(struct walk *w, const char *dir, int depth)
 {
 	if (depth > INGEST_MAX_DEPTH) {
-		walk_problem(w, dir, "folder not read", "nested deeper than 64 levels");
+		walk_problem(w, dir, "folder not read", "nested deeper than 64 levels", NULL);
 		return;
 	}
 	/* a folder given (depth 0) may be reached through a symbolic link */
@@ -1611,15 +1613,22 @@ static void walk_dir(struct walk *w, const char *dir, int depth)
 		walk_problem(w, dir, "cannot read folder",
 			     e == ENAMETOOLONG ? "its path is longer than the system allows (4096 "
 						 "bytes); copy it to a shorter path"
-					       : strerror(e));
+					       : strerror(e),
+			     NULL);
 		if (fd >= 0)
 			close(fd);
 		return;
 	}
 	char **names = NULL;
 	size_t n = 0, cap = 0;
+	/* readdir says a failure (EIO from a failing card) only in errno, and
+	 * returns NULL as at the end: without this check the rest of the
+	 * folder would go unnoticed */
 	struct dirent *e;
-	while ((e = readdir(d))) {
+	for (;;) {
+		errno = 0;
+		if (!(e = readdir(d)))
+			break;
 		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
 			continue;
 		if (n == cap) {
@@ -1628,6 +1637,10 @@ static void walk_dir(struct walk *w, const char *dir, int depth)
 		}
 		names[n++] = xstrdup(e->d_name);
 	}
+	if (errno)
+		walk_problem(w, dir, "cannot read folder", strerror(errno),
+			     n ? "the entries listed before it are taken, the rest is not recorded"
+			       : NULL);
 	if (n > 1) /* an empty folder has no list at all */
 		qsort(names, n, sizeof *names, name_cmp);
 	for (size_t i = 0; i < n; i++) {

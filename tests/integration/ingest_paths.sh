@@ -3,7 +3,8 @@
 # - the store's own folder is never taken, even inside the card (its
 #   private key and database are not evidence); evcapd refuses to watch it;
 # - a card path that is a symbolic link is followed (links inside are not);
-# - a folder nested too deep is a problem (exit 1), not a quiet skip;
+# - a folder nested too deep, or whose listing fails part way, is a
+#   problem (exit 1), not a quiet skip;
 # - a message about a long path still ends with the file and the reason.
 . "$(dirname "$0")/../lib/common.sh"
 need jq sqlite3 || { skip "ingest_paths: jq or sqlite3 is not installed"; exit 0; }
@@ -65,6 +66,27 @@ $EVCAP --store "$T/s4" init >/dev/null 2>&1
 $EVCAP --store "$T/s4" ingest "$T/long" >"$T/out" 2>"$T/err"
 check "ingest_paths: a 1.6 kB path's message is whole (file and reason)" \
 	grep -q "/broken.JPG: kept, but its metadata could not be read: not a JPEG" "$T/err"
+
+# a folder whose listing fails part way (EIO from a failing card, made
+# by strace on its second getdents64): named and counted, not taken as
+# the folder's end; what was listed before the failure is still taken
+if need strace && strace -o /dev/null true 2>/dev/null; then
+	mkdir "$T/c10"
+	for i in $(seq -w 1 600); do
+		echo "$i" >"$T/c10/file_with_a_rather_long_name_to_fill_the_dirent_buffer_$i.txt"
+	done
+	$EVCAP --store "$T/s5" init >/dev/null 2>&1
+	(cd "$T" && strace_run -f -o /dev/null -P "$T/c10" -e trace=getdents64 \
+		-e inject=getdents64:error=EIO:when=2 $EVCAP --store "$T/s5" ingest --no-geotag c10 \
+		>"$T/out" 2>"$T/err")
+	rc=$?
+	check "ingest_paths: a folder that fails part way through its listing: exit 1, counted (rc $rc)" \
+		bash -c "[ $rc = 1 ] && grep -Eq '^[1-9][0-9]* files, .*, 1 problem,' '$T/out'"
+	check "ingest_paths: it is named with the reason" \
+		grep -q "^evcap: c10: cannot read folder: Input/output error; the entries listed before it are taken" "$T/err"
+else
+	skip "ingest_paths: a folder failing part way: strace is missing or cannot trace here"
+fi
 
 # evcapd refuses, at its start, a watched folder that holds its store
 if [ -n "$EVCAPD" ] && [ -x "$EVCAPD" ]; then
