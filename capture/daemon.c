@@ -441,7 +441,9 @@ static void strlist_clear(struct strlist *l)
  * filesystem mounted at or under a watched folder) is known by its UUID,
  * else by its mount point; files on other filesystems share the burst of
  * key "". Invariant: failed holds the paths that failed in this burst and
- * have not been recorded since, none of them in the daemon's `reported`.
+ * have not been recorded since, none of them in the daemon's `reported`;
+ * unread holds the folders and entries a scan could not read in this
+ * burst, none of them in the daemon's `unread_said`.
  */
 struct burst {
 	char *key;
@@ -450,6 +452,7 @@ struct burst {
 	char *mount;          /* a card's mount point; "" for the rest */
 	struct ingest_stats st;
 	struct strlist failed;
+	struct strlist unread;
 	double last_taken;
 };
 
@@ -516,6 +519,9 @@ struct daemon {
 	/* paths a summary named as not recorded: not counted again until
 	 * recorded, or until their card comes again */
 	struct strlist reported;
+	/* folders and entries a summary counted as not read: not counted
+	 * again until they are read, or until their card comes again */
+	struct strlist unread_said;
 	/* cards (burst keys) met by the last full scan, and by the one under
 	 * way: a card not met last time has just come, and its files already
 	 * recorded are counted in its summary */
@@ -725,6 +731,7 @@ static void burst_free(struct burst *b)
 	if (!b)
 		return;
 	strlist_clear(&b->failed);
+	strlist_clear(&b->unread);
 	free(b->key);
 	free(b->mount);
 	free(b);
@@ -787,8 +794,10 @@ static int scan_note_card(struct daemon *d, const struct medium *m)
 		return 0;
 	if (strlist_find(&d->scan_present, key) < 0) {
 		strlist_add(&d->scan_present, key);
-		if (strlist_find(&d->present, key) < 0)
+		if (strlist_find(&d->present, key) < 0) {
 			strlist_drop(&d->reported, m->mount_point, 1);
+			strlist_drop(&d->unread_said, m->mount_point, 1);
+		}
 	}
 	return strlist_find(&d->present, key) < 0;
 }
@@ -824,22 +833,49 @@ static void scan_file(struct daemon *d, const char *path, const struct stat *st)
 			  path, SETTLE_MAX_ENTRIES);
 }
 
+/*
+ * A folder or an entry of one that a scan could not read: what lies in it
+ * is not recorded, so it counts in the summary of the burst of its medium
+ * (that of the folder at, whose stat is st, when known; NULL: none), once
+ * until it is read again or its card comes again; the log names it at
+ * every scan.
+ */
+static void scan_unread(struct daemon *d, const char *path, const char *at,
+			const struct stat *st)
+{
+	if (strlist_find(&d->unread_said, path) >= 0)
+		return;
+	struct burst *b = st ? burst_of(d, medium_for(d, at, st->st_dev)) : burst_of_gone(d, path);
+	strlist_add(&b->unread, path);
+	b->last_taken = time_mono();
+}
+
+/* The stat of a folder the scan cannot go into, for scan_unread. */
+static const struct stat *scan_lstat(const char *dir, struct stat *st)
+{
+	return lstat(dir, st) == 0 ? st : NULL;
+}
+
 /* Watches dir and every folder under it and lists the files not yet
  * recorded. The watch is added before the folder is read, so a file that
  * lands meanwhile is either read here or reported by an event. */
 static void scan_tree(struct daemon *d, const char *dir, int depth)
 {
+	struct stat ds;
 	if (depth > DAEMON_MAX_DEPTH) {
 		log_warnx("%s: folders nested deeper than %d levels are not watched", dir,
 			  DAEMON_MAX_DEPTH);
+		scan_unread(d, dir, dir, scan_lstat(dir, &ds));
 		return;
 	}
 	watch_add(d, dir, depth);
 	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	DIR *dp = fd >= 0 ? fdopendir(fd) : NULL;
 	if (!dp) {
-		if (errno != ENOENT)
+		if (errno != ENOENT) {
 			log_warn("%s: cannot read folder", dir);
+			scan_unread(d, dir, dir, scan_lstat(dir, &ds));
+		}
 		if (fd >= 0)
 			close(fd);
 		return;
@@ -849,11 +885,21 @@ static void scan_tree(struct daemon *d, const char *dir, int depth)
 		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0 ||
 		    daemon_name_ignored(e->d_name))
 			continue;
-		struct stat st;
-		if (fstatat(dirfd(dp), e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
-			continue;
 		char *p = strcmp(dir, "/") == 0 ? xasprintf("/%s", e->d_name)
 						: xasprintf("%s/%s", dir, e->d_name);
+		struct stat st;
+		if (fstatat(dirfd(dp), e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+			if (errno != ENOENT) { /* ENOENT: gone since it was listed */
+				char *shown = ingest_display_path(p);
+				log_warn("%s: cannot read", shown);
+				free(shown);
+				scan_unread(d, p, dir, fstat(dirfd(dp), &ds) == 0 ? &ds : NULL);
+			}
+			free(p);
+			continue;
+		}
+		if (d->unread_said.n && !S_ISDIR(st.st_mode)) /* a folder: once it is read */
+			strlist_drop(&d->unread_said, p, 0);
 		if (S_ISDIR(st.st_mode))
 			scan_tree(d, p, depth + 1);
 		else if (S_ISREG(st.st_mode))
@@ -862,6 +908,8 @@ static void scan_tree(struct daemon *d, const char *dir, int depth)
 			log_debug("%s: not a regular file; left alone", p);
 		free(p);
 	}
+	if (d->unread_said.n)
+		strlist_drop(&d->unread_said, dir, 0);
 	closedir(dp);
 }
 
@@ -1118,7 +1166,7 @@ static void burst_count(struct daemon *d, struct burst *b, const char *path,
 
 static int burst_has_news(const struct burst *b)
 {
-	return b->st.files || b->st.skipped || b->failed.n;
+	return b->st.files || b->st.skipped || b->failed.n || b->unread.n;
 }
 
 /* Takes one complete file. */
@@ -1270,6 +1318,8 @@ static void write_burst_file(struct daemon *d, const struct burst *bu, uint64_t 
 			      (json_int_t)b->skipped, "problems", (json_int_t)problems,
 			      "not_recorded", (json_int_t)b->failed, "bytes", (json_int_t)b->bytes,
 			      "case", case_number);
+	if (o)
+		json_object_set_new(o, "not_read", json_integer((json_int_t)bu->unread.n));
 	if (o && bu->card) { /* which card the summary is about */
 		json_object_set_new(o, "mount_point", json_string(bu->mount));
 		if (bu->uuid[0])
@@ -1314,7 +1364,7 @@ static void end_burst(struct daemon *d, size_t i)
 	human_bytes(b->bytes, size);
 	b->failed = bu->failed.n; /* not recorded, each tried again */
 	b->files += b->failed;
-	uint64_t problems = b->failed + b->meta_errors;
+	uint64_t problems = b->failed + b->meta_errors + bu->unread.n;
 	const char *case_number = t.case_number && t.o.case_id ? t.case_number : NULL;
 	char *not_recorded =
 		!b->failed	 ? xstrdup("")
@@ -1322,18 +1372,26 @@ static void end_burst(struct daemon *d, size_t i)
 				 : xasprintf("; %llu files not recorded (the log names them; each is "
 					     "tried again)",
 					     (unsigned long long)b->failed);
+	char *not_read =
+		!bu->unread.n	   ? xstrdup("")
+		: bu->unread.n == 1 ? xstrdup("; 1 folder or file could not be read (the log names "
+					     "it; it is read again at the next rescan)")
+				    : xasprintf("; %zu folders or files could not be read (the log "
+						"names them; each is read again at the next rescan)",
+						bu->unread.n);
 	/* "card EVCARD (UUID 1234-ABCD): ", "card 1234-ABCD: ", "card at /media/x: " */
 	char *card = !bu->card	       ? xstrdup("")
 		     : bu->label[0] ? xasprintf("card %s (UUID %s): ", bu->label, bu->uuid)
 		     : bu->uuid[0]  ? xasprintf("card %s: ", bu->uuid)
 				    : xasprintf("card at %s: ", bu->mount);
 	char *summary = xasprintf("%s%llu file%s, %s, %llu problem%s, %llu already recorded, "
-				  "case %s%s",
+				  "case %s%s%s",
 				  card, (unsigned long long)b->files, b->files == 1 ? "" : "s", size,
 				  (unsigned long long)problems, problems == 1 ? "" : "s",
 				  (unsigned long long)b->already,
-				  case_number ? case_number : "(none)", not_recorded);
+				  case_number ? case_number : "(none)", not_recorded, not_read);
 	free(not_recorded);
+	free(not_read);
 	free(card);
 	log_info("%s", summary);
 	write_burst_file(d, bu, problems, case_number, summary);
@@ -1341,6 +1399,8 @@ static void end_burst(struct daemon *d, size_t i)
 	/* named now: not counted again while they keep failing */
 	for (size_t k = 0; k < bu->failed.n; k++)
 		strlist_add(&d->reported, bu->failed.v[k]);
+	for (size_t k = 0; k < bu->unread.n; k++)
+		strlist_add(&d->unread_said, bu->unread.v[k]);
 	if (b->added) {
 		struct geotag_stats gs = {0};
 		char err[512];
@@ -2697,6 +2757,7 @@ void daemon_free(struct daemon *d)
 		burst_free(d->bursts[i]);
 	free(d->bursts);
 	strlist_clear(&d->reported);
+	strlist_clear(&d->unread_said);
 	strlist_clear(&d->present);
 	strlist_clear(&d->scan_present);
 	strlist_clear(&d->announced);
