@@ -880,8 +880,13 @@ static void scan_tree(struct daemon *d, const char *dir, int depth)
 			close(fd);
 		return;
 	}
+	/* readdir says a failure (EIO from a failing card) only in errno,
+	 * returning NULL as at the end */
 	struct dirent *e;
-	while ((e = readdir(dp))) {
+	for (;;) {
+		errno = 0;
+		if (!(e = readdir(dp)))
+			break;
 		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0 ||
 		    daemon_name_ignored(e->d_name))
 			continue;
@@ -908,8 +913,12 @@ static void scan_tree(struct daemon *d, const char *dir, int depth)
 			log_debug("%s: not a regular file; left alone", p);
 		free(p);
 	}
-	if (d->unread_said.n)
+	if (errno) {
+		log_warn("%s: cannot read folder", dir);
+		scan_unread(d, dir, dir, fstat(dirfd(dp), &ds) == 0 ? &ds : NULL);
+	} else if (d->unread_said.n) {
 		strlist_drop(&d->unread_said, dir, 0);
+	}
 	closedir(dp);
 }
 

@@ -1,8 +1,9 @@
 #!/bin/bash
 # What evcapd's scan cannot read is a problem its summary counts, never a
 # quiet skip: an entry it cannot stat (strace fails the calls with EIO), a
-# folder it cannot open (a path past the system's 4096 bytes) and a folder
-# nested too deep are each named in the log and counted in the burst's
+# folder it cannot open (a path past the system's 4096 bytes), a folder
+# whose listing fails part way (EIO again) and a folder nested too deep
+# are each named in the log and counted in the burst's
 # summary, in last-burst.json and bursts.jsonl.
 . "$(dirname "$0")/../lib/common.sh"
 
@@ -72,4 +73,23 @@ check "daemon_unread: the rescan names the folders again" \
 	test "$(grep -c 'cannot read folder: File name too long' "$T/d.log")" -ge 2
 check "daemon_unread: but does not count them in another summary" \
 	test "$(grep -c 'folders or files could not be read' "$T/d.log")" -eq 1
+stop_daemon
+
+# a folder whose listing fails part way, at its second getdents64: named
+# and counted, not taken for the folder's end (its entries are folders, so
+# that nothing need be copied to fill a listing's first buffer)
+W2=$T/media2
+long=$(printf 'z%.0s' $(seq 1 200))
+mkdir -p "$W2/c10"
+for i in $(seq -w 1 300); do mkdir "$W2/c10/${long}_$i"; done
+start_daemon "$W2" "$T/d2.log" -P "$W2/c10" -e trace=getdents64 \
+	-e inject=getdents64:error=EIO:when=2 ||
+	{ bad "daemon_unread: evcapd did not start: $(tail -3 "$T/d2.log")"; exit 1; }
+check "daemon_unread: a folder whose listing fails part way is named with the reason" \
+	grep -q "media2/c10: cannot read folder: Input/output error" "$T/d2.log"
+check "daemon_unread: ... and counted in the summary" within 30 grep -qE \
+	"evcapd: 0 files, .*, 1 problem, 0 already recorded, case \(none\); 1 folder or file could not be read" \
+	"$T/d2.log"
+check "daemon_unread: what was listed before the failure is still watched" \
+	grep -qE "rescan \(start\): [1-9][0-9]+ folders watched" "$T/d2.log"
 stop_daemon
