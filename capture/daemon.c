@@ -613,15 +613,18 @@ static void watch_add(struct daemon *d, const char *path, int depth)
 {
 	int wd = inotify_add_watch(d->ifd, path, WATCH_MASK);
 	if (wd < 0) {
-		if (errno == ENOSPC && !d->watch_limit_logged) {
+		int e = errno;
+		char *shown = ingest_display_path(path);
+		if (e == ENOSPC && !d->watch_limit_logged) {
 			log_warnx("%s: the system's inotify watch limit is reached "
 				  "(fs.inotify.max_user_watches); folders beyond it are found by the "
 				  "rescan every %.0f minutes",
-				  path, RESCAN_SECONDS / 60);
+				  shown, RESCAN_SECONDS / 60);
 			d->watch_limit_logged = 1;
-		} else if (errno != ENOSPC) {
-			log_warn("%s: cannot watch", path);
+		} else if (e != ENOSPC) {
+			log_warnx("%s: cannot watch: %s", shown, strerror(e));
 		}
+		free(shown);
 		return;
 	}
 	struct watch *w = watch_get(d, wd);
@@ -659,9 +662,11 @@ static const struct medium *medium_for(struct daemon *d, const char *path, dev_t
 		/* the cache is emptied at every mount change: a card that stays
 		 * is not announced again when another comes or goes */
 		strlist_add(&d->announced, sl->m.uuid);
+		char *at = ingest_display_path(sl->m.mount_point);
 		log_info("medium %s%s%s (%s, %s%s) mounted at %s", sl->m.uuid,
 			 sl->m.label[0] ? " label " : "", sl->m.label, sl->m.source, sl->m.fstype,
-			 sl->m.read_only ? ", read-only" : "", sl->m.mount_point);
+			 sl->m.read_only ? ", read-only" : "", at);
+		free(at);
 	}
 	sl->dev = dev;
 	d->n_media++;
@@ -771,12 +776,31 @@ static size_t ready_count(const struct daemon *d)
 	return d->ready_n - d->ready_head;
 }
 
+/* A debug line about a path (a card's: shown escaped, so that a name
+ * holding a newline cannot start a line of its own in the log). */
+static void log_debug_path(const char *path, const char *what)
+{
+	if (log_verbosity() < LOG_LVL_DEBUG)
+		return;
+	char *shown = ingest_display_path(path);
+	log_debug("%s: %s", shown, what);
+	free(shown);
+}
+
+/* Says that path is not waited for: the settling list is full. */
+static void log_too_many(const char *path)
+{
+	char *shown = ingest_display_path(path);
+	log_warnx("%s: too many files waiting (%d); it will be found by a later rescan", shown,
+		  SETTLE_MAX_ENTRIES);
+	free(shown);
+}
+
 /* Notes a path for the settling list after an event. */
 static void note_event(struct daemon *d, const char *path, int closed)
 {
 	if (settle_touch(d->settle, path, closed, time_mono()))
-		log_warnx("%s: too many files waiting (%d); it will be found by a later rescan",
-			  path, SETTLE_MAX_ENTRIES);
+		log_too_many(path);
 }
 
 /* -------------------------------------------------------------- scans */
@@ -829,8 +853,7 @@ static void scan_file(struct daemon *d, const char *path, const struct stat *st)
 	if (arrived)
 		settle_forget(d->settle, path);
 	if (settle_add_scanned(d->settle, path, time_mono()))
-		log_warnx("%s: too many files waiting (%d); it will be found by a later rescan",
-			  path, SETTLE_MAX_ENTRIES);
+		log_too_many(path);
 }
 
 /*
@@ -850,6 +873,14 @@ static void scan_unread(struct daemon *d, const char *path, const char *at,
 	b->last_taken = time_mono();
 }
 
+/* Says that the folder dir could not be read, for the reason e. */
+static void scan_folder_unread(const char *dir, int e)
+{
+	char *shown = ingest_display_path(dir);
+	log_warnx("%s: cannot read folder: %s", shown, strerror(e));
+	free(shown);
+}
+
 /* The stat of a folder the scan cannot go into, for scan_unread. */
 static const struct stat *scan_lstat(const char *dir, struct stat *st)
 {
@@ -863,8 +894,10 @@ static void scan_tree(struct daemon *d, const char *dir, int depth)
 {
 	struct stat ds;
 	if (depth > DAEMON_MAX_DEPTH) {
-		log_warnx("%s: folders nested deeper than %d levels are not watched", dir,
+		char *shown = ingest_display_path(dir);
+		log_warnx("%s: folders nested deeper than %d levels are not watched", shown,
 			  DAEMON_MAX_DEPTH);
+		free(shown);
 		scan_unread(d, dir, dir, scan_lstat(dir, &ds));
 		return;
 	}
@@ -873,7 +906,7 @@ static void scan_tree(struct daemon *d, const char *dir, int depth)
 	DIR *dp = fd >= 0 ? fdopendir(fd) : NULL;
 	if (!dp) {
 		if (errno != ENOENT) {
-			log_warn("%s: cannot read folder", dir);
+			scan_folder_unread(dir, errno);
 			scan_unread(d, dir, dir, scan_lstat(dir, &ds));
 		}
 		if (fd >= 0)
@@ -910,11 +943,11 @@ static void scan_tree(struct daemon *d, const char *dir, int depth)
 		else if (S_ISREG(st.st_mode))
 			scan_file(d, p, &st);
 		else
-			log_debug("%s: not a regular file; left alone", p);
+			log_debug_path(p, "not a regular file; left alone");
 		free(p);
 	}
 	if (errno) {
-		log_warn("%s: cannot read folder", dir);
+		scan_folder_unread(dir, errno);
 		scan_unread(d, dir, dir, fstat(dirfd(dp), &ds) == 0 ? &ds : NULL);
 	} else if (d->unread_said.n) {
 		strlist_drop(&d->unread_said, dir, 0);
@@ -946,7 +979,9 @@ static void scan_roots(struct daemon *d, const char *why)
 	/* the cards met now are those that are here */
 	for (size_t i = 0; i < d->present.n; i++)
 		if (strlist_find(&d->scan_present, d->present.v[i]) < 0) {
-			log_info("card %s is gone (taken out, or unmounted)", d->present.v[i]);
+			char *shown = ingest_display_path(d->present.v[i]);
+			log_info("card %s is gone (taken out, or unmounted)", shown);
+			free(shown);
 			strlist_drop(&d->announced, d->present.v[i], 0);
 		}
 	strlist_clear(&d->present);
@@ -1002,7 +1037,7 @@ static void handle_inotify(struct daemon *d)
 			int depth = w->depth;
 			if (ev->mask & IN_ISDIR) {
 				if (ev->mask & (IN_CREATE | IN_MOVED_TO)) {
-					log_debug("%s: new folder", path);
+					log_debug_path(path, "new folder");
 					scan_tree(d, path, depth + 1);
 				} else if (ev->mask & IN_MOVED_FROM) {
 					watch_forget_tree(d, path);
@@ -1194,9 +1229,11 @@ static void take_file(struct daemon *d, const char *path)
 			 * counts in its summary as not recorded, as one gone
 			 * while settling does */
 			struct ingest_stats none = {0};
+			char *gone = ingest_display_path(path);
 			log_warnx("%s: disappeared before it could be read (card removed?); will look "
 				  "again",
-				  path);
+				  gone);
+			free(gone);
 			burst_count(d, burst_of_gone(d, path), path, INGEST_FAILED, &none);
 		}
 		return;
@@ -1389,10 +1426,12 @@ static void end_burst(struct daemon *d, size_t i)
 						"names them; each is read again at the next rescan)",
 						bu->unread.n);
 	/* "card EVCARD (UUID 1234-ABCD): ", "card 1234-ABCD: ", "card at /media/x: " */
+	char *mount = ingest_display_path(bu->mount);
 	char *card = !bu->card	       ? xstrdup("")
 		     : bu->label[0] ? xasprintf("card %s (UUID %s): ", bu->label, bu->uuid)
 		     : bu->uuid[0]  ? xasprintf("card %s: ", bu->uuid)
-				    : xasprintf("card at %s: ", bu->mount);
+				    : xasprintf("card at %s: ", mount);
+	free(mount);
 	char *summary = xasprintf("%s%llu file%s, %s, %llu problem%s, %llu already recorded, "
 				  "case %s%s%s",
 				  card, (unsigned long long)b->files, b->files == 1 ? "" : "s", size,
@@ -2861,15 +2900,19 @@ static void check_settling(struct daemon *d, double now)
 			 * taken if the card comes back, and then counted so) */
 			if (!settle_missing(d->settle, paths[i])) {
 				struct ingest_stats none = {0};
+				char *shown = ingest_display_path(paths[i]);
 				log_warnx("%s: gone before it was read (the card removed?); it is "
 					  "taken if it comes back",
-					  paths[i]);
+					  shown);
+				free(shown);
 				burst_count(d, burst_of_gone(d, paths[i]), paths[i], INGEST_FAILED,
 					    &none);
 			}
 			s = settle_observe(d->settle, paths[i], 0, 0, 0, 0, now);
 			if (s == SETTLE_GONE) {
-				log_info("%s: gone for an hour; no longer waiting for it", paths[i]);
+				char *shown = ingest_display_path(paths[i]);
+				log_info("%s: gone for an hour; no longer waiting for it", shown);
+				free(shown);
 				strlist_drop(&d->reported, paths[i], 0);
 			}
 		} else if (!S_ISREG(st.st_mode)) {

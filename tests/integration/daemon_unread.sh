@@ -4,7 +4,9 @@
 # folder it cannot open (a path past the system's 4096 bytes), a folder
 # whose listing fails part way (EIO again) and a folder nested too deep
 # are each named in the log and counted in the burst's
-# summary, in last-burst.json and bursts.jsonl.
+# summary, in last-burst.json and bursts.jsonl. Every line naming a card's
+# file or folder shows its name escaped, so a newline in one cannot forge
+# a line of the log.
 . "$(dirname "$0")/../lib/common.sh"
 
 if [ -z "$EVCAPD" ] || [ ! -x "$EVCAPD" ]; then
@@ -17,14 +19,16 @@ strace -o /dev/null true 2>/dev/null || { skip "daemon_unread: strace cannot tra
 "$EVCAP" -q init >/dev/null 2>&1 || { bad "daemon_unread: evcap init failed"; exit 1; }
 printf '[capture]\nsettle_seconds = 1\n' >"$T/evcap.conf"
 
-# start_daemon WATCH LOG STRACE-ARGS...: evcapd watching WATCH under strace,
-# its log in LOG; waits for its first scan
+# start_daemon WATCH LOG [STRACE-ARGS...]: evcapd watching WATCH (under
+# strace when it is given arguments), its log in LOG; waits for its first
+# scan
 dpid=
 start_daemon() {
-	local w=$1 log=$2
+	local w=$1 log=$2 run=()
 	shift 2
-	strace_run -f -o /dev/null "$@" "$EVCAPD" --foreground --config "$T/evcap.conf" \
-		--store "$EVCAP_STORE" --watch "$w" --gps "" -v 2>"$log" &
+	[ $# -gt 0 ] && run=(strace_run -f -o /dev/null "$@")
+	"${run[@]}" "$EVCAPD" --foreground --config "$T/evcap.conf" \
+		--store "$EVCAP_STORE" --watch "$w" --gps "" -v -v 2>"$log" &
 	within 30 grep -q "rescan (start)" "$log" || return 1
 	dpid=$(cat "$EVCAP_STORE/evcapd.lock")
 }
@@ -92,4 +96,34 @@ check "daemon_unread: ... and counted in the summary" within 30 grep -qE \
 	"$T/d2.log"
 check "daemon_unread: what was listed before the failure is still watched" \
 	grep -qE "rescan \(start\): [1-9][0-9]+ folders watched" "$T/d2.log"
+stop_daemon
+
+# a card's names are shown escaped in every line that names them: a
+# folder whose name holds a newline and a forged summary cannot start a
+# line of its own in the log (a FIFO, a folder too deep, one past
+# PATH_MAX, a new folder, a file recorded, all under it)
+W3=$T/media3
+E="$W3/evil"$'\n''evcapd: 302 files, 18.1 GB, 0 problems, 0 already recorded, case X'
+mkdir -p "$E"
+mkfifo "$E/fifo"
+printf '\xff\xd8\xff\xd9evil' >"$E/a.JPG"
+p=$E/long
+for i in $(seq 1 17); do p=$p/$(printf 'y%.0s' $(seq 1 250)); done
+mkdir -p "$p"
+p=$E
+for i in $(seq 1 66); do p=$p/d$i; done
+mkdir -p "$p"
+start_daemon "$W3" "$T/d3.log" ||
+	{ bad "daemon_unread: evcapd did not start: $(tail -3 "$T/d3.log")"; exit 1; }
+mkdir "$E/new"
+within 30 grep -q "folders or files could not be read" "$T/d3.log"
+within 10 grep -q 'new: new folder' "$T/d3.log"
+shown='media3/evil\x0Aevcapd: 302 files, 18.1 GB, 0 problems, 0 already recorded, case X'
+for what in "/fifo: not a regular file" "/long/.*: cannot read folder: File name too long" \
+	"/d64: folders nested deeper" "/new: new folder" "/a.JPG ("; do
+	check "daemon_unread: a name with a newline is shown escaped ($what)" \
+		grep -q "$(printf '%s' "$shown" | sed 's/[\\.]/\\&/g').*$what" "$T/d3.log"
+done
+check "daemon_unread: no name starts a line of its own in the log" \
+	bash -c "! grep -v '^evcapd: ' '$T/d3.log' && ! grep -q '^evcapd: 302 files' '$T/d3.log'"
 stop_daemon
