@@ -380,10 +380,14 @@ static int copy_to_blob(struct store *s, int fd, const char *shown, const struct
 		}
 	}
 	struct stat after;
+	/* The change time too: a writer can set the modification time back
+	 * (touch -d, a copy keeping times), never the change time. */
 	if (fstat(fd, &after) < 0 || after.st_size != before->st_size ||
 	    after.st_mtim.tv_sec != before->st_mtim.tv_sec ||
 	    after.st_mtim.tv_nsec != before->st_mtim.tv_nsec ||
-	    (uint64_t)after.st_size != store_blob_size(w)) {
+	    after.st_ctim.tv_sec != before->st_ctim.tv_sec ||
+	    after.st_ctim.tv_nsec != before->st_ctim.tv_nsec || after.st_ino != before->st_ino ||
+	    after.st_dev != before->st_dev || (uint64_t)after.st_size != store_blob_size(w)) {
 		rc = err_set(msg, msglen, EV_EIO,
 			     "%s: changed while it was being read (still being written?); not "
 			     "recorded, %s",

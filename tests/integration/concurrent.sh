@@ -8,7 +8,9 @@
 # command says the store is busy and to run it again, and verify says it
 # could not record its check (it used to say nothing); (5) exports at once
 # into one folder; (6) a command opening the store as an ingest begins an
-# original's temporary file; (7) one case opened by two commands at once.
+# original's temporary file; (7) one case opened by two commands at once;
+# (8) a file rewritten in place while ingest reads it, its modification
+# time set back after: not recorded.
 . "$(dirname "$0")/../lib/common.sh"
 
 need jq sqlite3 strace flock || { skip "concurrent: needs jq, sqlite3, strace, flock"; exit 0; }
@@ -207,3 +209,47 @@ fi
 check "each working copy recorded once" \
 	test "$(sqlite3 "$T/x/evidence.db" 'SELECT count(*) FROM derivatives')" = 24
 check "verify passes after the exports" $X verify -q
+
+# (8) a file rewritten in place while it is read, its size kept and its
+# modification time set back (touch -d): size and mtime say nothing, the
+# change time does. strace holds each read of it 0.5 s; the file is
+# changed once the ingest is held in its first read of it.
+TR=$T/torn
+mkdir -p "$TR"
+F=$TR/DJI_0100.JPG
+head -c 6000000 /dev/urandom >"$F"
+touch -d 2024-01-01 "$F"
+$EVCAP --store "$TR/s" init >/dev/null 2>&1
+# reading_torn: true while a process has F open and one of its threads is
+# in read(2) on it (held there by strace); the pid is in $TR/pid
+reading_torn() {
+	local spid pid fd t nr a1
+	spid=$(cat "$TR/spid" 2>/dev/null) || return 1
+	for pid in $(cat /proc/"$spid"/task/*/children 2>/dev/null); do
+		for fd in /proc/"$pid"/fd/*; do
+			[ "$(readlink "$fd" 2>/dev/null)" = "$F" ] || continue
+			for t in /proc/"$pid"/task/*/syscall; do
+				read -r nr a1 _ <"$t" 2>/dev/null || continue
+				[ "$nr" = 0 ] && [ "$a1" = "$(printf '0x%x' "${fd##*/}")" ] && return 0
+			done
+		done
+	done
+	return 1
+}
+bash -c 'echo $$ >"$0/spid"; ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0" \
+	exec strace -f -o /dev/null -P "$1" -e trace=read -e inject=read:delay_enter=500000 \
+	"${@:2}"' "$TR" "$F" $EVCAP --store "$TR/s" ingest --no-geotag "$F" >"$TR/out" 2>"$TR/err" &
+tp=$!
+if within 30 reading_torn; then
+	dd if=/dev/urandom of="$F" bs=4096 count=1 seek=100 conv=notrunc 2>/dev/null
+	touch -d 2024-01-01 "$F"
+	wait $tp
+	rc=$?
+	check "a file rewritten while read, its mtime set back: said to have changed (rc $rc)" \
+		bash -c "[ $rc = 1 ] && grep -q 'DJI_0100.JPG: changed while it was being read' '$TR/err'"
+	check "... and not recorded" \
+		test "$(sqlite3 "$TR/s/evidence.db" 'SELECT count(*) FROM items')" = 0
+else
+	wait $tp
+	bad "a file rewritten while read: the ingest was never seen reading it: $(tail -2 "$TR/err")"
+fi
