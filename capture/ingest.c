@@ -1528,7 +1528,7 @@ struct walk {
 	uint64_t bytes;
 	uint64_t skipped;
 	uint64_t problems;      /* folders that could not be read or were too deep */
-	int limit_hit;
+	uint64_t over;          /* regular files past INGEST_MAX_FILES, not taken */
 	int have_store;         /* the store's folder, never walked */
 	dev_t store_dev;
 	ino_t store_ino;
@@ -1537,7 +1537,7 @@ struct walk {
 static void walk_add(struct walk *w, char *path, uint64_t size)
 {
 	if (w->n >= INGEST_MAX_FILES) {
-		w->limit_hit = 1;
+		w->over++;
 		free(path);
 		return;
 	}
@@ -1728,11 +1728,13 @@ int ingest_paths(struct store *s, char *const *paths, int n, const struct ingest
 		free(real);
 	}
 	free(store_real);
-	if (w.limit_hit)
-		log_warnx("more than %d files given; only the first %d are taken this run",
-			  INGEST_MAX_FILES, INGEST_MAX_FILES);
+	if (w.over)
+		log_warnx("more than %d files given; only the first %d are taken this run, %llu "
+			  "not",
+			  INGEST_MAX_FILES, INGEST_MAX_FILES, (unsigned long long)w.over);
 	st->skipped += w.skipped;
 	st->failed += w.problems;
+	st->not_taken += w.over;
 	char total[32];
 	human_bytes(w.bytes, total);
 	int tty = o->progress && isatty(STDERR_FILENO);
@@ -1751,6 +1753,7 @@ int ingest_paths(struct store *s, char *const *paths, int n, const struct ingest
 		int more = next < w.n && !stop;
 		if (stop && next < w.n && !stop_said) {
 			log_warnx("stopped: %zu of %zu files not taken yet", w.n - next, w.n);
+			st->not_taken += w.n - next;
 			stop_said = 1;
 		}
 		/* record when the ring is full, and everything once nothing more
@@ -1802,5 +1805,5 @@ int ingest_paths(struct store *s, char *const *paths, int n, const struct ingest
 	free(w.files);
 	if (st->failed) /* a restore whose group was not committed is said now */
 		record_kept(s, o);
-	return st->failed ? 1 : 0;
+	return st->failed || st->not_taken ? 1 : 0;
 }

@@ -48,6 +48,7 @@ struct ingest_stats {
 	uint64_t skipped;   /* not regular files: links, FIFOs, devices; the store */
 	uint64_t failed;    /* could not be read or stored (files and folders) */
 	uint64_t meta_errors; /* kept, with metadata_error */
+	uint64_t not_taken; /* found but never read: stopped by a signal, or past the file limit */
 	uint64_t bytes;     /* bytes read */
 };
 
@@ -73,8 +74,9 @@ enum ingest_result ingest_file(struct store *s, const char *path, const struct i
  * every regular file, reporting each skipped or failed path on stderr.
  * The store's own folder is never walked (its key and database are not
  * evidence). Returns 0 when every regular file was recorded, 1 when any
- * path given does not exist or any file or folder could not be read or
- * recorded (the others are still taken).
+ * path given does not exist, any file or folder could not be read or
+ * recorded (the others are still taken), or files found were left
+ * untaken (o->stop set, or more than the limit of files in one run).
  */
 int ingest_paths(struct store *s, char *const *paths, int n, const struct ingest_opts *o,
 		 struct ingest_stats *st);

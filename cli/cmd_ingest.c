@@ -220,7 +220,7 @@ int cmd_ingest(struct cli *cli, int argc, char **argv)
 	if (geotag && st.added)
 		place_new_items(cli, s, case_id);
 
-	uint64_t problems = st.failed + st.meta_errors;
+	uint64_t problems = st.failed + st.meta_errors + st.not_taken;
 	if (cli->json) {
 		json_t *j = json_object();
 		json_object_set_new(j, "files", json_integer((json_int_t)st.files));
@@ -231,6 +231,7 @@ int cmd_ingest(struct cli *cli, int argc, char **argv)
 		json_object_set_new(j, "failed", json_integer((json_int_t)st.failed));
 		json_object_set_new(j, "metadata_errors", json_integer((json_int_t)st.meta_errors));
 		json_object_set_new(j, "skipped", json_integer((json_int_t)st.skipped));
+		json_object_set_new(j, "not_taken", json_integer((json_int_t)st.not_taken));
 		json_object_set_new(j, "case", case_number ? json_string(case_number) : json_null());
 		cli_print_json(j);
 	} else if (cli->verbosity >= 0 || rc) {
@@ -241,12 +242,17 @@ int cmd_ingest(struct cli *cli, int argc, char **argv)
 		if (st.restored)
 			snprintf(restored, sizeof restored, " (%llu restoring a damaged original)",
 				 (unsigned long long)st.restored);
+		/* files found but never read count as problems, and are said */
+		char untaken[96] = "";
+		if (st.not_taken)
+			snprintf(untaken, sizeof untaken, "; %llu file%s not taken (run it again)",
+				 (unsigned long long)st.not_taken, st.not_taken == 1 ? "" : "s");
 		printf("%llu file%s, %s, %llu problem%s, %llu already recorded%s, %llu skipped, "
-		       "case %s\n",
+		       "case %s%s\n",
 		       (unsigned long long)st.files, st.files == 1 ? "" : "s", size,
 		       (unsigned long long)problems, problems == 1 ? "" : "s",
 		       (unsigned long long)st.already, restored, (unsigned long long)st.skipped,
-		       case_number ? case_number : "(none)");
+		       case_number ? case_number : "(none)", untaken);
 	}
 	free(case_number);
 out:
