@@ -120,8 +120,21 @@ int cmd_ingest(struct cli *cli, int argc, char **argv)
 			json_array_append_new(ops, json_string(optarg));
 			break;
 		case 't': offset = optarg; break;
-		case 'U': o.medium_uuid = optarg; break;
-		case 'L': o.medium_label = optarg; break;
+		case 'U':
+		case 'L':
+			/* recorded as text and in the ingest event: bytes that
+			 * are not UTF-8 would be stored raw and left out of the
+			 * event */
+			if (!*optarg || !utf8_valid(optarg, strlen(optarg))) {
+				rc = cli_usage_error(cli, "%s needs a value in UTF-8",
+						     c == 'U' ? "--medium-uuid" : "--medium-label");
+				goto out;
+			}
+			if (c == 'U')
+				o.medium_uuid = optarg;
+			else
+				o.medium_label = optarg;
+			break;
 		case 'G': geotag = 0; break;
 		case 'h':
 			cli_print_help(cli, ingest_help);

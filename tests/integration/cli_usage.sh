@@ -304,6 +304,18 @@ run ingest --bogus
 check "usage: an unknown option is one line naming it" \
 	bash -c 'is 2 "evcap ingest: unknown option '"'"'--bogus'"'"'" &&
 		is 2 "(see '"'"'evcap ingest --help'"'"')" && one_line'
+# a card's label or UUID given that is not UTF-8 is refused, before
+# anything is recorded (it went into the store raw, and was left out of
+# the ingest event)
+printf 'label test' >"$T/label.txt"
+for opt in --medium-label --medium-uuid; do
+	run ingest "$opt" $'\xff\x01bad' "$T/label.txt"
+	check "usage: ingest $opt that is not UTF-8 is refused" \
+		bash -c "is 2 'evcap ingest: $opt needs a value in UTF-8' && one_line"
+done
+"$EVCAP" --json ls >"$T/label.ls" 2>&1
+check "usage: ... and nothing of that file is recorded" \
+	bash -c "grep -q '^\[' '$T/label.ls' && ! grep -q label.txt '$T/label.ls'"
 run ls --case
 check "usage: ls --case with no value says it needs one" \
 	bash -c 'is 2 "--case needs a value" && one_line'
