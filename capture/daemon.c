@@ -927,9 +927,10 @@ static void scan_tree(struct daemon *d, const char *dir, int depth)
 						: xasprintf("%s/%s", dir, e->d_name);
 		struct stat st;
 		if (fstatat(dirfd(dp), e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
-			if (errno != ENOENT) { /* ENOENT: gone since it was listed */
+			int err_no = errno;
+			if (err_no != ENOENT) { /* ENOENT: gone since it was listed */
 				char *shown = ingest_display_path(p);
-				log_warn("%s: cannot read", shown);
+				log_warnx("%s: cannot read: %s", shown, strerror(err_no));
 				free(shown);
 				scan_unread(d, p, dir, fstat(dirfd(dp), &ds) == 0 ? &ds : NULL);
 			}
