@@ -229,6 +229,81 @@ static void verify_ingested(struct store *s, struct verify_ctx *v, int64_t *item
 	sqlite3_finalize(st);
 }
 
+/*
+ * Each damaged copy a restore event says it kept (blobs/damaged/NAME):
+ * still there, and still the bytes the event describes. It shows what an
+ * original had become before it was put back; one deleted or changed
+ * since leaves the custody log naming evidence the store no longer has.
+ */
+static void verify_kept(struct store *s, struct verify_ctx *v)
+{
+	char err[512];
+	sqlite3_stmt *st = store_prepare(
+		s,
+		"SELECT seq, json_extract(event, '$.detail.kept_as'),"
+		" json_extract(event, '$.detail.damaged.sha256'),"
+		" json_extract(event, '$.detail.damaged.size') FROM custody"
+		" WHERE action = 'restore' AND json_extract(event, '$.detail.kept_as') IS NOT NULL"
+		" ORDER BY seq",
+		err, sizeof err);
+	if (!st) {
+		problem(v, "the damaged copies the custody log says were kept were not looked up: %s",
+			err);
+		return;
+	}
+	int r;
+	size_t denied = 0;
+	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+		long long seq = sqlite3_column_int64(st, 0);
+		const char *kept = (const char *)sqlite3_column_text(st, 1);
+		const char *sha = (const char *)sqlite3_column_text(st, 2);
+		int has_size = sqlite3_column_type(st, 3) == SQLITE_INTEGER;
+		int64_t size = sqlite3_column_int64(st, 3);
+		const char *name = strncmp(kept, "blobs/damaged/", 14) == 0 ? kept + 14 : "";
+		if (!*name || name[0] == '.' || strchr(name, '/')) {
+			problem(v, "custody event %lld names a kept copy that is not in blobs/damaged/: "
+				   "%s",
+				seq, kept);
+			continue;
+		}
+		char *path = xasprintf("%s/%s", store_dir(s), kept);
+		char hex[SHA256_HEX_LEN + 1];
+		uint64_t got = 0;
+		switch (hash_blob(path, hex, &got, err, sizeof err)) {
+		case BLOB_MISSING:
+			problem(v, "custody event %lld kept the damaged copy %s, which is gone", seq,
+				kept);
+			break;
+		case BLOB_DENIED: denied++; break;
+		case BLOB_FAILED: problem(v, "custody event %lld kept %s: %s", seq, kept, err); break;
+		case BLOB_OK:
+			if (sha && strcmp(hex, sha) != 0)
+				problem(v,
+					"custody event %lld kept %s, which has changed since: its "
+					"SHA-256 is now %s, not %s",
+					seq, kept, hex, sha);
+			else if (has_size && (int64_t)got != size)
+				problem(v,
+					"custody event %lld kept %s, which has changed since: %llu "
+					"bytes, not %lld",
+					seq, kept, (unsigned long long)got, (long long)size);
+			break;
+		}
+		free(path);
+	}
+	if (r != SQLITE_DONE)
+		problem(v, "%s/evidence.db: the custody log's restores could not all be read: %s",
+			store_dir(s), sqlite3_errmsg(store_db(s)));
+	sqlite3_finalize(st);
+	/* a reader the folder does not let in, as for the originals: said,
+	 * not damage */
+	if (denied)
+		fprintf(stderr,
+			"evcap verify: %zu damaged cop%s kept under blobs/damaged/ could not be "
+			"read, and were not checked: permission denied\n",
+			denied, denied == 1 ? "y" : "ies");
+}
+
 int cmd_verify(struct cli *cli, int argc, char **argv)
 {
 	const char *case_name;
@@ -236,7 +311,8 @@ int cmd_verify(struct cli *cli, int argc, char **argv)
 				      "Re-hashes every original (of one case with --case) and compares\n"
 				      "it with the SHA-256 and size recorded at ingest; checks that each\n"
 				      "item agrees with the custody event that recorded it, and that each\n"
-				      "ingest the custody log records still has its item; re-walks the\n"
+				      "ingest the custody log records still has its item, and each\n"
+				      "damaged copy a restore kept its bytes; re-walks the\n"
 				      "whole custody chain, and in the office the field devices' events\n"
 				      "that pulled bundles brought. Exit 0 when all is intact, 1 naming\n"
 				      "each damaged item or broken link. Originals that no item\n"
@@ -314,6 +390,7 @@ int cmd_verify(struct cli *cli, int argc, char **argv)
 		fprintf(stderr, "\r\033[K");
 	int64_t itemless;
 	verify_ingested(s, &v, &itemless);
+	verify_kept(s, &v);
 
 	int chain = custody_verify(s, chain_report, &v, err, sizeof err);
 	int64_t f_events = 0, f_devices = 0;

@@ -55,6 +55,18 @@ check "a restore event in the custody log, in the item's case, with what was fou
 check "verify passes again" $EVCAP -q verify
 check "the copy kept aside is no original of the store (no orphan note)" \
 	test "$($EVCAP --json verify | jq .orphan_blobs)" = 0
+# the kept copy is part of the record: changed or gone, verify says so
+# (on a copy of the store, which the rest of this test goes on using)
+cp -a "$EVCAP_STORE" "$T/kept-store"
+K=$T/kept-store/blobs/damaged/$kept
+chmod u+w "$K" && flip_byte "$K" 0
+$EVCAP --store "$T/kept-store" verify >"$T/k1.out" 2>&1; rc=$?
+check "a kept damaged copy changed since: verify names it (exit 1)" \
+	bash -c "[ $rc = 1 ] && grep -q 'kept blobs/damaged/$kept, which has changed since: its SHA-256 is now' '$T/k1.out'"
+rm -f "$K"
+$EVCAP --store "$T/kept-store" verify >"$T/k2.out" 2>&1; rc=$?
+check "a kept damaged copy deleted: verify names it (exit 1)" \
+	bash -c "[ $rc = 1 ] && grep -q 'kept the damaged copy blobs/damaged/$kept, which is gone' '$T/k2.out'"
 
 # an original cut short, ingested again from the same card
 chmod u+w "$blob"
