@@ -1,9 +1,13 @@
 /*
  * Medium lookup: mountinfo says which mount (and which block device) holds
- * a path; the device's filesystem UUID and label come from the udev
+ * a path; the device's filesystem UUID and label come from its superblock
+ * where this process may read the device (root), else from the udev
  * database, libblkid's cache, or the /dev/disk/by-uuid and by-label links,
- * whichever answers first. None of these needs the right to read the raw
- * device, so the unprivileged daemon can name the card.
+ * whichever answers first. Those need no right to read the raw device, so
+ * the unprivileged daemon can name the card; but each can still describe,
+ * for a while, the filesystem a reused device held before (a loop device,
+ * a reader's slot): libblkid trusts its cache for up to 200 s, unprobed,
+ * when the device node is no newer.
  */
 #include "medium.h"
 
@@ -259,6 +263,33 @@ static void from_udev(struct medium *m, unsigned major, unsigned minor)
 }
 
 #ifdef HAVE_BLKID
+/* The superblock itself, where the device may be read: 1 when it was
+ * (the UUID and label found, or the filesystem has none), else 0. */
+static int from_probe(struct medium *m)
+{
+	int fd = open(m->source, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	int done = 0;
+	blkid_probe pr = blkid_new_probe();
+	if (pr && blkid_probe_set_device(pr, fd, 0, 0) == 0 &&
+	    blkid_probe_enable_superblocks(pr, 1) == 0 &&
+	    blkid_probe_set_superblocks_flags(pr, BLKID_SUBLKS_UUID | BLKID_SUBLKS_LABEL) == 0 &&
+	    blkid_do_safeprobe(pr) == 0) {
+		const char *v;
+		size_t len;
+		if (blkid_probe_lookup_value(pr, "UUID", &v, &len) == 0 && label_ok(v, strlen(v)))
+			snprintf(m->uuid, sizeof m->uuid, "%s", v);
+		if (blkid_probe_lookup_value(pr, "LABEL", &v, &len) == 0 && label_ok(v, strlen(v)))
+			snprintf(m->label, sizeof m->label, "%s", v);
+		done = 1;
+	}
+	if (pr)
+		blkid_free_probe(pr);
+	close(fd);
+	return done;
+}
+
 /* libblkid's cache (/run/blkid/blkid.tab), probing only where it may. */
 static void from_blkid(struct medium *m)
 {
@@ -334,6 +365,10 @@ int medium_of_path(const char *path, struct medium *out, char *err, size_t errle
 	/* only a block device has a filesystem UUID worth recording */
 	if (strncmp(e->source, "/dev/", 5) != 0 || e->major == 0)
 		goto out;
+#ifdef HAVE_BLKID
+	if (from_probe(out))
+		goto out;
+#endif
 	from_udev(out, e->major, e->minor);
 #ifdef HAVE_BLKID
 	if (!out->uuid[0] || !out->label[0])

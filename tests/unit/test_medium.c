@@ -1,9 +1,13 @@
 /*
  * Tests of the medium lookup: mountinfo lines (escapes, optional fields,
  * malformed and oversized input), choosing the mount that holds a path,
- * udev records and labels, and the live lookup of "/" on this machine.
+ * udev records and labels, the live lookup of "/" on this machine, and a
+ * loop device used again for another filesystem.
  */
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 
@@ -142,6 +146,75 @@ static void test_live_root(void)
 	CHECK(strstr(err, "/no/such/path/here") != NULL);
 }
 
+/* Runs a shell command in dir; 0 when it exits 0. */
+static int sh(const char *dir, const char *cmd)
+{
+	char *c = NULL;
+	if (asprintf(&c, "cd '%s' && { %s; } >/dev/null 2>&1", dir, cmd) < 0)
+		return -1;
+	int rc = system(c);
+	free(c);
+	return rc;
+}
+
+/*
+ * A loop device used again for another filesystem: the medium named is
+ * the new one. libblkid's cache, warmed by the first (blkid below, as
+ * any program may), would name the old one for up to 200 s unprobed.
+ */
+static void test_reused_loop(void)
+{
+	struct medium m;
+	char err[256], tmpl[512], dev[64] = "", cmd[256];
+	const char *tmp = getenv("TMPDIR");
+	if (geteuid() != 0)
+		T_SKIP("reused loop device: needs root to attach and mount images");
+	snprintf(tmpl, sizeof tmpl, "%s/evcap-medium.XXXXXX", tmp && *tmp ? tmp : "/tmp");
+	char *dir = mkdtemp(tmpl);
+	if (!dir)
+		T_SKIP("reused loop device: no temporary folder");
+	if (sh(dir, "truncate -s 4M a.img b.img && mkfs.ext4 -q -L REUSEA a.img && "
+		    "mkfs.ext4 -q -L REUSEB b.img && mkdir m && losetup -f --show a.img >loop") ||
+	    sh(dir, "test -s loop")) {
+		t_skip = "reused loop device: cannot make or attach images here";
+		goto out;
+	}
+	FILE *f = fopen(strcat(strcpy(cmd, dir), "/loop"), "r");
+	if (!f || !fgets(dev, sizeof dev, f))
+		dev[0] = '\0';
+	if (f)
+		fclose(f);
+	dev[strcspn(dev, "\n")] = '\0';
+	snprintf(cmd, sizeof cmd, "mount -o ro %s m && blkid %s", dev, dev);
+	if (!dev[0] || sh(dir, cmd)) {
+		t_skip = "reused loop device: cannot mount the image";
+		goto detach;
+	}
+	snprintf(cmd, sizeof cmd, "%s/m", dir);
+	CHECK(medium_of_path(cmd, &m, err, sizeof err) == 0);
+	CHECK_STR(m.label, "REUSEA");
+	snprintf(cmd, sizeof cmd, "umount m && losetup -d %s && losetup %s b.img && "
+				  "mount -o ro %s m",
+		 dev, dev, dev);
+	if (sh(dir, cmd)) {
+		t_skip = "reused loop device: the device was taken meanwhile";
+		goto detach;
+	}
+	snprintf(cmd, sizeof cmd, "%s/m", dir);
+	CHECK(medium_of_path(cmd, &m, err, sizeof err) == 0);
+	CHECK_STR(m.label, "REUSEB");
+detach:
+	sh(dir, "umount m");
+	if (dev[0]) {
+		snprintf(cmd, sizeof cmd, "losetup -d %s", dev);
+		sh(dir, cmd);
+	}
+out:
+	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+	if (system(cmd) != 0)
+		printf("# %s was not removed\n", dir);
+}
+
 int main(void)
 {
 	RUN(test_mountinfo_line);
@@ -149,5 +222,6 @@ int main(void)
 	RUN(test_find_mount);
 	RUN(test_udev);
 	RUN(test_live_root);
+	RUN(test_reused_loop);
 	T_EXIT();
 }
