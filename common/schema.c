@@ -254,11 +254,62 @@ static const char schema_v43[] =
 	 * longer change those */
 	"ALTER TABLE cases ADD COLUMN office_fields TEXT;";
 
+/* The fields of an item that a step after its ingest may change, and
+ * the tests of whether an update changed each group of them. */
+#define ITEM_REV_COLS \
+	"captured_at, tz_offset, time_source, declared_offset, lat, lon, alt," \
+	" location_source, location_error_m, site_id"
+#define ITEM_TIME_CHANGED \
+	"(OLD.captured_at IS NOT NEW.captured_at OR OLD.tz_offset IS NOT NEW.tz_offset" \
+	" OR OLD.time_source IS NOT NEW.time_source" \
+	" OR OLD.declared_offset IS NOT NEW.declared_offset)"
+#define ITEM_PLACE_CHANGED \
+	"(OLD.lat IS NOT NEW.lat OR OLD.lon IS NOT NEW.lon OR OLD.alt IS NOT NEW.alt" \
+	" OR OLD.location_source IS NOT NEW.location_source" \
+	" OR OLD.location_error_m IS NOT NEW.location_error_m)"
+#define ITEM_SITE_CHANGED "(OLD.site_id IS NOT NEW.site_id)"
+
+/*
+ * An item changed after it was synced goes to each target again
+ * (docs/sync.md, "Items changed after a sync"). rev is the item's
+ * revision in this store: a trigger gives it the store's next number
+ * whenever one of the fields a later step can change does change (its
+ * time, its place, its site), and sync_state.rev is the revision a
+ * target last received. Items were never marked before this version, so
+ * each of this store's own items goes once more to every target (its
+ * fields only, not its bytes): an office then has what the field holds.
+ *
+ * On an office, src_rev is the field device's revision a pulled item's
+ * fields come from, and office_fields says which of those fields the
+ * office changed itself (1 place, 2 time, 4 site): a later revision from
+ * the field leaves them as the office set them. The second trigger sets
+ * them on any change that is not a revision being applied (a pull sets
+ * src_rev in the same statement).
+ */
+static const char schema_v44[] =
+	"ALTER TABLE items ADD COLUMN rev INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE items ADD COLUMN src_rev INTEGER;"
+	"ALTER TABLE items ADD COLUMN office_fields INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE sync_state ADD COLUMN rev INTEGER NOT NULL DEFAULT 0;"
+	"UPDATE items SET rev = 1 WHERE origin = 'local';"
+	"CREATE INDEX items_rev ON items(rev);"
+	"CREATE TRIGGER items_rev AFTER UPDATE OF " ITEM_REV_COLS " ON items"
+	" WHEN " ITEM_TIME_CHANGED " OR " ITEM_PLACE_CHANGED " OR " ITEM_SITE_CHANGED
+	" BEGIN UPDATE items SET rev = (SELECT max(rev) FROM items) + 1 WHERE id = NEW.id; END;"
+	"CREATE TRIGGER items_office_fields AFTER UPDATE OF " ITEM_REV_COLS " ON items"
+	" WHEN NEW.origin = 'pulled' AND NEW.src_rev IS OLD.src_rev"
+	" BEGIN UPDATE items SET office_fields = office_fields"
+	"  | (CASE WHEN " ITEM_PLACE_CHANGED " THEN 1 ELSE 0 END)"
+	"  | (CASE WHEN " ITEM_TIME_CHANGED " THEN 2 ELSE 0 END)"
+	"  | (CASE WHEN " ITEM_SITE_CHANGED " THEN 4 ELSE 0 END)"
+	"  WHERE id = NEW.id; END;";
+
 const struct migration schema_migrations[] = {
 	{1, schema_v1},
 	{40, schema_v40},
 	{41, schema_v41},
 	{42, schema_v42},
 	{43, schema_v43},
+	{44, schema_v44},
 };
 const size_t schema_migration_count = sizeof schema_migrations / sizeof schema_migrations[0];

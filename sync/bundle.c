@@ -408,6 +408,13 @@ static int check_items(struct bundle_manifest *m, char *err, size_t errlen)
 		if (site && !json_is_null(site) &&
 		    (!json_is_string(site) || json_string_length(site) > 1024))
 			return err_set(err, errlen, EV_EINVAL, "%s: site must be a name", where);
+		/* the device's revision of the item's fields (absent before
+		 * schema 44) */
+		json_t *rev = json_object_get(it, "rev");
+		if (rev && !json_is_null(rev) &&
+		    (!json_is_integer(rev) || json_integer_value(rev) < 0))
+			return err_set(err, errlen, EV_EINVAL,
+				       "%s: rev must be a whole number, 0 or more", where);
 		json_t *notes;
 		if (get_array(it, "notes", BUNDLE_MAX_NOTES, &notes))
 			return err_set(err, errlen, EV_ELIMIT, "%s: notes must be an array of at most %d",

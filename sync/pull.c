@@ -350,6 +350,7 @@ struct pull_ctx {
 	const struct pull_opts *o;
 	char case_key[64];
 	char *staging;
+	int updated; /* items of the bundle pulled last moved to a later revision */
 };
 
 static char *staging_path(struct pull_ctx *pc, const char *sha)
@@ -921,10 +922,176 @@ out:
 	return rc;
 }
 
+/* The fields of an item a later revision from its device may change, in
+ * the order of the UPDATE in follow_item, with the group each belongs to
+ * (the bits of items.office_fields: schema.c, schema_v44). */
+static const struct bundle_col rev_cols[] = {
+	{"captured_at", BC_TEXT, 0},     {"tz_offset", BC_TEXT, 0},
+	{"time_source", BC_TEXT, 0},     {"declared_offset", BC_TEXT, 0},
+	{"lat", BC_REAL, 0},             {"lon", BC_REAL, 0},
+	{"alt", BC_REAL, 0},             {"location_source", BC_TEXT, 0},
+	{"location_error_m", BC_REAL, 0},
+};
+static const int rev_group[] = {2, 2, 2, 2, 1, 1, 1, 1, 1};
+static const struct bundle_table rev_table = {"item", rev_cols,
+					      sizeof rev_cols / sizeof rev_cols[0]};
+#define REV_SITE 4
+
+/* Whether two field values, as bundles and bundle_row_json give them,
+ * say the same: numbers compare as numbers. */
+static int same_value(json_t *a, json_t *b)
+{
+	if (!a)
+		a = json_null();
+	if (!b)
+		b = json_null();
+	if (json_is_number(a) && json_is_number(b))
+		return json_number_value(a) == json_number_value(b);
+	return json_equal(a, b);
+}
+
+/* Adds {k1: a, k2: b} under name to obj. */
+static void add_pair(json_t *obj, const char *name, const char *k1, json_t *a, const char *k2,
+		     json_t *b)
+{
+	json_t *p = json_object();
+	json_object_set(p, k1, a ? a : json_null());
+	json_object_set(p, k2, b ? b : json_null());
+	json_object_set_new(obj, name, p);
+}
+
+/*
+ * An item the office already holds, carried again by a bundle of the
+ * device it came from at a later revision of that device (a place found
+ * from a track, a retime, a site added after it was sent: docs/sync.md,
+ * "Items changed after a sync"), takes that revision's time, place and
+ * site, except those the office changed itself, which stay as the office
+ * set them. What changed, and what the office kept where the device now
+ * says otherwise, is one custody event ("item update") of the item. An
+ * item of another case, or first brought by another device, is left as
+ * it is: the device's revisions count only against its own. *updated is
+ * set to 1 when a field changed.
+ */
+static int follow_item(struct pull_ctx *pc, struct bundle_manifest *m, int64_t case_id, json_t *o,
+		       double now, int *updated, char *err, size_t errlen)
+{
+	struct store *s = pc->s;
+	json_t *jrev = json_object_get(o, "rev");
+	const char *sha = json_string_value(json_object_get(o, "sha256"));
+	sqlite3_stmt *st = NULL;
+	json_t *old = NULL, *fields = NULL, *kept = NULL;
+	int rc = 0;
+	*updated = 0;
+	if (!json_is_integer(jrev) || json_integer_value(jrev) <= 0 || !sha)
+		return 0;
+	json_int_t rev = json_integer_value(jrev);
+	char *cols = bundle_col_list(&rev_table, "i");
+	char *sql = xasprintf("SELECT %s, si.name, i.id, i.case_id, i.origin,"
+			      " COALESCE(i.src_rev, 0), i.office_fields,"
+			      " (SELECT b.device_id FROM bundles b WHERE b.bundle_id = i.bundle_id"
+			      "  AND b.direction = 'in')"
+			      " FROM items i LEFT JOIN sites si ON si.id = i.site_id"
+			      " WHERE i.sha256 = ?",
+			      cols);
+	free(cols);
+	st = store_prepare(s, sql, err, errlen);
+	free(sql);
+	if (!st)
+		return EV_EDB;
+	sqlite3_bind_text(st, 1, sha, -1, SQLITE_STATIC);
+	int r = sqlite3_step(st), c = (int)rev_table.n;
+	if (r != SQLITE_ROW) {
+		rc = r == SQLITE_DONE ? 0 : err_set(err, errlen, EV_EDB, "cannot read item %.12s: %s",
+						    sha, sqlite3_errmsg(store_db(s)));
+		goto out;
+	}
+	const char *origin = (const char *)sqlite3_column_text(st, c + 3);
+	const char *dev = (const char *)sqlite3_column_text(st, c + 6);
+	int64_t item_id = sqlite3_column_int64(st, c + 1);
+	int64_t held = sqlite3_column_int64(st, c + 4);
+	int owned = (int)sqlite3_column_int64(st, c + 5);
+	if (sqlite3_column_int64(st, c + 2) != case_id || !origin || strcmp(origin, "pulled") != 0 ||
+	    !dev || strcmp(dev, m->device_id) != 0 || rev <= held)
+		goto out;
+	old = bundle_row_json(st, 0, &rev_table);
+	const char *site_was = (const char *)sqlite3_column_text(st, c);
+	json_object_set_new(old, "site", site_was ? json_string(site_was) : json_null());
+	sqlite3_finalize(st);
+	st = NULL;
+
+	fields = json_object();
+	kept = json_object();
+	for (size_t i = 0; i <= rev_table.n; i++) {
+		const char *name = i < rev_table.n ? rev_cols[i].name : "site";
+		int group = i < rev_table.n ? rev_group[i] : REV_SITE;
+		json_t *was = json_object_get(old, name), *now_v = json_object_get(o, name);
+		if (same_value(was, now_v))
+			continue;
+		if (owned & group)
+			add_pair(kept, name, "office", was, "device", now_v);
+		else
+			add_pair(fields, name, "from", was, "to", now_v);
+	}
+	st = store_prepare(s,
+			   "UPDATE items SET src_rev = ?1,"
+			   " captured_at = CASE WHEN office_fields & 2 THEN captured_at ELSE ?2 END,"
+			   " tz_offset = CASE WHEN office_fields & 2 THEN tz_offset ELSE ?3 END,"
+			   " time_source = CASE WHEN office_fields & 2 THEN time_source ELSE ?4 END,"
+			   " declared_offset = CASE WHEN office_fields & 2 THEN declared_offset"
+			   "  ELSE ?5 END,"
+			   " lat = CASE WHEN office_fields & 1 THEN lat ELSE ?6 END,"
+			   " lon = CASE WHEN office_fields & 1 THEN lon ELSE ?7 END,"
+			   " alt = CASE WHEN office_fields & 1 THEN alt ELSE ?8 END,"
+			   " location_source = CASE WHEN office_fields & 1 THEN location_source"
+			   "  ELSE ?9 END,"
+			   " location_error_m = CASE WHEN office_fields & 1 THEN location_error_m"
+			   "  ELSE ?10 END,"
+			   " site_id = CASE WHEN office_fields & 4 THEN site_id"
+			   "  ELSE (SELECT id FROM sites WHERE case_id = ?11 AND name = ?12) END"
+			   " WHERE id = ?13",
+			   err, errlen);
+	if (!st) {
+		rc = EV_EDB;
+		goto out;
+	}
+	sqlite3_bind_int64(st, 1, rev);
+	bundle_bind_row(st, 2, &rev_table, o);
+	sqlite3_bind_int64(st, 11, case_id);
+	json_t *site = json_object_get(o, "site");
+	if (json_is_string(site))
+		sqlite3_bind_text(st, 12, json_string_value(site), -1, SQLITE_TRANSIENT);
+	else
+		sqlite3_bind_null(st, 12);
+	sqlite3_bind_int64(st, 13, item_id);
+	if ((rc = step_done(s, st, "an item's later revision", err, errlen)))
+		goto out;
+	if (json_object_size(fields) == 0 && json_object_size(kept) == 0)
+		goto out;
+	*updated = json_object_size(fields) > 0;
+	json_t *d = json_object();
+	json_object_set_new(d, "bundle_id", json_string(m->bundle_id));
+	json_object_set_new(d, "device_id", json_string(m->device_id));
+	json_object_set_new(d, "rev", json_integer(rev));
+	json_object_set_new(d, "from_rev", held ? json_integer(held) : json_null());
+	json_object_set(d, "fields", fields);
+	if (json_object_size(kept))
+		json_object_set(d, "kept", kept);
+	rc = custody_append(s, now, pc->o->actor, "item update", m->case_number, sha, d, NULL, err,
+			    errlen);
+	json_decref(d);
+out:
+	sqlite3_finalize(st);
+	json_decref(old);
+	json_decref(fields);
+	json_decref(kept);
+	return rc;
+}
+
 /* Imports the validated, verified bundle: one transaction. */
 static int import_bundle(struct pull_ctx *pc, struct bundle_manifest *m, const char *manifest_sha,
-			 int new_key, int bind, int *n_items, int *n_had, int *n_notes,
-			 int *n_readings, struct buf *changed, char *err, size_t errlen)
+			 int new_key, int bind, int *n_items, int *n_had, int *n_updated,
+			 int *n_notes, int *n_readings, struct buf *changed, char *err,
+			 size_t errlen)
 {
 	struct store *s = pc->s;
 	sqlite3_stmt *st = NULL;
@@ -933,7 +1100,7 @@ static int import_bundle(struct pull_ctx *pc, struct bundle_manifest *m, const c
 	double now = time_now();
 	int64_t case_id;
 	time_format_iso(now, now_iso);
-	*n_items = *n_had = *n_notes = *n_readings = 0;
+	*n_items = *n_had = *n_updated = *n_notes = *n_readings = 0;
 
 	if ((rc = store_begin(s, err, errlen)))
 		return rc;
@@ -983,12 +1150,14 @@ static int import_bundle(struct pull_ctx *pc, struct bundle_manifest *m, const c
 	free(sql);
 
 	/* items: an item the office already has (same SHA-256) is not doubled,
-	 * but its notes are added: a later bundle carries an item again when
-	 * a note was added to it after it was sent; a note already here (same
-	 * item, text, author and time) is not added twice */
-	sql = insert_sql("items", &bundle_item_cols, "case_id, site_id, origin, bundle_id",
-			 "?, (SELECT id FROM sites WHERE case_id = ? AND name = ?), 'pulled', ?", 1,
-			 NULL);
+	 * but its notes are added and a later revision of its fields is
+	 * followed (follow_item): a later bundle carries an item again when a
+	 * note was added to it or its fields changed after it was sent; a
+	 * note already here (same item, text, author and time) is not added
+	 * twice */
+	sql = insert_sql("items", &bundle_item_cols, "case_id, site_id, origin, bundle_id, src_rev",
+			 "?, (SELECT id FROM sites WHERE case_id = ? AND name = ?), 'pulled', ?, ?",
+			 1, NULL);
 	st = store_prepare(s, sql, err, errlen);
 	sqlite3_stmt *nst = store_prepare(s,
 					  "INSERT INTO notes(item_id, text, author, created_at, origin)"
@@ -1015,6 +1184,11 @@ static int import_bundle(struct pull_ctx *pc, struct bundle_manifest *m, const c
 		else
 			sqlite3_bind_null(st, n + 3);
 		sqlite3_bind_text(st, n + 4, m->bundle_id, -1, SQLITE_STATIC);
+		json_t *rev = json_object_get(o, "rev");
+		if (json_is_integer(rev))
+			sqlite3_bind_int64(st, n + 5, json_integer_value(rev));
+		else
+			sqlite3_bind_null(st, n + 5);
 		if ((rc = step_done(s, st, "an item", err, errlen))) {
 			sqlite3_finalize(nst);
 			sqlite3_finalize(ist);
@@ -1022,12 +1196,19 @@ static int import_bundle(struct pull_ctx *pc, struct bundle_manifest *m, const c
 		}
 		int64_t item_id = 0;
 		if (sqlite3_changes(store_db(s)) == 0) {
+			int up = 0;
 			(*n_had)++;
 			sqlite3_reset(ist);
 			sqlite3_bind_text(ist, 1, json_string_value(json_object_get(o, "sha256")), -1,
 					  SQLITE_TRANSIENT);
 			if (sqlite3_step(ist) == SQLITE_ROW)
 				item_id = sqlite3_column_int64(ist, 0);
+			if ((rc = follow_item(pc, m, case_id, o, now, &up, err, errlen))) {
+				sqlite3_finalize(nst);
+				sqlite3_finalize(ist);
+				goto fail;
+			}
+			*n_updated += up;
 		} else {
 			(*n_items)++;
 			item_id = sqlite3_last_insert_rowid(store_db(s));
@@ -1183,6 +1364,7 @@ static int import_bundle(struct pull_ctx *pc, struct bundle_manifest *m, const c
 	json_object_set_new(d, "key_id", json_string(m->key_id));
 	json_object_set_new(d, "manifest_sha256", json_string(manifest_sha));
 	json_object_set_new(d, "items", json_integer(*n_items));
+	json_object_set_new(d, "items_updated", json_integer(*n_updated));
 	json_object_set_new(d, "notes", json_integer(*n_notes));
 	json_object_set_new(d, "readings", json_integer(*n_readings));
 	json_object_set_new(d, "events", json_integer((json_int_t)json_array_size(m->events)));
@@ -1228,7 +1410,8 @@ static int pull_bundle(struct pull_ctx *pc, const char *bundle_id, int *n_items,
 	struct bundle_manifest *m = NULL;
 	char msha[SHA256_HEX_LEN + 1];
 	struct buf changed;
-	int rc, new_key = 0, bind = 0, n_had = 0, n_notes = 0, n_readings = 0;
+	int rc, new_key = 0, bind = 0, n_had = 0, n_updated = 0, n_notes = 0, n_readings = 0;
+	pc->updated = 0;
 	buf_init(&mtext, BUNDLE_MANIFEST_MAX);
 	buf_init(&stext, MINISIGN_SIGFILE_MAX);
 	buf_init(&changed, 512);
@@ -1279,17 +1462,21 @@ static int pull_bundle(struct pull_ctx *pc, const char *bundle_id, int *n_items,
 			goto out;
 		}
 	}
-	if ((rc = import_bundle(pc, m, msha, new_key, bind, n_items, &n_had, &n_notes, &n_readings,
-				&changed, msg, msglen))) {
+	if ((rc = import_bundle(pc, m, msha, new_key, bind, n_items, &n_had, &n_updated, &n_notes,
+				&n_readings, &changed, msg, msglen))) {
 		*local = 1;
 		goto out;
 	}
-	char kid[MINISIGN_KEYID_HEX];
+	char kid[MINISIGN_KEYID_HEX], updated_text[64] = "";
 	snprintf(kid, sizeof kid, "%s", m->key_id);
+	if (n_updated)
+		snprintf(updated_text, sizeof updated_text, ", %d of them updated to a later revision",
+			 n_updated);
+	pc->updated = n_updated;
 	snprintf(msg, msglen,
-		 "imported %d items (%d already here), %d notes, %d readings (%d already here), "
+		 "imported %d items (%d already here%s), %d notes, %d readings (%d already here), "
 		 "%zu GPS fixes, %zu custody events from device %s, signed by key %s%s",
-		 *n_items, n_had, n_notes, n_readings,
+		 *n_items, n_had, updated_text, n_notes, n_readings,
 		 (int)json_array_size(m->readings) - n_readings, json_array_size(m->fixes),
 		 json_array_size(m->events),
 		 m->device_id, kid,
@@ -1495,6 +1682,7 @@ int pull_run(struct store *s, const struct pull_opts *o, struct pull_report *rep
 		} else {
 			rep->imported++;
 			rep->items += n_items;
+			rep->items_updated += pc.updated;
 		}
 		if (o->report)
 			o->report(o->report_ctx, id, how, msg);

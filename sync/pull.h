@@ -54,6 +54,7 @@ struct pull_report {
 	int not_imported;     /* PULL_NOT_IMPORTED */
 	int already;          /* imported by an earlier pull */
 	int items;            /* items imported */
+	int items_updated;    /* items held that took a later revision's fields */
 	int not_read;         /* entries under the case's folder not read (above) */
 	/* when nothing of the case was found: a folder on the target that
 	 * looks like its folder (or its bundles folder) renamed, escaped for

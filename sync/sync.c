@@ -99,6 +99,24 @@ static int state_set(struct store *s, const char *target, const char *object, co
 	return r == SQLITE_DONE ? 0 : EV_EDB;
 }
 
+/* Records that the target has an item's revision rev (or a later one):
+ * bundles sent it at that revision. */
+static int state_rev(struct store *s, const char *target, const char *object, int64_t rev)
+{
+	sqlite3_stmt *st = store_prepare(s,
+					 "UPDATE sync_state SET rev = max(rev, ?3)"
+					 " WHERE target = ?1 AND object = ?2",
+					 NULL, 0);
+	if (!st)
+		return EV_EDB;
+	sqlite3_bind_text(st, 1, target, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, object, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, rev);
+	int r = sqlite3_step(st);
+	sqlite3_finalize(st);
+	return r == SQLITE_DONE ? 0 : EV_EDB;
+}
+
 /* The state of an object, or "" if it has no row. */
 static void state_get(struct store *s, const char *target, const char *object, char out[16])
 {
@@ -286,9 +304,17 @@ static char *notes_meta_key(const char *target, const char *case_key)
 	return xasprintf("sync.notes_sent:%s:%s", target, case_key);
 }
 
+/*
+ * Appends to arr an object for each row of sql (case_id bound to ?1, and
+ * text_arg or int_arg to ?2 where it has one): the table's columns, then
+ * a text column put under extra_name, then an integer column that is
+ * either the rows' id (the largest goes to *max_id) or put under
+ * int_name.
+ */
 static int gather_rows(struct store *s, const char *sql, int64_t case_id, const char *text_arg,
 		       int64_t int_arg, const struct bundle_table *t, json_t *arr,
-		       const char *extra_name, int64_t *max_id, char *err, size_t errlen)
+		       const char *extra_name, const char *int_name, int64_t *max_id, char *err,
+		       size_t errlen)
 {
 	sqlite3_stmt *st = store_prepare(s, sql, err, errlen);
 	if (!st)
@@ -311,6 +337,8 @@ static int gather_rows(struct store *s, const char *sql, int64_t case_id, const 
 		}
 		if (max_id && sqlite3_column_int64(st, c + 1) > *max_id)
 			*max_id = sqlite3_column_int64(st, c + 1);
+		if (int_name)
+			json_object_set_new(o, int_name, json_integer(sqlite3_column_int64(st, c + 1)));
 		json_array_append_new(arr, o);
 	}
 	sqlite3_finalize(st);
@@ -329,20 +357,22 @@ static int gather_items(struct store *s, const char *target, struct case_work *w
 	long long notes_after = v ? strtoll(v, NULL, 10) : 0;
 	free(v);
 	w->last_note_id = notes_after;
-	/* items never named by a bundle to this target, and those given a
-	 * note since the last one */
+	/* items this target never had at their present revision (never
+	 * named by a bundle to it, or changed since: schema.c, schema_v44),
+	 * and those given a note since the last one; each with its revision,
+	 * read with its fields */
 	char *cols = bundle_col_list(&bundle_item_cols, "i");
-	char *sql = xasprintf("SELECT %s, si.name, i.id FROM items i"
+	char *sql = xasprintf("SELECT %s, si.name, i.rev FROM items i"
 			      " LEFT JOIN sites si ON si.id = i.site_id"
 			      " WHERE i.case_id = ?1 AND (NOT EXISTS (SELECT 1 FROM sync_state ss"
 			      "  WHERE ss.target = ?2 AND ss.state = 'done'"
-			      "  AND ss.object = " BLOB_KEY_SQL("i.sha256") ")"
+			      "  AND ss.object = " BLOB_KEY_SQL("i.sha256") " AND ss.rev >= i.rev)"
 			      "  OR EXISTS (SELECT 1 FROM notes n WHERE n.item_id = i.id"
 			      "   AND n.id > %lld))"
 			      " ORDER BY i.id",
 			      cols, notes_after);
 	int rc = gather_rows(s, sql, w->case_id, target, 0, &bundle_item_cols, w->items, "site",
-			     NULL, err, errlen);
+			     "rev", NULL, err, errlen);
 	free(sql);
 	free(cols);
 	if (rc)
@@ -406,8 +436,8 @@ static int gather(struct store *s, const char *target, struct case_work *w, char
 	cols = bundle_col_list(&bundle_case_cols, NULL);
 	sql = xasprintf("SELECT %s FROM cases WHERE id = ?1", cols);
 	json_t *tmp = json_array();
-	rc = gather_rows(s, sql, w->case_id, NULL, 0, &bundle_case_cols, tmp, NULL, NULL, err,
-			 errlen);
+	rc = gather_rows(s, sql, w->case_id, NULL, 0, &bundle_case_cols, tmp, NULL, NULL, NULL,
+			 err, errlen);
 	free(sql);
 	free(cols);
 	if (!rc && json_array_size(tmp) != 1)
@@ -420,8 +450,8 @@ static int gather(struct store *s, const char *target, struct case_work *w, char
 
 	cols = bundle_col_list(&bundle_site_cols, NULL);
 	sql = xasprintf("SELECT %s FROM sites WHERE case_id = ?1 AND ?2 = ?2 ORDER BY id", cols);
-	rc = gather_rows(s, sql, w->case_id, NULL, 0, &bundle_site_cols, w->sites, NULL, NULL, err,
-			 errlen);
+	rc = gather_rows(s, sql, w->case_id, NULL, 0, &bundle_site_cols, w->sites, NULL, NULL,
+			 NULL, err, errlen);
 	free(sql);
 	free(cols);
 	if (rc)
@@ -443,7 +473,7 @@ static int gather(struct store *s, const char *target, struct case_work *w, char
 			" WHERE r.case_id = ?1 AND r.id > ?2 ORDER BY r.id",
 			cols);
 	rc = gather_rows(s, sql, w->case_id, NULL, after, &bundle_reading_cols, w->readings, "site",
-			 &w->last_reading_id, err, errlen);
+			 NULL, &w->last_reading_id, err, errlen);
 	free(sql);
 	free(cols);
 	if (rc)
@@ -754,7 +784,9 @@ static int record_bundle(struct store *s, const char *target, const struct case_
 	json_array_foreach(w->items, i, it) {
 		const char *key = json_string_value(json_object_get(it, "blob"));
 		const char *sha = json_string_value(json_object_get(it, "sha256"));
-		if ((rc = state_set(s, target, key, sha, "done", NULL))) {
+		if ((rc = state_set(s, target, key, sha, "done", NULL)) ||
+		    (rc = state_rev(s, target, key,
+				    json_integer_value(json_object_get(it, "rev"))))) {
 			err_set(err, errlen, rc, "cannot journal %s", key);
 			goto fail;
 		}

@@ -171,9 +171,20 @@ pty_pair() {
 	within 10 test -e "$1" -a -e "$2"
 }
 
-# store_to_schema_42 DB: takes schema 43's columns and indexes out of a
-# store's database, as an evcap of schema 42 left it (for upgrade tests)
+# store_to_schema_43 DB: takes schema 44's columns, index and triggers
+# out of a store's database, as an evcap of schema 43 left it
+store_to_schema_43() {
+	sqlite3 "$1" "DROP TRIGGER items_rev; DROP TRIGGER items_office_fields;
+	DROP INDEX items_rev; ALTER TABLE items DROP COLUMN rev;
+	ALTER TABLE items DROP COLUMN src_rev; ALTER TABLE items DROP COLUMN office_fields;
+	ALTER TABLE sync_state DROP COLUMN rev; PRAGMA user_version = 43;"
+}
+
+# store_to_schema_42 DB: takes schema 43's and later columns and indexes
+# out of a store's database, as an evcap of schema 42 left it (for
+# upgrade tests)
 store_to_schema_42() {
+	store_to_schema_43 "$1" || return 1
 	sqlite3 "$1" "DROP INDEX trusted_keys_device;
 	ALTER TABLE trusted_keys DROP COLUMN device_id;
 	ALTER TABLE trusted_keys DROP COLUMN bound_at;

@@ -855,7 +855,14 @@ static void test_migration(void)
 			 "ALTER TABLE trusted_keys DROP COLUMN replaced_at;"
 			 "DROP INDEX bundles_case;"
 			 "ALTER TABLE bundles DROP COLUMN case_fields;"
-			 "ALTER TABLE cases DROP COLUMN office_fields;",
+			 "ALTER TABLE cases DROP COLUMN office_fields;"
+			 "DROP TRIGGER items_rev;"
+			 "DROP TRIGGER items_office_fields;"
+			 "DROP INDEX items_rev;"
+			 "ALTER TABLE items DROP COLUMN rev;"
+			 "ALTER TABLE items DROP COLUMN src_rev;"
+			 "ALTER TABLE items DROP COLUMN office_fields;"
+			 "ALTER TABLE sync_state DROP COLUMN rev;",
 			 err, sizeof err) == 0);
 	CHECK(store_exec(s, "PRAGMA user_version = 40", err, sizeof err) == 0);
 	store_close(s);
@@ -909,6 +916,8 @@ static void test_migration(void)
 	}
 	CHECK(query_int(s, "SELECT count(*) FROM pragma_table_info('items')"
 			   " WHERE name IN ('img_direction', 'img_direction_ref')") == 2);
+	CHECK(query_int(s, "SELECT count(*) FROM sqlite_master WHERE type = 'trigger'"
+			   " AND name IN ('items_rev', 'items_office_fields')") == 2);
 	struct counter c = {0};
 	CHECK(custody_verify(s, count_report, &c, err, sizeof err) == 0 && c.n == 0);
 	CHECK(query_int(s, "SELECT count(*) FROM custody WHERE item_sha256 LIKE 'aaaa%'") == 1);
