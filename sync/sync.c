@@ -192,6 +192,7 @@ struct case_work {
 	int64_t last_seq; /* the last event this bundle carries; head_seq unless cut */
 	char head_hash[SHA256_HEX_LEN + 1];
 	int64_t last_reading_id;
+	int64_t *reading_ids; /* each reading's row id, in the order of readings */
 	int64_t last_note_id; /* the newest note in the bundle (notes.id) */
 	int new_events;   /* events other than our own 'sync' records */
 };
@@ -202,8 +203,21 @@ static void work_free(struct case_work *w)
 	json_decref(w->sites);
 	json_decref(w->items);
 	json_decref(w->readings);
+	free(w->reading_ids);
 	json_decref(w->events);
 	json_decref(w->fixes);
+}
+
+/* The most readings one bundle carries: $EVCAP_SYNC_MAX_READINGS (for
+ * tests), else 20,000, about 12 MB of manifest. A sensor that logged
+ * once a second through a day offline has 86,400; they go in several
+ * bundles, the oldest first. */
+static size_t bundle_max_readings(void)
+{
+	const char *v = getenv("EVCAP_SYNC_MAX_READINGS");
+	char *end;
+	unsigned long long n = v && *v ? strtoull(v, &end, 10) : 0;
+	return n && !*end && n <= BUNDLE_MAX_READINGS ? (size_t)n : 20000;
 }
 
 static char *readings_meta_key(const char *target, const char *case_key)
@@ -308,14 +322,15 @@ static char *notes_meta_key(const char *target, const char *case_key)
  * Appends to arr an object for each row of sql (case_id bound to ?1, and
  * text_arg or int_arg to ?2 where it has one): the table's columns, then
  * a text column put under extra_name, then an integer column that is
- * either the rows' id (the largest goes to *max_id) or put under
+ * either the row's id (appended to *ids, a malloc'd array) or put under
  * int_name.
  */
 static int gather_rows(struct store *s, const char *sql, int64_t case_id, const char *text_arg,
 		       int64_t int_arg, const struct bundle_table *t, json_t *arr,
-		       const char *extra_name, const char *int_name, int64_t *max_id, char *err,
+		       const char *extra_name, const char *int_name, int64_t **ids, char *err,
 		       size_t errlen)
 {
+	size_t n_ids = 0, cap = 0;
 	sqlite3_stmt *st = store_prepare(s, sql, err, errlen);
 	if (!st)
 		return EV_EDB;
@@ -335,8 +350,13 @@ static int gather_rows(struct store *s, const char *sql, int64_t case_id, const 
 			const char *v = (const char *)sqlite3_column_text(st, c);
 			json_object_set_new(o, extra_name, v ? json_string(v) : json_null());
 		}
-		if (max_id && sqlite3_column_int64(st, c + 1) > *max_id)
-			*max_id = sqlite3_column_int64(st, c + 1);
+		if (ids) {
+			if (n_ids == cap) {
+				cap = cap ? cap * 2 : 256;
+				*ids = xrealloc(*ids, cap * sizeof **ids);
+			}
+			(*ids)[n_ids++] = sqlite3_column_int64(st, c + 1);
+		}
 		if (int_name)
 			json_object_set_new(o, int_name, json_integer(sqlite3_column_int64(st, c + 1)));
 		json_array_append_new(arr, o);
@@ -422,8 +442,8 @@ static int gather_items(struct store *s, const char *target, struct case_work *w
 	return 0;
 }
 
-static int gather(struct store *s, const char *target, struct case_work *w, char *err,
-		  size_t errlen)
+static int gather(struct store *s, const char *target, struct case_work *w, int *readings_cut,
+		  char *err, size_t errlen)
 {
 	int rc;
 	char *cols, *sql;
@@ -460,7 +480,8 @@ static int gather(struct store *s, const char *target, struct case_work *w, char
 	if ((rc = gather_items(s, target, w, err, errlen)))
 		return rc;
 
-	/* readings newer than the last bundle's */
+	/* readings newer than the last bundle's, the oldest first, as many
+	 * as one bundle takes (the rest go in the next: *readings_cut) */
 	char *mk = readings_meta_key(target, w->key);
 	char *v = store_meta_get(s, mk);
 	free(mk);
@@ -470,14 +491,19 @@ static int gather(struct store *s, const char *target, struct case_work *w, char
 	cols = bundle_col_list(&bundle_reading_cols, "r");
 	sql = xasprintf("SELECT %s, si.name, r.id FROM readings r"
 			" LEFT JOIN sites si ON si.id = r.site_id"
-			" WHERE r.case_id = ?1 AND r.id > ?2 ORDER BY r.id",
-			cols);
+			" WHERE r.case_id = ?1 AND r.id > ?2 ORDER BY r.id LIMIT %zu",
+			cols, bundle_max_readings());
 	rc = gather_rows(s, sql, w->case_id, NULL, after, &bundle_reading_cols, w->readings, "site",
-			 NULL, &w->last_reading_id, err, errlen);
+			 NULL, &w->reading_ids, err, errlen);
 	free(sql);
 	free(cols);
 	if (rc)
 		return rc;
+	size_t nr = json_array_size(w->readings);
+	if (nr) {
+		w->last_reading_id = w->reading_ids[nr - 1];
+		*readings_cut = nr == bundle_max_readings();
+	}
 
 	/* custody events of the case since the last bundle to this target */
 	int64_t last_seq = 0;
@@ -1001,13 +1027,25 @@ static int bundle_take(struct case_work *w)
 	return 1;
 }
 
+/* The largest manifest a bundle may have: what an office accepts
+ * (BUNDLE_MANIFEST_MAX), or less where $EVCAP_SYNC_MANIFEST_BYTES says
+ * (for tests). */
+static size_t manifest_max(void)
+{
+	const char *v = getenv("EVCAP_SYNC_MANIFEST_BYTES");
+	char *end;
+	unsigned long long n = v && *v ? strtoull(v, &end, 10) : 0;
+	return n && !*end && n < BUNDLE_MANIFEST_MAX ? (size_t)n : BUNDLE_MANIFEST_MAX;
+}
+
 /*
- * A manifest too large for an office (BUNDLE_MANIFEST_MAX) is made
+ * A manifest too large for an office (manifest_max) is made
  * smaller by sending less in this bundle and the rest in the next: the
  * items after the first half (an item with notes stays, as in
- * bundle_take), and the custody events after the first half (the bundle
- * then records the last one it carries, and the next goes on from there).
- * 0 when there is nothing left to halve.
+ * bundle_take), the readings after the oldest half, and the custody
+ * events after the first half (the bundle then records the last one it
+ * carries, and the next goes on from there). 0 when there is nothing
+ * left to halve.
  */
 static int bundle_halve(struct case_work *w)
 {
@@ -1022,6 +1060,19 @@ static int bundle_halve(struct case_work *w)
 		cut = json_array_size(take) < ni;
 		json_decref(w->items);
 		w->items = take;
+	}
+	size_t nr = json_array_size(w->readings);
+	if (nr > 1) {
+		/* the oldest half: the mark then moves on to the last of them */
+		json_t *take = json_array(), *r;
+		json_array_foreach(w->readings, i, r) {
+			if (i < nr / 2)
+				json_array_append(take, r);
+		}
+		json_decref(w->readings);
+		w->readings = take;
+		w->last_reading_id = w->reading_ids[nr / 2 - 1];
+		cut = 1;
 	}
 	if (ne > 1) {
 		json_t *take = json_array(), *e;
@@ -1214,20 +1265,20 @@ static int sync_case(struct store *s, struct target *t, const struct minisign_se
 	struct buf sig;
 	struct minisign_pub pub;
 	json_t *m = NULL;
-	int rc;
+	int rc, readings_cut = 0;
 	double now = time_now();
 	buf_init(&sig, MINISIGN_SIGFILE_MAX);
 	*more = 0;
 
 	store_case_key(w->number, w->key);
 	if ((rc = pending_finish(s, t, w->case_id, w->number, actor, rep, err, errlen)) ||
-	    (rc = gather(s, target, w, err, errlen)))
+	    (rc = gather(s, target, w, &readings_cut, err, errlen)))
 		goto out;
 	if (!json_array_size(w->items) && !json_array_size(w->readings) && !w->new_events) {
 		log_info("case %s: nothing new for %s", w->number, target);
 		goto out;
 	}
-	*more = bundle_take(w);
+	*more = bundle_take(w) || readings_cut;
 	if ((rc = gather_fixes(s, w, err, errlen)))
 		goto out;
 	/* the manifest first: what it cannot hold waits for the next bundle,
@@ -1237,18 +1288,21 @@ static int sync_case(struct store *s, struct target *t, const struct minisign_se
 	m = manifest_json(s, w, bundle_id, now, &pub);
 	manifest = json_dumps(m, JSON_INDENT(1));
 	/* a case of tens of thousands of items goes in several bundles */
-	while (manifest && strlen(manifest) > BUNDLE_MANIFEST_MAX && bundle_halve(w)) {
+	size_t mmax = manifest_max();
+	while (manifest && strlen(manifest) > mmax && bundle_halve(w)) {
 		*more = 1;
-		log_info("case %s: the manifest is too large for one bundle; %zu items and %zu "
-			 "custody events go in this one, the rest follow in the next",
-			 w->number, json_array_size(w->items), json_array_size(w->events));
+		log_info("case %s: the manifest is too large for one bundle; %zu items, %zu "
+			 "readings and %zu custody events go in this one, the rest follow in the "
+			 "next",
+			 w->number, json_array_size(w->items), json_array_size(w->readings),
+			 json_array_size(w->events));
 		json_decref(m);
 		free(manifest);
 		m = manifest_json(s, w, bundle_id, now, &pub);
 		manifest = json_dumps(m, JSON_INDENT(1));
 	}
 	/* the track never stops a bundle: thinned until the manifest fits */
-	while (manifest && strlen(manifest) > BUNDLE_MANIFEST_MAX && json_array_size(w->fixes)) {
+	while (manifest && strlen(manifest) > mmax && json_array_size(w->fixes)) {
 		json_t *half = json_array();
 		size_t k;
 		json_t *f;
@@ -1270,12 +1324,13 @@ static int sync_case(struct store *s, struct target *t, const struct minisign_se
 		goto out;
 	}
 	size_t mlen = strlen(manifest);
-	if (mlen > BUNDLE_MANIFEST_MAX) {
+	if (mlen > mmax) {
 		rc = err_set(err, errlen, EV_ELIMIT,
 			     "case %s: the manifest would be %zu bytes, more than an office accepts "
-			     "(%zu MiB), even with one item and one custody event; its notes or "
-			     "readings are too many for one bundle",
-			     w->number, mlen, BUNDLE_MANIFEST_MAX >> 20);
+			     "(%zu MiB), even with one reading and one custody event; the items "
+			     "given notes since the last bundle, which it must carry together, are "
+			     "too many for one bundle",
+			     w->number, mlen, mmax >> 20);
 		goto out;
 	}
 	if ((rc = upload_blobs(s, t, w, rep, e2, sizeof e2))) {

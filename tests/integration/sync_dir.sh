@@ -341,3 +341,40 @@ check "--retain-days on a dir: target is refused as a usage error" \
 	bash -c '[ "$1" = 2 ] && grep -q "apply to s3: targets only" <<<"$2"' _ "$rc" "$out"
 out=$($F sync --target "dir:$TGT" --create-bucket 2>&1); rc=$?
 check "--create-bucket on a dir: target is refused too" test "$rc" = 2
+
+# a sensor that logged through a long day offline has more readings than
+# one manifest holds: they go in several bundles, the oldest first (at
+# most EVCAP_SYNC_MAX_READINGS a bundle, and halved where a manifest
+# would pass EVCAP_SYNC_MANIFEST_BYTES), and reach the office once each
+F7="$EVCAP --store $T/field7"
+O7="$EVCAP --store $T/office7"
+{
+	echo '时间,样品编号,氨氮(mg/L)'
+	for i in 0 1 2 3 4 5 6; do echo "2024-05-02 09:0$i:00,L-$i,1.$i"; done
+} >"$T/long.csv"
+mkdir -p "$T/usb7"
+$F7 -q init && $O7 -q init && $F7 key show >"$T/field7.pub" && $O7 -q key trust "$T/field7.pub" &&
+	$F7 -q case open R-7 --use && $F7 -q sensor import "$T/long.csv" --time-offset +08:00 2>/dev/null
+out=$(EVCAP_SYNC_MAX_READINGS=3 $F7 sync --target "dir:$T/usb7" 2>&1)
+check "readings past a bundle's share go in the next bundles" \
+	grep -q "^3 bundle(s) committed" <<<"$out"
+$O7 pull --target "dir:$T/usb7" --case R-7 >/dev/null 2>&1
+office7_samples() {
+	sqlite3 "$T/office7/evidence.db" "SELECT group_concat(sample_id, ' ') FROM
+		(SELECT sample_id FROM readings ORDER BY sample_id)"
+}
+check "the office has every reading once" test "$(office7_samples)" = "L-0 L-1 L-2 L-3 L-4 L-5 L-6"
+{
+	echo '时间,样品编号,氨氮(mg/L)'
+	for i in 0 1 2 3 4 5 6 7; do echo "2024-05-02 10:0$i:00,M-$i,2.$i"; done
+} >"$T/long2.csv"
+$F7 -q sensor import "$T/long2.csv" --time-offset +08:00 2>/dev/null
+# one reading is some 700 bytes of manifest: four bundles or more
+out=$(EVCAP_SYNC_MANIFEST_BYTES=6000 $F7 sync --target "dir:$T/usb7" 2>&1)
+check "a manifest too large for an office is halved, readings too" \
+	grep -q "the rest follow in the next" <<<"$out"
+$O7 pull --target "dir:$T/usb7" --case R-7 >/dev/null 2>&1
+check "and the office has every reading of them once" test "$(office7_samples)" = \
+	"L-0 L-1 L-2 L-3 L-4 L-5 L-6 M-0 M-1 M-2 M-3 M-4 M-5 M-6 M-7"
+check "after which nothing is left to send" \
+	grep -q "nothing new" <<<"$($F7 sync --target "dir:$T/usb7" 2>&1)"
