@@ -285,6 +285,13 @@ static const char schema_v43[] =
  * the field leaves them as the office set them. The second trigger sets
  * them on any change that is not a revision being applied (a pull sets
  * src_rev in the same statement).
+ *
+ * Readings the same way, for the one field of theirs that changes later,
+ * the site. They are sent by marks, not one by one: a reading whose
+ * revision is above the target's mark goes again. After the upgrade only
+ * the readings that have a site go again (their ids make distinct
+ * revisions below any later one): a reading without one has nothing an
+ * office may lack.
  */
 static const char schema_v44[] =
 	"ALTER TABLE items ADD COLUMN rev INTEGER NOT NULL DEFAULT 0;"
@@ -302,7 +309,19 @@ static const char schema_v44[] =
 	"  | (CASE WHEN " ITEM_PLACE_CHANGED " THEN 1 ELSE 0 END)"
 	"  | (CASE WHEN " ITEM_TIME_CHANGED " THEN 2 ELSE 0 END)"
 	"  | (CASE WHEN " ITEM_SITE_CHANGED " THEN 4 ELSE 0 END)"
-	"  WHERE id = NEW.id; END;";
+	"  WHERE id = NEW.id; END;"
+	"ALTER TABLE readings ADD COLUMN rev INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE readings ADD COLUMN src_rev INTEGER;"
+	"ALTER TABLE readings ADD COLUMN office_fields INTEGER NOT NULL DEFAULT 0;"
+	"UPDATE readings SET rev = id WHERE origin = 'local' AND site_id IS NOT NULL;"
+	"CREATE INDEX readings_rev ON readings(rev);"
+	"CREATE TRIGGER readings_rev AFTER UPDATE OF site_id ON readings"
+	" WHEN " ITEM_SITE_CHANGED
+	" BEGIN UPDATE readings SET rev = (SELECT max(rev) FROM readings) + 1"
+	"  WHERE id = NEW.id; END;"
+	"CREATE TRIGGER readings_office_fields AFTER UPDATE OF site_id ON readings"
+	" WHEN NEW.origin = 'pulled' AND NEW.src_rev IS OLD.src_rev AND " ITEM_SITE_CHANGED
+	" BEGIN UPDATE readings SET office_fields = office_fields | 4 WHERE id = NEW.id; END;";
 
 const struct migration schema_migrations[] = {
 	{1, schema_v1},

@@ -375,6 +375,17 @@ static int check_item_values(json_t *it, const char *where, char *err, size_t er
 	return rc;
 }
 
+/* The device's revision of an item's or a reading's fields (absent
+ * before schema 44), where one is given. */
+static int check_rev(json_t *o, const char *where, char *err, size_t errlen)
+{
+	json_t *rev = json_object_get(o, "rev");
+	if (rev && !json_is_null(rev) && (!json_is_integer(rev) || json_integer_value(rev) < 0))
+		return err_set(err, errlen, EV_EINVAL, "%s: rev must be a whole number, 0 or more",
+			       where);
+	return 0;
+}
+
 static int check_items(struct bundle_manifest *m, char *err, size_t errlen)
 {
 	size_t i, total_notes = 0;
@@ -408,13 +419,8 @@ static int check_items(struct bundle_manifest *m, char *err, size_t errlen)
 		if (site && !json_is_null(site) &&
 		    (!json_is_string(site) || json_string_length(site) > 1024))
 			return err_set(err, errlen, EV_EINVAL, "%s: site must be a name", where);
-		/* the device's revision of the item's fields (absent before
-		 * schema 44) */
-		json_t *rev = json_object_get(it, "rev");
-		if (rev && !json_is_null(rev) &&
-		    (!json_is_integer(rev) || json_integer_value(rev) < 0))
-			return err_set(err, errlen, EV_EINVAL,
-				       "%s: rev must be a whole number, 0 or more", where);
+		if ((rc = check_rev(it, where, err, errlen)))
+			return rc;
 		json_t *notes;
 		if (get_array(it, "notes", BUNDLE_MAX_NOTES, &notes))
 			return err_set(err, errlen, EV_ELIMIT, "%s: notes must be an array of at most %d",
@@ -644,6 +650,8 @@ int bundle_manifest_parse(const char *text, size_t n, const char *want_case_key,
 			rc = err_set(err, errlen, EV_EINVAL, "%s: raw_sha256 is not 64 hex digits", where);
 			goto fail;
 		}
+		if ((rc = check_rev(r, where, err, errlen)))
+			goto fail;
 	}
 	json_array_foreach(m->sites, i, r) {
 		char where[64];

@@ -1087,11 +1087,75 @@ out:
 	return rc;
 }
 
+/*
+ * A reading the office already holds, carried again at a later revision
+ * of the field's (a site added after it was sent: docs/sync.md, "Items
+ * changed after a sync"), takes that revision's site, unless the office
+ * put it in a site itself. Counts a changed site in *updated and one the
+ * office kept in *kept; both are in the pull's custody event.
+ */
+static int follow_reading(struct store *s, int64_t case_id, json_t *o, int *updated, int *kept,
+			  char *err, size_t errlen)
+{
+	json_t *jrev = json_object_get(o, "rev");
+	if (!json_is_integer(jrev) || json_integer_value(jrev) <= 0)
+		return 0;
+	char *sql = xasprintf("SELECT r.id, COALESCE(r.src_rev, 0), r.office_fields & 4,"
+			      " r.site_id IS (SELECT id FROM sites WHERE case_id = ?%d AND name = ?%d)"
+			      " FROM readings r WHERE r.raw_sha256 = ?%d AND r.parameter IS ?%d"
+			      " AND r.source IS ?%d AND r.line_no IS ?%d AND r.case_id = ?%d"
+			      " AND r.origin = 'pulled'",
+			      (int)bundle_reading_cols.n + 1, (int)bundle_reading_cols.n + 2,
+			      col_param(&bundle_reading_cols, "raw_sha256"),
+			      col_param(&bundle_reading_cols, "parameter"),
+			      col_param(&bundle_reading_cols, "source"),
+			      col_param(&bundle_reading_cols, "line_no"),
+			      (int)bundle_reading_cols.n + 1);
+	sqlite3_stmt *st = store_prepare(s, sql, err, errlen);
+	free(sql);
+	if (!st)
+		return EV_EDB;
+	bundle_bind_row(st, 1, &bundle_reading_cols, o);
+	sqlite3_bind_int64(st, (int)bundle_reading_cols.n + 1, case_id);
+	json_t *site = json_object_get(o, "site");
+	if (json_is_string(site))
+		sqlite3_bind_text(st, (int)bundle_reading_cols.n + 2, json_string_value(site), -1,
+				  SQLITE_TRANSIENT);
+	int r = sqlite3_step(st), rc = 0;
+	int64_t id = 0;
+	if (r == SQLITE_ROW && json_integer_value(jrev) > sqlite3_column_int64(st, 1)) {
+		id = sqlite3_column_int64(st, 0);
+		if (!sqlite3_column_int(st, 3))
+			(*(sqlite3_column_int(st, 2) ? kept : updated))++;
+	} else if (r != SQLITE_ROW && r != SQLITE_DONE) {
+		rc = err_set(err, errlen, EV_EDB, "cannot read a reading: %s",
+			     sqlite3_errmsg(store_db(s)));
+	}
+	sqlite3_finalize(st);
+	if (rc || !id)
+		return rc;
+	st = store_prepare(s,
+			   "UPDATE readings SET src_rev = ?1, site_id = CASE WHEN office_fields & 4"
+			   " THEN site_id ELSE (SELECT id FROM sites WHERE case_id = ?2 AND name = ?3)"
+			   " END WHERE id = ?4",
+			   err, errlen);
+	if (!st)
+		return EV_EDB;
+	sqlite3_bind_int64(st, 1, json_integer_value(jrev));
+	sqlite3_bind_int64(st, 2, case_id);
+	if (json_is_string(site))
+		sqlite3_bind_text(st, 3, json_string_value(site), -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(st, 4, id);
+	rc = step_done(s, st, "a reading's later revision", err, errlen);
+	sqlite3_finalize(st);
+	return rc;
+}
+
 /* Imports the validated, verified bundle: one transaction. */
 static int import_bundle(struct pull_ctx *pc, struct bundle_manifest *m, const char *manifest_sha,
 			 int new_key, int bind, int *n_items, int *n_had, int *n_updated,
-			 int *n_notes, int *n_readings, struct buf *changed, char *err,
-			 size_t errlen)
+			 int *n_notes, int *n_readings, int *n_readings_updated, struct buf *changed,
+			 char *err, size_t errlen)
 {
 	struct store *s = pc->s;
 	sqlite3_stmt *st = NULL;
@@ -1100,7 +1164,8 @@ static int import_bundle(struct pull_ctx *pc, struct bundle_manifest *m, const c
 	double now = time_now();
 	int64_t case_id;
 	time_format_iso(now, now_iso);
-	*n_items = *n_had = *n_updated = *n_notes = *n_readings = 0;
+	int rd_updated = 0, rd_kept = 0;
+	*n_items = *n_had = *n_updated = *n_notes = *n_readings = *n_readings_updated = 0;
 
 	if ((rc = store_begin(s, err, errlen)))
 		return rc;
@@ -1245,8 +1310,8 @@ static int import_bundle(struct pull_ctx *pc, struct bundle_manifest *m, const c
 				col_param(&bundle_reading_cols, "parameter"),
 				col_param(&bundle_reading_cols, "source"),
 				col_param(&bundle_reading_cols, "line_no"));
-	sql = insert_sql("readings", &bundle_reading_cols, "case_id, site_id, origin",
-			 "?, (SELECT id FROM sites WHERE case_id = ? AND name = ?), 'pulled'", 1,
+	sql = insert_sql("readings", &bundle_reading_cols, "case_id, site_id, origin, src_rev",
+			 "?, (SELECT id FROM sites WHERE case_id = ? AND name = ?), 'pulled', ?", 1,
 			 dedup);
 	free(dedup);
 	st = store_prepare(s, sql, err, errlen);
@@ -1264,9 +1329,17 @@ static int import_bundle(struct pull_ctx *pc, struct bundle_manifest *m, const c
 			sqlite3_bind_text(st, n + 3, json_string_value(site), -1, SQLITE_TRANSIENT);
 		else
 			sqlite3_bind_null(st, n + 3);
+		json_t *rev = json_object_get(o, "rev");
+		if (json_is_integer(rev))
+			sqlite3_bind_int64(st, n + 4, json_integer_value(rev));
+		else
+			sqlite3_bind_null(st, n + 4);
 		if ((rc = step_done(s, st, "a reading", err, errlen)))
 			goto fail;
-		*n_readings += sqlite3_changes(store_db(s));
+		if (sqlite3_changes(store_db(s)))
+			(*n_readings)++;
+		else if ((rc = follow_reading(s, case_id, o, &rd_updated, &rd_kept, err, errlen)))
+			goto fail;
 	}
 	sqlite3_finalize(st);
 	st = NULL;
@@ -1367,6 +1440,11 @@ static int import_bundle(struct pull_ctx *pc, struct bundle_manifest *m, const c
 	json_object_set_new(d, "items_updated", json_integer(*n_updated));
 	json_object_set_new(d, "notes", json_integer(*n_notes));
 	json_object_set_new(d, "readings", json_integer(*n_readings));
+	if (rd_updated || rd_kept) {
+		json_object_set_new(d, "readings_updated", json_integer(rd_updated));
+		json_object_set_new(d, "readings_kept", json_integer(rd_kept));
+	}
+	*n_readings_updated = rd_updated;
 	json_object_set_new(d, "events", json_integer((json_int_t)json_array_size(m->events)));
 	rc = custody_append(s, now, pc->o->actor, "pull", m->case_number, NULL, d, NULL, err, errlen);
 	json_decref(d);
@@ -1411,6 +1489,7 @@ static int pull_bundle(struct pull_ctx *pc, const char *bundle_id, int *n_items,
 	char msha[SHA256_HEX_LEN + 1];
 	struct buf changed;
 	int rc, new_key = 0, bind = 0, n_had = 0, n_updated = 0, n_notes = 0, n_readings = 0;
+	int n_readings_updated = 0;
 	pc->updated = 0;
 	buf_init(&mtext, BUNDLE_MANIFEST_MAX);
 	buf_init(&stext, MINISIGN_SIGFILE_MAX);
@@ -1463,21 +1542,25 @@ static int pull_bundle(struct pull_ctx *pc, const char *bundle_id, int *n_items,
 		}
 	}
 	if ((rc = import_bundle(pc, m, msha, new_key, bind, n_items, &n_had, &n_updated, &n_notes,
-				&n_readings, &changed, msg, msglen))) {
+				&n_readings, &n_readings_updated, &changed, msg, msglen))) {
 		*local = 1;
 		goto out;
 	}
-	char kid[MINISIGN_KEYID_HEX], updated_text[64] = "";
+	char kid[MINISIGN_KEYID_HEX], updated_text[64] = "", readings_text[64] = "";
 	snprintf(kid, sizeof kid, "%s", m->key_id);
 	if (n_updated)
 		snprintf(updated_text, sizeof updated_text, ", %d of them updated to a later revision",
 			 n_updated);
 	pc->updated = n_updated;
+	if (n_readings_updated)
+		snprintf(readings_text, sizeof readings_text, ", %d of them now in another site",
+			 n_readings_updated);
 	snprintf(msg, msglen,
-		 "imported %d items (%d already here%s), %d notes, %d readings (%d already here), "
+		 "imported %d items (%d already here%s), %d notes, %d readings (%d already here%s), "
 		 "%zu GPS fixes, %zu custody events from device %s, signed by key %s%s",
 		 *n_items, n_had, updated_text, n_notes, n_readings,
-		 (int)json_array_size(m->readings) - n_readings, json_array_size(m->fixes),
+		 (int)json_array_size(m->readings) - n_readings, readings_text,
+		 json_array_size(m->fixes),
 		 json_array_size(m->events),
 		 m->device_id, kid,
 		 new_key ? " (now trusted, and tied to the device)"

@@ -193,6 +193,9 @@ struct case_work {
 	char head_hash[SHA256_HEX_LEN + 1];
 	int64_t last_reading_id;
 	int64_t *reading_ids; /* each reading's row id, in the order of readings */
+	json_t *revised;  /* readings sent before whose site changed since, the
+			   * lowest revision first (each with "rev") */
+	int64_t last_reading_rev; /* the readings' revision mark after this bundle */
 	int64_t last_note_id; /* the newest note in the bundle (notes.id) */
 	int new_events;   /* events other than our own 'sync' records */
 };
@@ -204,6 +207,7 @@ static void work_free(struct case_work *w)
 	json_decref(w->items);
 	json_decref(w->readings);
 	free(w->reading_ids);
+	json_decref(w->revised);
 	json_decref(w->events);
 	json_decref(w->fixes);
 }
@@ -223,6 +227,14 @@ static size_t bundle_max_readings(void)
 static char *readings_meta_key(const char *target, const char *case_key)
 {
 	return xasprintf("sync.readings_sent:%s:%s", target, case_key);
+}
+
+/* The highest revision of the case's readings the target has had (see
+ * schema.c, schema_v44): a reading sent before whose revision is higher
+ * goes again. */
+static char *readings_rev_key(const char *target, const char *case_key)
+{
+	return xasprintf("sync.readings_rev:%s:%s", target, case_key);
 }
 
 /* Sets the store's meta `key` (taken over) to the row id `id`. */
@@ -321,9 +333,9 @@ static char *notes_meta_key(const char *target, const char *case_key)
 /*
  * Appends to arr an object for each row of sql (case_id bound to ?1, and
  * text_arg or int_arg to ?2 where it has one): the table's columns, then
- * a text column put under extra_name, then an integer column that is
- * either the row's id (appended to *ids, a malloc'd array) or put under
- * int_name.
+ * a text column put under extra_name, then the row's id (appended to
+ * *ids, a malloc'd array) where ids is given, then an integer column put
+ * under int_name where that is given.
  */
 static int gather_rows(struct store *s, const char *sql, int64_t case_id, const char *text_arg,
 		       int64_t int_arg, const struct bundle_table *t, json_t *arr,
@@ -358,7 +370,8 @@ static int gather_rows(struct store *s, const char *sql, int64_t case_id, const 
 			(*ids)[n_ids++] = sqlite3_column_int64(st, c + 1);
 		}
 		if (int_name)
-			json_object_set_new(o, int_name, json_integer(sqlite3_column_int64(st, c + 1)));
+			json_object_set_new(o, int_name,
+					    json_integer(sqlite3_column_int64(st, c + 1 + !!ids)));
 		json_array_append_new(arr, o);
 	}
 	sqlite3_finalize(st);
@@ -450,6 +463,7 @@ static int gather(struct store *s, const char *target, struct case_work *w, int 
 	w->items = json_array();
 	w->sites = json_array();
 	w->readings = json_array();
+	w->revised = json_array();
 	w->events = json_array();
 
 	/* the case itself */
@@ -489,20 +503,44 @@ static int gather(struct store *s, const char *target, struct case_work *w, int 
 	free(v);
 	w->last_reading_id = after;
 	cols = bundle_col_list(&bundle_reading_cols, "r");
-	sql = xasprintf("SELECT %s, si.name, r.id FROM readings r"
+	sql = xasprintf("SELECT %s, si.name, r.id, r.rev FROM readings r"
 			" LEFT JOIN sites si ON si.id = r.site_id"
 			" WHERE r.case_id = ?1 AND r.id > ?2 ORDER BY r.id LIMIT %zu",
 			cols, bundle_max_readings());
 	rc = gather_rows(s, sql, w->case_id, NULL, after, &bundle_reading_cols, w->readings, "site",
-			 NULL, &w->reading_ids, err, errlen);
+			 "rev", &w->reading_ids, err, errlen);
 	free(sql);
-	free(cols);
-	if (rc)
+	if (rc) {
+		free(cols);
 		return rc;
+	}
 	size_t nr = json_array_size(w->readings);
 	if (nr) {
 		w->last_reading_id = w->reading_ids[nr - 1];
 		*readings_cut = nr == bundle_max_readings();
+	}
+	/* and those sent before whose site changed since, the lowest
+	 * revision first */
+	mk = readings_rev_key(target, w->key);
+	v = store_meta_get(s, mk);
+	free(mk);
+	w->last_reading_rev = v ? strtoll(v, NULL, 10) : 0;
+	free(v);
+	sql = xasprintf("SELECT %s, si.name, r.rev FROM readings r"
+			" LEFT JOIN sites si ON si.id = r.site_id"
+			" WHERE r.case_id = ?1 AND r.id <= ?2 AND r.rev > %lld ORDER BY r.rev LIMIT %zu",
+			cols, (long long)w->last_reading_rev, bundle_max_readings());
+	rc = gather_rows(s, sql, w->case_id, NULL, after, &bundle_reading_cols, w->revised, "site",
+			 "rev", NULL, err, errlen);
+	free(sql);
+	free(cols);
+	if (rc)
+		return rc;
+	size_t nv = json_array_size(w->revised);
+	if (nv) {
+		w->last_reading_rev =
+			json_integer_value(json_object_get(json_array_get(w->revised, nv - 1), "rev"));
+		*readings_cut |= nv == bundle_max_readings();
 	}
 
 	/* custody events of the case since the last bundle to this target */
@@ -744,7 +782,13 @@ static json_t *manifest_json(struct store *s, const struct case_work *w, const c
 	json_object_set(m, "case", w->case_obj);
 	json_object_set(m, "sites", w->sites);
 	json_object_set(m, "items", w->items);
-	json_object_set(m, "readings", w->readings);
+	if (json_array_size(w->revised)) {
+		json_t *all = json_copy(w->readings);
+		json_array_extend(all, w->revised);
+		json_object_set_new(m, "readings", all);
+	} else {
+		json_object_set(m, "readings", w->readings);
+	}
 	if (json_array_size(w->fixes))
 		json_object_set(m, "fixes", w->fixes);
 	json_t *c = json_object();
@@ -822,6 +866,10 @@ static int record_bundle(struct store *s, const char *target, const struct case_
 		goto fail;
 	}
 	if (json_array_size(w->readings) && (rc = readings_mark_advance(s, target, w, err, errlen)))
+		goto fail;
+	if (json_array_size(w->revised) &&
+	    (rc = meta_set_id(s, readings_rev_key(target, w->key), w->last_reading_rev, err,
+			      errlen)))
 		goto fail;
 	if ((rc = meta_set_id(s, notes_meta_key(target, w->key), w->last_note_id, err, errlen)))
 		goto fail;
@@ -1074,6 +1122,19 @@ static int bundle_halve(struct case_work *w)
 		w->last_reading_id = w->reading_ids[nr / 2 - 1];
 		cut = 1;
 	}
+	size_t nv = json_array_size(w->revised);
+	if (nv > 1) {
+		json_t *take = json_array(), *r;
+		json_array_foreach(w->revised, i, r) {
+			if (i < nv / 2)
+				json_array_append(take, r);
+		}
+		json_decref(w->revised);
+		w->revised = take;
+		w->last_reading_rev =
+			json_integer_value(json_object_get(json_array_get(take, nv / 2 - 1), "rev"));
+		cut = 1;
+	}
 	if (ne > 1) {
 		json_t *take = json_array(), *e;
 		json_array_foreach(w->events, i, e) {
@@ -1104,12 +1165,14 @@ static int pending_save(struct store *s, const char *target, const struct case_w
 			const char *bundle_id, double created, const char *manifest, size_t mlen,
 			const struct buf *sig, char *err, size_t errlen)
 {
-	json_t *p = json_pack("{s:s, s:f, s:s%, s:s%, s:I, s:I, s:I, s:I}", "bundle_id", bundle_id,
-			      "created", created, "manifest", manifest, mlen, "signature",
-			      sig->data, sig->len, "first_seq", (json_int_t)w->first_seq,
-			      "last_seq", (json_int_t)w->last_seq, "last_reading_id",
-			      (json_int_t)w->last_reading_id, "last_note_id",
-			      (json_int_t)w->last_note_id);
+	json_t *p = json_pack("{s:s, s:f, s:s%, s:s%, s:I, s:I, s:I, s:I, s:I, s:I}", "bundle_id",
+			      bundle_id, "created", created, "manifest", manifest, mlen,
+			      "signature", sig->data, sig->len, "first_seq",
+			      (json_int_t)w->first_seq, "last_seq", (json_int_t)w->last_seq,
+			      "last_reading_id", (json_int_t)w->last_reading_id, "last_note_id",
+			      (json_int_t)w->last_note_id, "new_readings",
+			      (json_int_t)json_array_size(w->readings), "last_reading_rev",
+			      (json_int_t)w->last_reading_rev);
 	char *text = p ? json_dumps(p, JSON_COMPACT) : NULL;
 	char *key = pending_meta_key(target, w->key);
 	int rc = text ? store_meta_set(s, key, text, err, errlen)
@@ -1197,12 +1260,14 @@ static int pending_finish(struct store *s, struct target *t, int64_t case_id, co
 	const char *bid = NULL, *manifest = NULL, *sig = NULL;
 	size_t mlen = 0, siglen = 0;
 	double created = 0;
-	json_int_t first = 0, last = 0, reading = 0, note = 0;
+	json_int_t first = 0, last = 0, reading = 0, note = 0, n_new = -1, reading_rev = 0;
 	p = json_loads(text, 0, NULL);
-	if (!p || json_unpack(p, "{s:s, s:F, s:s%, s:s%, s:I, s:I, s:I, s:I}", "bundle_id", &bid,
-			      "created", &created, "manifest", &manifest, &mlen, "signature", &sig,
-			      &siglen, "first_seq", &first, "last_seq", &last, "last_reading_id",
-			      &reading, "last_note_id", &note) ||
+	/* new_readings and last_reading_rev: absent before schema 44 */
+	if (!p || json_unpack(p, "{s:s, s:F, s:s%, s:s%, s:I, s:I, s:I, s:I, s?I, s?I}",
+			      "bundle_id", &bid, "created", &created, "manifest", &manifest, &mlen,
+			      "signature", &sig, &siglen, "first_seq", &first, "last_seq", &last,
+			      "last_reading_id", &reading, "last_note_id", &note, "new_readings",
+			      &n_new, "last_reading_rev", &reading_rev) ||
 	    !(m = json_loadb(manifest, mlen, 0, NULL)) ||
 	    !json_is_array(json_object_get(m, "items"))) {
 		/* never expected (it is this program's own text); the next
@@ -1218,8 +1283,15 @@ static int pending_finish(struct store *s, struct target *t, int64_t case_id, co
 	w.last_seq = last;
 	w.last_reading_id = reading;
 	w.last_note_id = note;
+	w.last_reading_rev = reading_rev;
 	w.items = json_incref(json_object_get(m, "items"));
-	w.readings = json_incref(json_object_get(m, "readings"));
+	/* the manifest's readings: the new ones, then those sent again */
+	json_t *all = json_object_get(m, "readings");
+	w.readings = json_array();
+	w.revised = json_array();
+	for (size_t k = 0; k < json_array_size(all); k++)
+		json_array_append(n_new < 0 || (json_int_t)k < n_new ? w.readings : w.revised,
+				  json_array_get(all, k));
 	w.events = json_incref(json_object_get(json_object_get(m, "custody"), "events"));
 	sha256_hex(manifest, mlen, msha);
 	log_info("case %s: finishing bundle %s, which an earlier sync to %s did not finish",
@@ -1274,7 +1346,8 @@ static int sync_case(struct store *s, struct target *t, const struct minisign_se
 	if ((rc = pending_finish(s, t, w->case_id, w->number, actor, rep, err, errlen)) ||
 	    (rc = gather(s, target, w, &readings_cut, err, errlen)))
 		goto out;
-	if (!json_array_size(w->items) && !json_array_size(w->readings) && !w->new_events) {
+	if (!json_array_size(w->items) && !json_array_size(w->readings) &&
+	    !json_array_size(w->revised) && !w->new_events) {
 		log_info("case %s: nothing new for %s", w->number, target);
 		goto out;
 	}
@@ -1294,7 +1367,8 @@ static int sync_case(struct store *s, struct target *t, const struct minisign_se
 		log_info("case %s: the manifest is too large for one bundle; %zu items, %zu "
 			 "readings and %zu custody events go in this one, the rest follow in the "
 			 "next",
-			 w->number, json_array_size(w->items), json_array_size(w->readings),
+			 w->number, json_array_size(w->items),
+			 json_array_size(w->readings) + json_array_size(w->revised),
 			 json_array_size(w->events));
 		json_decref(m);
 		free(manifest);
@@ -1361,7 +1435,8 @@ static int sync_case(struct store *s, struct target *t, const struct minisign_se
 	rep->items += (int)json_array_size(w->items);
 	log_info("case %s: bundle %s committed to %s: %zu items, %zu readings, %zu custody events",
 		 w->number, bundle_id, target, json_array_size(w->items),
-		 json_array_size(w->readings), json_array_size(w->events));
+		 json_array_size(w->readings) + json_array_size(w->revised),
+		 json_array_size(w->events));
 out:
 	json_decref(m);
 	free(manifest);

@@ -5,9 +5,9 @@
 # those items again, fields only, and the office takes the later
 # revision, with a custody event for each item naming what changed. A
 # place the office set itself stays, and the event says what the device
-# now says instead. Bundles pulled out of order end the same way, and a
-# store upgraded from before revisions were kept sends each of its items
-# once more.
+# now says instead. A reading takes the site added after it was sent.
+# Bundles pulled out of order end the same way, and a store upgraded from
+# before revisions were kept sends each of its items once more.
 . "$(dirname "$0")/../lib/common.sh"
 
 if ! need exiftool jq cjpeg sqlite3; then
@@ -74,10 +74,14 @@ $O -q track import "$T/office.gpx" 2>/dev/null
 check "the office places c itself" test "$(office_item c | cut -d' ' -f1)" != null
 office_c=$(office_item c)
 $F -q track import "$T/field.gpx" 2>/dev/null
+# a water sample taken on the way, placed from the track as it is read
+printf '时间,样品编号,氨氮(mg/L)\n2024-05-01 10:00:30,W-1,0.8\n' >"$T/water.csv"
+$F -q sensor import "$T/water.csv" --time-offset +08:00 2>/dev/null
 out=$($F sync --target "dir:$TGT" 2>&1)
-# (a track file is an item of the case too, and goes with its bytes)
+# (a track file and a sensor file are items of the case too, and go with
+# their bytes)
 check "items placed after a sync go again, without their bytes" \
-	grep -q "committed: 3 items (1 blobs sent, [0-9]* bytes; 2 already" <<<"$out"
+	grep -q "committed: 4 items (2 blobs sent, [0-9]* bytes; 2 already" <<<"$out"
 $F -q site add "$CASE" 坝下排口 --lat 45.0 --lon 124.8001 --radius 200 2>/dev/null
 $F -q track import "$T/late.gpx" 2>/dev/null
 out=$($F sync --target "dir:$TGT" 2>&1)
@@ -94,9 +98,13 @@ check "the office has the field's place and site for a" test "$(office_item a)" 
 check "and for b" test "$(office_item b)" = "$(field_item b)"
 check "a is in the site the field added" test "$(office_item a | cut -d' ' -f3)" = 坝下排口
 check "the office's own place for c stays" test "$(office_item c)" = "$office_c"
+check "a reading sent before the site was added is in it at the office too" \
+	test "$(sqlite3 "$T/office/evidence.db" "SELECT s.name FROM readings r
+		JOIN sites s ON s.id = r.site_id WHERE r.sample_id = 'W-1'")" = 坝下排口
+check "pull says a reading moved to another site" grep -q "1 of them now in another site" <<<"$out"
 check "while the field placed c elsewhere" test "$(office_item c)" != "$(field_item c)"
-check "no photo was fetched again (only the two track files)" \
-	test "$(find "$T/office/blobs" -type f | wc -l)" = "$((blobs_before + 2))"
+check "no photo was fetched again (only the track and sensor files)" \
+	test "$(find "$T/office/blobs" -type f | wc -l)" = "$((blobs_before + 3))"
 ev() {
 	sqlite3 "$T/office/evidence.db" "SELECT count(*), count(DISTINCT item_sha256) FROM custody
 		WHERE action = 'item update' $1" | tr '|' ' '
@@ -121,6 +129,6 @@ check "pulling again changes nothing" test "$(ev "")" = "$events"
 store_to_schema_43 "$T/field/evidence.db"
 out=$($F sync --target "dir:$TGT" 2>&1)
 check "after the upgrade each item goes once more, without its bytes" \
-	grep -q "committed: 5 items (0 blobs sent" <<<"$out"
+	grep -q "committed: 6 items (0 blobs sent" <<<"$out"
 out=$($O pull --target "dir:$TGT" --case "$CASE" 2>&1)
 check "and the office, already up to date, changes nothing" test "$(ev "")" = "$events"

@@ -177,7 +177,11 @@ store_to_schema_43() {
 	sqlite3 "$1" "DROP TRIGGER items_rev; DROP TRIGGER items_office_fields;
 	DROP INDEX items_rev; ALTER TABLE items DROP COLUMN rev;
 	ALTER TABLE items DROP COLUMN src_rev; ALTER TABLE items DROP COLUMN office_fields;
-	ALTER TABLE sync_state DROP COLUMN rev; PRAGMA user_version = 43;"
+	ALTER TABLE sync_state DROP COLUMN rev;
+	DROP TRIGGER readings_rev; DROP TRIGGER readings_office_fields;
+	DROP INDEX readings_rev; ALTER TABLE readings DROP COLUMN rev;
+	ALTER TABLE readings DROP COLUMN src_rev; ALTER TABLE readings DROP COLUMN office_fields;
+	PRAGMA user_version = 43;"
 }
 
 # store_to_schema_42 DB: takes schema 43's and later columns and indexes

@@ -862,7 +862,13 @@ static void test_migration(void)
 			 "ALTER TABLE items DROP COLUMN rev;"
 			 "ALTER TABLE items DROP COLUMN src_rev;"
 			 "ALTER TABLE items DROP COLUMN office_fields;"
-			 "ALTER TABLE sync_state DROP COLUMN rev;",
+			 "ALTER TABLE sync_state DROP COLUMN rev;"
+			 "DROP TRIGGER readings_rev;"
+			 "DROP TRIGGER readings_office_fields;"
+			 "DROP INDEX readings_rev;"
+			 "ALTER TABLE readings DROP COLUMN rev;"
+			 "ALTER TABLE readings DROP COLUMN src_rev;"
+			 "ALTER TABLE readings DROP COLUMN office_fields;",
 			 err, sizeof err) == 0);
 	CHECK(store_exec(s, "PRAGMA user_version = 40", err, sizeof err) == 0);
 	store_close(s);
@@ -917,7 +923,8 @@ static void test_migration(void)
 	CHECK(query_int(s, "SELECT count(*) FROM pragma_table_info('items')"
 			   " WHERE name IN ('img_direction', 'img_direction_ref')") == 2);
 	CHECK(query_int(s, "SELECT count(*) FROM sqlite_master WHERE type = 'trigger'"
-			   " AND name IN ('items_rev', 'items_office_fields')") == 2);
+			   " AND name IN ('items_rev', 'items_office_fields', 'readings_rev',"
+			   " 'readings_office_fields')") == 4);
 	struct counter c = {0};
 	CHECK(custody_verify(s, count_report, &c, err, sizeof err) == 0 && c.n == 0);
 	CHECK(query_int(s, "SELECT count(*) FROM custody WHERE item_sha256 LIKE 'aaaa%'") == 1);
