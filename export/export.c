@@ -549,6 +549,28 @@ static size_t utf8_seq(const unsigned char *s, size_t left)
 	return utf8_valid((const char *)s, n) ? n : 0;
 }
 
+/* Bytes written as \xNN, two hex digits each, as names are shown. */
+static int put_bytes_escaped(struct buf *b, const unsigned char *p, size_t n)
+{
+	int rc = 0;
+	for (size_t i = 0; i < n && !rc; i++)
+		rc = buf_printf(b, "\\x%02X", p[i]);
+	return rc;
+}
+
+/* Whether the character of n bytes at p cannot be shown as itself: a C0
+ * control but TAB, LF and CR, DEL, a C1 control (U+0080 to U+009F, which
+ * the escaping of names takes as controls too), or U+FFFE or U+FFFF, which
+ * are no characters at all and which XML 1.0 does not allow in a document. */
+static int unshowable(const unsigned char *p, size_t n)
+{
+	if (n == 1)
+		return (*p < 0x20 && *p != '\t' && *p != '\n' && *p != '\r') || *p == 0x7F;
+	if (n == 2)
+		return p[0] == 0xC2 && p[1] < 0xA0;
+	return n == 3 && p[0] == 0xEF && p[1] == 0xBF && (p[2] == 0xBE || p[2] == 0xBF);
+}
+
 int export_put_xml(struct buf *b, const char *s)
 {
 	if (!s)
@@ -559,8 +581,10 @@ int export_put_xml(struct buf *b, const char *s)
 		size_t n = utf8_seq(p, left);
 		int rc;
 		if (n == 0) {
-			rc = buf_puts(b, "\xEF\xBF\xBD");
+			rc = put_bytes_escaped(b, p, 1);
 			n = 1;
+		} else if (unshowable(p, n)) {
+			rc = put_bytes_escaped(b, p, n);
 		} else if (n == 1) {
 			switch (*p) {
 			case '<': rc = buf_puts(b, "&lt;"); break;
@@ -568,11 +592,10 @@ int export_put_xml(struct buf *b, const char *s)
 			case '&': rc = buf_puts(b, "&amp;"); break;
 			case '"': rc = buf_puts(b, "&quot;"); break;
 			case '\'': rc = buf_puts(b, "&#39;"); break;
-			case '\n': case '\t': rc = buf_putc(b, (char)*p); break;
-			default:
-				/* XML 1.0 forbids most control characters outright */
-				rc = *p < 0x20 || *p == 0x7F ? buf_puts(b, "\xEF\xBF\xBD")
-							   : buf_putc(b, (char)*p);
+			/* a parser turns a CR it reads into LF; a reference
+			 * keeps it */
+			case '\r': rc = buf_puts(b, "&#13;"); break;
+			default: rc = buf_putc(b, (char)*p);
 			}
 		} else {
 			rc = buf_append(b, p, n);
@@ -593,10 +616,13 @@ int export_put_xml(struct buf *b, const char *s)
  * is. Anything else after a sign is guarded, times and UTC offsets too:
  * Excel may take "+08:00" for the time of day 08:00, sign dropped, and
  * "-07:00" for a formula that fails; "+1:1" is a formula (row 1). An
- * offset kept as text is worth the apostrophe shown before it. */
+ * offset kept as text is worth the apostrophe shown before it. A field
+ * that starts with an apostrophe of its own gets one more, so that a
+ * leading apostrophe is always evcap's, and one taken off gives the text
+ * back: "'=1" from a card would otherwise read like a guarded "=1". */
 static int csv_formula(const char *s)
 {
-	if (!s[0] || !strchr("=@\t\r+-", s[0]))
+	if (!s[0] || !strchr("=@\t\r+-'", s[0]))
 		return 0;
 	if (s[0] != '+' && s[0] != '-')
 		return 1;
@@ -625,12 +651,12 @@ int export_put_csv(struct buf *b, const char *s)
 	while (left && !rc) {
 		size_t n = utf8_seq(p, left);
 		if (n == 0) {
-			rc = buf_puts(b, "\xEF\xBF\xBD");
+			rc = put_bytes_escaped(b, p, 1);
 			n = 1;
 		} else if (n == 1 && *p == '"') {
 			rc = buf_puts(b, "\"\"");
-		} else if (n == 1 && *p < 0x20 && *p != '\r' && *p != '\n' && *p != '\t') {
-			rc = buf_puts(b, "\xEF\xBF\xBD");
+		} else if (unshowable(p, n)) {
+			rc = put_bytes_escaped(b, p, n);
 		} else {
 			rc = buf_append(b, p, n);
 		}

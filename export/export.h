@@ -117,8 +117,11 @@ int export_html(const struct export_ctx *c, struct buf *out, char *err, size_t e
 int export_item_located(const json_t *item);
 
 /* Writers shared by the formats: text escaped for XML/HTML (also for
- * attributes), one CSV field quoted per RFC 4180 where needed. Bytes that
- * are not valid UTF-8 or are control characters become U+FFFD. */
+ * attributes), one CSV field quoted per RFC 4180 where needed. What a
+ * reader could not take as text is written as \xNN, a byte at a time, as
+ * names are shown: bytes that are not valid UTF-8, control characters but
+ * TAB, LF and CR (C1 ones too), and U+FFFE and U+FFFF, which XML 1.0
+ * forbids; in XML a CR is written &#13;, which a parser keeps. */
 int export_put_xml(struct buf *b, const char *s) WUR;
 int export_put_csv(struct buf *b, const char *s) WUR;
 

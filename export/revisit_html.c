@@ -699,42 +699,10 @@ static const char *L(int lang, const char *key)
 	return key;
 }
 
-/* Text for HTML content and attributes. Bytes of invalid UTF-8 and control
- * characters become U+FFFD, so a hostile file name cannot break the page. */
+/* Text for HTML content and attributes, escaped as in the other reports. */
 static int put_text(struct buf *b, const char *s)
 {
-	int rc = 0;
-	if (!s)
-		return 0;
-	size_t n = strlen(s);
-	for (size_t i = 0; i < n && !rc; i++) {
-		unsigned char c = (unsigned char)s[i];
-		if (c == '&')
-			rc = buf_puts(b, "&amp;");
-		else if (c == '<')
-			rc = buf_puts(b, "&lt;");
-		else if (c == '>')
-			rc = buf_puts(b, "&gt;");
-		else if (c == '"')
-			rc = buf_puts(b, "&quot;");
-		else if (c == '\'')
-			rc = buf_puts(b, "&#39;");
-		else if (c < 0x20 || c == 0x7f)
-			rc = buf_puts(b, "\xef\xbf\xbd");
-		else if (c < 0x80)
-			rc = buf_putc(b, (char)c);
-		else {
-			size_t len = (c & 0xe0) == 0xc0 ? 2 : (c & 0xf0) == 0xe0 ? 3
-				   : (c & 0xf8) == 0xf0 ? 4 : 0;
-			if (len && i + len <= n && utf8_valid(s + i, len)) {
-				rc = buf_append(b, s + i, len);
-				i += len - 1;
-			} else {
-				rc = buf_puts(b, "\xef\xbf\xbd");
-			}
-		}
-	}
-	return rc;
+	return export_put_xml(b, s);
 }
 
 static const char css[] =

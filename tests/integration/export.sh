@@ -243,3 +243,49 @@ rc=$?
 check "export -q --format jpeg: exit 0, the copies written, nothing printed" \
 	bash -c '[ "$1" = 0 ] && [ "$(ls "$2" | grep -ci "\.jpg$")" -ge 5 ] && [ ! -s "$3" ] && [ ! -s "$4" ]' \
 	_ "$rc" "$T/quiet-jpeg" "$T/qj.out" "$T/qj.err"
+
+# --- text a card or a person gave that a format cannot carry as itself ---
+# A name from a Chinese camera's FAT card in GBK, `<&` in a name, a note
+# holding a control character and U+FFFE, a title holding U+FFFF (XML 1.0
+# allows neither) and a CR: each export stays well-formed, and shows such
+# a character as \xNN, as evcap shows names, rather than losing it. In the
+# CSV a leading apostrophe is always the formula guard: one taken off
+# gives every name back, a name that began with one too.
+H=$T/hostile
+mkdir -p "$H/card"
+cp "$T/base.jpg" "$H/card/"$'\xb2\xe2\xca\xd4.JPG'
+cp "$T/base.jpg" "$H/card/q<&>.JPG"
+cp "$T/base.jpg" "$H/card/'=1+2.JPG"
+cp "$T/base.jpg" "$H/card/=1+2.JPG"
+i=0
+for f in "$H/card/"*; do
+	i=$((i + 1))
+	exiftool -q -overwrite_original -GPSLatitude=46.9$i -GPSLatitudeRef=N -GPSLongitude=124.2 \
+		-GPSLongitudeRef=E "$f"
+done
+HS="$EVCAP --store $H/store"
+$HS init >/dev/null 2>&1
+$HS case open 'H<&">1' --title $'t\xef\xbf\xbfz\r' --use >/dev/null 2>&1
+$HS ingest "$H/card" >/dev/null 2>&1
+$HS note "$($HS --json ls | jq '.[0].id')" $'n\x05\xef\xbf\xbe<&' >/dev/null
+for f in kml gpx html csv; do
+	$HS export --case 'H<&">1' --format $f --out "$H/out.$f" >/dev/null 2>&1 || echo "# $f: rc $?"
+done
+check "export: KML and GPX stay well-formed with U+FFFE, U+FFFF and controls in notes and title" \
+	xmllint --noout --nonet "$H/out.kml" "$H/out.gpx"
+check "export: the GBK name is shown as stored, in KML, GPX, report and CSV" \
+	bash -c 'for f in kml gpx html csv; do grep -qF "\\xB2\\xE2\\xCA\\xD4.JPG" "$1/out.$f" || exit 1; done' _ "$H"
+check "export: the note's characters are shown as \\xNN, never as U+FFFD" \
+	bash -c 'grep -qF "n\\x05\\xEF\\xBF\\xBE&lt;&amp;" "$1/out.html" &&
+		grep -qF "n\\x05\\xEF\\xBF\\xBE<&" "$1/out.csv" && ! grep -q $'"'"'\xef\xbf\xbd'"'"' "$1"/out.*' _ "$H"
+check "export: the title's U+FFFF too, and its CR is kept in XML" python3 -c '
+import sys, xml.dom.minidom as m
+d = m.parse(sys.argv[1]).getElementsByTagName("description")[0].firstChild.data
+sys.exit(not d.startswith("t\\xEF\\xBF\\xBFz\r - "))' "$H/out.kml"
+check "export: CSV names less the guard's apostrophe are the stored names" python3 -c '
+import csv, json, sys
+rows = csv.DictReader(open(sys.argv[1], encoding="utf-8-sig", newline=""))
+got = sorted(r["original_name"][1:] if r["original_name"].startswith("\x27") else r["original_name"]
+             for r in rows)
+want = sorted(i["original_name"] for i in json.load(sys.stdin))
+sys.exit(not (got == want and len(got) == 4))' "$H/out.csv" < <($HS --json ls)

@@ -74,7 +74,17 @@ static void test_csv_field(void)
 	CHECK_STR(csv("+."), "'+.");
 	CHECK_STR(csv("-1.2.3"), "'-1.2.3");
 	CHECK_STR(csv("a\t=1"), "a\t=1");
-	CHECK_STR(csv("bad\xff"), "bad\xEF\xBF\xBD");
+	/* an apostrophe of the field's own gets a second: the first is
+	 * always the guard, and taking it off gives the text back */
+	CHECK_STR(csv("'=1+2"), "''=1+2");
+	CHECK_STR(csv("'quoted'"), "''quoted'");
+	CHECK_STR(csv("it's"), "it's");
+	/* what is not text is shown as names are, \xNN a byte, never
+	 * replaced by U+FFFD, which would lose which byte it was */
+	CHECK_STR(csv("bad\xff"), "bad\\xFF");
+	CHECK_STR(csv("n\x05\x7f\xc2\x85"), "n\\x05\\x7F\\xC2\\x85");
+	CHECK_STR(csv("\x01=1+2"), "\\x01=1+2");
+	CHECK_STR(csv("\xef\xbf\xbf"), "\\xEF\\xBF\\xBF");
 	CHECK_STR(csv(" lead"), "\" lead\"");
 	csv(NULL);
 }
@@ -115,10 +125,15 @@ static void test_xml_escape(void)
 	struct buf b;
 	buf_init(&b, 4096);
 	CHECK(export_put_xml(&b, "<a href='x'>&\"\x01</a>") == 0);
-	CHECK_STR(b.data, "&lt;a href=&#39;x&#39;&gt;&amp;&quot;\xEF\xBF\xBD&lt;/a&gt;");
+	CHECK_STR(b.data, "&lt;a href=&#39;x&#39;&gt;&amp;&quot;\\x01&lt;/a&gt;");
 	buf_reset(&b);
 	CHECK(export_put_xml(&b, "张三 \xc3") == 0);
-	CHECK_STR(b.data, "张三 \xEF\xBF\xBD");
+	CHECK_STR(b.data, "张三 \\xC3");
+	/* XML 1.0 allows neither U+FFFE nor U+FFFF: a document holding
+	 * one is not well-formed; a CR stays one */
+	buf_reset(&b);
+	CHECK(export_put_xml(&b, "a\xef\xbf\xbe\xef\xbf\xbf\xef\xbf\xbd\r\n\t\xc2\x9b") == 0);
+	CHECK_STR(b.data, "a\\xEF\\xBF\\xBE\\xEF\\xBF\\xBF\xef\xbf\xbd&#13;\n\t\\xC2\\x9B");
 	buf_free(&b);
 }
 
