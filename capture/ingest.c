@@ -36,67 +36,16 @@
 #define INGEST_MAX_DEPTH 64
 #define INGEST_MAX_FILES 10000000
 
-/* Text as shown in messages, at most max bytes: stops before a character
- * or an escape that would not fit, so a cut never splits either. */
-static char *display(const char *s, size_t n, size_t max)
-{
-	struct buf b;
-	buf_init(&b, 0);
-	const unsigned char *p = (const unsigned char *)s;
-	size_t i = 0;
-	while (i < n) {
-		/* find the longest valid UTF-8 sequence starting here (1-4 bytes) */
-		size_t len = 0;
-		for (size_t k = 1; k <= 4 && i + k <= n; k++) {
-			if (utf8_valid(s + i, k)) {
-				len = k;
-				break;
-			}
-		}
-		int rc;
-		if (len == 1 && p[i] == '\\') {
-			/* a backslash itself is doubled, so that a name holding
-			 * the four characters \xFF never reads like the byte */
-			if (b.len + 2 > max)
-				break;
-			rc = buf_puts(&b, "\\\\");
-			len = 1;
-		} else if (len == 0 || (len == 1 && (p[i] < 0x20 || p[i] == 0x7f))) {
-			if (b.len + 4 > max)
-				break;
-			rc = buf_printf(&b, "\\x%02X", p[i]);
-			len = 1;
-		} else if (len == 2 && p[i] == 0xc2 && p[i + 1] < 0xa0) {
-			/* U+0080 to U+009F are control characters too (U+009B
-			 * starts an escape sequence where 8-bit controls are
-			 * taken): both bytes as \xNN */
-			if (b.len + 8 > max)
-				break;
-			rc = buf_printf(&b, "\\x%02X\\x%02X", p[i], p[i + 1]);
-		} else {
-			if (b.len + len > max)
-				break;
-			rc = buf_append(&b, p + i, len);
-		}
-		if (rc)
-			break;
-		i += len;
-	}
-	size_t l;
-	char *r = buf_detach(&b, &l);
-	return r ? r : xstrdup("");
-}
-
 char *ingest_display_path(const char *path)
 {
-	return display(path, strlen(path), SIZE_MAX);
+	return text_escape(path, strlen(path), SIZE_MAX);
 }
 
 const char *ingest_display_text(const char *s, size_t n, char *out, size_t outlen)
 {
 	if (!outlen)
 		return out;
-	char *r = display(s, n, outlen - 1);
+	char *r = text_escape(s, n, outlen - 1);
 	memcpy(out, r, strlen(r) + 1);
 	free(r);
 	return out;

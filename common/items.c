@@ -4,6 +4,7 @@
 #include "items.h"
 
 #include <ctype.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,8 +25,19 @@ static json_t *col_json(sqlite3_stmt *st, int i)
 		return json_integer(sqlite3_column_int64(st, i));
 	case SQLITE_FLOAT:
 		return json_real(sqlite3_column_double(st, i));
-	case SQLITE_TEXT:
-		return json_string((const char *)sqlite3_column_text(st, i));
+	case SQLITE_TEXT: {
+		/* Text that is not UTF-8 (no writer of evcap's stores any, but a
+		 * store can be written by other means) would make json_string
+		 * NULL and its field vanish: it is shown escaped as a name is. */
+		const char *t = (const char *)sqlite3_column_text(st, i);
+		json_t *v = json_string(t);
+		if (!v) {
+			char *e = text_escape(t, (size_t)sqlite3_column_bytes(st, i), SIZE_MAX);
+			v = json_string(e);
+			free(e);
+		}
+		return v;
+	}
 	default:
 		return json_null();
 	}

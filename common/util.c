@@ -3,6 +3,8 @@
  */
 #include "util.h"
 
+#include "buf.h"
+
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -221,4 +223,53 @@ void human_bytes(uint64_t b, char out[32])
 		snprintf(out, 32, "%.1f kB", b / 1e3);
 	else
 		snprintf(out, 32, "%llu byte%s", (unsigned long long)b, b == 1 ? "" : "s");
+}
+
+char *text_escape(const char *s, size_t n, size_t max)
+{
+	struct buf b;
+	buf_init(&b, 0);
+	const unsigned char *p = (const unsigned char *)s;
+	size_t i = 0;
+	while (i < n) {
+		/* find the longest valid UTF-8 sequence starting here (1-4 bytes) */
+		size_t len = 0;
+		for (size_t k = 1; k <= 4 && i + k <= n; k++) {
+			if (utf8_valid(s + i, k)) {
+				len = k;
+				break;
+			}
+		}
+		int rc;
+		if (len == 1 && p[i] == '\\') {
+			/* a backslash itself is doubled, so that a name holding
+			 * the four characters \xFF never reads like the byte */
+			if (b.len + 2 > max)
+				break;
+			rc = buf_puts(&b, "\\\\");
+			len = 1;
+		} else if (len == 0 || (len == 1 && (p[i] < 0x20 || p[i] == 0x7f))) {
+			if (b.len + 4 > max)
+				break;
+			rc = buf_printf(&b, "\\x%02X", p[i]);
+			len = 1;
+		} else if (len == 2 && p[i] == 0xc2 && p[i + 1] < 0xa0) {
+			/* U+0080 to U+009F are control characters too (U+009B
+			 * starts an escape sequence where 8-bit controls are
+			 * taken): both bytes as \xNN */
+			if (b.len + 8 > max)
+				break;
+			rc = buf_printf(&b, "\\x%02X\\x%02X", p[i], p[i + 1]);
+		} else {
+			if (b.len + len > max)
+				break;
+			rc = buf_append(&b, p + i, len);
+		}
+		if (rc)
+			break;
+		i += len;
+	}
+	size_t l;
+	char *r = buf_detach(&b, &l);
+	return r ? r : xstrdup("");
 }

@@ -50,6 +50,16 @@ void secure_wipe(void *p, size_t n);
 /* 1 if s is valid UTF-8 of exactly n bytes with no NUL, else 0. */
 int utf8_valid(const char *s, size_t n);
 
+/*
+ * The n bytes at s as evcap shows and stores a name from a card, at most
+ * max bytes of it (cut before a character or an escape that would not
+ * fit, never through one): valid UTF-8 as it is; a byte that is not, a C0
+ * control, DEL and a C1 control (U+0080 to U+009F) as \xNN; a backslash
+ * doubled, so that the text reads back to the bytes exactly. Returns a
+ * new string, never NULL.
+ */
+char *text_escape(const char *s, size_t n, size_t max);
+
 /* Makes s valid UTF-8 in place: each byte that does not begin a valid
  * sequence (including a character cut short by truncation) becomes '?'.
  * For messages that quote untrusted bytes. */

@@ -189,8 +189,12 @@ json_t *bundle_row_json(sqlite3_stmt *st, int first, const struct bundle_table *
 			}
 			if (!v)
 				v = json_string(s);
-			if (!v) /* not UTF-8: keep it visible rather than drop it */
-				v = json_string("(not valid UTF-8)");
+			if (!v) { /* not UTF-8: escaped as a name is, not dropped */
+				char *e = text_escape(s, (size_t)sqlite3_column_bytes(st, c),
+						      SIZE_MAX);
+				v = json_string(e);
+				free(e);
+			}
 			break;
 		}
 		}

@@ -360,7 +360,14 @@ static int gather_rows(struct store *s, const char *sql, int64_t case_id, const 
 		int c = (int)t->n;
 		if (extra_name) {
 			const char *v = (const char *)sqlite3_column_text(st, c);
-			json_object_set_new(o, extra_name, v ? json_string(v) : json_null());
+			json_t *j = v ? json_string(v) : json_null();
+			if (!j) { /* not UTF-8: escaped as a name is, not dropped */
+				char *e = text_escape(v, (size_t)sqlite3_column_bytes(st, c),
+						      SIZE_MAX);
+				j = json_string(e);
+				free(e);
+			}
+			json_object_set_new(o, extra_name, j);
 		}
 		if (ids) {
 			if (n_ids == cap) {

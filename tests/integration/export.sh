@@ -289,3 +289,13 @@ got = sorted(r["original_name"][1:] if r["original_name"].startswith("\x27") els
              for r in rows)
 want = sorted(i["original_name"] for i in json.load(sys.stdin))
 sys.exit(not (got == want and len(got) == 4))' "$H/out.csv" < <($HS --json ls)
+# text in the store that is not UTF-8 (none of evcap's writers store any,
+# but a store may be written by other means) is escaped as a name is,
+# never a field left out of `ls --json` or of a bundle's manifest
+sqlite3 "$H/store/evidence.db" "UPDATE items SET model = CAST(x'4dff5c' AS TEXT)"
+check "ls --json: a model that is not UTF-8 is shown escaped, not left out" \
+	bash -c '$1 --json ls | jq -e "all(.[]; .model == \"M\\\\xFF\\\\\\\\\")" >/dev/null' _ "$HS"
+mkdir "$H/tgt"
+$HS sync --target "dir:$H/tgt" >/dev/null 2>&1
+check "sync: the manifest carries it escaped too" \
+	jq -e 'all(.items[]; .model == "M\\xFF\\\\")' "$H"/tgt/cases/*/bundles/*/manifest.json
