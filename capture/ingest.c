@@ -1701,7 +1701,8 @@ int ingest_paths(struct store *s, char *const *paths, int n, const struct ingest
 		int stop = o->stop && *o->stop;
 		int more = next < w.n && !stop;
 		if (stop && next < w.n && !stop_said) {
-			log_warnx("stopped: %zu of %zu files not taken yet", w.n - next, w.n);
+			log_warnx("stopped: %zu of %zu file%s not taken yet", w.n - next, w.n,
+				  w.n == 1 ? "" : "s");
 			st->not_taken += w.n - next;
 			stop_said = 1;
 		}

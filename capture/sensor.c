@@ -1066,8 +1066,8 @@ int sensor_parse_csv(const char *text, size_t n, const struct sensor_opts *o,
 			if (nf < 0)
 				reading_err(r, "%s:%zu: the line %s", o->name, line_no, why);
 			else
-				reading_err(r, "%s:%zu: the line has %d fields, the header %d",
-					    o->name, line_no, nf, ncols);
+				reading_err(r, "%s:%zu: the line has %d field%s, the header %d",
+					    o->name, line_no, nf, nf == 1 ? "" : "s", ncols);
 		} else if ((form == 1 ? csv_long_row : csv_wide_row)(b, o, line, len, line_no, f, fl,
 								      nf, cols)) {
 			rc = err_set(err, errlen, EV_ELIMIT, "%s: more than %d readings", o->name,

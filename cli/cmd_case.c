@@ -704,12 +704,12 @@ static int case_list(struct cli *cli)
 	json_t *o;
 	json_array_foreach(arr, i, o) {
 		const char *title = json_string_value(json_object_get(o, "title"));
-		printf("%s %s  [%s, %lld items]%s%s\n",
+		json_int_t n = json_integer_value(json_object_get(o, "items"));
+		printf("%s %s  [%s, %lld item%s]%s%s\n",
 		       json_is_true(json_object_get(o, "in_use")) ? "*" : " ",
 		       json_string_value(json_object_get(o, "number")),
-		       json_string_value(json_object_get(o, "status")),
-		       (long long)json_integer_value(json_object_get(o, "items")), title ? "  " : "",
-		       title ? title : "");
+		       json_string_value(json_object_get(o, "status")), (long long)n,
+		       n == 1 ? "" : "s", title ? "  " : "", title ? title : "");
 	}
 	json_decref(arr);
 	return EXIT_OK;

@@ -119,10 +119,11 @@ int cmd_geotag(struct cli *cli, int argc, char **argv)
 				    json_integer((json_int_t)st.sidecars_unusable));
 		cli_print_json(j);
 	} else if (cli->verbosity >= 0) {
-		printf("geotag: %zu fixes from %zu source%s; %zu items retimed from a learned camera "
-		       "offset; %zu items placed, %zu unchanged, %zu not covered by the track, %zu "
-		       "cleared\n",
-		       st.fixes, st.receivers, st.receivers == 1 ? "" : "s", st.retimed, st.placed,
+		printf("geotag: %zu fix%s from %zu source%s; %zu item%s retimed from a learned "
+		       "camera offset; %zu item%s placed, %zu unchanged, %zu not covered by the "
+		       "track, %zu cleared\n",
+		       st.fixes, st.fixes == 1 ? "" : "es", st.receivers, st.receivers == 1 ? "" : "s",
+		       st.retimed, st.retimed == 1 ? "" : "s", st.placed, st.placed == 1 ? "" : "s",
 		       st.unchanged, st.uncovered, st.cleared);
 		if (st.sidecars)
 			printf("geotag: %zu video%s placed where the drone was, from %s SRT\n",

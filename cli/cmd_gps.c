@@ -66,8 +66,9 @@ static void gps_on_fix(void *arg, const struct fix *f)
 	if (g->verbose > 0 || (g->verbose == 0 && g->seen % GPS_PROGRESS_EVERY == 0)) {
 		char iso[32];
 		time_format_iso(f->t, iso);
-		fprintf(stderr, "evcap gps log: %llu fixes, last %s %.7f %.7f mode %dD\n",
-			(unsigned long long)g->seen, iso, f->lat, f->lon, f->mode);
+		fprintf(stderr, "evcap gps log: %llu fix%s, last %s %.7f %.7f mode %dD\n",
+			(unsigned long long)g->seen, g->seen == 1 ? "" : "es", iso, f->lat, f->lon,
+			f->mode);
 	}
 }
 
@@ -215,15 +216,15 @@ int cmd_gps(struct cli *cli, int argc, char **argv)
 	if (g.lost)
 		snprintf(lost, sizeof lost, ", %llu not kept (the store was held too long)",
 			 (unsigned long long)g.lost);
+	unsigned long long reconnects = gs->connects ? gs->connects - 1 : 0;
 	if (cli->verbosity >= 0)
 		fprintf(stderr,
-			"evcap gps log: stopped; %llu fixes (%llu new), %llu simulated, %llu without "
-			"fix, %llu without time, %llu reconnects%s\n",
-			(unsigned long long)g.seen,
+			"evcap gps log: stopped; %llu fix%s (%llu new), %llu simulated, %llu without "
+			"fix, %llu without time, %llu reconnect%s%s\n",
+			(unsigned long long)g.seen, g.seen == 1 ? "" : "es",
 			(unsigned long long)geotag_batch_stored(g.batch),
 			(unsigned long long)gs->simulated, (unsigned long long)gs->no_fix,
-			(unsigned long long)gs->no_time,
-			(unsigned long long)(gs->connects ? gs->connects - 1 : 0), lost);
+			(unsigned long long)gs->no_time, reconnects, reconnects == 1 ? "" : "s", lost);
 	if (g.failed)
 		fprintf(stderr, "evcap gps log: %s\n", g.err);
 	else if (!unrecorded)

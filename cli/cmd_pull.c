@@ -163,9 +163,10 @@ int cmd_pull(struct cli *cli, int argc, char **argv)
 		snprintf(updated, sizeof updated, "; %d held item%s updated", rep.items_updated,
 			 rep.items_updated == 1 ? "" : "s");
 	if (!cli->json && cli->verbosity >= 0)
-		printf("case %s: %d bundle(s) imported (%d items%s), %d imported before, %d on the "
+		printf("case %s: %d bundle%s imported (%d item%s%s), %d imported before, %d on the "
 		       "target%s\n",
-		       o.case_number, rep.imported, rep.items, updated, rep.already, rep.bundles_seen,
+		       o.case_number, rep.imported, rep.imported == 1 ? "" : "s", rep.items,
+		       rep.items == 1 ? "" : "s", updated, rep.already, rep.bundles_seen,
 		       rep.not_read ? "; some entries there were not read (named above)" : "");
 	/* Nothing of the case at all: the clerk expected evidence, and a
 	 * script must be able to tell (a number written differently, or the

@@ -447,8 +447,9 @@ static int sensor_import(struct cli *cli, int argc, char **argv)
 			fprintf(stderr, "evcap sensor: %s\n", b.v[i].error);
 	}
 	if (!cli->json && shown_errs > SENSOR_SHOW_ERRORS)
-		fprintf(stderr, "evcap sensor: ... and %zu more problems ('evcap readings' lists "
-				"them)\n", shown_errs - SENSOR_SHOW_ERRORS);
+		fprintf(stderr, "evcap sensor: ... and %zu more problem%s ('evcap readings' lists "
+				"them)\n", shown_errs - SENSOR_SHOW_ERRORS,
+			shown_errs - SENSOR_SHOW_ERRORS == 1 ? "" : "s");
 	/* one measurement given two values: both are kept, and said */
 	for (size_t i = 0; i < rs.n_msgs; i++) {
 		json_array_append_new(conflicts, json_string(rs.msgs[i]));
@@ -456,8 +457,8 @@ static int sensor_import(struct cli *cli, int argc, char **argv)
 			fprintf(stderr, "evcap sensor: %s\n", rs.msgs[i]);
 	}
 	if (!cli->json && rs.conflicting > rs.n_msgs)
-		fprintf(stderr, "evcap sensor: ... and %zu more measurements given two values\n",
-			rs.conflicting - rs.n_msgs);
+		fprintf(stderr, "evcap sensor: ... and %zu more measurement%s given two values\n",
+			rs.conflicting - rs.n_msgs, rs.conflicting - rs.n_msgs == 1 ? "" : "s");
 	if (cli->json) {
 		json_t *j = json_object();
 		json_object_set_new(j, "file", json_string(shown));
@@ -617,8 +618,8 @@ static int listen_record(struct listen_ctx *c, size_t line_no, const char *line,
 	for (size_t i = 0; i < rs.n_msgs; i++)
 		log_warnx("%s", rs.msgs[i]);
 	if (c->cli->verbosity > 0)
-		log_info("%s: line %zu: %zu reading(s), %zu problem(s)", c->shown, line_no,
-			 rs.readings, rs.errors);
+		log_info("%s: line %zu: %zu reading%s, %zu problem%s", c->shown, line_no,
+			 rs.readings, rs.readings == 1 ? "" : "s", rs.errors, rs.errors == 1 ? "" : "s");
 out:
 	sensor_batch_free(&b);
 	return refused;
@@ -784,9 +785,11 @@ static int sensor_listen(struct cli *cli, int argc, char **argv)
 		json_object_set_new(j, "reconnects", json_integer((json_int_t)ls.drops));
 		cli_print_json(j);
 	} else if (cli->verbosity >= 0) {
-		printf("%s: %zu lines, %zu readings, %zu problems kept without a value, %llu "
-		       "reconnects\n",
-		       c.shown, c.seq, c.readings, c.errors, (unsigned long long)ls.drops);
+		printf("%s: %zu line%s, %zu reading%s, %zu problem%s kept without a value, %llu "
+		       "reconnect%s\n",
+		       c.shown, c.seq, c.seq == 1 ? "" : "s", c.readings, c.readings == 1 ? "" : "s",
+		       c.errors, c.errors == 1 ? "" : "s", (unsigned long long)ls.drops,
+		       ls.drops == 1 ? "" : "s");
 	}
 	rc = c.failed ? EXIT_PROBLEM : EXIT_OK;
 out:

@@ -117,8 +117,8 @@ int cmd_sync(struct cli *cli, int argc, char **argv)
 	int rc = sync_run(s, &o, &rep, err, sizeof err);
 	if (rc && !rep.cases_failed) {
 		if (rep.retries)
-			fprintf(stderr, "evcap sync: %u request(s) were retried before this\n",
-				rep.retries);
+			fprintf(stderr, "evcap sync: %u request%s retried before this\n",
+				rep.retries, rep.retries == 1 ? " was" : "s were");
 		fprintf(stderr, "evcap sync: %s\n", err);
 		return syncopt_exit_code(rc);
 	}
@@ -146,18 +146,22 @@ int cmd_sync(struct cli *cli, int argc, char **argv)
 		if (rep.target_info[0])
 			printf("target %s: %s\n", o.target_url, rep.target_info);
 		if (rep.bundles)
-			printf("%d bundle(s) committed: %d items (%d blobs sent, %llu bytes; %d already "
-			       "on the target)\n",
-			       rep.bundles, rep.items, rep.blobs_sent,
-			       (unsigned long long)rep.bytes_sent, rep.blobs_present);
+			printf("%d bundle%s committed: %d item%s (%d blob%s sent, %llu byte%s; %d "
+			       "already on the target)\n",
+			       rep.bundles, rep.bundles == 1 ? "" : "s", rep.items,
+			       rep.items == 1 ? "" : "s", rep.blobs_sent, rep.blobs_sent == 1 ? "" : "s",
+			       (unsigned long long)rep.bytes_sent, rep.bytes_sent == 1 ? "" : "s",
+			       rep.blobs_present);
 		else if (rep.cases_failed)
-			printf("no bundle committed (%d case(s) looked at)\n", rep.cases);
+			printf("no bundle committed (%d case%s looked at)\n", rep.cases,
+			       rep.cases == 1 ? "" : "s");
 		else
-			printf("nothing new to sync (%d case(s) looked at)\n", rep.cases);
+			printf("nothing new to sync (%d case%s looked at)\n", rep.cases,
+			       rep.cases == 1 ? "" : "s");
 		/* a flaky link should be visible, not only survived */
 		if (rep.retries)
-			printf("%u request(s) retried after a cut, a stall or a server error\n",
-			       rep.retries);
+			printf("%u request%s retried after a cut, a stall or a server error\n",
+			       rep.retries, rep.retries == 1 ? "" : "s");
 	}
 	if (rc)
 		fprintf(stderr, "evcap sync: %s\n", err);

@@ -258,7 +258,8 @@ out:
 	utf8_sanitize(err);
 	json_object_set_new(j, "error", rc ? json_string(err) : json_null());
 	if (!cli->json && (rc == 0 || perr)) {
-		printf("%s: %s, %zu fixes read, %zu stored", name, format, rep.fixes, inserted);
+		printf("%s: %s, %zu fix%s read, %zu stored", name, format, rep.fixes,
+		       rep.fixes == 1 ? "" : "es", inserted);
 		size_t dup = rep.repeated + rep.conflicting;
 		if (rep.fixes > inserted + dup)
 			printf(" (%zu already stored)", rep.fixes - inserted - dup);
@@ -267,13 +268,14 @@ out:
 		if (rep.conflicting)
 			printf(", %zu at a time the file gives another position (not stored)",
 			       rep.conflicting);
-		printf("; %zu bad %s", rep.bad, format[0] == 'g' ? "points" : "lines");
+		printf("; %zu bad %s%s", rep.bad, format[0] == 'g' ? "point" : "line",
+		       rep.bad == 1 ? "" : "s");
 		if (rep.untrusted)
 			printf(", %zu without a real fix", rep.untrusted);
 		if (rep.untimed)
 			printf(", %zu before any date", rep.untimed);
 		if (rep.no_time)
-			printf(", %zu points without time", rep.no_time);
+			printf(", %zu point%s without time", rep.no_time, rep.no_time == 1 ? "" : "s");
 		if (rep.capped)
 			printf(", stopped at %d points", TRACK_MAX_POINTS);
 		printf("\n");
@@ -330,8 +332,8 @@ static int track_import(struct cli *cli, int argc, char **argv)
 			fprintf(stderr, "evcap track import: geotag: %s\n", err);
 			rc = EXIT_PROBLEM;
 		} else if (!cli->json && (gs.placed || gs.retimed || gs.cleared)) {
-			printf("geotag: %zu items placed, %zu retimed, %zu cleared\n", gs.placed,
-			       gs.retimed, gs.cleared);
+			printf("geotag: %zu item%s placed, %zu retimed, %zu cleared\n", gs.placed,
+			       gs.placed == 1 ? "" : "s", gs.retimed, gs.cleared);
 		}
 	}
 	if (cli->json)

@@ -467,23 +467,26 @@ int cmd_verify(struct cli *cli, int argc, char **argv)
 		if (n_problems == 0 && n_unreadable) {
 			/* nothing found damaged, but not everything could be looked at */
 			printf("%lld item%s intact, %zu not checked: %s could not be read (not "
-			       "damage: this user may not read %s); custody chain of %lld events "
+			       "damage: this user may not read %s); custody chain of %lld event%s "
 			       "intact (head %.16s)\n",
 			       (long long)n_items - (long long)n_unreadable,
 			       n_items - (int64_t)n_unreadable == 1 ? "" : "s", n_unreadable,
 			       n_unreadable == 1 ? "its original" : "their originals",
-			       n_unreadable == 1 ? "it" : "them", (long long)events, head);
+			       n_unreadable == 1 ? "it" : "them", (long long)events,
+			       events == 1 ? "" : "s", head);
 		} else if (n_problems == 0) {
-			printf("%lld item%s intact; custody chain of %lld events intact (head %.16s)\n",
-			       (long long)n_items, n_items == 1 ? "" : "s", (long long)events, head);
+			printf("%lld item%s intact; custody chain of %lld event%s intact (head %.16s)\n",
+			       (long long)n_items, n_items == 1 ? "" : "s", (long long)events,
+			       events == 1 ? "" : "s", head);
 			if (f_events)
 				printf("custody events of %lld other device%s, from pulled bundles: "
 				       "%lld, intact\n",
 				       (long long)f_devices, f_devices == 1 ? "" : "s",
 				       (long long)f_events);
 		} else {
-			printf("%zu problem%s found in %lld items and %lld custody events\n", n_problems,
-			       n_problems == 1 ? "" : "s", (long long)n_items, (long long)events);
+			printf("%zu problem%s found in %lld item%s and %lld custody event%s\n",
+			       n_problems, n_problems == 1 ? "" : "s", (long long)n_items,
+			       n_items == 1 ? "" : "s", (long long)events, events == 1 ? "" : "s");
 			if (n_unreadable)
 				printf("%zu more original%s could not be read and %s not checked\n",
 				       n_unreadable, n_unreadable == 1 ? "" : "s",

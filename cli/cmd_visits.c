@@ -68,12 +68,14 @@ int cmd_visits(struct cli *cli, int argc, char **argv)
 		       json_string_value(json_object_get(j, "offset")),
 		       json_number_value(json_object_get(j, "gap_hours")));
 		json_array_foreach(arr, i, v) {
-			printf("%3lld  %.19s - %.19s  %4lld items (%lld photos)",
+			json_int_t items = json_integer_value(json_object_get(v, "items"));
+			json_int_t photos = json_integer_value(json_object_get(v, "photos"));
+			/* "item " keeps the column of photos under the others */
+			printf("%3lld  %.19s - %.19s  %4lld item%s (%lld photo%s)",
 			       (long long)json_integer_value(json_object_get(v, "visit")),
 			       json_string_value(json_object_get(v, "start_local")),
-			       json_string_value(json_object_get(v, "end_local")),
-			       (long long)json_integer_value(json_object_get(v, "items")),
-			       (long long)json_integer_value(json_object_get(v, "photos")));
+			       json_string_value(json_object_get(v, "end_local")), (long long)items,
+			       items == 1 ? " " : "s", (long long)photos, photos == 1 ? "" : "s");
 			size_t k;
 			json_t *n;
 			json_array_foreach(json_object_get(v, "sites"), k, n)

@@ -415,8 +415,8 @@ static int item_row(const struct export_ctx *c, struct buf *out, const json_t *i
 	PUTX(kind_label(c, str(it, "kind")));
 	PUT(" &#183; ");
 	PUTX(str(it, "format") && *str(it, "format") ? str(it, "format") : "?");
-	PRINTF(" &#183; %lld %s", (long long)json_integer_value(json_object_get(it, "size")),
-	       LBL("bytes"));
+	long long size = (long long)json_integer_value(json_object_get(it, "size"));
+	PRINTF(" &#183; %lld %s", size, LBL(size == 1 ? "byte" : "bytes"));
 	PUT("</div><div>");
 	PUTX(LBL("capture_time"));
 	PUT(": ");

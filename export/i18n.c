@@ -31,6 +31,7 @@ static const struct label labels[] = {
 	{"format", "格式", "Format"},
 	{"size", "大小", "Size"},
 	{"bytes", "字节", "bytes"},
+	{"byte", "字节", "byte"},
 	{"capture_time", "拍摄时间", "Capture time"},
 	{"utc", "UTC", "UTC"},
 	{"local", "当地", "local"},

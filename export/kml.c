@@ -127,7 +127,8 @@ int export_kml(const struct export_ctx *c, struct buf *out, char *err, size_t er
 		PUT("<name>GPS track / GPS 轨迹: ");
 		PUTX(c->tracks.source[j]);
 		PUT("</name>\n");
-		PRINTF("<description>%s - %s, %zu fixes, WGS-84</description>\n", a, b, tr->n);
+		PRINTF("<description>%s - %s, %zu fix%s, WGS-84</description>\n", a, b, tr->n,
+		       tr->n == 1 ? "" : "es");
 		PRINTF("<TimeSpan><begin>%s</begin><end>%s</end></TimeSpan>\n", a, b);
 		PUT("<styleUrl>#track</styleUrl>\n<LineString><tessellate>1</tessellate><coordinates>\n");
 		for (size_t k = 0; k < tr->n; k++) {

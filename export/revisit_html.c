@@ -679,7 +679,7 @@ static const struct label labels[] = {
 	{"no_thumb", "无法生成缩略图", "no thumbnail"},
 	{"no_place", "无位置", "no position"},
 	{"summary", "共 %ld 对；回访照片 %zu 张，整改前照片 %zu 张",
-	 "%ld pairs; %zu photos after, %zu before"},
+	 "%ld pair%s; %zu photo%s after, %zu before"},
 	{"generated", "生成时间", "Generated"},
 	/* why a later photo has no counterpart: enum revisit_why */
 	{"why1", "无位置", "no position"},
@@ -1017,7 +1017,12 @@ int revisit_report_html(const struct revisit_report *r, struct store *s, const c
 		snprintf(span, sizeof span, "%s: %.19s - %.19s", k ? va : vb, t1, t2);
 		rc = put_meta_row(out, L(lang, k ? "after" : "before"), span, "");
 	}
-	snprintf(line, sizeof line, L(lang, "summary"), r->pairs, r->na, r->nb);
+	/* the English has a plural the Chinese has not */
+	if (lang == EXPORT_LANG_EN)
+		snprintf(line, sizeof line, L(lang, "summary"), r->pairs, r->pairs == 1 ? "" : "s",
+			 r->na, r->na == 1 ? "" : "s", r->nb);
+	else
+		snprintf(line, sizeof line, L(lang, "summary"), r->pairs, r->na, r->nb);
 	rc = rc || put_meta_row(out, L(lang, "pairs"), line, "");
 	local_time(time_now(), r->offset_s, now);
 	rc = rc || put_meta_row(out, L(lang, "generated"), now, "");

@@ -302,9 +302,11 @@ static int report_not_read(struct listing *l, const struct pull_opts *o, const c
 		free(shown);
 	}
 	if (l->nr_more && o->not_read) {
-		char *msg = xasprintf("%s: %d more entries under '%s' are not bundles or their "
-				      "files, and were not read (only the first %d are named)",
-				      url, l->nr_more, l->prefix, PULL_MAX_NOT_READ);
+		char *msg = xasprintf("%s: %d more entr%s under '%s' %s not bundles or their "
+				      "files, and %s not read (only the first %d are named)",
+				      url, l->nr_more, l->nr_more == 1 ? "y" : "ies", l->prefix,
+				      l->nr_more == 1 ? "is" : "are", l->nr_more == 1 ? "was" : "were",
+				      PULL_MAX_NOT_READ);
 		o->not_read(o->report_ctx, l->prefix, "more entries", msg);
 		free(msg);
 	}
@@ -1555,14 +1557,14 @@ static int pull_bundle(struct pull_ctx *pc, const char *bundle_id, int *n_items,
 	if (n_readings_updated)
 		snprintf(readings_text, sizeof readings_text, ", %d of them now in another site",
 			 n_readings_updated);
+	size_t n_fixes = json_array_size(m->fixes), n_events = json_array_size(m->events);
 	snprintf(msg, msglen,
-		 "imported %d items (%d already here%s), %d notes, %d readings (%d already here%s), "
-		 "%zu GPS fixes, %zu custody events from device %s, signed by key %s%s",
-		 *n_items, n_had, updated_text, n_notes, n_readings,
-		 (int)json_array_size(m->readings) - n_readings, readings_text,
-		 json_array_size(m->fixes),
-		 json_array_size(m->events),
-		 m->device_id, kid,
+		 "imported %d item%s (%d already here%s), %d note%s, %d reading%s (%d already "
+		 "here%s), %zu GPS fix%s, %zu custody event%s from device %s, signed by key %s%s",
+		 *n_items, *n_items == 1 ? "" : "s", n_had, updated_text, n_notes,
+		 n_notes == 1 ? "" : "s", n_readings, n_readings == 1 ? "" : "s",
+		 (int)json_array_size(m->readings) - n_readings, readings_text, n_fixes,
+		 n_fixes == 1 ? "" : "es", n_events, n_events == 1 ? "" : "s", m->device_id, kid,
 		 new_key ? " (now trusted, and tied to the device)"
 			 : bind ? " (now tied to the device)" : "");
 	if (changed.len) {
@@ -1776,13 +1778,14 @@ int pull_run(struct store *s, const struct pull_opts *o, struct pull_report *rep
 			     "downloaded is kept in %s and the next pull goes on from it",
 			     pc.staging);
 	else if (rep->refused)
-		rc = err_set(err, errlen, EV_ECORRUPT, "%d of %d bundles refused", rep->refused,
-			     rep->bundles_seen);
+		rc = err_set(err, errlen, EV_ECORRUPT, "%d of %d bundle%s refused", rep->refused,
+			     rep->bundles_seen, rep->bundles_seen == 1 ? "" : "s");
 	else if (rep->not_imported)
 		rc = err_set(err, errlen, EV_ENET,
-			     "%d of %d bundles could not be read from the target; the next pull "
-			     "tries them again",
-			     rep->not_imported, rep->bundles_seen);
+			     "%d of %d bundle%s could not be read from the target; the next pull "
+			     "tries %s again",
+			     rep->not_imported, rep->bundles_seen, rep->bundles_seen == 1 ? "" : "s",
+			     rep->not_imported == 1 ? "it" : "them");
 	else
 		rc = 0;
 	if (!rep->not_imported)

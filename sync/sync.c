@@ -1245,6 +1245,17 @@ static int pending_blobs(struct store *s, struct target *t, json_t *items,
 	return 0;
 }
 
+/* "3 items, 1 reading, 12 custody events": what a committed bundle holds,
+ * for the log line that says so. */
+static const char *bundle_counts(const struct case_work *w, char *out, size_t outlen)
+{
+	size_t ni = json_array_size(w->items), ne = json_array_size(w->events);
+	size_t nr = json_array_size(w->readings) + json_array_size(w->revised);
+	snprintf(out, outlen, "%zu item%s, %zu reading%s, %zu custody event%s", ni,
+		 ni == 1 ? "" : "s", nr, nr == 1 ? "" : "s", ne, ne == 1 ? "" : "s");
+	return out;
+}
+
 /* Finishes the bundle an earlier run to this target left unfinished for
  * the case, if any (see pending_save). */
 static int pending_finish(struct store *s, struct target *t, int64_t case_id, const char *number,
@@ -1252,7 +1263,7 @@ static int pending_finish(struct store *s, struct target *t, int64_t case_id, co
 {
 	const char *target = target_url(t);
 	struct case_work w;
-	char msha[SHA256_HEX_LEN + 1], e2[1024];
+	char msha[SHA256_HEX_LEN + 1], e2[1024], counts[128];
 	json_t *p = NULL, *m = NULL;
 	char *mkey = NULL;
 	int rc = 0;
@@ -1321,9 +1332,8 @@ static int pending_finish(struct store *s, struct target *t, int64_t case_id, co
 	}
 	rep->bundles++;
 	rep->items += (int)json_array_size(w.items);
-	log_info("case %s: bundle %s committed to %s: %zu items, %zu readings, %zu custody events",
-		 number, bid, target, json_array_size(w.items), json_array_size(w.readings),
-		 json_array_size(w.events));
+	log_info("case %s: bundle %s committed to %s: %s", number, bid, target,
+		 bundle_counts(&w, counts, sizeof counts));
 out:
 	work_free(&w);
 	json_decref(m);
@@ -1339,7 +1349,7 @@ static int sync_case(struct store *s, struct target *t, const struct minisign_se
 		     char *err, size_t errlen)
 {
 	const char *target = target_url(t);
-	char bundle_id[64], msha[SHA256_HEX_LEN + 1], trusted[256], e2[1024];
+	char bundle_id[64], msha[SHA256_HEX_LEN + 1], trusted[256], e2[1024], counts[128];
 	char *manifest = NULL, *mkey = NULL;
 	struct buf sig;
 	struct minisign_pub pub;
@@ -1371,12 +1381,13 @@ static int sync_case(struct store *s, struct target *t, const struct minisign_se
 	size_t mmax = manifest_max();
 	while (manifest && strlen(manifest) > mmax && bundle_halve(w)) {
 		*more = 1;
-		log_info("case %s: the manifest is too large for one bundle; %zu items, %zu "
-			 "readings and %zu custody events go in this one, the rest follow in the "
-			 "next",
-			 w->number, json_array_size(w->items),
-			 json_array_size(w->readings) + json_array_size(w->revised),
-			 json_array_size(w->events));
+		size_t ni = json_array_size(w->items), ne = json_array_size(w->events);
+		size_t nr = json_array_size(w->readings) + json_array_size(w->revised);
+		log_info("case %s: the manifest is too large for one bundle; %zu item%s, %zu "
+			 "reading%s and %zu custody event%s go in this one, the rest follow in "
+			 "the next",
+			 w->number, ni, ni == 1 ? "" : "s", nr, nr == 1 ? "" : "s", ne,
+			 ne == 1 ? "" : "s");
 		json_decref(m);
 		free(manifest);
 		m = manifest_json(s, w, bundle_id, now, &pub);
@@ -1440,10 +1451,8 @@ static int sync_case(struct store *s, struct target *t, const struct minisign_se
 	}
 	rep->bundles++;
 	rep->items += (int)json_array_size(w->items);
-	log_info("case %s: bundle %s committed to %s: %zu items, %zu readings, %zu custody events",
-		 w->number, bundle_id, target, json_array_size(w->items),
-		 json_array_size(w->readings) + json_array_size(w->revised),
-		 json_array_size(w->events));
+	log_info("case %s: bundle %s committed to %s: %s", w->number, bundle_id, target,
+		 bundle_counts(w, counts, sizeof counts));
 out:
 	json_decref(m);
 	free(manifest);
@@ -1557,8 +1566,8 @@ int sync_run(struct store *s, const struct sync_opts *o, struct sync_report *rep
 		if (rc && stops_all(rc)) {
 			if (err && rep->cases_failed) {
 				size_t len = strlen(err);
-				snprintf(err + len, errlen - len, "; before it, %d case(s) failed:",
-					 rep->cases_failed);
+				snprintf(err + len, errlen - len, "; before it, %d case%s failed:",
+					 rep->cases_failed, rep->cases_failed == 1 ? "" : "s");
 				append_failed(rep, err, errlen);
 			}
 			goto out;
@@ -1573,9 +1582,9 @@ int sync_run(struct store *s, const struct sync_opts *o, struct sync_report *rep
 	}
 	rc = first_failure;
 	if (rc) {
-		err_set(err, errlen, rc, "%d of %d case(s) failed, each said above (the others "
+		err_set(err, errlen, rc, "%d of %d case%s failed, each said above (the others "
 					 "were synced):",
-			rep->cases_failed, rep->cases);
+			rep->cases_failed, rep->cases, rep->cases == 1 ? "" : "s");
 		append_failed(rep, err, errlen);
 	}
 out:

@@ -636,8 +636,8 @@ static int put_multipart(struct s3_target *t, const char *key, int fd, const cha
 			int had = 0;
 			for (int i = 0; i < nparts; i++)
 				had += parts[i].done;
-			log_info("%s: resuming an interrupted upload, %d of %d parts already there", key,
-				 had, nparts);
+			log_info("%s: resuming an interrupted upload, %d of %d part%s already there",
+				 key, had, nparts, nparts == 1 ? "" : "s");
 		}
 	}
 	if (!upload_id) {

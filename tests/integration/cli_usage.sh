@@ -436,3 +436,29 @@ check "date: --reply-date 2023-02-30 is said to be no day of the calendar" \
 	is 2 "--reply-date 2023-02-30: there is no such day"
 run sensor import "$T/wide2.csv" --calibrated 2023年5月1日
 check "date: --calibrated names the value it refused" is 2 "not '2023年5月1日'"
+
+# 16. a count said to a person agrees with its noun: one item, never "1
+# items" (--json keeps its field names)
+P="$T/one"
+"$EVCAP" --store "$P" init >/dev/null && "$EVCAP" --store "$P" case open P1 --use >/dev/null
+printf 'one photo\n' >"$T/one.txt"
+"$EVCAP" --store "$P" ingest "$T/one.txt" >/dev/null 2>&1
+cat >"$T/one.gpx" <<'GPX'
+<?xml version="1.0"?><gpx version="1.1" creator="t"><trk><trkseg>
+<trkpt lat="30.5" lon="114.3"><time>2023-05-01T02:00:00Z</time></trkpt>
+</trkseg></trk></gpx>
+GPX
+{
+	"$EVCAP" --store "$P" case list
+	mkdir "$T/one-target"
+	"$EVCAP" --store "$P" sync --target "dir:$T/one-target"
+	"$EVCAP" --store "$T/one-office" init
+	"$EVCAP" --store "$T/one-office" pull --target "dir:$T/one-target" --case P1 --trust-new
+	"$EVCAP" --store "$P" track import "$T/one.gpx"
+} >"$T/one.out" 2>&1
+check "plural: sync, pull, case list and track import say '1 item', '1 bundle', '1 fix'" \
+	bash -c 'grep -q "^1 bundle committed: 1 item (1 blob sent," "$1" &&
+	grep -q "1 bundle imported (1 item)" "$1" && grep -q "\[open, 1 item\]" "$1" &&
+	grep -q "gpx, 1 fix read, 1 stored" "$1" &&
+	! grep -E "(^|[^0-9.,])1 (item|bundle|blob|fixe|note|reading|case|event|request|point|line)s\b" "$1"' \
+	_ "$T/one.out"

@@ -79,7 +79,7 @@ wait "$listen_pid"
 rc=$?
 listen_pid=
 check "sensor_live: SIGTERM ends the reader cleanly with a summary" \
-	bash -c "[ $rc -eq 0 ] && grep -q '8 lines' '$T/listen.out' && grep -q '1 reconnects' '$T/listen.out'"
+	bash -c "[ $rc -eq 0 ] && grep -q '8 lines' '$T/listen.out' && grep -q '1 reconnect' '$T/listen.out'"
 
 E --json readings >"$T/r.json"
 check "sensor_live: every line is recorded exactly once, in order" \

@@ -20,7 +20,7 @@ $F init >/dev/null && $F case open "$CASE" --title "river outfall" --use >/dev/n
 check "field store has 4 items" test "$($F --json ls | jq length)" = 4
 
 out=$($F sync --target "dir:$TGT" 2>&1)
-check "first sync commits a bundle" grep -q "1 bundle(s) committed: 4 items" <<<"$out"
+check "first sync commits a bundle" grep -q "1 bundle committed: 4 items" <<<"$out"
 check "COMMITTED marker present" test -n "$(find "$TGT/cases" -name COMMITTED)"
 check "blobs are in the layout" test "$(find "$TGT/blobs/sha256" -type f | wc -l)" = 4
 
@@ -98,7 +98,7 @@ check "office has the same set of SHA-256" test "$sha_f" = "$sha_o"
 check "office verify passes" $O verify
 out=$($O pull --target "dir:$TGT" --case "$CASE" 2>&1)
 check "pulling twice imports nothing twice" test "$($O --json ls | jq length)" = 4
-check "second pull reports the bundle as imported before" grep -q "0 bundle(s) imported" <<<"$out"
+check "second pull reports the bundle as imported before" grep -q "0 bundles imported" <<<"$out"
 check "office custody log records the pull" test "$(sqlite3 "$T/office/evidence.db" \
 	"SELECT count(*) FROM custody WHERE action = 'pull'")" = 1
 # a case the target has nothing of (a number written differently): said, not a crash
@@ -112,7 +112,7 @@ check "foreign custody events imported" test "$(sqlite3 "$T/office/evidence.db" 
 head -c 7777 /dev/urandom > "$T/card/DCIM/100MEDIA/DJI_0005.JPG"
 $F ingest "$T/card" >/dev/null 2>&1
 out=$($F sync --target "dir:$TGT" 2>&1)
-check "incremental sync sends one item" grep -q "committed: 1 items" <<<"$out"
+check "incremental sync sends one item" grep -q "committed: 1 item (" <<<"$out"
 $O pull --target "dir:$TGT" --case "$CASE" >/dev/null 2>&1
 check "office pulls the new item" test "$($O --json ls | jq length)" = 5
 
@@ -127,10 +127,10 @@ office_notes() {
 $F note "$ITEM" "复查：违建已拆除" >/dev/null
 out=$($F sync --target "dir:$TGT" 2>&1)
 check "a later note sends its item again, not its blob" \
-	grep -q "committed: 1 items (0 blobs sent, 0 bytes; 1 already" <<<"$out"
+	grep -q "committed: 1 item (0 blobs sent, 0 bytes; 1 already" <<<"$out"
 out=$($O pull --target "dir:$TGT" --case "$CASE" 2>&1)
 check "the office adds the note to the item it has" test "$(office_notes)" = "复查：违建已拆除|"
-check "pull says it imported the note" grep -q "0 items (1 already here), 1 notes" <<<"$out"
+check "pull says it imported the note" grep -q "0 items (1 already here), 1 note," <<<"$out"
 $F note "$ITEM" "second look" >/dev/null
 $F sync --target "dir:$TGT" >/dev/null 2>&1
 $O pull --target "dir:$TGT" --case "$CASE" >/dev/null 2>&1
@@ -196,7 +196,7 @@ check "an item in the case already is left there, and says so (exit 0)" \
 	test $rc = 0 -a -n "$(grep "is in case $CASE2 already" <<<"$out")"
 out=$($F2 sync --target "dir:$T/usb2" 2>&1)
 check "the next sync carries them, with no warning" \
-	bash -c 'grep -q "1 bundle(s) committed: 2 items" <<<"$1" && ! grep -q "in no case" <<<"$1"' _ "$out"
+	bash -c 'grep -q "1 bundle committed: 2 items" <<<"$1" && ! grep -q "in no case" <<<"$1"' _ "$out"
 N3="$EVCAP --store $T/office3"
 $N3 init >/dev/null
 $N3 pull --target "dir:$T/usb2" --case "$CASE2" --trust-new >/dev/null 2>&1
@@ -268,7 +268,7 @@ for i in 1 2 3; do head -c $((9000 + i)) /dev/urandom >"$T/card3/DJI_020$i.JPG";
 head -c 250000 /dev/urandom >"$T/card3/DJI_0204.MP4"
 $F2 -q ingest --case "$CASE2" "$T/card3" >/dev/null 2>&1
 out=$(EVCAP_SYNC_BUNDLE_BYTES=100000 $F2 sync --target "dir:$T/usb2" 2>&1)
-check "a large item goes in a bundle after the small ones" grep -q "2 bundle(s) committed: 4 items" <<<"$out"
+check "a large item goes in a bundle after the small ones" grep -q "2 bundles committed: 4 items" <<<"$out"
 bundle_of() { # the manifest that names original NAME
 	grep -l "\"original_name\": \"$1\"" $(find "$T/usb2/cases" -name manifest.json)
 }
@@ -277,7 +277,7 @@ check "the three photos share one bundle" \
 check "the video is in a bundle of its own" bash -c \
 	'[ "$1" != "$2" ] && [ "$(grep -c "\"original_name\"" "$2")" = 1 ]' _ "$(bundle_of DJI_0201.JPG)" "$(bundle_of DJI_0204.MP4)"
 check "the photos' bundle was committed first" \
-	test "$(grep -o 'committed to [^ ]*: [0-9]* items' <<<"$out" | sed 's/.*: //' | tr '\n' ,)" = "3 items,1 items,"
+	test "$(grep -o 'committed to [^ ]*: [0-9]* items*' <<<"$out" | sed 's/.*: //' | tr '\n' ,)" = "3 items,1 item,"
 $N3 pull --target "dir:$T/usb2" --case "$CASE2" >/dev/null 2>&1
 check "the office pulls both" test "$($N3 --json ls | jq length)" = 6
 check "office verify passes after the bundles in lots" $N3 verify
@@ -305,7 +305,7 @@ man=$(grep -l '"S-9"' $(find "$T/usb2/cases" -name manifest.json))
 check "the bundle carries the 121 fixes within ten minutes of the reading, and not the rest" \
 	jq -e '(.fixes | length) == 121 and all(.fixes[]; .time < "2024-05-02T02")' "$man"
 out=$($N3 pull --target "dir:$T/usb2" --case "$CASE2" 2>&1)
-check "the office imports them" grep -q "1 readings (0 already here), 121 GPS fixes" <<<"$out"
+check "the office imports them" grep -q "1 reading (0 already here), 121 GPS fixes" <<<"$out"
 check "under the field receiver's name with the device's" test "$(sqlite3 "$T/office3/evidence.db" \
 	"SELECT count(*) FROM fixes WHERE source LIKE 'pulled:________________:file:day.gpx'")" = 121
 $N3 -q export --case "$CASE2" --format kml --out "$T/office3.kml" >/dev/null 2>&1
@@ -357,7 +357,7 @@ $F7 -q init && $O7 -q init && $F7 key show >"$T/field7.pub" && $O7 -q key trust 
 	$F7 -q case open R-7 --use && $F7 -q sensor import "$T/long.csv" --time-offset +08:00 2>/dev/null
 out=$(EVCAP_SYNC_MAX_READINGS=3 $F7 sync --target "dir:$T/usb7" 2>&1)
 check "readings past a bundle's share go in the next bundles" \
-	grep -q "^3 bundle(s) committed" <<<"$out"
+	grep -q "^3 bundles committed" <<<"$out"
 $O7 pull --target "dir:$T/usb7" --case R-7 >/dev/null 2>&1
 office7_samples() {
 	sqlite3 "$T/office7/evidence.db" "SELECT group_concat(sample_id, ' ') FROM

@@ -36,7 +36,7 @@ if need strace; then
 		$F sync --target "dir:$T/nolink" 2>&1); rc=$?
 	check "with link() refused (EPERM), sync places files by renameat2 and commits" \
 		test $rc = 0 -a -n "$(grep "no hard links (Operation not permitted)" <<<"$out")" \
-		-a -n "$(grep "1 bundle(s) committed: 3 items" <<<"$out")"
+		-a -n "$(grep "1 bundle committed: 3 items" <<<"$out")"
 	check "and says so once, not for each file" test "$(grep -c "no hard links (" <<<"$out")" = 1
 	check "the files placed so are read-only" \
 		test -z "$(find "$T/nolink" -type f -perm /222)"
@@ -46,7 +46,7 @@ if need strace; then
 		-e inject=renameat2:error=EINVAL $F sync --target "dir:$T/norename2" 2>&1); rc=$?
 	check "with renameat2() refused too (EINVAL, as FUSE), sync looks, then renames" \
 		test $rc = 0 -a -n "$(grep "cannot rename without replacing" <<<"$out")" \
-		-a -n "$(grep "1 bundle(s) committed: 3 items" <<<"$out")"
+		-a -n "$(grep "1 bundle committed: 3 items" <<<"$out")"
 	check "the office pulls and verifies that too" pull_all norename2 "$T/norename2"
 	# a file already there is never replaced on that path either
 	mkdir -p "$T/clash"
@@ -96,7 +96,7 @@ fi
 mkdir -p "$MNT/evcap"
 out=$($F sync --target "dir:$MNT/evcap" 2>&1); rc=$?
 check "sync to an exFAT disk commits the case" \
-	test $rc = 0 -a -n "$(grep "1 bundle(s) committed: 3 items" <<<"$out")"
+	test $rc = 0 -a -n "$(grep "1 bundle committed: 3 items" <<<"$out")"
 check "the disk holds the blobs and COMMITTED" \
 	test "$(find "$MNT/evcap/blobs" -type f | wc -l)" = 3 -a -n "$(find "$MNT/evcap/cases" -name COMMITTED)"
 check "no temporary file is left on the disk" test -z "$(find "$MNT/evcap" -name '.tmp-*')"
@@ -106,5 +106,5 @@ head -c 5555 /dev/urandom >"$T/card/DJI_0004.JPG"
 $F -q ingest "$T/card" >/dev/null 2>&1
 out=$($F sync --target "dir:$MNT/evcap" 2>&1); rc=$?
 check "a later item goes to the disk in a bundle of its own" \
-	test $rc = 0 -a -n "$(grep "1 bundle(s) committed: 1 items" <<<"$out")"
+	test $rc = 0 -a -n "$(grep "1 bundle committed: 1 item (" <<<"$out")"
 check "the office pulls the case from the exFAT disk and verifies it" pull_all exfat "$MNT/evcap"

@@ -196,7 +196,7 @@ PK=${P#$T/c-names/}
 office p-names
 pull_out "$T/c-names"
 said "names not of the layout are named, and the bundle still imported: exit 0" 0 \
-	"case .*: 1 bundle(s) imported (3 items).*some entries there were not read"
+	"case .*: 1 bundle imported (3 items).*some entries there were not read"
 # names NAME PATTERN: PASS NAME when exactly one warning line matches
 # PATTERN, the entry's name below the case's bundles and the rest
 names() {
@@ -339,9 +339,9 @@ said "a case whose folder on the target is a file fails, named, exit 1" 1 \
 check "it says a regular file is there (not an unknown kind of file)" \
 	grep -q "cases/$keyA: is a regular file, not a directory" <<<"$out"
 check "the case after it is synced all the same" test -n "$(find "$T/many/cases/$keyB" -name COMMITTED)"
-check "the summary says what was committed" grep -q "^1 bundle(s) committed: 1 items" <<<"$out"
+check "the summary says what was committed" grep -q "^1 bundle committed: 1 item (" <<<"$out"
 check "and names the case that failed" \
-	grep -q "evcap sync: 1 of 2 case(s) failed, each said above (the others were synced): A-1$" <<<"$out"
+	grep -q "evcap sync: 1 of 2 cases failed, each said above (the others were synced): A-1$" <<<"$out"
 out=$($FS --json sync --target "dir:$T/many" 2>/dev/null); rc=$?
 check "--json lists the failed cases, exit 1" \
 	test $rc = 1 -a "$(jq -c .cases_failed <<<"$out")" = '["A-1"]'
@@ -355,5 +355,5 @@ out=$($FS sync --target "dir:$T/many" 2>&1); rc=$?
 said "a damaged unfinished bundle of the first case fails that case, named" 1 \
 	"case A-1: .*manifest.json: already there with different content; not replaced"
 check "and the later case's new item is still synced" \
-	grep -q "^1 bundle(s) committed: 1 items" <<<"$out"
+	grep -q "^1 bundle committed: 1 item (" <<<"$out"
 check "the summary names the case held back" grep -q "failed.*: A-1$" <<<"$out"

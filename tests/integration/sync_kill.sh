@@ -82,7 +82,7 @@ mv "$W/usb" "$W/usb-first"
 mkdir "$W/usb"
 $EVCAP --store "$W/field" sync --target "dir:$W/usb" >"$W/out" 2>&1
 check "a new disk at the same path gets the whole case in a bundle of its own" \
-	grep -q "1 bundle(s) committed: 6 items" "$W/out"
+	grep -q "1 bundle committed: 6 items" "$W/out"
 check "and sends its blobs to the new disk" test "$(find "$W/usb/blobs" -type f | wc -l)" = 6
 O="$EVCAP --store $W/office"
 $O init >/dev/null && $O key trust "$T/device.pub" >/dev/null
@@ -100,7 +100,7 @@ strace_run -f -o /dev/null -e trace=fsync -e inject="fsync:signal=SIGKILL:when=$
 sqlite3 "$W/field/evidence.db" "UPDATE meta SET value = '{\"bundle_id\": 1}' WHERE key LIKE 'sync.pending:%'"
 out=$($EVCAP --store "$W/field" sync --target "dir:$W/usb" 2>&1)
 check "an unreadable unfinished bundle: the sync still commits one" \
-	grep -q "1 bundle(s) committed: 6 items" <<<"$out"
+	grep -q "1 bundle committed: 6 items" <<<"$out"
 check "and says it dropped the unreadable copy" grep -q "cannot be read; it is dropped" <<<"$out"
 
 # the same against S3 (a Ceph RADOS Gateway on loopback): stopped as it
@@ -134,7 +134,7 @@ for n in $((sends - 3)) $((sends - 2)) $((sends - 1)); do
 	out=$($O pull --target "s3://evidence/k$n" --endpoint "$S3_ENDPOINT" --case K 2>&1) ||
 		problems+=("sendto $n: the pull failed: $out")
 	grep -q "not committed" <<<"$out" && problems+=("sendto $n: the office sees an unfinished bundle")
-	grep -q "1 bundle(s) imported (6 items)" <<<"$out" ||
+	grep -q "1 bundle imported (6 items)" <<<"$out" ||
 		problems+=("sendto $n: the office did not import one bundle of six items: $out")
 done
 check "S3: each sync tried was stopped as it sent the bundle's files" test $stopped = 3

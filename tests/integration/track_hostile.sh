@@ -108,7 +108,7 @@ check "track_hostile: a control character in a name is escaped in the custody ev
 if grep -q $'\x1b' "$T/n.out"; then bad "track_hostile: no control character reaches the terminal"
 else ok "track_hostile: no control character reaches the terminal"; fi
 check "track_hostile: the messages name the files escaped" \
-	grep -q 'esc\\x1B\[2Jname.gpx: gpx, 1 fixes read, 1 stored' "$T/n.out"
+	grep -q 'esc\\x1B\[2Jname.gpx: gpx, 1 fix read, 1 stored' "$T/n.out"
 
 # a value taken from inside a file is quoted as a name is: a line break
 # (XML allows one in a GPX time) cannot start a line of its own that reads
