@@ -90,7 +90,7 @@ $F -q site add "$CASE" 坝下排口 --lat 45.0 --lon 124.8001 --radius 200 2>/de
 $F -q track import "$T/late.gpx" 2>/dev/null
 out=$($F sync --target "dir:$TGT" 2>&1)
 check "a site added and a later place send the items again" \
-	grep -q "committed: 4 items (1 blobs sent, [0-9]* bytes; 3 already" <<<"$out"
+	grep -q "committed: 4 items (1 blob sent, [0-9]* bytes; 3 already" <<<"$out"
 check "a sync after that sends nothing" grep -q "nothing new" <<<"$($F sync --target "dir:$TGT" 2>&1)"
 out=$($O2 pull --target "dir:$TGT" --case "$CASE" 2>&1)
 check "pulled in order, the later bundle updates three held items" \
