@@ -99,6 +99,18 @@ void cli_print_help(struct cli *cli, const char *details);
 int cli_plain_args(struct cli *cli, int argc, char **argv, const char *details,
 		   const char *what, const char *hint, const char **arg);
 
+/* The start of a command made of subcommands (case, site, key, ...), whose
+ * subcommand is argv[1]: with none there, one line on stderr saying one
+ * is needed, listing subs ("open, list, show, ..."), and EXIT_USAGE; with
+ * --help or -h, the help on stdout (details after the usage) and EXIT_OK;
+ * else -1 to go on. */
+int cli_subcommand(struct cli *cli, int argc, char **argv, const char *details,
+		   const char *subs);
+
+/* One line on stderr naming sub (escaped, as typed) as no subcommand of
+ * the running command and listing subs; returns EXIT_USAGE. */
+int cli_unknown_subcommand(struct cli *cli, const char *sub, const char *subs);
+
 /* Option parsing for the commands whose only option is --case NAME (ls,
  * log, verify): sets *case_name (or leaves it NULL) and returns -1 to go
  * on; after --help (printing details) or a usage error, returns the exit

@@ -1119,10 +1119,10 @@ out:
 
 int cmd_case(struct cli *cli, int argc, char **argv)
 {
-	if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
-		cli_print_help(cli, case_help);
-		return argc < 2 ? EXIT_USAGE : EXIT_OK;
-	}
+	static const char subs[] = "open, list, show, use, close, set or add";
+	int rc = cli_subcommand(cli, argc, argv, case_help, subs);
+	if (rc >= 0)
+		return rc;
 	const char *sub = argv[1];
 	if (strcmp(sub, "open") == 0)
 		return case_open(cli, argc - 1, argv + 1);
@@ -1134,7 +1134,7 @@ int cmd_case(struct cli *cli, int argc, char **argv)
 	if (list || strcmp(sub, "show") == 0 || strcmp(sub, "use") == 0 ||
 	    strcmp(sub, "close") == 0) {
 		const char *number = NULL;
-		int rc = cli_plain_args(cli, argc - 1, argv + 1, case_help,
+		rc = cli_plain_args(cli, argc - 1, argv + 1, case_help,
 					list ? NULL : "case number",
 					"(quote a number that holds spaces)", &number);
 		if (rc >= 0)
@@ -1145,5 +1145,5 @@ int cmd_case(struct cli *cli, int argc, char **argv)
 			return case_show(cli, number);
 		return case_status(cli, number, strcmp(sub, "close") == 0);
 	}
-	return cli_usage_error(cli, "unknown subcommand '%s'", sub);
+	return cli_unknown_subcommand(cli, sub, subs);
 }

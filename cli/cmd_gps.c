@@ -96,15 +96,11 @@ int cmd_gps(struct cli *cli, int argc, char **argv)
 	sigset_t block, orig;
 	memset(&g, 0, sizeof g);
 
-	if (argc < 2 || strcmp(argv[1], "log") != 0) {
-		if (argc >= 2 && (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0)) {
-			cli_print_help(cli, help);
-			return EXIT_OK;
-		}
-		return cli_usage_error(cli, argc < 2 ? "give the subcommand: gps log [--server HOST:PORT]"
-						     : "unknown subcommand '%s' (log)",
-				       argc < 2 ? "" : argv[1]);
-	}
+	if ((rc = cli_subcommand(cli, argc, argv, help, "log")) >= 0)
+		return rc;
+	rc = EXIT_PROBLEM;
+	if (strcmp(argv[1], "log") != 0)
+		return cli_unknown_subcommand(cli, argv[1], "log");
 	argc--;
 	argv++;
 	cli_getopt_reset();

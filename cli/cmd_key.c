@@ -453,20 +453,16 @@ static int key_trust_cmd(struct cli *cli, int argc, char **argv)
 
 int cmd_key(struct cli *cli, int argc, char **argv)
 {
-	if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
-		if (argc < 2)
-			return cli_usage_error(cli, "give a subcommand: show, trust FILE, list or "
-						    "sign FILE");
-		cli_print_help(cli, key_help);
-		return EXIT_OK;
-	}
+	static const char subs[] = "show, trust, list or sign";
+	int rc = cli_subcommand(cli, argc, argv, key_help, subs);
+	if (rc >= 0)
+		return rc;
 	const char *sub = argv[1], *file = NULL;
-	int show = !strcmp(sub, "show"), list = !strcmp(sub, "list"), rc;
+	int show = !strcmp(sub, "show"), list = !strcmp(sub, "list");
 	if (!strcmp(sub, "trust"))
 		return key_trust_cmd(cli, argc - 1, argv + 1);
 	if (!show && !list && strcmp(sub, "sign"))
-		return cli_usage_error(cli, "unknown subcommand '%s' (show, trust, list or sign)",
-				       sub);
+		return cli_unknown_subcommand(cli, sub, subs);
 	if ((rc = cli_plain_args(cli, argc - 1, argv + 1, key_help,
 				 show || list ? NULL : "file to sign", NULL, &file)) >= 0)
 		return rc;

@@ -801,13 +801,13 @@ out:
 
 int cmd_sensor(struct cli *cli, int argc, char **argv)
 {
-	if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
-		cli_print_help(cli, sensor_help);
-		return argc < 2 ? EXIT_USAGE : EXIT_OK;
-	}
+	static const char subs[] = "import or listen";
+	int rc = cli_subcommand(cli, argc, argv, sensor_help, subs);
+	if (rc >= 0)
+		return rc;
 	if (strcmp(argv[1], "import") == 0)
 		return sensor_import(cli, argc - 1, argv + 1);
 	if (strcmp(argv[1], "listen") == 0)
 		return sensor_listen(cli, argc - 1, argv + 1);
-	return cli_usage_error(cli, "unknown subcommand '%s' (import or listen)", argv[1]);
+	return cli_unknown_subcommand(cli, argv[1], subs);
 }

@@ -369,16 +369,16 @@ static int site_show(struct cli *cli, const char *number, const char *name)
 int cmd_site(struct cli *cli, int argc, char **argv)
 {
 	static const struct option opts[] = {{"help", no_argument, NULL, 'h'}, {0}};
-	if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
-		cli_print_help(cli, site_help);
-		return argc < 2 ? EXIT_USAGE : EXIT_OK;
-	}
+	static const char subs[] = "add, list or show";
+	int rc = cli_subcommand(cli, argc, argv, site_help, subs);
+	if (rc >= 0)
+		return rc;
 	const char *sub = argv[1];
 	if (strcmp(sub, "add") == 0)
 		return site_add(cli, argc - 1, argv + 1);
 	int list = strcmp(sub, "list") == 0 || strcmp(sub, "ls") == 0;
 	if (!list && strcmp(sub, "show") != 0)
-		return cli_usage_error(cli, "unknown subcommand '%s' (add, list or show)", sub);
+		return cli_unknown_subcommand(cli, sub, subs);
 	argc--;
 	argv++;
 	int c;

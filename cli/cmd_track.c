@@ -438,13 +438,13 @@ static int track_ls(struct cli *cli, int argc, char **argv)
 
 int cmd_track(struct cli *cli, int argc, char **argv)
 {
-	if (argc < 2 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0) {
-		cli_print_help(cli, track_help);
-		return argc < 2 ? EXIT_USAGE : EXIT_OK;
-	}
+	static const char subs[] = "import or ls";
+	int rc = cli_subcommand(cli, argc, argv, track_help, subs);
+	if (rc >= 0)
+		return rc;
 	if (strcmp(argv[1], "import") == 0)
 		return track_import(cli, argc - 1, argv + 1);
 	if (strcmp(argv[1], "ls") == 0 || strcmp(argv[1], "list") == 0)
 		return track_ls(cli, argc - 1, argv + 1);
-	return cli_usage_error(cli, "unknown track command '%s' (import, ls)", argv[1]);
+	return cli_unknown_subcommand(cli, argv[1], subs);
 }

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "ingest.h"
 #include "log.h"
 #include "timeutil.h"
 
@@ -168,6 +169,26 @@ void cli_print_help(struct cli *cli, const char *details)
 		printf("usage: evcap %s %s\n\n%s.\n", current->name, current->usage, current->summary);
 	if (details && *details)
 		printf("\n%s", details);
+}
+
+int cli_subcommand(struct cli *cli, int argc, char **argv, const char *details,
+		   const char *subs)
+{
+	if (argc < 2)
+		return cli_usage_error(cli, "a subcommand is needed: %s", subs);
+	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+		cli_print_help(cli, details);
+		return EXIT_OK;
+	}
+	return -1;
+}
+
+int cli_unknown_subcommand(struct cli *cli, const char *sub, const char *subs)
+{
+	char shown[128];
+	return cli_usage_error(cli, "unknown subcommand '%s'; 'evcap %s' takes %s",
+			       ingest_display_text(sub, strlen(sub), shown, sizeof shown),
+			       cli->command, subs);
 }
 
 int cli_case_only_args(struct cli *cli, int argc, char **argv, const char *details,

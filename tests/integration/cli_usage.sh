@@ -462,3 +462,23 @@ check "plural: sync, pull, case list and track import say '1 item', '1 bundle', 
 	grep -q "gpx, 1 fix read, 1 stored" "$1" &&
 	! grep -E "(^|[^0-9.,])1 (item|bundle|blob|fixe|note|reading|case|event|request|point|line)s\b" "$1"' \
 	_ "$T/one.out"
+
+# 17. a command made of subcommands, given none or one it lacks: one line
+# on stderr naming what is wrong and pointing to --help, nothing on stdout,
+# exit 2; its --help is the help, on stdout, exit 0
+for g in case site track sensor key gps; do
+	run $g
+	check "group: 'evcap $g' alone says a subcommand is needed, on stderr only (exit 2)" \
+		bash -c 'is 2 "evcap $1: a subcommand is needed" "(see '"'"'evcap $1 --help'"'"')" &&
+		one_line && [ -z "$out" ]' _ $g
+	run $g bogus
+	check "group: 'evcap $g bogus' names the unknown subcommand, on stderr only (exit 2)" \
+		bash -c 'is 2 "evcap $1: unknown subcommand '"'"'bogus'"'"'" "evcap $1 --help" &&
+		one_line && [ -z "$out" ]' _ $g
+	run $g --help
+	check "group: 'evcap $g --help' is the help on stdout (exit 0)" \
+		bash -c '[ "$rc" = 0 ] && grep -q "^usage: evcap $1 " <<<"$out" && [ -z "$err" ]' _ $g
+done
+run case $'\e[2J'
+check "group: an unknown subcommand is shown escaped" \
+	bash -c 'is 2 "unknown subcommand '"'"'\\x1B[2J'"'"'" && ! grep -q $'"'"'\e'"'"' <<<"$err"'
