@@ -122,8 +122,36 @@ const char *daemon_usage(void)
 	       "configuration error, or another evcapd already runs on the store.\n";
 }
 
+/*
+ * getopt_long has just returned '?' on argv: says which option and what is
+ * wrong with it, as evcap does (cli_bad_option). getopt leaves a refused
+ * long option at argv[optind - 1] and a short one's letter in optopt;
+ * optopt is 0 for an unknown long option, and the option's value for a
+ * known one without its value (at the end) or with one it does not take.
+ */
+static int bad_option(int argc, char **argv, char *err, size_t errlen)
+{
+	int i = optind - 1;
+	const char *a = i >= 1 && i < argc ? argv[i] : NULL;
+	char shown[256];
+	if (a && strncmp(a, "--", 2) == 0 && a[2] &&
+	    (optopt == 0 || i == argc - 1 || strchr(a, '='))) {
+		const char *eq = strchr(a, '=');
+		ingest_display_text(a, eq ? (size_t)(eq - a) : strlen(a), shown, sizeof shown);
+		if (optopt == 0)
+			return err_set(err, errlen, EV_EINVAL, "unknown option '%s'", shown);
+		if (eq)
+			return err_set(err, errlen, EV_EINVAL, "%s takes no value", shown);
+		return err_set(err, errlen, EV_EINVAL, "%s needs a value", shown);
+	}
+	if (optopt > 0x20 && optopt < 0x7f)
+		return err_set(err, errlen, EV_EINVAL, "unknown option '-%c'", optopt);
+	return err_set(err, errlen, EV_EINVAL, "unknown option");
+}
+
 int daemon_parse_args(int argc, char **argv, struct daemon_opts *o, char *err, size_t errlen)
 {
+	char shown[256];
 	static const struct option opts[] = {
 		{"config", required_argument, NULL, 'c'},
 		{"foreground", no_argument, NULL, 'f'},
@@ -151,7 +179,9 @@ int daemon_parse_args(int argc, char **argv, struct daemon_opts *o, char *err, s
 					       CONFIG_MAX_LIST);
 			if (optarg[0] != '/')
 				return err_set(err, errlen, EV_EINVAL,
-					       "--watch needs an absolute path, not '%s'", optarg);
+					       "--watch needs an absolute path, not '%s'",
+					       ingest_display_text(optarg, strlen(optarg), shown,
+								   sizeof shown));
 			o->watch[o->n_watch++] = optarg;
 			break;
 		case 'g': o->gps = optarg; break;
@@ -163,7 +193,6 @@ int daemon_parse_args(int argc, char **argv, struct daemon_opts *o, char *err, s
 			if (sensorline_spec_parse(optarg, &sp, err, errlen))
 				return EV_EINVAL;
 			if (sp.device[0] != '/') {
-				char shown[256];
 				return err_set(err, errlen, EV_EINVAL,
 					       "--sensor needs an absolute device path, not '%s'",
 					       ingest_display_text(sp.device, strlen(sp.device), shown,
@@ -176,20 +205,21 @@ int daemon_parse_args(int argc, char **argv, struct daemon_opts *o, char *err, s
 		case 'v': o->verbosity = 1; break;
 		case 'h': o->help = 1; break;
 		case 'V': o->version = 1; break;
-		default:
-			return err_set(err, errlen, EV_EINVAL, "unknown option or missing value: '%s'",
-				       argv[optind - 1 > 0 ? optind - 1 : 0]);
+		default: return bad_option(argc, argv, err, errlen);
 		}
 	}
 	if (optind < argc)
-		return err_set(err, errlen, EV_EINVAL, "unexpected argument '%s'", argv[optind]);
+		return err_set(err, errlen, EV_EINVAL, "unexpected argument '%s'",
+			       ingest_display_text(argv[optind], strlen(argv[optind]), shown,
+						   sizeof shown));
 	if (o->store && !*o->store)
 		return err_set(err, errlen, EV_EINVAL, "--store needs a folder");
 	if (o->gps && *o->gps) {
 		char host[256], port[8];
 		if (config_split_hostport(o->gps, host, port))
 			return err_set(err, errlen, EV_EINVAL, "--gps must be HOST:PORT, not '%s'",
-				       o->gps);
+				       ingest_display_text(o->gps, strlen(o->gps), shown,
+							   sizeof shown));
 	}
 	return 0;
 }

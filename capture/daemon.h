@@ -66,7 +66,7 @@ struct daemon_opts {
 int daemon_parse_args(int argc, char **argv, struct daemon_opts *o, char *err,
 		      size_t errlen) WUR;
 
-/* The usage text for --help. */
+/* The usage text for --help (a usage error names its problem alone). */
 const char *daemon_usage(void);
 
 /*

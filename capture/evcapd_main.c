@@ -231,8 +231,9 @@ int main(int argc, char **argv)
 	int rc = 2;
 	int check = take_check_flag(&argc, argv);
 
+	/* a usage error is one line, as evcap's are: the usage is --help's */
 	if (daemon_parse_args(argc, argv, &o, err, sizeof err)) {
-		fprintf(stderr, "evcapd: %s\n%s", err, daemon_usage());
+		fprintf(stderr, "evcapd: %s. Try 'evcapd --help'.\n", err);
 		return 2;
 	}
 	if (o.help) {

@@ -164,17 +164,39 @@ check "daemon_config_reload_no_watch: a reload that leaves no folder to watch wa
 kill -TERM $DPID
 wait $DPID
 
-# the usage lines (what --help and a wrong option print first) name every
-# way to run evcapd, --check-config and --version among them
+# the usage lines --help prints name every way to run evcapd,
+# --check-config and --version among them
 usage_has() { # FILE: its first paragraph names both
 	sed '/^$/q' "$1" >"$1.usage"
 	grep -q -- "--check-config" "$1.usage" && grep -q -- "--version" "$1.usage"
 }
-"$EVCAPD" --help >"$T/help.out" 2>&1
-check "daemon_usage_lines: --help's usage names --check-config and --version" usage_has "$T/help.out"
-"$EVCAPD" --no-such-option >/dev/null 2>"$T/badopt.err"
-sed -i 1d "$T/badopt.err" # the message before the usage
-check "daemon_usage_lines: so does a wrong option's" usage_has "$T/badopt.err"
+export -f usage_has
+"$EVCAPD" --help >"$T/help.out" 2>"$T/help.err"
+rc=$?
+check "daemon_usage_lines: --help's usage names --check-config and --version, on stdout" \
+	bash -c '[ "$1" = 0 ] && [ ! -s "$3" ] && usage_has "$2"' _ "$rc" "$T/help.out" "$T/help.err"
+# a usage error is one line on stderr naming the problem and --help, exit
+# 2, as evcap's are; not the whole usage
+usage_error() { # WANT ARGS...: evcapd ARGS says WANT in one line, then --help
+	local want=$1 out err rc
+	shift
+	out=$("$EVCAPD" "$@" 2>"$T/badopt.err"); rc=$?
+	err=$(cat "$T/badopt.err")
+	[ "$rc" = 2 ] && [ -z "$out" ] && [ "$(wc -l <<<"$err")" = 1 ] &&
+		[ "$err" = "evcapd: $want. Try 'evcapd --help'." ] ||
+		{ echo "# evcapd $*: exit $rc, stdout '$out', stderr: $err"; return 1; }
+}
+check "daemon_usage_error: an unknown option is named, in one line" \
+	usage_error "unknown option '--no-such-option'" --no-such-option
+check "daemon_usage_error: an unknown short option is named" usage_error "unknown option '-x'" -x
+check "daemon_usage_error: an option without its value says it needs one" \
+	usage_error "--store needs a value" --foreground --store
+check "daemon_usage_error: a value for an option that takes none is named" \
+	usage_error "--foreground takes no value" --foreground=yes
+check "daemon_usage_error: an argument is named, escaped" \
+	usage_error "unexpected argument 'x\\x1B[2J'" --check-config $'x\e[2J'
+check "daemon_usage_error: a bad --gps value is one line too" \
+	usage_error "--gps must be HOST:PORT, not 'nohost'" --check-config --gps nohost
 
 # 5. a relative store: --store and $EVCAP_STORE are taken against the
 # folder evcapd is started from, as for any command; detached, evcapd
