@@ -99,6 +99,19 @@ void cli_print_help(struct cli *cli, const char *details);
 int cli_plain_args(struct cli *cli, int argc, char **argv, const char *details,
 		   const char *what, const char *hint, const char **arg);
 
+/* The 1-based byte position of the first control character in v, UTF-8
+ * text (C0, DEL, or C1 U+0080 to U+009F; with lines != 0 a line feed or
+ * a tab is no fault), and what it is ("0x1B", "U+009B") into shown; 0
+ * when there is none. */
+size_t cli_control_at(const char *v, int lines, char *shown, size_t shownlen);
+
+/* Values a person types that are stored and then shown in listings, logs
+ * and reports hold no control character, which a terminal would obey: 0
+ * if v (UTF-8 already) has none (lines != 0: text such as a note, whose
+ * line feeds and tabs are kept); else one line naming what ("--title",
+ * "the site name"), the character and its byte position, and EXIT_USAGE. */
+int cli_check_text(struct cli *cli, const char *what, const char *v, int lines);
+
 /* The start of a command made of subcommands (case, site, key, ...), whose
  * subcommand is argv[1]: with none there, one line on stderr saying one
  * is needed, listing subs ("open, list, show, ..."), and EXIT_USAGE; with

@@ -118,11 +118,8 @@ static int valid_case_number(struct cli *cli, const char *n)
 			return 0;
 		}
 	}
-	for (size_t i = 0; i < len; i++)
-		if ((unsigned char)n[i] < 0x20 || n[i] == 0x7f) {
-			cli_usage_error(cli, "a case number may not hold control characters");
-			return 0;
-		}
+	if (cli_check_text(cli, "a case number", n, 0))
+		return 0;
 	size_t i = 0;
 	while (i < len && space_len(n + i))
 		i += space_len(n + i);
@@ -181,8 +178,9 @@ static int refuse_closed(struct cli *cli, const char *number, const char *what)
 	return EXIT_USAGE;
 }
 
-/* One settable field: option name, column, how to check it. */
-enum fkind { F_TEXT, F_OFFSET, F_WATER, F_YESNO, F_DATE };
+/* One settable field: option name, column, how to check it. F_TEXT is a
+ * name or a number, one line; F_LINES is text that may run over lines. */
+enum fkind { F_TEXT, F_LINES, F_OFFSET, F_WATER, F_YESNO, F_DATE };
 struct field {
 	const char *opt;
 	const char *column;
@@ -194,9 +192,9 @@ static const struct field fields[] = {
 	{"time-offset", "time_offset", F_OFFSET, 0},
 	{"water-body", "water_body", F_WATER, 0},
 	{"witness", "witness", F_TEXT, 0},
-	{"no-witness-reason", "no_witness_reason", F_TEXT, 0},
+	{"no-witness-reason", "no_witness_reason", F_LINES, 0},
 	{"medium-kept", "medium_kept", F_YESNO, 0},
-	{"medium-note", "medium_note", F_TEXT, 0},
+	{"medium-note", "medium_note", F_LINES, 0},
 	{"recommendation", "recommendation", F_TEXT, 1},
 	{"reply-date", "reply_date", F_DATE, 1},
 };
@@ -208,10 +206,12 @@ static int check_field(struct cli *cli, const struct field *f, const char *v)
 	char buf[40];
 	switch (f->kind) {
 	case F_TEXT:
+	case F_LINES:
 		if (!utf8_valid(v, strlen(v)) || strlen(v) > 4096)
 			return cli_usage_error(cli, "--%s must be UTF-8 text of at most 4096 bytes",
 					       f->opt);
-		return 0;
+		snprintf(buf, sizeof buf, "--%s", f->opt);
+		return cli_check_text(cli, buf, v, f->kind == F_LINES);
 	case F_OFFSET:
 		if (time_parse_offset(v, &off))
 			return cli_usage_error(cli, "--%s %s, not '%s'", f->opt, time_offset_why(v),
@@ -257,6 +257,8 @@ static int parse_fields(struct cli *cli, int argc, char **argv, const char **val
 		} else if (c == 'o') {
 			if (!*optarg || !utf8_valid(optarg, strlen(optarg)))
 				return cli_usage_error(cli, "--operator needs a name");
+			if (cli_check_text(cli, "--operator", optarg, 0))
+				return EXIT_USAGE;
 			json_array_append_new(ops, json_string(optarg));
 		} else if (c == 'u' && distinct) {
 			*use = 1;

@@ -117,6 +117,8 @@ int cmd_ingest(struct cli *cli, int argc, char **argv)
 				rc = cli_usage_error(cli, "--operator needs a name in UTF-8");
 				goto out;
 			}
+			if (cli_check_text(cli, "--operator", optarg, 0))
+				goto out;
 			json_array_append_new(ops, json_string(optarg));
 			break;
 		case 't': offset = optarg; break;
@@ -130,6 +132,9 @@ int cmd_ingest(struct cli *cli, int argc, char **argv)
 						     c == 'U' ? "--medium-uuid" : "--medium-label");
 				goto out;
 			}
+			if (cli_check_text(cli, c == 'U' ? "--medium-uuid" : "--medium-label", optarg,
+					   0))
+				goto out;
 			if (c == 'U')
 				o.medium_uuid = optarg;
 			else

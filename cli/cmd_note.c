@@ -40,6 +40,8 @@ int cmd_note(struct cli *cli, int argc, char **argv)
 	size_t len = strlen(text);
 	if (len == 0 || len > NOTE_MAX || !utf8_valid(text, len))
 		return cli_usage_error(cli, "a note is 1 to %d bytes of UTF-8 text", NOTE_MAX);
+	if (cli_check_text(cli, "a note", text, 1))
+		return EXIT_USAGE;
 	struct store *s = cli_store(cli, 0);
 	char err[512], now[32];
 	json_t *it = items_get(s, argv[optind], err, sizeof err);

@@ -106,7 +106,13 @@ static int setup_options(struct cli *cli, int argc, char **argv, struct sensor_s
 		case 'f': u->format = optarg; break;
 		case 'i': u->instrument = optarg; break;
 		case 'p': u->profile = optarg; break;
-		case 'S': u->serial = optarg; break;
+		case 'S':
+			if (!*optarg || !utf8_valid(optarg, strlen(optarg)))
+				return cli_usage_error(cli, "--serial needs a value in UTF-8");
+			if (cli_check_text(cli, "--serial", optarg, 0))
+				return EXIT_USAGE;
+			u->serial = optarg;
+			break;
 		case 'C': u->calibrated = optarg; break;
 		case 'c': u->case_name = optarg; break;
 		case 's': u->site = optarg; break;
@@ -114,6 +120,8 @@ static int setup_options(struct cli *cli, int argc, char **argv, struct sensor_s
 		case 'o':
 			if (!*optarg || !utf8_valid(optarg, strlen(optarg)))
 				return cli_usage_error(cli, "--operator needs a name in UTF-8");
+			if (cli_check_text(cli, "--operator", optarg, 0))
+				return EXIT_USAGE;
 			json_array_append_new(u->ops, json_string(optarg));
 			break;
 		case 'h':

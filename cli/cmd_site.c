@@ -42,12 +42,7 @@ static int valid_name(struct cli *cli, const char *n)
 		cli_usage_error(cli, "a site name must be 1 to %d bytes of UTF-8 text", SITES_NAME_MAX);
 		return 0;
 	}
-	for (size_t i = 0; i < len; i++)
-		if ((unsigned char)n[i] < 0x20 || n[i] == 0x7f) {
-			cli_usage_error(cli, "a site name may not hold control characters");
-			return 0;
-		}
-	return 1;
+	return !cli_check_text(cli, "a site name", n, 0);
 }
 
 static int site_add(struct cli *cli, int argc, char **argv)

@@ -171,6 +171,34 @@ void cli_print_help(struct cli *cli, const char *details)
 		printf("\n%s", details);
 }
 
+size_t cli_control_at(const char *v, int lines, char *shown, size_t shownlen)
+{
+	const unsigned char *p = (const unsigned char *)v;
+	for (size_t i = 0; p[i]; i++) {
+		/* U+0080 to U+009F are C2 80 to C2 9F in UTF-8; some terminals
+		 * obey them as they do ESC (U+009B is CSI) */
+		int c1 = p[i] == 0xc2 && p[i + 1] >= 0x80 && p[i + 1] <= 0x9f;
+		if ((p[i] >= 0x20 && p[i] != 0x7f && !c1) || (lines && (p[i] == '\n' || p[i] == '\t')))
+			continue;
+		if (c1)
+			snprintf(shown, shownlen, "U+%04X", p[i + 1]);
+		else
+			snprintf(shown, shownlen, "0x%02X", p[i]);
+		return i + 1;
+	}
+	return 0;
+}
+
+int cli_check_text(struct cli *cli, const char *what, const char *v, int lines)
+{
+	char shown[16];
+	size_t at = cli_control_at(v, lines, shown, sizeof shown);
+	if (!at)
+		return 0;
+	return cli_usage_error(cli, "%s may not hold control characters%s: it has %s at byte %zu",
+			       what, lines ? " other than line breaks and tabs" : "", shown, at);
+}
+
 int cli_subcommand(struct cli *cli, int argc, char **argv, const char *details,
 		   const char *subs)
 {

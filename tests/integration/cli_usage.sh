@@ -482,3 +482,32 @@ done
 run case $'\e[2J'
 check "group: an unknown subcommand is shown escaped" \
 	bash -c 'is 2 "unknown subcommand '"'"'\\x1B[2J'"'"'" && ! grep -q $'"'"'\e'"'"' <<<"$err"'
+
+# 18. control characters in what a person types that is stored, then shown
+# in listings, logs and reports (a terminal would obey an ESC): refused in
+# names and labels, naming the option and the byte; a note keeps its line
+# breaks and tabs and refuses the rest; nothing is recorded
+n=$(events)
+for args in "ingest --operator" "ingest --medium-label" "case open C9 --title" \
+	"case set 巡查案 --title" "case set 巡查案 --witness" "case open C9 --operator" \
+	"sensor import $T/wide2.csv --operator" "sensor import $T/wide2.csv --serial"; do
+	opt=${args##* }
+	# shellcheck disable=SC2086
+	run $args $'ab\e[31m' "$T/a.txt"
+	check "control: '$args' with an ESC is refused, naming $opt and byte 3" \
+		bash -c 'is 2 "$1 may not hold control characters: it has 0x1B at byte 3" &&
+		one_line' _ "$opt"
+done
+run site add 巡查案 $'S\u009bx' --lat 30 --lon 114
+check "control: a site name with a C1 control (U+009B) is refused, naming it" \
+	is 2 "a site name may not hold control characters: it has U+009B at byte 2"
+run note "$ITEM" $'first line\nsecond\tline\e[2J'
+check "control: a note with an ESC is refused; its line break and tab are not the fault" \
+	is 2 "a note may not hold control characters other than line breaks and tabs: it has 0x1B at byte 23"
+check "control: nothing was recorded" test "$(events)" = "$n"
+run case set 巡查案 --medium-note $'kept in\tbag 3\nsealed'
+rc1=$rc
+run note "$ITEM" $'first line\nsecond\tline'
+check "control: a note or a medium note over two lines, with a tab, is taken as written" \
+	bash -c '[ "$3" = 0 ] && [ "$rc" = 0 ] && [ "$("$1" --json show "$2" | jq -r ".notes[-1].text")" = \
+	"$(printf "first line\nsecond\tline")" ]' _ "$EVCAP" "$ITEM" "$rc1"
