@@ -112,6 +112,12 @@ size_t cli_control_at(const char *v, int lines, char *shown, size_t shownlen);
  * "the site name"), the character and its byte position, and EXIT_USAGE. */
 int cli_check_text(struct cli *cli, const char *what, const char *v, int lines);
 
+/* v as it may go to a terminal: each control character (C0, DEL, C1) as
+ * \xNN, everything else as it is. Stores made before control characters
+ * were refused, and bundles from such devices, may hold them in titles,
+ * labels and names. A new string, never NULL (NULL gives ""). */
+char *cli_shown(const char *v);
+
 /* The start of a command made of subcommands (case, site, key, ...), whose
  * subcommand is argv[1]: with none there, one line on stderr saying one
  * is needed, listing subs ("open, list, show, ..."), and EXIT_USAGE; with

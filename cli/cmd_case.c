@@ -707,11 +707,14 @@ static int case_list(struct cli *cli)
 	json_array_foreach(arr, i, o) {
 		const char *title = json_string_value(json_object_get(o, "title"));
 		json_int_t n = json_integer_value(json_object_get(o, "items"));
+		char *num = cli_shown(json_string_value(json_object_get(o, "number")));
+		char *tt = cli_shown(title);
 		printf("%s %s  [%s, %lld item%s]%s%s\n",
-		       json_is_true(json_object_get(o, "in_use")) ? "*" : " ",
-		       json_string_value(json_object_get(o, "number")),
+		       json_is_true(json_object_get(o, "in_use")) ? "*" : " ", num,
 		       json_string_value(json_object_get(o, "status")), (long long)n,
-		       n == 1 ? "" : "s", title ? "  " : "", title ? title : "");
+		       n == 1 ? "" : "s", title ? "  " : "", tt);
+		free(num);
+		free(tt);
 	}
 	json_decref(arr);
 	return EXIT_OK;
@@ -741,8 +744,9 @@ static int case_show(struct cli *cli, const char *number)
 	json_object_foreach(o, k, v) {
 		if (json_is_null(v))
 			continue;
-		char *txt = json_is_string(v) ? NULL : json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
-		printf("%-18s %s\n", k, txt ? txt : json_string_value(v));
+		char *txt = json_is_string(v) ? cli_shown(json_string_value(v))
+					       : json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+		printf("%-18s %s\n", k, txt ? txt : "");
 		free(txt);
 	}
 	json_decref(o);

@@ -38,9 +38,11 @@ int cmd_show(struct cli *cli, int argc, char **argv)
 		if (json_is_null(v) || (json_is_array(v) && json_array_size(v) == 0))
 			continue;
 		/* 15 significant digits, as --json: 47.3424, not 47.342400000000005 */
-		char *txt = json_is_string(v) ? NULL
-			    : json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY | JSON_REAL_PRECISION(15));
-		printf("%-17s %s\n", k, txt ? txt : json_string_value(v));
+		char *txt = json_is_string(v)
+				    ? cli_shown(json_string_value(v))
+				    : json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY |
+							    JSON_REAL_PRECISION(15));
+		printf("%-17s %s\n", k, txt ? txt : "");
 		free(txt);
 	}
 	json_decref(it);

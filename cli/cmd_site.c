@@ -186,15 +186,19 @@ static json_t *site_json(sqlite3_stmt *st)
 static void site_print(const json_t *o, int with_case)
 {
 	const char *w = json_string_value(json_object_get(o, "water_body"));
-	if (with_case)
-		printf("%s  ", json_string_value(json_object_get(o, "case")));
+	char *name = cli_shown(json_string_value(json_object_get(o, "name")));
+	if (with_case) {
+		char *c = cli_shown(json_string_value(json_object_get(o, "case")));
+		printf("%s  ", c);
+		free(c);
+	}
 	long long items = json_integer_value(json_object_get(o, "items"));
 	long long readings = json_integer_value(json_object_get(o, "readings"));
-	printf("%s  %.6f, %.6f  radius %g m%s%s  [%lld item%s, %lld reading%s]\n",
-	       json_string_value(json_object_get(o, "name")),
+	printf("%s  %.6f, %.6f  radius %g m%s%s  [%lld item%s, %lld reading%s]\n", name,
 	       json_real_value(json_object_get(o, "lat")), json_real_value(json_object_get(o, "lon")),
 	       json_real_value(json_object_get(o, "radius_m")), w ? "  " : "", w ? w : "", items,
 	       items == 1 ? "" : "s", readings, readings == 1 ? "" : "s");
+	free(name);
 }
 
 static int site_list(struct cli *cli, const char *number)

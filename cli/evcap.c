@@ -189,6 +189,25 @@ size_t cli_control_at(const char *v, int lines, char *shown, size_t shownlen)
 	return 0;
 }
 
+char *cli_shown(const char *v)
+{
+	const unsigned char *p = (const unsigned char *)(v ? v : "");
+	size_t n = strlen((const char *)p), k = 0;
+	char *out = xmalloc(4 * n + 1);
+	for (size_t i = 0; i < n; i++) {
+		if (p[i] < 0x20 || p[i] == 0x7f) {
+			k += (size_t)sprintf(out + k, "\\x%02X", p[i]);
+		} else if (p[i] == 0xc2 && p[i + 1] >= 0x80 && p[i + 1] <= 0x9f) {
+			k += (size_t)sprintf(out + k, "\\xC2\\x%02X", p[i + 1]);
+			i++;
+		} else {
+			out[k++] = (char)p[i];
+		}
+	}
+	out[k] = '\0';
+	return out;
+}
+
 int cli_check_text(struct cli *cli, const char *what, const char *v, int lines)
 {
 	char shown[16];

@@ -511,3 +511,15 @@ run note "$ITEM" $'first line\nsecond\tline'
 check "control: a note or a medium note over two lines, with a tab, is taken as written" \
 	bash -c '[ "$3" = 0 ] && [ "$rc" = 0 ] && [ "$("$1" --json show "$2" | jq -r ".notes[-1].text")" = \
 	"$(printf "first line\nsecond\tline")" ]' _ "$EVCAP" "$ITEM" "$rc1"
+# a title or label that holds one already (a store from before the rule,
+# a bundle of an older device) is shown with it escaped, not obeyed
+sqlite3 "$EVCAP_STORE/evidence.db" "UPDATE cases SET title = 'T' || char(27) || '[2J' WHERE number = '巡查案';
+	UPDATE items SET medium_label = 'L' || char(7) WHERE id = $ITEM"
+run case list
+check "control: case list shows a title's ESC as \\x1B" \
+	bash -c '[ "$rc" = 0 ] && grep -qF "T\\x1B[2J" <<<"$out" && ! grep -q $'"'"'\e'"'"' <<<"$out"'
+run case show 巡查案
+check "control: case show too" bash -c 'grep -qF "T\\x1B[2J" <<<"$out" && ! grep -q $'"'"'\e'"'"' <<<"$out"'
+run show "$ITEM"
+check "control: show escapes a medium label's BEL" \
+	bash -c 'grep -qF "L\\x07" <<<"$out" && ! grep -q $'"'"'\a'"'"' <<<"$out"'
