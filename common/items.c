@@ -16,7 +16,8 @@ static const char item_cols[] =
 	" i.location_error_m, i.make, i.model, i.serial, i.width, i.height, i.medium_uuid,"
 	" i.medium_label, i.ingested_at, i.metadata_error, i.metadata_note, i.origin,"
 	" i.gimbal_yaw, i.gimbal_pitch, i.flight_yaw, i.rel_alt, i.subsec, i.offset_raw,"
-	" i.source_device, i.bundle_id, i.gps_datum, i.img_direction, i.img_direction_ref, i.xmp_alt";
+	" i.source_device, i.bundle_id, i.gps_datum, i.img_direction, i.img_direction_ref, i.xmp_alt,"
+	" i.office_fields";
 
 static json_t *col_json(sqlite3_stmt *st, int i)
 {
@@ -73,6 +74,17 @@ static json_t *row_json(sqlite3_stmt *st)
 		}
 		json_object_set_new(o, names[i], v);
 	}
+	/* of a pulled item, the fields the office set itself, which later
+	 * revisions from the field leave alone (schema.c, schema_v44) */
+	int64_t own = sqlite3_column_int64(st, (int)(sizeof names / sizeof names[0]));
+	json_t *office = json_array();
+	if (own & 1)
+		json_array_append_new(office, json_string("place"));
+	if (own & 2)
+		json_array_append_new(office, json_string("time"));
+	if (own & 4)
+		json_array_append_new(office, json_string("site"));
+	json_object_set_new(o, "office_fields", office);
 	/* every stored coordinate is WGS-84 */
 	json_object_set_new(o, "datum", json_is_null(json_object_get(o, "lat"))
 						? json_null()

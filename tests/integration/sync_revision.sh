@@ -110,6 +110,9 @@ check "a reading sent before the site was added is in it at the office too" \
 	test "$(sqlite3 "$T/office/evidence.db" "SELECT s.name FROM readings r
 		JOIN sites s ON s.id = r.site_id WHERE r.sample_id = 'W-1'")" = 坝下排口
 check "while the field placed c elsewhere" test "$(office_item c)" != "$(field_item c)"
+check "ls --json names the place as the office's own" test "$($O --json ls |
+	jq -c '[.[] | select((.office_fields | length) > 0) | [.original_name, .office_fields]]')" = \
+	'[["c.jpg",["place"]]]'
 check "no photo was fetched again (only the track and sensor files)" \
 	test "$(find "$T/office/blobs" -type f | wc -l)" = "$((blobs_before + 3))"
 ev() {
