@@ -1214,7 +1214,10 @@ static int put_bundle(struct target *t, const char *case_key, const char *bundle
 
 /* Sends again any blob of an unfinished bundle that the target lacks: they
  * were all there when it was saved, but the disk at a dir: target's path
- * may have been changed for another since. */
+ * may have been changed for another since. Each one there is checked
+ * against its SHA-256 (a dir: target's copy read back), as the bundle
+ * must not name a copy that was damaged meanwhile: the office would
+ * refuse the bundle, and its items would count as sent. */
 static int pending_blobs(struct store *s, struct target *t, json_t *items,
 			 struct sync_report *rep, char *err, size_t errlen)
 {
@@ -1227,7 +1230,9 @@ static int pending_blobs(struct store *s, struct target *t, json_t *items,
 		int present = 0, existed = 0, rc;
 		if (!key || !sha || !sha256_hex_valid(sha) || size < 0)
 			return err_set(err, errlen, EV_ECORRUPT, "item %zu names no valid blob", i);
-		rc = target_stat(t, key, NULL, (uint64_t)size, &present, err, errlen);
+		rc = target_stat(t, key, sha, (uint64_t)size, &present, err, errlen);
+		if (rc == EV_ECORRUPT)
+			advise_conflict(err, errlen);
 		if (!rc && !present) {
 			char *path = store_blob_path(s, sha);
 			log_info("%s is not on the target; sent again", key);

@@ -357,3 +357,24 @@ said "a damaged unfinished bundle of the first case fails that case, named" 1 \
 check "and the later case's new item is still synced" \
 	grep -q "^1 bundle committed: 1 item (" <<<"$out"
 check "the summary names the case held back" grep -q "failed.*: A-1$" <<<"$out"
+
+# an unfinished bundle whose blob on the target was damaged meanwhile (a
+# byte changed, the size the same) is not committed: it would name a copy
+# the office refuses, while the field counts its items as sent
+FD="$EVCAP --store $T/field9"
+mkdir -p "$T/card9" "$T/dmg/cases"
+head -c 6000 /dev/urandom >"$T/card9/DJI_0901.JPG"
+$FD -q init && $FD -q case open D-1 --use && $FD -q ingest "$T/card9" 2>/dev/null
+key9=$(sqlite3 "$T/field9/evidence.db" "SELECT key FROM cases")
+touch "$T/dmg/cases/$key9" # the manifest cannot be written: the bundle waits
+$FD -q sync --target "dir:$T/dmg" >/dev/null 2>&1
+rm "$T/dmg/cases/$key9"
+blob9=$(find "$T/dmg/blobs" -type f)
+python3 -c 'import sys; p = sys.argv[1]; d = bytearray(open(p, "rb").read()); d[100] ^= 1
+open(p, "r+b").write(d)' "$blob9" 2>/dev/null || { chmod u+w "$blob9" && python3 -c '
+import sys; p = sys.argv[1]; d = bytearray(open(p, "rb").read()); d[100] ^= 1
+open(p, "r+b").write(d)' "$blob9"; }
+out=$($FD sync --target "dir:$T/dmg" 2>&1); rc=$?
+said "finishing a bundle whose blob on the target was damaged fails, naming the blob" 1 \
+	"case D-1: bundle .*blobs/sha256/.*already there with different content"
+check "and commits nothing" test -z "$(find "$T/dmg/cases" -name COMMITTED)"
