@@ -586,6 +586,17 @@ int main(int argc, char **argv)
 			: cfg.store                 ? cfg.store
 						    : default_store();
 	cli.actor = default_actor();
+	/* the actor of every custody event this run records */
+	const char *op = getenv("EVCAP_OPERATOR");
+	char shown[16];
+	if (op && *op &&
+	    (strlen(op) > 256 || !utf8_valid(op, strlen(op)) ||
+	     cli_control_at(op, 0, shown, sizeof shown))) {
+		fprintf(stderr, "evcap: $EVCAP_OPERATOR (the name custody events record) must be "
+				"UTF-8 text of at most 256 bytes without control characters\n");
+		rc = EXIT_USAGE;
+		goto out;
+	}
 	cli_getopt_reset();
 	rc = current->fn(&cli, argc - 1, argv + 1);
 out:

@@ -511,6 +511,13 @@ run note "$ITEM" $'first line\nsecond\tline'
 check "control: a note or a medium note over two lines, with a tab, is taken as written" \
 	bash -c '[ "$3" = 0 ] && [ "$rc" = 0 ] && [ "$("$1" --json show "$2" | jq -r ".notes[-1].text")" = \
 	"$(printf "first line\nsecond\tline")" ]' _ "$EVCAP" "$ITEM" "$rc1"
+n=$(events)
+EVCAP_OPERATOR=$'ab\e[2J' run ls
+check "control: an \$EVCAP_OPERATOR with an ESC stops every command, saying so" \
+	is 2 'evcap: $EVCAP_OPERATOR (the name custody events record) must be UTF-8 text'
+EVCAP_OPERATOR=$'\xff\xfe' run note "$ITEM" x
+check "control: so does one that is not UTF-8, and nothing is recorded" \
+	bash -c 'is 2 "must be UTF-8 text" && [ "$1" = "$2" ]' _ "$n" "$(events)"
 # a title or label that holds one already (a store from before the rule,
 # a bundle of an older device) is shown with it escaped, not obeyed
 sqlite3 "$EVCAP_STORE/evidence.db" "UPDATE cases SET title = 'T' || char(27) || '[2J' WHERE number = '巡查案';
