@@ -2767,6 +2767,21 @@ int daemon_open(const struct daemon_opts *o, struct daemon **out, char *err, siz
 	d->rescan_at = -1;
 	*out = NULL;
 	d->config_path = xstrdup(o->config_path ? o->config_path : DAEMON_DEFAULT_CONFIG);
+	if (d->config_path[0] != '/') {
+		/* SIGHUP reads it again, when a detached evcapd is in "/" */
+		char *cwd = getcwd(NULL, 0);
+		if (!cwd) {
+			rc = err_set(err, errlen, EV_EIO,
+				     "--config '%s' is relative, and the current folder cannot be "
+				     "found: %s",
+				     d->config_path, strerror(errno));
+			goto out;
+		}
+		char *abs = xasprintf("%s/%s", strcmp(cwd, "/") == 0 ? "" : cwd, d->config_path);
+		free(cwd);
+		free(d->config_path);
+		d->config_path = abs;
+	}
 	d->config_explicit = o->config_path != NULL;
 	for (size_t i = 0; i < o->n_watch; i++)
 		d->opt_watch[i] = xstrdup(o->watch[i]);

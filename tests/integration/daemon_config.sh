@@ -237,7 +237,7 @@ fi
 # SQLite connection held none of its locks, the first `evcap` took
 # itself for the store's last user and removed the WAL, and every item
 # recorded after that went into the removed file and was lost
-(cd "$T/cwd" && env -u NOTIFY_SOCKET -u INVOCATION_ID "$EVCAPD" --config "$T/rel.conf" \
+(cd "$T/cwd" && env -u NOTIFY_SOCKET -u INVOCATION_ID "$EVCAPD" --config ../rel.conf \
 	--store rel-store --watch "$T/rel-in" -v 2>"$T/rel.log")
 rc=$?
 RLOCK=$T/cwd/rel-store/evcapd.lock
@@ -255,6 +255,13 @@ then
 	else
 		bad "daemon_detached_records: not recorded:" \
 			"$("$EVCAP" --store "$T/cwd/rel-store" ls 2>&1 | head -3) $(tail -2 "$T/rel.log")"
+	fi
+	# its relative --config is read again on SIGHUP, from where it was
+	kill -HUP "$(cat "$RLOCK")"
+	if within 10 grep -q "config reloaded" "$T/rel.log"; then
+		ok "daemon_detached_reload: a relative --config is reloaded on SIGHUP"
+	else
+		bad "daemon_detached_reload: $(grep -v DEBUG "$T/rel.log" | tail -2)"
 	fi
 	kill -TERM "$(cat "$RLOCK")"
 	rel_gone() { ! kill -0 "$(cat "$RLOCK")" 2>/dev/null; }
