@@ -492,6 +492,7 @@ struct daemon {
 	/* what the command line said, kept for reloads */
 	char *config_path;
 	int config_explicit;
+	int store_given; /* --store or $EVCAP_STORE named the store, not the config */
 	char *opt_watch[CONFIG_MAX_LIST];
 	size_t opt_n_watch;
 	char *opt_gps; /* NULL: from config */
@@ -2720,7 +2721,7 @@ static void reload(struct daemon *d)
 		notify("READY=1");
 		return;
 	}
-	if (c.store && !getenv("EVCAP_STORE") && strcmp(c.store, d->store_dir) != 0)
+	if (c.store && !d->store_given && strcmp(c.store, d->store_dir) != 0)
 		log_warnx("a new store (%s) takes effect only when evcapd restarts", c.store);
 	char *old_gps = xstrdup(d->gps_server);
 	struct config old = d->cfg;
@@ -2783,6 +2784,7 @@ int daemon_open(const struct daemon_opts *o, struct daemon **out, char *err, siz
 		d->config_path = abs;
 	}
 	d->config_explicit = o->config_path != NULL;
+	d->store_given = o->store || (getenv("EVCAP_STORE") && *getenv("EVCAP_STORE"));
 	for (size_t i = 0; i < o->n_watch; i++)
 		d->opt_watch[i] = xstrdup(o->watch[i]);
 	d->opt_n_watch = o->n_watch;

@@ -146,7 +146,7 @@ wait $DPID
 	"$EVCAP" --store "$T/s3" case open 'K检〔2024〕3号' >/dev/null
 printf '[store]\ncase = %s\n[capture]\nsettle_seconds = 1\nwatch = %s\n[gps]\nserver =\n' \
 	'K检〔２０２４〕３号' "$MEDIA" >"$T/w.conf"
-"$EVCAPD" --foreground --config "$T/w.conf" --store "$T/s3" 2>"$T/d3.log" &
+env -u EVCAP_STORE "$EVCAPD" --foreground --config "$T/w.conf" --store "$T/s3" 2>"$T/d3.log" &
 DPID=$!
 on_exit "kill $DPID 2>/dev/null"
 within 10 grep -q "evcapd starting: .*1 watched folder" "$T/d3.log" ||
@@ -154,11 +154,14 @@ within 10 grep -q "evcapd starting: .*1 watched folder" "$T/d3.log" ||
 check "daemon_config_case_width: a config's case in full width names the store's case" \
 	within 10 grep -qF \
 	"case 'K检〔２０２４〕３号' is not in this store (did you mean 'K检〔2024〕3号'?" "$T/d3.log"
-: >"$T/w.conf"
+# (and names another store, which --store overrides: nothing to say)
+printf '[store]\npath = %s/elsewhere\n' "$T" >"$T/w.conf"
 kill -HUP $DPID
 check "daemon_config_reload_says_what_it_took" \
 	within 10 grep -q "config reloaded from $T/w.conf: 0 watched folders, gpsd 127.0.0.1:2947" \
 	"$T/d3.log"
+check "daemon_config_reload_store_given: a config's store under --store is not a new store" \
+	bash -c '! grep -q "a new store" "$1"' _ "$T/d3.log"
 check "daemon_config_reload_no_watch: a reload that leaves no folder to watch warns" \
 	within 10 grep -q "no folders to watch now" "$T/d3.log"
 kill -TERM $DPID
