@@ -195,7 +195,6 @@ struct case_work {
 	int64_t *reading_ids; /* each reading's row id, in the order of readings */
 	json_t *revised;  /* readings sent before whose site changed since, the
 			   * lowest revision first (each with "rev") */
-	int64_t last_reading_rev; /* the readings' revision mark after this bundle */
 	int64_t last_note_id; /* the newest note in the bundle (notes.id) */
 	int new_events;   /* events other than our own 'sync' records */
 };
@@ -321,6 +320,99 @@ static int readings_mark_advance(struct store *s, const char *target, const stru
 		return 0;
 	}
 	return meta_set_id(s, mk, w->last_reading_id, err, errlen);
+}
+
+static int cmp_int64(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+/* Appends to *v each reading's "rev" in arr that is above mark. */
+static void add_revs(json_t *arr, int64_t mark, int64_t **v, size_t *n, size_t *cap)
+{
+	size_t i;
+	json_t *o;
+	json_array_foreach(arr, i, o) {
+		int64_t rev = json_integer_value(json_object_get(o, "rev"));
+		if (rev <= mark)
+			continue;
+		if (*n == *cap) {
+			*cap = *cap ? 2 * *cap : 64;
+			*v = xrealloc(*v, *cap * sizeof **v);
+		}
+		(*v)[(*n)++] = rev;
+	}
+}
+
+/*
+ * Moves the readings' revision mark of the case on (after
+ * readings_mark_advance, in the transaction that records the bundle):
+ * the mark says that every reading up to the readings mark whose
+ * revision is not above it was sent at that revision. The bundle's
+ * readings, new and sent again, carried their revisions; the mark goes
+ * to the highest of those below the lowest revision of a reading the
+ * target still lacks (one this bundle had no room for, or one changed
+ * since it was gathered, whose revision is then above all the bundle's).
+ * So a reading put in a site before its first sync (each one recorded
+ * within a site's radius is) goes once, not again as a changed one.
+ * Readings past the readings mark do not hold it back: they go as new.
+ */
+static int readings_rev_advance(struct store *s, const char *target, const struct case_work *w,
+				char *err, size_t errlen)
+{
+	char *rk = readings_rev_key(target, w->key), *mk = readings_meta_key(target, w->key);
+	char *v = store_meta_get(s, rk), *vs = store_meta_get(s, mk);
+	int64_t mark = v ? strtoll(v, NULL, 10) : 0, sent = vs ? strtoll(vs, NULL, 10) : 0;
+	int64_t *revs = NULL, to = mark;
+	size_t n = 0, cap = 0, k = 0;
+	int rc = 0, r;
+	free(v);
+	free(vs);
+	free(mk);
+	add_revs(w->readings, mark, &revs, &n, &cap);
+	add_revs(w->revised, mark, &revs, &n, &cap);
+	if (!n) {
+		free(rk);
+		return 0;
+	}
+	qsort(revs, n, sizeof *revs, cmp_int64);
+	sqlite3_stmt *st = store_prepare(s,
+					 "SELECT rev FROM readings WHERE case_id = ? AND id <= ?"
+					 " AND rev > ? ORDER BY rev",
+					 err, errlen);
+	if (!st) {
+		free(revs);
+		free(rk);
+		return EV_EDB;
+	}
+	sqlite3_bind_int64(st, 1, w->case_id);
+	sqlite3_bind_int64(st, 2, sent);
+	sqlite3_bind_int64(st, 3, mark);
+	/* both in ascending order: the first reading whose revision the
+	 * bundle did not carry stops the mark below it */
+	int64_t lacking = INT64_MAX;
+	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+		int64_t rev = sqlite3_column_int64(st, 0);
+		while (k < n && revs[k] < rev)
+			k++;
+		if (k == n || revs[k] != rev) {
+			lacking = rev;
+			break;
+		}
+	}
+	if (r != SQLITE_ROW && r != SQLITE_DONE)
+		rc = err_set(err, errlen, EV_EDB, "reading the store: %s",
+			     sqlite3_errmsg(store_db(s)));
+	sqlite3_finalize(st);
+	for (k = 0; k < n && revs[k] < lacking; k++)
+		to = revs[k];
+	free(revs);
+	if (rc || to == mark) {
+		free(rk);
+		return rc;
+	}
+	return meta_set_id(s, rk, to, err, errlen);
 }
 
 /* The newest note sent to the target for the case: an item already sent
@@ -531,24 +623,19 @@ static int gather(struct store *s, const char *target, struct case_work *w, int 
 	mk = readings_rev_key(target, w->key);
 	v = store_meta_get(s, mk);
 	free(mk);
-	w->last_reading_rev = v ? strtoll(v, NULL, 10) : 0;
+	long long rev_mark = v ? strtoll(v, NULL, 10) : 0;
 	free(v);
 	sql = xasprintf("SELECT %s, si.name, r.rev FROM readings r"
 			" LEFT JOIN sites si ON si.id = r.site_id"
 			" WHERE r.case_id = ?1 AND r.id <= ?2 AND r.rev > %lld ORDER BY r.rev LIMIT %zu",
-			cols, (long long)w->last_reading_rev, bundle_max_readings());
+			cols, rev_mark, bundle_max_readings());
 	rc = gather_rows(s, sql, w->case_id, NULL, after, &bundle_reading_cols, w->revised, "site",
 			 "rev", NULL, err, errlen);
 	free(sql);
 	free(cols);
 	if (rc)
 		return rc;
-	size_t nv = json_array_size(w->revised);
-	if (nv) {
-		w->last_reading_rev =
-			json_integer_value(json_object_get(json_array_get(w->revised, nv - 1), "rev"));
-		*readings_cut |= nv == bundle_max_readings();
-	}
+	*readings_cut |= json_array_size(w->revised) == bundle_max_readings();
 
 	/* custody events of the case since the last bundle to this target */
 	int64_t last_seq = 0;
@@ -874,9 +961,7 @@ static int record_bundle(struct store *s, const char *target, const struct case_
 	}
 	if (json_array_size(w->readings) && (rc = readings_mark_advance(s, target, w, err, errlen)))
 		goto fail;
-	if (json_array_size(w->revised) &&
-	    (rc = meta_set_id(s, readings_rev_key(target, w->key), w->last_reading_rev, err,
-			      errlen)))
+	if ((rc = readings_rev_advance(s, target, w, err, errlen)))
 		goto fail;
 	if ((rc = meta_set_id(s, notes_meta_key(target, w->key), w->last_note_id, err, errlen)))
 		goto fail;
@@ -1138,8 +1223,6 @@ static int bundle_halve(struct case_work *w)
 		}
 		json_decref(w->revised);
 		w->revised = take;
-		w->last_reading_rev =
-			json_integer_value(json_object_get(json_array_get(take, nv / 2 - 1), "rev"));
 		cut = 1;
 	}
 	if (ne > 1) {
@@ -1172,14 +1255,13 @@ static int pending_save(struct store *s, const char *target, const struct case_w
 			const char *bundle_id, double created, const char *manifest, size_t mlen,
 			const struct buf *sig, char *err, size_t errlen)
 {
-	json_t *p = json_pack("{s:s, s:f, s:s%, s:s%, s:I, s:I, s:I, s:I, s:I, s:I}", "bundle_id",
+	json_t *p = json_pack("{s:s, s:f, s:s%, s:s%, s:I, s:I, s:I, s:I, s:I}", "bundle_id",
 			      bundle_id, "created", created, "manifest", manifest, mlen,
 			      "signature", sig->data, sig->len, "first_seq",
 			      (json_int_t)w->first_seq, "last_seq", (json_int_t)w->last_seq,
 			      "last_reading_id", (json_int_t)w->last_reading_id, "last_note_id",
 			      (json_int_t)w->last_note_id, "new_readings",
-			      (json_int_t)json_array_size(w->readings), "last_reading_rev",
-			      (json_int_t)w->last_reading_rev);
+			      (json_int_t)json_array_size(w->readings));
 	char *text = p ? json_dumps(p, JSON_COMPACT) : NULL;
 	char *key = pending_meta_key(target, w->key);
 	int rc = text ? store_meta_set(s, key, text, err, errlen)
@@ -1283,14 +1365,14 @@ static int pending_finish(struct store *s, struct target *t, int64_t case_id, co
 	const char *bid = NULL, *manifest = NULL, *sig = NULL;
 	size_t mlen = 0, siglen = 0;
 	double created = 0;
-	json_int_t first = 0, last = 0, reading = 0, note = 0, n_new = -1, reading_rev = 0;
+	json_int_t first = 0, last = 0, reading = 0, note = 0, n_new = -1;
 	p = json_loads(text, 0, NULL);
-	/* new_readings and last_reading_rev: absent before schema 44 */
-	if (!p || json_unpack(p, "{s:s, s:F, s:s%, s:s%, s:I, s:I, s:I, s:I, s?I, s?I}",
-			      "bundle_id", &bid, "created", &created, "manifest", &manifest, &mlen,
-			      "signature", &sig, &siglen, "first_seq", &first, "last_seq", &last,
+	/* new_readings: absent before schema 44 */
+	if (!p || json_unpack(p, "{s:s, s:F, s:s%, s:s%, s:I, s:I, s:I, s:I, s?I}", "bundle_id",
+			      &bid, "created", &created, "manifest", &manifest, &mlen, "signature",
+			      &sig, &siglen, "first_seq", &first, "last_seq", &last,
 			      "last_reading_id", &reading, "last_note_id", &note, "new_readings",
-			      &n_new, "last_reading_rev", &reading_rev) ||
+			      &n_new) ||
 	    !(m = json_loadb(manifest, mlen, 0, NULL)) ||
 	    !json_is_array(json_object_get(m, "items"))) {
 		/* never expected (it is this program's own text); the next
@@ -1306,7 +1388,6 @@ static int pending_finish(struct store *s, struct target *t, int64_t case_id, co
 	w.last_seq = last;
 	w.last_reading_id = reading;
 	w.last_note_id = note;
-	w.last_reading_rev = reading_rev;
 	w.items = json_incref(json_object_get(m, "items"));
 	/* the manifest's readings: the new ones, then those sent again */
 	json_t *all = json_object_get(m, "readings");

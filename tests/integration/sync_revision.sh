@@ -142,3 +142,18 @@ check "after the upgrade each item goes once more, without its bytes" \
 	grep -q "committed: 6 items (0 blobs sent" <<<"$out"
 out=$($O pull --target "dir:$TGT" --case "$CASE" 2>&1)
 check "and the office, already up to date, changes nothing" test "$(ev "")" = "$events"
+
+# a reading recorded where the case has a site is put in it as it is
+# read, a revision above the target's mark; it goes once, as a new
+# reading, and not a second time as a changed one
+printf '时间,样品编号,氨氮(mg/L)\n2024-05-01 10:00:40,W-2,0.6\n' >"$T/water2.csv"
+$F -q sensor import "$T/water2.csv" --time-offset +08:00 2>/dev/null
+out=$($F sync --target "dir:$TGT" 2>&1)
+check "a reading put in a site as it is read goes in one bundle" \
+	grep -q "bundle .* committed to .*: 1 item, 1 reading," <<<"$out"
+check "and the next sync sends it no more" grep -q "nothing new" <<<"$($F sync --target "dir:$TGT" 2>&1)"
+$O -q pull --target "dir:$TGT" --case "$CASE" 2>/dev/null
+check "the office has it in the site" \
+	test "$(sqlite3 "$T/office/evidence.db" "SELECT s.name FROM readings r
+		JOIN sites s ON s.id = r.site_id WHERE r.sample_id = 'W-2'")" = 坝下排口
+check "both stores verify" bash -c '$1 -q verify && $2 -q verify' _ "$F" "$O"
