@@ -1120,16 +1120,24 @@ static int by_size(const void *a, const void *b)
  * than after the last video: the smallest items first, up to
  * bundle_budget() bytes (at least one item). Every item that carries
  * notes stays (the bundle's notes mark covers all it gathered), and so do
- * the readings and custody events. 1 when items are left for the next
- * bundle of the same run.
+ * the readings and custody events. An item whose original the target
+ * has already (sent again for a note or a later revision) costs nothing
+ * to send, so it counts as no bytes: a site added over a hundred videos
+ * already synced is one bundle, not a hundred. 1 when items are left for
+ * the next bundle of the same run.
  */
-static int bundle_take(struct case_work *w)
+static int bundle_take(struct store *s, const char *target, struct case_work *w)
 {
 	size_t n = json_array_size(w->items), i, kept = 0;
 	uint64_t budget = bundle_budget(), total = 0, used = 0;
 	struct sized *ord = xcalloc(n + 1, sizeof *ord);
 	for (i = 0; i < n; i++) {
-		json_int_t sz = json_integer_value(json_object_get(json_array_get(w->items, i), "size"));
+		json_t *it = json_array_get(w->items, i);
+		json_int_t sz = json_integer_value(json_object_get(it, "size"));
+		char state[16];
+		state_get(s, target, json_string_value(json_object_get(it, "blob")), state);
+		if (!strcmp(state, "stored") || !strcmp(state, "done"))
+			sz = 0;
 		ord[i].size = sz > 0 ? (uint64_t)sz : 0;
 		ord[i].i = i;
 		total += ord[i].size;
@@ -1454,7 +1462,7 @@ static int sync_case(struct store *s, struct target *t, const struct minisign_se
 		log_info("case %s: nothing new for %s", w->number, target);
 		goto out;
 	}
-	*more = bundle_take(w) || readings_cut;
+	*more = bundle_take(s, target, w) || readings_cut;
 	if ((rc = gather_fixes(s, w, err, errlen)))
 		goto out;
 	/* the manifest first: what it cannot hold waits for the next bundle,
