@@ -1195,9 +1195,23 @@ static size_t manifest_max(void)
  * carries, and the next goes on from there). 0 when there is nothing
  * left to halve.
  */
+/* Keeps the first half of *arr (more than one element), dropping the
+ * rest. */
+static void keep_first_half(json_t **arr)
+{
+	size_t n = json_array_size(*arr), i;
+	json_t *take = json_array(), *o;
+	json_array_foreach(*arr, i, o) {
+		if (i < n / 2)
+			json_array_append(take, o);
+	}
+	json_decref(*arr);
+	*arr = take;
+}
+
 static int bundle_halve(struct case_work *w)
 {
-	size_t ni = json_array_size(w->items), ne = json_array_size(w->events), i;
+	size_t ni = json_array_size(w->items), i;
 	int cut = 0;
 	if (ni > 1) {
 		json_t *take = json_array(), *it;
@@ -1209,40 +1223,20 @@ static int bundle_halve(struct case_work *w)
 		json_decref(w->items);
 		w->items = take;
 	}
-	size_t nr = json_array_size(w->readings);
-	if (nr > 1) {
+	if (json_array_size(w->readings) > 1) {
 		/* the oldest half: the mark then moves on to the last of them */
-		json_t *take = json_array(), *r;
-		json_array_foreach(w->readings, i, r) {
-			if (i < nr / 2)
-				json_array_append(take, r);
-		}
-		json_decref(w->readings);
-		w->readings = take;
-		w->last_reading_id = w->reading_ids[nr / 2 - 1];
+		keep_first_half(&w->readings);
+		w->last_reading_id = w->reading_ids[json_array_size(w->readings) - 1];
 		cut = 1;
 	}
-	size_t nv = json_array_size(w->revised);
-	if (nv > 1) {
-		json_t *take = json_array(), *r;
-		json_array_foreach(w->revised, i, r) {
-			if (i < nv / 2)
-				json_array_append(take, r);
-		}
-		json_decref(w->revised);
-		w->revised = take;
+	if (json_array_size(w->revised) > 1) {
+		keep_first_half(&w->revised);
 		cut = 1;
 	}
-	if (ne > 1) {
-		json_t *take = json_array(), *e;
-		json_array_foreach(w->events, i, e) {
-			if (i < ne / 2)
-				json_array_append(take, e);
-		}
-		json_decref(w->events);
-		w->events = take;
-		w->last_seq = json_integer_value(
-			json_object_get(json_array_get(w->events, json_array_size(take) - 1), "seq"));
+	if (json_array_size(w->events) > 1) {
+		keep_first_half(&w->events);
+		w->last_seq = json_integer_value(json_object_get(
+			json_array_get(w->events, json_array_size(w->events) - 1), "seq"));
 		cut = 1;
 	}
 	return cut;
