@@ -9,6 +9,14 @@
 need jq python3 || { skip "sync_large: needs jq, python3"; exit 0; }
 
 N=3000
+MAX=$((16 << 20))
+# The sanitizer pass is for memory errors in evcap's own code, which a
+# fifth of the case and of the manifest size meets the same way (about a
+# minute less of CI)
+if [ -n "${EVCAP_SAN:-}" ]; then
+	N=600 MAX=$(((16 << 20) / 5))
+	export EVCAP_SYNC_MANIFEST_BYTES=$MAX
+fi
 CASE='XX检公益立〔2024〕3号'
 F="$EVCAP --store $T/field"
 O="$EVCAP --store $T/office"
@@ -43,9 +51,9 @@ check "sync_large: several bundles committed in one run ($nb)" test "$nb" -ge 2
 check "sync_large: sync says it split the case" grep -q "too large for one bundle" "$T/sync.out"
 big=0
 for m in "$TGT"/cases/*/bundles/*/manifest.json; do
-	[ "$(stat -c %s "$m")" -le $((16 << 20)) ] || big=$((big + 1))
+	[ "$(stat -c %s "$m")" -le "$MAX" ] || big=$((big + 1))
 done
-check "sync_large: every manifest within 16 MiB" test "$big" -eq 0
+check "sync_large: every manifest within the limit ($MAX bytes)" test "$big" -eq 0
 # the bundles' custody events: consecutive, none twice, none missing up
 # to the last sync record before the final bundle
 python3 - "$TGT" >"$T/seqs.txt" <<'PY'
