@@ -7,7 +7,8 @@
 # place the office set itself stays, and the event says what the device
 # now says instead. A reading takes the site added after it was sent.
 # Bundles pulled out of order end the same way, and a store upgraded from
-# before revisions were kept sends each of its items once more.
+# before revisions were kept sends each of its items once more. A second
+# device's revision of a photo the first brought changes nothing.
 . "$(dirname "$0")/../lib/common.sh"
 
 if ! need exiftool jq cjpeg sqlite3; then
@@ -161,3 +162,21 @@ check "the office has it in the site" \
 	test "$(sqlite3 "$T/office/evidence.db" "SELECT s.name FROM readings r
 		JOIN sites s ON s.id = r.site_id WHERE r.sample_id = 'W-2'")" = 坝下排口
 check "both stores verify" bash -c '$1 -q verify && $2 -q verify' _ "$F" "$O"
+
+# a second laptop that offloaded the same card into the same case places
+# photo a elsewhere: its revision numbers are its own, and the office keeps
+# the place of the device that first brought the photo
+gpx devb 45.030000 0
+B="$EVCAP --store $T/devb"
+mkdir -p "$T/cardb" && cp "$T/card/a.jpg" "$T/cardb/"
+$B -q init && $B key show >"$T/devb.pub" && $O -q key trust "$T/devb.pub" &&
+	$B -q case open "$CASE" --use && $B -q ingest "$T/cardb" 2>/dev/null
+# (its revision numbers run far past the first laptop's, as a busy
+# device's would, so only the device tells them apart)
+sqlite3 "$T/devb/evidence.db" "UPDATE items SET rev = 999"
+$B -q track import "$T/devb.gpx" 2>/dev/null && $B -q sync --target "dir:$TGT" 2>/dev/null
+check "the second laptop placed a elsewhere" \
+	test "$($B --json ls | jq -r '.[] | select(.original_name == "a.jpg") | .lat')" = 45.03
+before_a=$(office_item a)
+$O -q pull --target "dir:$TGT" --case "$CASE" 2>/dev/null
+check "the office keeps a where the first device put it" test "$(office_item a)" = "$before_a"
