@@ -71,17 +71,19 @@ struct journal_ctx {
 	const char *target;
 };
 
+/* Sets an object's state; rev is the item's revision a bundle sent it
+ * at (0 for anything else), kept as the highest given. */
 static int state_set(struct store *s, const char *target, const char *object, const char *sha,
-		     const char *state, const char *last_error)
+		     const char *state, const char *last_error, int64_t rev)
 {
 	char now[32];
 	time_format_iso(time_now(), now);
 	sqlite3_stmt *st = store_prepare(
 		s,
-		"INSERT INTO sync_state(target, object, sha256, state, last_error, updated_at)"
-		" VALUES (?1, ?2, ?3, ?4, ?5, ?6)"
+		"INSERT INTO sync_state(target, object, sha256, state, last_error, updated_at, rev)"
+		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"
 		" ON CONFLICT(target, object) DO UPDATE SET state = ?4, updated_at = ?6,"
-		" last_error = ?5,"
+		" last_error = ?5, rev = max(rev, ?7),"
 		" attempts = attempts + (CASE WHEN ?5 IS NULL THEN 0 ELSE 1 END),"
 		" upload_id = CASE WHEN ?4 = 'failed' THEN upload_id ELSE NULL END,"
 		" parts_done = CASE WHEN ?4 = 'failed' THEN parts_done ELSE NULL END",
@@ -94,24 +96,7 @@ static int state_set(struct store *s, const char *target, const char *object, co
 	sqlite3_bind_text(st, 4, state, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 5, last_error, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 6, now, -1, SQLITE_STATIC);
-	int r = sqlite3_step(st);
-	sqlite3_finalize(st);
-	return r == SQLITE_DONE ? 0 : EV_EDB;
-}
-
-/* Records that the target has an item's revision rev (or a later one):
- * bundles sent it at that revision. */
-static int state_rev(struct store *s, const char *target, const char *object, int64_t rev)
-{
-	sqlite3_stmt *st = store_prepare(s,
-					 "UPDATE sync_state SET rev = max(rev, ?3)"
-					 " WHERE target = ?1 AND object = ?2",
-					 NULL, 0);
-	if (!st)
-		return EV_EDB;
-	sqlite3_bind_text(st, 1, target, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, object, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 3, rev);
+	sqlite3_bind_int64(st, 7, rev);
 	int r = sqlite3_step(st);
 	sqlite3_finalize(st);
 	return r == SQLITE_DONE ? 0 : EV_EDB;
@@ -709,7 +694,7 @@ static int flush_stored(struct store *s, const char *target, struct stored_batch
 	if ((rc = store_begin(s, err, errlen)))
 		goto out;
 	for (size_t i = 0; i < b->n && !rc; i++)
-		if (state_set(s, target, b->keys[i], b->shas[i], "stored", NULL))
+		if (state_set(s, target, b->keys[i], b->shas[i], "stored", NULL, 0))
 			rc = err_set(err, errlen, EV_EDB, "cannot journal %s: %s", b->keys[i],
 				     sqlite3_errmsg(store_db(s)));
 	if (rc)
@@ -744,7 +729,7 @@ static int queue_blobs(struct store *s, const char *target, json_t *items, char 
 		if (!strcmp(state, "stored") || !strcmp(state, "done"))
 			fresh[i] = 2; /* on the target already (an item sent again for a
 				       * new note): nothing to do */
-		if (!state[0] && state_set(s, target, key, sha, "queued", NULL)) {
+		if (!state[0] && state_set(s, target, key, sha, "queued", NULL, 0)) {
 			rc = err_set(err, errlen, EV_EDB, "cannot journal %s: %s", key,
 				     sqlite3_errmsg(store_db(s)));
 			store_rollback(s);
@@ -839,7 +824,7 @@ static int upload_blobs(struct store *s, struct target *t, struct case_work *w,
 			char e2[256];
 			if (flush_stored(s, target, &batch, e2, sizeof e2))
 				log_warnx("%s", e2);
-			if (state_set(s, target, key, sha, "failed", err))
+			if (state_set(s, target, key, sha, "failed", err, 0))
 				log_warnx("cannot record the failure of %s", key);
 			break;
 		}
@@ -948,14 +933,13 @@ static int record_bundle(struct store *s, const char *target, const struct case_
 	json_array_foreach(w->items, i, it) {
 		const char *key = json_string_value(json_object_get(it, "blob"));
 		const char *sha = json_string_value(json_object_get(it, "sha256"));
-		if ((rc = state_set(s, target, key, sha, "done", NULL)) ||
-		    (rc = state_rev(s, target, key,
+		if ((rc = state_set(s, target, key, sha, "done", NULL,
 				    json_integer_value(json_object_get(it, "rev"))))) {
 			err_set(err, errlen, rc, "cannot journal %s", key);
 			goto fail;
 		}
 	}
-	if ((rc = state_set(s, target, manifest_key, manifest_sha, "done", NULL))) {
+	if ((rc = state_set(s, target, manifest_key, manifest_sha, "done", NULL, 0))) {
 		err_set(err, errlen, rc, "cannot journal %s", manifest_key);
 		goto fail;
 	}
