@@ -323,6 +323,19 @@ static const char schema_v44[] =
 	" WHEN NEW.origin = 'pulled' AND NEW.src_rev IS OLD.src_rev AND " ITEM_SITE_CHANGED
 	" BEGIN UPDATE readings SET office_fields = office_fields | 4 WHERE id = NEW.id; END;";
 
+/*
+ * Each bundle names the one its device sent before it for the same case
+ * to the same target (previous; NULL for the first, and for bundles made
+ * before this version), so that an office can tell when one between two
+ * it holds is missing from the target: deleted, or moved away
+ * (docs/sync.md, "A bundle missing from the target"). previous_missing
+ * is when this store said so, once, of a pulled bundle's previous one.
+ */
+static const char schema_v45[] =
+	"ALTER TABLE bundles ADD COLUMN previous TEXT;"
+	"ALTER TABLE bundles ADD COLUMN previous_missing TEXT;"
+	"CREATE INDEX bundles_previous ON bundles(previous) WHERE previous IS NOT NULL;";
+
 const struct migration schema_migrations[] = {
 	{1, schema_v1},
 	{40, schema_v40},
@@ -330,5 +343,6 @@ const struct migration schema_migrations[] = {
 	{42, schema_v42},
 	{43, schema_v43},
 	{44, schema_v44},
+	{45, schema_v45},
 };
 const size_t schema_migration_count = sizeof schema_migrations / sizeof schema_migrations[0];

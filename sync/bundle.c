@@ -608,6 +608,14 @@ int bundle_manifest_parse(const char *text, size_t n, const char *want_case_key,
 			     m->case_key, want_case_key);
 		goto fail;
 	}
+	json_t *prev = json_object_get(m->root, "previous");
+	m->previous = json_string_value(prev);
+	if (prev && (!m->previous || !bundle_id_valid(m->previous) ||
+		     !strcmp(m->previous, m->bundle_id))) {
+		rc = err_set(err, errlen, EV_EINVAL,
+			     "manifest previous is not the id of another bundle");
+		goto fail;
+	}
 	if (!m->device_id || !id_valid(m->device_id, 64) || !m->key_id || !m->public_key ||
 	    !m->created_at) {
 		rc = err_set(err, errlen, EV_EINVAL,

@@ -98,6 +98,8 @@ struct bundle_manifest {
 	const char *created_at;
 	const char *case_number;
 	const char *case_key;
+	const char *previous; /* the bundle its device sent before it for the case
+			       * to the same target; NULL when none is named */
 	json_t *case_obj, *sites, *items, *readings, *events;
 	json_t *fixes; /* the device's GPS fixes around the bundle's items; may be NULL */
 	struct bundle_blob *blobs; /* one per item, distinct */

@@ -182,6 +182,8 @@ struct case_work {
 			   * lowest revision first (each with "rev") */
 	int64_t last_note_id; /* the newest note in the bundle (notes.id) */
 	int new_events;   /* events other than our own 'sync' records */
+	char previous[64]; /* the bundle sent before this one for the case to
+			    * this target; "" for the first */
 };
 
 static void work_free(struct case_work *w)
@@ -858,6 +860,8 @@ static json_t *manifest_json(struct store *s, const struct case_work *w, const c
 	json_object_set_new(m, "public_key_id", json_string(kid));
 	json_object_set_new(m, "public_key", json_string(pk.data));
 	json_object_set_new(m, "case_key", json_string(w->key));
+	if (w->previous[0])
+		json_object_set_new(m, "previous", json_string(w->previous));
 	json_object_set(m, "case", w->case_obj);
 	json_object_set(m, "sites", w->sites);
 	json_object_set(m, "items", w->items);
@@ -902,8 +906,8 @@ static int record_bundle(struct store *s, const char *target, const struct case_
 		return rc;
 	st = store_prepare(s,
 			   "INSERT INTO bundles(bundle_id, case_id, target, direction, manifest_sha256,"
-			   " device_id, first_seq, last_seq, created_at, committed_at)"
-			   " VALUES (?, ?, ?, 'out', ?, ?, ?, ?, ?, ?)",
+			   " device_id, first_seq, last_seq, created_at, committed_at, previous)"
+			   " VALUES (?, ?, ?, 'out', ?, ?, ?, ?, ?, ?, ?)",
 			   err, errlen);
 	if (!st) {
 		rc = EV_EDB;
@@ -921,6 +925,10 @@ static int record_bundle(struct store *s, const char *target, const struct case_
 	sqlite3_bind_int64(st, 7, w->last_seq);
 	sqlite3_bind_text(st, 8, made, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 9, at, -1, SQLITE_STATIC);
+	if (w->previous[0])
+		sqlite3_bind_text(st, 10, w->previous, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(st, 10);
 	if (sqlite3_step(st) != SQLITE_DONE) {
 		rc = err_set(err, errlen, EV_EDB, "cannot record bundle %s: %s", bundle_id,
 			     sqlite3_errmsg(store_db(s)));
@@ -1383,6 +1391,9 @@ static int pending_finish(struct store *s, struct target *t, int64_t case_id, co
 		json_array_append(n_new < 0 || (json_int_t)k < n_new ? w.readings : w.revised,
 				  json_array_get(all, k));
 	w.events = json_incref(json_object_get(json_object_get(m, "custody"), "events"));
+	const char *prev = json_string_value(json_object_get(m, "previous"));
+	if (prev)
+		snprintf(w.previous, sizeof w.previous, "%s", prev);
 	sha256_hex(manifest, mlen, msha);
 	log_info("case %s: finishing bundle %s, which an earlier sync to %s did not finish",
 		 number, bid, target);
@@ -1416,6 +1427,36 @@ out:
 	return rc;
 }
 
+/* The last bundle this store sent for the case to the target, into
+ * w->previous ("" when none): the bundle about to be made names it. */
+static int previous_bundle(struct store *s, const char *target, struct case_work *w, char *err,
+			   size_t errlen)
+{
+	sqlite3_stmt *st = store_prepare(s,
+					 "SELECT bundle_id FROM bundles WHERE case_id = ? AND target = ?"
+					 " AND direction = 'out' ORDER BY id DESC LIMIT 1",
+					 err, errlen);
+	if (!st)
+		return EV_EDB;
+	sqlite3_bind_int64(st, 1, w->case_id);
+	sqlite3_bind_text(st, 2, target, -1, SQLITE_STATIC);
+	int rc = sqlite3_step(st);
+	w->previous[0] = '\0';
+	if (rc == SQLITE_ROW) {
+		const char *id = (const char *)sqlite3_column_text(st, 0);
+		if (id && strlen(id) < sizeof w->previous)
+			memcpy(w->previous, id, strlen(id) + 1);
+		rc = 0;
+	} else if (rc == SQLITE_DONE) {
+		rc = 0;
+	} else {
+		rc = err_set(err, errlen, EV_EDB, "cannot read the bundles sent to %s: %s", target,
+			     sqlite3_errmsg(store_db(s)));
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
 static int sync_case(struct store *s, struct target *t, const struct minisign_secret *sec,
 		     struct case_work *w, const char *actor, struct sync_report *rep, int *more,
 		     char *err, size_t errlen)
@@ -1441,7 +1482,8 @@ static int sync_case(struct store *s, struct target *t, const struct minisign_se
 		goto out;
 	}
 	*more = bundle_take(s, target, w) || readings_cut;
-	if ((rc = gather_fixes(s, w, err, errlen)))
+	if ((rc = gather_fixes(s, w, err, errlen)) ||
+	    (rc = previous_bundle(s, target, w, err, errlen)))
 		goto out;
 	/* the manifest first: what it cannot hold waits for the next bundle,
 	 * and its blobs are not sent with this one */

@@ -171,9 +171,17 @@ pty_pair() {
 	within 10 test -e "$1" -a -e "$2"
 }
 
-# store_to_schema_43 DB: takes schema 44's columns, index and triggers
-# out of a store's database, as an evcap of schema 43 left it
+# store_to_schema_44 DB: takes schema 45's columns and index out of a
+# store's database, as an evcap of schema 44 left it
+store_to_schema_44() {
+	sqlite3 "$1" "DROP INDEX bundles_previous; ALTER TABLE bundles DROP COLUMN previous;
+	ALTER TABLE bundles DROP COLUMN previous_missing; PRAGMA user_version = 44;"
+}
+
+# store_to_schema_43 DB: takes schema 44's and later columns, indexes and
+# triggers out of a store's database, as an evcap of schema 43 left it
 store_to_schema_43() {
+	store_to_schema_44 "$1" || return 1
 	sqlite3 "$1" "DROP TRIGGER items_rev; DROP TRIGGER items_office_fields;
 	DROP INDEX items_rev; ALTER TABLE items DROP COLUMN rev;
 	ALTER TABLE items DROP COLUMN src_rev; ALTER TABLE items DROP COLUMN office_fields;

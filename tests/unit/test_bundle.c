@@ -204,11 +204,40 @@ static void test_refusals(void)
 	CHECK(bundle_manifest_parse(deep, sizeof deep, case_key, BID, &bm, err, sizeof err) == EV_EINVAL);
 }
 
+/* The bundle a manifest names as the one before it: optional, and when
+ * given, the id of another bundle. */
+static void test_previous(void)
+{
+	char err[512] = "";
+	json_t *m = good();
+	json_object_set_new(m, "previous", json_string("20261129-081500-a82eedf5-0a1b2c3d"));
+	char *text = json_dumps(m, 0);
+	struct bundle_manifest *bm = NULL;
+	CHECK(bundle_manifest_parse(text, strlen(text), case_key, BID, &bm, err, sizeof err) == 0);
+	CHECK(bm && bm->previous && !strcmp(bm->previous, "20261129-081500-a82eedf5-0a1b2c3d"));
+	bundle_manifest_free(bm);
+	free(text);
+	json_decref(m);
+
+	m = good();
+	CHECK(parse(json_incref(m), err, sizeof err) == 0);
+	json_object_set_new(m, "previous", json_string("../../other-case"));
+	CHECK(parse(json_incref(m), err, sizeof err) == EV_EINVAL);
+	CHECK(strstr(err, "previous is not the id of another bundle") != NULL);
+	json_object_set_new(m, "previous", json_string(BID));
+	CHECK(parse(json_incref(m), err, sizeof err) == EV_EINVAL);
+	json_object_set_new(m, "previous", json_integer(7));
+	CHECK(parse(json_incref(m), err, sizeof err) == EV_EINVAL);
+	json_object_set_new(m, "previous", json_null());
+	CHECK(parse(m, err, sizeof err) == EV_EINVAL);
+}
+
 int main(void)
 {
 	store_case_key(NUMBER, case_key);
 	RUN(test_keys);
 	RUN(test_good_manifest);
 	RUN(test_refusals);
+	RUN(test_previous);
 	T_EXIT();
 }

@@ -868,7 +868,10 @@ static void test_migration(void)
 			 "DROP INDEX readings_rev;"
 			 "ALTER TABLE readings DROP COLUMN rev;"
 			 "ALTER TABLE readings DROP COLUMN src_rev;"
-			 "ALTER TABLE readings DROP COLUMN office_fields;",
+			 "ALTER TABLE readings DROP COLUMN office_fields;"
+			 "DROP INDEX bundles_previous;"
+			 "ALTER TABLE bundles DROP COLUMN previous;"
+			 "ALTER TABLE bundles DROP COLUMN previous_missing;",
 			 err, sizeof err) == 0);
 	CHECK(store_exec(s, "PRAGMA user_version = 40", err, sizeof err) == 0);
 	store_close(s);
