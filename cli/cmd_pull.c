@@ -2,7 +2,7 @@
  * evcap pull (office): fetches a case's committed bundles from a target,
  * verifies each completely (signature, every SHA-256, the custody chain)
  * and imports it, or refuses it whole and says why. Exit 1 when any bundle
- * was refused.
+ * was refused, or was found missing from the target.
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -27,7 +27,25 @@ struct pull_print {
 	struct cli *cli;
 	json_t *arr;
 	json_t *not_read;
+	json_t *missing;
 };
+
+/* A bundle missing from the target: evidence that has not reached the
+ * office, said whatever the verbosity, and the pull exits 1. */
+static void missing(void *ctx, const char *bundle_id, const char *named_by, const char *device_id,
+		    const char *msg)
+{
+	struct pull_print *pp = ctx;
+	if (pp->missing) {
+		json_t *o = json_object();
+		json_object_set_new(o, "bundle_id", json_string(bundle_id));
+		json_object_set_new(o, "named_by", json_string(named_by));
+		json_object_set_new(o, "device_id", json_string(device_id));
+		json_object_set_new(o, "reason", json_string(msg));
+		json_array_append_new(pp->missing, o);
+	}
+	fprintf(stderr, "evcap pull: %s\n", msg);
+}
 
 /* Something on the target under the case that is not read: a warning,
  * whatever the verbosity, not a failure. */
@@ -74,7 +92,7 @@ int cmd_pull(struct cli *cli, int argc, char **argv)
 		{0}};
 	struct pull_opts o = {0};
 	struct pull_report rep;
-	struct pull_print pp = {cli, NULL, NULL};
+	struct pull_print pp = {cli, NULL, NULL, NULL};
 	char err[1024];
 	int c, no_progress = 0;
 	const char *endpoint = NULL, *region = NULL, *bw = NULL;
@@ -105,10 +123,12 @@ int cmd_pull(struct cli *cli, int argc, char **argv)
 	o.actor = cli->actor;
 	o.report = report;
 	o.not_read = not_read;
+	o.missing = missing;
 	o.report_ctx = &pp;
 	if (cli->json) {
 		pp.arr = json_array();
 		pp.not_read = json_array();
+		pp.missing = json_array();
 	}
 
 	struct store *s = cli_store(cli, 0);
@@ -126,6 +146,7 @@ int cmd_pull(struct cli *cli, int argc, char **argv)
 		json_object_set_new(j, "items_updated", json_integer(rep.items_updated));
 		json_object_set_new(j, "bundles", pp.arr);
 		json_object_set_new(j, "not_read", pp.not_read);
+		json_object_set_new(j, "missing", pp.missing);
 		if (rep.renamed[0])
 			json_object_set_new(j, "renamed", json_string(rep.renamed));
 		cli_print_json(j);
@@ -192,5 +213,5 @@ int cmd_pull(struct cli *cli, int argc, char **argv)
 		return EXIT_PROBLEM;
 	}
 	free(like);
-	return EXIT_OK;
+	return rep.missing ? EXIT_PROBLEM : EXIT_OK;
 }

@@ -1402,8 +1402,9 @@ static int import_bundle(struct pull_ctx *pc, struct bundle_manifest *m, const c
 
 	st = store_prepare(s,
 			   "INSERT INTO bundles(bundle_id, case_id, target, direction, manifest_sha256,"
-			   " device_id, first_seq, last_seq, created_at, committed_at, case_fields)"
-			   " VALUES (?, ?, ?, 'in', ?, ?, ?, ?, ?, ?, ?)",
+			   " device_id, first_seq, last_seq, created_at, committed_at, case_fields,"
+			   " previous)"
+			   " VALUES (?, ?, ?, 'in', ?, ?, ?, ?, ?, ?, ?, ?)",
 			   err, errlen);
 	if (!st) {
 		rc = EV_EDB;
@@ -1425,6 +1426,10 @@ static int import_bundle(struct pull_ctx *pc, struct bundle_manifest *m, const c
 	char *case_text = json_dumps(m->case_obj, JSON_COMPACT | JSON_SORT_KEYS);
 	sqlite3_bind_text(st, 10, case_text, -1, SQLITE_TRANSIENT);
 	free(case_text);
+	if (m->previous)
+		sqlite3_bind_text(st, 11, m->previous, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(st, 11);
 	if ((rc = step_done(s, st, "the bundle record", err, errlen)))
 		goto fail;
 	sqlite3_finalize(st);
@@ -1690,6 +1695,142 @@ static void find_renamed(struct target *t, const char *case_key, struct pull_rep
 	free(r.found);
 }
 
+/*
+ * Bundles missing from the target. Each bundle names the one its device
+ * sent before it for the case to the same target; when a bundle pulled
+ * from this target names one that this store does not hold and that the
+ * target does not list, that one was deleted or moved away there, and
+ * what it carried (items, readings, custody events) never reached this
+ * office. Said once for each, and recorded in the custody log ("bundle
+ * missing"); a bundle the target does list but that was refused or could
+ * not be read is said of already, by name, at every pull.
+ */
+struct gap {
+	char *missing, *named_by, *device, *made;
+};
+
+static const char *text_or(sqlite3_stmt *st, int k)
+{
+	const char *v = (const char *)sqlite3_column_text(st, k);
+	return v ? v : "?";
+}
+
+static int find_missing(struct pull_ctx *pc, const struct listing *l, struct pull_report *rep,
+			char *err, size_t errlen)
+{
+	struct store *s = pc->s;
+	int64_t case_id = store_case_id(s, pc->o->case_number);
+	struct gap *g = NULL;
+	size_t n = 0;
+	int rc = 0;
+	if (case_id <= 0)
+		return 0;
+	sqlite3_stmt *st = store_prepare(
+		s,
+		"SELECT b.previous, b.bundle_id, b.device_id, b.created_at FROM bundles b"
+		" WHERE b.case_id = ? AND b.direction = 'in' AND b.target = ?"
+		" AND b.previous IS NOT NULL AND b.previous_missing IS NULL"
+		" AND NOT EXISTS (SELECT 1 FROM bundles p WHERE p.bundle_id = b.previous)"
+		" ORDER BY b.id",
+		err, errlen);
+	if (!st)
+		return EV_EDB;
+	sqlite3_bind_int64(st, 1, case_id);
+	sqlite3_bind_text(st, 2, target_url(pc->t), -1, SQLITE_STATIC);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *prev = (const char *)sqlite3_column_text(st, 0);
+		if (!prev || listing_has(l, prev))
+			continue;
+		g = xrealloc(g, (n + 1) * sizeof *g);
+		g[n].missing = xstrdup(prev);
+		g[n].named_by = xstrdup(text_or(st, 1));
+		g[n].device = xstrdup(text_or(st, 2));
+		g[n].made = xstrdup(text_or(st, 3));
+		n++;
+	}
+	rc = rc == SQLITE_DONE ? 0
+			       : err_set(err, errlen, EV_EDB, "cannot read the bundles pulled: %s",
+					 sqlite3_errmsg(store_db(s)));
+	sqlite3_finalize(st);
+	st = NULL;
+	for (size_t i = 0; i < n && !rc; i++) {
+		char now_iso[32];
+		double now = time_now();
+		time_format_iso(now, now_iso);
+		if ((rc = store_begin(s, err, errlen)))
+			break;
+		st = store_prepare(s, "UPDATE bundles SET previous_missing = ? WHERE bundle_id = ?",
+				   err, errlen);
+		if (!st) {
+			rc = EV_EDB;
+		} else {
+			sqlite3_bind_text(st, 1, now_iso, -1, SQLITE_STATIC);
+			sqlite3_bind_text(st, 2, g[i].named_by, -1, SQLITE_STATIC);
+			rc = step_done(s, st, "the bundle record", err, errlen);
+			sqlite3_finalize(st);
+			st = NULL;
+		}
+		if (!rc) {
+			json_t *d = json_object();
+			json_object_set_new(d, "target", json_string(target_url(pc->t)));
+			json_object_set_new(d, "bundle_id", json_string(g[i].missing));
+			json_object_set_new(d, "device_id", json_string(g[i].device));
+			json_object_set_new(d, "named_by", json_string(g[i].named_by));
+			rc = custody_append(s, now, pc->o->actor, "bundle missing",
+					    pc->o->case_number, NULL, d, NULL, err, errlen);
+			json_decref(d);
+		}
+		if (rc || (rc = store_commit(s, err, errlen))) {
+			store_rollback(s);
+			break;
+		}
+		rep->missing++;
+		if (pc->o->missing) {
+			char *msg = xasprintf(
+				"case %s: bundle %s from device %s is not on the target %s, nor in this "
+				"store: bundle %s (made %s), pulled from there, names it as the one "
+				"that device sent before it for this case. It was deleted or moved on "
+				"the target, and what it held has not reached this office; it is still "
+				"on the device: sync the case from it to another target and pull from "
+				"there. Recorded in the custody log (\"bundle missing\"); not said again",
+				pc->o->case_number, g[i].missing, g[i].device, target_url(pc->t),
+				g[i].named_by, g[i].made);
+			pc->o->missing(pc->o->report_ctx, g[i].missing, g[i].named_by, g[i].device,
+				       msg);
+			free(msg);
+		}
+	}
+	for (size_t i = 0; i < n; i++) {
+		free(g[i].missing);
+		free(g[i].named_by);
+		free(g[i].device);
+		free(g[i].made);
+	}
+	free(g);
+	return rc;
+}
+
+/* When a bundle just imported is one this store had said was missing:
+ * appended to its summary. */
+static void missing_before(struct store *s, const char *bundle_id, char *msg, size_t msglen)
+{
+	sqlite3_stmt *st = store_prepare(s,
+					 "SELECT bundle_id, previous_missing FROM bundles"
+					 " WHERE previous = ? AND previous_missing IS NOT NULL LIMIT 1",
+					 NULL, 0);
+	if (!st)
+		return;
+	sqlite3_bind_text(st, 1, bundle_id, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		size_t k = strlen(msg);
+		snprintf(msg + k, msglen - k,
+			 "; this store had said on %s that it was missing (bundle %s names it)",
+			 (const char *)sqlite3_column_text(st, 1),
+			 (const char *)sqlite3_column_text(st, 0));
+	}
+	sqlite3_finalize(st);
+}
+
 int pull_run(struct store *s, const struct pull_opts *o, struct pull_report *rep, char *err,
 	     size_t errlen)
 {
@@ -1768,10 +1909,13 @@ int pull_run(struct store *s, const struct pull_opts *o, struct pull_report *rep
 			rep->imported++;
 			rep->items += n_items;
 			rep->items_updated += pc.updated;
+			missing_before(s, id, msg, sizeof msg);
 		}
 		if (o->report)
 			o->report(o->report_ctx, id, how, msg);
 	}
+	if (!local_fault && (rc = find_missing(&pc, &l, rep, err, errlen)))
+		goto out;
 	if (local_fault)
 		rc = err_set(err, errlen, EV_EIO,
 			     "the office store failed (above), so the pull stopped; what was "

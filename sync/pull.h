@@ -41,6 +41,12 @@ struct pull_opts {
 	 * one more call says how many more there are. These are
 	 * warnings: what is a bundle is still pulled. */
 	void (*not_read)(void *ctx, const char *entry, const char *what, const char *msg);
+	/* called, after the bundles are pulled, once for each bundle found
+	 * missing from the target (see find_missing in pull.c): its id, the
+	 * pulled bundle that names it, their device, and the whole message.
+	 * Each is found once: the store records that it said so. */
+	void (*missing)(void *ctx, const char *bundle_id, const char *named_by,
+			const char *device_id, const char *msg);
 	void *report_ctx;
 };
 
@@ -56,6 +62,7 @@ struct pull_report {
 	int items;            /* items imported */
 	int items_updated;    /* items held that took a later revision's fields */
 	int not_read;         /* entries under the case's folder not read (above) */
+	int missing;          /* bundles found missing from the target (above) */
 	/* when nothing of the case was found: a folder on the target that
 	 * looks like its folder (or its bundles folder) renamed, escaped for
 	 * showing ("cases/KEY (1)"); "" when none */

@@ -76,7 +76,9 @@ for b in $others; do rm -rf "$T"/only3/cases/*/bundles/"$b"; done
 office o2
 pull o2 "$T/only3"
 check "the third bundle alone makes the case closed and titled" \
-	test $rc = 0 -a "$(case_is o2)" = "$WANT"
+	test "$(case_is o2)" = "$WANT"
+check "and the pull says the second is missing there (exit 1)" test $rc = 1 -a \
+	"$(grep -c "is not on the target dir:$T/only3" <<<"$out")" = 1
 pull o2 "$TGT"
 check "older bundles pulled after it do not reopen or untitle it" \
 	test $rc = 0 -a "$(case_is o2)" = "$WANT"
