@@ -48,6 +48,7 @@ void export_ctx_free(struct export_ctx *c)
 	json_decref(c->readings);
 	json_decref(c->sites);
 	json_decref(c->devices);
+	json_decref(c->missing);
 	trackset_free(&c->tracks);
 	for (size_t i = 0; i < c->n_thumbs; i++) {
 		free(c->thumbs[i]);
@@ -69,6 +70,37 @@ static int rows_end(struct store *s, sqlite3_stmt *st, int r, const char *what, 
 					    sqlite3_errmsg(store_db(s)));
 	sqlite3_finalize(st);
 	return rc;
+}
+
+/* The case's bundles that a pull found missing from their target
+ * (docs/sync.md, "A bundle missing from the target") and that this store
+ * still lacks: the report says its record of the case has that gap. */
+static int load_missing(struct store *s, struct export_ctx *c, int64_t case_id, char *err,
+			size_t errlen)
+{
+	c->missing = json_array();
+	sqlite3_stmt *st = store_prepare(
+		s,
+		"SELECT b.previous, b.device_id, b.bundle_id, b.target, b.previous_missing"
+		" FROM bundles b WHERE b.case_id = ? AND b.previous_missing IS NOT NULL"
+		" AND NOT EXISTS (SELECT 1 FROM bundles p WHERE p.bundle_id = b.previous)"
+		" ORDER BY b.id",
+		err, errlen);
+	if (!st)
+		return EV_EDB;
+	sqlite3_bind_int64(st, 1, case_id);
+	int r;
+	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+		static const char *const names[] = {"bundle_id", "device_id", "named_by", "target",
+						    "noticed_at"};
+		json_t *o = json_object();
+		for (int k = 0; k < 5; k++) {
+			const char *v = (const char *)sqlite3_column_text(st, k);
+			json_object_set_new(o, names[k], v ? json_string(v) : json_null());
+		}
+		json_array_append_new(c->missing, o);
+	}
+	return rows_end(s, st, r, "the bundles missing", err, errlen);
 }
 
 /* A column as JSON: NULL, integer, real or text. */
@@ -415,6 +447,8 @@ int export_ctx_load(struct store *s, const struct export_filter *f, const struct
 		goto out;
 	}
 	load_key(s, c);
+	if ((rc = load_missing(s, c, f->case_id, err, errlen)))
+		goto out;
 done:
 	*out = c;
 	c = NULL;

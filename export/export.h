@@ -71,6 +71,9 @@ struct export_ctx {
 	int has_key;
 	char key_id[24];   /* minisign key id as minisign prints it */
 	char key_sha256[SHA256_HEX_LEN + 1]; /* SHA-256 of the public key file */
+	json_t *missing;   /* {bundle_id, device_id, named_by, target, noticed_at}: bundles
+			    * of the case that a pull found missing from their target
+			    * and that this store still lacks; NULL or [] when none */
 	char **thumbs;     /* per item: "data:image/jpeg;base64,..." or NULL */
 	char **thumb_note; /* per item: why there is no thumbnail, or NULL: the
 			    * format when none is made of it, else the English

@@ -615,7 +615,35 @@ static int custody_section(const struct export_ctx *c, struct buf *out)
 	} else {
 		PUTX(LBL("no_key"));
 	}
-	PUT("</td></tr></table></div>\n");
+	PUT("</td></tr>");
+	/* a gap in what reached this store: said where the record is */
+	size_t i;
+	json_t *g;
+	json_array_foreach(c->missing, i, g) {
+		if (!i && (rc = row_open(c, out, "bundles_missing")))
+			goto out;
+		PUT(i ? "<br>" : "");
+		PUT("<span class=\"hash\">");
+		PUTX(str(g, "bundle_id"));
+		PUT("</span> (");
+		PUTX(LBL("missing_device"));
+		PUT(" ");
+		PUTX(str(g, "device_id"));
+		PUT("; ");
+		PUTX(LBL("missing_named_by"));
+		PUT(" ");
+		PUTX(str(g, "named_by"));
+		PUT("; ");
+		PUTX(LBL("missing_not_on"));
+		PUT(": ");
+		PUTX(str(g, "target"));
+		PUT(", ");
+		PUTX(str(g, "noticed_at"));
+		PUT(")");
+	}
+	if (json_array_size(c->missing))
+		PUT("</td></tr>");
+	PUT("</table></div>\n");
 out:
 	return rc;
 }

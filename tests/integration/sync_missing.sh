@@ -89,3 +89,11 @@ check "synced to another target, the case reaches the office whole" test $rc = 0
 	"$($EVCAP --store "$T/o2" --json ls | jq '[.[].original_name] | sort | join(" ")')" = \
 	'"note1.txt note2.txt note3.txt"'
 
+# the case's report says where its record has that gap, until it is filled
+$EVCAP --store "$T/o2" -q export --case "$CASE" --format html --lang zh --out "$T/o2.html" 2>/dev/null
+$EVCAP --store "$T/o1" -q export --case "$CASE" --format html --lang zh --out "$T/o1.html" 2>/dev/null
+check "the report of an office still lacking the bundle names it under 缺失的数据包" grep -q \
+	"缺失的数据包</th><td><span class=\"hash\">${B[1]}</span> (设备 .*其后一个数据包 ${B[2]}; 拉取时不在目标中: dir:$TGT, " \
+	"$T/o2.html"
+check "the report of an office that pulled it later has no such line" \
+	test -s "$T/o1.html" -a -z "$(grep -c 缺失的数据包 "$T/o1.html" | grep -v '^0$')"
