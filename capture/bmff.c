@@ -480,16 +480,11 @@ static void past_parent(struct vctx *c, const struct box *parent, const struct b
 			tn, (unsigned long long)child->size, at, top, pn, end, pn);
 }
 
-/* Text as it may be stored: up to its first NUL, printable ASCII kept,
- * other bytes as '?', trailing spaces cut. */
+/* Text as it may be stored: up to its first NUL, printable ASCII and
+ * UTF-8 characters kept, other bytes as '?', trailing spaces cut. */
 static void copy_text(const uint8_t *p, size_t n, char *out, size_t outlen)
 {
-	size_t o = 0;
-	for (size_t i = 0; i < n && p[i] && o + 1 < outlen; i++)
-		out[o++] = p[i] >= 0x20 && p[i] < 0x7f ? (char)p[i] : '?';
-	while (o && out[o - 1] == ' ')
-		o--;
-	out[o] = '\0';
+	text_copy_plain(p, n, out, outlen, 1);
 }
 
 /*
@@ -752,10 +747,10 @@ static void take_text(struct vctx *c, const uint8_t *type, const char *key, cons
 			  type);
 	else if ((strcmp(key, "\xA9mak") == 0 || strcmp(key, "com.apple.quicktime.make") == 0 ||
 		  strcmp(key, "com.android.manufacturer") == 0) && !m->make[0])
-		snprintf(m->make, sizeof m->make, "%s", text);
+		text_copy_plain(text, strlen(text), m->make, sizeof m->make, 0);
 	else if ((strcmp(key, "\xA9mod") == 0 || strcmp(key, "com.apple.quicktime.model") == 0 ||
 		  strcmp(key, "com.android.model") == 0) && !m->model[0])
-		snprintf(m->model, sizeof m->model, "%s", text);
+		text_copy_plain(text, strlen(text), m->model, sizeof m->model, 0);
 	else if (strcmp(key, "\xA9too") == 0 && strncmp(text, "Lavf", 4) == 0)
 		c->utc_writer = 1; /* ffmpeg writes the movie time in UTC */
 }

@@ -88,14 +88,7 @@ static ExifEntry *entry(struct ectx *c, ExifIfd ifd, unsigned tag)
  * trailing spaces cut. */
 static void copy_text(const ExifEntry *e, char *out, size_t outlen, int trim)
 {
-	size_t o = 0;
-	for (size_t i = 0; i < e->size && e->data[i] && o + 1 < outlen; i++) {
-		unsigned char ch = e->data[i];
-		out[o++] = (ch >= 0x20 && ch < 0x7f) ? (char)ch : '?';
-	}
-	while (trim && o && out[o - 1] == ' ')
-		o--;
-	out[o] = '\0';
+	text_copy_plain(e->data, e->size, out, outlen, trim);
 }
 
 /* An ASCII entry as text; 1 if read, 0 if absent or of another format. */

@@ -548,10 +548,7 @@ static void read_serial(struct scan *s, struct xmp_info *x)
 		if (find_value(s, q, val, sizeof val) != 1)
 			continue;
 		char *v = trim(val);
-		size_t o = 0;
-		for (size_t i = 0; v[i] && o + 1 < sizeof x->serial; i++)
-			x->serial[o++] = (v[i] >= 0x20 && v[i] < 0x7f) ? v[i] : '?';
-		x->serial[o] = '\0';
+		text_copy_plain(v, strlen(v), x->serial, sizeof x->serial, 0);
 	}
 }
 

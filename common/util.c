@@ -161,6 +161,39 @@ int utf8_valid(const char *s, size_t n)
 	return 1;
 }
 
+void text_copy_plain(const void *p, size_t n, char *out, size_t outlen, int trim)
+{
+	const unsigned char *b = p;
+	size_t o = 0, i = 0;
+	if (!outlen)
+		return;
+	while (i < n && b[i] && o + 1 < outlen) {
+		size_t len = 0;
+		if (b[i] >= 0x80)
+			for (size_t k = 2; k <= 4 && i + k <= n; k++)
+				if (utf8_valid((const char *)b + i, k)) {
+					len = k;
+					break;
+				}
+		/* C1 controls: U+0080 to U+009F, encoded C2 80 to C2 9F */
+		if (len == 2 && b[i] == 0xC2 && b[i + 1] < 0xA0)
+			len = 0;
+		if (len) {
+			if (o + len + 1 > outlen)
+				break;
+			memcpy(out + o, b + i, len);
+			o += len;
+			i += len;
+			continue;
+		}
+		out[o++] = b[i] >= 0x20 && b[i] < 0x7f ? (char)b[i] : '?';
+		i++;
+	}
+	while (trim && o && out[o - 1] == ' ')
+		o--;
+	out[o] = '\0';
+}
+
 void utf8_sanitize(char *s)
 {
 	size_t n = strlen(s), i = 0;

@@ -201,3 +201,19 @@ for mode in direct buffered; do
 	done
 	check "$mode: every file stored byte for byte" test $same -eq 1
 done
+
+# a camera's make and model in UTF-8 (a Chinese maker's name) are kept as
+# written; a byte that is not UTF-8, or a control character, reads as '?'
+if need exiftool; then
+	. "$(dirname "$0")/../lib/base-jpeg.sh"
+	mkdir -p "$T/card6"
+	make_base_jpeg "$T/card6/cam.jpg"
+	exiftool -q -overwrite_original -Make='大疆创新' -Model="$(printf 'FC\xff\x01 影石')" \
+		-SerialNumber='０Ｋ８' "$T/card6/cam.jpg"
+	st=$T/store6
+	$EVCAP --store "$st" init >/dev/null && $EVCAP --store "$st" case open cam --use >/dev/null
+	$EVCAP --store "$st" -q ingest "$T/card6" >/dev/null 2>&1
+	check "a UTF-8 make is kept, and a model's stray bytes read as '?'" test \
+		"$($EVCAP --store "$st" --json ls | jq -r '.[0] | "\(.make)|\(.model)|\(.serial)"')" = \
+		'大疆创新|FC?? 影石|０Ｋ８'
+fi

@@ -112,6 +112,28 @@ static void test_time_civil(void)
 	CHECK(time_parse_zone("+08:00;x", 7, &off) != 0);
 }
 
+/* Camera text kept as written where it is UTF-8; never cut through a
+ * character, never a control character. */
+static void test_text_copy_plain(void)
+{
+	char out[16];
+	text_copy_plain("DJI  ", 5, out, sizeof out, 1);
+	CHECK_STR(out, "DJI");
+	text_copy_plain("\xe5\xa4\xa7\xe7\x96\x86", 6, out, sizeof out, 0); /* 大疆 */
+	CHECK_STR(out, "\xe5\xa4\xa7\xe7\x96\x86");
+	text_copy_plain("A\xff\x01\x7f\xc2\x85Z", 7, out, sizeof out, 0); /* bad byte, C0, DEL, C1 */
+	CHECK_STR(out, "A?????Z");
+	text_copy_plain("ab\0cd", 5, out, sizeof out, 0);
+	CHECK_STR(out, "ab");
+	text_copy_plain("\xe5\xa4", 2, out, sizeof out, 0); /* a character cut short */
+	CHECK_STR(out, "??");
+	char small[5];
+	text_copy_plain("ab\xe5\xa4\xa7", 5, small, sizeof small, 0); /* 3 bytes do not fit in 2 */
+	CHECK_STR(small, "ab");
+	text_copy_plain("x", 1, out, 1, 0);
+	CHECK_STR(out, "");
+}
+
 static void test_hex_utf8(void)
 {
 	char hex[SHA256_HEX_LEN + 1];
@@ -168,6 +190,7 @@ int main(void)
 	RUN(test_buf_cap);
 	RUN(test_time_civil);
 	RUN(test_hex_utf8);
+	RUN(test_text_copy_plain);
 	RUN(test_digits);
 	RUN(test_width_fold);
 	T_EXIT();
