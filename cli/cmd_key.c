@@ -228,10 +228,14 @@ static int key_trust(struct cli *cli, struct store *s, struct trust_req *r)
 	struct keyring_key k, old;
 	int have;
 	if (trust_read(r, err, sizeof err)) {
-		if (strncmp(err, r->file, strlen(r->file)) == 0) /* it names the file */
-			fprintf(stderr, "evcap key trust: %s\n", err);
-		else
-			fprintf(stderr, "evcap key trust: %s: %s\n", r->file, err);
+		/* the file's name as typed, its control characters escaped */
+		char *msg = strncmp(err, r->file, strlen(r->file)) == 0 /* it names the file */
+				    ? xstrdup(err)
+				    : xasprintf("%s: %s", r->file, err);
+		char *shown = cli_shown(msg);
+		fprintf(stderr, "evcap key trust: %s\n", shown);
+		free(shown);
+		free(msg);
 		return EXIT_PROBLEM;
 	}
 	if ((have = keyring_get(s, r->id, &k, err, sizeof err)) < 0)

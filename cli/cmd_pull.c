@@ -117,6 +117,9 @@ int cmd_pull(struct cli *cli, int argc, char **argv)
 		o.target_url = cli->cfg->sync_target;
 	if (!o.case_number)
 		return cli_usage_error(cli, "give the case to pull with --case CASE");
+	/* no evcap opens such a case, and every message names it */
+	if (cli_check_text(cli, "a case number", o.case_number, 0))
+		return EXIT_USAGE;
 	if (syncopt_fill(cli->cfg, endpoint, region, NULL, bw, &o.topts, err, sizeof err))
 		return cli_usage_error(cli, "%s", err);
 	o.topts.progress = !no_progress && isatty(2) && cli->verbosity >= 0;

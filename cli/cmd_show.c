@@ -25,7 +25,9 @@ int cmd_show(struct cli *cli, int argc, char **argv)
 	char err[512];
 	json_t *it = items_get(s, argv[optind], err, sizeof err);
 	if (!it) {
-		fprintf(stderr, "evcap show: %s\n", err);
+		char *shown = cli_shown(err);
+		fprintf(stderr, "evcap show: %s\n", shown);
+		free(shown);
 		return EXIT_USAGE;
 	}
 	if (cli->json) {

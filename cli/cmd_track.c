@@ -424,8 +424,10 @@ static int track_ls(struct cli *cli, int argc, char **argv)
 	} else if (!json && shown == 0 && source) {
 		/* said (on stderr: scripts count the lines of stdout), since an
 		 * empty answer reads as a typo or a hang otherwise */
+		char *src = cli_shown(source);
 		fprintf(stderr, "evcap track ls: no fixes from source '%s' (the last column of "
-				"'evcap track ls' names the sources)\n", source);
+				"'evcap track ls' names the sources)\n", src);
+		free(src);
 	} else if (!json && shown == 0) {
 		fprintf(stderr, "evcap track ls: no fixes ('evcap track import FILE' or 'evcap gps "
 				"log' records them)\n");

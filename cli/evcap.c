@@ -151,14 +151,17 @@ int cli_usage_error(struct cli *cli, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
-	/* one line: what is wrong, and where the usage is */
+	/* one line: what is wrong, and where the usage is; what was typed
+	 * may hold control characters, shown escaped, never obeyed */
+	char *shown = cli_shown(msg);
 	if (!cli->command)
-		fprintf(stderr, "evcap: %s\n", msg);
+		fprintf(stderr, "evcap: %s\n", shown);
 	else if (strstr(msg, "--help'"))
-		fprintf(stderr, "evcap %s: %s\n", cli->command, msg);
+		fprintf(stderr, "evcap %s: %s\n", cli->command, shown);
 	else
-		fprintf(stderr, "evcap %s: %s (see 'evcap %s --help')\n", cli->command, msg,
+		fprintf(stderr, "evcap %s: %s (see 'evcap %s --help')\n", cli->command, shown,
 			cli->command);
+	free(shown);
 	return EXIT_USAGE;
 }
 
@@ -359,6 +362,7 @@ int64_t cli_case(struct cli *cli, const char *name, int required)
 		return 0;
 	}
 	int64_t id = store_case_id(s, name);
+	char *shown = cli_shown(name);
 	/* A number typed with the full-width digits or letters of a Chinese
 	 * input method, or the other way round, is named, never taken for
 	 * the case: evidence goes under the number as recorded. */
@@ -369,16 +373,17 @@ int64_t cli_case(struct cli *cli, const char *name, int required)
 		fprintf(stderr,
 			"evcap %s: no case '%s' in this store%s: it is the case the config file %s "
 			"names ([store] case); give --case CASE, or run 'evcap case use CASE'\n",
-			cli->command, name, hint,
+			cli->command, shown, hint,
 			cli->config_path ? cli->config_path : "(unknown)");
 	else if (id <= 0 && n_like > 0)
-		fprintf(stderr, "evcap %s: no case '%s' in this store%s\n", cli->command, name,
+		fprintf(stderr, "evcap %s: no case '%s' in this store%s\n", cli->command, shown,
 			hint);
 	else if (id <= 0)
 		fprintf(stderr,
 			"evcap %s: no case '%s' in this store ('evcap case list' shows the cases; "
 			"'evcap case open' makes one)\n",
-			cli->command, name);
+			cli->command, shown);
+	free(shown);
 	free(like);
 	free(in_use);
 	return id > 0 ? id : -1;

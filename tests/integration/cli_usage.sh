@@ -530,3 +530,20 @@ check "control: case show too" bash -c 'grep -qF "T\\x1B[2J" <<<"$out" && ! grep
 run show "$ITEM"
 check "control: show escapes a medium label's BEL" \
 	bash -c 'grep -qF "L\\x07" <<<"$out" && ! grep -q $'"'"'\a'"'"' <<<"$out"'
+# what is typed and only echoed back in a message (a case or site that
+# does not exist, an item reference, a file name) is shown escaped too
+noesc() { ! grep -q $'\e' <<<"$err" || { echo "# stderr holds an ESC: $err"; return 1; }; }
+export -f noesc
+for args in "ls --case" "export --format csv --out $T/none.csv --case" "show" "key trust" \
+	"track ls --source" "export --format csv --out $T/none.csv --case 巡查案 --site"; do
+	# shellcheck disable=SC2086
+	run $args $'X\e[2JY'
+	check "control: '$args' with an ESC echoes it as \\x1B" \
+		bash -c 'grep -qF "X\x1B[2JY" <<<"$err" && noesc'
+done
+run export --format csv --case 巡查案 --out $'/nonexistent/\e[2J/x.csv'
+check "control: an --out folder with an ESC is named escaped" \
+	bash -c 'is 2 "/nonexistent/\x1B[2J" && noesc'
+run pull --target "dir:$T" --case $'X\e[2JY'
+check "control: pull refuses a case number with an ESC, as no case holds one" \
+	bash -c 'is 2 "a case number may not hold control characters: it has 0x1B at byte 2" && noesc'
