@@ -194,7 +194,8 @@ static int tiff_is_dng(const uint8_t *p, size_t n)
 	return tiff_ifd0_find(p, n, 0xC612, &o, &l);
 }
 
-/* Text formats: XML roots in the first few KiB, NMEA sentences. */
+/* Text formats: XML roots in the first few KiB, NMEA sentences (after any
+ * comment lines). */
 static int sniff_text(const uint8_t *p, size_t n, struct meta *m)
 {
 	size_t i = 0, lim = n < SNIFF_TEXT_MAX ? n : SNIFF_TEXT_MAX;
@@ -214,6 +215,14 @@ static int sniff_text(const uint8_t *p, size_t n, struct meta *m)
 		else
 			return 0;
 		return 1;
+	}
+	/* a gpsd or gpsfake log opens with '#' comment lines (its name, the
+	 * receiver): the sentences follow them */
+	while (i < lim && p[i] == '#') {
+		while (i < lim && p[i] != '\n')
+			i++;
+		while (i < lim && isspace(p[i]))
+			i++;
 	}
 	/* $GPRMC, $GNGGA, $BDGSV...: '$', five letters, a comma. */
 	if (i + 7 <= lim && p[i] == '$') {

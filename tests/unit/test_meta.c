@@ -946,6 +946,10 @@ static void test_sniff(void)
 		{B("<?xml version=\"1.0\"?><kml>"), "t", "data", "kml"},
 		{B("<?xml version=\"1.0\"?><foo/>"), "t", "data", "xml"},
 		{B("$GPRMC,123519,A,4807.038,N"), "log", "data", "nmea"},
+		/* gpsfake's log: comment lines, then the sentences */
+		{B("# Name: u-blox M8\r\n# Cycle: 1\n\n$GNRMC,123519,A,4807.038,N"), "gps.log", "data",
+		 "nmea"},
+		{B("# shopping list\nmilk\n"), "notes.txt", "document", "txt"},
 		{B("time,temp\n1,2\n"), "probe.CSV", "data", "csv"},
 		{B("field notes\n"), "notes.txt", "document", "txt"},
 		{B("\x01\x02\x03"), "blob.bin", "other", ""},
