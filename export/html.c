@@ -638,11 +638,16 @@ static int custody_section(const struct export_ctx *c, struct buf *out)
 		PUT(": ");
 		PUTX(str(g, "target"));
 		PUT(", ");
-		PUTX(str(g, "noticed_at"));
+		char local[40];
+		const char *when = str(g, "noticed_at");
+		PUTX(when && export_local_time(when, 8 * 3600, local) == 0 ? local : when);
 		PUT(")");
 	}
-	if (json_array_size(c->missing))
+	if (json_array_size(c->missing)) {
+		PUT("<br>");
+		PUTX(LBL("missing_note"));
 		PUT("</td></tr>");
+	}
 	PUT("</table></div>\n");
 out:
 	return rc;

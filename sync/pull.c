@@ -45,6 +45,7 @@
 struct listed {
 	char *id;
 	int committed;  /* COMMITTED is there, a plain file */
+	int uncommitted; /* asked, and COMMITTED is not there */
 	char *odd;      /* why it cannot be read (malloc'd), or NULL */
 };
 
@@ -236,10 +237,15 @@ static int list_each(void *ctx, const struct target_entry *e)
 }
 
 /* Whether id is a bundle of the listing (sorted by listing_sort). */
-static int listing_has(const struct listing *l, const char *id)
+static const struct listed *listing_find(const struct listing *l, const char *id)
 {
 	struct listed k = {.id = (char *)id};
-	return l->n && bsearch(&k, l->b, l->n, sizeof *l->b, cmp_listed) != NULL;
+	return l->n ? bsearch(&k, l->b, l->n, sizeof *l->b, cmp_listed) : NULL;
+}
+
+static int listing_has(const struct listing *l, const char *id)
+{
+	return listing_find(l, id) != NULL;
 }
 
 /*
@@ -352,6 +358,7 @@ struct pull_ctx {
 	const struct pull_opts *o;
 	char case_key[64];
 	char *staging;
+	char *name;  /* the target as bundles.target names it (target_name) */
 	int updated; /* items of the bundle pulled last moved to a later revision */
 };
 
@@ -1413,7 +1420,7 @@ static int import_bundle(struct pull_ctx *pc, struct bundle_manifest *m, const c
 	json_t *first = json_array_get(m->events, 0);
 	sqlite3_bind_text(st, 1, m->bundle_id, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, case_id);
-	sqlite3_bind_text(st, 3, target_url(pc->t), -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, pc->name, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 4, manifest_sha, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 5, m->device_id, -1, SQLITE_STATIC);
 	if (first)
@@ -1701,12 +1708,18 @@ static void find_renamed(struct target *t, const char *case_key, struct pull_rep
  * from this target names one that this store does not hold and that the
  * target does not list, that one was deleted or moved away there, and
  * what it carried (items, readings, custody events) never reached this
- * office. Said once for each, and recorded in the custody log ("bundle
- * missing"); a bundle the target does list but that was refused or could
- * not be read is said of already, by name, at every pull.
+ * office. So it is when the target holds its folder without COMMITTED:
+ * the device names only a bundle it committed, so that file was lost
+ * since (a copy cut short). Said once for each, and recorded in the
+ * custody log ("bundle missing"); a bundle the target lists whole but
+ * that was refused or could not be read is said of already, by name, at
+ * every pull. Only bundles pulled from this very target are looked at: a
+ * dir: target is named with its disk's id, so another disk mounted at the
+ * same path is another target.
  */
 struct gap {
 	char *missing, *named_by, *device, *made;
+	int uncommitted; /* its folder is there, without COMMITTED */
 };
 
 static const char *text_or(sqlite3_stmt *st, int k)
@@ -1736,12 +1749,14 @@ static int find_missing(struct pull_ctx *pc, const struct listing *l, struct pul
 	if (!st)
 		return EV_EDB;
 	sqlite3_bind_int64(st, 1, case_id);
-	sqlite3_bind_text(st, 2, target_url(pc->t), -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, pc->name, -1, SQLITE_STATIC);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		const char *prev = (const char *)sqlite3_column_text(st, 0);
-		if (!prev || listing_has(l, prev))
+		const struct listed *e = prev ? listing_find(l, prev) : NULL;
+		if (!prev || (e && !e->uncommitted))
 			continue;
 		g = xrealloc(g, (n + 1) * sizeof *g);
+		g[n].uncommitted = e != NULL;
 		g[n].missing = xstrdup(prev);
 		g[n].named_by = xstrdup(text_or(st, 1));
 		g[n].device = xstrdup(text_or(st, 2));
@@ -1776,6 +1791,8 @@ static int find_missing(struct pull_ctx *pc, const struct listing *l, struct pul
 			json_object_set_new(d, "bundle_id", json_string(g[i].missing));
 			json_object_set_new(d, "device_id", json_string(g[i].device));
 			json_object_set_new(d, "named_by", json_string(g[i].named_by));
+			if (g[i].uncommitted)
+				json_object_set_new(d, "without_committed", json_true());
 			rc = custody_append(s, now, pc->o->actor, "bundle missing",
 					    pc->o->case_number, NULL, d, NULL, err, errlen);
 			json_decref(d);
@@ -1787,14 +1804,19 @@ static int find_missing(struct pull_ctx *pc, const struct listing *l, struct pul
 		rep->missing++;
 		if (pc->o->missing) {
 			char *msg = xasprintf(
-				"case %s: bundle %s from device %s is not on the target %s, nor in this "
-				"store: bundle %s (made %s), pulled from there, names it as the one "
-				"that device sent before it for this case. It was deleted or moved on "
-				"the target, and what it held has not reached this office; it is still "
-				"on the device: sync the case from it to another target and pull from "
-				"there. Recorded in the custody log (\"bundle missing\"); not said again",
+				"case %s: bundle %s from device %s is not on the target %s%s, nor in "
+				"this store: bundle %s (made %s), pulled from there, names it as the "
+				"one that device sent before it for this case. It was %s, and what it "
+				"held has not reached this office; it is still on the device: sync the "
+				"case from it to another target and pull from there. Recorded in the "
+				"custody log (\"bundle missing\"); not said again",
 				pc->o->case_number, g[i].missing, g[i].device, target_url(pc->t),
-				g[i].named_by, g[i].made);
+				g[i].uncommitted ? " whole (its folder is there without COMMITTED)"
+						 : "",
+				g[i].named_by, g[i].made,
+				g[i].uncommitted ? "committed once, so that file was lost since (a "
+						   "copy cut short?)"
+						 : "deleted or moved on the target");
 			pc->o->missing(pc->o->report_ctx, g[i].missing, g[i].named_by, g[i].device,
 				       msg);
 			free(msg);
@@ -1849,6 +1871,10 @@ int pull_run(struct store *s, const struct pull_opts *o, struct pull_report *rep
 		goto out;
 	if ((rc = target_open(o->target_url, &o->topts, &pc.t, err, errlen)))
 		goto out;
+	/* a disk's id, where a sync left one, names the bundles pulled from
+	 * it; a disk without one (or with a damaged one, which sync names)
+	 * is named by its path */
+	pc.name = target_name(pc.t);
 	prefix = bundle_case_prefix(pc.case_key);
 	l.prefix = prefix;
 	l.prefix_len = strlen(prefix);
@@ -1882,6 +1908,7 @@ int pull_run(struct store *s, const struct pull_opts *o, struct pull_report *rep
 				l.b[i].odd = xstrdup(msg);
 			} else if (!present) {
 				rep->not_committed++;
+				l.b[i].uncommitted = 1;
 				continue;
 			}
 		}
@@ -1948,6 +1975,7 @@ out:
 	free(l.nr_last);
 	free(prefix);
 	target_free(pc.t);
+	free(pc.name);
 	free(pc.staging);
 	sync_unlock(lock);
 	return rc;

@@ -1559,7 +1559,7 @@ static int sync_case(struct store *s, struct target *t, const struct minisign_se
 	if ((rc = record_bundle(s, target, w, bundle_id, mkey, msha, now, actor, e2, sizeof e2))) {
 		err_set(err, errlen, rc,
 			"case %s: bundle %s is on the target but could not be recorded here (%s); "
-			"the next sync sends its items again in a new bundle",
+			"the next sync to that target finishes it and records it",
 			w->number, bundle_id, e2);
 		goto out;
 	}
@@ -1640,7 +1640,7 @@ int sync_run(struct store *s, const struct sync_opts *o, struct sync_report *rep
 		goto out;
 	}
 	if ((rc = target_open(o->target_url, &o->topts, &t, err, errlen)) ||
-	    (rc = target_identify(t, err, errlen)))
+	    (rc = target_identify(t, 1, err, errlen)))
 		goto out;
 	snprintf(rep->target_info, sizeof rep->target_info, "%s", target_info(t));
 	/* the cases are read first: no statement stays open across the

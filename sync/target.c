@@ -95,12 +95,20 @@ const char *target_url(const struct target *t)
 	return t->url;
 }
 
-int target_identify(struct target *t, char *err, size_t errlen)
+char *target_name(struct target *t)
+{
+	char id[64], err[256];
+	if (t->ops->identity && t->ops->identity(t->impl, 0, id, sizeof id, err, sizeof err) == 0)
+		return xasprintf("%s#%s", t->url, id);
+	return xstrdup(t->url);
+}
+
+int target_identify(struct target *t, int create, char *err, size_t errlen)
 {
 	char id[64];
 	if (!t->ops->identity)
 		return 0;
-	int rc = t->ops->identity(t->impl, id, sizeof id, err, errlen);
+	int rc = t->ops->identity(t->impl, create, id, sizeof id, err, errlen);
 	if (rc)
 		return rc;
 	char *u = xasprintf("%s#%s", t->url, id);

@@ -754,12 +754,13 @@ static int dir_read_id(struct dir_target *d, char id[DIR_ID_HEX + 1], char *err,
 	return 0;
 }
 
-static int dir_identity(void *impl, char *id, size_t idlen, char *err, size_t errlen)
+static int dir_identity(void *impl, int create, char *id, size_t idlen, char *err,
+			size_t errlen)
 {
 	struct dir_target *d = impl;
 	char got[DIR_ID_HEX + 1];
 	int rc = dir_read_id(d, got, err, errlen);
-	if (rc == EV_ENOENT) {
+	if (rc == EV_ENOENT && create) {
 		uint8_t r[DIR_ID_HEX / 2];
 		char line[DIR_ID_HEX + 2];
 		randombytes_buf(r, sizeof r);

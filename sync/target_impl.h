@@ -23,7 +23,7 @@ struct target_ops {
 	const char *(*info)(void *impl);
 	/* NULL: the URL names the target for good (a bucket); else the
 	 * target's own id, made on it the first time */
-	int (*identity)(void *impl, char *id, size_t idlen, char *err, size_t errlen);
+	int (*identity)(void *impl, int create, char *id, size_t idlen, char *err, size_t errlen);
 	unsigned (*retries)(void *impl); /* NULL: never retries */
 	/* NULL: nothing is read ahead */
 	void (*prefetch)(void *impl, const char *path, const char *sha_hex, uint64_t size);

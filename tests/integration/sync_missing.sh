@@ -41,7 +41,8 @@ check "the field's record of its bundles says the same" test "$(sqlite3 "$T/fiel
 office() { # office NAME: a new office store trusting the field's key
 	$EVCAP --store "$T/$1" -q init && $EVCAP --store "$T/$1" -q key trust "$T/field.pub"
 }
-office o1 && office o2 || { bad "sync_missing: cannot make the office stores"; exit 1; }
+office o1 && office o2 && office o3 && office o4 ||
+	{ bad "sync_missing: cannot make the office stores"; exit 1; }
 
 # the second bundle deleted from the target
 mv "$BD/${B[1]}" "$T/saved"
@@ -68,6 +69,7 @@ sed -i "s/note2.txt/forge2.txt/" "$BD/${B[1]}/manifest.json"
 out=$($EVCAP --store "$T/o2" pull --target "dir:$TGT" --case "$CASE" 2>&1); rc=$?
 check "a damaged bundle is refused, and not called missing" test $rc = 1 -a -n \
 	"$(grep "bundle ${B[1]} refused" <<<"$out")" -a -z "$(grep 'not on the target' <<<"$out")"
+$EVCAP --store "$T/o4" -q pull --target "dir:$TGT" --case "$CASE" >/dev/null 2>&1
 rm -rf "${BD:?}/${B[1]}"
 j=$($EVCAP --store "$T/o2" --json pull --target "dir:$TGT" --case "$CASE" 2>/dev/null); rc=$?
 check "once it is gone, --json lists it under missing" test $rc = 1 -a \
@@ -92,8 +94,23 @@ check "synced to another target, the case reaches the office whole" test $rc = 0
 # the case's report says where its record has that gap, until it is filled
 $EVCAP --store "$T/o2" -q export --case "$CASE" --format html --lang zh --out "$T/o2.html" 2>/dev/null
 $EVCAP --store "$T/o1" -q export --case "$CASE" --format html --lang zh --out "$T/o1.html" 2>/dev/null
-check "the report of an office still lacking the bundle names it under 缺失的数据包" grep -q \
-	"缺失的数据包</th><td><span class=\"hash\">${B[1]}</span> (设备 .*其后一个数据包 ${B[2]}; 拉取时不在目标中: dir:$TGT, " \
+check "the report of an office still lacking the bundle names it under 未收到的数据包" grep -q \
+	"未收到的数据包</th><td><span class=\"hash\">${B[1]}</span> (设备 .*其后一个数据包 ${B[2]}; 拉取时不在目标中: dir:$TGT#[0-9a-f]*, 20[0-9-]* [0-9:]* +08:00)<br>本存储从未收到" \
 	"$T/o2.html"
 check "the report of an office that pulled it later has no such line" \
-	test -s "$T/o1.html" -a -z "$(grep -c 缺失的数据包 "$T/o1.html" | grep -v '^0$')"
+	test -s "$T/o1.html" -a -z "$(grep -c 未收到的数据包 "$T/o1.html" | grep -v '^0$')"
+
+# a bundle whose folder is there but whose COMMITTED was lost (a copy cut
+# short) is missing too: the device named it only once it was committed
+rm "$BD/${B[1]}/COMMITTED"
+out=$($EVCAP --store "$T/o3" pull --target "dir:$TGT" --case "$CASE" 2>&1); rc=$?
+check "a named bundle without COMMITTED is called missing, saying so" test $rc = 1 -a -n \
+	"$(grep "bundle ${B[1]} .* not on the target .* whole (its folder is there without COMMITTED)" <<<"$out")"
+
+# another disk mounted at the same path is another target: what was
+# refused on the first is not called missing from the second
+mv "$TGT" "$T/diskA" && mkdir "$TGT"
+$F -q sync --target "dir:$TGT" 2>/dev/null
+out=$($EVCAP --store "$T/o4" pull --target "dir:$TGT" --case "$CASE" 2>&1); rc=$?
+check "a bundle refused from one disk is not called missing when another disk is at its path" \
+	test $rc = 0 -a -z "$(grep 'not on the target' <<<"$out")"
