@@ -117,6 +117,10 @@ int cli_check_text(struct cli *cli, const char *what, const char *v, int lines);
  * were refused, and bundles from such devices, may hold them in titles,
  * labels and names. A new string, never NULL (NULL gives ""). */
 char *cli_shown(const char *v);
+/* Prints one message line to stderr (fmt without its newline), with any
+ * control character in it, from a name, a URL or a file the message
+ * quotes, shown escaped as cli_shown does. */
+void cli_warn(const char *fmt, ...) PRINTF_LIKE(1, 2);
 
 /* The start of a command made of subcommands (case, site, key, ...), whose
  * subcommand is argv[1]: with none there, one line on stderr saying one

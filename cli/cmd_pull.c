@@ -44,7 +44,7 @@ static void missing(void *ctx, const char *bundle_id, const char *named_by, cons
 		json_object_set_new(o, "reason", json_string(msg));
 		json_array_append_new(pp->missing, o);
 	}
-	fprintf(stderr, "evcap pull: %s\n", msg);
+	cli_warn("evcap pull: %s", msg);
 }
 
 /* Something on the target under the case that is not read: a warning,
@@ -75,9 +75,9 @@ static void report(void *ctx, const char *bundle_id, enum pull_outcome how, cons
 		json_array_append_new(pp->arr, o);
 	}
 	if (how == PULL_REFUSED)
-		fprintf(stderr, "evcap pull: bundle %s refused: %s\n", bundle_id, msg);
+		cli_warn("evcap pull: bundle %s refused: %s", bundle_id, msg);
 	else if (how == PULL_NOT_IMPORTED)
-		fprintf(stderr, "evcap pull: bundle %s not imported: %s\n", bundle_id, msg);
+		cli_warn("evcap pull: bundle %s not imported: %s", bundle_id, msg);
 	else if (!pp->arr && pp->cli->verbosity >= 0)
 		printf("bundle %s: %s\n", bundle_id, msg);
 }
@@ -162,11 +162,11 @@ int cmd_pull(struct cli *cli, int argc, char **argv)
 			"interrupted sync?) left alone\n",
 			rep.not_committed, rep.not_committed == 1 ? "" : "s", o.case_number);
 	if (rc == EV_ECORRUPT && rep.refused) {
-		fprintf(stderr, "evcap pull: %s; nothing of a refused bundle was imported\n", err);
+		cli_warn("evcap pull: %s; nothing of a refused bundle was imported", err);
 		return EXIT_PROBLEM;
 	}
 	if (rc) {
-		fprintf(stderr, "evcap pull: %s\n", err);
+		cli_warn("evcap pull: %s", err);
 		return syncopt_exit_code(rc);
 	}
 	/* Two devices that wrote one case's number in different widths

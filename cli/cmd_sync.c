@@ -119,7 +119,7 @@ int cmd_sync(struct cli *cli, int argc, char **argv)
 		if (rep.retries)
 			fprintf(stderr, "evcap sync: %u request%s retried before this\n",
 				rep.retries, rep.retries == 1 ? " was" : "s were");
-		fprintf(stderr, "evcap sync: %s\n", err);
+		cli_warn("evcap sync: %s", err);
 		return syncopt_exit_code(rc);
 	}
 	/* some cases failed and the others went on: what was done, then which
@@ -164,7 +164,7 @@ int cmd_sync(struct cli *cli, int argc, char **argv)
 			       rep.retries, rep.retries == 1 ? "" : "s");
 	}
 	if (rc)
-		fprintf(stderr, "evcap sync: %s\n", err);
+		cli_warn("evcap sync: %s", err);
 	sync_report_free(&rep);
 	return rc ? syncopt_exit_code(rc) : EXIT_OK;
 }

@@ -123,16 +123,19 @@ int cli_bad_option(struct cli *cli, int argc, char **argv)
 	if (a && strncmp(a, "--", 2) == 0 && a[2] &&
 	    (optopt == 0 || i == argc - 1 || strchr(a, '='))) {
 		const char *eq = strchr(a, '=');
-		int n = eq ? (int)(eq - a) : (int)strlen(a);
+		char *opt = xstrndup(a, eq ? (size_t)(eq - a) : strlen(a));
+		char *shown = cli_shown(opt); /* as typed, its control characters escaped */
 		if (optopt == 0)
-			fprintf(stderr, "evcap %s: unknown option '%.*s' (see 'evcap %s --help')\n",
-				cmd, n, a, cmd);
+			fprintf(stderr, "evcap %s: unknown option '%s' (see 'evcap %s --help')\n",
+				cmd, shown, cmd);
 		else if (eq)
-			fprintf(stderr, "evcap %s: %.*s takes no value (see 'evcap %s --help')\n", cmd,
-				n, a, cmd);
+			fprintf(stderr, "evcap %s: %s takes no value (see 'evcap %s --help')\n", cmd,
+				shown, cmd);
 		else
-			fprintf(stderr, "evcap %s: %s needs a value (see 'evcap %s --help')\n", cmd, a,
-				cmd);
+			fprintf(stderr, "evcap %s: %s needs a value (see 'evcap %s --help')\n", cmd,
+				shown, cmd);
+		free(shown);
+		free(opt);
 	} else if (optopt > 0x20 && optopt < 0x7f) {
 		fprintf(stderr,
 			"evcap %s: unknown option '-%c' (see 'evcap %s --help'; put '--' before an "
@@ -209,6 +212,18 @@ char *cli_shown(const char *v)
 	}
 	out[k] = '\0';
 	return out;
+}
+
+void cli_warn(const char *fmt, ...)
+{
+	char msg[2048];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	char *shown = cli_shown(msg);
+	fprintf(stderr, "%s\n", shown);
+	free(shown);
 }
 
 int cli_check_text(struct cli *cli, const char *what, const char *v, int lines)
@@ -552,7 +567,9 @@ int main(int argc, char **argv)
 		if (strcmp(commands[i].name, argv[1]) == 0)
 			current = &commands[i];
 	if (!current) {
-		fprintf(stderr, "evcap: unknown command '%s' (evcap --help lists them)\n", argv[1]);
+		char *shown = cli_shown(argv[1]);
+		fprintf(stderr, "evcap: unknown command '%s' (evcap --help lists them)\n", shown);
+		free(shown);
 		return EXIT_USAGE;
 	}
 	cli.command = current->name;

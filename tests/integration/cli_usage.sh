@@ -544,6 +544,17 @@ done
 run export --format csv --case 巡查案 --out $'/nonexistent/\e[2J/x.csv'
 check "control: an --out folder with an ESC is named escaped" \
 	bash -c 'is 2 "/nonexistent/\x1B[2J" && noesc'
+run ls $'--bad\e[2JY'
+check "control: an unknown option with an ESC is named escaped" \
+	bash -c 'is 2 "unknown option '"'"'--bad\x1B[2JY'"'"'" && noesc'
+run $'lsX\e[2JY'
+check "control: an unknown command with an ESC is named escaped" \
+	bash -c 'is 2 "unknown command '"'"'lsX\x1B[2JY'"'"'" && noesc'
+for c in sync pull; do
+	run $c --case 巡查案 --target $'dir:/nonexistent/\e[2JY'
+	check "control: $c to a target folder with an ESC names it escaped" \
+		bash -c '[ "$rc" != 0 ] && grep -qF "/nonexistent/\x1B[2JY" <<<"$err" && noesc'
+done
 run pull --target "dir:$T" --case $'X\e[2JY'
 check "control: pull refuses a case number with an ESC, as no case holds one" \
 	bash -c 'is 2 "a case number may not hold control characters: it has 0x1B at byte 2" && noesc'
