@@ -178,6 +178,19 @@ void text_copy_plain(const void *p, size_t n, char *out, size_t outlen, int trim
 		/* C1 controls: U+0080 to U+009F, encoded C2 80 to C2 9F */
 		if (len == 2 && b[i] == 0xC2 && b[i + 1] < 0xA0)
 			len = 0;
+		/* characters that change how the text around them shows, unseen:
+		 * zero-width ones and marks (U+200B to U+200F), bidirectional
+		 * embeddings, overrides and isolates (U+202A to U+202E, U+2066 to
+		 * U+2069), the byte order mark (U+FEFF): one '?' each */
+		if (len == 3) {
+			unsigned cp = (b[i] & 0x0Fu) << 12 | (b[i + 1] & 0x3Fu) << 6 | (b[i + 2] & 0x3Fu);
+			if ((cp >= 0x200B && cp <= 0x200F) || (cp >= 0x202A && cp <= 0x202E) ||
+			    (cp >= 0x2066 && cp <= 0x2069) || cp == 0xFEFF) {
+				out[o++] = '?';
+				i += 3;
+				continue;
+			}
+		}
 		if (len) {
 			if (o + len + 1 > outlen)
 				break;

@@ -64,9 +64,11 @@ char *text_escape(const char *s, size_t n, size_t max);
  * Text a file stores (a camera's make, model or serial number) as evcap
  * keeps it: the n bytes at p, up to the first NUL, into out (outlen bytes,
  * always terminated). Printable ASCII and valid UTF-8 characters are kept
- * (大疆, Ｓｏｎｙ); a control character (C0, DEL, C1) and each byte that
- * is not valid UTF-8 become '?'; a character that would not fit whole is
- * left out. Trailing spaces are cut when trim is set.
+ * (大疆, Ｓｏｎｙ); a control character (C0, DEL, C1), an unseen character
+ * that changes how text shows (zero-width, bidirectional override or
+ * isolate, byte order mark) and each byte that is not valid UTF-8 become
+ * '?'; a character that would not fit whole is left out. Trailing spaces
+ * are cut when trim is set.
  */
 void text_copy_plain(const void *p, size_t n, char *out, size_t outlen, int trim);
 

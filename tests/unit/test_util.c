@@ -123,6 +123,8 @@ static void test_text_copy_plain(void)
 	CHECK_STR(out, "\xe5\xa4\xa7\xe7\x96\x86");
 	text_copy_plain("A\xff\x01\x7f\xc2\x85Z", 7, out, sizeof out, 0); /* bad byte, C0, DEL, C1 */
 	CHECK_STR(out, "A?????Z");
+	text_copy_plain("a\xe2\x80\xae" "b\xe2\x80\x8b\xef\xbb\xbf" "c", 12, out, sizeof out, 0);
+	CHECK_STR(out, "a?b??c"); /* U+202E, U+200B, U+FEFF */
 	text_copy_plain("ab\0cd", 5, out, sizeof out, 0);
 	CHECK_STR(out, "ab");
 	text_copy_plain("\xe5\xa4", 2, out, sizeof out, 0); /* a character cut short */
