@@ -24,6 +24,15 @@
 
 /* 1 when stderr is the journal's stream: systemd sets JOURNAL_STREAM to
  * "DEV:INODE" of the socket it connected stderr to. */
+/* "evcapd: <err><tail>" on stderr, a control character in err (from a
+ * path or a value given) shown escaped, as in every log line */
+static void say(const char *err, const char *tail)
+{
+	char *copy;
+	fprintf(stderr, "evcapd: %s%s\n", log_one_line(err, &copy), tail);
+	free(copy);
+}
+
 static int stderr_is_journal(void)
 {
 	const char *js = getenv("JOURNAL_STREAM");
@@ -188,24 +197,24 @@ static int check_config(const struct daemon_opts *o)
 		config_free(&c);
 		have_file = 0; /* as at start: no default file means the defaults */
 	} else if (r) {
-		fprintf(stderr, "evcapd: %s\n", err);
+		say(err, "");
 		goto out;
 	}
 	if (daemon_store_path(o, &c, path, &store, err, sizeof err) ||
 	    check_store(store, err, sizeof err)) {
-		fprintf(stderr, "evcapd: %s\n", err);
+		say(err, "");
 		goto out;
 	}
 	size_t n_watch = o->n_watch ? o->n_watch : c.n_watch;
 	for (size_t i = 0; i < n_watch; i++) {
 		if (daemon_watch_check(store, o->n_watch ? o->watch[i] : c.watch[i], err,
 				       sizeof err)) {
-			fprintf(stderr, "evcapd: %s\n", err);
+			say(err, "");
 			goto out;
 		}
 	}
 	if (check_sensors(o, &c, err, sizeof err)) {
-		fprintf(stderr, "evcapd: %s\n", err);
+		say(err, "");
 		goto out;
 	}
 	const char *gps = o->gps ? o->gps : c.gps_server ? c.gps_server : DAEMON_DEFAULT_GPS;
@@ -233,7 +242,7 @@ int main(int argc, char **argv)
 
 	/* a usage error is one line, as evcap's are: the usage is --help's */
 	if (daemon_parse_args(argc, argv, &o, err, sizeof err)) {
-		fprintf(stderr, "evcapd: %s. Try 'evcapd --help'.\n", err);
+		say(err, ". Try 'evcapd --help'.");
 		return 2;
 	}
 	if (o.help) {
@@ -264,7 +273,7 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	if (daemon_open(&o, &d, err, sizeof err)) {
-		fprintf(stderr, "evcapd: %s\n", err);
+		say(err, "");
 		goto out;
 	}
 	if (ready >= 0 && detach_done(ready) < 0) {

@@ -143,8 +143,11 @@ int cmd_sync(struct cli *cli, int argc, char **argv)
 		json_object_set_new(j, "cases_failed", failed);
 		cli_print_json(j);
 	} else if (cli->verbosity >= 0) {
-		if (rep.target_info[0])
-			printf("target %s: %s\n", o.target_url, rep.target_info);
+		if (rep.target_info[0]) {
+			char *shown = cli_shown(o.target_url);
+			printf("target %s: %s\n", shown, rep.target_info);
+			free(shown);
+		}
 		if (rep.bundles)
 			printf("%d bundle%s committed: %d item%s (%d blob%s sent, %llu byte%s; %d "
 			       "already on the target)\n",

@@ -593,11 +593,11 @@ int main(int argc, char **argv)
 		if (config_load(cpath, &cfg, err, sizeof err)) {
 			/* say where the path came from: a stale $EVCAP_CONFIG in a
 			 * profile fails every command */
-			fprintf(stderr, "evcap: the config file %s: %s\n",
-				config_opt		? "given with --config"
-				: explicit_config	? "named by $EVCAP_CONFIG"
-							: "found",
-				err);
+			cli_warn("evcap: the config file %s: %s",
+				 config_opt	     ? "given with --config"
+				 : explicit_config ? "named by $EVCAP_CONFIG"
+						   : "found",
+				 err);
 			goto out;
 		}
 		cli.config_path = cpath;

@@ -26,6 +26,36 @@ int log_verbosity(void)
 	return log_verb;
 }
 
+/* A control character (C0, DEL, or C1: C2 80 to C2 9F in UTF-8) in a
+ * line: a name or a path quoted raw would break the line in two, forge
+ * another, or be obeyed by a terminal. */
+static int ctl_at(const unsigned char *p, size_t i)
+{
+	return p[i] < 0x20 || p[i] == 0x7f || (p[i] == 0xc2 && p[i + 1] >= 0x80 && p[i + 1] <= 0x9f);
+}
+
+const char *log_one_line(const char *line, char **copy)
+{
+	const unsigned char *p = (const unsigned char *)line;
+	size_t n = strlen(line), i, k = 0;
+	*copy = NULL;
+	for (i = 0; i < n && !ctl_at(p, i); i++)
+		;
+	if (i == n || !(*copy = malloc(4 * n + 1)))
+		return line;
+	for (i = 0; i < n; i++) {
+		if (p[i] == 0xc2 && ctl_at(p, i)) {
+			k += (size_t)sprintf(*copy + k, "\\xC2\\x%02X", p[++i]);
+		} else if (ctl_at(p, i)) {
+			k += (size_t)sprintf(*copy + k, "\\x%02X", p[i]);
+		} else {
+			(*copy)[k++] = (char)p[i];
+		}
+	}
+	(*copy)[k] = '\0';
+	return *copy;
+}
+
 static void vlog(int prio, const char *tag, const char *fmt, va_list ap, const char *suffix)
 {
 	/* A message names a file, and a path may be long (4096 bytes, four
@@ -43,12 +73,15 @@ static void vlog(int prio, const char *tag, const char *fmt, va_list ap, const c
 		}
 	}
 	va_end(again);
+	char *copy;
+	const char *shown = log_one_line(line, &copy);
 	if (log_journal)
-		fprintf(stderr, "<%d>%s%s%s%s\n", prio, tag, line, suffix ? ": " : "",
+		fprintf(stderr, "<%d>%s%s%s%s\n", prio, tag, shown, suffix ? ": " : "",
 			suffix ? suffix : "");
 	else
-		fprintf(stderr, "%s: %s%s%s%s\n", log_prog, tag, line, suffix ? ": " : "",
+		fprintf(stderr, "%s: %s%s%s%s\n", log_prog, tag, shown, suffix ? ": " : "",
 			suffix ? suffix : "");
+	free(copy);
 	if (line != small)
 		free(line);
 }

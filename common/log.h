@@ -23,4 +23,10 @@ void log_warnx(const char *fmt, ...) PRINTF_LIKE(1, 2);
 void fatal(const char *fmt, ...) PRINTF_LIKE(1, 2) __attribute__((noreturn));
 void fatalx(const char *fmt, ...) PRINTF_LIKE(1, 2) __attribute__((noreturn));
 
+/* line as every log line is written: itself, or a copy (malloc'd, in
+ * *copy, NULL otherwise; free it) with each control character (C0, DEL,
+ * C1) written \xNN, so that a name or path quoted in it can neither break
+ * the line in two nor be obeyed by a terminal. */
+const char *log_one_line(const char *line, char **copy);
+
 #endif

@@ -555,6 +555,17 @@ for c in sync pull; do
 	check "control: $c to a target folder with an ESC names it escaped" \
 		bash -c '[ "$rc" != 0 ] && grep -qF "/nonexistent/\x1B[2JY" <<<"$err" && noesc'
 done
+mkdir -p "$T/t"$'\e[2J'
+run sync --case 巡查案 --target "dir:$T/t"$'\e[2J'
+check "control: sync's log lines and summary show a target folder's ESC escaped" bash -c \
+	'[ "$rc" = 0 ] && grep -qF "committed to dir:$1/t\x1B[2J" <<<"$err" && noesc &&
+	! grep -q $'"'"'\e'"'"' <<<"$out"' _ "$T"
+run --config "$T/conf"$'\e[2J' ls
+check "control: a --config path with an ESC is named escaped" \
+	bash -c 'is 2 "$1/conf\x1B[2J: cannot open" && noesc' _ "$T"
+err=$(timeout 10 "$EVCAPD_BIN" --config "$T/conf"$'\e[2J' 2>&1); rc=$?
+check "control: evcapd names such a --config path escaped too" \
+	bash -c '[ "$rc" != 0 ] && grep -qF "$1/conf\x1B[2J: cannot open" <<<"$err" && noesc' _ "$T"
 run pull --target "dir:$T" --case $'X\e[2JY'
 check "control: pull refuses a case number with an ESC, as no case holds one" \
 	bash -c 'is 2 "a case number may not hold control characters: it has 0x1B at byte 2" && noesc'
