@@ -97,6 +97,10 @@ $EVCAP --store "$T/o1" -q export --case "$CASE" --format html --lang zh --out "$
 check "the report of an office still lacking the bundle names it under 未收到的数据包" grep -q \
 	"未收到的数据包</th><td><span class=\"hash\">${B[1]}</span> (设备 .*其后一个数据包 ${B[2]}; 拉取时不在目标中: dir:$TGT#[0-9a-f]*, 20[0-9-]* [0-9:]* +08:00)<br>本存储从未收到" \
 	"$T/o2.html"
+out=$($EVCAP --store "$T/o2" verify 2>&1); rc=$?
+check "verify notes the bundle never received, and still passes" test $rc = 0 -a -n \
+	"$(grep '^note: 1 bundle that a later bundle names was never received' <<<"$out")"
+check "not once it came" test "$($EVCAP --store "$T/o1" --json verify | jq .bundles_not_received)" = 0
 check "the report of an office that pulled it later has no such line" \
 	test -s "$T/o1.html" -a -z "$(grep -c 未收到的数据包 "$T/o1.html" | grep -v '^0$')"
 
