@@ -334,7 +334,11 @@ static const char schema_v44[] =
 static const char schema_v45[] =
 	"ALTER TABLE bundles ADD COLUMN previous TEXT;"
 	"ALTER TABLE bundles ADD COLUMN previous_missing TEXT;"
-	"CREATE INDEX bundles_previous ON bundles(previous) WHERE previous IS NOT NULL;";
+	"CREATE INDEX bundles_previous ON bundles(previous) WHERE previous IS NOT NULL;"
+	/* the device a pulled reading first came from: only its later
+	 * revisions change the reading, as for an item (NULL for readings
+	 * pulled before this version, which any device's revision may move) */
+	"ALTER TABLE readings ADD COLUMN src_device TEXT;";
 
 const struct migration schema_migrations[] = {
 	{1, schema_v1},

@@ -1103,8 +1103,8 @@ out:
  * put it in a site itself. Counts a changed site in *updated and one the
  * office kept in *kept; both are in the pull's custody event.
  */
-static int follow_reading(struct store *s, int64_t case_id, json_t *o, int *updated, int *kept,
-			  char *err, size_t errlen)
+static int follow_reading(struct store *s, int64_t case_id, const char *device, json_t *o,
+			  int *updated, int *kept, char *err, size_t errlen)
 {
 	json_t *jrev = json_object_get(o, "rev");
 	if (!json_is_integer(jrev) || json_integer_value(jrev) <= 0)
@@ -1113,19 +1113,20 @@ static int follow_reading(struct store *s, int64_t case_id, json_t *o, int *upda
 			      " r.site_id IS (SELECT id FROM sites WHERE case_id = ?%d AND name = ?%d)"
 			      " FROM readings r WHERE r.raw_sha256 = ?%d AND r.parameter IS ?%d"
 			      " AND r.source IS ?%d AND r.line_no IS ?%d AND r.case_id = ?%d"
-			      " AND r.origin = 'pulled'",
+			      " AND r.origin = 'pulled' AND (r.src_device IS NULL OR r.src_device = ?%d)",
 			      (int)bundle_reading_cols.n + 1, (int)bundle_reading_cols.n + 2,
 			      col_param(&bundle_reading_cols, "raw_sha256"),
 			      col_param(&bundle_reading_cols, "parameter"),
 			      col_param(&bundle_reading_cols, "source"),
 			      col_param(&bundle_reading_cols, "line_no"),
-			      (int)bundle_reading_cols.n + 1);
+			      (int)bundle_reading_cols.n + 1, (int)bundle_reading_cols.n + 3);
 	sqlite3_stmt *st = store_prepare(s, sql, err, errlen);
 	free(sql);
 	if (!st)
 		return EV_EDB;
 	bundle_bind_row(st, 1, &bundle_reading_cols, o);
 	sqlite3_bind_int64(st, (int)bundle_reading_cols.n + 1, case_id);
+	sqlite3_bind_text(st, (int)bundle_reading_cols.n + 3, device, -1, SQLITE_STATIC);
 	json_t *site = json_object_get(o, "site");
 	if (json_is_string(site))
 		sqlite3_bind_text(st, (int)bundle_reading_cols.n + 2, json_string_value(site), -1,
@@ -1319,8 +1320,9 @@ static int import_bundle(struct pull_ctx *pc, struct bundle_manifest *m, const c
 				col_param(&bundle_reading_cols, "parameter"),
 				col_param(&bundle_reading_cols, "source"),
 				col_param(&bundle_reading_cols, "line_no"));
-	sql = insert_sql("readings", &bundle_reading_cols, "case_id, site_id, origin, src_rev",
-			 "?, (SELECT id FROM sites WHERE case_id = ? AND name = ?), 'pulled', ?", 1,
+	sql = insert_sql("readings", &bundle_reading_cols,
+			 "case_id, site_id, origin, src_rev, src_device",
+			 "?, (SELECT id FROM sites WHERE case_id = ? AND name = ?), 'pulled', ?, ?", 1,
 			 dedup);
 	free(dedup);
 	st = store_prepare(s, sql, err, errlen);
@@ -1343,11 +1345,12 @@ static int import_bundle(struct pull_ctx *pc, struct bundle_manifest *m, const c
 			sqlite3_bind_int64(st, n + 4, json_integer_value(rev));
 		else
 			sqlite3_bind_null(st, n + 4);
+		sqlite3_bind_text(st, n + 5, m->device_id, -1, SQLITE_STATIC);
 		if ((rc = step_done(s, st, "a reading", err, errlen)))
 			goto fail;
 		if (sqlite3_changes(store_db(s)))
 			(*n_readings)++;
-		else if ((rc = follow_reading(s, case_id, o, &rd_updated, &rd_kept, err, errlen)))
+		else if ((rc = follow_reading(s, case_id, m->device_id, o, &rd_updated, &rd_kept, err, errlen)))
 			goto fail;
 	}
 	sqlite3_finalize(st);

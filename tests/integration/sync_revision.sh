@@ -172,11 +172,21 @@ mkdir -p "$T/cardb" && cp "$T/card/a.jpg" "$T/cardb/"
 $B -q init && $B key show >"$T/devb.pub" && $O -q key trust "$T/devb.pub" &&
 	$B -q case open "$CASE" --use && $B -q ingest "$T/cardb" 2>/dev/null
 # (its revision numbers run far past the first laptop's, as a busy
-# device's would, so only the device tells them apart)
+# device's would, so only the device tells them apart); it imported the
+# same water sample's file too, and put it in a site of its own
 sqlite3 "$T/devb/evidence.db" "UPDATE items SET rev = 999"
-$B -q track import "$T/devb.gpx" 2>/dev/null && $B -q sync --target "dir:$TGT" 2>/dev/null
+$B -q track import "$T/devb.gpx" 2>/dev/null &&
+	$B -q sensor import "$T/water.csv" --time-offset +08:00 2>/dev/null &&
+	$B -q site add "$CASE" 乙站 --lat 45.03 --lon 124.8003 --radius 300 2>/dev/null
+sqlite3 "$T/devb/evidence.db" "UPDATE readings SET rev = rev + 5000"
+$B -q sync --target "dir:$TGT" 2>/dev/null
 check "the second laptop placed a elsewhere" \
 	test "$($B --json ls | jq -r '.[] | select(.original_name == "a.jpg") | .lat')" = 45.03
 before_a=$(office_item a)
 $O -q pull --target "dir:$TGT" --case "$CASE" 2>/dev/null
 check "the office keeps a where the first device put it" test "$(office_item a)" = "$before_a"
+check "the second laptop put the sample in its own site" test "$(sqlite3 "$T/devb/evidence.db" \
+	"SELECT s.name FROM readings r JOIN sites s ON s.id = r.site_id WHERE r.sample_id = 'W-1'")" = 乙站
+check "the office keeps the sample in the first device's site" \
+	test "$(sqlite3 "$T/office/evidence.db" "SELECT s.name FROM readings r
+		JOIN sites s ON s.id = r.site_id WHERE r.sample_id = 'W-1'")" = 坝下排口

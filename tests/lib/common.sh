@@ -175,7 +175,8 @@ pty_pair() {
 # store's database, as an evcap of schema 44 left it
 store_to_schema_44() {
 	sqlite3 "$1" "DROP INDEX bundles_previous; ALTER TABLE bundles DROP COLUMN previous;
-	ALTER TABLE bundles DROP COLUMN previous_missing; PRAGMA user_version = 44;"
+	ALTER TABLE bundles DROP COLUMN previous_missing;
+	ALTER TABLE readings DROP COLUMN src_device; PRAGMA user_version = 44;"
 }
 
 # store_to_schema_43 DB: takes schema 44's and later columns, indexes and

@@ -871,7 +871,8 @@ static void test_migration(void)
 			 "ALTER TABLE readings DROP COLUMN office_fields;"
 			 "DROP INDEX bundles_previous;"
 			 "ALTER TABLE bundles DROP COLUMN previous;"
-			 "ALTER TABLE bundles DROP COLUMN previous_missing;",
+			 "ALTER TABLE bundles DROP COLUMN previous_missing;"
+			 "ALTER TABLE readings DROP COLUMN src_device;",
 			 err, sizeof err) == 0);
 	CHECK(store_exec(s, "PRAGMA user_version = 40", err, sizeof err) == 0);
 	store_close(s);
