@@ -415,7 +415,7 @@ int cmd_verify(struct cli *cli, int argc, char **argv)
 	/* bundles a later bundle names that a pull found missing from their
 	 * target and that never came (docs/sync.md): not damage to this
 	 * store, but a known gap in what reached it, said with the rest */
-	int64_t not_received = 0;
+	int64_t not_received = 0; /* -1: not counted */
 	sqlite3_stmt *nr = store_prepare(
 		s,
 		"SELECT count(*) FROM bundles b WHERE b.previous_missing IS NOT NULL"
@@ -428,6 +428,7 @@ int cmd_verify(struct cli *cli, int argc, char **argv)
 			not_received = sqlite3_column_int64(nr, 0);
 		sqlite3_finalize(nr);
 	} else {
+		not_received = -1;
 		fprintf(stderr, "evcap verify: the bundles never received were not counted: %s\n",
 			err);
 	}
@@ -479,7 +480,8 @@ int cmd_verify(struct cli *cli, int argc, char **argv)
 		json_object_set_new(o, "other_devices_events", json_integer(f_events));
 		json_object_set_new(o, "other_devices", json_integer(f_devices));
 		json_object_set_new(o, "orphan_blobs", json_integer(orphans));
-		json_object_set_new(o, "bundles_not_received", json_integer(not_received));
+		json_object_set_new(o, "bundles_not_received",
+				    not_received < 0 ? json_null() : json_integer(not_received));
 		json_object_set_new(o, "problems", v.problems);
 		json_object_set_new(o, "unreadable", v.unreadable);
 		cli_print_json(o);
@@ -524,7 +526,7 @@ int cmd_verify(struct cli *cli, int argc, char **argv)
 			       (long long)orphans, orphans == 1 ? "" : "s", orphans == 1 ? "s" : "",
 			       orphans == 1 ? "it" : "them", orphans == 1 ? "its" : "their",
 			       orphans == 1 ? "its" : "their", orphans == 1 ? "it" : "them");
-		if (not_received && cli->verbosity >= 0)
+		if (not_received > 0 && cli->verbosity >= 0)
 			printf("note: %lld bundle%s that a later bundle names %s never received; "
 			       "pull found %s missing from %s target ('bundle missing' in evcap "
 			       "log), and what %s held may have come in later bundles of the same "

@@ -66,10 +66,10 @@ static const struct label labels[] = {
 	{"bundles_missing", "未收到的数据包", "Bundles not received"},
 	{"missing_device", "设备", "device"},
 	{"missing_named_by", "其后一个数据包", "named by the next bundle"},
-	{"missing_not_on", "拉取时不在目标中", "not on the target when pulled"},
-	{"missing_note", "本存储从未收到这些数据包；其内容可能已随该设备此后的数据包（例如经另一目标同步）到达",
-	 "this store never received these bundles; what they held may have come in later bundles "
-	 "of the same device (for example synced to another target)"},
+	{"missing_not_on", "拉取时目标中缺失", "missing from the target when pulled"},
+	{"missing_note", "本存储从未收到以上数据包；其内容可能已随该设备此后的数据包（例如经另一目标同步）到达",
+	 "this store never received the bundles named here; what they held may have come in later "
+	 "bundles of the same device (for example synced to another target)"},
 	{"record", "勘验记录", "Inspection record"},
 	{"collectors", "收集人员", "Collected by"},
 	{"too_few_operators", "注意：收集人员少于二人", "Note: fewer than two officers collected this evidence"},

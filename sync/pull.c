@@ -1716,9 +1716,10 @@ static void find_renamed(struct target *t, const char *case_key, struct pull_rep
  * since (a copy cut short). Said once for each, and recorded in the
  * custody log ("bundle missing"); a bundle the target lists whole but
  * that was refused or could not be read is said of already, by name, at
- * every pull. Only bundles pulled from this very target are looked at: a
- * dir: target is named with its disk's id, so another disk mounted at the
- * same path is another target.
+ * every pull. Only a bundle the target itself holds is looked at (the
+ * device's bundles to one target name each other): what a bundle pulled
+ * from another disk or bucket names says nothing of this one, even at
+ * the same path.
  */
 struct gap {
 	char *missing, *named_by, *device, *made;
@@ -1743,20 +1744,31 @@ static int find_missing(struct pull_ctx *pc, const struct listing *l, struct pul
 		return 0;
 	sqlite3_stmt *st = store_prepare(
 		s,
-		"SELECT b.previous, b.bundle_id, b.device_id, b.created_at FROM bundles b"
-		" WHERE b.case_id = ? AND b.direction = 'in' AND b.target = ?"
-		" AND b.previous IS NOT NULL AND b.previous_missing IS NULL"
+		"SELECT b.previous, b.bundle_id, b.device_id, b.created_at,"
+		" b.previous_missing IS NOT NULL FROM bundles b"
+		" WHERE b.case_id = ? AND b.direction = 'in' AND b.previous IS NOT NULL"
 		" AND NOT EXISTS (SELECT 1 FROM bundles p WHERE p.bundle_id = b.previous)"
 		" ORDER BY b.id",
 		err, errlen);
 	if (!st)
 		return EV_EDB;
 	sqlite3_bind_int64(st, 1, case_id);
-	sqlite3_bind_text(st, 2, pc->name, -1, SQLITE_STATIC);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		const char *prev = (const char *)sqlite3_column_text(st, 0);
-		const struct listed *e = prev ? listing_find(l, prev) : NULL;
-		if (!prev || (e && !e->uncommitted))
+		const char *by = (const char *)sqlite3_column_text(st, 1);
+		/* only a bundle this target holds says what else it should
+		 * hold: one pulled from another disk or bucket says nothing of
+		 * this one */
+		if (!prev || !by || !listing_has(l, by))
+			continue;
+		const struct listed *e = listing_find(l, prev);
+		if (e && !e->uncommitted)
+			continue;
+		/* committed once, as a later bundle names it: not to be counted
+		 * among the bundles an interrupted sync left, at any pull */
+		if (e && rep->not_committed > 0)
+			rep->not_committed--;
+		if (sqlite3_column_int(st, 4)) /* said already */
 			continue;
 		g = xrealloc(g, (n + 1) * sizeof *g);
 		g[n].uncommitted = e != NULL;
@@ -1790,7 +1802,7 @@ static int find_missing(struct pull_ctx *pc, const struct listing *l, struct pul
 		}
 		if (!rc) {
 			json_t *d = json_object();
-			json_object_set_new(d, "target", json_string(target_url(pc->t)));
+			json_object_set_new(d, "target", json_string(pc->name));
 			json_object_set_new(d, "bundle_id", json_string(g[i].missing));
 			json_object_set_new(d, "device_id", json_string(g[i].device));
 			json_object_set_new(d, "named_by", json_string(g[i].named_by));

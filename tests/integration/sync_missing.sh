@@ -95,7 +95,7 @@ check "synced to another target, the case reaches the office whole" test $rc = 0
 $EVCAP --store "$T/o2" -q export --case "$CASE" --format html --lang zh --out "$T/o2.html" 2>/dev/null
 $EVCAP --store "$T/o1" -q export --case "$CASE" --format html --lang zh --out "$T/o1.html" 2>/dev/null
 check "the report of an office still lacking the bundle names it under 未收到的数据包" grep -q \
-	"未收到的数据包</th><td><span class=\"hash\">${B[1]}</span> (设备 .*其后一个数据包 ${B[2]}; 拉取时不在目标中: dir:$TGT#[0-9a-f]*, 20[0-9-]* [0-9:]* +08:00)<br>本存储从未收到" \
+	"未收到的数据包</th><td><span class=\"hash\">${B[1]}</span> (设备 .*其后一个数据包 ${B[2]}; 拉取时目标中缺失: dir:$TGT#[0-9a-f]*, 20[0-9-]* [0-9:]* +08:00)<br>本存储从未收到" \
 	"$T/o2.html"
 out=$($EVCAP --store "$T/o2" verify 2>&1); rc=$?
 check "verify notes the bundle never received, and still passes" test $rc = 0 -a -n \
@@ -110,6 +110,9 @@ rm "$BD/${B[1]}/COMMITTED"
 out=$($EVCAP --store "$T/o3" pull --target "dir:$TGT" --case "$CASE" 2>&1); rc=$?
 check "a named bundle without COMMITTED is called missing, saying so" test $rc = 1 -a -n \
 	"$(grep "bundle ${B[1]} .* not on the target .* whole (its folder is there without COMMITTED)" <<<"$out")"
+out2=$($EVCAP --store "$T/o3" pull --target "dir:$TGT" --case "$CASE" 2>&1)
+check "and not as one an interrupted sync left, then or later" \
+	test -z "$(grep 'interrupted sync' <<<"$out$out2")"
 
 # another disk mounted at the same path is another target: what was
 # refused on the first is not called missing from the second
@@ -118,3 +121,10 @@ $F -q sync --target "dir:$TGT" 2>/dev/null
 out=$($EVCAP --store "$T/o4" pull --target "dir:$TGT" --case "$CASE" 2>&1); rc=$?
 check "a bundle refused from one disk is not called missing when another disk is at its path" \
 	test $rc = 0 -a -z "$(grep 'not on the target' <<<"$out")"
+
+# the first disk back, its id file damaged: what its own bundles name is
+# still checked against what it holds
+rm -rf "$TGT" && mv "$T/diskA" "$TGT" && echo garbage >"$TGT/evcap-target-id"
+out=$($EVCAP --store "$T/o4" pull --target "dir:$TGT" --case "$CASE" 2>&1); rc=$?
+check "a damaged disk id does not hide a bundle missing there" test $rc = 1 -a -n \
+	"$(grep "bundle ${B[1]} .* not on the target .* without COMMITTED" <<<"$out")"
