@@ -22,8 +22,6 @@
 
 #define EVCAPD_VERSION "0.1.0"
 
-/* 1 when stderr is the journal's stream: systemd sets JOURNAL_STREAM to
- * "DEV:INODE" of the socket it connected stderr to. */
 /* "evcapd: <err><tail>" on stderr, a control character in err (from a
  * path or a value given) shown escaped, as in every log line */
 static void say(const char *err, const char *tail)
@@ -33,6 +31,8 @@ static void say(const char *err, const char *tail)
 	free(copy);
 }
 
+/* 1 when stderr is the journal's stream: systemd sets JOURNAL_STREAM to
+ * "DEV:INODE" of the socket it connected stderr to. */
 static int stderr_is_journal(void)
 {
 	const char *js = getenv("JOURNAL_STREAM");

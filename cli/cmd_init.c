@@ -39,8 +39,10 @@ int cmd_init(struct cli *cli, int argc, char **argv)
 		json_object_set_new(o, "created", json_boolean(!existed));
 		cli_print_json(o);
 	} else {
+		char *shown = cli_shown(store_dir(s));
 		printf("%s evidence store at %s (device %s)\n", existed ? "existing" : "created",
-		       store_dir(s), store_device_id(s));
+		       shown, store_device_id(s));
+		free(shown);
 	}
 	return EXIT_OK;
 }

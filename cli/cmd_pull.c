@@ -59,7 +59,7 @@ static void not_read(void *ctx, const char *entry, const char *what, const char 
 		json_object_set_new(o, "reason", json_string(msg));
 		json_array_append_new(pp->not_read, o);
 	}
-	fprintf(stderr, "evcap pull: warning: %s\n", msg);
+	cli_warn("evcap pull: warning: %s", msg);
 }
 
 static void report(void *ctx, const char *bundle_id, enum pull_outcome how, const char *msg)

@@ -216,14 +216,16 @@ char *cli_shown(const char *v)
 
 void cli_warn(const char *fmt, ...)
 {
-	char msg[2048];
+	char *msg = NULL;
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof msg, fmt, ap);
+	int n = vasprintf(&msg, fmt, ap); /* whole, however long the path */
 	va_end(ap);
-	char *shown = cli_shown(msg);
+	char *shown = cli_shown(n < 0 ? "(a message could not be formatted)" : msg);
 	fprintf(stderr, "%s\n", shown);
 	free(shown);
+	if (n >= 0)
+		free(msg);
 }
 
 int cli_check_text(struct cli *cli, const char *what, const char *v, int lines)
@@ -317,15 +319,15 @@ struct store *cli_store(struct cli *cli, int create)
 	/* store_open would call it "not an evidence store ... run 'evcap init'",
 	 * and init would then fail */
 	if (stat(cli->store_dir, &st) == 0 && !S_ISDIR(st.st_mode)) {
-		fprintf(stderr, "evcap: %s is a file, not a folder; the evidence store is a folder "
-				"(give --store the store's folder)\n",
-			cli->store_dir);
+		cli_warn("evcap: %s is a file, not a folder; the evidence store is a folder "
+			 "(give --store the store's folder)",
+			 cli->store_dir);
 		exit(EXIT_USAGE);
 	}
 	int rc = store_open(cli->store_dir, create ? STORE_CREATE : 0, &cli->store, err,
 			    sizeof err);
 	if (rc) {
-		fprintf(stderr, "evcap: %s\n", err);
+		cli_warn("evcap: %s", err);
 		/* no store there (or one too new) is the command line's to put
 		 * right; a store busy, unreadable or failing is a problem */
 		exit(rc == EV_ENOENT || rc == EV_EINVAL ? EXIT_USAGE : EXIT_PROBLEM);

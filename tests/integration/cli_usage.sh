@@ -566,6 +566,10 @@ check "control: a --config path with an ESC is named escaped" \
 err=$(timeout 10 "$EVCAPD_BIN" --config "$T/conf"$'\e[2J' 2>&1); rc=$?
 check "control: evcapd names such a --config path escaped too" \
 	bash -c '[ "$rc" != 0 ] && grep -qF "$1/conf\x1B[2J: cannot open" <<<"$err" && noesc' _ "$T"
+for d in "$T/t"$'\e[2J'/cases/*/bundles; do touch "$d/Notes (1).txt"; done
+run pull --case 巡查案 --target "dir:$T/t"$'\e[2J'
+check "control: pull's warning of an entry not read shows the target's ESC escaped" \
+	bash -c 'grep -qF "warning: dir:$1/t\x1B[2J" <<<"$err" && noesc' _ "$T"
 run pull --target "dir:$T" --case $'X\e[2JY'
 check "control: pull refuses a case number with an ESC, as no case holds one" \
 	bash -c 'is 2 "a case number may not hold control characters: it has 0x1B at byte 2" && noesc'
