@@ -161,6 +161,26 @@ int utf8_valid(const char *s, size_t n)
 	return 1;
 }
 
+/*
+ * 1 for a character, valid UTF-8 of len bytes (2 to 4), that is not seen
+ * but changes how the text around it shows or reads: the Arabic letter
+ * mark (U+061C), the Mongolian vowel separator (U+180E), zero-width ones
+ * and marks (U+200B to U+200F), line and paragraph separators and
+ * bidirectional embeddings and overrides (U+2028 to U+202E), the word
+ * joiner, invisible operators and bidirectional isolates (U+2060 to
+ * U+206F), the byte order mark (U+FEFF), interlinear annotation marks
+ * (U+FFF9 to U+FFFB) and tag characters (U+E0000 to U+E007F).
+ */
+static int unseen_format(const unsigned char *b, size_t len)
+{
+	uint32_t cp = len == 2 ? (b[0] & 0x1Fu) : len == 3 ? (b[0] & 0x0Fu) : (b[0] & 0x07u);
+	for (size_t k = 1; k < len; k++)
+		cp = cp << 6 | (b[k] & 0x3Fu);
+	return cp == 0x061C || cp == 0x180E || (cp >= 0x200B && cp <= 0x200F) ||
+	       (cp >= 0x2028 && cp <= 0x202E) || (cp >= 0x2060 && cp <= 0x206F) || cp == 0xFEFF ||
+	       (cp >= 0xFFF9 && cp <= 0xFFFB) || (cp >= 0xE0000 && cp <= 0xE007F);
+}
+
 void text_copy_plain(const void *p, size_t n, char *out, size_t outlen, int trim)
 {
 	const unsigned char *b = p;
@@ -178,18 +198,10 @@ void text_copy_plain(const void *p, size_t n, char *out, size_t outlen, int trim
 		/* C1 controls: U+0080 to U+009F, encoded C2 80 to C2 9F */
 		if (len == 2 && b[i] == 0xC2 && b[i + 1] < 0xA0)
 			len = 0;
-		/* characters that change how the text around them shows, unseen:
-		 * zero-width ones and marks (U+200B to U+200F), bidirectional
-		 * embeddings, overrides and isolates (U+202A to U+202E, U+2066 to
-		 * U+2069), the byte order mark (U+FEFF): one '?' each */
-		if (len == 3) {
-			unsigned cp = (b[i] & 0x0Fu) << 12 | (b[i + 1] & 0x3Fu) << 6 | (b[i + 2] & 0x3Fu);
-			if ((cp >= 0x200B && cp <= 0x200F) || (cp >= 0x202A && cp <= 0x202E) ||
-			    (cp >= 0x2066 && cp <= 0x2069) || cp == 0xFEFF) {
-				out[o++] = '?';
-				i += 3;
-				continue;
-			}
+		if (len && unseen_format(b + i, len)) {
+			out[o++] = '?';
+			i += len;
+			continue;
 		}
 		if (len) {
 			if (o + len + 1 > outlen)

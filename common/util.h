@@ -65,8 +65,9 @@ char *text_escape(const char *s, size_t n, size_t max);
  * keeps it: the n bytes at p, up to the first NUL, into out (outlen bytes,
  * always terminated). Printable ASCII and valid UTF-8 characters are kept
  * (大疆, Ｓｏｎｙ); a control character (C0, DEL, C1), an unseen character
- * that changes how text shows (zero-width, bidirectional override or
- * isolate, byte order mark) and each byte that is not valid UTF-8 become
+ * that changes how text shows (zero-width, a bidirectional mark, override
+ * or isolate, a line separator, a tag, the byte order mark) and each byte
+ * that is not valid UTF-8 become
  * '?'; a character that would not fit whole is left out. Trailing spaces
  * are cut when trim is set.
  */

@@ -125,6 +125,10 @@ static void test_text_copy_plain(void)
 	CHECK_STR(out, "A?????Z");
 	text_copy_plain("a\xe2\x80\xae" "b\xe2\x80\x8b\xef\xbb\xbf" "c", 12, out, sizeof out, 0);
 	CHECK_STR(out, "a?b??c"); /* U+202E, U+200B, U+FEFF */
+	/* U+061C (2 bytes), U+2060, U+2028 (3), a tag U+E0041 (4); 大 kept */
+	text_copy_plain("\xd8\x9c" "x\xe2\x81\xa0\xe2\x80\xa8\xf3\xa0\x81\x81\xe5\xa4\xa7", 17, out,
+			sizeof out, 0);
+	CHECK_STR(out, "?x???\xe5\xa4\xa7");
 	text_copy_plain("ab\0cd", 5, out, sizeof out, 0);
 	CHECK_STR(out, "ab");
 	text_copy_plain("\xe5\xa4", 2, out, sizeof out, 0); /* a character cut short */
