@@ -395,7 +395,7 @@ static int apply_fields(struct cli *cli, struct store *s, const char *number, co
 		goto fail;
 	return 0;
 fail:
-	fprintf(stderr, "evcap case: %s\n", err);
+	cli_warn("evcap case: %s", err);
 	return EXIT_PROBLEM;
 }
 
@@ -550,7 +550,7 @@ again:
 	rc = EXIT_OK;
 	goto out;
 dberr:
-	fprintf(stderr, "evcap case open: %s\n", err);
+	cli_warn("evcap case open: %s", err);
 	rc = EXIT_PROBLEM;
 out:
 	json_decref(ops);
@@ -592,7 +592,7 @@ static int case_set(struct cli *cli, int argc, char **argv)
 		goto out;
 	}
 	if (store_begin(s, err, sizeof err)) {
-		fprintf(stderr, "evcap case set: %s\n", err);
+		cli_warn("evcap case set: %s", err);
 		rc = EXIT_PROBLEM;
 		goto out;
 	}
@@ -601,13 +601,13 @@ static int case_set(struct cli *cli, int argc, char **argv)
 		goto out;
 	}
 	if (is_pulled(s, number) && mark_office_fields(s, number, vals, err, sizeof err)) {
-		fprintf(stderr, "evcap case set: %s\n", err);
+		cli_warn("evcap case set: %s", err);
 		store_rollback(s);
 		rc = EXIT_PROBLEM;
 		goto out;
 	}
 	if (store_commit(s, err, sizeof err)) {
-		fprintf(stderr, "evcap case set: %s\n", err);
+		cli_warn("evcap case set: %s", err);
 		rc = EXIT_PROBLEM;
 		goto out;
 	}
@@ -783,7 +783,7 @@ static int case_status(struct cli *cli, const char *number, int close)
 			return EXIT_USAGE;
 		}
 		if (store_meta_set(s, "current_case", number, err, sizeof err)) {
-			fprintf(stderr, "evcap case use: %s\n", err);
+			cli_warn("evcap case use: %s", err);
 			return EXIT_PROBLEM;
 		}
 		if (cli->json)
@@ -826,7 +826,7 @@ static int case_status(struct cli *cli, const char *number, int close)
 	return EXIT_OK;
 fail:
 	store_rollback(s);
-	fprintf(stderr, "evcap case close: %s\n", err);
+	cli_warn("evcap case close: %s", err);
 	return EXIT_PROBLEM;
 }
 
@@ -1057,7 +1057,7 @@ static int case_add(struct cli *cli, int argc, char **argv)
 		for (; optind < argc; optind++) {
 			json_t *it = items_get(s, argv[optind], err, sizeof err);
 			if (!it) {
-				fprintf(stderr, "evcap case add: %s\n", err);
+				cli_warn("evcap case add: %s", err);
 				json_decref(items);
 				return EXIT_USAGE;
 			}
@@ -1092,7 +1092,7 @@ static int case_add(struct cli *cli, int argc, char **argv)
 		fprintf(stderr, "evcap case add: placing the items from the GPS track failed: %s "
 				"(they are in the case; 'evcap geotag' tries again)\n", err);
 	else if (added && sites_assign(s, id, cli->actor, &assigned, err, sizeof err))
-		fprintf(stderr, "evcap case add: assigning items to sites: %s\n", err);
+		cli_warn("evcap case add: assigning items to sites: %s", err);
 	if (cli->json) {
 		cli_print_json(json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:I}", "case", number,
 					 "items", (json_int_t)added, "already_in_case",
@@ -1117,7 +1117,7 @@ static int case_add(struct cli *cli, int argc, char **argv)
 fail:
 	store_rollback(s);
 fail_msg:
-	fprintf(stderr, "evcap case add: %s\n", err);
+	cli_warn("evcap case add: %s", err);
 out:
 	json_decref(items);
 	return rc;

@@ -211,7 +211,7 @@ int cli_record_export(struct cli *cli, struct store *s, const char *case_number,
 			return 0;
 		store_rollback(s);
 	}
-	fprintf(stderr, "evcap export: cannot record the export in the custody log: %s\n", err);
+	cli_warn("evcap export: cannot record the export in the custody log: %s", err);
 	if (remove_on_fail && unlink(remove_on_fail) == 0)
 		fprintf(stderr, "evcap export: removed %s, which has no custody record\n",
 			remove_on_fail);
@@ -825,7 +825,7 @@ static void jpeg_unplace(const char *outdir, struct jpeg_job *jobs, size_t n, co
 				     "%s; the copy was removed", why);
 	}
 	if (fs_fsync_dir(outdir, err, sizeof err))
-		fprintf(stderr, "evcap export: %s\n", err);
+		cli_warn("evcap export: %s", err);
 }
 
 /*
@@ -937,7 +937,7 @@ static int export_jpeg(struct cli *cli, struct store *s, const struct export_ctx
 		goto out;
 	}
 	if (fs_mkdir_p(outdir, 0755, err, sizeof err)) {
-		fprintf(stderr, "evcap export: %s\n", err);
+		cli_warn("evcap export: %s", err);
 		goto out;
 	}
 	if (stat(outdir, &st) < 0 || !S_ISDIR(st.st_mode)) {
@@ -1115,7 +1115,7 @@ static int export_file(struct cli *cli, struct store *s, struct export_ctx *ctx,
 		break;
 	}
 	if (r || fs_write_atomic(a->out, out.data, out.len, 0644, 0, err, sizeof err)) {
-		fprintf(stderr, "evcap export: %s\n", err);
+		cli_warn("evcap export: %s", err);
 		/* as in 'evcap revisit': visits named that the case lacks */
 		if (r == EV_EINVAL && a->revisit && a->before)
 			rc = EXIT_USAGE;
@@ -1212,7 +1212,7 @@ int cmd_export(struct cli *cli, int argc, char **argv)
 	o.actor = cli->actor;
 	o.items_only = a.fmt == F_JPEG;
 	if (export_ctx_load(s, &f, &o, &ctx, err, sizeof err)) {
-		fprintf(stderr, "evcap export: %s\n", err);
+		cli_warn("evcap export: %s", err);
 		rc = EXIT_PROBLEM;
 		goto out;
 	}

@@ -75,7 +75,7 @@ int cmd_geotag(struct cli *cli, int argc, char **argv)
 	char err[512];
 	struct geotag_stats st;
 	if (geotag_run(s, case_id, gap, ext, cli->actor, &st, err, sizeof err) != 0) {
-		fprintf(stderr, "evcap geotag: %s\n", err);
+		cli_warn("evcap geotag: %s", err);
 		return EXIT_PROBLEM;
 	}
 	/* newly placed items belong to the site whose circle holds them */
@@ -96,11 +96,11 @@ int cmd_geotag(struct cli *cli, int argc, char **argv)
 		sqlite3_finalize(cs);
 	}
 	if (r != SQLITE_DONE)
-		fprintf(stderr, "evcap geotag: finding the cases with sites: %s\n", err);
+		cli_warn("evcap geotag: finding the cases with sites: %s", err);
 	for (size_t i = 0; i < n_cases; i++) {
 		int assigned = 0;
 		if (sites_assign(s, cases[i], cli->actor, &assigned, err, sizeof err))
-			fprintf(stderr, "evcap geotag: assigning items to sites: %s\n", err);
+			cli_warn("evcap geotag: assigning items to sites: %s", err);
 	}
 	free(cases);
 	if (cli->json) {

@@ -122,7 +122,7 @@ int cmd_gps(struct cli *cli, int argc, char **argv)
 	struct store *s = cli_store(cli, 0);
 	g.verbose = cli->verbosity;
 	if (gpsclient_new(host, port, gps_on_fix, &g, &gc, err, sizeof err) != 0) {
-		fprintf(stderr, "evcap gps log: %s\n", err);
+		cli_warn("evcap gps log: %s", err);
 		return EXIT_USAGE;
 	}
 	gpsclient_set_log(gc, gps_on_log, NULL);

@@ -37,7 +37,7 @@ static int key_show(struct cli *cli, struct store *s)
 	struct buf b;
 	if (devkey_ensure(store_dir(s), NULL, err, sizeof err) ||
 	    devkey_load_pub(store_dir(s), &pub, err, sizeof err)) {
-		fprintf(stderr, "evcap key: %s\n", err);
+		cli_warn("evcap key: %s", err);
 		return EXIT_PROBLEM;
 	}
 	buf_init(&b, 4096);
@@ -214,7 +214,7 @@ static int trust_again(struct cli *cli, struct store *s, struct trust_req *r,
 					 "new key, trust the new key with --replaces %s",
 					 r->device, dk.key_id, dk.key_id);
 		}
-		fprintf(stderr, "evcap key trust: %s\n", err);
+		cli_warn("evcap key trust: %s", err);
 		return EXIT_PROBLEM;
 	}
 	snprintf(text, sizeof text, "key %s is now tied to device %s", r->id, r->device);
@@ -326,7 +326,7 @@ static int key_list(struct cli *cli, struct store *s)
 					 " FROM trusted_keys ORDER BY added_at",
 					 err, sizeof err);
 	if (!st) {
-		fprintf(stderr, "evcap key list: %s\n", err);
+		cli_warn("evcap key list: %s", err);
 		return EXIT_PROBLEM;
 	}
 	json_t *arr = cli->json ? json_array() : NULL;
@@ -385,12 +385,12 @@ static int key_sign(struct cli *cli, struct store *s, const char *file)
 	buf_init(&sig, MINISIGN_SIGFILE_MAX);
 	memset(&sec, 0, sizeof sec);
 	if (fs_read_file(file, (size_t)1 << 30, &text, err, sizeof err)) {
-		fprintf(stderr, "evcap key sign: %s\n", err);
+		cli_warn("evcap key sign: %s", err);
 		rc = EXIT_PROBLEM;
 		goto out;
 	}
 	if (devkey_load_secret(store_dir(s), &sec, err, sizeof err)) {
-		fprintf(stderr, "evcap key sign: %s\n", err);
+		cli_warn("evcap key sign: %s", err);
 		goto out;
 	}
 	snprintf(trusted, sizeof trusted, "timestamp:%lld\tfile:%.200s\thashed",
@@ -399,7 +399,7 @@ static int key_sign(struct cli *cli, struct store *s, const char *file)
 	if (minisign_sign(&sec, text.data, text.len, "signature from evcap device key", trusted,
 			  &sig, err, sizeof err) ||
 	    fs_write_atomic(out, sig.data, sig.len, 0644, 0, err, sizeof err)) {
-		fprintf(stderr, "evcap key sign: %s\n", err);
+		cli_warn("evcap key sign: %s", err);
 	} else {
 		rc = EXIT_OK;
 		minisign_keyid_hex(sec.keyid, id);

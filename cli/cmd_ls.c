@@ -46,7 +46,7 @@ int cmd_ls(struct cli *cli, int argc, char **argv)
 	char err[512];
 	json_t *arr = items_list(s, &f, err, sizeof err);
 	if (!arr) {
-		fprintf(stderr, "evcap ls: %s\n", err);
+		cli_warn("evcap ls: %s", err);
 		return EXIT_PROBLEM;
 	}
 	if (cli->json) {

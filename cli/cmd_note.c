@@ -46,7 +46,7 @@ int cmd_note(struct cli *cli, int argc, char **argv)
 	char err[512], now[32];
 	json_t *it = items_get(s, argv[optind], err, sizeof err);
 	if (!it) {
-		fprintf(stderr, "evcap note: %s\n", err);
+		cli_warn("evcap note: %s", err);
 		return EXIT_USAGE;
 	}
 	time_format_iso(time_now(), now);
@@ -96,7 +96,7 @@ fail:
 	store_rollback(s);
 out:
 	if (rc)
-		fprintf(stderr, "evcap note: %s\n", err);
+		cli_warn("evcap note: %s", err);
 	json_decref(d);
 	json_decref(it);
 	return rc;

@@ -189,7 +189,7 @@ static int burst_log_drain(struct burst_log *bl, sd_bus **bus, int once, int *sh
 			int problems = 0;
 			if (parse_burst(bl->path, line, (size_t)(nl - line), &summary, &problems, err,
 					sizeof err)) {
-				fprintf(stderr, "evcap notify: %s\n", err);
+				cli_warn("evcap notify: %s", err);
 			} else {
 				*shown += tell(bus, summary, problems);
 				free(summary);

@@ -97,7 +97,7 @@ int cmd_readings(struct cli *cli, int argc, char **argv)
 		" ORDER BY r.t IS NULL, r.t, r.source, r.line_no, r.id",
 		err, sizeof err);
 	if (!st) {
-		fprintf(stderr, "evcap readings: %s\n", err);
+		cli_warn("evcap readings: %s", err);
 		goto out;
 	}
 	sqlite3_bind_int64(st, 1, case_id);

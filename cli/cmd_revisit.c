@@ -189,14 +189,14 @@ int cmd_revisit(struct cli *cli, int argc, char **argv)
 		/* visits named that the case does not have (or the same one twice)
 		 * are a usage error; a case with fewer than two visits, when none
 		 * is named, is a finding about the case: nothing to compare yet */
-		fprintf(stderr, "evcap revisit: %s\n", err);
+		cli_warn("evcap revisit: %s", err);
 		rc = lr == EV_EINVAL && o.before ? EXIT_USAGE : EXIT_PROBLEM;
 		goto out;
 	}
 	if (html) {
 		if (revisit_report_html(r, s, lang, &b, err, sizeof err) ||
 		    fs_write_atomic(html, b.data, b.len, 0644, 0, err, sizeof err)) {
-			fprintf(stderr, "evcap revisit: %s\n", err);
+			cli_warn("evcap revisit: %s", err);
 			goto out;
 		}
 		/* the same record as `evcap export --format html --revisit` */

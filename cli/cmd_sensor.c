@@ -371,7 +371,7 @@ static int sensor_import(struct cli *cli, int argc, char **argv)
 	}
 	if (fs_read_file(path, SENSOR_MAX_FILE, &raw, err, sizeof err)) {
 		ingest_display_msg(err, sizeof err, path);
-		fprintf(stderr, "evcap sensor: %s\n", err);
+		cli_warn("evcap sensor: %s", err);
 		rc = EXIT_PROBLEM;
 		goto out_shown;
 	}
@@ -381,7 +381,7 @@ static int sensor_import(struct cli *cli, int argc, char **argv)
 		     ? sensor_parse_csv(text.data, text.len, &u.popts, &b, err, sizeof err)
 		     : sensor_parse_sdi12(text.data, text.len, &u.prof, &u.popts, &b, err,
 					  sizeof err))) {
-		fprintf(stderr, "evcap sensor: %s\n", err);
+		cli_warn("evcap sensor: %s", err);
 		rc = EXIT_PROBLEM;
 		goto out_shown;
 	}

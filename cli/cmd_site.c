@@ -156,7 +156,7 @@ static int site_add(struct cli *cli, int argc, char **argv)
 	goto out;
 fail:
 	store_rollback(s);
-	fprintf(stderr, "evcap site add: %s\n", err);
+	cli_warn("evcap site add: %s", err);
 out:
 	json_decref(detail);
 	return rc;

@@ -286,7 +286,7 @@ out:
 				rep.bad + rep.conflicting - rep.n_msgs);
 	}
 	if (rc)
-		fprintf(stderr, "evcap track import: %s\n", err);
+		cli_warn("evcap track import: %s", err);
 	*out = j;
 	track_free(&tr);
 	buf_free(&b);
@@ -329,7 +329,7 @@ static int track_import(struct cli *cli, int argc, char **argv)
 		double ext = cli->cfg->max_extrapolate >= 0 ? cli->cfg->max_extrapolate
 							    : GEOTAG_DEFAULT_MAX_EXTRAP;
 		if (geotag_run(s, 0, gap, ext, cli->actor, &gs, err, sizeof err) != 0) {
-			fprintf(stderr, "evcap track import: geotag: %s\n", err);
+			cli_warn("evcap track import: geotag: %s", err);
 			rc = EXIT_PROBLEM;
 		} else if (!cli->json && (gs.placed || gs.retimed || gs.cleared)) {
 			printf("geotag: %zu item%s placed, %zu retimed, %zu cleared\n", gs.placed,
@@ -379,7 +379,7 @@ static int track_ls(struct cli *cli, int argc, char **argv)
 		"SELECT time, lat, lon, alt, mode, source, eph, sats FROM fixes"
 		" WHERE (?1 IS NULL OR source = ?1) ORDER BY t, source LIMIT ?2", err, sizeof err);
 	if (!st) {
-		fprintf(stderr, "evcap track ls: %s\n", err);
+		cli_warn("evcap track ls: %s", err);
 		return EXIT_PROBLEM;
 	}
 	if (source)

@@ -341,7 +341,7 @@ int cmd_verify(struct cli *cli, int argc, char **argv)
 		" ORDER BY i.id",
 		err, sizeof err);
 	if (!st) {
-		fprintf(stderr, "evcap verify: %s\n", err);
+		cli_warn("evcap verify: %s", err);
 		json_decref(v.problems);
 		json_decref(v.unreadable);
 		return EXIT_PROBLEM;
@@ -398,7 +398,7 @@ int cmd_verify(struct cli *cli, int argc, char **argv)
 		chain = custody_verify_foreign(s, chain_report, &v, &f_events, &f_devices, err,
 					       sizeof err);
 	if (chain < 0) {
-		fprintf(stderr, "evcap verify: %s\n", err);
+		cli_warn("evcap verify: %s", err);
 		json_decref(v.problems);
 		json_decref(v.unreadable);
 		return EXIT_PROBLEM;
@@ -467,7 +467,7 @@ int cmd_verify(struct cli *cli, int argc, char **argv)
 			   sizeof err) ||
 	    store_commit(s, err, sizeof err)) {
 		store_rollback(s);
-		fprintf(stderr, "evcap verify: could not record the check: %s\n", err);
+		cli_warn("evcap verify: could not record the check: %s", err);
 	}
 	json_decref(d);
 

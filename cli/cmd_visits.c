@@ -52,7 +52,7 @@ int cmd_visits(struct cli *cli, int argc, char **argv)
 		return EXIT_USAGE;
 	struct store *s = cli_store(cli, 0);
 	if (revisit_report_load(s, case_id, &o, &r, err, sizeof err)) {
-		fprintf(stderr, "evcap visits: %s\n", err);
+		cli_warn("evcap visits: %s", err);
 		goto out;
 	}
 	json_t *j = revisit_report_visits_json(r);

@@ -541,6 +541,9 @@ for args in "ls --case" "export --format csv --out $T/none.csv --case" "show" "k
 	check "control: '$args' with an ESC echoes it as \\x1B" \
 		bash -c 'grep -qF "X\x1B[2JY" <<<"$err" && noesc'
 done
+run note $'X\e[2JY' "a note"
+check "control: note on an item reference with an ESC echoes it as \\x1B" \
+	bash -c 'grep -qF "X\x1B[2JY" <<<"$err" && noesc'
 run export --format csv --case 巡查案 --out $'/nonexistent/\e[2J/x.csv'
 check "control: an --out folder with an ESC is named escaped" \
 	bash -c 'is 2 "/nonexistent/\x1B[2J" && noesc'
