@@ -420,7 +420,7 @@ int cmd_verify(struct cli *cli, int argc, char **argv)
 		s,
 		"SELECT count(*) FROM bundles b WHERE b.previous_missing IS NOT NULL"
 		" AND (?1 = 0 OR b.case_id = ?1)"
-		" AND NOT EXISTS (SELECT 1 FROM bundles p WHERE p.bundle_id = b.previous)",
+		" AND " STORE_SQL_PREVIOUS_UNHELD,
 		err, sizeof err);
 	if (nr) {
 		sqlite3_bind_int64(nr, 1, case_id);

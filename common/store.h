@@ -142,6 +142,11 @@ char *store_meta_get(struct store *s, const char *key);
 int store_meta_set(struct store *s, const char *key, const char *value, char *err,
 		   size_t errlen) WUR;
 
+/* SQL: the bundle row b names as previous a bundle this store does not
+ * hold (docs/sync.md, "A bundle missing from the target") */
+#define STORE_SQL_PREVIOUS_UNHELD \
+	"NOT EXISTS (SELECT 1 FROM bundles p WHERE p.bundle_id = b.previous)"
+
 /* Case lookup by the number as users write it. Returns the row id, 0 if
  * there is no such case, or a negative error. */
 int64_t store_case_id(struct store *s, const char *number);

@@ -83,7 +83,7 @@ static int load_missing(struct store *s, struct export_ctx *c, int64_t case_id, 
 		s,
 		"SELECT b.previous, b.device_id, b.bundle_id, b.target, b.previous_missing"
 		" FROM bundles b WHERE b.case_id = ? AND b.previous_missing IS NOT NULL"
-		" AND NOT EXISTS (SELECT 1 FROM bundles p WHERE p.bundle_id = b.previous)"
+		" AND " STORE_SQL_PREVIOUS_UNHELD
 		" ORDER BY b.id",
 		err, errlen);
 	if (!st)

@@ -1747,7 +1747,7 @@ static int find_missing(struct pull_ctx *pc, const struct listing *l, struct pul
 		"SELECT b.previous, b.bundle_id, b.device_id, b.created_at,"
 		" b.previous_missing IS NOT NULL FROM bundles b"
 		" WHERE b.case_id = ? AND b.direction = 'in' AND b.previous IS NOT NULL"
-		" AND NOT EXISTS (SELECT 1 FROM bundles p WHERE p.bundle_id = b.previous)"
+		" AND " STORE_SQL_PREVIOUS_UNHELD
 		" ORDER BY b.id",
 		err, errlen);
 	if (!st)
