@@ -532,8 +532,10 @@ int cmd_verify(struct cli *cli, int argc, char **argv)
 			       "log), and what %s held may have come in later bundles of the same "
 			       "device\n",
 			       (long long)not_received, not_received == 1 ? "" : "s",
-			       not_received == 1 ? "was" : "were", not_received == 1 ? "it" : "them",
-			       not_received == 1 ? "its" : "their", not_received == 1 ? "it" : "they");
+			       not_received == 1 ? "was" : "were",
+			       not_received == 1 ? "it" : "them",
+			       not_received == 1 ? "its" : "their",
+			       not_received == 1 ? "it" : "they");
 	}
 	if (!cli->json) {
 		json_decref(v.problems);

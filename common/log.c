@@ -31,7 +31,8 @@ int log_verbosity(void)
  * another, or be obeyed by a terminal. */
 static int ctl_at(const unsigned char *p, size_t i)
 {
-	return p[i] < 0x20 || p[i] == 0x7f || (p[i] == 0xc2 && p[i + 1] >= 0x80 && p[i + 1] <= 0x9f);
+	return p[i] < 0x20 || p[i] == 0x7f ||
+	       (p[i] == 0xc2 && p[i + 1] >= 0x80 && p[i + 1] <= 0x9f);
 }
 
 const char *log_one_line(const char *line, char **copy)

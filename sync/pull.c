@@ -1113,7 +1113,8 @@ static int follow_reading(struct store *s, int64_t case_id, const char *device, 
 			      " r.site_id IS (SELECT id FROM sites WHERE case_id = ?%d AND name = ?%d)"
 			      " FROM readings r WHERE r.raw_sha256 = ?%d AND r.parameter IS ?%d"
 			      " AND r.source IS ?%d AND r.line_no IS ?%d AND r.case_id = ?%d"
-			      " AND r.origin = 'pulled' AND (r.src_device IS NULL OR r.src_device = ?%d)",
+			      " AND r.origin = 'pulled'"
+			      " AND (r.src_device IS NULL OR r.src_device = ?%d)",
 			      (int)bundle_reading_cols.n + 1, (int)bundle_reading_cols.n + 2,
 			      col_param(&bundle_reading_cols, "raw_sha256"),
 			      col_param(&bundle_reading_cols, "parameter"),
@@ -1350,7 +1351,8 @@ static int import_bundle(struct pull_ctx *pc, struct bundle_manifest *m, const c
 			goto fail;
 		if (sqlite3_changes(store_db(s)))
 			(*n_readings)++;
-		else if ((rc = follow_reading(s, case_id, m->device_id, o, &rd_updated, &rd_kept, err, errlen)))
+		else if ((rc = follow_reading(s, case_id, m->device_id, o, &rd_updated, &rd_kept,
+					      err, errlen)))
 			goto fail;
 	}
 	sqlite3_finalize(st);
