@@ -1640,7 +1640,7 @@ int sync_run(struct store *s, const struct sync_opts *o, struct sync_report *rep
 		goto out;
 	}
 	if ((rc = target_open(o->target_url, &o->topts, &t, err, errlen)) ||
-	    (rc = target_identify(t, 1, err, errlen)))
+	    (rc = target_identify(t, err, errlen)))
 		goto out;
 	snprintf(rep->target_info, sizeof rep->target_info, "%s", target_info(t));
 	/* the cases are read first: no statement stays open across the

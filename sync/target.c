@@ -103,12 +103,12 @@ char *target_name(struct target *t)
 	return xstrdup(t->url);
 }
 
-int target_identify(struct target *t, int create, char *err, size_t errlen)
+int target_identify(struct target *t, char *err, size_t errlen)
 {
 	char id[64];
 	if (!t->ops->identity)
 		return 0;
-	int rc = t->ops->identity(t->impl, create, id, sizeof id, err, errlen);
+	int rc = t->ops->identity(t->impl, 1, id, sizeof id, err, errlen);
 	if (rc)
 		return rc;
 	char *u = xasprintf("%s#%s", t->url, id);

@@ -86,10 +86,9 @@ void target_free(struct target *t);
 const char *target_url(const struct target *t);
 /* For a sync: names the target by what it is, not only where it is
  * reached. A dir: target (a USB disk at a mount point) gets an id file at
- * its root the first time (create set), and its URL becomes
- * "dir:/path#ID", so another disk at the same path is another target.
- * Nothing to do for s3:. */
-int target_identify(struct target *t, int create, char *err, size_t errlen) WUR;
+ * its root the first time, and its URL becomes "dir:/path#ID", so another
+ * disk at the same path is another target. Nothing to do for s3:. */
+int target_identify(struct target *t, char *err, size_t errlen) WUR;
 /* For a pull, which writes nothing there: the name a sync gives the
  * target ("dir:/path#ID" where the disk has an id file, else its URL),
  * malloc'd; the target's URL stays as it was, for messages. */
