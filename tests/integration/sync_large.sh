@@ -1,5 +1,5 @@
 #!/bin/bash
-# sync_large: a case too large for one manifest. 3,000 items and their
+# sync_large: a case too large for one manifest. 1,300 items and their
 # custody events make more than the 16 MiB an office accepts in one
 # manifest; sync sends them in several bundles in one run (each within
 # the limit, the custody events split at a seq the next bundle goes on
@@ -8,13 +8,13 @@
 
 need jq python3 || { skip "sync_large: needs jq, python3"; exit 0; }
 
-N=3000
+N=1300
 MAX=$((16 << 20))
-# The sanitizer pass is for memory errors in evcap's own code, which a
-# fifth of the case and of the manifest size meets the same way (about a
-# minute less of CI)
+# The sanitizer pass is for memory errors in evcap's own code, which
+# under a quarter of the case and a fifth of the manifest size meet the
+# same way (two bundles again; half a minute less of CI)
 if [ -n "${EVCAP_SAN:-}" ]; then
-	N=600 MAX=$(((16 << 20) / 5))
+	N=300 MAX=$(((16 << 20) / 5))
 	export EVCAP_SYNC_MANIFEST_BYTES=$MAX
 fi
 CASE='XX检公益立〔2024〕3号'
@@ -23,16 +23,17 @@ O="$EVCAP --store $T/office"
 TGT=$T/usb
 mkdir -p "$T/card/DCIM" "$TGT"
 # distinct small files, a long survey's sensor logs, filed by the office
-# five folders deep under long Chinese names (1,229 bytes of path, each
-# name within 255): each item's entry and custody event take about 6.6 KB
-# of manifest, so the case needs well over 16 MiB with few items to write
+# fifteen folders deep under long Chinese names (about 3,800 bytes of
+# path, near the 4,096 a path may have, each name within 255): each
+# item's entry and custody event take about 14.7 KB of manifest, so the
+# case needs well over 16 MiB with few items to write
 python3 - "$T/card/DCIM" "$N" <<'PY'
 import os, sys
 top, n = sys.argv[1], int(sys.argv[2])
 parts = ["某某县人民检察院公益诉讼检察部门", "二〇二四年河道湖泊湿地专项监督巡查",
          "无人机航拍与水质快速检测原始记录", "第三次跟进复查现场取证照片与数据",
          "排污口非法建筑物倾倒垃圾点位编号"]
-d = os.path.join(top, *(p * 5 for p in parts))
+d = os.path.join(top, *(p * 5 for p in parts * 3))
 os.makedirs(d)
 for i in range(n):
     name = "第%05d号巡查记录河道排污口非法建筑物倾倒垃圾水质快速检测结果原始数据文件.txt" % i
