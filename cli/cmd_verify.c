@@ -1,7 +1,8 @@
 /*
  * evcap verify: re-hashes every original against its recorded SHA-256 and
  * size, checks each local item against the custody event that recorded
- * it and each recorded ingest against its item, and re-walks the custody
+ * it and each recorded ingest against its item, each pulled item and
+ * bundle against what the custody log says came, and re-walks the custody
  * chain. Exit 1 names every problem.
  */
 #include <errno.h>
@@ -304,6 +305,117 @@ static void verify_kept(struct store *s, struct verify_ctx *v)
 			denied, denied == 1 ? "y" : "ies");
 }
 
+/*
+ * What the store says it received and sent, against its records:
+ * - each pulled item (of one case with --case) is named by a custody event
+ *   of the device that sent it, which pull kept with the item: an item
+ *   with no such event, or one whose bytes and SHA-256 were changed
+ *   together, came into the store some other way;
+ * - each bundle a pull event records brought as many of its device's
+ *   custody events of that case as the event says: fewer in the store
+ *   means rows deleted since (others' bundles may have brought the same
+ *   events too, so fewer, never more, is the finding);
+ * - the custody log reaches the last event a bundle was sent with: a log
+ *   that ends before it has lost its newest events.
+ * Not a proof against someone who rewrites the store and its whole chain
+ * alike, which the office's pull of signed bundles is for; it finds rows
+ * deleted or changed behind evcap's back.
+ */
+static void verify_records(struct store *s, struct verify_ctx *v, int64_t case_id)
+{
+	char err[512];
+	int r;
+	sqlite3_stmt *st = store_prepare(
+		s,
+		"SELECT i.id, i.original_name, i.sha256 FROM items i"
+		" WHERE i.origin = 'pulled' AND (?1 = 0 OR i.case_id = ?1)"
+		" AND i.sha256 NOT IN (SELECT json_extract(f.event, '$.item') FROM foreign_custody f"
+		"   WHERE json_extract(f.event, '$.item') IS NOT NULL) ORDER BY i.id",
+		err, sizeof err);
+	if (!st) {
+		problem(v, "the pulled items were not looked up in their devices' custody events: %s",
+			err);
+	} else {
+		sqlite3_bind_int64(st, 1, case_id);
+		while ((r = sqlite3_step(st)) == SQLITE_ROW)
+			problem(v,
+				"item %lld (%s, %.12s) is recorded as pulled, but no custody event "
+				"of the device that sent it names it: it did not come with a bundle "
+				"as it is now",
+				(long long)sqlite3_column_int64(st, 0),
+				(const char *)sqlite3_column_text(st, 1),
+				(const char *)sqlite3_column_text(st, 2));
+		if (r != SQLITE_DONE)
+			problem(v, "%s/evidence.db: the pulled items could not all be read: %s",
+				store_dir(s), sqlite3_errmsg(store_db(s)));
+		sqlite3_finalize(st);
+	}
+
+	st = store_prepare(
+		s,
+		"SELECT e.seq, json_extract(e.event, '$.detail.bundle_id'),"
+		" json_extract(e.event, '$.detail.events'), b.id, b.device_id,"
+		" (SELECT count(*) FROM foreign_custody f WHERE f.device_id = b.device_id"
+		"   AND f.seq BETWEEN b.first_seq AND b.last_seq"
+		"   AND json_extract(f.event, '$.case') = json_extract(e.event, '$.case'))"
+		" FROM custody e LEFT JOIN bundles b"
+		"  ON b.bundle_id = json_extract(e.event, '$.detail.bundle_id')"
+		"  AND b.direction = 'in'"
+		" WHERE e.action = 'pull' ORDER BY e.seq",
+		err, sizeof err);
+	if (!st) {
+		problem(v, "the bundles pulled were not checked against the custody log: %s", err);
+	} else {
+		while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+			long long seq = sqlite3_column_int64(st, 0);
+			const char *bid = (const char *)sqlite3_column_text(st, 1);
+			int64_t want = sqlite3_column_int64(st, 2), got = sqlite3_column_int64(st, 5);
+			if (!bid)
+				continue; /* a pull event of another kind */
+			if (sqlite3_column_type(st, 3) == SQLITE_NULL)
+				problem(v,
+					"custody event %lld records the pull of bundle %s, which the "
+					"store no longer records",
+					seq, bid);
+			else if (got < want)
+				problem(v,
+					"custody event %lld records that bundle %s brought %lld custody "
+					"event%s of device %.32s; the store holds %lld of them",
+					seq, bid, (long long)want, want == 1 ? "" : "s",
+					(const char *)sqlite3_column_text(st, 4), (long long)got);
+		}
+		if (r != SQLITE_DONE)
+			problem(v, "%s/evidence.db: the pull events could not all be read: %s",
+				store_dir(s), sqlite3_errmsg(store_db(s)));
+		sqlite3_finalize(st);
+	}
+
+	st = store_prepare(s,
+			   "SELECT b.bundle_id, b.last_seq, b.target,"
+			   " (SELECT COALESCE(MAX(seq), 0) FROM custody) FROM bundles b"
+			   " WHERE b.direction = 'out' ORDER BY b.last_seq DESC, b.id DESC LIMIT 1",
+			   err, sizeof err);
+	if (!st) {
+		problem(v, "the custody log's end was not checked against the bundles sent: %s",
+			err);
+		return;
+	}
+	r = sqlite3_step(st);
+	if (r == SQLITE_ROW && sqlite3_column_int64(st, 1) > sqlite3_column_int64(st, 3))
+		problem(v,
+			"the custody log ends at event %lld, but bundle %s was sent to %s with "
+			"the log up to event %lld: the events after %lld are gone",
+			(long long)sqlite3_column_int64(st, 3),
+			(const char *)sqlite3_column_text(st, 0),
+			(const char *)sqlite3_column_text(st, 2),
+			(long long)sqlite3_column_int64(st, 1),
+			(long long)sqlite3_column_int64(st, 3));
+	else if (r != SQLITE_ROW && r != SQLITE_DONE)
+		problem(v, "%s/evidence.db: the bundles sent could not be read: %s", store_dir(s),
+			sqlite3_errmsg(store_db(s)));
+	sqlite3_finalize(st);
+}
+
 int cmd_verify(struct cli *cli, int argc, char **argv)
 {
 	const char *case_name;
@@ -314,10 +426,12 @@ int cmd_verify(struct cli *cli, int argc, char **argv)
 				      "ingest the custody log records still has its item, and each\n"
 				      "damaged copy a restore kept its bytes; re-walks the\n"
 				      "whole custody chain, and in the office the field devices' events\n"
-				      "that pulled bundles brought. Exit 0 when all is intact, 1 naming\n"
-				      "each damaged item or broken link. Originals that no item\n"
-				      "names (an interrupted pull or ingest) are counted in a\n"
-				      "note.\n",
+				      "that pulled bundles brought; checks that each pulled item and each\n"
+				      "pulled bundle's events are what the custody log says came, and\n"
+				      "that the log reaches what was last sent. Exit 0 when all is\n"
+				      "intact, 1 naming each damaged item or broken link. Originals\n"
+				      "that no item names (an interrupted pull or ingest) are\n"
+				      "counted in a note.\n",
 				      &case_name);
 	if (done >= 0)
 		return done;
@@ -391,6 +505,7 @@ int cmd_verify(struct cli *cli, int argc, char **argv)
 	int64_t itemless;
 	verify_ingested(s, &v, &itemless);
 	verify_kept(s, &v);
+	verify_records(s, &v, case_id);
 
 	int chain = custody_verify(s, chain_report, &v, err, sizeof err);
 	int64_t f_events = 0, f_devices = 0;

@@ -155,6 +155,29 @@ sqlite3 "$T/office-u/evidence.db" "UPDATE foreign_custody SET hash = '$(printf '
 out=$($EVCAP --store "$T/office-u" verify 2>&1); rc=$?
 check "office verify finds a field event's hash replaced" \
 	test $rc = 1 -a -n "$(grep "DAMAGED: custody event" <<<"$out")"
+# rows deleted or changed behind evcap's back: a pulled item whose bytes
+# and SHA-256 were changed together, the field device's newest events, and
+# the end of the field store's own log
+cp -a "$T/office" "$T/office-v"
+other=$(printf 'not the photo that came' | sha256sum | cut -c1-64)
+sqlite3 "$T/office-v/evidence.db" "UPDATE items SET sha256 = '$other', size = 23
+	WHERE id = (SELECT max(id) FROM items)"
+mkdir -p "$T/office-v/blobs/sha256/${other:0:2}/${other:2:2}"
+printf 'not the photo that came' >"$T/office-v/blobs/sha256/${other:0:2}/${other:2:2}/$other"
+out=$($EVCAP --store "$T/office-v" verify 2>&1); rc=$?
+check "office verify finds a pulled item no bundle brought (was: all intact)" \
+	test $rc = 1 -a -n "$(grep "DAMAGED: item [0-9]* (.*, ${other:0:12}) is recorded as pulled, but no custody event" <<<"$out")"
+cp -a "$T/office" "$T/office-w"
+sqlite3 "$T/office-w/evidence.db" "DELETE FROM foreign_custody WHERE seq > (SELECT max(seq) - 2 FROM foreign_custody)"
+out=$($EVCAP --store "$T/office-w" verify 2>&1); rc=$?
+check "office verify finds the field device's newest events deleted (was: all intact)" \
+	test $rc = 1 -a -n "$(grep -E "DAMAGED: custody event [0-9]+ records that bundle .* brought [0-9]+ custody events of device [0-9a-f]+; the store holds [0-9]+ of them" <<<"$out")"
+cp -a "$T/field" "$T/field-t"
+sqlite3 "$T/field-t/evidence.db" "DROP TRIGGER custody_no_delete;
+	DELETE FROM custody WHERE seq > (SELECT max(last_seq) - 2 FROM bundles WHERE direction = 'out')"
+out=$($EVCAP --store "$T/field-t" verify 2>&1); rc=$?
+check "field verify finds the end of its custody log cut off (was: all intact)" \
+	test $rc = 1 -a -n "$(grep -E "DAMAGED: the custody log ends at event [0-9]+, but bundle .* was sent to dir:.* with the log up to event [0-9]+" <<<"$out")"
 
 # an office that has not trusted the key refuses, unless --trust-new
 N="$EVCAP --store $T/office2"
