@@ -457,6 +457,20 @@ out:
 	return rc;
 }
 
+/* The picture a report shows beside an item's SHA-256 must be of that
+ * original: one whose bytes changed in the store since is said, not
+ * drawn. 0, or EV_ECORRUPT with the reason in err. */
+static int thumb_src_check(const struct buf *src, const char *sha, const char *label, char *err,
+			   size_t errlen)
+{
+	char got[SHA256_HEX_LEN + 1];
+	sha256_hex(src->data, src->len, got);
+	if (strcmp(got, sha) == 0)
+		return 0;
+	return err_set(err, errlen, EV_ECORRUPT,
+		       "%s: the original no longer matches its SHA-256; run evcap verify", label);
+}
+
 size_t export_ctx_thumbs(struct export_ctx *c, struct store *s, int max_px)
 {
 	size_t n = json_array_size(c->items), made = 0;
@@ -506,6 +520,7 @@ size_t export_ctx_thumbs(struct export_ctx *c, struct store *s, int max_px)
 		const char *label = name ? name : sha;
 		size_t nl = strlen(label);
 		if (fs_read_file(path, EXPORT_THUMB_SRC_MAX, &src, err, sizeof err) ||
+		    thumb_src_check(&src, sha, label, err, sizeof err) ||
 		    thumb_photo(fmt, (const uint8_t *)src.data, src.len, max_px, orientation,
 				label, &jpg, err, sizeof err) ||
 		    (thumb_data_uri((const uint8_t *)jpg.data, jpg.len, &uri) &&

@@ -152,6 +152,8 @@ static const struct {
 	{"cannot start the HEIF decoder", "无法启动 HEIF 解码进程"},
 	{"cannot load ", "无法加载解码库"},
 	{"the thumbnail does not fit", "缩略图超出上限"},
+	{"the original no longer matches its SHA-256; run evcap verify",
+	 "原始文件已与其 SHA-256 不符，请运行 evcap verify 核查"},
 };
 
 int i18n_thumb_why(enum export_lang lang, const char *why, struct buf *out)

@@ -129,6 +129,27 @@ check "html: zh: an undecodable photo's note is in Chinese, libjpeg's words quot
 check "html: en: an undecodable photo's note" \
 	grep -q 'no thumbnail (the JPEG cannot be decoded: ' "$T/broken_en.html"
 
+# an original whose bytes changed in the store since ingest (another
+# photo put in its place): the report draws no picture of the other one
+# beside this one's SHA-256, and says why, in both languages
+mkdir -p "$T/swapped"
+cp "$T/base.jpg" "$T/swapped/SWAP.JPG"
+$EVCAP case open 换图案 --operator 张三 >/dev/null
+$EVCAP ingest --case 换图案 "$T/swapped" >/dev/null 2>&1
+sw=$(sha256sum "$T/swapped/SWAP.JPG" | cut -c1-64)
+swb="$EVCAP_STORE/blobs/sha256/${sw:0:2}/${sw:2:2}/$sw"
+chmod u+w "$swb" "$(dirname "$swb")"
+exiftool -q -overwrite_original -ImageDescription=another "$swb"
+$EVCAP export --case 换图案 --format html --lang en --out "$T/swap_en.html" >/dev/null 2>"$T/swap.err"
+$EVCAP export --case 换图案 --format html --lang zh --out "$T/swap_zh.html" >/dev/null 2>&1
+check "html: an original changed in the store gets no thumbnail, and the row says why (was: the other photo drawn)" \
+	bash -c "grep -q 'no thumbnail (the original no longer matches its SHA-256; run evcap verify)' '$T/swap_en.html' &&
+		! grep -q '<img alt=\"Thumbnail' '$T/swap_en.html'"
+check "html: zh: the changed original's note in Chinese" \
+	grep -q '无缩略图（原始文件已与其 SHA-256 不符，请运行 evcap verify 核查）' "$T/swap_zh.html"
+check "html: the export names the changed original on stderr" \
+	grep -q "no thumbnail for item [0-9]*: SWAP.JPG: the original no longer matches its SHA-256" "$T/swap.err"
+
 # a case of 60 readings (enough for two pages) and its report in each
 # language, $T/rd_zh.html and $T/rd_en.html, for the page-end checks below
 readings_reports() {
