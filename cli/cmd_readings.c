@@ -167,9 +167,11 @@ int cmd_readings(struct cli *cli, int argc, char **argv)
 		const char *e = json_string_value(json_object_get(o, "error"));
 		const char *ls = json_string_value(json_object_get(o, "location_source"));
 		json_t *v = json_object_get(o, "value");
-		char val[48] = "-";
-		if (json_is_number(v))
-			snprintf(val, sizeof val, "%g %s", json_number_value(v), u ? u : "");
+		char val[80] = "-", num[NUM_TEXT_MAX];
+		if (json_is_number(v)) {
+			num_text(json_number_value(v), num);
+			snprintf(val, sizeof val, "%s %s", num, u ? u : "");
+		}
 		if (e)
 			printf("%-24s  %-8s  %s\n", t ? t : "-", p ? p : "?", e);
 		else if (ls)

@@ -357,9 +357,10 @@ static int site_show(struct cli *cli, const char *number, const char *name)
 		const char *p = json_string_value(json_object_get(x, "parameter"));
 		const char *u = json_string_value(json_object_get(x, "unit"));
 		const char *k = json_string_value(json_object_get(x, "class"));
-		printf("  reading %s  %s %g %s%s%s\n", t ? t : "(no time)", p ? p : "?",
-		       json_number_value(json_object_get(x, "value")), u ? u : "", k ? "  class " : "",
-		       k ? k : "");
+		char num[NUM_TEXT_MAX];
+		num_text(json_number_value(json_object_get(x, "value")), num);
+		printf("  reading %s  %s %s %s%s%s\n", t ? t : "(no time)", p ? p : "?", num,
+		       u ? u : "", k ? "  class " : "", k ? k : "");
 	}
 	json_decref(o);
 	return EXIT_OK;

@@ -5,6 +5,7 @@
 
 #include "buf.h"
 
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -330,4 +331,13 @@ char *text_escape(const char *s, size_t n, size_t max)
 	size_t l;
 	char *r = buf_detach(&b, &l);
 	return r ? r : xstrdup("");
+}
+
+void num_text(double v, char out[NUM_TEXT_MAX])
+{
+	for (int digits = 6; digits <= 17; digits++) {
+		snprintf(out, NUM_TEXT_MAX, "%.*g", digits, v);
+		if (isnan(v) || strtod(out, NULL) == v)
+			return;
+	}
 }

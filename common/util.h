@@ -73,6 +73,12 @@ char *text_escape(const char *s, size_t n, size_t max);
  */
 void text_copy_plain(const void *p, size_t n, char *out, size_t outlen, int trim);
 
+/* A number as the fewest significant digits (up to 17) that read back as
+ * the same double: 1234567, 0.123456789, 7.5, 1e-05; never %g's six-digit
+ * rounding of a recorded value. */
+#define NUM_TEXT_MAX 32
+void num_text(double v, char out[NUM_TEXT_MAX]);
+
 /* Makes s valid UTF-8 in place: each byte that does not begin a valid
  * sequence (including a character cut short by truncation) becomes '?'.
  * For messages that quote untrusted bytes. */

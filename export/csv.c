@@ -37,7 +37,7 @@ static int put_value(struct buf *b, const json_t *v)
 	case JSON_INTEGER:
 		return buf_printf(b, "%lld", (long long)json_integer_value(v));
 	case JSON_REAL:
-		snprintf(num, sizeof num, "%.15g", json_real_value(v));
+		num_text(json_real_value(v), num);
 		return buf_puts(b, num);
 	case JSON_TRUE:
 		return buf_puts(b, "true");

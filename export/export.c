@@ -721,10 +721,10 @@ int export_put_csv(struct buf *b, const char *s)
 static int put_fact(struct buf *out, int zh, int named, int *n, const char *label,
 		    const json_t *v)
 {
-	char num[64];
+	char num[NUM_TEXT_MAX];
 	const char *text = json_string_value(v);
 	if (json_is_number(v)) {
-		snprintf(num, sizeof num, "%g", json_number_value(v));
+		num_text(json_number_value(v), num);
 		text = num;
 	}
 	if (!text || !*text)

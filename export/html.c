@@ -568,8 +568,18 @@ static int readings_section(const struct export_ctx *c, struct buf *out)
 		PUT("</td><td>");
 		PUTX(str(r, "parameter"));
 		PUT("</td><td>");
-		if (json_is_number(json_object_get(r, "value")))
-			PRINTF("%g", json_number_value(json_object_get(r, "value")));
+		if (json_is_number(json_object_get(r, "value"))) {
+			char num[NUM_TEXT_MAX];
+			num_text(json_number_value(json_object_get(r, "value")), num);
+			PUT(num);
+		} else if (str(r, "error")) {
+			/* a line kept with its problem: said where its value would be */
+			PUT("<span class=\"warn\">");
+			PUTX(LBL("reading_error"));
+			PUT(": ");
+			PUTX(str(r, "error"));
+			PUT("</span>");
+		}
 		PUT("</td><td>");
 		PUTX(str(r, "unit"));
 		PUT("</td><td>");

@@ -53,6 +53,7 @@ static const struct label labels[] = {
 	{"no_thumbnail", "无缩略图", "no thumbnail"},
 	{"thumb_why_other", "原因", "reason"},
 	{"metadata_error", "元数据问题", "metadata problem"},
+	{"reading_error", "未采用的读数", "not taken as a reading"},
 	{"map", "位置示意图", "Map"},
 	{"map_caption", "WGS-84 坐标，局部投影，无底图；数字为证据序号，线为 GPS 轨迹",
 	 "WGS-84, local projection, no base map; numbers are evidence numbers, the line is the GPS track"},

@@ -870,8 +870,11 @@ static int put_reading_cell(struct buf *b, const struct revisit_report *r, long 
 		if (!first)
 			*rc = buf_puts(b, "<br>");
 		first = 0;
-		if (x->has_value)
-			*rc = *rc || buf_printf(b, "%g ", x->value);
+		if (x->has_value) {
+			char num[NUM_TEXT_MAX];
+			num_text(x->value, num);
+			*rc = *rc || buf_printf(b, "%s ", num);
+		}
 		*rc = *rc || put_text(b, x->unit);
 		if (x->cls)
 			*rc = *rc || buf_puts(b, " (") || put_text(b, x->cls) || buf_puts(b, ")");

@@ -150,6 +150,21 @@ check "html: zh: the changed original's note in Chinese" \
 check "html: the export names the changed original on stderr" \
 	grep -q "no thumbnail for item [0-9]*: SWAP.JPG: the original no longer matches its SHA-256" "$T/swap.err"
 
+# readings as recorded: no value rounded to six digits, and a line kept
+# with its problem says the problem where its value would be
+$EVCAP case open 数值案 --operator 张三 >/dev/null
+printf 'time,parameter,value,unit,sample_id\n%s\n%s\n%s\n' \
+	'2024-05-01 10:00:00+08:00,fcoli,1234567,个/L,S1' \
+	'2024-05-01 10:00:00+08:00,tp,0.123456789,mg/L,S1' \
+	'2024-05-01 10:00:00+08:00,do,-7.8,mg/L,S1' >"$T/digits.csv"
+$EVCAP sensor import --case 数值案 "$T/digits.csv" >/dev/null 2>&1
+$EVCAP export --case 数值案 --format html --lang en --out "$T/digits.html" >/dev/null 2>&1
+check "html: readings keep their digits (was: 1.23457e+06, 0.123457)" \
+	bash -c "grep -q '<td>fcoli</td><td>1234567</td>' '$T/digits.html' &&
+		grep -q '<td>tp</td><td>0.123456789</td>' '$T/digits.html'"
+check "html: a reading kept with its problem says it (was: an empty value)" \
+	grep -q '<td>do</td><td><span class="warn">not taken as a reading: digits.csv:4: dissolved oxygen -7.8 mg/L is outside' "$T/digits.html"
+
 # a case of 60 readings (enough for two pages) and its report in each
 # language, $T/rd_zh.html and $T/rd_en.html, for the page-end checks below
 readings_reports() {

@@ -114,6 +114,24 @@ static void test_time_civil(void)
 
 /* Camera text kept as written where it is UTF-8; never cut through a
  * character, never a control character. */
+/* num_text: a recorded value whole, never rounded to six digits */
+static void test_num_text(void)
+{
+	char out[NUM_TEXT_MAX];
+	num_text(1234567, out);
+	CHECK_STR(out, "1234567");
+	num_text(0.123456789, out);
+	CHECK_STR(out, "0.123456789");
+	num_text(7.5, out);
+	CHECK_STR(out, "7.5");
+	num_text(-7.8, out);
+	CHECK_STR(out, "-7.8");
+	num_text(0.1 + 0.2, out);
+	CHECK_STR(out, "0.30000000000000004");
+	num_text(1e-5, out);
+	CHECK_STR(out, "1e-05");
+}
+
 static void test_text_copy_plain(void)
 {
 	char out[16];
@@ -197,6 +215,7 @@ int main(void)
 	RUN(test_time_civil);
 	RUN(test_hex_utf8);
 	RUN(test_text_copy_plain);
+	RUN(test_num_text);
 	RUN(test_digits);
 	RUN(test_width_fold);
 	T_EXIT();
