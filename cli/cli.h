@@ -106,10 +106,13 @@ int cli_plain_args(struct cli *cli, int argc, char **argv, const char *details,
 size_t cli_control_at(const char *v, int lines, char *shown, size_t shownlen);
 
 /* Values a person types that are stored and then shown in listings, logs
- * and reports hold no control character, which a terminal would obey: 0
- * if v (UTF-8 already) has none (lines != 0: text such as a note, whose
- * line feeds and tabs are kept); else one line naming what ("--title",
- * "the site name"), the character and its byte position, and EXIT_USAGE. */
+ * and reports hold no control character, which a terminal would obey, and
+ * no text-direction override, embedding or isolate (U+202A-202E,
+ * U+2066-2069), which reverses the text after it in a report (other
+ * officers' names, a note's author): 0 if v (UTF-8 already) has none
+ * (lines != 0: text such as a note, whose line feeds and tabs are kept);
+ * else one line naming what ("--title", "the site name"), the character
+ * and its byte position, and EXIT_USAGE. */
 int cli_check_text(struct cli *cli, const char *what, const char *v, int lines);
 
 /* v as it may go to a terminal: each control character (C0, DEL, C1) as

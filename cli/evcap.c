@@ -232,10 +232,25 @@ int cli_check_text(struct cli *cli, const char *what, const char *v, int lines)
 {
 	char shown[16];
 	size_t at = cli_control_at(v, lines, shown, sizeof shown);
-	if (!at)
-		return 0;
-	return cli_usage_error(cli, "%s may not hold control characters%s: it has %s at byte %zu",
-			       what, lines ? " other than line breaks and tabs" : "", shown, at);
+	if (at)
+		return cli_usage_error(cli,
+				       "%s may not hold control characters%s: it has %s at byte %zu",
+				       what, lines ? " other than line breaks and tabs" : "", shown,
+				       at);
+	for (const unsigned char *p = (const unsigned char *)v; *p; p++) {
+		/* U+202A-202E: E2 80 AA-AE; U+2066-2069: E2 81 A6-A9 */
+		if (p[0] != 0xe2 || !p[1] || !p[2])
+			continue;
+		if ((p[1] == 0x80 && p[2] >= 0xaa && p[2] <= 0xae) ||
+		    (p[1] == 0x81 && p[2] >= 0xa6 && p[2] <= 0xa9))
+			return cli_usage_error(cli,
+					       "%s may not hold a text-direction control (U+%04X, "
+					       "at byte %zu): it turns the text after it around in "
+					       "reports; type it anew",
+					       what, ((p[1] & 0x3fu) << 6 | (p[2] & 0x3fu)) | 0x2000u,
+					       (size_t)(p - (const unsigned char *)v) + 1);
+	}
+	return 0;
 }
 
 int cli_subcommand(struct cli *cli, int argc, char **argv, const char *details,

@@ -504,6 +504,12 @@ check "control: a site name with a C1 control (U+009B) is refused, naming it" \
 run note "$ITEM" $'first line\nsecond\tline\e[2J'
 check "control: a note with an ESC is refused; its line break and tab are not the fault" \
 	is 2 "a note may not hold control characters other than line breaks and tabs: it has 0x1B at byte 23"
+run case open C9 --operator $'王五\u202e'
+check "control: an officer's name with a right-to-left override (U+202E) is refused (was: the other names reversed in reports)" \
+	is 2 "--operator may not hold a text-direction control (U+202E, at byte 7): it turns the text after it around in reports; type it anew"
+run note "$ITEM" $'oil sheen\u2067 at outfall'
+check "control: a note with a direction isolate (U+2067) is refused" \
+	is 2 "a note may not hold a text-direction control (U+2067, at byte 10)"
 check "control: nothing was recorded" test "$(events)" = "$n"
 run case set 巡查案 --medium-note $'kept in\tbag 3\nsealed'
 rc1=$rc
