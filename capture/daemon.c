@@ -260,10 +260,13 @@ out:
 }
 
 int daemon_seen_matches(struct store *s, const char *shown_path, const char *medium_uuid,
-			uint64_t size, int64_t mtime_ns)
+			uint64_t size, int64_t mtime_ns, int64_t ctime_ns)
 {
+	/* seen_at in ms since 1970, as a double: ISO text with milliseconds */
 	sqlite3_stmt *st = store_prepare(
-		s, "SELECT size, mtime_ns FROM capture_seen WHERE path = ? AND medium_uuid = ?",
+		s,
+		"SELECT size, mtime_ns, (julianday(seen_at) - 2440587.5) * 86400000.0"
+		" FROM capture_seen WHERE path = ? AND medium_uuid = ?",
 		NULL, 0);
 	if (!st)
 		return 0;
@@ -272,7 +275,9 @@ int daemon_seen_matches(struct store *s, const char *shown_path, const char *med
 	int r = 0;
 	if (sqlite3_step(st) == SQLITE_ROW)
 		r = (uint64_t)sqlite3_column_int64(st, 0) == size &&
-		    sqlite3_column_int64(st, 1) == mtime_ns;
+		    sqlite3_column_int64(st, 1) == mtime_ns &&
+		    sqlite3_column_type(st, 2) == SQLITE_FLOAT &&
+		    (double)ctime_ns / 1e6 <= sqlite3_column_double(st, 2);
 	sqlite3_finalize(st);
 	return r;
 }
@@ -358,6 +363,11 @@ static double min_deadline(double a, double b)
 static int64_t mtime_ns(const struct stat *st)
 {
 	return (int64_t)st->st_mtim.tv_sec * 1000000000LL + st->st_mtim.tv_nsec;
+}
+
+static int64_t ctime_ns(const struct stat *st)
+{
+	return (int64_t)st->st_ctim.tv_sec * 1000000000LL + st->st_ctim.tv_nsec;
 }
 
 #ifdef HAVE_SYSTEMD
@@ -866,7 +876,7 @@ static void scan_file(struct daemon *d, const char *path, const struct stat *st)
 	const struct medium *m = medium_for(d, path, st->st_dev);
 	char *shown = ingest_display_path(path);
 	int seen = daemon_seen_matches(d->store, shown, m->uuid, (uint64_t)st->st_size,
-				       mtime_ns(st));
+				       mtime_ns(st), ctime_ns(st));
 	free(shown);
 	int arrived = scan_note_card(d, m);
 	if (seen) {
@@ -1272,7 +1282,11 @@ static void take_file(struct daemon *d, const char *path)
 	}
 	const struct medium *m = medium_for(d, path, st.st_dev);
 	char *shown = ingest_display_path(path);
-	if (daemon_seen_matches(d->store, shown, m->uuid, (uint64_t)st.st_size, mtime_ns(&st))) {
+	if (daemon_seen_matches(d->store, shown, m->uuid, (uint64_t)st.st_size, mtime_ns(&st),
+				ctime_ns(&st))) {
+		log_debug("%s: recorded before with this size and time, and not changed since; "
+			  "not read again",
+			  shown);
 		settle_forget(d->settle, path);
 		free(shown);
 		return;

@@ -105,8 +105,26 @@ check "daemon_cards: card B, in all along, is announced once ($(mounted CARDB))"
 check "daemon_cards: card A, put in twice, is announced twice ($(mounted CARDA))" \
 	[ "$(mounted CARDA)" -eq 2 ]
 
+# a card's folder offloaded by hand into the watched folder, removed, and
+# another card's folder copied to the same place: a file of the same
+# name, size and time (a camera clock never set), other bytes
+mkdir -p "$T/srcD/DCIM" "$T/srcE/DCIM"
+head -c 30000 /dev/urandom >"$T/srcD/DCIM/DJI_0001.JPG"
+head -c 30000 /dev/urandom >"$T/srcE/DCIM/DJI_0001.JPG"
+touch -d '2000-01-01 00:00:00' "$T/srcD/DCIM/DJI_0001.JPG" "$T/srcE/DCIM/DJI_0001.JPG"
+shaD=$(sha256sum <"$T/srcD/DCIM/DJI_0001.JPG" | cut -c1-16)
+shaE=$(sha256sum <"$T/srcE/DCIM/DJI_0001.JPG" | cut -c1-16)
+cp -rp "$T/srcD" "$T/media/OFFLOAD"
+within 20 grep -q "recorded $T/media/OFFLOAD/DCIM/DJI_0001.JPG (.*sha256 $shaD" "$T/d.log" ||
+	bad "daemon_cards: the first offloaded folder was not recorded"
+rm -rf "$T/media/OFFLOAD"
+sleep 0.5
+cp -rp "$T/srcE" "$T/media/OFFLOAD"
+check "daemon_cards: another card's file at the same path, size and time is recorded (was: skipped without a word)" \
+	within 20 grep -q "recorded $T/media/OFFLOAD/DCIM/DJI_0001.JPG (.*sha256 $shaE" "$T/d.log"
+
 kill -TERM "$dpid"
 wait "$dpid"
 check "daemon_cards: evcapd stops cleanly" [ $? -eq 0 ]
 n=$("$EVCAP" --json ls | jq length)
-check "daemon_cards: the 65 readable files are recorded, once each ($n)" [ "$n" -eq 65 ]
+check "daemon_cards: the 67 readable files are recorded, once each ($n)" [ "$n" -eq 67 ]

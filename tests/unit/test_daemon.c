@@ -6,6 +6,7 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "daemon.h"
@@ -178,21 +179,25 @@ static void test_seen_table(void)
 	CHECK(store_open(sd, STORE_CREATE, &s, err, sizeof err) == 0);
 	if (s) {
 		const char *sha = "9d346d96715e81a066bfef54185ec08022321229b657ff6f7c3ca072ab2687fb";
-		CHECK(daemon_seen_matches(s, "/m/a.jpg", "1234-ABCD", 10, 99) == 0);
+		CHECK(daemon_seen_matches(s, "/m/a.jpg", "1234-ABCD", 10, 99, 1) == 0);
 		CHECK(daemon_seen_record(s, "/m/a.jpg", "1234-ABCD", 10, 99, sha, err, sizeof err) ==
 		      0);
-		CHECK(daemon_seen_matches(s, "/m/a.jpg", "1234-ABCD", 10, 99) == 1);
-		CHECK(daemon_seen_matches(s, "/m/a.jpg", "1234-ABCD", 11, 99) == 0); /* size */
-		CHECK(daemon_seen_matches(s, "/m/a.jpg", "1234-ABCD", 10, 98) == 0); /* mtime */
-		CHECK(daemon_seen_matches(s, "/m/a.jpg", "FFFF-0000", 10, 99) == 0); /* other card */
-		CHECK(daemon_seen_matches(s, "/m/a.jpg", NULL, 10, 99) == 0);
+		CHECK(daemon_seen_matches(s, "/m/a.jpg", "1234-ABCD", 10, 99, 1) == 1);
+		CHECK(daemon_seen_matches(s, "/m/a.jpg", "1234-ABCD", 11, 99, 1) == 0); /* size */
+		CHECK(daemon_seen_matches(s, "/m/a.jpg", "1234-ABCD", 10, 98, 1) == 0); /* mtime */
+		CHECK(daemon_seen_matches(s, "/m/a.jpg", "FFFF-0000", 10, 99, 1) == 0); /* other card */
+		CHECK(daemon_seen_matches(s, "/m/a.jpg", NULL, 10, 99, 1) == 0);
 		/* the same path on the same card rewritten: the row is replaced */
 		CHECK(daemon_seen_record(s, "/m/a.jpg", "1234-ABCD", 20, 100, sha, err, sizeof err) ==
 		      0);
-		CHECK(daemon_seen_matches(s, "/m/a.jpg", "1234-ABCD", 10, 99) == 0);
-		CHECK(daemon_seen_matches(s, "/m/a.jpg", "1234-ABCD", 20, 100) == 1);
+		CHECK(daemon_seen_matches(s, "/m/a.jpg", "1234-ABCD", 10, 99, 1) == 0);
+		CHECK(daemon_seen_matches(s, "/m/a.jpg", "1234-ABCD", 20, 100, 1) == 1);
 		CHECK(daemon_seen_record(s, "/in/x", NULL, 1, 1, sha, err, sizeof err) == 0);
-		CHECK(daemon_seen_matches(s, "/in/x", "", 1, 1) == 1);
+		CHECK(daemon_seen_matches(s, "/in/x", "", 1, 1, 1) == 1);
+		/* the same name, size and mtime, but an inode changed after the
+		 * row was written (another card's file copied there): not seen */
+		int64_t later = ((int64_t)time(NULL) + 3600) * 1000000000LL;
+		CHECK(daemon_seen_matches(s, "/in/x", "", 1, 1, later) == 0);
 		CHECK(store_schema_version() >= 40);
 	}
 	store_close(s);
