@@ -249,9 +249,13 @@ void settle_failed(struct settle *s, const char *path, double now)
 		return;
 	e->attempts++;
 	e->next_check = now + backoff(e->attempts);
-	/* what was stable must be seen stable again after the back-off */
+	/* what was stable must be seen stable again after the back-off; the
+	 * events that made it ready are spent (the writer had closed it), so
+	 * only a new one holds it as open: kept, they held a file that failed
+	 * within seconds of its close for SETTLE_WRITER_SECONDS */
 	e->have_stat = 0;
 	e->closed = 0;
+	e->last_event = -1;
 	e->from_scan = 1;
 }
 

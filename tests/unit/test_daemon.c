@@ -107,6 +107,15 @@ static void test_settle_backoff_and_gone(void)
 	CHECK(settle_observe(s, "/m/d", 0, 0, 0, 0, 10.0 + SETTLE_GONE_SECONDS) == SETTLE_GONE);
 	CHECK(settle_count(s) == 0);
 	CHECK(settle_attempts(s, "/m/d") == -1);
+	/* written and closed just now, then a fast failure (the store's disk
+	 * full): after the back-off it is taken once seen stable for the
+	 * settle time, not held for SETTLE_WRITER_SECONDS as if still open */
+	settle_set_seconds(s, 2.0);
+	CHECK(settle_touch(s, "/m/e", 1, 20.0) == 0);
+	CHECK(look(s, "/m/e", 20.0 + SETTLE_QUIET_SECONDS, 9, 9, 0.3) == SETTLE_READY);
+	settle_failed(s, "/m/e", 20.5);
+	CHECK(look(s, "/m/e", 21.5, 9, 9, 1.5) == SETTLE_WAIT);
+	CHECK(look(s, "/m/e", 23.5, 9, 9, 3.5) == SETTLE_READY);
 	settle_free(s);
 }
 
