@@ -502,6 +502,7 @@ struct daemon {
 	/* what the command line said, kept for reloads */
 	char *config_path;
 	int config_explicit;
+	int config_absent; /* no file at the default path: the defaults */
 	int store_given; /* --store or $EVCAP_STORE named the store, not the config */
 	char *opt_watch[CONFIG_MAX_LIST];
 	size_t opt_n_watch;
@@ -2702,7 +2703,8 @@ static int load_config(struct daemon *d, struct config *c, char *err, size_t err
 {
 	config_init(c);
 	int rc = config_load(d->config_path, c, err, errlen);
-	if (rc == EV_ENOENT && !d->config_explicit) {
+	d->config_absent = rc == EV_ENOENT && !d->config_explicit;
+	if (d->config_absent) {
 		config_free(c);
 		return 0; /* no file: the defaults */
 	}
@@ -2738,6 +2740,11 @@ static void reload(struct daemon *d)
 	if (c.store && !d->store_given && strcmp(c.store, d->store_dir) != 0)
 		log_warnx("a new store (%s) takes effect only when evcapd restarts", c.store);
 	char *old_gps = xstrdup(d->gps_server);
+	/* the folders watched before: the same ones keep their watches */
+	char *old_roots[CONFIG_MAX_LIST];
+	size_t n_old_roots = d->n_roots;
+	for (size_t i = 0; i < n_old_roots; i++)
+		old_roots[i] = xstrdup(d->roots[i]);
 	struct config old = d->cfg;
 	d->cfg = c;
 	if (apply_settings(d, err, sizeof err)) {
@@ -2747,9 +2754,10 @@ static void reload(struct daemon *d)
 		(void)apply_settings(d, err, sizeof err);
 	} else {
 		config_free(&old);
-		log_info("config reloaded from %s: %zu watched folder%s, gpsd %s, %zu sensor%s, "
+		log_info("config reloaded from %s%s: %zu watched folder%s, gpsd %s, %zu sensor%s, "
 			 "settle %.1f s",
-			 d->config_path, d->n_roots, d->n_roots == 1 ? "" : "s",
+			 d->config_path, d->config_absent ? " (not there: the defaults)" : "",
+			 d->n_roots, d->n_roots == 1 ? "" : "s",
 			 *d->gps_server ? d->gps_server : "off", d->n_planned,
 			 d->n_planned == 1 ? "" : "s", d->cfg.settle_seconds);
 		/* a file saved empty, or half written, is a valid config too:
@@ -2767,7 +2775,19 @@ static void reload(struct daemon *d)
 	pump_stop(d);
 	probes_sync(d);
 	pump_start(d);
-	if (reset_watches(d) == 0)
+	/* New watches only for new folders: closing inotify drops the events
+	 * it holds, and a file whose close was among them would wait
+	 * SETTLE_WRITER_SECONDS as one still open (a SIGHUP while a card is
+	 * copied in). The rescan finds what changed either way. */
+	int same = n_old_roots == d->n_roots;
+	for (size_t i = 0; i < n_old_roots; i++) {
+		same = same && strcmp(old_roots[i], d->roots[i]) == 0;
+		free(old_roots[i]);
+	}
+	if (same)
+		log_debug("the same %zu folder%s watched: their watches kept", d->n_roots,
+			  d->n_roots == 1 ? "" : "s");
+	if (same || reset_watches(d) == 0)
 		scan_roots(d, "config reloaded");
 	notify("READY=1");
 }

@@ -134,8 +134,33 @@ if [ $rc = 2 ] && grep -q "evcap.conf:6: server must be" "$T/c7.out" &&
 else
 	bad "daemon_check_config_beside_daemon: exits $rc $rc8: $(cat "$T/c7.out" "$T/c8.out")"
 fi
+# a reload that watches the same folders keeps their watches: new ones
+# would drop the events the old held (a file closed just then would wait
+# ten minutes as if still being written)
+conf "$T/evcap.conf" 127.0.0.1:1
+kill -HUP $DPID
+check "daemon_config_reload_keeps_watches: the same folder keeps its watch on SIGHUP" \
+	within 10 grep -q "the same 1 folder watched: their watches kept" "$T/d.log"
 kill -TERM $DPID
 wait $DPID
+
+# with no config file at the default path, a reload says it took the
+# defaults, not that it read that file
+if [ ! -e "$DEF" ]; then
+	"$EVCAP" --store "$T/s4" init >/dev/null
+	"$EVCAPD" --foreground --store "$T/s4" --watch "$MEDIA" --gps '' 2>"$T/d4.log" &
+	DPID=$!
+	on_exit "kill $DPID 2>/dev/null"
+	within 10 grep -q "rescan (start)" "$T/d4.log"
+	kill -HUP $DPID
+	check "daemon_config_reload_no_file: a reload with no $DEF says the defaults were taken" \
+		within 10 grep -q "config reloaded from $DEF (not there: the defaults): 1 watched folder" \
+		"$T/d4.log"
+	kill -TERM $DPID
+	wait $DPID
+else
+	skip "daemon_config_reload_no_file: this machine has a $DEF"
+fi
 
 # 4. a reload that leaves no folder to watch (the config saved empty, or
 # half written, when SIGHUP came) is valid, and says so: it is not passed
