@@ -2979,13 +2979,25 @@ static void check_settling(struct daemon *d, double now)
 		if (lstat(paths[i], &st) < 0) {
 			/* gone before it was read: a card pulled mid-offload. Named
 			 * once, and counted in the burst as not recorded (it is
-			 * taken if the card comes back, and then counted so) */
+			 * taken if the card comes back, and then counted so). A
+			 * folder on its path that evcapd may not search is said as
+			 * that, not as a card removed */
+			int e = errno;
 			if (!settle_missing(d->settle, paths[i])) {
 				struct ingest_stats none = {0};
 				char *shown = ingest_display_path(paths[i]);
-				log_warnx("%s: gone before it was read (the card removed?); it is "
-					  "taken if it comes back",
-					  shown);
+				if (e == EACCES || e == EPERM)
+					log_warnx("%s: cannot be looked at: %s (a folder on its path "
+						  "does not let evcapd's user in: give it read and "
+						  "search permission); it is tried again",
+						  shown, strerror(e));
+				else if (e == ENOENT || e == ENOTDIR)
+					log_warnx("%s: gone before it was read (the card removed?); "
+						  "it is taken if it comes back",
+						  shown);
+				else
+					log_warnx("%s: cannot be looked at: %s; it is tried again",
+						  shown, strerror(e));
 				free(shown);
 				burst_count(d, burst_of_gone(d, paths[i]), paths[i], INGEST_FAILED,
 					    &none);

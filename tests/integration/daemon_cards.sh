@@ -105,6 +105,21 @@ check "daemon_cards: card B, in all along, is announced once ($(mounted CARDB))"
 check "daemon_cards: card A, put in twice, is announced twice ($(mounted CARDA))" \
 	[ "$(mounted CARDA)" -eq 2 ]
 
+# a file in a folder that evcapd's user may not search (closed just after
+# the folder was locked): said as that, not as a card removed; taken once
+# the folder is opened
+mkdir "$T/media/LOCKED"
+sleep 1
+exec 7>"$T/media/LOCKED/in.bin"
+head -c 5000 /dev/urandom >&7
+chmod 000 "$T/media/LOCKED"
+exec 7>&-
+check "daemon_cards: a file behind a folder it may not search is said so (was: 'the card removed?')" \
+	within 15 grep -q "LOCKED/in.bin: cannot be looked at: Permission denied (a folder on its path does not let evcapd's user in" "$T/d.log"
+chmod 755 "$T/media/LOCKED"
+check "daemon_cards: ... and taken once the folder is opened" \
+	within 20 grep -q "recorded $T/media/LOCKED/in.bin " "$T/d.log"
+
 # a card's folder offloaded by hand into the watched folder, removed, and
 # another card's folder copied to the same place: a file of the same
 # name, size and time (a camera clock never set), other bytes
@@ -127,4 +142,4 @@ kill -TERM "$dpid"
 wait "$dpid"
 check "daemon_cards: evcapd stops cleanly" [ $? -eq 0 ]
 n=$("$EVCAP" --json ls | jq length)
-check "daemon_cards: the 67 readable files are recorded, once each ($n)" [ "$n" -eq 67 ]
+check "daemon_cards: the 68 readable files are recorded, once each ($n)" [ "$n" -eq 68 ]
