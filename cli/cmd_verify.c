@@ -314,13 +314,74 @@ static void verify_kept(struct store *s, struct verify_ctx *v)
  * - each bundle a pull event records brought as many of its device's
  *   custody events of that case as the event says: fewer in the store
  *   means rows deleted since (others' bundles may have brought the same
- *   events too, so fewer, never more, is the finding);
+ *   events too, so fewer, never more, is the finding); and the items it
+ *   added, which keep its bundle id, are all still there;
  * - the custody log reaches the last event a bundle was sent with: a log
- *   that ends before it has lost its newest events.
+ *   that ends before it has lost its newest events;
+ * - each note is one a custody event records (local notes in this store's
+ *   log, pulled ones in their device's events), with its text and author,
+ *   and each note event of an item still here has its note: a note
+ *   changed, added or deleted in the database is named.
  * Not a proof against someone who rewrites the store and its whole chain
  * alike, which the office's pull of signed bundles is for; it finds rows
  * deleted or changed behind evcap's back.
  */
+/* The notes against the note events (verify_records): counted by item,
+ * text, author and origin on both sides, so that a note written twice
+ * needs two events. */
+static void verify_notes(struct store *s, struct verify_ctx *v)
+{
+	char err[512];
+	sqlite3_stmt *st = store_prepare(
+		s,
+		"WITH ev AS ("
+		"  SELECT item_sha256 AS sha, json_extract(event, '$.detail.text') AS text,"
+		"   actor AS who, 'local' AS origin, count(*) AS n FROM custody"
+		"   WHERE action = 'note' GROUP BY 1, 2, 3"
+		"  UNION ALL"
+		"  SELECT json_extract(event, '$.item'), json_extract(event, '$.detail.text'),"
+		"   json_extract(event, '$.actor'), 'pulled', count(*) FROM foreign_custody"
+		"   WHERE json_extract(event, '$.action') = 'note' GROUP BY 1, 2, 3),"
+		" nt AS (SELECT i.sha256 AS sha, n.text AS text, n.author AS who, n.origin AS origin,"
+		"  count(*) AS n, min(n.id) AS note_id, i.id AS item_id, i.original_name AS name"
+		"  FROM notes n JOIN items i ON i.id = n.item_id GROUP BY 1, 2, 3, 4)"
+		" SELECT 0, nt.note_id, nt.item_id, nt.name, nt.who, nt.n, COALESCE(ev.n, 0)"
+		"  FROM nt LEFT JOIN ev ON ev.sha = nt.sha AND ev.text IS nt.text"
+		"   AND ev.who IS nt.who AND ev.origin = nt.origin"
+		"  WHERE nt.n > COALESCE(ev.n, 0)"
+		" UNION ALL"
+		" SELECT 1, NULL, i.id, i.original_name, ev.who, COALESCE(nt.n, 0), ev.n"
+		"  FROM ev JOIN items i ON i.sha256 = ev.sha LEFT JOIN nt ON nt.sha = ev.sha"
+		"   AND nt.text IS ev.text AND nt.who IS ev.who AND nt.origin = ev.origin"
+		"  WHERE ev.n > COALESCE(nt.n, 0)",
+		err, sizeof err);
+	if (!st) {
+		problem(v, "the notes were not checked against the custody log: %s", err);
+		return;
+	}
+	int r;
+	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+		long long item = sqlite3_column_int64(st, 2);
+		const char *name = (const char *)sqlite3_column_text(st, 3);
+		const char *who = (const char *)sqlite3_column_text(st, 4);
+		long long rows = sqlite3_column_int64(st, 5), events = sqlite3_column_int64(st, 6);
+		if (sqlite3_column_int(st, 0) == 0)
+			problem(v,
+				"note %lld on item %lld (%s), by %s: no custody event records it "
+				"as it is (changed or added in the database)",
+				(long long)sqlite3_column_int64(st, 1), item, name, who ? who : "?");
+		else
+			problem(v,
+				"item %lld (%s): the custody log records %lld note%s by %s that the "
+				"store holds %lld of (deleted or changed in the database)",
+				item, name, events, events == 1 ? "" : "s", who ? who : "?", rows);
+	}
+	if (r != SQLITE_DONE)
+		problem(v, "%s/evidence.db: the notes could not all be checked: %s", store_dir(s),
+			sqlite3_errmsg(store_db(s)));
+	sqlite3_finalize(st);
+}
+
 static void verify_records(struct store *s, struct verify_ctx *v, int64_t case_id)
 {
 	char err[512];
@@ -353,14 +414,18 @@ static void verify_records(struct store *s, struct verify_ctx *v, int64_t case_i
 
 	st = store_prepare(
 		s,
-		"SELECT e.seq, json_extract(e.event, '$.detail.bundle_id'),"
+		"WITH came AS (SELECT bundle_id, count(*) AS n FROM items"
+		"  WHERE origin = 'pulled' AND bundle_id IS NOT NULL GROUP BY bundle_id)"
+		" SELECT e.seq, json_extract(e.event, '$.detail.bundle_id'),"
 		" json_extract(e.event, '$.detail.events'), b.id, b.device_id,"
 		" (SELECT count(*) FROM foreign_custody f WHERE f.device_id = b.device_id"
 		"   AND f.seq BETWEEN b.first_seq AND b.last_seq"
-		"   AND json_extract(f.event, '$.case') = json_extract(e.event, '$.case'))"
+		"   AND json_extract(f.event, '$.case') = json_extract(e.event, '$.case')),"
+		" json_extract(e.event, '$.detail.items'), COALESCE(came.n, 0)"
 		" FROM custody e LEFT JOIN bundles b"
 		"  ON b.bundle_id = json_extract(e.event, '$.detail.bundle_id')"
 		"  AND b.direction = 'in'"
+		" LEFT JOIN came ON came.bundle_id = json_extract(e.event, '$.detail.bundle_id')"
 		" WHERE e.action = 'pull' ORDER BY e.seq",
 		err, sizeof err);
 	if (!st) {
@@ -383,6 +448,16 @@ static void verify_records(struct store *s, struct verify_ctx *v, int64_t case_i
 					"event%s of device %.32s; the store holds %lld of them",
 					seq, bid, (long long)want, want == 1 ? "" : "s",
 					(const char *)sqlite3_column_text(st, 4), (long long)got);
+			/* the items a bundle added keep its id for good (pull never
+			 * changes it): fewer of them is an item deleted */
+			int64_t want_items = sqlite3_column_int64(st, 6);
+			int64_t got_items = sqlite3_column_int64(st, 7);
+			if (sqlite3_column_type(st, 3) != SQLITE_NULL && got_items < want_items)
+				problem(v,
+					"custody event %lld records that bundle %s added %lld item%s; "
+					"the store holds %lld of them (deleted in the database)",
+					seq, bid, (long long)want_items, want_items == 1 ? "" : "s",
+					(long long)got_items);
 		}
 		if (r != SQLITE_DONE)
 			problem(v, "%s/evidence.db: the pull events could not all be read: %s",
@@ -506,6 +581,7 @@ int cmd_verify(struct cli *cli, int argc, char **argv)
 	verify_ingested(s, &v, &itemless);
 	verify_kept(s, &v);
 	verify_records(s, &v, case_id);
+	verify_notes(s, &v);
 
 	int chain = custody_verify(s, chain_report, &v, err, sizeof err);
 	int64_t f_events = 0, f_devices = 0;

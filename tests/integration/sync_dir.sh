@@ -167,11 +167,31 @@ printf 'not the photo that came' >"$T/office-v/blobs/sha256/${other:0:2}/${other
 out=$($EVCAP --store "$T/office-v" verify 2>&1); rc=$?
 check "office verify finds a pulled item no bundle brought (was: all intact)" \
 	test $rc = 1 -a -n "$(grep "DAMAGED: item [0-9]* (.*, ${other:0:12}) is recorded as pulled, but no custody event" <<<"$out")"
+cp -a "$T/office" "$T/office-x"
+gone=$(sqlite3 "$T/office-x/evidence.db" "SELECT sha256 FROM items WHERE id = (SELECT min(id) FROM items)")
+sqlite3 "$T/office-x/evidence.db" "DELETE FROM notes WHERE item_id = (SELECT min(id) FROM items);
+	DELETE FROM items WHERE id = (SELECT min(id) FROM items)"
+rm -f "$T/office-x/blobs/sha256/${gone:0:2}/${gone:2:2}/$gone"
+out=$($EVCAP --store "$T/office-x" verify 2>&1); rc=$?
+check "office verify finds a pulled item deleted with its original (was: all intact)" \
+	test $rc = 1 -a -n "$(grep -E "DAMAGED: custody event [0-9]+ records that bundle .* added [0-9]+ items?; the store holds [0-9]+ of them" <<<"$out")"
 cp -a "$T/office" "$T/office-w"
 sqlite3 "$T/office-w/evidence.db" "DELETE FROM foreign_custody WHERE seq > (SELECT max(seq) - 2 FROM foreign_custody)"
 out=$($EVCAP --store "$T/office-w" verify 2>&1); rc=$?
 check "office verify finds the field device's newest events deleted (was: all intact)" \
 	test $rc = 1 -a -n "$(grep -E "DAMAGED: custody event [0-9]+ records that bundle .* brought [0-9]+ custody events of device [0-9a-f]+; the store holds [0-9]+ of them" <<<"$out")"
+# a note's text changed in the field's database, and a pulled note
+# deleted from the office's
+cp -a "$T/field" "$T/field-n"
+sqlite3 "$T/field-n/evidence.db" "UPDATE notes SET text = '复查：违建未拆除' WHERE text = '复查：违建已拆除'"
+out=$($EVCAP --store "$T/field-n" verify 2>&1); rc=$?
+check "field verify finds a note's text changed in the database (was: all intact)" \
+	test $rc = 1 -a -n "$(grep -E "DAMAGED: note [0-9]+ on item [0-9]+ \(.*\), by .*: no custody event records it as it is" <<<"$out")"
+cp -a "$T/office" "$T/office-n"
+sqlite3 "$T/office-n/evidence.db" "DELETE FROM notes WHERE text = 'second look'"
+out=$($EVCAP --store "$T/office-n" verify 2>&1); rc=$?
+check "office verify finds a pulled note deleted (was: all intact)" \
+	test $rc = 1 -a -n "$(grep -E "DAMAGED: item [0-9]+ \(.*\): the custody log records 1 note by .* that the store holds 0 of" <<<"$out")"
 cp -a "$T/field" "$T/field-t"
 sqlite3 "$T/field-t/evidence.db" "DROP TRIGGER custody_no_delete;
 	DELETE FROM custody WHERE seq > (SELECT max(last_seq) - 2 FROM bundles WHERE direction = 'out')"
