@@ -5,6 +5,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -138,6 +139,20 @@ static int set_value(const struct ckey *ck, struct config *c, const char *val, c
 		if (*n >= CONFIG_MAX_LIST)
 			return err_set(err, errlen, EV_ELIMIT, "%s:%d: more than %d '%s' lines", name,
 				       line, CONFIG_MAX_LIST, ck->key);
+		/* a watched folder is named whole, from the root: said with the
+		 * line it is on, as any other bad value */
+		if (ck->off == offsetof(struct config, watch)) {
+			size_t len = strlen(val);
+			if (val[0] != '/')
+				return err_set(err, errlen, EV_EINVAL,
+					       "%s:%d: watch must be an absolute path, not '%.200s'",
+					       name, line, val);
+			if (len >= PATH_MAX)
+				return err_set(err, errlen, EV_ELIMIT,
+					       "%s:%d: watch is a path of %zu bytes; a path has at "
+					       "most %d",
+					       name, line, len, PATH_MAX - 1);
+		}
 		v[(*n)++] = xstrdup(val);
 		return 0;
 	}

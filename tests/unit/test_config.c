@@ -2,6 +2,7 @@
  * hostile hand could produce. */
 #include <string.h>
 
+#include "buf.h"
 #include "config.h"
 #include "t.h"
 #include "util.h"
@@ -40,6 +41,32 @@ static void test_config_key_twice(void)
 	CHECK(config_parse(two, strlen(two), "x.conf", &c, err, sizeof err) == 0);
 	CHECK(c.max_gap == 30.0 && c.max_extrapolate == 5.0);
 	config_free(&c);
+}
+
+/* A watched folder is named from the root, in a path the system takes:
+ * said with its line, as any bad value (the daemon's own check named no
+ * line, and a path of 70,000 bytes passed --check-config). */
+static void test_config_watch(void)
+{
+	struct config c;
+	char err[512];
+	const char *rel = "[capture]\nsettle_seconds = 1\nwatch = media/cards\n";
+	config_init(&c);
+	CHECK(config_parse(rel, strlen(rel), "x.conf", &c, err, sizeof err) == EV_EINVAL);
+	CHECK_STR(err, "x.conf:3: watch must be an absolute path, not 'media/cards'");
+	config_free(&c);
+	struct buf b;
+	buf_init(&b, 1 << 20);
+	CHECK(buf_puts(&b, "[capture]\nwatch = /") == 0);
+	for (int i = 0; i < 70000; i++)
+		CHECK(buf_puts(&b, "a") == 0);
+	CHECK(buf_puts(&b, "\n") == 0);
+	config_init(&c);
+	CHECK(config_parse(b.data, b.len, "x.conf", &c, err, sizeof err) == EV_ELIMIT);
+	CHECK(strstr(err, "x.conf:2: watch is a path of 70001 bytes; a path has at most 4095") ==
+	      err);
+	config_free(&c);
+	buf_free(&b);
 }
 
 /* A file saved by Windows Notepad: a UTF-8 byte-order mark and CR LF. */
@@ -93,5 +120,6 @@ int main(void)
 	RUN(test_config_key_twice);
 	RUN(test_config_notepad);
 	RUN(test_config_control);
+	RUN(test_config_watch);
 	T_EXIT();
 }
