@@ -3010,6 +3010,17 @@ static void check_settling(struct daemon *d, double now)
 				strlist_drop(&d->reported, paths[i], 0);
 			}
 		} else if (!S_ISREG(st.st_mode)) {
+			/* come since the last look (a rescan says it at debug
+			 * level, each time): named once as it arrives */
+			if (!S_ISDIR(st.st_mode)) {
+				char *shown = ingest_display_path(paths[i]);
+				log_info("%s: not a regular file (%s); not recorded", shown,
+					 S_ISLNK(st.st_mode)	 ? "a symbolic link"
+					 : S_ISFIFO(st.st_mode) ? "a FIFO"
+					 : S_ISSOCK(st.st_mode) ? "a socket"
+								: "a device");
+				free(shown);
+			}
 			settle_forget(d->settle, paths[i]);
 			s = SETTLE_GONE;
 		} else {
@@ -3221,7 +3232,9 @@ int daemon_run(struct daemon *d)
 			if (ki >= 0 && p[ki].revents)
 				pump_drain(d);
 		}
-		if (d->reload) {
+		/* a reload that came with a stop is not done: the stop
+		 * finishes what waits, under the settings it was taken with */
+		if (d->reload && !d->stop) {
 			d->reload = 0;
 			reload(d);
 		}

@@ -105,6 +105,16 @@ check "daemon_cards: card B, in all along, is announced once ($(mounted CARDB))"
 check "daemon_cards: card A, put in twice, is announced twice ($(mounted CARDA))" \
 	[ "$(mounted CARDA)" -eq 2 ]
 
+# a symbolic link and a FIFO put in the watched folder while evcapd runs:
+# named as they come (a rescan names them only at debug level)
+ln -s /etc/hostname "$T/media/link.jpg"
+mkfifo "$T/media/pipe.jpg"
+check "daemon_cards: a symbolic link that arrives is named as not recorded (was: nothing said)" \
+	within 15 grep -q "$T/media/link.jpg: not a regular file (a symbolic link); not recorded" "$T/d.log"
+check "daemon_cards: ... and a FIFO" \
+	within 15 grep -q "$T/media/pipe.jpg: not a regular file (a FIFO); not recorded" "$T/d.log"
+rm -f "$T/media/link.jpg" "$T/media/pipe.jpg"
+
 # a file in a folder that evcapd's user may not search (closed just after
 # the folder was locked): said as that, not as a card removed; taken once
 # the folder is opened

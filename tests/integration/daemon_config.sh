@@ -156,8 +156,14 @@ if [ ! -e "$DEF" ]; then
 	check "daemon_config_reload_no_file: a reload with no $DEF says the defaults were taken" \
 		within 10 grep -q "config reloaded from $DEF (not there: the defaults): 1 watched folder" \
 		"$T/d4.log"
+	# a reload and a stop read together: it stops, and does not reload
+	kill -STOP $DPID
+	kill -HUP $DPID
 	kill -TERM $DPID
+	kill -CONT $DPID
 	wait $DPID
+	check "daemon_config_stop_with_reload: a SIGHUP that comes with SIGTERM is not taken" \
+		test "$(grep -c "config reloaded" "$T/d4.log")" = 1
 else
 	skip "daemon_config_reload_no_file: this machine has a $DEF"
 fi
