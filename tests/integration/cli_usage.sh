@@ -521,6 +521,9 @@ n=$(events)
 EVCAP_OPERATOR=$'ab\e[2J' run ls
 check "control: an \$EVCAP_OPERATOR with an ESC stops every command, saying so" \
 	is 2 'evcap: $EVCAP_OPERATOR (the name custody events record) must be UTF-8 text'
+EVCAP_OPERATOR=$'Li\u202eWang' run note "$ITEM" x
+check "control: an \$EVCAP_OPERATOR with a right-to-left override stops every command (was: the author of a note)" \
+	is 2 'evcap: $EVCAP_OPERATOR (the name custody events record) must be UTF-8 text' 'text-direction controls'
 EVCAP_OPERATOR=$'\xff\xfe' run note "$ITEM" x
 check "control: so does one that is not UTF-8, and nothing is recorded" \
 	bash -c 'is 2 "must be UTF-8 text" && [ "$1" = "$2" ]' _ "$n" "$(events)"
