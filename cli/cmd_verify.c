@@ -328,27 +328,37 @@ static void verify_kept(struct store *s, struct verify_ctx *v)
  */
 /* The notes against the note events (verify_records): counted by item,
  * text, author and origin on both sides, so that a note written twice
- * needs two events. */
+ * needs two events. A pulled note is not looked for in its device's
+ * events: a note written before its item was in a case has its event
+ * outside every bundle (sync sends the case's events), though the note
+ * travels with the item. The other way, a pulled note event's note is
+ * looked for once a later bundle of that device and case is here (the
+ * item may come in the next bundle of a split run). */
 static void verify_notes(struct store *s, struct verify_ctx *v)
 {
 	char err[512];
 	sqlite3_stmt *st = store_prepare(
 		s,
-		"WITH ev AS ("
+		"WITH latest AS (SELECT device_id, case_id, max(created_at) AS at FROM bundles"
+		"  WHERE direction = 'in' GROUP BY device_id, case_id),"
+		" ev AS ("
 		"  SELECT item_sha256 AS sha, json_extract(event, '$.detail.text') AS text,"
 		"   actor AS who, 'local' AS origin, count(*) AS n FROM custody"
 		"   WHERE action = 'note' GROUP BY 1, 2, 3"
 		"  UNION ALL"
-		"  SELECT json_extract(event, '$.item'), json_extract(event, '$.detail.text'),"
-		"   json_extract(event, '$.actor'), 'pulled', count(*) FROM foreign_custody"
-		"   WHERE json_extract(event, '$.action') = 'note' GROUP BY 1, 2, 3),"
+		"  SELECT json_extract(f.event, '$.item'), json_extract(f.event, '$.detail.text'),"
+		"   json_extract(f.event, '$.actor'), 'pulled', count(*) FROM foreign_custody f"
+		"   JOIN bundles b ON b.bundle_id = f.bundle_id"
+		"   JOIN latest l ON l.device_id = b.device_id AND l.case_id IS b.case_id"
+		"   WHERE json_extract(f.event, '$.action') = 'note' AND b.created_at < l.at"
+		"   GROUP BY 1, 2, 3),"
 		" nt AS (SELECT i.sha256 AS sha, n.text AS text, n.author AS who, n.origin AS origin,"
 		"  count(*) AS n, min(n.id) AS note_id, i.id AS item_id, i.original_name AS name"
 		"  FROM notes n JOIN items i ON i.id = n.item_id GROUP BY 1, 2, 3, 4)"
 		" SELECT 0, nt.note_id, nt.item_id, nt.name, nt.who, nt.n, COALESCE(ev.n, 0)"
 		"  FROM nt LEFT JOIN ev ON ev.sha = nt.sha AND ev.text IS nt.text"
 		"   AND ev.who IS nt.who AND ev.origin = nt.origin"
-		"  WHERE nt.n > COALESCE(ev.n, 0)"
+		"  WHERE nt.origin = 'local' AND nt.n > COALESCE(ev.n, 0)"
 		" UNION ALL"
 		" SELECT 1, NULL, i.id, i.original_name, ev.who, COALESCE(nt.n, 0), ev.n"
 		"  FROM ev JOIN items i ON i.sha256 = ev.sha LEFT JOIN nt ON nt.sha = ev.sha"
@@ -386,12 +396,22 @@ static void verify_records(struct store *s, struct verify_ctx *v, int64_t case_i
 {
 	char err[512];
 	int r;
+	/* A bundle too large for one manifest is sent as several, its items
+	 * and its events halved apart: an item's events may come in the next
+	 * bundle of the same run. So an item is looked for only once a later
+	 * bundle of its device and case is here; one whose bundle the store
+	 * does not record came with none. */
 	sqlite3_stmt *st = store_prepare(
 		s,
-		"SELECT i.id, i.original_name, i.sha256 FROM items i"
+		"WITH latest AS (SELECT device_id, case_id, max(created_at) AS at FROM bundles"
+		"  WHERE direction = 'in' GROUP BY device_id, case_id)"
+		" SELECT i.id, i.original_name, i.sha256, b.id IS NULL FROM items i"
+		" LEFT JOIN bundles b ON b.bundle_id = i.bundle_id AND b.direction = 'in'"
+		" LEFT JOIN latest l ON l.device_id = b.device_id AND l.case_id IS b.case_id"
 		" WHERE i.origin = 'pulled' AND (?1 = 0 OR i.case_id = ?1)"
-		" AND i.sha256 NOT IN (SELECT json_extract(f.event, '$.item') FROM foreign_custody f"
-		"   WHERE json_extract(f.event, '$.item') IS NOT NULL) ORDER BY i.id",
+		" AND (b.id IS NULL OR (b.created_at < l.at"
+		"  AND i.sha256 NOT IN (SELECT json_extract(f.event, '$.item') FROM foreign_custody f"
+		"   WHERE json_extract(f.event, '$.item') IS NOT NULL))) ORDER BY i.id",
 		err, sizeof err);
 	if (!st) {
 		problem(v, "the pulled items were not looked up in their devices' custody events: %s",
@@ -400,12 +420,14 @@ static void verify_records(struct store *s, struct verify_ctx *v, int64_t case_i
 		sqlite3_bind_int64(st, 1, case_id);
 		while ((r = sqlite3_step(st)) == SQLITE_ROW)
 			problem(v,
-				"item %lld (%s, %.12s) is recorded as pulled, but no custody event "
-				"of the device that sent it names it: it did not come with a bundle "
-				"as it is now",
+				"item %lld (%s, %.12s) is recorded as pulled, but %s: it did not "
+				"come with a bundle as it is now",
 				(long long)sqlite3_column_int64(st, 0),
 				(const char *)sqlite3_column_text(st, 1),
-				(const char *)sqlite3_column_text(st, 2));
+				(const char *)sqlite3_column_text(st, 2),
+				sqlite3_column_int(st, 3)
+					? "the store records no bundle it came in"
+					: "no custody event of the device that sent it names it");
 		if (r != SQLITE_DONE)
 			problem(v, "%s/evidence.db: the pulled items could not all be read: %s",
 				store_dir(s), sqlite3_errmsg(store_db(s)));
