@@ -1,8 +1,9 @@
 /*
- * The working-copy writer (see jpegwrite.h). Entries are created by hand
- * with the data's own allocator rather than through exif_entry_initialize,
- * so every format, count and byte is the one written here; the splice
- * copies the source around the one segment it replaces.
+ * The working-copy writer (see jpegwrite.h). What changes is made once, as
+ * a list of entries in the block's byte order (every format, count and
+ * byte the one written here), then either appended to the original block
+ * as new directories (tiff_append) or given to libexif; the splice copies
+ * the source around the one segment it replaces.
  */
 #include "jpegwrite.h"
 
@@ -22,48 +23,73 @@
 #define TAG_USER_COMMENT 0x9286
 #define TAG_GPS_VERSION 0x0000
 
-/* Replaces (or adds) one entry with the given raw bytes. 0 or EV_ERR. */
-static int put_entry(ExifData *ed, ExifMem *mem, ExifIfd ifd, unsigned tag, ExifFormat fmt,
-		     unsigned long components, const void *bytes, size_t len)
+/*
+ * What a copy changes in the EXIF block, as a list of entries to set or
+ * drop, so that one list serves both writers: the one that appends new
+ * IFDs to the original's block (tiff_append) and libexif, for a photo
+ * with no block of its own or one tiff_append cannot read.
+ */
+enum edit_ifd { ED_IFD0, ED_EXIF, ED_GPS };
+
+struct edit {
+	enum edit_ifd ifd;
+	unsigned tag, format;
+	uint32_t count;
+	uint8_t *bytes; /* NULL: drop the entry */
+	size_t len;
+};
+
+#define EDITS_MAX 24
+
+struct edits {
+	struct edit e[EDITS_MAX];
+	size_t n;
+	ExifByteOrder bo;
+};
+
+/* Sets (bytes != NULL) or drops one entry; a later edit of the same tag
+ * replaces an earlier one. */
+static void edit_put(struct edits *ed, enum edit_ifd ifd, unsigned tag, unsigned format,
+		     uint32_t count, const void *bytes, size_t len)
 {
-	int rc = EV_ERR;
-	ExifContent *c = ed->ifd[ifd];
-	ExifEntry *old = exif_content_get_entry(c, (ExifTag)tag);
-	if (old)
-		exif_content_remove_entry(c, old);
-	ExifEntry *e = exif_entry_new_mem(mem);
-	if (!e)
-		goto out;
-	e->data = exif_mem_alloc(mem, (ExifLong)len);
-	if (!e->data)
-		goto out;
-	memcpy(e->data, bytes, len);
-	e->size = (unsigned)len;
-	e->tag = (ExifTag)tag;
-	e->format = fmt;
-	e->components = components;
-	/* The content keeps its own reference; ours is dropped below. */
-	exif_content_add_entry(c, e);
-	rc = 0;
-out:
-	if (e)
-		exif_entry_unref(e);
-	return rc;
+	struct edit *e = NULL;
+	for (size_t i = 0; i < ed->n; i++)
+		if (ed->e[i].ifd == ifd && ed->e[i].tag == tag)
+			e = &ed->e[i];
+	if (!e) {
+		if (ed->n == EDITS_MAX)
+			abort(); /* the writers below make at most 16 */
+		e = &ed->e[ed->n++];
+		e->bytes = NULL;
+	}
+	free(e->bytes);
+	*e = (struct edit){ifd, tag, format, count, NULL, len};
+	if (bytes) {
+		e->bytes = xmalloc(len ? len : 1);
+		memcpy(e->bytes, bytes, len);
+	}
 }
 
-static int put_ascii(ExifData *ed, ExifMem *mem, ExifIfd ifd, unsigned tag, const char *s)
+static void edits_free(struct edits *ed)
 {
-	return put_entry(ed, mem, ifd, tag, EXIF_FORMAT_ASCII, strlen(s) + 1, s, strlen(s) + 1);
+	for (size_t i = 0; i < ed->n; i++) {
+		free(ed->e[i].bytes);
+		ed->e[i].bytes = NULL;
+	}
+	ed->n = 0;
 }
 
-static int put_rationals(ExifData *ed, ExifMem *mem, unsigned tag, const ExifRational *r, int n)
+static void put_ascii(struct edits *ed, enum edit_ifd ifd, unsigned tag, const char *s)
+{
+	edit_put(ed, ifd, tag, EXIF_FORMAT_ASCII, (uint32_t)strlen(s) + 1, s, strlen(s) + 1);
+}
+
+static void put_rationals(struct edits *ed, unsigned tag, const ExifRational *r, int n)
 {
 	uint8_t b[24];
-	ExifByteOrder bo = exif_data_get_byte_order(ed);
 	for (int i = 0; i < n; i++)
-		exif_set_rational(b + 8 * i, bo, r[i]);
-	return put_entry(ed, mem, EXIF_IFD_GPS, tag, EXIF_FORMAT_RATIONAL, (unsigned long)n, b,
-			 8 * (size_t)n);
+		exif_set_rational(b + 8 * i, ed->bo, r[i]);
+	edit_put(ed, ED_GPS, tag, EXIF_FORMAT_RATIONAL, (uint32_t)n, b, 8 * (size_t)n);
 }
 
 /* Degrees as d/1, m/1, s*10000/10000: 1e-4 arc seconds is 3 mm. */
@@ -86,19 +112,10 @@ static void to_dms(double deg, ExifRational r[3])
 	r[2] = (ExifRational){(ExifLong)s, 10000};
 }
 
-/* Removes an entry if it is there. */
-static void drop_entry(ExifData *ed, ExifIfd ifd, unsigned tag)
-{
-	ExifEntry *e = exif_content_get_entry(ed->ifd[ifd], (ExifTag)tag);
-	if (e)
-		exif_content_remove_entry(ed->ifd[ifd], e);
-}
-
-static int set_gps(ExifData *ed, ExifMem *mem, const struct jpeg_tags *t)
+static void set_gps(struct edits *ed, const struct jpeg_tags *t)
 {
 	static const uint8_t version[4] = {2, 3, 0, 0};
 	ExifRational r[3];
-	int rc = 0;
 
 	/* A photo evcap has no place for keeps none in its copy: a position
 	 * the file carried was judged no fix (0,0, status V, unreadable), and
@@ -108,32 +125,29 @@ static int set_gps(ExifData *ed, ExifMem *mem, const struct jpeg_tags *t)
 			EXIF_TAG_GPS_LATITUDE_REF, EXIF_TAG_GPS_LATITUDE, EXIF_TAG_GPS_LONGITUDE_REF,
 			EXIF_TAG_GPS_LONGITUDE,    EXIF_TAG_GPS_MAP_DATUM};
 		for (size_t k = 0; k < sizeof pos_tags / sizeof pos_tags[0]; k++)
-			drop_entry(ed, EXIF_IFD_GPS, pos_tags[k]);
+			edit_put(ed, ED_GPS, pos_tags[k], 0, 0, NULL, 0);
 		if (!t->has_alt) {
-			drop_entry(ed, EXIF_IFD_GPS, EXIF_TAG_GPS_ALTITUDE_REF);
-			drop_entry(ed, EXIF_IFD_GPS, EXIF_TAG_GPS_ALTITUDE);
+			edit_put(ed, ED_GPS, EXIF_TAG_GPS_ALTITUDE_REF, 0, 0, NULL, 0);
+			edit_put(ed, ED_GPS, EXIF_TAG_GPS_ALTITUDE, 0, 0, NULL, 0);
 		}
 	}
 	/* the version says evcap wrote this block: only when it writes in it */
 	if (t->has_pos || t->has_alt || t->has_time)
-		rc |= put_entry(ed, mem, EXIF_IFD_GPS, TAG_GPS_VERSION, EXIF_FORMAT_BYTE, 4, version,
-				4);
+		edit_put(ed, ED_GPS, TAG_GPS_VERSION, EXIF_FORMAT_BYTE, 4, version, 4);
 	if (t->has_pos) {
-		rc |= put_ascii(ed, mem, EXIF_IFD_GPS, EXIF_TAG_GPS_LATITUDE_REF, t->lat < 0 ? "S" : "N");
+		put_ascii(ed, ED_GPS, EXIF_TAG_GPS_LATITUDE_REF, t->lat < 0 ? "S" : "N");
 		to_dms(t->lat, r);
-		rc |= put_rationals(ed, mem, EXIF_TAG_GPS_LATITUDE, r, 3);
-		rc |= put_ascii(ed, mem, EXIF_IFD_GPS, EXIF_TAG_GPS_LONGITUDE_REF,
-				t->lon < 0 ? "W" : "E");
+		put_rationals(ed, EXIF_TAG_GPS_LATITUDE, r, 3);
+		put_ascii(ed, ED_GPS, EXIF_TAG_GPS_LONGITUDE_REF, t->lon < 0 ? "W" : "E");
 		to_dms(t->lon, r);
-		rc |= put_rationals(ed, mem, EXIF_TAG_GPS_LONGITUDE, r, 3);
-		rc |= put_ascii(ed, mem, EXIF_IFD_GPS, EXIF_TAG_GPS_MAP_DATUM, "WGS-84");
+		put_rationals(ed, EXIF_TAG_GPS_LONGITUDE, r, 3);
+		put_ascii(ed, ED_GPS, EXIF_TAG_GPS_MAP_DATUM, "WGS-84");
 	}
 	if (t->has_alt) {
 		uint8_t ref = t->alt < 0;
-		rc |= put_entry(ed, mem, EXIF_IFD_GPS, EXIF_TAG_GPS_ALTITUDE_REF, EXIF_FORMAT_BYTE, 1,
-				&ref, 1);
+		edit_put(ed, ED_GPS, EXIF_TAG_GPS_ALTITUDE_REF, EXIF_FORMAT_BYTE, 1, &ref, 1);
 		r[0] = (ExifRational){(ExifLong)llround(fabs(t->alt) * 1000.0), 1000};
-		rc |= put_rationals(ed, mem, EXIF_TAG_GPS_ALTITUDE, r, 1);
+		put_rationals(ed, EXIF_TAG_GPS_ALTITUDE, r, 1);
 	}
 	if (t->has_time) {
 		double whole = floor(t->utc);
@@ -141,13 +155,12 @@ static int set_gps(ExifData *ed, ExifMem *mem, const struct jpeg_tags *t)
 		time_to_civil((int64_t)whole, &y, &mo, &d, &h, &mi, &s);
 		char date[32];
 		snprintf(date, sizeof date, "%04d:%02d:%02d", y % 10000, mo, d);
-		rc |= put_ascii(ed, mem, EXIF_IFD_GPS, EXIF_TAG_GPS_DATE_STAMP, date);
+		put_ascii(ed, ED_GPS, EXIF_TAG_GPS_DATE_STAMP, date);
 		r[0] = (ExifRational){(ExifLong)h, 1};
 		r[1] = (ExifRational){(ExifLong)mi, 1};
 		r[2] = (ExifRational){(ExifLong)llround((s + (t->utc - whole)) * 1000.0), 1000};
-		rc |= put_rationals(ed, mem, EXIF_TAG_GPS_TIME_STAMP, r, 3);
+		put_rationals(ed, EXIF_TAG_GPS_TIME_STAMP, r, 3);
 	}
-	return rc ? EV_ERR : 0;
 }
 
 /* UTF-8 (already validated) to UTF-16 in the given byte order, with or
@@ -200,42 +213,34 @@ static size_t utf16(const char *s, size_t n, int little, int nul, uint8_t *out)
  * and XPComment (IFD0, BYTE, UTF-16LE whatever the block's byte order) and
  * UserComment (EXIF IFD, "UNICODE\0" then UTF-16 in the block's order).
  */
-static int set_case(ExifData *ed, ExifMem *mem, const char *cn)
+static void set_case(struct edits *ed, const char *cn)
 {
 	size_t n = strlen(cn);
 	/* UTF-16 needs at most 2 bytes per UTF-8 byte, plus header and NUL. */
 	uint8_t *b = xmalloc(8 + 2 * n + 2);
-	int rc = 0;
 	size_t l = utf16(cn, n, 1, 1, b);
-	rc |= put_entry(ed, mem, EXIF_IFD_0, TAG_XP_KEYWORDS, EXIF_FORMAT_BYTE, l, b, l);
-	rc |= put_entry(ed, mem, EXIF_IFD_0, TAG_XP_COMMENT, EXIF_FORMAT_BYTE, l, b, l);
+	edit_put(ed, ED_IFD0, TAG_XP_KEYWORDS, EXIF_FORMAT_BYTE, (uint32_t)l, b, l);
+	edit_put(ed, ED_IFD0, TAG_XP_COMMENT, EXIF_FORMAT_BYTE, (uint32_t)l, b, l);
 	memcpy(b, "UNICODE\0", 8);
-	l = 8 + utf16(cn, n, exif_data_get_byte_order(ed) == EXIF_BYTE_ORDER_INTEL, 0, b + 8);
-	rc |= put_entry(ed, mem, EXIF_IFD_EXIF, TAG_USER_COMMENT, EXIF_FORMAT_UNDEFINED, l, b, l);
+	l = 8 + utf16(cn, n, ed->bo == EXIF_BYTE_ORDER_INTEL, 0, b + 8);
+	edit_put(ed, ED_EXIF, TAG_USER_COMMENT, EXIF_FORMAT_UNDEFINED, (uint32_t)l, b, l);
 	free(b);
-	return rc ? EV_ERR : 0;
 }
 
 /* The rendering's orientation and size, where given. */
-static int set_picture(ExifData *ed, ExifMem *mem, const struct jpeg_tags *t)
+static void set_picture(struct edits *ed, const struct jpeg_tags *t)
 {
-	ExifByteOrder o = exif_data_get_byte_order(ed);
 	uint8_t b[4];
-	int rc = 0;
 	if (t->orientation) {
-		exif_set_short(b, o, (ExifShort)t->orientation);
-		rc |= put_entry(ed, mem, EXIF_IFD_0, EXIF_TAG_ORIENTATION, EXIF_FORMAT_SHORT, 1, b,
-				2);
+		exif_set_short(b, ed->bo, (ExifShort)t->orientation);
+		edit_put(ed, ED_IFD0, EXIF_TAG_ORIENTATION, EXIF_FORMAT_SHORT, 1, b, 2);
 	}
 	if (t->width && t->height) {
-		exif_set_long(b, o, t->width);
-		rc |= put_entry(ed, mem, EXIF_IFD_EXIF, EXIF_TAG_PIXEL_X_DIMENSION,
-				EXIF_FORMAT_LONG, 1, b, 4);
-		exif_set_long(b, o, t->height);
-		rc |= put_entry(ed, mem, EXIF_IFD_EXIF, EXIF_TAG_PIXEL_Y_DIMENSION,
-				EXIF_FORMAT_LONG, 1, b, 4);
+		exif_set_long(b, ed->bo, t->width);
+		edit_put(ed, ED_EXIF, EXIF_TAG_PIXEL_X_DIMENSION, EXIF_FORMAT_LONG, 1, b, 4);
+		exif_set_long(b, ed->bo, t->height);
+		edit_put(ed, ED_EXIF, EXIF_TAG_PIXEL_Y_DIMENSION, EXIF_FORMAT_LONG, 1, b, 4);
 	}
-	return rc ? EV_ERR : 0;
 }
 
 static int check_tags(const struct jpeg_tags *t, char *err, size_t errlen)
@@ -267,18 +272,303 @@ static int check_tags(const struct jpeg_tags *t, char *err, size_t errlen)
 	return 0;
 }
 
+/* Everything a copy changes, made in the block's byte order (ed->bo). */
+static void set_edits(struct edits *ed, const struct jpeg_tags *t)
+{
+	set_gps(ed, t);
+	if (t->case_number)
+		set_case(ed, t->case_number);
+	set_picture(ed, t);
+}
+
+/* The edits applied to libexif's data. 0 or EV_ERR (no memory). Entries
+ * are made by hand with the data's allocator, so that every format, count
+ * and byte is the one given. */
+static int apply_libexif(ExifData *ed, ExifMem *mem, const struct edits *edits)
+{
+	static const ExifIfd ifds[] = {EXIF_IFD_0, EXIF_IFD_EXIF, EXIF_IFD_GPS};
+	for (size_t i = 0; i < edits->n; i++) {
+		const struct edit *x = &edits->e[i];
+		ExifContent *c = ed->ifd[ifds[x->ifd]];
+		ExifEntry *old = exif_content_get_entry(c, (ExifTag)x->tag);
+		if (old)
+			exif_content_remove_entry(c, old);
+		if (!x->bytes)
+			continue;
+		ExifEntry *e = exif_entry_new_mem(mem);
+		if (!e)
+			return EV_ERR;
+		e->data = exif_mem_alloc(mem, (ExifLong)x->len);
+		if (!e->data) {
+			exif_entry_unref(e);
+			return EV_ERR;
+		}
+		memcpy(e->data, x->bytes, x->len);
+		e->size = (unsigned)x->len;
+		e->tag = (ExifTag)x->tag;
+		e->format = (ExifFormat)x->format;
+		e->components = x->count;
+		/* the content keeps its own reference */
+		exif_content_add_entry(c, e);
+		exif_entry_unref(e);
+	}
+	return 0;
+}
+
+/* ---- appending to the original's block ---- */
+
+#define TIFF_TAG_EXIF_IFD 0x8769
+#define TIFF_TAG_GPS_IFD 0x8825
+#define TIFF_IFD_MAX 1000 /* entries an IFD may have to be edited here */
+
+/* One IFD of the original: where its entries are, how many, what follows. */
+struct tiff_ifd {
+	const uint8_t *entries; /* n entries of 12 bytes, in the original */
+	unsigned n;
+	uint32_t next;
+	int present;
+};
+
+/* Reads the IFD at off: 0, or -1 when it does not lie whole in the block. */
+static int tiff_ifd_read(const uint8_t *t, size_t len, ExifByteOrder bo, uint32_t off,
+			 struct tiff_ifd *ifd)
+{
+	memset(ifd, 0, sizeof *ifd);
+	if (off < 8 || off % 2 || (size_t)off + 2 > len)
+		return -1;
+	unsigned n = exif_get_short(t + off, bo);
+	if (n > TIFF_IFD_MAX || (size_t)off + 2 + 12 * (size_t)n + 4 > len)
+		return -1;
+	ifd->entries = t + off + 2;
+	ifd->n = n;
+	ifd->next = exif_get_long(t + off + 2 + 12 * (size_t)n, bo);
+	ifd->present = 1;
+	return 0;
+}
+
+/* The offset an IFD pointer entry (tag) of ifd gives; 0 when none. -1 when
+ * the entry is there but is no single LONG or IFD. */
+static int64_t tiff_pointer(const struct tiff_ifd *ifd, ExifByteOrder bo, unsigned tag)
+{
+	for (unsigned i = 0; i < ifd->n; i++) {
+		const uint8_t *e = ifd->entries + 12 * (size_t)i;
+		if (exif_get_short(e, bo) != tag)
+			continue;
+		unsigned type = exif_get_short(e + 2, bo);
+		if ((type != 4 && type != 13) || exif_get_long(e + 4, bo) != 1)
+			return -1;
+		return exif_get_long(e + 8, bo);
+	}
+	return 0;
+}
+
+/* A new IFD, built from the old one's entries (kept byte for byte, their
+ * offsets still pointing into the original block, which stays where it
+ * was) less those the edits replace or drop, plus the edits' entries and
+ * extra[] (pointers to the new IFDs). Sorted by tag, as TIFF wants. */
+struct ifd_entry {
+	unsigned tag;
+	uint8_t raw[12];
+	const uint8_t *value; /* a new entry's value of more than 4 bytes */
+	size_t value_len;
+};
+
+static int entry_cmp(const void *a, const void *b)
+{
+	const struct ifd_entry *x = a, *y = b;
+	return (x->tag > y->tag) - (x->tag < y->tag);
+}
+
+/* Writes an IFD and its values at the end of out (at an even offset);
+ * *at gets the IFD's offset from the start of the TIFF block. */
+static int ifd_write(struct buf *out, size_t tiff_start, ExifByteOrder bo, struct ifd_entry *v,
+		     size_t n, uint32_t next, uint32_t *at)
+{
+	static const uint8_t zero[1] = {0};
+	int rc = 0;
+	if ((out->len - tiff_start) % 2)
+		rc = buf_append(out, zero, 1);
+	size_t pos = out->len - tiff_start;
+	size_t vpos = pos + 2 + 12 * n + 4;
+	/* insertion sort would do; qsort is stable enough: tags are unique */
+	qsort(v, n, sizeof *v, entry_cmp);
+	uint8_t b[4];
+	exif_set_short(b, bo, (ExifShort)n);
+	rc = rc || buf_append(out, b, 2);
+	for (size_t i = 0; i < n && !rc; i++) {
+		if (v[i].value) {
+			exif_set_long(v[i].raw + 8, bo, (ExifLong)vpos);
+			vpos += v[i].value_len + v[i].value_len % 2;
+		}
+		rc = buf_append(out, v[i].raw, 12);
+	}
+	exif_set_long(b, bo, next);
+	rc = rc || buf_append(out, b, 4);
+	for (size_t i = 0; i < n && !rc; i++)
+		if (v[i].value) {
+			rc = buf_append(out, v[i].value, v[i].value_len);
+			if (!rc && v[i].value_len % 2)
+				rc = buf_append(out, zero, 1);
+		}
+	if (pos > UINT32_MAX || vpos > UINT32_MAX)
+		return EV_ELIMIT;
+	*at = (uint32_t)pos;
+	return rc ? EV_ELIMIT : 0;
+}
+
+/* The entries of one IFD after the edits: old ones kept unless edited,
+ * then the edits' own. *nv entries in v (room for old->n + EDITS_MAX + 2). */
+static void ifd_merge(const struct tiff_ifd *old, ExifByteOrder bo, const struct edits *ed,
+		      enum edit_ifd which, const unsigned *also_drop, size_t n_drop,
+		      struct ifd_entry *v, size_t *nv)
+{
+	size_t n = 0;
+	for (unsigned i = 0; old && i < old->n; i++) {
+		const uint8_t *e = old->entries + 12 * (size_t)i;
+		unsigned tag = exif_get_short(e, bo);
+		int edited = 0;
+		for (size_t k = 0; k < ed->n; k++)
+			edited |= ed->e[k].ifd == which && ed->e[k].tag == tag;
+		for (size_t k = 0; k < n_drop; k++)
+			edited |= also_drop[k] == tag;
+		if (edited)
+			continue;
+		v[n].tag = tag;
+		memcpy(v[n].raw, e, 12);
+		v[n].value = NULL;
+		v[n].value_len = 0;
+		n++;
+	}
+	for (size_t k = 0; k < ed->n; k++) {
+		const struct edit *x = &ed->e[k];
+		if (x->ifd != which || !x->bytes)
+			continue;
+		struct ifd_entry *y = &v[n++];
+		memset(y, 0, sizeof *y);
+		y->tag = x->tag;
+		exif_set_short(y->raw, bo, (ExifShort)x->tag);
+		exif_set_short(y->raw + 2, bo, (ExifShort)x->format);
+		exif_set_long(y->raw + 4, bo, x->count);
+		if (x->len <= 4) {
+			memcpy(y->raw + 8, x->bytes, x->len);
+		} else {
+			y->value = x->bytes;
+			y->value_len = x->len;
+		}
+	}
+	*nv = n;
+}
+
+/* A pointer entry (tag) to a new IFD at off. */
+static void pointer_entry(struct ifd_entry *y, ExifByteOrder bo, unsigned tag, uint32_t off)
+{
+	memset(y, 0, sizeof *y);
+	y->tag = tag;
+	exif_set_short(y->raw, bo, (ExifShort)tag);
+	exif_set_short(y->raw + 2, bo, 4);
+	exif_set_long(y->raw + 4, bo, 1);
+	exif_set_long(y->raw + 8, bo, off);
+}
+
+static int has_edits(const struct edits *ed, enum edit_ifd which)
+{
+	for (size_t k = 0; k < ed->n; k++)
+		if (ed->e[k].ifd == which)
+			return 1;
+	return 0;
+}
+
+/*
+ * The original's TIFF block t[0..len) kept whole and where it was, with
+ * new IFDs appended for what the edits change and the header pointed at
+ * the new IFD0. Every other byte stays at its offset, so what counts from
+ * the start of the block keeps pointing right: the MakerNote of Sony,
+ * Canon and others, whose own entries give offsets from there (libexif,
+ * writing the block anew, moves it). IFD1 and its thumbnail, and every
+ * other IFD, are reached as before. The old IFD0, EXIF and GPS IFDs stay
+ * as unreferenced bytes. Appends "Exif\0\0" and the new block to out; -1
+ * when the block is not one this can read (then libexif writes it).
+ */
+static int tiff_append(const uint8_t *t, size_t len, const struct edits *ed, struct buf *out)
+{
+	if (len < 8 || len > JPEGWRITE_MAX_APP1)
+		return -1;
+	ExifByteOrder bo;
+	if (t[0] == 'I' && t[1] == 'I')
+		bo = EXIF_BYTE_ORDER_INTEL;
+	else if (t[0] == 'M' && t[1] == 'M')
+		bo = EXIF_BYTE_ORDER_MOTOROLA;
+	else
+		return -1;
+	if (bo != ed->bo || exif_get_short(t + 2, bo) != 42)
+		return -1;
+	struct tiff_ifd ifd0, exif, gps;
+	if (tiff_ifd_read(t, len, bo, exif_get_long(t + 4, bo), &ifd0))
+		return -1;
+	int64_t exif_off = tiff_pointer(&ifd0, bo, TIFF_TAG_EXIF_IFD);
+	int64_t gps_off = tiff_pointer(&ifd0, bo, TIFF_TAG_GPS_IFD);
+	if (exif_off < 0 || gps_off < 0)
+		return -1;
+	memset(&exif, 0, sizeof exif);
+	memset(&gps, 0, sizeof gps);
+	if ((exif_off && tiff_ifd_read(t, len, bo, (uint32_t)exif_off, &exif)) ||
+	    (gps_off && tiff_ifd_read(t, len, bo, (uint32_t)gps_off, &gps)))
+		return -1;
+
+	size_t cap = ifd0.n + exif.n + gps.n + EDITS_MAX + 2;
+	struct ifd_entry *v = xcalloc(cap, sizeof *v);
+	size_t start = out->len, nv;
+	int rc = buf_append(out, JPEG_EXIF_HEADER, JPEG_EXIF_HEADER_LEN) ||
+		 buf_append(out, t, len);
+	size_t tiff = start + JPEG_EXIF_HEADER_LEN;
+	uint32_t new_exif = (uint32_t)exif_off, new_gps = (uint32_t)gps_off, new0 = 0;
+	if (!rc && has_edits(ed, ED_GPS)) {
+		ifd_merge(&gps, bo, ed, ED_GPS, NULL, 0, v, &nv);
+		new_gps = 0;
+		if (nv)
+			rc = ifd_write(out, tiff, bo, v, nv, 0, &new_gps);
+	}
+	if (!rc && has_edits(ed, ED_EXIF)) {
+		ifd_merge(&exif, bo, ed, ED_EXIF, NULL, 0, v, &nv);
+		new_exif = 0;
+		if (nv)
+			rc = ifd_write(out, tiff, bo, v, nv, exif.present ? exif.next : 0, &new_exif);
+	}
+	if (!rc) {
+		static const unsigned ptrs[] = {TIFF_TAG_EXIF_IFD, TIFF_TAG_GPS_IFD};
+		ifd_merge(&ifd0, bo, ed, ED_IFD0, ptrs, 2, v, &nv);
+		if (new_exif)
+			pointer_entry(&v[nv++], bo, TIFF_TAG_EXIF_IFD, new_exif);
+		if (new_gps)
+			pointer_entry(&v[nv++], bo, TIFF_TAG_GPS_IFD, new_gps);
+		rc = ifd_write(out, tiff, bo, v, nv, ifd0.next, &new0);
+	}
+	free(v);
+	if (rc) {
+		out->len = start;
+		return -1;
+	}
+	exif_set_long((unsigned char *)out->data + tiff + 4, bo, new0);
+	return 0;
+}
+
 int jpeg_tag_copy(const uint8_t *src, size_t n, const struct jpeg_tags *tags, struct buf *out,
 		  char *err, size_t errlen)
 {
 	struct jpeg_info *ji = xmalloc(sizeof *ji);
 	ExifMem *mem = NULL;
 	ExifData *ed = NULL;
-	unsigned char *exif = NULL;
-	unsigned int exif_len = 0;
+	unsigned char *lx = NULL;
+	unsigned int lx_len = 0;
+	const unsigned char *exif = NULL;
+	size_t exif_len = 0;
+	struct edits edits = {.n = 0, .bo = EXIF_BYTE_ORDER_INTEL};
+	struct buf app;
 	char werr[200];
 	int rc;
 
 	buf_reset(out);
+	buf_init(&app, JPEGWRITE_MAX_APP1 + 16);
 	rc = check_tags(tags, err, errlen);
 	if (rc)
 		goto out;
@@ -289,44 +579,76 @@ int jpeg_tag_copy(const uint8_t *src, size_t n, const struct jpeg_tags *tags, st
 			     rc ? werr : "it has no image data");
 		goto out;
 	}
-	mem = exif_mem_new_default();
-	ed = mem ? exif_data_new_mem(mem) : NULL;
-	if (!ed) {
-		rc = err_set(err, errlen, EV_ERR, "libexif could not allocate its data");
-		goto out;
-	}
-	/* Keep every tag as found, including ones libexif has no name for,
-	 * and the MakerNote bytes as they are. */
-	exif_data_unset_option(ed, EXIF_DATA_OPTION_IGNORE_UNKNOWN_TAGS);
-	exif_data_unset_option(ed, EXIF_DATA_OPTION_FOLLOW_SPECIFICATION);
-	exif_data_set_option(ed, EXIF_DATA_OPTION_DONT_CHANGE_MAKER_NOTE);
 	if (tags->exif && ji->has_exif) {
 		rc = err_set(err, errlen, EV_EINVAL,
 			     "an EXIF block was given for a JPEG that has its own");
 		goto out;
 	}
-	if (tags->exif)
-		exif_data_load_data(ed, tags->exif, (unsigned)tags->exif_len);
-	else if (ji->has_exif)
-		exif_data_load_data(ed, src + ji->exif_off, (unsigned)ji->exif_len);
-	else
-		exif_data_set_byte_order(ed, EXIF_BYTE_ORDER_INTEL);
-
-	if (set_gps(ed, mem, tags) != 0 ||
-	    (tags->case_number && set_case(ed, mem, tags->case_number) != 0) ||
-	    set_picture(ed, mem, tags) != 0) {
-		rc = err_set(err, errlen, EV_ERR, "libexif could not allocate an entry");
+	/* a segment added to a JPEG already at the walker's limit would make
+	 * a copy that evcap itself could not read */
+	if (!ji->has_exif && ji->nseg >= JPEG_MAX_SEGMENTS) {
+		rc = err_set(err, errlen, EV_ELIMIT,
+			     "the JPEG has %d segments before its image data and no EXIF block; "
+			     "one more is more than evcap reads",
+			     JPEG_MAX_SEGMENTS);
 		goto out;
 	}
-	exif_data_save_data(ed, &exif, &exif_len);
-	if (!exif || exif_len < JPEG_EXIF_HEADER_LEN) {
-		rc = err_set(err, errlen, EV_ERR, "libexif could not serialise the EXIF block");
-		goto out;
+	/* the block to start from: given, the source's own, or none */
+	const uint8_t *old = tags->exif ? tags->exif : ji->has_exif ? src + ji->exif_off : NULL;
+	size_t old_len = tags->exif ? tags->exif_len : ji->has_exif ? ji->exif_len : 0;
+	if (old && old_len >= JPEG_EXIF_HEADER_LEN + 2 &&
+	    memcmp(old + JPEG_EXIF_HEADER_LEN, "MM", 2) == 0)
+		edits.bo = EXIF_BYTE_ORDER_MOTOROLA;
+	set_edits(&edits, tags);
+
+	/* The original's block kept where it was and new IFDs appended, so
+	 * maker notes that count from the block's start still read; libexif
+	 * writes a new block where there is none, or one this cannot read. */
+	if (old && old_len >= JPEG_EXIF_HEADER_LEN &&
+	    memcmp(old, JPEG_EXIF_HEADER, JPEG_EXIF_HEADER_LEN) == 0 &&
+	    tiff_append(old + JPEG_EXIF_HEADER_LEN, old_len - JPEG_EXIF_HEADER_LEN, &edits,
+			&app) == 0) {
+		exif = (const unsigned char *)app.data;
+		exif_len = app.len;
+	} else {
+		mem = exif_mem_new_default();
+		ed = mem ? exif_data_new_mem(mem) : NULL;
+		if (!ed) {
+			rc = err_set(err, errlen, EV_ERR, "libexif could not allocate its data");
+			goto out;
+		}
+		/* Keep every tag as found, including ones libexif has no name
+		 * for, and the MakerNote bytes as they are. */
+		exif_data_unset_option(ed, EXIF_DATA_OPTION_IGNORE_UNKNOWN_TAGS);
+		exif_data_unset_option(ed, EXIF_DATA_OPTION_FOLLOW_SPECIFICATION);
+		exif_data_set_option(ed, EXIF_DATA_OPTION_DONT_CHANGE_MAKER_NOTE);
+		if (old)
+			exif_data_load_data(ed, old, (unsigned)old_len);
+		else
+			exif_data_set_byte_order(ed, EXIF_BYTE_ORDER_INTEL);
+		/* the values are made in the order libexif writes the block in
+		 * (a block it could not read is written anew in its own) */
+		if (exif_data_get_byte_order(ed) != edits.bo) {
+			edits_free(&edits);
+			edits.bo = exif_data_get_byte_order(ed);
+			set_edits(&edits, tags);
+		}
+		if (apply_libexif(ed, mem, &edits) != 0) {
+			rc = err_set(err, errlen, EV_ERR, "libexif could not allocate an entry");
+			goto out;
+		}
+		exif_data_save_data(ed, &lx, &lx_len);
+		if (!lx || lx_len < JPEG_EXIF_HEADER_LEN) {
+			rc = err_set(err, errlen, EV_ERR, "libexif could not serialise the EXIF block");
+			goto out;
+		}
+		exif = lx;
+		exif_len = lx_len;
 	}
 	if (exif_len > JPEGWRITE_MAX_APP1) {
 		rc = err_set(err, errlen, EV_ELIMIT,
-			     "the new EXIF block is %u bytes; one APP1 holds at most %d",
-			     exif_len, JPEGWRITE_MAX_APP1);
+			     "the new EXIF block is %zu bytes; one APP1 holds at most %d", exif_len,
+			     JPEGWRITE_MAX_APP1);
 		goto out;
 	}
 
@@ -352,12 +674,14 @@ int jpeg_tag_copy(const uint8_t *src, size_t n, const struct jpeg_tags *tags, st
 out:
 	if (rc)
 		buf_reset(out);
-	if (exif)
-		exif_mem_free(mem, exif);
+	if (lx)
+		exif_mem_free(mem, lx);
 	if (ed)
 		exif_data_unref(ed);
 	if (mem)
 		exif_mem_unref(mem);
+	edits_free(&edits);
+	buf_free(&app);
 	free(ji);
 	return rc;
 }

@@ -1,9 +1,12 @@
 /*
  * The working-copy writer behind `evcap export --format jpeg`: a new JPEG
  * that is the original with EXIF GPS and the case number set, built in
- * memory. libexif edits and serialises the EXIF block; our own splicer puts
- * it in place of the old Exif APP1 and copies every other byte (XMP, ICC,
- * MPF, the image data) unchanged. Originals are never touched.
+ * memory. The original's EXIF block is kept whole, at its place, with new
+ * directories for the changed entries appended (so maker notes that count
+ * from the block's start stay right); libexif writes a block only where
+ * there is none or the old one cannot be read. Our own splicer puts it in
+ * place of the old Exif APP1 and copies every other byte (XMP, ICC, MPF,
+ * the image data) unchanged. Originals are never touched.
  */
 #ifndef EVCAP_JPEGWRITE_H
 #define EVCAP_JPEGWRITE_H

@@ -29,6 +29,7 @@
 #include "hash.h"
 #include "flir.h"
 #include "jpeg.h"
+#include "jpegwrite.h"
 #include "meta.h"
 #include "minisign.h"
 #include "nmea.h"
@@ -170,6 +171,23 @@ static inline int fuzz_run_jpeg(const uint8_t *data, size_t size)
 	if (fl.has_time)
 		FUZZ_ENSURE(fl.found && fl.ms >= 0 && fl.ms < 1000 && fl.offset_s % 60 == 0 &&
 			    fl.offset_s >= -14 * 3600 && fl.offset_s <= 14 * 3600);
+	/* a working copy of it (the original's EXIF block kept and new
+	 * directories appended, or libexif's): refused with a reason, or a
+	 * JPEG the walker reads back with its Exif APP1 */
+	struct jpeg_tags t = {.has_pos = 1, .lat = 30.5, .lon = 114.25, .has_alt = 1, .alt = 20,
+			      .has_time = 1, .utc = 1682906584, .case_number = "X1"};
+	struct buf copy;
+	buf_init(&copy, 0);
+	err[0] = '\0';
+	rc = jpeg_tag_copy(data, size, &t, &copy, err, sizeof err);
+	if (rc != 0) {
+		FUZZ_ENSURE(err[0] != '\0' && FUZZ_TEXT_OK(err) && copy.len == 0);
+	} else {
+		FUZZ_ENSURE(copy.len <= size + JPEGWRITE_MAX_APP1 + 16);
+		FUZZ_ENSURE(jpeg_walk((const uint8_t *)copy.data, copy.len, ji, err, sizeof err) == 0);
+		FUZZ_ENSURE(ji->has_exif);
+	}
+	buf_free(&copy);
 	free(ji);
 	return 0;
 }

@@ -323,6 +323,80 @@ static void test_refusals(void)
 	buf_free(&out);
 }
 
+/* The entry `tag` of the IFD at off in a TIFF block (II): its value or
+ * offset, and its count; 0 when found. */
+static int tiff_entry(const uint8_t *t, size_t len, uint32_t off, unsigned tag, uint32_t *value,
+		      uint32_t *count)
+{
+	if ((size_t)off + 2 > len)
+		return -1;
+	unsigned n = t[off] | t[off + 1] << 8;
+	for (unsigned i = 0; i < n && (size_t)off + 2 + 12 * (i + 1) <= len; i++) {
+		const uint8_t *e = t + off + 2 + 12 * i;
+		if ((unsigned)(e[0] | e[1] << 8) != tag)
+			continue;
+		*count = (uint32_t)e[4] | (uint32_t)e[5] << 8 | (uint32_t)e[6] << 16 |
+			 (uint32_t)e[7] << 24;
+		*value = (uint32_t)e[8] | (uint32_t)e[9] << 8 | (uint32_t)e[10] << 16 |
+			 (uint32_t)e[11] << 24;
+		return 0;
+	}
+	return -1;
+}
+
+/* A MakerNote whose own entries count from the start of the TIFF block
+ * (Sony's, Canon's) reads right in the copy only if it stays at the same
+ * offset: libexif, writing the block anew, moved it. The copy keeps the
+ * original block where it was and appends what changes. */
+static void test_maker_note_stays(void)
+{
+	struct buf out;
+	char err[200] = "";
+	static struct blob src;
+	static uint8_t e[200];
+	static const uint8_t sof[] = {8, 0, 8, 0, 8, 1, 1, 0x11, 0};
+	static const uint8_t sos[] = {1, 1, 0, 0, 63, 0};
+	/* IFD0 at 8: ExifIFD -> 26. EXIF IFD at 26: DateTimeOriginal (20
+	 * bytes at 56), MakerNote (16 bytes at 76); next IFD 0 */
+	static const uint8_t tiff[] = {
+		'I', 'I', 42, 0, 8, 0, 0, 0,
+		1, 0, 0x69, 0x87, 4, 0, 1, 0, 0, 0, 26, 0, 0, 0, 0, 0, 0, 0,
+		2, 0, 0x03, 0x90, 2, 0, 20, 0, 0, 0, 56, 0, 0, 0,
+		0x7C, 0x92, 7, 0, 16, 0, 0, 0, 76, 0, 0, 0, 0, 0, 0, 0};
+	size_t o = 0;
+	memcpy(e, "Exif\0\0", 6);
+	o = 6;
+	memcpy(e + o, tiff, sizeof tiff);
+	o += sizeof tiff; /* TIFF offset 56 */
+	memcpy(e + o, "2023:05:01 10:03:04", 20);
+	o += 20; /* 76: a note pointing at its own data by TIFF offset 84 */
+	memcpy(e + o, "SONY\x54\0\0\0note-data", 16);
+	o += 16;
+	src.n = 0;
+	put(&src, "\xFF\xD8", 2);
+	put_seg(&src, 0xE1, e, o);
+	put_seg(&src, 0xC0, sof, sizeof sof);
+	put_seg(&src, 0xDA, sos, sizeof sos);
+	put(&src, "\x12\x34\xFF\xD9", 4);
+	struct jpeg_tags t = {.has_pos = 1, .lat = 30.5, .lon = 114.25, .has_alt = 1, .alt = 20,
+			      .has_time = 1, .utc = 1682906584, .case_number = CASE_NO};
+	buf_init(&out, 0);
+	CHECK(jpeg_tag_copy(src.d, src.n, &t, &out, err, sizeof err) == 0);
+	static struct jpeg_info ji;
+	CHECK(jpeg_walk((const uint8_t *)out.data, out.len, &ji, err, sizeof err) == 0);
+	CHECK(ji.has_exif);
+	const uint8_t *nt = (const uint8_t *)out.data + ji.exif_off + 6;
+	size_t nl = ji.exif_len - 6;
+	uint32_t ifd0 = (uint32_t)nt[4] | (uint32_t)nt[5] << 8, exif_ifd = 0, at = 0, count = 0;
+	CHECK(tiff_entry(nt, nl, ifd0, 0x8769, &exif_ifd, &count) == 0);
+	CHECK(tiff_entry(nt, nl, exif_ifd, 0x927C, &at, &count) == 0);
+	CHECK(at == 76 && count == 16); /* where it was (was: moved by libexif) */
+	CHECK(nl >= 92 && memcmp(nt + 76, "SONY\x54\0\0\0note-data", 16) == 0);
+	CHECK(memcmp(nt + 84, "note-data", 8) == 0);
+	check_copy((const uint8_t *)out.data, out.len, &t, "2023:05:01 10:03:04");
+	buf_free(&out);
+}
+
 /* Real photos: Exif in place, maker notes, XMP, thumbnails. */
 static void test_corpus_copies(void)
 {
@@ -374,6 +448,7 @@ int main(void)
 	RUN(test_synthetic_without_exif);
 	RUN(test_given_exif);
 	RUN(test_refusals);
+	RUN(test_maker_note_stays);
 	RUN(test_corpus_copies);
 	T_EXIT();
 }
