@@ -262,11 +262,8 @@ out:
 int daemon_seen_matches(struct store *s, const char *shown_path, const char *medium_uuid,
 			uint64_t size, int64_t mtime_ns, int64_t ctime_ns)
 {
-	/* seen_at in ms since 1970, as a double: ISO text with milliseconds */
 	sqlite3_stmt *st = store_prepare(
-		s,
-		"SELECT size, mtime_ns, (julianday(seen_at) - 2440587.5) * 86400000.0"
-		" FROM capture_seen WHERE path = ? AND medium_uuid = ?",
+		s, "SELECT size, mtime_ns, ctime_ns FROM capture_seen WHERE path = ? AND medium_uuid = ?",
 		NULL, 0);
 	if (!st)
 		return 0;
@@ -276,22 +273,22 @@ int daemon_seen_matches(struct store *s, const char *shown_path, const char *med
 	if (sqlite3_step(st) == SQLITE_ROW)
 		r = (uint64_t)sqlite3_column_int64(st, 0) == size &&
 		    sqlite3_column_int64(st, 1) == mtime_ns &&
-		    sqlite3_column_type(st, 2) == SQLITE_FLOAT &&
-		    (double)ctime_ns / 1e6 <= sqlite3_column_double(st, 2);
+		    sqlite3_column_type(st, 2) == SQLITE_INTEGER &&
+		    sqlite3_column_int64(st, 2) == ctime_ns;
 	sqlite3_finalize(st);
 	return r;
 }
 
 int daemon_seen_record(struct store *s, const char *shown_path, const char *medium_uuid,
-		       uint64_t size, int64_t mtime_ns, const char *sha256, char *err,
-		       size_t errlen)
+		       uint64_t size, int64_t mtime_ns, int64_t ctime_ns, const char *sha256,
+		       char *err, size_t errlen)
 {
 	char now[32];
 	time_format_iso(time_now(), now);
 	sqlite3_stmt *st = store_prepare(
 		s,
 		"INSERT OR REPLACE INTO capture_seen(path, medium_uuid, size, mtime_ns, sha256,"
-		" seen_at) VALUES (?,?,?,?,?,?)",
+		" seen_at, ctime_ns) VALUES (?,?,?,?,?,?,?)",
 		err, errlen);
 	if (!st)
 		return EV_EDB;
@@ -301,6 +298,7 @@ int daemon_seen_record(struct store *s, const char *shown_path, const char *medi
 	sqlite3_bind_int64(st, 4, mtime_ns);
 	sqlite3_bind_text(st, 5, sha256, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 6, now, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 7, ctime_ns);
 	int rc = 0;
 	if (sqlite3_step(st) != SQLITE_DONE)
 		rc = err_set(err, errlen, EV_EDB, "%s: cannot note it as recorded: %s", shown_path,
@@ -1314,7 +1312,7 @@ static void take_file(struct daemon *d, const char *path)
 		if (msg[0])
 			log_warnx("%s", msg);
 		if (daemon_seen_record(d->store, shown, m->uuid, (uint64_t)st.st_size,
-				       mtime_ns(&st), sha, err, sizeof err))
+				       mtime_ns(&st), ctime_ns(&st), sha, err, sizeof err))
 			log_warnx("%s", err);
 		settle_forget(d->settle, path);
 		break;

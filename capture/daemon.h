@@ -79,21 +79,22 @@ int daemon_lock_store(const char *dir, int *fd, char *err, size_t errlen) WUR;
 
 /*
  * The capture_seen table: (path as displayed, medium UUID or "") ->
- * (size, mtime in ns) of a file already recorded. daemon_seen_matches
- * returns 1 when the path was recorded with exactly this size and mtime
- * and the file's inode has not changed since (its ctime, which no copy
- * can set, is no later than when the row was written), 0 when not (or on
- * a database error: then the file is simply hashed again). Size and mtime
- * alone take another card's file of the same name, size and camera time
- * (a clock never set, a raw format of fixed size), copied to the same
- * path, for the one recorded. daemon_seen_record stores or replaces the
- * row.
+ * (size, mtime and ctime in ns) of a file already recorded.
+ * daemon_seen_matches returns 1 when the path was recorded with exactly
+ * this size, mtime and ctime, 0 when not (or on a database error, or for
+ * a row of before ctime was kept: then the file is simply hashed again).
+ * Size and mtime alone took another card's file of the same name, size
+ * and camera time (a clock never set, a raw format of fixed size), copied
+ * to the same path with its mtime, for the one recorded; its ctime, which
+ * a copy cannot set, differs. On a FAT or exFAT card ctime is the creation
+ * time the camera wrote, as fixed as the mtime. daemon_seen_record stores
+ * or replaces the row.
  */
 int daemon_seen_matches(struct store *s, const char *shown_path, const char *medium_uuid,
 			uint64_t size, int64_t mtime_ns, int64_t ctime_ns);
 int daemon_seen_record(struct store *s, const char *shown_path, const char *medium_uuid,
-		       uint64_t size, int64_t mtime_ns, const char *sha256, char *err,
-		       size_t errlen) WUR;
+		       uint64_t size, int64_t mtime_ns, int64_t ctime_ns, const char *sha256,
+		       char *err, size_t errlen) WUR;
 
 /* 1 if the file or folder name is one evcapd leaves alone: names that
  * start with '.' (editors' and copy tools' temporaries, AppleDouble and

@@ -340,6 +340,12 @@ static const char schema_v45[] =
 	 * pulled before this version, which any device's revision may move) */
 	"ALTER TABLE readings ADD COLUMN src_device TEXT;";
 
+/* evcapd: the inode change time a path was recorded with, so that a file
+ * of the same name, size and mtime put there since (another card's folder
+ * copied in with cp -p) is read, not taken for the one recorded. NULL in
+ * rows of before: each such file is read once more, and its row filled. */
+static const char schema_v46[] = "ALTER TABLE capture_seen ADD COLUMN ctime_ns INTEGER;";
+
 const struct migration schema_migrations[] = {
 	{1, schema_v1},
 	{40, schema_v40},
@@ -348,5 +354,6 @@ const struct migration schema_migrations[] = {
 	{43, schema_v43},
 	{44, schema_v44},
 	{45, schema_v45},
+	{46, schema_v46},
 };
 const size_t schema_migration_count = sizeof schema_migrations / sizeof schema_migrations[0];

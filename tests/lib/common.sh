@@ -171,10 +171,11 @@ pty_pair() {
 	within 10 test -e "$1" -a -e "$2"
 }
 
-# store_to_schema_44 DB: takes schema 45's columns and index out of a
-# store's database, as an evcap of schema 44 left it
+# store_to_schema_44 DB: takes schema 45's and 46's columns and index out
+# of a store's database, as an evcap of schema 44 left it
 store_to_schema_44() {
-	sqlite3 "$1" "DROP INDEX bundles_previous; ALTER TABLE bundles DROP COLUMN previous;
+	sqlite3 "$1" "ALTER TABLE capture_seen DROP COLUMN ctime_ns;
+	DROP INDEX bundles_previous; ALTER TABLE bundles DROP COLUMN previous;
 	ALTER TABLE bundles DROP COLUMN previous_missing;
 	ALTER TABLE readings DROP COLUMN src_device; PRAGMA user_version = 44;"
 }

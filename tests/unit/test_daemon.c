@@ -6,8 +6,9 @@
  */
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
+
+#include <sqlite3.h>
 
 #include "daemon.h"
 #include "daemon_settle.h"
@@ -189,7 +190,7 @@ static void test_seen_table(void)
 	if (s) {
 		const char *sha = "9d346d96715e81a066bfef54185ec08022321229b657ff6f7c3ca072ab2687fb";
 		CHECK(daemon_seen_matches(s, "/m/a.jpg", "1234-ABCD", 10, 99, 1) == 0);
-		CHECK(daemon_seen_record(s, "/m/a.jpg", "1234-ABCD", 10, 99, sha, err, sizeof err) ==
+		CHECK(daemon_seen_record(s, "/m/a.jpg", "1234-ABCD", 10, 99, 1, sha, err, sizeof err) ==
 		      0);
 		CHECK(daemon_seen_matches(s, "/m/a.jpg", "1234-ABCD", 10, 99, 1) == 1);
 		CHECK(daemon_seen_matches(s, "/m/a.jpg", "1234-ABCD", 11, 99, 1) == 0); /* size */
@@ -197,16 +198,26 @@ static void test_seen_table(void)
 		CHECK(daemon_seen_matches(s, "/m/a.jpg", "FFFF-0000", 10, 99, 1) == 0); /* other card */
 		CHECK(daemon_seen_matches(s, "/m/a.jpg", NULL, 10, 99, 1) == 0);
 		/* the same path on the same card rewritten: the row is replaced */
-		CHECK(daemon_seen_record(s, "/m/a.jpg", "1234-ABCD", 20, 100, sha, err, sizeof err) ==
+		CHECK(daemon_seen_record(s, "/m/a.jpg", "1234-ABCD", 20, 100, 1, sha, err, sizeof err) ==
 		      0);
 		CHECK(daemon_seen_matches(s, "/m/a.jpg", "1234-ABCD", 10, 99, 1) == 0);
 		CHECK(daemon_seen_matches(s, "/m/a.jpg", "1234-ABCD", 20, 100, 1) == 1);
-		CHECK(daemon_seen_record(s, "/in/x", NULL, 1, 1, sha, err, sizeof err) == 0);
+		CHECK(daemon_seen_record(s, "/in/x", NULL, 1, 1, 1, sha, err, sizeof err) == 0);
 		CHECK(daemon_seen_matches(s, "/in/x", "", 1, 1, 1) == 1);
-		/* the same name, size and mtime, but an inode changed after the
-		 * row was written (another card's file copied there): not seen */
-		int64_t later = ((int64_t)time(NULL) + 3600) * 1000000000LL;
-		CHECK(daemon_seen_matches(s, "/in/x", "", 1, 1, later) == 0);
+		/* the same name, size and mtime, but another inode change time
+		 * (another card's file copied there with its mtime): not seen,
+		 * whether that time is later or earlier (a clock set back) */
+		CHECK(daemon_seen_matches(s, "/in/x", "", 1, 1, 2) == 0);
+		CHECK(daemon_seen_matches(s, "/in/x", "", 1, 1, 0) == 0);
+		/* a row from before ctime was kept is not trusted either */
+		char *q = xasprintf("%s/evidence.db", sd);
+		sqlite3 *h = NULL;
+		CHECK(sqlite3_open(q, &h) == SQLITE_OK &&
+		      sqlite3_exec(h, "UPDATE capture_seen SET ctime_ns = NULL", NULL, NULL, NULL) ==
+			      SQLITE_OK);
+		sqlite3_close(h);
+		free(q);
+		CHECK(daemon_seen_matches(s, "/in/x", "", 1, 1, 1) == 0);
 		CHECK(store_schema_version() >= 40);
 	}
 	store_close(s);

@@ -872,7 +872,8 @@ static void test_migration(void)
 			 "DROP INDEX bundles_previous;"
 			 "ALTER TABLE bundles DROP COLUMN previous;"
 			 "ALTER TABLE bundles DROP COLUMN previous_missing;"
-			 "ALTER TABLE readings DROP COLUMN src_device;",
+			 "ALTER TABLE readings DROP COLUMN src_device;"
+			 "ALTER TABLE capture_seen DROP COLUMN ctime_ns;",
 			 err, sizeof err) == 0);
 	CHECK(store_exec(s, "PRAGMA user_version = 40", err, sizeof err) == 0);
 	store_close(s);
