@@ -135,6 +135,9 @@ static void set_gps(struct edits *ed, const struct jpeg_tags *t)
 	if (t->has_pos || t->has_alt || t->has_time)
 		edit_put(ed, ED_GPS, TAG_GPS_VERSION, EXIF_FORMAT_BYTE, 4, version, 4);
 	if (t->has_pos) {
+		/* the file's own status ('V', void) was of its own fix, not of
+		 * this position; a reader would take it for this one's */
+		edit_put(ed, ED_GPS, EXIF_TAG_GPS_STATUS, 0, 0, NULL, 0);
 		put_ascii(ed, ED_GPS, EXIF_TAG_GPS_LATITUDE_REF, t->lat < 0 ? "S" : "N");
 		to_dms(t->lat, r);
 		put_rationals(ed, EXIF_TAG_GPS_LATITUDE, r, 3);
@@ -334,7 +337,8 @@ static int tiff_ifd_read(const uint8_t *t, size_t len, ExifByteOrder bo, uint32_
 			 struct tiff_ifd *ifd)
 {
 	memset(ifd, 0, sizeof *ifd);
-	if (off < 8 || off % 2 || (size_t)off + 2 > len)
+	/* TIFF wants an even offset; readers take an odd one, and so does this */
+	if (off < 8 || (size_t)off + 2 > len)
 		return -1;
 	unsigned n = exif_get_short(t + off, bo);
 	if (n > TIFF_IFD_MAX || (size_t)off + 2 + 12 * (size_t)n + 4 > len)
@@ -347,7 +351,8 @@ static int tiff_ifd_read(const uint8_t *t, size_t len, ExifByteOrder bo, uint32_
 }
 
 /* The offset an IFD pointer entry (tag) of ifd gives; 0 when none. -1 when
- * the entry is there but is no single LONG or IFD. */
+ * the entry is there but is no single LONG, IFD or SHORT (some writers
+ * store a small offset as a SHORT; readers take it). */
 static int64_t tiff_pointer(const struct tiff_ifd *ifd, ExifByteOrder bo, unsigned tag)
 {
 	for (unsigned i = 0; i < ifd->n; i++) {
@@ -355,9 +360,9 @@ static int64_t tiff_pointer(const struct tiff_ifd *ifd, ExifByteOrder bo, unsign
 		if (exif_get_short(e, bo) != tag)
 			continue;
 		unsigned type = exif_get_short(e + 2, bo);
-		if ((type != 4 && type != 13) || exif_get_long(e + 4, bo) != 1)
+		if ((type != 3 && type != 4 && type != 13) || exif_get_long(e + 4, bo) != 1)
 			return -1;
-		return exif_get_long(e + 8, bo);
+		return type == 3 ? exif_get_short(e + 8, bo) : exif_get_long(e + 8, bo);
 	}
 	return 0;
 }
@@ -532,7 +537,7 @@ static int tiff_append(const uint8_t *t, size_t len, const struct edits *ed, str
 		ifd_merge(&exif, bo, ed, ED_EXIF, NULL, 0, v, &nv);
 		new_exif = 0;
 		if (nv)
-			rc = ifd_write(out, tiff, bo, v, nv, exif.present ? exif.next : 0, &new_exif);
+			rc = ifd_write(out, tiff, bo, v, nv, 0, &new_exif);
 	}
 	if (!rc) {
 		static const unsigned ptrs[] = {TIFF_TAG_EXIF_IFD, TIFF_TAG_GPS_IFD};
@@ -541,7 +546,13 @@ static int tiff_append(const uint8_t *t, size_t len, const struct edits *ed, str
 			pointer_entry(&v[nv++], bo, TIFF_TAG_EXIF_IFD, new_exif);
 		if (new_gps)
 			pointer_entry(&v[nv++], bo, TIFF_TAG_GPS_IFD, new_gps);
-		rc = ifd_write(out, tiff, bo, v, nv, ifd0.next, &new0);
+		/* IFD1 (the thumbnail) follows as before; a link back into a
+		 * directory this replaces (a loop) would show the old one again,
+		 * its GPS with it */
+		uint32_t next = ifd0.next, old0 = exif_get_long(t + 4, bo);
+		if (next == old0 || (next && (next == exif_off || next == gps_off)))
+			next = 0;
+		rc = ifd_write(out, tiff, bo, v, nv, next, &new0);
 	}
 	free(v);
 	if (rc) {

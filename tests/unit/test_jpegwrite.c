@@ -397,6 +397,63 @@ static void test_maker_note_stays(void)
 	buf_free(&out);
 }
 
+/* A block written carelessly but read by every reader: a GPS pointer
+ * stored as a SHORT, the GPS IFD at an odd offset, IFD0's next link back
+ * at IFD0 itself, and a void GPS status. The block is kept (not handed to
+ * libexif), the loop is not carried into the copy (it would show the old
+ * IFD0 again as IFD1, its GPS with it), and the status goes with the
+ * position evcap writes. */
+static void test_careless_block(void)
+{
+	struct buf out;
+	char err[200] = "";
+	static struct blob src;
+	static uint8_t e[200];
+	static const uint8_t sof[] = {8, 0, 8, 0, 8, 1, 1, 0x11, 0};
+	static const uint8_t sos[] = {1, 1, 0, 0, 63, 0};
+	/* IFD0 at 8 (2 entries, next 8: itself): ExifIFD LONG -> 38, GPS
+	 * SHORT -> 57. EXIF IFD at 38: DateTimeOriginal -> 75. A pad byte at
+	 * 56; GPS IFD at 57: GPSStatus "V". DateTimeOriginal at 75 */
+	static const uint8_t tiff[] = {
+		'I', 'I', 42, 0, 8, 0, 0, 0,
+		2, 0, 0x69, 0x87, 4, 0, 1, 0, 0, 0, 38, 0, 0, 0,
+		0x25, 0x88, 3, 0, 1, 0, 0, 0, 57, 0, 0, 0, 8, 0, 0, 0,
+		1, 0, 0x03, 0x90, 2, 0, 20, 0, 0, 0, 75, 0, 0, 0, 0, 0, 0, 0,
+		0,
+		1, 0, 0x09, 0, 2, 0, 2, 0, 0, 0, 'V', 0, 0, 0, 0, 0, 0, 0};
+	memcpy(e, "Exif\0\0", 6);
+	memcpy(e + 6, tiff, sizeof tiff);
+	memcpy(e + 6 + sizeof tiff, "2023:05:01 10:03:04", 20);
+	size_t o = 6 + sizeof tiff + 20;
+	src.n = 0;
+	put(&src, "\xFF\xD8", 2);
+	put_seg(&src, 0xE1, e, o);
+	put_seg(&src, 0xC0, sof, sizeof sof);
+	put_seg(&src, 0xDA, sos, sizeof sos);
+	put(&src, "\x12\x34\xFF\xD9", 4);
+	struct jpeg_tags t = {.has_pos = 1, .lat = 30.5, .lon = 114.25, .has_alt = 1, .alt = 20,
+			      .has_time = 1, .utc = 1682906584, .case_number = CASE_NO};
+	buf_init(&out, 0);
+	CHECK(jpeg_tag_copy(src.d, src.n, &t, &out, err, sizeof err) == 0);
+	static struct jpeg_info ji;
+	CHECK(jpeg_walk((const uint8_t *)out.data, out.len, &ji, err, sizeof err) == 0);
+	const uint8_t *nt = (const uint8_t *)out.data + ji.exif_off + 6;
+	size_t nl = ji.exif_len - 6;
+	/* kept: the old bytes are where they were */
+	CHECK(nl > sizeof tiff && memcmp(nt + 8, tiff + 8, sizeof tiff - 8) == 0);
+	uint32_t ifd0 = (uint32_t)nt[4] | (uint32_t)nt[5] << 8, gps = 0, v = 0, count = 0;
+	CHECK(ifd0 > sizeof tiff && (size_t)ifd0 + 2 < nl);
+	unsigned n0 = nt[ifd0] | nt[ifd0 + 1] << 8;
+	const uint8_t *next = nt + ifd0 + 2 + 12 * n0;
+	CHECK((size_t)(next - nt) + 4 <= nl && next[0] == 0 && next[1] == 0 && next[2] == 0 &&
+	      next[3] == 0); /* was: 8, the old IFD0 */
+	CHECK(tiff_entry(nt, nl, ifd0, 0x8825, &gps, &count) == 0);
+	CHECK(gps != 57 && tiff_entry(nt, nl, gps, 0x0002, &v, &count) == 0); /* latitude */
+	CHECK(tiff_entry(nt, nl, gps, 0x0009, &v, &count) != 0); /* no status 'V' */
+	check_copy((const uint8_t *)out.data, out.len, &t, "2023:05:01 10:03:04");
+	buf_free(&out);
+}
+
 /* Real photos: Exif in place, maker notes, XMP, thumbnails. */
 static void test_corpus_copies(void)
 {
@@ -449,6 +506,7 @@ int main(void)
 	RUN(test_given_exif);
 	RUN(test_refusals);
 	RUN(test_maker_note_stays);
+	RUN(test_careless_block);
 	RUN(test_corpus_copies);
 	T_EXIT();
 }
