@@ -114,9 +114,6 @@ size_t cli_control_at(const char *v, int lines, char *shown, size_t shownlen);
  * else one line naming what ("--title", "the site name"), the character
  * and its byte position, and EXIT_USAGE. */
 int cli_check_text(struct cli *cli, const char *what, const char *v, int lines);
-/* The 1-based byte position of the first text-direction override,
- * embedding or isolate in v (its code point in *cp), or 0. */
-size_t cli_direction_at(const char *v, unsigned *cp);
 
 /* v as it may go to a terminal: each control character (C0, DEL, C1) as
  * \xNN, everything else as it is. Stores made before control characters

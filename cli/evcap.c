@@ -228,21 +228,6 @@ void cli_warn(const char *fmt, ...)
 		free(msg);
 }
 
-size_t cli_direction_at(const char *v, unsigned *cp)
-{
-	for (const unsigned char *p = (const unsigned char *)v; *p; p++) {
-		/* U+202A-202E: E2 80 AA-AE; U+2066-2069: E2 81 A6-A9 */
-		if (p[0] != 0xe2 || !p[1] || !p[2])
-			continue;
-		if ((p[1] == 0x80 && p[2] >= 0xaa && p[2] <= 0xae) ||
-		    (p[1] == 0x81 && p[2] >= 0xa6 && p[2] <= 0xa9)) {
-			*cp = 0x2000u | (p[1] & 0x3fu) << 6 | (p[2] & 0x3fu);
-			return (size_t)(p - (const unsigned char *)v) + 1;
-		}
-	}
-	return 0;
-}
-
 int cli_check_text(struct cli *cli, const char *what, const char *v, int lines)
 {
 	char shown[16];
@@ -253,7 +238,7 @@ int cli_check_text(struct cli *cli, const char *what, const char *v, int lines)
 				       what, lines ? " other than line breaks and tabs" : "", shown,
 				       at);
 	unsigned cp;
-	at = cli_direction_at(v, &cp);
+	at = text_direction_at(v, &cp);
 	if (at)
 		return cli_usage_error(cli,
 				       "%s may not hold a text-direction control (U+%04X, at byte "
@@ -641,7 +626,7 @@ int main(int argc, char **argv)
 	unsigned dir_cp;
 	if (op && *op &&
 	    (strlen(op) > 256 || !utf8_valid(op, strlen(op)) ||
-	     cli_control_at(op, 0, shown, sizeof shown) || cli_direction_at(op, &dir_cp))) {
+	     cli_control_at(op, 0, shown, sizeof shown) || text_direction_at(op, &dir_cp))) {
 		fprintf(stderr, "evcap: $EVCAP_OPERATOR (the name custody events record) must be "
 				"UTF-8 text of at most 256 bytes without control characters or "
 				"text-direction controls (U+202A-202E, U+2066-2069)\n");

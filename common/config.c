@@ -214,6 +214,20 @@ int config_parse(const char *text, size_t n, const char *name, struct config *c,
 				       name, ln, ch == 0xc2 ? (unsigned char)text[i + 1] : ch);
 	}
 	char *copy = xstrndup(text, n);
+	/* nor a text-direction control: an operator's name holding one
+	 * turns the names after it around in every report */
+	unsigned cp;
+	size_t at = text_direction_at(copy, &cp);
+	if (at) {
+		size_t ln = 1;
+		for (size_t i = 0; i + 1 < at; i++)
+			ln += copy[i] == '\n';
+		free(copy);
+		return err_set(err, errlen, EV_EINVAL,
+			       "%s:%zu: holds a text-direction control (U+%04X); a setting is "
+			       "plain text",
+			       name, ln, cp);
+	}
 	char *save = NULL;
 	char *p = copy;
 	/* the byte-order mark Windows Notepad puts before UTF-8 is not text

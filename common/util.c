@@ -333,6 +333,21 @@ char *text_escape(const char *s, size_t n, size_t max)
 	return r ? r : xstrdup("");
 }
 
+size_t text_direction_at(const char *s, unsigned *cp)
+{
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		/* U+202A-202E: E2 80 AA-AE; U+2066-2069: E2 81 A6-A9 */
+		if (p[0] != 0xe2 || !p[1] || !p[2])
+			continue;
+		if ((p[1] == 0x80 && p[2] >= 0xaa && p[2] <= 0xae) ||
+		    (p[1] == 0x81 && p[2] >= 0xa6 && p[2] <= 0xa9)) {
+			*cp = 0x2000u | (p[1] & 0x3fu) << 6 | (p[2] & 0x3fu);
+			return (size_t)(p - (const unsigned char *)s) + 1;
+		}
+	}
+	return 0;
+}
+
 void num_text(double v, char out[NUM_TEXT_MAX])
 {
 	for (int digits = 6; digits <= 17; digits++) {

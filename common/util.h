@@ -73,6 +73,12 @@ char *text_escape(const char *s, size_t n, size_t max);
  */
 void text_copy_plain(const void *p, size_t n, char *out, size_t outlen, int trim);
 
+/* The 1-based byte position in s (UTF-8) of the first text-direction
+ * override, embedding or isolate (U+202A-202E, U+2066-2069), which turns
+ * the text after it around wherever it is shown, with its code point in
+ * *cp; 0 when there is none. */
+size_t text_direction_at(const char *s, unsigned *cp);
+
 /* A number as the fewest significant digits (up to 17) that read back as
  * the same double: 1234567, 0.123456789, 7.5, 1e-05; never %g's six-digit
  * rounding of a recorded value. */

@@ -108,6 +108,13 @@ static void test_config_control(void)
 	CHECK(config_parse(c1, strlen(c1), "x.conf", &c, err, sizeof err) == EV_EINVAL);
 	CHECK_STR(err, "x.conf:2: holds a control character (U+009B); a setting is plain text");
 	config_free(&c);
+	/* an operator's name with a right-to-left override would turn the
+	 * names after it around in every report */
+	const char *rlo = "[store]\npath = /x\noperator = \xe7\x8e\x8b\xe4\xba\x94\xe2\x80\xae\n";
+	config_init(&c);
+	CHECK(config_parse(rlo, strlen(rlo), "x.conf", &c, err, sizeof err) == EV_EINVAL);
+	CHECK_STR(err, "x.conf:3: holds a text-direction control (U+202E); a setting is plain text");
+	config_free(&c);
 	const char *tab = "[store]\npath =\t/x\t\n";
 	config_init(&c);
 	CHECK(config_parse(tab, strlen(tab), "x.conf", &c, err, sizeof err) == 0);
