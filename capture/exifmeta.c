@@ -13,6 +13,7 @@
 #include <stdarg.h>
 #include <ctype.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "timeutil.h"
@@ -46,10 +47,18 @@ void exifmeta_append(char *dst, size_t dstlen, const char *fmt, ...)
 		size_t k = snprintf(dst + used, dstlen - used, "; ");
 		used += k < dstlen - used ? k : dstlen - used - 1;
 	}
+	/* formatted whole, then copied as plain UTF-8: a value quoted with
+	 * "%.20s" (camera text is kept as UTF-8) may end inside a character,
+	 * and a note cut at its end must not either */
+	char *line = NULL;
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(dst + used, dstlen - used, fmt, ap);
+	int n = vasprintf(&line, fmt, ap);
 	va_end(ap);
+	if (n < 0)
+		return;
+	text_copy_plain(line, (size_t)n, dst + used, dstlen - used, 0);
+	free(line);
 }
 
 PRINTF_LIKE(3, 4)
