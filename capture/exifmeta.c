@@ -403,7 +403,9 @@ static void read_time(struct ectx *c)
 		return;
 	}
 	m->has_camera_time = 1;
-	snprintf(m->camera_time, sizeof m->camera_time, "%.31s", s);
+	/* the date's 19 bytes, and what follows them as written, never cut
+	 * inside a character */
+	text_copy_plain(s, strlen(s), m->camera_time, sizeof m->camera_time, 0);
 	m->camera_time_t = t;
 
 	/* What follows the 19 characters: ".fff", a zone, spaces. */
