@@ -344,6 +344,37 @@ static int tiff_entry(const uint8_t *t, size_t len, uint32_t off, unsigned tag, 
 	return -1;
 }
 
+/* A JPEG of one Exif APP1 holding the TIFF block tiff[0..n) and then
+ * `tail` (its data), a frame and a scan. */
+static void jpeg_of_tiff(struct blob *src, const uint8_t *tiff, size_t n, const void *tail,
+			 size_t tail_len)
+{
+	static uint8_t e[400];
+	static const uint8_t sof[] = {8, 0, 8, 0, 8, 1, 1, 0x11, 0};
+	static const uint8_t sos[] = {1, 1, 0, 0, 63, 0};
+	memcpy(e, "Exif\0\0", 6);
+	memcpy(e + 6, tiff, n);
+	memcpy(e + 6 + n, tail, tail_len);
+	src->n = 0;
+	put(src, "\xFF\xD8", 2);
+	put_seg(src, 0xE1, e, 6 + n + tail_len);
+	put_seg(src, 0xC0, sof, sizeof sof);
+	put_seg(src, 0xDA, sos, sizeof sos);
+	put(src, "\x12\x34\xFF\xD9", 4);
+}
+
+/* The TIFF block of a copy's Exif APP1 (*len bytes), or NULL. */
+static const uint8_t *copy_tiff(const struct buf *out, size_t *len)
+{
+	static struct jpeg_info ji;
+	char err[200];
+	if (jpeg_walk((const uint8_t *)out->data, out->len, &ji, err, sizeof err) != 0 ||
+	    !ji.has_exif || ji.exif_len < 6 + 8)
+		return NULL;
+	*len = ji.exif_len - 6;
+	return (const uint8_t *)out->data + ji.exif_off + 6;
+}
+
 /* A MakerNote whose own entries count from the start of the TIFF block
  * (Sony's, Canon's) reads right in the copy only if it stays at the same
  * offset: libexif, writing the block anew, moved it. The copy keeps the
@@ -353,9 +384,6 @@ static void test_maker_note_stays(void)
 	struct buf out;
 	char err[200] = "";
 	static struct blob src;
-	static uint8_t e[200];
-	static const uint8_t sof[] = {8, 0, 8, 0, 8, 1, 1, 0x11, 0};
-	static const uint8_t sos[] = {1, 1, 0, 0, 63, 0};
 	/* IFD0 at 8: ExifIFD -> 26. EXIF IFD at 26: DateTimeOriginal (20
 	 * bytes at 56), MakerNote (16 bytes at 76); next IFD 0 */
 	static const uint8_t tiff[] = {
@@ -363,30 +391,19 @@ static void test_maker_note_stays(void)
 		1, 0, 0x69, 0x87, 4, 0, 1, 0, 0, 0, 26, 0, 0, 0, 0, 0, 0, 0,
 		2, 0, 0x03, 0x90, 2, 0, 20, 0, 0, 0, 56, 0, 0, 0,
 		0x7C, 0x92, 7, 0, 16, 0, 0, 0, 76, 0, 0, 0, 0, 0, 0, 0};
-	size_t o = 0;
-	memcpy(e, "Exif\0\0", 6);
-	o = 6;
-	memcpy(e + o, tiff, sizeof tiff);
-	o += sizeof tiff; /* TIFF offset 56 */
-	memcpy(e + o, "2023:05:01 10:03:04", 20);
-	o += 20; /* 76: a note pointing at its own data by TIFF offset 84 */
-	memcpy(e + o, "SONY\x54\0\0\0note-data", 16);
-	o += 16;
-	src.n = 0;
-	put(&src, "\xFF\xD8", 2);
-	put_seg(&src, 0xE1, e, o);
-	put_seg(&src, 0xC0, sof, sizeof sof);
-	put_seg(&src, 0xDA, sos, sizeof sos);
-	put(&src, "\x12\x34\xFF\xD9", 4);
+	/* at 56 the date; at 76 a note pointing at its own data by TIFF
+	 * offset 84 */
+	static const char data[] = "2023:05:01 10:03:04\0SONY\x54\0\0\0note-data";
+	jpeg_of_tiff(&src, tiff, sizeof tiff, data, 20 + 16);
 	struct jpeg_tags t = {.has_pos = 1, .lat = 30.5, .lon = 114.25, .has_alt = 1, .alt = 20,
 			      .has_time = 1, .utc = 1682906584, .case_number = CASE_NO};
 	buf_init(&out, 0);
 	CHECK(jpeg_tag_copy(src.d, src.n, &t, &out, err, sizeof err) == 0);
-	static struct jpeg_info ji;
-	CHECK(jpeg_walk((const uint8_t *)out.data, out.len, &ji, err, sizeof err) == 0);
-	CHECK(ji.has_exif);
-	const uint8_t *nt = (const uint8_t *)out.data + ji.exif_off + 6;
-	size_t nl = ji.exif_len - 6;
+	size_t nl = 0;
+	const uint8_t *nt = copy_tiff(&out, &nl);
+	CHECK(nt != NULL);
+	if (!nt)
+		return;
 	uint32_t ifd0 = (uint32_t)nt[4] | (uint32_t)nt[5] << 8, exif_ifd = 0, at = 0, count = 0;
 	CHECK(tiff_entry(nt, nl, ifd0, 0x8769, &exif_ifd, &count) == 0);
 	CHECK(tiff_entry(nt, nl, exif_ifd, 0x927C, &at, &count) == 0);
@@ -408,9 +425,6 @@ static void test_careless_block(void)
 	struct buf out;
 	char err[200] = "";
 	static struct blob src;
-	static uint8_t e[200];
-	static const uint8_t sof[] = {8, 0, 8, 0, 8, 1, 1, 0x11, 0};
-	static const uint8_t sos[] = {1, 1, 0, 0, 63, 0};
 	/* IFD0 at 8 (2 entries, next 8: itself): ExifIFD LONG -> 38, GPS
 	 * SHORT -> 57. EXIF IFD at 38: DateTimeOriginal -> 75. A pad byte at
 	 * 56; GPS IFD at 57: GPSStatus "V". DateTimeOriginal at 75 */
@@ -421,24 +435,16 @@ static void test_careless_block(void)
 		1, 0, 0x03, 0x90, 2, 0, 20, 0, 0, 0, 75, 0, 0, 0, 0, 0, 0, 0,
 		0,
 		1, 0, 0x09, 0, 2, 0, 2, 0, 0, 0, 'V', 0, 0, 0, 0, 0, 0, 0};
-	memcpy(e, "Exif\0\0", 6);
-	memcpy(e + 6, tiff, sizeof tiff);
-	memcpy(e + 6 + sizeof tiff, "2023:05:01 10:03:04", 20);
-	size_t o = 6 + sizeof tiff + 20;
-	src.n = 0;
-	put(&src, "\xFF\xD8", 2);
-	put_seg(&src, 0xE1, e, o);
-	put_seg(&src, 0xC0, sof, sizeof sof);
-	put_seg(&src, 0xDA, sos, sizeof sos);
-	put(&src, "\x12\x34\xFF\xD9", 4);
+	jpeg_of_tiff(&src, tiff, sizeof tiff, "2023:05:01 10:03:04", 20);
 	struct jpeg_tags t = {.has_pos = 1, .lat = 30.5, .lon = 114.25, .has_alt = 1, .alt = 20,
 			      .has_time = 1, .utc = 1682906584, .case_number = CASE_NO};
 	buf_init(&out, 0);
 	CHECK(jpeg_tag_copy(src.d, src.n, &t, &out, err, sizeof err) == 0);
-	static struct jpeg_info ji;
-	CHECK(jpeg_walk((const uint8_t *)out.data, out.len, &ji, err, sizeof err) == 0);
-	const uint8_t *nt = (const uint8_t *)out.data + ji.exif_off + 6;
-	size_t nl = ji.exif_len - 6;
+	size_t nl = 0;
+	const uint8_t *nt = copy_tiff(&out, &nl);
+	CHECK(nt != NULL);
+	if (!nt)
+		return;
 	/* kept: the old bytes are where they were */
 	CHECK(nl > sizeof tiff && memcmp(nt + 8, tiff + 8, sizeof tiff - 8) == 0);
 	uint32_t ifd0 = (uint32_t)nt[4] | (uint32_t)nt[5] << 8, gps = 0, v = 0, count = 0;
