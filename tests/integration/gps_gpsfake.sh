@@ -120,6 +120,23 @@ sys.exit(0 if ok else 1)
 EOF
 }
 
+# gpsfake plays a log once (-1), a sentence every 0.1 s. Once the log is
+# played it spins on a CPU for as long as a client stays connected, until
+# its -W timeout, when it stops its gpsd and exits (status 1, "Test timed
+# out"): a second is time enough for gpsd to pass the last sentence on.
+ONCE="-1 -W 1 -q -n -c 0.1"
+# played PID LOG: waits for that gpsfake to finish LOG and exit, stopping
+# it if it is still there well past its time (false then)
+played() {
+	local deadline=$((SECONDS + $(grep -vc '^#' "$2") / 10 + 30)) st
+	while st=$(ps -o stat= -p "$1" 2>/dev/null) && [ "${st:0:1}" != Z ]; do
+		[ "$SECONDS" -ge "$deadline" ] && { stop_pid "$1"; return 1; }
+		sleep 0.2
+	done
+	stop_pid "$1" # its gpsd, should it have outlived it
+	return 0
+}
+
 # ---- 1. every log once, in parallel ----
 # each gpsd is started and seen to hold its device first (start_gpsfake),
 # then its logger, which connects at once, well within the 3 s of padding
@@ -128,21 +145,15 @@ declare -A port gf
 for name in $logs; do
 	padded "$CORPUS/gps/$name.log" "$T/$name.log"
 	port[$name]=$(free_port)
-	start_gpsfake "${port[$name]}" "$T/$name.gpsfake" -1 -q -n -c 0.1 "$T/$name.log" ||
+	start_gpsfake "${port[$name]}" "$T/$name.gpsfake" $ONCE "$T/$name.log" ||
 		echo "# $name: gpsfake's gpsd never listed the device"
 	gf[$name]=$GPSFAKE_PID
 	pids+=($GPSFAKE_PID)
 	start_logger "$name" "${port[$name]}" || bad "gps_log_$name: evcap init failed"
 done
-# gpsfake -1 does not exit by itself: wait one pass (0.1 s a sentence,
-# plus its start-up), then stop it
-longest=0
 for name in $logs; do
-	n=$(grep -vc '^#' "$T/$name.log")
-	[ "$n" -gt "$longest" ] && longest=$n
+	played "${gf[$name]}" "$T/$name.log" || echo "# $name: gpsfake still running past its time; stopped"
 done
-sleep $((longest / 10 + 5))
-for name in $logs; do stop_pid "${gf[$name]}"; done
 sleep 2 # a held fix is handed over 1.5 s after its epoch
 for name in $logs; do
 	stop_logger "$name"
@@ -163,6 +174,7 @@ for name in GPSmap-76S garmin-geko201; do
 		ok "gps_log_${name}_simulation_not_trusted"
 	else
 		bad "gps_log_${name}_simulation_not_trusted: $n fixes stored"
+		sed 's/^/# /' "$T/$name.err" | tail -8
 	fi
 done
 
@@ -175,21 +187,19 @@ head -n $((cut_at - 1)) "$src" >"$T/partA.log"
 { grep '^#' "$src"; for _ in $(seq 60); do echo "$PAD"; done; tail -n +"$cut_at" "$src"; } >"$T/partB.log"
 p=$(free_port)
 padded "$T/partA.log" "$T/partA-padded.log"
-start_gpsfake "$p" /dev/null -1 -q -n -c 0.1 "$T/partA-padded.log" ||
+start_gpsfake "$p" /dev/null $ONCE "$T/partA-padded.log" ||
 	echo "# restart: gpsfake's gpsd never listed the device"
 g1=$GPSFAKE_PID
 pids+=($g1)
 start_logger "$name" "$p"
-sleep $(( $(grep -vc '^#' "$T/partA-padded.log") / 10 + 5 ))
-stop_pid $g1
+played $g1 "$T/partA-padded.log" || echo "# restart: the first gpsfake still running past its time; stopped"
 sleep 1.5 # gpsd is down
 n_down=$(EVCAP_STORE=$T/store-$name "$EVCAP" track ls | wc -l)
-start_gpsfake "$p" /dev/null -1 -q -n -c 0.1 "$T/partB.log" ||
+start_gpsfake "$p" /dev/null $ONCE "$T/partB.log" ||
 	echo "# restart: the second gpsfake's gpsd never listed the device"
 g2=$GPSFAKE_PID
 pids+=($g2)
-sleep $(( $(grep -vc '^#' "$T/partB.log") / 10 + 5 ))
-stop_pid $g2
+played $g2 "$T/partB.log" || echo "# restart: the second gpsfake still running past its time; stopped"
 sleep 2
 alive=0
 kill -0 "$(cat "$T/$name.pid")" 2>/dev/null && alive=1
