@@ -64,7 +64,7 @@ D_OBJ    := $(D_SRC:%.c=$(BUILD)/%.o)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 LIBA     := $(BUILD)/libevcap.a
 
-.PHONY: all check check-san check-valgrind demo bench fuzz install install-appliance clean deps deps-check deps-demo man
+.PHONY: all check check-san san-bin check-valgrind demo bench fuzz fuzz-bin install install-appliance clean deps deps-check deps-demo man
 
 all: $(BUILD)/evcap $(BUILD)/evcapd $(BUILD)/sync/s3-typecheck.o
 
@@ -137,9 +137,12 @@ SAN_TMPDIR ?= $(or $(TMPDIR),$(shell d=/dev/shm; [ -d $$d ] && [ -w $$d ] && \
 	[ "$$(stat -f -c %T $$d 2>/dev/null)" = tmpfs ] && \
 	[ "$$(stat -f -c '%a * %S / 1073741824' $$d | xargs expr 2>/dev/null)" -ge 4 ] && \
 	echo $$d),/tmp)
-check-san: deps-check
+# san-bin: the sanitizer build alone (.ci/run makes it while make check runs)
+san-bin:
 	@$(MAKE) --no-print-directory $(JOBS) BUILD=build-san CFLAGS="$(SAN_FLAGS)" \
 	  SAN_OBJ=build-san/tests/support/san_prefault.o tests-bin
+check-san: deps-check
+	@$(MAKE) --no-print-directory san-bin
 	@BUILD=build-san EVCAP_SAN=1 ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
 	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 TMPDIR=$(SAN_TMPDIR) tests/run.sh $(TESTS)
 
@@ -165,6 +168,9 @@ bench: deps-check all
 FUZZ_SECONDS ?= 30
 fuzz: deps-check
 	@BUILD=build-fuzz FUZZ_SECONDS=$(FUZZ_SECONDS) tests/fuzz/run.sh
+# the fuzzers built, not run
+fuzz-bin:
+	@BUILD=build-fuzz FUZZ_BUILD_ONLY=1 tests/fuzz/run.sh
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/man/man8

@@ -10,6 +10,8 @@
 #
 #   FUZZ_SECONDS=N   time per harness (default 30; 0 replays the seeds once)
 #   FUZZ_JOBS=N      harnesses run side by side (default: the CPU count, max 4)
+#   FUZZ_BUILD_ONLY=1  build the harnesses and stop (a harness newer than
+#                    its source, tests/fuzz/*.h and the library is kept)
 #   arguments        narrow the run to some harnesses: run.sh jpeg exif
 set -u
 cd "$(dirname "$0")/../.."
@@ -85,7 +87,13 @@ else
 fi
 
 build_one() {
-	local h=$1 bin=$BUILD/tests/fuzz/fuzz_$1
+	local h=$1 bin=$BUILD/tests/fuzz/fuzz_$1 dep
+	if [ -x "$bin" ]; then
+		for dep in "tests/fuzz/fuzz_$h.c" tests/fuzz/*.h "$BUILD/libevcap.a" tests/fuzz/run.sh Makefile; do
+			[ "$bin" -nt "$dep" ] || break
+		done
+		[ "$bin" -nt "$dep" ] && return 0
+	fi
 	# shellcheck disable=SC2086
 	$CC_FUZZ $CFLAGS_ALL $SAN_LINK -Itests/fuzz -o "$bin" "tests/fuzz/fuzz_$h.c" \
 		"$BUILD/libevcap.a" $LDLIBS >"$BUILD/fuzz-logs/build-$h.log" 2>&1
@@ -156,6 +164,11 @@ for h in $names; do
 	fi
 	total=$((total + 1))
 done
+if [ -n "${FUZZ_BUILD_ONLY:-}" ]; then
+	echo "${#built[@]} of $total harnesses built"
+	[ "$fail" -eq 0 ] || exit 2
+	exit 0
+fi
 echo "running ${#built[@]} harnesses for ${SECONDS_EACH}s each, $jobs_max at a time"
 for h in "${built[@]}"; do rm -f "$BUILD/fuzz-logs/$h.result"; done
 side_by_side run_one "${built[@]}"
