@@ -137,7 +137,7 @@ SAN_TMPDIR ?= $(or $(TMPDIR),$(shell d=/dev/shm; [ -d $$d ] && [ -w $$d ] && \
 	[ "$$(stat -f -c %T $$d 2>/dev/null)" = tmpfs ] && \
 	[ "$$(stat -f -c '%a * %S / 1073741824' $$d | xargs expr 2>/dev/null)" -ge 4 ] && \
 	echo $$d),/tmp)
-# san-bin: the sanitizer build alone (.ci/run makes it while make check runs)
+# san-bin: the sanitizer build alone, the tests not run
 san-bin:
 	@$(MAKE) --no-print-directory $(JOBS) BUILD=build-san CFLAGS="$(SAN_FLAGS)" \
 	  SAN_OBJ=build-san/tests/support/san_prefault.o tests-bin

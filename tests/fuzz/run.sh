@@ -10,9 +10,10 @@
 #
 #   FUZZ_SECONDS=N   time per harness (default 30; 0 replays the seeds once)
 #   FUZZ_JOBS=N      harnesses run side by side (default: the CPU count, max 4)
-#   FUZZ_BUILD_ONLY=1  build the harnesses and stop (a harness newer than
-#                    its source, tests/fuzz/*.h and the library is kept)
+#   FUZZ_BUILD_ONLY=1  build the harnesses and stop
 #   arguments        narrow the run to some harnesses: run.sh jpeg exif
+# A harness newer than its source, tests/fuzz/*.h, the library, this script
+# and the Makefile is kept, not linked again.
 set -u
 cd "$(dirname "$0")/../.."
 ROOT=$(pwd)
