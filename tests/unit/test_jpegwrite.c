@@ -375,6 +375,21 @@ static const uint8_t *copy_tiff(const struct buf *out, size_t *len)
 	return (const uint8_t *)out->data + ji.exif_off + 6;
 }
 
+/* The tags the crafted-block tests write, and their copy's TIFF block
+ * (NULL, the failure counted, where there is none) */
+static const struct jpeg_tags crafted_tags = {.has_pos = 1, .lat = 30.5, .lon = 114.25,
+					      .has_alt = 1, .alt = 20, .has_time = 1,
+					      .utc = 1682906584, .case_number = CASE_NO};
+static const uint8_t *crafted_copy(const struct blob *src, struct buf *out, size_t *len)
+{
+	char err[200] = "";
+	buf_init(out, 0);
+	CHECK(jpeg_tag_copy(src->d, src->n, &crafted_tags, out, err, sizeof err) == 0);
+	const uint8_t *nt = copy_tiff(out, len);
+	CHECK(nt != NULL);
+	return nt;
+}
+
 /* A MakerNote whose own entries count from the start of the TIFF block
  * (Sony's, Canon's) reads right in the copy only if it stays at the same
  * offset: libexif, writing the block anew, moved it. The copy keeps the
@@ -382,7 +397,6 @@ static const uint8_t *copy_tiff(const struct buf *out, size_t *len)
 static void test_maker_note_stays(void)
 {
 	struct buf out;
-	char err[200] = "";
 	static struct blob src;
 	/* IFD0 at 8: ExifIFD -> 26. EXIF IFD at 26: DateTimeOriginal (20
 	 * bytes at 56), MakerNote (16 bytes at 76); next IFD 0 */
@@ -395,13 +409,8 @@ static void test_maker_note_stays(void)
 	 * offset 84 */
 	static const char data[] = "2023:05:01 10:03:04\0SONY\x54\0\0\0note-data";
 	jpeg_of_tiff(&src, tiff, sizeof tiff, data, 20 + 16);
-	struct jpeg_tags t = {.has_pos = 1, .lat = 30.5, .lon = 114.25, .has_alt = 1, .alt = 20,
-			      .has_time = 1, .utc = 1682906584, .case_number = CASE_NO};
-	buf_init(&out, 0);
-	CHECK(jpeg_tag_copy(src.d, src.n, &t, &out, err, sizeof err) == 0);
 	size_t nl = 0;
-	const uint8_t *nt = copy_tiff(&out, &nl);
-	CHECK(nt != NULL);
+	const uint8_t *nt = crafted_copy(&src, &out, &nl);
 	if (!nt)
 		return;
 	uint32_t ifd0 = (uint32_t)nt[4] | (uint32_t)nt[5] << 8, exif_ifd = 0, at = 0, count = 0;
@@ -410,7 +419,7 @@ static void test_maker_note_stays(void)
 	CHECK(at == 76 && count == 16); /* where it was (was: moved by libexif) */
 	CHECK(nl >= 92 && memcmp(nt + 76, "SONY\x54\0\0\0note-data", 16) == 0);
 	CHECK(memcmp(nt + 84, "note-data", 8) == 0);
-	check_copy((const uint8_t *)out.data, out.len, &t, "2023:05:01 10:03:04");
+	check_copy((const uint8_t *)out.data, out.len, &crafted_tags, "2023:05:01 10:03:04");
 	buf_free(&out);
 }
 
@@ -423,7 +432,6 @@ static void test_maker_note_stays(void)
 static void test_careless_block(void)
 {
 	struct buf out;
-	char err[200] = "";
 	static struct blob src;
 	/* IFD0 at 8 (2 entries, next 8: itself): ExifIFD LONG -> 38, GPS
 	 * SHORT -> 57. EXIF IFD at 38: DateTimeOriginal -> 75. A pad byte at
@@ -436,13 +444,8 @@ static void test_careless_block(void)
 		0,
 		1, 0, 0x09, 0, 2, 0, 2, 0, 0, 0, 'V', 0, 0, 0, 0, 0, 0, 0};
 	jpeg_of_tiff(&src, tiff, sizeof tiff, "2023:05:01 10:03:04", 20);
-	struct jpeg_tags t = {.has_pos = 1, .lat = 30.5, .lon = 114.25, .has_alt = 1, .alt = 20,
-			      .has_time = 1, .utc = 1682906584, .case_number = CASE_NO};
-	buf_init(&out, 0);
-	CHECK(jpeg_tag_copy(src.d, src.n, &t, &out, err, sizeof err) == 0);
 	size_t nl = 0;
-	const uint8_t *nt = copy_tiff(&out, &nl);
-	CHECK(nt != NULL);
+	const uint8_t *nt = crafted_copy(&src, &out, &nl);
 	if (!nt)
 		return;
 	/* kept: the old bytes are where they were */
@@ -456,7 +459,7 @@ static void test_careless_block(void)
 	CHECK(tiff_entry(nt, nl, ifd0, 0x8825, &gps, &count) == 0);
 	CHECK(gps != 57 && tiff_entry(nt, nl, gps, 0x0002, &v, &count) == 0); /* latitude */
 	CHECK(tiff_entry(nt, nl, gps, 0x0009, &v, &count) != 0); /* no status 'V' */
-	check_copy((const uint8_t *)out.data, out.len, &t, "2023:05:01 10:03:04");
+	check_copy((const uint8_t *)out.data, out.len, &crafted_tags, "2023:05:01 10:03:04");
 	buf_free(&out);
 }
 
