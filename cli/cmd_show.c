@@ -7,6 +7,7 @@
 
 #include "cli.h"
 #include "items.h"
+#include "util.h"
 
 int cmd_show(struct cli *cli, int argc, char **argv)
 {
@@ -39,11 +40,20 @@ int cmd_show(struct cli *cli, int argc, char **argv)
 	json_object_foreach(it, k, v) {
 		if (json_is_null(v) || (json_is_array(v) && json_array_size(v) == 0))
 			continue;
-		/* 15 significant digits, as --json: 47.3424, not 47.342400000000005 */
-		char *txt = json_is_string(v)
-				    ? cli_shown(json_string_value(v))
-				    : json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY |
-							    JSON_REAL_PRECISION(15));
+		/* 15 significant digits, as --json: 47.3424, not 47.342400000000005;
+		 * written out, as readings are: 0.00001, not 1e-05 */
+		char *txt;
+		if (json_is_string(v)) {
+			txt = cli_shown(json_string_value(v));
+		} else if (json_is_real(v)) {
+			char num[NUM_TEXT_MAX];
+			snprintf(num, sizeof num, "%.15g", json_real_value(v));
+			num_text(strtod(num, NULL), num);
+			txt = xstrdup(num);
+		} else {
+			txt = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY |
+						    JSON_REAL_PRECISION(15));
+		}
 		printf("%-17s %s\n", k, txt ? txt : "");
 		free(txt);
 	}

@@ -350,9 +350,22 @@ size_t text_direction_at(const char *s, unsigned *cp)
 
 void num_text(double v, char out[NUM_TEXT_MAX])
 {
-	for (int digits = 6; digits <= 17; digits++) {
+	if (!isfinite(v)) {
+		snprintf(out, NUM_TEXT_MAX, "%g", v);
+		return;
+	}
+	int digits = 1;
+	for (; digits < 17; digits++) {
+		snprintf(out, NUM_TEXT_MAX, "%.*e", digits - 1, v);
+		if (strtod(out, NULL) == v)
+			break;
+	}
+	snprintf(out, NUM_TEXT_MAX, "%.*e", digits - 1, v);
+	int exp10 = atoi(strchr(out, 'e') + 1);
+	if (exp10 >= -7 && exp10 < 21) {
+		int decimals = digits - 1 - exp10;
+		snprintf(out, NUM_TEXT_MAX, "%.*f", decimals > 0 ? decimals : 0, v);
+	} else {
 		snprintf(out, NUM_TEXT_MAX, "%.*g", digits, v);
-		if (isnan(v) || strtod(out, NULL) == v)
-			return;
 	}
 }

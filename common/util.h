@@ -80,8 +80,9 @@ void text_copy_plain(const void *p, size_t n, char *out, size_t outlen, int trim
 size_t text_direction_at(const char *s, unsigned *cp);
 
 /* A number as the fewest significant digits (up to 17) that read back as
- * the same double: 1234567, 0.123456789, 7.5, 1e-05; never %g's six-digit
- * rounding of a recorded value. */
+ * the same double: 1234567, 0.123456789, 7.5, 0.00001; never %g's six-digit
+ * rounding of a recorded value. Written out in full from 1e-7 up to 1e21
+ * (a reading of 0.00002 mg/L is not shown as 2e-05); beyond, as 1e-08. */
 #define NUM_TEXT_MAX 32
 void num_text(double v, char out[NUM_TEXT_MAX]);
 

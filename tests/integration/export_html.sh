@@ -153,15 +153,18 @@ check "html: the export names the changed original on stderr" \
 # readings as recorded: no value rounded to six digits, and a line kept
 # with its problem says the problem where its value would be
 $EVCAP case open 数值案 --operator 张三 >/dev/null
-printf 'time,parameter,value,unit,sample_id\n%s\n%s\n%s\n' \
+printf 'time,parameter,value,unit,sample_id\n%s\n%s\n%s\n%s\n' \
 	'2024-05-01 10:00:00+08:00,fcoli,1234567,个/L,S1' \
 	'2024-05-01 10:00:00+08:00,tp,0.123456789,mg/L,S1' \
-	'2024-05-01 10:00:00+08:00,do,-7.8,mg/L,S1' >"$T/digits.csv"
+	'2024-05-01 10:00:00+08:00,do,-7.8,mg/L,S1' \
+	'2024-05-01 10:00:00+08:00,hg,0.00002,mg/L,S1' >"$T/digits.csv"
 $EVCAP sensor import --case 数值案 "$T/digits.csv" >/dev/null 2>&1
 $EVCAP export --case 数值案 --format html --lang en --out "$T/digits.html" >/dev/null 2>&1
 check "html: readings keep their digits (was: 1.23457e+06, 0.123457)" \
 	bash -c "grep -q '<td>fcoli</td><td>1234567</td>' '$T/digits.html' &&
 		grep -q '<td>tp</td><td>0.123456789</td>' '$T/digits.html'"
+check "html: a small reading is written out (was: 2e-05 mg/L of mercury)" \
+	grep -q '<td>hg</td><td>0.00002</td>' "$T/digits.html"
 check "html: a reading kept with its problem says it (was: an empty value)" \
 	grep -q '<td>do</td><td><span class="warn">not taken as a reading: digits.csv:4: dissolved oxygen -7.8 mg/L is outside' "$T/digits.html"
 

@@ -129,7 +129,29 @@ static void test_num_text(void)
 	num_text(0.1 + 0.2, out);
 	CHECK_STR(out, "0.30000000000000004");
 	num_text(1e-5, out);
-	CHECK_STR(out, "1e-05");
+	CHECK_STR(out, "0.00001");
+	num_text(-0.00002, out);
+	CHECK_STR(out, "-0.00002");
+	num_text(1.5e-7, out);
+	CHECK_STR(out, "0.00000015");
+	num_text(1e-8, out);
+	CHECK_STR(out, "1e-08");
+	num_text(1e20, out);
+	CHECK_STR(out, "100000000000000000000");
+	num_text(1e21, out);
+	CHECK_STR(out, "1e+21");
+	num_text(0, out);
+	CHECK_STR(out, "0");
+	num_text(-0.0, out);
+	CHECK_STR(out, "-0");
+	num_text(123.0, out);
+	CHECK_STR(out, "123");
+	num_text(NAN, out);
+	CHECK_STR(out, "nan");
+	/* the longest: 17 digits after 0.000000 */
+	num_text(-1.2345678901234566e-7, out);
+	CHECK_STR(out, "-0.00000012345678901234566");
+	CHECK(strtod(out, NULL) == -1.2345678901234566e-7);
 }
 
 static void test_text_copy_plain(void)
