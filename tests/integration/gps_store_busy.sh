@@ -39,7 +39,7 @@ on_exit '[ -n "$gf" ] && stop_gpsfake "$gf"; [ -n "$logger" ] && kill -9 "$logge
 "$EVCAP" -v gps log --server "127.0.0.1:$port" >"$T/log.out" 2>"$T/log.err" &
 logger=$!
 sleep 0.3
-start_gpsfake "$port" "$T/gpsfake.out" -1 -q -n -c 0.1 "$T/log.nmea" ||
+start_gpsfake "$port" "$T/gpsfake.out" -1 -W 1 -q -n -c 0.1 "$T/log.nmea" ||
 	{ bad "gps_store_busy: gpsfake's gpsd never listed the device: $(tail -3 "$T/gpsfake.out")"; exit 1; }
 gf=$GPSFAKE_PID
 
