@@ -9,12 +9,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli.h"
 #include "geotag.h"
 #include "ingest.h"
 #include "log.h"
+#include "medium.h"
 #include "sites.h"
 #include "timeutil.h"
 
@@ -36,9 +38,13 @@ static const char ingest_help[] =
 	"  --site NAME           the site of the case these files belong to\n"
 	"  --operator NAME       who collected them (repeat for each officer)\n"
 	"  --time-offset +HH:MM  the camera clock's offset from UTC when the files do not say\n"
-	"  --medium-uuid UUID    the filesystem UUID of the card they came from\n"
-	"  --medium-label LABEL  the card's label\n"
-	"  --no-geotag           do not place new items from the GPS track\n";
+	"  --medium-uuid UUID    the filesystem UUID of the card they came from (default:\n"
+	"                        the card holding PATH, when it is one; see below)\n"
+	"  --medium-label LABEL  the card's label (default: that card's)\n"
+	"  --no-geotag           do not place new items from the GPS track\n\n"
+	"A PATH on a card (a filesystem with a UUID, other than / and the store's,\n"
+	"mounted read-only, under /media, /run/media or /mnt, or FAT or exFAT)\n"
+	"records that card's UUID and label with each item, as evcapd does.\n";
 
 
 /* The case's own declared offset and operators (text columns, malloc'd). */
@@ -59,6 +65,70 @@ static void case_defaults(struct store *s, int64_t case_id, char **offset, char 
 		*status = c ? xstrdup(c) : NULL;
 	}
 	sqlite3_finalize(st);
+}
+
+/*
+ * The card the paths were given on, for a by-hand ingest with no
+ * --medium-uuid: the filesystem holding them, when it has a UUID, is not
+ * / nor the store's own, and looks like a card (mounted read-only, as
+ * evcap's udev rule mounts one; under /media, /run/media or /mnt, where
+ * desktops mount one; or FAT or exFAT). Paths on two cards record none
+ * (one run records one medium), and say so. Fills uuid and label (the
+ * caller's) and returns 1 when there is one.
+ */
+static int card_of_paths(struct store *s, char **paths, int n, char uuid[MEDIUM_UUID_MAX],
+			 char label[MEDIUM_LABEL_MAX])
+{
+	struct medium *m = xmalloc(sizeof *m), *first = xmalloc(sizeof *first);
+	struct stat sst;
+	char err[512];
+	int found = 0, ok = 0;
+	if (stat(store_dir(s), &sst) < 0)
+		sst.st_dev = 0;
+	for (int i = 0; i < n; i++) {
+		if (medium_of_path(paths[i], m, err, sizeof err) || !m->uuid[0] ||
+		    strcmp(m->mount_point, "/") == 0 || (sst.st_dev && m->dev == sst.st_dev))
+			continue;
+		int card = m->read_only || strcmp(m->fstype, "vfat") == 0 ||
+			   strcmp(m->fstype, "exfat") == 0 || strcmp(m->fstype, "msdos") == 0 ||
+			   strncmp(m->mount_point, "/media/", 7) == 0 ||
+			   strncmp(m->mount_point, "/run/media/", 11) == 0 ||
+			   strncmp(m->mount_point, "/mnt/", 5) == 0;
+		if (!card)
+			continue;
+		if (!found) {
+			*first = *m;
+			found = 1;
+		} else if (strcmp(first->uuid, m->uuid) != 0) {
+			char *a = text_escape(first->uuid, strlen(first->uuid), 200);
+			char *b = text_escape(m->uuid, strlen(m->uuid), 200);
+			log_warnx("the paths are on more than one card (%s and %s): no card is "
+				  "recorded with the items; ingest each card on its own, or give "
+				  "--medium-uuid",
+				  a, b);
+			free(a);
+			free(b);
+			goto out;
+		}
+	}
+	if (found) {
+		snprintf(uuid, MEDIUM_UUID_MAX, "%s", first->uuid);
+		snprintf(label, MEDIUM_LABEL_MAX, "%s", first->label);
+		char *u = text_escape(first->uuid, strlen(first->uuid), 200);
+		char *l = text_escape(first->label, strlen(first->label), 300);
+		char *at = text_escape(first->mount_point, strlen(first->mount_point), 1000);
+		log_info("card %s%s%s (%s%s) mounted at %s: recorded with each item", u,
+			 l[0] ? " label " : "", l, first->fstype,
+			 first->read_only ? ", read-only" : "", at);
+		free(u);
+		free(l);
+		free(at);
+		ok = 1;
+	}
+out:
+	free(m);
+	free(first);
+	return ok;
 }
 
 /* After new items arrive: learn camera clocks and place what the GPS
@@ -228,6 +298,12 @@ int cmd_ingest(struct cli *cli, int argc, char **argv)
 	o.stop = &ingest_stop;
 	o.verbose = cli->verbosity > 0;
 	o.progress = cli->verbosity >= 0;
+	char card_uuid[MEDIUM_UUID_MAX], card_label[MEDIUM_LABEL_MAX];
+	if (!o.medium_uuid && !o.medium_label &&
+	    card_of_paths(s, argv + optind, argc - optind, card_uuid, card_label)) {
+		o.medium_uuid = card_uuid;
+		o.medium_label = card_label[0] ? card_label : NULL;
+	}
 	struct sigaction sa = {0};
 	sa.sa_handler = on_signal;
 	sigaction(SIGINT, &sa, NULL);
