@@ -645,6 +645,26 @@ int cmd_verify(struct cli *cli, int argc, char **argv)
 		fprintf(stderr, "evcap verify: the bundles never received were not counted: %s\n",
 			err);
 	}
+	/* bundles a pull refused (their "bundle refused" events) that no pull
+	 * has taken since: a gap in what reached this store, said the same way */
+	int64_t refused = 0; /* -1: not counted */
+	sqlite3_stmt *rf = store_prepare(
+		s,
+		"SELECT count(DISTINCT json_extract(c.event, '$.detail.bundle_id')) FROM custody c"
+		" WHERE c.action = 'bundle refused'"
+		" AND (?1 = 0 OR c.case_number = (SELECT number FROM cases WHERE id = ?1))"
+		" AND NOT EXISTS (SELECT 1 FROM bundles p"
+		"  WHERE p.bundle_id = json_extract(c.event, '$.detail.bundle_id'))",
+		err, sizeof err);
+	if (rf) {
+		sqlite3_bind_int64(rf, 1, case_id);
+		if (sqlite3_step(rf) == SQLITE_ROW)
+			refused = sqlite3_column_int64(rf, 0);
+		sqlite3_finalize(rf);
+	} else {
+		refused = -1;
+		fprintf(stderr, "evcap verify: the bundles refused were not counted: %s\n", err);
+	}
 	/* store_open recorded every restore whose event was missing, if it
 	 * could: one it could not is a gap in the log */
 	if (store_kept_unrecorded(s, unrecorded_report, &v, err, sizeof err) < 0) {
@@ -695,6 +715,8 @@ int cmd_verify(struct cli *cli, int argc, char **argv)
 		json_object_set_new(o, "orphan_blobs", json_integer(orphans));
 		json_object_set_new(o, "bundles_not_received",
 				    not_received < 0 ? json_null() : json_integer(not_received));
+		json_object_set_new(o, "bundles_refused",
+				    refused < 0 ? json_null() : json_integer(refused));
 		json_object_set_new(o, "problems", v.problems);
 		json_object_set_new(o, "unreadable", v.unreadable);
 		cli_print_json(o);
@@ -749,6 +771,13 @@ int cmd_verify(struct cli *cli, int argc, char **argv)
 			       not_received == 1 ? "it" : "them",
 			       not_received == 1 ? "its" : "their",
 			       not_received == 1 ? "it" : "they");
+		if (refused > 0 && cli->verbosity >= 0)
+			printf("note: %lld bundle%s that pull refused ('bundle refused' in evcap log) "
+			       "%s not reached this store since; what %s held is not in its record "
+			       "until a pull takes %s\n",
+			       (long long)refused, refused == 1 ? "" : "s",
+			       refused == 1 ? "has" : "have", refused == 1 ? "it" : "they",
+			       refused == 1 ? "it" : "them");
 	}
 	if (!cli->json) {
 		json_decref(v.problems);

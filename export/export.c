@@ -89,7 +89,7 @@ static int load_missing(struct store *s, struct export_ctx *c, int64_t case_id, 
 	if (!st)
 		return EV_EDB;
 	sqlite3_bind_int64(st, 1, case_id);
-	int r;
+	int r, rc;
 	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
 		static const char *const names[] = {"bundle_id", "device_id", "named_by", "target",
 						    "noticed_at"};
@@ -100,7 +100,34 @@ static int load_missing(struct store *s, struct export_ctx *c, int64_t case_id, 
 		}
 		json_array_append_new(c->missing, o);
 	}
-	return rows_end(s, st, r, "the bundles missing", err, errlen);
+	if ((rc = rows_end(s, st, r, "the bundles missing", err, errlen)))
+		return rc;
+	/* and the bundles a pull refused that none has taken since: the
+	 * newest refusal of each, with its reason */
+	st = store_prepare(
+		s,
+		"SELECT json_extract(c.event, '$.detail.bundle_id'), json_extract(c.event, '$.detail.target'),"
+		" json_extract(c.event, '$.detail.reason'), max(c.at) FROM custody c"
+		" WHERE c.case_number = (SELECT number FROM cases WHERE id = ?)"
+		" AND c.action = 'bundle refused'"
+		" AND NOT EXISTS (SELECT 1 FROM bundles p"
+		"  WHERE p.bundle_id = json_extract(c.event, '$.detail.bundle_id'))"
+		" GROUP BY 1 ORDER BY max(c.seq)",
+		err, errlen);
+	if (!st)
+		return EV_EDB;
+	sqlite3_bind_int64(st, 1, case_id);
+	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+		static const char *const names[] = {"bundle_id", "target", "refused_because",
+						    "noticed_at"};
+		json_t *o = json_object();
+		for (int k = 0; k < 4; k++) {
+			const char *v = (const char *)sqlite3_column_text(st, k);
+			json_object_set_new(o, names[k], v ? json_string(v) : json_null());
+		}
+		json_array_append_new(c->missing, o);
+	}
+	return rows_end(s, st, r, "the bundles refused", err, errlen);
 }
 
 /* A column as JSON: NULL, integer, real or text. */

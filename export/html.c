@@ -636,18 +636,28 @@ static int custody_section(const struct export_ctx *c, struct buf *out)
 		PUT("<span class=\"hash\">");
 		PUTX(str(g, "bundle_id"));
 		PUT("</span> (");
-		PUTX(LBL("missing_device"));
-		PUT(" ");
-		PUTX(str(g, "device_id"));
-		PUT("; ");
-		PUTX(LBL("missing_named_by"));
-		PUT(" ");
-		PUTX(str(g, "named_by"));
-		PUT("; ");
-		PUTX(LBL("missing_not_on"));
-		PUT(": ");
-		PUTX(str(g, "target"));
-		PUT(", ");
+		if (str(g, "refused_because")) {
+			/* on the target, but refused by a pull */
+			PUTX(LBL("refused_on"));
+			PUT(": ");
+			PUTX(str(g, "target"));
+			PUT(": ");
+			PUTX(str(g, "refused_because"));
+			PUT("; ");
+		} else {
+			PUTX(LBL("missing_device"));
+			PUT(" ");
+			PUTX(str(g, "device_id"));
+			PUT("; ");
+			PUTX(LBL("missing_named_by"));
+			PUT(" ");
+			PUTX(str(g, "named_by"));
+			PUT("; ");
+			PUTX(LBL("missing_not_on"));
+			PUT(": ");
+			PUTX(str(g, "target"));
+			PUT(", ");
+		}
 		char local[40];
 		const char *when = str(g, "noticed_at");
 		PUTX(when && export_local_time(when, 8 * 3600, local) == 0 ? local : when);

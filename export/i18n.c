@@ -68,6 +68,7 @@ static const struct label labels[] = {
 	{"missing_device", "设备", "device"},
 	{"missing_named_by", "其后一个数据包", "named by the next bundle"},
 	{"missing_not_on", "拉取时目标中缺失", "missing from the target when pulled"},
+	{"refused_on", "拉取时被拒收，仍在目标中", "refused by a pull, still on the target"},
 	{"missing_note", "本存储从未收到以上数据包；其内容可能已随该设备此后的数据包（例如经另一目标同步）到达",
 	 "this store never received the bundles named here; what they held may have come in later "
 	 "bundles of the same device (for example synced to another target)"},

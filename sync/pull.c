@@ -1849,6 +1849,58 @@ static int find_missing(struct pull_ctx *pc, const struct listing *l, struct pul
 	return rc;
 }
 
+/*
+ * A bundle the target holds that pull refused (its signature, manifest or
+ * blobs do not check) is recorded in the custody log as "bundle refused",
+ * with the target and the reason, once for each reason: what it held did
+ * not reach this office, and the record says so until it does (verify's
+ * note and the report's bundles not received). A failure to record it is
+ * added to msg; the refusal itself is said either way.
+ */
+static void record_refusal(struct pull_ctx *pc, const char *bundle_id, char *msg, size_t msglen)
+{
+	struct store *s = pc->s;
+	char err[512];
+	int rc, said = 0;
+	sqlite3_stmt *st = store_prepare(
+		s,
+		"SELECT 1 FROM custody WHERE case_number = ?1 AND action = 'bundle refused'"
+		" AND json_extract(event, '$.detail.bundle_id') = ?2"
+		" AND json_extract(event, '$.detail.reason') = ?3 LIMIT 1",
+		err, sizeof err);
+	if (!st)
+		goto fail;
+	sqlite3_bind_text(st, 1, pc->o->case_number, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, bundle_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, msg, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	said = rc == SQLITE_ROW;
+	sqlite3_finalize(st);
+	if (said)
+		return;
+	if (rc != SQLITE_DONE) {
+		snprintf(err, sizeof err, "%s", sqlite3_errmsg(store_db(s)));
+		goto fail;
+	}
+	if (store_begin(s, err, sizeof err))
+		goto fail;
+	json_t *d = json_object();
+	json_object_set_new(d, "target", json_string(pc->name));
+	json_object_set_new(d, "bundle_id", json_string(bundle_id));
+	json_object_set_new(d, "reason", json_string(msg));
+	rc = custody_append(s, time_now(), pc->o->actor, "bundle refused", pc->o->case_number,
+			    NULL, d, NULL, err, sizeof err);
+	json_decref(d);
+	if (rc || store_commit(s, err, sizeof err)) {
+		store_rollback(s);
+		goto fail;
+	}
+	return;
+fail:;
+	size_t n = strlen(msg);
+	snprintf(msg + n, msglen - n, " (not recorded in the custody log: %s)", err);
+}
+
 /* When a bundle just imported is one this store had said was missing:
  * appended to its summary. */
 static void missing_before(struct store *s, const char *bundle_id, char *msg, size_t msglen)
@@ -1949,6 +2001,7 @@ int pull_run(struct store *s, const struct pull_opts *o, struct pull_report *rep
 		} else if (rc) {
 			how = PULL_REFUSED;
 			rep->refused++;
+			record_refusal(&pc, id, msg, sizeof msg);
 		} else {
 			rep->imported++;
 			rep->items += n_items;
