@@ -678,6 +678,8 @@ static const struct label labels[] = {
 	{"not_set", "未记录", "not recorded"},
 	{"no_thumb", "无法生成缩略图", "no thumbnail"},
 	{"no_place", "无位置", "no position"},
+	{"agl", "米（相对起飞点）", " m above take-off"},
+	{"amsl", "米（海拔）", " m above sea level"},
 	{"summary", "共 %ld 对；回访照片 %zu 张，整改前照片 %zu 张",
 	 "%ld pair%s; %zu photo%s after, %zu before"},
 	{"generated", "生成时间", "Generated"},
@@ -759,8 +761,13 @@ static int put_photo(struct buf *b, const struct revisit_report *r, const struct
 	if (isfinite(yaw))
 		rc = rc || buf_printf(b, " &middot; %.0f&deg;%s", fmod(yaw + 360.0, 360.0),
 				      magnetic ? L(lang, "magnetic") : "");
+	/* the height pairing compared (docs/revisit.md): above the take-off
+	 * point where the drone gives it, else the GPS altitude */
+	double alt = jnum(x->o, "alt");
 	if (isfinite(rel))
-		rc = rc || buf_printf(b, " &middot; %.0f m AGL", rel);
+		rc = rc || buf_printf(b, " &middot; %.0f%s", rel, L(lang, "agl"));
+	else if (isfinite(alt))
+		rc = rc || buf_printf(b, " &middot; %.0f%s", alt, L(lang, "amsl"));
 	rc = rc || buf_puts(b, "<br><span class=\"sha\">SHA-256 ") ||
 	     put_text(b, jstr(x->o, "sha256")) || buf_puts(b, "</span></div>");
 	return rc ? EV_ELIMIT : 0;

@@ -23,7 +23,7 @@ photo() {
 	local f=$P/$1/$2.jpg
 	local args=(-overwrite_original -Make=Apple -Model="iPhone 13" -DateTimeOriginal="$3"
 		-OffsetTimeOriginal=+08:00 -GPSLatitude="$4" -GPSLatitudeRef=N -GPSLongitude="$5"
-		-GPSLongitudeRef=E -ImageDescription="$2")
+		-GPSLongitudeRef=E -GPSAltitude=37 -GPSAltitudeRef=0 -ImageDescription="$2")
 	[ "$6" != - ] && args+=(-GPSImgDirection="$6" -GPSImgDirectionRef="$7")
 	cp "$T/g.jpg" "$f"
 	exiftool "${args[@]}" "$f" >/dev/null || { bad "revisit_phone: exiftool could not tag $f"; exit 1; }
@@ -63,9 +63,12 @@ check "revisit_phone: the photo facing 190 degrees away is not paired" \
 
 $F revisit --case "$CASE" --lang en --html "$T/report.html" >/dev/null 2>&1
 check "revisit_phone: the report shows each direction and says which is magnetic" \
-	bash -c "grep -q '124&deg; (magnetic)<' '$T/report.html' && grep -qE '200&deg;(<| &middot;)' '$T/report.html'"
+	bash -c "grep -qE '124&deg; \(magnetic\)(<| &middot;)' '$T/report.html' && grep -qE '200&deg;(<| &middot;)' '$T/report.html'"
 $F revisit --case "$CASE" --lang zh --html "$T/report-zh.html" >/dev/null 2>&1
 check "revisit_phone: the Chinese report says 磁北" grep -q '124&deg;（磁北）' "$T/report-zh.html"
+check "revisit_phone: a phone's height is its GPS altitude, said as such (was: none shown)" \
+	bash -c "grep -q '&middot; 37 m above sea level<' '$T/report.html' &&
+		grep -q '&middot; 37米（海拔）<' '$T/report-zh.html'"
 
 $F export --case "$CASE" --format csv --out "$T/items.csv" >/dev/null 2>&1
 check "revisit_phone: the CSV has the direction columns and values" \
