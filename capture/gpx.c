@@ -241,6 +241,15 @@ static void gpx_child_end(struct gpx_state *st, int line)
 		if (zoneless)
 			tmp[k++] = 'Z';
 		tmp[k] = '\0';
+		/* A point has one time: of two (a merge or a hand edit left
+		 * both), neither can be taken as the point's. */
+		if (st->has_time) {
+			snprintf(msg, sizeof msg, "point gives two times (the second is '%s'); "
+				 "keep one <time> in it to import the point", shown);
+			gpx_bad(st, line, msg);
+			st->point_bad = 1;
+			break;
+		}
 		if (time_parse_iso(tmp, &st->t) != 0) {
 			int y = l > 4 && v[4] == '-' ? digits_value(v, 4) : -1;
 			if (y >= 0 && (y < TIME_YEAR_MIN || y > TIME_YEAR_MAX))

@@ -137,6 +137,20 @@ static void test_hostile(void)
 			       "the years evcap accepts (1900 to 2200)");
 	CHECK_STR(rep.msgs[1], "t.gpx:1: time '2020-01-01 x' is not ISO 8601");
 	track_free(&tr);
+
+	/* a point with two times is bad, not stored at either */
+	CHECK(parse_text("<gpx version=\"1.1\">\n<wpt lat=\"1\" lon=\"2\">"
+			 "<time>2025-01-02T00:00:00Z</time><ele>5</ele>"
+			 "<time>2025-01-03T00:00:00Z</time></wpt>\n<wpt lat=\"1\" lon=\"2\">"
+			 "<time>2025-01-04T00:00:00Z</time></wpt></gpx>",
+			 &tr, &rep, err, sizeof err) == 0);
+	CHECK(tr.n == 1 && rep.bad == 1 && rep.n_msgs == 1);
+	CHECK_STR(rep.msgs[0], "t.gpx:2: point gives two times (the second is "
+			       "'2025-01-03T00:00:00Z'); keep one <time> in it to import the point");
+	if (tr.n == 1) {
+		CHECK_NEAR(tr.v[0].t, (double)time_from_civil(2025, 1, 4, 0, 0, 0), 1e-9);
+	}
+	track_free(&tr);
 }
 
 static int parse_file(const char *rel, struct track *tr, struct track_report *rep, char *err,
