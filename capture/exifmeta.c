@@ -797,6 +797,168 @@ static int check_header(struct ectx *c, const uint8_t *p, size_t n)
 	return 0;
 }
 
+/*
+ * The IFD chain libexif walks, checked: libexif follows a sub-IFD pointer
+ * wherever it points and says only in debug messages that it skipped one
+ * (a pointer back at IFD0) or read past the block's end, so a damaged
+ * pointer made the GPS position or the camera time vanish without a word,
+ * and a track then placed the photo as if it had none. Walked the way
+ * libexif walks it: IFD0, the first EXIF, GPS and interoperability
+ * pointer met (in entry order, depth first), then IFD1.
+ */
+#define IFD_KINDS 5
+struct ifd_walk {
+	const uint8_t *t; /* the TIFF header */
+	size_t tl;        /* bytes from it, as libexif sees them */
+	ExifByteOrder bo;
+	uint32_t start[IFD_KINDS], end[IFD_KINDS]; /* IFDs read so far */
+	int n;
+	int kind_seen[IFD_KINDS];
+};
+
+static const char *const ifd_names[IFD_KINDS] = {"IFD0", "IFD1", "the EXIF IFD", "the GPS IFD",
+						 "the interoperability IFD"};
+/* the pointer to each, as messages name it */
+static const char *const ifd_pointers[IFD_KINDS] = {"EXIF IFD0", "EXIF IFD0's next-IFD",
+						    "EXIF IFD", "EXIF GPS IFD",
+						    "EXIF interoperability IFD"};
+
+/* libexif's ExifIfd for ifd_names[k] */
+static const ExifIfd ifd_of_kind[IFD_KINDS] = {EXIF_IFD_0, EXIF_IFD_1, EXIF_IFD_EXIF,
+					       EXIF_IFD_GPS, EXIF_IFD_INTEROPERABILITY};
+
+/* Why the IFD at o is none (a phrase for a message), or NULL when it is
+ * one. With a reason, *garbage says what libexif read from there: 1 not
+ * an IFD at all, 2 another IFD, already read (a loop), 0 the entries of
+ * an IFD whose count is too large for the block, as written. */
+static const char *ifd_fault(struct ifd_walk *w, uint32_t o, char *why, size_t whylen,
+			     int *garbage)
+{
+	*garbage = 1;
+	if (o < 8) {
+		snprintf(why, whylen, "it lies inside the 8-byte TIFF header");
+		return why;
+	}
+	if ((uint64_t)o + 2 > w->tl) {
+		snprintf(why, whylen, "it lies past the end of the %zu-byte TIFF block", w->tl);
+		return why;
+	}
+	unsigned cnt = exif_get_short(w->t + o, w->bo);
+	uint64_t end = (uint64_t)o + 2 + 12 * (uint64_t)cnt + 4;
+	for (int i = 0; i < w->n; i++) {
+		if (o == w->start[i]) {
+			*garbage = 2;
+			snprintf(why, whylen, "it points back at %s", ifd_names[i]);
+			return why;
+		}
+		if (o < w->end[i] && end > w->start[i]) {
+			snprintf(why, whylen, "it overlaps %s (bytes %u to %u)", ifd_names[i],
+				 (unsigned)w->start[i], (unsigned)w->end[i] - 1);
+			return why;
+		}
+	}
+	if (end > w->tl) {
+		*garbage = 0;
+		if (cnt)
+			snprintf(why, whylen, "its %u entries and next-IFD offset run past the "
+				 "end of the %zu-byte TIFF block", cnt, w->tl);
+		else
+			snprintf(why, whylen, "its next-IFD offset runs past the end of the "
+				 "%zu-byte TIFF block", w->tl);
+		return why;
+	}
+	/* TIFF puts an IFD on an even offset, but some writers do not pad: an
+	 * odd one is taken when what lies there reads as an IFD, every entry
+	 * of a TIFF type (1 to 13; all zeros is an empty slot Photoshop
+	 * writes) */
+	if (o & 1)
+		for (unsigned i = 0; i < cnt; i++) {
+			const uint8_t *e = w->t + o + 2 + 12 * i;
+			unsigned f = exif_get_short(e + 2, w->bo);
+			if ((f < 1 || f > 13) && (f || exif_get_short(e, w->bo))) {
+				snprintf(why, whylen, "it is odd, and entry %u there has the "
+					 "type %u, which TIFF has not", i + 1, f);
+				return why;
+			}
+		}
+	*garbage = 0;
+	return NULL;
+}
+
+/* Walks the IFD at o, of kind `kind` (an index of ifd_names). What
+ * libexif read from an IFD that is none is dropped. Within one that is
+ * not an IFD at all (`junk`), libexif still follows what it takes for
+ * pointers: what they lead to is dropped too, and named once. A pointer
+ * back at an IFD read before leads to that IFD's own pointers, which are
+ * read as any. */
+static void ifd_walk(struct ectx *c, struct ifd_walk *w, int kind, uint32_t o, int junk)
+{
+	char why[128];
+	int garbage = 0;
+	w->kind_seen[kind] = 1;
+	if (!junk && ifd_fault(w, o, why, sizeof why, &garbage))
+		fail(c, EV_ECORRUPT, "%s offset %u is not a valid IFD: %s", ifd_pointers[kind],
+		     (unsigned)o, why);
+	if (junk || garbage) {
+		ExifContent *ct = c->ed->ifd[ifd_of_kind[kind]];
+		while (ct && ct->count)
+			exif_content_remove_entry(ct, ct->entries[ct->count - 1]);
+	}
+	if ((uint64_t)o + 2 > w->tl)
+		return;
+	unsigned cnt = exif_get_short(w->t + o, w->bo);
+	junk = junk || garbage == 1;
+	if (!junk && !garbage && w->n < IFD_KINDS) {
+		/* a count too large says nothing of where the IFD ends: the IFDs
+		 * it would cover are taken as they are */
+		uint64_t end = (uint64_t)o + 2 + 12 * (uint64_t)cnt + 4;
+		w->start[w->n] = o;
+		w->end[w->n] = (uint32_t)(end > w->tl ? (uint64_t)o + 2 : end);
+		w->n++;
+	}
+	for (unsigned i = 0; i < cnt && (uint64_t)o + 2 + 12 * (uint64_t)(i + 1) <= w->tl; i++) {
+		const uint8_t *e = w->t + o + 2 + 12 * i;
+		unsigned tag = exif_get_short(e, w->bo);
+		int sub = tag == EXIF_TAG_EXIF_IFD_POINTER		 ? 2
+			  : tag == EXIF_TAG_GPS_INFO_IFD_POINTER	 ? 3
+			  : tag == EXIF_TAG_INTEROPERABILITY_IFD_POINTER ? 4
+									 : -1;
+		uint32_t to = exif_get_long(e + 8, w->bo);
+		if (sub < 0 && tag != EXIF_TAG_JPEG_INTERCHANGE_FORMAT &&
+		    tag != EXIF_TAG_JPEG_INTERCHANGE_FORMAT_LENGTH)
+			continue;
+		int skip = sub < 0 || sub == kind || w->kind_seen[sub];
+		/* libexif stops reading an IFD at any pointer past the block
+		 * (and says so itself, as a damaged block) */
+		if (to >= w->tl) {
+			if (!skip && !junk)
+				fail(c, EV_ECORRUPT, "%s offset %u is not a valid IFD: it lies past "
+				     "the end of the %zu-byte TIFF block", ifd_pointers[sub],
+				     (unsigned)to, w->tl);
+			return;
+		}
+		if (skip)
+			continue;
+		ifd_walk(c, w, sub, to, junk);
+	}
+}
+
+static void check_ifds(struct ectx *c, const uint8_t *p, size_t n)
+{
+	struct ifd_walk w = {.t = p + 6, .tl = (n > 0xfffe ? 0xfffe : n) - 6, .bo = c->bo};
+	uint32_t ifd0 = exif_get_long(w.t + 4, w.bo);
+	ifd_walk(c, &w, 0, ifd0, 0);
+	if (!w.n)
+		return;
+	unsigned cnt = exif_get_short(w.t + ifd0, w.bo);
+	uint64_t at = (uint64_t)ifd0 + 2 + 12 * (uint64_t)cnt;
+	if (at + 4 > w.tl)
+		return;
+	uint32_t ifd1 = exif_get_long(w.t + at, w.bo);
+	if (ifd1 && ifd1 <= w.tl) /* beyond: libexif names it itself */
+		ifd_walk(c, &w, 1, ifd1, 0);
+}
+
 int exifmeta_read(const uint8_t *payload, size_t n, struct meta *m, char *err, size_t errlen)
 {
 	struct ectx c = {.m = m, .err = err, .errlen = errlen};
@@ -825,6 +987,7 @@ int exifmeta_read(const uint8_t *payload, size_t n, struct meta *m, char *err, s
 	exif_data_unset_option(c.ed, EXIF_DATA_OPTION_FOLLOW_SPECIFICATION);
 	exif_data_load_data(c.ed, payload, (unsigned)n);
 	c.bo = exif_data_get_byte_order(c.ed);
+	check_ifds(&c, payload, n);
 
 	/* IFD pointers are not kept as entries, so an IFD0 holding only the
 	 * EXIF pointer looks empty: count what any IFD holds. */

@@ -221,6 +221,91 @@ static void test_synthetic_good(void)
 	CHECK(r.has_alt && r.alt == -123.45);
 }
 
+/*
+ * A damaged IFD pointer: libexif skips or misreads the IFD without a word
+ * that reaches us, so each is named and nothing is read from it; the
+ * rest of the block still is. ifd0 entry 1 is the EXIF pointer, 2 the GPS
+ * one; offsets are the TIFF header's (EX.d + 6).
+ */
+static void ifd_case(int entry, uint32_t to, int bad_count, uint32_t next, const char *want,
+		     int want_time, int want_pos)
+{
+	static uint8_t lon[24];
+	static const uint32_t lonv[] = {114, 1, 3, 1, 0, 1};
+	rats(lon, 3, lonv);
+	struct tent i0[] = {E_ASCII(0x010F, "Canon")};
+	struct tent ex[] = {E_ASCII(0x9003, "2023:05:01 10:03:04")};
+	struct tent gps[] = {E_ASCII(0x0001, "N"), {0x0002, T_RATIONAL, 3, gps_lat(), 24},
+			     E_ASCII(0x0003, "E"), E_RAW(0x0004, T_RATIONAL, 3, lon)};
+	make_exif(&EX, i0, 1, ex, 1, gps, ARRAY_LEN(gps));
+	if (entry)
+		be32(EX.d + 14 + 2 + 12 * entry + 8, to);
+	if (bad_count)
+		be16(EX.d + 14, 0xFFFF);
+	if (next)
+		be32(EX.d + 14 + 2 + 12 * 3, next);
+	make_jpeg(&JP, &EX, NULL);
+	struct meta m;
+	read_copy(JP.d, JP.n, JP.n, "x.jpg", &m);
+	if (want && !strstr(m.error, want)) {
+		printf("# error \"%s\" lacks \"%s\"\n", m.error, want);
+		CHECK(0);
+	}
+	if (!want)
+		CHECK_STR(m.error, "");
+	CHECK(m.has_camera_time == want_time);
+	CHECK(m.has_exif_pos == want_pos);
+	CHECK_STR(m.make, "Canon");
+}
+
+static void test_ifd_pointers(void)
+{
+	ifd_case(0, 0, 0, 0, NULL, 1, 1);
+	ifd_case(2, 8, 0, 0, "EXIF GPS IFD offset 8 is not a valid IFD: it points back at IFD0", 1,
+		 0);
+	ifd_case(2, 0, 0, 0, "EXIF GPS IFD offset 0 is not a valid IFD: it lies inside the 8-byte "
+			     "TIFF header", 1, 0);
+	ifd_case(1, 0, 0, 0, "EXIF IFD offset 0 is not a valid IFD", 0, 1);
+	ifd_case(1, 8, 0, 0, "EXIF IFD offset 8 is not a valid IFD: it points back at IFD0", 0, 1);
+	/* 3 bytes before the end: no room for the entries */
+	uint32_t tl = (uint32_t)EX.n - 6;
+	ifd_case(1, tl - 3, 0, 0, "next-IFD offset runs past the end of the", 0, 1);
+	ifd_case(2, tl + 100, 0, 0, "past the end", 1, 0);
+	/* into IFD0's own entries */
+	ifd_case(2, 8 + 2 + 12, 0, 0, "EXIF GPS IFD offset 22 is not a valid IFD: it overlaps IFD0",
+		 1, 0);
+	ifd_case(0, 0, 1, 0, "EXIF IFD0 offset 8 is not a valid IFD: its 65535 entries", 1, 1);
+	ifd_case(0, 0, 0, 8, "EXIF IFD0's next-IFD offset 8 is not a valid IFD: it points back at "
+			     "IFD0", 1, 1);
+
+	/* at an odd offset: taken when what lies there is an IFD (some
+	 * writers do not pad), named when it is not */
+	static const uint8_t junk[] = {0, 1, 0, 2, 0, 0xFF, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0};
+	for (int sound = 0; sound < 2; sound++) {
+		ifd_case(0, 0, 0, 0, NULL, 1, 1);
+		const uint8_t *pg = EX.d + 14 + 2 + 12 * 2 + 8;
+		uint32_t g = (uint32_t)pg[0] << 24 | (uint32_t)pg[1] << 16 | (uint32_t)pg[2] << 8 | pg[3];
+		size_t len = sound ? 2 + 12 * 4 + 4 : sizeof junk, odd = EX.n | 1;
+		memset(EX.d + EX.n, 0, odd - EX.n);
+		memcpy(EX.d + odd, sound ? EX.d + 6 + g : junk, len);
+		EX.n = odd + len;
+		be32(EX.d + 14 + 2 + 12 * 2 + 8, (uint32_t)(odd - 6));
+		make_jpeg(&JP, &EX, NULL);
+		struct meta m;
+		read_copy(JP.d, JP.n, JP.n, "x.jpg", &m);
+		if (sound) {
+			CHECK_STR(m.error, "");
+		} else {
+			char want[128];
+			snprintf(want, sizeof want, "EXIF GPS IFD offset %zu is not a valid IFD: it "
+				 "is odd, and entry 1 there has the type 255, which TIFF has not",
+				 odd - 6);
+			CHECK_STR(m.error, want);
+		}
+		CHECK(m.has_exif_pos == sound && m.has_camera_time);
+	}
+}
+
 /* One GPS IFD variation and the error or note it must produce. */
 static void gps_case(const struct tent *gps, size_t ng, const char *want_err, const char *want_note,
 		     int want_pos)
@@ -2213,6 +2298,7 @@ int main(void)
 {
 	RUN(test_synthetic_good);
 	RUN(test_synthetic_gps_errors);
+	RUN(test_ifd_pointers);
 	RUN(test_img_direction);
 	RUN(test_gps_datum);
 	RUN(test_synthetic_times);
