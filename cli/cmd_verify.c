@@ -333,13 +333,14 @@ static void verify_kept(struct store *s, struct verify_ctx *v)
  * outside every bundle (sync sends the case's events), though the note
  * travels with the item. The other way, a pulled note event's note is
  * looked for once a later bundle of that device and case is here (the
- * item may come in the next bundle of a split run). */
+ * item may come in the next bundle of a split run): later by custody head,
+ * the device's own order, as in verify_records. */
 static void verify_notes(struct store *s, struct verify_ctx *v)
 {
 	char err[512];
 	sqlite3_stmt *st = store_prepare(
 		s,
-		"WITH latest AS (SELECT device_id, case_id, max(created_at) AS at FROM bundles"
+		"WITH latest AS (SELECT device_id, case_id, max(last_seq) AS head FROM bundles"
 		"  WHERE direction = 'in' GROUP BY device_id, case_id),"
 		" ev AS ("
 		"  SELECT item_sha256 AS sha, json_extract(event, '$.detail.text') AS text,"
@@ -350,7 +351,7 @@ static void verify_notes(struct store *s, struct verify_ctx *v)
 		"   json_extract(f.event, '$.actor'), 'pulled', count(*) FROM foreign_custody f"
 		"   JOIN bundles b ON b.bundle_id = f.bundle_id"
 		"   JOIN latest l ON l.device_id = b.device_id AND l.case_id IS b.case_id"
-		"   WHERE json_extract(f.event, '$.action') = 'note' AND b.created_at < l.at"
+		"   WHERE json_extract(f.event, '$.action') = 'note' AND b.last_seq < l.head"
 		"   GROUP BY 1, 2, 3),"
 		" nt AS (SELECT i.sha256 AS sha, n.text AS text, n.author AS who, n.origin AS origin,"
 		"  count(*) AS n, min(n.id) AS note_id, i.id AS item_id, i.original_name AS name"
@@ -400,16 +401,18 @@ static void verify_records(struct store *s, struct verify_ctx *v, int64_t case_i
 	 * and its events halved apart: an item's events may come in the next
 	 * bundle of the same run. So an item is looked for only once a later
 	 * bundle of its device and case is here; one whose bundle the store
-	 * does not record came with none. */
+	 * does not record came with none. Later is a higher custody head
+	 * (last_seq of a pulled bundle): created_at is the device's clock,
+	 * which may have run ahead for one sync and been set right after. */
 	sqlite3_stmt *st = store_prepare(
 		s,
-		"WITH latest AS (SELECT device_id, case_id, max(created_at) AS at FROM bundles"
+		"WITH latest AS (SELECT device_id, case_id, max(last_seq) AS head FROM bundles"
 		"  WHERE direction = 'in' GROUP BY device_id, case_id)"
 		" SELECT i.id, i.original_name, i.sha256, b.id IS NULL FROM items i"
 		" LEFT JOIN bundles b ON b.bundle_id = i.bundle_id AND b.direction = 'in'"
 		" LEFT JOIN latest l ON l.device_id = b.device_id AND l.case_id IS b.case_id"
 		" WHERE i.origin = 'pulled' AND (?1 = 0 OR i.case_id = ?1)"
-		" AND (b.id IS NULL OR (b.created_at < l.at"
+		" AND (b.id IS NULL OR (b.last_seq < l.head"
 		"  AND i.sha256 NOT IN (SELECT json_extract(f.event, '$.item') FROM foreign_custody f"
 		"   WHERE json_extract(f.event, '$.item') IS NOT NULL))) ORDER BY i.id",
 		err, sizeof err);

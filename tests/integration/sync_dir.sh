@@ -272,6 +272,59 @@ $O9 pull --target "dir:$T/usb9" --case C9 >/dev/null 2>&1
 check "... and with all of them" \
 	bash -c '$1 verify >/dev/null && [ "$($1 --json ls | jq length)" = 6 ]' _ "$O9"
 
+# the same, from a laptop whose clock ran 8 h ahead for its first sync and
+# was set right before the split run: its bundles are ordered by their
+# custody heads, not by the times the laptop stamped on them. The office
+# pulls before the run's last bundle is there; then an item of the bundle
+# dated ahead is changed in the office's database, which verify must find
+# (a bundle dated ahead was taken for the newest, and its items were not
+# looked for), and so is its note deleted
+if need faketime; then
+	F10="$EVCAP --store $T/field10"
+	O10="$EVCAP --store $T/office10"
+	FT10="env ASAN_OPTIONS=${ASAN_OPTIONS:-}:verify_asan_link_order=0 faketime -f +8h"
+	mkdir -p "$T/card10a" "$T/card10" "$T/usb10"
+	head -c 2000 /dev/urandom >"$T/card10a/FIRST.JPG"
+	for i in 1 2 3 4 5 6; do head -c 2000 /dev/urandom >"$T/card10/DJI_000$i.JPG"; done
+	$F10 init >/dev/null && $F10 case open C10 --use >/dev/null
+	$FT10 $F10 ingest "$T/card10a" >/dev/null 2>&1
+	$FT10 $F10 note "$($F10 --json ls | jq -r '.[0].id')" "排口水色发黑" >/dev/null
+	$FT10 $F10 sync --target "dir:$T/usb10" >/dev/null 2>&1
+	$F10 ingest "$T/card10" >/dev/null 2>&1
+	EVCAP_SYNC_MANIFEST_BYTES=9000 $F10 sync --target "dir:$T/usb10" >/dev/null 2>&1
+	cp -a "$T/usb10" "$T/usb10-first"
+	newest=$(for m in "$T"/usb10-first/cases/*/bundles/*/manifest.json; do
+		echo "$(jq .custody.head.seq "$m") $(dirname "$m")"; done | sort -n | tail -1 | cut -d' ' -f2)
+	rm -rf "$newest"
+	check "a bundle dated ahead by the laptop's clock is on the disk" \
+		test "$(jq -r '.created_at' "$T"/usb10-first/cases/*/bundles/*/manifest.json |
+			sort | tail -1)" \> "$(date -u -d '+4 hours' +%FT%T)"
+	$F10 key show >"$T/f10.pub"
+	$O10 init >/dev/null && $O10 key trust "$T/f10.pub" >/dev/null
+	$O10 pull --target "dir:$T/usb10-first" --case C10 >/dev/null 2>&1
+	check "office verify passes after the laptop's clock ran ahead, the split run's last bundle not here (was: DAMAGED)" \
+		$O10 verify
+	cp -a "$T/office10" "$T/office10-v"
+	other=$(printf 'not the first photo' | sha256sum | cut -c1-64)
+	sqlite3 "$T/office10-v/evidence.db" "UPDATE items SET sha256 = '$other', size = 19
+		WHERE original_name = 'FIRST.JPG'"
+	mkdir -p "$T/office10-v/blobs/sha256/${other:0:2}/${other:2:2}"
+	printf 'not the first photo' >"$T/office10-v/blobs/sha256/${other:0:2}/${other:2:2}/$other"
+	out=$($EVCAP --store "$T/office10-v" verify 2>&1); rc=$?
+	check "office verify finds a changed item of the bundle the clock dated ahead (was: all intact)" \
+		test $rc = 1 -a -n "$(grep "DAMAGED: item [0-9]* (FIRST.JPG, ${other:0:12}) is recorded as pulled, but no custody event" <<<"$out")"
+	cp -a "$T/office10" "$T/office10-n"
+	sqlite3 "$T/office10-n/evidence.db" "DELETE FROM notes WHERE text = '排口水色发黑'"
+	out=$($EVCAP --store "$T/office10-n" verify 2>&1); rc=$?
+	check "office verify finds a note of the bundle the clock dated ahead deleted (was: all intact)" \
+		test $rc = 1 -a -n "$(grep -E "DAMAGED: item [0-9]+ \(FIRST.JPG\): the custody log records 1 note by .* that the store holds 0 of" <<<"$out")"
+	$O10 pull --target "dir:$T/usb10" --case C10 >/dev/null 2>&1
+	check "... and verify passes with all of them" \
+		bash -c '$1 verify >/dev/null && [ "$($1 --json ls | jq length)" = 7 ]' _ "$O10"
+else
+	skip "sync_dir clock ahead: faketime is not installed (apt-get install faketime)"
+fi
+
 # readings recorded in no case are older than the case's own, which a
 # sync has sent already; put into the case later, they still go to the
 # office in the next bundle, each arriving once (a line that could not be
