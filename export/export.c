@@ -1,9 +1,10 @@
 /*
  * The export context: one pass over the store gathers the case, its items
  * and their notes, the track of the inspection's span, the readings, the
- * equipment, the custody head and the device key, so that every format
- * is a pure function of the same facts. Also the small writers the
- * formats share (XML and CSV escaping, local times).
+ * equipment, the custody head, this store's key and the keys that signed
+ * the case's pulled bundles, so that every format is a pure function of
+ * the same facts. Also the small writers the formats share (XML and CSV
+ * escaping, local times).
  */
 #include "export.h"
 
@@ -49,6 +50,7 @@ void export_ctx_free(struct export_ctx *c)
 	json_decref(c->sites);
 	json_decref(c->devices);
 	json_decref(c->missing);
+	json_decref(c->signers);
 	trackset_free(&c->tracks);
 	for (size_t i = 0; i < c->n_thumbs; i++) {
 		free(c->thumbs[i]);
@@ -411,9 +413,58 @@ static int load_sites(struct store *s, struct export_ctx *c, const struct export
 	return rows_end(s, st, r, "the sites", err, errlen);
 }
 
-/* The device key, if this store has one: its minisign id and the SHA-256
- * of the raw Ed25519 public key, which the office can compare with the
- * key it trusts. A store without a key is reported, not an error. */
+/*
+ * The keys that signed the case's pulled bundles, as this store's pull
+ * events recorded them (each checked the bundle's signature with it):
+ * per key and device, how many of the case's bundles it signed, and the
+ * SHA-256 of its raw Ed25519 public key from the trusted keys, which is
+ * what the office compares with the key the device shows. The pull events
+ * of the case are read through the custody log's case index, and each
+ * one's bundle by its id; a key the store no longer holds is named
+ * without its hash.
+ */
+static int load_signers(struct store *s, struct export_ctx *c, int64_t case_id, char *err,
+			size_t errlen)
+{
+	c->signers = json_array();
+	sqlite3_stmt *st = store_prepare(
+		s,
+		"SELECT json_extract(e.event, '$.detail.key_id') AS kid, b.device_id,"
+		" count(DISTINCT b.id), k.public_key, k.replaced_by FROM custody e"
+		" CROSS JOIN bundles b ON b.bundle_id = json_extract(e.event, '$.detail.bundle_id')"
+		"  AND b.direction = 'in' AND b.case_id = ?1"
+		" LEFT JOIN trusted_keys k ON k.key_id = json_extract(e.event, '$.detail.key_id')"
+		" WHERE e.case_number = (SELECT number FROM cases WHERE id = ?1) AND e.action = 'pull'"
+		" GROUP BY kid, b.device_id ORDER BY min(b.id)",
+		err, errlen);
+	if (!st)
+		return EV_EDB;
+	sqlite3_bind_int64(st, 1, case_id);
+	int r;
+	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *pk = (const char *)sqlite3_column_text(st, 3);
+		struct minisign_pub pub;
+		json_t *o = json_object();
+		json_object_set_new(o, "key_id", col(st, 0));
+		json_object_set_new(o, "device_id", col(st, 1));
+		json_object_set_new(o, "bundles", col(st, 2));
+		if (pk && minisign_pub_parse(pk, strlen(pk), &pub, NULL, 0) == 0) {
+			char hex[SHA256_HEX_LEN + 1];
+			sha256_hex(pub.pk, sizeof pub.pk, hex);
+			json_object_set_new(o, "sha256", json_string(hex));
+		} else {
+			json_object_set_new(o, "sha256", json_null());
+		}
+		json_object_set_new(o, "replaced_by", col(st, 4));
+		json_array_append_new(c->signers, o);
+	}
+	return rows_end(s, st, r, "the keys that signed the case's bundles", err, errlen);
+}
+
+/* This store's own key, if it has one: its minisign id and the SHA-256
+ * of the raw Ed25519 public key. It signs what this store sends, so it
+ * stands for the items captured here, not for pulled ones (load_signers).
+ * A store without a key is reported, not an error. */
 static void load_key(struct store *s, struct export_ctx *c)
 {
 	struct minisign_pub pub;
@@ -474,6 +525,8 @@ int export_ctx_load(struct store *s, const struct export_filter *f, const struct
 		goto out;
 	}
 	load_key(s, c);
+	if ((rc = load_signers(s, c, f->case_id, err, errlen)))
+		goto out;
 	if ((rc = load_missing(s, c, f->case_id, err, errlen)))
 		goto out;
 done:

@@ -68,9 +68,13 @@ struct export_ctx {
 	double span_from, span_to;
 	char chain_head[SHA256_HEX_LEN + 1]; /* "" for an empty log */
 	int64_t chain_seq;
-	int has_key;
+	int has_key;       /* this store has a key of its own (key_id, key_sha256) */
 	char key_id[24];   /* minisign key id as minisign prints it */
-	char key_sha256[SHA256_HEX_LEN + 1]; /* SHA-256 of the public key file */
+	char key_sha256[SHA256_HEX_LEN + 1]; /* SHA-256 of the raw public key */
+	json_t *signers;   /* {key_id, device_id, bundles, sha256, replaced_by}: the keys
+			    * that signed the case's pulled bundles, per key and device
+			    * (sha256 of the raw public key, null when this store no
+			    * longer holds it); NULL or [] when none was pulled */
 	json_t *missing;   /* {bundle_id, device_id, named_by, target, noticed_at}: bundles
 			    * of the case that a pull found missing from their target
 			    * and that this store still lacks; NULL or [] when none */

@@ -607,6 +607,76 @@ out:
 	return rc;
 }
 
+/*
+ * The keys behind the evidence in the report. A pulled item was signed by
+ * the field device that sent its bundle, so the keys that signed the
+ * case's bundles are named, each with its device, for the office to
+ * compare with the keys it trusts; this store's own key stands only for
+ * items captured here (and for a case nothing was pulled into), since it
+ * signed none of what came in bundles.
+ */
+static int key_rows(const struct export_ctx *c, struct buf *out)
+{
+	int rc = 0, pulled = 0, local = 0;
+	size_t i, nsig = json_array_size(c->signers);
+	json_t *it;
+	json_array_foreach(c->items, i, it) {
+		const char *origin = str(it, "origin");
+		if (origin && strcmp(origin, "pulled") == 0)
+			pulled = 1;
+		else
+			local = 1;
+	}
+	if (nsig || pulled) {
+		if ((rc = row_open(c, out, "signer_keys")))
+			goto out;
+		if (!nsig)
+			PUTX(LBL("no_signer"));
+		json_array_foreach(c->signers, i, it) {
+			const char *sha = str(it, "sha256"), *by = str(it, "replaced_by");
+			PUT(i ? "<br>" : "");
+			PUTX(LBL("key_id"));
+			PUT(" ");
+			PUTX(str(it, "key_id") ? str(it, "key_id") : "?");
+			PUT(" (");
+			PUTX(LBL("key_device"));
+			PUT(" ");
+			PUTX(str(it, "device_id") ? str(it, "device_id") : "?");
+			PUT("; ");
+			PUTX(LBL("key_bundles"));
+			PRINTF(": %lld", (long long)json_integer_value(json_object_get(it, "bundles")));
+			if (by) {
+				PUT("; ");
+				PUTX(LBL("key_replaced"));
+				PUT(" ");
+				PUTX(by);
+			}
+			PUT(")<br>");
+			if (sha) {
+				PRINTF("<span class=\"hash\">SHA-256 %s</span>", sha);
+			} else {
+				PUT("<span class=\"warn\">");
+				PUTX(LBL("key_not_held"));
+				PUT("</span>");
+			}
+		}
+		PUT("</td></tr>");
+	}
+	if (local || !(nsig || pulled)) {
+		if ((rc = row_open(c, out, "store_key")))
+			goto out;
+		if (c->has_key) {
+			PRINTF("%s %s<br><span class=\"hash\">SHA-256 %s</span>", LBL("key_id"),
+			       c->key_id, c->key_sha256);
+		} else {
+			PUTX(LBL("no_key"));
+		}
+		PUT("</td></tr>");
+	}
+out:
+	return rc;
+}
+
 static int custody_section(const struct export_ctx *c, struct buf *out)
 {
 	int rc = 0;
@@ -617,15 +687,8 @@ static int custody_section(const struct export_ctx *c, struct buf *out)
 		goto out;
 	PRINTF("<span class=\"hash\">%s</span> (%s %lld)</td></tr>",
 	       c->chain_head[0] ? c->chain_head : "-", LBL("chain_events"), (long long)c->chain_seq);
-	if ((rc = row_open(c, out, "device_key")))
+	if ((rc = key_rows(c, out)))
 		goto out;
-	if (c->has_key) {
-		PRINTF("%s %s<br><span class=\"hash\">SHA-256 %s</span>", LBL("key_id"), c->key_id,
-		       c->key_sha256);
-	} else {
-		PUTX(LBL("no_key"));
-	}
-	PUT("</td></tr>");
 	/* a gap in what reached this store: said where the record is */
 	size_t i;
 	json_t *g;

@@ -5,7 +5,9 @@
 # whatever order the bundles are pulled, each change is a custody event
 # naming the bundle and the fields, the office cannot edit a pulled case,
 # its own cases are not changed by bundles, and a second laptop that opened
-# the same case later does not undo what the first one recorded.
+# the same case later does not undo what the first one recorded. The
+# office's evidence report names the laptops' keys that signed the
+# bundles, and its own key only for what it captured itself.
 . "$(dirname "$0")/../lib/common.sh"
 
 CASE='XX检公益立〔2024〕9号'
@@ -129,6 +131,44 @@ check "pulled first, the second laptop's bundle makes the case" \
 pull o4 "$TGT"
 check "then the first laptop's bundles: the case follows the laptop that opened it first" \
 	test $rc = 0 -a "$(case_is o4)" = "$WANT"
+
+# the office's evidence report names the keys that signed the bundles,
+# each with its device, not the office's own key, which signed none of
+# them; in both languages. The hash it gives is the one the field's own
+# report gives for its key.
+key_of() { $EVCAP --store "$T/$1" --json key show | jq -r .key_id; }
+dev_of() { jq -r .device_id "$(ls "$2"/cases/*/bundles/*/manifest.json | head -1)"; }
+KF=$(key_of field) KG=$(key_of field2) KO=$(key_of o1)
+DF=$(dev_of field "$TGT") DG=$(dev_of field2 "$T/usb2")
+$EVCAP --store "$T/o1" export --case "$CASE" --format html --lang en --out "$T/o1-en.html" >/dev/null 2>&1
+$EVCAP --store "$T/o1" export --case "$CASE" --format html --lang zh --out "$T/o1-zh.html" >/dev/null 2>&1
+$F export --case "$CASE" --format html --lang en --out "$T/field-en.html" >/dev/null 2>&1
+signer_row() { grep -o "<tr><th>$1</th><td>.*" "$2" | sed 's,</tr>.*,,'; }
+row_en=$(signer_row 'Signing device key fingerprint (bundles received)' "$T/o1-en.html")
+row_zh=$(signer_row '签名数据包的设备公钥指纹' "$T/o1-zh.html")
+check "an office report names both laptops' keys as the devices' signing keys, with their devices (was: the office's key)" \
+	bash -c 'grep -q "key ID $2 (device $4; bundles signed: 3)" <<<"$1" &&
+		grep -q "key ID $3 (device $5; bundles signed: 1)" <<<"$1"' _ "$row_en" "$KF" "$KG" "$DF" "$DG"
+check "... in Chinese too" \
+	bash -c 'grep -q "密钥 ID $2 (设备 $4; 签名的数据包: 3)" <<<"$1" &&
+		grep -q "密钥 ID $3 (设备 $5; 签名的数据包: 1)" <<<"$1"' _ "$row_zh" "$KF" "$KG" "$DF" "$DG"
+field_sha=$(grep -o "fingerprint (evidence captured here)</th><td>key ID $KF<br><span class=\"hash\">SHA-256 [0-9a-f]*" \
+	"$T/field-en.html" | sed 's/.*SHA-256 //')
+check "the key's hash is the one the field's own report gives" \
+	test -n "$field_sha" -a -n "$(grep "SHA-256 $field_sha" <<<"$row_en")"
+check "and the office's own key appears nowhere in a report of pulled evidence alone" \
+	bash -c '! grep -q "$1" "$2" && ! grep -q "$1" "$3" && ! grep -q "captured here" "$2" && ! grep -q "在此采集" "$3"' \
+	_ "$KO" "$T/o1-en.html" "$T/o1-zh.html"
+# an item the office captured itself in a case that also came in
+# bundles: its own key is named too, as this store's
+mkdir -p "$T/card-o3"
+head -c 7000 /dev/urandom >"$T/card-o3/OFFICE_0001.JPG"
+$EVCAP --store "$T/o3" -q ingest --case "$CASE" "$T/card-o3" >/dev/null 2>&1
+$EVCAP --store "$T/o3" export --case "$CASE" --format html --lang en --out "$T/o3-en.html" >/dev/null 2>&1
+check "an office report with an item captured there names the device's key and this store's own" \
+	bash -c 'grep -q "Signing device key fingerprint (bundles received)</th><td>key ID $1 " "$3" &&
+		grep -q "This store&#39;s signing key fingerprint (evidence captured here)</th><td>key ID $2<br>" "$3"' \
+	_ "$KF" "$(key_of o3)" "$T/o3-en.html"
 
 # the office's own acts on a pulled case: the recommendation it issues and
 # the agency's reply date; bundles then leave those two alone
