@@ -286,63 +286,143 @@ static void reading_err(struct sensor_reading *r, const char *fmt, ...)
 
 /* ---- Text ---- */
 
-int sensor_text_decode(const char *in, size_t n, const char *name, struct buf *out,
-		       const char **encoding, char *err, size_t errlen)
+/* The byte that ends a file's lines: '\n' (a '\r' before it is dropped),
+ * or '\r' for a file with no '\n' at all, as Excel's "CSV (Macintosh)"
+ * and old instrument software write; read by '\n', such a file is one
+ * line and its header a jumble. */
+static char sensor_eol(const char *text, size_t n)
 {
-	int rc = 0;
-	iconv_t cd = (iconv_t)-1;
-	if (n >= 2 && (((unsigned char)in[0] == 0xff && (unsigned char)in[1] == 0xfe) ||
-		       ((unsigned char)in[0] == 0xfe && (unsigned char)in[1] == 0xff)))
-		return err_set(err, errlen, EV_EINVAL,
-			       "%s: the text is UTF-16; save it as \"CSV UTF-8\" or plain CSV", name);
-	if (n >= 3 && memcmp(in, "\xef\xbb\xbf", 3) == 0) {
-		in += 3;
-		n -= 3;
-	}
-	/* UTF-8 unless it cannot be: NUL bytes are allowed through here and
-	 * named per line later. */
-	int is_utf8 = 1;
-	for (size_t i = 0; i < n && is_utf8;) {
-		size_t j = i;
-		while (j < n && in[j] != '\0')
-			j++;
-		if (j > i && !utf8_valid(in + i, j - i))
-			is_utf8 = 0;
-		i = j + 1;
-	}
-	if (is_utf8) {
-		*encoding = "utf-8";
-		if (buf_append(out, in, n))
-			rc = err_set(err, errlen, EV_ELIMIT, "%s: the text is too large", name);
-		goto out;
-	}
-	cd = iconv_open("UTF-8", "GB18030");
-	if (cd == (iconv_t)-1) {
-		rc = err_set(err, errlen, EV_EINVAL, "%s: the text is not UTF-8", name);
-		goto out;
-	}
+	return !memchr(text, '\n', n) && memchr(text, '\r', n) ? '\r' : '\n';
+}
+
+/* The bytes of the UTF-8 character at s[0..n): 1 for ASCII (NUL too:
+ * such bytes are named per line later), 2 to 4 for a valid sequence, 0
+ * when the byte there starts none. */
+static size_t utf8_char_len(const char *s, size_t n)
+{
+	unsigned char c = (unsigned char)s[0];
+	if (c < 0x80)
+		return 1;
+	size_t want = c >= 0xc2 && c <= 0xdf ? 2 : c >= 0xe0 && c <= 0xef ? 3
+						: c >= 0xf0 && c <= 0xf4 ? 4
+									 : 0;
+	return want && want <= n && utf8_valid(s, want) ? want : 0;
+}
+
+/*
+ * Converts the GB18030 line in[0..n) to UTF-8 on out. A byte iconv cannot
+ * take is copied as it is, so that the parser finds the line is not text
+ * and shows the byte as \xNN: a lead byte iconv refuses stands before a
+ * byte that no UTF-8 sequence continues with (80-BF would have made it a
+ * character), so the copy does not pass for text. Returns the bytes
+ * copied so, or -1 when out is full.
+ */
+static long gb18030_line(iconv_t cd, const char *in, size_t n, struct buf *out)
+{
 	char chunk[8192];
 	char *ip = (char *)in;
 	size_t il = n;
+	long bad = 0;
+	iconv(cd, NULL, NULL, NULL, NULL);
 	while (il > 0) {
 		char *op = chunk;
 		size_t ol = sizeof chunk;
 		size_t r = iconv(cd, &ip, &il, &op, &ol);
-		if (r == (size_t)-1 && errno != E2BIG) {
-			rc = err_set(err, errlen, EV_EINVAL,
-				     "%s: the text is neither UTF-8 nor GB18030 (byte %zu)", name,
-				     (size_t)(ip - in));
-			goto out;
+		int stuck = r == (size_t)-1 && errno != E2BIG;
+		if (buf_append(out, chunk, (size_t)(op - chunk)))
+			return -1;
+		if (stuck) {
+			if (buf_append(out, ip, 1))
+				return -1;
+			ip++;
+			il--;
+			bad++;
+			iconv(cd, NULL, NULL, NULL, NULL);
 		}
-		if (buf_append(out, chunk, (size_t)(op - chunk))) {
+	}
+	return bad;
+}
+
+int sensor_text_decode(const char *in, size_t n, const char *name, struct buf *out,
+		       const char **encoding, char *err, size_t errlen)
+{
+	int rc = 0, bom = 0;
+	iconv_t cd = (iconv_t)-1;
+	struct buf gb;
+	if (n >= 2 && (((unsigned char)in[0] == 0xff && (unsigned char)in[1] == 0xfe) ||
+		       ((unsigned char)in[0] == 0xfe && (unsigned char)in[1] == 0xff))) {
+		*encoding = "utf-16";
+		return err_set(err, errlen, EV_EINVAL,
+			       "%s: the text is UTF-16; save it as \"CSV UTF-8\" or plain CSV", name);
+	}
+	if (n >= 3 && memcmp(in, "\xef\xbb\xbf", 3) == 0) {
+		in += 3;
+		n -= 3;
+		bom = 1;
+	}
+	buf_init(&gb, out->max);
+	/* How UTF-8 the text is: its valid multi-byte characters, the bytes
+	 * that start none, and the lines holding such bytes. */
+	size_t multi = 0, bad = 0, bad_lines = 0;
+	int line_bad = 0;
+	char eol = sensor_eol(in, n); /* never inside a GB18030 character */
+	for (size_t i = 0; i < n;) {
+		size_t k = utf8_char_len(in + i, n - i);
+		if (!k) {
+			bad++;
+			line_bad = 1;
+			k = 1;
+		} else if (k > 1) {
+			multi++;
+		}
+		if (in[i] == eol || i + k == n) {
+			bad_lines += (size_t)line_bad;
+			line_bad = 0;
+		}
+		i += k;
+	}
+	/* UTF-8 when it is, when a byte-order mark says so, or when its
+	 * characters outnumber the bytes that are not (a UTF-8 file with line
+	 * noise in it, or cut inside its last character): each line holding
+	 * such a byte is then kept as an error, the others read. GB18030 text
+	 * is mostly bytes that are not UTF-8. */
+	*encoding = "utf-8";
+	if (!bad || bom || multi > bad)
+		goto utf8;
+	cd = iconv_open("UTF-8", "GB18030");
+	if (cd == (iconv_t)-1)
+		goto utf8;
+	size_t gb_bad_lines = 0;
+	for (size_t i = 0, e; i < n; i = e) {
+		const char *nl = memchr(in + i, eol, n - i);
+		e = nl ? (size_t)(nl - in) + 1 : n;
+		long r = gb18030_line(cd, in + i, e - i, &gb);
+		if (r < 0) {
 			rc = err_set(err, errlen, EV_ELIMIT, "%s: the text is too large", name);
 			goto out;
 		}
+		gb_bad_lines += r > 0;
 	}
-	*encoding = "gb18030";
+	/* GB18030 when it reads more of the lines; what it cannot read is
+	 * kept per line as for UTF-8 */
+	if (gb_bad_lines < bad_lines) {
+		*encoding = "gb18030";
+		if (!out->len) {
+			struct buf t = *out;
+			*out = gb;
+			gb = t;
+		} else if (buf_append(out, gb.data, gb.len)) {
+			rc = err_set(err, errlen, EV_ELIMIT, "%s: the text is too large", name);
+		}
+		goto out;
+	}
+utf8:
+	if (buf_append(out, in, n))
+		rc = err_set(err, errlen, EV_ELIMIT, "%s: the text is too large", name);
 out:
 	if (cd != (iconv_t)-1)
 		iconv_close(cd);
+	buf_free(&gb);
 	return rc;
 }
 
@@ -536,16 +616,33 @@ static void set_time(struct sensor_reading *r, struct sensor_batch *b,
 	}
 }
 
-/* Whether a line is text we can keep as it is (UTF-8, no control bytes
- * but tab). */
+/* The offset of the first byte of s[0..len) that is not text we can keep
+ * as it is (a control byte but tab, or a byte that starts no UTF-8
+ * character), and in *col the character it is, from 1; len when all is
+ * text. With breaks, CR and LF are text (a CSV record whose quoted field
+ * holds a line break). */
+static size_t first_unclean(const char *s, size_t len, int breaks, size_t *col)
+{
+	size_t i = 0, c = 1;
+	while (i < len) {
+		unsigned char ch = (unsigned char)s[i];
+		int ctl = (ch < 0x20 && ch != '\t' && !(breaks && (ch == '\r' || ch == '\n'))) ||
+			  ch == 0x7f;
+		size_t k = ctl ? 0 : utf8_char_len(s + i, len - i);
+		if (!k)
+			break;
+		i += k;
+		c++;
+	}
+	if (col)
+		*col = c;
+	return i;
+}
+
+/* Whether a line is text we can keep as it is. */
 static int line_is_text(const char *s, size_t len)
 {
-	for (size_t i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)s[i];
-		if ((c < 0x20 && c != '\t') || c == 0x7f)
-			return 0;
-	}
-	return utf8_valid(s, len);
+	return first_unclean(s, len, 0, NULL) == len;
 }
 
 /* A reading for a line that is not clean text: raw shows the bytes as
@@ -577,9 +674,16 @@ static struct sensor_reading *push_unclean(struct sensor_batch *b, const char *s
 	struct sensor_reading *r = batch_push(b, e.data, e.len, line_no);
 	buf_free(&e);
 	if (r && quote) {
-		char q[96];
-		reading_err(r, "%s:%zu: %s: %s", name, line_no, why,
-			    ingest_display_text(s, len, q, sizeof q));
+		/* the quote may end before the byte: it is named apart */
+		char q[96], x[8];
+		size_t col, at = first_unclean(s, len, 0, &col);
+		if (at < len)
+			reading_err(r, "%s:%zu: %s: %s (the first, %s, is character %zu)", name,
+				    line_no, why, ingest_display_text(s, len, q, sizeof q),
+				    ingest_display_text(s + at, 1, x, sizeof x), col);
+		else
+			reading_err(r, "%s:%zu: %s: %s", name, line_no, why,
+				    ingest_display_text(s, len, q, sizeof q));
 	} else if (r) {
 		reading_err(r, "%s:%zu: %s", name, line_no, why);
 	}
@@ -971,15 +1075,6 @@ static int csv_wide_row(struct sensor_batch *b, const struct sensor_opts *o, con
 	if (!made)
 		b->ignored++; /* a row with only a time: nothing measured */
 	return 0;
-}
-
-/* The byte that ends a file's lines: '\n' (a '\r' before it is dropped),
- * or '\r' for a file with no '\n' at all, as Excel's "CSV (Macintosh)"
- * and old instrument software write; read by '\n', such a file is one
- * line and its header a jumble. */
-static char sensor_eol(const char *text, size_t n)
-{
-	return !memchr(text, '\n', n) && memchr(text, '\r', n) ? '\r' : '\n';
 }
 
 int sensor_parse_csv(const char *text, size_t n, const struct sensor_opts *o,

@@ -157,8 +157,13 @@ char *sensor_instrument_json(const struct sensor_profile *p);
 /*
  * Makes text UTF-8: a UTF-8 byte-order mark is dropped; text that is not
  * UTF-8 is read as GB18030 (what Excel on a Chinese Windows desktop saves
- * CSV as). *encoding gets "utf-8" or "gb18030". EV_EINVAL, naming the file,
- * for UTF-16 or text in neither encoding.
+ * CSV as). *encoding gets "utf-8" or "gb18030". A byte that is in neither
+ * (line noise, a file cut inside its last character) does not fail the
+ * text: text that is mostly UTF-8 stays UTF-8, and whichever encoding
+ * reads more of the lines is taken, the bytes it cannot read left in out
+ * as they are, so that the parsers keep each such line as an error (with
+ * the bytes as \xNN) and read the others. EV_EINVAL, naming the file, only
+ * for UTF-16 (*encoding "utf-16"); EV_ELIMIT past out's cap.
  */
 int sensor_text_decode(const char *in, size_t n, const char *name, struct buf *out,
 		       const char **encoding, char *err, size_t errlen) WUR;

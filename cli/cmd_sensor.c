@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "custody.h"
 #include "fsutil.h"
 #include "gb3838.h"
 #include "ingest.h"
@@ -318,6 +319,42 @@ static void record_opts(struct cli *cli, struct sensor_setup *u, struct sensor_r
 	ro->actor = cli->actor;
 }
 
+/*
+ * For a file kept as an item none of whose lines could be read: when the
+ * item is new, a custody event `sensor import` with no readings and the
+ * reason `why`, so the record says why the item has none (a re-import
+ * adds nothing, as for a file that was read). Says so; EXIT_PROBLEM.
+ */
+static int record_unread(struct cli *cli, struct sensor_setup *u, int added, const char *sha,
+			 const char *encoding, const char *why, const char *shown)
+{
+	struct store *s = cli_store(cli, 0);
+	char err[512];
+	json_t *d = json_object();
+	int rc = 0;
+	json_object_set_new(d, "file", json_string(u->popts.name));
+	json_object_set_new(d, "source", json_string(sha));
+	json_object_set_new(d, "encoding", json_string(encoding));
+	json_object_set_new(d, "readings", json_integer(0));
+	json_object_set_new(d, "added", json_integer(0));
+	json_object_set_new(d, "error", json_string(why));
+	if (added && (rc = store_begin(s, err, sizeof err)) == 0) {
+		rc = custody_append(s, time_now(), cli->actor, "sensor import", u->case_number, sha,
+				    d, NULL, err, sizeof err);
+		if (rc)
+			store_rollback(s);
+		else
+			rc = store_commit(s, err, sizeof err);
+	}
+	json_decref(d);
+	if (rc)
+		fprintf(stderr, "evcap sensor: %s: %s\n", shown, err);
+	fprintf(stderr, "evcap sensor: %s is kept as an item, byte for byte, but no reading "
+			"could be taken from it; import a corrected copy to record its readings\n",
+		shown);
+	return EXIT_PROBLEM;
+}
+
 static int sensor_import(struct cli *cli, int argc, char **argv)
 {
 	struct sensor_setup u = {0};
@@ -376,16 +413,19 @@ static int sensor_import(struct cli *cli, int argc, char **argv)
 		goto out_shown;
 	}
 	sha256_hex(raw.data, raw.len, sha);
-	if (sensor_text_decode(raw.data, raw.len, u.popts.name, &text, &encoding, err, sizeof err) ||
-	    (strcmp(fmt, "csv") == 0
-		     ? sensor_parse_csv(text.data, text.len, &u.popts, &b, err, sizeof err)
-		     : sensor_parse_sdi12(text.data, text.len, &u.prof, &u.popts, &b, err,
-					  sizeof err))) {
+	/* a file none of whose lines can be read (UTF-16, no usable header,
+	 * past a limit) is still evidence: it is kept as an item below */
+	int unread = sensor_text_decode(raw.data, raw.len, u.popts.name, &text, &encoding, err,
+					sizeof err) ||
+		     (strcmp(fmt, "csv") == 0
+			      ? sensor_parse_csv(text.data, text.len, &u.popts, &b, err, sizeof err)
+			      : sensor_parse_sdi12(text.data, text.len, &u.prof, &u.popts, &b, err,
+						   sizeof err));
+	if (unread) {
 		cli_warn("evcap sensor: %s", err);
-		rc = EXIT_PROBLEM;
-		goto out_shown;
+		sensor_batch_free(&b);
 	}
-	if (b.need_offset) {
+	if (!unread && b.need_offset) {
 		for (size_t i = 0; i < b.n; i++)
 			if (strstr(b.v[i].error, "no UTC offset")) {
 				fprintf(stderr, "evcap sensor: %s\n", b.v[i].error);
@@ -422,6 +462,10 @@ static int sensor_import(struct cli *cli, int argc, char **argv)
 		fprintf(stderr, "evcap sensor: %s changed while it was being read; nothing recorded "
 				"from it (run the import again)\n", shown);
 		rc = EXIT_PROBLEM;
+		goto out_shown;
+	}
+	if (unread) {
+		rc = record_unread(cli, &u, ir == INGEST_ADDED, sha, encoding, err, shown);
 		goto out_shown;
 	}
 	struct sensor_record_opts ro;

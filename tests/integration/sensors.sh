@@ -237,6 +237,38 @@ else
 	skip "sensors: GB18030 file: iconv is not installed"
 fi
 
+# one byte that is neither UTF-8 nor GB18030 (line noise, a copy cut inside
+# its last character) spoils its line, not the file: the file is kept as an
+# item, its other lines are readings, the line is kept naming the byte
+printf 'time,parameter,value,unit,sample_id\n2024-05-07 10:00:00,氨氮,2.3,mg/L,N-1\n2024-05-07 10:01:00,溶解氧,7.8,mg/L,N\xff2\n2024-05-07 10:05:00,总磷,0.1,mg/L,上游' >"$T/noise.csv"
+E sensor import "$T/noise.csv" --case "$RIVER" >"$T/noise.out" 2>"$T/noise.err"
+rc=$?
+sha=$(sha256sum "$T/noise.csv" | cut -d' ' -f1)
+check "sensors: a byte that is not text spoils its line only (exit 1, the line and byte named)" \
+	bash -c "[ $rc -eq 1 ] && grep -qF 'noise.csv:3: the line holds bytes that are not text: 2024-05-07 10:01:00,溶解氧,7.8,mg/L,N\xFF2 (the first, \xFF, is character 35)' '$T/noise.err'"
+check "sensors: a file with such a byte is kept as an item, its other lines read" \
+	bash -c "'$EVCAP' --json ls | jq -e --arg s $sha 'map(select(.sha256 == \$s)) | length == 1' >/dev/null &&
+		'$EVCAP' --json readings | jq -e --arg s $sha '[.[] | select(.source == \$s)] |
+			(map(select(.error == null)) | map(.parameter) | sort == [\"nh3n\", \"tp\"]) and
+			(map(select(.error != null)) | .[0].line_no == 3 and (.[0].raw | contains(\"N\\\\xff2\")))' >/dev/null"
+head -c -2 "$T/noise.csv" >"$T/noise-cut.csv"
+E sensor import "$T/noise-cut.csv" --case "$RIVER" >/dev/null 2>"$T/noise-cut.err"
+check "sensors: a UTF-8 file cut inside its last character keeps its good lines" \
+	bash -c "grep -qF 'noise-cut.csv:4: the line holds bytes that are not text: 2024-05-07 10:05:00,总磷,0.1,mg/L,上\xE6' '$T/noise-cut.err' && '$EVCAP' --json readings | jq -e --arg s $(sha256sum "$T/noise-cut.csv" | cut -d' ' -f1) '[.[] | select(.source == \$s and .error == null)] | length == 1' >/dev/null"
+
+# a file none of whose lines can be read (no usable header, UTF-16) is
+# still kept as an item, with a custody event saying why it gave nothing
+printf 'when,pH\n2024-05-07 10:00:00,7.1\n' >"$T/nohead.csv"
+E sensor import "$T/nohead.csv" --case "$RIVER" >/dev/null 2>"$T/nohead.err"
+rc=$?
+sha=$(sha256sum "$T/nohead.csv" | cut -d' ' -f1)
+check "sensors: a file with no usable header is kept as an item (exit 1, the header named)" \
+	bash -c "[ $rc -eq 1 ] && grep -qF 'nohead.csv:1: the header has no time column' '$T/nohead.err' && grep -q 'nohead.csv is kept as an item' '$T/nohead.err' && '$EVCAP' --json ls | jq -e --arg s $sha 'map(select(.sha256 == \$s)) | length == 1' >/dev/null"
+nlog=$(E --json log | jq length)
+E sensor import "$T/nohead.csv" --case "$RIVER" >/dev/null 2>&1
+check "sensors: its custody event names the problem, once (a re-import adds none)" \
+	bash -c "[ \$('$EVCAP' --json log | jq length) = $nlog ] && '$EVCAP' --json log | jq -e --arg s $sha '[.[] | select(.event.action == \"sensor import\" and .event.item == \$s and .event.detail.readings == 0 and (.event.detail.error | test(\"no time column\")))] | length == 1' >/dev/null"
+
 # a reading taken during a GPS track is placed by interpolation
 E -q case open 轨迹案 --water-body river >/dev/null 2>&1
 cat >"$T/track.gpx" <<'GPX'
@@ -377,7 +409,7 @@ printf 'time,parameter,value,unit,sample_id\n2024-05-06 09:00:00,pH,7.\0331,,S\0
 	>"$T/escval.csv"
 E sensor import "$T/escval.csv" --case 仪器案 >"$T/escval.out" 2>"$T/escval.err"
 check "sensors: a line whose sample id and value hold ESC is quoted with \\x1B" \
-	grep -qF 'escval.csv:2: the line holds bytes that are not text: 2024-05-06 09:00:00,pH,7.\x1B1,,S\x1B[31m1' \
+	grep -qF 'escval.csv:2: the line holds bytes that are not text: 2024-05-06 09:00:00,pH,7.\x1B1,,S\x1B[31m1 (the first, \x1B, is character 26)' \
 	"$T/escval.err"
 printf 'name = tdp\033[31m\nformat = sdi12\naddress = 0\nvalue.1 = temp °C\n' >"$T/escname.profile"
 printf '2024-05-06T09:00:00+08:00 1+17.5\n' >"$T/escname.log"

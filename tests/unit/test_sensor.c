@@ -574,6 +574,88 @@ static void test_gb18030_file(void)
 	buf_free(&t);
 }
 
+/* Decodes and parses text as an import does; the batch and encoding. */
+static int decode_parse(const char *in, size_t n, struct sensor_batch *b, const char **enc)
+{
+	struct buf t;
+	char err[256] = "";
+	buf_init(&t, 1 << 20);
+	sensor_batch_init(b);
+	int rc = sensor_text_decode(in, n, "f.csv", &t, enc, err, sizeof err);
+	if (!rc)
+		rc = sensor_parse_csv(t.data, t.len, &o8, b, err, sizeof err);
+	if (err[0])
+		printf("# %s\n", err);
+	buf_free(&t);
+	return rc;
+}
+
+/* A byte that is neither UTF-8 nor GB18030 (line noise, a copy cut inside
+ * its last character) spoils its own line, not the file: the line is kept
+ * as an error naming the byte, the others are read. */
+static void test_stray_bytes(void)
+{
+	struct sensor_batch b;
+	const struct sensor_reading *r;
+	const char *enc = NULL;
+	/* ASCII with 0xFF in line 2's sample id */
+	static const char ascii[] = "time,parameter,value,unit,sample_id\n"
+				    "2024-05-01 10:00:00,pH,7.1,,S\xff" "1\n"
+				    "2024-05-01 10:01:00,DO,7.8,mg/L,S2\n";
+	CHECK(decode_parse(ascii, sizeof ascii - 1, &b, &enc) == 0);
+	CHECK_STR(enc, "utf-8");
+	CHECK((r = find(&b, 2, NULL)) && !r->has_value &&
+	      strstr(r->error, "f.csv:2: the line holds bytes that are not text") &&
+	      strstr(r->error, "(the first, \\xFF, is character 30)") &&
+	      strcmp(r->raw, "2024-05-01 10:00:00,pH,7.1,,S\\xff1") == 0);
+	CHECK((r = find(&b, 3, "do")) && !r->error[0] && r->value == 7.8);
+	CHECK(b.bad_lines == 1);
+	sensor_batch_free(&b);
+	/* UTF-8 with Chinese names and the same byte in line 3 */
+	static const char zh[] = "time,parameter,value,unit,sample_id\n"
+				 "2024-05-01 10:00:00,氨氮,2.3,mg/L,S1\n"
+				 "2024-05-01 10:01:00,溶解氧,7.8,mg/L,S\xff" "1\n"
+				 "2024-05-01 10:05:00,总磷,0.1,mg/L,上游1\n";
+	CHECK(decode_parse(zh, sizeof zh - 1, &b, &enc) == 0);
+	CHECK_STR(enc, "utf-8");
+	CHECK((r = find(&b, 2, "nh3n")) && !r->error[0] && r->value == 2.3);
+	CHECK((r = find(&b, 3, NULL)) && strstr(r->error, "f.csv:3: ") &&
+	      strstr(r->error, "溶解氧,7.8,mg/L,S\\xFF1 (the first, \\xFF, is character 35)"));
+	CHECK((r = find(&b, 4, "tp")) && !r->error[0] && strcmp(r->sample_id, "上游1") == 0);
+	sensor_batch_free(&b);
+	/* the same text cut inside its last character */
+	size_t cut = strlen(zh) - strlen("\xb8\xb8" "1\n"); /* 游 is e6 b8 b8 */
+	CHECK(decode_parse(zh, cut, &b, &enc) == 0);
+	CHECK_STR(enc, "utf-8");
+	CHECK((r = find(&b, 4, NULL)) && strstr(r->error, "f.csv:4: ") &&
+	      strstr(r->error, "上\\xE6"));
+	CHECK(find(&b, 2, "nh3n") && b.bad_lines == 2);
+	sensor_batch_free(&b);
+	/* GB18030 text with the byte: still GB18030, its other lines read */
+	static const char gbz[] = "时间,项目,数值,单位,样品编号\n"
+				  "2024-05-01 10:00:00,氨氮,2.3,mg/L,上游\n"
+				  "2024-05-01 10:01:00,总磷,0.1,mg/L,下游\n";
+	char gb[512];
+	iconv_t cd = iconv_open("GB18030", "UTF-8");
+	CHECK(cd != (iconv_t)-1);
+	char *in = (char *)gbz, *out = gb;
+	size_t il = strlen(gbz), ol = sizeof gb;
+	CHECK(iconv(cd, &in, &il, &out, &ol) != (size_t)-1);
+	iconv_close(cd);
+	size_t gl = sizeof gb - ol;
+	/* "下游\n" at the end becomes "下\xff游\n" (游 is two bytes) */
+	CHECK(gl + 1 < sizeof gb);
+	memmove(gb + gl - 2, gb + gl - 3, 3);
+	gb[gl - 3] = '\xff';
+	gl++;
+	CHECK(decode_parse(gb, gl, &b, &enc) == 0);
+	CHECK_STR(enc, "gb18030");
+	CHECK((r = find(&b, 2, "nh3n")) && !r->error[0] && strcmp(r->sample_id, "上游") == 0);
+	CHECK((r = find(&b, 3, NULL)) && strstr(r->error, "f.csv:3: ") &&
+	      strstr(r->error, "总磷,0.1,mg/L,下\\xFF游 (the first, \\xFF, is character 34)"));
+	sensor_batch_free(&b);
+}
+
 static void test_live_lines(void)
 {
 	static const char prof[] = "name = tdp\nvalue.1 = temp\nvalue.2 = do\nvalue.3 = ph\n";
@@ -664,6 +746,7 @@ int main(void)
 	RUN(test_cr_lines);
 	RUN(test_time_years);
 	RUN(test_gb18030_file);
+	RUN(test_stray_bytes);
 	RUN(test_live_lines);
 	RUN(test_limits);
 	RUN(test_display_text);
