@@ -1152,7 +1152,10 @@ int sensor_parse_csv(const char *text, size_t n, const struct sensor_opts *o,
 			continue;
 		}
 		size_t before = b->n;
-		if (nf < 0 || nf > ncols) {
+		/* fewer fields than the header is a row cut off (a copy taken
+		 * while the kit still wrote, a pulled stick): its last field may
+		 * be a number cut short, so none of it is taken */
+		if (nf < 0 || nf != ncols) {
 			struct sensor_reading *r = batch_push(b, line, len, line_no);
 			if (!r) {
 				rc = err_set(err, errlen, EV_ELIMIT, "%s: too many readings", o->name);

@@ -256,6 +256,15 @@ E sensor import "$T/noise-cut.csv" --case "$RIVER" >/dev/null 2>"$T/noise-cut.er
 check "sensors: a UTF-8 file cut inside its last character keeps its good lines" \
 	bash -c "grep -qF 'noise-cut.csv:4: the line holds bytes that are not text: 2024-05-07 10:05:00,总磷,0.1,mg/L,上\xE6' '$T/noise-cut.err' && '$EVCAP' --json readings | jq -e --arg s $(sha256sum "$T/noise-cut.csv" | cut -d' ' -f1) '[.[] | select(.source == \$s and .error == null)] | length == 1' >/dev/null"
 
+# a row with fewer fields than the header (a copy taken while the kit still
+# wrote: "...,W2,125,7.2,..." cut after "12") is an error naming both counts,
+# not a COD of 12 mg/L
+printf 'Time,Sample_ID,COD_mg_L,pH,lat,lon\n2024-05-08T10:00:00+08:00,W1,14,7.1,31.5,120.5\n2024-05-08T10:05:00+08:00,W2,12' >"$T/short.csv"
+E sensor import "$T/short.csv" --case "$RIVER" >/dev/null 2>"$T/short.err"
+rc=$?
+check "sensors: a row cut short is kept as an error naming its field count (exit 1, no value)" \
+	bash -c "[ $rc -eq 1 ] && grep -qF 'short.csv:3: the line has 3 fields, the header 6' '$T/short.err' && '$EVCAP' --json readings | jq -e --arg s $(sha256sum "$T/short.csv" | cut -d' ' -f1) '[.[] | select(.source == \$s)] | (map(select(.line_no == 3)) | length == 1 and .[0].value == null) and (map(select(.value != null)) | length == 2)' >/dev/null"
+
 # a file none of whose lines can be read (no usable header, UTF-16) is
 # still kept as an item, with a custody event saying why it gave nothing
 printf 'when,pH\n2024-05-07 10:00:00,7.1\n' >"$T/nohead.csv"

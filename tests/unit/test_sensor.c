@@ -318,6 +318,41 @@ static void test_header_problems(void)
 	sensor_batch_free(&b);
 }
 
+/* A row with fewer fields than the header (a file cut off mid-row) is
+ * kept as an error naming both counts, never read as far as it goes; an
+ * empty last field still counts as one. */
+static void test_short_rows(void)
+{
+	static const char wide[] = "Time,Sample_ID,COD_mg_L,pH,lat,lon\n"
+				   "2024-05-01T10:00:00+08:00,W1,14,7.1,31.5,120.5\n"
+				   "2024-05-01T10:05:00+08:00,W2,,7.2,,\n"
+				   "2024-05-01T10:10:00+08:00,W3,12";
+	static const char lng[] = "time,parameter,value,unit,sample_id\n"
+				  "2024-05-01 10:00:00,pH,7.1,,S1\n"
+				  "2024-05-01 10:00:00,pH,7\n"
+				  "2024-05-01 10:00:00,pH,7.2,,\n";
+	struct sensor_batch b;
+	const struct sensor_reading *r;
+	char err[256] = "";
+	sensor_batch_init(&b);
+	CHECK(sensor_parse_csv(wide, strlen(wide), &o8, &b, err, sizeof err) == 0);
+	CHECK((r = find(&b, 2, "cod")) && !r->error[0] && r->value == 14);
+	CHECK((r = find(&b, 3, "ph")) && !r->error[0] && r->value == 7.2 && !r->has_pos);
+	CHECK(!find(&b, 3, NULL) && !find(&b, 3, "cod"));
+	CHECK((r = find(&b, 4, NULL)) &&
+	      strcmp(r->error, "f.csv:4: the line has 3 fields, the header 6") == 0);
+	CHECK(!find(&b, 4, "cod") && b.bad_lines == 1);
+	sensor_batch_free(&b);
+	sensor_batch_init(&b);
+	CHECK(sensor_parse_csv(lng, strlen(lng), &o8, &b, err, sizeof err) == 0);
+	CHECK((r = find(&b, 2, "ph")) && !r->error[0] && strcmp(r->sample_id, "S1") == 0);
+	CHECK((r = find(&b, 3, NULL)) &&
+	      strcmp(r->error, "f.csv:3: the line has 3 fields, the header 5") == 0);
+	CHECK(!find(&b, 3, "ph"));
+	CHECK((r = find(&b, 4, "ph")) && !r->error[0] && r->value == 7.2 && !r->sample_id[0]);
+	sensor_batch_free(&b);
+}
+
 static void test_time_offset_needed(void)
 {
 	static const char csv[] = "time,parameter,value,unit\n"
@@ -738,6 +773,7 @@ int main(void)
 	RUN(test_sdi12_boundaries);
 	RUN(test_malformed_lines);
 	RUN(test_header_problems);
+	RUN(test_short_rows);
 	RUN(test_time_offset_needed);
 	RUN(test_times);
 	RUN(test_params_and_units);
