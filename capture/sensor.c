@@ -648,10 +648,11 @@ static int line_is_text(const char *s, size_t len)
 /* A reading for a line that is not clean text: raw shows the bytes as
  * \xNN, cut at SENSOR_MAX_LINE. With quote, the error quotes the line's
  * start as messages show text (ingest_display_text), so that the bytes
- * that are not text can be found. */
+ * that are not text can be found, and names the first of them (with
+ * breaks, a CSV record's line breaks are not). */
 static struct sensor_reading *push_unclean(struct sensor_batch *b, const char *s, size_t len,
 					   size_t line_no, const char *name, const char *why,
-					   int quote)
+					   int quote, int breaks)
 {
 	struct buf e;
 	buf_init(&e, SENSOR_MAX_LINE * 4 + 8);
@@ -676,7 +677,7 @@ static struct sensor_reading *push_unclean(struct sensor_batch *b, const char *s
 	if (r && quote) {
 		/* the quote may end before the byte: it is named apart */
 		char q[96], x[8];
-		size_t col, at = first_unclean(s, len, 0, &col);
+		size_t col, at = first_unclean(s, len, breaks, &col);
 		if (at < len)
 			reading_err(r, "%s:%zu: %s: %s (the first, %s, is character %zu)", name,
 				    line_no, why, ingest_display_text(s, len, q, sizeof q),
@@ -1077,6 +1078,53 @@ static int csv_wide_row(struct sensor_batch *b, const struct sensor_opts *o, con
 	return 0;
 }
 
+/*
+ * Where the CSV record that starts at text[i] ends: at the first eol
+ * outside a quoted field, as csv_split reads quotes (one opens a field,
+ * "" inside is one "). Sets *end to that eol (or n) and returns the line
+ * breaks inside quotes. Returns -1 when a quote is still open at the end
+ * of the text (*at_eof set) or past SENSOR_MAX_RECORD_LINES lines or
+ * SENSOR_MAX_LINE bytes: the record is then its first line alone, so
+ * that a stray quote cannot swallow the lines after it.
+ */
+static long csv_record(const char *text, size_t n, size_t i, char eol, char sep, size_t *end,
+		       int *at_eof)
+{
+	long breaks = 0;
+	int start = 1, quoted = 0;
+	*at_eof = 0;
+	for (size_t k = i; k < n; k++) {
+		char c = text[k];
+		if (k - i >= SENSOR_MAX_LINE)
+			return -1;
+		if (quoted) {
+			if (c == '"' && k + 1 < n && text[k + 1] == '"')
+				k++;
+			else if (c == '"')
+				quoted = 0;
+			else if (c == eol && ++breaks >= SENSOR_MAX_RECORD_LINES)
+				return -1;
+			continue;
+		}
+		if (c == eol) {
+			*end = k;
+			return breaks;
+		}
+		if (c == sep)
+			start = 1;
+		else if (c == '"' && start)
+			quoted = 1;
+		else if (c != ' ')
+			start = 0;
+	}
+	if (quoted) {
+		*at_eof = 1;
+		return -1;
+	}
+	*end = n;
+	return breaks;
+}
+
 int sensor_parse_csv(const char *text, size_t n, const struct sensor_opts *o,
 		     struct sensor_batch *b, char *err, size_t errlen)
 {
@@ -1113,37 +1161,61 @@ int sensor_parse_csv(const char *text, size_t n, const struct sensor_opts *o,
 			b->ignored++;
 			continue;
 		}
-		if (len > SENSOR_MAX_LINE || !line_is_text(line, len)) {
+		if (!form && !memchr(line, ',', len) && memchr(line, '\t', len))
+			sep = '\t';
+		/* a quoted field holding a line break runs on to its closing
+		 * quote; the record is named by its first line */
+		long breaks = 0;
+		int at_eof = 0;
+		size_t first = line_no, rend;
+		if (memchr(line, '"', len)) {
+			breaks = csv_record(text, n, i, eol, sep, &rend, &at_eof);
+			if (breaks > 0) {
+				e = rend;
+				len = e - i;
+				if (len && line[len - 1] == '\r')
+					len--;
+				line_no += (size_t)breaks;
+				b->lines += (size_t)breaks;
+			}
+		}
+		if (len > SENSOR_MAX_LINE || first_unclean(line, len, breaks > 0, NULL) != len) {
 			b->bad_lines++;
 			if (!form) {
 				rc = err_set(err, errlen, EV_EINVAL,
 					     "%s:%zu: the header line is not short, clean text",
-					     o->name, line_no);
+					     o->name, first);
 				goto out;
 			}
 			if (!push_unclean(b, line, len > SENSOR_MAX_LINE ? SENSOR_MAX_LINE : len,
-					  line_no, o->name,
+					  first, o->name,
 					  len > SENSOR_MAX_LINE ? "the line is too long; kept cut"
 								: "the line holds bytes that are not text",
-					  len <= SENSOR_MAX_LINE)) {
+					  len <= SENSOR_MAX_LINE, breaks > 0)) {
 				rc = err_set(err, errlen, EV_ELIMIT, "%s: too many readings", o->name);
 				goto out;
 			}
 			continue;
 		}
-		if (!form && !memchr(line, ',', len) && memchr(line, '\t', len))
-			sep = '\t';
 		const char *why = NULL;
 		int nf = csv_split(line, len, sep, scratch, f, fl, &why);
+		char whybuf[96];
+		if (nf < 0 && breaks < 0 && strstr(why, "does not end")) {
+			snprintf(whybuf, sizeof whybuf,
+				 "has a quoted field that does not end within %d lines or %d bytes",
+				 SENSOR_MAX_RECORD_LINES, SENSOR_MAX_LINE);
+			why = at_eof ? "has a quoted field that is still open at the end of the file"
+				     : whybuf;
+		}
 		if (!form) {
 			if (nf < 0) {
 				rc = err_set(err, errlen, EV_EINVAL, "%s:%zu: the header %s", o->name,
-					     line_no, why);
+					     first, why);
 				goto out;
 			}
 			b->ignored++;
 			ncols = nf;
-			form = csv_header(f, fl, nf, cols, o, line_no, b, err, errlen);
+			form = csv_header(f, fl, nf, cols, o, first, b, err, errlen);
 			if (form < 0) {
 				rc = form;
 				goto out;
@@ -1156,17 +1228,17 @@ int sensor_parse_csv(const char *text, size_t n, const struct sensor_opts *o,
 		 * while the kit still wrote, a pulled stick): its last field may
 		 * be a number cut short, so none of it is taken */
 		if (nf < 0 || nf != ncols) {
-			struct sensor_reading *r = batch_push(b, line, len, line_no);
+			struct sensor_reading *r = batch_push(b, line, len, first);
 			if (!r) {
 				rc = err_set(err, errlen, EV_ELIMIT, "%s: too many readings", o->name);
 				goto out;
 			}
 			if (nf < 0)
-				reading_err(r, "%s:%zu: the line %s", o->name, line_no, why);
+				reading_err(r, "%s:%zu: the line %s", o->name, first, why);
 			else
 				reading_err(r, "%s:%zu: the line has %d field%s, the header %d",
-					    o->name, line_no, nf, nf == 1 ? "" : "s", ncols);
-		} else if ((form == 1 ? csv_long_row : csv_wide_row)(b, o, line, len, line_no, f, fl,
+					    o->name, first, nf, nf == 1 ? "" : "s", ncols);
+		} else if ((form == 1 ? csv_long_row : csv_wide_row)(b, o, line, len, first, f, fl,
 								      nf, cols)) {
 			rc = err_set(err, errlen, EV_ELIMIT, "%s: more than %d readings", o->name,
 				     SENSOR_MAX_READINGS);
@@ -1442,7 +1514,7 @@ int sensor_parse_line(enum sensor_format fmt, const char *line, size_t len, size
 				     line_no, o->name,
 				     len > SENSOR_MAX_LINE ? "the line is too long; kept cut"
 							   : "the line holds bytes that are not text",
-				     len <= SENSOR_MAX_LINE);
+				     len <= SENSOR_MAX_LINE, 0);
 		if (!r)
 			return EV_ELIMIT;
 		/* line noise still says when the probe was talking: the line

@@ -29,6 +29,9 @@
 #define SENSOR_MAX_LINE 4096                /* bytes in one line */
 #define SENSOR_MAX_LINES 2000000            /* lines in one file */
 #define SENSOR_MAX_FIELDS 64                /* CSV fields in one line */
+#define SENSOR_MAX_RECORD_LINES 16          /* lines one CSV record may span (line
+					     * breaks in quoted fields); it is also
+					     * at most SENSOR_MAX_LINE bytes */
 #define SENSOR_MAX_READINGS 2000000         /* readings from one file */
 #define SENSOR_MAX_VALUES 20                /* values in one SDI-12 response */
 #define SENSOR_MAX_MAP 64                   /* positions a profile maps */
@@ -182,6 +185,11 @@ int sensor_time_parse(const char *s, size_t len, const struct sensor_opts *o, do
  * optionally sample_id, lat, lon) or wide form (a header with a time
  * column and one column a parameter, its unit in the name: "pH",
  * "DO_mg_L", "溶解氧(mg/L)"). Fields may be quoted; "," or tab separate.
+ * A quoted field may hold line breaks (RFC 4180; Excel's Alt+Enter): the
+ * record then runs on to its closing quote, within SENSOR_MAX_RECORD_LINES
+ * lines and SENSOR_MAX_LINE bytes, and its readings and errors are of its
+ * first line; a quote that does not close within those is an error of
+ * its line alone. A row must have as many fields as the header.
  * text must be UTF-8 (sensor_text_decode). Appends to b. Fails as a whole
  * (EV_EINVAL, EV_ELIMIT) only for a missing or unusable header, a
  * parameter given by two columns, or a limit; every other problem is a

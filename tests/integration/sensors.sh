@@ -265,6 +265,16 @@ rc=$?
 check "sensors: a row cut short is kept as an error naming its field count (exit 1, no value)" \
 	bash -c "[ $rc -eq 1 ] && grep -qF 'short.csv:3: the line has 3 fields, the header 6' '$T/short.err' && '$EVCAP' --json readings | jq -e --arg s $(sha256sum "$T/short.csv" | cut -d' ' -f1) '[.[] | select(.source == \$s)] | (map(select(.line_no == 3)) | length == 1 and .[0].value == null) and (map(select(.value != null)) | length == 2)' >/dev/null"
 
+# a quoted cell holding a line break (Excel's Alt+Enter in a remarks cell)
+# is one record, named by its first line; a quote never closed spoils its
+# line only
+printf 'time,parameter,value,unit,sample_id,remarks\r\n2024-05-09 10:00:00,pH,7.1,,Q-1,"upstream of outfall\nwater turbid"\r\n2024-05-09 10:00:00,DO,x,mg/L,Q-1,"a\nb"\r\n2024-05-09 10:00:00,DO,7.8,mg/L,Q-1,"ok\r\n2024-05-09 10:01:00,DO,7.9,mg/L,Q-2,ok\r\n' >"$T/cellbreak.csv"
+E sensor import "$T/cellbreak.csv" --case "$RIVER" >/dev/null 2>"$T/cellbreak.err"
+rc=$?
+check "sensors: a quoted cell with a line break is one record, named by its first line" \
+	bash -c "[ $rc -eq 1 ] && grep -qF \"cellbreak.csv:4: value 'x' for dissolved oxygen is not a number\" '$T/cellbreak.err' && grep -qF 'cellbreak.csv:6: the line has a quoted field that is still open at the end of the file' '$T/cellbreak.err' && [ \$(wc -l <'$T/cellbreak.err') -eq 2 ] &&
+		'$EVCAP' --json readings | jq -e --arg s $(sha256sum "$T/cellbreak.csv" | cut -d' ' -f1) '[.[] | select(.source == \$s and .error == null) | [.line_no, .parameter, .value]] == [[2, \"ph\", 7.1], [7, \"do\", 7.9]]' >/dev/null"
+
 # a file none of whose lines can be read (no usable header, UTF-16) is
 # still kept as an item, with a custody event saying why it gave nothing
 printf 'when,pH\n2024-05-07 10:00:00,7.1\n' >"$T/nohead.csv"

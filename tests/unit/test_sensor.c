@@ -353,6 +353,68 @@ static void test_short_rows(void)
 	sensor_batch_free(&b);
 }
 
+/* A quoted field may hold a line break (Excel's Alt+Enter in a remarks
+ * cell): the record runs on to its closing quote and is named by its first
+ * line; a quote that does not close spoils its own line only. */
+static void test_quoted_line_breaks(void)
+{
+	static const char csv[] = "time,parameter,value,unit,sample_id,remarks\r\n"
+				  "2024-05-01 10:00:00,pH,7.1,,S1,\"upstream of outfall\r\n"
+				  "water \"\"turbid\"\"\"\r\n"
+				  "2024-05-01 10:00:00,DO,abc,mg/L,S1,\"a\n\nb\"\r\n"
+				  "2024-05-01 10:00:00,DO,7.8,mg/L,S1,ok\r\n";
+	struct sensor_batch b;
+	const struct sensor_reading *r;
+	char err[256] = "";
+	sensor_batch_init(&b);
+	CHECK(sensor_parse_csv(csv, strlen(csv), &o8, &b, err, sizeof err) == 0);
+	CHECK((r = find(&b, 2, "ph")) && !r->error[0] && r->value == 7.1 &&
+	      strcmp(r->raw, "2024-05-01 10:00:00,pH,7.1,,S1,\"upstream of outfall\r\n"
+			     "water \"\"turbid\"\"\"") == 0);
+	CHECK((r = find(&b, 4, "do")) && strstr(r->error, "f.csv:4: value 'abc'"));
+	CHECK((r = find(&b, 7, "do")) && !r->error[0] && r->value == 7.8);
+	CHECK(b.n == 3 && b.lines == 7 && b.bad_lines == 1);
+	sensor_batch_free(&b);
+
+	/* a quote still open at the end of the file: its line, then the rest */
+	static const char open_eof[] = "time,parameter,value,unit,sample_id\n"
+				       "2024-05-01 10:00:00,pH,7.1,,\"S1\n"
+				       "2024-05-01 10:00:00,DO,7.8,mg/L,S1\n";
+	sensor_batch_init(&b);
+	CHECK(sensor_parse_csv(open_eof, strlen(open_eof), &o8, &b, err, sizeof err) == 0);
+	CHECK((r = find(&b, 2, NULL)) &&
+	      strcmp(r->error, "f.csv:2: the line has a quoted field that is still open at the "
+			       "end of the file") == 0);
+	CHECK((r = find(&b, 3, "do")) && !r->error[0] && r->value == 7.8);
+	sensor_batch_free(&b);
+
+	/* one that closes only past the bound: its line, then the rest read */
+	struct buf t;
+	buf_init(&t, 1 << 20);
+	CHECK(buf_puts(&t, "time,parameter,value,unit,sample_id\n"
+			   "2024-05-01 10:00:00,pH,7.1,,\"S1\n") == 0);
+	for (int i = 0; i < SENSOR_MAX_RECORD_LINES + 2; i++)
+		CHECK(buf_printf(&t, "2024-05-01 10:00:%02d,DO,7.8,mg/L,S%d\n", i, i) == 0);
+	CHECK(buf_puts(&t, "2024-05-01 10:01:00,DO,7.9,mg/L,S\"\n") == 0);
+	sensor_batch_init(&b);
+	CHECK(sensor_parse_csv(t.data, t.len, &o8, &b, err, sizeof err) == 0);
+	CHECK((r = find(&b, 2, NULL)) &&
+	      strstr(r->error, "f.csv:2: the line has a quoted field that does not end within"));
+	CHECK((r = find(&b, 3, "do")) && !r->error[0]);
+	CHECK(b.n == (size_t)SENSOR_MAX_RECORD_LINES + 4 && b.bad_lines == 1);
+	sensor_batch_free(&b);
+	buf_free(&t);
+
+	/* a byte that is not text in such a record is named, not its breaks */
+	static const char noisy[] = "time,parameter,value,unit,sample_id,remarks\n"
+				    "2024-05-01 10:00:00,pH,7.1,,S1,\"a\nb\x01\"\n";
+	sensor_batch_init(&b);
+	CHECK(sensor_parse_csv(noisy, strlen(noisy), &o8, &b, err, sizeof err) == 0);
+	CHECK(b.n == 1 && (r = find(&b, 2, NULL)) &&
+	      strstr(r->error, "(the first, \\x01, is character 36)"));
+	sensor_batch_free(&b);
+}
+
 static void test_time_offset_needed(void)
 {
 	static const char csv[] = "time,parameter,value,unit\n"
@@ -774,6 +836,7 @@ int main(void)
 	RUN(test_malformed_lines);
 	RUN(test_header_problems);
 	RUN(test_short_rows);
+	RUN(test_quoted_line_breaks);
 	RUN(test_time_offset_needed);
 	RUN(test_times);
 	RUN(test_params_and_units);
