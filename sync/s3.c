@@ -389,6 +389,7 @@ static size_t header_cb(char *p, size_t size, size_t nmemb, void *ud)
 		resp->status = st;
 		resp->has_length = 0;
 		resp->etag[0] = resp->version_id[0] = resp->meta_sha256[0] = '\0';
+		resp->lock_mode[0] = resp->lock_until[0] = '\0';
 		return n;
 	}
 	const char *colon = memchr(p, ':', n);

@@ -206,10 +206,14 @@ static int hash_sink(void *ctx, const void *p, size_t n)
 	return 0;
 }
 
-static int s3t_stat(void *impl, const char *key, const char *sha_hex, uint64_t size,
-		    int *present, char *err, size_t errlen)
+static int check_retention(struct s3_target *t, const char *key, const char *k,
+			   const struct s3_response *head, char *err, size_t errlen);
+
+/* HEADs key; with retention, an object found there that is ours also has
+ * its retention checked (check_retention). */
+static int stat_object(struct s3_target *t, const char *key, const char *sha_hex, uint64_t size,
+		       int retention, int *present, char *err, size_t errlen)
 {
-	struct s3_target *t = impl;
 	struct s3_response resp;
 	char *k = full_key(t, key);
 	int rc;
@@ -259,10 +263,22 @@ static int s3t_stat(void *impl, const char *key, const char *sha_hex, uint64_t s
 		sha256_free(h);
 		s3_response_free(&g);
 	}
+	if (!rc && retention)
+		rc = check_retention(t, key, k, &resp, err, errlen);
 out:
 	s3_response_free(&resp);
 	free(k);
 	return rc;
+}
+
+/* Every way an object is found already there (a HEAD before sending, a
+ * 412 answer, a resume whose upload the server had finished) checks its
+ * retention: the run that wrote it may have been stopped before setting
+ * it (a multipart upload's is set after it is completed). */
+static int s3t_stat(void *impl, const char *key, const char *sha_hex, uint64_t size,
+		    int *present, char *err, size_t errlen)
+{
+	return stat_object(impl, key, sha_hex, size, 1, present, err, errlen);
 }
 
 /* After 412 Precondition Failed: the object exists; is it ours? */
@@ -585,6 +601,93 @@ static int put_retention(struct s3_target *t, const char *k, char *err, size_t e
 	return rc;
 }
 
+/* The retention an object has, as the server gives it (in a HEAD's
+ * headers, or GET ?retention): 1 when it is COMPLIANCE until at least
+ * `wanted`. `found` describes it for a message. */
+static int retention_enough(const char *mode, const char *until, double wanted, char *found,
+			    size_t flen)
+{
+	double t = 0;
+	if (!mode[0] && !until[0]) {
+		snprintf(found, flen, "no retention");
+		return 0;
+	}
+	snprintf(found, flen, "%s retention until %s", mode[0] ? mode : "a",
+		 until[0] ? until : "no date");
+	return !strcmp(mode, "COMPLIANCE") && !time_parse_iso(until, &t) && t >= wanted;
+}
+
+/* GET ?retention: fills mode and until ("" for an object with none). */
+static int get_retention(struct s3_target *t, const char *key, const char *k, char mode[32],
+			 char until[64], char *err, size_t errlen)
+{
+	struct s3_response resp;
+	size_t pos = 0;
+	int rc;
+	mode[0] = until[0] = '\0';
+	s3_response_init(&resp);
+	struct sigv4_pair q[] = {{"retention", ""}};
+	struct s3_request r = {.method = "GET", .bucket = t->bucket, .key = k, .query = q,
+			       .n_query = 1, .body_fd = -1, .range_from = -1};
+	rc = s3_do(t->c, &r, &resp, err, errlen);
+	if (!rc && resp.status == 200) {
+		s3_xml_next(resp.body.data, resp.body.len, &pos, "Mode", mode, 32);
+		pos = 0;
+		s3_xml_next(resp.body.data, resp.body.len, &pos, "RetainUntilDate", until, 64);
+	} else if (!rc && resp.status != 404) {
+		/* 404 (NoSuchObjectLockConfiguration, or RGW's
+		 * ObjectLockConfigurationNotFoundError): none set */
+		rc = s3_fail(&resp, key, EV_ERR, err, errlen);
+	}
+	s3_response_free(&resp);
+	return rc;
+}
+
+/*
+ * Makes sure an object found already on the target has the COMPLIANCE
+ * retention this sync writes (until --retain-days after the server's
+ * now): the bundle about to name it promises that much. Where it has
+ * none, or one ending sooner (an earlier run's, days ago), PUT ?retention
+ * sets it: one request more for each object found rather than written,
+ * and none for those written. The HEAD that found the object gives its
+ * retention in its headers; where it gives none, GET ?retention asks,
+ * as not every server sends them on HEAD. An object left without would
+ * be evidence that can be deleted: a failure fails its blob.
+ */
+static int check_retention(struct s3_target *t, const char *key, const char *k,
+			   const struct s3_response *head, char *err, size_t errlen)
+{
+	char found[128], mode[32], until[64], why[512];
+	int rc = 0;
+	if (t->retain_days <= 0)
+		return 0;
+	double wanted = floor(s3_now(t->c)) + (double)t->retain_days * 86400.0;
+	if (head->lock_mode[0] || head->lock_until[0]) {
+		if (retention_enough(head->lock_mode, head->lock_until, wanted, found,
+				     sizeof found))
+			return 0;
+	} else {
+		rc = get_retention(t, key, k, mode, until, err, errlen);
+		if (!rc && retention_enough(mode, until, wanted, found, sizeof found))
+			return 0;
+	}
+	if (!rc) {
+		log_info("%s: already on the target with %s; setting COMPLIANCE retention for %d "
+			 "days",
+			 key, found, t->retain_days);
+		rc = put_retention(t, k, err, errlen);
+	}
+	if (rc) {
+		snprintf(why, sizeof why, "%.500s", err);
+		return err_set(err, errlen, rc,
+			       "%s: already on the target, but its COMPLIANCE retention could not "
+			       "be checked or set (%s), so it could be deleted there; sync again, "
+			       "or have the bucket's owner set it",
+			       key, why);
+	}
+	return 0;
+}
+
 /* 1 if the file's bytes hash to sha_hex. Parts sent by an earlier run are
  * never re-read, so a large blob is checked whole before its upload is
  * completed: a damaged local copy must never become a locked object. */
@@ -698,7 +801,8 @@ restart:
 		rc = 0; /* checked below by its size and SHA-256 */
 	if (!rc) {
 		int present = 0;
-		rc = s3t_stat(t, key, sha_hex, size, &present, err, errlen);
+		/* its retention is set just below, not looked for first */
+		rc = stat_object(t, key, sha_hex, size, 0, &present, err, errlen);
 		if (!rc && !present)
 			rc = err_set(err, errlen, EV_ERR, "%s: missing after its upload completed", key);
 	}

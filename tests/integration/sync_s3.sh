@@ -169,6 +169,44 @@ check "the resumed video arrives whole" test "$($O2 --json ls | jq -r '.[].sha25
 	"$($F --json ls | jq -r '.[].sha256' | sort)"
 check "office verify passes after resume" $O2 verify
 
+# the link drops just after the gateway completed a multipart upload, before
+# its retention was set (RGW ignores the retention asked for when an upload
+# starts): the next sync finds the video there and gives it its COMPLIANCE
+# retention before a bundle names it; where that cannot be set, the blob
+# fails and says so, as an object left without could be deleted
+mkdir -p "$T/card7"
+head -c 9000000 /dev/urandom >"$T/card7/DJI_0700.MP4"
+F7="$EVCAP --store $T/field7"
+$F7 init >/dev/null && $F7 case open "$CASE" --use >/dev/null &&
+	$F7 ingest "$T/card7" >/dev/null 2>&1
+vkey=$(blobkey "$(sha256sum "$T/card7/DJI_0700.MP4" | cut -c1-64)")
+python3 "$ROOT/tests/lib/faultproxy.py" --target "${EP#http://}" --blackout-after 'POST:uploadId=' \
+	--stats "$T/bo.json" --port-file "$T/bo.port" & PO=$!
+on_exit "kill $PO 2>/dev/null"
+for _ in $(seq 50); do [ -s "$T/bo.port" ] && break; sleep 0.1; done
+out=$(EVCAP_SYNC_TRIES=2 $F7 sync --target s3://locked --endpoint "http://127.0.0.1:$(cat "$T/bo.port")" \
+	--retain-days 1 2>&1); rc=$?
+kill $PO 2>/dev/null
+check "link down once the upload completed: sync fails" test $rc != 0
+check "link down once the upload completed: the video is there without retention" \
+	grep -q ObjectLockConfigurationNotFound <<<"$(sget "locked/$vkey?retention=")"
+python3 "$ROOT/tests/lib/faultproxy.py" --target "${EP#http://}" --fail 1:500,2:500 \
+	--stats "$T/rf.json" --port-file "$T/rf.port" & PR=$!
+on_exit "kill $PR 2>/dev/null"
+for _ in $(seq 50); do [ -s "$T/rf.port" ] && break; sleep 0.1; done
+out=$(EVCAP_SYNC_TRIES=2 $F7 sync --target s3://locked --endpoint "http://127.0.0.1:$(cat "$T/rf.port")" \
+	--retain-days 1 2>&1); rc=$?
+kill $PR 2>/dev/null
+check "retention of a video found there cannot be set: sync fails" test $rc = 1
+check "retention of a video found there cannot be set: says so" \
+	grep -q "already on the target, but its COMPLIANCE retention could not be checked or set" <<<"$out"
+out=$($F7 sync --target s3://locked --endpoint "$EP" --retain-days 1 2>&1); rc=$?
+check "the next sync succeeds" test $rc = 0
+check "the next sync sets the retention of the video it finds there" \
+	grep -q "already on the target with no retention; setting COMPLIANCE retention" <<<"$out"
+check "the video found there has COMPLIANCE retention" \
+	grep -q "<Mode>COMPLIANCE</Mode>" <<<"$(sget "locked/$vkey?retention=")"
+
 # 503 Slow Down, 500 and a stall mid-body, all injected by the proxy: four
 # PUTs answered by the proxy itself, one cut off after half its body and
 # left quiet for longer than evcap waits on a silent link (EVCAP_SYNC_STALL_SECONDS,

@@ -16,6 +16,11 @@ numbers the PUT requests it sees, retries included, from 1:
   --stall 4            forwards half of PUT number 4's body, then stops
                        reading for --stall-seconds (a link gone quiet),
                        then closes both sockets
+  --blackout-after METHOD:TEXT
+                       forwards the first request of METHOD whose request
+                       line holds TEXT, and lets its answer through; then
+                       the link is down: the connection is closed at the
+                       client's next request, and every new one at once
 Every PUT forwarded whole is counted under its path and query in
 "puts", so a test can show that no object or part went through twice.
 (--cuts applies to the plain relay, without --fail or --stall.)
@@ -35,7 +40,7 @@ import time
 
 lock = threading.Lock()
 stats = {"up": 0, "down": 0, "connections": 0, "cuts": 0, "errors": 0, "stalls": 0,
-         "dropped": 0, "puts": {}, "up_by_second": []}
+         "dropped": 0, "puts": {}, "up_by_second": [], "blackout": False}
 cuts_left = 0
 put_count = 0
 t_first = None
@@ -140,6 +145,9 @@ def relay_requests(client, upstream, conn_state, args):
             head += b"\r\n\r\n"
             lines = head.split(b"\r\n")
             method, target = lines[0].split(b" ")[:2]
+            if stats["blackout"]:
+                conn_state["closed"] = True
+                return
             length = 0
             for line in lines[1:]:
                 name, _, value = line.partition(b":")
@@ -194,6 +202,12 @@ def relay_requests(client, upstream, conn_state, args):
                 key = target.decode("latin-1")
                 with lock:
                     stats["puts"][key] = stats["puts"].get(key, 0) + 1
+            if args.blackout_after:
+                bm, _, bt = args.blackout_after.partition(":")
+                if method.decode() == bm and bt.encode() in target:
+                    # its answer comes back through the other pump
+                    with lock:
+                        stats["blackout"] = True
             write_stats(args.stats)
     except (OSError, Closed, ValueError):
         pass
@@ -204,6 +218,9 @@ def relay_requests(client, upstream, conn_state, args):
 
 def handle(client, args):
     global cuts_left
+    if stats["blackout"]:
+        client.close()
+        return
     try:
         upstream = socket.create_connection((args.host, args.port))
     except OSError:
@@ -215,7 +232,7 @@ def handle(client, args):
         if cut:
             cuts_left -= 1
     state = {"up": 0, "down": 0, "cut": args.cut_dir if cut else None}
-    if args.fail or args.stall:
+    if args.fail or args.stall or args.blackout_after:
         t1 = threading.Thread(target=relay_requests, args=(client, upstream, state, args))
     else:
         t1 = threading.Thread(target=pump, args=(client, upstream, "up", state, args.cut_after, args.stats))
@@ -253,6 +270,7 @@ def main():
     ap.add_argument("--fail", type=parse_fail, default={}, help="N:STATUS,... for PUT number N")
     ap.add_argument("--stall", type=int, default=0, help="stall PUT number N mid-body")
     ap.add_argument("--stall-seconds", type=float, default=5.0)
+    ap.add_argument("--blackout-after", help="METHOD:TEXT: the link goes down after that request")
     ap.add_argument("--stats")
     ap.add_argument("--port-file")
     args = ap.parse_args()
