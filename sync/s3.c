@@ -55,6 +55,9 @@ static struct dynlib cu_lib = DYNLIB_INIT(EVCAP_SONAME_CURL, "to sync", cu_syms)
 #define EMPTY_SHA256 "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
 #define S3_MAX_DELAY 30.0
 #define S3_UPLOAD_BUFFER (1L << 20)
+/* curl's smallest upload buffer, and its default */
+#define S3_CAPPED_BUFFER_MIN (16L << 10)
+#define S3_CAPPED_BUFFER_MAX (64L << 10)
 /* a server this far off is not merely slow: sign with its clock */
 #define S3_SKEW_LIMIT 300.0
 
@@ -537,14 +540,26 @@ static int attempt(struct s3 *c, const struct s3_request *r, struct s3_response 
 	CU(easy_setopt)(h, CURLOPT_SSL_VERIFYHOST, 2L);
 	CU(easy_setopt)(h, CURLOPT_NOSIGNAL, 1L);
 	CU(easy_setopt)(h, CURLOPT_CONNECTTIMEOUT, 20L);
-	/* a stalled link: under 1 KB/s for stall_seconds (60) counts as a
-	 * failure to retry */
-	CU(easy_setopt)(h, CURLOPT_LOW_SPEED_LIMIT, 1024L);
+	/* a stalled link: under 1 KB/s (a quarter of a lower cap) for
+	 * stall_seconds (60) counts as a failure to retry */
+	CU(easy_setopt)(h, CURLOPT_LOW_SPEED_LIMIT,
+			c->bandwidth > 0 && c->bandwidth < 4096 ? c->bandwidth / 4 : 1024L);
 	CU(easy_setopt)(h, CURLOPT_LOW_SPEED_TIME, c->stall_seconds);
-	/* large sends: fewer calls into the read callback and the socket. Under
-	 * a rate cap curl's default 64 KB keeps the pacing smooth. */
-	if (c->bandwidth <= 0)
+	/* large sends: fewer calls into the read callback and the socket.
+	 * Under a rate cap curl sends a buffer at once and then waits until
+	 * the average is down to the cap: with its 64 KB that wait was 64 s
+	 * at 1 kB/s, which the stall check took for a dead link. So the
+	 * buffer holds at most a quarter of stall_seconds at the cap (curl
+	 * takes no less than 16 KiB: 16 s at the lowest cap, 1 kB/s). */
+	if (c->bandwidth <= 0) {
 		CU(easy_setopt)(h, CURLOPT_UPLOAD_BUFFERSIZE, (long)S3_UPLOAD_BUFFER);
+	} else {
+		long ub = c->bandwidth * c->stall_seconds / 4;
+		CU(easy_setopt)(h, CURLOPT_UPLOAD_BUFFERSIZE,
+				ub < S3_CAPPED_BUFFER_MIN   ? S3_CAPPED_BUFFER_MIN
+				: ub > S3_CAPPED_BUFFER_MAX ? S3_CAPPED_BUFFER_MAX
+							    : ub);
+	}
 	CU(easy_setopt)(h, CURLOPT_HEADERFUNCTION, header_cb);
 	CU(easy_setopt)(h, CURLOPT_HEADERDATA, x);
 	CU(easy_setopt)(h, CURLOPT_WRITEFUNCTION, write_cb);

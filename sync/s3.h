@@ -27,7 +27,7 @@ struct s3_opts {
 	const char *region;
 	const char *access_key; /* copied; the copy is wiped by s3_free */
 	const char *secret_key;
-	long bandwidth;         /* bytes/s, 0 = none */
+	long bandwidth;         /* bytes/s, 0 = none; at least SYNCOPT_MIN_RATE */
 	int progress;           /* progress on stderr for bodies over 1 MiB */
 	int max_attempts;
 	double retry_base;

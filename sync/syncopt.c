@@ -4,6 +4,7 @@
 #include "syncopt.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -72,6 +73,18 @@ int syncopt_fill(const struct config *cfg, const char *endpoint, const char *reg
 			return err_set(err, errlen, EV_EINVAL,
 				       "--bandwidth must be bytes per second, e.g. 500k or 2M");
 		o->bandwidth = r;
+	}
+	if (o->bandwidth > 0 && o->bandwidth < SYNCOPT_MIN_RATE) {
+		char given[64];
+		if (bandwidth)
+			snprintf(given, sizeof given, "--bandwidth %.40s", bandwidth);
+		else
+			snprintf(given, sizeof given, "bandwidth = %ld in [sync] of the config",
+				 o->bandwidth);
+		return err_set(err, errlen, EV_EINVAL,
+			       "%s is below the lowest cap that works, 1k (%d bytes/s): a link "
+			       "that slow is taken for a dead one and cut; give 1k or more",
+			       given, SYNCOPT_MIN_RATE);
 	}
 	o->max_attempts = 8;
 	o->retry_base = 0.5;

@@ -10,8 +10,14 @@
 #include "target.h"
 #include "util.h"
 
+/* The lowest --bandwidth: curl sends at least 16 KiB at once and then
+ * waits for the average to come down to the cap, and at this rate that
+ * wait (16 s) stays well within the 60 s a transfer may go quiet. */
+#define SYNCOPT_MIN_RATE 1000
+
 /* Flags are NULL when not given. EV_EINVAL with err for a malformed
- * --retain-days or --bandwidth. Test knobs: $EVCAP_SYNC_TRIES (attempts per
+ * --retain-days or --bandwidth, or a rate (flag or config) below
+ * SYNCOPT_MIN_RATE. Test knobs: $EVCAP_SYNC_TRIES (attempts per
  * request), $EVCAP_SYNC_RETRY_BASE (first backoff, seconds) and
  * $EVCAP_SYNC_STALL_SECONDS (how long a transfer may move under 1 KB/s
  * before the attempt is given up and retried; 60 by default). */

@@ -260,6 +260,24 @@ else
 fi
 kill $PB 2>/dev/null
 
+# a low cap: curl sends its upload buffer at once and then waits for the
+# average to come down to the cap. At 1 kB/s its 64 KB buffer meant 64 s
+# of silence, which the stall check (60 s) cut, every attempt, so nothing
+# over 64 KB ever went. The same here at 20 kB/s against a 2 s stall check:
+# a 100 KB photo goes. A cap too low to work is refused before anything.
+mkdir -p "$T/card9"
+head -c 100000 /dev/urandom >"$T/card9/IMG_0900.JPG"
+F9="$EVCAP --store $T/field9"
+$F9 init >/dev/null && $F9 case open "$CASE" --use >/dev/null && $F9 ingest "$T/card9" >/dev/null 2>&1
+out=$($F9 sync --target s3://evidence/field9 --endpoint "$EP" --bandwidth 500 2>&1); rc=$?
+check "--bandwidth below 1k is refused (exit 2)" test $rc = 2
+check "--bandwidth below 1k: says the lowest cap" grep -q "below the lowest cap that works, 1k" <<<"$out"
+out=$(EVCAP_SYNC_TRIES=2 EVCAP_SYNC_STALL_SECONDS=2 $F9 sync --target s3://evidence/field9 \
+	--endpoint "$EP" --create-bucket --bandwidth 20k 2>&1); rc=$?
+check "a low cap carries a photo over curl's buffer (rc=$rc)" \
+	grep -q "1 bundle committed: 1 item (1 blob sent" <<<"$out"
+check "a low cap is not taken for a stalled link" bash -c '! grep -q "nothing moved" <<<"$1"' _ "$out"
+
 # a stored original damaged after it was recorded is refused locally, never sent:
 # not every S3-compatible server checks x-amz-content-sha256, and a damaged object
 # in an Object Lock bucket could never be replaced
