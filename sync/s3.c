@@ -21,6 +21,7 @@
 #include "dynlib.h"
 #include "hash.h"
 #include "log.h"
+#include "meter.h"
 #include "timeutil.h"
 
 /*
@@ -449,10 +450,8 @@ static int progress_cb(void *ud, curl_off_t dlt, curl_off_t dln, curl_off_t ult,
 		return 0;
 	x->last_progress = now;
 	curl_off_t t = ult ? ult : dlt, n = ult ? uln : dln;
-	if (t > (1 << 20))
-		fprintf(stderr, "\r%s: %.1f of %.1f MB  ",
-			x->r->progress_label ? x->r->progress_label : "transfer", (double)n / 1e6,
-			(double)t / 1e6);
+	if ((uint64_t)t >= METER_SHOWN_FROM)
+		meter_show(x->r->progress_label, (uint64_t)n, (uint64_t)t);
 	return 0;
 }
 

@@ -25,6 +25,7 @@
 #include "fsutil.h"
 #include "hash.h"
 #include "log.h"
+#include "meter.h"
 #include "target_impl.h"
 
 #define DIR_CHUNK (256 * 1024)
@@ -40,6 +41,8 @@ enum dir_place_how {
 struct dir_target {
 	char *root;
 	int root_fd;
+	long bandwidth; /* bytes/s written or read, 0 = no cap */
+	int progress;   /* a progress line for files over 1 MiB */
 	enum dir_place_how place; /* what the file system was found to take */
 };
 
@@ -295,6 +298,7 @@ struct dir_src {
 	int fd;
 	const char *p;
 	size_t n, off;
+	uint64_t total; /* bytes expected, for the progress line */
 };
 
 static ssize_t src_read(struct dir_src *s, char *out, size_t cap)
@@ -397,7 +401,11 @@ static int dir_place(struct dir_target *d, const char *key, struct dir_src *src,
 	int dfd = -1, fd = -1, rc, have_tmp = 0;
 	char *chunk = xmalloc(DIR_CHUNK);
 	struct sha256 *h = sha256_new();
+	size_t cs = meter_chunk(d->bandwidth, DIR_CHUNK);
+	uint64_t done = 0;
+	struct meter m;
 
+	meter_start(&m, key, src->total, d->bandwidth, d->progress);
 	rc = dir_parent(d, key, 1, &dfd, &name, err, errlen);
 	if (rc)
 		goto out;
@@ -417,7 +425,7 @@ static int dir_place(struct dir_target *d, const char *key, struct dir_src *src,
 		log_debug("%s/%s: cannot lock the temporary file: %s", d->root, key,
 			  strerror(errno));
 	for (;;) {
-		ssize_t r = src_read(src, chunk, DIR_CHUNK);
+		ssize_t r = src_read(src, chunk, cs);
 		if (r < 0) {
 			rc = err_set(err, errlen, EV_EIO, "reading the local copy of %s: %s", key,
 				     strerror(errno));
@@ -431,7 +439,10 @@ static int dir_place(struct dir_target *d, const char *key, struct dir_src *src,
 				     strerror(errno));
 			goto out;
 		}
+		done += (uint64_t)r;
+		meter_update(&m, done);
 	}
+	meter_end(&m);
 	uint8_t dg[SHA256_LEN];
 	sha256_final(h, dg);
 	hex_encode(dg, SHA256_LEN, got);
@@ -477,6 +488,7 @@ static int dir_place(struct dir_target *d, const char *key, struct dir_src *src,
 		rc = err_set(err, errlen, EV_EIO, "%s: fsync of directory failed: %s", d->root,
 			     strerror(errno));
 out:
+	meter_end(&m);
 	if (have_tmp)
 		unlinkat(dfd, tmp, 0);
 	if (fd >= 0)
@@ -513,7 +525,7 @@ static int dir_put_file(void *impl, const char *key, const char *path, const cha
 	}
 	if (rc)
 		return rc;
-	struct dir_src src = {.fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)};
+	struct dir_src src = {.fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW), .total = size};
 	if (src.fd < 0)
 		return err_set(err, errlen, EV_EIO, "%s: cannot open: %s", path, strerror(errno));
 	rc = dir_place(impl, key, &src, sha_hex, 0444, err, errlen);
@@ -524,7 +536,7 @@ static int dir_put_file(void *impl, const char *key, const char *path, const cha
 static int dir_put_buf(void *impl, const char *key, const void *p, size_t n, char *err,
 		       size_t errlen)
 {
-	struct dir_src src = {.fd = -1, .p = p, .n = n};
+	struct dir_src src = {.fd = -1, .p = p, .n = n, .total = n};
 	return dir_place(impl, key, &src, NULL, 0444, err, errlen);
 }
 
@@ -534,6 +546,7 @@ static int dir_get(void *impl, const char *key, uint64_t offset, uint64_t max, t
 	struct dir_target *d = impl;
 	const char *name;
 	struct stat st;
+	struct meter m = {0};
 	char *chunk = NULL;
 	int fd = -1, dfd, rc = dir_parent(d, key, 0, &dfd, &name, err, errlen);
 	if (rc)
@@ -552,8 +565,10 @@ static int dir_get(void *impl, const char *key, uint64_t offset, uint64_t max, t
 	}
 	chunk = xmalloc(DIR_CHUNK);
 	uint64_t left = (uint64_t)st.st_size > offset ? (uint64_t)st.st_size - offset : 0;
+	size_t cs = meter_chunk(d->bandwidth, DIR_CHUNK);
+	meter_start(&m, key, left, d->bandwidth, d->progress);
 	while (left) {
-		ssize_t r = fs_read_full(fd, chunk, left < DIR_CHUNK ? (size_t)left : DIR_CHUNK);
+		ssize_t r = fs_read_full(fd, chunk, left < cs ? (size_t)left : cs);
 		if (r <= 0) {
 			rc = err_set(err, errlen, EV_EIO, "%s/%s: read failed: %s", d->root, key,
 				     r < 0 ? strerror(errno) : "file shrank");
@@ -563,8 +578,10 @@ static int dir_get(void *impl, const char *key, uint64_t offset, uint64_t max, t
 		if (rc)
 			goto out;
 		left -= (uint64_t)r;
+		meter_update(&m, m.total - left);
 	}
 out:
+	meter_end(&m);
 	free(chunk);
 	if (fd >= 0)
 		close(fd);
@@ -790,7 +807,6 @@ static const struct target_ops dir_ops = {
 int target_dir_open(const char *path, const struct target_opts *o, void **impl,
 		    const struct target_ops **ops, char *err, size_t errlen)
 {
-	(void)o;
 	if (!*path)
 		return err_set(err, errlen, EV_EINVAL, "dir: target needs a path (dir:/media/usb)");
 	struct dir_target *d = xcalloc(1, sizeof *d);
@@ -806,6 +822,8 @@ int target_dir_open(const char *path, const struct target_opts *o, void **impl,
 						"file or lies under one)"
 					      : "");
 	}
+	d->bandwidth = o ? o->bandwidth : 0;
+	d->progress = o ? o->progress : 0;
 	*impl = d;
 	*ops = &dir_ops;
 	return 0;

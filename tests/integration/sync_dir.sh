@@ -463,6 +463,27 @@ check "--retain-days on a dir: target is refused as a usage error" \
 out=$($F sync --target "dir:$TGT" --create-bucket 2>&1); rc=$?
 check "--create-bucket on a dir: target is refused too" test "$rc" = 2
 
+# --bandwidth caps a dir: target's copies too (an NFS mount may share a
+# slow link), and a terminal shows a large original's progress as it is
+# copied. Time is asserted from below only: 2 MB at 1 MB/s cannot take
+# much less than 2 s, and a loaded machine only takes longer.
+if need script; then
+	mkdir -p "$T/card8" "$T/usb8"
+	head -c 2000000 /dev/urandom >"$T/card8/DJI_0800.MP4"
+	F8="$EVCAP --store $T/field8"
+	$F8 -q init && $F8 -q case open R-8 --use && $F8 -q ingest "$T/card8" 2>/dev/null
+	start=$(date +%s.%N)
+	script -q -e -c "$F8 sync --target dir:$T/usb8 --bandwidth 1M" "$T/tty8.log" >/dev/null; rc=$?
+	took=$(echo "$(date +%s.%N) - $start" | bc)
+	check "--bandwidth on a dir: target: the sync succeeds" test $rc = 0
+	check "--bandwidth 1M on a dir: target: 2 MB take 1.8 s or more (${took} s)" \
+		test "$(echo "$took >= 1.8" | bc)" = 1
+	check "a dir: target shows a large original's progress on a terminal" \
+		grep -q "^blobs/sha256/.*: 2.0 of 2.0 MB" <(tr '\r' '\n' <"$T/tty8.log")
+else
+	skip "sync_dir: --bandwidth and progress on a terminal: needs script (apt-get install bsdutils)"
+fi
+
 # a sensor that logged through a long day offline has more readings than
 # one manifest holds: they go in several bundles, the oldest first (at
 # most EVCAP_SYNC_MAX_READINGS a bundle, and halved where a manifest
