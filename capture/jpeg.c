@@ -210,10 +210,58 @@ int jpeg_walk(const uint8_t *p, size_t n, struct jpeg_info *ji, char *err, size_
 		if (m == JPEG_SOS) {
 			ji->reached_sos = 1;
 			ji->sos_off = at;
+			ji->scan_off = at + 2 + len;
 			goto out;
 		}
 		pos = at + 2 + len;
 	}
 out:
 	return rc;
+}
+
+/* 1 if p[0..n) holds the EOI marker FF D9. */
+static int has_eoi(const uint8_t *p, size_t n)
+{
+	const uint8_t *q = p, *end = p + n;
+	while (q < end && (q = memchr(q, 0xFF, (size_t)(end - q))) != NULL) {
+		if (q + 1 < end && q[1] == JPEG_EOI)
+			return 1;
+		q++;
+	}
+	return 0;
+}
+
+/* 1 if every FF in p[0..n) is followed by what entropy-coded data, or the
+ * markers between the scans of a progressive JPEG, may hold there (a
+ * final FF has its follower cut off), and at least one is a stuffed
+ * FF 00: what a cut scan looks like, and random or structured bytes
+ * after an EOI almost never do. */
+static int reads_as_scan(const uint8_t *p, size_t n)
+{
+	const uint8_t *q = p, *end = p + n;
+	int stuffed = 0;
+	while (q < end && (q = memchr(q, 0xFF, (size_t)(end - q))) != NULL) {
+		if (q + 1 == end)
+			break;
+		uint8_t b = q[1];
+		if (b == 0x00)
+			stuffed = 1;
+		else if (!(b >= 0xD0 && b <= 0xD7) && b != 0xFF && b != 0xC4 && b != JPEG_SOS &&
+			 b != 0xDB && b != 0xDD)
+			return 0;
+		q++;
+	}
+	return stuffed;
+}
+
+int jpeg_cut_in_scan(uint64_t scan_off, uint64_t file_size, const uint8_t *tail, size_t tail_len)
+{
+	if (scan_off == 0 || scan_off > file_size || tail_len > file_size)
+		return 0;
+	uint64_t tail_start = file_size - tail_len;
+	if (scan_off >= tail_start)
+		return !has_eoi(tail + (scan_off - tail_start), (size_t)(file_size - scan_off));
+	if (has_eoi(tail, tail_len))
+		return 0;
+	return reads_as_scan(tail, tail_len);
 }

@@ -80,6 +80,7 @@ struct jpeg_info {
 
 	int reached_sos;      /* the walk stopped at SOS: image data follows */
 	size_t sos_off;       /* offset of the SOS marker */
+	size_t scan_off;      /* offset just after the SOS header: the image data */
 	int reached_eoi;      /* EOI before any SOS (a header-only file) */
 	int ran_out;          /* the walk stopped because the buffer ended */
 	size_t stray_bytes;   /* bytes skipped between segments (see above) */
@@ -95,6 +96,27 @@ struct jpeg_info {
  * its offset. Never reads outside p[0..n).
  */
 int jpeg_walk(const uint8_t *p, size_t n, struct jpeg_info *ji, char *err, size_t errlen) WUR;
+
+/* Bytes of a file's end that ingest keeps, while it copies a JPEG, for
+ * jpeg_cut_in_scan: a file is read once, so its end is kept on the way
+ * rather than read again. */
+#define JPEG_TAIL_MAX ((size_t)64 << 10)
+
+/*
+ * Whether a JPEG of file_size bytes, whose image data starts at scan_off
+ * (jpeg_info.scan_off of its head; 0 when the walk did not reach it),
+ * ends inside that data: cut, with no EOI marker (FF D9) after it. tail
+ * holds the file's last tail_len bytes (tail_len <= file_size). FF D9
+ * never occurs inside entropy-coded data, so when the image data starts
+ * within the tail the answer is exact. When it starts before, a tail
+ * with FF D9 is whole; one without is called cut only if it still reads
+ * as entropy-coded data: every FF followed by 00 (a stuffed byte), a
+ * restart marker, another FF, or a marker that may come between scans
+ * (DHT, SOS, DQT, DRI), and at least one FF 00. A motion photo's video,
+ * a maker's trailer or zero padding after the EOI does not read so, and
+ * is not called cut. Returns 1 (cut) or 0. Never reads outside tail.
+ */
+int jpeg_cut_in_scan(uint64_t scan_off, uint64_t file_size, const uint8_t *tail, size_t tail_len);
 
 /* 1 if marker is a start-of-frame (SOF0-3, 5-7, 9-11, 13-15), else 0. */
 int jpeg_is_sof(uint8_t marker);

@@ -190,6 +190,104 @@ static void test_first_exif_only(void)
 	CHECK(jpeg_is_sof(0xC0) && jpeg_is_sof(0xC2) && !jpeg_is_sof(0xC4) && !jpeg_is_sof(0xCC));
 }
 
+/* jpeg_cut_in_scan over an exact-size heap copy of the last
+ * JPEG_TAIL_MAX bytes of p[0..n), as ingest keeps them. */
+static int cut_tail(const uint8_t *p, size_t n, size_t scan_off)
+{
+	size_t k = n < JPEG_TAIL_MAX ? n : JPEG_TAIL_MAX;
+	uint8_t *c = malloc(k ? k : 1);
+	memcpy(c, p + n - k, k);
+	int cut = jpeg_cut_in_scan(scan_off, n, c, k);
+	free(c);
+	return cut;
+}
+
+/* Image data that reads like a real scan: n pseudo-random bytes, each FF
+ * stuffed with a 00, a restart marker every 4 KiB; at d + *at. */
+static void put_scan(uint8_t *d, size_t *at, size_t n, uint32_t seed)
+{
+	for (size_t i = 0; i < n; i++) {
+		seed = seed * 1103515245u + 12345u;
+		uint8_t b = (uint8_t)(seed >> 16);
+		d[(*at)++] = b;
+		if (b == 0xFF)
+			d[(*at)++] = 0x00;
+		if (i % 4096 == 4095) {
+			d[(*at)++] = 0xFF;
+			d[(*at)++] = (uint8_t)(0xD0 + (i / 4096) % 8);
+		}
+	}
+}
+
+/* A photo of about 180 KB (its image data starts before the tail) in d:
+ * head, scan, EOI; *data_end is where the scan ends. Returns its size. */
+static size_t build_big(uint8_t *d, const uint8_t *head, size_t off, size_t *data_end)
+{
+	size_t n = off;
+	memcpy(d, head, off);
+	put_scan(d, &n, 180000, 7);
+	*data_end = n;
+	d[n++] = 0xFF;
+	d[n++] = JPEG_EOI;
+	return n;
+}
+
+static void test_cut_in_scan(void)
+{
+	char err[200];
+	/* a small JPEG, all in the tail: exact at every cut after the SOS
+	 * header, whole only with its EOI */
+	build_basic(&J, 64, 48);
+	CHECK(walk_copy(J.d, J.n, &JI, err, sizeof err) == 0);
+	size_t off = JI.scan_off;
+	CHECK(off == JI.sos_off + JI.seg[JI.nseg - 1].length && off < J.n);
+	CHECK(!cut_tail(J.d, J.n, off));
+	for (size_t k = off; k < J.n; k++)
+		if (!cut_tail(J.d, k, off)) {
+			printf("# cut at %zu of %zu not found\n", k, J.n);
+			CHECK(0);
+		}
+	/* cut before the image data: the walk says so; nothing more here */
+	CHECK(!cut_tail(J.d, off - 1, off));
+	CHECK(!jpeg_cut_in_scan(0, J.n, J.d, J.n));
+	CHECK(!jpeg_cut_in_scan(off, J.n, J.d, J.n + 1));
+
+	size_t cap = 400000, data_end;
+	uint8_t *d = malloc(cap);
+	size_t whole = build_big(d, J.d, off, &data_end);
+	CHECK(whole + 150000 < cap);
+	CHECK(!cut_tail(d, whole, off));
+	CHECK(cut_tail(d, whole / 2, off));
+	CHECK(cut_tail(d, data_end, off));
+	CHECK(cut_tail(d, data_end + 1, off)); /* the FF of the EOI, not its D9 */
+	/* a progressive JPEG's next scan header in the tail reads as scan data */
+	static const uint8_t dht[] = {0xFF, 0xC4, 0x00, 0x03, 0x10, 0xFF, 0xDA, 0x00, 0x02};
+	memcpy(d + whole / 2, dht, sizeof dht);
+	CHECK(cut_tail(d, whole / 2 + sizeof dht, off));
+	/* bytes no scan holds (FF 12): not called cut */
+	d[whole / 2] = 0xFF;
+	d[whole / 2 + 1] = 0x12;
+	CHECK(!cut_tail(d, whole / 2 + sizeof dht, off));
+
+	/* whatever follows the EOI: zero padding, short or long; a motion
+	 * photo's video; a maker's trailer */
+	whole = build_big(d, J.d, off, &data_end);
+	memset(d + whole, 0, 150000);
+	CHECK(!cut_tail(d, whole + 1000, off));
+	CHECK(!cut_tail(d, whole + 150000, off));
+	uint32_t seed = 99;
+	for (size_t i = 0; i < 150000; i++) {
+		seed = seed * 1103515245u + 12345u;
+		d[whole + i] = (uint8_t)(seed >> 16);
+	}
+	memcpy(d + whole + 4, "ftypisom", 8);
+	CHECK(!cut_tail(d, whole + 150000, off));
+	for (size_t i = 0; i < 150000; i++)
+		d[whole + i] = (uint8_t)("Image_UTC_Data1700000000000 SEFH"[i % 32]);
+	CHECK(!cut_tail(d, whole + 150000, off));
+	free(d);
+}
+
 int main(void)
 {
 	RUN(test_walk_basic);
@@ -200,5 +298,6 @@ int main(void)
 	RUN(test_eoi_and_stray);
 	RUN(test_segment_cap);
 	RUN(test_first_exif_only);
+	RUN(test_cut_in_scan);
 	T_EXIT();
 }
