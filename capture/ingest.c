@@ -28,6 +28,7 @@
 #include "buf.h"
 #include "custody.h"
 #include "fsutil.h"
+#include "jpeg.h"
 #include "log.h"
 #include "meta.h"
 #include "timeutil.h"
@@ -253,15 +254,38 @@ static void pending_free(struct pending *p)
 	free(p);
 }
 
+/* Keeps the last JPEG_TAIL_MAX bytes read in tail (*tail_len of them),
+ * with chunk[0..r) the bytes just read: at most JPEG_TAIL_MAX bytes are
+ * copied a chunk, and a chunk of that size or more (every one but a
+ * file's last) is a single copy of its end. */
+static void keep_tail(uint8_t *tail, size_t *tail_len, const uint8_t *chunk, size_t r)
+{
+	if (r >= JPEG_TAIL_MAX) {
+		memcpy(tail, chunk + r - JPEG_TAIL_MAX, JPEG_TAIL_MAX);
+		*tail_len = JPEG_TAIL_MAX;
+		return;
+	}
+	if (*tail_len + r > JPEG_TAIL_MAX) {
+		size_t keep = JPEG_TAIL_MAX - r;
+		memmove(tail, tail + *tail_len - keep, keep);
+		*tail_len = keep;
+	}
+	memcpy(tail + *tail_len, chunk, r);
+	*tail_len += r;
+}
+
 /* Copies the open source into a new blob writer, hashing as it goes and
  * keeping the first META_HEAD_MAX bytes in head (*head_len of them) for
- * metadata (for a video, bmff_keep's image of its boxes); chunk is an
- * aligned buffer of INGEST_CHUNK bytes. The blob is not committed yet.
- * *src_direct says whether the source took O_DIRECT. Returns 0 or an
- * error naming `shown` in msg. */
+ * metadata (for a video, bmff_keep's image of its boxes), and for a JPEG
+ * its last JPEG_TAIL_MAX bytes in tail (*tail_len of them; 0 for other
+ * files), where meta_read_tail finds whether its image data was cut;
+ * chunk is an aligned buffer of INGEST_CHUNK bytes. The blob is not
+ * committed yet. *src_direct says whether the source took O_DIRECT.
+ * Returns 0 or an error naming `shown` in msg. */
 static int copy_to_blob(struct store *s, int fd, const char *shown, const struct stat *before,
-			uint8_t *chunk, uint8_t *head, size_t *head_len, struct blob_writer **out,
-			int *src_direct, const struct ingest_opts *o, char *msg, size_t msglen)
+			uint8_t *chunk, uint8_t *head, size_t *head_len, uint8_t *tail,
+			size_t *tail_len, struct blob_writer **out, int *src_direct,
+			const struct ingest_opts *o, char *msg, size_t msglen)
 {
 	const char *again = again_note(o);
 	int rc = 0;
@@ -278,7 +302,7 @@ static int copy_to_blob(struct store *s, int fd, const char *shown, const struct
 	 * offer a file read once, and on the benchmark machine this alone
 	 * took a sixth off the card's ingest. Elsewhere, buffered reads with
 	 * the kernel's read-ahead. */
-	int direct = fs_set_direct(fd, 1) == 0, boxes = -1;
+	int direct = fs_set_direct(fd, 1) == 0, boxes = -1, jpeg = -1;
 	struct bmff_keep keep;
 	*src_direct = direct;
 	if (!direct)
@@ -313,6 +337,10 @@ static int copy_to_blob(struct store *s, int fd, const char *shown, const struct
 			if (boxes)
 				bmff_keep_init(&keep, head, META_HEAD_MAX);
 		}
+		if (jpeg < 0)
+			jpeg = r >= 2 && chunk[0] == 0xFF && chunk[1] == JPEG_SOI;
+		if (jpeg)
+			keep_tail(tail, tail_len, chunk, (size_t)r);
 		if (boxes) {
 			bmff_keep_feed(&keep, chunk, (size_t)r);
 			*head_len = keep.len;
@@ -928,6 +956,7 @@ struct taker {
 	int slot;
 	uint8_t *chunk; /* INGEST_CHUNK bytes, from fs_io_buf */
 	uint8_t *own;   /* META_HEAD_MAX bytes when there is no shared slot */
+	uint8_t *tail;  /* JPEG_TAIL_MAX bytes: a JPEG's end */
 	atomic_int *src_buffered; /* set when a source refused O_DIRECT, or NULL */
 };
 
@@ -938,12 +967,14 @@ static void taker_init(struct taker *t, int slot)
 	/* one buffer for every file: a new one each time would be a new
 	 * mapping and 256 page faults to fill */
 	t->chunk = fs_io_buf();
+	t->tail = xmalloc(JPEG_TAIL_MAX);
 }
 
 static void taker_free(struct taker *t)
 {
 	free(t->chunk);
 	free(t->own);
+	free(t->tail);
 }
 
 /*
@@ -961,7 +992,7 @@ static void take_file(struct store *s, struct taker *t, struct pending *p,
 	char err[512];
 	uint8_t *head = parser_slot(t->slot);
 	int slot = head ? t->slot : -1;
-	size_t head_len = 0;
+	size_t head_len = 0, tail_len = 0;
 	int fd = -1, rc;
 	if (!head) {
 		if (!t->own)
@@ -1001,8 +1032,8 @@ static void take_file(struct store *s, struct taker *t, struct pending *p,
 	/* back to blocking reads now we know it is a regular file */
 	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
 	int src_direct = 0;
-	rc = copy_to_blob(s, fd, p->shown, &before, t->chunk, head, &head_len, &w, &src_direct,
-			  o, p->msg, sizeof p->msg);
+	rc = copy_to_blob(s, fd, p->shown, &before, t->chunk, head, &head_len, t->tail,
+			  &tail_len, &w, &src_direct, o, p->msg, sizeof p->msg);
 	if (!src_direct && t->src_buffered)
 		atomic_store(t->src_buffered, 1);
 	if (rc)
@@ -1026,6 +1057,7 @@ static void take_file(struct store *s, struct taker *t, struct pending *p,
 			a.exited = 1; /* not sent: the server failed */
 		meta_from_reply(head, head_len, p->shown, &a, &p->m);
 	}
+	meta_read_tail(&p->m, p->size, t->tail, tail_len);
 	meta_resolve(&p->m, NULL, o->has_declared_offset ? &o->declared_offset_s : NULL, &p->r);
 	if (rc) {
 		err_set(p->msg, sizeof p->msg, 0, "%s: %s", p->shown, err);

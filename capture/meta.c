@@ -986,7 +986,22 @@ static void read_jpeg(const uint8_t *p, size_t n, uint64_t file_size, struct met
 		m->width = ji->width;
 		m->height = ji->height;
 	}
+	if (rc == 0 && ji->reached_sos)
+		m->scan_off = ji->scan_off;
 	free(ji);
+}
+
+void meta_read_tail(struct meta *m, uint64_t file_size, const uint8_t *tail, size_t n)
+{
+	if (!m->scan_off)
+		return;
+	if (n > JPEG_TAIL_MAX) {
+		tail += n - JPEG_TAIL_MAX;
+		n = JPEG_TAIL_MAX;
+	}
+	if (jpeg_cut_in_scan(m->scan_off, file_size, tail, n))
+		exifmeta_append(m->error, sizeof m->error,
+				"the JPEG ends inside its image data (truncated?)");
 }
 
 /* Kind and format by the bytes, else the name; 1 if the bytes said. */

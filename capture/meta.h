@@ -101,6 +101,10 @@ struct meta {
 	double video_lat, video_lon;
 	int has_video_alt;
 	double video_alt;
+
+	/* JPEGs: where the image data starts (after the SOS header), 0 when
+	 * the head's walk did not reach it; for meta_read_tail. */
+	uint64_t scan_off;
 };
 
 /*
@@ -110,6 +114,15 @@ struct meta {
  */
 int meta_read(const uint8_t *head, size_t n, uint64_t file_size, const char *name,
 	      struct meta *m);
+
+/*
+ * What the end of a file says, once meta_read has read its head: tail
+ * holds its last n bytes (n <= file_size, at most JPEG_TAIL_MAX are
+ * looked at). A JPEG that ends inside its image data (jpeg_cut_in_scan)
+ * is named in m->error; one whose head is cut before the image data is
+ * named already, by meta_read, and not again. Pure.
+ */
+void meta_read_tail(struct meta *m, uint64_t file_size, const uint8_t *tail, size_t n);
 
 /* Sets the camera clock to `local` (a wall clock read as if UTC). */
 void meta_set_camera_time(struct meta *m, int64_t local);

@@ -157,6 +157,25 @@ static inline int fuzz_run_jpeg(const uint8_t *data, size_t size)
 		abort();
 	int rc = jpeg_walk(data, size, ji, err, sizeof err);
 	fuzz_check_jpeg_info(ji, size, rc);
+	/* its end, as ingest keeps it: where all the image data is in the
+	 * tail, it is cut exactly when no EOI follows it */
+	if (ji->reached_sos) {
+		FUZZ_ENSURE(ji->scan_off > ji->sos_off && ji->scan_off <= size);
+		size_t k = size < JPEG_TAIL_MAX ? size : JPEG_TAIL_MAX;
+		int cut = jpeg_cut_in_scan(ji->scan_off, size, data + size - k, k);
+		FUZZ_ENSURE(cut == 0 || cut == 1);
+		if (ji->scan_off >= size - k) {
+			int eoi = 0;
+			for (size_t i = ji->scan_off; i + 1 < size && !eoi; i++)
+				eoi = data[i] == 0xFF && data[i + 1] == JPEG_EOI;
+			FUZZ_ENSURE(cut == !eoi);
+		}
+		/* a shorter tail (the image data may start before it): called
+		 * cut only with no EOI in it after the image data's start */
+		size_t h = size / 2, from = h > ji->scan_off ? h : ji->scan_off;
+		if (jpeg_cut_in_scan(ji->scan_off, size, data + h, size - h))
+			FUZZ_ENSURE(!memmem(data + from, size - from, "\xFF\xD9", 2));
+	}
 	if (rc != 0)
 		FUZZ_ENSURE(err[0] != '\0' && FUZZ_TEXT_OK(err));
 	if (ji->has_exif)
@@ -373,6 +392,10 @@ static inline int fuzz_run_meta(const uint8_t *data, size_t size)
 	struct meta m;
 	int rc = meta_read(p, size - 1, file_size, name, &m);
 	FUZZ_ENSURE(rc == 0);
+	fuzz_check_meta(&m);
+	/* and its end, taken to be the last bytes of the head */
+	size_t k = size - 1 < JPEG_TAIL_MAX ? size - 1 : JPEG_TAIL_MAX;
+	meta_read_tail(&m, file_size, p + (size - 1) - k, k);
 	fuzz_check_meta(&m);
 
 	struct resolved r;

@@ -184,6 +184,31 @@ else
 	tail -5 "$T/verify.out" | sed 's/^/# /'
 fi
 
+# A JPEG cut inside its image data is named (it was kept as a sound
+# photo: its head, where the metadata is, is whole): the tests' base JPEG
+# cut in half. The same photo whole, padded with zeros or followed by a
+# video's bytes (a motion photo) is not.
+. "$ROOT/tests/lib/base-jpeg.sh"
+mkdir -p "$T/cut"
+make_base_jpeg "$T/cut/whole.jpg"
+n=$(stat -c %s "$T/cut/whole.jpg")
+head -c $((n / 2)) "$T/cut/whole.jpg" >"$T/cut/half.jpg"
+{ cat "$T/cut/whole.jpg"; head -c 100000 /dev/zero; } >"$T/cut/padded.jpg"
+{ cat "$T/cut/whole.jpg"; printf '\0\0\0\x18ftypmp42'; head -c 200000 /dev/urandom; } \
+	>"$T/cut/motion.jpg"
+EVCAP_STORE=$T/cutstore "$EVCAP" init >/dev/null 2>&1
+EVCAP_STORE=$T/cutstore timeout -k 5 120 "$EVCAP" ingest "$T/cut" >/dev/null 2>"$T/cut.err"
+check "a JPEG cut inside its image data: ingest exits 0" test $? -eq 0
+EVCAP_STORE=$T/cutstore "$EVCAP" ls --json >"$T/cut.json" 2>/dev/null
+check "a JPEG cut inside its image data is kept with metadata_error" \
+	jq -e '.[] | select(.original_name == "half.jpg") |
+		.metadata_error == "the JPEG ends inside its image data (truncated?)"' "$T/cut.json"
+check "a JPEG cut inside its image data is named on stderr" \
+	grep -q 'half.jpg: kept, but .*the JPEG ends inside its image data (truncated?)' "$T/cut.err"
+check "the same JPEG whole, padded with zeros or followed by a video is not" \
+	jq -e '[.[] | select(.original_name != "half.jpg") | .metadata_error] == [null, null, null]' \
+	"$T/cut.json"
+
 # The copy and the hash never wait on metadata: with the ingest's
 # metadata reader forced to crash (EVCAP_META_CRASH_TEST=1, honoured only
 # by an ingest that reads metadata in a child process), every file must

@@ -17,6 +17,14 @@ cp "$CORPUS"/photos/*.jpg "$CARD/photos/"
 cp "$CORPUS"/gpscorrelate-staging/*.jpg "$CARD/gpscorrelate/"
 head -c 3000 "$CORPUS/photos/HTC-Desire.jpg" > "$CARD/damaged/truncated-HTC.jpg"
 head -c 700 "$CORPUS/photos/Sony-HDR-AS300-DSC00001.jpg" > "$CARD/damaged/truncated-Sony.jpg"
+# cut inside the image data, whose start is more than the 64 KiB of its
+# end that ingest keeps before the cut
+head -c 83493 "$CORPUS/photos/HTC-Desire.jpg" > "$CARD/damaged/half-HTC.jpg"
+# what may follow a whole photo: zero padding, a motion photo's video
+mkdir -p "$CARD/after"
+{ cat "$CORPUS/photos/HTC-Desire.jpg"; head -c 100000 /dev/zero; } > "$CARD/after/padded-HTC.jpg"
+{ cat "$CORPUS/photos/Nexus-4.jpg"; printf '\0\0\0\x18ftypmp42'; head -c 300000 /dev/urandom; } \
+	> "$CARD/after/motion-Nexus.jpg"
 # random bytes behind a fixed prefix no format starts with, so the test never depends on luck
 { printf "noise:"; head -c 50000 /dev/urandom; } > "$CARD/damaged/random.jpg"
 
@@ -153,10 +161,22 @@ if dji:
                 abs(got[1] - lon) < 1e-6 and abs(got[2] - alt) < 0.05 and \
                 it.get('location_source') == 'exif'
         print(("PASS " if ok else "FAIL ") + f"DJI {name}: position and altitude {got!r}")
-for name in ('truncated-HTC.jpg', 'truncated-Sony.jpg', 'random.jpg'):
+for name in ('truncated-HTC.jpg', 'truncated-Sony.jpg', 'random.jpg', 'half-HTC.jpg'):
     it = items.get(name)
     ok = it is not None and bool(it.get('metadata_error'))
     print(("PASS " if ok else "FAIL ") + f"{name}: kept with metadata_error ({(it or {}).get('metadata_error')})")
+it = items.get('half-HTC.jpg') or {}
+ok = it.get('metadata_error') == 'the JPEG ends inside its image data (truncated?)' and \
+    (it.get('camera_time') or '')[:19] == rows['HTC-Desire.jpg']['DateTimeOriginal'][:19]
+print(("PASS " if ok else "FAIL ") + f"half-HTC.jpg: cut inside its image data, its metadata read ({it.get('metadata_error')!r})")
+# no corpus photo, nor one padded or followed by a video, is called cut
+cut = [n for n, i in items.items() if n != 'half-HTC.jpg' and
+       'ends inside its image data' in (i.get('metadata_error') or '')]
+print(("PASS " if not cut else "FAIL ") + f"no whole photo is called cut{': ' + ', '.join(cut) if cut else ''}")
+for name in ('padded-HTC.jpg', 'motion-Nexus.jpg'):
+    it = items.get(name)
+    ok = it is not None and not it.get('metadata_error')
+    print(("PASS " if ok else "FAIL ") + f"{name}: read cleanly ({(it or {}).get('metadata_error')})")
 PY
 check "every damaged file's problem is named on stderr" \
 	sh -c "grep -q 'truncated-HTC.jpg: kept, but' '$T/err' && grep -q 'random.jpg: kept, but' '$T/err'"

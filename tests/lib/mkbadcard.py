@@ -120,14 +120,17 @@ def damage(card, name, full, rng, whole):
     data = full if whole else full[:head_end + 4096] + b"\xFF\xD9"
     # Truncations at many offsets: inside the markers, inside the EXIF
     # block, at the start of scan, and inside the image data. A cut before
-    # the end of the SOS header leaves the metadata incomplete.
+    # the end of the SOS header leaves the metadata incomplete; one after
+    # it and before the EOI marker (FF D9, which no image data holds)
+    # leaves the image incomplete. Both are named.
     cuts = sorted(set([1, 2, 3, 4, 5, 11, 20, 100, 1000, 4096, head_end - 1, head_end,
                        head_end + 100] + ([len(data) // 2, len(data) - 2] if whole else []) +
                       [rng.randrange(1, max(2, head_end)) for _ in range(6)]))
     for c in cuts:
         if 0 < c < len(data):
             card.file("DCIM/100TRUNC/%s_cut%07d.JPG" % (stem, c), data[:c],
-                      c < head_end, "truncated at byte %d of %d" % (c, len(data)))
+                      c < head_end or b"\xFF\xD9" not in data[head_end:c],
+                      "truncated at byte %d of %d" % (c, len(data)))
     exif = [(m, o, ln) for m, o, ln in segs if m == 0xE1 and data[o + 4:o + 10] == b"Exif\0\0"]
     if exif:
         m, o, ln = exif[0]

@@ -951,6 +951,42 @@ static void test_truncated_synthetic(void)
 	truncations(JP.d, JP.n, sos_end);
 }
 
+/* A JPEG read whole, then its end (meta_read_tail): cut inside its image
+ * data it is named, after what its head said; cut before, it is named
+ * once, by the walk; whole, or a file of another kind, nothing. */
+static void test_jpeg_tail(void)
+{
+	struct meta m;
+	static const char said[] = "the JPEG ends inside its image data (truncated?)";
+	struct tent ex[] = {E_ASCII(0x9003, "2023:05:01 10:03:04")};
+	make_exif(&EX, NULL, 0, ex, 1, NULL, 0);
+	make_jpeg(&JP, &EX, NULL);
+	size_t scan = JP.n - 4;
+	read_copy(JP.d, JP.n, JP.n, "a.jpg", &m);
+	CHECK(m.scan_off == scan);
+	meta_read_tail(&m, JP.n, JP.d, JP.n);
+	CHECK_STR(m.error, "");
+	for (size_t cut = scan; cut < JP.n; cut++) {
+		read_copy(JP.d, cut, cut, "a.jpg", &m);
+		meta_read_tail(&m, cut, JP.d, cut);
+		CHECK_STR(m.error, said);
+		CHECK(m.has_camera_time);
+	}
+	read_copy(JP.d, scan - 1, scan - 1, "a.jpg", &m);
+	CHECK(m.scan_off == 0);
+	char before[sizeof m.error];
+	snprintf(before, sizeof before, "%s", m.error);
+	meta_read_tail(&m, scan - 1, JP.d, scan - 1);
+	CHECK(before[0] && strcmp(m.error, before) == 0 && !strstr(m.error, "image data (t"));
+	/* the head of a larger file whose end is still scan data */
+	read_copy(JP.d, JP.n, JP.n + 100000, "a.jpg", &m);
+	meta_read_tail(&m, JP.n + 100000, (const uint8_t *)"\xFF\x00\xFF\xD0", 4);
+	CHECK_STR(m.error, said);
+	read_copy((const uint8_t *)"hello", 5, 5, "a.txt", &m);
+	meta_read_tail(&m, 5, (const uint8_t *)"hello", 5);
+	CHECK_STR(m.error, "");
+}
+
 /* A tiny deterministic generator, so failures reproduce. */
 static uint32_t rng(uint32_t *s)
 {
@@ -2318,6 +2354,7 @@ int main(void)
 	RUN(test_reconyx);
 	RUN(test_ftyp_cut);
 	RUN(test_jpeg_messages);
+	RUN(test_jpeg_tail);
 	RUN(test_resolve_order);
 	RUN(test_corpus_vs_exiftool);
 	RUN(test_corpus_cases);
