@@ -651,6 +651,68 @@ static uint32_t tc_ifd(struct tcopy *t, uint32_t src, int which, const uint32_t 
  * and GPS IFDs, which come first in the copy, are copied. */
 #define TIFF_IFD0_VALUES_ROOM 1024
 
+/* Where the bytes of a TIFF structure of n bytes end, for messages: the
+ * end of the block `in` names, of the head read, or of the file. */
+static void tiff_end(size_t n, uint64_t file_size, const char *in, char *end, size_t len)
+{
+	if (in)
+		snprintf(end, len, "the end of the %s (%zu bytes)", in, n);
+	else if ((uint64_t)n < file_size)
+		snprintf(end, len, "the first %zu bytes read", n);
+	else
+		snprintf(end, len, "the file's end (%zu bytes)", n);
+}
+
+/* One IFD of the source: at src, its entries and next-IFD offset to end. */
+struct tc_span {
+	const char *name;
+	uint32_t src;
+	uint64_t end;
+};
+
+/*
+ * Why the sub-IFD (`name`, "the GPS IFD") at src cannot be copied: 0 when
+ * it can, else -1 with why saying what is wrong. One that points back at
+ * or into an IFD already taken (done[0..ndone)) would be read as that
+ * IFD's tags under this one's name (a GPS pointer at IFD0 gave an empty
+ * GPS IFD); `end` is tiff_end's text.
+ */
+static int tc_sub_check(const struct tcopy *t, const char *name, uint32_t src,
+			const struct tc_span *done, size_t ndone, const char *end, char *why,
+			size_t len)
+{
+	if (src < 8) {
+		snprintf(why, len, "%s at offset %u lies inside the 8-byte header", name, src);
+		return -1;
+	}
+	for (size_t i = 0; i < ndone; i++) {
+		if (src == done[i].src) {
+			snprintf(why, len, "%s at offset %u points back at %s", name, src,
+				 done[i].name);
+			return -1;
+		}
+		if (src > done[i].src && src < done[i].end) {
+			snprintf(why, len, "%s at offset %u lies inside %s (bytes %u to %llu)", name,
+				 src, done[i].name, done[i].src, (unsigned long long)done[i].end - 1);
+			return -1;
+		}
+	}
+	if ((uint64_t)src + 2 > t->pn) {
+		snprintf(why, len, "%s at offset %u lies past %s", name, src, end);
+		return -1;
+	}
+	uint32_t cnt = tc_rd(t, t->p + src, 2);
+	if (cnt > SNIFF_TIFF_MAX_ENTRIES)
+		snprintf(why, len, "%s at offset %u has %u entries, more than the %d read", name,
+			 src, cnt, SNIFF_TIFF_MAX_ENTRIES);
+	else if ((uint64_t)src + 2 + 12 * (uint64_t)cnt > t->pn)
+		snprintf(why, len, "%s at offset %u (%u entries) runs past %s", name, src, cnt,
+			 end);
+	else
+		return 0;
+	return -1;
+}
+
 /*
  * Whether the IFD0 of the TIFF structure p[0..n) can be read: 0 with its
  * offset and entry count, or -1 with why naming what is wrong. `in` names
@@ -668,12 +730,7 @@ static int tiff_ifd0_check(const uint8_t *p, size_t n, uint64_t file_size, const
 		return -1;
 	}
 	*off = tiff_rd(p + 4, 4, p[0] == 'I');
-	if (in)
-		snprintf(end, sizeof end, "the end of the %s (%zu bytes)", in, n);
-	else if ((uint64_t)n < file_size)
-		snprintf(end, sizeof end, "the first %zu bytes read", n);
-	else
-		snprintf(end, sizeof end, "the file's end (%zu bytes)", n);
+	tiff_end(n, file_size, in, end, sizeof end);
 	snprintf(at, sizeof at, "%s", in ? "'s TIFF block" : "");
 	if (*off < 8) {
 		snprintf(why, len, "%s%s: IFD0's offset, %u, lies inside the 8-byte header",
@@ -734,10 +791,26 @@ static void read_tiff(const uint8_t *p, size_t n, uint64_t file_size, const char
 	t->cap = sizeof t->d - (1 + 2 + 12 * kept0 + 4 + TIFF_IFD0_VALUES_ROOM);
 	uint32_t sub[2] = {0, 0}, none[2] = {0, 0};
 	uint32_t exif_src = tc_pointer(t, src0, 0x8769), gps_src = tc_pointer(t, src0, 0x8825);
-	if (exif_src)
-		sub[0] = tc_ifd(t, exif_src, 1, none);
-	if (gps_src)
-		sub[1] = tc_ifd(t, gps_src, 2, none);
+	/* A sub-IFD that cannot be read is named (it was left out without a
+	 * word); one left out only because the copy is full is not damage. */
+	char end[96];
+	struct tc_span done[3] = {{"IFD0", src0, (uint64_t)src0 + 2 + 12 * (uint64_t)cnt0 + 4}};
+	size_t ndone = 1;
+	tiff_end(n, file_size, in, end, sizeof end);
+	for (int k = 0; k < 2; k++) {
+		uint32_t src = k == 0 ? exif_src : gps_src;
+		const char *name = k == 0 ? "the EXIF IFD" : "the GPS IFD";
+		if (!src)
+			continue;
+		if (tc_sub_check(t, name, src, done, ndone, end, e, sizeof e) != 0) {
+			exifmeta_append(m->error, sizeof m->error, "%s%s: %s; its tags are not read",
+					in ? in : "TIFF file", in ? "'s TIFF block" : "", e);
+			continue;
+		}
+		sub[k] = tc_ifd(t, src, k + 1, none);
+		uint32_t cnt = tc_rd(t, p + src, 2);
+		done[ndone++] = (struct tc_span){name, src, (uint64_t)src + 2 + 12 * (uint64_t)cnt + 4};
+	}
 	t->cap = sizeof t->d;
 	uint32_t ifd0 = tc_ifd(t, src0, 0, sub);
 	if (!ifd0) { /* cannot be: checked above, and its room kept */

@@ -1409,6 +1409,110 @@ static void test_tiff_ifd0_named(void)
 	free(t);
 }
 
+/* Sets IFD0's pointer `tag` in the big-endian TIFF at t to v. */
+static void set_ifd0_ptr(uint8_t *t, uint16_t tag, uint32_t v)
+{
+	uint32_t at = (uint32_t)t[4] << 24 | (uint32_t)t[5] << 16 | (uint32_t)t[6] << 8 | t[7];
+	unsigned cnt = (unsigned)t[at] << 8 | t[at + 1];
+	for (unsigned i = 0; i < cnt; i++) {
+		uint8_t *e = t + at + 2 + 12 * i;
+		if (((unsigned)e[0] << 8 | e[1]) == tag)
+			be32(e + 8, v);
+	}
+}
+
+/* Where IFD0's pointer `tag` points in the big-endian TIFF at t. */
+static uint32_t ifd0_ptr(const uint8_t *t, uint16_t tag)
+{
+	uint32_t at = (uint32_t)t[4] << 24 | (uint32_t)t[5] << 16 | (uint32_t)t[6] << 8 | t[7];
+	unsigned cnt = (unsigned)t[at] << 8 | t[at + 1];
+	for (unsigned i = 0; i < cnt; i++) {
+		const uint8_t *e = t + at + 2 + 12 * i;
+		if (((unsigned)e[0] << 8 | e[1]) == tag)
+			return (uint32_t)e[8] << 24 | (uint32_t)e[9] << 16 | (uint32_t)e[10] << 8 |
+			       e[11];
+	}
+	return 0;
+}
+
+/* A TIFF file's EXIF and GPS IFDs that cannot be read are named, and one
+ * that points back at IFD0 or the EXIF IFD is not read as its own (they
+ * were left out, or read as another IFD's tags, without a word); one left
+ * out only because the copy for libexif is full is not damage. */
+static void test_tiff_sub_ifds(void)
+{
+	struct meta m;
+	struct tent i0[] = {E_ASCII(0x010F, "DJI"), E_ASCII(0x0110, "FC6310")};
+	struct tent ex[] = {E_ASCII(0x9003, "2023:05:01 10:03:04")};
+	struct tent gps[] = {E_ASCII(0x0001, "N"), {0x0002, T_RATIONAL, 3, gps_lat(), 24},
+			     E_ASCII(0x0003, "E"), {0x0004, T_RATIONAL, 3, gps_lat(), 24}};
+	make_exif(&EX, i0, ARRAY_LEN(i0), ex, ARRAY_LEN(ex), gps, ARRAY_LEN(gps));
+	uint8_t *t = EX.d + 6;
+	size_t n = EX.n - 6;
+	read_copy(t, n, n, "d.DNG", &m);
+	CHECK_STR(m.error, "");
+	CHECK(m.has_camera_time && m.has_exif_pos);
+	uint32_t exif = ifd0_ptr(t, 0x8769), gpsp = ifd0_ptr(t, 0x8825);
+	CHECK(exif > 8 && gpsp > exif);
+	char want[256];
+	static const struct {
+		uint16_t tag;
+		uint32_t to; /* 1: the EXIF IFD's offset; 2: past the end */
+		const char *err;
+	} c[] = {
+		{0x8825, 8, "TIFF file: the GPS IFD at offset 8 points back at IFD0; its tags are "
+			    "not read"},
+		{0x8825, 1, "TIFF file: the GPS IFD at offset %u points back at the EXIF IFD"},
+		{0x8769, 10, "TIFF file: the EXIF IFD at offset 10 lies inside IFD0 (bytes 8 to "},
+		{0x8769, 4, "TIFF file: the EXIF IFD at offset 4 lies inside the 8-byte header"},
+		{0x8825, 2, "TIFF file: the GPS IFD at offset %u lies past the file's end"},
+	};
+	for (size_t i = 0; i < ARRAY_LEN(c); i++) {
+		make_exif(&EX, i0, ARRAY_LEN(i0), ex, ARRAY_LEN(ex), gps, ARRAY_LEN(gps));
+		uint32_t to = c[i].to == 1 ? exif : c[i].to == 2 ? (uint32_t)n + 100 : c[i].to;
+		set_ifd0_ptr(t, c[i].tag, to);
+		read_copy(t, n, n, "d.DNG", &m);
+		snprintf(want, sizeof want, c[i].err, to);
+		if (!strstr(m.error, want)) {
+			printf("# case %zu: \"%s\"\n", i, m.error);
+			CHECK(0);
+		}
+		CHECK_STR(m.make, "DJI");
+		CHECK(m.has_exif_pos == (c[i].tag == 0x8769));
+		CHECK(m.has_camera_time == (c[i].tag == 0x8825));
+	}
+	/* the GPS IFD with more entries than are read, and past a head */
+	make_exif(&EX, i0, ARRAY_LEN(i0), ex, ARRAY_LEN(ex), gps, ARRAY_LEN(gps));
+	be16(t + gpsp, 600);
+	read_copy(t, n, n, "d.DNG", &m);
+	snprintf(want, sizeof want, "the GPS IFD at offset %u has 600 entries, more than the 512",
+		 gpsp);
+	CHECK(strstr(m.error, want) != NULL);
+	make_exif(&EX, i0, ARRAY_LEN(i0), ex, ARRAY_LEN(ex), gps, ARRAY_LEN(gps));
+	read_copy(t, gpsp + 10, 1000000, "d.DNG", &m);
+	snprintf(want, sizeof want,
+		 "the GPS IFD at offset %u (4 entries) runs past the first %u bytes read", gpsp,
+		 gpsp + 10);
+	CHECK(strstr(m.error, want) != NULL);
+
+	/* an EXIF IFD whose UserComment fills the copy: the GPS IFD after it
+	 * finds no room, which is not the file's fault */
+	enum { BIG = 63890 };
+	size_t bn = 86 + BIG;
+	uint8_t *b = calloc(1, bn);
+	memcpy(b, "MM\0*\0\0\0\x08" "\0\x03"
+		  "\x01\x0F\0\x02\0\0\0\x04" "DJI\0"
+		  "\x87\x69\0\x04\0\0\0\x01\0\0\0\x32"
+		  "\x88\x25\0\x04\0\0\0\x01\0\0\0\x44" "\0\0\0\0"
+		  "\0\x01" "\x92\x86\0\x07\0\0\xF9\x92\0\0\0\x56" "\0\0\0\0"
+		  "\0\x01" "\0\x01\0\x02\0\0\0\x02" "N\0\0\0" "\0\0\0\0",
+	       86);
+	read_copy(b, bn, bn, "big.tif", &m);
+	CHECK_STR(m.error, "");
+	CHECK_STR(m.make, "DJI");
+	free(b);
+}
+
 /* An ftyp box cut before its brand: the name says which format, and the
  * cut is named. */
 static void test_ftyp_cut(void)
@@ -2350,6 +2454,7 @@ int main(void)
 	RUN(test_sniff);
 	RUN(test_named_but_not_that_format);
 	RUN(test_tiff_ifd0_named);
+	RUN(test_tiff_sub_ifds);
 	RUN(test_orf_rw2);
 	RUN(test_reconyx);
 	RUN(test_ftyp_cut);
