@@ -2,7 +2,9 @@
  * Site geometry and the assignment of items and readings to sites. The
  * choice of site is the pure sites_pick; the store side reads the
  * unassigned rows, writes the chosen site_id and records the batch in the
- * custody log, all in one transaction.
+ * custody log, all in one transaction. A reading placed in a site is
+ * classed again with the site's water body, which its import may not
+ * have known.
  */
 #include "sites.h"
 
@@ -13,6 +15,7 @@
 #include <string.h>
 
 #include "custody.h"
+#include "gb3838.h"
 #include "timeutil.h"
 #include "track.h"
 
@@ -98,27 +101,122 @@ out:
 	return 0;
 }
 
+/*
+ * Classing a stored reading again. Only the class, which is derived, is
+ * written; the value, unit and raw line stay as recorded. Each change is
+ * one object in `changes`, for the custody event that records it.
+ */
+struct reclass {
+	sqlite3_stmt *get, *upd;
+	json_t *changes; /* array */
+};
+
+static int reclass_open(struct store *s, struct reclass *rc, char *err, size_t errlen)
+{
+	rc->changes = json_array();
+	rc->get = store_prepare(s,
+				"SELECT r.parameter, r.value, r.unit, r.class,"
+				" COALESCE(st.water_body, c.water_body)"
+				" FROM readings r LEFT JOIN sites st ON st.id = r.site_id"
+				" LEFT JOIN cases c ON c.id = r.case_id"
+				" WHERE r.id = ? AND r.parameter IS NOT NULL"
+				" AND r.value IS NOT NULL AND r.error IS NULL",
+				err, errlen);
+	rc->upd = rc->get ? store_prepare(s, "UPDATE readings SET class = ? WHERE id = ?", err,
+					  errlen)
+			  : NULL;
+	return rc->get && rc->upd ? 0 : EV_EDB;
+}
+
+static void reclass_close(struct reclass *rc)
+{
+	sqlite3_finalize(rc->get);
+	sqlite3_finalize(rc->upd);
+	json_decref(rc->changes);
+	memset(rc, 0, sizeof *rc);
+}
+
+/* Classes reading `id` with the water body of its site, else of its case,
+ * else a river's; a reading with no value (an error) is left alone. */
+static int reclass_row(struct store *s, struct reclass *rc, int64_t id, char *err, size_t errlen)
+{
+	int r, ret = 0;
+	sqlite3_reset(rc->get);
+	sqlite3_bind_int64(rc->get, 1, id);
+	r = sqlite3_step(rc->get);
+	if (r == SQLITE_DONE)
+		return 0;
+	if (r != SQLITE_ROW)
+		return err_set(err, errlen, EV_EDB, "cannot read reading %lld to class it: %s",
+			       (long long)id, sqlite3_errmsg(store_db(s)));
+	const char *param = (const char *)sqlite3_column_text(rc->get, 0);
+	double value = sqlite3_column_double(rc->get, 1);
+	const char *unit = (const char *)sqlite3_column_text(rc->get, 2);
+	const char *old = (const char *)sqlite3_column_text(rc->get, 3);
+	const char *wtxt = (const char *)sqlite3_column_text(rc->get, 4);
+	enum gb3838_water water = GB3838_RIVER;
+	int known = wtxt && gb3838_water_parse(wtxt, &water) == 0;
+	enum gb3838_class c = GB3838_NONE;
+	if (gb3838_classify(param, value, water, &c))
+		c = GB3838_NONE;
+	const char *now = gb3838_class_name(c);
+	if ((now == NULL && old == NULL) || (now && old && strcmp(now, old) == 0))
+		return 0;
+	json_t *o = json_object();
+	json_object_set_new(o, "reading", json_integer(id));
+	json_object_set_new(o, "parameter", json_string(param));
+	/* the value as evcap writes it (0.08, not 0.080000000000000002) */
+	char vtxt[NUM_TEXT_MAX];
+	num_text(value, vtxt);
+	if (unit)
+		json_object_set_new(o, "value", json_sprintf("%s %s", vtxt, unit));
+	else
+		json_object_set_new(o, "value", json_string(vtxt));
+	json_object_set_new(o, "water_body",
+			    json_string(known ? (water == GB3838_LAKE ? "lake" : "river")
+					      : "unknown (classed as river)"));
+	json_object_set_new(o, "class", now ? json_string(now) : json_null());
+	json_object_set_new(o, "previous_class", old ? json_string(old) : json_null());
+	/* the texts read above die with the next step on rc->get: o has copies */
+	sqlite3_reset(rc->upd);
+	if (now)
+		sqlite3_bind_text(rc->upd, 1, now, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(rc->upd, 1);
+	sqlite3_bind_int64(rc->upd, 2, id);
+	if (sqlite3_step(rc->upd) != SQLITE_DONE)
+		ret = err_set(err, errlen, EV_EDB, "cannot class reading %lld again: %s",
+			      (long long)id, sqlite3_errmsg(store_db(s)));
+	if (ret)
+		json_decref(o);
+	else
+		json_array_append_new(rc->changes, o);
+	return ret;
+}
+
 /* What one table contributes to an assignment batch. */
 struct assign_table {
 	const char *select_sql;
 	const char *update_sql;
 	const char *detail_key; /* "items" or "readings" */
+	int reclass;            /* a row placed is classed again (readings) */
 };
 
 static const struct assign_table assign_tables[] = {
 	{"SELECT id, lat, lon, sha256 FROM items WHERE case_id = ? AND site_id IS NULL"
 	 " AND lat IS NOT NULL AND lon IS NOT NULL ORDER BY id",
-	 "UPDATE items SET site_id = ? WHERE id = ? AND site_id IS NULL", "items"},
+	 "UPDATE items SET site_id = ? WHERE id = ? AND site_id IS NULL", "items", 0},
 	{"SELECT id, lat, lon, NULL FROM readings WHERE case_id = ? AND site_id IS NULL"
 	 " AND lat IS NOT NULL AND lon IS NOT NULL ORDER BY id",
-	 "UPDATE readings SET site_id = ? WHERE id = ? AND site_id IS NULL", "readings"},
+	 "UPDATE readings SET site_id = ? WHERE id = ? AND site_id IS NULL", "readings", 1},
 };
 
 /* Assigns the rows of one table; per_site[k] (a JSON object per site)
- * collects what went to site k. */
+ * collects what went to site k, and rc_cls what the placed readings' new
+ * water bodies changed. */
 static int assign_one(struct store *s, const struct assign_table *t, int64_t case_id,
 		      const struct site_geo *v, size_t n, json_t **per_site, int *count,
-		      char *err, size_t errlen)
+		      struct reclass *rc_cls, char *err, size_t errlen)
 {
 	int rc = 0, r;
 	sqlite3_stmt *sel = store_prepare(s, t->select_sql, err, errlen);
@@ -152,6 +250,8 @@ static int assign_one(struct store *s, const struct assign_table *t, int64_t cas
 		const unsigned char *sha = sqlite3_column_text(sel, 3);
 		json_array_append_new(list, sha ? json_string((const char *)sha) : json_integer(id));
 		(*count)++;
+		if (t->reclass && (rc = reclass_row(s, rc_cls, id, err, errlen)))
+			goto out;
 	}
 	if (r != SQLITE_DONE)
 		rc = err_set(err, errlen, EV_EDB, "cannot read the %s to assign: %s", t->detail_key,
@@ -202,6 +302,7 @@ int sites_assign(struct store *s, int64_t case_id, const char *actor, int *assig
 	size_t n = 0;
 	json_t **per_site = NULL, *detail = NULL;
 	char *number = NULL;
+	struct reclass cls = {0};
 
 	if (assigned)
 		*assigned = 0;
@@ -213,11 +314,12 @@ int sites_assign(struct store *s, int64_t case_id, const char *actor, int *assig
 		own_tx = 1;
 	}
 	per_site = xcalloc(n, sizeof *per_site);
-	if ((rc = assign_names(s, case_id, v, n, &number, per_site, err, errlen)))
+	if ((rc = assign_names(s, case_id, v, n, &number, per_site, err, errlen)) ||
+	    (rc = reclass_open(s, &cls, err, errlen)))
 		goto out;
 	for (size_t t = 0; t < ARRAY_LEN(assign_tables); t++)
-		if ((rc = assign_one(s, &assign_tables[t], case_id, v, n, per_site, &count, err,
-				     errlen)))
+		if ((rc = assign_one(s, &assign_tables[t], case_id, v, n, per_site, &count, &cls,
+				     err, errlen)))
 			goto out;
 	if (count > 0) {
 		json_t *list = json_array();
@@ -227,6 +329,8 @@ int sites_assign(struct store *s, int64_t case_id, const char *actor, int *assig
 		detail = json_object();
 		json_object_set_new(detail, "sites", list);
 		json_object_set_new(detail, "assigned", json_integer(count));
+		if (json_array_size(cls.changes))
+			json_object_set(detail, "reclassed", cls.changes);
 		if ((rc = custody_append(s, time_now(), actor, "site assign", number, NULL, detail,
 					 NULL, err, errlen)))
 			goto out;
@@ -247,5 +351,71 @@ out:
 	json_decref(detail);
 	free(number);
 	free(v);
+	reclass_close(&cls);
+	return rc;
+}
+
+int sites_reclass(struct store *s, int64_t case_id, const char *actor, const char *why,
+		  int *changed, char *err, size_t errlen)
+{
+	int rc = 0, r, own_tx = 0;
+	struct reclass cls = {0};
+	char *number = NULL;
+	json_t *detail = NULL;
+	sqlite3_stmt *sel = NULL, *num = NULL;
+
+	if (changed)
+		*changed = 0;
+	if (sqlite3_get_autocommit(store_db(s))) {
+		if ((rc = store_begin(s, err, errlen)))
+			goto out;
+		own_tx = 1;
+	}
+	sel = store_prepare(s, "SELECT id FROM readings WHERE case_id = ? ORDER BY id", err,
+			    errlen);
+	num = sel ? store_prepare(s, "SELECT number FROM cases WHERE id = ?", err, errlen) : NULL;
+	if (!sel || !num || (rc = reclass_open(s, &cls, err, errlen))) {
+		rc = rc ? rc : EV_EDB;
+		goto out;
+	}
+	sqlite3_bind_int64(num, 1, case_id);
+	if (sqlite3_step(num) != SQLITE_ROW) {
+		rc = err_set(err, errlen, EV_ENOENT, "no case with id %lld in this store",
+			     (long long)case_id);
+		goto out;
+	}
+	number = xstrdup((const char *)sqlite3_column_text(num, 0));
+	sqlite3_bind_int64(sel, 1, case_id);
+	while ((r = sqlite3_step(sel)) == SQLITE_ROW)
+		if ((rc = reclass_row(s, &cls, sqlite3_column_int64(sel, 0), err, errlen)))
+			goto out;
+	if (r != SQLITE_DONE) {
+		rc = err_set(err, errlen, EV_EDB, "cannot read the readings to class: %s",
+			     sqlite3_errmsg(store_db(s)));
+		goto out;
+	}
+	if (json_array_size(cls.changes)) {
+		detail = json_object();
+		json_object_set_new(detail, "reason", json_string(why ? why : ""));
+		json_object_set(detail, "readings", cls.changes);
+		if ((rc = custody_append(s, time_now(), actor, "reclass", number, NULL, detail,
+					 NULL, err, errlen)))
+			goto out;
+	}
+	if (own_tx) {
+		own_tx = 0;
+		if ((rc = store_commit(s, err, errlen)))
+			goto out;
+	}
+	if (changed)
+		*changed = (int)json_array_size(cls.changes);
+out:
+	if (own_tx)
+		store_rollback(s);
+	sqlite3_finalize(sel);
+	sqlite3_finalize(num);
+	reclass_close(&cls);
+	json_decref(detail);
+	free(number);
 	return rc;
 }

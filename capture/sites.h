@@ -48,14 +48,31 @@ int sites_load(struct store *s, int64_t case_id, struct site_geo **out, size_t *
 
 /*
  * Assigns every item and reading of the case that has a position and no
- * site to the site whose circle holds it (sites_pick). Appends one custody
- * event "site assign" for the whole batch, naming each site with the
- * SHA-256s of its new items and the ids of its new readings; nothing is
- * recorded when nothing changed. Runs inside the caller's transaction if
+ * site to the site whose circle holds it (sites_pick). A reading placed
+ * is classed again with its site's water body (else the case's, else a
+ * river's, as sites_reclass does). Appends one custody event "site
+ * assign" for the whole batch, naming each site with the SHA-256s of its
+ * new items and the ids of its new readings, and under "reclassed" each
+ * placed reading whose class changed (as sites_reclass names them);
+ * nothing is recorded when nothing changed. Runs inside the caller's transaction if
  * one is open, else in its own. *assigned (may be NULL) gets the number of
  * items and readings assigned. `actor` may be NULL.
  */
 int sites_assign(struct store *s, int64_t case_id, const char *actor, int *assigned, char *err,
 		 size_t errlen) WUR;
+
+/*
+ * Classes every reading of the case again (GB 3838, docs/sensors.md) with
+ * the water body that now applies to it: its site's, else the case's,
+ * else a river's. Only the class is written; the value and unit stay as
+ * recorded, and a reading with an error is left alone. Appends one
+ * custody event "reclass" giving `why` and, for each reading whose class
+ * changed, its id, parameter, value with its unit, the water body used, the class
+ * and the previous class; nothing is recorded when none changed. Runs
+ * inside the caller's transaction if one is open, else in its own.
+ * *changed (may be NULL) gets the number of readings whose class changed.
+ */
+int sites_reclass(struct store *s, int64_t case_id, const char *actor, const char *why,
+		  int *changed, char *err, size_t errlen) WUR;
 
 #endif

@@ -558,6 +558,15 @@ out:
 	return rc < 0 ? EXIT_OK : rc;
 }
 
+/* 1 when the options change the case's water body. */
+static int water_given(const char **vals)
+{
+	for (size_t k = 0; k < NFIELDS; k++)
+		if (fields[k].kind == F_WATER && vals[k])
+			return 1;
+	return 0;
+}
+
 static int case_set(struct cli *cli, int argc, char **argv)
 {
 	const char *vals[NFIELDS] = {0};
@@ -606,6 +615,16 @@ static int case_set(struct cli *cli, int argc, char **argv)
 		rc = EXIT_PROBLEM;
 		goto out;
 	}
+	/* readings the case's water body classes (those in no site that
+	 * names its own) are classed again with the new one */
+	int reclassed = 0;
+	if (water_given(vals) && sites_reclass(s, store_case_id(s, number), cli->actor,
+					       "case water body", &reclassed, err, sizeof err)) {
+		cli_warn("evcap case set: classing the readings again: %s", err);
+		store_rollback(s);
+		rc = EXIT_PROBLEM;
+		goto out;
+	}
 	if (store_commit(s, err, sizeof err)) {
 		cli_warn("evcap case set: %s", err);
 		rc = EXIT_PROBLEM;
@@ -622,10 +641,14 @@ static int case_set(struct cli *cli, int argc, char **argv)
 			json_array_append_new(changed, json_string(k));
 		json_object_set_new(o, "changed", changed);
 		json_object_set_new(o, "in_use", json_boolean(in_use(s, number)));
+		json_object_set_new(o, "reclassed", json_integer(reclassed));
 		free(status);
 		cli_print_json(o);
 	} else {
 		printf("case %s updated\n", number);
+		if (reclassed)
+			printf("%d sensor reading%s classed again with the case's water body\n",
+			       reclassed, reclassed == 1 ? "" : "s");
 	}
 	rc = EXIT_OK;
 out:
@@ -1078,6 +1101,10 @@ static int case_add(struct cli *cli, int argc, char **argv)
 		added += r == 0;
 	}
 	if (unassigned && (readings = add_readings(cli, s, id, number, err, sizeof err)) < 0)
+		goto fail;
+	/* they were classed without the case's water body */
+	if (readings > 0 && sites_reclass(s, id, cli->actor, "case water body", NULL, err,
+					  sizeof err))
 		goto fail;
 	if (store_commit(s, err, sizeof err))
 		goto fail;

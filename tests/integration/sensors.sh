@@ -452,3 +452,48 @@ timeout 10 "$EVCAP" sensor listen "$T/no-such-tty:9600:sdi12" --case "$RIVER" \
 rc=$?
 check "sensors: listen refuses an SDI-12 spec with no profile before opening the device" \
 	bash -c "[ $rc = 2 ] && grep -qF 'an SDI-12 probe needs --profile FILE or --instrument NAME' '$T/lp.err' && ! grep -q 'no-such-tty' '$T/lp.err'"
+
+# A reading is classed with the water body of the site it ends up in, else
+# the case's: total phosphorus 0.08 mg/L is class II in a river and IV in
+# a lake or reservoir. The case names no water body; its sites do.
+E -q case open 水库案 >/dev/null 2>&1
+E -q site add 水库案 水库 --lat 31.5 --lon 114.3 --radius 100 --water-body lake >/dev/null 2>&1
+printf 'time,parameter,value,unit,sample_id,lat,lon\n2024-09-01 10:00:00+08:00,TP,0.08,mg/L,R-1,31.5001,114.3001\n' \
+	>"$T/res1.csv"
+E -q sensor import "$T/res1.csv" --case 水库案 >/dev/null 2>&1
+cls() { "$EVCAP" --json readings --case 水库案 | jq -r --arg s "$1" '.[] | select(.sample_id == $s) | "\(.site) \(.class)"'; }
+check "sensors: a reading placed by its position in a lake site is classed as a lake's (TP 0.08: IV)" \
+	[ "$(cls R-1)" = "水库 IV" ]
+check "sensors: the site assign event records the class it had and the one it now has" \
+	bash -c "'$EVCAP' --json log | jq -e '[.[] | select(.event.action == \"site assign\") | .event.detail.reclassed[]? | select(.class == \"IV\" and .previous_class == \"II\" and .water_body == \"lake\" and .value == \"0.08 mg/L\")] | length == 1' >/dev/null"
+printf 'time,parameter,value,unit,sample_id,lat,lon\n2024-09-02 10:00:00+08:00,TP,0.08,mg/L,R-2,31.6,114.3\n' \
+	>"$T/res2.csv"
+E -q sensor import "$T/res2.csv" --case 水库案 >/dev/null 2>&1
+check "sensors: a reading in no site of a case with no water body is classed as a river's (II)" \
+	[ "$(cls R-2)" = "null II" ]
+E -q site add 水库案 水库二 --lat 31.6 --lon 114.3 --radius 100 --water-body lake >/dev/null 2>&1
+check "sensors: a lake site added around a reading classes it again (IV)" \
+	[ "$(cls R-2)" = "水库二 IV" ]
+check "sensors: its value and unit are as recorded" \
+	bash -c "'$EVCAP' --json readings --case 水库案 | jq -e 'map(select(.sample_id == \"R-2\"))[0] | .value == 0.08 and .unit == \"mg/L\" and (.raw | test(\"0.08\"))' >/dev/null"
+# the case's water body classes the readings in no site that names one
+printf 'time,parameter,value,unit,sample_id,lat,lon\n2024-09-03 10:00:00+08:00,TP,0.08,mg/L,R-3,32.5,114.3\n' \
+	>"$T/res3.csv"
+E -q sensor import "$T/res3.csv" --case 水库案 >/dev/null 2>&1
+E case set 水库案 --water-body lake >"$T/wb.out" 2>&1
+check "sensors: case set --water-body lake classes the case's reading in no site again" \
+	[ "$(cls R-3)" = "null IV" ]
+check "sensors: case set says how many readings it classed again" \
+	grep -qx "1 sensor reading classed again with the case's water body" "$T/wb.out"
+check "sensors: that is a reclass event naming the reading, the water body and both classes" \
+	bash -c "'$EVCAP' --json log | jq -e '[.[] | select(.event.action == \"reclass\")][-1].event.detail | .reason == \"case water body\" and (.readings | length == 1) and .readings[0].water_body == \"lake\" and .readings[0].previous_class == \"II\" and .readings[0].class == \"IV\"' >/dev/null"
+E -q case set 水库案 --water-body river >/dev/null 2>&1
+check "sensors: back to river: the reading in no site is II again, those in lake sites stay IV" \
+	bash -c "[ \"\$('$EVCAP' --json readings --case 水库案 | jq -r 'sort_by(.sample_id) | map(.class) | join(\" \")')\" = 'IV IV II' ]"
+# a reading recorded in no case takes its case's water body when put in one
+E -q case set 水库案 --water-body lake >/dev/null 2>&1
+printf 'time,parameter,value,unit,sample_id\n2024-09-04 10:00:00+08:00,TP,0.08,mg/L,R-4\n' >"$T/res4.csv"
+E -q sensor import "$T/res4.csv" --time-offset +08:00 >/dev/null 2>&1
+E -q case add 水库案 --unassigned >/dev/null 2>&1
+check "sensors: a reading put into a lake case with case add --unassigned is classed as a lake's" \
+	[ "$(cls R-4)" = "null IV" ]
