@@ -82,7 +82,10 @@ const char *revisit_why_text(int why)
 	case REVISIT_NO_EARLIER: return "no earlier photo at this site";
 	case REVISIT_TOO_FAR: return "no earlier photo within the site radius";
 	case REVISIT_FACING_AWAY: return "facing away from every nearby earlier photo";
-	case REVISIT_TAKEN: return "every fitting earlier photo matched a closer one";
+	case REVISIT_TAKEN:
+		return "every fitting earlier photo was paired with a better match (height band "
+		       "first, then distance)";
+	case REVISIT_EARLIER_UNPLACED: return "the earlier photos at this site have no position";
 	}
 	return "unknown";
 }
@@ -133,7 +136,12 @@ static int cand_cmp(const void *x, const void *y)
 	return 0;
 }
 
-/* Fills in why an unpaired later photo found no counterpart. */
+/* Fills in why an unpaired later photo found no counterpart. A fitting
+ * earlier photo that is used went, in the greedy order, to a candidate
+ * ranked before this one's: not always a closer one (a photo in the same
+ * height band comes first, however far), so the reason says "better". An
+ * earlier photo filed in the site with no position is one, though it
+ * cannot be compared. */
 static void explain(const struct revisit_photo *before, size_t nb, const struct revisit_photo *a,
 		    struct revisit_match *m)
 {
@@ -145,12 +153,16 @@ static void explain(const struct revisit_photo *before, size_t nb, const struct 
 		m->why = REVISIT_NO_SITE;
 		return;
 	}
-	int any = 0, near = 0, facing = 0;
+	int any = 0, unplaced = 0, near = 0, facing = 0;
 	double best = NAN;
 	for (size_t j = 0; j < nb; j++) {
 		const struct revisit_photo *b = &before[j];
-		if (b->site != a->site || !photo_located(b))
+		if (b->site != a->site)
 			continue;
+		if (!photo_located(b)) {
+			unplaced = 1;
+			continue;
+		}
 		double d = track_distance_m(a->lat, a->lon, b->lat, b->lon);
 		any = 1;
 		if (!isfinite(best) || d < best)
@@ -163,8 +175,10 @@ static void explain(const struct revisit_photo *before, size_t nb, const struct 
 			facing = 1;
 	}
 	m->distance_m = best;
-	m->why = !any ? REVISIT_NO_EARLIER : !near ? REVISIT_TOO_FAR
-				: !facing ? REVISIT_FACING_AWAY : REVISIT_TAKEN;
+	if (!any)
+		m->why = unplaced ? REVISIT_EARLIER_UNPLACED : REVISIT_NO_EARLIER;
+	else
+		m->why = !near ? REVISIT_TOO_FAR : !facing ? REVISIT_FACING_AWAY : REVISIT_TAKEN;
 }
 
 long revisit_pair(const struct revisit_photo *before, size_t nb,

@@ -78,10 +78,14 @@ enum revisit_why {
 	REVISIT_PAIRED = 0,
 	REVISIT_NO_PLACE,    /* the photo has no position */
 	REVISIT_NO_SITE,     /* its position is in no site */
-	REVISIT_NO_EARLIER,  /* the earlier visit has no located photo at that site */
+	REVISIT_NO_EARLIER,  /* the earlier visit has no photo at that site */
 	REVISIT_TOO_FAR,     /* every earlier photo there is farther than the radius */
 	REVISIT_FACING_AWAY, /* the near ones face more than 45 degrees away */
-	REVISIT_TAKEN        /* each fitting earlier photo went to a closer match */
+	REVISIT_TAKEN,       /* each fitting earlier photo went to a match ranked
+			      * before this one's (height band, then distance,
+			      * then heading): not always a closer one */
+	REVISIT_EARLIER_UNPLACED /* the earlier photos at that site (filed there
+				  * by hand) have no position to compare */
 };
 
 /* A short English phrase for a reason ("facing away"); never NULL. */

@@ -689,7 +689,10 @@ static const struct label labels[] = {
 	{"why3", "该点位前次勘验无照片", "no earlier photo at this site"},
 	{"why4", "点位半径内无前次照片", "no earlier photo within the site radius"},
 	{"why5", "附近的前次照片朝向均相差超过 45°", "facing away from every nearby earlier photo"},
-	{"why6", "合适的前次照片均已与更近的照片配对", "every fitting earlier photo matched a closer one"},
+	{"why6", "合适的前次照片均已与更匹配的照片配对（先比高度段，再比距离）",
+	 "every fitting earlier photo was paired with a better match (height band first, then "
+	 "distance)"},
+	{"why7", "该点位的前次照片均无位置", "the earlier photos at this site have no position"},
 	{"times_at", "时间均按 %s 显示；坐标为 WGS-84", "Times shown at %s; positions are WGS-84"},
 };
 

@@ -268,3 +268,41 @@ check "the record counts the report's photos ($want of visits 1 and 4), not the 
 rc=$?
 check "revisit --html refuses a path inside the evidence store (rc $rc)" \
 	bash -c "[ $rc = 2 ] && [ ! -e '$EVCAP_STORE/inside.html' ] && grep -q 'inside the evidence store' '$T/err-in'"
+
+# The reasons given for unpaired later photos are true. Site E: the earlier
+# shot from 50 m goes to the later 50 m shot 30 m away (same height band),
+# so the 20 m shot 1 m from it was not beaten by a closer match. Site F:
+# the earlier photo has no GPS and was filed there by hand, so the site has
+# an earlier photo, only none with a position.
+CASE2=复查理由案
+E0="49.30000000 125.22000000" F0="49.31000000 125.22000000"
+mkdir -p "$P/w1" "$P/w2" "$P/w1n"
+photo w1 RB_E1 "$T/red.jpg" "2023:05:11 09:00:00" $(pos $E0 0 0) 0 50
+photo w2 RA_E1 "$T/blue.jpg" "2023:09:21 10:00:00" $(pos $E0 1 0) 0 20
+photo w2 RA_E2 "$T/blue.jpg" "2023:09:21 10:01:00" $(pos $E0 30 0) 0 50
+photo w2 RA_F1 "$T/blue.jpg" "2023:09:21 10:05:00" $(pos $F0 0 0) 0 50
+cp "$T/red.jpg" "$P/w1n/RB_F1.jpg"
+exiftool -overwrite_original -DateTimeOriginal="2023:05:11 09:05:00" -OffsetTimeOriginal=+08:00 \
+	-XMP-drone-dji:RelativeAltitude=50 "$P/w1n/RB_F1.jpg" >/dev/null
+"$EVCAP" case open "$CASE2" >/dev/null 2>&1 &&
+	"$EVCAP" site add "$CASE2" E --lat 49.30 --lon 125.22 --radius 50 >/dev/null &&
+	"$EVCAP" site add "$CASE2" F --lat 49.31 --lon 125.22 --radius 50 >/dev/null &&
+	"$EVCAP" ingest --case "$CASE2" "$P/w1" "$P/w2" >/dev/null 2>&1 &&
+	"$EVCAP" ingest --case "$CASE2" --site F "$P/w1n" >/dev/null 2>&1
+"$EVCAP" --json revisit --case "$CASE2" >"$T/why.json" 2>"$T/why.err"
+check "revisit: a photo whose earlier match went to one in its height band, farther away, is not said to have lost to a closer one" \
+	jqok '(.pairs[] | select(.before_name == "RB_E1.jpg") | .after_name == "RA_E2.jpg")
+		and (.unpaired.after[] | select(.name == "RA_E1.jpg") | .reason
+		     == "every fitting earlier photo was paired with a better match (height band first, then distance)")' \
+	"$T/why.json"
+check "revisit: a site whose earlier photos have no position says so, not that it has none" \
+	jqok '(.unpaired.after[] | select(.name == "RA_F1.jpg") | .reason == "the earlier photos at this site have no position")
+		and any(.unpaired.before[]; .name == "RB_F1.jpg" and .site == "F")' "$T/why.json"
+"$EVCAP" revisit --case "$CASE2" --lang en --html "$T/why-en.html" >/dev/null 2>&1
+"$EVCAP" revisit --case "$CASE2" --lang zh --html "$T/why-zh.html" >/dev/null 2>&1
+check "revisit: the report gives both reasons in English" \
+	bash -c "grep -qF 'paired with a better match (height band first, then distance)' '$T/why-en.html' &&
+		grep -qF 'the earlier photos at this site have no position' '$T/why-en.html'"
+check "revisit: the report gives both reasons in Chinese" \
+	bash -c "grep -qF '合适的前次照片均已与更匹配的照片配对（先比高度段，再比距离）' '$T/why-zh.html' &&
+		grep -qF '该点位的前次照片均无位置' '$T/why-zh.html'"

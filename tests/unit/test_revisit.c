@@ -227,11 +227,43 @@ static void test_pair_reasons(void)
 	struct revisit_photo a5[] = {ph(1, 0, 1, 0, NAN)};
 	CHECK(revisit_pair(b5, 1, a5, 1, m, NULL, NULL, 0) == 0);
 	CHECK(m[0].why == REVISIT_NO_EARLIER);
-	for (int w = REVISIT_PAIRED; w <= REVISIT_TAKEN; w++)
+	for (int w = REVISIT_PAIRED; w <= REVISIT_EARLIER_UNPLACED; w++)
 		CHECK(strlen(revisit_why_text(w)) > 0);
 	/* empty sides */
 	CHECK(revisit_pair(NULL, 0, a5, 1, m, NULL, NULL, 0) == 0);
 	CHECK(revisit_pair(b5, 1, NULL, 0, NULL, NULL, NULL, 0) == 0);
+}
+
+/* The reasons are true where the greedy order is not by distance alone,
+ * and where the earlier photos of a site have no position. */
+static void test_pair_reasons_true(void)
+{
+	/* the earlier shot from 50 m goes to the later one 30 m off in its
+	 * height band, not to the 20 m shot 1 m off: that one was not beaten
+	 * by a closer match */
+	struct revisit_photo b1[] = {ph(1, 0, 0, 0, 50)};
+	struct revisit_photo a1[] = {ph(1, 1, 0, 0, 20), ph(1, 30, 0, 0, 50)};
+	struct revisit_match m[2];
+	CHECK(revisit_pair(b1, 1, a1, 2, m, NULL, NULL, 0) == 1);
+	CHECK(m[1].before == 0 && m[1].same_band == 1);
+	CHECK(m[0].before == -1 && m[0].why == REVISIT_TAKEN);
+	CHECK_NEAR(m[0].distance_m, 1, 0.05);
+	CHECK(strstr(revisit_why_text(REVISIT_TAKEN), "closer") == NULL);
+	CHECK(strstr(revisit_why_text(REVISIT_TAKEN), "better match") != NULL);
+	/* an earlier photo filed in site 1 by hand, with no position: the
+	 * site has an earlier photo, just none to compare */
+	struct revisit_photo nb[] = {ph(1, 0, 0, 0, 50)};
+	nb[0].lat = nb[0].lon = NAN;
+	struct revisit_photo ab[] = {ph(1, 0, 0, 0, 50)};
+	CHECK(revisit_pair(nb, 1, ab, 1, m, NULL, NULL, 0) == 0);
+	CHECK(m[0].why != REVISIT_NO_EARLIER);
+	CHECK(m[0].why == REVISIT_EARLIER_UNPLACED);
+	CHECK(isnan(m[0].distance_m));
+	CHECK_STR(revisit_why_text(m[0].why), "the earlier photos at this site have no position");
+	/* one located earlier photo there decides: too far */
+	struct revisit_photo mix[] = {nb[0], ph(1, 0, 90, 0, 50)};
+	CHECK(revisit_pair(mix, 2, ab, 1, m, NULL, NULL, 0) == 0);
+	CHECK(m[0].why == REVISIT_TOO_FAR);
 }
 
 static void test_pair_limits(void)
@@ -286,6 +318,7 @@ int main(void)
 	RUN(test_pair_bands);
 	RUN(test_pair_once_and_ties);
 	RUN(test_pair_reasons);
+	RUN(test_pair_reasons_true);
 	RUN(test_pair_limits);
 	RUN(test_sites_pick);
 	T_EXIT();
