@@ -84,8 +84,8 @@ int cmd_visits(struct cli *cli, int argc, char **argv)
 		}
 		json_int_t un = json_integer_value(json_object_get(j, "untimed_items"));
 		if (un)
-			printf("%lld item%s without a capture time belong to no visit\n", (long long)un,
-			       un == 1 ? "" : "s");
+			printf("%lld item%s without a capture time belong%s to no visit\n",
+			       (long long)un, un == 1 ? "" : "s", un == 1 ? "s" : "");
 		json_decref(j);
 	}
 	rc = EXIT_OK;

@@ -306,3 +306,16 @@ check "revisit: the report gives both reasons in English" \
 check "revisit: the report gives both reasons in Chinese" \
 	bash -c "grep -qF '合适的前次照片均已与更匹配的照片配对（先比高度段，再比距离）' '$T/why-zh.html' &&
 		grep -qF '该点位的前次照片均无位置' '$T/why-zh.html'"
+
+# items without a capture time are counted with the verb agreeing
+mkdir -p "$P/untimed1" "$P/untimed2"
+echo "field note one" >"$P/untimed1/note1.txt"
+echo "field note two" >"$P/untimed2/note2.txt"
+"$EVCAP" ingest --case "$CASE2" "$P/untimed1" >/dev/null 2>&1
+"$EVCAP" visits --case "$CASE2" >"$T/untimed1.out" 2>&1
+check "visits: one item without a capture time belongs to no visit (singular)" \
+	grep -qx '1 item without a capture time belongs to no visit' "$T/untimed1.out"
+"$EVCAP" ingest --case "$CASE2" "$P/untimed2" >/dev/null 2>&1
+"$EVCAP" visits --case "$CASE2" >"$T/untimed2.out" 2>&1
+check "visits: two items without a capture time belong to no visit (plural)" \
+	grep -qx '2 items without a capture time belong to no visit' "$T/untimed2.out"
