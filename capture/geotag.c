@@ -16,6 +16,7 @@
 
 #include "custody.h"
 #include "fsutil.h"
+#include "sites.h"
 #include "srt.h"
 #include "timeutil.h"
 
@@ -805,6 +806,11 @@ int geotag_run(struct store *s, int64_t case_id, double max_gap, double max_extr
 	st->receivers = tr.n;
 	if ((rc = geotag_place(s, &tr, case_id, max_gap, max_extrap, actor, st, err, errlen)))
 		goto out;
+	/* what is placed now belongs to the site whose circle holds it */
+	int assigned = 0;
+	if ((rc = sites_assign_cases(s, case_id, actor, &assigned, err, errlen)))
+		goto out;
+	st->assigned = (size_t)assigned;
 	if (own) {
 		rc = store_commit(s, err, errlen);
 		own = 0;

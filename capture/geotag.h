@@ -86,6 +86,7 @@ struct geotag_stats {
 	size_t cleared;    /* items whose earlier track position was removed */
 	size_t disagreed;  /* items placed where another receiver's track put
 			    * them farther away than both error estimates */
+	size_t assigned;   /* items and readings given to a site (sites_assign) */
 	size_t sidecars;   /* videos placed at the first fix of their SRT */
 	size_t sidecars_unusable; /* videos whose SRT gave no position */
 	char sidecar_note[256];   /* the first of those: which and why */
@@ -117,6 +118,8 @@ struct geotag_stats {
  *    the item elsewhere beyond both error estimates); an item placed
  *    earlier that the track no longer covers is cleared (custody
  *    "geotag", "cleared").
+ * 3. The case's sites (every case's, for case_id 0) take the located
+ *    items and readings they hold that have none (sites_assign_cases).
  * Runs in the caller's transaction if one is open, else in its own.
  * Re-running changes nothing and records nothing. `actor` may be NULL.
  */

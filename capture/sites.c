@@ -419,3 +419,39 @@ out:
 	free(number);
 	return rc;
 }
+
+int sites_assign_cases(struct store *s, int64_t case_id, const char *actor, int *assigned,
+		       char *err, size_t errlen)
+{
+	int rc = 0, r;
+	int64_t *cases = NULL;
+	size_t n = 0, cap = 0;
+	if (assigned)
+		*assigned = 0;
+	if (case_id > 0)
+		return sites_assign(s, case_id, actor, assigned, err, errlen);
+	sqlite3_stmt *st = store_prepare(
+		s, "SELECT id FROM cases WHERE EXISTS (SELECT 1 FROM sites WHERE sites.case_id = cases.id)"
+		   " ORDER BY id", err, errlen);
+	if (!st)
+		return EV_EDB;
+	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+		if (n == cap) {
+			cap = cap ? cap * 2 : 8;
+			cases = xrealloc(cases, cap * sizeof *cases);
+		}
+		cases[n++] = sqlite3_column_int64(st, 0);
+	}
+	if (r != SQLITE_DONE)
+		rc = err_set(err, errlen, EV_EDB, "cannot find the cases that have sites: %s",
+			     sqlite3_errmsg(store_db(s)));
+	sqlite3_finalize(st);
+	for (size_t i = 0; i < n && !rc; i++) {
+		int k = 0;
+		rc = sites_assign(s, cases[i], actor, &k, err, errlen);
+		if (assigned)
+			*assigned += k;
+	}
+	free(cases);
+	return rc;
+}

@@ -75,4 +75,15 @@ int sites_assign(struct store *s, int64_t case_id, const char *actor, int *assig
 int sites_reclass(struct store *s, int64_t case_id, const char *actor, const char *why,
 		  int *changed, char *err, size_t errlen) WUR;
 
+/*
+ * sites_assign for case_id, or (case_id 0) for every case that has sites:
+ * what each command that places items or readings (ingest, geotag and the
+ * track import that runs it, pull) calls once they are placed, so that
+ * each is in its site whatever the order in which sites, positions and
+ * tracks arrived. *assigned (may be NULL) gets the total. Runs inside the
+ * caller's transaction if one is open, else each case in its own.
+ */
+int sites_assign_cases(struct store *s, int64_t case_id, const char *actor, int *assigned,
+		       char *err, size_t errlen) WUR;
+
 #endif

@@ -1108,18 +1108,20 @@ static int case_add(struct cli *cli, int argc, char **argv)
 		goto fail;
 	if (store_commit(s, err, sizeof err))
 		goto fail;
-	/* what now has a time may now have a place, and a site */
+	/* what now has a time may now have a place, and a site (geotag_run
+	 * gives both; when it fails, what has a place still gets its site) */
 	struct geotag_stats gs = {0};
 	int assigned = 0;
-	if (added && geotag_run(s, id, cli->cfg->max_gap > 0 ? cli->cfg->max_gap
+	if ((added || readings > 0) && geotag_run(s, id, cli->cfg->max_gap > 0 ? cli->cfg->max_gap
 							   : GEOTAG_DEFAULT_MAX_GAP,
 				cli->cfg->max_extrapolate >= 0 ? cli->cfg->max_extrapolate
 							       : GEOTAG_DEFAULT_MAX_EXTRAP,
-				cli->actor, &gs, err, sizeof err))
+				cli->actor, &gs, err, sizeof err)) {
 		fprintf(stderr, "evcap case add: placing the items from the GPS track failed: %s "
 				"(they are in the case; 'evcap geotag' tries again)\n", err);
-	else if (added && sites_assign(s, id, cli->actor, &assigned, err, sizeof err))
-		cli_warn("evcap case add: assigning items to sites: %s", err);
+		if (sites_assign_cases(s, id, cli->actor, &assigned, err, sizeof err))
+			cli_warn("evcap case add: assigning items to sites: %s", err);
+	}
 	if (cli->json) {
 		cli_print_json(json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:I}", "case", number,
 					 "items", (json_int_t)added, "already_in_case",

@@ -1,7 +1,8 @@
 /*
- * evcap geotag: learns camera clock offsets and places items without a
- * position of their own on the stored GPS track (geotag_run). Ingest and
- * the daemon call geotag_run themselves as new items arrive.
+ * evcap geotag: learns camera clock offsets, places items without a
+ * position of their own on the stored GPS track and gives them to the
+ * case's sites (geotag_run). Ingest, track import and the daemon call
+ * geotag_run themselves as new items and fixes arrive.
  */
 #include <getopt.h>
 #include <jansson.h>
@@ -12,7 +13,6 @@
 
 #include "cli.h"
 #include "geotag.h"
-#include "sites.h"
 
 static int geotag_seconds(const char *s, double *out)
 {
@@ -40,7 +40,8 @@ int cmd_geotag(struct cli *cli, int argc, char **argv)
 		"linear interpolation on the stored fixes. Cameras that wrote GPS time in some\n"
 		"photos lend their clock offset to their photos without it (time_source\n"
 		"'learned'). A drone's video with its SRT beside it (same path, .SRT) is\n"
-		"placed at the drone's first fix in it instead (location_source 'srt').\n";
+		"placed at the drone's first fix in it instead (location_source 'srt').\n"
+		"What is placed goes to the case's site whose circle holds it.\n";
 	const char *case_name = NULL;
 	double gap = cli->cfg->max_gap > 0 ? cli->cfg->max_gap : GEOTAG_DEFAULT_MAX_GAP;
 	double ext = cli->cfg->max_extrapolate >= 0 ? cli->cfg->max_extrapolate
@@ -78,31 +79,6 @@ int cmd_geotag(struct cli *cli, int argc, char **argv)
 		cli_warn("evcap geotag: %s", err);
 		return EXIT_PROBLEM;
 	}
-	/* newly placed items belong to the site whose circle holds them */
-	int64_t *cases = NULL;
-	size_t n_cases = 0;
-	sqlite3_stmt *cs = store_prepare(
-		s, "SELECT id FROM cases WHERE (?1 = 0 OR id = ?1) AND EXISTS"
-		   " (SELECT 1 FROM sites WHERE sites.case_id = cases.id)", err, sizeof err);
-	int r = SQLITE_ERROR;
-	if (cs) {
-		sqlite3_bind_int64(cs, 1, case_id);
-		while ((r = sqlite3_step(cs)) == SQLITE_ROW) {
-			cases = xrealloc(cases, (n_cases + 1) * sizeof *cases);
-			cases[n_cases++] = sqlite3_column_int64(cs, 0);
-		}
-		if (r != SQLITE_DONE)
-			snprintf(err, sizeof err, "%s", sqlite3_errmsg(store_db(s)));
-		sqlite3_finalize(cs);
-	}
-	if (r != SQLITE_DONE)
-		cli_warn("evcap geotag: finding the cases with sites: %s", err);
-	for (size_t i = 0; i < n_cases; i++) {
-		int assigned = 0;
-		if (sites_assign(s, cases[i], cli->actor, &assigned, err, sizeof err))
-			cli_warn("evcap geotag: assigning items to sites: %s", err);
-	}
-	free(cases);
 	if (cli->json) {
 		json_t *j = json_object();
 		json_object_set_new(j, "fixes", json_integer((json_int_t)st.fixes));
@@ -113,6 +89,7 @@ int cmd_geotag(struct cli *cli, int argc, char **argv)
 		json_object_set_new(j, "unchanged", json_integer((json_int_t)st.unchanged));
 		json_object_set_new(j, "uncovered", json_integer((json_int_t)st.uncovered));
 		json_object_set_new(j, "cleared", json_integer((json_int_t)st.cleared));
+		json_object_set_new(j, "assigned", json_integer((json_int_t)st.assigned));
 		json_object_set_new(j, "disagreed", json_integer((json_int_t)st.disagreed));
 		json_object_set_new(j, "sidecars", json_integer((json_int_t)st.sidecars));
 		json_object_set_new(j, "sidecars_unusable",

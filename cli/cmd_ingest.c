@@ -132,17 +132,23 @@ out:
 }
 
 /* After new items arrive: learn camera clocks and place what the GPS
- * track covers, then give located items to the case's sites. A failure
- * here loses nothing (the items are recorded); it is said, and the user
- * can run 'evcap geotag' again. */
-static void place_new_items(struct cli *cli, struct store *s, int64_t case_id)
+ * track covers, then give located items to the case's sites (geotag_run
+ * does both; with --no-geotag, or when it fails, the items located by
+ * their own metadata still go to their sites). A failure here loses
+ * nothing (the items are recorded); it is said, and the user can run
+ * 'evcap geotag' again. */
+static void place_new_items(struct cli *cli, struct store *s, int64_t case_id, int geotag)
 {
 	char err[512];
 	struct geotag_stats gs = {0};
+	if (!geotag)
+		goto sites;
 	if (geotag_run(s, case_id, cli->cfg->max_gap, cli->cfg->max_extrapolate, cli->actor, &gs,
-		       err, sizeof err))
+		       err, sizeof err)) {
 		log_warnx("placing the new items from the GPS track failed: %s", err);
-	else if (gs.placed && cli->verbosity >= 0 && !cli->json)
+		goto sites;
+	}
+	if (gs.placed && cli->verbosity >= 0 && !cli->json)
 		printf("%zu item%s placed from the GPS track%s\n", gs.placed, gs.placed == 1 ? "" : "s",
 		       gs.retimed ? " (camera clocks corrected from their GPS-stamped photos)" : "");
 	if (gs.sidecars && cli->verbosity >= 0 && !cli->json)
@@ -152,10 +158,12 @@ static void place_new_items(struct cli *cli, struct store *s, int64_t case_id)
 		printf("%zu video%s SRT gave no position, so the GPS track places %s; first: %s\n",
 		       gs.sidecars_unusable, gs.sidecars_unusable == 1 ? "'s" : "s'",
 		       gs.sidecars_unusable == 1 ? "it" : "them", gs.sidecar_note);
+	return;
+sites:
 	if (case_id <= 0)
 		return;
 	int assigned = 0;
-	if (sites_assign(s, case_id, cli->actor, &assigned, err, sizeof err))
+	if (sites_assign_cases(s, case_id, cli->actor, &assigned, err, sizeof err))
 		log_warnx("assigning the new items to the case's sites failed: %s", err);
 }
 
@@ -311,8 +319,8 @@ int cmd_ingest(struct cli *cli, int argc, char **argv)
 
 	struct ingest_stats st = {0};
 	rc = ingest_paths(s, argv + optind, argc - optind, &o, &st);
-	if (geotag && st.added)
-		place_new_items(cli, s, case_id);
+	if (st.added)
+		place_new_items(cli, s, case_id, geotag);
 
 	uint64_t problems = st.failed + st.meta_errors + st.not_taken;
 	if (cli->json) {

@@ -28,7 +28,8 @@ static const char track_help[] =
 	"                                       content); fixes are stored with source\n"
 	"                                       file:NAME (file:NAME#2 for another file of\n"
 	"                                       a name already used); items waiting for a\n"
-	"                                       track are then placed (see geotag)\n"
+	"                                       track are then placed and given to their\n"
+	"                                       sites (see geotag)\n"
 	"  track ls [--json] [--source S] [--limit N]   list stored fixes by time (the\n"
 	"                                       first N, N at least 1; default all)\n";
 
@@ -331,9 +332,10 @@ static int track_import(struct cli *cli, int argc, char **argv)
 		if (geotag_run(s, 0, gap, ext, cli->actor, &gs, err, sizeof err) != 0) {
 			cli_warn("evcap track import: geotag: %s", err);
 			rc = EXIT_PROBLEM;
-		} else if (!cli->json && (gs.placed || gs.retimed || gs.cleared)) {
-			printf("geotag: %zu item%s placed, %zu retimed, %zu cleared\n", gs.placed,
-			       gs.placed == 1 ? "" : "s", gs.retimed, gs.cleared);
+		} else if (!cli->json) {
+			if (gs.placed || gs.retimed || gs.cleared)
+				printf("geotag: %zu item%s placed, %zu retimed, %zu cleared\n",
+				       gs.placed, gs.placed == 1 ? "" : "s", gs.retimed, gs.cleared);
 		}
 	}
 	if (cli->json)

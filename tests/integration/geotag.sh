@@ -197,3 +197,44 @@ if cmp -s "$G/timeback.gpx" "$EVCAP_STORE/blobs/sha256/${tsha:0:2}/${tsha:2:2}/$
 else
 	bad "track_file_kept_as_item"
 fi
+
+# ---- 4. what is placed after the site is added goes to the site ----
+# A handheld photo without GPS, ingested into a case that already has a
+# site, is placed at the site's centre by the track imported later: the
+# site must then hold it, in its list and in its export, without a
+# separate 'evcap geotag'. A photo with its own GPS ingested with
+# --no-geotag is in its site too.
+S4=$T/store4
+export EVCAP_STORE=$S4
+"$EVCAP" -q init >/dev/null && "$EVCAP" -q case open GEO-4 >/dev/null
+"$EVCAP" -q site add GEO-4 A --lat 30.5 --lon 114.3 --radius 50 >/dev/null
+cp "$G/noloc.jpg" "$T/handheld.jpg"
+exiftool -q -overwrite_original '-DateTimeOriginal=2024:05:01 10:00:30' \
+	'-OffsetTimeOriginal=+08:00' "$T/handheld.jpg"
+"$EVCAP" -q ingest --case GEO-4 "$T/handheld.jpg" >/dev/null 2>&1
+{
+	echo '<?xml version="1.0" encoding="UTF-8"?>'
+	echo '<gpx version="1.1" creator="test" xmlns="http://www.topografix.com/GPX/1/1"><trk><trkseg>'
+	for s in 20 30 40; do
+		echo "<trkpt lat=\"30.5\" lon=\"114.3\"><time>2024-05-01T02:00:${s}Z</time></trkpt>"
+	done
+	echo '</trkseg></trk></gpx>'
+} >"$T/site.gpx"
+"$EVCAP" -q track import "$T/site.gpx" >/dev/null 2>&1
+check "geotag_track_import_places_in_site: placed by track import, the photo is in site A" \
+	test "$(item_field "$S4" handheld.jpg site)" = A -a \
+	"$(item_field "$S4" handheld.jpg location_source)" = track
+check "geotag_track_import_site_listed: site A counts it and its export lists it" \
+	bash -c "'$EVCAP' --json site show GEO-4 A | jq -e '.items == 1' >/dev/null &&
+		'$EVCAP' -q export --case GEO-4 --site A --format csv --out '$T/siteA.csv' >/dev/null 2>&1 &&
+		grep -q handheld.jpg '$T/siteA.csv'"
+check "geotag_track_import_site_recorded: a site assign event names it" \
+	bash -c "'$EVCAP' --json log | jq -e --arg s \"\$(sha256sum '$T/handheld.jpg' | cut -c1-64)\" \
+		'any(.[].event; .action == \"site assign\" and .detail.sites[0].site == \"A\"
+		     and .detail.sites[0].items == [\$s])' >/dev/null"
+cp "$G/noloc.jpg" "$T/own-gps.jpg"
+exiftool -q -overwrite_original '-DateTimeOriginal=2024:05:01 10:05:00' \
+	-GPSLatitude=30.50001 -GPSLatitudeRef=N -GPSLongitude=114.3 -GPSLongitudeRef=E "$T/own-gps.jpg"
+"$EVCAP" -q ingest --no-geotag --case GEO-4 --time-offset +08:00 "$T/own-gps.jpg" >/dev/null 2>&1
+check "geotag_no_geotag_still_sited: ingest --no-geotag still puts a located photo in its site" \
+	test "$(item_field "$S4" own-gps.jpg site)" = A

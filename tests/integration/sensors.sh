@@ -345,6 +345,31 @@ check "sensors: a reading imported inside a site is that site's" \
 E export --case 轨迹案 --site 桥下 --format csv --out "$T/site.csv" >/dev/null 2>&1
 check "sensors: the site's CSV lists it" grep -q '7.6' "$T/site.csv"
 
+# a placed reading in no case, given to a case by --unassigned after its
+# file and the track's (so that no item comes with it), is in the case's
+# site (a store of its own, with no other item in no case)
+U="$EVCAP --store $T/unassigned"
+$U -q init >/dev/null 2>&1
+$U -q case open 后轨案 >/dev/null 2>&1
+$U -q site add 后轨案 闸口 --lat 46.5 --lon 123.5 --radius 100 >/dev/null 2>&1
+cat >"$T/own.gpx" <<'GPX'
+<?xml version="1.0" encoding="UTF-8"?>
+<gpx version="1.1" creator="test" xmlns="http://www.topografix.com/GPX/1/1">
+<trk><trkseg>
+<trkpt lat="46.5000000" lon="123.5000000"><time>2024-07-01T02:00:20Z</time></trkpt>
+<trkpt lat="46.5002000" lon="123.5000000"><time>2024-07-01T02:00:40Z</time></trkpt>
+</trkseg></trk></gpx>
+GPX
+$U -q track import "$T/own.gpx" >/dev/null 2>&1
+printf 'time,parameter,value,unit,sample_id\n2024-07-01T02:00:20Z,氨氮,0.6,mg/L,L-4\n' >"$T/nocase.csv"
+$U -q sensor import "$T/nocase.csv" >/dev/null 2>&1
+$U -q case add 后轨案 "$(sha256sum "$T/own.gpx" | cut -c1-64)" \
+	"$(sha256sum "$T/nocase.csv" | cut -c1-64)" >/dev/null 2>&1
+$U case add 后轨案 --unassigned >"$T/unassigned.out" 2>&1
+check "sensors: a placed reading put into a case by case add --unassigned is in the case's site" \
+	bash -c "grep -q '^0 items put into case 后轨案, and 1 sensor reading$' '$T/unassigned.out' &&
+		$U --json readings --case 后轨案 | jq -e '.[0] | .location_source == \"track\" and .site == \"闸口\"' >/dev/null"
+
 check "sensors: --help describes import and listen" \
 	bash -c "'$EVCAP' sensor --help | grep -q 'listen DEVICE:BAUD:FORMAT' && '$EVCAP' readings --help | grep -q sample_class"
 
