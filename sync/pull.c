@@ -29,6 +29,7 @@
 #include "keyring.h"
 #include "log.h"
 #include "minisign.h"
+#include "sites.h"
 #include "sync.h"
 #include "timeutil.h"
 
@@ -1468,6 +1469,11 @@ static int import_bundle(struct pull_ctx *pc, struct bundle_manifest *m, const c
 	rc = custody_append(s, now, pc->o->actor, "pull", m->case_number, NULL, d, NULL, err, errlen);
 	json_decref(d);
 	if (rc)
+		goto fail;
+	/* what came with a place and no site goes to the office's site that
+	 * holds it, as what is placed here does; a site the bundle names
+	 * (set above) is kept */
+	if ((rc = sites_assign_cases(s, case_id, pc->o->actor, NULL, err, errlen)))
 		goto fail;
 	return store_commit(s, err, errlen);
 fail:

@@ -319,3 +319,25 @@ check "visits: one item without a capture time belongs to no visit (singular)" \
 "$EVCAP" visits --case "$CASE2" >"$T/untimed2.out" 2>&1
 check "visits: two items without a capture time belong to no visit (plural)" \
 	grep -qx '2 items without a capture time belong to no visit' "$T/untimed2.out"
+
+# an office that adds a site after its first pull: photos in a later bundle
+# that lie in the site are in it when pulled, as photos ingested there are
+# (the first visit's by site add, the second's by the pull), with a site
+# assign event after the pull
+F="$EVCAP --store $T/field" O="$EVCAP --store $T/office"
+mkdir -p "$T/usb"
+$F init >/dev/null 2>&1 && $F case open "$CASE" --use >/dev/null 2>&1
+$F -q ingest --case "$CASE" "$P/v1" >/dev/null 2>&1
+$F -q sync --target "dir:$T/usb" >/dev/null 2>&1
+$F key show >"$T/field.pub"
+$O init >/dev/null 2>&1 && $O key trust "$T/field.pub" >/dev/null 2>&1
+$O -q pull --target "dir:$T/usb" --case "$CASE" >/dev/null 2>&1
+$O site add "$CASE" A --lat 49.18 --lon 125.22 >/dev/null 2>&1
+$F -q ingest --case "$CASE" "$P/v2" >/dev/null 2>&1
+$F -q sync --target "dir:$T/usb" >/dev/null 2>&1
+$O -q pull --target "dir:$T/usb" --case "$CASE" >"$T/pull2.out" 2>&1
+check "revisit: pulled after the office added site A, the second visit's photos in it are its (A holds 7: 4 + 3)" \
+	bash -c "$O --json site show '$CASE' A | jq -e '.items == 7' >/dev/null"
+check "revisit: the pull's site assign event names the 3 photos it put in A" \
+	bash -c "$O --json log --case '$CASE' | jq -e '[.[].event | .action] as \$a | (\$a | rindex(\"pull\")) < (\$a | rindex(\"site assign\"))' >/dev/null &&
+		$O --json log --case '$CASE' | jq -e 'last(.[].event | select(.action == \"site assign\")) | .detail.assigned == 3 and .detail.sites[0].site == \"A\"' >/dev/null"
