@@ -1506,6 +1506,9 @@ static void end_burst(struct daemon *d, size_t i)
 			log_info("placed %zu item%s on the GPS track (%zu not covered), %zu retimed "
 				 "from a learned camera offset",
 				 gs.placed, gs.placed == 1 ? "" : "s", gs.uncovered, gs.retimed);
+		if (gs.readings_placed)
+			log_info("placed %zu sensor reading%s on the GPS track", gs.readings_placed,
+				 gs.readings_placed == 1 ? "" : "s");
 		if (gs.sidecars)
 			log_info("placed %zu video%s where the drone was, from %s SRT", gs.sidecars,
 				 gs.sidecars == 1 ? "" : "s", gs.sidecars == 1 ? "its" : "their");

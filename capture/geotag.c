@@ -650,6 +650,139 @@ out:
 	return rc;
 }
 
+/* One case's readings placed and not yet recorded: the detail of its next
+ * "geotag" event. */
+struct geotag_readings {
+	json_t *list;   /* one object a reading; NULL when none */
+	int64_t case_id;
+	char *number;   /* the case's number; NULL for readings in no case */
+};
+
+static int geotag_readings_record(struct store *s, struct geotag_readings *b, double max_gap,
+				  double max_extrap, const char *actor, char *err, size_t errlen)
+{
+	if (!b->list)
+		return 0;
+	json_t *d = json_object();
+	json_object_set_new(d, "placed", json_integer((json_int_t)json_array_size(b->list)));
+	json_object_set_new(d, "readings", b->list);
+	b->list = NULL;
+	json_object_set_new(d, "max_gap", json_real(max_gap));
+	json_object_set_new(d, "max_extrapolate", json_real(max_extrap));
+	int rc = custody_append(s, time_now(), actor, "geotag", b->number, NULL, d, NULL, err,
+				errlen);
+	json_decref(d);
+	return rc;
+}
+
+/* What a reading's entry in the event says of it: which it is (its id
+ * here, and the source and line it came from, which name it on any
+ * store) and where the track put it. */
+static json_t *geotag_reading_json(sqlite3_stmt *sel, const struct trackset *tr, size_t which,
+				   const struct fix_at *at)
+{
+	json_t *o = json_object();
+	json_object_set_new(o, "id", json_integer(sqlite3_column_int64(sel, 0)));
+	json_object_set_new(o, "time", json_string(geotag_col(sel, 2)));
+	json_object_set_new(o, "parameter", json_string(geotag_col(sel, 3)));
+	json_object_set_new(o, "source", sqlite3_column_type(sel, 4) == SQLITE_NULL
+						 ? json_null()
+						 : json_string(geotag_col(sel, 4)));
+	json_object_set_new(o, "line_no", sqlite3_column_type(sel, 5) == SQLITE_NULL
+						  ? json_null()
+						  : json_integer(sqlite3_column_int64(sel, 5)));
+	json_object_set_new(o, "lat", json_real(at->lat));
+	json_object_set_new(o, "lon", json_real(at->lon));
+	json_object_set_new(o, "error_m", json_real(at->error_m));
+	json_object_set_new(o, "method", json_string(geotag_how(at->how)));
+	json_object_set_new(o, "fix_before", geotag_time_json(at->t_before));
+	json_object_set_new(o, "fix_after", geotag_time_json(at->t_after));
+	json_object_set_new(o, "fix_source", json_string(tr->source[which]));
+	return o;
+}
+
+/*
+ * Step 3 of geotag_run: readings with a time and no position, placed as
+ * sensor_record places them at import, so that a kit's file read before
+ * the track came is placed when it comes. One pass over the readings,
+ * each found on the track by binary search (trackset_locate).
+ */
+static int geotag_place_readings(struct store *s, const struct trackset *tr, int64_t case_id,
+				 double max_gap, double max_extrap, const char *actor,
+				 struct geotag_stats *gs, char *err, size_t errlen)
+{
+	int rc = 0, k;
+	struct geotag_readings b = {0};
+	sqlite3_stmt *upd = NULL;
+	sqlite3_stmt *sel = store_prepare(s,
+		"SELECT r.id, r.t, r.time, r.parameter, r.source, r.line_no, r.case_id, c.number"
+		" FROM readings r LEFT JOIN cases c ON c.id = r.case_id"
+		" WHERE r.t IS NOT NULL AND r.location_source IS NULL"
+		" AND r.lat IS NULL AND r.lon IS NULL AND (?1 = 0 OR r.case_id = ?1)"
+		" ORDER BY r.case_id, r.id", err, errlen);
+	upd = store_prepare(s,
+		"UPDATE readings SET lat = ?1, lon = ?2, location_source = 'track',"
+		" location_error_m = ?3 WHERE id = ?4 AND location_source IS NULL", err, errlen);
+	if (!sel || !upd) {
+		rc = EV_EDB;
+		goto out;
+	}
+	if (tr->n == 0)
+		goto out;
+	sqlite3_bind_int64(sel, 1, case_id);
+	while ((k = sqlite3_step(sel)) == SQLITE_ROW) {
+		double when = sqlite3_column_double(sel, 1);
+		if (!isfinite(when))
+			continue;
+		gs->readings_considered++;
+		struct fix_at at;
+		size_t which = 0;
+		if (trackset_locate(tr, when, max_gap, max_extrap, &at, &which, NULL, NULL) != 0)
+			continue;
+		int64_t rcase = sqlite3_column_type(sel, 6) == SQLITE_NULL
+					? 0
+					: sqlite3_column_int64(sel, 6);
+		if (b.list && (rcase != b.case_id ||
+			       json_array_size(b.list) >= GEOTAG_READINGS_PER_EVENT)) {
+			if ((rc = geotag_readings_record(s, &b, max_gap, max_extrap, actor, err,
+							 errlen)))
+				goto out;
+		}
+		if (!b.list) {
+			const char *cn = (const char *)sqlite3_column_text(sel, 7);
+			free(b.number);
+			b.number = cn ? xstrdup(cn) : NULL;
+			b.case_id = rcase;
+			b.list = json_array();
+		}
+		sqlite3_reset(upd);
+		sqlite3_bind_double(upd, 1, at.lat);
+		sqlite3_bind_double(upd, 2, at.lon);
+		sqlite3_bind_double(upd, 3, at.error_m);
+		sqlite3_bind_int64(upd, 4, sqlite3_column_int64(sel, 0));
+		if (sqlite3_step(upd) != SQLITE_DONE) {
+			rc = err_set(err, errlen, EV_EDB, "updating a reading's place: %s",
+				     sqlite3_errmsg(store_db(s)));
+			goto out;
+		}
+		if (sqlite3_changes(store_db(s)) == 0)
+			continue;
+		json_array_append_new(b.list, geotag_reading_json(sel, tr, which, &at));
+		gs->readings_placed++;
+	}
+	if (k != SQLITE_DONE)
+		rc = err_set(err, errlen, EV_EDB, "reading the readings to place: %s",
+			     sqlite3_errmsg(store_db(s)));
+	else
+		rc = geotag_readings_record(s, &b, max_gap, max_extrap, actor, err, errlen);
+out:
+	json_decref(b.list);
+	free(b.number);
+	sqlite3_finalize(sel);
+	sqlite3_finalize(upd);
+	return rc;
+}
+
 /* The first SRT_READ_MAX bytes of a stored blob, malloc'd; NULL with err. */
 static uint8_t *geotag_read_blob(struct store *s, const char *sha, size_t *n, char *err,
 				 size_t errlen)
@@ -805,6 +938,9 @@ int geotag_run(struct store *s, int64_t case_id, double max_gap, double max_extr
 	st->fixes = tr.total;
 	st->receivers = tr.n;
 	if ((rc = geotag_place(s, &tr, case_id, max_gap, max_extrap, actor, st, err, errlen)))
+		goto out;
+	if ((rc = geotag_place_readings(s, &tr, case_id, max_gap, max_extrap, actor, st, err,
+					errlen)))
 		goto out;
 	/* what is placed now belongs to the site whose circle holds it */
 	int assigned = 0;

@@ -21,6 +21,9 @@
 #define GEOTAG_LEARN_WINDOW (30.0 * 86400)
 /* Most fixes loaded for one geotag run (a year at 1 Hz is 31.5 million). */
 #define GEOTAG_MAX_FIXES 50000000
+/* Readings named in one "geotag" custody event: about 300 bytes each,
+ * well under a bundle's longest event (BUNDLE_MAX_EVENT_TEXT, 256 KiB). */
+#define GEOTAG_READINGS_PER_EVENT 200
 
 /*
  * Inserts n fixes with the given source (INSERT OR IGNORE on (t, source),
@@ -86,6 +89,8 @@ struct geotag_stats {
 	size_t cleared;    /* items whose earlier track position was removed */
 	size_t disagreed;  /* items placed where another receiver's track put
 			    * them farther away than both error estimates */
+	size_t readings_considered; /* readings with a time and no position */
+	size_t readings_placed;     /* of those, given a track position */
 	size_t assigned;   /* items and readings given to a site (sites_assign) */
 	size_t sidecars;   /* videos placed at the first fix of their SRT */
 	size_t sidecars_unusable; /* videos whose SRT gave no position */
@@ -118,7 +123,14 @@ struct geotag_stats {
  *    the item elsewhere beyond both error estimates); an item placed
  *    earlier that the track no longer covers is cleared (custody
  *    "geotag", "cleared").
- * 3. The case's sites (every case's, for case_id 0) take the located
+ * 3. Readings with a time and no position (location_source NULL: never
+ *    one the kit or a site gave) are placed the same way, as sensor
+ *    import places them: location_source 'track' and location_error_m;
+ *    custody "geotag" events, one for each case and up to
+ *    GEOTAG_READINGS_PER_EVENT readings, each named with its id, source
+ *    and line, the position and how it was found. A reading placed once
+ *    keeps its place.
+ * 4. The case's sites (every case's, for case_id 0) take the located
  *    items and readings they hold that have none (sites_assign_cases).
  * Runs in the caller's transaction if one is open, else in its own.
  * Re-running changes nothing and records nothing. `actor` may be NULL.

@@ -1,8 +1,8 @@
 /*
- * evcap geotag: learns camera clock offsets, places items without a
- * position of their own on the stored GPS track and gives them to the
- * case's sites (geotag_run). Ingest, track import and the daemon call
- * geotag_run themselves as new items and fixes arrive.
+ * evcap geotag: learns camera clock offsets, places items and sensor
+ * readings without a position of their own on the stored GPS track and
+ * gives them to the case's sites (geotag_run). Ingest, track import and
+ * the daemon call geotag_run themselves as new items and fixes arrive.
  */
 #include <getopt.h>
 #include <jansson.h>
@@ -41,7 +41,8 @@ int cmd_geotag(struct cli *cli, int argc, char **argv)
 		"photos lend their clock offset to their photos without it (time_source\n"
 		"'learned'). A drone's video with its SRT beside it (same path, .SRT) is\n"
 		"placed at the drone's first fix in it instead (location_source 'srt').\n"
-		"What is placed goes to the case's site whose circle holds it.\n";
+		"Sensor readings with a time and no position are placed the same way. What\n"
+		"is placed goes to the case's site whose circle holds it.\n";
 	const char *case_name = NULL;
 	double gap = cli->cfg->max_gap > 0 ? cli->cfg->max_gap : GEOTAG_DEFAULT_MAX_GAP;
 	double ext = cli->cfg->max_extrapolate >= 0 ? cli->cfg->max_extrapolate
@@ -89,6 +90,7 @@ int cmd_geotag(struct cli *cli, int argc, char **argv)
 		json_object_set_new(j, "unchanged", json_integer((json_int_t)st.unchanged));
 		json_object_set_new(j, "uncovered", json_integer((json_int_t)st.uncovered));
 		json_object_set_new(j, "cleared", json_integer((json_int_t)st.cleared));
+		json_object_set_new(j, "readings_placed", json_integer((json_int_t)st.readings_placed));
 		json_object_set_new(j, "assigned", json_integer((json_int_t)st.assigned));
 		json_object_set_new(j, "disagreed", json_integer((json_int_t)st.disagreed));
 		json_object_set_new(j, "sidecars", json_integer((json_int_t)st.sidecars));
@@ -102,6 +104,9 @@ int cmd_geotag(struct cli *cli, int argc, char **argv)
 		       st.fixes, st.fixes == 1 ? "" : "es", st.receivers, st.receivers == 1 ? "" : "s",
 		       st.retimed, st.retimed == 1 ? "" : "s", st.placed, st.placed == 1 ? "" : "s",
 		       st.unchanged, st.uncovered, st.cleared);
+		if (st.readings_placed)
+			printf("geotag: %zu reading%s placed from the GPS track\n", st.readings_placed,
+			       st.readings_placed == 1 ? "" : "s");
 		if (st.sidecars)
 			printf("geotag: %zu video%s placed where the drone was, from %s SRT\n",
 			       st.sidecars, st.sidecars == 1 ? "" : "s",

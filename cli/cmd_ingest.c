@@ -158,6 +158,9 @@ static void place_new_items(struct cli *cli, struct store *s, int64_t case_id, i
 		printf("%zu video%s SRT gave no position, so the GPS track places %s; first: %s\n",
 		       gs.sidecars_unusable, gs.sidecars_unusable == 1 ? "'s" : "s'",
 		       gs.sidecars_unusable == 1 ? "it" : "them", gs.sidecar_note);
+	if (gs.readings_placed && cli->verbosity >= 0 && !cli->json)
+		printf("%zu reading%s placed from the GPS track\n", gs.readings_placed,
+		       gs.readings_placed == 1 ? "" : "s");
 	return;
 sites:
 	if (case_id <= 0)

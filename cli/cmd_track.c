@@ -27,9 +27,9 @@ static const char track_help[] =
 	"  track import [--no-geotag] FILE...   read GPX 1.0/1.1 or NMEA logs (told apart by\n"
 	"                                       content); fixes are stored with source\n"
 	"                                       file:NAME (file:NAME#2 for another file of\n"
-	"                                       a name already used); items waiting for a\n"
-	"                                       track are then placed and given to their\n"
-	"                                       sites (see geotag)\n"
+	"                                       a name already used); items and readings\n"
+	"                                       waiting for a track are then placed and\n"
+	"                                       given to their sites (see geotag)\n"
 	"  track ls [--json] [--source S] [--limit N]   list stored fixes by time (the\n"
 	"                                       first N, N at least 1; default all)\n";
 
@@ -336,6 +336,9 @@ static int track_import(struct cli *cli, int argc, char **argv)
 			if (gs.placed || gs.retimed || gs.cleared)
 				printf("geotag: %zu item%s placed, %zu retimed, %zu cleared\n",
 				       gs.placed, gs.placed == 1 ? "" : "s", gs.retimed, gs.cleared);
+			if (gs.readings_placed)
+				printf("geotag: %zu reading%s placed from the GPS track\n",
+				       gs.readings_placed, gs.readings_placed == 1 ? "" : "s");
 		}
 	}
 	if (cli->json)

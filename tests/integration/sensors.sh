@@ -345,6 +345,49 @@ check "sensors: a reading imported inside a site is that site's" \
 E export --case 轨迹案 --site 桥下 --format csv --out "$T/site.csv" >/dev/null 2>&1
 check "sensors: the site's CSV lists it" grep -q '7.6' "$T/site.csv"
 
+# readings imported before the GPS track are placed when it comes, as
+# photos are: by track import's geotag step and by evcap geotag, each a
+# custody event, and then go to the case's site that holds them; a
+# position the kit gave is never moved
+E -q case open 后轨案 --water-body river >/dev/null 2>&1
+E -q site add 后轨案 闸口 --lat 46.5 --lon 123.5 --radius 100 >/dev/null 2>&1
+printf 'time,parameter,value,unit,sample_id\n2024-07-01T02:00:30Z,氨氮,0.4,mg/L,L-1\n2024-07-01T05:00:00Z,氨氮,0.5,mg/L,L-2\n' \
+	>"$T/late.csv"
+printf 'time,parameter,value,unit,sample_id,lat,lon\n2024-07-01T02:00:30Z,pH,7.4,,L-3,46.6,123.6\n' \
+	>"$T/latekit.csv"
+E -q sensor import "$T/late.csv" --case 后轨案 >/dev/null 2>&1
+E -q sensor import "$T/latekit.csv" --case 后轨案 >/dev/null 2>&1
+cat >"$T/late.gpx" <<'GPX'
+<?xml version="1.0" encoding="UTF-8"?>
+<gpx version="1.1" creator="test" xmlns="http://www.topografix.com/GPX/1/1">
+<trk><trkseg>
+<trkpt lat="46.5000000" lon="123.5000000"><time>2024-07-01T02:00:20Z</time></trkpt>
+<trkpt lat="46.5002000" lon="123.5000000"><time>2024-07-01T02:00:40Z</time></trkpt>
+</trkseg></trk></gpx>
+GPX
+E track import "$T/late.gpx" >"$T/late.out" 2>&1
+E --json readings --case 后轨案 >"$T/late.json"
+check "sensors: a reading imported before its track is placed by track import (halfway, source track)" \
+	jq -e '(map(select(.sample_id == "L-1"))[0]) as $r | $r.location_source == "track"
+	       and (($r.lat - 46.5001) | fabs) < 1e-7 and (($r.lon - 123.5) | fabs) < 1e-7
+	       and $r.location_error_m > 0' "$T/late.json"
+check "sensors: track import says how many readings it placed" \
+	grep -q "^geotag: 1 reading placed from the GPS track$" "$T/late.out"
+check "sensors: the reading placed late is in the site that holds it" \
+	jq -e 'map(select(.sample_id == "L-1"))[0].site == "闸口"' "$T/late.json"
+check "sensors: a reading the track does not cover, and one the kit placed, are left as they were" \
+	jq -e '(map(select(.sample_id == "L-2"))[0] | .lat == null and .location_source == null)
+	       and (map(select(.sample_id == "L-3"))[0] | .lat == 46.6 and .lon == 123.6
+	            and .location_source == "manual" and .site == null)' "$T/late.json"
+lid=$(jq '.[] | select(.sample_id == "L-1") | .id' "$T/late.json")
+check "sensors: its placement is a geotag custody event naming the reading, the fix source and the method" \
+	bash -c "'$EVCAP' --json log --case 后轨案 | jq -e --argjson id '$lid' '[.[].event | select(.action == \"geotag\")]
+		| length == 1 and .[0].detail.placed == 1 and (.[0].detail.readings[0] | .id == \$id
+		and .line_no == 2 and .method == \"interpolated\" and .fix_source == \"file:late.gpx\")' >/dev/null"
+nlog=$(E --json log | jq length)
+E --json geotag --case 后轨案 >"$T/late-again.json" 2>/dev/null
+check "sensors: geotag again places no reading and records nothing" \
+	bash -c "jq -e '.readings_placed == 0' '$T/late-again.json' >/dev/null && [ \$('$EVCAP' --json log | jq length) = $nlog ]"
 # a placed reading in no case, given to a case by --unassigned after its
 # file and the track's (so that no item comes with it), is in the case's
 # site (a store of its own, with no other item in no case)
