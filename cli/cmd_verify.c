@@ -657,7 +657,11 @@ int cmd_verify(struct cli *cli, int argc, char **argv)
 		" WHERE c.action = 'bundle refused'"
 		" AND (?1 = 0 OR c.case_number = (SELECT number FROM cases WHERE id = ?1))"
 		" AND NOT EXISTS (SELECT 1 FROM bundles p"
-		"  WHERE p.bundle_id = json_extract(c.event, '$.detail.bundle_id'))",
+		"  WHERE p.bundle_id = json_extract(c.event, '$.detail.bundle_id'))"
+		/* one found missing since is counted as missing, once */
+		" AND NOT EXISTS (SELECT 1 FROM bundles m"
+		"  WHERE m.previous = json_extract(c.event, '$.detail.bundle_id')"
+		"  AND m.previous_missing IS NOT NULL)",
 		err, sizeof err);
 	if (rf) {
 		sqlite3_bind_int64(rf, 1, case_id);

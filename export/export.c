@@ -114,6 +114,10 @@ static int load_missing(struct store *s, struct export_ctx *c, int64_t case_id, 
 		" AND c.action = 'bundle refused'"
 		" AND NOT EXISTS (SELECT 1 FROM bundles p"
 		"  WHERE p.bundle_id = json_extract(c.event, '$.detail.bundle_id'))"
+		/* one found missing since is counted as missing, once */
+		" AND NOT EXISTS (SELECT 1 FROM bundles m"
+		"  WHERE m.previous = json_extract(c.event, '$.detail.bundle_id')"
+		"  AND m.previous_missing IS NOT NULL)"
 		" GROUP BY 1 ORDER BY max(c.seq)",
 		err, errlen);
 	if (!st)
