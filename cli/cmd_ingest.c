@@ -85,7 +85,21 @@ static int card_of_paths(struct store *s, char **paths, int n, char uuid[MEDIUM_
 	int found = 0, ok = 0;
 	if (stat(store_dir(s), &sst) < 0)
 		sst.st_dev = 0;
+	/* files given one by one (a folder's JPEGs) mostly share a filesystem:
+	 * each is looked up (the mount table read, the device probed) once */
+	dev_t seen[16];
+	size_t n_seen = 0;
 	for (int i = 0; i < n; i++) {
+		struct stat pst;
+		int again = 0;
+		if (stat(paths[i], &pst) == 0) {
+			for (size_t k = 0; k < n_seen && !again; k++)
+				again = seen[k] == pst.st_dev;
+			if (again)
+				continue;
+			if (n_seen < ARRAY_LEN(seen))
+				seen[n_seen++] = pst.st_dev;
+		}
 		if (medium_of_path(paths[i], m, err, sizeof err) || !m->uuid[0] ||
 		    strcmp(m->mount_point, "/") == 0 || (sst.st_dev && m->dev == sst.st_dev))
 			continue;
