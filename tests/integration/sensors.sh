@@ -395,14 +395,7 @@ U="$EVCAP --store $T/unassigned"
 $U -q init >/dev/null 2>&1
 $U -q case open 后轨案 >/dev/null 2>&1
 $U -q site add 后轨案 闸口 --lat 46.5 --lon 123.5 --radius 100 >/dev/null 2>&1
-cat >"$T/own.gpx" <<'GPX'
-<?xml version="1.0" encoding="UTF-8"?>
-<gpx version="1.1" creator="test" xmlns="http://www.topografix.com/GPX/1/1">
-<trk><trkseg>
-<trkpt lat="46.5000000" lon="123.5000000"><time>2024-07-01T02:00:20Z</time></trkpt>
-<trkpt lat="46.5002000" lon="123.5000000"><time>2024-07-01T02:00:40Z</time></trkpt>
-</trkseg></trk></gpx>
-GPX
+cp "$T/late.gpx" "$T/own.gpx" # the same track, in the other store
 $U -q track import "$T/own.gpx" >/dev/null 2>&1
 printf 'time,parameter,value,unit,sample_id\n2024-07-01T02:00:20Z,氨氮,0.6,mg/L,L-4\n' >"$T/nocase.csv"
 $U -q sensor import "$T/nocase.csv" >/dev/null 2>&1

@@ -84,11 +84,21 @@ check "S3: nothing else" test "$(grep -c warning: <<<"$out")" = 3
 # Object Lock, and a 40 MB video through a proxy that cuts the link 3 times
 head -c 40000000 /dev/urandom >"$T/card/DCIM/DJI_0100.MP4"
 $F ingest "$T/card" >/dev/null 2>&1
-python3 "$ROOT/tests/lib/faultproxy.py" --target "${EP#http://}" --cut-after 12000000 --cuts 3 \
-	--stats "$T/cut.json" --port-file "$T/cut.port" & PX=$!
-on_exit "kill $PX 2>/dev/null"
-for _ in $(seq 50); do [ -s "$T/cut.port" ] && break; sleep 0.1; done
-CUT_EP=http://127.0.0.1:$(cat "$T/cut.port")
+# proxy NAME ARGS...: tests/lib/faultproxy.py in front of the gateway with
+# ARGS, its counts in $T/NAME.json, stopped when the test ends; sets
+# PROXY_PID and PROXY_EP
+proxy() {
+	local name=$1
+	shift
+	python3 "$ROOT/tests/lib/faultproxy.py" --target "${EP#http://}" "$@" \
+		--stats "$T/$name.json" --port-file "$T/$name.port" &
+	PROXY_PID=$!
+	on_exit "kill $PROXY_PID 2>/dev/null"
+	for _ in $(seq 50); do [ -s "$T/$name.port" ] && break; sleep 0.1; done
+	PROXY_EP=http://127.0.0.1:$(cat "$T/$name.port")
+}
+proxy cut --cut-after 12000000 --cuts 3
+PX=$PROXY_PID CUT_EP=$PROXY_EP
 out=$($F sync --target s3://locked --endpoint "$CUT_EP" --create-bucket --retain-days 1 2>&1); rc=$?
 check "sync through a cutting proxy succeeds" test $rc = 0
 check "sync reports the bucket's Object Lock" grep -q "Object Lock enabled" <<<"$out"
@@ -115,10 +125,8 @@ check "the 40 MB video arrives whole" test "$($O2 --json ls | jq -r '.[] | selec
 check "office2 verify passes" $O2 verify
 
 # the office's download cut twice mid-video: pull resumes with ranged GETs
-python3 "$ROOT/tests/lib/faultproxy.py" --target "${EP#http://}" --cut-after 15000000 --cuts 2 \
-	--cut-dir down --stats "$T/down.json" --port-file "$T/down.port" & PD=$!
-on_exit "kill $PD 2>/dev/null"
-for _ in $(seq 50); do [ -s "$T/down.port" ] && break; sleep 0.1; done
+proxy down --cut-after 15000000 --cuts 2 --cut-dir down
+PD=$PROXY_PID
 O3="$EVCAP --store $T/office3"
 $O3 init >/dev/null
 out=$($O3 pull --target s3://locked --endpoint "http://127.0.0.1:$(cat "$T/down.port")" --case "$CASE" --trust-new 2>&1); rc=$?
@@ -131,11 +139,8 @@ kill -9 $PD 2>/dev/null
 # SIGKILL in the middle of a multipart upload, then resume
 head -c 40000000 /dev/urandom >"$T/card/DCIM/DJI_0101.MP4"
 $F ingest "$T/card" >/dev/null 2>&1
-python3 "$ROOT/tests/lib/faultproxy.py" --target "${EP#http://}" --stats "$T/kill.json" \
-	--port-file "$T/kill.port" & PK=$!
-on_exit "kill $PK 2>/dev/null"
-for _ in $(seq 50); do [ -s "$T/kill.port" ] && break; sleep 0.1; done
-KILL_EP=http://127.0.0.1:$(cat "$T/kill.port")
+proxy kill
+PK=$PROXY_PID KILL_EP=$PROXY_EP
 # into the locked bucket, where everything else is already: only this video is new
 $F sync --target s3://locked --endpoint "$KILL_EP" --retain-days 1 --bandwidth 8M >"$T/killed.out" 2>&1 & SP=$!
 parts=0
@@ -180,21 +185,17 @@ F7="$EVCAP --store $T/field7"
 $F7 init >/dev/null && $F7 case open "$CASE" --use >/dev/null &&
 	$F7 ingest "$T/card7" >/dev/null 2>&1
 vkey=$(blobkey "$(sha256sum "$T/card7/DJI_0700.MP4" | cut -c1-64)")
-python3 "$ROOT/tests/lib/faultproxy.py" --target "${EP#http://}" --blackout-after 'POST:uploadId=' \
-	--stats "$T/bo.json" --port-file "$T/bo.port" & PO=$!
-on_exit "kill $PO 2>/dev/null"
-for _ in $(seq 50); do [ -s "$T/bo.port" ] && break; sleep 0.1; done
-out=$(EVCAP_SYNC_TRIES=2 $F7 sync --target s3://locked --endpoint "http://127.0.0.1:$(cat "$T/bo.port")" \
+proxy bo --blackout-after 'POST:uploadId='
+PO=$PROXY_PID
+out=$(EVCAP_SYNC_TRIES=2 $F7 sync --target s3://locked --endpoint "$PROXY_EP" \
 	--retain-days 1 2>&1); rc=$?
 kill $PO 2>/dev/null
 check "link down once the upload completed: sync fails" test $rc != 0
 check "link down once the upload completed: the video is there without retention" \
 	grep -q ObjectLockConfigurationNotFound <<<"$(sget "locked/$vkey?retention=")"
-python3 "$ROOT/tests/lib/faultproxy.py" --target "${EP#http://}" --fail 1:500,2:500 \
-	--stats "$T/rf.json" --port-file "$T/rf.port" & PR=$!
-on_exit "kill $PR 2>/dev/null"
-for _ in $(seq 50); do [ -s "$T/rf.port" ] && break; sleep 0.1; done
-out=$(EVCAP_SYNC_TRIES=2 $F7 sync --target s3://locked --endpoint "http://127.0.0.1:$(cat "$T/rf.port")" \
+proxy rf --fail 1:500,2:500
+PR=$PROXY_PID
+out=$(EVCAP_SYNC_TRIES=2 $F7 sync --target s3://locked --endpoint "$PROXY_EP" \
 	--retain-days 1 2>&1); rc=$?
 kill $PR 2>/dev/null
 check "retention of a video found there cannot be set: sync fails" test $rc = 1
@@ -214,10 +215,8 @@ check "the video found there has COMPLIANCE retention" \
 for i in 1 2 3 4; do head -c $((200000 + i * 1000)) /dev/urandom >"$T/card/DCIM/IMG_02$i.JPG"; done
 head -c 20000000 /dev/urandom >"$T/card/DCIM/DJI_0102.MP4"
 $F ingest "$T/card" >/dev/null 2>&1
-python3 "$ROOT/tests/lib/faultproxy.py" --target "${EP#http://}" --fail 2:503,4:503,7:500,10:503 \
-	--stall 12 --stall-seconds 10 --stats "$T/fault.json" --port-file "$T/fault.port" & PF=$!
-on_exit "kill $PF 2>/dev/null"
-for _ in $(seq 50); do [ -s "$T/fault.port" ] && break; sleep 0.1; done
+proxy fault --fail 2:503,4:503,7:500,10:503 --stall 12 --stall-seconds 10
+PF=$PROXY_PID
 new_bytes=$((20000000 + 201000 + 202000 + 203000 + 204000))
 out=$(EVCAP_SYNC_STALL_SECONDS=3 $F sync --target s3://evidence/field1 \
 	--endpoint "http://127.0.0.1:$(cat "$T/fault.port")" 2>&1); rc=$?
@@ -243,10 +242,8 @@ check "office verify passes after the faults" $O verify
 # slow machine only spreads the bytes wider.
 head -c 3000000 /dev/urandom >"$T/card/DCIM/IMG_0300.JPG"
 $F ingest "$T/card" >/dev/null 2>&1
-python3 "$ROOT/tests/lib/faultproxy.py" --target "${EP#http://}" --stats "$T/bw.json" \
-	--port-file "$T/bw.port" & PB=$!
-on_exit "kill $PB 2>/dev/null"
-for _ in $(seq 50); do [ -s "$T/bw.port" ] && break; sleep 0.1; done
+proxy bw
+PB=$PROXY_PID
 out=$($F sync --target s3://evidence/field1 --endpoint "http://127.0.0.1:$(cat "$T/bw.port")" \
 	--bandwidth 1M 2>&1); rc=$?
 sleep 0.3
