@@ -262,24 +262,36 @@ out:
 	return rc;
 }
 
+/* The number of case case_id (malloc'd in *number), or EV_ENOENT. */
+static int case_number_of(struct store *s, int64_t case_id, char **number, char *err,
+			  size_t errlen)
+{
+	sqlite3_stmt *st = store_prepare(s, "SELECT number FROM cases WHERE id = ?", err, errlen);
+	int rc = 0;
+	if (!st)
+		return EV_EDB;
+	sqlite3_bind_int64(st, 1, case_id);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		*number = xstrdup((const char *)sqlite3_column_text(st, 0));
+	else
+		rc = err_set(err, errlen, EV_ENOENT, "no case with id %lld in this store",
+			     (long long)case_id);
+	sqlite3_finalize(st);
+	return rc;
+}
+
 /* The case number and the names of its sites, for the custody event. */
 static int assign_names(struct store *s, int64_t case_id, const struct site_geo *v, size_t n,
 			char **number, json_t **per_site, char *err, size_t errlen)
 {
 	int rc = 0;
-	sqlite3_stmt *st = store_prepare(s, "SELECT number FROM cases WHERE id = ?", err, errlen);
 	sqlite3_stmt *sn = store_prepare(s, "SELECT name FROM sites WHERE id = ?", err, errlen);
-	if (!st || !sn) {
+	if (!sn) {
 		rc = EV_EDB;
 		goto out;
 	}
-	sqlite3_bind_int64(st, 1, case_id);
-	if (sqlite3_step(st) != SQLITE_ROW) {
-		rc = err_set(err, errlen, EV_ENOENT, "no case with id %lld in this store",
-			     (long long)case_id);
+	if ((rc = case_number_of(s, case_id, number, err, errlen)))
 		goto out;
-	}
-	*number = xstrdup((const char *)sqlite3_column_text(st, 0));
 	for (size_t k = 0; k < n; k++) {
 		sqlite3_reset(sn);
 		sqlite3_bind_int64(sn, 1, v[k].id);
@@ -289,7 +301,6 @@ static int assign_names(struct store *s, int64_t case_id, const struct site_geo 
 					    json_string((const char *)sqlite3_column_text(sn, 0)));
 	}
 out:
-	sqlite3_finalize(st);
 	sqlite3_finalize(sn);
 	return rc;
 }
@@ -362,7 +373,7 @@ int sites_reclass(struct store *s, int64_t case_id, const char *actor, const cha
 	struct reclass cls = {0};
 	char *number = NULL;
 	json_t *detail = NULL;
-	sqlite3_stmt *sel = NULL, *num = NULL;
+	sqlite3_stmt *sel = NULL;
 
 	if (changed)
 		*changed = 0;
@@ -373,18 +384,12 @@ int sites_reclass(struct store *s, int64_t case_id, const char *actor, const cha
 	}
 	sel = store_prepare(s, "SELECT id FROM readings WHERE case_id = ? ORDER BY id", err,
 			    errlen);
-	num = sel ? store_prepare(s, "SELECT number FROM cases WHERE id = ?", err, errlen) : NULL;
-	if (!sel || !num || (rc = reclass_open(s, &cls, err, errlen))) {
+	if (!sel || (rc = reclass_open(s, &cls, err, errlen))) {
 		rc = rc ? rc : EV_EDB;
 		goto out;
 	}
-	sqlite3_bind_int64(num, 1, case_id);
-	if (sqlite3_step(num) != SQLITE_ROW) {
-		rc = err_set(err, errlen, EV_ENOENT, "no case with id %lld in this store",
-			     (long long)case_id);
+	if ((rc = case_number_of(s, case_id, &number, err, errlen)))
 		goto out;
-	}
-	number = xstrdup((const char *)sqlite3_column_text(num, 0));
 	sqlite3_bind_int64(sel, 1, case_id);
 	while ((r = sqlite3_step(sel)) == SQLITE_ROW)
 		if ((rc = reclass_row(s, &cls, sqlite3_column_int64(sel, 0), err, errlen)))
@@ -413,7 +418,6 @@ out:
 	if (own_tx)
 		store_rollback(s);
 	sqlite3_finalize(sel);
-	sqlite3_finalize(num);
 	reclass_close(&cls);
 	json_decref(detail);
 	free(number);
