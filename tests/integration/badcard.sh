@@ -266,16 +266,25 @@ fi
 python3 "$ROOT/tests/lib/mkbadcard.py" --out "$W/card" --describe "$T/dcard.json" \
 	--outside "$T/doutside" "${small[@]}" >/dev/null
 on_exit "chmod -R u+rwx '$W' 2>/dev/null"
-want=$(python3 -c '
+# the distinct contents of the card's regular files; the wait counts only
+# those among the items (the too-deep and the mode-000 file may be items
+# too, and counting them ended the wait before the last file was in)
+python3 -c '
 import hashlib, json, sys
 d = json.load(open(sys.argv[1]))
-print(len({hashlib.sha256(open(d["card"] + "/" + e["path"], "rb").read()).hexdigest()
-           for e in d["entries"] if e["kind"] == "file"}))' "$T/dcard.json")
+for s in sorted({hashlib.sha256(open(d["card"] + "/" + e["path"], "rb").read()).hexdigest()
+                 for e in d["entries"] if e["kind"] == "file"}):
+    print(s)' "$T/dcard.json" >"$T/dwant.txt"
+want=$(wc -l <"$T/dwant.txt")
 have=0
 for _ in $(seq 1 240); do
 	kill -0 "$DPID" 2>/dev/null || break
 	have=$(EVCAP_STORE=$DSTORE "$EVCAP" ls --json 2>/dev/null |
-		python3 -c 'import json,sys; print(len(json.load(sys.stdin)))' 2>/dev/null || echo 0)
+		python3 -c '
+import json, sys
+want = set(open(sys.argv[1]).read().split())
+print(len(want & {it["sha256"] for it in json.load(sys.stdin)}))' "$T/dwant.txt" 2>/dev/null ||
+		echo 0)
 	[ "$have" -ge "$want" ] && break
 	sleep 0.5
 done
