@@ -233,9 +233,11 @@ static void gpx_child_end(struct gpx_state *st, int line)
 	switch (c) {
 	case GPX_C_TIME: {
 		char tmp[GPX_VAL_MAX + 2];
-		/* GPX times are UTC by the schema; some writers leave out the Z. */
+		/* GPX times are UTC by the schema; some writers leave out the Z, and
+		 * RFC 3339 allows it in lower case. */
 		const char *tail = v + (l > 10 ? 10 : l);
-		int zoneless = l > 0 && v[l - 1] != 'Z' && !strchr(tail, '+') && !strchr(tail, '-');
+		int zoneless = l > 0 && v[l - 1] != 'Z' && v[l - 1] != 'z' && !strchr(tail, '+') &&
+			       !strchr(tail, '-');
 		size_t k = l;
 		memcpy(tmp, v, k);
 		if (zoneless)

@@ -100,8 +100,9 @@ static int civil_why(const int f[6], char *why, size_t whylen)
 	return 0;
 }
 
-/* Reads "YYYY<sep>MM<sep>DD[ T]HH:MM:SS" at *p into f[0..5] and moves *p
- * past it: the one layout both EXIF (sep ':') and ISO 8601 (sep '-') use. */
+/* Reads "YYYY<sep>MM<sep>DD[ Tt]HH:MM:SS" at *p into f[0..5] and moves *p
+ * past it: the one layout both EXIF (sep ':') and ISO 8601 (sep '-') use.
+ * RFC 3339 lets the T be written in lower case. */
 static int parse_civil(const char **p, char sep, int f[6])
 {
 	static const int width[6] = {4, 2, 2, 2, 2, 2};
@@ -112,7 +113,7 @@ static int parse_civil(const char **p, char sep, int f[6])
 			break;
 		char want = i < 2 ? sep : i == 2 ? 0 : ':';
 		char c = *(*p)++;
-		if (want ? c != want : c != ' ' && c != 'T')
+		if (want ? c != want : c != ' ' && c != 'T' && c != 't')
 			return EV_EINVAL;
 	}
 	return 0;

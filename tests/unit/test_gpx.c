@@ -60,6 +60,23 @@ static void test_gpx11_kinds(void)
 	track_free(&tr);
 }
 
+/* RFC 3339 lets a writer put the T and the Z in lower case: the point is
+ * taken, at the same instant, and not warned about as zoneless */
+static void test_lowercase_zone(void)
+{
+	const char *x = "<gpx version=\"1.1\"><trk><trkseg>\n"
+			"<trkpt lat=\"1\" lon=\"2\"><time>2020-01-01t00:00:05z</time></trkpt>\n"
+			"</trkseg></trk></gpx>\n";
+	struct track tr;
+	struct track_report rep;
+	char err[256];
+	CHECK(parse_text(x, &tr, &rep, err, sizeof err) == 0);
+	CHECK(tr.n == 1 && rep.bad == 0 && rep.n_msgs == 0);
+	if (tr.n == 1)
+		CHECK_NEAR(tr.v[0].t, (double)time_from_civil(2020, 1, 1, 0, 0, 5), 1e-9);
+	track_free(&tr);
+}
+
 static void test_gpx10_fix(void)
 {
 	const char *x =
@@ -233,6 +250,7 @@ static void test_corpus(void)
 int main(void)
 {
 	RUN(test_gpx11_kinds);
+	RUN(test_lowercase_zone);
 	RUN(test_gpx10_fix);
 	RUN(test_hostile);
 	RUN(test_corpus);

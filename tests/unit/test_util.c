@@ -82,6 +82,8 @@ static void test_time_civil(void)
 	CHECK(time_parse_iso("2023-11-15T06:13:20+08:00", &d2) == 0 && d2 == 1700000000.0);
 	CHECK(time_parse_iso("2023-11-14T22:13:20.5Z", &d2) == 0 && d2 == 1700000000.5);
 	CHECK(time_parse_iso("2023-11-14 22:13:20", &d2) != 0);
+	/* RFC 3339: the T and the Z may be written in lower case */
+	CHECK(time_parse_iso("2023-11-14t22:13:20.5z", &d2) == 0 && d2 == 1700000000.5);
 	CHECK(time_parse_iso("2023-11-15T06:13:20+0800", &d2) == 0 && d2 == 1700000000.0);
 	CHECK(time_parse_iso("2023-11-15T06:13:20+08", &d2) == 0 && d2 == 1700000000.0);
 	CHECK(time_parse_iso("2023-11-14T22:13:20Z ", &d2) != 0);
