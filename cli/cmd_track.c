@@ -136,6 +136,23 @@ out:
 	return rc;
 }
 
+/* Whether text is UTF-16: a byte-order mark, or (a writer that left the
+ * mark out) a zero byte beside each of its first ASCII characters. */
+static int text_is_utf16(const char *text, size_t n)
+{
+	const unsigned char *u = (const unsigned char *)text;
+	if (n >= 2 && ((u[0] == 0xff && u[1] == 0xfe) || (u[0] == 0xfe && u[1] == 0xff)))
+		return 1;
+	if (n < 8)
+		return 0;
+	int le = 1, be = 1;
+	for (size_t i = 0; i < 8; i += 2) {
+		le &= u[i] != 0 && u[i] < 0x80 && u[i + 1] == 0;
+		be &= u[i] == 0 && u[i + 1] != 0 && u[i + 1] < 0x80;
+	}
+	return le || be;
+}
+
 /* Imports one file; returns 0, or 1 when the file could not be (wholly)
  * read. *out gets a JSON summary. */
 static int track_import_one(struct cli *cli, struct store *s, const char *path, json_t **out)
@@ -170,6 +187,11 @@ static int track_import_one(struct cli *cli, struct store *s, const char *path, 
 	} else if (nmea_sniff(b.data, b.len)) {
 		format = "nmea";
 		perr = nmea_parse(name, b.data, b.len, &tr, &rep);
+	} else if (text_is_utf16(b.data, b.len)) {
+		snprintf(err, sizeof err, "%s: the text is UTF-16; evcap reads GPX and NMEA written "
+			 "as UTF-8 or ASCII: convert a copy (iconv -f UTF-16 -t UTF-8) and import "
+			 "that", shown);
+		goto out;
 	} else {
 		snprintf(err, sizeof err, "%s: neither GPX nor NMEA", shown);
 		goto out;

@@ -134,3 +134,15 @@ check "track_hostile: an NMEA talker holding ESC is named by the byte's code" \
 	grep -qF 'vals.nmea:1: control or non-ASCII byte 0x1b at column 2' "$T/vals.err"
 check "track_hostile: no control character from inside a track file reaches the terminal" \
 	bash -c "! grep -q '^evcap: forged' \"\$1\" && ! LC_ALL=C grep -q \$'[\\t\\x1b]\\|\\xc2[\\x80-\\x9f]' \"\$1\" \"\$2\"" _ "$T/vals.err" "$T/vals.out"
+
+# a track saved as UTF-16 (with its byte-order mark, and without one) is
+# named as such, with what to do, not as "neither GPX nor NMEA"
+gpx "$T/wide.gpx" 30 "1 2"
+iconv -f UTF-8 -t UTF-16 "$T/wide.gpx" >"$T/wide16.gpx"
+printf '$GPRMC,000000.00,A,3000.0000,N,12000.0000,E,0.0,0.0,020125,,,A*00\n' |
+	iconv -f UTF-8 -t UTF-16LE >"$T/nobom16.nmea"
+E track import --no-geotag "$T/wide16.gpx" "$T/nobom16.nmea" >/dev/null 2>"$T/wide.err"
+check "track_hostile: a UTF-16 GPX file is named as UTF-16, with the conversion to make" \
+	grep -qF "wide16.gpx: the text is UTF-16; evcap reads GPX and NMEA written as UTF-8 or ASCII: convert a copy (iconv -f UTF-16 -t UTF-8)" "$T/wide.err"
+check "track_hostile: a UTF-16 NMEA log without a byte-order mark is named as UTF-16 too" \
+	grep -qF "nobom16.nmea: the text is UTF-16" "$T/wide.err"
