@@ -788,6 +788,12 @@ static int dir_identity(void *impl, int create, char *id, size_t idlen, char *er
 		if (!rc || rc == EV_EEXIST) /* another sync made it first */
 			rc = dir_read_id(d, got, err, errlen);
 	}
+	/* a sync stopped between placing the id and removing its temporary
+	 * file left that file, and the id is never written again to clear
+	 * it: each sync that finds the id clears what no writer holds (a
+	 * pull, which may read a disk mounted read-only, leaves it) */
+	if (!rc && create)
+		dir_drop_stale(d->root_fd, DIR_ID_KEY, 1);
 	if (!rc)
 		snprintf(id, idlen, "%s", got);
 	return rc;

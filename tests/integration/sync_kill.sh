@@ -70,6 +70,28 @@ else
 	bad "after a stop and another sync: ${problems[*]}"
 fi
 
+# stopped just after the disk's id file is put in place, before its
+# temporary file is removed: the next sync, finding the id there, removes
+# that leftover (nothing writes the id again to clear it)
+W=$T/idtmp
+mkdir -p "$W/probe-usb" "$W/usb"
+cp -a "$T/field" "$W/probe"
+strace_run -f -o "$W/trace" -e trace=fsync,linkat,renameat2 $EVCAP --store "$W/probe" sync \
+	--target "dir:$W/probe-usb" >/dev/null 2>&1
+n=$(awk '/fsync\(/ { c++; if (placed) { print c; exit } }
+	/(linkat|renameat2)\(.*"evcap-target-id"/ { placed = 1 }' "$W/trace")
+cp -a "$T/field" "$W/field"
+strace_run -f -o /dev/null -e trace=fsync -e inject="fsync:signal=SIGKILL:when=${n:-1}" \
+	$EVCAP --store "$W/field" sync --target "dir:$W/usb" >/dev/null 2>&1
+check "a sync stopped after placing the disk's id leaves its temporary file" \
+	bash -c '[ -n "$1" ] && [ -f "$2/evcap-target-id" ] && [ -n "$(find "$2" -name ".tmp-evcap-target-id-*")" ]' \
+	_ "$n" "$W/usb"
+check "the next sync commits the bundle" \
+	bash -c '$1 --store "$2/field" sync --target "dir:$2/usb" 2>&1 | grep -q "1 bundle committed: 6 items"' \
+	_ "$EVCAP" "$W"
+check "and removes the id's leftover temporary file" \
+	test -z "$(find "$W/usb" -name '.tmp-evcap-target-id-*')"
+
 # a stop among the bundle's own files, and then another disk at the same
 # path: that disk is another target (its own id), so it gets the whole
 # case in a bundle of its own; the unfinished one waits for its disk
