@@ -80,6 +80,8 @@ static void bind_double_if(sqlite3_stmt *st, int i, int has, double v)
 		sqlite3_bind_null(st, i);
 }
 
+/* One row a path and card: the index sightings_once (schema 47) makes a
+ * path seen again on no card (medium_uuid NULL) one the IGNORE skips. */
 static int add_sighting(struct store *s, int64_t item_id, const char *path,
 			const struct ingest_opts *o, const char *now_iso)
 {

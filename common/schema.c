@@ -346,6 +346,19 @@ static const char schema_v45[] =
  * rows of before: each such file is read once more, and its row filled. */
 static const char schema_v46[] = "ALTER TABLE capture_seen ADD COLUMN ctime_ns INTEGER;";
 
+/*
+ * A path seen again on no card (medium_uuid NULL) is one sighting, not
+ * one more at each ingest: sightings' UNIQUE (item_id, path, medium_uuid)
+ * never held there, as SQLite's UNIQUE takes NULLs for distinct, so every
+ * re-ingest of a folder added a row to each of its items. The copies so
+ * added are dropped, the first sighting of each kept, and an index that
+ * reads no card as '' makes ingest's INSERT OR IGNORE skip them.
+ */
+static const char schema_v47[] =
+	"DELETE FROM sightings WHERE id NOT IN (SELECT min(id) FROM sightings"
+	" GROUP BY item_id, path, ifnull(medium_uuid, ''));"
+	"CREATE UNIQUE INDEX sightings_once ON sightings(item_id, path, ifnull(medium_uuid, ''));";
+
 const struct migration schema_migrations[] = {
 	{1, schema_v1},
 	{40, schema_v40},
@@ -355,5 +368,6 @@ const struct migration schema_migrations[] = {
 	{44, schema_v44},
 	{45, schema_v45},
 	{46, schema_v46},
+	{47, schema_v47},
 };
 const size_t schema_migration_count = sizeof schema_migrations / sizeof schema_migrations[0];

@@ -63,9 +63,34 @@ check "the duplicate is one item seen in two places" \
 	test "$($EVCAP show "${sha1:0:12}" --json | jq '.sightings | length')" -eq 2
 
 # a second ingest of the same card records nothing new
+sightings() { sqlite3 "$1/evidence.db" "SELECT count(*) FROM sightings"; }
+seen=$(sightings "$EVCAP_STORE")
 $EVCAP ingest "$CARD" >"$T/out2" 2>/dev/null
 check "re-ingest: all 6 already recorded" grep -q '^6 files, .* 6 already recorded' "$T/out2"
 check "re-ingest adds no item" test "$($EVCAP ls --json | jq length)" -eq 5
+check "re-ingest of a folder on no card adds no sighting ($seen before)" \
+	test "$(sightings "$EVCAP_STORE")" = "$seen"
+
+# a store whose evcap (before schema 47) added those sightings again at
+# each re-ingest: the upgrade keeps the first of each, and ingest adds
+# no more
+cp -a "$EVCAP_STORE" "$T/dup-store"
+store_to_schema_46 "$T/dup-store/evidence.db"
+first=$(sqlite3 "$T/dup-store/evidence.db" "SELECT group_concat(id) FROM (SELECT id FROM sightings ORDER BY id)")
+had=$(sightings "$T/dup-store")
+sqlite3 "$T/dup-store/evidence.db" "INSERT INTO sightings(item_id, path, medium_uuid, medium_label, seen_at)
+	SELECT item_id, path, medium_uuid, medium_label, '2099-01-01T00:00:00Z' FROM sightings;
+	INSERT INTO sightings(item_id, path, medium_uuid, medium_label, seen_at)
+	SELECT item_id, path, medium_uuid, medium_label, '2099-01-02T00:00:00Z' FROM sightings"
+check "the old store holds each sighting four times" \
+	test "$(sightings "$T/dup-store")" = $((had * 4))
+$EVCAP --store "$T/dup-store" ls >/dev/null 2>&1
+check "the upgrade keeps the first of each sighting and drops the copies" \
+	test "$(sqlite3 "$T/dup-store/evidence.db" "SELECT group_concat(id) FROM (SELECT id FROM sightings ORDER BY id)")" = "$first"
+$EVCAP --store "$T/dup-store" ingest "$CARD" >/dev/null 2>&1
+check "and a re-ingest into the upgraded store adds no sighting" \
+	test "$(sightings "$T/dup-store")" = "$seen"
+check "the upgraded store verifies" $EVCAP --store "$T/dup-store" verify -q
 
 check "verify passes on an intact store" $EVCAP verify -q
 $EVCAP note "${sha1:0:12}" '上游100米处排污口' >/dev/null

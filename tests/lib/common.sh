@@ -171,9 +171,17 @@ pty_pair() {
 	within 10 test -e "$1" -a -e "$2"
 }
 
-# store_to_schema_44 DB: takes schema 45's and 46's columns and index out
-# of a store's database, as an evcap of schema 44 left it
+# store_to_schema_46 DB: takes schema 47's index out of a store's
+# database, as an evcap of schema 46 left it (whose ingest could add a
+# path off a card to an item's sightings again and again)
+store_to_schema_46() {
+	sqlite3 "$1" "DROP INDEX sightings_once; PRAGMA user_version = 46;"
+}
+
+# store_to_schema_44 DB: takes schema 45's and later columns and indexes
+# out of a store's database, as an evcap of schema 44 left it
 store_to_schema_44() {
+	store_to_schema_46 "$1" || return 1
 	sqlite3 "$1" "ALTER TABLE capture_seen DROP COLUMN ctime_ns;
 	DROP INDEX bundles_previous; ALTER TABLE bundles DROP COLUMN previous;
 	ALTER TABLE bundles DROP COLUMN previous_missing;

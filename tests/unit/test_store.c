@@ -873,7 +873,21 @@ static void test_migration(void)
 			 "ALTER TABLE bundles DROP COLUMN previous;"
 			 "ALTER TABLE bundles DROP COLUMN previous_missing;"
 			 "ALTER TABLE readings DROP COLUMN src_device;"
-			 "ALTER TABLE capture_seen DROP COLUMN ctime_ns;",
+			 "ALTER TABLE capture_seen DROP COLUMN ctime_ns;"
+			 "DROP INDEX sightings_once;",
+			 err, sizeof err) == 0);
+	/* a folder ingested three times by an evcap before schema 47: its
+	 * path on no card seen three times over, beside one sighting of the
+	 * same path on a card */
+	CHECK(store_exec(s,
+			 "INSERT INTO items(id, sha256, size, kind, original_name, original_path,"
+			 " ingested_at) VALUES (7, 'bbbb', 1, 'photo', 'a.JPG', '/f/a.JPG',"
+			 " '2024-01-01T00:00:00Z');"
+			 "INSERT INTO sightings(id, item_id, path, medium_uuid, seen_at) VALUES"
+			 " (11, 7, '/f/a.JPG', NULL, '2024-01-01T00:00:00Z'),"
+			 " (12, 7, '/f/a.JPG', 'CARD-1', '2024-01-02T00:00:00Z'),"
+			 " (13, 7, '/f/a.JPG', NULL, '2024-01-03T00:00:00Z'),"
+			 " (14, 7, '/f/a.JPG', NULL, '2024-01-04T00:00:00Z');",
 			 err, sizeof err) == 0);
 	CHECK(store_exec(s, "PRAGMA user_version = 40", err, sizeof err) == 0);
 	store_close(s);
@@ -930,6 +944,16 @@ static void test_migration(void)
 	CHECK(query_int(s, "SELECT count(*) FROM sqlite_master WHERE type = 'trigger'"
 			   " AND name IN ('items_rev', 'items_office_fields', 'readings_rev',"
 			   " 'readings_office_fields')") == 4);
+	/* the first of the copies is kept, and the same sighting again adds
+	 * none */
+	CHECK(query_int(s, "SELECT count(*) FROM sightings WHERE item_id = 7") == 2);
+	CHECK(query_int(s, "SELECT count(*) FROM sightings WHERE id IN (11, 12)") == 2);
+	CHECK(store_exec(s,
+			 "INSERT OR IGNORE INTO sightings(item_id, path, medium_uuid, seen_at)"
+			 " VALUES (7, '/f/a.JPG', NULL, '2024-01-05T00:00:00Z'),"
+			 " (7, '/f/a.JPG', 'CARD-1', '2024-01-05T00:00:00Z')",
+			 err, sizeof err) == 0);
+	CHECK(query_int(s, "SELECT count(*) FROM sightings WHERE item_id = 7") == 2);
 	struct counter c = {0};
 	CHECK(custody_verify(s, count_report, &c, err, sizeof err) == 0 && c.n == 0);
 	CHECK(query_int(s, "SELECT count(*) FROM custody WHERE item_sha256 LIKE 'aaaa%'") == 1);
