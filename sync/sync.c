@@ -9,6 +9,11 @@
  * A bundle is kept in the store before those three files are written, so
  * that a run stopped among them is finished by the next (pending_save).
  *
+ * Before anything is sent, the target's bundles of this device that the
+ * store does not know are held to its custody log, so that a store that
+ * lost records it had synced stops rather than fork its chain there
+ * (own_bundles_check).
+ *
  * sync_state holds one row per (target, object): state 'queued' ->
  * 'uploading' (multipart: upload id and finished parts journalled) ->
  * 'stored' (on the target) -> 'done' (named by a committed bundle).
@@ -1617,6 +1622,293 @@ void sync_report_free(struct sync_report *rep)
 	rep->cases_failed = 0;
 }
 
+/* ---- this device's bundles that the store does not know ---- */
+
+/*
+ * A store whose last transactions were lost (a power cut that took
+ * evidence.db-wal with it, on a card that had only cached the writes)
+ * opens as it was some time before, and may have sent bundles in the time
+ * it lost. Its custody log then numbers its next events as those bundles
+ * numbered theirs: a bundle made now would fork the device's chain on the
+ * target, and the office would refuse it and every later one of the
+ * device. So before anything is sent, each case's committed bundles of
+ * this device on the target that the store does not record as sent are
+ * read, and their custody heads held to the store's log. A normal sync
+ * reads no manifest for this: it costs one listing a case.
+ */
+
+#define OWN_MAX_KEYS 200000 /* a case's listing, as pull reads it */
+
+struct own_bundles {
+	const char *prefix;
+	size_t prefix_len;
+	char device8[9]; /* the device's part of a bundle id */
+	char **ids;      /* its committed bundles there, in listing order */
+	size_t n;
+};
+
+/* 1 when bundle id `id` ("YYYYMMDD-HHMMSS-<8 hex>-<8 hex>") was made by a
+ * device whose id begins with dev8. Another device may share those 8
+ * digits: the signature tells them apart. */
+static int id_of_device(const char *id, const char *dev8)
+{
+	const char *p = strchr(id, '-');
+	if (p)
+		p = strchr(p + 1, '-');
+	return p && !strncmp(p + 1, dev8, 8) && p[9] == '-';
+}
+
+/* Keeps each "<bundle id>/COMMITTED" of the device under the prefix (a
+ * bundle not committed is read by no office, so it forks nothing). */
+static int own_each(void *ctx, const struct target_entry *e)
+{
+	struct own_bundles *ob = ctx;
+	if (e->foreign || e->odd || e->is_dir || strncmp(e->key, ob->prefix, ob->prefix_len))
+		return 0;
+	const char *rest = e->key + ob->prefix_len, *slash = strchr(rest, '/');
+	size_t n = slash ? (size_t)(slash - rest) : 0;
+	if (!slash || n > BUNDLE_ID_MAX || strcmp(slash + 1, BUNDLE_COMMITTED))
+		return 0;
+	char id[BUNDLE_ID_MAX + 1];
+	memcpy(id, rest, n);
+	id[n] = '\0';
+	if (!bundle_id_valid(id) || !id_of_device(id, ob->device8))
+		return 0;
+	ob->ids = xrealloc(ob->ids, (ob->n + 1) * sizeof *ob->ids);
+	ob->ids[ob->n++] = xstrdup(id);
+	return 0;
+}
+
+/* 1 when this store records bundle `id` as sent (to any target: the same
+ * disk mounted at another path holds what was sent to its old path), 0
+ * when not, EV_EDB. */
+static int bundle_sent(struct store *s, const char *id, char *err, size_t errlen)
+{
+	sqlite3_stmt *st = store_prepare(
+		s, "SELECT 1 FROM bundles WHERE bundle_id = ? AND direction = 'out'", err, errlen);
+	if (!st)
+		return EV_EDB;
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	int r = sqlite3_step(st), rc = r == SQLITE_ROW;
+	if (r != SQLITE_ROW && r != SQLITE_DONE)
+		rc = err_set(err, errlen, EV_EDB, "cannot read the bundles this store sent: %s",
+			     sqlite3_errmsg(store_db(s)));
+	sqlite3_finalize(st);
+	return rc;
+}
+
+static int own_sink(void *ctx, const void *p, size_t n)
+{
+	return buf_append(ctx, p, n) ? EV_ELIMIT : 0;
+}
+
+/* Reads one file of a bundle into out (cleared), at most out->max bytes. */
+static int own_get(struct target *t, const char *case_key, const char *id, const char *name,
+		   struct buf *out, char *err, size_t errlen)
+{
+	char *key = bundle_object_key(case_key, id, name);
+	char e2[512];
+	buf_reset(out);
+	int rc = target_get(t, key, 0, out->max, own_sink, out, e2, sizeof e2);
+	if (rc == EV_ELIMIT)
+		err_set(err, errlen, rc, "its %s is larger than the %zu bytes allowed", name,
+			out->max);
+	else if (rc)
+		err_set(err, errlen, rc, "its %s cannot be read: %s", name, e2);
+	free(key);
+	return rc;
+}
+
+/*
+ * Reads bundle `id` of the case and checks that it is this device's:
+ * signed by its key (pub), naming its device. 0 with *m its manifest; 0
+ * with *m NULL when it is not (another device's, whose id shares the 8
+ * digits, passes without a word; one that is no sound bundle, which no
+ * office takes either, is warned about); a negative code, with err, when
+ * the target could not be read, so that nothing is sent unchecked.
+ */
+static int own_read(struct store *s, struct target *t, const char *case_key, const char *id,
+		    const struct minisign_pub *pub, struct bundle_manifest **m, char *err,
+		    size_t errlen)
+{
+	struct buf mtext, stext;
+	struct minisign_sig sig;
+	char e2[768], why[1024] = "";
+	int rc;
+	*m = NULL;
+	buf_init(&mtext, BUNDLE_MANIFEST_MAX);
+	buf_init(&stext, MINISIGN_SIGFILE_MAX);
+	if ((rc = own_get(t, case_key, id, BUNDLE_SIGNATURE, &stext, e2, sizeof e2)) ||
+	    (rc = own_get(t, case_key, id, BUNDLE_MANIFEST, &mtext, e2, sizeof e2))) {
+		if (rc == EV_ENET || rc == EV_EIO || rc == EV_EAUTH) {
+			err_set(err, errlen, rc, "%s: bundle %s: %s", target_url(t), id, e2);
+			goto out;
+		}
+		snprintf(why, sizeof why, "%s", e2);
+		rc = 0;
+		goto out;
+	}
+	if (minisign_sig_parse(stext.data, stext.len, &sig, e2, sizeof e2)) {
+		snprintf(why, sizeof why, "its signature cannot be read: %s", e2);
+		goto out;
+	}
+	if (memcmp(sig.keyid, pub->keyid, MINISIGN_KEYID_LEN) != 0)
+		goto out; /* another device's */
+	if (minisign_verify(pub, &sig, mtext.data, mtext.len, e2, sizeof e2)) {
+		snprintf(why, sizeof why, "its signature does not check with this device's key: %s",
+			 e2);
+		goto out;
+	}
+	if (bundle_manifest_parse(mtext.data, mtext.len, case_key, id, m, e2, sizeof e2)) {
+		snprintf(why, sizeof why, "its manifest is not sound: %s", e2);
+		goto out;
+	}
+	if (strcmp((*m)->device_id, store_device_id(s)) != 0) {
+		snprintf(why, sizeof why,
+			 "it is signed with this device's key but names device %.64s",
+			 (*m)->device_id);
+		bundle_manifest_free(*m);
+		*m = NULL;
+	}
+out:
+	if (why[0])
+		log_warnx("%s: bundle %s bears this device's part of a bundle id, but %s; it "
+			  "is not taken as one of this device's bundles (an office refuses it "
+			  "too)",
+			  target_url(t), id, why);
+	buf_free(&mtext);
+	buf_free(&stext);
+	return rc;
+}
+
+/*
+ * Holds the custody head of m, a bundle of this device on the target, to
+ * this store's log: 0 when the log holds that very event; else
+ * EV_ECORRUPT, with err naming the target, the bundle, how they differ
+ * and what to do.
+ */
+static int own_head_check(struct store *s, const char *target, const char *number,
+			  const struct bundle_manifest *m, char *err, size_t errlen)
+{
+	char head[SHA256_HEX_LEN + 1], what[256];
+	int64_t last = 0;
+	if (m->head_seq <= 0)
+		return 0;
+	if (custody_head(s, head, &last))
+		return err_set(err, errlen, EV_EDB, "cannot read this store's custody log: %s",
+			       sqlite3_errmsg(store_db(s)));
+	if (m->head_seq > last) {
+		snprintf(what, sizeof what,
+			 "reaches its custody event %lld, but this store's custody log ends at "
+			 "event %lld",
+			 (long long)m->head_seq, (long long)last);
+	} else {
+		sqlite3_stmt *st = store_prepare(s, "SELECT hash FROM custody WHERE seq = ?", err,
+						 errlen);
+		if (!st)
+			return EV_EDB;
+		sqlite3_bind_int64(st, 1, m->head_seq);
+		int r = sqlite3_step(st), same = 0;
+		if (r == SQLITE_ROW) {
+			const char *h = (const char *)sqlite3_column_text(st, 0);
+			same = h && !strcmp(h, m->head_hash);
+		}
+		sqlite3_finalize(st);
+		if (r != SQLITE_ROW && r != SQLITE_DONE)
+			return err_set(err, errlen, EV_EDB,
+				       "cannot read this store's custody log: %s",
+				       sqlite3_errmsg(store_db(s)));
+		if (same)
+			return 0;
+		snprintf(what, sizeof what,
+			 "its custody event %lld is not event %lld of this store's log (another "
+			 "event here has that number)",
+			 (long long)m->head_seq, (long long)m->head_seq);
+	}
+	return err_set(err, errlen, EV_ECORRUPT,
+		       "%s: bundle %s of case %s was made by this device, and %s: this store "
+		       "appears to have lost records it had already synced (a power cut that took "
+		       "evidence.db-wal with it?). Nothing was sent: a bundle made now would fork "
+		       "this device's custody chain, and the office would refuse it and every "
+		       "later bundle of this device. Put the store back from a copy that holds "
+		       "those records, then sync again; without one, see \"A store that lost "
+		       "records it had synced\" in docs/sync.md",
+		       target, m->bundle_id, number, what);
+}
+
+/* Checks every case's bundles of this device on the target (see above),
+ * not only the cases this run sends: the device's chain is one for all
+ * its cases, so a lost bundle of any of them forks it. */
+static int own_bundles_check(struct store *s, struct target *t,
+			     const struct minisign_secret *sec, char *err, size_t errlen)
+{
+	const char *target = target_url(t);
+	struct minisign_pub pub;
+	char **numbers = NULL;
+	size_t n_numbers = 0;
+	int rc = 0, r;
+	minisign_secret_pub(sec, &pub);
+	sqlite3_stmt *st = store_prepare(s, "SELECT number FROM cases ORDER BY id", err, errlen);
+	if (!st)
+		return EV_EDB;
+	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+		numbers = xrealloc(numbers, (n_numbers + 1) * sizeof *numbers);
+		numbers[n_numbers++] = xstrdup((const char *)sqlite3_column_text(st, 0));
+	}
+	sqlite3_finalize(st);
+	if (r != SQLITE_DONE) {
+		rc = err_set(err, errlen, EV_EDB, "reading the store's cases: %s",
+			     sqlite3_errmsg(store_db(s)));
+		goto out;
+	}
+	for (size_t i = 0; i < n_numbers && !rc; i++) {
+		char key[64], e2[1024];
+		struct own_bundles ob;
+		memset(&ob, 0, sizeof ob);
+		store_case_key(numbers[i], key);
+		char *prefix = bundle_case_prefix(key);
+		ob.prefix = prefix;
+		ob.prefix_len = strlen(prefix);
+		snprintf(ob.device8, sizeof ob.device8, "%.8s", store_device_id(s));
+		rc = target_list(t, prefix, OWN_MAX_KEYS, own_each, &ob, e2, sizeof e2);
+		if (rc == EV_ECORRUPT) {
+			/* a file or link where the case's folder goes: no office
+			 * reads a bundle there either, and the case's own sync
+			 * fails on it, naming it, when it has something to send */
+			log_info("case %s: its bundles on %s cannot be listed (%s), so none there "
+				 "is compared with this store's custody log",
+				 numbers[i], target, e2);
+			rc = 0;
+		} else if (rc) {
+			err_set(err, errlen, rc,
+				"case %s: cannot list this device's bundles on %s, which sync "
+				"compares with this store's custody log before it sends "
+				"anything: %s",
+				numbers[i], target, e2);
+		}
+		for (size_t k = 0; k < ob.n && !rc; k++) {
+			struct bundle_manifest *m = NULL;
+			if ((rc = bundle_sent(s, ob.ids[k], err, errlen)) == 1) {
+				rc = 0;
+				continue;
+			}
+			if (!rc && !(rc = own_read(s, t, key, ob.ids[k], &pub, &m, err, errlen)) &&
+			    m)
+				rc = own_head_check(s, target, numbers[i], m, err, errlen);
+			bundle_manifest_free(m);
+		}
+		for (size_t k = 0; k < ob.n; k++)
+			free(ob.ids[k]);
+		free(ob.ids);
+		free(prefix);
+	}
+out:
+	for (size_t i = 0; i < n_numbers; i++)
+		free(numbers[i]);
+	free(numbers);
+	return rc;
+}
+
 int sync_run(struct store *s, const struct sync_opts *o, struct sync_report *rep, char *err,
 	     size_t errlen)
 {
@@ -1643,6 +1935,9 @@ int sync_run(struct store *s, const struct sync_opts *o, struct sync_report *rep
 	    (rc = target_identify(t, err, errlen)))
 		goto out;
 	snprintf(rep->target_info, sizeof rep->target_info, "%s", target_info(t));
+	/* a store that lost what it had synced must not fork its chain there */
+	if ((rc = own_bundles_check(s, t, &sec, err, errlen)))
+		goto out;
 	/* the cases are read first: no statement stays open across the
 	 * transactions each case commits */
 	st = store_prepare(s, "SELECT id, number FROM cases WHERE (?1 IS NULL OR number = ?1)"
