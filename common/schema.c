@@ -359,6 +359,53 @@ static const char schema_v47[] =
 	" GROUP BY item_id, path, ifnull(medium_uuid, ''));"
 	"CREATE UNIQUE INDEX sightings_once ON sightings(item_id, path, ifnull(medium_uuid, ''));";
 
+/* The fields of a reading that a step after it was read may change (its
+ * place, its class, its site), and the tests of whether an update changed
+ * each group of them; a reading has no altitude. */
+#define READING_REV_COLS "lat, lon, location_source, location_error_m, class, site_id"
+#define READING_PLACE_CHANGED \
+	"(OLD.lat IS NOT NEW.lat OR OLD.lon IS NOT NEW.lon" \
+	" OR OLD.location_source IS NOT NEW.location_source" \
+	" OR OLD.location_error_m IS NOT NEW.location_error_m)"
+#define READING_CLASS_CHANGED "(OLD.class IS NOT NEW.class)"
+
+/*
+ * A reading's place and class are part of its revision, as its site is
+ * (schema_v44): a reading placed from a track after it was synced (evcap
+ * geotag, a track import) or classed again with a water body given since
+ * (case set --water-body) goes to each target again, and an office takes
+ * the change (docs/sync.md, "Items changed after a sync"). On an office,
+ * office_fields gains the groups of a reading the office changed itself:
+ * 1 place and 8 class, beside 4 site; a later revision from the field
+ * leaves them as the office set them.
+ *
+ * Before this version such a change never went: the readings this store
+ * placed or classed again, as its custody log names them ("geotag" and
+ * "reclass" events), go to every target once more, each with a revision
+ * of its own above any the targets have (an office that already has the
+ * same values changes nothing).
+ */
+static const char schema_v48[] =
+	"DROP TRIGGER readings_rev;"
+	"DROP TRIGGER readings_office_fields;"
+	"CREATE TRIGGER readings_rev AFTER UPDATE OF " READING_REV_COLS " ON readings"
+	" WHEN " READING_PLACE_CHANGED " OR " READING_CLASS_CHANGED " OR " ITEM_SITE_CHANGED
+	" BEGIN UPDATE readings SET rev = (SELECT max(rev) FROM readings) + 1"
+	"  WHERE id = NEW.id; END;"
+	"CREATE TRIGGER readings_office_fields AFTER UPDATE OF " READING_REV_COLS " ON readings"
+	" WHEN NEW.origin = 'pulled' AND NEW.src_rev IS OLD.src_rev"
+	" BEGIN UPDATE readings SET office_fields = office_fields"
+	"  | (CASE WHEN " READING_PLACE_CHANGED " THEN 1 ELSE 0 END)"
+	"  | (CASE WHEN " ITEM_SITE_CHANGED " THEN 4 ELSE 0 END)"
+	"  | (CASE WHEN " READING_CLASS_CHANGED " THEN 8 ELSE 0 END)"
+	"  WHERE id = NEW.id; END;"
+	"UPDATE readings SET rev = (SELECT max(rev) FROM readings) + id"
+	" WHERE origin = 'local' AND id IN ("
+	"  SELECT json_extract(r.value, '$.id') FROM custody c,"
+	"   json_each(c.event, '$.detail.readings') r WHERE c.action = 'geotag'"
+	"  UNION SELECT json_extract(r.value, '$.reading') FROM custody c,"
+	"   json_each(c.event, '$.detail.readings') r WHERE c.action = 'reclass');";
+
 const struct migration schema_migrations[] = {
 	{1, schema_v1},
 	{40, schema_v40},
@@ -369,5 +416,6 @@ const struct migration schema_migrations[] = {
 	{45, schema_v45},
 	{46, schema_v46},
 	{47, schema_v47},
+	{48, schema_v48},
 };
 const size_t schema_migration_count = sizeof schema_migrations / sizeof schema_migrations[0];

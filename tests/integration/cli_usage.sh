@@ -395,12 +395,12 @@ check "export: --out in a folder that does not exist names the folder" \
 "$EVCAP" --store "$T/old" init >/dev/null && "$EVCAP" --store "$T/old" case open 旧案 >/dev/null
 store_to_schema_42 "$T/old/evidence.db"
 run --store "$T/old" ls
-check "schema: ls on an older store says once that it upgraded it, from 42 to 47" \
+check "schema: ls on an older store says once that it upgraded it, from 42 to 48" \
 	bash -c 'is 0 "$1/old: the store was upgraded from schema 42 to 47" && one_line' _ "$T"
 run --store "$T/old" --json log
 check "schema: each step of the upgrade is a custody event naming its versions" jq_ok \
 	'[.[].event | select(.action == "schema_upgrade") | [.detail.from, .detail.to]] ==
-	 [[42, 43], [43, 44], [44, 45], [45, 46], [46, 47]]'
+	 [[42, 43], [43, 44], [44, 45], [45, 46], [46, 47], [47, 48]]'
 run --store "$T/old" verify
 check "schema: the next command says nothing of it, and the chain verifies" \
 	bash -c '[ "$rc" = 0 ] && ! grep -q upgraded <<<"$err"'

@@ -171,15 +171,32 @@ pty_pair() {
 	within 10 test -e "$1" -a -e "$2"
 }
 
-# store_to_schema_46 DB: takes schema 47's index out of a store's
-# database, as an evcap of schema 46 left it (whose ingest could add a
-# path off a card to an item's sightings again and again)
+# store_to_schema_47 DB: gives a store's database back the triggers on
+# readings of before schema 48 (only a site made a revision), as an evcap
+# of schema 47 left it
+store_to_schema_47() {
+	sqlite3 "$1" "DROP TRIGGER readings_rev; DROP TRIGGER readings_office_fields;
+	CREATE TRIGGER readings_rev AFTER UPDATE OF site_id ON readings
+	 WHEN (OLD.site_id IS NOT NEW.site_id)
+	 BEGIN UPDATE readings SET rev = (SELECT max(rev) FROM readings) + 1
+	  WHERE id = NEW.id; END;
+	CREATE TRIGGER readings_office_fields AFTER UPDATE OF site_id ON readings
+	 WHEN NEW.origin = 'pulled' AND NEW.src_rev IS OLD.src_rev
+	 AND (OLD.site_id IS NOT NEW.site_id)
+	 BEGIN UPDATE readings SET office_fields = office_fields | 4 WHERE id = NEW.id; END;
+	PRAGMA user_version = 47;"
+}
+
+# store_to_schema_46 DB: takes schema 47's index (and what came later) out
+# of a store's database, as an evcap of schema 46 left it (whose ingest
+# could add a path off a card to an item's sightings again and again)
 store_to_schema_46() {
+	store_to_schema_47 "$1" || return 1
 	sqlite3 "$1" "DROP INDEX sightings_once; PRAGMA user_version = 46;"
 }
 
-# store_to_schema_44 DB: takes schema 45's and later columns and indexes
-# out of a store's database, as an evcap of schema 44 left it
+# store_to_schema_44 DB: takes schema 45's and later columns, indexes and
+# triggers out of a store's database, as an evcap of schema 44 left it
 store_to_schema_44() {
 	store_to_schema_46 "$1" || return 1
 	sqlite3 "$1" "ALTER TABLE capture_seen DROP COLUMN ctime_ns;
