@@ -147,6 +147,7 @@ int cmd_pull(struct cli *cli, int argc, char **argv)
 		json_object_set_new(j, "not_committed", json_integer(rep.not_committed));
 		json_object_set_new(j, "items", json_integer(rep.items));
 		json_object_set_new(j, "items_updated", json_integer(rep.items_updated));
+		json_object_set_new(j, "readings_updated", json_integer(rep.readings_updated));
 		json_object_set_new(j, "bundles", pp.arr);
 		json_object_set_new(j, "not_read", pp.not_read);
 		json_object_set_new(j, "missing", pp.missing);
@@ -182,15 +183,18 @@ int cmd_pull(struct cli *cli, int argc, char **argv)
 			"full-width and half-width characters; evcap keeps them as separate "
 			"cases, each as its device recorded it\n",
 			o.case_number, n_like == 1 ? "case" : "cases such as", like);
-	char updated[64] = "";
+	char updated[64] = "", rd_updated[64] = "";
 	if (rep.items_updated)
 		snprintf(updated, sizeof updated, "; %d held item%s updated", rep.items_updated,
 			 rep.items_updated == 1 ? "" : "s");
+	if (rep.readings_updated)
+		snprintf(rd_updated, sizeof rd_updated, "; %d held reading%s updated",
+			 rep.readings_updated, rep.readings_updated == 1 ? "" : "s");
 	if (!cli->json && cli->verbosity >= 0)
-		printf("case %s: %d bundle%s imported (%d item%s%s), %d imported before, %d on the "
-		       "target%s\n",
+		printf("case %s: %d bundle%s imported (%d item%s%s%s), %d imported before, %d on "
+		       "the target%s\n",
 		       o.case_number, rep.imported, rep.imported == 1 ? "" : "s", rep.items,
-		       rep.items == 1 ? "" : "s", updated, rep.already, rep.bundles_seen,
+		       rep.items == 1 ? "" : "s", updated, rd_updated, rep.already, rep.bundles_seen,
 		       rep.not_read ? "; some entries there were not read (named above)" : "");
 	/* Nothing of the case at all: the clerk expected evidence, and a
 	 * script must be able to tell (a number written differently, or the

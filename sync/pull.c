@@ -361,6 +361,7 @@ struct pull_ctx {
 	char *staging;
 	char *name;  /* the target as bundles.target names it (target_name) */
 	int updated; /* items of the bundle pulled last moved to a later revision */
+	int readings_updated; /* and readings */
 };
 
 static char *staging_path(struct pull_ctx *pc, const char *sha)
@@ -1097,76 +1098,203 @@ out:
 	return rc;
 }
 
+/* The fields of a reading a later revision from its device may change, in
+ * the order of the UPDATE in follow_reading, with the groups of
+ * readings.office_fields (schema.c, schema_v48) that keep each as the
+ * office set it; its site (REV_SITE) comes after them. The class is the
+ * office's too where the office put the reading in a site itself: it
+ * comes from that site's water body, not from the device's. */
+static const struct bundle_col reading_rev_cols[] = {
+	{"lat", BC_REAL, 0},              {"lon", BC_REAL, 0},
+	{"location_source", BC_TEXT, 0},  {"location_error_m", BC_REAL, 0},
+	{"class", BC_TEXT, 0},
+};
+static const int reading_rev_group[] = {1, 1, 1, 1, 8 | REV_SITE};
+static const struct bundle_table reading_rev_table = {
+	"reading", reading_rev_cols, sizeof reading_rev_cols / sizeof reading_rev_cols[0]};
+
+/* What names a reading on every store: the line of the file it came from
+ * (the readings' UNIQUE key). */
+static const struct bundle_col reading_key_cols[] = {
+	{"raw_sha256", BC_TEXT, 1}, {"parameter", BC_TEXT, 0},
+	{"source", BC_TEXT, 0},     {"line_no", BC_INT, 0},
+};
+static const struct bundle_table reading_key_table = {
+	"reading", reading_key_cols, sizeof reading_key_cols / sizeof reading_key_cols[0]};
+
+/* The most readings one "reading update" event names; a bundle that
+ * changes more makes several (a field's water body given later classes
+ * every reading of the case again). */
+#define PULL_READINGS_PER_EVENT 200
+
+/* The held readings a bundle changed, for its "reading update" events and
+ * the pull's counts. */
+struct reading_updates {
+	json_t *list;  /* entries not yet in an event (NULL when none) */
+	int updated;   /* readings a field of which changed */
+	int kept;      /* readings a field of which the office kept as its own */
+	int moved;     /* readings now in another site */
+};
+
+/* Writes the entries gathered as one "reading update" event of the case,
+ * naming the bundle and its device. */
+static int reading_updates_record(struct pull_ctx *pc, const struct bundle_manifest *m,
+				  struct reading_updates *ru, double now, char *err,
+				  size_t errlen)
+{
+	if (!ru->list)
+		return 0;
+	json_t *d = json_object();
+	json_object_set_new(d, "bundle_id", json_string(m->bundle_id));
+	json_object_set_new(d, "device_id", json_string(m->device_id));
+	json_object_set_new(d, "readings", ru->list);
+	ru->list = NULL;
+	int rc = custody_append(pc->s, now, pc->o->actor, "reading update", m->case_number, NULL,
+				d, NULL, err, errlen);
+	json_decref(d);
+	return rc;
+}
+
+/* The entry of a "reading update" event for reading `id`: which it is (its
+ * id here, and the file line that names it on any store), the revisions,
+ * and what changed and what the office kept. */
+static json_t *reading_update_json(int64_t id, json_t *o, json_int_t rev, int64_t held,
+				   json_t *fields, json_t *kept)
+{
+	static const char *const names[] = {"time", "parameter", "sample_id", "source",
+					    "line_no"};
+	json_t *e = json_object();
+	json_object_set_new(e, "reading", json_integer(id));
+	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+		json_t *v = json_object_get(o, names[i]);
+		json_object_set(e, names[i], v ? v : json_null());
+	}
+	json_object_set_new(e, "rev", json_integer(rev));
+	json_object_set_new(e, "from_rev", held ? json_integer(held) : json_null());
+	json_object_set(e, "fields", fields);
+	if (json_object_size(kept))
+		json_object_set(e, "kept", kept);
+	return e;
+}
+
 /*
  * A reading the office already holds, carried again at a later revision
- * of the field's (a site added after it was sent: docs/sync.md, "Items
- * changed after a sync"), takes that revision's site, unless the office
- * put it in a site itself. Counts a changed site in *updated and one the
- * office kept in *kept; both are in the pull's custody event.
+ * of the device that first brought it (placed from a track, classed with
+ * a water body given later, put in a site added after it was sent:
+ * docs/sync.md, "Items changed after a sync"), takes that revision's
+ * place, class and site, except those the office changed itself, which
+ * stay as the office set them. What changed, and what the office kept
+ * where the device now says otherwise, is an entry of a "reading update"
+ * event (ru); a revision that changes nothing records nothing.
  */
-static int follow_reading(struct store *s, int64_t case_id, const char *device, json_t *o,
-			  int *updated, int *kept, char *err, size_t errlen)
+static int follow_reading(struct pull_ctx *pc, const struct bundle_manifest *m, int64_t case_id,
+			  json_t *o, double now, struct reading_updates *ru, char *err,
+			  size_t errlen)
 {
+	struct store *s = pc->s;
 	json_t *jrev = json_object_get(o, "rev");
+	json_t *old = NULL, *fields = NULL, *kept = NULL;
+	int rc = 0, r, c = (int)reading_rev_table.n;
 	if (!json_is_integer(jrev) || json_integer_value(jrev) <= 0)
 		return 0;
-	char *sql = xasprintf("SELECT r.id, COALESCE(r.src_rev, 0), r.office_fields & 4,"
-			      " r.site_id IS (SELECT id FROM sites WHERE case_id = ?%d AND name = ?%d)"
-			      " FROM readings r WHERE r.raw_sha256 = ?%d AND r.parameter IS ?%d"
-			      " AND r.source IS ?%d AND r.line_no IS ?%d AND r.case_id = ?%d"
+	json_int_t rev = json_integer_value(jrev);
+	char *cols = bundle_col_list(&reading_rev_table, "r");
+	char *sql = xasprintf("SELECT %s, si.name, r.id, COALESCE(r.src_rev, 0), r.office_fields"
+			      " FROM readings r LEFT JOIN sites si ON si.id = r.site_id"
+			      " WHERE r.raw_sha256 = ?1 AND r.parameter IS ?2"
+			      " AND r.source IS ?3 AND r.line_no IS ?4 AND r.case_id = ?5"
 			      " AND r.origin = 'pulled'"
-			      " AND (r.src_device IS NULL OR r.src_device = ?%d)",
-			      (int)bundle_reading_cols.n + 1, (int)bundle_reading_cols.n + 2,
-			      col_param(&bundle_reading_cols, "raw_sha256"),
-			      col_param(&bundle_reading_cols, "parameter"),
-			      col_param(&bundle_reading_cols, "source"),
-			      col_param(&bundle_reading_cols, "line_no"),
-			      (int)bundle_reading_cols.n + 1, (int)bundle_reading_cols.n + 3);
+			      " AND (r.src_device IS NULL OR r.src_device = ?6)",
+			      cols);
+	free(cols);
 	sqlite3_stmt *st = store_prepare(s, sql, err, errlen);
 	free(sql);
 	if (!st)
 		return EV_EDB;
-	bundle_bind_row(st, 1, &bundle_reading_cols, o);
-	sqlite3_bind_int64(st, (int)bundle_reading_cols.n + 1, case_id);
-	sqlite3_bind_text(st, (int)bundle_reading_cols.n + 3, device, -1, SQLITE_STATIC);
+	bundle_bind_row(st, 1, &reading_key_table, o);
+	sqlite3_bind_int64(st, 5, case_id);
+	sqlite3_bind_text(st, 6, m->device_id, -1, SQLITE_STATIC);
+	r = sqlite3_step(st);
+	if (r != SQLITE_ROW) {
+		if (r != SQLITE_DONE)
+			rc = err_set(err, errlen, EV_EDB, "cannot read a reading: %s",
+				     sqlite3_errmsg(store_db(s)));
+		goto out;
+	}
+	int64_t id = sqlite3_column_int64(st, c + 1), held = sqlite3_column_int64(st, c + 2);
+	int owned = (int)sqlite3_column_int64(st, c + 3);
+	if (rev <= held)
+		goto out;
+	old = bundle_row_json(st, 0, &reading_rev_table);
+	const char *site_was = (const char *)sqlite3_column_text(st, c);
+	json_object_set_new(old, "site", site_was ? json_string(site_was) : json_null());
+	sqlite3_finalize(st);
+	st = NULL;
+
+	fields = json_object();
+	kept = json_object();
+	for (size_t i = 0; i <= reading_rev_table.n; i++) {
+		const char *name = i < reading_rev_table.n ? reading_rev_cols[i].name : "site";
+		int group = i < reading_rev_table.n ? reading_rev_group[i] : REV_SITE;
+		json_t *was = json_object_get(old, name), *now_v = json_object_get(o, name);
+		if (same_value(was, now_v))
+			continue;
+		if (owned & group)
+			add_pair(kept, name, "office", was, "device", now_v);
+		else
+			add_pair(fields, name, "from", was, "to", now_v);
+	}
+	st = store_prepare(s,
+			   "UPDATE readings SET src_rev = ?1,"
+			   " lat = CASE WHEN office_fields & 1 THEN lat ELSE ?2 END,"
+			   " lon = CASE WHEN office_fields & 1 THEN lon ELSE ?3 END,"
+			   " location_source = CASE WHEN office_fields & 1 THEN location_source"
+			   "  ELSE ?4 END,"
+			   " location_error_m = CASE WHEN office_fields & 1 THEN location_error_m"
+			   "  ELSE ?5 END,"
+			   " class = CASE WHEN office_fields & 12 THEN class ELSE ?6 END,"
+			   " site_id = CASE WHEN office_fields & 4 THEN site_id"
+			   "  ELSE (SELECT id FROM sites WHERE case_id = ?7 AND name = ?8) END"
+			   " WHERE id = ?9",
+			   err, errlen);
+	if (!st) {
+		rc = EV_EDB;
+		goto out;
+	}
+	sqlite3_bind_int64(st, 1, rev);
+	bundle_bind_row(st, 2, &reading_rev_table, o);
+	sqlite3_bind_int64(st, 7, case_id);
 	json_t *site = json_object_get(o, "site");
 	if (json_is_string(site))
-		sqlite3_bind_text(st, (int)bundle_reading_cols.n + 2, json_string_value(site), -1,
-				  SQLITE_TRANSIENT);
-	int r = sqlite3_step(st), rc = 0;
-	int64_t id = 0;
-	if (r == SQLITE_ROW && json_integer_value(jrev) > sqlite3_column_int64(st, 1)) {
-		id = sqlite3_column_int64(st, 0);
-		if (!sqlite3_column_int(st, 3))
-			(*(sqlite3_column_int(st, 2) ? kept : updated))++;
-	} else if (r != SQLITE_ROW && r != SQLITE_DONE) {
-		rc = err_set(err, errlen, EV_EDB, "cannot read a reading: %s",
-			     sqlite3_errmsg(store_db(s)));
-	}
+		sqlite3_bind_text(st, 8, json_string_value(site), -1, SQLITE_TRANSIENT);
+	else
+		sqlite3_bind_null(st, 8);
+	sqlite3_bind_int64(st, 9, id);
+	if ((rc = step_done(s, st, "a reading's later revision", err, errlen)))
+		goto out;
+	if (json_object_size(fields) == 0 && json_object_size(kept) == 0)
+		goto out;
+	ru->updated += json_object_size(fields) > 0;
+	ru->kept += json_object_size(kept) > 0;
+	ru->moved += json_object_get(fields, "site") != NULL;
+	if (!ru->list)
+		ru->list = json_array();
+	json_array_append_new(ru->list, reading_update_json(id, o, rev, held, fields, kept));
+	if (json_array_size(ru->list) >= PULL_READINGS_PER_EVENT)
+		rc = reading_updates_record(pc, m, ru, now, err, errlen);
+out:
 	sqlite3_finalize(st);
-	if (rc || !id)
-		return rc;
-	st = store_prepare(s,
-			   "UPDATE readings SET src_rev = ?1, site_id = CASE WHEN office_fields & 4"
-			   " THEN site_id ELSE (SELECT id FROM sites WHERE case_id = ?2 AND name = ?3)"
-			   " END WHERE id = ?4",
-			   err, errlen);
-	if (!st)
-		return EV_EDB;
-	sqlite3_bind_int64(st, 1, json_integer_value(jrev));
-	sqlite3_bind_int64(st, 2, case_id);
-	if (json_is_string(site))
-		sqlite3_bind_text(st, 3, json_string_value(site), -1, SQLITE_TRANSIENT);
-	sqlite3_bind_int64(st, 4, id);
-	rc = step_done(s, st, "a reading's later revision", err, errlen);
-	sqlite3_finalize(st);
+	json_decref(old);
+	json_decref(fields);
+	json_decref(kept);
 	return rc;
 }
 
 /* Imports the validated, verified bundle: one transaction. */
 static int import_bundle(struct pull_ctx *pc, struct bundle_manifest *m, const char *manifest_sha,
 			 int new_key, int bind, int *n_items, int *n_had, int *n_updated,
-			 int *n_notes, int *n_readings, int *n_readings_updated, struct buf *changed,
+			 int *n_notes, int *n_readings, int *n_readings_updated,
+			 int *n_readings_moved, struct buf *changed,
 			 char *err, size_t errlen)
 {
 	struct store *s = pc->s;
@@ -1176,8 +1304,9 @@ static int import_bundle(struct pull_ctx *pc, struct bundle_manifest *m, const c
 	double now = time_now();
 	int64_t case_id;
 	time_format_iso(now, now_iso);
-	int rd_updated = 0, rd_kept = 0;
+	struct reading_updates ru = {0};
 	*n_items = *n_had = *n_updated = *n_notes = *n_readings = *n_readings_updated = 0;
+	*n_readings_moved = 0;
 
 	if ((rc = store_begin(s, err, errlen)))
 		return rc;
@@ -1352,14 +1481,15 @@ static int import_bundle(struct pull_ctx *pc, struct bundle_manifest *m, const c
 			goto fail;
 		if (sqlite3_changes(store_db(s)))
 			(*n_readings)++;
-		else if ((rc = follow_reading(s, case_id, m->device_id, o, &rd_updated, &rd_kept,
-					      err, errlen)))
+		else if ((rc = follow_reading(pc, m, case_id, o, now, &ru, err, errlen)))
 			goto fail;
 	}
 	sqlite3_finalize(st);
 	st = NULL;
 	free(sql);
 	sql = NULL;
+	if ((rc = reading_updates_record(pc, m, &ru, now, err, errlen)))
+		goto fail;
 
 	/* the field device's track, each of its receivers named with the
 	 * device, so that two laptops' receivers stay two tracks here */
@@ -1460,11 +1590,13 @@ static int import_bundle(struct pull_ctx *pc, struct bundle_manifest *m, const c
 	json_object_set_new(d, "items_updated", json_integer(*n_updated));
 	json_object_set_new(d, "notes", json_integer(*n_notes));
 	json_object_set_new(d, "readings", json_integer(*n_readings));
-	if (rd_updated || rd_kept) {
-		json_object_set_new(d, "readings_updated", json_integer(rd_updated));
-		json_object_set_new(d, "readings_kept", json_integer(rd_kept));
+	if (ru.updated || ru.kept) {
+		json_object_set_new(d, "readings_updated", json_integer(ru.updated));
+		json_object_set_new(d, "readings_kept", json_integer(ru.kept));
+		json_object_set_new(d, "readings_moved", json_integer(ru.moved));
 	}
-	*n_readings_updated = rd_updated;
+	*n_readings_updated = ru.updated;
+	*n_readings_moved = ru.moved;
 	json_object_set_new(d, "events", json_integer((json_int_t)json_array_size(m->events)));
 	rc = custody_append(s, now, pc->o->actor, "pull", m->case_number, NULL, d, NULL, err, errlen);
 	json_decref(d);
@@ -1477,6 +1609,7 @@ static int import_bundle(struct pull_ctx *pc, struct bundle_manifest *m, const c
 		goto fail;
 	return store_commit(s, err, errlen);
 fail:
+	json_decref(ru.list);
 	sqlite3_finalize(st);
 	free(sql);
 	store_rollback(s);
@@ -1514,8 +1647,8 @@ static int pull_bundle(struct pull_ctx *pc, const char *bundle_id, int *n_items,
 	char msha[SHA256_HEX_LEN + 1];
 	struct buf changed;
 	int rc, new_key = 0, bind = 0, n_had = 0, n_updated = 0, n_notes = 0, n_readings = 0;
-	int n_readings_updated = 0;
-	pc->updated = 0;
+	int n_readings_updated = 0, n_readings_moved = 0;
+	pc->updated = pc->readings_updated = 0;
 	buf_init(&mtext, BUNDLE_MANIFEST_MAX);
 	buf_init(&stext, MINISIGN_SIGFILE_MAX);
 	buf_init(&changed, 512);
@@ -1567,19 +1700,25 @@ static int pull_bundle(struct pull_ctx *pc, const char *bundle_id, int *n_items,
 		}
 	}
 	if ((rc = import_bundle(pc, m, msha, new_key, bind, n_items, &n_had, &n_updated, &n_notes,
-				&n_readings, &n_readings_updated, &changed, msg, msglen))) {
+				&n_readings, &n_readings_updated, &n_readings_moved, &changed, msg,
+				msglen))) {
 		*local = 1;
 		goto out;
 	}
-	char kid[MINISIGN_KEYID_HEX], updated_text[64] = "", readings_text[64] = "";
+	char kid[MINISIGN_KEYID_HEX], updated_text[64] = "", readings_text[96] = "";
 	snprintf(kid, sizeof kid, "%s", m->key_id);
 	if (n_updated)
 		snprintf(updated_text, sizeof updated_text, ", %d of them updated to a later revision",
 			 n_updated);
 	pc->updated = n_updated;
-	if (n_readings_updated)
-		snprintf(readings_text, sizeof readings_text, ", %d of them now in another site",
-			 n_readings_updated);
+	pc->readings_updated = n_readings_updated;
+	if (n_readings_moved)
+		snprintf(readings_text, sizeof readings_text,
+			 ", %d of them updated to a later revision, %d now in another site",
+			 n_readings_updated, n_readings_moved);
+	else if (n_readings_updated)
+		snprintf(readings_text, sizeof readings_text,
+			 ", %d of them updated to a later revision", n_readings_updated);
 	size_t n_fixes = json_array_size(m->fixes), n_events = json_array_size(m->events);
 	snprintf(msg, msglen,
 		 "imported %d item%s (%d already here%s), %d note%s, %d reading%s (%d already "
@@ -2012,6 +2151,7 @@ int pull_run(struct store *s, const struct pull_opts *o, struct pull_report *rep
 			rep->imported++;
 			rep->items += n_items;
 			rep->items_updated += pc.updated;
+			rep->readings_updated += pc.readings_updated;
 			missing_before(s, id, msg, sizeof msg);
 		}
 		if (o->report)

@@ -61,6 +61,7 @@ struct pull_report {
 	int already;          /* imported by an earlier pull */
 	int items;            /* items imported */
 	int items_updated;    /* items held that took a later revision's fields */
+	int readings_updated; /* readings held that took a later revision's fields */
 	int not_read;         /* entries under the case's folder not read (above) */
 	int missing;          /* bundles found missing from the target (above) */
 	/* when nothing of the case was found: a folder on the target that

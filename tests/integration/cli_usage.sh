@@ -396,7 +396,7 @@ check "export: --out in a folder that does not exist names the folder" \
 store_to_schema_42 "$T/old/evidence.db"
 run --store "$T/old" ls
 check "schema: ls on an older store says once that it upgraded it, from 42 to 48" \
-	bash -c 'is 0 "$1/old: the store was upgraded from schema 42 to 47" && one_line' _ "$T"
+	bash -c 'is 0 "$1/old: the store was upgraded from schema 42 to 48" && one_line' _ "$T"
 run --store "$T/old" --json log
 check "schema: each step of the upgrade is a custody event naming its versions" jq_ok \
 	'[.[].event | select(.action == "schema_upgrade") | [.detail.from, .detail.to]] ==

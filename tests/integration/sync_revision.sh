@@ -100,7 +100,7 @@ check "a sync after that sends nothing" grep -q "nothing new" <<<"$($F sync --ta
 out=$($O2 pull --target "dir:$TGT" --case "$CASE" 2>&1)
 check "pulled in order, the later bundle updates three held items" \
 	grep -q "3 held items updated" <<<"$out"
-check "and says a reading moved to another site" grep -q "1 of them now in another site" <<<"$out"
+check "and says a reading moved to another site" grep -q "1 of them updated to a later revision, 1 now in another site" <<<"$out"
 blobs_before=$(find "$T/office/blobs" -type f | wc -l)
 
 # both bundles pulled in one run, in whichever order (made in the same
@@ -190,3 +190,84 @@ check "the second laptop put the sample in its own site" test "$(sqlite3 "$T/dev
 check "the office keeps the sample in the first device's site" \
 	test "$(sqlite3 "$T/office/evidence.db" "SELECT s.name FROM readings r
 		JOIN sites s ON s.id = r.site_id WHERE r.sample_id = 'W-1'")" = 坝下排口
+
+# a reading's place and class go again too. Two samples of total
+# phosphorus are read where the field has no track yet, and pulled
+# unplaced; the office places the second from its own log and puts it in a
+# river site of its own, and adds a site where the first will be
+printf '时间,样品编号,总磷(mg/L)\n2024-05-01 10:40:30,W-3,0.08\n2024-05-01 10:50:30,W-4,0.08\n' \
+	>"$T/water3.csv"
+$F -q sensor import "$T/water3.csv" --time-offset +08:00 2>/dev/null
+$F -q sync --target "dir:$TGT" 2>/dev/null
+$O -q pull --target "dir:$TGT" --case "$CASE" 2>/dev/null
+# office_reading SAMPLE: "lat location_source class site" of the office's reading
+office_reading() {
+	$O --json readings --case "$CASE" | jq -r --arg s "$1" \
+		'.[] | select(.sample_id == $s) | "\(.lat) \(.location_source) \(.class) \(.site)"'
+}
+check "the office holds both samples unplaced, classed as a river's" \
+	test "$(office_reading W-3) $(office_reading W-4)" = "null null II null null null II null"
+gpx office50 45.050000 50
+$O -q site add "$CASE" 上游 --lat 45.04 --lon 124.8003 --radius 300 2>/dev/null &&
+	$O -q site add "$CASE" 下游 --lat 45.05 --lon 124.8003 --radius 300 --water-body river \
+		2>/dev/null && $O -q track import "$T/office50.gpx" 2>/dev/null
+check "the office places the second sample itself, in its river site" \
+	test "$(office_reading W-4)" = "45.05 track II 下游"
+# the field places both from a track found later, then learns the river
+# is a lake: both are classed again, as a lake's
+gpx place40 45.040000 40
+gpx place50 45.040000 50
+$F -q track import "$T/place40.gpx" "$T/place50.gpx" 2>/dev/null &&
+	$F -q case set "$CASE" --water-body lake 2>/dev/null
+check "the field placed both and classes them as a lake's" test "$($F --json readings |
+	jq -r '[.[] | select(.sample_id == "W-3" or .sample_id == "W-4") |
+		"\(.lat) \(.class)"] | join(" ")')" = "45.04 IV 45.04 IV"
+out=$($F sync --target "dir:$TGT" 2>&1)
+check "readings placed and classed again after a sync go again" \
+	grep -q "committed to .*: [0-9]* items\?, 2 readings," <<<"$out"
+rev_events() {
+	$O --json log | jq -c '[.[] | select(.event.action == "reading update")]'
+}
+before=$(rev_events | jq length)
+out=$($O pull --target "dir:$TGT" --case "$CASE" 2>&1)
+check "pull says a held reading was updated" \
+	grep -q "1 of them updated to a later revision" <<<"$out"
+check "and counts it at the end" grep -q "; 1 held reading updated)" <<<"$out"
+check "the office has the field's place and class for the first" \
+	test "$(office_reading W-3 | cut -d' ' -f1-3)" = "45.04 track IV"
+check "which its own site then holds" test "$(office_reading W-3 | cut -d' ' -f4)" = 上游
+check "the office keeps its own place, site and class for the second" \
+	test "$(office_reading W-4)" = "45.05 track II 下游"
+ev=$(rev_events)
+check "the changes are one reading update event" test "$(jq length <<<"$ev")" = $((before + 1))
+check "naming the first sample's place and class, old and new" \
+	test "$(jq -r '.[-1].event.detail.readings[] | select(.sample_id == "W-3") |
+		"\(.fields.lat.from) \(.fields.lat.to) \(.fields.location_source.to)" +
+		" \(.fields.class.from) \(.fields.class.to)"' <<<"$ev")" = "null 45.04 track II IV"
+check "and what the office kept of the second, with what the device says" \
+	test "$(jq -r '.[-1].event.detail.readings[] | select(.sample_id == "W-4") |
+		"\(.fields | length) \(.kept.lat.office) \(.kept.lat.device)" +
+		" \(.kept.class.office) \(.kept.class.device)"' <<<"$ev")" = "0 45.05 45.04 II IV"
+$O -q pull --target "dir:$TGT" --case "$CASE" 2>/dev/null
+check "pulling again records nothing more" test "$(rev_events | jq length)" = $((before + 1))
+check "the office store verifies" $O -q verify
+
+# a reading placed by a store from before a reading's place went again
+# (schema 46): the upgrade sends it once more
+printf '时间,样品编号,总磷(mg/L)\n2024-05-01 10:20:30,W-5,0.08\n' >"$T/water5.csv"
+$F -q sensor import "$T/water5.csv" --time-offset +08:00 2>/dev/null
+$F -q sync --target "dir:$TGT" 2>/dev/null
+$O -q pull --target "dir:$TGT" --case "$CASE" 2>/dev/null
+gpx place20 45.060000 20
+$F -q track import "$T/place20.gpx" 2>/dev/null
+# what schema 46 left: no revision for the place, so each target's mark
+# is past every reading's
+store_to_schema_47 "$T/field/evidence.db" &&
+	sqlite3 "$T/field/evidence.db" "UPDATE meta SET value = (SELECT max(rev) FROM readings)
+		WHERE key > 'sync.readings_rev:' AND key < 'sync.readings_rev;'"
+out=$($F sync --target "dir:$TGT" 2>&1)
+check "after the upgrade the reading placed before it goes again" \
+	grep -q "committed to .*: [0-9]* items\?, [1-9][0-9]* readings\?," <<<"$out"
+$O -q pull --target "dir:$TGT" --case "$CASE" 2>/dev/null
+check "and the office has its place" test "$(office_reading W-5 | cut -d' ' -f1-2)" = "45.06 track"
+check "both stores verify" bash -c '$1 -q verify && $2 -q verify' _ "$F" "$O"
