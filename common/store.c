@@ -16,6 +16,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/sysmacros.h>
 #include <time.h>
 #include <unistd.h>
@@ -35,6 +36,10 @@ struct store {
 	char *dir;
 	sqlite3 *db;
 	char device_id[33];
+	/* why the database is open read-only ("" when open for writing),
+	 * and whether because it cannot be written (enum store_unwritable) */
+	char ro_why[160];
+	int unwritable;
 	/* blob commits may run on several threads at once; the spare
 	 * read-back buffers are the only state they share */
 	pthread_mutex_t rb_mu;
@@ -84,6 +89,11 @@ void store_set_busy_ms(struct store *s, int ms)
 const char *store_dir(const struct store *s)
 {
 	return s->dir;
+}
+
+const char *store_readonly(const struct store *s)
+{
+	return s->ro_why[0] ? s->ro_why : NULL;
 }
 
 sqlite3 *store_db(struct store *s)
@@ -728,6 +738,177 @@ static int store_set_wal(struct store *s, char *err, size_t errlen)
 	}
 }
 
+enum store_unwritable {
+	STORE_WRITABLE,
+	STORE_RO_FS,   /* its filesystem is read-only */
+	STORE_RO_PERM, /* this user may not write to it */
+};
+
+/*
+ * Whether this process can write to the store in dir: SQLite writes the
+ * database and makes its -wal and -shm files beside it, so both the
+ * folder and evidence.db (where it exists) must be writable. What cannot
+ * be told (another error) counts as writable: the open then reports what
+ * fails. why gets "its filesystem is read-only" (statvfs, or EROFS) or
+ * "this user (NAME) may not write to ..." when it cannot.
+ */
+static enum store_unwritable store_writable(const char *dir, const char *db, char *why,
+					    size_t whylen)
+{
+	struct statvfs vfs;
+	const char *paths[2] = {dir, db};
+	if (statvfs(dir, &vfs) == 0 && (vfs.f_flag & ST_RDONLY)) {
+		snprintf(why, whylen, "its filesystem is read-only");
+		return STORE_RO_FS;
+	}
+	for (int i = 0; i < 2; i++) {
+		if (faccessat(AT_FDCWD, paths[i], W_OK, AT_EACCESS) == 0 || errno == ENOENT)
+			continue;
+		if (errno == EROFS) {
+			snprintf(why, whylen, "its filesystem is read-only");
+			return STORE_RO_FS;
+		}
+		if (errno == EACCES || errno == EPERM) {
+			struct passwd *pw = getpwuid(geteuid());
+			char who[64];
+			if (pw && pw->pw_name)
+				snprintf(who, sizeof who, "%s", pw->pw_name);
+			else
+				snprintf(who, sizeof who, "uid %ld", (long)geteuid());
+			snprintf(why, whylen, "this user (%s) may not write to %s", who,
+				 i == 0 ? "its folder" : "its evidence.db");
+			return STORE_RO_PERM;
+		}
+	}
+	return STORE_WRITABLE;
+}
+
+/* path as an SQLite URI ("file:" and the path, every byte but letters,
+ * digits and "/._~-" percent-encoded, so that '?', '#' and '%' in a
+ * folder's name stay part of it) with query appended. malloc'd. */
+static char *store_uri(const char *path, const char *query)
+{
+	struct buf b;
+	buf_init(&b, (size_t)16 << 10);
+	/* "file:" and an absolute path take an empty authority, so that a
+	 * path starting with "//" is never read as a host */
+	int bad = buf_puts(&b, path[0] == '/' ? "file://" : "file:");
+	for (const unsigned char *p = (const unsigned char *)path; !bad && *p; p++) {
+		unsigned char c = *p;
+		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		    strchr("/._~-", c))
+			bad = buf_putc(&b, (char)c);
+		else
+			bad = buf_printf(&b, "%%%02X", c);
+	}
+	bad = bad || buf_printf(&b, "?%s", query);
+	char *uri = bad ? NULL : xstrdup(b.data);
+	buf_free(&b);
+	return uri;
+}
+
+/* The size of a WAL file's header: a file no longer than it holds no
+ * frame, so nothing that is not in the database. */
+#define STORE_WAL_HEADER 32
+
+/*
+ * Opens evidence.db read-only. On a read-only filesystem SQLite can make
+ * neither the -wal nor the -shm file a WAL database needs, and fails with
+ * only "unable to open database file". Where both are there (the store
+ * was not closed: evcapd stopped, a card pulled), SQLite reads the -wal
+ * through a private copy of its index and sees every commit in it. Where
+ * the -wal is missing or holds no frame, nothing is outside the database,
+ * and immutable=1 reads it without either file (no writer can come on a
+ * read-only filesystem). An -wal that may hold frames but has no -shm
+ * cannot be replayed here: immutable=1 would pass over its commits
+ * without a word, so the open is refused, saying so.
+ *
+ * A store this user may not write to lies where its owner may write at
+ * any moment, so it is never opened immutable: SQLite reads it through
+ * the -shm file that a writer keeps there while it has the store open
+ * (evcapd on the appliance). Without one, the open is refused, saying so.
+ */
+static int store_open_readonly(struct store *s, const char *dbpath, char *err, size_t errlen)
+{
+	int oflags = SQLITE_OPEN_READONLY | SQLITE_OPEN_NOFOLLOW, rc = 0;
+	char *wal = xasprintf("%s-wal", dbpath), *shm = xasprintf("%s-shm", dbpath);
+	char *name = NULL;
+	struct stat ws, ss;
+	if (s->unwritable == STORE_RO_FS) {
+		int has_wal = lstat(wal, &ws) == 0, wal_errno = errno;
+		int has_shm = lstat(shm, &ss) == 0;
+		if (!has_wal && wal_errno != ENOENT) {
+			rc = err_set(err, errlen, EV_EIO, "%s: cannot tell whether it holds commits "
+				     "not yet in the database: %s",
+				     wal, strerror(wal_errno));
+			goto out;
+		}
+		if (has_wal && has_shm) {
+			name = xstrdup(dbpath);
+		} else if (has_wal && ws.st_size > STORE_WAL_HEADER) {
+			rc = err_set(err, errlen, EV_EDB,
+				     "%s holds %lld bytes of changes that may not be in evidence.db "
+				     "yet (the store was not closed: evcapd or a command stopped, or "
+				     "the card was taken out), and on this read-only filesystem they "
+				     "cannot be read back without its evidence.db-shm, which is "
+				     "missing; reading without them could leave out committed "
+				     "records. Copy the whole store folder to a writable disk and give "
+				     "--store the copy (its first command takes them in), or mount the "
+				     "disk read-write",
+				     wal, (long long)ws.st_size);
+			goto out;
+		} else {
+			name = store_uri(dbpath, "immutable=1");
+			oflags |= SQLITE_OPEN_URI;
+		}
+	} else if (s->unwritable == STORE_RO_PERM && lstat(shm, &ss) < 0) {
+		rc = err_set(err, errlen, EV_EDB,
+			     "%s: cannot be read by this user while no program has the store "
+			     "open (%s): reading it needs its evidence.db-shm, which only a user "
+			     "who may write to the store's folder can make; run the command as "
+			     "the store's owner, or while evcapd runs on the store",
+			     dbpath, s->ro_why);
+		goto out;
+	} else {
+		name = xstrdup(dbpath);
+	}
+	if (!name) {
+		rc = err_set(err, errlen, EV_ELIMIT, "%s: the path is too long", dbpath);
+		goto out;
+	}
+	if (sqlite3_open_v2(name, &s->db, oflags, NULL) != SQLITE_OK)
+		rc = err_set(err, errlen, EV_EDB, "%s: cannot open read-only (%s): %s", dbpath,
+			     s->ro_why, s->db ? sqlite3_errmsg(s->db) : "out of memory");
+out:
+	free(name);
+	free(wal);
+	free(shm);
+	return rc;
+}
+
+/* A store opened read-only is not migrated: one older than this build is
+ * refused, as one newer is, rather than read with the wrong tables. */
+static int store_check_version(struct store *s, char *err, size_t errlen)
+{
+	int version, rc = store_user_version(s, &version, err, errlen);
+	if (rc)
+		return err_set(err, errlen, EV_EDB, "%s/evidence.db: cannot be read (opened "
+			       "read-only: %s): %s",
+			       s->dir, s->ro_why, sqlite3_errmsg(s->db));
+	if (version > store_schema_version())
+		return err_set(err, errlen, EV_EINVAL,
+			       "%s/evidence.db: schema version %d is newer than this evcap knows "
+			       "(%d); use a newer evcap",
+			       s->dir, version, store_schema_version());
+	if (version < store_schema_version())
+		return err_set(err, errlen, EV_EINVAL,
+			       "%s/evidence.db: schema version %d is older than this evcap's (%d), "
+			       "and the store cannot be upgraded: %s; use the evcap that made it, "
+			       "or copy the store to a writable disk and run this evcap there",
+			       s->dir, version, store_schema_version(), s->ro_why);
+	return 0;
+}
+
 int store_open(const char *dir, int flags, struct store **out, char *err, size_t errlen)
 {
 	int rc = 0;
@@ -737,7 +918,8 @@ int store_open(const char *dir, int flags, struct store **out, char *err, size_t
 	*out = NULL;
 	s->dir = xstrdup(dir);
 	struct stat st;
-	if (stat(dir, &st) < 0) {
+	int there = stat(dir, &st) == 0;
+	if (!there) {
 		if (!(flags & STORE_CREATE)) {
 			rc = err_set(err, errlen, EV_ENOENT,
 				     "no evidence store at %s (run 'evcap init' first, or give --store)",
@@ -751,7 +933,25 @@ int store_open(const char *dir, int flags, struct store **out, char *err, size_t
 			     "%s is not an evidence store (no evidence.db; run 'evcap init')", dir);
 		goto out;
 	}
-	if (flags & STORE_CREATE) {
+	/* refused before anything is made or changed; or, when asked for,
+	 * opened read-only */
+	int readonly = flags & STORE_READONLY;
+	if (there)
+		s->unwritable = store_writable(dir, dbpath, s->ro_why, sizeof s->ro_why);
+	if (s->unwritable) {
+		if (!(flags & (STORE_READONLY | STORE_READ_IF_UNWRITABLE))) {
+			rc = err_set(err, errlen, EV_EROFS, "%s: the store cannot be written: %s",
+				     dir, s->ro_why);
+			goto out;
+		}
+		readonly = 1;
+	} else if (readonly) {
+		snprintf(s->ro_why, sizeof s->ro_why, "opened read-only");
+	}
+	if (readonly) {
+		if ((rc = store_open_readonly(s, dbpath, err, errlen)))
+			goto out;
+	} else if (flags & STORE_CREATE) {
 		/* the store's own folder says who may read it (0750 with the
 		 * evcap group on the appliance; private where init makes it);
 		 * within it the originals follow it, so a member of its group
@@ -774,25 +974,28 @@ int store_open(const char *dir, int flags, struct store **out, char *err, size_t
 		if (rc)
 			goto out;
 	}
-	int oflags = (flags & STORE_READONLY) ? SQLITE_OPEN_READONLY
-					      : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
-	if (sqlite3_open_v2(dbpath, &s->db, oflags | SQLITE_OPEN_NOFOLLOW, NULL) != SQLITE_OK) {
+	if (!readonly && sqlite3_open_v2(dbpath, &s->db,
+					 SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+						 SQLITE_OPEN_NOFOLLOW,
+					 NULL) != SQLITE_OK) {
 		rc = err_set(err, errlen, EV_EDB, "%s: cannot open: %s", dbpath,
 			     s->db ? sqlite3_errmsg(s->db) : "out of memory");
 		goto out;
 	}
 	store_set_busy_ms(s, store_busy_ms());
 	sqlite3_extended_result_codes(s->db, 1);
-	if (!(flags & STORE_READONLY)) {
+	if (!readonly) {
 		if ((rc = store_set_wal(s, err, errlen)))
 			goto out;
+	} else if ((rc = store_check_version(s, err, errlen))) {
+		goto out;
 	}
 	if ((rc = store_exec(s,
 			     "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;"
 			     " PRAGMA trusted_schema = OFF;",
 			     err, errlen)))
 		goto out;
-	if (!(flags & STORE_READONLY)) {
+	if (!readonly) {
 		if ((rc = store_migrate(s, err, errlen)))
 			goto out;
 		if ((rc = store_init_device(s, err, errlen)))

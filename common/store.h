@@ -23,14 +23,32 @@ struct store;
 enum store_flags {
 	STORE_CREATE = 1,   /* create the directory and database if missing */
 	STORE_READONLY = 2, /* open the database read-only */
+	STORE_READ_IF_UNWRITABLE = 4, /* a store this process cannot write is
+				       * opened read-only instead of refused */
 };
 
 /* Opens (and with STORE_CREATE creates) the store at dir, migrating the
  * schema forward. With STORE_CREATE it also records the custody log's
  * first event, "init", while the log is empty (whoever makes the store:
- * evcap init or evcapd). On failure *out is NULL and err says why. */
+ * evcap init or evcapd). On failure *out is NULL and err says why.
+ *
+ * A store this process cannot write (its filesystem is read-only: an
+ * evidence disk mounted read-only, a write-protected card; or this user
+ * may not write to its folder or database) is refused with EV_EROFS
+ * before anything is done, unless STORE_READONLY or
+ * STORE_READ_IF_UNWRITABLE asks for a read-only open, which neither
+ * migrates nor cleans up: one whose schema is older than this build's is
+ * then refused (EV_EINVAL). On a read-only filesystem, where SQLite can
+ * make neither the -wal nor the -shm file, the database is opened
+ * immutable; an -wal file there that may hold commits not yet in the
+ * database and that SQLite cannot replay (its -shm file is missing) is
+ * refused (EV_EDB) rather than read past. */
 int store_open(const char *dir, int flags, struct store **out, char *err, size_t errlen) WUR;
 void store_close(struct store *s);
+/* Why the store is open read-only ("its filesystem is read-only", "this
+ * user may not write to its folder"; "opened read-only" for
+ * STORE_READONLY), or NULL when it is open for writing. */
+const char *store_readonly(const struct store *s);
 
 const char *store_dir(const struct store *s);
 /* The database handle, for modules that run their own (bound) SQL. */
