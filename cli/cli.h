@@ -35,9 +35,26 @@ struct cli {
  * are parsed with getopt_long (cli_getopt_reset() first). */
 typedef int (*cmd_fn)(struct cli *cli, int argc, char **argv);
 
-/* Opens the store (creating it with create != 0), or prints why not and
- * exits 2. */
-struct store *cli_store(struct cli *cli, int create);
+/* What a command does with the store, for cli_store. */
+enum cli_use {
+	CLI_READ,        /* only reads it */
+	CLI_READ_RECORD, /* reads it, and records what it did (verify's check, a
+			  * report's export) in the custody log if it can be
+			  * written */
+	CLI_WRITE,       /* changes it */
+	CLI_CREATE,      /* makes it if missing (evcap init) */
+};
+
+/* Opens the store once for the command (later calls return it), or
+ * prints why not and exits 2 (no store, one too new or too old, or one
+ * that cannot be written for CLI_WRITE or CLI_CREATE: nothing is done
+ * then) or 1. A store that cannot be written (its filesystem is
+ * read-only, or this user may not write to it) is opened read-only for
+ * CLI_READ and CLI_READ_RECORD, said once on stderr (for CLI_READ_RECORD,
+ * with what goes unrecorded); store_readonly() then tells. A command that
+ * writes asks with CLI_WRITE before its first change, so that a
+ * read-only store turns it away before anything is done. */
+struct store *cli_store(struct cli *cli, enum cli_use use);
 
 /* Resets getopt for a command's own option parsing. getopt prints
  * nothing (opterr 0): a '?' from getopt_long goes to cli_bad_option. */
@@ -80,7 +97,9 @@ int cli_check_date(struct cli *cli, const char *opt, const char *v);
 
 /* Records one finished export (a report, a list) as an "export" custody
  * event; on failure the output is removed, so that no export exists
- * without its event. 0 or EV_EDB (said). */
+ * without its event. 0 or EV_EDB (said). A store open read-only (one that
+ * cannot be written, cli_store with CLI_READ_RECORD) records nothing and
+ * the export is kept: cli_store said so once when it opened the store. */
 int cli_record_export(struct cli *cli, struct store *s, const char *case_number,
 		      const char *item_sha, json_t *detail, const char *remove_on_fail);
 

@@ -479,7 +479,7 @@ static int case_open(struct cli *cli, int argc, char **argv)
 		goto out;
 	}
 	const char *number = argv[optind];
-	struct store *s = cli_store(cli, 0);
+	struct store *s = cli_store(cli, CLI_WRITE);
 	given_options(vals, ops, given, sizeof given);
 again:
 	if (store_case_id(s, number) > 0) {
@@ -591,11 +591,11 @@ static int case_set(struct cli *cli, int argc, char **argv)
 		goto out;
 	}
 	const char *number = argv[optind];
+	struct store *s = cli_store(cli, CLI_WRITE);
 	if (cli_case(cli, number, 1) <= 0) {
 		rc = EXIT_USAGE;
 		goto out;
 	}
-	struct store *s = cli_store(cli, 0);
 	if (refuse_pulled(s, number, "set", vals, ops)) {
 		rc = EXIT_USAGE;
 		goto out;
@@ -693,7 +693,7 @@ static const char case_cols[] =
 
 static int case_list(struct cli *cli)
 {
-	struct store *s = cli_store(cli, 0);
+	struct store *s = cli_store(cli, CLI_READ);
 	char *in_use = store_meta_get(s, "current_case");
 	char sql[512];
 	snprintf(sql, sizeof sql, "SELECT %s FROM cases c ORDER BY c.opened_at, c.id", case_cols);
@@ -745,7 +745,7 @@ static int case_list(struct cli *cli)
 
 static int case_show(struct cli *cli, const char *number)
 {
-	struct store *s = cli_store(cli, 0);
+	struct store *s = cli_store(cli, CLI_READ);
 	if (cli_case(cli, number, 1) <= 0)
 		return EXIT_USAGE;
 	char sql[512];
@@ -793,7 +793,7 @@ static void warn_closed_in_use(struct store *s, const char *number)
 static int case_status(struct cli *cli, const char *number, int close)
 {
 	char err[512], now[32];
-	struct store *s = cli_store(cli, 0);
+	struct store *s = cli_store(cli, CLI_WRITE);
 	if (cli_case(cli, number, 1) <= 0)
 		return EXIT_USAGE;
 	if (!close) {
@@ -1040,7 +1040,7 @@ static int case_add(struct cli *cli, int argc, char **argv)
 	if (!unassigned && optind >= argc)
 		return cli_usage_error(cli, "give the items to add (id or SHA-256 prefix), or "
 					    "--unassigned for every item in no case");
-	struct store *s = cli_store(cli, 0);
+	struct store *s = cli_store(cli, CLI_WRITE);
 	int64_t id = cli_case(cli, number, 1);
 	if (id <= 0)
 		return EXIT_USAGE;

@@ -204,6 +204,8 @@ int cli_record_export(struct cli *cli, struct store *s, const char *case_number,
 		      const char *item_sha, json_t *detail, const char *remove_on_fail)
 {
 	char err[512];
+	if (store_readonly(s)) /* said when the store was opened */
+		return 0;
 	if (store_begin(s, err, sizeof err) == 0) {
 		if (custody_append(s, time_now(), cli->actor, "export", case_number, item_sha, detail,
 				   NULL, err, sizeof err) == 0 &&
@@ -1175,7 +1177,10 @@ int cmd_export(struct cli *cli, int argc, char **argv)
 	int rc = parse_args(cli, argc, argv, &a);
 	if (rc)
 		return rc < 0 ? EXIT_OK : rc;
-	struct store *s = cli_store(cli, 0);
+	/* working copies are recorded (derivatives rows, one event each):
+	 * they need a store that can be written; a file export's event is
+	 * recorded where it can be */
+	struct store *s = cli_store(cli, a.fmt == F_JPEG ? CLI_WRITE : CLI_READ_RECORD);
 	struct export_filter f = {0};
 	rc = EXIT_USAGE;
 	if ((f.case_id = cli_case(cli, a.case_name, 1)) <= 0)

@@ -67,7 +67,7 @@ int cmd_geotag(struct cli *cli, int argc, char **argv)
 	}
 	if (optind != argc)
 		return cli_usage_error(cli, "geotag takes no arguments");
-	struct store *s = cli_store(cli, 0);
+	struct store *s = cli_store(cli, CLI_WRITE);
 	int64_t case_id = 0;
 	if (case_name) {
 		case_id = cli_case(cli, case_name, 1);

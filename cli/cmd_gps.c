@@ -119,7 +119,7 @@ int cmd_gps(struct cli *cli, int argc, char **argv)
 	if (config_split_hostport(server, host, port) != 0)
 		return cli_usage_error(cli, "'%s' is not HOST:PORT", server);
 
-	struct store *s = cli_store(cli, 0);
+	struct store *s = cli_store(cli, CLI_WRITE);
 	g.verbose = cli->verbosity;
 	if (gpsclient_new(host, port, gps_on_fix, &g, &gc, err, sizeof err) != 0) {
 		cli_warn("evcap gps log: %s", err);

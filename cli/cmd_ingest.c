@@ -261,7 +261,7 @@ int cmd_ingest(struct cli *cli, int argc, char **argv)
 		goto out;
 	}
 	o.has_declared_offset = offset != NULL;
-	struct store *s = cli_store(cli, 0);
+	struct store *s = cli_store(cli, CLI_WRITE);
 	int64_t case_id = cli_case(cli, case_name, 0);
 	if (case_id < 0)
 		goto out;

@@ -28,7 +28,7 @@ int cmd_init(struct cli *cli, int argc, char **argv)
 	char *db = xasprintf("%s/evidence.db", cli->store_dir);
 	int existed = access(db, F_OK) == 0;
 	free(db);
-	struct store *s = cli_store(cli, 1);
+	struct store *s = cli_store(cli, CLI_CREATE);
 	char err[512];
 	if (devkey_ensure(store_dir(s), NULL, err, sizeof err)) /* the device signing key */
 		return fprintf(stderr, "evcap init: %s\n", err), EXIT_PROBLEM;

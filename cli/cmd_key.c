@@ -35,7 +35,8 @@ static int key_show(struct cli *cli, struct store *s)
 	char err[512];
 	struct minisign_pub pub;
 	struct buf b;
-	if (devkey_ensure(store_dir(s), NULL, err, sizeof err) ||
+	/* a key missing is made, except in a store that cannot be written */
+	if ((!store_readonly(s) && devkey_ensure(store_dir(s), NULL, err, sizeof err)) ||
 	    devkey_load_pub(store_dir(s), &pub, err, sizeof err)) {
 		cli_warn("evcap key: %s", err);
 		return EXIT_PROBLEM;
@@ -450,7 +451,7 @@ static int key_trust_cmd(struct cli *cli, int argc, char **argv)
 		return cli_usage_error(cli, "trust needs a key file, and '' is empty");
 	r.file = argv[optind];
 	buf_init(&r.line, 256);
-	rc = key_trust(cli, cli_store(cli, 0), &r);
+	rc = key_trust(cli, cli_store(cli, CLI_WRITE), &r);
 	buf_free(&r.line);
 	return rc;
 }
@@ -471,8 +472,9 @@ int cmd_key(struct cli *cli, int argc, char **argv)
 				 show || list ? NULL : "file to sign", NULL, &file)) >= 0)
 		return rc;
 	if (show)
-		return key_show(cli, cli_store(cli, 0));
+		return key_show(cli, cli_store(cli, CLI_READ));
 	if (list)
-		return key_list(cli, cli_store(cli, 0));
-	return key_sign(cli, cli_store(cli, 0), file);
+		return key_list(cli, cli_store(cli, CLI_READ));
+	/* the signature goes beside FILE, never into the store */
+	return key_sign(cli, cli_store(cli, CLI_READ), file);
 }

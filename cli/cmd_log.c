@@ -17,7 +17,7 @@ int cmd_log(struct cli *cli, int argc, char **argv)
 				      &case_name);
 	if (done >= 0)
 		return done;
-	struct store *s = cli_store(cli, 0);
+	struct store *s = cli_store(cli, CLI_READ);
 	if (case_name && cli_case(cli, case_name, 1) <= 0)
 		return EXIT_USAGE;
 	sqlite3_stmt *st = store_prepare(

@@ -37,7 +37,7 @@ int cmd_ls(struct cli *cli, int argc, char **argv)
 		return cli_usage_error(cli, "unexpected argument '%s'", argv[optind]);
 	if (case_name && f.no_case)
 		return cli_usage_error(cli, "give --case or --no-case, not both");
-	struct store *s = cli_store(cli, 0);
+	struct store *s = cli_store(cli, CLI_READ);
 	if (case_name) {
 		f.case_id = cli_case(cli, case_name, 1);
 		if (f.case_id <= 0)

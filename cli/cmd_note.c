@@ -42,7 +42,7 @@ int cmd_note(struct cli *cli, int argc, char **argv)
 		return cli_usage_error(cli, "a note is 1 to %d bytes of UTF-8 text", NOTE_MAX);
 	if (cli_check_text(cli, "a note", text, 1))
 		return EXIT_USAGE;
-	struct store *s = cli_store(cli, 0);
+	struct store *s = cli_store(cli, CLI_WRITE);
 	char err[512], now[32];
 	json_t *it = items_get(s, argv[optind], err, sizeof err);
 	if (!it) {

@@ -134,7 +134,7 @@ int cmd_pull(struct cli *cli, int argc, char **argv)
 		pp.missing = json_array();
 	}
 
-	struct store *s = cli_store(cli, 0);
+	struct store *s = cli_store(cli, CLI_WRITE);
 	int rc = pull_run(s, &o, &rep, err, sizeof err);
 	if (pp.arr) {
 		json_t *j = json_object();

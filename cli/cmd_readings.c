@@ -79,7 +79,7 @@ int cmd_readings(struct cli *cli, int argc, char **argv)
 		rc = cli_usage_error(cli, "unexpected argument '%s'", argv[optind]);
 		goto out;
 	}
-	struct store *s = cli_store(cli, 0);
+	struct store *s = cli_store(cli, CLI_READ);
 	int64_t case_id = 0;
 	if (case_name && (case_id = cli_case(cli, case_name, 1)) <= 0) {
 		rc = EXIT_USAGE;

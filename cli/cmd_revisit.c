@@ -165,12 +165,13 @@ int cmd_revisit(struct cli *cli, int argc, char **argv)
 		rc = cli_usage_error(cli, "give both --before and --after, or neither (the last two visits)");
 		goto out;
 	}
+	/* a report is recorded as an export; a listing is not */
+	struct store *s = cli_store(cli, html ? CLI_READ_RECORD : CLI_READ);
 	int64_t case_id = cli_case(cli, case_name, 1);
 	if (case_id <= 0) {
 		rc = EXIT_USAGE;
 		goto out;
 	}
-	struct store *s = cli_store(cli, 0);
 	if (html && cli_inside_store(s, html)) {
 		rc = cli_usage_error(cli, "%s is inside the evidence store; write reports elsewhere",
 				     html);

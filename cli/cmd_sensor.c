@@ -220,7 +220,7 @@ static int setup_resolve(struct cli *cli, struct sensor_setup *u)
 	if (u->prof.name[0] || u->prof.model[0] || u->prof.serial[0] || u->prof.calibrated[0])
 		u->instrument_json = sensor_instrument_json(&u->prof);
 
-	struct store *s = cli_store(cli, 0);
+	struct store *s = cli_store(cli, CLI_WRITE);
 	u->case_id = cli_case(cli, u->case_name, 0);
 	if (u->case_id < 0) {
 		rc = EXIT_USAGE;
@@ -328,7 +328,7 @@ static void record_opts(struct cli *cli, struct sensor_setup *u, struct sensor_r
 static int record_unread(struct cli *cli, struct sensor_setup *u, int added, const char *sha,
 			 const char *encoding, const char *why, const char *shown)
 {
-	struct store *s = cli_store(cli, 0);
+	struct store *s = cli_store(cli, CLI_WRITE);
 	char err[512];
 	json_t *d = json_object();
 	int rc = 0;
@@ -451,8 +451,8 @@ static int sensor_import(struct cli *cli, int argc, char **argv)
 	io.source_device = host;
 	io.has_declared_offset = u.popts.has_offset;
 	io.declared_offset_s = u.popts.offset_s;
-	enum ingest_result ir = ingest_file(cli_store(cli, 0), path, &io, &ist, item_sha, msg,
-					    sizeof msg);
+	enum ingest_result ir = ingest_file(cli_store(cli, CLI_WRITE), path, &io, &ist, item_sha,
+					    msg, sizeof msg);
 	if (ir == INGEST_FAILED || ir == INGEST_SKIPPED) {
 		fprintf(stderr, "evcap sensor: %s\n", msg);
 		rc = EXIT_PROBLEM;
@@ -485,7 +485,7 @@ static int sensor_import(struct cli *cli, int argc, char **argv)
 	ro.action = "sensor import";
 	ro.detail = detail;
 	ro.now = time_now();
-	if (sensor_record(cli_store(cli, 0), &b, &ro, &rs, err, sizeof err)) {
+	if (sensor_record(cli_store(cli, CLI_WRITE), &b, &ro, &rs, err, sizeof err)) {
 		fprintf(stderr, "evcap sensor: %s: %s\n", shown, err);
 		rc = EXIT_PROBLEM;
 		goto out_shown;
@@ -656,7 +656,7 @@ static int listen_record(struct listen_ctx *c, size_t line_no, const char *line,
 	ro.action = "sensor reading";
 	ro.detail = d;
 	ro.now = time_now(); /* when recorded; the reading keeps its arrival time */
-	int rc = sensor_record(cli_store(c->cli, 0), &b, &ro, &rs, err, errlen);
+	int rc = sensor_record(cli_store(c->cli, CLI_WRITE), &b, &ro, &rs, err, errlen);
 	json_decref(d);
 	if (rc) {
 		refused = 1;
@@ -798,7 +798,7 @@ static int sensor_listen(struct cli *cli, int argc, char **argv)
 	time_format_iso(time_now(), iso);
 	snprintf(c.source, sizeof c.source, "serial:%s@%s", sp->device, iso);
 
-	store_set_busy_ms(cli_store(cli, 0), LISTEN_BUSY_MS);
+	store_set_busy_ms(cli_store(cli, CLI_WRITE), LISTEN_BUSY_MS);
 	if (sensorline_fd(l) < 0)
 		log_info("nothing is recorded until %s opens (Ctrl-C stops)", c.shown);
 	while (!listen_stop) {

@@ -22,7 +22,7 @@ int cmd_show(struct cli *cli, int argc, char **argv)
 	}
 	if (optind + 1 != argc)
 		return cli_usage_error(cli, "give one item");
-	struct store *s = cli_store(cli, 0);
+	struct store *s = cli_store(cli, CLI_READ);
 	char err[512];
 	json_t *it = items_get(s, argv[optind], err, sizeof err);
 	if (!it) {

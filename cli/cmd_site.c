@@ -96,10 +96,10 @@ static int site_add(struct cli *cli, int argc, char **argv)
 		return cli_usage_error(cli, "site '%s' needs --lat and --lon", name);
 	if (sites_check(lat, lon, radius, err, sizeof err))
 		return cli_usage_error(cli, "site '%s': %s", name, err);
+	struct store *s = cli_store(cli, CLI_WRITE);
 	int64_t case_id = cli_case(cli, number, 1);
 	if (case_id <= 0)
 		return EXIT_USAGE;
-	struct store *s = cli_store(cli, 0);
 	time_format_iso(time_now(), now);
 	if (store_begin(s, err, sizeof err))
 		goto fail;
@@ -203,7 +203,7 @@ static void site_print(const json_t *o, int with_case)
 
 static int site_list(struct cli *cli, const char *number)
 {
-	struct store *s = cli_store(cli, 0);
+	struct store *s = cli_store(cli, CLI_READ);
 	int64_t case_id = 0;
 	char sql[768];
 	if (number) {
@@ -309,10 +309,10 @@ static int site_members(struct store *s, int64_t site_id, json_t *o)
 
 static int site_show(struct cli *cli, const char *number, const char *name)
 {
+	struct store *s = cli_store(cli, CLI_READ);
 	int64_t case_id = cli_case(cli, number, 1);
 	if (case_id <= 0)
 		return EXIT_USAGE;
-	struct store *s = cli_store(cli, 0);
 	char sql[768];
 	snprintf(sql, sizeof sql,
 		 "SELECT %s FROM sites s JOIN cases c ON c.id = s.case_id"

@@ -109,7 +109,7 @@ int cmd_sync(struct cli *cli, int argc, char **argv)
 		fprintf(stderr, "evcap sync: note: [sync] interval in the config is not used; "
 				"evcap-sync.timer decides when sync runs ('systemctl edit "
 				"evcap-sync.timer' changes it)\n");
-	struct store *s = cli_store(cli, 0);
+	struct store *s = cli_store(cli, CLI_WRITE);
 	/* a case named is checked as every command checks one */
 	if (o.case_number && cli_case(cli, o.case_number, 1) < 0)
 		return EXIT_USAGE;

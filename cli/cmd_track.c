@@ -335,7 +335,7 @@ static int track_import(struct cli *cli, int argc, char **argv)
 	for (int i = optind; i < argc; i++)
 		if (!*argv[i])
 			return cli_usage_error(cli, "track import needs file names, and '' is empty");
-	struct store *s = cli_store(cli, 0);
+	struct store *s = cli_store(cli, CLI_WRITE);
 	json_t *all = json_array();
 	for (int i = optind; i < argc; i++) {
 		json_t *j = NULL;
@@ -400,7 +400,7 @@ static int track_ls(struct cli *cli, int argc, char **argv)
 	}
 	if (optind != argc)
 		return cli_usage_error(cli, "track ls takes no arguments");
-	struct store *s = cli_store(cli, 0);
+	struct store *s = cli_store(cli, CLI_READ);
 	char err[512];
 	sqlite3_stmt *st = store_prepare(s,
 		"SELECT time, lat, lon, alt, mode, source, eph, sats FROM fixes"

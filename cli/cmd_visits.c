@@ -50,7 +50,7 @@ int cmd_visits(struct cli *cli, int argc, char **argv)
 	int64_t case_id = cli_case(cli, case_name, 1);
 	if (case_id <= 0)
 		return EXIT_USAGE;
-	struct store *s = cli_store(cli, 0);
+	struct store *s = cli_store(cli, CLI_READ);
 	if (revisit_report_load(s, case_id, &o, &r, err, sizeof err)) {
 		cli_warn("evcap visits: %s", err);
 		goto out;

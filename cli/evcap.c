@@ -320,11 +320,29 @@ int cli_plain_args(struct cli *cli, int argc, char **argv, const char *details,
 	return -1;
 }
 
-struct store *cli_store(struct cli *cli, int create)
+/* "evcap ingest: /media/ev: the store cannot be written: its filesystem is
+ * read-only; nothing was done ..." and exit 2. */
+static void cli_refuse_readonly(struct cli *cli, const char *why)
 {
-	if (cli->store)
-		return cli->store;
+	cli_warn("evcap %s: %s; nothing was done (commands that only read the store, such as "
+		 "ls, show, log, verify and a report's export, still work)",
+		 cli->command ? cli->command : "", why);
+	exit(EXIT_USAGE);
+}
+
+struct store *cli_store(struct cli *cli, enum cli_use use)
+{
+	int writes = use == CLI_WRITE || use == CLI_CREATE;
 	char err[1024];
+	if (cli->store) {
+		const char *ro = store_readonly(cli->store);
+		if (writes && ro) {
+			snprintf(err, sizeof err, "%s: the store cannot be written: %s",
+				 store_dir(cli->store), ro);
+			cli_refuse_readonly(cli, err);
+		}
+		return cli->store;
+	}
 	struct stat st;
 	/* store_open would call it "not an evidence store ... run 'evcap init'",
 	 * and init would then fail */
@@ -334,14 +352,24 @@ struct store *cli_store(struct cli *cli, int create)
 			 cli->store_dir);
 		exit(EXIT_USAGE);
 	}
-	int rc = store_open(cli->store_dir, create ? STORE_CREATE : 0, &cli->store, err,
-			    sizeof err);
+	int flags = use == CLI_CREATE ? STORE_CREATE : writes ? 0 : STORE_READ_IF_UNWRITABLE;
+	int rc = store_open(cli->store_dir, flags, &cli->store, err, sizeof err);
+	if (rc == EV_EROFS)
+		cli_refuse_readonly(cli, err);
 	if (rc) {
 		cli_warn("evcap: %s", err);
 		/* no store there (or one too new) is the command line's to put
 		 * right; a store busy, unreadable or failing is a problem */
 		exit(rc == EV_ENOENT || rc == EV_EINVAL ? EXIT_USAGE : EXIT_PROBLEM);
 	}
+	const char *ro = store_readonly(cli->store);
+	if (ro && use == CLI_READ_RECORD)
+		cli_warn("evcap %s: note: the store %s is opened read-only (%s), so this %s is not "
+			 "recorded in its custody log",
+			 cli->command, cli->store_dir, ro, cli->command);
+	else if (ro)
+		cli_warn("evcap %s: note: the store %s is opened read-only (%s)", cli->command,
+			 cli->store_dir, ro);
 	return cli->store;
 }
 
@@ -364,7 +392,7 @@ void cli_case_hint(char *out, size_t outlen, int n_like, const char *like)
 
 int64_t cli_case(struct cli *cli, const char *name, int required)
 {
-	struct store *s = cli_store(cli, 0);
+	struct store *s = cli_store(cli, CLI_READ);
 	char *in_use = NULL;
 	int from_config = 0;
 	if (!name) {
@@ -418,7 +446,7 @@ int64_t cli_case(struct cli *cli, const char *name, int required)
 
 int64_t cli_site(struct cli *cli, int64_t case_id, const char *name)
 {
-	sqlite3_stmt *st = store_prepare(cli_store(cli, 0),
+	sqlite3_stmt *st = store_prepare(cli_store(cli, CLI_READ),
 					 "SELECT id FROM sites WHERE case_id = ? AND name = ?", NULL, 0);
 	if (!st)
 		return -1;

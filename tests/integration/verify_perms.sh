@@ -3,7 +3,9 @@
 # member of its group, as docs/appliance.md has office users): the
 # originals are readable to the group in a new store; and an original
 # that this user may not read is reported as not checked, never as
-# missing or DAMAGED. Needs root (setpriv to another uid and gid).
+# missing or DAMAGED. Such a reader is told once that the store is opened
+# read-only, and, once no writer holds the store, why it cannot be read.
+# Needs root (setpriv to another uid and gid).
 . "$(dirname "$0")/../lib/common.sh"
 
 if [ "$(id -u)" -ne 0 ] || ! need setpriv python3; then
@@ -65,6 +67,14 @@ if [ $rc = 0 ] && grep -q '^2 items intact' "$T/v1.out"; then
 else
 	bad "verify_perms_group_member_verifies: exit $rc: $(cat "$T/v1.out" "$T/v1.err" | head -5)"
 fi
+# the store is opened read-only for this reader, who is told so once, and
+# its check goes unrecorded without a failed write
+if grep -q "^evcap verify: note: the store $S is opened read-only (this user (uid $U) may not write to its folder), so this verify is not recorded in its custody log\$" "$T/v1.err" &&
+	[ "$(wc -l <"$T/v1.err")" = 1 ]; then
+	ok "verify_perms_reader_told_read_only"
+else
+	bad "verify_perms_reader_told_read_only: $(head -3 "$T/v1.err")"
+fi
 
 # a store made before: blobs/ private to its owner
 chmod 0700 "$S/blobs"
@@ -101,3 +111,20 @@ rm -f "$S/blobs/sha256/${sha:0:2}/${sha:2:2}/$sha"
 as_reader verify >"$T/v5.out" 2>"$T/v5.err"; rc=$?
 check "verify_perms_missing_still_damaged" bash -c "[ $rc = 1 ] &&
 	grep -q '^DAMAGED: item [12] (a.txt, ${sha:0:12}): the original is missing' '$T/v5.out'"
+
+# once no program holds the store, its -shm file is gone (the last to
+# close it removes it), and this reader may not make one: said, with
+# what to do, rather than SQLite's bare "attempt to write a readonly
+# database"
+kill $HOLDER 2>/dev/null
+wait $HOLDER 2>/dev/null
+python3 - "$S/evidence.db" <<'PY'
+import sqlite3, sys
+c = sqlite3.connect(sys.argv[1])
+c.execute("SELECT count(*) FROM items").fetchall()
+c.close()
+PY
+as_reader ls >"$T/l.out" 2>"$T/l.err"; rc=$?
+check "verify_perms_no_writer_said" bash -c "[ $rc = 1 ] && [ ! -e '$S/evidence.db-shm' ] &&
+	grep -q 'evidence.db: cannot be read by this user while no program has the store open' \
+		'$T/l.err' && grep -q 'run the command as the store.s owner' '$T/l.err'"
