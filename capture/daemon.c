@@ -1368,16 +1368,9 @@ static void append_burst_log(const char *dir, const char *text)
  * next summary. */
 static void reserve_make(const char *dir)
 {
-	char *path = xasprintf("%s/" DAEMON_RESERVE, dir);
-	struct stat st;
-	if (stat(path, &st) != 0 || (uint64_t)st.st_blocks * 512 < DAEMON_RESERVE_BYTES) {
-		int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-		if (fd >= 0 && posix_fallocate(fd, 0, DAEMON_RESERVE_BYTES) != 0 &&
-		    ftruncate(fd, 0) < 0)
-			log_warnx("%s: cannot empty it: %s", path, strerror(errno));
-		if (fd >= 0)
-			close(fd);
-	}
+	char *path = xasprintf("%s/" DAEMON_RESERVE, dir), err[512];
+	if (fs_reserve_make(path, DAEMON_RESERVE_BYTES, err, sizeof err))
+		log_warnx("%s", err);
 	free(path);
 }
 
@@ -1385,8 +1378,7 @@ static void reserve_make(const char *dir)
 static int reserve_release(const char *dir)
 {
 	char *path = xasprintf("%s/" DAEMON_RESERVE, dir);
-	struct stat st;
-	int had = stat(path, &st) == 0 && st.st_blocks > 0 && unlink(path) == 0;
+	int had = fs_reserve_release(path);
 	free(path);
 	return had;
 }

@@ -50,6 +50,29 @@ ssize_t fs_read_full(int fd, void *p, size_t n)
 	return (ssize_t)got;
 }
 
+int fs_reserve_make(const char *path, uint64_t bytes, char *err, size_t errlen)
+{
+	struct stat st;
+	int rc = 0;
+	if (stat(path, &st) == 0 && (uint64_t)st.st_blocks * 512 >= bytes)
+		return 0;
+	int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0)
+		return 0; /* tried again next time */
+	/* a failed allocation may keep the blocks it got: they are the
+	 * room that was asked for elsewhere */
+	if (posix_fallocate(fd, 0, (off_t)bytes) != 0 && ftruncate(fd, 0) < 0)
+		rc = err_set(err, errlen, EV_EIO, "%s: cannot empty it: %s", path, strerror(errno));
+	close(fd);
+	return rc;
+}
+
+int fs_reserve_release(const char *path)
+{
+	struct stat st;
+	return stat(path, &st) == 0 && st.st_blocks > 0 && unlink(path) == 0;
+}
+
 int fs_exists(const char *path)
 {
 	struct stat st;

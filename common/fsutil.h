@@ -5,6 +5,7 @@
 #ifndef EVCAP_FSUTIL_H
 #define EVCAP_FSUTIL_H
 
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "buf.h"
@@ -66,6 +67,19 @@ int fs_set_direct(int fd, int on);
 /* Reads up to n bytes, retrying short reads and EINTR until n or EOF;
  * returns bytes read or -1 (errno). */
 ssize_t fs_read_full(int fd, void *p, size_t n) WUR;
+
+/* Space kept on a disk against its filling up: a file at path holding
+ * `bytes` of allocated blocks, which its keeper gives up (removes) when the
+ * disk is full, so that what must still be written then has room (evcapd's
+ * summary saying files were not recorded; the database rows of originals
+ * ingest placed). fs_reserve_make allocates it unless it holds that much
+ * already; where the disk has no room for all of it, it is left empty, to
+ * be made again later. 0, or an error with err set (a reserve that could
+ * not be emptied again, and may hold part of its blocks). */
+int fs_reserve_make(const char *path, uint64_t bytes, char *err, size_t errlen) WUR;
+/* Gives the reserve at path up; 1 when there was one to give (a file with
+ * blocks), else 0. */
+int fs_reserve_release(const char *path);
 
 /* 1 if path exists (lstat), else 0. */
 int fs_exists(const char *path);
