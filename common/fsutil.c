@@ -125,8 +125,9 @@ int fs_mkdir_p(const char *path, mode_t mode, char *err, size_t errlen)
 			if (rc)
 				goto out;
 		} else if (errno != EEXIST) {
-			rc = err_set(err, errlen, EV_EIO, "%s: cannot create directory: %s", p,
-				     strerror(errno));
+			int full = errno == ENOSPC || errno == EDQUOT;
+			rc = err_set(err, errlen, full ? EV_ENOSPC : EV_EIO,
+				     "%s: cannot create directory: %s", p, strerror(errno));
 			goto out;
 		} else {
 			struct stat st;

@@ -11,7 +11,8 @@
 #include "buf.h"
 #include "util.h"
 
-/* Creates path and its parents (like mkdir -p); fsyncs each new parent. */
+/* Creates path and its parents (like mkdir -p); fsyncs each new parent.
+ * EV_ENOSPC when the disk has no room for a folder. */
 int fs_mkdir_p(const char *path, mode_t mode, char *err, size_t errlen) WUR;
 
 /* fsyncs a directory so a rename or create in it survives power loss. */

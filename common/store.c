@@ -64,6 +64,9 @@ struct blob_writer {
 	uint64_t size;
 	int placed; /* renamed into place: the temp name is gone */
 	int direct; /* writes go to the disk with O_DIRECT */
+	/* ENOSPC or EDQUOT once the disk had no room for the copy: the temp
+	 * file is gone (fd is -1) and the bytes are only hashed; 0 before */
+	int no_room;
 };
 
 int store_schema_version(void)
@@ -300,6 +303,9 @@ int store_begin(struct store *s, char *err, size_t errlen)
 int store_commit(struct store *s, char *err, size_t errlen)
 {
 	int rc = store_exec(s, "COMMIT", err, errlen);
+	/* asked before the rollback, which sets the error code again */
+	if (rc && (sqlite3_extended_errcode(s->db) & 0xff) == SQLITE_FULL)
+		rc = EV_ENOSPC;
 	if (rc)
 		store_rollback(s);
 	return rc;
@@ -1034,15 +1040,28 @@ void store_close(struct store *s)
 	free(s);
 }
 
+/* Whether errno e says the disk (or the user's quota) has no room. */
+static int no_room_errno(int e)
+{
+	return e == ENOSPC || e == EDQUOT;
+}
+
 int store_blob_begin(struct store *s, struct blob_writer **out, char *err, size_t errlen)
 {
 	struct blob_writer *w = xcalloc(1, sizeof *w);
 	w->s = s;
 	w->tmp_path = xasprintf("%s/blobs/tmp/blob-%ld-XXXXXX", s->dir, (long)getpid());
+	w->h = sha256_new();
 	w->fd = mkostemp(w->tmp_path, O_CLOEXEC);
+	if (w->fd < 0 && no_room_errno(errno)) {
+		w->no_room = errno; /* hashed only: see blob_no_room */
+		*out = w;
+		return 0;
+	}
 	if (w->fd < 0) {
 		int rc = err_set(err, errlen, EV_EIO, "%s: cannot create temporary file: %s",
 				 w->tmp_path, strerror(errno));
+		sha256_free(w->h);
 		free(w->tmp_path);
 		free(w);
 		*out = NULL;
@@ -1054,16 +1073,39 @@ int store_blob_begin(struct store *s, struct blob_writer **out, char *err, size_
 				 w->tmp_path, strerror(errno));
 		close(w->fd);
 		unlink(w->tmp_path);
+		sha256_free(w->h);
 		free(w->tmp_path);
 		free(w);
 		*out = NULL;
 		return rc;
 	}
 	w->direct = fs_set_direct(w->fd, 1) == 0;
-	w->h = sha256_new();
 	w->chk = check128_new();
 	*out = w;
 	return 0;
+}
+
+/*
+ * The disk has no room for the copy: it is given up at once (its blocks
+ * are room another write, or the database, may need) and the rest of the
+ * bytes are only hashed, so that commit can still take the same bytes
+ * where they are whole in the store already: an earlier run that placed
+ * them and could not record them (its disk full too) is put right without
+ * room for a second copy.
+ */
+static void blob_no_room(struct blob_writer *w, int e)
+{
+	unlink(w->tmp_path); /* before close, while the lock is held */
+	close(w->fd);
+	w->fd = -1;
+	w->direct = 0;
+	w->no_room = e;
+}
+
+void store_blob_hash_only(struct blob_writer *w)
+{
+	if (!w->no_room)
+		blob_no_room(w, ENOSPC);
 }
 
 int store_blob_write(struct blob_writer *w, const void *p, size_t n, char *err, size_t errlen)
@@ -1076,17 +1118,21 @@ int store_blob_write(struct blob_writer *w, const void *p, size_t n, char *err, 
 	if (w->direct && (((uintptr_t)p | n | (size_t)w->size) & (BLOB_DIRECT_ALIGN - 1)) &&
 	    fs_set_direct(w->fd, 0) == 0)
 		w->direct = 0;
-	if (fs_write_all(w->fd, p, n) < 0)
-		return err_set(err, errlen, EV_EIO, "%s: write failed: %s", w->tmp_path,
-			       strerror(errno));
+	if (!w->no_room && fs_write_all(w->fd, p, n) < 0) {
+		if (!no_room_errno(errno))
+			return err_set(err, errlen, EV_EIO, "%s: write failed: %s", w->tmp_path,
+				       strerror(errno));
+		blob_no_room(w, errno);
+	}
 	/* Start writing buffered pages to the disk now, without waiting: the
 	 * disk works while the next chunk is read and hashed, and the fsync
 	 * at commit finds little left to do. Advisory, so errors are left to
 	 * that fsync. */
-	if (!w->direct && n >= BLOB_KICK_MIN)
+	if (!w->no_room && !w->direct && n >= BLOB_KICK_MIN)
 		sync_file_range(w->fd, (off_t)w->size, (off_t)n, SYNC_FILE_RANGE_WRITE);
 	sha256_update(w->h, p, n);
-	check128_update(w->chk, p, n);
+	if (!w->no_room)
+		check128_update(w->chk, p, n);
 	w->size += n;
 	return 0;
 }
@@ -1100,7 +1146,8 @@ void store_blob_abort(struct blob_writer *w)
 {
 	if (!w)
 		return;
-	if (!w->placed)
+	/* with no file (the disk full), the name may be another writer's now */
+	if (!w->placed && w->fd >= 0)
 		unlink(w->tmp_path); /* before close, while the lock is held */
 	if (w->fd >= 0)
 		close(w->fd);
@@ -1372,6 +1419,25 @@ static int blob_keep_damaged(struct blob_writer *w, const char *final, const cha
 	return rc;
 }
 
+/* Commit of a blob whose copy the full disk had no room for: the same
+ * bytes whole at its place are taken (BLOB_EXISTED); anything else fails
+ * with EV_ENOSPC, nothing changed (a damaged copy there is left for a run
+ * with room to replace). */
+static int blob_commit_no_room(struct blob_writer *w, const char *hex, struct blob_placed *how,
+			       char *err, size_t errlen)
+{
+	char *final = store_blob_path(w->s, hex);
+	int found = blob_compare_stored(w, final, hex, how, err, errlen);
+	free(final);
+	memset(how, 0, sizeof *how);
+	if (found == BLOB_EXISTED) {
+		how->found = BLOB_EXISTED;
+		return 0;
+	}
+	return err_set(err, errlen, EV_ENOSPC, "%s/blobs/tmp: cannot write the copy: %s",
+		       w->s->dir, strerror(w->no_room));
+}
+
 int store_blob_commit(struct blob_writer *w, char hex[SHA256_HEX_LEN + 1], uint64_t *size,
 		      struct blob_placed *how, char *err, size_t errlen)
 {
@@ -1386,8 +1452,13 @@ int store_blob_commit(struct blob_writer *w, char hex[SHA256_HEX_LEN + 1], uint6
 	hex_encode(d, SHA256_LEN, hex);
 	if (size)
 		*size = w->size;
+	if (w->no_room) {
+		rc = blob_commit_no_room(w, hex, how, err, errlen);
+		goto out;
+	}
 	if (fsync(w->fd) < 0) {
-		rc = err_set(err, errlen, EV_EIO, "%s: fsync failed: %s", w->tmp_path, strerror(errno));
+		rc = err_set(err, errlen, no_room_errno(errno) ? EV_ENOSPC : EV_EIO,
+			     "%s: fsync failed: %s", w->tmp_path, strerror(errno));
 		goto out;
 	}
 	if ((rc = blob_readback(w, err, errlen)))
@@ -1427,7 +1498,8 @@ int store_blob_commit(struct blob_writer *w, char hex[SHA256_HEX_LEN + 1], uint6
 	    (rc = fs_mkdir_p(dir, 0755, err, errlen)))
 		goto out;
 	if (rename(w->tmp_path, final) < 0) {
-		rc = err_set(err, errlen, EV_EIO, "%s: cannot place blob: %s", final, strerror(errno));
+		rc = err_set(err, errlen, no_room_errno(errno) ? EV_ENOSPC : EV_EIO,
+			     "%s: cannot place blob: %s", final, strerror(errno));
 		goto out;
 	}
 	w->placed = 1;

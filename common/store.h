@@ -73,8 +73,9 @@ int store_db_holder(const char *dir, char *out, size_t outlen);
 const char *store_device_id(const struct store *s);
 
 /* Transactions: BEGIN IMMEDIATE / COMMIT / ROLLBACK. A failed COMMIT is
- * reported as EV_EDB; the caller must treat the outcome as unknown (the
- * row may still be there) and rely on idempotent writes. */
+ * rolled back and reported as EV_EDB, or EV_ENOSPC when the store's disk
+ * had no room for it (SQLITE_FULL); the caller must treat the outcome as
+ * unknown (the row may still be there) and rely on idempotent writes. */
 int store_begin(struct store *s, char *err, size_t errlen) WUR;
 int store_commit(struct store *s, char *err, size_t errlen) WUR;
 void store_rollback(struct store *s);
@@ -100,6 +101,11 @@ int store_orphan_blobs(struct store *s, int64_t *n, char *err, size_t errlen) WU
  * A blob being written: bytes are appended and hashed; commit fsyncs,
  * reads the temp file back and compares its hash, then renames it into
  * place (or discards it if the same blob is already there) read-only.
+ * When the disk has no room for the copy (ENOSPC, EDQUOT), the temp file
+ * is removed at once and the rest is only hashed: commit then takes the
+ * same bytes where they are whole in the store already (BLOB_EXISTED: an
+ * earlier run placed them, the disk full, and could not record them), and
+ * fails with EV_ENOSPC otherwise.
  */
 struct blob_writer;
 int store_blob_begin(struct store *s, struct blob_writer **out, char *err, size_t errlen) WUR;
@@ -119,6 +125,10 @@ struct blob_placed {
 	char damaged_why[160];                   /* "its bytes differ", "cannot be read: ..." */
 	char kept_as[160];                       /* "blobs/damaged/<hex>-<time>", in the store */
 };
+/* Gives the copy up as a full disk does: the rest is only hashed, and
+ * commit takes only the same bytes whole in the store already. For a
+ * caller keeping the disk's last room for something else. */
+void store_blob_hash_only(struct blob_writer *w);
 /* Finishes: hex gets the SHA-256, *size the byte count, *how (may be
  * NULL) what was at the blob's place. A copy already there is hashed
  * again: one whose bytes no longer match its name (bit rot, a disk

@@ -29,7 +29,8 @@ enum {
 	EV_EAUTH = -8,    /* authentication or signature failure */
 	EV_ENET = -9,     /* network failure worth retrying */
 	EV_ECORRUPT = -10, /* integrity check failed */
-	EV_EROFS = -11     /* cannot be written: a read-only filesystem, or permissions */
+	EV_EROFS = -11,    /* cannot be written: a read-only filesystem, or permissions */
+	EV_ENOSPC = -12    /* no room left on the disk (ENOSPC, EDQUOT, SQLITE_FULL) */
 };
 
 /* Formats into err (if non-NULL) and returns `code`, so a caller can write

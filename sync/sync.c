@@ -1585,7 +1585,7 @@ out:
 static int stops_all(int rc)
 {
 	return rc == EV_EAUTH || rc == EV_EINVAL || rc == EV_ENOENT || rc == EV_ENET ||
-	       rc == EV_EDB;
+	       rc == EV_EDB || rc == EV_ENOSPC;
 }
 
 /* Says that case `number` failed (err, which may name it already) and

@@ -147,6 +147,84 @@ out:
 	free(d);
 }
 
+/* How many files are in dir (no subfolders looked into). */
+static int count_files(const char *dir)
+{
+	char *cmd = xasprintf("find '%s' -type f | wc -l", dir);
+	FILE *f = popen(cmd, "r");
+	int n = -1;
+	if (f && fscanf(f, "%d", &n) != 1)
+		n = -1;
+	if (f)
+		pclose(f);
+	free(cmd);
+	return n;
+}
+
+/* A writer that meets a full disk (here told to give its copy up, as it
+ * does on ENOSPC) drops its temporary file at once and only hashes the
+ * rest: its commit takes the same bytes already whole in the store (an
+ * earlier run placed them, the disk full, and could not record them),
+ * and otherwise fails with EV_ENOSPC, placing nothing. */
+static void test_blob_no_room(void)
+{
+	char *d = tmpdir(), err[512], hex[65], want[65];
+	char *tmp = xasprintf("%s/blobs/tmp", d);
+	struct store *s = NULL;
+	struct blob_writer *w = NULL;
+	struct blob_placed how;
+	uint64_t size = 0;
+	CHECK(store_open(d, STORE_CREATE, &s, err, sizeof err) == 0);
+	if (!s)
+		goto out;
+	/* nothing in the store: nothing placed, the want of room said */
+	CHECK(store_blob_begin(s, &w, err, sizeof err) == 0);
+	CHECK(store_blob_write(w, "first ", 6, err, sizeof err) == 0);
+	CHECK(count_files(tmp) == 1);
+	store_blob_hash_only(w);
+	CHECK(count_files(tmp) == 0);
+	CHECK(store_blob_write(w, "and second", 10, err, sizeof err) == 0);
+	CHECK(store_blob_commit(w, hex, &size, &how, err, sizeof err) == EV_ENOSPC);
+	CHECK(strstr(err, "blobs/tmp: cannot write the copy: No space left on device") != NULL);
+	sha256_hex("first and second", 16, want);
+	CHECK_STR(hex, want);
+	CHECK(size == 16);
+	CHECK(!store_has_blob(s, want));
+	/* the same bytes whole in the store: taken as they are */
+	CHECK(store_blob_put(s, "first and second", 16, hex, err, sizeof err) == 0);
+	CHECK(store_blob_begin(s, &w, err, sizeof err) == 0);
+	store_blob_hash_only(w);
+	CHECK(store_blob_write(w, "first and second", 16, err, sizeof err) == 0);
+	CHECK(store_blob_commit(w, hex, &size, &how, err, sizeof err) == 0);
+	CHECK_STR(hex, want);
+	CHECK(how.found == BLOB_EXISTED);
+	/* a damaged copy there is left for a run with room to replace */
+	char *blob = store_blob_path(s, want);
+	CHECK(chmod(blob, 0644) == 0);
+	FILE *f = fopen(blob, "r+");
+	CHECK(f != NULL);
+	if (f) {
+		fputc('F', f);
+		fclose(f);
+	}
+	CHECK(store_blob_begin(s, &w, err, sizeof err) == 0);
+	store_blob_hash_only(w);
+	CHECK(store_blob_write(w, "first and second", 16, err, sizeof err) == 0);
+	CHECK(store_blob_commit(w, hex, &size, &how, err, sizeof err) == EV_ENOSPC);
+	struct buf b;
+	buf_init(&b, 64);
+	CHECK(fs_read_file(blob, 64, &b, err, sizeof err) == 0);
+	CHECK(b.len == 16 && memcmp(b.data, "First and second", 16) == 0);
+	buf_free(&b);
+	free(blob);
+	CHECK(count_files(tmp) == 0);
+out:
+	store_close(s);
+	free(tmp);
+	rmrf(d);
+	free(d);
+}
+
 static void test_case_key(void)
 {
 	char a[64], b[64], c[64];
@@ -1072,6 +1150,7 @@ int main(void)
 	RUN(test_clean_spares_live_writer);
 	RUN(test_blob_direct_then_buffered);
 	RUN(test_blob_readback_catches_change);
+	RUN(test_blob_no_room);
 	RUN(test_case_key);
 	RUN(test_custody_chain);
 	RUN(test_blob_restore);
