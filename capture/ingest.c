@@ -14,6 +14,7 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/statvfs.h>
 #include <sys/wait.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -236,6 +237,7 @@ struct pending {
 	 * copy of a file on the same card) was not missing its original */
 	int64_t items_before, seq_before;
 	int restored;              /* a restore event was recorded for it */
+	int no_room;               /* not stored, or not recorded: the store's disk is full */
 	enum ingest_result res;    /* final once recorded or failed */
 	int ready;                 /* the blob is placed and synced: record it */
 	int done;                  /* taking is over (under the pool's lock) */
@@ -246,6 +248,70 @@ struct pending {
 static const char *again_note(const struct ingest_opts *o)
 {
 	return o->retries ? "will be retried" : "run the ingest again to record it";
+}
+
+/*
+ * The store's disk, as one run of ingest_paths shares it between its file
+ * workers and the thread that records. Each blob write (the temporary
+ * copy made, its bytes, its placing) holds lock for reading; giving up
+ * the reserve, and recording in the room it leaves, holds it for writing,
+ * so that no copy on its way in takes that room first. Once the reserve
+ * is given up, no more copies are made: the room left is for the rows of
+ * the originals placed, and a file after that is taken only where its
+ * original is whole in the store already.
+ */
+struct room {
+	const char *reserve;   /* STORE/INGEST_RESERVE */
+	pthread_rwlock_t lock; /* writers preferred: else workers writing
+				* one after another would never let it go */
+	atomic_int out;        /* the reserve was given up */
+};
+
+static void room_init(struct room *r, const char *reserve)
+{
+	pthread_rwlockattr_t a;
+	pthread_rwlockattr_init(&a);
+	pthread_rwlockattr_setkind_np(&a, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+	pthread_rwlock_init(&r->lock, &a);
+	pthread_rwlockattr_destroy(&a);
+	r->reserve = reserve;
+	atomic_init(&r->out, 0);
+}
+
+/* A blob write begins (room may be NULL: a file on its own, evcapd's). */
+static void room_enter(struct room *r)
+{
+	if (r)
+		pthread_rwlock_rdlock(&r->lock);
+}
+
+static void room_leave(struct room *r)
+{
+	if (r)
+		pthread_rwlock_unlock(&r->lock);
+}
+
+/* p is not recorded, the store's disk full: err is what the store said.
+ * evcapd adds its own words on the disk to the message, and tries the
+ * file again by itself; a run by hand says what to do. */
+static void no_room_msg(struct store *s, struct pending *p, const struct ingest_opts *o,
+			const char *err, int placed)
+{
+	struct statvfs vfs;
+	char left[32] = "?";
+	p->no_room = 1;
+	p->res = INGEST_FAILED;
+	if (o->retries) {
+		err_set(p->msg, sizeof p->msg, 0, placed ? "%s: %s; not recorded, %s" : "%s: %s",
+			p->shown, err, again_note(o));
+		return;
+	}
+	if (statvfs(store_dir(s), &vfs) == 0)
+		human_bytes((uint64_t)vfs.f_bavail * vfs.f_frsize, left);
+	err_set(p->msg, sizeof p->msg, 0,
+		"%s: the store's disk (%s) is full, %s free: not recorded; make room there and run "
+		"the ingest again",
+		p->shown, store_dir(s), left);
 }
 
 static void pending_free(struct pending *p)
@@ -287,14 +353,17 @@ static void keep_tail(uint8_t *tail, size_t *tail_len, const uint8_t *chunk, siz
 static int copy_to_blob(struct store *s, int fd, const char *shown, const struct stat *before,
 			uint8_t *chunk, uint8_t *head, size_t *head_len, uint8_t *tail,
 			size_t *tail_len, struct blob_writer **out, int *src_direct,
-			const struct ingest_opts *o, char *msg, size_t msglen)
+			struct room *room, const struct ingest_opts *o, char *msg, size_t msglen)
 {
 	const char *again = again_note(o);
 	int rc = 0;
 	struct blob_writer *w = NULL;
 	char err[512];
 	*out = NULL;
-	if ((rc = store_blob_begin(s, &w, err, sizeof err))) {
+	room_enter(room);
+	rc = store_blob_begin(s, &w, err, sizeof err);
+	room_leave(room);
+	if (rc) {
 		rc = err_set(msg, msglen, rc, "%s: %s", shown, err);
 		goto out;
 	}
@@ -353,7 +422,12 @@ static int copy_to_blob(struct store *s, int fd, const char *shown, const struct
 			memcpy(head + *head_len, chunk, take);
 			*head_len += take;
 		}
-		if ((rc = store_blob_write(w, chunk, (size_t)r, err, sizeof err))) {
+		room_enter(room);
+		if (room && atomic_load(&room->out))
+			store_blob_hash_only(w);
+		rc = store_blob_write(w, chunk, (size_t)r, err, sizeof err);
+		room_leave(room);
+		if (rc) {
 			rc = err_set(msg, msglen, rc, "%s: %s", shown, err);
 			goto out;
 		}
@@ -960,6 +1034,7 @@ struct taker {
 	uint8_t *own;   /* META_HEAD_MAX bytes when there is no shared slot */
 	uint8_t *tail;  /* JPEG_TAIL_MAX bytes: a JPEG's end */
 	atomic_int *src_buffered; /* set when a source refused O_DIRECT, or NULL */
+	struct room *room;        /* the run's, or NULL */
 };
 
 static void taker_init(struct taker *t, int slot)
@@ -1035,7 +1110,7 @@ static void take_file(struct store *s, struct taker *t, struct pending *p,
 	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
 	int src_direct = 0;
 	rc = copy_to_blob(s, fd, p->shown, &before, t->chunk, head, &head_len, t->tail,
-			  &tail_len, &w, &src_direct, o, p->msg, sizeof p->msg);
+			  &tail_len, &w, &src_direct, t->room, o, p->msg, sizeof p->msg);
 	if (!src_direct && t->src_buffered)
 		atomic_store(t->src_buffered, 1);
 	if (rc)
@@ -1049,7 +1124,9 @@ static void take_file(struct store *s, struct taker *t, struct pending *p,
 		asked = meta_send(slot, head_len, p->size, p->shown);
 	else
 		meta_read(head, head_len, p->size, p->shown, &p->m);
+	room_enter(t->room);
 	rc = store_blob_commit(w, p->hex, &p->size, &p->placed, err, sizeof err);
+	room_leave(t->room);
 	w = NULL;
 	if (isolated) {
 		struct meta_reply a = {0};
@@ -1061,6 +1138,10 @@ static void take_file(struct store *s, struct taker *t, struct pending *p,
 	}
 	meta_read_tail(&p->m, p->size, t->tail, tail_len);
 	meta_resolve(&p->m, NULL, o->has_declared_offset ? &o->declared_offset_s : NULL, &p->r);
+	if (rc == EV_ENOSPC) {
+		no_room_msg(s, p, o, err, 0);
+		goto out;
+	}
 	if (rc) {
 		err_set(p->msg, sizeof p->msg, 0, "%s: %s", p->shown, err);
 		goto out;
@@ -1226,24 +1307,27 @@ out:
  * durable file first, row after), so grouping only saves commits of the
  * database, each of which is an fsync. A failed COMMIT leaves the outcome
  * unknown; every file of the group is then reported for a retry, which is
- * safe because items are unique on their SHA-256.
+ * safe because items are unique on their SHA-256. Returns 0, or the
+ * failure of the transaction: EV_ENOSPC when the store's disk had no room
+ * for it (nothing of it is recorded, and each file says so).
  */
-static void record_group(struct store *s, struct pending **v, size_t n,
-			 const struct ingest_opts *o)
+static int record_tx(struct store *s, struct pending **v, size_t n, const struct ingest_opts *o)
 {
 	char err[512];
-	size_t todo = 0;
-	for (size_t i = 0; i < n; i++)
-		todo += v[i]->ready;
-	if (!todo)
-		return;
-	if (store_begin(s, err, sizeof err)) {
+	int full = 0, rc;
+	for (size_t i = 0; i < n; i++) {
+		struct pending *p = v[i];
+		if (p->ready) { /* as taken: a try before this one left nothing */
+			p->res = INGEST_FAILED;
+			p->restored = p->no_room = 0;
+			p->msg[0] = '\0';
+		}
+	}
+	if ((rc = store_begin(s, err, sizeof err))) {
 		for (size_t i = 0; i < n; i++)
-			if (v[i]->ready) {
+			if (v[i]->ready)
 				err_set(v[i]->msg, sizeof v[i]->msg, 0, "%s: %s", v[i]->shown, err);
-				v[i]->res = INGEST_FAILED;
-			}
-		return;
+		return rc;
 	}
 	for (size_t i = 0; i < n; i++) {
 		struct pending *p = v[i];
@@ -1251,10 +1335,11 @@ static void record_group(struct store *s, struct pending **v, size_t n,
 			continue;
 		if (store_exec(s, "SAVEPOINT one_file", err, sizeof err)) {
 			err_set(p->msg, sizeof p->msg, 0, "%s: %s", p->shown, err);
-			p->res = INGEST_FAILED;
 			continue;
 		}
 		if (record_one(s, p, o)) {
+			/* asked before the rollback sets the error code again */
+			full |= (sqlite3_extended_errcode(store_db(s)) & 0xff) == SQLITE_FULL;
 			p->res = INGEST_FAILED;
 			if (store_exec(s, "ROLLBACK TO one_file", err, sizeof err))
 				log_warnx("%s", err);
@@ -1262,16 +1347,28 @@ static void record_group(struct store *s, struct pending **v, size_t n,
 		if (store_exec(s, "RELEASE one_file", err, sizeof err))
 			log_warnx("%s", err);
 	}
-	if (store_commit(s, err, sizeof err)) {
+	/* a file's rows the disk had no room for: the others are not
+	 * committed without it, but wait with it for room (record_no_room) */
+	if (full) {
+		store_rollback(s);
+		rc = err_set(err, sizeof err, EV_ENOSPC, "%s/evidence.db: %s", store_dir(s),
+			     sqlite3_errstr(SQLITE_FULL));
+	} else {
+		rc = store_commit(s, err, sizeof err);
+	}
+	if (rc) {
 		for (size_t i = 0; i < n; i++) {
 			struct pending *p = v[i];
-			if (!p->ready || p->res == INGEST_FAILED)
+			if (!p->ready || (p->res == INGEST_FAILED && p->msg[0] && !full))
 				continue;
-			err_set(p->msg, sizeof p->msg, 0, "%s: %s; not recorded, %s", p->shown, err,
-				again_note(o));
+			if (rc == EV_ENOSPC)
+				no_room_msg(s, p, o, err, 1);
+			else
+				err_set(p->msg, sizeof p->msg, 0, "%s: %s; not recorded, %s", p->shown,
+					err, again_note(o));
 			p->res = INGEST_FAILED;
 		}
-		return;
+		return rc;
 	}
 	for (size_t i = 0; i < n; i++) {
 		struct pending *p = v[i];
@@ -1288,6 +1385,50 @@ static void record_group(struct store *s, struct pending **v, size_t n,
 		else if (!(p->res == INGEST_ALREADY && p->restored))
 			p->msg[0] = '\0'; /* a restore's message stays: it is said */
 	}
+	return 0;
+}
+
+/*
+ * The store's disk had no room to record the group, whose originals are
+ * placed. What is whole in the store must be recorded: the run's reserve
+ * is given up (room NULL: there is none), with every blob write held off
+ * so that no copy on its way in takes the room first, and the group is
+ * recorded again; should its rows still not fit, file by file, so that
+ * each whose rows fit is recorded. A file left over says it is not
+ * recorded for want of room. From then on the run makes no more copies
+ * (room->out), keeping what is left for the rows of what is placed.
+ */
+static void record_no_room(struct store *s, struct pending **v, size_t n,
+			   const struct ingest_opts *o, struct room *room)
+{
+	if (room) {
+		pthread_rwlock_wrlock(&room->lock);
+		if (!atomic_load(&room->out)) {
+			atomic_store(&room->out, 1);
+			log_warnx("the store's disk (%s) is full: the space kept for recording what "
+				  "was placed (%s) is given up, and no more files are copied in",
+				  store_dir(s), fs_basename(room->reserve));
+		}
+		fs_reserve_release(room->reserve);
+	}
+	if (record_tx(s, v, n, o) == EV_ENOSPC && n > 1)
+		for (size_t i = 0; i < n; i++)
+			if (v[i]->ready && v[i]->no_room)
+				(void)record_tx(s, v + i, 1, o);
+	if (room)
+		pthread_rwlock_unlock(&room->lock);
+}
+
+/* Records the files of v[0..n) that are ready (record_tx), the run's room
+ * (NULL: none) given up for them when the disk is full. */
+static void record_group(struct store *s, struct pending **v, size_t n,
+			 const struct ingest_opts *o, struct room *room)
+{
+	size_t todo = 0;
+	for (size_t i = 0; i < n; i++)
+		todo += v[i]->ready;
+	if (todo && record_tx(s, v, n, o) == EV_ENOSPC && (room || todo > 1))
+		record_no_room(s, v, n, o, room);
 }
 
 /* Counts a finished file in st. */
@@ -1311,6 +1452,7 @@ static void count_result(struct ingest_stats *st, const struct pending *p)
 	case INGEST_SKIPPED: st->skipped++; break;
 	case INGEST_FAILED:
 		st->failed++;
+		st->no_room += p->no_room;
 		st->files++;
 		if (p->ready)
 			st->bytes += p->size;
@@ -1329,7 +1471,7 @@ enum ingest_result ingest_file(struct store *s, const char *path, const struct i
 	run_start(s, &p->items_before, &p->seq_before);
 	take_file(s, &t, p, o);
 	taker_free(&t);
-	record_group(s, &p, 1, o);
+	record_group(s, &p, 1, o, NULL);
 	if (p->placed.found == BLOB_RESTORED && !p->restored)
 		record_kept(s, o);
 	enum ingest_result res = p->res;
@@ -1407,7 +1549,7 @@ static void *pool_main(void *arg)
 }
 
 static void pool_start(struct file_pool *pl, struct store *s, const struct ingest_opts *o,
-		       struct worker_arg wa[INGEST_WORKERS])
+		       struct room *room, struct worker_arg wa[INGEST_WORKERS])
 {
 	sigset_t all, old;
 	memset(pl, 0, sizeof *pl);
@@ -1418,12 +1560,14 @@ static void pool_start(struct file_pool *pl, struct store *s, const struct inges
 	pthread_cond_init(&pl->done, NULL);
 	taker_init(&pl->self, 0);
 	pl->self.src_buffered = &pl->src_buffered;
+	pl->self.room = room;
 	/* signals (the stop request) are for the thread that walks the files */
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
 	for (int i = 0; i < INGEST_WORKERS; i++) {
 		taker_init(&pl->tk[i], i);
 		pl->tk[i].src_buffered = &pl->src_buffered;
+		pl->tk[i].room = room;
 		wa[i].pl = pl;
 		wa[i].i = i;
 		if (pthread_create(&pl->th[pl->nth], NULL, pool_main, &wa[i]) != 0) {
@@ -1666,6 +1810,12 @@ int ingest_paths(struct store *s, char *const *paths, int n, const struct ingest
 	int64_t items_before, seq_before;
 	record_kept(s, o);
 	run_start(s, &items_before, &seq_before);
+	/* the room to record what is placed once the originals fill the disk */
+	char *reserve = xasprintf("%s/" INGEST_RESERVE, store_dir(s)), err[512];
+	struct room room;
+	room_init(&room, reserve);
+	if (fs_reserve_make(reserve, INGEST_RESERVE_BYTES, err, sizeof err))
+		log_warnx("%s", err);
 	char *store_real = realpath(store_dir(s), NULL);
 	if (stat(store_dir(s), &ss) == 0) {
 		w.have_store = 1;
@@ -1730,7 +1880,7 @@ int ingest_paths(struct store *s, char *const *paths, int n, const struct ingest
 	if (!getenv("EVCAP_META_INPROCESS") && parser_start_locked() < 0)
 		log_warnx("cannot start the metadata parser process: %s; parsing in-process",
 			  strerror(errno));
-	pool_start(&pool, s, o, wa);
+	pool_start(&pool, s, o, &room, wa);
 	for (;;) {
 		int stop = o->stop && *o->stop;
 		int more = next < w.n && !stop;
@@ -1744,7 +1894,7 @@ int ingest_paths(struct store *s, char *const *paths, int n, const struct ingest
 		 * is to be taken; the files stay in walk order */
 		if (rn && (rn == INGEST_INFLIGHT || !more)) {
 			size_t k = pool_done_run(&pool, ring, rn, more ? INGEST_GROUP : rn);
-			record_group(s, ring, k, o);
+			record_group(s, ring, k, o, &room);
 			for (size_t j = 0; j < k; j++) {
 				struct pending *p = ring[j];
 				count_result(st, p);
@@ -1789,5 +1939,9 @@ int ingest_paths(struct store *s, char *const *paths, int n, const struct ingest
 	free(w.files);
 	if (st->failed) /* a restore whose group was not committed is said now */
 		record_kept(s, o);
+	if (fs_reserve_make(reserve, INGEST_RESERVE_BYTES, err, sizeof err))
+		log_warnx("%s", err);
+	pthread_rwlock_destroy(&room.lock);
+	free(reserve);
 	return st->failed || st->not_taken ? 1 : 0;
 }

@@ -47,10 +47,18 @@ struct ingest_stats {
 	uint64_t restored;  /* of those, a damaged stored copy replaced */
 	uint64_t skipped;   /* not regular files: links, FIFOs, devices; the store */
 	uint64_t failed;    /* could not be read or stored (files and folders) */
+	uint64_t no_room;   /* of those, files the store's disk had no room for */
 	uint64_t meta_errors; /* kept, with metadata_error */
 	uint64_t not_taken; /* found but never read: stopped by a signal, or past the file limit */
 	uint64_t bytes;     /* bytes read */
 };
+
+/* In the store: space ingest keeps on the store's disk for recording what
+ * it placed. Once the originals have filled the disk, the database needs
+ * room to record them too; this file is given up then, and made again
+ * when there is room (fs_reserve_make). */
+#define INGEST_RESERVE ".ingest-reserve"
+#define INGEST_RESERVE_BYTES (256 * 1024)
 
 /* Room for a message about one file: its path shown (up to PATH_MAX bytes,
  * each byte at most four characters once escaped) and the reason. */
@@ -73,7 +81,12 @@ enum ingest_result ingest_file(struct store *s, const char *path, const struct i
  * followed, one met inside the walk is not; depth at most 64) and ingests
  * every regular file, reporting each skipped or failed path on stderr.
  * The store's own folder is never walked (its key and database are not
- * evidence). Returns 0 when every regular file was recorded, 1 when any
+ * evidence). It keeps INGEST_RESERVE in the store, given up when the
+ * store's disk is full so that the originals placed are recorded; the
+ * files that could not be stored, or recorded, for want of room are each
+ * named, and counted in failed and no_room. An original already whole in
+ * the store is taken as it is when there is no room for another copy.
+ * Returns 0 when every regular file was recorded, 1 when any
  * path given does not exist, any file or folder could not be read or
  * recorded (the others are still taken), or files found were left
  * untaken (o->stop set, or more than the limit of files in one run).

@@ -348,6 +348,7 @@ int cmd_ingest(struct cli *cli, int argc, char **argv)
 		json_object_set_new(j, "already_recorded", json_integer((json_int_t)st.already));
 		json_object_set_new(j, "restored", json_integer((json_int_t)st.restored));
 		json_object_set_new(j, "failed", json_integer((json_int_t)st.failed));
+		json_object_set_new(j, "no_room", json_integer((json_int_t)st.no_room));
 		json_object_set_new(j, "metadata_errors", json_integer((json_int_t)st.meta_errors));
 		json_object_set_new(j, "skipped", json_integer((json_int_t)st.skipped));
 		json_object_set_new(j, "not_taken", json_integer((json_int_t)st.not_taken));
@@ -366,12 +367,19 @@ int cmd_ingest(struct cli *cli, int argc, char **argv)
 		if (st.not_taken)
 			snprintf(untaken, sizeof untaken, "; %llu file%s not taken (run it again)",
 				 (unsigned long long)st.not_taken, st.not_taken == 1 ? "" : "s");
+		/* and so are files the store's disk had no room for */
+		char no_room[128] = "";
+		if (st.no_room)
+			snprintf(no_room, sizeof no_room,
+				 "; %llu file%s not recorded, the store's disk full (make room "
+				 "there and run it again)",
+				 (unsigned long long)st.no_room, st.no_room == 1 ? "" : "s");
 		printf("%llu file%s, %s, %llu problem%s, %llu already recorded%s, %llu skipped, "
-		       "case %s%s\n",
+		       "case %s%s%s\n",
 		       (unsigned long long)st.files, st.files == 1 ? "" : "s", size,
 		       (unsigned long long)problems, problems == 1 ? "" : "s",
 		       (unsigned long long)st.already, restored, (unsigned long long)st.skipped,
-		       case_number ? case_number : "(none)", untaken);
+		       case_number ? case_number : "(none)", untaken, no_room);
 	}
 	free(case_number);
 out:
