@@ -915,6 +915,26 @@ static int store_check_version(struct store *s, char *err, size_t errlen)
 	return 0;
 }
 
+/* Room the database needs to be opened at all: its shared-memory index
+ * (32 KiB) and the first pages of its write-ahead log. */
+#define STORE_OPEN_ROOM ((uint64_t)64 << 10)
+
+/* SQLite tells a disk with no room for its shared-memory index only as a
+ * "disk I/O error": where the store's disk is all but full, the message
+ * of an open that failed says so, and what to do. */
+static void store_open_no_room(const char *dir, char *err, size_t errlen)
+{
+	struct statvfs vfs;
+	char left[32];
+	if (!err || !errlen || statvfs(dir, &vfs) != 0 ||
+	    (uint64_t)vfs.f_bavail * vfs.f_frsize >= STORE_OPEN_ROOM)
+		return;
+	human_bytes((uint64_t)vfs.f_bavail * vfs.f_frsize, left);
+	size_t n = strlen(err);
+	snprintf(err + n, errlen - n,
+		 " (the store's disk is full, %s free: make room there and run it again)", left);
+}
+
 int store_open(const char *dir, int flags, struct store **out, char *err, size_t errlen)
 {
 	int rc = 0;
@@ -1022,6 +1042,8 @@ int store_open(const char *dir, int flags, struct store **out, char *err, size_t
 	*out = s;
 	s = NULL;
 out:
+	if (rc && rc != EV_ENOENT)
+		store_open_no_room(dir, err, errlen);
 	free(dbpath);
 	store_close(s);
 	return rc;

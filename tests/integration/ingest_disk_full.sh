@@ -92,5 +92,15 @@ has_item() { "$EVCAP" --json show "$1" >/dev/null 2>&1; }
 check "ingest_disk_full: ... as an item" has_item "$sha"
 check "ingest_disk_full: ... with no temporary file left" \
 	bash -c "[ -z \"\$(find '$EVCAP_STORE/blobs/tmp' -type f | head -1)\" ]"
+
+# a disk with no room left at all: the store cannot even be opened, and
+# SQLite says only "disk I/O error"; the message says what is wrong
 rm -f "$S/filler"
+dd if=/dev/zero of="$S/filler" bs=4k 2>/dev/null
+dd if=/dev/zero of="$S/filler2" bs=1k 2>/dev/null
+"$EVCAP" ls >/dev/null 2>"$T/err4"
+check "ingest_disk_full: a store on a disk with no room left says the disk is full" grep -q \
+	"evidence.db: .* (the store's disk is full, 0 bytes free: make room there and run it again)" \
+	"$T/err4"
+rm -f "$S/filler" "$S/filler2"
 check "ingest_disk_full: evcap verify passes" "$EVCAP" -q verify
