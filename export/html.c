@@ -26,7 +26,12 @@
  * with what follows it (break-after: avoid). The readings' screening
  * caveat is the first row of their table's header, so it is printed on
  * every page that holds readings: a page read alone never shows values
- * without the warning that they are only screening. */
+ * without the warning that they are only screening. A label of the
+ * information tables wraps within its 30 mm, and a hash breaks anywhere
+ * rather than run past the page edge when its line has no room: the
+ * paper must carry every digit of a chain head or key fingerprint (a
+ * label kept on one line took 75 mm in English and pushed the hashes
+ * off an A4 page). */
 static const char report_css[] =
 	"@page{size:A4;margin:14mm 12mm 16mm 12mm;"
 	"@bottom-center{content:counter(page) \" / \" counter(pages);font-size:8pt}}"
@@ -43,12 +48,13 @@ static const char report_css[] =
 	"thead{display:table-header-group}"
 	"tr,.keep,.sig,figure{break-inside:avoid;page-break-inside:avoid}"
 	"th.caveat{background:none;font-weight:bold}"
-	"table.info th{width:30mm;white-space:nowrap}"
+	"table.info th{width:30mm}"
 	"table.items td.no{width:8mm;text-align:center;font-weight:bold}"
 	"table.items td.th{width:46mm;text-align:center}"
 	"table.items td.th img{max-width:44mm;max-height:34mm}"
 	".fn{font-weight:bold;word-break:break-all}"
-	".hash{font-family:\"DejaVu Sans Mono\",\"Liberation Mono\",monospace;font-size:7.5pt}"
+	".hash{font-family:\"DejaVu Sans Mono\",\"Liberation Mono\",monospace;font-size:7.5pt;"
+	"overflow-wrap:anywhere}"
 	".hash .h{display:inline-block;width:33ch;word-break:break-all;vertical-align:top}"
 	".noloc{color:#a00;font-weight:bold}"
 	".warn{color:#a00;font-weight:bold;border:1px solid #a00;padding:2px 4px}"
