@@ -68,9 +68,13 @@ int export_kml(const struct export_ctx *c, struct buf *out, char *err, size_t er
 	    "<kml xmlns=\"http://www.opengis.net/kml/2.2\">\n<Document>\n<name>");
 	PUTX(str(c->case_row, "number"));
 	PUT("</name>\n<description>");
-	PUTX(str(c->case_row, "title"));
-	PUT(" - ");
-	PUTX(i18n_label(L, "coord_note"));
+	/* a viewer reads a description as HTML, and a title is typed by
+	 * anyone or comes in a pulled bundle: it is escaped as HTML, then
+	 * the whole as XML text, as a balloon is */
+	if ((rc = export_put_xml(&h, str(c->case_row, "title"))) || (rc = buf_puts(&h, " - ")) ||
+	    (rc = export_put_xml(&h, i18n_label(L, "coord_note"))))
+		goto out;
+	PUTX(h.data);
 	PUT("</description>\n"
 	    "<Style id=\"item\"><IconStyle><color>ff1f3ad1</color><scale>1.0</scale></IconStyle>"
 	    "</Style>\n"
