@@ -70,9 +70,14 @@ static int put_value(struct buf *b, const json_t *v)
 	}
 }
 
+/* A coordinate as the fewest digits that read back as the same double, as
+ * every other number of the CSV (%.8f rounded away digits the store holds):
+ * a script comparing places with the store's finds the same values. */
 static int put_real(struct buf *b, double v)
 {
-	return buf_printf(b, "%.8f", v);
+	char num[NUM_TEXT_MAX];
+	num_text(v, num);
+	return buf_puts(b, num);
 }
 
 /* The header, and the list of item columns it names. */

@@ -179,6 +179,41 @@ if not any('张三' in r['operators'] and '李四' in r['operators'] for r in ir
 print('PASS csv: BOM, Chinese case number and operators, every ls field, unplaced marked'
       if not fails else 'FAIL csv: ' + '; '.join(fails[:5]))
 PY
+# A place is written as the fewest digits that read back as the double the
+# store holds (Python's repr is that shortest form), and so is the value
+# ls --json shows at its 15 significant digits (%.8f rounded it away). One
+# photo's position, from DMS rationals, needs 16 digits.
+cp "$T/base.jpg" "$T/digits.jpg"
+exiftool -q -overwrite_original -DateTimeOriginal='2023:05:01 10:09:00' -OffsetTimeOriginal=+08:00 \
+	-GPSLatitude=30.5376591033333 -GPSLatitudeRef=N -GPSLongitude=114.316683985 \
+	-GPSLongitudeRef=E "$T/digits.jpg"
+$EVCAP case open 位数案 >/dev/null
+$EVCAP ingest --case 位数案 "$T/digits.jpg" >/dev/null 2>&1
+$EVCAP --json ls --case 位数案 >"$T/digits.json"
+$EVCAP export --case 位数案 --format csv --out "$T/digits.csv" >/dev/null 2>&1
+for f in out digits; do
+	[ $f = out ] && j=ls || j=digits
+	python3 - "$T/$f.csv" "$T/$j.json" "$EVCAP_STORE/evidence.db" <<'PY'
+import csv, json, sqlite3, sys
+rows = {r['sha256']: r for r in csv.DictReader(open(sys.argv[1], encoding='utf-8-sig', newline=''))}
+items = json.load(open(sys.argv[2]))
+db = sqlite3.connect('file:%s?mode=ro' % sys.argv[3], uri=True)
+fails, n = [], 0
+for i in items:
+    if i['lat'] is None:
+        continue
+    lat, lon = db.execute('SELECT lat, lon FROM items WHERE sha256 = ?', (i['sha256'],)).fetchone()
+    r = rows.get(i['sha256'], {})
+    got = (r.get('lat'), r.get('lon'))
+    n += 1
+    if got != (repr(lat), repr(lon)) or \
+       (float('%.15g' % lat), float('%.15g' % lon)) != (i['lat'], i['lon']):
+        fails.append('%s: csv %s, stored %r %r, ls --json %r %r'
+                     % (i['original_name'], got, lat, lon, i['lat'], i['lon']))
+print('PASS csv: %s: %d place(s) as stored, as ls --json shows them' % (sys.argv[1].rsplit('/', 1)[-1], n)
+      if n and not fails else 'FAIL csv: places rounded (was: %%.8f): %s' % fails[:2])
+PY
+done
 # GCJ-02 columns: added and labelled; the WGS-84 columns stay exactly the same
 $EVCAP export --case "$CASE" --format csv --datum gcj02 --out "$T/gcj.csv" >"$T/o" 2>"$T/e"
 python3 - "$T/out.csv" "$T/gcj.csv" <<'PY'
