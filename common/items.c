@@ -4,10 +4,13 @@
 #include "items.h"
 
 #include <ctype.h>
+#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "timeutil.h"
 
 static const char item_cols[] =
 	"i.id, i.sha256, i.size, i.kind, i.format, i.original_name, i.original_path,"
@@ -92,15 +95,48 @@ static json_t *row_json(sqlite3_stmt *st)
 	return o;
 }
 
+/* The column of i.captured_at in item_cols. */
+#define COL_CAPTURED_AT 10
+
+/*
+ * Whether the capture time at column COL_CAPTURED_AT lies in [from, to],
+ * compared as instants, never as text: evcap writes a fraction of a
+ * second only when there is one ("...:42.041Z" beside "...:42Z", which
+ * sorts after it as text), and a pulled item's time may carry any zone
+ * time_parse_iso reads ("+08:00"). An item without a time is in no span.
+ */
+static int in_span(sqlite3_stmt *st, double from, double to)
+{
+	const char *iso = (const char *)sqlite3_column_text(st, COL_CAPTURED_AT);
+	double t;
+	return iso && time_parse_iso(iso, &t) == 0 && t >= from && t <= to;
+}
+
+/* A bound of the span into *t, or -1 with err set when it names no time. */
+static int span_bound(const char *iso, const char *which, double *t, char *err, size_t errlen)
+{
+	if (!iso || time_parse_iso(iso, t) == 0)
+		return 0;
+	err_set(err, errlen, EV_EINVAL, "the span's %s '%.40s' is not an ISO 8601 time", which,
+		iso);
+	return -1;
+}
+
 json_t *items_list(struct store *s, const struct item_filter *f, char *err, size_t errlen)
 {
+	/* the span is tested on each row read (in_span): no index holds the
+	 * capture time, so a test in SQL would read the same rows */
+	double from = -INFINITY, to = INFINITY;
+	if (f && (span_bound(f->from_iso, "start", &from, err, errlen) ||
+		  span_bound(f->to_iso, "end", &to, err, errlen)))
+		return NULL;
+	int span = f && (f->from_iso || f->to_iso);
 	char sql[1536];
 	snprintf(sql, sizeof sql,
 		 "SELECT %s FROM items i LEFT JOIN cases c ON c.id = i.case_id"
 		 " LEFT JOIN sites si ON si.id = i.site_id"
 		 " WHERE (?1 = 0 OR i.case_id = ?1) AND (?2 = 0 OR i.site_id = ?2)"
-		 " AND (?3 IS NULL OR i.captured_at >= ?3) AND (?4 IS NULL OR i.captured_at <= ?4)"
-		 " AND (?5 = 0 OR i.case_id IS NULL)"
+		 " AND (?3 = 0 OR i.case_id IS NULL)"
 		 " ORDER BY i.captured_at IS NULL, i.captured_at, i.id",
 		 item_cols);
 	sqlite3_stmt *st = store_prepare(s, sql, err, errlen);
@@ -108,15 +144,12 @@ json_t *items_list(struct store *s, const struct item_filter *f, char *err, size
 		return NULL;
 	sqlite3_bind_int64(st, 1, f ? f->case_id : 0);
 	sqlite3_bind_int64(st, 2, f ? f->site_id : 0);
-	if (f && f->from_iso)
-		sqlite3_bind_text(st, 3, f->from_iso, -1, SQLITE_STATIC);
-	if (f && f->to_iso)
-		sqlite3_bind_text(st, 4, f->to_iso, -1, SQLITE_STATIC);
-	sqlite3_bind_int(st, 5, f ? f->no_case : 0);
+	sqlite3_bind_int(st, 3, f ? f->no_case : 0);
 	json_t *arr = json_array();
 	int r;
 	while ((r = sqlite3_step(st)) == SQLITE_ROW)
-		json_array_append_new(arr, row_json(st));
+		if (!span || in_span(st, from, to))
+			json_array_append_new(arr, row_json(st));
 	if (r != SQLITE_DONE) {
 		err_set(err, errlen, EV_EDB, "cannot list items: %s", sqlite3_errmsg(store_db(s)));
 		json_decref(arr);

@@ -15,8 +15,10 @@
 struct item_filter {
 	int64_t case_id;
 	int64_t site_id;
-	const char *from_iso; /* captured_at >= from */
-	const char *to_iso;   /* captured_at <= to */
+	/* captured at or after from, at or before to: ISO 8601 times with
+	 * their zone, compared with captured_at as instants */
+	const char *from_iso;
+	const char *to_iso;
 	int no_case;          /* only items in no case */
 };
 

@@ -363,23 +363,31 @@ static int load_readings(struct store *s, struct export_ctx *c, const struct exp
 	static const char *names[] = {"id", "time", "parameter", "value", "unit", "class",
 				      "sample_id", "instrument", "lat", "lon", "location_source",
 				      "site", "error", "operators"};
+	/* the span is tested on r.t, the reading's time in UTC seconds that
+	 * readings_case orders: r.time's text sorts "...:10Z" after
+	 * "...:10.500Z", and one pulled may carry a zone of its own */
+	double v;
+	if ((f->from_iso && time_parse_iso(f->from_iso, &v)) ||
+	    (f->to_iso && time_parse_iso(f->to_iso, &v)))
+		return err_set(err, errlen, EV_EINVAL, "the span %s .. %s is not of ISO 8601 times",
+			       f->from_iso ? f->from_iso : "", f->to_iso ? f->to_iso : "");
 	sqlite3_stmt *st = store_prepare(
 		s,
 		"SELECT r.id, r.time, r.parameter, r.value, r.unit, r.class, r.sample_id,"
 		" r.instrument, r.lat, r.lon, r.location_source, si.name, r.error, r.operators"
 		" FROM readings r LEFT JOIN sites si ON si.id = r.site_id"
 		" WHERE r.case_id = ?1 AND (?2 = 0 OR r.site_id = ?2)"
-		" AND (?3 IS NULL OR r.time >= ?3) AND (?4 IS NULL OR r.time <= ?4)"
+		" AND (?3 IS NULL OR r.t >= ?3) AND (?4 IS NULL OR r.t <= ?4)"
 		" ORDER BY r.t IS NULL, r.t, r.id LIMIT ?5",
 		err, errlen);
 	if (!st)
 		return EV_EDB;
 	sqlite3_bind_int64(st, 1, f->case_id);
 	sqlite3_bind_int64(st, 2, f->site_id);
-	if (f->from_iso)
-		sqlite3_bind_text(st, 3, f->from_iso, -1, SQLITE_STATIC);
-	if (f->to_iso)
-		sqlite3_bind_text(st, 4, f->to_iso, -1, SQLITE_STATIC);
+	if (f->from_iso && time_parse_iso(f->from_iso, &v) == 0)
+		sqlite3_bind_double(st, 3, v);
+	if (f->to_iso && time_parse_iso(f->to_iso, &v) == 0)
+		sqlite3_bind_double(st, 4, v);
 	sqlite3_bind_int64(st, 5, EXPORT_MAX_READINGS);
 	int r;
 	while ((r = sqlite3_step(st)) == SQLITE_ROW) {

@@ -90,7 +90,10 @@ struct export_ctx {
 struct export_filter {
 	int64_t case_id;  /* required */
 	int64_t site_id;
-	const char *from_iso; /* normalised "YYYY-MM-DDTHH:MM:SSZ" */
+	/* the span, as time_format_iso writes it ("YYYY-MM-DDTHH:MM:SS[.fff]Z"):
+	 * items and readings are kept by the instant of their time, never by
+	 * its text */
+	const char *from_iso;
 	const char *to_iso;
 };
 

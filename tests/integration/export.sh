@@ -236,6 +236,58 @@ $EVCAP export --case "$CASE" --format geojson --from 2023-05-01T10:02:00+08:00 -
 check "export: --from/--to keep the items of that span" test \
 	"$(jq '[.features[] | select(.geometry.type == "Point")] | length' "$T/span.geojson")" -eq 2
 
+# --span by instant, never by the text of a time: a capture time with a
+# fraction of a second ("...:00.041Z") sorts before a whole-second bound
+# ("...:00Z") as text, a whole-second time ("...:05Z") after a bound with
+# a fraction ("...:05.500Z"), and a time kept with its offset (a pulled
+# item's: a bundle may carry any ISO 8601 zone) apart from its instant.
+S=$T/span
+mkdir -p "$S/card"
+for p in 'A 10:00:00 041' 'B 10:00:05 ' 'C 10:00:30 '; do
+	set -- $p
+	cp "$T/base.jpg" "$S/card/$1.JPG"
+	exiftool -q -overwrite_original -DateTimeOriginal="2023:05:01 $2" -OffsetTimeOriginal=+08:00 \
+		${3:+-SubSecTimeOriginal=$3} "$S/card/$1.JPG"
+done
+SS="$EVCAP --store $S/store"
+$SS init >/dev/null 2>&1
+$SS case open S-1 --use --operator a >/dev/null 2>&1
+$SS ingest "$S/card" >/dev/null 2>&1
+# C as a pulled item would keep it (none of evcap's own writers do)
+sqlite3 "$S/store/evidence.db" \
+	"UPDATE items SET captured_at = '2023-05-01T10:00:30+08:00' WHERE original_name = 'C.JPG'"
+printf 'time,parameter,value,unit,sample_id\n%s\n%s\n' '2023-05-01 10:00:10.5+08:00,pH,7.1,,R1' \
+	'2023-05-01 10:00:12+08:00,pH,7.2,,R2' >"$S/kit.csv"
+$SS sensor import "$S/kit.csv" >/dev/null 2>&1
+# in_span FROM TO: the names and sample ids the CSV export of that span holds
+in_span() {
+	rm -f "$S/o.csv"
+	$SS export --format csv --from "$1" --to "$2" --out "$S/o.csv" >/dev/null 2>&1 &&
+		python3 -c '
+import csv, sys
+rows = csv.DictReader(open(sys.argv[1], encoding="utf-8-sig", newline=""))
+print(" ".join(sorted(r["original_name"] or r["reading_sample_id"] for r in rows)))' "$S/o.csv"
+}
+check "export --from/--to: the captured times are as the test needs" test \
+	"$($SS --json ls | jq -r '[.[].captured_at | values] | sort | join(" ")')" = \
+	"2023-05-01T02:00:00.041Z 2023-05-01T02:00:05Z 2023-05-01T10:00:30+08:00"
+check "export --from/--to: a photo at 02:00:00.041Z is in 02:00:00Z .. 02:00:01Z" \
+	test "$(in_span 2023-05-01T02:00:00Z 2023-05-01T02:00:01Z)" = A.JPG
+check "export --from/--to: and not in a span that ends at 02:00:00Z" \
+	test "$(in_span 2023-05-01T01:59:00Z 2023-05-01T02:00:00Z)" = ""
+check "export --from/--to: a photo at 02:00:05Z is in 02:00:04.5Z .. 02:00:05.5Z" \
+	test "$(in_span 2023-05-01T02:00:04.5Z 2023-05-01T02:00:05.5Z)" = B.JPG
+check "export --from/--to: a time kept as 10:00:30+08:00 is at 02:00:30Z" \
+	test "$(in_span 2023-05-01T02:00:29Z 2023-05-01T02:00:31Z)" = C.JPG
+check "export --from/--to: and in no span it is not in" \
+	test "$(in_span 2023-05-01T02:00:31Z 2023-05-01T09:00:00Z)" = ""
+check "export --from/--to: a reading at 02:00:10.5Z is in 02:00:10Z .. 02:00:11Z" \
+	test "$(in_span 2023-05-01T02:00:10Z 2023-05-01T02:00:11Z)" = R1
+check "export --from/--to: a reading at 02:00:12Z is in 10:00:11.5+08:00 .. 10:00:12.5+08:00" \
+	test "$(in_span 2023-05-01T10:00:11.5+08:00 2023-05-01T10:00:12.5+08:00)" = R2
+check "export --from/--to: the whole span holds them all" \
+	test "$(in_span 2023-05-01T00:00:00Z 2023-05-02T00:00:00Z)" = "A.JPG B.JPG C.JPG R1 R2"
+
 # --- custody: each export is an event naming its output and hash ---
 DB=$EVCAP_STORE/evidence.db
 for f in out.geojson out.kml out.gpx out.csv gcj.csv; do
