@@ -134,10 +134,12 @@ size_t cli_control_at(const char *v, int lines, char *shown, size_t shownlen);
  * and its byte position, and EXIT_USAGE. */
 int cli_check_text(struct cli *cli, const char *what, const char *v, int lines);
 
-/* v as it may go to a terminal: each control character (C0, DEL, C1) as
- * \xNN, everything else as it is. Stores made before control characters
- * were refused, and bundles from such devices, may hold them in titles,
- * labels and names. A new string, never NULL (NULL gives ""). */
+/* v as it may go to a terminal: each control character (C0, DEL, C1) and
+ * each byte of a text-direction character (text_direction_len) as \xNN,
+ * everything else as it is. Stores made before control characters were
+ * refused, and bundles from such devices, may hold them in titles,
+ * labels and names; a sample id or a name from a card may hold a
+ * direction override. A new string, never NULL (NULL gives ""). */
 char *cli_shown(const char *v);
 /* Prints one message line to stderr (fmt without its newline), with any
  * control character in it, from a name, a URL or a file the message

@@ -49,11 +49,14 @@ int cmd_log(struct cli *cli, int argc, char **argv)
 		const char *item = (const char *)sqlite3_column_text(st, 5);
 		char *detail = json_dumps(json_object_get(ev, "detail"),
 					  JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
+		/* JSON escapes C0 controls; a name or sample id an event quotes
+		 * may also hold a C1 control or a text-direction character */
+		char *shown = cli_shown(detail && strcmp(detail, "{}") ? detail : "");
 		printf("%6lld  %s  %-10s  %-12s  %s%s%s%.12s  %s\n",
 		       (long long)sqlite3_column_int64(st, 0), sqlite3_column_text(st, 1),
 		       actor ? actor : "-", sqlite3_column_text(st, 3), cn ? cn : "",
-		       cn ? "  " : "", item ? "item " : "", item ? item : "",
-		       detail && strcmp(detail, "{}") ? detail : "");
+		       cn ? "  " : "", item ? "item " : "", item ? item : "", shown);
+		free(shown);
 		free(detail);
 		json_decref(ev);
 	}

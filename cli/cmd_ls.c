@@ -3,6 +3,7 @@
  */
 #include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
@@ -59,12 +60,15 @@ int cmd_ls(struct cli *cli, int argc, char **argv)
 		const char *t = json_string_value(json_object_get(it, "captured_at"));
 		const char *ls = json_string_value(json_object_get(it, "location_source"));
 		const char *me = json_string_value(json_object_get(it, "metadata_error"));
+		/* a name stored before evcap escaped text-direction characters,
+		 * or pulled from a device that did not, is escaped here */
+		char *name = cli_shown(json_string_value(json_object_get(it, "original_name")));
 		printf("%5lld  %.12s  %-6s  %-24s  %-5s  %s%s\n",
 		       (long long)json_integer_value(json_object_get(it, "id")),
 		       json_string_value(json_object_get(it, "sha256")),
 		       json_string_value(json_object_get(it, "kind")), t ? t : "-",
-		       ls ? ls : "-", json_string_value(json_object_get(it, "original_name")),
-		       me ? "  [metadata error]" : "");
+		       ls ? ls : "-", name, me ? "  [metadata error]" : "");
+		free(name);
 	}
 	if (!cli->json && json_array_size(arr) == 0 && cli->verbosity >= 0)
 		printf("no items\n");

@@ -172,15 +172,20 @@ int cmd_readings(struct cli *cli, int argc, char **argv)
 			num_text(json_number_value(v), num);
 			snprintf(val, sizeof val, "%s %s", num, u ? u : "");
 		}
+		/* text from a sensor file (a parameter's name, a unit, the
+		 * problem quoting the line) as a terminal may show it */
+		char *ps = cli_shown(p ? p : "?"), *es = cli_shown(e), *vs = cli_shown(val);
 		if (e)
-			printf("%-24s  %-8s  %s\n", t ? t : "-", p ? p : "?", e);
+			printf("%-24s  %-8s  %s\n", t ? t : "-", ps, es);
 		else if (ls)
-			printf("%-24s  %-8s  %-16s  %-4s  %s %.6f,%.6f\n", t ? t : "-", p ? p : "?",
-			       val, cl ? cl : "-", ls, json_real_value(json_object_get(o, "lat")),
+			printf("%-24s  %-8s  %-16s  %-4s  %s %.6f,%.6f\n", t ? t : "-", ps, vs,
+			       cl ? cl : "-", ls, json_real_value(json_object_get(o, "lat")),
 			       json_real_value(json_object_get(o, "lon")));
 		else
-			printf("%-24s  %-8s  %-16s  %-4s  -\n", t ? t : "-", p ? p : "?", val,
-			       cl ? cl : "-");
+			printf("%-24s  %-8s  %-16s  %-4s  -\n", t ? t : "-", ps, vs, cl ? cl : "-");
+		free(ps);
+		free(es);
+		free(vs);
 	}
 	if (json_array_size(arr) && cli->verbosity >= 0)
 		printf("classes are %s\n", GB3838_SCREENING_LABEL);

@@ -349,8 +349,10 @@ static int site_show(struct cli *cli, const char *number, const char *name)
 	json_t *x;
 	json_array_foreach(json_object_get(o, "item_list"), i, x) {
 		const char *ca = json_string_value(json_object_get(x, "captured_at"));
+		char *shown = cli_shown(json_string_value(json_object_get(x, "original_name")));
 		printf("  item %.12s  %s  %s\n", json_string_value(json_object_get(x, "sha256")),
-		       ca ? ca : "(no time)", json_string_value(json_object_get(x, "original_name")));
+		       ca ? ca : "(no time)", shown);
+		free(shown);
 	}
 	json_array_foreach(json_object_get(o, "reading_list"), i, x) {
 		const char *t = json_string_value(json_object_get(x, "time"));
@@ -359,8 +361,11 @@ static int site_show(struct cli *cli, const char *number, const char *name)
 		const char *k = json_string_value(json_object_get(x, "class"));
 		char num[NUM_TEXT_MAX];
 		num_text(json_number_value(json_object_get(x, "value")), num);
-		printf("  reading %s  %s %s %s%s%s\n", t ? t : "(no time)", p ? p : "?", num,
-		       u ? u : "", k ? "  class " : "", k ? k : "");
+		char *ps = cli_shown(p ? p : "?"), *us = cli_shown(u);
+		printf("  reading %s  %s %s %s%s%s\n", t ? t : "(no time)", ps, num, us,
+		       k ? "  class " : "", k ? k : "");
+		free(ps);
+		free(us);
 	}
 	json_decref(o);
 	return EXIT_OK;

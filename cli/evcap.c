@@ -198,7 +198,7 @@ size_t cli_control_at(const char *v, int lines, char *shown, size_t shownlen)
 char *cli_shown(const char *v)
 {
 	const unsigned char *p = (const unsigned char *)(v ? v : "");
-	size_t n = strlen((const char *)p), k = 0;
+	size_t n = strlen((const char *)p), k = 0, d;
 	char *out = xmalloc(4 * n + 1);
 	for (size_t i = 0; i < n; i++) {
 		if (p[i] < 0x20 || p[i] == 0x7f) {
@@ -206,6 +206,10 @@ char *cli_shown(const char *v)
 		} else if (p[i] == 0xc2 && p[i + 1] >= 0x80 && p[i + 1] <= 0x9f) {
 			k += (size_t)sprintf(out + k, "\\xC2\\x%02X", p[i + 1]);
 			i++;
+		} else if ((d = text_direction_len((const char *)p + i, n - i)) != 0) {
+			for (size_t e = 0; e < d; e++)
+				k += (size_t)sprintf(out + k, "\\x%02X", p[i + e]);
+			i += d - 1;
 		} else {
 			out[k++] = (char)p[i];
 		}

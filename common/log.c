@@ -26,29 +26,33 @@ int log_verbosity(void)
 	return log_verb;
 }
 
-/* A control character (C0, DEL, or C1: C2 80 to C2 9F in UTF-8) in a
- * line: a name or a path quoted raw would break the line in two, forge
- * another, or be obeyed by a terminal. */
-static int ctl_at(const unsigned char *p, size_t i)
+/* The bytes (1 to 3) of a control character (C0, DEL, or C1: C2 80 to
+ * C2 9F in UTF-8) or a text-direction character (text_direction_len) at
+ * p[i], else 0: a name or a path quoted raw would break the line in two,
+ * forge another, be obeyed by a terminal, or read backwards. */
+static size_t ctl_at(const unsigned char *p, size_t i, size_t n)
 {
-	return p[i] < 0x20 || p[i] == 0x7f ||
-	       (p[i] == 0xc2 && p[i + 1] >= 0x80 && p[i + 1] <= 0x9f);
+	if (p[i] < 0x20 || p[i] == 0x7f)
+		return 1;
+	if (p[i] == 0xc2 && p[i + 1] >= 0x80 && p[i + 1] <= 0x9f)
+		return 2;
+	return text_direction_len((const char *)p + i, n - i);
 }
 
 const char *log_one_line(const char *line, char **copy)
 {
 	const unsigned char *p = (const unsigned char *)line;
-	size_t n = strlen(line), i, k = 0;
+	size_t n = strlen(line), i, k = 0, c;
 	*copy = NULL;
-	for (i = 0; i < n && !ctl_at(p, i); i++)
+	for (i = 0; i < n && !ctl_at(p, i, n); i++)
 		;
 	if (i == n || !(*copy = malloc(4 * n + 1)))
 		return line;
 	for (i = 0; i < n; i++) {
-		if (p[i] == 0xc2 && ctl_at(p, i)) {
-			k += (size_t)sprintf(*copy + k, "\\xC2\\x%02X", p[++i]);
-		} else if (ctl_at(p, i)) {
-			k += (size_t)sprintf(*copy + k, "\\x%02X", p[i]);
+		if ((c = ctl_at(p, i, n)) != 0) {
+			for (size_t e = 0; e < c; e++)
+				k += (size_t)sprintf(*copy + k, "\\x%02X", p[i + e]);
+			i += c - 1;
 		} else {
 			(*copy)[k++] = (char)p[i];
 		}

@@ -25,8 +25,9 @@ void fatalx(const char *fmt, ...) PRINTF_LIKE(1, 2) __attribute__((noreturn));
 
 /* line as every log line is written: itself, or a copy (malloc'd, in
  * *copy, NULL otherwise; free it) with each control character (C0, DEL,
- * C1) written \xNN, so that a name or path quoted in it can neither break
- * the line in two nor be obeyed by a terminal. */
+ * C1) and each byte of a text-direction character (text_direction_len)
+ * written \xNN, so that a name or path quoted in it can neither break the
+ * line in two, nor be obeyed by a terminal, nor turn the line around. */
 const char *log_one_line(const char *line, char **copy);
 
 #endif

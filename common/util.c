@@ -319,6 +319,14 @@ char *text_escape(const char *s, size_t n, size_t max)
 			if (b.len + 8 > max)
 				break;
 			rc = buf_printf(&b, "\\x%02X\\x%02X", p[i], p[i + 1]);
+		} else if (len > 1 && text_direction_len(s + i, len) == len) {
+			/* a name that would read as another ("DJI_0001exe.JPG"
+			 * for DJI_0001<U+202E>GPJ.exe): each byte as \xNN */
+			if (b.len + 4 * len > max)
+				break;
+			rc = 0;
+			for (size_t k = 0; k < len && !rc; k++)
+				rc = buf_printf(&b, "\\x%02X", p[i + k]);
 		} else {
 			if (b.len + len > max)
 				break;
@@ -331,6 +339,21 @@ char *text_escape(const char *s, size_t n, size_t max)
 	size_t l;
 	char *r = buf_detach(&b, &l);
 	return r ? r : xstrdup("");
+}
+
+size_t text_direction_len(const char *s, size_t n)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	/* U+061C: D8 9C */
+	if (n >= 2 && p[0] == 0xd8 && p[1] == 0x9c)
+		return 2;
+	if (n < 3 || p[0] != 0xe2)
+		return 0;
+	/* U+200E, U+200F: E2 80 8E-8F; U+202A-202E: E2 80 AA-AE */
+	if (p[1] == 0x80 && (p[2] == 0x8e || p[2] == 0x8f || (p[2] >= 0xaa && p[2] <= 0xae)))
+		return 3;
+	/* U+2066-2069: E2 81 A6-A9 */
+	return p[1] == 0x81 && p[2] >= 0xa6 && p[2] <= 0xa9 ? 3 : 0;
 }
 
 size_t text_direction_at(const char *s, unsigned *cp)

@@ -56,11 +56,24 @@ int utf8_valid(const char *s, size_t n);
  * The n bytes at s as evcap shows and stores a name from a card, at most
  * max bytes of it (cut before a character or an escape that would not
  * fit, never through one): valid UTF-8 as it is; a byte that is not, a C0
- * control, DEL and a C1 control (U+0080 to U+009F) as \xNN; a backslash
+ * control, DEL, a C1 control (U+0080 to U+009F) and each byte of a
+ * text-direction character (text_direction_len) as \xNN; a backslash
  * doubled, so that the text reads back to the bytes exactly. Returns a
  * new string, never NULL.
  */
 char *text_escape(const char *s, size_t n, size_t max);
+
+/*
+ * The length (2 or 3) of the character the n bytes at s begin with when
+ * it is one that is not seen but sets the direction of the text around
+ * it: a bidirectional embedding or override (U+202A to U+202E), isolate
+ * (U+2066 to U+2069) or mark (U+200E, U+200F, the Arabic letter mark
+ * U+061C); else 0. Such a character from a card or a sensor file would
+ * make a report read "DJI_0001<U+202E>GPJ.exe" as "DJI_0001exe.JPG" and
+ * "S-<U+202E>123-4" as "S-4-321": wherever evcap shows untrusted text, it
+ * writes one as \xNN, a byte at a time, as it does a control character.
+ */
+size_t text_direction_len(const char *s, size_t n);
 
 /*
  * Text a file stores (a camera's make, model or serial number) as evcap

@@ -1,6 +1,7 @@
 /* Unit tests for util, buf and timeutil. */
 #include "buf.h"
 #include "hash.h"
+#include "log.h"
 #include "t.h"
 #include "timeutil.h"
 #include "util.h"
@@ -199,6 +200,44 @@ static void test_hex_utf8(void)
 	CHECK(!utf8_valid("a\0b", 3));
 }
 
+/* The characters that set the text's direction unseen, and those just
+ * beside them, which are text; a name holding one is stored and shown
+ * with its bytes as \xNN, and reads back to the card's bytes. */
+static void test_text_direction(void)
+{
+	static const char *const dir[] = {"\xd8\x9c",     "\xe2\x80\x8e", "\xe2\x80\x8f",
+					  "\xe2\x80\xaa", "\xe2\x80\xae", "\xe2\x81\xa6",
+					  "\xe2\x81\xa9"};
+	static const char *const not[] = {"\xd8\x9b",     "\xe2\x80\x8d", "\xe2\x80\x90",
+					  "\xe2\x80\xa9", "\xe2\x80\xaf", "\xe2\x81\xa5",
+					  "\xe2\x81\xaa", "\xe6\xb0\xb4", "a"};
+	for (size_t i = 0; i < sizeof dir / sizeof dir[0]; i++)
+		CHECK(text_direction_len(dir[i], strlen(dir[i])) == strlen(dir[i]));
+	for (size_t i = 0; i < sizeof not / sizeof not[0]; i++)
+		CHECK(text_direction_len(not[i], strlen(not[i])) == 0);
+	CHECK(text_direction_len("\xe2\x80", 2) == 0); /* cut short */
+	char *e = text_escape("DJI_0001\xe2\x80\xaeGPJ.exe", 18, SIZE_MAX);
+	CHECK_STR(e, "DJI_0001\\xE2\\x80\\xAEGPJ.exe");
+	free(e);
+	e = text_escape("S-\xd8\x9c" "1\xe2\x81\xa6\\", 9, SIZE_MAX);
+	CHECK_STR(e, "S-\\xD8\\x9C1\\xE2\\x81\\xA6\\\\");
+	free(e);
+	/* cut before an escaped character that would not fit whole */
+	e = text_escape("ab\xe2\x80\xae", 5, 13);
+	CHECK_STR(e, "ab");
+	free(e);
+	e = text_escape("ab\xe2\x80\xae", 5, 14);
+	CHECK_STR(e, "ab\\xE2\\x80\\xAE");
+	free(e);
+	/* and a log line that quotes one, with a control character */
+	char *copy;
+	CHECK_STR(log_one_line("S-\xe2\x80\xae" "123-4\n\xc2\x9b!", &copy),
+		  "S-\\xE2\\x80\\xAE123-4\\x0A\\xC2\\x9B!");
+	free(copy);
+	CHECK_STR(log_one_line("水 a\\b", &copy), "水 a\\b");
+	CHECK(copy == NULL);
+}
+
 static void test_digits(void)
 {
 	CHECK(digits_value("0800", 4) == 800);
@@ -238,6 +277,7 @@ int main(void)
 	RUN(test_buf_cap);
 	RUN(test_time_civil);
 	RUN(test_hex_utf8);
+	RUN(test_text_direction);
 	RUN(test_text_copy_plain);
 	RUN(test_num_text);
 	RUN(test_digits);
