@@ -701,15 +701,39 @@ static int put_bytes_escaped(struct buf *b, const unsigned char *p, size_t n)
 
 /* Whether the character of n bytes at p cannot be shown as itself: a C0
  * control but TAB, LF and CR, DEL, a C1 control (U+0080 to U+009F, which
- * the escaping of names takes as controls too), or U+FFFE or U+FFFF, which
- * are no characters at all and which XML 1.0 does not allow in a document. */
+ * the escaping of names takes as controls too), U+FFFE or U+FFFF, which
+ * are no characters at all and which XML 1.0 does not allow in a document,
+ * or a text-direction character (text_direction_len), which would make a
+ * card's "DJI_0001<U+202E>GPJ.exe" read "DJI_0001exe.JPG". */
 static int unshowable(const unsigned char *p, size_t n)
 {
 	if (n == 1)
 		return (*p < 0x20 && *p != '\t' && *p != '\n' && *p != '\r') || *p == 0x7F;
+	if (text_direction_len((const char *)p, n) == n)
+		return 1;
 	if (n == 2)
 		return p[0] == 0xC2 && p[1] < 0xA0;
 	return n == 3 && p[0] == 0xEF && p[1] == 0xBF && (p[2] == 0xBE || p[2] == 0xBF);
+}
+
+char *export_direction_escape(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t left = strlen(s);
+	/* each byte at most \xNN: the buffer cannot be outgrown */
+	char *out = xmalloc(4 * left + 1), *o = out;
+	while (left) {
+		size_t n = text_direction_len((const char *)p, left);
+		for (size_t k = 0; k < n; k++)
+			o += sprintf(o, "\\x%02X", p[k]);
+		if (!n)
+			*o++ = (char)*p;
+		n = n ? n : 1;
+		p += n;
+		left -= n;
+	}
+	*o = '\0';
+	return out;
 }
 
 int export_put_xml(struct buf *b, const char *s)

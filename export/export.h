@@ -130,10 +130,17 @@ int export_item_located(const json_t *item);
  * attributes), one CSV field quoted per RFC 4180 where needed. What a
  * reader could not take as text is written as \xNN, a byte at a time, as
  * names are shown: bytes that are not valid UTF-8, control characters but
- * TAB, LF and CR (C1 ones too), and U+FFFE and U+FFFF, which XML 1.0
- * forbids; in XML a CR is written &#13;, which a parser keeps. */
+ * TAB, LF and CR (C1 ones too), U+FFFE and U+FFFF, which XML 1.0
+ * forbids, and text-direction characters (text_direction_len), which
+ * would turn the text after them around; in XML a CR is written &#13;,
+ * which a parser keeps. */
 int export_put_xml(struct buf *b, const char *s) WUR;
 int export_put_csv(struct buf *b, const char *s) WUR;
+/* s with each byte of its text-direction characters written \xNN and
+ * nothing else changed, for GeoJSON, whose JSON escapes control
+ * characters itself but would hand a reader U+202E as it is. malloc'd,
+ * never NULL. */
+char *export_direction_escape(const char *s);
 
 /* A reading's instrument as plain text for people, appended to out (not
  * escaped): "probex (model M, serial S, calibrated 2024-04-30)", or in

@@ -20,10 +20,24 @@ static json_t *position(double lon, double lat, double alt, int with_alt)
 	return p;
 }
 
-/* A copy of the field, or null. */
+/* Text as GeoJSON carries it: JSON escapes control characters itself,
+ * and a text-direction character is written \xNN as in the other formats
+ * (a map program would show a card's DJI_0001<U+202E>GPJ.exe as
+ * DJI_0001exe.JPG). */
+static json_t *text(const char *s)
+{
+	char *e = export_direction_escape(s);
+	json_t *v = json_string(e);
+	free(e);
+	return v ? v : json_string(s);
+}
+
+/* A copy of the field, its text as text() gives it, or null. */
 static json_t *field(const json_t *o, const char *k)
 {
 	json_t *v = json_object_get(o, k);
+	if (json_is_string(v))
+		return text(json_string_value(v));
 	return v ? json_incref(v) : json_null();
 }
 
@@ -69,9 +83,9 @@ static json_t *track_feature(const struct track *t, const char *source)
 	char a[32], b[32];
 	time_format_iso(t->v[0].t, a);
 	time_format_iso(t->v[t->n - 1].t, b);
-	json_t *props = json_pack("{s:s, s:s, s:s, s:s, s:I, s:s}", "kind", "track", "source",
-				  source, "start", a, "end", b, "fixes", (json_int_t)t->n, "datum",
-				  "WGS-84");
+	json_t *props = json_pack("{s:s, s:o, s:s, s:s, s:I, s:s}", "kind", "track", "source",
+				  text(source), "start", a, "end", b, "fixes", (json_int_t)t->n,
+				  "datum", "WGS-84");
 	return json_pack("{s:s, s:{s:s, s:o}, s:o}", "type", "Feature", "geometry", "type",
 			 "LineString", "coordinates", coords, "properties", props);
 }
@@ -97,8 +111,8 @@ int export_geojson(const struct export_ctx *c, struct buf *out, char *err, size_
 	json_object_set_new(fc, "type", json_string("FeatureCollection"));
 	/* a foreign member (RFC 7946 §6.1): what this file is and what it leaves out */
 	json_object_set_new(fc, "evcap",
-			    json_pack("{s:O, s:s, s:s, s:I, s:I}", "case",
-				      json_object_get(c->case_row, "number"), "datum", "WGS-84",
+			    json_pack("{s:o, s:s, s:s, s:I, s:I}", "case",
+				      field(c->case_row, "number"), "datum", "WGS-84",
 				      "generated_at", now, "items",
 				      (json_int_t)json_array_size(c->items), "items_without_location",
 				      (json_int_t)(json_array_size(c->items) - located)));

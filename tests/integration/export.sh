@@ -405,3 +405,56 @@ mkdir "$H/tgt"
 $HS sync --target "dir:$H/tgt" >/dev/null 2>&1
 check "sync: the manifest carries it escaped too" \
 	jq -e 'all(.items[]; .model == "M\\xFF\\\\")' "$H"/tgt/cases/*/bundles/*/manifest.json
+
+# --- text-direction characters from a card and a sensor file ---
+# U+202E (RIGHT-TO-LEFT OVERRIDE) turns the text after it around: a card's
+# DJI_0001<U+202E>GPJ.exe reads "DJI_0001exe.JPG", a kit's sample
+# S-<U+202E>123-4 reads "S-4-321". evcap refuses one typed; one from a card
+# or a file is kept, and written \xNN wherever it is shown, as a control
+# character is: the name stored so (it reads back to the card's bytes),
+# the sample id as read, escaped in every report and on the terminal.
+B=$T/bidi
+RLO=$'\u202e'
+mkdir -p "$B/card"
+cp "$T/base.jpg" "$B/base.jpg"
+exiftool -q -overwrite_original -DateTimeOriginal='2023:05:01 10:00:00' -OffsetTimeOriginal=+08:00 \
+	-GPSLatitude=46.9 -GPSLatitudeRef=N -GPSLongitude=124.2 -GPSLongitudeRef=E "$B/base.jpg"
+cp "$B/base.jpg" "$B/card/DJI_0001${RLO}GPJ.exe" # (exiftool writes no .exe)
+printf 'time,parameter,value,unit,sample_id\n%s\n%s\n' "2023-05-01 10:00:00+08:00,pH,7.1,,S-${RLO}123-4" \
+	"2023-05-01 10:01:00+08:00,p${RLO}H,7.2,,S-2" >"$B/kit.csv"
+BS="$EVCAP --store $B/store"
+$BS init >/dev/null 2>&1
+$BS case open B-1 --use --operator a >/dev/null 2>&1
+$BS ingest "$B/card" >"$B/term" 2>&1
+$BS sensor import "$B/kit.csv" >>"$B/term" 2>&1
+SHOWN='DJI_0001\xE2\x80\xAEGPJ.exe'
+check "bidi: the card's name is stored with U+202E written \\xNN" test \
+	"$($BS --json ls | jq -r '.[] | select(.kind == "photo") | .original_name')" = "$SHOWN"
+for f in html csv kml gpx geojson; do
+	$BS export --format $f --lang en --out "$B/r.$f" >>"$B/term" 2>&1 || echo "# $f: rc $?"
+done
+$BS ls >>"$B/term" 2>&1
+$BS readings >>"$B/term" 2>&1
+$BS log >>"$B/term" 2>&1
+check "bidi: no report holds U+202E as it is" bash -c '! grep -l "$1" "$2"/r.*' _ "$RLO" "$B"
+check "bidi: the name is shown \\xNN in the report, CSV, KML, GPX and GeoJSON" \
+	bash -c 'for f in html csv kml gpx; do grep -qF "$1" "$2/r.$f" || exit 1; done &&
+		jq -e --arg n "$1" "any(.features[]; .properties.name == \$n)" "$2/r.geojson" >/dev/null' \
+	_ "$SHOWN" "$B"
+check "bidi: the sample id is shown \\xNN in the report and the CSV" \
+	bash -c 'grep -qF "<td>S-\\xE2\\x80\\xAE123-4</td>" "$1/r.html" &&
+		grep -qF ",S-\\xE2\\x80\\xAE123-4," "$1/r.csv"' _ "$B"
+check "bidi: ingest, sensor import, ls, readings and log print no U+202E as it is" \
+	bash -c '[ -s "$2/term" ] && ! grep -q "$1" "$2/term" && grep -qF "$3" "$2/term" &&
+		grep -qF "p\\xE2\\x80\\xAEH" "$2/term"' _ "$RLO" "$B" "$SHOWN"
+# a name kept as it was read (a store from before, a bundle from a device
+# that did not escape it) is escaped where it is shown
+sqlite3 "$B/store/evidence.db" "UPDATE items SET original_name = 'OLD_${RLO}GPJ.exe'
+	WHERE kind = 'photo'"
+$BS export --format html --lang en --out "$B/old.html" >/dev/null 2>&1
+$BS export --format geojson --out "$B/old.geojson" >/dev/null 2>&1
+check "bidi: a name stored with U+202E as it is is escaped by ls, show and the exports" \
+	bash -c 'o=$($1 ls; $1 show 1) && [[ $o != *"$2"* ]] && [[ $o == *"OLD_\\xE2\\x80\\xAEGPJ"* ]] &&
+		! grep -q "$2" "$3/old.html" "$3/old.geojson" &&
+		grep -qF "OLD_\\xE2\\x80\\xAEGPJ" "$3/old.html" &&
+		grep -qF "OLD_\\\\xE2\\\\x80\\\\xAEGPJ" "$3/old.geojson"' _ "$BS" "$RLO" "$B"

@@ -134,7 +134,19 @@ static void test_xml_escape(void)
 	buf_reset(&b);
 	CHECK(export_put_xml(&b, "a\xef\xbf\xbe\xef\xbf\xbf\xef\xbf\xbd\r\n\t\xc2\x9b") == 0);
 	CHECK_STR(b.data, "a\\xEF\\xBF\\xBE\\xEF\\xBF\\xBF\xef\xbf\xbd&#13;\n\t\\xC2\\x9B");
+	/* a text-direction character would turn what follows around:
+	 * "S-4-321" for the sample S-123-4 */
+	buf_reset(&b);
+	CHECK(export_put_xml(&b, "S-\xe2\x80\xae" "123-4\xe2\x81\xa6\xe2\x80\x8f\xd8\x9c水") == 0);
+	CHECK_STR(b.data, "S-\\xE2\\x80\\xAE123-4\\xE2\\x81\\xA6\\xE2\\x80\\x8F\\xD8\\x9C水");
+	buf_reset(&b);
+	CHECK(export_put_csv(&b, "DJI_0001\xe2\x80\xaeGPJ.exe") == 0);
+	CHECK_STR(b.data, "DJI_0001\\xE2\\x80\\xAEGPJ.exe");
 	buf_free(&b);
+	/* GeoJSON's: only those, a backslash and a control left to JSON */
+	char *e = export_direction_escape("a\\\x01\xe2\x80\xae水\xe2\x80");
+	CHECK_STR(e, "a\\\x01\\xE2\\x80\\xAE水\xe2\x80");
+	free(e);
 }
 
 static void test_local_time(void)
