@@ -31,8 +31,12 @@ static void note_finding(const struct verify_ctx *v, json_t *list, const char *l
 	char msg[1024];
 	vsnprintf(msg, sizeof msg, fmt, ap);
 	json_array_append_new(list, json_string(msg));
-	if (!v->json)
-		printf("%s: %s\n", label, msg);
+	if (!v->json) {
+		/* a finding may quote an item's name as the store holds it */
+		char *shown = cli_shown(msg);
+		printf("%s: %s\n", label, shown);
+		free(shown);
+	}
 }
 
 static void problem(struct verify_ctx *v, const char *fmt, ...) PRINTF_LIKE(2, 3);

@@ -78,8 +78,12 @@ int cmd_visits(struct cli *cli, int argc, char **argv)
 			       items == 1 ? " " : "s", (long long)photos, photos == 1 ? "" : "s");
 			size_t k;
 			json_t *n;
-			json_array_foreach(json_object_get(v, "sites"), k, n)
-				printf("%s%s", k ? ", " : "  sites: ", json_string_value(n));
+			json_array_foreach(json_object_get(v, "sites"), k, n) {
+				/* a site pulled from a device may hold what none typed here can */
+				char *site = cli_shown(json_string_value(n));
+				printf("%s%s", k ? ", " : "  sites: ", site);
+				free(site);
+			}
 			printf("\n");
 		}
 		json_int_t un = json_integer_value(json_object_get(j, "untimed_items"));
